@@ -1,0 +1,19 @@
+"""Celery application.
+
+Without CELERY_BROKER_URL tasks run in-process (see settings), so a first run needs no Redis.
+The periodic schedule lives here, in code, not in the database.
+"""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("edc")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Shows on the home page that the worker and beat are alive.
+    "worker-heartbeat": {"task": "trials.worker_heartbeat", "schedule": 60.0},
+}

@@ -1,0 +1,93 @@
+"""Shared fixtures: the built-in studies, users per role and site, required services, Chromium."""
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# around it are synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def require_service(available: bool, what: str) -> None:
+    """Skip a test whose service is missing, except in CI (REQUIRE_SERVICES=1), where it fails."""
+    if available:
+        return
+    if settings.REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available.")
+    pytest.skip(f"{what} is not available here; CI runs this test with REQUIRE_SERVICES=1.")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the built-in studies once into the test database; each test rolls back on top of it."""
+    from trials.services import studies_load
+
+    with django_db_blocker.unblock():
+        studies_load()
+
+
+@pytest.fixture
+def studies(db):
+    """The three built-in studies, loaded from trials/studies/ (by code)."""
+    from trials.models import Study
+    from trials.services import studies_load
+
+    if not Study.objects.filter(code__in=["UCB-IRIC", "HUCMSC-ITP-ESC", "MSC-ITP-5"]).count() == 3:
+        studies_load()
+    return {study.code: study for study in Study.objects.all()}
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user(role, site="PUMCH", username=None) -> a user with that role at that site."""
+    from trials.accounts import user_upsert
+    from trials.models import Site
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str, site: str = "PUMCH", username: str | None = None, password: str = "Long-enough-pass-91"):
+        Site.objects.get_or_create(code=site, defaults={"name": f"Hospital {site}"})
+        name = username or f"{role}{next(counter)}-{site.lower()}"
+        return user_upsert(username=name, role=role, site_code=site, password=password).user
+
+    return make
+
+
+@pytest.fixture
+def other_site_study(studies, make_user):
+    """A study run only at another hospital (site XH), copied from MSC-ITP-5's definition."""
+    import yaml
+
+    from trials.services import STUDIES_DIR, LoadReport, study_load
+
+    data = yaml.safe_load((STUDIES_DIR / "MSC-ITP-5.yaml").read_text())
+    data["code"] = "XH-MSC"
+    data["sites"] = [{"code": "XH", "name": "Xiehe Other Hospital"}]
+    return study_load(data, by=None, reason="test", report=LoadReport())
+
+
+@pytest.fixture
+def chromium_page(live_server):
+    """A Playwright page in Debian's headless Chromium, with the live server's URL as `page.base`."""
+    require_service(os.path.exists(CHROMIUM) or shutil.which("chromium") is not None, "Chromium (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.base = live_server.url
+        try:
+            yield page
+        finally:
+            browser.close()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DosingConfig(AppConfig):
+    name = "dosing"
+    verbose_name = _("Infusions and dose escalation")

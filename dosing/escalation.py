@@ -1,0 +1,541 @@
+"""Dose escalation: 3+3 decisions, DLT definition, DLT window (CLINICAL_RULES.md section 4).
+
+Pure decision logic (Le Tourneau et al., JNCI 2009): no Django, no ORM, no clock. The escalation
+selector counts participants per dose level into :class:`LevelState` rows and calls
+:func:`propose`; the result is only a **proposal** - an investigator records and signs the
+decision, and the next group opens only then (section 4). P2 (``HUCMSC-ITP-ESC``) has levels A,
+B, C (0.5 / 1.0 / 2.0 x10^6 cells/kg, 3 per level); after them the investigators choose one dose
+and expand it to 6, which is also a signed decision.
+
+The 3+3 table is data (:data:`THREE_PLUS_THREE`) so that tests and the escalation page can cite
+the row that produced a proposal. Everything else in :func:`propose` is about *which* level the
+table is applied to and *whether* it can be applied yet.
+
+Counting contract for :class:`LevelState` (the selector must follow it):
+
+* ``enrolled`` - participants enrolled at the level (withdrawn ones included);
+* ``evaluable`` - DLT-evaluable participants (section 4: received all planned infusions, or had a
+  DLT);
+* ``dlts`` - participants with at least one DLT (so ``dlts <= evaluable``);
+* ``in_dlt_window`` - participants whose DLT assessment is not final: still inside the DLT window
+  without a DLT, or not yet evaluable (still receiving infusions). A participant who received
+  every infusion but is still inside the window counts in both ``evaluable`` and
+  ``in_dlt_window``; a participant with a DLT is final and counts only in ``evaluable``.
+  Participants who are neither (stopped infusions without a DLT, window over) are not evaluable
+  and are replaced.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Sequence
+
+__all__ = [
+    "CHOOSE_EXPANSION_DOSE",
+    "DLT_CATEGORIES",
+    "DLT_RELATEDNESS",
+    "DOSE_EXCEEDED_DLTS",
+    "ESCALATE",
+    "EXPAND",
+    "EXPANDED_COHORT",
+    "FIRST_COHORT",
+    "LEVEL_STATUSES",
+    "LevelState",
+    "PROPOSAL_ACTIONS",
+    "Proposal",
+    "STOP",
+    "THREE_PLUS_THREE",
+    "ThreePlusThreeRule",
+    "VERDICT_DOSE_EXCEEDED",
+    "VERDICT_ESCALATE",
+    "VERDICT_EXPAND",
+    "WAIT",
+    "dlt_window",
+    "is_dlt",
+    "is_dlt_evaluable",
+    "propose",
+    "three_plus_three_rule",
+]
+
+# Proposal actions: exactly the names of the API contract (API.md, "Dose escalation"). There is
+# deliberately no "enrol" action: a level with places left gives WAIT with "enrol N more".
+WAIT = "wait"
+ESCALATE = "escalate"
+EXPAND = "expand"
+STOP = "stop"
+CHOOSE_EXPANSION_DOSE = "choose_expansion_dose"
+PROPOSAL_ACTIONS = (WAIT, ESCALATE, EXPAND, STOP, CHOOSE_EXPANSION_DOSE)
+
+PLANNED = "planned"
+OPEN = "open"
+CLOSED = "closed"
+LEVEL_STATUSES = (PLANNED, OPEN, CLOSED)
+
+DLT_RELATEDNESS = ("unrelated", "unlikely", "possible", "probable", "definite")
+TREATMENT_RELATED = ("possible", "probable", "definite")
+DLT_CATEGORIES = ("haematological", "non_haematological", "infusion_reaction", "allergic", "fever")
+
+_CATEGORY_WORDS = {
+    "haematological": "haematological toxicity",
+    "non_haematological": "non-haematological toxicity",
+    "infusion_reaction": "infusion reaction",
+    "allergic": "allergic reaction",
+    "fever": "fever",
+}
+_RELATED_WORDS = {"possible": "possibly related", "probable": "probably related", "definite": "definitely related"}
+
+DLT_WINDOW_DAYS_AFTER_LAST_INFUSION = 28
+
+# Section 4: ">= 2 of 3 or >= 2 of 6: dose exceeded". Two DLTs exceed the dose whatever the
+# outcome of the participants still being assessed, so this needs no waiting.
+DOSE_EXCEEDED_DLTS = 2
+
+
+# --------------------------------------------------------------------------- the 3+3 table
+
+FIRST_COHORT = "first_cohort"  # the first cohort_size (3) participants of a level
+EXPANDED_COHORT = "expanded_cohort"  # the level expanded to expansion_size (6)
+
+# Verdicts of the table, before the context (top level, dose exceeded above) turns them into an
+# action: "escalate" at the top level becomes CHOOSE_EXPANSION_DOSE, and at the level below an
+# exceeded dose it becomes STOP with that level as the recommended dose.
+VERDICT_ESCALATE = "escalate"
+VERDICT_EXPAND = "expand"
+VERDICT_DOSE_EXCEEDED = "dose_exceeded"
+
+
+@dataclass(frozen=True)
+class ThreePlusThreeRule:
+    """One row of the 3+3 decision table (CLINICAL_RULES.md section 4, Le Tourneau 2009)."""
+
+    cohort: str  # FIRST_COHORT | EXPANDED_COHORT
+    min_dlts: int
+    max_dlts: int | None  # None: no upper bound
+    verdict: str  # VERDICT_ESCALATE | VERDICT_EXPAND | VERDICT_DOSE_EXCEEDED
+    rule: str  # the rule in the section's words
+
+    def matches(self, cohort: str, dlts: int) -> bool:
+        return cohort == self.cohort and self.min_dlts <= dlts and (self.max_dlts is None or dlts <= self.max_dlts)
+
+
+THREE_PLUS_THREE: tuple[ThreePlusThreeRule, ...] = (
+    ThreePlusThreeRule(FIRST_COHORT, 0, 0, VERDICT_ESCALATE, "0 of 3 with a DLT: escalate"),
+    ThreePlusThreeRule(FIRST_COHORT, 1, 1, VERDICT_EXPAND, "1 of 3 with a DLT: treat 3 more at the same dose"),
+    ThreePlusThreeRule(FIRST_COHORT, 2, None, VERDICT_DOSE_EXCEEDED, ">= 2 of 3 with a DLT: dose exceeded, stop"),
+    ThreePlusThreeRule(EXPANDED_COHORT, 0, 1, VERDICT_ESCALATE, "<= 1 of 6 with a DLT: escalate"),
+    ThreePlusThreeRule(EXPANDED_COHORT, 2, None, VERDICT_DOSE_EXCEEDED, ">= 2 of 6 with a DLT: dose exceeded, stop"),
+)
+
+
+def three_plus_three_rule(cohort: str, dlts: int) -> ThreePlusThreeRule:
+    """The row of :data:`THREE_PLUS_THREE` for a completed cohort with ``dlts`` DLTs (section 4)."""
+    for row in THREE_PLUS_THREE:
+        if row.matches(cohort, dlts):
+            return row
+    raise ValueError(f"no 3+3 rule for cohort {cohort!r} with {dlts} DLTs")
+
+
+# --------------------------------------------------------------------------- inputs and output
+
+
+def _check_whole(value, name: str) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a whole number, got the boolean {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class LevelState:
+    """What the escalation rules need to know about one dose level (CLINICAL_RULES.md section 4).
+
+    See the module docstring for how each count is taken. Inconsistent counts raise
+    ``ValueError`` on construction.
+    """
+
+    code: str
+    order: int
+    status: str  # "planned" | "open" | "closed"
+    enrolled: int
+    evaluable: int
+    dlts: int
+    in_dlt_window: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, str) or not self.code:
+            raise ValueError(f"level code must be a non-empty string, got {self.code!r}")
+        _check_whole(self.order, f"level {self.code}: order")
+        if self.status not in LEVEL_STATUSES:
+            raise ValueError(f"level {self.code}: status must be one of {LEVEL_STATUSES}, got {self.status!r}")
+        for name in ("enrolled", "evaluable", "dlts", "in_dlt_window"):
+            if _check_whole(getattr(self, name), f"level {self.code}: {name}") < 0:
+                raise ValueError(f"level {self.code}: {name} must not be negative, got {getattr(self, name)}")
+        if self.evaluable > self.enrolled:
+            raise ValueError(f"level {self.code}: {self.evaluable} evaluable but only {self.enrolled} enrolled")
+        if self.dlts > self.evaluable:
+            raise ValueError(
+                f"level {self.code}: {self.dlts} with a DLT but only {self.evaluable} evaluable "
+                "(a participant with a DLT is DLT-evaluable)"
+            )
+        if self.in_dlt_window > self.enrolled:
+            raise ValueError(
+                f"level {self.code}: {self.in_dlt_window} inside the DLT window but only {self.enrolled} enrolled"
+            )
+        if self.status == PLANNED and self.enrolled:
+            raise ValueError(f"level {self.code} is planned (never opened) but has {self.enrolled} enrolled")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The proposed escalation decision, for an investigator to record and sign (section 4).
+
+    ``action`` is one of :data:`PROPOSAL_ACTIONS`. ``level``: for ``wait`` the level being waited
+    on (the lowest level, to be opened, when none is open yet); ``escalate`` the
+    next level to open; ``expand`` the level to treat 3 more at; ``stop`` the recommended dose, or
+    ``None`` when the lowest dose is too toxic; ``choose_expansion_dose`` ``None`` (the
+    investigators choose from safety and efficacy data this module does not see). ``rule`` is the
+    :data:`THREE_PLUS_THREE` row applied, ``None`` while waiting.
+    """
+
+    action: str
+    level: str | None
+    reason: str
+    rule: ThreePlusThreeRule | None = None
+
+
+# --------------------------------------------------------------------------- propose
+
+
+def _dlt_count_text(level: LevelState) -> str:
+    text = f"{level.dlts} of {level.evaluable} evaluable participants at level {level.code} had a DLT"
+    if level.in_dlt_window:
+        text += f" ({level.in_dlt_window} still inside the DLT window or not yet evaluable)"
+    return text
+
+
+def _pending_reason(level: LevelState, target: int) -> str | None:
+    """Why ``level`` cannot be judged on ``target`` evaluable participants yet, or ``None``."""
+    if level.enrolled < target:
+        reason = (
+            f"Level {level.code} has {level.enrolled} of {target} places enrolled; "
+            f"enrol {target - level.enrolled} more"
+        )
+        if level.in_dlt_window:
+            reason += f" ({level.in_dlt_window} still inside the DLT window or not yet evaluable)"
+        return reason + "."
+    if level.in_dlt_window:
+        return (
+            f"Level {level.code}: {level.evaluable} of {target} participants DLT-evaluable, "
+            f"{level.in_dlt_window} still inside the DLT window or not yet evaluable; "
+            f"wait for their DLT assessment ({level.dlts} with a DLT so far)."
+        )
+    if level.evaluable < target:
+        missing = target - level.evaluable
+        return (
+            f"Level {level.code} has {level.enrolled} enrolled but only {level.evaluable} DLT-evaluable "
+            f"of the {target} needed; enrol {missing} more to replace those not evaluable."
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class _Assessment:
+    """One level judged: still ``pending`` (a wait reason), or a ``verdict`` with the table row
+    that gave it (``rule`` is None when the verdict comes from the level above being exceeded)."""
+
+    pending: str | None = None
+    verdict: str | None = None
+    rule: ThreePlusThreeRule | None = None
+
+
+def _assess_to_six(level: LevelState, cohort_size: int, expansion_size: int) -> _Assessment:
+    """Judge a level that needs ``expansion_size`` evaluable: one DLT among its first cohort, or
+    the level below an exceeded dose (section 4). Never called with >= 2 DLTs.
+
+    While nobody beyond the first cohort is enrolled, the first cohort is judged and, once
+    complete, gives "expand"; after that the expanded cohort is judged.
+    """
+    if level.enrolled <= cohort_size:
+        pending = _pending_reason(level, cohort_size)
+        if pending:
+            return _Assessment(pending=pending)
+        rule = three_plus_three_rule(FIRST_COHORT, level.dlts)
+        return _Assessment(verdict=VERDICT_EXPAND, rule=rule if rule.verdict == VERDICT_EXPAND else None)
+    pending = _pending_reason(level, expansion_size)
+    if pending:
+        return _Assessment(pending=pending)
+    rule = three_plus_three_rule(EXPANDED_COHORT, level.dlts)
+    return _Assessment(verdict=rule.verdict, rule=rule)
+
+
+def _assess(level: LevelState, cohort_size: int, expansion_size: int) -> _Assessment:
+    """The ordinary 3+3 judgement of a level (no dose exceeded anywhere): a level without a DLT
+    is judged on its first cohort, a level with one DLT needs ``expansion_size``."""
+    if level.dlts >= 1:
+        return _assess_to_six(level, cohort_size, expansion_size)
+    pending = _pending_reason(level, cohort_size)
+    if pending:
+        return _Assessment(pending=pending)
+    rule = three_plus_three_rule(FIRST_COHORT, 0)
+    return _Assessment(verdict=rule.verdict, rule=rule)
+
+
+def _tally(levels: Sequence[LevelState]) -> str:
+    return ", ".join(f"{level.code} {level.dlts}/{level.evaluable}" for level in levels if level.status != PLANNED)
+
+
+def _current_level(levels: Sequence[LevelState]) -> LevelState | None:
+    """The highest open level, or the highest closed one when none is open (levels escalate in
+    order, so the highest closed level is the most recently closed)."""
+    for status in (OPEN, CLOSED):
+        candidates = [level for level in levels if level.status == status]
+        if candidates:
+            return candidates[-1]
+    return None
+
+
+def _dose_exceeded(levels: Sequence[LevelState], exceeded: LevelState, cohort_size: int, expansion_size: int) -> Proposal:
+    """Section 4: ">= 2 of 3 or >= 2 of 6: dose exceeded; stop; the recommended dose is the level
+    below, which needs 6 treated with <= 1 DLT"."""
+    expanded = exceeded.enrolled > cohort_size
+    rule = three_plus_three_rule(EXPANDED_COHORT if expanded else FIRST_COHORT, exceeded.dlts)
+    why = f"{_dlt_count_text(exceeded)}: dose exceeded"
+    if exceeded.in_dlt_window or exceeded.evaluable < (expansion_size if expanded else cohort_size):
+        why += f" ({DOSE_EXCEEDED_DLTS} DLTs decide without waiting for the others)"
+    below = [level for level in levels if level.order < exceeded.order]
+    if not below:
+        return Proposal(
+            STOP,
+            None,
+            f"{why} at the lowest level: lowest dose too toxic, no recommended dose (3+3).",
+            rule,
+        )
+    recommended = below[-1]
+    needs = f"the recommended dose is the level below, {recommended.code}, which needs {expansion_size} treated with <= 1 DLT"
+    assessment = _assess_to_six(recommended, cohort_size, expansion_size)
+    if assessment.verdict == VERDICT_EXPAND or (
+        # a level below that is closed with only its first cohort has to be re-opened and
+        # expanded, whatever state that cohort was left in
+        assessment.pending and recommended.enrolled <= cohort_size and recommended.status != OPEN
+    ):
+        return Proposal(
+            EXPAND,
+            recommended.code,
+            f"{why}; {needs} and has {recommended.enrolled} treated ({recommended.dlts} with a DLT): "
+            f"treat {expansion_size - recommended.enrolled} more at {recommended.code} (3+3).",
+            rule,
+        )
+    if assessment.pending:
+        return Proposal(WAIT, recommended.code, f"{why}; {needs}. {assessment.pending}")
+    return Proposal(
+        STOP,
+        recommended.code,
+        f"{why}; at the level below, {_dlt_count_text(recommended)}: {recommended.code} is the recommended dose (3+3).",
+        rule,
+    )
+
+
+def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_size: int = 6) -> Proposal:
+    """Propose the next escalation decision from the recorded DLTs (CLINICAL_RULES.md section 4).
+
+    The rules, in order:
+
+    1. **Dose exceeded**: the lowest level with >= 2 DLTs decides at once, even while others at
+       that level are still being assessed (two DLTs exceed the dose whatever they show). The
+       recommended dose is the level below, which needs ``expansion_size`` treated with <= 1 DLT:
+       ``stop`` with that level when it has them; ``expand`` at it when it has only its first
+       cohort; ``wait`` on it while its expansion enrols or is inside the DLT window; ``stop``
+       with level ``None`` when there is no level below ("lowest dose too toxic").
+    2. No level opened yet: ``wait`` on the lowest level ("open level A").
+    3. The **current level** is the highest open level, or the highest closed one if none is
+       open. It is judged with :data:`THREE_PLUS_THREE`: a level without a DLT on its first
+       cohort (3), a level with one DLT on ``expansion_size`` (6).
+    4. ``wait`` while the current level has places left ("level A has 1 of 3 places enrolled;
+       enrol 2 more" - this module's mapping of "enrol", which is not an API action), anyone
+       inside the DLT window, or too few evaluable (replacements needed).
+    5. Then ``expand`` (1 of 3), or "escalate" (0 of 3, <= 1 of 6): ``escalate`` to the next
+       level, or ``choose_expansion_dose`` at the top level ("maximum administered dose reached
+       without exceeding") - and also once the top level is done and the investigators have
+       re-opened a lower level as the dose to expand (P2's final decision; there is nothing left
+       to escalate to).
+
+    The proposal is computed from counts only: ``expand`` remains the proposal after the
+    investigator has signed it until the first participant of the expansion is enrolled, and once
+    the top level is done ``choose_expansion_dose`` remains the proposal for the rest of the study
+    (apart from ``wait`` while the chosen dose's expansion is enrolled and assessed); the
+    escalation service shows the signed decision next to it. Raises ``ValueError`` for no levels,
+    duplicate codes or orders, or bad cohort sizes.
+    """
+    cohort_size = _check_whole(cohort_size, "cohort_size")
+    expansion_size = _check_whole(expansion_size, "expansion_size")
+    if cohort_size < 1 or expansion_size <= cohort_size:
+        raise ValueError(
+            f"need 1 <= cohort_size < expansion_size, got cohort_size={cohort_size}, expansion_size={expansion_size}"
+        )
+    levels = sorted(levels, key=lambda level: level.order)
+    if not levels:
+        raise ValueError("propose needs at least one dose level")
+    if len({level.code for level in levels}) != len(levels):
+        raise ValueError("dose level codes must be unique")
+    if len({level.order for level in levels}) != len(levels):
+        raise ValueError("dose level orders must be unique")
+
+    exceeded = next((level for level in levels if level.dlts >= DOSE_EXCEEDED_DLTS), None)
+    if exceeded is not None:
+        return _dose_exceeded(levels, exceeded, cohort_size, expansion_size)
+
+    current = _current_level(levels)
+    if current is None:
+        first = levels[0]
+        return Proposal(WAIT, first.code, f"No dose level is open yet; open level {first.code} to start enrolment.")
+
+    assessment = _assess(current, cohort_size, expansion_size)
+    if assessment.pending:
+        return Proposal(WAIT, current.code, assessment.pending)
+    if assessment.verdict == VERDICT_EXPAND:
+        return Proposal(
+            EXPAND,
+            current.code,
+            f"{_dlt_count_text(current)}: treat {expansion_size - current.enrolled} more at {current.code} (3+3).",
+            assessment.rule,
+        )
+
+    top = levels[-1]
+    if current is top:
+        return Proposal(
+            CHOOSE_EXPANSION_DOSE,
+            None,
+            f"{_dlt_count_text(current)}, the top level: maximum administered dose reached without exceeding; "
+            f"the investigators choose one dose and expand it to {expansion_size} ({_tally(levels)}).",
+            assessment.rule,
+        )
+    top_assessment = _assess(top, cohort_size, expansion_size)
+    if top.status != PLANNED and top_assessment.verdict == VERDICT_ESCALATE:
+        return Proposal(
+            CHOOSE_EXPANSION_DOSE,
+            None,
+            f"All dose levels are done and the top level {top.code} was reached without exceeding "
+            f"({_tally(levels)}); {_dlt_count_text(current)}: the investigators choose one dose and "
+            f"expand it to {expansion_size}.",
+            assessment.rule,
+        )
+    next_level = levels[levels.index(current) + 1]
+    return Proposal(
+        ESCALATE,
+        next_level.code,
+        f"{_dlt_count_text(current)}: escalate to {next_level.code} (3+3).",
+        assessment.rule,
+    )
+
+
+# --------------------------------------------------------------------------- DLT window and definition
+
+
+def dlt_window(
+    first_infusion: date,
+    last_planned_infusion: date,
+    days_after: int = DLT_WINDOW_DAYS_AFTER_LAST_INFUSION,
+) -> tuple[date, date]:
+    """The DLT window, both ends inclusive: first infusion to ``days_after`` (28) days after the
+    last *planned* infusion (CLINICAL_RULES.md section 4). Calendar arithmetic, so month ends and
+    29 February fall where the calendar puts them. Dates only: a ``datetime`` raises
+    ``TypeError`` (take ``.date()`` in the site's time zone first)."""
+    for name, value in (("first_infusion", first_infusion), ("last_planned_infusion", last_planned_infusion)):
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise TypeError(f"{name} must be a date, got {value!r}")
+    days_after = _check_whole(days_after, "days_after")
+    if days_after < 0:
+        raise ValueError(f"days_after must not be negative, got {days_after}")
+    if last_planned_infusion < first_infusion:
+        raise ValueError(
+            f"last planned infusion {last_planned_infusion.isoformat()} is before the first infusion "
+            f"{first_infusion.isoformat()}"
+        )
+    return first_infusion, last_planned_infusion + timedelta(days=days_after)
+
+
+def is_dlt(
+    *,
+    grade: int,
+    category: str,
+    related: str,
+    resolved_to_grade1_within_48h: bool = False,
+    stopped_infusions: bool = False,
+    platelet_drop_confirmed: bool = False,
+) -> tuple[bool, str]:
+    """Whether an adverse event is a dose-limiting toxicity (CLINICAL_RULES.md section 4).
+
+    DLT = a treatment-related (possibly, probably or definitely) event of: grade >= 3
+    non-haematological toxicity (except grade 3 fever resolved to <= grade 1 within 48 h); grade
+    >= 3 infusion or allergic reaction; platelets falling >= 50 % below baseline confirmed twice
+    (``platelet_drop_confirmed``); grade 5; a toxicity that stops the planned infusions
+    (``stopped_infusions``). Fever counts as non-haematological. Haematological toxicity of any
+    grade below 5 is not a DLT by itself (the participants start cytopenic) unless it is the
+    confirmed platelet drop or stops the infusions. The 48 h exception applies to grade 3 fever
+    only. ``grade`` is the confirmed CTCAE grade (1-5).
+
+    Returns ``(is_dlt, explanation)``; raises ``ValueError`` for an unknown grade, category or
+    attribution, or a flag that is not a bool.
+    """
+    grade = _check_whole(grade, "grade")
+    if not 1 <= grade <= 5:
+        raise ValueError(f"grade must be a CTCAE grade 1-5, got {grade}")
+    if category not in DLT_CATEGORIES:
+        raise ValueError(f"category must be one of {DLT_CATEGORIES}, got {category!r}")
+    if related not in DLT_RELATEDNESS:
+        raise ValueError(f"related must be one of {DLT_RELATEDNESS}, got {related!r}")
+    for name, flag in (
+        ("resolved_to_grade1_within_48h", resolved_to_grade1_within_48h),
+        ("stopped_infusions", stopped_infusions),
+        ("platelet_drop_confirmed", platelet_drop_confirmed),
+    ):
+        if not isinstance(flag, bool):
+            raise ValueError(f"{name} must be True or False, got {flag!r}")
+    event = f"grade {grade} {_CATEGORY_WORDS[category]}"
+
+    if related not in TREATMENT_RELATED:
+        attribution = "unrelated" if related == "unrelated" else "unlikely related"
+        return False, (
+            f"Not a DLT: {event} is {attribution} to treatment; a DLT must be possibly, probably or "
+            "definitely related (section 4)."
+        )
+    related_words = _RELATED_WORDS[related]
+    if grade == 5:
+        return True, f"DLT: {event}, {related_words} - grade 5 is always a DLT (section 4)."
+    if stopped_infusions:
+        return True, f"DLT: {event}, {related_words}, stopped the planned infusions (section 4)."
+    if platelet_drop_confirmed:
+        return True, (
+            f"DLT: platelets fell >= 50 % below baseline, confirmed twice, {related_words} (section 4)."
+        )
+    if category == "haematological":
+        return False, (
+            f"Not a DLT: {event} counts only as grade 5, a platelet fall >= 50 % below baseline "
+            "confirmed twice, or when it stops the planned infusions (section 4)."
+        )
+    if grade < 3:
+        return False, f"Not a DLT: {event}; a DLT needs grade >= 3 (section 4)."
+    if category == "fever" and grade == 3 and resolved_to_grade1_within_48h:
+        return False, f"Not a DLT: {event} resolved to <= grade 1 within 48 h (section 4 exception)."
+    return True, f"DLT: {event}, {related_words}: grade >= 3 (section 4)."
+
+
+def is_dlt_evaluable(*, infusions_received: int, infusions_planned: int, had_dlt: bool) -> bool:
+    """DLT-evaluable = received all planned infusions, or had a DLT (CLINICAL_RULES.md section 4).
+
+    More infusions received than planned still counts as all received. Raises ``ValueError`` for
+    negative counts or fewer than one planned infusion.
+    """
+    infusions_received = _check_whole(infusions_received, "infusions_received")
+    infusions_planned = _check_whole(infusions_planned, "infusions_planned")
+    if infusions_received < 0:
+        raise ValueError(f"infusions_received must not be negative, got {infusions_received}")
+    if infusions_planned < 1:
+        raise ValueError(f"infusions_planned must be at least 1, got {infusions_planned}")
+    if not isinstance(had_dlt, bool):
+        raise ValueError(f"had_dlt must be True or False, got {had_dlt!r}")
+    return had_dlt or infusions_received >= infusions_planned

@@ -1,0 +1,116 @@
+"""REST API for study configuration (API.md 'Resources': /studies/)."""
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import generics, serializers
+
+from . import selectors
+from .models import Arm, DoseLevel, EligibilityCriterion, InfusionDefinition, ResponseCriteriaSet, Study, StudyDisease, VisitDefinition
+
+
+class ResponseCriteriaSetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ResponseCriteriaSet
+        fields = ["code", "name", "version", "family", "source", "thresholds"]
+
+
+class StudyDiseaseSerializer(serializers.ModelSerializer):
+    response_criteria = ResponseCriteriaSetSerializer()
+
+    class Meta:
+        model = StudyDisease
+        fields = ["disease", "response_criteria"]
+
+
+class DoseLevelSerializer(serializers.ModelSerializer):
+    dose_unit = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = DoseLevel
+        fields = ["code", "label", "order", "dose_basis", "dose_per_kg", "flat_dose", "dose_unit",
+                  "plausible_min", "plausible_max", "group_cap", "status"]
+
+
+class InfusionDefinitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InfusionDefinition
+        fields = ["number", "anchor", "offset_days", "window_before_days", "window_after_days"]
+
+
+class InfusionRowSerializer(serializers.Serializer):
+    """An infusion definition with its nominal day (every infusion given on its target day)."""
+
+    definition = InfusionDefinitionSerializer()
+    nominal_day = serializers.IntegerField()
+    earliest_day = serializers.IntegerField()
+    latest_day = serializers.IntegerField()
+
+    def to_representation(self, row):
+        data = super().to_representation(row)
+        return {**data.pop("definition"), **data}
+
+
+class ArmSerializer(serializers.ModelSerializer):
+    dose_levels = DoseLevelSerializer(many=True)
+    infusions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Arm
+        fields = ["code", "name", "description", "product_kind", "missed_infusion_rule", "dose_levels", "infusions"]
+
+    @extend_schema_field(InfusionRowSerializer(many=True))
+    def get_infusions(self, arm):
+        return InfusionRowSerializer(selectors.infusion_rows(arm), many=True).data
+
+
+class VisitDefinitionSerializer(serializers.ModelSerializer):
+    arm = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = VisitDefinition
+        fields = ["code", "label", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
+                  "window_unit", "assessments", "sex_restriction", "first_n_participants"]
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EligibilityCriterion
+        fields = ["code", "kind", "text", "source", "rule_type", "params"]
+
+
+class StudyListSerializer(serializers.ModelSerializer):
+    sites = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = Study
+        fields = ["code", "title", "registry_id", "version", "effective_date", "enrolment_target",
+                  "uses_dose_escalation", "sites"]
+
+
+class StudyDetailSerializer(StudyListSerializer):
+    diseases = StudyDiseaseSerializer(many=True)
+    arms = ArmSerializer(many=True)
+    visits = VisitDefinitionSerializer(many=True, source="visit_definitions")
+    criteria = CriterionSerializer(many=True)
+
+    class Meta(StudyListSerializer.Meta):
+        fields = StudyListSerializer.Meta.fields + ["design", "intervention", "primary_endpoint", "diseases", "arms",
+                                                    "visits", "criteria"]
+
+
+class StudyList(generics.ListAPIView):
+    """Studies run at the user's sites."""
+
+    serializer_class = StudyListSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return Study.objects.visible_to(self.request.user).prefetch_related("sites").order_by("code")
+
+
+class StudyDetail(generics.RetrieveAPIView):
+    """A study's arms, dose levels, infusion and visit definitions, criteria, diseases and version."""
+
+    serializer_class = StudyDetailSerializer
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors.study_queryset(self.request.user)

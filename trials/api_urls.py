@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("studies/", api.StudyList.as_view(), name="api-study-list"),
+    path("studies/<str:code>/", api.StudyDetail.as_view(), name="api-study-detail"),
+]

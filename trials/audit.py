@@ -1,0 +1,142 @@
+"""Audit trail: who changed what, when, from what to what, and why.
+
+Every clinical and configuration model keeps history (django-simple-history). A record may be
+created without a reason, but any later change or deletion must carry one: the guard below
+refuses to write a history row for a change that has none, so no code path can change data
+silently. Services set the reason and the user with `audited_save` / `audited_delete`.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.dispatch import receiver
+from django.utils.translation import gettext as _
+from simple_history.signals import pre_create_historical_record
+
+
+class AuditReasonRequired(Exception):
+    """A change after the first save was attempted without a reason."""
+
+
+# (user, reason) of the change in progress: rows changed as a side effect of it (cascaded
+# deletions, many-to-many links) are recorded with the same user and reason.
+_current_change: ContextVar[tuple[Any, str] | None] = ContextVar("current_change", default=None)
+
+
+@contextmanager
+def change_context(*, by, reason: str | None):
+    token = _current_change.set((by, (reason or "").strip()))
+    try:
+        yield
+    finally:
+        _current_change.reset(token)
+
+
+@receiver(pre_create_historical_record)
+def require_reason_for_changes(sender, instance, history_instance, **kwargs):
+    current = _current_change.get()
+    if current is not None:
+        by, reason = current
+        if not (history_instance.history_change_reason or "").strip():
+            history_instance.history_change_reason = reason
+        if history_instance.history_user_id is None and by is not None and getattr(by, "pk", None):
+            history_instance.history_user = by
+    if history_instance.history_type in ("~", "-") and not (history_instance.history_change_reason or "").strip():
+        raise AuditReasonRequired(
+            _("A reason is required to change or delete %(record)s.") % {"record": f"{instance._meta.verbose_name} {instance}"}
+        )
+
+
+def mark_change(instance: models.Model, *, by, reason: str | None) -> None:
+    """Attach the user and reason that the next history row of `instance` records."""
+    instance._history_user = by
+    instance._change_reason = (reason or "").strip()
+
+
+def audited_save(instance: models.Model, *, by, reason: str | None = None, **save_kwargs) -> None:
+    mark_change(instance, by=by, reason=reason)
+    with change_context(by=by, reason=reason):
+        instance.save(**save_kwargs)
+
+
+def audited_delete(instance: models.Model, *, by, reason: str) -> None:
+    """Delete with a reason; rows deleted with it (cascade) record the same reason."""
+    mark_change(instance, by=by, reason=reason)
+    with change_context(by=by, reason=reason):
+        instance.delete()
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    when: Any
+    who: str
+    action: str
+    reason: str
+    changes: tuple[FieldChange, ...]
+
+
+_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+def _display(record, field_name: str, value):
+    field = record._meta.get_field(field_name)
+    if getattr(field, "choices", None):
+        return dict(field.flatchoices).get(value, value)
+    return value
+
+
+def audit_entries(instance: models.Model) -> list[AuditEntry]:
+    """The record's history, newest first, each change shown field by field (one query)."""
+    rows = list(instance.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    entries = []
+    for index, row in enumerate(rows):
+        older = rows[index + 1] if index + 1 < len(rows) else None
+        changes: list[FieldChange] = []
+        if older is not None and row.history_type == "~":
+            delta = row.diff_against(older, foreign_keys_are_objs=False)
+            for change in delta.changes:
+                verbose = str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field) else change.field
+                changes.append(
+                    FieldChange(
+                        field=verbose,
+                        old=_display(row, change.field, change.old) if _is_field(row, change.field) else change.old,
+                        new=_display(row, change.field, change.new) if _is_field(row, change.field) else change.new,
+                    )
+                )
+        elif row.history_type == "+":
+            for field in instance._meta.concrete_fields:
+                if field.primary_key:
+                    continue
+                value = getattr(row, field.attname, None)
+                if value not in (None, "", [], {}):
+                    changes.append(FieldChange(field=str(field.verbose_name), old=None, new=_display(row, field.attname, value) if field.attname == field.name else value))
+        user = row.history_user
+        entries.append(
+            AuditEntry(
+                when=row.history_date,
+                who=user.get_username() if user else _("system"),
+                action=_ACTIONS.get(row.history_type, row.history_type),
+                reason=row.history_change_reason or "",
+                changes=tuple(changes),
+            )
+        )
+    return entries
+
+
+def _is_field(record, name: str) -> bool:
+    try:
+        record._meta.get_field(name)
+    except Exception:
+        return False
+    return True

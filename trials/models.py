@@ -1,0 +1,422 @@
+"""Study configuration: studies, sites, arms, dose levels, schedules, criteria, roles.
+
+Everything here is data an administrator edits without code; the built-in studies are loaded
+from `trials/studies/*.yaml` by `load_studies`. Invariants that must never be violated are
+database constraints as well as form validation.
+"""
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .enums import (
+    Assessment,
+    CriterionKind,
+    Disease,
+    DoseBasis,
+    DoseLevelStatus,
+    InfusionAnchor,
+    MissedInfusionRule,
+    ResponseFamily,
+    Role,
+    SexRestriction,
+    TimeUnit,
+    VisitAnchor,
+)
+from .scoping import ScopedQuerySet
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+    _("Use letters, digits, dots, dashes and underscores only, starting with a letter or digit."),
+)
+
+
+class Site(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=200)
+    history = HistoricalRecords()
+
+    site_scope = "pk"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+
+    def __str__(self):
+        return f"{self.code} - {self.name}"
+
+
+class SiteMembership(models.Model):
+    """A user's role at one site. A user sees the records of the sites they belong to only."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    history = HistoricalRecords()
+
+    site_scope = "site"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "site"], name="one_role_per_user_and_site")]
+        verbose_name = _("site membership")
+        verbose_name_plural = _("site memberships")
+
+    def __str__(self):
+        return f"{self.user} - {self.get_role_display()} at {self.site.code}"
+
+
+class ResponseCriteriaSet(models.Model):
+    """A versioned set of response thresholds (CLINICAL_RULES.md sections 1-2) a disease uses."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=200)
+    version = models.CharField(_("version"), max_length=40)
+    family = models.CharField(_("response engine"), max_length=20, choices=ResponseFamily.choices)
+    source = models.TextField(_("source"), help_text=_("The publication or guideline the set follows."))
+    thresholds = models.JSONField(
+        _("thresholds"), default=dict, blank=True, help_text=_("The numbers of the rules, editable.")
+    )
+    description = models.TextField(_("rules in words"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("response criteria set")
+        verbose_name_plural = _("response criteria sets")
+
+    def __str__(self):
+        return f"{self.name} ({self.version})"
+
+    def clean(self):
+        if not isinstance(self.thresholds, dict):
+            raise ValidationError({"thresholds": _("Thresholds must be a set of named numbers.")})
+        bad = [key for key, value in self.thresholds.items() if not isinstance(value, int | float) or value < 0]
+        if bad:
+            raise ValidationError(
+                {"thresholds": _("These thresholds are not non-negative numbers: %(names)s.") % {"names": ", ".join(bad)}}
+            )
+
+
+class Study(models.Model):
+    code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
+    title = models.CharField(_("title"), max_length=300)
+    registry_id = models.CharField(_("registry id"), max_length=40, blank=True)
+    version = models.CharField(_("protocol version"), max_length=40)
+    effective_date = models.DateField(_("effective date"))
+    design = models.TextField(_("design"), blank=True)
+    intervention = models.TextField(_("intervention"), blank=True)
+    primary_endpoint = models.TextField(_("primary endpoint"), blank=True)
+    enrolment_target = models.PositiveIntegerField(_("enrolment target"), validators=[MinValueValidator(1)])
+    uses_dose_escalation = models.BooleanField(
+        _("dose escalation"), default=False, help_text=_("Dose levels open one after another by 3+3 decisions.")
+    )
+    sites = models.ManyToManyField(Site, related_name="studies", verbose_name=_("sites"))
+    history = HistoricalRecords(m2m_fields=[sites])
+
+    site_scope = "sites"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("study")
+        verbose_name_plural = _("studies")
+        constraints = [models.CheckConstraint(condition=Q(enrolment_target__gte=1), name="study_target_positive")]
+
+    def __str__(self):
+        return self.code
+
+
+class StudyDisease(models.Model):
+    """A disease a study admits, and the response criteria set that judges it."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="diseases")
+    disease = models.CharField(_("disease"), max_length=30, choices=Disease.choices)
+    response_criteria = models.ForeignKey(
+        ResponseCriteriaSet, on_delete=models.PROTECT, related_name="+", verbose_name=_("response criteria set")
+    )
+    history = HistoricalRecords()
+
+    site_scope = "study__sites"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["study", "disease"]
+        constraints = [models.UniqueConstraint(fields=["study", "disease"], name="disease_once_per_study")]
+        verbose_name = _("disease")
+        verbose_name_plural = _("diseases and response criteria")
+
+    def __str__(self):
+        return f"{self.study.code}: {self.disease}"
+
+
+class Arm(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="arms")
+    code = models.CharField(_("code"), max_length=20, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    product_kind = models.CharField(
+        _("cell product"),
+        max_length=20,
+        choices=[("cord_blood", _("Umbilical cord blood unit")), ("msc", _("Mesenchymal stem cells"))],
+    )
+    missed_infusion_rule = models.CharField(
+        _("after a missed infusion"),
+        max_length=20,
+        choices=MissedInfusionRule.choices,
+        default=MissedInfusionRule.LAST_GIVEN,
+    )
+    history = HistoricalRecords()
+
+    site_scope = "study__sites"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["study", "code"]
+        constraints = [models.UniqueConstraint(fields=["study", "code"], name="arm_code_unique_in_study")]
+        verbose_name = _("arm")
+        verbose_name_plural = _("arms")
+
+    def __str__(self):
+        return f"{self.study.code} / {self.code}"
+
+
+class DoseLevel(models.Model):
+    """A dose group. Doses are in cells (flat) or cells per kg (per kg)."""
+
+    arm = models.ForeignKey(Arm, on_delete=models.CASCADE, related_name="dose_levels")
+    code = models.CharField(_("code"), max_length=20, validators=[code_validator])
+    label = models.CharField(_("label"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), help_text=_("Escalation goes from low to high order."))
+    dose_basis = models.CharField(_("dose basis"), max_length=10, choices=DoseBasis.choices, default=DoseBasis.PER_KG)
+    dose_per_kg = models.FloatField(_("dose per kg (cells/kg)"), null=True, blank=True)
+    flat_dose = models.FloatField(_("flat dose (cells)"), null=True, blank=True)
+    plausible_min = models.FloatField(
+        _("plausible minimum"), help_text=_("Same unit as the dose. An infusion outside the range needs confirming.")
+    )
+    plausible_max = models.FloatField(_("plausible maximum"))
+    group_cap = models.PositiveIntegerField(
+        _("participants in the group"), null=True, blank=True, help_text=_("Empty: no cap.")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=DoseLevelStatus.choices, default=DoseLevelStatus.PLANNED)
+    history = HistoricalRecords()
+
+    site_scope = "arm__study__sites"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["arm", "order"]
+        verbose_name = _("dose level")
+        verbose_name_plural = _("dose levels")
+        constraints = [
+            models.UniqueConstraint(fields=["arm", "code"], name="dose_level_code_unique_in_arm"),
+            models.UniqueConstraint(fields=["arm", "order"], name="dose_level_order_unique_in_arm"),
+            models.CheckConstraint(
+                condition=(Q(dose_basis="per_kg", dose_per_kg__gt=0, flat_dose__isnull=True))
+                | (Q(dose_basis="flat", flat_dose__gt=0, dose_per_kg__isnull=True)),
+                name="dose_matches_basis",
+            ),
+            models.CheckConstraint(
+                condition=Q(plausible_min__gte=0, plausible_max__gte=models.F("plausible_min")),
+                name="plausible_range_ordered",
+            ),
+            models.CheckConstraint(condition=Q(group_cap__isnull=True) | Q(group_cap__gte=1), name="group_cap_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.arm.study.code} / {self.code}"
+
+    @property
+    def dose(self) -> float | None:
+        return self.dose_per_kg if self.dose_basis == DoseBasis.PER_KG else self.flat_dose
+
+    @property
+    def dose_unit(self) -> str:
+        return "cells/kg" if self.dose_basis == DoseBasis.PER_KG else "cells"
+
+    @property
+    def dose_within_plausible_range(self) -> bool:
+        return self.dose is not None and self.plausible_min <= self.dose <= self.plausible_max
+
+    def clean(self):
+        errors = {}
+        if self.dose_basis == DoseBasis.PER_KG:
+            if not self.dose_per_kg or self.dose_per_kg <= 0:
+                errors["dose_per_kg"] = _("A per-kg dose level needs a dose per kg greater than 0.")
+            if self.flat_dose is not None:
+                errors["flat_dose"] = _("Leave the flat dose empty for a per-kg dose level.")
+        else:
+            if not self.flat_dose or self.flat_dose <= 0:
+                errors["flat_dose"] = _("A flat dose level needs a dose greater than 0.")
+            if self.dose_per_kg is not None:
+                errors["dose_per_kg"] = _("Leave the dose per kg empty for a flat dose level.")
+        if self.plausible_min is not None and self.plausible_max is not None and self.plausible_max < self.plausible_min:
+            errors["plausible_max"] = _("The plausible maximum must not be below the plausible minimum.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class InfusionDefinition(models.Model):
+    """One planned infusion of an arm (CLINICAL_RULES.md section 8).
+
+    The target day is `offset_days` after day 0 or after the previous infusion as actually given;
+    the window is [target - window_before_days, target + window_after_days].
+    """
+
+    arm = models.ForeignKey(Arm, on_delete=models.CASCADE, related_name="infusion_definitions")
+    number = models.PositiveSmallIntegerField(_("infusion number"), validators=[MinValueValidator(1)])
+    anchor = models.CharField(_("anchored on"), max_length=20, choices=InfusionAnchor.choices)
+    offset_days = models.IntegerField(_("days after the anchor"))
+    window_before_days = models.PositiveSmallIntegerField(_("window: days early allowed"), default=0)
+    window_after_days = models.PositiveSmallIntegerField(_("window: days late allowed"), default=0)
+    history = HistoricalRecords()
+
+    site_scope = "arm__study__sites"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["arm", "number"]
+        verbose_name = _("infusion")
+        verbose_name_plural = _("infusion schedule")
+        constraints = [
+            models.UniqueConstraint(fields=["arm", "number"], name="infusion_number_unique_in_arm"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="infusion_number_positive"),
+            models.CheckConstraint(
+                condition=Q(window_before_days__gte=0, window_after_days__gte=0), name="infusion_window_not_inverted"
+            ),
+            models.CheckConstraint(
+                condition=~Q(number=1, anchor="previous_actual"), name="first_infusion_anchored_on_day0"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.arm} #{self.number}"
+
+    def clean(self):
+        if self.number == 1 and self.anchor == InfusionAnchor.PREVIOUS_ACTUAL:
+            raise ValidationError({"anchor": _("The first infusion has no previous infusion: anchor it on day 0.")})
+        if self.anchor == InfusionAnchor.PREVIOUS_ACTUAL and self.offset_days is not None and self.offset_days <= 0:
+            raise ValidationError(
+                {"offset_days": _("An infusion anchored on the previous one must come at least 1 day after it.")}
+            )
+
+
+class VisitDefinition(models.Model):
+    """A planned visit or timed sample (CLINICAL_RULES.md section 8).
+
+    Target = anchor + offset; window = [target - window_before, target + window_after], both in
+    `window_unit`. Restrictions limit who gets the visit (female only; first N participants).
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="visit_definitions")
+    arm = models.ForeignKey(
+        Arm, on_delete=models.CASCADE, null=True, blank=True, related_name="visit_definitions",
+        help_text=_("Empty: every arm."),
+    )
+    code = models.CharField(_("code"), max_length=20, validators=[code_validator])
+    label = models.CharField(_("label"), max_length=200)
+    anchor = models.CharField(_("anchored on"), max_length=20, choices=VisitAnchor.choices)
+    offset = models.IntegerField(_("offset from the anchor"), help_text=_("Negative: before the anchor."))
+    offset_unit = models.CharField(_("offset unit"), max_length=10, choices=TimeUnit.choices, default=TimeUnit.DAYS)
+    window_before = models.PositiveIntegerField(_("window before"), default=0)
+    window_after = models.PositiveIntegerField(_("window after"), default=0)
+    window_unit = models.CharField(_("window unit"), max_length=10, choices=TimeUnit.choices, default=TimeUnit.DAYS)
+    assessments = models.JSONField(_("assessments expected"), default=list, blank=True)
+    sex_restriction = models.CharField(
+        _("who"), max_length=10, choices=SexRestriction.choices, default=SexRestriction.ANY
+    )
+    first_n_participants = models.PositiveIntegerField(
+        _("only the first N participants"), null=True, blank=True, help_text=_("Empty: every participant.")
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+    history = HistoricalRecords()
+
+    site_scope = "study__sites"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["study", "order", "id"]
+        verbose_name = _("visit")
+        verbose_name_plural = _("visit schedule")
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="visit_code_unique_in_study"),
+            models.CheckConstraint(condition=Q(window_before__gte=0, window_after__gte=0), name="visit_window_not_inverted"),
+            models.CheckConstraint(
+                condition=Q(first_n_participants__isnull=True) | Q(first_n_participants__gte=1),
+                name="visit_first_n_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.study.code} / {self.code}"
+
+    def clean(self):
+        errors = {}
+        valid = set(Assessment.values)
+        if not isinstance(self.assessments, list) or any(a not in valid for a in self.assessments):
+            errors["assessments"] = _("Choose assessments from this list: %(choices)s.") % {
+                "choices": ", ".join(sorted(valid))
+            }
+        if self.arm_id and self.study_id and self.arm.study_id != self.study_id:
+            errors["arm"] = _("The arm belongs to another study.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class EligibilityCriterion(models.Model):
+    """An inclusion or exclusion criterion: a typed rule from the library with its parameters.
+
+    The rule types and their parameters are those of `enrollment.eligibility` (CLINICAL_RULES.md
+    section 5); parameters are validated on save through the admin and by `load_studies`.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="criteria")
+    code = models.CharField(_("code"), max_length=40, validators=[code_validator])
+    kind = models.CharField(_("kind"), max_length=10, choices=CriterionKind.choices)
+    text = models.TextField(_("text"), help_text=_("The criterion as the protocol words it."))
+    source = models.CharField(_("protocol reference"), max_length=200, blank=True)
+    rule_type = models.CharField(_("rule"), max_length=40)
+    params = models.JSONField(_("rule parameters"), default=dict)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    history = HistoricalRecords()
+
+    site_scope = "study__sites"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["study", "kind", "order", "id"]
+        verbose_name = _("eligibility criterion")
+        verbose_name_plural = _("eligibility criteria")
+        constraints = [models.UniqueConstraint(fields=["study", "code"], name="criterion_code_unique_in_study")]
+
+    def __str__(self):
+        return f"{self.study.code} / {self.code}"
+
+    def clean(self):
+        from enrollment.eligibility import RuleParamsError, validate_params
+
+        try:
+            self.params = validate_params(self.rule_type, self.params)
+        except RuleParamsError as exc:
+            messages = [f"{path}: {'; '.join(msgs)}" if path else "; ".join(msgs) for path, msgs in exc.errors.items()]
+            field = "rule_type" if "rule_type" in exc.errors else "params"
+            raise ValidationError({field: messages}) from None
+
+
+class WorkerHeartbeat(models.Model):
+    """When a background worker last ran its periodic heartbeat (shows that Celery and beat run)."""
+
+    name = models.CharField(max_length=50, unique=True)
+    hostname = models.CharField(max_length=200, blank=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+
+    def __str__(self):
+        return f"{self.name} @ {self.hostname}"

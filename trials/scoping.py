@@ -1,0 +1,84 @@
+"""The one place that decides which records a user may see and what they may do.
+
+A user belongs to sites with one role per site (`SiteMembership`). Every site-owned model names
+the path from itself to its site(s) in `site_scope`; `Model.objects.visible_to(user)` keeps the
+rows of the user's sites, and `visible_to(user, action)` only those of the sites where the user's
+role allows the action. Pages, API endpoints and the admin all go through these two functions.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+
+
+class Action(StrEnum):
+    VIEW = "view"  # read study configuration and clinical records
+    VIEW_AUDIT = "view_audit"
+    CONFIGURE_STUDY = "configure_study"
+    SCREEN = "screen"  # screening, consent, enrolment, withdrawal
+    CAPTURE = "capture"  # infusions, visits, labs, adverse events
+    SIGN = "sign"  # eligibility review, escalation decisions, AE causality
+    VERIFY = "verify"  # source data verification, queries
+
+
+ALL_ROLES = frozenset({"coordinator", "investigator", "monitor", "admin"})
+
+PERMISSIONS: dict[Action, frozenset[str]] = {
+    Action.VIEW: ALL_ROLES,
+    Action.VIEW_AUDIT: ALL_ROLES,
+    Action.CONFIGURE_STUDY: frozenset({"admin"}),
+    Action.SCREEN: frozenset({"coordinator", "investigator"}),
+    Action.CAPTURE: frozenset({"coordinator", "investigator"}),
+    Action.SIGN: frozenset({"investigator"}),
+    Action.VERIFY: frozenset({"monitor"}),
+}
+
+_CACHE_ATTR = "_site_roles_cache"
+
+
+def site_roles(user) -> dict[int, str]:
+    """{site id: role} of the user's memberships, read once per request (one query)."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        from .models import SiteMembership
+
+        cached = dict(SiteMembership.objects.filter(user_id=user.pk).values_list("site_id", "role"))
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget_site_roles(user) -> None:
+    """Drop the cached memberships (after they change)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def site_ids_for(user, action: Action = Action.VIEW) -> list[int]:
+    allowed = PERMISSIONS[action]
+    return sorted(site for site, role in site_roles(user).items() if role in allowed)
+
+
+def roles_of(user) -> set[str]:
+    return set(site_roles(user).values())
+
+
+def can(user, action: Action, site_ids) -> bool:
+    """True when the user may do `action` at one of `site_ids`."""
+    allowed = set(site_ids_for(user, action))
+    return any(site_id in allowed for site_id in site_ids)
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset whose model declares `site_scope`, the lookup path to its site(s)."""
+
+    def visible_to(self, user, action: Action = Action.VIEW):
+        site_ids = site_ids_for(user, action)
+        lookup = self.model.site_scope
+        if lookup in ("pk", "site", "site_id"):
+            return self.filter(**{f"{lookup}__in": site_ids})
+        # Paths through a many-to-many relation would repeat rows: filter on a subquery instead.
+        inner = self.model._default_manager.filter(**{f"{lookup}__in": site_ids}).values("pk")
+        return self.filter(pk__in=inner)

@@ -1,0 +1,146 @@
+"""Reads of study configuration, scoped to the user, in a fixed number of queries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+
+from dosing.windows import InfusionRule, nominal_infusion_days
+
+from .enums import TimeUnit, VisitAnchor
+from .models import Arm, DoseLevel, EligibilityCriterion, InfusionDefinition, Study, StudyDisease, VisitDefinition
+from .scoping import Action
+
+_MINUTES = {TimeUnit.MINUTES: 1, TimeUnit.HOURS: 60, TimeUnit.DAYS: 24 * 60}
+_ANCHOR_RANK = {VisitAnchor.ENROLMENT: 0, VisitAnchor.FIRST_INFUSION: 1, VisitAnchor.LAST_INFUSION: 2}
+
+
+def studies_for_home(user):
+    return (
+        Study.objects.visible_to(user)
+        .annotate(
+            arm_count=Count("arms", distinct=True),
+            visit_count=Count("visit_definitions", distinct=True),
+            criterion_count=Count("criteria", distinct=True),
+        )
+        .order_by("code")
+    )
+
+
+def study_queryset(user, action: Action = Action.VIEW):
+    return Study.objects.visible_to(user, action).prefetch_related(
+        "sites",
+        Prefetch("diseases", queryset=StudyDisease.objects.select_related("response_criteria")),
+        Prefetch(
+            "arms",
+            queryset=Arm.objects.prefetch_related(
+                Prefetch("dose_levels", queryset=DoseLevel.objects.order_by("order")),
+                Prefetch("infusion_definitions", queryset=InfusionDefinition.objects.order_by("number")),
+            ),
+        ),
+        Prefetch("visit_definitions", queryset=VisitDefinition.objects.select_related("arm")),
+        Prefetch("criteria", queryset=EligibilityCriterion.objects.order_by("kind", "order", "id")),
+    )
+
+
+def study_for_user(user, code: str) -> Study:
+    """The study with its configuration prefetched; 404 when the user's sites do not run it."""
+    return get_object_or_404(study_queryset(user), code=code)
+
+
+@dataclass(frozen=True)
+class InfusionRow:
+    definition: InfusionDefinition
+    nominal_day: int
+    earliest_day: int
+    latest_day: int
+    anchor_text: str
+
+
+def infusion_rows(arm: Arm) -> list[InfusionRow]:
+    definitions = list(arm.infusion_definitions.all())
+    nominal = {
+        row.number: row
+        for row in nominal_infusion_days(
+            [InfusionRule(d.number, d.anchor, d.offset_days, d.window_before_days, d.window_after_days) for d in definitions]
+        )
+    }
+    rows = []
+    for definition in definitions:
+        planned = nominal[definition.number]
+        if definition.anchor == "day0":
+            anchor_text = _("day 0") if definition.offset_days == 0 else _("day 0 + %(days)d days") % {"days": definition.offset_days}
+        else:
+            anchor_text = _("infusion %(number)d as given + %(days)d days") % {
+                "number": definition.number - 1, "days": definition.offset_days}
+        rows.append(InfusionRow(definition, planned.day, planned.earliest_day, planned.latest_day, anchor_text))
+    return rows
+
+
+def _unit_text(value: int, unit: str) -> str:
+    names = {TimeUnit.DAYS: _("d"), TimeUnit.HOURS: _("h"), TimeUnit.MINUTES: _("min")}
+    return f"{value} {names[unit]}"
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    definition: VisitDefinition
+    timing: str
+    window: str
+    assessments: list[str]
+    who: str
+
+
+def visit_rows(study: Study) -> list[VisitRow]:
+    from .enums import Assessment
+
+    labels = dict(Assessment.choices)
+    definitions = sorted(
+        study.visit_definitions.all(),
+        key=lambda v: (_ANCHOR_RANK[v.anchor], v.offset * _MINUTES[v.offset_unit], v.order),
+    )
+    rows = []
+    for v in definitions:
+        anchor = v.get_anchor_display().lower()
+        if v.offset == 0:
+            timing = _("at %(anchor)s") % {"anchor": anchor}
+        elif v.offset > 0:
+            timing = _("%(offset)s after %(anchor)s") % {"offset": _unit_text(v.offset, v.offset_unit), "anchor": anchor}
+        else:
+            timing = _("%(offset)s before %(anchor)s") % {"offset": _unit_text(-v.offset, v.offset_unit), "anchor": anchor}
+        if v.window_before == v.window_after:
+            window = "±" + _unit_text(v.window_before, v.window_unit)
+        else:
+            window = f"-{_unit_text(v.window_before, v.window_unit)} / +{_unit_text(v.window_after, v.window_unit)}"
+        who = [v.get_sex_restriction_display()] if v.sex_restriction != "any" else []
+        if v.first_n_participants:
+            who.append(_("first %(n)d participants") % {"n": v.first_n_participants})
+        if v.arm_id:
+            who.append(_("arm %(arm)s") % {"arm": v.arm.code})
+        rows.append(VisitRow(v, timing, window, [str(labels.get(a, a)) for a in v.assessments], "; ".join(map(str, who)) or _("all")))
+    return rows
+
+
+def criteria_by_kind(study: Study) -> dict[str, list[EligibilityCriterion]]:
+    grouped: dict[str, list[EligibilityCriterion]] = {"inclusion": [], "exclusion": []}
+    for criterion in study.criteria.all():
+        grouped[criterion.kind].append(criterion)
+    return grouped
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    last_seen: object | None
+    stale: bool
+
+
+def worker_status(now, *, stale_after_seconds: int = 300) -> WorkerStatus:
+    """Whether the background worker ran its heartbeat recently (it runs every minute)."""
+    from .models import WorkerHeartbeat
+
+    beat = WorkerHeartbeat.objects.filter(name="worker").first()
+    last_seen = beat.last_seen if beat else None
+    stale = last_seen is None or (now - last_seen).total_seconds() > stale_after_seconds
+    return WorkerStatus(last_seen=last_seen, stale=stale)

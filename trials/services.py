@@ -1,0 +1,252 @@
+"""Writes of study configuration.
+
+`studies_load` creates or updates studies from the declarative files in `trials/studies/`:
+each row is matched on its natural key (study code; arm code; dose level code; infusion number;
+visit code; criterion code), validated with the same rules as the admin forms, and saved only
+when a field differs, with the file named as the reason. Loading twice changes nothing.
+It never deletes: rows that the file no longer lists are reported, so data captured against
+them stays intact. A dose level's status is set only when the level is created, because opening
+and closing levels is the escalation decisions' business afterwards.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from .audit import audited_save
+from .models import (
+    Arm,
+    DoseLevel,
+    EligibilityCriterion,
+    InfusionDefinition,
+    ResponseCriteriaSet,
+    Site,
+    Study,
+    StudyDisease,
+    VisitDefinition,
+)
+
+STUDIES_DIR = Path(__file__).resolve().parent / "studies"
+RESPONSE_CRITERIA_FILE = "response_criteria.yaml"
+
+
+class StudyDefinitionError(Exception):
+    """A study definition file is not valid; the message names the file, the row and the field."""
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    not_in_file: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def _upsert(model: type[models.Model], *, key: dict, values: dict, by, reason: str, report: LoadReport,
+            label: str, create_only: dict | None = None) -> models.Model:
+    instance = model.objects.filter(**key).first()
+    creating = instance is None
+    if creating:
+        instance = model(**key, **values, **(create_only or {}))
+    else:
+        changed = [name for name, value in values.items() if getattr(instance, name) != value]
+        if not changed:
+            return instance
+        for name in changed:
+            setattr(instance, name, values[name])
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        raise StudyDefinitionError(f"{label}: {_format_errors(exc)}") from None
+    audited_save(instance, by=by, reason=reason)
+    (report.created if creating else report.updated).append(label)
+    return instance
+
+
+def _format_errors(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{name}: {' '.join(str(m) for m in msgs)}" for name, msgs in exc.message_dict.items())
+    return " ".join(exc.messages)
+
+
+def _read_yaml(path: Path):
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise StudyDefinitionError(f"{path.name}: not valid YAML: {exc}") from None
+
+
+def _as_date(value, label: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise StudyDefinitionError(f"{label}: {value!r} is not a date (YYYY-MM-DD).") from None
+
+
+def response_criteria_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None:
+    for row in data:
+        _upsert(
+            ResponseCriteriaSet,
+            key={"code": row["code"]},
+            values={
+                "name": row["name"],
+                "version": str(row["version"]),
+                "family": row["family"],
+                "source": row["source"],
+                "description": row.get("description", ""),
+                "thresholds": row.get("thresholds", {}),
+            },
+            by=by, reason=reason, report=report, label=f"response criteria {row['code']}",
+        )
+
+
+def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
+    """Create or update one study from its parsed definition."""
+    code = data["code"]
+    study = _upsert(
+        Study,
+        key={"code": code},
+        values={
+            "title": data["title"],
+            "registry_id": data.get("registry_id") or "",
+            "version": str(data["version"]),
+            "effective_date": _as_date(data["effective_date"], f"{code} effective_date"),
+            "design": data.get("design", ""),
+            "intervention": data.get("intervention", ""),
+            "primary_endpoint": data.get("primary_endpoint", ""),
+            "enrolment_target": data["enrolment_target"],
+            "uses_dose_escalation": bool(data.get("uses_dose_escalation", False)),
+        },
+        by=by, reason=reason, report=report, label=f"study {code}",
+    )
+    for row in data.get("sites", []):
+        site = _upsert(Site, key={"code": row["code"]}, values={"name": row["name"]}, by=by, reason=reason,
+                       report=report, label=f"site {row['code']}")
+        if not study.sites.filter(pk=site.pk).exists():
+            study._history_user, study._change_reason = by, reason
+            study.sites.add(site)
+            report.updated.append(f"study {code}: site {site.code} added")
+
+    criteria_sets = {c.code: c for c in ResponseCriteriaSet.objects.all()}
+    listed_diseases = set()
+    for row in data.get("diseases", []):
+        criteria_code = row["response_criteria"]
+        if criteria_code not in criteria_sets:
+            raise StudyDefinitionError(f"{code} disease {row['disease']}: unknown response criteria set {criteria_code!r}.")
+        listed_diseases.add(row["disease"])
+        _upsert(StudyDisease, key={"study": study, "disease": row["disease"]},
+                values={"response_criteria": criteria_sets[criteria_code]}, by=by, reason=reason, report=report,
+                label=f"{code} disease {row['disease']}")
+    _report_extra(report, f"{code} disease", study.diseases.exclude(disease__in=listed_diseases), "disease")
+
+    listed_arms = set()
+    for row in data.get("arms", []):
+        listed_arms.add(row["code"])
+        arm = _upsert(
+            Arm, key={"study": study, "code": row["code"]},
+            values={
+                "name": row["name"], "description": row.get("description", ""), "product_kind": row["product_kind"],
+                "missed_infusion_rule": row.get("missed_infusion_rule", "last_given"),
+            },
+            by=by, reason=reason, report=report, label=f"{code} arm {row['code']}",
+        )
+        levels = set()
+        for level in row.get("dose_levels", []):
+            levels.add(level["code"])
+            _upsert(
+                DoseLevel, key={"arm": arm, "code": level["code"]},
+                values={
+                    "label": level.get("label", ""), "order": level["order"], "dose_basis": level["dose_basis"],
+                    "dose_per_kg": level.get("dose_per_kg"), "flat_dose": level.get("flat_dose"),
+                    "plausible_min": level["plausible_min"], "plausible_max": level["plausible_max"],
+                    "group_cap": level.get("group_cap"),
+                },
+                create_only={"status": level.get("status", "planned")},
+                by=by, reason=reason, report=report, label=f"{code} arm {arm.code} dose level {level['code']}",
+            )
+        _report_extra(report, f"{code} arm {arm.code} dose level", arm.dose_levels.exclude(code__in=levels), "code")
+        numbers = set()
+        for infusion in row.get("infusions", []):
+            numbers.add(infusion["number"])
+            _upsert(
+                InfusionDefinition, key={"arm": arm, "number": infusion["number"]},
+                values={key: infusion[key] for key in ("anchor", "offset_days", "window_before_days", "window_after_days")},
+                by=by, reason=reason, report=report, label=f"{code} arm {arm.code} infusion {infusion['number']}",
+            )
+        _report_extra(report, f"{code} arm {arm.code} infusion", arm.infusion_definitions.exclude(number__in=numbers), "number")
+    _report_extra(report, f"{code} arm", study.arms.exclude(code__in=listed_arms), "code")
+
+    arms = {arm.code: arm for arm in study.arms.all()}
+    visit_codes = set()
+    for order, row in enumerate(data.get("visits", []), start=1):
+        visit_codes.add(row["code"])
+        _upsert(
+            VisitDefinition, key={"study": study, "code": row["code"]},
+            values={
+                "arm": arms[row["arm"]] if row.get("arm") else None,
+                "label": row["label"], "anchor": row["anchor"], "offset": row["offset"],
+                "offset_unit": row.get("offset_unit", "days"),
+                "window_before": row.get("window_before", 0), "window_after": row.get("window_after", 0),
+                "window_unit": row.get("window_unit", "days"), "assessments": list(row.get("assessments", [])),
+                "sex_restriction": row.get("sex_restriction", "any"),
+                "first_n_participants": row.get("first_n_participants"), "order": order,
+            },
+            by=by, reason=reason, report=report, label=f"{code} visit {row['code']}",
+        )
+    _report_extra(report, f"{code} visit", study.visit_definitions.exclude(code__in=visit_codes), "code")
+
+    criterion_codes = set()
+    for order, row in enumerate(data.get("criteria", []), start=1):
+        criterion_codes.add(row["code"])
+        _upsert(
+            EligibilityCriterion, key={"study": study, "code": row["code"]},
+            values={
+                "kind": row["kind"], "text": " ".join(str(row["text"]).split()), "source": row.get("source", ""),
+                "rule_type": row["rule_type"], "params": row.get("params", {}), "order": order,
+            },
+            by=by, reason=reason, report=report, label=f"{code} criterion {row['code']}",
+        )
+    _report_extra(report, f"{code} criterion", study.criteria.exclude(code__in=criterion_codes), "code")
+    return study
+
+
+def _report_extra(report: LoadReport, label: str, queryset, attr: str) -> None:
+    for row in queryset:
+        report.not_in_file.append(f"{label} {getattr(row, attr)}")
+
+
+def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | None = None) -> LoadReport:
+    """Load the response criteria sets and every study file of `directory` in one transaction."""
+    report = LoadReport()
+    criteria_path = directory / RESPONSE_CRITERIA_FILE
+    study_paths = sorted(p for p in directory.glob("*.yaml") if p.name != RESPONSE_CRITERIA_FILE)
+    with transaction.atomic():
+        if criteria_path.exists():
+            response_criteria_load(_read_yaml(criteria_path), by=by, reason=f"Loaded from {criteria_path.name}",
+                                   report=report)
+        for path in study_paths:
+            data = _read_yaml(path)
+            if only and data.get("code") not in only:
+                continue
+            try:
+                study_load(data, by=by, reason=f"Loaded from study definition {path.name}", report=report)
+            except KeyError as exc:
+                raise StudyDefinitionError(f"{path.name}: required key {exc} is missing.") from None
+    return report
+
+
+def worker_heartbeat_record(*, name: str, hostname: str, now) -> None:
+    """Record that a worker is alive (not clinical data: no audit trail)."""
+    from .models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.update_or_create(name=name, defaults={"hostname": hostname, "last_seen": now})

@@ -1,0 +1,20 @@
+from django import template
+
+from enrollment.rule_text import describe_rule
+
+register = template.Library()
+
+
+@register.filter
+def rule_text(criterion) -> str:
+    return describe_rule(criterion.rule_type, criterion.params)
+
+
+@register.filter
+def cells(value) -> str:
+    """1.0e8 -> "1 x10^8"; the way doses are written in protocols."""
+    if value is None:
+        return ""
+    mantissa, exponent = f"{float(value):e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa} x10^{int(exponent)}"

@@ -1,0 +1,216 @@
+"""Lab analytes, accepted units and conversion to SI (``CLINICAL_RULES.md`` section 7).
+
+Pure module: no Django, no ORM, no clock. Every lab value is stored in the SI unit of its analyte
+(``API.md`` "Codes") together with the value and unit as entered; a value outside the analyte's
+physiological range is refused with a message a coordinator can act on, never stored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = [
+    "ANALYTES",
+    "BODY_TEMPERATURE_RANGE_C",
+    "Analyte",
+    "UnitError",
+    "celsius_from_fahrenheit",
+    "fahrenheit_from_celsius",
+    "format_number",
+    "limit_to_si",
+    "normalise_unit",
+    "to_si",
+]
+
+
+@dataclass(frozen=True)
+class Analyte:
+    """One analyte: its SI unit, the units accepted at entry and its physiological range.
+
+    ``units`` maps each accepted unit to the multiplicative factor that converts it to SI
+    (the SI unit itself has factor 1). ``physiological_range`` is inclusive, in SI.
+    """
+
+    code: str
+    label: str
+    si_unit: str
+    units: dict[str, float]
+    physiological_range: tuple[float, float]
+
+    @property
+    def accepted_units(self) -> tuple[str, ...]:
+        return tuple(self.units)
+
+
+def _analyte(code, label, si_unit, extra_units, physiological_range):
+    return Analyte(
+        code=code,
+        label=label,
+        si_unit=si_unit,
+        units={si_unit: 1.0, **extra_units},
+        physiological_range=physiological_range,
+    )
+
+
+# Factors from CLINICAL_RULES.md section 7 and API.md "Codes".
+_PER_UL = {"/uL": 0.001, "10^3/uL": 1.0}
+ANALYTES: dict[str, Analyte] = {
+    a.code: a
+    for a in (
+        _analyte("HGB", "Haemoglobin", "g/L", {"g/dL": 10.0}, (0.0, 250.0)),
+        _analyte("PLT", "Platelets", "10^9/L", _PER_UL, (0.0, 2000.0)),
+        _analyte("ANC", "Neutrophils", "10^9/L", _PER_UL, (0.0, 100.0)),
+        _analyte("WBC", "White blood cells", "10^9/L", _PER_UL, (0.0, 500.0)),
+        _analyte("LYM", "Lymphocytes", "10^9/L", _PER_UL, (0.0, 500.0)),
+        _analyte("RETIC_PCT", "Reticulocytes (%)", "%", {}, (0.0, 100.0)),
+        _analyte("RETIC_ABS", "Reticulocytes (absolute)", "10^9/L", {"/uL": 0.001}, (0.0, 1000.0)),
+        _analyte("ALT", "ALT", "U/L", {}, (0.0, 10000.0)),
+        _analyte("AST", "AST", "U/L", {}, (0.0, 10000.0)),
+        _analyte("LDH", "LDH", "U/L", {}, (0.0, 20000.0)),
+        _analyte("TBIL", "Total bilirubin", "umol/L", {"mg/dL": 17.1}, (0.0, 1000.0)),
+        _analyte("CREAT", "Creatinine", "umol/L", {"mg/dL": 88.4}, (0.0, 3000.0)),
+        _analyte("HAPTO", "Haptoglobin", "g/L", {"mg/dL": 0.01}, (0.0, 10.0)),
+    )
+}
+
+BODY_TEMPERATURE_RANGE_C: tuple[float, float] = (25.0, 45.0)
+
+
+class UnitError(ValueError):
+    """A lab value, unit or analyte that cannot be accepted.
+
+    ``field`` names what is wrong: ``"analyte"``, ``"unit"`` or ``"value"``, so that a form or the
+    API can attach the message to the right input.
+    """
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def format_number(x: float, decimals: int = 2) -> str:
+    """``x`` with at most ``decimals`` decimals and no trailing zeros (250.0 -> "250")."""
+    text = f"{x:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def normalise_unit(unit: str) -> str:
+    """Tidy a unit as typed: spaces dropped, micro sign -> ``u``, ``x10^9/L``-style prefixes."""
+    return (
+        str(unit)
+        .strip()
+        .replace(" ", "")
+        .replace("\u00b5", "u")  # micro sign
+        .replace("\u03bc", "u")  # Greek mu
+        .replace("\u00d7", "x")
+        .removeprefix("x")
+    )
+
+
+def _get_analyte(code: str) -> Analyte:
+    analyte = ANALYTES.get(str(code).strip().upper()) if code is not None else None
+    if analyte is None:
+        raise UnitError(
+            f"Unknown analyte '{code}'; use one of {', '.join(ANALYTES)}.", field="analyte"
+        )
+    return analyte
+
+
+def _factor(analyte: Analyte, unit: str) -> float:
+    wanted = normalise_unit(unit).lower()
+    for accepted, factor in analyte.units.items():
+        if accepted.lower() == wanted:
+            return factor
+    raise UnitError(
+        f"{analyte.label}: unit '{unit}' is not accepted; "
+        f"use one of {', '.join(analyte.units)}.",
+        field="unit",
+    )
+
+
+def _check_number(analyte: Analyte, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UnitError(f"{analyte.label}: '{value}' is not a number.", field="value")
+    return float(value)
+
+
+def _convert(analyte_code: str, value, unit: str) -> tuple[Analyte, float, float]:
+    analyte = _get_analyte(analyte_code)
+    factor = _factor(analyte, unit)
+    number = _check_number(analyte, value)
+    if number < 0:
+        raise UnitError(
+            f"{analyte.label} {format_number(number, 4)} {unit} is negative; "
+            "a measured value cannot be below 0.",
+            field="value",
+        )
+    return analyte, number, round(number * factor, 4)
+
+
+def _as_entered(analyte: Analyte, number: float, unit: str, si: float) -> str:
+    shown = f"{format_number(number, 4)} {unit}"
+    if normalise_unit(unit).lower() != analyte.si_unit.lower():
+        shown += f" ({format_number(si, 4)} {analyte.si_unit})"
+    return shown
+
+
+def to_si(analyte: str, value: float, unit: str) -> float:
+    """Convert ``value`` entered in ``unit`` to the SI unit of ``analyte`` (section 7).
+
+    Raises ``UnitError`` for an unknown analyte or unit (the message lists the accepted ones),
+    a value that is not a number or is negative, or an SI value outside the analyte's
+    physiological range (inclusive bounds). Returns the SI value rounded to 4 decimals.
+    """
+    found, number, si = _convert(analyte, value, unit)
+    low, high = found.physiological_range
+    if not low <= si <= high:
+        raise UnitError(
+            f"{found.label} {_as_entered(found, number, unit, si)} is outside the physiological "
+            f"range {format_number(low)}-{format_number(high)} {found.si_unit}; "
+            "check the value and unit.",
+            field="value",
+        )
+    return si
+
+
+def limit_to_si(analyte: str, value: float, unit: str) -> float:
+    """Convert a reference limit (LLN or ULN) to SI: same conversion as ``to_si``, no range check
+    other than refusing a negative limit."""
+    return _convert(analyte, value, unit)[2]
+
+
+def _check_temperature(celsius: float, shown: str) -> None:
+    low, high = BODY_TEMPERATURE_RANGE_C
+    if not low <= celsius <= high:
+        raise UnitError(
+            f"Body temperature {shown} is outside the plausible range "
+            f"{format_number(low)}-{format_number(high)} deg C; check the value and unit.",
+            field="value",
+        )
+
+
+def _temperature_number(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UnitError(f"Body temperature: '{value}' is not a number.", field="value")
+    return float(value)
+
+
+def celsius_from_fahrenheit(f: float) -> float:
+    """deg C from deg F (deg F = deg C x 9/5 + 32, section 7); refuses a body temperature outside
+    25-45 deg C. Rounded to 4 decimals."""
+    f = _temperature_number(f)
+    c = round((f - 32.0) * 5.0 / 9.0, 4)
+    _check_temperature(c, f"{format_number(f)} deg F ({format_number(c)} deg C)")
+    return c
+
+
+def fahrenheit_from_celsius(c: float) -> float:
+    """deg F from deg C (deg F = deg C x 9/5 + 32, section 7); refuses a body temperature outside
+    25-45 deg C. Rounded to 4 decimals."""
+    c = _temperature_number(c)
+    _check_temperature(c, f"{format_number(c)} deg C")
+    return round(c * 9.0 / 5.0 + 32.0, 4)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("studies/<str:code>/", views.study_detail, name="study-detail"),
+    path("audit/<str:kind>/<int:pk>/", views.audit_trail, name="audit-trail"),
+]
