@@ -627,7 +627,7 @@ def _eval_age_range(p: Mapping, facts: Facts) -> RuleResult:
     return _decided(
         ok,
         f"age {age} y on {facts.screening_date.isoformat()} (born "
-        f"{facts.birth_date.isoformat()}); required {required}",
+        f"{facts.birth_date.isoformat()}); criterion {required}",
     )
 
 
@@ -646,7 +646,7 @@ def _eval_lab_threshold(p: Mapping, facts: Facts) -> RuleResult:
     unit = ANALYTES[code].si_unit
     return _decided(
         _compare(lab.value, op, value),
-        f"{_lab_text(code, lab)}; required {op} {_fmt(value)} {unit}",
+        f"{_lab_text(code, lab)}; criterion {op} {_fmt(value)} {unit}",
     )
 
 
@@ -664,7 +664,7 @@ def _eval_lab_vs_limit(p: Mapping, facts: Facts) -> RuleResult:
     if missing:
         return _missing(*missing)
     unit = ANALYTES[code].si_unit
-    required = f"required {op} {_fmt(multiple)} x {label}"
+    required = f"criterion {op} {_fmt(multiple)} x {label}"
     if limit > 0:
         shown = f"{_lab_text(code, lab)} = {_fmt(lab.value / limit)} x {label} {_fmt(limit)} {unit}"
     else:
@@ -703,7 +703,7 @@ def _eval_creatinine_clearance(p: Mapping, facts: Facts) -> RuleResult:
         return _missing(f"usable inputs for creatinine clearance ({exc})")
     return _decided(
         _compare(clearance, op, threshold),
-        f"{explanation}; required {op} {_fmt(threshold)} mL/min",
+        f"{explanation}; criterion {op} {_fmt(threshold)} mL/min",
     )
 
 
@@ -711,7 +711,7 @@ def _eval_ecog_range(p: Mapping, facts: Facts) -> RuleResult:
     if facts.ecog is None:
         return _missing("ECOG performance status")
     low, high = p["min"], p["max"]
-    return _decided(low <= facts.ecog <= high, f"ECOG {facts.ecog}; required {low}-{high}")
+    return _decided(low <= facts.ecog <= high, f"ECOG {facts.ecog}; criterion {low}-{high}")
 
 
 def _eval_disease_in(p: Mapping, facts: Facts) -> RuleResult:
@@ -720,7 +720,7 @@ def _eval_disease_in(p: Mapping, facts: Facts) -> RuleResult:
     diseases = p["diseases"]
     return _decided(
         facts.disease in diseases,
-        f"disease {facts.disease}; required one of {', '.join(diseases)}",
+        f"disease {facts.disease}; criterion one of {', '.join(diseases)}",
     )
 
 
@@ -743,14 +743,14 @@ def _eval_disease_duration(p: Mapping, facts: Facts) -> RuleResult:
     return _decided(
         _compare(months, op, minimum),
         f"diagnosed {facts.diagnosis_date.isoformat()}, {months} whole months before screening "
-        f"on {facts.screening_date.isoformat()}; required {op} {minimum} months",
+        f"on {facts.screening_date.isoformat()}; criterion {op} {minimum} months",
     )
 
 
 def _eval_prior_therapy_failure(p: Mapping, facts: Facts) -> RuleResult:
     therapies, failing, min_weeks = p["therapies"], p["failing_outcomes"], p["min_weeks"]
     required = (
-        f"required {' or '.join(therapies)} with outcome {' or '.join(failing)}"
+        f"criterion {' or '.join(therapies)} with outcome {' or '.join(failing)}"
         + (f" for >= {min_weeks} weeks" if min_weeks is not None else "")
     )
     if facts.prior_therapies is None:
@@ -801,7 +801,7 @@ def _eval_condition(p: Mapping, facts: Facts) -> RuleResult:
     if actual is None:
         return _missing(f"{_humanise(name)} (yes/no)")
     return _decided(
-        actual is wanted, f"{_humanise(name)}: {_yes_no(actual)}; required {_yes_no(wanted)}"
+        actual is wanted, f"{_humanise(name)}: {_yes_no(actual)}; criterion {_yes_no(wanted)}"
     )
 
 
@@ -820,7 +820,7 @@ def _eval_answer_equals(p: Mapping, facts: Facts) -> RuleResult:
         return _missing(_humanise(name))
     return _decided(
         _answers_equal(actual, wanted),
-        f"{_humanise(name)}: {_yes_no(actual)}; required {_yes_no(wanted)}",
+        f"{_humanise(name)}: {_yes_no(actual)}; criterion {_yes_no(wanted)}",
     )
 
 
@@ -839,7 +839,7 @@ def _eval_answer_number(p: Mapping, facts: Facts) -> RuleResult:
         return _missing(f"{_humanise(name)} as a number (recorded '{actual}')")
     return _decided(
         _compare(number, op, value),
-        f"{_humanise(name)}: {_fmt(number)}; required {op} {_fmt(value)}",
+        f"{_humanise(name)}: {_fmt(number)}; criterion {op} {_fmt(value)}",
     )
 
 

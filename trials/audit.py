@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
@@ -46,9 +46,7 @@ def require_reason_for_changes(sender, instance, history_instance, **kwargs):
         if history_instance.history_user_id is None and by is not None and getattr(by, "pk", None):
             history_instance.history_user = by
     if history_instance.history_type in ("~", "-") and not (history_instance.history_change_reason or "").strip():
-        raise AuditReasonRequired(
-            _("A reason is required to change or delete %(record)s.") % {"record": f"{instance._meta.verbose_name} {instance}"}
-        )
+        _refuse_without_reason(instance, None)
 
 
 def mark_change(instance: models.Model, *, by, reason: str | None) -> None:
@@ -57,16 +55,27 @@ def mark_change(instance: models.Model, *, by, reason: str | None) -> None:
     instance._change_reason = (reason or "").strip()
 
 
+def _refuse_without_reason(instance: models.Model, reason: str | None) -> None:
+    if not (reason or "").strip():
+        raise AuditReasonRequired(
+            _("A reason is required to change or delete %(record)s.") % {"record": f"{instance._meta.verbose_name} {instance}"}
+        )
+
+
 def audited_save(instance: models.Model, *, by, reason: str | None = None, **save_kwargs) -> None:
+    """Save in one transaction; a change to an existing record needs a reason."""
+    if instance.pk is not None and not instance._state.adding:
+        _refuse_without_reason(instance, reason)
     mark_change(instance, by=by, reason=reason)
-    with change_context(by=by, reason=reason):
+    with transaction.atomic(), change_context(by=by, reason=reason):
         instance.save(**save_kwargs)
 
 
 def audited_delete(instance: models.Model, *, by, reason: str) -> None:
     """Delete with a reason; rows deleted with it (cascade) record the same reason."""
+    _refuse_without_reason(instance, reason)
     mark_change(instance, by=by, reason=reason)
-    with change_context(by=by, reason=reason):
+    with transaction.atomic(), change_context(by=by, reason=reason):
         instance.delete()
 
 

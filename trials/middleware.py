@@ -1,4 +1,7 @@
-"""A strict Content-Security-Policy: scripts and styles come from this server only."""
+"""Request-wide policies: a strict Content-Security-Policy and the idle session timeout."""
+import time
+
+from django.conf import settings
 
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -18,3 +21,26 @@ class ContentSecurityPolicyMiddleware:
         relaxed = request.path.startswith(RELAXED_PREFIXES)
         response.headers.setdefault("Content-Security-Policy", RELAXED_STYLE_POLICY if relaxed else POLICY)
         return response
+
+
+class SessionIdleTimeoutMiddleware:
+    """Push a signed-in session's expiry back while the user is active.
+
+    The session expires SESSION_COOKIE_AGE seconds after it was last saved; saving it on every
+    request would cost a database write per page, so it is saved when SESSION_RENEW_SECONDS have
+    passed since the last renewal. An idle user is signed out within SESSION_COOKIE_AGE.
+    """
+
+    KEY = "_last_renewal"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is not None and user is not None and user.is_authenticated:
+            now = int(time.time())
+            if now - session.get(self.KEY, 0) >= settings.SESSION_RENEW_SECONDS:
+                session[self.KEY] = now
+        return self.get_response(request)

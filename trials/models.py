@@ -217,8 +217,9 @@ class DoseLevel(models.Model):
             models.UniqueConstraint(fields=["arm", "code"], name="dose_level_code_unique_in_arm"),
             models.UniqueConstraint(fields=["arm", "order"], name="dose_level_order_unique_in_arm"),
             models.CheckConstraint(
-                condition=(Q(dose_basis="per_kg", dose_per_kg__gt=0, flat_dose__isnull=True))
-                | (Q(dose_basis="flat", flat_dose__gt=0, dose_per_kg__isnull=True)),
+                # NULL > 0 is unknown, which a CHECK lets through: test for NULL explicitly.
+                condition=(Q(dose_basis="per_kg", dose_per_kg__isnull=False, dose_per_kg__gt=0, flat_dose__isnull=True))
+                | (Q(dose_basis="flat", flat_dose__isnull=False, flat_dose__gt=0, dose_per_kg__isnull=True)),
                 name="dose_matches_basis",
             ),
             models.CheckConstraint(

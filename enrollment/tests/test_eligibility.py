@@ -25,15 +25,14 @@ from enrollment.eligibility import (
     validate_params,
     whole_months,
 )
-from enrollment.tests.study_criteria import (
-    HUCMSC_ITP_ESC,
-    MSC_ITP_5,
-    STUDY_CRITERIA,
-    UCB_IRIC,
-    rule,
-)
+from enrollment.tests.study_criteria import criterion_rows, study_codes, study_criteria
 
 SCREENING = date(2026, 3, 2)
+
+
+def rule(rule_type: str, **params) -> dict:
+    """A nested rule as stored in params: ``{"rule_type": ..., "params": {...}}``."""
+    return {"rule_type": rule_type, "params": params}
 
 
 def make_facts(**changes) -> Facts:
@@ -242,23 +241,23 @@ def test_age_range_29_february_birthday_is_18_on_1_march():
     facts = make_facts(birth_date=date(2008, 2, 29), screening_date=date(2026, 3, 1))
 
     assert evaluate_rule("age_range", ADULT_AGE, facts) == RuleResult(
-        "met", "age 18 y on 2026-03-01 (born 2008-02-29); required 18-80 y"
+        "met", "age 18 y on 2026-03-01 (born 2008-02-29); criterion 18-80 y"
     )
 
 
 def test_age_range_detail_shows_age_and_dates():
     result = evaluate_rule("age_range", ADULT_AGE, make_facts(birth_date=date(1979, 5, 14)))
 
-    assert result == RuleResult("met", "age 46 y on 2026-03-02 (born 1979-05-14); required 18-80 y")
+    assert result == RuleResult("met", "age 46 y on 2026-03-02 (born 1979-05-14); criterion 18-80 y")
 
 
 @pytest.mark.parametrize(
     ("params", "birth", "expected", "detail_end"),
     [
-        ({"min_years": 81}, born_aged(81), "met", "required >= 81 y"),
-        ({"min_years": 81, "max_years": None}, born_aged(80), "not_met", "required >= 81 y"),
-        ({"max_years": 17}, born_aged(17), "met", "required <= 17 y"),
-        ({"max_years": 17}, born_aged(18), "not_met", "required <= 17 y"),
+        ({"min_years": 81}, born_aged(81), "met", "criterion >= 81 y"),
+        ({"min_years": 81, "max_years": None}, born_aged(80), "not_met", "criterion >= 81 y"),
+        ({"max_years": 17}, born_aged(17), "met", "criterion <= 17 y"),
+        ({"max_years": 17}, born_aged(18), "not_met", "criterion <= 17 y"),
     ],
 )
 def test_age_range_with_one_bound(params, birth, expected, detail_end):
@@ -316,7 +315,7 @@ def test_lab_threshold_detail_shows_value_unit_and_date():
 
     result = evaluate_rule("lab_threshold", {"analyte": "HGB", "op": "<", "value": 100}, facts)
 
-    assert result == RuleResult("met", "HGB 86 g/L (2026-03-01); required < 100 g/L")
+    assert result == RuleResult("met", "HGB 86 g/L (2026-03-01); criterion < 100 g/L")
 
 
 def test_lab_threshold_neutrophils_in_si():
@@ -324,7 +323,7 @@ def test_lab_threshold_neutrophils_in_si():
 
     result = evaluate_rule("lab_threshold", {"analyte": "ANC", "op": "<", "value": 0.5}, facts)
 
-    assert result == RuleResult("met", "ANC 0.45 10^9/L; required < 0.5 10^9/L")
+    assert result == RuleResult("met", "ANC 0.45 10^9/L; criterion < 0.5 10^9/L")
 
 
 @pytest.mark.parametrize(
@@ -388,25 +387,25 @@ def test_lab_vs_limit_exact_multiple_is_not_lost_to_rounding():
             "ALT",
             Lab(95, uln=40),
             ALT_3_ULN,
-            RuleResult("met", "ALT 95 U/L = 2.38 x ULN 40 U/L; required <= 3 x ULN"),
+            RuleResult("met", "ALT 95 U/L = 2.38 x ULN 40 U/L; criterion <= 3 x ULN"),
         ),
         (
             "TBIL",
             Lab(30, uln=19),
             {"analyte": "TBIL", "op": "<=", "multiple": 1.5, "limit": "uln"},
-            RuleResult("not_met", "TBIL 30 umol/L = 1.58 x ULN 19 umol/L; required <= 1.5 x ULN"),
+            RuleResult("not_met", "TBIL 30 umol/L = 1.58 x ULN 19 umol/L; criterion <= 1.5 x ULN"),
         ),
         (
             "HGB",
             Lab(100, lln=115),
             {"analyte": "HGB", "op": "<", "multiple": 1, "limit": "lln"},
-            RuleResult("met", "HGB 100 g/L = 0.87 x LLN 115 g/L; required < 1 x LLN"),
+            RuleResult("met", "HGB 100 g/L = 0.87 x LLN 115 g/L; criterion < 1 x LLN"),
         ),
         (
             "ALT",
             Lab(5, uln=0),
             ALT_3_ULN,
-            RuleResult("not_met", "ALT 5 U/L; ULN 0 U/L; required <= 3 x ULN"),
+            RuleResult("not_met", "ALT 5 U/L; ULN 0 U/L; criterion <= 3 x ULN"),
         ),
     ],
 )
@@ -457,7 +456,7 @@ def test_creatinine_clearance_rule_male_check_value_met():
     assert result == RuleResult(
         "met",
         "Cockcroft-Gault (male, 40 y): (140 - 40) x 70 kg x 1.2278 (88.4/72) / 79.6 umol/L = "
-        "108 mL/min; required > 75 mL/min",
+        "108 mL/min; criterion > 75 mL/min",
     )
 
 
@@ -469,7 +468,7 @@ def test_creatinine_clearance_rule_female_check_value_not_met():
     assert result == RuleResult(
         "not_met",
         "Cockcroft-Gault (female, 60 y): (140 - 60) x 55 kg x 1.0436 (0.85 x 88.4/72) / "
-        "88.4 umol/L = 51.9 mL/min; required > 75 mL/min",
+        "88.4 umol/L = 51.9 mL/min; criterion > 75 mL/min",
     )
 
 
@@ -492,7 +491,7 @@ def test_creatinine_clearance_rule_child_needs_height_not_weight_or_sex():
     assert result == RuleResult(
         "met",
         "bedside Schwartz (age 10 y, under 18): 36.5 x 140 cm / 50 umol/L = 102.2 mL/min/1.73 m2;"
-        " required > 75 mL/min",
+        " criterion > 75 mL/min",
     )
 
 
@@ -556,7 +555,7 @@ def test_creatinine_clearance_rule_missing_input(facts, detail):
 def test_ecog_range_each_score(ecog, expected):
     result = evaluate_rule("ecog_range", {"min": 0, "max": 2}, make_facts(ecog=ecog))
 
-    assert result == RuleResult(expected, f"ECOG {ecog}; required 0-2")
+    assert result == RuleResult(expected, f"ECOG {ecog}; criterion 0-2")
 
 
 def test_ecog_range_lower_bound():
@@ -574,8 +573,8 @@ def test_ecog_range_missing():
 @pytest.mark.parametrize(
     ("disease", "expected"),
     [
-        ("AIHA", RuleResult("met", "disease AIHA; required one of AIHA, EVANS")),
-        ("ITP", RuleResult("not_met", "disease ITP; required one of AIHA, EVANS")),
+        ("AIHA", RuleResult("met", "disease AIHA; criterion one of AIHA, EVANS")),
+        ("ITP", RuleResult("not_met", "disease ITP; criterion one of AIHA, EVANS")),
         (None, RuleResult("missing", "missing: disease")),
     ],
 )
@@ -612,7 +611,7 @@ def test_disease_duration_detail():
     assert result == RuleResult(
         "met",
         "diagnosed 2024-11-01, 16 whole months before screening on 2026-03-02; "
-        "required >= 3 months",
+        "criterion >= 3 months",
     )
 
 
@@ -680,7 +679,7 @@ def test_prior_therapy_failure_detail_met():
     assert result == RuleResult(
         "met",
         "glucocorticoid 2025-09-01 to 2025-10-15 (6.29 weeks), outcome none (qualifies); "
-        "required glucocorticoid with outcome none for >= 4 weeks",
+        "criterion glucocorticoid with outcome none for >= 4 weeks",
     )
 
 
@@ -693,7 +692,7 @@ def test_prior_therapy_failure_detail_not_met():
         "not_met",
         "glucocorticoid 2025-09-01 to 2025-09-22 (3 weeks), outcome none (shorter than 4 weeks); "
         "glucocorticoid 2025-09-01 to 2025-10-31, outcome pr (not a failure); "
-        "required glucocorticoid with outcome none for >= 4 weeks",
+        "criterion glucocorticoid with outcome none for >= 4 weeks",
     )
 
 
@@ -706,7 +705,7 @@ def test_prior_therapy_failure_no_course_of_the_therapies():
 
     assert result == RuleResult(
         "not_met",
-        "no rituximab or tpo_agent recorded; required rituximab or tpo_agent with outcome none",
+        "no rituximab or tpo_agent recorded; criterion rituximab or tpo_agent with outcome none",
     )
 
 
@@ -734,19 +733,19 @@ def test_prior_therapy_failure_without_min_weeks(params, courses, expected):
         (
             make_facts(prior_therapies=(course(start=None, end=date(2025, 10, 15)),)),
             "missing: start date of glucocorticoid course ? to 2025-10-15 (for its duration) "
-            "(glucocorticoid ? to 2025-10-15, outcome none; required glucocorticoid with "
+            "(glucocorticoid ? to 2025-10-15, outcome none; criterion glucocorticoid with "
             "outcome none for >= 4 weeks)",
         ),
         (
             make_facts(prior_therapies=(course(outcome=None, end=date(2025, 10, 15)),)),
             "missing: outcome of glucocorticoid course 2025-09-01 to 2025-10-15 "
-            "(glucocorticoid 2025-09-01 to 2025-10-15, outcome not recorded; required "
+            "(glucocorticoid 2025-09-01 to 2025-10-15, outcome not recorded; criterion "
             "glucocorticoid with outcome none for >= 4 weeks)",
         ),
         (
             make_facts(screening_date=None, prior_therapies=(course(end=None),)),
             "missing: screening date of glucocorticoid course 2025-09-01 to ongoing (for its "
-            "duration) (glucocorticoid 2025-09-01 to ongoing, outcome none; required "
+            "duration) (glucocorticoid 2025-09-01 to ongoing, outcome none; criterion "
             "glucocorticoid with outcome none for >= 4 weeks)",
         ),
     ],
@@ -765,9 +764,9 @@ def test_prior_therapy_failure_missing(facts, detail):
 @pytest.mark.parametrize(
     ("recorded", "wanted", "expected"),
     [
-        (False, False, RuleResult("met", "abnormal cardiac function: no; required no")),
-        (True, False, RuleResult("not_met", "abnormal cardiac function: yes; required no")),
-        (True, True, RuleResult("met", "abnormal cardiac function: yes; required yes")),
+        (False, False, RuleResult("met", "abnormal cardiac function: no; criterion no")),
+        (True, False, RuleResult("not_met", "abnormal cardiac function: yes; criterion no")),
+        (True, True, RuleResult("met", "abnormal cardiac function: yes; criterion yes")),
         (None, False, RuleResult("missing", "missing: abnormal cardiac function (yes/no)")),
         (..., False, RuleResult("missing", "missing: abnormal cardiac function (yes/no)")),
     ],
@@ -790,32 +789,32 @@ def test_condition(recorded, wanted, expected):
         (
             {"pregnancy_test": "negative"},
             {"field": "pregnancy_test", "value": "negative"},
-            RuleResult("met", "pregnancy test: negative; required negative"),
+            RuleResult("met", "pregnancy test: negative; criterion negative"),
         ),
         (
             {"pregnancy_test": "Negative "},
             {"field": "pregnancy_test", "value": "negative"},
-            RuleResult("met", "pregnancy test: Negative ; required negative"),
+            RuleResult("met", "pregnancy test: Negative ; criterion negative"),
         ),
         (
             {"pregnancy_test": "positive"},
             {"field": "pregnancy_test", "value": "negative"},
-            RuleResult("not_met", "pregnancy test: positive; required negative"),
+            RuleResult("not_met", "pregnancy test: positive; criterion negative"),
         ),
         (
             {"agrees_contraception": True},
             {"field": "agrees_contraception", "value": True},
-            RuleResult("met", "agrees contraception: yes; required yes"),
+            RuleResult("met", "agrees contraception: yes; criterion yes"),
         ),
         (
             {"agrees_contraception": False},
             {"field": "agrees_contraception", "value": True},
-            RuleResult("not_met", "agrees contraception: no; required yes"),
+            RuleResult("not_met", "agrees contraception: no; criterion yes"),
         ),
         (
             {"agrees_contraception": 1},  # not a yes/no answer
             {"field": "agrees_contraception", "value": True},
-            RuleResult("not_met", "agrees contraception: 1; required yes"),
+            RuleResult("not_met", "agrees contraception: 1; criterion yes"),
         ),
         (
             {},
@@ -869,7 +868,7 @@ def test_answer_number_detail():
         "answer_number", {"field": "thrombocytopenia_months", "op": ">", "value": 3}, facts
     )
 
-    assert result == RuleResult("met", "thrombocytopenia months: 14; required > 3")
+    assert result == RuleResult("met", "thrombocytopenia months: 14; criterion > 3")
 
 
 @pytest.mark.parametrize(
@@ -985,8 +984,8 @@ def test_all_of_detail_joins_sub_details():
 
     assert result == RuleResult(
         "not_met",
-        "all of: (ALT 95 U/L = 2.38 x ULN 40 U/L; required <= 3 x ULN -> met) and "
-        "(AST 150 U/L = 3.75 x ULN 40 U/L; required <= 3 x ULN -> not met)",
+        "all of: (ALT 95 U/L = 2.38 x ULN 40 U/L; criterion <= 3 x ULN -> met) and "
+        "(AST 150 U/L = 3.75 x ULN 40 U/L; criterion <= 3 x ULN -> not met)",
     )
 
 
@@ -998,7 +997,7 @@ def test_any_of_detail_lists_not_applicable_and_missing_rules():
     assert result == RuleResult(
         "missing",
         "missing: c1 (yes/no); any of: (not applicable: disease ITP is not one of AIHA) or "
-        "(c0: no; required yes -> not met) or (missing: c1 (yes/no) -> missing)",
+        "(c0: no; criterion yes -> not met) or (missing: c1 (yes/no) -> missing)",
     )
 
 
@@ -1032,7 +1031,7 @@ def test_nested_missing_names_what_is_missing_once_at_the_start():
     assert result == RuleResult(
         "missing",
         "missing: c0 (yes/no); any of: (all of: (missing: c0 (yes/no) -> missing) and "
-        "(c1: yes; required yes -> met) -> missing) or (c2: no; required yes -> not met)",
+        "(c1: yes; criterion yes -> met) -> missing) or (c2: no; criterion yes -> not met)",
     )
 
 
@@ -1051,7 +1050,7 @@ def test_when_disease_around_a_missing_combination_leads_with_what_is_missing():
 
     assert result == RuleResult(
         "missing",
-        "missing: platelets (PLT) result; disease EVANS: any of: (HGB 105 g/L; required < 100 g/L "
+        "missing: platelets (PLT) result; disease EVANS: any of: (HGB 105 g/L; criterion < 100 g/L "
         "-> not met) or (missing: platelets (PLT) result -> missing)",
     )
 
@@ -1113,11 +1112,11 @@ EVANS_ONLY = {"diseases": ["EVANS", "AIHA"], "rule": HB_BELOW_100}
     [
         (
             make_facts(disease="EVANS", labs={"HGB": Lab(90)}),
-            RuleResult("met", "disease EVANS: HGB 90 g/L; required < 100 g/L"),
+            RuleResult("met", "disease EVANS: HGB 90 g/L; criterion < 100 g/L"),
         ),
         (
             make_facts(disease="AIHA", labs={"HGB": Lab(100)}),
-            RuleResult("not_met", "disease AIHA: HGB 100 g/L; required < 100 g/L"),
+            RuleResult("not_met", "disease AIHA: HGB 100 g/L; criterion < 100 g/L"),
         ),
         (
             make_facts(disease="AIHA"),
@@ -1156,7 +1155,7 @@ WOMEN_OF_CHILDBEARING_POTENTIAL = {
             ),
             RuleResult(
                 "met",
-                "female, 30 y, childbearing potential: pregnancy test: negative; required negative",
+                "female, 30 y, childbearing potential: pregnancy test: negative; criterion negative",
             ),
         ),
         (
@@ -1167,7 +1166,7 @@ WOMEN_OF_CHILDBEARING_POTENTIAL = {
             ),
             RuleResult(
                 "not_met",
-                "female, 30 y, childbearing potential: pregnancy test: positive; required negative",
+                "female, 30 y, childbearing potential: pregnancy test: positive; criterion negative",
             ),
         ),
         (
@@ -1224,7 +1223,7 @@ def test_when_sex_without_age_or_answer_condition():
     facts = make_facts(sex="female", conditions={"pregnant": False})  # no birth date needed
 
     assert evaluate_rule("when_sex", params, facts) == RuleResult(
-        "not_met", "female: pregnant: no; required yes"
+        "not_met", "female: pregnant: no; criterion yes"
     )
 
 
@@ -1322,8 +1321,8 @@ def test_evaluate_criteria_keeps_order_code_kind_and_text():
     result = evaluate_criteria(criteria, combination_facts("met", "not_met"))
 
     assert result.criteria == (
-        CriterionOutcome("b", "exclusion", "text b", "not_met", "c1: no; required yes"),
-        CriterionOutcome("a", "inclusion", "text a", "met", "c0: yes; required yes"),
+        CriterionOutcome("b", "exclusion", "text b", "not_met", "c1: no; criterion yes"),
+        CriterionOutcome("a", "inclusion", "text a", "met", "c0: yes; criterion yes"),
     )
 
 
@@ -1634,26 +1633,62 @@ def test_rule_type_evaluate_validates_params():
 
 
 # ------------------------------------------------------------------------------------------------
-# The three studies
+# The three studies, with the criteria of their study files (trials/studies/<CODE>.yaml)
 # ------------------------------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    ("study", "criterion"),
-    [(study, c) for study, criteria in STUDY_CRITERIA.items() for c in criteria],
-    ids=lambda value: value if isinstance(value, str) else value.code,
-)
-def test_study_criterion_params_are_valid(study, criterion):
-    assert criterion.kind in ("inclusion", "exclusion")
-    assert criterion.text
-    validate_params(criterion.rule_type, criterion.params)
+CRITERION_KEYS = {"code", "kind", "text", "source", "rule_type", "params"}
+STUDY_ROWS = [(study, row) for study in study_codes() for row in criterion_rows(study)]
+STUDY_ROW_IDS = [f"{study}-{row.get('code')}" for study, row in STUDY_ROWS]
 
 
-@pytest.mark.parametrize("criteria", STUDY_CRITERIA.values(), ids=list(STUDY_CRITERIA))
-def test_study_criterion_codes_are_unique(criteria):
-    codes = [c.code for c in criteria]
+@pytest.mark.parametrize(("study", "row"), STUDY_ROWS, ids=STUDY_ROW_IDS)
+def test_study_file_criterion_is_valid(study, row):
+    """What load_studies stores must pass the model's validation: a shipped file never fails."""
+    assert set(row) <= CRITERION_KEYS, f"unknown keys {set(row) - CRITERION_KEYS}"
+    assert isinstance(row.get("code"), str) and row["code"].strip()
+    assert row.get("kind") in ("inclusion", "exclusion")
+    assert str(row.get("text", "")).strip()
+    validate_params(row.get("rule_type"), row.get("params", {}))
 
+
+@pytest.mark.parametrize(("study", "row"), STUDY_ROWS, ids=STUDY_ROW_IDS)
+def test_study_file_criterion_source_cites_protocols(study, row):
+    assert str(row.get("source", "")).startswith("PROTOCOLS.md")
+
+
+@pytest.mark.parametrize("study", study_codes())
+def test_study_file_criterion_codes_are_unique(study):
+    codes = [c.code for c in study_criteria(study)]
+
+    assert codes
     assert len(codes) == len(set(codes))
+
+
+def named_inputs(rule_type: str, params) -> set[str]:
+    """Names of the answers and conditions a rule reads, nested rules included."""
+    names = {params[key] for key in ("field", "name", "only_if_answer") if params.get(key)}
+    nested = list(params.get("rules") or []) + ([params["rule"]] if params.get("rule") else [])
+    for inner in nested:
+        names |= named_inputs(inner["rule_type"], inner["params"])
+    return names
+
+
+def rule_types_used(rule_type: str, params) -> set[str]:
+    used = {rule_type}
+    nested = list(params.get("rules") or []) + ([params["rule"]] if params.get("rule") else [])
+    for inner in nested:
+        used |= rule_types_used(inner["rule_type"], inner["params"])
+    return used
+
+
+@pytest.mark.parametrize("study", study_codes())
+def test_study_has_no_consent_criterion(study):
+    # Enrolment itself requires a recorded consent, so consent is never a screening criterion.
+    for criterion in study_criteria(study):
+        assert "consent" not in criterion.code
+        assert not any(
+            "consent" in name for name in named_inputs(criterion.rule_type, criterion.params)
+        )
 
 
 NO_CONDITIONS = {
@@ -1704,7 +1739,14 @@ def missing(result: EligibilityResult) -> set[str]:
     return {c.code for c in result.criteria if c.outcome == "missing"}
 
 
+def outcome_of(result: EligibilityResult, code: str) -> tuple[str, str]:
+    (criterion,) = [c for c in result.criteria if c.code == code]
+    return criterion.outcome, criterion.detail
+
+
 # --- P1 UCB-IRIC ---------------------------------------------------------------------------------
+
+UCB_IRIC = study_criteria("UCB-IRIC")
 
 UCB_PATIENT = Facts(
     screening_date=SCREENING,
@@ -1730,67 +1772,52 @@ UCB_PATIENT = Facts(
         ),
     ),
     conditions=NO_CONDITIONS,
-    answers={"informed_consent_signed": True},
 )
 
+# One patient per criterion of the study file, failing that criterion and no other.
 UCB_FAILURES = {
-    "age": (
-        with_changes(UCB_PATIENT, birth_date=born_aged(18, days_before_birthday=1)),
-        {"age", "age_excluded"},
+    "age": with_changes(UCB_PATIENT, birth_date=born_aged(18, days_before_birthday=1)),
+    "disease": with_changes(UCB_PATIENT, disease="ITP"),
+    "aiha_hb": with_changes(UCB_PATIENT, labs={"HGB": Lab(100, uln=150)}),
+    "prca_hb": with_changes(UCB_PATIENT, disease="PRCA", labs={"HGB": Lab(104)}),
+    "evans_counts": with_changes(
+        UCB_PATIENT, disease="EVANS", labs={"HGB": Lab(105), "PLT": Lab(30)}
     ),
-    "disease": (with_changes(UCB_PATIENT, disease="ITP"), {"disease"}),
-    "aiha_hb": (with_changes(UCB_PATIENT, labs={"HGB": Lab(100, uln=40)}), {"aiha_hb"}),
-    "prca_hb": (with_changes(UCB_PATIENT, disease="PRCA", labs={"HGB": Lab(104)}), {"prca_hb"}),
-    "evans_counts": (
-        with_changes(UCB_PATIENT, disease="EVANS", labs={"HGB": Lab(105), "PLT": Lab(30)}),
-        {"evans_counts"},
+    "secondary_counts": with_changes(
+        UCB_PATIENT,
+        disease="SECONDARY_CYTOPENIA",
+        labs={"HGB": Lab(100), "PLT": Lab(45), "ANC": Lab(0.5)},
     ),
-    "secondary_counts": (
-        with_changes(
-            UCB_PATIENT,
-            disease="SECONDARY_CYTOPENIA",
-            labs={"HGB": Lab(100), "PLT": Lab(45), "ANC": Lab(0.5)},
+    "refractory": with_changes(
+        UCB_PATIENT,
+        prior_therapies=(
+            # 27 days of glucocorticoid is short of 4 weeks; cyclosporine reached PR
+            PriorTherapy("glucocorticoid", date(2025, 9, 1), date(2025, 9, 28), "none"),
+            PriorTherapy("cyclosporine", date(2025, 10, 1), date(2026, 1, 1), "pr"),
         ),
-        {"secondary_counts"},
     ),
-    "refractory": (
-        with_changes(
-            UCB_PATIENT,
-            prior_therapies=(
-                PriorTherapy("glucocorticoid", date(2025, 9, 1), date(2025, 9, 28), "none"),
-                PriorTherapy("cyclosporine", date(2025, 10, 1), date(2026, 1, 1), "pr"),
-            ),
-        ),
-        {"refractory"},
+    "cardiac": with_changes(UCB_PATIENT, conditions={"abnormal_cardiac_function": True}),
+    "tbil": with_changes(UCB_PATIENT, labs={"TBIL": Lab(28.6, uln=19)}),
+    "alt": with_changes(UCB_PATIENT, labs={"ALT": Lab(121, uln=40)}),
+    "ast": with_changes(UCB_PATIENT, labs={"AST": Lab(106, uln=35)}),
+    "creatinine": with_changes(UCB_PATIENT, labs={"CREAT": Lab(85, uln=84)}),
+    "ecog": with_changes(UCB_PATIENT, ecog=3),
+    "no_other_secondary_disease": with_changes(
+        UCB_PATIENT, conditions={"other_secondary_disease": True}
     ),
-    "cardiac": (
-        with_changes(UCB_PATIENT, conditions={"abnormal_cardiac_function": True}),
-        {"cardiac"},
+    "tumour": with_changes(UCB_PATIENT, conditions={"tumour": True}),
+    "infection_serious_disease": with_changes(
+        UCB_PATIENT, conditions={"other_serious_disease": True}
     ),
-    "tbil": (with_changes(UCB_PATIENT, labs={"TBIL": Lab(28.6, uln=19)}), {"tbil"}),
-    "alt": (with_changes(UCB_PATIENT, labs={"ALT": Lab(121, uln=40)}), {"alt"}),
-    "ast": (with_changes(UCB_PATIENT, labs={"AST": Lab(106, uln=35)}), {"ast"}),
-    "creatinine": (with_changes(UCB_PATIENT, labs={"CREAT": Lab(85, uln=84)}), {"creatinine"}),
-    "ecog": (with_changes(UCB_PATIENT, ecog=3), {"ecog"}),
-    "no_other_secondary_disease": (
-        with_changes(UCB_PATIENT, conditions={"other_secondary_disease": True}),
-        {"no_other_secondary_disease"},
-    ),
-    "consent": (with_changes(UCB_PATIENT, answers={"informed_consent_signed": False}), {"consent"}),
-    "age_excluded": (with_changes(UCB_PATIENT, birth_date=born_aged(81)), {"age", "age_excluded"}),
-    "tumour": (with_changes(UCB_PATIENT, conditions={"tumour": True}), {"tumour"}),
-    "infection_serious_disease": (
-        with_changes(UCB_PATIENT, conditions={"other_serious_disease": True}),
-        {"infection_serious_disease"},
-    ),
-    "pregnant_lactating": (
-        with_changes(UCB_PATIENT, conditions={"lactating": True}),
-        {"pregnant_lactating"},
-    ),
-    "mental_illness": (
-        with_changes(UCB_PATIENT, conditions={"mental_illness": True}),
-        {"mental_illness"},
-    ),
+    "pregnant_lactating": with_changes(UCB_PATIENT, conditions={"lactating": True}),
+    "mental_illness": with_changes(UCB_PATIENT, conditions={"mental_illness": True}),
+}
+
+UCB_DISEASE_CRITERIA = {
+    "AIHA": "aiha_hb",
+    "PRCA": "prca_hb",
+    "EVANS": "evans_counts",
+    "SECONDARY_CYTOPENIA": "secondary_counts",
 }
 
 
@@ -1800,49 +1827,136 @@ def test_ucb_iric_clearly_eligible_patient():
     assert result.eligible is True
     assert failing(result) == set()
     assert missing(result) == set()
-    outcomes = {c.code: c.outcome for c in result.criteria}
-    assert outcomes["age_excluded"] == "not_met"
-    assert outcomes["prca_hb"] == "met"  # not applicable to AIHA, counted as met
+    assert outcome_of(result, "aiha_hb") == (
+        "met",
+        "disease AIHA: HGB 86 g/L (2026-03-01); criterion < 100 g/L",
+    )
+    # not applicable to AIHA, so counted as met
+    assert outcome_of(result, "prca_hb") == (
+        "met",
+        "not applicable: disease AIHA is not one of PRCA",
+    )
 
 
-def test_ucb_iric_failure_table_covers_every_criterion():
-    assert set(UCB_FAILURES) == {c.code for c in UCB_IRIC}
+def test_ucb_iric_age_exclusion_is_folded_into_the_age_inclusion():
+    uses_age = [c for c in UCB_IRIC if "age_range" in rule_types_used(c.rule_type, c.params)]
+
+    assert [(c.code, c.kind) for c in uses_age] == [("age", "inclusion")]
 
 
-@pytest.mark.parametrize("code", list(UCB_FAILURES))
-def test_ucb_iric_patient_failing_one_criterion_is_not_eligible(code):
-    facts, expected_failures = UCB_FAILURES[code]
+@pytest.mark.parametrize(
+    ("birth", "eligible"),
+    [
+        (born_aged(18), True),
+        (born_aged(18, days_before_birthday=1), False),
+        (born_aged(80), True),
+        (born_aged(81, days_before_birthday=1), True),  # still 80
+        (born_aged(81), False),
+    ],
+)
+def test_ucb_iric_age_boundaries(birth, eligible):
+    result = evaluate_criteria(UCB_IRIC, with_changes(UCB_PATIENT, birth_date=birth))
 
-    result = evaluate_criteria(UCB_IRIC, facts)
-
-    assert result.eligible is False
-    assert failing(result) == expected_failures
-    assert missing(result) == set()
+    assert result.eligible is eligible
+    assert failing(result) == (set() if eligible else {"age"})
 
 
 @pytest.mark.parametrize(
     ("disease", "labs"),
     [
-        ("PRCA", {"HGB": Lab(99)}),
-        ("EVANS", {"HGB": Lab(120), "PLT": Lab(29)}),
-        ("EVANS", {"HGB": Lab(95), "PLT": Lab(150)}),
+        ("AIHA", {"HGB": Lab(99), "PLT": Lab(210), "ANC": Lab(3.1)}),
+        ("PRCA", {"HGB": Lab(99), "PLT": Lab(210), "ANC": Lab(3.1)}),
+        ("EVANS", {"HGB": Lab(110), "PLT": Lab(20), "ANC": Lab(3.1)}),
+        ("EVANS", {"HGB": Lab(95), "PLT": Lab(150), "ANC": Lab(3.1)}),
         ("SECONDARY_CYTOPENIA", {"HGB": Lab(130), "PLT": Lab(150), "ANC": Lab(0.4)}),
         ("SECONDARY_CYTOPENIA", {"HGB": Lab(130), "PLT": Lab(25), "ANC": Lab(2.0)}),
+        ("SECONDARY_CYTOPENIA", {"HGB": Lab(95), "PLT": Lab(150), "ANC": Lab(2.0)}),
     ],
 )
 def test_ucb_iric_each_disease_with_its_own_threshold_is_eligible(disease, labs):
     result = evaluate_criteria(UCB_IRIC, with_changes(UCB_PATIENT, disease=disease, labs=labs))
 
     assert result.eligible is True
+    assert missing(result) == set()
+    for other_disease, code in UCB_DISEASE_CRITERIA.items():
+        outcome, detail = outcome_of(result, code)
+        assert outcome == "met"
+        if other_disease == disease:
+            assert detail.startswith(f"disease {disease}: ")
+        else:
+            assert detail.startswith("not applicable: ")
 
 
-def test_ucb_iric_cyclosporine_failure_alone_is_refractory():
+def test_ucb_iric_evans_threshold_detail_shows_each_count():
+    facts = with_changes(UCB_PATIENT, disease="EVANS", labs={"HGB": Lab(110), "PLT": Lab(20)})
+
+    result = evaluate_criteria(UCB_IRIC, facts)
+
+    assert outcome_of(result, "evans_counts") == (
+        "met",
+        "disease EVANS: any of: (HGB 110 g/L; criterion < 100 g/L -> not met) or "
+        "(PLT 20 10^9/L; criterion < 30 10^9/L -> met)",
+    )
+
+
+def test_ucb_iric_secondary_cytopenia_with_only_low_neutrophils_is_eligible():
     facts = with_changes(
         UCB_PATIENT,
-        prior_therapies=(PriorTherapy("cyclosporine", date(2025, 10, 1), None, "none"),),
+        disease="SECONDARY_CYTOPENIA",
+        labs={"HGB": Lab(130), "PLT": Lab(150), "ANC": Lab(0.4)},
+    )
+
+    result = evaluate_criteria(UCB_IRIC, facts)
+
+    assert result.eligible is True
+    assert outcome_of(result, "secondary_counts") == (
+        "met",
+        "disease SECONDARY_CYTOPENIA: any of: (HGB 130 g/L; criterion < 100 g/L -> not met) or "
+        "(PLT 150 10^9/L; criterion < 30 10^9/L -> not met) or (ANC 0.4 10^9/L; criterion < 0.5 "
+        "10^9/L -> met)",
+    )
+
+
+@pytest.mark.parametrize(
+    "start, eligible",
+    [
+        (date(2025, 8, 31), True),   # 26 weeks and 1 day before the screening date 2026-03-02
+        (date(2025, 9, 1), True),    # exactly 26 weeks before 2026-03-02
+        (date(2025, 9, 2), False),   # 25 weeks 6 days
+    ],
+)
+def test_ucb_iric_cyclosporine_failure_needs_half_a_year(start, eligible):
+    facts = with_changes(
+        UCB_PATIENT,
+        prior_therapies=(PriorTherapy("cyclosporine", start, None, "none"),),
+    )
+
+    assert evaluate_criteria(UCB_IRIC, facts).eligible is eligible
+
+
+def test_ucb_iric_glucocorticoid_for_exactly_4_weeks_is_refractory():
+    facts = with_changes(
+        UCB_PATIENT,
+        prior_therapies=(
+            PriorTherapy("glucocorticoid", date(2025, 9, 1), date(2025, 9, 29), "none"),
+        ),
     )
 
     assert evaluate_criteria(UCB_IRIC, facts).eligible is True
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        {"tumour": True, "carcinoma_in_situ_only": True},
+        {"tumour": False, "carcinoma_in_situ_only": None},  # not asked without a tumour
+    ],
+)
+def test_ucb_iric_carcinoma_in_situ_or_no_tumour_is_not_excluded(conditions):
+    result = evaluate_criteria(UCB_IRIC, with_changes(UCB_PATIENT, conditions=conditions))
+
+    assert result.eligible is True
+    assert outcome_of(result, "tumour")[0] == "not_met"
 
 
 def test_ucb_iric_male_patient_pregnancy_exclusion_not_applicable():
@@ -1851,48 +1965,133 @@ def test_ucb_iric_male_patient_pregnancy_exclusion_not_applicable():
     result = evaluate_criteria(UCB_IRIC, facts)
 
     assert result.eligible is True
-    pregnant = next(c for c in result.criteria if c.code == "pregnant_lactating")
-    assert (pregnant.outcome, pregnant.detail) == (
+    assert outcome_of(result, "pregnant_lactating") == (
         "not_met",
         "not applicable: rule for female participants; sex is male",
     )
 
 
 @pytest.mark.parametrize(
-    ("facts", "expected_missing", "detail"),
+    ("facts", "code", "detail"),
     [
         (
             with_changes(UCB_PATIENT, labs={"CREAT": None}),
-            {"creatinine"},
+            "creatinine",
             "missing: creatinine (CREAT) result, upper limit of normal (ULN) for creatinine "
             "(CREAT)",
         ),
-        (with_changes(UCB_PATIENT, ecog=None), {"ecog"}, "missing: ECOG performance status"),
+        (
+            with_changes(UCB_PATIENT, labs={"ALT": Lab(40)}),
+            "alt",
+            "missing: upper limit of normal (ULN) for ALT",
+        ),
+        (with_changes(UCB_PATIENT, ecog=None), "ecog", "missing: ECOG performance status"),
         (
             with_changes(UCB_PATIENT, conditions={"mental_illness": None}),
-            {"mental_illness"},
+            "mental_illness",
             "missing: mental illness (yes/no)",
+        ),
+        (
+            with_changes(
+                UCB_PATIENT, conditions={"tumour": True, "carcinoma_in_situ_only": None}
+            ),
+            "tumour",
+            "missing: carcinoma in situ only (yes/no); all of: (tumour: yes; criterion yes -> "
+            "met) and (missing: carcinoma in situ only (yes/no) -> missing)",
         ),
     ],
 )
-def test_ucb_iric_patient_with_one_missing_value_is_undecided(facts, expected_missing, detail):
+def test_ucb_iric_patient_with_one_missing_value_is_undecided(facts, code, detail):
     result = evaluate_criteria(UCB_IRIC, facts)
 
     assert result.eligible is None
-    assert missing(result) == expected_missing
+    assert missing(result) == {code}
     assert failing(result) == set()
-    (criterion,) = [c for c in result.criteria if c.outcome == "missing"]
-    assert criterion.detail == detail
+    assert outcome_of(result, code) == ("missing", detail)
 
 
 def test_ucb_iric_missing_disease_leaves_every_disease_threshold_missing():
     result = evaluate_criteria(UCB_IRIC, with_changes(UCB_PATIENT, disease=None))
 
     assert result.eligible is None
-    assert missing(result) == {"disease", "aiha_hb", "prca_hb", "evans_counts", "secondary_counts"}
+    assert missing(result) == {"disease", *UCB_DISEASE_CRITERIA.values()}
+
+
+# --- P2 HUCMSC-ITP-ESC ---------------------------------------------------------------------------
+
+HUCMSC_ITP_ESC = study_criteria("HUCMSC-ITP-ESC")
+
+# Only ITP and refractoriness are criteria (the source lists no others): no answers or conditions.
+HUCMSC_PATIENT = Facts(
+    screening_date=SCREENING,
+    birth_date=date(1988, 2, 11),
+    sex="male",
+    weight_kg=72.0,
+    disease="ITP",
+    diagnosis_date=date(2023, 6, 1),
+    labs={"PLT": Lab(12)},
+    prior_therapies=(
+        PriorTherapy("glucocorticoid", date(2023, 6, 5), date(2023, 7, 20), "none"),
+        PriorTherapy("tpo_agent", date(2023, 9, 1), date(2024, 1, 10), "none"),
+        PriorTherapy("rituximab", date(2024, 3, 1), date(2024, 4, 1), "none"),
+    ),
+)
+
+HUCMSC_FAILURES = {
+    "disease": with_changes(HUCMSC_PATIENT, disease="EVANS"),
+    "refractory": with_changes(HUCMSC_PATIENT, prior_therapies=()),
+}
+
+
+def test_hucmsc_itp_esc_clearly_eligible_patient():
+    result = evaluate_criteria(HUCMSC_ITP_ESC, HUCMSC_PATIENT)
+
+    assert result.eligible is True
+    assert {c.outcome for c in result.criteria} == {"met"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "detail"),
+    [
+        ({"disease": None}, "disease", "missing: disease"),
+        ({"prior_therapies": None}, "refractory", None),
+        (
+            {
+                "prior_therapies": HUCMSC_PATIENT.prior_therapies[:2]
+                + (PriorTherapy("rituximab", date(2024, 3, 1), date(2024, 4, 1)),)
+            },
+            "refractory",
+            None,
+        ),
+    ],
+)
+def test_hucmsc_itp_esc_patient_with_one_missing_value_is_undecided(changes, code, detail):
+    result = evaluate_criteria(HUCMSC_ITP_ESC, with_changes(HUCMSC_PATIENT, **changes))
+
+    assert result.eligible is None
+    assert missing(result) == {code}
+    assert failing(result) == set()
+    if detail is not None:
+        assert outcome_of(result, code) == ("missing", detail)
+
+
+def test_hucmsc_itp_esc_refractory_detail_explains_each_therapy():
+    result = evaluate_criteria(HUCMSC_ITP_ESC, HUCMSC_PATIENT)
+
+    assert outcome_of(result, "refractory") == (
+        "met",
+        "any of: (all of: (glucocorticoid 2023-06-05 to 2023-07-20, outcome none (qualifies); "
+        "criterion glucocorticoid or ivig with outcome none -> met) and (tpo_agent 2023-09-01 to "
+        "2024-01-10, outcome none (qualifies); criterion tpo_agent with outcome none -> met) and "
+        "(rituximab 2024-03-01 to 2024-04-01, outcome none (qualifies); criterion rituximab with "
+        "outcome none -> met) -> met) or (no splenectomy recorded; criterion splenectomy with "
+        "outcome none or relapse -> not met)",
+    )
 
 
 # --- P3 MSC-ITP-5 --------------------------------------------------------------------------------
+
+MSC_ITP_5 = study_criteria("MSC-ITP-5")
 
 MSC_PATIENT = Facts(
     screening_date=SCREENING,
@@ -1917,7 +2116,6 @@ MSC_PATIENT = Facts(
     ),
     conditions={"lactating": False, "pregnant": False},
     answers={
-        "informed_consent_signed": True,
         "diagnosis_meets_guideline": True,
         "thrombocytopenia_months": 16,
         "stable_maintenance_therapy_4_weeks": True,
@@ -1928,54 +2126,37 @@ MSC_PATIENT = Facts(
     },
 )
 
+MSC_MAN = with_changes(
+    MSC_PATIENT,
+    sex="male",
+    weight_kg=74.0,
+    height_cm=176,
+    conditions={"lactating": None, "pregnant": None},
+    answers={"pregnancy_test": None, "childbearing_potential": None, "agrees_contraception": None,
+             "fertile": True, "agrees_barrier_contraception_or_abstinence": True},
+)
+
+# One patient per criterion of the study file, failing that criterion and no other.
 MSC_FAILURES = {
-    "consent": (with_changes(MSC_PATIENT, answers={"informed_consent_signed": False}), {"consent"}),
-    "age": (with_changes(MSC_PATIENT, birth_date=born_aged(76)), {"age"}),
-    "disease": (with_changes(MSC_PATIENT, disease="AIHA"), {"disease"}),
-    "guideline_diagnosis": (
-        with_changes(MSC_PATIENT, answers={"diagnosis_meets_guideline": False}),
-        {"guideline_diagnosis"},
+    "age": with_changes(MSC_PATIENT, birth_date=born_aged(76)),
+    "disease": with_changes(MSC_PATIENT, disease="AIHA"),
+    "guideline_diagnosis": with_changes(MSC_PATIENT, answers={"diagnosis_meets_guideline": False}),
+    "thrombocytopenia_duration": with_changes(MSC_PATIENT, answers={"thrombocytopenia_months": 3}),
+    "refractory": with_changes(
+        MSC_PATIENT,
+        prior_therapies=MSC_PATIENT.prior_therapies[:2]
+        + (PriorTherapy("rituximab", date(2025, 5, 1), date(2025, 6, 1), "pr"),),
     ),
-    "thrombocytopenia_duration": (
-        with_changes(MSC_PATIENT, answers={"thrombocytopenia_months": 3}),
-        {"thrombocytopenia_duration"},
+    "stable_maintenance": with_changes(
+        MSC_PATIENT, answers={"stable_maintenance_therapy_4_weeks": False}
     ),
-    "refractory": (
-        with_changes(
-            MSC_PATIENT,
-            prior_therapies=MSC_PATIENT.prior_therapies[:2]
-            + (PriorTherapy("rituximab", date(2025, 5, 1), date(2025, 6, 1), "pr"),),
-        ),
-        {"refractory"},
-    ),
-    "stable_maintenance": (
-        with_changes(MSC_PATIENT, answers={"stable_maintenance_therapy_4_weeks": False}),
-        {"stable_maintenance"},
-    ),
-    "alt_ast": (with_changes(MSC_PATIENT, labs={"AST": Lab(105.1, uln=35)}), {"alt_ast"}),
-    "tbil": (with_changes(MSC_PATIENT, labs={"TBIL": Lab(28.6, uln=19)}), {"tbil"}),
-    "creatinine": (
-        # 1.9 x ULN and Cockcroft-Gault (140 - 30) x 58 x 1.0436 / 160 = 41.6 mL/min
-        with_changes(MSC_PATIENT, labs={"CREAT": Lab(160, uln=84)}),
-        {"creatinine"},
-    ),
-    "women_childbearing": (
-        with_changes(MSC_PATIENT, answers={"pregnancy_test": "positive"}),
-        {"women_childbearing"},
-    ),
-    "men_contraception": (
-        with_changes(
-            MSC_PATIENT,
-            sex="male",
-            answers={"agrees_contraception": False, "pregnancy_test": "not_applicable"},
-            conditions={"lactating": None, "pregnant": None},
-        ),
-        {"men_contraception"},
-    ),
-    "compliance": (
-        with_changes(MSC_PATIENT, answers={"understands_and_complies": False}),
-        {"compliance"},
-    ),
+    "alt_ast": with_changes(MSC_PATIENT, labs={"AST": Lab(105.1, uln=35)}),
+    "tbil": with_changes(MSC_PATIENT, labs={"TBIL": Lab(28.6, uln=19)}),
+    # 1.9 x ULN and Cockcroft-Gault (140 - 30) x 58 x 1.0436 / 160 = 41.6 mL/min
+    "creatinine": with_changes(MSC_PATIENT, labs={"CREAT": Lab(160, uln=84)}),
+    "women_childbearing": with_changes(MSC_PATIENT, answers={"pregnancy_test": "positive"}),
+    "men_contraception": with_changes(MSC_MAN, answers={"agrees_barrier_contraception_or_abstinence": False}),
+    "compliance": with_changes(MSC_PATIENT, answers={"understands_and_complies": False}),
 }
 
 
@@ -1985,27 +2166,32 @@ def test_msc_itp_5_clearly_eligible_patient():
     assert result.eligible is True
     assert failing(result) == set()
     assert missing(result) == set()
+    assert outcome_of(result, "women_childbearing")[1].startswith(
+        "female, childbearing potential: all of: "
+    )
 
 
-def test_msc_itp_5_failure_table_covers_every_criterion():
-    assert set(MSC_FAILURES) == {c.code for c in MSC_ITP_5}
+@pytest.mark.parametrize(
+    ("birth", "eligible"),
+    [
+        (born_aged(4), True),
+        (born_aged(4, days_before_birthday=1), False),  # still 3
+        (born_aged(75), True),
+        (born_aged(76, days_before_birthday=1), True),  # still 75
+        (born_aged(76), False),
+    ],
+)
+def test_msc_itp_5_age_boundaries(birth, eligible):
+    result = evaluate_criteria(MSC_ITP_5, with_changes(MSC_PATIENT, birth_date=birth))
 
-
-@pytest.mark.parametrize("code", list(MSC_FAILURES))
-def test_msc_itp_5_patient_failing_one_criterion_is_not_eligible(code):
-    facts, expected_failures = MSC_FAILURES[code]
-
-    result = evaluate_criteria(MSC_ITP_5, facts)
-
-    assert result.eligible is False
-    assert failing(result) == expected_failures
+    assert result.eligible is eligible
+    assert failing(result) == (set() if eligible else {"age"})
     assert missing(result) == set()
 
 
 @pytest.mark.parametrize(
     ("changes", "code"),
     [
-        ({"birth_date": born_aged(3)}, "age"),
         ({"disease": "EVANS"}, "disease"),
         ({"answers": {"agrees_contraception": False}}, "women_childbearing"),
         ({"conditions": {"lactating": True}}, "women_childbearing"),
@@ -2037,43 +2223,101 @@ def test_msc_itp_5_refractory_alternatives_are_eligible(prior_therapies):
     assert evaluate_criteria(MSC_ITP_5, facts).eligible is True
 
 
-def test_msc_itp_5_creatinine_above_limit_but_clearance_above_75_is_eligible():
+def test_msc_itp_5_adult_creatinine_above_limit_but_clearance_above_75_is_eligible():
     # 1.6 x ULN, but Cockcroft-Gault (140 - 30) x 90 kg x 1.2278 / 135 = 90 mL/min
-    facts = with_changes(MSC_PATIENT, sex="male", weight_kg=90, labs={"CREAT": Lab(135, uln=84)})
+    facts = with_changes(MSC_MAN, weight_kg=90, labs={"CREAT": Lab(135, uln=84)})
 
     result = evaluate_criteria(MSC_ITP_5, facts)
 
     assert result.eligible is True
-    creatinine = next(c for c in result.criteria if c.code == "creatinine")
-    assert creatinine.detail == (
-        "any of: (CREAT 135 umol/L = 1.61 x ULN 84 umol/L; required <= 1.5 x ULN -> not met) or "
+    assert outcome_of(result, "creatinine") == (
+        "met",
+        "any of: (CREAT 135 umol/L = 1.61 x ULN 84 umol/L; criterion <= 1.5 x ULN -> not met) or "
         "(Cockcroft-Gault (male, 30 y): (140 - 30) x 90 kg x 1.2278 (88.4/72) / 135 umol/L = "
-        "90 mL/min; required > 75 mL/min -> met)"
+        "90 mL/min; criterion > 75 mL/min -> met)",
     )
 
 
-def test_msc_itp_5_child_uses_schwartz_and_skips_contraception_rules():
+MSC_CHILD = with_changes(
+    MSC_PATIENT,
+    birth_date=born_aged(10),
+    weight_kg=None,  # a child's clearance needs the height only
+    height_cm=140,
+    conditions={"lactating": None, "pregnant": None},
+    answers={
+        "childbearing_potential": False,  # asked of every girl, whatever her age
+        "pregnancy_test": None,
+        "agrees_contraception": None,
+    },
+)
+
+
+def test_msc_itp_5_child_creatinine_above_limit_but_schwartz_clearance_above_75_is_eligible():
+    # 66 umol/L is 1.57 x the child's ULN 42; bedside Schwartz 36.5 x 140 / 66 = 77.4 > 75
+    facts = with_changes(MSC_CHILD, labs={"CREAT": Lab(66, uln=42)})
+
+    result = evaluate_criteria(MSC_ITP_5, facts)
+
+    assert result.eligible is True
+    assert missing(result) == set()
+    assert outcome_of(result, "creatinine") == (
+        "met",
+        "any of: (CREAT 66 umol/L = 1.57 x ULN 42 umol/L; criterion <= 1.5 x ULN -> not met) or "
+        "(bedside Schwartz (age 10 y, under 18): 36.5 x 140 cm / 66 umol/L = 77.4 "
+        "mL/min/1.73 m2; criterion > 75 mL/min -> met)",
+    )
+    assert outcome_of(result, "women_childbearing") == (
+        "met",
+        "not applicable: childbearing potential: no",
+    )
+
+
+def test_msc_itp_5_child_with_schwartz_clearance_of_75_or_less_is_not_eligible():
+    facts = with_changes(MSC_CHILD, labs={"CREAT": Lab(130, uln=62)})  # 2.1 x ULN
+
+    result = evaluate_criteria(MSC_ITP_5, facts)
+
+    assert result.eligible is False
+    assert failing(result) == {"creatinine"}
+    assert "bedside Schwartz (age 10 y, under 18): 36.5 x 140 cm / 130 umol/L = 39.3" in (
+        outcome_of(result, "creatinine")[1]
+    )
+
+
+def test_msc_itp_5_child_without_height_is_undecided_when_creatinine_is_above_limit():
+    facts = with_changes(MSC_CHILD, height_cm=None, weight_kg=35, labs={"CREAT": Lab(66, uln=42)})
+
+    result = evaluate_criteria(MSC_ITP_5, facts)
+
+    assert result.eligible is None
+    assert missing(result) == {"creatinine"}
+    assert outcome_of(result, "creatinine")[1].startswith(
+        "missing: height (bedside Schwartz formula, age 10 y); "
+    )
+
+
+@pytest.mark.parametrize("fertile", [True, False])
+def test_msc_itp_5_man_needs_no_pregnancy_test(fertile):
     facts = with_changes(
-        MSC_PATIENT,
-        birth_date=born_aged(10),
-        weight_kg=None,
-        height_cm=140,
-        labs={"CREAT": Lab(130, uln=62)},  # 2.1 x ULN: decided by the clearance
+        MSC_MAN,
         answers={
-            "childbearing_potential": None,
-            "pregnancy_test": None,
-            "agrees_contraception": None,
+            "fertile": fertile,
+            "agrees_barrier_contraception_or_abstinence": True if fertile else None,
         },
     )
 
     result = evaluate_criteria(MSC_ITP_5, facts)
 
-    outcomes = {c.code: (c.outcome, c.detail) for c in result.criteria}
-    assert result.eligible is False
-    assert failing(result) == {"creatinine"}
-    assert outcomes["women_childbearing"] == ("met", "not applicable: age 10 y is below 12 y")
-    assert "bedside Schwartz (age 10 y, under 18): 36.5 x 140 cm / 130 umol/L = 39.3" in (
-        outcomes["creatinine"][1]
+    assert result.eligible is True
+    assert missing(result) == set()
+    assert outcome_of(result, "women_childbearing") == (
+        "met",
+        "not applicable: rule for female participants; sex is male",
+    )
+    assert outcome_of(result, "men_contraception") == (
+        ("met", "male, fertile: agrees barrier contraception or abstinence: yes; criterion yes")
+        if fertile
+        else ("met", "not applicable: fertile: no")
     )
 
 
@@ -2081,10 +2325,22 @@ def test_msc_itp_5_woman_without_childbearing_potential_needs_no_pregnancy_test(
     facts = with_changes(
         MSC_PATIENT,
         birth_date=born_aged(60),
-        answers={"childbearing_potential": False, "pregnancy_test": None},
+        conditions={"lactating": None, "pregnant": None},
+        answers={
+            "childbearing_potential": False,
+            "pregnancy_test": None,
+            "agrees_contraception": None,
+        },
     )
 
-    assert evaluate_criteria(MSC_ITP_5, facts).eligible is True
+    result = evaluate_criteria(MSC_ITP_5, facts)
+
+    assert result.eligible is True
+    assert missing(result) == set()
+    assert outcome_of(result, "women_childbearing") == (
+        "met",
+        "not applicable: childbearing potential: no",
+    )
 
 
 @pytest.mark.parametrize(
@@ -2103,23 +2359,30 @@ def test_msc_itp_5_woman_without_childbearing_potential_needs_no_pregnancy_test(
         (
             {"answers": {"pregnancy_test": None}},
             "women_childbearing",
-            "missing: pregnancy test; female, 30 y, childbearing potential: all of: (missing: "
-            "pregnancy test -> missing) and (lactating: no; required no -> met) and (agrees "
-            "contraception: yes; required yes -> met)",
+            "missing: pregnancy test; female, childbearing potential: all of: (missing: "
+            "pregnancy test -> missing) and (lactating: no; criterion no -> met) and (agrees "
+            "contraception: yes; criterion yes -> met)",
         ),
+        ({"sex": None}, "women_childbearing", "missing: sex (male or female)"),
         ({"prior_therapies": None}, "refractory", None),
         ({"labs": {"AST": None}}, "alt_ast", None),
     ],
 )
 def test_msc_itp_5_patient_with_one_missing_value_is_undecided(changes, code, detail):
-    result = evaluate_criteria(MSC_ITP_5, with_changes(MSC_PATIENT, **changes))
+    facts = with_changes(MSC_PATIENT, **changes)
+
+    result = evaluate_criteria(MSC_ITP_5, facts)
 
     assert result.eligible is None
-    assert missing(result) == {code}
+    assert code in missing(result)
     assert failing(result) == set()
+    if changes.get("sex", "") is None:
+        # the sex-specific rules both wait for the sex
+        assert missing(result) == {"women_childbearing", "men_contraception"}
+    else:
+        assert missing(result) == {code}
     if detail is not None:
-        (criterion,) = [c for c in result.criteria if c.outcome == "missing"]
-        assert criterion.detail == detail
+        assert outcome_of(result, code) == ("missing", detail)
 
 
 def test_msc_itp_5_missing_value_does_not_hide_a_failure():
@@ -2133,62 +2396,77 @@ def test_msc_itp_5_missing_value_does_not_hide_a_failure():
     assert failing(result) == {"women_childbearing"}
 
 
-# --- P2 HUCMSC-ITP-ESC ---------------------------------------------------------------------------
+# --- Refractory ITP (P2 and P3) ------------------------------------------------------------------
 
-HUCMSC_PATIENT = replace(MSC_PATIENT, answers={"informed_consent_signed": True})
+ITP_STUDIES = {"HUCMSC-ITP-ESC": HUCMSC_ITP_ESC, "MSC-ITP-5": MSC_ITP_5}
+ITP_PATIENTS = {"HUCMSC-ITP-ESC": HUCMSC_PATIENT, "MSC-ITP-5": MSC_PATIENT}
+THERAPY_OUTCOMES = ("none", "pr", "cr", "relapse", "ongoing")
 
-HUCMSC_FAILURES = {
-    "consent": (
-        with_changes(HUCMSC_PATIENT, answers={"informed_consent_signed": False}),
-        {"consent"},
-    ),
-    "disease": (with_changes(HUCMSC_PATIENT, disease="EVANS"), {"disease"}),
-    "refractory": (with_changes(HUCMSC_PATIENT, prior_therapies=()), {"refractory"}),
+
+@pytest.mark.parametrize("outcome", THERAPY_OUTCOMES)
+@pytest.mark.parametrize("line", [0, 1, 2], ids=["glucocorticoid", "tpo_agent", "rituximab"])
+@pytest.mark.parametrize("study", list(ITP_STUDIES))
+def test_refractory_itp_drug_line_fails_only_without_response(study, line, outcome):
+    patient = ITP_PATIENTS[study]
+    courses = list(patient.prior_therapies)
+    courses[line] = replace(courses[line], outcome=outcome)
+
+    result = evaluate_criteria(
+        ITP_STUDIES[study], with_changes(patient, prior_therapies=tuple(courses))
+    )
+
+    assert outcome_of(result, "refractory")[0] == ("met" if outcome == "none" else "not_met")
+
+
+@pytest.mark.parametrize("outcome", THERAPY_OUTCOMES)
+@pytest.mark.parametrize("study", list(ITP_STUDIES))
+def test_refractory_itp_splenectomy_fails_without_response_or_with_relapse(study, outcome):
+    splenectomy = (PriorTherapy("splenectomy", date(2024, 1, 10), None, outcome),)
+    facts = with_changes(ITP_PATIENTS[study], prior_therapies=splenectomy)
+
+    result = evaluate_criteria(ITP_STUDIES[study], facts)
+
+    expected = "met" if outcome in ("none", "relapse") else "not_met"
+    assert outcome_of(result, "refractory")[0] == expected
+
+
+# --- Every criterion of every study file has a patient failing it --------------------------------
+
+STUDY_FAILURES = {
+    "UCB-IRIC": UCB_FAILURES,
+    "HUCMSC-ITP-ESC": HUCMSC_FAILURES,
+    "MSC-ITP-5": MSC_FAILURES,
 }
+STUDY_CRITERIA = {study: study_criteria(study) for study in study_codes()}
+STUDY_CRITERION_CODES = [
+    (study, criterion.code) for study, criteria in STUDY_CRITERIA.items() for criterion in criteria
+]
 
 
-def test_hucmsc_itp_esc_clearly_eligible_patient():
-    result = evaluate_criteria(HUCMSC_ITP_ESC, HUCMSC_PATIENT)
-
-    assert result.eligible is True
-    assert [c.code for c in result.criteria] == ["consent", "disease", "refractory"]
+def test_every_study_file_has_failure_scenarios():
+    assert set(STUDY_FAILURES) == set(study_codes())
 
 
-def test_hucmsc_itp_esc_failure_table_covers_every_criterion():
-    assert set(HUCMSC_FAILURES) == {c.code for c in HUCMSC_ITP_ESC}
+@pytest.mark.parametrize("study", study_codes())
+def test_failure_table_covers_every_criterion_of_the_study_file(study):
+    assert set(STUDY_FAILURES.get(study, {})) == {c.code for c in STUDY_CRITERIA[study]}
 
 
-@pytest.mark.parametrize("code", list(HUCMSC_FAILURES))
-def test_hucmsc_itp_esc_patient_failing_one_criterion_is_not_eligible(code):
-    facts, expected_failures = HUCMSC_FAILURES[code]
+@pytest.mark.parametrize(
+    ("study", "code"),
+    STUDY_CRITERION_CODES,
+    ids=[f"{study}-{code}" for study, code in STUDY_CRITERION_CODES],
+)
+def test_patient_failing_one_criterion_is_not_eligible(study, code):
+    facts = STUDY_FAILURES.get(study, {}).get(code)
+    if facts is None:
+        pytest.fail(f"no patient failing {study} criterion {code}: add one to its failure table")
 
-    result = evaluate_criteria(HUCMSC_ITP_ESC, facts)
+    result = evaluate_criteria(STUDY_CRITERIA[study], facts)
 
     assert result.eligible is False
-    assert failing(result) == expected_failures
-
-
-def test_hucmsc_itp_esc_patient_with_one_missing_value_is_undecided():
-    result = evaluate_criteria(HUCMSC_ITP_ESC, with_changes(HUCMSC_PATIENT, disease=None))
-
-    assert result.eligible is None
-    assert missing(result) == {"disease"}
-    disease = next(c for c in result.criteria if c.code == "disease")
-    assert disease.detail == "missing: disease"
-
-
-def test_hucmsc_itp_esc_refractory_detail_explains_each_therapy():
-    result = evaluate_criteria(HUCMSC_ITP_ESC, HUCMSC_PATIENT)
-
-    refractory = next(c for c in result.criteria if c.code == "refractory")
-    assert refractory.detail == (
-        "any of: (all of: (glucocorticoid 2024-11-05 to 2024-12-20, outcome none (qualifies); "
-        "required glucocorticoid or ivig with outcome none -> met) and (tpo_agent 2025-01-10 to "
-        "2025-04-10, outcome none (qualifies); required tpo_agent with outcome none -> met) and "
-        "(rituximab 2025-05-01 to 2025-06-01, outcome none (qualifies); required rituximab with "
-        "outcome none -> met) -> met) or (no splenectomy recorded; required splenectomy with "
-        "outcome none or relapse -> not met)"
-    )
+    assert failing(result) == {code}
+    assert missing(result) == set()
 
 
 DROPPABLE = (
@@ -2205,7 +2483,7 @@ DROPPABLE = (
     dropped=st.sets(st.sampled_from(DROPPABLE), max_size=6),
 )
 def test_missing_facts_never_make_an_ineligible_patient_eligible(failure, dropped):
-    ineligible, _ = MSC_FAILURES[failure]
+    ineligible = MSC_FAILURES[failure]
     facts = with_changes(
         ineligible,
         labs={name: None for kind, name in dropped if kind == "labs"},

@@ -1,0 +1,94 @@
+"""Every change leaves an audit row with who, when and why; the audit page shows it."""
+import pytest
+from django.urls import reverse
+
+from trials.audit import AuditReasonRequired, audited_delete, audited_save
+from trials.models import DoseLevel, Site, SiteMembership, Study, VisitDefinition
+
+
+def test_change_without_reason_is_refused_and_nothing_is_written(studies, make_user):
+    visit = VisitDefinition.objects.get(study__code="MSC-ITP-5", code="D14")
+    rows_before = visit.history.count()
+    visit.window_after = 4
+    with pytest.raises(AuditReasonRequired, match="A reason is required to change or delete visit MSC-ITP-5 / D14"):
+        audited_save(visit, by=make_user("admin"), reason="  ")
+    visit.refresh_from_db()
+    assert visit.window_after == 3
+    assert visit.history.count() == rows_before
+
+
+def test_plain_save_without_reason_is_refused(studies):
+    level = DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B")
+    level.status = "open"
+    with pytest.raises(AuditReasonRequired):
+        level.save()
+
+
+def test_change_with_reason_records_user_time_reason_and_values(studies, make_user):
+    admin = make_user("admin")
+    visit = VisitDefinition.objects.get(study__code="MSC-ITP-5", code="D14")
+    visit.window_after = 4
+    audited_save(visit, by=admin, reason="Protocol amendment 2: wider D14 window")
+    latest, previous = visit.history.all()[:2]
+    assert (latest.history_type, latest.history_user, latest.history_change_reason) == (
+        "~", admin, "Protocol amendment 2: wider D14 window")
+    assert (previous.window_after, latest.window_after) == (3, 4)
+    assert latest.history_date is not None
+
+
+def test_creation_needs_no_reason(studies, make_user):
+    site = Site(code="NEW", name="New hospital")
+    audited_save(site, by=make_user("admin"))
+    assert site.history.get().history_type == "+"
+
+
+def test_deleting_cascades_with_the_same_reason(studies, make_user):
+    admin = make_user("admin")
+    arm = Study.objects.get(code="MSC-ITP-5").arms.get()
+    arm_pk = arm.pk
+    audited_delete(arm, by=admin, reason="Arm entered by mistake")
+    deleted_levels = DoseLevel.history.filter(history_type="-", arm_id=arm_pk)
+    assert [(row.code, row.history_change_reason, row.history_user) for row in deleted_levels] == [
+        ("STD", "Arm entered by mistake", admin)]
+
+
+def test_site_links_of_a_study_are_audited(studies, make_user):
+    admin = make_user("admin")
+    study = Study.objects.get(code="UCB-IRIC")
+    site = Site.objects.create(code="SECOND", name="Second hospital")
+    study._change_reason, study._history_user = "Second site opens", admin
+    study.sites.add(site)
+    latest = study.history.first()
+    assert latest.history_change_reason == "Second site opens"
+    assert sorted(s.site.code for s in latest.sites.all()) == ["PUMCH", "SECOND"]
+
+
+def test_membership_role_change_is_audited(studies, make_user):
+    from trials.accounts import user_upsert
+
+    user = make_user("coordinator", username="lin")
+    user_upsert(username="lin", role="investigator", site_code="PUMCH")
+    membership = SiteMembership.objects.get(user=user)
+    assert [(h.role, h.history_change_reason) for h in membership.history.all()] == [
+        ("investigator", "Role changed to investigator"), ("coordinator", "User added to the site")]
+
+
+def test_audit_page_shows_who_what_from_what_to_what_and_why(client, studies, make_user):
+    admin = make_user("admin", username="dr-admin")
+    visit = VisitDefinition.objects.get(study__code="MSC-ITP-5", code="D14")
+    visit.window_after = 5
+    audited_save(visit, by=admin, reason="Amendment 3")
+    client.force_login(make_user("monitor"))
+    response = client.get(reverse("audit-trail", args=["visit-definition", visit.pk]))
+    assert response.status_code == 200
+    latest = response.context["entries"][0]
+    assert (latest.who, latest.action, latest.reason) == ("dr-admin", "changed", "Amendment 3")
+    assert [(c.field, c.old, c.new) for c in latest.changes] == [("window after", 3, 5)]
+    html = response.content.decode()
+    assert "Amendment 3" in html and "<del>3</del>" in html
+
+
+def test_audit_page_of_another_sites_record_is_not_found(client, other_site_study, make_user):
+    client.force_login(make_user("monitor"))
+    assert client.get(reverse("audit-trail", args=["study", other_site_study.pk])).status_code == 404
+    assert client.get(reverse("audit-trail", args=["no-such-kind", 1])).status_code == 404
