@@ -7,6 +7,7 @@ names the variable.
 """
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -175,9 +176,15 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-REDIS_URL = env_str("REDIS_URL") or (
-    env_str("CELERY_BROKER_URL") if (env_str("CELERY_BROKER_URL") or "").startswith("redis") else None
-)
+def _cache_url_beside_broker(broker: str | None) -> str | None:
+    """The broker's Redis server, database 1: the cache must never share the broker's queues."""
+    if not broker or not broker.startswith("redis"):
+        return None
+    parts = urlsplit(broker)
+    return urlunsplit((parts.scheme, parts.netloc, "/1", parts.query, parts.fragment))
+
+
+REDIS_URL = env_str("REDIS_URL") or _cache_url_beside_broker(env_str("CELERY_BROKER_URL"))
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
