@@ -223,7 +223,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"TimeUnitEnum": "trials.enums.TimeUnit"},
+    "ENUM_NAME_OVERRIDES": {
+        "TimeUnitEnum": "trials.enums.TimeUnit",
+        "WithdrawalReasonEnum": "enrollment.enums.WithdrawalReason",
+    },
     # The docs page loads Swagger UI from the installed sidecar package, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

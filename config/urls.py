@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("trials.api_urls")),
+    path("api/v1/", include("enrollment.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("enrollment.urls")),
     path("", include("trials.urls")),
 ]

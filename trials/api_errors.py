@@ -26,8 +26,8 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.ValidationError) or isinstance(getattr(exc, "detail", None), dict):
         response.data = {"errors": _flatten(exc.detail)}
     else:
-        response.data = {"errors": {"detail": [str(getattr(exc, "detail", exc))]}}
+        response.data = {"errors": {"detail": [str(response.data.get("detail", exc) if isinstance(response.data, dict) else exc)]}}
     return response

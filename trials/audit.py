@@ -67,7 +67,8 @@ def audited_save(instance: models.Model, *, by, reason: str | None = None, **sav
     if instance.pk is not None and not instance._state.adding:
         _refuse_without_reason(instance, reason)
     mark_change(instance, by=by, reason=reason)
-    with transaction.atomic(), change_context(by=by, reason=reason):
+    # No savepoint: a failure aborts the caller's transaction, which is what a service wants.
+    with transaction.atomic(savepoint=False), change_context(by=by, reason=reason):
         instance.save(**save_kwargs)
 
 
@@ -75,7 +76,7 @@ def audited_delete(instance: models.Model, *, by, reason: str) -> None:
     """Delete with a reason; rows deleted with it (cascade) record the same reason."""
     _refuse_without_reason(instance, reason)
     mark_change(instance, by=by, reason=reason)
-    with transaction.atomic(), change_context(by=by, reason=reason):
+    with transaction.atomic(savepoint=False), change_context(by=by, reason=reason):
         instance.delete()
 
 

@@ -421,3 +421,46 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} @ {self.hostname}"
+
+
+class ReferenceRange(models.Model):
+    """A site laboratory's normal range for an analyte, in SI (CLINICAL_RULES.md section 5).
+
+    Used when a lab value arrives without its own range: the row of the patient's age band, the
+    sex-specific row before the "any" row.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="reference_ranges")
+    analyte = models.CharField(_("analyte"), max_length=20)
+    sex = models.CharField(_("sex"), max_length=10, choices=SexRestriction.choices, default=SexRestriction.ANY)
+    min_age_years = models.PositiveSmallIntegerField(_("from age (years)"), default=0)
+    max_age_years = models.PositiveSmallIntegerField(_("to age (years, inclusive)"), default=150)
+    lln = models.FloatField(_("lower limit of normal (SI)"), null=True, blank=True)
+    uln = models.FloatField(_("upper limit of normal (SI)"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    site_scope = "site"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["site", "analyte", "sex", "min_age_years"]
+        verbose_name = _("reference range")
+        verbose_name_plural = _("reference ranges")
+        constraints = [
+            models.UniqueConstraint(fields=["site", "analyte", "sex", "min_age_years"], name="reference_range_unique"),
+            models.CheckConstraint(condition=Q(lln__isnull=False) | Q(uln__isnull=False), name="reference_range_has_a_limit"),
+            models.CheckConstraint(condition=Q(lln__isnull=True) | Q(uln__isnull=True) | Q(lln__lte=models.F("uln")),
+                                   name="reference_range_ordered"),
+            models.CheckConstraint(condition=Q(max_age_years__gte=models.F("min_age_years")),
+                                   name="reference_range_age_band_ordered"),
+        ]
+
+    def __str__(self):
+        return f"{self.site.code} {self.analyte} {self.lln}-{self.uln}"
+
+    def clean(self):
+        from .units import ANALYTES
+
+        if self.analyte not in ANALYTES:
+            raise ValidationError({"analyte": _("Unknown analyte; use one of %(codes)s.") % {"codes": ", ".join(ANALYTES)}})

@@ -82,3 +82,15 @@ class ScopedQuerySet(models.QuerySet):
         # Paths through a many-to-many relation would repeat rows: filter on a subquery instead.
         inner = self.model._default_manager.filter(**{f"{lookup}__in": site_ids}).values("pk")
         return self.filter(pk__in=inner)
+
+
+def require(user, action: Action, site_ids) -> None:
+    """Raise PermissionDenied (403) unless the user's role at one of `site_ids` allows `action`.
+
+    Call it after the record was found through `visible_to` (which gives 404 for other sites),
+    so that a record of another site is never revealed and a wrong role is told so.
+    """
+    from django.core.exceptions import PermissionDenied
+
+    if not can(user, action, site_ids):
+        raise PermissionDenied("Your role at this site does not allow this action.")

@@ -24,6 +24,7 @@ from .models import (
     DoseLevel,
     EligibilityCriterion,
     InfusionDefinition,
+    ReferenceRange,
     ResponseCriteriaSet,
     Site,
     Study,
@@ -33,6 +34,7 @@ from .models import (
 
 STUDIES_DIR = Path(__file__).resolve().parent / "studies"
 RESPONSE_CRITERIA_FILE = "response_criteria.yaml"
+SITES_FILE = "sites.yaml"
 
 
 class StudyDefinitionError(Exception):
@@ -108,6 +110,23 @@ def response_criteria_load(data: list[dict], *, by, reason: str, report: LoadRep
             },
             by=by, reason=reason, report=report, label=f"response criteria {row['code']}",
         )
+
+
+def sites_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None:
+    """Sites and their laboratories' reference ranges (matched on site, analyte, sex, age band)."""
+    for row in data:
+        site = _upsert(Site, key={"code": row["code"]}, values={"name": row["name"]}, by=by, reason=reason,
+                       report=report, label=f"site {row['code']}")
+        for ref in row.get("reference_ranges", []):
+            sex, low_age = ref.get("sex", "any"), ref.get("min_age_years", 0)
+            _upsert(
+                ReferenceRange,
+                key={"site": site, "analyte": ref["analyte"], "sex": sex, "min_age_years": low_age},
+                values={"max_age_years": ref.get("max_age_years", 150), "lln": ref.get("lln"), "uln": ref.get("uln"),
+                        "source": ref.get("source", f"Loaded from {SITES_FILE}")},
+                by=by, reason=reason, report=report,
+                label=f"site {site.code} reference range {ref['analyte']} {sex} from {low_age} y",
+            )
 
 
 def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
@@ -229,11 +248,14 @@ def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | No
     """Load the response criteria sets and every study file of `directory` in one transaction."""
     report = LoadReport()
     criteria_path = directory / RESPONSE_CRITERIA_FILE
-    study_paths = sorted(p for p in directory.glob("*.yaml") if p.name != RESPONSE_CRITERIA_FILE)
+    sites_path = directory / SITES_FILE
+    study_paths = sorted(p for p in directory.glob("*.yaml") if p.name not in (RESPONSE_CRITERIA_FILE, SITES_FILE))
     with transaction.atomic():
         if criteria_path.exists():
             response_criteria_load(_read_yaml(criteria_path), by=by, reason=f"Loaded from {criteria_path.name}",
                                    report=report)
+        if sites_path.exists():
+            sites_load(_read_yaml(sites_path), by=by, reason=f"Loaded from {sites_path.name}", report=report)
         for path in study_paths:
             data = _read_yaml(path)
             if only and data.get("code") not in only:

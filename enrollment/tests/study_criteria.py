@@ -3,7 +3,7 @@
 ``trials/studies/<CODE>.yaml`` (key ``criteria``) is the single source of truth: ``load_studies``
 puts it into the database, and the scenario tests read it here, with PyYAML only (no Django), so
 that they check exactly the criteria a study ships with. Files are selected as ``load_studies``
-does (every ``*.yaml`` but the response criteria sets), and a criterion's text is stored with its
+does (every ``*.yaml`` but the response criteria sets and the sites), and a criterion's text is stored with its
 whitespace collapsed, as the loader stores it.
 """
 
@@ -16,14 +16,14 @@ import yaml
 from enrollment.eligibility import CriterionSpec
 
 STUDIES_DIR = Path(__file__).resolve().parents[2] / "trials" / "studies"
-RESPONSE_CRITERIA_FILE = "response_criteria.yaml"
+NOT_STUDIES = ("response_criteria.yaml", "sites.yaml")
 
 
 @cache
 def _study_files() -> dict[str, dict]:
     studies = {}
     for path in sorted(STUDIES_DIR.glob("*.yaml")):
-        if path.name == RESPONSE_CRITERIA_FILE:
+        if path.name in NOT_STUDIES:
             continue
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         code = data["code"]

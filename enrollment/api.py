@@ -1,0 +1,298 @@
+"""REST API of screening, consent and enrolment (API.md 'Resources' and 'Screening facts')."""
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trials.models import Site, Study
+from trials.scoping import Action, require, site_ids_for
+from trials.units import ANALYTES
+
+from . import selectors, services
+from .enums import ANSWERS, Sex, Therapy, TherapyOutcome, WithdrawalReason
+from .models import Participant, Screening
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Conflict."
+
+
+def raise_for(error: services.ServiceError):
+    """A service's refusal as the API's 400 (bad input) or 409 (state conflict), fields named."""
+    if isinstance(error, services.ConflictError):
+        conflict = Conflict()
+        conflict.detail = error.errors
+        raise conflict
+    raise exceptions.ValidationError(error.errors)
+
+
+# --- input ------------------------------------------------------------------------------------
+
+class LabInSerializer(serializers.Serializer):
+    analyte = serializers.CharField()
+    value = serializers.FloatField()
+    unit = serializers.CharField()
+    lln = serializers.FloatField(required=False, allow_null=True)
+    uln = serializers.FloatField(required=False, allow_null=True)
+    date = serializers.DateField(required=False, allow_null=True)
+
+
+class TherapyInSerializer(serializers.Serializer):
+    therapy = serializers.ChoiceField(choices=Therapy.choices)
+    start = serializers.DateField(required=False, allow_null=True)
+    end = serializers.DateField(required=False, allow_null=True)
+    dose_text = serializers.CharField(required=False, allow_blank=True, default="")
+    outcome = serializers.ChoiceField(choices=TherapyOutcome.choices)
+
+
+def _answer_field(kind):
+    if kind == "bool":
+        return serializers.BooleanField(required=False, allow_null=True, default=None)
+    if kind == "number":
+        return serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+    return serializers.ChoiceField(choices=kind.choices, required=False, allow_null=True, default=None)
+
+
+class ScreeningFactsSerializer(serializers.Serializer):
+    """Every fact is optional: a missing one makes the criteria that need it 'missing'."""
+
+    site = serializers.CharField(required=False, help_text="Site code; needed only when you screen at several sites.")
+    screening_date = serializers.DateField(required=False, allow_null=True)
+    initials = serializers.CharField(required=False, allow_blank=True, max_length=10)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False, allow_null=True)
+    weight_kg = serializers.FloatField(required=False, allow_null=True)
+    height_cm = serializers.FloatField(required=False, allow_null=True)
+    disease = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    diagnosis_date = serializers.DateField(required=False, allow_null=True)
+    ecog = serializers.IntegerField(required=False, allow_null=True)
+    labs = LabInSerializer(many=True, required=False)
+    prior_therapies = TherapyInSerializer(many=True, required=False)
+    conditions = serializers.DictField(child=serializers.BooleanField(allow_null=True), required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, (_label, kind) in ANSWERS.items():
+            fields[name] = _answer_field(kind)
+        return fields
+
+    def to_input(self) -> services.ScreeningInput:
+        data = self.validated_data
+        given = set(self.initial_data) if isinstance(self.initial_data, dict) else set()
+        values = {key: data[key] for key in services.SCALAR_FIELDS if key in given}
+        answers = {key: data.get(key) for key in ANSWERS if key in given}
+        return services.ScreeningInput(
+            values=values,
+            labs=[services.LabInput(**lab) for lab in data["labs"]] if "labs" in given else None,
+            prior_therapies=[services.TherapyInput(**t) for t in data["prior_therapies"]] if "prior_therapies" in given else None,
+            conditions=dict(data["conditions"]) if "conditions" in given else None,
+            answers=answers if answers else None,
+        )
+
+
+class ScreeningPatchSerializer(ScreeningFactsSerializer):
+    reason = serializers.CharField(help_text="Why the facts change (audit trail).")
+
+
+class ConsentInSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    obtained_by = serializers.CharField()
+    guardian = serializers.CharField(required=False, allow_blank=True, default="",
+                                     help_text="Legal guardian's name, required for a minor.")
+    guardian_relationship = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class EnrolInSerializer(serializers.Serializer):
+    dose_level = serializers.CharField(required=False, allow_blank=True, default="")
+    arm = serializers.CharField(required=False, allow_blank=True, default="")
+    enrolled_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class WithdrawInSerializer(serializers.Serializer):
+    withdrawn_on = serializers.DateField()
+    reason = serializers.ChoiceField(choices=WithdrawalReason.choices)
+    detail = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- output -----------------------------------------------------------------------------------
+
+class LabOutSerializer(serializers.Serializer):
+    analyte = serializers.CharField()
+    value = serializers.FloatField(help_text="SI value")
+    unit = serializers.SerializerMethodField()
+    entered_value = serializers.FloatField()
+    entered_unit = serializers.CharField()
+    lln = serializers.FloatField(allow_null=True)
+    uln = serializers.FloatField(allow_null=True)
+    range_source = serializers.CharField()
+    date = serializers.DateField(source="sampled_on", allow_null=True)
+
+    def get_unit(self, lab) -> str:
+        return ANALYTES[lab.analyte].si_unit
+
+
+class TherapyOutSerializer(serializers.Serializer):
+    therapy = serializers.CharField()
+    start = serializers.DateField(allow_null=True)
+    end = serializers.DateField(allow_null=True)
+    dose_text = serializers.CharField()
+    outcome = serializers.CharField()
+
+
+class ConsentOutSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    obtained_by = serializers.CharField()
+    guardian = serializers.CharField(source="guardian_name")
+    guardian_relationship = serializers.CharField()
+
+
+class ScreeningOutSerializer(serializers.ModelSerializer):
+    study = serializers.CharField(source="study.code")
+    site = serializers.CharField(source="site.code")
+    labs = LabOutSerializer(many=True)
+    prior_therapies = TherapyOutSerializer(many=True)
+    consents = ConsentOutSerializer(many=True)
+    eligibility = serializers.SerializerMethodField()
+    participant = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Screening
+        fields = ["id", "number", "study", "site", "screening_date", "initials", "birth_date", "sex", "weight_kg",
+                  "height_cm", "disease", "diagnosis_date", "ecog", "conditions", "answers", "labs",
+                  "prior_therapies", "outcome", "eligibility", "consents", "participant"]
+
+    def get_eligibility(self, screening) -> dict:
+        return {"eligible": screening.eligible, "evaluated_at": screening.evaluated_at, "criteria": screening.eligibility}
+
+    def get_participant(self, screening) -> dict | None:
+        participant = getattr(screening, "participant", None)
+        return {"id": participant.pk, "study_number": participant.study_number} if participant else None
+
+
+class ParticipantOutSerializer(serializers.ModelSerializer):
+    study = serializers.CharField(source="study.code")
+    site = serializers.CharField(source="site.code")
+    arm = serializers.CharField(source="arm.code")
+    dose_level = serializers.CharField(source="dose_level.code", allow_null=True, default=None)
+    screening = serializers.IntegerField(source="screening_id")
+
+    class Meta:
+        model = Participant
+        fields = ["id", "study_number", "study", "site", "screening", "arm", "dose_level", "enrolled_on", "status",
+                  "withdrawn_on", "withdrawal_reason", "withdrawal_detail"]
+
+
+# --- views ------------------------------------------------------------------------------------
+
+def _screening_for(request, pk, action=Action.VIEW) -> Screening:
+    screening = get_object_or_404(selectors.screenings_visible(request.user), pk=pk)
+    if action != Action.VIEW:
+        require(request.user, action, [screening.site_id])
+    return screening
+
+
+def _screening_out(screening_id) -> dict:
+    return ScreeningOutSerializer(Screening.objects.select_related("study", "site", "participant")
+                                  .prefetch_related("labs", "prior_therapies", "consents").get(pk=screening_id)).data
+
+
+class StudyScreenings(APIView):
+    @extend_schema(request=ScreeningFactsSerializer, responses={201: ScreeningOutSerializer})
+    def post(self, request, code):
+        study = get_object_or_404(Study.objects.visible_to(request.user), code=code)
+        screen_sites = set(site_ids_for(request.user, Action.SCREEN)) & set(study.sites.values_list("pk", flat=True))
+        if not screen_sites:
+            require(request.user, Action.SCREEN, [])
+        serializer = ScreeningFactsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        site_code = serializer.validated_data.get("site")
+        if site_code:
+            site = Site.objects.filter(code=site_code, pk__in=screen_sites).first()
+            if site is None:
+                raise exceptions.ValidationError({"site": [f"You do not screen for {study.code} at site {site_code}."]})
+        elif len(screen_sites) == 1:
+            site = Site.objects.get(pk=next(iter(screen_sites)))
+        else:
+            raise exceptions.ValidationError({"site": ["You screen at several sites: give the site code."]})
+        try:
+            screening = services.screening_create(study=study, site=site, data=serializer.to_input(), by=request.user)
+        except services.ServiceError as error:
+            raise_for(error)
+        return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
+
+
+class ScreeningDetail(APIView):
+    @extend_schema(responses=ScreeningOutSerializer)
+    def get(self, request, pk):
+        return Response(ScreeningOutSerializer(_screening_for(request, pk)).data)
+
+    @extend_schema(request=ScreeningPatchSerializer, responses=ScreeningOutSerializer)
+    def patch(self, request, pk):
+        screening = _screening_for(request, pk, Action.SCREEN)
+        serializer = ScreeningPatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.screening_update(screening=screening, data=serializer.to_input(),
+                                      reason=serializer.validated_data["reason"], by=request.user)
+        except services.ServiceError as error:
+            raise_for(error)
+        return Response(_screening_out(screening.pk))
+
+
+class ScreeningConsent(APIView):
+    @extend_schema(request=ConsentInSerializer, responses={201: ScreeningOutSerializer})
+    def post(self, request, pk):
+        screening = _screening_for(request, pk, Action.SCREEN)
+        serializer = ConsentInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            services.consent_record(screening=screening, version=data["version"], signed_at=data["signed_at"],
+                                    obtained_by=data["obtained_by"], guardian_name=data["guardian"],
+                                    guardian_relationship=data["guardian_relationship"], by=request.user)
+        except services.ServiceError as error:
+            raise_for(error)
+        return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
+
+
+class ScreeningEnrol(APIView):
+    @extend_schema(request=EnrolInSerializer, responses={201: ParticipantOutSerializer})
+    def post(self, request, pk):
+        screening = _screening_for(request, pk, Action.SCREEN)
+        serializer = EnrolInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            participant = services.participant_enrol(
+                screening=screening, by=request.user, enrolled_on=data["enrolled_on"],
+                arm_code=data["arm"] or None, dose_level_code=data["dose_level"] or None)
+        except services.ServiceError as error:
+            raise_for(error)
+        return Response(ParticipantOutSerializer(participant).data, status=status.HTTP_201_CREATED)
+
+
+class ParticipantDetail(APIView):
+    @extend_schema(responses=ParticipantOutSerializer)
+    def get(self, request, pk):
+        participant = get_object_or_404(selectors.participants_visible(request.user), pk=pk)
+        return Response(ParticipantOutSerializer(participant).data)
+
+
+class ParticipantWithdraw(APIView):
+    @extend_schema(request=WithdrawInSerializer, responses=ParticipantOutSerializer)
+    def post(self, request, pk):
+        participant = get_object_or_404(selectors.participants_visible(request.user), pk=pk)
+        require(request.user, Action.SCREEN, [participant.site_id])
+        serializer = WithdrawInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            services.participant_withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
+                                          reason=data["reason"], detail=data["detail"], by=request.user)
+        except services.ServiceError as error:
+            raise_for(error)
+        return Response(ParticipantOutSerializer(participant).data)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("studies/<str:code>/screenings/", api.StudyScreenings.as_view(), name="api-study-screenings"),
+    path("screenings/<int:pk>/", api.ScreeningDetail.as_view(), name="api-screening-detail"),
+    path("screenings/<int:pk>/consent/", api.ScreeningConsent.as_view(), name="api-screening-consent"),
+    path("screenings/<int:pk>/enrol/", api.ScreeningEnrol.as_view(), name="api-screening-enrol"),
+    path("participants/<int:pk>/", api.ParticipantDetail.as_view(), name="api-participant-detail"),
+    path("participants/<int:pk>/withdraw/", api.ParticipantWithdraw.as_view(), name="api-participant-withdraw"),
+]

@@ -1,0 +1,169 @@
+"""Reads of screenings and participants, and the facts the eligibility rules evaluate."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch
+
+from trials.models import Arm, DoseLevel
+from trials.scoping import Action
+
+from . import eligibility as rules
+from .models import Consent, Participant, Screening
+
+
+def site_reference_range(ranges, analyte: str, sex: str | None, age: int | None):
+    """The site's range for the analyte: the patient's age band, sex-specific before "any".
+
+    Without a known age only rows that cover every age (0-150) qualify; without a known sex only
+    "any" rows do, so that a range is never guessed.
+    """
+    candidates = []
+    for row in ranges:
+        if row.analyte != analyte:
+            continue
+        if row.sex != "any" and row.sex != sex:
+            continue
+        if age is None:
+            if (row.min_age_years, row.max_age_years) != (0, 150):
+                continue
+        elif not row.min_age_years <= age <= row.max_age_years:
+            continue
+        candidates.append(row)
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: (r.sex == "any", r.max_age_years - r.min_age_years))
+
+
+def screening_facts(screening: Screening) -> rules.Facts:
+    labs = {
+        lab.analyte: rules.Lab(value=lab.value, lln=lab.lln, uln=lab.uln, date=lab.sampled_on)
+        for lab in screening.labs.all()
+    }
+    therapies = None
+    if screening.prior_therapies_recorded:
+        therapies = tuple(
+            rules.PriorTherapy(therapy=t.therapy, start=t.start, end=t.end, outcome=t.outcome, dose_text=t.dose_text)
+            for t in screening.prior_therapies.all()
+        )
+    return rules.Facts(
+        screening_date=screening.screening_date,
+        birth_date=screening.birth_date,
+        sex=screening.sex or None,
+        weight_kg=screening.weight_kg,
+        height_cm=screening.height_cm,
+        disease=screening.disease or None,
+        diagnosis_date=screening.diagnosis_date,
+        ecog=screening.ecog,
+        labs=labs,
+        prior_therapies=therapies,
+        conditions=dict(screening.conditions),
+        answers=dict(screening.answers),
+    )
+
+
+def screenings_visible(user, action: Action = Action.VIEW):
+    return (
+        Screening.objects.visible_to(user, action)
+        .select_related("study", "site", "participant")
+        .prefetch_related("labs", Prefetch("prior_therapies"), Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))
+    )
+
+
+def screening_log(user, *, study=None, outcome: str | None = None):
+    """Screenings of the user's sites for the log page, newest first, filterable."""
+    queryset = Screening.objects.visible_to(user).select_related("study", "site", "participant").prefetch_related("consents")
+    if study is not None:
+        queryset = queryset.filter(study=study)
+    if outcome == "eligible":
+        queryset = queryset.filter(eligible=True, participant__isnull=True)
+    elif outcome == "screen_failure":
+        queryset = queryset.filter(eligible=False)
+    elif outcome == "pending":
+        queryset = queryset.filter(eligible__isnull=True)
+    elif outcome == "enrolled":
+        queryset = queryset.filter(participant__isnull=False)
+    elif outcome == "withdrawn":
+        queryset = queryset.filter(participant__status="withdrawn")
+    return queryset.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class ConsortCounts:
+    screened: int
+    eligible_not_enrolled: int
+    pending: int
+    failed: int
+    failed_by_criterion: list[tuple[str, int]]
+    enrolled: int
+    withdrawn: int
+    withdrawn_by_reason: list[tuple[str, int]]
+
+
+def consort_counts(user, study) -> ConsortCounts:
+    """CONSORT-style flow: screened, failed by criterion, pending, enrolled, withdrawn (2 queries)."""
+    rows = list(Screening.objects.visible_to(user).filter(study=study)
+                .values_list("eligible", "eligibility", "participant__status", "participant__withdrawal_reason"))
+    failed_by = Counter()
+    withdrawn_by = Counter()
+    failed = pending = eligible_waiting = enrolled = withdrawn = 0
+    for eligible, outcomes, status, withdrawal in rows:
+        if status:
+            enrolled += 1
+            if status == "withdrawn":
+                withdrawn += 1
+                withdrawn_by[withdrawal] += 1
+        elif eligible is True:
+            eligible_waiting += 1
+        elif eligible is False:
+            failed += 1
+            for c in outcomes:
+                if (c["kind"] == "inclusion" and c["outcome"] == "not_met") or (c["kind"] == "exclusion" and c["outcome"] == "met"):
+                    failed_by[c["code"]] += 1
+        else:
+            pending += 1
+    return ConsortCounts(
+        screened=len(rows), eligible_not_enrolled=eligible_waiting, pending=pending, failed=failed,
+        failed_by_criterion=sorted(failed_by.items(), key=lambda kv: (-kv[1], kv[0])),
+        enrolled=enrolled, withdrawn=withdrawn,
+        withdrawn_by_reason=sorted(withdrawn_by.items(), key=lambda kv: (-kv[1], kv[0])),
+    )
+
+
+def participants_visible(user, action: Action = Action.VIEW):
+    return Participant.objects.visible_to(user, action).select_related("study", "site", "arm", "dose_level", "screening")
+
+
+@dataclass(frozen=True)
+class EnrolmentOption:
+    """An arm, or one dose level of it, a patient can be enrolled into, with the places taken.
+
+    `taken` counts the level's participants who are not withdrawn, as the enrolment service's
+    group cap does (across all sites: a cap is study-wide).
+    """
+
+    arm: Arm
+    level: DoseLevel | None
+    taken: int
+
+
+def enrolment_options(study) -> list[EnrolmentOption]:
+    """Every arm without levels and every dose level of the study, in order (2 queries + 1)."""
+    taken = dict(
+        Participant.objects.filter(study=study, dose_level__isnull=False)
+        .exclude(status="withdrawn")
+        .values_list("dose_level")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    options = []
+    arms = Arm.objects.filter(study=study).prefetch_related(
+        Prefetch("dose_levels", queryset=DoseLevel.objects.order_by("order"))).order_by("code")
+    for arm in arms:
+        levels = list(arm.dose_levels.all())
+        if not levels:
+            options.append(EnrolmentOption(arm=arm, level=None, taken=0))
+        for level in levels:
+            options.append(EnrolmentOption(arm=arm, level=level, taken=taken.get(level.pk, 0)))
+    return options

@@ -1,0 +1,484 @@
+"""Writes of screening, consent, enrolment and withdrawal.
+
+Each service validates everything first and names every bad field (paths such as `labs.2.value`),
+then writes in one transaction with its audit reason, so that a refused call stores nothing.
+The browser forms and the API call these same functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trials.audit import audited_delete, audited_save
+from trials.models import Arm, Site, Study
+from trials.units import UnitError, limit_to_si, to_si
+
+from . import eligibility as rules
+from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
+from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
+from .selectors import screening_facts
+
+
+class ServiceError(Exception):
+    """Input that cannot be accepted; `errors` maps each field path to its messages."""
+
+    status = 400
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class ConflictError(ServiceError):
+    """The request is valid but the state forbids it now (full dose group, already enrolled)."""
+
+    status = 409
+
+
+class _Errors(dict):
+    def add(self, path: str, message: str) -> None:
+        self.setdefault(path, []).append(str(message))
+
+    def raise_if_any(self, cls=ServiceError) -> None:
+        if self:
+            raise cls(dict(self))
+
+
+@dataclass
+class LabInput:
+    analyte: str
+    value: float
+    unit: str
+    lln: float | None = None
+    uln: float | None = None
+    date: date | None = None
+
+
+@dataclass
+class TherapyInput:
+    therapy: str
+    outcome: str
+    start: date | None = None
+    end: date | None = None
+    dose_text: str = ""
+
+
+SCALAR_FIELDS = ("screening_date", "initials", "birth_date", "sex", "weight_kg", "height_cm", "disease",
+                 "diagnosis_date", "ecog")
+
+
+@dataclass
+class ScreeningInput:
+    """Screening facts as given (API.md 'Screening facts'); `given` lists the keys present."""
+
+    values: dict = field(default_factory=dict)  # scalar fields
+    labs: list[LabInput] | None = None
+    prior_therapies: list[TherapyInput] | None = None
+    conditions: dict | None = None
+    answers: dict | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+
+def _validate_scalars(values: dict, study: Study, today: date, errors: _Errors) -> None:
+    screening_date, birth, diagnosis = values.get("screening_date"), values.get("birth_date"), values.get("diagnosis_date")
+    if screening_date and screening_date > today:
+        errors.add("screening_date", _("The screening date cannot be in the future."))
+    if birth:
+        if birth > today:
+            errors.add("birth_date", _("The date of birth cannot be in the future."))
+        elif screening_date and birth > screening_date:
+            errors.add("birth_date", _("The date of birth is after the screening date."))
+        elif rules.age_in_years(birth, screening_date or today) > 120:
+            errors.add("birth_date", _("An age over 120 years is not plausible; check the date of birth."))
+    if diagnosis:
+        if screening_date and diagnosis > screening_date:
+            errors.add("diagnosis_date", _("The diagnosis date is after the screening date."))
+        if birth and diagnosis < birth:
+            errors.add("diagnosis_date", _("The diagnosis date is before the date of birth."))
+    sex = values.get("sex")
+    if sex not in (None, "") and sex not in Sex.values:
+        errors.add("sex", _("Use male or female."))
+    weight = values.get("weight_kg")
+    if weight is not None and not 0.5 <= weight <= 350:
+        errors.add("weight_kg", _("A weight of %(w)s kg is not plausible (0.5-350 kg).") % {"w": weight})
+    height = values.get("height_cm")
+    if height is not None and not 40 <= height <= 250:
+        errors.add("height_cm", _("A height of %(h)s cm is not plausible (40-250 cm).") % {"h": height})
+    ecog = values.get("ecog")
+    if ecog is not None and ecog not in range(0, 6):
+        errors.add("ecog", _("ECOG is a whole number from 0 to 5."))
+    disease = values.get("disease")
+    if disease not in (None, ""):
+        allowed = set(study.diseases.values_list("disease", flat=True))
+        if disease not in rules.DISEASES:
+            errors.add("disease", _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(rules.DISEASES)})
+        elif disease not in allowed:
+            errors.add("disease", _("%(study)s admits %(codes)s only.") % {"study": study.code, "codes": ", ".join(sorted(allowed))})
+    initials = values.get("initials")
+    if initials and (len(initials) > 10 or not initials.replace(" ", "").replace("-", "").isalpha()):
+        errors.add("initials", _("Initials are up to 10 letters."))
+
+
+def _convert_labs(labs: list[LabInput], errors: _Errors) -> list[dict]:
+    """Labs in SI with the value as entered; every problem named by its path."""
+    converted, seen = [], {}
+    for index, lab in enumerate(labs):
+        path = f"labs.{index}"
+        code = str(lab.analyte or "").strip().upper()
+        if code in seen:
+            errors.add(f"{path}.analyte", _("%(code)s is given twice (also labs.%(other)d).") % {"code": code, "other": seen[code]})
+            continue
+        seen[code] = index
+        try:
+            value = to_si(code, lab.value, lab.unit)
+            lln = limit_to_si(code, lab.lln, lab.unit) if lab.lln is not None else None
+            uln = limit_to_si(code, lab.uln, lab.unit) if lab.uln is not None else None
+        except UnitError as exc:
+            errors.add(f"{path}.{exc.field}", exc.message)
+            continue
+        if lln is not None and uln is not None and lln > uln:
+            errors.add(f"{path}.uln", _("The upper limit of normal is below the lower limit."))
+            continue
+        converted.append({"analyte": code, "value": value, "entered_value": float(lab.value),
+                          "entered_unit": lab.unit, "lln": lln, "uln": uln, "sampled_on": lab.date,
+                          "range_source": "report" if (lln is not None or uln is not None) else ""})
+    return converted
+
+
+def _validate_labs_dates(labs: list[LabInput], values: dict, today: date, errors: _Errors) -> None:
+    for index, lab in enumerate(labs):
+        if lab.date and lab.date > today:
+            errors.add(f"labs.{index}.date", _("A sample date cannot be in the future."))
+
+
+def _validate_therapies(therapies: list[TherapyInput], today: date, errors: _Errors) -> None:
+    for index, course in enumerate(therapies):
+        path = f"prior_therapies.{index}"
+        if course.therapy not in Therapy.values:
+            errors.add(f"{path}.therapy", _("Unknown therapy; use one of %(codes)s.") % {"codes": ", ".join(Therapy.values)})
+        if course.outcome not in TherapyOutcome.values:
+            errors.add(f"{path}.outcome", _("Use one of %(codes)s.") % {"codes": ", ".join(TherapyOutcome.values)})
+        if course.start and course.start > today:
+            errors.add(f"{path}.start", _("A course cannot start in the future."))
+        if course.start and course.end and course.end < course.start:
+            errors.add(f"{path}.end", _("The course ends before it starts."))
+
+
+def _validate_conditions(conditions: dict, errors: _Errors) -> None:
+    for name, value in conditions.items():
+        if name not in CONDITIONS:
+            errors.add(f"conditions.{name}", _("Unknown condition; use one of %(names)s.") % {"names": ", ".join(CONDITIONS)})
+        elif value is not None and not isinstance(value, bool):
+            errors.add(f"conditions.{name}", _("Answer yes (true), no (false) or leave empty."))
+
+
+def _validate_answers(answers: dict, errors: _Errors) -> None:
+    for name, value in answers.items():
+        spec = ANSWERS.get(name)
+        if spec is None:
+            errors.add(name, _("Unknown screening answer."))
+            continue
+        if value is None:
+            continue
+        kind = spec[1]
+        if kind == "bool" and not isinstance(value, bool):
+            errors.add(name, _("Answer yes (true), no (false) or leave empty."))
+        elif kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+            errors.add(name, _("Give a number of 0 or more."))
+        elif kind is PregnancyTest and value not in PregnancyTest.values:
+            errors.add(name, _("Use one of %(codes)s.") % {"codes": ", ".join(PregnancyTest.values)})
+
+
+def _validate(data: ScreeningInput, study: Study, today: date, errors: _Errors) -> list[dict] | None:
+    _validate_scalars(data.values, study, today, errors)
+    labs = None
+    if data.labs is not None:
+        labs = _convert_labs(data.labs, errors)
+        _validate_labs_dates(data.labs, data.values, today, errors)
+    if data.prior_therapies is not None:
+        _validate_therapies(data.prior_therapies, today, errors)
+    if data.conditions is not None:
+        _validate_conditions(data.conditions, errors)
+    if data.answers is not None:
+        _validate_answers(data.answers, errors)
+    return labs
+
+
+# ---------------------------------------------------------------------------------------------
+# Screening
+# ---------------------------------------------------------------------------------------------
+
+def _next_sequence(model, *, study: Study, site: Site) -> int:
+    """Next number at the site; the caller holds the study row lock, so numbers never repeat."""
+    last = model.objects.filter(study=study, site=site).aggregate(last=Max("sequence"))["last"]
+    return (last or 0) + 1
+
+
+def _write_labs(screening: Screening, labs: list[dict], *, by, reason: str) -> None:
+    existing = {lab.analyte: lab for lab in screening.labs.all()}
+    for row in labs:
+        lab = existing.get(row["analyte"]) or ScreeningLab(screening=screening, analyte=row["analyte"])
+        changed = lab.pk is None or any(getattr(lab, k) != v for k, v in row.items())
+        if changed:
+            for key, value in row.items():
+                setattr(lab, key, value)
+            audited_save(lab, by=by, reason=reason)
+
+
+def _write_therapies(screening: Screening, therapies: list[TherapyInput], *, by, reason: str) -> None:
+    current = [(t.therapy, t.start, t.end, t.dose_text, t.outcome) for t in screening.prior_therapies.all()]
+    wanted = [(t.therapy, t.start, t.end, t.dose_text or "", t.outcome) for t in therapies]
+    if current == wanted:
+        return
+    for course in screening.prior_therapies.all():
+        audited_delete(course, by=by, reason=reason)
+    for therapy, start, end, dose_text, outcome in wanted:
+        audited_save(PriorTherapy(screening=screening, therapy=therapy, start=start, end=end, dose_text=dose_text,
+                                  outcome=outcome), by=by, reason=reason)
+
+
+def _resolve_site_ranges(screening: Screening, *, by, reason: str) -> None:
+    """Labs without the reporting lab's range take the site's range for the patient's sex and age."""
+    from .selectors import site_reference_range
+
+    age = rules.age_in_years(screening.birth_date, screening.screening_date) if (
+        screening.birth_date and screening.screening_date) else None
+    ranges = list(screening.site.reference_ranges.all())
+    for lab in screening.labs.all():
+        if lab.range_source == "report":
+            continue
+        found = site_reference_range(ranges, lab.analyte, screening.sex or None, age)
+        lln, uln, source = (found.lln, found.uln, "site") if found else (None, None, "")
+        if (lab.lln, lab.uln, lab.range_source) != (lln, uln, source):
+            lab.lln, lab.uln, lab.range_source = lln, uln, source
+            audited_save(lab, by=by, reason=reason)
+
+
+def screening_evaluate(screening: Screening, *, now: datetime | None = None) -> rules.EligibilityResult:
+    """Evaluate the study's criteria on the screening's facts and keep the outcome on the row."""
+    criteria = [
+        rules.CriterionSpec(code=c.code, kind=c.kind, text=c.text, rule_type=c.rule_type, params=c.params)
+        for c in screening.study.criteria.all()
+    ]
+    result = rules.evaluate_criteria(criteria, screening_facts(screening))
+    screening.eligible = result.eligible
+    screening.eligibility = [
+        {"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}
+        for c in result.criteria
+    ]
+    screening.evaluated_at = now or timezone.now()
+    return result
+
+
+def _forget_prefetched(screening: Screening) -> None:
+    """Labs and therapies were (re)written: read them again rather than from a prefetch."""
+    getattr(screening, "_prefetched_objects_cache", {}).clear()
+
+
+def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
+    for key, value in data.values.items():
+        setattr(screening, key, "" if value is None and key in ("sex", "disease", "initials") else value)
+    if data.conditions is not None:
+        screening.conditions = {**screening.conditions, **data.conditions}
+    if data.answers is not None:
+        screening.answers = {**screening.answers, **data.answers}
+    if data.prior_therapies is not None:
+        screening.prior_therapies_recorded = True
+    audited_save(screening, by=by, reason=reason)
+    _forget_prefetched(screening)
+    if labs is not None:
+        _write_labs(screening, labs, by=by, reason=reason)
+    if data.prior_therapies is not None:
+        _write_therapies(screening, data.prior_therapies, by=by, reason=reason)
+    _forget_prefetched(screening)
+    _resolve_site_ranges(screening, by=by, reason=reason)
+    screening_evaluate(screening)
+    audited_save(screening, by=by, reason=reason or _("Eligibility evaluated"))
+
+
+def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
+    """Record a screening (a draft: any fact may be missing) and evaluate eligibility."""
+    today = today or timezone.localdate()
+    errors = _Errors()
+    if not study.sites.filter(pk=site.pk).exists():
+        errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
+    labs = _validate(data, study, today, errors)
+    errors.raise_if_any()
+    with transaction.atomic():
+        Study.objects.select_for_update().filter(pk=study.pk).first()
+        sequence = _next_sequence(Screening, study=study, site=site)
+        screening = Screening(study=study, site=site, sequence=sequence,
+                              number=f"{study.code}-{site.code}-S{sequence:03d}", created_by=by)
+        _apply(screening, data, labs, by=by, reason=_("Screening created"))
+    return screening
+
+
+def screening_update(*, screening: Screening, data: ScreeningInput, reason: str, by,
+                     today: date | None = None) -> Screening:
+    """Change screening facts (only those given) with a reason, and re-evaluate eligibility."""
+    today = today or timezone.localdate()
+    errors = _Errors()
+    if not (reason or "").strip():
+        errors.add("reason", _("Say why the screening facts change (kept in the audit trail)."))
+    if hasattr(screening, "participant"):
+        errors.add("non_field_errors", _("This patient is enrolled; screening facts can no longer change."))
+    merged = {**{k: getattr(screening, k) for k in SCALAR_FIELDS}, **data.values}
+    labs = _validate(ScreeningInput(values=merged, labs=data.labs, prior_therapies=data.prior_therapies,
+                                    conditions=data.conditions, answers=data.answers),
+                     screening.study, today, errors)
+    errors.raise_if_any()
+    with transaction.atomic():
+        _apply(screening, data, labs, by=by, reason=reason.strip())
+    return screening
+
+
+# ---------------------------------------------------------------------------------------------
+# Consent, enrolment, withdrawal
+# ---------------------------------------------------------------------------------------------
+
+def consent_record(*, screening: Screening, version: str, signed_at: datetime, obtained_by: str,
+                   guardian_name: str = "", guardian_relationship: str = "", by,
+                   now: datetime | None = None) -> Consent:
+    """Record signed informed consent; a minor's needs the legal guardian who signed."""
+    now = now or timezone.now()
+    errors = _Errors()
+    if not (version or "").strip():
+        errors.add("version", _("Give the version of the consent form signed."))
+    if not (obtained_by or "").strip():
+        errors.add("obtained_by", _("Name the person who obtained consent."))
+    if signed_at is None:
+        errors.add("signed_at", _("Give the date and time of signature."))
+    elif signed_at > now:
+        errors.add("signed_at", _("Consent cannot be signed in the future."))
+    elif screening.birth_date and signed_at.date() < screening.birth_date:
+        errors.add("signed_at", _("The signature date is before the date of birth."))
+    if signed_at and screening.birth_date and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18:
+        if not (guardian_name or "").strip():
+            errors.add("guardian_name", _("The patient is a minor: name the legal guardian who signed."))
+        if not (guardian_relationship or "").strip():
+            errors.add("guardian_relationship", _("Give the guardian's relationship to the patient."))
+    elif signed_at and not screening.birth_date:
+        errors.add("signed_at", _("Record the date of birth first, to know whether a guardian must sign."))
+    errors.raise_if_any()
+    consent = Consent(screening=screening, version=version.strip(), signed_at=signed_at, obtained_by=obtained_by.strip(),
+                      guardian_name=(guardian_name or "").strip(), guardian_relationship=(guardian_relationship or "").strip(),
+                      recorded_by=by)
+    audited_save(consent, by=by, reason=_("Consent recorded"))
+    return consent
+
+
+def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = None, arm_code: str | None = None,
+                      dose_level_code: str | None = None, today: date | None = None) -> Participant:
+    """Enrol an eligible, consented screening: study number, arm and, where the study has levels, a dose level.
+
+    Safe when two coordinators enrol at once: everything that decides the enrolment (eligibility,
+    the enrolment target, the dose level's status and cap, the next study number) is read while
+    the study row is locked, so the second enrolment sees the first one's participant. Changes of
+    a dose level's status lock the study row too.
+    """
+    today = today or timezone.localdate()
+    enrolled_on = enrolled_on or today
+    study = screening.study
+    errors = _Errors()
+    if enrolled_on > today:
+        errors.add("enrolled_on", _("The enrolment date cannot be in the future."))
+    consents = list(screening.consents.all())
+    if not consents:
+        errors.add("consent", _("Record the patient's informed consent before enrolment."))
+    elif min(timezone.localtime(c.signed_at).date() for c in consents) > enrolled_on:
+        errors.add("enrolled_on", _("The enrolment date is before the consent was signed."))
+    errors.raise_if_any()
+
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study.pk)
+        screening = (Screening.objects.select_for_update(of=("self",)).select_related("site", "participant")
+                     .get(pk=screening.pk))
+        screening.study = study
+        if getattr(screening, "participant", None) is not None:
+            raise ConflictError({"non_field_errors": [_("This screening is already enrolled.")]})
+        arm, level = _arm_and_level(study, arm_code, dose_level_code)
+        screening_evaluate(screening)
+        if screening.eligible is not True:
+            detail = (_("criteria still missing: %(codes)s") % {"codes": ", ".join(screening.missing_criteria)}
+                      if screening.eligible is None else
+                      _("criteria not met: %(codes)s") % {"codes": ", ".join(screening.failed_criteria)})
+            raise ServiceError({"eligibility": [_("The patient is not eligible (%(detail)s).") % {"detail": detail}]})
+        counts = Participant.objects.filter(study=study).aggregate(
+            total=Count("id"),
+            in_level=Count("id", filter=Q(dose_level=level) & ~Q(status=ParticipantStatus.WITHDRAWN)),
+            last_sequence=Max("sequence", filter=Q(site=screening.site)),
+        )
+        if counts["total"] >= study.enrolment_target:
+            raise ConflictError({"study": [_("%(study)s has reached its enrolment target of %(n)d.") % {
+                "study": study.code, "n": study.enrolment_target}]})
+        if level is not None:
+            if study.uses_dose_escalation and level.status != "open":
+                raise ConflictError({"dose_level": [_("Dose level %(code)s is %(status)s, not open for enrolment.") % {
+                    "code": level.code, "status": level.get_status_display().lower()}]})
+            if level.group_cap is not None and counts["in_level"] >= level.group_cap:
+                raise ConflictError({"dose_level": [_("Dose level %(code)s is full (%(n)d of %(cap)d places taken).") % {
+                    "code": level.code, "n": counts["in_level"], "cap": level.group_cap}]})
+        sequence = (counts["last_sequence"] or 0) + 1
+        participant = Participant(
+            study=study, site=screening.site, screening=screening, sequence=sequence,
+            study_number=f"{study.code}-{screening.site.code}-{sequence:03d}", arm=arm, dose_level=level,
+            enrolled_on=enrolled_on, enrolled_by=by,
+        )
+        audited_save(participant, by=by, reason=_("Enrolled"))
+    return participant
+
+
+def _arm_and_level(study: Study, arm_code: str | None, dose_level_code: str | None):
+    """The arm and dose level chosen (or the only one there is); read under the study lock."""
+    errors = _Errors()
+    arms = {arm.code: arm for arm in Arm.objects.filter(study=study).prefetch_related("dose_levels")}
+    arm = arms.get(arm_code) if arm_code else (next(iter(arms.values())) if len(arms) == 1 else None)
+    if arm is None:
+        errors.add("arm", _("Choose the arm: %(codes)s.") % {"codes": ", ".join(arms)} if arms else _("The study has no arm."))
+    level = None
+    if arm is not None:
+        levels = {lv.code: lv for lv in arm.dose_levels.all()}
+        if dose_level_code:
+            level = levels.get(dose_level_code)
+            if level is None:
+                errors.add("dose_level", _("Unknown dose level; this arm has %(codes)s.") % {"codes": ", ".join(levels) or "none"})
+        elif len(levels) == 1:
+            level = next(iter(levels.values()))
+        elif levels:
+            errors.add("dose_level", _("Choose the dose level: %(codes)s.") % {"codes": ", ".join(levels)})
+    errors.raise_if_any()
+    return arm, level
+
+
+def participant_withdraw(*, participant: Participant, withdrawn_on: date, reason: str, detail: str = "", by,
+                         today: date | None = None) -> Participant:
+    """Withdraw: stops future scheduling, keeps every record already captured."""
+    today = today or timezone.localdate()
+    errors = _Errors()
+    if participant.status == ParticipantStatus.WITHDRAWN:
+        raise ConflictError({"non_field_errors": [_("The participant is already withdrawn.")]})
+    if reason not in WithdrawalReason.values:
+        errors.add("reason", _("Use one of %(codes)s.") % {"codes": ", ".join(WithdrawalReason.values)})
+    if reason == WithdrawalReason.OTHER and not (detail or "").strip():
+        errors.add("detail", _("Say what the other reason is."))
+    if withdrawn_on is None:
+        errors.add("withdrawn_on", _("Give the withdrawal date."))
+    elif withdrawn_on > today:
+        errors.add("withdrawn_on", _("The withdrawal date cannot be in the future."))
+    elif withdrawn_on < participant.enrolled_on:
+        errors.add("withdrawn_on", _("The withdrawal date is before enrolment."))
+    errors.raise_if_any()
+    participant.status = ParticipantStatus.WITHDRAWN
+    participant.withdrawn_on = withdrawn_on
+    participant.withdrawal_reason = reason
+    participant.withdrawal_detail = (detail or "").strip()
+    audited_save(participant, by=by, reason=_("Withdrawn: %(reason)s") % {"reason": WithdrawalReason(reason).label})
+    return participant

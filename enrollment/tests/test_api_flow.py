@@ -1,0 +1,150 @@
+"""Screen, consent and enrol through the API (API.md), with refusals."""
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from enrollment.models import Participant, Screening, ScreeningLab
+
+TODAY = timezone.localdate()
+
+
+def years_ago(years, days=0):
+    return (TODAY.replace(year=TODAY.year - years) - timedelta(days=days)).isoformat()
+
+
+P3_FACTS = {
+    "screening_date": TODAY.isoformat(),
+    "initials": "WL", "birth_date": years_ago(30, 40), "sex": "female",
+    "weight_kg": 58.0, "height_cm": 162,
+    "disease": "ITP", "diagnosis_date": years_ago(2),
+    "ecog": 1,
+    "labs": [
+        {"analyte": "PLT", "value": 18, "unit": "10^9/L"},
+        {"analyte": "ALT", "value": 35, "unit": "U/L", "uln": 40},
+        {"analyte": "AST", "value": 28, "unit": "U/L"},
+        {"analyte": "TBIL", "value": 0.8, "unit": "mg/dL"},
+        {"analyte": "CREAT", "value": 0.7, "unit": "mg/dL"},
+    ],
+    "prior_therapies": [
+        {"therapy": "glucocorticoid", "start": years_ago(2), "end": years_ago(1, 300), "dose_text": "prednisone 1 mg/kg", "outcome": "none"},
+        {"therapy": "tpo_agent", "start": years_ago(1, 200), "end": years_ago(1, 100), "outcome": "none"},
+        {"therapy": "rituximab", "start": years_ago(1, 50), "end": years_ago(1, 20), "outcome": "none"},
+    ],
+    "conditions": {"lactating": False, "pregnant": False},
+    "pregnancy_test": "negative", "childbearing_potential": True, "agrees_contraception": True,
+    "stable_maintenance_therapy_4_weeks": True, "thrombocytopenia_months": 24,
+    "diagnosis_meets_guideline": True, "understands_and_complies": True,
+}
+
+
+@pytest.fixture
+def coordinator(make_user):
+    return make_user("coordinator")
+
+
+@pytest.fixture
+def api(coordinator):
+    client = APIClient()
+    client.force_authenticate(coordinator)
+    return client
+
+
+def post_screening(api, code="MSC-ITP-5", **changes):
+    return api.post(f"/api/v1/studies/{code}/screenings/", {**P3_FACTS, **changes}, format="json")
+
+
+def test_screening_post_evaluates_every_criterion_with_its_arithmetic(api, studies):
+    response = post_screening(api)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["number"] == "MSC-ITP-5-PUMCH-S001"
+    assert body["eligibility"]["eligible"] is True
+    criteria = {c["code"]: c for c in body["eligibility"]["criteria"]}
+    assert len(criteria) == 12 and all(c["outcome"] == "met" for c in criteria.values())
+    assert criteria["tbil"]["detail"].startswith("TBIL 13.68 umol/L")
+    labs = {lab["analyte"]: lab for lab in body["labs"]}
+    assert (labs["TBIL"]["value"], labs["TBIL"]["entered_value"], labs["TBIL"]["entered_unit"]) == (13.68, 0.8, "mg/dL")
+    assert (labs["ALT"]["uln"], labs["ALT"]["range_source"]) == (40, "report")
+    assert (labs["AST"]["uln"], labs["AST"]["range_source"]) == (35, "site")  # PUMCH female AST range
+
+
+def test_screening_with_a_missing_value_is_pending(api, studies):
+    facts = {**P3_FACTS, "labs": [lab for lab in P3_FACTS["labs"] if lab["analyte"] != "TBIL"]}
+    response = api.post("/api/v1/studies/MSC-ITP-5/screenings/", facts, format="json")
+    body = response.json()
+    assert body["eligibility"]["eligible"] is None
+    assert body["outcome"] == "pending"
+    tbil = next(c for c in body["eligibility"]["criteria"] if c["code"] == "tbil")
+    assert tbil["outcome"] == "missing" and tbil["detail"].startswith("missing: ")
+
+
+def test_bad_screening_input_names_every_field_and_stores_nothing(api, studies):
+    labs = [{"analyte": "HGB", "value": 26, "unit": "g/dL"}, {"analyte": "PLT", "value": 18, "unit": "furlongs"},
+            {"analyte": "XYZ", "value": 1, "unit": "g/L"}]
+    response = post_screening(api, labs=labs, weight_kg=0, birth_date=(TODAY + timedelta(days=3)).isoformat(),
+                              disease="AIHA")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"labs.0.value", "labs.1.unit", "labs.2.analyte", "weight_kg", "birth_date", "disease",
+                           "diagnosis_date"}
+    assert "outside the physiological range" in errors["labs.0.value"][0]
+    assert errors["disease"] == ["MSC-ITP-5 admits ITP only."]
+    assert Screening.objects.count() == 0 and ScreeningLab.objects.count() == 0
+
+
+def test_screening_patch_needs_a_reason_and_re_evaluates(api, studies):
+    screening_id = post_screening(api, labs=P3_FACTS["labs"][:-1]).json()["id"]
+    refused = api.patch(f"/api/v1/screenings/{screening_id}/", {"labs": [P3_FACTS["labs"][-1]]}, format="json")
+    assert refused.status_code == 400 and set(refused.json()["errors"]) == {"reason"}
+    response = api.patch(f"/api/v1/screenings/{screening_id}/",
+                         {"labs": [{"analyte": "CREAT", "value": 0.7, "unit": "mg/dL"}], "reason": "Creatinine result arrived"},
+                         format="json")
+    assert response.status_code == 200
+    assert response.json()["eligibility"]["eligible"] is True
+    screening = Screening.objects.get(pk=screening_id)
+    assert screening.history.first().history_change_reason == "Creatinine result arrived"
+
+
+def test_consent_then_enrol(api, studies, coordinator):
+    screening_id = post_screening(api).json()["id"]
+    no_consent = api.post(f"/api/v1/screenings/{screening_id}/enrol/", {}, format="json")
+    assert no_consent.status_code == 400 and set(no_consent.json()["errors"]) == {"consent"}
+    consent = api.post(f"/api/v1/screenings/{screening_id}/consent/", {
+        "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"}, format="json")
+    assert consent.status_code == 201, consent.json()
+    enrolled = api.post(f"/api/v1/screenings/{screening_id}/enrol/", {}, format="json")
+    assert enrolled.status_code == 201, enrolled.json()
+    body = enrolled.json()
+    assert (body["study_number"], body["arm"], body["dose_level"], body["status"]) == (
+        "MSC-ITP-5-PUMCH-001", "MSC", "STD", "enrolled")
+    again = api.post(f"/api/v1/screenings/{screening_id}/enrol/", {}, format="json")
+    assert again.status_code == 409
+    participant = api.get(f"/api/v1/participants/{body['id']}/").json()
+    assert participant["study_number"] == "MSC-ITP-5-PUMCH-001"
+
+
+def test_minor_consent_needs_a_guardian(api, studies):
+    screening_id = post_screening(api, birth_date=years_ago(10), height_cm=140).json()["id"]
+    response = api.post(f"/api/v1/screenings/{screening_id}/consent/", {
+        "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"guardian_name", "guardian_relationship"}
+
+
+def test_monitor_may_read_but_not_screen(studies, make_user, api):
+    screening_id = post_screening(api).json()["id"]
+    monitor = APIClient()
+    monitor.force_authenticate(make_user("monitor"))
+    assert monitor.get(f"/api/v1/screenings/{screening_id}/").status_code == 200
+    assert monitor.post("/api/v1/studies/MSC-ITP-5/screenings/", P3_FACTS, format="json").status_code == 403
+    assert monitor.patch(f"/api/v1/screenings/{screening_id}/", {"reason": "x"}, format="json").status_code == 403
+
+
+def test_other_site_cannot_see_a_screening(studies, make_user, api, other_site_study):
+    screening_id = post_screening(api).json()["id"]
+    other = APIClient()
+    other.force_authenticate(make_user("coordinator", site="XH"))
+    assert other.get(f"/api/v1/screenings/{screening_id}/").status_code == 404
+    assert other.post("/api/v1/studies/MSC-ITP-5/screenings/", P3_FACTS, format="json").status_code == 404
