@@ -1,26 +1,38 @@
-"""Study configuration in the browser, for administrators.
+"""Study configuration in the browser, for administrators (PROTOCOLS.md, "What configure without
+code means").
 
 Every edit of an existing record asks for a reason, which goes to the audit trail with the
 user; inline rows saved with it share that reason. Administrators see only the studies of
-their sites. Messages name the field and say what to do.
+their sites, in lists, dropdowns and history pages alike. Messages name the field and say what
+to do; assessments are ticked and rules chosen by name, with each rule's settings explained.
+Rows edited on a study's or arm's page also have a page of their own (history, deletion).
 """
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
-from django.http import HttpResponseRedirect
-from django.utils.html import format_html
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import lazy
+from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst, get_text_list
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from enrollment.eligibility import RULE_TYPES
 from enrollment.rule_text import describe_rule
 
 from .audit import audited_delete, audited_save, change_context
+from .enums import Assessment
 from .models import (
     Arm,
     DoseLevel,
     EligibilityCriterion,
     InfusionDefinition,
+    ReferenceRange,
     ResponseCriteriaSet,
     Site,
     SiteMembership,
@@ -28,7 +40,7 @@ from .models import (
     StudyDisease,
     VisitDefinition,
 )
-from .scoping import Action, site_ids_for
+from .scoping import Action
 
 CREATED_REASON = "Created in administration"
 
@@ -49,7 +61,191 @@ class ReasonForm(forms.ModelForm):
         return reason
 
 
-class AuditedAdmin(SimpleHistoryAdmin):
+# --------------------------------------------------------------------------------------------
+# Fields a person fills in without knowing the codes
+# --------------------------------------------------------------------------------------------
+
+
+def _rule_type_choices():
+    return [("", "---------")] + [(rule.code, f"{rule.label} ({rule.code})") for rule in RULE_TYPES.values()]
+
+
+def _rule_parameters_help() -> str:
+    rules = format_html_join(
+        "", "<dt>{} <code>{}</code></dt><dd>{}</dd>",
+        ((rule.label, rule.code, rule.help) for rule in RULE_TYPES.values()),
+    )
+    return format_html(
+        '{}<details><summary>{}</summary><dl class="rule-types">{}</dl></details>',
+        gettext('The settings of the chosen rule, written as in the examples: names in double quotes, '
+                'e.g. {"min_years": 18, "max_years": 75} for an age range.'),
+        gettext("Rules, their settings and an example of each"),
+        rules,
+    )
+
+
+# Lazy, so that the text is translated in the language of the request.
+rule_parameters_help = lazy(_rule_parameters_help, str)
+
+
+class PlainFieldsMixin:
+    """Assessments are ticked from a list and the rule is chosen by name, with its settings
+    explained next to the parameters field, instead of codes typed as JSON."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.model is VisitDefinition and db_field.name == "assessments":
+            return forms.MultipleChoiceField(
+                label=capfirst(db_field.verbose_name), choices=Assessment.choices, required=False,
+                widget=forms.CheckboxSelectMultiple,
+            )
+        if db_field.model is EligibilityCriterion and db_field.name == "rule_type":
+            # A CharField with a list, not a ChoiceField: the rule library's own message explains
+            # a rule type it does not know.
+            kwargs["widget"] = forms.Select(choices=_rule_type_choices())
+        if db_field.model is EligibilityCriterion and db_field.name == "params":
+            kwargs["help_text"] = rule_parameters_help()
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 80})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class CriterionErrorsMixin:
+    """The model names the setting in front of each message ("analyte: ..."); on the rule field
+    that would only repeat the field, and a rule left empty is reported once."""
+
+    def _update_errors(self, errors):
+        if hasattr(errors, "error_dict") and "rule_type" in errors.error_dict:
+            if self.has_error("rule_type"):
+                del errors.error_dict["rule_type"]
+            else:
+                errors.error_dict["rule_type"] = [
+                    ValidationError(str(message).removeprefix("rule_type: "))
+                    for error in errors.error_dict["rule_type"] for message in error.messages
+                ]
+        super()._update_errors(errors)
+
+
+class CriterionInlineForm(CriterionErrorsMixin, forms.ModelForm):
+    pass
+
+
+class CriterionForm(CriterionErrorsMixin, ReasonForm):
+    pass
+
+
+class StudyForm(ReasonForm):
+    def clean_sites(self):
+        """Keep the sites this administrator cannot see: the list offers only their own."""
+        chosen = list(self.cleaned_data["sites"])
+        if self.instance.pk is None:
+            return chosen
+        offered = self.fields["sites"].queryset
+        return chosen + list(self.instance.sites.exclude(pk__in=offered.values("pk")))
+
+
+def _unique_key(values: dict, fields) -> tuple | None:
+    """The values of `fields` as a comparable key; None when one is missing or empty."""
+    if any(values.get(name) is None for name in fields):
+        return None
+    return tuple(values[name].pk if hasattr(values[name], "_get_pk_val") else values[name] for name in fields)
+
+
+class UniqueRowsFormSet(BaseInlineFormSet):
+    """The rows of one parent against its unique constraints (one infusion number per arm), with
+    messages in words on the field of the offending row.
+
+    Rows are saved one at a time and the database checks each save, so an existing row may take a
+    value that another row gives up in the same save (renumbering 1, 2 as 2, 3) only if that row is
+    saved first: `save_order` gives that order. Rows that swap values cannot be saved one after
+    the other and are refused with a message instead of a server error.
+    """
+
+    def _unique_fields(self) -> list[tuple[str, ...]]:
+        unique_checks, _date_checks = self.model()._get_unique_checks(include_meta_constraints=True)
+        checks = {tuple(name for name in fields if name != self.fk.name) for _model, fields in unique_checks}
+        return sorted(fields for fields in checks if fields and fields != (self.model._meta.pk.name,))
+
+    def validate_unique(self):
+        self._save_after: dict = {}
+        rows = [form for form in self.forms if form.is_valid() and form not in self.deleted_forms]
+        for fields in self._unique_fields():
+            seen = set()
+            for form in rows:
+                key = _unique_key(form.cleaned_data, fields)
+                if key is None:
+                    continue
+                if key in seen:
+                    form.add_error(fields[0], self._message(gettext(
+                        "%(field)s %(value)s is already used by another row of this %(parent)s; "
+                        "it must be unique within the %(parent)s."), fields, key))
+                seen.add(key)
+        self._order_moves([form for form in rows if not form.errors])
+
+    def _order_moves(self, rows) -> None:
+        existing = [form for form in rows if form.instance.pk is not None]
+        takes: dict = {}  # form -> [(form whose current value it takes, fields, value)]
+        for fields in self._unique_fields():
+            held = {_unique_key(form.initial, fields): form for form in existing}
+            for form in existing:
+                new = _unique_key(form.cleaned_data, fields)
+                holder = held.get(new)
+                if new is not None and holder is not None and holder is not form:
+                    takes.setdefault(form, []).append((holder, fields, new))
+        state: dict = {}
+
+        def visit(form):
+            state[form] = "visiting"
+            for holder, fields, value in takes.get(form, []):
+                if state.get(holder) == "visiting":  # the holder waits, through others, for this row
+                    form.add_error(fields[0], self._message(gettext(
+                        "%(field)s %(value)s still belongs to another row of this %(parent)s that changes in "
+                        "the same save: rows cannot swap values in one save. Give this row an unused value, "
+                        "save, then make the change."), fields, value))
+                elif holder not in state:
+                    visit(holder)
+            state[form] = "done"
+
+        for form in existing:
+            if form not in state:
+                visit(form)
+        self._save_after = {form.instance.pk: [holder.instance.pk for holder, _f, _v in pairs]
+                            for form, pairs in takes.items()}
+
+    def save_order(self, instances: list) -> list:
+        """`instances` (from save(commit=False)) ordered so that a row giving up a value is saved
+        before the row taking it; new rows keep their place after the existing ones."""
+        existing = {obj.pk: obj for obj in instances if obj.pk is not None}
+        ordered, placed = [], set()
+
+        def place(pk):
+            if pk in placed or pk not in existing:
+                return
+            placed.add(pk)
+            for holder in getattr(self, "_save_after", {}).get(pk, []):
+                place(holder)
+            ordered.append(existing[pk])
+
+        for obj in instances:
+            if obj.pk is None:
+                ordered.append(obj)
+            else:
+                place(obj.pk)
+        return ordered
+
+    def _message(self, text: str, fields, values) -> str:
+        labels = [str(self.model._meta.get_field(name).verbose_name) for name in fields]
+        return text % {
+            "field": capfirst(get_text_list(labels, gettext("and"))),
+            "value": ", ".join(str(value) for value in values),
+            "parent": self.fk.remote_field.model._meta.verbose_name,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Audited, site-scoped administration
+# --------------------------------------------------------------------------------------------
+
+
+class AuditedAdmin(PlainFieldsMixin, SimpleHistoryAdmin):
     """Saves and deletions carry the administrator and their reason into the audit trail."""
 
     form = ReasonForm
@@ -71,6 +267,8 @@ class AuditedAdmin(SimpleHistoryAdmin):
     def save_formset(self, request, form, formset, change):
         reason = self._reason(request, form)
         instances = formset.save(commit=False)
+        if isinstance(formset, UniqueRowsFormSet):
+            instances = formset.save_order(instances)
         for obj in formset.deleted_objects:
             audited_delete(obj, by=request.user, reason=reason)
         for obj in instances:
@@ -96,6 +294,41 @@ class AuditedAdmin(SimpleHistoryAdmin):
             return queryset
         return queryset.visible_to(request.user, Action.CONFIGURE_STUDY)
 
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_history_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._check_history_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _check_history_visible(self, request, object_id) -> None:
+        """The history of a record (and reverting to a version of it) is scoped like the record;
+        django-simple-history would otherwise show any record by its id. A deleted record's
+        history is visible when the record it belonged to (its study, arm or site) is."""
+        if request.user.is_superuser or self.get_object(request, unquote(object_id)) is not None:
+            return
+        try:
+            if self.model._default_manager.filter(pk=unquote(object_id)).exists():
+                raise Http404
+            history = getattr(self.model, self.model._meta.simple_history_manager_attribute)
+            latest = history.filter(**{self.model._meta.pk.attname: unquote(object_id)}).order_by(
+                "-history_date", "-history_id").first()
+        except (ValueError, ValidationError):
+            raise Http404 from None
+        scope = getattr(self.model, "site_scope", None)
+        if latest is None or scope is None:  # nothing recorded, or not owned by a site
+            return
+        try:
+            owner = self.model._meta.get_field(scope.split("__")[0])
+        except FieldDoesNotExist:
+            raise Http404 from None
+        if not owner.many_to_one or not hasattr(owner.related_model, "site_scope"):
+            raise Http404
+        visible = owner.related_model.objects.visible_to(request.user, Action.CONFIGURE_STUDY)
+        if not visible.filter(pk=getattr(latest, owner.attname)).exists():
+            raise Http404
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
         if not request.user.is_superuser and hasattr(related, "site_scope"):
@@ -109,14 +342,23 @@ class AuditedAdmin(SimpleHistoryAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class ScopedInline(admin.TabularInline):
+class ScopedInline(PlainFieldsMixin, admin.TabularInline):
     extra = 0
+    formset = UniqueRowsFormSet
+    show_change_link = True
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
         if not request.user.is_superuser and hasattr(related, "site_scope"):
             kwargs["queryset"] = related.objects.visible_to(request.user, Action.CONFIGURE_STUDY)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _parent_id(request):
+    """The id of the record whose change page is being shown (None on an add page)."""
+    match = request.resolver_match
+    object_id = match.kwargs.get("object_id") if match else None
+    return unquote(object_id) if object_id else None
 
 
 class StudyDiseaseInline(ScopedInline):
@@ -128,10 +370,21 @@ class VisitDefinitionInline(ScopedInline):
     fields = ["code", "label", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
               "window_unit", "assessments", "sex_restriction", "first_n_participants", "order"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "arm":
+            # Only this study's arms (none yet on a new study: add its arms first).
+            study_id = _parent_id(request)
+            field.queryset = field.queryset.filter(study_id=study_id) if study_id else field.queryset.none()
+        return field
 
-class CriterionInline(admin.StackedInline):
+
+class CriterionInline(PlainFieldsMixin, admin.StackedInline):
     model = EligibilityCriterion
+    form = CriterionInlineForm
+    formset = UniqueRowsFormSet
     extra = 0
+    show_change_link = True
     fields = ["code", "kind", "order", "text", "source", "rule_type", "params", "rule_in_words"]
     readonly_fields = ["rule_in_words"]
 
@@ -142,6 +395,7 @@ class CriterionInline(admin.StackedInline):
 
 class ArmLinkInline(admin.TabularInline):
     model = Arm
+    formset = UniqueRowsFormSet
     extra = 0
     fields = ["code", "name", "product_kind", "edit_link"]
     readonly_fields = ["edit_link"]
@@ -156,6 +410,7 @@ class ArmLinkInline(admin.TabularInline):
 
 @admin.register(Study)
 class StudyAdmin(AuditedAdmin):
+    form = StudyForm
     list_display = ["code", "title", "version", "effective_date", "enrolment_target", "uses_dose_escalation"]
     search_fields = ["code", "title", "registry_id"]
     filter_horizontal = ["sites"]
@@ -185,6 +440,65 @@ class ArmAdmin(AuditedAdmin):
     fields = ["study", "code", "name", "description", "product_kind", "missed_infusion_rule", "change_reason"]
     inlines = [DoseLevelInline, InfusionDefinitionInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # An arm stays in its study: its visits and participants belong there.
+        return ["study"] if obj else []
+
+
+class RowAdmin(AuditedAdmin):
+    """A row edited on its study's or arm's page, with a page of its own for its history and for
+    deletion with a reason (the row's "Change" link). Not listed on the admin index."""
+
+    parent_field = "study"
+
+    def get_model_perms(self, request):
+        return {}
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [self.parent_field]
+
+
+@admin.register(StudyDisease)
+class StudyDiseaseAdmin(RowAdmin):
+    fields = ["study", "disease", "response_criteria", "change_reason"]
+
+
+@admin.register(VisitDefinition)
+class VisitDefinitionAdmin(RowAdmin):
+    fields = ["study", *VisitDefinitionInline.fields, "change_reason"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "arm":
+            visit = self.get_object(request, _parent_id(request)) if _parent_id(request) else None
+            field.queryset = field.queryset.filter(study_id=visit.study_id) if visit else field.queryset.none()
+        return field
+
+
+@admin.register(EligibilityCriterion)
+class EligibilityCriterionAdmin(RowAdmin):
+    form = CriterionForm
+    fields = ["study", *CriterionInline.fields, "change_reason"]
+    rule_in_words = CriterionInline.rule_in_words
+
+    def get_readonly_fields(self, request, obj=None):
+        return [self.parent_field, "rule_in_words"]
+
+
+@admin.register(DoseLevel)
+class DoseLevelAdmin(RowAdmin):
+    parent_field = "arm"
+    fields = ["arm", *DoseLevelInline.fields, "change_reason"]
+
+
+@admin.register(InfusionDefinition)
+class InfusionDefinitionAdmin(RowAdmin):
+    parent_field = "arm"
+    fields = ["arm", "number", "anchor", "offset_days", "window_before_days", "window_after_days", "change_reason"]
+
 
 @admin.register(Site)
 class SiteAdmin(AuditedAdmin):
@@ -207,3 +521,19 @@ class SiteMembershipAdmin(AuditedAdmin):
     list_display = ["user", "site", "role"]
     list_filter = ["site", "role"]
     fields = ["user", "site", "role", "change_reason"]
+
+
+@admin.register(ReferenceRange)
+class ReferenceRangeAdmin(AuditedAdmin):
+    """A site laboratory's normal ranges, used for lab values entered without their own range."""
+
+    list_display = ["site", "analyte", "sex", "min_age_years", "max_age_years", "lln", "uln"]
+    list_filter = ["site", "analyte", "sex"]
+    fields = ["site", "analyte", "sex", "min_age_years", "max_age_years", "lln", "uln", "source", "change_reason"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "analyte":
+            from .units import ANALYTES
+
+            kwargs["widget"] = forms.Select(choices=[(code, f"{code} - {a.label} ({a.si_unit})") for code, a in ANALYTES.items()])
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
