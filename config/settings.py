@@ -226,6 +226,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TimeUnitEnum": "trials.enums.TimeUnit",
         "WithdrawalReasonEnum": "enrollment.enums.WithdrawalReason",
+        "ParticipantStatusEnum": "enrollment.enums.ParticipantStatus",
+        "DoseLevelStatusEnum": "trials.enums.DoseLevelStatus",
     },
     # The docs page loads Swagger UI from the installed sidecar package, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -1,6 +1,7 @@
 """REST API of screening, consent and enrolment (API.md 'Resources' and 'Screening facts')."""
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -173,6 +174,34 @@ class ScreeningOutSerializer(serializers.ModelSerializer):
         return {"id": participant.pk, "study_number": participant.study_number} if participant else None
 
 
+class ScheduledInfusionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    target_date = serializers.DateField()
+    window_start = serializers.DateField()
+    window_end = serializers.DateField()
+    status = serializers.CharField()
+    given_at = serializers.DateTimeField(allow_null=True)
+    deviation = serializers.BooleanField()
+    anchor = serializers.CharField()
+
+
+class ScheduledVisitSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    target_date = serializers.DateField()
+    target_at = serializers.DateTimeField()
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    status = serializers.CharField()
+    provisional = serializers.BooleanField()
+    timed = serializers.BooleanField()
+
+
+class ScheduleSerializer(serializers.Serializer):
+    infusions = ScheduledInfusionSerializer(many=True)
+    visits = ScheduledVisitSerializer(many=True)
+
+
 class ParticipantOutSerializer(serializers.ModelSerializer):
     study = serializers.CharField(source="study.code")
     site = serializers.CharField(source="site.code")
@@ -182,8 +211,19 @@ class ParticipantOutSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Participant
-        fields = ["id", "study_number", "study", "site", "screening", "arm", "dose_level", "enrolled_on", "status",
-                  "withdrawn_on", "withdrawal_reason", "withdrawal_detail"]
+        fields = ["id", "study_number", "study", "site", "screening", "arm", "dose_level", "enrolled_on",
+                  "planned_day0", "status", "withdrawn_on", "withdrawal_reason", "withdrawal_detail"]
+
+
+class ParticipantDetailSerializer(ParticipantOutSerializer):
+    schedule = serializers.SerializerMethodField()
+
+    class Meta(ParticipantOutSerializer.Meta):
+        fields = ParticipantOutSerializer.Meta.fields + ["schedule"]
+
+    @extend_schema_field(ScheduleSerializer)
+    def get_schedule(self, participant) -> dict:
+        return ScheduleSerializer(selectors.participant_schedule(participant, now=timezone.now())).data
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -276,10 +316,11 @@ class ScreeningEnrol(APIView):
 
 
 class ParticipantDetail(APIView):
-    @extend_schema(responses=ParticipantOutSerializer)
+    @extend_schema(responses=ParticipantDetailSerializer)
     def get(self, request, pk):
-        participant = get_object_or_404(selectors.participants_visible(request.user), pk=pk)
-        return Response(ParticipantOutSerializer(participant).data)
+        participant = get_object_or_404(selectors.participants_visible(request.user).prefetch_related("infusions", "visits__definition"),
+                                        pk=pk)
+        return Response(ParticipantDetailSerializer(participant).data)
 
 
 class ParticipantWithdraw(APIView):

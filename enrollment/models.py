@@ -184,6 +184,10 @@ class Participant(models.Model):
     dose_level = models.ForeignKey(DoseLevel, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="participants")
     enrolled_on = models.DateField(_("enrolment date"))
+    planned_day0 = models.DateField(_("planned first infusion"),
+                                    help_text=_("Day 0 of the plan until the first infusion is given."))
+    study_order = models.PositiveIntegerField(_("order of enrolment in the study"),
+                                              help_text=_("For visits limited to the first N participants."))
     status = models.CharField(_("status"), max_length=20, choices=ParticipantStatus.choices,
                               default=ParticipantStatus.ENROLLED)
     withdrawn_on = models.DateField(_("withdrawal date"), null=True, blank=True)
@@ -209,6 +213,9 @@ class Participant(models.Model):
             ),
             models.CheckConstraint(condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("enrolled_on")),
                                    name="withdrawal_not_before_enrolment"),
+            models.CheckConstraint(condition=Q(planned_day0__gte=models.F("enrolled_on")),
+                                   name="first_infusion_not_before_enrolment"),
+            models.UniqueConstraint(fields=["study", "study_order"], name="study_order_unique"),
         ]
 
     def __str__(self):

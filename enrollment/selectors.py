@@ -167,3 +167,63 @@ def enrolment_options(study) -> list[EnrolmentOption]:
         for level in levels:
             options.append(EnrolmentOption(arm=arm, level=level, taken=taken.get(level.pk, 0)))
     return options
+
+
+@dataclass(frozen=True)
+class ScheduledInfusion:
+    number: int
+    target_date: object
+    window_start: object
+    window_end: object
+    status: str
+    given_at: object
+    deviation: bool
+    anchor: str
+
+
+@dataclass(frozen=True)
+class ScheduledVisit:
+    code: str
+    label: str
+    target_date: object
+    target_at: object
+    window_start: object
+    window_end: object
+    status: str
+    provisional: bool
+    timed: bool
+
+
+def participant_schedule(participant, *, now) -> dict:
+    """The participant's infusions and visits with their statuses as of `now` (no query when
+    `infusions` and `visits__definition` are prefetched). A withdrawn participant's infusions not
+    given are "held" and visits not done "cancelled"; what was recorded stays."""
+    from django.utils import timezone
+
+    from dosing.windows import infusion_status
+    from followup.schedule import PlannedVisit, visit_status
+
+    today = timezone.localdate(now)
+    held = participant.status == "withdrawn"
+    infusions = []
+    for row in sorted(participant.infusions.all(), key=lambda r: r.number):
+        given_on = timezone.localtime(row.started_at).date() if row.state == "given" else None
+        infusions.append(ScheduledInfusion(
+            number=row.number, target_date=row.target_date, window_start=row.window_start, window_end=row.window_end,
+            status=infusion_status(window_start=row.window_start, window_end=row.window_end, given_on=given_on,
+                                   missed=row.state == "missed", today=today, held=held),
+            given_at=row.started_at if row.state == "given" else None, deviation=row.deviation, anchor=row.anchor,
+        ))
+    visits = []
+    for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):
+        planned = PlannedVisit(code=row.code, label=row.definition.label, target=row.target_at, window_start=row.window_start, window_end=row.window_end,
+                               provisional=row.provisional, timed=row.timed)
+        status = visit_status(planned, done_at=row.done_at, missed=row.state == "missed", now=now).status
+        if held and status in ("upcoming", "window_open", "overdue"):
+            status = "cancelled"  # withdrawal stops future visits
+        visits.append(ScheduledVisit(
+            code=row.code, label=planned.label, target_date=timezone.localtime(row.target_at).date(),
+            target_at=row.target_at, window_start=row.window_start, window_end=row.window_end, status=status,
+            provisional=row.provisional, timed=row.timed,
+        ))
+    return {"infusions": infusions, "visits": visits}

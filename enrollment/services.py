@@ -14,6 +14,8 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dosing.services import infusion_schedule_create, participant_infusion_plan
+from followup.services import visit_schedule_create
 from trials.audit import audited_delete, audited_save
 from trials.models import Arm, Site, Study
 from trials.units import UnitError, limit_to_si, to_si
@@ -376,7 +378,8 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
 
 
 def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = None, arm_code: str | None = None,
-                      dose_level_code: str | None = None, today: date | None = None) -> Participant:
+                      dose_level_code: str | None = None, first_infusion_on: date | None = None,
+                      today: date | None = None) -> Participant:
     """Enrol an eligible, consented screening: study number, arm and, where the study has levels, a dose level.
 
     Safe when two coordinators enrol at once: everything that decides the enrolment (eligibility,
@@ -390,6 +393,9 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
     errors = _Errors()
     if enrolled_on > today:
         errors.add("enrolled_on", _("The enrolment date cannot be in the future."))
+    first_infusion_on = first_infusion_on or enrolled_on
+    if first_infusion_on < enrolled_on:
+        errors.add("first_infusion_on", _("The first infusion cannot be planned before enrolment."))
     consents = list(screening.consents.all())
     if not consents:
         errors.add("consent", _("Record the patient's informed consent before enrolment."))
@@ -430,16 +436,20 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
         participant = Participant(
             study=study, site=screening.site, screening=screening, sequence=sequence,
             study_number=f"{study.code}-{screening.site.code}-{sequence:03d}", arm=arm, dose_level=level,
-            enrolled_on=enrolled_on, enrolled_by=by,
+            enrolled_on=enrolled_on, planned_day0=first_infusion_on, study_order=counts["total"] + 1,
+            enrolled_by=by,
         )
         audited_save(participant, by=by, reason=_("Enrolled"))
+        infusions = infusion_schedule_create(participant=participant, by=by, today=today)
+        visit_schedule_create(participant=participant, definitions=study.visit_definitions.all(),
+                              infusion_plan=participant_infusion_plan(participant, infusions, today=today), by=by)
     return participant
 
 
 def _arm_and_level(study: Study, arm_code: str | None, dose_level_code: str | None):
     """The arm and dose level chosen (or the only one there is); read under the study lock."""
     errors = _Errors()
-    arms = {arm.code: arm for arm in Arm.objects.filter(study=study).prefetch_related("dose_levels")}
+    arms = {arm.code: arm for arm in Arm.objects.filter(study=study).prefetch_related("dose_levels", "infusion_definitions")}
     arm = arms.get(arm_code) if arm_code else (next(iter(arms.values())) if len(arms) == 1 else None)
     if arm is None:
         errors.add("arm", _("Choose the arm: %(codes)s.") % {"codes": ", ".join(arms)} if arms else _("The study has no arm."))

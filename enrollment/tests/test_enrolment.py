@@ -21,10 +21,10 @@ REFRACTORY = [
 ]
 
 
-def eligible_p2_screening(user, *, consented=True, birth=date(1980, 1, 1)):
+def eligible_p2_screening(user, *, consented=True, birth=date(1980, 1, 1), sex="male"):
     study = Study.objects.get(code="HUCMSC-ITP-ESC")
     data = services.ScreeningInput(
-        values={"screening_date": TODAY, "birth_date": birth, "sex": "male", "disease": "ITP", "initials": "AB"},
+        values={"screening_date": TODAY, "birth_date": birth, "sex": sex, "disease": "ITP", "initials": "AB"},
         prior_therapies=list(REFRACTORY),
     )
     screening = services.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=data, by=user)

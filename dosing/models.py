@@ -1,0 +1,78 @@
+"""Infusions: the plan of each participant and what was given (issue: infusions and escalation).
+
+One row per planned infusion, created at enrolment from the arm's infusion definitions. The plan
+(target and window) is re-computed by `dosing.services` from what actually happened, using the
+pure arithmetic of `dosing/windows.py`; the row keeps the plan in force and the explanation of its
+anchor. Time-dependent statuses (window open, overdue) are derived at read time from `state`.
+"""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from trials.models import DoseLevel
+from trials.scoping import ScopedQuerySet
+
+
+class InfusionState(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    GIVEN = "given", _("Given")
+    MISSED = "missed", _("Missed")
+
+
+class Infusion(models.Model):
+    participant = models.ForeignKey("enrollment.Participant", on_delete=models.PROTECT, related_name="infusions")
+    number = models.PositiveSmallIntegerField(_("infusion number"))
+
+    # The plan in force.
+    target_date = models.DateField(_("target date"))
+    window_start = models.DateField(_("window opens"))
+    window_end = models.DateField(_("window closes"))
+    anchor = models.CharField(_("planned from"), max_length=200, blank=True)
+
+    # What happened.
+    state = models.CharField(_("state"), max_length=10, choices=InfusionState.choices, default=InfusionState.PLANNED)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    weight_kg = models.FloatField(_("weight on the day (kg)"), null=True, blank=True)
+    dose_level = models.ForeignKey(DoseLevel, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    dose_per_kg = models.FloatField(_("dose per kg (cells/kg)"), null=True, blank=True)
+    computed_dose = models.FloatField(_("computed dose (cells)"), null=True, blank=True)
+    cells_infused = models.FloatField(_("cells infused"), null=True, blank=True)
+    dose_explanation = models.TextField(_("dose arithmetic"), blank=True)
+    dose_confirmation = models.TextField(_("reason for an unusual dose"), blank=True)
+    deviation = models.BooleanField(_("outside the window"), default=False)
+    deviation_reason = models.TextField(_("deviation reason"), blank=True)
+    missed_reason = models.TextField(_("reason missed"), blank=True)
+    product = models.JSONField(_("cell product"), default=dict, blank=True)
+    premedication = models.TextField(_("premedication"), blank=True)
+    vitals = models.JSONField(_("vital signs"), default=dict, blank=True)
+    reactions = models.JSONField(_("immediate reactions"), default=list, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    history = HistoricalRecords()
+
+    site_scope = "participant__site"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["participant", "number"]
+        verbose_name = _("infusion")
+        verbose_name_plural = _("infusions")
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "number"], name="infusion_given_once"),
+            models.CheckConstraint(condition=Q(window_start__lte=models.F("target_date"), window_end__gte=models.F("target_date")),
+                                   name="infusion_plan_window_contains_target"),
+            models.CheckConstraint(condition=~Q(state="given") | Q(started_at__isnull=False, weight_kg__isnull=False),
+                                   name="given_infusion_has_start_and_weight"),
+            models.CheckConstraint(condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                                   name="infusion_ends_after_it_starts"),
+            models.CheckConstraint(condition=~Q(state="missed") | ~Q(missed_reason=""), name="missed_infusion_has_reason"),
+            models.CheckConstraint(condition=Q(deviation=False) | ~Q(deviation_reason=""), name="deviation_has_reason"),
+            models.CheckConstraint(condition=Q(weight_kg__isnull=True) | Q(weight_kg__gt=0, weight_kg__lt=400),
+                                   name="infusion_weight_plausible"),
+        ]
+
+    def __str__(self):
+        return f"{self.participant} #{self.number}"
