@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("trials.api_urls")),
     path("api/v1/", include("enrollment.api_urls")),
+    path("api/v1/", include("dosing.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("trials.urls")),
 ]

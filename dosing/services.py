@@ -1,12 +1,18 @@
 """Writes of the infusion plan (CLINICAL_RULES.md section 8, `dosing/windows.py`)."""
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
+from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from trials.audit import audited_save
+
+from .dose import check_dose
 from .models import Infusion, InfusionState
+from .products import validate_product
 from .windows import InfusionEvent, InfusionRule, PlannedInfusion, plan_infusions
 
 
@@ -42,3 +48,162 @@ def infusion_schedule_create(*, participant, by, today: date) -> list[Infusion]:
         for p in participant_infusion_plan(participant, [], today=today)
     ]
     return bulk_create_with_history(rows, Infusion, default_user=by, default_change_reason="Planned at enrolment")
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording what happened
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class InfusionInput:
+    number: int
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    weight_kg: float | None = None
+    cells_infused: float | None = None
+    product: dict | None = None
+    premedication: str = ""
+    vitals: dict | None = None
+    reactions: list | None = None
+    deviation_reason: str = ""
+    dose_confirmation: str = ""
+
+
+REACTIONS = ("fever", "haemoglobinuria", "dmso_reaction", "infusion_reaction", "allergic_reaction")
+
+
+def _infusion_row(participant, number: int, errors: dict) -> Infusion | None:
+    rows = {row.number: row for row in participant.infusions.all()}
+    row = rows.get(number)
+    if row is None:
+        errors.setdefault("number", []).append(
+            f"The plan has no infusion {number}; infusions are numbered {', '.join(map(str, sorted(rows))) or 'none'}.")
+        return None
+    if row.state != InfusionState.PLANNED:
+        errors.setdefault("number", []).append(f"Infusion {number} is already recorded as {row.get_state_display().lower()}.")
+        return None
+    pending_before = [n for n, r in rows.items() if n < number and r.state == InfusionState.PLANNED]
+    if pending_before:
+        errors.setdefault("number", []).append(
+            f"Record infusion {pending_before[0]} first (given or missed).")
+    return row
+
+
+def _check_participant_can_receive(participant) -> None:
+    from enrollment.services import ConflictError
+
+    if participant.status in ("withdrawn", "completed"):
+        raise ConflictError({"non_field_errors": [f"The participant is {participant.get_status_display().lower()}: "
+                                                  "no further infusion can be recorded."]})
+
+
+def infusion_record(*, participant, data: InfusionInput, by, now: datetime | None = None) -> Infusion:
+    """Record an infusion given: dose from the weight on the day, product, window check.
+
+    A date outside the window is recorded as it happened and flagged as a protocol deviation,
+    with a required reason (CLINICAL_RULES.md section 8). A dose more than 10 % off the computed
+    dose, or outside the level's plausible range, needs an explicit confirmation with a reason.
+    Later infusions and the visits anchored on infusions are re-planned.
+    """
+    from enrollment.services import ServiceError
+
+    now = now or timezone.now()
+    _check_participant_can_receive(participant)
+    errors: dict[str, list[str]] = {}
+    row = _infusion_row(participant, data.number, errors)
+    if data.started_at is None:
+        errors.setdefault("started_at", []).append("Give the start date and time.")
+    elif data.started_at > now:
+        errors.setdefault("started_at", []).append("An infusion cannot start in the future.")
+    else:
+        consent_day = min((timezone.localtime(c.signed_at).date() for c in participant.screening.consents.all()),
+                          default=None)
+        start_day = timezone.localtime(data.started_at).date()
+        if start_day < participant.enrolled_on or (consent_day and start_day < consent_day):
+            errors.setdefault("started_at", []).append("An infusion cannot be dated before consent and enrolment.")
+    if data.ended_at is not None and data.started_at is not None and data.ended_at < data.started_at:
+        errors.setdefault("ended_at", []).append("The infusion ends before it starts.")
+    if data.weight_kg is None:
+        errors.setdefault("weight_kg", []).append("Give the weight on the day (the dose is per kg).")
+    elif not 1 <= data.weight_kg <= 350:
+        errors.setdefault("weight_kg", []).append(f"A weight of {data.weight_kg:g} kg is not plausible (1-350 kg).")
+    if data.cells_infused is not None and data.cells_infused <= 0:
+        errors.setdefault("cells_infused", []).append("The number of cells infused must be greater than 0.")
+    product, product_errors = validate_product(data.product, participant.arm.product_kind)
+    errors.update(product_errors)
+    unknown = [r for r in (data.reactions or []) if r not in REACTIONS]
+    if unknown:
+        errors.setdefault("reactions", []).append(f"Unknown reaction {unknown[0]!r}; use {', '.join(REACTIONS)}.")
+    if errors:
+        raise ServiceError(errors)
+
+    level = participant.dose_level
+    cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
+    dose = check_dose(weight_kg=data.weight_kg, dose_per_kg=level.dose_per_kg if level else None, cells_infused=cells,
+                      plausible_range=(level.plausible_min, level.plausible_max) if level else None)
+    given_on = timezone.localtime(data.started_at).date()
+    deviation = not (row.window_start <= given_on <= row.window_end)
+    if dose.confirmation_needed and not data.dose_confirmation.strip():
+        errors["dose_confirmation"] = [f"Confirm this dose with a reason: {'; '.join(dose.confirmation_needed)}."]
+    if deviation and not data.deviation_reason.strip():
+        errors["deviation_reason"] = [
+            f"Infusion {row.number} on {given_on.isoformat()} is outside its window {row.window_start.isoformat()} to "
+            f"{row.window_end.isoformat()}: give the reason (it is recorded as a protocol deviation)."]
+    if errors:
+        raise ServiceError(errors)
+
+    with transaction.atomic():
+        row.state = InfusionState.GIVEN
+        row.started_at, row.ended_at, row.weight_kg = data.started_at, data.ended_at, data.weight_kg
+        row.dose_level = level
+        row.dose_per_kg = level.dose_per_kg if level else None
+        row.computed_dose, row.cells_infused, row.dose_explanation = dose.computed_dose, cells, dose.explanation
+        row.dose_confirmation = data.dose_confirmation.strip() if dose.confirmation_needed else ""
+        row.deviation, row.deviation_reason = deviation, data.deviation_reason.strip() if deviation else ""
+        row.product, row.premedication = product, data.premedication.strip()
+        row.vitals, row.reactions, row.recorded_by = data.vitals or {}, list(data.reactions or []), by
+        audited_save(row, by=by, reason=f"Infusion {row.number} given")
+        _after_infusion_change(participant, by=by, reason=f"Re-planned after infusion {row.number}", today=timezone.localdate(now))
+    return row
+
+
+def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | None = None) -> Infusion:
+    """Record a planned infusion as missed, with the reason; later ones follow the arm's rule."""
+    from enrollment.services import ServiceError
+
+    now = now or timezone.now()
+    _check_participant_can_receive(participant)
+    errors: dict[str, list[str]] = {}
+    row = _infusion_row(participant, number, errors)
+    if not (reason or "").strip():
+        errors.setdefault("reason", []).append("Say why the infusion was missed.")
+    if errors:
+        raise ServiceError(errors)
+    with transaction.atomic():
+        row.state, row.missed_reason = InfusionState.MISSED, reason.strip()
+        audited_save(row, by=by, reason=f"Infusion {row.number} missed")
+        _after_infusion_change(participant, by=by, reason=f"Re-planned after infusion {row.number} was missed",
+                               today=timezone.localdate(now))
+    return row
+
+
+def _after_infusion_change(participant, *, by, reason: str, today: date) -> None:
+    """Re-plan later infusions and the visits, and move the participant along its states."""
+    from followup.services import visit_schedule_refresh
+
+    infusions = list(participant.infusions.all())
+    plan = participant_infusion_plan(participant, infusions, today=today)
+    for planned, row in zip(plan, sorted(infusions, key=lambda r: r.number), strict=True):
+        if row.state != InfusionState.PLANNED:
+            continue
+        new = (planned.target, planned.window_start, planned.window_end, planned.anchor)
+        if (row.target_date, row.window_start, row.window_end, row.anchor) != new:
+            row.target_date, row.window_start, row.window_end, row.anchor = new
+            audited_save(row, by=by, reason=reason)
+    visit_schedule_refresh(participant=participant, infusion_plan=plan, infusions=infusions, by=by, reason=reason)
+    pending = any(row.state == InfusionState.PLANNED for row in infusions)
+    any_given = any(row.state == InfusionState.GIVEN for row in infusions)
+    status = "follow_up" if not pending else ("on_treatment" if any_given else participant.status)
+    if status != participant.status:
+        participant.status = status
+        audited_save(participant, by=by, reason=reason)

@@ -52,3 +52,24 @@ def visit_schedule_create(*, participant, definitions, infusion_plan, by) -> lis
         for v in plan_visits([rule for rule, _ in due], anchors, tz=tz)
     ]
     return bulk_create_with_history(rows, Visit, default_user=by, default_change_reason="Planned at enrolment")
+
+
+def visit_schedule_refresh(*, participant, infusion_plan, infusions, by, reason: str) -> int:
+    """Re-date the visits not yet done or missed from the infusions as given; returns how many moved."""
+    from trials.audit import audited_save
+
+    tz = timezone.get_current_timezone()
+    visits = {v.code: v for v in participant.visits.select_related("definition")}
+    due = [(rule, d) for rule, d in participant_visit_rules(participant, [v.definition for v in visits.values()])]
+    anchors = participant_anchors(participant, infusion_plan, infusions, tz)
+    moved = 0
+    for planned in plan_visits([rule for rule, _ in due], anchors, tz=tz):
+        visit = visits.get(planned.code)
+        if visit is None or visit.state != "upcoming":
+            continue
+        new = (planned.target, planned.window_start, planned.window_end, planned.provisional)
+        if (visit.target_at, visit.window_start, visit.window_end, visit.provisional) != new:
+            visit.target_at, visit.window_start, visit.window_end, visit.provisional = new
+            audited_save(visit, by=by, reason=reason)
+            moved += 1
+    return moved

@@ -1,0 +1,59 @@
+"""The cell product given at an infusion, by the arm's product kind (issue: infusions)."""
+from __future__ import annotations
+
+# field -> (kind, required, bounds); kinds: text, number, integer
+PRODUCT_FIELDS = {
+    "msc": {
+        "lot": ("text", True, None),
+        "viability_pct": ("number", True, (0, 100)),
+        "passage": ("integer", False, (0, 50)),
+    },
+    "cord_blood": {
+        "bank": ("text", True, None),
+        "unit_id": ("text", True, None),
+        "tnc": ("number", True, (0, 1e12)),
+        "cd34": ("number", False, (0, 1e10)),
+        "volume_ml": ("number", False, (0, 1000)),
+        "abo_rh": ("text", False, None),
+        "hla_match": ("text", False, None),
+    },
+}
+LABELS = {
+    "lot": "lot number", "viability_pct": "viability (%)", "passage": "passage", "bank": "cord blood bank",
+    "unit_id": "unit id", "tnc": "total nucleated cells", "cd34": "CD34+ cells", "volume_ml": "volume (mL)",
+    "abo_rh": "ABO/Rh", "hla_match": "HLA match",
+}
+
+
+def validate_product(product: dict | None, expected_kind: str) -> tuple[dict, dict[str, list[str]]]:
+    """The product cleaned, and errors by path (`product.kind`, `product.lot`, ...)."""
+    errors: dict[str, list[str]] = {}
+    product = dict(product or {})
+    kind = product.pop("kind", None)
+    if kind != expected_kind:
+        known = " or ".join(PRODUCT_FIELDS)
+        errors["product.kind"] = [f"This arm gives {expected_kind}; got {kind!r} (products: {known})."]
+        return {}, errors
+    spec = PRODUCT_FIELDS[kind]
+    cleaned = {"kind": kind}
+    for name in product:
+        if name not in spec:
+            errors[f"product.{name}"] = [f"Not a field of a {kind} product; use {', '.join(spec)}."]
+    for name, (field_kind, required, bounds) in spec.items():
+        value = product.get(name)
+        if value in (None, ""):
+            if required:
+                errors[f"product.{name}"] = [f"Give the {LABELS[name]}."]
+            continue
+        if field_kind == "text":
+            cleaned[name] = str(value).strip()
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or (field_kind == "integer" and not float(value).is_integer()):
+            errors[f"product.{name}"] = [f"The {LABELS[name]} must be a {'whole ' if field_kind == 'integer' else ''}number."]
+            continue
+        low, high = bounds
+        if not low <= value <= high:
+            errors[f"product.{name}"] = [f"The {LABELS[name]} {value} is outside {low:g}-{high:g}."]
+            continue
+        cleaned[name] = int(value) if field_kind == "integer" else float(value)
+    return cleaned, errors
