@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/v1/", include("enrollment.api_urls")),
     path("api/v1/", include("dosing.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("enrollment.urls")),
     path("", include("trials.urls")),
 ]

@@ -1,0 +1,476 @@
+"""Forms of the screening, consent, enrolment and withdrawal pages.
+
+They turn what a coordinator typed into the services' inputs, and put a service's refusal
+(`ServiceError.errors`, keyed by paths such as ``labs.2.value``) back on the field that holds the
+value. They check only the shape of the input (a number is a number, a filled therapy row names
+the therapy); everything else - plausibility, dates, eligibility, guardians - is the services'.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.forms import formset_factory
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from trials.templatetags.trials_tags import cells
+from trials.units import ANALYTES, Analyte, normalise_unit
+
+from . import services
+from .enums import ANSWERS, CONDITIONS, Sex, Therapy, TherapyOutcome, WithdrawalReason
+from .models import Screening
+
+BLANK = [("", "—")]
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+YES_NO_UNKNOWN = [(YES, _("Yes")), (NO, _("No")), (UNKNOWN, _("Unknown"))]
+_AS_BOOL = {YES: True, NO: False}
+MAX_THERAPY_ROWS = 40
+DEFAULT_THERAPY_ROWS = 4
+
+
+def _as_choice(value) -> str:
+    return YES if value is True else NO if value is False else UNKNOWN
+
+
+def _date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _number_input(**attrs):
+    return forms.NumberInput(attrs={"step": "any", **attrs})
+
+
+def _plain_number(value):
+    """24.0 -> 24, so that whole answers read as typed."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+class ServiceChecked:
+    """A field shown as required (asterisk, HTML ``required``) whose emptiness the service judges.
+
+    The form lets an empty value through so that the service refuses it with its own message,
+    which says why the value is needed (a minor's guardian, the reason for a change).
+    """
+
+    def validate(self, value):
+        if value in self.empty_values:
+            return
+        super().validate(value)
+
+
+class ServiceCheckedCharField(ServiceChecked, forms.CharField):
+    pass
+
+
+def style(form: forms.Form) -> None:
+    """Bootstrap classes on every widget; fields with errors get ``is-invalid``."""
+    errors = form._errors or {}  # never triggers validation
+    for name, field in form.fields.items():
+        widget = field.widget
+        if isinstance(widget, forms.RadioSelect):
+            css = "form-check-input"
+        elif isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select"
+        else:
+            css = "form-control"
+        classes = [css]
+        if name in errors:
+            classes.append("is-invalid")
+        widget.attrs["class"] = " ".join(classes)
+
+
+def add_service_errors(form: forms.Form, errors: dict[str, list[str]], aliases: dict[str, str] | None = None) -> None:
+    """Put each path's messages on the field of that name (or its alias); others on the form."""
+    for path, messages in errors.items():
+        name = (aliases or {}).get(path, path)
+        target = name if name in form.fields else None
+        for message in messages:
+            form.add_error(target, message)
+    style(form)
+
+
+# ---------------------------------------------------------------------------------------------
+# Screening facts
+# ---------------------------------------------------------------------------------------------
+
+class ScreeningFactsForm(forms.Form):
+    """Patient, disease, yes/no conditions and other answers; every fact may be left empty."""
+
+    screening_date = forms.DateField(label=_("Screening date"), required=False, initial=timezone.localdate,
+                                     widget=_date_input())
+    initials = forms.CharField(label=_("Initials"), max_length=10, required=False)
+    birth_date = forms.DateField(label=_("Date of birth"), required=False, widget=_date_input())
+    sex = forms.ChoiceField(label=_("Sex"), choices=BLANK + Sex.choices, required=False)
+    weight_kg = forms.FloatField(label=_("Weight (kg)"), required=False, widget=_number_input())
+    height_cm = forms.FloatField(label=_("Height (cm)"), required=False, widget=_number_input())
+    disease = forms.ChoiceField(label=_("Disease"), required=False)
+    diagnosis_date = forms.DateField(label=_("Date of diagnosis"), required=False, widget=_date_input())
+    ecog = forms.TypedChoiceField(label=_("ECOG performance status"), required=False, coerce=int, empty_value=None,
+                                  choices=BLANK + [(str(n), str(n)) for n in range(6)])
+    prior_therapies_recorded = forms.BooleanField(
+        label=_("Prior-therapy history taken"), required=False,
+        help_text=_("Tick when the history has been taken: with no rows filled in it then means no prior "
+                    "therapy. Unticked, criteria that need the history stay missing."))
+
+    def __init__(self, *args, study, sites=None, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if sites is not None and len(sites) > 1:
+            self.fields["site"] = forms.ModelChoiceField(label=_("Site"), queryset=sites, required=True)
+            self.order_fields(["site"])
+        self.fields["disease"].choices = BLANK + [(d.disease, f"{d.get_disease_display()} ({d.disease})")
+                                                  for d in study.diseases.all()]
+        for name, label in CONDITIONS.items():
+            self.fields[self.condition_field(name)] = forms.ChoiceField(
+                label=label, choices=YES_NO_UNKNOWN, required=False, initial=UNKNOWN, widget=forms.RadioSelect)
+        for name, (label, kind) in ANSWERS.items():
+            self.fields[name] = self._answer_field(label, kind)
+        if editing:
+            self.fields["reason"] = ServiceCheckedCharField(
+                label=_("Reason for the change"), required=True, max_length=500,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text=_("Kept in the audit trail with every changed value."))
+        style(self)
+
+    @staticmethod
+    def condition_field(name: str) -> str:
+        return f"condition_{name}"
+
+    @staticmethod
+    def _answer_field(label, kind):
+        if kind == "bool":
+            return forms.ChoiceField(label=label, choices=YES_NO_UNKNOWN, required=False, initial=UNKNOWN,
+                                     widget=forms.RadioSelect)
+        if kind == "number":
+            return forms.FloatField(label=label, required=False, widget=_number_input())
+        return forms.ChoiceField(label=label, choices=BLANK + kind.choices, required=False)
+
+    def condition_fields(self):
+        return [self[self.condition_field(name)] for name in CONDITIONS]
+
+    def answer_fields(self):
+        return [self[name] for name in ANSWERS]
+
+    def conditions(self) -> dict:
+        return {name: _AS_BOOL.get(self.cleaned_data.get(self.condition_field(name))) for name in CONDITIONS}
+
+    def answers(self) -> dict:
+        values = {}
+        for name, (_label, kind) in ANSWERS.items():
+            value = self.cleaned_data.get(name)
+            if kind == "bool":
+                values[name] = _AS_BOOL.get(value)
+            elif kind == "number":
+                values[name] = _plain_number(value)
+            else:
+                values[name] = value or None
+        return values
+
+    @classmethod
+    def initial_from(cls, screening: Screening) -> dict:
+        initial = {key: getattr(screening, key) for key in services.SCALAR_FIELDS}
+        initial["ecog"] = "" if screening.ecog is None else str(screening.ecog)
+        initial["prior_therapies_recorded"] = screening.prior_therapies_recorded
+        for name in CONDITIONS:
+            initial[cls.condition_field(name)] = _as_choice(screening.conditions.get(name))
+        for name, (_label, kind) in ANSWERS.items():
+            value = screening.answers.get(name)
+            initial[name] = _as_choice(value) if kind == "bool" else ("" if value is None else value)
+        return initial
+
+
+class LabRowForm(forms.Form):
+    """One analyte of the screening labs; an empty value means not done."""
+
+    value = forms.FloatField(label=_("Value"), required=False, widget=_number_input())
+    unit = forms.ChoiceField(label=_("Unit"))
+    lln = forms.FloatField(label=_("LLN"), required=False, widget=_number_input())
+    uln = forms.FloatField(label=_("ULN"), required=False, widget=_number_input())
+    date = forms.DateField(label=_("Sample date"), required=False, widget=_date_input())
+
+    def __init__(self, *args, analyte: Analyte, **kwargs):
+        kwargs.setdefault("prefix", f"lab-{analyte.code}")
+        super().__init__(*args, **kwargs)
+        self.analyte = analyte
+        self.fields["unit"].choices = [(unit, unit) for unit in analyte.accepted_units]
+        self.fields["unit"].initial = analyte.si_unit
+        for name, field in self.fields.items():
+            field.widget.attrs["aria-label"] = f"{analyte.code} {field.label}"
+        style(self)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("value") is None and not self.has_error("value") and any(
+                data.get(k) is not None for k in ("lln", "uln", "date")):
+            self.add_error("value", _("Enter the value, or clear the row (an empty value means not done)."))
+        return data
+
+    def lab_input(self) -> services.LabInput | None:
+        data = self.cleaned_data
+        if data.get("value") is None:
+            return None
+        return services.LabInput(analyte=self.analyte.code, value=data["value"], unit=data["unit"],
+                                 lln=data.get("lln"), uln=data.get("uln"), date=data.get("date"))
+
+    @staticmethod
+    def initial_from(lab) -> dict:
+        """The lab as entered; the limits only when they came from the report (site ranges are not typed)."""
+        analyte = ANALYTES[lab.analyte]
+        wanted = normalise_unit(lab.entered_unit).lower()
+        unit = next((u for u in analyte.accepted_units if u.lower() == wanted), analyte.si_unit)
+        factor = analyte.units[unit]
+        initial = {"value": _plain_number(lab.entered_value), "unit": unit, "date": lab.sampled_on}
+        if lab.range_source == "report":
+            for key in ("lln", "uln"):
+                limit = getattr(lab, key)
+                initial[key] = None if limit is None else _plain_number(round(limit / factor, 6))
+        return initial
+
+
+class PriorTherapyForm(forms.Form):
+    therapy = forms.ChoiceField(label=_("Therapy"), choices=BLANK + Therapy.choices, required=False)
+    start = forms.DateField(label=_("Start"), required=False, widget=_date_input())
+    end = forms.DateField(label=_("End"), required=False, widget=_date_input())
+    dose_text = forms.CharField(label=_("Dose"), max_length=200, required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=BLANK + TherapyOutcome.choices, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        row = (self.prefix or "").rsplit("-", 1)[-1]
+        row = int(row) + 1 if row.isdigit() else row
+        for field in self.fields.values():
+            field.widget.attrs["aria-label"] = f"{field.label} ({_('row')} {row})"
+        style(self)
+
+    def is_blank(self) -> bool:
+        return not any(v not in (None, "") for v in getattr(self, "cleaned_data", {}).values())
+
+    def clean(self):
+        data = super().clean()
+        if not self.is_blank():
+            if not data.get("therapy") and not self.has_error("therapy"):
+                self.add_error("therapy", _("Choose the therapy, or clear the row."))
+            if not data.get("outcome") and not self.has_error("outcome"):
+                self.add_error("outcome", _("Choose the outcome, or clear the row."))
+        return data
+
+    def therapy_input(self) -> services.TherapyInput:
+        data = self.cleaned_data
+        return services.TherapyInput(therapy=data["therapy"], outcome=data["outcome"], start=data.get("start"),
+                                     end=data.get("end"), dose_text=data.get("dose_text") or "")
+
+
+def therapy_formset(*, data=None, initial=None, extra=DEFAULT_THERAPY_ROWS):
+    formset_class = formset_factory(PriorTherapyForm, extra=max(0, min(extra, MAX_THERAPY_ROWS)),
+                                    max_num=MAX_THERAPY_ROWS, absolute_max=MAX_THERAPY_ROWS, validate_max=True)
+    # Every row is cleaned, even one equal to its initial value: a row is blank by its content only.
+    return formset_class(data=data, initial=initial, prefix="therapy", form_kwargs={"empty_permitted": False})
+
+
+class ScreeningEntry:
+    """The whole screening form: facts, one lab row per analyte, prior-therapy rows.
+
+    `is_valid()` checks the input's shape, `to_input()` gives the service's `ScreeningInput`, and
+    `add_service_errors()` puts the service's refusal on the fields (unknown paths on the form).
+    """
+
+    def __init__(self, *, study, data=None, screening: Screening | None = None, sites=None,
+                 therapy_rows: int = DEFAULT_THERAPY_ROWS):
+        self.screening = screening
+        editing = screening is not None
+        facts_initial, labs_initial, therapies_initial = {}, {}, None
+        if editing:
+            facts_initial = ScreeningFactsForm.initial_from(screening)
+            labs_initial = {lab.analyte: LabRowForm.initial_from(lab) for lab in screening.labs.all()}
+            therapies_initial = [{"therapy": t.therapy, "start": t.start, "end": t.end, "dose_text": t.dose_text,
+                                  "outcome": t.outcome} for t in screening.prior_therapies.all()]
+        self.facts = ScreeningFactsForm(data, study=study, sites=sites, editing=editing, initial=facts_initial)
+        self.labs = [LabRowForm(data, analyte=analyte, initial=labs_initial.get(code))
+                     for code, analyte in ANALYTES.items()]
+        self.therapies = therapy_formset(data=data, initial=therapies_initial, extra=therapy_rows)
+        self.non_field_errors: list[str] = []
+        self._lab_paths: list[LabRowForm] = []
+        self._therapy_paths: list[PriorTherapyForm] = []
+
+    @property
+    def is_bound(self) -> bool:
+        return self.facts.is_bound
+
+    def is_valid(self) -> bool:
+        valid = all([self.facts.is_valid(), *[lab.is_valid() for lab in self.labs], self.therapies.is_valid()])
+        if "prior_therapies_recorded" in self.facts.cleaned_data:
+            filled = [form for form in self.therapies.forms if form.is_valid() and not form.is_blank()]
+            if filled and not self.facts.cleaned_data["prior_therapies_recorded"]:
+                self.facts.add_error("prior_therapies_recorded",
+                                     _("Tick this to save the prior therapies entered below, or clear those rows."))
+                valid = False
+        if self.screening is not None:
+            valid = self._check_nothing_removed() and valid
+        for form in [self.facts, *self.labs, *self.therapies.forms]:
+            style(form)
+        return valid
+
+    def _check_nothing_removed(self) -> bool:
+        """The update service adds and corrects facts; it cannot remove a lab value or un-take a history."""
+        ok = True
+        recorded = {lab.analyte for lab in self.screening.labs.all()}
+        for form in self.labs:
+            if form.analyte.code in recorded and form.is_valid() and form.cleaned_data.get("value") is None:
+                form.add_error("value", _("A recorded value cannot be removed; correct it instead."))
+                ok = False
+        if (self.screening.prior_therapies_recorded and "prior_therapies_recorded" in self.facts.cleaned_data
+                and not self.facts.cleaned_data["prior_therapies_recorded"]):
+            self.facts.add_error("prior_therapies_recorded",
+                                 _("The history was taken and stays recorded; clear the rows if there was no prior therapy."))
+            ok = False
+        return ok
+
+    def site(self):
+        return self.facts.cleaned_data.get("site")
+
+    def reason(self) -> str:
+        return self.facts.cleaned_data.get("reason") or ""
+
+    def to_input(self) -> services.ScreeningInput:
+        data = self.facts.cleaned_data
+        values = {key: data.get(key) for key in services.SCALAR_FIELDS}
+        for key in ("initials", "sex", "disease"):
+            values[key] = (values[key] or "").strip() or None
+        self._lab_paths = [form for form in self.labs if form.lab_input() is not None]
+        therapies = None
+        if data.get("prior_therapies_recorded"):
+            self._therapy_paths = [form for form in self.therapies.forms if not form.is_blank()]
+            therapies = [form.therapy_input() for form in self._therapy_paths]
+        return services.ScreeningInput(
+            values=values,
+            labs=[form.lab_input() for form in self._lab_paths],
+            prior_therapies=therapies,
+            conditions=self.facts.conditions(),
+            answers=self.facts.answers(),
+        )
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for path, messages in errors.items():
+            form, field = self._target(path)
+            for message in messages:
+                if form is None:
+                    self.non_field_errors.append(message)
+                else:
+                    form.add_error(field, message)
+        for form in [self.facts, *self.labs, *self.therapies.forms]:
+            style(form)
+
+    def _target(self, path: str):
+        parts = path.split(".")
+        if parts[0] in ("labs", "prior_therapies") and len(parts) == 3 and parts[1].isdigit():
+            rows = self._lab_paths if parts[0] == "labs" else self._therapy_paths
+            index = int(parts[1])
+            if index < len(rows):
+                form = rows[index]
+                return form, parts[2] if parts[2] in form.fields else None
+            return None, None
+        if parts[0] == "conditions" and len(parts) == 2:
+            name = ScreeningFactsForm.condition_field(parts[1])
+            return (self.facts, name) if name in self.facts.fields else (None, None)
+        if len(parts) == 1 and path in self.facts.fields:
+            return self.facts, path
+        return None, None
+
+    @property
+    def error_count(self) -> int:
+        forms_ = [self.facts, *self.labs, *self.therapies.forms]
+        return (sum(len(f.errors.get(name, [])) for f in forms_ for name in f.errors)
+                + len(self.non_field_errors) + len(self.therapies.non_form_errors()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Consent, enrolment, withdrawal
+# ---------------------------------------------------------------------------------------------
+
+class ConsentForm(forms.Form):
+    version = forms.CharField(label=_("Consent form version"), max_length=100)
+    signed_at = forms.DateTimeField(
+        label=_("Signed at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Date and time of the signature."))
+    obtained_by = forms.CharField(label=_("Consent obtained by"), max_length=200,
+                                  help_text=_("The investigator or delegate who obtained consent."))
+    guardian_name = ServiceCheckedCharField(label=_("Legal guardian"), max_length=200, required=False)
+    guardian_relationship = ServiceCheckedCharField(label=_("Guardian's relationship to the patient"),
+                                                    max_length=100, required=False)
+
+    def __init__(self, *args, minor: bool = False, **kwargs):
+        kwargs.setdefault("prefix", "consent")
+        super().__init__(*args, **kwargs)
+        if minor:
+            for name in ("guardian_name", "guardian_relationship"):
+                self.fields[name].required = True
+                self.fields[name].help_text = _("Required: the patient is a minor.")
+        else:
+            self.fields["guardian_name"].help_text = _("Only when the patient is a minor.")
+        style(self)
+
+
+class EnrolForm(forms.Form):
+    option = forms.ChoiceField(label=_("Dose level"))
+    enrolled_on = forms.DateField(label=_("Enrolment date"), required=False, initial=timezone.localdate,
+                                  widget=_date_input())
+
+    def __init__(self, *args, options, **kwargs):
+        """`options`: `selectors.enrolment_options(study)`; a select appears only when there is a choice."""
+        kwargs.setdefault("prefix", "enrol")
+        super().__init__(*args, **kwargs)
+        self.options = {self._value(o): o for o in options}
+        if len(self.options) > 1:
+            several_arms = len({o.arm.pk for o in options}) > 1
+            field = self.fields["option"]
+            if several_arms:
+                field.label = _("Arm and dose level")
+            field.choices = [(value, self._label(o, several_arms)) for value, o in self.options.items()]
+            first_open = next((v for v, o in self.options.items() if o.level and o.level.status == "open"), None)
+            field.initial = first_open
+        else:
+            del self.fields["option"]
+        style(self)
+
+    @staticmethod
+    def _value(option) -> str:
+        return option.arm.code if option.level is None else f"{option.arm.code}:{option.level.code}"
+
+    @staticmethod
+    def _label(option, several_arms: bool) -> str:
+        if option.level is None:
+            return f"{option.arm.code} - {option.arm.name}"
+        level = option.level
+        dose = f"{cells(level.dose)} {level.dose_unit}" if level.dose else ""
+        if level.group_cap:
+            places = _("%(taken)d of %(cap)d places taken") % {"taken": option.taken, "cap": level.group_cap}
+        else:
+            places = _("%(taken)d enrolled, no cap") % {"taken": option.taken}
+        name = f"{option.arm.code} / {level.code}" if several_arms else level.code
+        return " · ".join((f"{name} – {level.label or dose}", str(level.get_status_display()), places))
+
+    def enrolment(self) -> dict:
+        """Keyword arguments of `services.participant_enrol` from the cleaned form."""
+        chosen = self.options.get(self.cleaned_data.get("option") or "")
+        return {
+            "enrolled_on": self.cleaned_data.get("enrolled_on"),
+            "arm_code": chosen.arm.code if chosen else None,
+            "dose_level_code": chosen.level.code if chosen and chosen.level else None,
+        }
+
+    def add_service_errors(self, errors) -> None:
+        aliases = {"arm": "option", "dose_level": "option"} if "option" in self.fields else {}
+        add_service_errors(self, errors, aliases)
+
+
+class WithdrawalForm(forms.Form):
+    withdrawn_on = forms.DateField(label=_("Withdrawal date"), initial=timezone.localdate, widget=_date_input())
+    reason = forms.ChoiceField(label=_("Reason"), choices=BLANK + WithdrawalReason.choices)
+    detail = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("Required when the reason is Other."))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "withdraw")
+        super().__init__(*args, **kwargs)
+        style(self)
+

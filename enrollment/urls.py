@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("studies/<str:code>/screenings/", views.screening_log, name="screening-log"),
+    path("studies/<str:code>/screenings/new/", views.screening_new, name="screening-new"),
+    path("screenings/<int:pk>/", views.screening_detail, name="screening-detail"),
+    path("screenings/<int:pk>/edit/", views.screening_edit, name="screening-edit"),
+    path("screenings/<int:pk>/consent/", views.screening_consent, name="screening-consent"),
+    path("screenings/<int:pk>/enrol/", views.screening_enrol, name="screening-enrol"),
+    path("participants/<int:pk>/", views.participant_detail, name="participant-detail"),
+    path("participants/<int:pk>/withdraw/", views.participant_withdraw, name="participant-withdraw"),
+]

@@ -1,0 +1,301 @@
+"""Pages of screening, consent, enrolment and withdrawal.
+
+Each page finds its records through `visible_to` (another site's record is a 404), checks the
+user's role with `require(..., Action.SCREEN, ...)` before showing or accepting a form (403), and
+calls the same services as the API; a refusal's messages go back onto the form's fields.
+"""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from trials.models import Site, Study
+from trials.scoping import Action, can, require, site_ids_for
+from trials.units import ANALYTES
+
+from . import eligibility as rules
+from . import selectors, services
+from .enums import ANSWERS, CONDITIONS, WithdrawalReason
+from .forms import (DEFAULT_THERAPY_ROWS, MAX_THERAPY_ROWS, ConsentForm, EnrolForm, ScreeningEntry, WithdrawalForm,
+                    add_service_errors)
+
+LOG_OUTCOMES = {
+    "eligible": gettext_lazy("Eligible, not enrolled"),
+    "screen_failure": gettext_lazy("Screen failure"),
+    "pending": gettext_lazy("Pending"),
+    "enrolled": gettext_lazy("Enrolled"),
+    "withdrawn": gettext_lazy("Withdrawn"),
+}
+LOG_PAGE_SIZE = 100
+
+
+def _study(request, code) -> Study:
+    return get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("diseases"), code=code)
+
+
+def _screening(request, pk):
+    return get_object_or_404(selectors.screenings_visible(request.user), pk=pk)
+
+
+def _therapy_rows(request) -> int:
+    try:
+        rows = int(request.GET.get("therapy_rows", DEFAULT_THERAPY_ROWS))
+    except ValueError:
+        rows = DEFAULT_THERAPY_ROWS
+    return max(1, min(rows, MAX_THERAPY_ROWS))
+
+
+# ---------------------------------------------------------------------------------------------
+# Screening log
+# ---------------------------------------------------------------------------------------------
+
+@login_required
+def screening_log(request, code):
+    study = _study(request, code)
+    outcome = request.GET.get("outcome") or ""
+    if outcome not in LOG_OUTCOMES:
+        outcome = ""
+    page = Paginator(selectors.screening_log(request.user, study=study, outcome=outcome or None),
+                     LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    consort = selectors.consort_counts(request.user, study)
+    criteria_text = dict(study.criteria.values_list("code", "text"))
+    return render(request, "enrollment/screening_log.html", {
+        "study": study,
+        "page": page,
+        "outcome": outcome,
+        "outcomes": LOG_OUTCOMES,
+        "consort": consort,
+        "failed_by_criterion": [(code, criteria_text.get(code, ""), n) for code, n in consort.failed_by_criterion],
+        "withdrawn_by_reason": [(_reason_label(reason), n) for reason, n in consort.withdrawn_by_reason],
+        "can_screen": can(request.user, Action.SCREEN, [s.pk for s in study.sites.all()]),
+    })
+
+
+def _reason_label(reason: str) -> str:
+    try:
+        return WithdrawalReason(reason).label
+    except ValueError:
+        return reason
+
+
+# ---------------------------------------------------------------------------------------------
+# New and edited screening
+# ---------------------------------------------------------------------------------------------
+
+@login_required
+def screening_new(request, code):
+    study = _study(request, code)
+    study_sites = [site.pk for site in study.sites.all()]
+    require(request.user, Action.SCREEN, study_sites)
+    sites = Site.objects.filter(pk__in=set(site_ids_for(request.user, Action.SCREEN)) & set(study_sites))
+    entry = ScreeningEntry(study=study, sites=sites, data=request.POST if request.method == "POST" else None,
+                           therapy_rows=_therapy_rows(request))
+    if entry.is_bound and entry.is_valid():
+        site = entry.site() or sites.get()
+        try:
+            screening = services.screening_create(study=study, site=site, data=entry.to_input(), by=request.user)
+        except services.ServiceError as error:
+            entry.add_service_errors(error.errors)
+        else:
+            messages.success(request, _("Screening %(number)s saved: %(verdict)s.") % {
+                "number": screening.number, "verdict": _verdict_text(screening)})
+            return redirect("screening-detail", pk=screening.pk)
+    return render(request, "enrollment/screening_form.html", {
+        "study": study, "entry": entry, "editing": False, **_form_context(request),
+    })
+
+
+@login_required
+def screening_edit(request, pk):
+    screening = _screening(request, pk)
+    require(request.user, Action.SCREEN, [screening.site_id])
+    entry = ScreeningEntry(study=screening.study, screening=screening,
+                           data=request.POST if request.method == "POST" else None, therapy_rows=_therapy_rows(request))
+    if entry.is_bound and entry.is_valid():
+        try:
+            services.screening_update(screening=screening, data=entry.to_input(), reason=entry.reason(),
+                                      by=request.user)
+        except services.ServiceError as error:
+            entry.add_service_errors(error.errors)
+        else:
+            messages.success(request, _("Screening %(number)s changed: %(verdict)s.") % {
+                "number": screening.number, "verdict": _verdict_text(screening)})
+            return redirect("screening-detail", pk=screening.pk)
+    return render(request, "enrollment/screening_form.html", {
+        "study": screening.study, "screening": screening, "entry": entry, "editing": True,
+        **_form_context(request),
+    })
+
+
+def _form_context(request) -> dict:
+    rows = _therapy_rows(request)
+    return {
+        "more_rows": min(rows + DEFAULT_THERAPY_ROWS, MAX_THERAPY_ROWS),
+        "can_add_rows": rows < MAX_THERAPY_ROWS,
+        "analytes": ANALYTES,
+    }
+
+
+def _verdict_text(screening) -> str:
+    if screening.eligible is True:
+        return _("eligible")
+    if screening.eligible is False:
+        return _("not eligible (%(codes)s)") % {"codes": ", ".join(screening.failed_criteria)}
+    return _("pending, missing %(codes)s") % {"codes": ", ".join(screening.missing_criteria)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Screening page, consent and enrolment
+# ---------------------------------------------------------------------------------------------
+
+def _errors_as_messages(request, form) -> None:
+    """A refused form that the page no longer shows: its messages go to the top of the page."""
+    for field_errors in form.errors.values():
+        for message in field_errors:
+            messages.error(request, message)
+
+
+def _is_minor(screening) -> bool:
+    if not screening.birth_date:
+        return False
+    return rules.age_in_years(screening.birth_date, timezone.localdate()) < 18
+
+
+def _screening_page(request, screening, *, consent_form=None, enrol_form=None):
+    participant = getattr(screening, "participant", None)
+    consents = list(screening.consents.all())
+    can_screen = can(request.user, Action.SCREEN, [screening.site_id])
+    show_enrol = can_screen and participant is None and screening.eligible is True and bool(consents)
+    if can_screen and consent_form is None:
+        consent_form = ConsentForm(minor=_is_minor(screening))
+    if show_enrol and enrol_form is None:
+        enrol_form = EnrolForm(options=selectors.enrolment_options(screening.study))
+    elif not show_enrol and enrol_form is not None:
+        _errors_as_messages(request, enrol_form)  # enrolled or changed meanwhile: the form is gone
+    order = list(ANALYTES)
+    labs = sorted(screening.labs.all(), key=lambda lab: order.index(lab.analyte) if lab.analyte in order else len(order))
+    criteria = [
+        {**c, "failing": (c["kind"] == "inclusion" and c["outcome"] == "not_met")
+            or (c["kind"] == "exclusion" and c["outcome"] == "met")}
+        for c in screening.eligibility
+    ]
+    context = {
+        "screening": screening,
+        "study": screening.study,
+        "participant": participant,
+        "criteria": criteria,
+        "criteria_counts": {
+            outcome: sum(1 for c in criteria if c["outcome"] == outcome) for outcome in ("met", "not_met", "missing")
+        },
+        "labs": [(lab, ANALYTES.get(lab.analyte)) for lab in labs],
+        "therapies": list(screening.prior_therapies.all()),
+        "conditions": [(label, screening.conditions.get(name)) for name, label in CONDITIONS.items()],
+        "answers": [(label, kind, screening.answers.get(name)) for name, (label, kind) in ANSWERS.items()],
+        "age": rules.age_in_years(screening.birth_date, screening.screening_date)
+        if screening.birth_date and screening.screening_date else None,
+        "consents": consents,
+        "can_screen": can_screen,
+        "consent_form": consent_form if can_screen else None,
+        "enrol_form": enrol_form if show_enrol else None,
+    }
+    return render(request, "enrollment/screening_detail.html", context)
+
+
+@login_required
+def screening_detail(request, pk):
+    return _screening_page(request, _screening(request, pk))
+
+
+@login_required
+def screening_consent(request, pk):
+    screening = _screening(request, pk)
+    require(request.user, Action.SCREEN, [screening.site_id])
+    if request.method != "POST":
+        return redirect(reverse("screening-detail", args=[pk]) + "#consent")
+    form = ConsentForm(request.POST, minor=_is_minor(screening))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.consent_record(screening=screening, version=data["version"], signed_at=data["signed_at"],
+                                    obtained_by=data["obtained_by"], guardian_name=data["guardian_name"],
+                                    guardian_relationship=data["guardian_relationship"], by=request.user)
+        except services.ServiceError as error:
+            add_service_errors(form, error.errors)
+        else:
+            messages.success(request, _("Consent recorded (%(version)s).") % {"version": data["version"]})
+            return redirect("screening-detail", pk=pk)
+    messages.error(request, _("The consent was not recorded."))
+    return _screening_page(request, _screening(request, pk), consent_form=form)
+
+
+@login_required
+def screening_enrol(request, pk):
+    screening = _screening(request, pk)
+    require(request.user, Action.SCREEN, [screening.site_id])
+    if request.method != "POST":
+        return redirect(reverse("screening-detail", args=[pk]) + "#enrol")
+    form = EnrolForm(request.POST, options=selectors.enrolment_options(screening.study))
+    if form.is_valid():
+        try:
+            participant = services.participant_enrol(screening=screening, by=request.user, **form.enrolment())
+        except services.ServiceError as error:
+            form.add_service_errors(error.errors)
+        else:
+            messages.success(request, _("Enrolled as %(number)s.") % {"number": participant.study_number})
+            return redirect("participant-detail", pk=participant.pk)
+    messages.error(request, _("The patient was not enrolled."))
+    return _screening_page(request, _screening(request, pk), enrol_form=form)
+
+
+# ---------------------------------------------------------------------------------------------
+# Participant and withdrawal
+# ---------------------------------------------------------------------------------------------
+
+def _participant(request, pk):
+    return get_object_or_404(selectors.participants_visible(request.user).prefetch_related("screening__consents"), pk=pk)
+
+
+def _participant_page(request, participant, *, withdrawal_form=None):
+    can_screen = can(request.user, Action.SCREEN, [participant.site_id])
+    withdrawn = participant.status == "withdrawn"
+    if can_screen and not withdrawn and withdrawal_form is None:
+        withdrawal_form = WithdrawalForm()
+    elif withdrawn and withdrawal_form is not None:
+        _errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
+    return render(request, "enrollment/participant_detail.html", {
+        "participant": participant,
+        "study": participant.study,
+        "consents": list(participant.screening.consents.all()),
+        "withdrawn": withdrawn,
+        "withdrawal_form": withdrawal_form if can_screen and not withdrawn else None,
+    })
+
+
+@login_required
+def participant_detail(request, pk):
+    return _participant_page(request, _participant(request, pk))
+
+
+@login_required
+def participant_withdraw(request, pk):
+    participant = _participant(request, pk)
+    require(request.user, Action.SCREEN, [participant.site_id])
+    if request.method != "POST":
+        return redirect(reverse("participant-detail", args=[pk]) + "#withdraw")
+    form = WithdrawalForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.participant_withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
+                                          reason=data["reason"], detail=data["detail"], by=request.user)
+        except services.ServiceError as error:
+            add_service_errors(form, error.errors)
+        else:
+            messages.success(request, _("%(number)s withdrawn.") % {"number": participant.study_number})
+            return redirect("participant-detail", pk=pk)
+    messages.error(request, _("The withdrawal was not recorded."))
+    return _participant_page(request, _participant(request, pk), withdrawal_form=form)
