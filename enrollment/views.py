@@ -256,7 +256,9 @@ def screening_enrol(request, pk):
 # ---------------------------------------------------------------------------------------------
 
 def _participant(request, pk):
-    return get_object_or_404(selectors.participants_visible(request.user).prefetch_related("screening__consents"), pk=pk)
+    return get_object_or_404(
+        selectors.participants_visible(request.user).prefetch_related("screening__consents", "infusions",
+                                                                      "visits__definition"), pk=pk)
 
 
 def _participant_page(request, participant, *, withdrawal_form=None):
@@ -272,6 +274,7 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "consents": list(participant.screening.consents.all()),
         "withdrawn": withdrawn,
         "withdrawal_form": withdrawal_form if can_screen and not withdrawn else None,
+        "schedule": selectors.participant_schedule(participant, now=timezone.now()),
     })
 
 
