@@ -21,5 +21,6 @@ urlpatterns = [
     path("api/v1/", include("dosing.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("enrollment.urls")),
+    path("", include("dosing.infusion_urls")),
     path("", include("trials.urls")),
 ]

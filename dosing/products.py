@@ -53,7 +53,7 @@ def validate_product(product: dict | None, expected_kind: str) -> tuple[dict, di
             continue
         low, high = bounds
         if not low <= value <= high:
-            errors[f"product.{name}"] = [f"The {LABELS[name]} {value} is outside {low:g}-{high:g}."]
+            errors[f"product.{name}"] = [f"The {LABELS[name]} {value:g} is outside {low:g}-{high:g}."]
             continue
         cleaned[name] = int(value) if field_kind == "integer" else float(value)
     return cleaned, errors

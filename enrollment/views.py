@@ -268,13 +268,16 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         withdrawal_form = WithdrawalForm()
     elif withdrawn and withdrawal_form is not None:
         _errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
+    schedule = selectors.participant_schedule(participant, now=timezone.now())
     return render(request, "enrollment/participant_detail.html", {
         "participant": participant,
         "study": participant.study,
         "consents": list(participant.screening.consents.all()),
         "withdrawn": withdrawn,
         "withdrawal_form": withdrawal_form if can_screen and not withdrawn else None,
-        "schedule": selectors.participant_schedule(participant, now=timezone.now()),
+        "schedule": schedule,
+        "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
+        "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")), None),
     })
 
 

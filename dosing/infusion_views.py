@@ -1,0 +1,74 @@
+"""Recording an infusion from the participant page (the same service as the API)."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from enrollment.selectors import participants_visible
+from enrollment.services import ServiceError
+from trials.scoping import Action, require
+
+from . import services
+from .forms import InfusionForm, MissedInfusionForm
+
+
+def _participant(request, pk):
+    participant = get_object_or_404(
+        participants_visible(request.user).prefetch_related("infusions", "screening__consents"), pk=pk)
+    require(request.user, Action.CAPTURE, [participant.site_id])
+    return participant
+
+
+def _next_planned(participant):
+    return next((row for row in sorted(participant.infusions.all(), key=lambda r: r.number) if row.state == "planned"),
+                None)
+
+
+@login_required
+def infusion_record(request, pk):
+    participant = _participant(request, pk)
+    row = _next_planned(participant)
+    if row is None:
+        messages.info(request, _("Every planned infusion is recorded."))
+        return redirect("participant-detail", pk=pk)
+    kind = participant.arm.product_kind
+    form = InfusionForm(request.POST or None, product_kind=kind,
+                        initial={"number": row.number, "started_at": timezone.localtime().replace(second=0, microsecond=0)})
+    missed_form = MissedInfusionForm(initial={"number": row.number})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.infusion_record(participant=participant, data=services.InfusionInput(**form.service_input()),
+                                     by=request.user)
+        except ServiceError as error:
+            form.add_service_errors(error.errors)
+        else:
+            messages.success(request, _("Infusion %(n)d recorded.") % {"n": row.number})
+            return redirect("participant-detail", pk=pk)
+    return render(request, "dosing/infusion_form.html",
+                  {"participant": participant, "row": row, "form": form, "missed_form": missed_form,
+                   "level": participant.dose_level})
+
+
+@login_required
+def infusion_missed(request, pk):
+    participant = _participant(request, pk)
+    row = _next_planned(participant)
+    if request.method != "POST" or row is None:
+        return redirect("participant-detail", pk=pk)
+    form = MissedInfusionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.infusion_miss(participant=participant, number=form.cleaned_data["number"],
+                                   reason=form.cleaned_data["reason"], by=request.user)
+        except ServiceError as error:
+            for path, problems in error.errors.items():
+                for problem in problems:
+                    form.add_error(path if path in form.fields else None, problem)
+        else:
+            messages.success(request, _("Infusion %(n)d recorded as missed.") % {"n": row.number})
+            return redirect("participant-detail", pk=pk)
+    infusion_form = InfusionForm(product_kind=participant.arm.product_kind, initial={"number": row.number})
+    return render(request, "dosing/infusion_form.html",
+                  {"participant": participant, "row": row, "form": infusion_form, "missed_form": form,
+                   "level": participant.dose_level})
