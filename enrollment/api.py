@@ -126,9 +126,9 @@ class LabOutSerializer(serializers.Serializer):
     unit = serializers.SerializerMethodField()
     entered_value = serializers.FloatField()
     entered_unit = serializers.CharField()
-    lln = serializers.FloatField(allow_null=True)
-    uln = serializers.FloatField(allow_null=True)
-    range_source = serializers.CharField()
+    lln = serializers.FloatField(allow_null=True, help_text="Lower limit used (SI): the report's, else the site's")
+    uln = serializers.FloatField(allow_null=True, help_text="Upper limit used (SI): the report's, else the site's")
+    range_source = serializers.CharField(help_text="report | site | report+site | empty")
     date = serializers.DateField(source="sampled_on", allow_null=True)
 
     def get_unit(self, lab) -> str:
@@ -189,9 +189,11 @@ class ScheduledVisitSerializer(serializers.Serializer):
     code = serializers.CharField()
     label = serializers.CharField()
     target_date = serializers.DateField()
-    target_at = serializers.DateTimeField()
-    window_start = serializers.DateTimeField()
-    window_end = serializers.DateTimeField()
+    window_start = serializers.DateField(source="window_start_date")
+    window_end = serializers.DateField(source="window_end_date")
+    target_at = serializers.DateTimeField(help_text="Exact target; timed samples (minutes, hours) use it.")
+    window_start_at = serializers.DateTimeField(source="window_start")
+    window_end_at = serializers.DateTimeField(source="window_end")
     status = serializers.CharField()
     provisional = serializers.BooleanField()
     timed = serializers.BooleanField()
@@ -253,7 +255,7 @@ class StudyScreenings(APIView):
         if site_code:
             site = Site.objects.filter(code=site_code, pk__in=screen_sites).first()
             if site is None:
-                raise exceptions.ValidationError({"site": [f"You do not screen for {study.code} at site {site_code}."]})
+                raise exceptions.PermissionDenied(f"You do not screen for {study.code} at site {site_code}.")
         elif len(screen_sites) == 1:
             site = Site.objects.get(pk=next(iter(screen_sites)))
         else:
@@ -295,6 +297,8 @@ class ScreeningConsent(APIView):
                                     obtained_by=data["obtained_by"], guardian_name=data["guardian"],
                                     guardian_relationship=data["guardian_relationship"], by=request.user)
         except services.ServiceError as error:
+            if "guardian_name" in error.errors:  # the request names the field "guardian"
+                error.errors["guardian"] = error.errors.pop("guardian_name")
             raise_for(error)
         return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
 

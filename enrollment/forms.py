@@ -220,10 +220,9 @@ class LabRowForm(forms.Form):
         unit = next((u for u in analyte.accepted_units if u.lower() == wanted), analyte.si_unit)
         factor = analyte.units[unit]
         initial = {"value": _plain_number(lab.entered_value), "unit": unit, "date": lab.sampled_on}
-        if lab.range_source == "report":
-            for key in ("lln", "uln"):
-                limit = getattr(lab, key)
-                initial[key] = None if limit is None else _plain_number(round(limit / factor, 6))
+        for key in ("lln", "uln"):
+            limit = getattr(lab, f"report_{key}")
+            initial[key] = None if limit is None else _plain_number(round(limit / factor, 6))
         return initial
 
 

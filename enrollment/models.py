@@ -98,10 +98,13 @@ class ScreeningLab(models.Model):
     value = models.FloatField(_("value (SI)"))
     entered_value = models.FloatField(_("value as entered"))
     entered_unit = models.CharField(_("unit as entered"), max_length=20)
-    lln = models.FloatField(_("lower limit of normal (SI)"), null=True, blank=True)
-    uln = models.FloatField(_("upper limit of normal (SI)"), null=True, blank=True)
+    report_lln = models.FloatField(_("lower limit on the report (SI)"), null=True, blank=True)
+    report_uln = models.FloatField(_("upper limit on the report (SI)"), null=True, blank=True)
+    lln = models.FloatField(_("lower limit of normal used (SI)"), null=True, blank=True)
+    uln = models.FloatField(_("upper limit of normal used (SI)"), null=True, blank=True)
     range_source = models.CharField(_("reference range from"), max_length=20, blank=True,
-                                    help_text=_("'report': the reporting lab; 'site': the site's stored range."))
+                                    help_text=_("'report': the reporting lab; 'site': the site's stored range; "
+                                                "'report+site': the limit the report gave, the other from the site."))
     sampled_on = models.DateField(_("sample date"), null=True, blank=True)
     history = HistoricalRecords()
 
@@ -120,6 +123,8 @@ class ScreeningLab(models.Model):
 
     def __str__(self):
         return f"{self.analyte} {self.value}"
+
+
 
 
 class PriorTherapy(models.Model):
@@ -174,6 +179,15 @@ class Consent(models.Model):
         return f"{self.screening} consent {self.version}"
 
 
+class ParticipantQuerySet(ScopedQuerySet):
+    def holding_a_place(self):
+        """Participants who count against their dose group's cap: all but those withdrawn before
+        receiving any infusion (they are replaced; one who received cells stays in the group)."""
+        infusion_model = self.model.infusions.rel.related_model
+        given = infusion_model.objects.filter(participant=models.OuterRef("pk"), state="given")
+        return self.filter(~Q(status=ParticipantStatus.WITHDRAWN) | models.Exists(given))
+
+
 class Participant(models.Model):
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="participants")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
@@ -198,7 +212,7 @@ class Participant(models.Model):
     history = HistoricalRecords()
 
     site_scope = "site"
-    objects = ScopedQuerySet.as_manager()
+    objects = ParticipantQuerySet.as_manager()
 
     class Meta:
         ordering = ["study", "site", "sequence"]

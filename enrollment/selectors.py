@@ -152,7 +152,7 @@ def enrolment_options(study) -> list[EnrolmentOption]:
     """Every arm without levels and every dose level of the study, in order (2 queries + 1)."""
     taken = dict(
         Participant.objects.filter(study=study, dose_level__isnull=False)
-        .exclude(status="withdrawn")
+        .holding_a_place()
         .values_list("dose_level")
         .annotate(n=Count("pk"))
         .order_by()
@@ -192,6 +192,18 @@ class ScheduledVisit:
     status: str
     provisional: bool
     timed: bool
+
+    @property
+    def window_start_date(self):
+        from django.utils import timezone
+
+        return timezone.localtime(self.window_start).date()
+
+    @property
+    def window_end_date(self):
+        from django.utils import timezone
+
+        return timezone.localtime(self.window_end).date()
 
 
 def participant_schedule(participant, *, now) -> dict:

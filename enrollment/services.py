@@ -150,8 +150,7 @@ def _convert_labs(labs: list[LabInput], errors: _Errors) -> list[dict]:
             errors.add(f"{path}.uln", _("The upper limit of normal is below the lower limit."))
             continue
         converted.append({"analyte": code, "value": value, "entered_value": float(lab.value),
-                          "entered_unit": lab.unit, "lln": lln, "uln": uln, "sampled_on": lab.date,
-                          "range_source": "report" if (lln is not None or uln is not None) else ""})
+                          "entered_unit": lab.unit, "report_lln": lln, "report_uln": uln, "sampled_on": lab.date})
     return converted
 
 
@@ -255,10 +254,14 @@ def _resolve_site_ranges(screening: Screening, *, by, reason: str) -> None:
         screening.birth_date and screening.screening_date) else None
     ranges = list(screening.site.reference_ranges.all())
     for lab in screening.labs.all():
-        if lab.range_source == "report":
-            continue
         found = site_reference_range(ranges, lab.analyte, screening.sex or None, age)
-        lln, uln, source = (found.lln, found.uln, "site") if found else (None, None, "")
+        site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
+        # A limit the report gave is used; a limit it did not give comes from the site's range.
+        lln = lab.report_lln if lab.report_lln is not None else site_lln
+        uln = lab.report_uln if lab.report_uln is not None else site_uln
+        from_report = lab.report_lln is not None or lab.report_uln is not None
+        from_site = (lab.report_lln is None and site_lln is not None) or (lab.report_uln is None and site_uln is not None)
+        source = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
         if (lab.lln, lab.uln, lab.range_source) != (lln, uln, source):
             lab.lln, lab.uln, lab.range_source = lln, uln, source
             audited_save(lab, by=by, reason=reason)
@@ -338,6 +341,9 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
                      screening.study, today, errors)
     errors.raise_if_any()
     with transaction.atomic():
+        # An enrolment at the same moment locks the screening too: facts never change under it.
+        if Screening.objects.select_for_update().filter(pk=screening.pk, participant__isnull=False).exists():
+            raise ConflictError({"non_field_errors": [_("This patient is enrolled; screening facts can no longer change.")]})
         _apply(screening, data, labs, by=by, reason=reason.strip())
     return screening
 
@@ -418,10 +424,7 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
                       _("criteria not met: %(codes)s") % {"codes": ", ".join(screening.failed_criteria)})
             raise ServiceError({"eligibility": [_("The patient is not eligible (%(detail)s).") % {"detail": detail}]})
         counts = Participant.objects.filter(study=study).aggregate(
-            total=Count("id"),
-            in_level=Count("id", filter=Q(dose_level=level) & ~Q(status=ParticipantStatus.WITHDRAWN)),
-            last_sequence=Max("sequence", filter=Q(site=screening.site)),
-        )
+            total=Count("id"), last_sequence=Max("sequence", filter=Q(site=screening.site)))
         if counts["total"] >= study.enrolment_target:
             raise ConflictError({"study": [_("%(study)s has reached its enrolment target of %(n)d.") % {
                 "study": study.code, "n": study.enrolment_target}]})
@@ -429,9 +432,10 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
             if study.uses_dose_escalation and level.status != "open":
                 raise ConflictError({"dose_level": [_("Dose level %(code)s is %(status)s, not open for enrolment.") % {
                     "code": level.code, "status": level.get_status_display().lower()}]})
-            if level.group_cap is not None and counts["in_level"] >= level.group_cap:
+            in_level = Participant.objects.filter(dose_level=level).holding_a_place().count() if level.group_cap else 0
+            if level.group_cap is not None and in_level >= level.group_cap:
                 raise ConflictError({"dose_level": [_("Dose level %(code)s is full (%(n)d of %(cap)d places taken).") % {
-                    "code": level.code, "n": counts["in_level"], "cap": level.group_cap}]})
+                    "code": level.code, "n": in_level, "cap": level.group_cap}]})
         sequence = (counts["last_sequence"] or 0) + 1
         participant = Participant(
             study=study, site=screening.site, screening=screening, sequence=sequence,
@@ -485,10 +489,23 @@ def participant_withdraw(*, participant: Participant, withdrawn_on: date, reason
         errors.add("withdrawn_on", _("The withdrawal date cannot be in the future."))
     elif withdrawn_on < participant.enrolled_on:
         errors.add("withdrawn_on", _("The withdrawal date is before enrolment."))
+    else:
+        last_given = participant.infusions.filter(state="given").aggregate(last=Max("started_at"))["last"]
+        if last_given and withdrawn_on < timezone.localtime(last_given).date():
+            errors.add("withdrawn_on", _("The withdrawal date is before the last infusion given (%(date)s).") % {
+                "date": timezone.localtime(last_given).date().isoformat()})
     errors.raise_if_any()
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.status == ParticipantStatus.WITHDRAWN:
+            raise ConflictError({"non_field_errors": [_("The participant is already withdrawn.")]})
+        _withdraw(participant, withdrawn_on=withdrawn_on, reason=reason, detail=detail, by=by)
+    return participant
+
+
+def _withdraw(participant: Participant, *, withdrawn_on: date, reason: str, detail: str, by) -> None:
     participant.status = ParticipantStatus.WITHDRAWN
     participant.withdrawn_on = withdrawn_on
     participant.withdrawal_reason = reason
     participant.withdrawal_detail = (detail or "").strip()
     audited_save(participant, by=by, reason=_("Withdrawn: %(reason)s") % {"reason": WithdrawalReason(reason).label})
-    return participant

@@ -78,20 +78,24 @@ def user_upsert(*, username: str, role: str, site_code: str, password: str | Non
         except ValidationError as exc:
             raise UserError("Password refused: " + " ".join(exc.messages)) from None
         user.set_password(password)
-    user.is_staff = role == Role.ADMIN or user.is_superuser
     user.save()
-    group = administrators_group()
-    if role == Role.ADMIN:
-        user.groups.add(group)
-    else:
-        user.groups.remove(group)
-
     membership = SiteMembership.objects.filter(user=user, site=site).first()
     if membership is None:
         audited_save(SiteMembership(user=user, site=site, role=role), by=by, reason="User added to the site")
     elif membership.role != role:
         membership.role = role
         audited_save(membership, by=by, reason=f"Role changed to {role}")
+    # Staff access (the admin) follows every membership: an administrator at one site stays one
+    # when they get another role elsewhere.
+    administers = SiteMembership.objects.filter(user=user, role=Role.ADMIN).exists()
+    if user.is_staff != (administers or user.is_superuser):
+        user.is_staff = administers or user.is_superuser
+        user.save(update_fields=["is_staff"])
+    group = administrators_group()
+    if administers:
+        user.groups.add(group)
+    else:
+        user.groups.remove(group)
     token = Token.objects.get_or_create(user=user)[0].key if with_token else None
     return UserResult(user=user, created=created, generated_password=generated, token=token)
 

@@ -428,6 +428,17 @@ class DoseLevelInline(ScopedInline):
     fields = ["code", "label", "order", "dose_basis", "dose_per_kg", "flat_dose", "plausible_min", "plausible_max",
               "group_cap", "status"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A level opens or closes only by a signed escalation decision; only a new level's first
+        # status is chosen here.
+        return ["status"] if obj is not None else []
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None and "status" in formset.form.base_fields:
+            formset.form.base_fields["status"].help_text = _("Existing levels open or close by signed escalation decisions.")
+        return formset
+
 
 class InfusionDefinitionInline(ScopedInline):
     model = InfusionDefinition
@@ -436,7 +447,8 @@ class InfusionDefinitionInline(ScopedInline):
 @admin.register(Arm)
 class ArmAdmin(AuditedAdmin):
     list_display = ["study", "code", "name", "product_kind"]
-    list_filter = ["study"]
+    # No list filter by study: Django's filter would list every study, other sites' included.
+    search_fields = ["code", "name", "study__code"]
     fields = ["study", "code", "name", "description", "product_kind", "missed_infusion_rule", "change_reason"]
     inlines = [DoseLevelInline, InfusionDefinitionInline]
 
@@ -493,6 +505,9 @@ class DoseLevelAdmin(RowAdmin):
     parent_field = "arm"
     fields = ["arm", *DoseLevelInline.fields, "change_reason"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return [self.parent_field, "status"]
+
 
 @admin.register(InfusionDefinition)
 class InfusionDefinitionAdmin(RowAdmin):
@@ -515,11 +530,26 @@ class ResponseCriteriaSetAdmin(AuditedAdmin):
         # Criteria sets are a shared library, not owned by a site.
         return super(AuditedAdmin, self).get_queryset(request)
 
+    def _used_elsewhere(self, request, obj) -> bool:
+        """Used by a study this administrator does not configure: changing it would change theirs."""
+        mine = Study.objects.visible_to(request.user, Action.CONFIGURE_STUDY).values("pk")
+        return StudyDisease.objects.filter(response_criteria=obj).exclude(study__in=mine).exists()
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser and self._used_elsewhere(request, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser and self._used_elsewhere(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(SiteMembership)
 class SiteMembershipAdmin(AuditedAdmin):
     list_display = ["user", "site", "role"]
-    list_filter = ["site", "role"]
+    list_filter = ["role"]
     fields = ["user", "site", "role", "change_reason"]
 
 
@@ -528,7 +558,7 @@ class ReferenceRangeAdmin(AuditedAdmin):
     """A site laboratory's normal ranges, used for lab values entered without their own range."""
 
     list_display = ["site", "analyte", "sex", "min_age_years", "max_age_years", "lln", "uln"]
-    list_filter = ["site", "analyte", "sex"]
+    list_filter = ["analyte", "sex"]
     fields = ["site", "analyte", "sex", "min_age_years", "max_age_years", "lln", "uln", "source", "change_reason"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

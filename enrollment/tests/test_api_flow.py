@@ -66,7 +66,7 @@ def test_screening_post_evaluates_every_criterion_with_its_arithmetic(api, studi
     assert criteria["tbil"]["detail"].startswith("TBIL 13.68 umol/L")
     labs = {lab["analyte"]: lab for lab in body["labs"]}
     assert (labs["TBIL"]["value"], labs["TBIL"]["entered_value"], labs["TBIL"]["entered_unit"]) == (13.68, 0.8, "mg/dL")
-    assert (labs["ALT"]["uln"], labs["ALT"]["range_source"]) == (40, "report")
+    assert (labs["ALT"]["uln"], labs["ALT"]["range_source"]) == (40, "report+site")  # LLN from the site
     assert (labs["AST"]["uln"], labs["AST"]["range_source"]) == (35, "site")  # PUMCH female AST range
 
 
@@ -130,7 +130,7 @@ def test_minor_consent_needs_a_guardian(api, studies):
     response = api.post(f"/api/v1/screenings/{screening_id}/consent/", {
         "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"}, format="json")
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"guardian_name", "guardian_relationship"}
+    assert set(response.json()["errors"]) == {"guardian", "guardian_relationship"}
 
 
 def test_monitor_may_read_but_not_screen(studies, make_user, api):
@@ -148,3 +148,23 @@ def test_other_site_cannot_see_a_screening(studies, make_user, api, other_site_s
     other.force_authenticate(make_user("coordinator", site="XH"))
     assert other.get(f"/api/v1/screenings/{screening_id}/").status_code == 404
     assert other.post("/api/v1/studies/MSC-ITP-5/screenings/", P3_FACTS, format="json").status_code == 404
+
+
+def test_report_with_only_a_lower_limit_takes_the_upper_from_the_site(api, studies):
+    labs = [lab if lab["analyte"] != "ALT" else {"analyte": "ALT", "value": 35, "unit": "U/L", "lln": 5}
+            for lab in P3_FACTS["labs"]]
+    body = post_screening(api, labs=labs).json()
+    alt = next(lab for lab in body["labs"] if lab["analyte"] == "ALT")
+    assert (alt["lln"], alt["uln"], alt["range_source"]) == (5, 40, "report+site")  # PUMCH female ALT ULN 40
+    assert body["eligibility"]["eligible"] is True
+
+
+def test_consent_error_names_the_guardian_field_of_the_request(api, studies):
+    screening_id = post_screening(api, birth_date=years_ago(10), height_cm=140).json()["id"]
+    response = api.post(f"/api/v1/screenings/{screening_id}/consent/", {
+        "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"}, format="json")
+    assert set(response.json()["errors"]) == {"guardian", "guardian_relationship"}
+
+
+def test_screening_at_a_site_where_the_user_does_not_screen_is_403(api, studies):
+    assert post_screening(api, site="XH").status_code == 403

@@ -1055,7 +1055,7 @@ def test_when_disease_around_a_missing_combination_leads_with_what_is_missing():
     )
 
 
-LAB_VALUES = st.floats(min_value=0, max_value=250, allow_nan=False)
+LAB_VALUES = st.floats(min_value=20, max_value=250, allow_nan=False)  # haemoglobin's physiological range
 OPS = st.sampled_from(["<", "<=", ">", ">="])
 
 
@@ -1396,7 +1396,7 @@ RULE_TYPE_CODES = (
             {
                 "value": [
                     "Haemoglobin threshold 1000 g/L is outside the physiological range "
-                    "0-250 g/L; thresholds are in g/L."
+                    "20-250 g/L; thresholds are in g/L."
                 ]
             },
         ),

@@ -188,3 +188,16 @@ def test_two_concurrent_enrolments_into_the_last_place_only_one_succeeds(studies
     numbers = sorted(Participant.objects.values_list("study_number", flat=True))
     assert numbers == ["HUCMSC-ITP-ESC-PUMCH-001", "HUCMSC-ITP-ESC-PUMCH-002", "HUCMSC-ITP-ESC-PUMCH-003"]
     assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="A").participants.count() == 3
+
+
+def test_participant_withdrawn_after_an_infusion_keeps_the_place(studies, coordinator):
+    from dosing.models import Infusion
+
+    first = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
+    for _ in range(2):
+        services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
+    Infusion.objects.filter(participant=first, number=1).update(state="given", started_at=timezone.now(), weight_kg=70)
+    services.participant_withdraw(participant=first, withdrawn_on=TODAY, reason="adverse_event", by=coordinator)
+    with pytest.raises(services.ConflictError) as caught:
+        services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
+    assert caught.value.errors == {"dose_level": ["Dose level A is full (3 of 3 places taken)."]}

@@ -220,7 +220,7 @@ def test_new_screening_bad_input_shows_messages_on_the_fields_and_stores_nothing
     entry = response.context["entry"]
     rows = {lab.analyte.code: lab for lab in entry.labs}
     assert rows["HGB"].errors == {"value": [
-        "Haemoglobin 26 g/dL (260 g/L) is outside the physiological range 0-250 g/L; check the value and unit."]}
+        "Haemoglobin 26 g/dL (260 g/L) is outside the physiological range 20-250 g/L; check the value and unit."]}
     assert rows["CREAT"].errors == {"value": [
         "Creatinine 40 mg/dL (3536 umol/L) is outside the physiological range 0-3000 umol/L; check the value and unit."]}
     assert entry.facts.errors == {"weight_kg": ["A weight of 0.0 kg is not plausible (0.5-350 kg)."]}
@@ -268,7 +268,7 @@ def test_new_screening_valid_post_creates_the_screening_with_si_values(coordinat
     assert sorted(labs) == ["ALT", "AST", "CREAT", "PLT", "TBIL"]
     assert (labs["TBIL"].value, labs["TBIL"].entered_value, labs["TBIL"].entered_unit) == (13.68, 0.8, "mg/dL")
     assert (labs["CREAT"].value, labs["CREAT"].entered_value, labs["CREAT"].entered_unit) == (61.88, 0.7, "mg/dL")
-    assert (labs["ALT"].uln, labs["ALT"].range_source) == (40.0, "report")
+    assert (labs["ALT"].uln, labs["ALT"].range_source) == (40.0, "report+site")
     assert (labs["AST"].uln, labs["AST"].range_source) == (35.0, "site")
     assert [(t.therapy, t.outcome) for t in screening.prior_therapies.all()] == [
         ("glucocorticoid", "none"), ("tpo_agent", "none"), ("rituximab", "none")]

@@ -156,3 +156,15 @@ def test_password_change_refuses_a_wrong_old_password(client, make_user):
         "old_password": "nope", "new_password1": "Battery-Staple-77", "new_password2": "Battery-Staple-77"})
     assert response.status_code == 200
     assert "old_password" in response.context["form"].errors
+
+
+def test_a_role_at_another_site_keeps_administration_rights(studies):
+    from trials.accounts import user_upsert
+    from trials.models import Site
+
+    Site.objects.create(code="XH", name="Other hospital")
+    user_upsert(username="ma", role="admin", site_code="PUMCH", password="Correct-Horse-88")
+    user = user_upsert(username="ma", role="coordinator", site_code="XH").user
+    assert user.is_staff and user.groups.filter(name=ADMIN_GROUP).exists()
+    roles = dict(SiteMembership.objects.filter(user=user).values_list("site__code", "role"))
+    assert roles == {"PUMCH": "admin", "XH": "coordinator"}

@@ -321,7 +321,7 @@ def post_study_with(client, study, model, **row):
 
 
 def test_dose_level_per_kg_without_dose_is_refused_on_the_dose_field(admin_client, msc_arm):
-    level = STD_LEVEL | {"code": "HIGH", "order": 2, "dose_per_kg": None}
+    level = {k: v for k, v in STD_LEVEL.items() if k != "status"} | {"code": "HIGH", "order": 2, "dose_per_kg": None}
 
     response = post_arm_with(admin_client, msc_arm, DoseLevel, **level)
 
@@ -332,7 +332,8 @@ def test_dose_level_per_kg_without_dose_is_refused_on_the_dose_field(admin_clien
 
 
 def test_dose_level_plausible_max_below_min_is_refused_on_the_max_field(admin_client, msc_arm):
-    level = STD_LEVEL | {"code": "HIGH", "order": 2, "plausible_min": 2e8, "plausible_max": 1e8, "dose_per_kg": 1.5e8}
+    level = {k: v for k, v in STD_LEVEL.items() if k != "status"} | {
+        "code": "HIGH", "order": 2, "plausible_min": 2e8, "plausible_max": 1e8, "dose_per_kg": 1.5e8}
 
     response = post_arm_with(admin_client, msc_arm, DoseLevel, **level)
 
@@ -718,3 +719,26 @@ def test_reference_ranges_are_edited_with_a_reason_and_scoped(client, studies, o
     alt.refresh_from_db()
     assert alt.uln == 45
     assert alt.history.first().history_change_reason == "Laboratory changed its assay"
+
+
+def test_dose_level_status_is_read_only_once_the_level_exists(admin_client, studies):
+    level = DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B")
+    arm_page = admin_client.get(reverse("admin:trials_arm_change", args=[level.arm_id]))
+    formset = next(f for f in arm_page.context["inline_admin_formsets"] if f.formset.model is DoseLevel)
+    assert "status" not in formset.formset.forms[0].fields
+    data = {"change_reason": "try to open B", "status": "open"}
+    admin_client.post(reverse("admin:trials_doselevel_change", args=[level.pk]), data)
+    level.refresh_from_db()
+    assert level.status == "planned"
+
+
+def test_shared_response_criteria_set_is_read_only_to_an_administrator_of_one_site(client, studies, other_site_study,
+                                                                                    make_user):
+    from trials.models import ResponseCriteriaSet
+
+    client.force_login(make_user("admin"))
+    iwg = ResponseCriteriaSet.objects.get(code="IWG2009-ITP")  # also used by XH-MSC, which this admin cannot see
+    page = client.get(reverse("admin:trials_responsecriteriaset_change", args=[iwg.pk]))
+    assert page.status_code == 200 and page.context["has_change_permission"] is False
+    aiha = ResponseCriteriaSet.objects.get(code="AIHA-INTL")  # only PUMCH's UCB-IRIC uses it
+    assert client.get(reverse("admin:trials_responsecriteriaset_change", args=[aiha.pk])).context["has_change_permission"]

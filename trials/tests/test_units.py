@@ -34,7 +34,7 @@ EXPECTED_UNITS = {
 }
 
 EXPECTED_RANGES = {
-    "HGB": (0, 250),
+    "HGB": (20, 250),
     "PLT": (0, 2000),
     "ANC": (0, 100),
     "WBC": (0, 500),
@@ -113,8 +113,10 @@ def test_to_si_applies_the_factor_of_every_accepted_unit(analyte, unit):
 
 
 @pytest.mark.parametrize(("analyte", "unit"), ALL_UNITS)
-def test_to_si_accepts_zero_in_every_unit(analyte, unit):
-    assert to_si(analyte, 0, unit) == 0.0
+def test_to_si_accepts_the_lower_bound_in_every_unit(analyte, unit):
+    low = EXPECTED_RANGES[analyte][0]
+    factor = EXPECTED_UNITS[analyte][1][unit]
+    assert to_si(analyte, low / factor, unit) == pytest.approx(low)
 
 
 @pytest.mark.parametrize(
@@ -140,21 +142,21 @@ def test_to_si_accepts_the_upper_bound_of_the_physiological_range(analyte, value
             "HGB",
             250.1,
             "g/L",
-            "Haemoglobin 250.1 g/L is outside the physiological range 0-250 g/L; "
+            "Haemoglobin 250.1 g/L is outside the physiological range 20-250 g/L; "
             "check the value and unit.",
         ),
         (
             "HGB",
             260,
             "g/L",
-            "Haemoglobin 260 g/L is outside the physiological range 0-250 g/L; "
+            "Haemoglobin 260 g/L is outside the physiological range 20-250 g/L; "
             "check the value and unit.",
         ),
         (
             "HGB",
             26,
             "g/dL",
-            "Haemoglobin 26 g/dL (260 g/L) is outside the physiological range 0-250 g/L; "
+            "Haemoglobin 26 g/dL (260 g/L) is outside the physiological range 20-250 g/L; "
             "check the value and unit.",
         ),
         (
@@ -379,7 +381,7 @@ def test_format_number_drops_trailing_zeros(value, expected):
     st.sampled_from(ALL_UNITS).flatmap(
         lambda pair: st.tuples(
             st.just(pair),
-            st.floats(min_value=0, max_value=EXPECTED_RANGES[pair[0]][1], allow_nan=False),
+            st.floats(min_value=EXPECTED_RANGES[pair[0]][0], max_value=EXPECTED_RANGES[pair[0]][1], allow_nan=False),
         )
     )
 )
@@ -398,3 +400,11 @@ def test_temperature_round_trip_property(celsius):
     fahrenheit = fahrenheit_from_celsius(celsius)
 
     assert celsius_from_fahrenheit(fahrenheit) == pytest.approx(celsius, abs=1e-3)
+
+
+def test_haemoglobin_in_g_dl_entered_as_g_l_is_refused():
+    with pytest.raises(UnitError) as excinfo:
+        to_si("HGB", 11.2, "g/L")
+    assert str(excinfo.value) == (
+        "Haemoglobin 11.2 g/L is outside the physiological range 20-250 g/L; check the value and unit.")
+    assert to_si("HGB", 20, "g/L") == 20.0
