@@ -1,9 +1,11 @@
 """Writes of study configuration.
 
-`studies_load` creates or updates studies from the declarative files in `trials/studies/`:
-each row is matched on its natural key (study code; arm code; dose level code; infusion number;
-visit code; criterion code), validated with the same rules as the admin forms, and saved only
-when a field differs, with the file named as the reason. Loading twice changes nothing.
+`studies_load` creates studies from the declarative files in `trials/studies/`: each row is
+matched on its natural key (study code; arm code; dose level code; infusion number; visit code;
+criterion code) and validated with the same rules as the admin forms. Missing rows are created;
+rows that differ from the file are kept (administrators may have changed them) and reported, or,
+with `update=True`, set to the file's values with the file named as the reason. Loading twice
+changes nothing.
 It never deletes: rows that the file no longer lists are reported, so data captured against
 them stays intact. A dose level's status is set only when the level is created, because opening
 and closing levels is the escalation decisions' business afterwards.
@@ -43,8 +45,10 @@ class StudyDefinitionError(Exception):
 
 @dataclass
 class LoadReport:
+    update: bool = False  # apply the file's values to rows that differ (else keep and report them)
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    differs: list[str] = field(default_factory=list)
     not_in_file: list[str] = field(default_factory=list)
 
     @property
@@ -61,6 +65,10 @@ def _upsert(model: type[models.Model], *, key: dict, values: dict, by, reason: s
     else:
         changed = [name for name, value in values.items() if getattr(instance, name) != value]
         if not changed:
+            return instance
+        if not report.update:
+            # Changed since (by an administrator, with its own audit trail): keep it, say so.
+            report.differs.append(f"{label}: {', '.join(changed)}")
             return instance
         for name in changed:
             setattr(instance, name, values[name])
@@ -244,9 +252,14 @@ def _report_extra(report: LoadReport, label: str, queryset, attr: str) -> None:
         report.not_in_file.append(f"{label} {getattr(row, attr)}")
 
 
-def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | None = None) -> LoadReport:
-    """Load the response criteria sets and every study file of `directory` in one transaction."""
-    report = LoadReport()
+def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | None = None,
+                 update: bool = False) -> LoadReport:
+    """Load the response criteria sets, sites and every study file of `directory` in one transaction.
+
+    Missing rows are created. A row that differs from its file was changed since, by an
+    administrator: it is kept and reported, unless `update` asks for the file's values.
+    """
+    report = LoadReport(update=update)
     criteria_path = directory / RESPONSE_CRITERIA_FILE
     sites_path = directory / SITES_FILE
     study_paths = sorted(p for p in directory.glob("*.yaml") if p.name not in (RESPONSE_CRITERIA_FILE, SITES_FILE))

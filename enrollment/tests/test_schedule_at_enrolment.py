@@ -64,7 +64,7 @@ def test_p2_samples_follow_sex_and_the_first_nine_participants(studies, coordina
                                        by=coordinator)
     woman_codes = set(woman.visits.values_list("code", flat=True))
     man_codes = set(man.visits.values_list("code", flat=True))
-    weekly = {f"W{w}" for w in range(1, 29)}
+    weekly = {f"W{w}" for w in range(1, 29)} | {"VIR-W4", "VIR-W16"}
     assert woman_codes == weekly | samples | {"D-1", "AB-PRE", "AB-48H"}
     assert man_codes == weekly | {"D-1", "AB-PRE", "AB-48H"}
     assert set(tenth.visits.values_list("code", flat=True)) == weekly | samples | {"D-1"}

@@ -97,7 +97,8 @@ def test_p2_assessment_schedule(studies):
     assert sorted(weekly, key=lambda code: int(code[1:])) == [f"W{w}" for w in range(1, 29)]
     assert all(row == ("first_infusion", 7 * int(code[1:]), "days", 2, 2, "days") for code, row in weekly.items())
     by_code = {v.code: v for v in VisitDefinition.objects.filter(study__code="HUCMSC-ITP-ESC")}
-    assert sorted(c for c, v in by_code.items() if "virology" in v.assessments) == ["W16", "W4"]
+    virology = {c: (v.offset, v.window_before, v.window_after) for c, v in by_code.items() if "virology" in v.assessments}
+    assert virology == {"VIR-W4": (28, 3, 3), "VIR-W16": (112, 3, 3)}
     immune = {c for c, v in by_code.items() if "immune_function" in v.assessments}
     assert immune == {"D-1", "W2", "W4", "W8", "W12", "W16", "W28"}
     assert (by_code["D-1"].anchor, by_code["D-1"].offset) == ("first_infusion", -1)
@@ -203,12 +204,24 @@ def test_load_studies_keeps_a_dose_level_status_changed_since(studies):
     assert level.status == "open"
 
 
-def test_load_studies_restores_a_hand_edited_threshold_with_the_file_as_reason(studies):
+def test_load_studies_keeps_an_administrators_change_and_reports_it(studies):
+    visit = VisitDefinition.objects.get(study__code="MSC-ITP-5", code="D14")
+    visit.window_after = 5
+    visit._change_reason = "Amendment 2"
+    visit.save()
+    report = studies_load()
+    visit.refresh_from_db()
+    assert visit.window_after == 5
+    assert report.differs == ["MSC-ITP-5 visit D14: window_after"]
+    assert report.changed is False
+
+
+def test_load_studies_update_restores_the_file_with_the_file_as_reason(studies):
     visit = VisitDefinition.objects.get(study__code="MSC-ITP-5", code="D14")
     visit.window_after = 5
     visit._change_reason = "trying"
     visit.save()
-    report = studies_load()
+    report = studies_load(update=True)
     visit.refresh_from_db()
     assert visit.window_after == 3
     assert report.updated == ["MSC-ITP-5 visit D14"]
