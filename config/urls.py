@@ -19,8 +19,10 @@ urlpatterns = [
     path("api/v1/", include("trials.api_urls")),
     path("api/v1/", include("enrollment.api_urls")),
     path("api/v1/", include("dosing.api_urls")),
+    path("api/v1/", include("followup.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("enrollment.urls")),
     path("", include("dosing.infusion_urls")),
+    path("", include("dosing.urls")),
     path("", include("trials.urls")),
 ]

@@ -1,17 +1,22 @@
-"""REST API of infusions (API.md 'POST /api/v1/participants/{id}/infusions/')."""
+"""REST API of infusions (API.md 'POST /api/v1/participants/{id}/infusions/') and of dose
+escalation (API.md "Dose escalation")."""
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.api import raise_for
 from enrollment.selectors import participants_visible
 from enrollment.services import ServiceError
-from trials.scoping import Action, require
+from trials.models import DoseLevel, Study
+from trials.scoping import Action, require, site_ids_for
 
 from . import services
-from .models import Infusion
+from .models import EscalationAction, Infusion
+from .selectors import escalation_state
 
 
 class InfusionInSerializer(serializers.Serializer):
@@ -71,3 +76,139 @@ class ParticipantInfusions(APIView):
         except ServiceError as error:
             raise_for(error)
         return Response(InfusionOutSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dose escalation (API.md "Dose escalation")
+# ---------------------------------------------------------------------------------------------
+
+def escalation_study(request, code) -> Study:
+    """The study if the user's sites run it (else 404), and only if it escalates doses (else 404
+    saying so: there is no escalation resource to show)."""
+    study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites"), code=code)
+    if not study.uses_dose_escalation:
+        raise exceptions.NotFound(_("%(study)s does not use dose escalation.") % {"study": study.code})
+    return study
+
+
+class DltOutSerializer(serializers.Serializer):
+    adverse_event = serializers.IntegerField(source="adverse_event.pk")
+    term = serializers.CharField(source="adverse_event.term")
+    grade = serializers.IntegerField(source="adverse_event.grade")
+    onset_date = serializers.DateField(source="adverse_event.onset_date")
+    explanation = serializers.CharField()
+
+
+class EscalationParticipantSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="participant.pk")
+    study_number = serializers.CharField(source="participant.study_number")
+    site = serializers.CharField(source="participant.site.code")
+    status = serializers.CharField(source="participant.status")
+    first_infusion = serializers.DateField(allow_null=True)
+    dlt_window = serializers.SerializerMethodField()
+    infusions_received = serializers.IntegerField()
+    infusions_planned = serializers.IntegerField()
+    counted = serializers.BooleanField(help_text="False when withdrawn before any infusion.")
+    evaluable = serializers.BooleanField()
+    in_dlt_window = serializers.BooleanField(help_text="The DLT assessment is not final yet.")
+    assessment = serializers.CharField()
+    dlts = DltOutSerializer(many=True)
+
+    def get_dlt_window(self, row) -> dict | None:
+        window = row.dlt_window
+        return {"start": window[0].isoformat(), "end": window[1].isoformat()} if window else None
+
+
+class EscalationLevelSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField(source="level.label")
+    order = serializers.IntegerField(source="level.order")
+    dose_per_kg = serializers.FloatField(source="level.dose_per_kg", allow_null=True)
+    status = serializers.CharField(source="level.status")
+    group_cap = serializers.IntegerField(source="level.group_cap", allow_null=True)
+    enrolled = serializers.IntegerField()
+    evaluable = serializers.IntegerField()
+    dlts = serializers.IntegerField()
+    in_dlt_window = serializers.IntegerField()
+    participants = serializers.SerializerMethodField()
+    participants_at_other_sites = serializers.SerializerMethodField()
+
+    @extend_schema_field(EscalationParticipantSerializer(many=True))
+    def get_participants(self, row) -> list:
+        return EscalationParticipantSerializer(row.visible_participants(self.context["site_ids"]), many=True).data
+
+    def get_participants_at_other_sites(self, row) -> int:
+        return len(row.participants) - len(row.visible_participants(self.context["site_ids"]))
+
+
+class ProposalSerializer(serializers.Serializer):
+    action = serializers.CharField(help_text="wait | escalate | expand | stop | choose_expansion_dose")
+    level = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+    rule = serializers.CharField(source="rule.rule", allow_null=True, default=None,
+                                 help_text="The row of the 3+3 table applied (none while waiting).")
+
+
+class EscalationDecisionOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    level = serializers.CharField(source="level.code", allow_null=True, default=None)
+    proposal = serializers.SerializerMethodField()
+    contradicts_proposal = serializers.BooleanField()
+    rationale = serializers.CharField()
+    signed_by = serializers.CharField(source="signed_by.username")
+    signed_at = serializers.DateTimeField()
+    level_counts = serializers.JSONField(help_text="Counts per level at signing.")
+
+    def get_proposal(self, decision) -> dict:
+        return {"action": decision.proposal_action, "level": decision.proposal_level or None,
+                "reason": decision.proposal_reason}
+
+
+class EscalationSerializer(serializers.Serializer):
+    study = serializers.CharField(source="study.code")
+    computed_on = serializers.DateField(source="today")
+    levels = EscalationLevelSerializer(many=True)
+    proposal = ProposalSerializer()
+    decisions = EscalationDecisionOutSerializer(many=True)
+
+
+class EscalationDecisionInSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=EscalationAction.choices)
+    level = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="",
+                                  help_text="The level the decision concerns; may be empty for stop.")
+    rationale = serializers.CharField(required=False, allow_blank=True, default="",
+                                      help_text="Required when the decision differs from the proposal.")
+    password = serializers.CharField(write_only=True, trim_whitespace=False,
+                                     help_text="Your own password, re-entered as a signature.")
+
+
+def escalation_out(request, study) -> dict:
+    state = escalation_state(study, today=timezone.localdate())
+    return EscalationSerializer(state, context={"site_ids": site_ids_for(request.user)}).data
+
+
+class StudyEscalation(APIView):
+    @extend_schema(responses=EscalationSerializer)
+    def get(self, request, code):
+        return Response(escalation_out(request, escalation_study(request, code)))
+
+
+class StudyEscalationDecisions(APIView):
+    @extend_schema(request=EscalationDecisionInSerializer, responses={201: EscalationDecisionOutSerializer})
+    def post(self, request, code):
+        study = escalation_study(request, code)
+        require(request.user, Action.SIGN, [site.pk for site in study.sites.all()])
+        serializer = EscalationDecisionInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            decision = services.escalation_decide(study=study, action=data["action"], level_code=data["level"] or "",
+                                                  rationale=data["rationale"], password=data["password"],
+                                                  by=request.user)
+        except ServiceError as error:
+            raise_for(error)
+        levels = DoseLevel.objects.filter(arm__study=study).order_by("order")
+        return Response({**EscalationDecisionOutSerializer(decision).data,
+                         "levels": [{"code": lv.code, "status": lv.status, "group_cap": lv.group_cap} for lv in levels]},
+                        status=status.HTTP_201_CREATED)

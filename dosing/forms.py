@@ -74,3 +74,34 @@ class InfusionForm(forms.Form):
 class MissedInfusionForm(forms.Form):
     number = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class EscalationDecisionForm(forms.Form):
+    """An investigator's 3+3 decision, signed by re-entering their password (the service checks
+    the password, the fit with the levels' state and the rationale a contradiction needs)."""
+
+    action = forms.ChoiceField(label=_("Decision"))
+    level = forms.ChoiceField(label=_("Dose level"), required=False,
+                              help_text=_("Escalate: the level to open. Expand: the level to expand. Stop: the "
+                                          "recommended dose (may be empty). Choose: the dose to expand to 6."))
+    rationale = forms.CharField(label=_("Rationale"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                help_text=_("Required when the decision differs from the proposal."))
+    password = forms.CharField(label=_("Your password, as signature"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, *args, levels, proposal, **kwargs):
+        """`levels`: the `LevelEscalation` rows; `proposal`: the proposal, preselected when it is a decision."""
+        from .models import EscalationAction
+
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "—"), *EscalationAction.choices]
+        self.fields["level"].choices = [("", "—")] + [
+            (row.code, f"{row.code} – {row.level.get_status_display()}") for row in levels]
+        if proposal.action in EscalationAction.values:
+            self.fields["action"].initial = proposal.action
+            self.fields["level"].initial = proposal.level or ""
+
+    def add_service_errors(self, errors: dict) -> None:
+        for path, messages in errors.items():
+            for message in messages:
+                self.add_error(path if path in self.fields else None, message)

@@ -1,4 +1,5 @@
-"""Infusions: the plan of each participant and what was given (issue: infusions and escalation).
+"""Infusions: the plan of each participant and what was given (issue: infusions and escalation),
+and the signed dose-escalation decisions (issue: 3+3 dose escalation).
 
 One row per planned infusion, created at enrolment from the arm's infusion definitions. The plan
 (target and window) is re-computed by `dosing.services` from what actually happened, using the
@@ -11,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from trials.models import DoseLevel
+from trials.models import DoseLevel, Study
 from trials.scoping import ScopedQuerySet
 
 
@@ -76,3 +77,62 @@ class Infusion(models.Model):
 
     def __str__(self):
         return f"{self.participant} #{self.number}"
+
+
+class EscalationAction(models.TextChoices):
+    """What an investigator may decide (API.md "Dose escalation"; `wait` is only ever proposed)."""
+
+    ESCALATE = "escalate", _("Escalate to the next level")
+    EXPAND = "expand", _("Expand the level to 6")
+    STOP = "stop", _("Stop escalation")
+    CHOOSE_EXPANSION_DOSE = "choose_expansion_dose", _("Choose the dose to expand")
+
+
+class EscalationDecision(models.Model):
+    """An investigator's signed 3+3 decision, next to the proposal it followed or contradicted.
+
+    CLINICAL_RULES.md section 4: the application proposes, an investigator records and signs, and
+    the next group opens only then. `level` is the level the decision concerns: the level opened
+    (escalate), expanded (expand), chosen (choose_expansion_dose), or the recommended dose (stop;
+    empty when the lowest dose was too toxic). The proposal and the counts at signing are kept, so
+    the decision stays explainable after more data arrive.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="escalation_decisions")
+    action = models.CharField(_("decision"), max_length=30, choices=EscalationAction.choices)
+    level = models.ForeignKey(DoseLevel, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name=_("dose level"))
+    proposal_action = models.CharField(_("proposed action"), max_length=30)
+    proposal_level = models.CharField(_("proposed level"), max_length=20, blank=True)
+    proposal_reason = models.TextField(_("reason of the proposal"))
+    level_counts = models.JSONField(_("counts per level at signing"), default=list, blank=True)
+    rationale = models.TextField(_("rationale"), blank=True)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("signed by"))
+    signed_at = models.DateTimeField(_("signed at"))
+    history = HistoricalRecords()
+
+    site_scope = "study__sites"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["study", "signed_at", "id"]
+        verbose_name = _("escalation decision")
+        verbose_name_plural = _("escalation decisions")
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=EscalationAction.values), name="escalation_action_known"),
+            models.CheckConstraint(condition=Q(action=models.F("proposal_action")) | ~Q(rationale=""),
+                                   name="decision_against_proposal_has_rationale"),
+            models.CheckConstraint(condition=Q(action="stop") | Q(level__isnull=False),
+                                   name="escalation_decision_names_its_level"),
+        ]
+
+    def __str__(self):
+        return f"{self.study} {self.action} {self.level.code if self.level else ''}".strip()
+
+    @property
+    def contradicts_proposal(self) -> bool:
+        level = self.level.code if self.level else ""
+        if self.action != self.proposal_action:
+            return True
+        return self.action != EscalationAction.CHOOSE_EXPANSION_DOSE and level != self.proposal_level

@@ -1,18 +1,25 @@
-"""Writes of the infusion plan (CLINICAL_RULES.md section 8, `dosing/windows.py`)."""
+"""Writes of the infusion plan (CLINICAL_RULES.md section 8, `dosing/windows.py`) and of the signed
+dose-escalation decisions (section 4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from trials.audit import audited_save
+from trials.scoping import Action, require
 
 from .dose import check_dose
 from .models import Infusion, InfusionState
 from .products import validate_product
+from .selectors import EXPANSION_SIZE
 from .windows import InfusionEvent, InfusionRule, PlannedInfusion, plan_infusions
 
 
@@ -207,3 +214,162 @@ def _after_infusion_change(participant, *, by, reason: str, today: date) -> None
     if status != participant.status:
         participant.status = status
         audited_save(participant, by=by, reason=reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dose escalation: the investigator's signed decision (CLINICAL_RULES.md section 4)
+# ---------------------------------------------------------------------------------------------
+
+class SignatureRefused(PermissionDenied):
+    """The password re-entered as a signature is not the signer's own: 403, nothing recorded."""
+
+
+def _signature_key(user) -> str:
+    return f"signature-failures:user:{user.pk}"
+
+
+def _check_signature(user, password: str) -> None:
+    """The signer's own password, re-entered; after LOGIN_FAILURE_LIMIT wrong ones signing is
+    locked for LOGIN_LOCK_SECONDS, as sign-in is (a signature must not be guessable)."""
+    key = _signature_key(user)
+    if (cache.get(key) or 0) >= settings.LOGIN_FAILURE_LIMIT:
+        raise SignatureRefused(_("Too many wrong passwords: signing is locked for %(minutes)d minutes.") % {
+            "minutes": max(1, settings.LOGIN_LOCK_SECONDS // 60)})
+    if not password or not user.check_password(password):
+        if not cache.add(key, 1, timeout=settings.LOGIN_LOCK_SECONDS):
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=settings.LOGIN_LOCK_SECONDS)
+        raise SignatureRefused(_("The password is not correct: the decision was not signed."))
+    cache.delete(key)
+
+
+def _decision_conflicts(action: str, target, state) -> list[str]:
+    """Why ``action`` at ``target`` (a `LevelEscalation` or None) does not fit the study's state."""
+    from .models import EscalationAction
+
+    levels = list(state.levels)
+    exceeded = state.dose_exceeded_level
+    current = state.current_level
+    problems = []
+    if target is not None and action != EscalationAction.ESCALATE and target.level.status == "planned":
+        problems.append(_("Level %(code)s was never opened: nobody has been treated at it.") % {"code": target.code})
+    if (exceeded is not None and target is not None and action != EscalationAction.STOP
+            and target.level.order >= exceeded.level.order):
+        problems.append(_("Level %(code)s exceeded the dose (%(n)d DLTs, section 4): no decision may open "
+                          "%(target)s or a level above it.") % {
+            "code": exceeded.code, "n": exceeded.dlts, "target": target.code})
+    if action == EscalationAction.ESCALATE and target is not None:
+        if target.level.status == "open":
+            problems.append(_("Level %(code)s is already open.") % {"code": target.code})
+        elif current is not None and current is levels[-1]:
+            problems.append(_("Level %(code)s is the top level: there is no level to escalate to.") % {"code": current.code})
+        else:
+            position = next((i for i, row in enumerate(levels) if row is current), -1)
+            expected = levels[position + 1]
+            if target is not expected:
+                problems.append(_("Escalation goes one level at a time: the next level is %(code)s.") % {
+                    "code": expected.code})
+    elif action == EscalationAction.EXPAND and target is not None:
+        cap = target.level.group_cap
+        if cap is None or cap >= EXPANSION_SIZE:
+            problems.append(_("Level %(code)s already takes %(cap)s participants: there is nothing to expand.") % {
+                "code": target.code, "cap": cap if cap is not None else _("any number of")})
+    elif action == EscalationAction.STOP and not any(row.level.status == "open" for row in levels):
+        problems.append(_("No dose level is open: escalation has already stopped."))
+    return problems
+
+
+def _apply_decision(decision, target, state, *, by) -> None:
+    """Open, close and expand the levels as decided; each change cites the decision."""
+    from .models import EscalationAction
+
+    reason = _("Escalation decision %(id)d: %(action)s %(level)s") % {
+        "id": decision.pk, "action": decision.action, "level": target.code if target else ""}
+    reason = reason.strip()[:100]
+    opened = target.level if target is not None and decision.action != EscalationAction.STOP else None
+    for row in state.levels:
+        level = row.level
+        before = (level.status, level.group_cap)
+        if level is opened:
+            level.status = "open"
+            if decision.action in (EscalationAction.EXPAND, EscalationAction.CHOOSE_EXPANSION_DOSE) and \
+                    level.group_cap is not None:
+                # P2: "choose one dose and expand it to 6"; 3+3: "treat 3 more at the same dose".
+                level.group_cap = max(level.group_cap, EXPANSION_SIZE)
+        elif level.status == "open":
+            level.status = "closed"
+        if (level.status, level.group_cap) != before:
+            audited_save(level, by=by, reason=reason)
+
+
+def escalation_decide(*, study, action: str, level_code: str | None, rationale: str, password: str, by,
+                      now: datetime | None = None):
+    """Record an investigator's signed 3+3 decision and open, expand or close the levels it names.
+
+    CLINICAL_RULES.md section 4: the application proposes (`dosing.selectors.escalation_state`), an
+    investigator records and signs, and the next group opens only then. Investigators only
+    (`Action.SIGN` at a site of the study); the password is the signer's own, re-entered: a wrong
+    one raises `SignatureRefused` (403) and records nothing. A decision that differs from the
+    proposal (another action, or another level) needs a rationale (400). A decision that does not
+    fit the levels' state (escalating past the next level, expanding a level never opened or one
+    that exceeded the dose, stopping when nothing is open) is a `ConflictError` (409).
+
+    Applied under the study row lock that enrolment takes, so that no participant is enrolled
+    into a level while it closes: escalate closes the current level and opens the next; expand
+    raises the level's cap to 6 and keeps it (re)opened; stop closes every open level; choose
+    the expansion dose opens the chosen level with a cap of 6. Any other open level closes.
+    """
+    from enrollment.services import ConflictError, ServiceError
+    from trials.models import Study
+
+    from .escalation import CHOOSE_EXPANSION_DOSE
+    from .models import EscalationAction, EscalationDecision
+    from .selectors import escalation_state
+
+    now = now or timezone.now()
+    require(by, Action.SIGN, list(study.sites.values_list("pk", flat=True)))
+    _check_signature(by, password)
+    if not study.uses_dose_escalation:
+        raise ServiceError({"study": [_("%(study)s does not use dose escalation.") % {"study": study.code}]})
+    errors: dict[str, list[str]] = {}
+    action = (action or "").strip()
+    level_code = (level_code or "").strip()
+    rationale = (rationale or "").strip()
+    if action not in EscalationAction.values:
+        errors["action"] = [_("Use one of %(codes)s.") % {"codes": ", ".join(EscalationAction.values)}]
+    if errors:
+        raise ServiceError(errors)
+
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study.pk)
+        state = escalation_state(study, today=timezone.localdate(now))
+        proposal = state.proposal
+        target = state.level(level_code) if level_code else None
+        codes = ", ".join(row.code for row in state.levels) or "-"
+        if level_code and target is None:
+            errors["level"] = [_("Unknown dose level %(code)s; this study has %(codes)s.") % {
+                "code": level_code, "codes": codes}]
+        elif not level_code and action != EscalationAction.STOP:
+            errors["level"] = [_("Name the dose level this decision concerns (%(codes)s).") % {"codes": codes}]
+        if errors:
+            raise ServiceError(errors)
+        problems = _decision_conflicts(action, target, state)
+        if problems:
+            raise ConflictError({"action": problems})
+        contradicts = action != proposal.action or (
+            action != CHOOSE_EXPANSION_DOSE and level_code != (proposal.level or ""))
+        if contradicts and not rationale:
+            proposed = f"{proposal.action} {proposal.level or ''}".strip()
+            raise ServiceError({"rationale": [
+                _('The proposal is "%(proposal)s": %(reason)s A decision that differs from it needs a rationale.')
+                % {"proposal": proposed, "reason": proposal.reason}]})
+        decision = EscalationDecision(
+            study=study, action=action, level=target.level if target else None,
+            proposal_action=proposal.action, proposal_level=proposal.level or "", proposal_reason=proposal.reason,
+            level_counts=state.counts_snapshot(), rationale=rationale, signed_by=by, signed_at=now,
+        )
+        audited_save(decision, by=by, reason=_("Escalation decision signed"))
+        _apply_decision(decision, target, state, by=by)
+    return decision

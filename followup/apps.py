@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class FollowupConfig(AppConfig):
     name = "followup"
     verbose_name = _("Follow-up and response")
+
+    def ready(self):
+        from trials.views import register_audited
+
+        from .models import AdverseEvent
+
+        register_audited("adverse-event", AdverseEvent)

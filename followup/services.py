@@ -1,12 +1,19 @@
-"""Writes of the visit schedule (CLINICAL_RULES.md section 8, `followup/schedule.py`)."""
+"""Writes of the visit schedule (CLINICAL_RULES.md section 8, `followup/schedule.py`) and of adverse
+events (sections 3-4)."""
 from __future__ import annotations
 
-from datetime import datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime, time
 
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from .models import Visit
+from trials.audit import audited_save
+from trials.scoping import Action, require
+
+from .models import AdverseEvent, AdverseEventCategory, Relationship, Visit
 from .schedule import Anchors, VisitRule, plan_visits, visits_for
 
 
@@ -73,3 +80,99 @@ def visit_schedule_refresh(*, participant, infusion_plan, infusions, by, reason:
             audited_save(visit, by=by, reason=reason)
             moved += 1
     return moved
+
+
+# ---------------------------------------------------------------------------------------------
+# Adverse events (the minimum the DLT definition needs; CLINICAL_RULES.md sections 3-4)
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class AdverseEventInput:
+    term: str = ""
+    category: str = ""
+    onset_date: date | None = None
+    resolution_date: date | None = None
+    grade: int | None = None
+    serious: bool | None = None
+    relationship: str = ""
+    resolved_to_grade1_within_48h: bool = False
+    stopped_infusions: bool = False
+    platelet_drop_confirmed: bool = False
+    description: str = ""
+
+
+def _validate_adverse_event(participant, data: AdverseEventInput, today: date) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(path: str, message: str) -> None:
+        errors.setdefault(path, []).append(str(message))
+
+    term = (data.term or "").strip()
+    if not term:
+        add("term", _("Give the CTCAE term of the event."))
+    elif len(term) > 200:
+        add("term", _("The term is at most 200 characters; put the details in the description."))
+    if data.category not in AdverseEventCategory.values:
+        add("category", _("Use one of %(codes)s.") % {"codes": ", ".join(AdverseEventCategory.values)})
+    if data.grade is None:
+        add("grade", _("Give the CTCAE grade (1-5)."))
+    elif isinstance(data.grade, bool) or not isinstance(data.grade, int) or not 1 <= data.grade <= 5:
+        add("grade", _("The CTCAE grade is a whole number from 1 to 5."))
+    if data.serious is None:
+        add("serious", _("Say whether the event is serious."))
+    elif data.grade == 5 and not data.serious:
+        add("serious", _("A grade 5 event (death) is serious."))
+    if data.relationship not in Relationship.values:
+        add("relationship", _("Give the relationship to treatment: one of %(codes)s.") % {
+            "codes": ", ".join(Relationship.values)})
+    onset = data.onset_date
+    if onset is None:
+        add("onset_date", _("Give the date of onset."))
+    elif onset > today:
+        add("onset_date", _("The onset cannot be in the future."))
+    else:
+        consent_day = min((timezone.localtime(c.signed_at).date() for c in participant.screening.consents.all()),
+                          default=None)
+        start = max(day for day in (participant.enrolled_on, consent_day) if day is not None)
+        if onset < start:
+            add("onset_date", _("The onset %(onset)s is before consent and enrolment (%(start)s): an event of the "
+                                "study starts on or after %(start)s.") % {"onset": onset.isoformat(),
+                                                                         "start": start.isoformat()})
+    resolved = data.resolution_date
+    if resolved is not None:
+        if resolved > today:
+            add("resolution_date", _("The resolution date cannot be in the future."))
+        elif onset is not None and resolved < onset:
+            add("resolution_date", _("The event resolves before its onset."))
+    if data.resolved_to_grade1_within_48h and data.category != AdverseEventCategory.FEVER:
+        add("resolved_to_grade1_within_48h",
+            _("Only a fever is judged on resolving to grade 1 within 48 h (CLINICAL_RULES.md section 4)."))
+    if data.platelet_drop_confirmed and data.category != AdverseEventCategory.HAEMATOLOGICAL:
+        add("platelet_drop_confirmed", _("A platelet fall is a haematological event: use that category."))
+    return errors
+
+
+def adverse_event_record(*, participant, data: AdverseEventInput, by, today: date | None = None) -> AdverseEvent:
+    """Record an adverse event with its confirmed CTCAE grade and attribution (sections 3-4).
+
+    Coordinators and investigators of the participant's site (`Action.CAPTURE`). Every bad field
+    is named; a refused event writes nothing. Whether it is a DLT is computed when read
+    (`dosing.selectors.adverse_event_dlt`), from these fields and the participant's DLT window.
+    """
+    from enrollment.services import ServiceError
+
+    today = today or timezone.localdate()
+    require(by, Action.CAPTURE, [participant.site_id])
+    errors = _validate_adverse_event(participant, data, today)
+    if errors:
+        raise ServiceError(errors)
+    event = AdverseEvent(
+        participant=participant, term=data.term.strip(), category=data.category, onset_date=data.onset_date,
+        resolution_date=data.resolution_date, grade=data.grade, serious=data.serious,
+        relationship=data.relationship, resolved_to_grade1_within_48h=data.resolved_to_grade1_within_48h,
+        stopped_infusions=data.stopped_infusions, platelet_drop_confirmed=data.platelet_drop_confirmed,
+        description=(data.description or "").strip(), reported_by=by,
+    )
+    with transaction.atomic():
+        audited_save(event, by=by, reason=_("Adverse event recorded"))
+    return event

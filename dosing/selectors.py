@@ -1,0 +1,272 @@
+"""Reads of dose escalation: the 3+3 counts of each dose level, from the database (CLINICAL_RULES.md
+section 4).
+
+`escalation_state` turns participants, their infusions and their adverse events into the
+`dosing.escalation.LevelState` counts, following the counting contract of that module's docstring,
+and asks `dosing.escalation.propose` for the proposal. Everything is read in a fixed number of
+queries whatever the number of participants; the per-participant arithmetic is in
+`participant_escalation`, which reads nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from enrollment.models import Participant
+from followup.models import AdverseEvent
+from trials.models import DoseLevel, Study
+
+from . import escalation
+from .models import EscalationDecision, Infusion, InfusionState
+
+# 3+3 (section 4): three per level, six when a level is expanded. P2 expands the chosen dose to six.
+COHORT_SIZE = 3
+EXPANSION_SIZE = 6
+
+
+# --------------------------------------------------------------------------- one participant
+
+
+def participant_dlt_window(infusions) -> tuple[date, date] | None:
+    """First infusion given to 28 days after the last *planned* infusion's target date (section 4,
+    `dosing.escalation.dlt_window`); ``None`` while no infusion has been given."""
+    rows = list(infusions)
+    given = [row.started_at for row in rows if row.state == InfusionState.GIVEN and row.started_at]
+    if not given:
+        return None
+    first = timezone.localtime(min(given)).date()
+    last_planned = max(rows, key=lambda row: row.number).target_date
+    # An infusion given after the last one's target (a late deviation) cannot end the window early.
+    return escalation.dlt_window(first, max(first, last_planned))
+
+
+@dataclass(frozen=True)
+class AdverseEventDLT:
+    """An adverse event judged by the DLT definition and placed against the DLT window."""
+
+    adverse_event: AdverseEvent
+    is_dlt: bool
+    explanation: str
+    in_dlt_window: bool
+    dlt_window: tuple[date, date] | None
+
+    @property
+    def counts(self) -> bool:
+        """A DLT for the 3+3 counts: a DLT by definition, with its onset inside the window."""
+        return self.is_dlt and self.in_dlt_window
+
+    @property
+    def window_explanation(self) -> str:
+        onset = self.adverse_event.onset_date.isoformat()
+        if self.dlt_window is None:
+            return _("No infusion given yet: the DLT window has not started.")
+        values = {"onset": onset, "start": self.dlt_window[0].isoformat(), "end": self.dlt_window[1].isoformat()}
+        if self.in_dlt_window:
+            return _("Onset %(onset)s is inside the DLT window %(start)s to %(end)s.") % values
+        return _("Onset %(onset)s is outside the DLT window %(start)s to %(end)s.") % values
+
+
+def adverse_event_dlt(event: AdverseEvent, window: tuple[date, date] | None) -> AdverseEventDLT:
+    """`dosing.escalation.is_dlt` on the event's recorded grade, category, attribution and flags."""
+    dlt, explanation = escalation.is_dlt(
+        grade=event.grade, category=event.category, related=event.relationship,
+        resolved_to_grade1_within_48h=event.resolved_to_grade1_within_48h,
+        stopped_infusions=event.stopped_infusions, platelet_drop_confirmed=event.platelet_drop_confirmed,
+    )
+    inside = window is not None and window[0] <= event.onset_date <= window[1]
+    return AdverseEventDLT(adverse_event=event, is_dlt=dlt, explanation=explanation, in_dlt_window=inside,
+                           dlt_window=window)
+
+
+@dataclass(frozen=True)
+class ParticipantEscalation:
+    """One participant of a dose level, as the 3+3 counts see them (``dosing.escalation`` docstring)."""
+
+    participant: Participant
+    infusions_received: int
+    infusions_planned: int
+    first_infusion: date | None
+    dlt_window: tuple[date, date] | None
+    adverse_events: tuple[AdverseEventDLT, ...]
+    counted: bool  # False: withdrawn before any infusion, not part of the group
+    evaluable: bool
+    in_dlt_window: bool  # the DLT assessment is not final yet
+
+    @property
+    def dlts(self) -> tuple[AdverseEventDLT, ...]:
+        return tuple(event for event in self.adverse_events if event.counts)
+
+    @property
+    def had_dlt(self) -> bool:
+        return bool(self.dlts)
+
+    @property
+    def assessment(self) -> str:
+        """The participant's place in the counts, in words."""
+        if not self.counted:
+            return _("Withdrawn before any infusion: not counted")
+        if self.had_dlt:
+            return _("DLT")
+        if self.in_dlt_window:
+            if self.dlt_window is None:
+                return _("No infusion given yet")
+            if not self.evaluable:
+                return _("Receiving infusions")
+            return _("Inside the DLT window")
+        if self.evaluable:
+            return _("No DLT")
+        return _("Not DLT-evaluable: to be replaced")
+
+
+def participant_escalation(participant: Participant, infusions, events, *, today: date) -> ParticipantEscalation:
+    """The participant's DLT window, DLTs, evaluability and whether their assessment is final.
+
+    Section 4: DLT-evaluable = received all planned infusions, or had a DLT. The assessment is not
+    final (``in_dlt_window``) while the window has not ended by ``today``, or while the participant
+    is not yet evaluable and can still receive infusions. A participant with a DLT is final. One
+    who can no longer become evaluable (withdrawn or an infusion missed) and whose window is over
+    is final and not evaluable: the module docstring of `dosing.escalation` says they are replaced.
+    A participant withdrawn before any infusion is not counted at all.
+    """
+    rows = sorted(infusions, key=lambda row: row.number)
+    planned = len(rows)
+    received = sum(1 for row in rows if row.state == InfusionState.GIVEN)
+    window = participant_dlt_window(rows)
+    judged = tuple(adverse_event_dlt(event, window) for event in events)
+    had_dlt = any(event.counts for event in judged)
+    withdrawn = participant.status == "withdrawn"
+    counted = not (withdrawn and received == 0)
+    evaluable = had_dlt or (planned >= 1 and escalation.is_dlt_evaluable(
+        infusions_received=received, infusions_planned=planned, had_dlt=had_dlt))
+    can_still_receive = (not withdrawn and participant.status != "completed"
+                         and any(row.state == InfusionState.PLANNED for row in rows))
+    window_open = window is not None and today <= window[1]
+    in_window = counted and not had_dlt and (window_open or (not evaluable and can_still_receive))
+    given = [row.started_at for row in rows if row.state == InfusionState.GIVEN and row.started_at]
+    return ParticipantEscalation(
+        participant=participant, infusions_received=received, infusions_planned=planned,
+        first_infusion=timezone.localtime(min(given)).date() if given else None, dlt_window=window,
+        adverse_events=judged, counted=counted, evaluable=counted and evaluable, in_dlt_window=in_window,
+    )
+
+
+# --------------------------------------------------------------------------- the study
+
+
+@dataclass(frozen=True)
+class LevelEscalation:
+    """A dose level with its 3+3 counts and the participants behind them."""
+
+    level: DoseLevel
+    participants: tuple[ParticipantEscalation, ...]
+
+    @property
+    def code(self) -> str:
+        return self.level.code
+
+    @property
+    def counted(self) -> tuple[ParticipantEscalation, ...]:
+        return tuple(p for p in self.participants if p.counted)
+
+    @property
+    def enrolled(self) -> int:
+        return len(self.counted)
+
+    @property
+    def evaluable(self) -> int:
+        return sum(1 for p in self.counted if p.evaluable)
+
+    @property
+    def dlts(self) -> int:
+        return sum(1 for p in self.counted if p.had_dlt)
+
+    @property
+    def in_dlt_window(self) -> int:
+        return sum(1 for p in self.counted if p.in_dlt_window)
+
+    def state(self) -> escalation.LevelState:
+        return escalation.LevelState(
+            code=self.level.code, order=self.level.order, status=self.level.status, enrolled=self.enrolled,
+            evaluable=self.evaluable, dlts=self.dlts, in_dlt_window=self.in_dlt_window,
+        )
+
+    def counts(self) -> dict:
+        return {"code": self.level.code, "status": self.level.status, "group_cap": self.level.group_cap,
+                "enrolled": self.enrolled, "evaluable": self.evaluable, "dlts": self.dlts,
+                "in_dlt_window": self.in_dlt_window}
+
+    def visible_participants(self, site_ids) -> list[ParticipantEscalation]:
+        """The participants of the user's sites; others are counted but never shown."""
+        allowed = set(site_ids)
+        return [p for p in self.participants if p.participant.site_id in allowed]
+
+
+@dataclass(frozen=True)
+class EscalationState:
+    study: Study
+    today: date
+    levels: tuple[LevelEscalation, ...]
+    proposal: escalation.Proposal
+    decisions: tuple[EscalationDecision, ...]
+
+    def level(self, code: str) -> LevelEscalation | None:
+        return next((row for row in self.levels if row.code == code), None)
+
+    @property
+    def current_level(self) -> LevelEscalation | None:
+        """The highest open level, else the highest closed one (as `dosing.escalation.propose`)."""
+        for status in ("open", "closed"):
+            rows = [row for row in self.levels if row.level.status == status]
+            if rows:
+                return rows[-1]
+        return None
+
+    @property
+    def dose_exceeded_level(self) -> LevelEscalation | None:
+        """The lowest level with >= 2 DLTs (section 4: dose exceeded)."""
+        return next((row for row in self.levels if row.dlts >= escalation.DOSE_EXCEEDED_DLTS), None)
+
+    def counts_snapshot(self) -> list[dict]:
+        return [row.counts() for row in self.levels]
+
+
+def _propose(levels: list[LevelEscalation]) -> escalation.Proposal:
+    """The 3+3 proposal; inconsistent configuration (a planned level with participants, two arms'
+    levels sharing an order) gives ``wait`` with the reason instead of an error page."""
+    try:
+        return escalation.propose([row.state() for row in levels], cohort_size=COHORT_SIZE,
+                                  expansion_size=EXPANSION_SIZE)
+    except ValueError as error:
+        return escalation.Proposal(escalation.WAIT, None,
+                                   _("No proposal: the dose levels are inconsistent (%(error)s).") % {"error": error})
+
+
+def escalation_state(study: Study, *, today: date) -> EscalationState:
+    """Each dose level of ``study`` in order with its 3+3 counts and participants, the proposal,
+    and the signed decisions so far (5 queries, whatever the number of participants).
+
+    Counts are study-wide (a dose group spans sites); callers show only the participants of the
+    user's sites (`LevelEscalation.visible_participants`).
+    """
+    levels = list(DoseLevel.objects.filter(arm__study=study).order_by("order", "arm_id", "code"))
+    participants = (
+        Participant.objects.filter(study=study, dose_level__isnull=False)
+        .select_related("site")
+        .prefetch_related(
+            Prefetch("infusions", queryset=Infusion.objects.order_by("number")),
+            Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("onset_date", "id")),
+        )
+        .order_by("study_order")
+    )
+    by_level: dict[int, list[ParticipantEscalation]] = {level.pk: [] for level in levels}
+    for participant in participants:
+        by_level.setdefault(participant.dose_level_id, []).append(participant_escalation(
+            participant, participant.infusions.all(), participant.adverse_events.all(), today=today))
+    rows = [LevelEscalation(level=level, participants=tuple(by_level[level.pk])) for level in levels]
+    decisions = tuple(EscalationDecision.objects.filter(study=study).select_related("level", "signed_by")
+                      .order_by("signed_at", "id"))
+    return EscalationState(study=study, today=today, levels=tuple(rows), proposal=_propose(rows), decisions=decisions)

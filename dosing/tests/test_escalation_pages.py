@@ -1,0 +1,122 @@
+"""The dose-escalation page (server side): what it shows, who may sign, and its query count."""
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+
+from dosing.models import EscalationDecision
+from dosing.tests.escalation_setup import PASSWORD, WINDOW_OVER, adverse_event, enrol_p2
+from trials.models import DoseLevel, Study
+
+URL = "/studies/HUCMSC-ITP-ESC/escalation/"
+
+
+@pytest.fixture(autouse=True)
+def no_signature_lockout():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def coordinator(make_user):
+    return make_user("coordinator")
+
+
+@pytest.fixture
+def investigator(make_user):
+    return make_user("investigator")
+
+
+def test_escalation_page_shows_counts_participants_and_a_preselected_form(client, studies, coordinator, investigator):
+    first = enrol_p2(coordinator)
+    enrol_p2(coordinator)
+    enrol_p2(coordinator)
+    adverse_event(first, onset=WINDOW_OVER + timedelta(days=10), by=coordinator)
+    client.force_login(investigator)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="proposal" data-action="expand" data-level="A"' in html
+    assert "1 of 3 evaluable participants at level A had a DLT: treat 3 more at A (3+3)." in html
+    assert '<td data-count="enrolled">3</td>' in html and '<td data-count="dlts">1</td>' in html
+    assert 'data-participant="HUCMSC-ITP-ESC-PUMCH-001"' in html
+    window = f"{WINDOW_OVER:%Y-%m-%d} – {WINDOW_OVER + timedelta(days=49):%Y-%m-%d}"
+    assert window in html
+    form = response.context["form"]
+    assert (form["action"].initial, form["level"].initial) == ("expand", "A")
+    assert "<script>" not in html and "style=" not in html
+
+
+def test_escalation_page_coordinator_sees_no_form_and_cannot_post(client, studies, coordinator):
+    client.force_login(coordinator)
+    page = client.get(URL)
+    assert page.status_code == 200 and page.context["form"] is None
+    assert 'data-testid="decision-form"' not in page.content.decode()
+    posted = client.post(URL, {"action": "escalate", "level": "B", "rationale": "x", "password": PASSWORD})
+    assert posted.status_code == 403
+    assert EscalationDecision.objects.count() == 0
+
+
+def test_escalation_page_wrong_password_is_403_with_the_message_and_records_nothing(client, studies, coordinator,
+                                                                                    investigator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+    client.force_login(investigator)
+
+    response = client.post(URL, {"action": "escalate", "level": "B", "rationale": "", "password": "Wrong-one-77"})
+
+    assert response.status_code == 403
+    assert response.context["form"].errors == {"password": [
+        "The password is not correct: the decision was not signed."]}
+    assert EscalationDecision.objects.count() == 0
+    assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B").status == "planned"
+
+
+def test_escalation_page_signs_and_redirects(client, studies, coordinator, investigator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+    client.force_login(investigator)
+
+    response = client.post(URL, {"action": "escalate", "level": "B", "rationale": "", "password": PASSWORD},
+                           follow=True)
+
+    assert response.redirect_chain == [(URL, 302)]
+    assert [str(m) for m in response.context["messages"]] == ["Decision signed: Escalate to the next level (B)."]
+    assert 'data-testid="level-B" data-status="open"' in response.content.decode()
+    decision = EscalationDecision.objects.get()
+    audit = client.get(f"/audit/escalation-decision/{decision.pk}/")
+    assert audit.status_code == 200 and "Escalation decision signed" in audit.content.decode()
+
+
+def test_escalation_page_study_without_escalation_is_404(client, studies, investigator):
+    client.force_login(investigator)
+    assert client.get("/studies/MSC-ITP-5/escalation/").status_code == 404
+
+
+def test_escalation_page_other_sites_study_is_404(client, other_site_study, investigator):
+    client.force_login(investigator)
+    assert client.get("/studies/XH-MSC/escalation/").status_code == 404
+
+
+def test_study_page_links_to_escalation_only_for_an_escalating_study(client, studies, coordinator):
+    client.force_login(coordinator)
+    assert 'href="/studies/HUCMSC-ITP-ESC/escalation/"' in client.get("/studies/HUCMSC-ITP-ESC/").content.decode()
+    assert "escalation-link" not in client.get("/studies/MSC-ITP-5/").content.decode()
+
+
+@pytest.mark.parametrize("participants", [1, 9])
+def test_escalation_page_query_count_is_constant(client, studies, coordinator, investigator,
+                                                 django_assert_max_num_queries, participants):
+    study = Study.objects.get(code="HUCMSC-ITP-ESC")
+    DoseLevel.objects.filter(arm__study=study).update(status="open")
+    for index in range(participants):
+        participant = enrol_p2(coordinator, level="ABC"[index // 3])
+        adverse_event(participant, onset=WINDOW_OVER + timedelta(days=10), by=coordinator)
+    client.force_login(investigator)
+    with django_assert_max_num_queries(13):
+        response = client.get(URL)
+    assert response.status_code == 200
+    assert response.content.decode().count("data-participant=") == participants

@@ -1,0 +1,447 @@
+"""3+3 counts from real participants, infusions and adverse events, and the signed decision
+(CLINICAL_RULES.md section 4; `dosing.selectors.escalation_state`, `dosing.services.escalation_decide`)."""
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, connections, transaction
+from django.utils import timezone
+
+from conftest import require_service
+from dosing.models import EscalationDecision
+from dosing.selectors import escalation_state
+from dosing.services import SignatureRefused, escalation_decide
+from dosing.tests.escalation_setup import IN_WINDOW, PASSWORD, TODAY, WINDOW_OVER, adverse_event, enrol_p2
+from enrollment import services as enrolment
+from enrollment.models import Participant
+from enrollment.services import ConflictError, ServiceError
+from enrollment.tests.test_enrolment import eligible_p2_screening
+from followup.models import AdverseEvent
+from trials.models import DoseLevel, Study
+
+DLT_ONSET = WINDOW_OVER + timedelta(days=10)  # inside the window of a participant first infused on WINDOW_OVER
+WINDOW_END = WINDOW_OVER + timedelta(days=21 + 28)
+
+
+@pytest.fixture(autouse=True)
+def no_signature_lockout():
+    cache.clear()  # wrong-password counters live in the cache
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def study(studies):
+    return Study.objects.get(code="HUCMSC-ITP-ESC")
+
+
+@pytest.fixture
+def coordinator(make_user):
+    return make_user("coordinator")
+
+
+@pytest.fixture
+def investigator(make_user):
+    return make_user("investigator")
+
+
+def counts(state, code):
+    row = state.level(code)
+    return (row.level.status, row.enrolled, row.evaluable, row.dlts, row.in_dlt_window)
+
+
+def proposal(state):
+    return (state.proposal.action, state.proposal.level)
+
+
+def statuses(study):
+    return {lv.code: (lv.status, lv.group_cap) for lv in DoseLevel.objects.filter(arm__study=study)}
+
+
+def three_without_dlt(by):
+    return [enrol_p2(by) for _ in range(3)]
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def test_escalation_state_grade_3_possibly_related_event_inside_the_window_is_a_dlt(study, coordinator):
+    first, *_ = three_without_dlt(coordinator)
+    adverse_event(first, onset=DLT_ONSET, by=coordinator)
+
+    state = escalation_state(study, today=TODAY)
+
+    assert counts(state, "A") == ("open", 3, 3, 1, 0)
+    row = next(p for p in state.level("A").participants if p.participant == first)
+    assert [d.explanation for d in row.dlts] == [
+        "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4)."]
+    assert row.dlt_window == (WINDOW_OVER, WINDOW_END)
+    assert (row.first_infusion, row.infusions_received, row.infusions_planned) == (WINDOW_OVER, 4, 4)
+    assert proposal(state) == ("expand", "A")
+    assert state.proposal.reason == "1 of 3 evaluable participants at level A had a DLT: treat 3 more at A (3+3)."
+
+
+@pytest.mark.parametrize(
+    "onset, relationship",
+    [
+        (WINDOW_END + timedelta(days=1), "possible"),  # the day after the window
+        (WINDOW_OVER - timedelta(days=1), "possible"),  # before the first infusion
+        (DLT_ONSET, "unrelated"),
+        (DLT_ONSET, "unlikely"),
+    ],
+)
+def test_escalation_state_event_outside_the_window_or_unrelated_is_not_a_dlt(study, coordinator, onset,
+                                                                             relationship):
+    first, *_ = three_without_dlt(coordinator)
+    adverse_event(first, onset=onset, relationship=relationship, by=coordinator)
+
+    state = escalation_state(study, today=TODAY)
+
+    assert counts(state, "A") == ("open", 3, 3, 0, 0)
+    assert proposal(state) == ("escalate", "B")
+
+
+def test_escalation_state_last_day_of_the_window_is_inside(study, coordinator):
+    first, *_ = three_without_dlt(coordinator)
+    adverse_event(first, onset=WINDOW_END, by=coordinator)
+    assert counts(escalation_state(study, today=TODAY), "A") == ("open", 3, 3, 1, 0)
+
+
+def test_escalation_state_waits_while_a_participant_is_in_the_window(study, coordinator):
+    enrol_p2(coordinator)
+    enrol_p2(coordinator)
+    enrol_p2(coordinator, day0=IN_WINDOW)
+
+    state = escalation_state(study, today=TODAY)
+
+    assert counts(state, "A") == ("open", 3, 3, 0, 1)
+    assert proposal(state) == ("wait", "A")
+    assert state.proposal.reason == (
+        "Level A: 3 of 3 participants DLT-evaluable, 1 still inside the DLT window or not yet evaluable; "
+        "wait for their DLT assessment (0 with a DLT so far).")
+
+
+def test_escalation_state_participant_still_receiving_infusions_is_not_evaluable(study, coordinator):
+    enrol_p2(coordinator, day0=TODAY - timedelta(days=8), infusions=2)
+
+    state = escalation_state(study, today=TODAY)
+
+    assert counts(state, "A") == ("open", 1, 0, 0, 1)
+    (row,) = state.level("A").participants
+    assert (row.infusions_received, row.infusions_planned, row.assessment) == (2, 4, "Receiving infusions")
+    assert proposal(state) == ("wait", "A")
+
+
+def test_escalation_state_escalates_after_three_complete_windows_without_dlt(study, coordinator):
+    three_without_dlt(coordinator)
+
+    state = escalation_state(study, today=TODAY)
+
+    assert [counts(state, code) for code in "ABC"] == [
+        ("open", 3, 3, 0, 0), ("planned", 0, 0, 0, 0), ("planned", 0, 0, 0, 0)]
+    assert proposal(state) == ("escalate", "B")
+    assert state.proposal.reason == "0 of 3 evaluable participants at level A had a DLT: escalate to B (3+3)."
+
+
+def test_escalation_state_participant_withdrawn_before_any_infusion_is_not_counted(study, coordinator):
+    dropped = enrol_p2(coordinator, day0=TODAY, infusions=0)
+    enrolment.participant_withdraw(participant=dropped, withdrawn_on=TODAY, reason="consent_withdrawn",
+                                   by=coordinator)
+    three_without_dlt(coordinator)
+
+    state = escalation_state(study, today=TODAY)
+
+    assert counts(state, "A") == ("open", 3, 3, 0, 0)
+    assert len(state.level("A").participants) == 4
+    assert proposal(state) == ("escalate", "B")
+
+
+def test_escalation_state_withdrawn_after_an_infusion_is_replaced_once_the_window_ends(study, coordinator):
+    stopped = enrol_p2(coordinator, infusions=1)
+    enrolment.participant_withdraw(participant=stopped, withdrawn_on=WINDOW_OVER + timedelta(days=3),
+                                   reason="adverse_event", by=coordinator)
+    enrol_p2(coordinator)
+    enrol_p2(coordinator)
+
+    state = escalation_state(study, today=TODAY)
+
+    assert counts(state, "A") == ("open", 3, 2, 0, 0)
+    assert state.proposal.reason == (
+        "Level A has 3 enrolled but only 2 DLT-evaluable of the 3 needed; enrol 1 more to replace those not evaluable.")
+
+
+def test_escalation_state_takes_a_fixed_number_of_queries(study, coordinator, django_assert_num_queries):
+    for _ in range(3):
+        adverse_event(enrol_p2(coordinator), onset=DLT_ONSET + timedelta(days=30), by=coordinator)
+    with django_assert_num_queries(5):
+        escalation_state(study, today=TODAY)
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def test_escalation_decide_escalate_closes_a_and_opens_b(study, coordinator, investigator):
+    three_without_dlt(coordinator)
+
+    decision = escalation_decide(study=study, action="escalate", level_code="B", rationale="", password=PASSWORD,
+                                 by=investigator)
+
+    assert statuses(study) == {"A": ("closed", 3), "B": ("open", 3), "C": ("planned", 3)}
+    decision.refresh_from_db()
+    assert (decision.action, decision.level.code, decision.proposal_action, decision.proposal_level) == (
+        "escalate", "B", "escalate", "B")
+    assert decision.proposal_reason == "0 of 3 evaluable participants at level A had a DLT: escalate to B (3+3)."
+    assert (decision.signed_by, decision.contradicts_proposal) == (investigator, False)
+    assert decision.level_counts[0] == {"code": "A", "status": "open", "group_cap": 3, "enrolled": 3,
+                                        "evaluable": 3, "dlts": 0, "in_dlt_window": 0}
+    b = DoseLevel.objects.get(arm__study=study, code="B")
+    assert (b.history.first().history_change_reason, b.history.first().history_user) == (
+        f"Escalation decision {decision.pk}: escalate B", investigator)
+    assert decision.history.first().history_change_reason == "Escalation decision signed"
+    assert escalation_state(study, today=TODAY).proposal.reason == "Level B has 0 of 3 places enrolled; enrol 3 more."
+
+
+def test_escalation_decide_after_escalate_enrols_into_b_and_refuses_a(study, coordinator, investigator):
+    three_without_dlt(coordinator)
+    escalation_decide(study=study, action="escalate", level_code="B", rationale="", password=PASSWORD,
+                      by=investigator)
+
+    into_b = enrolment.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="B",
+                                         by=coordinator)
+    with pytest.raises(ConflictError) as refused:
+        enrolment.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
+
+    assert into_b.dose_level.code == "B"
+    assert refused.value.errors == {"dose_level": ["Dose level A is closed, not open for enrolment."]}
+
+
+def test_escalation_decide_expand_after_one_dlt_raises_the_cap_to_six(study, coordinator, investigator):
+    first, *_ = three_without_dlt(coordinator)
+    adverse_event(first, onset=DLT_ONSET, by=coordinator)
+
+    escalation_decide(study=study, action="expand", level_code="A", rationale="", password=PASSWORD, by=investigator)
+
+    assert statuses(study) == {"A": ("open", 6), "B": ("planned", 3), "C": ("planned", 3)}
+    fourth = enrolment.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A",
+                                         by=coordinator)
+    assert fourth.dose_level.code == "A"
+    state = escalation_state(study, today=TODAY)
+    assert counts(state, "A") == ("open", 4, 3, 1, 1)
+    assert state.proposal.reason == "Level A has 4 of 6 places enrolled; enrol 2 more (1 still inside the DLT window or not yet evaluable)."
+
+
+def test_escalation_decide_stop_when_the_lowest_dose_is_too_toxic_closes_it(study, coordinator, investigator):
+    first, second, _third = three_without_dlt(coordinator)
+    adverse_event(first, onset=DLT_ONSET, by=coordinator)
+    adverse_event(second, onset=DLT_ONSET, grade=4, category="allergic", relationship="probable",
+                  term="Anaphylaxis", by=coordinator)
+    assert proposal(escalation_state(study, today=TODAY)) == ("stop", None)
+
+    decision = escalation_decide(study=study, action="stop", level_code="", rationale="", password=PASSWORD,
+                                 by=investigator)
+
+    assert (decision.level, decision.contradicts_proposal) == (None, False)
+    assert statuses(study) == {"A": ("closed", 3), "B": ("planned", 3), "C": ("planned", 3)}
+
+
+def test_escalation_decide_choose_expansion_dose_opens_it_with_six_places(study, coordinator, investigator):
+    DoseLevel.objects.filter(arm__study=study, code__in="AB").update(status="closed")
+    DoseLevel.objects.filter(arm__study=study, code="C").update(status="open")
+    for _ in range(3):
+        enrol_p2(coordinator, level="C")
+    assert proposal(escalation_state(study, today=TODAY)) == ("choose_expansion_dose", None)
+
+    decision = escalation_decide(study=study, action="choose_expansion_dose", level_code="B", rationale="",
+                                 password=PASSWORD, by=investigator)
+
+    assert decision.contradicts_proposal is False
+    assert statuses(study) == {"A": ("closed", 3), "B": ("open", 6), "C": ("closed", 3)}
+
+
+def test_escalation_decide_wrong_password_is_refused_and_records_nothing(study, coordinator, investigator):
+    three_without_dlt(coordinator)
+
+    with pytest.raises(SignatureRefused) as refused:
+        escalation_decide(study=study, action="escalate", level_code="B", rationale="", password="not-my-password",
+                          by=investigator)
+
+    assert str(refused.value) == "The password is not correct: the decision was not signed."
+    assert isinstance(refused.value, PermissionDenied)
+    assert EscalationDecision.objects.count() == 0
+    assert EscalationDecision.history.count() == 0
+    assert statuses(study) == {"A": ("open", 3), "B": ("planned", 3), "C": ("planned", 3)}
+
+
+def test_escalation_decide_locks_after_five_wrong_passwords(study, investigator):
+    for _ in range(5):
+        with pytest.raises(SignatureRefused):
+            escalation_decide(study=study, action="escalate", level_code="B", rationale="x", password="guess",
+                              by=investigator)
+    with pytest.raises(SignatureRefused) as locked:
+        escalation_decide(study=study, action="escalate", level_code="B", rationale="x", password=PASSWORD,
+                          by=investigator)
+    assert str(locked.value) == "Too many wrong passwords: signing is locked for 15 minutes."
+    assert EscalationDecision.objects.count() == 0
+
+
+def test_escalation_decide_coordinator_is_refused(study, coordinator):
+    three_without_dlt(coordinator)
+    with pytest.raises(PermissionDenied):
+        escalation_decide(study=study, action="escalate", level_code="B", rationale="", password=PASSWORD,
+                          by=coordinator)
+    assert EscalationDecision.objects.count() == 0
+
+
+def test_escalation_decide_contradicting_the_proposal_needs_a_rationale(study, coordinator, investigator):
+    enrol_p2(coordinator)
+
+    with pytest.raises(ServiceError) as refused:
+        escalation_decide(study=study, action="escalate", level_code="B", rationale="  ", password=PASSWORD,
+                          by=investigator)
+
+    assert refused.value.errors == {"rationale": [
+        'The proposal is "wait A": Level A has 1 of 3 places enrolled; enrol 2 more. '
+        "A decision that differs from it needs a rationale."]}
+    assert EscalationDecision.objects.count() == 0
+    assert statuses(study)["B"] == ("planned", 3)
+
+
+def test_escalation_decide_contradicting_the_proposal_with_a_rationale_is_recorded(study, coordinator, investigator):
+    enrol_p2(coordinator)
+
+    decision = escalation_decide(study=study, action="escalate", level_code="B", by=investigator, password=PASSWORD,
+                                 rationale="Safety committee: level A dose shown safe in the pilot study")
+
+    assert (decision.proposal_action, decision.contradicts_proposal) == ("wait", True)
+    assert statuses(study)["B"] == ("open", 3)
+
+
+@pytest.mark.parametrize(
+    "action, level, message",
+    [
+        ("escalate", "C", "Escalation goes one level at a time: the next level is B."),
+        ("expand", "B", "Level B was never opened: nobody has been treated at it."),
+        ("choose_expansion_dose", "C", "Level C was never opened: nobody has been treated at it."),
+    ],
+)
+def test_escalation_decide_decision_that_does_not_fit_the_levels_is_a_conflict(study, coordinator, investigator,
+                                                                               action, level, message):
+    three_without_dlt(coordinator)
+    with pytest.raises(ConflictError) as refused:
+        escalation_decide(study=study, action=action, level_code=level, rationale="Investigators' choice",
+                          password=PASSWORD, by=investigator)
+    assert refused.value.errors == {"action": [message]}
+    assert EscalationDecision.objects.count() == 0
+
+
+def test_escalation_decide_expand_twice_is_a_conflict(study, coordinator, investigator):
+    first, *_ = three_without_dlt(coordinator)
+    adverse_event(first, onset=DLT_ONSET, by=coordinator)
+    escalation_decide(study=study, action="expand", level_code="A", rationale="", password=PASSWORD, by=investigator)
+    with pytest.raises(ConflictError) as refused:
+        escalation_decide(study=study, action="expand", level_code="A", rationale="", password=PASSWORD,
+                          by=investigator)
+    assert refused.value.errors == {"action": ["Level A already takes 6 participants: there is nothing to expand."]}
+
+
+def test_escalation_decide_no_escalation_above_an_exceeded_dose(study, coordinator, investigator):
+    first, second, _third = three_without_dlt(coordinator)
+    for participant in (first, second):
+        adverse_event(participant, onset=DLT_ONSET, by=coordinator)
+    with pytest.raises(ConflictError) as refused:
+        escalation_decide(study=study, action="escalate", level_code="B", rationale="We disagree", password=PASSWORD,
+                          by=investigator)
+    assert refused.value.errors == {"action": [
+        "Level A exceeded the dose (2 DLTs, section 4): no decision may open B or a level above it."]}
+
+
+def test_escalation_decide_unknown_level_and_action_are_named(study, investigator):
+    with pytest.raises(ServiceError) as refused:
+        escalation_decide(study=study, action="escalate", level_code="Z", rationale="x", password=PASSWORD,
+                          by=investigator)
+    assert refused.value.errors == {"level": ["Unknown dose level Z; this study has A, B, C."]}
+    with pytest.raises(ServiceError) as refused:
+        escalation_decide(study=study, action="open", level_code="B", rationale="x", password=PASSWORD,
+                          by=investigator)
+    assert refused.value.errors == {"action": ["Use one of escalate, expand, stop, choose_expansion_dose."]}
+
+
+def test_escalation_decide_study_without_escalation_is_refused(studies, investigator):
+    with pytest.raises(ServiceError) as refused:
+        escalation_decide(study=Study.objects.get(code="MSC-ITP-5"), action="stop", level_code="", rationale="x",
+                          password=PASSWORD, by=investigator)
+    assert refused.value.errors == {"study": ["MSC-ITP-5 does not use dose escalation."]}
+
+
+# --------------------------------------------------------------------------- database invariants
+
+
+def test_decision_against_the_proposal_without_rationale_violates_a_constraint(study, investigator):
+    level = DoseLevel.objects.get(arm__study=study, code="B")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EscalationDecision.objects.create(study=study, action="escalate", level=level, proposal_action="wait",
+                                          proposal_reason="Level A has 0 of 3 places enrolled.", rationale="",
+                                          signed_by=investigator, signed_at=timezone.now())
+
+
+def test_decision_other_than_stop_without_a_level_violates_a_constraint(study, investigator):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EscalationDecision.objects.create(study=study, action="expand", level=None, proposal_action="expand",
+                                          proposal_reason="1 of 3", signed_by=investigator, signed_at=timezone.now())
+
+
+@pytest.mark.parametrize("changes", [{"grade": 0}, {"grade": 6}, {"resolution_date": WINDOW_OVER - timedelta(days=1)},
+                                     {"term": ""}, {"category": "cardiac"}, {"relationship": "maybe"}])
+def test_adverse_event_impossible_values_violate_constraints(study, coordinator, changes):
+    participant = enrol_p2(coordinator, infusions=0, day0=TODAY)
+    values = {"participant": participant, "term": "Fever", "category": "fever", "onset_date": WINDOW_OVER,
+              "grade": 3, "serious": False, "relationship": "possible", "reported_by": coordinator, **changes}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AdverseEvent.objects.create(**values)
+
+
+# --------------------------------------------------------------------------- concurrency (PostgreSQL)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_investigators_signing_escalate_at_once_only_one_decision_is_recorded(studies, make_user):
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
+    cache.clear()
+    study = Study.objects.get(code="HUCMSC-ITP-ESC")
+    coordinator = make_user("coordinator")
+    three_without_dlt(coordinator)
+    signers = [make_user("investigator"), make_user("investigator")]
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def sign(user):
+        try:
+            barrier.wait(timeout=10)
+            decision = escalation_decide(study=Study.objects.get(pk=study.pk), action="escalate", level_code="B",
+                                         rationale="", password=PASSWORD, by=user)
+            outcomes[user.pk] = decision.action
+        except ConflictError as error:
+            outcomes[user.pk] = error.errors
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sign, args=(user,)) for user in signers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes.values(), key=str) == ["escalate", {"action": ["Level B is already open."]}]
+    assert EscalationDecision.objects.count() == 1
+    assert statuses(study) == {"A": ("closed", 3), "B": ("open", 3), "C": ("planned", 3)}
+    assert Participant.objects.filter(study=study).count() == 3
+
+
+def test_adverse_event_vocabularies_are_those_of_the_dlt_definition():
+    from dosing.escalation import DLT_CATEGORIES, DLT_RELATEDNESS
+    from followup.models import AdverseEventCategory, Relationship
+
+    assert (tuple(AdverseEventCategory.values), tuple(Relationship.values)) == (DLT_CATEGORIES, DLT_RELATEDNESS)

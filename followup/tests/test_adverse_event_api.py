@@ -1,0 +1,151 @@
+"""Adverse events through the API (API.md 'POST /api/v1/participants/{id}/adverse-events/'), with
+the DLT assessment of CLINICAL_RULES.md section 4 in each response."""
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from dosing.tests.escalation_setup import TODAY, WINDOW_OVER, enrol_p2
+from followup.models import AdverseEvent
+
+WINDOW_END = WINDOW_OVER + timedelta(days=49)
+ONSET = WINDOW_OVER + timedelta(days=10)
+EVENT = {"term": "Alanine aminotransferase increased", "category": "non_haematological",
+         "onset_date": ONSET.isoformat(), "grade": 3, "serious": False, "relationship": "possible",
+         "description": "ALT 6 x ULN on day 10, no symptoms"}
+
+
+@pytest.fixture
+def coordinator(make_user):
+    return make_user("coordinator")
+
+
+@pytest.fixture
+def api(coordinator):
+    client = APIClient()
+    client.force_authenticate(coordinator)
+    return client
+
+
+@pytest.fixture
+def participant(studies, coordinator):
+    return enrol_p2(coordinator)
+
+
+def url(participant):
+    return f"/api/v1/participants/{participant.pk}/adverse-events/"
+
+
+def test_adverse_event_api_records_the_event_with_its_dlt_assessment(api, participant, coordinator):
+    response = api.post(url(participant), EVENT, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    event = AdverseEvent.objects.get()
+    assert body["id"] == event.pk
+    assert {key: body[key] for key in EVENT} == EVENT
+    assert (body["resolution_date"], body["reported_by"], body["stopped_infusions"]) == (None, coordinator.username,
+                                                                                         False)
+    assert body["dlt"] == {
+        "is_dlt": True,
+        "explanation": "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4).",
+        "in_dlt_window": True,
+        "dlt_window": {"start": WINDOW_OVER.isoformat(), "end": WINDOW_END.isoformat()},
+        "window_explanation": f"Onset {ONSET.isoformat()} is inside the DLT window {WINDOW_OVER.isoformat()} to "
+                              f"{WINDOW_END.isoformat()}.",
+        "counts": True,
+    }
+    assert (event.history.get().history_change_reason, event.history.get().history_user) == (
+        "Adverse event recorded", coordinator)
+
+
+@pytest.mark.parametrize(
+    "changes, is_dlt, in_window, explanation",
+    [
+        ({"relationship": "unrelated"}, False, True,
+         "Not a DLT: grade 3 non-haematological toxicity is unrelated to treatment; a DLT must be possibly, "
+         "probably or definitely related (section 4)."),
+        ({"onset_date": (WINDOW_END + timedelta(days=1)).isoformat()}, True, False,
+         "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4)."),
+        ({"category": "fever", "term": "Fever", "resolved_to_grade1_within_48h": True}, False, True,
+         "Not a DLT: grade 3 fever resolved to <= grade 1 within 48 h (section 4 exception)."),
+        ({"category": "haematological", "term": "Platelet count decreased", "platelet_drop_confirmed": True}, True,
+         True, "DLT: platelets fell >= 50 % below baseline, confirmed twice, possibly related (section 4)."),
+    ],
+)
+def test_adverse_event_api_dlt_follows_attribution_window_and_exceptions(api, participant, changes, is_dlt, in_window,
+                                                                         explanation):
+    body = api.post(url(participant), {**EVENT, **changes}, format="json").json()
+    assert (body["dlt"]["is_dlt"], body["dlt"]["in_dlt_window"], body["dlt"]["explanation"]) == (
+        is_dlt, in_window, explanation)
+    assert body["dlt"]["counts"] is (is_dlt and in_window)
+
+
+@pytest.mark.parametrize(
+    "changes, errors",
+    [
+        ({"term": " ", "grade": 7, "relationship": "maybe"},
+         {"term": ["Give the CTCAE term of the event."],
+          "grade": ["The CTCAE grade is a whole number from 1 to 5."],
+          "relationship": ["Give the relationship to treatment: one of unrelated, unlikely, possible, probable, "
+                           "definite."]}),
+        ({"category": "cardiac", "serious": None},
+         {"category": ["Use one of haematological, non_haematological, infusion_reaction, allergic, fever."],
+          "serious": ["Say whether the event is serious."]}),
+        ({"onset_date": (TODAY + timedelta(days=1)).isoformat(), "resolution_date": TODAY.isoformat()},
+         {"onset_date": ["The onset cannot be in the future."],
+          "resolution_date": ["The event resolves before its onset."]}),
+        ({"onset_date": (WINDOW_OVER - timedelta(days=10)).isoformat()},
+         {"onset_date": [f"The onset {(WINDOW_OVER - timedelta(days=10)).isoformat()} is before consent and enrolment "
+                         f"({(WINDOW_OVER - timedelta(days=2)).isoformat()}): an event of the study starts on or after "
+                         f"{(WINDOW_OVER - timedelta(days=2)).isoformat()}."]}),
+        ({"resolution_date": (ONSET - timedelta(days=1)).isoformat()},
+         {"resolution_date": ["The event resolves before its onset."]}),
+        ({"grade": 5, "serious": False, "resolved_to_grade1_within_48h": True},
+         {"serious": ["A grade 5 event (death) is serious."],
+          "resolved_to_grade1_within_48h": ["Only a fever is judged on resolving to grade 1 within 48 h "
+                                            "(CLINICAL_RULES.md section 4)."]}),
+        ({"platelet_drop_confirmed": True},
+         {"platelet_drop_confirmed": ["A platelet fall is a haematological event: use that category."]}),
+        ({"onset_date": None, "grade": None},
+         {"onset_date": ["Give the date of onset."], "grade": ["Give the CTCAE grade (1-5)."]}),
+        ({"onset_date": "10/03/2026", "grade": "three"},
+         {"onset_date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."],
+          "grade": ["A valid integer is required."]}),
+    ],
+)
+def test_adverse_event_api_bad_input_is_400_naming_each_field(api, participant, changes, errors):
+    response = api.post(url(participant), {**EVENT, **changes}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"errors": errors}
+    assert AdverseEvent.objects.count() == 0
+
+
+def test_adverse_event_api_lists_events_with_their_dlt_assessment(api, participant):
+    api.post(url(participant), EVENT, format="json")
+    api.post(url(participant), {**EVENT, "onset_date": TODAY.isoformat(), "term": "Headache", "grade": 1}, format="json")
+
+    body = api.get(url(participant)).json()
+
+    assert [(e["term"], e["dlt"]["is_dlt"], e["dlt"]["in_dlt_window"]) for e in body] == [
+        ("Alanine aminotransferase increased", True, True), ("Headache", False, False)]
+
+
+def test_adverse_event_api_before_any_infusion_has_no_window(studies, api, coordinator):
+    participant = enrol_p2(coordinator, day0=TODAY, infusions=0)
+    body = api.post(url(participant), {**EVENT, "onset_date": TODAY.isoformat()}, format="json").json()
+    assert body["dlt"]["dlt_window"] is None
+    assert body["dlt"]["window_explanation"] == "No infusion given yet: the DLT window has not started."
+    assert (body["dlt"]["is_dlt"], body["dlt"]["counts"]) == (True, False)
+
+
+def test_adverse_event_api_monitor_is_403_and_other_site_is_404(participant, make_user):
+    monitor = APIClient()
+    monitor.force_authenticate(make_user("monitor"))
+    assert monitor.post(url(participant), EVENT, format="json").status_code == 403
+    assert monitor.get(url(participant)).status_code == 200
+    elsewhere = APIClient()
+    elsewhere.force_authenticate(make_user("coordinator", site="XH"))
+    assert elsewhere.post(url(participant), EVENT, format="json").status_code == 404
+    assert elsewhere.get(url(participant)).status_code == 404
+    assert AdverseEvent.objects.count() == 0
