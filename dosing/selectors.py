@@ -72,12 +72,15 @@ class AdverseEventDLT:
 
 def adverse_event_dlt(event: AdverseEvent, window: tuple[date, date] | None) -> AdverseEventDLT:
     """`dosing.escalation.is_dlt` on the event's recorded grade, category, attribution and flags."""
+    inside = window is not None and window[0] <= event.onset_date <= window[1]
+    if event.status != "confirmed":
+        return AdverseEventDLT(adverse_event=event, is_dlt=False, in_dlt_window=inside, dlt_window=window,
+                               explanation=_("Draft: not a DLT until the investigator grades and attributes it."))
     dlt, explanation = escalation.is_dlt(
         grade=event.grade, category=event.category, related=event.relationship,
         resolved_to_grade1_within_48h=event.resolved_to_grade1_within_48h,
         stopped_infusions=event.stopped_infusions, platelet_drop_confirmed=event.platelet_drop_confirmed,
     )
-    inside = window is not None and window[0] <= event.onset_date <= window[1]
     return AdverseEventDLT(adverse_event=event, is_dlt=dlt, explanation=explanation, in_dlt_window=inside,
                            dlt_window=window)
 
@@ -258,7 +261,7 @@ def escalation_state(study: Study, *, today: date) -> EscalationState:
         .select_related("site")
         .prefetch_related(
             Prefetch("infusions", queryset=Infusion.objects.order_by("number")),
-            Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("onset_date", "id")),
+            Prefetch("adverse_events", queryset=AdverseEvent.objects.filter(status="confirmed").order_by("onset_date", "id")),
         )
         .order_by("study_order")
     )

@@ -77,6 +77,38 @@ class InfusionInput:
 
 
 REACTIONS = ("fever", "haemoglobinuria", "dmso_reaction", "infusion_reaction", "allergic_reaction")
+# An immediate reaction opens an adverse event draft: its CTCAE term and the DLT category.
+REACTION_EVENTS = {
+    "fever": ("Fever", "fever"),
+    "haemoglobinuria": ("Hemoglobinuria", "non_haematological"),
+    "dmso_reaction": ("Infusion related reaction (DMSO)", "infusion_reaction"),
+    "infusion_reaction": ("Infusion related reaction", "infusion_reaction"),
+    "allergic_reaction": ("Allergic reaction", "allergic"),
+}
+VITAL_RANGES = {"temperature_c": (25, 45), "heart_rate": (20, 250), "systolic": (50, 260), "diastolic": (20, 160),
+                "respiratory_rate": (4, 60), "spo2": (50, 100)}
+
+
+def _validate_vitals(vitals: dict | None, errors: dict) -> dict:
+    """{"before": {...}, "after": {...}} with known measures in plausible ranges (temperature in deg C)."""
+    cleaned = {}
+    for moment, values in (vitals or {}).items():
+        if moment not in ("before", "after") or not isinstance(values, dict):
+            errors.setdefault(f"vitals.{moment}", []).append(_("Give vital signs 'before' and 'after' the infusion."))
+            continue
+        for name, value in values.items():
+            path = f"vitals.{moment}.{name}"
+            if name not in VITAL_RANGES:
+                errors.setdefault(path, []).append(_("Unknown measure; use %(names)s.") % {"names": ", ".join(VITAL_RANGES)})
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                errors.setdefault(path, []).append(_("Give a number."))
+            elif not VITAL_RANGES[name][0] <= value <= VITAL_RANGES[name][1]:
+                low, high = VITAL_RANGES[name]
+                errors.setdefault(path, []).append(_("%(value)s is outside %(low)s-%(high)s.") % {
+                    "value": f"{value:g}", "low": low, "high": high})
+            else:
+                cleaned.setdefault(moment, {})[name] = float(value)
+    return cleaned
 
 
 def _infusion_row(participant, number: int, errors: dict) -> Infusion | None:
@@ -84,15 +116,16 @@ def _infusion_row(participant, number: int, errors: dict) -> Infusion | None:
     row = rows.get(number)
     if row is None:
         errors.setdefault("number", []).append(
-            f"The plan has no infusion {number}; infusions are numbered {', '.join(map(str, sorted(rows))) or 'none'}.")
+            _("The plan has no infusion %(n)d; infusions are numbered %(numbers)s.") % {
+                "n": number, "numbers": ", ".join(map(str, sorted(rows))) or _("none")})
         return None
     if row.state != InfusionState.PLANNED:
-        errors.setdefault("number", []).append(f"Infusion {number} is already recorded as {row.get_state_display().lower()}.")
+        errors.setdefault("number", []).append(_("Infusion %(n)d is already recorded as %(state)s.") % {"n": number, "state": row.get_state_display().lower()})
         return None
     pending_before = [n for n, r in rows.items() if n < number and r.state == InfusionState.PLANNED]
     if pending_before:
         errors.setdefault("number", []).append(
-            f"Record infusion {pending_before[0]} first (given or missed).")
+            _("Record infusion %(n)d first (given or missed).") % {"n": pending_before[0]})
     return row
 
 
@@ -100,8 +133,8 @@ def _check_participant_can_receive(participant) -> None:
     from enrollment.services import ConflictError
 
     if participant.status in ("withdrawn", "completed"):
-        raise ConflictError({"non_field_errors": [f"The participant is {participant.get_status_display().lower()}: "
-                                                  "no further infusion can be recorded."]})
+        raise ConflictError({"non_field_errors": [_("The participant is %(status)s: no further infusion can be "
+                                                    "recorded.") % {"status": participant.get_status_display().lower()}]})
 
 
 def infusion_record(*, participant, data: InfusionInput, by, now: datetime | None = None) -> Infusion:
@@ -119,47 +152,60 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     errors: dict[str, list[str]] = {}
     row = _infusion_row(participant, data.number, errors)
     if data.started_at is None:
-        errors.setdefault("started_at", []).append("Give the start date and time.")
+        errors.setdefault("started_at", []).append(_("Give the start date and time."))
     elif data.started_at > now:
-        errors.setdefault("started_at", []).append("An infusion cannot start in the future.")
+        errors.setdefault("started_at", []).append(_("An infusion cannot start in the future."))
     else:
         consent_day = min((timezone.localtime(c.signed_at).date() for c in participant.screening.consents.all()),
                           default=None)
         start_day = timezone.localtime(data.started_at).date()
         if start_day < participant.enrolled_on or (consent_day and start_day < consent_day):
-            errors.setdefault("started_at", []).append("An infusion cannot be dated before consent and enrolment.")
+            errors.setdefault("started_at", []).append(_("An infusion cannot be dated before consent and enrolment."))
     if data.ended_at is not None and data.started_at is not None and data.ended_at < data.started_at:
-        errors.setdefault("ended_at", []).append("The infusion ends before it starts.")
+        errors.setdefault("ended_at", []).append(_("The infusion ends before it starts."))
     if data.weight_kg is None:
-        errors.setdefault("weight_kg", []).append("Give the weight on the day (the dose is per kg).")
+        errors.setdefault("weight_kg", []).append(_("Give the weight on the day (the dose is per kg)."))
     elif not 1 <= data.weight_kg <= 350:
-        errors.setdefault("weight_kg", []).append(f"A weight of {data.weight_kg:g} kg is not plausible (1-350 kg).")
+        errors.setdefault("weight_kg", []).append(_("A weight of %(w)s kg is not plausible (1-350 kg).") % {"w": f"{data.weight_kg:g}"})
     if data.cells_infused is not None and data.cells_infused <= 0:
-        errors.setdefault("cells_infused", []).append("The number of cells infused must be greater than 0.")
+        errors.setdefault("cells_infused", []).append(_("The number of cells infused must be greater than 0."))
     product, product_errors = validate_product(data.product, participant.arm.product_kind)
     errors.update(product_errors)
+    vitals = _validate_vitals(data.vitals, errors)
     unknown = [r for r in (data.reactions or []) if r not in REACTIONS]
     if unknown:
-        errors.setdefault("reactions", []).append(f"Unknown reaction {unknown[0]!r}; use {', '.join(REACTIONS)}.")
+        errors.setdefault("reactions", []).append(_("Unknown reaction %(r)s; use %(names)s.") % {"r": repr(unknown[0]), "names": ", ".join(REACTIONS)})
     if errors:
         raise ServiceError(errors)
 
     level = participant.dose_level
     cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
     dose = check_dose(weight_kg=data.weight_kg, dose_per_kg=level.dose_per_kg if level else None, cells_infused=cells,
+                      flat_dose=level.flat_dose if level else None,
                       plausible_range=(level.plausible_min, level.plausible_max) if level else None)
     given_on = timezone.localtime(data.started_at).date()
-    deviation = not (row.window_start <= given_on <= row.window_end)
+    # The window of the plan as it stands with this infusion given: the first infusion defines
+    # day 0, so it is never late relative to itself.
+    events = [e for e in infusion_events(participant.infusions.all()) if e.number != row.number]
+    plan = plan_infusions(arm_infusion_rules(participant.arm), day0=participant.planned_day0,
+                          events=events + [InfusionEvent(row.number, given_on=given_on)], today=given_on,
+                          missed_rule=participant.arm.missed_infusion_rule)
+    planned = next(p for p in plan if p.number == row.number)
+    deviation = planned.deviation
     if dose.confirmation_needed and not data.dose_confirmation.strip():
-        errors["dose_confirmation"] = [f"Confirm this dose with a reason: {'; '.join(dose.confirmation_needed)}."]
+        errors["dose_confirmation"] = [_("Confirm this dose with a reason: %(why)s.") % {"why": "; ".join(dose.confirmation_needed)}]
     if deviation and not data.deviation_reason.strip():
         errors["deviation_reason"] = [
-            f"Infusion {row.number} on {given_on.isoformat()} is outside its window {row.window_start.isoformat()} to "
-            f"{row.window_end.isoformat()}: give the reason (it is recorded as a protocol deviation)."]
+            _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give the reason (it is recorded "
+              "as a protocol deviation).") % {"n": row.number, "day": given_on.isoformat(),
+                                             "start": planned.window_start.isoformat(), "end": planned.window_end.isoformat()}]
     if errors:
         raise ServiceError(errors)
 
     with transaction.atomic():
+        _lock_for_recording(participant, row)
+        row.target_date, row.window_start, row.window_end, row.anchor = (
+            planned.target, planned.window_start, planned.window_end, planned.anchor)
         row.state = InfusionState.GIVEN
         row.started_at, row.ended_at, row.weight_kg = data.started_at, data.ended_at, data.weight_kg
         row.dose_level = level
@@ -168,8 +214,9 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
         row.dose_confirmation = data.dose_confirmation.strip() if dose.confirmation_needed else ""
         row.deviation, row.deviation_reason = deviation, data.deviation_reason.strip() if deviation else ""
         row.product, row.premedication = product, data.premedication.strip()
-        row.vitals, row.reactions, row.recorded_by = data.vitals or {}, list(data.reactions or []), by
+        row.vitals, row.reactions, row.recorded_by = vitals, list(data.reactions or []), by
         audited_save(row, by=by, reason=f"Infusion {row.number} given")
+        _open_reaction_drafts(participant, row, by=by)
         _after_infusion_change(participant, by=by, reason=f"Re-planned after infusion {row.number}", today=timezone.localdate(now))
     return row
 
@@ -183,15 +230,45 @@ def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | 
     errors: dict[str, list[str]] = {}
     row = _infusion_row(participant, number, errors)
     if not (reason or "").strip():
-        errors.setdefault("reason", []).append("Say why the infusion was missed.")
+        errors.setdefault("reason", []).append(_("Say why the infusion was missed."))
     if errors:
         raise ServiceError(errors)
     with transaction.atomic():
+        _lock_for_recording(participant, row)
         row.state, row.missed_reason = InfusionState.MISSED, reason.strip()
         audited_save(row, by=by, reason=f"Infusion {row.number} missed")
         _after_infusion_change(participant, by=by, reason=f"Re-planned after infusion {row.number} was missed",
                                today=timezone.localdate(now))
     return row
+
+
+def _lock_for_recording(participant, row) -> None:
+    """Lock the participant and the infusion, and re-check them: a withdrawal or the same infusion
+    recorded by someone else meanwhile wins, and this call is refused."""
+    from enrollment.models import Participant
+    from enrollment.services import ConflictError
+
+    current = Participant.objects.select_for_update().get(pk=participant.pk)
+    state = Infusion.objects.select_for_update().filter(pk=row.pk).values_list("state", flat=True).get()
+    if current.status in ("withdrawn", "completed"):
+        raise ConflictError({"non_field_errors": [_("The participant was %(status)s meanwhile.") % {
+            "status": current.get_status_display().lower()}]})
+    if state != InfusionState.PLANNED:
+        raise ConflictError({"number": [_("Infusion %(n)d was recorded meanwhile.") % {"n": row.number}]})
+    participant.status = current.status
+
+
+def _open_reaction_drafts(participant, row, *, by) -> None:
+    """Each immediate reaction opens an adverse event draft for the investigator to grade."""
+    from followup.models import AdverseEvent
+
+    for reaction in row.reactions:
+        term, category = REACTION_EVENTS[reaction]
+        audited_save(AdverseEvent(
+            participant=participant, infusion=row, term=term, category=category, status="draft",
+            onset_date=timezone.localtime(row.started_at).date(), reported_by=by,
+            description=_("Immediate reaction recorded with infusion %(n)d.") % {"n": row.number},
+        ), by=by, reason=_("Opened from an infusion reaction"))
 
 
 def _after_infusion_change(participant, *, by, reason: str, today: date) -> None:
@@ -213,7 +290,8 @@ def _after_infusion_change(participant, *, by, reason: str, today: date) -> None
     status = "follow_up" if not pending else ("on_treatment" if any_given else participant.status)
     if status != participant.status:
         participant.status = status
-        audited_save(participant, by=by, reason=reason)
+        participant._change_reason, participant._history_user = reason, by
+        participant.save(update_fields=["status"])
 
 
 # ---------------------------------------------------------------------------------------------

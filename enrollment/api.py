@@ -110,6 +110,8 @@ class EnrolInSerializer(serializers.Serializer):
     dose_level = serializers.CharField(required=False, allow_blank=True, default="")
     arm = serializers.CharField(required=False, allow_blank=True, default="")
     enrolled_on = serializers.DateField(required=False, allow_null=True, default=None)
+    first_infusion_on = serializers.DateField(required=False, allow_null=True, default=None,
+                                              help_text="Planned day 0; default: the enrolment date.")
 
 
 class WithdrawInSerializer(serializers.Serializer):
@@ -313,7 +315,8 @@ class ScreeningEnrol(APIView):
         try:
             participant = services.participant_enrol(
                 screening=screening, by=request.user, enrolled_on=data["enrolled_on"],
-                arm_code=data["arm"] or None, dose_level_code=data["dose_level"] or None)
+                first_infusion_on=data["first_infusion_on"], arm_code=data["arm"] or None,
+                dose_level_code=data["dose_level"] or None)
         except services.ServiceError as error:
             raise_for(error)
         return Response(ParticipantOutSerializer(participant).data, status=status.HTTP_201_CREATED)

@@ -413,6 +413,8 @@ class EnrolForm(forms.Form):
     option = forms.ChoiceField(label=_("Dose level"))
     enrolled_on = forms.DateField(label=_("Enrolment date"), required=False, initial=timezone.localdate,
                                   widget=_date_input())
+    first_infusion_on = forms.DateField(label=_("First infusion planned on"), required=False,
+                                        help_text=_("Day 0 of the plan; empty: the enrolment date."), widget=_date_input())
 
     def __init__(self, *args, options, **kwargs):
         """`options`: `selectors.enrolment_options(study)`; a select appears only when there is a choice."""
@@ -453,6 +455,7 @@ class EnrolForm(forms.Form):
         chosen = self.options.get(self.cleaned_data.get("option") or "")
         return {
             "enrolled_on": self.cleaned_data.get("enrolled_on"),
+            "first_infusion_on": self.cleaned_data.get("first_infusion_on"),
             "arm_code": chosen.arm.code if chosen else None,
             "dose_level_code": chosen.level.code if chosen and chosen.level else None,
         }

@@ -79,6 +79,11 @@ class Relationship(models.TextChoices):
     DEFINITE = "definite", _("Definite")
 
 
+class AdverseEventStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft, to be graded and attributed")
+    CONFIRMED = "confirmed", _("Confirmed by the investigator")
+
+
 class AdverseEvent(models.Model):
     """An adverse event as the investigator graded and attributed it (CLINICAL_RULES.md sections 3-4).
 
@@ -92,9 +97,16 @@ class AdverseEvent(models.Model):
     category = models.CharField(_("category"), max_length=20, choices=AdverseEventCategory.choices)
     onset_date = models.DateField(_("onset"))
     resolution_date = models.DateField(_("resolved on"), null=True, blank=True)
-    grade = models.PositiveSmallIntegerField(_("CTCAE grade"))
-    serious = models.BooleanField(_("serious"))
-    relationship = models.CharField(_("relationship to treatment"), max_length=10, choices=Relationship.choices)
+    status = models.CharField(_("status"), max_length=10, choices=AdverseEventStatus.choices,
+                              default=AdverseEventStatus.CONFIRMED,
+                              help_text=_("A draft (opened by an immediate infusion reaction) counts nowhere until "
+                                          "graded and attributed."))
+    grade = models.PositiveSmallIntegerField(_("CTCAE grade"), null=True, blank=True)
+    serious = models.BooleanField(_("serious"), null=True, blank=True)
+    relationship = models.CharField(_("relationship to treatment"), max_length=10, choices=Relationship.choices,
+                                    blank=True)
+    infusion = models.ForeignKey("dosing.Infusion", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="adverse_events", help_text=_("The infusion it was an immediate reaction to."))
     resolved_to_grade1_within_48h = models.BooleanField(
         _("resolved to grade 1 or less within 48 h"), default=False,
         help_text=_("Fever only: a grade 3 fever that resolved within 48 h is not a DLT."))
@@ -114,14 +126,18 @@ class AdverseEvent(models.Model):
         verbose_name = _("adverse event")
         verbose_name_plural = _("adverse events")
         constraints = [
-            models.CheckConstraint(condition=Q(grade__gte=1, grade__lte=5), name="adverse_event_grade_1_to_5"),
+            models.CheckConstraint(condition=Q(grade__isnull=True) | Q(grade__gte=1, grade__lte=5),
+                                   name="adverse_event_grade_1_to_5"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | (Q(grade__isnull=False, serious__isnull=False) & ~Q(relationship="")),
+                name="confirmed_adverse_event_is_graded_and_attributed"),
             models.CheckConstraint(
                 condition=Q(resolution_date__isnull=True) | Q(resolution_date__gte=models.F("onset_date")),
                 name="adverse_event_resolution_not_before_onset"),
             models.CheckConstraint(condition=~Q(term=""), name="adverse_event_has_term"),
             models.CheckConstraint(condition=Q(category__in=AdverseEventCategory.values),
                                    name="adverse_event_category_known"),
-            models.CheckConstraint(condition=Q(relationship__in=Relationship.values),
+            models.CheckConstraint(condition=Q(relationship__in=Relationship.values) | Q(relationship="", status="draft"),
                                    name="adverse_event_relationship_known"),
         ]
 

@@ -47,3 +47,14 @@ def test_cord_blood_unit_without_dose_level_gives_cells_per_kg():
 def test_zero_weight_is_refused():
     with pytest.raises(ValueError):
         check_dose(weight_kg=0, dose_per_kg=1e8, cells_infused=None, plausible_range=None)
+
+
+def test_flat_dose_is_compared_in_cells():
+    check = check_dose(weight_kg=60.0, dose_per_kg=None, flat_dose=1e9, cells_infused=1e9, plausible_range=(0.9e9, 1.1e9))
+    assert check.computed_dose == 1e9
+    assert check.confirmation_needed == []
+    assert check.explanation == "flat dose 1 x10^9 cells; given 1 x10^9 cells / 60 kg = 1.667 x10^7 cells/kg"
+    off = check_dose(weight_kg=60.0, dose_per_kg=None, flat_dose=1e9, cells_infused=1.2e9, plausible_range=(0.9e9, 1.1e9))
+    assert off.confirmation_needed == [
+        "1.2 x10^9 cells is 20 % above the computed dose 1 x10^9 cells (more than 10 %)",
+        "1.2 x10^9 cells is outside the level's plausible range 9 x10^8-1.1 x10^9 cells"]

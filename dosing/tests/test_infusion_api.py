@@ -164,3 +164,37 @@ def test_withdrawn_participant_receives_no_infusion(api, participant, coordinato
                                    by=coordinator)
     response = give(api, Participant.objects.get(pk=participant.pk), 1, 0)
     assert response.status_code == 409
+
+
+def test_first_infusion_given_later_than_planned_defines_day_0_and_is_no_deviation(api, participant):
+    response = give(api, participant, 1, 2)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["deviation"], body["target_date"]) == (False, (DAY0 + timedelta(days=2)).isoformat())
+    second = Infusion.objects.get(participant=participant, number=2)
+    assert second.target_date == DAY0 + timedelta(days=9)
+
+
+def test_immediate_reactions_open_adverse_event_drafts(api, participant):
+    from followup.models import AdverseEvent
+
+    response = give(api, participant, 1, 0, reactions=["fever", "dmso_reaction"])
+    assert response.status_code == 201
+    drafts = list(AdverseEvent.objects.filter(participant=participant).values_list("term", "category", "status", "grade"))
+    assert drafts == [("Fever", "fever", "draft", None), ("Infusion related reaction (DMSO)", "infusion_reaction", "draft", None)]
+    listed = api.get(f"/api/v1/participants/{participant.pk}/adverse-events/").json()
+    assert [(e["status"], e["infusion"], e["dlt"]["is_dlt"]) for e in listed] == [("draft", 1, False), ("draft", 1, False)]
+
+
+@pytest.mark.parametrize(
+    "vitals, path",
+    [
+        ({"before": {"temperature_c": 51}}, "vitals.before.temperature_c"),
+        ({"during": {"heart_rate": 80}}, "vitals.during"),
+        ({"after": {"mood": 3}}, "vitals.after.mood"),
+    ],
+)
+def test_implausible_vital_signs_are_refused(api, participant, vitals, path):
+    response = give(api, participant, 1, 0, vitals=vitals)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {path}

@@ -168,3 +168,15 @@ def test_consent_error_names_the_guardian_field_of_the_request(api, studies):
 
 def test_screening_at_a_site_where_the_user_does_not_screen_is_403(api, studies):
     assert post_screening(api, site="XH").status_code == 403
+
+
+def test_enrolment_plans_day_0_on_the_date_given(api, studies):
+    screening_id = post_screening(api).json()["id"]
+    api.post(f"/api/v1/screenings/{screening_id}/consent/", {
+        "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"}, format="json")
+    day0 = TODAY + timedelta(days=5)
+    body = api.post(f"/api/v1/screenings/{screening_id}/enrol/", {"first_infusion_on": day0.isoformat()},
+                    format="json").json()
+    assert body["planned_day0"] == day0.isoformat()
+    schedule = api.get(f"/api/v1/participants/{body['id']}/").json()["schedule"]
+    assert schedule["infusions"][0]["target_date"] == day0.isoformat()

@@ -474,7 +474,8 @@ def test_enrol_form_lists_dose_levels_with_status_and_places(studies, coordinato
 def test_enrol_form_puts_a_dose_level_refusal_on_the_level_select(studies):
     form = EnrolForm({"enrol-option": "MSC:B"}, options=selectors.enrolment_options(studies["HUCMSC-ITP-ESC"]))
     assert form.is_valid()
-    assert form.enrolment() == {"enrolled_on": None, "arm_code": "MSC", "dose_level_code": "B"}
+    assert form.enrolment() == {"enrolled_on": None, "first_infusion_on": None, "arm_code": "MSC",
+                                 "dose_level_code": "B"}
     form.add_service_errors({"dose_level": ["Dose level B is planned, not open for enrolment."],
                              "study": ["HUCMSC-ITP-ESC has reached its enrolment target of 9."]})
     assert form.errors == {"option": ["Dose level B is planned, not open for enrolment."],
