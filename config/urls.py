@@ -24,5 +24,6 @@ urlpatterns = [
     path("", include("enrollment.urls")),
     path("", include("dosing.infusion_urls")),
     path("", include("dosing.urls")),
+    path("", include("followup.urls")),
     path("", include("trials.urls")),
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -273,3 +273,48 @@ def escalation_state(study: Study, *, today: date) -> EscalationState:
     decisions = tuple(EscalationDecision.objects.filter(study=study).select_related("level", "signed_by")
                       .order_by("signed_at", "id"))
     return EscalationState(study=study, today=today, levels=tuple(rows), proposal=_propose(rows), decisions=decisions)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    participant: Participant
+    what: str  # "Infusion 2", "Visit D14"
+    kind: str  # "out_of_window" | "missed"
+    planned: str
+    happened: str
+    reason: str
+
+
+def protocol_deviations(user, *, study) -> list[Deviation]:
+    """Infusions and visits outside their window, and infusions missed, at the user's sites (2 queries)."""
+    from followup.models import Visit
+
+    infusions = (Infusion.objects.visible_to(user).filter(participant__study=study)
+                 .filter(Q(deviation=True) | Q(state="missed")).select_related("participant"))
+    visits = Visit.objects.visible_to(user).filter(participant__study=study, deviation=True).select_related("participant")
+    return _deviations(infusions, visits)
+
+
+def participant_deviations(participant) -> list[Deviation]:
+    """The participant's deviations, from its prefetched `infusions` and `visits` (no query)."""
+    return _deviations([i for i in participant.infusions.all() if i.deviation or i.state == "missed"],
+                       [v for v in participant.visits.all() if v.deviation])
+
+
+def _deviations(infusions, visits) -> list[Deviation]:
+    rows = []
+    for row in infusions:
+        window = f"{row.window_start.isoformat()} – {row.window_end.isoformat()}"
+        if row.state == "missed":
+            rows.append(Deviation(row.participant, _("Infusion %(n)d") % {"n": row.number}, "missed", window,
+                                  _("missed"), row.missed_reason))
+        else:
+            rows.append(Deviation(row.participant, _("Infusion %(n)d") % {"n": row.number}, "out_of_window", window,
+                                  timezone.localtime(row.started_at).strftime("%Y-%m-%d %H:%M"), row.deviation_reason))
+    for visit in visits:
+        shown = "%Y-%m-%d %H:%M" if visit.timed else "%Y-%m-%d"
+        window = (f"{timezone.localtime(visit.window_start).strftime(shown)} – "
+                  f"{timezone.localtime(visit.window_end).strftime(shown)}")
+        rows.append(Deviation(visit.participant, _("Visit %(code)s") % {"code": visit.code}, "out_of_window", window,
+                              timezone.localtime(visit.done_at).strftime(shown), visit.deviation_reason))
+    return sorted(rows, key=lambda d: (d.participant.study_number, d.planned))

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from dosing.selectors import participant_deviations
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
 from trials.units import ANALYTES
@@ -276,6 +277,8 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "withdrawn": withdrawn,
         "withdrawal_form": withdrawal_form if can_screen and not withdrawn else None,
         "schedule": schedule,
+        "open_statuses": ("upcoming", "window_open", "overdue"),
+        "deviations": participant_deviations(participant),
         "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
         "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")), None),
     })

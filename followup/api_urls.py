@@ -5,4 +5,6 @@ from . import api
 urlpatterns = [
     path("participants/<int:pk>/adverse-events/", api.ParticipantAdverseEvents.as_view(),
          name="api-participant-adverse-events"),
+    path("participants/<int:pk>/visits/<str:code>/", api.ParticipantVisitRecord.as_view(),
+         name="api-participant-visit-record"),
 ]

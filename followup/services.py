@@ -176,3 +176,66 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, today: dat
     with transaction.atomic():
         audited_save(event, by=by, reason=_("Adverse event recorded"))
     return event
+
+
+# ---------------------------------------------------------------------------------------------
+# A visit or timed sample done (or missed)
+# ---------------------------------------------------------------------------------------------
+
+def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: str = "", by,
+                 now: datetime | None = None) -> Visit:
+    """Mark a visit done (a timed sample collected) at the time it happened.
+
+    Outside its window it is still recorded, flagged as a protocol deviation with a required
+    reason (CLINICAL_RULES.md section 8). Nothing is dated before consent and enrolment.
+    """
+    from enrollment.services import ConflictError, ServiceError
+
+    from .schedule import PlannedVisit, visit_status
+
+    now = now or timezone.now()
+    errors: dict[str, list[str]] = {}
+    participant = visit.participant
+    if done_at is None:
+        errors["done_at"] = [_("Give the date and time it was done.")]
+    elif done_at > now:
+        errors["done_at"] = [_("A visit cannot be done in the future.")]
+    elif timezone.localtime(done_at).date() < participant.enrolled_on:
+        errors["done_at"] = [_("A visit cannot be dated before enrolment.")]
+    if errors:
+        raise ServiceError(errors)
+    planned = PlannedVisit(code=visit.code, label=visit.code, target=visit.target_at, window_start=visit.window_start,
+                           window_end=visit.window_end, provisional=visit.provisional, timed=visit.timed)
+    deviation = visit_status(planned, done_at=done_at, missed=False, now=now).deviation
+    if deviation and not (deviation_reason or "").strip():
+        shown = "%Y-%m-%d %H:%M" if visit.timed else "%Y-%m-%d"
+        raise ServiceError({"deviation_reason": [
+            _("%(code)s on %(when)s is outside its window %(start)s to %(end)s: give the reason (it is recorded as "
+              "a protocol deviation).") % {
+                "code": visit.code, "when": timezone.localtime(done_at).strftime(shown),
+                "start": timezone.localtime(visit.window_start).strftime(shown),
+                "end": timezone.localtime(visit.window_end).strftime(shown)}]})
+    with transaction.atomic():
+        locked = Visit.objects.select_for_update().select_related("participant").get(pk=visit.pk)
+        if locked.state != "upcoming":
+            raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
+                "code": visit.code, "state": locked.get_state_display().lower()}]})
+        visit.state, visit.done_at = "done", done_at
+        visit.deviation, visit.deviation_reason = deviation, (deviation_reason or "").strip() if deviation else ""
+        audited_save(visit, by=by, reason=_("%(code)s done") % {"code": visit.code})
+    return visit
+
+
+def visit_miss(*, visit: Visit, reason: str, by) -> Visit:
+    from enrollment.services import ConflictError, ServiceError
+
+    if not (reason or "").strip():
+        raise ServiceError({"reason": [_("Say why the visit or sample was missed.")]})
+    with transaction.atomic():
+        locked = Visit.objects.select_for_update().get(pk=visit.pk)
+        if locked.state != "upcoming":
+            raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
+                "code": visit.code, "state": locked.get_state_display().lower()}]})
+        visit.state, visit.missed_reason = "missed", reason.strip()
+        audited_save(visit, by=by, reason=_("%(code)s missed") % {"code": visit.code})
+    return visit

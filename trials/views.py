@@ -5,6 +5,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from dosing.selectors import protocol_deviations
+
 from . import models, selectors
 from .audit import audit_entries
 from .scoping import Action, site_ids_for
@@ -30,6 +32,7 @@ def study_detail(request, code):
             "arms": arms,
             "visits": selectors.visit_rows(study),
             "criteria": selectors.criteria_by_kind(study),
+            "deviations": protocol_deviations(request.user, study=study),
         },
     )
 

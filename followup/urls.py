@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("participants/<int:pk>/visits/<str:code>/", views.visit_record, name="visit-record"),
+]
