@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from trials.auth_views import ThrottledLoginView
 
-admin.site.site_header = "Cell-therapy trials EDC - configuration"
+admin.site.site_header = _("Cell-therapy trials EDC - configuration")
 admin.site.login = ThrottledLoginView.as_view(template_name="registration/login.html")
 
 urlpatterns = [

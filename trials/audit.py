@@ -96,7 +96,7 @@ class AuditEntry:
     changes: tuple[FieldChange, ...]
 
 
-_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}  # codes; the page shows them translated
 
 
 def _display(record, field_name: str, value):
