@@ -16,9 +16,10 @@ from enrollment.api import raise_for
 from enrollment.selectors import participants_visible
 from enrollment.services import ServiceError
 from trials.scoping import Action, require
+from trials.units import ANALYTES
 
 from . import services
-from .models import AdverseEventCategory, Relationship
+from .models import AdverseEventCategory, Relationship, RescueTherapyKind, TransfusionKind, VirologyResult
 
 
 class AdverseEventInSerializer(serializers.Serializer):
@@ -162,3 +163,130 @@ class ParticipantVisitRecord(APIView):
         except ServiceError as error:
             raise_for(error)
         return Response(VisitOutSerializer(visit).data)
+
+
+# --- assessments (API.md 'POST /api/v1/participants/{id}/assessments/') ----------------------
+
+class AssessmentLabInSerializer(serializers.Serializer):
+    analyte = serializers.CharField(help_text="Analyte code (API.md 'Codes').")
+    value = serializers.FloatField()
+    unit = serializers.CharField(help_text="The SI unit or one of the analyte's accepted units.")
+    lln = serializers.FloatField(required=False, allow_null=True, default=None,
+                                 help_text="The reporting lab's lower limit, in the unit of the value.")
+    uln = serializers.FloatField(required=False, allow_null=True, default=None)
+
+
+class TransfusionInSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text=" | ".join(TransfusionKind.values))
+    date = serializers.DateField()
+
+
+class RescueTherapyInSerializer(serializers.Serializer):
+    therapy = serializers.CharField(help_text=" | ".join(RescueTherapyKind.values))
+    start = serializers.DateField()
+    end = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class MedicationInSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, default="")
+    dose = serializers.CharField(required=False, allow_blank=True, default="")
+    start = serializers.DateField(required=False, allow_null=True, default=None)
+    end = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class AssessmentInSerializer(serializers.Serializer):
+    """Types only; the service names every missing or implausible value."""
+
+    date = serializers.DateField(required=False, allow_null=True, default=None)
+    visit = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None,
+                                  help_text="A visit code of the participant; null: an unscheduled assessment.")
+    labs = AssessmentLabInSerializer(many=True, required=False, default=list)
+    bleeding_grade = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                              help_text="WHO bleeding grade 0-4.")
+    transfusions = TransfusionInSerializer(many=True, required=False, default=list)
+    rescue_therapies = RescueTherapyInSerializer(many=True, required=False, default=list)
+    concomitant_medications = MedicationInSerializer(many=True, required=False, default=list)
+    virology = serializers.DictField(child=serializers.CharField(), required=False, default=dict,
+                                     help_text="hbv, hcv, hiv, syphilis: " + " | ".join(VirologyResult.values))
+    immune_panel = serializers.DictField(child=serializers.FloatField(), required=False, default=dict,
+                                         help_text="th17, tfh, treg, breg, nk: % of lymphocytes (0-100).")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    deviation_reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                             help_text="Required when the visit is outside its window.")
+
+
+class LabResultOutSerializer(serializers.Serializer):
+    analyte = serializers.CharField()
+    value = serializers.FloatField(help_text="SI value")
+    unit = serializers.SerializerMethodField(help_text="SI unit")
+    entered_value = serializers.FloatField()
+    entered_unit = serializers.CharField()
+    lln = serializers.FloatField(allow_null=True, help_text="Lower limit of normal used (SI).")
+    uln = serializers.FloatField(allow_null=True, help_text="Upper limit of normal used (SI).")
+    range_source = serializers.CharField(help_text="report | site | report+site | empty: no range known")
+    report_lln = serializers.FloatField(allow_null=True)
+    report_uln = serializers.FloatField(allow_null=True)
+
+    def get_unit(self, lab) -> str:
+        return ANALYTES[lab.analyte].si_unit
+
+
+class TransfusionOutSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    date = serializers.DateField()
+
+
+class RescueTherapyOutSerializer(serializers.Serializer):
+    therapy = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField(allow_null=True)
+
+
+class AssessmentOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    participant = serializers.IntegerField(source="participant_id")
+    date = serializers.DateField()
+    visit = serializers.CharField(source="visit.code", allow_null=True, default=None)
+    visit_deviation = serializers.BooleanField(source="visit.deviation", allow_null=True, default=None)
+    labs = LabResultOutSerializer(many=True)
+    bleeding_grade = serializers.IntegerField(allow_null=True)
+    transfusions = TransfusionOutSerializer(many=True)
+    rescue_therapies = RescueTherapyOutSerializer(many=True)
+    concomitant_medications = serializers.JSONField()
+    virology = serializers.JSONField()
+    immune_panel = serializers.JSONField()
+    notes = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.username")
+    recorded_at = serializers.DateTimeField()
+
+
+class ParticipantAssessments(APIView):
+    def _participant(self, request, pk, action):
+        participant = get_object_or_404(participants_visible(request.user), pk=pk)
+        if action != Action.VIEW:
+            require(request.user, action, [participant.site_id])
+        return participant
+
+    @extend_schema(responses=AssessmentOutSerializer(many=True))
+    def get(self, request, pk):
+        participant = self._participant(request, pk, Action.VIEW)
+        assessments = (participant.assessments.select_related("visit", "recorded_by")
+                       .prefetch_related("labs", "transfusions", "rescue_therapies").order_by("date", "id"))
+        return Response(AssessmentOutSerializer(assessments, many=True).data)
+
+    @extend_schema(request=AssessmentInSerializer, responses={201: AssessmentOutSerializer})
+    def post(self, request, pk):
+        participant = self._participant(request, pk, Action.CAPTURE)
+        serializer = AssessmentInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            assessment = services.assessment_record(
+                participant=participant, by=request.user, data=services.AssessmentInput(
+                    **{**data, "labs": [dict(lab) for lab in data["labs"]],
+                       "transfusions": [dict(t) for t in data["transfusions"]],
+                       "rescue_therapies": [dict(r) for r in data["rescue_therapies"]],
+                       "concomitant_medications": [dict(m) for m in data["concomitant_medications"]]}))
+        except ServiceError as error:
+            raise_for(error)
+        return Response(AssessmentOutSerializer(assessment).data, status=status.HTTP_201_CREATED)

@@ -7,4 +7,6 @@ urlpatterns = [
          name="api-participant-adverse-events"),
     path("participants/<int:pk>/visits/<str:code>/", api.ParticipantVisitRecord.as_view(),
          name="api-participant-visit-record"),
+    path("participants/<int:pk>/assessments/", api.ParticipantAssessments.as_view(),
+         name="api-participant-assessments"),
 ]

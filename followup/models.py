@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from trials.models import VisitDefinition
 from trials.scoping import ScopedQuerySet
+from trials.units import ANALYTES
 
 
 class VisitState(models.TextChoices):
@@ -143,3 +144,165 @@ class AdverseEvent(models.Model):
 
     def __str__(self):
         return f"{self.participant} {self.term} (grade {self.grade})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Assessments: a visit's (or an unscheduled) labs, bleeding, transfusions and rescue therapy
+# ---------------------------------------------------------------------------------------------
+
+ANALYTE_CHOICES = [(code, f"{a.code} - {a.label}") for code, a in ANALYTES.items()]
+
+
+class BleedingGrade(models.IntegerChoices):
+    """WHO bleeding grade (CLINICAL_RULES.md section 1)."""
+
+    NONE = 0, _("0 – no bleeding")
+    PETECHIAE = 1, _("1 – petechiae or ecchymoses")
+    MILD = 2, _("2 – mild blood loss")
+    GROSS = 3, _("3 – gross blood loss needing transfusion")
+    DEBILITATING = 4, _("4 – debilitating or life-threatening blood loss")
+
+
+class TransfusionKind(models.TextChoices):
+    RBC = "rbc", _("Red cells")
+    PLATELET = "platelet", _("Platelets")
+
+
+class RescueTherapyKind(models.TextChoices):
+    """Rescue therapy that makes nearby counts not evaluable for response (CLINICAL_RULES.md section 1)."""
+
+    IVIG = "ivig", _("IVIG")
+    STEROID_START = "steroid_start", _("Corticosteroid started")
+    STEROID_INCREASE = "steroid_increase", _("Corticosteroid increased")
+    TPO_AGENT = "tpo_agent", _("TPO receptor agonist")
+    GCSF = "gcsf", _("G-CSF")
+    PLATELET_TRANSFUSION = "platelet_transfusion", _("Platelet transfusion")
+    OTHER = "other", _("Other")
+
+
+class VirologyResult(models.TextChoices):
+    POSITIVE = "positive", _("Positive")
+    NEGATIVE = "negative", _("Negative")
+    NOT_DONE = "not_done", _("Not done")
+
+
+VIROLOGY_TESTS = {"hbv": _("HBV"), "hcv": _("HCV"), "hiv": _("HIV"), "syphilis": _("Syphilis")}
+IMMUNE_PANEL = {"th17": _("Th17"), "tfh": _("Tfh"), "treg": _("Treg"), "breg": _("Regulatory B"), "nk": _("NK")}
+
+
+class Assessment(models.Model):
+    """What was measured and given at one visit, or between visits (`visit` empty: unscheduled).
+
+    Written only by `followup.services.assessment_record`, which validates the JSON parts:
+    `concomitant_medications` [{name, dose, start, end}], `virology` {hbv|hcv|hiv|syphilis:
+    positive|negative|not_done} and `immune_panel` {th17|tfh|treg|breg|nk: % of lymphocytes}.
+    """
+
+    participant = models.ForeignKey("enrollment.Participant", on_delete=models.PROTECT, related_name="assessments")
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="assessments",
+                              help_text=_("Empty: an unscheduled assessment."))
+    date = models.DateField(_("date"))
+    bleeding_grade = models.PositiveSmallIntegerField(_("WHO bleeding grade"), choices=BleedingGrade.choices,
+                                                      null=True, blank=True)
+    concomitant_medications = models.JSONField(_("concomitant medications"), default=list, blank=True)
+    virology = models.JSONField(_("virology"), default=dict, blank=True)
+    immune_panel = models.JSONField(_("immune panel (% of lymphocytes)"), default=dict, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    site_scope = "participant__site"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["participant", "date", "id"]
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        constraints = [
+            models.UniqueConstraint(fields=["visit"], name="one_assessment_per_visit"),
+            models.CheckConstraint(condition=Q(bleeding_grade__isnull=True) | Q(bleeding_grade__gte=0, bleeding_grade__lte=4),
+                                   name="assessment_bleeding_grade_0_to_4"),
+        ]
+
+    def __str__(self):
+        return f"{self.participant} {self.visit.code if self.visit_id else _('unscheduled')} {self.date}"
+
+
+class LabResult(models.Model):
+    """A lab value of an assessment: SI value, the value and unit as entered, and the range used."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="labs")
+    analyte = models.CharField(_("analyte"), max_length=20, choices=ANALYTE_CHOICES)
+    value = models.FloatField(_("value (SI)"))
+    entered_value = models.FloatField(_("value as entered"))
+    entered_unit = models.CharField(_("unit as entered"), max_length=20)
+    report_lln = models.FloatField(_("lower limit on the report (SI)"), null=True, blank=True)
+    report_uln = models.FloatField(_("upper limit on the report (SI)"), null=True, blank=True)
+    lln = models.FloatField(_("lower limit of normal used (SI)"), null=True, blank=True)
+    uln = models.FloatField(_("upper limit of normal used (SI)"), null=True, blank=True)
+    range_source = models.CharField(_("reference range from"), max_length=20, blank=True,
+                                    help_text=_("'report': the reporting lab; 'site': the site's stored range; "
+                                                "'report+site': the limit the report gave, the other from the site."))
+    history = HistoricalRecords()
+
+    site_scope = "assessment__participant__site"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["assessment", "analyte"]
+        verbose_name = _("lab result")
+        verbose_name_plural = _("lab results")
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "analyte"], name="one_lab_result_per_analyte"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="lab_result_not_negative"),
+            models.CheckConstraint(condition=Q(lln__isnull=True) | Q(uln__isnull=True) | Q(lln__lte=models.F("uln")),
+                                   name="lab_result_range_ordered"),
+        ]
+
+    def __str__(self):
+        return f"{self.analyte} {self.value}"
+
+
+class Transfusion(models.Model):
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="transfusions")
+    kind = models.CharField(_("transfusion"), max_length=10, choices=TransfusionKind.choices)
+    date = models.DateField(_("date"))
+    history = HistoricalRecords()
+
+    site_scope = "assessment__participant__site"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["assessment", "date", "id"]
+        verbose_name = _("transfusion")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=TransfusionKind.values), name="transfusion_kind_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.date}"
+
+
+class RescueTherapy(models.Model):
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="rescue_therapies")
+    therapy = models.CharField(_("rescue therapy"), max_length=30, choices=RescueTherapyKind.choices)
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    site_scope = "assessment__participant__site"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["assessment", "start", "id"]
+        verbose_name = _("rescue therapy")
+        verbose_name_plural = _("rescue therapies")
+        constraints = [
+            models.CheckConstraint(condition=Q(therapy__in=RescueTherapyKind.values), name="rescue_therapy_known"),
+            models.CheckConstraint(condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                                   name="rescue_therapy_end_not_before_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.therapy} {self.start}"

@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("participants/<int:pk>/visits/<str:code>/", views.visit_record, name="visit-record"),
+    path("participants/<int:pk>/assessments/new/", views.assessment_new, name="assessment-new"),
 ]

@@ -1,16 +1,19 @@
-"""Marking a visit done or a timed sample collected, from the participant page."""
+"""Marking a visit done or a timed sample collected, and capturing an assessment, from the participant page."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.forms import style
 from enrollment.selectors import participants_visible
 from enrollment.services import ServiceError
 from trials.scoping import Action, require
+from trials.units import ANALYTES
 
 from . import services
-from .forms import VisitDoneForm, VisitMissedForm
+from .forms import (RESCUE_ROWS, TRANSFUSION_ROWS, AssessmentForm, AssessmentLabRowForm, RescueTherapyRowForm,
+                    TransfusionRowForm, VisitDoneForm, VisitMissedForm, analytes_expected)
 
 
 @login_required
@@ -43,3 +46,67 @@ def visit_record(request, pk, code):
             done_form = form
     return render(request, "followup/visit_form.html",
                   {"participant": participant, "visit": visit, "done_form": done_form, "missed_form": missed_form})
+
+
+def _place_errors(errors: dict, form, labs: list, transfusions: list, rescues: list) -> None:
+    """Put each service error on the field holding the value (`labs.2.value` on the third lab entered)."""
+    rows = {"labs": labs, "transfusions": transfusions, "rescue_therapies": rescues}
+    for path, problems in errors.items():
+        parts = path.split(".")
+        target, name = form, form.field_for(path)
+        if parts[0] in rows and len(parts) >= 2 and parts[1].isdigit():
+            entered = rows[parts[0]]
+            index = int(parts[1])
+            if index < len(entered):
+                target = entered[index]
+                name = parts[2] if len(parts) == 3 and parts[2] in target.fields else None
+            else:
+                target, name = form, None
+        for problem in problems:
+            target.add_error(name, problem)
+
+
+@login_required
+def assessment_new(request, pk):
+    """A visit's assessment (`?visit=<code>`; without it, an unscheduled one), through
+    `services.assessment_record`, the service of the API."""
+    participant = get_object_or_404(participants_visible(request.user), pk=pk)
+    require(request.user, Action.CAPTURE, [participant.site_id])
+    code = request.GET.get("visit") or ""
+    visit = None
+    if code:
+        visit = get_object_or_404(participant.visits.select_related("definition"), code=code)
+        if visit.timed:
+            return redirect("visit-record", pk=pk, code=code)
+    listed = visit.definition.assessments if visit else []
+    data = request.POST if request.method == "POST" else None
+    form = AssessmentForm(data, initial={"date": timezone.localdate()},
+                          virology="virology" in listed, immune_panel="immune_function" in listed)
+    labs = [AssessmentLabRowForm(data, analyte=ANALYTES[c]) for c in analytes_expected(listed)]
+    transfusions = [TransfusionRowForm(data, prefix=f"transfusion-{i}") for i in range(TRANSFUSION_ROWS)]
+    rescues = [RescueTherapyRowForm(data, prefix=f"rescue-{i}") for i in range(RESCUE_ROWS)]
+    if data is not None and all([f.is_valid() for f in (form, *labs, *transfusions, *rescues)]):
+        entered_labs = [row for row in labs if row.lab_input() is not None]
+        entered_transfusions = [row for row in transfusions if row.item() is not None]
+        entered_rescues = [row for row in rescues if row.item() is not None]
+        virology, panel = form.panels()
+        try:
+            services.assessment_record(participant=participant, by=request.user, data=services.AssessmentInput(
+                date=form.cleaned_data["date"], visit=code or None,
+                labs=[row.lab_input() for row in entered_labs],
+                bleeding_grade=form.cleaned_data["bleeding_grade"],
+                transfusions=[row.item() for row in entered_transfusions],
+                rescue_therapies=[row.item() for row in entered_rescues],
+                virology=virology, immune_panel=panel, notes=form.cleaned_data["notes"],
+                deviation_reason=form.cleaned_data["deviation_reason"]))
+        except ServiceError as error:
+            _place_errors(error.errors, form, entered_labs, entered_transfusions, entered_rescues)
+        else:
+            messages.success(request, _("Assessment recorded.") if not visit else
+                             _("%(code)s recorded.") % {"code": visit.code})
+            return redirect("participant-detail", pk=pk)
+    for row in (*labs, *transfusions, *rescues):
+        style(row)
+    return render(request, "followup/assessment_form.html", {
+        "participant": participant, "visit": visit, "form": form, "labs": labs,
+        "transfusions": transfusions, "rescues": rescues})
