@@ -290,3 +290,23 @@ class ParticipantAssessments(APIView):
         except ServiceError as error:
             raise_for(error)
         return Response(AssessmentOutSerializer(assessment).data, status=status.HTTP_201_CREATED)
+
+
+class ParticipantResponse(APIView):
+    """Per-assessment categories and the best confirmed response (API.md), with their reasons."""
+
+    @extend_schema(responses=dict)
+    def get(self, request, pk):
+        from rest_framework.exceptions import APIException
+
+        from .selectors import ResponseNotAvailable, participant_response, response_prefetch
+
+        participant = get_object_or_404(
+            participants_visible(request.user).prefetch_related(*response_prefetch()), pk=pk)
+        try:
+            result = participant_response(participant)
+        except ResponseNotAvailable as reason:
+            conflict = APIException(str(reason))
+            conflict.status_code = status.HTTP_409_CONFLICT
+            raise conflict from None
+        return Response({**result.as_api(), "explanation": result.explanation})

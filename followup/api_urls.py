@@ -9,4 +9,5 @@ urlpatterns = [
          name="api-participant-visit-record"),
     path("participants/<int:pk>/assessments/", api.ParticipantAssessments.as_view(),
          name="api-participant-assessments"),
+    path("participants/<int:pk>/response/", api.ParticipantResponse.as_view(), name="api-participant-response"),
 ]

@@ -1,0 +1,62 @@
+"""A P3 participant's platelet response through the API (IWG 2009, CLINICAL_RULES.md section 1)."""
+from datetime import timedelta
+
+import pytest
+
+from dosing.tests.test_infusion_api import DAY0, api, coordinator, give, participant  # noqa: F401 (fixtures)
+
+
+def assess(api, participant, day, platelets, visit=None, **extra):
+    body = {"date": (DAY0 + timedelta(days=day)).isoformat(), "visit": visit, "bleeding_grade": 0,
+            "labs": [{"analyte": "PLT", "value": platelets, "unit": "10^9/L"}], **extra}
+    response = api.post(f"/api/v1/participants/{participant.pk}/assessments/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return response
+
+
+@pytest.fixture
+def treated(api, participant):
+    assess(api, participant, 0, 15, visit="BL")
+    for number, day in ((1, 0), (2, 7), (3, 21), (4, 35), (5, 49)):
+        give(api, participant, number, day)
+    return participant
+
+
+def test_response_before_any_infusion_is_not_available(api, participant):
+    response = api.get(f"/api/v1/participants/{participant.pk}/response/")
+    assert response.status_code == 409
+    assert response.json() == {"errors": {"detail": ["No infusion given yet: response is assessed from the first infusion."]}}
+
+
+def test_confirmed_complete_response_with_its_dates(api, treated):
+    for day, count in ((50, 40), (57, 45), (63, 110), (70, 120)):
+        assess(api, treated, day, count)
+    body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
+    assert body["criteria_set"] == "IWG2009-ITP"
+    assert body["baseline"] == {"analyte": "PLT", "value": 15.0, "date": DAY0.isoformat()}
+    assert [a["category"] for a in body["assessments"]] == ["R", "R", "CR", "CR"]
+    assert body["best_confirmed_response"] == "CR"
+    assert body["response_date"] == (DAY0 + timedelta(days=50)).isoformat()
+    assert body["time_to_response_days"] == 50
+
+
+def test_count_within_14_days_of_ivig_is_not_evaluable(api, treated):
+    assess(api, treated, 56, 150, rescue_therapies=[{"therapy": "ivig", "start": (DAY0 + timedelta(days=50)).isoformat(),
+                                                      "end": (DAY0 + timedelta(days=52)).isoformat()}])
+    body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
+    assert [(a["category"], a["evaluable"]) for a in body["assessments"]] == [("NE", False)]
+    assert "ivig" in body["assessments"][0]["reason"].lower()
+
+
+def test_bleeding_cancels_a_complete_response(api, treated):
+    assess(api, treated, 56, 150, bleeding_grade=2)
+    body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
+    assert body["assessments"][0]["category"] == "NR"
+
+
+def test_another_site_cannot_read_the_response(treated, make_user, other_site_study):
+    from rest_framework.test import APIClient
+
+    other = APIClient()
+    other.force_authenticate(make_user("investigator", site="XH"))
+    assert other.get(f"/api/v1/participants/{treated.pk}/response/").status_code == 404
