@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
+from followup.services import queue_outcomes
 from trials.audit import audited_save
 from trials.scoping import Action, require
 
@@ -218,6 +219,7 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
         audited_save(row, by=by, reason=f"Infusion {row.number} given")
         _open_reaction_drafts(participant, row, by=by)
         _after_infusion_change(participant, by=by, reason=f"Re-planned after infusion {row.number}", today=timezone.localdate(now))
+        queue_outcomes(participant.study_id)
     return row
 
 

@@ -310,3 +310,21 @@ class ParticipantResponse(APIView):
             conflict.status_code = status.HTTP_409_CONFLICT
             raise conflict from None
         return Response({**result.as_api(), "explanation": result.explanation})
+
+
+class StudyOutcomes(APIView):
+    """Remission rates per arm or dose level and for all, with exact and Wilson 95 % CIs (API.md).
+
+    Served from the stored snapshot (recomputed in the background after each infusion or
+    assessment); computed at once the first time a study is asked for.
+    """
+
+    @extend_schema(responses=dict)
+    def get(self, request, code):
+        from trials.models import Study
+
+        from .models import OutcomeSnapshot
+
+        study = get_object_or_404(Study.objects.visible_to(request.user), code=code)
+        snapshot = OutcomeSnapshot.objects.filter(study=study).first() or services.outcomes_compute(study=study)
+        return Response({"computed_at": snapshot.computed_at, "groups": snapshot.groups})

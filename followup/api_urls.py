@@ -10,4 +10,5 @@ urlpatterns = [
     path("participants/<int:pk>/assessments/", api.ParticipantAssessments.as_view(),
          name="api-participant-assessments"),
     path("participants/<int:pk>/response/", api.ParticipantResponse.as_view(), name="api-participant-response"),
+    path("studies/<str:code>/outcomes/", api.StudyOutcomes.as_view(), name="api-study-outcomes"),
 ]

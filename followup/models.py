@@ -306,3 +306,24 @@ class RescueTherapy(models.Model):
 
     def __str__(self):
         return f"{self.therapy} {self.start}"
+
+
+class OutcomeSnapshot(models.Model):
+    """A study's remission rates as last computed (CLINICAL_RULES.md section 6), served as stored.
+
+    Recomputed by the `followup.compute_outcomes` task, queued when an infusion or an assessment
+    is committed; `computed_at` tells the reader how fresh it is.
+    """
+
+    study = models.OneToOneField("trials.Study", on_delete=models.CASCADE, related_name="outcome_snapshot")
+    computed_at = models.DateTimeField(_("computed at"))
+    groups = models.JSONField(_("groups"), default=list)
+
+    site_scope = "study__sites"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outcome snapshot")
+
+    def __str__(self):
+        return f"{self.study} outcomes at {self.computed_at}"

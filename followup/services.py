@@ -478,6 +478,78 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
         if visit is not None:
             visit_record(visit=visit, done_at=_at_midnight(day, timezone.get_current_timezone()),
                          deviation_reason=data.deviation_reason if deviation else "", by=by, now=now)
+        queue_outcomes(participant.study_id)
     # Returned with its rows loaded, as `prefetch_related` would, so that showing it reads nothing more.
     assessment._prefetched_objects_cache = children
     return assessment
+
+
+# ---------------------------------------------------------------------------------------------
+# Study outcomes (CLINICAL_RULES.md section 6)
+# ---------------------------------------------------------------------------------------------
+
+RESPONDERS = ("CR", "R", "PR")
+
+
+def _group_key(participant) -> str:
+    """Results are per dose level where an arm has several, else per arm."""
+    arm = participant.arm
+    if participant.dose_level_id and len(arm.dose_levels.all()) > 1:
+        return participant.dose_level.code
+    return arm.code
+
+
+def outcomes_compute(*, study, now: datetime | None = None):
+    """Treated, evaluable, responders and complete responders per arm or dose level and for all,
+    with the rate over the treated and its exact (Clopper-Pearson) and Wilson 95 % CIs; stored as
+    the study's snapshot (one row, replaced)."""
+    from enrollment.models import Participant
+
+    from .models import OutcomeSnapshot
+    from .selectors import ResponseNotAvailable, participant_response, response_prefetch
+    from .statistics import proportion
+
+    now = now or timezone.now()
+    from trials.models import StudyDisease
+
+    sets = {d.disease: d for d in StudyDisease.objects.filter(study=study).select_related("response_criteria")}
+    participants = (Participant.objects.filter(study=study).select_related("screening", "arm", "dose_level")
+                    .prefetch_related("arm__dose_levels", *response_prefetch()))
+    tallies: dict[str, dict[str, int]] = {}
+    for participant in participants:
+        try:
+            result = participant_response(participant, sets.get(participant.screening.disease))
+        except ResponseNotAvailable:
+            if not any(i.state == "given" for i in participant.infusions.all()):
+                continue  # not treated: outside every denominator
+            best = "NE"
+        else:
+            best = result.best_confirmed_response
+        for key in (_group_key(participant), "all"):
+            tally = tallies.setdefault(key, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
+            tally["treated"] += 1
+            tally["evaluable"] += best != "NE"
+            tally["responders"] += best in RESPONDERS
+            tally["complete_responders"] += best == "CR"
+    groups = []
+    for key in sorted(k for k in tallies if k != "all") + (["all"] if "all" in tallies else []):
+        tally = tallies[key]
+        rate = proportion(tally["responders"], tally["treated"])
+        evaluable_rate = proportion(tally["responders"], tally["evaluable"])
+        groups.append({
+            "group": key, **tally,
+            "rate": rate.rate, "ci_exact": list(rate.ci_exact) if rate.ci_exact else None,
+            "ci_wilson": list(rate.ci_wilson) if rate.ci_wilson else None,
+            "rate_evaluable": evaluable_rate.rate,
+            "ci_exact_evaluable": list(evaluable_rate.ci_exact) if evaluable_rate.ci_exact else None,
+        })
+    snapshot, _created = OutcomeSnapshot.objects.update_or_create(study=study, defaults={"computed_at": now,
+                                                                                          "groups": groups})
+    return snapshot
+
+
+def queue_outcomes(study_id: int) -> None:
+    """Recompute the study's outcomes once the current transaction commits."""
+    from .tasks import compute_outcomes
+
+    transaction.on_commit(lambda: compute_outcomes.delay(study_id))

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from dosing.selectors import protocol_deviations
+from followup.models import OutcomeSnapshot
 
 from . import models, selectors
 from .audit import audit_entries
@@ -33,6 +34,7 @@ def study_detail(request, code):
             "visits": selectors.visit_rows(study),
             "criteria": selectors.criteria_by_kind(study),
             "deviations": protocol_deviations(request.user, study=study),
+            "outcomes": OutcomeSnapshot.objects.filter(study=study).first(),
         },
     )
 

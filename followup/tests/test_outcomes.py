@@ -1,0 +1,60 @@
+"""Study outcomes: remission rates with exact and Wilson CIs, computed by a task on commit (section 6)."""
+from datetime import timedelta
+
+import pytest
+
+from dosing.tests.test_infusion_api import DAY0, api, coordinator, give, participant  # noqa: F401 (fixtures)
+from followup.models import OutcomeSnapshot
+from followup.tests.test_response_api import assess
+
+
+def test_outcomes_of_one_treated_responder(api, participant, django_capture_on_commit_callbacks):
+    assess(api, participant, 0, 15, visit="BL")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        give(api, participant, 1, 0)
+    assert len(callbacks) == 1  # the outcomes task is queued once the infusion is committed
+    for day, count in ((30, 110), (37, 120)):
+        with django_capture_on_commit_callbacks(execute=True):
+            assess(api, participant, day, count)
+    snapshot = OutcomeSnapshot.objects.get(study=participant.study)
+    body = api.get("/api/v1/studies/MSC-ITP-5/outcomes/").json()
+    assert body["computed_at"] is not None
+    groups = {g["group"]: g for g in body["groups"]}
+    assert set(groups) == {"MSC", "all"}  # per arm: the arm has one dose level
+    everyone = groups["all"]
+    assert (everyone["treated"], everyone["evaluable"], everyone["responders"], everyone["complete_responders"]) == (1, 1, 1, 1)
+    assert everyone["rate"] == 1.0
+    assert everyone["ci_exact"] == pytest.approx([0.025, 1.0], abs=1e-3)
+    assert everyone["ci_wilson"] == pytest.approx([0.2065, 1.0], abs=1e-3)
+    assert snapshot.groups == body["groups"]
+
+
+def test_outcomes_without_treated_participants_have_no_rate(api, participant):
+    body = api.get("/api/v1/studies/MSC-ITP-5/outcomes/").json()
+    assert body["groups"] == []
+
+
+def test_outcomes_of_another_sites_study_are_not_found(participant, make_user, other_site_study):
+    from rest_framework.test import APIClient
+
+    other = APIClient()
+    other.force_authenticate(make_user("investigator", site="XH"))
+    assert other.get("/api/v1/studies/MSC-ITP-5/outcomes/").status_code == 404
+
+
+def test_compute_outcomes_task_tolerates_a_deleted_study(db):
+    from followup.tasks import compute_outcomes
+
+    compute_outcomes(999999)
+    assert OutcomeSnapshot.objects.count() == 0
+
+
+def test_study_page_shows_the_outcome_snapshot(client, api, participant, coordinator, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    assess(api, participant, 0, 15, visit="BL")
+    with django_capture_on_commit_callbacks(execute=True):
+        give(api, participant, 1, 0)
+    client.force_login(coordinator)
+    html = client.get(reverse("study-detail", args=["MSC-ITP-5"])).content.decode()
+    assert 'data-testid="outcomes"' in html and "0.0000 – 0.9750" in html  # 0 of 1 responders yet
