@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dosing.selectors import participant_deviations
+from followup.selectors import participant_timeline
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
 from trials.units import ANALYTES
@@ -258,7 +259,9 @@ def screening_enrol(request, pk):
 
 def _participant(request, pk):
     return get_object_or_404(
-        selectors.participants_visible(request.user).prefetch_related("screening__consents", "infusions",
+        selectors.participants_visible(request.user).prefetch_related("screening__consents", "infusions", "adverse_events",
+                                                                      "assessments__labs", "assessments__rescue_therapies",
+                                                                      "assessments__transfusions",
                                                                       "visits__definition"), pk=pk)
 
 
@@ -270,6 +273,7 @@ def _participant_page(request, participant, *, withdrawal_form=None):
     elif withdrawn and withdrawal_form is not None:
         _errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
     schedule = selectors.participant_schedule(participant, now=timezone.now())
+    response, response_unavailable, chart, charted = participant_timeline(participant)
     return render(request, "enrollment/participant_detail.html", {
         "participant": participant,
         "study": participant.study,
@@ -279,6 +283,8 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "schedule": schedule,
         "open_statuses": ("upcoming", "window_open", "overdue"),
         "deviations": participant_deviations(participant),
+        "response": response, "response_unavailable": response_unavailable, "chart": chart, "charted": charted,
+        "adverse_events": list(participant.adverse_events.all()),
         "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
         "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")), None),
     })

@@ -66,3 +66,37 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
         return rules.neutropenia_response(counts, first_infusion=first, gcsf=[t for t in therapies if t.kind == "gcsf"],
                                           thresholds=criteria.thresholds, criteria_set=criteria.code)
     raise ResponseNotAvailable(f"Response by the {criteria.get_family_display()} set is not computed yet.")
+
+
+CHARTED = {  # family -> (analyte, unit, thresholds as (key, label))
+    "itp": ("PLT", "10^9/L", (("r_platelets", "R"), ("cr_platelets", "CR"))),
+    "aiha": ("HGB", "g/L", (("pr_hb", "PR"), ("cr_hb", "CR"))),
+    "neutropenia": ("ANC", "10^9/L", (("pr_anc", "PR"), ("cr_anc", "CR"))),
+    "prca": ("HGB", "g/L", ()),
+    "multilineage": ("HGB", "g/L", ()),
+}
+
+
+def participant_timeline(participant):
+    """(response result or None, why not, chart) for the participant page; no query beyond the
+    study's criteria set when `response_prefetch()` relations are prefetched."""
+    from .timeline import build_chart
+
+    study_disease = (StudyDisease.objects.select_related("response_criteria")
+                     .filter(study_id=participant.study_id, disease=participant.screening.disease).first())
+    result, why_not = None, ""
+    try:
+        result = participant_response(participant, study_disease)
+    except ResponseNotAvailable as reason:
+        why_not = str(reason)
+    family = study_disease.response_criteria.family if study_disease else "itp"
+    thresholds_set = study_disease.response_criteria.thresholds if study_disease else {}
+    analyte, unit, lines = CHARTED[family]
+    categories = {a.date: a.category for a in result.assessments} if result else {}
+    values = sorted((a.date, lab.value, categories.get(a.date, "")) for a in participant.assessments.all()
+                    for lab in a.labs.all() if lab.analyte == analyte)
+    given = sorted((i for i in participant.infusions.all() if i.state == "given"), key=lambda i: i.number)
+    chart = build_chart(values, infusions=[timezone.localtime(i.started_at).date() for i in given],
+                        thresholds=[(thresholds_set[key], f"{label} {thresholds_set[key]:g}") for key, label in lines
+                                    if key in thresholds_set], unit=unit)
+    return result, why_not, chart, analyte

@@ -60,3 +60,20 @@ def test_another_site_cannot_read_the_response(treated, make_user, other_site_st
     other = APIClient()
     other.force_authenticate(make_user("investigator", site="XH"))
     assert other.get(f"/api/v1/participants/{treated.pk}/response/").status_code == 404
+
+
+def test_participant_page_shows_the_response_timeline_and_adverse_event_drafts(client, api, treated, coordinator,
+                                                                                 django_assert_max_num_queries):
+    from django.urls import reverse
+
+    for day, count in ((50, 40), (57, 45)):
+        assess(api, treated, day, count)
+    client.force_login(coordinator)
+    url = reverse("participant-detail", args=[treated.pk])
+    client.get(url)
+    with django_assert_max_num_queries(15):
+        response = client.get(url)
+    html = response.content.decode()
+    assert response.context["response"].best_confirmed_response == "R"
+    assert 'data-testid="timeline"' in html and "<polyline" in html and "R 30" in html and "CR 100" in html
+    assert len(response.context["chart"].points) == 3 and len(response.context["chart"].infusions) == 5

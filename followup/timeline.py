@@ -1,0 +1,101 @@
+"""Geometry of a participant's timeline chart (pure): counts over time with the response
+thresholds drawn, infusion days marked and each point's category. Rendered as inline SVG by the
+template (no script), so the chart shows under a strict Content-Security-Policy."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+WIDTH, HEIGHT = 720, 240
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    day: date
+    value: float
+    category: str
+
+
+@dataclass(frozen=True)
+class Line:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    points: tuple[Point, ...]
+    polyline: str
+    thresholds: tuple[Line, ...]
+    infusions: tuple[Marker, ...]
+    y_ticks: tuple[Line, ...]
+    x_ticks: tuple[Marker, ...]
+    unit: str
+    plot_left: int
+    plot_right: int
+    plot_top: int
+    plot_bottom: int
+
+
+def build_chart(values: list[tuple[date, float, str]], *, infusions: list[date], thresholds: list[tuple[float, str]],
+                unit: str) -> Chart | None:
+    """`values`: (date, value, category) in date order; None when there is nothing to draw."""
+    if not values:
+        return None
+    days = [d for d, _v, _c in values] + list(infusions)
+    start, end = min(days), max(days)
+    span = max((end - start).days, 1)
+    top_value = max([v for _d, v, _c in values] + [t for t, _l in thresholds]) * 1.1 or 1
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(day: date) -> float:
+        return round(LEFT + plot_w * (day - start).days / span, 1)
+
+    def y(value: float) -> float:
+        return round(TOP + plot_h * (1 - value / top_value), 1)
+
+    points = tuple(Point(x(d), y(v), d, v, c) for d, v, c in values)
+    step = _nice_step(top_value)
+    y_ticks = tuple(Line(y(v), f"{v:g}") for v in _frange(0, top_value, step))
+    x_ticks = tuple(Marker(x(d), d.isoformat()) for d in _date_ticks(start, end))
+    return Chart(
+        width=WIDTH, height=HEIGHT, points=points, polyline=" ".join(f"{p.x},{p.y}" for p in points),
+        thresholds=tuple(Line(y(t), label) for t, label in thresholds),
+        infusions=tuple(Marker(x(d), f"#{n}") for n, d in enumerate(infusions, start=1)),
+        y_ticks=y_ticks, x_ticks=x_ticks, unit=unit,
+        plot_left=LEFT, plot_right=WIDTH - RIGHT, plot_top=TOP, plot_bottom=HEIGHT - BOTTOM,
+    )
+
+
+def _nice_step(top: float) -> float:
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
+        if top / step <= 6:
+            return step
+    return top / 5
+
+
+def _frange(start: float, stop: float, step: float):
+    value = start
+    while value <= stop:
+        yield value
+        value += step
+
+
+def _date_ticks(start: date, end: date, count: int = 5) -> list[date]:
+    span = (end - start).days
+    if span <= 0:
+        return [start]
+    from datetime import timedelta
+
+    return [start + timedelta(days=round(span * i / (count - 1))) for i in range(count)]
