@@ -46,7 +46,7 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
         counts = [rules.Count(a.date, lab.value, a.bleeding_grade) for a, lab in labs if lab.analyte == "PLT"]
         return rules.itp_response(counts, first_infusion=first, rescue=[t for t in therapies if t.kind in ITP_RESCUE],
                                   transfusions=transfusions, thresholds=criteria.thresholds, criteria_set=criteria.code)
-    if criteria.family == "aiha":
+    if criteria.family in ("aiha", "prca"):
         by_date = {}
         for a, lab in labs:
             by_date.setdefault(a.date, {})[lab.analyte] = lab
@@ -59,6 +59,10 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
                                               retic=lab("RETIC_ABS"),
                                               retic_pct=found["RETIC_PCT"].value if "RETIC_PCT" in found else None,
                                               hb_lln=found["HGB"].lln))
+        if criteria.family == "prca":
+            return rules.prca_response(hb_rows, first_infusion=first, transfusions=transfusions,
+                                       sex=participant.screening.sex, thresholds=criteria.thresholds,
+                                       criteria_set=criteria.code)
         return rules.aiha_response(hb_rows, first_infusion=first, transfusions=transfusions,
                                    thresholds=criteria.thresholds, criteria_set=criteria.code)
     if criteria.family == "neutropenia":
