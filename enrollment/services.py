@@ -499,7 +499,9 @@ def participant_withdraw(*, participant: Participant, withdrawn_on: date, reason
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         if locked.status == ParticipantStatus.WITHDRAWN:
             raise ConflictError({"non_field_errors": [_("The participant is already withdrawn.")]})
-        _withdraw(participant, withdrawn_on=withdrawn_on, reason=reason, detail=detail, by=by)
+        _withdraw(locked, withdrawn_on=withdrawn_on, reason=reason, detail=detail, by=by)
+    for field in ("status", "withdrawn_on", "withdrawal_reason", "withdrawal_detail"):
+        setattr(participant, field, getattr(locked, field))
     return participant
 
 
