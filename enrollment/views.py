@@ -286,6 +286,7 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "response": response, "response_unavailable": response_unavailable, "chart": chart, "charted": charted,
         "adverse_events": list(participant.adverse_events.all()),
         "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
+        "can_sign": can(request.user, Action.SIGN, [participant.site_id]),
         "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")), None),
     })
 

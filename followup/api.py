@@ -19,7 +19,8 @@ from trials.scoping import Action, require
 from trials.units import ANALYTES
 
 from . import services
-from .models import AdverseEventCategory, Relationship, RescueTherapyKind, TransfusionKind, VirologyResult
+from .models import (ActionTaken, AdverseEventCategory, Outcome, Relationship, RescueTherapyKind, SeriousnessCriterion,
+                     TransfusionKind, VirologyResult)
 
 
 class AdverseEventInSerializer(serializers.Serializer):
@@ -38,6 +39,14 @@ class AdverseEventInSerializer(serializers.Serializer):
     stopped_infusions = serializers.BooleanField(required=False, default=False)
     platelet_drop_confirmed = serializers.BooleanField(required=False, default=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
+    seriousness = serializers.ListField(child=serializers.CharField(), required=False, default=list,
+                                        help_text="Seriousness criteria of a serious event: "
+                                                  + " | ".join(SeriousnessCriterion.values))
+    action_taken = serializers.CharField(required=False, allow_blank=True, default="",
+                                         help_text=" | ".join(ActionTaken.values))
+    outcome = serializers.CharField(required=False, allow_blank=True, default="", help_text=" | ".join(Outcome.values))
+    site_aware_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                              help_text="When the site learned of it (default: now).")
 
 
 class DltWindowSerializer(serializers.Serializer):
@@ -61,7 +70,7 @@ class AdverseEventOutSerializer(serializers.Serializer):
     category = serializers.CharField()
     onset_date = serializers.DateField()
     resolution_date = serializers.DateField(allow_null=True)
-    status = serializers.CharField(help_text="draft (opened by an infusion reaction) | confirmed")
+    status = serializers.CharField(help_text="draft (an infusion reaction or a lab-derived suggestion) | confirmed | dismissed")
     grade = serializers.IntegerField(allow_null=True)
     serious = serializers.BooleanField(allow_null=True)
     relationship = serializers.CharField()
@@ -70,6 +79,14 @@ class AdverseEventOutSerializer(serializers.Serializer):
     stopped_infusions = serializers.BooleanField()
     platelet_drop_confirmed = serializers.BooleanField()
     description = serializers.CharField()
+    seriousness = serializers.ListField(child=serializers.CharField())
+    action_taken = serializers.CharField()
+    outcome = serializers.CharField()
+    site_aware_at = serializers.DateTimeField()
+    sae_report_due = serializers.DateTimeField(allow_null=True, help_text="site_aware_at + 24 h for a serious event.")
+    suggested_grade = serializers.IntegerField(allow_null=True)
+    suggestion = serializers.CharField()
+    dismissed_reason = serializers.CharField()
     reported_by = serializers.CharField(source="reported_by.username")
     reported_at = serializers.DateTimeField()
 
@@ -120,6 +137,66 @@ class ParticipantAdverseEvents(APIView):
             raise_for(error)
         judged = adverse_event_dlt(event, participant_dlt_window(participant.infusions.all()))
         return Response(adverse_event_out(judged), status=status.HTTP_201_CREATED)
+
+
+class AdverseEventConfirmInSerializer(serializers.Serializer):
+    grade = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Confirmed CTCAE grade 1-5.")
+    serious = serializers.BooleanField(required=False, allow_null=True, default=None)
+    relationship = serializers.CharField(required=False, allow_blank=True, default="",
+                                         help_text=" | ".join(Relationship.values))
+    seriousness = serializers.ListField(child=serializers.CharField(), required=False, default=list,
+                                        help_text=" | ".join(SeriousnessCriterion.values))
+    action_taken = serializers.CharField(required=False, allow_blank=True, default="",
+                                         help_text=" | ".join(ActionTaken.values))
+    outcome = serializers.CharField(required=False, allow_blank=True, default="", help_text=" | ".join(Outcome.values))
+
+
+class AdverseEventDismissInSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _adverse_event(request, pk):
+    from .models import AdverseEvent
+
+    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user).select_related("participant",
+                                                                                             "reported_by"), pk=pk)
+    require(request.user, Action.SIGN, [event.participant.site_id])
+    return event
+
+
+def _judged(event):
+    infusions = event.participant.infusions.all()
+    return adverse_event_out(adverse_event_dlt(event, participant_dlt_window(infusions)))
+
+
+class AdverseEventConfirm(APIView):
+    """An investigator grades and attributes a draft adverse event."""
+
+    @extend_schema(request=AdverseEventConfirmInSerializer, responses=AdverseEventWithDltSerializer)
+    def post(self, request, pk):
+        event = _adverse_event(request, pk)
+        serializer = AdverseEventConfirmInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.adverse_event_confirm(event=event, by=request.user, **serializer.validated_data)
+        except ServiceError as error:
+            raise_for(error)
+        return Response(_judged(event))
+
+
+class AdverseEventDismiss(APIView):
+    """An investigator dismisses a draft adverse event, with the reason."""
+
+    @extend_schema(request=AdverseEventDismissInSerializer, responses=AdverseEventWithDltSerializer)
+    def post(self, request, pk):
+        event = _adverse_event(request, pk)
+        serializer = AdverseEventDismissInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.adverse_event_dismiss(event=event, reason=serializer.validated_data["reason"], by=request.user)
+        except ServiceError as error:
+            raise_for(error)
+        return Response(_judged(event))
 
 
 class VisitRecordInSerializer(serializers.Serializer):

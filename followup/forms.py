@@ -5,8 +5,8 @@ from dosing.forms import DateTimeLocal
 from enrollment.forms import LabRowForm, _date_input, _number_input
 from trials.units import ANALYTES
 
-from .models import (IMMUNE_PANEL, VIROLOGY_TESTS, BleedingGrade, RescueTherapyKind, TransfusionKind,
-                     VirologyResult)
+from .models import (IMMUNE_PANEL, VIROLOGY_TESTS, ActionTaken, AdverseEventCategory, BleedingGrade, Outcome,
+                     Relationship, RescueTherapyKind, SeriousnessCriterion, TransfusionKind, VirologyResult)
 
 
 class VisitDoneForm(forms.Form):
@@ -101,3 +101,52 @@ class RescueTherapyRowForm(forms.Form):
         if not (data.get("therapy") or data.get("start") or data.get("end")):
             return None
         return {"therapy": data["therapy"], "start": data["start"], "end": data["end"]}
+
+
+# --- adverse events (the service validates; these only shape the input) -----------------------
+
+def _blank(choices):
+    return [("", "—"), *choices]
+
+
+_SERIOUS = [("", "—"), ("yes", _("Yes")), ("no", _("No"))]
+
+
+def _serious(value):
+    return {"yes": True, "no": False}.get(value)
+
+
+class AdverseEventAssessmentForm(forms.Form):
+    """What the investigator judges: grade, seriousness, attribution, action taken and outcome."""
+
+    grade = forms.TypedChoiceField(label=_("CTCAE grade"), choices=_blank([(g, str(g)) for g in range(1, 6)]),
+                                   coerce=int, empty_value=None, required=False)
+    serious = forms.TypedChoiceField(label=_("Serious"), choices=_SERIOUS, coerce=_serious, empty_value=None,
+                                     required=False)
+    seriousness = forms.MultipleChoiceField(label=_("Seriousness criteria"), choices=SeriousnessCriterion.choices,
+                                            widget=forms.CheckboxSelectMultiple, required=False)
+    relationship = forms.ChoiceField(label=_("Relationship to treatment"), choices=_blank(Relationship.choices),
+                                     required=False)
+    action_taken = forms.ChoiceField(label=_("Action taken"), choices=_blank(ActionTaken.choices), required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=_blank(Outcome.choices), required=False)
+
+
+class AdverseEventDismissForm(forms.Form):
+    reason = forms.CharField(label=_("Why is it not an adverse event?"), widget=forms.Textarea(attrs={"rows": 2}),
+                             required=False)
+
+
+class AdverseEventForm(AdverseEventAssessmentForm):
+    """An adverse event recorded by a coordinator or investigator, graded and attributed."""
+
+    term = forms.CharField(label=_("CTCAE term"), max_length=200, required=False)
+    category = forms.ChoiceField(label=_("Category"), choices=_blank(AdverseEventCategory.choices), required=False)
+    onset_date = forms.DateField(label=_("Onset"), widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    resolution_date = forms.DateField(label=_("Resolved on"), widget=forms.DateInput(attrs={"type": "date"}),
+                                      required=False)
+    site_aware_at = forms.DateTimeField(label=_("Site learned of it at"), widget=DateTimeLocal(), required=False,
+                                        help_text=_("Starts the 24-hour SAE reporting clock; empty: now."))
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    field_order = ["term", "category", "onset_date", "resolution_date", "grade", "serious", "seriousness",
+                   "relationship", "action_taken", "outcome", "site_aware_at", "description"]

@@ -5,9 +5,12 @@ sex and first-N restrictions), re-planned by `followup.services` when an anchor'
 changes, using the pure arithmetic of `followup/schedule.py`. Time-dependent statuses (window
 open, overdue) are derived at read time from `state`.
 """
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -83,6 +86,36 @@ class Relationship(models.TextChoices):
 class AdverseEventStatus(models.TextChoices):
     DRAFT = "draft", _("Draft, to be graded and attributed")
     CONFIRMED = "confirmed", _("Confirmed by the investigator")
+    DISMISSED = "dismissed", _("Dismissed by the investigator")
+
+
+class SeriousnessCriterion(models.TextChoices):
+    DEATH = "death", _("Results in death")
+    LIFE_THREATENING = "life_threatening", _("Life-threatening")
+    HOSPITALISATION = "hospitalisation", _("Requires or prolongs hospitalisation")
+    DISABILITY = "disability", _("Persistent or significant disability")
+    CONGENITAL_ANOMALY = "congenital_anomaly", _("Congenital anomaly")
+    OTHER_IMPORTANT = "other_important", _("Other important medical event")
+
+
+class ActionTaken(models.TextChoices):
+    NONE = "none", _("None")
+    DOSE_DELAYED = "dose_delayed", _("Dose delayed")
+    INFUSION_INTERRUPTED = "infusion_interrupted", _("Infusion interrupted")
+    INFUSION_STOPPED = "infusion_stopped", _("Infusion stopped")
+    TREATMENT_DISCONTINUED = "treatment_discontinued", _("Treatment discontinued")
+
+
+class Outcome(models.TextChoices):
+    RECOVERED = "recovered", _("Recovered")
+    RECOVERING = "recovering", _("Recovering")
+    NOT_RECOVERED = "not_recovered", _("Not recovered")
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", _("Recovered with sequelae")
+    FATAL = "fatal", _("Fatal")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+SAE_REPORTING_HOURS = 24
 
 
 class AdverseEvent(models.Model):
@@ -115,12 +148,34 @@ class AdverseEvent(models.Model):
     platelet_drop_confirmed = models.BooleanField(
         _("platelets >= 50 % below baseline, confirmed twice"), default=False)
     description = models.TextField(_("description"), blank=True)
+    seriousness = models.JSONField(_("seriousness criteria"), default=list, blank=True,
+                                   help_text=" | ".join(SeriousnessCriterion.values))
+    action_taken = models.CharField(_("action taken"), max_length=30, choices=ActionTaken.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=30, choices=Outcome.choices, blank=True)
+    site_aware_at = models.DateTimeField(_("site aware at"), default=timezone.now,
+                                         help_text=_("When the site learned of the event (SAE clock starts)."))
+    suggested_grade = models.PositiveSmallIntegerField(_("suggested CTCAE grade"), null=True, blank=True)
+    suggestion = models.TextField(_("grading suggestion"), blank=True,
+                                  help_text=_("How a lab value suggested this event (CLINICAL_RULES.md section 3)."))
+    dismissed_reason = models.TextField(_("reason dismissed"), blank=True)
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reported_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     history = HistoricalRecords()
 
     site_scope = "participant__site"
     objects = ScopedQuerySet.as_manager()
+
+    @property
+    def sae_report_due(self):
+        """The 24-hour SAE reporting deadline (section 3), for a serious event; else None."""
+        if not self.serious or self.site_aware_at is None:
+            return None
+        return self.site_aware_at + timedelta(hours=SAE_REPORTING_HOURS)
+
+    @property
+    def sae_overdue(self) -> bool:
+        due = self.sae_report_due
+        return due is not None and timezone.now() > due
 
     class Meta:
         ordering = ["participant", "onset_date", "id"]
@@ -130,7 +185,7 @@ class AdverseEvent(models.Model):
             models.CheckConstraint(condition=Q(grade__isnull=True) | Q(grade__gte=1, grade__lte=5),
                                    name="adverse_event_grade_1_to_5"),
             models.CheckConstraint(
-                condition=Q(status="draft") | (Q(grade__isnull=False, serious__isnull=False) & ~Q(relationship="")),
+                condition=Q(status__in=["draft", "dismissed"]) | (Q(grade__isnull=False, serious__isnull=False) & ~Q(relationship="")),
                 name="confirmed_adverse_event_is_graded_and_attributed"),
             models.CheckConstraint(
                 condition=Q(resolution_date__isnull=True) | Q(resolution_date__gte=models.F("onset_date")),
@@ -138,7 +193,7 @@ class AdverseEvent(models.Model):
             models.CheckConstraint(condition=~Q(term=""), name="adverse_event_has_term"),
             models.CheckConstraint(condition=Q(category__in=AdverseEventCategory.values),
                                    name="adverse_event_category_known"),
-            models.CheckConstraint(condition=Q(relationship__in=Relationship.values) | Q(relationship="", status="draft"),
+            models.CheckConstraint(condition=Q(relationship__in=Relationship.values) | Q(relationship="", status__in=["draft", "dismissed"]),
                                    name="adverse_event_relationship_known"),
         ]
 

@@ -99,6 +99,37 @@ class AdverseEventInput:
     stopped_infusions: bool = False
     platelet_drop_confirmed: bool = False
     description: str = ""
+    seriousness: list = field(default_factory=list)
+    action_taken: str = ""
+    outcome: str = ""
+    site_aware_at: datetime | None = None
+
+
+def _validate_seriousness(grade, serious, seriousness, action_taken, outcome, add) -> None:
+    """Seriousness criteria, action taken and outcome (CLINICAL_RULES.md section 3): a serious event
+    names at least one criterion; a grade 5 event (death) has the outcome fatal."""
+    from .models import ActionTaken, Outcome, SeriousnessCriterion
+
+    if not isinstance(seriousness, list | tuple):
+        add("seriousness", _("Give the seriousness criteria as a list."))
+        seriousness = []
+    unknown = [c for c in seriousness if c not in SeriousnessCriterion.values]
+    if unknown:
+        add("seriousness", _("Unknown seriousness criteria %(bad)s; use %(codes)s.") % {
+            "bad": ", ".join(map(str, unknown)), "codes": ", ".join(SeriousnessCriterion.values)})
+    elif serious and not seriousness:
+        add("seriousness", _("A serious adverse event needs at least one seriousness criterion (%(codes)s).") % {
+            "codes": ", ".join(SeriousnessCriterion.values)})
+    elif serious is False and seriousness:
+        add("seriousness", _("Seriousness criteria are given only for a serious event."))
+    if action_taken and action_taken not in ActionTaken.values:
+        add("action_taken", _("Use one of %(codes)s.") % {"codes": ", ".join(ActionTaken.values)})
+    if outcome and outcome not in Outcome.values:
+        add("outcome", _("Use one of %(codes)s.") % {"codes": ", ".join(Outcome.values)})
+    elif grade == 5 and outcome != Outcome.FATAL:
+        add("outcome", _("A grade 5 event (death) has the outcome fatal."))
+    elif outcome == Outcome.FATAL and isinstance(grade, int) and grade != 5:
+        add("outcome", _("A fatal outcome is CTCAE grade 5."))
 
 
 def _validate_adverse_event(participant, data: AdverseEventInput, today: date) -> dict[str, list[str]]:
@@ -106,6 +137,10 @@ def _validate_adverse_event(participant, data: AdverseEventInput, today: date) -
 
     def add(path: str, message: str) -> None:
         errors.setdefault(path, []).append(str(message))
+
+    _validate_seriousness(data.grade, data.serious, data.seriousness, data.action_taken, data.outcome, add)
+    if data.site_aware_at is not None and data.site_aware_at > timezone.now():
+        add("site_aware_at", _("The site cannot learn of the event in the future."))
 
     term = (data.term or "").strip()
     if not term:
@@ -172,7 +207,10 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, today: dat
         relationship=data.relationship, resolved_to_grade1_within_48h=data.resolved_to_grade1_within_48h,
         stopped_infusions=data.stopped_infusions, platelet_drop_confirmed=data.platelet_drop_confirmed,
         description=(data.description or "").strip(), reported_by=by,
+        seriousness=list(data.seriousness or []), action_taken=data.action_taken or "", outcome=data.outcome or "",
     )
+    if data.site_aware_at is not None:
+        event.site_aware_at = data.site_aware_at
     with transaction.atomic():
         audited_save(event, by=by, reason=_("Adverse event recorded"))
     return event
@@ -215,7 +253,8 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
                 "code": visit.code, "when": timezone.localtime(done_at).strftime(shown),
                 "start": timezone.localtime(visit.window_start).strftime(shown),
                 "end": timezone.localtime(visit.window_end).strftime(shown)}]})
-    with transaction.atomic():
+    # No savepoint: nested in `assessment_record`, a refusal here rolls the whole assessment back anyway.
+    with transaction.atomic(savepoint=False):
         locked = Visit.objects.select_for_update().select_related("participant").get(pk=visit.pk)
         if locked.state != "upcoming":
             raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
@@ -478,10 +517,156 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
         if visit is not None:
             visit_record(visit=visit, done_at=_at_midnight(day, timezone.get_current_timezone()),
                          deviation_reason=data.deviation_reason if deviation else "", by=by, now=now)
+        adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now)
         queue_outcomes(participant.study_id)
     # Returned with its rows loaded, as `prefetch_related` would, so that showing it reads nothing more.
     assessment._prefetched_objects_cache = children
     return assessment
+
+
+# ---------------------------------------------------------------------------------------------
+# Lab-derived adverse-event suggestions (CLINICAL_RULES.md section 3, `followup/grading.py`)
+# ---------------------------------------------------------------------------------------------
+
+GRADED_ANALYTES = {"HGB": AdverseEventCategory.HAEMATOLOGICAL, "PLT": AdverseEventCategory.HAEMATOLOGICAL,
+                   "ANC": AdverseEventCategory.HAEMATOLOGICAL, "ALT": AdverseEventCategory.NON_HAEMATOLOGICAL,
+                   "AST": AdverseEventCategory.NON_HAEMATOLOGICAL, "TBIL": AdverseEventCategory.NON_HAEMATOLOGICAL,
+                   "CREAT": AdverseEventCategory.NON_HAEMATOLOGICAL}
+
+
+def _baselines_and_open_drafts(participant, analytes, terms) -> tuple[dict, set]:
+    """The screening values {analyte: (value, lln, uln)} and the terms of the open drafts, in one query
+    (the assessment's query budget)."""
+    from django.db.models import CharField, FloatField, Value
+
+    from enrollment.models import ScreeningLab
+
+    labs = (ScreeningLab.objects.filter(screening_id=participant.screening_id, analyte__in=analytes).order_by()
+            .annotate(kind=Value("lab", output_field=CharField()))
+            .values_list("kind", "analyte", "value", "lln", "uln"))
+    none = Value(None, output_field=FloatField())
+    drafts = (AdverseEvent.objects.filter(participant_id=participant.pk, status="draft", term__in=terms).order_by()
+              .annotate(kind=Value("draft", output_field=CharField()), v1=none, v2=none, v3=none)
+              .values_list("kind", "term", "v1", "v2", "v3"))
+    baselines, open_terms = {}, set()
+    for kind, name, value, lln, uln in labs.union(drafts, all=True):
+        if kind == "lab":
+            baselines[name] = (value, lln, uln)
+        else:
+            open_terms.add(name)
+    return baselines, open_terms
+
+
+def adverse_event_suggest(*, participant, labs, onset: date, by, now: datetime | None = None) -> list[AdverseEvent]:
+    """Draft adverse events for the labs CTCAE grades as a suggestion (`grading.suggest_adverse_event`).
+
+    The baseline is the participant's screening value of the analyte. Blood counts suggest only
+    when worse than the baseline grade; liver and renal tests from grade 1 (the abnormal-baseline
+    branch of the table applies). The lab's own range is used, the screening lab's where the
+    assessment lab has none; a lab that cannot be graded (no range known) suggests nothing. No
+    second draft is opened while a draft of the same term is open. Called inside the caller's
+    transaction; the investigator confirms or dismisses each draft.
+    """
+    from . import grading
+
+    graded = [lab for lab in labs if lab.analyte in GRADED_ANALYTES]
+    if not graded:
+        return []
+    baselines, open_terms = _baselines_and_open_drafts(
+        participant, {lab.analyte for lab in graded}, {grading.CTCAE_V5.terms[lab.analyte].term for lab in graded})
+    suggestions = []
+    for lab in graded:
+        value, base_lln, base_uln = baselines.get(lab.analyte, (None, None, None))
+        lln = lab.lln if lab.lln is not None else base_lln
+        uln = lab.uln if lab.uln is not None else base_uln
+        try:
+            found = grading.suggest_adverse_event(lab.analyte, lab.value, lln=lln, uln=uln, baseline_value=value)
+        except ValueError:
+            continue  # no reference range to grade against
+        if found is not None:
+            suggestions.append((lab.analyte, found))
+    if not suggestions:
+        return []
+    rows = []
+    for analyte, found in suggestions:
+        if found.term in open_terms:
+            continue
+        open_terms.add(found.term)
+        rows.append(AdverseEvent(
+            participant=participant, term=found.term, category=GRADED_ANALYTES[analyte], onset_date=onset,
+            status="draft", suggested_grade=found.grade, suggestion=found.explanation, reported_by=by,
+            site_aware_at=now or timezone.now()))
+    if rows:
+        rows = bulk_create_with_history(rows, AdverseEvent, default_user=by,
+                                        default_change_reason=_("Suggested from a lab value"))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The investigator confirms or dismisses a draft (a suggestion or an infusion reaction)
+# ---------------------------------------------------------------------------------------------
+
+def _locked_draft(event: AdverseEvent) -> AdverseEvent:
+    from enrollment.services import ConflictError
+
+    locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+    if locked.status != "draft":
+        raise ConflictError({"non_field_errors": [_("This adverse event is already %(status)s.") % {
+            "status": locked.status}]})
+    return locked
+
+
+def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, seriousness=(), action_taken: str = "",
+                          outcome: str = "", by) -> AdverseEvent:
+    """The investigator grades and attributes a draft (`Action.SIGN`); the confirmed grade is what
+    counts, and may differ from the suggested one (CLINICAL_RULES.md section 3)."""
+    from enrollment.services import ServiceError
+
+    require(by, Action.SIGN, [event.participant.site_id])
+    errors: dict[str, list[str]] = {}
+
+    def add(path: str, message) -> None:
+        errors.setdefault(path, []).append(str(message))
+
+    if grade is None:
+        add("grade", _("Give the CTCAE grade (1-5)."))
+    elif isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 5:
+        add("grade", _("The CTCAE grade is a whole number from 1 to 5."))
+    if serious is None:
+        add("serious", _("Say whether the event is serious."))
+    elif grade == 5 and not serious:
+        add("serious", _("A grade 5 event (death) is serious."))
+    if relationship not in Relationship.values:
+        add("relationship", _("Give the relationship to treatment: one of %(codes)s.") % {
+            "codes": ", ".join(Relationship.values)})
+    _validate_seriousness(grade, serious, list(seriousness or []), action_taken or "", outcome or "", add)
+    if errors:
+        raise ServiceError(errors)
+    with transaction.atomic():
+        _locked_draft(event)
+        event.status, event.grade, event.serious, event.relationship = "confirmed", grade, serious, relationship
+        event.seriousness, event.action_taken, event.outcome = list(seriousness or []), action_taken or "", outcome or ""
+        if event.suggested_grade is not None and event.suggested_grade != grade:
+            reason = _("Adverse event confirmed at grade %(grade)s (suggested %(suggested)s)") % {
+                "grade": grade, "suggested": event.suggested_grade}
+        else:
+            reason = _("Adverse event confirmed at grade %(grade)s") % {"grade": grade}
+        audited_save(event, by=by, reason=reason)
+    return event
+
+
+def adverse_event_dismiss(*, event: AdverseEvent, reason: str, by) -> AdverseEvent:
+    """The investigator dismisses a draft, with the reason (`Action.SIGN`); it then counts nowhere."""
+    from enrollment.services import ServiceError
+
+    require(by, Action.SIGN, [event.participant.site_id])
+    if not (reason or "").strip():
+        raise ServiceError({"reason": [_("Say why the suggested adverse event is dismissed.")]})
+    with transaction.atomic():
+        _locked_draft(event)
+        event.status, event.dismissed_reason = "dismissed", reason.strip()
+        audited_save(event, by=by, reason=_("Adverse event dismissed: %(reason)s") % {"reason": reason.strip()})
+    return event
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,5 +4,7 @@ from . import views
 
 urlpatterns = [
     path("participants/<int:pk>/visits/<str:code>/", views.visit_record, name="visit-record"),
+    path("participants/<int:pk>/adverse-events/new/", views.adverse_event_new, name="adverse-event-new"),
+    path("adverse-events/<int:pk>/", views.adverse_event_detail, name="adverse-event-detail"),
     path("participants/<int:pk>/assessments/new/", views.assessment_new, name="assessment-new"),
 ]

@@ -12,7 +12,7 @@ from trials.scoping import Action, require
 from trials.units import ANALYTES
 
 from . import services
-from .forms import (RESCUE_ROWS, TRANSFUSION_ROWS, AssessmentForm, AssessmentLabRowForm, RescueTherapyRowForm,
+from .forms import (RESCUE_ROWS, AdverseEventAssessmentForm, AdverseEventDismissForm, AdverseEventForm, TRANSFUSION_ROWS, AssessmentForm, AssessmentLabRowForm, RescueTherapyRowForm,
                     TransfusionRowForm, VisitDoneForm, VisitMissedForm, analytes_expected)
 
 
@@ -110,3 +110,77 @@ def assessment_new(request, pk):
     return render(request, "followup/assessment_form.html", {
         "participant": participant, "visit": visit, "form": form, "labs": labs,
         "transfusions": transfusions, "rescues": rescues})
+
+
+# --- adverse events: recorded by the site, confirmed or dismissed by the investigator ----------
+
+def _service_errors_on(form, errors: dict) -> None:
+    for path, problems in errors.items():
+        for problem in problems:
+            form.add_error(path if path in form.fields else None, problem)
+
+
+@login_required
+def adverse_event_new(request, pk):
+    """Record an adverse event (coordinators and investigators), through `services.adverse_event_record`."""
+    participant = get_object_or_404(participants_visible(request.user).prefetch_related("screening__consents"), pk=pk)
+    require(request.user, Action.CAPTURE, [participant.site_id])
+    form = AdverseEventForm(request.POST or None, initial={"onset_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.adverse_event_record(participant=participant, by=request.user, data=services.AdverseEventInput(
+                term=data["term"], category=data["category"], onset_date=data["onset_date"],
+                resolution_date=data["resolution_date"], grade=data["grade"], serious=data["serious"],
+                relationship=data["relationship"], seriousness=list(data["seriousness"]),
+                action_taken=data["action_taken"], outcome=data["outcome"], site_aware_at=data["site_aware_at"],
+                description=data["description"]))
+        except ServiceError as error:
+            _service_errors_on(form, error.errors)
+        else:
+            messages.success(request, _("Adverse event recorded."))
+            return redirect("participant-detail", pk=pk)
+    style(form)
+    return render(request, "followup/adverse_event_form.html", {"participant": participant, "form": form})
+
+
+@login_required
+def adverse_event_detail(request, pk):
+    """One adverse event; an investigator confirms (grades and attributes) or dismisses a draft."""
+    from trials.scoping import can
+
+    from .models import AdverseEvent
+
+    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user).select_related("participant"), pk=pk)
+    participant = event.participant
+    can_sign = can(request.user, Action.SIGN, [participant.site_id]) and event.status == "draft"
+    confirm_form = AdverseEventAssessmentForm(initial={"grade": event.suggested_grade})
+    dismiss_form = AdverseEventDismissForm()
+    if request.method == "POST":
+        require(request.user, Action.SIGN, [participant.site_id])
+        dismiss = "dismiss" in request.POST
+        form = AdverseEventDismissForm(request.POST) if dismiss else AdverseEventAssessmentForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if dismiss:
+                    services.adverse_event_dismiss(event=event, reason=data["reason"], by=request.user)
+                else:
+                    services.adverse_event_confirm(
+                        event=event, grade=data["grade"], serious=data["serious"], relationship=data["relationship"],
+                        seriousness=list(data["seriousness"]), action_taken=data["action_taken"],
+                        outcome=data["outcome"], by=request.user)
+            except ServiceError as error:
+                _service_errors_on(form, error.errors)
+            else:
+                messages.success(request, _("Adverse event dismissed.") if dismiss else _("Adverse event confirmed."))
+                return redirect("participant-detail", pk=participant.pk)
+        if dismiss:
+            dismiss_form = form
+        else:
+            confirm_form = form
+    style(confirm_form)
+    style(dismiss_form)
+    return render(request, "followup/adverse_event_detail.html", {
+        "participant": participant, "event": event, "can_sign": can_sign,
+        "confirm_form": confirm_form, "dismiss_form": dismiss_form})

@@ -43,6 +43,10 @@ def enrol_p2(by, *, level="A", day0=WINDOW_OVER, infusions=4, sex="male"):
 
 def adverse_event(participant, *, onset, by, grade=3, category="non_haematological", relationship="possible",
                   term="Alanine aminotransferase increased", **flags):
+    if grade >= 4:  # serious: with its seriousness criterion (and a death's fatal outcome)
+        flags.setdefault("seriousness", ["death"] if grade == 5 else ["life_threatening"])
+        if grade == 5:
+            flags.setdefault("outcome", "fatal")
     return followup.adverse_event_record(participant=participant, by=by, data=followup.AdverseEventInput(
         term=term, category=category, onset_date=onset, grade=grade, serious=grade >= 4,
         relationship=relationship, **flags))

@@ -103,6 +103,7 @@ def test_adverse_event_api_dlt_follows_attribution_window_and_exceptions(api, pa
          {"resolution_date": ["The event resolves before its onset."]}),
         ({"grade": 5, "serious": False, "resolved_to_grade1_within_48h": True},
          {"serious": ["A grade 5 event (death) is serious."],
+          "outcome": ["A grade 5 event (death) has the outcome fatal."],
           "resolved_to_grade1_within_48h": ["Only a fever is judged on resolving to grade 1 within 48 h "
                                             "(CLINICAL_RULES.md section 4)."]}),
         ({"platelet_drop_confirmed": True},
@@ -149,3 +150,59 @@ def test_adverse_event_api_monitor_is_403_and_other_site_is_404(participant, mak
     assert elsewhere.post(url(participant), EVENT, format="json").status_code == 404
     assert elsewhere.get(url(participant)).status_code == 404
     assert AdverseEvent.objects.count() == 0
+
+
+# --- seriousness, action taken, outcome and the SAE reporting deadline (section 3) ------------
+
+SAE = {**EVENT, "serious": True, "seriousness": ["hospitalisation"], "action_taken": "dose_delayed",
+       "outcome": "recovering"}
+
+
+@pytest.mark.parametrize(
+    "changes, errors",
+    [
+        ({"seriousness": []},
+         {"seriousness": ["A serious adverse event needs at least one seriousness criterion (death, life_threatening, "
+                          "hospitalisation, disability, congenital_anomaly, other_important)."]}),
+        ({"seriousness": ["hospitalised"], "action_taken": "paused", "outcome": "better"},
+         {"seriousness": ["Unknown seriousness criteria hospitalised; use death, life_threatening, hospitalisation, "
+                          "disability, congenital_anomaly, other_important."],
+          "action_taken": ["Use one of none, dose_delayed, infusion_interrupted, infusion_stopped, "
+                           "treatment_discontinued."],
+          "outcome": ["Use one of recovered, recovering, not_recovered, recovered_with_sequelae, fatal, unknown."]}),
+        ({"grade": 5, "seriousness": ["death"], "outcome": "recovering"},
+         {"outcome": ["A grade 5 event (death) has the outcome fatal."]}),
+        ({"serious": False},
+         {"seriousness": ["Seriousness criteria are given only for a serious event."]}),
+    ],
+)
+def test_serious_adverse_event_validation_names_the_fields(api, participant, changes, errors):
+    response = api.post(url(participant), {**SAE, **changes}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"errors": errors}
+    assert AdverseEvent.objects.count() == 0
+
+
+def test_serious_adverse_event_has_a_24_hour_reporting_deadline(api, participant):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    aware = timezone.now().replace(microsecond=0) - timedelta(hours=3)
+    response = api.post(url(participant), {**SAE, "site_aware_at": aware.isoformat()}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["seriousness"], body["action_taken"], body["outcome"]) == (["hospitalisation"], "dose_delayed",
+                                                                            "recovering")
+    assert datetime.fromisoformat(body["sae_report_due"]) == aware + timedelta(hours=24)
+    event = AdverseEvent.objects.get()
+    assert event.sae_report_due == aware + timedelta(hours=24) and not event.sae_overdue
+
+    fatal = api.post(url(participant), {**SAE, "grade": 5, "seriousness": ["death"], "outcome": "fatal"},
+                     format="json")
+    assert fatal.status_code == 201, fatal.json()
+
+
+def test_non_serious_adverse_event_has_no_deadline(api, participant):
+    body = api.post(url(participant), EVENT, format="json").json()
+    assert body["sae_report_due"] is None and body["seriousness"] == []

@@ -1,0 +1,101 @@
+"""Adverse events in the browser: recording one, the SAE deadline on the participant page, and the
+investigator confirming or dismissing a lab-derived draft."""
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from dosing.tests.test_infusion_api import DAY0, api, coordinator, participant  # noqa: F401 (fixtures)
+from followup.models import AdverseEvent
+from followup.tests.test_adverse_event_suggestions import anaemic, assess  # noqa: F401 (fixtures)
+
+FORM = {"term": "Pneumonia", "category": "non_haematological", "onset_date": (DAY0 + timedelta(days=5)).isoformat(),
+        "grade": "3", "serious": "yes", "seriousness": ["hospitalisation"], "relationship": "unlikely",
+        "action_taken": "dose_delayed", "outcome": "recovering", "description": "Admitted for IV antibiotics"}
+
+
+@pytest.fixture
+def investigator(make_user):
+    return make_user("investigator")
+
+
+@pytest.fixture
+def draft(api, anaemic):
+    assess(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
+    return AdverseEvent.objects.get()
+
+
+def test_coordinator_records_a_serious_adverse_event_and_sees_its_deadline(client, participant, coordinator):
+    client.force_login(coordinator)
+    page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
+    assert reverse("adverse-event-new", args=[participant.pk]) in page
+
+    response = client.post(reverse("adverse-event-new", args=[participant.pk]), FORM)
+
+    assert response.status_code == 302, response.context["form"].errors
+    event = AdverseEvent.objects.get()
+    assert (event.status, event.grade, event.serious, event.seriousness, event.outcome) == (
+        "confirmed", 3, True, ["hospitalisation"], "recovering")
+    page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
+    due = timezone.localtime(event.sae_report_due).strftime("%Y-%m-%d %H:%M")
+    assert 'data-testid="sae-due"' in page and due in page and "(overdue)" not in page
+
+
+def test_the_record_form_names_the_missing_seriousness_criterion(client, participant, coordinator):
+    client.force_login(coordinator)
+    response = client.post(reverse("adverse-event-new", args=[participant.pk]), {**FORM, "seriousness": []})
+    assert response.status_code == 200
+    assert response.context["form"].errors["seriousness"] == [
+        "A serious adverse event needs at least one seriousness criterion (death, life_threatening, hospitalisation, "
+        "disability, congenital_anomaly, other_important)."]
+    assert AdverseEvent.objects.count() == 0
+
+
+def test_an_overdue_sae_report_is_shown_in_red(client, participant, coordinator):
+    client.force_login(coordinator)
+    aware = timezone.localtime() - timedelta(hours=30)
+    client.post(reverse("adverse-event-new", args=[participant.pk]),
+                {**FORM, "site_aware_at": aware.strftime("%Y-%m-%dT%H:%M")})
+    event = AdverseEvent.objects.get()
+    assert event.sae_overdue
+
+    page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
+    assert 'class="text-danger fw-bold"' in page and "(overdue)" in page
+
+
+def test_investigator_confirms_a_draft_from_the_participant_page(client, draft, investigator):
+    client.force_login(investigator)
+    page = client.get(reverse("participant-detail", args=[draft.participant_id])).content.decode()
+    url = reverse("adverse-event-detail", args=[draft.pk])
+    assert url in page and "suggested 3" in page
+    form_page = client.get(url)
+    assert form_page.context["can_sign"] and 'data-testid="suggested-grade"' in form_page.content.decode()
+
+    response = client.post(url, {"grade": "2", "serious": "no", "relationship": "unrelated", "outcome": "recovering"})
+
+    assert response.status_code == 302, response.context["confirm_form"].errors
+    draft.refresh_from_db()
+    assert (draft.status, draft.grade, draft.suggested_grade, draft.serious) == ("confirmed", 2, 3, False)
+
+
+def test_investigator_dismisses_a_draft(client, draft, investigator):
+    client.force_login(investigator)
+    url = reverse("adverse-event-detail", args=[draft.pk])
+    missing = client.post(url, {"dismiss": "1", "reason": ""})
+    assert missing.context["dismiss_form"].errors["reason"] == ["Say why the suggested adverse event is dismissed."]
+
+    assert client.post(url, {"dismiss": "1", "reason": "Sample haemolysed"}).status_code == 302
+    draft.refresh_from_db()
+    assert (draft.status, draft.dismissed_reason) == ("dismissed", "Sample haemolysed")
+
+
+def test_coordinator_sees_the_draft_but_cannot_confirm_it(client, draft, coordinator):
+    client.force_login(coordinator)
+    url = reverse("adverse-event-detail", args=[draft.pk])
+    page = client.get(reverse("participant-detail", args=[draft.participant_id])).content.decode()
+    assert url not in page
+    assert client.get(url).context["can_sign"] is False
+    assert client.post(url, {"grade": "3", "serious": "no", "relationship": "unrelated"}).status_code == 403
+    draft.refresh_from_db()
+    assert draft.status == "draft"
