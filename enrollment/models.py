@@ -12,13 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from trials.enums import Disease
-from trials.models import Arm, DoseLevel, Site, Study
+from trials.models import Arm, DoseLevel, LabValue, Site, Study
 from trials.scoping import ScopedQuerySet
-from trials.units import ANALYTES
 
 from .enums import ParticipantStatus, Sex, TherapyOutcome, Therapy, WithdrawalReason
 
-ANALYTE_CHOICES = [(code, f"{a.code} - {a.label}") for code, a in ANALYTES.items()]
 
 
 class Screening(models.Model):
@@ -90,21 +88,10 @@ class Screening(models.Model):
         return [c["code"] for c in self.eligibility if c["outcome"] == "missing"]
 
 
-class ScreeningLab(models.Model):
+class ScreeningLab(LabValue):
     """A screening lab value: SI value, the value and unit as entered, the reporting lab's range."""
 
     screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="labs")
-    analyte = models.CharField(_("analyte"), max_length=20, choices=ANALYTE_CHOICES)
-    value = models.FloatField(_("value (SI)"))
-    entered_value = models.FloatField(_("value as entered"))
-    entered_unit = models.CharField(_("unit as entered"), max_length=20)
-    report_lln = models.FloatField(_("lower limit on the report (SI)"), null=True, blank=True)
-    report_uln = models.FloatField(_("upper limit on the report (SI)"), null=True, blank=True)
-    lln = models.FloatField(_("lower limit of normal used (SI)"), null=True, blank=True)
-    uln = models.FloatField(_("upper limit of normal used (SI)"), null=True, blank=True)
-    range_source = models.CharField(_("reference range from"), max_length=20, blank=True,
-                                    help_text=_("'report': the reporting lab; 'site': the site's stored range; "
-                                                "'report+site': the limit the report gave, the other from the site."))
     sampled_on = models.DateField(_("sample date"), null=True, blank=True)
     history = HistoricalRecords()
 
@@ -120,9 +107,6 @@ class ScreeningLab(models.Model):
             models.CheckConstraint(condition=Q(lln__isnull=True) | Q(uln__isnull=True) | Q(lln__lte=models.F("uln")),
                                    name="lab_range_ordered"),
         ]
-
-    def __str__(self):
-        return f"{self.analyte} {self.value}"
 
 
 

@@ -14,9 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from trials.models import VisitDefinition
+from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
-from trials.units import ANALYTES
 
 
 class VisitState(models.TextChoices):
@@ -205,7 +204,6 @@ class AdverseEvent(models.Model):
 # Assessments: a visit's (or an unscheduled) labs, bleeding, transfusions and rescue therapy
 # ---------------------------------------------------------------------------------------------
 
-ANALYTE_CHOICES = [(code, f"{a.code} - {a.label}") for code, a in ANALYTES.items()]
 
 
 class BleedingGrade(models.IntegerChoices):
@@ -284,21 +282,10 @@ class Assessment(models.Model):
         return f"{self.participant} {self.visit.code if self.visit_id else _('unscheduled')} {self.date}"
 
 
-class LabResult(models.Model):
+class LabResult(LabValue):
     """A lab value of an assessment: SI value, the value and unit as entered, and the range used."""
 
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="labs")
-    analyte = models.CharField(_("analyte"), max_length=20, choices=ANALYTE_CHOICES)
-    value = models.FloatField(_("value (SI)"))
-    entered_value = models.FloatField(_("value as entered"))
-    entered_unit = models.CharField(_("unit as entered"), max_length=20)
-    report_lln = models.FloatField(_("lower limit on the report (SI)"), null=True, blank=True)
-    report_uln = models.FloatField(_("upper limit on the report (SI)"), null=True, blank=True)
-    lln = models.FloatField(_("lower limit of normal used (SI)"), null=True, blank=True)
-    uln = models.FloatField(_("upper limit of normal used (SI)"), null=True, blank=True)
-    range_source = models.CharField(_("reference range from"), max_length=20, blank=True,
-                                    help_text=_("'report': the reporting lab; 'site': the site's stored range; "
-                                                "'report+site': the limit the report gave, the other from the site."))
     history = HistoricalRecords()
 
     site_scope = "assessment__participant__site"
@@ -314,9 +301,6 @@ class LabResult(models.Model):
             models.CheckConstraint(condition=Q(lln__isnull=True) | Q(uln__isnull=True) | Q(lln__lte=models.F("uln")),
                                    name="lab_result_range_ordered"),
         ]
-
-    def __str__(self):
-        return f"{self.analyte} {self.value}"
 
 
 class Transfusion(models.Model):

@@ -27,6 +27,7 @@ from .enums import (
     VisitAnchor,
 )
 from .scoping import ScopedQuerySet
+from .units import ANALYTES
 
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
@@ -460,7 +461,31 @@ class ReferenceRange(models.Model):
         return f"{self.site.code} {self.analyte} {self.lln}-{self.uln}"
 
     def clean(self):
-        from .units import ANALYTES
-
         if self.analyte not in ANALYTES:
             raise ValidationError({"analyte": _("Unknown analyte; use one of %(codes)s.") % {"codes": ", ".join(ANALYTES)}})
+
+
+ANALYTE_CHOICES = [(code, f"{a.code} - {a.label}") for code, a in ANALYTES.items()]
+
+
+class LabValue(models.Model):
+    """A lab value in SI with the value and unit as entered and the reference range used
+    (CLINICAL_RULES.md sections 5 and 7): the report's limits where it gave them, else the site's."""
+
+    analyte = models.CharField(_("analyte"), max_length=20, choices=ANALYTE_CHOICES)
+    value = models.FloatField(_("value (SI)"))
+    entered_value = models.FloatField(_("value as entered"))
+    entered_unit = models.CharField(_("unit as entered"), max_length=20)
+    report_lln = models.FloatField(_("lower limit on the report (SI)"), null=True, blank=True)
+    report_uln = models.FloatField(_("upper limit on the report (SI)"), null=True, blank=True)
+    lln = models.FloatField(_("lower limit of normal used (SI)"), null=True, blank=True)
+    uln = models.FloatField(_("upper limit of normal used (SI)"), null=True, blank=True)
+    range_source = models.CharField(_("reference range from"), max_length=20, blank=True,
+                                    help_text=_("'report': the reporting lab; 'site': the site's stored range; "
+                                                "'report+site': the limit the report gave, the other from the site."))
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.analyte} {self.value}"
