@@ -76,6 +76,22 @@ def make_user(db):
 
 
 @pytest.fixture
+def coordinator(make_user):
+    """A coordinator at PUMCH."""
+    return make_user("coordinator")
+
+
+@pytest.fixture
+def api(coordinator):
+    """An API client signed in as `coordinator`."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(coordinator)
+    return client
+
+
+@pytest.fixture
 def other_site_study(studies, make_user):
     """A study run only at another hospital (site XH), copied from MSC-ITP-5's definition."""
     import yaml

@@ -1,7 +1,7 @@
 """Protocol deviations are listed per study and per participant."""
 from django.urls import reverse
 
-from dosing.tests.test_infusion_api import DAY0, api, coordinator, give, participant  # noqa: F401 (fixtures)
+from dosing.tests.test_infusion_api import DAY0, give, participant  # noqa: F401 (fixtures)
 
 
 def test_deviations_are_listed_on_the_study_and_participant_pages(client, api, participant, coordinator, make_user,

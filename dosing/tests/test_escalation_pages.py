@@ -19,11 +19,6 @@ def no_signature_lockout():
 
 
 @pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
-@pytest.fixture
 def investigator(make_user):
     return make_user("investigator")
 

@@ -38,11 +38,6 @@ def study(studies):
 
 
 @pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
-@pytest.fixture
 def investigator(make_user):
     return make_user("investigator")
 

@@ -23,18 +23,6 @@ MSC = {"kind": "msc", "lot": "MSC-2026-014", "viability_pct": 93.5, "passage": 4
 
 
 @pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
-@pytest.fixture
-def api(coordinator):
-    client = APIClient()
-    client.force_authenticate(coordinator)
-    return client
-
-
-@pytest.fixture
 def participant(studies, coordinator):
     screening = eligible_p3_screening(coordinator)
     screening.consents.update(signed_at=timezone.now() - timedelta(days=75))

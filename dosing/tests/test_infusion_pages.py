@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dosing.models import Infusion
-from dosing.tests.test_infusion_api import DAY0, TZ, coordinator, participant  # noqa: F401 (fixtures)
+from dosing.tests.test_infusion_api import DAY0, TZ, participant  # noqa: F401 (fixtures)
 
 
 def form_data(day, **changes):

@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.urls import reverse
 
 from dosing.tests.test_infusion_api import DAY0, give  # noqa: F401 (fixtures below)
-from dosing.tests.test_infusion_api import api, coordinator, participant  # noqa: F401
+from dosing.tests.test_infusion_api import participant  # noqa: F401
 from enrollment import services as enrolment
 from enrollment.tests.test_enrolment import eligible_p2_screening
 

@@ -39,18 +39,6 @@ P3_FACTS = {
 }
 
 
-@pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
-@pytest.fixture
-def api(coordinator):
-    client = APIClient()
-    client.force_authenticate(coordinator)
-    return client
-
-
 def post_screening(api, code="MSC-ITP-5", **changes):
     return api.post(f"/api/v1/studies/{code}/screenings/", {**P3_FACTS, **changes}, format="json")
 

@@ -35,11 +35,6 @@ def eligible_p2_screening(user, *, consented=True, birth=date(1980, 1, 1), sex="
     return screening
 
 
-@pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
 def test_enrolment_numbers_are_sequential_per_site(studies, coordinator):
     numbers = [services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A",
                                           by=coordinator).study_number for _ in range(3)]

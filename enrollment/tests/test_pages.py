@@ -85,11 +85,6 @@ def form_data(facts=None, *, history=True, therapy_rows=4, first_therapy_row=0, 
 
 
 @pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
-@pytest.fixture
 def coordinator_client(client, coordinator):
     client.force_login(coordinator)
     return client

@@ -32,11 +32,6 @@ def eligible_p3_screening(user, *, sex="female"):
     return screening
 
 
-@pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
 def test_p3_enrolment_plans_five_infusions_and_follow_up_from_the_last(studies, coordinator):
     day0 = TODAY + timedelta(days=3)
     participant = services.participant_enrol(screening=eligible_p3_screening(coordinator), first_infusion_on=day0,

@@ -16,18 +16,6 @@ EVENT = {"term": "Alanine aminotransferase increased", "category": "non_haematol
 
 
 @pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
-@pytest.fixture
-def api(coordinator):
-    client = APIClient()
-    client.force_authenticate(coordinator)
-    return client
-
-
-@pytest.fixture
 def participant(studies, coordinator):
     return enrol_p2(coordinator)
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dosing.tests.test_infusion_api import DAY0, api, coordinator, participant  # noqa: F401 (fixtures)
+from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixtures)
 from followup.models import AdverseEvent
 from followup.tests.test_adverse_event_suggestions import anaemic, assess  # noqa: F401 (fixtures)
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from dosing.tests.test_infusion_api import DAY0, api, coordinator, participant  # noqa: F401 (fixtures)
+from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixtures)
 from enrollment.models import ScreeningLab
 from followup.models import AdverseEvent
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from followup.models import Assessment, LabResult, Transfusion, Visit
-from followup.tests.test_visit_record import coordinator, woman  # noqa: F401 (fixtures)
+from followup.tests.test_visit_record import woman  # noqa: F401 (fixtures)
 
 
 def days_ago(n: int) -> str:

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from dosing.tests.test_infusion_api import DAY0, api, coordinator, give, participant  # noqa: F401 (fixtures)
+from dosing.tests.test_infusion_api import DAY0, give, participant  # noqa: F401 (fixtures)
 
 
 def assess(api, participant, day, platelets, visit=None, **extra):

@@ -3,7 +3,6 @@ from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from dosing import services as dosing
 from enrollment import services as enrolment
@@ -36,18 +35,6 @@ def p1_participant(user, disease):
         number=1, started_at=timezone.make_aware(timezone.datetime.combine(DAY0, timezone.datetime.min.time()).replace(hour=9)),
         weight_kg=60, product={"kind": "cord_blood", "bank": "Beijing", "unit_id": "CB-1", "tnc": 1.5e9}))
     return participant
-
-
-@pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
-@pytest.fixture
-def api(coordinator):
-    client = APIClient()
-    client.force_authenticate(coordinator)
-    return client
 
 
 def assess(api, participant, day, hb, **extra):

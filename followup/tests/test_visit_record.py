@@ -13,18 +13,6 @@ TZ = timezone.get_current_timezone()
 
 
 @pytest.fixture
-def coordinator(make_user):
-    return make_user("coordinator")
-
-
-@pytest.fixture
-def api(coordinator):
-    client = APIClient()
-    client.force_authenticate(coordinator)
-    return client
-
-
-@pytest.fixture
 def woman(studies, coordinator):
     """A P2 participant whose first infusion started at 09:00, ten days ago."""
     from dosing import services as dosing
