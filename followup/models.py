@@ -153,6 +153,11 @@ class AdverseEvent(models.Model):
     outcome = models.CharField(_("outcome"), max_length=30, choices=Outcome.choices, blank=True)
     site_aware_at = models.DateTimeField(_("site aware at"), default=timezone.now,
                                          help_text=_("When the site learned of the event (SAE clock starts)."))
+    sae_reported_at = models.DateTimeField(_("SAE reported at"), null=True, blank=True,
+                                           help_text=_("When the serious adverse event was reported to the sponsor "
+                                                       "and ethics committee."))
+    sae_reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="+", verbose_name=_("SAE reported by"))
     suggested_grade = models.PositiveSmallIntegerField(_("suggested CTCAE grade"), null=True, blank=True)
     suggestion = models.TextField(_("grading suggestion"), blank=True,
                                   help_text=_("How a lab value suggested this event (CLINICAL_RULES.md section 3)."))
@@ -173,8 +178,9 @@ class AdverseEvent(models.Model):
 
     @property
     def sae_overdue(self) -> bool:
+        """Serious, not yet reported, and past the 24-hour deadline."""
         due = self.sae_report_due
-        return due is not None and timezone.now() > due
+        return due is not None and self.sae_reported_at is None and timezone.now() > due
 
     class Meta:
         ordering = ["participant", "onset_date", "id"]
@@ -257,6 +263,12 @@ class Assessment(models.Model):
     date = models.DateField(_("date"))
     bleeding_grade = models.PositiveSmallIntegerField(_("WHO bleeding grade"), choices=BleedingGrade.choices,
                                                       null=True, blank=True)
+    steroid_mg_per_day = models.DecimalField(
+        _("corticosteroid (prednisone-equivalent mg/day)"), max_digits=6, decimal_places=2, null=True, blank=True,
+        help_text=_("The daily corticosteroid dose the participant is on at this assessment, as prednisone "
+                    "equivalent; above the criteria set's limit the count is a corticosteroid-dependent "
+                    "non-response."),
+    )
     concomitant_medications = models.JSONField(_("concomitant medications"), default=list, blank=True)
     virology = models.JSONField(_("virology"), default=dict, blank=True)
     immune_panel = models.JSONField(_("immune panel (% of lymphocytes)"), default=dict, blank=True)
@@ -276,6 +288,9 @@ class Assessment(models.Model):
             models.UniqueConstraint(fields=["visit"], name="one_assessment_per_visit"),
             models.CheckConstraint(condition=Q(bleeding_grade__isnull=True) | Q(bleeding_grade__gte=0, bleeding_grade__lte=4),
                                    name="assessment_bleeding_grade_0_to_4"),
+            models.CheckConstraint(condition=Q(steroid_mg_per_day__isnull=True) | Q(steroid_mg_per_day__gte=0,
+                                                                                    steroid_mg_per_day__lte=2000),
+                                   name="assessment_steroid_dose_plausible"),
         ]
 
     def __str__(self):

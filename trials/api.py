@@ -93,7 +93,8 @@ class StudyDetailSerializer(StudyListSerializer):
 
     class Meta(StudyListSerializer.Meta):
         fields = StudyListSerializer.Meta.fields + ["design", "intervention", "primary_endpoint", "diseases", "arms",
-                                                    "visits", "criteria"]
+                                                    "visits", "criteria", "response_from_day", "response_until_day",
+                                                    "response_time_points", "time_point_window_days"]
 
 
 class StudyList(generics.ListAPIView):

@@ -104,6 +104,27 @@ class ResponseCriteriaSet(models.Model):
             )
 
 
+TIME_POINT_NAMES = ("early", "initial", "durable", "remission")
+TIME_POINT_ANCHORS = ("first_infusion", "last_infusion")
+
+
+def time_point_errors(points) -> list[str]:
+    """What is wrong with a study's `response_time_points` (empty when it is valid)."""
+    if not isinstance(points, dict):
+        return [str(_("Time points must be a set of named time points."))]
+    errors = []
+    for name, point in points.items():
+        if name not in TIME_POINT_NAMES:
+            errors.append(str(_("%(name)s: not a time point (one of %(names)s).")
+                              % {"name": name, "names": ", ".join(TIME_POINT_NAMES)}))
+        elif not isinstance(point, dict) or point.get("anchor") not in TIME_POINT_ANCHORS:
+            errors.append(str(_("%(name)s: anchor must be one of %(anchors)s.")
+                              % {"name": name, "anchors": ", ".join(TIME_POINT_ANCHORS)}))
+        elif not isinstance(point.get("days"), int) or isinstance(point.get("days"), bool) or point["days"] < 0:
+            errors.append(str(_("%(name)s: days must be a whole number of days, 0 or more.") % {"name": name}))
+    return errors
+
+
 class Study(models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     title = models.CharField(_("title"), max_length=300)
@@ -117,6 +138,25 @@ class Study(models.Model):
     uses_dose_escalation = models.BooleanField(
         _("dose escalation"), default=False, help_text=_("Dose levels open one after another by 3+3 decisions.")
     )
+    response_from_day = models.PositiveIntegerField(
+        _("response assessed from day"), null=True, blank=True,
+        help_text=_("Days after the first infusion from which assessments count for the best response "
+                    "(empty: from the first infusion)."),
+    )
+    response_until_day = models.PositiveIntegerField(
+        _("response assessed until day"), null=True, blank=True,
+        help_text=_("Days after the first infusion until which assessments count for the best response "
+                    "(empty: no end)."),
+    )
+    response_time_points = models.JSONField(
+        _("response time points"), default=dict, blank=True,
+        help_text=_('Named time-point endpoints: {"early": {"anchor": "first_infusion", "days": 7}, ...}; '
+                    "names early, initial, durable, remission; anchors first_infusion or last_infusion."),
+    )
+    time_point_window_days = models.PositiveIntegerField(
+        _("time-point window (days)"), default=7,
+        help_text=_("The count nearest the time point within this many days is used."),
+    )
     sites = models.ManyToManyField(Site, related_name="studies", verbose_name=_("sites"))
     history = HistoricalRecords(m2m_fields=[sites])
 
@@ -127,10 +167,26 @@ class Study(models.Model):
         ordering = ["code"]
         verbose_name = _("study")
         verbose_name_plural = _("studies")
-        constraints = [models.CheckConstraint(condition=Q(enrolment_target__gte=1), name="study_target_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(enrolment_target__gte=1), name="study_target_positive"),
+            models.CheckConstraint(
+                condition=Q(response_from_day__isnull=True) | Q(response_until_day__isnull=True)
+                | Q(response_until_day__gte=models.F("response_from_day")),
+                name="study_response_period_ordered",
+            ),
+        ]
 
     def __str__(self):
         return self.code
+
+    def clean(self):
+        super().clean()
+        if (self.response_from_day is not None and self.response_until_day is not None
+                and self.response_until_day < self.response_from_day):
+            raise ValidationError({"response_until_day": _("The response period cannot end before it starts.")})
+        errors = time_point_errors(self.response_time_points)
+        if errors:
+            raise ValidationError({"response_time_points": errors})
 
 
 class StudyDisease(models.Model):

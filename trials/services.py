@@ -153,6 +153,10 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
             "primary_endpoint": data.get("primary_endpoint", ""),
             "enrolment_target": data["enrolment_target"],
             "uses_dose_escalation": bool(data.get("uses_dose_escalation", False)),
+            "response_from_day": data.get("response_from_day"),
+            "response_until_day": data.get("response_until_day"),
+            "response_time_points": data.get("response_time_points") or {},
+            "time_point_window_days": data.get("time_point_window_days", 7),
         },
         by=by, reason=reason, report=report, label=f"study {code}",
     )

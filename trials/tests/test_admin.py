@@ -121,7 +121,8 @@ def messages_of(response) -> list[str]:
 def key_shape(value):
     """The keys of a JSON document, nested; rule parameters and thresholds count as values."""
     if isinstance(value, dict):
-        return {key: None if key in ("params", "thresholds") else key_shape(item) for key, item in value.items()}
+        return {key: None if key in ("params", "thresholds", "response_time_points") else key_shape(item)
+                for key, item in value.items()}
     if isinstance(value, list):
         return [key_shape(value[0])] if value else []
     return None
@@ -197,6 +198,9 @@ def hand_made_study(admin_client):
         "effective_date": "2025-03-01", "sites": [str(Site.objects.get(code="PUMCH").pk)],
         "design": "Single-arm, single-centre.", "intervention": "Three MSC infusions.",
         "primary_endpoint": "ITP response (IWG 2009) at month 1.", "enrolment_target": "12",
+        "response_time_points": '{"early": {"anchor": "first_infusion", "days": 7}, '
+                                '"initial": {"anchor": "last_infusion", "days": 30}}',
+        "time_point_window_days": "7",
     })
     inline_add(data, page, StudyDisease, disease="ITP",
                response_criteria=ResponseCriteriaSet.objects.get(code="IWG2009-ITP").pk)
