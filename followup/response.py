@@ -71,11 +71,13 @@ _RANK = {CR: 2, R: 1, PR: 1, NR: 0}
 
 @dataclass(frozen=True)
 class Count:
-    """One blood count (platelets or neutrophils, x10^9/L) with the WHO bleeding grade if recorded."""
+    """One blood count (platelets or neutrophils, x10^9/L) with the WHO bleeding grade if recorded
+    and the daily corticosteroid dose (prednisone equivalent, mg) the participant was on, if recorded."""
 
     date: date
     value: float
     bleeding_grade: int | None = None
+    steroid_mg_per_day: float | None = None
 
 
 @dataclass(frozen=True)
@@ -156,17 +158,36 @@ class ResponseResult:
     loss_of_complete_response_date: date | None = None
     duration_of_response_days: int | None = None
     duration_censored: bool | None = None
+    time_in_response_share: float | None = None
+    time_points: tuple[TimePoint, ...] = ()
+    lineages: Mapping[str, ResponseResult] = field(default_factory=dict)
 
     def as_api(self) -> dict[str, Any]:
-        """The API.md JSON body (dates as ISO strings)."""
+        """The API.md JSON body (dates as ISO strings), then the detail behind it."""
         iso = lambda d: d.isoformat() if d else None  # noqa: E731
+        return {**self._api_contract(iso),
+                "complete_response_date": iso(self.complete_response_date),
+                "loss_of_complete_response_date": iso(self.loss_of_complete_response_date),
+                "duration_of_response_days": self.duration_of_response_days,
+                "duration_censored": self.duration_censored,
+                "time_in_response_share": self.time_in_response_share,
+                "time_points": [
+                    {"name": p.name, "target_date": iso(p.target_date), "assessment_date": iso(p.assessment_date),
+                     "met": p.met, "reason": p.reason}
+                    for p in self.time_points
+                ],
+                "lineages": {name: lineage.as_api() for name, lineage in self.lineages.items()},
+                "explanation": self.explanation}
+
+    def _api_contract(self, iso) -> dict[str, Any]:
         return {
             "criteria_set": self.criteria_set,
             "baseline": None
             if self.baseline is None
             else {"analyte": self.baseline.analyte, "value": self.baseline.value, "date": iso(self.baseline.date)},
             "assessments": [
-                {"date": iso(a.date), "category": a.category, "evaluable": a.evaluable, "reason": a.reason}
+                {"date": iso(a.date), "category": a.category, "evaluable": a.evaluable, "reason": a.reason,
+                 "value": a.value}
                 for a in self.assessments
             ],
             "best_confirmed_response": self.best_confirmed_response,
@@ -351,6 +372,10 @@ def _summarise(
             + (f" (censored at the last evaluable assessment, {end})" if censored else "")
         )
 
+    share = _time_in_response(ev)
+    if share is not None:
+        said.append(f"{share[0]} of {share[1]} observed days in response (each evaluable category held until the next)")
+
     return ResponseResult(
         criteria_set=criteria_set,
         baseline=baseline,
@@ -364,7 +389,17 @@ def _summarise(
         loss_of_complete_response_date=loss_cr_date,
         duration_of_response_days=duration,
         duration_censored=censored,
+        time_in_response_share=None if share is None else round(share[0] / share[1], 4),
     )
+
+
+def _time_in_response(evaluable: Sequence[AssessmentResult]) -> tuple[int, int] | None:
+    """(days in R/PR or CR, days observed) from the first to the last evaluable assessment, each
+    category holding until the next evaluable one; None when fewer than two days are observed."""
+    if len(evaluable) < 2 or evaluable[-1].date == evaluable[0].date:
+        return None
+    responding = sum((b.date - a.date).days for a, b in zip(evaluable, evaluable[1:]) if _RANK[a.category] >= 1)
+    return responding, (evaluable[-1].date - evaluable[0].date).days
 
 
 def _decide(value, cr: bool | None, partial: bool | None, label: str, reasons: list[str], on: date):
@@ -400,13 +435,16 @@ def itp_response(
     otherwise. NE: baseline missing (no count in the ``baseline_lookback_days`` days up to the first
     infusion), or a rescue therapy (``rescue``, and platelet ``transfusions``) given on the day of the
     count or in the ``rescue_exclusion_days`` days before it. A count with no bleeding grade
-    recorded is taken as without bleeding, and the reason says so. ``rescue`` holds only what
+    recorded is taken as without bleeding, and the reason says so. With ``steroid_dependence_prednisone_mg``
+    in the set, a count taken on more than that daily corticosteroid dose (prednisone equivalent) is
+    NR: corticosteroid dependence counts as no response (Chinese 2020). ``rescue`` holds only what
     counts as rescue (platelet transfusion, IVIG, new or increased corticosteroid, TPO agent).
     """
     cr_plt = _d(thresholds["cr_platelets"])
     r_plt = _d(thresholds["r_platelets"])
     fold = _d(thresholds["r_fold_baseline"])
     bleeding_from = int(thresholds["bleeding_grade_counts_from"])
+    steroid_limit = thresholds.get("steroid_dependence_prednisone_mg")
     lookback = _days(thresholds, "baseline_lookback_days")
     exclusion = _days(thresholds, "rescue_exclusion_days")
     therapies = list(rescue) + [
@@ -421,7 +459,7 @@ def itp_response(
     for c in sorted((c for c in counts if c.date > first_infusion), key=lambda c: c.date):
         results.append(
             _itp_assessment(c, baseline, therapies, cr_plt, r_plt, fold, bleeding_from, exclusion,
-                            first_infusion, lookback, assess_from, assess_until)
+                            first_infusion, lookback, assess_from, assess_until, steroid_limit)
         )
     return _summarise(
         criteria_set, baseline, results,
@@ -434,7 +472,7 @@ def itp_response(
 
 
 def _itp_assessment(c, baseline, therapies, cr_plt, r_plt, fold, bleeding_from, exclusion,
-                    first_infusion, lookback, assess_from, assess_until) -> AssessmentResult:
+                    first_infusion, lookback, assess_from, assess_until, steroid_limit=None) -> AssessmentResult:
     outside = _window_reason(c.date, assess_from, assess_until)
     if outside:
         return AssessmentResult(c.date, NE, False, f"platelets {_fmt(c.value)}: {outside}", c.value)
@@ -458,6 +496,13 @@ def _itp_assessment(c, baseline, therapies, cr_plt, r_plt, fold, bleeding_from, 
         bleeding_text = f"WHO bleeding grade {c.bleeding_grade} {sign} {bleeding_from}"
     doubled = fold * _d(baseline.value)
     plt_text = f"platelets {_fmt(value)}"
+    if steroid_limit is not None and c.steroid_mg_per_day is not None and _d(c.steroid_mg_per_day) > _d(steroid_limit):
+        return AssessmentResult(
+            c.date, NR, True,
+            f"NR: corticosteroid dependence ({plt_text} on prednisone-equivalent {_fmt(c.steroid_mg_per_day)} "
+            f"mg/day > {_fmt(steroid_limit)})",
+            c.value,
+        )
     if value >= cr_plt and not bleeding:
         return AssessmentResult(c.date, CR, True, f"CR: {plt_text} >= {_fmt(cr_plt)}, {bleeding_text}", c.value)
     if value >= r_plt and value >= doubled and not bleeding:
@@ -480,10 +525,11 @@ def _itp_assessment(c, baseline, therapies, cr_plt, r_plt, fold, bleeding_from, 
 def itp_time_points(
     result: ResponseResult,
     *,
-    first_infusion: date,
     thresholds: Mapping[str, float],
-    time_points: Mapping[str, int],
     window_days: int,
+    first_infusion: date | None = None,
+    time_points: Mapping[str, int] | None = None,
+    targets: Mapping[str, date] | None = None,
 ) -> tuple[TimePoint, ...]:
     """P3's time-point endpoints (CLINICAL_RULES.md section 1, Chinese 2020 / ICR 2019).
 
@@ -491,13 +537,16 @@ def itp_time_points(
     ``initial`` (R at month 1), ``durable`` (response kept at month 6) and ``remission``
     (platelets >= ``cr_platelets`` at month 12); the assessment used is the evaluable one nearest
     the target day within +/- ``window_days`` (the earlier on a tie). "R" here means R or CR.
-    "Durable" also needs a confirmed response not lost by that assessment.
+    "Durable" also needs a confirmed response not lost by that assessment. ``targets`` gives the
+    target dates directly instead (time points anchored elsewhere, e.g. on the last infusion).
     """
+    if targets is None:
+        targets = {name: first_infusion + timedelta(days=int(days)) for name, days in (time_points or {}).items()}
     out = []
     for name in ("early", "initial", "durable", "remission"):
-        if name not in time_points:
+        if name not in targets:
             continue
-        target = first_infusion + timedelta(days=int(time_points[name]))
+        target = targets[name]
         near = [
             a for a in result.assessments
             if a.evaluable and abs((a.date - target).days) <= window_days

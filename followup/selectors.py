@@ -1,9 +1,13 @@
 """Reads of follow-up: each participant's response by the criteria set of their disease."""
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from trials.models import StudyDisease
+from trials.models import ResponseCriteriaSet, StudyDisease
 
 from . import response as rules
 
@@ -19,57 +23,145 @@ def response_prefetch() -> tuple[str, ...]:
     return ("infusions", "assessments__labs", "assessments__rescue_therapies", "assessments__transfusions")
 
 
-def first_infusion_date(participant):
-    given = [i for i in participant.infusions.all() if i.state == "given"]
-    if not given:
-        return None
-    return timezone.localtime(min(given, key=lambda i: i.number).started_at).date()
-
-
 def participant_response(participant, study_disease: StudyDisease | None = None) -> rules.ResponseResult:
-    """The participant's per-assessment categories and best confirmed response (no query when the
-    relations of `response_prefetch()` and `study_disease` are given)."""
+    """The participant's per-assessment categories and best confirmed response, by the criteria set
+    of their disease in the study, over the study's response period, with its time points and, for
+    several lineages, the per-lineage results. No query when the relations of `response_prefetch()`
+    and `study_disease` (with its study) are given; a multi-lineage set reads the lineages' sets once
+    per `study_disease` instance."""
     if study_disease is None:
-        study_disease = (StudyDisease.objects.select_related("response_criteria")
+        study_disease = (StudyDisease.objects.select_related("response_criteria", "study")
                          .filter(study_id=participant.study_id, disease=participant.screening.disease).first())
     if study_disease is None:
         raise ResponseNotAvailable("The participant's disease has no response criteria set in this study.")
-    criteria = study_disease.response_criteria
-    first = first_infusion_date(participant)
-    if first is None:
+    given = sorted((i for i in participant.infusions.all() if i.state == "given"), key=lambda i: i.number)
+    if not given:
         raise ResponseNotAvailable("No infusion given yet: response is assessed from the first infusion.")
-    assessments = list(participant.assessments.all())
-    labs = [(a, lab) for a in assessments for lab in a.labs.all()]
-    transfusions = [rules.Transfusion(t.kind, t.date) for a in assessments for t in a.transfusions.all()]
-    therapies = [rules.Therapy(t.therapy, t.start, t.end) for a in assessments for t in a.rescue_therapies.all()]
-    if criteria.family == "itp":
-        counts = [rules.Count(a.date, lab.value, a.bleeding_grade) for a, lab in labs if lab.analyte == "PLT"]
-        return rules.itp_response(counts, first_infusion=first, rescue=[t for t in therapies if t.kind in ITP_RESCUE],
-                                  transfusions=transfusions, thresholds=criteria.thresholds, criteria_set=criteria.code)
-    if criteria.family in ("aiha", "prca"):
-        by_date = {}
-        for a, lab in labs:
+    facts = _Facts(participant, study_disease.study, given)
+    criteria = study_disease.response_criteria
+    if criteria.family == "multilineage":
+        return _multilineage(facts, criteria, participant.screening.disease, _lineage_sets(study_disease))
+    if criteria.family not in LINEAGE_OF_FAMILY:
+        raise ResponseNotAvailable(f"Response by the {criteria.get_family_display()} set is not computed yet.")
+    result = _by_family(facts, criteria)
+    if criteria.family == "itp" and facts.study.response_time_points:
+        result = replace(result, time_points=rules.itp_time_points(
+            result, thresholds=criteria.thresholds, window_days=facts.study.time_point_window_days,
+            targets=facts.time_point_targets()))
+    return result
+
+
+# The analyte each single-lineage family judges, and the lineage it stands for in several lineages.
+LINEAGE_OF_FAMILY = {"aiha": "HGB", "prca": "HGB", "itp": "PLT", "neutropenia": "ANC"}
+# Several lineages (CLINICAL_RULES.md section 2): the family that grades each lineage.
+LINEAGE_FAMILIES = (("HGB", "aiha"), ("PLT", "itp"), ("ANC", "neutropenia"))
+# Evans syndrome is autoimmune haemolytic anaemia with immune thrombocytopenia: both lineages are
+# involved by definition; neutrophils (and every lineage of a secondary cytopenia) are involved
+# when the baseline value is below the set's `involved_<analyte>_below` threshold.
+ALWAYS_INVOLVED = {"EVANS": ("HGB", "PLT")}
+
+
+class _Facts:
+    """What the response rules read of one participant, gathered once from prefetched relations."""
+
+    def __init__(self, participant, study, given):
+        self.participant, self.study = participant, study
+        self.first = timezone.localtime(given[0].started_at).date()
+        self.last = timezone.localtime(given[-1].started_at).date()
+        self.assessments = list(participant.assessments.all())
+        self.labs = [(a, lab) for a in self.assessments for lab in a.labs.all()]
+        self.transfusions = [rules.Transfusion(t.kind, t.date) for a in self.assessments for t in a.transfusions.all()]
+        self.therapies = [rules.Therapy(t.therapy, t.start, t.end)
+                          for a in self.assessments for t in a.rescue_therapies.all()]
+        days = lambda n: None if n is None else self.first + timedelta(days=n)  # noqa: E731
+        self.period = {"assess_from": days(study.response_from_day), "assess_until": days(study.response_until_day)}
+
+    def counts(self, analyte: str) -> list[rules.Count]:
+        return [rules.Count(a.date, lab.value, a.bleeding_grade,
+                            None if a.steroid_mg_per_day is None else float(a.steroid_mg_per_day))
+                for a, lab in self.labs if lab.analyte == analyte]
+
+    def hb_rows(self) -> list[rules.HbAssessment]:
+        by_date: dict = {}
+        for a, lab in self.labs:
             by_date.setdefault(a.date, {})[lab.analyte] = lab
-        hb_rows = []
+        rows = []
         for day, found in sorted(by_date.items()):
             if "HGB" not in found:
                 continue
-            lab = lambda code: rules.Lab(found[code].value, found[code].lln, found[code].uln) if code in found else None  # noqa: E731
-            hb_rows.append(rules.HbAssessment(date=day, hb=found["HGB"].value, ldh=lab("LDH"), tbil=lab("TBIL"),
-                                              retic=lab("RETIC_ABS"),
-                                              retic_pct=found["RETIC_PCT"].value if "RETIC_PCT" in found else None,
-                                              hb_lln=found["HGB"].lln))
-        if criteria.family == "prca":
-            return rules.prca_response(hb_rows, first_infusion=first, transfusions=transfusions,
-                                       sex=participant.screening.sex, thresholds=criteria.thresholds,
-                                       criteria_set=criteria.code)
-        return rules.aiha_response(hb_rows, first_infusion=first, transfusions=transfusions,
-                                   thresholds=criteria.thresholds, criteria_set=criteria.code)
-    if criteria.family == "neutropenia":
-        counts = [rules.Count(a.date, lab.value) for a, lab in labs if lab.analyte == "ANC"]
-        return rules.neutropenia_response(counts, first_infusion=first, gcsf=[t for t in therapies if t.kind == "gcsf"],
-                                          thresholds=criteria.thresholds, criteria_set=criteria.code)
-    raise ResponseNotAvailable(f"Response by the {criteria.get_family_display()} set is not computed yet.")
+            lab = lambda code: rules.Lab(found[code].value, found[code].lln, found[code].uln) if code in found else None  # noqa: E731,B023
+            rows.append(rules.HbAssessment(date=day, hb=found["HGB"].value, ldh=lab("LDH"), tbil=lab("TBIL"),
+                                           retic=lab("RETIC_ABS"),
+                                           retic_pct=found["RETIC_PCT"].value if "RETIC_PCT" in found else None,
+                                           hb_lln=found["HGB"].lln))
+        return rows
+
+    def time_point_targets(self) -> dict:
+        anchors = {"first_infusion": self.first, "last_infusion": self.last}
+        return {name: anchors[point["anchor"]] + timedelta(days=point["days"])
+                for name, point in self.study.response_time_points.items()}
+
+
+def _by_family(facts: _Facts, criteria) -> rules.ResponseResult:
+    family, t, code = criteria.family, criteria.thresholds, criteria.code
+    common = {"first_infusion": facts.first, "thresholds": t, "criteria_set": code, **facts.period}
+    if family == "itp":
+        return rules.itp_response(facts.counts("PLT"), rescue=[x for x in facts.therapies if x.kind in ITP_RESCUE],
+                                  transfusions=facts.transfusions, **common)
+    if family == "prca":
+        return rules.prca_response(facts.hb_rows(), transfusions=facts.transfusions,
+                                   sex=facts.participant.screening.sex, **common)
+    if family == "aiha":
+        return rules.aiha_response(facts.hb_rows(), transfusions=facts.transfusions, **common)
+    return rules.neutropenia_response(facts.counts("ANC"), gcsf=[x for x in facts.therapies if x.kind == "gcsf"],
+                                      **common)
+
+
+def _lineage_sets(study_disease: StudyDisease) -> dict:
+    """Lineage -> criteria set grading it: the study's own set of that family when it has one (P1's
+    AIHA set), else the first shipped set of the family; read once per `study_disease` instance."""
+    cached = getattr(study_disease, "_lineage_sets", None)
+    if cached is None:
+        in_study = StudyDisease.objects.filter(study_id=study_disease.study_id, response_criteria=OuterRef("pk"))
+        found: dict = {}
+        for c in (ResponseCriteriaSet.objects.filter(family__in=[f for _, f in LINEAGE_FAMILIES])
+                  .annotate(in_study=Exists(in_study)).order_by("-in_study", "code")):
+            found.setdefault(c.family, c)
+        cached = {lineage: found.get(family) for lineage, family in LINEAGE_FAMILIES}
+        study_disease._lineage_sets = cached
+    return cached
+
+
+def _multilineage(facts: _Facts, criteria, disease: str, sets: dict) -> rules.ResponseResult:
+    """Each involved lineage by its own set, then the overall category (CLINICAL_RULES.md section 2)."""
+    t = criteria.thresholds
+    lineages, said = {}, []
+    for lineage, _family in LINEAGE_FAMILIES:
+        lineage_set = sets.get(lineage)
+        if lineage_set is None:
+            continue
+        result = _by_family(facts, lineage_set)
+        if lineage in ALWAYS_INVOLVED.get(disease, ()):
+            lineages[lineage] = result
+            said.append(f"{lineage} involved ({disease})")
+            continue
+        limit = t.get(f"involved_{lineage.lower()}_below")
+        if limit is None:
+            continue
+        if result.baseline is None:
+            said.append(f"{lineage} not assessed: no baseline value")
+        elif result.baseline.value < limit:
+            lineages[lineage] = result
+            said.append(f"{lineage} involved: baseline {result.baseline.value:g} < {limit:g}")
+        else:
+            said.append(f"{lineage} not involved: baseline {result.baseline.value:g} >= {limit:g}")
+    if not lineages:
+        raise ResponseNotAvailable("No involved lineage: no baseline haemoglobin, platelet or neutrophil value "
+                                   "below the set's thresholds before the first infusion.")
+    combined = rules.multilineage_response(lineages, first_infusion=facts.first, thresholds=t,
+                                           criteria_set=criteria.code)
+    overall = combined.overall
+    return replace(overall, lineages=lineages, explanation=f"{'; '.join(said)}. {overall.explanation}")
 
 
 CHARTED = {  # family -> (analyte, unit, thresholds as (key, label))
@@ -86,7 +178,7 @@ def participant_timeline(participant):
     study's criteria set when `response_prefetch()` relations are prefetched."""
     from .timeline import build_chart
 
-    study_disease = (StudyDisease.objects.select_related("response_criteria")
+    study_disease = (StudyDisease.objects.select_related("response_criteria", "study")
                      .filter(study_id=participant.study_id, disease=participant.screening.disease).first())
     result, why_not = None, ""
     try:

@@ -288,6 +288,62 @@ def test_itp_time_points_lost_and_missing():
     assert points["remission"].met is None
 
 
+STEROID_DEPENDENCE = [
+    # (platelets, prednisone-equivalent mg/day, category): Chinese 2020, > 5 mg/day is no response
+    (120, 5, CR),
+    (120, 5.01, NR),
+    (60, 10, NR),
+    (60, None, R),  # dose not recorded: no dependence assumed
+    (20, 20, NR),
+]
+
+
+@pytest.mark.parametrize("value, steroid, category", STEROID_DEPENDENCE)
+def test_itp_corticosteroid_dependence_counts_as_no_response(value, steroid, category):
+    result = itp([BASELINE_15, Count(day(14), value, 0, steroid)])
+
+    assert [a.category for a in result.assessments] == [category]
+    if steroid is not None and steroid > 5:
+        assert "corticosteroid dependence" in result.assessments[0].reason
+
+
+def test_itp_corticosteroid_dependence_needs_the_threshold_in_the_set():
+    without = {k: v for k, v in ITP.items() if k != "steroid_dependence_prednisone_mg"}
+
+    result = itp_response([BASELINE_15, Count(day(14), 120, 0, 20)], first_infusion=F, thresholds=without)
+
+    assert result.assessments[0].category == CR
+
+
+TIME_IN_RESPONSE = [
+    # (counts after baseline 15, expected share)
+    ([(14, 50), (28, 10)], 1.0),  # R held from day 14 to day 28
+    ([(14, 10), (28, 50), (42, 50)], 0.5),
+    ([(14, 50), (21, 10), (28, 60), (42, 10)], round((7 + 14) / 28, 4)),
+    ([(14, 50)], None),  # one day observed: no share
+]
+
+
+@pytest.mark.parametrize("counts, share", TIME_IN_RESPONSE)
+def test_share_of_observed_time_in_response(counts, share):
+    result = itp([BASELINE_15] + [plt(d, v) for d, v in counts])
+
+    assert result.time_in_response_share == share
+
+
+def test_itp_time_points_from_target_dates():
+    counts = [BASELINE_15, plt(7, 40), plt(14, 60), plt(79, 90), plt(229, 80), plt(409, 110)]
+    result = itp(counts)
+    targets = {"early": day(7), "initial": day(79), "durable": day(229), "remission": day(409)}
+
+    points = itp_time_points(result, thresholds=ITP, targets=targets, window_days=7)
+
+    assert [(p.name, p.target_date, p.assessment_date, p.met) for p in points] == [
+        ("early", day(7), day(7), True), ("initial", day(79), day(79), True),
+        ("durable", day(229), day(229), True), ("remission", day(409), day(409), True),
+    ]
+
+
 # --------------------------------------------------------------------------- ITP: properties
 
 counts_strategy = st.lists(

@@ -62,3 +62,79 @@ def test_prca_response_is_computed_by_its_set(api, coordinator, studies):
     body = api.get(f"/api/v1/participants/{participant.pk}/response/").json()
     assert body["criteria_set"] == "PRCA-STD"
     assert [a["category"] for a in body["assessments"]] == ["PR"]
+
+
+def assess_counts(api, participant, day, **labs):
+    units = {"HGB": "g/L", "PLT": "10^9/L", "ANC": "10^9/L"}
+    body = {"date": (DAY0 + timedelta(days=day)).isoformat(), "visit": None, "bleeding_grade": 0,
+            "labs": [{"analyte": code, "value": value, "unit": units[code]} for code, value in labs.items()]}
+    response = api.post(f"/api/v1/participants/{participant.pk}/assessments/", body, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def test_assessments_before_day_15_do_not_count_for_the_p1_best_response(api, coordinator, studies):
+    participant = p1_participant(coordinator, "AIHA")
+    assess(api, participant, 0, 70)
+    assess(api, participant, 3, 95)
+    assess(api, participant, 10, 96)
+    body = api.get(f"/api/v1/participants/{participant.pk}/response/").json()
+    assert [(a["category"], a["evaluable"]) for a in body["assessments"]] == [("NE", False), ("NE", False)]
+    assert "outside the evaluation window" in body["assessments"][0]["reason"]
+    assert body["best_confirmed_response"] == "NE"
+
+
+def test_evans_with_platelets_not_responding_is_no_overall_response(api, coordinator, studies):
+    participant = p1_participant(coordinator, "EVANS")
+    assess_counts(api, participant, 0, HGB=70, PLT=12, ANC=2.5)
+    assess_counts(api, participant, 20, HGB=125, PLT=15, ANC=2.6)
+    assess_counts(api, participant, 27, HGB=126, PLT=14, ANC=2.4)
+    body = api.get(f"/api/v1/participants/{participant.pk}/response/").json()
+    assert body["criteria_set"] == "MULTILINEAGE"
+    assert set(body["lineages"]) == {"HGB", "PLT"}  # neutrophils normal at baseline: not involved
+    assert body["lineages"]["HGB"]["best_confirmed_response"] == "PR"  # Hb >= 120 but markers not recorded
+    assert body["lineages"]["PLT"]["best_confirmed_response"] == "NR"
+    assert [a["category"] for a in body["assessments"]] == ["NR", "NR"]
+    assert body["best_confirmed_response"] == "NR"
+    assert "ANC not involved: baseline 2.5 >= 1.5" in body["explanation"]
+
+
+def test_evans_responding_in_both_lineages_is_an_overall_response(api, coordinator, studies):
+    participant = p1_participant(coordinator, "EVANS")
+    assess_counts(api, participant, 0, HGB=70, PLT=12)
+    assess_counts(api, participant, 20, HGB=105, PLT=40)
+    assess_counts(api, participant, 27, HGB=108, PLT=150)
+    body = api.get(f"/api/v1/participants/{participant.pk}/response/").json()
+    assert [a["category"] for a in body["assessments"]] == ["PR", "PR"]
+    assert body["lineages"]["PLT"]["assessments"][1]["category"] == "CR"
+    assert body["best_confirmed_response"] == "PR"
+    assert body["response_date"] == (DAY0 + timedelta(days=20)).isoformat()
+
+
+def test_secondary_cytopenia_involves_the_lineages_low_at_baseline(api, coordinator, studies):
+    participant = p1_participant(coordinator, "SECONDARY_CYTOPENIA")
+    assess_counts(api, participant, 0, HGB=130, PLT=20, ANC=0.4)
+    assess_counts(api, participant, 20, HGB=131, PLT=120, ANC=1.6)
+    assess_counts(api, participant, 28, HGB=129, PLT=130, ANC=1.8)
+    body = api.get(f"/api/v1/participants/{participant.pk}/response/").json()
+    assert set(body["lineages"]) == {"PLT", "ANC"}
+    assert "HGB not involved: baseline 130 >= 120" in body["explanation"]
+    assert body["best_confirmed_response"] == "CR"
+
+
+def test_evans_participant_page_shows_each_lineage_within_the_query_budget(client, api, coordinator, studies,
+                                                                           django_assert_max_num_queries):
+    from django.urls import reverse
+
+    participant = p1_participant(coordinator, "EVANS")
+    assess_counts(api, participant, 0, HGB=70, PLT=12)
+    assess_counts(api, participant, 20, HGB=105, PLT=40)
+    assess_counts(api, participant, 27, HGB=108, PLT=150)
+    client.force_login(coordinator)
+    url = reverse("participant-detail", args=[participant.pk])
+    client.get(url)
+    with django_assert_max_num_queries(15):
+        response = client.get(url)
+    html = response.content.decode()
+    assert 'data-testid="lineages"' in html
+    lineages = response.context["response"].lineages
+    assert {name: r.best_confirmed_response for name, r in lineages.items()} == {"HGB": "PR", "PLT": "R"}
