@@ -192,7 +192,10 @@ def participant_timeline(participant):
     values = sorted((a.date, lab.value, categories.get(a.date, "")) for a in participant.assessments.all()
                     for lab in a.labs.all() if lab.analyte == analyte)
     given = sorted((i for i in participant.infusions.all() if i.state == "given"), key=lambda i: i.number)
+    events = sorted((e.onset_date, e.resolution_date, e.term + (f" G{e.grade}" if e.grade else ""), e.grade)
+                    for e in participant.adverse_events.all() if e.status == "confirmed")
+    confirmed = (result.response_date, f"{result.best_confirmed_response} confirmed") if result and result.response_date else None
     chart = build_chart(values, infusions=[timezone.localtime(i.started_at).date() for i in given],
                         thresholds=[(thresholds_set[key], f"{label} {thresholds_set[key]:g}") for key, label in lines
-                                    if key in thresholds_set], unit=unit)
+                                    if key in thresholds_set], unit=unit, events=events, response=confirmed)
     return result, why_not, chart, analyte

@@ -1,6 +1,8 @@
 """Geometry of a participant's timeline chart (pure): counts over time with the response
-thresholds drawn, infusion days marked and each point's category. Rendered as inline SVG by the
-template (no script), so the chart shows under a strict Content-Security-Policy."""
+thresholds drawn, infusion days marked, each point's category, the confirmed response date, and
+the adverse events as bars on the same time axis under the plot (one lane each, coloured by
+grade). Rendered as inline SVG by the template (no script), so the chart shows under a strict
+Content-Security-Policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +10,8 @@ from datetime import date
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+LANE = 14  # height of one adverse event lane
+MAX_LANES = 8
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,18 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class EventBar:
+    """An adverse event from onset to resolution (or to the chart's end while ongoing)."""
+
+    x1: float
+    x2: float
+    y: float
+    label: str
+    grade: int | None
+    ongoing: bool
+
+
+@dataclass(frozen=True)
 class Chart:
     width: int
     height: int
@@ -46,14 +62,22 @@ class Chart:
     plot_right: int
     plot_top: int
     plot_bottom: int
+    events: tuple[EventBar, ...] = ()
+    events_not_drawn: int = 0
+    response: Marker | None = None
+    lanes_top: int = 0
 
 
 def build_chart(values: list[tuple[date, float, str]], *, infusions: list[date], thresholds: list[tuple[float, str]],
-                unit: str) -> Chart | None:
-    """`values`: (date, value, category) in date order; None when there is nothing to draw."""
+                unit: str, events: list[tuple[date, date | None, str, int | None]] = (),
+                response: tuple[date, str] | None = None) -> Chart | None:
+    """`values`: (date, value, category) in date order; `events`: (onset, resolution or None, label,
+    grade) of adverse events; `response`: (date, label) of the confirmed response. None when there
+    is no value to draw."""
     if not values:
         return None
-    days = [d for d, _v, _c in values] + list(infusions)
+    drawn = list(events)[:MAX_LANES]
+    days = [d for d, _v, _c in values] + list(infusions) + [e[0] for e in drawn] + [e[1] for e in drawn if e[1]]
     start, end = min(days), max(days)
     span = max((end - start).days, 1)
     top_value = max([v for _d, v, _c in values] + [t for t, _l in thresholds]) * 1.1 or 1
@@ -66,15 +90,24 @@ def build_chart(values: list[tuple[date, float, str]], *, infusions: list[date],
         return round(TOP + plot_h * (1 - value / top_value), 1)
 
     points = tuple(Point(x(d), y(v), d, v, c) for d, v, c in values)
+    lanes_top = HEIGHT - BOTTOM + (LANE if drawn else 0)
+    bars = tuple(
+        EventBar(min(x(onset), WIDTH - RIGHT - 3), max(x(resolved or end), min(x(onset), WIDTH - RIGHT - 3) + 3),
+                 lanes_top + LANE * i + LANE / 2, label, grade, resolved is None)
+        for i, (onset, resolved, label, grade) in enumerate(drawn)
+    )
+    height = HEIGHT + (LANE * (len(drawn) + 1) if drawn else 0)
     step = _nice_step(top_value)
     y_ticks = tuple(Line(y(v), f"{v:g}") for v in _frange(0, top_value, step))
     x_ticks = tuple(Marker(x(d), d.isoformat()) for d in _date_ticks(start, end))
     return Chart(
-        width=WIDTH, height=HEIGHT, points=points, polyline=" ".join(f"{p.x},{p.y}" for p in points),
+        width=WIDTH, height=height, points=points, polyline=" ".join(f"{p.x},{p.y}" for p in points),
         thresholds=tuple(Line(y(t), label) for t, label in thresholds),
         infusions=tuple(Marker(x(d), f"#{n}") for n, d in enumerate(infusions, start=1)),
         y_ticks=y_ticks, x_ticks=x_ticks, unit=unit,
         plot_left=LEFT, plot_right=WIDTH - RIGHT, plot_top=TOP, plot_bottom=HEIGHT - BOTTOM,
+        events=bars, events_not_drawn=len(events) - len(drawn),
+        response=None if response is None else Marker(x(response[0]), response[1]), lanes_top=lanes_top,
     )
 
 

@@ -143,9 +143,12 @@ def test_outcomes_snapshot_counts_one_responder_of_three_treated(api, course):
     assert non_responder["best_confirmed_response"] == "NR"
 
 
-def test_participant_page_shows_time_points_duration_and_the_reasoning(client, coordinator, course):
+def test_participant_page_shows_time_points_duration_and_the_reasoning(client, api, coordinator, course):
     from django.urls import reverse
 
+    ok(api.post(f"/api/v1/participants/{course['responder']}/adverse-events/",
+                {"term": "Headache", "category": "non_haematological", "onset_date": on(40), "resolution_date": on(41),
+                 "grade": 1, "serious": False, "relationship": "possible"}, format="json"))
     client.force_login(coordinator)
     html = client.get(reverse("participant-detail", args=[course["responder"]])).content.decode()
     assert 'data-testid="time-points"' in html
@@ -153,6 +156,9 @@ def test_participant_page_shows_time_points_duration_and_the_reasoning(client, c
     assert "Duration of response 256 days." in html
     assert "Share of observed time in response: 63 %" in html
     assert "How this was computed" in html and "loss of response on " + on(323) in html
+    chart = client.get(reverse("participant-detail", args=[course["responder"]])).context["chart"]
+    assert [(e.label, e.grade) for e in chart.events] == [("Headache G1", 1)]  # on the counts' time axis
+    assert html.count('data-testid="timeline-ae"') == 1 and chart.response.label == "CR confirmed"
 
 
 @pytest.mark.browser
