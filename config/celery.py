@@ -16,4 +16,6 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Shows on the home page that the worker and beat are alive.
     "worker-heartbeat": {"task": "trials.worker_heartbeat", "schedule": 60.0},
+    # SAE reports due within 6 hours or overdue, visits and infusions overdue: each e-mailed once.
+    "send-reminders": {"task": "followup.send_reminders", "schedule": 15 * 60.0},
 }

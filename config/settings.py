@@ -202,6 +202,25 @@ CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL is None:
     CELERY_BROKER_URL = "memory://"
 
+# E-mail (reminders of SAE reports and overdue visits and infusions). With DEBUG, messages are
+# printed to the console unless EMAIL_BACKEND says otherwise; in production, SMTP.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+                        else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on: choose one.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "edc@localhost")
+# The address links in e-mails start with, e.g. https://edc.hospital.cn (empty: paths only).
+EMAIL_BASE_URL = (env_str("EMAIL_BASE_URL", "") or "").rstrip("/")
+if EMAIL_BASE_URL and not EMAIL_BASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"EMAIL_BASE_URL={EMAIL_BASE_URL!r} is not an http(s) address.")
+
 # Tests that need PostgreSQL, Redis or a Celery worker fail instead of skipping when this is on.
 REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", False)
 
@@ -228,6 +247,7 @@ SPECTACULAR_SETTINGS = {
         "WithdrawalReasonEnum": "enrollment.enums.WithdrawalReason",
         "ParticipantStatusEnum": "enrollment.enums.ParticipantStatus",
         "DoseLevelStatusEnum": "trials.enums.DoseLevelStatus",
+        "DurationUnitEnum": "followup.statistics.DURATION_UNITS",
     },
     # The docs page loads Swagger UI from the installed sidecar package, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

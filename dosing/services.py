@@ -82,7 +82,7 @@ REACTIONS = ("fever", "haemoglobinuria", "dmso_reaction", "infusion_reaction", "
 REACTION_EVENTS = {
     "fever": ("Fever", "fever"),
     "haemoglobinuria": ("Hemoglobinuria", "non_haematological"),
-    "dmso_reaction": ("Infusion related reaction (DMSO)", "infusion_reaction"),
+    "dmso_reaction": ("Infusion related reaction", "infusion_reaction"),  # the DMSO named in the description
     "infusion_reaction": ("Infusion related reaction", "infusion_reaction"),
     "allergic_reaction": ("Allergic reaction", "allergic"),
 }
@@ -269,7 +269,9 @@ def _open_reaction_drafts(participant, row, *, by) -> None:
         audited_save(AdverseEvent(
             participant=participant, infusion=row, term=term, category=category, status="draft",
             onset_date=timezone.localtime(row.started_at).date(), reported_by=by,
-            description=_("Immediate reaction recorded with infusion %(n)d.") % {"n": row.number},
+            description=(_("Immediate reaction to the cryoprotectant (DMSO) recorded with infusion %(n)d.")
+                         if reaction == "dmso_reaction" else _("Immediate reaction recorded with infusion %(n)d.")) % {
+                "n": row.number},
         ), by=by, reason=_("Opened from an infusion reaction"))
 
 

@@ -219,7 +219,9 @@ class LabRowForm(forms.Form):
         wanted = normalise_unit(lab.entered_unit).lower()
         unit = next((u for u in analyte.accepted_units if u.lower() == wanted), analyte.si_unit)
         factor = analyte.units[unit]
-        initial = {"value": _plain_number(lab.entered_value), "unit": unit, "date": lab.sampled_on}
+        initial = {"value": _plain_number(lab.entered_value), "unit": unit}
+        if hasattr(lab, "sampled_on"):  # a screening lab has its own date; an assessment's labs share theirs
+            initial["date"] = lab.sampled_on
         for key in ("lln", "uln"):
             limit = getattr(lab, f"report_{key}")
             initial[key] = None if limit is None else _plain_number(round(limit / factor, 6))

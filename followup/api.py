@@ -6,7 +6,7 @@ onset falls inside the participant's DLT window; only an event that is both coun
 proposal (`GET /api/v1/studies/{code}/escalation/`).
 """
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +21,7 @@ from trials.units import ANALYTES
 from . import services
 from .models import (ActionTaken, AdverseEventCategory, Outcome, Relationship, RescueTherapyKind, SeriousnessCriterion,
                      TransfusionKind, VirologyResult)
+from .statistics import DURATION_UNITS
 
 
 class AdverseEventInSerializer(serializers.Serializer):
@@ -47,6 +48,10 @@ class AdverseEventInSerializer(serializers.Serializer):
     outcome = serializers.CharField(required=False, allow_blank=True, default="", help_text=" | ".join(Outcome.values))
     site_aware_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
                                               help_text="When the site learned of it (default: now).")
+    term_other = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Other, specify: the term is not in the CTCAE v5.0 list (GET /api/v1/ctcae-terms/). Without it "
+                  "an unlisted term is refused.")
 
 
 class DltWindowSerializer(serializers.Serializer):
@@ -84,11 +89,20 @@ class AdverseEventOutSerializer(serializers.Serializer):
     outcome = serializers.CharField()
     site_aware_at = serializers.DateTimeField()
     sae_report_due = serializers.DateTimeField(allow_null=True, help_text="site_aware_at + 24 h for a serious event.")
+    sae_reported_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the SAE was reported to the sponsor and ethics committee.")
+    sae_reported_by = serializers.CharField(source="sae_reported_by.username", allow_null=True, default=None)
+    sae_overdue = serializers.BooleanField(help_text="Serious, not reported, and past sae_report_due.")
+    sae_reported_late = serializers.SerializerMethodField(help_text="Reported after sae_report_due.")
     suggested_grade = serializers.IntegerField(allow_null=True)
     suggestion = serializers.CharField()
     dismissed_reason = serializers.CharField()
     reported_by = serializers.CharField(source="reported_by.username")
     reported_at = serializers.DateTimeField()
+
+    def get_sae_reported_late(self, event) -> bool:
+        due = event.sae_report_due
+        return bool(due and event.sae_reported_at and event.sae_reported_at > due)
 
 
 def adverse_event_out(judged: AdverseEventDLT) -> dict:
@@ -122,7 +136,8 @@ class ParticipantAdverseEvents(APIView):
     def get(self, request, pk):
         participant = self._participant(request, pk, Action.VIEW)
         window = participant_dlt_window(participant.infusions.all())
-        events = participant.adverse_events.select_related("reported_by").order_by("onset_date", "id")
+        events = (participant.adverse_events.select_related("reported_by", "sae_reported_by")
+                  .order_by("onset_date", "id"))
         return Response([adverse_event_out(adverse_event_dlt(event, window)) for event in events])
 
     @extend_schema(request=AdverseEventInSerializer, responses={201: AdverseEventWithDltSerializer})
@@ -137,6 +152,69 @@ class ParticipantAdverseEvents(APIView):
             raise_for(error)
         judged = adverse_event_dlt(event, participant_dlt_window(participant.infusions.all()))
         return Response(adverse_event_out(judged), status=status.HTTP_201_CREATED)
+
+
+class AdverseEventUpdateInSerializer(AdverseEventInSerializer):
+    """The fields to correct (only those given change) and the reason."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Why the event is corrected (kept in the audit trail); required.")
+
+
+def _given(serializer, request, names) -> dict:
+    """The validated values of the fields the body gives (a PATCH changes only those)."""
+    return {name: serializer.validated_data[name] for name in names if name in request.data}
+
+
+class AdverseEventDetail(APIView):
+    """One adverse event with its DLT assessment; PATCH corrects a confirmed one with a reason.
+
+    Coordinators and investigators of the event's site correct it; a change of the relationship to
+    treatment (causality) is the investigator's only (403 for a coordinator); monitors read (403
+    on PATCH); another site's event is 404. A draft is confirmed or dismissed, a dismissed event
+    is not corrected (409).
+    """
+
+    @extend_schema(responses=AdverseEventWithDltSerializer)
+    def get(self, request, pk):
+        return Response(_judged(_adverse_event(request, pk, Action.VIEW)))
+
+    @extend_schema(request=AdverseEventUpdateInSerializer, responses=AdverseEventWithDltSerializer)
+    def patch(self, request, pk):
+        event = _adverse_event(request, pk, Action.CAPTURE)
+        serializer = AdverseEventUpdateInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        given = _given(serializer, request, services.ADVERSE_EVENT_CORRECTABLE + ("term_other",))
+        data = services.AdverseEventInput(**{name: given.get(name, services.KEEP)
+                                             for name in services.ADVERSE_EVENT_CORRECTABLE},
+                                          term_other=given.get("term_other", False))
+        try:
+            services.adverse_event_update(event=event, data=data, reason=serializer.validated_data["reason"],
+                                          by=request.user)
+        except ServiceError as error:
+            raise_for(error)
+        return Response(_judged(event))
+
+
+class CtcaeTermSerializer(serializers.Serializer):
+    term = serializers.CharField(help_text="The CTCAE v5.0 term, as it is spelt there.")
+    soc = serializers.CharField(help_text="Its MedDRA system organ class.")
+
+
+class CtcaeTermListSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    terms = CtcaeTermSerializer(many=True)
+
+
+class CtcaeTerms(APIView):
+    """The CTCAE v5.0 terms an adverse event is recorded under (any signed-in user). A term not in
+    the list is recorded as "other, specify" (`term_other: true`)."""
+
+    @extend_schema(responses=CtcaeTermListSerializer)
+    def get(self, request):
+        from .ctcae_terms import ctcae_terms
+
+        return Response(CtcaeTermListSerializer(ctcae_terms()).data)
 
 
 class AdverseEventConfirmInSerializer(serializers.Serializer):
@@ -155,12 +233,12 @@ class AdverseEventDismissInSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-def _adverse_event(request, pk):
+def _adverse_event(request, pk, action=Action.SIGN):
     from .models import AdverseEvent
 
     event = get_object_or_404(AdverseEvent.objects.visible_to(request.user).select_related("participant",
                                                                                              "reported_by"), pk=pk)
-    require(request.user, Action.SIGN, [event.participant.site_id])
+    require(request.user, action, [event.participant.site_id])
     return event
 
 
@@ -194,6 +272,29 @@ class AdverseEventDismiss(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             services.adverse_event_dismiss(event=event, reason=serializer.validated_data["reason"], by=request.user)
+        except ServiceError as error:
+            raise_for(error)
+        return Response(_judged(event))
+
+
+class SaeReportInSerializer(serializers.Serializer):
+    reported_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                            help_text="When it was reported to the sponsor and ethics committee "
+                                                      "(default: now).")
+
+
+class AdverseEventSaeReport(APIView):
+    """Record the report of a serious adverse event (CLINICAL_RULES.md section 3: within 24 h of the
+    site learning of it); coordinators and investigators of the event's site, once per event."""
+
+    @extend_schema(request=SaeReportInSerializer, responses=AdverseEventWithDltSerializer)
+    def post(self, request, pk):
+        event = _adverse_event(request, pk, Action.CAPTURE)
+        serializer = SaeReportInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.adverse_event_sae_report(event=event, reported_at=serializer.validated_data["reported_at"],
+                                              by=request.user)
         except ServiceError as error:
             raise_for(error)
         return Response(_judged(event))
@@ -290,6 +391,9 @@ class AssessmentInSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     deviation_reason = serializers.CharField(required=False, allow_blank=True, default="",
                                              help_text="Required when the visit is outside its window.")
+    steroid_mg_per_day = serializers.FloatField(
+        required=False, allow_null=True, default=None,
+        help_text="Daily corticosteroid dose at this assessment, prednisone-equivalent mg/day (0-2000).")
 
 
 class LabResultOutSerializer(serializers.Serializer):
@@ -327,6 +431,8 @@ class AssessmentOutSerializer(serializers.Serializer):
     visit_deviation = serializers.BooleanField(source="visit.deviation", allow_null=True, default=None)
     labs = LabResultOutSerializer(many=True)
     bleeding_grade = serializers.IntegerField(allow_null=True)
+    steroid_mg_per_day = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False,
+                                                  allow_null=True, help_text="Prednisone-equivalent mg/day.")
     transfusions = TransfusionOutSerializer(many=True)
     rescue_therapies = RescueTherapyOutSerializer(many=True)
     concomitant_medications = serializers.JSONField()
@@ -369,10 +475,103 @@ class ParticipantAssessments(APIView):
         return Response(AssessmentOutSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
 
+class ResponseAssessmentSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    category = serializers.CharField(help_text="CR, R (ITP) or PR, NR, NE (not evaluable).")
+    evaluable = serializers.BooleanField()
+    reason = serializers.CharField(help_text="Which values, dates and rule gave the category.")
+    value = serializers.FloatField(allow_null=True, help_text="The count or haemoglobin judged, in SI units.")
+
+
+class BaselineSerializer(serializers.Serializer):
+    analyte = serializers.CharField()
+    value = serializers.FloatField()
+    date = serializers.DateField()
+
+
+class TimePointSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="early, initial, durable or remission (CLINICAL_RULES.md section 1).")
+    target_date = serializers.DateField()
+    assessment_date = serializers.DateField(allow_null=True)
+    met = serializers.BooleanField(allow_null=True, help_text="null: no evaluable count near the target.")
+    reason = serializers.CharField()
+
+
+class ResponseBodySerializer(serializers.Serializer):
+    """`GET /participants/{id}/response/` (API.md), then the detail behind it."""
+
+    criteria_set = serializers.CharField()
+    baseline = BaselineSerializer(allow_null=True)
+    assessments = ResponseAssessmentSerializer(many=True)
+    best_confirmed_response = serializers.CharField()
+    response_date = serializers.DateField(allow_null=True)
+    time_to_response_days = serializers.IntegerField(allow_null=True)
+    loss_of_response_date = serializers.DateField(allow_null=True)
+    complete_response_date = serializers.DateField(allow_null=True)
+    loss_of_complete_response_date = serializers.DateField(allow_null=True)
+    duration_of_response_days = serializers.IntegerField(allow_null=True)
+    duration_censored = serializers.BooleanField(allow_null=True, help_text="true: no confirmed loss yet.")
+    time_in_response_share = serializers.FloatField(allow_null=True)
+    time_points = TimePointSerializer(many=True)
+    lineages = serializers.DictField(
+        child=serializers.DictField(), help_text="Several lineages: each involved lineage's own result, same shape.")
+    explanation = serializers.CharField()
+
+
+class AssessmentUpdateInSerializer(AssessmentInSerializer):
+    """The fields to correct and the reason; a field the body does not give stays as it is, a list
+    given (labs, transfusions, rescue_therapies, ...) replaces the recorded one."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Why the assessment is corrected (kept in the audit trail); required.")
+
+
+def _assessment_input(data: dict, default) -> services.AssessmentInput:
+    """The service's input from validated API fields; a field not given is `default`."""
+    from dataclasses import fields
+
+    lists = ("labs", "transfusions", "rescue_therapies", "concomitant_medications")
+    values = {name: [dict(item) for item in value] if name in lists else value for name, value in data.items()}
+    return services.AssessmentInput(**{f.name: values.get(f.name, default) for f in fields(services.AssessmentInput)})
+
+
+class AssessmentDetail(APIView):
+    """One assessment; PATCH corrects it with a reason (a coordinator of the participant's site;
+    investigators and monitors read: 403; another site's assessment: 404)."""
+
+    def _assessment(self, request, pk):
+        from .models import Assessment
+
+        return get_object_or_404(
+            Assessment.objects.visible_to(request.user).select_related("participant__screening", "visit", "recorded_by")
+            .prefetch_related("labs", "transfusions", "rescue_therapies"), pk=pk)
+
+    @extend_schema(responses=AssessmentOutSerializer)
+    def get(self, request, pk):
+        return Response(AssessmentOutSerializer(self._assessment(request, pk)).data)
+
+    @extend_schema(request=AssessmentUpdateInSerializer, responses=AssessmentOutSerializer)
+    def patch(self, request, pk):
+        from rest_framework.exceptions import PermissionDenied
+
+        assessment = self._assessment(request, pk)
+        if not services.assessment_can_correct(request.user, assessment.participant):
+            raise PermissionDenied("Only a coordinator of the participant's site corrects an assessment.")
+        serializer = AssessmentUpdateInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        given = _given(serializer, request, [name for name in serializer.fields if name != "reason"])
+        try:
+            corrected = services.assessment_update(assessment=assessment, data=_assessment_input(given, services.KEEP),
+                                                   reason=serializer.validated_data["reason"], by=request.user)
+        except ServiceError as error:
+            raise_for(error)
+        return Response(AssessmentOutSerializer(corrected).data)
+
+
 class ParticipantResponse(APIView):
     """Per-assessment categories and the best confirmed response (API.md), with their reasons."""
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=ResponseBodySerializer)
     def get(self, request, pk):
         from rest_framework.exceptions import APIException
 
@@ -386,22 +585,150 @@ class ParticipantResponse(APIView):
             conflict = APIException(str(reason))
             conflict.status_code = status.HTTP_409_CONFLICT
             raise conflict from None
-        return Response({**result.as_api(), "explanation": result.explanation})
+        return Response(result.as_api())
+
+
+def _pair(help_text: str, **extra):
+    return serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2, allow_null=True,
+                                 help_text=help_text, **extra)
+
+
+class SurvivalAtSerializer(serializers.Serializer):
+    time = serializers.FloatField(help_text="Landmark, in the block's unit (3, 6 or 12 months).")
+    survival = serializers.FloatField(help_text="Kaplan-Meier probability of still being in response.")
+    ci = _pair("Log-log confidence interval [lo, hi]; null where survival is 1 (no loss yet) or 0.")
+
+
+class SurvivalStepSerializer(serializers.Serializer):
+    time = serializers.FloatField(help_text="A time with at least one confirmed loss of response.")
+    at_risk = serializers.IntegerField()
+    events = serializers.IntegerField()
+    censored = serializers.IntegerField(help_text="Censored at exactly this time (still counted at risk).")
+    survival = serializers.FloatField()
+    std_err = serializers.FloatField(allow_null=True, help_text="Greenwood standard error; null where survival is 0.")
+    ci = _pair("Log-log confidence interval [lo, hi]; null where survival is 0.")
+
+
+class DurationOfResponseSerializer(serializers.Serializer):
+    """Kaplan-Meier duration of response of the confirmed responders (CLINICAL_RULES.md sections 1, 6)."""
+
+    unit = serializers.ChoiceField(choices=DURATION_UNITS, help_text="Months of `days_per_unit` (30) days.")
+    days_per_unit = serializers.IntegerField()
+    confidence = serializers.FloatField()
+    responders = serializers.IntegerField(help_text="Confirmed responders with a duration.")
+    events = serializers.IntegerField(help_text="Confirmed losses of response.")
+    censored = serializers.IntegerField(help_text="Censored at their last evaluable assessment.")
+    median = serializers.FloatField(allow_null=True, help_text="Median duration; null while not reached.")
+    median_ci = serializers.ListField(child=serializers.FloatField(allow_null=True), min_length=2, max_length=2,
+                                     help_text="[lo, hi] from the log-log band; an end not reached is null.")
+    at = SurvivalAtSerializer(many=True, help_text="At 3, 6 and 12 months, where follow-up reaches them.")
+    steps = SurvivalStepSerializer(many=True, help_text="The step curve, one entry per loss time.")
+    censored_times = serializers.ListField(child=serializers.FloatField())
+    max_time = serializers.FloatField(help_text="Longest observed duration.")
+
+
+class OutcomeGroupSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text="Arm or dose-level code, or `all`.")
+    treated = serializers.IntegerField(help_text="Received at least one infusion.")
+    evaluable = serializers.IntegerField()
+    responders = serializers.IntegerField(help_text="Best confirmed response CR, R or PR.")
+    complete_responders = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, help_text="Responders / treated.")
+    ci_exact = _pair("Clopper-Pearson 95 % CI of `rate`.")
+    ci_wilson = _pair("Wilson 95 % CI of `rate`.")
+    rate_evaluable = serializers.FloatField(allow_null=True, help_text="Responders / evaluable.")
+    ci_exact_evaluable = _pair("Clopper-Pearson 95 % CI of `rate_evaluable`.")
+    ci_wilson_evaluable = _pair("Wilson 95 % CI of `rate_evaluable`.")
+    duration_of_response = DurationOfResponseSerializer(allow_null=True, help_text="Null without a responder.")
+
+
+class StudyOutcomesSerializer(serializers.Serializer):
+    computed_at = serializers.DateTimeField()
+    groups = OutcomeGroupSerializer(many=True)
 
 
 class StudyOutcomes(APIView):
-    """Remission rates per arm or dose level and for all, with exact and Wilson 95 % CIs (API.md).
+    """Remission rates per arm or dose level and for all, with exact and Wilson 95 % CIs (API.md),
+    also over the evaluable set, and the Kaplan-Meier duration of response of the confirmed
+    responders (months of 30 days; `OutcomeGroupSerializer`).
 
     Served from the stored snapshot (recomputed in the background after each infusion or
     assessment); computed at once the first time a study is asked for.
     """
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=StudyOutcomesSerializer)
     def get(self, request, code):
         from trials.models import Study
 
-        from .models import OutcomeSnapshot
-
         study = get_object_or_404(Study.objects.visible_to(request.user), code=code)
-        snapshot = OutcomeSnapshot.objects.filter(study=study).first() or services.outcomes_compute(study=study)
-        return Response({"computed_at": snapshot.computed_at, "groups": snapshot.groups})
+        snapshot = services.outcomes_current(study=study)
+        return Response(StudyOutcomesSerializer(snapshot).data)
+
+
+# --- worklist (API.md 'GET /api/v1/worklist/') --------------------------------------------------
+
+class WorkItemParticipantSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    study_number = serializers.CharField()
+    study = serializers.CharField(help_text="Study code.")
+
+
+class WorkItemSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="visit | infusion | sae_report | adverse_event_draft")
+    status = serializers.CharField(help_text="due (window open, deadline not passed) | overdue")
+    due_at = serializers.DateTimeField(help_text="Target (visit, infusion), deadline (SAE report) or when a "
+                                                 "draft was opened.")
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField(allow_null=True, help_text="Null for a draft (no deadline).")
+    id = serializers.IntegerField(help_text="The visit's, infusion's or adverse event's id.")
+    participant = WorkItemParticipantSerializer()
+    site = serializers.CharField(help_text="Site code.")
+    label = serializers.CharField()
+    url = serializers.CharField(help_text="The page to act on.")
+    participant_url = serializers.CharField()
+
+
+class WorklistSerializer(serializers.Serializer):
+    as_of = serializers.DateTimeField()
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="{'overdue': n, 'due': m}")
+    items = WorkItemSerializer(many=True)
+
+
+def worklist_filters(params) -> dict:
+    """`site`, `study` and `kind` (repeated or comma-separated) from the query string; an unknown
+    kind is a 400 naming it."""
+    from django.utils.translation import gettext as _
+    from rest_framework.exceptions import ValidationError
+
+    from .worklist import KINDS
+
+    kinds = [kind.strip() for value in params.getlist("kind") for kind in value.split(",") if kind.strip()]
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if unknown:
+        raise ValidationError({"kind": [_("Unknown kind %(bad)s; use %(kinds)s.") % {
+            "bad": ", ".join(unknown), "kinds": ", ".join(KINDS)}]})
+    return {"site": params.get("site") or None, "study": params.get("study") or None, "kinds": kinds or None}
+
+
+class Worklist(APIView):
+    """What is due or overdue for the user's sites: visits and infusions whose window is open or
+    passed, SAE reports to make (overdue 24 h after the site learned of the event) and adverse
+    event drafts to confirm; overdue first, then by due time. Coordinators, investigators and
+    monitors."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("site", str, description="Site code."),
+            OpenApiParameter("study", str, description="Study code."),
+            OpenApiParameter("kind", str, many=True, description="visit | infusion | sae_report | "
+                                                                  "adverse_event_draft (repeat or comma-separate)."),
+        ],
+        responses=WorklistSerializer)
+    def get(self, request):
+        from django.utils import timezone
+
+        from .worklist import counts, worklist
+
+        now = timezone.now()
+        items = worklist(request.user, now=now, **worklist_filters(request.query_params))
+        return Response({"as_of": now.isoformat(), "counts": counts(items), "items": [item.as_api() for item in items]})

@@ -5,12 +5,17 @@ from . import api
 urlpatterns = [
     path("participants/<int:pk>/adverse-events/", api.ParticipantAdverseEvents.as_view(),
          name="api-participant-adverse-events"),
+    path("adverse-events/<int:pk>/", api.AdverseEventDetail.as_view(), name="api-adverse-event"),
+    path("ctcae-terms/", api.CtcaeTerms.as_view(), name="api-ctcae-terms"),
+    path("assessments/<int:pk>/", api.AssessmentDetail.as_view(), name="api-assessment"),
     path("adverse-events/<int:pk>/confirm/", api.AdverseEventConfirm.as_view(), name="api-adverse-event-confirm"),
     path("adverse-events/<int:pk>/dismiss/", api.AdverseEventDismiss.as_view(), name="api-adverse-event-dismiss"),
+    path("adverse-events/<int:pk>/sae-report/", api.AdverseEventSaeReport.as_view(), name="api-adverse-event-sae-report"),
     path("participants/<int:pk>/visits/<str:code>/", api.ParticipantVisitRecord.as_view(),
          name="api-participant-visit-record"),
     path("participants/<int:pk>/assessments/", api.ParticipantAssessments.as_view(),
          name="api-participant-assessments"),
     path("participants/<int:pk>/response/", api.ParticipantResponse.as_view(), name="api-participant-response"),
     path("studies/<str:code>/outcomes/", api.StudyOutcomes.as_view(), name="api-study-outcomes"),
+    path("worklist/", api.Worklist.as_view(), name="api-worklist"),
 ]

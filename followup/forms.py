@@ -47,6 +47,10 @@ class AssessmentForm(forms.Form):
     date = forms.DateField(label=_("Date of the assessment"), widget=_date_input())
     bleeding_grade = forms.TypedChoiceField(label=_("WHO bleeding grade"), coerce=int, empty_value=None,
                                             required=False, choices=[("", "—"), *BleedingGrade.choices])
+    steroid_mg_per_day = forms.DecimalField(
+        label=_("Corticosteroid, prednisone-equivalent mg/day"), required=False,
+        widget=_number_input(min="0", max="2000"),
+        help_text=_("The daily dose the participant is on today; 0 when none, empty when not known."))
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
@@ -75,6 +79,30 @@ class AssessmentForm(forms.Form):
         return virology, panel
 
 
+class AssessmentEditForm(AssessmentForm):
+    """An assessment corrected: the visit it belongs to (or none: unscheduled) and the reason."""
+
+    visit = forms.ChoiceField(label=_("Visit"), required=False)
+    reason = forms.CharField(label=_("Reason for the correction (kept in the audit trail)"),
+                             widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    field_order = ["date", "visit", "bleeding_grade", "steroid_mg_per_day"]
+
+    def __init__(self, *args, visits=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visit"].choices = [("", _("Unscheduled")), *[
+            (v.code, f"{v.code} – {v.definition.label}") for v in visits]]
+
+    @staticmethod
+    def initial_from(assessment) -> dict:
+        initial = {"date": assessment.date, "visit": assessment.visit.code if assessment.visit_id else "",
+                   "bleeding_grade": assessment.bleeding_grade, "steroid_mg_per_day": assessment.steroid_mg_per_day,
+                   "notes": assessment.notes}
+        initial.update({f"virology_{test}": result for test, result in assessment.virology.items()})
+        initial.update({f"immune_{cell}": value for cell, value in assessment.immune_panel.items()})
+        return initial
+
+
 class AssessmentLabRowForm(LabRowForm):
     """One analyte's value; an empty value means not done."""
 
@@ -89,6 +117,10 @@ class TransfusionRowForm(forms.Form):
         data = self.cleaned_data
         return {"kind": data["kind"], "date": data["date"]} if data.get("kind") or data.get("date") else None
 
+    @staticmethod
+    def initial_from(row) -> dict:
+        return {"kind": row.kind, "date": row.date}
+
 
 class RescueTherapyRowForm(forms.Form):
     therapy = forms.ChoiceField(label=_("Rescue therapy"), required=False,
@@ -102,8 +134,15 @@ class RescueTherapyRowForm(forms.Form):
             return None
         return {"therapy": data["therapy"], "start": data["start"], "end": data["end"]}
 
+    @staticmethod
+    def initial_from(row) -> dict:
+        return {"therapy": row.therapy, "start": row.start, "end": row.end}
+
 
 # --- adverse events (the service validates; these only shape the input) -----------------------
+
+CTCAE_DATALIST_ID = "ctcae-terms"
+
 
 def _blank(choices):
     return [("", "—"), *choices]
@@ -139,7 +178,11 @@ class AdverseEventDismissForm(forms.Form):
 class AdverseEventForm(AdverseEventAssessmentForm):
     """An adverse event recorded by a coordinator or investigator, graded and attributed."""
 
-    term = forms.CharField(label=_("CTCAE term"), max_length=200, required=False)
+    term = forms.CharField(label=_("CTCAE term"), max_length=200, required=False,
+                           widget=forms.TextInput(attrs={"list": CTCAE_DATALIST_ID, "autocomplete": "off"}),
+                           help_text=_("A CTCAE v5.0 term from the list; for an event the list does not name, "
+                                       "tick other, specify."))
+    term_other = forms.BooleanField(label=_("Other, specify: the term is not in the CTCAE list"), required=False)
     category = forms.ChoiceField(label=_("Category"), choices=_blank(AdverseEventCategory.choices), required=False)
     onset_date = forms.DateField(label=_("Onset"), widget=forms.DateInput(attrs={"type": "date"}), required=False)
     resolution_date = forms.DateField(label=_("Resolved on"), widget=forms.DateInput(attrs={"type": "date"}),
@@ -148,5 +191,43 @@ class AdverseEventForm(AdverseEventAssessmentForm):
                                         help_text=_("Starts the 24-hour SAE reporting clock; empty: now."))
     description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
-    field_order = ["term", "category", "onset_date", "resolution_date", "grade", "serious", "seriousness",
-                   "relationship", "action_taken", "outcome", "site_aware_at", "description"]
+    field_order = ["term", "term_other", "category", "onset_date", "resolution_date", "grade", "serious",
+                   "seriousness", "relationship", "action_taken", "outcome", "site_aware_at", "description"]
+
+
+class AdverseEventEditForm(AdverseEventForm):
+    """A confirmed adverse event corrected, with the DLT-related flags and the reason. The relationship
+    to treatment is shown but not editable for a user who may not change causality."""
+
+    resolved_to_grade1_within_48h = forms.BooleanField(
+        label=_("Fever resolved to grade 1 or less within 48 h"), required=False)
+    stopped_infusions = forms.BooleanField(label=_("Stopped the planned infusions"), required=False)
+    platelet_drop_confirmed = forms.BooleanField(
+        label=_("Platelets >= 50 % below baseline, confirmed twice"), required=False)
+    reason = forms.CharField(label=_("Reason for the correction (kept in the audit trail)"),
+                             widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    field_order = [*AdverseEventForm.field_order, "resolved_to_grade1_within_48h", "stopped_infusions",
+                   "platelet_drop_confirmed", "reason"]
+
+    def __init__(self, *args, may_change_relationship: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site_aware_at"].help_text = _("Starts the 24-hour SAE reporting clock.")
+        if not may_change_relationship:
+            self.fields["relationship"].disabled = True
+            self.fields["relationship"].help_text = _("Causality is changed by an investigator of the site.")
+
+    @staticmethod
+    def initial_from(event) -> dict:
+        from django.utils import timezone
+
+        from .ctcae_terms import ctcae_terms
+
+        initial = {name: getattr(event, name) for name in (
+            "term", "category", "onset_date", "resolution_date", "grade", "relationship", "action_taken", "outcome",
+            "description", "seriousness", "resolved_to_grade1_within_48h", "stopped_infusions",
+            "platelet_drop_confirmed")}
+        initial["serious"] = {True: "yes", False: "no"}.get(event.serious, "")
+        initial["site_aware_at"] = timezone.localtime(event.site_aware_at).replace(second=0, microsecond=0)
+        initial["term_other"] = ctcae_terms().find(event.term) is None
+        return initial

@@ -381,3 +381,61 @@ class OutcomeSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.study} outcomes at {self.computed_at}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reminders: each sent once (CLINICAL_RULES.md section 3: the SAE deadline is tracked and reminded)
+# ---------------------------------------------------------------------------------------------
+
+class ReminderKind(models.TextChoices):
+    SAE_REPORT_DUE = "sae_report_due", _("SAE report due soon")
+    SAE_REPORT_OVERDUE = "sae_report_overdue", _("SAE report overdue")
+    VISIT_OVERDUE = "visit_overdue", _("Visit overdue")
+    INFUSION_OVERDUE = "infusion_overdue", _("Infusion overdue")
+
+
+class Reminder(models.Model):
+    """A reminder e-mailed to the site's coordinators and investigators, about one visit, infusion
+    or adverse event. The unique constraints make each (kind, record) reminder a single row: the
+    sweep (`followup.reminders.reminders_send`) claims it by inserting the row in the transaction
+    that sends the message, so two sweeps at once never send it twice."""
+
+    kind = models.CharField(_("kind"), max_length=30, choices=ReminderKind.choices)
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders")
+    infusion = models.ForeignKey("dosing.Infusion", on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="reminders")
+    adverse_event = models.ForeignKey(AdverseEvent, on_delete=models.CASCADE, null=True, blank=True,
+                                      related_name="reminders")
+    participant = models.ForeignKey("enrollment.Participant", on_delete=models.CASCADE, related_name="reminders")
+    site = models.ForeignKey("trials.Site", on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField(_("due at"), help_text=_("The target or deadline the reminder was about."))
+    sent_at = models.DateTimeField(_("sent at"))
+    recipients = models.TextField(_("recipients"), help_text=_("E-mail addresses, one a line."))
+    subject = models.CharField(_("subject"), max_length=300)
+
+    site_scope = "site"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "id"]
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "visit"], condition=Q(visit__isnull=False),
+                                    name="reminder_once_per_visit"),
+            models.UniqueConstraint(fields=["kind", "infusion"], condition=Q(infusion__isnull=False),
+                                    name="reminder_once_per_infusion"),
+            models.UniqueConstraint(fields=["kind", "adverse_event"], condition=Q(adverse_event__isnull=False),
+                                    name="reminder_once_per_adverse_event"),
+            models.CheckConstraint(
+                condition=(Q(kind="visit_overdue", visit__isnull=False, infusion__isnull=True,
+                             adverse_event__isnull=True)
+                           | Q(kind="infusion_overdue", visit__isnull=True, infusion__isnull=False,
+                               adverse_event__isnull=True)
+                           | Q(kind__in=["sae_report_due", "sae_report_overdue"], visit__isnull=True,
+                               infusion__isnull=True, adverse_event__isnull=False)),
+                name="reminder_is_about_one_record_of_its_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.participant_id} at {self.sent_at}"

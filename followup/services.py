@@ -2,15 +2,17 @@
 events (sections 3-4)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from trials.audit import audited_save
+from trials.audit import audited_delete, audited_save
 from trials.scoping import Action, require
 
 from .models import AdverseEvent, AdverseEventCategory, Relationship, Visit
@@ -103,6 +105,32 @@ class AdverseEventInput:
     action_taken: str = ""
     outcome: str = ""
     site_aware_at: datetime | None = None
+    term_other: bool = False
+
+
+def _ctcae_term(term: str, term_other: bool) -> str:
+    """The term as stored: in its CTCAE spelling when the list names it, else as entered ("other, specify")."""
+    from .ctcae_terms import ctcae_terms
+
+    listed = ctcae_terms().find(term)
+    return listed.term if listed is not None else " ".join(term.split())
+
+
+def _validate_term(term: str, term_other: bool, add) -> None:
+    """A term of the CTCAE v5.0 list (`followup/ctcae_terms.yaml`), or one the list does not name
+    recorded explicitly as "other, specify"."""
+    from .ctcae_terms import ctcae_terms
+
+    terms = ctcae_terms()
+    if term_other or terms.find(term) is not None:
+        return
+    closest = terms.closest(term)
+    message = _("'%(term)s' is not in the %(version)s term list. Choose a listed term or, for an event the list "
+                "does not name, record it as other, specify (term_other: true).") % {
+        "term": term, "version": terms.version}
+    if closest:
+        message += " " + _("Closest listed terms: %(terms)s.") % {"terms": ", ".join(closest)}
+    add("term", message)
 
 
 def _validate_seriousness(grade, serious, seriousness, action_taken, outcome, add) -> None:
@@ -132,7 +160,26 @@ def _validate_seriousness(grade, serious, seriousness, action_taken, outcome, ad
         add("outcome", _("A fatal outcome is CTCAE grade 5."))
 
 
-def _validate_adverse_event(participant, data: AdverseEventInput, today: date) -> dict[str, list[str]]:
+def _validate_judgement(grade, serious, relationship, add) -> None:
+    """The investigator's judgement of an event: CTCAE grade 1-5, serious or not (a death is),
+    relationship to treatment (CLINICAL_RULES.md sections 3-4)."""
+    if grade is None:
+        add("grade", _("Give the CTCAE grade (1-5)."))
+    elif isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 5:
+        add("grade", _("The CTCAE grade is a whole number from 1 to 5."))
+    if serious is None:
+        add("serious", _("Say whether the event is serious."))
+    elif grade == 5 and not serious:
+        add("serious", _("A grade 5 event (death) is serious."))
+    if relationship not in Relationship.values:
+        add("relationship", _("Give the relationship to treatment: one of %(codes)s.") % {
+            "codes": ", ".join(Relationship.values)})
+
+
+def _validate_adverse_event(participant, data: AdverseEventInput, today: date,
+                            recorded_term: str | None = None) -> dict[str, list[str]]:
+    """Every field of an adverse event, as recorded or corrected. The term is checked against the
+    CTCAE list unless it is the term already recorded (`recorded_term`, a correction keeping it)."""
     errors: dict[str, list[str]] = {}
 
     def add(path: str, message: str) -> None:
@@ -147,19 +194,11 @@ def _validate_adverse_event(participant, data: AdverseEventInput, today: date) -
         add("term", _("Give the CTCAE term of the event."))
     elif len(term) > 200:
         add("term", _("The term is at most 200 characters; put the details in the description."))
+    elif term != recorded_term:
+        _validate_term(term, data.term_other, add)
     if data.category not in AdverseEventCategory.values:
         add("category", _("Use one of %(codes)s.") % {"codes": ", ".join(AdverseEventCategory.values)})
-    if data.grade is None:
-        add("grade", _("Give the CTCAE grade (1-5)."))
-    elif isinstance(data.grade, bool) or not isinstance(data.grade, int) or not 1 <= data.grade <= 5:
-        add("grade", _("The CTCAE grade is a whole number from 1 to 5."))
-    if data.serious is None:
-        add("serious", _("Say whether the event is serious."))
-    elif data.grade == 5 and not data.serious:
-        add("serious", _("A grade 5 event (death) is serious."))
-    if data.relationship not in Relationship.values:
-        add("relationship", _("Give the relationship to treatment: one of %(codes)s.") % {
-            "codes": ", ".join(Relationship.values)})
+    _validate_judgement(data.grade, data.serious, data.relationship, add)
     onset = data.onset_date
     if onset is None:
         add("onset_date", _("Give the date of onset."))
@@ -190,8 +229,10 @@ def _validate_adverse_event(participant, data: AdverseEventInput, today: date) -
 def adverse_event_record(*, participant, data: AdverseEventInput, by, today: date | None = None) -> AdverseEvent:
     """Record an adverse event with its confirmed CTCAE grade and attribution (sections 3-4).
 
-    Coordinators and investigators of the participant's site (`Action.CAPTURE`). Every bad field
-    is named; a refused event writes nothing. Whether it is a DLT is computed when read
+    Coordinators and investigators of the participant's site (`Action.CAPTURE`). The term is one
+    of the CTCAE v5.0 list (`followup/ctcae_terms.yaml`, stored in its CTCAE spelling) or, with
+    `term_other`, an event the list does not name. Every bad field is named; a refused event
+    writes nothing. Whether it is a DLT is computed when read
     (`dosing.selectors.adverse_event_dlt`), from these fields and the participant's DLT window.
     """
     from enrollment.services import ServiceError
@@ -202,7 +243,8 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, today: dat
     if errors:
         raise ServiceError(errors)
     event = AdverseEvent(
-        participant=participant, term=data.term.strip(), category=data.category, onset_date=data.onset_date,
+        participant=participant, term=_ctcae_term(data.term.strip(), data.term_other), category=data.category,
+        onset_date=data.onset_date,
         resolution_date=data.resolution_date, grade=data.grade, serious=data.serious,
         relationship=data.relationship, resolved_to_grade1_within_48h=data.resolved_to_grade1_within_48h,
         stopped_infusions=data.stopped_infusions, platelet_drop_confirmed=data.platelet_drop_confirmed,
@@ -302,6 +344,18 @@ class AssessmentInput:
     immune_panel: dict = field(default_factory=dict)
     notes: str = ""
     deviation_reason: str = ""
+    steroid_mg_per_day: Decimal | float | str | None = None
+
+
+class _Keep:
+    """The value of a field that a correction leaves as it is (`assessment_update`, `adverse_event_update`)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
+STEROID_MG_PER_DAY_MAX = Decimal("2000")
 
 
 def _as_date(value):
@@ -336,37 +390,59 @@ class _AssessmentErrors(dict):
         return day
 
 
-def _assessment_visit(participant, code, assessment_date, deviation_reason, now, errors):
-    """The participant's visit `code` if it can take this assessment, and whether it is a deviation."""
+def _assessment_visit(participant, code, assessment_date, deviation_reason, now, errors, current_visit_id=None):
+    """The participant's visit `code` if it can take this assessment, whether it is a deviation and
+    the deviation reason to keep. The visit an assessment being corrected is already linked to
+    (`current_visit_id`) may stay linked, done; outside its window it keeps its recorded reason
+    unless a new one is given."""
     from .schedule import PlannedVisit, visit_status
 
     if code in (None, ""):
-        return None, False
+        return None, False, ""
     visit = next((v for v in participant.visits.all() if v.code == code), None)
     if visit is None:
         errors.add("visit", _("%(code)s is not one of this participant's visits.") % {"code": code})
-        return None, False
+        return None, False, ""
     if visit.timed:
         errors.add("visit", _("%(code)s is a timed sample: record it with its time on its own page.") % {"code": code})
-        return None, False
-    if visit.state != "upcoming":
+        return None, False, ""
+    own = current_visit_id is not None and visit.pk == current_visit_id
+    if visit.state != "upcoming" and not own:
         errors.add("visit", _("%(code)s is already recorded as %(state)s.") % {
             "code": code, "state": visit.get_state_display().lower()})
-        return None, False
+        return None, False, ""
     if assessment_date is None:
-        return visit, False
+        return visit, False, ""
     planned = PlannedVisit(code=visit.code, label=visit.code, target=visit.target_at, window_start=visit.window_start,
                            window_end=visit.window_end, provisional=visit.provisional, timed=False)
     done_at = _at_midnight(assessment_date, timezone.get_current_timezone())
     deviation = visit_status(planned, done_at=done_at, missed=False, now=now).deviation
-    if deviation and not (deviation_reason or "").strip():
+    reason = (deviation_reason or "").strip() or (visit.deviation_reason if own and visit.deviation else "")
+    if deviation and not reason:
         errors.add("deviation_reason", _(
             "%(code)s on %(when)s is outside its window %(start)s to %(end)s: give the reason (it is recorded as a "
             "protocol deviation).") % {
             "code": code, "when": assessment_date.isoformat(),
             "start": timezone.localtime(visit.window_start).date().isoformat(),
             "end": timezone.localtime(visit.window_end).date().isoformat()})
-    return visit, deviation
+    return visit, deviation, reason if deviation else ""
+
+
+def _steroid_dose(value, errors) -> Decimal | None:
+    """The daily corticosteroid dose as stored (prednisone-equivalent mg/day, 2 decimals); None when not given."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    dose = None
+    if not isinstance(value, bool):
+        try:
+            dose = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            dose = None
+    if dose is None or not dose.is_finite() or not 0 <= dose <= STEROID_MG_PER_DAY_MAX:
+        errors.add("steroid_mg_per_day", _("Give the corticosteroid dose as prednisone-equivalent mg/day, a number "
+                                           "from 0 to 2000."))
+        return None
+    return dose.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _assessment_labs(labs, errors) -> list[dict]:
@@ -451,10 +527,11 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
     participant's sex and age on the assessment date (as at screening)."""
     from enrollment.eligibility import age_in_years
     from enrollment.selectors import site_reference_range
+    from trials.models import ReferenceRange
 
     screening = participant.screening
     age = age_in_years(screening.birth_date, on) if screening.birth_date and on and on >= screening.birth_date else None
-    ranges = list(participant.site.reference_ranges.all()) if labs else []
+    ranges = list(ReferenceRange.objects.filter(site_id=participant.site_id)) if labs else []
     for lab in labs:
         found = site_reference_range(ranges, lab["analyte"], screening.sex or None, age)
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
@@ -466,9 +543,60 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
         lab["range_source"] = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
 
 
+@dataclass
+class _ValidAssessment:
+    """An assessment's values once every field checked. A list left as it is by a correction is None."""
+
+    day: date | None
+    visit: Visit | None
+    deviation: bool
+    deviation_reason: str
+    bleeding_grade: int | None
+    steroid_mg_per_day: Decimal | None
+    labs: list[dict] | None
+    transfusions: list[dict] | None
+    rescue_therapies: list[dict] | None
+    medications: list | None
+    virology: dict | None
+    immune_panel: dict | None
+    notes: str
+
+
+def _assessment_validate(participant, data: AssessmentInput, *, now: datetime, errors: _AssessmentErrors,
+                         current_visit_id: int | None = None) -> _ValidAssessment:
+    """Every field of an assessment, as recorded (`assessment_record`) or corrected
+    (`assessment_update`), checked with the same rules; each problem is added to `errors` under
+    its path. A list given as None (a correction that does not give it) is not checked and stays None."""
+    today = timezone.localtime(now).date()
+    day = errors.day("date", data.date, required=True, today=today)
+    if day is not None and participant.enrolled_on and day < participant.enrolled_on:
+        errors.add("date", _("An assessment cannot be dated before enrolment (%(day)s).") % {
+            "day": participant.enrolled_on.isoformat()})
+        day = None
+    visit, deviation, deviation_reason = _assessment_visit(participant, data.visit, day, data.deviation_reason, now,
+                                                           errors, current_visit_id=current_visit_id)
+    grade = data.bleeding_grade
+    if grade is not None and (isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 4):
+        errors.add("bleeding_grade", _("The WHO bleeding grade is a whole number from 0 to 4."))
+    steroid = _steroid_dose(data.steroid_mg_per_day, errors)
+    labs = None if data.labs is None else _assessment_labs(data.labs, errors)
+    transfusions, rescues = _assessment_items(data, today, errors)
+    medications, virology, panel = _assessment_panels(data, today, errors)
+    return _ValidAssessment(
+        day=day, visit=visit, deviation=deviation, deviation_reason=deviation_reason, bleeding_grade=grade,
+        steroid_mg_per_day=steroid, labs=labs,
+        transfusions=None if data.transfusions is None else transfusions,
+        rescue_therapies=None if data.rescue_therapies is None else rescues,
+        medications=None if data.concomitant_medications is None else medications,
+        virology=None if data.virology is None else virology,
+        immune_panel=None if data.immune_panel is None else panel,
+        notes=(data.notes or "").strip())
+
+
 def assessment_record(*, participant, data: AssessmentInput, by, now: datetime | None = None):
     """Record an assessment: labs in SI with the value as entered and the range used (CLINICAL_RULES.md
-    section 7), WHO bleeding grade (section 1), transfusions, rescue therapy, concomitant
+    section 7), WHO bleeding grade (section 1), the daily corticosteroid dose (prednisone
+    equivalent, section 1: corticosteroid dependence), transfusions, rescue therapy, concomitant
     medications, virology, immune panel; and mark its visit done on that date.
 
     Coordinators and investigators of the participant's site (`Action.CAPTURE`). Everything is
@@ -481,33 +609,23 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
     from .models import Assessment, LabResult, RescueTherapy, Transfusion
 
     now = now or timezone.now()
-    today = timezone.localtime(now).date()
     require(by, Action.CAPTURE, [participant.site_id])
     errors = _AssessmentErrors()
-    day = errors.day("date", data.date, required=True, today=today)
-    if day is not None and participant.enrolled_on and day < participant.enrolled_on:
-        errors.add("date", _("An assessment cannot be dated before enrolment (%(day)s).") % {
-            "day": participant.enrolled_on.isoformat()})
-        day = None
-    visit, deviation = _assessment_visit(participant, data.visit, day, data.deviation_reason, now, errors)
-    grade = data.bleeding_grade
-    if grade is not None and (isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 4):
-        errors.add("bleeding_grade", _("The WHO bleeding grade is a whole number from 0 to 4."))
-    labs = _assessment_labs(data.labs or [], errors)
-    transfusions, rescues = _assessment_items(data, today, errors)
-    medications, virology, panel = _assessment_panels(data, today, errors)
+    valid = _assessment_validate(participant, data, now=now, errors=errors)
     if errors:
         raise ServiceError(dict(errors))
 
+    day, visit, labs = valid.day, valid.visit, valid.labs or []
     _lab_ranges(participant, labs, day)
     reason = _("Assessment recorded")
-    assessment = Assessment(participant=participant, visit=visit, date=day, bleeding_grade=grade,
-                            concomitant_medications=medications, virology=virology, immune_panel=panel,
-                            notes=(data.notes or "").strip(), recorded_by=by)
+    assessment = Assessment(participant=participant, visit=visit, date=day, bleeding_grade=valid.bleeding_grade,
+                            steroid_mg_per_day=valid.steroid_mg_per_day,
+                            concomitant_medications=valid.medications or [], virology=valid.virology or {},
+                            immune_panel=valid.immune_panel or {}, notes=valid.notes, recorded_by=by)
     children = {
-        "labs": [LabResult(assessment=assessment, **{k: v for k, v in lab.items() if k != "sampled_on"}) for lab in labs],
-        "transfusions": [Transfusion(assessment=assessment, **row) for row in transfusions],
-        "rescue_therapies": [RescueTherapy(assessment=assessment, **row) for row in rescues],
+        "labs": [LabResult(assessment=assessment, **_lab_fields(lab)) for lab in labs],
+        "transfusions": [Transfusion(assessment=assessment, **row) for row in valid.transfusions or []],
+        "rescue_therapies": [RescueTherapy(assessment=assessment, **row) for row in valid.rescue_therapies or []],
     }
     with transaction.atomic():
         audited_save(assessment, by=by, reason=reason)
@@ -516,12 +634,192 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
                 bulk_create_with_history(rows, type(rows[0]), default_user=by, default_change_reason=reason)
         if visit is not None:
             visit_record(visit=visit, done_at=_at_midnight(day, timezone.get_current_timezone()),
-                         deviation_reason=data.deviation_reason if deviation else "", by=by, now=now)
+                         deviation_reason=valid.deviation_reason, by=by, now=now)
         adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now)
         queue_outcomes(participant.study_id)
     # Returned with its rows loaded, as `prefetch_related` would, so that showing it reads nothing more.
     assessment._prefetched_objects_cache = children
     return assessment
+
+
+# ---------------------------------------------------------------------------------------------
+# Correcting a recorded assessment, with the reason
+# ---------------------------------------------------------------------------------------------
+
+LAB_FIELDS = ("analyte", "value", "entered_value", "entered_unit", "report_lln", "report_uln", "lln", "uln",
+              "range_source")
+ASSESSMENT_CORRECTORS = frozenset({"coordinator"})
+
+
+def _lab_fields(lab: dict) -> dict:
+    return {key: lab[key] for key in LAB_FIELDS if key in lab}
+
+
+def assessment_can_correct(user, participant) -> bool:
+    """Whether `user` corrects the participant's assessments: a coordinator of the participant's
+    site. Investigators and monitors read them; the site's data entry stays with the coordinator."""
+    from trials.scoping import site_roles
+
+    return site_roles(user).get(participant.site_id) in ASSESSMENT_CORRECTORS
+
+
+def _same(old, new) -> bool:
+    if isinstance(old, float) or isinstance(new, float):
+        return old is not None and new is not None and math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12)
+    return old == new
+
+
+def _lab_changes(assessment, current: list, wanted: list[dict]) -> tuple[list, list, list]:
+    """(added, changed, removed) LabResult rows that turn `current` into `wanted` (one row per analyte)."""
+    from .models import LabResult
+
+    by_analyte = {lab.analyte: lab for lab in current}
+    added, changed = [], []
+    for row in wanted:
+        fields_ = _lab_fields(row)
+        lab = by_analyte.pop(row["analyte"], None)
+        if lab is None:
+            added.append(LabResult(assessment=assessment, **fields_))
+        elif not all(_same(getattr(lab, key), value) for key, value in fields_.items()):
+            for key, value in fields_.items():
+                setattr(lab, key, value)
+            changed.append(lab)
+    return added, changed, list(by_analyte.values())
+
+
+def _item_changes(current: list, wanted: list[dict]) -> tuple[list[dict], list, list]:
+    """(to add, to delete, kept) turning the rows `current` into the entries `wanted`, matched on their values."""
+    remaining = list(current)
+    added, kept = [], []
+    for entry in wanted:
+        match = next((row for row in remaining if all(getattr(row, key) == value for key, value in entry.items())),
+                     None)
+        if match is None:
+            added.append(entry)
+        else:
+            remaining.remove(match)
+            kept.append(match)
+    return added, remaining, kept
+
+
+def _assessment_kept(data: AssessmentInput, assessment, visit_code: str | None) -> AssessmentInput:
+    """`data` with each `KEEP` replaced by the assessment's value (None for a list: left as it is)."""
+    kept = {"date": assessment.date, "visit": visit_code, "bleeding_grade": assessment.bleeding_grade,
+            "steroid_mg_per_day": assessment.steroid_mg_per_day, "notes": assessment.notes, "deviation_reason": ""}
+    return AssessmentInput(**{
+        f.name: kept.get(f.name) if getattr(data, f.name) is KEEP else getattr(data, f.name) for f in fields(data)})
+
+
+def _visit_release(visit: Visit, *, by, reason: str) -> None:
+    """The visit an assessment no longer belongs to is upcoming again (a planned visit not yet done)."""
+    visit.state, visit.done_at, visit.deviation, visit.deviation_reason = "upcoming", None, False, ""
+    audited_save(visit, by=by, reason=reason)
+
+
+def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now: datetime | None = None):
+    """Correct a recorded assessment, with the reason kept in the audit trail.
+
+    A coordinator of the participant's site (`assessment_can_correct`). `data` is validated as
+    `assessment_record` validates it (`_assessment_validate`); a field given as `KEEP` stays as
+    it is, and a list given (labs, transfusions, rescue therapies, concomitant medications,
+    virology, immune panel) replaces the recorded one: labs are added, changed or removed per
+    analyte, transfusions and rescue therapies added or removed per entry, each change with its own
+    history row carrying the reason. The visit link and the date may change, with the window and
+    deviation rules of recording (section 8): a visit left becomes upcoming again, a new one is
+    marked done, the same visit is re-dated. New or changed labs suggest adverse events as at
+    recording (no second draft of an open term). One transaction, the assessment row locked;
+    outcomes are recomputed after commit. Nothing changed: nothing is written.
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.db.models import prefetch_related_objects
+
+    from enrollment.services import ServiceError
+
+    from .models import Assessment, RescueTherapy, Transfusion
+
+    now = now or timezone.now()
+    participant = assessment.participant
+    if not assessment_can_correct(by, participant):
+        raise PermissionDenied(_("Only a coordinator of the participant's site corrects an assessment."))
+    reason = (reason or "").strip()
+    tz = timezone.get_current_timezone()
+    with transaction.atomic():
+        locked = (Assessment.objects.select_for_update()
+                  .prefetch_related("labs", "transfusions", "rescue_therapies").get(pk=assessment.pk))
+        prefetch_related_objects([participant], "visits")  # read once, here and by `_assessment_visit`
+        old_visit = next((v for v in participant.visits.all() if v.pk == locked.visit_id), None)
+        data = _assessment_kept(data, locked, old_visit.code if old_visit else None)
+        errors = _AssessmentErrors()
+        if not reason:
+            errors.add("reason", _("Say why the assessment is corrected (kept in the audit trail)."))
+        valid = _assessment_validate(participant, data, now=now, errors=errors, current_visit_id=locked.visit_id)
+        if errors:
+            raise ServiceError(dict(errors))
+
+        current_labs = list(locked.labs.all())
+        added = changed = removed = []
+        if valid.labs is not None or valid.day != locked.date:
+            # A new date may change the site range that applies (the participant's age): re-resolve.
+            wanted = valid.labs if valid.labs is not None else [
+                {key: getattr(lab, key) for key in LAB_FIELDS[:6]} for lab in current_labs]
+            _lab_ranges(participant, wanted, valid.day)
+            added, changed, removed = _lab_changes(locked, current_labs, wanted)
+        new_transfusions, old_transfusions, kept_transfusions = _item_changes(
+            list(locked.transfusions.all()), valid.transfusions if valid.transfusions is not None
+            else [{"kind": t.kind, "date": t.date} for t in locked.transfusions.all()])
+        new_rescues, old_rescues, kept_rescues = _item_changes(
+            list(locked.rescue_therapies.all()), valid.rescue_therapies if valid.rescue_therapies is not None
+            else [{"therapy": r.therapy, "start": r.start, "end": r.end} for r in locked.rescue_therapies.all()])
+
+        scalars = {"date": valid.day, "visit_id": valid.visit.pk if valid.visit else None,
+                   "bleeding_grade": valid.bleeding_grade, "steroid_mg_per_day": valid.steroid_mg_per_day,
+                   "notes": valid.notes}
+        for name, value in (("concomitant_medications", valid.medications), ("virology", valid.virology),
+                            ("immune_panel", valid.immune_panel)):
+            if value is not None:
+                scalars[name] = value
+        new_visit = valid.visit
+        redated = (new_visit is not None and old_visit is not None and new_visit.pk == old_visit.pk
+                   and (new_visit.done_at != _at_midnight(valid.day, tz) or new_visit.deviation != valid.deviation
+                        or (valid.deviation and new_visit.deviation_reason != valid.deviation_reason)))
+        if not (any(getattr(locked, name) != value for name, value in scalars.items()) or added or changed or removed
+                or new_transfusions or old_transfusions or new_rescues or old_rescues or redated):
+            return locked
+
+        if old_visit is not None and (new_visit is None or new_visit.pk != old_visit.pk):
+            _visit_release(old_visit, by=by, reason=reason)
+        for name, value in scalars.items():
+            setattr(locked, name, value)
+        audited_save(locked, by=by, reason=reason)
+        if added:
+            bulk_create_with_history(added, type(added[0]), default_user=by, default_change_reason=reason)
+        if changed:
+            bulk_update_with_history(changed, type(changed[0]), [key for key in LAB_FIELDS if key != "analyte"],
+                                     default_user=by, default_change_reason=reason)
+        for row in (*removed, *old_transfusions, *old_rescues):
+            audited_delete(row, by=by, reason=reason)
+        transfusions = [Transfusion(assessment=locked, **entry) for entry in new_transfusions]
+        rescues = [RescueTherapy(assessment=locked, **entry) for entry in new_rescues]
+        for rows in (transfusions, rescues):
+            if rows:
+                bulk_create_with_history(rows, type(rows[0]), default_user=by, default_change_reason=reason)
+        if new_visit is not None and (old_visit is None or new_visit.pk != old_visit.pk):
+            visit_record(visit=new_visit, done_at=_at_midnight(valid.day, tz), deviation_reason=valid.deviation_reason,
+                         by=by, now=now)
+        elif redated:
+            new_visit.done_at = _at_midnight(valid.day, tz)
+            new_visit.deviation, new_visit.deviation_reason = valid.deviation, valid.deviation_reason
+            audited_save(new_visit, by=by, reason=reason)
+        adverse_event_suggest(participant=participant, labs=[*added, *changed], onset=valid.day, by=by, now=now)
+        queue_outcomes(participant.study_id)
+    locked.visit = new_visit
+    kept_labs = [lab for lab in current_labs if lab not in removed]
+    locked._prefetched_objects_cache = {
+        "labs": sorted([*kept_labs, *added], key=lambda lab: lab.analyte),
+        "transfusions": sorted([*kept_transfusions, *transfusions], key=lambda t: (t.date, t.pk or 0)),
+        "rescue_therapies": sorted([*kept_rescues, *rescues], key=lambda r: (r.start, r.pk or 0)),
+    }
+    return locked
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,17 +926,7 @@ def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, 
     def add(path: str, message) -> None:
         errors.setdefault(path, []).append(str(message))
 
-    if grade is None:
-        add("grade", _("Give the CTCAE grade (1-5)."))
-    elif isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 5:
-        add("grade", _("The CTCAE grade is a whole number from 1 to 5."))
-    if serious is None:
-        add("serious", _("Say whether the event is serious."))
-    elif grade == 5 and not serious:
-        add("serious", _("A grade 5 event (death) is serious."))
-    if relationship not in Relationship.values:
-        add("relationship", _("Give the relationship to treatment: one of %(codes)s.") % {
-            "codes": ", ".join(Relationship.values)})
+    _validate_judgement(grade, serious, relationship, add)
     _validate_seriousness(grade, serious, list(seriousness or []), action_taken or "", outcome or "", add)
     if errors:
         raise ServiceError(errors)
@@ -670,6 +958,133 @@ def adverse_event_dismiss(*, event: AdverseEvent, reason: str, by) -> AdverseEve
 
 
 # ---------------------------------------------------------------------------------------------
+# Correcting a confirmed adverse event, with the reason
+# ---------------------------------------------------------------------------------------------
+
+# The fields a correction may change; each is validated as at recording (`_validate_adverse_event`).
+ADVERSE_EVENT_CORRECTABLE = ("term", "category", "onset_date", "resolution_date", "grade", "serious", "relationship",
+                             "resolved_to_grade1_within_48h", "stopped_infusions", "platelet_drop_confirmed",
+                             "description", "seriousness", "action_taken", "outcome", "site_aware_at")
+
+
+def adverse_event_can_change_relationship(user, participant) -> bool:
+    """Causality is the investigator's judgement (`Action.SIGN`, as confirming a draft): a
+    correction that changes the relationship to treatment is theirs."""
+    from trials.scoping import can
+
+    return can(user, Action.SIGN, [participant.site_id])
+
+
+def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason: str, by,
+                         today: date | None = None) -> AdverseEvent:
+    """Correct a confirmed adverse event, with the reason kept in the audit trail
+    (CLINICAL_RULES.md sections 3-4).
+
+    Coordinators and investigators of the participant's site (`Action.CAPTURE`); a change of the
+    relationship to treatment only by an investigator (`adverse_event_can_change_relationship`,
+    403 otherwise). Fields given as `KEEP` stay as they are; the event as corrected is validated
+    as a recorded one (a term kept as recorded is not checked against the CTCAE list again, so an
+    event recorded before the list can still be corrected). A draft is confirmed or dismissed, not
+    corrected; a dismissed event is not corrected (409). Whether an event is a DLT is computed
+    when read, so the 3+3 counts (`dosing.selectors.escalation_state`) follow a corrected grade,
+    attribution or flag at once. The row is locked; nothing changed: nothing is written.
+    """
+    from django.core.exceptions import PermissionDenied
+
+    from enrollment.services import ConflictError, ServiceError
+
+    today = today or timezone.localdate()
+    participant = event.participant
+    require(by, Action.CAPTURE, [participant.site_id])
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.status == "dismissed":
+            raise ConflictError({"non_field_errors": [_("This adverse event was dismissed; a dismissed event is not "
+                                                        "corrected.")]})
+        if locked.status != "confirmed":
+            raise ConflictError({"non_field_errors": [_("This adverse event is a draft: an investigator confirms or "
+                                                        "dismisses it first.")]})
+        values = {name: getattr(locked, name) if getattr(data, name) is KEEP else getattr(data, name)
+                  for name in ADVERSE_EVENT_CORRECTABLE}
+        merged = AdverseEventInput(**values, term_other=bool(data.term_other) and data.term_other is not KEEP)
+        if merged.relationship != locked.relationship and not adverse_event_can_change_relationship(by, participant):
+            raise PermissionDenied(_("Only an investigator changes the relationship to treatment (causality)."))
+        errors = _validate_adverse_event(participant, merged, today, recorded_term=locked.term)
+        if not reason:
+            errors.setdefault("reason", []).append(_("Say why the adverse event is corrected (kept in the audit "
+                                                     "trail)."))
+        if (locked.sae_reported_at is not None and merged.site_aware_at is not None
+                and merged.site_aware_at > locked.sae_reported_at):
+            errors.setdefault("site_aware_at", []).append(
+                _("The site learned of the event before its SAE report (%(when)s).") % {
+                    "when": timezone.localtime(locked.sae_reported_at).strftime("%Y-%m-%d %H:%M")})
+        if errors:
+            raise ServiceError(errors)
+        values.update(term=_ctcae_term(merged.term.strip(), merged.term_other),
+                      description=(merged.description or "").strip(), seriousness=list(merged.seriousness or []),
+                      action_taken=merged.action_taken or "", outcome=merged.outcome or "")
+        if values["site_aware_at"] is None:
+            values["site_aware_at"] = locked.site_aware_at
+        changed = {name: value for name, value in values.items() if getattr(locked, name) != value}
+        if changed:
+            for name, value in changed.items():
+                setattr(locked, name, value)
+            audited_save(locked, by=by, reason=reason, update_fields=list(changed))
+    for name in ADVERSE_EVENT_CORRECTABLE:
+        setattr(event, name, getattr(locked, name))
+    return event
+
+
+def adverse_event_sae_report(*, event: AdverseEvent, reported_at: datetime | None, by,
+                             now: datetime | None = None) -> AdverseEvent:
+    """Record when a serious adverse event was reported to the sponsor and ethics committee
+    (CLINICAL_RULES.md section 3: within 24 hours of the site learning of it).
+
+    Coordinators and investigators of the participant's site (`Action.CAPTURE`). Only a confirmed
+    serious event is reported, once; `reported_at` (default now) is neither in the future nor
+    before the site learned of the event. A report after the deadline is recorded as it happened
+    (it shows as late). The row is locked, so two reports at once record one.
+    """
+    from enrollment.services import ConflictError, ServiceError
+
+    now = now or timezone.now()
+    reported_at = reported_at or now
+    require(by, Action.CAPTURE, [event.participant.site_id])
+    if timezone.is_naive(reported_at):
+        raise ServiceError({"reported_at": [_("Give the time of the report with its time zone.")]})
+    with transaction.atomic():
+        locked = (AdverseEvent.objects.select_for_update(of=("self",)).select_related("sae_reported_by")
+                  .get(pk=event.pk))
+        if locked.sae_reported_at is not None:
+            reporter = locked.sae_reported_by.get_username() if locked.sae_reported_by else _("someone")
+            raise ConflictError({"non_field_errors": [
+                _("This serious adverse event was already reported at %(when)s by %(who)s.") % {
+                    "when": timezone.localtime(locked.sae_reported_at).strftime("%Y-%m-%d %H:%M"), "who": reporter}]})
+        if locked.status != "confirmed":
+            raise ConflictError({"non_field_errors": [
+                _("Only a confirmed adverse event is reported as serious; this one is %(status)s.") % {
+                    "status": locked.status}]})
+        if not locked.serious:
+            raise ConflictError({"non_field_errors": [_("This adverse event is not serious: there is no SAE report.")]})
+        if reported_at > now:
+            raise ServiceError({"reported_at": [_("The SAE report cannot be dated in the future.")]})
+        if reported_at < locked.site_aware_at:
+            raise ServiceError({"reported_at": [
+                _("The SAE report cannot be dated before the site learned of the event (%(aware)s).") % {
+                    "aware": timezone.localtime(locked.site_aware_at).strftime("%Y-%m-%d %H:%M")}]})
+        due = locked.sae_report_due
+        when = timezone.localtime(reported_at).strftime("%Y-%m-%d %H:%M")
+        reason = (_("SAE reported at %(when)s, after the 24-hour deadline") if due and reported_at > due
+                  else _("SAE reported at %(when)s")) % {"when": when}
+        # The locked row is written, not the caller's copy, which may be older.
+        locked.sae_reported_at, locked.sae_reported_by = reported_at, by
+        audited_save(locked, by=by, reason=reason, update_fields=["sae_reported_at", "sae_reported_by"])
+    event.sae_reported_at, event.sae_reported_by = reported_at, by
+    return event
+
+
+# ---------------------------------------------------------------------------------------------
 # Study outcomes (CLINICAL_RULES.md section 6)
 # ---------------------------------------------------------------------------------------------
 
@@ -686,13 +1101,15 @@ def _group_key(participant) -> str:
 
 def outcomes_compute(*, study, now: datetime | None = None):
     """Treated, evaluable, responders and complete responders per arm or dose level and for all,
-    with the rate over the treated and its exact (Clopper-Pearson) and Wilson 95 % CIs; stored as
-    the study's snapshot (one row, replaced)."""
+    with the rate over the treated and its exact (Clopper-Pearson) and Wilson 95 % CIs, the rate
+    over the evaluable set, and the Kaplan-Meier duration of response of the confirmed responders
+    (`statistics.duration_of_response_summary`, null without responders); stored as the study's
+    snapshot (one row, replaced). A fixed number of queries whatever the number of participants."""
     from enrollment.models import Participant
 
     from .models import OutcomeSnapshot
     from .selectors import ResponseNotAvailable, participant_response, response_prefetch
-    from .statistics import proportion
+    from .statistics import duration_of_response_summary, proportion
 
     now = now or timezone.now()
     from trials.models import StudyDisease
@@ -701,16 +1118,21 @@ def outcomes_compute(*, study, now: datetime | None = None):
     participants = (Participant.objects.filter(study=study).select_related("screening", "arm", "dose_level")
                     .prefetch_related("arm__dose_levels", *response_prefetch()))
     tallies: dict[str, dict[str, int]] = {}
+    durations: dict[str, list[tuple[int, bool]]] = {}
     for participant in participants:
         try:
             result = participant_response(participant, sets.get(participant.screening.disease))
         except ResponseNotAvailable:
             if not any(i.state == "given" for i in participant.infusions.all()):
                 continue  # not treated: outside every denominator
-            best = "NE"
+            best, duration = "NE", None
         else:
             best = result.best_confirmed_response
+            duration = (None if best not in RESPONDERS or result.duration_of_response_days is None
+                        else (result.duration_of_response_days, bool(result.duration_censored)))
         for key in (_group_key(participant), "all"):
+            if duration is not None:
+                durations.setdefault(key, []).append(duration)
             tally = tallies.setdefault(key, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
             tally["treated"] += 1
             tally["evaluable"] += best != "NE"
@@ -727,9 +1149,26 @@ def outcomes_compute(*, study, now: datetime | None = None):
             "ci_wilson": list(rate.ci_wilson) if rate.ci_wilson else None,
             "rate_evaluable": evaluable_rate.rate,
             "ci_exact_evaluable": list(evaluable_rate.ci_exact) if evaluable_rate.ci_exact else None,
+            "ci_wilson_evaluable": list(evaluable_rate.ci_wilson) if evaluable_rate.ci_wilson else None,
+            "duration_of_response": duration_of_response_summary(durations.get(key, [])),
         })
     snapshot, _created = OutcomeSnapshot.objects.update_or_create(study=study, defaults={"computed_at": now,
                                                                                           "groups": groups})
+    return snapshot
+
+
+def outcomes_current(*, study, compute_missing: bool = True):
+    """The study's stored outcomes snapshot, recomputed now when it was stored before the duration
+    of response was part of it (so no reader sees a partial shape). Without any snapshot it is
+    computed now, or with `compute_missing=False` None is returned (the task stores one when the
+    first infusion is committed, so none means nobody treated yet)."""
+    from .models import OutcomeSnapshot
+
+    snapshot = OutcomeSnapshot.objects.filter(study=study).first()
+    if snapshot is None and not compute_missing:
+        return None
+    if snapshot is None or any("duration_of_response" not in group for group in snapshot.groups):
+        snapshot = outcomes_compute(study=study)
     return snapshot
 
 

@@ -11,6 +11,13 @@ Section 6 reference values (reproduced to 4 decimals by the tests):
 * ``wilson``: 1/3 -> 0.0615-0.7923, 6/6 -> 0.6097-1.0000, 10/20 -> 0.2993-0.7007;
 * ``kaplan_meier`` on (3,1) (5,0) (6,1) (6,1) (8,0) (10,1) (12,0): S(3) = 0.8571,
   S(6) = 0.5143, S(10) = 0.2571, median 10, 95 % CI at 6 months 0.118-0.813.
+
+``duration_of_response_summary`` turns the responders' durations (days, censored or not) into
+the JSON block the study outcomes store and show (section 1 "Duration of response").
+
+The tests also compare these functions with reference libraries (statsmodels ``proportion_confint``
+and ``SurvfuncRight``, lifelines ``KaplanMeierFitter``); where a convention differs (the median
+when S is exactly 0.5, limits where S is 0) the docstrings below say which one the product follows.
 """
 
 from __future__ import annotations
@@ -25,16 +32,23 @@ from typing import Sequence
 from scipy.stats import beta, norm
 
 __all__ = [
+    "DAYS_PER_MONTH",
+    "DURATION_LANDMARKS",
+    "DURATION_UNITS",
     "KMStep",
     "KaplanMeier",
     "Proportion",
     "clopper_pearson",
+    "duration_of_response_summary",
     "kaplan_meier",
     "proportion",
     "wilson",
 ]
 
 DEFAULT_CONFIDENCE = 0.95
+DAYS_PER_MONTH = 30  # CLINICAL_RULES.md section 8: "a month is 30 days"
+DURATION_LANDMARKS = (3, 6, 12)  # months at which the outcomes report S(t) with its CI
+DURATION_UNITS = ("months",)  # the unit named in a duration-of-response block
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -237,7 +251,9 @@ class KaplanMeier:
         ``survfit`` does, without its midpoint rule): the lower limit is the first event time where
         the band's lower limit is <= 0.5, the upper limit the first event time where its upper
         limit is <= 0.5; either is ``None`` if that never happens. At a step where S is 0 both
-        limits are taken as 0."""
+        limits are taken as 0. lifelines' ``median_survival_times`` of the band gives the same
+        limits (``inf`` for ``None``); statsmodels' ``quantile_ci`` is a test-based interval
+        around the median instead, and is not what the product reports."""
 
         def first_time(limit) -> float | None:
             for step in self.steps:
@@ -354,3 +370,73 @@ def _km_step(time, at_risk, deaths, censored, survival: Fraction, greenwood_sum:
         ci_low=ci_low,
         ci_high=ci_high,
     )
+
+
+# --------------------------------------------------------------------------- duration of response
+
+
+def duration_of_response_summary(
+    durations: Sequence[tuple[int, bool]],
+    *,
+    landmarks: Sequence[float] = DURATION_LANDMARKS,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> dict | None:
+    """Kaplan-Meier summary of the duration of response of a group's confirmed responders
+    (CLINICAL_RULES.md sections 1 and 6), as stored in the outcomes snapshot and served by the API.
+
+    ``durations`` holds one ``(days, censored)`` pair per confirmed responder: days from the
+    confirmed response to the confirmed loss of response (``censored`` False, an event) or to the
+    last evaluable assessment (``censored`` True). Times are reported in months of 30 days
+    (section 8), the unit of the section 6 check vector. Returns ``None`` when there is no
+    responder. The block (plain JSON types):
+
+    * ``unit`` ("months"), ``days_per_unit`` (30), ``confidence`` (0.95);
+    * ``responders``, ``events`` (confirmed losses), ``censored``;
+    * ``median`` and ``median_ci`` ``[lo, hi]`` (:attr:`KaplanMeier.median` and
+      :attr:`KaplanMeier.median_ci`; ``None`` where not reached);
+    * ``at``: ``{"time", "survival", "ci": [lo, hi] | None}`` at each landmark (3, 6 and 12 months)
+      that the longest follow-up reaches; ``ci`` is ``None`` where S is 1 (no loss yet) or 0;
+    * ``steps``: one ``{"time", "at_risk", "events", "censored", "survival", "std_err", "ci"}`` per
+      distinct event time, ``censored_times`` and ``max_time``: what the step curve is drawn from.
+    """
+    rows = list(durations)
+    if not rows:
+        return None
+    times, events = [], []
+    for index, row in enumerate(rows):
+        days, censored = row
+        if not isinstance(censored, bool):
+            raise ValueError(f"durations[{index}]: censored must be True or False, got {censored!r}")
+        if isinstance(days, bool) or not isinstance(days, (int, float)) or not math.isfinite(days) or days < 0:
+            raise ValueError(f"durations[{index}]: days must be a finite number >= 0, got {days!r}")
+        times.append(days / DAYS_PER_MONTH)
+        events.append(not censored)
+    km = kaplan_meier(times, events, confidence)
+    loss_count = sum(events)
+
+    def pair(ci):
+        return None if ci is None else [ci[0], ci[1]]
+
+    return {
+        "unit": "months",
+        "days_per_unit": DAYS_PER_MONTH,
+        "confidence": km.confidence,
+        "responders": km.n,
+        "events": loss_count,
+        "censored": km.n - loss_count,
+        "median": km.median,
+        "median_ci": list(km.median_ci),
+        "at": [
+            {"time": float(landmark), "survival": km.survival_at(landmark), "ci": pair(km.ci_at(landmark))}
+            for landmark in landmarks
+            if landmark <= km.max_time
+        ],
+        "steps": [
+            {"time": step.time, "at_risk": step.at_risk, "events": step.events, "censored": step.censored,
+             "survival": step.survival, "std_err": step.std_err,
+             "ci": None if step.ci_low is None else [step.ci_low, step.ci_high]}
+            for step in km.steps
+        ],
+        "censored_times": sorted(time for time, event in zip(times, events) if not event),
+        "max_time": km.max_time,
+    }

@@ -11,3 +11,14 @@ def compute_outcomes(study_id: int) -> None:
     if study is None:  # deleted meanwhile
         return
     services.outcomes_compute(study=study)
+
+
+@shared_task(name="followup.send_reminders", ignore_result=True)
+def send_reminders() -> int:
+    """The reminder sweep (every 15 minutes, config/celery.py): each reminder is claimed by a
+    database row before it is sent, so a re-delivery or a second worker sends nothing twice."""
+    from django.utils import timezone
+
+    from .reminders import reminders_send
+
+    return reminders_send(now=timezone.now())

@@ -7,4 +7,7 @@ urlpatterns = [
     path("participants/<int:pk>/adverse-events/new/", views.adverse_event_new, name="adverse-event-new"),
     path("adverse-events/<int:pk>/", views.adverse_event_detail, name="adverse-event-detail"),
     path("participants/<int:pk>/assessments/new/", views.assessment_new, name="assessment-new"),
+    path("assessments/<int:pk>/edit/", views.assessment_edit, name="assessment-edit"),
+    path("adverse-events/<int:pk>/edit/", views.adverse_event_edit, name="adverse-event-edit"),
+    path("worklist/", views.worklist_page, name="worklist"),
 ]

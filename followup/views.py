@@ -1,10 +1,13 @@
 """Marking a visit done or a timed sample collected, and capturing an assessment, from the participant page."""
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from dosing.forms import DateTimeLocal
 from enrollment.forms import style
 from enrollment.selectors import participants_visible
 from enrollment.services import ServiceError
@@ -14,6 +17,7 @@ from trials.units import ANALYTES
 from . import services
 from .forms import (RESCUE_ROWS, AdverseEventAssessmentForm, AdverseEventDismissForm, AdverseEventForm, TRANSFUSION_ROWS, AssessmentForm, AssessmentLabRowForm, RescueTherapyRowForm,
                     TransfusionRowForm, VisitDoneForm, VisitMissedForm, analytes_expected)
+from .forms import AdverseEventEditForm, AssessmentEditForm
 
 
 @login_required
@@ -95,6 +99,7 @@ def assessment_new(request, pk):
                 date=form.cleaned_data["date"], visit=code or None,
                 labs=[row.lab_input() for row in entered_labs],
                 bleeding_grade=form.cleaned_data["bleeding_grade"],
+                steroid_mg_per_day=form.cleaned_data["steroid_mg_per_day"],
                 transfusions=[row.item() for row in entered_transfusions],
                 rescue_therapies=[row.item() for row in entered_rescues],
                 virology=virology, immune_panel=panel, notes=form.cleaned_data["notes"],
@@ -109,6 +114,72 @@ def assessment_new(request, pk):
         style(row)
     return render(request, "followup/assessment_form.html", {
         "participant": participant, "visit": visit, "form": form, "labs": labs,
+        "transfusions": transfusions, "rescues": rescues})
+
+
+@login_required
+def assessment_edit(request, pk):
+    """Correct a recorded assessment with a reason (a coordinator of the site), through
+    `services.assessment_update`, the service of the API. The form holds every value recorded, so
+    that what is left out is removed; concomitant medications are kept as they are."""
+    from django.core.exceptions import PermissionDenied
+
+    from .models import Assessment
+
+    assessment = get_object_or_404(
+        Assessment.objects.visible_to(request.user).select_related("participant", "visit__definition")
+        .prefetch_related("labs", "transfusions", "rescue_therapies"), pk=pk)
+    participant = assessment.participant
+    if not services.assessment_can_correct(request.user, participant):
+        raise PermissionDenied(_("Only a coordinator of the participant's site corrects an assessment."))
+    visits = [v for v in participant.visits.select_related("definition").order_by("target_at", "id")
+              if not v.timed and (v.state == "upcoming" or v.pk == assessment.visit_id)]
+    listed = assessment.visit.definition.assessments if assessment.visit_id else []
+    recorded_labs = {lab.analyte: lab for lab in assessment.labs.all()}
+    data = request.POST if request.method == "POST" else None
+    form = AssessmentEditForm(data, initial=AssessmentEditForm.initial_from(assessment), visits=visits,
+                              virology="virology" in listed or bool(assessment.virology),
+                              immune_panel="immune_function" in listed or bool(assessment.immune_panel))
+    codes = [code for code in ANALYTES if code in set(analytes_expected(listed)) | set(recorded_labs)]
+    labs = [AssessmentLabRowForm(data, analyte=ANALYTES[code], initial=AssessmentLabRowForm.initial_from(
+        recorded_labs[code]) if code in recorded_labs else None) for code in codes]
+    recorded_transfusions = list(assessment.transfusions.all())
+    recorded_rescues = list(assessment.rescue_therapies.all())
+    transfusions = [TransfusionRowForm(data, prefix=f"transfusion-{i}", initial=TransfusionRowForm.initial_from(
+        recorded_transfusions[i]) if i < len(recorded_transfusions) else None)
+        for i in range(max(TRANSFUSION_ROWS, len(recorded_transfusions) + 1))]
+    rescues = [RescueTherapyRowForm(data, prefix=f"rescue-{i}", initial=RescueTherapyRowForm.initial_from(
+        recorded_rescues[i]) if i < len(recorded_rescues) else None)
+        for i in range(max(RESCUE_ROWS, len(recorded_rescues) + 1))]
+    if data is not None and all([f.is_valid() for f in (form, *labs, *transfusions, *rescues)]):
+        entered_labs = [row for row in labs if row.lab_input() is not None]
+        entered_transfusions = [row for row in transfusions if row.item() is not None]
+        entered_rescues = [row for row in rescues if row.item() is not None]
+        virology, panel = form.panels()
+        shows_virology, shows_panel = "virology_hbv" in form.fields, "immune_th17" in form.fields
+        try:
+            services.assessment_update(assessment=assessment, by=request.user, reason=form.cleaned_data["reason"],
+                                       data=services.AssessmentInput(
+                date=form.cleaned_data["date"], visit=form.cleaned_data["visit"] or None,
+                labs=[row.lab_input() for row in entered_labs],
+                bleeding_grade=form.cleaned_data["bleeding_grade"],
+                steroid_mg_per_day=form.cleaned_data["steroid_mg_per_day"],
+                transfusions=[row.item() for row in entered_transfusions],
+                rescue_therapies=[row.item() for row in entered_rescues],
+                concomitant_medications=services.KEEP,
+                virology=virology if shows_virology else services.KEEP,
+                immune_panel=panel if shows_panel else services.KEEP,
+                notes=form.cleaned_data["notes"], deviation_reason=form.cleaned_data["deviation_reason"]))
+        except ServiceError as error:
+            _place_errors(error.errors, form, entered_labs, entered_transfusions, entered_rescues)
+        else:
+            messages.success(request, _("Assessment of %(day)s corrected.") % {
+                "day": form.cleaned_data["date"].isoformat()})
+            return redirect("participant-detail", pk=participant.pk)
+    for row in (*labs, *transfusions, *rescues):
+        style(row)
+    return render(request, "followup/assessment_form.html", {
+        "participant": participant, "visit": assessment.visit, "assessment": assessment, "form": form, "labs": labs,
         "transfusions": transfusions, "rescues": rescues})
 
 
@@ -129,34 +200,113 @@ def adverse_event_new(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.adverse_event_record(participant=participant, by=request.user, data=services.AdverseEventInput(
-                term=data["term"], category=data["category"], onset_date=data["onset_date"],
-                resolution_date=data["resolution_date"], grade=data["grade"], serious=data["serious"],
-                relationship=data["relationship"], seriousness=list(data["seriousness"]),
-                action_taken=data["action_taken"], outcome=data["outcome"], site_aware_at=data["site_aware_at"],
-                description=data["description"]))
+            services.adverse_event_record(participant=participant, by=request.user,
+                                          data=_adverse_event_input(data, site_aware_at=data["site_aware_at"]))
         except ServiceError as error:
             _service_errors_on(form, error.errors)
         else:
             messages.success(request, _("Adverse event recorded."))
             return redirect("participant-detail", pk=pk)
     style(form)
-    return render(request, "followup/adverse_event_form.html", {"participant": participant, "form": form})
+    return render(request, "followup/adverse_event_form.html", {"participant": participant, "form": form,
+                                                                 "ctcae_terms": _ctcae_terms()})
+
+
+def _adverse_event_input(data: dict, **more) -> services.AdverseEventInput:
+    """The fields the recording and the correction pages share, from a valid form."""
+    return services.AdverseEventInput(
+        term=data["term"], term_other=data["term_other"], category=data["category"], onset_date=data["onset_date"],
+        resolution_date=data["resolution_date"], grade=data["grade"], serious=data["serious"],
+        relationship=data["relationship"], seriousness=list(data["seriousness"]), action_taken=data["action_taken"],
+        outcome=data["outcome"], description=data["description"], **more)
+
+
+def _ctcae_terms():
+    from .ctcae_terms import ctcae_terms
+
+    return ctcae_terms().terms
+
+
+@login_required
+def adverse_event_edit(request, pk):
+    """Correct a confirmed adverse event with a reason (coordinators and investigators of the site;
+    the relationship to treatment only by an investigator), through `services.adverse_event_update`."""
+    from .models import AdverseEvent
+
+    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
+                              .select_related("participant").prefetch_related("participant__screening__consents"), pk=pk)
+    participant = event.participant
+    require(request.user, Action.CAPTURE, [participant.site_id])
+    if event.status != "confirmed":
+        messages.error(request, _("Only a confirmed adverse event is corrected; this one is %(status)s.") % {
+            "status": event.get_status_display().lower()})
+        return redirect("adverse-event-detail", pk=pk)
+    initial = AdverseEventEditForm.initial_from(event)
+    may_change_relationship = services.adverse_event_can_change_relationship(request.user, participant)
+    form = AdverseEventEditForm(request.POST or None, initial=initial, may_change_relationship=may_change_relationship)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        aware = data["site_aware_at"]
+        # The page shows the time to the minute: an unchanged minute keeps the recorded time.
+        keep_aware = aware is None or aware == initial["site_aware_at"]
+        try:
+            services.adverse_event_update(event=event, by=request.user, reason=data["reason"], data=_adverse_event_input(
+                data, site_aware_at=services.KEEP if keep_aware else aware,
+                resolved_to_grade1_within_48h=data["resolved_to_grade1_within_48h"],
+                stopped_infusions=data["stopped_infusions"], platelet_drop_confirmed=data["platelet_drop_confirmed"]))
+        except ServiceError as error:
+            _service_errors_on(form, error.errors)
+        else:
+            messages.success(request, _("Adverse event corrected."))
+            return redirect("adverse-event-detail", pk=pk)
+    style(form)
+    return render(request, "followup/adverse_event_edit_form.html", {
+        "participant": participant, "event": event, "form": form, "ctcae_terms": _ctcae_terms()})
+
+
+class SaeReportForm(forms.Form):
+    reported_at = forms.DateTimeField(label=gettext_lazy("Reported to the sponsor and ethics committee at"),
+                                      widget=DateTimeLocal(), input_formats=["%Y-%m-%dT%H:%M"])
+
+
+def _sae_report(request, event, form):
+    """The "Record SAE report" form of the detail page, through the service of the API."""
+    require(request.user, Action.CAPTURE, [event.participant.site_id])
+    if form.is_valid():
+        try:
+            services.adverse_event_sae_report(event=event, reported_at=form.cleaned_data["reported_at"],
+                                              by=request.user)
+        except ServiceError as error:
+            _service_errors_on(form, error.errors)
+        else:
+            messages.success(request, _("SAE report recorded."))
+            return redirect("adverse-event-detail", pk=event.pk)
+    return None
 
 
 @login_required
 def adverse_event_detail(request, pk):
-    """One adverse event; an investigator confirms (grades and attributes) or dismisses a draft."""
+    """One adverse event; an investigator confirms (grades and attributes) or dismisses a draft;
+    a coordinator or investigator records the report of a serious one."""
     from trials.scoping import can
 
     from .models import AdverseEvent
 
-    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user).select_related("participant"), pk=pk)
+    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
+                              .select_related("participant", "sae_reported_by"), pk=pk)
     participant = event.participant
     can_sign = can(request.user, Action.SIGN, [participant.site_id]) and event.status == "draft"
+    can_report = (can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed"
+                  and bool(event.serious) and event.sae_reported_at is None)
+    sae_form = SaeReportForm(request.POST if "sae_report" in request.POST else None,
+                             initial={"reported_at": timezone.localtime().replace(second=0, microsecond=0)})
+    if request.method == "POST" and "sae_report" in request.POST:
+        done = _sae_report(request, event, sae_form)
+        if done is not None:
+            return done
     confirm_form = AdverseEventAssessmentForm(initial={"grade": event.suggested_grade})
     dismiss_form = AdverseEventDismissForm()
-    if request.method == "POST":
+    if request.method == "POST" and "sae_report" not in request.POST:
         require(request.user, Action.SIGN, [participant.site_id])
         dismiss = "dismiss" in request.POST
         form = AdverseEventDismissForm(request.POST) if dismiss else AdverseEventAssessmentForm(request.POST)
@@ -181,6 +331,39 @@ def adverse_event_detail(request, pk):
             confirm_form = form
     style(confirm_form)
     style(dismiss_form)
+    style(sae_form)
     return render(request, "followup/adverse_event_detail.html", {
         "participant": participant, "event": event, "can_sign": can_sign,
-        "confirm_form": confirm_form, "dismiss_form": dismiss_form})
+        "can_correct": can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed",
+        "confirm_form": confirm_form, "dismiss_form": dismiss_form, "can_report": can_report, "sae_form": sae_form})
+
+
+# --- the worklist: what is due or overdue at the user's sites ------------------------------------
+
+@login_required
+def worklist_page(request):
+    """The items of `followup.worklist` (the API's `GET /api/v1/worklist/`) as a table, with
+    filters by site, study and kind. Each item links to the page to act on where the user's role
+    allows it, else to the participant page."""
+    from trials.models import Site, Study
+    from trials.scoping import site_ids_for
+
+    from . import worklist as work
+
+    site_ids = work.worklist_site_ids(request.user)
+    kind_labels = {work.VISIT: _("Visit"), work.INFUSION: _("Infusion"), work.SAE_REPORT: _("SAE report"),
+                   work.ADVERSE_EVENT_DRAFT: _("Adverse event draft")}
+    chosen = {"site": request.GET.get("site") or "", "study": request.GET.get("study") or "",
+              "kind": request.GET.get("kind") if request.GET.get("kind") in work.KINDS else ""}
+    now = timezone.now()
+    items = work.worklist(request.user, now=now, site=chosen["site"] or None, study=chosen["study"] or None,
+                          kinds=[chosen["kind"]] if chosen["kind"] else None)
+    acting_sites = set(site_ids_for(request.user, Action.CAPTURE))
+    rows = [{"item": item, "kind": kind_labels[item.kind],
+             "url": item.url if item.site_id in acting_sites or item.kind in (work.SAE_REPORT, work.ADVERSE_EVENT_DRAFT)
+             else item.participant_url} for item in items]
+    return render(request, "followup/worklist.html", {
+        "rows": rows, "counts": work.counts(items), "now": now, "chosen": chosen,
+        "sites": Site.objects.filter(pk__in=site_ids).order_by("code"),
+        "studies": Study.objects.filter(sites__in=site_ids).distinct().order_by("code"),
+        "kinds": list(kind_labels.items())})

@@ -106,9 +106,41 @@ def _display(record, field_name: str, value):
     return value
 
 
+# Records whose audit trail also shows the history of the rows they hold (an assessment's lab
+# results, ...): model -> names of the reverse relations.
+AUDITED_PARTS: dict[type[models.Model], tuple[str, ...]] = {}
+
+
+def register_audited_parts(model: type[models.Model], *relations: str) -> None:
+    """Show the history of `model`'s rows in `relations` (added, changed, removed) on its audit trail."""
+    AUDITED_PARTS[model] = tuple(relations)
+
+
 def audit_entries(instance: models.Model) -> list[AuditEntry]:
-    """The record's history, newest first, each change shown field by field (one query)."""
+    """The record's history, newest first, each change shown field by field (one query, and one per
+    part registered with `register_audited_parts`)."""
     rows = list(instance.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    entries = _entries(rows, type(instance))
+    parts = AUDITED_PARTS.get(type(instance), ())
+    for relation in parts:
+        related = instance._meta.get_field(relation)
+        part_rows = list(related.related_model.history.filter(**{related.field.attname: instance.pk})
+                         .select_related("history_user").order_by("-history_date", "-history_id"))
+        by_part: dict = {}
+        for row in part_rows:
+            by_part.setdefault(row.id, []).append(row)
+        for history in by_part.values():
+            label = f"{related.related_model._meta.verbose_name} {history[0].instance}"
+            entries.extend(_entries(history, related.related_model, label=label, skip=related.field.attname))
+    if parts:
+        entries.sort(key=lambda entry: entry.when, reverse=True)
+    return entries
+
+
+def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: str = "") -> list[AuditEntry]:
+    """Entries of one record's history rows (newest first); a part's fields are prefixed with `label`
+    (its link to the record, `skip`, left out), and its removal lists what was removed."""
+    prefix = f"{label}: " if label else ""
     entries = []
     for index, row in enumerate(rows):
         older = rows[index + 1] if index + 1 < len(rows) else None
@@ -119,18 +151,18 @@ def audit_entries(instance: models.Model) -> list[AuditEntry]:
                 verbose = str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field) else change.field
                 changes.append(
                     FieldChange(
-                        field=verbose,
+                        field=prefix + verbose,
                         old=_display(row, change.field, change.old) if _is_field(row, change.field) else change.old,
                         new=_display(row, change.field, change.new) if _is_field(row, change.field) else change.new,
                     )
                 )
-        elif row.history_type == "+":
-            for field in instance._meta.concrete_fields:
-                if field.primary_key:
+        elif row.history_type == "+" or (label and row.history_type == "-"):
+            for field in model._meta.concrete_fields:
+                if field.primary_key or field.attname == skip:
                     continue
                 value = getattr(row, field.attname, None)
                 if value not in (None, "", [], {}):
-                    changes.append(FieldChange(field=str(field.verbose_name), old=None, new=_display(row, field.attname, value) if field.attname == field.name else value))
+                    changes.append(FieldChange(field=prefix + str(field.verbose_name), old=None, new=_display(row, field.attname, value) if field.attname == field.name else value))
         user = row.history_user
         entries.append(
             AuditEntry(

@@ -6,7 +6,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from dosing.selectors import protocol_deviations
-from followup.models import OutcomeSnapshot
+from followup.services import outcomes_current
+from followup.survival_chart import duration_rows
 
 from . import models, selectors
 from .audit import audit_entries
@@ -25,6 +26,7 @@ def home(request):
 def study_detail(request, code):
     study = selectors.study_for_user(request.user, code)
     arms = [(arm, selectors.infusion_rows(arm)) for arm in study.arms.all()]
+    outcomes = outcomes_current(study=study, compute_missing=False)
     return render(
         request,
         "trials/study_detail.html",
@@ -34,7 +36,8 @@ def study_detail(request, code):
             "visits": selectors.visit_rows(study),
             "criteria": selectors.criteria_by_kind(study),
             "deviations": protocol_deviations(request.user, study=study),
-            "outcomes": OutcomeSnapshot.objects.filter(study=study).first(),
+            "outcomes": outcomes,
+            "durations": duration_rows(outcomes.groups if outcomes else []),
         },
     )
 

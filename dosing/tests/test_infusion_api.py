@@ -169,7 +169,7 @@ def test_immediate_reactions_open_adverse_event_drafts(api, participant):
     response = give(api, participant, 1, 0, reactions=["fever", "dmso_reaction"])
     assert response.status_code == 201
     drafts = list(AdverseEvent.objects.filter(participant=participant).values_list("term", "category", "status", "grade"))
-    assert drafts == [("Fever", "fever", "draft", None), ("Infusion related reaction (DMSO)", "infusion_reaction", "draft", None)]
+    assert drafts == [("Fever", "fever", "draft", None), ("Infusion related reaction", "infusion_reaction", "draft", None)]
     listed = api.get(f"/api/v1/participants/{participant.pk}/adverse-events/").json()
     assert [(e["status"], e["infusion"], e["dlt"]["is_dlt"]) for e in listed] == [("draft", 1, False), ("draft", 1, False)]
 

@@ -10,7 +10,7 @@ from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixt
 from followup.models import AdverseEvent
 from followup.tests.test_adverse_event_suggestions import anaemic, assess  # noqa: F401 (fixtures)
 
-FORM = {"term": "Pneumonia", "category": "non_haematological", "onset_date": (DAY0 + timedelta(days=5)).isoformat(),
+FORM = {"term": "Lung infection", "category": "non_haematological", "onset_date": (DAY0 + timedelta(days=5)).isoformat(),
         "grade": "3", "serious": "yes", "seriousness": ["hospitalisation"], "relationship": "unlikely",
         "action_taken": "dose_delayed", "outcome": "recovering", "description": "Admitted for IV antibiotics"}
 

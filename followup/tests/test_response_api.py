@@ -77,3 +77,31 @@ def test_participant_page_shows_the_response_timeline_and_adverse_event_drafts(c
     assert response.context["response"].best_confirmed_response == "R"
     assert 'data-testid="timeline"' in html and "<polyline" in html and "R 30" in html and "CR 100" in html
     assert len(response.context["chart"].points) == 3 and len(response.context["chart"].infusions) == 5
+
+
+def test_response_body_has_exactly_the_documented_fields(api, treated):
+    from followup.api import ResponseBodySerializer
+
+    assess(api, treated, 50, 40)
+    body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
+    assert set(body) == set(ResponseBodySerializer().fields)
+    assert set(body["assessments"][0]) == {"date", "category", "evaluable", "reason", "value"}
+
+
+@pytest.mark.parametrize("dose, categories, best", [
+    # CLINICAL_RULES.md section 1 (Chinese 2020): counts on more than 5 mg/day prednisone
+    # equivalent are corticosteroid dependence, i.e. no response; exactly 5 mg/day is not.
+    (5, ["R", "R", "CR", "CR"], "CR"),
+    (7.5, ["NR", "NR", "NR", "NR"], "NR"),
+])
+def test_corticosteroid_dose_recorded_through_the_api_decides_dependence(api, treated, dose, categories, best):
+    for day, count in ((50, 40), (57, 45), (63, 110), (70, 120)):
+        assess(api, treated, day, count, steroid_mg_per_day=dose)
+    body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
+    assert [a["category"] for a in body["assessments"]] == categories
+    assert body["best_confirmed_response"] == best
+    stored = api.get(f"/api/v1/participants/{treated.pk}/assessments/").json()
+    doses = [row["steroid_mg_per_day"] for row in stored if row["date"] > DAY0.isoformat()]
+    assert doses == [dose] * 4
+    if best == "NR":
+        assert "corticosteroid dependence" in body["assessments"][0]["reason"]

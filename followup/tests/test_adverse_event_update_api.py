@@ -1,0 +1,248 @@
+"""Correcting a confirmed adverse event with a reason (`services.adverse_event_update`, `GET`/`PATCH
+/api/v1/adverse-events/{id}/`): the validation of recording, the investigator's causality, the
+states that cannot be corrected, and the 3+3 counts that follow the correction at once
+(CLINICAL_RULES.md sections 3-4)."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
+from followup import services
+from followup.models import AdverseEvent
+
+ONSET = WINDOW_OVER + timedelta(days=10)
+ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
+REASON = "Source document re-read at monitoring"
+
+
+@pytest.fixture
+def investigator(make_user):
+    return make_user("investigator")
+
+
+@pytest.fixture
+def participant(studies, coordinator):
+    return enrol_p2(coordinator)
+
+
+@pytest.fixture
+def event(participant, coordinator):
+    """Grade 3 ALT increase, possibly related, inside the DLT window: a DLT."""
+    return adverse_event(participant, onset=ONSET, by=coordinator)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def url(event) -> str:
+    return f"/api/v1/adverse-events/{event.pk}/"
+
+
+def level_a(client) -> dict:
+    return client.get(ESCALATION).json()["levels"][0]
+
+
+def test_patch_corrects_the_grade_with_the_reason_and_the_dlt_follows(api, event, coordinator):
+    response = api.patch(url(event), {"grade": 2, "reason": REASON}, format="json")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["grade"], body["relationship"], body["term"]) == (2, "possible", "Alanine aminotransferase increased")
+    assert (body["dlt"]["is_dlt"], body["dlt"]["counts"]) == (False, False)
+    latest = AdverseEvent.objects.get().history.first()
+    assert (latest.history_type, latest.grade, latest.history_change_reason, latest.history_user) == (
+        "~", 2, REASON, coordinator)
+
+
+def test_the_escalation_api_reflects_a_corrected_grade_and_dlt_flag(studies, api, coordinator, investigator):
+    first = enrol_p2(coordinator)
+    enrol_p2(coordinator)
+    enrol_p2(coordinator)
+    event = adverse_event(first, onset=ONSET, by=coordinator)
+    before = client_for(coordinator).get(ESCALATION).json()
+    assert (before["levels"][0]["dlts"], before["proposal"]["action"]) == (1, "expand")
+
+    api.patch(url(event), {"grade": 2, "reason": "Grade 2 on the lab report (3.8 x ULN)"}, format="json")
+    after_grade = client_for(coordinator).get(ESCALATION).json()
+
+    assert (after_grade["levels"][0]["dlts"], after_grade["proposal"]["action"]) == (0, "escalate")
+
+    api.patch(url(event), {"stopped_infusions": True, "reason": "The toxicity stopped the planned infusions"},
+              format="json")
+    assert level_a(client_for(coordinator))["dlts"] == 1
+
+
+def test_patch_changes_only_the_fields_given(api, event):
+    api.patch(url(event), {"description": "ALT 6 x ULN", "reason": REASON}, format="json")
+
+    response = api.patch(url(event), {"resolution_date": (ONSET + timedelta(days=9)).isoformat(),
+                                       "outcome": "recovered", "reason": "Resolved at the next visit"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    event.refresh_from_db()
+    assert (event.grade, event.description, event.outcome, event.resolution_date) == (
+        3, "ALT 6 x ULN", "recovered", ONSET + timedelta(days=9))
+
+
+def test_patch_without_a_reason_is_refused_and_changes_nothing(api, event):
+    response = api.patch(url(event), {"grade": 2}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"reason": ["Say why the adverse event is corrected (kept in the audit "
+                                                     "trail)."]}}
+    assert (AdverseEvent.objects.get().grade, event.history.count()) == (3, 1)
+
+
+@pytest.mark.parametrize("changes, errors", [
+    ({"grade": 5, "serious": False},
+     {"serious": ["A grade 5 event (death) is serious."],
+      "outcome": ["A grade 5 event (death) has the outcome fatal."]}),
+    ({"serious": True},
+     {"seriousness": ["A serious adverse event needs at least one seriousness criterion (death, life_threatening, "
+                      "hospitalisation, disability, congenital_anomaly, other_important)."]}),
+    ({"resolution_date": (ONSET - timedelta(days=1)).isoformat(), "grade": 0},
+     {"resolution_date": ["The event resolves before its onset."],
+      "grade": ["The CTCAE grade is a whole number from 1 to 5."]}),
+    ({"resolved_to_grade1_within_48h": True},
+     {"resolved_to_grade1_within_48h": ["Only a fever is judged on resolving to grade 1 within 48 h "
+                                        "(CLINICAL_RULES.md section 4)."]}),
+    ({"term": "Liver damage"},
+     {"term": ["'Liver damage' is not in the CTCAE v5.0 term list. Choose a listed term or, for an event the list "
+               "does not name, record it as other, specify (term_other: true)."]}),
+    ({"category": "cardiac", "onset_date": None},
+     {"category": ["Use one of haematological, non_haematological, infusion_reaction, allergic, fever."],
+      "onset_date": ["Give the date of onset."]}),
+])
+def test_patch_validates_as_recording_does(api, event, changes, errors):
+    response = api.patch(url(event), {**changes, "reason": REASON}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": errors}
+    assert event.history.count() == 1
+
+
+def test_a_term_is_corrected_to_a_listed_one_in_its_ctcae_spelling_or_as_other_specify(api, event):
+    listed = api.patch(url(event), {"term": "  aspartate aminotransferase INCREASED ", "reason": REASON},
+                       format="json")
+    other = api.patch(url(event), {"term": "Drug-induced liver injury", "term_other": True, "reason": REASON},
+                      format="json")
+
+    assert listed.json()["term"] == "Aspartate aminotransferase increased"
+    assert other.status_code == 200, other.json()
+    assert AdverseEvent.objects.get().term == "Drug-induced liver injury"
+
+
+def test_an_event_recorded_under_an_unlisted_term_is_corrected_without_retyping_it(api, event, coordinator):
+    from trials.audit import audited_save
+
+    event.term = "Transaminitis"
+    audited_save(event, by=coordinator, reason="Recorded before the CTCAE list")
+
+    response = api.patch(url(event), {"grade": 2, "reason": REASON}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["term"], response.json()["grade"]) == ("Transaminitis", 2)
+
+
+def test_a_coordinator_cannot_change_causality_an_investigator_can(event, coordinator, investigator):
+    refused = client_for(coordinator).patch(url(event), {"relationship": "unrelated", "reason": REASON}, format="json")
+    same = client_for(coordinator).patch(url(event), {"relationship": "possible", "grade": 4,
+                                                      "serious": True, "seriousness": ["life_threatening"],
+                                                      "reason": REASON}, format="json")
+    accepted = client_for(investigator).patch(url(event), {"relationship": "unrelated", "reason": "Alternative cause"},
+                                              format="json")
+
+    assert refused.status_code == 403
+    assert refused.json() == {"errors": {"detail": ["Only an investigator changes the relationship to treatment "
+                                                    "(causality)."]}}
+    assert same.status_code == 200, same.json()
+    assert accepted.status_code == 200, accepted.json()
+    assert (accepted.json()["relationship"], accepted.json()["dlt"]["is_dlt"]) == ("unrelated", False)
+    assert [row.history_change_reason for row in AdverseEvent.objects.get().history.all()][:2] == [
+        "Alternative cause", REASON]
+
+
+def test_a_dismissed_event_and_a_draft_are_not_corrected(api, participant, coordinator, investigator):
+    base = {"participant": participant, "term": "Anemia", "category": "haematological", "onset_date": ONSET,
+            "status": "draft", "reported_by": coordinator}
+    draft = AdverseEvent.objects.create(**base)
+    dismissed = AdverseEvent.objects.create(**base)
+    services.adverse_event_dismiss(event=dismissed, reason="Sample haemolysed", by=investigator)
+
+    on_draft = api.patch(url(draft), {"grade": 2, "reason": REASON}, format="json")
+    on_dismissed = api.patch(url(dismissed), {"grade": 2, "reason": REASON}, format="json")
+
+    assert on_draft.status_code == on_dismissed.status_code == 409
+    assert on_draft.json() == {"errors": {"non_field_errors": [
+        "This adverse event is a draft: an investigator confirms or dismisses it first."]}}
+    assert on_dismissed.json() == {"errors": {"non_field_errors": [
+        "This adverse event was dismissed; a dismissed event is not corrected."]}}
+    assert list(AdverseEvent.objects.filter(grade__isnull=False)) == []
+
+
+def test_the_site_cannot_learn_of_a_reported_sae_after_its_report(api, participant, coordinator):
+    aware = timezone.now().replace(microsecond=0) - timedelta(hours=5)
+    event = services.adverse_event_record(participant=participant, by=coordinator, data=services.AdverseEventInput(
+        term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3, serious=True,
+        seriousness=["hospitalisation"], relationship="unlikely", site_aware_at=aware))
+    services.adverse_event_sae_report(event=event, reported_at=aware + timedelta(hours=2), by=coordinator)
+
+    response = api.patch(url(event), {"site_aware_at": (aware + timedelta(hours=3)).isoformat(), "reason": REASON},
+                         format="json")
+
+    assert response.status_code == 400
+    reported = timezone.localtime(aware + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    assert response.json() == {"errors": {"site_aware_at": [
+        f"The site learned of the event before its SAE report ({reported})."]}}
+
+
+def test_a_patch_that_changes_nothing_writes_nothing(api, event):
+    response = api.patch(url(event), {"grade": 3, "relationship": "possible", "reason": REASON}, format="json")
+    assert response.status_code == 200
+    assert event.history.count() == 1
+
+
+# --- roles and sites ----------------------------------------------------------------------------
+
+def test_get_returns_the_event_with_its_dlt_assessment_to_every_role_of_the_site(event, make_user):
+    for role in ("coordinator", "investigator", "monitor"):
+        body = client_for(make_user(role)).get(url(event)).json()
+        assert (body["id"], body["grade"], body["dlt"]["is_dlt"]) == (event.pk, 3, True)
+
+
+def test_a_monitor_cannot_correct_and_another_site_gets_404(event, make_user):
+    monitor = client_for(make_user("monitor"))
+    elsewhere = client_for(make_user("investigator", site="XH"))
+
+    assert monitor.patch(url(event), {"grade": 2, "reason": REASON}, format="json").status_code == 403
+    assert elsewhere.get(url(event)).status_code == 404
+    assert elsewhere.patch(url(event), {"grade": 2, "reason": REASON}, format="json").status_code == 404
+    assert APIClient().patch(url(event), {"grade": 2, "reason": REASON}, format="json").status_code == 401
+    assert AdverseEvent.objects.get().grade == 3
+
+
+def test_the_service_locks_the_row_and_reads_a_bounded_number_of_rows_sets(event, coordinator,
+                                                                          django_assert_max_num_queries):
+    fresh = AdverseEvent.objects.select_related("participant").get(pk=event.pk)
+    data = services.AdverseEventInput(**{name: services.KEEP for name in services.ADVERSE_EVENT_CORRECTABLE})
+    data.grade = 2
+    with django_assert_max_num_queries(10):
+        services.adverse_event_update(event=fresh, data=data, reason=REASON, by=coordinator)
+    assert AdverseEvent.objects.get().grade == 2
+
+
+def test_the_audit_page_of_the_event_shows_the_correction(client, api, event, coordinator):
+    from django.urls import reverse
+
+    api.patch(url(event), {"grade": 2, "reason": REASON}, format="json")
+    client.force_login(coordinator)
+
+    entries = client.get(reverse("audit-trail", args=["adverse-event", event.pk])).context["entries"]
+
+    assert (entries[0].action, entries[0].reason) == ("changed", REASON)
+    assert [(c.field, c.old, c.new) for c in entries[0].changes] == [("CTCAE grade", 3, 2)]

@@ -1,0 +1,153 @@
+"""Correcting a confirmed adverse event in the browser: the Correct link of the detail page, the form
+prefilled with the event, the reason, causality kept for investigators, roles and sites."""
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
+from followup.models import AdverseEvent
+
+ONSET = WINDOW_OVER + timedelta(days=10)
+
+
+@pytest.fixture
+def investigator(make_user):
+    return make_user("investigator")
+
+
+@pytest.fixture
+def event(studies, coordinator):
+    return adverse_event(enrol_p2(coordinator), onset=ONSET, by=coordinator, description="ALT 6 x ULN")
+
+
+def edit_url(event) -> str:
+    return reverse("adverse-event-edit", args=[event.pk])
+
+
+def as_posted(form) -> dict:
+    """The form as the browser sends it back unchanged (a box left unticked is not sent)."""
+    data = {}
+    for field in form:
+        value = field.value()
+        if value in (None, False, "", []):
+            continue
+        if value is True:
+            data[field.html_name] = "on"
+        elif isinstance(value, list):
+            data[field.html_name] = value
+        elif hasattr(value, "strftime") and hasattr(value, "hour"):
+            data[field.html_name] = value.strftime("%Y-%m-%dT%H:%M")
+        else:
+            data[field.html_name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return data
+
+
+def test_participant_page_links_a_confirmed_event_to_its_page_with_the_correct_link(client, event, coordinator):
+    client.force_login(coordinator)
+    detail = reverse("adverse-event-detail", args=[event.pk])
+
+    assert detail in client.get(reverse("participant-detail", args=[event.participant_id])).content.decode()
+    page = client.get(detail).content.decode()
+
+    assert f'href="{edit_url(event)}"' in page
+    assert reverse("audit-trail", args=["adverse-event", event.pk]) in page
+
+
+def test_a_monitor_sees_no_correct_link(client, event, make_user):
+    client.force_login(make_user("monitor"))
+    page = client.get(reverse("adverse-event-detail", args=[event.pk])).content.decode()
+    assert edit_url(event) not in page
+
+
+def test_the_form_shows_the_event_and_the_ctcae_term_list(client, event, coordinator):
+    client.force_login(coordinator)
+
+    response = client.get(edit_url(event))
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert (form["term"].value(), form["grade"].value(), form["serious"].value(), form["relationship"].value(),
+            form["description"].value(), form["term_other"].value()) == (
+        "Alanine aminotransferase increased", 3, "no", "possible", "ALT 6 x ULN", False)
+    assert form.fields["relationship"].disabled  # causality is the investigator's
+    page = response.content.decode()
+    assert 'list="ctcae-terms"' in page and '<datalist id="ctcae-terms"' in page
+    assert '<option value="Infusion related reaction">' in page
+    assert 'name="reason"' in page and "style=" not in page and "<script>" not in page
+
+
+def test_the_coordinator_corrects_the_grade_with_a_reason(client, event, coordinator):
+    client.force_login(coordinator)
+    data = as_posted(client.get(edit_url(event)).context["form"])
+
+    response = client.post(edit_url(event), {**data, "grade": "2", "relationship": "unrelated",
+                                             "reason": "Grade 2 on the lab report"})
+
+    assert response.status_code == 302, response.context and response.context["form"].errors
+    event.refresh_from_db()
+    assert (event.grade, event.relationship) == (2, "possible")  # a disabled field keeps its value
+    assert event.history.first().history_change_reason == "Grade 2 on the lab report"
+    assert event.history.first().site_aware_at == event.history.last().site_aware_at  # the minute shown is kept
+
+
+def test_the_investigator_changes_causality(client, event, investigator):
+    client.force_login(investigator)
+    response = client.get(edit_url(event))
+    assert not response.context["form"].fields["relationship"].disabled
+
+    posted = client.post(edit_url(event), {**as_posted(response.context["form"]), "relationship": "unrelated",
+                                           "stopped_infusions": "on", "reason": "Alternative cause found"})
+
+    assert posted.status_code == 302, posted.context and posted.context["form"].errors
+    event.refresh_from_db()
+    assert (event.relationship, event.stopped_infusions) == ("unrelated", True)
+
+
+def test_the_form_without_a_reason_or_with_an_unlisted_term_names_the_fields(client, event, coordinator):
+    client.force_login(coordinator)
+    data = as_posted(client.get(edit_url(event)).context["form"])
+
+    response = client.post(edit_url(event), {**data, "term": "Anaemia", "reason": ""})
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["reason"] == ["Say why the adverse event is corrected (kept in the audit trail)."]
+    assert errors["term"] == ["'Anaemia' is not in the CTCAE v5.0 term list. Choose a listed term or, for an event "
+                              "the list does not name, record it as other, specify (term_other: true). Closest listed "
+                              "terms: Anemia."]
+    assert AdverseEvent.objects.get().history.count() == 1
+
+
+def test_the_site_aware_time_changed_on_the_form_is_stored(client, event, coordinator):
+    client.force_login(coordinator)
+    data = as_posted(client.get(edit_url(event)).context["form"])
+    aware = (timezone.localtime() - timedelta(days=1)).replace(second=0, microsecond=0)
+
+    client.post(edit_url(event), {**data, "site_aware_at": aware.strftime("%Y-%m-%dT%H:%M"),
+                                  "reason": "The site learned of it the day before"})
+
+    event.refresh_from_db()
+    assert event.site_aware_at == aware
+
+
+def test_a_draft_is_not_corrected_from_the_form(client, event, coordinator):
+    draft = AdverseEvent.objects.create(participant=event.participant, term="Anemia", category="haematological",
+                                        onset_date=ONSET, status="draft", reported_by=coordinator)
+    client.force_login(coordinator)
+
+    response = client.get(edit_url(draft))
+
+    assert response.status_code == 302 and response["Location"] == reverse("adverse-event-detail", args=[draft.pk])
+    assert edit_url(draft) not in client.get(response["Location"]).content.decode()
+
+
+def test_a_monitor_cannot_open_the_form_and_another_site_gets_404(client, event, make_user):
+    assert client.get(edit_url(event)).status_code == 302  # anonymous: to sign in
+    client.force_login(make_user("monitor"))
+    assert client.get(edit_url(event)).status_code == 403
+    assert client.post(edit_url(event), {"grade": "2", "reason": "x"}).status_code == 403
+    client.force_login(make_user("investigator", site="XH"))
+    assert client.get(edit_url(event)).status_code == 404
+    assert AdverseEvent.objects.get().grade == 3

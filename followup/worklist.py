@@ -1,0 +1,270 @@
+"""What is due or overdue at a user's sites (API.md `GET /api/v1/worklist/`, the worklist page).
+
+Four kinds of work, each with the page to act on:
+
+* ``visit`` - a planned visit (or timed sample) whose window is open or has passed and that is
+  neither done nor missed; its status is the one the participant page shows
+  (`followup.schedule.visit_status`);
+* ``infusion`` - a planned infusion whose window is open or has passed, neither given, missed nor
+  held (`dosing.windows.infusion_status`);
+* ``sae_report`` - a confirmed serious adverse event not yet reported; due within 24 hours of the
+  site learning of it, overdue after (CLINICAL_RULES.md section 3);
+* ``adverse_event_draft`` - an adverse event opened as a draft (an infusion reaction, a
+  lab-derived suggestion) waiting for an investigator to grade and attribute it.
+
+Withdrawn participants are left out, except for their SAE reports: the obligation to report a
+serious adverse event does not end with the participant's withdrawal (often the event is why the
+participant left). Items are sorted overdue first, then by due time. The
+classification (`visit_work_status`, `infusion_work_status`, `sae_report_work_status`,
+`sort_items`) is pure; `work_items` reads the rows with a fixed number of queries, whatever the
+number of items.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dosing.windows import STATUS_OVERDUE as INFUSION_OVERDUE
+from dosing.windows import STATUS_WINDOW_OPEN as INFUSION_WINDOW_OPEN
+from dosing.windows import infusion_status
+from trials.scoping import site_roles
+
+from .schedule import STATUS_OVERDUE as VISIT_OVERDUE
+from .schedule import STATUS_WINDOW_OPEN as VISIT_WINDOW_OPEN
+from .schedule import PlannedVisit, visit_status
+
+VISIT = "visit"
+INFUSION = "infusion"
+SAE_REPORT = "sae_report"
+ADVERSE_EVENT_DRAFT = "adverse_event_draft"
+KINDS = (VISIT, INFUSION, SAE_REPORT, ADVERSE_EVENT_DRAFT)
+
+DUE = "due"
+OVERDUE = "overdue"
+STATUSES = (DUE, OVERDUE)
+
+# The roles that work from the list; an administrator configures studies and has none.
+WORKLIST_ROLES = frozenset({"coordinator", "investigator", "monitor"})
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One thing to do. ``due_at`` is the target (visit, infusion), the deadline (SAE report) or
+    when the draft was opened; ``window_start``/``window_end`` bound when it may be done
+    (``window_end`` is None for a draft, which has no deadline). ``object_id`` is the visit's,
+    infusion's or adverse event's id."""
+
+    kind: str
+    status: str
+    due_at: datetime
+    window_start: datetime
+    window_end: datetime | None
+    object_id: int
+    participant_id: int
+    study_number: str
+    study: str
+    site: str
+    site_id: int
+    label: str
+    url: str
+    timed: bool = True  # False: a day-based visit or an infusion, shown as dates
+
+    @property
+    def participant_url(self) -> str:
+        return reverse("participant-detail", args=[self.participant_id])
+
+    @property
+    def overdue(self) -> bool:
+        return self.status == OVERDUE
+
+    def as_api(self) -> dict:
+        return {
+            "kind": self.kind,
+            "status": self.status,
+            "due_at": timezone.localtime(self.due_at).isoformat(),
+            "window_start": timezone.localtime(self.window_start).isoformat(),
+            "window_end": timezone.localtime(self.window_end).isoformat() if self.window_end else None,
+            "id": self.object_id,
+            "participant": {"id": self.participant_id, "study_number": self.study_number, "study": self.study},
+            "site": self.site,
+            "label": self.label,
+            "url": self.url,
+            "participant_url": self.participant_url,
+        }
+
+
+# --- pure classification ----------------------------------------------------------------------
+
+def visit_work_status(planned: PlannedVisit, *, now: datetime) -> str | None:
+    """``due`` while the window of a visit neither done nor missed is open, ``overdue`` once it
+    has passed, None before it opens (the participant page's `visit_status`)."""
+    status = visit_status(planned, done_at=None, missed=False, now=now).status
+    return {VISIT_WINDOW_OPEN: DUE, VISIT_OVERDUE: OVERDUE}.get(status)
+
+
+def infusion_work_status(*, window_start: date, window_end: date, today: date, held: bool = False) -> str | None:
+    """``due`` while the window of an infusion neither given nor missed is open, ``overdue`` once
+    it has passed, None before it opens or when held (`dosing.windows.infusion_status`)."""
+    status = infusion_status(window_start=window_start, window_end=window_end, given_on=None, missed=False,
+                             today=today, held=held)
+    return {INFUSION_WINDOW_OPEN: DUE, INFUSION_OVERDUE: OVERDUE}.get(status)
+
+
+def sae_report_work_status(*, due: datetime, now: datetime) -> str:
+    """An unreported SAE is ``due`` up to its deadline (inclusive), ``overdue`` after it."""
+    return OVERDUE if now > due else DUE
+
+
+def day_span(first: date, last: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """A window of whole days as instants: 00:00 of the first day to the end of the last day
+    (as `followup.schedule` does for day-based visits)."""
+    return datetime.combine(first, time(0), tzinfo=tz), datetime.combine(last, time.max, tzinfo=tz)
+
+
+_KIND_ORDER = {kind: index for index, kind in enumerate((SAE_REPORT, INFUSION, VISIT, ADVERSE_EVENT_DRAFT))}
+
+
+def sort_items(items: Iterable[WorkItem]) -> list[WorkItem]:
+    """Overdue first, then by due time (then kind, participant and id, so the order is stable)."""
+    return sorted(items, key=lambda item: (item.status != OVERDUE, item.due_at, _KIND_ORDER[item.kind],
+                                           item.study_number, item.object_id))
+
+
+# --- reading the rows ---------------------------------------------------------------------------
+
+def worklist_site_ids(user) -> list[int]:
+    """The sites where the user works from the list (coordinator, investigator, monitor).
+    Raises PermissionDenied (403) for a user with no such role."""
+    site_ids = sorted(site for site, role in site_roles(user).items() if role in WORKLIST_ROLES)
+    if not site_ids:
+        raise PermissionDenied(_("The worklist is for coordinators, investigators and monitors of a site."))
+    return site_ids
+
+
+def worklist(user, *, now: datetime | None = None, site: str | None = None, study: str | None = None,
+             kinds: Iterable[str] | None = None) -> list[WorkItem]:
+    """What is due or overdue for the participants of the user's sites, sorted (module docstring).
+    `site` / `study` are codes; `kinds` a subset of :data:`KINDS`."""
+    return work_items(site_ids=worklist_site_ids(user), now=now or timezone.now(), site=site, study=study,
+                      kinds=kinds)
+
+
+def _participant_filter(prefix: str, site_ids, site, study, *, withdrawn: bool = False) -> Q:
+    q = Q() if withdrawn else ~Q(**{f"{prefix}status": "withdrawn"})
+    if site_ids is not None:
+        q &= Q(**{f"{prefix}site_id__in": list(site_ids)})
+    if site:
+        q &= Q(**{f"{prefix}site__code": site})
+    if study:
+        q &= Q(**{f"{prefix}study__code": study})
+    return q
+
+
+def _item(kind, status, due_at, window_start, window_end, row, participant, label, url, timed=True) -> WorkItem:
+    return WorkItem(kind=kind, status=status, due_at=due_at, window_start=window_start, window_end=window_end,
+                    object_id=row.pk, participant_id=participant.pk, study_number=participant.study_number,
+                    study=participant.study.code, site=participant.site.code, site_id=participant.site_id,
+                    label=label, url=url, timed=timed)
+
+
+def visit_item(visit, *, now: datetime) -> WorkItem | None:
+    """The work item of a planned visit (`visit.participant.study/site` and `visit.definition`
+    loaded), or None when nothing is due."""
+    participant = visit.participant
+    if visit.state != "upcoming" or participant.status == "withdrawn":
+        return None
+    planned = PlannedVisit(code=visit.code, label=visit.definition.label, target=visit.target_at,
+                           window_start=visit.window_start, window_end=visit.window_end,
+                           provisional=visit.provisional, timed=visit.timed)
+    status = visit_work_status(planned, now=now)
+    if status is None:
+        return None
+    if visit.timed:
+        url = reverse("visit-record", args=[participant.pk, visit.code])
+    else:
+        url = reverse("assessment-new", args=[participant.pk]) + f"?visit={visit.code}"
+    label = _("Visit %(code)s: %(label)s") % {"code": visit.code, "label": visit.definition.label}
+    return _item(VISIT, status, visit.target_at, visit.window_start, visit.window_end, visit, participant, label, url,
+                 timed=visit.timed)
+
+
+def infusion_item(infusion, *, now: datetime, tz: tzinfo) -> WorkItem | None:
+    """The work item of a planned infusion (`infusion.participant.study/site` loaded), or None."""
+    participant = infusion.participant
+    if infusion.state != "planned":
+        return None
+    status = infusion_work_status(window_start=infusion.window_start, window_end=infusion.window_end,
+                                  today=timezone.localdate(now, tz), held=participant.status == "withdrawn")
+    if status is None:
+        return None
+    window_start, window_end = day_span(infusion.window_start, infusion.window_end, tz)
+    label = _("Infusion %(number)d") % {"number": infusion.number}
+    return _item(INFUSION, status, datetime.combine(infusion.target_date, time(0), tzinfo=tz), window_start,
+                 window_end, infusion, participant, label, reverse("infusion-record", args=[participant.pk]),
+                 timed=False)
+
+
+def adverse_event_item(event, *, now: datetime) -> WorkItem | None:
+    """The work item of an adverse event (`event.participant.study/site` loaded): an SAE report
+    to make (a withdrawn participant's too), a draft to confirm, or None."""
+    participant = event.participant
+    url = reverse("adverse-event-detail", args=[event.pk])
+    if event.status == "draft" and participant.status != "withdrawn":
+        label = _("Adverse event to grade and attribute: %(term)s") % {"term": event.term}
+        return _item(ADVERSE_EVENT_DRAFT, DUE, event.reported_at, event.reported_at, None, event, participant,
+                     label, url)
+    if event.status == "confirmed" and event.serious and event.sae_reported_at is None:
+        due = event.sae_report_due  # 24 h after the site learned of it
+        label = _("SAE report: %(term)s") % {"term": event.term}
+        return _item(SAE_REPORT, sae_report_work_status(due=due, now=now), due, event.site_aware_at, due, event,
+                     participant, label, url)
+    return None
+
+
+def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | None = None, study: str | None = None,
+               kinds: Iterable[str] | None = None) -> list[WorkItem]:
+    """Every item due or overdue at `now` for the participants of `site_ids` (None: every site),
+    sorted. Three queries, however many items."""
+    from dosing.models import Infusion
+
+    from .models import AdverseEvent, Visit
+
+    kinds = set(kinds or KINDS)
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate(now, tz)
+    site_ids = list(site_ids) if site_ids is not None else None
+    participant = "participant__"
+    related = ("participant__study", "participant__site")
+    items: list[WorkItem | None] = []
+    if VISIT in kinds:
+        visits = (Visit.objects.filter(_participant_filter(participant, site_ids, site, study),
+                                       state="upcoming", window_start__lte=now)
+                  .select_related(*related, "definition"))
+        items += [visit_item(visit, now=now) for visit in visits]
+    if INFUSION in kinds:
+        infusions = (Infusion.objects.filter(_participant_filter(participant, site_ids, site, study),
+                                             state="planned", window_start__lte=today)
+                     .select_related(*related))
+        items += [infusion_item(infusion, now=now, tz=tz) for infusion in infusions]
+    wanted = Q()
+    if SAE_REPORT in kinds:
+        wanted |= Q(status="confirmed", serious=True, sae_reported_at__isnull=True)
+    if ADVERSE_EVENT_DRAFT in kinds:
+        wanted |= Q(status="draft") & ~Q(participant__status="withdrawn")
+    if wanted:
+        events = (AdverseEvent.objects.filter(_participant_filter(participant, site_ids, site, study, withdrawn=True))
+                  .filter(wanted).select_related(*related))
+        items += [adverse_event_item(event, now=now) for event in events]
+    return sort_items(item for item in items if item is not None)
+
+
+def counts(items: Iterable[WorkItem]) -> dict[str, int]:
+    """{"overdue": n, "due": m}."""
+    items = list(items)
+    return {OVERDUE: sum(item.overdue for item in items), DUE: sum(not item.overdue for item in items)}
