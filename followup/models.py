@@ -396,7 +396,8 @@ class ReminderKind(models.TextChoices):
 
 class Reminder(models.Model):
     """A reminder e-mailed to the site's coordinators and investigators, about one visit, infusion
-    or adverse event. The unique constraints make each (kind, record) reminder a single row: the
+    or adverse event. The unique constraints make each (kind, record, due time) reminder a single
+    row (a record re-planned to a new target is reminded again): the
     sweep (`followup.reminders.reminders_send`) claims it by inserting the row in the transaction
     that sends the message, so two sweeps at once never send it twice."""
 
@@ -421,11 +422,12 @@ class Reminder(models.Model):
         verbose_name = _("reminder")
         verbose_name_plural = _("reminders")
         constraints = [
-            models.UniqueConstraint(fields=["kind", "visit"], condition=Q(visit__isnull=False),
+            models.UniqueConstraint(fields=["kind", "visit", "due_at"], condition=Q(visit__isnull=False),
                                     name="reminder_once_per_visit"),
-            models.UniqueConstraint(fields=["kind", "infusion"], condition=Q(infusion__isnull=False),
+            models.UniqueConstraint(fields=["kind", "infusion", "due_at"], condition=Q(infusion__isnull=False),
                                     name="reminder_once_per_infusion"),
-            models.UniqueConstraint(fields=["kind", "adverse_event"], condition=Q(adverse_event__isnull=False),
+            models.UniqueConstraint(fields=["kind", "adverse_event", "due_at"],
+                                    condition=Q(adverse_event__isnull=False),
                                     name="reminder_once_per_adverse_event"),
             models.CheckConstraint(
                 condition=(Q(kind="visit_overdue", visit__isnull=False, infusion__isnull=True,

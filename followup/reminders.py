@@ -9,18 +9,21 @@ learning of it; the deadline is tracked and reminded. Reminded, from the worklis
 * a visit or an infusion whose window has passed without it being recorded (``visit_overdue``,
   ``infusion_overdue``).
 
+A reminder is sent once per kind, record and due time: a visit or infusion re-planned to a new
+target (a late infusion moves what follows; a corrected assessment frees its visit) is reminded
+again when it is overdue at its new target.
+
 `reminders_due` and `reminder_message` are pure (pass `now` in). `reminders_send` is the sweep the
-periodic task runs: it finds the items set-wise, then for each reminder not yet sent, in one
-transaction, re-reads the record under a row lock (skipping a record another sweep holds),
-checks it still needs the reminder, claims the reminder by inserting its `Reminder` row (unique
-per kind and record) and sends the e-mail. A second sweep, a re-delivered task or a concurrent
-worker finds the row, or the lock, and sends nothing; a failed e-mail rolls the claim back, so the
-next sweep tries again.
+periodic task runs: it finds the items set-wise, then for each reminder not yet sent, in one short
+transaction, re-reads the record under a row lock (skipping a record another sweep holds), checks
+it still needs the reminder and claims it by inserting its `Reminder` row (unique per kind, record
+and due time); the e-mail goes out after that commit, so no clinical row stays locked while the
+mail server answers. A second sweep, a re-delivered task or a concurrent worker finds the row, or
+the lock, and sends nothing; a failed e-mail deletes the claim, so the next sweep tries again.
 """
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,9 +51,9 @@ class ReminderDue:
     item: work.WorkItem
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        """(reminder kind, work kind, record id): what the unique constraints allow once."""
-        return self.kind, self.item.kind, self.item.object_id
+    def key(self) -> tuple[str, str, int, datetime]:
+        """(reminder kind, work kind, record id, due time): what the unique constraints allow once."""
+        return self.kind, self.item.kind, self.item.object_id, self.item.due_at
 
 
 # --- pure --------------------------------------------------------------------------------------
@@ -122,7 +125,7 @@ def _recipients_by_site(site_ids) -> dict[int, list[str]]:
     return {site_id: sorted(emails) for site_id, emails in found.items()}
 
 
-def _already_sent(due: list[ReminderDue]) -> set[tuple[str, str, int]]:
+def _already_sent(due: list[ReminderDue]) -> set[tuple[str, str, int, datetime]]:
     from .models import Reminder
 
     ids = defaultdict(set)
@@ -131,13 +134,14 @@ def _already_sent(due: list[ReminderDue]) -> set[tuple[str, str, int]]:
     rows = Reminder.objects.filter(Q(visit_id__in=ids[work.VISIT]) | Q(infusion_id__in=ids[work.INFUSION])
                                    | Q(adverse_event_id__in=ids[work.SAE_REPORT]))
     sent = set()
-    for kind, visit, infusion, event in rows.values_list("kind", "visit_id", "infusion_id", "adverse_event_id"):
+    for kind, visit, infusion, event, due_at in rows.values_list("kind", "visit_id", "infusion_id", "adverse_event_id",
+                                                                 "due_at"):
         if visit:
-            sent.add((kind, work.VISIT, visit))
+            sent.add((kind, work.VISIT, visit, due_at))
         if infusion:
-            sent.add((kind, work.INFUSION, infusion))
+            sent.add((kind, work.INFUSION, infusion, due_at))
         if event:
-            sent.add((kind, work.SAE_REPORT, event))
+            sent.add((kind, work.SAE_REPORT, event, due_at))
     return sent
 
 
@@ -174,18 +178,20 @@ def _send_one(reminder: ReminderDue, recipients: list[str], *, now: datetime) ->
             current = ReminderDue(kind=reminder.kind, item=item)
             subject, body = reminder_message(current, base_url=base_url)
             subject = subject[:300]
-            Reminder.objects.create(
+            claim = Reminder.objects.create(
                 kind=reminder.kind, participant_id=item.participant_id, site_id=item.site_id, due_at=item.due_at,
                 sent_at=now, recipients="\n".join(recipients), subject=subject,
                 visit_id=item.object_id if item.kind == work.VISIT else None,
                 infusion_id=item.object_id if item.kind == work.INFUSION else None,
                 adverse_event_id=item.object_id if item.kind == work.SAE_REPORT else None)
-            send_mail(subject, body, None, recipients)
     except IntegrityError:
         return False  # another sweep claimed it first
-    except (smtplib.SMTPException, OSError):
+    try:
+        send_mail(subject, body, None, recipients)
+    except Exception:  # any failure (mail server down, a bad address): the next sweep tries again
         logger.exception("Reminder %s about %s %s not sent; the next sweep tries again.", reminder.kind,
                          reminder.item.kind, reminder.item.object_id)
+        claim.delete()
         return False
     return True
 

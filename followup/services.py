@@ -981,8 +981,10 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     (CLINICAL_RULES.md sections 3-4).
 
     Coordinators and investigators of the participant's site (`Action.CAPTURE`); a change of the
-    relationship to treatment only by an investigator (`adverse_event_can_change_relationship`,
-    403 otherwise). Fields given as `KEEP` stay as they are; the event as corrected is validated
+    relationship to treatment, and moving later the time the site learned of a serious event (the
+    start of its 24-hour reporting clock), only by an investigator
+    (`adverse_event_can_change_relationship`, 403 otherwise). An event made serious without a
+    time the site learned of it starts its clock at the correction. Fields given as `KEEP` stay as they are; the event as corrected is validated
     as a recorded one (a term kept as recorded is not checked against the CTCAE list again, so an
     event recorded before the list can still be corrected). A draft is confirmed or dismissed, not
     corrected; a dismissed event is not corrected (409). Whether an event is a DLT is computed
@@ -1021,6 +1023,14 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
                     "when": timezone.localtime(locked.sae_reported_at).strftime("%Y-%m-%d %H:%M")})
         if errors:
             raise ServiceError(errors)
+        if (locked.serious and merged.serious and merged.site_aware_at is not None
+                and merged.site_aware_at > locked.site_aware_at
+                and not adverse_event_can_change_relationship(by, participant)):
+            raise PermissionDenied(_("Only an investigator moves later the time the site learned of a serious adverse "
+                                     "event: it starts the 24-hour reporting clock."))
+        if merged.serious and not locked.serious and data.site_aware_at is KEEP:
+            # Now serious: the 24-hour reporting clock starts when the site learns it, unless told when.
+            values["site_aware_at"] = timezone.now()
         values.update(term=_ctcae_term(merged.term.strip(), merged.term_other),
                       description=(merged.description or "").strip(), seriousness=list(merged.seriousness or []),
                       action_taken=merged.action_taken or "", outcome=merged.outcome or "")

@@ -2,6 +2,7 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,9 +16,9 @@ from trials.scoping import Action, require
 from trials.units import ANALYTES
 
 from . import services
-from .forms import (RESCUE_ROWS, AdverseEventAssessmentForm, AdverseEventDismissForm, AdverseEventForm, TRANSFUSION_ROWS, AssessmentForm, AssessmentLabRowForm, RescueTherapyRowForm,
-                    TransfusionRowForm, VisitDoneForm, VisitMissedForm, analytes_expected)
-from .forms import AdverseEventEditForm, AssessmentEditForm
+from .forms import (RESCUE_ROWS, TRANSFUSION_ROWS, AdverseEventAssessmentForm, AdverseEventDismissForm,
+                    AdverseEventEditForm, AdverseEventForm, AssessmentEditForm, AssessmentForm, AssessmentLabRowForm,
+                    RescueTherapyRowForm, TransfusionRowForm, VisitDoneForm, VisitMissedForm, analytes_expected)
 
 
 @login_required
@@ -122,7 +123,6 @@ def assessment_edit(request, pk):
     """Correct a recorded assessment with a reason (a coordinator of the site), through
     `services.assessment_update`, the service of the API. The form holds every value recorded, so
     that what is left out is removed; concomitant medications are kept as they are."""
-    from django.core.exceptions import PermissionDenied
 
     from .models import Assessment
 
@@ -254,6 +254,8 @@ def adverse_event_edit(request, pk):
                 data, site_aware_at=services.KEEP if keep_aware else aware,
                 resolved_to_grade1_within_48h=data["resolved_to_grade1_within_48h"],
                 stopped_infusions=data["stopped_infusions"], platelet_drop_confirmed=data["platelet_drop_confirmed"]))
+        except PermissionDenied as refusal:
+            form.add_error(None, str(refusal))
         except ServiceError as error:
             _service_errors_on(form, error.errors)
         else:

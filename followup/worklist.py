@@ -3,10 +3,11 @@
 Four kinds of work, each with the page to act on:
 
 * ``visit`` - a planned visit (or timed sample) whose window is open or has passed and that is
-  neither done nor missed; its status is the one the participant page shows
+  neither done nor missed, and not planned after an infusion not given yet (provisional, with a
+  positive offset); its status is the one the participant page shows
   (`followup.schedule.visit_status`);
-* ``infusion`` - a planned infusion whose window is open or has passed, neither given, missed nor
-  held (`dosing.windows.infusion_status`);
+* ``infusion`` - a participant's next planned infusion (the lowest-numbered one neither given
+  nor missed) whose window is open or has passed, unless held (`dosing.windows.infusion_status`);
 * ``sae_report`` - a confirmed serious adverse event not yet reported; due within 24 hours of the
   site learning of it, overdue after (CLINICAL_RULES.md section 3);
 * ``adverse_event_draft`` - an adverse event opened as a draft (an infusion reaction, a
@@ -179,6 +180,10 @@ def visit_item(visit, *, now: datetime) -> WorkItem | None:
     participant = visit.participant
     if visit.state != "upcoming" or participant.status == "withdrawn":
         return None
+    if visit.provisional and visit.definition.offset > 0:
+        # After an infusion not given yet: it cannot be done before that infusion, its dates move
+        # when it is given, and the infusion is the work to do.
+        return None
     planned = PlannedVisit(code=visit.code, label=visit.definition.label, target=visit.target_at,
                            window_start=visit.window_start, window_end=visit.window_end,
                            provisional=visit.provisional, timed=visit.timed)
@@ -227,6 +232,17 @@ def adverse_event_item(event, *, now: datetime) -> WorkItem | None:
     return None
 
 
+def _next_infusions(infusions) -> list:
+    """Per participant only the lowest-numbered planned infusion: the ones after it are given after
+    it and are re-planned from when it is (CLINICAL_RULES.md section 8), so they are not yet work."""
+    first: dict[int, object] = {}
+    for infusion in infusions:
+        held = first.get(infusion.participant_id)
+        if held is None or infusion.number < held.number:
+            first[infusion.participant_id] = infusion
+    return list(first.values())
+
+
 def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | None = None, study: str | None = None,
                kinds: Iterable[str] | None = None) -> list[WorkItem]:
     """Every item due or overdue at `now` for the participants of `site_ids` (None: every site),
@@ -251,7 +267,7 @@ def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | Non
         infusions = (Infusion.objects.filter(_participant_filter(participant, site_ids, site, study),
                                              state="planned", window_start__lte=today)
                      .select_related(*related))
-        items += [infusion_item(infusion, now=now, tz=tz) for infusion in infusions]
+        items += [infusion_item(infusion, now=now, tz=tz) for infusion in _next_infusions(infusions)]
     wanted = Q()
     if SAE_REPORT in kinds:
         wanted |= Q(status="confirmed", serious=True, sae_reported_at__isnull=True)

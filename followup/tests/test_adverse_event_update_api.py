@@ -246,3 +246,43 @@ def test_the_audit_page_of_the_event_shows_the_correction(client, api, event, co
 
     assert (entries[0].action, entries[0].reason) == ("changed", REASON)
     assert [(c.field, c.old, c.new) for c in entries[0].changes] == [("CTCAE grade", 3, 2)]
+
+
+@pytest.fixture
+def overdue_sae(participant, coordinator):
+    aware = timezone.now().replace(microsecond=0) - timedelta(hours=30)
+    return services.adverse_event_record(participant=participant, by=coordinator, data=services.AdverseEventInput(
+        term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3, serious=True,
+        seriousness=["hospitalisation"], relationship="unlikely", site_aware_at=aware))
+
+
+def test_a_coordinator_cannot_restart_the_sae_clock_an_investigator_can(overdue_sae, coordinator, investigator):
+    later = {"site_aware_at": timezone.now().isoformat(), "reason": "Site learned of it today"}
+    refused = client_for(coordinator).patch(url(overdue_sae), later, format="json")
+    assert refused.status_code == 403
+    assert refused.json() == {"errors": {"detail": [
+        "Only an investigator moves later the time the site learned of a serious adverse event: it starts the "
+        "24-hour reporting clock."]}}
+    overdue_sae.refresh_from_db()
+    assert overdue_sae.sae_overdue
+
+    earlier = (overdue_sae.site_aware_at - timedelta(hours=1)).isoformat()
+    assert client_for(coordinator).patch(url(overdue_sae), {"site_aware_at": earlier, "reason": REASON},
+                                         format="json").status_code == 200
+    accepted = client_for(investigator).patch(url(overdue_sae), later, format="json")
+    assert accepted.status_code == 200, accepted.json()
+    assert accepted.json()["sae_overdue"] is False
+
+
+def test_an_event_made_serious_starts_its_reporting_clock_at_the_correction(api, participant, coordinator):
+    aware = timezone.now() - timedelta(days=3)
+    event = services.adverse_event_record(participant=participant, by=coordinator, data=services.AdverseEventInput(
+        term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3, serious=False,
+        relationship="unlikely", site_aware_at=aware))
+    before = timezone.now()
+    response = api.patch(url(event), {"serious": True, "seriousness": ["hospitalisation"],
+                                      "reason": "Admitted to hospital"}, format="json")
+    assert response.status_code == 200, response.json()
+    event.refresh_from_db()
+    assert before <= event.site_aware_at <= timezone.now()
+    assert response.json()["sae_overdue"] is False

@@ -2,7 +2,7 @@
 infusions): which items need one at a fixed `now`, and the sweep that e-mails each exactly once."""
 import smtplib
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
@@ -277,3 +277,26 @@ def test_withdrawn_participants_sae_is_still_reminded_but_not_their_visits(due_n
                                    reason="adverse_event", by=site_team["coordinator"])
     assert reminders.reminders_send(now=timezone.now()) == 1
     assert list(Reminder.objects.values_list("kind", "adverse_event_id")) == [("sae_report_due", sae.pk)]
+
+
+def test_a_visit_re_planned_to_a_new_target_is_reminded_again_when_overdue_there(due_now, mailoutbox):
+    participant, visit, sae = due_now
+    now = timezone.now()
+    assert reminders.reminders_send(now=now) == 2
+    moved = timezone.localdate() - timedelta(days=1)
+    Visit.objects.filter(pk=visit.pk).update(
+        target_at=timezone.make_aware(datetime.combine(moved, time(0))),
+        window_start=timezone.make_aware(datetime.combine(moved, time(0))),
+        window_end=timezone.make_aware(datetime.combine(moved, time(12))))
+    assert reminders.reminders_send(now=now) == 1
+    assert reminders.reminders_send(now=now + timedelta(minutes=15)) == 0
+    assert Reminder.objects.filter(visit=visit, kind="visit_overdue").count() == 2
+
+
+def test_any_failure_to_send_releases_the_claim(due_now, mailoutbox, monkeypatch):
+    def bad_header(*args, **kwargs):
+        raise ValueError("Header values can't contain newlines")
+
+    monkeypatch.setattr(reminders, "send_mail", bad_header)
+    assert reminders.reminders_send(now=timezone.now()) == 0
+    assert Reminder.objects.count() == 0

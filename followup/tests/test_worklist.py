@@ -221,6 +221,7 @@ def test_items_are_sorted_overdue_first_then_by_due_time(api, studies, coordinat
     overdue_visit(first, "BL", days_ago=2)
     overdue_visit(second, "BL", days_ago=9)
     move_visit(second, "D14", start=TODAY - timedelta(days=1), end=TODAY + timedelta(days=5))
+    Visit.objects.filter(participant=second, code="D14").update(provisional=False)  # as once the last infusion is given
     sae = event(first, coordinator, aware=timezone.now() - timedelta(hours=1))
     listed = [(i["status"], i["participant"]["id"], i["label"]) for i in items(api)]
     assert listed == [
@@ -333,3 +334,18 @@ def test_page_query_count_does_not_grow_with_items(client, studies, coordinator,
     with django_assert_max_num_queries(11):  # session, user, memberships, 3 item reads, filter choices
         response = client.get(reverse("worklist"))
     assert response.context["counts"] == {"overdue": 2 * count, "due": 0}
+
+
+def test_only_the_next_infusion_is_work_and_visits_after_an_infusion_not_given_wait_for_it(api, studies, coordinator):
+    """Infusion 1 four months overdue: infusions 2-5 (planned from it) and the follow-up visits planned
+    after the last infusion (provisional) would all look overdue; only infusion 1 and the baseline
+    visit (before day 0) are work."""
+    late = enrol(coordinator, day0=TODAY - timedelta(days=120), enrolled_on=TODAY - timedelta(days=122))
+    first = Infusion.objects.get(participant=late, number=1)
+    assert Infusion.objects.filter(participant=late, state="planned", window_end__lt=TODAY).count() == 5
+    after = Visit.objects.filter(participant=late, provisional=True, definition__offset__gt=0,
+                                 window_end__lt=timezone.now())
+    assert after.count() >= 2
+    listed = items(api)
+    assert [(i["kind"], i["id"]) for i in listed if i["kind"] == "infusion"] == [("infusion", first.pk)]
+    assert [i["label"] for i in listed if i["kind"] == "visit"] == ["Visit BL: Baseline"]
