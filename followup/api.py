@@ -72,6 +72,7 @@ class AdverseEventOutSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     participant = serializers.IntegerField(source="participant_id")
     term = serializers.CharField()
+    term_other = serializers.BooleanField(help_text="Other, specify: the term is not in the CTCAE v5.0 list.")
     category = serializers.CharField()
     onset_date = serializers.DateField()
     resolution_date = serializers.DateField(allow_null=True)

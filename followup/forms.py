@@ -221,13 +221,11 @@ class AdverseEventEditForm(AdverseEventForm):
     def initial_from(event) -> dict:
         from django.utils import timezone
 
-        from .ctcae_terms import ctcae_terms
-
         initial = {name: getattr(event, name) for name in (
             "term", "category", "onset_date", "resolution_date", "grade", "relationship", "action_taken", "outcome",
             "description", "seriousness", "resolved_to_grade1_within_48h", "stopped_infusions",
             "platelet_drop_confirmed")}
         initial["serious"] = {True: "yes", False: "no"}.get(event.serious, "")
         initial["site_aware_at"] = timezone.localtime(event.site_aware_at).replace(second=0, microsecond=0)
-        initial["term_other"] = ctcae_terms().find(event.term) is None
+        initial["term_other"] = event.term_other
         return initial

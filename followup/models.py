@@ -127,6 +127,9 @@ class AdverseEvent(models.Model):
 
     participant = models.ForeignKey("enrollment.Participant", on_delete=models.PROTECT, related_name="adverse_events")
     term = models.CharField(_("CTCAE term"), max_length=200)
+    term_other = models.BooleanField(
+        _("other, specify"), default=False,
+        help_text=_("The term is not in the CTCAE v5.0 list and was recorded as entered."))
     category = models.CharField(_("category"), max_length=20, choices=AdverseEventCategory.choices)
     onset_date = models.DateField(_("onset"))
     resolution_date = models.DateField(_("resolved on"), null=True, blank=True)

@@ -108,12 +108,13 @@ class AdverseEventInput:
     term_other: bool = False
 
 
-def _ctcae_term(term: str, term_other: bool) -> str:
-    """The term as stored: in its CTCAE spelling when the list names it, else as entered ("other, specify")."""
+def _ctcae_term(term: str) -> tuple[str, bool]:
+    """(the term as stored, whether it is "other, specify"): in its CTCAE spelling when the list
+    names it, else as entered."""
     from .ctcae_terms import ctcae_terms
 
     listed = ctcae_terms().find(term)
-    return listed.term if listed is not None else " ".join(term.split())
+    return (listed.term, False) if listed is not None else (" ".join(term.split()), True)
 
 
 def _validate_term(term: str, term_other: bool, add) -> None:
@@ -242,8 +243,9 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, today: dat
     errors = _validate_adverse_event(participant, data, today)
     if errors:
         raise ServiceError(errors)
+    term, term_other = _ctcae_term(data.term.strip())
     event = AdverseEvent(
-        participant=participant, term=_ctcae_term(data.term.strip(), data.term_other), category=data.category,
+        participant=participant, term=term, term_other=term_other, category=data.category,
         onset_date=data.onset_date,
         resolution_date=data.resolution_date, grade=data.grade, serious=data.serious,
         relationship=data.relationship, resolved_to_grade1_within_48h=data.resolved_to_grade1_within_48h,
@@ -1031,7 +1033,11 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
         if merged.serious and not locked.serious and data.site_aware_at is KEEP:
             # Now serious: the 24-hour reporting clock starts when the site learns it, unless told when.
             values["site_aware_at"] = timezone.now()
-        values.update(term=_ctcae_term(merged.term.strip(), merged.term_other),
+        if merged.term.strip() != locked.term:
+            values["term"], values["term_other"] = _ctcae_term(merged.term.strip())
+        else:
+            values["term"], values["term_other"] = locked.term, locked.term_other
+        values.update(
                       description=(merged.description or "").strip(), seriousness=list(merged.seriousness or []),
                       action_taken=merged.action_taken or "", outcome=merged.outcome or "")
         if values["site_aware_at"] is None:
@@ -1041,7 +1047,7 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
             for name, value in changed.items():
                 setattr(locked, name, value)
             audited_save(locked, by=by, reason=reason, update_fields=list(changed))
-    for name in ADVERSE_EVENT_CORRECTABLE:
+    for name in (*ADVERSE_EVENT_CORRECTABLE, "term_other"):
         setattr(event, name, getattr(locked, name))
     return event
 

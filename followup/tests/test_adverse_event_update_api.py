@@ -132,9 +132,13 @@ def test_a_term_is_corrected_to_a_listed_one_in_its_ctcae_spelling_or_as_other_s
     other = api.patch(url(event), {"term": "Drug-induced liver injury", "term_other": True, "reason": REASON},
                       format="json")
 
-    assert listed.json()["term"] == "Aspartate aminotransferase increased"
+    assert (listed.json()["term"], listed.json()["term_other"]) == ("Aspartate aminotransferase increased", False)
     assert other.status_code == 200, other.json()
-    assert AdverseEvent.objects.get().term == "Drug-induced liver injury"
+    assert (other.json()["term"], other.json()["term_other"]) == ("Drug-induced liver injury", True)
+    stored = AdverseEvent.objects.get()
+    assert (stored.term, stored.term_other) == ("Drug-induced liver injury", True)
+    kept = api.patch(url(event), {"grade": 2, "reason": REASON}, format="json")
+    assert (kept.json()["term"], kept.json()["term_other"]) == ("Drug-induced liver injury", True)
 
 
 def test_an_event_recorded_under_an_unlisted_term_is_corrected_without_retyping_it(api, event, coordinator):

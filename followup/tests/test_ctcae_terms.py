@@ -132,7 +132,13 @@ def test_an_unlisted_term_is_refused_with_the_way_to_record_it(api, participant)
 def test_an_unlisted_term_is_recorded_as_other_specify(api, participant):
     response = record(api, participant, term="Tumour lysis of the spleen", term_other=True)
     assert response.status_code == 201, response.json()
-    assert response.json()["term"] == "Tumour lysis of the spleen"
+    assert (response.json()["term"], response.json()["term_other"]) == ("Tumour lysis of the spleen", True)
+    assert AdverseEvent.objects.get().term_other is True
+
+
+def test_a_listed_term_sent_as_other_is_stored_as_the_listed_term(api, participant):
+    response = record(api, participant, term="lung infection", term_other=True)
+    assert (response.json()["term"], response.json()["term_other"]) == ("Lung infection", False)
 
 
 def test_a_listed_term_is_stored_in_its_ctcae_spelling(api, participant):
@@ -178,3 +184,5 @@ def test_the_record_form_offers_the_list_and_the_other_specify_box(client, parti
     assert refused.status_code == 200 and "term_other" in refused.context["form"].errors["term"][0]
     assert accepted.status_code == 302, accepted.context and accepted.context["form"].errors
     assert AdverseEvent.objects.get().term == "Pneumonia"
+    detail = client.get(reverse("adverse-event-detail", args=[AdverseEvent.objects.get().pk])).content.decode()
+    assert 'data-testid="term-other">(other, specify: not in the CTCAE v5.0 list)' in detail
