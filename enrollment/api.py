@@ -181,7 +181,8 @@ class ScheduledInfusionSerializer(serializers.Serializer):
     target_date = serializers.DateField()
     window_start = serializers.DateField()
     window_end = serializers.DateField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="planned | window_open | overdue | waiting (for an earlier infusion not "
+                                             "given yet) | given | given_out_of_window | missed | held")
     given_at = serializers.DateTimeField(allow_null=True)
     deviation = serializers.BooleanField()
     anchor = serializers.CharField()
@@ -196,7 +197,8 @@ class ScheduledVisitSerializer(serializers.Serializer):
     target_at = serializers.DateTimeField(help_text="Exact target; timed samples (minutes, hours) use it.")
     window_start_at = serializers.DateTimeField(source="window_start")
     window_end_at = serializers.DateTimeField(source="window_end")
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="upcoming | window_open | overdue | waiting (planned after an infusion "
+                                             "not given yet) | done | done_out_of_window | missed | cancelled")
     provisional = serializers.BooleanField()
     timed = serializers.BooleanField()
 

@@ -206,6 +206,12 @@ class ScheduledVisit:
         return timezone.localtime(self.window_end).date()
 
 
+# A planned infusion or visit whose window has opened or passed but which waits for an earlier
+# infusion not given yet (the worklist, `followup.worklist`, leaves these out for the same reason).
+WAITING = "waiting"
+DUE_STATUSES = ("window_open", "overdue")
+
+
 def participant_schedule(participant, *, now) -> dict:
     """The participant's infusions and visits with their statuses as of `now` (no query when
     `infusions` and `visits__definition` are prefetched). A withdrawn participant's infusions not
@@ -218,13 +224,18 @@ def participant_schedule(participant, *, now) -> dict:
     today = timezone.localdate(now)
     held = participant.status == "withdrawn"
     infusions = []
+    pending = False  # an earlier infusion neither given nor missed: the later ones wait for it
     for row in sorted(participant.infusions.all(), key=lambda r: r.number):
         given_on = timezone.localtime(row.started_at).date() if row.state == "given" else None
+        status = infusion_status(window_start=row.window_start, window_end=row.window_end, given_on=given_on,
+                                 missed=row.state == "missed", today=today, held=held)
+        if pending and status in DUE_STATUSES:
+            status = WAITING
+        pending = pending or row.state == "planned"
         infusions.append(ScheduledInfusion(
             number=row.number, target_date=row.target_date, window_start=row.window_start, window_end=row.window_end,
-            status=infusion_status(window_start=row.window_start, window_end=row.window_end, given_on=given_on,
-                                   missed=row.state == "missed", today=today, held=held),
-            given_at=row.started_at if row.state == "given" else None, deviation=row.deviation, anchor=row.anchor,
+            status=status, given_at=row.started_at if row.state == "given" else None, deviation=row.deviation,
+            anchor=row.anchor,
         ))
     visits = []
     for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):
@@ -233,6 +244,8 @@ def participant_schedule(participant, *, now) -> dict:
         status = visit_status(planned, done_at=row.done_at, missed=row.state == "missed", now=now).status
         if held and status in ("upcoming", "window_open", "overdue"):
             status = "cancelled"  # withdrawal stops future visits
+        elif row.provisional and row.definition.offset > 0 and status in DUE_STATUSES:
+            status = WAITING  # planned after an infusion not given yet: its dates move when it is
         visits.append(ScheduledVisit(
             code=row.code, label=planned.label, target_date=timezone.localtime(row.target_at).date(),
             target_at=row.target_at, window_start=row.window_start, window_end=row.window_end, status=status,

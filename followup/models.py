@@ -84,7 +84,7 @@ class Relationship(models.TextChoices):
 
 class AdverseEventStatus(models.TextChoices):
     DRAFT = "draft", _("Draft, to be graded and attributed")
-    CONFIRMED = "confirmed", _("Confirmed by the investigator")
+    CONFIRMED = "confirmed", _("Recorded: graded and attributed")
     DISMISSED = "dismissed", _("Dismissed by the investigator")
 
 

@@ -194,7 +194,11 @@ def participant_timeline(participant):
     given = sorted((i for i in participant.infusions.all() if i.state == "given"), key=lambda i: i.number)
     events = sorted((e.onset_date, e.resolution_date, e.term + (f" G{e.grade}" if e.grade else ""), e.grade)
                     for e in participant.adverse_events.all() if e.status == "confirmed")
-    confirmed = (result.response_date, f"{result.best_confirmed_response} confirmed") if result and result.response_date else None
+    # The best confirmed response from when it holds: a CR from its own date, which may follow an
+    # earlier R/PR (the response date).
+    marked = (result.complete_response_date if result and result.best_confirmed_response == "CR"
+              and result.complete_response_date else result.response_date if result else None)
+    confirmed = (marked, f"{result.best_confirmed_response} confirmed") if marked else None
     chart = build_chart(values, infusions=[timezone.localtime(i.started_at).date() for i in given],
                         thresholds=[(thresholds_set[key], f"{label} {thresholds_set[key]:g}") for key, label in lines
                                     if key in thresholds_set], unit=unit, events=events, response=confirmed)

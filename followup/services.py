@@ -126,8 +126,9 @@ def _validate_term(term: str, term_other: bool, add) -> None:
     if term_other or terms.find(term) is not None:
         return
     closest = terms.closest(term)
-    message = _("'%(term)s' is not in the %(version)s term list. Choose a listed term or, for an event the list "
-                "does not name, record it as other, specify (term_other: true).") % {
+    message = _("'%(term)s' is not in this product's %(version)s term list (the terms common in these studies). "
+                "Choose a listed term or, for an event the list does not name, tick \"Other, specify\" (term_other "
+                "in the API).") % {
         "term": term, "version": terms.version}
     if closest:
         message += " " + _("Closest listed terms: %(terms)s.") % {"terms": ", ".join(closest)}

@@ -292,11 +292,13 @@ def adverse_event_detail(request, pk):
     a coordinator or investigator records the report of a serious one."""
     from trials.scoping import can
 
-    from .models import AdverseEvent
+    from .models import AdverseEvent, SeriousnessCriterion
 
     event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
-                              .select_related("participant", "sae_reported_by"), pk=pk)
+                              .select_related("participant", "sae_reported_by", "reported_by"), pk=pk)
     participant = event.participant
+    seriousness = [SeriousnessCriterion(code).label if code in SeriousnessCriterion.values else code
+                   for code in event.seriousness or []]
     can_sign = can(request.user, Action.SIGN, [participant.site_id]) and event.status == "draft"
     can_report = (can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed"
                   and bool(event.serious) and event.sae_reported_at is None)
@@ -335,7 +337,7 @@ def adverse_event_detail(request, pk):
     style(dismiss_form)
     style(sae_form)
     return render(request, "followup/adverse_event_detail.html", {
-        "participant": participant, "event": event, "can_sign": can_sign,
+        "participant": participant, "event": event, "can_sign": can_sign, "seriousness": seriousness,
         "can_correct": can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed",
         "confirm_form": confirm_form, "dismiss_form": dismiss_form, "can_report": can_report, "sae_form": sae_form})
 

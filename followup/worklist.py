@@ -11,7 +11,8 @@ Four kinds of work, each with the page to act on:
 * ``sae_report`` - a confirmed serious adverse event not yet reported; due within 24 hours of the
   site learning of it, overdue after (CLINICAL_RULES.md section 3);
 * ``adverse_event_draft`` - an adverse event opened as a draft (an infusion reaction, a
-  lab-derived suggestion) waiting for an investigator to grade and attribute it.
+  lab-derived suggestion) waiting for an investigator to grade and attribute it; listed for the
+  site's investigators only.
 
 Withdrawn participants are left out, except for their SAE reports: the obligation to report a
 serious adverse event does not end with the participant's withdrawal (often the event is why the
@@ -35,7 +36,7 @@ from django.utils.translation import gettext as _
 from dosing.windows import STATUS_OVERDUE as INFUSION_OVERDUE
 from dosing.windows import STATUS_WINDOW_OPEN as INFUSION_WINDOW_OPEN
 from dosing.windows import infusion_status
-from trials.scoping import site_roles
+from trials.scoping import Action, site_ids_for, site_roles
 
 from .schedule import STATUS_OVERDUE as VISIT_OVERDUE
 from .schedule import STATUS_WINDOW_OPEN as VISIT_WINDOW_OPEN
@@ -152,8 +153,11 @@ def worklist(user, *, now: datetime | None = None, site: str | None = None, stud
              kinds: Iterable[str] | None = None) -> list[WorkItem]:
     """What is due or overdue for the participants of the user's sites, sorted (module docstring).
     `site` / `study` are codes; `kinds` a subset of :data:`KINDS`."""
-    return work_items(site_ids=worklist_site_ids(user), now=now or timezone.now(), site=site, study=study,
-                      kinds=kinds)
+    items = work_items(site_ids=worklist_site_ids(user), now=now or timezone.now(), site=site, study=study,
+                       kinds=kinds)
+    # A draft waits for an investigator's grading and attribution: it is work for them only.
+    signing = set(site_ids_for(user, Action.SIGN))
+    return [item for item in items if item.kind != ADVERSE_EVENT_DRAFT or item.site_id in signing]
 
 
 def _participant_filter(prefix: str, site_ids, site, study, *, withdrawn: bool = False) -> Q:

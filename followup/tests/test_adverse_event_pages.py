@@ -42,6 +42,21 @@ def test_coordinator_records_a_serious_adverse_event_and_sees_its_deadline(clien
     assert 'data-testid="sae-due"' in page and due in page and "(overdue)" not in page
 
 
+def test_the_adverse_event_page_shows_everything_recorded(client, participant, coordinator):
+    client.force_login(coordinator)
+    client.post(reverse("adverse-event-new", args=[participant.pk]), FORM)
+    event = AdverseEvent.objects.get()
+
+    page = client.get(reverse("adverse-event-detail", args=[event.pk])).content.decode()
+
+    for shown in ("Recorded: graded and attributed", "Ongoing", 'data-testid="ae-grade">3<',
+                  "Yes: Requires or prolongs hospitalisation", 'data-testid="ae-relationship">Unlikely<',
+                  "Admitted for IV antibiotics", timezone.localtime(event.site_aware_at).strftime("%Y-%m-%d %H:%M"),
+                  f"by {coordinator.get_username()}"):
+        assert shown in page, shown
+    assert "Confirmed by the investigator" not in page
+
+
 def test_the_record_form_names_the_missing_seriousness_criterion(client, participant, coordinator):
     client.force_login(coordinator)
     response = client.post(reverse("adverse-event-new", args=[participant.pk]), {**FORM, "seriousness": []})

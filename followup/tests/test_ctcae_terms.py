@@ -124,8 +124,7 @@ def test_an_unlisted_term_is_refused_with_the_way_to_record_it(api, participant)
 
     assert response.status_code == 400
     assert response.json() == {"errors": {"term": [
-        "'Pneumonia' is not in the CTCAE v5.0 term list. Choose a listed term or, for an event the list does not "
-        "name, record it as other, specify (term_other: true). Closest listed terms: Pneumonitis."]}}
+        "'Pneumonia' is not in this product's CTCAE v5.0 term list (the terms common in these studies). Choose a listed term or, for an event the list does not name, tick \"Other, specify\" (term_other in the API). Closest listed terms: Pneumonitis."]}}
     assert AdverseEvent.objects.count() == 0
 
 

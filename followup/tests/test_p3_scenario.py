@@ -159,6 +159,10 @@ def test_participant_page_shows_time_points_duration_and_the_reasoning(client, a
     chart = client.get(reverse("participant-detail", args=[course["responder"]])).context["chart"]
     assert [(e.label, e.grade) for e in chart.events] == [("Headache G1", 1)]  # on the counts' time axis
     assert html.count('data-testid="timeline-ae"') == 1 and chart.response.label == "CR confirmed"
+    # The marker sits on the CR date (day 113), not on the first response (day 67, an R).
+    cr_point = next(point for point in chart.points if point.day.isoformat() == on(113))
+    assert chart.response.x == cr_point.x
+    assert f"first response on {on(67)}, 67 days after the first infusion" in html and f"CR from {on(113)}" in html
 
 
 @pytest.mark.browser
@@ -189,7 +193,7 @@ def test_coordinator_records_the_m1_count_in_the_browser_and_sees_the_response(c
 
     assert "M1 recorded." in page.content()
     best = page.locator("[data-testid=best-response]").inner_text()
-    assert "Best confirmed response: R" in best and f"from {on(63)}, 63 days after the first infusion" in best
+    assert "Best confirmed response: R" in best and f"first response on {on(63)}, 63 days after the first infusion" in best
     rows = page.locator("[data-testid=response-assessments] tbody tr")
     assert rows.count() == 2 and "R" in rows.nth(1).inner_text()
     assert errors == []

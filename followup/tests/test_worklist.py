@@ -198,9 +198,11 @@ def test_sae_report_due_then_overdue_until_reported(api, participant, coordinato
     assert items(api) == []
 
 
-def test_draft_waits_for_the_investigator(api, participant, coordinator):
+def test_draft_waits_for_the_investigator(api, participant, coordinator, make_user):
     draft = event(participant, coordinator, draft=True, term="Anemia")
-    listed = items(api)
+    assert items(api) == []  # the coordinator cannot confirm it
+    assert items(client_for(make_user("monitor"))) == []
+    listed = items(client_for(make_user("investigator")))
     assert [(i["kind"], i["status"], i["label"], i["url"], i["window_end"]) for i in listed] == [
         ("adverse_event_draft", "due", "Adverse event to grade and attribute: Anemia",
          f"/adverse-events/{draft.pk}/", None)]
@@ -349,3 +351,14 @@ def test_only_the_next_infusion_is_work_and_visits_after_an_infusion_not_given_w
     listed = items(api)
     assert [(i["kind"], i["id"]) for i in listed if i["kind"] == "infusion"] == [("infusion", first.pk)]
     assert [i["label"] for i in listed if i["kind"] == "visit"] == ["Visit BL: Baseline"]
+
+
+def test_the_participant_page_and_api_agree_with_the_worklist_on_what_waits(api, client, studies, coordinator):
+    late = enrol(coordinator, day0=TODAY - timedelta(days=120), enrolled_on=TODAY - timedelta(days=122))
+    schedule = api.get(f"/api/v1/participants/{late.pk}/").json()["schedule"]
+    assert [i["status"] for i in schedule["infusions"]] == ["overdue", "waiting", "waiting", "waiting", "waiting"]
+    visits = {v["code"]: v["status"] for v in schedule["visits"]}
+    assert visits["BL"] == "overdue" and visits["D14"] == "waiting" and visits["M1"] == "waiting"
+    client.force_login(coordinator)
+    page = client.get(reverse("participant-detail", args=[late.pk])).content.decode()
+    assert page.count("waiting for an earlier infusion") >= 6
