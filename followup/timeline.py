@@ -6,7 +6,7 @@ Content-Security-Policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
@@ -33,6 +33,7 @@ class Line:
 class Marker:
     x: float
     label: str
+    anchor: str = "middle"  # SVG text-anchor: the first and last date labels stay inside the chart
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ def build_chart(values: list[tuple[date, float, str]], *, infusions: list[date],
     drawn = list(events)[:MAX_LANES]
     days = [d for d, _v, _c in values] + list(infusions) + [e[0] for e in drawn] + [e[1] for e in drawn if e[1]]
     start, end = min(days), max(days)
+    if start == end:  # one day: drawn in the middle, not on the axis
+        start, end = start - timedelta(days=1), end + timedelta(days=1)
     span = max((end - start).days, 1)
     top_value = max([v for _d, v, _c in values] + [t for t, _l in thresholds]) * 1.1 or 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -99,7 +102,10 @@ def build_chart(values: list[tuple[date, float, str]], *, infusions: list[date],
     height = HEIGHT + (LANE * (len(drawn) + 1) if drawn else 0)
     step = _nice_step(top_value)
     y_ticks = tuple(Line(y(v), f"{v:g}") for v in _frange(0, top_value, step))
-    x_ticks = tuple(Marker(x(d), d.isoformat()) for d in _date_ticks(start, end))
+    ticks = _date_ticks(start, end)
+    x_ticks = tuple(Marker(x(d), d.isoformat(), "start" if i == 0 and len(ticks) > 1 else
+                           "end" if i == len(ticks) - 1 and len(ticks) > 1 else "middle")
+                    for i, d in enumerate(ticks))
     return Chart(
         width=WIDTH, height=height, points=points, polyline=" ".join(f"{p.x},{p.y}" for p in points),
         thresholds=tuple(Line(y(t), label) for t, label in thresholds),
@@ -129,6 +135,4 @@ def _date_ticks(start: date, end: date, count: int = 5) -> list[date]:
     span = (end - start).days
     if span <= 0:
         return [start]
-    from datetime import timedelta
-
-    return [start + timedelta(days=round(span * i / (count - 1))) for i in range(count)]
+    return sorted({start + timedelta(days=round(span * i / (count - 1))) for i in range(count)})

@@ -40,3 +40,15 @@ def test_at_most_eight_event_lanes_are_drawn():
     events = [(date(2026, 1, d), date(2026, 1, d + 1), f"AE {d}", 1) for d in range(1, 12)]
     chart = build_chart([(date(2026, 1, 1), 15, "NE")], infusions=[], thresholds=[], unit="g/L", events=events)
     assert len(chart.events) == 8 and chart.events_not_drawn == 3
+
+
+def test_date_labels_stay_inside_the_chart_and_a_single_day_is_drawn_in_the_middle():
+    chart = build_chart([(date(2026, 1, 1), 15, "NE"), (date(2026, 1, 31), 120, "CR")],
+                        infusions=[date(2026, 1, 1)], thresholds=[], unit="10^9/L")
+    assert [t.anchor for t in chart.x_ticks] == ["start", "middle", "middle", "middle", "end"]
+
+    one = build_chart([(date(2026, 1, 1), 15, "NE")], infusions=[date(2026, 1, 1)], thresholds=[], unit="10^9/L")
+    middle = (one.plot_left + one.plot_right) / 2
+    assert one.points[0].x == one.infusions[0].x == middle
+    labels = [t.label for t in one.x_ticks]
+    assert labels == sorted(set(labels)) and "2026-01-01" in labels
