@@ -987,8 +987,8 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     relationship to treatment, and moving later the time the site learned of a serious event (the
     start of its 24-hour reporting clock), only by an investigator
     (`adverse_event_can_change_relationship`, 403 otherwise). An event made serious without a
-    time the site learned of it starts its clock at the correction. Fields given as `KEEP` stay as they are; the event as corrected is validated
-    as a recorded one (a term kept as recorded is not checked against the CTCAE list again, so an
+    time the site learned of it starts its clock at the correction. Fields given as `KEEP` stay as
+    they are; the event as corrected is validated as a recorded one (a term kept as recorded is not checked against the CTCAE list again, so an
     event recorded before the list can still be corrected). A draft is confirmed or dismissed, not
     corrected; a dismissed event is not corrected (409). Whether an event is a DLT is computed
     when read, so the 3+3 counts (`dosing.selectors.escalation_state`) follow a corrected grade,
@@ -1038,8 +1038,7 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
             values["term"], values["term_other"] = _ctcae_term(merged.term.strip())
         else:
             values["term"], values["term_other"] = locked.term, locked.term_other
-        values.update(
-                      description=(merged.description or "").strip(), seriousness=list(merged.seriousness or []),
+        values.update(description=(merged.description or "").strip(), seriousness=list(merged.seriousness or []),
                       action_taken=merged.action_taken or "", outcome=merged.outcome or "")
         if values["site_aware_at"] is None:
             values["site_aware_at"] = locked.site_aware_at

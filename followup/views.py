@@ -123,7 +123,6 @@ def assessment_edit(request, pk):
     """Correct a recorded assessment with a reason (a coordinator of the site), through
     `services.assessment_update`, the service of the API. The form holds every value recorded, so
     that what is left out is removed; concomitant medications are kept as they are."""
-
     from .models import Assessment
 
     assessment = get_object_or_404(

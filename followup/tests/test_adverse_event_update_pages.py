@@ -150,3 +150,20 @@ def test_a_monitor_cannot_open_the_form_and_another_site_gets_404(client, event,
     client.force_login(make_user("investigator", site="XH"))
     assert client.get(edit_url(event)).status_code == 404
     assert AdverseEvent.objects.get().grade == 3
+
+
+def test_the_edit_page_explains_why_a_coordinator_cannot_restart_the_sae_clock(client, event, coordinator):
+    AdverseEvent.objects.filter(pk=event.pk).update(serious=True, seriousness=["hospitalisation"],
+                                                    site_aware_at=timezone.now() - timedelta(hours=30))
+    client.force_login(coordinator)
+    form = client.get(edit_url(event)).context["form"]
+    later = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+
+    response = client.post(edit_url(event), {**as_posted(form), "site_aware_at": later, "reason": "Learned today"})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "Only an investigator moves later the time the site learned of a serious adverse event: it starts the "
+        "24-hour reporting clock."]
+    event.refresh_from_db()
+    assert event.sae_overdue
