@@ -82,13 +82,23 @@ def coordinator(make_user):
 
 
 @pytest.fixture
-def api(coordinator):
-    """An API client signed in as `coordinator`."""
+def investigator(make_user):
+    return make_user("investigator")
+
+
+def client_for(user):
+    """An API client signed in as `user`."""
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.force_authenticate(coordinator)
+    client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def api(coordinator):
+    """An API client signed in as `coordinator`."""
+    return client_for(coordinator)
 
 
 @pytest.fixture

@@ -244,8 +244,8 @@ def participant_schedule(participant, *, now) -> dict:
         status = visit_status(planned, done_at=row.done_at, missed=row.state == "missed", now=now).status
         if held and status in ("upcoming", "window_open", "overdue"):
             status = "cancelled"  # withdrawal stops future visits
-        elif row.provisional and row.definition.offset > 0 and status in DUE_STATUSES:
-            status = WAITING  # planned after an infusion not given yet: its dates move when it is
+        elif row.waits_for_infusion and status in DUE_STATUSES:
+            status = WAITING
         visits.append(ScheduledVisit(
             code=row.code, label=planned.label, target_date=timezone.localtime(row.target_at).date(),
             target_at=row.target_at, window_start=row.window_start, window_end=row.window_end, status=status,

@@ -60,6 +60,13 @@ class Visit(models.Model):
     def __str__(self):
         return f"{self.participant} {self.code}"
 
+    @property
+    def waits_for_infusion(self) -> bool:
+        """Planned after an infusion not given yet (provisional, positive offset; `definition`
+        loaded): it cannot be done before that infusion and its dates move when it is given. The
+        participant page shows it as waiting and the worklist leaves it out."""
+        return self.provisional and self.definition.offset > 0
+
 
 class AdverseEventCategory(models.TextChoices):
     """The categories the DLT definition distinguishes (CLINICAL_RULES.md section 4,

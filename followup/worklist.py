@@ -184,9 +184,7 @@ def visit_item(visit, *, now: datetime) -> WorkItem | None:
     participant = visit.participant
     if visit.state != "upcoming" or participant.status == "withdrawn":
         return None
-    if visit.provisional and visit.definition.offset > 0:
-        # After an infusion not given yet: it cannot be done before that infusion, its dates move
-        # when it is given, and the infusion is the work to do.
+    if visit.waits_for_infusion:  # the infusion is the work to do
         return None
     planned = PlannedVisit(code=visit.code, label=visit.definition.label, target=visit.target_at,
                            window_start=visit.window_start, window_end=visit.window_end,

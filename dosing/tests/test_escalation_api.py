@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from conftest import client_for
 from dosing.models import EscalationDecision
 from dosing.tests.escalation_setup import PASSWORD, TODAY, WINDOW_OVER, adverse_event, enrol_p2
 from enrollment.tests.test_enrolment import eligible_p2_screening
@@ -21,17 +22,6 @@ def no_signature_lockout():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def investigator(make_user):
-    return make_user("investigator")
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def level_counts(body):

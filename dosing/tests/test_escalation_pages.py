@@ -18,11 +18,6 @@ def no_signature_lockout():
     cache.clear()
 
 
-@pytest.fixture
-def investigator(make_user):
-    return make_user("investigator")
-
-
 def test_escalation_page_shows_counts_participants_and_a_preselected_form(client, studies, coordinator, investigator):
     first = enrol_p2(coordinator)
     enrol_p2(coordinator)

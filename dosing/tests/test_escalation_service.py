@@ -37,11 +37,6 @@ def study(studies):
     return Study.objects.get(code="HUCMSC-ITP-ESC")
 
 
-@pytest.fixture
-def investigator(make_user):
-    return make_user("investigator")
-
-
 def counts(state, code):
     row = state.level(code)
     return (row.level.status, row.enrolled, row.evaluable, row.dlts, row.in_dlt_window)

@@ -16,11 +16,6 @@ FORM = {"term": "Lung infection", "category": "non_haematological", "onset_date"
 
 
 @pytest.fixture
-def investigator(make_user):
-    return make_user("investigator")
-
-
-@pytest.fixture
 def draft(api, anaemic):
     assess(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
     return AdverseEvent.objects.get()

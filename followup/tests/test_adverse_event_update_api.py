@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conftest import client_for
 from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
 from followup import services
 from followup.models import AdverseEvent
@@ -15,11 +16,6 @@ from followup.models import AdverseEvent
 ONSET = WINDOW_OVER + timedelta(days=10)
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 REASON = "Source document re-read at monitoring"
-
-
-@pytest.fixture
-def investigator(make_user):
-    return make_user("investigator")
 
 
 @pytest.fixture
@@ -31,12 +27,6 @@ def participant(studies, coordinator):
 def event(participant, coordinator):
     """Grade 3 ALT increase, possibly related, inside the DLT window: a DLT."""
     return adverse_event(participant, onset=ONSET, by=coordinator)
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def url(event) -> str:

@@ -13,11 +13,6 @@ ONSET = WINDOW_OVER + timedelta(days=10)
 
 
 @pytest.fixture
-def investigator(make_user):
-    return make_user("investigator")
-
-
-@pytest.fixture
 def event(studies, coordinator):
     return adverse_event(enrol_p2(coordinator), onset=ONSET, by=coordinator, description="ALT 6 x ULN")
 

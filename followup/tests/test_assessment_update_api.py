@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conftest import client_for, require_service
 from followup import services
 from followup.models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
 from followup.tests.test_visit_record import woman  # noqa: F401 (fixtures)
@@ -40,12 +41,6 @@ def recorded(api, woman):
     response = api.post(f"/api/v1/participants/{woman.pk}/assessments/", W1, format="json")
     assert response.status_code == 201, response.json()
     return Assessment.objects.get(pk=response.json()["id"])
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def history_counts() -> tuple[int, ...]:
@@ -348,8 +343,8 @@ def test_an_update_with_five_labs_stays_within_twenty_queries(recorded, coordina
 def test_the_update_locks_the_assessment_row(recorded, coordinator):
     from django.test.utils import CaptureQueriesContext
 
-    if not connection.features.has_select_for_update:
-        pytest.skip("The row lock is taken on PostgreSQL; SQLite serialises writers itself.")
+    # The row lock is taken on PostgreSQL; SQLite serialises writers itself.
+    require_service(connection.features.has_select_for_update, "PostgreSQL (DATABASE_URL=postgres://...)")
     with CaptureQueriesContext(connection) as queries:
         services.assessment_update(assessment=recorded, reason=REASON, by=coordinator,
                                    data=services.AssessmentInput(**{**_keep_all(), "bleeding_grade": 0}))

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conftest import client_for
 from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixture)
 from enrollment.services import ConflictError, ServiceError
 from followup import services
@@ -28,17 +29,6 @@ def serious_event(participant, by, *, aware_hours_ago=3, serious=True, status="c
 
 def report(client, event, **body):
     return client.post(f"/api/v1/adverse-events/{event.pk}/sae-report/", body, format="json")
-
-
-@pytest.fixture
-def investigator(make_user):
-    return make_user("investigator")
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 # --- service ----------------------------------------------------------------------------------

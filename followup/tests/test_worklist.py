@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conftest import client_for
 from dosing.models import Infusion
 from enrollment import services as enrolment
 from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
@@ -49,12 +50,6 @@ def event(participant, by, *, serious=True, aware=None, draft=False, term="Lung 
         AdverseEvent.objects.filter(pk=recorded.pk).update(status="draft", grade=None, serious=None, relationship="")
         recorded.refresh_from_db()
     return recorded
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def items(client, query=""):
