@@ -84,7 +84,8 @@ def _upsert(model: type[models.Model], *, key: dict, values: dict, by, reason: s
 
 def _format_errors(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
-        return "; ".join(f"{name}: {' '.join(str(m) for m in msgs)}" for name, msgs in exc.message_dict.items())
+        return "; ".join(f"{name}: {' '.join(str(m) for m in msgs)}" if name != "__all__" else " ".join(msgs)
+                         for name, msgs in exc.message_dict.items())
     return " ".join(exc.messages)
 
 
