@@ -576,12 +576,17 @@ class ParticipantResponse(APIView):
     def get(self, request, pk):
         from rest_framework.exceptions import APIException
 
-        from .selectors import ResponseNotAvailable, participant_response, response_prefetch
+        from .selectors import CriteriaSetIncomplete, ResponseNotAvailable, participant_response, response_prefetch
 
         participant = get_object_or_404(
             participants_visible(request.user).prefetch_related(*response_prefetch()), pk=pk)
         try:
             result = participant_response(participant)
+        except CriteriaSetIncomplete as reason:
+            # A configuration problem, not the participant's: 409 naming the set and its missing keys.
+            conflict = APIException({"response_criteria": [str(reason)]})
+            conflict.status_code = status.HTTP_409_CONFLICT
+            raise conflict from None
         except ResponseNotAvailable as reason:
             conflict = APIException(str(reason))
             conflict.status_code = status.HTTP_409_CONFLICT

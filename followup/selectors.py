@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from trials.models import ResponseCriteriaSet, StudyDisease
+from trials.response_thresholds import incomplete_message, with_defaults
 
 from . import response as rules
 
@@ -17,6 +18,22 @@ ITP_RESCUE = ("ivig", "steroid_start", "steroid_increase", "tpo_agent", "platele
 
 class ResponseNotAvailable(Exception):
     """No response can be computed yet (no infusion given), or not for this criteria family yet."""
+
+
+class CriteriaSetIncomplete(ResponseNotAvailable):
+    """The criteria set lacks a threshold its rules read (stored without the admin's validation):
+    a configuration problem the pages and the API report instead of computing."""
+
+
+def _check_complete(criteria) -> None:
+    problem = incomplete_message(criteria.code, criteria.family, criteria.thresholds)
+    if problem:
+        raise CriteriaSetIncomplete(problem)
+
+
+def _thresholds(criteria) -> dict:
+    """The set's thresholds with the defaults of the optional ones (trials.response_thresholds)."""
+    return with_defaults(criteria.family, criteria.thresholds)
 
 
 def response_prefetch() -> tuple[str, ...]:
@@ -39,6 +56,7 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
         raise ResponseNotAvailable("No infusion given yet: response is assessed from the first infusion.")
     facts = _Facts(participant, study_disease.study, given)
     criteria = study_disease.response_criteria
+    _check_complete(criteria)
     if criteria.family == "multilineage":
         return _multilineage(facts, criteria, participant.screening.disease, _lineage_sets(study_disease))
     if criteria.family not in LINEAGE_OF_FAMILY:
@@ -46,7 +64,7 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
     result = _by_family(facts, criteria)
     if criteria.family == "itp" and facts.study.response_time_points:
         result = replace(result, time_points=rules.itp_time_points(
-            result, thresholds=criteria.thresholds, window_days=facts.study.time_point_window_days,
+            result, thresholds=_thresholds(criteria), window_days=facts.study.time_point_window_days,
             targets=facts.time_point_targets()))
     return result
 
@@ -103,7 +121,7 @@ class _Facts:
 
 
 def _by_family(facts: _Facts, criteria) -> rules.ResponseResult:
-    family, t, code = criteria.family, criteria.thresholds, criteria.code
+    family, t, code = criteria.family, _thresholds(criteria), criteria.code
     common = {"first_infusion": facts.first, "thresholds": t, "criteria_set": code, **facts.period}
     if family == "itp":
         return rules.itp_response(facts.counts("PLT"), rescue=[x for x in facts.therapies if x.kind in ITP_RESCUE],
@@ -134,12 +152,13 @@ def _lineage_sets(study_disease: StudyDisease) -> dict:
 
 def _multilineage(facts: _Facts, criteria, disease: str, sets: dict) -> rules.ResponseResult:
     """Each involved lineage by its own set, then the overall category (CLINICAL_RULES.md section 2)."""
-    t = criteria.thresholds
+    t = _thresholds(criteria)
     lineages, said = {}, []
     for lineage, _family in LINEAGE_FAMILIES:
         lineage_set = sets.get(lineage)
         if lineage_set is None:
             continue
+        _check_complete(lineage_set)
         result = _by_family(facts, lineage_set)
         if lineage in ALWAYS_INVOLVED.get(disease, ()):
             lineages[lineage] = result
@@ -187,6 +206,8 @@ def participant_timeline(participant):
         why_not = str(reason)
     family = study_disease.response_criteria.family if study_disease else "itp"
     thresholds_set = study_disease.response_criteria.thresholds if study_disease else {}
+    if not isinstance(thresholds_set, dict):
+        thresholds_set = {}  # a corrupted set: why_not says so, the chart draws no threshold
     analyte, unit, lines = CHARTED[family]
     categories = {a.date: a.category for a in result.assessments} if result else {}
     values = sorted((a.date, lab.value, categories.get(a.date, "")) for a in participant.assessments.all()
@@ -201,5 +222,6 @@ def participant_timeline(participant):
     confirmed = (marked, f"{result.best_confirmed_response} confirmed") if marked else None
     chart = build_chart(values, infusions=[timezone.localtime(i.started_at).date() for i in given],
                         thresholds=[(thresholds_set[key], f"{label} {thresholds_set[key]:g}") for key, label in lines
-                                    if key in thresholds_set], unit=unit, events=events, response=confirmed)
+                                    if isinstance(thresholds_set.get(key), int | float)
+                                    and not isinstance(thresholds_set[key], bool)], unit=unit, events=events, response=confirmed)
     return result, why_not, chart, analyte

@@ -40,6 +40,7 @@ from .models import (
     StudyDisease,
     VisitDefinition,
 )
+from .response_thresholds import describe_schemes
 from .scoping import Action
 
 CREATED_REASON = "Created in administration"
@@ -523,10 +524,35 @@ class SiteAdmin(AuditedAdmin):
     fields = ["code", "name", "change_reason"]
 
 
+def _thresholds_help() -> str:
+    rows = format_html_join(
+        "", "<dt>{}</dt><dd>{} {}<br>{} {}</dd>",
+        ((name, gettext("Required:"), ", ".join(required), gettext("Optional:"), ", ".join(optional) or "-")
+         for name, required, optional in describe_schemes()),
+    )
+    return format_html(
+        '{}<details><summary>{}</summary><dl class="rule-types">{}</dl></details>',
+        gettext('Named numbers of 0 or more, e.g. {"cr_platelets": 100, "r_platelets": 30, ...}; a set missing a '
+                'threshold its rules read is refused. An AIHA set with cr_hb follows the international '
+                'consensus, one without it the Chinese 2017 consensus.'),
+        gettext("Thresholds of each family"),
+        rows,
+    )
+
+
+thresholds_help = lazy(_thresholds_help, str)
+
+
 @admin.register(ResponseCriteriaSet)
 class ResponseCriteriaSetAdmin(AuditedAdmin):
     list_display = ["code", "name", "version", "family"]
     fields = ["code", "name", "version", "family", "source", "description", "thresholds", "change_reason"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "thresholds":
+            kwargs["help_text"] = thresholds_help()
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 8, "cols": 80})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         # Criteria sets are a shared library, not owned by a site.

@@ -27,6 +27,8 @@ from .enums import (
     VisitAnchor,
 )
 from .scoping import ScopedQuerySet
+from .response_period import VisitWindow, window_cut
+from .response_thresholds import threshold_errors
 from .units import ANALYTES
 
 code_validator = RegexValidator(
@@ -95,13 +97,11 @@ class ResponseCriteriaSet(models.Model):
         return f"{self.name} ({self.version})"
 
     def clean(self):
-        if not isinstance(self.thresholds, dict):
-            raise ValidationError({"thresholds": _("Thresholds must be a set of named numbers.")})
-        bad = [key for key, value in self.thresholds.items() if not isinstance(value, int | float) or value < 0]
-        if bad:
-            raise ValidationError(
-                {"thresholds": _("These thresholds are not non-negative numbers: %(names)s.") % {"names": ", ".join(bad)}}
-            )
+        # Every threshold the family's rules read, numbers of 0 or more, no unknown key
+        # (`response_thresholds.SCHEMES`, the one declaration the response pages check too).
+        errors = threshold_errors(self.family, self.thresholds) if self.family in ResponseFamily.values else []
+        if errors:
+            raise ValidationError({"thresholds": errors})
 
 
 TIME_POINT_NAMES = ("early", "initial", "durable", "remission")
@@ -141,12 +141,13 @@ class Study(models.Model):
     response_from_day = models.PositiveIntegerField(
         _("response assessed from day"), null=True, blank=True,
         help_text=_("Days after the first infusion from which assessments count for the best response "
-                    "(empty: from the first infusion)."),
+                    "(empty: from the first infusion). A visit window the period reaches must lie wholly "
+                    "inside it: start on the day the first visit's window opens (P1: M0.5, day 15 - 7 = 8)."),
     )
     response_until_day = models.PositiveIntegerField(
         _("response assessed until day"), null=True, blank=True,
         help_text=_("Days after the first infusion until which assessments count for the best response "
-                    "(empty: no end)."),
+                    "(empty: no end). End on the day the last visit's window closes (P1: M24, day 720 + 14 = 734)."),
     )
     response_time_points = models.JSONField(
         _("response time points"), default=dict, blank=True,
@@ -422,6 +423,11 @@ class VisitDefinition(models.Model):
             }
         if self.arm_id and self.study_id and self.arm.study_id != self.study_id:
             errors["arm"] = _("The arm belongs to another study.")
+        study = getattr(self, "study", None)  # the study form's values when edited with it
+        if study is not None and not errors:
+            cut = window_cut(VisitWindow.of(self), study.response_from_day, study.response_until_day)
+            if cut:
+                errors["__all__"] = cut
         if errors:
             raise ValidationError(errors)
 

@@ -33,6 +33,7 @@ from .models import (
     StudyDisease,
     VisitDefinition,
 )
+from .response_period import period_cuts
 
 STUDIES_DIR = Path(__file__).resolve().parent / "studies"
 RESPONSE_CRITERIA_FILE = "response_criteria.yaml"
@@ -83,7 +84,8 @@ def _upsert(model: type[models.Model], *, key: dict, values: dict, by, reason: s
 
 def _format_errors(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
-        return "; ".join(f"{name}: {' '.join(str(m) for m in msgs)}" for name, msgs in exc.message_dict.items())
+        return "; ".join(f"{name}: {' '.join(str(m) for m in msgs)}" if name != "__all__" else " ".join(msgs)
+                         for name, msgs in exc.message_dict.items())
     return " ".join(exc.messages)
 
 
@@ -138,8 +140,13 @@ def sites_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None
 
 
 def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
-    """Create or update one study from its parsed definition."""
+    """Create or update one study from its parsed definition. A response period that cuts a visit
+    window (`response_period.period_cuts`) is refused before anything is written."""
     code = data["code"]
+    cuts = period_cuts(data.get("visits", []), data.get("response_from_day"), data.get("response_until_day"))
+    if cuts:
+        raise StudyDefinitionError(" ".join(f"{code} response period, visit {visit}: {message}"
+                                            for visit, message in cuts.items()))
     study = _upsert(
         Study,
         key={"code": code},

@@ -185,3 +185,48 @@ def test_the_record_form_offers_the_list_and_the_other_specify_box(client, parti
     assert AdverseEvent.objects.get().term == "Pneumonia"
     detail = client.get(reverse("adverse-event-detail", args=[AdverseEvent.objects.get().pk])).content.decode()
     assert 'data-testid="term-other">(other, specify: not in the CTCAE v5.0 list)' in detail
+
+
+# --- corrections against the CTCAE v5.0 list (the file's header) ------------------------------
+
+@pytest.mark.parametrize("term", ["Gum hemorrhage", "Retinal hemorrhage"])
+def test_terms_ctcae_v5_does_not_have_are_not_offered(term):
+    assert ctcae_terms().find(term) is None
+
+
+@pytest.mark.parametrize("term, soc", [
+    ("Oral hemorrhage", "Gastrointestinal disorders"),  # bleeding from the gums is graded here
+    ("Vitreous hemorrhage", "Eye disorders"),
+])
+def test_the_ctcae_bleeding_terms_that_replace_them_are_offered(term, soc):
+    assert ctcae_terms().find(term) == CtcaeTerm(term=term, soc=soc)
+
+
+def test_the_file_records_its_source_and_how_it_was_checked():
+    from followup.ctcae_terms import DATA_FILE
+
+    header = DATA_FILE.read_text(encoding="utf-8").split("version:")[0]
+    assert "Version 5.0" in header and "November 27, 2017" in header and "How it was checked" in header
+
+
+def test_stored_events_under_corrected_terms_are_renamed_or_marked_other_with_history(api, participant):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("followup.migrations.0011_ctcae_term_corrections")
+    gum, retina, fever = (record(api, participant, term=term).json()["id"]
+                          for term in ("Oral hemorrhage", "Vitreous hemorrhage", "Fever"))
+    # As recorded before the correction, when both terms were listed.
+    AdverseEvent.objects.filter(pk=gum).update(term="Gum hemorrhage")
+    AdverseEvent.objects.filter(pk=retina).update(term="Retinal hemorrhage")
+
+    migration.correct_terms(apps, None)
+
+    assert {e.pk: (e.term, e.term_other) for e in AdverseEvent.objects.all()} == {
+        gum: ("Oral hemorrhage", False), retina: ("Retinal hemorrhage", True), fever: ("Fever", False)}
+    assert AdverseEvent.objects.get(pk=gum).history.latest().history_change_reason == (
+        "CTCAE v5.0 term list corrected: Gum hemorrhage is graded as Oral hemorrhage")
+    assert AdverseEvent.objects.get(pk=retina).history.latest().history_change_reason == (
+        "CTCAE v5.0 term list corrected: Retinal hemorrhage is not a CTCAE term (other, specify)")
+    assert AdverseEvent.objects.get(pk=fever).history.count() == 1  # untouched

@@ -72,15 +72,22 @@ def assess_counts(api, participant, day, **labs):
     assert response.status_code == 201, response.json()
 
 
-def test_assessments_before_day_15_do_not_count_for_the_p1_best_response(api, coordinator, studies):
+def test_p1_counts_from_the_opening_of_the_m05_window_count_for_the_best_response(api, coordinator, studies):
+    # CLINICAL_RULES.md section 2: from the opening of the M0.5 window (day 15 - 7 = 8) on.
     participant = p1_participant(coordinator, "AIHA")
     assess(api, participant, 0, 70)
-    assess(api, participant, 3, 95)
-    assess(api, participant, 10, 96)
+    assess(api, participant, 7, 95)   # before the M0.5 window opens
+    assess(api, participant, 9, 96)   # inside the M0.5 window, before its target day 15
+    assess(api, participant, 16, 97)
     body = api.get(f"/api/v1/participants/{participant.pk}/response/").json()
-    assert [(a["category"], a["evaluable"]) for a in body["assessments"]] == [("NE", False), ("NE", False)]
-    assert "outside the evaluation window" in body["assessments"][0]["reason"]
-    assert body["best_confirmed_response"] == "NE"
+    assert [(a["date"], a["category"], a["evaluable"]) for a in body["assessments"]] == [
+        ((DAY0 + timedelta(days=7)).isoformat(), "NE", False),
+        ((DAY0 + timedelta(days=9)).isoformat(), "PR", True),
+        ((DAY0 + timedelta(days=16)).isoformat(), "PR", True)]
+    assert body["assessments"][0]["reason"].endswith(
+        f"outside the evaluation window ({DAY0 + timedelta(days=8)} to {DAY0 + timedelta(days=734)})")
+    assert body["best_confirmed_response"] == "PR"
+    assert body["response_date"] == (DAY0 + timedelta(days=9)).isoformat()
 
 
 def test_evans_with_platelets_not_responding_is_no_overall_response(api, coordinator, studies):
@@ -138,3 +145,76 @@ def test_evans_participant_page_shows_each_lineage_within_the_query_budget(clien
     assert 'data-testid="lineages"' in html
     lineages = response.context["response"].lineages
     assert {name: r.best_confirmed_response for name, r in lineages.items()} == {"HGB": "PR", "PLT": "R"}
+
+
+# A criteria set stored incomplete (written straight to the database, past the admin's and the
+# loader's validation): the page and the API say which set lacks what instead of failing.
+
+def corrupt(code, thresholds):
+    from trials.models import ResponseCriteriaSet
+
+    ResponseCriteriaSet.objects.filter(code=code).update(thresholds=thresholds)
+
+
+IWG_INCOMPLETE = ("Response criteria set IWG2009-ITP is incomplete: missing r_fold_baseline, bleeding_grade_counts_from, "
+                  "confirm_response_days, confirm_failure_days, rescue_exclusion_days. An administrator completes it "
+                  "under Configuration.")
+
+
+def test_response_api_answers_409_naming_the_missing_thresholds_of_an_incomplete_set(api, coordinator, studies):
+    participant = p1_participant(coordinator, "AIHA")
+    assess(api, participant, 0, 70)
+    assess(api, participant, 20, 92)
+    corrupt("AIHA-INTL", {"cr_hb": 120})
+
+    response = api.get(f"/api/v1/participants/{participant.pk}/response/")
+
+    assert response.status_code == 409
+    assert response.json() == {"errors": {"response_criteria": [
+        "Response criteria set AIHA-INTL is incomplete: missing pr_hb, pr_hb_rise, transfusion_exclusion_days, "
+        "confirm_response_days. An administrator completes it under Configuration."]}}
+
+
+def test_response_api_answers_409_for_an_incomplete_set_grading_one_lineage(api, coordinator, studies):
+    participant = p1_participant(coordinator, "EVANS")
+    assess_counts(api, participant, 0, HGB=70, PLT=12)
+    assess_counts(api, participant, 20, HGB=105, PLT=40)
+    corrupt("IWG2009-ITP", {"cr_platelets": 100, "r_platelets": 30})
+
+    response = api.get(f"/api/v1/participants/{participant.pk}/response/")
+
+    assert (response.status_code, response.json()) == (409, {"errors": {"response_criteria": [IWG_INCOMPLETE]}})
+
+
+def test_participant_page_renders_with_the_message_of_an_incomplete_set(client, api, coordinator, studies):
+    from django.urls import reverse
+
+    participant = p1_participant(coordinator, "EVANS")
+    assess_counts(api, participant, 0, HGB=70, PLT=12)
+    assess_counts(api, participant, 20, HGB=105, PLT=40)
+    corrupt("IWG2009-ITP", {"cr_platelets": 100, "r_platelets": 30})
+    client.force_login(coordinator)
+
+    response = client.get(reverse("participant-detail", args=[participant.pk]))
+
+    assert response.status_code == 200
+    assert response.context["response"] is None
+    assert response.context["response_unavailable"] == IWG_INCOMPLETE
+    assert IWG_INCOMPLETE in response.content.decode()
+
+
+def test_participant_page_renders_with_a_non_numeric_threshold(client, api, coordinator, studies):
+    from django.urls import reverse
+
+    participant = p1_participant(coordinator, "AIHA")
+    assess(api, participant, 0, 70)
+    corrupt("AIHA-INTL", {"cr_hb": "high", "pr_hb": 100, "pr_hb_rise": 20, "transfusion_exclusion_days": 7,
+                          "confirm_response_days": 7})
+    client.force_login(coordinator)
+
+    response = client.get(reverse("participant-detail", args=[participant.pk]))
+
+    assert response.status_code == 200
+    assert response.context["response_unavailable"] == (
+        "Response criteria set AIHA-INTL is not valid: cr_hb: 'high' is not a number of 0 or more. An administrator "
+        "corrects it under Configuration.")
