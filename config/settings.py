@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "trials.middleware.ContentSecurityPolicyMiddleware",
+    # A form's one-time token and an API POST's Idempotency-Key: a second post creates nothing.
+    "trials.idempotency.SubmissionOnceMiddleware",
 ]
 
 if not DEBUG:
