@@ -283,3 +283,18 @@ class SubmissionOnceMiddleware:
         else:
             claim_release(record)
         return response
+
+
+def schema_with_idempotency_key(result, generator, request, public):
+    """drf-spectacular hook: every POST of the schema documents the optional `Idempotency-Key` header."""
+    parameter = {
+        "in": "header", "name": HEADER, "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        "description": "The same key from the same user within 24 hours returns the first (2xx) response and "
+                       "creates nothing more; 422 with another request, 409 while the first is running.",
+    }
+    for operations in result.get("paths", {}).values():
+        post = operations.get("post")
+        if post is not None and not any(p.get("name") == HEADER for p in post.get("parameters", [])):
+            post.setdefault("parameters", []).append(parameter)
+    return result

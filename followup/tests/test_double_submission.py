@@ -233,3 +233,12 @@ def test_concurrent_posts_with_one_key_record_one_event(studies, make_user):
     assert len(statuses) == 8 and statuses.count(201) >= 1
     assert set(statuses) <= {201, 409}
     assert AdverseEvent.objects.filter(participant=participant).count() == 1
+
+
+def test_schema_documents_the_key_on_every_post(api):
+    schema = api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    posts = {path: ops["post"] for path, ops in schema["paths"].items() if "post" in ops}
+    assert "/api/v1/participants/{id}/adverse-events/" in posts
+    assert all([p["name"] for p in post["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
+               for post in posts.values())
