@@ -180,7 +180,8 @@ def _api_user(request: HttpRequest):
 
     previous = request.user if hasattr(request, "user") else None
     try:
-        user = Request(request, authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]).user
+        user = Request(request, parsers=[cls() for cls in api_settings.DEFAULT_PARSER_CLASSES],
+                       authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]).user
     except APIException:
         user = None
     finally:
@@ -216,10 +217,12 @@ class SubmissionOnceMiddleware:
     def _api(self, request, key: str):
         if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
             return _api_error(400, _("Send 1 to %(max)d printable characters.") % {"max": MAX_KEY_LENGTH})
+        # The body is read before authenticating: a session's CSRF check may parse a form body, after
+        # which the raw body can no longer be read.
+        fingerprint = request_fingerprint(request)
         user = _api_user(request)
         if user is None:
             return self.get_response(request)  # the view answers 401/403
-        fingerprint = request_fingerprint(request)
         claimed = claim(user=user, kind=SubmissionKey.Kind.API, key=key, fingerprint=fingerprint, now=timezone.now())
         if claimed.created:
             return self._run(request, claimed.record, keep_body=True,

@@ -242,3 +242,20 @@ def test_schema_documents_the_key_on_every_post(api):
     assert "/api/v1/participants/{id}/adverse-events/" in posts
     assert all([p["name"] for p in post["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
                for post in posts.values())
+
+
+def test_form_encoded_post_with_a_key_through_the_session_is_recorded_once(participant, coordinator):
+    """The session's CSRF check reads the form body; the key's fingerprint has read it first."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(coordinator)
+    client.get(reverse("adverse-event-new", args=[participant.pk]))  # sets the CSRF cookie
+    body = {**EVENT, "serious": "false", "csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+
+    first = client.post(ae_url(participant), body, HTTP_IDEMPOTENCY_KEY="session-1")
+    second = client.post(ae_url(participant), body, HTTP_IDEMPOTENCY_KEY="session-1")
+
+    assert (first.status_code, second.status_code) == (201, 201), first.content
+    assert second.json() == first.json()
+    assert AdverseEvent.objects.filter(participant=participant).count() == 1
