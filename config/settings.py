@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "trials.middleware.ContentSecurityPolicyMiddleware",
+    # A form's one-time token and an API POST's Idempotency-Key: a second post creates nothing.
+    "trials.idempotency.SubmissionOnceMiddleware",
 ]
 
 if not DEBUG:
@@ -242,6 +244,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "trials.idempotency.schema_with_idempotency_key"],
     "ENUM_NAME_OVERRIDES": {
         "TimeUnitEnum": "trials.enums.TimeUnit",
         "WithdrawalReasonEnum": "enrollment.enums.WithdrawalReason",

@@ -551,3 +551,33 @@ class LabValue(models.Model):
 
     def __str__(self):
         return f"{self.analyte} {self.value}"
+
+
+class SubmissionKey(models.Model):
+    """One submission claimed by a user: a browser form's one-time token or an API `Idempotency-Key`.
+
+    Claimed (inserted) before the view runs, so a second post of the same key finds it and creates
+    nothing; completed with the first response (the API's status and body, a form's redirect to the
+    record created) for replay. Kept 24 hours (`trials/idempotency.py`).
+    """
+
+    class Kind(models.TextChoices):
+        FORM = "form", _("form token")
+        API = "api", _("Idempotency-Key")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text=_("SHA-256 of the method, path and body."))
+    created_at = models.DateTimeField(db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_content_type = models.CharField(max_length=100, blank=True)
+    response_body = models.TextField(blank=True)
+    location = models.CharField(max_length=2000, blank=True, help_text=_("Where the record created is shown."))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind", "key"], name="submission_key_once_per_user")]
+
+    def __str__(self):
+        return f"{self.kind} {self.key}"
