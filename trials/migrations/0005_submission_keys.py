@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trials', '0003_historicalstudy_response_from_day_and_more'),
+        ('trials', '0004_response_period_help'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
