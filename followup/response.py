@@ -13,15 +13,23 @@ Shared rules (one engine, :func:`_summarise`, for every criteria set):
   response date is the first of them. Not-evaluable assessments neither confirm nor break a run.
 * **Best confirmed response**: CR if a CR is confirmed, else R/PR if a response is confirmed,
   else NR when at least one assessment was evaluable, else NE. An unconfirmed count keeps its
-  per-visit category but gives no confirmed response.
+  per-visit category but gives no confirmed response. NR needs confirming too (section 1: two
+  counts at least ``confirm_failure_days`` apart, 1 day when the set does not say): when every
+  evaluable assessment is NR and they all fall within less than that (a single NR count, or NR
+  counts on one day), the best confirmed response is NE, "NR not confirmed".
 * **Loss of response** (sets that define ``confirm_failure_days``): after the confirmed response,
   two consecutive non-responding evaluable assessments at least ``confirm_failure_days`` apart;
   the loss date is the first. Loss of CR likewise with "not CR".
 * **Duration of response**: response date to loss date, censored at the last evaluable
   assessment when there is no loss.
+* **One value per day**: several values of one analyte on one date are first combined into one
+  daily value, the lowest (:mod:`followup.response_inputs`), for the baseline, the category and
+  the confirmation; the reason and the explanation say "2 counts on <date>, lowest used". No
+  result depends on the order of the input.
 * **Baseline**: the last value on or before the first infusion (a value on the infusion day is
-  taken as drawn before it) and, when the set has ``baseline_lookback_days``, not more than that
-  many days before it. Assessments on or before the first infusion are baseline candidates only.
+  taken as drawn before it), not more than ``baseline_lookback_days`` days before it (14 when the
+  set does not say; section 1, for every set). Assessments on or before the first infusion are
+  baseline candidates only.
 * ``assess_from`` / ``assess_until`` (e.g. P1's day 15 to month 24) make assessments outside that
   window not evaluable for the best response.
 """
@@ -33,6 +41,17 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+
+from .response_inputs import (
+    Count,
+    HbAssessment,
+    Lab,
+    Therapy,
+    Transfusion,
+    daily_counts,
+    daily_hb,
+    several_text,
+)
 
 __all__ = [
     "CR",
@@ -64,63 +83,6 @@ PR = "PR"
 NR = "NR"
 NE = "NE"
 _RANK = {CR: 2, R: 1, PR: 1, NR: 0}
-
-
-# --------------------------------------------------------------------------- inputs
-
-
-@dataclass(frozen=True)
-class Count:
-    """One blood count (platelets or neutrophils, x10^9/L) with the WHO bleeding grade if recorded
-    and the daily corticosteroid dose (prednisone equivalent, mg) the participant was on, if recorded."""
-
-    date: date
-    value: float
-    bleeding_grade: int | None = None
-    steroid_mg_per_day: float | None = None
-
-
-@dataclass(frozen=True)
-class Therapy:
-    """A rescue or supportive therapy (``ivig``, ``glucocorticoid``, ``tpo_agent``, ``gcsf``, ...).
-
-    ``end`` None means still ongoing.
-    """
-
-    kind: str
-    start: date
-    end: date | None = None
-
-
-@dataclass(frozen=True)
-class Transfusion:
-    kind: str  # "rbc" | "platelet"
-    date: date
-
-
-@dataclass(frozen=True)
-class Lab:
-    value: float
-    lln: float | None = None
-    uln: float | None = None
-
-
-@dataclass(frozen=True)
-class HbAssessment:
-    """One anaemia assessment: haemoglobin (g/L) and, where the criteria set needs them, markers.
-
-    ``retic`` is the reticulocyte result with its reference range, ``retic_pct`` the percentage
-    (AIHA Chinese 2017 PR), ``hb_lln`` the lab's Hb lower limit (AIHA Chinese 2017 "Hb normal").
-    """
-
-    date: date
-    hb: float
-    ldh: Lab | None = None
-    tbil: Lab | None = None
-    retic: Lab | None = None
-    retic_pct: float | None = None
-    antiglobulin_negative: bool | None = None
-    hb_lln: float | None = None
 
 
 # --------------------------------------------------------------------------- results
@@ -236,23 +198,40 @@ def _days(thresholds: Mapping[str, float], key: str) -> int:
         raise ValueError(f"the criteria set has no threshold {key!r}") from None
 
 
-def _find_baseline(items, *, analyte: str, date_of, value_of, first_infusion: date, lookback_days):
-    """Last item on or before the first infusion, within the lookback when the set has one."""
-    earliest = None if lookback_days is None else first_infusion - timedelta(days=int(lookback_days))
-    candidates = [
-        i for i in items if date_of(i) <= first_infusion and (earliest is None or date_of(i) >= earliest)
-    ]
+DEFAULT_BASELINE_LOOKBACK_DAYS = 14
+DEFAULT_LINEAGE_PAIRING_DAYS = 3
+
+
+def _lookback(thresholds: Mapping[str, float]) -> int:
+    """The set's ``baseline_lookback_days``, 14 when it has none (CLINICAL_RULES.md section 1)."""
+    return int(thresholds.get("baseline_lookback_days", DEFAULT_BASELINE_LOOKBACK_DAYS))
+
+
+def _find_baseline(items, *, analyte: str, date_of, value_of, first_infusion: date, lookback_days: int):
+    """Last item (one per date) on or before the first infusion, within the look-back."""
+    earliest = first_infusion - timedelta(days=int(lookback_days))
+    candidates = [i for i in items if earliest <= date_of(i) <= first_infusion]
     if not candidates:
         return None
     last = max(candidates, key=date_of)
     return Baseline(analyte, value_of(last), date_of(last))
 
 
-def _baseline_text(baseline: Baseline | None, first_infusion: date, lookback_days) -> str:
+def _baseline_text(baseline: Baseline | None, first_infusion: date, lookback_days, several=None) -> str:
     if baseline is not None:
-        return f"baseline {baseline.analyte} {_fmt(baseline.value)} on {baseline.date}"
-    within = "" if lookback_days is None else f" in the {int(lookback_days)} days"
-    return f"baseline missing: no count{within} on or before the first infusion ({first_infusion})"
+        n = (several or {}).get(baseline.date)
+        combined = f" ({several_text(baseline.date, n)})" if n else ""
+        return f"baseline {baseline.analyte} {_fmt(baseline.value)} on {baseline.date}{combined}"
+    return f"baseline missing: no count in the {int(lookback_days)} days on or before the first infusion ({first_infusion})"
+
+
+def _with_several(result: AssessmentResult, several: Mapping[date, int], what: str = "counts") -> AssessmentResult:
+    """The result with "2 counts on <date>, lowest used" added to its reason when its day combined several."""
+    n = several.get(result.date)
+    if not n:
+        return result
+    return AssessmentResult(result.date, result.category, result.evaluable,
+                            f"{result.reason}; {several_text(result.date, n, what)}", result.value)
 
 
 def _recent(therapies: Sequence[Therapy], on: date, days: int) -> Therapy | None:
@@ -312,11 +291,14 @@ def _summarise(
     confirm_failure_days: int | None,
     response_label: str,
     preamble: str,
+    several: Mapping[date, int] | None = None,
+    several_what: str = "counts",
 ) -> ResponseResult:
     """Confirmation, best confirmed response, loss and duration (module docstring)."""
     assessments = tuple(sorted(assessments, key=lambda a: a.date))
     ev = [a for a in assessments if a.evaluable]
     said = [preamble, f"{len(ev)} of {len(assessments)} assessments evaluable"]
+    said += [several_text(on, n, several_what) for on, n in sorted((several or {}).items())]
 
     response = _first_confirmed_run(ev, 0, lambda a: _RANK[a.category] >= 1, confirm_response_days)
     complete = _first_confirmed_run(ev, 0, lambda a: _RANK[a.category] >= 2, confirm_response_days)
@@ -355,6 +337,10 @@ def _summarise(
         best = CR
     elif response is not None:
         best = response_label
+    elif ev and _nr_unconfirmed(ev, 1 if confirm_failure_days is None else int(confirm_failure_days)):
+        best = NE
+        nr_days = 1 if confirm_failure_days is None else int(confirm_failure_days)
+        said.append(f"NR not confirmed (NR needs two assessments >= {nr_days} day(s) apart)")
     elif ev:
         best = NR
         said.append(f"no response confirmed by two assessments >= {confirm_response_days} days apart")
@@ -391,6 +377,13 @@ def _summarise(
         duration_censored=censored,
         time_in_response_share=None if share is None else round(share[0] / share[1], 4),
     )
+
+
+def _nr_unconfirmed(evaluable: Sequence[AssessmentResult], min_days: int) -> bool:
+    """Every evaluable assessment NR, all within less than ``min_days`` of each other."""
+    if any(a.category != NR for a in evaluable):
+        return False
+    return (evaluable[-1].date - evaluable[0].date).days < min_days
 
 
 def _time_in_response(evaluable: Sequence[AssessmentResult]) -> tuple[int, int] | None:
@@ -430,96 +423,135 @@ def itp_response(
 ) -> ResponseResult:
     """ITP response by IWG 2009 (CLINICAL_RULES.md section 1), thresholds from the criteria set.
 
-    CR: platelets >= ``cr_platelets`` and no bleeding (WHO grade >= ``bleeding_grade_counts_from``).
-    R: platelets >= ``r_platelets`` and >= ``r_fold_baseline`` x baseline and no bleeding. NR
-    otherwise. NE: baseline missing (no count in the ``baseline_lookback_days`` days up to the first
-    infusion), or a rescue therapy (``rescue``, and platelet ``transfusions``) given on the day of the
-    count or in the ``rescue_exclusion_days`` days before it. A count with no bleeding grade
-    recorded is taken as without bleeding, and the reason says so. With ``steroid_dependence_prednisone_mg``
-    in the set, a count taken on more than that daily corticosteroid dose (prednisone equivalent) is
-    NR: corticosteroid dependence counts as no response (Chinese 2020). ``rescue`` holds only what
-    counts as rescue (platelet transfusion, IVIG, new or increased corticosteroid, TPO agent).
+    Counts are first combined into one per day, the lowest (module docstring). CR: platelets >=
+    ``cr_platelets`` and no bleeding (WHO grade >= ``bleeding_grade_counts_from``). R: platelets
+    >= ``r_platelets`` and >= ``r_fold_baseline`` x baseline and no bleeding. NR otherwise. NE:
+    baseline missing (no count in the ``baseline_lookback_days`` days up to the first infusion), or
+    a rescue therapy (``rescue``, and platelet ``transfusions``) given on the day of the count or in
+    the ``rescue_exclusion_days`` days before it. **Bleeding grade missing**: CR and R need a
+    recorded grade; a count that would be CR or R without one is NE ("bleeding grade not
+    recorded"), an NR stays NR. ``rescue`` holds only what counts as rescue (platelet transfusion,
+    IVIG, new or increased corticosteroid, TPO agent).
+
+    **Corticosteroid dependence** (Chinese 2020, with ``steroid_dependence_prednisone_mg`` in the
+    set): a count is NR when its daily prednisone-equivalent dose exceeds both that limit and the
+    participant's stable pre-treatment dose, the dose recorded with the baseline count (none
+    recorded there: 0). A stable dose above the limit, not raised since, is named in the reason
+    beside the category and does not change it.
     """
     cr_plt = _d(thresholds["cr_platelets"])
     r_plt = _d(thresholds["r_platelets"])
     fold = _d(thresholds["r_fold_baseline"])
     bleeding_from = int(thresholds["bleeding_grade_counts_from"])
     steroid_limit = thresholds.get("steroid_dependence_prednisone_mg")
-    lookback = _days(thresholds, "baseline_lookback_days")
+    lookback = _lookback(thresholds)
     exclusion = _days(thresholds, "rescue_exclusion_days")
     therapies = list(rescue) + [
         Therapy(f"{t.kind} transfusion", t.date, t.date) for t in transfusions if t.kind == "platelet"
     ]
-
+    daily, several = daily_counts(counts)
     baseline = _find_baseline(
-        counts, analyte="PLT", date_of=lambda c: c.date, value_of=lambda c: c.value,
+        daily, analyte="PLT", date_of=lambda c: c.date, value_of=lambda c: c.value,
         first_infusion=first_infusion, lookback_days=lookback,
     )
+    baseline_dose = None
+    if baseline is not None:
+        baseline_dose = next(c.steroid_mg_per_day for c in daily if c.date == baseline.date)
+    rule = _ItpRule(cr_plt, r_plt, fold, bleeding_from, exclusion, steroid_limit, baseline, baseline_dose, therapies)
     results = []
-    for c in sorted((c for c in counts if c.date > first_infusion), key=lambda c: c.date):
-        results.append(
-            _itp_assessment(c, baseline, therapies, cr_plt, r_plt, fold, bleeding_from, exclusion,
-                            first_infusion, lookback, assess_from, assess_until, steroid_limit)
-        )
+    for c in (c for c in daily if c.date > first_infusion):
+        outside = _window_reason(c.date, assess_from, assess_until)
+        if outside:
+            result = AssessmentResult(c.date, NE, False, f"platelets {_fmt(c.value)}: {outside}", c.value)
+        elif baseline is None:
+            result = AssessmentResult(
+                c.date, NE, False, f"platelets {_fmt(c.value)}: {_baseline_text(None, first_infusion, lookback)}",
+                c.value)
+        else:
+            result = rule.assess(c)
+        results.append(_with_several(result, several))
+    preamble = f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}"
+    if steroid_limit is not None and baseline is not None:
+        preamble += (", no corticosteroid dose recorded at baseline" if baseline_dose is None else
+                     f", stable corticosteroid dose at baseline {_fmt(baseline_dose)} mg/day prednisone equivalent")
     return _summarise(
         criteria_set, baseline, results,
         first_infusion=first_infusion,
         confirm_response_days=_days(thresholds, "confirm_response_days"),
         confirm_failure_days=_days(thresholds, "confirm_failure_days"),
         response_label=R,
-        preamble=f"{_baseline_text(baseline, first_infusion, lookback)}, first infusion {first_infusion}",
+        preamble=preamble,
+        several=several,
     )
 
 
-def _itp_assessment(c, baseline, therapies, cr_plt, r_plt, fold, bleeding_from, exclusion,
-                    first_infusion, lookback, assess_from, assess_until, steroid_limit=None) -> AssessmentResult:
-    outside = _window_reason(c.date, assess_from, assess_until)
-    if outside:
-        return AssessmentResult(c.date, NE, False, f"platelets {_fmt(c.value)}: {outside}", c.value)
-    if baseline is None:
-        return AssessmentResult(
-            c.date, NE, False, f"platelets {_fmt(c.value)}: {_baseline_text(None, first_infusion, lookback)}", c.value
-        )
-    therapy = _recent(therapies, c.date, exclusion)
-    if therapy is not None:
-        return AssessmentResult(
-            c.date, NE, False,
-            f"platelets {_fmt(c.value)} within {exclusion} days after rescue therapy ({_therapy_text(therapy)})",
-            c.value,
-        )
-    value = _d(c.value)
-    if c.bleeding_grade is None:
-        bleeding, bleeding_text = False, "bleeding grade not recorded (taken as no bleeding)"
-    else:
-        bleeding = c.bleeding_grade >= bleeding_from
-        sign = ">=" if bleeding else "<"
-        bleeding_text = f"WHO bleeding grade {c.bleeding_grade} {sign} {bleeding_from}"
-    doubled = fold * _d(baseline.value)
-    plt_text = f"platelets {_fmt(value)}"
-    if steroid_limit is not None and c.steroid_mg_per_day is not None and _d(c.steroid_mg_per_day) > _d(steroid_limit):
-        return AssessmentResult(
-            c.date, NR, True,
-            f"NR: corticosteroid dependence ({plt_text} on prednisone-equivalent {_fmt(c.steroid_mg_per_day)} "
-            f"mg/day > {_fmt(steroid_limit)})",
-            c.value,
-        )
-    if value >= cr_plt and not bleeding:
-        return AssessmentResult(c.date, CR, True, f"CR: {plt_text} >= {_fmt(cr_plt)}, {bleeding_text}", c.value)
-    if value >= r_plt and value >= doubled and not bleeding:
-        return AssessmentResult(
-            c.date, R, True,
-            f"R: {plt_text} >= {_fmt(r_plt)} and >= {_fmt(fold)} x baseline {_fmt(baseline.value)} "
-            f"({_fmt(doubled)}), {bleeding_text}",
-            c.value,
-        )
-    why = []
-    if value < r_plt:
-        why.append(f"{plt_text} < {_fmt(r_plt)}")
-    if value < doubled:
-        why.append(f"{plt_text} < {_fmt(fold)} x baseline {_fmt(baseline.value)} ({_fmt(doubled)})")
-    if bleeding:
-        why.append(f"bleeding ({bleeding_text})")
-    return AssessmentResult(c.date, NR, True, "NR: " + ", ".join(why), c.value)
+@dataclass(frozen=True)
+class _ItpRule:
+    """The IWG 2009 category of one daily count after the first infusion, baseline present."""
+
+    cr_plt: Decimal
+    r_plt: Decimal
+    fold: Decimal
+    bleeding_from: int
+    exclusion: int
+    steroid_limit: float | None
+    baseline: Baseline
+    baseline_dose: float | None
+    therapies: Sequence[Therapy]
+
+    def assess(self, c: Count) -> AssessmentResult:
+        therapy = _recent(self.therapies, c.date, self.exclusion)
+        plt_text = f"platelets {_fmt(c.value)}"
+        if therapy is not None:
+            return AssessmentResult(
+                c.date, NE, False,
+                f"{plt_text} within {self.exclusion} days after rescue therapy ({_therapy_text(therapy)})", c.value)
+        value = _d(c.value)
+        steroid_note = ""
+        if self.steroid_limit is not None and c.steroid_mg_per_day is not None \
+                and _d(c.steroid_mg_per_day) > _d(self.steroid_limit):
+            dose, limit = _fmt(c.steroid_mg_per_day), _fmt(self.steroid_limit)
+            stable = self.baseline_dose
+            if stable is None or _d(c.steroid_mg_per_day) > _d(stable):
+                above = ("no dose recorded at baseline" if stable is None
+                         else f"> stable dose at baseline {_fmt(stable)} mg/day")
+                return AssessmentResult(
+                    c.date, NR, True,
+                    f"NR: corticosteroid dependence ({plt_text} on prednisone-equivalent {dose} mg/day > {limit}, "
+                    f"{above})", c.value)
+            steroid_note = (f"; on a stable maintenance corticosteroid dose, prednisone-equivalent {dose} mg/day "
+                            f"(> {limit}, not above the baseline dose {_fmt(stable)} mg/day): not dependence")
+        if c.bleeding_grade is None:
+            bleeding, bleeding_text = None, "bleeding grade not recorded"
+        else:
+            bleeding = c.bleeding_grade >= self.bleeding_from
+            bleeding_text = f"WHO bleeding grade {c.bleeding_grade} {'>=' if bleeding else '<'} {self.bleeding_from}"
+        doubled = self.fold * _d(self.baseline.value)
+        base_text = f"{_fmt(self.fold)} x baseline {_fmt(self.baseline.value)} ({_fmt(doubled)})"
+        cr_level = value >= self.cr_plt
+        r_level = value >= self.r_plt and value >= doubled
+        if bleeding is True or not (cr_level or r_level):
+            why = []
+            if value < self.r_plt:
+                why.append(f"{plt_text} < {_fmt(self.r_plt)}")
+            if value < doubled:
+                why.append(f"{plt_text} < {base_text}")
+            if bleeding is True:
+                why.append(f"bleeding ({bleeding_text})")
+            elif bleeding is None:
+                why.append(bleeding_text)
+            return AssessmentResult(c.date, NR, True, "NR: " + ", ".join(why) + steroid_note, c.value)
+        if cr_level:
+            level = f"{plt_text} >= {_fmt(self.cr_plt)}"
+            category = CR
+        else:
+            level = f"{plt_text} >= {_fmt(self.r_plt)} and >= {base_text}"
+            category = R
+        if bleeding is None:
+            return AssessmentResult(
+                c.date, NE, False,
+                f"not evaluable for CR/R: {level}, bleeding grade not recorded{steroid_note}", c.value)
+        return AssessmentResult(c.date, category, True, f"{category}: {level}, {bleeding_text}{steroid_note}", c.value)
 
 
 def itp_time_points(
@@ -609,33 +641,49 @@ def aiha_response(
     a missing value that could change the category makes it not evaluable (the reason names it).
     """
     exclusion = _days(thresholds, "transfusion_exclusion_days")
-    lookback = thresholds.get("baseline_lookback_days")
+    lookback = _lookback(thresholds)
     rbc = [Therapy("rbc transfusion", t.date, t.date) for t in transfusions if t.kind == "rbc"]
+    daily, several = daily_hb(assessments)
     baseline = _find_baseline(
-        assessments, analyte="HGB", date_of=lambda a: a.date, value_of=lambda a: a.hb,
+        daily, analyte="HGB", date_of=lambda a: a.date, value_of=lambda a: a.hb,
         first_infusion=first_infusion, lookback_days=lookback,
     )
     international = "cr_hb" in thresholds
     results = []
-    for a in sorted((a for a in assessments if a.date > first_infusion), key=lambda a: a.date):
+    for a in (a for a in daily if a.date > first_infusion):
         outside = _window_reason(a.date, assess_from, assess_until)
         recent = _recent(rbc, a.date, exclusion)
         if outside or recent:
             why = outside or f"within {exclusion} days after a red-cell transfusion ({_therapy_text(recent)})"
-            results.append(AssessmentResult(a.date, NE, False, f"Hb {_fmt(a.hb)}: {why}", a.hb))
-            continue
-        if international:
-            results.append(_aiha_international(a, baseline, thresholds))
+            result = AssessmentResult(a.date, NE, False, f"Hb {_fmt(a.hb)}: {why}", a.hb)
+        elif international:
+            result = _aiha_international(a, baseline, thresholds)
         else:
-            results.append(_aiha_cn2017(a, thresholds))
+            result = _aiha_cn2017(a, thresholds)
+        results.append(_with_several(result, several, "values"))
     return _summarise(
         criteria_set, baseline, results,
         first_infusion=first_infusion,
         confirm_response_days=_days(thresholds, "confirm_response_days"),
         confirm_failure_days=thresholds.get("confirm_failure_days"),
         response_label=PR,
-        preamble=f"{_baseline_text(baseline, first_infusion, lookback)}, first infusion {first_infusion}",
+        preamble=f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}",
+        several=several, several_what="values",
     )
+
+
+def _retic_text(lab: Lab | None) -> str | None:
+    """Which reticulocyte result was used (CLINICAL_RULES.md section 2: the absolute count with its
+    range when recorded, else the percentage with its range)."""
+    if lab is None:
+        return None
+    rng = f"{'' if lab.lln is None else _fmt(lab.lln)}-{'' if lab.uln is None else _fmt(lab.uln)}"
+    return f"reticulocytes {_fmt(lab.value)}{_retic_kind(lab)}, range {rng}"
+
+
+def _retic_kind(lab: Lab) -> str:
+    kind = {"RETIC_ABS": "absolute count", "RETIC_PCT": "percentage, no absolute count"}.get(lab.label)
+    return f" ({kind})" if kind else ""
 
 
 def _aiha_international(a: HbAssessment, baseline: Baseline | None, t: Mapping[str, float]) -> AssessmentResult:
@@ -662,6 +710,9 @@ def _aiha_international(a: HbAssessment, baseline: Baseline | None, t: Mapping[s
         f"Hb {'>=' if by_level else '<'} {_fmt(t['pr_hb'])}",
         rise_text,
     ]
+    retic = _retic_text(a.retic)
+    if retic:
+        reasons.append(retic)
     abnormal = [n for n, ok in zip(("LDH", "total bilirubin", "reticulocytes"), markers) if ok is False]
     if abnormal:
         reasons.append("above ULN: " + ", ".join(abnormal))
@@ -696,6 +747,9 @@ def _aiha_cn2017(a: HbAssessment, t: Mapping[str, float]) -> AssessmentResult:
         reasons.append(f"total bilirubin {_fmt(a.tbil.value)} {'<' if pr_tbil else '>='} {_fmt(t['pr_tbil'])} umol/L")
     if a.antiglobulin_negative is not None:
         reasons.append(f"antiglobulin tests {'negative' if a.antiglobulin_negative else 'positive'}")
+    retic = _retic_text(a.retic)
+    if retic:
+        reasons.append(retic)
     if missing:
         reasons.append("missing: " + ", ".join(dict.fromkeys(missing)))
     return _decide(a.hb, cr, partial, PR, reasons, a.date)
@@ -727,17 +781,19 @@ def prca_response(
     free_days = int(thresholds["transfusion_free_weeks"]) * 7
     hb_lln = _d(thresholds[f"hb_lln_{sex}"])
     rise_needed = _d(thresholds["pr_hb_rise"])
-    lookback = thresholds.get("baseline_lookback_days")
+    lookback = _lookback(thresholds)
     rbc_dates = sorted(t.date for t in transfusions if t.kind == "rbc")
+    daily, several = daily_hb(assessments)
     baseline = _find_baseline(
-        assessments, analyte="HGB", date_of=lambda a: a.date, value_of=lambda a: a.hb,
+        daily, analyte="HGB", date_of=lambda a: a.date, value_of=lambda a: a.hb,
         first_infusion=first_infusion, lookback_days=lookback,
     )
     results = []
-    for a in sorted((a for a in assessments if a.date > first_infusion), key=lambda a: a.date):
+    for a in (a for a in daily if a.date > first_infusion):
         outside = _window_reason(a.date, assess_from, assess_until)
         if outside:
-            results.append(AssessmentResult(a.date, NE, False, f"Hb {_fmt(a.hb)}: {outside}", a.hb))
+            results.append(_with_several(AssessmentResult(a.date, NE, False, f"Hb {_fmt(a.hb)}: {outside}", a.hb),
+                                         several, "values"))
             continue
         before = [d for d in rbc_dates if d <= a.date]
         since = max([first_infusion, *before])
@@ -754,7 +810,8 @@ def prca_response(
             missing.append("reticulocytes with LLN")
         else:
             retic_ok = _d(a.retic.value) >= _d(a.retic.lln)
-            reasons.append(f"reticulocytes {_fmt(a.retic.value)} {'>=' if retic_ok else '<'} LLN {_fmt(a.retic.lln)}")
+            reasons.append(f"reticulocytes {_fmt(a.retic.value)}{_retic_kind(a.retic)} {'>=' if retic_ok else '<'} "
+                           f"LLN {_fmt(a.retic.lln)}")
         if baseline is None:
             rise_ok = None
             missing.append("baseline Hb")
@@ -764,16 +821,17 @@ def prca_response(
             reasons.append(f"rise {_fmt(rise)} from baseline {_fmt(baseline.value)} {'>=' if rise_ok else '<'} {_fmt(rise_needed)}")
         if missing:
             reasons.append("missing: " + ", ".join(missing))
-        results.append(
-            _decide(a.hb, _all([independent, hb_ok, retic_ok]), _all([independent, rise_ok]), PR, reasons, a.date)
-        )
+        results.append(_with_several(
+            _decide(a.hb, _all([independent, hb_ok, retic_ok]), _all([independent, rise_ok]), PR, reasons, a.date),
+            several, "values"))
     return _summarise(
         criteria_set, baseline, results,
         first_infusion=first_infusion,
         confirm_response_days=_days(thresholds, "confirm_response_days"),
         confirm_failure_days=thresholds.get("confirm_failure_days"),
         response_label=PR,
-        preamble=f"{_baseline_text(baseline, first_infusion, lookback)}, first infusion {first_infusion}",
+        preamble=f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}",
+        several=several, several_what="values",
     )
 
 
@@ -800,18 +858,20 @@ def neutropenia_response(
     pr_anc = _d(thresholds["pr_anc"])
     fold = _d(thresholds["pr_fold_baseline"])
     exclusion = _days(thresholds, "gcsf_exclusion_days")
-    lookback = thresholds.get("baseline_lookback_days")
+    lookback = _lookback(thresholds)
+    daily, several = daily_counts(counts)
     baseline = _find_baseline(
-        counts, analyte="ANC", date_of=lambda c: c.date, value_of=lambda c: c.value,
+        daily, analyte="ANC", date_of=lambda c: c.date, value_of=lambda c: c.value,
         first_infusion=first_infusion, lookback_days=lookback,
     )
     results = []
-    for c in sorted((c for c in counts if c.date > first_infusion), key=lambda c: c.date):
+    for c in (c for c in daily if c.date > first_infusion):
         outside = _window_reason(c.date, assess_from, assess_until)
         recent = _recent(gcsf, c.date, exclusion)
         if outside or recent:
             why = outside or f"within {exclusion} days after G-CSF ({_therapy_text(recent)})"
-            results.append(AssessmentResult(c.date, NE, False, f"ANC {_fmt(c.value)}: {why}", c.value))
+            results.append(_with_several(AssessmentResult(c.date, NE, False, f"ANC {_fmt(c.value)}: {why}", c.value),
+                                         several))
             continue
         v = _d(c.value)
         cr = v >= cr_anc
@@ -823,14 +883,16 @@ def neutropenia_response(
             doubled = fold * _d(baseline.value)
             doubled_ok = v >= doubled
             reasons.append(f"{'>=' if doubled_ok else '<'} {_fmt(fold)} x baseline {_fmt(baseline.value)} ({_fmt(doubled)})")
-        results.append(_decide(c.value, cr, _all([v >= pr_anc, doubled_ok]), PR, reasons, c.date))
+        results.append(_with_several(_decide(c.value, cr, _all([v >= pr_anc, doubled_ok]), PR, reasons, c.date),
+                                     several))
     return _summarise(
         criteria_set, baseline, results,
         first_infusion=first_infusion,
         confirm_response_days=_days(thresholds, "confirm_response_days"),
         confirm_failure_days=thresholds.get("confirm_failure_days"),
         response_label=PR,
-        preamble=f"{_baseline_text(baseline, first_infusion, lookback)}, first infusion {first_infusion}",
+        preamble=f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}",
+        several=several,
     )
 
 
@@ -847,43 +909,54 @@ def multilineage_response(
     """Evans syndrome / several lineages (CLINICAL_RULES.md section 2).
 
     Each involved lineage is graded on its own by its set (``lineages``: name -> result of
-    :func:`aiha_response`, :func:`itp_response`, :func:`neutropenia_response`, ...). On each date
-    every lineage was assessed, the overall category is CR when every lineage is CR, PR when every
-    lineage is at least PR/R, NR when any is NR, else NE; a date missing a lineage is NE. The
-    overall best response is confirmed on these simultaneous categories (two >=
-    ``confirm_response_days`` apart), so a CR in one lineage and a CR months later in another is
-    not an overall CR unless they coincide. ``best_by_lineage`` shows each lineage's own best.
+    :func:`aiha_response`, :func:`itp_response`, :func:`neutropenia_response`, ...). On each date a
+    lineage was assessed, every lineage's latest evaluable assessment (else its latest one) in the
+    ``lineage_pairing_days`` days up to that date (3 when the set does not say) is paired: the
+    overall category is CR when every paired lineage is CR, PR when every one is at least PR/R, NR
+    when any is NR, else NE; a lineage with nothing in that window makes the date NE. The reason
+    names the paired dates when they differ. The overall best response is confirmed on these
+    paired categories (two >= ``confirm_response_days`` apart), so a CR in one lineage and a CR
+    months later in another is not an overall CR unless they pair. ``best_by_lineage`` shows each
+    lineage's own best.
     """
     if not lineages:
         raise ValueError("at least one involved lineage is needed")
-    by_date: dict[date, dict[str, AssessmentResult]] = {}
-    for name, result in lineages.items():
-        for a in result.assessments:
-            by_date.setdefault(a.date, {})[name] = a
-    overall = []
-    for on in sorted(by_date):
-        seen = by_date[on]
-        missing = [n for n in lineages if n not in seen]
-        parts = ", ".join(f"{n} {a.category}" for n, a in seen.items())
-        if missing:
-            overall.append(AssessmentResult(on, NE, False, f"{parts}; not assessed: {', '.join(missing)}"))
-            continue
-        categories = [a.category for a in seen.values()]
-        if NR in categories:
-            category = NR
-        elif NE in categories:
-            category = NE
-        else:
-            category = CR if min(_RANK[c] for c in categories) == 2 else PR
-        overall.append(AssessmentResult(on, category, category != NE, parts))
+    window = int(thresholds.get("lineage_pairing_days", DEFAULT_LINEAGE_PAIRING_DAYS))
+    dates = sorted({a.date for result in lineages.values() for a in result.assessments})
+    overall = [_paired(on, lineages, window) for on in dates]
     combined = _summarise(
         criteria_set, None, overall,
         first_infusion=first_infusion,
         confirm_response_days=_days(thresholds, "confirm_response_days"),
         confirm_failure_days=thresholds.get("confirm_failure_days"),
         response_label=PR,
-        preamble="per lineage: " + ", ".join(f"{n} {r.best_confirmed_response}" for n, r in lineages.items()),
+        preamble="per lineage: " + ", ".join(f"{n} {r.best_confirmed_response}" for n, r in lineages.items())
+        + f"; lineages paired within {window} days",
     )
     return MultilineageResult(
         criteria_set, dict(lineages), combined, {n: r.best_confirmed_response for n, r in lineages.items()}
     )
+
+
+def _paired(on: date, lineages: Mapping[str, ResponseResult], window: int) -> AssessmentResult:
+    """The overall category on ``on`` from each lineage's latest evaluable assessment within ``window`` days."""
+    seen: dict[str, AssessmentResult] = {}
+    for name, result in lineages.items():
+        near = [a for a in result.assessments if 0 <= (on - a.date).days <= window]
+        evaluable = [a for a in near if a.evaluable]
+        if evaluable or near:
+            seen[name] = max(evaluable or near, key=lambda a: a.date)
+    missing = [n for n in lineages if n not in seen]
+    parts = ", ".join(f"{n} {a.category}" for n, a in seen.items())
+    if any(a.date != on for a in seen.values()):
+        parts += f" (paired within {window} days: " + ", ".join(f"{n} on {a.date}" for n, a in seen.items()) + ")"
+    if missing:
+        return AssessmentResult(on, NE, False, f"{parts}; not assessed within {window} days: {', '.join(missing)}")
+    categories = [a.category for a in seen.values()]
+    if NR in categories:
+        category = NR
+    elif NE in categories:
+        category = NE
+    else:
+        category = CR if min(_RANK[c] for c in categories) == 2 else PR
+    return AssessmentResult(on, category, category != NE, parts)
