@@ -1121,7 +1121,10 @@ def outcomes_compute(*, study, now: datetime | None = None):
     """Treated, evaluable, responders and complete responders per arm or dose level and for all,
     with the rate over the treated and its exact (Clopper-Pearson) and Wilson 95 % CIs, the rate
     over the evaluable set, and the Kaplan-Meier duration of response of the confirmed responders
-    (`statistics.duration_of_response_summary`, null without responders); stored as the study's
+    (`statistics.duration_of_response_summary`, null without responders). Evaluable = a best
+    confirmed response other than NE: a participant with a single unconfirmed NR count (CLINICAL_RULES.md
+    section 1, "NR not confirmed") is treated but not evaluable, so the rate over the treated
+    counts them as non-responders and the rate over the evaluable leaves them out. Stored as the study's
     snapshot (one row, replaced). A fixed number of queries whatever the number of participants."""
     from enrollment.models import Participant
 
