@@ -176,3 +176,51 @@ def test_stable_maintenance_dose_is_not_dependence(api, participant, after, best
         assert body["assessments"][0]["reason"] == (
             "NR: corticosteroid dependence (platelets 110 on prednisone-equivalent 15 mg/day > 5, "
             "> stable dose at baseline 10 mg/day)")
+
+
+# --------------------------------------------------------------------------- anaemia sets through the API
+
+
+def test_evans_lineages_measured_a_day_apart_are_paired(api, coordinator, studies):
+    from followup.tests.test_response_sets import DAY0 as P1_DAY0
+    from followup.tests.test_response_sets import assess_counts, p1_participant
+
+    evans = p1_participant(coordinator, "EVANS")
+    assess_counts(api, evans, 0, HGB=70, PLT=12)
+    assess_counts(api, evans, 20, HGB=105)
+    assess_counts(api, evans, 21, PLT=40)
+    assess_counts(api, evans, 27, HGB=108)
+    assess_counts(api, evans, 28, PLT=150)
+
+    body = response_of(api, evans)
+
+    day = lambda n: (P1_DAY0 + timedelta(days=n)).isoformat()  # noqa: E731
+    assert [(a["date"], a["category"]) for a in body["assessments"]] == [
+        (day(20), "NE"), (day(21), "PR"), (day(27), "NE"), (day(28), "PR")]
+    assert body["assessments"][1]["reason"] == (
+        f"HGB PR, PLT R (paired within 3 days: HGB on {day(20)}, PLT on {day(21)})")
+    assert body["best_confirmed_response"] == "PR"
+    assert body["response_date"] == day(21)
+
+
+def test_aiha_reticulocyte_percentage_with_its_range_when_no_absolute_count(api, coordinator, studies):
+    from followup.tests.test_response_sets import DAY0 as P1_DAY0
+    from followup.tests.test_response_sets import p1_participant
+
+    aiha = p1_participant(coordinator, "AIHA")
+    for day, hb in ((0, 70), (20, 125), (27, 126)):
+        labs = [{"analyte": "HGB", "value": hb, "unit": "g/L"}]
+        if day:
+            labs += [{"analyte": "LDH", "value": 200, "unit": "U/L", "uln": 250},
+                     {"analyte": "TBIL", "value": 15, "unit": "umol/L", "uln": 21},
+                     {"analyte": "RETIC_PCT", "value": 1.5, "unit": "%", "lln": 0.5, "uln": 2.5}]
+        response = api.post(f"/api/v1/participants/{aiha.pk}/assessments/",
+                            {"date": (P1_DAY0 + timedelta(days=day)).isoformat(), "visit": None, "labs": labs},
+                            format="json")
+        assert response.status_code == 201, response.json()
+
+    body = response_of(api, aiha)
+
+    assert [a["category"] for a in body["assessments"]] == ["CR", "CR"]
+    assert "reticulocytes 1.5 (percentage, no absolute count), range 0.5-2.5" in body["assessments"][0]["reason"]
+    assert body["best_confirmed_response"] == "CR"
