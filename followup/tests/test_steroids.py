@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from followup.steroids import prednisone_equivalent
+from followup.steroids import STEROID_DRUGS, prednisone_equivalent
 
 EQUIVALENTS = [
     # (drug, mg/day of the drug, prednisone-equivalent mg/day)
@@ -31,3 +31,9 @@ def test_prednisone_equivalent_of_each_drug(drug, mg, equivalent):
 def test_prednisone_equivalent_refuses_unknown_drug_or_bad_dose(drug, mg):
     with pytest.raises(ValueError):
         prednisone_equivalent(drug, mg)
+
+
+def test_the_recorded_drugs_are_the_converted_ones():
+    from followup.models import SteroidDrug
+
+    assert tuple(SteroidDrug.values) == STEROID_DRUGS
