@@ -320,6 +320,13 @@ class Assessment(models.Model):
     def __str__(self):
         return f"{self.participant} {self.visit.code if self.visit_id else _('unscheduled')} {self.date}"
 
+    @property
+    def steroid_dose_text(self) -> str:
+        """The recorded drug dose without trailing zeros ("1.5", "0.75"); empty when none."""
+        if self.steroid_dose_mg_per_day is None:
+            return ""
+        return format(self.steroid_dose_mg_per_day.normalize(), "f")
+
 
 class LabResult(LabValue):
     """A lab value of an assessment: SI value, the value and unit as entered, and the range used."""

@@ -224,3 +224,23 @@ def test_aiha_reticulocyte_percentage_with_its_range_when_no_absolute_count(api,
     assert [a["category"] for a in body["assessments"]] == ["CR", "CR"]
     assert "reticulocytes 1.5 (percentage, no absolute count), range 0.5-2.5" in body["assessments"][0]["reason"]
     assert body["best_confirmed_response"] == "CR"
+
+
+def test_the_form_records_the_corticosteroid_by_drug_and_the_page_lists_it(client, participant, coordinator):
+    client.force_login(coordinator)
+    form = {"date": on(0), "bleeding_grade": "0", "lab-PLT-value": "15", "lab-PLT-unit": "10^9/L",
+            "lab-HGB-unit": "g/L", "lab-ANC-unit": "10^9/L", "lab-WBC-unit": "10^9/L"}
+
+    refused = client.post(reverse("assessment-new", args=[participant.pk]), {**form, "steroid_dose_mg_per_day": "1.5"})
+    accepted = client.post(reverse("assessment-new", args=[participant.pk]),
+                           {**form, "steroid_drug": "dexamethasone", "steroid_dose_mg_per_day": "1.5"})
+    page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
+
+    assert refused.context["form"].errors == {"steroid_drug": [
+        "Name the corticosteroid of this dose (one of prednisone, prednisolone, methylprednisolone, dexamethasone)."]}
+    assert accepted.status_code == 302
+    stored = Assessment.objects.get()
+    assert (stored.steroid_drug, str(stored.steroid_dose_mg_per_day), str(stored.steroid_mg_per_day)) == (
+        "dexamethasone", "1.500", "10.00")
+    row = page.split('data-testid="assessments"')[1].split("</table>")[0]
+    assert "10 <span" in row and "(Dexamethasone 1.5 mg)" in row
