@@ -4,17 +4,17 @@ Pure: no Django, no ORM, no clock. Values in the SI units of section 7 (platelet
 x10^9/L, haemoglobin g/L, bilirubin umol/L). Every threshold comes from the criteria set's
 ``thresholds`` mapping (``trials/studies/response_criteria.yaml``); none is a constant here.
 
-Shared rules (one engine, :func:`_summarise`, for every criteria set):
+The shared engine is :mod:`followup.response_core`, the inputs and the one-value-per-day
+combination :mod:`followup.response_inputs`, the section 2 sets :mod:`followup.response_anaemia`;
+this module holds ITP (section 1) and re-exports the public names.
+
+Shared rules (one engine, ``response_core._summarise``, for every criteria set):
 
 * **Per assessment** a category - ``CR``, ``R`` (ITP) / ``PR`` (other sets), ``NR`` or ``NE``
   (not evaluable) - with the reason: which values, which dates, which rule.
 * **Confirmation**: a response needs two qualifying evaluable assessments at least
   ``confirm_response_days`` apart with no non-qualifying evaluable assessment between them; the
   response date is the first of them. Not-evaluable assessments neither confirm nor break a run.
-The shared engine is :mod:`followup.response_core`, the inputs and the one-value-per-day
-combination :mod:`followup.response_inputs`, the section 2 sets :mod:`followup.response_anaemia`;
-this module holds ITP (section 1) and re-exports the public names.
-
 * **Best confirmed response**: CR if a CR is confirmed, else R/PR if a response is confirmed,
   else NR when at least one assessment was evaluable, else NE. An unconfirmed count keeps its
   per-visit category but gives no confirmed response. NR needs confirming too (section 1: two

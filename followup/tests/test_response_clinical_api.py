@@ -244,3 +244,23 @@ def test_the_form_records_the_corticosteroid_by_drug_and_the_page_lists_it(clien
         "dexamethasone", "1.500", "10.00")
     row = page.split('data-testid="assessments"')[1].split("</table>")[0]
     assert "10 <span" in row and "(Dexamethasone 1.5 mg)" in row
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_browser_shows_the_missing_bleeding_grade_on_its_field(chromium_page, participant, make_user):
+    make_user("coordinator", username="lin", password="Correct-Horse-88")
+    page = chromium_page
+    page.goto(f"{page.base}/accounts/login/")
+    page.fill("#id_username", "lin")
+    page.fill("#id_password", "Correct-Horse-88")
+    page.click("button[type=submit]")
+    page.goto(f"{page.base}/participants/{participant.pk}/assessments/new/")
+    page.fill("#id_date", on(0))
+    page.fill("#id_lab-PLT-value", "15")
+    page.get_by_role("button", name="Record the assessment").click()
+
+    field = page.locator("#div_id_bleeding_grade")
+    assert "is-invalid" in page.locator("#id_bleeding_grade").get_attribute("class")
+    assert "Give the WHO bleeding grade (0 to 4; 0 when there is no bleeding)" in field.inner_text()
+    assert Assessment.objects.count() == 0
