@@ -394,7 +394,15 @@ class AssessmentInSerializer(serializers.Serializer):
                                              help_text="Required when the visit is outside its window.")
     steroid_mg_per_day = serializers.FloatField(
         required=False, allow_null=True, default=None,
-        help_text="Daily corticosteroid dose at this assessment, prednisone-equivalent mg/day (0-2000).")
+        help_text="Daily corticosteroid dose at this assessment, prednisone-equivalent mg/day (0-2000); "
+                  "or give steroid_drug and steroid_dose_mg_per_day instead, and it is computed.")
+    steroid_drug = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, default=None,
+        help_text="The corticosteroid: prednisone | prednisolone | methylprednisolone | dexamethasone.")
+    steroid_dose_mg_per_day = serializers.FloatField(
+        required=False, allow_null=True, default=None,
+        help_text="Daily dose of steroid_drug in mg (prednisone 5 = prednisolone 5 = methylprednisolone 4 = "
+                  "dexamethasone 0.75).")
 
 
 class LabResultOutSerializer(serializers.Serializer):
@@ -434,6 +442,9 @@ class AssessmentOutSerializer(serializers.Serializer):
     bleeding_grade = serializers.IntegerField(allow_null=True)
     steroid_mg_per_day = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False,
                                                   allow_null=True, help_text="Prednisone-equivalent mg/day.")
+    steroid_drug = serializers.CharField(allow_blank=True, help_text="Empty: recorded as prednisone equivalent.")
+    steroid_dose_mg_per_day = serializers.DecimalField(max_digits=7, decimal_places=3, coerce_to_string=False,
+                                                       allow_null=True, help_text="mg/day of steroid_drug.")
     transfusions = TransfusionOutSerializer(many=True)
     rescue_therapies = RescueTherapyOutSerializer(many=True)
     concomitant_medications = serializers.JSONField()

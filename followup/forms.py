@@ -6,7 +6,8 @@ from enrollment.forms import LabRowForm, _date_input, _number_input
 from trials.units import ANALYTES
 
 from .models import (IMMUNE_PANEL, VIROLOGY_TESTS, ActionTaken, AdverseEventCategory, BleedingGrade, Outcome,
-                     Relationship, RescueTherapyKind, SeriousnessCriterion, TransfusionKind, VirologyResult)
+                     Relationship, RescueTherapyKind, SeriousnessCriterion, SteroidDrug, TransfusionKind,
+                     VirologyResult)
 
 
 class VisitDoneForm(forms.Form):
@@ -51,6 +52,12 @@ class AssessmentForm(forms.Form):
         label=_("Corticosteroid, prednisone-equivalent mg/day"), required=False,
         widget=_number_input(min="0", max="2000"),
         help_text=_("The daily dose the participant is on today; 0 when none, empty when not known."))
+    steroid_drug = forms.ChoiceField(label=_("Corticosteroid"), required=False,
+                                     choices=[("", "—"), *SteroidDrug.choices])
+    steroid_dose_mg_per_day = forms.DecimalField(
+        label=_("Dose of that corticosteroid, mg/day"), required=False, widget=_number_input(min="0"),
+        help_text=_("Converted to prednisone equivalent (prednisone 5 = prednisolone 5 = methylprednisolone 4 = "
+                    "dexamethasone 0.75 mg); or give the prednisone-equivalent dose instead."))
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
@@ -86,7 +93,7 @@ class AssessmentEditForm(AssessmentForm):
     reason = forms.CharField(label=_("Reason for the correction (kept in the audit trail)"),
                              widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
-    field_order = ["date", "visit", "bleeding_grade", "steroid_mg_per_day"]
+    field_order = ["date", "visit", "bleeding_grade", "steroid_drug", "steroid_dose_mg_per_day", "steroid_mg_per_day"]
 
     def __init__(self, *args, visits=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,8 +103,10 @@ class AssessmentEditForm(AssessmentForm):
     @staticmethod
     def initial_from(assessment) -> dict:
         initial = {"date": assessment.date, "visit": assessment.visit.code if assessment.visit_id else "",
-                   "bleeding_grade": assessment.bleeding_grade, "steroid_mg_per_day": assessment.steroid_mg_per_day,
-                   "notes": assessment.notes}
+                   "bleeding_grade": assessment.bleeding_grade, "notes": assessment.notes,
+                   "steroid_drug": assessment.steroid_drug, "steroid_dose_mg_per_day": assessment.steroid_dose_mg_per_day,
+                   # a dose recorded by drug shows as the drug and its dose; its equivalent is computed
+                   "steroid_mg_per_day": None if assessment.steroid_drug else assessment.steroid_mg_per_day}
         initial.update({f"virology_{test}": result for test, result in assessment.virology.items()})
         initial.update({f"immune_{cell}": value for cell, value in assessment.immune_panel.items()})
         return initial

@@ -232,6 +232,15 @@ class BleedingGrade(models.IntegerChoices):
     DEBILITATING = 4, _("4 – debilitating or life-threatening blood loss")
 
 
+class SteroidDrug(models.TextChoices):
+    """Corticosteroids recorded by drug and dose, converted to prednisone equivalents (`followup.steroids`)."""
+
+    PREDNISONE = "prednisone", _("Prednisone")
+    PREDNISOLONE = "prednisolone", _("Prednisolone")
+    METHYLPREDNISOLONE = "methylprednisolone", _("Methylprednisolone")
+    DEXAMETHASONE = "dexamethasone", _("Dexamethasone")
+
+
 class TransfusionKind(models.TextChoices):
     RBC = "rbc", _("Red cells")
     PLATELET = "platelet", _("Platelets")
@@ -276,9 +285,14 @@ class Assessment(models.Model):
     steroid_mg_per_day = models.DecimalField(
         _("corticosteroid (prednisone-equivalent mg/day)"), max_digits=6, decimal_places=2, null=True, blank=True,
         help_text=_("The daily corticosteroid dose the participant is on at this assessment, as prednisone "
-                    "equivalent; above the criteria set's limit the count is a corticosteroid-dependent "
+                    "equivalent (computed from the drug and its dose when they are recorded); above both the "
+                    "criteria set's limit and the stable dose at baseline the count is a corticosteroid-dependent "
                     "non-response."),
     )
+    steroid_drug = models.CharField(_("corticosteroid"), max_length=20, choices=SteroidDrug.choices, blank=True,
+                                    help_text=_("Empty: the dose was recorded as prednisone equivalent."))
+    steroid_dose_mg_per_day = models.DecimalField(
+        _("corticosteroid dose (mg/day of the drug)"), max_digits=7, decimal_places=3, null=True, blank=True)
     concomitant_medications = models.JSONField(_("concomitant medications"), default=list, blank=True)
     virology = models.JSONField(_("virology"), default=dict, blank=True)
     immune_panel = models.JSONField(_("immune panel (% of lymphocytes)"), default=dict, blank=True)
@@ -305,6 +319,13 @@ class Assessment(models.Model):
 
     def __str__(self):
         return f"{self.participant} {self.visit.code if self.visit_id else _('unscheduled')} {self.date}"
+
+    @property
+    def steroid_dose_text(self) -> str:
+        """The recorded drug dose without trailing zeros ("1.5", "0.75"); empty when none."""
+        if self.steroid_dose_mg_per_day is None:
+            return ""
+        return format(self.steroid_dose_mg_per_day.normalize(), "f")
 
 
 class LabResult(LabValue):

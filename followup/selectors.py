@@ -79,6 +79,11 @@ LINEAGE_FAMILIES = (("HGB", "aiha"), ("PLT", "itp"), ("ANC", "neutropenia"))
 ALWAYS_INVOLVED = {"EVANS": ("HGB", "PLT")}
 
 
+def _lab_order(lab):
+    """A fixed order of a day's values of one analyte: the lowest first, then by range (never by entry)."""
+    return (lab.value, lab.lln is None, lab.lln or 0, lab.uln is None, lab.uln or 0)
+
+
 class _Facts:
     """What the response rules read of one participant, gathered once from prefetched relations."""
 
@@ -100,18 +105,25 @@ class _Facts:
                 for a, lab in self.labs if lab.analyte == analyte]
 
     def hb_rows(self) -> list[rules.HbAssessment]:
+        """One row per haemoglobin value, each with its day's markers, the lowest of each analyte
+        (CLINICAL_RULES.md section 1, one value per day): the engine combines the day's Hb values
+        into the lowest and says so. Reticulocytes: the absolute count with its range when recorded
+        that day, else the percentage with its range (section 2)."""
         by_date: dict = {}
         for a, lab in self.labs:
-            by_date.setdefault(a.date, {})[lab.analyte] = lab
+            by_date.setdefault(a.date, {}).setdefault(lab.analyte, []).append(lab)
         rows = []
-        for day, found in sorted(by_date.items()):
+        for day, found in sorted(by_date.items(), key=lambda item: item[0]):
             if "HGB" not in found:
                 continue
-            lab = lambda code: rules.Lab(found[code].value, found[code].lln, found[code].uln) if code in found else None  # noqa: E731,B023
-            rows.append(rules.HbAssessment(date=day, hb=found["HGB"].value, ldh=lab("LDH"), tbil=lab("TBIL"),
-                                           retic=lab("RETIC_ABS"),
-                                           retic_pct=found["RETIC_PCT"].value if "RETIC_PCT" in found else None,
-                                           hb_lln=found["HGB"].lln))
+            lowest = {code: min(labs, key=_lab_order) for code, labs in found.items()}
+            lab = lambda code: (rules.Lab(lowest[code].value, lowest[code].lln, lowest[code].uln, code)  # noqa: E731
+                                if code in lowest else None)
+            retic = lab("RETIC_ABS") or lab("RETIC_PCT")
+            for hgb in sorted(found["HGB"], key=_lab_order):
+                rows.append(rules.HbAssessment(date=day, hb=hgb.value, ldh=lab("LDH"), tbil=lab("TBIL"), retic=retic,
+                                               retic_pct=lowest["RETIC_PCT"].value if "RETIC_PCT" in lowest else None,
+                                               hb_lln=hgb.lln))
         return rows
 
     def time_point_targets(self) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +15,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from trials.audit import audited_delete, audited_save
 from trials.scoping import Action, require
 
+from .assessment_checks import require_bleeding_grade, steroid_dose
 from .models import AdverseEvent, AdverseEventCategory, Relationship, Visit
 from .schedule import Anchors, VisitRule, plan_visits, visits_for
 
@@ -348,6 +349,8 @@ class AssessmentInput:
     notes: str = ""
     deviation_reason: str = ""
     steroid_mg_per_day: Decimal | float | str | None = None
+    steroid_drug: str | None = None
+    steroid_dose_mg_per_day: Decimal | float | str | None = None
 
 
 class _Keep:
@@ -358,7 +361,6 @@ class _Keep:
 
 
 KEEP = _Keep()
-STEROID_MG_PER_DAY_MAX = Decimal("2000")
 
 
 def _as_date(value):
@@ -429,23 +431,6 @@ def _assessment_visit(participant, code, assessment_date, deviation_reason, now,
             "start": timezone.localtime(visit.window_start).date().isoformat(),
             "end": timezone.localtime(visit.window_end).date().isoformat()})
     return visit, deviation, reason if deviation else ""
-
-
-def _steroid_dose(value, errors) -> Decimal | None:
-    """The daily corticosteroid dose as stored (prednisone-equivalent mg/day, 2 decimals); None when not given."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    dose = None
-    if not isinstance(value, bool):
-        try:
-            dose = Decimal(str(value).strip())
-        except (InvalidOperation, ValueError):
-            dose = None
-    if dose is None or not dose.is_finite() or not 0 <= dose <= STEROID_MG_PER_DAY_MAX:
-        errors.add("steroid_mg_per_day", _("Give the corticosteroid dose as prednisone-equivalent mg/day, a number "
-                                           "from 0 to 2000."))
-        return None
-    return dose.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _assessment_labs(labs, errors) -> list[dict]:
@@ -556,6 +541,8 @@ class _ValidAssessment:
     deviation_reason: str
     bleeding_grade: int | None
     steroid_mg_per_day: Decimal | None
+    steroid_drug: str
+    steroid_dose_mg_per_day: Decimal | None
     labs: list[dict] | None
     transfusions: list[dict] | None
     rescue_therapies: list[dict] | None
@@ -581,13 +568,16 @@ def _assessment_validate(participant, data: AssessmentInput, *, now: datetime, e
     grade = data.bleeding_grade
     if grade is not None and (isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 4):
         errors.add("bleeding_grade", _("The WHO bleeding grade is a whole number from 0 to 4."))
-    steroid = _steroid_dose(data.steroid_mg_per_day, errors)
+    else:
+        require_bleeding_grade(participant, grade, errors)
+    drug, drug_dose, steroid = steroid_dose(data.steroid_drug, data.steroid_dose_mg_per_day, data.steroid_mg_per_day,
+                                            errors)
     labs = None if data.labs is None else _assessment_labs(data.labs, errors)
     transfusions, rescues = _assessment_items(data, today, errors)
     medications, virology, panel = _assessment_panels(data, today, errors)
     return _ValidAssessment(
         day=day, visit=visit, deviation=deviation, deviation_reason=deviation_reason, bleeding_grade=grade,
-        steroid_mg_per_day=steroid, labs=labs,
+        steroid_mg_per_day=steroid, steroid_drug=drug, steroid_dose_mg_per_day=drug_dose, labs=labs,
         transfusions=None if data.transfusions is None else transfusions,
         rescue_therapies=None if data.rescue_therapies is None else rescues,
         medications=None if data.concomitant_medications is None else medications,
@@ -622,7 +612,8 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
     _lab_ranges(participant, labs, day)
     reason = _("Assessment recorded")
     assessment = Assessment(participant=participant, visit=visit, date=day, bleeding_grade=valid.bleeding_grade,
-                            steroid_mg_per_day=valid.steroid_mg_per_day,
+                            steroid_mg_per_day=valid.steroid_mg_per_day, steroid_drug=valid.steroid_drug,
+                            steroid_dose_mg_per_day=valid.steroid_dose_mg_per_day,
                             concomitant_medications=valid.medications or [], virology=valid.virology or {},
                             immune_panel=valid.immune_panel or {}, notes=valid.notes, recorded_by=by)
     children = {
@@ -708,7 +699,17 @@ def _item_changes(current: list, wanted: list[dict]) -> tuple[list[dict], list, 
 def _assessment_kept(data: AssessmentInput, assessment, visit_code: str | None) -> AssessmentInput:
     """`data` with each `KEEP` replaced by the assessment's value (None for a list: left as it is)."""
     kept = {"date": assessment.date, "visit": visit_code, "bleeding_grade": assessment.bleeding_grade,
-            "steroid_mg_per_day": assessment.steroid_mg_per_day, "notes": assessment.notes, "deviation_reason": ""}
+            "steroid_mg_per_day": assessment.steroid_mg_per_day, "notes": assessment.notes, "deviation_reason": "",
+            "steroid_drug": assessment.steroid_drug, "steroid_dose_mg_per_day": assessment.steroid_dose_mg_per_day}
+    # The dose is either the drug and its dose or the prednisone equivalent: a correction giving one
+    # form replaces the other; a drug kept recomputes its equivalent.
+    drug_given = data.steroid_drug is not KEEP or data.steroid_dose_mg_per_day is not KEEP
+    if drug_given and data.steroid_mg_per_day is KEEP:
+        kept["steroid_mg_per_day"] = None
+    elif data.steroid_mg_per_day is not KEEP and not drug_given:
+        kept["steroid_drug"], kept["steroid_dose_mg_per_day"] = "", None
+    elif assessment.steroid_drug and data.steroid_mg_per_day is KEEP:
+        kept["steroid_mg_per_day"] = None
     return AssessmentInput(**{
         f.name: kept.get(f.name) if getattr(data, f.name) is KEEP else getattr(data, f.name) for f in fields(data)})
 
@@ -776,6 +777,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
 
         scalars = {"date": valid.day, "visit_id": valid.visit.pk if valid.visit else None,
                    "bleeding_grade": valid.bleeding_grade, "steroid_mg_per_day": valid.steroid_mg_per_day,
+                   "steroid_drug": valid.steroid_drug, "steroid_dose_mg_per_day": valid.steroid_dose_mg_per_day,
                    "notes": valid.notes}
         for name, value in (("concomitant_medications", valid.medications), ("virology", valid.virology),
                             ("immune_panel", valid.immune_panel)):
@@ -1119,7 +1121,10 @@ def outcomes_compute(*, study, now: datetime | None = None):
     """Treated, evaluable, responders and complete responders per arm or dose level and for all,
     with the rate over the treated and its exact (Clopper-Pearson) and Wilson 95 % CIs, the rate
     over the evaluable set, and the Kaplan-Meier duration of response of the confirmed responders
-    (`statistics.duration_of_response_summary`, null without responders); stored as the study's
+    (`statistics.duration_of_response_summary`, null without responders). Evaluable = a best
+    confirmed response other than NE: a participant with a single unconfirmed NR count (CLINICAL_RULES.md
+    section 1, "NR not confirmed") is treated but not evaluable, so the rate over the treated
+    counts them as non-responders and the rate over the evaluable leaves them out. Stored as the study's
     snapshot (one row, replaced). A fixed number of queries whatever the number of participants."""
     from enrollment.models import Participant
 

@@ -207,7 +207,8 @@ def test_patch_to_another_visit_applies_its_window_and_frees_the_first(api, reco
 
 def test_patch_to_a_visit_already_done_or_unknown_is_refused(api, woman, recorded):
     api.post(f"/api/v1/participants/{woman.pk}/assessments/",
-             {"date": days_ago(10), "visit": "D-1", "deviation_reason": "On the infusion day"}, format="json")
+             {"date": days_ago(10), "visit": "D-1", "deviation_reason": "On the infusion day", "bleeding_grade": 0},
+             format="json")
 
     done = api.patch(url(recorded), {"visit": "D-1", "reason": REASON}, format="json")
     unknown = api.patch(url(recorded), {"visit": "M6", "reason": REASON}, format="json")

@@ -24,7 +24,7 @@ def days_ago(n: int) -> str:
 def post(api, participant, **body):
     return api.post(f"/api/v1/participants/{participant.pk}/assessments/",
                     {"date": days_ago(3), "visit": None, "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"}],
-                     **body}, format="json")
+                     "bleeding_grade": 0, **body}, format="json")
 
 
 @pytest.mark.parametrize("given, stored, shown", [
@@ -60,15 +60,15 @@ def test_the_service_refuses_what_is_not_a_finite_number(woman, coordinator, giv
 
     with pytest.raises(ServiceError) as refused:
         services.assessment_record(participant=woman, by=coordinator, data=services.AssessmentInput(
-            date=date.fromisoformat(days_ago(3)), steroid_mg_per_day=given))
+            date=date.fromisoformat(days_ago(3)), bleeding_grade=0, steroid_mg_per_day=given))
     assert refused.value.errors == {"steroid_mg_per_day": [DOSE_MESSAGE]}
 
 
 def test_the_service_accepts_the_dose_as_text_or_decimal(woman, coordinator):
     first = services.assessment_record(participant=woman, by=coordinator, data=services.AssessmentInput(
-        date=date.fromisoformat(days_ago(3)), steroid_mg_per_day="5"))
+        date=date.fromisoformat(days_ago(3)), bleeding_grade=0, steroid_mg_per_day="5"))
     second = services.assessment_record(participant=woman, by=coordinator, data=services.AssessmentInput(
-        date=date.fromisoformat(days_ago(2)), steroid_mg_per_day=Decimal("0.5")))
+        date=date.fromisoformat(days_ago(2)), bleeding_grade=0, steroid_mg_per_day=Decimal("0.5")))
     assert (first.steroid_mg_per_day, second.steroid_mg_per_day) == (Decimal("5.00"), Decimal("0.50"))
 
 

@@ -58,3 +58,23 @@ def test_study_page_shows_the_outcome_snapshot(client, api, participant, coordin
     client.force_login(coordinator)
     html = client.get(reverse("study-detail", args=["MSC-ITP-5"])).content.decode()
     assert 'data-testid="outcomes"' in html and "0.0000 – 0.9750" in html  # 0 of 1 responders yet
+
+
+@pytest.mark.parametrize("counts, evaluable, rate_evaluable", [
+    # CLINICAL_RULES.md section 1: a single NR count is "NR not confirmed" (best NE): treated, not
+    # evaluable; two NR counts a day apart are a confirmed NR: evaluable, 0 of 1.
+    (((30, 20),), 0, None),
+    (((30, 20), (31, 18)), 1, 0.0),
+])
+def test_outcomes_count_an_unconfirmed_nr_as_treated_not_evaluable(api, participant, counts, evaluable,
+                                                                   rate_evaluable, django_capture_on_commit_callbacks):
+    assess(api, participant, 0, 15, visit="BL")
+    give(api, participant, 1, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        for day, count in counts:
+            assess(api, participant, day, count)
+
+    everyone = {g["group"]: g for g in api.get("/api/v1/studies/MSC-ITP-5/outcomes/").json()["groups"]}["all"]
+
+    assert (everyone["treated"], everyone["evaluable"], everyone["responders"]) == (1, evaluable, 0)
+    assert (everyone["rate"], everyone["rate_evaluable"]) == (0.0, rate_evaluable)

@@ -75,7 +75,11 @@ ITP_CATEGORIES = [
     (15, 30, 0, R),
     (60, 90, 0, NR),  # >= 30 but < 2 x baseline
     (60, 100, 0, CR),  # CR needs no doubling
-    (15, 100, None, CR),  # bleeding not recorded: taken as none
+    # Bleeding grade missing (section 1): CR and R need a recorded grade; an NR stays NR.
+    (15, 100, None, NE),
+    (15, 50, None, NE),
+    (15, 20, None, NR),
+    (60, 90, None, NR),
 ]
 
 
@@ -563,8 +567,9 @@ def test_multilineage_response_cr_in_every_lineage():
 
 
 def test_multilineage_response_date_missing_a_lineage_not_evaluable():
-    result = _evans([(14, 120), (21, 120)], [(14, 125), (22, 130)])
+    # Hb on day 25 is 4 days after the platelets of day 21: outside the 3-day pairing window.
+    result = _evans([(14, 120), (21, 120)], [(14, 125), (25, 130)])
 
     assert [a.category for a in result.overall.assessments] == [CR, NE, NE]
-    assert result.overall.best_confirmed_response == NR
-    assert result.overall.assessments[1].reason == "PLT CR; not assessed: HGB"
+    assert result.overall.best_confirmed_response == NR  # one overall CR: no response confirmed
+    assert result.overall.assessments[1].reason == "PLT CR; not assessed within 3 days: HGB"
