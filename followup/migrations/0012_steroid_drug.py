@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followup', '0010_adverse_event_status_label'),
+        ('followup', '0011_ctcae_term_corrections'),
     ]
 
     operations = [
