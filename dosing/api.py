@@ -16,7 +16,7 @@ from trials.scoping import Action, require, site_ids_for
 
 from . import services
 from .models import EscalationAction, Infusion
-from .selectors import escalation_state
+from .selectors import escalation_state, infusion_deviations
 
 
 class InfusionInSerializer(serializers.Serializer):
@@ -32,19 +32,37 @@ class InfusionInSerializer(serializers.Serializer):
     vitals = serializers.DictField(required=False, default=dict)
     reactions = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     deviation_reason = serializers.CharField(required=False, allow_blank=True, default="")
-    dose_confirmation = serializers.CharField(required=False, allow_blank=True, default="",
-                                              help_text="Reason for a dose > 10 % off the computed dose or outside the plausible range.")
+    dose_confirmation = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="Reason for a dose more than 10 % off the computed dose (recorded as a dose deviation); a dose "
+                  "beyond the level's hard limits (default 0.5x-2x) is refused whatever the reason.")
+
+
+class InfusionDeviationSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="out_of_window | dose | missed")
+    planned = serializers.CharField()
+    happened = serializers.CharField()
+    reason = serializers.CharField()
 
 
 class InfusionOutSerializer(serializers.ModelSerializer):
     dose_level = serializers.CharField(source="dose_level.code", allow_null=True, default=None)
+    cells_per_kg = serializers.SerializerMethodField(help_text="The dose given per kg of the weight on the day.")
+    deviations = serializers.SerializerMethodField(help_text="The protocol deviations of this infusion.")
 
     class Meta:
         model = Infusion
         fields = ["id", "number", "state", "target_date", "window_start", "window_end", "anchor", "started_at",
                   "ended_at", "weight_kg", "dose_level", "dose_per_kg", "computed_dose", "cells_infused",
-                  "dose_explanation", "dose_confirmation", "deviation", "deviation_reason", "missed_reason",
-                  "product", "premedication", "vitals", "reactions"]
+                  "cells_per_kg", "dose_explanation", "dose_confirmation", "dose_deviation", "deviation",
+                  "deviation_reason", "deviations", "missed_reason", "product", "premedication", "vitals", "reactions"]
+
+    def get_cells_per_kg(self, row) -> float | None:
+        return row.cells_infused / row.weight_kg if row.cells_infused is not None and row.weight_kg else None
+
+    @extend_schema_field(InfusionDeviationSerializer(many=True))
+    def get_deviations(self, row) -> list:
+        return InfusionDeviationSerializer(infusion_deviations(row), many=True).data
 
 
 class ParticipantInfusions(APIView):

@@ -34,8 +34,9 @@ class InfusionForm(forms.Form):
                                           widget=forms.CheckboxSelectMultiple)
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
-    dose_confirmation = forms.CharField(label=_("Reason, if the dose differs from the computed one"), required=False,
-                                        widget=forms.Textarea(attrs={"rows": 2}))
+    dose_confirmation = forms.CharField(label=_("Reason, if the dose is more than 10 % off the computed one"),
+                                        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                        help_text=_("Recorded as a dose deviation."))
 
     def __init__(self, *args, product_kind: str, **kwargs):
         super().__init__(*args, **kwargs)

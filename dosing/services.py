@@ -17,7 +17,7 @@ from followup.services import queue_outcomes
 from trials.audit import audited_save
 from trials.scoping import Action, require
 
-from .dose import check_dose
+from .dose import HARD_LIMIT_HIGH, HARD_LIMIT_LOW, check_dose
 from .models import Infusion, InfusionState
 from .products import validate_product
 from .selectors import EXPANSION_SIZE
@@ -142,9 +142,11 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     """Record an infusion given: dose from the weight on the day, product, window check.
 
     A date outside the window is recorded as it happened and flagged as a protocol deviation,
-    with a required reason (CLINICAL_RULES.md section 8). A dose more than 10 % off the computed
-    dose, or outside the level's plausible range, needs an explicit confirmation with a reason.
-    Later infusions and the visits anchored on infusions are re-planned.
+    with a required reason (CLINICAL_RULES.md section 8). The dose given against the computed one
+    (section 4, `dosing.dose`): within 10 % it is recorded; beyond 10 % but inside the level's
+    hard limits it needs a reason (`dose_confirmation`) and is recorded as a dose deviation;
+    beyond the hard limits it is refused (400 on the field that gave the number of cells),
+    whatever the reason. Later infusions and the visits anchored on infusions are re-planned.
     """
     from enrollment.services import ServiceError
 
@@ -183,7 +185,11 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
     dose = check_dose(weight_kg=data.weight_kg, dose_per_kg=level.dose_per_kg if level else None, cells_infused=cells,
                       flat_dose=level.flat_dose if level else None,
-                      plausible_range=(level.plausible_min, level.plausible_max) if level else None)
+                      hard_limits=level.hard_limits if level else (HARD_LIMIT_LOW, HARD_LIMIT_HIGH))
+    cells_field = "cells_infused" if data.cells_infused is not None else "product.tnc"
+    if dose.refused:
+        errors[cells_field] = [_("%(problem)s. Refused whatever the reason (CLINICAL_RULES.md section 4): check the "
+                                 "number of cells and the weight.") % {"problem": dose.problem}]
     given_on = timezone.localtime(data.started_at).date()
     # The window of the plan as it stands with this infusion given: the first infusion defines
     # day 0, so it is never late relative to itself.
@@ -193,8 +199,9 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
                           missed_rule=participant.arm.missed_infusion_rule)
     planned = next(p for p in plan if p.number == row.number)
     deviation = planned.deviation
-    if dose.confirmation_needed and not data.dose_confirmation.strip():
-        errors["dose_confirmation"] = [_("Confirm this dose with a reason: %(why)s.") % {"why": "; ".join(dose.confirmation_needed)}]
+    if dose.deviation and not data.dose_confirmation.strip():
+        errors["dose_confirmation"] = [_("Give the reason for this dose: %(why)s. It is recorded as a dose "
+                                         "deviation.") % {"why": dose.problem}]
     if deviation and not data.deviation_reason.strip():
         errors["deviation_reason"] = [
             _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give the reason (it is recorded "
@@ -212,7 +219,8 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
         row.dose_level = level
         row.dose_per_kg = level.dose_per_kg if level else None
         row.computed_dose, row.cells_infused, row.dose_explanation = dose.computed_dose, cells, dose.explanation
-        row.dose_confirmation = data.dose_confirmation.strip() if dose.confirmation_needed else ""
+        row.dose_deviation = dose.deviation
+        row.dose_confirmation = data.dose_confirmation.strip() if dose.deviation else ""
         row.deviation, row.deviation_reason = deviation, data.deviation_reason.strip() if deviation else ""
         row.product, row.premedication = product, data.premedication.strip()
         row.vitals, row.reactions, row.recorded_by = vitals, list(data.reactions or []), by
