@@ -175,12 +175,21 @@ class EscalationDecisionOutSerializer(serializers.Serializer):
     contradicts_proposal = serializers.BooleanField()
     rationale = serializers.CharField()
     signed_by = serializers.CharField(source="signed_by.username")
+    signed_by_name = serializers.CharField(help_text="The signer's printed name at signing (21 CFR 11.50).")
     signed_at = serializers.DateTimeField()
+    signature_meaning = serializers.CharField(
+        help_text='What the signature means: "I approve <action> <level> under rule <rule>" (21 CFR 11.50).')
     level_counts = serializers.JSONField(help_text="Counts per level at signing.")
 
     def get_proposal(self, decision) -> dict:
         return {"action": decision.proposal_action, "level": decision.proposal_level or None,
                 "reason": decision.proposal_reason}
+
+
+class OfferedDecisionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    level = serializers.CharField(allow_null=True)
+    meaning = serializers.CharField(help_text="The statement a signature of this decision approves.")
 
 
 class EscalationSerializer(serializers.Serializer):
@@ -189,6 +198,13 @@ class EscalationSerializer(serializers.Serializer):
     levels = EscalationLevelSerializer(many=True)
     proposal = ProposalSerializer()
     decisions = EscalationDecisionOutSerializer(many=True)
+    offered_decisions = serializers.SerializerMethodField(
+        help_text="The decisions the 3+3 rule allows now given the proposal (section 4), the proposal first.")
+
+    @extend_schema_field(OfferedDecisionSerializer(many=True))
+    def get_offered_decisions(self, state) -> list:
+        return [{"action": action, "level": level, "meaning": meaning}
+                for action, level, meaning in services.offered_decisions(state)]
 
 
 class EscalationDecisionInSerializer(serializers.Serializer):
@@ -199,6 +215,10 @@ class EscalationDecisionInSerializer(serializers.Serializer):
                                       help_text="Required when the decision differs from the proposal.")
     password = serializers.CharField(write_only=True, trim_whitespace=False,
                                      help_text="Your own password, re-entered as a signature.")
+    meaning = serializers.CharField(
+        required=False, allow_null=True, default=None,
+        help_text="Optional: the statement you approve, as shown in offered_decisions; 409 if the proposal changed "
+                  "and the decision now means something else.")
 
 
 def escalation_out(request, study) -> dict:
@@ -223,7 +243,7 @@ class StudyEscalationDecisions(APIView):
         try:
             decision = services.escalation_decide(study=study, action=data["action"], level_code=data["level"] or "",
                                                   rationale=data["rationale"], password=data["password"],
-                                                  by=request.user)
+                                                  by=request.user, expected_meaning=data["meaning"])
         except ServiceError as error:
             raise_for(error)
         levels = DoseLevel.objects.filter(arm__study=study).order_by("order")
