@@ -9,7 +9,10 @@ and expand it to 6, which is also a signed decision.
 
 The 3+3 table is data (:data:`THREE_PLUS_THREE`) so that tests and the escalation page can cite
 the row that produced a proposal. Everything else in :func:`propose` is about *which* level the
-table is applied to and *whether* it can be applied yet.
+table is applied to and *whether* it can be applied yet. :func:`decision_refusal` and
+:func:`allowed_decisions` say which signed decisions the rule allows given its proposal (only
+towards safety; never a level above the rule), and :func:`signature_meaning` the statement a
+signature approves.
 
 Counting contract for :class:`LevelState` (the selector must follow it):
 

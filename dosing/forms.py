@@ -101,7 +101,7 @@ class EscalationDecisionForm(forms.Form):
     decision = _DecisionField(label=_("Decision"), widget=forms.RadioSelect)
     rationale = forms.CharField(label=_("Rationale"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                 help_text=_("Required when the decision differs from the proposal."))
-    rule_seen = forms.CharField(widget=forms.HiddenInput)
+    rule_seen = forms.CharField(widget=forms.HiddenInput, required=False)  # the rule the statements cite
     confirm = forms.BooleanField(
         label=_("I have read the statement of the decision I chose; signing with my password means I approve it."),
         error_messages={"required": _("Tick the confirmation: your signature approves the statement of the decision.")})

@@ -55,7 +55,8 @@ def escalation(request, code):
                 decision = services.escalation_decide(
                     study=study, action=action, level_code=level, rationale=data["rationale"],
                     password=data["password"], by=request.user,
-                    expected_meaning=signature_meaning(action, level or None, data["rule_seen"]))
+                    expected_meaning=(signature_meaning(action, level or None, data["rule_seen"])
+                                      if data["rule_seen"] else None))
             except services.SignatureRefused as refused:
                 form.add_error("password", str(refused))
                 status = 403
