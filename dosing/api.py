@@ -16,7 +16,7 @@ from trials.scoping import Action, require, site_ids_for
 
 from . import services
 from .models import EscalationAction, Infusion
-from .selectors import escalation_state
+from .selectors import escalation_state, infusion_deviations
 
 
 class InfusionInSerializer(serializers.Serializer):
@@ -32,19 +32,37 @@ class InfusionInSerializer(serializers.Serializer):
     vitals = serializers.DictField(required=False, default=dict)
     reactions = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     deviation_reason = serializers.CharField(required=False, allow_blank=True, default="")
-    dose_confirmation = serializers.CharField(required=False, allow_blank=True, default="",
-                                              help_text="Reason for a dose > 10 % off the computed dose or outside the plausible range.")
+    dose_confirmation = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="Reason for a dose more than 10 % off the computed dose (recorded as a dose deviation); a dose "
+                  "beyond the level's hard limits (default 0.5x-2x) is refused whatever the reason.")
+
+
+class InfusionDeviationSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="out_of_window | dose | missed")
+    planned = serializers.CharField()
+    happened = serializers.CharField()
+    reason = serializers.CharField()
 
 
 class InfusionOutSerializer(serializers.ModelSerializer):
     dose_level = serializers.CharField(source="dose_level.code", allow_null=True, default=None)
+    cells_per_kg = serializers.SerializerMethodField(help_text="The dose given per kg of the weight on the day.")
+    deviations = serializers.SerializerMethodField(help_text="The protocol deviations of this infusion.")
 
     class Meta:
         model = Infusion
         fields = ["id", "number", "state", "target_date", "window_start", "window_end", "anchor", "started_at",
                   "ended_at", "weight_kg", "dose_level", "dose_per_kg", "computed_dose", "cells_infused",
-                  "dose_explanation", "dose_confirmation", "deviation", "deviation_reason", "missed_reason",
-                  "product", "premedication", "vitals", "reactions"]
+                  "cells_per_kg", "dose_explanation", "dose_confirmation", "dose_deviation", "deviation",
+                  "deviation_reason", "deviations", "missed_reason", "product", "premedication", "vitals", "reactions"]
+
+    def get_cells_per_kg(self, row) -> float | None:
+        return row.cells_infused / row.weight_kg if row.cells_infused is not None and row.weight_kg else None
+
+    @extend_schema_field(InfusionDeviationSerializer(many=True))
+    def get_deviations(self, row) -> list:
+        return InfusionDeviationSerializer(infusion_deviations(row), many=True).data
 
 
 class ParticipantInfusions(APIView):
@@ -157,12 +175,21 @@ class EscalationDecisionOutSerializer(serializers.Serializer):
     contradicts_proposal = serializers.BooleanField()
     rationale = serializers.CharField()
     signed_by = serializers.CharField(source="signed_by.username")
+    signed_by_name = serializers.CharField(help_text="The signer's printed name at signing (21 CFR 11.50).")
     signed_at = serializers.DateTimeField()
+    signature_meaning = serializers.CharField(
+        help_text='What the signature means: "I approve <action> <level> under rule <rule>" (21 CFR 11.50).')
     level_counts = serializers.JSONField(help_text="Counts per level at signing.")
 
     def get_proposal(self, decision) -> dict:
         return {"action": decision.proposal_action, "level": decision.proposal_level or None,
                 "reason": decision.proposal_reason}
+
+
+class OfferedDecisionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    level = serializers.CharField(allow_null=True)
+    meaning = serializers.CharField(help_text="The statement a signature of this decision approves.")
 
 
 class EscalationSerializer(serializers.Serializer):
@@ -171,6 +198,13 @@ class EscalationSerializer(serializers.Serializer):
     levels = EscalationLevelSerializer(many=True)
     proposal = ProposalSerializer()
     decisions = EscalationDecisionOutSerializer(many=True)
+    offered_decisions = serializers.SerializerMethodField(
+        help_text="The decisions the 3+3 rule allows now given the proposal (section 4), the proposal first.")
+
+    @extend_schema_field(OfferedDecisionSerializer(many=True))
+    def get_offered_decisions(self, state) -> list:
+        return [{"action": action, "level": level, "meaning": meaning}
+                for action, level, meaning in services.offered_decisions(state)]
 
 
 class EscalationDecisionInSerializer(serializers.Serializer):
@@ -181,6 +215,10 @@ class EscalationDecisionInSerializer(serializers.Serializer):
                                       help_text="Required when the decision differs from the proposal.")
     password = serializers.CharField(write_only=True, trim_whitespace=False,
                                      help_text="Your own password, re-entered as a signature.")
+    meaning = serializers.CharField(
+        required=False, allow_null=True, default=None,
+        help_text="Optional: the statement you approve, as shown in offered_decisions; 409 if the proposal changed "
+                  "and the decision now means something else.")
 
 
 def escalation_out(request, study) -> dict:
@@ -205,7 +243,7 @@ class StudyEscalationDecisions(APIView):
         try:
             decision = services.escalation_decide(study=study, action=data["action"], level_code=data["level"] or "",
                                                   rationale=data["rationale"], password=data["password"],
-                                                  by=request.user)
+                                                  by=request.user, expected_meaning=data["meaning"])
         except ServiceError as error:
             raise_for(error)
         levels = DoseLevel.objects.filter(arm__study=study).order_by("order")

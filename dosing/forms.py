@@ -34,8 +34,9 @@ class InfusionForm(forms.Form):
                                           widget=forms.CheckboxSelectMultiple)
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
-    dose_confirmation = forms.CharField(label=_("Reason, if the dose differs from the computed one"), required=False,
-                                        widget=forms.Textarea(attrs={"rows": 2}))
+    dose_confirmation = forms.CharField(label=_("Reason, if the dose is more than 10 % off the computed one"),
+                                        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                        help_text=_("Recorded as a dose deviation."))
 
     def __init__(self, *args, product_kind: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,32 +77,57 @@ class MissedInfusionForm(forms.Form):
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class EscalationDecisionForm(forms.Form):
-    """An investigator's 3+3 decision, signed by re-entering their password (the service checks
-    the password, the fit with the levels' state and the rationale a contradiction needs)."""
+class _DecisionField(forms.ChoiceField):
+    """The offered decisions as radio buttons; any decision of the study's levels is accepted as
+    input so that the service, not the form, refuses one the rule does not allow, citing it."""
 
-    action = forms.ChoiceField(label=_("Decision"))
-    level = forms.ChoiceField(label=_("Dose level"), required=False,
-                              help_text=_("Escalate: the level to open. Expand: the level to expand. Stop: the "
-                                          "recommended dose (may be empty). Choose: the dose to expand to 6."))
+    def __init__(self, *args, accepted=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.accepted = set(accepted)
+
+    def valid_value(self, value):
+        return value in self.accepted or super().valid_value(value)
+
+
+def decision_value(action: str, level: str | None) -> str:
+    return f"{action}:{level or ''}"
+
+
+class EscalationDecisionForm(forms.Form):
+    """An investigator's 3+3 decision: one of the decisions the rule allows, each shown as the
+    statement its signature approves; signed by ticking the confirmation and re-entering the
+    password (the service checks the password, the rule, the levels' state and the rationale)."""
+
+    decision = _DecisionField(label=_("Decision"), widget=forms.RadioSelect)
     rationale = forms.CharField(label=_("Rationale"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                 help_text=_("Required when the decision differs from the proposal."))
+    rule_seen = forms.CharField(widget=forms.HiddenInput, required=False)  # the rule the statements cite
+    confirm = forms.BooleanField(
+        label=_("I have read the statement of the decision I chose; signing with my password means I approve it."),
+        error_messages={"required": _("Tick the confirmation: your signature approves the statement of the decision.")})
     password = forms.CharField(label=_("Your password, as signature"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
-    def __init__(self, *args, levels, proposal, **kwargs):
-        """`levels`: the `LevelEscalation` rows; `proposal`: the proposal, preselected when it is a decision."""
-        from .models import EscalationAction
+    def __init__(self, *args, offered, level_codes, rule, proposal, **kwargs):
+        """`offered`: ``(action, level, meaning)`` the rule allows now (`services.offered_decisions`);
+        `rule`: the rule text of the proposal the page shows; the proposal is preselected when offered."""
+        from .escalation import DECISION_ACTIONS
 
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "—"), *EscalationAction.choices]
-        self.fields["level"].choices = [("", "—")] + [
-            (row.code, f"{row.code} – {row.level.get_status_display()}") for row in levels]
-        if proposal.action in EscalationAction.values:
-            self.fields["action"].initial = proposal.action
-            self.fields["level"].initial = proposal.level or ""
+        field = self.fields["decision"]
+        field.choices = [(decision_value(action, level), meaning) for action, level, meaning in offered]
+        field.accepted = {decision_value(action, code) for action in DECISION_ACTIONS for code in [*level_codes, None]}
+        self.fields["rule_seen"].initial = rule
+        proposed = decision_value(proposal.action, proposal.level)
+        if any(value == proposed for value, _meaning in field.choices):
+            field.initial = proposed
+
+    def decided(self) -> tuple[str, str]:
+        action, _sep, level = self.cleaned_data["decision"].partition(":")
+        return action, level
 
     def add_service_errors(self, errors: dict) -> None:
         for path, messages in errors.items():
+            field = "decision" if path in ("action", "level") else path
             for message in messages:
-                self.add_error(path if path in self.fields else None, message)
+                self.add_error(field if field in self.fields else None, message)

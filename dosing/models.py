@@ -42,7 +42,10 @@ class Infusion(models.Model):
     computed_dose = models.FloatField(_("computed dose (cells)"), null=True, blank=True)
     cells_infused = models.FloatField(_("cells infused"), null=True, blank=True)
     dose_explanation = models.TextField(_("dose arithmetic"), blank=True)
-    dose_confirmation = models.TextField(_("reason for an unusual dose"), blank=True)
+    dose_confirmation = models.TextField(_("reason for the dose deviation"), blank=True)
+    # CLINICAL_RULES.md section 4: more than 10 % off the computed dose, inside the level's hard
+    # limits (`dosing.dose`). Beyond the hard limits nothing is recorded.
+    dose_deviation = models.BooleanField(_("dose deviation"), default=False)
     deviation = models.BooleanField(_("outside the window"), default=False)
     deviation_reason = models.TextField(_("deviation reason"), blank=True)
     missed_reason = models.TextField(_("reason missed"), blank=True)
@@ -71,6 +74,8 @@ class Infusion(models.Model):
                                    name="infusion_ends_after_it_starts"),
             models.CheckConstraint(condition=~Q(state="missed") | ~Q(missed_reason=""), name="missed_infusion_has_reason"),
             models.CheckConstraint(condition=Q(deviation=False) | ~Q(deviation_reason=""), name="deviation_has_reason"),
+            models.CheckConstraint(condition=Q(dose_deviation=False) | ~Q(dose_confirmation=""),
+                                   name="dose_deviation_has_reason"),
             models.CheckConstraint(condition=Q(weight_kg__isnull=True) | Q(weight_kg__gt=0, weight_kg__lt=400),
                                    name="infusion_weight_plausible"),
         ]
@@ -110,6 +115,10 @@ class EscalationDecision(models.Model):
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                   verbose_name=_("signed by"))
     signed_at = models.DateTimeField(_("signed at"))
+    # 21 CFR 11.50: the signature shows the signer's printed name, the date and time, and its
+    # meaning - the statement the investigator read and confirmed ("I approve ... under rule ...").
+    signed_by_name = models.CharField(_("signer's printed name"), max_length=300, blank=True)
+    signature_meaning = models.TextField(_("meaning of the signature"), blank=True)
     history = HistoricalRecords()
 
     site_scope = "study__sites"

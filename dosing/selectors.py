@@ -21,6 +21,7 @@ from followup.models import AdverseEvent
 from trials.models import DoseLevel, Study
 
 from . import escalation
+from .dose import cells_text
 from .models import EscalationDecision, Infusion, InfusionState
 
 # 3+3 (section 4): three per level, six when a level is expanded. P2 expands the chosen dose to six.
@@ -279,42 +280,63 @@ def escalation_state(study: Study, *, today: date) -> EscalationState:
 class Deviation:
     participant: Participant
     what: str  # "Infusion 2", "Visit D14"
-    kind: str  # "out_of_window" | "missed"
+    kind: str  # "out_of_window" | "missed" | "dose"
     planned: str
     happened: str
     reason: str
 
 
 def protocol_deviations(user, *, study) -> list[Deviation]:
-    """Infusions and visits outside their window, and infusions missed, at the user's sites (2 queries)."""
+    """Infusions and visits outside their window, infusions missed, and dose deviations (CLINICAL_RULES.md
+    section 4: more than 10 % off the computed dose), at the user's sites (2 queries)."""
     from followup.models import Visit
 
     infusions = (Infusion.objects.visible_to(user).filter(participant__study=study)
-                 .filter(Q(deviation=True) | Q(state="missed")).select_related("participant"))
+                 .filter(Q(deviation=True) | Q(state="missed") | Q(dose_deviation=True)).select_related("participant"))
     visits = Visit.objects.visible_to(user).filter(participant__study=study, deviation=True).select_related("participant")
     return _deviations(infusions, visits)
 
 
 def participant_deviations(participant) -> list[Deviation]:
     """The participant's deviations, from its prefetched `infusions` and `visits` (no query)."""
-    return _deviations([i for i in participant.infusions.all() if i.deviation or i.state == "missed"],
+    return _deviations([i for i in participant.infusions.all() if i.deviation or i.dose_deviation or i.state == "missed"],
                        [v for v in participant.visits.all() if v.deviation])
 
 
+def dose_text(cells: float | None, weight_kg: float | None = None) -> str:
+    """"6 x10^9 cells", with the dose per kg when the weight is given; "—" when unknown."""
+    if cells is None:
+        return "—"
+    if not weight_kg:
+        return _("%(cells)s cells") % {"cells": cells_text(cells)}
+    return _("%(cells)s cells (%(per_kg)s cells/kg)") % {"cells": cells_text(cells), "per_kg": cells_text(cells / weight_kg)}
+
+
+def infusion_deviations(row) -> list[Deviation]:
+    """One infusion's deviations (outside the window, dose, missed), as listed per study and participant."""
+    return _deviations([row] if row.deviation or row.dose_deviation or row.state == "missed" else [], [])
+
+
 def _deviations(infusions, visits) -> list[Deviation]:
-    rows = []
+    rows = []  # (sort key, deviation): per participant, in the order of the plan
     for row in infusions:
         window = f"{row.window_start.isoformat()} – {row.window_end.isoformat()}"
+        what = _("Infusion %(n)d") % {"n": row.number}
         if row.state == "missed":
-            rows.append(Deviation(row.participant, _("Infusion %(n)d") % {"n": row.number}, "missed", window,
-                                  _("missed"), row.missed_reason))
-        else:
-            rows.append(Deviation(row.participant, _("Infusion %(n)d") % {"n": row.number}, "out_of_window", window,
-                                  timezone.localtime(row.started_at).strftime("%Y-%m-%d %H:%M"), row.deviation_reason))
+            rows.append((window, Deviation(row.participant, what, "missed", window, _("missed"), row.missed_reason)))
+            continue
+        if row.deviation:
+            rows.append((window, Deviation(row.participant, what, "out_of_window", window,
+                                           timezone.localtime(row.started_at).strftime("%Y-%m-%d %H:%M"),
+                                           row.deviation_reason)))
+        if row.dose_deviation:
+            rows.append((window, Deviation(row.participant, what, "dose", dose_text(row.computed_dose),
+                                           dose_text(row.cells_infused, row.weight_kg), row.dose_confirmation)))
     for visit in visits:
         shown = "%Y-%m-%d %H:%M" if visit.timed else "%Y-%m-%d"
         window = (f"{timezone.localtime(visit.window_start).strftime(shown)} – "
                   f"{timezone.localtime(visit.window_end).strftime(shown)}")
-        rows.append(Deviation(visit.participant, _("Visit %(code)s") % {"code": visit.code}, "out_of_window", window,
-                              timezone.localtime(visit.done_at).strftime(shown), visit.deviation_reason))
-    return sorted(rows, key=lambda d: (d.participant.study_number, d.planned))
+        rows.append((window, Deviation(visit.participant, _("Visit %(code)s") % {"code": visit.code}, "out_of_window",
+                                       window, timezone.localtime(visit.done_at).strftime(shown),
+                                       visit.deviation_reason)))
+    return [d for _key, d in sorted(rows, key=lambda pair: (pair[1].participant.study_number, pair[0]))]

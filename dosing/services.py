@@ -17,7 +17,7 @@ from followup.services import queue_outcomes
 from trials.audit import audited_save
 from trials.scoping import Action, require
 
-from .dose import check_dose
+from .dose import HARD_LIMIT_HIGH, HARD_LIMIT_LOW, check_dose
 from .models import Infusion, InfusionState
 from .products import validate_product
 from .selectors import EXPANSION_SIZE
@@ -142,9 +142,11 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     """Record an infusion given: dose from the weight on the day, product, window check.
 
     A date outside the window is recorded as it happened and flagged as a protocol deviation,
-    with a required reason (CLINICAL_RULES.md section 8). A dose more than 10 % off the computed
-    dose, or outside the level's plausible range, needs an explicit confirmation with a reason.
-    Later infusions and the visits anchored on infusions are re-planned.
+    with a required reason (CLINICAL_RULES.md section 8). The dose given against the computed one
+    (section 4, `dosing.dose`): within 10 % it is recorded; beyond 10 % but inside the level's
+    hard limits it needs a reason (`dose_confirmation`) and is recorded as a dose deviation;
+    beyond the hard limits it is refused (400 on the field that gave the number of cells),
+    whatever the reason. Later infusions and the visits anchored on infusions are re-planned.
     """
     from enrollment.services import ServiceError
 
@@ -183,7 +185,11 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
     dose = check_dose(weight_kg=data.weight_kg, dose_per_kg=level.dose_per_kg if level else None, cells_infused=cells,
                       flat_dose=level.flat_dose if level else None,
-                      plausible_range=(level.plausible_min, level.plausible_max) if level else None)
+                      hard_limits=level.hard_limits if level else (HARD_LIMIT_LOW, HARD_LIMIT_HIGH))
+    cells_field = "cells_infused" if data.cells_infused is not None else "product.tnc"
+    if dose.refused:
+        errors[cells_field] = [_("%(problem)s. Refused whatever the reason (CLINICAL_RULES.md section 4): check the "
+                                 "number of cells and the weight.") % {"problem": dose.problem}]
     given_on = timezone.localtime(data.started_at).date()
     # The window of the plan as it stands with this infusion given: the first infusion defines
     # day 0, so it is never late relative to itself.
@@ -193,8 +199,9 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
                           missed_rule=participant.arm.missed_infusion_rule)
     planned = next(p for p in plan if p.number == row.number)
     deviation = planned.deviation
-    if dose.confirmation_needed and not data.dose_confirmation.strip():
-        errors["dose_confirmation"] = [_("Confirm this dose with a reason: %(why)s.") % {"why": "; ".join(dose.confirmation_needed)}]
+    if dose.deviation and not data.dose_confirmation.strip():
+        errors["dose_confirmation"] = [_("Give the reason for this dose: %(why)s. It is recorded as a dose "
+                                         "deviation.") % {"why": dose.problem}]
     if deviation and not data.deviation_reason.strip():
         errors["deviation_reason"] = [
             _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give the reason (it is recorded "
@@ -212,7 +219,8 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
         row.dose_level = level
         row.dose_per_kg = level.dose_per_kg if level else None
         row.computed_dose, row.cells_infused, row.dose_explanation = dose.computed_dose, cells, dose.explanation
-        row.dose_confirmation = data.dose_confirmation.strip() if dose.confirmation_needed else ""
+        row.dose_deviation = dose.deviation
+        row.dose_confirmation = data.dose_confirmation.strip() if dose.deviation else ""
         row.deviation, row.deviation_reason = deviation, data.deviation_reason.strip() if deviation else ""
         row.product, row.premedication = product, data.premedication.strip()
         row.vitals, row.reactions, row.recorded_by = vitals, list(data.reactions or []), by
@@ -363,6 +371,33 @@ def _decision_conflicts(action: str, target, state) -> list[str]:
     return problems
 
 
+def _rule_refusal(action: str, level_code: str | None, state) -> str | None:
+    """`dosing.escalation.decision_refusal` on the study's levels and proposal (section 4)."""
+    from . import escalation
+
+    try:
+        levels = [row.state() for row in state.levels]
+    except ValueError as error:  # inconsistent configuration: the proposal says so, nothing may open
+        return _("No decision can be signed: the dose levels are inconsistent (%(error)s).") % {"error": error}
+    return escalation.decision_refusal(levels, state.proposal, action, level_code or None)
+
+
+def offered_decisions(state) -> list[tuple[str, str | None, str]]:
+    """The decisions an investigator may sign now, the proposal first: ``(action, level, meaning)``
+    for each decision the 3+3 rule allows given the proposal (`dosing.escalation.allowed_decisions`)
+    that also fits the levels' state. Reads nothing."""
+    from . import escalation
+
+    try:
+        levels = [row.state() for row in state.levels]
+    except ValueError:
+        return []
+    rule = escalation.rule_text(state.proposal)
+    return [(action, code, escalation.signature_meaning(action, code, rule))
+            for action, code in escalation.allowed_decisions(levels, state.proposal)
+            if not _decision_conflicts(action, state.level(code) if code else None, state)]
+
+
 def _apply_decision(decision, target, state, *, by) -> None:
     """Open, close and expand the levels as decided; each change cites the decision."""
     from .models import EscalationAction
@@ -387,16 +422,24 @@ def _apply_decision(decision, target, state, *, by) -> None:
 
 
 def escalation_decide(*, study, action: str, level_code: str | None, rationale: str, password: str, by,
-                      now: datetime | None = None):
+                      now: datetime | None = None, expected_meaning: str | None = None):
     """Record an investigator's signed 3+3 decision and open, expand or close the levels it names.
 
     CLINICAL_RULES.md section 4: the application proposes (`dosing.selectors.escalation_state`), an
     investigator records and signs, and the next group opens only then. Investigators only
     (`Action.SIGN` at a site of the study); the password is the signer's own, re-entered: a wrong
-    one raises `SignatureRefused` (403) and records nothing. A decision that differs from the
+    one raises `SignatureRefused` (403) and records nothing. A decision may differ from the
+    proposal only towards safety (`dosing.escalation.decision_refusal`: expand the current level,
+    stop, de-escalate); anything else - above all opening a level higher than the rule allows - is
+    a `ConflictError` (409) on ``action`` citing the rule. A decision that differs from the
     proposal (another action, or another level) needs a rationale (400). A decision that does not
-    fit the levels' state (escalating past the next level, expanding a level never opened or one
-    that exceeded the dose, stopping when nothing is open) is a `ConflictError` (409).
+    fit the levels' state (a level already open, nothing left to expand, stopping when nothing is
+    open) is a `ConflictError` (409) too.
+
+    The signature's meaning (21 CFR 11.50) is stored with the signer's printed name and the time:
+    "I approve <action> <level> under rule <rule>" (`dosing.escalation.signature_meaning`). With
+    ``expected_meaning`` (the statement the signer read and confirmed), a different statement now
+    - the proposal changed meanwhile - is a `ConflictError` and nothing is signed.
 
     Applied under the study row lock that enrolment takes, so that no participant is enrolled
     into a level while it closes: escalate closes the current level and opens the next; expand
@@ -406,7 +449,7 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
     from enrollment.services import ConflictError, ServiceError
     from trials.models import Study
 
-    from .escalation import CHOOSE_EXPANSION_DOSE
+    from .escalation import CHOOSE_EXPANSION_DOSE, rule_text, signature_meaning
     from .models import EscalationAction, EscalationDecision
     from .selectors import escalation_state
 
@@ -437,9 +480,17 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
             errors["level"] = [_("Name the dose level this decision concerns (%(codes)s).") % {"codes": codes}]
         if errors:
             raise ServiceError(errors)
+        refusal = _rule_refusal(action, level_code, state)
+        if refusal:
+            raise ConflictError({"action": [refusal]})
         problems = _decision_conflicts(action, target, state)
         if problems:
             raise ConflictError({"action": problems})
+        meaning = signature_meaning(action, level_code or None, rule_text(proposal))
+        if expected_meaning is not None and expected_meaning.strip() != meaning:
+            raise ConflictError({"action": [
+                _('The proposal changed since you read it; the decision now means: "%(meaning)s" Read the page again '
+                  "and sign if you agree.") % {"meaning": meaning}]})
         contradicts = action != proposal.action or (
             action != CHOOSE_EXPANSION_DOSE and level_code != (proposal.level or ""))
         if contradicts and not rationale:
@@ -451,6 +502,7 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
             study=study, action=action, level=target.level if target else None,
             proposal_action=proposal.action, proposal_level=proposal.level or "", proposal_reason=proposal.reason,
             level_counts=state.counts_snapshot(), rationale=rationale, signed_by=by, signed_at=now,
+            signed_by_name=(by.get_full_name() or by.get_username())[:300], signature_meaning=meaning,
         )
         audited_save(decision, by=by, reason=_("Escalation decision signed"))
         _apply_decision(decision, target, state, by=by)

@@ -9,11 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from enrollment.services import ServiceError
+from enrollment.services import ConflictError, ServiceError
 from trials.models import Study
 from trials.scoping import Action, can, require, site_ids_for
 
 from . import services
+from .escalation import rule_text, signature_meaning
 from .forms import EscalationDecisionForm
 from .selectors import COHORT_SIZE, EXPANSION_SIZE, escalation_state
 
@@ -39,21 +40,29 @@ def escalation(request, code):
     study_sites = [site.pk for site in study.sites.all()]
     can_sign = can(request.user, Action.SIGN, study_sites)
     state = escalation_state(study, today=timezone.localdate())
+    offered = services.offered_decisions(state)
+    rule = rule_text(state.proposal)
+    form_options = {"offered": offered, "level_codes": [row.code for row in state.levels], "rule": rule,
+                    "proposal": state.proposal}
     form, status = None, 200
     if request.method == "POST":
         require(request.user, Action.SIGN, study_sites)
-        form = EscalationDecisionForm(request.POST, levels=state.levels, proposal=state.proposal)
+        form = EscalationDecisionForm(request.POST, **form_options)
         if form.is_valid():
             data = form.cleaned_data
+            action, level = form.decided()
             try:
-                decision = services.escalation_decide(study=study, action=data["action"], level_code=data["level"],
-                                                      rationale=data["rationale"], password=data["password"],
-                                                      by=request.user)
+                decision = services.escalation_decide(
+                    study=study, action=action, level_code=level, rationale=data["rationale"],
+                    password=data["password"], by=request.user,
+                    expected_meaning=(signature_meaning(action, level or None, data["rule_seen"])
+                                      if data["rule_seen"] else None))
             except services.SignatureRefused as refused:
                 form.add_error("password", str(refused))
                 status = 403
             except ServiceError as error:
                 form.add_service_errors(error.errors)
+                status = 409 if isinstance(error, ConflictError) else 200
             else:
                 messages.success(request, _("Decision signed: %(action)s%(level)s.") % {
                     "action": decision.get_action_display(),
@@ -61,7 +70,7 @@ def escalation(request, code):
                 return redirect("study-escalation", code=study.code)
         messages.error(request, _("The decision was not signed."))
     elif can_sign:
-        form = EscalationDecisionForm(levels=state.levels, proposal=state.proposal)
+        form = EscalationDecisionForm(**form_options)
     visible_sites = site_ids_for(request.user)
     levels = [
         {"row": row, "participants": row.visible_participants(visible_sites),
@@ -76,6 +85,7 @@ def escalation(request, code):
         "proposal_label": PROPOSAL_LABELS.get(state.proposal.action, state.proposal.action),
         "decisions": list(reversed(state.decisions)),
         "form": form if can_sign else None,
+        "offered": offered,
         "cohort_size": COHORT_SIZE,
         "expansion_size": EXPANSION_SIZE,
     }, status=status)

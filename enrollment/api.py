@@ -184,8 +184,13 @@ class ScheduledInfusionSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="planned | window_open | overdue | waiting (for an earlier infusion not "
                                              "given yet) | given | given_out_of_window | missed | held")
     given_at = serializers.DateTimeField(allow_null=True)
-    deviation = serializers.BooleanField()
+    deviation = serializers.BooleanField(help_text="Given outside its window.")
     anchor = serializers.CharField()
+    cells_infused = serializers.FloatField(allow_null=True, help_text="The dose given, in cells.")
+    cells_per_kg = serializers.FloatField(allow_null=True, help_text="The dose given per kg of the weight on the day.")
+    weight_kg = serializers.FloatField(allow_null=True, help_text="The weight on the day of the infusion.")
+    computed_dose = serializers.FloatField(allow_null=True, help_text="The level's dose for that weight, in cells.")
+    dose_deviation = serializers.BooleanField(help_text="More than 10 % off the computed dose, with a reason.")
 
 
 class ScheduledVisitSerializer(serializers.Serializer):

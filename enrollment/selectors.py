@@ -179,6 +179,18 @@ class ScheduledInfusion:
     given_at: object
     deviation: bool
     anchor: str
+    # The dose given (CLINICAL_RULES.md section 4): total cells, weight on the day, the computed
+    # dose, and whether it is a dose deviation (more than 10 % off the computed dose).
+    cells_infused: float | None = None
+    weight_kg: float | None = None
+    computed_dose: float | None = None
+    dose_deviation: bool = False
+
+    @property
+    def cells_per_kg(self) -> float | None:
+        if self.cells_infused is None or not self.weight_kg:
+            return None
+        return self.cells_infused / self.weight_kg
 
 
 @dataclass(frozen=True)
@@ -235,7 +247,9 @@ def participant_schedule(participant, *, now) -> dict:
         infusions.append(ScheduledInfusion(
             number=row.number, target_date=row.target_date, window_start=row.window_start, window_end=row.window_end,
             status=status, given_at=row.started_at if row.state == "given" else None, deviation=row.deviation,
-            anchor=row.anchor,
+            anchor=row.anchor, cells_infused=row.cells_infused if row.state == "given" else None,
+            weight_kg=row.weight_kg if row.state == "given" else None, computed_dose=row.computed_dose,
+            dose_deviation=row.dose_deviation,
         ))
     visits = []
     for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):

@@ -428,8 +428,8 @@ class StudyAdmin(AuditedAdmin):
 
 class DoseLevelInline(ScopedInline):
     model = DoseLevel
-    fields = ["code", "label", "order", "dose_basis", "dose_per_kg", "flat_dose", "plausible_min", "plausible_max",
-              "group_cap", "status"]
+    fields = ["code", "label", "order", "dose_basis", "dose_per_kg", "flat_dose", "hard_limit_low",
+              "hard_limit_high", "group_cap", "status"]
 
     def get_readonly_fields(self, request, obj=None):
         # A level opens or closes only by a signed escalation decision; only a new level's first

@@ -26,7 +26,7 @@ class DoseLevelSerializer(serializers.ModelSerializer):
     class Meta:
         model = DoseLevel
         fields = ["code", "label", "order", "dose_basis", "dose_per_kg", "flat_dose", "dose_unit",
-                  "plausible_min", "plausible_max", "group_cap", "status"]
+                  "hard_limit_low", "hard_limit_high", "group_cap", "status"]
 
 
 class InfusionDefinitionSerializer(serializers.ModelSerializer):

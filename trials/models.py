@@ -254,10 +254,14 @@ class DoseLevel(models.Model):
     dose_basis = models.CharField(_("dose basis"), max_length=10, choices=DoseBasis.choices, default=DoseBasis.PER_KG)
     dose_per_kg = models.FloatField(_("dose per kg (cells/kg)"), null=True, blank=True)
     flat_dose = models.FloatField(_("flat dose (cells)"), null=True, blank=True)
-    plausible_min = models.FloatField(
-        _("plausible minimum"), help_text=_("Same unit as the dose. An infusion outside the range needs confirming.")
-    )
-    plausible_max = models.FloatField(_("plausible maximum"))
+    # CLINICAL_RULES.md section 4, "Dose given vs computed" (`dosing.dose`): more than 10 % off the
+    # computed dose is a dose deviation needing a reason; beyond these limits it is refused.
+    hard_limit_low = models.FloatField(
+        _("hard limit, low (x computed dose)"), default=0.5,
+        help_text=_("An infusion below this multiple of the computed dose is refused (0.5 = half). Between 0 and 1."))
+    hard_limit_high = models.FloatField(
+        _("hard limit, high (x computed dose)"), default=2.0,
+        help_text=_("An infusion above this multiple of the computed dose is refused (2 = double). Above 1."))
     group_cap = models.PositiveIntegerField(
         _("participants in the group"), null=True, blank=True, help_text=_("Empty: no cap.")
     )
@@ -281,8 +285,8 @@ class DoseLevel(models.Model):
                 name="dose_matches_basis",
             ),
             models.CheckConstraint(
-                condition=Q(plausible_min__gte=0, plausible_max__gte=models.F("plausible_min")),
-                name="plausible_range_ordered",
+                condition=Q(hard_limit_low__gt=0, hard_limit_low__lt=1, hard_limit_high__gt=1),
+                name="hard_limits_bracket_the_dose",
             ),
             models.CheckConstraint(condition=Q(group_cap__isnull=True) | Q(group_cap__gte=1), name="group_cap_positive"),
         ]
@@ -299,8 +303,8 @@ class DoseLevel(models.Model):
         return "cells/kg" if self.dose_basis == DoseBasis.PER_KG else "cells"
 
     @property
-    def dose_within_plausible_range(self) -> bool:
-        return self.dose is not None and self.plausible_min <= self.dose <= self.plausible_max
+    def hard_limits(self) -> tuple[float, float]:
+        return self.hard_limit_low, self.hard_limit_high
 
     def clean(self):
         errors = {}
@@ -314,8 +318,12 @@ class DoseLevel(models.Model):
                 errors["flat_dose"] = _("A flat dose level needs a dose greater than 0.")
             if self.dose_per_kg is not None:
                 errors["dose_per_kg"] = _("Leave the dose per kg empty for a flat dose level.")
-        if self.plausible_min is not None and self.plausible_max is not None and self.plausible_max < self.plausible_min:
-            errors["plausible_max"] = _("The plausible maximum must not be below the plausible minimum.")
+        if self.hard_limit_low is not None and not 0 < self.hard_limit_low < 1:
+            errors["hard_limit_low"] = _("The low hard limit must be between 0 and 1 (a fraction of the computed "
+                                         "dose, e.g. 0.5).")
+        if self.hard_limit_high is not None and not self.hard_limit_high > 1:
+            errors["hard_limit_high"] = _("The high hard limit must be above 1 (a multiple of the computed dose, "
+                                          "e.g. 2).")
         if errors:
             raise ValidationError(errors)
 

@@ -206,7 +206,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
                 values={
                     "label": level.get("label", ""), "order": level["order"], "dose_basis": level["dose_basis"],
                     "dose_per_kg": level.get("dose_per_kg"), "flat_dose": level.get("flat_dose"),
-                    "plausible_min": level["plausible_min"], "plausible_max": level["plausible_max"],
+                    "hard_limit_low": level.get("hard_limit_low", 0.5), "hard_limit_high": level.get("hard_limit_high", 2.0),
                     "group_cap": level.get("group_cap"),
                 },
                 create_only={"status": level.get("status", "planned")},

@@ -89,8 +89,11 @@ def test_escalation_decision_api_escalate_opens_b_and_is_listed(studies, coordin
                               {"code": "B", "status": "open", "group_cap": 3},
                               {"code": "C", "status": "planned", "group_cap": 3}]
     assert "password" not in body
+    meaning = 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4).'
+    assert (body["signature_meaning"], body["signed_by_name"]) == (meaning, investigator.username)
     listed = api.get(URL).json()
-    assert [(d["id"], d["action"], d["level"]) for d in listed["decisions"]] == [(body["id"], "escalate", "B")]
+    assert [(d["id"], d["action"], d["level"], d["signature_meaning"]) for d in listed["decisions"]] == [
+        (body["id"], "escalate", "B", meaning)]
     assert (listed["proposal"]["action"], listed["proposal"]["level"]) == ("wait", "B")
 
 
@@ -136,14 +139,31 @@ def test_escalation_decision_api_coordinator_is_403(studies, coordinator):
 def test_escalation_decision_api_contradicting_without_rationale_is_400(studies, coordinator, investigator):
     enrol_p2(coordinator)
 
-    response = client_for(investigator).post(DECISIONS, {"action": "escalate", "level": "B", "password": PASSWORD},
-                                             format="json")
+    response = client_for(investigator).post(DECISIONS, {"action": "stop", "password": PASSWORD}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {"errors": {"rationale": [
         'The proposal is "wait A": Level A has 1 of 3 places enrolled; enrol 2 more. '
         "A decision that differs from it needs a rationale."]}}
     assert EscalationDecision.objects.count() == 0
+
+
+def test_escalation_decision_api_escalating_while_the_rule_says_wait_is_409_citing_the_rule(
+        studies, coordinator, investigator):
+    enrol_p2(coordinator)
+
+    response = client_for(investigator).post(
+        DECISIONS, {"action": "escalate", "level": "B", "rationale": "ok", "password": PASSWORD}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {"errors": {"action": [
+        'The 3+3 rule does not allow "escalate B": only the level the rule escalates to may be opened, and the rule '
+        'does not escalate to B now. The proposal is "wait A" under rule "wait: Level A has 1 of 3 places enrolled; '
+        'enrol 2 more.". A decision may differ from the proposal only towards safety (wait, expand the current '
+        "level, stop, de-escalate); a level above what the rule allows is never opened (CLINICAL_RULES.md "
+        "section 4)."]}}
+    assert EscalationDecision.objects.count() == 0
+    assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B").status == "planned"
 
 
 def test_escalation_decision_api_bad_input_names_each_field(studies, investigator):
@@ -159,7 +179,10 @@ def test_escalation_decision_api_not_fitting_the_levels_is_409(studies, coordina
     response = client_for(investigator).post(
         DECISIONS, {"action": "escalate", "level": "C", "rationale": "Skip B", "password": PASSWORD}, format="json")
     assert response.status_code == 409
-    assert response.json() == {"errors": {"action": ["Escalation goes one level at a time: the next level is B."]}}
+    assert response.json()["errors"]["action"][0].startswith(
+        'The 3+3 rule does not allow "escalate C": only the level the rule escalates to may be opened, and the rule '
+        'does not escalate to C now. The proposal is "escalate B" under rule "0 of 3 with a DLT: escalate".')
+    assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="C").status == "planned"
 
 
 def test_escalation_api_other_sites_study_is_404(other_site_study, investigator):
@@ -211,3 +234,34 @@ def test_escalation_api_query_count_is_constant(studies, coordinator, django_ass
         response = api.get(URL)
     assert response.status_code == 200
     assert sum(lv["enrolled"] for lv in response.json()["levels"]) == participants
+
+
+def test_escalation_api_offers_only_the_decisions_the_rule_allows(studies, coordinator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+    rule = '"0 of 3 with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4).'
+
+    offered = client_for(coordinator).get(URL).json()["offered_decisions"]
+
+    # Escalate to B (the proposal) or, towards safety, expand A or stop; never C, never B otherwise.
+    assert offered == [
+        {"action": "escalate", "level": "B", "meaning": f"I approve escalate B under rule {rule}"},
+        {"action": "expand", "level": "A", "meaning": f"I approve expand A under rule {rule}"},
+        {"action": "stop", "level": "A", "meaning": f"I approve stop A under rule {rule}"},
+        {"action": "stop", "level": None, "meaning": f"I approve stop under rule {rule}"},
+    ]
+
+
+def test_escalation_decision_api_meaning_not_matching_the_proposal_is_409(studies, coordinator, investigator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+    stale = 'I approve escalate B under rule "wait: Level A has 2 of 3 places enrolled; enrol 1 more."'
+
+    response = client_for(investigator).post(
+        DECISIONS, {"action": "escalate", "level": "B", "password": PASSWORD, "meaning": stale}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {"errors": {"action": [
+        'The proposal changed since you read it; the decision now means: "I approve escalate B under rule "0 of 3 '
+        'with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4)." Read the page again and sign if you agree.']}}
+    assert EscalationDecision.objects.count() == 0

@@ -44,10 +44,13 @@ def test_investigator_signs_escalation_to_b_in_the_browser(chromium_page, studie
     assert [level_a.locator(f"[data-count={name}]").inner_text() for name in
             ("enrolled", "evaluable", "dlts", "in_dlt_window")] == ["3", "3", "0", "0"]
     assert page.get_by_test_id("level-B").get_by_test_id("level-status").inner_text() == "Planned"
-    assert page.locator("#id_action").input_value() == "escalate"
-    assert page.locator("#id_level").input_value() == "B"
+    statement = 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4).'
+    assert page.locator("input[name=decision]:checked").input_value() == "escalate:B"
+    assert page.get_by_label(statement).is_checked()
+    assert page.locator("input[name=decision][value='escalate:C']").count() == 0
 
     page.fill("#id_rationale", "Safety review of level A: no DLT in 3 participants.")
+    page.check("#id_confirm")
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Sign the decision").click()
 
@@ -58,7 +61,41 @@ def test_investigator_signs_escalation_to_b_in_the_browser(chromium_page, studie
     decisions = page.locator("[data-testid=decisions] tbody tr")
     assert decisions.count() == 1
     assert "li" in decisions.inner_text() and "Safety review of level A" in decisions.inner_text()
+    assert statement in decisions.get_by_test_id("signature").inner_text()
     page.screenshot(path="/tmp/escalation.png", full_page=True)
     decision = EscalationDecision.objects.get()
     assert (decision.action, decision.level.code, decision.signed_by) == ("escalate", "B", investigator)
+    assert decision.signature_meaning == statement
     assert problems == []
+
+
+def test_investigator_cannot_open_a_level_above_the_rule_in_the_browser(chromium_page, studies, make_user):
+    cache.clear()
+    coordinator = make_user("coordinator")
+    make_user("investigator", username="wang", password=PASSWORD)
+    enrol_p2(coordinator)  # 1 of 3 places taken at A: the rule says wait, nothing may open above A
+    page = chromium_page
+    page.goto(f"{page.base}/accounts/login/")
+    page.fill("#id_username", "wang")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{page.base}/studies/HUCMSC-ITP-ESC/escalation/")
+
+    assert page.get_by_test_id("proposal").get_attribute("data-action") == "wait"
+    offered = page.locator("input[name=decision]")
+    assert sorted(offered.nth(i).input_value() for i in range(offered.count())) == ["expand:A", "stop:", "stop:A"]
+    # A form posted with a level the page does not offer (edited, or an old page): escalate to B.
+    offered.first.evaluate("radio => { radio.value = 'escalate:B'; radio.checked = true; }")
+    page.fill("#id_rationale", "The pilot showed A is safe")
+    page.check("#id_confirm")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign the decision").click()
+
+    assert page.locator(".alert-danger").first.inner_text() == "The decision was not signed."
+    error = page.locator("#decide .invalid-feedback, #decide .alert-block").first.inner_text()
+    assert error.startswith('The 3+3 rule does not allow "escalate B": only the level the rule escalates to may be '
+                            'opened, and the rule does not escalate to B now.')
+    assert "a level above what the rule allows is never opened" in error
+    assert page.get_by_test_id("level-B").get_by_test_id("level-status").inner_text() == "Planned"
+    assert page.get_by_test_id("level-A").get_by_test_id("level-status").inner_text() == "Open"
+    assert EscalationDecision.objects.count() == 0

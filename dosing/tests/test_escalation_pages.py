@@ -36,7 +36,10 @@ def test_escalation_page_shows_counts_participants_and_a_preselected_form(client
     window = f"{WINDOW_OVER:%Y-%m-%d} – {WINDOW_OVER + timedelta(days=49):%Y-%m-%d}"
     assert window in html
     form = response.context["form"]
-    assert (form["action"].initial, form["level"].initial) == ("expand", "A")
+    assert form["decision"].initial == "expand:A"
+    rule = '"1 of 3 with a DLT: treat 3 more at the same dose" (3+3, CLINICAL_RULES.md section 4).'
+    assert [label for _value, label in form.fields["decision"].choices] == [
+        f"I approve expand A under rule {rule}", f"I approve stop A under rule {rule}", f"I approve stop under rule {rule}"]
     assert "<script>" not in html and "style=" not in html
 
 
@@ -45,7 +48,8 @@ def test_escalation_page_coordinator_sees_no_form_and_cannot_post(client, studie
     page = client.get(URL)
     assert page.status_code == 200 and page.context["form"] is None
     assert 'data-testid="decision-form"' not in page.content.decode()
-    posted = client.post(URL, {"action": "escalate", "level": "B", "rationale": "x", "password": PASSWORD})
+    posted = client.post(URL, {"decision": "escalate:B", "rationale": "x", "password": PASSWORD, "confirm": "on",
+                               "rule_seen": "0 of 3 with a DLT: escalate"})
     assert posted.status_code == 403
     assert EscalationDecision.objects.count() == 0
 
@@ -56,7 +60,8 @@ def test_escalation_page_wrong_password_is_403_with_the_message_and_records_noth
         enrol_p2(coordinator)
     client.force_login(investigator)
 
-    response = client.post(URL, {"action": "escalate", "level": "B", "rationale": "", "password": "Wrong-one-77"})
+    response = client.post(URL, {"decision": "escalate:B", "rationale": "", "password": "Wrong-one-77", "confirm": "on",
+                                 "rule_seen": "0 of 3 with a DLT: escalate"})
 
     assert response.status_code == 403
     assert response.context["form"].errors == {"password": [
@@ -70,8 +75,8 @@ def test_escalation_page_signs_and_redirects(client, studies, coordinator, inves
         enrol_p2(coordinator)
     client.force_login(investigator)
 
-    response = client.post(URL, {"action": "escalate", "level": "B", "rationale": "", "password": PASSWORD},
-                           follow=True)
+    response = client.post(URL, {"decision": "escalate:B", "rationale": "", "password": PASSWORD, "confirm": "on",
+                                 "rule_seen": "0 of 3 with a DLT: escalate"}, follow=True)
 
     assert response.redirect_chain == [(URL, 302)]
     assert [str(m) for m in response.context["messages"]] == ["Decision signed: Escalate to the next level (B)."]
@@ -110,3 +115,75 @@ def test_escalation_page_query_count_is_constant(client, studies, coordinator, i
         response = client.get(URL)
     assert response.status_code == 200
     assert response.content.decode().count("data-participant=") == participants
+
+
+RULE_ESCALATE = "0 of 3 with a DLT: escalate"
+
+
+def test_escalation_page_offers_only_allowed_decisions_as_signed_statements(client, studies, coordinator,
+                                                                            investigator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+    client.force_login(investigator)
+
+    response = client.get(URL)
+
+    rule = f'"{RULE_ESCALATE}" (3+3, CLINICAL_RULES.md section 4).'
+    assert response.context["form"].fields["decision"].choices == [
+        ("escalate:B", f"I approve escalate B under rule {rule}"), ("expand:A", f"I approve expand A under rule {rule}"),
+        ("stop:A", f"I approve stop A under rule {rule}"), ("stop:", f"I approve stop under rule {rule}")]
+    html = response.content.decode()
+    assert 'value="escalate:C"' not in html and 'value="escalate:B"' in html
+    assert "I approve escalate B under rule &quot;0 of 3 with a DLT: escalate&quot;" in html
+    assert 'name="confirm"' in html and 'name="password"' in html
+
+
+def test_escalation_page_refuses_a_level_above_the_rule_with_the_message(client, studies, coordinator, investigator):
+    enrol_p2(coordinator)  # 1 of 3 enrolled at A: the rule says wait
+    client.force_login(investigator)
+
+    response = client.post(URL, {"decision": "escalate:B", "rationale": "ok", "password": PASSWORD, "confirm": "on",
+                                 "rule_seen": "wait: Level A has 1 of 3 places enrolled; enrol 2 more."})
+
+    assert response.status_code == 409
+    message = response.context["form"].errors["decision"][0]
+    assert message.startswith('The 3+3 rule does not allow "escalate B": only the level the rule escalates to may be '
+                              'opened, and the rule does not escalate to B now. The proposal is "wait A"')
+    assert "The 3+3 rule does not allow &quot;escalate B&quot;" in response.content.decode()
+    assert EscalationDecision.objects.count() == 0
+    assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B").status == "planned"
+
+
+def test_escalation_page_signature_needs_the_confirmation_ticked(client, studies, coordinator, investigator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+    client.force_login(investigator)
+
+    response = client.post(URL, {"decision": "escalate:B", "rationale": "", "password": PASSWORD,
+                                 "rule_seen": RULE_ESCALATE})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"confirm": [
+        "Tick the confirmation: your signature approves the statement of the decision."]}
+    assert EscalationDecision.objects.count() == 0
+    assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B").status == "planned"
+
+
+def test_escalation_page_lists_the_decision_with_its_signature_manifestation(client, studies, coordinator,
+                                                                              investigator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+    investigator.first_name, investigator.last_name = "Li", "Wei"
+    investigator.save()
+    client.force_login(investigator)
+
+    response = client.post(URL, {"decision": "escalate:B", "rationale": "", "password": PASSWORD, "confirm": "on",
+                                 "rule_seen": RULE_ESCALATE}, follow=True)
+
+    decision = EscalationDecision.objects.get()
+    assert (decision.signed_by_name, decision.signature_meaning) == (
+        "Li Wei", 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4).')
+    html = response.content.decode()
+    assert ("Signed by Li Wei, " in html
+            and "I approve escalate B under rule &quot;0 of 3 with a DLT: escalate&quot; (3+3, CLINICAL_RULES.md "
+                "section 4)." in html)

@@ -284,46 +284,75 @@ def test_escalation_decide_coordinator_is_refused(study, coordinator):
     assert EscalationDecision.objects.count() == 0
 
 
+TOWARDS_SAFETY = ("A decision may differ from the proposal only towards safety (wait, expand the current level, stop, "
+                  "de-escalate); a level above what the rule allows is never opened (CLINICAL_RULES.md section 4).")
+WAIT_A = 'The proposal is "wait A" under rule "wait: Level A has 1 of 3 places enrolled; enrol 2 more.". '
+ESCALATE_B = 'The proposal is "escalate B" under rule "0 of 3 with a DLT: escalate". '
+
+
 def test_escalation_decide_contradicting_the_proposal_needs_a_rationale(study, coordinator, investigator):
     enrol_p2(coordinator)
 
     with pytest.raises(ServiceError) as refused:
-        escalation_decide(study=study, action="escalate", level_code="B", rationale="  ", password=PASSWORD,
+        escalation_decide(study=study, action="expand", level_code="A", rationale="  ", password=PASSWORD,
                           by=investigator)
 
     assert refused.value.errors == {"rationale": [
         'The proposal is "wait A": Level A has 1 of 3 places enrolled; enrol 2 more. '
         "A decision that differs from it needs a rationale."]}
     assert EscalationDecision.objects.count() == 0
+    assert statuses(study) == {"A": ("open", 3), "B": ("planned", 3), "C": ("planned", 3)}
+
+
+def test_escalation_decide_towards_safety_with_a_rationale_is_recorded(study, coordinator, investigator):
+    enrol_p2(coordinator)
+
+    decision = escalation_decide(study=study, action="expand", level_code="A", by=investigator, password=PASSWORD,
+                                 rationale="Safety committee: treat 6 at A before any escalation")
+
+    assert (decision.proposal_action, decision.contradicts_proposal) == ("wait", True)
+    assert decision.signature_meaning == (
+        'I approve expand A under rule "wait: Level A has 1 of 3 places enrolled; enrol 2 more." '
+        "(3+3, CLINICAL_RULES.md section 4).")
+    assert statuses(study) == {"A": ("open", 6), "B": ("planned", 3), "C": ("planned", 3)}
+
+
+def test_escalation_decide_escalating_while_the_rule_says_wait_is_refused_whatever_the_rationale(
+        study, coordinator, investigator):
+    enrol_p2(coordinator)
+
+    with pytest.raises(ConflictError) as refused:
+        escalation_decide(study=study, action="escalate", level_code="B", by=investigator, password=PASSWORD,
+                          rationale="Safety committee: level A dose shown safe in the pilot study")
+
+    assert refused.value.errors == {"action": [
+        'The 3+3 rule does not allow "escalate B": only the level the rule escalates to may be opened, and the rule '
+        "does not escalate to B now. " + WAIT_A + TOWARDS_SAFETY]}
+    assert EscalationDecision.objects.count() == 0
     assert statuses(study)["B"] == ("planned", 3)
 
 
-def test_escalation_decide_contradicting_the_proposal_with_a_rationale_is_recorded(study, coordinator, investigator):
-    enrol_p2(coordinator)
-
-    decision = escalation_decide(study=study, action="escalate", level_code="B", by=investigator, password=PASSWORD,
-                                 rationale="Safety committee: level A dose shown safe in the pilot study")
-
-    assert (decision.proposal_action, decision.contradicts_proposal) == ("wait", True)
-    assert statuses(study)["B"] == ("open", 3)
-
-
 @pytest.mark.parametrize(
-    "action, level, message",
+    "action, level, why",
     [
-        ("escalate", "C", "Escalation goes one level at a time: the next level is B."),
-        ("expand", "B", "Level B was never opened: nobody has been treated at it."),
-        ("choose_expansion_dose", "C", "Level C was never opened: nobody has been treated at it."),
+        ("escalate", "C", "only the level the rule escalates to may be opened, and the rule does not escalate to C now"),
+        ("expand", "B", "level B was never opened: only an escalation the rule proposes opens it"),
+        ("choose_expansion_dose", "C", "level C was never opened: only an escalation the rule proposes opens it"),
+        ("choose_expansion_dose", "A", "choosing the dose to expand is the final step, once the top level is done; "
+                                       "expand the current level or a lower one instead"),
     ],
 )
-def test_escalation_decide_decision_that_does_not_fit_the_levels_is_a_conflict(study, coordinator, investigator,
-                                                                               action, level, message):
+def test_escalation_decide_decision_the_rule_does_not_allow_is_a_conflict(study, coordinator, investigator,
+                                                                         action, level, why):
     three_without_dlt(coordinator)
     with pytest.raises(ConflictError) as refused:
         escalation_decide(study=study, action=action, level_code=level, rationale="Investigators' choice",
                           password=PASSWORD, by=investigator)
-    assert refused.value.errors == {"action": [message]}
+    decided = f"{action} {level}"
+    assert refused.value.errors == {"action": [
+        f'The 3+3 rule does not allow "{decided}": {why}. ' + ESCALATE_B + TOWARDS_SAFETY]}
     assert EscalationDecision.objects.count() == 0
+    assert statuses(study) == {"A": ("open", 3), "B": ("planned", 3), "C": ("planned", 3)}
 
 
 def test_escalation_decide_expand_twice_is_a_conflict(study, coordinator, investigator):
@@ -344,7 +373,8 @@ def test_escalation_decide_no_escalation_above_an_exceeded_dose(study, coordinat
         escalation_decide(study=study, action="escalate", level_code="B", rationale="We disagree", password=PASSWORD,
                           by=investigator)
     assert refused.value.errors == {"action": [
-        "Level A exceeded the dose (2 DLTs, section 4): no decision may open B or a level above it."]}
+        'The 3+3 rule does not allow "escalate B": level A exceeded the dose (2 DLTs): B may not be used. '
+        'The proposal is "stop" under rule ">= 2 of 3 with a DLT: dose exceeded, stop". ' + TOWARDS_SAFETY]}
 
 
 def test_escalation_decide_unknown_level_and_action_are_named(study, investigator):

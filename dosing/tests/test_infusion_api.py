@@ -100,14 +100,21 @@ def test_duplicate_infusion_number_is_refused(api, participant):
     assert again.json()["errors"] == {"number": ["Infusion 1 is already recorded as given."]}
 
 
-def test_dose_far_from_the_computed_one_needs_a_confirmation(api, participant):
+def test_dose_more_than_ten_percent_off_needs_a_reason_and_is_a_dose_deviation(api, participant):
     refused = give(api, participant, 1, 0, cells_infused=7.5e9)
     assert refused.status_code == 400
-    assert refused.json()["errors"]["dose_confirmation"][0].startswith(
-        "Confirm this dose with a reason: 7.5 x10^9 cells is 25 % above the computed dose 6 x10^9 cells")
+    assert refused.json() == {"errors": {"dose_confirmation": [
+        "Give the reason for this dose: 7.5 x10^9 cells is 25 % above the computed dose 6 x10^9 cells (more than "
+        "10 %). It is recorded as a dose deviation."]}}
     accepted = give(api, participant, 1, 0, cells_infused=7.5e9, dose_confirmation="Whole bag infused per pharmacy")
     assert accepted.status_code == 201
-    assert accepted.json()["dose_confirmation"] == "Whole bag infused per pharmacy"
+    body = accepted.json()
+    assert (body["dose_confirmation"], body["dose_deviation"], body["deviation"]) == (
+        "Whole bag infused per pharmacy", True, False)
+    assert body["cells_per_kg"] == 1.25e8
+    assert body["deviations"] == [{"kind": "dose", "planned": "6 x10^9 cells",
+                                   "happened": "7.5 x10^9 cells (1.25 x10^8 cells/kg)",
+                                   "reason": "Whole bag infused per pharmacy"}]
 
 
 def test_missed_infusion_needs_a_reason_and_later_ones_anchor_on_the_last_given(api, participant):

@@ -161,7 +161,7 @@ CREATININE = {
     ]},
 }
 STD_LEVEL = {"code": "STD", "label": "1 x10^8 cells/kg per infusion", "order": 1, "dose_basis": "per_kg",
-             "dose_per_kg": 1.0e8, "plausible_min": 0.8e8, "plausible_max": 1.2e8, "status": "open"}
+             "dose_per_kg": 1.0e8, "hard_limit_low": 0.5, "hard_limit_high": 2.0, "status": "open"}
 INFUSIONS = [
     {"number": 1, "anchor": "day0", "offset_days": 0, "window_before_days": 0, "window_after_days": 0},
     {"number": 2, "anchor": "previous_actual", "offset_days": 14, "window_before_days": 3, "window_after_days": 3},
@@ -335,15 +335,26 @@ def test_dose_level_per_kg_without_dose_is_refused_on_the_dose_field(admin_clien
     assert list(msc_arm.dose_levels.values_list("code", flat=True)) == ["STD"]
 
 
-def test_dose_level_plausible_max_below_min_is_refused_on_the_max_field(admin_client, msc_arm):
+def test_dose_level_hard_limits_are_edited_in_the_admin(admin_client, msc_arm):
     level = {k: v for k, v in STD_LEVEL.items() if k != "status"} | {
-        "code": "HIGH", "order": 2, "plausible_min": 2e8, "plausible_max": 1e8, "dose_per_kg": 1.5e8}
+        "code": "HIGH", "order": 2, "hard_limit_low": 0.8, "hard_limit_high": 1.25, "dose_per_kg": 1.5e8}
+
+    response = post_arm_with(admin_client, msc_arm, DoseLevel, **level)
+
+    assert response.status_code == 302
+    assert msc_arm.dose_levels.get(code="HIGH").hard_limits == (0.8, 1.25)
+
+
+def test_dose_level_hard_limits_not_bracketing_the_dose_are_refused_on_their_fields(admin_client, msc_arm):
+    level = {k: v for k, v in STD_LEVEL.items() if k != "status"} | {
+        "code": "HIGH", "order": 2, "hard_limit_low": 1.2, "hard_limit_high": 0.8, "dose_per_kg": 1.5e8}
 
     response = post_arm_with(admin_client, msc_arm, DoseLevel, **level)
 
     assert response.status_code == 200
-    assert inline_errors(response, DoseLevel) == [
-        {"plausible_max": ["The plausible maximum must not be below the plausible minimum."]}]
+    assert inline_errors(response, DoseLevel) == [{
+        "hard_limit_low": ["The low hard limit must be between 0 and 1 (a fraction of the computed dose, e.g. 0.5)."],
+        "hard_limit_high": ["The high hard limit must be above 1 (a multiple of the computed dose, e.g. 2)."]}]
     assert list(msc_arm.dose_levels.values_list("code", flat=True)) == ["STD"]
 
 

@@ -63,10 +63,10 @@ def test_p3_follow_up_d14_to_m12_is_anchored_on_the_last_infusion(studies):
     }
 
 
-def test_p3_dose_is_configuration_with_a_plausible_range(studies):
+def test_p3_dose_is_configuration_with_hard_limits(studies):
     level = DoseLevel.objects.get(arm__study__code="MSC-ITP-5")
     assert (level.code, level.dose_basis, level.dose_per_kg, level.status) == ("STD", "per_kg", 1e8, "open")
-    assert level.dose_within_plausible_range
+    assert level.hard_limits == (0.5, 2.0)
     assert level.group_cap is None
 
 
@@ -80,6 +80,8 @@ def test_p2_has_three_dose_levels_with_caps_of_three(studies):
         ("B", 2, 1.0e6, 3, "planned"),
         ("C", 3, 2.0e6, 3, "planned"),
     ]
+    # No hard limits in the file: the defaults of CLINICAL_RULES.md section 4, 0.5x-2x.
+    assert {lv.hard_limits for lv in DoseLevel.objects.filter(arm__study__code="HUCMSC-ITP-ESC")} == {(0.5, 2.0)}
     assert studies["HUCMSC-ITP-ESC"].uses_dose_escalation is True
 
 

@@ -1,0 +1,125 @@
+"""Which signed decisions the 3+3 rule allows given its proposal (CLINICAL_RULES.md section 4):
+"A decision may differ from the proposal only towards safety (wait, expand the current level,
+stop, de-escalate) ... a level above what the rule allows is never opened."
+
+Each scenario gives the proposal of `propose` (checked first) and the exact set of allowed
+decisions, derived from the rule: the proposal itself; expand the current level or a lower
+opened one; stop (with no level or an opened level up to the proposal's as recommended dose);
+choose the expansion dose only when proposed; never a level at or above an exceeded one, never
+a level never opened except the one the proposal escalates to. Waiting is signing nothing.
+"""
+import pytest
+
+from dosing.escalation import (
+    CHOOSE_EXPANSION_DOSE,
+    DECISION_ACTIONS,
+    ESCALATE,
+    EXPAND,
+    STOP,
+    WAIT,
+    LevelState,
+    allowed_decisions,
+    decision_refusal,
+    propose,
+    rule_text,
+    signature_meaning,
+)
+
+
+def lv(code, status, enrolled=0, evaluable=0, dlts=0, in_window=0):
+    return LevelState(code=code, order="ABC".index(code) + 1, status=status, enrolled=enrolled, evaluable=evaluable,
+                      dlts=dlts, in_dlt_window=in_window)
+
+
+SCENARIOS = {
+    # B enrolling (1 of 3): wait on B.
+    "wait": ([lv("A", "closed", 3, 3), lv("B", "open", 1, 0, 0, 1), lv("C", "planned")], (WAIT, "B"),
+             {(EXPAND, "A"), (EXPAND, "B"), (STOP, None), (STOP, "A"), (STOP, "B")}),
+    # B: 0 of 3 with a DLT: escalate to C.
+    "escalate": ([lv("A", "closed", 3, 3), lv("B", "open", 3, 3), lv("C", "planned")], (ESCALATE, "C"),
+                 {(ESCALATE, "C"), (EXPAND, "A"), (EXPAND, "B"), (STOP, None), (STOP, "A"), (STOP, "B")}),
+    # B: 1 of 3 with a DLT: treat 3 more at B.
+    "expand": ([lv("A", "closed", 3, 3), lv("B", "open", 3, 3, 1), lv("C", "planned")], (EXPAND, "B"),
+               {(EXPAND, "A"), (EXPAND, "B"), (STOP, None), (STOP, "A"), (STOP, "B")}),
+    # B exceeded the dose (2 of 3); A has 6 treated with no DLT: stop, A recommended.
+    "stop": ([lv("A", "closed", 6, 6), lv("B", "open", 3, 3, 2), lv("C", "planned")], (STOP, "A"),
+             {(EXPAND, "A"), (STOP, None), (STOP, "A")}),
+    # A exceeded the dose at the lowest level: stop without a recommended dose.
+    "stop_lowest": ([lv("A", "open", 3, 3, 2), lv("B", "planned"), lv("C", "planned")], (STOP, None),
+                    {(STOP, None)}),
+    # C, the top level, 0 of 3: the investigators choose the dose to expand.
+    "choose": ([lv("A", "closed", 3, 3), lv("B", "closed", 3, 3), lv("C", "open", 3, 3)], (CHOOSE_EXPANSION_DOSE, None),
+               {(CHOOSE_EXPANSION_DOSE, code) for code in "ABC"} | {(EXPAND, code) for code in "ABC"}
+               | {(STOP, None)} | {(STOP, code) for code in "ABC"}),
+    # No level opened yet: wait on A, which only an escalation to A opens.
+    "nothing_open": ([lv("A", "planned"), lv("B", "planned"), lv("C", "planned")], (WAIT, "A"),
+                     {(ESCALATE, "A"), (STOP, None)}),
+}
+ALL_DECISIONS = [(action, code) for action in DECISION_ACTIONS for code in "ABC"] + [(STOP, None)]
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_scenario_proposal_is_what_propose_says(name):
+    levels, proposal, _allowed = SCENARIOS[name]
+    assert (propose(levels).action, propose(levels).level) == proposal
+
+
+@pytest.mark.parametrize("name, decision", [(name, decision) for name in SCENARIOS for decision in ALL_DECISIONS])
+def test_decision_allowed_given_the_proposal(name, decision):
+    levels, _proposal, allowed = SCENARIOS[name]
+    refusal = decision_refusal(levels, propose(levels), *decision)
+    if decision in allowed:
+        assert refusal is None
+    else:
+        assert refusal is not None and refusal.startswith(f'The 3+3 rule does not allow "{" ".join(filter(None, decision))}"')
+        assert refusal.endswith("a level above what the rule allows is never opened (CLINICAL_RULES.md section 4).")
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_allowed_decisions_lists_exactly_the_allowed_ones_with_the_proposal_first(name):
+    levels, proposal, allowed = SCENARIOS[name]
+    decisions = allowed_decisions(levels, propose(levels))
+    assert set(decisions) == allowed and len(decisions) == len(allowed)
+    if proposal in allowed:
+        assert decisions[0] == proposal
+
+
+def test_escalating_while_the_rule_says_wait_is_refused_citing_the_rule():
+    levels = [lv("A", "open", 3, 0, 0, 3), lv("B", "planned"), lv("C", "planned")]
+    proposal = propose(levels)
+    assert decision_refusal(levels, proposal, ESCALATE, "B") == (
+        'The 3+3 rule does not allow "escalate B": only the level the rule escalates to may be opened, and the rule '
+        'does not escalate to B now. The proposal is "wait A" under rule "wait: Level A: 0 of 3 participants '
+        'DLT-evaluable, 3 still inside the DLT window or not yet evaluable; wait for their DLT assessment (0 with a '
+        'DLT so far).". A decision may differ from the proposal only towards safety (wait, expand the current level, '
+        'stop, de-escalate); a level above what the rule allows is never opened (CLINICAL_RULES.md section 4).')
+
+
+def test_escalating_past_the_proposed_level_is_refused():
+    levels, *_ = SCENARIOS["escalate"]
+    assert "the rule does not escalate to A now" in decision_refusal(levels, propose(levels), ESCALATE, "A")
+
+
+def test_a_level_above_an_exceeded_dose_is_never_used():
+    levels, *_ = SCENARIOS["stop"]
+    assert decision_refusal(levels, propose(levels), EXPAND, "B").startswith(
+        'The 3+3 rule does not allow "expand B": level B exceeded the dose (2 DLTs): B may not be used.')
+
+
+def test_a_decision_that_is_not_a_signed_action_is_an_error():
+    levels, *_ = SCENARIOS["wait"]
+    with pytest.raises(ValueError):
+        decision_refusal(levels, propose(levels), WAIT, "B")
+
+
+@pytest.mark.parametrize("name, action, level, meaning", [
+    ("escalate", ESCALATE, "C", 'I approve escalate C under rule "0 of 3 with a DLT: escalate" '
+                                "(3+3, CLINICAL_RULES.md section 4)."),
+    ("stop_lowest", STOP, None, 'I approve stop under rule ">= 2 of 3 with a DLT: dose exceeded, stop" '
+                                "(3+3, CLINICAL_RULES.md section 4)."),
+    ("wait", EXPAND, "B", 'I approve expand B under rule "wait: Level B has 1 of 3 places enrolled; enrol 2 more '
+                          '(1 still inside the DLT window or not yet evaluable)." (3+3, CLINICAL_RULES.md section 4).'),
+])
+def test_signature_meaning_states_the_decision_and_the_rule(name, action, level, meaning):
+    levels, *_ = SCENARIOS[name]
+    assert signature_meaning(action, level, rule_text(propose(levels))) == meaning
