@@ -90,8 +90,8 @@ class Relationship(models.TextChoices):
 
 
 class AdverseEventStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft, to be graded and attributed")
-    CONFIRMED = "confirmed", _("Recorded: graded and attributed")
+    DRAFT = "draft", _("Draft, to be confirmed and signed by an investigator")
+    CONFIRMED = "confirmed", _("Confirmed: graded and attributed by the investigator")
     DISMISSED = "dismissed", _("Dismissed by the investigator")
 
 
