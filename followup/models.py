@@ -141,7 +141,7 @@ class AdverseEvent(models.Model):
     onset_date = models.DateField(_("onset"))
     resolution_date = models.DateField(_("resolved on"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=AdverseEventStatus.choices,
-                              default=AdverseEventStatus.CONFIRMED,
+                              default=AdverseEventStatus.DRAFT,
                               help_text=_("A draft (recorded by a coordinator, opened by an immediate infusion "
                                           "reaction or suggested from a lab value) counts nowhere until an "
                                           "investigator confirms grade, seriousness and causality with a "
