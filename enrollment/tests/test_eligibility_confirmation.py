@@ -231,3 +231,12 @@ def test_site_investigator_helper_signs_for_the_site(screening):
     confirm_eligibility(screening)
     assert Screening.objects.get(pk=screening.pk).eligibility_confirmed_by == site_investigator()
     assert Screening.objects.get(pk=screening.pk).eligibility_confirmed_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_the_screening_log_shows_whether_the_eligibility_is_signed(client, screening, coordinator, investigator):
+    signed = create_screening(coordinator)
+    confirm_eligibility(signed, by=investigator)
+    client.force_login(coordinator)
+    html = client.get(reverse("screening-log", args=["MSC-ITP-5"])).content.decode()
+    assert html.count('data-testid="eligibility-signed"') == 1
+    assert html.count('data-testid="eligibility-unsigned"') == 1
