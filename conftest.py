@@ -95,6 +95,41 @@ def client_for(user):
     return client
 
 
+SIGNER_PASSWORD = "Long-enough-pass-91"  # make_user's default, and the site investigators' below
+
+
+def site_investigator(site_code: str = "PUMCH"):
+    """The investigator ``signer-<site>`` of a site (created on first use), who signs in tests:
+    eligibility confirmations and adverse events, with :data:`SIGNER_PASSWORD`."""
+    from django.contrib.auth import get_user_model
+
+    from trials.accounts import user_upsert
+
+    name = f"signer-{site_code.lower()}"
+    user = get_user_model().objects.filter(username=name).first()
+    return user or user_upsert(username=name, role="investigator", site_code=site_code, password=SIGNER_PASSWORD).user
+
+
+def confirm_eligibility(screening, by=None):
+    """The site's investigator confirms the eligible screening with their signature, as the
+    enrolment of a study with `eligibility_confirmation_required` needs."""
+    from enrollment.services import screening_eligibility_confirm
+
+    return screening_eligibility_confirm(screening=screening, password=SIGNER_PASSWORD,
+                                         by=by or site_investigator(screening.site.code))
+
+
+def confirm_adverse_event(event, by=None):
+    """The site's investigator confirms a coordinator's draft adverse event as recorded (its grade,
+    seriousness and relationship), with their signature."""
+    from followup.services import adverse_event_confirm
+
+    return adverse_event_confirm(
+        event=event, grade=event.grade, serious=event.serious, relationship=event.relationship,
+        seriousness=event.seriousness, action_taken=event.action_taken, outcome=event.outcome,
+        password=SIGNER_PASSWORD, by=by or site_investigator(event.participant.site.code))
+
+
 @pytest.fixture
 def api(coordinator):
     """An API client signed in as `coordinator`."""

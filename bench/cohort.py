@@ -1,5 +1,6 @@
 """A P3 (MSC-ITP-5) cohort for the benchmarks, written through the services as a coordinator would:
-screening, consent, enrolment with its schedule, five infusions and follow-up counts to month 12.
+screening, consent, the investigator's signed eligibility confirmation (`bench-investigator`),
+enrolment with its schedule, five infusions and follow-up counts to month 12.
 
 `bench/run.py` builds it inside a transaction it rolls back, so the database is left as it was.
 """
@@ -13,6 +14,8 @@ from followup import services as followup
 from trials.audit import audited_save
 from trials.models import Site, Study
 
+SIGNER = "bench-investigator"
+SIGNER_PASSWORD = "Bench-runner-2026"
 INFUSION_DAYS = (0, 7, 21, 35, 49)
 # Follow-up after the last infusion (day 49): D14, M1, M2, M3, M6, M9, M12.
 FOLLOW_UP = (("D14", 63), ("M1", 79), ("M2", 109), ("M3", 139), ("M6", 229), ("M9", 319), ("M12", 409))
@@ -20,6 +23,17 @@ FOLLOW_UP = (("D14", 63), ("M1", 79), ("M2", 109), ("M3", 139), ("M6", 229), ("M
 
 def _at(day: date, hour: int = 9) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour)))
+
+
+def eligibility_signer():
+    """The investigator at PUMCH who confirms the cohort's eligibility (created once)."""
+    from django.contrib.auth import get_user_model
+
+    from trials.accounts import user_upsert
+
+    signer = get_user_model().objects.filter(username=SIGNER).first()
+    return signer or user_upsert(username=SIGNER, role="investigator", site_code="PUMCH",
+                                 password=SIGNER_PASSWORD).user
 
 
 def p3_participant(user, *, day0: date, platelets: list[float]):
@@ -39,6 +53,7 @@ def p3_participant(user, *, day0: date, platelets: list[float]):
                  "understands_and_complies": True}))
     enrolment.consent_record(screening=screening, version="ICF 1.0", signed_at=_at(day0 - timedelta(days=6)),
                              obtained_by="Bench", by=user)
+    enrolment.screening_eligibility_confirm(screening=screening, password=SIGNER_PASSWORD, by=eligibility_signer())
     participant = enrolment.participant_enrol(screening=screening, enrolled_on=day0 - timedelta(days=2),
                                               first_infusion_on=day0, by=user)
     followup.assessment_record(participant=participant, by=user, data=followup.AssessmentInput(

@@ -96,7 +96,8 @@ def cohort_bench(client, args):
     with transaction.atomic():
         cohort, build_ms, _ = timed(lambda: build(coordinator, args.cohort))
         print(f"\nP3 cohort of {len(cohort)} participants (rolled back): built in {build_ms:.0f} ms "
-              f"({build_ms / len(cohort):.0f} ms each: screening, consent, enrolment, 5 infusions, 8 assessments)")
+              f"({build_ms / len(cohort):.0f} ms each: screening, consent, signed eligibility, enrolment, 5 infusions, "
+              f"8 assessments)")
         _, one_ms, one_queries = timed(lambda: p3_participant(
             coordinator, day0=cohort[0].enrolled_on + timedelta(days=2),
             platelets=[18, 45, 60, 120, 130, 110, 25, 20]))

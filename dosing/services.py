@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.conf import settings
-from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +13,7 @@ from simple_history.utils import bulk_create_with_history
 from followup.services import queue_outcomes
 from trials.audit import audited_save
 from trials.scoping import Action, require
+from trials.signatures import SignatureRefused, check_signature  # noqa: F401 (SignatureRefused re-exported)
 
 from .dose import HARD_LIMIT_HIGH, HARD_LIMIT_LOW, check_dose
 from .models import Infusion, InfusionState
@@ -310,29 +308,10 @@ def _after_infusion_change(participant, *, by, reason: str, today: date) -> None
 # Dose escalation: the investigator's signed decision (CLINICAL_RULES.md section 4)
 # ---------------------------------------------------------------------------------------------
 
-class SignatureRefused(PermissionDenied):
-    """The password re-entered as a signature is not the signer's own: 403, nothing recorded."""
-
-
-def _signature_key(user) -> str:
-    return f"signature-failures:user:{user.pk}"
-
-
 def _check_signature(user, password: str) -> None:
-    """The signer's own password, re-entered; after LOGIN_FAILURE_LIMIT wrong ones signing is
-    locked for LOGIN_LOCK_SECONDS, as sign-in is (a signature must not be guessable)."""
-    key = _signature_key(user)
-    if (cache.get(key) or 0) >= settings.LOGIN_FAILURE_LIMIT:
-        raise SignatureRefused(_("Too many wrong passwords: signing is locked for %(minutes)d minutes.") % {
-            "minutes": max(1, settings.LOGIN_LOCK_SECONDS // 60)})
-    if not password or not user.check_password(password):
-        if not cache.add(key, 1, timeout=settings.LOGIN_LOCK_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=settings.LOGIN_LOCK_SECONDS)
-        raise SignatureRefused(_("The password is not correct: the decision was not signed."))
-    cache.delete(key)
+    """The signer's own password, re-entered (`trials.signatures.check_signature`, shared with the
+    eligibility and adverse-event signatures)."""
+    check_signature(user, password, refused=_("The password is not correct: the decision was not signed."))
 
 
 def _decision_conflicts(action: str, target, state) -> list[str]:

@@ -114,6 +114,17 @@ class EnrolInSerializer(serializers.Serializer):
                                               help_text="Planned day 0; default: the enrolment date.")
 
 
+class EligibilityConfirmationInSerializer(serializers.Serializer):
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                     write_only=True, help_text="Your own password, re-entered as a signature.")
+
+
+class EligibilityConfirmationOutSerializer(serializers.Serializer):
+    confirmed_by = serializers.CharField(source="eligibility_confirmed_by.username")
+    confirmed_at = serializers.DateTimeField(source="eligibility_confirmed_at")
+    meaning = serializers.CharField(source="eligibility_confirmation_meaning")
+
+
 class WithdrawInSerializer(serializers.Serializer):
     withdrawn_on = serializers.DateField()
     reason = serializers.ChoiceField(choices=WithdrawalReason.choices)
@@ -160,13 +171,26 @@ class ScreeningOutSerializer(serializers.ModelSerializer):
     prior_therapies = TherapyOutSerializer(many=True)
     consents = ConsentOutSerializer(many=True)
     eligibility = serializers.SerializerMethodField()
+    eligibility_confirmation = serializers.SerializerMethodField(
+        help_text="The investigator's signed confirmation (who, when, meaning), or null; withdrawn when the facts "
+                  "change.")
+    eligibility_confirmation_required = serializers.BooleanField(
+        source="study.eligibility_confirmation_required",
+        help_text="Enrolment waits for the investigator's signed confirmation.")
     participant = serializers.SerializerMethodField()
 
     class Meta:
         model = Screening
         fields = ["id", "number", "study", "site", "screening_date", "initials", "birth_date", "sex", "weight_kg",
                   "height_cm", "disease", "diagnosis_date", "ecog", "conditions", "answers", "labs",
-                  "prior_therapies", "outcome", "eligibility", "consents", "participant"]
+                  "prior_therapies", "outcome", "eligibility", "eligibility_confirmation",
+                  "eligibility_confirmation_required", "consents", "participant"]
+
+    @extend_schema_field(EligibilityConfirmationOutSerializer(allow_null=True))
+    def get_eligibility_confirmation(self, screening) -> dict | None:
+        if screening.eligibility_confirmed_at is None:
+            return None
+        return EligibilityConfirmationOutSerializer(screening).data
 
     def get_eligibility(self, screening) -> dict:
         return {"eligible": screening.eligible, "evaluated_at": screening.evaluated_at, "criteria": screening.eligibility}
@@ -247,7 +271,8 @@ def _screening_for(request, pk, action=Action.VIEW) -> Screening:
 
 
 def _screening_out(screening_id) -> dict:
-    return ScreeningOutSerializer(Screening.objects.select_related("study", "site", "participant")
+    return ScreeningOutSerializer(Screening.objects.select_related("study", "site", "participant",
+                                                                   "eligibility_confirmed_by")
                                   .prefetch_related("labs", "prior_therapies", "consents").get(pk=screening_id)).data
 
 
@@ -308,6 +333,24 @@ class ScreeningConsent(APIView):
         except services.ServiceError as error:
             if "guardian_name" in error.errors:  # the request names the field "guardian"
                 error.errors["guardian"] = error.errors.pop("guardian_name")
+            raise_for(error)
+        return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
+
+
+class ScreeningEligibilityConfirmation(APIView):
+    """An investigator of the site confirms the eligible screening with their password (a
+    signature): 403 for another role or a wrong password (nothing written), 409 while the
+    screening is not eligible, or when it is enrolled or already confirmed."""
+
+    @extend_schema(request=EligibilityConfirmationInSerializer, responses={201: ScreeningOutSerializer})
+    def post(self, request, pk):
+        screening = _screening_for(request, pk, Action.SIGN)
+        serializer = EligibilityConfirmationInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.screening_eligibility_confirm(screening=screening, password=serializer.validated_data["password"],
+                                                   by=request.user)
+        except services.ServiceError as error:
             raise_for(error)
         return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
 

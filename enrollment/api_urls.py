@@ -6,6 +6,8 @@ urlpatterns = [
     path("studies/<str:code>/screenings/", api.StudyScreenings.as_view(), name="api-study-screenings"),
     path("screenings/<int:pk>/", api.ScreeningDetail.as_view(), name="api-screening-detail"),
     path("screenings/<int:pk>/consent/", api.ScreeningConsent.as_view(), name="api-screening-consent"),
+    path("screenings/<int:pk>/eligibility-confirmation/", api.ScreeningEligibilityConfirmation.as_view(),
+         name="api-screening-eligibility-confirmation"),
     path("screenings/<int:pk>/enrol/", api.ScreeningEnrol.as_view(), name="api-screening-enrol"),
     path("participants/<int:pk>/", api.ParticipantDetail.as_view(), name="api-participant-detail"),
     path("participants/<int:pk>/withdraw/", api.ParticipantWithdraw.as_view(), name="api-participant-withdraw"),

@@ -478,3 +478,11 @@ class WithdrawalForm(forms.Form):
         super().__init__(*args, **kwargs)
         style(self)
 
+
+
+class EligibilityConfirmationForm(forms.Form):
+    """An investigator's signed eligibility confirmation: the meaning shown, the password re-entered
+    (the service checks it, `services.screening_eligibility_confirm`)."""
+
+    password = forms.CharField(label=_("Your password, as signature"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))

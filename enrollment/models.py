@@ -44,6 +44,13 @@ class Screening(models.Model):
     eligible = models.BooleanField(_("eligible"), null=True, blank=True)
     eligibility = models.JSONField(_("criteria outcomes"), default=list, blank=True)
     evaluated_at = models.DateTimeField(_("evaluated at"), null=True, blank=True)
+    # The investigator's signed eligibility confirmation (`services.screening_eligibility_confirm`);
+    # cleared when the facts it confirmed change.
+    eligibility_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                                 blank=True, related_name="+",
+                                                 verbose_name=_("eligibility confirmed by"))
+    eligibility_confirmed_at = models.DateTimeField(_("eligibility confirmed at"), null=True, blank=True)
+    eligibility_confirmation_meaning = models.TextField(_("meaning of the eligibility signature"), blank=True)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -76,6 +83,10 @@ class Screening(models.Model):
         if self.eligible is False:
             return "screen_failure"
         return "pending"
+
+    @property
+    def eligibility_confirmed(self) -> bool:
+        return self.eligibility_confirmed_at is not None
 
     @property
     def failed_criteria(self) -> list[str]:

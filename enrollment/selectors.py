@@ -66,7 +66,7 @@ def screening_facts(screening: Screening) -> rules.Facts:
 def screenings_visible(user, action: Action = Action.VIEW):
     return (
         Screening.objects.visible_to(user, action)
-        .select_related("study", "site", "participant")
+        .select_related("study", "site", "participant", "eligibility_confirmed_by")
         .prefetch_related("labs", Prefetch("prior_therapies"), Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))
     )
 

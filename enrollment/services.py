@@ -344,7 +344,68 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
         # An enrolment at the same moment locks the screening too: facts never change under it.
         if Screening.objects.select_for_update().filter(pk=screening.pk, participant__isnull=False).exists():
             raise ConflictError({"non_field_errors": [_("This patient is enrolled; screening facts can no longer change.")]})
+        before = screening_facts(screening)
         _apply(screening, data, labs, by=by, reason=reason.strip())
+        if screening.eligibility_confirmed_at is not None and screening_facts(screening) != before:
+            _withdraw_eligibility_confirmation(screening, by=by, reason=reason.strip())
+    return screening
+
+
+# ---------------------------------------------------------------------------------------------
+# The investigator's signed eligibility confirmation
+# ---------------------------------------------------------------------------------------------
+
+def _withdraw_eligibility_confirmation(screening: Screening, *, by, reason: str) -> None:
+    """The facts an investigator confirmed changed: the confirmation no longer holds (audited)."""
+    signer = screening.eligibility_confirmed_by.get_username() if screening.eligibility_confirmed_by else "-"
+    screening.eligibility_confirmed_by, screening.eligibility_confirmed_at = None, None
+    screening.eligibility_confirmation_meaning = ""
+    why = _("Eligibility confirmation by %(signer)s withdrawn: facts changed (%(reason)s)") % {
+        "signer": signer, "reason": reason}
+    audited_save(screening, by=by, reason=why[:100])  # the audit trail keeps 100 characters
+
+
+def screening_eligibility_confirm(*, screening: Screening, password: str, by, now: datetime | None = None) -> Screening:
+    """An investigator of the screening's site confirms its eligibility with their signature.
+
+    Investigators only (`Action.SIGN` at the site: a coordinator is refused, 403); the password is
+    the signer's own, re-entered (`trials.signatures.check_signature`: 403, nothing written). The
+    criteria are evaluated again on the facts as they are; a screening that is not eligible
+    (criteria not met or still missing), already enrolled or already confirmed is a
+    `ConflictError` (409). Stores who signed, when, and the meaning they read
+    (`trials.signatures.ELIGIBILITY_MEANING`). A later change of the facts withdraws it
+    (`screening_update`). Enrolment in a study with `eligibility_confirmation_required` waits
+    for it (`participant_enrol`).
+    """
+    from trials.scoping import Action, require
+    from trials.signatures import ELIGIBILITY_MEANING, check_signature
+
+    now = now or timezone.now()
+    require(by, Action.SIGN, [screening.site_id])
+    with transaction.atomic():
+        locked = (Screening.objects.select_for_update(of=("self",)).select_related("study", "site", "participant",
+                                                                                    "eligibility_confirmed_by")
+                  .get(pk=screening.pk))
+        if getattr(locked, "participant", None) is not None:
+            raise ConflictError({"non_field_errors": [_("This screening is already enrolled.")]})
+        if locked.eligibility_confirmed_at is not None:
+            raise ConflictError({"non_field_errors": [_("Eligibility was already confirmed by %(who)s at %(when)s.") % {
+                "who": locked.eligibility_confirmed_by.get_username() if locked.eligibility_confirmed_by else "-",
+                "when": timezone.localtime(locked.eligibility_confirmed_at).strftime("%Y-%m-%d %H:%M")}]})
+        screening_evaluate(locked, now=now)
+        if locked.eligible is not True:
+            detail = (_("criteria still missing: %(codes)s") % {"codes": ", ".join(locked.missing_criteria)}
+                      if locked.eligible is None else
+                      _("criteria not met: %(codes)s") % {"codes": ", ".join(locked.failed_criteria)})
+            raise ConflictError({"eligibility": [_("The patient is not eligible (%(detail)s): there is no eligibility "
+                                                   "to confirm.") % {"detail": detail}]})
+        check_signature(by, password, refused=_("The password is not correct: eligibility was not confirmed."))
+        locked.eligibility_confirmed_by, locked.eligibility_confirmed_at = by, now
+        locked.eligibility_confirmation_meaning = str(ELIGIBILITY_MEANING)
+        audited_save(locked, by=by, reason=_("Eligibility confirmed and signed by the investigator"))
+    for name in ("eligible", "eligibility", "evaluated_at", "eligibility_confirmed_by", "eligibility_confirmed_at",
+                 "eligibility_confirmation_meaning"):
+        setattr(screening, name, getattr(locked, name))
     return screening
 
 
@@ -423,6 +484,10 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
                       if screening.eligible is None else
                       _("criteria not met: %(codes)s") % {"codes": ", ".join(screening.failed_criteria)})
             raise ServiceError({"eligibility": [_("The patient is not eligible (%(detail)s).") % {"detail": detail}]})
+        if study.eligibility_confirmation_required and screening.eligibility_confirmed_at is None:
+            raise ConflictError({"eligibility": [_("Eligibility not confirmed by an investigator: an investigator of "
+                                                   "the site confirms it with their signature on the screening page "
+                                                   "before enrolment.")]})
         counts = Participant.objects.filter(study=study).aggregate(
             total=Count("id"), last_sequence=Max("sequence", filter=Q(site=screening.site)))
         if counts["total"] >= study.enrolment_target:

@@ -8,6 +8,8 @@ urlpatterns = [
     path("screenings/<int:pk>/", views.screening_detail, name="screening-detail"),
     path("screenings/<int:pk>/edit/", views.screening_edit, name="screening-edit"),
     path("screenings/<int:pk>/consent/", views.screening_consent, name="screening-consent"),
+    path("screenings/<int:pk>/eligibility-confirmation/", views.screening_eligibility_confirm,
+         name="screening-eligibility-confirm"),
     path("screenings/<int:pk>/enrol/", views.screening_enrol, name="screening-enrol"),
     path("participants/<int:pk>/", views.participant_detail, name="participant-detail"),
     path("participants/<int:pk>/withdraw/", views.participant_withdraw, name="participant-withdraw"),

@@ -22,8 +22,8 @@ from trials.units import ANALYTES
 from . import eligibility as rules
 from . import selectors, services
 from .enums import ANSWERS, CONDITIONS, WithdrawalReason
-from .forms import (DEFAULT_THERAPY_ROWS, MAX_THERAPY_ROWS, ConsentForm, EnrolForm, ScreeningEntry, WithdrawalForm,
-                    add_service_errors)
+from .forms import (DEFAULT_THERAPY_ROWS, MAX_THERAPY_ROWS, ConsentForm, EligibilityConfirmationForm, EnrolForm,
+                    ScreeningEntry, WithdrawalForm, add_service_errors)
 
 LOG_OUTCOMES = {
     "eligible": gettext_lazy("Eligible, not enrolled"),
@@ -167,17 +167,25 @@ def _is_minor(screening) -> bool:
     return rules.age_in_years(screening.birth_date, timezone.localdate()) < 18
 
 
-def _screening_page(request, screening, *, consent_form=None, enrol_form=None):
+def _screening_page(request, screening, *, consent_form=None, enrol_form=None, confirm_form=None):
+    from trials.signatures import ELIGIBILITY_MEANING
+
     participant = getattr(screening, "participant", None)
     consents = list(screening.consents.all())
     can_screen = can(request.user, Action.SCREEN, [screening.site_id])
-    show_enrol = can_screen and participant is None and screening.eligible is True and bool(consents)
+    awaiting_confirmation = (screening.study.eligibility_confirmation_required and screening.eligible is True
+                             and screening.eligibility_confirmed_at is None and participant is None)
+    can_confirm = awaiting_confirmation and can(request.user, Action.SIGN, [screening.site_id])
+    show_enrol = (can_screen and participant is None and screening.eligible is True and bool(consents)
+                  and not awaiting_confirmation)
     if can_screen and consent_form is None:
         consent_form = ConsentForm(minor=_is_minor(screening))
     if show_enrol and enrol_form is None:
         enrol_form = EnrolForm(options=selectors.enrolment_options(screening.study))
     elif not show_enrol and enrol_form is not None:
         _errors_as_messages(request, enrol_form)  # enrolled or changed meanwhile: the form is gone
+    if not can_confirm and confirm_form is not None:
+        _errors_as_messages(request, confirm_form)  # confirmed, enrolled or changed meanwhile: the form is gone
     order = list(ANALYTES)
     labs = sorted(screening.labs.all(), key=lambda lab: order.index(lab.analyte) if lab.analyte in order else len(order))
     criteria = [
@@ -203,6 +211,9 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None):
         "can_screen": can_screen,
         "consent_form": consent_form if can_screen else None,
         "enrol_form": enrol_form if show_enrol else None,
+        "awaiting_confirmation": awaiting_confirmation,
+        "confirm_form": (confirm_form or EligibilityConfirmationForm()) if can_confirm else None,
+        "eligibility_meaning": ELIGIBILITY_MEANING,
     }
     return render(request, "enrollment/screening_detail.html", context)
 
@@ -232,6 +243,32 @@ def screening_consent(request, pk):
             return redirect("screening-detail", pk=pk)
     messages.error(request, _("The consent was not recorded."))
     return _screening_page(request, _screening(request, pk), consent_form=form)
+
+
+@login_required
+def screening_eligibility_confirm(request, pk):
+    """An investigator of the site confirms eligibility with their password, through
+    `services.screening_eligibility_confirm` (the service of the API)."""
+    from django.core.exceptions import PermissionDenied
+
+    screening = _screening(request, pk)
+    require(request.user, Action.SIGN, [screening.site_id])
+    if request.method != "POST":
+        return redirect(reverse("screening-detail", args=[pk]) + "#eligibility-confirmation")
+    form = EligibilityConfirmationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.screening_eligibility_confirm(screening=screening, password=form.cleaned_data["password"],
+                                                   by=request.user)
+        except PermissionDenied as refused:  # the password is not the signer's: nothing written
+            form.add_error("password", str(refused))
+        except services.ServiceError as error:
+            add_service_errors(form, error.errors)
+        else:
+            messages.success(request, _("Eligibility confirmed and signed."))
+            return redirect("screening-detail", pk=pk)
+    messages.error(request, _("Eligibility was not confirmed."))
+    return _screening_page(request, _screening(request, pk), confirm_form=form)
 
 
 @login_required

@@ -6,7 +6,7 @@ onset falls inside the participant's DLT window; only an event that is both coun
 proposal (`GET /api/v1/studies/{code}/escalation/`).
 """
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -54,6 +54,20 @@ class AdverseEventInSerializer(serializers.Serializer):
                   "an unlisted term is refused.")
 
 
+class AdverseEventCreateInSerializer(AdverseEventInSerializer):
+    password = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False, write_only=True,
+        help_text="An investigator's own password, re-entered as a signature: the event is confirmed at once. "
+                  "Without it the event is a draft until an investigator confirms it "
+                  "(POST /adverse-events/{id}/confirm/). A coordinator sends none (403).")
+
+
+class SignatureSerializer(serializers.Serializer):
+    signed_by = serializers.CharField(source="confirmed_by.username")
+    signed_at = serializers.DateTimeField(source="confirmed_at")
+    meaning = serializers.CharField(source="confirmation_meaning")
+
+
 class DltWindowSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
@@ -76,7 +90,11 @@ class AdverseEventOutSerializer(serializers.Serializer):
     category = serializers.CharField()
     onset_date = serializers.DateField()
     resolution_date = serializers.DateField(allow_null=True)
-    status = serializers.CharField(help_text="draft (an infusion reaction or a lab-derived suggestion) | confirmed | dismissed")
+    status = serializers.CharField(help_text="draft (recorded by a coordinator or without the investigator's signature, "
+                                             "an infusion reaction, a lab-derived suggestion) | confirmed | dismissed")
+    confirmation = serializers.SerializerMethodField(
+        help_text="The investigator's signature confirming grade, seriousness and relationship: who, when, meaning; "
+                  "null for a draft (or an event confirmed before signatures were recorded).")
     grade = serializers.IntegerField(allow_null=True)
     serious = serializers.BooleanField(allow_null=True)
     relationship = serializers.CharField()
@@ -100,6 +118,12 @@ class AdverseEventOutSerializer(serializers.Serializer):
     dismissed_reason = serializers.CharField()
     reported_by = serializers.CharField(source="reported_by.username")
     reported_at = serializers.DateTimeField()
+
+    @extend_schema_field(SignatureSerializer(allow_null=True))
+    def get_confirmation(self, event) -> dict | None:
+        if event.confirmed_at is None:
+            return None
+        return SignatureSerializer(event).data
 
     def get_sae_reported_late(self, event) -> bool:
         due = event.sae_report_due
@@ -137,18 +161,20 @@ class ParticipantAdverseEvents(APIView):
     def get(self, request, pk):
         participant = self._participant(request, pk, Action.VIEW)
         window = participant_dlt_window(participant.infusions.all())
-        events = (participant.adverse_events.select_related("reported_by", "sae_reported_by")
+        events = (participant.adverse_events.select_related("reported_by", "sae_reported_by", "confirmed_by")
                   .order_by("onset_date", "id"))
         return Response([adverse_event_out(adverse_event_dlt(event, window)) for event in events])
 
-    @extend_schema(request=AdverseEventInSerializer, responses={201: AdverseEventWithDltSerializer})
+    @extend_schema(request=AdverseEventCreateInSerializer, responses={201: AdverseEventWithDltSerializer})
     def post(self, request, pk):
         participant = self._participant(request, pk, Action.CAPTURE)
-        serializer = AdverseEventInSerializer(data=request.data)
+        serializer = AdverseEventCreateInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        password = data.pop("password")
         try:
             event = services.adverse_event_record(
-                participant=participant, data=services.AdverseEventInput(**serializer.validated_data), by=request.user)
+                participant=participant, data=services.AdverseEventInput(**data), by=request.user, password=password)
         except ServiceError as error:
             raise_for(error)
         judged = adverse_event_dlt(event, participant_dlt_window(participant.infusions.all()))
@@ -228,6 +254,9 @@ class AdverseEventConfirmInSerializer(serializers.Serializer):
     action_taken = serializers.CharField(required=False, allow_blank=True, default="",
                                          help_text=" | ".join(ActionTaken.values))
     outcome = serializers.CharField(required=False, allow_blank=True, default="", help_text=" | ".join(Outcome.values))
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                     write_only=True, help_text="Your own password, re-entered as a signature "
+                                                                "(403 when wrong or missing; nothing written).")
 
 
 class AdverseEventDismissInSerializer(serializers.Serializer):
@@ -237,8 +266,8 @@ class AdverseEventDismissInSerializer(serializers.Serializer):
 def _adverse_event(request, pk, action=Action.SIGN):
     from .models import AdverseEvent
 
-    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user).select_related("participant",
-                                                                                             "reported_by"), pk=pk)
+    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user).select_related(
+        "participant", "reported_by", "confirmed_by", "sae_reported_by"), pk=pk)
     require(request.user, action, [event.participant.site_id])
     return event
 
@@ -249,7 +278,8 @@ def _judged(event):
 
 
 class AdverseEventConfirm(APIView):
-    """An investigator grades and attributes a draft adverse event."""
+    """An investigator grades and attributes a draft adverse event and signs it with their password
+    (403 for another role or a wrong or missing password, nothing written; 409 when not a draft)."""
 
     @extend_schema(request=AdverseEventConfirmInSerializer, responses=AdverseEventWithDltSerializer)
     def post(self, request, pk):
@@ -690,15 +720,24 @@ class WorkItemParticipantSerializer(serializers.Serializer):
     study = serializers.CharField(help_text="Study code.")
 
 
+class WorkItemScreeningSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField(help_text="Screening number.")
+    study = serializers.CharField(help_text="Study code.")
+
+
 class WorkItemSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="visit | infusion | sae_report | adverse_event_draft")
+    kind = serializers.CharField(help_text="visit | infusion | sae_report | adverse_event_draft | "
+                                           "eligibility_confirmation")
     status = serializers.CharField(help_text="due (window open, deadline not passed) | overdue")
     due_at = serializers.DateTimeField(help_text="Target (visit, infusion), deadline (SAE report) or when a "
                                                  "draft was opened.")
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField(allow_null=True, help_text="Null for a draft (no deadline).")
-    id = serializers.IntegerField(help_text="The visit's, infusion's or adverse event's id.")
-    participant = WorkItemParticipantSerializer()
+    id = serializers.IntegerField(help_text="The visit's, infusion's, adverse event's or screening's id.")
+    participant = WorkItemParticipantSerializer(allow_null=True, help_text="Null for an eligibility confirmation.")
+    screening = WorkItemScreeningSerializer(allow_null=True,
+                                            help_text="The screening of an eligibility confirmation, else null.")
     site = serializers.CharField(help_text="Site code.")
     label = serializers.CharField()
     url = serializers.CharField(help_text="The page to act on.")
@@ -729,8 +768,9 @@ def worklist_filters(params) -> dict:
 
 class Worklist(APIView):
     """What is due or overdue for the user's sites: visits and infusions whose window is open or
-    passed, SAE reports to make (overdue 24 h after the site learned of the event) and adverse
-    event drafts to confirm; overdue first, then by due time. Coordinators, investigators and
+    passed, SAE reports to make (overdue 24 h after the site learned of the event), and for
+    investigators adverse event drafts and eligible screenings to confirm with their signature;
+    overdue first, then by due time. Coordinators, investigators and
     monitors."""
 
     @extend_schema(
@@ -738,7 +778,8 @@ class Worklist(APIView):
             OpenApiParameter("site", str, description="Site code."),
             OpenApiParameter("study", str, description="Study code."),
             OpenApiParameter("kind", str, many=True, description="visit | infusion | sae_report | "
-                                                                  "adverse_event_draft (repeat or comma-separate)."),
+                                                                  "adverse_event_draft | eligibility_confirmation "
+                                                                  "(repeat or comma-separate)."),
         ],
         responses=WorklistSerializer)
     def get(self, request):

@@ -179,6 +179,17 @@ class AdverseEventAssessmentForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=_blank(Outcome.choices), required=False)
 
 
+def _signature_field(required: bool = True) -> forms.CharField:
+    return forms.CharField(label=_("Your password, as signature"), strip=False, required=required,
+                           widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class AdverseEventConfirmForm(AdverseEventAssessmentForm):
+    """The investigator's judgement of a draft, signed with their password (the service checks it)."""
+
+    password = _signature_field()
+
+
 class AdverseEventDismissForm(forms.Form):
     reason = forms.CharField(label=_("Why is it not an adverse event?"), widget=forms.Textarea(attrs={"rows": 2}),
                              required=False)
@@ -202,6 +213,21 @@ class AdverseEventForm(AdverseEventAssessmentForm):
 
     field_order = ["term", "term_other", "category", "onset_date", "resolution_date", "grade", "serious",
                    "seriousness", "relationship", "action_taken", "outcome", "site_aware_at", "description"]
+
+
+class AdverseEventRecordForm(AdverseEventForm):
+    """The recording page: an investigator may sign at once with their password (confirmed);
+    without it, and for a coordinator, the event is a draft for an investigator to confirm."""
+
+    password = _signature_field(required=False)
+
+    def __init__(self, *args, may_sign: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if may_sign:
+            self.fields["password"].help_text = _(
+                "Signs and confirms grade, seriousness and relationship at once; leave empty to save a draft.")
+        else:
+            del self.fields["password"]
 
 
 class AdverseEventEditForm(AdverseEventForm):

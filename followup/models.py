@@ -90,8 +90,8 @@ class Relationship(models.TextChoices):
 
 
 class AdverseEventStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft, to be graded and attributed")
-    CONFIRMED = "confirmed", _("Recorded: graded and attributed")
+    DRAFT = "draft", _("Draft, to be confirmed and signed by an investigator")
+    CONFIRMED = "confirmed", _("Confirmed: graded and attributed by the investigator")
     DISMISSED = "dismissed", _("Dismissed by the investigator")
 
 
@@ -141,9 +141,11 @@ class AdverseEvent(models.Model):
     onset_date = models.DateField(_("onset"))
     resolution_date = models.DateField(_("resolved on"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=AdverseEventStatus.choices,
-                              default=AdverseEventStatus.CONFIRMED,
-                              help_text=_("A draft (opened by an immediate infusion reaction) counts nowhere until "
-                                          "graded and attributed."))
+                              default=AdverseEventStatus.DRAFT,
+                              help_text=_("A draft (recorded by a coordinator, opened by an immediate infusion "
+                                          "reaction or suggested from a lab value) counts nowhere until an "
+                                          "investigator confirms grade, seriousness and causality with a "
+                                          "signature."))
     grade = models.PositiveSmallIntegerField(_("CTCAE grade"), null=True, blank=True)
     serious = models.BooleanField(_("serious"), null=True, blank=True)
     relationship = models.CharField(_("relationship to treatment"), max_length=10, choices=Relationship.choices,
@@ -172,6 +174,11 @@ class AdverseEvent(models.Model):
     suggestion = models.TextField(_("grading suggestion"), blank=True,
                                   help_text=_("How a lab value suggested this event (CLINICAL_RULES.md section 3)."))
     dismissed_reason = models.TextField(_("reason dismissed"), blank=True)
+    # The investigator's signature confirming grade, seriousness and causality (status confirmed).
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name=_("confirmed by"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmation_meaning = models.TextField(_("meaning of the confirmation signature"), blank=True)
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reported_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     history = HistoricalRecords()

@@ -161,7 +161,7 @@ def _relocked_item(item: work.WorkItem, *, now: datetime) -> work.WorkItem | Non
         def build(row, now):
             return work.infusion_item(row, now=now, tz=timezone.get_current_timezone())
     else:
-        rows, build = AdverseEvent.objects.select_related(*related), work.adverse_event_item
+        rows, build = AdverseEvent.objects.select_related(*related), work.sae_report_item
     row = rows.select_for_update(skip_locked=True, of=("self",)).filter(pk=item.object_id).first()
     return build(row, now=now) if row is not None else None
 

@@ -229,22 +229,40 @@ def _validate_adverse_event(participant, data: AdverseEventInput, today: date,
     return errors
 
 
-def adverse_event_record(*, participant, data: AdverseEventInput, by, today: date | None = None) -> AdverseEvent:
-    """Record an adverse event with its confirmed CTCAE grade and attribution (sections 3-4).
+def adverse_event_record(*, participant, data: AdverseEventInput, by, password: str = "",
+                         today: date | None = None, now: datetime | None = None) -> AdverseEvent:
+    """Record an adverse event with its CTCAE grade, seriousness and attribution (sections 3-4).
 
     Coordinators and investigators of the participant's site (`Action.CAPTURE`). The term is one
     of the CTCAE v5.0 list (`followup/ctcae_terms.yaml`, stored in its CTCAE spelling) or, with
     `term_other`, an event the list does not name. Every bad field is named; a refused event
     writes nothing. Whether it is a DLT is computed when read
     (`dosing.selectors.adverse_event_dlt`), from these fields and the participant's DLT window.
+
+    Grade, seriousness and causality are the investigator's judgement: the event is a draft
+    (counting nowhere: no DLT, no outcome) until an investigator of the site confirms it with
+    their signature (`adverse_event_confirm`). An investigator who records it with their own
+    `password` confirms it at once (signed, `trials.signatures.check_signature`; a wrong
+    password is 403 and writes nothing); without it their event is a draft too. A coordinator
+    does not sign (403 when a password is sent). A serious draft starts its 24-hour SAE reporting
+    clock at once (`site_aware_at`): safety reporting does not wait for the signature.
     """
     from enrollment.services import ServiceError
+    from trials.scoping import can
+    from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused, check_signature
 
     today = today or timezone.localdate()
+    now = now or timezone.now()
     require(by, Action.CAPTURE, [participant.site_id])
     errors = _validate_adverse_event(participant, data, today)
     if errors:
         raise ServiceError(errors)
+    signed = bool(password)
+    if signed:
+        if not can(by, Action.SIGN, [participant.site_id]):
+            raise SignatureRefused(_("Only an investigator of the site signs an adverse event; record it without a "
+                                     "password, as a draft for the investigator to confirm."))
+        check_signature(by, password, refused=_("The password is not correct: the adverse event was not recorded."))
     term, term_other = _ctcae_term(data.term.strip())
     event = AdverseEvent(
         participant=participant, term=term, term_other=term_other, category=data.category,
@@ -254,11 +272,14 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, today: dat
         stopped_infusions=data.stopped_infusions, platelet_drop_confirmed=data.platelet_drop_confirmed,
         description=(data.description or "").strip(), reported_by=by,
         seriousness=list(data.seriousness or []), action_taken=data.action_taken or "", outcome=data.outcome or "",
+        status="confirmed" if signed else "draft",
     )
-    if data.site_aware_at is not None:
-        event.site_aware_at = data.site_aware_at
+    if signed:
+        event.confirmed_by, event.confirmed_at, event.confirmation_meaning = by, now, str(ADVERSE_EVENT_MEANING)
+    event.site_aware_at = data.site_aware_at if data.site_aware_at is not None else now
     with transaction.atomic():
-        audited_save(event, by=by, reason=_("Adverse event recorded"))
+        audited_save(event, by=by, reason=_("Adverse event recorded and confirmed, signed by the investigator")
+                     if signed else _("Adverse event recorded as a draft for the investigator to confirm"))
     return event
 
 
@@ -920,11 +941,17 @@ def _locked_draft(event: AdverseEvent) -> AdverseEvent:
 
 
 def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, seriousness=(), action_taken: str = "",
-                          outcome: str = "", by) -> AdverseEvent:
-    """The investigator grades and attributes a draft (`Action.SIGN`); the confirmed grade is what
-    counts, and may differ from the suggested one (CLINICAL_RULES.md section 3)."""
+                          outcome: str = "", password: str = "", by, now: datetime | None = None) -> AdverseEvent:
+    """The investigator grades and attributes a draft (`Action.SIGN`) and signs it with their own
+    password (`trials.signatures.check_signature`: a wrong or missing one is 403 and writes
+    nothing). The confirmed grade is what counts, and may differ from the suggested or the
+    coordinator's one (CLINICAL_RULES.md section 3). The signature (who, when, the meaning
+    `trials.signatures.ADVERSE_EVENT_MEANING`) is stored with the event. A draft that is not a
+    draft any more is a conflict (409)."""
     from enrollment.services import ServiceError
+    from trials.signatures import ADVERSE_EVENT_MEANING, check_signature
 
+    now = now or timezone.now()
     require(by, Action.SIGN, [event.participant.site_id])
     errors: dict[str, list[str]] = {}
 
@@ -937,13 +964,15 @@ def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, 
         raise ServiceError(errors)
     with transaction.atomic():
         _locked_draft(event)
+        check_signature(by, password, refused=_("The password is not correct: the adverse event was not confirmed."))
         event.status, event.grade, event.serious, event.relationship = "confirmed", grade, serious, relationship
         event.seriousness, event.action_taken, event.outcome = list(seriousness or []), action_taken or "", outcome or ""
+        event.confirmed_by, event.confirmed_at, event.confirmation_meaning = by, now, str(ADVERSE_EVENT_MEANING)
         if event.suggested_grade is not None and event.suggested_grade != grade:
-            reason = _("Adverse event confirmed at grade %(grade)s (suggested %(suggested)s)") % {
+            reason = _("Adverse event confirmed and signed at grade %(grade)s (suggested %(suggested)s)") % {
                 "grade": grade, "suggested": event.suggested_grade}
         else:
-            reason = _("Adverse event confirmed at grade %(grade)s") % {"grade": grade}
+            reason = _("Adverse event confirmed and signed at grade %(grade)s") % {"grade": grade}
         audited_save(event, by=by, reason=reason)
     return event
 
@@ -1059,8 +1088,9 @@ def adverse_event_sae_report(*, event: AdverseEvent, reported_at: datetime | Non
     """Record when a serious adverse event was reported to the sponsor and ethics committee
     (CLINICAL_RULES.md section 3: within 24 hours of the site learning of it).
 
-    Coordinators and investigators of the participant's site (`Action.CAPTURE`). Only a confirmed
-    serious event is reported, once; `reported_at` (default now) is neither in the future nor
+    Coordinators and investigators of the participant's site (`Action.CAPTURE`). A serious event is
+    reported once, a draft as well as a confirmed one (reporting does not wait for the
+    investigator's signature), not a dismissed one; `reported_at` (default now) is neither in the future nor
     before the site learned of the event. A report after the deadline is recorded as it happened
     (it shows as late). The row is locked, so two reports at once record one.
     """
@@ -1079,10 +1109,9 @@ def adverse_event_sae_report(*, event: AdverseEvent, reported_at: datetime | Non
             raise ConflictError({"non_field_errors": [
                 _("This serious adverse event was already reported at %(when)s by %(who)s.") % {
                     "when": timezone.localtime(locked.sae_reported_at).strftime("%Y-%m-%d %H:%M"), "who": reporter}]})
-        if locked.status != "confirmed":
+        if locked.status == "dismissed":
             raise ConflictError({"non_field_errors": [
-                _("Only a confirmed adverse event is reported as serious; this one is %(status)s.") % {
-                    "status": locked.status}]})
+                _("This adverse event was dismissed by the investigator: there is no SAE report.")]})
         if not locked.serious:
             raise ConflictError({"non_field_errors": [_("This adverse event is not serious: there is no SAE report.")]})
         if reported_at > now:

@@ -16,8 +16,8 @@ from trials.scoping import Action, require
 from trials.units import ANALYTES
 
 from . import services
-from .forms import (RESCUE_ROWS, TRANSFUSION_ROWS, AdverseEventAssessmentForm, AdverseEventDismissForm,
-                    AdverseEventEditForm, AdverseEventForm, AssessmentEditForm, AssessmentForm, AssessmentLabRowForm,
+from .forms import (RESCUE_ROWS, TRANSFUSION_ROWS, AdverseEventConfirmForm, AdverseEventDismissForm,
+                    AdverseEventEditForm, AdverseEventRecordForm, AssessmentEditForm, AssessmentForm, AssessmentLabRowForm,
                     RescueTherapyRowForm, TransfusionRowForm, VisitDoneForm, VisitMissedForm, analytes_expected)
 
 
@@ -197,22 +197,34 @@ def _service_errors_on(form, errors: dict) -> None:
 @login_required
 def adverse_event_new(request, pk):
     """Record an adverse event (coordinators and investigators), through `services.adverse_event_record`."""
+    from trials.scoping import can
+    from trials.signatures import ADVERSE_EVENT_MEANING
+
     participant = get_object_or_404(participants_visible(request.user).prefetch_related("screening__consents"), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
-    form = AdverseEventForm(request.POST or None, initial={"onset_date": timezone.localdate()})
+    may_sign = can(request.user, Action.SIGN, [participant.site_id])
+    form = AdverseEventRecordForm(request.POST or None, initial={"onset_date": timezone.localdate()},
+                                  may_sign=may_sign)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.adverse_event_record(participant=participant, by=request.user,
-                                          data=_adverse_event_input(data, site_aware_at=data["site_aware_at"]))
+            event = services.adverse_event_record(
+                participant=participant, by=request.user, password=data.get("password") or "",
+                data=_adverse_event_input(data, site_aware_at=data["site_aware_at"]))
+        except PermissionDenied as refused:  # the password is not the signer's: nothing written
+            form.add_error("password" if "password" in form.fields else None, str(refused))
         except ServiceError as error:
             _service_errors_on(form, error.errors)
         else:
-            messages.success(request, _("Adverse event recorded."))
+            messages.success(request, _("Adverse event recorded and confirmed with your signature.")
+                             if event.status == "confirmed" else
+                             _("Adverse event recorded as a draft: an investigator of the site confirms grade, "
+                               "seriousness and relationship with their signature."))
             return redirect("participant-detail", pk=pk)
     style(form)
-    return render(request, "followup/adverse_event_form.html", {"participant": participant, "form": form,
-                                                                 "ctcae_terms": _ctcae_terms()})
+    return render(request, "followup/adverse_event_form.html", {
+        "participant": participant, "form": form, "ctcae_terms": _ctcae_terms(), "may_sign": may_sign,
+        "meaning": ADVERSE_EVENT_MEANING})
 
 
 def _adverse_event_input(data: dict, **more) -> services.AdverseEventInput:
@@ -297,13 +309,16 @@ def adverse_event_detail(request, pk):
 
     from .models import AdverseEvent, SeriousnessCriterion
 
+    from trials.signatures import ADVERSE_EVENT_MEANING
+
     event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
-                              .select_related("participant", "sae_reported_by", "reported_by"), pk=pk)
+                              .select_related("participant", "sae_reported_by", "reported_by", "confirmed_by"), pk=pk)
     participant = event.participant
     seriousness = [SeriousnessCriterion(code).label if code in SeriousnessCriterion.values else code
                    for code in event.seriousness or []]
     can_sign = can(request.user, Action.SIGN, [participant.site_id]) and event.status == "draft"
-    can_report = (can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed"
+    # A serious draft is reported too: safety reporting does not wait for the signature.
+    can_report = (can(request.user, Action.CAPTURE, [participant.site_id]) and event.status != "dismissed"
                   and bool(event.serious) and event.sae_reported_at is None)
     sae_form = SaeReportForm(request.POST if "sae_report" in request.POST else None,
                              initial={"reported_at": timezone.localtime().replace(second=0, microsecond=0)})
@@ -311,12 +326,16 @@ def adverse_event_detail(request, pk):
         done = _sae_report(request, event, sae_form)
         if done is not None:
             return done
-    confirm_form = AdverseEventAssessmentForm(initial={"grade": event.suggested_grade})
+    # The draft's values (a coordinator's record, or a suggested grade) are the starting point.
+    confirm_form = AdverseEventConfirmForm(initial={
+        "grade": event.grade or event.suggested_grade, "serious": {True: "yes", False: "no"}.get(event.serious, ""),
+        "seriousness": event.seriousness, "relationship": event.relationship, "action_taken": event.action_taken,
+        "outcome": event.outcome})
     dismiss_form = AdverseEventDismissForm()
     if request.method == "POST" and "sae_report" not in request.POST:
         require(request.user, Action.SIGN, [participant.site_id])
         dismiss = "dismiss" in request.POST
-        form = AdverseEventDismissForm(request.POST) if dismiss else AdverseEventAssessmentForm(request.POST)
+        form = AdverseEventDismissForm(request.POST) if dismiss else AdverseEventConfirmForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -326,11 +345,14 @@ def adverse_event_detail(request, pk):
                     services.adverse_event_confirm(
                         event=event, grade=data["grade"], serious=data["serious"], relationship=data["relationship"],
                         seriousness=list(data["seriousness"]), action_taken=data["action_taken"],
-                        outcome=data["outcome"], by=request.user)
+                        outcome=data["outcome"], password=data["password"], by=request.user)
+            except PermissionDenied as refused:  # the password is not the signer's: nothing written
+                form.add_error("password" if "password" in form.fields else None, str(refused))
             except ServiceError as error:
                 _service_errors_on(form, error.errors)
             else:
-                messages.success(request, _("Adverse event dismissed.") if dismiss else _("Adverse event confirmed."))
+                messages.success(request, _("Adverse event dismissed.") if dismiss else
+                                 _("Adverse event confirmed and signed."))
                 return redirect("participant-detail", pk=participant.pk)
         if dismiss:
             dismiss_form = form
@@ -342,7 +364,8 @@ def adverse_event_detail(request, pk):
     return render(request, "followup/adverse_event_detail.html", {
         "participant": participant, "event": event, "can_sign": can_sign, "seriousness": seriousness,
         "can_correct": can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed",
-        "confirm_form": confirm_form, "dismiss_form": dismiss_form, "can_report": can_report, "sae_form": sae_form})
+        "confirm_form": confirm_form, "dismiss_form": dismiss_form, "can_report": can_report, "sae_form": sae_form,
+        "meaning": ADVERSE_EVENT_MEANING})
 
 
 # --- the worklist: what is due or overdue at the user's sites ------------------------------------
@@ -359,7 +382,8 @@ def worklist_page(request):
 
     site_ids = work.worklist_site_ids(request.user)
     kind_labels = {work.VISIT: _("Visit"), work.INFUSION: _("Infusion"), work.SAE_REPORT: _("SAE report"),
-                   work.ADVERSE_EVENT_DRAFT: _("Adverse event draft")}
+                   work.ADVERSE_EVENT_DRAFT: _("Adverse event draft"),
+                   work.ELIGIBILITY_CONFIRMATION: _("Eligibility to confirm")}
     chosen = {"site": request.GET.get("site") or "", "study": request.GET.get("study") or "",
               "kind": request.GET.get("kind") if request.GET.get("kind") in work.KINDS else ""}
     now = timezone.now()
@@ -367,7 +391,7 @@ def worklist_page(request):
                           kinds=[chosen["kind"]] if chosen["kind"] else None)
     acting_sites = set(site_ids_for(request.user, Action.CAPTURE))
     rows = [{"item": item, "kind": kind_labels[item.kind],
-             "url": item.url if item.site_id in acting_sites or item.kind in (work.SAE_REPORT, work.ADVERSE_EVENT_DRAFT)
+             "url": item.url if item.site_id in acting_sites or item.kind in (work.SAE_REPORT, *work.SIGNING_KINDS)
              else item.participant_url} for item in items]
     return render(request, "followup/worklist.html", {
         "rows": rows, "counts": work.counts(items), "now": now, "chosen": chosen,

@@ -8,11 +8,16 @@ Four kinds of work, each with the page to act on:
   (`followup.schedule.visit_status`);
 * ``infusion`` - a participant's next planned infusion (the lowest-numbered one neither given
   nor missed) whose window is open or has passed, unless held (`dosing.windows.infusion_status`);
-* ``sae_report`` - a confirmed serious adverse event not yet reported; due within 24 hours of the
-  site learning of it, overdue after (CLINICAL_RULES.md section 3);
-* ``adverse_event_draft`` - an adverse event opened as a draft (an infusion reaction, a
-  lab-derived suggestion) waiting for an investigator to grade and attribute it; listed for the
-  site's investigators only.
+* ``sae_report`` - a serious adverse event not yet reported, a draft as well as a confirmed one
+  (reporting does not wait for the investigator's signature; a dismissed one is not reported);
+  due within 24 hours of the site learning of it, overdue after (CLINICAL_RULES.md section 3);
+* ``adverse_event_draft`` - an adverse event that is a draft (recorded by a coordinator or
+  without the investigator's signature, an infusion reaction, a lab-derived suggestion) waiting
+  for an investigator to confirm grade, seriousness and causality with their signature; listed
+  for the site's investigators only;
+* ``eligibility_confirmation`` - an eligible screening, not enrolled, of a study whose enrolment
+  waits for the investigator's signed eligibility confirmation; listed for the site's
+  investigators only (the item's "participant" is the screening, by its number).
 
 Withdrawn participants are left out, except for their SAE reports: the obligation to report a
 serious adverse event does not end with the participant's withdrawal (often the event is why the
@@ -46,7 +51,10 @@ VISIT = "visit"
 INFUSION = "infusion"
 SAE_REPORT = "sae_report"
 ADVERSE_EVENT_DRAFT = "adverse_event_draft"
-KINDS = (VISIT, INFUSION, SAE_REPORT, ADVERSE_EVENT_DRAFT)
+ELIGIBILITY_CONFIRMATION = "eligibility_confirmation"
+KINDS = (VISIT, INFUSION, SAE_REPORT, ADVERSE_EVENT_DRAFT, ELIGIBILITY_CONFIRMATION)
+# The kinds that wait for an investigator's signature: work for the site's investigators only.
+SIGNING_KINDS = frozenset({ADVERSE_EVENT_DRAFT, ELIGIBILITY_CONFIRMATION})
 
 DUE = "due"
 OVERDUE = "overdue"
@@ -60,7 +68,8 @@ class WorkItem:
     """One thing to do. ``due_at`` is the target (visit, infusion), the deadline (SAE report) or
     when the draft was opened; ``window_start``/``window_end`` bound when it may be done
     (``window_end`` is None for a draft, which has no deadline). ``object_id`` is the visit's,
-    infusion's or adverse event's id."""
+    infusion's, adverse event's or screening's id; an eligibility confirmation has no participant
+    yet (``participant_id`` None, ``study_number`` the screening number)."""
 
     kind: str
     status: str
@@ -68,7 +77,7 @@ class WorkItem:
     window_start: datetime
     window_end: datetime | None
     object_id: int
-    participant_id: int
+    participant_id: int | None
     study_number: str
     study: str
     site: str
@@ -79,6 +88,8 @@ class WorkItem:
 
     @property
     def participant_url(self) -> str:
+        if self.participant_id is None:
+            return self.url
         return reverse("participant-detail", args=[self.participant_id])
 
     @property
@@ -93,7 +104,10 @@ class WorkItem:
             "window_start": timezone.localtime(self.window_start).isoformat(),
             "window_end": timezone.localtime(self.window_end).isoformat() if self.window_end else None,
             "id": self.object_id,
-            "participant": {"id": self.participant_id, "study_number": self.study_number, "study": self.study},
+            "participant": ({"id": self.participant_id, "study_number": self.study_number, "study": self.study}
+                            if self.participant_id is not None else None),
+            "screening": ({"id": self.object_id, "number": self.study_number, "study": self.study}
+                          if self.kind == ELIGIBILITY_CONFIRMATION else None),
             "site": self.site,
             "label": self.label,
             "url": self.url,
@@ -129,7 +143,8 @@ def day_span(first: date, last: date, tz: tzinfo) -> tuple[datetime, datetime]:
     return datetime.combine(first, time(0), tzinfo=tz), datetime.combine(last, time.max, tzinfo=tz)
 
 
-_KIND_ORDER = {kind: index for index, kind in enumerate((SAE_REPORT, INFUSION, VISIT, ADVERSE_EVENT_DRAFT))}
+_KIND_ORDER = {kind: index for index, kind in enumerate((SAE_REPORT, INFUSION, VISIT, ADVERSE_EVENT_DRAFT,
+                                                          ELIGIBILITY_CONFIRMATION))}
 
 
 def sort_items(items: Iterable[WorkItem]) -> list[WorkItem]:
@@ -153,11 +168,15 @@ def worklist(user, *, now: datetime | None = None, site: str | None = None, stud
              kinds: Iterable[str] | None = None) -> list[WorkItem]:
     """What is due or overdue for the participants of the user's sites, sorted (module docstring).
     `site` / `study` are codes; `kinds` a subset of :data:`KINDS`."""
-    items = work_items(site_ids=worklist_site_ids(user), now=now or timezone.now(), site=site, study=study,
-                       kinds=kinds)
-    # A draft waits for an investigator's grading and attribution: it is work for them only.
+    site_ids = worklist_site_ids(user)
+    # A draft or an eligible screening waits for an investigator's signature: work for them only
+    # (not even read for a user who signs nowhere).
     signing = set(site_ids_for(user, Action.SIGN))
-    return [item for item in items if item.kind != ADVERSE_EVENT_DRAFT or item.site_id in signing]
+    kinds = set(kinds or KINDS) - (set() if signing else SIGNING_KINDS)
+    if not kinds:
+        return []
+    items = work_items(site_ids=site_ids, now=now or timezone.now(), site=site, study=study, kinds=kinds)
+    return [item for item in items if item.kind not in SIGNING_KINDS or item.site_id in signing]
 
 
 def _participant_filter(prefix: str, site_ids, site, study, *, withdrawn: bool = False) -> Q:
@@ -217,21 +236,44 @@ def infusion_item(infusion, *, now: datetime, tz: tzinfo) -> WorkItem | None:
                  timed=False)
 
 
-def adverse_event_item(event, *, now: datetime) -> WorkItem | None:
-    """The work item of an adverse event (`event.participant.study/site` loaded): an SAE report
-    to make (a withdrawn participant's too), a draft to confirm, or None."""
+def sae_report_item(event, *, now: datetime) -> WorkItem | None:
+    """The SAE report to make for a serious adverse event not yet reported (a withdrawn
+    participant's too; a draft's too, a dismissed event's not), or None
+    (`event.participant.study/site` loaded)."""
+    if event.status == "dismissed" or not event.serious or event.sae_reported_at is not None:
+        return None
+    due = event.sae_report_due  # 24 h after the site learned of it
+    label = _("SAE report: %(term)s") % {"term": event.term}
+    return _item(SAE_REPORT, sae_report_work_status(due=due, now=now), due, event.site_aware_at, due, event,
+                 event.participant, label, reverse("adverse-event-detail", args=[event.pk]))
+
+
+def adverse_event_draft_item(event) -> WorkItem | None:
+    """A draft to confirm (grade, seriousness, causality, signed), unless the participant is
+    withdrawn, or None."""
     participant = event.participant
-    url = reverse("adverse-event-detail", args=[event.pk])
-    if event.status == "draft" and participant.status != "withdrawn":
-        label = _("Adverse event to grade and attribute: %(term)s") % {"term": event.term}
-        return _item(ADVERSE_EVENT_DRAFT, DUE, event.reported_at, event.reported_at, None, event, participant,
-                     label, url)
-    if event.status == "confirmed" and event.serious and event.sae_reported_at is None:
-        due = event.sae_report_due  # 24 h after the site learned of it
-        label = _("SAE report: %(term)s") % {"term": event.term}
-        return _item(SAE_REPORT, sae_report_work_status(due=due, now=now), due, event.site_aware_at, due, event,
-                     participant, label, url)
-    return None
+    if event.status != "draft" or participant.status == "withdrawn":
+        return None
+    label = _("Adverse event to confirm and sign (grade, seriousness, relationship): %(term)s") % {"term": event.term}
+    return _item(ADVERSE_EVENT_DRAFT, DUE, event.reported_at, event.reported_at, None, event, participant,
+                 label, reverse("adverse-event-detail", args=[event.pk]))
+
+
+def adverse_event_item(event, *, now: datetime) -> WorkItem | None:
+    """The first work item of an adverse event: its SAE report to make, else its draft to confirm,
+    else None (a serious draft gives both; `adverse_event_items`)."""
+    return sae_report_item(event, now=now) or adverse_event_draft_item(event)
+
+
+def eligibility_confirmation_item(screening) -> WorkItem:
+    """An eligible screening waiting for the investigator's signed confirmation
+    (`screening.study/site` loaded); due since it was evaluated eligible."""
+    label = _("Eligibility to confirm and sign: %(number)s") % {"number": screening.number}
+    when = screening.evaluated_at or screening.created_at
+    return WorkItem(kind=ELIGIBILITY_CONFIRMATION, status=DUE, due_at=when, window_start=when, window_end=None,
+                    object_id=screening.pk, participant_id=None, study_number=screening.number,
+                    study=screening.study.code, site=screening.site.code, site_id=screening.site_id, label=label,
+                    url=reverse("screening-detail", args=[screening.pk]) + "#eligibility-confirmation")
 
 
 def _next_infusions(infusions) -> list:
@@ -248,7 +290,7 @@ def _next_infusions(infusions) -> list:
 def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | None = None, study: str | None = None,
                kinds: Iterable[str] | None = None) -> list[WorkItem]:
     """Every item due or overdue at `now` for the participants of `site_ids` (None: every site),
-    sorted. Three queries, however many items."""
+    sorted. Four queries, however many items."""
     from dosing.models import Infusion
 
     from .models import AdverseEvent, Visit
@@ -272,14 +314,36 @@ def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | Non
         items += [infusion_item(infusion, now=now, tz=tz) for infusion in _next_infusions(infusions)]
     wanted = Q()
     if SAE_REPORT in kinds:
-        wanted |= Q(status="confirmed", serious=True, sae_reported_at__isnull=True)
+        wanted |= Q(serious=True, sae_reported_at__isnull=True) & ~Q(status="dismissed")
     if ADVERSE_EVENT_DRAFT in kinds:
         wanted |= Q(status="draft") & ~Q(participant__status="withdrawn")
     if wanted:
         events = (AdverseEvent.objects.filter(_participant_filter(participant, site_ids, site, study, withdrawn=True))
                   .filter(wanted).select_related(*related))
-        items += [adverse_event_item(event, now=now) for event in events]
+        for event in events:
+            if SAE_REPORT in kinds:
+                items.append(sae_report_item(event, now=now))
+            if ADVERSE_EVENT_DRAFT in kinds:
+                items.append(adverse_event_draft_item(event))
+    if ELIGIBILITY_CONFIRMATION in kinds:
+        items += [eligibility_confirmation_item(screening)
+                  for screening in _screenings_to_confirm(site_ids=site_ids, site=site, study=study)]
     return sort_items(item for item in items if item is not None)
+
+
+def _screenings_to_confirm(*, site_ids, site, study):
+    """Eligible screenings, not enrolled, of studies that require the signed confirmation (one query)."""
+    from enrollment.models import Screening
+
+    q = Q(eligible=True, eligibility_confirmed_at__isnull=True, participant__isnull=True,
+          study__eligibility_confirmation_required=True)
+    if site_ids is not None:
+        q &= Q(site_id__in=site_ids)
+    if site:
+        q &= Q(site__code=site)
+    if study:
+        q &= Q(study__code=study)
+    return Screening.objects.filter(q).select_related("study", "site").order_by()
 
 
 def counts(items: Iterable[WorkItem]) -> dict[str, int]:

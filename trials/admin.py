@@ -418,7 +418,7 @@ class StudyAdmin(AuditedAdmin):
     fieldsets = [
         (None, {"fields": ["code", "title", "registry_id", "version", "effective_date", "sites"]}),
         (_("Design"), {"fields": ["design", "intervention", "primary_endpoint", "enrolment_target",
-                                  "uses_dose_escalation"]}),
+                                  "uses_dose_escalation", "eligibility_confirmation_required"]}),
         (_("Response assessment"), {"fields": ["response_from_day", "response_until_day", "response_time_points",
                                                "time_point_window_days"]}),
         (_("Audit"), {"fields": ["change_reason"]}),

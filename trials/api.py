@@ -82,7 +82,7 @@ class StudyListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Study
         fields = ["code", "title", "registry_id", "version", "effective_date", "enrolment_target",
-                  "uses_dose_escalation", "sites"]
+                  "uses_dose_escalation", "eligibility_confirmation_required", "sites"]
 
 
 class StudyDetailSerializer(StudyListSerializer):

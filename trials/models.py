@@ -138,6 +138,11 @@ class Study(models.Model):
     uses_dose_escalation = models.BooleanField(
         _("dose escalation"), default=False, help_text=_("Dose levels open one after another by 3+3 decisions.")
     )
+    eligibility_confirmation_required = models.BooleanField(
+        _("eligibility confirmed by an investigator"), default=True,
+        help_text=_("Enrolment waits for an investigator of the site to confirm the eligible screening with their "
+                    "signature (password)."),
+    )
     response_from_day = models.PositiveIntegerField(
         _("response assessed from day"), null=True, blank=True,
         help_text=_("Days after the first infusion from which assessments count for the best response "

@@ -160,6 +160,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
             "primary_endpoint": data.get("primary_endpoint", ""),
             "enrolment_target": data["enrolment_target"],
             "uses_dose_escalation": bool(data.get("uses_dose_escalation", False)),
+            "eligibility_confirmation_required": bool(data.get("eligibility_confirmation_required", True)),
             "response_from_day": data.get("response_from_day"),
             "response_until_day": data.get("response_until_day"),
             "response_time_points": data.get("response_time_points") or {},

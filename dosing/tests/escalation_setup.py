@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
+from conftest import confirm_adverse_event
 from dosing import services as dosing
 from enrollment import services as enrolment
 from enrollment.tests.test_enrolment import eligible_p2_screening
@@ -42,11 +43,16 @@ def enrol_p2(by, *, level="A", day0=WINDOW_OVER, infusions=4, sex="male"):
 
 
 def adverse_event(participant, *, onset, by, grade=3, category="non_haematological", relationship="possible",
-                  term="Alanine aminotransferase increased", **flags):
+                  term="Alanine aminotransferase increased", confirmed=True, **flags):
+    """An adverse event recorded by ``by`` and, unless ``confirmed=False``, confirmed as recorded
+    by the site's investigator with their signature (only a confirmed event counts)."""
     if grade >= 4:  # serious: with its seriousness criterion (and a death's fatal outcome)
         flags.setdefault("seriousness", ["death"] if grade == 5 else ["life_threatening"])
         if grade == 5:
             flags.setdefault("outcome", "fatal")
-    return followup.adverse_event_record(participant=participant, by=by, data=followup.AdverseEventInput(
+    event = followup.adverse_event_record(participant=participant, by=by, data=followup.AdverseEventInput(
         term=term, category=category, onset_date=onset, grade=grade, serious=grade >= 4,
         relationship=relationship, **flags))
+    if confirmed and event.status == "draft":
+        confirm_adverse_event(event)
+    return event

@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conftest import SIGNER_PASSWORD, client_for, confirm_eligibility, site_investigator
 from enrollment.models import Participant, Screening, ScreeningLab
 
 TODAY = timezone.localdate()
@@ -102,6 +103,11 @@ def test_consent_then_enrol(api, studies, coordinator):
     consent = api.post(f"/api/v1/screenings/{screening_id}/consent/", {
         "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"}, format="json")
     assert consent.status_code == 201, consent.json()
+    unconfirmed = api.post(f"/api/v1/screenings/{screening_id}/enrol/", {}, format="json")
+    assert unconfirmed.status_code == 409 and set(unconfirmed.json()["errors"]) == {"eligibility"}
+    signed = client_for(site_investigator()).post(f"/api/v1/screenings/{screening_id}/eligibility-confirmation/",
+                                                  {"password": SIGNER_PASSWORD}, format="json")
+    assert signed.status_code == 201, signed.json()
     enrolled = api.post(f"/api/v1/screenings/{screening_id}/enrol/", {}, format="json")
     assert enrolled.status_code == 201, enrolled.json()
     body = enrolled.json()
@@ -162,6 +168,7 @@ def test_enrolment_plans_day_0_on_the_date_given(api, studies):
     screening_id = post_screening(api).json()["id"]
     api.post(f"/api/v1/screenings/{screening_id}/consent/", {
         "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"}, format="json")
+    confirm_eligibility(Screening.objects.get(pk=screening_id))
     day0 = TODAY + timedelta(days=5)
     body = api.post(f"/api/v1/screenings/{screening_id}/enrol/", {"first_infusion_on": day0.isoformat()},
                     format="json").json()

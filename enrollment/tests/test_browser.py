@@ -53,6 +53,7 @@ def fill_screening(page, facts):
 
 def test_coordinator_screens_consents_and_enrols_an_eligible_p3_patient(chromium_page, studies, make_user):
     make_user("coordinator", username="zhao", password="Correct-Horse-88")
+    make_user("investigator", username="li", password="Correct-Horse-88")
     page = chromium_page
     problems = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
@@ -86,6 +87,22 @@ def test_coordinator_screens_consents_and_enrols_an_eligible_p3_patient(chromium
     page.get_by_role("button", name="Record consent").click()
     assert page.locator(".alert-success").inner_text() == "Consent recorded (ICF v2.0)."
     assert "ICF v2.0" in page.locator("[data-testid=consents]").inner_text()
+    # Enrolment waits for the investigator's signed eligibility confirmation.
+    assert page.locator("[data-testid=enrol-form]").count() == 0
+    assert page.get_by_test_id("eligibility-awaiting").is_visible()
+    screening_url = page.url
+    page.context.clear_cookies()
+    sign_in(page, "li", "Correct-Horse-88")
+    page.goto(screening_url)
+    confirm = page.get_by_test_id("eligibility-confirm-form")
+    assert "meets every eligibility criterion" in confirm.get_by_test_id("eligibility-meaning").inner_text()
+    page.fill("#id_password", "Correct-Horse-88")
+    confirm.get_by_role("button", name="Confirm eligibility").click()
+    assert page.locator(".alert-success").inner_text() == "Eligibility confirmed and signed."
+    assert page.get_by_test_id("eligibility-signature").inner_text().startswith("Signed by li at ")
+    page.context.clear_cookies()
+    sign_in(page, "zhao", "Correct-Horse-88")
+    page.goto(screening_url)
 
     page.locator("[data-testid=enrol-form]").get_by_role("button", name="Enrol").click()
 

@@ -7,7 +7,7 @@ from django.db import connection, connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import require_service
+from conftest import confirm_eligibility, require_service
 from enrollment import services
 from enrollment.models import Participant, Screening
 from trials.audit import audited_save
@@ -32,6 +32,7 @@ def eligible_p2_screening(user, *, consented=True, birth=date(1980, 1, 1), sex="
     if consented:
         services.consent_record(screening=screening, version="ICF 1.0", signed_at=timezone.now(),
                                 obtained_by="Dr Han", by=user)
+    confirm_eligibility(screening)  # enrolment waits for the investigator's signature
     return screening
 
 

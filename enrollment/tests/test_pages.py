@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import confirm_eligibility
 from enrollment import selectors, services
 from enrollment.api import ScreeningFactsSerializer
 from enrollment.enums import ANSWERS, CONDITIONS
@@ -42,6 +43,7 @@ def consent(screening, user):
 def enrol(user, **changes) -> Participant:
     screening = create_screening(user, **changes)
     consent(screening, user)
+    confirm_eligibility(screening)
     return services.participant_enrol(screening=screening, by=user)
 
 
@@ -418,11 +420,15 @@ def test_adult_consent_form_does_not_ask_for_a_guardian(coordinator_client, stud
     assert (form.fields["guardian_name"].required, form.fields["guardian_relationship"].required) == (False, False)
 
 
-def test_enrol_form_appears_only_once_eligible_and_consented(coordinator_client, studies, coordinator):
+def test_enrol_form_appears_only_once_eligible_consented_and_confirmed(coordinator_client, studies, coordinator):
     screening = create_screening(coordinator)
     url = reverse("screening-detail", args=[screening.pk])
     assert coordinator_client.get(url).context["enrol_form"] is None
     consent(screening, coordinator)
+    waiting = coordinator_client.get(url)
+    assert waiting.context["enrol_form"] is None
+    assert "Enrolment opens when an investigator has confirmed eligibility." in waiting.content.decode()
+    confirm_eligibility(screening)
     form = coordinator_client.get(url).context["enrol_form"]
     assert "option" not in form.fields  # one arm, one level: nothing to choose
     assert form["enrolled_on"].value() == TODAY
@@ -435,6 +441,7 @@ def test_consent_then_enrol_shows_the_study_number(coordinator_client, studies, 
         "consent-version": "ICF v2.0", "consent-signed_at": signed.strftime("%Y-%m-%dT%H:%M"),
         "consent-obtained_by": "Dr Han"})
     assert consented.status_code == 302
+    confirm_eligibility(screening)
     enrolled = coordinator_client.post(reverse("screening-enrol", args=[screening.pk]),
                                        {"enrol-enrolled_on": TODAY.isoformat()})
     participant = Participant.objects.get()

@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conftest import confirm_eligibility
 from enrollment import services
 from enrollment.tests.test_enrolment import eligible_p2_screening
 from trials.audit import audited_save
@@ -29,6 +30,7 @@ def eligible_p3_screening(user, *, sex="female"):
     screening = services.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=data, by=user)
     assert screening.eligible is True, [c for c in screening.eligibility if c["outcome"] != "met"]
     services.consent_record(screening=screening, version="ICF 1.0", signed_at=timezone.now(), obtained_by="Dr Han", by=user)
+    confirm_eligibility(screening)  # enrolment waits for the investigator's signature
     return screening
 
 

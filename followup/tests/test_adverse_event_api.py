@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from conftest import SIGNER_PASSWORD, client_for, site_investigator
 from dosing.tests.escalation_setup import TODAY, WINDOW_OVER, enrol_p2
 from followup.models import AdverseEvent
 
@@ -18,6 +19,19 @@ EVENT = {"term": "Alanine aminotransferase increased", "category": "non_haematol
 @pytest.fixture
 def participant(studies, coordinator):
     return enrol_p2(coordinator)
+
+
+@pytest.fixture
+def signer(studies):
+    """An API client of the site's investigator; events it posts carry the password (signed)."""
+    client = client_for(site_investigator())
+    post = client.post
+
+    def signed_post(path, data=None, **kwargs):
+        return post(path, {**data, "password": SIGNER_PASSWORD} if isinstance(data, dict) else data, **kwargs)
+
+    client.post = signed_post
+    return client
 
 
 def url(participant):
@@ -34,6 +48,16 @@ def test_adverse_event_api_records_the_event_with_its_dlt_assessment(api, partic
     assert {key: body[key] for key in EVENT} == EVENT
     assert (body["resolution_date"], body["reported_by"], body["stopped_infusions"]) == (None, coordinator.username,
                                                                                          False)
+    # A coordinator's record is a draft: it counts nowhere until the investigator signs it.
+    assert (body["status"], body["confirmation"], body["dlt"]["is_dlt"], body["dlt"]["counts"]) == (
+        "draft", None, False, False)
+    investigator = site_investigator()
+    confirmed = client_for(investigator).post(f"/api/v1/adverse-events/{event.pk}/confirm/", {
+        "grade": 3, "serious": False, "relationship": "possible", "password": SIGNER_PASSWORD}, format="json")
+    assert confirmed.status_code == 200, confirmed.json()
+    body = confirmed.json()
+    assert body["status"] == "confirmed"
+    assert body["confirmation"]["signed_by"] == investigator.username
     assert body["dlt"] == {
         "is_dlt": True,
         "explanation": "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4).",
@@ -43,8 +67,9 @@ def test_adverse_event_api_records_the_event_with_its_dlt_assessment(api, partic
                               f"{WINDOW_END.isoformat()}.",
         "counts": True,
     }
-    assert (event.history.get().history_change_reason, event.history.get().history_user) == (
-        "Adverse event recorded", coordinator)
+    assert [(row.history_change_reason, row.history_user) for row in event.history.order_by("history_id")] == [
+        ("Adverse event recorded as a draft for the investigator to confirm", coordinator),
+        ("Adverse event confirmed and signed at grade 3", investigator)]
 
 
 @pytest.mark.parametrize(
@@ -61,9 +86,9 @@ def test_adverse_event_api_records_the_event_with_its_dlt_assessment(api, partic
          True, "DLT: platelets fell >= 50 % below baseline, confirmed twice, possibly related (section 4)."),
     ],
 )
-def test_adverse_event_api_dlt_follows_attribution_window_and_exceptions(api, participant, changes, is_dlt, in_window,
-                                                                         explanation):
-    body = api.post(url(participant), {**EVENT, **changes}, format="json").json()
+def test_adverse_event_api_dlt_follows_attribution_window_and_exceptions(signer, participant, changes, is_dlt,
+                                                                         in_window, explanation):
+    body = signer.post(url(participant), {**EVENT, **changes}, format="json").json()
     assert (body["dlt"]["is_dlt"], body["dlt"]["in_dlt_window"], body["dlt"]["explanation"]) == (
         is_dlt, in_window, explanation)
     assert body["dlt"]["counts"] is (is_dlt and in_window)
@@ -110,19 +135,20 @@ def test_adverse_event_api_bad_input_is_400_naming_each_field(api, participant, 
     assert AdverseEvent.objects.count() == 0
 
 
-def test_adverse_event_api_lists_events_with_their_dlt_assessment(api, participant):
-    api.post(url(participant), EVENT, format="json")
-    api.post(url(participant), {**EVENT, "onset_date": TODAY.isoformat(), "term": "Headache", "grade": 1}, format="json")
+def test_adverse_event_api_lists_events_with_their_dlt_assessment(signer, participant):
+    signer.post(url(participant), EVENT, format="json")
+    signer.post(url(participant), {**EVENT, "onset_date": TODAY.isoformat(), "term": "Headache", "grade": 1},
+                format="json")
 
-    body = api.get(url(participant)).json()
+    body = signer.get(url(participant)).json()
 
     assert [(e["term"], e["dlt"]["is_dlt"], e["dlt"]["in_dlt_window"]) for e in body] == [
         ("Alanine aminotransferase increased", True, True), ("Headache", False, False)]
 
 
-def test_adverse_event_api_before_any_infusion_has_no_window(studies, api, coordinator):
+def test_adverse_event_api_before_any_infusion_has_no_window(studies, signer, coordinator):
     participant = enrol_p2(coordinator, day0=TODAY, infusions=0)
-    body = api.post(url(participant), {**EVENT, "onset_date": TODAY.isoformat()}, format="json").json()
+    body = signer.post(url(participant), {**EVENT, "onset_date": TODAY.isoformat()}, format="json").json()
     assert body["dlt"]["dlt_window"] is None
     assert body["dlt"]["window_explanation"] == "No infusion given yet: the DLT window has not started."
     assert (body["dlt"]["is_dlt"], body["dlt"]["counts"]) == (True, False)

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import SIGNER_PASSWORD
 from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixtures)
 from followup.models import AdverseEvent
 from followup.tests.test_adverse_event_suggestions import anaemic, assess  # noqa: F401 (fixtures)
@@ -30,11 +31,13 @@ def test_coordinator_records_a_serious_adverse_event_and_sees_its_deadline(clien
 
     assert response.status_code == 302, response.context["form"].errors
     event = AdverseEvent.objects.get()
-    assert (event.status, event.grade, event.serious, event.seriousness, event.outcome) == (
-        "confirmed", 3, True, ["hospitalisation"], "recovering")
+    # A coordinator's event is a draft until the investigator signs it; its SAE clock runs all the same.
+    assert (event.status, event.grade, event.serious, event.seriousness, event.outcome, event.confirmed_by) == (
+        "draft", 3, True, ["hospitalisation"], "recovering", None)
     page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
     due = timezone.localtime(event.sae_report_due).strftime("%Y-%m-%d %H:%M")
     assert 'data-testid="sae-due"' in page and due in page and "(overdue)" not in page
+    assert 'data-testid="sae-report-link"' in page
 
 
 def test_the_adverse_event_page_shows_everything_recorded(client, participant, coordinator):
@@ -44,7 +47,7 @@ def test_the_adverse_event_page_shows_everything_recorded(client, participant, c
 
     page = client.get(reverse("adverse-event-detail", args=[event.pk])).content.decode()
 
-    for shown in ("Recorded: graded and attributed", "Ongoing", 'data-testid="ae-grade">3<',
+    for shown in ("Draft, to be confirmed and signed by an investigator", "Ongoing", 'data-testid="ae-grade">3<',
                   "Yes: Requires or prolongs hospitalisation", 'data-testid="ae-relationship">Unlikely<',
                   "Admitted for IV antibiotics", timezone.localtime(event.site_aware_at).strftime("%Y-%m-%d %H:%M"),
                   f"by {coordinator.get_username()}"):
@@ -82,11 +85,14 @@ def test_investigator_confirms_a_draft_from_the_participant_page(client, draft, 
     form_page = client.get(url)
     assert form_page.context["can_sign"] and 'data-testid="suggested-grade"' in form_page.content.decode()
 
-    response = client.post(url, {"grade": "2", "serious": "no", "relationship": "unrelated", "outcome": "recovering"})
+    response = client.post(url, {"grade": "2", "serious": "no", "relationship": "unrelated", "outcome": "recovering",
+                                 "password": SIGNER_PASSWORD})
 
     assert response.status_code == 302, response.context["confirm_form"].errors
     draft.refresh_from_db()
     assert (draft.status, draft.grade, draft.suggested_grade, draft.serious) == ("confirmed", 2, 3, False)
+    assert (draft.confirmed_by, draft.confirmation_meaning) == (
+        investigator, "I confirm grade, seriousness and relationship to treatment of this adverse event.")
 
 
 def test_investigator_dismisses_a_draft(client, draft, investigator):
@@ -104,7 +110,7 @@ def test_coordinator_sees_the_draft_but_cannot_confirm_it(client, draft, coordin
     client.force_login(coordinator)
     url = reverse("adverse-event-detail", args=[draft.pk])
     page = client.get(reverse("participant-detail", args=[draft.participant_id])).content.decode()
-    assert url not in page
+    assert url in page and 'data-testid="adverse-event-review"' not in page  # it opens, without the review link
     assert client.get(url).context["can_sign"] is False
     assert client.post(url, {"grade": "3", "serious": "no", "relationship": "unrelated"}).status_code == 403
     draft.refresh_from_db()

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from conftest import SIGNER_PASSWORD
 from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixtures)
 from enrollment.models import ScreeningLab
 from followup.models import AdverseEvent
@@ -91,7 +92,7 @@ def investigator_api(make_user):
 
 
 CONFIRM = {"grade": 4, "serious": True, "relationship": "unlikely", "seriousness": ["hospitalisation"],
-           "action_taken": "dose_delayed", "outcome": "recovering"}
+           "action_taken": "dose_delayed", "outcome": "recovering", "password": SIGNER_PASSWORD}
 
 
 def test_investigator_confirms_a_suggestion_at_another_grade(investigator_api, draft):
@@ -105,7 +106,7 @@ def test_investigator_confirms_a_suggestion_at_another_grade(investigator_api, d
     assert body["sae_report_due"] is not None
     draft.refresh_from_db()
     assert (draft.status, draft.grade, draft.relationship) == ("confirmed", 4, "unlikely")
-    assert draft.history.first().history_change_reason == "Adverse event confirmed at grade 4 (suggested 3)"
+    assert draft.history.first().history_change_reason == "Adverse event confirmed and signed at grade 4 (suggested 3)"
 
 
 def test_coordinator_cannot_confirm_or_dismiss(api, draft):

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import client_for
+from conftest import client_for, confirm_adverse_event
 from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
 from followup import services
 from followup.models import AdverseEvent
@@ -85,7 +85,7 @@ def test_patch_without_a_reason_is_refused_and_changes_nothing(api, event):
     assert response.status_code == 400
     assert response.json() == {"errors": {"reason": ["Say why the adverse event is corrected (kept in the audit "
                                                      "trail)."]}}
-    assert (AdverseEvent.objects.get().grade, event.history.count()) == (3, 1)
+    assert (AdverseEvent.objects.get().grade, event.history.count()) == (3, 2)  # recorded, signed
 
 
 @pytest.mark.parametrize("changes, errors", [
@@ -112,7 +112,7 @@ def test_patch_validates_as_recording_does(api, event, changes, errors):
 
     assert response.status_code == 400
     assert response.json() == {"errors": errors}
-    assert event.history.count() == 1
+    assert event.history.count() == 2  # recorded, signed
 
 
 def test_a_term_is_corrected_to_a_listed_one_in_its_ctcae_spelling_or_as_other_specify(api, event):
@@ -183,6 +183,7 @@ def test_the_site_cannot_learn_of_a_reported_sae_after_its_report(api, participa
     event = services.adverse_event_record(participant=participant, by=coordinator, data=services.AdverseEventInput(
         term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3, serious=True,
         seriousness=["hospitalisation"], relationship="unlikely", site_aware_at=aware))
+    confirm_adverse_event(event)
     services.adverse_event_sae_report(event=event, reported_at=aware + timedelta(hours=2), by=coordinator)
 
     response = api.patch(url(event), {"site_aware_at": (aware + timedelta(hours=3)).isoformat(), "reason": REASON},
@@ -197,7 +198,7 @@ def test_the_site_cannot_learn_of_a_reported_sae_after_its_report(api, participa
 def test_a_patch_that_changes_nothing_writes_nothing(api, event):
     response = api.patch(url(event), {"grade": 3, "relationship": "possible", "reason": REASON}, format="json")
     assert response.status_code == 200
-    assert event.history.count() == 1
+    assert event.history.count() == 2  # recorded, signed
 
 
 # --- roles and sites ----------------------------------------------------------------------------
@@ -244,9 +245,10 @@ def test_the_audit_page_of_the_event_shows_the_correction(client, api, event, co
 @pytest.fixture
 def overdue_sae(participant, coordinator):
     aware = timezone.now().replace(microsecond=0) - timedelta(hours=30)
-    return services.adverse_event_record(participant=participant, by=coordinator, data=services.AdverseEventInput(
-        term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3, serious=True,
-        seriousness=["hospitalisation"], relationship="unlikely", site_aware_at=aware))
+    return confirm_adverse_event(services.adverse_event_record(
+        participant=participant, by=coordinator, data=services.AdverseEventInput(
+            term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3,
+            serious=True, seriousness=["hospitalisation"], relationship="unlikely", site_aware_at=aware)))
 
 
 def test_a_coordinator_cannot_restart_the_sae_clock_an_investigator_can(overdue_sae, coordinator, investigator):
@@ -272,6 +274,7 @@ def test_an_event_made_serious_starts_its_reporting_clock_at_the_correction(api,
     event = services.adverse_event_record(participant=participant, by=coordinator, data=services.AdverseEventInput(
         term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3, serious=False,
         relationship="unlikely", site_aware_at=aware))
+    confirm_adverse_event(event)
     before = timezone.now()
     response = api.patch(url(event), {"serious": True, "seriousness": ["hospitalisation"],
                                       "reason": "Admitted to hospital"}, format="json")

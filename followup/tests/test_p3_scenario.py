@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
+from conftest import SIGNER_PASSWORD, client_for, site_investigator
 from enrollment.tests.test_api_flow import P3_FACTS
 
 TODAY = timezone.localdate()
@@ -36,6 +37,8 @@ def enrol(api, initials: str) -> int:
     assert screening["eligibility"]["eligible"] is True
     ok(api.post(f"/api/v1/screenings/{screening['id']}/consent/",
                 {"version": "ICF 1.0", "signed_at": at(-9), "obtained_by": "Dr Han"}, format="json"))
+    ok(client_for(site_investigator()).post(f"/api/v1/screenings/{screening['id']}/eligibility-confirmation/",
+                                            {"password": SIGNER_PASSWORD}, format="json"))
     participant = ok(api.post(f"/api/v1/screenings/{screening['id']}/enrol/",
                               {"enrolled_on": on(-5), "first_infusion_on": on(0)}, format="json"))
     return participant["id"]
@@ -146,9 +149,12 @@ def test_outcomes_snapshot_counts_one_responder_of_three_treated(api, course):
 def test_participant_page_shows_time_points_duration_and_the_reasoning(client, api, coordinator, course):
     from django.urls import reverse
 
-    ok(api.post(f"/api/v1/participants/{course['responder']}/adverse-events/",
-                {"term": "Headache", "category": "non_haematological", "onset_date": on(40), "resolution_date": on(41),
-                 "grade": 1, "serious": False, "relationship": "possible"}, format="json"))
+    draft = ok(api.post(f"/api/v1/participants/{course['responder']}/adverse-events/",
+                        {"term": "Headache", "category": "non_haematological", "onset_date": on(40),
+                         "resolution_date": on(41), "grade": 1, "serious": False, "relationship": "possible"},
+                        format="json"))
+    ok(client_for(site_investigator()).post(f"/api/v1/adverse-events/{draft['id']}/confirm/", {
+        "grade": 1, "serious": False, "relationship": "possible", "password": SIGNER_PASSWORD}, format="json"), 200)
     client.force_login(coordinator)
     html = client.get(reverse("participant-detail", args=[course["responder"]])).content.decode()
     assert 'data-testid="time-points"' in html

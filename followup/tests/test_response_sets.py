@@ -4,6 +4,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from conftest import confirm_eligibility
 from dosing import services as dosing
 from enrollment import services as enrolment
 from trials.models import Site, Study
@@ -30,6 +31,7 @@ def p1_participant(user, disease):
     assert screening.eligible is True, [c for c in screening.eligibility if c["outcome"] != "met"]
     enrolment.consent_record(screening=screening, version="ICF 1.0", signed_at=timezone.now() - timedelta(days=85),
                              obtained_by="Dr Han", by=user)
+    confirm_eligibility(screening)
     participant = enrolment.participant_enrol(screening=screening, enrolled_on=DAY0, first_infusion_on=DAY0, by=user)
     dosing.infusion_record(participant=participant, by=user, data=dosing.InfusionInput(
         number=1, started_at=timezone.make_aware(timezone.datetime.combine(DAY0, timezone.datetime.min.time()).replace(hour=9)),

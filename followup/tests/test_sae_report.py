@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import client_for
+from conftest import client_for, confirm_adverse_event
 from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixture)
 from enrollment.services import ConflictError, ServiceError
 from followup import services
@@ -21,7 +21,9 @@ def serious_event(participant, by, *, aware_hours_ago=3, serious=True, status="c
         term="Lung infection", category="non_haematological", onset_date=DAY0 + timedelta(days=5), grade=3,
         serious=serious, relationship="unlikely", seriousness=["hospitalisation"] if serious else [],
         site_aware_at=NOW - timedelta(hours=aware_hours_ago)))
-    if status != "confirmed":
+    if status == "confirmed":
+        confirm_adverse_event(event)  # the site's investigator signs the coordinator's draft
+    elif status != "draft":
         AdverseEvent.objects.filter(pk=event.pk).update(status=status, grade=None, serious=None, relationship="")
         event.refresh_from_db()
     return event
@@ -71,10 +73,10 @@ def test_sae_report_in_the_future_or_before_the_site_knew_is_refused(participant
 
 @pytest.mark.parametrize("serious, status, message", [
     (False, "confirmed", "This adverse event is not serious: there is no SAE report."),
-    (True, "draft", "Only a confirmed adverse event is reported as serious; this one is draft."),
-    (True, "dismissed", "Only a confirmed adverse event is reported as serious; this one is dismissed."),
+    (False, "draft", "This adverse event is not serious: there is no SAE report."),
+    (True, "dismissed", "This adverse event was dismissed by the investigator: there is no SAE report."),
 ])
-def test_sae_report_only_for_a_confirmed_serious_event(participant, coordinator, serious, status, message):
+def test_sae_report_only_for_a_serious_event_not_dismissed(participant, coordinator, serious, status, message):
     event = serious_event(participant, coordinator, serious=serious, status=status)
     with pytest.raises(ConflictError) as refused:
         services.adverse_event_sae_report(event=event, reported_at=None, by=coordinator)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import client_for
+from conftest import client_for, confirm_adverse_event
 from dosing.models import Infusion
 from enrollment import services as enrolment
 from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
@@ -49,6 +49,8 @@ def event(participant, by, *, serious=True, aware=None, draft=False, term="Lung 
     if draft:
         AdverseEvent.objects.filter(pk=recorded.pk).update(status="draft", grade=None, serious=None, relationship="")
         recorded.refresh_from_db()
+    else:
+        confirm_adverse_event(recorded)  # the site's investigator signs the coordinator's draft
     return recorded
 
 
@@ -130,6 +132,7 @@ def test_overdue_visit_is_listed_with_the_page_to_record_it(api, participant):
         "kind": "visit", "status": "overdue", "due_at": local(visit.target_at),
         "window_start": local(visit.window_start), "window_end": local(visit.window_end), "id": visit.pk,
         "participant": {"id": participant.pk, "study_number": participant.study_number, "study": "MSC-ITP-5"},
+        "screening": None,
         "site": "PUMCH", "label": "Visit BL: Baseline",
         "url": f"/participants/{participant.pk}/assessments/new/?visit=BL",
         "participant_url": f"/participants/{participant.pk}/",
@@ -161,6 +164,7 @@ def test_infusion_window_open_then_overdue_until_given(api, studies, coordinator
         "window_start": f"{TODAY.isoformat()}T00:00:00+08:00",
         "window_end": f"{TODAY.isoformat()}T23:59:59.999999+08:00", "id": first.pk,
         "participant": {"id": today_plan.pk, "study_number": today_plan.study_number, "study": "MSC-ITP-5"},
+        "screening": None,
         "site": "PUMCH", "label": "Infusion 1", "url": f"/participants/{today_plan.pk}/infusions/new/",
         "participant_url": f"/participants/{today_plan.pk}/"}]
 
@@ -183,6 +187,7 @@ def test_sae_report_due_then_overdue_until_reported(api, participant, coordinato
         "kind": "sae_report", "status": "due", "due_at": local(aware + timedelta(hours=24)),
         "window_start": local(aware), "window_end": local(aware + timedelta(hours=24)), "id": sae.pk,
         "participant": {"id": participant.pk, "study_number": participant.study_number, "study": "MSC-ITP-5"},
+        "screening": None,
         "site": "PUMCH", "label": "SAE report: Lung infection", "url": f"/adverse-events/{sae.pk}/",
         "participant_url": f"/participants/{participant.pk}/"}]
 
@@ -199,7 +204,7 @@ def test_draft_waits_for_the_investigator(api, participant, coordinator, make_us
     assert items(client_for(make_user("monitor"))) == []
     listed = items(client_for(make_user("investigator")))
     assert [(i["kind"], i["status"], i["label"], i["url"], i["window_end"]) for i in listed] == [
-        ("adverse_event_draft", "due", "Adverse event to grade and attribute: Anemia",
+        ("adverse_event_draft", "due", "Adverse event to confirm and sign (grade, seriousness, relationship): Anemia",
          f"/adverse-events/{draft.pk}/", None)]
     assert listed[0]["due_at"] == local(draft.reported_at)
 
@@ -240,7 +245,7 @@ def test_filters_by_kind_study_and_site(api, participant, coordinator):
     assert items(api, "?site=XH") == []
     refused = api.get("/api/v1/worklist/?kind=visit,lunch")
     assert (refused.status_code, refused.json()) == (400, {"errors": {"kind": [
-        "Unknown kind lunch; use visit, infusion, sae_report, adverse_event_draft."]}})
+        "Unknown kind lunch; use visit, infusion, sae_report, adverse_event_draft, eligibility_confirmation."]}})
 
 
 def test_other_sites_see_nothing_and_admins_and_strangers_are_refused(participant, coordinator, make_user):

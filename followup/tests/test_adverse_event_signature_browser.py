@@ -1,0 +1,78 @@
+"""Chromium: a coordinator records an adverse event with its causality (a draft); the site's
+investigator finds it on the worklist and confirms it with a signature (password)."""
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+
+from dosing.tests.escalation_setup import WINDOW_OVER, enrol_p2
+from followup.models import AdverseEvent
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "Correct-Horse-88"
+MEANING = "I confirm grade, seriousness and relationship to treatment of this adverse event."
+
+
+def sign_in(page, username):
+    page.context.clear_cookies()
+    page.goto(f"{page.base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_coordinator_records_causality_and_the_investigator_signs_it_in_the_browser(chromium_page, studies,
+                                                                                      make_user):
+    cache.clear()
+    coordinator = make_user("coordinator", username="wang", password=PASSWORD)
+    investigator = make_user("investigator", username="li", password=PASSWORD)
+    participant = enrol_p2(coordinator)
+    onset = WINDOW_OVER + timedelta(days=10)
+    page = chromium_page
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    sign_in(page, "wang")
+    page.goto(f"{page.base}/participants/{participant.pk}/")
+    page.get_by_test_id("record-adverse-event").click()
+    assert page.locator("#id_password").count() == 0  # a coordinator does not sign
+    page.fill("#id_term", "Alanine aminotransferase increased")
+    page.select_option("#id_category", "non_haematological")
+    page.fill("#id_onset_date", onset.isoformat())
+    page.select_option("#id_grade", "3")
+    page.select_option("#id_serious", "no")
+    page.select_option("#id_relationship", "definite")
+    page.get_by_role("button", name="Record adverse event").click()
+
+    assert page.locator(".alert-success").inner_text() == (
+        "Adverse event recorded as a draft: an investigator of the site confirms grade, seriousness and "
+        "relationship with their signature.")
+    event = AdverseEvent.objects.get()
+    assert (event.status, event.relationship, event.reported_by) == ("draft", "definite", coordinator)
+
+    sign_in(page, "li")
+    page.goto(f"{page.base}/worklist/")
+    row = page.locator("[data-testid=worklist] tr[data-kind=adverse_event_draft]")
+    assert row.count() == 1
+    row.get_by_test_id("worklist-act").click()
+    assert page.locator("#id_relationship").input_value() == "definite"  # the coordinator's judgement, to confirm
+    assert MEANING in page.get_by_test_id("ae-meaning").inner_text()
+    page.fill("#id_password", "not-my-password")
+    page.get_by_role("button", name="Confirm adverse event").click()
+    assert "The password is not correct: the adverse event was not confirmed." in page.inner_text("body")
+    event.refresh_from_db()
+    assert event.status == "draft"
+
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Confirm adverse event").click()
+
+    assert page.locator(".alert-success").inner_text() == "Adverse event confirmed and signed."
+    event.refresh_from_db()
+    assert (event.status, event.confirmed_by, event.confirmation_meaning) == ("confirmed", investigator, MEANING)
+    page.goto(f"{page.base}/adverse-events/{event.pk}/")
+    assert page.get_by_test_id("ae-confirmation").inner_text().startswith("Signed by li at ")
+    assert page.get_by_test_id("ae-confirmation-meaning").inner_text() == MEANING
+    page.screenshot(path="/tmp/adverse-event-signed.png", full_page=True)
+    assert problems == []
