@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import confirm_eligibility
 from enrollment.models import Consent, Participant, Screening
 from enrollment.tests.test_api_flow import P3_FACTS, TODAY
 from enrollment.tests.test_pages import create_screening, form_data, new_url
@@ -53,6 +54,7 @@ def test_consent_and_enrol_forms_posted_twice_record_once(coordinator_client, st
 
     for _ in range(2):
         assert coordinator_client.post(reverse("screening-consent", args=[screening.pk]), consent)["Location"] == detail
+    confirm_eligibility(screening)
     consent_token, enrol_token = form_tokens(coordinator_client, detail)
     enrol = {"enrol-enrolled_on": TODAY.isoformat(), "submission_token": enrol_token}
     first = coordinator_client.post(reverse("screening-enrol", args=[screening.pk]), enrol)
@@ -127,6 +129,7 @@ def _screening_to_enrolment(api, key=None) -> list:
             "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"},
             format="json", **headers("c"))
     counts.append(len(queries))
+    confirm_eligibility(Screening.objects.get(pk=screening))
     with CaptureQueriesContext(connection) as queries:
         enrolled = api.post(f"/api/v1/screenings/{screening}/enrol/", {}, format="json", **headers("e"))
     counts.append(len(queries))
@@ -148,6 +151,7 @@ def test_enrolment_sent_again_with_its_key_replays_the_participant(api, studies,
     screening = create_screening(coordinator)
     api.post(f"/api/v1/screenings/{screening.pk}/consent/", {
         "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"}, format="json")
+    confirm_eligibility(screening)
 
     first = api.post(f"/api/v1/screenings/{screening.pk}/enrol/", {}, format="json", HTTP_IDEMPOTENCY_KEY="e-1")
     again = api.post(f"/api/v1/screenings/{screening.pk}/enrol/", {}, format="json", HTTP_IDEMPOTENCY_KEY="e-1")
