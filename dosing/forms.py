@@ -2,6 +2,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from trials.limits import LimitedForm
+
+from .models import EscalationDecision, Infusion
 from .products import LABELS, PRODUCT_FIELDS
 from .services import REACTIONS
 
@@ -20,7 +23,9 @@ class DateTimeLocal(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class InfusionForm(forms.Form):
+class InfusionForm(LimitedForm, forms.Form):
+    length_model = Infusion
+
     number = forms.IntegerField(widget=forms.HiddenInput)
     started_at = forms.DateTimeField(label=_("Started at"), widget=DateTimeLocal(), input_formats=["%Y-%m-%dT%H:%M"])
     ended_at = forms.DateTimeField(label=_("Ended at"), widget=DateTimeLocal(), input_formats=["%Y-%m-%dT%H:%M"],
@@ -71,14 +76,18 @@ class InfusionForm(forms.Form):
                 self.add_error(field if field in self.fields else None, message)
 
 
-class MissedInfusionForm(forms.Form):
+class MissedInfusionForm(LimitedForm, forms.Form):
+    length_model = Infusion
+
     number = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class EscalationDecisionForm(forms.Form):
+class EscalationDecisionForm(LimitedForm, forms.Form):
     """An investigator's 3+3 decision, signed by re-entering their password (the service checks
     the password, the fit with the levels' state and the rationale a contradiction needs)."""
+
+    length_model = EscalationDecision
 
     action = forms.ChoiceField(label=_("Decision"))
     level = forms.ChoiceField(label=_("Dose level"), required=False,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from dosing.services import infusion_schedule_create, participant_infusion_plan
 from followup.services import visit_schedule_create
+from trials import dates
 from trials.audit import audited_delete, audited_save
 from trials.models import Arm, Site, Study
 from trials.units import UnitError, limit_to_si, to_si
@@ -101,7 +102,9 @@ def _validate_scalars(values: dict, study: Study, today: date, errors: _Errors) 
         elif rules.age_in_years(birth, screening_date or today) > 120:
             errors.add("birth_date", _("An age over 120 years is not plausible; check the date of birth."))
     if diagnosis:
-        if screening_date and diagnosis > screening_date:
+        if diagnosis > today:
+            errors.add("diagnosis_date", _("The diagnosis date cannot be in the future."))
+        elif screening_date and diagnosis > screening_date:
             errors.add("diagnosis_date", _("The diagnosis date is after the screening date."))
         if birth and diagnosis < birth:
             errors.add("diagnosis_date", _("The diagnosis date is before the date of birth."))
@@ -171,6 +174,8 @@ def _validate_therapies(therapies: list[TherapyInput], today: date, errors: _Err
             errors.add(f"{path}.start", _("A course cannot start in the future."))
         if course.start and course.end and course.end < course.start:
             errors.add(f"{path}.end", _("The course ends before it starts."))
+        elif course.end and course.end > today:
+            errors.add(f"{path}.end", _("A course cannot end in the future."))
 
 
 def _validate_conditions(conditions: dict, errors: _Errors) -> None:
@@ -357,6 +362,8 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
                    now: datetime | None = None) -> Consent:
     """Record signed informed consent; a minor's needs the legal guardian who signed."""
     now = now or timezone.now()
+    tz = timezone.get_current_timezone()
+    effective = screening.study.effective_date
     errors = _Errors()
     if not (version or "").strip():
         errors.add("version", _("Give the version of the consent form signed."))
@@ -366,9 +373,12 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
         errors.add("signed_at", _("Give the date and time of signature."))
     elif signed_at > now:
         errors.add("signed_at", _("Consent cannot be signed in the future."))
-    elif screening.birth_date and signed_at.date() < screening.birth_date:
+    elif screening.birth_date and dates.before(signed_at, screening.birth_date, tz):
         errors.add("signed_at", _("The signature date is before the date of birth."))
-    if signed_at and screening.birth_date and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18:
+    elif effective and dates.before(signed_at, effective, tz):
+        errors.add("signed_at", _("The signature date is before protocol version %(version)s took effect (%(date)s).") % {
+            "version": screening.study.version, "date": effective.isoformat()})
+    if signed_at and screening.birth_date and "signed_at" not in errors and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18:
         if not (guardian_name or "").strip():
             errors.add("guardian_name", _("The patient is a minor: name the legal guardian who signed."))
         if not (guardian_relationship or "").strip():
@@ -399,6 +409,9 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
     errors = _Errors()
     if enrolled_on > today:
         errors.add("enrolled_on", _("The enrolment date cannot be in the future."))
+    elif screening.screening_date and enrolled_on < screening.screening_date:
+        errors.add("enrolled_on", _("The enrolment date is before the screening date (%(date)s).") % {
+            "date": screening.screening_date.isoformat()})
     first_infusion_on = first_infusion_on or enrolled_on
     if first_infusion_on < enrolled_on:
         errors.add("first_infusion_on", _("The first infusion cannot be planned before enrolment."))

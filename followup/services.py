@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from trials import dates
 from trials.audit import audited_delete, audited_save
 from trials.scoping import Action, require
 
@@ -310,11 +311,19 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
     return visit
 
 
-def visit_miss(*, visit: Visit, reason: str, by) -> Visit:
+def visit_miss(*, visit: Visit, reason: str, by, now: datetime | None = None) -> Visit:
+    """Record a visit (a timed sample) as missed, with the reason; only once its window has closed
+    (`trials.dates.window_closed`): until then it can still be done."""
     from enrollment.services import ConflictError, ServiceError
 
+    now = now or timezone.now()
     if not (reason or "").strip():
         raise ServiceError({"reason": [_("Say why the visit or sample was missed.")]})
+    if not dates.window_closed(visit.window_end, now=now):
+        shown = "%Y-%m-%d %H:%M" if visit.timed else "%Y-%m-%d"
+        raise ServiceError({"missed": [_("%(code)s can still be done until %(end)s: it is missed only once its "
+                                         "window has closed.") % {
+            "code": visit.code, "end": timezone.localtime(visit.window_end).strftime(shown)}]})
     with transaction.atomic():
         locked = Visit.objects.select_for_update().get(pk=visit.pk)
         if locked.state != "upcoming":

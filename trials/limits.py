@@ -1,0 +1,123 @@
+"""Length limits of free text, for the API serializers and the page forms alike.
+
+Every text field a user fills is limited by the length of the model field it is stored in, so that
+an over-long value is refused with a message on that field (400 / form error) before anything is
+written: SQLite does not enforce a CharField's length, PostgreSQL would fail the write (DataError).
+One mechanism serves both layers: an input serializer derives from `LimitedSerializer`, a form
+from `LimitedForm`; each names the model its fields are stored in (`length_model`) and, where a
+field's name differs from the model's, where it goes (`length_fields`). Then:
+
+- a field named `reason` is an audit reason (kept in the history rows' `history_change_reason`),
+  limited to that column's length (`audit_reason_max_length()`, 100);
+- a field stored in a model CharField takes its `max_length`;
+- any other text (a TextField, a value kept inside a JSON field, a password) is limited to
+  `TEXT_MAX_LENGTH` characters, so that no request stores an unbounded text.
+
+A field that declares a smaller `max_length` of its own keeps it.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import MaxLengthValidator
+from rest_framework import serializers
+
+TEXT_MAX_LENGTH = 5000  # free text stored in a TextField or inside a JSON field
+
+
+def audit_reason_max_length() -> int:
+    """The length of the audit trail's reason column (django-simple-history: 100)."""
+    from .models import Study
+
+    return Study.history.model._meta.get_field("history_change_reason").max_length
+
+
+def text_max_length(name: str, model=None, length_fields: dict | None = None) -> int:
+    """The length limit of the text field `name` stored in `model` (see the module docstring).
+
+    `length_fields` maps a field name to the model field's name, or to `(Model, "field")` when it
+    is stored in another model.
+    """
+    target = (length_fields or {}).get(name, name)
+    if isinstance(target, tuple):
+        model, target = target
+    limit = None
+    if model is not None:
+        try:
+            limit = getattr(model._meta.get_field(target), "max_length", None)
+        except FieldDoesNotExist:
+            limit = None
+    if name == "reason":
+        return min(limit or audit_reason_max_length(), audit_reason_max_length())
+    return limit or TEXT_MAX_LENGTH
+
+
+# --- API ----------------------------------------------------------------------------------------
+
+def _limit_drf_field(field, limit: int) -> None:
+    if isinstance(field, serializers.CharField) and (field.max_length is None or field.max_length > limit):
+        field.max_length = limit
+        message = field.error_messages["max_length"].format(max_length=limit)
+        field.validators.append(MaxLengthValidator(limit, message=message))
+    elif isinstance(field, serializers.ListField | serializers.DictField):
+        _limit_drf_field(field.child, limit)
+
+
+class LimitedSerializer(serializers.Serializer):
+    """An input serializer whose text fields are limited by the model's lengths (module docstring)."""
+
+    length_model = None
+    length_fields: dict = {}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            _limit_drf_field(field, text_max_length(name, self.length_model, self.length_fields))
+        return fields
+
+
+def unlimited_text_fields(serializer, prefix: str = "") -> list[str]:
+    """Paths of the text fields of an input serializer (nested ones too) that have no length limit."""
+    found = []
+    for name, field in serializer.fields.items():
+        path = f"{prefix}{name}"
+        if isinstance(field, serializers.ListSerializer):
+            found += unlimited_text_fields(field.child, f"{path}.0.")
+        elif isinstance(field, serializers.Serializer):
+            found += unlimited_text_fields(field, f"{path}.")
+        else:
+            while isinstance(field, serializers.ListField | serializers.DictField):
+                field, path = field.child, f"{path}.*"
+            if isinstance(field, serializers.CharField) and field.max_length is None and not field.read_only:
+                found.append(path)
+    return found
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+def limit_form_fields(form: forms.BaseForm, model=None, length_fields: dict | None = None) -> None:
+    """Give every text field of `form` without a limit the model's (see the module docstring)."""
+    for name, field in form.fields.items():
+        if not isinstance(field, forms.CharField):
+            continue
+        limit = text_max_length(name, model, length_fields)
+        if field.max_length is None or field.max_length > limit:
+            field.max_length = limit
+            field.validators.append(MaxLengthValidator(limit))
+            if not field.widget.is_hidden:
+                field.widget.attrs["maxlength"] = str(limit)
+
+
+class LimitedForm:
+    """Form mixin: text fields limited by the model's lengths, including fields added in `__init__`."""
+
+    length_model = None
+    length_fields: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit_form_fields(self, self.length_model, self.length_fields)
+
+    def full_clean(self):
+        limit_form_fields(self, self.length_model, self.length_fields)
+        super().full_clean()
