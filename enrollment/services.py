@@ -19,7 +19,7 @@ from followup.services import visit_schedule_create
 from trials import dates
 from trials.audit import audited_delete, audited_save
 from trials.models import Arm, Site, Study
-from trials.units import UnitError, limit_to_si, to_si
+from trials.units import UnitError, limit_to_si, mixed_range_conflict, to_si
 
 from . import eligibility as rules
 from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
@@ -251,8 +251,11 @@ def _write_therapies(screening: Screening, therapies: list[TherapyInput], *, by,
                                   outcome=outcome), by=by, reason=reason)
 
 
-def _resolve_site_ranges(screening: Screening, *, by, reason: str) -> None:
-    """Labs without the reporting lab's range take the site's range for the patient's sex and age."""
+def _resolve_site_ranges(screening: Screening, *, by, reason: str, order: dict[str, int] | None = None) -> None:
+    """Labs without the reporting lab's range take the site's range for the patient's sex and age.
+
+    A report's single limit that crosses the site's other limit is refused (`labs.<i>.lln|uln`,
+    `order` giving each analyte's index in the request); the caller's transaction is rolled back."""
     from .selectors import site_reference_range
 
     age = rules.age_in_years(screening.birth_date, screening.screening_date) if (
@@ -261,6 +264,10 @@ def _resolve_site_ranges(screening: Screening, *, by, reason: str) -> None:
     for lab in screening.labs.all():
         found = site_reference_range(ranges, lab.analyte, screening.sex or None, age)
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
+        conflict = mixed_range_conflict(lab.report_lln, lab.report_uln, site_lln, site_uln)
+        if conflict:
+            raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict}": [_range_message(
+                lab.analyte, conflict, lab.report_lln, lab.report_uln, site_lln, site_uln)]})
         # A limit the report gave is used; a limit it did not give comes from the site's range.
         lln = lab.report_lln if lab.report_lln is not None else site_lln
         uln = lab.report_uln if lab.report_uln is not None else site_uln
@@ -270,6 +277,14 @@ def _resolve_site_ranges(screening: Screening, *, by, reason: str) -> None:
         if (lab.lln, lab.uln, lab.range_source) != (lln, uln, source):
             lab.lln, lab.uln, lab.range_source = lln, uln, source
             audited_save(lab, by=by, reason=reason)
+
+
+def _range_message(code: str, conflict: str, report_lln, report_uln, site_lln, site_uln) -> str:
+    if conflict == "uln":
+        return _("%(code)s: the upper limit of normal %(uln)s is below the site's lower limit %(lln)s (SI); give the "
+                 "report's lower limit too.") % {"code": code, "uln": f"{report_uln:g}", "lln": f"{site_lln:g}"}
+    return _("%(code)s: the lower limit of normal %(lln)s is above the site's upper limit %(uln)s (SI); give the "
+             "report's upper limit too.") % {"code": code, "lln": f"{report_lln:g}", "uln": f"{site_uln:g}"}
 
 
 def screening_evaluate(screening: Screening, *, now: datetime | None = None) -> rules.EligibilityResult:
@@ -309,7 +324,8 @@ def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, 
     if data.prior_therapies is not None:
         _write_therapies(screening, data.prior_therapies, by=by, reason=reason)
     _forget_prefetched(screening)
-    _resolve_site_ranges(screening, by=by, reason=reason)
+    order = {str(lab.analyte or "").strip().upper(): index for index, lab in enumerate(data.labs or [])}
+    _resolve_site_ranges(screening, by=by, reason=reason, order=order)
     screening_evaluate(screening)
     audited_save(screening, by=by, reason=reason or _("Eligibility evaluated"))
 

@@ -286,7 +286,9 @@ class AdverseEventDismiss(APIView):
         return Response(_judged(event))
 
 
-class SaeReportInSerializer(serializers.Serializer):
+class SaeReportInSerializer(LimitedSerializer):
+    length_model = AdverseEvent
+
     reported_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
                                             help_text="When it was reported to the sponsor and ethics committee "
                                                       "(default: now).")

@@ -540,13 +540,20 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
     from enrollment.eligibility import age_in_years
     from enrollment.selectors import site_reference_range
     from trials.models import ReferenceRange
+    from trials.units import mixed_range_conflict
 
     screening = participant.screening
     age = age_in_years(screening.birth_date, on) if screening.birth_date and on and on >= screening.birth_date else None
     ranges = list(ReferenceRange.objects.filter(site_id=participant.site_id)) if labs else []
-    for lab in labs:
+    for index, lab in enumerate(labs):
         found = site_reference_range(ranges, lab["analyte"], screening.sex or None, age)
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
+        conflict = mixed_range_conflict(lab["report_lln"], lab["report_uln"], site_lln, site_uln)
+        if conflict:
+            from enrollment.services import ServiceError, _range_message
+
+            raise ServiceError({f"labs.{index}.{conflict}": [_range_message(
+                lab["analyte"], conflict, lab["report_lln"], lab["report_uln"], site_lln, site_uln)]})
         lln = lab["report_lln"] if lab["report_lln"] is not None else site_lln
         uln = lab["report_uln"] if lab["report_uln"] is not None else site_uln
         from_report = lab["report_lln"] is not None or lab["report_uln"] is not None

@@ -14,15 +14,34 @@ field's name differs from the model's, where it goes (`length_fields`). Then:
   `TEXT_MAX_LENGTH` characters, so that no request stores an unbounded text.
 
 A field that declares a smaller `max_length` of its own keeps it.
+
+Dates and datetimes are bounded the same way, to the calendar a clinical record can fall in
+(`EARLIEST_DATE` to `LATEST_DATE`): a year 1 or 9999 would overflow the conversions to UTC and the
+schedule arithmetic. Whether a date is plausible for its field (not in the future, not before
+birth or enrolment, ...) is the services' business (trials/dates.py).
 """
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django import forms
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 TEXT_MAX_LENGTH = 5000  # free text stored in a TextField or inside a JSON field
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2099, 12, 31)
+
+
+def validate_calendar(value: date | datetime | None) -> None:
+    """Refuse a date (or a datetime's day) outside EARLIEST_DATE..LATEST_DATE."""
+    if value is None:
+        return
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(_("Give a date from %(first)s to %(last)s.") % {
+            "first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()}, code="calendar")
 
 
 def audit_reason_max_length() -> int:
@@ -54,8 +73,24 @@ def text_max_length(name: str, model=None, length_fields: dict | None = None) ->
 
 # --- API ----------------------------------------------------------------------------------------
 
+class CalendarDateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, with a naive time at the edge of the calendar ("0001-01-01") refused as
+    out of range: DRF's own time-zone check overflows on it (OverflowError, a 500)."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 def _limit_drf_field(field, limit: int) -> None:
-    if isinstance(field, serializers.CharField) and (field.max_length is None or field.max_length > limit):
+    if type(field) is serializers.DateTimeField:
+        field.__class__ = CalendarDateTimeField  # the same field, with the overflow refused
+    if isinstance(field, serializers.DateField | serializers.DateTimeField):
+        if validate_calendar not in field.validators:
+            field.validators.append(validate_calendar)
+    elif isinstance(field, serializers.CharField) and (field.max_length is None or field.max_length > limit):
         field.max_length = limit
         message = field.error_messages["max_length"].format(max_length=limit)
         field.validators.append(MaxLengthValidator(limit, message=message))
@@ -98,6 +133,8 @@ def unlimited_text_fields(serializer, prefix: str = "") -> list[str]:
 def limit_form_fields(form: forms.BaseForm, model=None, length_fields: dict | None = None) -> None:
     """Give every text field of `form` without a limit the model's (see the module docstring)."""
     for name, field in form.fields.items():
+        if isinstance(field, forms.DateField | forms.DateTimeField) and validate_calendar not in field.validators:
+            field.validators.append(validate_calendar)
         if not isinstance(field, forms.CharField):
             continue
         limit = text_max_length(name, model, length_fields)

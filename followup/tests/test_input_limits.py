@@ -13,7 +13,8 @@ from conftest import client_for
 from enrollment.models import Consent, Screening
 from followup.models import AdverseEvent, Assessment, Visit
 from followup.tests.world import build_world
-from trials.limits import TEXT_MAX_LENGTH, LimitedForm, audit_reason_max_length, text_max_length, unlimited_text_fields
+from trials.limits import (TEXT_MAX_LENGTH, LimitedForm, LimitedSerializer, audit_reason_max_length, text_max_length,
+                           unlimited_text_fields)
 from trials.models import Site, Study
 
 WRITE_METHODS = ("post", "put", "patch")
@@ -81,6 +82,7 @@ def test_the_url_conf_has_the_write_endpoints_of_the_api():
 
 @pytest.mark.parametrize("name, method, serializer", ENDPOINTS, ids=[f"{n}-{m}" for n, m, _s in ENDPOINTS])
 def test_every_text_field_of_every_write_endpoint_has_a_length_limit(name, method, serializer):
+    assert issubclass(serializer, LimitedSerializer)
     assert unlimited_text_fields(serializer()) == []
 
 
