@@ -18,6 +18,7 @@ from dosing.services import infusion_schedule_create, participant_infusion_plan
 from followup.services import visit_schedule_create
 from trials import dates
 from trials.audit import audited_delete, audited_save
+from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
 from trials.units import UnitError, limit_to_si, mixed_range_conflict, to_si
 
@@ -354,6 +355,8 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
     errors = _Errors()
     if not (reason or "").strip():
         errors.add("reason", _("Say why the screening facts change (kept in the audit trail)."))
+    elif reason_length_error(reason):
+        errors.add("reason", reason_length_error(reason))
     if hasattr(screening, "participant"):
         errors.add("non_field_errors", _("This patient is enrolled; screening facts can no longer change."))
     merged = {**{k: getattr(screening, k) for k in SCALAR_FIELDS}, **data.values}

@@ -14,6 +14,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from trials import dates
 from trials.audit import audited_delete, audited_save
+from trials.limits import reason_length_error
 from trials.scoping import Action, require
 
 from .models import AdverseEvent, AdverseEventCategory, Relationship, Visit
@@ -771,6 +772,8 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
         errors = _AssessmentErrors()
         if not reason:
             errors.add("reason", _("Say why the assessment is corrected (kept in the audit trail)."))
+        elif reason_length_error(reason):
+            errors.add("reason", reason_length_error(reason))
         valid = _assessment_validate(participant, data, now=now, errors=errors, current_visit_id=locked.visit_id)
         if errors:
             raise ServiceError(dict(errors))
@@ -1035,6 +1038,8 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
         if not reason:
             errors.setdefault("reason", []).append(_("Say why the adverse event is corrected (kept in the audit "
                                                      "trail)."))
+        elif reason_length_error(reason):
+            errors.setdefault("reason", []).append(reason_length_error(reason))
         if (locked.sae_reported_at is not None and merged.site_aware_at is not None
                 and merged.site_aware_at > locked.sae_reported_at):
             errors.setdefault("site_aware_at", []).append(

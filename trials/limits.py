@@ -71,6 +71,15 @@ def text_max_length(name: str, model=None, length_fields: dict | None = None) ->
     return limit or TEXT_MAX_LENGTH
 
 
+def reason_length_error(reason: str | None) -> str | None:
+    """The message for an audit reason longer than its column, for services called without a form or
+    serializer in front (the forms and the API refuse it first, with their own message)."""
+    limit = audit_reason_max_length()
+    if reason and len(reason.strip()) > limit:
+        return str(_("The reason is at most %(n)d characters (it has %(has)d).") % {"n": limit, "has": len(reason.strip())})
+    return None
+
+
 # --- API ----------------------------------------------------------------------------------------
 
 class CalendarDateTimeField(serializers.DateTimeField):

@@ -208,3 +208,24 @@ def test_page_date_outside_the_calendar_is_refused_on_the_field(signed_in, world
     response = signed_in.post(reverse("screening-enrol", args=[world.screening.pk]),
                               {"enrol-enrolled_on": timezone.localdate().isoformat(), "enrol-first_infusion_on": "2100-01-01"})
     assert response.context["enrol_form"].errors == {"first_infusion_on": ["Give a date from 1900-01-01 to 2099-12-31."]}
+
+
+def test_correction_services_refuse_a_reason_longer_than_the_audit_column(world, coordinator):
+    """Called without a form or serializer in front (a script), the services refuse it themselves."""
+    from enrollment import services as enrolment
+    from followup import services
+
+    message = ["The reason is at most 100 characters (it has 101)."]
+    with pytest.raises(enrolment.ServiceError) as screening:
+        enrolment.screening_update(screening=world.screening, data=enrolment.ScreeningInput(values={"weight_kg": 61}),
+                                   reason=LONG, by=coordinator)
+    with pytest.raises(enrolment.ServiceError) as assessment:
+        services.assessment_update(assessment=world.assessment, data=services.AssessmentInput(**{
+            name: services.KEEP for name in services.AssessmentInput.__dataclass_fields__} | {"bleeding_grade": 1}),
+                                   reason=LONG, by=coordinator)
+    with pytest.raises(enrolment.ServiceError) as event:
+        services.adverse_event_update(event=world.event, data=services.AdverseEventInput(**{
+            name: services.KEEP for name in services.AdverseEventInput.__dataclass_fields__} | {"grade": 3}),
+                                      reason=LONG, by=coordinator)
+    assert (screening.value.errors, assessment.value.errors, event.value.errors) == (
+        {"reason": message}, {"reason": message}, {"reason": message})
