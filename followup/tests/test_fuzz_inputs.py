@@ -98,10 +98,7 @@ def send(client, method: str, url: str, raw: str) -> int:
     return response.status_code
 
 
-MAIN = [endpoint for endpoint in ENDPOINTS]
-
-
-@pytest.mark.parametrize("name, method, serializer", MAIN, ids=[f"{n}-{m}" for n, m, _s in MAIN])
+@pytest.mark.parametrize("name, method, serializer", ENDPOINTS, ids=[f"{n}-{m}" for n, m, _s in ENDPOINTS])
 def test_bad_numbers_dates_and_types_are_never_a_server_error(studies, coordinator, investigator, name, method,
                                                                serializer):
     world = build_world(coordinator)
