@@ -20,7 +20,7 @@ from trials import dates
 from trials.audit import audited_delete, audited_save
 from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
-from trials.units import UnitError, limit_to_si, mixed_range_conflict, to_si
+from trials.units import UnitError, limit_to_si, mixed_range_conflict, mixed_range_message, to_si
 
 from . import eligibility as rules
 from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
@@ -267,7 +267,7 @@ def _resolve_site_ranges(screening: Screening, *, by, reason: str, order: dict[s
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
         conflict = mixed_range_conflict(lab.report_lln, lab.report_uln, site_lln, site_uln)
         if conflict:
-            raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict}": [_range_message(
+            raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict}": [mixed_range_message(
                 lab.analyte, conflict, lab.report_lln, lab.report_uln, site_lln, site_uln)]})
         # A limit the report gave is used; a limit it did not give comes from the site's range.
         lln = lab.report_lln if lab.report_lln is not None else site_lln
@@ -278,14 +278,6 @@ def _resolve_site_ranges(screening: Screening, *, by, reason: str, order: dict[s
         if (lab.lln, lab.uln, lab.range_source) != (lln, uln, source):
             lab.lln, lab.uln, lab.range_source = lln, uln, source
             audited_save(lab, by=by, reason=reason)
-
-
-def _range_message(code: str, conflict: str, report_lln, report_uln, site_lln, site_uln) -> str:
-    if conflict == "uln":
-        return _("%(code)s: the upper limit of normal %(uln)s is below the site's lower limit %(lln)s (SI); give the "
-                 "report's lower limit too.") % {"code": code, "uln": f"{report_uln:g}", "lln": f"{site_lln:g}"}
-    return _("%(code)s: the lower limit of normal %(lln)s is above the site's upper limit %(uln)s (SI); give the "
-             "report's upper limit too.") % {"code": code, "lln": f"{report_lln:g}", "uln": f"{site_uln:g}"}
 
 
 def screening_evaluate(screening: Screening, *, now: datetime | None = None) -> rules.EligibilityResult:

@@ -541,7 +541,7 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
     from enrollment.eligibility import age_in_years
     from enrollment.selectors import site_reference_range
     from trials.models import ReferenceRange
-    from trials.units import mixed_range_conflict
+    from trials.units import mixed_range_conflict, mixed_range_message
 
     screening = participant.screening
     age = age_in_years(screening.birth_date, on) if screening.birth_date and on and on >= screening.birth_date else None
@@ -551,9 +551,9 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
         conflict = mixed_range_conflict(lab["report_lln"], lab["report_uln"], site_lln, site_uln)
         if conflict:
-            from enrollment.services import ServiceError, _range_message
+            from enrollment.services import ServiceError
 
-            raise ServiceError({f"labs.{index}.{conflict}": [_range_message(
+            raise ServiceError({f"labs.{index}.{conflict}": [mixed_range_message(
                 lab["analyte"], conflict, lab["report_lln"], lab["report_uln"], site_lln, site_uln)]})
         lln = lab["report_lln"] if lab["report_lln"] is not None else site_lln
         uln = lab["report_uln"] if lab["report_uln"] is not None else site_uln

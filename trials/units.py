@@ -230,3 +230,14 @@ def mixed_range_conflict(report_lln: float | None, report_uln: float | None,
     if report_uln is None and report_lln is not None and site_uln is not None and report_lln > site_uln:
         return "lln"
     return None
+
+
+def mixed_range_message(code: str, conflict: str, report_lln, report_uln, site_lln, site_uln) -> str:
+    """The refusal of a `mixed_range_conflict`, for the report's limit at fault."""
+    from django.utils.translation import gettext as _
+
+    if conflict == "uln":
+        return _("%(code)s: the upper limit of normal %(uln)s is below the site's lower limit %(lln)s (SI); give the "
+                 "report's lower limit too.") % {"code": code, "uln": f"{report_uln:g}", "lln": f"{site_lln:g}"}
+    return _("%(code)s: the lower limit of normal %(lln)s is above the site's upper limit %(uln)s (SI); give the "
+             "report's upper limit too.") % {"code": code, "lln": f"{report_lln:g}", "uln": f"{site_uln:g}"}
