@@ -229,3 +229,15 @@ def test_correction_services_refuse_a_reason_longer_than_the_audit_column(world,
                                       reason=LONG, by=coordinator)
     assert (screening.value.errors, assessment.value.errors, event.value.errors) == (
         {"reason": message}, {"reason": message}, {"reason": message})
+
+
+@pytest.mark.parametrize("lot", ["L" * 5001, {"a": 1}, ["L1"], True])
+def test_infusion_product_text_that_is_too_long_or_not_text_is_400_on_the_field(world, coordinator, lot):
+    now = timezone.localtime()
+    before = history_rows()
+    response = client_for(coordinator).post(reverse("api-participant-infusions", args=[world.participant.pk]), {
+        "number": 2, "started_at": (now - timedelta(hours=1)).isoformat(), "weight_kg": 60, "cells_infused": 6e9,
+        "deviation_reason": "Late", "product": {"kind": "msc", "lot": lot, "viability_pct": 94}}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["product.lot"] == ["The lot number is a text of at most 5000 characters."]
+    assert history_rows() == before
