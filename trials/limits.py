@@ -1,4 +1,4 @@
-"""Length limits of free text, for the API serializers and the page forms alike.
+"""Length limits of free text and the calendar of dates, for the API serializers and the page forms alike.
 
 Every text field a user fills is limited by the length of the model field it is stored in, so that
 an over-long value is refused with a message on that field (400 / form error) before anything is
