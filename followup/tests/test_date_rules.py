@@ -262,8 +262,9 @@ def test_visit_page_refuses_a_visit_missed_before_its_window_has_closed(client, 
     response = client.post(reverse("visit-record", args=[world.participant.pk, "M1"]),
                            {"missed": "1", "reason": "Patient abroad"})
     end = timezone.localtime(visit.window_end).strftime("%Y-%m-%d")
-    assert response.context["missed_form"].non_field_errors() == [
-        f"M1 can still be done until {end}: it is missed only once its window has closed."]
+    message = f"M1 can still be done until {end}: it is missed only once its window has closed."
+    assert response.context["missed_form"].non_field_errors() == [message]
+    assert message in response.content.decode()
     visit.refresh_from_db()
     assert visit.state == "upcoming"
 
