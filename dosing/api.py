@@ -11,15 +11,18 @@ from rest_framework.views import APIView
 from enrollment.api import raise_for
 from enrollment.selectors import participants_visible
 from enrollment.services import ServiceError
+from trials.limits import LimitedSerializer
 from trials.models import DoseLevel, Study
 from trials.scoping import Action, require, site_ids_for
 
 from . import services
-from .models import EscalationAction, Infusion
+from .models import EscalationAction, EscalationDecision, Infusion
 from .selectors import escalation_state, infusion_deviations
 
 
-class InfusionInSerializer(serializers.Serializer):
+class InfusionInSerializer(LimitedSerializer):
+    length_model = Infusion
+
     number = serializers.IntegerField(min_value=1)
     missed = serializers.BooleanField(required=False, default=False)
     reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Why it was missed.")
@@ -207,7 +210,9 @@ class EscalationSerializer(serializers.Serializer):
                 for action, level, meaning in services.offered_decisions(state)]
 
 
-class EscalationDecisionInSerializer(serializers.Serializer):
+class EscalationDecisionInSerializer(LimitedSerializer):
+    length_model, length_fields = EscalationDecision, {"level": (DoseLevel, "code")}
+
     action = serializers.ChoiceField(choices=EscalationAction.choices)
     level = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="",
                                   help_text="The level the decision concerns; may be empty for stop.")

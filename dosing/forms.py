@@ -2,6 +2,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from trials.limits import LimitedForm
+
+from .models import EscalationDecision, Infusion
 from .products import LABELS, PRODUCT_FIELDS
 from .services import REACTIONS
 
@@ -20,7 +23,9 @@ class DateTimeLocal(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class InfusionForm(forms.Form):
+class InfusionForm(LimitedForm, forms.Form):
+    length_model = Infusion
+
     number = forms.IntegerField(widget=forms.HiddenInput)
     started_at = forms.DateTimeField(label=_("Started at"), widget=DateTimeLocal(), input_formats=["%Y-%m-%dT%H:%M"])
     ended_at = forms.DateTimeField(label=_("Ended at"), widget=DateTimeLocal(), input_formats=["%Y-%m-%dT%H:%M"],
@@ -72,7 +77,9 @@ class InfusionForm(forms.Form):
                 self.add_error(field if field in self.fields else None, message)
 
 
-class MissedInfusionForm(forms.Form):
+class MissedInfusionForm(LimitedForm, forms.Form):
+    length_model = Infusion
+
     number = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -93,10 +100,12 @@ def decision_value(action: str, level: str | None) -> str:
     return f"{action}:{level or ''}"
 
 
-class EscalationDecisionForm(forms.Form):
+class EscalationDecisionForm(LimitedForm, forms.Form):
     """An investigator's 3+3 decision: one of the decisions the rule allows, each shown as the
     statement its signature approves; signed by ticking the confirmation and re-entering the
     password (the service checks the password, the rule, the levels' state and the rationale)."""
+
+    length_model = EscalationDecision
 
     decision = _DecisionField(label=_("Decision"), widget=forms.RadioSelect)
     rationale = forms.CharField(label=_("Rationale"), required=False, widget=forms.Textarea(attrs={"rows": 3}),

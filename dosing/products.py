@@ -1,6 +1,10 @@
 """The cell product given at an infusion, by the arm's product kind (issue: infusions)."""
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
+from trials.limits import TEXT_MAX_LENGTH
+
 # field -> (kind, required, bounds); kinds: text, number, integer
 PRODUCT_FIELDS = {
     "msc": {
@@ -46,6 +50,10 @@ def validate_product(product: dict | None, expected_kind: str) -> tuple[dict, di
                 errors[f"product.{name}"] = [f"Give the {LABELS[name]}."]
             continue
         if field_kind == "text":
+            if isinstance(value, bool | dict | list) or len(str(value)) > TEXT_MAX_LENGTH:
+                errors[f"product.{name}"] = [_("The %(label)s is a text of at most %(n)d characters.") % {
+                    "label": LABELS[name], "n": TEXT_MAX_LENGTH}]
+                continue
             cleaned[name] = str(value).strip()
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or (field_kind == "integer" and not float(value).is_integer()):

@@ -164,6 +164,8 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
             errors.setdefault("started_at", []).append(_("An infusion cannot be dated before consent and enrolment."))
     if data.ended_at is not None and data.started_at is not None and data.ended_at < data.started_at:
         errors.setdefault("ended_at", []).append(_("The infusion ends before it starts."))
+    elif data.ended_at is not None and data.ended_at > now:
+        errors.setdefault("ended_at", []).append(_("An infusion cannot end in the future."))
     if data.weight_kg is None:
         errors.setdefault("weight_kg", []).append(_("Give the weight on the day (the dose is per kg)."))
     elif not 1 <= data.weight_kg <= 350:

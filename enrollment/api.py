@@ -1,18 +1,20 @@
 """REST API of screening, consent and enrolment (API.md 'Resources' and 'Screening facts')."""
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trials.models import Site, Study
+from trials.limits import LimitedSerializer
+from trials.models import Arm, DoseLevel, Site, Study
 from trials.scoping import Action, require, site_ids_for
 from trials.units import ANALYTES
 
 from . import selectors, services
 from .enums import ANSWERS, Sex, Therapy, TherapyOutcome, WithdrawalReason
-from .models import Participant, Screening
+from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
 
 class Conflict(exceptions.APIException):
@@ -31,7 +33,9 @@ def raise_for(error: services.ServiceError):
 
 # --- input ------------------------------------------------------------------------------------
 
-class LabInSerializer(serializers.Serializer):
+class LabInSerializer(LimitedSerializer):
+    length_model, length_fields = ScreeningLab, {"unit": "entered_unit"}
+
     analyte = serializers.CharField()
     value = serializers.FloatField()
     unit = serializers.CharField()
@@ -40,7 +44,9 @@ class LabInSerializer(serializers.Serializer):
     date = serializers.DateField(required=False, allow_null=True)
 
 
-class TherapyInSerializer(serializers.Serializer):
+class TherapyInSerializer(LimitedSerializer):
+    length_model = PriorTherapy
+
     therapy = serializers.ChoiceField(choices=Therapy.choices)
     start = serializers.DateField(required=False, allow_null=True)
     end = serializers.DateField(required=False, allow_null=True)
@@ -56,8 +62,10 @@ def _answer_field(kind):
     return serializers.ChoiceField(choices=kind.choices, required=False, allow_null=True, default=None)
 
 
-class ScreeningFactsSerializer(serializers.Serializer):
+class ScreeningFactsSerializer(LimitedSerializer):
     """Every fact is optional: a missing one makes the criteria that need it 'missing'."""
+
+    length_model, length_fields = Screening, {"site": (Site, "code")}
 
     site = serializers.CharField(required=False, help_text="Site code; needed only when you screen at several sites.")
     screening_date = serializers.DateField(required=False, allow_null=True)
@@ -79,6 +87,16 @@ class ScreeningFactsSerializer(serializers.Serializer):
             fields[name] = _answer_field(kind)
         return fields
 
+    def to_internal_value(self, data):
+        """Refuse keys the screening does not know (a misspelt answer would be lost silently), each
+        named with the answers and facts accepted, as `conditions` refuses an unknown condition."""
+        unknown = [key for key in data if key not in self.fields] if isinstance(data, dict) else []
+        if unknown:
+            message = _("Unknown screening answer or fact; the answers are %(answers)s, the facts %(facts)s.") % {
+                "answers": ", ".join(ANSWERS), "facts": ", ".join(k for k in self.fields if k not in ANSWERS)}
+            raise exceptions.ValidationError({key: [message] for key in unknown})
+        return super().to_internal_value(data)
+
     def to_input(self) -> services.ScreeningInput:
         data = self.validated_data
         given = set(self.initial_data) if isinstance(self.initial_data, dict) else set()
@@ -97,7 +115,9 @@ class ScreeningPatchSerializer(ScreeningFactsSerializer):
     reason = serializers.CharField(help_text="Why the facts change (audit trail).")
 
 
-class ConsentInSerializer(serializers.Serializer):
+class ConsentInSerializer(LimitedSerializer):
+    length_model, length_fields = Consent, {"guardian": "guardian_name"}
+
     version = serializers.CharField()
     signed_at = serializers.DateTimeField()
     obtained_by = serializers.CharField()
@@ -106,7 +126,9 @@ class ConsentInSerializer(serializers.Serializer):
     guardian_relationship = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class EnrolInSerializer(serializers.Serializer):
+class EnrolInSerializer(LimitedSerializer):
+    length_model, length_fields = Participant, {"arm": (Arm, "code"), "dose_level": (DoseLevel, "code")}
+
     dose_level = serializers.CharField(required=False, allow_blank=True, default="")
     arm = serializers.CharField(required=False, allow_blank=True, default="")
     enrolled_on = serializers.DateField(required=False, allow_null=True, default=None)
@@ -125,7 +147,9 @@ class EligibilityConfirmationOutSerializer(serializers.Serializer):
     meaning = serializers.CharField(source="eligibility_confirmation_meaning")
 
 
-class WithdrawInSerializer(serializers.Serializer):
+class WithdrawInSerializer(LimitedSerializer):
+    length_model, length_fields = Participant, {"detail": "withdrawal_detail"}
+
     withdrawn_on = serializers.DateField()
     reason = serializers.ChoiceField(choices=WithdrawalReason.choices)
     detail = serializers.CharField(required=False, allow_blank=True, default="")

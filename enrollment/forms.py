@@ -12,12 +12,13 @@ from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trials.limits import LimitedForm
 from trials.templatetags.trials_tags import cells
 from trials.units import ANALYTES, Analyte, normalise_unit
 
 from . import services
 from .enums import ANSWERS, CONDITIONS, Sex, Therapy, TherapyOutcome, WithdrawalReason
-from .models import Screening
+from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
 BLANK = [("", "—")]
 YES, NO, UNKNOWN = "yes", "no", "unknown"
@@ -94,8 +95,10 @@ def add_service_errors(form: forms.Form, errors: dict[str, list[str]], aliases: 
 # Screening facts
 # ---------------------------------------------------------------------------------------------
 
-class ScreeningFactsForm(forms.Form):
+class ScreeningFactsForm(LimitedForm, forms.Form):
     """Patient, disease, yes/no conditions and other answers; every fact may be left empty."""
+
+    length_model = Screening
 
     screening_date = forms.DateField(label=_("Screening date"), required=False, initial=timezone.localdate,
                                      widget=_date_input())
@@ -127,7 +130,7 @@ class ScreeningFactsForm(forms.Form):
             self.fields[name] = self._answer_field(label, kind)
         if editing:
             self.fields["reason"] = ServiceCheckedCharField(
-                label=_("Reason for the change"), required=True, max_length=500,
+                label=_("Reason for the change"), required=True,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 help_text=_("Kept in the audit trail with every changed value."))
         style(self)
@@ -179,8 +182,10 @@ class ScreeningFactsForm(forms.Form):
         return initial
 
 
-class LabRowForm(forms.Form):
+class LabRowForm(LimitedForm, forms.Form):
     """One analyte of the screening labs; an empty value means not done."""
+
+    length_model = ScreeningLab
 
     value = forms.FloatField(label=_("Value"), required=False, widget=_number_input())
     unit = forms.ChoiceField(label=_("Unit"))
@@ -228,7 +233,9 @@ class LabRowForm(forms.Form):
         return initial
 
 
-class PriorTherapyForm(forms.Form):
+class PriorTherapyForm(LimitedForm, forms.Form):
+    length_model = PriorTherapy
+
     therapy = forms.ChoiceField(label=_("Therapy"), choices=BLANK + Therapy.choices, required=False)
     start = forms.DateField(label=_("Start"), required=False, widget=_date_input())
     end = forms.DateField(label=_("End"), required=False, widget=_date_input())
@@ -388,7 +395,9 @@ class ScreeningEntry:
 # Consent, enrolment, withdrawal
 # ---------------------------------------------------------------------------------------------
 
-class ConsentForm(forms.Form):
+class ConsentForm(LimitedForm, forms.Form):
+    length_model = Consent
+
     version = forms.CharField(label=_("Consent form version"), max_length=100)
     signed_at = forms.DateTimeField(
         label=_("Signed at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -411,7 +420,9 @@ class ConsentForm(forms.Form):
         style(self)
 
 
-class EnrolForm(forms.Form):
+class EnrolForm(LimitedForm, forms.Form):
+    length_model = Participant
+
     option = forms.ChoiceField(label=_("Dose level"))
     enrolled_on = forms.DateField(label=_("Enrolment date"), required=False, initial=timezone.localdate,
                                   widget=_date_input())
@@ -467,7 +478,9 @@ class EnrolForm(forms.Form):
         add_service_errors(self, errors, aliases)
 
 
-class WithdrawalForm(forms.Form):
+class WithdrawalForm(LimitedForm, forms.Form):
+    length_model, length_fields = Participant, {"detail": "withdrawal_detail"}
+
     withdrawn_on = forms.DateField(label=_("Withdrawal date"), initial=timezone.localdate, widget=_date_input())
     reason = forms.ChoiceField(label=_("Reason"), choices=BLANK + WithdrawalReason.choices)
     detail = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2}),

@@ -16,9 +16,11 @@ from django.utils.translation import gettext as _
 
 from dosing.services import infusion_schedule_create, participant_infusion_plan
 from followup.services import visit_schedule_create
+from trials import dates
 from trials.audit import audited_delete, audited_save
+from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
-from trials.units import UnitError, limit_to_si, to_si
+from trials.units import UnitError, limit_to_si, mixed_range_conflict, mixed_range_message, to_si
 
 from . import eligibility as rules
 from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
@@ -101,7 +103,9 @@ def _validate_scalars(values: dict, study: Study, today: date, errors: _Errors) 
         elif rules.age_in_years(birth, screening_date or today) > 120:
             errors.add("birth_date", _("An age over 120 years is not plausible; check the date of birth."))
     if diagnosis:
-        if screening_date and diagnosis > screening_date:
+        if diagnosis > today:
+            errors.add("diagnosis_date", _("The diagnosis date cannot be in the future."))
+        elif screening_date and diagnosis > screening_date:
             errors.add("diagnosis_date", _("The diagnosis date is after the screening date."))
         if birth and diagnosis < birth:
             errors.add("diagnosis_date", _("The diagnosis date is before the date of birth."))
@@ -171,6 +175,8 @@ def _validate_therapies(therapies: list[TherapyInput], today: date, errors: _Err
             errors.add(f"{path}.start", _("A course cannot start in the future."))
         if course.start and course.end and course.end < course.start:
             errors.add(f"{path}.end", _("The course ends before it starts."))
+        elif course.end and course.end > today:
+            errors.add(f"{path}.end", _("A course cannot end in the future."))
 
 
 def _validate_conditions(conditions: dict, errors: _Errors) -> None:
@@ -246,8 +252,11 @@ def _write_therapies(screening: Screening, therapies: list[TherapyInput], *, by,
                                   outcome=outcome), by=by, reason=reason)
 
 
-def _resolve_site_ranges(screening: Screening, *, by, reason: str) -> None:
-    """Labs without the reporting lab's range take the site's range for the patient's sex and age."""
+def _resolve_site_ranges(screening: Screening, *, by, reason: str, order: dict[str, int] | None = None) -> None:
+    """Labs without the reporting lab's range take the site's range for the patient's sex and age.
+
+    A report's single limit that crosses the site's other limit is refused (`labs.<i>.lln|uln`,
+    `order` giving each analyte's index in the request); the caller's transaction is rolled back."""
     from .selectors import site_reference_range
 
     age = rules.age_in_years(screening.birth_date, screening.screening_date) if (
@@ -256,6 +265,10 @@ def _resolve_site_ranges(screening: Screening, *, by, reason: str) -> None:
     for lab in screening.labs.all():
         found = site_reference_range(ranges, lab.analyte, screening.sex or None, age)
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
+        conflict = mixed_range_conflict(lab.report_lln, lab.report_uln, site_lln, site_uln)
+        if conflict:
+            raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict}": [mixed_range_message(
+                lab.analyte, conflict, lab.report_lln, lab.report_uln, site_lln, site_uln)]})
         # A limit the report gave is used; a limit it did not give comes from the site's range.
         lln = lab.report_lln if lab.report_lln is not None else site_lln
         uln = lab.report_uln if lab.report_uln is not None else site_uln
@@ -304,7 +317,8 @@ def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, 
     if data.prior_therapies is not None:
         _write_therapies(screening, data.prior_therapies, by=by, reason=reason)
     _forget_prefetched(screening)
-    _resolve_site_ranges(screening, by=by, reason=reason)
+    order = {str(lab.analyte or "").strip().upper(): index for index, lab in enumerate(data.labs or [])}
+    _resolve_site_ranges(screening, by=by, reason=reason, order=order)
     screening_evaluate(screening)
     audited_save(screening, by=by, reason=reason or _("Eligibility evaluated"))
 
@@ -333,6 +347,8 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
     errors = _Errors()
     if not (reason or "").strip():
         errors.add("reason", _("Say why the screening facts change (kept in the audit trail)."))
+    elif reason_length_error(reason):
+        errors.add("reason", reason_length_error(reason))
     if hasattr(screening, "participant"):
         errors.add("non_field_errors", _("This patient is enrolled; screening facts can no longer change."))
     merged = {**{k: getattr(screening, k) for k in SCALAR_FIELDS}, **data.values}
@@ -418,6 +434,8 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
                    now: datetime | None = None) -> Consent:
     """Record signed informed consent; a minor's needs the legal guardian who signed."""
     now = now or timezone.now()
+    tz = timezone.get_current_timezone()
+    effective = screening.study.effective_date
     errors = _Errors()
     if not (version or "").strip():
         errors.add("version", _("Give the version of the consent form signed."))
@@ -427,9 +445,12 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
         errors.add("signed_at", _("Give the date and time of signature."))
     elif signed_at > now:
         errors.add("signed_at", _("Consent cannot be signed in the future."))
-    elif screening.birth_date and signed_at.date() < screening.birth_date:
+    elif screening.birth_date and dates.before(signed_at, screening.birth_date, tz):
         errors.add("signed_at", _("The signature date is before the date of birth."))
-    if signed_at and screening.birth_date and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18:
+    elif effective and dates.before(signed_at, effective, tz):
+        errors.add("signed_at", _("The signature date is before protocol version %(version)s took effect (%(date)s).") % {
+            "version": screening.study.version, "date": effective.isoformat()})
+    if signed_at and screening.birth_date and "signed_at" not in errors and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18:
         if not (guardian_name or "").strip():
             errors.add("guardian_name", _("The patient is a minor: name the legal guardian who signed."))
         if not (guardian_relationship or "").strip():
@@ -460,6 +481,9 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
     errors = _Errors()
     if enrolled_on > today:
         errors.add("enrolled_on", _("The enrolment date cannot be in the future."))
+    elif screening.screening_date and enrolled_on < screening.screening_date:
+        errors.add("enrolled_on", _("The enrolment date is before the screening date (%(date)s).") % {
+            "date": screening.screening_date.isoformat()})
     first_infusion_on = first_infusion_on or enrolled_on
     if first_infusion_on < enrolled_on:
         errors.add("first_infusion_on", _("The first infusion cannot be planned before enrolment."))

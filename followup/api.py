@@ -15,17 +15,21 @@ from dosing.selectors import AdverseEventDLT, adverse_event_dlt, participant_dlt
 from enrollment.api import raise_for
 from enrollment.selectors import participants_visible
 from enrollment.services import ServiceError
+from trials.limits import LimitedSerializer
 from trials.scoping import Action, require
 from trials.units import ANALYTES
 
 from . import services
 from .models import (ActionTaken, AdverseEventCategory, Outcome, Relationship, RescueTherapyKind, SeriousnessCriterion,
                      TransfusionKind, VirologyResult)
+from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
 from .statistics import DURATION_UNITS
 
 
-class AdverseEventInSerializer(serializers.Serializer):
+class AdverseEventInSerializer(LimitedSerializer):
     """Types only; the service names every missing or implausible value."""
+
+    length_model = AdverseEvent
 
     term = serializers.CharField(required=False, allow_blank=True, default="", help_text="CTCAE term.")
     category = serializers.CharField(required=False, allow_blank=True, default="",
@@ -244,7 +248,9 @@ class CtcaeTerms(APIView):
         return Response(CtcaeTermListSerializer(ctcae_terms()).data)
 
 
-class AdverseEventConfirmInSerializer(serializers.Serializer):
+class AdverseEventConfirmInSerializer(LimitedSerializer):
+    length_model = AdverseEvent
+
     grade = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Confirmed CTCAE grade 1-5.")
     serious = serializers.BooleanField(required=False, allow_null=True, default=None)
     relationship = serializers.CharField(required=False, allow_blank=True, default="",
@@ -259,7 +265,9 @@ class AdverseEventConfirmInSerializer(serializers.Serializer):
                                                                 "(403 when wrong or missing; nothing written).")
 
 
-class AdverseEventDismissInSerializer(serializers.Serializer):
+class AdverseEventDismissInSerializer(LimitedSerializer):
+    length_model, length_fields = AdverseEvent, {"reason": "dismissed_reason"}
+
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -308,7 +316,9 @@ class AdverseEventDismiss(APIView):
         return Response(_judged(event))
 
 
-class SaeReportInSerializer(serializers.Serializer):
+class SaeReportInSerializer(LimitedSerializer):
+    length_model = AdverseEvent
+
     reported_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
                                             help_text="When it was reported to the sponsor and ethics committee "
                                                       "(default: now).")
@@ -331,7 +341,9 @@ class AdverseEventSaeReport(APIView):
         return Response(_judged(event))
 
 
-class VisitRecordInSerializer(serializers.Serializer):
+class VisitRecordInSerializer(LimitedSerializer):
+    length_model = Visit
+
     done_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
                                         help_text="When it was done (a timed sample: when it was collected).")
     deviation_reason = serializers.CharField(required=False, allow_blank=True, default="",
@@ -376,7 +388,9 @@ class ParticipantVisitRecord(APIView):
 
 # --- assessments (API.md 'POST /api/v1/participants/{id}/assessments/') ----------------------
 
-class AssessmentLabInSerializer(serializers.Serializer):
+class AssessmentLabInSerializer(LimitedSerializer):
+    length_model, length_fields = LabResult, {"unit": "entered_unit"}
+
     analyte = serializers.CharField(help_text="Analyte code (API.md 'Codes').")
     value = serializers.FloatField()
     unit = serializers.CharField(help_text="The SI unit or one of the analyte's accepted units.")
@@ -385,26 +399,34 @@ class AssessmentLabInSerializer(serializers.Serializer):
     uln = serializers.FloatField(required=False, allow_null=True, default=None)
 
 
-class TransfusionInSerializer(serializers.Serializer):
+class TransfusionInSerializer(LimitedSerializer):
+    length_model = Transfusion
+
     kind = serializers.CharField(help_text=" | ".join(TransfusionKind.values))
     date = serializers.DateField()
 
 
-class RescueTherapyInSerializer(serializers.Serializer):
+class RescueTherapyInSerializer(LimitedSerializer):
+    length_model = RescueTherapy
+
     therapy = serializers.CharField(help_text=" | ".join(RescueTherapyKind.values))
     start = serializers.DateField()
     end = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class MedicationInSerializer(serializers.Serializer):
+class MedicationInSerializer(LimitedSerializer):
+    """Kept inside the assessment's JSON list: free text, limited to TEXT_MAX_LENGTH."""
+
     name = serializers.CharField(required=False, allow_blank=True, default="")
     dose = serializers.CharField(required=False, allow_blank=True, default="")
     start = serializers.DateField(required=False, allow_null=True, default=None)
     end = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class AssessmentInSerializer(serializers.Serializer):
+class AssessmentInSerializer(LimitedSerializer):
     """Types only; the service names every missing or implausible value."""
+
+    length_model, length_fields = Assessment, {"visit": (Visit, "code")}
 
     date = serializers.DateField(required=False, allow_null=True, default=None)
     visit = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None,

@@ -3,21 +3,27 @@ from django.utils.translation import gettext_lazy as _
 
 from dosing.forms import DateTimeLocal
 from enrollment.forms import LabRowForm, _date_input, _number_input
+from trials.limits import LimitedForm
 from trials.units import ANALYTES
 
+from .models import AdverseEvent, Assessment, RescueTherapy, Transfusion, Visit
 from .models import (IMMUNE_PANEL, VIROLOGY_TESTS, ActionTaken, AdverseEventCategory, BleedingGrade, Outcome,
                      Relationship, RescueTherapyKind, SeriousnessCriterion, SteroidDrug, TransfusionKind,
                      VirologyResult)
 
 
-class VisitDoneForm(forms.Form):
+class VisitDoneForm(LimitedForm, forms.Form):
+    length_model = Visit
+
     done_at = forms.DateTimeField(label=_("Done (collected) at"), widget=DateTimeLocal(),
                                   input_formats=["%Y-%m-%dT%H:%M"])
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class VisitMissedForm(forms.Form):
+class VisitMissedForm(LimitedForm, forms.Form):
+    length_model = Visit
+
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -44,7 +50,9 @@ def analytes_expected(assessments: list[str]) -> list[str]:
     return [code for code in ANALYTES if code in wanted]
 
 
-class AssessmentForm(forms.Form):
+class AssessmentForm(LimitedForm, forms.Form):
+    length_model = Assessment
+
     date = forms.DateField(label=_("Date of the assessment"), widget=_date_input())
     bleeding_grade = forms.TypedChoiceField(label=_("WHO bleeding grade"), coerce=int, empty_value=None,
                                             required=False, choices=[("", "—"), *BleedingGrade.choices])
@@ -118,7 +126,9 @@ class AssessmentLabRowForm(LabRowForm):
     date = None
 
 
-class TransfusionRowForm(forms.Form):
+class TransfusionRowForm(LimitedForm, forms.Form):
+    length_model = Transfusion
+
     kind = forms.ChoiceField(label=_("Transfusion"), required=False, choices=[("", "—"), *TransfusionKind.choices])
     date = forms.DateField(label=_("Date"), required=False, widget=_date_input())
 
@@ -131,7 +141,9 @@ class TransfusionRowForm(forms.Form):
         return {"kind": row.kind, "date": row.date}
 
 
-class RescueTherapyRowForm(forms.Form):
+class RescueTherapyRowForm(LimitedForm, forms.Form):
+    length_model = RescueTherapy
+
     therapy = forms.ChoiceField(label=_("Rescue therapy"), required=False,
                                 choices=[("", "—"), *RescueTherapyKind.choices])
     start = forms.DateField(label=_("Start"), required=False, widget=_date_input())
@@ -164,8 +176,10 @@ def _serious(value):
     return {"yes": True, "no": False}.get(value)
 
 
-class AdverseEventAssessmentForm(forms.Form):
+class AdverseEventAssessmentForm(LimitedForm, forms.Form):
     """What the investigator judges: grade, seriousness, attribution, action taken and outcome."""
+
+    length_model = AdverseEvent
 
     grade = forms.TypedChoiceField(label=_("CTCAE grade"), choices=_blank([(g, str(g)) for g in range(1, 6)]),
                                    coerce=int, empty_value=None, required=False)
@@ -190,7 +204,9 @@ class AdverseEventConfirmForm(AdverseEventAssessmentForm):
     password = _signature_field()
 
 
-class AdverseEventDismissForm(forms.Form):
+class AdverseEventDismissForm(LimitedForm, forms.Form):
+    length_model, length_fields = AdverseEvent, {"reason": "dismissed_reason"}
+
     reason = forms.CharField(label=_("Why is it not an adverse event?"), widget=forms.Textarea(attrs={"rows": 2}),
                              required=False)
 

@@ -12,7 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from trials import dates
 from trials.audit import audited_delete, audited_save
+from trials.limits import reason_length_error
 from trials.scoping import Action, require
 
 from .assessment_checks import require_bleeding_grade, steroid_dose
@@ -332,11 +334,19 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
     return visit
 
 
-def visit_miss(*, visit: Visit, reason: str, by) -> Visit:
+def visit_miss(*, visit: Visit, reason: str, by, now: datetime | None = None) -> Visit:
+    """Record a visit (a timed sample) as missed, with the reason; only once its window has closed
+    (`trials.dates.window_closed`): until then it can still be done."""
     from enrollment.services import ConflictError, ServiceError
 
+    now = now or timezone.now()
     if not (reason or "").strip():
         raise ServiceError({"reason": [_("Say why the visit or sample was missed.")]})
+    if not dates.window_closed(visit.window_end, now=now):
+        shown = "%Y-%m-%d %H:%M" if visit.timed else "%Y-%m-%d"
+        raise ServiceError({"missed": [_("%(code)s can still be done until %(end)s: it is missed only once its "
+                                         "window has closed.") % {
+            "code": visit.code, "end": timezone.localtime(visit.window_end).strftime(shown)}]})
     with transaction.atomic():
         locked = Visit.objects.select_for_update().get(pk=visit.pk)
         if locked.state != "upcoming":
@@ -537,13 +547,20 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
     from enrollment.eligibility import age_in_years
     from enrollment.selectors import site_reference_range
     from trials.models import ReferenceRange
+    from trials.units import mixed_range_conflict, mixed_range_message
 
     screening = participant.screening
     age = age_in_years(screening.birth_date, on) if screening.birth_date and on and on >= screening.birth_date else None
     ranges = list(ReferenceRange.objects.filter(site_id=participant.site_id)) if labs else []
-    for lab in labs:
+    for index, lab in enumerate(labs):
         found = site_reference_range(ranges, lab["analyte"], screening.sex or None, age)
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
+        conflict = mixed_range_conflict(lab["report_lln"], lab["report_uln"], site_lln, site_uln)
+        if conflict:
+            from enrollment.services import ServiceError
+
+            raise ServiceError({f"labs.{index}.{conflict}": [mixed_range_message(
+                lab["analyte"], conflict, lab["report_lln"], lab["report_uln"], site_lln, site_uln)]})
         lln = lab["report_lln"] if lab["report_lln"] is not None else site_lln
         uln = lab["report_uln"] if lab["report_uln"] is not None else site_uln
         from_report = lab["report_lln"] is not None or lab["report_uln"] is not None
@@ -777,6 +794,8 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
         errors = _AssessmentErrors()
         if not reason:
             errors.add("reason", _("Say why the assessment is corrected (kept in the audit trail)."))
+        elif reason_length_error(reason):
+            errors.add("reason", reason_length_error(reason))
         valid = _assessment_validate(participant, data, now=now, errors=errors, current_visit_id=locked.visit_id)
         if errors:
             raise ServiceError(dict(errors))
@@ -1050,6 +1069,8 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
         if not reason:
             errors.setdefault("reason", []).append(_("Say why the adverse event is corrected (kept in the audit "
                                                      "trail)."))
+        elif reason_length_error(reason):
+            errors.setdefault("reason", []).append(reason_length_error(reason))
         if (locked.sae_reported_at is not None and merged.site_aware_at is not None
                 and merged.site_aware_at > locked.sae_reported_at):
             errors.setdefault("site_aware_at", []).append(

@@ -12,6 +12,7 @@ from dosing.forms import DateTimeLocal
 from enrollment.forms import style
 from enrollment.selectors import participants_visible
 from enrollment.services import ServiceError
+from trials.limits import LimitedForm
 from trials.scoping import Action, require
 from trials.units import ANALYTES
 
@@ -281,7 +282,7 @@ def adverse_event_edit(request, pk):
         "participant": participant, "event": event, "form": form, "ctcae_terms": _ctcae_terms()})
 
 
-class SaeReportForm(forms.Form):
+class SaeReportForm(LimitedForm, forms.Form):
     reported_at = forms.DateTimeField(label=gettext_lazy("Reported to the sponsor and ethics committee at"),
                                       widget=DateTimeLocal(), input_formats=["%Y-%m-%dT%H:%M"])
 

@@ -40,6 +40,7 @@ from .models import (
     StudyDisease,
     VisitDefinition,
 )
+from .limits import audit_reason_max_length
 from .response_thresholds import describe_schemes
 from .scoping import Action
 
@@ -50,7 +51,7 @@ class ReasonForm(forms.ModelForm):
     change_reason = forms.CharField(
         label=_("Reason for this change"),
         required=False,
-        max_length=500,
+        max_length=audit_reason_max_length(),
         help_text=_("Required when you change an existing record; kept in the audit trail."),
         widget=forms.TextInput(attrs={"size": 80}),
     )

@@ -47,6 +47,23 @@ def require_reason_for_changes(sender, instance, history_instance, **kwargs):
             history_instance.history_user = by
     if history_instance.history_type in ("~", "-") and not (history_instance.history_change_reason or "").strip():
         _refuse_without_reason(instance, None)
+    history_instance.history_change_reason = clip_reason(history_instance.history_change_reason)
+
+
+def clip_reason(reason: str | None) -> str | None:
+    """The reason cut to the audit column's length (100), ending in an ellipsis when cut.
+
+    A reason a user types is refused over that length by the forms and the API (trials/limits.py);
+    a reason composed by a service around it ("Adverse event dismissed: <reason>") may exceed it,
+    and is then cut here rather than failing the write. The full text the user gave is kept in its
+    own field of the record (the dismissal reason, ...).
+    """
+    from .limits import audit_reason_max_length
+
+    limit = audit_reason_max_length()
+    if reason is None or len(reason) <= limit:
+        return reason
+    return reason[: limit - 1] + "…"
 
 
 def mark_change(instance: models.Model, *, by, reason: str | None) -> None:

@@ -214,3 +214,30 @@ def fahrenheit_from_celsius(c: float) -> float:
     c = _temperature_number(c)
     _check_temperature(c, f"{format_number(c)} deg C")
     return round(c * 9.0 / 5.0 + 32.0, 4)
+
+
+def mixed_range_conflict(report_lln: float | None, report_uln: float | None,
+                         site_lln: float | None, site_uln: float | None) -> str | None:
+    """Which of the report's limits contradicts the site's range that completes it (all in SI).
+
+    A lab report giving one limit only is completed with the site's other limit; when the two
+    cross (the report's upper limit below the site's lower limit, or its lower limit above the
+    site's upper limit), the range would be upside down. Returns "uln" or "lln" (the report's
+    limit at fault), or None when the range holds.
+    """
+    if report_lln is None and report_uln is not None and site_lln is not None and report_uln < site_lln:
+        return "uln"
+    if report_uln is None and report_lln is not None and site_uln is not None and report_lln > site_uln:
+        return "lln"
+    return None
+
+
+def mixed_range_message(code: str, conflict: str, report_lln, report_uln, site_lln, site_uln) -> str:
+    """The refusal of a `mixed_range_conflict`, for the report's limit at fault."""
+    from django.utils.translation import gettext as _
+
+    if conflict == "uln":
+        return _("%(code)s: the upper limit of normal %(uln)s is below the site's lower limit %(lln)s (SI); give the "
+                 "report's lower limit too.") % {"code": code, "uln": f"{report_uln:g}", "lln": f"{site_lln:g}"}
+    return _("%(code)s: the lower limit of normal %(lln)s is above the site's upper limit %(uln)s (SI); give the "
+             "report's upper limit too.") % {"code": code, "lln": f"{report_lln:g}", "uln": f"{site_uln:g}"}

@@ -14,6 +14,8 @@ from trials.audit import audited_save
 from trials.models import DoseLevel, Site, Study
 
 TODAY = timezone.localdate()
+# Screened before every enrolment date the tests use: an enrolment before the screening date is refused.
+SCREENED_ON = TODAY - timedelta(days=450)
 REFRACTORY = [
     services.TherapyInput("glucocorticoid", "none", date(2024, 1, 1), date(2024, 2, 15)),
     services.TherapyInput("tpo_agent", "none", date(2024, 3, 1), date(2024, 6, 1)),
@@ -24,7 +26,7 @@ REFRACTORY = [
 def eligible_p2_screening(user, *, consented=True, birth=date(1980, 1, 1), sex="male"):
     study = Study.objects.get(code="HUCMSC-ITP-ESC")
     data = services.ScreeningInput(
-        values={"screening_date": TODAY, "birth_date": birth, "sex": sex, "disease": "ITP", "initials": "AB"},
+        values={"screening_date": SCREENED_ON, "birth_date": birth, "sex": sex, "disease": "ITP", "initials": "AB"},
         prior_therapies=list(REFRACTORY),
     )
     screening = services.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=data, by=user)

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from conftest import confirm_eligibility
 from enrollment import services
-from enrollment.tests.test_enrolment import eligible_p2_screening
+from enrollment.tests.test_enrolment import SCREENED_ON, eligible_p2_screening
 from trials.audit import audited_save
 from trials.models import DoseLevel, Site, Study
 
@@ -17,7 +17,7 @@ TODAY = timezone.localdate()
 def eligible_p3_screening(user, *, sex="female"):
     study = Study.objects.get(code="MSC-ITP-5")
     data = services.ScreeningInput(
-        values={"screening_date": TODAY, "birth_date": date(1990, 5, 1), "sex": sex, "disease": "ITP",
+        values={"screening_date": SCREENED_ON, "birth_date": date(1990, 5, 1), "sex": sex, "disease": "ITP",
                 "weight_kg": 60.0, "height_cm": 165},
         labs=[services.LabInput("PLT", 18, "10^9/L"), services.LabInput("ALT", 20, "U/L"),
               services.LabInput("AST", 20, "U/L"), services.LabInput("TBIL", 10, "umol/L"),

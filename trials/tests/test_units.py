@@ -408,3 +408,18 @@ def test_haemoglobin_in_g_dl_entered_as_g_l_is_refused():
     assert str(excinfo.value) == (
         "Haemoglobin 11.2 g/L is outside the physiological range 20-250 g/L; check the value and unit.")
     assert to_si("HGB", 20, "g/L") == 20.0
+
+
+@pytest.mark.parametrize("report_lln, report_uln, site_lln, site_uln, expected", [
+    (None, 1.0, 125.0, 350.0, "uln"),  # the report's ULN alone, below the site's LLN
+    (400.0, None, 125.0, 350.0, "lln"),  # the report's LLN alone, above the site's ULN
+    (None, 125.0, 125.0, 350.0, None),  # touching is a (narrow) range
+    (100.0, 1.0, 125.0, 350.0, None),  # both of the report's limits: the site's are not used
+    (None, 1.0, None, 350.0, None),  # nothing from the site to cross
+    (None, None, 125.0, 350.0, None),
+])
+def test_mixed_range_conflict_names_the_reports_limit_that_crosses_the_sites(report_lln, report_uln, site_lln,
+                                                                             site_uln, expected):
+    from trials.units import mixed_range_conflict
+
+    assert mixed_range_conflict(report_lln, report_uln, site_lln, site_uln) == expected

@@ -1,0 +1,72 @@
+"""One of each record a write endpoint acts on, for tests that go through every endpoint."""
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+
+from dosing import services as dosing
+from enrollment import services as enrolment
+from enrollment.models import Participant, Screening
+from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
+from followup import services
+from followup.models import AdverseEvent, Assessment
+
+TODAY = timezone.localdate()
+DAY0 = TODAY - timedelta(days=70)
+TZ = timezone.get_current_timezone()
+
+
+@dataclass
+class World:
+    screening: Screening  # eligible and consented, not enrolled
+    participant: Participant  # P3 (MSC-ITP-5), enrolled on DAY0 - 2, infusion 1 given on DAY0
+    assessment: Assessment  # baseline, on DAY0
+    event: AdverseEvent  # confirmed
+    draft: AdverseEvent  # the fever of infusion 1, a draft
+
+    # Endpoints an investigator's signature decides (`Action.SIGN`); a coordinator calls the others.
+    SIGNED = ("api-adverse-event-confirm", "api-adverse-event-dismiss", "api-study-escalation-decisions")
+
+    def url_kwargs(self) -> dict[str, dict]:
+        """The URL arguments of each write endpoint of the API, by URL name."""
+        p, visit = self.participant.pk, "M1"
+        return {
+            "api-study-screenings": {"code": "MSC-ITP-5"},
+            "api-screening-detail": {"pk": self.screening.pk},
+            "api-screening-consent": {"pk": self.screening.pk},
+            "api-screening-enrol": {"pk": self.screening.pk},
+            "api-participant-withdraw": {"pk": p},
+            "api-participant-infusions": {"pk": p},
+            "api-study-escalation-decisions": {"code": "HUCMSC-ITP-ESC"},
+            "api-participant-adverse-events": {"pk": p},
+            "api-adverse-event": {"pk": self.event.pk},
+            "api-assessment": {"pk": self.assessment.pk},
+            "api-adverse-event-confirm": {"pk": self.draft.pk},
+            "api-adverse-event-dismiss": {"pk": self.draft.pk},
+            "api-adverse-event-sae-report": {"pk": self.event.pk},
+            "api-participant-visit-record": {"pk": p, "code": visit},
+            "api-participant-assessments": {"pk": p},
+        }
+
+
+def at(day, hour=9, minute=30) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=TZ)
+
+
+def build_world(user) -> World:
+    """Every record made through the services, by `user` (a coordinator or an investigator)."""
+    screening = eligible_p3_screening(user)
+    treated = eligible_p3_screening(user)
+    treated.consents.update(signed_at=timezone.now() - timedelta(days=75))
+    participant = enrolment.participant_enrol(screening=treated, enrolled_on=DAY0 - timedelta(days=2),
+                                              first_infusion_on=DAY0, by=user)
+    dosing.infusion_record(participant=participant, by=user, data=dosing.InfusionInput(
+        number=1, started_at=at(DAY0), ended_at=at(DAY0, 10, 5), weight_kg=60.0, cells_infused=6.0e9,
+        product={"kind": "msc", "lot": "MSC-2026-014", "viability_pct": 93.5, "passage": 4}, reactions=["fever"]))
+    assessment = services.assessment_record(participant=participant, by=user, data=services.AssessmentInput(
+        date=DAY0, visit="BL", bleeding_grade=0, labs=[{"analyte": "PLT", "value": 15, "unit": "10^9/L"}]))
+    event = services.adverse_event_record(participant=participant, by=user, data=services.AdverseEventInput(
+        term="Alanine aminotransferase increased", category="non_haematological", onset_date=DAY0 + timedelta(days=10),
+        grade=2, serious=False, relationship="possible"))
+    draft = AdverseEvent.objects.get(participant=participant, status="draft")
+    return World(screening=screening, participant=participant, assessment=assessment, event=event, draft=draft)
