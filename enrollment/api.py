@@ -136,7 +136,9 @@ class EnrolInSerializer(LimitedSerializer):
                                               help_text="Planned day 0; default: the enrolment date.")
 
 
-class EligibilityConfirmationInSerializer(serializers.Serializer):
+class EligibilityConfirmationInSerializer(LimitedSerializer):
+    length_model = Screening
+
     password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
                                      write_only=True, help_text="Your own password, re-entered as a signature.")
 

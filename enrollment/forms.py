@@ -493,9 +493,11 @@ class WithdrawalForm(LimitedForm, forms.Form):
 
 
 
-class EligibilityConfirmationForm(forms.Form):
+class EligibilityConfirmationForm(LimitedForm, forms.Form):
     """An investigator's signed eligibility confirmation: the meaning shown, the password re-entered
     (the service checks it, `services.screening_eligibility_confirm`)."""
+
+    length_model = Screening
 
     password = forms.CharField(label=_("Your password, as signature"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))

@@ -240,3 +240,23 @@ def test_the_screening_log_shows_whether_the_eligibility_is_signed(client, scree
     html = client.get(reverse("screening-log", args=["MSC-ITP-5"])).content.decode()
     assert html.count('data-testid="eligibility-signed"') == 1
     assert html.count('data-testid="eligibility-unsigned"') == 1
+
+
+def test_the_confirmation_form_posted_twice_signs_once_and_shows_the_signature(client, screening, investigator):
+    from trials.tests.submission import TOKEN, messages_of
+
+    client.force_login(investigator)
+    detail = reverse("screening-detail", args=[screening.pk])
+    page = client.get(detail).content.decode()
+    form = page[page.index('data-testid="eligibility-confirm-form"'):]
+    token = TOKEN.search(form[:form.index("</form>")]).group(1)
+    url = reverse("screening-eligibility-confirm", args=[screening.pk])
+
+    first = client.post(url, {"password": SIGNER_PASSWORD, "submission_token": token})
+    signed_at = Screening.objects.get(pk=screening.pk).eligibility_confirmed_at
+    again = client.post(url, {"password": SIGNER_PASSWORD, "submission_token": token})
+
+    assert first["Location"] == again["Location"] == detail
+    assert messages_of(client, again)[-1] == "This form was already submitted; the record below was created then."
+    assert Screening.objects.get(pk=screening.pk).eligibility_confirmed_at == signed_at is not None
+    assert Screening.history.filter(id=screening.pk, history_change_reason__icontains="eligib").count() == 1

@@ -182,7 +182,7 @@ def test_screening_lab_whose_only_limit_crosses_the_sites_range_is_400_on_that_l
 
 def test_assessment_lab_whose_only_limit_crosses_the_sites_range_is_400_on_that_limit(world, coordinator):
     response = client_for(coordinator).post(reverse("api-participant-assessments", args=[world.participant.pk]), {
-        "date": timezone.localdate().isoformat(), "labs": [{"analyte": "PLT", "value": 18, "unit": "10^9/L", "lln": 1e9}]},
+        "date": timezone.localdate().isoformat(), "bleeding_grade": 0, "labs": [{"analyte": "PLT", "value": 18, "unit": "10^9/L", "lln": 1e9}]},
         format="json")
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["labs.0.lln"]

@@ -4,6 +4,8 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
+from conftest import confirm_adverse_event
+
 from dosing import services as dosing
 from enrollment import services as enrolment
 from enrollment.models import Participant, Screening
@@ -25,7 +27,8 @@ class World:
     draft: AdverseEvent  # the fever of infusion 1, a draft
 
     # Endpoints an investigator's signature decides (`Action.SIGN`); a coordinator calls the others.
-    SIGNED = ("api-adverse-event-confirm", "api-adverse-event-dismiss", "api-study-escalation-decisions")
+    SIGNED = ("api-adverse-event-confirm", "api-adverse-event-dismiss", "api-study-escalation-decisions",
+              "api-screening-eligibility-confirmation")
 
     def url_kwargs(self) -> dict[str, dict]:
         """The URL arguments of each write endpoint of the API, by URL name."""
@@ -35,6 +38,7 @@ class World:
             "api-screening-detail": {"pk": self.screening.pk},
             "api-screening-consent": {"pk": self.screening.pk},
             "api-screening-enrol": {"pk": self.screening.pk},
+            "api-screening-eligibility-confirmation": {"pk": self.screening.pk},
             "api-participant-withdraw": {"pk": p},
             "api-participant-infusions": {"pk": p},
             "api-study-escalation-decisions": {"code": "HUCMSC-ITP-ESC"},
@@ -68,5 +72,6 @@ def build_world(user) -> World:
     event = services.adverse_event_record(participant=participant, by=user, data=services.AdverseEventInput(
         term="Alanine aminotransferase increased", category="non_haematological", onset_date=DAY0 + timedelta(days=10),
         grade=2, serious=False, relationship="possible"))
+    confirm_adverse_event(event)
     draft = AdverseEvent.objects.get(participant=participant, status="draft")
     return World(screening=screening, participant=participant, assessment=assessment, event=event, draft=draft)
