@@ -35,6 +35,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from .models import SubmissionKey
@@ -149,15 +150,16 @@ def submission_keys_expired_delete(*, now: datetime) -> int:
 
 
 def request_fingerprint(request: HttpRequest) -> str:
-    """SHA-256 of the method, path and body (JSON compared by value, not by spacing or key order)."""
+    """An HMAC (keyed by SECRET_KEY) of the method, path and body, JSON compared by value, not by
+    spacing or key order. Keyed, not a bare hash: a signing body carries the signer's password, and
+    a stored bare SHA-256 of it could be guessed offline by whoever reads the table."""
     body = request.body
     try:
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, UnicodeDecodeError):
         pass
-    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
-    digest.update(body)
-    return digest.hexdigest()
+    return salted_hmac("trials.idempotency.request", f"{request.method} {request.path}\n".encode() + body,
+                       algorithm="sha256").hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------

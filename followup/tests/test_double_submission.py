@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.db import connection, connections
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from rest_framework.test import APIClient
 
 from conftest import client_for, require_service
@@ -166,7 +167,19 @@ def test_fingerprint_covers_method_path_and_body():
     other_path = request_fingerprint(factory.post("/api/v1/y/", b'{"a": 1, "b": 2}', content_type="application/json"))
 
     assert one == same != other_path
-    assert one == hashlib.sha256(b'POST /api/v1/x/\n{"a":1,"b":2}').hexdigest()
+    assert one != hashlib.sha256(b'POST /api/v1/x/\n{"a":1,"b":2}').hexdigest()  # keyed: no bare hash of a body
+    assert one == salted_hmac("trials.idempotency.request", b'POST /api/v1/x/\n{"a":1,"b":2}',
+                              algorithm="sha256").hexdigest()
+
+
+def test_fingerprint_of_a_signing_body_depends_on_the_secret_key(settings):
+    from django.test import RequestFactory
+
+    signing = RequestFactory().post("/api/v1/screenings/1/eligibility-confirmation/", b'{"password": "Long-enough-pass-91"}',
+                                    content_type="application/json")
+    first = request_fingerprint(signing)
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    assert request_fingerprint(signing) != first
 
 
 @pytest.mark.parametrize("key", ["", "   ", "x" * 256, "line\nbreak"])
