@@ -54,6 +54,13 @@ def steroid_dose(drug, dose, equivalent, errors) -> tuple[str, Decimal | None, D
         errors.add("steroid_dose_mg_per_day", _("Give the daily dose of %(drug)s in mg, a number from 0.") % {
             "drug": drug})
         return "", None, None
+    if amount > STEROID_MG_PER_DAY_MAX:
+        # Every drug's equivalent is at least its own dose in mg: refused before any rounding (a huge
+        # number such as 1e30 would overflow it).
+        errors.add("steroid_dose_mg_per_day", _("%(dose)s mg/day of %(drug)s is above 2000 mg/day prednisone "
+                                                "equivalent: check the dose.") % {
+            "dose": format(amount.normalize(), "f"), "drug": drug})
+        return "", None, None
     amount = amount.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
     converted = prednisone_equivalent(drug, amount)
     if converted > STEROID_MG_PER_DAY_MAX:

@@ -128,6 +128,9 @@ def test_the_api_converts_the_corticosteroid_to_prednisone_equivalent(api, parti
      "computed from the drug."),
     ({"steroid_drug": "dexamethasone", "steroid_dose_mg_per_day": 301}, "steroid_dose_mg_per_day",
      "301 mg/day of dexamethasone is 2006.67 mg/day prednisone equivalent, above 2000: check the dose."),
+    ({"steroid_drug": "dexamethasone", "steroid_dose_mg_per_day": 1e30}, "steroid_dose_mg_per_day",
+     "1000000000000000000000000000000 mg/day of dexamethasone is above 2000 mg/day prednisone equivalent: check the "
+     "dose."),
 ])
 def test_the_api_refuses_a_bad_corticosteroid_naming_the_field(api, participant, extra, field, message):
     response = api.post(f"/api/v1/participants/{participant.pk}/assessments/",
