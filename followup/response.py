@@ -99,6 +99,14 @@ __all__ = [
 # --------------------------------------------------------------------------- ITP (section 1)
 
 
+def _baseline_steroid_dose(daily: Sequence[Count], first_infusion: date, lookback: int) -> float | None:
+    """The stable pre-treatment corticosteroid dose (CLINICAL_RULES.md section 1): the latest daily
+    dose recorded on or before the first infusion, within the baseline look-back; None if none was."""
+    earliest = first_infusion - timedelta(days=lookback)
+    recorded = [c for c in daily if earliest <= c.date <= first_infusion and c.steroid_mg_per_day is not None]
+    return max(recorded, key=lambda c: c.date).steroid_mg_per_day if recorded else None
+
+
 def itp_response(
     counts: Sequence[Count],
     *,
@@ -124,8 +132,9 @@ def itp_response(
 
     **Corticosteroid dependence** (Chinese 2020, with ``steroid_dependence_prednisone_mg`` in the
     set): a count is NR when its daily prednisone-equivalent dose exceeds both that limit and the
-    participant's stable pre-treatment dose, the dose recorded with the baseline count (none
-    recorded there: 0). A stable dose above the limit, not raised since, is named in the reason
+    participant's stable pre-treatment dose: the latest dose recorded with a count on or before the
+    first infusion, within the baseline look-back (none recorded: 0, so any dose above the limit is
+    dependence). A stable dose above the limit, not raised since, is named in the reason
     beside the category and does not change it.
     """
     cr_plt = _d(thresholds["cr_platelets"])
@@ -143,9 +152,7 @@ def itp_response(
         daily, analyte="PLT", date_of=lambda c: c.date, value_of=lambda c: c.value,
         first_infusion=first_infusion, lookback_days=lookback,
     )
-    baseline_dose = None
-    if baseline is not None:
-        baseline_dose = next(c.steroid_mg_per_day for c in daily if c.date == baseline.date)
+    baseline_dose = _baseline_steroid_dose(daily, first_infusion, lookback)
     rule = _ItpRule(cr_plt, r_plt, fold, bleeding_from, exclusion, steroid_limit, baseline, baseline_dose, therapies)
     results = []
     for c in (c for c in daily if c.date > first_infusion):

@@ -173,9 +173,10 @@ def _with_several(result: AssessmentResult, several: Mapping[date, int], what: s
 
 
 def _recent(therapies: Sequence[Therapy], on: date, days: int) -> Therapy | None:
-    """The latest therapy given on ``on`` or in the ``days`` days before it (ongoing counts)."""
+    """The latest therapy given on ``on`` or in the ``days`` days before it (ongoing counts); of
+    several started the same day, the one lasting longest, then by name, never by input order."""
     hits = [t for t in therapies if t.start <= on and (t.end is None or t.end >= on - timedelta(days=days))]
-    return max(hits, key=lambda t: t.start) if hits else None
+    return max(hits, key=lambda t: (t.start, t.end or date.max, t.kind)) if hits else None
 
 
 def _therapy_text(t: Therapy) -> str:

@@ -114,6 +114,10 @@ def _cases():
     for i, (hb_days, plt_days, _, _) in enumerate(rules.EVANS_PAIRING):
         c.append((f"evans-{i}", _evans, [[hb(-1, 70)] + [hb(d, 125, **NORMAL_MARKERS) for d in hb_days],
                                          [plt(-1, 15)] + [plt(d, 120) for d in plt_days]]))
+    # Two rescue therapies started the same day: the reason must not name the first one entered.
+    c.append(("rescue-same-start", _itp, [[BASELINE_15, plt(14, 80)],
+                                          [Therapy("ivig", day(10), day(12)), Therapy("tpo_agent", day(10), day(12)),
+                                           Therapy("glucocorticoid", day(10), None)]]))
     c.append(("evans-same-day", _evans, [[hb(-1, 70), hb(20, 125, **NORMAL_MARKERS), hb(20, 95)],
                                          [plt(-1, 15), plt(21, 120), plt(21, 20), plt(28, 120)]]))
     return c
@@ -136,4 +140,4 @@ def test_every_table_is_shuffled():
               table.AIHA_INTL_CATEGORIES, table.AIHA_CN_CATEGORIES, table.PRCA_CASES, table.NEUTRO_CASES,
               rules.DAILY_LOWEST, rules.UNCONFIRMED_NR, rules.STEROID_STABLE, rules.RETIC_CASES, rules.EVANS_PAIRING]
 
-    assert len(CASES) == sum(len(t) for t in tables) + 3 + 4 + 1 + 2 + 1 + 2 + 3 * len(rules.LOOKBACK) + 1
+    assert len(CASES) == sum(len(t) for t in tables) + 3 + 4 + 1 + 2 + 1 + 2 + 3 * len(rules.LOOKBACK) + 1 + 1

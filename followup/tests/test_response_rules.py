@@ -146,6 +146,24 @@ def test_itp_corticosteroid_dependence_against_the_stable_baseline_dose(baseline
         assert f"baseline dose {baseline_dose:g} mg/day" in reason
 
 
+BASELINE_DOSE_DAYS = [
+    # (day of the pre-treatment count that carries the 10 mg/day dose, category of a count on 10 mg/day):
+    # the latest dose recorded on or before the first infusion within the 14-day look-back is the
+    # stable one, even when the baseline count itself (day -1) has none
+    (-10, CR),
+    (-14, CR),
+    (-15, NR),  # outside the look-back: no stable dose known, 10 > 5 is dependence
+    (0, CR),  # the infusion day counts as before it
+]
+
+
+@pytest.mark.parametrize("dose_day, category", BASELINE_DOSE_DAYS)
+def test_itp_stable_dose_recorded_on_an_earlier_pre_treatment_count(dose_day, category):
+    result = itp([Count(day(dose_day), 14, 0, 10), Count(day(-1), 15, 0, None), Count(day(14), 120, 0, 10)])
+
+    assert [a.category for a in result.assessments] == [category]
+
+
 def test_itp_stable_baseline_dose_is_in_the_explanation():
     result = itp([Count(day(-1), 15, 0, 10), Count(day(14), 120, 0, 10), Count(day(21), 130, 0, 10)])
 
