@@ -35,6 +35,17 @@ def tasks_run_in_process():
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts and ends with an empty cache: wrong-password counters (sign-in and
+    signatures) live there, keyed by user id, and the ids come back after each rollback."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -36,6 +36,7 @@ def base_bodies(world: World) -> dict[str, dict]:
                                  "prior_therapies": [{"therapy": "rituximab", "start": "2024-01-01", "outcome": "none"}]},
         "api-screening-consent": {"version": "ICF 1.0", "signed_at": now.isoformat(), "obtained_by": "Dr Han"},
         "api-screening-enrol": {"enrolled_on": TODAY.isoformat()},
+        "api-screening-eligibility-confirmation": {"password": "wrong"},
         "api-participant-withdraw": {"withdrawn_on": TODAY.isoformat(), "reason": "adverse_event"},
         "api-participant-infusions": {
             "number": 2, "started_at": (now - timedelta(hours=2)).isoformat(), "ended_at": (now - timedelta(hours=1))
