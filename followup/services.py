@@ -1073,10 +1073,11 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     Grade, seriousness, seriousness criteria and relationship are the investigator's signed
     judgement (`ADVERSE_EVENT_SIGNED`): a correction that changes one of them by an investigator of
     the site is signed with their password (`trials.signatures.check_signature`: wrong or missing,
-    403 and nothing written) and stores a new signature (signer, time, meaning) on the new values;
-    by a coordinator it withdraws the signature: the event goes back to draft (audited "Signature
-    withdrawn: ...") and waits on the investigators' worklist to be confirmed again. Other fields
-    are corrected without touching the signature. Whether an event is a DLT is computed
+    403 and nothing written) and stores a new signature (signer, time, meaning) on the new values,
+    in the same audit row as the change; by a coordinator it withdraws the signature: the event goes
+    back to draft (an audit row "Signature withdrawn: <fields> changed by <user>: <reason>" before
+    the row of the change, which keeps the reason whole) and waits on the investigators' worklist
+    to be confirmed again. Other fields are corrected without touching the signature. Whether an event is a DLT is computed
     when read, so the 3+3 counts (`dosing.selectors.escalation_state`) follow a corrected grade,
     attribution or flag at once. The row is locked; nothing changed: nothing is written.
     """
@@ -1133,24 +1134,23 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
             values["site_aware_at"] = locked.site_aware_at
         changed = {name: value for name, value in values.items() if getattr(locked, name) != value}
         judged = adverse_event_signed_changes(locked, values)
-        audit = reason
         if judged and adverse_event_can_change_relationship(by, participant):
-            # The investigator signs the corrected judgement again.
+            # The investigator signs the corrected judgement again: the new signature is on the new values.
             check_signature(by, password, refused=_("The password is not correct: grade, seriousness and relationship "
                                                     "of a signed adverse event change only with your signature."))
             changed.update(confirmed_by=by, confirmed_at=timezone.now(),
                            confirmation_meaning=str(ADVERSE_EVENT_MEANING))
-            audit = _("Correction signed by %(user)s (%(fields)s): %(reason)s") % {
-                "user": by.get_username(), "fields": ", ".join(judged), "reason": reason}
-        elif judged:
-            # Changed by a coordinator: the old signature does not cover the new values.
-            changed.update(status="draft", confirmed_by=None, confirmed_at=None, confirmation_meaning="")
-            audit = _("Signature withdrawn: %(fields)s changed by %(user)s: %(reason)s") % {
-                "fields": ", ".join(judged), "user": by.get_username(), "reason": reason}
+        elif judged and locked.status == "confirmed":
+            # Changed by a coordinator: the old signature does not cover the new values. It is withdrawn
+            # first (its own audit row), so no row holds the new values under the old signature.
+            locked.status, locked.confirmed_by, locked.confirmed_at, locked.confirmation_meaning = "draft", None, None, ""
+            audited_save(locked, by=by, update_fields=["status", "confirmed_by", "confirmed_at", "confirmation_meaning"],
+                         reason=_("Signature withdrawn: %(fields)s changed by %(user)s: %(reason)s") % {
+                             "fields": ", ".join(judged), "user": by.get_username(), "reason": reason})
         if changed:
             for name, value in changed.items():
                 setattr(locked, name, value)
-            audited_save(locked, by=by, reason=audit, update_fields=list(changed))
+            audited_save(locked, by=by, reason=reason, update_fields=list(changed))
     for name in (*ADVERSE_EVENT_CORRECTABLE, "term_other", "status", "confirmed_by", "confirmed_at",
                  "confirmation_meaning"):
         setattr(event, name, getattr(locked, name))
