@@ -341,11 +341,13 @@ def adverse_event_detail(request, pk):
         "grade": event.grade or event.suggested_grade, "serious": {True: "yes", False: "no"}.get(event.serious, ""),
         "seriousness": event.seriousness, "relationship": event.relationship, "action_taken": event.action_taken,
         "outcome": event.outcome})
-    dismiss_form = AdverseEventDismissForm()
+    # Its own ids: the confirmation form beside it has a password field too.
+    dismiss_form = AdverseEventDismissForm(auto_id="id_dismiss_%s")
     if request.method == "POST" and "sae_report" not in request.POST:
         require(request.user, Action.SIGN, [participant.site_id])
         dismiss = "dismiss" in request.POST
-        form = AdverseEventDismissForm(request.POST) if dismiss else AdverseEventConfirmForm(request.POST)
+        form = (AdverseEventDismissForm(request.POST, auto_id="id_dismiss_%s") if dismiss
+                else AdverseEventConfirmForm(request.POST))
         if form.is_valid():
             data = form.cleaned_data
             try:
