@@ -1077,9 +1077,10 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     in the same audit row as the change; by a coordinator it withdraws the signature: the event goes
     back to draft (an audit row "Signature withdrawn: <fields> changed by <user>: <reason>" before
     the row of the change, which keeps the reason whole) and waits on the investigators' worklist
-    to be confirmed again. Other fields are corrected without touching the signature. Whether an event is a DLT is computed
-    when read, so the 3+3 counts (`dosing.selectors.escalation_state`) follow a corrected grade,
-    attribution or flag at once. The row is locked; nothing changed: nothing is written.
+    to be confirmed again (a draft counts as no DLT). Other fields are corrected without touching the
+    signature. Whether an event is a DLT is computed when read, so the 3+3 counts
+    (`dosing.selectors.escalation_state`) follow a corrected grade, attribution or flag at once. The
+    row is locked; nothing changed: nothing is written.
     """
     from django.core.exceptions import PermissionDenied
 
@@ -1143,8 +1144,9 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
         elif judged and locked.status == "confirmed":
             # Changed by a coordinator: the old signature does not cover the new values. It is withdrawn
             # first (its own audit row), so no row holds the new values under the old signature.
+            signature = ["confirmed_by", "confirmed_at", "confirmation_meaning"]
             locked.status, locked.confirmed_by, locked.confirmed_at, locked.confirmation_meaning = "draft", None, None, ""
-            audited_save(locked, by=by, update_fields=["status", "confirmed_by", "confirmed_at", "confirmation_meaning"],
+            audited_save(locked, by=by, update_fields=["status", *signature],
                          reason=_("Signature withdrawn: %(fields)s changed by %(user)s: %(reason)s") % {
                              "fields": ", ".join(judged), "user": by.get_username(), "reason": reason})
         if changed:

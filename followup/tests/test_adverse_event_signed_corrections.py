@@ -141,8 +141,8 @@ def test_other_fields_are_corrected_under_the_signature(signed_sae, coordinator)
     signed_at = AdverseEvent.objects.get(pk=signed_sae.pk).confirmed_at
 
     response = client_for(coordinator).patch(url(signed_sae), {
-        "description": "ALT 6 x ULN", "outcome": "recovering", "resolution_date": (ONSET + timedelta(days=3)).isoformat(),
-        "seriousness": ["life_threatening"], "reason": REASON}, format="json")
+        "description": "ALT 6 x ULN", "outcome": "recovering", "seriousness": ["life_threatening"],
+        "resolution_date": (ONSET + timedelta(days=3)).isoformat(), "reason": REASON}, format="json")
 
     assert response.status_code == 200, response.json()
     assert (response.json()["status"], response.json()["confirmation"]["meaning"]) == ("confirmed", MEANING)
