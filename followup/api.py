@@ -97,8 +97,9 @@ class AdverseEventOutSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="draft (recorded by a coordinator or without the investigator's signature, "
                                              "an infusion reaction, a lab-derived suggestion) | confirmed | dismissed")
     confirmation = serializers.SerializerMethodField(
-        help_text="The investigator's signature confirming grade, seriousness and relationship: who, when, meaning; "
-                  "null for a draft (or an event confirmed before signatures were recorded).")
+        help_text="The investigator's signature confirming grade, seriousness and relationship (for a dismissed "
+                  "event: the signed dismissal, its meaning with the reason): who, when, meaning; null for a draft "
+                  "(or an event confirmed or dismissed before signatures were recorded).")
     grade = serializers.IntegerField(allow_null=True)
     serious = serializers.BooleanField(allow_null=True)
     relationship = serializers.CharField()
@@ -190,6 +191,11 @@ class AdverseEventUpdateInSerializer(AdverseEventInSerializer):
 
     reason = serializers.CharField(required=False, allow_blank=True, default="",
                                    help_text="Why the event is corrected (kept in the audit trail); required.")
+    password = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False, write_only=True,
+        help_text="An investigator's own password, re-entered as a signature: required when the correction changes "
+                  "grade, serious, seriousness or relationship (403 when wrong or missing; nothing written). A "
+                  "coordinator's change of these withdraws the signature: the event goes back to draft.")
 
 
 def _given(serializer, request, names) -> dict:
@@ -203,7 +209,8 @@ class AdverseEventDetail(APIView):
     Coordinators and investigators of the event's site correct it; a change of the relationship to
     treatment (causality) is the investigator's only (403 for a coordinator); monitors read (403
     on PATCH); another site's event is 404. A draft is confirmed or dismissed, a dismissed event
-    is not corrected (409).
+    is not corrected (409). A change of grade, serious, seriousness or relationship is signed again
+    by an investigator (`password`) or, by a coordinator, withdraws the signature (back to draft).
     """
 
     @extend_schema(responses=AdverseEventWithDltSerializer)
@@ -221,7 +228,7 @@ class AdverseEventDetail(APIView):
                                           term_other=given.get("term_other", False))
         try:
             services.adverse_event_update(event=event, data=data, reason=serializer.validated_data["reason"],
-                                          by=request.user)
+                                          password=serializer.validated_data["password"], by=request.user)
         except ServiceError as error:
             raise_for(error)
         return Response(_judged(event))
@@ -269,6 +276,9 @@ class AdverseEventDismissInSerializer(LimitedSerializer):
     length_model, length_fields = AdverseEvent, {"reason": "dismissed_reason"}
 
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                     write_only=True, help_text="Your own password, re-entered as a signature "
+                                                                "(403 when wrong or missing; nothing written).")
 
 
 def _adverse_event(request, pk, action=Action.SIGN):
@@ -302,7 +312,8 @@ class AdverseEventConfirm(APIView):
 
 
 class AdverseEventDismiss(APIView):
-    """An investigator dismisses a draft adverse event, with the reason."""
+    """An investigator dismisses a draft adverse event, with the reason, signed with their password
+    (403 for another role or a wrong or missing password, nothing written; 409 when not a draft)."""
 
     @extend_schema(request=AdverseEventDismissInSerializer, responses=AdverseEventWithDltSerializer)
     def post(self, request, pk):
@@ -310,7 +321,8 @@ class AdverseEventDismiss(APIView):
         serializer = AdverseEventDismissInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            services.adverse_event_dismiss(event=event, reason=serializer.validated_data["reason"], by=request.user)
+            services.adverse_event_dismiss(event=event, reason=serializer.validated_data["reason"],
+                                           password=serializer.validated_data["password"], by=request.user)
         except ServiceError as error:
             raise_for(error)
         return Response(_judged(event))

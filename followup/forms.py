@@ -209,6 +209,7 @@ class AdverseEventDismissForm(LimitedForm, forms.Form):
 
     reason = forms.CharField(label=_("Why is it not an adverse event?"), widget=forms.Textarea(attrs={"rows": 2}),
                              required=False)
+    password = _signature_field()
 
 
 class AdverseEventForm(AdverseEventAssessmentForm):
@@ -261,10 +262,16 @@ class AdverseEventEditForm(AdverseEventForm):
     field_order = [*AdverseEventForm.field_order, "resolved_to_grade1_within_48h", "stopped_infusions",
                    "platelet_drop_confirmed", "reason"]
 
+    password = _signature_field(required=False)
+
     def __init__(self, *args, may_change_relationship: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site_aware_at"].help_text = _("Starts the 24-hour SAE reporting clock.")
-        if not may_change_relationship:
+        if may_change_relationship:
+            self.fields["password"].help_text = _(
+                "Needed when grade, seriousness or relationship change: signs the corrected judgement.")
+        else:
+            del self.fields["password"]
             self.fields["relationship"].disabled = True
             self.fields["relationship"].help_text = _("Causality is changed by an investigator of the site.")
 

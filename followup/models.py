@@ -174,7 +174,8 @@ class AdverseEvent(models.Model):
     suggestion = models.TextField(_("grading suggestion"), blank=True,
                                   help_text=_("How a lab value suggested this event (CLINICAL_RULES.md section 3)."))
     dismissed_reason = models.TextField(_("reason dismissed"), blank=True)
-    # The investigator's signature confirming grade, seriousness and causality (status confirmed).
+    # The investigator's signature: confirming grade, seriousness and causality (status confirmed; signed
+    # again when a correction changes them), or the dismissal of a draft (status dismissed).
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                      related_name="+", verbose_name=_("confirmed by"))
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)

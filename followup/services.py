@@ -996,17 +996,29 @@ def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, 
     return event
 
 
-def adverse_event_dismiss(*, event: AdverseEvent, reason: str, by) -> AdverseEvent:
-    """The investigator dismisses a draft, with the reason (`Action.SIGN`); it then counts nowhere."""
+def adverse_event_dismiss(*, event: AdverseEvent, reason: str, password: str = "", by,
+                          now: datetime | None = None) -> AdverseEvent:
+    """The investigator dismisses a draft, with the reason (`Action.SIGN`); it then counts nowhere
+    (not as a DLT, not as an SAE), so it is signed with their own password as a confirmation is
+    (`trials.signatures.check_signature`: a wrong or missing one is 403 and writes nothing). The
+    signature (who, when, the meaning `trials.signatures.ADVERSE_EVENT_DISMISSAL_MEANING` with the
+    reason) is stored in the event's signature fields. A draft that is not a draft any more is a
+    conflict (409)."""
     from enrollment.services import ServiceError
+    from trials.signatures import ADVERSE_EVENT_DISMISSAL_MEANING, check_signature
 
+    now = now or timezone.now()
     require(by, Action.SIGN, [event.participant.site_id])
-    if not (reason or "").strip():
+    reason = (reason or "").strip()
+    if not reason:
         raise ServiceError({"reason": [_("Say why the suggested adverse event is dismissed.")]})
     with transaction.atomic():
         _locked_draft(event)
-        event.status, event.dismissed_reason = "dismissed", reason.strip()
-        audited_save(event, by=by, reason=_("Adverse event dismissed: %(reason)s") % {"reason": reason.strip()})
+        check_signature(by, password, refused=_("The password is not correct: the adverse event was not dismissed."))
+        event.status, event.dismissed_reason = "dismissed", reason
+        event.confirmed_by, event.confirmed_at = by, now
+        event.confirmation_meaning = str(ADVERSE_EVENT_DISMISSAL_MEANING) % {"reason": reason}
+        audited_save(event, by=by, reason=_("Adverse event dismissed: %(reason)s") % {"reason": reason})
     return event
 
 
@@ -1028,7 +1040,23 @@ def adverse_event_can_change_relationship(user, participant) -> bool:
     return can(user, Action.SIGN, [participant.site_id])
 
 
-def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason: str, by,
+# The investigator's signed judgements: a correction that changes one of them is signed again or
+# withdraws the signature (`adverse_event_update`).
+ADVERSE_EVENT_SIGNED = ("grade", "serious", "seriousness", "relationship")
+
+
+def adverse_event_signed_changes(event: AdverseEvent, values: dict) -> list[str]:
+    """The signed judgements (`ADVERSE_EVENT_SIGNED`) that `values` change (the seriousness
+    criteria compared as a set: their order is no judgement)."""
+    def same(name):
+        if name == "seriousness":
+            return set(values[name] or []) == set(getattr(event, name) or [])
+        return values[name] == getattr(event, name)
+
+    return [name for name in ADVERSE_EVENT_SIGNED if not same(name)]
+
+
+def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason: str, by, password: str = "",
                          today: date | None = None) -> AdverseEvent:
     """Correct a confirmed adverse event, with the reason kept in the audit trail
     (CLINICAL_RULES.md sections 3-4).
@@ -1040,13 +1068,24 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     time the site learned of it starts its clock at the correction. Fields given as `KEEP` stay as
     they are; the event as corrected is validated as a recorded one (a term kept as recorded is not checked against the CTCAE list again, so an
     event recorded before the list can still be corrected). A draft is confirmed or dismissed, not
-    corrected; a dismissed event is not corrected (409). Whether an event is a DLT is computed
-    when read, so the 3+3 counts (`dosing.selectors.escalation_state`) follow a corrected grade,
-    attribution or flag at once. The row is locked; nothing changed: nothing is written.
+    corrected; a dismissed event is not corrected (409).
+
+    Grade, seriousness, seriousness criteria and relationship are the investigator's signed
+    judgement (`ADVERSE_EVENT_SIGNED`): a correction that changes one of them by an investigator of
+    the site is signed with their password (`trials.signatures.check_signature`: wrong or missing,
+    403 and nothing written) and stores a new signature (signer, time, meaning) on the new values,
+    in the same audit row as the change; by a coordinator it withdraws the signature: the event goes
+    back to draft (an audit row "Signature withdrawn: <fields> changed by <user>: <reason>" before
+    the row of the change, which keeps the reason whole) and waits on the investigators' worklist
+    to be confirmed again (a draft counts as no DLT). Other fields are corrected without touching the
+    signature. Whether an event is a DLT is computed when read, so the 3+3 counts
+    (`dosing.selectors.escalation_state`) follow a corrected grade, attribution or flag at once. The
+    row is locked; nothing changed: nothing is written.
     """
     from django.core.exceptions import PermissionDenied
 
     from enrollment.services import ConflictError, ServiceError
+    from trials.signatures import ADVERSE_EVENT_MEANING, check_signature
 
     today = today or timezone.localdate()
     participant = event.participant
@@ -1095,11 +1134,27 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
         if values["site_aware_at"] is None:
             values["site_aware_at"] = locked.site_aware_at
         changed = {name: value for name, value in values.items() if getattr(locked, name) != value}
+        judged = adverse_event_signed_changes(locked, values)
+        if judged and adverse_event_can_change_relationship(by, participant):
+            # The investigator signs the corrected judgement again: the new signature is on the new values.
+            check_signature(by, password, refused=_("The password is not correct: grade, seriousness and relationship "
+                                                    "of a signed adverse event change only with your signature."))
+            changed.update(confirmed_by=by, confirmed_at=timezone.now(),
+                           confirmation_meaning=str(ADVERSE_EVENT_MEANING))
+        elif judged and locked.status == "confirmed":
+            # Changed by a coordinator: the old signature does not cover the new values. It is withdrawn
+            # first (its own audit row), so no row holds the new values under the old signature.
+            signature = ["confirmed_by", "confirmed_at", "confirmation_meaning"]
+            locked.status, locked.confirmed_by, locked.confirmed_at, locked.confirmation_meaning = "draft", None, None, ""
+            audited_save(locked, by=by, update_fields=["status", *signature],
+                         reason=_("Signature withdrawn: %(fields)s changed by %(user)s: %(reason)s") % {
+                             "fields": ", ".join(judged), "user": by.get_username(), "reason": reason})
         if changed:
             for name, value in changed.items():
                 setattr(locked, name, value)
             audited_save(locked, by=by, reason=reason, update_fields=list(changed))
-    for name in (*ADVERSE_EVENT_CORRECTABLE, "term_other"):
+    for name in (*ADVERSE_EVENT_CORRECTABLE, "term_other", "status", "confirmed_by", "confirmed_at",
+                 "confirmation_meaning"):
         setattr(event, name, getattr(locked, name))
     return event
 

@@ -14,6 +14,7 @@ from enrollment.selectors import participants_visible
 from enrollment.services import ServiceError
 from trials.limits import LimitedForm
 from trials.scoping import Action, require
+from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused
 from trials.units import ANALYTES
 
 from . import services
@@ -199,7 +200,6 @@ def _service_errors_on(form, errors: dict) -> None:
 def adverse_event_new(request, pk):
     """Record an adverse event (coordinators and investigators), through `services.adverse_event_record`."""
     from trials.scoping import can
-    from trials.signatures import ADVERSE_EVENT_MEANING
 
     participant = get_object_or_404(participants_visible(request.user).prefetch_related("screening__consents"), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
@@ -266,20 +266,31 @@ def adverse_event_edit(request, pk):
         # The page shows the time to the minute: an unchanged minute keeps the recorded time.
         keep_aware = aware is None or aware == initial["site_aware_at"]
         try:
-            services.adverse_event_update(event=event, by=request.user, reason=data["reason"], data=_adverse_event_input(
-                data, site_aware_at=services.KEEP if keep_aware else aware,
-                resolved_to_grade1_within_48h=data["resolved_to_grade1_within_48h"],
-                stopped_infusions=data["stopped_infusions"], platelet_drop_confirmed=data["platelet_drop_confirmed"]))
+            services.adverse_event_update(
+                event=event, by=request.user, reason=data["reason"], password=data.get("password") or "",
+                data=_adverse_event_input(
+                    data, site_aware_at=services.KEEP if keep_aware else aware,
+                    resolved_to_grade1_within_48h=data["resolved_to_grade1_within_48h"],
+                    stopped_infusions=data["stopped_infusions"],
+                    platelet_drop_confirmed=data["platelet_drop_confirmed"]))
+        except SignatureRefused as refusal:  # the password is not the signer's: nothing written
+            form.add_error("password" if "password" in form.fields else None, str(refusal))
         except PermissionDenied as refusal:
             form.add_error(None, str(refusal))
         except ServiceError as error:
             _service_errors_on(form, error.errors)
         else:
-            messages.success(request, _("Adverse event corrected."))
+            if event.status == "draft":
+                messages.warning(request, _("Adverse event corrected. Grade, seriousness or relationship changed: "
+                                            "the investigator's signature is withdrawn and the event is a draft "
+                                            "again, for an investigator of the site to confirm."))
+            else:
+                messages.success(request, _("Adverse event corrected."))
             return redirect("adverse-event-detail", pk=pk)
     style(form)
     return render(request, "followup/adverse_event_edit_form.html", {
-        "participant": participant, "event": event, "form": form, "ctcae_terms": _ctcae_terms()})
+        "participant": participant, "event": event, "form": form, "ctcae_terms": _ctcae_terms(),
+        "may_sign": may_change_relationship, "meaning": ADVERSE_EVENT_MEANING})
 
 
 class SaeReportForm(LimitedForm, forms.Form):
@@ -310,8 +321,6 @@ def adverse_event_detail(request, pk):
 
     from .models import AdverseEvent, SeriousnessCriterion
 
-    from trials.signatures import ADVERSE_EVENT_MEANING
-
     event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
                               .select_related("participant", "sae_reported_by", "reported_by", "confirmed_by"), pk=pk)
     participant = event.participant
@@ -332,16 +341,19 @@ def adverse_event_detail(request, pk):
         "grade": event.grade or event.suggested_grade, "serious": {True: "yes", False: "no"}.get(event.serious, ""),
         "seriousness": event.seriousness, "relationship": event.relationship, "action_taken": event.action_taken,
         "outcome": event.outcome})
-    dismiss_form = AdverseEventDismissForm()
+    # Its own ids: the confirmation form beside it has a password field too.
+    dismiss_form = AdverseEventDismissForm(auto_id="id_dismiss_%s")
     if request.method == "POST" and "sae_report" not in request.POST:
         require(request.user, Action.SIGN, [participant.site_id])
         dismiss = "dismiss" in request.POST
-        form = AdverseEventDismissForm(request.POST) if dismiss else AdverseEventConfirmForm(request.POST)
+        form = (AdverseEventDismissForm(request.POST, auto_id="id_dismiss_%s") if dismiss
+                else AdverseEventConfirmForm(request.POST))
         if form.is_valid():
             data = form.cleaned_data
             try:
                 if dismiss:
-                    services.adverse_event_dismiss(event=event, reason=data["reason"], by=request.user)
+                    services.adverse_event_dismiss(event=event, reason=data["reason"], password=data["password"],
+                                                   by=request.user)
                 else:
                     services.adverse_event_confirm(
                         event=event, grade=data["grade"], serious=data["serious"], relationship=data["relationship"],

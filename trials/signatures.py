@@ -2,7 +2,8 @@
 investigator signs eligibility, dose-escalation decisions and adverse-event causality).
 
 One check for every signature in the product (`dosing` escalation decisions, `enrollment`
-eligibility confirmation, `followup` adverse-event confirmation): a wrong or missing password
+eligibility confirmation, `followup` adverse-event confirmation, dismissal and
+correction of a signed judgement): a wrong or missing password
 raises `SignatureRefused` (403) before anything is written. After LOGIN_FAILURE_LIMIT wrong
 passwords signing is locked for LOGIN_LOCK_SECONDS, as sign-in is, so a signature cannot be
 guessed. Each signature stores who signed, when, and the meaning shown to the signer.
@@ -21,6 +22,8 @@ ELIGIBILITY_MEANING = gettext_lazy(
     "of the study.")
 ADVERSE_EVENT_MEANING = gettext_lazy(
     "I confirm grade, seriousness and relationship to treatment of this adverse event.")
+# Dismissing a draft adverse event removes a possible DLT or SAE from every count: it is signed too.
+ADVERSE_EVENT_DISMISSAL_MEANING = gettext_lazy("I judge this is not an adverse event: %(reason)s")
 
 
 class SignatureRefused(PermissionDenied):

@@ -98,10 +98,11 @@ def test_investigator_confirms_a_draft_from_the_participant_page(client, draft, 
 def test_investigator_dismisses_a_draft(client, draft, investigator):
     client.force_login(investigator)
     url = reverse("adverse-event-detail", args=[draft.pk])
-    missing = client.post(url, {"dismiss": "1", "reason": ""})
+    missing = client.post(url, {"dismiss": "1", "reason": "", "password": SIGNER_PASSWORD})
     assert missing.context["dismiss_form"].errors["reason"] == ["Say why the suggested adverse event is dismissed."]
 
-    assert client.post(url, {"dismiss": "1", "reason": "Sample haemolysed"}).status_code == 302
+    assert client.post(url, {"dismiss": "1", "reason": "Sample haemolysed", "password": SIGNER_PASSWORD}
+                       ).status_code == 302
     draft.refresh_from_db()
     assert (draft.status, draft.dismissed_reason) == ("dismissed", "Sample haemolysed")
 

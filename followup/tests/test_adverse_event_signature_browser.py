@@ -1,11 +1,12 @@
 """Chromium: a coordinator records an adverse event with its causality (a draft); the site's
-investigator finds it on the worklist and confirms it with a signature (password)."""
+investigator finds it on the worklist and confirms it with a signature (password). An
+investigator's correction of a signed grade, and the dismissal of a draft, are signed too."""
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 
-from dosing.tests.escalation_setup import WINDOW_OVER, enrol_p2
+from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
 from followup.models import AdverseEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -75,4 +76,52 @@ def test_coordinator_records_causality_and_the_investigator_signs_it_in_the_brow
     assert page.get_by_test_id("ae-confirmation").inner_text().startswith("Signed by li at ")
     assert page.get_by_test_id("ae-confirmation-meaning").inner_text() == MEANING
     page.screenshot(path="/tmp/adverse-event-signed.png", full_page=True)
+    assert problems == []
+
+
+def test_a_correction_of_the_grade_and_a_dismissal_are_signed_in_the_browser(chromium_page, studies, make_user):
+    cache.clear()
+    coordinator = make_user("coordinator", username="wang", password=PASSWORD)
+    investigator = make_user("investigator", username="li", password=PASSWORD)
+    participant = enrol_p2(coordinator)
+    onset = WINDOW_OVER + timedelta(days=10)
+    signed = adverse_event(participant, onset=onset, by=coordinator, grade=3)  # signed by the site's investigator
+    draft = adverse_event(participant, onset=onset, by=coordinator, grade=2, confirmed=False, term="Headache")
+    page = chromium_page
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    sign_in(page, "li")
+    page.goto(f"{page.base}/adverse-events/{signed.pk}/edit/")
+    page.select_option("#id_grade", "2")
+    page.fill("#id_reason", "Grade 2 on the source")
+    page.get_by_role("button", name="Save the correction").click()
+    assert ("The password is not correct: grade, seriousness and relationship of a signed adverse event change only "
+            "with your signature.") in page.inner_text("body")
+    signed.refresh_from_db()
+    assert signed.grade == 3
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Save the correction").click()
+    assert page.locator(".alert-success").inner_text() == "Adverse event corrected."
+    signed.refresh_from_db()
+    assert (signed.status, signed.grade, signed.confirmed_by, signed.confirmation_meaning) == (
+        "confirmed", 2, investigator, MEANING)
+
+    page.goto(f"{page.base}/adverse-events/{draft.pk}/")
+    page.fill("#id_dismiss_reason", "Tension headache before the infusion")
+    page.fill("#id_dismiss_password", "not-my-password")
+    page.get_by_role("button", name="Dismiss and sign").click()
+    assert "The password is not correct: the adverse event was not dismissed." in page.inner_text("body")
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    page.fill("#id_dismiss_password", PASSWORD)
+    page.get_by_role("button", name="Dismiss and sign").click()
+
+    assert page.locator(".alert-success").inner_text() == "Adverse event dismissed."
+    draft.refresh_from_db()
+    assert (draft.status, draft.confirmed_by, draft.confirmation_meaning) == (
+        "dismissed", investigator, "I judge this is not an adverse event: Tension headache before the infusion")
+    page.goto(f"{page.base}/adverse-events/{draft.pk}/")
+    assert page.get_by_test_id("ae-confirmation").inner_text().startswith("Signed by li at ")
     assert problems == []

@@ -133,7 +133,8 @@ def test_investigator_dismisses_a_suggestion_with_a_reason(investigator_api, dra
     assert investigator_api.post(url, {"reason": " "}, format="json").json() == {
         "errors": {"reason": ["Say why the suggested adverse event is dismissed."]}}
 
-    response = investigator_api.post(url, {"reason": "Haemolysis in the sample"}, format="json")
+    response = investigator_api.post(url, {"reason": "Haemolysis in the sample", "password": SIGNER_PASSWORD},
+                                     format="json")
 
     assert response.status_code == 200, response.json()
     assert (response.json()["status"], response.json()["dismissed_reason"]) == ("dismissed", "Haemolysis in the sample")

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import client_for, confirm_adverse_event
+from conftest import SIGNER_PASSWORD, client_for, confirm_adverse_event
 from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
 from followup import services
 from followup.models import AdverseEvent
@@ -44,9 +44,12 @@ def test_patch_corrects_the_grade_with_the_reason_and_the_dlt_follows(api, event
     body = response.json()
     assert (body["grade"], body["relationship"], body["term"]) == (2, "possible", "Alanine aminotransferase increased")
     assert (body["dlt"]["is_dlt"], body["dlt"]["counts"]) == (False, False)
-    latest = AdverseEvent.objects.get().history.first()
+    assert (body["status"], body["confirmation"]) == ("draft", None)  # the coordinator's change withdrew the signature
+    latest, withdrawn = AdverseEvent.objects.get().history.all()[:2]
     assert (latest.history_type, latest.grade, latest.history_change_reason, latest.history_user) == (
         "~", 2, REASON, coordinator)
+    assert (withdrawn.status, withdrawn.grade, withdrawn.confirmed_by, withdrawn.history_change_reason) == (
+        "draft", 3, None, f"Signature withdrawn: grade changed by {coordinator.username}: {REASON}")
 
 
 def test_the_escalation_api_reflects_a_corrected_grade_and_dlt_flag(studies, api, coordinator, investigator):
@@ -57,7 +60,9 @@ def test_the_escalation_api_reflects_a_corrected_grade_and_dlt_flag(studies, api
     before = client_for(coordinator).get(ESCALATION).json()
     assert (before["levels"][0]["dlts"], before["proposal"]["action"]) == (1, "expand")
 
-    api.patch(url(event), {"grade": 2, "reason": "Grade 2 on the lab report (3.8 x ULN)"}, format="json")
+    signed = client_for(investigator).patch(url(event), {"grade": 2, "reason": "Grade 2 on the lab report (3.8 x ULN)",
+                                                         "password": SIGNER_PASSWORD}, format="json")
+    assert (signed.status_code, signed.json()["status"]) == (200, "confirmed")
     after_grade = client_for(coordinator).get(ESCALATION).json()
 
     assert (after_grade["levels"][0]["dlts"], after_grade["proposal"]["action"]) == (0, "escalate")
@@ -144,16 +149,18 @@ def test_an_event_recorded_under_an_unlisted_term_is_corrected_without_retyping_
 
 def test_a_coordinator_cannot_change_causality_an_investigator_can(event, coordinator, investigator):
     refused = client_for(coordinator).patch(url(event), {"relationship": "unrelated", "reason": REASON}, format="json")
-    same = client_for(coordinator).patch(url(event), {"relationship": "possible", "grade": 4,
-                                                      "serious": True, "seriousness": ["life_threatening"],
+    same = client_for(coordinator).patch(url(event), {"relationship": "possible", "description": "ALT 6 x ULN",
                                                       "reason": REASON}, format="json")
-    accepted = client_for(investigator).patch(url(event), {"relationship": "unrelated", "reason": "Alternative cause"},
-                                              format="json")
+    unsigned = client_for(investigator).patch(url(event), {"relationship": "unrelated",
+                                                           "reason": "Alternative cause"}, format="json")
+    accepted = client_for(investigator).patch(url(event), {"relationship": "unrelated", "reason": "Alternative cause",
+                                                           "password": SIGNER_PASSWORD}, format="json")
 
     assert refused.status_code == 403
     assert refused.json() == {"errors": {"detail": ["Only an investigator changes the relationship to treatment "
                                                     "(causality)."]}}
     assert same.status_code == 200, same.json()
+    assert unsigned.status_code == 403
     assert accepted.status_code == 200, accepted.json()
     assert (accepted.json()["relationship"], accepted.json()["dlt"]["is_dlt"]) == ("unrelated", False)
     assert [row.history_change_reason for row in AdverseEvent.objects.get().history.all()][:2] == [
@@ -165,7 +172,8 @@ def test_a_dismissed_event_and_a_draft_are_not_corrected(api, participant, coord
             "status": "draft", "reported_by": coordinator}
     draft = AdverseEvent.objects.create(**base)
     dismissed = AdverseEvent.objects.create(**base)
-    services.adverse_event_dismiss(event=dismissed, reason="Sample haemolysed", by=investigator)
+    services.adverse_event_dismiss(event=dismissed, reason="Sample haemolysed", password=SIGNER_PASSWORD,
+                                   by=investigator)
 
     on_draft = api.patch(url(draft), {"grade": 2, "reason": REASON}, format="json")
     on_dismissed = api.patch(url(dismissed), {"grade": 2, "reason": REASON}, format="json")
@@ -233,13 +241,13 @@ def test_the_service_locks_the_row_and_reads_a_bounded_number_of_rows_sets(event
 def test_the_audit_page_of_the_event_shows_the_correction(client, api, event, coordinator):
     from django.urls import reverse
 
-    api.patch(url(event), {"grade": 2, "reason": REASON}, format="json")
+    api.patch(url(event), {"description": "ALT 6 x ULN", "reason": REASON}, format="json")
     client.force_login(coordinator)
 
     entries = client.get(reverse("audit-trail", args=["adverse-event", event.pk])).context["entries"]
 
     assert (entries[0].action, entries[0].reason) == ("changed", REASON)
-    assert [(c.field, c.old, c.new) for c in entries[0].changes] == [("CTCAE grade", 3, 2)]
+    assert [(c.field, c.old, c.new) for c in entries[0].changes] == [("description", "", "ALT 6 x ULN")]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
+from conftest import SIGNER_PASSWORD
 from followup.models import AdverseEvent
 
 ONSET = WINDOW_OVER + timedelta(days=10)
@@ -83,7 +84,10 @@ def test_the_coordinator_corrects_the_grade_with_a_reason(client, event, coordin
     assert response.status_code == 302, response.context and response.context["form"].errors
     event.refresh_from_db()
     assert (event.grade, event.relationship) == (2, "possible")  # a disabled field keeps its value
-    assert event.history.first().history_change_reason == "Grade 2 on the lab report"
+    assert (event.status, event.confirmed_by, event.confirmed_at) == ("draft", None, None)  # signature withdrawn
+    assert [row.history_change_reason for row in event.history.all()[:2]] == [
+        "Grade 2 on the lab report",
+        f"Signature withdrawn: grade changed by {coordinator.username}: Grade 2 on the lab report"]
     assert event.history.first().site_aware_at == event.history.last().site_aware_at  # the minute shown is kept
 
 
@@ -93,11 +97,12 @@ def test_the_investigator_changes_causality(client, event, investigator):
     assert not response.context["form"].fields["relationship"].disabled
 
     posted = client.post(edit_url(event), {**as_posted(response.context["form"]), "relationship": "unrelated",
-                                           "stopped_infusions": "on", "reason": "Alternative cause found"})
+                                           "stopped_infusions": "on", "reason": "Alternative cause found",
+                                           "password": SIGNER_PASSWORD})
 
     assert posted.status_code == 302, posted.context and posted.context["form"].errors
     event.refresh_from_db()
-    assert (event.relationship, event.stopped_infusions) == ("unrelated", True)
+    assert (event.relationship, event.stopped_infusions, event.confirmed_by) == ("unrelated", True, investigator)
 
 
 def test_the_form_without_a_reason_or_with_an_unlisted_term_names_the_fields(client, event, coordinator):

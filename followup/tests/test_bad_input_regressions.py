@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import client_for
+from conftest import SIGNER_PASSWORD, client_for
 from enrollment.models import Consent, Screening
 from enrollment.tests.test_pages import create_screening, form_data
 from followup.models import AdverseEvent, Assessment
@@ -70,7 +70,8 @@ def test_adverse_event_edit_page_refuses_a_reason_over_100_characters(signed_in,
 def test_adverse_event_dismiss_page_refuses_a_reason_over_100_characters(client, world, investigator):
     client.force_login(investigator)
     before = history_rows()
-    response = client.post(reverse("adverse-event-detail", args=[world.draft.pk]), {"dismiss": "1", "reason": LONG})
+    response = client.post(reverse("adverse-event-detail", args=[world.draft.pk]),
+                           {"dismiss": "1", "reason": LONG, "password": SIGNER_PASSWORD})
     assert response.status_code == 200
     assert response.context["dismiss_form"].errors == {"reason": TOO_LONG}
     assert (AdverseEvent.objects.get(pk=world.draft.pk).status, history_rows()) == ("draft", before)
@@ -92,7 +93,7 @@ def test_correction_endpoints_refuse_a_reason_over_100_characters(world, coordin
 def test_dismissal_reason_of_100_characters_is_kept_whole_and_its_audit_reason_cut_to_the_column(world, investigator):
     reason = "d" * 100  # the longest allowed; "Adverse event dismissed: " before it would overflow the column
     response = client_for(investigator).post(reverse("api-adverse-event-dismiss", args=[world.draft.pk]),
-                                             {"reason": reason}, format="json")
+                                             {"reason": reason, "password": SIGNER_PASSWORD}, format="json")
     assert response.status_code == 200, response.content
     draft = AdverseEvent.objects.get(pk=world.draft.pk)
     audit = draft.history.first().history_change_reason
