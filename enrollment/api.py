@@ -305,26 +305,32 @@ def _screening_out(screening_id) -> dict:
 class StudyScreenings(APIView):
     @extend_schema(request=ScreeningFactsSerializer, responses={201: ScreeningOutSerializer})
     def post(self, request, code):
-        study = get_object_or_404(Study.objects.visible_to(request.user), code=code)
-        screen_sites = set(site_ids_for(request.user, Action.SCREEN)) & set(study.sites.values_list("pk", flat=True))
+        # The study's sites, diseases and criteria are read once here and used by the service.
+        study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites", "diseases", "criteria"),
+                                  code=code)
+        screener_of = set(site_ids_for(request.user, Action.SCREEN))
+        screen_sites = {site.pk: site for site in study.sites.all() if site.pk in screener_of}
         if not screen_sites:
             require(request.user, Action.SCREEN, [])
         serializer = ScreeningFactsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         site_code = serializer.validated_data.get("site")
         if site_code:
-            site = Site.objects.filter(code=site_code, pk__in=screen_sites).first()
+            site = next((site for site in screen_sites.values() if site.code == site_code), None)
             if site is None:
                 raise exceptions.PermissionDenied(f"You do not screen for {study.code} at site {site_code}.")
         elif len(screen_sites) == 1:
-            site = Site.objects.get(pk=next(iter(screen_sites)))
+            site = next(iter(screen_sites.values()))
         else:
             raise exceptions.ValidationError({"site": ["You screen at several sites: give the site code."]})
         try:
             screening = services.screening_create(study=study, site=site, data=serializer.to_input(), by=request.user)
         except services.ServiceError as error:
             raise_for(error)
-        return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
+        # The new screening holds the labs and courses written; it has no consent or participant yet.
+        services.cache_rows(screening, "consents", [])
+        Screening.participant.related.set_cached_value(screening, None)
+        return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
 
 class ScreeningDetail(APIView):

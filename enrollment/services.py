@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from dosing.services import infusion_schedule_create, participant_infusion_plan
 from followup.services import visit_schedule_create
@@ -123,7 +124,7 @@ def _validate_scalars(values: dict, study: Study, today: date, errors: _Errors) 
         errors.add("ecog", _("ECOG is a whole number from 0 to 5."))
     disease = values.get("disease")
     if disease not in (None, ""):
-        allowed = set(study.diseases.values_list("disease", flat=True))
+        allowed = {row.disease for row in study.diseases.all()}
         if disease not in rules.DISEASES:
             errors.add("disease", _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(rules.DISEASES)})
         elif disease not in allowed:
@@ -252,41 +253,54 @@ def _write_therapies(screening: Screening, therapies: list[TherapyInput], *, by,
                                   outcome=outcome), by=by, reason=reason)
 
 
-def _resolve_site_ranges(screening: Screening, *, by, reason: str, order: dict[str, int] | None = None) -> None:
-    """Labs without the reporting lab's range take the site's range for the patient's sex and age.
-
-    A report's single limit that crosses the site's other limit is refused (`labs.<i>.lln|uln`,
-    `order` giving each analyte's index in the request); the caller's transaction is rolled back."""
-    from .selectors import site_reference_range
-
+def _site_ranges_context(screening: Screening) -> tuple[list, int | None]:
+    """The site's reference ranges (one query) and the patient's age, to resolve each lab's range."""
     age = rules.age_in_years(screening.birth_date, screening.screening_date) if (
         screening.birth_date and screening.screening_date) else None
-    ranges = list(screening.site.reference_ranges.all())
+    return list(screening.site.reference_ranges.all()), age
+
+
+def _lab_range(lab: ScreeningLab, screening: Screening, ranges: list, age: int | None,
+               order: dict[str, int] | None) -> tuple[float | None, float | None, str]:
+    """The range a lab is judged against: a limit the report gave is used; a limit it did not give
+    comes from the site's range for the patient's sex and age. A report's single limit that crosses
+    the site's other limit is refused (`labs.<i>.lln|uln`, `order` giving each analyte's index)."""
+    from .selectors import site_reference_range
+
+    found = site_reference_range(ranges, lab.analyte, screening.sex or None, age)
+    site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
+    conflict = mixed_range_conflict(lab.report_lln, lab.report_uln, site_lln, site_uln)
+    if conflict:
+        raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict}": [mixed_range_message(
+            lab.analyte, conflict, lab.report_lln, lab.report_uln, site_lln, site_uln)]})
+    lln = lab.report_lln if lab.report_lln is not None else site_lln
+    uln = lab.report_uln if lab.report_uln is not None else site_uln
+    from_report = lab.report_lln is not None or lab.report_uln is not None
+    from_site = (lab.report_lln is None and site_lln is not None) or (lab.report_uln is None and site_uln is not None)
+    source = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
+    return lln, uln, source
+
+
+def _resolve_site_ranges(screening: Screening, *, by, reason: str, order: dict[str, int] | None = None) -> None:
+    """Labs without the reporting lab's range take the site's range for the patient's sex and age
+    (`_lab_range`); a conflict is refused and the caller's transaction is rolled back."""
+    ranges, age = _site_ranges_context(screening)
     for lab in screening.labs.all():
-        found = site_reference_range(ranges, lab.analyte, screening.sex or None, age)
-        site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
-        conflict = mixed_range_conflict(lab.report_lln, lab.report_uln, site_lln, site_uln)
-        if conflict:
-            raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict}": [mixed_range_message(
-                lab.analyte, conflict, lab.report_lln, lab.report_uln, site_lln, site_uln)]})
-        # A limit the report gave is used; a limit it did not give comes from the site's range.
-        lln = lab.report_lln if lab.report_lln is not None else site_lln
-        uln = lab.report_uln if lab.report_uln is not None else site_uln
-        from_report = lab.report_lln is not None or lab.report_uln is not None
-        from_site = (lab.report_lln is None and site_lln is not None) or (lab.report_uln is None and site_uln is not None)
-        source = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
+        lln, uln, source = _lab_range(lab, screening, ranges, age, order)
         if (lab.lln, lab.uln, lab.range_source) != (lln, uln, source):
             lab.lln, lab.uln, lab.range_source = lln, uln, source
             audited_save(lab, by=by, reason=reason)
 
 
-def screening_evaluate(screening: Screening, *, now: datetime | None = None) -> rules.EligibilityResult:
-    """Evaluate the study's criteria on the screening's facts and keep the outcome on the row."""
+def screening_evaluate(screening: Screening, *, now: datetime | None = None, labs: list[ScreeningLab] | None = None,
+                       therapies: list[PriorTherapy] | None = None) -> rules.EligibilityResult:
+    """Evaluate the study's criteria on the screening's facts and keep the outcome on the row
+    (`labs`/`therapies`: the rows about to be written with a new screening, else its own)."""
     criteria = [
         rules.CriterionSpec(code=c.code, kind=c.kind, text=c.text, rule_type=c.rule_type, params=c.params)
         for c in screening.study.criteria.all()
     ]
-    result = rules.evaluate_criteria(criteria, screening_facts(screening))
+    result = rules.evaluate_criteria(criteria, screening_facts(screening, labs=labs, therapies=therapies))
     screening.eligible = result.eligible
     screening.eligibility = [
         {"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}
@@ -301,7 +315,7 @@ def _forget_prefetched(screening: Screening) -> None:
     getattr(screening, "_prefetched_objects_cache", {}).clear()
 
 
-def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
+def _set_facts(screening: Screening, data: ScreeningInput) -> None:
     for key, value in data.values.items():
         setattr(screening, key, "" if value is None and key in ("sex", "disease", "initials") else value)
     if data.conditions is not None:
@@ -310,6 +324,10 @@ def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, 
         screening.answers = {**screening.answers, **data.answers}
     if data.prior_therapies is not None:
         screening.prior_therapies_recorded = True
+
+
+def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
+    _set_facts(screening, data)
     audited_save(screening, by=by, reason=reason)
     _forget_prefetched(screening)
     if labs is not None:
@@ -323,11 +341,52 @@ def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, 
     audited_save(screening, by=by, reason=reason or _("Eligibility evaluated"))
 
 
+def cache_rows(instance, relation: str, rows: list) -> None:
+    """Keep `rows` as the prefetched content of `instance.<relation>` (what was just written),
+    so that reading them again costs no query."""
+    manager = getattr(instance, relation)
+    queryset = manager.model.objects.filter(**{manager.field.name: instance})
+    queryset._result_cache, queryset._prefetch_done = list(rows), True
+    instance._prefetched_objects_cache = {**getattr(instance, "_prefetched_objects_cache", {}), relation: queryset}
+
+
+def _in_model_order(therapies: list[PriorTherapy]) -> list[PriorTherapy]:
+    """Courses as the database returns them (`PriorTherapy.Meta.ordering`: start, then entry order;
+    an unknown start sorts where the database puts NULLs)."""
+    nulls_last = connection.features.nulls_order_largest
+    return [course for _index, course in sorted(
+        enumerate(therapies),
+        key=lambda item: ((item[1].start is None) == nulls_last, item[1].start or date.min, item[0]))]
+
+
+def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
+    """A new screening with its labs and courses, evaluated before it is written: the screening row,
+    its labs and its courses are each inserted once, with their history rows in bulk
+    (`bulk_create_with_history`: one history row per record, with who and why)."""
+    _set_facts(screening, data)
+    lab_rows = sorted((ScreeningLab(screening=screening, **row) for row in labs or []), key=lambda lab: lab.analyte)
+    if lab_rows:
+        order = {str(lab.analyte or "").strip().upper(): index for index, lab in enumerate(data.labs or [])}
+        ranges, age = _site_ranges_context(screening)
+        for lab in lab_rows:
+            lab.lln, lab.uln, lab.range_source = _lab_range(lab, screening, ranges, age, order)
+    courses = _in_model_order([
+        PriorTherapy(screening=screening, therapy=t.therapy, start=t.start, end=t.end, dose_text=t.dose_text or "",
+                     outcome=t.outcome) for t in data.prior_therapies or []])
+    screening_evaluate(screening, labs=lab_rows, therapies=courses)
+    audited_save(screening, by=by, reason=reason)
+    for model, rows in ((ScreeningLab, lab_rows), (PriorTherapy, courses)):
+        if rows:
+            bulk_create_with_history(rows, model, default_user=by, default_change_reason=reason)
+    cache_rows(screening, "labs", lab_rows)
+    cache_rows(screening, "prior_therapies", courses)
+
+
 def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
     """Record a screening (a draft: any fact may be missing) and evaluate eligibility."""
     today = today or timezone.localdate()
     errors = _Errors()
-    if not study.sites.filter(pk=site.pk).exists():
+    if site.pk not in {row.pk for row in study.sites.all()}:  # the study's sites, when prefetched, cost no query
         errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
     labs = _validate(data, study, today, errors)
     errors.raise_if_any()
@@ -336,7 +395,7 @@ def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, toda
         sequence = _next_sequence(Screening, study=study, site=site)
         screening = Screening(study=study, site=site, sequence=sequence,
                               number=f"{study.code}-{site.code}-S{sequence:03d}", created_by=by)
-        _apply(screening, data, labs, by=by, reason=_("Screening created"))
+        _create(screening, data, labs, by=by, reason=_("Screening created"))
     return screening
 
 
