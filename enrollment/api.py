@@ -1,4 +1,5 @@
 """REST API of screening, consent and enrolment (API.md 'Resources' and 'Screening facts')."""
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -289,8 +290,8 @@ class ParticipantDetailSerializer(ParticipantOutSerializer):
 
 # --- views ------------------------------------------------------------------------------------
 
-def _screening_for(request, pk, action=Action.VIEW) -> Screening:
-    screening = get_object_or_404(selectors.screenings_visible(request.user), pk=pk)
+def _screening_for(request, pk, action=Action.VIEW, queryset=None) -> Screening:
+    screening = get_object_or_404(selectors.screenings_visible(request.user) if queryset is None else queryset, pk=pk)
     if action != Action.VIEW:
         require(request.user, action, [screening.site_id])
     return screening
@@ -366,7 +367,8 @@ class ScreeningConsent(APIView):
             if "guardian_name" in error.errors:  # the request names the field "guardian"
                 error.errors["guardian"] = error.errors.pop("guardian_name")
             raise_for(error)
-        return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
+        # The screening read above, with the consent just recorded among its consents.
+        return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
 
 class ScreeningEligibilityConfirmation(APIView):
@@ -376,7 +378,10 @@ class ScreeningEligibilityConfirmation(APIView):
 
     @extend_schema(request=EligibilityConfirmationInSerializer, responses={201: ScreeningOutSerializer})
     def post(self, request, pk):
-        screening = _screening_for(request, pk, Action.SIGN)
+        # The service reads the facts under its lock and leaves them on `screening`: only the consents here.
+        screening = _screening_for(request, pk, Action.SIGN, queryset=(
+            Screening.objects.visible_to(request.user).select_related("study", "site", "participant")
+            .prefetch_related(Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))))
         serializer = EligibilityConfirmationInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -384,13 +389,15 @@ class ScreeningEligibilityConfirmation(APIView):
                                                    by=request.user)
         except services.ServiceError as error:
             raise_for(error)
-        return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
+        return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
 
 class ScreeningEnrol(APIView):
     @extend_schema(request=EnrolInSerializer, responses={201: ParticipantOutSerializer})
     def post(self, request, pk):
-        screening = _screening_for(request, pk, Action.SCREEN)
+        # Enrolment reads the facts again under its lock: only when consent was first signed is needed here.
+        screening = _screening_for(request, pk, Action.SCREEN, queryset=selectors.with_first_consent(
+            Screening.objects.visible_to(request.user).select_related("study", "site")))
         serializer = EnrolInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
 
 from trials.models import Arm, DoseLevel
 from trials.scoping import Action
@@ -71,6 +71,13 @@ def screenings_visible(user, action: Action = Action.VIEW):
         .select_related("study", "site", "participant", "eligibility_confirmed_by")
         .prefetch_related("labs", Prefetch("prior_therapies"), Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))
     )
+
+
+def with_first_consent(screenings):
+    """Screenings that carry `first_consent_signed_at` (or None), read in the same query: what
+    enrolment checks of the consent."""
+    first = Consent.objects.filter(screening=OuterRef("pk")).order_by("signed_at").values("signed_at")[:1]
+    return screenings.annotate(first_consent_signed_at=Subquery(first))
 
 
 def screening_log(user, *, study=None, outcome: str | None = None):

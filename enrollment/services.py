@@ -25,7 +25,7 @@ from trials.units import UnitError, limit_to_si, mixed_range_conflict, mixed_ran
 
 from . import eligibility as rules
 from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
-from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
+from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab, holding_a_place_condition
 from .selectors import screening_facts
 
 
@@ -460,7 +460,7 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
     with transaction.atomic():
         locked = (Screening.objects.select_for_update(of=("self",)).select_related("study", "site", "participant",
                                                                                     "eligibility_confirmed_by")
-                  .get(pk=screening.pk))
+                  .prefetch_related("labs", "prior_therapies").get(pk=screening.pk))
         if getattr(locked, "participant", None) is not None:
             raise ConflictError({"non_field_errors": [_("This screening is already enrolled.")]})
         if locked.eligibility_confirmed_at is not None:
@@ -481,6 +481,8 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
     for name in ("eligible", "eligibility", "evaluated_at", "eligibility_confirmed_by", "eligibility_confirmed_at",
                  "eligibility_confirmation_meaning"):
         setattr(screening, name, getattr(locked, name))
+    for relation in ("labs", "prior_therapies"):  # the facts confirmed, as read under the lock
+        cache_rows(screening, relation, locked._prefetched_objects_cache[relation])
     return screening
 
 
@@ -521,6 +523,9 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
                       guardian_name=(guardian_name or "").strip(), guardian_relationship=(guardian_relationship or "").strip(),
                       recorded_by=by)
     audited_save(consent, by=by, reason=_("Consent recorded"))
+    prefetched = getattr(screening, "_prefetched_objects_cache", {})
+    if "consents" in prefetched:  # the screening's consents read before stay current
+        cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
     return consent
 
 
@@ -546,18 +551,18 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
     first_infusion_on = first_infusion_on or enrolled_on
     if first_infusion_on < enrolled_on:
         errors.add("first_infusion_on", _("The first infusion cannot be planned before enrolment."))
-    consents = list(screening.consents.all())
-    if not consents:
+    first_consent = _first_consent_signed_at(screening)
+    if first_consent is None:
         errors.add("consent", _("Record the patient's informed consent before enrolment."))
-    elif min(timezone.localtime(c.signed_at).date() for c in consents) > enrolled_on:
+    elif timezone.localtime(first_consent).date() > enrolled_on:
         errors.add("enrolled_on", _("The enrolment date is before the consent was signed."))
     errors.raise_if_any()
 
     with transaction.atomic():
-        study = Study.objects.select_for_update().get(pk=study.pk)
-        screening = (Screening.objects.select_for_update(of=("self",)).select_related("site", "participant")
-                     .get(pk=screening.pk))
-        screening.study = study
+        # One statement locks the study row and the screening row (nothing locks them the other way round).
+        screening = (Screening.objects.select_for_update(of=("self", "study"))
+                     .select_related("study", "site", "participant").get(pk=screening.pk))
+        study = screening.study
         if getattr(screening, "participant", None) is not None:
             raise ConflictError({"non_field_errors": [_("This screening is already enrolled.")]})
         arm, level = _arm_and_level(study, arm_code, dose_level_code)
@@ -571,8 +576,11 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
             raise ConflictError({"eligibility": [_("Eligibility not confirmed by an investigator: an investigator of "
                                                    "the site confirms it with their signature on the screening page "
                                                    "before enrolment.")]})
+        # One aggregate: the study's total, the site's last number and the places taken in the level.
+        places = {"in_level": Count("id", filter=Q(dose_level=level) & holding_a_place_condition())} if (
+            level is not None and level.group_cap) else {}
         counts = Participant.objects.filter(study=study).aggregate(
-            total=Count("id"), last_sequence=Max("sequence", filter=Q(site=screening.site)))
+            total=Count("id"), last_sequence=Max("sequence", filter=Q(site=screening.site)), **places)
         if counts["total"] >= study.enrolment_target:
             raise ConflictError({"study": [_("%(study)s has reached its enrolment target of %(n)d.") % {
                 "study": study.code, "n": study.enrolment_target}]})
@@ -580,7 +588,7 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
             if study.uses_dose_escalation and level.status != "open":
                 raise ConflictError({"dose_level": [_("Dose level %(code)s is %(status)s, not open for enrolment.") % {
                     "code": level.code, "status": level.get_status_display().lower()}]})
-            in_level = Participant.objects.filter(dose_level=level).holding_a_place().count() if level.group_cap else 0
+            in_level = counts["in_level"] if level.group_cap else 0
             if level.group_cap is not None and in_level >= level.group_cap:
                 raise ConflictError({"dose_level": [_("Dose level %(code)s is full (%(n)d of %(cap)d places taken).") % {
                     "code": level.code, "n": in_level, "cap": level.group_cap}]})
@@ -596,6 +604,14 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
         visit_schedule_create(participant=participant, definitions=study.visit_definitions.all(),
                               infusion_plan=participant_infusion_plan(participant, infusions, today=today), by=by)
     return participant
+
+
+def _first_consent_signed_at(screening: Screening) -> datetime | None:
+    """When the first consent was signed: read with the screening by `selectors.with_first_consent`
+    (no query of its own), else from its consents."""
+    if hasattr(screening, "first_consent_signed_at"):
+        return screening.first_consent_signed_at
+    return min((c.signed_at for c in screening.consents.all()), default=None)
 
 
 def _arm_and_level(study: Study, arm_code: str | None, dose_level_code: str | None):
