@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import SIGNER_PASSWORD, client_for, site_investigator
-from enrollment.models import Participant
+from enrollment.models import Participant, PriorTherapy, Screening, ScreeningLab
 from enrollment.tests.test_api_flow import P3_FACTS, TODAY, years_ago
 
 COORDINATOR_BUDGET = 40  # screening + consent + enrolment
@@ -62,6 +62,20 @@ def test_p3_screening_consent_and_enrolment_take_at_most_40_queries(api, studies
     assert confirmation <= CONFIRMATION_BUDGET, confirmation
     planned = Participant.objects.get(pk=participant["id"])
     assert (planned.infusions.count(), planned.visits.count()) == (5, 8)
+
+
+def test_the_screening_written_in_bulk_keeps_one_history_row_per_record(api, studies, coordinator):
+    _participant, _counts, _confirmation = _screen_consent_enrol(api, "MSC-ITP-5", P3_FACTS, {})
+
+    screening = Screening.objects.get()
+    created = [(row.history_type, row.history_user_id, row.history_change_reason)
+               for model in (ScreeningLab, PriorTherapy) for row in model.history.filter(screening_id=screening.pk)]
+    assert created == [("+", coordinator.pk, "Screening created")] * 8
+    first = screening.history.earliest("history_date")
+    assert (first.history_type, first.history_user_id, first.history_change_reason, first.eligible) == (
+        "+", coordinator.pk, "Screening created", True)
+    alt = ScreeningLab.history.get(analyte="ALT")
+    assert (alt.lln, alt.uln, alt.range_source) == (7.0, 40.0, "report+site")
 
 
 def test_p2_screening_consent_and_enrolment_of_a_woman_take_at_most_40_queries(api, studies):
