@@ -13,7 +13,7 @@ from trials.models import Arm, DoseLevel, Site, Study
 from trials.scoping import Action, require, site_ids_for
 from trials.units import ANALYTES
 
-from . import selectors, services
+from . import screening_rows, selectors, services
 from .enums import ANSWERS, Sex, Therapy, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
@@ -329,7 +329,7 @@ class StudyScreenings(APIView):
         except services.ServiceError as error:
             raise_for(error)
         # The new screening holds the labs and courses written; it has no consent or participant yet.
-        services.cache_rows(screening, "consents", [])
+        screening_rows.cache_rows(screening, "consents", [])
         Screening.participant.related.set_cached_value(screening, None)
         return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,9 +21,10 @@ from trials import dates
 from trials.audit import audited_delete, audited_save
 from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
-from trials.units import UnitError, limit_to_si, mixed_range_conflict, mixed_range_message, to_si
+from trials.units import UnitError, limit_to_si, to_si
 
 from . import eligibility as rules
+from . import screening_rows as rows
 from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab, holding_a_place_condition
 from .selectors import screening_facts
@@ -253,38 +254,19 @@ def _write_therapies(screening: Screening, therapies: list[TherapyInput], *, by,
                                   outcome=outcome), by=by, reason=reason)
 
 
-def _site_ranges_context(screening: Screening) -> tuple[list, int | None]:
-    """The site's reference ranges (one query) and the patient's age, to resolve each lab's range."""
-    age = rules.age_in_years(screening.birth_date, screening.screening_date) if (
-        screening.birth_date and screening.screening_date) else None
-    return list(screening.site.reference_ranges.all()), age
-
-
 def _lab_range(lab: ScreeningLab, screening: Screening, ranges: list, age: int | None,
                order: dict[str, int] | None) -> tuple[float | None, float | None, str]:
-    """The range a lab is judged against: a limit the report gave is used; a limit it did not give
-    comes from the site's range for the patient's sex and age. A report's single limit that crosses
-    the site's other limit is refused (`labs.<i>.lln|uln`, `order` giving each analyte's index)."""
-    from .selectors import site_reference_range
-
-    found = site_reference_range(ranges, lab.analyte, screening.sex or None, age)
-    site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
-    conflict = mixed_range_conflict(lab.report_lln, lab.report_uln, site_lln, site_uln)
+    """`screening_rows.lab_range`, a conflict refused on `labs.<i>.lln|uln` (`order`: each analyte's index)."""
+    lln, uln, source, conflict = rows.lab_range(lab, screening, ranges, age)
     if conflict:
-        raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict}": [mixed_range_message(
-            lab.analyte, conflict, lab.report_lln, lab.report_uln, site_lln, site_uln)]})
-    lln = lab.report_lln if lab.report_lln is not None else site_lln
-    uln = lab.report_uln if lab.report_uln is not None else site_uln
-    from_report = lab.report_lln is not None or lab.report_uln is not None
-    from_site = (lab.report_lln is None and site_lln is not None) or (lab.report_uln is None and site_uln is not None)
-    source = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
+        raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict[0]}": [conflict[1]]})
     return lln, uln, source
 
 
 def _resolve_site_ranges(screening: Screening, *, by, reason: str, order: dict[str, int] | None = None) -> None:
     """Labs without the reporting lab's range take the site's range for the patient's sex and age
     (`_lab_range`); a conflict is refused and the caller's transaction is rolled back."""
-    ranges, age = _site_ranges_context(screening)
+    ranges, age = rows.site_ranges_context(screening)
     for lab in screening.labs.all():
         lln, uln, source = _lab_range(lab, screening, ranges, age, order)
         if (lab.lln, lab.uln, lab.range_source) != (lln, uln, source):
@@ -341,24 +323,6 @@ def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, 
     audited_save(screening, by=by, reason=reason or _("Eligibility evaluated"))
 
 
-def cache_rows(instance, relation: str, rows: list) -> None:
-    """Keep `rows` as the prefetched content of `instance.<relation>` (what was just written),
-    so that reading them again costs no query."""
-    manager = getattr(instance, relation)
-    queryset = manager.model.objects.filter(**{manager.field.name: instance})
-    queryset._result_cache, queryset._prefetch_done = list(rows), True
-    instance._prefetched_objects_cache = {**getattr(instance, "_prefetched_objects_cache", {}), relation: queryset}
-
-
-def _in_model_order(therapies: list[PriorTherapy]) -> list[PriorTherapy]:
-    """Courses as the database returns them (`PriorTherapy.Meta.ordering`: start, then entry order;
-    an unknown start sorts where the database puts NULLs)."""
-    nulls_last = connection.features.nulls_order_largest
-    return [course for _index, course in sorted(
-        enumerate(therapies),
-        key=lambda item: ((item[1].start is None) == nulls_last, item[1].start or date.min, item[0]))]
-
-
 def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
     """A new screening with its labs and courses, evaluated before it is written: the screening row,
     its labs and its courses are each inserted once, with their history rows in bulk
@@ -367,19 +331,19 @@ def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None,
     lab_rows = sorted((ScreeningLab(screening=screening, **row) for row in labs or []), key=lambda lab: lab.analyte)
     if lab_rows:
         order = {str(lab.analyte or "").strip().upper(): index for index, lab in enumerate(data.labs or [])}
-        ranges, age = _site_ranges_context(screening)
+        ranges, age = rows.site_ranges_context(screening)
         for lab in lab_rows:
             lab.lln, lab.uln, lab.range_source = _lab_range(lab, screening, ranges, age, order)
-    courses = _in_model_order([
+    courses = rows.in_model_order([
         PriorTherapy(screening=screening, therapy=t.therapy, start=t.start, end=t.end, dose_text=t.dose_text or "",
                      outcome=t.outcome) for t in data.prior_therapies or []])
     screening_evaluate(screening, labs=lab_rows, therapies=courses)
     audited_save(screening, by=by, reason=reason)
-    for model, rows in ((ScreeningLab, lab_rows), (PriorTherapy, courses)):
-        if rows:
-            bulk_create_with_history(rows, model, default_user=by, default_change_reason=reason)
-    cache_rows(screening, "labs", lab_rows)
-    cache_rows(screening, "prior_therapies", courses)
+    for model, written in ((ScreeningLab, lab_rows), (PriorTherapy, courses)):
+        if written:
+            bulk_create_with_history(written, model, default_user=by, default_change_reason=reason)
+    rows.cache_rows(screening, "labs", lab_rows)
+    rows.cache_rows(screening, "prior_therapies", courses)
 
 
 def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
@@ -482,7 +446,7 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
                  "eligibility_confirmation_meaning"):
         setattr(screening, name, getattr(locked, name))
     for relation in ("labs", "prior_therapies"):  # the facts confirmed, as read under the lock
-        cache_rows(screening, relation, locked._prefetched_objects_cache[relation])
+        rows.cache_rows(screening, relation, locked._prefetched_objects_cache[relation])
     return screening
 
 
@@ -525,7 +489,7 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
     audited_save(consent, by=by, reason=_("Consent recorded"))
     prefetched = getattr(screening, "_prefetched_objects_cache", {})
     if "consents" in prefetched:  # the screening's consents read before stay current
-        cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
+        rows.cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
     return consent
 
 
