@@ -1,4 +1,5 @@
 """REST API of screening, consent and enrolment (API.md 'Resources' and 'Screening facts')."""
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from trials.models import Arm, DoseLevel, Site, Study
 from trials.scoping import Action, require, site_ids_for
 from trials.units import ANALYTES
 
-from . import selectors, services
+from . import screening_rows, selectors, services
 from .enums import ANSWERS, Sex, Therapy, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
@@ -289,8 +290,8 @@ class ParticipantDetailSerializer(ParticipantOutSerializer):
 
 # --- views ------------------------------------------------------------------------------------
 
-def _screening_for(request, pk, action=Action.VIEW) -> Screening:
-    screening = get_object_or_404(selectors.screenings_visible(request.user), pk=pk)
+def _screening_for(request, pk, action=Action.VIEW, queryset=None) -> Screening:
+    screening = get_object_or_404(selectors.screenings_visible(request.user) if queryset is None else queryset, pk=pk)
     if action != Action.VIEW:
         require(request.user, action, [screening.site_id])
     return screening
@@ -305,26 +306,32 @@ def _screening_out(screening_id) -> dict:
 class StudyScreenings(APIView):
     @extend_schema(request=ScreeningFactsSerializer, responses={201: ScreeningOutSerializer})
     def post(self, request, code):
-        study = get_object_or_404(Study.objects.visible_to(request.user), code=code)
-        screen_sites = set(site_ids_for(request.user, Action.SCREEN)) & set(study.sites.values_list("pk", flat=True))
+        # The study's sites, diseases and criteria are read once here and used by the service.
+        study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites", "diseases", "criteria"),
+                                  code=code)
+        screener_of = set(site_ids_for(request.user, Action.SCREEN))
+        screen_sites = {site.pk: site for site in study.sites.all() if site.pk in screener_of}
         if not screen_sites:
             require(request.user, Action.SCREEN, [])
         serializer = ScreeningFactsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         site_code = serializer.validated_data.get("site")
         if site_code:
-            site = Site.objects.filter(code=site_code, pk__in=screen_sites).first()
+            site = next((site for site in screen_sites.values() if site.code == site_code), None)
             if site is None:
                 raise exceptions.PermissionDenied(f"You do not screen for {study.code} at site {site_code}.")
         elif len(screen_sites) == 1:
-            site = Site.objects.get(pk=next(iter(screen_sites)))
+            site = next(iter(screen_sites.values()))
         else:
             raise exceptions.ValidationError({"site": ["You screen at several sites: give the site code."]})
         try:
             screening = services.screening_create(study=study, site=site, data=serializer.to_input(), by=request.user)
         except services.ServiceError as error:
             raise_for(error)
-        return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
+        # The new screening holds the labs and courses written; it has no consent or participant yet.
+        screening_rows.cache_rows(screening, "consents", [])
+        Screening.participant.related.set_cached_value(screening, None)
+        return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
 
 class ScreeningDetail(APIView):
@@ -360,7 +367,8 @@ class ScreeningConsent(APIView):
             if "guardian_name" in error.errors:  # the request names the field "guardian"
                 error.errors["guardian"] = error.errors.pop("guardian_name")
             raise_for(error)
-        return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
+        # The screening read above, with the consent just recorded among its consents.
+        return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
 
 class ScreeningEligibilityConfirmation(APIView):
@@ -370,7 +378,10 @@ class ScreeningEligibilityConfirmation(APIView):
 
     @extend_schema(request=EligibilityConfirmationInSerializer, responses={201: ScreeningOutSerializer})
     def post(self, request, pk):
-        screening = _screening_for(request, pk, Action.SIGN)
+        # The service reads the facts under its lock and leaves them on `screening`: only the consents here.
+        screening = _screening_for(request, pk, Action.SIGN, queryset=(
+            Screening.objects.visible_to(request.user).select_related("study", "site", "participant")
+            .prefetch_related(Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))))
         serializer = EligibilityConfirmationInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -378,13 +389,15 @@ class ScreeningEligibilityConfirmation(APIView):
                                                    by=request.user)
         except services.ServiceError as error:
             raise_for(error)
-        return Response(_screening_out(screening.pk), status=status.HTTP_201_CREATED)
+        return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
 
 class ScreeningEnrol(APIView):
     @extend_schema(request=EnrolInSerializer, responses={201: ParticipantOutSerializer})
     def post(self, request, pk):
-        screening = _screening_for(request, pk, Action.SCREEN)
+        # Enrolment reads the facts again under its lock: only when consent was first signed is needed here.
+        screening = _screening_for(request, pk, Action.SCREEN, queryset=selectors.with_first_consent(
+            Screening.objects.visible_to(request.user).select_related("study", "site")))
         serializer = EnrolInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

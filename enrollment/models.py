@@ -178,9 +178,14 @@ class ParticipantQuerySet(ScopedQuerySet):
     def holding_a_place(self):
         """Participants who count against their dose group's cap: all but those withdrawn before
         receiving any infusion (they are replaced; one who received cells stays in the group)."""
-        infusion_model = self.model.infusions.rel.related_model
-        given = infusion_model.objects.filter(participant=models.OuterRef("pk"), state="given")
-        return self.filter(~Q(status=ParticipantStatus.WITHDRAWN) | models.Exists(given))
+        return self.filter(holding_a_place_condition())
+
+
+def holding_a_place_condition() -> Q:
+    """The condition of `ParticipantQuerySet.holding_a_place`, to filter an aggregate with."""
+    infusion_model = Participant.infusions.rel.related_model
+    given = infusion_model.objects.filter(participant=models.OuterRef("pk"), state="given")
+    return ~Q(status=ParticipantStatus.WITHDRAWN) | models.Exists(given)
 
 
 class Participant(models.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
 
 from trials.models import Arm, DoseLevel
 from trials.scoping import Action
@@ -36,16 +36,18 @@ def site_reference_range(ranges, analyte: str, sex: str | None, age: int | None)
     return min(candidates, key=lambda r: (r.sex == "any", r.max_age_years - r.min_age_years))
 
 
-def screening_facts(screening: Screening) -> rules.Facts:
+def screening_facts(screening: Screening, *, labs=None, therapies=None) -> rules.Facts:
+    """The facts of a screening; `labs`/`therapies` (rows not written yet) stand for its own."""
     labs = {
         lab.analyte: rules.Lab(value=lab.value, lln=lab.lln, uln=lab.uln, date=lab.sampled_on)
-        for lab in screening.labs.all()
+        for lab in (screening.labs.all() if labs is None else labs)
     }
+    courses = screening.prior_therapies.all() if therapies is None else therapies
     therapies = None
     if screening.prior_therapies_recorded:
         therapies = tuple(
             rules.PriorTherapy(therapy=t.therapy, start=t.start, end=t.end, outcome=t.outcome, dose_text=t.dose_text)
-            for t in screening.prior_therapies.all()
+            for t in courses
         )
     return rules.Facts(
         screening_date=screening.screening_date,
@@ -69,6 +71,13 @@ def screenings_visible(user, action: Action = Action.VIEW):
         .select_related("study", "site", "participant", "eligibility_confirmed_by")
         .prefetch_related("labs", Prefetch("prior_therapies"), Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))
     )
+
+
+def with_first_consent(screenings):
+    """Screenings that carry `first_consent_signed_at` (or None), read in the same query: what
+    enrolment checks of the consent."""
+    first = Consent.objects.filter(screening=OuterRef("pk")).order_by("signed_at").values("signed_at")[:1]
+    return screenings.annotate(first_consent_signed_at=Subquery(first))
 
 
 def screening_log(user, *, study=None, outcome: str | None = None):

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from dosing.services import infusion_schedule_create, participant_infusion_plan
 from followup.services import visit_schedule_create
@@ -20,11 +21,12 @@ from trials import dates
 from trials.audit import audited_delete, audited_save
 from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
-from trials.units import UnitError, limit_to_si, mixed_range_conflict, mixed_range_message, to_si
+from trials.units import UnitError, limit_to_si, to_si
 
 from . import eligibility as rules
+from . import screening_rows as rows
 from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
-from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
+from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab, holding_a_place_condition
 from .selectors import screening_facts
 
 
@@ -123,7 +125,7 @@ def _validate_scalars(values: dict, study: Study, today: date, errors: _Errors) 
         errors.add("ecog", _("ECOG is a whole number from 0 to 5."))
     disease = values.get("disease")
     if disease not in (None, ""):
-        allowed = set(study.diseases.values_list("disease", flat=True))
+        allowed = {row.disease for row in study.diseases.all()}
         if disease not in rules.DISEASES:
             errors.add("disease", _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(rules.DISEASES)})
         elif disease not in allowed:
@@ -252,41 +254,35 @@ def _write_therapies(screening: Screening, therapies: list[TherapyInput], *, by,
                                   outcome=outcome), by=by, reason=reason)
 
 
+def _lab_range(lab: ScreeningLab, screening: Screening, ranges: list, age: int | None,
+               order: dict[str, int] | None) -> tuple[float | None, float | None, str]:
+    """`screening_rows.lab_range`, a conflict refused on `labs.<i>.lln|uln` (`order`: each analyte's index)."""
+    lln, uln, source, conflict = rows.lab_range(lab, screening, ranges, age)
+    if conflict:
+        raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict[0]}": [conflict[1]]})
+    return lln, uln, source
+
+
 def _resolve_site_ranges(screening: Screening, *, by, reason: str, order: dict[str, int] | None = None) -> None:
-    """Labs without the reporting lab's range take the site's range for the patient's sex and age.
-
-    A report's single limit that crosses the site's other limit is refused (`labs.<i>.lln|uln`,
-    `order` giving each analyte's index in the request); the caller's transaction is rolled back."""
-    from .selectors import site_reference_range
-
-    age = rules.age_in_years(screening.birth_date, screening.screening_date) if (
-        screening.birth_date and screening.screening_date) else None
-    ranges = list(screening.site.reference_ranges.all())
+    """Labs without the reporting lab's range take the site's range for the patient's sex and age
+    (`_lab_range`); a conflict is refused and the caller's transaction is rolled back."""
+    ranges, age = rows.site_ranges_context(screening)
     for lab in screening.labs.all():
-        found = site_reference_range(ranges, lab.analyte, screening.sex or None, age)
-        site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
-        conflict = mixed_range_conflict(lab.report_lln, lab.report_uln, site_lln, site_uln)
-        if conflict:
-            raise ServiceError({f"labs.{(order or {}).get(lab.analyte, lab.analyte)}.{conflict}": [mixed_range_message(
-                lab.analyte, conflict, lab.report_lln, lab.report_uln, site_lln, site_uln)]})
-        # A limit the report gave is used; a limit it did not give comes from the site's range.
-        lln = lab.report_lln if lab.report_lln is not None else site_lln
-        uln = lab.report_uln if lab.report_uln is not None else site_uln
-        from_report = lab.report_lln is not None or lab.report_uln is not None
-        from_site = (lab.report_lln is None and site_lln is not None) or (lab.report_uln is None and site_uln is not None)
-        source = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
+        lln, uln, source = _lab_range(lab, screening, ranges, age, order)
         if (lab.lln, lab.uln, lab.range_source) != (lln, uln, source):
             lab.lln, lab.uln, lab.range_source = lln, uln, source
             audited_save(lab, by=by, reason=reason)
 
 
-def screening_evaluate(screening: Screening, *, now: datetime | None = None) -> rules.EligibilityResult:
-    """Evaluate the study's criteria on the screening's facts and keep the outcome on the row."""
+def screening_evaluate(screening: Screening, *, now: datetime | None = None, labs: list[ScreeningLab] | None = None,
+                       therapies: list[PriorTherapy] | None = None) -> rules.EligibilityResult:
+    """Evaluate the study's criteria on the screening's facts and keep the outcome on the row
+    (`labs`/`therapies`: the rows about to be written with a new screening, else its own)."""
     criteria = [
         rules.CriterionSpec(code=c.code, kind=c.kind, text=c.text, rule_type=c.rule_type, params=c.params)
         for c in screening.study.criteria.all()
     ]
-    result = rules.evaluate_criteria(criteria, screening_facts(screening))
+    result = rules.evaluate_criteria(criteria, screening_facts(screening, labs=labs, therapies=therapies))
     screening.eligible = result.eligible
     screening.eligibility = [
         {"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}
@@ -301,7 +297,7 @@ def _forget_prefetched(screening: Screening) -> None:
     getattr(screening, "_prefetched_objects_cache", {}).clear()
 
 
-def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
+def _set_facts(screening: Screening, data: ScreeningInput) -> None:
     for key, value in data.values.items():
         setattr(screening, key, "" if value is None and key in ("sex", "disease", "initials") else value)
     if data.conditions is not None:
@@ -310,6 +306,10 @@ def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, 
         screening.answers = {**screening.answers, **data.answers}
     if data.prior_therapies is not None:
         screening.prior_therapies_recorded = True
+
+
+def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
+    _set_facts(screening, data)
     audited_save(screening, by=by, reason=reason)
     _forget_prefetched(screening)
     if labs is not None:
@@ -323,11 +323,34 @@ def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, 
     audited_save(screening, by=by, reason=reason or _("Eligibility evaluated"))
 
 
+def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
+    """A new screening with its labs and courses, evaluated before it is written: the screening row,
+    its labs and its courses are each inserted once, with their history rows in bulk
+    (`bulk_create_with_history`: one history row per record, with who and why)."""
+    _set_facts(screening, data)
+    lab_rows = sorted((ScreeningLab(screening=screening, **row) for row in labs or []), key=lambda lab: lab.analyte)
+    if lab_rows:
+        order = {str(lab.analyte or "").strip().upper(): index for index, lab in enumerate(data.labs or [])}
+        ranges, age = rows.site_ranges_context(screening)
+        for lab in lab_rows:
+            lab.lln, lab.uln, lab.range_source = _lab_range(lab, screening, ranges, age, order)
+    courses = rows.in_model_order([
+        PriorTherapy(screening=screening, therapy=t.therapy, start=t.start, end=t.end, dose_text=t.dose_text or "",
+                     outcome=t.outcome) for t in data.prior_therapies or []])
+    screening_evaluate(screening, labs=lab_rows, therapies=courses)
+    audited_save(screening, by=by, reason=reason)
+    for model, written in ((ScreeningLab, lab_rows), (PriorTherapy, courses)):
+        if written:
+            bulk_create_with_history(written, model, default_user=by, default_change_reason=reason)
+    rows.cache_rows(screening, "labs", lab_rows)
+    rows.cache_rows(screening, "prior_therapies", courses)
+
+
 def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
     """Record a screening (a draft: any fact may be missing) and evaluate eligibility."""
     today = today or timezone.localdate()
     errors = _Errors()
-    if not study.sites.filter(pk=site.pk).exists():
+    if site.pk not in {row.pk for row in study.sites.all()}:  # the study's sites, when prefetched, cost no query
         errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
     labs = _validate(data, study, today, errors)
     errors.raise_if_any()
@@ -336,7 +359,7 @@ def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, toda
         sequence = _next_sequence(Screening, study=study, site=site)
         screening = Screening(study=study, site=site, sequence=sequence,
                               number=f"{study.code}-{site.code}-S{sequence:03d}", created_by=by)
-        _apply(screening, data, labs, by=by, reason=_("Screening created"))
+        _create(screening, data, labs, by=by, reason=_("Screening created"))
     return screening
 
 
@@ -401,7 +424,7 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
     with transaction.atomic():
         locked = (Screening.objects.select_for_update(of=("self",)).select_related("study", "site", "participant",
                                                                                     "eligibility_confirmed_by")
-                  .get(pk=screening.pk))
+                  .prefetch_related("labs", "prior_therapies").get(pk=screening.pk))
         if getattr(locked, "participant", None) is not None:
             raise ConflictError({"non_field_errors": [_("This screening is already enrolled.")]})
         if locked.eligibility_confirmed_at is not None:
@@ -422,6 +445,8 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
     for name in ("eligible", "eligibility", "evaluated_at", "eligibility_confirmed_by", "eligibility_confirmed_at",
                  "eligibility_confirmation_meaning"):
         setattr(screening, name, getattr(locked, name))
+    for relation in ("labs", "prior_therapies"):  # the facts confirmed, as read under the lock
+        rows.cache_rows(screening, relation, locked._prefetched_objects_cache[relation])
     return screening
 
 
@@ -462,6 +487,9 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
                       guardian_name=(guardian_name or "").strip(), guardian_relationship=(guardian_relationship or "").strip(),
                       recorded_by=by)
     audited_save(consent, by=by, reason=_("Consent recorded"))
+    prefetched = getattr(screening, "_prefetched_objects_cache", {})
+    if "consents" in prefetched:  # the screening's consents read before stay current
+        rows.cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
     return consent
 
 
@@ -487,18 +515,18 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
     first_infusion_on = first_infusion_on or enrolled_on
     if first_infusion_on < enrolled_on:
         errors.add("first_infusion_on", _("The first infusion cannot be planned before enrolment."))
-    consents = list(screening.consents.all())
-    if not consents:
+    first_consent = _first_consent_signed_at(screening)
+    if first_consent is None:
         errors.add("consent", _("Record the patient's informed consent before enrolment."))
-    elif min(timezone.localtime(c.signed_at).date() for c in consents) > enrolled_on:
+    elif timezone.localtime(first_consent).date() > enrolled_on:
         errors.add("enrolled_on", _("The enrolment date is before the consent was signed."))
     errors.raise_if_any()
 
     with transaction.atomic():
-        study = Study.objects.select_for_update().get(pk=study.pk)
-        screening = (Screening.objects.select_for_update(of=("self",)).select_related("site", "participant")
-                     .get(pk=screening.pk))
-        screening.study = study
+        # One statement locks the study row and the screening row (nothing locks them the other way round).
+        screening = (Screening.objects.select_for_update(of=("self", "study"))
+                     .select_related("study", "site", "participant").get(pk=screening.pk))
+        study = screening.study
         if getattr(screening, "participant", None) is not None:
             raise ConflictError({"non_field_errors": [_("This screening is already enrolled.")]})
         arm, level = _arm_and_level(study, arm_code, dose_level_code)
@@ -512,8 +540,11 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
             raise ConflictError({"eligibility": [_("Eligibility not confirmed by an investigator: an investigator of "
                                                    "the site confirms it with their signature on the screening page "
                                                    "before enrolment.")]})
+        # One aggregate: the study's total, the site's last number and the places taken in the level.
+        places = {"in_level": Count("id", filter=Q(dose_level=level) & holding_a_place_condition())} if (
+            level is not None and level.group_cap) else {}
         counts = Participant.objects.filter(study=study).aggregate(
-            total=Count("id"), last_sequence=Max("sequence", filter=Q(site=screening.site)))
+            total=Count("id"), last_sequence=Max("sequence", filter=Q(site=screening.site)), **places)
         if counts["total"] >= study.enrolment_target:
             raise ConflictError({"study": [_("%(study)s has reached its enrolment target of %(n)d.") % {
                 "study": study.code, "n": study.enrolment_target}]})
@@ -521,7 +552,7 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
             if study.uses_dose_escalation and level.status != "open":
                 raise ConflictError({"dose_level": [_("Dose level %(code)s is %(status)s, not open for enrolment.") % {
                     "code": level.code, "status": level.get_status_display().lower()}]})
-            in_level = Participant.objects.filter(dose_level=level).holding_a_place().count() if level.group_cap else 0
+            in_level = counts["in_level"] if level.group_cap else 0
             if level.group_cap is not None and in_level >= level.group_cap:
                 raise ConflictError({"dose_level": [_("Dose level %(code)s is full (%(n)d of %(cap)d places taken).") % {
                     "code": level.code, "n": in_level, "cap": level.group_cap}]})
@@ -537,6 +568,14 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
         visit_schedule_create(participant=participant, definitions=study.visit_definitions.all(),
                               infusion_plan=participant_infusion_plan(participant, infusions, today=today), by=by)
     return participant
+
+
+def _first_consent_signed_at(screening: Screening) -> datetime | None:
+    """When the first consent was signed: read with the screening by `selectors.with_first_consent`
+    (no query of its own), else from its consents."""
+    if hasattr(screening, "first_consent_signed_at"):
+        return screening.first_consent_signed_at
+    return min((c.signed_at for c in screening.consents.all()), default=None)
 
 
 def _arm_and_level(study: Study, arm_code: str | None, dose_level_code: str | None):

@@ -175,3 +175,14 @@ def test_enrolment_plans_day_0_on_the_date_given(api, studies):
     assert body["planned_day0"] == day0.isoformat()
     schedule = api.get(f"/api/v1/participants/{body['id']}/").json()["schedule"]
     assert schedule["infusions"][0]["target_date"] == day0.isoformat()
+
+
+def test_report_limit_crossing_the_sites_other_limit_is_refused_on_its_lab_and_nothing_is_written(api, studies):
+    labs = [lab if lab["analyte"] != "ALT" else {"analyte": "ALT", "value": 35, "unit": "U/L", "lln": 50}
+            for lab in P3_FACTS["labs"]]
+
+    response = post_screening(api, labs=labs)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["labs.1.lln"]
+    assert (Screening.objects.count(), ScreeningLab.objects.count(), Screening.history.count()) == (0, 0, 0)
