@@ -360,7 +360,18 @@ def _rule_refusal(action: str, level_code: str | None, state) -> str | None:
         levels = [row.state() for row in state.levels]
     except ValueError as error:  # inconsistent configuration: the proposal says so, nothing may open
         return _("No decision can be signed: the dose levels are inconsistent (%(error)s).") % {"error": error}
-    return escalation.decision_refusal(levels, state.proposal, action, level_code or None)
+    refusal = escalation.decision_refusal(levels, state.proposal, action, level_code or None,
+                                          expansion_size=EXPANSION_SIZE, check_recommended=False)
+    target = next((row for row in levels if row.code == level_code), None) if level_code else None
+    if not refusal and action == escalation.STOP and target is not None \
+            and not escalation.can_be_recommended(target, EXPANSION_SIZE):
+        # CLINICAL_RULES.md section 4: "the recommended dose ... needs 6 treated with <= 1 DLT"
+        return _("Level %(code)s cannot be named as the recommended dose: it needs %(n)d treated with at most 1 DLT "
+                 "(CLINICAL_RULES.md section 4) and has %(evaluable)d DLT-evaluable (%(dlts)d with a DLT, "
+                 "%(open)d whose assessment is not final). Expand %(code)s to %(n)d first, or stop without a "
+                 "recommended dose.") % {"code": target.code, "n": EXPANSION_SIZE, "evaluable": target.evaluable,
+                                         "dlts": target.dlts, "open": target.in_dlt_window}
+    return refusal
 
 
 def offered_decisions(state) -> list[tuple[str, str | None, str]]:
@@ -375,7 +386,7 @@ def offered_decisions(state) -> list[tuple[str, str | None, str]]:
         return []
     rule = escalation.rule_text(state.proposal)
     return [(action, code, escalation.signature_meaning(action, code, rule))
-            for action, code in escalation.allowed_decisions(levels, state.proposal)
+            for action, code in escalation.allowed_decisions(levels, state.proposal, expansion_size=EXPANSION_SIZE)
             if not _decision_conflicts(action, state.level(code) if code else None, state)]
 
 
