@@ -171,6 +171,8 @@ def test_escalation_page_refuses_stop_naming_a_level_with_3_treated(client, stud
         "section 4) and has 3 DLT-evaluable (0 with a DLT, 0 whose assessment is not final). Expand A to 6 first, "
         "or stop without a recommended dose."]
     assert EscalationDecision.objects.count() == 0
+    assert ("A stop names a recommended dose only for a level with 6 participants treated and at most 1 DLT, all "
+            "assessed") in response.content.decode()
 
 
 def test_escalation_page_signature_needs_the_confirmation_ticked(client, studies, coordinator, investigator):
