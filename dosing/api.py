@@ -120,6 +120,13 @@ class DltOutSerializer(serializers.Serializer):
     explanation = serializers.CharField()
 
 
+class DraftToConfirmSerializer(serializers.Serializer):
+    adverse_event = serializers.IntegerField(source="adverse_event.pk")
+    term = serializers.CharField(source="adverse_event.term")
+    onset_date = serializers.DateField(source="adverse_event.onset_date")
+    message = serializers.CharField(source="confirmation_needed")
+
+
 class EscalationParticipantSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="participant.pk")
     study_number = serializers.CharField(source="participant.study_number")
@@ -134,6 +141,9 @@ class EscalationParticipantSerializer(serializers.Serializer):
     in_dlt_window = serializers.BooleanField(help_text="The DLT assessment is not final yet.")
     assessment = serializers.CharField()
     dlts = DltOutSerializer(many=True)
+    drafts_to_confirm = DraftToConfirmSerializer(
+        many=True, help_text="Adverse event drafts inside the DLT window that could be a DLT: the 3+3 rule waits "
+                             "until an investigator confirms or dismisses them.")
 
     def get_dlt_window(self, row) -> dict | None:
         window = row.dlt_window

@@ -12,6 +12,10 @@ The dose given falls in one of three zones:
 * ``refused`` - beyond the hard limits (**strictly** below ``low`` x or above ``high`` x the
   computed dose): refused whatever the reason.
 
+``unchecked`` when there is no computed dose or no dose given; a computed dose with no dose given
+(:attr:`DoseCheck.missing_dose`) cannot be checked against the hard limits, so the service
+refuses to record such an infusion.
+
 The hard limits are the only range check of a dose: they replace the former absolute "plausible
 range" of a dose level (P3: "the dose per kg is configuration"), which was a confirmation band
 around the configured dose. Boundaries are compared with a relative tolerance of 1e-9 so that
@@ -67,6 +71,12 @@ class DoseCheck:
     zone: str  # one of ZONES; "unchecked" when there is no computed dose or no dose given
     ratio: float | None = None  # dose given / computed dose
     problem: str = ""  # why the dose is a deviation or refused, in words
+
+    @property
+    def missing_dose(self) -> bool:
+        """A dose to check against but no dose given: it cannot be checked against the hard
+        limits, so an infusion given this way is refused (`dosing.services.infusion_record`)."""
+        return self.computed_dose is not None and self.cells_infused is None
 
     @property
     def deviation(self) -> bool:

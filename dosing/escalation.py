@@ -25,7 +25,13 @@ Counting contract for :class:`LevelState` (the selector must follow it):
   every infusion but is still inside the window counts in both ``evaluable`` and
   ``in_dlt_window``; a participant with a DLT is final and counts only in ``evaluable``.
   Participants who are neither (stopped infusions without a DLT, window over) are not evaluable
-  and are replaced.
+  and are replaced. A participant with an adverse event **draft** (not yet confirmed, not
+  dismissed) whose onset is inside the DLT window and which could be a DLT by the definition
+  (:func:`could_be_dlt`) is not final either: they count in ``in_dlt_window`` until an
+  investigator confirms or dismisses the draft;
+* ``drafts_to_confirm`` - one sentence per such draft, naming the participant and the onset
+  date, put in the proposal's reason while the rule waits on them (the selector writes them, in
+  the user's language).
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ __all__ = [
     "VERDICT_EXPAND",
     "WAIT",
     "allowed_decisions",
+    "can_be_recommended",
+    "could_be_dlt",
     "decision_refusal",
     "dlt_window",
     "is_dlt",
@@ -172,6 +180,7 @@ class LevelState:
     evaluable: int
     dlts: int
     in_dlt_window: int
+    drafts_to_confirm: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code:
@@ -195,6 +204,14 @@ class LevelState:
             )
         if self.status == PLANNED and self.enrolled:
             raise ValueError(f"level {self.code} is planned (never opened) but has {self.enrolled} enrolled")
+        if not isinstance(self.drafts_to_confirm, tuple) or not all(
+                isinstance(text, str) and text for text in self.drafts_to_confirm):
+            raise ValueError(f"level {self.code}: drafts_to_confirm must be a tuple of sentences")
+        if self.drafts_to_confirm and not self.in_dlt_window:
+            raise ValueError(
+                f"level {self.code}: an adverse event draft to confirm leaves its participant's DLT assessment "
+                "open, but nobody is counted as not final"
+            )
 
 
 @dataclass(frozen=True)
@@ -226,7 +243,15 @@ def _dlt_count_text(level: LevelState) -> str:
 
 
 def _pending_reason(level: LevelState, target: int) -> str | None:
-    """Why ``level`` cannot be judged on ``target`` evaluable participants yet, or ``None``."""
+    """Why ``level`` cannot be judged on ``target`` evaluable participants yet, or ``None``; the
+    adverse event drafts to confirm come first."""
+    reason = _counts_pending_reason(level, target)
+    if reason and level.drafts_to_confirm:
+        return " ".join(level.drafts_to_confirm + (reason,))
+    return reason
+
+
+def _counts_pending_reason(level: LevelState, target: int) -> str | None:
     if level.enrolled < target:
         reason = (
             f"Level {level.code} has {level.enrolled} of {target} places enrolled; "
@@ -474,17 +499,30 @@ def _ceiling(levels: Sequence[LevelState], proposal: Proposal) -> LevelState | N
     return None
 
 
-def decision_refusal(levels: Sequence[LevelState], proposal: Proposal, action: str, level: str | None) -> str | None:
+def can_be_recommended(level: LevelState, expansion_size: int = 6) -> bool:
+    """Whether ``level`` may be named as the recommended dose of a ``stop`` (CLINICAL_RULES.md
+    section 4: "the recommended dose is the level below, which needs 6 treated with <= 1 DLT"):
+    ``expansion_size`` DLT-evaluable, at most one with a DLT, and nobody's assessment still open
+    (inside the DLT window, or an adverse event draft to confirm)."""
+    return level.evaluable >= expansion_size and level.dlts <= 1 and not level.in_dlt_window
+
+
+def decision_refusal(levels: Sequence[LevelState], proposal: Proposal, action: str, level: str | None, *,
+                     expansion_size: int = 6, check_recommended: bool = True) -> str | None:
     """Why the 3+3 rule refuses the decision ``action`` at ``level`` given ``proposal``, or ``None``
     when it is allowed (CLINICAL_RULES.md section 4).
 
     Allowed: the proposal itself; ``expand`` of a level already opened up to the one the proposal
-    names (expand the current level, or de-escalate to a lower one); ``stop``, without a level or
-    naming an opened level up to that one as the recommended dose; ``choose_expansion_dose`` of an
+    names (expand the current level, or de-escalate to a lower one); ``stop`` without a level, or
+    naming as the recommended dose an opened level up to that one which :func:`can_be_recommended`
+    (``expansion_size`` treated and final, <= 1 DLT) - a level with fewer must be expanded first,
+    so ``stop`` then records no recommended dose; ``choose_expansion_dose`` of an
     opened level, only when it is the proposal. Never a level at or above one that exceeded the
     dose (>= 2 DLTs). ``escalate`` opens only the level the proposal escalates to (or, while no
     level was ever opened, the lowest level the proposal waits on): nothing else opens a level
-    that was never opened. Raises ``ValueError`` for an action that is not a decision.
+    that was never opened. ``check_recommended=False`` leaves out the :func:`can_be_recommended`
+    check, for a caller that words that refusal itself. Raises ``ValueError`` for an action that is
+    not a decision.
     """
     if action not in DECISION_ACTIONS:
         raise ValueError(f"action must be one of {DECISION_ACTIONS}, got {action!r}")
@@ -514,6 +552,10 @@ def decision_refusal(levels: Sequence[LevelState], proposal: Proposal, action: s
         elif action == CHOOSE_EXPANSION_DOSE and proposal.action != CHOOSE_EXPANSION_DOSE:
             why = ("choosing the dose to expand is the final step, once the top level is done; expand the "
                    "current level or a lower one instead")
+        elif action == STOP and check_recommended and not can_be_recommended(target, expansion_size):
+            why = (f"the recommended dose needs {expansion_size} treated with <= 1 DLT, and level {level} has "
+                   f"{target.evaluable} DLT-evaluable ({target.dlts} with a DLT, {target.in_dlt_window} not final); "
+                   f"expand {level} to {expansion_size} first, or stop without a recommended dose")
     if why is None:
         return None
     proposed = f"{proposal.action} {proposal.level}" if proposal.level else proposal.action
@@ -522,11 +564,13 @@ def decision_refusal(levels: Sequence[LevelState], proposal: Proposal, action: s
             f'"{rule_text(proposal)}". {_TOWARDS_SAFETY}')
 
 
-def allowed_decisions(levels: Sequence[LevelState], proposal: Proposal) -> tuple[tuple[str, str | None], ...]:
+def allowed_decisions(levels: Sequence[LevelState], proposal: Proposal, *,
+                      expansion_size: int = 6) -> tuple[tuple[str, str | None], ...]:
     """Every ``(action, level)`` decision :func:`decision_refusal` allows, the proposal first."""
     levels = sorted(levels, key=lambda row: row.order)
     candidates = [(action, row.code) for action in DECISION_ACTIONS for row in levels] + [(STOP, None)]
-    allowed = [pair for pair in candidates if decision_refusal(levels, proposal, *pair) is None]
+    allowed = [pair for pair in candidates
+               if decision_refusal(levels, proposal, *pair, expansion_size=expansion_size) is None]
     return tuple(sorted(allowed, key=lambda pair: pair != (proposal.action, proposal.level)))
 
 
@@ -620,6 +664,32 @@ def is_dlt(
     if category == "fever" and grade == 3 and resolved_to_grade1_within_48h:
         return False, f"Not a DLT: {event} resolved to <= grade 1 within 48 h (section 4 exception)."
     return True, f"DLT: {event}, {related_words}: grade >= 3 (section 4)."
+
+
+def could_be_dlt(
+    *,
+    grade: int | None,
+    category: str,
+    related: str | None,
+    resolved_to_grade1_within_48h: bool = False,
+    stopped_infusions: bool = False,
+    platelet_drop_confirmed: bool = False,
+) -> bool:
+    """Whether an adverse event **draft** could be a DLT once an investigator confirms it
+    (CLINICAL_RULES.md section 4): :func:`is_dlt` on the draft's values, every criterion but the
+    confirmation. What the draft does not say yet is taken at its worst: no grade is grade 5, no
+    attribution is "definite". A draft that could be a DLT keeps its participant's DLT assessment
+    open (module docstring). Raises ``ValueError`` as :func:`is_dlt` does for a value it refuses.
+    """
+    dlt, _explanation = is_dlt(
+        grade=5 if grade is None else grade,
+        category=category,
+        related=related or "definite",
+        resolved_to_grade1_within_48h=resolved_to_grade1_within_48h,
+        stopped_infusions=stopped_infusions,
+        platelet_drop_confirmed=platelet_drop_confirmed,
+    )
+    return dlt
 
 
 def is_dlt_evaluable(*, infusions_received: int, infusions_planned: int, had_dlt: bool) -> bool:

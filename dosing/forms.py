@@ -43,9 +43,15 @@ class InfusionForm(LimitedForm, forms.Form):
                                         required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                         help_text=_("Recorded as a dose deviation."))
 
-    def __init__(self, *args, product_kind: str, **kwargs):
+    def __init__(self, *args, product_kind: str, cells_required: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.product_kind = product_kind
+        if cells_required:  # the dose level's dose is checked against it (`dosing.services.cells_required`)
+            self.fields["cells_infused"].required = True
+            self.fields["cells_infused"].help_text = _(
+                "Write 6e9 for 6 x10^9 cells. Required: the dose given is checked against the level's dose.")
+            self.fields["cells_infused"].error_messages["required"] = _(
+                "The number of cells infused is required to check the dose against the level's computed dose.")
         for name, (kind, required, _bounds) in PRODUCT_FIELDS[product_kind].items():
             field_class = forms.CharField if kind == "text" else forms.FloatField
             self.fields[f"product_{name}"] = field_class(label=LABELS[name].capitalize(), required=False)

@@ -22,6 +22,10 @@ PRODUCT_FIELDS = {
         "hla_match": ("text", False, None),
     },
 }
+# The product field that gives the number of cells infused, where the product has one (the cord
+# blood unit's total nucleated cells); an MSC product gives none, so cells_infused is needed.
+CELLS_FIELD = {"cord_blood": "tnc"}
+
 LABELS = {
     "lot": "lot number", "viability_pct": "viability (%)", "passage": "passage", "bank": "cord blood bank",
     "unit_id": "unit id", "tnc": "total nucleated cells", "cd34": "CD34+ cells", "volume_ml": "volume (mL)",

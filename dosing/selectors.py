@@ -54,11 +54,25 @@ class AdverseEventDLT:
     explanation: str
     in_dlt_window: bool
     dlt_window: tuple[date, date] | None
+    could_be_dlt: bool = False  # a draft that could be a DLT once confirmed
 
     @property
     def counts(self) -> bool:
         """A DLT for the 3+3 counts: a DLT by definition, with its onset inside the window."""
         return self.is_dlt and self.in_dlt_window
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        """A draft inside the DLT window that could be a DLT: the 3+3 rule cannot decide on its
+        participant until an investigator confirms or dismisses it (section 4)."""
+        return self.adverse_event.status == "draft" and self.could_be_dlt and self.in_dlt_window
+
+    @property
+    def confirmation_needed(self) -> str:
+        """The sentence the proposal gives while it waits on this draft."""
+        return _("The adverse event draft of %(participant)s on %(onset)s must be confirmed or dismissed before "
+                 "the rule can decide.") % {"participant": self.adverse_event.participant.study_number,
+                                            "onset": self.adverse_event.onset_date.isoformat()}
 
     @property
     def window_explanation(self) -> str:
@@ -71,11 +85,26 @@ class AdverseEventDLT:
         return _("Onset %(onset)s is outside the DLT window %(start)s to %(end)s.") % values
 
 
+def _draft_could_be_dlt(event: AdverseEvent) -> bool:
+    """`dosing.escalation.could_be_dlt` on a draft's values; a value the rule cannot read is
+    taken as possibly a DLT (safety first)."""
+    try:
+        return escalation.could_be_dlt(
+            grade=event.grade, category=event.category, related=event.relationship,
+            resolved_to_grade1_within_48h=event.resolved_to_grade1_within_48h,
+            stopped_infusions=event.stopped_infusions, platelet_drop_confirmed=event.platelet_drop_confirmed,
+        )
+    except ValueError:
+        return True
+
+
 def adverse_event_dlt(event: AdverseEvent, window: tuple[date, date] | None) -> AdverseEventDLT:
     """`dosing.escalation.is_dlt` on the event's recorded grade, category, attribution and flags."""
     inside = window is not None and window[0] <= event.onset_date <= window[1]
     if event.status != "confirmed":
+        possible = event.status == "draft" and _draft_could_be_dlt(event)
         return AdverseEventDLT(adverse_event=event, is_dlt=False, in_dlt_window=inside, dlt_window=window,
+                               could_be_dlt=possible,
                                explanation=_("Draft: not a DLT until the investigator grades and attributes it."))
     dlt, explanation = escalation.is_dlt(
         grade=event.grade, category=event.category, related=event.relationship,
@@ -109,12 +138,21 @@ class ParticipantEscalation:
         return bool(self.dlts)
 
     @property
+    def drafts_to_confirm(self) -> tuple[AdverseEventDLT, ...]:
+        """Drafts that keep the assessment open (none once the participant had a DLT: that is final)."""
+        if self.had_dlt or not self.counted:
+            return ()
+        return tuple(event for event in self.adverse_events if event.awaits_confirmation)
+
+    @property
     def assessment(self) -> str:
         """The participant's place in the counts, in words."""
         if not self.counted:
             return _("Withdrawn before any infusion: not counted")
         if self.had_dlt:
             return _("DLT")
+        if self.drafts_to_confirm:
+            return _("Adverse event draft awaiting the investigator's confirmation")
         if self.in_dlt_window:
             if self.dlt_window is None:
                 return _("No infusion given yet")
@@ -134,7 +172,9 @@ def participant_escalation(participant: Participant, infusions, events, *, today
     is not yet evaluable and can still receive infusions. A participant with a DLT is final. One
     who can no longer become evaluable (withdrawn or an infusion missed) and whose window is over
     is final and not evaluable: the module docstring of `dosing.escalation` says they are replaced.
-    A participant withdrawn before any infusion is not counted at all.
+    A participant withdrawn before any infusion is not counted at all. A participant without a DLT
+    whose adverse event draft inside the window could be a DLT is not final until an investigator
+    confirms or dismisses it, whether or not the window is over.
     """
     rows = sorted(infusions, key=lambda row: row.number)
     planned = len(rows)
@@ -149,7 +189,8 @@ def participant_escalation(participant: Participant, infusions, events, *, today
     can_still_receive = (not withdrawn and participant.status != "completed"
                          and any(row.state == InfusionState.PLANNED for row in rows))
     window_open = window is not None and today <= window[1]
-    in_window = counted and not had_dlt and (window_open or (not evaluable and can_still_receive))
+    awaiting = any(event.awaits_confirmation for event in judged)
+    in_window = counted and not had_dlt and (window_open or awaiting or (not evaluable and can_still_receive))
     given = [row.started_at for row in rows if row.state == InfusionState.GIVEN and row.started_at]
     return ParticipantEscalation(
         participant=participant, infusions_received=received, infusions_planned=planned,
@@ -192,10 +233,15 @@ class LevelEscalation:
     def in_dlt_window(self) -> int:
         return sum(1 for p in self.counted if p.in_dlt_window)
 
+    @property
+    def drafts_to_confirm(self) -> tuple[str, ...]:
+        return tuple(event.confirmation_needed for p in self.counted for event in p.drafts_to_confirm)
+
     def state(self) -> escalation.LevelState:
         return escalation.LevelState(
             code=self.level.code, order=self.level.order, status=self.level.status, enrolled=self.enrolled,
             evaluable=self.evaluable, dlts=self.dlts, in_dlt_window=self.in_dlt_window,
+            drafts_to_confirm=self.drafts_to_confirm,
         )
 
     def counts(self) -> dict:
@@ -262,7 +308,10 @@ def escalation_state(study: Study, *, today: date) -> EscalationState:
         .select_related("site")
         .prefetch_related(
             Prefetch("infusions", queryset=Infusion.objects.order_by("number")),
-            Prefetch("adverse_events", queryset=AdverseEvent.objects.filter(status="confirmed").order_by("onset_date", "id")),
+            # confirmed events and drafts in one query: a draft that could be a DLT keeps the
+            # participant's assessment open (dismissed events play no part)
+            Prefetch("adverse_events", queryset=AdverseEvent.objects.exclude(status="dismissed")
+                     .order_by("onset_date", "id")),
         )
         .order_by("study_order")
     )

@@ -15,9 +15,9 @@ from trials.audit import audited_save
 from trials.scoping import Action, require
 from trials.signatures import SignatureRefused, check_signature  # noqa: F401 (SignatureRefused re-exported)
 
-from .dose import HARD_LIMIT_HIGH, HARD_LIMIT_LOW, check_dose
+from .dose import HARD_LIMIT_HIGH, HARD_LIMIT_LOW, cells_text, check_dose
 from .models import Infusion, InfusionState
-from .products import validate_product
+from .products import CELLS_FIELD, validate_product
 from .selectors import EXPANSION_SIZE
 from .windows import InfusionEvent, InfusionRule, PlannedInfusion, plan_infusions
 
@@ -136,6 +136,22 @@ def _check_participant_can_receive(participant) -> None:
                                                     "recorded.") % {"status": participant.get_status_display().lower()}]})
 
 
+def cells_required(level, product_kind: str) -> bool:
+    """Whether an infusion given at ``level`` must say how many cells were infused: the level has a
+    dose per kg or a flat dose to check the dose given against (CLINICAL_RULES.md section 4, hard
+    limits) and the product has no field that gives the number (`dosing.products.CELLS_FIELD`)."""
+    return level is not None and bool(level.dose_per_kg or level.flat_dose) and product_kind not in CELLS_FIELD
+
+
+def _cells_required_message(level) -> str:
+    if level.flat_dose:
+        dose = _("a flat dose of %(cells)s cells") % {"cells": cells_text(level.flat_dose)}
+    else:
+        dose = _("%(cells)s cells/kg x the weight on the day") % {"cells": cells_text(level.dose_per_kg)}
+    return _("The number of cells infused is required to check the dose against the computed dose of level "
+             "%(level)s (%(dose)s; CLINICAL_RULES.md section 4): give it.") % {"level": level.code, "dose": dose}
+
+
 def infusion_record(*, participant, data: InfusionInput, by, now: datetime | None = None) -> Infusion:
     """Record an infusion given: dose from the weight on the day, product, window check.
 
@@ -144,7 +160,9 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     (section 4, `dosing.dose`): within 10 % it is recorded; beyond 10 % but inside the level's
     hard limits it needs a reason (`dose_confirmation`) and is recorded as a dose deviation;
     beyond the hard limits it is refused (400 on the field that gave the number of cells),
-    whatever the reason. Later infusions and the visits anchored on infusions are re-planned.
+    whatever the reason. At a level with a dose to check against, an infusion without the number
+    of cells (``cells_infused``, or the cord blood unit's TNC) is refused (400 on ``cells_infused``):
+    an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the visits anchored on infusions are re-planned.
     """
     from enrollment.services import ServiceError
 
@@ -174,6 +192,9 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
         errors.setdefault("cells_infused", []).append(_("The number of cells infused must be greater than 0."))
     product, product_errors = validate_product(data.product, participant.arm.product_kind)
     errors.update(product_errors)
+    level = participant.dose_level
+    if data.cells_infused is None and cells_required(level, participant.arm.product_kind):
+        errors.setdefault("cells_infused", []).append(_cells_required_message(level))
     vitals = _validate_vitals(data.vitals, errors)
     unknown = [r for r in (data.reactions or []) if r not in REACTIONS]
     if unknown:
@@ -181,12 +202,13 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     if errors:
         raise ServiceError(errors)
 
-    level = participant.dose_level
     cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
     dose = check_dose(weight_kg=data.weight_kg, dose_per_kg=level.dose_per_kg if level else None, cells_infused=cells,
                       flat_dose=level.flat_dose if level else None,
                       hard_limits=level.hard_limits if level else (HARD_LIMIT_LOW, HARD_LIMIT_HIGH))
     cells_field = "cells_infused" if data.cells_infused is not None else "product.tnc"
+    if dose.missing_dose:  # a product field that should give the count did not: never record it unchecked
+        errors["cells_infused"] = [_cells_required_message(level)]
     if dose.refused:
         errors[cells_field] = [_("%(problem)s. Refused whatever the reason (CLINICAL_RULES.md section 4): check the "
                                  "number of cells and the weight.") % {"problem": dose.problem}]
@@ -360,7 +382,18 @@ def _rule_refusal(action: str, level_code: str | None, state) -> str | None:
         levels = [row.state() for row in state.levels]
     except ValueError as error:  # inconsistent configuration: the proposal says so, nothing may open
         return _("No decision can be signed: the dose levels are inconsistent (%(error)s).") % {"error": error}
-    return escalation.decision_refusal(levels, state.proposal, action, level_code or None)
+    refusal = escalation.decision_refusal(levels, state.proposal, action, level_code or None,
+                                          expansion_size=EXPANSION_SIZE, check_recommended=False)
+    target = next((row for row in levels if row.code == level_code), None) if level_code else None
+    if not refusal and action == escalation.STOP and target is not None \
+            and not escalation.can_be_recommended(target, EXPANSION_SIZE):
+        # CLINICAL_RULES.md section 4: "the recommended dose ... needs 6 treated with <= 1 DLT"
+        return _("Level %(code)s cannot be named as the recommended dose: it needs %(n)d treated with at most 1 DLT "
+                 "(CLINICAL_RULES.md section 4) and has %(evaluable)d DLT-evaluable (%(dlts)d with a DLT, "
+                 "%(open)d whose assessment is not final). Expand %(code)s to %(n)d first, or stop without a "
+                 "recommended dose.") % {"code": target.code, "n": EXPANSION_SIZE, "evaluable": target.evaluable,
+                                         "dlts": target.dlts, "open": target.in_dlt_window}
+    return refusal
 
 
 def offered_decisions(state) -> list[tuple[str, str | None, str]]:
@@ -375,7 +408,7 @@ def offered_decisions(state) -> list[tuple[str, str | None, str]]:
         return []
     rule = escalation.rule_text(state.proposal)
     return [(action, code, escalation.signature_meaning(action, code, rule))
-            for action, code in escalation.allowed_decisions(levels, state.proposal)
+            for action, code in escalation.allowed_decisions(levels, state.proposal, expansion_size=EXPANSION_SIZE)
             if not _decision_conflicts(action, state.level(code) if code else None, state)]
 
 

@@ -82,9 +82,16 @@ def test_cord_blood_unit_without_dose_level_gives_cells_per_kg_unchecked():
     assert check.explanation == "given 1.5 x10^9 cells / 62.5 kg = 2.4 x10^7 cells/kg"
 
 
-def test_no_dose_given_is_unchecked():
+def test_no_dose_given_cannot_be_checked():
+    # The pure check cannot place a missing dose in a zone; recording such an infusion is refused
+    # by `dosing.services.infusion_record` (test_infusion_dose_required.py).
     check = check_dose(weight_kg=60.0, dose_per_kg=1e8, cells_infused=None)
-    assert (check.computed_dose, check.zone) == (pytest.approx(6e9), UNCHECKED)
+    assert (check.computed_dose, check.zone, check.missing_dose) == (pytest.approx(6e9), UNCHECKED, True)
+
+
+def test_dose_given_without_a_computed_dose_is_not_missing():
+    check = check_dose(weight_kg=60.0, dose_per_kg=None, cells_infused=6e9)
+    assert (check.zone, check.missing_dose) == (UNCHECKED, False)
 
 
 def test_zero_weight_is_refused():

@@ -55,6 +55,7 @@ def test_escalation_api_reports_counts_participants_and_proposal(studies, coordi
         "dlts": [{"adverse_event": event.pk, "term": "Alanine aminotransferase increased", "grade": 3,
                   "onset_date": (WINDOW_OVER + timedelta(days=10)).isoformat(),
                   "explanation": "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4)."}],
+        "drafts_to_confirm": [],
     }
     assert body["levels"][0]["participants_at_other_sites"] == 0
 
@@ -229,6 +230,8 @@ def test_escalation_api_query_count_is_constant(studies, coordinator, django_ass
     for index in range(participants):
         participant = enrol_p2(coordinator, level="ABC"[index // 3])
         adverse_event(participant, onset=WINDOW_OVER + timedelta(days=60), by=coordinator)
+        adverse_event(participant, onset=WINDOW_OVER + timedelta(days=20), by=coordinator,
+                      confirmed=False, grade=4)  # a draft: prefetched in the same query
     api = client_for(coordinator)
     with django_assert_max_num_queries(7):
         response = api.get(URL)
@@ -243,13 +246,44 @@ def test_escalation_api_offers_only_the_decisions_the_rule_allows(studies, coord
 
     offered = client_for(coordinator).get(URL).json()["offered_decisions"]
 
-    # Escalate to B (the proposal) or, towards safety, expand A or stop; never C, never B otherwise.
+    # Escalate to B (the proposal) or, towards safety, expand A or stop; never C, never B otherwise;
+    # never "stop A": A has 3 treated, and a recommended dose needs 6 with <= 1 DLT (section 4).
     assert offered == [
         {"action": "escalate", "level": "B", "meaning": f"I approve escalate B under rule {rule}"},
         {"action": "expand", "level": "A", "meaning": f"I approve expand A under rule {rule}"},
-        {"action": "stop", "level": "A", "meaning": f"I approve stop A under rule {rule}"},
         {"action": "stop", "level": None, "meaning": f"I approve stop under rule {rule}"},
     ]
+
+
+def test_escalation_decision_api_stop_naming_a_level_with_3_treated_is_409(studies, coordinator, investigator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+
+    response = client_for(investigator).post(
+        DECISIONS, {"action": "stop", "level": "A", "rationale": "safety", "password": PASSWORD}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {"errors": {"action": [
+        "Level A cannot be named as the recommended dose: it needs 6 treated with at most 1 DLT (CLINICAL_RULES.md "
+        "section 4) and has 3 DLT-evaluable (0 with a DLT, 0 whose assessment is not final). Expand A to 6 first, "
+        "or stop without a recommended dose."]}}
+    assert EscalationDecision.objects.count() == 0
+    assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="A").status == "open"
+
+
+def test_escalation_decision_api_stop_without_a_level_records_no_recommended_dose(studies, coordinator,
+                                                                                   investigator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+
+    response = client_for(investigator).post(
+        DECISIONS, {"action": "stop", "rationale": "sponsor safety review", "password": PASSWORD}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["action"], response.json()["level"]) == ("stop", None)
+    assert EscalationDecision.objects.get().level is None
+    assert list(DoseLevel.objects.filter(arm__study__code="HUCMSC-ITP-ESC").order_by("order")
+                .values_list("code", "status")) == [("A", "closed"), ("B", "planned"), ("C", "planned")]
 
 
 def test_escalation_decision_api_meaning_not_matching_the_proposal_is_409(studies, coordinator, investigator):

@@ -4,9 +4,11 @@ stop, de-escalate) ... a level above what the rule allows is never opened."
 
 Each scenario gives the proposal of `propose` (checked first) and the exact set of allowed
 decisions, derived from the rule: the proposal itself; expand the current level or a lower
-opened one; stop (with no level or an opened level up to the proposal's as recommended dose);
-choose the expansion dose only when proposed; never a level at or above an exceeded one, never
-a level never opened except the one the proposal escalates to. Waiting is signing nothing.
+opened one; stop with no level, or naming as recommended dose an opened level up to the
+proposal's that has 6 treated with <= 1 DLT, all assessed ("the recommended dose is the level
+below, which needs 6 treated with <= 1 DLT"); choose the expansion dose only when proposed; never
+a level at or above an exceeded one, never a level never opened except the one the proposal
+escalates to. Waiting is signing nothing.
 """
 import pytest
 
@@ -32,15 +34,27 @@ def lv(code, status, enrolled=0, evaluable=0, dlts=0, in_window=0):
 
 
 SCENARIOS = {
-    # B enrolling (1 of 3): wait on B.
+    # B enrolling (1 of 3): wait on B. Neither A nor B has 6 treated: stop names no dose.
     "wait": ([lv("A", "closed", 3, 3), lv("B", "open", 1, 0, 0, 1), lv("C", "planned")], (WAIT, "B"),
-             {(EXPAND, "A"), (EXPAND, "B"), (STOP, None), (STOP, "A"), (STOP, "B")}),
-    # B: 0 of 3 with a DLT: escalate to C.
+             {(EXPAND, "A"), (EXPAND, "B"), (STOP, None)}),
+    # B: 0 of 3 with a DLT: escalate to C. Stop names no dose (3 treated at A and at B).
     "escalate": ([lv("A", "closed", 3, 3), lv("B", "open", 3, 3), lv("C", "planned")], (ESCALATE, "C"),
-                 {(ESCALATE, "C"), (EXPAND, "A"), (EXPAND, "B"), (STOP, None), (STOP, "A"), (STOP, "B")}),
-    # B: 1 of 3 with a DLT: treat 3 more at B.
+                 {(ESCALATE, "C"), (EXPAND, "A"), (EXPAND, "B"), (STOP, None)}),
+    # B: 1 of 3 with a DLT: treat 3 more at B. Stop names no dose.
     "expand": ([lv("A", "closed", 3, 3), lv("B", "open", 3, 3, 1), lv("C", "planned")], (EXPAND, "B"),
-               {(EXPAND, "A"), (EXPAND, "B"), (STOP, None), (STOP, "A"), (STOP, "B")}),
+               {(EXPAND, "A"), (EXPAND, "B"), (STOP, None)}),
+    # B: 1 of 6 with a DLT: escalate to C; B (6 treated, 1 DLT) may be named by a stop, A (3) not.
+    "escalate_after_six": ([lv("A", "closed", 3, 3), lv("B", "open", 6, 6, 1), lv("C", "planned")], (ESCALATE, "C"),
+                           {(ESCALATE, "C"), (EXPAND, "A"), (EXPAND, "B"), (STOP, None), (STOP, "B")}),
+    # Only 3 treated at A, 0 DLT: escalate to B; stop A is not offered (A needs 6 first).
+    "escalate_from_a": ([lv("A", "open", 3, 3), lv("B", "planned"), lv("C", "planned")], (ESCALATE, "B"),
+                        {(ESCALATE, "B"), (EXPAND, "A"), (STOP, None)}),
+    # B exceeded the dose; A has 6 treated but one still inside the DLT window: wait, no stop A yet.
+    "stop_pending": ([lv("A", "open", 6, 6, 0, 1), lv("B", "closed", 3, 3, 2), lv("C", "planned")], (WAIT, "A"),
+                     {(EXPAND, "A"), (STOP, None)}),
+    # B exceeded the dose; A has only its first 3: expand A to 6 (stop names no dose).
+    "stop_needs_expansion": ([lv("A", "closed", 3, 3), lv("B", "open", 3, 3, 2), lv("C", "planned")], (EXPAND, "A"),
+                             {(EXPAND, "A"), (STOP, None)}),
     # B exceeded the dose (2 of 3); A has 6 treated with no DLT: stop, A recommended.
     "stop": ([lv("A", "closed", 6, 6), lv("B", "open", 3, 3, 2), lv("C", "planned")], (STOP, "A"),
              {(EXPAND, "A"), (STOP, None), (STOP, "A")}),
@@ -50,7 +64,7 @@ SCENARIOS = {
     # C, the top level, 0 of 3: the investigators choose the dose to expand.
     "choose": ([lv("A", "closed", 3, 3), lv("B", "closed", 3, 3), lv("C", "open", 3, 3)], (CHOOSE_EXPANSION_DOSE, None),
                {(CHOOSE_EXPANSION_DOSE, code) for code in "ABC"} | {(EXPAND, code) for code in "ABC"}
-               | {(STOP, None)} | {(STOP, code) for code in "ABC"}),
+               | {(STOP, None)}),
     # No level opened yet: wait on A, which only an escalation to A opens.
     "nothing_open": ([lv("A", "planned"), lv("B", "planned"), lv("C", "planned")], (WAIT, "A"),
                      {(ESCALATE, "A"), (STOP, None)}),
@@ -123,3 +137,24 @@ def test_a_decision_that_is_not_a_signed_action_is_an_error():
 def test_signature_meaning_states_the_decision_and_the_rule(name, action, level, meaning):
     levels, *_ = SCENARIOS[name]
     assert signature_meaning(action, level, rule_text(propose(levels))) == meaning
+
+
+@pytest.mark.parametrize(("evaluable", "dlts", "in_window", "allowed"), [
+    (6, 0, 0, True),
+    (6, 1, 0, True),  # <= 1 DLT of 6
+    (7, 1, 0, True),  # a replacement made the level 7 evaluable
+    (5, 0, 0, False),  # fewer than 6 treated
+    (3, 0, 0, False),
+    (6, 0, 1, False),  # someone's assessment not final yet
+])
+def test_stop_names_a_recommended_dose_only_with_6_treated_and_at_most_1_dlt(evaluable, dlts, in_window, allowed):
+    levels = [lv("A", "closed", evaluable, evaluable, dlts, in_window), lv("B", "open", 3, 3), lv("C", "planned")]
+    refusal = decision_refusal(levels, propose(levels), STOP, "A")
+    if allowed:
+        assert refusal is None
+    else:
+        assert refusal.startswith(
+            f'The 3+3 rule does not allow "stop A": the recommended dose needs 6 treated with <= 1 DLT, and level A '
+            f"has {evaluable} DLT-evaluable ({dlts} with a DLT, {in_window} not final); expand A to 6 first, or stop "
+            "without a recommended dose.")
+    assert decision_refusal(levels, propose(levels), STOP, None) is None

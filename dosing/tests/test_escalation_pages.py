@@ -38,8 +38,9 @@ def test_escalation_page_shows_counts_participants_and_a_preselected_form(client
     form = response.context["form"]
     assert form["decision"].initial == "expand:A"
     rule = '"1 of 3 with a DLT: treat 3 more at the same dose" (3+3, CLINICAL_RULES.md section 4).'
+    # no "stop A": A has 3 treated, a recommended dose needs 6 with <= 1 DLT (section 4)
     assert [label for _value, label in form.fields["decision"].choices] == [
-        f"I approve expand A under rule {rule}", f"I approve stop A under rule {rule}", f"I approve stop under rule {rule}"]
+        f"I approve expand A under rule {rule}", f"I approve stop under rule {rule}"]
     assert "<script>" not in html and "style=" not in html
 
 
@@ -110,6 +111,8 @@ def test_escalation_page_query_count_is_constant(client, studies, coordinator, i
     for index in range(participants):
         participant = enrol_p2(coordinator, level="ABC"[index // 3])
         adverse_event(participant, onset=WINDOW_OVER + timedelta(days=10), by=coordinator)
+        adverse_event(participant, onset=WINDOW_OVER + timedelta(days=10), by=coordinator,
+                      confirmed=False, grade=4)  # a draft: prefetched in the same query
     client.force_login(investigator)
     with django_assert_max_num_queries(13):
         response = client.get(URL)
@@ -131,9 +134,9 @@ def test_escalation_page_offers_only_allowed_decisions_as_signed_statements(clie
     rule = f'"{RULE_ESCALATE}" (3+3, CLINICAL_RULES.md section 4).'
     assert response.context["form"].fields["decision"].choices == [
         ("escalate:B", f"I approve escalate B under rule {rule}"), ("expand:A", f"I approve expand A under rule {rule}"),
-        ("stop:A", f"I approve stop A under rule {rule}"), ("stop:", f"I approve stop under rule {rule}")]
+        ("stop:", f"I approve stop under rule {rule}")]
     html = response.content.decode()
-    assert 'value="escalate:C"' not in html and 'value="escalate:B"' in html
+    assert 'value="escalate:C"' not in html and 'value="escalate:B"' in html and 'value="stop:A"' not in html
     assert "I approve escalate B under rule &quot;0 of 3 with a DLT: escalate&quot;" in html
     assert 'name="confirm"' in html and 'name="password"' in html
 
@@ -152,6 +155,24 @@ def test_escalation_page_refuses_a_level_above_the_rule_with_the_message(client,
     assert "The 3+3 rule does not allow &quot;escalate B&quot;" in response.content.decode()
     assert EscalationDecision.objects.count() == 0
     assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B").status == "planned"
+
+
+def test_escalation_page_refuses_stop_naming_a_level_with_3_treated(client, studies, coordinator, investigator):
+    for _ in range(3):
+        enrol_p2(coordinator)
+    client.force_login(investigator)
+
+    response = client.post(URL, {"decision": "stop:A", "rationale": "safety", "password": PASSWORD, "confirm": "on",
+                                 "rule_seen": RULE_ESCALATE})
+
+    assert response.status_code == 409
+    assert response.context["form"].errors["decision"] == [
+        "Level A cannot be named as the recommended dose: it needs 6 treated with at most 1 DLT (CLINICAL_RULES.md "
+        "section 4) and has 3 DLT-evaluable (0 with a DLT, 0 whose assessment is not final). Expand A to 6 first, "
+        "or stop without a recommended dose."]
+    assert EscalationDecision.objects.count() == 0
+    assert ("A stop names a recommended dose only for a level with 6 participants treated and at most 1 DLT, all "
+            "assessed") in response.content.decode()
 
 
 def test_escalation_page_signature_needs_the_confirmation_ticked(client, studies, coordinator, investigator):

@@ -80,13 +80,15 @@ CASES_API = [
     ("enrolment before consent", "api-screening-enrol", lambda: {"enrolled_on": YESTERDAY.isoformat()}, "enrolled_on",
      "The enrolment date is before the consent was signed."),
     ("infusion in the future", "api-participant-infusions", lambda: {
-        "number": 2, "started_at": in_an_hour().isoformat(), "weight_kg": 60}, "started_at",
+        "number": 2, "started_at": in_an_hour().isoformat(), "weight_kg": 60, "cells_infused": 6e9}, "started_at",
      "An infusion cannot start in the future."),
     ("infusion before enrolment", "api-participant-infusions", lambda: {
         "number": 2, "started_at": datetime.combine(DAY0 - timedelta(days=3), time(9), tzinfo=TZ).isoformat(),
-        "weight_kg": 60}, "started_at", "An infusion cannot be dated before consent and enrolment."),
+        "weight_kg": 60, "cells_infused": 6e9}, "started_at",
+     "An infusion cannot be dated before consent and enrolment."),
     ("infusion ending in the future", "api-participant-infusions", lambda: {
-        "number": 2, "started_at": an_hour_ago().isoformat(), "ended_at": in_an_hour().isoformat(), "weight_kg": 60},
+        "number": 2, "started_at": an_hour_ago().isoformat(), "ended_at": in_an_hour().isoformat(), "weight_kg": 60,
+        "cells_infused": 6e9},
      "ended_at", "An infusion cannot end in the future."),
     ("assessment date", "api-participant-assessments", lambda: {"date": TOMORROW.isoformat()}, "date",
      "A date cannot be in the future."),
