@@ -2,7 +2,6 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from conftest import client_for
@@ -15,13 +14,6 @@ from trials.models import DoseLevel, Study
 URL = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 DECISIONS = URL + "decisions/"
 WINDOW = {"start": WINDOW_OVER.isoformat(), "end": (WINDOW_OVER + timedelta(days=49)).isoformat()}
-
-
-@pytest.fixture(autouse=True)
-def no_signature_lockout():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def level_counts(body):

@@ -1,6 +1,5 @@
 """Chromium: an investigator signs the 3+3 decision to escalate after level A's DLT windows end."""
 import pytest
-from django.core.cache import cache
 
 from dosing.models import EscalationDecision
 from dosing.tests.escalation_setup import enrol_p2
@@ -12,7 +11,6 @@ PASSWORD = "Correct-Horse-88"
 
 
 def test_investigator_signs_escalation_to_b_in_the_browser(chromium_page, studies, make_user):
-    cache.clear()
     coordinator = make_user("coordinator")
     investigator = make_user("investigator", username="li", password=PASSWORD)
     # Three level-A participants, 4 weekly infusions given, the last one 39 days ago: their DLT
@@ -70,7 +68,6 @@ def test_investigator_signs_escalation_to_b_in_the_browser(chromium_page, studie
 
 
 def test_investigator_cannot_open_a_level_above_the_rule_in_the_browser(chromium_page, studies, make_user):
-    cache.clear()
     coordinator = make_user("coordinator")
     make_user("investigator", username="wang", password=PASSWORD)
     enrol_p2(coordinator)  # 1 of 3 places taken at A: the rule says wait, nothing may open above A

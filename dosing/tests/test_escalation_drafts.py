@@ -3,7 +3,6 @@ window that could be a DLT keeps its participant's assessment open, so the rule 
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 
 from conftest import client_for, confirm_adverse_event, site_investigator
 from dosing.models import EscalationDecision
@@ -17,13 +16,6 @@ ONSET = WINDOW_OVER + timedelta(days=10)  # inside the window of a participant t
 FIRST = "HUCMSC-ITP-ESC-PUMCH-001"
 SENTENCE = (f"The adverse event draft of {FIRST} on {ONSET.isoformat()} must be confirmed or dismissed before the "
             "rule can decide.")
-
-
-@pytest.fixture(autouse=True)
-def no_signature_lockout():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def three_at_a_with_a_draft(coordinator, **draft):

@@ -2,20 +2,12 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 
 from dosing.models import EscalationDecision
 from dosing.tests.escalation_setup import PASSWORD, WINDOW_OVER, adverse_event, enrol_p2
 from trials.models import DoseLevel, Study
 
 URL = "/studies/HUCMSC-ITP-ESC/escalation/"
-
-
-@pytest.fixture(autouse=True)
-def no_signature_lockout():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_escalation_page_shows_counts_participants_and_a_preselected_form(client, studies, coordinator, investigator):

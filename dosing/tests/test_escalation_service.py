@@ -4,7 +4,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
@@ -23,13 +22,6 @@ from trials.models import DoseLevel, Study
 
 DLT_ONSET = WINDOW_OVER + timedelta(days=10)  # inside the window of a participant first infused on WINDOW_OVER
 WINDOW_END = WINDOW_OVER + timedelta(days=21 + 28)
-
-
-@pytest.fixture(autouse=True)
-def no_signature_lockout():
-    cache.clear()  # wrong-password counters live in the cache
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -429,7 +421,6 @@ def test_adverse_event_impossible_values_violate_constraints(study, coordinator,
 @pytest.mark.django_db(transaction=True)
 def test_two_investigators_signing_escalate_at_once_only_one_decision_is_recorded(studies, make_user):
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
-    cache.clear()
     study = Study.objects.get(code="HUCMSC-ITP-ESC")
     coordinator = make_user("coordinator")
     three_without_dlt(coordinator)

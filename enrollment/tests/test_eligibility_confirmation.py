@@ -4,7 +4,6 @@ the facts change, and the per-study setting."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,13 +19,6 @@ MEANING = ("I confirm that I have reviewed this screening and that the patient m
            "the study.")
 NOT_CONFIRMED = ("Eligibility not confirmed by an investigator: an investigator of the site confirms it with their "
                  "signature on the screening page before enrolment.")
-
-
-@pytest.fixture(autouse=True)
-def no_signature_lock():
-    cache.clear()  # wrong-password counters live in the cache
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ clock runs from the start, and its report is recorded before the signature."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,13 +21,6 @@ EVENT = {"term": "Alanine aminotransferase increased", "category": "non_haematol
          "onset_date": ONSET.isoformat(), "grade": 3, "serious": False, "relationship": "definite"}
 SAE = {**EVENT, "serious": True, "seriousness": ["hospitalisation"], "relationship": "possible"}
 WRONG = "The password is not correct: the adverse event was not confirmed."
-
-
-@pytest.fixture(autouse=True)
-def no_signature_lock():
-    cache.clear()  # wrong-password counters live in the cache
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ investigator's correction of a signed grade, and the dismissal of a draft, are s
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 
 from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
 from followup.models import AdverseEvent
@@ -25,7 +24,6 @@ def sign_in(page, username):
 
 def test_coordinator_records_causality_and_the_investigator_signs_it_in_the_browser(chromium_page, studies,
                                                                                       make_user):
-    cache.clear()
     coordinator = make_user("coordinator", username="wang", password=PASSWORD)
     investigator = make_user("investigator", username="li", password=PASSWORD)
     participant = enrol_p2(coordinator)
@@ -80,7 +78,6 @@ def test_coordinator_records_causality_and_the_investigator_signs_it_in_the_brow
 
 
 def test_a_correction_of_the_grade_and_a_dismissal_are_signed_in_the_browser(chromium_page, studies, make_user):
-    cache.clear()
     coordinator = make_user("coordinator", username="wang", password=PASSWORD)
     investigator = make_user("investigator", username="li", password=PASSWORD)
     participant = enrol_p2(coordinator)

@@ -9,7 +9,6 @@ signature. Dismissing a draft is signed with the investigator's password."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,13 +26,6 @@ REASON = "Source document re-read at monitoring"
 WRONG_CORRECTION = ("The password is not correct: grade, seriousness and relationship of a signed adverse event "
                     "change only with your signature.")
 WRONG_DISMISSAL = "The password is not correct: the adverse event was not dismissed."
-
-
-@pytest.fixture(autouse=True)
-def no_signature_lock():
-    cache.clear()  # wrong-password counters live in the cache
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -16,13 +16,6 @@ from trials.models import SiteMembership
 User = get_user_model()
 
 
-@pytest.fixture(autouse=True)
-def clear_throttle():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def test_add_user_creates_a_user_with_role_at_site_and_prints_the_token_last(studies, capsys):
     call_command("add_user", "wang", "--role", "coordinator", "--site", "PUMCH", "--password", "Correct-Horse-88", "--token")
     lines = capsys.readouterr().out.strip().splitlines()

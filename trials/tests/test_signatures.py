@@ -2,18 +2,10 @@
 re-entered; wrong ones counted, and signing locked after LOGIN_FAILURE_LIMIT of them, whatever is
 being signed."""
 import pytest
-from django.core.cache import cache
 
 from trials.signatures import SignatureRefused, check_signature
 
 PASSWORD = "Long-enough-pass-91"  # make_user's default
-
-
-@pytest.fixture(autouse=True)
-def clean_counters():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_the_signers_own_password_is_accepted(investigator):
