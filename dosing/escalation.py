@@ -9,10 +9,8 @@ and expand it to 6, which is also a signed decision.
 
 The 3+3 table is data (:data:`THREE_PLUS_THREE`) so that tests and the escalation page can cite
 the row that produced a proposal. Everything else in :func:`propose` is about *which* level the
-table is applied to and *whether* it can be applied yet. :func:`decision_refusal` and
-:func:`allowed_decisions` say which signed decisions the rule allows given its proposal (only
-towards safety; never a level above the rule), and :func:`signature_meaning` the statement a
-signature approves.
+table is applied to and *whether* it can be applied yet. Which signed decisions the rule allows
+given its proposal is `dosing/escalation_decisions.py`.
 
 Counting contract for :class:`LevelState` (the selector must follow it):
 
@@ -43,7 +41,6 @@ from typing import Sequence
 
 __all__ = [
     "CHOOSE_EXPANSION_DOSE",
-    "DECISION_ACTIONS",
     "DLT_CATEGORIES",
     "DLT_RELATEDNESS",
     "DOSE_EXCEEDED_DLTS",
@@ -62,16 +59,11 @@ __all__ = [
     "VERDICT_ESCALATE",
     "VERDICT_EXPAND",
     "WAIT",
-    "allowed_decisions",
-    "can_be_recommended",
     "could_be_dlt",
-    "decision_refusal",
     "dlt_window",
     "is_dlt",
     "is_dlt_evaluable",
     "propose",
-    "rule_text",
-    "signature_meaning",
     "three_plus_three_rule",
 ]
 
@@ -463,115 +455,6 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         f"{_dlt_count_text(current)}: escalate to {next_level.code} (3+3).",
         assessment.rule,
     )
-
-
-# --------------------------------------------------------------------------- decisions allowed
-
-# What an investigator signs (API.md "Dose escalation"). Waiting is signing nothing, so it is
-# always possible and never a decision.
-DECISION_ACTIONS = (ESCALATE, EXPAND, STOP, CHOOSE_EXPANSION_DOSE)
-_TOWARDS_SAFETY = ("A decision may differ from the proposal only towards safety (wait, expand the current level, "
-                   "stop, de-escalate); a level above what the rule allows is never opened (CLINICAL_RULES.md "
-                   "section 4).")
-
-
-def rule_text(proposal: Proposal) -> str:
-    """The rule behind a proposal: its 3+3 row, or while waiting the reason for waiting."""
-    return proposal.rule.rule if proposal.rule else f"{proposal.action}: {proposal.reason}"
-
-
-def signature_meaning(action: str, level: str | None, rule: str) -> str:
-    """What an investigator's signature of a decision means (21 CFR 11.50), ``rule`` being the
-    :func:`rule_text` of the proposal, e.g. 'I approve escalate B under rule "0 of 3 with a DLT:
-    escalate" (3+3, CLINICAL_RULES.md section 4).'"""
-    decided = f"{action} {level}" if level else action
-    return f'I approve {decided} under rule "{rule}" (3+3, CLINICAL_RULES.md section 4).'
-
-
-def _ceiling(levels: Sequence[LevelState], proposal: Proposal) -> LevelState | None:
-    """The highest level the rule allows to treat at now: the level the proposal names, or for
-    ``choose_expansion_dose`` the highest level opened; ``None`` when it allows none."""
-    if proposal.level is not None:
-        return next((level for level in levels if level.code == proposal.level), None)
-    if proposal.action == CHOOSE_EXPANSION_DOSE:
-        opened = [level for level in levels if level.status != PLANNED]
-        return opened[-1] if opened else None
-    return None
-
-
-def can_be_recommended(level: LevelState, expansion_size: int = 6) -> bool:
-    """Whether ``level`` may be named as the recommended dose of a ``stop`` (CLINICAL_RULES.md
-    section 4: "the recommended dose is the level below, which needs 6 treated with <= 1 DLT"):
-    ``expansion_size`` DLT-evaluable, at most one with a DLT, and nobody's assessment still open
-    (inside the DLT window, or an adverse event draft to confirm)."""
-    return level.evaluable >= expansion_size and level.dlts <= 1 and not level.in_dlt_window
-
-
-def decision_refusal(levels: Sequence[LevelState], proposal: Proposal, action: str, level: str | None, *,
-                     expansion_size: int = 6, check_recommended: bool = True) -> str | None:
-    """Why the 3+3 rule refuses the decision ``action`` at ``level`` given ``proposal``, or ``None``
-    when it is allowed (CLINICAL_RULES.md section 4).
-
-    Allowed: the proposal itself; ``expand`` of a level already opened up to the one the proposal
-    names (expand the current level, or de-escalate to a lower one); ``stop`` without a level, or
-    naming as the recommended dose an opened level up to that one which :func:`can_be_recommended`
-    (``expansion_size`` treated and final, <= 1 DLT) - a level with fewer must be expanded first,
-    so ``stop`` then records no recommended dose; ``choose_expansion_dose`` of an
-    opened level, only when it is the proposal. Never a level at or above one that exceeded the
-    dose (>= 2 DLTs). ``escalate`` opens only the level the proposal escalates to (or, while no
-    level was ever opened, the lowest level the proposal waits on): nothing else opens a level
-    that was never opened. ``check_recommended=False`` leaves out the :func:`can_be_recommended`
-    check, for a caller that words that refusal itself. Raises ``ValueError`` for an action that is
-    not a decision.
-    """
-    if action not in DECISION_ACTIONS:
-        raise ValueError(f"action must be one of {DECISION_ACTIONS}, got {action!r}")
-    levels = sorted(levels, key=lambda row: row.order)
-    target = next((row for row in levels if row.code == level), None) if level else None
-    if level and target is None:
-        raise ValueError(f"unknown level {level!r}")
-    ceiling = _ceiling(levels, proposal)
-    exceeded = next((row for row in levels if row.dlts >= DOSE_EXCEEDED_DLTS), None)
-    nothing_opened = all(row.status == PLANNED for row in levels)
-    why = None
-    if target is None and action != STOP:
-        why = f"{action} needs a dose level"
-    elif target is not None and exceeded is not None and target.order >= exceeded.order:
-        why = f"level {exceeded.code} exceeded the dose ({exceeded.dlts} DLTs): {level} may not be used"
-    elif action == ESCALATE:
-        proposed = proposal.action == ESCALATE or (proposal.action == WAIT and nothing_opened)
-        if not (proposed and level == proposal.level):
-            why = (f"only the level the rule escalates to may be opened, and the rule does not escalate to "
-                   f"{level} now")
-    elif target is not None:
-        if target.status == PLANNED:
-            why = f"level {level} was never opened: only an escalation the rule proposes opens it"
-        elif ceiling is None or target.order > ceiling.order:
-            highest = f"level {ceiling.code} is the highest" if ceiling else "no level is"
-            why = f"level {level} is above what the rule allows now ({highest})"
-        elif action == CHOOSE_EXPANSION_DOSE and proposal.action != CHOOSE_EXPANSION_DOSE:
-            why = ("choosing the dose to expand is the final step, once the top level is done; expand the "
-                   "current level or a lower one instead")
-        elif action == STOP and check_recommended and not can_be_recommended(target, expansion_size):
-            why = (f"the recommended dose needs {expansion_size} treated with <= 1 DLT, and level {level} has "
-                   f"{target.evaluable} DLT-evaluable ({target.dlts} with a DLT, {target.in_dlt_window} not final); "
-                   f"expand {level} to {expansion_size} first, or stop without a recommended dose")
-    if why is None:
-        return None
-    proposed = f"{proposal.action} {proposal.level}" if proposal.level else proposal.action
-    decided = f"{action} {level}" if level else action
-    return (f'The 3+3 rule does not allow "{decided}": {why}. The proposal is "{proposed}" under rule '
-            f'"{rule_text(proposal)}". {_TOWARDS_SAFETY}')
-
-
-def allowed_decisions(levels: Sequence[LevelState], proposal: Proposal, *,
-                      expansion_size: int = 6) -> tuple[tuple[str, str | None], ...]:
-    """Every ``(action, level)`` decision :func:`decision_refusal` allows, the proposal first."""
-    levels = sorted(levels, key=lambda row: row.order)
-    candidates = [(action, row.code) for action in DECISION_ACTIONS for row in levels] + [(STOP, None)]
-    allowed = [pair for pair in candidates
-               if decision_refusal(levels, proposal, *pair, expansion_size=expansion_size) is None]
-    return tuple(sorted(allowed, key=lambda pair: pair != (proposal.action, proposal.level)))
 
 
 # --------------------------------------------------------------------------- DLT window and definition

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trials.limits import LimitedForm
 
+from .escalation_decisions import DECISION_ACTIONS
 from .models import EscalationDecision, Infusion
 from .products import LABELS, PRODUCT_FIELDS
 from .services import REACTIONS
@@ -126,8 +127,6 @@ class EscalationDecisionForm(LimitedForm, forms.Form):
     def __init__(self, *args, offered, level_codes, rule, proposal, **kwargs):
         """`offered`: ``(action, level, meaning)`` the rule allows now (`services.offered_decisions`);
         `rule`: the rule text of the proposal the page shows; the proposal is preselected when offered."""
-        from .escalation import DECISION_ACTIONS
-
         super().__init__(*args, **kwargs)
         field = self.fields["decision"]
         field.choices = [(decision_value(action, level), meaning) for action, level, meaning in offered]

@@ -15,7 +15,9 @@ from trials.audit import audited_save
 from trials.scoping import Action, require
 from trials.signatures import SignatureRefused, check_signature  # noqa: F401 (SignatureRefused re-exported)
 
+from . import escalation_decisions as decisions
 from .dose import HARD_LIMIT_HIGH, HARD_LIMIT_LOW, cells_text, check_dose
+from .escalation import CHOOSE_EXPANSION_DOSE, STOP
 from .models import Infusion, InfusionState
 from .products import CELLS_FIELD, validate_product
 from .selectors import EXPANSION_SIZE
@@ -375,18 +377,16 @@ def _decision_conflicts(action: str, target, state) -> list[str]:
 
 
 def _rule_refusal(action: str, level_code: str | None, state) -> str | None:
-    """`dosing.escalation.decision_refusal` on the study's levels and proposal (section 4)."""
-    from . import escalation
-
+    """`dosing.escalation_decisions.decision_refusal` on the study's levels and proposal (section 4)."""
     try:
         levels = [row.state() for row in state.levels]
     except ValueError as error:  # inconsistent configuration: the proposal says so, nothing may open
         return _("No decision can be signed: the dose levels are inconsistent (%(error)s).") % {"error": error}
-    refusal = escalation.decision_refusal(levels, state.proposal, action, level_code or None,
-                                          expansion_size=EXPANSION_SIZE, check_recommended=False)
+    refusal = decisions.decision_refusal(levels, state.proposal, action, level_code or None,
+                                         expansion_size=EXPANSION_SIZE, check_recommended=False)
     target = next((row for row in levels if row.code == level_code), None) if level_code else None
-    if not refusal and action == escalation.STOP and target is not None \
-            and not escalation.can_be_recommended(target, EXPANSION_SIZE):
+    if not refusal and action == STOP and target is not None \
+            and not decisions.can_be_recommended(target, EXPANSION_SIZE):
         # CLINICAL_RULES.md section 4: "the recommended dose ... needs 6 treated with <= 1 DLT"
         return _("Level %(code)s cannot be named as the recommended dose: it needs %(n)d treated with at most 1 DLT "
                  "(CLINICAL_RULES.md section 4) and has %(evaluable)d DLT-evaluable (%(dlts)d with a DLT, "
@@ -398,17 +398,15 @@ def _rule_refusal(action: str, level_code: str | None, state) -> str | None:
 
 def offered_decisions(state) -> list[tuple[str, str | None, str]]:
     """The decisions an investigator may sign now, the proposal first: ``(action, level, meaning)``
-    for each decision the 3+3 rule allows given the proposal (`dosing.escalation.allowed_decisions`)
+    for each decision the 3+3 rule allows given the proposal (`dosing.escalation_decisions.allowed_decisions`)
     that also fits the levels' state. Reads nothing."""
-    from . import escalation
-
     try:
         levels = [row.state() for row in state.levels]
     except ValueError:
         return []
-    rule = escalation.rule_text(state.proposal)
-    return [(action, code, escalation.signature_meaning(action, code, rule))
-            for action, code in escalation.allowed_decisions(levels, state.proposal, expansion_size=EXPANSION_SIZE)
+    rule = decisions.rule_text(state.proposal)
+    return [(action, code, decisions.signature_meaning(action, code, rule))
+            for action, code in decisions.allowed_decisions(levels, state.proposal, expansion_size=EXPANSION_SIZE)
             if not _decision_conflicts(action, state.level(code) if code else None, state)]
 
 
@@ -443,7 +441,7 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
     investigator records and signs, and the next group opens only then. Investigators only
     (`Action.SIGN` at a site of the study); the password is the signer's own, re-entered: a wrong
     one raises `SignatureRefused` (403) and records nothing. A decision may differ from the
-    proposal only towards safety (`dosing.escalation.decision_refusal`: expand the current level,
+    proposal only towards safety (`dosing.escalation_decisions.decision_refusal`: expand the current level,
     stop, de-escalate); anything else - above all opening a level higher than the rule allows - is
     a `ConflictError` (409) on ``action`` citing the rule. A decision that differs from the
     proposal (another action, or another level) needs a rationale (400). A decision that does not
@@ -451,7 +449,7 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
     open) is a `ConflictError` (409) too.
 
     The signature's meaning (21 CFR 11.50) is stored with the signer's printed name and the time:
-    "I approve <action> <level> under rule <rule>" (`dosing.escalation.signature_meaning`). With
+    "I approve <action> <level> under rule <rule>" (`dosing.escalation_decisions.signature_meaning`). With
     ``expected_meaning`` (the statement the signer read and confirmed), a different statement now
     - the proposal changed meanwhile - is a `ConflictError` and nothing is signed.
 
@@ -463,7 +461,6 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
     from enrollment.services import ConflictError, ServiceError
     from trials.models import Study
 
-    from .escalation import CHOOSE_EXPANSION_DOSE, rule_text, signature_meaning
     from .models import EscalationAction, EscalationDecision
     from .selectors import escalation_state
 
@@ -500,7 +497,7 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
         problems = _decision_conflicts(action, target, state)
         if problems:
             raise ConflictError({"action": problems})
-        meaning = signature_meaning(action, level_code or None, rule_text(proposal))
+        meaning = decisions.signature_meaning(action, level_code or None, decisions.rule_text(proposal))
         if expected_meaning is not None and expected_meaning.strip() != meaning:
             raise ConflictError({"action": [
                 _('The proposal changed since you read it; the decision now means: "%(meaning)s" Read the page again '

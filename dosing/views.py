@@ -14,7 +14,7 @@ from trials.models import Study
 from trials.scoping import Action, can, require, site_ids_for
 
 from . import services
-from .escalation import rule_text, signature_meaning
+from .escalation_decisions import rule_text, signature_meaning
 from .forms import EscalationDecisionForm
 from .selectors import COHORT_SIZE, EXPANSION_SIZE, escalation_state
 

@@ -12,17 +12,11 @@ escalates to. Waiting is signing nothing.
 """
 import pytest
 
-from dosing.escalation import (
-    CHOOSE_EXPANSION_DOSE,
+from dosing.escalation import CHOOSE_EXPANSION_DOSE, ESCALATE, EXPAND, STOP, WAIT, LevelState, propose
+from dosing.escalation_decisions import (
     DECISION_ACTIONS,
-    ESCALATE,
-    EXPAND,
-    STOP,
-    WAIT,
-    LevelState,
     allowed_decisions,
     decision_refusal,
-    propose,
     rule_text,
     signature_meaning,
 )

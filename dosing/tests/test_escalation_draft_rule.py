@@ -2,7 +2,8 @@
 a draft that could be a DLT keeps its participant's assessment open. No database, no Django."""
 import pytest
 
-from dosing.escalation import ESCALATE, EXPAND, STOP, WAIT, LevelState, allowed_decisions, could_be_dlt, propose
+from dosing.escalation import ESCALATE, EXPAND, STOP, WAIT, LevelState, could_be_dlt, propose
+from dosing.escalation_decisions import allowed_decisions
 
 DRAFT = "The adverse event draft of P-001 on 2026-10-01 must be confirmed or dismissed before the rule can decide."
 

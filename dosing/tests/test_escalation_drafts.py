@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import client_for, confirm_adverse_event, site_investigator
+from conftest import SIGNER_PASSWORD, client_for, confirm_adverse_event, site_investigator
 from dosing.models import EscalationDecision
 from dosing.tests.escalation_setup import PASSWORD, WINDOW_OVER, adverse_event, enrol_p2
 from followup.services import adverse_event_dismiss
@@ -76,7 +76,8 @@ def test_escalation_api_draft_confirmed_counts_as_dlt(studies, coordinator):
 
 def test_escalation_api_draft_dismissed_no_longer_holds_the_rule(studies, coordinator):
     event = three_at_a_with_a_draft(coordinator)
-    adverse_event_dismiss(event=event, reason="Recorded on the wrong participant", by=site_investigator())
+    adverse_event_dismiss(event=event, reason="Recorded on the wrong participant", password=SIGNER_PASSWORD,
+                          by=site_investigator())
 
     body = client_for(coordinator).get(API_URL).json()
 
