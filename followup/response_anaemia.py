@@ -41,6 +41,21 @@ from .response_inputs import Count, HbAssessment, Lab, Therapy, Transfusion, dai
 # --------------------------------------------------------------------------- AIHA (section 2)
 
 
+def _summarise_partial(criteria_set, baseline, results, *, thresholds, first_infusion, lookback, several,
+                       several_what="counts"):
+    """:func:`_summarise` for a set whose response is PR (AIHA, PRCA, neutropenia): the set's
+    confirmation days, its optional failure confirmation, the baseline in the preamble."""
+    return _summarise(
+        criteria_set, baseline, results,
+        first_infusion=first_infusion,
+        confirm_response_days=_days(thresholds, "confirm_response_days"),
+        confirm_failure_days=thresholds.get("confirm_failure_days"),
+        response_label=PR,
+        preamble=f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}",
+        several=several, several_what=several_what,
+    )
+
+
 def _is_normal(lab: Lab | None, name: str, missing: list[str], *, need_lln: bool = False) -> bool | None:
     if lab is None or lab.uln is None or (need_lln and lab.lln is None):
         missing.append(name)
@@ -92,15 +107,8 @@ def aiha_response(
         else:
             result = _aiha_cn2017(a, thresholds)
         results.append(_with_several(result, several, "values"))
-    return _summarise(
-        criteria_set, baseline, results,
-        first_infusion=first_infusion,
-        confirm_response_days=_days(thresholds, "confirm_response_days"),
-        confirm_failure_days=thresholds.get("confirm_failure_days"),
-        response_label=PR,
-        preamble=f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}",
-        several=several, several_what="values",
-    )
+    return _summarise_partial(criteria_set, baseline, results, thresholds=thresholds, first_infusion=first_infusion,
+                              lookback=lookback, several=several, several_what="values")
 
 
 def _retic_text(lab: Lab | None) -> str | None:
@@ -255,15 +263,8 @@ def prca_response(
         results.append(_with_several(
             _decide(a.hb, _all([independent, hb_ok, retic_ok]), _all([independent, rise_ok]), PR, reasons, a.date),
             several, "values"))
-    return _summarise(
-        criteria_set, baseline, results,
-        first_infusion=first_infusion,
-        confirm_response_days=_days(thresholds, "confirm_response_days"),
-        confirm_failure_days=thresholds.get("confirm_failure_days"),
-        response_label=PR,
-        preamble=f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}",
-        several=several, several_what="values",
-    )
+    return _summarise_partial(criteria_set, baseline, results, thresholds=thresholds, first_infusion=first_infusion,
+                              lookback=lookback, several=several, several_what="values")
 
 
 # --------------------------------------------------------------------------- neutropenia (section 2)
@@ -316,15 +317,8 @@ def neutropenia_response(
             reasons.append(f"{'>=' if doubled_ok else '<'} {_fmt(fold)} x baseline {_fmt(baseline.value)} ({_fmt(doubled)})")
         results.append(_with_several(_decide(c.value, cr, _all([v >= pr_anc, doubled_ok]), PR, reasons, c.date),
                                      several))
-    return _summarise(
-        criteria_set, baseline, results,
-        first_infusion=first_infusion,
-        confirm_response_days=_days(thresholds, "confirm_response_days"),
-        confirm_failure_days=thresholds.get("confirm_failure_days"),
-        response_label=PR,
-        preamble=f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}",
-        several=several,
-    )
+    return _summarise_partial(criteria_set, baseline, results, thresholds=thresholds, first_infusion=first_infusion,
+                              lookback=lookback, several=several)
 
 
 # --------------------------------------------------------------------------- several lineages (section 2)
