@@ -36,7 +36,7 @@ def test_adverse_event_form_sent_again_records_one_event(chromium_page, studies,
     assert "submission_token=" in sent["body"]
 
     page.get_by_role("button", name="Record adverse event").click()
-    assert "Adverse event recorded." in page.content()
+    assert "Adverse event recorded as a draft" in page.content()
     again = page.request.post(sent["action"], data=sent["body"],
                               headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": page.url})
 
