@@ -58,6 +58,10 @@ def validate_product(product: dict | None, expected_kind: str) -> tuple[dict, di
                 errors[f"product.{name}"] = [_("The %(label)s is a text of at most %(n)d characters.") % {
                     "label": LABELS[name], "n": TEXT_MAX_LENGTH}]
                 continue
+            if "\x00" in str(value):  # PostgreSQL stores no NUL character in text or JSON
+                errors[f"product.{name}"] = [_("The %(label)s may not contain a null character.") % {
+                    "label": LABELS[name]}]
+                continue
             cleaned[name] = str(value).strip()
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or (field_kind == "integer" and not float(value).is_integer()):

@@ -193,3 +193,11 @@ def test_implausible_vital_signs_are_refused(api, participant, vitals, path):
     response = give(api, participant, 1, 0, vitals=vitals)
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {path}
+
+
+def test_product_text_with_a_null_character_is_400_on_its_field(api, participant):
+    response = give(api, participant, 1, 0, product={**MSC, "lot": "MSC\x00014"})
+
+    assert (response.status_code, response.json()) == (400, {"errors": {"product.lot": [
+        "The lot number may not contain a null character."]}})
+    assert not Infusion.objects.filter(participant=participant, state="given").exists()
