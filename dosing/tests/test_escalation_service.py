@@ -445,7 +445,11 @@ def test_two_investigators_signing_escalate_at_once_only_one_decision_is_recorde
     for thread in threads:
         thread.join(timeout=30)
 
-    assert sorted(outcomes.values(), key=str) == ["escalate", {"action": ["Level B is already open."]}]
+    # The second signer reads the state the first one left (B open, no one treated at B): the rule
+    # now waits, so escalating to B again is refused by the rule.
+    signed, refused = sorted(outcomes.values(), key=lambda outcome: isinstance(outcome, dict))
+    assert signed == "escalate"
+    assert list(refused) == ["action"] and refused["action"][0].startswith('The 3+3 rule does not allow "escalate B"')
     assert EscalationDecision.objects.count() == 1
     assert statuses(study) == {"A": ("closed", 3), "B": ("open", 3), "C": ("planned", 3)}
     assert Participant.objects.filter(study=study).count() == 3
