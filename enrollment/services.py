@@ -21,6 +21,8 @@ from trials import dates
 from trials.audit import audited_delete, audited_save
 from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
+from trials.scoping import Action, require
+from trials.signatures import ELIGIBILITY_MEANING, check_signature
 from trials.units import UnitError, limit_to_si, to_si
 
 from . import eligibility as rules
@@ -416,8 +418,6 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
     (`screening_update`). Enrolment in a study with `eligibility_confirmation_required` waits
     for it (`participant_enrol`).
     """
-    from trials.scoping import Action, require
-    from trials.signatures import ELIGIBILITY_MEANING, check_signature
 
     now = now or timezone.now()
     require(by, Action.SIGN, [screening.site_id])

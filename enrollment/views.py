@@ -17,6 +17,7 @@ from dosing.selectors import participant_deviations
 from followup.selectors import participant_timeline
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
+from trials.signatures import ELIGIBILITY_MEANING
 from trials.units import ANALYTES
 
 from . import eligibility as rules
@@ -168,7 +169,6 @@ def _is_minor(screening) -> bool:
 
 
 def _screening_page(request, screening, *, consent_form=None, enrol_form=None, confirm_form=None):
-    from trials.signatures import ELIGIBILITY_MEANING
 
     participant = getattr(screening, "participant", None)
     consents = list(screening.consents.all())

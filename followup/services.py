@@ -15,7 +15,10 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from trials import dates
 from trials.audit import audited_delete, audited_save
 from trials.limits import reason_length_error
-from trials.scoping import Action, require
+from trials.scoping import Action, can, require
+from trials.signatures import (ADVERSE_EVENT_DISMISSAL_MEANING, ADVERSE_EVENT_MEANING, SignatureRefused,
+                               check_signature)
+from trials.units import mixed_range_conflict, mixed_range_message
 
 from .assessment_checks import require_bleeding_grade, steroid_dose
 from .models import AdverseEvent, AdverseEventCategory, Relationship, Visit
@@ -250,8 +253,6 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, password: 
     clock at once (`site_aware_at`): safety reporting does not wait for the signature.
     """
     from enrollment.services import ServiceError
-    from trials.scoping import can
-    from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused, check_signature
 
     today = today or timezone.localdate()
     now = now or timezone.now()
@@ -547,7 +548,6 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
     from enrollment.eligibility import age_in_years
     from enrollment.selectors import site_reference_range
     from trials.models import ReferenceRange
-    from trials.units import mixed_range_conflict, mixed_range_message
 
     screening = participant.screening
     age = age_in_years(screening.birth_date, on) if screening.birth_date and on and on >= screening.birth_date else None
@@ -968,7 +968,6 @@ def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, 
     `trials.signatures.ADVERSE_EVENT_MEANING`) is stored with the event. A draft that is not a
     draft any more is a conflict (409)."""
     from enrollment.services import ServiceError
-    from trials.signatures import ADVERSE_EVENT_MEANING, check_signature
 
     now = now or timezone.now()
     require(by, Action.SIGN, [event.participant.site_id])
@@ -1005,7 +1004,6 @@ def adverse_event_dismiss(*, event: AdverseEvent, reason: str, password: str = "
     reason) is stored in the event's signature fields. A draft that is not a draft any more is a
     conflict (409)."""
     from enrollment.services import ServiceError
-    from trials.signatures import ADVERSE_EVENT_DISMISSAL_MEANING, check_signature
 
     now = now or timezone.now()
     require(by, Action.SIGN, [event.participant.site_id])
@@ -1035,7 +1033,6 @@ ADVERSE_EVENT_CORRECTABLE = ("term", "category", "onset_date", "resolution_date"
 def adverse_event_can_change_relationship(user, participant) -> bool:
     """Causality is the investigator's judgement (`Action.SIGN`, as confirming a draft): a
     correction that changes the relationship to treatment is theirs."""
-    from trials.scoping import can
 
     return can(user, Action.SIGN, [participant.site_id])
 
@@ -1085,7 +1082,6 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     from django.core.exceptions import PermissionDenied
 
     from enrollment.services import ConflictError, ServiceError
-    from trials.signatures import ADVERSE_EVENT_MEANING, check_signature
 
     today = today or timezone.localdate()
     participant = event.participant

@@ -13,7 +13,7 @@ from enrollment.forms import style
 from enrollment.selectors import participants_visible
 from enrollment.services import ServiceError
 from trials.limits import LimitedForm
-from trials.scoping import Action, require
+from trials.scoping import Action, can, require
 from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused
 from trials.units import ANALYTES
 
@@ -199,7 +199,6 @@ def _service_errors_on(form, errors: dict) -> None:
 @login_required
 def adverse_event_new(request, pk):
     """Record an adverse event (coordinators and investigators), through `services.adverse_event_record`."""
-    from trials.scoping import can
 
     participant = get_object_or_404(participants_visible(request.user).prefetch_related("screening__consents"), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
@@ -317,7 +316,6 @@ def _sae_report(request, event, form):
 def adverse_event_detail(request, pk):
     """One adverse event; an investigator confirms (grades and attributes) or dismisses a draft;
     a coordinator or investigator records the report of a serious one."""
-    from trials.scoping import can
 
     from .models import AdverseEvent, SeriousnessCriterion
 
