@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from enrollment.api import raise_for
 from enrollment.selectors import participants_visible
-from enrollment.services import ServiceError
+from trials.errors import ServiceError
 from trials.limits import LimitedSerializer
 from trials.models import DoseLevel, Study
 from trials.scoping import Action, require, site_ids_for

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.selectors import participants_visible
-from enrollment.services import ServiceError
+from trials.errors import ServiceError
 from trials.scoping import Action, require
 
 from . import services

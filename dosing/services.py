@@ -131,7 +131,7 @@ def _infusion_row(participant, number: int, errors: dict) -> Infusion | None:
 
 
 def _check_participant_can_receive(participant) -> None:
-    from enrollment.services import ConflictError
+    from trials.errors import ConflictError
 
     if participant.status in ("withdrawn", "completed"):
         raise ConflictError({"non_field_errors": [_("The participant is %(status)s: no further infusion can be "
@@ -166,7 +166,7 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     of cells (``cells_infused``, or the cord blood unit's TNC) is refused (400 on ``cells_infused``):
     an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the visits anchored on infusions are re-planned.
     """
-    from enrollment.services import ServiceError
+    from trials.errors import ServiceError
 
     now = now or timezone.now()
     _check_participant_can_receive(participant)
@@ -257,7 +257,7 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
 
 def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | None = None) -> Infusion:
     """Record a planned infusion as missed, with the reason; later ones follow the arm's rule."""
-    from enrollment.services import ServiceError
+    from trials.errors import ServiceError
 
     now = now or timezone.now()
     _check_participant_can_receive(participant)
@@ -280,7 +280,7 @@ def _lock_for_recording(participant, row) -> None:
     """Lock the participant and the infusion, and re-check them: a withdrawal or the same infusion
     recorded by someone else meanwhile wins, and this call is refused."""
     from enrollment.models import Participant
-    from enrollment.services import ConflictError
+    from trials.errors import ConflictError
 
     current = Participant.objects.select_for_update().get(pk=participant.pk)
     state = Infusion.objects.select_for_update().filter(pk=row.pk).values_list("state", flat=True).get()
@@ -458,7 +458,7 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
     raises the level's cap to 6 and keeps it (re)opened; stop closes every open level; choose
     the expansion dose opens the chosen level with a cap of 6. Any other open level closes.
     """
-    from enrollment.services import ConflictError, ServiceError
+    from trials.errors import ConflictError, ServiceError
     from trials.models import Study
 
     from .models import EscalationAction, EscalationDecision

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from enrollment.services import ConflictError, ServiceError
+from trials.errors import ConflictError, ServiceError
 from trials.models import Study
 from trials.scoping import Action, can, require, site_ids_for
 

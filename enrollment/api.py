@@ -8,6 +8,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from trials.errors import ConflictError, ServiceError
 from trials.limits import LimitedSerializer
 from trials.models import Arm, DoseLevel, Site, Study
 from trials.scoping import Action, require, site_ids_for
@@ -23,9 +24,9 @@ class Conflict(exceptions.APIException):
     default_detail = "Conflict."
 
 
-def raise_for(error: services.ServiceError):
+def raise_for(error: ServiceError):
     """A service's refusal as the API's 400 (bad input) or 409 (state conflict), fields named."""
-    if isinstance(error, services.ConflictError):
+    if isinstance(error, ConflictError):
         conflict = Conflict()
         conflict.detail = error.errors
         raise conflict
@@ -326,7 +327,7 @@ class StudyScreenings(APIView):
             raise exceptions.ValidationError({"site": ["You screen at several sites: give the site code."]})
         try:
             screening = services.screening_create(study=study, site=site, data=serializer.to_input(), by=request.user)
-        except services.ServiceError as error:
+        except ServiceError as error:
             raise_for(error)
         # The new screening holds the labs and courses written; it has no consent or participant yet.
         screening_rows.cache_rows(screening, "consents", [])
@@ -347,7 +348,7 @@ class ScreeningDetail(APIView):
         try:
             services.screening_update(screening=screening, data=serializer.to_input(),
                                       reason=serializer.validated_data["reason"], by=request.user)
-        except services.ServiceError as error:
+        except ServiceError as error:
             raise_for(error)
         return Response(_screening_out(screening.pk))
 
@@ -363,7 +364,7 @@ class ScreeningConsent(APIView):
             services.consent_record(screening=screening, version=data["version"], signed_at=data["signed_at"],
                                     obtained_by=data["obtained_by"], guardian_name=data["guardian"],
                                     guardian_relationship=data["guardian_relationship"], by=request.user)
-        except services.ServiceError as error:
+        except ServiceError as error:
             if "guardian_name" in error.errors:  # the request names the field "guardian"
                 error.errors["guardian"] = error.errors.pop("guardian_name")
             raise_for(error)
@@ -387,7 +388,7 @@ class ScreeningEligibilityConfirmation(APIView):
         try:
             services.screening_eligibility_confirm(screening=screening, password=serializer.validated_data["password"],
                                                    by=request.user)
-        except services.ServiceError as error:
+        except ServiceError as error:
             raise_for(error)
         return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
@@ -406,7 +407,7 @@ class ScreeningEnrol(APIView):
                 screening=screening, by=request.user, enrolled_on=data["enrolled_on"],
                 first_infusion_on=data["first_infusion_on"], arm_code=data["arm"] or None,
                 dose_level_code=data["dose_level"] or None)
-        except services.ServiceError as error:
+        except ServiceError as error:
             raise_for(error)
         return Response(ParticipantOutSerializer(participant).data, status=status.HTTP_201_CREATED)
 
@@ -430,6 +431,6 @@ class ParticipantWithdraw(APIView):
         try:
             services.participant_withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
                                           reason=data["reason"], detail=data["detail"], by=request.user)
-        except services.ServiceError as error:
+        except ServiceError as error:
             raise_for(error)
         return Response(ParticipantOutSerializer(participant).data)

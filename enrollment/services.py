@@ -19,6 +19,7 @@ from dosing.services import infusion_schedule_create, participant_infusion_plan
 from followup.services import visit_schedule_create
 from trials import dates
 from trials.audit import audited_delete, audited_save
+from trials.errors import ConflictError, Errors, ServiceError
 from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
 from trials.scoping import Action, require
@@ -30,31 +31,6 @@ from . import screening_rows as rows
 from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab, holding_a_place_condition
 from .selectors import screening_facts
-
-
-class ServiceError(Exception):
-    """Input that cannot be accepted; `errors` maps each field path to its messages."""
-
-    status = 400
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class ConflictError(ServiceError):
-    """The request is valid but the state forbids it now (full dose group, already enrolled)."""
-
-    status = 409
-
-
-class _Errors(dict):
-    def add(self, path: str, message: str) -> None:
-        self.setdefault(path, []).append(str(message))
-
-    def raise_if_any(self, cls=ServiceError) -> None:
-        if self:
-            raise cls(dict(self))
 
 
 @dataclass
@@ -95,7 +71,7 @@ class ScreeningInput:
 # Validation
 # ---------------------------------------------------------------------------------------------
 
-def _validate_scalars(values: dict, study: Study, today: date, errors: _Errors) -> None:
+def _validate_scalars(values: dict, study: Study, today: date, errors: Errors) -> None:
     screening_date, birth, diagnosis = values.get("screening_date"), values.get("birth_date"), values.get("diagnosis_date")
     if screening_date and screening_date > today:
         errors.add("screening_date", _("The screening date cannot be in the future."))
@@ -137,7 +113,7 @@ def _validate_scalars(values: dict, study: Study, today: date, errors: _Errors) 
         errors.add("initials", _("Initials are up to 10 letters."))
 
 
-def _convert_labs(labs: list[LabInput], errors: _Errors) -> list[dict]:
+def _convert_labs(labs: list[LabInput], errors: Errors) -> list[dict]:
     """Labs in SI with the value as entered; every problem named by its path."""
     converted, seen = [], {}
     for index, lab in enumerate(labs):
@@ -162,13 +138,13 @@ def _convert_labs(labs: list[LabInput], errors: _Errors) -> list[dict]:
     return converted
 
 
-def _validate_labs_dates(labs: list[LabInput], values: dict, today: date, errors: _Errors) -> None:
+def _validate_labs_dates(labs: list[LabInput], values: dict, today: date, errors: Errors) -> None:
     for index, lab in enumerate(labs):
         if lab.date and lab.date > today:
             errors.add(f"labs.{index}.date", _("A sample date cannot be in the future."))
 
 
-def _validate_therapies(therapies: list[TherapyInput], today: date, errors: _Errors) -> None:
+def _validate_therapies(therapies: list[TherapyInput], today: date, errors: Errors) -> None:
     for index, course in enumerate(therapies):
         path = f"prior_therapies.{index}"
         if course.therapy not in Therapy.values:
@@ -183,7 +159,7 @@ def _validate_therapies(therapies: list[TherapyInput], today: date, errors: _Err
             errors.add(f"{path}.end", _("A course cannot end in the future."))
 
 
-def _validate_conditions(conditions: dict, errors: _Errors) -> None:
+def _validate_conditions(conditions: dict, errors: Errors) -> None:
     for name, value in conditions.items():
         if name not in CONDITIONS:
             errors.add(f"conditions.{name}", _("Unknown condition; use one of %(names)s.") % {"names": ", ".join(CONDITIONS)})
@@ -191,7 +167,7 @@ def _validate_conditions(conditions: dict, errors: _Errors) -> None:
             errors.add(f"conditions.{name}", _("Answer yes (true), no (false) or leave empty."))
 
 
-def _validate_answers(answers: dict, errors: _Errors) -> None:
+def _validate_answers(answers: dict, errors: Errors) -> None:
     for name, value in answers.items():
         spec = ANSWERS.get(name)
         if spec is None:
@@ -208,7 +184,7 @@ def _validate_answers(answers: dict, errors: _Errors) -> None:
             errors.add(name, _("Use one of %(codes)s.") % {"codes": ", ".join(PregnancyTest.values)})
 
 
-def _validate(data: ScreeningInput, study: Study, today: date, errors: _Errors) -> list[dict] | None:
+def _validate(data: ScreeningInput, study: Study, today: date, errors: Errors) -> list[dict] | None:
     _validate_scalars(data.values, study, today, errors)
     labs = None
     if data.labs is not None:
@@ -351,7 +327,7 @@ def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None,
 def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
     """Record a screening (a draft: any fact may be missing) and evaluate eligibility."""
     today = today or timezone.localdate()
-    errors = _Errors()
+    errors = Errors()
     if site.pk not in {row.pk for row in study.sites.all()}:  # the study's sites, when prefetched, cost no query
         errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
     labs = _validate(data, study, today, errors)
@@ -369,7 +345,7 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
                      today: date | None = None) -> Screening:
     """Change screening facts (only those given) with a reason, and re-evaluate eligibility."""
     today = today or timezone.localdate()
-    errors = _Errors()
+    errors = Errors()
     if not (reason or "").strip():
         errors.add("reason", _("Say why the screening facts change (kept in the audit trail)."))
     elif reason_length_error(reason):
@@ -461,7 +437,7 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
     now = now or timezone.now()
     tz = timezone.get_current_timezone()
     effective = screening.study.effective_date
-    errors = _Errors()
+    errors = Errors()
     if not (version or "").strip():
         errors.add("version", _("Give the version of the consent form signed."))
     if not (obtained_by or "").strip():
@@ -506,7 +482,7 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
     today = today or timezone.localdate()
     enrolled_on = enrolled_on or today
     study = screening.study
-    errors = _Errors()
+    errors = Errors()
     if enrolled_on > today:
         errors.add("enrolled_on", _("The enrolment date cannot be in the future."))
     elif screening.screening_date and enrolled_on < screening.screening_date:
@@ -580,7 +556,7 @@ def _first_consent_signed_at(screening: Screening) -> datetime | None:
 
 def _arm_and_level(study: Study, arm_code: str | None, dose_level_code: str | None):
     """The arm and dose level chosen (or the only one there is); read under the study lock."""
-    errors = _Errors()
+    errors = Errors()
     arms = {arm.code: arm for arm in Arm.objects.filter(study=study).prefetch_related("dose_levels", "infusion_definitions")}
     arm = arms.get(arm_code) if arm_code else (next(iter(arms.values())) if len(arms) == 1 else None)
     if arm is None:
@@ -604,7 +580,7 @@ def participant_withdraw(*, participant: Participant, withdrawn_on: date, reason
                          today: date | None = None) -> Participant:
     """Withdraw: stops future scheduling, keeps every record already captured."""
     today = today or timezone.localdate()
-    errors = _Errors()
+    errors = Errors()
     if participant.status == ParticipantStatus.WITHDRAWN:
         raise ConflictError({"non_field_errors": [_("The participant is already withdrawn.")]})
     if reason not in WithdrawalReason.values:

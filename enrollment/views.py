@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from dosing.selectors import participant_deviations
 from followup.selectors import participant_timeline
+from trials.errors import ServiceError
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
 from trials.signatures import ELIGIBILITY_MEANING
@@ -101,7 +102,7 @@ def screening_new(request, code):
         site = entry.site() or sites.get()
         try:
             screening = services.screening_create(study=study, site=site, data=entry.to_input(), by=request.user)
-        except services.ServiceError as error:
+        except ServiceError as error:
             entry.add_service_errors(error.errors)
         else:
             messages.success(request, _("Screening %(number)s saved: %(verdict)s.") % {
@@ -122,7 +123,7 @@ def screening_edit(request, pk):
         try:
             services.screening_update(screening=screening, data=entry.to_input(), reason=entry.reason(),
                                       by=request.user)
-        except services.ServiceError as error:
+        except ServiceError as error:
             entry.add_service_errors(error.errors)
         else:
             messages.success(request, _("Screening %(number)s changed: %(verdict)s.") % {
@@ -236,7 +237,7 @@ def screening_consent(request, pk):
             services.consent_record(screening=screening, version=data["version"], signed_at=data["signed_at"],
                                     obtained_by=data["obtained_by"], guardian_name=data["guardian_name"],
                                     guardian_relationship=data["guardian_relationship"], by=request.user)
-        except services.ServiceError as error:
+        except ServiceError as error:
             add_service_errors(form, error.errors)
         else:
             messages.success(request, _("Consent recorded (%(version)s).") % {"version": data["version"]})
@@ -262,7 +263,7 @@ def screening_eligibility_confirm(request, pk):
                                                    by=request.user)
         except PermissionDenied as refused:  # the password is not the signer's: nothing written
             form.add_error("password", str(refused))
-        except services.ServiceError as error:
+        except ServiceError as error:
             add_service_errors(form, error.errors)
         else:
             messages.success(request, _("Eligibility confirmed and signed."))
@@ -281,7 +282,7 @@ def screening_enrol(request, pk):
     if form.is_valid():
         try:
             participant = services.participant_enrol(screening=screening, by=request.user, **form.enrolment())
-        except services.ServiceError as error:
+        except ServiceError as error:
             form.add_service_errors(error.errors)
         else:
             messages.success(request, _("Enrolled as %(number)s.") % {"number": participant.study_number})
@@ -345,7 +346,7 @@ def participant_withdraw(request, pk):
         try:
             services.participant_withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
                                           reason=data["reason"], detail=data["detail"], by=request.user)
-        except services.ServiceError as error:
+        except ServiceError as error:
             add_service_errors(form, error.errors)
         else:
             messages.success(request, _("%(number)s withdrawn.") % {"number": participant.study_number})

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from dosing.selectors import AdverseEventDLT, adverse_event_dlt, participant_dlt_window
 from enrollment.api import raise_for
 from enrollment.selectors import participants_visible
-from enrollment.services import ServiceError
+from trials.errors import ServiceError
 from trials.limits import LimitedSerializer
 from trials.scoping import Action, require
 from trials.units import ANALYTES

@@ -252,7 +252,7 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, password: 
     does not sign (403 when a password is sent). A serious draft starts its 24-hour SAE reporting
     clock at once (`site_aware_at`): safety reporting does not wait for the signature.
     """
-    from enrollment.services import ServiceError
+    from trials.errors import ServiceError
 
     today = today or timezone.localdate()
     now = now or timezone.now()
@@ -297,7 +297,7 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
     Outside its window it is still recorded, flagged as a protocol deviation with a required
     reason (CLINICAL_RULES.md section 8). Nothing is dated before consent and enrolment.
     """
-    from enrollment.services import ConflictError, ServiceError
+    from trials.errors import ConflictError, ServiceError
 
     from .schedule import PlannedVisit, visit_status
 
@@ -338,7 +338,7 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
 def visit_miss(*, visit: Visit, reason: str, by, now: datetime | None = None) -> Visit:
     """Record a visit (a timed sample) as missed, with the reason; only once its window has closed
     (`trials.dates.window_closed`): until then it can still be done."""
-    from enrollment.services import ConflictError, ServiceError
+    from trials.errors import ConflictError, ServiceError
 
     now = now or timezone.now()
     if not (reason or "").strip():
@@ -557,7 +557,7 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
         conflict = mixed_range_conflict(lab["report_lln"], lab["report_uln"], site_lln, site_uln)
         if conflict:
-            from enrollment.services import ServiceError
+            from trials.errors import ServiceError
 
             raise ServiceError({f"labs.{index}.{conflict}": [mixed_range_message(
                 lab["analyte"], conflict, lab["report_lln"], lab["report_uln"], site_lln, site_uln)]})
@@ -635,7 +635,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
     refused assessment writes nothing. A visit done outside its window needs `deviation_reason`
     (section 8), as in `visit_record`, which marks it done in the same transaction.
     """
-    from enrollment.services import ServiceError
+    from trials.errors import ServiceError
 
     from .models import Assessment, LabResult, RescueTherapy, Transfusion
 
@@ -775,7 +775,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
     from django.core.exceptions import PermissionDenied
     from django.db.models import prefetch_related_objects
 
-    from enrollment.services import ServiceError
+    from trials.errors import ServiceError
 
     from .models import Assessment, RescueTherapy, Transfusion
 
@@ -950,7 +950,7 @@ def adverse_event_suggest(*, participant, labs, onset: date, by, now: datetime |
 # ---------------------------------------------------------------------------------------------
 
 def _locked_draft(event: AdverseEvent) -> AdverseEvent:
-    from enrollment.services import ConflictError
+    from trials.errors import ConflictError
 
     locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
     if locked.status != "draft":
@@ -967,7 +967,7 @@ def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, 
     coordinator's one (CLINICAL_RULES.md section 3). The signature (who, when, the meaning
     `trials.signatures.ADVERSE_EVENT_MEANING`) is stored with the event. A draft that is not a
     draft any more is a conflict (409)."""
-    from enrollment.services import ServiceError
+    from trials.errors import ServiceError
 
     now = now or timezone.now()
     require(by, Action.SIGN, [event.participant.site_id])
@@ -1003,7 +1003,7 @@ def adverse_event_dismiss(*, event: AdverseEvent, reason: str, password: str = "
     signature (who, when, the meaning `trials.signatures.ADVERSE_EVENT_DISMISSAL_MEANING` with the
     reason) is stored in the event's signature fields. A draft that is not a draft any more is a
     conflict (409)."""
-    from enrollment.services import ServiceError
+    from trials.errors import ServiceError
 
     now = now or timezone.now()
     require(by, Action.SIGN, [event.participant.site_id])
@@ -1081,7 +1081,7 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     """
     from django.core.exceptions import PermissionDenied
 
-    from enrollment.services import ConflictError, ServiceError
+    from trials.errors import ConflictError, ServiceError
 
     today = today or timezone.localdate()
     participant = event.participant
@@ -1166,7 +1166,7 @@ def adverse_event_sae_report(*, event: AdverseEvent, reported_at: datetime | Non
     before the site learned of the event. A report after the deadline is recorded as it happened
     (it shows as late). The row is locked, so two reports at once record one.
     """
-    from enrollment.services import ConflictError, ServiceError
+    from trials.errors import ConflictError, ServiceError
 
     now = now or timezone.now()
     reported_at = reported_at or now

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from dosing.forms import DateTimeLocal
 from enrollment.forms import style
 from enrollment.selectors import participants_visible
-from enrollment.services import ServiceError
+from trials.errors import ServiceError
 from trials.limits import LimitedForm
 from trials.scoping import Action, can, require
 from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused

@@ -1,6 +1,10 @@
 """The API's error format (API.md 'Errors'): {"errors": {"<field path>": ["message", ...]}}."""
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from .errors import ServiceError
 
 
 def _flatten(detail, prefix="") -> dict[str, list[str]]:
@@ -23,6 +27,11 @@ def _flatten(detail, prefix="") -> dict[str, list[str]]:
 
 
 def exception_handler(exc, context):
+    """Every refusal in one shape. A service's `ServiceError` is a 400 (bad input) and its
+    `ConflictError` a 409 (the state forbids it now), the fields named as the service named them."""
+    if isinstance(exc, ServiceError):
+        set_rollback()
+        return Response({"errors": _flatten(exc.errors)}, status=exc.status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

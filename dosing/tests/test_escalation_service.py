@@ -15,7 +15,7 @@ from dosing.services import SignatureRefused, escalation_decide
 from dosing.tests.escalation_setup import IN_WINDOW, PASSWORD, TODAY, WINDOW_OVER, adverse_event, enrol_p2
 from enrollment import services as enrolment
 from enrollment.models import Participant
-from enrollment.services import ConflictError, ServiceError
+from trials.errors import ConflictError, ServiceError
 from enrollment.tests.test_enrolment import eligible_p2_screening
 from followup.models import AdverseEvent
 from trials.models import DoseLevel, Study

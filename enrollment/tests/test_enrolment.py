@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from conftest import confirm_eligibility, require_service
 from enrollment import services
 from enrollment.models import Participant, Screening
+from trials.errors import ConflictError, ServiceError
 from trials.audit import audited_save
 from trials.models import DoseLevel, Site, Study
 
@@ -47,7 +48,7 @@ def test_enrolment_numbers_are_sequential_per_site(studies, coordinator):
 def test_full_dose_level_is_a_conflict(studies, coordinator):
     for _ in range(3):
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
-    with pytest.raises(services.ConflictError) as caught:
+    with pytest.raises(ConflictError) as caught:
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     assert caught.value.errors == {"dose_level": ["Dose level A is full (3 of 3 places taken)."]}
 
@@ -65,14 +66,14 @@ def test_withdrawn_participant_frees_a_place_but_keeps_the_number(studies, coord
 
 
 def test_level_that_is_not_open_is_refused(studies, coordinator):
-    with pytest.raises(services.ConflictError) as caught:
+    with pytest.raises(ConflictError) as caught:
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="B", by=coordinator)
     assert caught.value.errors == {"dose_level": ["Dose level B is planned, not open for enrolment."]}
     assert Participant.objects.count() == 0
 
 
 def test_escalation_study_needs_a_dose_level(studies, coordinator):
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.participant_enrol(screening=eligible_p2_screening(coordinator), by=coordinator)
     assert caught.value.errors == {"dose_level": ["Choose the dose level: A, B, C."]}
 
@@ -82,14 +83,14 @@ def test_enrolment_target_is_respected(studies, coordinator):
     study.enrolment_target = 1
     audited_save(study, by=coordinator, reason="test target")
     services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
-    with pytest.raises(services.ConflictError) as caught:
+    with pytest.raises(ConflictError) as caught:
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     assert caught.value.errors == {"study": ["HUCMSC-ITP-ESC has reached its enrolment target of 1."]}
 
 
 def test_enrolment_before_consent_is_refused(studies, coordinator):
     screening = eligible_p2_screening(coordinator)
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.participant_enrol(screening=screening, dose_level_code="A", enrolled_on=TODAY - timedelta(days=1),
                                    by=coordinator)
     assert caught.value.errors == {"enrolled_on": ["The enrolment date is before the consent was signed."]}
@@ -99,7 +100,7 @@ def test_not_eligible_screening_is_refused_with_the_failing_criteria(studies, co
     screening = eligible_p2_screening(coordinator)
     services.screening_update(screening=screening, data=services.ScreeningInput(prior_therapies=REFRACTORY[:2]),
                               reason="Rituximab course was in fact a response", by=coordinator)
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.participant_enrol(screening=screening, dose_level_code="A", by=coordinator)
     assert caught.value.errors == {"eligibility": ["The patient is not eligible (criteria not met: refractory)."]}
 
@@ -107,7 +108,7 @@ def test_not_eligible_screening_is_refused_with_the_failing_criteria(studies, co
 def test_enrolled_screening_facts_cannot_change(studies, coordinator):
     screening = eligible_p2_screening(coordinator)
     services.participant_enrol(screening=screening, dose_level_code="A", by=coordinator)
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.screening_update(screening=screening, data=services.ScreeningInput(values={"initials": "XY"}),
                                   reason="typo", by=coordinator)
     assert "non_field_errors" in caught.value.errors
@@ -125,7 +126,7 @@ def test_enrolled_screening_facts_cannot_change(studies, coordinator):
 def test_withdrawal_refuses_bad_input(studies, coordinator, reason, detail, withdrawn_on, errors):
     participant = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A",
                                              by=coordinator)
-    with pytest.raises(services.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         services.participant_withdraw(participant=participant, withdrawn_on=withdrawn_on, reason=reason, detail=detail,
                                       by=coordinator)
     assert caught.value.errors == errors
@@ -170,7 +171,7 @@ def test_two_concurrent_enrolments_into_the_last_place_only_one_succeeds(studies
             participant = services.participant_enrol(screening=Screening.objects.get(pk=screening.pk),
                                                      dose_level_code="A", by=coordinator)
             outcomes[screening.pk] = participant.study_number
-        except services.ConflictError as error:
+        except ConflictError as error:
             outcomes[screening.pk] = error.errors
         finally:
             connections.close_all()
@@ -196,6 +197,6 @@ def test_participant_withdrawn_after_an_infusion_keeps_the_place(studies, coordi
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     Infusion.objects.filter(participant=first, number=1).update(state="given", started_at=timezone.now(), weight_kg=70)
     services.participant_withdraw(participant=first, withdrawn_on=TODAY, reason="adverse_event", by=coordinator)
-    with pytest.raises(services.ConflictError) as caught:
+    with pytest.raises(ConflictError) as caught:
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     assert caught.value.errors == {"dose_level": ["Dose level A is full (3 of 3 places taken)."]}

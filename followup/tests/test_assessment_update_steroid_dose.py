@@ -56,7 +56,7 @@ def test_the_api_refuses_an_implausible_dose_naming_the_field(api, woman, given,
 
 @pytest.mark.parametrize("given", [True, "NaN", "ten", float("inf")])
 def test_the_service_refuses_what_is_not_a_finite_number(woman, coordinator, given):
-    from enrollment.services import ServiceError
+    from trials.errors import ServiceError
 
     with pytest.raises(ServiceError) as refused:
         services.assessment_record(participant=woman, by=coordinator, data=services.AssessmentInput(

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from conftest import client_for, confirm_adverse_event
 from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixture)
-from enrollment.services import ConflictError, ServiceError
+from trials.errors import ConflictError, ServiceError
 from followup import services
 from followup.models import AdverseEvent
 
