@@ -1,9 +1,15 @@
-"""Shared fixtures: the built-in studies, users per role and site, required services, Chromium."""
+"""Shared fixtures: the built-in studies, users per role and site, a P3 participant, Chromium."""
 import os
 import shutil
+from datetime import timedelta
 
 import pytest
-from django.conf import settings
+from django.utils import timezone
+
+from dosing.tests.support import day0
+from enrollment import services as enrolment
+from enrollment.tests.support import eligible_p3_screening
+from trials.tests.support import client_for, require_service
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are synchronous and safe.
@@ -12,15 +18,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
-
-
-def require_service(available: bool, what: str) -> None:
-    """Skip a test whose service is missing, except in CI (REQUIRE_SERVICES=1), where it fails."""
-    if available:
-        return
-    if settings.REQUIRE_SERVICES:
-        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available.")
-    pytest.skip(f"{what} is not available here; CI runs this test with REQUIRE_SERVICES=1.")
 
 
 @pytest.fixture(autouse=True)
@@ -97,50 +94,6 @@ def investigator(make_user):
     return make_user("investigator")
 
 
-def client_for(user):
-    """An API client signed in as `user`."""
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-SIGNER_PASSWORD = "Long-enough-pass-91"  # make_user's default, and the site investigators' below
-
-
-def site_investigator(site_code: str = "PUMCH"):
-    """The investigator ``signer-<site>`` of a site (created on first use), who signs in tests:
-    eligibility confirmations and adverse events, with :data:`SIGNER_PASSWORD`."""
-    from django.contrib.auth import get_user_model
-
-    from trials.accounts import user_upsert
-
-    name = f"signer-{site_code.lower()}"
-    user = get_user_model().objects.filter(username=name).first()
-    return user or user_upsert(username=name, role="investigator", site_code=site_code, password=SIGNER_PASSWORD).user
-
-
-def confirm_eligibility(screening, by=None):
-    """The site's investigator confirms the eligible screening with their signature, as the
-    enrolment of a study with `eligibility_confirmation_required` needs."""
-    from enrollment.services import screening_eligibility_confirm
-
-    return screening_eligibility_confirm(screening=screening, password=SIGNER_PASSWORD,
-                                         by=by or site_investigator(screening.site.code))
-
-
-def confirm_adverse_event(event, by=None):
-    """The site's investigator confirms a coordinator's draft adverse event as recorded (its grade,
-    seriousness and relationship), with their signature."""
-    from followup.services import adverse_event_confirm
-
-    return adverse_event_confirm(
-        event=event, grade=event.grade, serious=event.serious, relationship=event.relationship,
-        seriousness=event.seriousness, action_taken=event.action_taken, outcome=event.outcome,
-        password=SIGNER_PASSWORD, by=by or site_investigator(event.participant.site.code))
-
-
 @pytest.fixture
 def api(coordinator):
     """An API client signed in as `coordinator`."""
@@ -158,6 +111,16 @@ def other_site_study(studies, make_user):
     data["code"] = "XH-MSC"
     data["sites"] = [{"code": "XH", "name": "Xiehe Other Hospital"}]
     return study_load(data, by=None, reason="test", report=LoadReport())
+
+
+@pytest.fixture
+def participant(studies, coordinator):
+    """A P3 participant (MSC-ITP-5) enrolled two days before the first infusion's planned day,
+    :func:`dosing.tests.support.day0` (70 days ago); no infusion given yet."""
+    screening = eligible_p3_screening(coordinator)
+    screening.consents.update(signed_at=timezone.now() - timedelta(days=75))
+    return enrolment.participant_enrol(screening=screening, enrolled_on=day0() - timedelta(days=2),
+                                       first_infusion_on=day0(), by=coordinator)
 
 
 @pytest.fixture

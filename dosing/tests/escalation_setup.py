@@ -4,11 +4,11 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
-from conftest import confirm_adverse_event
 from dosing import services as dosing
 from enrollment import services as enrolment
-from enrollment.tests.test_enrolment import eligible_p2_screening
+from enrollment.tests.support import eligible_p2_screening
 from followup import services as followup
+from trials.tests.support import confirm_adverse_event
 
 TODAY = timezone.localdate()
 TZ = timezone.get_current_timezone()

@@ -1,7 +1,6 @@
 """Protocol deviations are listed per study and per participant."""
 from django.urls import reverse
-
-from dosing.tests.test_infusion_api import DAY0, give, participant  # noqa: F401 (fixtures)
+from dosing.tests.support import give
 
 
 def test_deviations_are_listed_on_the_study_and_participant_pages(client, api, participant, coordinator, make_user,

@@ -4,8 +4,7 @@
 from django.urls import reverse
 
 from dosing.models import Infusion
-from dosing.tests.test_infusion_api import give, participant  # noqa: F401 (fixtures)
-from dosing.tests.test_infusion_pages import form_data
+from dosing.tests.support import form_data, give
 from trials.models import DoseLevel
 
 ABOVE = ("6 x10^15 cells is 1 x10^6x the computed dose: it exceeds the hard limit of 2x the computed dose "

@@ -4,12 +4,12 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from conftest import client_for
 from dosing.models import EscalationDecision
 from dosing.tests.escalation_setup import PASSWORD, TODAY, WINDOW_OVER, adverse_event, enrol_p2
-from enrollment.tests.test_enrolment import eligible_p2_screening
+from enrollment.tests.support import eligible_p2_screening
 from trials.audit import change_context
 from trials.models import DoseLevel, Study
+from trials.tests.support import client_for
 
 URL = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 DECISIONS = URL + "decisions/"

@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import SIGNER_PASSWORD, client_for, confirm_adverse_event, site_investigator
 from dosing.models import EscalationDecision
 from dosing.tests.escalation_setup import PASSWORD, WINDOW_OVER, adverse_event, enrol_p2
 from followup.services import adverse_event_dismiss
 from trials.models import DoseLevel
+from trials.tests.support import SIGNER_PASSWORD, client_for, confirm_adverse_event, site_investigator
 
 API_URL = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 PAGE_URL = "/studies/HUCMSC-ITP-ESC/escalation/"

@@ -8,17 +8,17 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
-from conftest import require_service
 from dosing.models import EscalationDecision
 from dosing.selectors import escalation_state
 from dosing.services import SignatureRefused, escalation_decide
 from dosing.tests.escalation_setup import IN_WINDOW, PASSWORD, TODAY, WINDOW_OVER, adverse_event, enrol_p2
 from enrollment import services as enrolment
 from enrollment.models import Participant
-from trials.errors import ConflictError, ServiceError
-from enrollment.tests.test_enrolment import eligible_p2_screening
+from enrollment.tests.support import eligible_p2_screening
 from followup.models import AdverseEvent
+from trials.errors import ConflictError, ServiceError
 from trials.models import DoseLevel, Study
+from trials.tests.support import require_service
 
 DLT_ONSET = WINDOW_OVER + timedelta(days=10)  # inside the window of a participant first infused on WINDOW_OVER
 WINDOW_END = WINDOW_OVER + timedelta(days=21 + 28)

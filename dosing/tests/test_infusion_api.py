@@ -1,39 +1,15 @@
 """Recording infusions through the API (API.md), with windows, dose arithmetic and re-planning."""
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dosing.models import Infusion
+from dosing.tests.support import MSC, at, day0, give
 from enrollment import services as enrolment
 from enrollment.models import Participant
-from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
-
-TODAY = timezone.localdate()
-DAY0 = TODAY - timedelta(days=70)
-TZ = timezone.get_current_timezone()
-
-
-def at(day_offset, hour=9, minute=30):
-    return datetime.combine(DAY0 + timedelta(days=day_offset), time(hour, minute), tzinfo=TZ).isoformat()
-
-
-MSC = {"kind": "msc", "lot": "MSC-2026-014", "viability_pct": 93.5, "passage": 4}
-
-
-@pytest.fixture
-def participant(studies, coordinator):
-    screening = eligible_p3_screening(coordinator)
-    screening.consents.update(signed_at=timezone.now() - timedelta(days=75))
-    return enrolment.participant_enrol(screening=screening, enrolled_on=DAY0 - timedelta(days=2),
-                                       first_infusion_on=DAY0, by=coordinator)
-
-
-def give(api, participant, number, day, **extra):
-    body = {"number": number, "started_at": at(day), "ended_at": at(day, 10, 5), "weight_kg": 60.0,
-            "cells_infused": 6.0e9, "product": MSC, **extra}
-    return api.post(f"/api/v1/participants/{participant.pk}/infusions/", body, format="json")
+from enrollment.tests.support import today
 
 
 def test_infusion_records_the_dose_arithmetic_and_window(api, participant):
@@ -43,7 +19,7 @@ def test_infusion_records_the_dose_arithmetic_and_window(api, participant):
     assert (body["state"], body["deviation"], body["computed_dose"], body["dose_level"]) == ("given", False, 6.0e9, "STD")
     assert body["dose_explanation"] == ("1 x10^8 cells/kg x 60 kg = 6 x10^9 cells; "
                                         "given 6 x10^9 cells / 60 kg = 1 x10^8 cells/kg")
-    assert (body["window_start"], body["window_end"]) == (DAY0.isoformat(), DAY0.isoformat())
+    assert (body["window_start"], body["window_end"]) == (day0().isoformat(), day0().isoformat())
     participant.refresh_from_db()
     assert participant.status == "on_treatment"
 
@@ -52,16 +28,16 @@ def test_late_infusion_needs_a_deviation_reason_and_re_anchors_the_next(api, par
     give(api, participant, 1, 0)
     refused = give(api, participant, 2, 9)
     assert refused.status_code == 400
-    expected_window = f"{(DAY0 + timedelta(days=6)).isoformat()} to {(DAY0 + timedelta(days=8)).isoformat()}"
+    expected_window = f"{(day0() + timedelta(days=6)).isoformat()} to {(day0() + timedelta(days=8)).isoformat()}"
     assert refused.json()["errors"]["deviation_reason"] == [
-        f"Infusion 2 on {(DAY0 + timedelta(days=9)).isoformat()} is outside its window {expected_window}: "
+        f"Infusion 2 on {(day0() + timedelta(days=9)).isoformat()} is outside its window {expected_window}: "
         "give the reason (it is recorded as a protocol deviation)."]
     assert Infusion.objects.get(participant=participant, number=2).state == "planned"
     accepted = give(api, participant, 2, 9, deviation_reason="Patient had a fever on day 7")
     assert accepted.status_code == 201 and accepted.json()["deviation"] is True
     third = Infusion.objects.get(participant=participant, number=3)
-    assert third.target_date == DAY0 + timedelta(days=23)
-    assert third.anchor == f"infusion 2 given {(DAY0 + timedelta(days=9)).isoformat()} + 14 days"
+    assert third.target_date == day0() + timedelta(days=23)
+    assert third.anchor == f"infusion 2 given {(day0() + timedelta(days=9)).isoformat()} + 14 days"
     assert third.history.first().history_change_reason == "Re-planned after infusion 2"
 
 
@@ -72,17 +48,17 @@ def test_window_edge_is_inside(api, participant):
 
 @pytest.mark.parametrize(
     "changes, fields",
-    [
-        ({"ended_at": at(0, 8, 0)}, {"ended_at"}),
-        ({"weight_kg": 0}, {"weight_kg"}),
-        ({"weight_kg": 500}, {"weight_kg"}),
-        ({"product": {"kind": "cord_blood", "bank": "Beijing", "unit_id": "U1", "tnc": 1e9}}, {"product.kind"}),
-        ({"product": {"kind": "msc", "viability_pct": 130}}, {"product.lot", "product.viability_pct"}),
-        ({"started_at": None}, {"started_at"}),
+    [  # the changes are made when the test runs: the dates count from day 0
+        (lambda: {"ended_at": at(0, 8, 0)}, {"ended_at"}),
+        (lambda: {"weight_kg": 0}, {"weight_kg"}),
+        (lambda: {"weight_kg": 500}, {"weight_kg"}),
+        (lambda: {"product": {"kind": "cord_blood", "bank": "Beijing", "unit_id": "U1", "tnc": 1e9}}, {"product.kind"}),
+        (lambda: {"product": {"kind": "msc", "viability_pct": 130}}, {"product.lot", "product.viability_pct"}),
+        (lambda: {"started_at": None}, {"started_at"}),
     ],
 )
 def test_bad_infusion_input_names_each_field_and_writes_nothing(api, participant, changes, fields):
-    response = give(api, participant, 1, 0, **changes)
+    response = give(api, participant, 1, 0, **changes())
     assert response.status_code == 400
     assert set(response.json()["errors"]) == fields
     assert Infusion.objects.get(participant=participant, number=1).state == "planned"
@@ -126,7 +102,7 @@ def test_missed_infusion_needs_a_reason_and_later_ones_anchor_on_the_last_given(
     missed = api.post(url, {"number": 3, "missed": True, "reason": "Thrombosis of the line"}, format="json")
     assert missed.status_code == 201 and missed.json()["state"] == "missed"
     fourth = Infusion.objects.get(participant=participant, number=4)
-    assert fourth.target_date == DAY0 + timedelta(days=21)  # infusion 2 given on day 7 + 14 (P3: last given)
+    assert fourth.target_date == day0() + timedelta(days=21)  # infusion 2 given on day 7 + 14 (P3: last given)
 
 
 def test_all_infusions_move_the_participant_to_follow_up_and_date_the_visits(api, participant):
@@ -135,7 +111,7 @@ def test_all_infusions_move_the_participant_to_follow_up_and_date_the_visits(api
     participant.refresh_from_db()
     assert participant.status == "follow_up"
     d14 = participant.visits.get(code="D14")
-    assert timezone.localtime(d14.target_at).date() == DAY0 + timedelta(days=63)
+    assert timezone.localtime(d14.target_at).date() == day0() + timedelta(days=63)
     assert d14.provisional is False
 
 
@@ -155,7 +131,7 @@ def test_monitor_cannot_record_and_another_site_cannot_see(api, participant, mak
 
 
 def test_withdrawn_participant_receives_no_infusion(api, participant, coordinator):
-    enrolment.participant_withdraw(participant=participant, withdrawn_on=TODAY, reason="adverse_event",
+    enrolment.participant_withdraw(participant=participant, withdrawn_on=today(), reason="adverse_event",
                                    by=coordinator)
     response = give(api, Participant.objects.get(pk=participant.pk), 1, 0)
     assert response.status_code == 409
@@ -165,9 +141,9 @@ def test_first_infusion_given_later_than_planned_defines_day_0_and_is_no_deviati
     response = give(api, participant, 1, 2)
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (body["deviation"], body["target_date"]) == (False, (DAY0 + timedelta(days=2)).isoformat())
+    assert (body["deviation"], body["target_date"]) == (False, (day0() + timedelta(days=2)).isoformat())
     second = Infusion.objects.get(participant=participant, number=2)
-    assert second.target_date == DAY0 + timedelta(days=9)
+    assert second.target_date == day0() + timedelta(days=9)
 
 
 def test_immediate_reactions_open_adverse_event_drafts(api, participant):

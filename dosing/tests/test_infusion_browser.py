@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from enrollment import services as enrolment
-from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
+from enrollment.tests.support import eligible_p3_screening
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

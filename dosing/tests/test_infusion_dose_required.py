@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from dosing.models import Infusion
 from dosing.services import cells_required
-from dosing.tests.test_infusion_api import MSC, at, give, participant  # noqa: F401 (fixture)
-from dosing.tests.test_infusion_pages import form_data
+from dosing.tests.support import MSC, at, form_data, give
 
 MESSAGE = ("The number of cells infused is required to check the dose against the computed dose of level STD "
            "(1 x10^8 cells/kg x the weight on the day; CLINICAL_RULES.md section 4): give it.")

@@ -1,20 +1,9 @@
 """Recording an infusion in the browser: the form, its refusals and the Chromium journey."""
-from datetime import datetime, time, timedelta
 
-import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from dosing.models import Infusion
-from dosing.tests.test_infusion_api import DAY0, TZ, participant  # noqa: F401 (fixtures)
-
-
-def form_data(day, **changes):
-    start = datetime.combine(DAY0 + timedelta(days=day), time(9, 30))
-    return {"number": 1, "started_at": start.strftime("%Y-%m-%dT%H:%M"),
-            "ended_at": (start + timedelta(minutes=35)).strftime("%Y-%m-%dT%H:%M"), "weight_kg": "60",
-            "cells_infused": "6e9", "product_lot": "MSC-2026-014", "product_viability_pct": "93.5",
-            "product_passage": "4", "before_temperature_c": "36.6", "after_temperature_c": "37.1", **changes}
+from dosing.tests.support import form_data
 
 
 def test_coordinator_records_an_infusion_from_the_participant_page(client, participant, coordinator):

@@ -3,24 +3,23 @@ from datetime import timedelta
 
 from django.urls import reverse
 
-from dosing.tests.test_infusion_api import DAY0, give  # noqa: F401 (fixtures below)
-from dosing.tests.test_infusion_api import participant  # noqa: F401
+from dosing.tests.support import day0, give
 from enrollment import services as enrolment
-from enrollment.tests.test_enrolment import eligible_p2_screening
+from enrollment.tests.support import eligible_p2_screening
 
 
 def test_participant_page_shows_the_plan_and_moves_it_after_a_late_infusion(client, api, participant, coordinator):
     client.force_login(coordinator)
     before = client.get(reverse("participant-detail", args=[participant.pk]))
     rows = [(i.number, i.target_date, i.status) for i in before.context["schedule"]["infusions"]]
-    assert rows[:3] == [(1, DAY0, "overdue"), (2, DAY0 + timedelta(days=7), "waiting"),
-                        (3, DAY0 + timedelta(days=21), "waiting")]  # 2 and 3 follow infusion 1
+    assert rows[:3] == [(1, day0(), "overdue"), (2, day0() + timedelta(days=7), "waiting"),
+                        (3, day0() + timedelta(days=21), "waiting")]  # 2 and 3 follow infusion 1
     give(api, participant, 1, 0)
     give(api, participant, 2, 9, deviation_reason="Fever")
     after = client.get(reverse("participant-detail", args=[participant.pk]))
     rows = [(i.number, i.target_date, i.status, i.deviation) for i in after.context["schedule"]["infusions"]]
-    assert rows[:3] == [(1, DAY0, "given", False), (2, DAY0 + timedelta(days=7), "given_out_of_window", True),
-                        (3, DAY0 + timedelta(days=23), "overdue", False)]
+    assert rows[:3] == [(1, day0(), "given", False), (2, day0() + timedelta(days=7), "given_out_of_window", True),
+                        (3, day0() + timedelta(days=23), "overdue", False)]
     html = after.content.decode()
     assert "out of window" in html and "infusion 2 given" in html
     assert [v.code for v in after.context["schedule"]["visits"]][:2] == ["BL", "D14"]

@@ -1,47 +1,12 @@
 """Screen, consent and enrol through the API (API.md), with refusals."""
-from datetime import date, timedelta
+from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import SIGNER_PASSWORD, client_for, confirm_eligibility, site_investigator
-from enrollment.models import Participant, Screening, ScreeningLab
-
-TODAY = timezone.localdate()
-
-
-def years_ago(years, days=0):
-    return (TODAY.replace(year=TODAY.year - years) - timedelta(days=days)).isoformat()
-
-
-P3_FACTS = {
-    "screening_date": TODAY.isoformat(),
-    "initials": "WL", "birth_date": years_ago(30, 40), "sex": "female",
-    "weight_kg": 58.0, "height_cm": 162,
-    "disease": "ITP", "diagnosis_date": years_ago(2),
-    "ecog": 1,
-    "labs": [
-        {"analyte": "PLT", "value": 18, "unit": "10^9/L"},
-        {"analyte": "ALT", "value": 35, "unit": "U/L", "uln": 40},
-        {"analyte": "AST", "value": 28, "unit": "U/L"},
-        {"analyte": "TBIL", "value": 0.8, "unit": "mg/dL"},
-        {"analyte": "CREAT", "value": 0.7, "unit": "mg/dL"},
-    ],
-    "prior_therapies": [
-        {"therapy": "glucocorticoid", "start": years_ago(2), "end": years_ago(1, 300), "dose_text": "prednisone 1 mg/kg", "outcome": "none"},
-        {"therapy": "tpo_agent", "start": years_ago(1, 200), "end": years_ago(1, 100), "outcome": "none"},
-        {"therapy": "rituximab", "start": years_ago(1, 50), "end": years_ago(1, 20), "outcome": "none"},
-    ],
-    "conditions": {"lactating": False, "pregnant": False},
-    "pregnancy_test": "negative", "childbearing_potential": True, "agrees_contraception": True,
-    "stable_maintenance_therapy_4_weeks": True, "thrombocytopenia_months": 24,
-    "diagnosis_meets_guideline": True, "understands_and_complies": True,
-}
-
-
-def post_screening(api, code="MSC-ITP-5", **changes):
-    return api.post(f"/api/v1/studies/{code}/screenings/", {**P3_FACTS, **changes}, format="json")
+from enrollment.models import Screening, ScreeningLab
+from enrollment.tests.support import p3_facts, post_screening, today, years_ago
+from trials.tests.support import SIGNER_PASSWORD, client_for, confirm_eligibility, site_investigator
 
 
 def test_screening_post_evaluates_every_criterion_with_its_arithmetic(api, studies):
@@ -60,7 +25,7 @@ def test_screening_post_evaluates_every_criterion_with_its_arithmetic(api, studi
 
 
 def test_screening_with_a_missing_value_is_pending(api, studies):
-    facts = {**P3_FACTS, "labs": [lab for lab in P3_FACTS["labs"] if lab["analyte"] != "TBIL"]}
+    facts = {**p3_facts(), "labs": [lab for lab in p3_facts()["labs"] if lab["analyte"] != "TBIL"]}
     response = api.post("/api/v1/studies/MSC-ITP-5/screenings/", facts, format="json")
     body = response.json()
     assert body["eligibility"]["eligible"] is None
@@ -72,7 +37,7 @@ def test_screening_with_a_missing_value_is_pending(api, studies):
 def test_bad_screening_input_names_every_field_and_stores_nothing(api, studies):
     labs = [{"analyte": "HGB", "value": 26, "unit": "g/dL"}, {"analyte": "PLT", "value": 18, "unit": "furlongs"},
             {"analyte": "XYZ", "value": 1, "unit": "g/L"}]
-    response = post_screening(api, labs=labs, weight_kg=0, birth_date=(TODAY + timedelta(days=3)).isoformat(),
+    response = post_screening(api, labs=labs, weight_kg=0, birth_date=(today() + timedelta(days=3)).isoformat(),
                               disease="AIHA")
     assert response.status_code == 400
     errors = response.json()["errors"]
@@ -84,8 +49,8 @@ def test_bad_screening_input_names_every_field_and_stores_nothing(api, studies):
 
 
 def test_screening_patch_needs_a_reason_and_re_evaluates(api, studies):
-    screening_id = post_screening(api, labs=P3_FACTS["labs"][:-1]).json()["id"]
-    refused = api.patch(f"/api/v1/screenings/{screening_id}/", {"labs": [P3_FACTS["labs"][-1]]}, format="json")
+    screening_id = post_screening(api, labs=p3_facts()["labs"][:-1]).json()["id"]
+    refused = api.patch(f"/api/v1/screenings/{screening_id}/", {"labs": [p3_facts()["labs"][-1]]}, format="json")
     assert refused.status_code == 400 and set(refused.json()["errors"]) == {"reason"}
     response = api.patch(f"/api/v1/screenings/{screening_id}/",
                          {"labs": [{"analyte": "CREAT", "value": 0.7, "unit": "mg/dL"}], "reason": "Creatinine result arrived"},
@@ -132,7 +97,7 @@ def test_monitor_may_read_but_not_screen(studies, make_user, api):
     monitor = APIClient()
     monitor.force_authenticate(make_user("monitor"))
     assert monitor.get(f"/api/v1/screenings/{screening_id}/").status_code == 200
-    assert monitor.post("/api/v1/studies/MSC-ITP-5/screenings/", P3_FACTS, format="json").status_code == 403
+    assert monitor.post("/api/v1/studies/MSC-ITP-5/screenings/", p3_facts(), format="json").status_code == 403
     assert monitor.patch(f"/api/v1/screenings/{screening_id}/", {"reason": "x"}, format="json").status_code == 403
 
 
@@ -141,12 +106,12 @@ def test_other_site_cannot_see_a_screening(studies, make_user, api, other_site_s
     other = APIClient()
     other.force_authenticate(make_user("coordinator", site="XH"))
     assert other.get(f"/api/v1/screenings/{screening_id}/").status_code == 404
-    assert other.post("/api/v1/studies/MSC-ITP-5/screenings/", P3_FACTS, format="json").status_code == 404
+    assert other.post("/api/v1/studies/MSC-ITP-5/screenings/", p3_facts(), format="json").status_code == 404
 
 
 def test_report_with_only_a_lower_limit_takes_the_upper_from_the_site(api, studies):
     labs = [lab if lab["analyte"] != "ALT" else {"analyte": "ALT", "value": 35, "unit": "U/L", "lln": 5}
-            for lab in P3_FACTS["labs"]]
+            for lab in p3_facts()["labs"]]
     body = post_screening(api, labs=labs).json()
     alt = next(lab for lab in body["labs"] if lab["analyte"] == "ALT")
     assert (alt["lln"], alt["uln"], alt["range_source"]) == (5, 40, "report+site")  # PUMCH female ALT ULN 40
@@ -169,7 +134,7 @@ def test_enrolment_plans_day_0_on_the_date_given(api, studies):
     api.post(f"/api/v1/screenings/{screening_id}/consent/", {
         "version": "ICF v2.0", "signed_at": timezone.now().isoformat(), "obtained_by": "Dr Han"}, format="json")
     confirm_eligibility(Screening.objects.get(pk=screening_id))
-    day0 = TODAY + timedelta(days=5)
+    day0 = today() + timedelta(days=5)
     body = api.post(f"/api/v1/screenings/{screening_id}/enrol/", {"first_infusion_on": day0.isoformat()},
                     format="json").json()
     assert body["planned_day0"] == day0.isoformat()
@@ -179,7 +144,7 @@ def test_enrolment_plans_day_0_on_the_date_given(api, studies):
 
 def test_report_limit_crossing_the_sites_other_limit_is_refused_on_its_lab_and_nothing_is_written(api, studies):
     labs = [lab if lab["analyte"] != "ALT" else {"analyte": "ALT", "value": 35, "unit": "U/L", "lln": 50}
-            for lab in P3_FACTS["labs"]]
+            for lab in p3_facts()["labs"]]
 
     response = post_screening(api, labs=labs)
 

@@ -1,10 +1,9 @@
 """Screening to enrolment in headless Chromium (Playwright) against the live server."""
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
-
-from enrollment.tests.test_api_flow import P3_FACTS
+from enrollment.tests.support import p3_facts
+import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +67,7 @@ def test_coordinator_screens_consents_and_enrols_an_eligible_p3_patient(chromium
 
     assert page.locator("[data-testid=lab-entry] tbody tr").count() == 13
     assert page.locator("[data-testid=therapy-entry] tbody tr").count() == 4
-    fill_screening(page, P3_FACTS)
+    fill_screening(page, p3_facts())
     page.get_by_role("button", name="Save and evaluate eligibility").click()
 
     panel = page.locator("[data-testid=result-panel]")

@@ -6,13 +6,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import confirm_eligibility
 from enrollment.models import Consent, Participant, Screening
-from enrollment.tests.test_api_flow import P3_FACTS, TODAY
-from enrollment.tests.test_pages import create_screening, form_data, new_url
+from enrollment.tests.support import create_screening, form_data, new_url, p3_facts, today
 from trials.idempotency import submission_token_new, submission_token_nonce
 from trials.models import SubmissionKey
 from trials.tests.submission import form_token, form_tokens, messages_of
+from trials.tests.support import confirm_eligibility
 
 ALREADY = "This form was already submitted; the record below was created then."
 NOT_VERIFIED = ("This form could not be verified (it was opened by another user or altered) and was not saved; "
@@ -56,7 +55,7 @@ def test_consent_and_enrol_forms_posted_twice_record_once(coordinator_client, st
         assert coordinator_client.post(reverse("screening-consent", args=[screening.pk]), consent)["Location"] == detail
     confirm_eligibility(screening)
     consent_token, enrol_token = form_tokens(coordinator_client, detail)
-    enrol = {"enrol-enrolled_on": TODAY.isoformat(), "submission_token": enrol_token}
+    enrol = {"enrol-enrolled_on": today().isoformat(), "submission_token": enrol_token}
     first = coordinator_client.post(reverse("screening-enrol", args=[screening.pk]), enrol)
     second = coordinator_client.post(reverse("screening-enrol", args=[screening.pk]), enrol)
 
@@ -121,7 +120,7 @@ def _screening_to_enrolment(api, key=None) -> list:
     headers = (lambda step: {"HTTP_IDEMPOTENCY_KEY": f"{key}-{step}"}) if key else (lambda step: {})
     counts = []
     with CaptureQueriesContext(connection) as queries:
-        screening = api.post("/api/v1/studies/MSC-ITP-5/screenings/", P3_FACTS, format="json",
+        screening = api.post("/api/v1/studies/MSC-ITP-5/screenings/", p3_facts(), format="json",
                              **headers("s")).json()["id"]
     counts.append(len(queries))
     with CaptureQueriesContext(connection) as queries:

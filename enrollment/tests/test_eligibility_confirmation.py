@@ -7,13 +7,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import SIGNER_PASSWORD, client_for, confirm_eligibility, site_investigator
 from enrollment import services
 from enrollment.models import Participant, Screening
-from enrollment.tests.test_api_flow import P3_FACTS, post_screening
-from enrollment.tests.test_pages import consent, create_screening
+from enrollment.tests.support import consent, create_screening, p3_facts, post_screening
 from trials.models import Study
 from trials.signatures import ELIGIBILITY_MEANING
+from trials.tests.support import SIGNER_PASSWORD, client_for, confirm_eligibility, site_investigator
 
 MEANING = ("I confirm that I have reviewed this screening and that the patient meets every eligibility criterion of "
            "the study.")
@@ -89,7 +88,7 @@ def test_another_sites_investigator_does_not_see_the_screening(screening, make_u
 
 @pytest.mark.parametrize("changes, eligible", [
     ({"understands_and_complies": False}, False),  # an inclusion criterion not met
-    ({"labs": P3_FACTS["labs"][:-1]}, None),  # creatinine missing: pending
+    ({"labs": p3_facts()["labs"][:-1]}, None),  # creatinine missing: pending
 ])
 def test_a_screening_not_eligible_is_409(api, studies, investigator, changes, eligible):
     screening = Screening.objects.get(pk=post_screening(api, **changes).json()["id"])

@@ -1,42 +1,19 @@
 """Consent, enrolment, caps, targets, numbering and withdrawal (services and API)."""
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import confirm_eligibility, require_service
 from enrollment import services
 from enrollment.models import Participant, Screening
-from trials.errors import ConflictError, ServiceError
+from enrollment.tests.support import REFRACTORY, eligible_p2_screening, today
 from trials.audit import audited_save
-from trials.models import DoseLevel, Site, Study
-
-TODAY = timezone.localdate()
-# Screened before every enrolment date the tests use: an enrolment before the screening date is refused.
-SCREENED_ON = TODAY - timedelta(days=450)
-REFRACTORY = [
-    services.TherapyInput("glucocorticoid", "none", date(2024, 1, 1), date(2024, 2, 15)),
-    services.TherapyInput("tpo_agent", "none", date(2024, 3, 1), date(2024, 6, 1)),
-    services.TherapyInput("rituximab", "none", date(2024, 7, 1), date(2024, 8, 1)),
-]
-
-
-def eligible_p2_screening(user, *, consented=True, birth=date(1980, 1, 1), sex="male"):
-    study = Study.objects.get(code="HUCMSC-ITP-ESC")
-    data = services.ScreeningInput(
-        values={"screening_date": SCREENED_ON, "birth_date": birth, "sex": sex, "disease": "ITP", "initials": "AB"},
-        prior_therapies=list(REFRACTORY),
-    )
-    screening = services.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=data, by=user)
-    assert screening.eligible is True, screening.eligibility
-    if consented:
-        services.consent_record(screening=screening, version="ICF 1.0", signed_at=timezone.now(),
-                                obtained_by="Dr Han", by=user)
-    confirm_eligibility(screening)  # enrolment waits for the investigator's signature
-    return screening
+from trials.errors import ConflictError, ServiceError
+from trials.models import DoseLevel, Study
+from trials.tests.support import require_service
 
 
 def test_enrolment_numbers_are_sequential_per_site(studies, coordinator):
@@ -57,7 +34,7 @@ def test_withdrawn_participant_frees_a_place_but_keeps_the_number(studies, coord
     first = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     for _ in range(2):
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
-    services.participant_withdraw(participant=first, withdrawn_on=TODAY, reason="consent_withdrawn", by=coordinator)
+    services.participant_withdraw(participant=first, withdrawn_on=today(), reason="consent_withdrawn", by=coordinator)
     fourth = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     assert fourth.study_number == "HUCMSC-ITP-ESC-PUMCH-004"
     first.refresh_from_db()
@@ -91,7 +68,7 @@ def test_enrolment_target_is_respected(studies, coordinator):
 def test_enrolment_before_consent_is_refused(studies, coordinator):
     screening = eligible_p2_screening(coordinator)
     with pytest.raises(ServiceError) as caught:
-        services.participant_enrol(screening=screening, dose_level_code="A", enrolled_on=TODAY - timedelta(days=1),
+        services.participant_enrol(screening=screening, dose_level_code="A", enrolled_on=today() - timedelta(days=1),
                                    by=coordinator)
     assert caught.value.errors == {"enrolled_on": ["The enrolment date is before the consent was signed."]}
 
@@ -115,15 +92,16 @@ def test_enrolled_screening_facts_cannot_change(studies, coordinator):
 
 
 @pytest.mark.parametrize(
-    "reason, detail, withdrawn_on, errors",
+    "reason, detail, days_from_today, errors",
     [
-        ("other", "", TODAY, {"detail": ["Say what the other reason is."]}),
-        ("bored", "", TODAY, {"reason": ["Use one of consent_withdrawn, adverse_event, lost_to_follow_up, "
-                                          "investigator_decision, other."]}),
-        ("adverse_event", "", TODAY + timedelta(days=1), {"withdrawn_on": ["The withdrawal date cannot be in the future."]}),
+        ("other", "", 0, {"detail": ["Say what the other reason is."]}),
+        ("bored", "", 0, {"reason": ["Use one of consent_withdrawn, adverse_event, lost_to_follow_up, "
+                                     "investigator_decision, other."]}),
+        ("adverse_event", "", 1, {"withdrawn_on": ["The withdrawal date cannot be in the future."]}),
     ],
 )
-def test_withdrawal_refuses_bad_input(studies, coordinator, reason, detail, withdrawn_on, errors):
+def test_withdrawal_refuses_bad_input(studies, coordinator, reason, detail, days_from_today, errors):
+    withdrawn_on = today() + timedelta(days=days_from_today)
     participant = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A",
                                              by=coordinator)
     with pytest.raises(ServiceError) as caught:
@@ -196,7 +174,7 @@ def test_participant_withdrawn_after_an_infusion_keeps_the_place(studies, coordi
     for _ in range(2):
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     Infusion.objects.filter(participant=first, number=1).update(state="given", started_at=timezone.now(), weight_kg=70)
-    services.participant_withdraw(participant=first, withdrawn_on=TODAY, reason="adverse_event", by=coordinator)
+    services.participant_withdraw(participant=first, withdrawn_on=today(), reason="adverse_event", by=coordinator)
     with pytest.raises(ConflictError) as caught:
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     assert caught.value.errors == {"dose_level": ["Dose level A is full (3 of 3 places taken)."]}

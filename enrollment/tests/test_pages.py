@@ -7,38 +7,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import confirm_eligibility
 from enrollment import selectors, services
-from enrollment.api import ScreeningFactsSerializer
-from enrollment.enums import ANSWERS, CONDITIONS
+from enrollment.enums import CONDITIONS
 from enrollment.forms import EnrolForm
 from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
-from enrollment.tests.test_api_flow import P3_FACTS, TODAY, years_ago
+from enrollment.tests.support import consent, create_screening, form_data, new_url, p3_facts, today, years_ago
 from trials.models import Site
+from trials.tests.support import confirm_eligibility
 from trials.units import ANALYTES
 
 ROLES = ["coordinator", "investigator", "monitor", "admin"]
-SCALARS = ("screening_date", "initials", "birth_date", "sex", "weight_kg", "height_cm", "disease", "diagnosis_date",
-           "ecog")
-
-
 # --- arrangement helpers ------------------------------------------------------------------------
-
-def create_screening(user, code="MSC-ITP-5", **changes) -> Screening:
-    """A screening recorded through the service, from API-style facts (P3_FACTS by default)."""
-    from trials.models import Study
-
-    serializer = ScreeningFactsSerializer(data={**P3_FACTS, **changes})
-    serializer.is_valid(raise_exception=True)
-    study = Study.objects.get(code=code)
-    return services.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=serializer.to_input(),
-                                     by=user)
-
-
-def consent(screening, user):
-    return services.consent_record(screening=screening, version="ICF v2.0", obtained_by="Dr Han",
-                                   signed_at=timezone.now() - timedelta(minutes=5), by=user)
-
 
 def enrol(user, **changes) -> Participant:
     screening = create_screening(user, **changes)
@@ -47,53 +26,10 @@ def enrol(user, **changes) -> Participant:
     return services.participant_enrol(screening=screening, by=user)
 
 
-def _text(value) -> str:
-    return "" if value is None else str(value)
-
-
-def _choice(value) -> str:
-    return "yes" if value is True else "no" if value is False else "unknown"
-
-
-def form_data(facts=None, *, history=True, therapy_rows=4, first_therapy_row=0, **changes) -> dict:
-    """The screening form as a coordinator submits it, from API-style facts."""
-    facts = {**(P3_FACTS if facts is None else facts), **changes}
-    data = {key: _text(facts.get(key)) for key in SCALARS}
-    labs = {lab["analyte"]: lab for lab in facts.get("labs", [])}
-    for code, analyte in ANALYTES.items():
-        lab = labs.get(code, {})
-        data[f"lab-{code}-value"] = _text(lab.get("value"))
-        data[f"lab-{code}-unit"] = lab.get("unit", analyte.si_unit)
-        for key in ("lln", "uln", "date"):
-            data[f"lab-{code}-{key}"] = _text(lab.get(key))
-    therapies = facts.get("prior_therapies", [])
-    rows = max(therapy_rows, first_therapy_row + len(therapies))
-    data.update({"therapy-TOTAL_FORMS": str(rows), "therapy-INITIAL_FORMS": "0", "therapy-MIN_NUM_FORMS": "0",
-                 "therapy-MAX_NUM_FORMS": "40"})
-    for index in range(rows):
-        for key in ("therapy", "start", "end", "dose_text", "outcome"):
-            data[f"therapy-{index}-{key}"] = ""
-    for index, course in enumerate(therapies, start=first_therapy_row):
-        for key in ("therapy", "start", "end", "dose_text", "outcome"):
-            data[f"therapy-{index}-{key}"] = _text(course.get(key))
-    if history:
-        data["prior_therapies_recorded"] = "on"
-    conditions = facts.get("conditions", {})
-    for name in CONDITIONS:
-        data[f"condition_{name}"] = _choice(conditions.get(name))
-    for name, (_label, kind) in ANSWERS.items():
-        data[name] = _choice(facts.get(name)) if kind == "bool" else _text(facts.get(name))
-    return data
-
-
 @pytest.fixture
 def coordinator_client(client, coordinator):
     client.force_login(coordinator)
     return client
-
-
-def new_url(code="MSC-ITP-5"):
-    return reverse("screening-new", args=[code])
 
 
 # --- access -------------------------------------------------------------------------------------
@@ -101,7 +37,7 @@ def new_url(code="MSC-ITP-5"):
 @pytest.mark.parametrize("role", ROLES)
 def test_pages_render_for_each_role(client, studies, make_user, coordinator, role):
     participant = enrol(coordinator)
-    pending = create_screening(coordinator, labs=P3_FACTS["labs"][:-1])
+    pending = create_screening(coordinator, labs=p3_facts()["labs"][:-1])
     client.force_login(make_user(role))
     for url in (reverse("screening-log", args=["MSC-ITP-5"]), reverse("screening-detail", args=[pending.pk]),
                 reverse("screening-detail", args=[participant.screening_id]),
@@ -128,7 +64,7 @@ def test_monitor_is_refused_every_form(client, studies, make_user, coordinator):
         client.post(reverse("screening-enrol", args=[screening.pk]), {}),
         client.get(reverse("participant-withdraw", args=[participant.pk])),
         client.post(reverse("participant-withdraw", args=[participant.pk]),
-                    {"withdraw-withdrawn_on": TODAY.isoformat(), "withdraw-reason": "adverse_event"}),
+                    {"withdraw-withdrawn_on": today().isoformat(), "withdraw-reason": "adverse_event"}),
     ]
     assert [r.status_code for r in refused] == [403] * 10
     assert Screening.objects.count() == 2 and Consent.objects.count() == 1
@@ -192,7 +128,7 @@ def test_new_screening_form_has_a_row_per_analyte_and_four_therapy_rows(coordina
     hgb = entry.labs[0]
     assert (hgb.fields["unit"].choices, hgb["unit"].value()) == ([("g/L", "g/L"), ("g/dL", "g/dL")], "g/L")
     assert len(entry.therapies.forms) == 4
-    assert entry.facts["screening_date"].value() == TODAY
+    assert entry.facts["screening_date"].value() == today()
     assert entry.facts.fields["disease"].choices == [("", "—"), ("ITP", "Immune thrombocytopenia (ITP)")]
     assert "site" not in entry.facts.fields
     assert [f.name for f in entry.facts.condition_fields()] == [f"condition_{n}" for n in CONDITIONS]
@@ -208,7 +144,7 @@ def test_more_therapy_rows_link_gives_more_rows(coordinator_client, studies):
 
 
 def test_new_screening_bad_input_shows_messages_on_the_fields_and_stores_nothing(coordinator_client, studies):
-    labs = [{"analyte": "HGB", "value": 26, "unit": "g/dL"}, *P3_FACTS["labs"][:-1],
+    labs = [{"analyte": "HGB", "value": 26, "unit": "g/dL"}, *p3_facts()["labs"][:-1],
             {"analyte": "CREAT", "value": 40, "unit": "mg/dL"}]
     therapies = [{"therapy": "glucocorticoid", "start": years_ago(1), "end": years_ago(2), "outcome": "none"}]
     response = coordinator_client.post(new_url(), form_data(labs=labs, weight_kg=0, prior_therapies=therapies,
@@ -312,7 +248,7 @@ def test_new_screening_history_ticked_with_no_rows_means_none(coordinator_client
 # --- screening page and edit --------------------------------------------------------------------
 
 def test_screening_page_shows_the_result_panel_and_labs(coordinator_client, studies, coordinator):
-    screening = create_screening(coordinator, labs=P3_FACTS["labs"][:-1])
+    screening = create_screening(coordinator, labs=p3_facts()["labs"][:-1])
     response = coordinator_client.get(reverse("screening-detail", args=[screening.pk]))
     assert response.context["criteria_counts"] == {"met": 11, "not_met": 0, "missing": 1}
     creat = next(c for c in response.context["criteria"] if c["code"] == "creatinine")
@@ -352,7 +288,7 @@ def test_screening_edit_without_reason_is_refused(coordinator_client, studies, c
 
 
 def test_screening_edit_with_reason_re_evaluates(coordinator_client, studies, coordinator):
-    screening = create_screening(coordinator, labs=P3_FACTS["labs"][:-1])
+    screening = create_screening(coordinator, labs=p3_facts()["labs"][:-1])
     assert screening.eligible is None
     response = coordinator_client.post(reverse("screening-edit", args=[screening.pk]),
                                        {**form_data(), "reason": "Creatinine result arrived"})
@@ -431,7 +367,7 @@ def test_enrol_form_appears_only_once_eligible_consented_and_confirmed(coordinat
     confirm_eligibility(screening)
     form = coordinator_client.get(url).context["enrol_form"]
     assert "option" not in form.fields  # one arm, one level: nothing to choose
-    assert form["enrolled_on"].value() == TODAY
+    assert form["enrolled_on"].value() == today()
 
 
 def test_consent_then_enrol_shows_the_study_number(coordinator_client, studies, coordinator):
@@ -443,14 +379,14 @@ def test_consent_then_enrol_shows_the_study_number(coordinator_client, studies, 
     assert consented.status_code == 302
     confirm_eligibility(screening)
     enrolled = coordinator_client.post(reverse("screening-enrol", args=[screening.pk]),
-                                       {"enrol-enrolled_on": TODAY.isoformat()})
+                                       {"enrol-enrolled_on": today().isoformat()})
     participant = Participant.objects.get()
     assert enrolled["Location"] == reverse("participant-detail", args=[participant.pk])
     page = coordinator_client.get(enrolled["Location"])
     html = page.content.decode()
     assert '<h1 class="h3 mb-1" data-testid="study-number">MSC-ITP-5-PUMCH-001</h1>' in html
     assert "Enrolled as MSC-ITP-5-PUMCH-001." in [str(m) for m in page.context["messages"]]
-    assert (participant.arm.code, participant.dose_level.code, participant.enrolled_on) == ("MSC", "STD", TODAY)
+    assert (participant.arm.code, participant.dose_level.code, participant.enrolled_on) == ("MSC", "STD", today())
     detail = coordinator_client.get(reverse("screening-detail", args=[screening.pk])).content.decode()
     assert reverse("participant-detail", args=[participant.pk]) in detail
 
@@ -490,20 +426,20 @@ def test_participant_withdrawal_records_date_and_reason(coordinator_client, stud
     participant = enrol(coordinator)
     url = reverse("participant-detail", args=[participant.pk])
     response = coordinator_client.post(reverse("participant-withdraw", args=[participant.pk]), {
-        "withdraw-withdrawn_on": TODAY.isoformat(), "withdraw-reason": "adverse_event", "withdraw-detail": ""})
+        "withdraw-withdrawn_on": today().isoformat(), "withdraw-reason": "adverse_event", "withdraw-detail": ""})
     assert response.status_code == 302 and response["Location"] == url
     participant.refresh_from_db()
     assert (participant.status, participant.withdrawn_on, participant.withdrawal_reason) == (
-        "withdrawn", TODAY, "adverse_event")
+        "withdrawn", today(), "adverse_event")
     page = coordinator_client.get(url)
     assert page.context["withdrawal_form"] is None
-    assert f"Withdrawn on {TODAY.isoformat()}: Adverse event." in page.content.decode()
+    assert f"Withdrawn on {today().isoformat()}: Adverse event." in page.content.decode()
 
 
 def test_participant_withdrawal_for_other_needs_details(coordinator_client, studies, coordinator):
     participant = enrol(coordinator)
     response = coordinator_client.post(reverse("participant-withdraw", args=[participant.pk]), {
-        "withdraw-withdrawn_on": TODAY.isoformat(), "withdraw-reason": "other", "withdraw-detail": " "})
+        "withdraw-withdrawn_on": today().isoformat(), "withdraw-reason": "other", "withdraw-detail": " "})
     assert response.status_code == 200
     assert response.context["withdrawal_form"].errors == {"detail": ["Say what the other reason is."]}
     participant.refresh_from_db()
@@ -532,9 +468,9 @@ def test_screening_log_queries_do_not_grow_with_rows(coordinator_client, studies
 def test_screening_log_counts_the_flow_and_filters_by_outcome(coordinator_client, studies, coordinator):
     enrol(coordinator)
     withdrawn = enrol(coordinator)
-    services.participant_withdraw(participant=withdrawn, withdrawn_on=TODAY, reason="adverse_event", by=coordinator)
+    services.participant_withdraw(participant=withdrawn, withdrawn_on=today(), reason="adverse_event", by=coordinator)
     failed = create_screening(coordinator, understands_and_complies=False)
-    pending = create_screening(coordinator, labs=P3_FACTS["labs"][:-1])
+    pending = create_screening(coordinator, labs=p3_facts()["labs"][:-1])
     waiting = create_screening(coordinator)
     url = reverse("screening-log", args=["MSC-ITP-5"])
     response = coordinator_client.get(url)

@@ -8,26 +8,29 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from conftest import SIGNER_PASSWORD, client_for, site_investigator
 from enrollment.models import Participant, PriorTherapy, Screening, ScreeningLab
-from enrollment.tests.test_api_flow import P3_FACTS, TODAY, years_ago
+from enrollment.tests.support import p3_facts, today, years_ago
+from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
 
 COORDINATOR_BUDGET = 40  # screening + consent + enrolment
 CONFIRMATION_BUDGET = 12  # the investigator's signed eligibility confirmation
 
-P2_FACTS = {
-    "screening_date": TODAY.isoformat(),
-    "initials": "AB", "birth_date": years_ago(35), "sex": "female", "weight_kg": 60.0, "height_cm": 165,
-    "disease": "ITP", "diagnosis_date": years_ago(2),
-    "labs": [
-        {"analyte": "PLT", "value": 12, "unit": "10^9/L"},
-        {"analyte": "HGB", "value": 120, "unit": "g/L"},
-        {"analyte": "ALT", "value": 30, "unit": "U/L"},
-        {"analyte": "AST", "value": 25, "unit": "U/L"},
-        {"analyte": "CREAT", "value": 60, "unit": "umol/L"},
-    ],
-    "prior_therapies": P3_FACTS["prior_therapies"],
-}
+
+def p2_facts() -> dict:
+    """The facts of an eligible P2 screening of a woman, screened today, as the API takes them."""
+    return {
+        "screening_date": today().isoformat(),
+        "initials": "AB", "birth_date": years_ago(35), "sex": "female", "weight_kg": 60.0, "height_cm": 165,
+        "disease": "ITP", "diagnosis_date": years_ago(2),
+        "labs": [
+            {"analyte": "PLT", "value": 12, "unit": "10^9/L"},
+            {"analyte": "HGB", "value": 120, "unit": "g/L"},
+            {"analyte": "ALT", "value": 30, "unit": "U/L"},
+            {"analyte": "AST", "value": 25, "unit": "U/L"},
+            {"analyte": "CREAT", "value": 60, "unit": "umol/L"},
+        ],
+        "prior_therapies": p3_facts()["prior_therapies"],
+    }
 
 
 def _counted(call):
@@ -56,7 +59,7 @@ def _screen_consent_enrol(api, code, facts, enrol_body):
 
 
 def test_p3_screening_consent_and_enrolment_take_at_most_40_queries(api, studies):
-    participant, counts, confirmation = _screen_consent_enrol(api, "MSC-ITP-5", P3_FACTS, {})
+    participant, counts, confirmation = _screen_consent_enrol(api, "MSC-ITP-5", p3_facts(), {})
 
     assert sum(counts.values()) <= COORDINATOR_BUDGET, counts
     assert confirmation <= CONFIRMATION_BUDGET, confirmation
@@ -65,7 +68,7 @@ def test_p3_screening_consent_and_enrolment_take_at_most_40_queries(api, studies
 
 
 def test_the_screening_written_in_bulk_keeps_one_history_row_per_record(api, studies, coordinator):
-    _participant, _counts, _confirmation = _screen_consent_enrol(api, "MSC-ITP-5", P3_FACTS, {})
+    _participant, _counts, _confirmation = _screen_consent_enrol(api, "MSC-ITP-5", p3_facts(), {})
 
     screening = Screening.objects.get()
     created = [(row.history_type, row.history_user_id, row.history_change_reason)
@@ -79,7 +82,7 @@ def test_the_screening_written_in_bulk_keeps_one_history_row_per_record(api, stu
 
 
 def test_p2_screening_consent_and_enrolment_of_a_woman_take_at_most_40_queries(api, studies):
-    participant, counts, confirmation = _screen_consent_enrol(api, "HUCMSC-ITP-ESC", P2_FACTS, {"dose_level": "A"})
+    participant, counts, confirmation = _screen_consent_enrol(api, "HUCMSC-ITP-ESC", p2_facts(), {"dose_level": "A"})
 
     assert sum(counts.values()) <= COORDINATOR_BUDGET, counts
     assert confirmation <= CONFIRMATION_BUDGET, confirmation
@@ -89,9 +92,9 @@ def test_p2_screening_consent_and_enrolment_of_a_woman_take_at_most_40_queries(a
 
 
 def test_the_budget_holds_for_the_second_participant_of_a_study(api, studies):
-    _screen_consent_enrol(api, "MSC-ITP-5", P3_FACTS, {})
+    _screen_consent_enrol(api, "MSC-ITP-5", p3_facts(), {})
 
-    participant, counts, confirmation = _screen_consent_enrol(api, "MSC-ITP-5", P3_FACTS, {})
+    participant, counts, confirmation = _screen_consent_enrol(api, "MSC-ITP-5", p3_facts(), {})
 
     assert participant["study_number"] == "MSC-ITP-5-PUMCH-002"
     assert sum(counts.values()) <= COORDINATOR_BUDGET, counts

@@ -1,41 +1,17 @@
 """Enrolment generates the whole infusion and visit schedule (CLINICAL_RULES.md section 8)."""
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import confirm_eligibility
 from enrollment import services
-from enrollment.tests.test_enrolment import SCREENED_ON, eligible_p2_screening
+from enrollment.tests.support import eligible_p2_screening, eligible_p3_screening, today
 from trials.audit import audited_save
-from trials.models import DoseLevel, Site, Study
-
-TODAY = timezone.localdate()
-
-
-def eligible_p3_screening(user, *, sex="female"):
-    study = Study.objects.get(code="MSC-ITP-5")
-    data = services.ScreeningInput(
-        values={"screening_date": SCREENED_ON, "birth_date": date(1990, 5, 1), "sex": sex, "disease": "ITP",
-                "weight_kg": 60.0, "height_cm": 165},
-        labs=[services.LabInput("PLT", 18, "10^9/L"), services.LabInput("ALT", 20, "U/L"),
-              services.LabInput("AST", 20, "U/L"), services.LabInput("TBIL", 10, "umol/L"),
-              services.LabInput("CREAT", 60, "umol/L")],
-        prior_therapies=[services.TherapyInput("splenectomy", "relapse", date(2020, 1, 1), date(2020, 1, 1))],
-        conditions={"lactating": False},
-        answers={"diagnosis_meets_guideline": True, "thrombocytopenia_months": 24, "stable_maintenance_therapy_4_weeks": True,
-                 "childbearing_potential": False, "fertile": False, "understands_and_complies": True},
-    )
-    screening = services.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=data, by=user)
-    assert screening.eligible is True, [c for c in screening.eligibility if c["outcome"] != "met"]
-    services.consent_record(screening=screening, version="ICF 1.0", signed_at=timezone.now(), obtained_by="Dr Han", by=user)
-    confirm_eligibility(screening)  # enrolment waits for the investigator's signature
-    return screening
+from trials.models import DoseLevel
 
 
 def test_p3_enrolment_plans_five_infusions_and_follow_up_from_the_last(studies, coordinator):
-    day0 = TODAY + timedelta(days=3)
+    day0 = today() + timedelta(days=3)
     participant = services.participant_enrol(screening=eligible_p3_screening(coordinator), first_infusion_on=day0,
                                              by=coordinator)
     infusions = [(i.number, (i.target_date - day0).days, (i.window_start - day0).days, (i.window_end - day0).days)
@@ -77,7 +53,7 @@ def test_participant_api_shows_the_schedule(studies, coordinator):
     api.force_authenticate(coordinator)
     schedule = api.get(f"/api/v1/participants/{participant.pk}/").json()["schedule"]
     first = schedule["infusions"][0]
-    assert (first["number"], first["target_date"], first["status"], first["deviation"]) == (1, TODAY.isoformat(),
+    assert (first["number"], first["target_date"], first["status"], first["deviation"]) == (1, today().isoformat(),
                                                                                           "window_open", False)
     assert [i["status"] for i in schedule["infusions"][1:]] == ["planned"] * 4
     assert [v["code"] for v in schedule["visits"]] == ["BL", "D14", "M1", "M2", "M3", "M6", "M9", "M12"]
@@ -86,7 +62,7 @@ def test_participant_api_shows_the_schedule(studies, coordinator):
 
 def test_withdrawal_holds_infusions_and_cancels_visits_but_keeps_them(studies, coordinator):
     participant = services.participant_enrol(screening=eligible_p3_screening(coordinator), by=coordinator)
-    services.participant_withdraw(participant=participant, withdrawn_on=TODAY, reason="consent_withdrawn", by=coordinator)
+    services.participant_withdraw(participant=participant, withdrawn_on=today(), reason="consent_withdrawn", by=coordinator)
     api = APIClient()
     api.force_authenticate(coordinator)
     schedule = api.get(f"/api/v1/participants/{participant.pk}/").json()["schedule"]

@@ -5,17 +5,12 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from conftest import SIGNER_PASSWORD, client_for, site_investigator
 from dosing.tests.escalation_setup import TODAY, WINDOW_OVER, enrol_p2
 from followup.models import AdverseEvent
+from followup.tests.support import EVENT, ONSET
+from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
 
 WINDOW_END = WINDOW_OVER + timedelta(days=49)
-ONSET = WINDOW_OVER + timedelta(days=10)
-EVENT = {"term": "Alanine aminotransferase increased", "category": "non_haematological",
-         "onset_date": ONSET.isoformat(), "grade": 3, "serious": False, "relationship": "possible",
-         "description": "ALT 6 x ULN on day 10, no symptoms"}
-
-
 @pytest.fixture
 def participant(studies, coordinator):
     return enrol_p2(coordinator)

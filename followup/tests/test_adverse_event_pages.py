@@ -6,19 +6,19 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import SIGNER_PASSWORD
-from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixtures)
+from dosing.tests.support import day0
 from followup.models import AdverseEvent
-from followup.tests.test_adverse_event_suggestions import anaemic, assess  # noqa: F401 (fixtures)
+from followup.tests.support import assess_labs
+from trials.tests.support import SIGNER_PASSWORD
 
-FORM = {"term": "Lung infection", "category": "non_haematological", "onset_date": (DAY0 + timedelta(days=5)).isoformat(),
+FORM = {"term": "Lung infection", "category": "non_haematological", "onset_date": (day0() + timedelta(days=5)).isoformat(),
         "grade": "3", "serious": "yes", "seriousness": ["hospitalisation"], "relationship": "unlikely",
         "action_taken": "dose_delayed", "outcome": "recovering", "description": "Admitted for IV antibiotics"}
 
 
 @pytest.fixture
 def draft(api, anaemic):
-    assess(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
+    assess_labs(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
     return AdverseEvent.objects.get()
 
 

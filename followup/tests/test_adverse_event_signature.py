@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import SIGNER_PASSWORD, client_for, site_investigator
 from dosing.tests.escalation_setup import WINDOW_OVER, enrol_p2
 from followup.models import AdverseEvent
 from trials.signatures import ADVERSE_EVENT_MEANING
+from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
 
 MEANING = "I confirm grade, seriousness and relationship to treatment of this adverse event."
 ONSET = WINDOW_OVER + timedelta(days=10)
@@ -238,7 +238,7 @@ def test_the_detail_page_asks_the_password_and_starts_from_the_draft(client, api
 
 
 def test_the_site_investigator_helper_confirms_as_recorded(api, participant):
-    from conftest import confirm_adverse_event
+    from trials.tests.support import confirm_adverse_event
 
     event = confirm_adverse_event(draft_of(api, participant))
     assert (event.status, event.relationship, event.confirmed_by) == ("confirmed", "definite", site_investigator())

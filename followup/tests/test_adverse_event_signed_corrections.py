@@ -12,12 +12,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import SIGNER_PASSWORD, client_for, site_investigator
 from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
 from followup import services
 from followup.models import AdverseEvent
-from followup.tests.test_adverse_event_update_pages import as_posted
-from followup.tests.test_worklist import items
+from followup.tests.support import adverse_event_form_as_posted, items
+from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
 
 ONSET = WINDOW_OVER + timedelta(days=10)
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
@@ -233,7 +232,7 @@ def test_coordinator_page_warns_and_a_grade_change_makes_a_draft(client, signed_
     assert "password" not in page.context["form"].fields
     assert 'data-testid="ae-withdraw-notice"' in page.content.decode()
 
-    posted = client.post(edit_url(signed_sae), {**as_posted(page.context["form"]), "grade": "3",
+    posted = client.post(edit_url(signed_sae), {**adverse_event_form_as_posted(page.context["form"]), "grade": "3",
                                                 "reason": "Grade 3 on the source"}, follow=True)
 
     assert posted.redirect_chain == [(reverse("adverse-event-detail", args=[signed_sae.pk]), 302)]
@@ -250,7 +249,7 @@ def test_investigator_page_refuses_a_grade_change_without_the_password(client, s
     rows = signed_sae.history.count()
 
     for password in ("", "Not-my-password-1"):
-        posted = client.post(edit_url(signed_sae), {**as_posted(page.context["form"]), "grade": "3",
+        posted = client.post(edit_url(signed_sae), {**adverse_event_form_as_posted(page.context["form"]), "grade": "3",
                                                     "reason": REASON, "password": password})
         assert posted.status_code == 200
         assert posted.context["form"].errors == {"password": [WRONG_CORRECTION]}
@@ -261,7 +260,7 @@ def test_investigator_page_signs_a_grade_change_with_the_password(client, signed
     client.force_login(investigator)
     page = client.get(edit_url(signed_sae))
 
-    posted = client.post(edit_url(signed_sae), {**as_posted(page.context["form"]), "grade": "3",
+    posted = client.post(edit_url(signed_sae), {**adverse_event_form_as_posted(page.context["form"]), "grade": "3",
                                                 "reason": REASON, "password": SIGNER_PASSWORD})
 
     assert posted.status_code == 302, posted.context and posted.context["form"].errors

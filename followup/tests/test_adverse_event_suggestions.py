@@ -4,59 +4,44 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import SIGNER_PASSWORD
-from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixtures)
+from dosing.tests.support import day0
 from enrollment.models import ScreeningLab
 from followup.models import AdverseEvent
-
-
-def assess(api, participant, day, *labs):
-    body = {"date": (DAY0 + timedelta(days=day)).isoformat(), "bleeding_grade": 0,
-            "labs": [{"analyte": a, "value": v, "unit": u, "lln": lln, "uln": uln} for a, v, u, lln, uln in labs]}
-    response = api.post(f"/api/v1/participants/{participant.pk}/assessments/", body, format="json")
-    assert response.status_code == 201, response.json()
-    return response
-
-
-@pytest.fixture
-def anaemic(participant):
-    """Screening Hb 95 g/L: grade 2 anaemia at baseline (< 100 - 80; LLN 120)."""
-    ScreeningLab.objects.create(screening=participant.screening, analyte="HGB", value=95, entered_value=95,
-                                entered_unit="g/L", lln=120, uln=160)
-    return participant
+from followup.tests.support import assess_labs
+from trials.tests.support import SIGNER_PASSWORD
 
 
 def test_platelets_no_worse_than_the_baseline_grade_suggest_nothing(api, participant):
     # Screening PLT 18 is grade 4 (< 25); 15 is grade 4 too.
-    assess(api, participant, 3, ("PLT", 15, "10^9/L", 150, 400))
+    assess_labs(api, participant, 3, ("PLT", 15, "10^9/L", 150, 400))
     assert AdverseEvent.objects.count() == 0
 
 
 def test_haemoglobin_worse_than_baseline_opens_a_draft_with_the_suggested_grade(api, anaemic):
-    assess(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
+    assess_labs(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
 
     event = AdverseEvent.objects.get()
     assert (event.term, event.category, event.status, event.onset_date) == (
-        "Anemia", "haematological", "draft", DAY0 + timedelta(days=3))
+        "Anemia", "haematological", "draft", day0() + timedelta(days=3))
     assert (event.suggested_grade, event.grade, event.serious, event.relationship) == (3, None, None, "")
     assert "Worse than baseline grade 2 (HGB 95 g/L)" in event.suggestion
     assert event.history.get().history_change_reason == "Suggested from a lab value"
 
 
 def test_haemoglobin_at_the_baseline_grade_suggests_nothing(api, anaemic):
-    assess(api, anaemic, 3, ("HGB", 85, "g/L", 120, 160))  # grade 2, as at baseline
+    assess_labs(api, anaemic, 3, ("HGB", 85, "g/L", 120, 160))  # grade 2, as at baseline
     assert AdverseEvent.objects.count() == 0
 
 
 def test_an_open_draft_of_the_same_term_is_not_duplicated(api, anaemic):
-    assess(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
-    assess(api, anaemic, 10, ("HGB", 70, "g/L", 120, 160))
+    assess_labs(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
+    assess_labs(api, anaemic, 10, ("HGB", 70, "g/L", 120, 160))
     assert AdverseEvent.objects.filter(term="Anemia").count() == 1
 
 
 def test_liver_test_suggests_from_grade_1_against_the_uln(api, participant):
     # Screening ALT 20 is normal (ULN 40): 130 is > 3 x ULN (120) and <= 5 x ULN, grade 2.
-    assess(api, participant, 3, ("ALT", 130, "U/L", 0, 40), ("CREAT", 60, "umol/L", 45, 84))
+    assess_labs(api, participant, 3, ("ALT", 130, "U/L", 0, 40), ("CREAT", 60, "umol/L", 45, 84))
 
     event = AdverseEvent.objects.get()
     assert (event.term, event.category, event.suggested_grade) == (
@@ -70,7 +55,7 @@ def test_a_lab_without_a_reference_range_suggests_nothing(participant, coordinat
 
     ScreeningLab.objects.filter(screening=participant.screening, analyte="PLT").update(lln=None, uln=None)
     lab = LabResult(analyte="PLT", value=5, entered_value=5, entered_unit="10^9/L")
-    assert services.adverse_event_suggest(participant=participant, labs=[lab], onset=DAY0, by=coordinator) == []
+    assert services.adverse_event_suggest(participant=participant, labs=[lab], onset=day0(), by=coordinator) == []
     assert AdverseEvent.objects.count() == 0
 
 
@@ -78,7 +63,7 @@ def test_a_lab_without_a_reference_range_suggests_nothing(participant, coordinat
 
 @pytest.fixture
 def draft(api, anaemic):
-    assess(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
+    assess_labs(api, anaemic, 3, ("HGB", 75, "g/L", 120, 160))
     return AdverseEvent.objects.get()
 
 

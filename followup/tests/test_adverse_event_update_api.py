@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import SIGNER_PASSWORD, client_for, confirm_adverse_event
 from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
 from followup import services
 from followup.models import AdverseEvent
+from trials.tests.support import SIGNER_PASSWORD, client_for, confirm_adverse_event
 
 ONSET = WINDOW_OVER + timedelta(days=10)
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"

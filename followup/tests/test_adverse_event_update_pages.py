@@ -7,8 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
-from conftest import SIGNER_PASSWORD
 from followup.models import AdverseEvent
+from followup.tests.support import adverse_event_form_as_posted
+from trials.tests.support import SIGNER_PASSWORD
 
 ONSET = WINDOW_OVER + timedelta(days=10)
 
@@ -20,24 +21,6 @@ def event(studies, coordinator):
 
 def edit_url(event) -> str:
     return reverse("adverse-event-edit", args=[event.pk])
-
-
-def as_posted(form) -> dict:
-    """The form as the browser sends it back unchanged (a box left unticked is not sent)."""
-    data = {}
-    for field in form:
-        value = field.value()
-        if value in (None, False, "", []):
-            continue
-        if value is True:
-            data[field.html_name] = "on"
-        elif isinstance(value, list):
-            data[field.html_name] = value
-        elif hasattr(value, "strftime") and hasattr(value, "hour"):
-            data[field.html_name] = value.strftime("%Y-%m-%dT%H:%M")
-        else:
-            data[field.html_name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return data
 
 
 def test_participant_page_links_a_confirmed_event_to_its_page_with_the_correct_link(client, event, coordinator):
@@ -76,7 +59,7 @@ def test_the_form_shows_the_event_and_the_ctcae_term_list(client, event, coordin
 
 def test_the_coordinator_corrects_the_grade_with_a_reason(client, event, coordinator):
     client.force_login(coordinator)
-    data = as_posted(client.get(edit_url(event)).context["form"])
+    data = adverse_event_form_as_posted(client.get(edit_url(event)).context["form"])
 
     response = client.post(edit_url(event), {**data, "grade": "2", "relationship": "unrelated",
                                              "reason": "Grade 2 on the lab report"})
@@ -96,7 +79,7 @@ def test_the_investigator_changes_causality(client, event, investigator):
     response = client.get(edit_url(event))
     assert not response.context["form"].fields["relationship"].disabled
 
-    posted = client.post(edit_url(event), {**as_posted(response.context["form"]), "relationship": "unrelated",
+    posted = client.post(edit_url(event), {**adverse_event_form_as_posted(response.context["form"]), "relationship": "unrelated",
                                            "stopped_infusions": "on", "reason": "Alternative cause found",
                                            "password": SIGNER_PASSWORD})
 
@@ -107,7 +90,7 @@ def test_the_investigator_changes_causality(client, event, investigator):
 
 def test_the_form_without_a_reason_or_with_an_unlisted_term_names_the_fields(client, event, coordinator):
     client.force_login(coordinator)
-    data = as_posted(client.get(edit_url(event)).context["form"])
+    data = adverse_event_form_as_posted(client.get(edit_url(event)).context["form"])
 
     response = client.post(edit_url(event), {**data, "term": "Anaemia", "reason": ""})
 
@@ -121,7 +104,7 @@ def test_the_form_without_a_reason_or_with_an_unlisted_term_names_the_fields(cli
 
 def test_the_site_aware_time_changed_on_the_form_is_stored(client, event, coordinator):
     client.force_login(coordinator)
-    data = as_posted(client.get(edit_url(event)).context["form"])
+    data = adverse_event_form_as_posted(client.get(edit_url(event)).context["form"])
     aware = (timezone.localtime() - timedelta(days=1)).replace(second=0, microsecond=0)
 
     client.post(edit_url(event), {**data, "site_aware_at": aware.strftime("%Y-%m-%dT%H:%M"),
@@ -159,7 +142,7 @@ def test_the_edit_page_explains_why_a_coordinator_cannot_restart_the_sae_clock(c
     form = client.get(edit_url(event)).context["form"]
     later = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
 
-    response = client.post(edit_url(event), {**as_posted(form), "site_aware_at": later, "reason": "Learned today"})
+    response = client.post(edit_url(event), {**adverse_event_form_as_posted(form), "site_aware_at": later, "reason": "Learned today"})
 
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [

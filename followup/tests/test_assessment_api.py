@@ -9,7 +9,6 @@ from rest_framework.test import APIClient
 
 from followup import services
 from followup.models import Assessment, LabResult, RescueTherapy, Transfusion, Visit
-from followup.tests.test_visit_record import woman  # noqa: F401 (fixtures)
 
 
 def url(participant):

@@ -5,26 +5,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from enrollment.tests.support import eligible_p2_screening
 from followup.models import Assessment, LabResult, Transfusion, Visit
-from followup.tests.test_visit_record import woman  # noqa: F401 (fixtures)
-
-
-def days_ago(n: int) -> str:
-    return (timezone.localdate() - timedelta(days=n)).isoformat()
-
-
-def form_url(participant, code=None):
-    url = reverse("assessment-new", args=[participant.pk])
-    return f"{url}?visit={code}" if code else url
-
-
-def filled(**extra):
-    """A W1 form: PLT in /uL, Hb in g/dL, one platelet transfusion; the other rows empty."""
-    data = {"date": days_ago(3), "bleeding_grade": "1", "notes": "", "deviation_reason": "",
-            "lab-PLT-value": "42000", "lab-PLT-unit": "/uL", "lab-HGB-value": "9.6", "lab-HGB-unit": "g/dL",
-            "lab-ANC-unit": "10^9/L", "lab-WBC-unit": "10^9/L",
-            "transfusion-0-kind": "platelet", "transfusion-0-date": days_ago(4)}
-    return {**data, **extra}
+from followup.tests.support import days_ago, filled, form_url
 
 
 def test_participant_page_links_a_day_visit_to_the_assessment_form_and_a_sample_to_the_visit_form(client, woman,
@@ -144,7 +127,6 @@ def test_coordinator_records_a_visit_assessment_in_the_browser(chromium_page, st
 
     from dosing import services as dosing
     from enrollment import services as enrolment
-    from enrollment.tests.test_enrolment import eligible_p2_screening
 
     user = make_user("coordinator", username="wen", password="Correct-Horse-88")
     day0 = timezone.localdate() - timedelta(days=10)

@@ -10,10 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import client_for, require_service
 from followup import services
 from followup.models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
-from followup.tests.test_visit_record import woman  # noqa: F401 (fixtures)
+from trials.tests.support import client_for, require_service
 
 REASON = "Transcription error: value copied from the wrong report"
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from followup.models import Assessment, LabResult, Transfusion, Visit
-from followup.tests.test_visit_record import woman  # noqa: F401 (fixtures)
+from followup.tests.support import assessment_form_as_posted
 
 
 def days_ago(n: int) -> str:
@@ -30,20 +30,6 @@ def recorded(api, woman):
 
 def edit_url(assessment) -> str:
     return reverse("assessment-edit", args=[assessment.pk])
-
-
-def as_posted(response) -> dict:
-    """The edit form as the browser would send it back unchanged."""
-    data = {}
-    forms = [response.context["form"], *response.context["labs"], *response.context["transfusions"],
-             *response.context["rescues"]]
-    for form in forms:
-        for field in form:
-            value = field.value()
-            if value is None:
-                continue
-            data[field.html_name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return data
 
 
 def test_participant_page_lists_the_assessments_with_an_edit_link_for_the_coordinator(client, recorded, coordinator):
@@ -120,7 +106,7 @@ def test_the_edit_form_shows_what_was_recorded(client, recorded, coordinator):
 
 def test_the_coordinator_corrects_a_value_with_a_reason(client, recorded, coordinator):
     client.force_login(coordinator)
-    data = as_posted(client.get(edit_url(recorded)))
+    data = assessment_form_as_posted(client.get(edit_url(recorded)))
 
     response = client.post(edit_url(recorded), {**data, "lab-PLT-value": "24000", "lab-ALT-value": "",
                                                  "lab-ALT-uln": "", "transfusion-0-kind": "", "transfusion-0-date": "",
@@ -137,7 +123,7 @@ def test_the_coordinator_corrects_a_value_with_a_reason(client, recorded, coordi
 
 def test_the_form_without_a_reason_names_it_and_changes_nothing(client, recorded, coordinator):
     client.force_login(coordinator)
-    data = as_posted(client.get(edit_url(recorded)))
+    data = assessment_form_as_posted(client.get(edit_url(recorded)))
 
     response = client.post(edit_url(recorded), {**data, "lab-PLT-value": "24000", "reason": ""})
 
@@ -149,7 +135,7 @@ def test_the_form_without_a_reason_names_it_and_changes_nothing(client, recorded
 
 def test_the_form_moves_the_assessment_to_unscheduled(client, recorded, coordinator):
     client.force_login(coordinator)
-    data = as_posted(client.get(edit_url(recorded)))
+    data = assessment_form_as_posted(client.get(edit_url(recorded)))
 
     response = client.post(edit_url(recorded), {**data, "visit": "", "reason": "Walk-in, not the W1 visit"})
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from followup import services
 from followup.models import Assessment
-from followup.tests.test_visit_record import woman  # noqa: F401 (fixtures)
 
 DOSE_MESSAGE = "Give the corticosteroid dose as prednisone-equivalent mg/day, a number from 0 to 2000."
 

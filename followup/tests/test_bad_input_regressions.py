@@ -8,13 +8,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import SIGNER_PASSWORD, client_for
 from enrollment.models import Consent, Screening
-from enrollment.tests.test_pages import create_screening, form_data
+from enrollment.tests.support import create_screening, form_data
 from followup.models import AdverseEvent, Assessment
-from followup.tests.test_assessment_update_pages import as_posted
-from followup.tests.test_input_limits import history_rows
+from followup.tests.support import assessment_form_as_posted, history_rows
 from followup.tests.world import build_world
+from trials.tests.support import SIGNER_PASSWORD, client_for
 
 LONG = "r" * 101
 TOO_LONG = ["Ensure this value has at most 100 characters (it has 101)."]
@@ -46,7 +45,7 @@ def test_screening_edit_page_refuses_a_reason_over_100_characters(signed_in, stu
 
 def test_assessment_edit_page_refuses_a_reason_over_100_characters(signed_in, world):
     url = reverse("assessment-edit", args=[world.assessment.pk])
-    posted = {**as_posted(signed_in.get(url)), "bleeding_grade": "1", "reason": LONG}
+    posted = {**assessment_form_as_posted(signed_in.get(url)), "bleeding_grade": "1", "reason": LONG}
     before = history_rows()
     response = signed_in.post(url, posted)
     assert response.status_code == 200

@@ -8,10 +8,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from dosing.services import REACTION_EVENTS
-from dosing.tests.test_infusion_api import DAY0, give, participant  # noqa: F401 (fixtures)
+from dosing.tests.support import day0, give
 from followup import grading
 from followup.ctcae_terms import CtcaeTerm, ctcae_terms, parse
 from followup.models import AdverseEvent
+from followup.tests.support import assess_labs
 
 MEDDRA_SOCS = {
     "Blood and lymphatic system disorders", "Cardiac disorders", "Congenital, familial and genetic disorders",
@@ -111,7 +112,7 @@ def test_the_api_list_needs_a_signed_in_user(db):
 
 # --- recording under a listed or an "other, specify" term --------------------------------------
 
-EVENT = {"category": "non_haematological", "onset_date": (DAY0 + timedelta(days=10)).isoformat(), "grade": 2,
+EVENT = {"category": "non_haematological", "onset_date": (day0() + timedelta(days=10)).isoformat(), "grade": 2,
          "serious": False, "relationship": "unlikely"}
 
 
@@ -161,9 +162,8 @@ def test_drafts_opened_by_infusion_reactions_use_listed_terms(api, participant):
 
 
 def test_drafts_suggested_from_labs_use_listed_terms(api, participant):
-    from followup.tests.test_adverse_event_suggestions import assess
 
-    assess(api, participant, 3, ("ALT", 130, "U/L", 0, 40), ("HGB", 70, "g/L", 120, 160))
+    assess_labs(api, participant, 3, ("ALT", 130, "U/L", 0, 40), ("HGB", 70, "g/L", 120, 160))
 
     terms = sorted(AdverseEvent.objects.values_list("term", flat=True))
     assert terms == ["Alanine aminotransferase increased", "Anemia"]

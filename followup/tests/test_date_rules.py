@@ -6,13 +6,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import client_for
-from enrollment.tests.test_enrolment import SCREENED_ON
-from enrollment.tests.test_pages import form_data as screening_form
-from followup.tests.test_assessment_pages import filled as assessment_form
-from followup.tests.test_input_limits import history_rows
+from enrollment.tests.support import form_data as screening_form, screened_on
+from followup.tests.support import filled as assessment_form, history_rows
 from followup.tests.world import DAY0, TODAY, build_world
 from trials.models import Study
+from trials.tests.support import client_for
 
 TZ = timezone.get_current_timezone()
 TOMORROW = TODAY + timedelta(days=1)
@@ -130,11 +128,11 @@ def test_api_refuses_the_date_on_its_field_and_writes_nothing(world, coordinator
 
 
 def test_api_refuses_an_enrolment_before_the_screening_date(world, coordinator):
-    backdate_consent(world, SCREENED_ON - timedelta(days=10))
+    backdate_consent(world, screened_on() - timedelta(days=10))
     response = client_for(coordinator).post(reverse("api-screening-enrol", args=[world.screening.pk]),
-                                            {"enrolled_on": (SCREENED_ON - timedelta(days=1)).isoformat()}, format="json")
+                                            {"enrolled_on": (screened_on() - timedelta(days=1)).isoformat()}, format="json")
     assert (response.status_code, response.json()) == (400, {"errors": {"enrolled_on": [
-        f"The enrolment date is before the screening date ({SCREENED_ON.isoformat()})."]}})
+        f"The enrolment date is before the screening date ({screened_on().isoformat()})."]}})
     assert not hasattr(type(world.screening).objects.get(pk=world.screening.pk), "participant")
 
 
@@ -250,12 +248,12 @@ def test_assessment_page_refuses_future_transfusion_and_rescue_dates_on_their_ro
 
 
 def test_enrol_page_refuses_an_enrolment_before_the_screening_date(client, world, coordinator):
-    backdate_consent(world, SCREENED_ON - timedelta(days=10))
+    backdate_consent(world, screened_on() - timedelta(days=10))
     client.force_login(coordinator)
     response = client.post(reverse("screening-enrol", args=[world.screening.pk]),
-                           {"enrol-enrolled_on": (SCREENED_ON - timedelta(days=1)).isoformat()})
+                           {"enrol-enrolled_on": (screened_on() - timedelta(days=1)).isoformat()})
     assert response.context["enrol_form"].errors == {"enrolled_on": [
-        f"The enrolment date is before the screening date ({SCREENED_ON.isoformat()})."]}
+        f"The enrolment date is before the screening date ({screened_on().isoformat()})."]}
 
 
 def test_visit_page_refuses_a_visit_missed_before_its_window_has_closed(client, world, coordinator):

@@ -9,20 +9,13 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from rest_framework.test import APIClient
 
-from conftest import client_for, require_service
 from dosing.tests.escalation_setup import enrol_p2
 from followup.models import AdverseEvent, Assessment
-from followup.tests.test_adverse_event_api import EVENT, ONSET
-from followup.tests.test_assessment_pages import filled, form_url
-from followup.tests.test_visit_record import woman  # noqa: F401 (fixtures)
+from followup.tests.support import ALREADY, EVENT, FORM, filled, form_url
 from trials.idempotency import request_fingerprint
 from trials.models import SubmissionKey
 from trials.tests.submission import form_token, messages_of
-
-ALREADY = "This form was already submitted; the record below was created then."
-FORM = {"term": "Lung infection", "category": "non_haematological", "onset_date": ONSET.isoformat(),
-        "grade": "3", "serious": "no", "relationship": "unlikely", "action_taken": "none",
-        "outcome": "recovering", "description": "Cough and fever, oral antibiotics"}
+from trials.tests.support import client_for, require_service
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 
 from dosing.tests.escalation_setup import PASSWORD, enrol_p2
 from followup.models import AdverseEvent
-from followup.tests.test_double_submission import ALREADY, FORM
+from followup.tests.support import ALREADY, FORM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

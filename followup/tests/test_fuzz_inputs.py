@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
 
-from conftest import client_for
-from enrollment.tests.test_api_flow import P3_FACTS
-from followup.tests.test_input_limits import ENDPOINTS
+from enrollment.tests.support import p3_facts
+from followup.tests.api_endpoints import ENDPOINTS
 from followup.tests.world import DAY0, TODAY, World, build_world
+from trials.tests.support import client_for
 
 BAD_VALUES = [
     float("nan"), float("inf"), float("-inf"), "NaN", "Infinity", "1e400", 1e308, -1e308, -1, -60.0, 0,
@@ -30,7 +30,7 @@ def base_bodies(world: World) -> dict[str, dict]:
     """A plausible body per endpoint, so that a bad value reaches the service's checks too."""
     now = timezone.localtime()
     return {
-        "api-study-screenings": dict(P3_FACTS),
+        "api-study-screenings": dict(p3_facts()),
         "api-screening-detail": {"reason": "Corrected", "weight_kg": 61,
                                  "labs": [{"analyte": "PLT", "value": 20, "unit": "10^9/L", "date": TODAY.isoformat()}],
                                  "prior_therapies": [{"therapy": "rituximab", "start": "2024-01-01", "outcome": "none"}]},

@@ -3,50 +3,18 @@ refuses an over-long value with 400 naming the field and writes nothing; every p
 the same way; the audit reason a service composes is cut to its column, never a 500."""
 import pytest
 from django import forms
-from django.apps import apps
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from drf_spectacular.generators import SchemaGenerator
+from django.urls import reverse
 from rest_framework import serializers
-from rest_framework.views import APIView
 
-from conftest import client_for
 from enrollment.models import Consent, Screening
 from followup.models import AdverseEvent, Assessment, Visit
+from followup.tests.api_endpoints import ENDPOINTS
+from followup.tests.support import history_rows
 from followup.tests.world import build_world
 from trials.limits import (TEXT_MAX_LENGTH, LimitedForm, LimitedSerializer, audit_reason_max_length, text_max_length,
                            unlimited_text_fields)
 from trials.models import Site, Study
-
-WRITE_METHODS = ("post", "put", "patch")
-
-
-def _patterns(resolver=None, prefix=""):
-    for entry in (resolver or get_resolver()).url_patterns:
-        if isinstance(entry, URLResolver):
-            yield from _patterns(entry, prefix + str(entry.pattern))
-        elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), entry
-
-
-def api_write_endpoints() -> list[tuple[str, str, type]]:
-    """(URL name, method, request serializer) of every API view method that writes."""
-    found, generator = [], SchemaGenerator()
-    for route, entry in _patterns():
-        view = getattr(entry.callback, "view_class", None)
-        if not route.startswith("api/") or view is None or not issubclass(view, APIView):
-            continue
-        for method in WRITE_METHODS:
-            if hasattr(view, method):
-                schema = generator.create_view(entry.callback, method.upper()).schema
-                found.append((entry.name, method, schema.get_request_serializer()))
-    return found
-
-
-ENDPOINTS = api_write_endpoints()
-
-
-def history_rows() -> int:
-    return sum(model.objects.count() for model in apps.get_models() if model.__name__.startswith("Historical"))
+from trials.tests.support import client_for
 
 
 def overlong(serializer) -> tuple[dict, set[str]]:

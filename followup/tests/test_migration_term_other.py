@@ -1,9 +1,11 @@
 """Events recorded before the "other, specify" flag get it from the CTCAE list when migrated."""
 from datetime import date
 
-import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from enrollment import services as enrolment
+from enrollment.tests.support import eligible_p3_screening
+import pytest
 
 BEFORE = [("followup", "0008_reminder")]
 AFTER = [("followup", "0009_adverseevent_term_other")]
@@ -20,8 +22,6 @@ def back_to_the_latest_schema():
 
 @pytest.mark.django_db(transaction=True)
 def test_unlisted_terms_are_marked_other_specify(studies, coordinator, back_to_the_latest_schema):
-    from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
-    from enrollment import services as enrolment
 
     screening = eligible_p3_screening(coordinator)
     participant = enrolment.participant_enrol(screening=screening, enrolled_on=date.today(),

@@ -1,21 +1,20 @@
 """Study outcomes: remission rates with exact and Wilson CIs, computed by a task on commit (section 6)."""
-from datetime import timedelta
 
 import pytest
 
-from dosing.tests.test_infusion_api import DAY0, give, participant  # noqa: F401 (fixtures)
+from dosing.tests.support import give
 from followup.models import OutcomeSnapshot
-from followup.tests.test_response_api import assess
+from followup.tests.support import assess_platelets
 
 
 def test_outcomes_of_one_treated_responder(api, participant, django_capture_on_commit_callbacks):
-    assess(api, participant, 0, 15, visit="BL")
+    assess_platelets(api, participant, 0, 15, visit="BL")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         give(api, participant, 1, 0)
     assert len(callbacks) == 1  # the outcomes task is queued once the infusion is committed
     for day, count in ((30, 110), (37, 120)):
         with django_capture_on_commit_callbacks(execute=True):
-            assess(api, participant, day, count)
+            assess_platelets(api, participant, day, count)
     snapshot = OutcomeSnapshot.objects.get(study=participant.study)
     body = api.get("/api/v1/studies/MSC-ITP-5/outcomes/").json()
     assert body["computed_at"] is not None
@@ -52,7 +51,7 @@ def test_compute_outcomes_task_tolerates_a_deleted_study(db):
 def test_study_page_shows_the_outcome_snapshot(client, api, participant, coordinator, django_capture_on_commit_callbacks):
     from django.urls import reverse
 
-    assess(api, participant, 0, 15, visit="BL")
+    assess_platelets(api, participant, 0, 15, visit="BL")
     with django_capture_on_commit_callbacks(execute=True):
         give(api, participant, 1, 0)
     client.force_login(coordinator)
@@ -68,11 +67,11 @@ def test_study_page_shows_the_outcome_snapshot(client, api, participant, coordin
 ])
 def test_outcomes_count_an_unconfirmed_nr_as_treated_not_evaluable(api, participant, counts, evaluable,
                                                                    rate_evaluable, django_capture_on_commit_callbacks):
-    assess(api, participant, 0, 15, visit="BL")
+    assess_platelets(api, participant, 0, 15, visit="BL")
     give(api, participant, 1, 0)
     with django_capture_on_commit_callbacks(execute=True):
         for day, count in counts:
-            assess(api, participant, day, count)
+            assess_platelets(api, participant, day, count)
 
     everyone = {g["group"]: g for g in api.get("/api/v1/studies/MSC-ITP-5/outcomes/").json()["groups"]}["all"]
 

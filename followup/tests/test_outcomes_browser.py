@@ -2,8 +2,7 @@
 import pytest
 
 from followup import services
-from followup.tests.test_outcomes_duration import (CHECK_VECTOR, p3, responder_counts,  # noqa: F401 (fixture)
-                                                   treated_participant)
+from followup.tests.support import CHECK_VECTOR, responder_counts, treated_participant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,7 +1,7 @@
 """Geometry of the study page's duration-of-response curve (followup/survival_chart.py). No database."""
 from followup.statistics import duration_of_response_summary
 from followup.survival_chart import Censor, build_survival_chart, duration_rows
-from followup.tests.test_statistics_duration import CHECK_DAYS
+from followup.tests.statistics_cases import CHECK_DAYS
 
 
 def test_check_vector_curve_steps_down_at_each_loss():

@@ -2,72 +2,15 @@
 participants recorded through the services, the snapshot computed by the task on commit, served
 by `GET /api/v1/studies/{code}/outcomes/` and shown on the study page."""
 import re
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dosing import services as dosing
-from enrollment import services as enrolment
-from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
 from followup import services
 from followup.models import OutcomeSnapshot
-from trials.audit import audited_save
-
-TODAY = timezone.localdate()
-DAY0 = TODAY - timedelta(days=420)  # long enough for 12 months of response after a response on day 30
-RESPONSE_DAY = 30
-MSC = {"kind": "msc", "lot": "MSC-2025-031", "viability_pct": 94.0, "passage": 4}
-
-
-@pytest.fixture
-def p3(studies, coordinator):
-    """P3 with room for the participants of these tests (its default enrolment target is 20)."""
-    study = studies["MSC-ITP-5"]
-    study.enrolment_target = 60
-    audited_save(study, by=coordinator, reason="Test: room for 60 participants")
-    return study
-
-
-def platelets(participant, by, day, count, *, visit=None):
-    return services.assessment_record(participant=participant, by=by, data=services.AssessmentInput(
-        date=DAY0 + timedelta(days=day), visit=visit, bleeding_grade=0,
-        labs=[{"analyte": "PLT", "value": count, "unit": "10^9/L"}]))
-
-
-def treated_participant(by, counts=(), *, day0=DAY0):
-    """An ITP participant of P3: baseline 15 x10^9/L on day 0, the first infusion that day, then the
-    platelet counts ``counts`` as (day, value), each as its own assessment."""
-    screening = eligible_p3_screening(by)
-    screening.consents.update(signed_at=timezone.now() - timedelta(days=(TODAY - day0).days + 5))
-    participant = enrolment.participant_enrol(screening=screening, enrolled_on=day0 - timedelta(days=2),
-                                              first_infusion_on=day0, by=by)
-    services.assessment_record(participant=participant, by=by, data=services.AssessmentInput(
-        date=day0, visit="BL", bleeding_grade=0, labs=[{"analyte": "PLT", "value": 15, "unit": "10^9/L"}]))
-    start = datetime.combine(day0, time(9, 30), tzinfo=timezone.get_current_timezone())
-    dosing.infusion_record(participant=participant, by=by, data=dosing.InfusionInput(
-        number=1, started_at=start, ended_at=start + timedelta(minutes=35), weight_kg=60.0, cells_infused=6.0e9,
-        product=MSC))
-    for day, count in counts:
-        platelets(participant, by, day, count)
-    return participant
-
-
-def responder_counts(months: int, *, lost: bool):
-    """CR from day 30, confirmed on day 37, kept every 60 days; then either a confirmed loss of
-    response ``months`` months (30 days each) after day 30, or a last evaluable count in CR then
-    (censored)."""
-    end = RESPONSE_DAY + 30 * months
-    counts = [(RESPONSE_DAY, 110), (RESPONSE_DAY + 7, 125)]
-    counts += [(day, 118) for day in range(RESPONSE_DAY + 60, end, 60)]
-    counts += [(end, 20), (end + 1, 18)] if lost else [(end, 121)]
-    return counts
-
-
-NON_RESPONDER = [(30, 22), (60, 25), (90, 19)]
-# Section 6 check vector (months, 1 = loss of response): (3,1) (5,0) (6,1) (6,1) (8,0) (10,1) (12,0).
-CHECK_VECTOR = [(3, True), (5, False), (6, True), (6, True), (8, False), (10, True), (12, False)]
+from followup.tests.support import CHECK_VECTOR, NON_RESPONDER, RESPONSE_DAY, platelets, responder_counts, treated_participant
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from followup import services
-from followup.tests.test_outcomes_duration import (NON_RESPONDER, p3, responder_counts,  # noqa: F401 (fixture)
-                                                   treated_participant)
+from followup.tests.support import NON_RESPONDER, responder_counts, treated_participant
 
 MANY = 50
 

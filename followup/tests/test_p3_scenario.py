@@ -10,20 +10,24 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from conftest import SIGNER_PASSWORD, client_for, site_investigator
-from enrollment.tests.test_api_flow import P3_FACTS
+from enrollment.tests.support import p3_facts, today
+from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
 
-TODAY = timezone.localdate()
-DAY0 = TODAY - timedelta(days=420)
+
+def scenario_day0():
+    """The first infusion of the scenario: 420 days ago."""
+    return today() - timedelta(days=420)
+
+
 MSC = {"kind": "msc", "lot": "MSC-2026-014", "viability_pct": 93.5}
 
 
 def on(day: int) -> str:
-    return (DAY0 + timedelta(days=day)).isoformat()
+    return (scenario_day0() + timedelta(days=day)).isoformat()
 
 
 def at(day: int, hour: int = 9) -> str:
-    return timezone.make_aware(datetime.combine(DAY0 + timedelta(days=day), time(hour))).isoformat()
+    return timezone.make_aware(datetime.combine(scenario_day0() + timedelta(days=day), time(hour))).isoformat()
 
 
 def ok(response, status=201):
@@ -33,7 +37,7 @@ def ok(response, status=201):
 
 def enrol(api, initials: str) -> int:
     screening = ok(api.post("/api/v1/studies/MSC-ITP-5/screenings/",
-                            {**P3_FACTS, "initials": initials, "screening_date": on(-10)}, format="json"))
+                            {**p3_facts(), "initials": initials, "screening_date": on(-10)}, format="json"))
     assert screening["eligibility"]["eligible"] is True
     ok(api.post(f"/api/v1/screenings/{screening['id']}/consent/",
                 {"version": "ICF 1.0", "signed_at": at(-9), "obtained_by": "Dr Han"}, format="json"))

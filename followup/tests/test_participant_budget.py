@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dosing.tests.test_infusion_api import DAY0, give, participant  # noqa: F401 (fixtures)
+from dosing.tests.support import day0, give
 from followup import services
 
 PAGES = ("page", "participant api", "response api")
@@ -14,9 +14,9 @@ PAGES = ("page", "participant api", "response api")
 
 def record(participant, user, day, platelets, *, therapy=False):
     services.assessment_record(participant=participant, by=user, data=services.AssessmentInput(
-        date=DAY0 + timedelta(days=day), visit=None, bleeding_grade=0,
+        date=day0() + timedelta(days=day), visit=None, bleeding_grade=0,
         labs=[{"analyte": "PLT", "value": platelets, "unit": "10^9/L"}, {"analyte": "HGB", "value": 120, "unit": "g/L"}],
-        rescue_therapies=[{"therapy": "ivig", "start": DAY0 + timedelta(days=day - 1)}] if therapy else []))
+        rescue_therapies=[{"therapy": "ivig", "start": day0() + timedelta(days=day - 1)}] if therapy else []))
 
 
 def counts(client, api, participant) -> dict[str, int]:
@@ -44,7 +44,7 @@ def test_participant_reads_do_not_grow_with_assessments(client, api, participant
         record(participant, coordinator, day, 20 + day, therapy=day % 10 == 0)
     for day in (3, 9, 27):
         api.post(f"/api/v1/participants/{participant.pk}/adverse-events/",
-                 {"term": "Headache", "category": "non_haematological", "onset_date": (DAY0 + timedelta(days=day)).isoformat(),
+                 {"term": "Headache", "category": "non_haematological", "onset_date": (day0() + timedelta(days=day)).isoformat(),
                   "grade": 1, "serious": False, "relationship": "possible"}, format="json")
     assert (participant.assessments.count(), participant.adverse_events.count()) == (51, 3)
     with_fifty = counts(client, api, participant)

@@ -9,12 +9,12 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
-from conftest import require_service
 from followup import reminders
 from followup import worklist as work
 from followup.models import AdverseEvent, Reminder, Visit
 from followup.tasks import send_reminders
-from followup.tests.test_worklist import enrol, event, overdue_visit
+from followup.tests.support import enrol, event, overdue_visit
+from trials.tests.support import require_service
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=dt_timezone.utc)
 

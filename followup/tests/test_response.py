@@ -3,11 +3,8 @@
 Thresholds are read from the shipped criteria sets (trials/studies/response_criteria.yaml).
 """
 
-from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +15,6 @@ from followup.response import (
     PR,
     R,
     Count,
-    HbAssessment,
     Lab,
     Therapy,
     Transfusion,
@@ -29,59 +25,14 @@ from followup.response import (
     neutropenia_response,
     prca_response,
 )
+from followup.tests.response_cases import (
+    AIHA_CN, AIHA_CN_CATEGORIES, AIHA_INTL, AIHA_INTL_CATEGORIES, BASELINE_15, F, ITP, ITP_CATEGORIES, MULTI,
+    NEUTRO, NEUTRO_CASES, NORMAL_MARKERS, PRCA, PRCA_CASES, RESCUE_WINDOW, STEROID_DEPENDENCE, TIME_IN_RESPONSE,
+    day, hb, itp, plt,
+)
 
-CRITERIA = {
-    s["code"]: s
-    for s in yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "trials" / "studies" / "response_criteria.yaml").read_text()
-    )
-}
-ITP = CRITERIA["IWG2009-ITP"]["thresholds"]
-AIHA_INTL = CRITERIA["AIHA-INTL"]["thresholds"]
-AIHA_CN = CRITERIA["AIHA-CN2017"]["thresholds"]
-PRCA = CRITERIA["PRCA-STD"]["thresholds"]
-NEUTRO = CRITERIA["NEUTROPENIA-STD"]["thresholds"]
-MULTI = CRITERIA["MULTILINEAGE"]["thresholds"]
-
-F = date(2026, 3, 1)  # first infusion
-
-
-def day(n: int) -> date:
-    return F + timedelta(days=n)
-
-
-def plt(n: int, value: float, bleeding: int | None = 0) -> Count:
-    return Count(day(n), value, bleeding)
-
-
-def itp(counts, **kwargs):
-    return itp_response(counts, first_infusion=F, thresholds=ITP, **kwargs)
-
-
-BASELINE_15 = plt(-3, 15)
 
 # --------------------------------------------------------------------------- ITP: per assessment
-
-ITP_CATEGORIES = [
-    # (baseline, value, bleeding grade, category)
-    (15, 100, 0, CR),
-    (15, 99, 0, R),
-    (15, 150, 2, NR),  # bleeding grade 2 cancels CR
-    (15, 150, 1, CR),  # grade 1 (petechiae) is not bleeding
-    (15, 50, 3, NR),
-    (20, 40, 0, R),  # exactly 2 x baseline counts as R
-    (20, 39.9, 0, NR),
-    (10, 29, 0, NR),  # doubled but below 30
-    (15, 30, 0, R),
-    (60, 90, 0, NR),  # >= 30 but < 2 x baseline
-    (60, 100, 0, CR),  # CR needs no doubling
-    # Bleeding grade missing (section 1): CR and R need a recorded grade; an NR stays NR.
-    (15, 100, None, NE),
-    (15, 50, None, NE),
-    (15, 20, None, NR),
-    (60, 90, None, NR),
-]
-
 
 @pytest.mark.parametrize("baseline, value, bleeding, category", ITP_CATEGORIES)
 def test_itp_response_category_per_count(baseline, value, bleeding, category):
@@ -144,15 +95,6 @@ def test_itp_response_ne_count_neither_confirms_nor_breaks():
 
 
 # --------------------------------------------------------------------------- ITP: rescue and baseline
-
-RESCUE_WINDOW = [
-    # (days from the end of IVIG to the count, evaluable)
-    (0, False),
-    (8, False),
-    (14, False),
-    (15, True),
-]
-
 
 @pytest.mark.parametrize("after, evaluable", RESCUE_WINDOW)
 def test_itp_response_count_within_14_days_of_ivig_not_evaluable(after, evaluable):
@@ -292,16 +234,6 @@ def test_itp_time_points_lost_and_missing():
     assert points["remission"].met is None
 
 
-STEROID_DEPENDENCE = [
-    # (platelets, prednisone-equivalent mg/day, category): Chinese 2020, > 5 mg/day is no response
-    (120, 5, CR),
-    (120, 5.01, NR),
-    (60, 10, NR),
-    (60, None, R),  # dose not recorded: no dependence assumed
-    (20, 20, NR),
-]
-
-
 @pytest.mark.parametrize("value, steroid, category", STEROID_DEPENDENCE)
 def test_itp_corticosteroid_dependence_counts_as_no_response(value, steroid, category):
     result = itp([BASELINE_15, Count(day(14), value, 0, steroid)])
@@ -317,15 +249,6 @@ def test_itp_corticosteroid_dependence_needs_the_threshold_in_the_set():
     result = itp_response([BASELINE_15, Count(day(14), 120, 0, 20)], first_infusion=F, thresholds=without)
 
     assert result.assessments[0].category == CR
-
-
-TIME_IN_RESPONSE = [
-    # (counts after baseline 15, expected share)
-    ([(14, 50), (28, 10)], 1.0),  # R held from day 14 to day 28
-    ([(14, 10), (28, 50), (42, 50)], 0.5),
-    ([(14, 50), (21, 10), (28, 60), (42, 10)], round((7 + 14) / 28, 4)),
-    ([(14, 50)], None),  # one day observed: no share
-]
 
 
 @pytest.mark.parametrize("counts, share", TIME_IN_RESPONSE)
@@ -383,23 +306,6 @@ def test_itp_response_confirmed_response_has_two_qualifying_counts(counts):
 # --------------------------------------------------------------------------- AIHA
 
 
-def hb(n: int, value: float, **markers) -> HbAssessment:
-    return HbAssessment(day(n), value, **markers)
-
-
-NORMAL_MARKERS = {"ldh": Lab(200, uln=250), "tbil": Lab(15, uln=21), "retic": Lab(80, uln=100)}
-
-AIHA_INTL_CATEGORIES = [
-    # (Hb, markers, category)
-    (90, {}, PR),  # rise of exactly 20 g/L from baseline 70
-    (89, {}, NR),
-    (100, {}, PR),  # Hb >= 100
-    (125, NORMAL_MARKERS, CR),
-    (125, {}, PR),  # markers missing: not CR
-    (125, {**NORMAL_MARKERS, "ldh": Lab(400, uln=250)}, PR),
-]
-
-
 @pytest.mark.parametrize("value, markers, category", AIHA_INTL_CATEGORIES)
 def test_aiha_response_international_categories(value, markers, category):
     result = aiha_response([hb(-2, 70), hb(14, value, **markers)], first_infusion=F, thresholds=AIHA_INTL, criteria_set="AIHA-INTL")
@@ -433,16 +339,6 @@ def test_aiha_response_red_cell_transfusion_within_7_days(days_after, evaluable)
     assert result.assessments[0].evaluable is evaluable
 
 
-AIHA_CN_CATEGORIES = [
-    # (Hb, retic %, bilirubin, category)
-    (81, 3.9, 33.9, PR),
-    (80, 3.9, 33.9, NR),  # Hb must be > 80
-    (81, 4, 20, NR),
-    (81, 3, 34, NR),
-    (81, None, 20, NE),
-]
-
-
 @pytest.mark.parametrize("value, retic_pct, tbil, category", AIHA_CN_CATEGORIES)
 def test_aiha_response_chinese_2017_partial(value, retic_pct, tbil, category):
     a = hb(14, value, hb_lln=115, retic_pct=retic_pct, tbil=Lab(tbil, uln=21))
@@ -462,15 +358,6 @@ def test_aiha_response_chinese_2017_complete():
 
 
 # --------------------------------------------------------------------------- PRCA
-
-PRCA_CASES = [
-    # (days from the last transfusion (day 5) to the assessment, Hb, category)
-    (56, 92, PR),  # 8 weeks free, rise 20 from 72
-    (55, 92, NR),  # 1 day short of 8 weeks
-    (56, 91, NR),  # rise 19
-    (56, 120, CR),  # male LLN 120, reticulocytes >= LLN
-]
-
 
 @pytest.mark.parametrize("free_days, value, category", PRCA_CASES)
 def test_prca_response_transfusion_independence(free_days, value, category):
@@ -502,17 +389,6 @@ def test_prca_response_female_lln():
 
 
 # --------------------------------------------------------------------------- neutropenia
-
-NEUTRO_CASES = [
-    # (baseline, ANC, category)
-    (0.3, 1.5, CR),
-    (0.3, 0.6, PR),
-    (0.3, 0.59, NR),
-    (0.2, 0.49, NR),
-    (None, 0.8, NE),
-    (None, 1.6, CR),
-]
-
 
 @pytest.mark.parametrize("baseline, value, category", NEUTRO_CASES)
 def test_neutropenia_response_categories(baseline, value, category):

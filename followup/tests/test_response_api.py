@@ -1,22 +1,14 @@
 """A P3 participant's platelet response through the API (IWG 2009, CLINICAL_RULES.md section 1)."""
 from datetime import timedelta
 
+from dosing.tests.support import day0, give
+from followup.tests.support import assess_platelets
 import pytest
-
-from dosing.tests.test_infusion_api import DAY0, give, participant  # noqa: F401 (fixtures)
-
-
-def assess(api, participant, day, platelets, visit=None, **extra):
-    body = {"date": (DAY0 + timedelta(days=day)).isoformat(), "visit": visit, "bleeding_grade": 0,
-            "labs": [{"analyte": "PLT", "value": platelets, "unit": "10^9/L"}], **extra}
-    response = api.post(f"/api/v1/participants/{participant.pk}/assessments/", body, format="json")
-    assert response.status_code == 201, response.json()
-    return response
 
 
 @pytest.fixture
 def treated(api, participant):
-    assess(api, participant, 0, 15, visit="BL")
+    assess_platelets(api, participant, 0, 15, visit="BL")
     for number, day in ((1, 0), (2, 7), (3, 21), (4, 35), (5, 49)):
         give(api, participant, number, day)
     return participant
@@ -30,26 +22,26 @@ def test_response_before_any_infusion_is_not_available(api, participant):
 
 def test_confirmed_complete_response_with_its_dates(api, treated):
     for day, count in ((50, 40), (57, 45), (63, 110), (70, 120)):
-        assess(api, treated, day, count)
+        assess_platelets(api, treated, day, count)
     body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
     assert body["criteria_set"] == "IWG2009-ITP"
-    assert body["baseline"] == {"analyte": "PLT", "value": 15.0, "date": DAY0.isoformat()}
+    assert body["baseline"] == {"analyte": "PLT", "value": 15.0, "date": day0().isoformat()}
     assert [a["category"] for a in body["assessments"]] == ["R", "R", "CR", "CR"]
     assert body["best_confirmed_response"] == "CR"
-    assert body["response_date"] == (DAY0 + timedelta(days=50)).isoformat()
+    assert body["response_date"] == (day0() + timedelta(days=50)).isoformat()
     assert body["time_to_response_days"] == 50
 
 
 def test_count_within_14_days_of_ivig_is_not_evaluable(api, treated):
-    assess(api, treated, 56, 150, rescue_therapies=[{"therapy": "ivig", "start": (DAY0 + timedelta(days=50)).isoformat(),
-                                                      "end": (DAY0 + timedelta(days=52)).isoformat()}])
+    assess_platelets(api, treated, 56, 150, rescue_therapies=[{"therapy": "ivig", "start": (day0() + timedelta(days=50)).isoformat(),
+                                                      "end": (day0() + timedelta(days=52)).isoformat()}])
     body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
     assert [(a["category"], a["evaluable"]) for a in body["assessments"]] == [("NE", False)]
     assert "ivig" in body["assessments"][0]["reason"].lower()
 
 
 def test_bleeding_cancels_a_complete_response(api, treated):
-    assess(api, treated, 56, 150, bleeding_grade=2)
+    assess_platelets(api, treated, 56, 150, bleeding_grade=2)
     body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
     assert body["assessments"][0]["category"] == "NR"
 
@@ -67,7 +59,7 @@ def test_participant_page_shows_the_response_timeline_and_adverse_event_drafts(c
     from django.urls import reverse
 
     for day, count in ((50, 40), (57, 45)):
-        assess(api, treated, day, count)
+        assess_platelets(api, treated, day, count)
     client.force_login(coordinator)
     url = reverse("participant-detail", args=[treated.pk])
     client.get(url)
@@ -82,7 +74,7 @@ def test_participant_page_shows_the_response_timeline_and_adverse_event_drafts(c
 def test_response_body_has_exactly_the_documented_fields(api, treated):
     from followup.api import ResponseBodySerializer
 
-    assess(api, treated, 50, 40)
+    assess_platelets(api, treated, 50, 40)
     body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
     assert set(body) == set(ResponseBodySerializer().fields)
     assert set(body["assessments"][0]) == {"date", "category", "evaluable", "reason", "value"}
@@ -96,12 +88,12 @@ def test_response_body_has_exactly_the_documented_fields(api, treated):
 ])
 def test_corticosteroid_dose_recorded_through_the_api_decides_dependence(api, treated, dose, categories, best):
     for day, count in ((50, 40), (57, 45), (63, 110), (70, 120)):
-        assess(api, treated, day, count, steroid_mg_per_day=dose)
+        assess_platelets(api, treated, day, count, steroid_mg_per_day=dose)
     body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
     assert [a["category"] for a in body["assessments"]] == categories
     assert body["best_confirmed_response"] == best
     stored = api.get(f"/api/v1/participants/{treated.pk}/assessments/").json()
-    doses = [row["steroid_mg_per_day"] for row in stored if row["date"] > DAY0.isoformat()]
+    doses = [row["steroid_mg_per_day"] for row in stored if row["date"] > day0().isoformat()]
     assert doses == [dose] * 4
     if best == "NR":
         assert "corticosteroid dependence" in body["assessments"][0]["reason"]

@@ -5,16 +5,16 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from dosing.tests.test_infusion_api import DAY0, give, participant  # noqa: F401 (fixtures)
+from dosing.tests.support import day0, give
 from followup.models import Assessment
-from followup.tests.test_response_api import assess
+from followup.tests.support import assess_counts, assess_platelets, p1_day0, p1_participant
 
 BLEEDING_MESSAGE = ("Give the WHO bleeding grade (0 to 4; 0 when there is no bleeding): the response criteria of "
                     "this participant's disease use it.")
 
 
 def on(day):
-    return (DAY0 + timedelta(days=day)).isoformat()
+    return (day0() + timedelta(days=day)).isoformat()
 
 
 def infuse_all(api, participant):
@@ -30,11 +30,11 @@ def response_of(api, participant):
 
 
 def test_two_counts_on_one_day_use_the_lowest_whatever_the_order(api, participant):
-    assess(api, participant, 0, 15, visit="BL")
+    assess_platelets(api, participant, 0, 15, visit="BL")
     infuse_all(api, participant)
-    assess(api, participant, 50, 120)
-    assess(api, participant, 50, 60)  # entered second, lower: the day's value
-    assess(api, participant, 57, 130)
+    assess_platelets(api, participant, 50, 120)
+    assess_platelets(api, participant, 50, 60)  # entered second, lower: the day's value
+    assess_platelets(api, participant, 57, 130)
 
     body = response_of(api, participant)
 
@@ -59,7 +59,7 @@ def test_an_itp_assessment_without_bleeding_grade_is_refused(api, participant):
 
 
 def test_a_correction_cannot_remove_the_bleeding_grade(api, participant):
-    recorded = assess(api, participant, 0, 15).json()
+    recorded = assess_platelets(api, participant, 0, 15).json()
 
     response = api.patch(f"/api/v1/assessments/{recorded['id']}/", {"bleeding_grade": None, "reason": "Re-read"},
                          format="json")
@@ -70,7 +70,6 @@ def test_a_correction_cannot_remove_the_bleeding_grade(api, participant):
 
 
 def test_an_aiha_assessment_does_not_need_a_bleeding_grade(api, coordinator, studies):
-    from followup.tests.test_response_sets import p1_participant
 
     aiha = p1_participant(coordinator, "AIHA")
 
@@ -111,7 +110,7 @@ CONVERSIONS = [
 
 @pytest.mark.parametrize("drug, dose, equivalent", CONVERSIONS)
 def test_the_api_converts_the_corticosteroid_to_prednisone_equivalent(api, participant, drug, dose, equivalent):
-    body = assess(api, participant, 0, 15, steroid_drug=drug, steroid_dose_mg_per_day=dose).json()
+    body = assess_platelets(api, participant, 0, 15, steroid_drug=drug, steroid_dose_mg_per_day=dose).json()
 
     assert (body["steroid_drug"], body["steroid_dose_mg_per_day"], body["steroid_mg_per_day"]) == (
         drug, dose, equivalent)
@@ -142,7 +141,7 @@ def test_the_api_refuses_a_bad_corticosteroid_naming_the_field(api, participant,
 
 
 def test_a_correction_by_drug_replaces_the_recorded_equivalent(api, participant):
-    recorded = assess(api, participant, 0, 15, steroid_mg_per_day=20).json()
+    recorded = assess_platelets(api, participant, 0, 15, steroid_mg_per_day=20).json()
 
     body = api.patch(f"/api/v1/assessments/{recorded['id']}/",
                      {"steroid_drug": "methylprednisolone", "steroid_dose_mg_per_day": 16, "reason": "Chart re-read"},
@@ -164,10 +163,10 @@ def test_a_correction_by_drug_replaces_the_recorded_equivalent(api, participant)
     ({"steroid_drug": "prednisone", "steroid_dose_mg_per_day": 15}, "NR", ["NR", "NR"], "corticosteroid dependence"),
 ])
 def test_stable_maintenance_dose_is_not_dependence(api, participant, after, best, categories, said):
-    assess(api, participant, 0, 15, visit="BL", steroid_drug="prednisone", steroid_dose_mg_per_day=10)
+    assess_platelets(api, participant, 0, 15, visit="BL", steroid_drug="prednisone", steroid_dose_mg_per_day=10)
     infuse_all(api, participant)
-    assess(api, participant, 50, 110, **after)
-    assess(api, participant, 57, 120, **after)
+    assess_platelets(api, participant, 50, 110, **after)
+    assess_platelets(api, participant, 57, 120, **after)
 
     body = response_of(api, participant)
 
@@ -185,8 +184,6 @@ def test_stable_maintenance_dose_is_not_dependence(api, participant, after, best
 
 
 def test_evans_lineages_measured_a_day_apart_are_paired(api, coordinator, studies):
-    from followup.tests.test_response_sets import DAY0 as P1_DAY0
-    from followup.tests.test_response_sets import assess_counts, p1_participant
 
     evans = p1_participant(coordinator, "EVANS")
     assess_counts(api, evans, 0, HGB=70, PLT=12)
@@ -197,7 +194,7 @@ def test_evans_lineages_measured_a_day_apart_are_paired(api, coordinator, studie
 
     body = response_of(api, evans)
 
-    day = lambda n: (P1_DAY0 + timedelta(days=n)).isoformat()  # noqa: E731
+    day = lambda n: (p1_day0() + timedelta(days=n)).isoformat()  # noqa: E731
     assert [(a["date"], a["category"]) for a in body["assessments"]] == [
         (day(20), "NE"), (day(21), "PR"), (day(27), "NE"), (day(28), "PR")]
     assert body["assessments"][1]["reason"] == (
@@ -207,8 +204,6 @@ def test_evans_lineages_measured_a_day_apart_are_paired(api, coordinator, studie
 
 
 def test_aiha_reticulocyte_percentage_with_its_range_when_no_absolute_count(api, coordinator, studies):
-    from followup.tests.test_response_sets import DAY0 as P1_DAY0
-    from followup.tests.test_response_sets import p1_participant
 
     aiha = p1_participant(coordinator, "AIHA")
     for day, hb in ((0, 70), (20, 125), (27, 126)):
@@ -218,7 +213,7 @@ def test_aiha_reticulocyte_percentage_with_its_range_when_no_absolute_count(api,
                      {"analyte": "TBIL", "value": 15, "unit": "umol/L", "uln": 21},
                      {"analyte": "RETIC_PCT", "value": 1.5, "unit": "%", "lln": 0.5, "uln": 2.5}]
         response = api.post(f"/api/v1/participants/{aiha.pk}/assessments/",
-                            {"date": (P1_DAY0 + timedelta(days=day)).isoformat(), "visit": None, "labs": labs},
+                            {"date": (p1_day0() + timedelta(days=day)).isoformat(), "visit": None, "labs": labs},
                             format="json")
         assert response.status_code == 201, response.json()
 

@@ -12,44 +12,20 @@ from followup.response import (
     NE,
     NR,
     PR,
-    R,
     Count,
     Lab,
     aiha_response,
-    itp_response,
     multilineage_response,
     neutropenia_response,
     prca_response,
 )
-from followup.tests.test_response import (
-    AIHA_CN,
-    AIHA_INTL,
-    ITP,
-    MULTI,
-    NEUTRO,
-    NORMAL_MARKERS,
-    PRCA,
-    F,
-    day,
-    hb,
-    itp,
-    plt,
+from followup.tests.response_cases import (
+    AIHA_CN, AIHA_INTL, DAILY_LOWEST, EVANS_PAIRING, ITP, LOOKBACK, MULTI, NEUTRO, NORMAL_MARKERS, PRCA, RETIC_CASES,
+    STEROID_STABLE, UNCONFIRMED_NR, F, day, hb, itp, plt, without_lookback,
 )
 
+
 # --------------------------------------------------------------------------- one value per day (section 1)
-
-DAILY_LOWEST = [
-    # (counts as (day, platelets, grade), baseline value, categories by day, best)
-    # two baseline counts on day 0: the lowest (10) is the baseline, so 35 is R (>= 30 and >= 2 x 10)
-    ([(0, 40), (0, 10), (14, 35), (21, 36)], 10, {14: R, 21: R}, R),
-    # two counts on day 14: the lowest (90) decides (R, not CR)
-    ([(-1, 15), (14, 120), (14, 90), (21, 130)], 15, {14: R, 21: CR}, R),
-    # the lowest of day 14 is below 30: NR that day, so the response is not confirmed
-    ([(-1, 15), (14, 60), (14, 20), (21, 60)], 15, {14: NR, 21: R}, NR),
-    # one of the day's counts with bleeding grade 2: that day is bleeding
-    ([(-1, 15), (14, 120, 0), (14, 120, 2), (21, 120), (22, 120)], 15, {14: NR, 21: CR, 22: CR}, NR),
-]
-
 
 def _counts(rows):
     return [plt(*row) for row in rows]
@@ -88,17 +64,6 @@ def test_aiha_response_several_values_a_day_use_the_lowest_of_each_analyte():
 
 # --------------------------------------------------------------------------- best response with one NR (section 1)
 
-UNCONFIRMED_NR = [
-    # (counts after baseline 15 as (day, platelets), best)
-    ([(14, 20)], NE),  # a single NR count
-    ([(14, 20), (14, 25)], NE),  # NR counts on one day (less than 1 day apart)
-    ([(14, 20), (15, 25)], NR),  # two NR counts 1 day apart: confirmed
-    ([(14, 20), (30, 25)], NR),
-    ([(14, 50), (15, 20)], NR),  # an unconfirmed R and an NR: no response confirmed
-    ([], NE),
-]
-
-
 @pytest.mark.parametrize("rows, best", UNCONFIRMED_NR)
 def test_itp_response_single_nr_is_not_a_confirmed_nr(rows, best):
     result = itp([plt(-1, 15)] + [plt(d, v) for d, v in rows])
@@ -117,21 +82,6 @@ def test_aiha_response_single_nr_is_not_a_confirmed_nr():
 
 
 # --------------------------------------------------------------------------- corticosteroid dependence (section 1)
-
-STEROID_STABLE = [
-    # (baseline dose, dose at the count, platelets, category): NR for dependence only above both
-    # 5 mg/day and the stable pre-treatment dose
-    (10, 10, 120, CR),  # stable maintenance dose above 5: shown, not NR
-    (10, 7.5, 120, CR),  # tapered below the baseline dose
-    (10, 10.01, 120, NR),  # raised after the first infusion
-    (10, 15, 120, NR),
-    (None, 10, 120, NR),  # no dose recorded at baseline: 10 > 5 is dependence
-    (0, 5, 120, CR),  # 5 mg/day is not > 5
-    (3, 6, 120, NR),
-    (10, 10, 20, NR),  # stable dose, platelets < 30: NR by count
-    (10, None, 60, R),  # dose not recorded at the count: no dependence assumed
-]
-
 
 @pytest.mark.parametrize("baseline_dose, dose, value, category", STEROID_STABLE)
 def test_itp_corticosteroid_dependence_against_the_stable_baseline_dose(baseline_dose, dose, value, category):
@@ -173,15 +123,6 @@ def test_itp_stable_baseline_dose_is_in_the_explanation():
 
 # --------------------------------------------------------------------------- reticulocytes (section 2)
 
-RETIC_CASES = [
-    # (reticulocytes given to the AIHA-INTL rule, category, which was used)
-    (Lab(80, 24, 84, "RETIC_ABS"), CR, "absolute count"),
-    (Lab(1.5, 0.5, 2.5, "RETIC_PCT"), CR, "percentage, no absolute count"),
-    (Lab(3.0, 0.5, 2.5, "RETIC_PCT"), PR, "percentage, no absolute count"),  # above ULN: not CR
-    (None, PR, None),  # missing: not CR, PR by Hb
-]
-
-
 @pytest.mark.parametrize("retic, category, used", RETIC_CASES)
 def test_aiha_reticulocytes_absolute_else_percentage(retic, category, used):
     a = hb(14, 125, ldh=Lab(200, uln=250), tbil=Lab(15, uln=21), retic=retic)
@@ -215,18 +156,7 @@ def test_aiha_cn2017_reticulocyte_percentage_for_cr():
 
 # --------------------------------------------------------------------------- baseline look-back (section 1, every set)
 
-def _without_lookback(thresholds):
-    return {k: v for k, v in thresholds.items() if k != "baseline_lookback_days"}
-
-
-LOOKBACK = [
-    # (days before the first infusion of the only baseline value, found)
-    (-14, True),
-    (-15, False),
-]
-
-
-@pytest.mark.parametrize("thresholds", [AIHA_INTL, _without_lookback(AIHA_INTL)], ids=["shipped", "default"])
+@pytest.mark.parametrize("thresholds", [AIHA_INTL, without_lookback(AIHA_INTL)], ids=["shipped", "default"])
 @pytest.mark.parametrize("baseline_day, found", LOOKBACK)
 def test_aiha_baseline_lookback_14_days(thresholds, baseline_day, found):
     result = aiha_response([hb(baseline_day, 70), hb(14, 90)], first_infusion=F, thresholds=thresholds,
@@ -237,7 +167,7 @@ def test_aiha_baseline_lookback_14_days(thresholds, baseline_day, found):
     assert result.assessments[0].category == (PR if found else NE)
 
 
-@pytest.mark.parametrize("thresholds", [PRCA, _without_lookback(PRCA)], ids=["shipped", "default"])
+@pytest.mark.parametrize("thresholds", [PRCA, without_lookback(PRCA)], ids=["shipped", "default"])
 @pytest.mark.parametrize("baseline_day, found", LOOKBACK)
 def test_prca_baseline_lookback_14_days(thresholds, baseline_day, found):
     result = prca_response([hb(baseline_day, 72), hb(60, 92, retic=Lab(10, lln=24))], first_infusion=F, sex="male",
@@ -247,7 +177,7 @@ def test_prca_baseline_lookback_14_days(thresholds, baseline_day, found):
     assert result.assessments[0].category == (PR if found else NE)
 
 
-@pytest.mark.parametrize("thresholds", [NEUTRO, _without_lookback(NEUTRO)], ids=["shipped", "default"])
+@pytest.mark.parametrize("thresholds", [NEUTRO, without_lookback(NEUTRO)], ids=["shipped", "default"])
 @pytest.mark.parametrize("baseline_day, found", LOOKBACK)
 def test_neutropenia_baseline_lookback_14_days(thresholds, baseline_day, found):
     result = neutropenia_response([Count(day(baseline_day), 0.3), Count(day(14), 0.8)], first_infusion=F,
@@ -262,16 +192,6 @@ def test_shipped_sets_all_have_a_14_day_lookback():
 
 
 # --------------------------------------------------------------------------- Evans pairing (section 2)
-
-EVANS_PAIRING = [
-    # (Hb days, platelet days, overall categories by date, best): every value at CR level; a date
-    # pairs each lineage's latest value in the 3 days up to it
-    ([20, 27], [21, 28], {20: NE, 21: CR, 27: NE, 28: CR}, CR),  # paired 1 day apart, confirmed 7 days apart
-    ([20, 27], [23, 30], {20: NE, 23: CR, 27: NE, 30: CR}, CR),  # 3 days: still paired
-    ([20, 30], [24, 34], {20: NE, 24: NE, 30: NE, 34: NE}, NE),  # 4 days: never paired
-    ([20, 27], [20, 27], {20: CR, 27: CR}, CR),
-]
-
 
 @pytest.mark.parametrize("hb_days, plt_days, categories, best", EVANS_PAIRING)
 def test_multilineage_lineages_paired_within_3_days(hb_days, plt_days, categories, best):

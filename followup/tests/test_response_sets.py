@@ -1,46 +1,11 @@
 """Anaemia responses through the API for UCB-IRIC participants (AIHA and PRCA sets, section 2)."""
-from datetime import date, timedelta
+from datetime import timedelta
 
-import pytest
-from django.utils import timezone
-
-from conftest import confirm_eligibility
-from dosing import services as dosing
-from enrollment import services as enrolment
-from trials.models import Site, Study
-
-TODAY = timezone.localdate()
-DAY0 = TODAY - timedelta(days=80)
-
-
-def p1_participant(user, disease):
-    study = Study.objects.get(code="UCB-IRIC")
-    data = enrolment.ScreeningInput(
-        values={"screening_date": DAY0 - timedelta(days=5), "birth_date": date(1980, 1, 1), "sex": "female",
-                "disease": disease, "ecog": 1, "weight_kg": 60},
-        labs=[enrolment.LabInput("HGB", 70, "g/L"), enrolment.LabInput("TBIL", 15, "umol/L"),
-              enrolment.LabInput("ALT", 20, "U/L"), enrolment.LabInput("AST", 20, "U/L"),
-              enrolment.LabInput("CREAT", 60, "umol/L")],
-        prior_therapies=[enrolment.TherapyInput("glucocorticoid", "none", date(2024, 1, 1), date(2024, 3, 1))],
-        conditions={"abnormal_cardiac_function": False, "other_secondary_disease": False, "tumour": False,
-                    "carcinoma_in_situ_only": False, "uncontrolled_infection": False, "other_serious_disease": False,
-                    "pregnant": False, "lactating": False, "mental_illness": False},
-    )
-    screening = enrolment.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=data, by=user,
-                                           today=DAY0)
-    assert screening.eligible is True, [c for c in screening.eligibility if c["outcome"] != "met"]
-    enrolment.consent_record(screening=screening, version="ICF 1.0", signed_at=timezone.now() - timedelta(days=85),
-                             obtained_by="Dr Han", by=user)
-    confirm_eligibility(screening)
-    participant = enrolment.participant_enrol(screening=screening, enrolled_on=DAY0, first_infusion_on=DAY0, by=user)
-    dosing.infusion_record(participant=participant, by=user, data=dosing.InfusionInput(
-        number=1, started_at=timezone.make_aware(timezone.datetime.combine(DAY0, timezone.datetime.min.time()).replace(hour=9)),
-        weight_kg=60, product={"kind": "cord_blood", "bank": "Beijing", "unit_id": "CB-1", "tnc": 1.5e9}))
-    return participant
+from followup.tests.support import assess_counts, p1_day0, p1_participant
 
 
 def assess(api, participant, day, hb, **extra):
-    body = {"date": (DAY0 + timedelta(days=day)).isoformat(), "visit": None,
+    body = {"date": (p1_day0() + timedelta(days=day)).isoformat(), "visit": None,
             "labs": [{"analyte": "HGB", "value": hb, "unit": "g/L"}], **extra}
     response = api.post(f"/api/v1/participants/{participant.pk}/assessments/", body, format="json")
     assert response.status_code == 201, response.json()
@@ -66,14 +31,6 @@ def test_prca_response_is_computed_by_its_set(api, coordinator, studies):
     assert [a["category"] for a in body["assessments"]] == ["PR"]
 
 
-def assess_counts(api, participant, day, **labs):
-    units = {"HGB": "g/L", "PLT": "10^9/L", "ANC": "10^9/L"}
-    body = {"date": (DAY0 + timedelta(days=day)).isoformat(), "visit": None, "bleeding_grade": 0,
-            "labs": [{"analyte": code, "value": value, "unit": units[code]} for code, value in labs.items()]}
-    response = api.post(f"/api/v1/participants/{participant.pk}/assessments/", body, format="json")
-    assert response.status_code == 201, response.json()
-
-
 def test_p1_counts_from_the_opening_of_the_m05_window_count_for_the_best_response(api, coordinator, studies):
     # CLINICAL_RULES.md section 2: from the opening of the M0.5 window (day 15 - 7 = 8) on.
     participant = p1_participant(coordinator, "AIHA")
@@ -83,13 +40,13 @@ def test_p1_counts_from_the_opening_of_the_m05_window_count_for_the_best_respons
     assess(api, participant, 16, 97)
     body = api.get(f"/api/v1/participants/{participant.pk}/response/").json()
     assert [(a["date"], a["category"], a["evaluable"]) for a in body["assessments"]] == [
-        ((DAY0 + timedelta(days=7)).isoformat(), "NE", False),
-        ((DAY0 + timedelta(days=9)).isoformat(), "PR", True),
-        ((DAY0 + timedelta(days=16)).isoformat(), "PR", True)]
+        ((p1_day0() + timedelta(days=7)).isoformat(), "NE", False),
+        ((p1_day0() + timedelta(days=9)).isoformat(), "PR", True),
+        ((p1_day0() + timedelta(days=16)).isoformat(), "PR", True)]
     assert body["assessments"][0]["reason"].endswith(
-        f"outside the evaluation window ({DAY0 + timedelta(days=8)} to {DAY0 + timedelta(days=734)})")
+        f"outside the evaluation window ({p1_day0() + timedelta(days=8)} to {p1_day0() + timedelta(days=734)})")
     assert body["best_confirmed_response"] == "PR"
-    assert body["response_date"] == (DAY0 + timedelta(days=9)).isoformat()
+    assert body["response_date"] == (p1_day0() + timedelta(days=9)).isoformat()
 
 
 def test_evans_with_platelets_not_responding_is_no_overall_response(api, coordinator, studies):
@@ -116,7 +73,7 @@ def test_evans_responding_in_both_lineages_is_an_overall_response(api, coordinat
     assert [a["category"] for a in body["assessments"]] == ["PR", "PR"]
     assert body["lineages"]["PLT"]["assessments"][1]["category"] == "CR"
     assert body["best_confirmed_response"] == "PR"
-    assert body["response_date"] == (DAY0 + timedelta(days=20)).isoformat()
+    assert body["response_date"] == (p1_day0() + timedelta(days=20)).isoformat()
 
 
 def test_secondary_cytopenia_involves_the_lineages_low_at_baseline(api, coordinator, studies):

@@ -7,18 +7,19 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import client_for, confirm_adverse_event
-from dosing.tests.test_infusion_api import DAY0, participant  # noqa: F401 (fixture)
-from trials.errors import ConflictError, ServiceError
+from dosing.tests.support import day0
+from enrollment.tests.support import eligible_p3_screening
 from followup import services
 from followup.models import AdverseEvent
+from trials.errors import ConflictError, ServiceError
+from trials.tests.support import client_for, confirm_adverse_event
 
 NOW = timezone.now().replace(microsecond=0)
 
 
 def serious_event(participant, by, *, aware_hours_ago=3, serious=True, status="confirmed"):
     event = services.adverse_event_record(participant=participant, by=by, data=services.AdverseEventInput(
-        term="Lung infection", category="non_haematological", onset_date=DAY0 + timedelta(days=5), grade=3,
+        term="Lung infection", category="non_haematological", onset_date=day0() + timedelta(days=5), grade=3,
         serious=serious, relationship="unlikely", seriousness=["hospitalisation"] if serious else [],
         site_aware_at=NOW - timedelta(hours=aware_hours_ago)))
     if status == "confirmed":
@@ -228,16 +229,15 @@ def test_two_concurrent_reports_record_one(studies, make_user):
 
     from django.db import connection, connections
 
-    from conftest import require_service
+    from trials.tests.support import require_service
     from enrollment import services as enrolment
-    from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
 
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
     coordinator, investigator = make_user("coordinator"), make_user("investigator")
     screening = eligible_p3_screening(coordinator)
     screening.consents.update(signed_at=timezone.now() - timedelta(days=75))
-    participant = enrolment.participant_enrol(screening=screening, enrolled_on=DAY0 - timedelta(days=2),
-                                              first_infusion_on=DAY0, by=coordinator)
+    participant = enrolment.participant_enrol(screening=screening, enrolled_on=day0() - timedelta(days=2),
+                                              first_infusion_on=day0(), by=coordinator)
     event = serious_event(participant, coordinator)
     barrier = threading.Barrier(2)
     outcomes = {}

@@ -15,24 +15,10 @@ from followup.statistics import (
     proportion,
     wilson,
 )
+from followup.tests.statistics_cases import CHECK_EVENTS, CHECK_TIMES, EXACT_REFERENCE, WILSON_REFERENCE
+
 
 # --------------------------------------------------------------------------- section 6 reference values
-
-EXACT_REFERENCE = [
-    # (responders, n, lower, upper) - CLINICAL_RULES.md section 6, 4 decimals
-    (1, 3, 0.0084, 0.9057),
-    (0, 6, 0.0000, 0.4593),
-    (6, 6, 0.5407, 1.0000),
-    (7, 10, 0.3475, 0.9333),
-    (10, 20, 0.2720, 0.7280),
-]
-
-WILSON_REFERENCE = [
-    (1, 3, 0.0615, 0.7923),
-    (6, 6, 0.6097, 1.0000),
-    (10, 20, 0.2993, 0.7007),
-]
-
 
 @pytest.mark.parametrize("successes, n, lower, upper", EXACT_REFERENCE)
 def test_clopper_pearson_reference_values_reproduce(successes, n, lower, upper):
@@ -212,10 +198,6 @@ def test_proportion_is_frozen():
 
 
 # --------------------------------------------------------------------------- Kaplan-Meier: section 6 check vector
-
-CHECK_TIMES = (3, 5, 6, 6, 8, 10, 12)
-CHECK_EVENTS = (1, 0, 1, 1, 0, 1, 0)
-
 
 @pytest.fixture
 def check_vector():

@@ -7,20 +7,18 @@ Where a library follows another convention, the test says which and checks the p
 No database.
 """
 import math
-import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 from statsmodels.duration.survfunc import SurvfuncRight
 from statsmodels.stats.proportion import proportion_confint
 
 from followup.statistics import clopper_pearson, kaplan_meier, wilson
-from followup.tests.test_statistics import CHECK_EVENTS, CHECK_TIMES, EXACT_REFERENCE, WILSON_REFERENCE
+from followup.tests.statistics_cases import CHECK_EVENTS, CHECK_TIMES, EXACT_REFERENCE, WILSON_REFERENCE, lifelines_at, lifelines_fit
 
 EXAMPLES = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CONFIDENCES = st.sampled_from([0.80, 0.90, 0.95, 0.99])
@@ -78,18 +76,6 @@ def test_wilson_matches_statsmodels_wilson(counts, confidence):
 
 
 # --------------------------------------------------------------------------- Kaplan-Meier helpers
-
-
-def lifelines_fit(times, events, confidence=0.95):
-    """lifelines' default interval is the exponential Greenwood ("log(-log)") one, the product's."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return KaplanMeierFitter(alpha=1 - confidence).fit(np.asarray(times, float), np.asarray(events, bool))
-
-
-def lifelines_at(frame, time):
-    """The row of a lifelines frame (indexed by its timeline) in force at ``time``."""
-    return frame.loc[:time].iloc[-1].to_numpy()
 
 
 def exact_survivals(times, events):

@@ -1,31 +1,12 @@
 """Marking visits done and timed samples collected, with deviations (CLINICAL_RULES.md section 8)."""
 from datetime import datetime, time, timedelta
 
-import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from enrollment import services as enrolment
-from enrollment.tests.test_enrolment import eligible_p2_screening
 from followup.models import Visit
 
 TZ = timezone.get_current_timezone()
-
-
-@pytest.fixture
-def woman(studies, coordinator):
-    """A P2 participant whose first infusion started at 09:00, ten days ago."""
-    from dosing import services as dosing
-
-    day0 = timezone.localdate() - timedelta(days=10)
-    screening = eligible_p2_screening(coordinator, sex="female")
-    screening.consents.update(signed_at=timezone.now() - timedelta(days=12))
-    participant = enrolment.participant_enrol(screening=screening, dose_level_code="A", enrolled_on=day0,
-                                              first_infusion_on=day0, by=coordinator)
-    dosing.infusion_record(participant=participant, by=coordinator, data=dosing.InfusionInput(
-        number=1, started_at=datetime.combine(day0, time(9, 0), tzinfo=TZ), weight_kg=60, cells_infused=3e7,
-        product={"kind": "msc", "lot": "L1", "viability_pct": 95}))
-    return participant
 
 
 def record(api, participant, code, **body):

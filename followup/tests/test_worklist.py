@@ -1,63 +1,24 @@
 """The worklist (API.md `GET /api/v1/worklist/`, page `/worklist/`): visits and infusions whose window
 is open or passed, SAE reports to make and adverse event drafts to confirm, at the user's sites."""
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import client_for, confirm_adverse_event
 from dosing.models import Infusion
 from enrollment import services as enrolment
-from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
+from enrollment.tests.support import today
 from followup import services
 from followup import worklist as work
 from followup.models import AdverseEvent, Visit
 from followup.schedule import PlannedVisit
+from followup.tests.support import enrol, event, items, move_visit, overdue_visit
 from trials.scoping import forget_site_roles
+from trials.tests.support import client_for
 
 TZ = timezone.get_current_timezone()
-TODAY = timezone.localdate()
-
-
-def enrol(by, *, day0=TODAY + timedelta(days=20), enrolled_on=TODAY):
-    """A P3 participant with nothing due yet: the baseline window opens 14 days before day 0."""
-    screening = eligible_p3_screening(by)
-    screening.consents.update(signed_at=datetime.combine(enrolled_on - timedelta(days=1), time(9), tzinfo=TZ))
-    return enrolment.participant_enrol(screening=screening, enrolled_on=enrolled_on, first_infusion_on=day0, by=by)
-
-
-def move_visit(participant, code, *, start: date, end: date) -> Visit:
-    """Arrange: the visit's window from `start` to the end of `end` (target = start)."""
-    Visit.objects.filter(participant=participant, code=code).update(
-        target_at=datetime.combine(start, time(0), tzinfo=TZ), window_start=datetime.combine(start, time(0), tzinfo=TZ),
-        window_end=datetime.combine(end, time.max, tzinfo=TZ))
-    return Visit.objects.get(participant=participant, code=code)
-
-
-def overdue_visit(participant, code="BL", days_ago=3) -> Visit:
-    return move_visit(participant, code, start=TODAY - timedelta(days=days_ago + 2),
-                      end=TODAY - timedelta(days=days_ago))
-
-
-def event(participant, by, *, serious=True, aware=None, draft=False, term="Lung infection"):
-    recorded = services.adverse_event_record(participant=participant, by=by, data=services.AdverseEventInput(
-        term=term, category="non_haematological", onset_date=TODAY, grade=3, serious=serious,
-        relationship="unlikely", seriousness=["hospitalisation"] if serious else [],
-        site_aware_at=aware or timezone.now()))
-    if draft:
-        AdverseEvent.objects.filter(pk=recorded.pk).update(status="draft", grade=None, serious=None, relationship="")
-        recorded.refresh_from_db()
-    else:
-        confirm_adverse_event(recorded)  # the site's investigator signs the coordinator's draft
-    return recorded
-
-
-def items(client, query=""):
-    response = client.get(f"/api/v1/worklist/{query}")
-    assert response.status_code == 200, response.json()
-    return response.json()["items"]
 
 
 def local(moment: datetime) -> str:
@@ -140,12 +101,12 @@ def test_overdue_visit_is_listed_with_the_page_to_record_it(api, participant):
 
 
 def test_visit_whose_window_is_open_is_due(api, participant):
-    move_visit(participant, "BL", start=TODAY - timedelta(days=1), end=TODAY + timedelta(days=1))
+    move_visit(participant, "BL", start=today() - timedelta(days=1), end=today() + timedelta(days=1))
     assert [(i["kind"], i["status"]) for i in items(api)] == [("visit", "due")]
 
 
 def test_visit_done_or_missed_is_not_listed(api, studies, coordinator):
-    participant = enrol(coordinator, enrolled_on=TODAY - timedelta(days=10))
+    participant = enrol(coordinator, enrolled_on=today() - timedelta(days=10))
     done = overdue_visit(participant, "BL")
     services.visit_record(visit=done, done_at=timezone.now() - timedelta(days=4), deviation_reason="", by=coordinator)
     missed = overdue_visit(participant, "D14")
@@ -156,21 +117,21 @@ def test_visit_done_or_missed_is_not_listed(api, studies, coordinator):
 def test_infusion_window_open_then_overdue_until_given(api, studies, coordinator):
     from dosing import services as dosing
 
-    today_plan = enrol(coordinator, day0=TODAY, enrolled_on=TODAY - timedelta(days=1))
+    today_plan = enrol(coordinator, day0=today(), enrolled_on=today() - timedelta(days=1))
     first = Infusion.objects.get(participant=today_plan, number=1)
     listed = [i for i in items(api) if i["kind"] == "infusion"]
     assert listed == [{
-        "kind": "infusion", "status": "due", "due_at": f"{TODAY.isoformat()}T00:00:00+08:00",
-        "window_start": f"{TODAY.isoformat()}T00:00:00+08:00",
-        "window_end": f"{TODAY.isoformat()}T23:59:59.999999+08:00", "id": first.pk,
+        "kind": "infusion", "status": "due", "due_at": f"{today().isoformat()}T00:00:00+08:00",
+        "window_start": f"{today().isoformat()}T00:00:00+08:00",
+        "window_end": f"{today().isoformat()}T23:59:59.999999+08:00", "id": first.pk,
         "participant": {"id": today_plan.pk, "study_number": today_plan.study_number, "study": "MSC-ITP-5"},
         "screening": None,
         "site": "PUMCH", "label": "Infusion 1", "url": f"/participants/{today_plan.pk}/infusions/new/",
         "participant_url": f"/participants/{today_plan.pk}/"}]
 
-    Infusion.objects.filter(pk=first.pk).update(target_date=TODAY - timedelta(days=1),
-                                                window_start=TODAY - timedelta(days=1),
-                                                window_end=TODAY - timedelta(days=1))
+    Infusion.objects.filter(pk=first.pk).update(target_date=today() - timedelta(days=1),
+                                                window_start=today() - timedelta(days=1),
+                                                window_end=today() - timedelta(days=1))
     assert [(i["kind"], i["status"], i["id"]) for i in items(api, "?kind=infusion")] == [
         ("infusion", "overdue", first.pk)]
 
@@ -213,7 +174,7 @@ def test_withdrawn_participant_is_left_out_but_for_an_sae_report(api, participan
     overdue_visit(participant)
     sae = event(participant, coordinator)
     event(participant, coordinator, draft=True, term="Anemia")
-    enrolment.participant_withdraw(participant=participant, withdrawn_on=TODAY, reason="adverse_event",
+    enrolment.participant_withdraw(participant=participant, withdrawn_on=today(), reason="adverse_event",
                                    by=coordinator)
     assert [(i["kind"], i["id"]) for i in items(api)] == [("sae_report", sae.pk)]
 
@@ -222,7 +183,7 @@ def test_items_are_sorted_overdue_first_then_by_due_time(api, studies, coordinat
     first, second = enrol(coordinator), enrol(coordinator)
     overdue_visit(first, "BL", days_ago=2)
     overdue_visit(second, "BL", days_ago=9)
-    move_visit(second, "D14", start=TODAY - timedelta(days=1), end=TODAY + timedelta(days=5))
+    move_visit(second, "D14", start=today() - timedelta(days=1), end=today() + timedelta(days=5))
     Visit.objects.filter(participant=second, code="D14").update(provisional=False)  # as once the last infusion is given
     sae = event(first, coordinator, aware=timezone.now() - timedelta(hours=1))
     listed = [(i["status"], i["participant"]["id"], i["label"]) for i in items(api)]
@@ -271,7 +232,7 @@ def many_overdue(by, count):
 @pytest.mark.parametrize("count", [1, 50])
 def test_api_query_count_does_not_grow_with_items(api, studies, coordinator, count, django_assert_num_queries):
     many_overdue(coordinator, count)
-    yesterday = TODAY - timedelta(days=1)
+    yesterday = today() - timedelta(days=1)
     Infusion.objects.filter(number=1).update(window_start=yesterday, target_date=yesterday, window_end=yesterday)
     forget_site_roles(coordinator)
     with django_assert_num_queries(4):  # memberships, visits, infusions, adverse events
@@ -342,9 +303,9 @@ def test_only_the_next_infusion_is_work_and_visits_after_an_infusion_not_given_w
     """Infusion 1 four months overdue: infusions 2-5 (planned from it) and the follow-up visits planned
     after the last infusion (provisional) would all look overdue; only infusion 1 and the baseline
     visit (before day 0) are work."""
-    late = enrol(coordinator, day0=TODAY - timedelta(days=120), enrolled_on=TODAY - timedelta(days=122))
+    late = enrol(coordinator, day0=today() - timedelta(days=120), enrolled_on=today() - timedelta(days=122))
     first = Infusion.objects.get(participant=late, number=1)
-    assert Infusion.objects.filter(participant=late, state="planned", window_end__lt=TODAY).count() == 5
+    assert Infusion.objects.filter(participant=late, state="planned", window_end__lt=today()).count() == 5
     after = Visit.objects.filter(participant=late, provisional=True, definition__offset__gt=0,
                                  window_end__lt=timezone.now())
     assert after.count() >= 2
@@ -354,7 +315,7 @@ def test_only_the_next_infusion_is_work_and_visits_after_an_infusion_not_given_w
 
 
 def test_the_participant_page_and_api_agree_with_the_worklist_on_what_waits(api, client, studies, coordinator):
-    late = enrol(coordinator, day0=TODAY - timedelta(days=120), enrolled_on=TODAY - timedelta(days=122))
+    late = enrol(coordinator, day0=today() - timedelta(days=120), enrolled_on=today() - timedelta(days=122))
     schedule = api.get(f"/api/v1/participants/{late.pk}/").json()["schedule"]
     assert [i["status"] for i in schedule["infusions"]] == ["overdue", "waiting", "waiting", "waiting", "waiting"]
     visits = {v["code"]: v["status"] for v in schedule["visits"]}

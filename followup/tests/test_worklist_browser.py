@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from followup.models import Visit
-from followup.tests.test_worklist import enrol
+from followup.tests.support import enrol
 
 
 @pytest.mark.browser

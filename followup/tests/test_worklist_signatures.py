@@ -4,12 +4,12 @@ a number of queries that does not grow with the rows."""
 import pytest
 from django.urls import reverse
 
-from conftest import client_for, confirm_eligibility
-from enrollment.tests.test_pages import consent, create_screening
+from enrollment.tests.support import consent, create_screening, today
 from followup import services
-from followup.tests.test_worklist import TODAY, enrol, items
+from followup.tests.support import enrol, items
 from trials.models import Study
 from trials.scoping import forget_site_roles
+from trials.tests.support import client_for, confirm_eligibility
 
 
 def eligible(by, **changes):
@@ -20,7 +20,7 @@ def eligible(by, **changes):
 
 def coordinator_draft(participant, by, term="Headache"):
     return services.adverse_event_record(participant=participant, by=by, data=services.AdverseEventInput(
-        term=term, category="non_haematological", onset_date=TODAY, grade=2, serious=False, relationship="definite"))
+        term=term, category="non_haematological", onset_date=today(), grade=2, serious=False, relationship="definite"))
 
 
 def test_an_eligible_screening_waits_for_the_sites_investigator(studies, coordinator, investigator, make_user):

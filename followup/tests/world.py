@@ -4,14 +4,13 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
-from conftest import confirm_adverse_event
-
 from dosing import services as dosing
 from enrollment import services as enrolment
 from enrollment.models import Participant, Screening
-from enrollment.tests.test_schedule_at_enrolment import eligible_p3_screening
+from enrollment.tests.support import eligible_p3_screening
 from followup import services
 from followup.models import AdverseEvent, Assessment
+from trials.tests.support import confirm_adverse_event
 
 TODAY = timezone.localdate()
 DAY0 = TODAY - timedelta(days=70)

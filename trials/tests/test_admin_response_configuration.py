@@ -7,14 +7,7 @@ import pytest
 from django.urls import reverse
 
 from trials.models import ResponseCriteriaSet, VisitDefinition
-from trials.tests.test_admin import (  # noqa: F401 - fixtures used by name
-    admin_client,
-    admin_user,
-    form_errors,
-    inline_errors,
-    inline_row,
-    page_data,
-)
+from trials.tests.admin_forms import form_errors, inline_errors, inline_row, page_data
 
 IWG_MISSING = ["r_fold_baseline", "bleeding_grade_counts_from", "confirm_response_days", "confirm_failure_days",
                "rescue_exclusion_days"]

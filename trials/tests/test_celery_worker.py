@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from conftest import require_service
 from trials.models import WorkerHeartbeat
 from trials.tasks import worker_heartbeat
+from trials.tests.support import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,45 @@
+"""Fixtures of the follow-up tests: a P2 participant ten days after her first infusion, the P3
+participant of the root conftest with anaemia at baseline, P3 with room for many participants."""
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from dosing import services as dosing
+from enrollment import services as enrolment
+from enrollment.models import ScreeningLab
+from enrollment.tests.support import eligible_p2_screening
+from trials.audit import audited_save
+
+TZ = timezone.get_current_timezone()
+
+
+@pytest.fixture
+def woman(studies, coordinator):
+    """A P2 participant whose first infusion started at 09:00, ten days ago."""
+    day0 = timezone.localdate() - timedelta(days=10)
+    screening = eligible_p2_screening(coordinator, sex="female")
+    screening.consents.update(signed_at=timezone.now() - timedelta(days=12))
+    participant = enrolment.participant_enrol(screening=screening, dose_level_code="A", enrolled_on=day0,
+                                              first_infusion_on=day0, by=coordinator)
+    dosing.infusion_record(participant=participant, by=coordinator, data=dosing.InfusionInput(
+        number=1, started_at=datetime.combine(day0, time(9, 0), tzinfo=TZ), weight_kg=60, cells_infused=3e7,
+        product={"kind": "msc", "lot": "L1", "viability_pct": 95}))
+    return participant
+
+
+@pytest.fixture
+def anaemic(participant):
+    """Screening Hb 95 g/L: grade 2 anaemia at baseline (< 100 - 80; LLN 120)."""
+    ScreeningLab.objects.create(screening=participant.screening, analyte="HGB", value=95, entered_value=95,
+                                entered_unit="g/L", lln=120, uln=160)
+    return participant
+
+
+@pytest.fixture
+def p3(studies, coordinator):
+    """P3 with room for the participants of these tests (its default enrolment target is 20)."""
+    study = studies["MSC-ITP-5"]
+    study.enrolment_target = 60
+    audited_save(study, by=coordinator, reason="Test: room for 60 participants")
+    return study

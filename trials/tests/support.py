@@ -1,0 +1,53 @@
+"""Plain helpers shared by the tests of every app (the fixtures are in the root conftest.py):
+skipping on a missing service, API clients, the site investigator who signs, and the signatures
+that enrolment and adverse events wait for."""
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from enrollment.services import screening_eligibility_confirm
+from followup.services import adverse_event_confirm
+from trials.accounts import user_upsert
+
+SIGNER_PASSWORD = "Long-enough-pass-91"  # make_user's default, and the site investigators' below
+
+
+def require_service(available: bool, what: str) -> None:
+    """Skip a test whose service is missing, except in CI (REQUIRE_SERVICES=1), where it fails."""
+    if available:
+        return
+    if settings.REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available.")
+    pytest.skip(f"{what} is not available here; CI runs this test with REQUIRE_SERVICES=1.")
+
+
+def client_for(user):
+    """An API client signed in as `user`."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def site_investigator(site_code: str = "PUMCH"):
+    """The investigator ``signer-<site>`` of a site (created on first use), who signs in tests:
+    eligibility confirmations and adverse events, with :data:`SIGNER_PASSWORD`."""
+    name = f"signer-{site_code.lower()}"
+    user = get_user_model().objects.filter(username=name).first()
+    return user or user_upsert(username=name, role="investigator", site_code=site_code, password=SIGNER_PASSWORD).user
+
+
+def confirm_eligibility(screening, by=None):
+    """The site's investigator confirms the eligible screening with their signature, as the
+    enrolment of a study with `eligibility_confirmation_required` needs."""
+    return screening_eligibility_confirm(screening=screening, password=SIGNER_PASSWORD,
+                                         by=by or site_investigator(screening.site.code))
+
+
+def confirm_adverse_event(event, by=None):
+    """The site's investigator confirms a coordinator's draft adverse event as recorded (its grade,
+    seriousness and relationship), with their signature."""
+    return adverse_event_confirm(
+        event=event, grade=event.grade, serious=event.serious, relationship=event.relationship,
+        seriousness=event.seriousness, action_taken=event.action_taken, outcome=event.outcome,
+        password=SIGNER_PASSWORD, by=by or site_investigator(event.participant.site.code))
