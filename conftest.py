@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from dosing.tests.support import day0
-from enrollment import services as enrolment
+from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p3_screening
-from trials.tests.support import client_for, require_service
+from trials.tests.factories import UserFactory
+from trials.tests.support import SIGNER_PASSWORD, client_for, require_service
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are synchronous and safe.
@@ -70,15 +71,11 @@ def studies(db):
 @pytest.fixture
 def make_user(db):
     """make_user(role, site="PUMCH", username=None) -> a user with that role at that site."""
-    from trials.accounts import user_upsert
-    from trials.models import Site
-
     counter = iter(range(1, 10_000))
 
-    def make(role: str, site: str = "PUMCH", username: str | None = None, password: str = "Long-enough-pass-91"):
-        Site.objects.get_or_create(code=site, defaults={"name": f"Hospital {site}"})
+    def make(role: str, site: str = "PUMCH", username: str | None = None, password: str = SIGNER_PASSWORD):
         name = username or f"{role}{next(counter)}-{site.lower()}"
-        return user_upsert(username=name, role=role, site_code=site, password=password).user
+        return UserFactory(username=name, role=role, site=site, password=password)
 
     return make
 
@@ -119,8 +116,8 @@ def participant(studies, coordinator):
     :func:`dosing.tests.support.day0` (70 days ago); no infusion given yet."""
     screening = eligible_p3_screening(coordinator)
     screening.consents.update(signed_at=timezone.now() - timedelta(days=75))
-    return enrolment.participant_enrol(screening=screening, enrolled_on=day0() - timedelta(days=2),
-                                       first_infusion_on=day0(), by=coordinator)
+    return ParticipantFactory(screening=screening, enrolled_on=day0() - timedelta(days=2), first_infusion_on=day0(),
+                              by=coordinator)
 
 
 @pytest.fixture

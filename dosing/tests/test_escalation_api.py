@@ -5,7 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from dosing.models import EscalationDecision
-from dosing.tests.escalation_setup import PASSWORD, TODAY, WINDOW_OVER, adverse_event, enrol_p2
+from dosing.tests.escalation_setup import PASSWORD, adverse_event, enrol_p2, today, window_over
 from enrollment.tests.support import eligible_p2_screening
 from trials.audit import change_context
 from trials.models import DoseLevel, Study
@@ -13,7 +13,10 @@ from trials.tests.support import client_for
 
 URL = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 DECISIONS = URL + "decisions/"
-WINDOW = {"start": WINDOW_OVER.isoformat(), "end": (WINDOW_OVER + timedelta(days=49)).isoformat()}
+
+
+def dlt_window():
+    return {"start": window_over().isoformat(), "end": (window_over() + timedelta(days=49)).isoformat()}
 
 
 def level_counts(body):
@@ -25,7 +28,7 @@ def test_escalation_api_reports_counts_participants_and_proposal(studies, coordi
     first = enrol_p2(coordinator)
     enrol_p2(coordinator)
     enrol_p2(coordinator)
-    event = adverse_event(first, onset=WINDOW_OVER + timedelta(days=10), by=coordinator)
+    event = adverse_event(first, onset=window_over() + timedelta(days=10), by=coordinator)
 
     response = client_for(coordinator).get(URL)
 
@@ -38,14 +41,14 @@ def test_escalation_api_reports_counts_participants_and_proposal(studies, coordi
         "action": "expand", "level": "A", "rule": "1 of 3 with a DLT: treat 3 more at the same dose",
         "reason": "1 of 3 evaluable participants at level A had a DLT: treat 3 more at A (3+3)."}
     assert body["decisions"] == []
-    assert (body["study"], body["computed_on"]) == ("HUCMSC-ITP-ESC", TODAY.isoformat())
+    assert (body["study"], body["computed_on"]) == ("HUCMSC-ITP-ESC", today().isoformat())
     row = body["levels"][0]["participants"][0]
     assert row == {
         "id": first.pk, "study_number": "HUCMSC-ITP-ESC-PUMCH-001", "site": "PUMCH", "status": "follow_up",
-        "first_infusion": WINDOW_OVER.isoformat(), "dlt_window": WINDOW, "infusions_received": 4,
+        "first_infusion": window_over().isoformat(), "dlt_window": dlt_window(), "infusions_received": 4,
         "infusions_planned": 4, "counted": True, "evaluable": True, "in_dlt_window": False, "assessment": "DLT",
         "dlts": [{"adverse_event": event.pk, "term": "Alanine aminotransferase increased", "grade": 3,
-                  "onset_date": (WINDOW_OVER + timedelta(days=10)).isoformat(),
+                  "onset_date": (window_over() + timedelta(days=10)).isoformat(),
                   "explanation": "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4)."}],
         "drafts_to_confirm": [],
     }
@@ -54,7 +57,7 @@ def test_escalation_api_reports_counts_participants_and_proposal(studies, coordi
 
 def test_escalation_api_proposes_wait_while_someone_is_in_the_window(studies, coordinator):
     enrol_p2(coordinator)
-    enrol_p2(coordinator, day0=TODAY - timedelta(days=30))
+    enrol_p2(coordinator, day0=today() - timedelta(days=30))
 
     body = client_for(coordinator).get(URL).json()
 
@@ -221,8 +224,8 @@ def test_escalation_api_query_count_is_constant(studies, coordinator, django_ass
     DoseLevel.objects.filter(arm__study=study).update(status="open")
     for index in range(participants):
         participant = enrol_p2(coordinator, level="ABC"[index // 3])
-        adverse_event(participant, onset=WINDOW_OVER + timedelta(days=60), by=coordinator)
-        adverse_event(participant, onset=WINDOW_OVER + timedelta(days=20), by=coordinator,
+        adverse_event(participant, onset=window_over() + timedelta(days=60), by=coordinator)
+        adverse_event(participant, onset=window_over() + timedelta(days=20), by=coordinator,
                       confirmed=False, grade=4)  # a draft: prefetched in the same query
     api = client_for(coordinator)
     with django_assert_max_num_queries(7):

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 
 from dosing.models import EscalationDecision
-from dosing.tests.escalation_setup import PASSWORD, WINDOW_OVER, adverse_event, enrol_p2
+from dosing.tests.escalation_setup import PASSWORD, adverse_event, enrol_p2, window_over
 from trials.models import DoseLevel, Study
 
 URL = "/studies/HUCMSC-ITP-ESC/escalation/"
@@ -14,7 +14,7 @@ def test_escalation_page_shows_counts_participants_and_a_preselected_form(client
     first = enrol_p2(coordinator)
     enrol_p2(coordinator)
     enrol_p2(coordinator)
-    adverse_event(first, onset=WINDOW_OVER + timedelta(days=10), by=coordinator)
+    adverse_event(first, onset=window_over() + timedelta(days=10), by=coordinator)
     client.force_login(investigator)
 
     response = client.get(URL)
@@ -25,7 +25,7 @@ def test_escalation_page_shows_counts_participants_and_a_preselected_form(client
     assert "1 of 3 evaluable participants at level A had a DLT: treat 3 more at A (3+3)." in html
     assert '<td data-count="enrolled">3</td>' in html and '<td data-count="dlts">1</td>' in html
     assert 'data-participant="HUCMSC-ITP-ESC-PUMCH-001"' in html
-    window = f"{WINDOW_OVER:%Y-%m-%d} – {WINDOW_OVER + timedelta(days=49):%Y-%m-%d}"
+    window = f"{window_over():%Y-%m-%d} – {window_over() + timedelta(days=49):%Y-%m-%d}"
     assert window in html
     form = response.context["form"]
     assert form["decision"].initial == "expand:A"
@@ -102,8 +102,8 @@ def test_escalation_page_query_count_is_constant(client, studies, coordinator, i
     DoseLevel.objects.filter(arm__study=study).update(status="open")
     for index in range(participants):
         participant = enrol_p2(coordinator, level="ABC"[index // 3])
-        adverse_event(participant, onset=WINDOW_OVER + timedelta(days=10), by=coordinator)
-        adverse_event(participant, onset=WINDOW_OVER + timedelta(days=10), by=coordinator,
+        adverse_event(participant, onset=window_over() + timedelta(days=10), by=coordinator)
+        adverse_event(participant, onset=window_over() + timedelta(days=10), by=coordinator,
                       confirmed=False, grade=4)  # a draft: prefetched in the same query
     client.force_login(investigator)
     with django_assert_max_num_queries(13):

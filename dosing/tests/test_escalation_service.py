@@ -11,17 +11,18 @@ from django.utils import timezone
 from dosing.models import EscalationDecision
 from dosing.selectors import escalation_state
 from dosing.services import SignatureRefused, escalation_decide
-from dosing.tests.escalation_setup import IN_WINDOW, PASSWORD, TODAY, WINDOW_OVER, adverse_event, enrol_p2
+from dosing.tests.escalation_setup import PASSWORD, adverse_event, dlt_onset, enrol_p2, in_window, today, window_over
 from enrollment import services as enrolment
 from enrollment.models import Participant
 from enrollment.tests.support import eligible_p2_screening
 from followup.models import AdverseEvent
 from trials.errors import ConflictError, ServiceError
 from trials.models import DoseLevel, Study
-from trials.tests.support import require_service
+from trials.tests.support import Later, made, require_service
 
-DLT_ONSET = WINDOW_OVER + timedelta(days=10)  # inside the window of a participant first infused on WINDOW_OVER
-WINDOW_END = WINDOW_OVER + timedelta(days=21 + 28)
+
+def window_end():
+    return window_over() + timedelta(days=21 + 28)
 
 
 @pytest.fixture
@@ -51,16 +52,16 @@ def three_without_dlt(by):
 
 def test_escalation_state_grade_3_possibly_related_event_inside_the_window_is_a_dlt(study, coordinator):
     first, *_ = three_without_dlt(coordinator)
-    adverse_event(first, onset=DLT_ONSET, by=coordinator)
+    adverse_event(first, onset=dlt_onset(), by=coordinator)
 
-    state = escalation_state(study, today=TODAY)
+    state = escalation_state(study, today=today())
 
     assert counts(state, "A") == ("open", 3, 3, 1, 0)
     row = next(p for p in state.level("A").participants if p.participant == first)
     assert [d.explanation for d in row.dlts] == [
         "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4)."]
-    assert row.dlt_window == (WINDOW_OVER, WINDOW_END)
-    assert (row.first_infusion, row.infusions_received, row.infusions_planned) == (WINDOW_OVER, 4, 4)
+    assert row.dlt_window == (window_over(), window_end())
+    assert (row.first_infusion, row.infusions_received, row.infusions_planned) == (window_over(), 4, 4)
     assert proposal(state) == ("expand", "A")
     assert state.proposal.reason == "1 of 3 evaluable participants at level A had a DLT: treat 3 more at A (3+3)."
 
@@ -68,18 +69,18 @@ def test_escalation_state_grade_3_possibly_related_event_inside_the_window_is_a_
 @pytest.mark.parametrize(
     "onset, relationship",
     [
-        (WINDOW_END + timedelta(days=1), "possible"),  # the day after the window
-        (WINDOW_OVER - timedelta(days=1), "possible"),  # before the first infusion
-        (DLT_ONSET, "unrelated"),
-        (DLT_ONSET, "unlikely"),
+        (Later(lambda: window_end() + timedelta(days=1)), "possible"),  # the day after the window
+        (Later(lambda: window_over() - timedelta(days=1)), "possible"),  # before the first infusion
+        (Later(dlt_onset), "unrelated"),
+        (Later(dlt_onset), "unlikely"),
     ],
 )
 def test_escalation_state_event_outside_the_window_or_unrelated_is_not_a_dlt(study, coordinator, onset,
                                                                              relationship):
     first, *_ = three_without_dlt(coordinator)
-    adverse_event(first, onset=onset, relationship=relationship, by=coordinator)
+    adverse_event(first, onset=made(onset), relationship=relationship, by=coordinator)
 
-    state = escalation_state(study, today=TODAY)
+    state = escalation_state(study, today=today())
 
     assert counts(state, "A") == ("open", 3, 3, 0, 0)
     assert proposal(state) == ("escalate", "B")
@@ -87,16 +88,16 @@ def test_escalation_state_event_outside_the_window_or_unrelated_is_not_a_dlt(stu
 
 def test_escalation_state_last_day_of_the_window_is_inside(study, coordinator):
     first, *_ = three_without_dlt(coordinator)
-    adverse_event(first, onset=WINDOW_END, by=coordinator)
-    assert counts(escalation_state(study, today=TODAY), "A") == ("open", 3, 3, 1, 0)
+    adverse_event(first, onset=window_end(), by=coordinator)
+    assert counts(escalation_state(study, today=today()), "A") == ("open", 3, 3, 1, 0)
 
 
 def test_escalation_state_waits_while_a_participant_is_in_the_window(study, coordinator):
     enrol_p2(coordinator)
     enrol_p2(coordinator)
-    enrol_p2(coordinator, day0=IN_WINDOW)
+    enrol_p2(coordinator, day0=in_window())
 
-    state = escalation_state(study, today=TODAY)
+    state = escalation_state(study, today=today())
 
     assert counts(state, "A") == ("open", 3, 3, 0, 1)
     assert proposal(state) == ("wait", "A")
@@ -106,9 +107,9 @@ def test_escalation_state_waits_while_a_participant_is_in_the_window(study, coor
 
 
 def test_escalation_state_participant_still_receiving_infusions_is_not_evaluable(study, coordinator):
-    enrol_p2(coordinator, day0=TODAY - timedelta(days=8), infusions=2)
+    enrol_p2(coordinator, day0=today() - timedelta(days=8), infusions=2)
 
-    state = escalation_state(study, today=TODAY)
+    state = escalation_state(study, today=today())
 
     assert counts(state, "A") == ("open", 1, 0, 0, 1)
     (row,) = state.level("A").participants
@@ -119,7 +120,7 @@ def test_escalation_state_participant_still_receiving_infusions_is_not_evaluable
 def test_escalation_state_escalates_after_three_complete_windows_without_dlt(study, coordinator):
     three_without_dlt(coordinator)
 
-    state = escalation_state(study, today=TODAY)
+    state = escalation_state(study, today=today())
 
     assert [counts(state, code) for code in "ABC"] == [
         ("open", 3, 3, 0, 0), ("planned", 0, 0, 0, 0), ("planned", 0, 0, 0, 0)]
@@ -128,12 +129,12 @@ def test_escalation_state_escalates_after_three_complete_windows_without_dlt(stu
 
 
 def test_escalation_state_participant_withdrawn_before_any_infusion_is_not_counted(study, coordinator):
-    dropped = enrol_p2(coordinator, day0=TODAY, infusions=0)
-    enrolment.participant_withdraw(participant=dropped, withdrawn_on=TODAY, reason="consent_withdrawn",
+    dropped = enrol_p2(coordinator, day0=today(), infusions=0)
+    enrolment.participant_withdraw(participant=dropped, withdrawn_on=today(), reason="consent_withdrawn",
                                    by=coordinator)
     three_without_dlt(coordinator)
 
-    state = escalation_state(study, today=TODAY)
+    state = escalation_state(study, today=today())
 
     assert counts(state, "A") == ("open", 3, 3, 0, 0)
     assert len(state.level("A").participants) == 4
@@ -142,12 +143,12 @@ def test_escalation_state_participant_withdrawn_before_any_infusion_is_not_count
 
 def test_escalation_state_withdrawn_after_an_infusion_is_replaced_once_the_window_ends(study, coordinator):
     stopped = enrol_p2(coordinator, infusions=1)
-    enrolment.participant_withdraw(participant=stopped, withdrawn_on=WINDOW_OVER + timedelta(days=3),
+    enrolment.participant_withdraw(participant=stopped, withdrawn_on=window_over() + timedelta(days=3),
                                    reason="adverse_event", by=coordinator)
     enrol_p2(coordinator)
     enrol_p2(coordinator)
 
-    state = escalation_state(study, today=TODAY)
+    state = escalation_state(study, today=today())
 
     assert counts(state, "A") == ("open", 3, 2, 0, 0)
     assert state.proposal.reason == (
@@ -156,9 +157,9 @@ def test_escalation_state_withdrawn_after_an_infusion_is_replaced_once_the_windo
 
 def test_escalation_state_takes_a_fixed_number_of_queries(study, coordinator, django_assert_num_queries):
     for _ in range(3):
-        adverse_event(enrol_p2(coordinator), onset=DLT_ONSET + timedelta(days=30), by=coordinator)
+        adverse_event(enrol_p2(coordinator), onset=dlt_onset() + timedelta(days=30), by=coordinator)
     with django_assert_num_queries(5):
-        escalation_state(study, today=TODAY)
+        escalation_state(study, today=today())
 
 
 # --------------------------------------------------------------------------- decisions
@@ -182,7 +183,7 @@ def test_escalation_decide_escalate_closes_a_and_opens_b(study, coordinator, inv
     assert (b.history.first().history_change_reason, b.history.first().history_user) == (
         f"Escalation decision {decision.pk}: escalate B", investigator)
     assert decision.history.first().history_change_reason == "Escalation decision signed"
-    assert escalation_state(study, today=TODAY).proposal.reason == "Level B has 0 of 3 places enrolled; enrol 3 more."
+    assert escalation_state(study, today=today()).proposal.reason == "Level B has 0 of 3 places enrolled; enrol 3 more."
 
 
 def test_escalation_decide_after_escalate_enrols_into_b_and_refuses_a(study, coordinator, investigator):
@@ -201,7 +202,7 @@ def test_escalation_decide_after_escalate_enrols_into_b_and_refuses_a(study, coo
 
 def test_escalation_decide_expand_after_one_dlt_raises_the_cap_to_six(study, coordinator, investigator):
     first, *_ = three_without_dlt(coordinator)
-    adverse_event(first, onset=DLT_ONSET, by=coordinator)
+    adverse_event(first, onset=dlt_onset(), by=coordinator)
 
     escalation_decide(study=study, action="expand", level_code="A", rationale="", password=PASSWORD, by=investigator)
 
@@ -209,17 +210,17 @@ def test_escalation_decide_expand_after_one_dlt_raises_the_cap_to_six(study, coo
     fourth = enrolment.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A",
                                          by=coordinator)
     assert fourth.dose_level.code == "A"
-    state = escalation_state(study, today=TODAY)
+    state = escalation_state(study, today=today())
     assert counts(state, "A") == ("open", 4, 3, 1, 1)
     assert state.proposal.reason == "Level A has 4 of 6 places enrolled; enrol 2 more (1 still inside the DLT window or not yet evaluable)."
 
 
 def test_escalation_decide_stop_when_the_lowest_dose_is_too_toxic_closes_it(study, coordinator, investigator):
     first, second, _third = three_without_dlt(coordinator)
-    adverse_event(first, onset=DLT_ONSET, by=coordinator)
-    adverse_event(second, onset=DLT_ONSET, grade=4, category="allergic", relationship="probable",
+    adverse_event(first, onset=dlt_onset(), by=coordinator)
+    adverse_event(second, onset=dlt_onset(), grade=4, category="allergic", relationship="probable",
                   term="Anaphylaxis", by=coordinator)
-    assert proposal(escalation_state(study, today=TODAY)) == ("stop", None)
+    assert proposal(escalation_state(study, today=today())) == ("stop", None)
 
     decision = escalation_decide(study=study, action="stop", level_code="", rationale="", password=PASSWORD,
                                  by=investigator)
@@ -233,7 +234,7 @@ def test_escalation_decide_choose_expansion_dose_opens_it_with_six_places(study,
     DoseLevel.objects.filter(arm__study=study, code="C").update(status="open")
     for _ in range(3):
         enrol_p2(coordinator, level="C")
-    assert proposal(escalation_state(study, today=TODAY)) == ("choose_expansion_dose", None)
+    assert proposal(escalation_state(study, today=today())) == ("choose_expansion_dose", None)
 
     decision = escalation_decide(study=study, action="choose_expansion_dose", level_code="B", rationale="",
                                  password=PASSWORD, by=investigator)
@@ -349,7 +350,7 @@ def test_escalation_decide_decision_the_rule_does_not_allow_is_a_conflict(study,
 
 def test_escalation_decide_expand_twice_is_a_conflict(study, coordinator, investigator):
     first, *_ = three_without_dlt(coordinator)
-    adverse_event(first, onset=DLT_ONSET, by=coordinator)
+    adverse_event(first, onset=dlt_onset(), by=coordinator)
     escalation_decide(study=study, action="expand", level_code="A", rationale="", password=PASSWORD, by=investigator)
     with pytest.raises(ConflictError) as refused:
         escalation_decide(study=study, action="expand", level_code="A", rationale="", password=PASSWORD,
@@ -360,7 +361,7 @@ def test_escalation_decide_expand_twice_is_a_conflict(study, coordinator, invest
 def test_escalation_decide_no_escalation_above_an_exceeded_dose(study, coordinator, investigator):
     first, second, _third = three_without_dlt(coordinator)
     for participant in (first, second):
-        adverse_event(participant, onset=DLT_ONSET, by=coordinator)
+        adverse_event(participant, onset=dlt_onset(), by=coordinator)
     with pytest.raises(ConflictError) as refused:
         escalation_decide(study=study, action="escalate", level_code="B", rationale="We disagree", password=PASSWORD,
                           by=investigator)
@@ -404,12 +405,13 @@ def test_decision_other_than_stop_without_a_level_violates_a_constraint(study, i
                                           proposal_reason="1 of 3", signed_by=investigator, signed_at=timezone.now())
 
 
-@pytest.mark.parametrize("changes", [{"grade": 0}, {"grade": 6}, {"resolution_date": WINDOW_OVER - timedelta(days=1)},
+@pytest.mark.parametrize("changes", [{"grade": 0}, {"grade": 6},
+                                     Later(lambda: {"resolution_date": window_over() - timedelta(days=1)}),
                                      {"term": ""}, {"category": "cardiac"}, {"relationship": "maybe"}])
 def test_adverse_event_impossible_values_violate_constraints(study, coordinator, changes):
-    participant = enrol_p2(coordinator, infusions=0, day0=TODAY)
-    values = {"participant": participant, "term": "Fever", "category": "fever", "onset_date": WINDOW_OVER,
-              "grade": 3, "serious": False, "relationship": "possible", "reported_by": coordinator, **changes}
+    participant = enrol_p2(coordinator, infusions=0, day0=today())
+    values = {"participant": participant, "term": "Fever", "category": "fever", "onset_date": window_over(),
+              "grade": 3, "serious": False, "relationship": "possible", "reported_by": coordinator, **made(changes)}
     with pytest.raises(IntegrityError), transaction.atomic():
         AdverseEvent.objects.create(**values)
 

@@ -10,6 +10,7 @@ from dosing.tests.support import MSC, at, day0, give
 from enrollment import services as enrolment
 from enrollment.models import Participant
 from enrollment.tests.support import today
+from trials.tests.support import Later, made
 
 
 def test_infusion_records_the_dose_arithmetic_and_window(api, participant):
@@ -48,17 +49,17 @@ def test_window_edge_is_inside(api, participant):
 
 @pytest.mark.parametrize(
     "changes, fields",
-    [  # the changes are made when the test runs: the dates count from day 0
-        (lambda: {"ended_at": at(0, 8, 0)}, {"ended_at"}),
-        (lambda: {"weight_kg": 0}, {"weight_kg"}),
-        (lambda: {"weight_kg": 500}, {"weight_kg"}),
-        (lambda: {"product": {"kind": "cord_blood", "bank": "Beijing", "unit_id": "U1", "tnc": 1e9}}, {"product.kind"}),
-        (lambda: {"product": {"kind": "msc", "viability_pct": 130}}, {"product.lot", "product.viability_pct"}),
-        (lambda: {"started_at": None}, {"started_at"}),
+    [
+        (Later(lambda: {"ended_at": at(0, 8, 0)}), {"ended_at"}),
+        ({"weight_kg": 0}, {"weight_kg"}),
+        ({"weight_kg": 500}, {"weight_kg"}),
+        ({"product": {"kind": "cord_blood", "bank": "Beijing", "unit_id": "U1", "tnc": 1e9}}, {"product.kind"}),
+        ({"product": {"kind": "msc", "viability_pct": 130}}, {"product.lot", "product.viability_pct"}),
+        ({"started_at": None}, {"started_at"}),
     ],
 )
 def test_bad_infusion_input_names_each_field_and_writes_nothing(api, participant, changes, fields):
-    response = give(api, participant, 1, 0, **changes())
+    response = give(api, participant, 1, 0, **made(changes))
     assert response.status_code == 400
     assert set(response.json()["errors"]) == fields
     assert Infusion.objects.get(participant=participant, number=1).state == "planned"

@@ -10,7 +10,7 @@ from enrollment import services
 from enrollment.api import ScreeningFactsSerializer
 from enrollment.enums import ANSWERS, CONDITIONS
 from enrollment.models import Screening
-from trials.models import Site, Study
+from enrollment.tests.factories import ConsentFactory, ScreeningFactory
 from trials.tests.support import confirm_eligibility
 from trials.units import ANALYTES
 
@@ -32,22 +32,19 @@ REFRACTORY = [
 
 
 def eligible_p2_screening(user, *, consented=True, birth=date(1980, 1, 1), sex="male"):
-    study = Study.objects.get(code="HUCMSC-ITP-ESC")
     data = services.ScreeningInput(
         values={"screening_date": screened_on(), "birth_date": birth, "sex": sex, "disease": "ITP", "initials": "AB"},
         prior_therapies=list(REFRACTORY),
     )
-    screening = services.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=data, by=user)
+    screening = ScreeningFactory(study="HUCMSC-ITP-ESC", data=data, by=user)
     assert screening.eligible is True, screening.eligibility
     if consented:
-        services.consent_record(screening=screening, version="ICF 1.0", signed_at=timezone.now(),
-                                obtained_by="Dr Han", by=user)
+        ConsentFactory(screening=screening, by=user)
     confirm_eligibility(screening)  # enrolment waits for the investigator's signature
     return screening
 
 
 def eligible_p3_screening(user, *, sex="female"):
-    study = Study.objects.get(code="MSC-ITP-5")
     data = services.ScreeningInput(
         values={"screening_date": screened_on(), "birth_date": date(1990, 5, 1), "sex": sex, "disease": "ITP",
                 "weight_kg": 60.0, "height_cm": 165},
@@ -59,9 +56,9 @@ def eligible_p3_screening(user, *, sex="female"):
         answers={"diagnosis_meets_guideline": True, "thrombocytopenia_months": 24, "stable_maintenance_therapy_4_weeks": True,
                  "childbearing_potential": False, "fertile": False, "understands_and_complies": True},
     )
-    screening = services.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=data, by=user)
+    screening = ScreeningFactory(study="MSC-ITP-5", data=data, by=user)
     assert screening.eligible is True, [c for c in screening.eligibility if c["outcome"] != "met"]
-    services.consent_record(screening=screening, version="ICF 1.0", signed_at=timezone.now(), obtained_by="Dr Han", by=user)
+    ConsentFactory(screening=screening, by=user)
     confirm_eligibility(screening)  # enrolment waits for the investigator's signature
     return screening
 
@@ -110,14 +107,12 @@ def create_screening(user, code="MSC-ITP-5", **changes) -> Screening:
     """A screening recorded through the service, from API-style facts (p3_facts() by default)."""
     serializer = ScreeningFactsSerializer(data={**p3_facts(), **changes})
     serializer.is_valid(raise_exception=True)
-    study = Study.objects.get(code=code)
-    return services.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=serializer.to_input(),
-                                     by=user)
+    return ScreeningFactory(study=code, data=serializer.to_input(), by=user)
 
 
 def consent(screening, user):
-    return services.consent_record(screening=screening, version="ICF v2.0", obtained_by="Dr Han",
-                                   signed_at=timezone.now() - timedelta(minutes=5), by=user)
+    return ConsentFactory(screening=screening, version="ICF v2.0", signed_at=timezone.now() - timedelta(minutes=5),
+                          by=user)
 
 
 def _text(value) -> str:

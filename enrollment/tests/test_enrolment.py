@@ -13,7 +13,7 @@ from enrollment.tests.support import REFRACTORY, eligible_p2_screening, today
 from trials.audit import audited_save
 from trials.errors import ConflictError, ServiceError
 from trials.models import DoseLevel, Study
-from trials.tests.support import require_service
+from trials.tests.support import Later, made, require_service
 
 
 def test_enrolment_numbers_are_sequential_per_site(studies, coordinator):
@@ -92,16 +92,17 @@ def test_enrolled_screening_facts_cannot_change(studies, coordinator):
 
 
 @pytest.mark.parametrize(
-    "reason, detail, days_from_today, errors",
+    "reason, detail, withdrawn_on, errors",
     [
-        ("other", "", 0, {"detail": ["Say what the other reason is."]}),
-        ("bored", "", 0, {"reason": ["Use one of consent_withdrawn, adverse_event, lost_to_follow_up, "
-                                     "investigator_decision, other."]}),
-        ("adverse_event", "", 1, {"withdrawn_on": ["The withdrawal date cannot be in the future."]}),
+        ("other", "", Later(today), {"detail": ["Say what the other reason is."]}),
+        ("bored", "", Later(today), {"reason": ["Use one of consent_withdrawn, adverse_event, lost_to_follow_up, "
+                                                "investigator_decision, other."]}),
+        ("adverse_event", "", Later(lambda: today() + timedelta(days=1)),
+         {"withdrawn_on": ["The withdrawal date cannot be in the future."]}),
     ],
 )
-def test_withdrawal_refuses_bad_input(studies, coordinator, reason, detail, days_from_today, errors):
-    withdrawn_on = today() + timedelta(days=days_from_today)
+def test_withdrawal_refuses_bad_input(studies, coordinator, reason, detail, withdrawn_on, errors):
+    withdrawn_on = made(withdrawn_on)
     participant = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A",
                                              by=coordinator)
     with pytest.raises(ServiceError) as caught:

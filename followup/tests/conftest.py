@@ -5,9 +5,9 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from dosing import services as dosing
-from enrollment import services as enrolment
+from dosing.tests.factories import InfusionFactory
 from enrollment.models import ScreeningLab
+from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p2_screening
 from trials.audit import audited_save
 
@@ -20,11 +20,11 @@ def woman(studies, coordinator):
     day0 = timezone.localdate() - timedelta(days=10)
     screening = eligible_p2_screening(coordinator, sex="female")
     screening.consents.update(signed_at=timezone.now() - timedelta(days=12))
-    participant = enrolment.participant_enrol(screening=screening, dose_level_code="A", enrolled_on=day0,
-                                              first_infusion_on=day0, by=coordinator)
-    dosing.infusion_record(participant=participant, by=coordinator, data=dosing.InfusionInput(
-        number=1, started_at=datetime.combine(day0, time(9, 0), tzinfo=TZ), weight_kg=60, cells_infused=3e7,
-        product={"kind": "msc", "lot": "L1", "viability_pct": 95}))
+    participant = ParticipantFactory(screening=screening, dose_level_code="A", enrolled_on=day0, first_infusion_on=day0,
+                                     by=coordinator)
+    InfusionFactory(participant=participant, number=1, started_at=datetime.combine(day0, time(9, 0), tzinfo=TZ),
+                    ended_at=None, weight_kg=60, cells_infused=3e7, product={"kind": "msc", "lot": "L1", "viability_pct": 95},
+                    by=coordinator)
     return participant
 
 

@@ -7,14 +7,14 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from dosing import services as dosing
-from dosing.tests.escalation_setup import WINDOW_OVER
+from dosing.tests.escalation_setup import dlt_onset
+from dosing.tests.factories import InfusionFactory
 from dosing.tests.support import day0
 from enrollment import services as enrolment
+from enrollment.tests.factories import ConsentFactory, ParticipantFactory, ScreeningFactory
 from enrollment.tests.support import eligible_p3_screening, today
-from followup import services
 from followup.models import AdverseEvent, Visit
-from trials.models import Site, Study
+from followup.tests.factories import AdverseEventFactory, AssessmentFactory
 from trials.tests.support import confirm_adverse_event, confirm_eligibility
 
 TZ = timezone.get_current_timezone()
@@ -70,7 +70,6 @@ def filled(**extra):
 # --- P1 participants (anaemia response sets) ---------------------------------------------------
 
 def p1_participant(user, disease):
-    study = Study.objects.get(code="UCB-IRIC")
     data = enrolment.ScreeningInput(
         values={"screening_date": p1_day0() - timedelta(days=5), "birth_date": date(1980, 1, 1), "sex": "female",
                 "disease": disease, "ecog": 1, "weight_kg": 60},
@@ -82,16 +81,16 @@ def p1_participant(user, disease):
                     "carcinoma_in_situ_only": False, "uncontrolled_infection": False, "other_serious_disease": False,
                     "pregnant": False, "lactating": False, "mental_illness": False},
     )
-    screening = enrolment.screening_create(study=study, site=Site.objects.get(code="PUMCH"), data=data, by=user,
-                                           today=p1_day0())
+    screening = ScreeningFactory(study="UCB-IRIC", data=data, today=p1_day0(), by=user)
     assert screening.eligible is True, [c for c in screening.eligibility if c["outcome"] != "met"]
-    enrolment.consent_record(screening=screening, version="ICF 1.0", signed_at=timezone.now() - timedelta(days=85),
-                             obtained_by="Dr Han", by=user)
+    ConsentFactory(screening=screening, signed_at=timezone.now() - timedelta(days=85), by=user)
     confirm_eligibility(screening)
-    participant = enrolment.participant_enrol(screening=screening, enrolled_on=p1_day0(), first_infusion_on=p1_day0(), by=user)
-    dosing.infusion_record(participant=participant, by=user, data=dosing.InfusionInput(
-        number=1, started_at=timezone.make_aware(timezone.datetime.combine(p1_day0(), timezone.datetime.min.time()).replace(hour=9)),
-        weight_kg=60, product={"kind": "cord_blood", "bank": "Beijing", "unit_id": "CB-1", "tnc": 1.5e9}))
+    participant = ParticipantFactory(screening=screening, enrolled_on=p1_day0(), first_infusion_on=p1_day0(), by=user)
+    InfusionFactory(
+        participant=participant, number=1,
+        started_at=timezone.make_aware(timezone.datetime.combine(p1_day0(), timezone.datetime.min.time()).replace(hour=9)),
+        ended_at=None, weight_kg=60, cells_infused=None,
+        product={"kind": "cord_blood", "bank": "Beijing", "unit_id": "CB-1", "tnc": 1.5e9}, by=user)
     return participant
 
 
@@ -112,9 +111,8 @@ OUTCOMES_MSC = {"kind": "msc", "lot": "MSC-2025-031", "viability_pct": 94.0, "pa
 
 
 def platelets(participant, by, day, count, *, visit=None):
-    return services.assessment_record(participant=participant, by=by, data=services.AssessmentInput(
-        date=outcomes_day0() + timedelta(days=day), visit=visit, bleeding_grade=0,
-        labs=[{"analyte": "PLT", "value": count, "unit": "10^9/L"}]))
+    return AssessmentFactory(participant=participant, date=outcomes_day0() + timedelta(days=day), visit=visit,
+                             bleeding_grade=0, labs=[{"analyte": "PLT", "value": count, "unit": "10^9/L"}], by=by)
 
 
 def treated_participant(by, counts=(), *, day0=None):
@@ -124,14 +122,13 @@ def treated_participant(by, counts=(), *, day0=None):
     day0 = outcomes_day0() if day0 is None else day0
     screening = eligible_p3_screening(by)
     screening.consents.update(signed_at=timezone.now() - timedelta(days=(today() - day0).days + 5))
-    participant = enrolment.participant_enrol(screening=screening, enrolled_on=day0 - timedelta(days=2),
-                                              first_infusion_on=day0, by=by)
-    services.assessment_record(participant=participant, by=by, data=services.AssessmentInput(
-        date=day0, visit="BL", bleeding_grade=0, labs=[{"analyte": "PLT", "value": 15, "unit": "10^9/L"}]))
+    participant = ParticipantFactory(screening=screening, enrolled_on=day0 - timedelta(days=2), first_infusion_on=day0,
+                                     by=by)
+    AssessmentFactory(participant=participant, date=day0, visit="BL", bleeding_grade=0,
+                      labs=[{"analyte": "PLT", "value": 15, "unit": "10^9/L"}], by=by)
     start = datetime.combine(day0, time(9, 30), tzinfo=timezone.get_current_timezone())
-    dosing.infusion_record(participant=participant, by=by, data=dosing.InfusionInput(
-        number=1, started_at=start, ended_at=start + timedelta(minutes=35), weight_kg=60.0, cells_infused=6.0e9,
-        product=OUTCOMES_MSC))
+    InfusionFactory(participant=participant, number=1, started_at=start, ended_at=start + timedelta(minutes=35),
+                    weight_kg=60.0, cells_infused=6.0e9, product=OUTCOMES_MSC, by=by)
     for day, count in counts:
         platelets(participant, by, day, count)
     return participant
@@ -164,7 +161,7 @@ def enrol(by, *, day0=None, enrolled_on=None):
     enrolled_on = today() if enrolled_on is None else enrolled_on
     screening = eligible_p3_screening(by)
     screening.consents.update(signed_at=datetime.combine(enrolled_on - timedelta(days=1), time(9), tzinfo=TZ))
-    return enrolment.participant_enrol(screening=screening, enrolled_on=enrolled_on, first_infusion_on=day0, by=by)
+    return ParticipantFactory(screening=screening, enrolled_on=enrolled_on, first_infusion_on=day0, by=by)
 
 
 def move_visit(participant, code, *, start: date, end: date) -> Visit:
@@ -181,10 +178,9 @@ def overdue_visit(participant, code="BL", days_ago=3) -> Visit:
 
 
 def event(participant, by, *, serious=True, aware=None, draft=False, term="Lung infection"):
-    recorded = services.adverse_event_record(participant=participant, by=by, data=services.AdverseEventInput(
-        term=term, category="non_haematological", onset_date=today(), grade=3, serious=serious,
-        relationship="unlikely", seriousness=["hospitalisation"] if serious else [],
-        site_aware_at=aware or timezone.now()))
+    recorded = AdverseEventFactory(participant=participant, term=term, onset_date=today(), grade=3, serious=serious,
+                                   relationship="unlikely", seriousness=["hospitalisation"] if serious else [],
+                                   site_aware_at=aware or timezone.now(), by=by)
     if draft:
         AdverseEvent.objects.filter(pk=recorded.pk).update(status="draft", grade=None, serious=None, relationship="")
         recorded.refresh_from_db()
@@ -201,20 +197,20 @@ def items(client, query=""):
 
 # --- adverse events and forms posted back ---------------------------------------------------------
 
-ONSET = WINDOW_OVER + timedelta(days=10)
 
-
-EVENT = {"term": "Alanine aminotransferase increased", "category": "non_haematological",
-         "onset_date": ONSET.isoformat(), "grade": 3, "serious": False, "relationship": "possible",
-         "description": "ALT 6 x ULN on day 10, no symptoms"}
+def event_body():
+    return {"term": "Alanine aminotransferase increased", "category": "non_haematological",
+             "onset_date": dlt_onset().isoformat(), "grade": 3, "serious": False, "relationship": "possible",
+             "description": "ALT 6 x ULN on day 10, no symptoms"}
 
 
 ALREADY = "This form was already submitted; the record below was created then."
 
 
-FORM = {"term": "Lung infection", "category": "non_haematological", "onset_date": ONSET.isoformat(),
-        "grade": "3", "serious": "no", "relationship": "unlikely", "action_taken": "none",
-        "outcome": "recovering", "description": "Cough and fever, oral antibiotics"}
+def form_body():
+    return {"term": "Lung infection", "category": "non_haematological", "onset_date": dlt_onset().isoformat(),
+            "grade": "3", "serious": "no", "relationship": "unlikely", "action_taken": "none",
+            "outcome": "recovering", "description": "Cough and fever, oral antibiotics"}
 
 
 def adverse_event_form_as_posted(form) -> dict:

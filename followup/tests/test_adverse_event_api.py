@@ -5,12 +5,16 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from dosing.tests.escalation_setup import TODAY, WINDOW_OVER, enrol_p2
+from dosing.tests.escalation_setup import enrol_p2, today, window_over
 from followup.models import AdverseEvent
-from followup.tests.support import EVENT, ONSET
-from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
+from followup.tests.support import dlt_onset, event_body
+from trials.tests.support import SIGNER_PASSWORD, Later, client_for, made, site_investigator
 
-WINDOW_END = WINDOW_OVER + timedelta(days=49)
+
+def window_end():
+    return window_over() + timedelta(days=49)
+
+
 @pytest.fixture
 def participant(studies, coordinator):
     return enrol_p2(coordinator)
@@ -34,13 +38,13 @@ def url(participant):
 
 
 def test_adverse_event_api_records_the_event_with_its_dlt_assessment(api, participant, coordinator):
-    response = api.post(url(participant), EVENT, format="json")
+    response = api.post(url(participant), event_body(), format="json")
 
     assert response.status_code == 201, response.json()
     body = response.json()
     event = AdverseEvent.objects.get()
     assert body["id"] == event.pk
-    assert {key: body[key] for key in EVENT} == EVENT
+    assert {key: body[key] for key in event_body()} == event_body()
     assert (body["resolution_date"], body["reported_by"], body["stopped_infusions"]) == (None, coordinator.username,
                                                                                          False)
     # A coordinator's record is a draft: it counts nowhere until the investigator signs it.
@@ -57,9 +61,9 @@ def test_adverse_event_api_records_the_event_with_its_dlt_assessment(api, partic
         "is_dlt": True,
         "explanation": "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4).",
         "in_dlt_window": True,
-        "dlt_window": {"start": WINDOW_OVER.isoformat(), "end": WINDOW_END.isoformat()},
-        "window_explanation": f"Onset {ONSET.isoformat()} is inside the DLT window {WINDOW_OVER.isoformat()} to "
-                              f"{WINDOW_END.isoformat()}.",
+        "dlt_window": {"start": window_over().isoformat(), "end": window_end().isoformat()},
+        "window_explanation": f"Onset {dlt_onset().isoformat()} is inside the DLT window {window_over().isoformat()} to "
+                              f"{window_end().isoformat()}.",
         "counts": True,
     }
     assert [(row.history_change_reason, row.history_user) for row in event.history.order_by("history_id")] == [
@@ -73,7 +77,7 @@ def test_adverse_event_api_records_the_event_with_its_dlt_assessment(api, partic
         ({"relationship": "unrelated"}, False, True,
          "Not a DLT: grade 3 non-haematological toxicity is unrelated to treatment; a DLT must be possibly, "
          "probably or definitely related (section 4)."),
-        ({"onset_date": (WINDOW_END + timedelta(days=1)).isoformat()}, True, False,
+        (Later(lambda: {"onset_date": (window_end() + timedelta(days=1)).isoformat()}), True, False,
          "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4)."),
         ({"category": "fever", "term": "Fever", "resolved_to_grade1_within_48h": True}, False, True,
          "Not a DLT: grade 3 fever resolved to <= grade 1 within 48 h (section 4 exception)."),
@@ -83,7 +87,7 @@ def test_adverse_event_api_records_the_event_with_its_dlt_assessment(api, partic
 )
 def test_adverse_event_api_dlt_follows_attribution_window_and_exceptions(signer, participant, changes, is_dlt,
                                                                          in_window, explanation):
-    body = signer.post(url(participant), {**EVENT, **changes}, format="json").json()
+    body = signer.post(url(participant), {**event_body(), **made(changes)}, format="json").json()
     assert (body["dlt"]["is_dlt"], body["dlt"]["in_dlt_window"], body["dlt"]["explanation"]) == (
         is_dlt, in_window, explanation)
     assert body["dlt"]["counts"] is (is_dlt and in_window)
@@ -100,14 +104,15 @@ def test_adverse_event_api_dlt_follows_attribution_window_and_exceptions(signer,
         ({"category": "cardiac", "serious": None},
          {"category": ["Use one of haematological, non_haematological, infusion_reaction, allergic, fever."],
           "serious": ["Say whether the event is serious."]}),
-        ({"onset_date": (TODAY + timedelta(days=1)).isoformat(), "resolution_date": TODAY.isoformat()},
+        (Later(lambda: {"onset_date": (today() + timedelta(days=1)).isoformat(), "resolution_date": today().isoformat()}),
          {"onset_date": ["The onset cannot be in the future."],
           "resolution_date": ["The event resolves before its onset."]}),
-        ({"onset_date": (WINDOW_OVER - timedelta(days=10)).isoformat()},
-         {"onset_date": [f"The onset {(WINDOW_OVER - timedelta(days=10)).isoformat()} is before consent and enrolment "
-                         f"({(WINDOW_OVER - timedelta(days=2)).isoformat()}): an event of the study starts on or after "
-                         f"{(WINDOW_OVER - timedelta(days=2)).isoformat()}."]}),
-        ({"resolution_date": (ONSET - timedelta(days=1)).isoformat()},
+        (Later(lambda: {"onset_date": (window_over() - timedelta(days=10)).isoformat()}),
+         Later(lambda: {"onset_date": [
+             f"The onset {(window_over() - timedelta(days=10)).isoformat()} is before consent and enrolment "
+             f"({(window_over() - timedelta(days=2)).isoformat()}): an event of the study starts on or after "
+             f"{(window_over() - timedelta(days=2)).isoformat()}."]})),
+        (Later(lambda: {"resolution_date": (dlt_onset() - timedelta(days=1)).isoformat()}),
          {"resolution_date": ["The event resolves before its onset."]}),
         ({"grade": 5, "serious": False, "resolved_to_grade1_within_48h": True},
          {"serious": ["A grade 5 event (death) is serious."],
@@ -124,15 +129,15 @@ def test_adverse_event_api_dlt_follows_attribution_window_and_exceptions(signer,
     ],
 )
 def test_adverse_event_api_bad_input_is_400_naming_each_field(api, participant, changes, errors):
-    response = api.post(url(participant), {**EVENT, **changes}, format="json")
+    response = api.post(url(participant), {**event_body(), **made(changes)}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"errors": errors}
+    assert response.json() == {"errors": made(errors)}
     assert AdverseEvent.objects.count() == 0
 
 
 def test_adverse_event_api_lists_events_with_their_dlt_assessment(signer, participant):
-    signer.post(url(participant), EVENT, format="json")
-    signer.post(url(participant), {**EVENT, "onset_date": TODAY.isoformat(), "term": "Headache", "grade": 1},
+    signer.post(url(participant), event_body(), format="json")
+    signer.post(url(participant), {**event_body(), "onset_date": today().isoformat(), "term": "Headache", "grade": 1},
                 format="json")
 
     body = signer.get(url(participant)).json()
@@ -142,8 +147,8 @@ def test_adverse_event_api_lists_events_with_their_dlt_assessment(signer, partic
 
 
 def test_adverse_event_api_before_any_infusion_has_no_window(studies, signer, coordinator):
-    participant = enrol_p2(coordinator, day0=TODAY, infusions=0)
-    body = signer.post(url(participant), {**EVENT, "onset_date": TODAY.isoformat()}, format="json").json()
+    participant = enrol_p2(coordinator, day0=today(), infusions=0)
+    body = signer.post(url(participant), {**event_body(), "onset_date": today().isoformat()}, format="json").json()
     assert body["dlt"]["dlt_window"] is None
     assert body["dlt"]["window_explanation"] == "No infusion given yet: the DLT window has not started."
     assert (body["dlt"]["is_dlt"], body["dlt"]["counts"]) == (True, False)
@@ -152,19 +157,21 @@ def test_adverse_event_api_before_any_infusion_has_no_window(studies, signer, co
 def test_adverse_event_api_monitor_is_403_and_other_site_is_404(participant, make_user):
     monitor = APIClient()
     monitor.force_authenticate(make_user("monitor"))
-    assert monitor.post(url(participant), EVENT, format="json").status_code == 403
+    assert monitor.post(url(participant), event_body(), format="json").status_code == 403
     assert monitor.get(url(participant)).status_code == 200
     elsewhere = APIClient()
     elsewhere.force_authenticate(make_user("coordinator", site="XH"))
-    assert elsewhere.post(url(participant), EVENT, format="json").status_code == 404
+    assert elsewhere.post(url(participant), event_body(), format="json").status_code == 404
     assert elsewhere.get(url(participant)).status_code == 404
     assert AdverseEvent.objects.count() == 0
 
 
-# --- seriousness, action taken, outcome and the SAE reporting deadline (section 3) ------------
+# --- seriousness, action taken, outcome and the sae_body() reporting deadline (section 3) ------------
 
-SAE = {**EVENT, "serious": True, "seriousness": ["hospitalisation"], "action_taken": "dose_delayed",
-       "outcome": "recovering"}
+
+def sae_body():
+    return {**event_body(), "serious": True, "seriousness": ["hospitalisation"], "action_taken": "dose_delayed",
+           "outcome": "recovering"}
 
 
 @pytest.mark.parametrize(
@@ -186,7 +193,7 @@ SAE = {**EVENT, "serious": True, "seriousness": ["hospitalisation"], "action_tak
     ],
 )
 def test_serious_adverse_event_validation_names_the_fields(api, participant, changes, errors):
-    response = api.post(url(participant), {**SAE, **changes}, format="json")
+    response = api.post(url(participant), {**sae_body(), **changes}, format="json")
     assert response.status_code == 400
     assert response.json() == {"errors": errors}
     assert AdverseEvent.objects.count() == 0
@@ -198,7 +205,7 @@ def test_serious_adverse_event_has_a_24_hour_reporting_deadline(api, participant
     from django.utils import timezone
 
     aware = timezone.now().replace(microsecond=0) - timedelta(hours=3)
-    response = api.post(url(participant), {**SAE, "site_aware_at": aware.isoformat()}, format="json")
+    response = api.post(url(participant), {**sae_body(), "site_aware_at": aware.isoformat()}, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["seriousness"], body["action_taken"], body["outcome"]) == (["hospitalisation"], "dose_delayed",
@@ -207,11 +214,11 @@ def test_serious_adverse_event_has_a_24_hour_reporting_deadline(api, participant
     event = AdverseEvent.objects.get()
     assert event.sae_report_due == aware + timedelta(hours=24) and not event.sae_overdue
 
-    fatal = api.post(url(participant), {**SAE, "grade": 5, "seriousness": ["death"], "outcome": "fatal"},
+    fatal = api.post(url(participant), {**sae_body(), "grade": 5, "seriousness": ["death"], "outcome": "fatal"},
                      format="json")
     assert fatal.status_code == 201, fatal.json()
 
 
 def test_non_serious_adverse_event_has_no_deadline(api, participant):
-    body = api.post(url(participant), EVENT, format="json").json()
+    body = api.post(url(participant), event_body(), format="json").json()
     assert body["sae_report_due"] is None and body["seriousness"] == []

@@ -11,9 +11,11 @@ from followup.models import AdverseEvent
 from followup.tests.support import assess_labs
 from trials.tests.support import SIGNER_PASSWORD
 
-FORM = {"term": "Lung infection", "category": "non_haematological", "onset_date": (day0() + timedelta(days=5)).isoformat(),
-        "grade": "3", "serious": "yes", "seriousness": ["hospitalisation"], "relationship": "unlikely",
-        "action_taken": "dose_delayed", "outcome": "recovering", "description": "Admitted for IV antibiotics"}
+
+def form_body():
+    return {"term": "Lung infection", "category": "non_haematological", "onset_date": (day0() + timedelta(days=5)).isoformat(),
+            "grade": "3", "serious": "yes", "seriousness": ["hospitalisation"], "relationship": "unlikely",
+            "action_taken": "dose_delayed", "outcome": "recovering", "description": "Admitted for IV antibiotics"}
 
 
 @pytest.fixture
@@ -27,7 +29,7 @@ def test_coordinator_records_a_serious_adverse_event_and_sees_its_deadline(clien
     page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
     assert reverse("adverse-event-new", args=[participant.pk]) in page
 
-    response = client.post(reverse("adverse-event-new", args=[participant.pk]), FORM)
+    response = client.post(reverse("adverse-event-new", args=[participant.pk]), form_body())
 
     assert response.status_code == 302, response.context["form"].errors
     event = AdverseEvent.objects.get()
@@ -42,7 +44,7 @@ def test_coordinator_records_a_serious_adverse_event_and_sees_its_deadline(clien
 
 def test_the_adverse_event_page_shows_everything_recorded(client, participant, coordinator):
     client.force_login(coordinator)
-    client.post(reverse("adverse-event-new", args=[participant.pk]), FORM)
+    client.post(reverse("adverse-event-new", args=[participant.pk]), form_body())
     event = AdverseEvent.objects.get()
 
     page = client.get(reverse("adverse-event-detail", args=[event.pk])).content.decode()
@@ -57,7 +59,7 @@ def test_the_adverse_event_page_shows_everything_recorded(client, participant, c
 
 def test_the_record_form_names_the_missing_seriousness_criterion(client, participant, coordinator):
     client.force_login(coordinator)
-    response = client.post(reverse("adverse-event-new", args=[participant.pk]), {**FORM, "seriousness": []})
+    response = client.post(reverse("adverse-event-new", args=[participant.pk]), {**form_body(), "seriousness": []})
     assert response.status_code == 200
     assert response.context["form"].errors["seriousness"] == [
         "A serious adverse event needs at least one seriousness criterion (death, life_threatening, hospitalisation, "
@@ -69,7 +71,7 @@ def test_an_overdue_sae_report_is_shown_in_red(client, participant, coordinator)
     client.force_login(coordinator)
     aware = timezone.localtime() - timedelta(hours=30)
     client.post(reverse("adverse-event-new", args=[participant.pk]),
-                {**FORM, "site_aware_at": aware.strftime("%Y-%m-%dT%H:%M")})
+                {**form_body(), "site_aware_at": aware.strftime("%Y-%m-%dT%H:%M")})
     event = AdverseEvent.objects.get()
     assert event.sae_overdue
 

@@ -1,6 +1,6 @@
 """Causality is the investigator's: an adverse event recorded by a coordinator (or by an investigator
 without their password) is a draft until an investigator confirms grade, seriousness and
-relationship with their signature; only then does it count (DLT). A serious draft's 24-hour SAE
+relationship with their signature; only then does it count (DLT). A serious draft's 24-hour sae_body()
 clock runs from the start, and its report is recorded before the signature."""
 from datetime import timedelta
 
@@ -8,18 +8,25 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dosing.tests.escalation_setup import WINDOW_OVER, enrol_p2
+from dosing.tests.escalation_setup import dlt_onset, enrol_p2
 from followup.models import AdverseEvent
 from trials.signatures import ADVERSE_EVENT_MEANING
 from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
 
 MEANING = "I confirm grade, seriousness and relationship to treatment of this adverse event."
-ONSET = WINDOW_OVER + timedelta(days=10)
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 # Grade 3, definitely related, inside the DLT window: a DLT once confirmed.
-EVENT = {"term": "Alanine aminotransferase increased", "category": "non_haematological",
-         "onset_date": ONSET.isoformat(), "grade": 3, "serious": False, "relationship": "definite"}
-SAE = {**EVENT, "serious": True, "seriousness": ["hospitalisation"], "relationship": "possible"}
+
+
+def event_body():
+    return {"term": "Alanine aminotransferase increased", "category": "non_haematological",
+             "onset_date": dlt_onset().isoformat(), "grade": 3, "serious": False, "relationship": "definite"}
+
+
+def sae_body():
+    return {**event_body(), "serious": True, "seriousness": ["hospitalisation"], "relationship": "possible"}
+
+
 WRONG = "The password is not correct: the adverse event was not confirmed."
 
 
@@ -36,7 +43,8 @@ def confirm_url(event) -> str:
     return f"/api/v1/adverse-events/{event.pk}/confirm/"
 
 
-def draft_of(api, participant, body=EVENT) -> AdverseEvent:
+def draft_of(api, participant, body=None) -> AdverseEvent:
+    body = event_body() if body is None else body
     response = api.post(url(participant), body, format="json")
     assert response.status_code == 201, response.json()
     return AdverseEvent.objects.get(pk=response.json()["id"])
@@ -53,7 +61,7 @@ def test_meaning_text_is_the_one_stored():
 
 
 def test_a_coordinators_definite_event_is_a_draft_that_counts_no_dlt_until_signed(api, participant, investigator):
-    response = api.post(url(participant), EVENT, format="json")
+    response = api.post(url(participant), event_body(), format="json")
 
     assert response.status_code == 201
     body = response.json()
@@ -69,7 +77,7 @@ def test_a_coordinators_definite_event_is_a_draft_that_counts_no_dlt_until_signe
 
 
 def test_a_coordinator_sending_a_password_is_403_and_writes_nothing(api, participant):
-    response = api.post(url(participant), {**EVENT, "password": "Long-enough-pass-91"}, format="json")
+    response = api.post(url(participant), {**event_body(), "password": "Long-enough-pass-91"}, format="json")
     assert (response.status_code, response.json()) == (403, {"errors": {"detail": [
         "Only an investigator of the site signs an adverse event; record it without a password, as a draft for "
         "the investigator to confirm."]}})
@@ -78,7 +86,7 @@ def test_a_coordinator_sending_a_password_is_403_and_writes_nothing(api, partici
 
 def test_an_investigator_with_the_password_confirms_at_once(participant, investigator):
     before = timezone.now()
-    response = client_for(investigator).post(url(participant), {**EVENT, "password": SIGNER_PASSWORD}, format="json")
+    response = client_for(investigator).post(url(participant), {**event_body(), "password": SIGNER_PASSWORD}, format="json")
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -92,14 +100,14 @@ def test_an_investigator_with_the_password_confirms_at_once(participant, investi
 
 
 def test_an_investigator_with_a_wrong_password_is_403_and_writes_nothing(participant, investigator):
-    response = client_for(investigator).post(url(participant), {**EVENT, "password": "guess"}, format="json")
+    response = client_for(investigator).post(url(participant), {**event_body(), "password": "guess"}, format="json")
     assert (response.status_code, response.json()) == (403, {"errors": {"detail": [
         "The password is not correct: the adverse event was not recorded."]}})
     assert AdverseEvent.objects.count() == 0
 
 
 def test_an_investigator_without_the_password_records_a_draft(participant, investigator):
-    body = client_for(investigator).post(url(participant), EVENT, format="json").json()
+    body = client_for(investigator).post(url(participant), event_body(), format="json").json()
     assert (body["status"], body["confirmation"]) == ("draft", None)
 
 
@@ -148,12 +156,12 @@ def test_a_confirmed_event_is_not_confirmed_again(api, participant, investigator
     assert signer.post(confirm_url(draft), body, format="json").status_code == 409
 
 
-# --- the SAE clock does not wait for the signature -------------------------------------------------
+# --- the sae_body() clock does not wait for the signature -------------------------------------------------
 
 def test_a_serious_draft_starts_the_24_hour_clock_and_is_reported_before_the_signature(api, participant, coordinator,
                                                                                        investigator):
     aware = timezone.now().replace(microsecond=0) - timedelta(hours=2)
-    draft = draft_of(api, participant, {**SAE, "site_aware_at": aware.isoformat()})
+    draft = draft_of(api, participant, {**sae_body(), "site_aware_at": aware.isoformat()})
     assert (draft.status, draft.sae_report_due) == ("draft", aware + timedelta(hours=24))
     work = api.get("/api/v1/worklist/?kind=sae_report").json()["items"]
     assert [(item["kind"], item["id"]) for item in work] == [("sae_report", draft.pk)]
@@ -176,9 +184,11 @@ def test_a_serious_draft_starts_the_24_hour_clock_and_is_reported_before_the_sig
 
 # --- pages ------------------------------------------------------------------------------------------
 
-FORM = {"term": "Alanine aminotransferase increased", "category": "non_haematological",
-        "onset_date": ONSET.isoformat(), "grade": "3", "serious": "no", "relationship": "definite",
-        "outcome": "recovering"}
+
+def form_body():
+    return {"term": "Alanine aminotransferase increased", "category": "non_haematological",
+            "onset_date": dlt_onset().isoformat(), "grade": "3", "serious": "no", "relationship": "definite",
+            "outcome": "recovering"}
 
 
 def test_the_record_page_saves_a_coordinators_event_as_a_draft(client, participant, coordinator):
@@ -187,7 +197,7 @@ def test_the_record_page_saves_a_coordinators_event_as_a_draft(client, participa
     assert "password" not in form_page.context["form"].fields
     assert 'data-testid="ae-draft-note"' in form_page.content.decode()
 
-    response = client.post(reverse("adverse-event-new", args=[participant.pk]), FORM, follow=True)
+    response = client.post(reverse("adverse-event-new", args=[participant.pk]), form_body(), follow=True)
 
     event = AdverseEvent.objects.get()
     assert (event.status, event.relationship, event.confirmed_by) == ("draft", "definite", None)
@@ -202,12 +212,12 @@ def test_the_record_page_lets_an_investigator_sign_at_once(client, participant, 
     client.force_login(investigator)
     page = client.get(reverse("adverse-event-new", args=[participant.pk])).content.decode()
     assert MEANING in page and 'name="password"' in page
-    wrong = client.post(reverse("adverse-event-new", args=[participant.pk]), {**FORM, "password": "guess"})
+    wrong = client.post(reverse("adverse-event-new", args=[participant.pk]), {**form_body(), "password": "guess"})
     assert wrong.context["form"].errors["password"] == [
         "The password is not correct: the adverse event was not recorded."]
     assert AdverseEvent.objects.count() == 0
 
-    client.post(reverse("adverse-event-new", args=[participant.pk]), {**FORM, "password": SIGNER_PASSWORD})
+    client.post(reverse("adverse-event-new", args=[participant.pk]), {**form_body(), "password": SIGNER_PASSWORD})
 
     event = AdverseEvent.objects.get()
     assert (event.status, event.confirmed_by) == ("confirmed", investigator)

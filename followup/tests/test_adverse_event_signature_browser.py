@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
+from dosing.tests.escalation_setup import adverse_event, enrol_p2, window_over
 from followup.models import AdverseEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,7 +27,7 @@ def test_coordinator_records_causality_and_the_investigator_signs_it_in_the_brow
     coordinator = make_user("coordinator", username="wang", password=PASSWORD)
     investigator = make_user("investigator", username="li", password=PASSWORD)
     participant = enrol_p2(coordinator)
-    onset = WINDOW_OVER + timedelta(days=10)
+    onset = window_over() + timedelta(days=10)
     page = chromium_page
     problems = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
@@ -81,7 +81,7 @@ def test_a_correction_of_the_grade_and_a_dismissal_are_signed_in_the_browser(chr
     coordinator = make_user("coordinator", username="wang", password=PASSWORD)
     investigator = make_user("investigator", username="li", password=PASSWORD)
     participant = enrol_p2(coordinator)
-    onset = WINDOW_OVER + timedelta(days=10)
+    onset = window_over() + timedelta(days=10)
     signed = adverse_event(participant, onset=onset, by=coordinator, grade=3)  # signed by the site's investigator
     draft = adverse_event(participant, onset=onset, by=coordinator, grade=2, confirmed=False, term="Headache")
     page = chromium_page

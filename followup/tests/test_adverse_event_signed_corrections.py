@@ -12,13 +12,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
+from dosing.tests.escalation_setup import adverse_event, dlt_onset, enrol_p2
 from followup import services
 from followup.models import AdverseEvent
 from followup.tests.support import adverse_event_form_as_posted, items
 from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
 
-ONSET = WINDOW_OVER + timedelta(days=10)
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 MEANING = "I confirm grade, seriousness and relationship to treatment of this adverse event."
 REASON = "Source document re-read at monitoring"
@@ -36,12 +35,12 @@ def participant(studies, coordinator):
 def signed_sae(participant, coordinator):
     """Grade 4, serious (life-threatening), possibly related, in the DLT window: a DLT, signed by
     the site's investigator."""
-    return adverse_event(participant, onset=ONSET, by=coordinator, grade=4)
+    return adverse_event(participant, onset=dlt_onset(), by=coordinator, grade=4)
 
 
 @pytest.fixture
 def draft(participant, coordinator):
-    return adverse_event(participant, onset=ONSET, by=coordinator, grade=3, confirmed=False)
+    return adverse_event(participant, onset=dlt_onset(), by=coordinator, grade=3, confirmed=False)
 
 
 def url(event) -> str:
@@ -113,7 +112,7 @@ def test_a_withdrawn_event_is_a_draft_and_not_patched_again(signed_sae, coordina
 
 
 def test_coordinator_making_an_event_serious_starts_its_clock_and_the_draft_is_reported(participant, coordinator):
-    event = adverse_event(participant, onset=ONSET, by=coordinator, grade=3)
+    event = adverse_event(participant, onset=dlt_onset(), by=coordinator, grade=3)
     before = timezone.now()
 
     response = client_for(coordinator).patch(url(event), {"serious": True, "seriousness": ["hospitalisation"],
@@ -133,7 +132,7 @@ def test_other_fields_are_corrected_under_the_signature(signed_sae, coordinator)
 
     response = client_for(coordinator).patch(url(signed_sae), {
         "description": "ALT 6 x ULN", "outcome": "recovering", "seriousness": ["life_threatening"],
-        "resolution_date": (ONSET + timedelta(days=3)).isoformat(), "reason": REASON}, format="json")
+        "resolution_date": (dlt_onset() + timedelta(days=3)).isoformat(), "reason": REASON}, format="json")
 
     assert response.status_code == 200, response.json()
     assert (response.json()["status"], response.json()["confirmation"]["meaning"]) == ("confirmed", MEANING)

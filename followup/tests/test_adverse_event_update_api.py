@@ -8,12 +8,12 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
+from dosing.tests.escalation_setup import adverse_event, dlt_onset, enrol_p2
 from followup import services
 from followup.models import AdverseEvent
-from trials.tests.support import SIGNER_PASSWORD, client_for, confirm_adverse_event
+from followup.tests.factories import AdverseEventFactory
+from trials.tests.support import SIGNER_PASSWORD, Later, client_for, confirm_adverse_event, made
 
-ONSET = WINDOW_OVER + timedelta(days=10)
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 REASON = "Source document re-read at monitoring"
 
@@ -26,7 +26,7 @@ def participant(studies, coordinator):
 @pytest.fixture
 def event(participant, coordinator):
     """Grade 3 ALT increase, possibly related, inside the DLT window: a DLT."""
-    return adverse_event(participant, onset=ONSET, by=coordinator)
+    return adverse_event(participant, onset=dlt_onset(), by=coordinator)
 
 
 def url(event) -> str:
@@ -56,7 +56,7 @@ def test_the_escalation_api_reflects_a_corrected_grade_and_dlt_flag(studies, api
     first = enrol_p2(coordinator)
     enrol_p2(coordinator)
     enrol_p2(coordinator)
-    event = adverse_event(first, onset=ONSET, by=coordinator)
+    event = adverse_event(first, onset=dlt_onset(), by=coordinator)
     before = client_for(coordinator).get(ESCALATION).json()
     assert (before["levels"][0]["dlts"], before["proposal"]["action"]) == (1, "expand")
 
@@ -75,13 +75,13 @@ def test_the_escalation_api_reflects_a_corrected_grade_and_dlt_flag(studies, api
 def test_patch_changes_only_the_fields_given(api, event):
     api.patch(url(event), {"description": "ALT 6 x ULN", "reason": REASON}, format="json")
 
-    response = api.patch(url(event), {"resolution_date": (ONSET + timedelta(days=9)).isoformat(),
+    response = api.patch(url(event), {"resolution_date": (dlt_onset() + timedelta(days=9)).isoformat(),
                                        "outcome": "recovered", "reason": "Resolved at the next visit"}, format="json")
 
     assert response.status_code == 200, response.json()
     event.refresh_from_db()
     assert (event.grade, event.description, event.outcome, event.resolution_date) == (
-        3, "ALT 6 x ULN", "recovered", ONSET + timedelta(days=9))
+        3, "ALT 6 x ULN", "recovered", dlt_onset() + timedelta(days=9))
 
 
 def test_patch_without_a_reason_is_refused_and_changes_nothing(api, event):
@@ -100,7 +100,7 @@ def test_patch_without_a_reason_is_refused_and_changes_nothing(api, event):
     ({"serious": True},
      {"seriousness": ["A serious adverse event needs at least one seriousness criterion (death, life_threatening, "
                       "hospitalisation, disability, congenital_anomaly, other_important)."]}),
-    ({"resolution_date": (ONSET - timedelta(days=1)).isoformat(), "grade": 0},
+    (Later(lambda: {"resolution_date": (dlt_onset() - timedelta(days=1)).isoformat(), "grade": 0}),
      {"resolution_date": ["The event resolves before its onset."],
       "grade": ["The CTCAE grade is a whole number from 1 to 5."]}),
     ({"resolved_to_grade1_within_48h": True},
@@ -113,7 +113,7 @@ def test_patch_without_a_reason_is_refused_and_changes_nothing(api, event):
       "onset_date": ["Give the date of onset."]}),
 ])
 def test_patch_validates_as_recording_does(api, event, changes, errors):
-    response = api.patch(url(event), {**changes, "reason": REASON}, format="json")
+    response = api.patch(url(event), {**made(changes), "reason": REASON}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {"errors": errors}
@@ -168,7 +168,7 @@ def test_a_coordinator_cannot_change_causality_an_investigator_can(event, coordi
 
 
 def test_a_dismissed_event_and_a_draft_are_not_corrected(api, participant, coordinator, investigator):
-    base = {"participant": participant, "term": "Anemia", "category": "haematological", "onset_date": ONSET,
+    base = {"participant": participant, "term": "Anemia", "category": "haematological", "onset_date": dlt_onset(),
             "status": "draft", "reported_by": coordinator}
     draft = AdverseEvent.objects.create(**base)
     dismissed = AdverseEvent.objects.create(**base)
@@ -188,9 +188,9 @@ def test_a_dismissed_event_and_a_draft_are_not_corrected(api, participant, coord
 
 def test_the_site_cannot_learn_of_a_reported_sae_after_its_report(api, participant, coordinator):
     aware = timezone.now().replace(microsecond=0) - timedelta(hours=5)
-    event = services.adverse_event_record(participant=participant, by=coordinator, data=services.AdverseEventInput(
-        term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3, serious=True,
-        seriousness=["hospitalisation"], relationship="unlikely", site_aware_at=aware))
+    event = AdverseEventFactory(participant=participant, term="Lung infection", category="non_haematological",
+                                onset_date=timezone.localdate(), grade=3, serious=True, seriousness=["hospitalisation"],
+                                relationship="unlikely", site_aware_at=aware, by=coordinator)
     confirm_adverse_event(event)
     services.adverse_event_sae_report(event=event, reported_at=aware + timedelta(hours=2), by=coordinator)
 
@@ -253,10 +253,10 @@ def test_the_audit_page_of_the_event_shows_the_correction(client, api, event, co
 @pytest.fixture
 def overdue_sae(participant, coordinator):
     aware = timezone.now().replace(microsecond=0) - timedelta(hours=30)
-    return confirm_adverse_event(services.adverse_event_record(
-        participant=participant, by=coordinator, data=services.AdverseEventInput(
-            term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3,
-            serious=True, seriousness=["hospitalisation"], relationship="unlikely", site_aware_at=aware)))
+    return confirm_adverse_event(AdverseEventFactory(
+        participant=participant, term="Lung infection", category="non_haematological", onset_date=timezone.localdate(),
+        grade=3, serious=True, seriousness=["hospitalisation"], relationship="unlikely", site_aware_at=aware,
+        by=coordinator))
 
 
 def test_a_coordinator_cannot_restart_the_sae_clock_an_investigator_can(overdue_sae, coordinator, investigator):
@@ -279,9 +279,9 @@ def test_a_coordinator_cannot_restart_the_sae_clock_an_investigator_can(overdue_
 
 def test_an_event_made_serious_starts_its_reporting_clock_at_the_correction(api, participant, coordinator):
     aware = timezone.now() - timedelta(days=3)
-    event = services.adverse_event_record(participant=participant, by=coordinator, data=services.AdverseEventInput(
-        term="Lung infection", category="non_haematological", onset_date=timezone.localdate(), grade=3, serious=False,
-        relationship="unlikely", site_aware_at=aware))
+    event = AdverseEventFactory(participant=participant, term="Lung infection", category="non_haematological",
+                                onset_date=timezone.localdate(), grade=3, serious=False, relationship="unlikely",
+                                site_aware_at=aware, by=coordinator)
     confirm_adverse_event(event)
     before = timezone.now()
     response = api.patch(url(event), {"serious": True, "seriousness": ["hospitalisation"],

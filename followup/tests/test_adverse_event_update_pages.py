@@ -6,17 +6,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dosing.tests.escalation_setup import WINDOW_OVER, adverse_event, enrol_p2
+from dosing.tests.escalation_setup import adverse_event, dlt_onset, enrol_p2
 from followup.models import AdverseEvent
 from followup.tests.support import adverse_event_form_as_posted
 from trials.tests.support import SIGNER_PASSWORD
 
-ONSET = WINDOW_OVER + timedelta(days=10)
-
 
 @pytest.fixture
 def event(studies, coordinator):
-    return adverse_event(enrol_p2(coordinator), onset=ONSET, by=coordinator, description="ALT 6 x ULN")
+    return adverse_event(enrol_p2(coordinator), onset=dlt_onset(), by=coordinator, description="ALT 6 x ULN")
 
 
 def edit_url(event) -> str:
@@ -116,7 +114,7 @@ def test_the_site_aware_time_changed_on_the_form_is_stored(client, event, coordi
 
 def test_a_draft_is_not_corrected_from_the_form(client, event, coordinator):
     draft = AdverseEvent.objects.create(participant=event.participant, term="Anemia", category="haematological",
-                                        onset_date=ONSET, status="draft", reported_by=coordinator)
+                                        onset_date=dlt_onset(), status="draft", reported_by=coordinator)
     client.force_login(coordinator)
 
     response = client.get(edit_url(draft))

@@ -24,15 +24,16 @@ def stored_counts():
             RescueTherapy.objects.count())
 
 
-W1 = {"date": days_ago(3), "visit": "W1",
-      "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"}],
-      "bleeding_grade": 0,
-      "transfusions": [{"kind": "platelet", "date": days_ago(5)}],
-      "rescue_therapies": [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)}]}
+def w1_body():
+    return {"date": days_ago(3), "visit": "W1",
+          "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"}],
+          "bleeding_grade": 0,
+          "transfusions": [{"kind": "platelet", "date": days_ago(5)}],
+          "rescue_therapies": [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)}]}
 
 
 def test_assessment_api_stores_the_body_of_api_md_and_marks_the_visit_done(api, woman, coordinator):
-    response = api.post(url(woman), W1, format="json")
+    response = api.post(url(woman), w1_body(), format="json")
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -48,7 +49,7 @@ def test_assessment_api_stores_the_body_of_api_md_and_marks_the_visit_done(api, 
 def test_assessment_api_converts_g_per_dl_and_per_ul_to_si_keeping_the_value_as_entered(api, woman):
     labs = [{"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
             {"analyte": "PLT", "value": 42000, "unit": "/uL"}]
-    response = api.post(url(woman), {**W1, "labs": labs}, format="json")
+    response = api.post(url(woman), {**w1_body(), "labs": labs}, format="json")
 
     assert response.status_code == 201, response.json()
     assert response.json()["labs"] == [
@@ -63,7 +64,7 @@ def test_assessment_api_converts_g_per_dl_and_per_ul_to_si_keeping_the_value_as_
 
 def test_assessment_api_uses_the_site_range_of_the_participants_sex_when_the_report_gives_none(api, woman):
     labs = [{"analyte": "HGB", "value": 120, "unit": "g/L"}, {"analyte": "ALT", "value": 30, "unit": "U/L", "uln": 45}]
-    response = api.post(url(woman), {**W1, "labs": labs}, format="json")
+    response = api.post(url(woman), {**w1_body(), "labs": labs}, format="json")
 
     assert response.status_code == 201, response.json()
     ranges = {lab["analyte"]: (lab["lln"], lab["uln"], lab["range_source"]) for lab in response.json()["labs"]}
@@ -113,9 +114,9 @@ def test_assessment_api_bad_input_names_every_field_and_stores_nothing(api, woma
 
 
 def test_assessment_api_refuses_a_date_in_the_future_or_before_enrolment(api, woman):
-    future = api.post(url(woman), {**W1, "date": days_ago(-1)}, format="json")
-    before = api.post(url(woman), {**W1, "date": days_ago(11)}, format="json")
-    missing = api.post(url(woman), {**W1, "date": None}, format="json")
+    future = api.post(url(woman), {**w1_body(), "date": days_ago(-1)}, format="json")
+    before = api.post(url(woman), {**w1_body(), "date": days_ago(11)}, format="json")
+    missing = api.post(url(woman), {**w1_body(), "date": None}, format="json")
 
     assert future.json() == {"errors": {"date": ["A date cannot be in the future."]}}
     assert before.json() == {"errors": {"date": [f"An assessment cannot be dated before enrolment ({days_ago(10)})."]}}
@@ -124,10 +125,10 @@ def test_assessment_api_refuses_a_date_in_the_future_or_before_enrolment(api, wo
 
 
 def test_assessment_api_refuses_a_visit_not_of_the_participant_timed_or_already_done(api, woman):
-    unknown = api.post(url(woman), {**W1, "visit": "M6"}, format="json")
-    timed = api.post(url(woman), {**W1, "visit": "PK30M"}, format="json")
-    assert api.post(url(woman), W1, format="json").status_code == 201
-    again = api.post(url(woman), W1, format="json")
+    unknown = api.post(url(woman), {**w1_body(), "visit": "M6"}, format="json")
+    timed = api.post(url(woman), {**w1_body(), "visit": "PK30M"}, format="json")
+    assert api.post(url(woman), w1_body(), format="json").status_code == 201
+    again = api.post(url(woman), w1_body(), format="json")
 
     assert unknown.json() == {"errors": {"visit": ["M6 is not one of this participant's visits."]}}
     assert timed.json() == {"errors": {"visit": [
@@ -139,7 +140,7 @@ def test_assessment_api_refuses_a_visit_not_of_the_participant_timed_or_already_
 def test_assessment_api_outside_the_window_needs_a_reason_then_marks_the_visit_done_with_a_deviation(api, woman):
     w2 = Visit.objects.get(participant=woman, code="W2")
     start, end = (timezone.localtime(d).date().isoformat() for d in (w2.window_start, w2.window_end))
-    body = {**W1, "visit": "W2", "date": days_ago(0)}
+    body = {**w1_body(), "visit": "W2", "date": days_ago(0)}
 
     refused = api.post(url(woman), body, format="json")
     accepted = api.post(url(woman), {**body, "deviation_reason": "Patient travelling"}, format="json")
@@ -155,7 +156,7 @@ def test_assessment_api_outside_the_window_needs_a_reason_then_marks_the_visit_d
 
 
 def test_assessment_api_records_an_unscheduled_assessment_without_touching_the_visits(api, woman):
-    response = api.post(url(woman), {**W1, "visit": None, "virology": {"hbv": "negative", "hiv": "not_done"},
+    response = api.post(url(woman), {**w1_body(), "visit": None, "virology": {"hbv": "negative", "hiv": "not_done"},
                                      "immune_panel": {"treg": 4.5, "nk": 12},
                                      "concomitant_medications": [{"name": "Omeprazole", "dose": "20 mg qd",
                                                                   "start": days_ago(8)}],
@@ -172,8 +173,8 @@ def test_assessment_api_records_an_unscheduled_assessment_without_touching_the_v
 
 
 def test_assessment_api_lists_the_participants_assessments(api, woman):
-    api.post(url(woman), W1, format="json")
-    api.post(url(woman), {**W1, "visit": None, "date": days_ago(1)}, format="json")
+    api.post(url(woman), w1_body(), format="json")
+    api.post(url(woman), {**w1_body(), "visit": None, "date": days_ago(1)}, format="json")
 
     response = api.get(url(woman))
 
@@ -183,11 +184,11 @@ def test_assessment_api_lists_the_participants_assessments(api, woman):
 
 
 def test_assessment_api_monitor_reads_but_cannot_record(woman, make_user, api):
-    api.post(url(woman), W1, format="json")
+    api.post(url(woman), w1_body(), format="json")
     monitor = APIClient()
     monitor.force_authenticate(make_user("monitor"))
 
-    refused = monitor.post(url(woman), {**W1, "visit": None}, format="json")
+    refused = monitor.post(url(woman), {**w1_body(), "visit": None}, format="json")
 
     assert refused.status_code == 403
     assert Assessment.objects.count() == 1
@@ -198,12 +199,12 @@ def test_assessment_api_another_sites_participant_is_not_found(woman, make_user)
     other = APIClient()
     other.force_authenticate(make_user("coordinator", site="XH"))
 
-    assert (other.get(url(woman)).status_code, other.post(url(woman), W1, format="json").status_code) == (404, 404)
+    assert (other.get(url(woman)).status_code, other.post(url(woman), w1_body(), format="json").status_code) == (404, 404)
     assert Assessment.objects.count() == 0
 
 
 def test_assessment_api_type_errors_are_named(api, woman):
-    response = api.post(url(woman), {**W1, "labs": [{"analyte": "PLT", "value": "lots", "unit": "10^9/L"}],
+    response = api.post(url(woman), {**w1_body(), "labs": [{"analyte": "PLT", "value": "lots", "unit": "10^9/L"}],
                                      "transfusions": [{"kind": "rbc", "date": "yesterday"}]}, format="json")
 
     assert response.status_code == 400
@@ -218,7 +219,7 @@ def test_assessment_api_with_five_labs_stays_within_twenty_queries(api, woman, d
     api.get(url(woman))  # the user's site memberships are read once per request
 
     with django_assert_max_num_queries(20):
-        response = api.post(url(woman), {**W1, "labs": labs}, format="json")
+        response = api.post(url(woman), {**w1_body(), "labs": labs}, format="json")
 
     assert response.status_code == 201, response.json()
     assert LabResult.objects.count() == 5
@@ -246,7 +247,7 @@ def test_assessment_record_with_five_labs_stays_within_twenty_queries(woman, coo
     lambda a: Transfusion(assessment=a, kind="plasma", date=a.date),
 ], ids=["bleeding_grade_over_4", "negative_lab_value", "rescue_end_before_start", "unknown_transfusion"])
 def test_assessment_constraints_refuse_impossible_rows(api, woman, make_row):
-    api.post(url(woman), {**W1, "visit": None}, format="json")
+    api.post(url(woman), {**w1_body(), "visit": None}, format="json")
     assessment = Assessment.objects.get()
 
     with pytest.raises(IntegrityError), transaction.atomic():

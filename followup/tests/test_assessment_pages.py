@@ -1,10 +1,12 @@
 """Assessment capture from the participant page (the same service as the API)."""
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from dosing.tests.factories import InfusionFactory
+from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p2_screening
 from followup.models import Assessment, LabResult, Transfusion, Visit
 from followup.tests.support import days_ago, filled, form_url
@@ -123,20 +125,15 @@ def test_assessment_form_for_a_timed_sample_goes_to_the_visit_form(client, woman
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_coordinator_records_a_visit_assessment_in_the_browser(chromium_page, studies, make_user):
-    from datetime import datetime, time
-
-    from dosing import services as dosing
-    from enrollment import services as enrolment
-
     user = make_user("coordinator", username="wen", password="Correct-Horse-88")
     day0 = timezone.localdate() - timedelta(days=10)
     screening = eligible_p2_screening(user, sex="female")
     screening.consents.update(signed_at=timezone.now() - timedelta(days=12))
-    participant = enrolment.participant_enrol(screening=screening, dose_level_code="A", enrolled_on=day0,
-                                              first_infusion_on=day0, by=user)
-    dosing.infusion_record(participant=participant, by=user, data=dosing.InfusionInput(
-        number=1, started_at=datetime.combine(day0, time(9, 0), tzinfo=timezone.get_current_timezone()),
-        weight_kg=60, cells_infused=3e7, product={"kind": "msc", "lot": "L1", "viability_pct": 95}))
+    participant = ParticipantFactory(screening=screening, dose_level_code="A", enrolled_on=day0, first_infusion_on=day0,
+                                     by=user)
+    InfusionFactory(participant=participant, number=1,
+                    started_at=datetime.combine(day0, time(9, 0), tzinfo=timezone.get_current_timezone()), ended_at=None,
+                    weight_kg=60, cells_infused=3e7, product={"kind": "msc", "lot": "L1", "viability_pct": 95}, by=user)
     page = chromium_page
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -21,14 +21,15 @@ def days_ago(n: int) -> str:
     return (timezone.localdate() - timedelta(days=n)).isoformat()
 
 
-W1 = {"date": days_ago(3), "visit": "W1",
-      "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"},
-               {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
-               {"analyte": "ALT", "value": 30, "unit": "U/L", "uln": 40}],
-      "bleeding_grade": 1, "steroid_mg_per_day": 10,
-      "transfusions": [{"kind": "platelet", "date": days_ago(5)}, {"kind": "rbc", "date": days_ago(4)}],
-      "rescue_therapies": [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)}],
-      "notes": "Routine visit"}
+def w1_body():
+    return {"date": days_ago(3), "visit": "W1",
+          "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"},
+                   {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
+                   {"analyte": "ALT", "value": 30, "unit": "U/L", "uln": 40}],
+          "bleeding_grade": 1, "steroid_mg_per_day": 10,
+          "transfusions": [{"kind": "platelet", "date": days_ago(5)}, {"kind": "rbc", "date": days_ago(4)}],
+          "rescue_therapies": [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)}],
+          "notes": "Routine visit"}
 
 
 def url(assessment) -> str:
@@ -37,7 +38,7 @@ def url(assessment) -> str:
 
 @pytest.fixture
 def recorded(api, woman):
-    response = api.post(f"/api/v1/participants/{woman.pk}/assessments/", W1, format="json")
+    response = api.post(f"/api/v1/participants/{woman.pk}/assessments/", w1_body(), format="json")
     assert response.status_code == 201, response.json()
     return Assessment.objects.get(pk=response.json()["id"])
 
@@ -139,7 +140,7 @@ def test_patch_validates_as_recording_does_naming_each_field_and_writes_nothing(
 
 def test_patch_that_changes_nothing_writes_nothing(api, recorded):
     before = history_counts()
-    response = api.patch(url(recorded), {**W1, "reason": REASON}, format="json")
+    response = api.patch(url(recorded), {**w1_body(), "reason": REASON}, format="json")
     assert response.status_code == 200, response.json()
     assert history_counts() == before
 
@@ -233,7 +234,7 @@ def test_a_changed_lab_suggests_an_adverse_event_once(api, recorded):
 
 
 def test_unchanged_labs_suggest_nothing(api, woman):
-    body = {**W1, "labs": [{"analyte": "ALT", "value": 130, "unit": "U/L", "uln": 40}]}
+    body = {**w1_body(), "labs": [{"analyte": "ALT", "value": 130, "unit": "U/L", "uln": 40}]}
     recorded = Assessment.objects.get(pk=api.post(f"/api/v1/participants/{woman.pk}/assessments/", body,
                                                   format="json").json()["id"])
     AdverseEvent.objects.update(status="dismissed", dismissed_reason="Seen")  # no open draft left to match

@@ -14,16 +14,17 @@ def days_ago(n: int) -> str:
     return (timezone.localdate() - timedelta(days=n)).isoformat()
 
 
-W1 = {"date": days_ago(3), "visit": "W1", "bleeding_grade": 1, "steroid_mg_per_day": 10,
-      "labs": [{"analyte": "PLT", "value": 42000, "unit": "/uL"},
-               {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
-               {"analyte": "ALT", "value": 30, "unit": "U/L", "uln": 40}],
-      "transfusions": [{"kind": "platelet", "date": days_ago(5)}]}
+def w1_body():
+    return {"date": days_ago(3), "visit": "W1", "bleeding_grade": 1, "steroid_mg_per_day": 10,
+          "labs": [{"analyte": "PLT", "value": 42000, "unit": "/uL"},
+                   {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
+                   {"analyte": "ALT", "value": 30, "unit": "U/L", "uln": 40}],
+          "transfusions": [{"kind": "platelet", "date": days_ago(5)}]}
 
 
 @pytest.fixture
 def recorded(api, woman):
-    response = api.post(f"/api/v1/participants/{woman.pk}/assessments/", W1, format="json")
+    response = api.post(f"/api/v1/participants/{woman.pk}/assessments/", w1_body(), format="json")
     assert response.status_code == 201, response.json()
     return Assessment.objects.get(pk=response.json()["id"])
 
@@ -69,11 +70,11 @@ def test_participant_page_reads_the_same_number_of_rows_sets_for_one_or_many_ass
                                                                                            coordinator):
     client.force_login(coordinator)
     url = reverse("participant-detail", args=[woman.pk])
-    api.post(f"/api/v1/participants/{woman.pk}/assessments/", {**W1, "visit": None}, format="json")
+    api.post(f"/api/v1/participants/{woman.pk}/assessments/", {**w1_body(), "visit": None}, format="json")
     client.get(url)
     with_one, _response = count_queries(lambda: client.get(url))
     for day in range(4, 9):
-        api.post(f"/api/v1/participants/{woman.pk}/assessments/", {**W1, "visit": None, "date": days_ago(day)},
+        api.post(f"/api/v1/participants/{woman.pk}/assessments/", {**w1_body(), "visit": None, "date": days_ago(day)},
                  format="json")
 
     with_six, response = count_queries(lambda: client.get(url))
@@ -158,7 +159,7 @@ def test_another_sites_coordinator_gets_404_and_anonymous_is_sent_to_sign_in(cli
 
 
 def test_coordinator_corrects_an_assessment_in_the_browser(chromium_page, api, woman, coordinator):
-    recorded = Assessment.objects.get(pk=api.post(f"/api/v1/participants/{woman.pk}/assessments/", W1,
+    recorded = Assessment.objects.get(pk=api.post(f"/api/v1/participants/{woman.pk}/assessments/", w1_body(),
                                                   format="json").json()["id"])
     page = chromium_page
     errors = []

@@ -112,12 +112,14 @@ def test_the_api_list_needs_a_signed_in_user(db):
 
 # --- recording under a listed or an "other, specify" term --------------------------------------
 
-EVENT = {"category": "non_haematological", "onset_date": (day0() + timedelta(days=10)).isoformat(), "grade": 2,
-         "serious": False, "relationship": "unlikely"}
+
+def event_body():
+    return {"category": "non_haematological", "onset_date": (day0() + timedelta(days=10)).isoformat(), "grade": 2,
+             "serious": False, "relationship": "unlikely"}
 
 
 def record(api, participant, **body):
-    return api.post(f"/api/v1/participants/{participant.pk}/adverse-events/", {**EVENT, **body}, format="json")
+    return api.post(f"/api/v1/participants/{participant.pk}/adverse-events/", {**event_body(), **body}, format="json")
 
 
 def test_an_unlisted_term_is_refused_with_the_way_to_record_it(api, participant):
@@ -175,8 +177,8 @@ def test_the_record_form_offers_the_list_and_the_other_specify_box(client, parti
     url = reverse("adverse-event-new", args=[participant.pk])
 
     page = client.get(url).content.decode()
-    refused = client.post(url, {**EVENT, "term": "Pneumonia", "serious": "no"})
-    accepted = client.post(url, {**EVENT, "term": "Pneumonia", "term_other": "on", "serious": "no"})
+    refused = client.post(url, {**event_body(), "term": "Pneumonia", "serious": "no"})
+    accepted = client.post(url, {**event_body(), "term": "Pneumonia", "term_other": "on", "serious": "no"})
 
     assert 'list="ctcae-terms"' in page and '<option value="Lung infection">Infections and infestations</option>' in page
     assert 'name="term_other"' in page

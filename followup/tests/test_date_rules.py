@@ -6,15 +6,22 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment.tests.support import form_data as screening_form, screened_on
+from dosing.tests.support import day0
+from enrollment.tests.support import form_data as screening_form, screened_on, today
 from followup.tests.support import filled as assessment_form, history_rows
-from followup.tests.world import DAY0, TODAY, build_world
+from followup.tests.world import build_world
 from trials.models import Study
-from trials.tests.support import client_for
+from trials.tests.support import Later, client_for, made
 
 TZ = timezone.get_current_timezone()
-TOMORROW = TODAY + timedelta(days=1)
-YESTERDAY = TODAY - timedelta(days=1)
+
+
+def tomorrow():
+    return today() + timedelta(days=1)
+
+
+def yesterday():
+    return today() - timedelta(days=1)
 
 
 def in_an_hour() -> datetime:
@@ -47,23 +54,23 @@ def backdate_consent(world, day):
 FUTURE_SCREENING = "The screening date cannot be in the future."
 CASES_API = [
     # (case, URL name, body, field path, message)
-    ("screening date", "api-study-screenings", lambda: {"screening_date": TOMORROW.isoformat()}, "screening_date",
+    ("screening date", "api-study-screenings", lambda: {"screening_date": tomorrow().isoformat()}, "screening_date",
      FUTURE_SCREENING),
-    ("birth date", "api-study-screenings", lambda: {"birth_date": TOMORROW.isoformat()}, "birth_date",
+    ("birth date", "api-study-screenings", lambda: {"birth_date": tomorrow().isoformat()}, "birth_date",
      "The date of birth cannot be in the future."),
-    ("diagnosis date", "api-study-screenings", lambda: {"diagnosis_date": TOMORROW.isoformat()}, "diagnosis_date",
+    ("diagnosis date", "api-study-screenings", lambda: {"diagnosis_date": tomorrow().isoformat()}, "diagnosis_date",
      "The diagnosis date cannot be in the future."),
     ("lab date", "api-study-screenings",
-     lambda: {"labs": [{"analyte": "PLT", "value": 18, "unit": "10^9/L", "date": TOMORROW.isoformat()}]},
+     lambda: {"labs": [{"analyte": "PLT", "value": 18, "unit": "10^9/L", "date": tomorrow().isoformat()}]},
      "labs.0.date", "A sample date cannot be in the future."),
     ("prior therapy start", "api-study-screenings", lambda: {"prior_therapies": [
-        {"therapy": "rituximab", "start": TOMORROW.isoformat(), "outcome": "none"}]},
+        {"therapy": "rituximab", "start": tomorrow().isoformat(), "outcome": "none"}]},
      "prior_therapies.0.start", "A course cannot start in the future."),
     ("prior therapy end", "api-study-screenings", lambda: {"prior_therapies": [
-        {"therapy": "rituximab", "start": YESTERDAY.isoformat(), "end": TOMORROW.isoformat(), "outcome": "none"}]},
+        {"therapy": "rituximab", "start": yesterday().isoformat(), "end": tomorrow().isoformat(), "outcome": "none"}]},
      "prior_therapies.0.end", "A course cannot end in the future."),
     ("screening date on correction", "api-screening-detail",
-     lambda: {"screening_date": TOMORROW.isoformat(), "reason": "Typo"}, "screening_date", FUTURE_SCREENING),
+     lambda: {"screening_date": tomorrow().isoformat(), "reason": "Typo"}, "screening_date", FUTURE_SCREENING),
     ("consent in the future", "api-screening-consent", lambda: {
         "version": "ICF 1.0", "signed_at": in_an_hour().isoformat(), "obtained_by": "Dr Han"}, "signed_at",
      "Consent cannot be signed in the future."),
@@ -73,45 +80,45 @@ CASES_API = [
     ("consent before birth", "api-screening-consent", lambda: {
         "version": "ICF 1.0", "signed_at": "1990-01-01T10:00:00+08:00", "obtained_by": "Dr Han"}, "signed_at",
      "The signature date is before the date of birth."),
-    ("enrolment in the future", "api-screening-enrol", lambda: {"enrolled_on": TOMORROW.isoformat()}, "enrolled_on",
+    ("enrolment in the future", "api-screening-enrol", lambda: {"enrolled_on": tomorrow().isoformat()}, "enrolled_on",
      "The enrolment date cannot be in the future."),
-    ("enrolment before consent", "api-screening-enrol", lambda: {"enrolled_on": YESTERDAY.isoformat()}, "enrolled_on",
+    ("enrolment before consent", "api-screening-enrol", lambda: {"enrolled_on": yesterday().isoformat()}, "enrolled_on",
      "The enrolment date is before the consent was signed."),
     ("infusion in the future", "api-participant-infusions", lambda: {
         "number": 2, "started_at": in_an_hour().isoformat(), "weight_kg": 60, "cells_infused": 6e9}, "started_at",
      "An infusion cannot start in the future."),
     ("infusion before enrolment", "api-participant-infusions", lambda: {
-        "number": 2, "started_at": datetime.combine(DAY0 - timedelta(days=3), time(9), tzinfo=TZ).isoformat(),
+        "number": 2, "started_at": datetime.combine(day0() - timedelta(days=3), time(9), tzinfo=TZ).isoformat(),
         "weight_kg": 60, "cells_infused": 6e9}, "started_at",
      "An infusion cannot be dated before consent and enrolment."),
     ("infusion ending in the future", "api-participant-infusions", lambda: {
         "number": 2, "started_at": an_hour_ago().isoformat(), "ended_at": in_an_hour().isoformat(), "weight_kg": 60,
         "cells_infused": 6e9},
      "ended_at", "An infusion cannot end in the future."),
-    ("assessment date", "api-participant-assessments", lambda: {"date": TOMORROW.isoformat()}, "date",
+    ("assessment date", "api-participant-assessments", lambda: {"date": tomorrow().isoformat()}, "date",
      "A date cannot be in the future."),
     ("transfusion date", "api-participant-assessments", lambda: {
-        "date": YESTERDAY.isoformat(), "transfusions": [{"kind": "platelet", "date": TOMORROW.isoformat()}]},
+        "date": yesterday().isoformat(), "transfusions": [{"kind": "platelet", "date": tomorrow().isoformat()}]},
      "transfusions.0.date", "A date cannot be in the future."),
     ("rescue therapy start", "api-participant-assessments", lambda: {
-        "date": YESTERDAY.isoformat(), "rescue_therapies": [{"therapy": "ivig", "start": TOMORROW.isoformat()}]},
+        "date": yesterday().isoformat(), "rescue_therapies": [{"therapy": "ivig", "start": tomorrow().isoformat()}]},
      "rescue_therapies.0.start", "A date cannot be in the future."),
-    ("assessment date on correction", "api-assessment", lambda: {"date": TOMORROW.isoformat(), "reason": "Typo"},
+    ("assessment date on correction", "api-assessment", lambda: {"date": tomorrow().isoformat(), "reason": "Typo"},
      "date", "A date cannot be in the future."),
-    ("adverse event onset", "api-participant-adverse-events", lambda: {"onset_date": TOMORROW.isoformat()},
+    ("adverse event onset", "api-participant-adverse-events", lambda: {"onset_date": tomorrow().isoformat()},
      "onset_date", "The onset cannot be in the future."),
     ("adverse event resolution", "api-participant-adverse-events", lambda: {
-        "onset_date": (DAY0 + timedelta(days=3)).isoformat(), "resolution_date": TOMORROW.isoformat()},
+        "onset_date": (day0() + timedelta(days=3)).isoformat(), "resolution_date": tomorrow().isoformat()},
      "resolution_date", "The resolution date cannot be in the future."),
     ("site aware of an adverse event", "api-participant-adverse-events", lambda: {
         "site_aware_at": in_an_hour().isoformat()}, "site_aware_at", "The site cannot learn of the event in the future."),
     ("adverse event resolution on correction", "api-adverse-event", lambda: {
-        "resolution_date": TOMORROW.isoformat(), "reason": "Resolved"}, "resolution_date",
+        "resolution_date": tomorrow().isoformat(), "reason": "Resolved"}, "resolution_date",
      "The resolution date cannot be in the future."),
     ("visit done in the future", "api-participant-visit-record", lambda: {"done_at": in_an_hour().isoformat()},
      "done_at", "A visit cannot be done in the future."),
     ("withdrawal in the future", "api-participant-withdraw", lambda: {
-        "withdrawn_on": TOMORROW.isoformat(), "reason": "adverse_event"}, "withdrawn_on",
+        "withdrawn_on": tomorrow().isoformat(), "reason": "adverse_event"}, "withdrawn_on",
      "The withdrawal date cannot be in the future."),
 ]
 
@@ -159,12 +166,14 @@ def _screening_errors(response, where):
 
 
 CASES_SCREENING_PAGE = [
-    ({"screening_date": TOMORROW.isoformat()}, "facts", "screening_date", FUTURE_SCREENING),
-    ({"birth_date": TOMORROW.isoformat()}, "facts", "birth_date", "The date of birth cannot be in the future."),
-    ({"diagnosis_date": TOMORROW.isoformat()}, "facts", "diagnosis_date", "The diagnosis date cannot be in the future."),
-    ({"lab-PLT-date": TOMORROW.isoformat()}, "lab-PLT", "date", "A sample date cannot be in the future."),
-    ({"therapy-0-end": TOMORROW.isoformat()}, "therapy-0", "end", "A course cannot end in the future."),
-    ({"therapy-0-start": TOMORROW.isoformat(), "therapy-0-end": ""}, "therapy-0", "start",
+    (Later(lambda: {"screening_date": tomorrow().isoformat()}), "facts", "screening_date", FUTURE_SCREENING),
+    (Later(lambda: {"birth_date": tomorrow().isoformat()}), "facts", "birth_date",
+     "The date of birth cannot be in the future."),
+    (Later(lambda: {"diagnosis_date": tomorrow().isoformat()}), "facts", "diagnosis_date",
+     "The diagnosis date cannot be in the future."),
+    (Later(lambda: {"lab-PLT-date": tomorrow().isoformat()}), "lab-PLT", "date", "A sample date cannot be in the future."),
+    (Later(lambda: {"therapy-0-end": tomorrow().isoformat()}), "therapy-0", "end", "A course cannot end in the future."),
+    (Later(lambda: {"therapy-0-start": tomorrow().isoformat(), "therapy-0-end": ""}), "therapy-0", "start",
      "A course cannot start in the future."),
 ]
 
@@ -174,7 +183,7 @@ CASES_SCREENING_PAGE = [
 def test_screening_page_refuses_a_future_date_on_its_field(client, studies, coordinator, changes, where, field, message):
     client.force_login(coordinator)
     before = history_rows()
-    response = client.post(reverse("screening-new", args=["MSC-ITP-5"]), {**screening_form(), **changes})
+    response = client.post(reverse("screening-new", args=["MSC-ITP-5"]), {**screening_form(), **made(changes)})
     assert response.status_code == 200
     assert _screening_errors(response, where)[field] == [message]
     assert history_rows() == before
@@ -188,35 +197,35 @@ CASES_PAGES = [
     ("consent before the protocol took effect", "screening-consent", "screening",
      lambda w: {"consent-version": "ICF 1.0", "consent-signed_at": "2023-12-31T10:00", "consent-obtained_by": "Dr Han"},
      "consent_form", "signed_at", effective_message),
-    ("enrolment in the future", "screening-enrol", "screening", lambda w: {"enrol-enrolled_on": TOMORROW.isoformat()},
+    ("enrolment in the future", "screening-enrol", "screening", lambda w: {"enrol-enrolled_on": tomorrow().isoformat()},
      "enrol_form", "enrolled_on", "The enrolment date cannot be in the future."),
-    ("enrolment before consent", "screening-enrol", "screening", lambda w: {"enrol-enrolled_on": YESTERDAY.isoformat()},
+    ("enrolment before consent", "screening-enrol", "screening", lambda w: {"enrol-enrolled_on": yesterday().isoformat()},
      "enrol_form", "enrolled_on", "The enrolment date is before the consent was signed."),
     ("infusion in the future", "infusion-record", "participant",
      lambda w: {"number": "2", "started_at": minutes(in_an_hour()), "weight_kg": "60", "cells_infused": "6e9"},
      "form", "started_at", "An infusion cannot start in the future."),
     ("infusion before enrolment", "infusion-record", "participant",
-     lambda w: {"number": "2", "started_at": f"{(DAY0 - timedelta(days=3)).isoformat()}T09:00", "weight_kg": "60",
+     lambda w: {"number": "2", "started_at": f"{(day0() - timedelta(days=3)).isoformat()}T09:00", "weight_kg": "60",
                 "cells_infused": "6e9"},
      "form", "started_at", "An infusion cannot be dated before consent and enrolment."),
     ("infusion ending in the future", "infusion-record", "participant",
      lambda w: {"number": "2", "started_at": minutes(an_hour_ago()), "ended_at": minutes(in_an_hour() + timedelta(minutes=1)),
                 "weight_kg": "60", "cells_infused": "6e9"},
      "form", "ended_at", "An infusion cannot end in the future."),
-    ("assessment date", "assessment-new", "participant", lambda w: assessment_form(date=TOMORROW.isoformat()),
+    ("assessment date", "assessment-new", "participant", lambda w: assessment_form(date=tomorrow().isoformat()),
      "form", "date", "A date cannot be in the future."),
     ("adverse event onset", "adverse-event-new", "participant",
-     lambda w: {"term": "Fatigue", "category": "non_haematological", "onset_date": TOMORROW.isoformat(), "grade": "1",
+     lambda w: {"term": "Fatigue", "category": "non_haematological", "onset_date": tomorrow().isoformat(), "grade": "1",
                 "serious": "no", "relationship": "unlikely"},
      "form", "onset_date", "The onset cannot be in the future."),
     ("adverse event resolution", "adverse-event-new", "participant",
-     lambda w: {"term": "Fatigue", "category": "non_haematological", "onset_date": YESTERDAY.isoformat(),
-                "resolution_date": TOMORROW.isoformat(), "grade": "1", "serious": "no", "relationship": "unlikely"},
+     lambda w: {"term": "Fatigue", "category": "non_haematological", "onset_date": yesterday().isoformat(),
+                "resolution_date": tomorrow().isoformat(), "grade": "1", "serious": "no", "relationship": "unlikely"},
      "form", "resolution_date", "The resolution date cannot be in the future."),
     ("sample collected in the future", "visit-record", "visit", lambda w: {"done_at": minutes(in_an_hour())},
      "done_form", "done_at", "A visit cannot be done in the future."),
     ("withdrawal in the future", "participant-withdraw", "participant",
-     lambda w: {"withdraw-withdrawn_on": TOMORROW.isoformat(), "withdraw-reason": "adverse_event"},
+     lambda w: {"withdraw-withdrawn_on": tomorrow().isoformat(), "withdraw-reason": "adverse_event"},
      "withdrawal_form", "withdrawn_on", "The withdrawal date cannot be in the future."),
 ]
 
@@ -241,8 +250,8 @@ def test_page_refuses_the_date_on_its_field_and_writes_nothing(client, world, co
 def test_assessment_page_refuses_future_transfusion_and_rescue_dates_on_their_rows(client, world, coordinator):
     client.force_login(coordinator)
     response = client.post(reverse("assessment-new", args=[world.participant.pk]), assessment_form(**{
-        "date": YESTERDAY.isoformat(), "transfusion-0-date": TOMORROW.isoformat(), "rescue-0-therapy": "ivig",
-        "rescue-0-start": TOMORROW.isoformat()}))
+        "date": yesterday().isoformat(), "transfusion-0-date": tomorrow().isoformat(), "rescue-0-therapy": "ivig",
+        "rescue-0-start": tomorrow().isoformat()}))
     assert response.context["transfusions"][0].errors == {"date": ["A date cannot be in the future."]}
     assert response.context["rescues"][0].errors == {"start": ["A date cannot be in the future."]}
 

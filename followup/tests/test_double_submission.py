@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from dosing.tests.escalation_setup import enrol_p2
 from followup.models import AdverseEvent, Assessment
-from followup.tests.support import ALREADY, EVENT, FORM, filled, form_url
+from followup.tests.support import ALREADY, event_body, filled, form_body, form_url
 from trials.idempotency import request_fingerprint
 from trials.models import SubmissionKey
 from trials.tests.submission import form_token, messages_of
@@ -32,7 +32,7 @@ def ae_url(participant):
 def test_adverse_event_form_posted_twice_records_one_event(client, participant, coordinator):
     client.force_login(coordinator)
     url = reverse("adverse-event-new", args=[participant.pk])
-    data = {**FORM, "submission_token": form_token(client, url)}
+    data = {**form_body(), "submission_token": form_token(client, url)}
 
     first = client.post(url, data)
     client.get(first["Location"])  # the first page, with its own message
@@ -76,8 +76,8 @@ def test_form_shown_again_with_its_errors_releases_the_token(client, woman, coor
 # --- API -------------------------------------------------------------------------------------------
 
 def test_same_idempotency_key_twice_records_one_event_and_replays_the_body(api, participant):
-    first = api.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="ae-0001")
-    second = api.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="ae-0001")
+    first = api.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="ae-0001")
+    second = api.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="ae-0001")
 
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.json() == first.json()
@@ -87,8 +87,8 @@ def test_same_idempotency_key_twice_records_one_event_and_replays_the_body(api, 
 
 
 def test_same_body_without_a_key_records_two_events(api, participant):
-    api.post(ae_url(participant), EVENT, format="json")
-    api.post(ae_url(participant), EVENT, format="json")
+    api.post(ae_url(participant), event_body(), format="json")
+    api.post(ae_url(participant), event_body(), format="json")
 
     assert AdverseEvent.objects.filter(participant=participant).count() == 2
 
@@ -96,8 +96,8 @@ def test_same_body_without_a_key_records_two_events(api, participant):
 def test_same_key_from_two_users_records_two_events(api, participant, make_user):
     other = client_for(make_user("coordinator"))
 
-    first = api.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="shared")
-    second = other.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    first = api.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    second = other.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="shared")
 
     assert (first.status_code, second.status_code) == (201, 201)
     assert first.json()["id"] != second.json()["id"]
@@ -105,9 +105,9 @@ def test_same_key_from_two_users_records_two_events(api, participant, make_user)
 
 
 def test_key_sent_again_with_another_body_is_422_and_records_nothing(api, participant):
-    api.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="ae-0002")
+    api.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="ae-0002")
 
-    reused = api.post(ae_url(participant), {**EVENT, "grade": 2}, format="json", HTTP_IDEMPOTENCY_KEY="ae-0002")
+    reused = api.post(ae_url(participant), {**event_body(), "grade": 2}, format="json", HTTP_IDEMPOTENCY_KEY="ae-0002")
 
     assert reused.status_code == 422
     assert reused.json() == {"errors": {"Idempotency-Key": [
@@ -118,8 +118,8 @@ def test_key_sent_again_with_another_body_is_422_and_records_nothing(api, partic
 def test_key_sent_again_with_the_same_json_differently_spaced_is_replayed(api, participant):
     import json
 
-    api.post(ae_url(participant), json.dumps(EVENT), content_type="application/json", HTTP_IDEMPOTENCY_KEY="k3")
-    again = api.post(ae_url(participant), json.dumps(EVENT, indent=2, sort_keys=True),
+    api.post(ae_url(participant), json.dumps(event_body()), content_type="application/json", HTTP_IDEMPOTENCY_KEY="k3")
+    again = api.post(ae_url(participant), json.dumps(event_body(), indent=2, sort_keys=True),
                      content_type="application/json", HTTP_IDEMPOTENCY_KEY="k3")
 
     assert again.status_code == 201
@@ -127,8 +127,8 @@ def test_key_sent_again_with_the_same_json_differently_spaced_is_replayed(api, p
 
 
 def test_key_of_a_refused_request_may_be_sent_again(api, participant):
-    refused = api.post(ae_url(participant), {**EVENT, "grade": 9}, format="json", HTTP_IDEMPOTENCY_KEY="ae-0003")
-    accepted = api.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="ae-0003")
+    refused = api.post(ae_url(participant), {**event_body(), "grade": 9}, format="json", HTTP_IDEMPOTENCY_KEY="ae-0003")
+    accepted = api.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="ae-0003")
 
     assert (refused.status_code, accepted.status_code) == (400, 201)
     assert AdverseEvent.objects.filter(participant=participant).count() == 1
@@ -139,11 +139,11 @@ def test_key_in_progress_is_409_and_records_nothing(api, participant, coordinato
     from django.test import RequestFactory
     from django.utils import timezone
 
-    probe = RequestFactory().post(ae_url(participant), EVENT, content_type="application/json")
+    probe = RequestFactory().post(ae_url(participant), event_body(), content_type="application/json")
     SubmissionKey.objects.create(user=coordinator, kind="api", key="ae-0004", fingerprint=request_fingerprint(probe),
                                  created_at=timezone.now())
 
-    busy = api.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="ae-0004")
+    busy = api.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="ae-0004")
 
     assert busy.status_code == 409
     assert busy.json() == {"errors": {"Idempotency-Key": [
@@ -177,7 +177,7 @@ def test_fingerprint_of_a_signing_body_depends_on_the_secret_key(settings):
 
 @pytest.mark.parametrize("key", ["", "   ", "x" * 256, "line\nbreak"])
 def test_malformed_key_is_400_and_records_nothing(api, participant, key):
-    response = api.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    response = api.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY=key)
 
     assert response.status_code == 400
     assert response.json() == {"errors": {"Idempotency-Key": ["Send 1 to 255 printable characters."]}}
@@ -185,7 +185,7 @@ def test_malformed_key_is_400_and_records_nothing(api, participant, key):
 
 
 def test_key_of_an_unauthenticated_request_claims_nothing(participant):
-    response = APIClient().post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="anon")
+    response = APIClient().post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="anon")
 
     assert response.status_code == 401
     assert SubmissionKey.objects.count() == 0
@@ -194,7 +194,7 @@ def test_key_of_an_unauthenticated_request_claims_nothing(participant):
 def test_key_of_a_request_refused_for_its_role_is_released(participant, make_user):
     monitor = client_for(make_user("monitor"))
 
-    response = monitor.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="m-1")
+    response = monitor.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="m-1")
 
     assert response.status_code == 403
     assert SubmissionKey.objects.count() == 0
@@ -204,12 +204,12 @@ def test_a_key_adds_at_most_three_queries(api, participant, django_assert_max_nu
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as without_key:
-        api.post(ae_url(participant), EVENT, format="json")
+        api.post(ae_url(participant), event_body(), format="json")
     with django_assert_max_num_queries(len(without_key.captured_queries) + 3):
-        response = api.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="ae-q")
+        response = api.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="ae-q")
     assert response.status_code == 201
     with django_assert_max_num_queries(3):  # the claim found, its replay
-        api.post(ae_url(participant), EVENT, format="json", HTTP_IDEMPOTENCY_KEY="ae-q")
+        api.post(ae_url(participant), event_body(), format="json", HTTP_IDEMPOTENCY_KEY="ae-q")
 
 
 @pytest.mark.services
@@ -225,7 +225,7 @@ def test_concurrent_posts_with_one_key_record_one_event(studies, make_user):
         try:
             client = client_for(coordinator)
             barrier.wait(timeout=10)
-            statuses.append(client.post(ae_url(participant), EVENT, format="json",
+            statuses.append(client.post(ae_url(participant), event_body(), format="json",
                                         HTTP_IDEMPOTENCY_KEY="burst").status_code)
         finally:
             connections.close_all()
@@ -257,7 +257,7 @@ def test_form_encoded_post_with_a_key_through_the_session_is_recorded_once(parti
     client = Client(enforce_csrf_checks=True)
     client.force_login(coordinator)
     client.get(reverse("adverse-event-new", args=[participant.pk]))  # sets the CSRF cookie
-    body = {**EVENT, "serious": "false", "csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+    body = {**event_body(), "serious": "false", "csrfmiddlewaretoken": client.cookies["csrftoken"].value}
 
     first = client.post(ae_url(participant), body, HTTP_IDEMPOTENCY_KEY="session-1")
     second = client.post(ae_url(participant), body, HTTP_IDEMPOTENCY_KEY="session-1")

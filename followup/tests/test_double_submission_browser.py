@@ -4,7 +4,7 @@ import pytest
 
 from dosing.tests.escalation_setup import PASSWORD, enrol_p2
 from followup.models import AdverseEvent
-from followup.tests.support import ALREADY, FORM
+from followup.tests.support import ALREADY, form_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,7 +29,7 @@ def test_adverse_event_form_sent_again_records_one_event(chromium_page, studies,
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.goto(f"{page.base}/participants/{participant.pk}/adverse-events/new/")
-    for name, value in FORM.items():
+    for name, value in form_body().items():
         fill(page, name, value)
     form = page.locator("form[data-testid=adverse-event-form]")
     sent = form.evaluate("f => ({action: f.action, body: new URLSearchParams(new FormData(f)).toString()})")

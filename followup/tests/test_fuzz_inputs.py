@@ -8,13 +8,13 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from rest_framework import serializers
 
-from enrollment.tests.support import p3_facts
+from dosing.tests.support import day0
+from enrollment.tests.support import p3_facts, today
 from followup.tests.api_endpoints import ENDPOINTS
-from followup.tests.world import DAY0, TODAY, World, build_world
+from followup.tests.world import World, build_world
 from trials.tests.support import client_for
 
 BAD_VALUES = [
@@ -32,12 +32,12 @@ def base_bodies(world: World) -> dict[str, dict]:
     return {
         "api-study-screenings": dict(p3_facts()),
         "api-screening-detail": {"reason": "Corrected", "weight_kg": 61,
-                                 "labs": [{"analyte": "PLT", "value": 20, "unit": "10^9/L", "date": TODAY.isoformat()}],
+                                 "labs": [{"analyte": "PLT", "value": 20, "unit": "10^9/L", "date": today().isoformat()}],
                                  "prior_therapies": [{"therapy": "rituximab", "start": "2024-01-01", "outcome": "none"}]},
         "api-screening-consent": {"version": "ICF 1.0", "signed_at": now.isoformat(), "obtained_by": "Dr Han"},
-        "api-screening-enrol": {"enrolled_on": TODAY.isoformat()},
+        "api-screening-enrol": {"enrolled_on": today().isoformat()},
         "api-screening-eligibility-confirmation": {"password": "wrong"},
-        "api-participant-withdraw": {"withdrawn_on": TODAY.isoformat(), "reason": "adverse_event"},
+        "api-participant-withdraw": {"withdrawn_on": today().isoformat(), "reason": "adverse_event"},
         "api-participant-infusions": {
             "number": 2, "started_at": (now - timedelta(hours=2)).isoformat(), "ended_at": (now - timedelta(hours=1))
             .isoformat(), "weight_kg": 60, "cells_infused": 6e9, "deviation_reason": "Late", "dose_confirmation": "",
@@ -45,7 +45,7 @@ def base_bodies(world: World) -> dict[str, dict]:
             "vitals": {"before": {"temperature_c": 36.6}}, "reactions": []},
         "api-study-escalation-decisions": {"action": "wait", "level": "A", "rationale": "", "password": "wrong"},
         "api-participant-adverse-events": {
-            "term": "Fatigue", "category": "non_haematological", "onset_date": (DAY0 + timedelta(days=2)).isoformat(),
+            "term": "Fatigue", "category": "non_haematological", "onset_date": (day0() + timedelta(days=2)).isoformat(),
             "grade": 1, "serious": False, "relationship": "unlikely", "seriousness": []},
         "api-adverse-event": {"reason": "Corrected", "grade": 3},
         "api-assessment": {"reason": "Corrected", "bleeding_grade": 1},
@@ -54,11 +54,11 @@ def base_bodies(world: World) -> dict[str, dict]:
         "api-adverse-event-sae-report": {"reported_at": now.isoformat()},
         "api-participant-visit-record": {"done_at": now.isoformat()},
         "api-participant-assessments": {
-            "date": (TODAY - timedelta(days=1)).isoformat(), "bleeding_grade": 0, "steroid_mg_per_day": 5,
+            "date": (today() - timedelta(days=1)).isoformat(), "bleeding_grade": 0, "steroid_mg_per_day": 5,
             "labs": [{"analyte": "PLT", "value": 40, "unit": "10^9/L", "lln": 100, "uln": 300}],
-            "transfusions": [{"kind": "platelet", "date": TODAY.isoformat()}],
-            "rescue_therapies": [{"therapy": "ivig", "start": TODAY.isoformat()}],
-            "concomitant_medications": [{"name": "Prednisone", "dose": "5 mg", "start": TODAY.isoformat()}],
+            "transfusions": [{"kind": "platelet", "date": today().isoformat()}],
+            "rescue_therapies": [{"therapy": "ivig", "start": today().isoformat()}],
+            "concomitant_medications": [{"name": "Prednisone", "dose": "5 mg", "start": today().isoformat()}],
             "virology": {"hbv": "negative"}, "immune_panel": {"treg": 5.0}},
     }
 

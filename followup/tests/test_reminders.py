@@ -2,17 +2,16 @@
 infusions): which items need one at a fixed `now`, and the sweep that e-mails each exactly once."""
 import smtplib
 import threading
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import datetime, time, timedelta, timezone as dt_timezone
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
-from followup import reminders
-from followup import worklist as work
+from followup import reminders, worklist as work
 from followup.models import AdverseEvent, Reminder, Visit
 from followup.tasks import send_reminders
+from followup.tests.factories import ReminderFactory
 from followup.tests.support import enrol, event, overdue_visit
 from trials.tests.support import require_service
 
@@ -190,13 +189,13 @@ def test_one_reminder_per_kind_and_record_in_the_database(due_now):
     participant, visit, sae = due_now
     common = {"participant": participant, "site": participant.site, "due_at": timezone.now(),
               "sent_at": timezone.now(), "recipients": "li@hospital.cn", "subject": "s"}
-    Reminder.objects.create(kind="visit_overdue", visit=visit, **common)
-    Reminder.objects.create(kind="sae_report_due", adverse_event=sae, **common)
-    Reminder.objects.create(kind="sae_report_overdue", adverse_event=sae, **common)
+    ReminderFactory(kind="visit_overdue", visit=visit, **common)
+    ReminderFactory(kind="sae_report_due", adverse_event=sae, **common)
+    ReminderFactory(kind="sae_report_overdue", adverse_event=sae, **common)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Reminder.objects.create(kind="visit_overdue", visit=visit, **common)
+        ReminderFactory(kind="visit_overdue", visit=visit, **common)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Reminder.objects.create(kind="sae_report_due", adverse_event=sae, **common)
+        ReminderFactory(kind="sae_report_due", adverse_event=sae, **common)
 
 
 @pytest.mark.parametrize("kind, about", [
@@ -208,9 +207,8 @@ def test_a_reminder_is_about_one_record_of_its_kind(due_now, kind, about):
     participant, visit, sae = due_now
     records = {"visit": visit, "adverse_event": sae}
     with pytest.raises(IntegrityError), transaction.atomic():
-        Reminder.objects.create(kind=kind, participant=participant, site=participant.site, due_at=timezone.now(),
-                                sent_at=timezone.now(), recipients="", subject="s",
-                                **({about: records[about]} if about else {}))
+        ReminderFactory(kind=kind, participant=participant, site=participant.site, due_at=timezone.now(),
+                        sent_at=timezone.now(), recipients="", subject="s", **({about: records[about]} if about else {}))
 
 
 def test_sweep_discovery_reads_a_fixed_number_of_rows_sets(due_now, django_assert_max_num_queries):

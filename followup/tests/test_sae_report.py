@@ -11,17 +11,26 @@ from dosing.tests.support import day0
 from enrollment.tests.support import eligible_p3_screening
 from followup import services
 from followup.models import AdverseEvent
+from followup.tests.factories import AdverseEventFactory
 from trials.errors import ConflictError, ServiceError
 from trials.tests.support import client_for, confirm_adverse_event
 
-NOW = timezone.now().replace(microsecond=0)
 
 
-def serious_event(participant, by, *, aware_hours_ago=3, serious=True, status="confirmed"):
-    event = services.adverse_event_record(participant=participant, by=by, data=services.AdverseEventInput(
-        term="Lung infection", category="non_haematological", onset_date=day0() + timedelta(days=5), grade=3,
-        serious=serious, relationship="unlikely", seriousness=["hospitalisation"] if serious else [],
-        site_aware_at=NOW - timedelta(hours=aware_hours_ago)))
+@pytest.fixture
+def now():
+    """The time a test takes as now, to the second."""
+    return timezone.now().replace(microsecond=0)
+
+
+def serious_event(participant, by, *, aware_hours_ago=3, serious=True, status="confirmed", now=None):
+    """A serious adverse event the site learned of ``aware_hours_ago`` hours before ``now`` (by default,
+    the time of the call)."""
+    now = now or timezone.now().replace(microsecond=0)
+    event = AdverseEventFactory(participant=participant, term="Lung infection", category="non_haematological",
+                                onset_date=day0() + timedelta(days=5), grade=3, serious=serious, relationship="unlikely",
+                                seriousness=["hospitalisation"] if serious else [],
+                                site_aware_at=now - timedelta(hours=aware_hours_ago), by=by)
     if status == "confirmed":
         confirm_adverse_event(event)  # the site's investigator signs the coordinator's draft
     elif status != "draft":
@@ -36,11 +45,11 @@ def report(client, event, **body):
 
 # --- service ----------------------------------------------------------------------------------
 
-def test_sae_report_records_time_and_reporter_with_history(participant, coordinator):
-    event = serious_event(participant, coordinator)
-    at = NOW - timedelta(hours=1)
+def test_sae_report_records_time_and_reporter_with_history(now, participant, coordinator):
+    event = serious_event(participant, coordinator, now=now)
+    at = now - timedelta(hours=1)
 
-    services.adverse_event_sae_report(event=event, reported_at=at, by=coordinator, now=NOW)
+    services.adverse_event_sae_report(event=event, reported_at=at, by=coordinator, now=now)
 
     stored = AdverseEvent.objects.get(pk=event.pk)
     assert (stored.sae_reported_at, stored.sae_reported_by) == (at, coordinator)
@@ -50,23 +59,23 @@ def test_sae_report_records_time_and_reporter_with_history(participant, coordina
         coordinator, f"SAE reported at {timezone.localtime(at):%Y-%m-%d %H:%M}")
 
 
-def test_sae_report_after_the_deadline_is_recorded_as_late(participant, coordinator):
-    event = serious_event(participant, coordinator, aware_hours_ago=30)
-    services.adverse_event_sae_report(event=event, reported_at=None, by=coordinator, now=NOW)
+def test_sae_report_after_the_deadline_is_recorded_as_late(now, participant, coordinator):
+    event = serious_event(participant, coordinator, aware_hours_ago=30, now=now)
+    services.adverse_event_sae_report(event=event, reported_at=None, by=coordinator, now=now)
     stored = AdverseEvent.objects.get(pk=event.pk)
-    assert stored.sae_reported_at == NOW and not stored.sae_overdue
+    assert stored.sae_reported_at == now and not stored.sae_overdue
     assert stored.history.first().history_change_reason == (
-        f"SAE reported at {timezone.localtime(NOW):%Y-%m-%d %H:%M}, after the 24-hour deadline")
+        f"SAE reported at {timezone.localtime(now):%Y-%m-%d %H:%M}, after the 24-hour deadline")
 
 
-def test_sae_report_in_the_future_or_before_the_site_knew_is_refused(participant, coordinator):
-    event = serious_event(participant, coordinator, aware_hours_ago=3)
+def test_sae_report_in_the_future_or_before_the_site_knew_is_refused(now, participant, coordinator):
+    event = serious_event(participant, coordinator, aware_hours_ago=3, now=now)
     with pytest.raises(ServiceError) as future:
-        services.adverse_event_sae_report(event=event, reported_at=NOW + timedelta(minutes=5), by=coordinator, now=NOW)
+        services.adverse_event_sae_report(event=event, reported_at=now + timedelta(minutes=5), by=coordinator, now=now)
     assert future.value.errors == {"reported_at": ["The SAE report cannot be dated in the future."]}
     with pytest.raises(ServiceError) as early:
-        services.adverse_event_sae_report(event=event, reported_at=NOW - timedelta(hours=4), by=coordinator, now=NOW)
-    aware = timezone.localtime(NOW - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")
+        services.adverse_event_sae_report(event=event, reported_at=now - timedelta(hours=4), by=coordinator, now=now)
+    aware = timezone.localtime(now - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")
     assert early.value.errors == {"reported_at": [
         f"The SAE report cannot be dated before the site learned of the event ({aware})."]}
     assert AdverseEvent.objects.get(pk=event.pk).sae_reported_at is None
@@ -84,10 +93,10 @@ def test_sae_report_only_for_a_serious_event_not_dismissed(participant, coordina
     assert refused.value.errors == {"non_field_errors": [message]}
 
 
-def test_a_second_sae_report_is_refused_and_names_the_first(participant, coordinator, investigator):
-    event = serious_event(participant, coordinator)
-    first_at = NOW - timedelta(hours=2)
-    services.adverse_event_sae_report(event=event, reported_at=first_at, by=coordinator, now=NOW)
+def test_a_second_sae_report_is_refused_and_names_the_first(now, participant, coordinator, investigator):
+    event = serious_event(participant, coordinator, now=now)
+    first_at = now - timedelta(hours=2)
+    services.adverse_event_sae_report(event=event, reported_at=first_at, by=coordinator, now=now)
     stale = AdverseEvent.objects.get(pk=event.pk)
     stale.sae_reported_at = None  # a copy read before the first report
 
@@ -117,9 +126,9 @@ def test_api_records_the_report_now_by_default(api, participant, coordinator):
     assert body["id"] == event.pk and "dlt" in body
 
 
-def test_api_late_report_at_a_given_time(api, participant, coordinator):
-    event = serious_event(participant, coordinator, aware_hours_ago=30)
-    at = timezone.localtime(NOW - timedelta(hours=1))
+def test_api_late_report_at_a_given_time(now, api, participant, coordinator):
+    event = serious_event(participant, coordinator, aware_hours_ago=30, now=now)
+    at = timezone.localtime(now - timedelta(hours=1))
     body = report(api, event, reported_at=at.isoformat()).json()
     assert datetime.fromisoformat(body["sae_reported_at"]) == at
     assert body["sae_reported_late"] is True
@@ -155,13 +164,13 @@ def test_api_monitor_other_site_and_anonymous_are_refused(participant, coordinat
 
 # --- pages ------------------------------------------------------------------------------------
 
-def test_detail_page_offers_the_report_form_and_records_it(client, participant, coordinator):
-    event = serious_event(participant, coordinator, aware_hours_ago=30)
+def test_detail_page_offers_the_report_form_and_records_it(now, client, participant, coordinator):
+    event = serious_event(participant, coordinator, aware_hours_ago=30, now=now)
     client.force_login(coordinator)
     page = client.get(reverse("adverse-event-detail", args=[event.pk])).content.decode()
     assert 'data-testid="sae-report-form"' in page and "Record SAE report" in page
     assert "(overdue)" in page
-    at = timezone.localtime(NOW - timedelta(hours=1))
+    at = timezone.localtime(now - timedelta(hours=1))
 
     response = client.post(reverse("adverse-event-detail", args=[event.pk]),
                            {"sae_report": "1", "reported_at": at.strftime("%Y-%m-%dT%H:%M")})
@@ -204,20 +213,20 @@ def test_detail_page_has_no_report_form_for_a_monitor_or_a_non_serious_event(cli
     assert AdverseEvent.objects.get(pk=serious.pk).sae_reported_at is None
 
 
-def test_participant_page_shows_reported_instead_of_overdue(client, participant, coordinator):
-    on_time = serious_event(participant, coordinator, aware_hours_ago=3)
-    late = serious_event(participant, coordinator, aware_hours_ago=30)
+def test_participant_page_shows_reported_instead_of_overdue(now, client, participant, coordinator):
+    on_time = serious_event(participant, coordinator, aware_hours_ago=3, now=now)
+    late = serious_event(participant, coordinator, aware_hours_ago=30, now=now)
     client.force_login(coordinator)
     page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
     assert page.count("(overdue)") == 1 and page.count('data-testid="sae-report-link"') == 2
 
-    services.adverse_event_sae_report(event=on_time, reported_at=NOW - timedelta(hours=1), by=coordinator, now=NOW)
-    services.adverse_event_sae_report(event=late, reported_at=NOW - timedelta(minutes=30), by=coordinator, now=NOW)
+    services.adverse_event_sae_report(event=on_time, reported_at=now - timedelta(hours=1), by=coordinator, now=now)
+    services.adverse_event_sae_report(event=late, reported_at=now - timedelta(minutes=30), by=coordinator, now=now)
     page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
 
     assert "(overdue)" not in page and 'data-testid="sae-report-link"' not in page
     assert page.count('data-testid="sae-reported"') == 2
-    assert f"reported {timezone.localtime(NOW - timedelta(hours=1)):%Y-%m-%d %H:%M}" in page
+    assert f"reported {timezone.localtime(now - timedelta(hours=1)):%Y-%m-%d %H:%M}" in page
     due = timezone.localtime(late.sae_report_due).strftime("%Y-%m-%d %H:%M")
     assert page.count("late: due") == 1 and f"late: due {due}" in page
 

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from enrollment.tests.support import consent, create_screening, today
-from followup import services
+from followup.tests.factories import AdverseEventFactory
 from followup.tests.support import enrol, items
 from trials.models import Study
 from trials.scoping import forget_site_roles
@@ -19,8 +19,8 @@ def eligible(by, **changes):
 
 
 def coordinator_draft(participant, by, term="Headache"):
-    return services.adverse_event_record(participant=participant, by=by, data=services.AdverseEventInput(
-        term=term, category="non_haematological", onset_date=today(), grade=2, serious=False, relationship="definite"))
+    return AdverseEventFactory(participant=participant, term=term, category="non_haematological", onset_date=today(),
+                               grade=2, serious=False, relationship="definite", by=by)
 
 
 def test_an_eligible_screening_waits_for_the_sites_investigator(studies, coordinator, investigator, make_user):

@@ -4,16 +4,15 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
-from dosing import services as dosing
-from enrollment import services as enrolment
+from dosing.tests.factories import InfusionFactory
+from dosing.tests.support import day0
 from enrollment.models import Participant, Screening
+from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p3_screening
-from followup import services
 from followup.models import AdverseEvent, Assessment
+from followup.tests.factories import AdverseEventFactory, AssessmentFactory
 from trials.tests.support import confirm_adverse_event
 
-TODAY = timezone.localdate()
-DAY0 = TODAY - timedelta(days=70)
 TZ = timezone.get_current_timezone()
 
 
@@ -61,16 +60,16 @@ def build_world(user) -> World:
     screening = eligible_p3_screening(user)
     treated = eligible_p3_screening(user)
     treated.consents.update(signed_at=timezone.now() - timedelta(days=75))
-    participant = enrolment.participant_enrol(screening=treated, enrolled_on=DAY0 - timedelta(days=2),
-                                              first_infusion_on=DAY0, by=user)
-    dosing.infusion_record(participant=participant, by=user, data=dosing.InfusionInput(
-        number=1, started_at=at(DAY0), ended_at=at(DAY0, 10, 5), weight_kg=60.0, cells_infused=6.0e9,
-        product={"kind": "msc", "lot": "MSC-2026-014", "viability_pct": 93.5, "passage": 4}, reactions=["fever"]))
-    assessment = services.assessment_record(participant=participant, by=user, data=services.AssessmentInput(
-        date=DAY0, visit="BL", bleeding_grade=0, labs=[{"analyte": "PLT", "value": 15, "unit": "10^9/L"}]))
-    event = services.adverse_event_record(participant=participant, by=user, data=services.AdverseEventInput(
-        term="Alanine aminotransferase increased", category="non_haematological", onset_date=DAY0 + timedelta(days=10),
-        grade=2, serious=False, relationship="possible"))
+    participant = ParticipantFactory(screening=treated, enrolled_on=day0() - timedelta(days=2), first_infusion_on=day0(),
+                                     by=user)
+    InfusionFactory(participant=participant, number=1, started_at=at(day0()), ended_at=at(day0(), 10, 5), weight_kg=60.0,
+                    cells_infused=6.0e9, product={"kind": "msc", "lot": "MSC-2026-014", "viability_pct": 93.5, "passage": 4},
+                    reactions=["fever"], by=user)
+    assessment = AssessmentFactory(participant=participant, date=day0(), visit="BL", bleeding_grade=0,
+                                   labs=[{"analyte": "PLT", "value": 15, "unit": "10^9/L"}], by=user)
+    event = AdverseEventFactory(participant=participant, term="Alanine aminotransferase increased",
+                                category="non_haematological", onset_date=day0() + timedelta(days=10), grade=2,
+                                serious=False, relationship="possible", by=user)
     confirm_adverse_event(event)
     draft = AdverseEvent.objects.get(participant=participant, status="draft")
     return World(screening=screening, participant=participant, assessment=assessment, event=event, draft=draft)

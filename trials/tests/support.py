@@ -51,3 +51,16 @@ def confirm_adverse_event(event, by=None):
         event=event, grade=event.grade, serious=event.serious, relationship=event.relationship,
         seriousness=event.seriousness, action_taken=event.action_taken, outcome=event.outcome,
         password=SIGNER_PASSWORD, by=by or site_investigator(event.participant.site.code))
+
+
+class Later:
+    """A test parameter made when the test runs, not when its module is imported: dates count from
+    the day the test runs. `made(value)` gives the value."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+def made(value):
+    """The value of a parameter, made now when it is a :class:`Later`."""
+    return value.make() if isinstance(value, Later) else value

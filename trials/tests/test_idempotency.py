@@ -15,7 +15,11 @@ from trials.idempotency import (
 from trials.models import SubmissionKey
 from trials.tasks import submission_keys_expire
 
-NOW = timezone.now()
+
+@pytest.fixture
+def now():
+    """The time a test takes as now."""
+    return timezone.now()
 
 
 def test_token_gives_back_its_nonce_for_the_user_it_was_made_for(coordinator):
@@ -39,9 +43,9 @@ def test_forged_token_is_refused(coordinator, token):
         submission_token_nonce(token, coordinator)
 
 
-def test_token_older_than_24_hours_is_refused(coordinator, monkeypatch):
+def test_token_older_than_24_hours_is_refused(now, coordinator, monkeypatch):
     with monkeypatch.context() as patch:
-        patch.setattr(time, "time", lambda: NOW.timestamp() - 24 * 3600 - 5)
+        patch.setattr(time, "time", lambda: now.timestamp() - 24 * 3600 - 5)
         token = submission_token_new(coordinator)
 
     with pytest.raises(TokenRefused) as refused:
@@ -50,51 +54,51 @@ def test_token_older_than_24_hours_is_refused(coordinator, monkeypatch):
     assert refused.value.message == "This form was opened more than 24 hours ago and was not saved; fill it in again."
 
 
-def test_token_23_hours_old_is_accepted(coordinator, monkeypatch):
+def test_token_23_hours_old_is_accepted(now, coordinator, monkeypatch):
     with monkeypatch.context() as patch:
-        patch.setattr(time, "time", lambda: NOW.timestamp() - 23 * 3600)
+        patch.setattr(time, "time", lambda: now.timestamp() - 23 * 3600)
         token = submission_token_new(coordinator)
 
     assert submission_token_nonce(token, coordinator)
 
 
-def test_first_claim_creates_and_the_second_finds_it_in_progress(coordinator):
-    first = claim(user=coordinator, kind="api", key="k", fingerprint="f", now=NOW)
-    second = claim(user=coordinator, kind="api", key="k", fingerprint="f", now=NOW + timedelta(seconds=1))
+def test_first_claim_creates_and_the_second_finds_it_in_progress(now, coordinator):
+    first = claim(user=coordinator, kind="api", key="k", fingerprint="f", now=now)
+    second = claim(user=coordinator, kind="api", key="k", fingerprint="f", now=now + timedelta(seconds=1))
 
     assert (first.created, second.created) == (True, False)
     assert (second.record.pk, second.record.completed_at) == (first.record.pk, None)
     assert SubmissionKey.objects.count() == 1
 
 
-def test_same_key_of_another_user_or_kind_is_claimed_apart(coordinator, investigator):
-    claims = [claim(user=user, kind=kind, key="k", fingerprint="f", now=NOW)
+def test_same_key_of_another_user_or_kind_is_claimed_apart(now, coordinator, investigator):
+    claims = [claim(user=user, kind=kind, key="k", fingerprint="f", now=now)
               for user, kind in [(coordinator, "api"), (investigator, "api"), (coordinator, "form")]]
 
     assert [c.created for c in claims] == [True, True, True]
 
 
-def test_released_claim_may_be_claimed_again(coordinator):
-    claim_release(claim(user=coordinator, kind="api", key="k", fingerprint="f", now=NOW).record)
+def test_released_claim_may_be_claimed_again(now, coordinator):
+    claim_release(claim(user=coordinator, kind="api", key="k", fingerprint="f", now=now).record)
 
-    assert claim(user=coordinator, kind="api", key="k", fingerprint="g", now=NOW).created is True
+    assert claim(user=coordinator, kind="api", key="k", fingerprint="g", now=now).created is True
 
 
-def test_claim_older_than_24_hours_no_longer_counts(coordinator):
-    old = claim(user=coordinator, kind="api", key="k", fingerprint="f", now=NOW - timedelta(hours=24, seconds=1))
+def test_claim_older_than_24_hours_no_longer_counts(now, coordinator):
+    old = claim(user=coordinator, kind="api", key="k", fingerprint="f", now=now - timedelta(hours=24, seconds=1))
 
-    fresh = claim(user=coordinator, kind="api", key="k", fingerprint="g", now=NOW)
+    fresh = claim(user=coordinator, kind="api", key="k", fingerprint="g", now=now)
 
     assert fresh.created is True and fresh.record.pk != old.record.pk
     assert list(SubmissionKey.objects.values_list("fingerprint", flat=True)) == ["g"]
 
 
-def test_claim_is_one_row_per_user_kind_and_key_in_the_database(coordinator):
+def test_claim_is_one_row_per_user_kind_and_key_in_the_database(now, coordinator):
     from django.db import IntegrityError, transaction
 
-    SubmissionKey.objects.create(user=coordinator, kind="api", key="k", fingerprint="f", created_at=NOW)
+    SubmissionKey.objects.create(user=coordinator, kind="api", key="k", fingerprint="f", created_at=now)
     with pytest.raises(IntegrityError), transaction.atomic():
-        SubmissionKey.objects.create(user=coordinator, kind="api", key="k", fingerprint="g", created_at=NOW)
+        SubmissionKey.objects.create(user=coordinator, kind="api", key="k", fingerprint="g", created_at=now)
 
 
 def test_expiry_task_deletes_claims_older_than_24_hours_only(coordinator):
