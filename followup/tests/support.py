@@ -200,8 +200,8 @@ def items(client, query=""):
 
 def event_body():
     return {"term": "Alanine aminotransferase increased", "category": "non_haematological",
-             "onset_date": dlt_onset().isoformat(), "grade": 3, "serious": False, "relationship": "possible",
-             "description": "ALT 6 x ULN on day 10, no symptoms"}
+            "onset_date": dlt_onset().isoformat(), "grade": 3, "serious": False, "relationship": "possible",
+            "description": "ALT 6 x ULN on day 10, no symptoms"}
 
 
 ALREADY = "This form was already submitted; the record below was created then."

@@ -171,7 +171,7 @@ def test_adverse_event_api_monitor_is_403_and_other_site_is_404(participant, mak
 
 def sae_body():
     return {**event_body(), "serious": True, "seriousness": ["hospitalisation"], "action_taken": "dose_delayed",
-           "outcome": "recovering"}
+            "outcome": "recovering"}
 
 
 @pytest.mark.parametrize(

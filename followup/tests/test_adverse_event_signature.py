@@ -11,7 +11,7 @@ from django.utils import timezone
 from dosing.tests.escalation_setup import dlt_onset, enrol_p2
 from followup.models import AdverseEvent
 from trials.signatures import ADVERSE_EVENT_MEANING
-from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
+from trials.tests.support import SIGNER_PASSWORD, client_for, confirm_adverse_event, site_investigator
 
 MEANING = "I confirm grade, seriousness and relationship to treatment of this adverse event."
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
@@ -20,7 +20,7 @@ ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 
 def event_body():
     return {"term": "Alanine aminotransferase increased", "category": "non_haematological",
-             "onset_date": dlt_onset().isoformat(), "grade": 3, "serious": False, "relationship": "definite"}
+            "onset_date": dlt_onset().isoformat(), "grade": 3, "serious": False, "relationship": "definite"}
 
 
 def sae_body():
@@ -248,7 +248,5 @@ def test_the_detail_page_asks_the_password_and_starts_from_the_draft(client, api
 
 
 def test_the_site_investigator_helper_confirms_as_recorded(api, participant):
-    from trials.tests.support import confirm_adverse_event
-
     event = confirm_adverse_event(draft_of(api, participant))
     assert (event.status, event.relationship, event.confirmed_by) == ("confirmed", "definite", site_investigator())

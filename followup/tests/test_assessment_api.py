@@ -26,10 +26,10 @@ def stored_counts():
 
 def w1_body():
     return {"date": days_ago(3), "visit": "W1",
-          "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"}],
-          "bleeding_grade": 0,
-          "transfusions": [{"kind": "platelet", "date": days_ago(5)}],
-          "rescue_therapies": [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)}]}
+            "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"}],
+            "bleeding_grade": 0,
+            "transfusions": [{"kind": "platelet", "date": days_ago(5)}],
+            "rescue_therapies": [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)}]}
 
 
 def test_assessment_api_stores_the_body_of_api_md_and_marks_the_visit_done(api, woman, coordinator):

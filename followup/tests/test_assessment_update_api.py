@@ -23,13 +23,13 @@ def days_ago(n: int) -> str:
 
 def w1_body():
     return {"date": days_ago(3), "visit": "W1",
-          "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"},
-                   {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
-                   {"analyte": "ALT", "value": 30, "unit": "U/L", "uln": 40}],
-          "bleeding_grade": 1, "steroid_mg_per_day": 10,
-          "transfusions": [{"kind": "platelet", "date": days_ago(5)}, {"kind": "rbc", "date": days_ago(4)}],
-          "rescue_therapies": [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)}],
-          "notes": "Routine visit"}
+            "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"},
+                     {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
+                     {"analyte": "ALT", "value": 30, "unit": "U/L", "uln": 40}],
+            "bleeding_grade": 1, "steroid_mg_per_day": 10,
+            "transfusions": [{"kind": "platelet", "date": days_ago(5)}, {"kind": "rbc", "date": days_ago(4)}],
+            "rescue_therapies": [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)}],
+            "notes": "Routine visit"}
 
 
 def url(assessment) -> str:

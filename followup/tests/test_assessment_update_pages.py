@@ -16,10 +16,10 @@ def days_ago(n: int) -> str:
 
 def w1_body():
     return {"date": days_ago(3), "visit": "W1", "bleeding_grade": 1, "steroid_mg_per_day": 10,
-          "labs": [{"analyte": "PLT", "value": 42000, "unit": "/uL"},
-                   {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
-                   {"analyte": "ALT", "value": 30, "unit": "U/L", "uln": 40}],
-          "transfusions": [{"kind": "platelet", "date": days_ago(5)}]}
+            "labs": [{"analyte": "PLT", "value": 42000, "unit": "/uL"},
+                     {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
+                     {"analyte": "ALT", "value": 30, "unit": "U/L", "uln": 40}],
+            "transfusions": [{"kind": "platelet", "date": days_ago(5)}]}
 
 
 @pytest.fixture

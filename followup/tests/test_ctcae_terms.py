@@ -115,7 +115,7 @@ def test_the_api_list_needs_a_signed_in_user(db):
 
 def event_body():
     return {"category": "non_haematological", "onset_date": (day0() + timedelta(days=10)).isoformat(), "grade": 2,
-             "serious": False, "relationship": "unlikely"}
+            "serious": False, "relationship": "unlikely"}
 
 
 def record(api, participant, **body):

@@ -1,19 +1,22 @@
 """Recording the report of a serious adverse event (CLINICAL_RULES.md section 3: within 24 hours of the
 site learning of it): the service, `POST /api/v1/adverse-events/{id}/sae-report/` and the pages."""
+import threading
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dosing.tests.support import day0
+from enrollment import services as enrolment
 from enrollment.tests.support import eligible_p3_screening
 from followup import services
 from followup.models import AdverseEvent
 from followup.tests.factories import AdverseEventFactory
 from trials.errors import ConflictError, ServiceError
-from trials.tests.support import client_for, confirm_adverse_event
+from trials.tests.support import client_for, confirm_adverse_event, require_service
 
 
 
@@ -234,13 +237,6 @@ def test_participant_page_shows_reported_instead_of_overdue(now, client, partici
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_reports_record_one(studies, make_user):
-    import threading
-
-    from django.db import connection, connections
-
-    from trials.tests.support import require_service
-    from enrollment import services as enrolment
-
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
     coordinator, investigator = make_user("coordinator"), make_user("investigator")
     screening = eligible_p3_screening(coordinator)
