@@ -10,17 +10,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from followup.services import queue_outcomes
+from enrollment.models import Participant
+from trials import hooks
 from trials.audit import audited_save
+from trials.errors import ConflictError, ServiceError
+from trials.models import Study
 from trials.scoping import Action, require
 from trials.signatures import SignatureRefused, check_signature  # noqa: F401 (SignatureRefused re-exported)
 
 from . import escalation_decisions as decisions
 from .dose import HARD_LIMIT_HIGH, HARD_LIMIT_LOW, cells_text, check_dose
 from .escalation import CHOOSE_EXPANSION_DOSE, STOP
-from .models import Infusion, InfusionState
+from .models import EscalationAction, EscalationDecision, Infusion, InfusionState
 from .products import CELLS_FIELD, validate_product
-from .selectors import EXPANSION_SIZE
+from .selectors import EXPANSION_SIZE, escalation_state
 from .windows import InfusionEvent, InfusionRule, PlannedInfusion, plan_infusions
 
 
@@ -131,8 +134,6 @@ def _infusion_row(participant, number: int, errors: dict) -> Infusion | None:
 
 
 def _check_participant_can_receive(participant) -> None:
-    from trials.errors import ConflictError
-
     if participant.status in ("withdrawn", "completed"):
         raise ConflictError({"non_field_errors": [_("The participant is %(status)s: no further infusion can be "
                                                     "recorded.") % {"status": participant.get_status_display().lower()}]})
@@ -166,8 +167,6 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     of cells (``cells_infused``, or the cord blood unit's TNC) is refused (400 on ``cells_infused``):
     an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the visits anchored on infusions are re-planned.
     """
-    from trials.errors import ServiceError
-
     now = now or timezone.now()
     _check_participant_can_receive(participant)
     errors: dict[str, list[str]] = {}
@@ -249,16 +248,13 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
         row.product, row.premedication = product, data.premedication.strip()
         row.vitals, row.reactions, row.recorded_by = vitals, list(data.reactions or []), by
         audited_save(row, by=by, reason=f"Infusion {row.number} given")
-        _open_reaction_drafts(participant, row, by=by)
-        _after_infusion_change(participant, by=by, reason=f"Re-planned after infusion {row.number}", today=timezone.localdate(now))
-        queue_outcomes(participant.study_id)
+        _after_infusion_change(participant, row, by=by, reason=f"Re-planned after infusion {row.number}",
+                               today=timezone.localdate(now))
     return row
 
 
 def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | None = None) -> Infusion:
     """Record a planned infusion as missed, with the reason; later ones follow the arm's rule."""
-    from trials.errors import ServiceError
-
     now = now or timezone.now()
     _check_participant_can_receive(participant)
     errors: dict[str, list[str]] = {}
@@ -271,7 +267,7 @@ def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | 
         _lock_for_recording(participant, row)
         row.state, row.missed_reason = InfusionState.MISSED, reason.strip()
         audited_save(row, by=by, reason=f"Infusion {row.number} missed")
-        _after_infusion_change(participant, by=by, reason=f"Re-planned after infusion {row.number} was missed",
+        _after_infusion_change(participant, row, by=by, reason=f"Re-planned after infusion {row.number} was missed",
                                today=timezone.localdate(now))
     return row
 
@@ -279,9 +275,6 @@ def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | 
 def _lock_for_recording(participant, row) -> None:
     """Lock the participant and the infusion, and re-check them: a withdrawal or the same infusion
     recorded by someone else meanwhile wins, and this call is refused."""
-    from enrollment.models import Participant
-    from trials.errors import ConflictError
-
     current = Participant.objects.select_for_update().get(pk=participant.pk)
     state = Infusion.objects.select_for_update().filter(pk=row.pk).values_list("state", flat=True).get()
     if current.status in ("withdrawn", "completed"):
@@ -292,25 +285,10 @@ def _lock_for_recording(participant, row) -> None:
     participant.status = current.status
 
 
-def _open_reaction_drafts(participant, row, *, by) -> None:
-    """Each immediate reaction opens an adverse event draft for the investigator to grade."""
-    from followup.models import AdverseEvent
-
-    for reaction in row.reactions:
-        term, category = REACTION_EVENTS[reaction]
-        audited_save(AdverseEvent(
-            participant=participant, infusion=row, term=term, category=category, status="draft",
-            onset_date=timezone.localtime(row.started_at).date(), reported_by=by,
-            description=(_("Immediate reaction to the cryoprotectant (DMSO) recorded with infusion %(n)d.")
-                         if reaction == "dmso_reaction" else _("Immediate reaction recorded with infusion %(n)d.")) % {
-                "n": row.number},
-        ), by=by, reason=_("Opened from an infusion reaction"))
-
-
-def _after_infusion_change(participant, *, by, reason: str, today: date) -> None:
-    """Re-plan later infusions and the visits, and move the participant along its states."""
-    from followup.services import visit_schedule_refresh
-
+def _after_infusion_change(participant, changed, *, by, reason: str, today: date) -> None:
+    """Re-plan later infusions, let follow-up do its part (`trials.hooks.infusion_changed`: the
+    visits re-dated, reaction drafts opened, outcomes queued) and move the participant along its
+    states."""
     infusions = list(participant.infusions.all())
     plan = participant_infusion_plan(participant, infusions, today=today)
     for planned, row in zip(plan, sorted(infusions, key=lambda r: r.number), strict=True):
@@ -320,7 +298,8 @@ def _after_infusion_change(participant, *, by, reason: str, today: date) -> None
         if (row.target_date, row.window_start, row.window_end, row.anchor) != new:
             row.target_date, row.window_start, row.window_end, row.anchor = new
             audited_save(row, by=by, reason=reason)
-    visit_schedule_refresh(participant=participant, infusion_plan=plan, infusions=infusions, by=by, reason=reason)
+    hooks.infusion_changed(participant=participant, infusion=changed, infusions=infusions, infusion_plan=plan, by=by,
+                           reason=reason, today=today)
     pending = any(row.state == InfusionState.PLANNED for row in infusions)
     any_given = any(row.state == InfusionState.GIVEN for row in infusions)
     status = "follow_up" if not pending else ("on_treatment" if any_given else participant.status)
@@ -342,8 +321,6 @@ def _check_signature(user, password: str) -> None:
 
 def _decision_conflicts(action: str, target, state) -> list[str]:
     """Why ``action`` at ``target`` (a `LevelEscalation` or None) does not fit the study's state."""
-    from .models import EscalationAction
-
     levels = list(state.levels)
     exceeded = state.dose_exceeded_level
     current = state.current_level
@@ -412,8 +389,6 @@ def offered_decisions(state) -> list[tuple[str, str | None, str]]:
 
 def _apply_decision(decision, target, state, *, by) -> None:
     """Open, close and expand the levels as decided; each change cites the decision."""
-    from .models import EscalationAction
-
     reason = _("Escalation decision %(id)d: %(action)s %(level)s") % {
         "id": decision.pk, "action": decision.action, "level": target.code if target else ""}
     reason = reason.strip()[:100]
@@ -458,11 +433,6 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
     raises the level's cap to 6 and keeps it (re)opened; stop closes every open level; choose
     the expansion dose opens the chosen level with a cap of 6. Any other open level closes.
     """
-    from trials.errors import ConflictError, ServiceError
-    from trials.models import Study
-
-    from .models import EscalationAction, EscalationDecision
-    from .selectors import escalation_state
 
     now = now or timezone.now()
     require(by, Action.SIGN, list(study.sites.values_list("pk", flat=True)))

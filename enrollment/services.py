@@ -15,32 +15,36 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from dosing.services import infusion_schedule_create, participant_infusion_plan
-from followup.services import visit_schedule_create
-from trials import dates
+from trials import dates, hooks
 from trials.audit import audited_delete, audited_save
 from trials.errors import ConflictError, Errors, ServiceError
+from trials.labs import LabInput, convert_labs
 from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
 from trials.scoping import Action, require
 from trials.signatures import ELIGIBILITY_MEANING, check_signature
-from trials.units import UnitError, limit_to_si, to_si
 
 from . import eligibility as rules
 from . import screening_rows as rows
-from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
-from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab, holding_a_place_condition
+from .enums import (
+    ANSWERS,
+    CONDITIONS,
+    ParticipantStatus,
+    PregnancyTest,
+    Sex,
+    Therapy,
+    TherapyOutcome,
+    WithdrawalReason,
+)
+from .models import (
+    Consent,
+    Participant,
+    PriorTherapy,
+    Screening,
+    ScreeningLab,
+    holding_a_place_condition,
+)
 from .selectors import screening_facts
-
-
-@dataclass
-class LabInput:
-    analyte: str
-    value: float
-    unit: str
-    lln: float | None = None
-    uln: float | None = None
-    date: date | None = None
 
 
 @dataclass
@@ -113,31 +117,6 @@ def _validate_scalars(values: dict, study: Study, today: date, errors: Errors) -
         errors.add("initials", _("Initials are up to 10 letters."))
 
 
-def _convert_labs(labs: list[LabInput], errors: Errors) -> list[dict]:
-    """Labs in SI with the value as entered; every problem named by its path."""
-    converted, seen = [], {}
-    for index, lab in enumerate(labs):
-        path = f"labs.{index}"
-        code = str(lab.analyte or "").strip().upper()
-        if code in seen:
-            errors.add(f"{path}.analyte", _("%(code)s is given twice (also labs.%(other)d).") % {"code": code, "other": seen[code]})
-            continue
-        seen[code] = index
-        try:
-            value = to_si(code, lab.value, lab.unit)
-            lln = limit_to_si(code, lab.lln, lab.unit) if lab.lln is not None else None
-            uln = limit_to_si(code, lab.uln, lab.unit) if lab.uln is not None else None
-        except UnitError as exc:
-            errors.add(f"{path}.{exc.field}", exc.message)
-            continue
-        if lln is not None and uln is not None and lln > uln:
-            errors.add(f"{path}.uln", _("The upper limit of normal is below the lower limit."))
-            continue
-        converted.append({"analyte": code, "value": value, "entered_value": float(lab.value),
-                          "entered_unit": lab.unit, "report_lln": lln, "report_uln": uln, "sampled_on": lab.date})
-    return converted
-
-
 def _validate_labs_dates(labs: list[LabInput], values: dict, today: date, errors: Errors) -> None:
     for index, lab in enumerate(labs):
         if lab.date and lab.date > today:
@@ -188,7 +167,7 @@ def _validate(data: ScreeningInput, study: Study, today: date, errors: Errors) -
     _validate_scalars(data.values, study, today, errors)
     labs = None
     if data.labs is not None:
-        labs = _convert_labs(data.labs, errors)
+        labs = convert_labs(data.labs, errors)
         _validate_labs_dates(data.labs, data.values, today, errors)
     if data.prior_therapies is not None:
         _validate_therapies(data.prior_therapies, today, errors)
@@ -540,9 +519,7 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
             enrolled_by=by,
         )
         audited_save(participant, by=by, reason=_("Enrolled"))
-        infusions = infusion_schedule_create(participant=participant, by=by, today=today)
-        visit_schedule_create(participant=participant, definitions=study.visit_definitions.all(),
-                              infusion_plan=participant_infusion_plan(participant, infusions, today=today), by=by)
+        hooks.participant_enrolled(participant=participant, study=study, by=by, today=today)
     return participant
 
 

@@ -27,6 +27,7 @@ from enrollment.rule_text import describe_rule
 
 from .audit import audited_delete, audited_save, change_context
 from .enums import Assessment
+from .limits import audit_reason_max_length
 from .models import (
     Arm,
     DoseLevel,
@@ -40,9 +41,9 @@ from .models import (
     StudyDisease,
     VisitDefinition,
 )
-from .limits import audit_reason_max_length
 from .response_thresholds import describe_schemes
 from .scoping import Action
+from .units import ANALYTES
 
 CREATED_REASON = "Created in administration"
 
@@ -592,7 +593,5 @@ class ReferenceRangeAdmin(AuditedAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "analyte":
-            from .units import ANALYTES
-
             kwargs["widget"] = forms.Select(choices=[(code, f"{code} - {a.label} ({a.si_unit})") for code, a in ANALYTES.items()])
         return super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -17,6 +17,8 @@ from django.dispatch import receiver
 from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
 
+from .limits import audit_reason_max_length
+
 
 class AuditReasonRequired(Exception):
     """A change after the first save was attempted without a reason."""
@@ -58,8 +60,6 @@ def clip_reason(reason: str | None) -> str | None:
     and is then cut here rather than failing the write. The full text the user gave is kept in its
     own field of the record (the dismissal reason, ...).
     """
-    from .limits import audit_reason_max_length
-
     limit = audit_reason_max_length()
     if reason is None or len(reason) <= limit:
         return reason
@@ -199,3 +199,17 @@ def _is_field(record, name: str) -> bool:
     except Exception:
         return False
     return True
+
+
+# Records whose audit trail can be opened from a page: URL name -> model. The configuration models
+# are added by `trials.apps`, the clinical ones by their apps' `ready`.
+_AUDITED: dict[str, type[models.Model]] = {}
+
+
+def register_audited(name: str, model: type[models.Model]) -> None:
+    """An app adds a model so that its records get an audit page too."""
+    _AUDITED[name] = model
+
+
+def audited_model(name: str) -> type[models.Model] | None:
+    return _AUDITED.get(name)

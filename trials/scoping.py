@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
 
@@ -43,9 +44,7 @@ def site_roles(user) -> dict[int, str]:
         return {}
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
-        from .models import SiteMembership
-
-        cached = dict(SiteMembership.objects.filter(user_id=user.pk).values_list("site_id", "role"))
+        cached = dict(user.memberships.values_list("site_id", "role"))
         setattr(user, _CACHE_ATTR, cached)
     return cached
 
@@ -90,7 +89,5 @@ def require(user, action: Action, site_ids) -> None:
     Call it after the record was found through `visible_to` (which gives 404 for other sites),
     so that a record of another site is never revealed and a wrong role is told so.
     """
-    from django.core.exceptions import PermissionDenied
-
     if not can(user, action, site_ids):
         raise PermissionDenied("Your role at this site does not allow this action.")

@@ -7,10 +7,18 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from dosing.windows import InfusionRule, nominal_infusion_days
-
-from .enums import TimeUnit, VisitAnchor
-from .models import Arm, DoseLevel, EligibilityCriterion, InfusionDefinition, Study, StudyDisease, VisitDefinition
+from .enums import Assessment, TimeUnit, VisitAnchor
+from .infusion_days import InfusionRule, nominal_infusion_days
+from .models import (
+    Arm,
+    DoseLevel,
+    EligibilityCriterion,
+    InfusionDefinition,
+    Study,
+    StudyDisease,
+    VisitDefinition,
+    WorkerHeartbeat,
+)
 from .scoping import Action
 
 _MINUTES = {TimeUnit.MINUTES: 1, TimeUnit.HOURS: 60, TimeUnit.DAYS: 24 * 60}
@@ -94,8 +102,6 @@ class VisitRow:
 
 
 def visit_rows(study: Study) -> list[VisitRow]:
-    from .enums import Assessment
-
     labels = dict(Assessment.choices)
     definitions = sorted(
         study.visit_definitions.all(),
@@ -138,8 +144,6 @@ class WorkerStatus:
 
 def worker_status(now, *, stale_after_seconds: int = 300) -> WorkerStatus:
     """Whether the background worker ran its heartbeat recently (it runs every minute)."""
-    from .models import WorkerHeartbeat
-
     beat = WorkerHeartbeat.objects.filter(name="worker").first()
     last_seen = beat.last_seen if beat else None
     stale = last_seen is None or (now - last_seen).total_seconds() > stale_after_seconds

@@ -32,6 +32,7 @@ from .models import (
     Study,
     StudyDisease,
     VisitDefinition,
+    WorkerHeartbeat,
 )
 from .response_period import period_cuts
 
@@ -294,6 +295,4 @@ def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | No
 
 def worker_heartbeat_record(*, name: str, hostname: str, now) -> None:
     """Record that a worker is alive (not clinical data: no audit trail)."""
-    from .models import WorkerHeartbeat
-
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={"hostname": hostname, "last_seen": now})

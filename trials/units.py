@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 __all__ = [
     "ANALYTES",
     "BODY_TEMPERATURE_RANGE_C",
@@ -234,8 +236,6 @@ def mixed_range_conflict(report_lln: float | None, report_uln: float | None,
 
 def mixed_range_message(code: str, conflict: str, report_lln, report_uln, site_lln, site_uln) -> str:
     """The refusal of a `mixed_range_conflict`, for the report's limit at fault."""
-    from django.utils.translation import gettext as _
-
     if conflict == "uln":
         return _("%(code)s: the upper limit of normal %(uln)s is below the site's lower limit %(lln)s (SI); give the "
                  "report's lower limit too.") % {"code": code, "uln": f"{report_uln:g}", "lln": f"{site_lln:g}"}
