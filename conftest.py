@@ -174,3 +174,9 @@ def chromium_page(live_server):
             yield page
         finally:
             browser.close()
+
+
+def forget_site_roles(user) -> None:
+    """Drop the user's memberships read once per request (`trials.scoping.site_roles`), so that a
+    query count measured with the same user object includes reading them."""
+    user.__dict__.pop("_site_roles_cache", None)

@@ -20,6 +20,7 @@ from trials.audit import audited_delete, audited_save
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.labs import LabInput, convert_labs
 from trials.limits import reason_length_error
+from trials.prefetch import cache_rows
 from trials.models import Arm, Site, Study
 from trials.scoping import Action, require
 from trials.signatures import ELIGIBILITY_MEANING, check_signature
@@ -299,8 +300,8 @@ def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None,
     for model, written in ((ScreeningLab, lab_rows), (PriorTherapy, courses)):
         if written:
             bulk_create_with_history(written, model, default_user=by, default_change_reason=reason)
-    rows.cache_rows(screening, "labs", lab_rows)
-    rows.cache_rows(screening, "prior_therapies", courses)
+    cache_rows(screening, "labs", lab_rows)
+    cache_rows(screening, "prior_therapies", courses)
 
 
 def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
@@ -401,7 +402,7 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
                  "eligibility_confirmation_meaning"):
         setattr(screening, name, getattr(locked, name))
     for relation in ("labs", "prior_therapies"):  # the facts confirmed, as read under the lock
-        rows.cache_rows(screening, relation, locked._prefetched_objects_cache[relation])
+        cache_rows(screening, relation, locked._prefetched_objects_cache[relation])
     return screening
 
 
@@ -444,7 +445,7 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
     audited_save(consent, by=by, reason=_("Consent recorded"))
     prefetched = getattr(screening, "_prefetched_objects_cache", {})
     if "consents" in prefetched:  # the screening's consents read before stay current
-        rows.cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
+        cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
     return consent
 
 

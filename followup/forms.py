@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dosing.forms import DateTimeLocal
@@ -293,8 +294,6 @@ class AdverseEventEditForm(AdverseEventForm):
 
     @staticmethod
     def initial_from(event) -> dict:
-        from django.utils import timezone
-
         initial = {name: getattr(event, name) for name in (
             "term", "category", "onset_date", "resolution_date", "grade", "relationship", "action_taken", "outcome",
             "description", "seriousness", "resolved_to_grade1_within_48h", "stopped_infusions",

@@ -45,17 +45,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from .response_anaemia import aiha_response, multilineage_response, neutropenia_response, prca_response
+from .response_anaemia import (
+    aiha_response,
+    multilineage_response,
+    neutropenia_response,
+    prca_response,
+)
 from .response_core import (
     _RANK,
     CR,
     NE,
     NR,
     PR,
-    R,
     AssessmentResult,
     Baseline,
     MultilineageResult,
+    R,
     ResponseResult,
     TimePoint,
     _baseline_text,
@@ -70,7 +75,14 @@ from .response_core import (
     _window_reason,
     _with_several,
 )
-from .response_inputs import Count, HbAssessment, Lab, Therapy, Transfusion, daily_counts
+from .response_inputs import (
+    Count,
+    HbAssessment,
+    Lab,
+    Therapy,
+    Transfusion,
+    daily_counts,
+)
 
 __all__ = [
     "CR",

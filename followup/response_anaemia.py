@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from .response_core import (
+    _RANK,
     CR,
     DEFAULT_LINEAGE_PAIRING_DAYS,
     NE,
     NR,
     PR,
-    _RANK,
     AssessmentResult,
     Baseline,
     MultilineageResult,
@@ -35,8 +35,15 @@ from .response_core import (
     _window_reason,
     _with_several,
 )
-from .response_inputs import Count, HbAssessment, Lab, Therapy, Transfusion, daily_counts, daily_hb
-
+from .response_inputs import (
+    Count,
+    HbAssessment,
+    Lab,
+    Therapy,
+    Transfusion,
+    daily_counts,
+    daily_hb,
+)
 
 # --------------------------------------------------------------------------- AIHA (section 2)
 

@@ -35,6 +35,17 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.VERIFY: frozenset({"monitor"}),
 }
 
+# Who does what beyond the actions above, each rule for one feature. Pages ask through the
+# `may` filter (`trials.templatetags.scoping`), code through `site_ids_with` / `may_at`.
+ROLE_RULES: dict[str, frozenset[str]] = {
+    # works from the list of what is due or overdue (followup.worklist)
+    "worklist": frozenset({"coordinator", "investigator", "monitor"}),
+    # corrects a recorded assessment: the site's data entry stays with the coordinator
+    "correct_assessment": frozenset({"coordinator"}),
+    # receives the reminder e-mails of the site (followup.reminders)
+    "reminded": frozenset({"coordinator", "investigator"}),
+}
+
 _CACHE_ATTR = "_site_roles_cache"
 
 
@@ -49,15 +60,27 @@ def site_roles(user) -> dict[int, str]:
     return cached
 
 
-def forget_site_roles(user) -> None:
-    """Drop the cached memberships (after they change)."""
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
-
-
 def site_ids_for(user, action: Action = Action.VIEW) -> list[int]:
     allowed = PERMISSIONS[action]
     return sorted(site for site, role in site_roles(user).items() if role in allowed)
+
+
+def site_ids_with(user, rule: str) -> list[int]:
+    """The sites where the user's role has `rule` (a key of `ROLE_RULES`)."""
+    allowed = ROLE_RULES[rule]
+    return sorted(site for site, role in site_roles(user).items() if role in allowed)
+
+
+def may_at(user, rule: str, site_id: int) -> bool:
+    """True when the user's role at `site_id` has `rule` (a key of `ROLE_RULES`)."""
+    return site_roles(user).get(site_id) in ROLE_RULES[rule]
+
+
+def may(user, what: str) -> bool:
+    """True when the user may do `what` (an `Action` or a `ROLE_RULES` key) at one of their sites."""
+    if what in ROLE_RULES:
+        return bool(site_ids_with(user, what))
+    return bool(site_ids_for(user, Action(what)))
 
 
 def roles_of(user) -> set[str]:

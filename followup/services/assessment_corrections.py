@@ -15,7 +15,8 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from trials.audit import audited_delete, audited_save
 from trials.errors import ServiceError
 from trials.limits import reason_length_error
-from trials.scoping import site_roles
+from trials.prefetch import cache_rows
+from trials.scoping import may_at
 
 from ..models import Assessment, LabResult, RescueTherapy, Transfusion, Visit
 from .adverse_event_drafts import adverse_event_suggest
@@ -35,13 +36,10 @@ from .visits import _at_midnight, visit_record
 # Correcting a recorded assessment, with the reason
 # ---------------------------------------------------------------------------------------------
 
-ASSESSMENT_CORRECTORS = frozenset({"coordinator"})
-
-
 def assessment_can_correct(user, participant) -> bool:
     """Whether `user` corrects the participant's assessments: a coordinator of the participant's
     site. Investigators and monitors read them; the site's data entry stays with the coordinator."""
-    return site_roles(user).get(participant.site_id) in ASSESSMENT_CORRECTORS
+    return may_at(user, "correct_assessment", participant.site_id)
 
 
 def _same(old, new) -> bool:
@@ -144,7 +142,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
             raise ServiceError(dict(errors))
 
         current_labs = list(locked.labs.all())
-        added = changed = removed = []
+        added, changed, removed = [], [], []
         if valid.labs is not None or valid.day != locked.date:
             # A new date may change the site range that applies (the participant's age): re-resolve.
             wanted = valid.labs if valid.labs is not None else [
@@ -202,9 +200,10 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
         queue_outcomes(participant.study_id)
     locked.visit = new_visit
     kept_labs = [lab for lab in current_labs if lab not in removed]
-    locked._prefetched_objects_cache = {
+    for relation, rows in {
         "labs": sorted([*kept_labs, *added], key=lambda lab: lab.analyte),
         "transfusions": sorted([*kept_transfusions, *transfusions], key=lambda t: (t.date, t.pk or 0)),
         "rescue_therapies": sorted([*kept_rescues, *rescues], key=lambda r: (r.start, r.pk or 0)),
-    }
+    }.items():
+        cache_rows(locked, relation, rows)
     return locked

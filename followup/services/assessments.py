@@ -16,6 +16,7 @@ from trials.audit import audited_save
 from trials.errors import ServiceError
 from trials.labs import LabInput, convert_labs
 from trials.models import ReferenceRange
+from trials.prefetch import cache_rows
 from trials.scoping import Action, require
 from trials.units import mixed_range_conflict, mixed_range_message
 
@@ -331,5 +332,6 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
         adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now)
         queue_outcomes(participant.study_id)
     # Returned with its rows loaded, as `prefetch_related` would, so that showing it reads nothing more.
-    assessment._prefetched_objects_cache = children
+    for relation, rows in children.items():
+        cache_rows(assessment, relation, rows)
     return assessment

@@ -11,7 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dosing.models import InfusionState
-from dosing.services import REACTION_EVENTS, infusion_schedule_create, participant_infusion_plan
+from dosing.services import (
+    REACTION_EVENTS,
+    infusion_schedule_create,
+    participant_infusion_plan,
+)
 from trials.audit import audited_save
 
 from ..models import AdverseEvent

@@ -15,7 +15,7 @@ from followup import services
 from followup import worklist as work
 from followup.models import AdverseEvent, Visit
 from followup.schedule import PlannedVisit
-from trials.scoping import forget_site_roles
+from conftest import forget_site_roles
 
 TZ = timezone.get_current_timezone()
 TODAY = timezone.localdate()

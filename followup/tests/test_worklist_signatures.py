@@ -9,7 +9,7 @@ from enrollment.tests.test_pages import consent, create_screening
 from followup import services
 from followup.tests.test_worklist import TODAY, enrol, items
 from trials.models import Study
-from trials.scoping import forget_site_roles
+from conftest import forget_site_roles
 
 
 def eligible(by, **changes):
