@@ -13,7 +13,7 @@ from simple_history.utils import bulk_create_with_history
 from enrollment.models import Participant
 from trials import hooks
 from trials.audit import audited_save
-from trials.errors import ConflictError, ServiceError
+from trials.errors import ConflictError, Errors, ServiceError
 from trials.models import Study
 from trials.scoping import Action, require
 from trials.signatures import SignatureRefused, check_signature  # noqa: F401 (SignatureRefused re-exported)
@@ -93,43 +93,41 @@ VITAL_RANGES = {"temperature_c": (25, 45), "heart_rate": (20, 250), "systolic": 
                 "respiratory_rate": (4, 60), "spo2": (50, 100)}
 
 
-def _validate_vitals(vitals: dict | None, errors: dict) -> dict:
+def _validate_vitals(vitals: dict | None, errors: Errors) -> dict:
     """{"before": {...}, "after": {...}} with known measures in plausible ranges (temperature in deg C)."""
     cleaned = {}
     for moment, values in (vitals or {}).items():
         if moment not in ("before", "after") or not isinstance(values, dict):
-            errors.setdefault(f"vitals.{moment}", []).append(_("Give vital signs 'before' and 'after' the infusion."))
+            errors.add(f"vitals.{moment}", _("Give vital signs 'before' and 'after' the infusion."))
             continue
         for name, value in values.items():
             path = f"vitals.{moment}.{name}"
             if name not in VITAL_RANGES:
-                errors.setdefault(path, []).append(_("Unknown measure; use %(names)s.") % {"names": ", ".join(VITAL_RANGES)})
+                errors.add(path, _("Unknown measure; use %(names)s.") % {"names": ", ".join(VITAL_RANGES)})
             elif isinstance(value, bool) or not isinstance(value, int | float):
-                errors.setdefault(path, []).append(_("Give a number."))
+                errors.add(path, _("Give a number."))
             elif not VITAL_RANGES[name][0] <= value <= VITAL_RANGES[name][1]:
                 low, high = VITAL_RANGES[name]
-                errors.setdefault(path, []).append(_("%(value)s is outside %(low)s-%(high)s.") % {
+                errors.add(path, _("%(value)s is outside %(low)s-%(high)s.") % {
                     "value": f"{value:g}", "low": low, "high": high})
             else:
                 cleaned.setdefault(moment, {})[name] = float(value)
     return cleaned
 
 
-def _infusion_row(participant, number: int, errors: dict) -> Infusion | None:
+def _infusion_row(participant, number: int, errors: Errors) -> Infusion | None:
     rows = {row.number: row for row in participant.infusions.all()}
     row = rows.get(number)
     if row is None:
-        errors.setdefault("number", []).append(
-            _("The plan has no infusion %(n)d; infusions are numbered %(numbers)s.") % {
+        errors.add("number", _("The plan has no infusion %(n)d; infusions are numbered %(numbers)s.") % {
                 "n": number, "numbers": ", ".join(map(str, sorted(rows))) or _("none")})
         return None
     if row.state != InfusionState.PLANNED:
-        errors.setdefault("number", []).append(_("Infusion %(n)d is already recorded as %(state)s.") % {"n": number, "state": row.get_state_display().lower()})
+        errors.add("number", _("Infusion %(n)d is already recorded as %(state)s.") % {"n": number, "state": row.get_state_display().lower()})
         return None
     pending_before = [n for n, r in rows.items() if n < number and r.state == InfusionState.PLANNED]
     if pending_before:
-        errors.setdefault("number", []).append(
-            _("Record infusion %(n)d first (given or missed).") % {"n": pending_before[0]})
+        errors.add("number", _("Record infusion %(n)d first (given or missed).") % {"n": pending_before[0]})
     return row
 
 
@@ -169,39 +167,38 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     """
     now = now or timezone.now()
     _check_participant_can_receive(participant)
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
     row = _infusion_row(participant, data.number, errors)
     if data.started_at is None:
-        errors.setdefault("started_at", []).append(_("Give the start date and time."))
+        errors.add("started_at", _("Give the start date and time."))
     elif data.started_at > now:
-        errors.setdefault("started_at", []).append(_("An infusion cannot start in the future."))
+        errors.add("started_at", _("An infusion cannot start in the future."))
     else:
         consent_day = min((timezone.localtime(c.signed_at).date() for c in participant.screening.consents.all()),
                           default=None)
         start_day = timezone.localtime(data.started_at).date()
         if start_day < participant.enrolled_on or (consent_day and start_day < consent_day):
-            errors.setdefault("started_at", []).append(_("An infusion cannot be dated before consent and enrolment."))
+            errors.add("started_at", _("An infusion cannot be dated before consent and enrolment."))
     if data.ended_at is not None and data.started_at is not None and data.ended_at < data.started_at:
-        errors.setdefault("ended_at", []).append(_("The infusion ends before it starts."))
+        errors.add("ended_at", _("The infusion ends before it starts."))
     elif data.ended_at is not None and data.ended_at > now:
-        errors.setdefault("ended_at", []).append(_("An infusion cannot end in the future."))
+        errors.add("ended_at", _("An infusion cannot end in the future."))
     if data.weight_kg is None:
-        errors.setdefault("weight_kg", []).append(_("Give the weight on the day (the dose is per kg)."))
+        errors.add("weight_kg", _("Give the weight on the day (the dose is per kg)."))
     elif not 1 <= data.weight_kg <= 350:
-        errors.setdefault("weight_kg", []).append(_("A weight of %(w)s kg is not plausible (1-350 kg).") % {"w": f"{data.weight_kg:g}"})
+        errors.add("weight_kg", _("A weight of %(w)s kg is not plausible (1-350 kg).") % {"w": f"{data.weight_kg:g}"})
     if data.cells_infused is not None and data.cells_infused <= 0:
-        errors.setdefault("cells_infused", []).append(_("The number of cells infused must be greater than 0."))
+        errors.add("cells_infused", _("The number of cells infused must be greater than 0."))
     product, product_errors = validate_product(data.product, participant.arm.product_kind)
     errors.update(product_errors)
     level = participant.dose_level
     if data.cells_infused is None and cells_required(level, participant.arm.product_kind):
-        errors.setdefault("cells_infused", []).append(_cells_required_message(level))
+        errors.add("cells_infused", _cells_required_message(level))
     vitals = _validate_vitals(data.vitals, errors)
     unknown = [r for r in (data.reactions or []) if r not in REACTIONS]
     if unknown:
-        errors.setdefault("reactions", []).append(_("Unknown reaction %(r)s; use %(names)s.") % {"r": repr(unknown[0]), "names": ", ".join(REACTIONS)})
-    if errors:
-        raise ServiceError(errors)
+        errors.add("reactions", _("Unknown reaction %(r)s; use %(names)s.") % {"r": repr(unknown[0]), "names": ", ".join(REACTIONS)})
+    errors.raise_if_any()
 
     cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
     dose = check_dose(weight_kg=data.weight_kg, dose_per_kg=level.dose_per_kg if level else None, cells_infused=cells,
@@ -209,10 +206,10 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
                       hard_limits=level.hard_limits if level else (HARD_LIMIT_LOW, HARD_LIMIT_HIGH))
     cells_field = "cells_infused" if data.cells_infused is not None else "product.tnc"
     if dose.missing_dose:  # a product field that should give the count did not: never record it unchecked
-        errors["cells_infused"] = [_cells_required_message(level)]
+        errors.add("cells_infused", _cells_required_message(level))
     if dose.refused:
-        errors[cells_field] = [_("%(problem)s. Refused whatever the reason (CLINICAL_RULES.md section 4): check the "
-                                 "number of cells and the weight.") % {"problem": dose.problem}]
+        errors.add(cells_field, _("%(problem)s. Refused whatever the reason (CLINICAL_RULES.md section 4): check the "
+                                 "number of cells and the weight.") % {"problem": dose.problem})
     given_on = timezone.localtime(data.started_at).date()
     # The window of the plan as it stands with this infusion given: the first infusion defines
     # day 0, so it is never late relative to itself.
@@ -223,15 +220,13 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     planned = next(p for p in plan if p.number == row.number)
     deviation = planned.deviation
     if dose.deviation and not data.dose_confirmation.strip():
-        errors["dose_confirmation"] = [_("Give the reason for this dose: %(why)s. It is recorded as a dose "
-                                         "deviation.") % {"why": dose.problem}]
+        errors.add("dose_confirmation", _("Give the reason for this dose: %(why)s. It is recorded as a dose "
+                                         "deviation.") % {"why": dose.problem})
     if deviation and not data.deviation_reason.strip():
-        errors["deviation_reason"] = [
-            _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give the reason (it is recorded "
+        errors.add("deviation_reason", _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give the reason (it is recorded "
               "as a protocol deviation).") % {"n": row.number, "day": given_on.isoformat(),
-                                             "start": planned.window_start.isoformat(), "end": planned.window_end.isoformat()}]
-    if errors:
-        raise ServiceError(errors)
+                                             "start": planned.window_start.isoformat(), "end": planned.window_end.isoformat()})
+    errors.raise_if_any()
 
     with transaction.atomic():
         _lock_for_recording(participant, row)
@@ -257,12 +252,11 @@ def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | 
     """Record a planned infusion as missed, with the reason; later ones follow the arm's rule."""
     now = now or timezone.now()
     _check_participant_can_receive(participant)
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
     row = _infusion_row(participant, number, errors)
     if not (reason or "").strip():
-        errors.setdefault("reason", []).append(_("Say why the infusion was missed."))
-    if errors:
-        raise ServiceError(errors)
+        errors.add("reason", _("Say why the infusion was missed."))
+    errors.raise_if_any()
     with transaction.atomic():
         _lock_for_recording(participant, row)
         row.state, row.missed_reason = InfusionState.MISSED, reason.strip()
@@ -439,14 +433,13 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
     _check_signature(by, password)
     if not study.uses_dose_escalation:
         raise ServiceError({"study": [_("%(study)s does not use dose escalation.") % {"study": study.code}]})
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
     action = (action or "").strip()
     level_code = (level_code or "").strip()
     rationale = (rationale or "").strip()
     if action not in EscalationAction.values:
-        errors["action"] = [_("Use one of %(codes)s.") % {"codes": ", ".join(EscalationAction.values)}]
-    if errors:
-        raise ServiceError(errors)
+        errors.add("action", _("Use one of %(codes)s.") % {"codes": ", ".join(EscalationAction.values)})
+    errors.raise_if_any()
 
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
@@ -455,12 +448,11 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
         target = state.level(level_code) if level_code else None
         codes = ", ".join(row.code for row in state.levels) or "-"
         if level_code and target is None:
-            errors["level"] = [_("Unknown dose level %(code)s; this study has %(codes)s.") % {
-                "code": level_code, "codes": codes}]
+            errors.add("level", _("Unknown dose level %(code)s; this study has %(codes)s.") % {
+                "code": level_code, "codes": codes})
         elif not level_code and action != EscalationAction.STOP:
-            errors["level"] = [_("Name the dose level this decision concerns (%(codes)s).") % {"codes": codes}]
-        if errors:
-            raise ServiceError(errors)
+            errors.add("level", _("Name the dose level this decision concerns (%(codes)s).") % {"codes": codes})
+        errors.raise_if_any()
         refusal = _rule_refusal(action, level_code, state)
         if refusal:
             raise ConflictError({"action": [refusal]})

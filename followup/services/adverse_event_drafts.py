@@ -12,7 +12,7 @@ from simple_history.utils import bulk_create_with_history
 
 from enrollment.models import ScreeningLab
 from trials.audit import audited_save
-from trials.errors import ConflictError, ServiceError
+from trials.errors import ConflictError, Errors, ServiceError
 from trials.scoping import Action, require
 from trials.signatures import (
     ADVERSE_EVENT_DISMISSAL_MEANING,
@@ -120,15 +120,13 @@ def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, 
     draft any more is a conflict (409)."""
     now = now or timezone.now()
     require(by, Action.SIGN, [event.participant.site_id])
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
 
-    def add(path: str, message) -> None:
-        errors.setdefault(path, []).append(str(message))
+    add = errors.add
 
     _validate_judgement(grade, serious, relationship, add)
     _validate_seriousness(grade, serious, list(seriousness or []), action_taken or "", outcome or "", add)
-    if errors:
-        raise ServiceError(errors)
+    errors.raise_if_any()
     with transaction.atomic():
         _locked_draft(event)
         check_signature(by, password, refused=_("The password is not correct: the adverse event was not confirmed."))

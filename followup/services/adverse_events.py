@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trials.audit import audited_save
-from trials.errors import ConflictError, ServiceError
+from trials.errors import ConflictError, Errors, ServiceError
 from trials.limits import reason_length_error
 from trials.scoping import Action, can, require
 from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused, check_signature
@@ -118,10 +118,9 @@ def _validate_adverse_event(participant, data: AdverseEventInput, today: date,
                             recorded_term: str | None = None) -> dict[str, list[str]]:
     """Every field of an adverse event, as recorded or corrected. The term is checked against the
     CTCAE list unless it is the term already recorded (`recorded_term`, a correction keeping it)."""
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
 
-    def add(path: str, message: str) -> None:
-        errors.setdefault(path, []).append(str(message))
+    add = errors.add
 
     _validate_seriousness(data.grade, data.serious, data.seriousness, data.action_taken, data.outcome, add)
     if data.site_aware_at is not None and data.site_aware_at > timezone.now():
@@ -186,8 +185,7 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, password: 
     now = now or timezone.now()
     require(by, Action.CAPTURE, [participant.site_id])
     errors = _validate_adverse_event(participant, data, today)
-    if errors:
-        raise ServiceError(errors)
+    errors.raise_if_any()
     signed = bool(password)
     if signed:
         if not can(by, Action.SIGN, [participant.site_id]):
@@ -294,17 +292,14 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
             raise PermissionDenied(_("Only an investigator changes the relationship to treatment (causality)."))
         errors = _validate_adverse_event(participant, merged, today, recorded_term=locked.term)
         if not reason:
-            errors.setdefault("reason", []).append(_("Say why the adverse event is corrected (kept in the audit "
-                                                     "trail)."))
+            errors.add("reason", _("Say why the adverse event is corrected (kept in the audit trail)."))
         elif reason_length_error(reason):
-            errors.setdefault("reason", []).append(reason_length_error(reason))
+            errors.add("reason", reason_length_error(reason))
         if (locked.sae_reported_at is not None and merged.site_aware_at is not None
                 and merged.site_aware_at > locked.sae_reported_at):
-            errors.setdefault("site_aware_at", []).append(
-                _("The site learned of the event before its SAE report (%(when)s).") % {
-                    "when": timezone.localtime(locked.sae_reported_at).strftime("%Y-%m-%d %H:%M")})
-        if errors:
-            raise ServiceError(errors)
+            errors.add("site_aware_at", _("The site learned of the event before its SAE report (%(when)s).") % {
+                "when": timezone.localtime(locked.sae_reported_at).strftime("%Y-%m-%d %H:%M")})
+        errors.raise_if_any()
         if (locked.serious and merged.serious and merged.site_aware_at is not None
                 and merged.site_aware_at > locked.site_aware_at
                 and not adverse_event_can_change_relationship(by, participant)):

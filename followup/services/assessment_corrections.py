@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from trials.audit import audited_delete, audited_save
-from trials.errors import ServiceError
 from trials.limits import reason_length_error
 from trials.prefetch import cache_rows
 from trials.scoping import may_at
@@ -138,8 +137,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
         elif reason_length_error(reason):
             errors.add("reason", reason_length_error(reason))
         valid = _assessment_validate(participant, data, now=now, errors=errors, current_visit_id=locked.visit_id)
-        if errors:
-            raise ServiceError(dict(errors))
+        errors.raise_if_any()
 
         current_labs = list(locked.labs.all())
         added, changed, removed = [], [], []

@@ -13,7 +13,7 @@ from simple_history.utils import bulk_create_with_history
 from enrollment.eligibility import age_in_years
 from enrollment.selectors import site_reference_range
 from trials.audit import audited_save
-from trials.errors import ServiceError
+from trials.errors import Errors, ServiceError
 from trials.labs import LabInput, convert_labs
 from trials.models import ReferenceRange
 from trials.prefetch import cache_rows
@@ -84,9 +84,8 @@ def _as_date(value):
     return date.fromisoformat(str(value))
 
 
-class _AssessmentErrors(dict):
-    def add(self, path: str, message) -> None:
-        self.setdefault(path, []).append(str(message))
+class _AssessmentErrors(Errors):
+    """`trials.errors.Errors` that also reads a date, naming the field when it is not one."""
 
     def day(self, path: str, value, *, required: bool, today: date):
         """The date at `path`, or None with the problem recorded."""
@@ -305,8 +304,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
     require(by, Action.CAPTURE, [participant.site_id])
     errors = _AssessmentErrors()
     valid = _assessment_validate(participant, data, now=now, errors=errors)
-    if errors:
-        raise ServiceError(dict(errors))
+    errors.raise_if_any()
 
     day, visit, labs = valid.day, valid.visit, valid.labs or []
     _lab_ranges(participant, labs, day)

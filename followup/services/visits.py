@@ -11,7 +11,7 @@ from simple_history.utils import bulk_create_with_history
 
 from trials import dates
 from trials.audit import audited_save
-from trials.errors import ConflictError, ServiceError
+from trials.errors import ConflictError, Errors, ServiceError
 
 from ..models import Visit
 from ..schedule import (
@@ -101,7 +101,7 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
 
 
     now = now or timezone.now()
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
     participant = visit.participant
     if done_at is None:
         errors["done_at"] = [_("Give the date and time it was done.")]
@@ -109,8 +109,7 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
         errors["done_at"] = [_("A visit cannot be done in the future.")]
     elif timezone.localtime(done_at).date() < participant.enrolled_on:
         errors["done_at"] = [_("A visit cannot be dated before enrolment.")]
-    if errors:
-        raise ServiceError(errors)
+    errors.raise_if_any()
     planned = PlannedVisit(code=visit.code, label=visit.code, target=visit.target_at, window_start=visit.window_start,
                            window_end=visit.window_end, provisional=visit.provisional, timed=visit.timed)
     deviation = visit_status(planned, done_at=done_at, missed=False, now=now).deviation
