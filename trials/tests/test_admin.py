@@ -30,6 +30,7 @@ from trials.models import (
     StudyDisease,
     VisitDefinition,
 )
+from trials.rule_params import RULE_TYPES
 
 # --------------------------------------------------------------------------------------------
 # Posting admin pages back
@@ -452,8 +453,6 @@ def test_lab_threshold_with_an_unknown_analyte_is_refused_naming_the_parameter(a
 
 
 def test_criterion_with_an_unknown_rule_type_is_refused_on_the_rule_field(admin_client, studies):
-    from enrollment.eligibility import RULE_TYPES
-
     criterion = AGE | {"code": "anaemia", "rule_type": "haemoglobin_below"}
 
     response = post_study_with(admin_client, studies["MSC-ITP-5"], EligibilityCriterion, **criterion)
@@ -474,8 +473,6 @@ def test_criterion_left_without_rule_is_refused_once_on_the_rule_field(admin_cli
 
 
 def test_criterion_rule_is_chosen_by_name_with_each_rule_explained(admin_client, studies):
-    from enrollment.eligibility import RULE_TYPES
-
     response = admin_client.get(reverse("admin:trials_study_change", args=[studies["MSC-ITP-5"].pk]))
 
     html = response.content.decode()
