@@ -24,6 +24,7 @@ from trials.models import (
     DoseLevel,
     EligibilityCriterion,
     InfusionDefinition,
+    ReferenceRange,
     ResponseCriteriaSet,
     Site,
     Study,
@@ -31,6 +32,7 @@ from trials.models import (
     VisitDefinition,
 )
 from trials.rule_params import RULE_TYPES
+from trials.units import ANALYTES
 
 # --------------------------------------------------------------------------------------------
 # Posting admin pages back
@@ -439,8 +441,6 @@ def test_lab_threshold_without_analyte_is_refused_naming_the_parameter(admin_cli
 
 
 def test_lab_threshold_with_an_unknown_analyte_is_refused_naming_the_parameter(admin_client, studies):
-    from trials.units import ANALYTES
-
     criterion = AGE | {"code": "anaemia", "kind": "exclusion", "rule_type": "lab_threshold",
                        "params": {"analyte": "HB", "op": "<", "value": 60}}
 
@@ -710,10 +710,6 @@ def test_visit_arm_dropdown_lists_only_the_arms_of_the_study(admin_client, studi
 
 
 def test_reference_ranges_are_edited_with_a_reason_and_scoped(client, studies, other_site_study, make_user):
-    from trials.models import ReferenceRange
-
-    from trials.models import Site
-
     ReferenceRange.objects.create(site=Site.objects.get(code="XH"), analyte="PLT", lln=100, uln=300)
     client.force_login(make_user("admin"))
     listing = client.get("/admin/trials/referencerange/")
@@ -746,8 +742,6 @@ def test_dose_level_status_is_read_only_once_the_level_exists(admin_client, stud
 
 def test_shared_response_criteria_set_is_read_only_to_an_administrator_of_one_site(client, studies, other_site_study,
                                                                                     make_user):
-    from trials.models import ResponseCriteriaSet
-
     client.force_login(make_user("admin"))
     iwg = ResponseCriteriaSet.objects.get(code="IWG2009-ITP")  # also used by XH-MSC, which this admin cannot see
     page = client.get(reverse("admin:trials_responsecriteriaset_change", args=[iwg.pk]))
