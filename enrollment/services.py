@@ -22,6 +22,7 @@ from trials.labs import LabInput, convert_labs
 from trials.limits import reason_length_error
 from trials.prefetch import cache_rows
 from trials.models import Arm, Site, Study
+from trials.rule_params import DISEASES
 from trials.scoping import Action, require
 from trials.signatures import ELIGIBILITY_MEANING, check_signature
 
@@ -109,8 +110,8 @@ def _validate_scalars(values: dict, study: Study, today: date, errors: Errors) -
     disease = values.get("disease")
     if disease not in (None, ""):
         allowed = {row.disease for row in study.diseases.all()}
-        if disease not in rules.DISEASES:
-            errors.add("disease", _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(rules.DISEASES)})
+        if disease not in DISEASES:
+            errors.add("disease", _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(DISEASES)})
         elif disease not in allowed:
             errors.add("disease", _("%(study)s admits %(codes)s only.") % {"study": study.code, "codes": ", ".join(sorted(allowed))})
     initials = values.get("initials")

@@ -22,9 +22,6 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from enrollment.eligibility import RULE_TYPES
-from enrollment.rule_text import describe_rule
-
 from .audit import audited_delete, audited_save, change_context
 from .enums import Assessment
 from .limits import audit_reason_max_length
@@ -42,6 +39,8 @@ from .models import (
     VisitDefinition,
 )
 from .response_thresholds import describe_schemes
+from .rule_params import RULE_TYPES
+from .rule_text import describe_rule
 from .scoping import Action
 from .units import ANALYTES
 

@@ -29,6 +29,7 @@ from .enums import (
 from .scoping import ScopedQuerySet
 from .response_period import VisitWindow, window_cut
 from .response_thresholds import threshold_errors
+from .rule_params import RuleParamsError, validate_params
 from .units import ANALYTES
 
 code_validator = RegexValidator(
@@ -475,8 +476,6 @@ class EligibilityCriterion(models.Model):
         return f"{self.study.code} / {self.code}"
 
     def clean(self):
-        from enrollment.eligibility import RuleParamsError, validate_params
-
         try:
             self.params = validate_params(self.rule_type, self.params)
         except RuleParamsError as exc:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from trials.units import ANALYTES
+from .units import ANALYTES
 
 
 def _yes_no(value) -> str:
