@@ -6,11 +6,13 @@ enrolment with its schedule, five infusions and follow-up counts to month 12.
 """
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from dosing import services as dosing
 from enrollment import services as enrolment
 from followup import services as followup
+from trials.accounts import user_upsert
 from trials.audit import audited_save
 from trials.models import Site, Study
 
@@ -27,10 +29,6 @@ def _at(day: date, hour: int = 9) -> datetime:
 
 def eligibility_signer():
     """The investigator at PUMCH who confirms the cohort's eligibility (created once)."""
-    from django.contrib.auth import get_user_model
-
-    from trials.accounts import user_upsert
-
     signer = get_user_model().objects.filter(username=SIGNER).first()
     return signer or user_upsert(username=SIGNER, role="investigator", site_code="PUMCH",
                                  password=SIGNER_PASSWORD).user
