@@ -583,8 +583,8 @@ def participant_withdraw(*, participant: Participant, withdrawn_on: date, reason
         if locked.status == ParticipantStatus.WITHDRAWN:
             raise ConflictError({"non_field_errors": [_("The participant is already withdrawn.")]})
         _withdraw(locked, withdrawn_on=withdrawn_on, reason=reason, detail=detail, by=by)
-    for field in ("status", "withdrawn_on", "withdrawal_reason", "withdrawal_detail"):
-        setattr(participant, field, getattr(locked, field))
+    for name in ("status", "withdrawn_on", "withdrawal_reason", "withdrawal_detail"):
+        setattr(participant, name, getattr(locked, name))
     return participant
 
 

@@ -75,7 +75,7 @@ def visit_schedule_refresh(*, participant, infusion_plan, infusions, by, reason:
     due = [(rule, d) for rule, d in participant_visit_rules(participant, [v.definition for v in visits.values()])]
     anchors = participant_anchors(participant, infusion_plan, infusions, tz)
     moved = 0
-    for planned in plan_visits([rule for rule, _ in due], anchors, tz=tz):
+    for planned in plan_visits([rule for rule, _definition in due], anchors, tz=tz):
         visit = visits.get(planned.code)
         if visit is None or visit.state != "upcoming":
             continue
