@@ -26,10 +26,6 @@ from ..models import (
 )
 from .keep import KEEP
 
-# ---------------------------------------------------------------------------------------------
-# Adverse events (the minimum the DLT definition needs; CLINICAL_RULES.md sections 3-4)
-# ---------------------------------------------------------------------------------------------
-
 @dataclass
 class AdverseEventInput:
     term: str = ""

@@ -31,10 +31,6 @@ from .keep import KEEP
 from .outcomes import queue_outcomes
 from .visits import _at_midnight, visit_record
 
-# ---------------------------------------------------------------------------------------------
-# Correcting a recorded assessment, with the reason
-# ---------------------------------------------------------------------------------------------
-
 def assessment_can_correct(user, participant) -> bool:
     """Whether `user` corrects the participant's assessments: a coordinator of the participant's
     site. Investigators and monitors read them; the site's data entry stays with the coordinator."""

@@ -8,13 +8,11 @@ from ..models import OutcomeSnapshot
 from ..outcomes import outcomes_compute
 from ..tasks import compute_outcomes
 
-# ---------------------------------------------------------------------------------------------
-# Study outcomes (CLINICAL_RULES.md section 6)
-# ---------------------------------------------------------------------------------------------
 
 def outcomes_current(*, study, compute_missing: bool = True):
-    """The study's stored outcomes snapshot, recomputed now when it was stored before the duration
-    of response was part of it (so no reader sees a partial shape). Without any snapshot it is
+    """The study's stored outcomes snapshot, recomputed and stored now when it was stored before the
+    duration of response was part of it (so no reader sees a partial shape): a write on the way to
+    a read, which is why this is a service and not a selector. Without any snapshot it is
     computed now, or with `compute_missing=False` None is returned (the task stores one when the
     first infusion is committed, so none means nobody treated yet)."""
     snapshot = OutcomeSnapshot.objects.filter(study=study).first()
