@@ -345,7 +345,8 @@ def dose_text(cells: float | None, weight_kg: float | None = None) -> str:
         return "—"
     if not weight_kg:
         return _("%(cells)s cells") % {"cells": cells_text(cells)}
-    return _("%(cells)s cells (%(per_kg)s cells/kg)") % {"cells": cells_text(cells), "per_kg": cells_text(cells / weight_kg)}
+    return _("%(cells)s cells (%(per_kg)s cells/kg)") % {
+        "cells": cells_text(cells), "per_kg": cells_text(cells / weight_kg)}
 
 
 def infusion_deviations(row) -> list[Deviation]:

@@ -123,7 +123,8 @@ def _infusion_row(participant, number: int, errors: Errors) -> Infusion | None:
                 "n": number, "numbers": ", ".join(map(str, sorted(rows))) or _("none")})
         return None
     if row.state != InfusionState.PLANNED:
-        errors.add("number", _("Infusion %(n)d is already recorded as %(state)s.") % {"n": number, "state": row.get_state_display().lower()})
+        errors.add("number", _("Infusion %(n)d is already recorded as %(state)s.") % {
+            "n": number, "state": row.get_state_display().lower()})
         return None
     pending_before = [n for n, r in rows.items() if n < number and r.state == InfusionState.PLANNED]
     if pending_before:
@@ -133,8 +134,9 @@ def _infusion_row(participant, number: int, errors: Errors) -> Infusion | None:
 
 def _check_participant_can_receive(participant) -> None:
     if participant.status in ("withdrawn", "completed"):
-        raise ConflictError({"non_field_errors": [_("The participant is %(status)s: no further infusion can be "
-                                                    "recorded.") % {"status": participant.get_status_display().lower()}]})
+        raise ConflictError({"non_field_errors": [
+            _("The participant is %(status)s: no further infusion can be recorded.") % {
+                "status": participant.get_status_display().lower()}]})
 
 
 def cells_required(level, product_kind: str) -> bool:
@@ -163,7 +165,8 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     beyond the hard limits it is refused (400 on the field that gave the number of cells),
     whatever the reason. At a level with a dose to check against, an infusion without the number
     of cells (``cells_infused``, or the cord blood unit's TNC) is refused (400 on ``cells_infused``):
-    an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the visits anchored on infusions are re-planned.
+    an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the
+    visits anchored on infusions are re-planned.
     """
     now = now or timezone.now()
     _check_participant_can_receive(participant)
@@ -197,7 +200,8 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     vitals = _validate_vitals(data.vitals, errors)
     unknown = [r for r in (data.reactions or []) if r not in REACTIONS]
     if unknown:
-        errors.add("reactions", _("Unknown reaction %(r)s; use %(names)s.") % {"r": repr(unknown[0]), "names": ", ".join(REACTIONS)})
+        errors.add("reactions", _("Unknown reaction %(r)s; use %(names)s.") % {
+            "r": repr(unknown[0]), "names": ", ".join(REACTIONS)})
     errors.raise_if_any()
 
     cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
@@ -223,9 +227,10 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
         errors.add("dose_confirmation", _("Give the reason for this dose: %(why)s. It is recorded as a dose "
                                          "deviation.") % {"why": dose.problem})
     if deviation and not data.deviation_reason.strip():
-        errors.add("deviation_reason", _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give the reason (it is recorded "
-              "as a protocol deviation).") % {"n": row.number, "day": given_on.isoformat(),
-                                             "start": planned.window_start.isoformat(), "end": planned.window_end.isoformat()})
+        errors.add("deviation_reason", _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give "
+                                         "the reason (it is recorded as a protocol deviation).") % {
+            "n": row.number, "day": given_on.isoformat(),
+            "start": planned.window_start.isoformat(), "end": planned.window_end.isoformat()})
     errors.raise_if_any()
 
     with transaction.atomic():
@@ -330,7 +335,8 @@ def _decision_conflicts(action: str, target, state) -> list[str]:
         if target.level.status == "open":
             problems.append(_("Level %(code)s is already open.") % {"code": target.code})
         elif current is not None and current is levels[-1]:
-            problems.append(_("Level %(code)s is the top level: there is no level to escalate to.") % {"code": current.code})
+            problems.append(_("Level %(code)s is the top level: there is no level to escalate to.") % {
+                "code": current.code})
         else:
             position = next((i for i, row in enumerate(levels) if row is current), -1)
             expected = levels[position + 1]

@@ -225,7 +225,8 @@ def _previous_anchor(
         return previous.given_on, f"infusion {previous.number} given {previous.given_on.isoformat()}"
     previous_event = by_number.get(previous.number)
     if previous_event is None or not previous_event.missed:
-        return previous.target, f"planned day of infusion {previous.number} ({previous.target.isoformat()}, not yet given)"
+        return (previous.target,
+                f"planned day of infusion {previous.number} ({previous.target.isoformat()}, not yet given)")
     if missed_rule == PLANNED_DATE:
         return previous.target, f"planned day of infusion {previous.number} ({previous.target.isoformat()}, missed)"
     # last_given: walk back over the missed infusions to the last one that was given. An earlier
