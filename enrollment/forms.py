@@ -321,8 +321,10 @@ class ScreeningEntry:
                 ok = False
         if (self.screening.prior_therapies_recorded and "prior_therapies_recorded" in self.facts.cleaned_data
                 and not self.facts.cleaned_data["prior_therapies_recorded"]):
-            self.facts.add_error("prior_therapies_recorded",
-                                 _("The history was taken and stays recorded; clear the rows if there was no prior therapy."))
+            self.facts.add_error(
+                "prior_therapies_recorded",
+                _("The history was taken and stays recorded; clear the rows if there was no prior therapy."),
+            )
             ok = False
         return ok
 
@@ -420,7 +422,8 @@ class EnrolForm(LimitedForm, forms.Form):
     enrolled_on = forms.DateField(label=_("Enrolment date"), required=False, initial=timezone.localdate,
                                   widget=date_input())
     first_infusion_on = forms.DateField(label=_("First infusion planned on"), required=False,
-                                        help_text=_("Day 0 of the plan; empty: the enrolment date."), widget=date_input())
+                                        help_text=_("Day 0 of the plan; empty: the enrolment date."),
+                                        widget=date_input())
 
     def __init__(self, *args, options, **kwargs):
         """`options`: `selectors.enrolment_options(study)`; a select appears only when there is a choice."""

@@ -69,7 +69,9 @@ def screenings_visible(user, action: Action = Action.VIEW):
     return (
         Screening.objects.visible_to(user, action)
         .select_related("study", "site", "participant", "eligibility_confirmed_by")
-        .prefetch_related("labs", Prefetch("prior_therapies"), Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))
+        .prefetch_related(
+            "labs", Prefetch("prior_therapies"), Prefetch("consents", queryset=Consent.objects.order_by("signed_at"))
+        )
     )
 
 
@@ -82,7 +84,9 @@ def with_first_consent(screenings):
 
 def screening_log(user, *, study=None, outcome: str | None = None):
     """Screenings of the user's sites for the log page, newest first, filterable."""
-    queryset = Screening.objects.visible_to(user).select_related("study", "site", "participant").prefetch_related("consents")
+    queryset = (
+        Screening.objects.visible_to(user).select_related("study", "site", "participant").prefetch_related("consents")
+    )
     if study is not None:
         queryset = queryset.filter(study=study)
     if outcome == "eligible":
@@ -128,7 +132,8 @@ def consort_counts(user, study) -> ConsortCounts:
         elif eligible is False:
             failed += 1
             for c in outcomes:
-                if (c["kind"] == "inclusion" and c["outcome"] == "not_met") or (c["kind"] == "exclusion" and c["outcome"] == "met"):
+                if ((c["kind"] == "inclusion" and c["outcome"] == "not_met")
+                        or (c["kind"] == "exclusion" and c["outcome"] == "met")):
                     failed_by[c["code"]] += 1
         else:
             pending += 1
@@ -141,7 +146,9 @@ def consort_counts(user, study) -> ConsortCounts:
 
 
 def participants_visible(user, action: Action = Action.VIEW):
-    return Participant.objects.visible_to(user, action).select_related("study", "site", "arm", "dose_level", "screening")
+    return Participant.objects.visible_to(user, action).select_related(
+        "study", "site", "arm", "dose_level", "screening"
+    )
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ class ScreeningInput:
 # ---------------------------------------------------------------------------------------------
 
 def _validate_scalars(values: dict, study: Study, today: date, errors: Errors) -> None:
-    screening_date, birth, diagnosis = values.get("screening_date"), values.get("birth_date"), values.get("diagnosis_date")
+    screening_date, birth, diagnosis = (values.get("screening_date"), values.get("birth_date"),
+                                        values.get("diagnosis_date"))
     if screening_date and screening_date > today:
         errors.add("screening_date", _("The screening date cannot be in the future."))
     if birth:
@@ -113,7 +114,8 @@ def _validate_scalars(values: dict, study: Study, today: date, errors: Errors) -
         if disease not in DISEASES:
             errors.add("disease", _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(DISEASES)})
         elif disease not in allowed:
-            errors.add("disease", _("%(study)s admits %(codes)s only.") % {"study": study.code, "codes": ", ".join(sorted(allowed))})
+            errors.add("disease", _("%(study)s admits %(codes)s only.") % {
+                "study": study.code, "codes": ", ".join(sorted(allowed))})
     initials = values.get("initials")
     if initials and (len(initials) > 10 or not initials.replace(" ", "").replace("-", "").isalpha()):
         errors.add("initials", _("Initials are up to 10 letters."))
@@ -129,7 +131,8 @@ def _validate_therapies(therapies: list[TherapyInput], today: date, errors: Erro
     for index, course in enumerate(therapies):
         path = f"prior_therapies.{index}"
         if course.therapy not in Therapy.values:
-            errors.add(f"{path}.therapy", _("Unknown therapy; use one of %(codes)s.") % {"codes": ", ".join(Therapy.values)})
+            errors.add(f"{path}.therapy", _("Unknown therapy; use one of %(codes)s.") % {
+                "codes": ", ".join(Therapy.values)})
         if course.outcome not in TherapyOutcome.values:
             errors.add(f"{path}.outcome", _("Use one of %(codes)s.") % {"codes": ", ".join(TherapyOutcome.values)})
         if course.start and course.start > today:
@@ -143,7 +146,8 @@ def _validate_therapies(therapies: list[TherapyInput], today: date, errors: Erro
 def _validate_conditions(conditions: dict, errors: Errors) -> None:
     for name, value in conditions.items():
         if name not in CONDITIONS:
-            errors.add(f"conditions.{name}", _("Unknown condition; use one of %(names)s.") % {"names": ", ".join(CONDITIONS)})
+            errors.add(f"conditions.{name}", _("Unknown condition; use one of %(names)s.") % {
+                "names": ", ".join(CONDITIONS)})
         elif value is not None and not isinstance(value, bool):
             errors.add(f"conditions.{name}", _("Answer yes (true), no (false) or leave empty."))
 
@@ -237,16 +241,12 @@ def screening_evaluate(screening: Screening, *, now: datetime | None = None, lab
                        therapies: list[PriorTherapy] | None = None) -> rules.EligibilityResult:
     """Evaluate the study's criteria on the screening's facts and keep the outcome on the row
     (`labs`/`therapies`: the rows about to be written with a new screening, else its own)."""
-    criteria = [
-        rules.CriterionSpec(code=c.code, kind=c.kind, text=c.text, rule_type=c.rule_type, params=c.params)
-        for c in screening.study.criteria.all()
-    ]
+    criteria = [rules.CriterionSpec(code=c.code, kind=c.kind, text=c.text, rule_type=c.rule_type, params=c.params)
+                for c in screening.study.criteria.all()]
     result = rules.evaluate_criteria(criteria, screening_facts(screening, labs=labs, therapies=therapies))
     screening.eligible = result.eligible
-    screening.eligibility = [
-        {"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}
-        for c in result.criteria
-    ]
+    screening.eligibility = [{"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}
+                             for c in result.criteria]
     screening.evaluated_at = now or timezone.now()
     return result
 
@@ -341,7 +341,8 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
     with transaction.atomic():
         # An enrolment at the same moment locks the screening too: facts never change under it.
         if Screening.objects.select_for_update().filter(pk=screening.pk, participant__isnull=False).exists():
-            raise ConflictError({"non_field_errors": [_("This patient is enrolled; screening facts can no longer change.")]})
+            raise ConflictError({"non_field_errors": [
+                _("This patient is enrolled; screening facts can no longer change.")]})
         before = screening_facts(screening)
         _apply(screening, data, labs, by=by, reason=reason.strip())
         if screening.eligibility_confirmed_at is not None and screening_facts(screening) != before:
@@ -430,9 +431,10 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
     elif screening.birth_date and dates.before(signed_at, screening.birth_date, tz):
         errors.add("signed_at", _("The signature date is before the date of birth."))
     elif effective and dates.before(signed_at, effective, tz):
-        errors.add("signed_at", _("The signature date is before protocol version %(version)s took effect (%(date)s).") % {
-            "version": screening.study.version, "date": effective.isoformat()})
-    if signed_at and screening.birth_date and "signed_at" not in errors and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18:
+        errors.add("signed_at", _("The signature date is before protocol version %(version)s took effect (%(date)s).")
+                   % {"version": screening.study.version, "date": effective.isoformat()})
+    if (signed_at and screening.birth_date and "signed_at" not in errors
+            and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18):
         if not (guardian_name or "").strip():
             errors.add("guardian_name", _("The patient is a minor: name the legal guardian who signed."))
         if not (guardian_relationship or "").strip():
@@ -440,9 +442,9 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
     elif signed_at and not screening.birth_date:
         errors.add("signed_at", _("Record the date of birth first, to know whether a guardian must sign."))
     errors.raise_if_any()
-    consent = Consent(screening=screening, version=version.strip(), signed_at=signed_at, obtained_by=obtained_by.strip(),
-                      guardian_name=(guardian_name or "").strip(), guardian_relationship=(guardian_relationship or "").strip(),
-                      recorded_by=by)
+    consent = Consent(screening=screening, version=version.strip(), signed_at=signed_at,
+                      obtained_by=obtained_by.strip(), guardian_name=(guardian_name or "").strip(),
+                      guardian_relationship=(guardian_relationship or "").strip(), recorded_by=by)
     audited_save(consent, by=by, reason=_("Consent recorded"))
     prefetched = getattr(screening, "_prefetched_objects_cache", {})
     if "consents" in prefetched:  # the screening's consents read before stay current
@@ -511,14 +513,13 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
                     "code": level.code, "status": level.get_status_display().lower()}]})
             in_level = counts["in_level"] if level.group_cap else 0
             if level.group_cap is not None and in_level >= level.group_cap:
-                raise ConflictError({"dose_level": [_("Dose level %(code)s is full (%(n)d of %(cap)d places taken).") % {
-                    "code": level.code, "n": in_level, "cap": level.group_cap}]})
+                raise ConflictError({"dose_level": [_("Dose level %(code)s is full (%(n)d of %(cap)d places taken).")
+                                                    % {"code": level.code, "n": in_level, "cap": level.group_cap}]})
         sequence = (counts["last_sequence"] or 0) + 1
         participant = Participant(
             study=study, site=screening.site, screening=screening, sequence=sequence,
             study_number=f"{study.code}-{screening.site.code}-{sequence:03d}", arm=arm, dose_level=level,
-            enrolled_on=enrolled_on, planned_day0=first_infusion_on, study_order=counts["total"] + 1,
-            enrolled_by=by,
+            enrolled_on=enrolled_on, planned_day0=first_infusion_on, study_order=counts["total"] + 1, enrolled_by=by,
         )
         audited_save(participant, by=by, reason=_("Enrolled"))
         hooks.participant_enrolled(participant=participant, study=study, by=by, today=today)
@@ -536,17 +537,20 @@ def _first_consent_signed_at(screening: Screening) -> datetime | None:
 def _arm_and_level(study: Study, arm_code: str | None, dose_level_code: str | None):
     """The arm and dose level chosen (or the only one there is); read under the study lock."""
     errors = Errors()
-    arms = {arm.code: arm for arm in Arm.objects.filter(study=study).prefetch_related("dose_levels", "infusion_definitions")}
+    arms = {arm.code: arm
+            for arm in Arm.objects.filter(study=study).prefetch_related("dose_levels", "infusion_definitions")}
     arm = arms.get(arm_code) if arm_code else (next(iter(arms.values())) if len(arms) == 1 else None)
     if arm is None:
-        errors.add("arm", _("Choose the arm: %(codes)s.") % {"codes": ", ".join(arms)} if arms else _("The study has no arm."))
+        errors.add("arm", _("Choose the arm: %(codes)s.") % {"codes": ", ".join(arms)}
+                   if arms else _("The study has no arm."))
     level = None
     if arm is not None:
         levels = {lv.code: lv for lv in arm.dose_levels.all()}
         if dose_level_code:
             level = levels.get(dose_level_code)
             if level is None:
-                errors.add("dose_level", _("Unknown dose level; this arm has %(codes)s.") % {"codes": ", ".join(levels) or "none"})
+                errors.add("dose_level", _("Unknown dose level; this arm has %(codes)s.") % {
+                    "codes": ", ".join(levels) or "none"})
         elif len(levels) == 1:
             level = next(iter(levels.values()))
         elif levels:
