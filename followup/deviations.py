@@ -18,7 +18,8 @@ def protocol_deviations(user, *, study) -> list[Deviation]:
     section 4: more than 10 % off the computed dose), at the user's sites (2 queries)."""
     infusions = (Infusion.objects.visible_to(user).filter(participant__study=study)
                  .filter(Q(deviation=True) | Q(state="missed") | Q(dose_deviation=True)).select_related("participant"))
-    visits = Visit.objects.visible_to(user).filter(participant__study=study, deviation=True).select_related("participant")
+    visits = (Visit.objects.visible_to(user).filter(participant__study=study, deviation=True)
+              .select_related("participant"))
     return sorted_deviations(infusion_deviation_rows(infusions) + _visit_rows(visits))
 
 

@@ -129,7 +129,8 @@ class AssessmentEditForm(AssessmentForm):
     def initial_from(assessment) -> dict:
         initial = {"date": assessment.date, "visit": assessment.visit.code if assessment.visit_id else "",
                    "bleeding_grade": assessment.bleeding_grade, "notes": assessment.notes,
-                   "steroid_drug": assessment.steroid_drug, "steroid_dose_mg_per_day": assessment.steroid_dose_mg_per_day,
+                   "steroid_drug": assessment.steroid_drug,
+                   "steroid_dose_mg_per_day": assessment.steroid_dose_mg_per_day,
                    # a dose recorded by drug shows as the drug and its dose; its equivalent is computed
                    "steroid_mg_per_day": None if assessment.steroid_drug else assessment.steroid_mg_per_day}
         initial.update({f"virology_{test}": result for test, result in assessment.virology.items()})

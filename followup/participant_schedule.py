@@ -87,7 +87,8 @@ def participant_schedule(participant, *, now) -> dict:
         ))
     visits = []
     for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):
-        planned = PlannedVisit(code=row.code, label=row.definition.label, target=row.target_at, window_start=row.window_start, window_end=row.window_end,
+        planned = PlannedVisit(code=row.code, label=row.definition.label, target=row.target_at,
+                               window_start=row.window_start, window_end=row.window_end,
                                provisional=row.provisional, timed=row.timed)
         status = visit_status(planned, done_at=row.done_at, missed=row.state == "missed", now=now).status
         if held and status in ("upcoming", "window_open", "overdue"):

@@ -34,8 +34,9 @@ Shared rules (one engine, ``response_core._summarise``, for every criteria set):
   taken as drawn before it), not more than ``baseline_lookback_days`` days before it (14 when the
   set does not say; section 1, for every set). Assessments on or before the first infusion are
   baseline candidates only.
-* ``assess_from`` / ``assess_until`` (e.g. P1's day 8 to day 734: the M0.5 window's opening to the M24 window's closing) make assessments outside that
-  window not evaluable for the best response.
+* ``assess_from`` / ``assess_until`` (e.g. P1's day 8 to day 734: the M0.5 window's opening to
+  the M24 window's closing) make assessments outside that window not evaluable for the best
+  response.
 """
 
 from __future__ import annotations

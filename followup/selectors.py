@@ -235,11 +235,13 @@ def participant_timeline(participant):
     chart = build_chart(values, infusions=[timezone.localtime(i.started_at).date() for i in given],
                         thresholds=[(thresholds_set[key], f"{label} {thresholds_set[key]:g}") for key, label in lines
                                     if isinstance(thresholds_set.get(key), int | float)
-                                    and not isinstance(thresholds_set[key], bool)], unit=unit, events=events, response=confirmed)
+                                    and not isinstance(thresholds_set[key], bool)],
+                        unit=unit, events=events, response=confirmed)
     return result, why_not, chart, analyte
 
 
 def escalation_events_prefetch() -> Prefetch:
     """The participants' adverse events the 3+3 counts read (`trials.hooks.escalation_events`):
     confirmed events and drafts in one query, dismissed drafts left out."""
-    return Prefetch("adverse_events", queryset=AdverseEvent.objects.exclude(status="dismissed").order_by("onset_date", "id"))
+    return Prefetch("adverse_events",
+                    queryset=AdverseEvent.objects.exclude(status="dismissed").order_by("onset_date", "id"))

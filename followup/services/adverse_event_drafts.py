@@ -131,7 +131,8 @@ def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, 
         _locked_draft(event)
         check_signature(by, password, refused=_("The password is not correct: the adverse event was not confirmed."))
         event.status, event.grade, event.serious, event.relationship = "confirmed", grade, serious, relationship
-        event.seriousness, event.action_taken, event.outcome = list(seriousness or []), action_taken or "", outcome or ""
+        event.seriousness, event.action_taken, event.outcome = (
+            list(seriousness or []), action_taken or "", outcome or "")
         event.confirmed_by, event.confirmed_at, event.confirmation_meaning = by, now, str(ADVERSE_EVENT_MEANING)
         if event.suggested_grade is not None and event.suggested_grade != grade:
             reason = _("Adverse event confirmed and signed at grade %(grade)s (suggested %(suggested)s)") % {

@@ -251,9 +251,10 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     start of its 24-hour reporting clock), only by an investigator
     (`adverse_event_can_change_relationship`, 403 otherwise). An event made serious without a
     time the site learned of it starts its clock at the correction. Fields given as `KEEP` stay as
-    they are; the event as corrected is validated as a recorded one (a term kept as recorded is not checked against the CTCAE list again, so an
-    event recorded before the list can still be corrected). A draft is confirmed or dismissed, not
-    corrected; a dismissed event is not corrected (409).
+    they are; the event as corrected is validated as a recorded one (a term kept as recorded is
+    not checked against the CTCAE list again, so an event recorded before the list can still be
+    corrected). A draft is confirmed or dismissed, not corrected; a dismissed event is not
+    corrected (409).
 
     Grade, seriousness, seriousness criteria and relationship are the investigator's signed
     judgement (`ADVERSE_EVENT_SIGNED`): a correction that changes one of them by an investigator of
@@ -324,7 +325,8 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
             # Changed by a coordinator: the old signature does not cover the new values. It is withdrawn
             # first (its own audit row), so no row holds the new values under the old signature.
             signature = ["confirmed_by", "confirmed_at", "confirmation_meaning"]
-            locked.status, locked.confirmed_by, locked.confirmed_at, locked.confirmation_meaning = "draft", None, None, ""
+            locked.status, locked.confirmed_by, locked.confirmed_at, locked.confirmation_meaning = (
+                "draft", None, None, "")
             audited_save(locked, by=by, update_fields=["status", *signature],
                          reason=_("Signature withdrawn: %(fields)s changed by %(user)s: %(reason)s") % {
                              "fields": ", ".join(judged), "user": by.get_username(), "reason": reason})

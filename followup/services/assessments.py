@@ -190,7 +190,8 @@ def _assessment_panels(data: AssessmentInput, today: date, errors) -> tuple[list
     virology = {}
     for test, result in (data.virology or {}).items():
         if test not in VIROLOGY_TESTS:
-            errors.add(f"virology.{test}", _("Unknown test; use one of %(codes)s.") % {"codes": ", ".join(VIROLOGY_TESTS)})
+            errors.add(f"virology.{test}", _("Unknown test; use one of %(codes)s.") % {
+                "codes": ", ".join(VIROLOGY_TESTS)})
         elif result not in VirologyResult.values:
             errors.add(f"virology.{test}", _("Use one of %(codes)s.") % {"codes": ", ".join(VirologyResult.values)})
         else:
@@ -223,7 +224,8 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
         lln = lab["report_lln"] if lab["report_lln"] is not None else site_lln
         uln = lab["report_uln"] if lab["report_uln"] is not None else site_uln
         from_report = lab["report_lln"] is not None or lab["report_uln"] is not None
-        from_site = (lab["report_lln"] is None and site_lln is not None) or (lab["report_uln"] is None and site_uln is not None)
+        from_site = ((lab["report_lln"] is None and site_lln is not None)
+                     or (lab["report_uln"] is None and site_uln is not None))
         lab["lln"], lab["uln"] = lln, uln
         lab["range_source"] = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
 
