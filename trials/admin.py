@@ -440,7 +440,9 @@ class DoseLevelInline(ScopedInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         if obj is not None and "status" in formset.form.base_fields:
-            formset.form.base_fields["status"].help_text = _("Existing levels open or close by signed escalation decisions.")
+            formset.form.base_fields["status"].help_text = _(
+                "Existing levels open or close by signed escalation decisions."
+            )
         return formset
 
 
@@ -592,5 +594,7 @@ class ReferenceRangeAdmin(AuditedAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "analyte":
-            kwargs["widget"] = forms.Select(choices=[(code, f"{code} - {a.label} ({a.si_unit})") for code, a in ANALYTES.items()])
+            kwargs["widget"] = forms.Select(
+                choices=[(code, f"{code} - {a.label} ({a.si_unit})") for code, a in ANALYTES.items()]
+            )
         return super().formfield_for_dbfield(db_field, request, **kwargs)

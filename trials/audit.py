@@ -75,7 +75,8 @@ def mark_change(instance: models.Model, *, by, reason: str | None) -> None:
 def _refuse_without_reason(instance: models.Model, reason: str | None) -> None:
     if not (reason or "").strip():
         raise AuditReasonRequired(
-            _("A reason is required to change or delete %(record)s.") % {"record": f"{instance._meta.verbose_name} {instance}"}
+            _("A reason is required to change or delete %(record)s.") % {
+                "record": f"{instance._meta.verbose_name} {instance}"}
         )
 
 
@@ -165,7 +166,8 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
         if older is not None and row.history_type == "~":
             delta = row.diff_against(older, foreign_keys_are_objs=False)
             for change in delta.changes:
-                verbose = str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field) else change.field
+                verbose = (str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field)
+                           else change.field)
                 changes.append(
                     FieldChange(
                         field=prefix + verbose,
@@ -179,7 +181,11 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
                     continue
                 value = getattr(row, field.attname, None)
                 if value not in (None, "", [], {}):
-                    changes.append(FieldChange(field=prefix + str(field.verbose_name), old=None, new=_display(row, field.attname, value) if field.attname == field.name else value))
+                    changes.append(FieldChange(
+                        field=prefix + str(field.verbose_name),
+                        old=None,
+                        new=_display(row, field.attname, value) if field.attname == field.name else value,
+                    ))
         user = row.history_user
         entries.append(
             AuditEntry(

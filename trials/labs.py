@@ -28,7 +28,8 @@ def convert_labs(labs: list[LabInput], errors: Errors) -> list[dict]:
         path = f"labs.{index}"
         code = str(lab.analyte or "").strip().upper()
         if code in seen:
-            errors.add(f"{path}.analyte", _("%(code)s is given twice (also labs.%(other)d).") % {"code": code, "other": seen[code]})
+            errors.add(f"{path}.analyte", _("%(code)s is given twice (also labs.%(other)d).") % {
+                "code": code, "other": seen[code]})
             continue
         seen[code] = index
         try:

@@ -76,7 +76,8 @@ def reason_length_error(reason: str | None) -> str | None:
     serializer in front (the forms and the API refuse it first, with their own message)."""
     limit = audit_reason_max_length()
     if reason and len(reason.strip()) > limit:
-        return str(_("The reason is at most %(n)d characters (it has %(has)d).") % {"n": limit, "has": len(reason.strip())})
+        return str(_("The reason is at most %(n)d characters (it has %(has)d).") % {
+            "n": limit, "has": len(reason.strip())})
     return None
 
 

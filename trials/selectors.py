@@ -72,14 +72,16 @@ def infusion_rows(arm: Arm) -> list[InfusionRow]:
     nominal = {
         row.number: row
         for row in nominal_infusion_days(
-            [InfusionRule(d.number, d.anchor, d.offset_days, d.window_before_days, d.window_after_days) for d in definitions]
+            [InfusionRule(d.number, d.anchor, d.offset_days, d.window_before_days, d.window_after_days)
+             for d in definitions]
         )
     }
     rows = []
     for definition in definitions:
         planned = nominal[definition.number]
         if definition.anchor == "day0":
-            anchor_text = _("day 0") if definition.offset_days == 0 else _("day 0 + %(days)d days") % {"days": definition.offset_days}
+            anchor_text = (_("day 0") if definition.offset_days == 0
+                           else _("day 0 + %(days)d days") % {"days": definition.offset_days})
         else:
             anchor_text = _("infusion %(number)d as given + %(days)d days") % {
                 "number": definition.number - 1, "days": definition.offset_days}
@@ -113,9 +115,11 @@ def visit_rows(study: Study) -> list[VisitRow]:
         if v.offset == 0:
             timing = _("at %(anchor)s") % {"anchor": anchor}
         elif v.offset > 0:
-            timing = _("%(offset)s after %(anchor)s") % {"offset": _unit_text(v.offset, v.offset_unit), "anchor": anchor}
+            timing = _("%(offset)s after %(anchor)s") % {
+                "offset": _unit_text(v.offset, v.offset_unit), "anchor": anchor}
         else:
-            timing = _("%(offset)s before %(anchor)s") % {"offset": _unit_text(-v.offset, v.offset_unit), "anchor": anchor}
+            timing = _("%(offset)s before %(anchor)s") % {
+                "offset": _unit_text(-v.offset, v.offset_unit), "anchor": anchor}
         if v.window_before == v.window_after:
             window = "±" + _unit_text(v.window_before, v.window_unit)
         else:
@@ -125,7 +129,8 @@ def visit_rows(study: Study) -> list[VisitRow]:
             who.append(_("first %(n)d participants") % {"n": v.first_n_participants})
         if v.arm_id:
             who.append(_("arm %(arm)s") % {"arm": v.arm.code})
-        rows.append(VisitRow(v, timing, window, [str(labels.get(a, a)) for a in v.assessments], "; ".join(map(str, who)) or _("all")))
+        rows.append(VisitRow(v, timing, window, [str(labels.get(a, a)) for a in v.assessments],
+                             "; ".join(map(str, who)) or _("all")))
     return rows
 
 

@@ -60,7 +60,8 @@ _PER_UL = {"/uL": 0.001, "10^3/uL": 1.0}
 ANALYTES: dict[str, Analyte] = {
     a.code: a
     for a in (
-        _analyte("HGB", "Haemoglobin", "g/L", {"g/dL": 10.0}, (20.0, 250.0)),  # below 20 g/L: most likely g/dL entered as g/L
+        # below 20 g/L: most likely g/dL entered as g/L
+        _analyte("HGB", "Haemoglobin", "g/L", {"g/dL": 10.0}, (20.0, 250.0)),
         _analyte("PLT", "Platelets", "10^9/L", _PER_UL, (0.0, 2000.0)),
         _analyte("ANC", "Neutrophils", "10^9/L", _PER_UL, (0.0, 100.0)),
         _analyte("WBC", "White blood cells", "10^9/L", _PER_UL, (0.0, 500.0)),

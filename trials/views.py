@@ -1,4 +1,5 @@
-"""Pages: home and audit trail (the study page is `followup.study_views`). Each checks the user's sites through `visible_to`."""
+"""Pages: home and audit trail (the study page is `followup.study_views`). Each checks the user's
+sites through `visible_to`."""
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
