@@ -14,6 +14,7 @@ from enrollment import services as enrolment
 from followup import services as followup
 from trials.accounts import user_upsert
 from trials.audit import audited_save
+from trials.labs import LabInput
 from trials.models import Site, Study
 
 SIGNER = "bench-investigator"
@@ -41,9 +42,9 @@ def p3_participant(user, *, day0: date, platelets: list[float]):
                                            data=enrolment.ScreeningInput(
         values={"screening_date": day0 - timedelta(days=7), "birth_date": date(1985, 3, 1), "sex": "female",
                 "disease": "ITP", "weight_kg": 60.0, "height_cm": 165},
-        labs=[enrolment.LabInput("PLT", platelets[0], "10^9/L"), enrolment.LabInput("ALT", 20, "U/L"),
-              enrolment.LabInput("AST", 20, "U/L"), enrolment.LabInput("TBIL", 10, "umol/L"),
-              enrolment.LabInput("CREAT", 60, "umol/L")],
+        labs=[LabInput("PLT", platelets[0], "10^9/L"), LabInput("ALT", 20, "U/L"),
+              LabInput("AST", 20, "U/L"), LabInput("TBIL", 10, "umol/L"),
+              LabInput("CREAT", 60, "umol/L")],
         prior_therapies=[enrolment.TherapyInput("splenectomy", "relapse", date(2020, 1, 1), date(2020, 1, 1))],
         conditions={"lactating": False},
         answers={"diagnosis_meets_guideline": True, "thrombocytopenia_months": 24,

@@ -12,6 +12,7 @@ from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trials.labs import LabInput
 from trials.limits import LimitedForm
 from trials.templatetags.trials_tags import cells
 from trials.units import ANALYTES, Analyte, normalise_unit
@@ -203,11 +204,11 @@ class LabRowForm(LimitedForm, forms.Form):
             self.add_error("value", _("Enter the value, or clear the row (an empty value means not done)."))
         return data
 
-    def lab_input(self) -> services.LabInput | None:
+    def lab_input(self) -> LabInput | None:
         data = self.cleaned_data
         if data.get("value") is None:
             return None
-        return services.LabInput(analyte=self.analyte.code, value=data["value"], unit=data["unit"],
+        return LabInput(analyte=self.analyte.code, value=data["value"], unit=data["unit"],
                                  lln=data.get("lln"), uln=data.get("uln"), date=data.get("date"))
 
     @staticmethod
