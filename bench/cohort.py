@@ -6,12 +6,15 @@ enrolment with its schedule, five infusions and follow-up counts to month 12.
 """
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from dosing import services as dosing
 from enrollment import services as enrolment
 from followup import services as followup
+from trials.accounts import user_upsert
 from trials.audit import audited_save
+from trials.labs import LabInput
 from trials.models import Site, Study
 
 SIGNER = "bench-investigator"
@@ -27,10 +30,6 @@ def _at(day: date, hour: int = 9) -> datetime:
 
 def eligibility_signer():
     """The investigator at PUMCH who confirms the cohort's eligibility (created once)."""
-    from django.contrib.auth import get_user_model
-
-    from trials.accounts import user_upsert
-
     signer = get_user_model().objects.filter(username=SIGNER).first()
     return signer or user_upsert(username=SIGNER, role="investigator", site_code="PUMCH",
                                  password=SIGNER_PASSWORD).user
@@ -43,9 +42,9 @@ def p3_participant(user, *, day0: date, platelets: list[float]):
                                            data=enrolment.ScreeningInput(
         values={"screening_date": day0 - timedelta(days=7), "birth_date": date(1985, 3, 1), "sex": "female",
                 "disease": "ITP", "weight_kg": 60.0, "height_cm": 165},
-        labs=[enrolment.LabInput("PLT", platelets[0], "10^9/L"), enrolment.LabInput("ALT", 20, "U/L"),
-              enrolment.LabInput("AST", 20, "U/L"), enrolment.LabInput("TBIL", 10, "umol/L"),
-              enrolment.LabInput("CREAT", 60, "umol/L")],
+        labs=[LabInput("PLT", platelets[0], "10^9/L"), LabInput("ALT", 20, "U/L"),
+              LabInput("AST", 20, "U/L"), LabInput("TBIL", 10, "umol/L"),
+              LabInput("CREAT", 60, "umol/L")],
         prior_therapies=[enrolment.TherapyInput("splenectomy", "relapse", date(2020, 1, 1), date(2020, 1, 1))],
         conditions={"lactating": False},
         answers={"diagnosis_meets_guideline": True, "thrombocytopenia_months": 24,

@@ -33,6 +33,8 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import NoReverseMatch, resolve  # noqa: E402
 from django.urls.exceptions import Resolver404  # noqa: E402
 
+from bench.cohort import build, p3_participant  # noqa: E402
+from followup.services import outcomes_compute  # noqa: E402
 from trials.accounts import user_upsert  # noqa: E402
 from trials.services import studies_load  # noqa: E402
 
@@ -88,9 +90,6 @@ def timed(action):
 
 
 def cohort_bench(client, args):
-    from bench.cohort import build, p3_participant
-    from followup.services import outcomes_compute
-
     coordinator = user_upsert(username="bench-coordinator", role="coordinator", site_code="PUMCH",
                               password="Bench-runner-2026").user
     with transaction.atomic():

@@ -7,8 +7,9 @@ class DosingConfig(AppConfig):
     verbose_name = _("Infusions and dose escalation")
 
     def ready(self):
-        from trials.views import register_audited
+        # Models can be imported only once the app registry is ready, that is here.
+        from trials.audit import register_audited  # noqa: PLC0415
 
-        from .models import EscalationDecision
+        from .models import EscalationDecision  # noqa: PLC0415
 
         register_audited("escalation-decision", EscalationDecision)

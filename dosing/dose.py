@@ -107,7 +107,9 @@ def check_dose(*, weight_kg: float, dose_per_kg: float | None, cells_infused: fl
             parts.append(f"{cells_text(dose_per_kg)} cells/kg x {_number(weight_kg)} kg = {cells_text(computed)} cells")
     actual_per_kg = cells_infused / weight_kg if cells_infused is not None else None
     if cells_infused is not None:
-        parts.append(f"given {cells_text(cells_infused)} cells / {_number(weight_kg)} kg = {cells_text(actual_per_kg)} cells/kg")
+        parts.append(
+            f"given {cells_text(cells_infused)} cells / {_number(weight_kg)} kg = {cells_text(actual_per_kg)} cells/kg"
+        )
     explanation = "; ".join(parts)
     if computed is None or cells_infused is None:
         return DoseCheck(computed, cells_infused, actual_per_kg, explanation, UNCHECKED)

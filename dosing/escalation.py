@@ -323,7 +323,9 @@ def _current_level(levels: Sequence[LevelState]) -> LevelState | None:
     return None
 
 
-def _dose_exceeded(levels: Sequence[LevelState], exceeded: LevelState, cohort_size: int, expansion_size: int) -> Proposal:
+def _dose_exceeded(
+    levels: Sequence[LevelState], exceeded: LevelState, cohort_size: int, expansion_size: int
+) -> Proposal:
     """Section 4: ">= 2 of 3 or >= 2 of 6: dose exceeded; stop; the recommended dose is the level
     below, which needs 6 treated with <= 1 DLT"."""
     expanded = exceeded.enrolled > cohort_size
@@ -340,7 +342,10 @@ def _dose_exceeded(levels: Sequence[LevelState], exceeded: LevelState, cohort_si
             rule,
         )
     recommended = below[-1]
-    needs = f"the recommended dose is the level below, {recommended.code}, which needs {expansion_size} treated with <= 1 DLT"
+    needs = (
+        f"the recommended dose is the level below, {recommended.code}, "
+        f"which needs {expansion_size} treated with <= 1 DLT"
+    )
     assessment = _assess_to_six(recommended, cohort_size, expansion_size)
     if assessment.verdict == VERDICT_EXPAND or (
         # a level below that is closed with only its first cohort has to be re-opened and

@@ -67,7 +67,8 @@ class InfusionForm(LimitedForm, forms.Form):
             value = data.get(f"product_{name}")
             if value not in (None, ""):
                 product[name] = int(value) if name == "passage" and float(value).is_integer() else value
-        vitals = {moment: {key: data[f"{moment}_{key}"] for key, _l in VITALS if data.get(f"{moment}_{key}") is not None}
+        vitals = {moment: {key: data[f"{moment}_{key}"] for key, _l in VITALS
+                           if data.get(f"{moment}_{key}") is not None}
                   for moment in ("before", "after")}
         return {
             "number": data["number"], "started_at": data["started_at"], "ended_at": data.get("ended_at"),

@@ -66,13 +66,15 @@ class Infusion(models.Model):
         verbose_name_plural = _("infusions")
         constraints = [
             models.UniqueConstraint(fields=["participant", "number"], name="infusion_given_once"),
-            models.CheckConstraint(condition=Q(window_start__lte=models.F("target_date"), window_end__gte=models.F("target_date")),
+            models.CheckConstraint(condition=Q(window_start__lte=models.F("target_date"),
+                                               window_end__gte=models.F("target_date")),
                                    name="infusion_plan_window_contains_target"),
             models.CheckConstraint(condition=~Q(state="given") | Q(started_at__isnull=False, weight_kg__isnull=False),
                                    name="given_infusion_has_start_and_weight"),
             models.CheckConstraint(condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
                                    name="infusion_ends_after_it_starts"),
-            models.CheckConstraint(condition=~Q(state="missed") | ~Q(missed_reason=""), name="missed_infusion_has_reason"),
+            models.CheckConstraint(condition=~Q(state="missed") | ~Q(missed_reason=""),
+                                   name="missed_infusion_has_reason"),
             models.CheckConstraint(condition=Q(deviation=False) | ~Q(deviation_reason=""), name="deviation_has_reason"),
             models.CheckConstraint(condition=Q(dose_deviation=False) | ~Q(dose_confirmation=""),
                                    name="dose_deviation_has_reason"),

@@ -64,8 +64,11 @@ def validate_product(product: dict | None, expected_kind: str) -> tuple[dict, di
                 continue
             cleaned[name] = str(value).strip()
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or (field_kind == "integer" and not float(value).is_integer()):
-            errors[f"product.{name}"] = [f"The {LABELS[name]} must be a {'whole ' if field_kind == 'integer' else ''}number."]
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or (field_kind == "integer" and not float(value).is_integer())):
+            errors[f"product.{name}"] = [
+                f"The {LABELS[name]} must be a {'whole ' if field_kind == 'integer' else ''}number."
+            ]
             continue
         low, high = bounds
         if not low <= value <= high:

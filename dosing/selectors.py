@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.models import Participant
-from followup.models import AdverseEvent
+from trials import hooks
 from trials.models import DoseLevel, Study
 
 from . import escalation
@@ -27,6 +27,11 @@ from .models import EscalationDecision, Infusion, InfusionState
 # 3+3 (section 4): three per level, six when a level is expanded. P2 expands the chosen dose to six.
 COHORT_SIZE = 3
 EXPANSION_SIZE = 6
+
+# An adverse event as follow-up records it (`followup.models.AdverseEvent`), read through the
+# participant's `adverse_events` (`trials.hooks.escalation_events`): this app reads its grade,
+# category, attribution, status and flags, and never imports follow-up.
+AdverseEvent = object
 
 
 # --------------------------------------------------------------------------- one participant
@@ -310,8 +315,7 @@ def escalation_state(study: Study, *, today: date) -> EscalationState:
             Prefetch("infusions", queryset=Infusion.objects.order_by("number")),
             # confirmed events and drafts in one query: a draft that could be a DLT keeps the
             # participant's assessment open (dismissed events play no part)
-            Prefetch("adverse_events", queryset=AdverseEvent.objects.exclude(status="dismissed")
-                     .order_by("onset_date", "id")),
+            hooks.escalation_events.one(),
         )
         .order_by("study_order")
     )
@@ -335,39 +339,26 @@ class Deviation:
     reason: str
 
 
-def protocol_deviations(user, *, study) -> list[Deviation]:
-    """Infusions and visits outside their window, infusions missed, and dose deviations (CLINICAL_RULES.md
-    section 4: more than 10 % off the computed dose), at the user's sites (2 queries)."""
-    from followup.models import Visit
-
-    infusions = (Infusion.objects.visible_to(user).filter(participant__study=study)
-                 .filter(Q(deviation=True) | Q(state="missed") | Q(dose_deviation=True)).select_related("participant"))
-    visits = Visit.objects.visible_to(user).filter(participant__study=study, deviation=True).select_related("participant")
-    return _deviations(infusions, visits)
-
-
-def participant_deviations(participant) -> list[Deviation]:
-    """The participant's deviations, from its prefetched `infusions` and `visits` (no query)."""
-    return _deviations([i for i in participant.infusions.all() if i.deviation or i.dose_deviation or i.state == "missed"],
-                       [v for v in participant.visits.all() if v.deviation])
-
-
 def dose_text(cells: float | None, weight_kg: float | None = None) -> str:
     """"6 x10^9 cells", with the dose per kg when the weight is given; "—" when unknown."""
     if cells is None:
         return "—"
     if not weight_kg:
         return _("%(cells)s cells") % {"cells": cells_text(cells)}
-    return _("%(cells)s cells (%(per_kg)s cells/kg)") % {"cells": cells_text(cells), "per_kg": cells_text(cells / weight_kg)}
+    return _("%(cells)s cells (%(per_kg)s cells/kg)") % {
+        "cells": cells_text(cells), "per_kg": cells_text(cells / weight_kg)}
 
 
 def infusion_deviations(row) -> list[Deviation]:
     """One infusion's deviations (outside the window, dose, missed), as listed per study and participant."""
-    return _deviations([row] if row.deviation or row.dose_deviation or row.state == "missed" else [], [])
+    return sorted_deviations(infusion_deviation_rows(
+        [row] if row.deviation or row.dose_deviation or row.state == "missed" else []))
 
 
-def _deviations(infusions, visits) -> list[Deviation]:
-    rows = []  # (sort key, deviation): per participant, in the order of the plan
+def infusion_deviation_rows(infusions) -> list[tuple[str, Deviation]]:
+    """(window, deviation) of infusions outside their window, missed, or off their dose, for
+    `sorted_deviations` (visits add theirs in `followup.deviations`)."""
+    rows = []
     for row in infusions:
         window = f"{row.window_start.isoformat()} – {row.window_end.isoformat()}"
         what = _("Infusion %(n)d") % {"n": row.number}
@@ -381,11 +372,9 @@ def _deviations(infusions, visits) -> list[Deviation]:
         if row.dose_deviation:
             rows.append((window, Deviation(row.participant, what, "dose", dose_text(row.computed_dose),
                                            dose_text(row.cells_infused, row.weight_kg), row.dose_confirmation)))
-    for visit in visits:
-        shown = "%Y-%m-%d %H:%M" if visit.timed else "%Y-%m-%d"
-        window = (f"{timezone.localtime(visit.window_start).strftime(shown)} – "
-                  f"{timezone.localtime(visit.window_end).strftime(shown)}")
-        rows.append((window, Deviation(visit.participant, _("Visit %(code)s") % {"code": visit.code}, "out_of_window",
-                                       window, timezone.localtime(visit.done_at).strftime(shown),
-                                       visit.deviation_reason)))
+    return rows
+
+
+def sorted_deviations(rows: list[tuple[str, Deviation]]) -> list[Deviation]:
+    """Per participant, in the order of the plan."""
     return [d for _key, d in sorted(rows, key=lambda pair: (pair[1].participant.study_number, pair[0]))]

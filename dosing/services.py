@@ -10,17 +10,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from followup.services import queue_outcomes
+from enrollment.models import Participant
+from trials import hooks
 from trials.audit import audited_save
+from trials.errors import ConflictError, Errors, ServiceError
+from trials.models import Study
 from trials.scoping import Action, require
 from trials.signatures import SignatureRefused, check_signature  # noqa: F401 (SignatureRefused re-exported)
 
 from . import escalation_decisions as decisions
 from .dose import HARD_LIMIT_HIGH, HARD_LIMIT_LOW, cells_text, check_dose
 from .escalation import CHOOSE_EXPANSION_DOSE, STOP
-from .models import Infusion, InfusionState
+from .models import EscalationAction, EscalationDecision, Infusion, InfusionState
 from .products import CELLS_FIELD, validate_product
-from .selectors import EXPANSION_SIZE
+from .selectors import EXPANSION_SIZE, escalation_state
 from .windows import InfusionEvent, InfusionRule, PlannedInfusion, plan_infusions
 
 
@@ -90,52 +93,50 @@ VITAL_RANGES = {"temperature_c": (25, 45), "heart_rate": (20, 250), "systolic": 
                 "respiratory_rate": (4, 60), "spo2": (50, 100)}
 
 
-def _validate_vitals(vitals: dict | None, errors: dict) -> dict:
+def _validate_vitals(vitals: dict | None, errors: Errors) -> dict:
     """{"before": {...}, "after": {...}} with known measures in plausible ranges (temperature in deg C)."""
     cleaned = {}
     for moment, values in (vitals or {}).items():
         if moment not in ("before", "after") or not isinstance(values, dict):
-            errors.setdefault(f"vitals.{moment}", []).append(_("Give vital signs 'before' and 'after' the infusion."))
+            errors.add(f"vitals.{moment}", _("Give vital signs 'before' and 'after' the infusion."))
             continue
         for name, value in values.items():
             path = f"vitals.{moment}.{name}"
             if name not in VITAL_RANGES:
-                errors.setdefault(path, []).append(_("Unknown measure; use %(names)s.") % {"names": ", ".join(VITAL_RANGES)})
+                errors.add(path, _("Unknown measure; use %(names)s.") % {"names": ", ".join(VITAL_RANGES)})
             elif isinstance(value, bool) or not isinstance(value, int | float):
-                errors.setdefault(path, []).append(_("Give a number."))
+                errors.add(path, _("Give a number."))
             elif not VITAL_RANGES[name][0] <= value <= VITAL_RANGES[name][1]:
                 low, high = VITAL_RANGES[name]
-                errors.setdefault(path, []).append(_("%(value)s is outside %(low)s-%(high)s.") % {
+                errors.add(path, _("%(value)s is outside %(low)s-%(high)s.") % {
                     "value": f"{value:g}", "low": low, "high": high})
             else:
                 cleaned.setdefault(moment, {})[name] = float(value)
     return cleaned
 
 
-def _infusion_row(participant, number: int, errors: dict) -> Infusion | None:
+def _infusion_row(participant, number: int, errors: Errors) -> Infusion | None:
     rows = {row.number: row for row in participant.infusions.all()}
     row = rows.get(number)
     if row is None:
-        errors.setdefault("number", []).append(
-            _("The plan has no infusion %(n)d; infusions are numbered %(numbers)s.") % {
+        errors.add("number", _("The plan has no infusion %(n)d; infusions are numbered %(numbers)s.") % {
                 "n": number, "numbers": ", ".join(map(str, sorted(rows))) or _("none")})
         return None
     if row.state != InfusionState.PLANNED:
-        errors.setdefault("number", []).append(_("Infusion %(n)d is already recorded as %(state)s.") % {"n": number, "state": row.get_state_display().lower()})
+        errors.add("number", _("Infusion %(n)d is already recorded as %(state)s.") % {
+            "n": number, "state": row.get_state_display().lower()})
         return None
     pending_before = [n for n, r in rows.items() if n < number and r.state == InfusionState.PLANNED]
     if pending_before:
-        errors.setdefault("number", []).append(
-            _("Record infusion %(n)d first (given or missed).") % {"n": pending_before[0]})
+        errors.add("number", _("Record infusion %(n)d first (given or missed).") % {"n": pending_before[0]})
     return row
 
 
 def _check_participant_can_receive(participant) -> None:
-    from trials.errors import ConflictError
-
     if participant.status in ("withdrawn", "completed"):
-        raise ConflictError({"non_field_errors": [_("The participant is %(status)s: no further infusion can be "
-                                                    "recorded.") % {"status": participant.get_status_display().lower()}]})
+        raise ConflictError({"non_field_errors": [
+            _("The participant is %(status)s: no further infusion can be recorded.") % {
+                "status": participant.get_status_display().lower()}]})
 
 
 def cells_required(level, product_kind: str) -> bool:
@@ -164,45 +165,44 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     beyond the hard limits it is refused (400 on the field that gave the number of cells),
     whatever the reason. At a level with a dose to check against, an infusion without the number
     of cells (``cells_infused``, or the cord blood unit's TNC) is refused (400 on ``cells_infused``):
-    an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the visits anchored on infusions are re-planned.
+    an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the
+    visits anchored on infusions are re-planned.
     """
-    from trials.errors import ServiceError
-
     now = now or timezone.now()
     _check_participant_can_receive(participant)
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
     row = _infusion_row(participant, data.number, errors)
     if data.started_at is None:
-        errors.setdefault("started_at", []).append(_("Give the start date and time."))
+        errors.add("started_at", _("Give the start date and time."))
     elif data.started_at > now:
-        errors.setdefault("started_at", []).append(_("An infusion cannot start in the future."))
+        errors.add("started_at", _("An infusion cannot start in the future."))
     else:
         consent_day = min((timezone.localtime(c.signed_at).date() for c in participant.screening.consents.all()),
                           default=None)
         start_day = timezone.localtime(data.started_at).date()
         if start_day < participant.enrolled_on or (consent_day and start_day < consent_day):
-            errors.setdefault("started_at", []).append(_("An infusion cannot be dated before consent and enrolment."))
+            errors.add("started_at", _("An infusion cannot be dated before consent and enrolment."))
     if data.ended_at is not None and data.started_at is not None and data.ended_at < data.started_at:
-        errors.setdefault("ended_at", []).append(_("The infusion ends before it starts."))
+        errors.add("ended_at", _("The infusion ends before it starts."))
     elif data.ended_at is not None and data.ended_at > now:
-        errors.setdefault("ended_at", []).append(_("An infusion cannot end in the future."))
+        errors.add("ended_at", _("An infusion cannot end in the future."))
     if data.weight_kg is None:
-        errors.setdefault("weight_kg", []).append(_("Give the weight on the day (the dose is per kg)."))
+        errors.add("weight_kg", _("Give the weight on the day (the dose is per kg)."))
     elif not 1 <= data.weight_kg <= 350:
-        errors.setdefault("weight_kg", []).append(_("A weight of %(w)s kg is not plausible (1-350 kg).") % {"w": f"{data.weight_kg:g}"})
+        errors.add("weight_kg", _("A weight of %(w)s kg is not plausible (1-350 kg).") % {"w": f"{data.weight_kg:g}"})
     if data.cells_infused is not None and data.cells_infused <= 0:
-        errors.setdefault("cells_infused", []).append(_("The number of cells infused must be greater than 0."))
+        errors.add("cells_infused", _("The number of cells infused must be greater than 0."))
     product, product_errors = validate_product(data.product, participant.arm.product_kind)
     errors.update(product_errors)
     level = participant.dose_level
     if data.cells_infused is None and cells_required(level, participant.arm.product_kind):
-        errors.setdefault("cells_infused", []).append(_cells_required_message(level))
+        errors.add("cells_infused", _cells_required_message(level))
     vitals = _validate_vitals(data.vitals, errors)
     unknown = [r for r in (data.reactions or []) if r not in REACTIONS]
     if unknown:
-        errors.setdefault("reactions", []).append(_("Unknown reaction %(r)s; use %(names)s.") % {"r": repr(unknown[0]), "names": ", ".join(REACTIONS)})
-    if errors:
-        raise ServiceError(errors)
+        errors.add("reactions", _("Unknown reaction %(r)s; use %(names)s.") % {
+            "r": repr(unknown[0]), "names": ", ".join(REACTIONS)})
+    errors.raise_if_any()
 
     cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
     dose = check_dose(weight_kg=data.weight_kg, dose_per_kg=level.dose_per_kg if level else None, cells_infused=cells,
@@ -210,10 +210,10 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
                       hard_limits=level.hard_limits if level else (HARD_LIMIT_LOW, HARD_LIMIT_HIGH))
     cells_field = "cells_infused" if data.cells_infused is not None else "product.tnc"
     if dose.missing_dose:  # a product field that should give the count did not: never record it unchecked
-        errors["cells_infused"] = [_cells_required_message(level)]
+        errors.add("cells_infused", _cells_required_message(level))
     if dose.refused:
-        errors[cells_field] = [_("%(problem)s. Refused whatever the reason (CLINICAL_RULES.md section 4): check the "
-                                 "number of cells and the weight.") % {"problem": dose.problem}]
+        errors.add(cells_field, _("%(problem)s. Refused whatever the reason (CLINICAL_RULES.md section 4): check the "
+                                 "number of cells and the weight.") % {"problem": dose.problem})
     given_on = timezone.localtime(data.started_at).date()
     # The window of the plan as it stands with this infusion given: the first infusion defines
     # day 0, so it is never late relative to itself.
@@ -224,15 +224,14 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     planned = next(p for p in plan if p.number == row.number)
     deviation = planned.deviation
     if dose.deviation and not data.dose_confirmation.strip():
-        errors["dose_confirmation"] = [_("Give the reason for this dose: %(why)s. It is recorded as a dose "
-                                         "deviation.") % {"why": dose.problem}]
+        errors.add("dose_confirmation", _("Give the reason for this dose: %(why)s. It is recorded as a dose "
+                                         "deviation.") % {"why": dose.problem})
     if deviation and not data.deviation_reason.strip():
-        errors["deviation_reason"] = [
-            _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give the reason (it is recorded "
-              "as a protocol deviation).") % {"n": row.number, "day": given_on.isoformat(),
-                                             "start": planned.window_start.isoformat(), "end": planned.window_end.isoformat()}]
-    if errors:
-        raise ServiceError(errors)
+        errors.add("deviation_reason", _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give "
+                                         "the reason (it is recorded as a protocol deviation).") % {
+            "n": row.number, "day": given_on.isoformat(),
+            "start": planned.window_start.isoformat(), "end": planned.window_end.isoformat()})
+    errors.raise_if_any()
 
     with transaction.atomic():
         _lock_for_recording(participant, row)
@@ -249,29 +248,25 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
         row.product, row.premedication = product, data.premedication.strip()
         row.vitals, row.reactions, row.recorded_by = vitals, list(data.reactions or []), by
         audited_save(row, by=by, reason=f"Infusion {row.number} given")
-        _open_reaction_drafts(participant, row, by=by)
-        _after_infusion_change(participant, by=by, reason=f"Re-planned after infusion {row.number}", today=timezone.localdate(now))
-        queue_outcomes(participant.study_id)
+        _after_infusion_change(participant, row, by=by, reason=f"Re-planned after infusion {row.number}",
+                               today=timezone.localdate(now))
     return row
 
 
 def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | None = None) -> Infusion:
     """Record a planned infusion as missed, with the reason; later ones follow the arm's rule."""
-    from trials.errors import ServiceError
-
     now = now or timezone.now()
     _check_participant_can_receive(participant)
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
     row = _infusion_row(participant, number, errors)
     if not (reason or "").strip():
-        errors.setdefault("reason", []).append(_("Say why the infusion was missed."))
-    if errors:
-        raise ServiceError(errors)
+        errors.add("reason", _("Say why the infusion was missed."))
+    errors.raise_if_any()
     with transaction.atomic():
         _lock_for_recording(participant, row)
         row.state, row.missed_reason = InfusionState.MISSED, reason.strip()
         audited_save(row, by=by, reason=f"Infusion {row.number} missed")
-        _after_infusion_change(participant, by=by, reason=f"Re-planned after infusion {row.number} was missed",
+        _after_infusion_change(participant, row, by=by, reason=f"Re-planned after infusion {row.number} was missed",
                                today=timezone.localdate(now))
     return row
 
@@ -279,9 +274,6 @@ def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | 
 def _lock_for_recording(participant, row) -> None:
     """Lock the participant and the infusion, and re-check them: a withdrawal or the same infusion
     recorded by someone else meanwhile wins, and this call is refused."""
-    from enrollment.models import Participant
-    from trials.errors import ConflictError
-
     current = Participant.objects.select_for_update().get(pk=participant.pk)
     state = Infusion.objects.select_for_update().filter(pk=row.pk).values_list("state", flat=True).get()
     if current.status in ("withdrawn", "completed"):
@@ -292,25 +284,10 @@ def _lock_for_recording(participant, row) -> None:
     participant.status = current.status
 
 
-def _open_reaction_drafts(participant, row, *, by) -> None:
-    """Each immediate reaction opens an adverse event draft for the investigator to grade."""
-    from followup.models import AdverseEvent
-
-    for reaction in row.reactions:
-        term, category = REACTION_EVENTS[reaction]
-        audited_save(AdverseEvent(
-            participant=participant, infusion=row, term=term, category=category, status="draft",
-            onset_date=timezone.localtime(row.started_at).date(), reported_by=by,
-            description=(_("Immediate reaction to the cryoprotectant (DMSO) recorded with infusion %(n)d.")
-                         if reaction == "dmso_reaction" else _("Immediate reaction recorded with infusion %(n)d.")) % {
-                "n": row.number},
-        ), by=by, reason=_("Opened from an infusion reaction"))
-
-
-def _after_infusion_change(participant, *, by, reason: str, today: date) -> None:
-    """Re-plan later infusions and the visits, and move the participant along its states."""
-    from followup.services import visit_schedule_refresh
-
+def _after_infusion_change(participant, changed, *, by, reason: str, today: date) -> None:
+    """Re-plan later infusions, let follow-up do its part (`trials.hooks.infusion_changed`: the
+    visits re-dated, reaction drafts opened, outcomes queued) and move the participant along its
+    states."""
     infusions = list(participant.infusions.all())
     plan = participant_infusion_plan(participant, infusions, today=today)
     for planned, row in zip(plan, sorted(infusions, key=lambda r: r.number), strict=True):
@@ -320,7 +297,8 @@ def _after_infusion_change(participant, *, by, reason: str, today: date) -> None
         if (row.target_date, row.window_start, row.window_end, row.anchor) != new:
             row.target_date, row.window_start, row.window_end, row.anchor = new
             audited_save(row, by=by, reason=reason)
-    visit_schedule_refresh(participant=participant, infusion_plan=plan, infusions=infusions, by=by, reason=reason)
+    hooks.infusion_changed(participant=participant, infusion=changed, infusions=infusions, infusion_plan=plan, by=by,
+                           reason=reason, today=today)
     pending = any(row.state == InfusionState.PLANNED for row in infusions)
     any_given = any(row.state == InfusionState.GIVEN for row in infusions)
     status = "follow_up" if not pending else ("on_treatment" if any_given else participant.status)
@@ -342,8 +320,6 @@ def _check_signature(user, password: str) -> None:
 
 def _decision_conflicts(action: str, target, state) -> list[str]:
     """Why ``action`` at ``target`` (a `LevelEscalation` or None) does not fit the study's state."""
-    from .models import EscalationAction
-
     levels = list(state.levels)
     exceeded = state.dose_exceeded_level
     current = state.current_level
@@ -359,7 +335,8 @@ def _decision_conflicts(action: str, target, state) -> list[str]:
         if target.level.status == "open":
             problems.append(_("Level %(code)s is already open.") % {"code": target.code})
         elif current is not None and current is levels[-1]:
-            problems.append(_("Level %(code)s is the top level: there is no level to escalate to.") % {"code": current.code})
+            problems.append(_("Level %(code)s is the top level: there is no level to escalate to.") % {
+                "code": current.code})
         else:
             position = next((i for i, row in enumerate(levels) if row is current), -1)
             expected = levels[position + 1]
@@ -412,8 +389,6 @@ def offered_decisions(state) -> list[tuple[str, str | None, str]]:
 
 def _apply_decision(decision, target, state, *, by) -> None:
     """Open, close and expand the levels as decided; each change cites the decision."""
-    from .models import EscalationAction
-
     reason = _("Escalation decision %(id)d: %(action)s %(level)s") % {
         "id": decision.pk, "action": decision.action, "level": target.code if target else ""}
     reason = reason.strip()[:100]
@@ -458,25 +433,19 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
     raises the level's cap to 6 and keeps it (re)opened; stop closes every open level; choose
     the expansion dose opens the chosen level with a cap of 6. Any other open level closes.
     """
-    from trials.errors import ConflictError, ServiceError
-    from trials.models import Study
-
-    from .models import EscalationAction, EscalationDecision
-    from .selectors import escalation_state
 
     now = now or timezone.now()
     require(by, Action.SIGN, list(study.sites.values_list("pk", flat=True)))
     _check_signature(by, password)
     if not study.uses_dose_escalation:
         raise ServiceError({"study": [_("%(study)s does not use dose escalation.") % {"study": study.code}]})
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
     action = (action or "").strip()
     level_code = (level_code or "").strip()
     rationale = (rationale or "").strip()
     if action not in EscalationAction.values:
-        errors["action"] = [_("Use one of %(codes)s.") % {"codes": ", ".join(EscalationAction.values)}]
-    if errors:
-        raise ServiceError(errors)
+        errors.add("action", _("Use one of %(codes)s.") % {"codes": ", ".join(EscalationAction.values)})
+    errors.raise_if_any()
 
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
@@ -485,12 +454,11 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
         target = state.level(level_code) if level_code else None
         codes = ", ".join(row.code for row in state.levels) or "-"
         if level_code and target is None:
-            errors["level"] = [_("Unknown dose level %(code)s; this study has %(codes)s.") % {
-                "code": level_code, "codes": codes}]
+            errors.add("level", _("Unknown dose level %(code)s; this study has %(codes)s.") % {
+                "code": level_code, "codes": codes})
         elif not level_code and action != EscalationAction.STOP:
-            errors["level"] = [_("Name the dose level this decision concerns (%(codes)s).") % {"codes": codes}]
-        if errors:
-            raise ServiceError(errors)
+            errors.add("level", _("Name the dose level this decision concerns (%(codes)s).") % {"codes": codes})
+        errors.raise_if_any()
         refusal = _rule_refusal(action, level_code, state)
         if refusal:
             raise ConflictError({"action": [refusal]})

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from trials.infusion_days import DAY_0, PREVIOUS_ACTUAL, InfusionRule, NominalInfusion, nominal_infusion_days
+
 __all__ = [
     "DAY_0",
     "INFUSION_STATUSES",
@@ -35,9 +37,6 @@ __all__ = [
     "infusion_status",
     "plan_infusions",
 ]
-
-DAY_0 = "day0"
-PREVIOUS_ACTUAL = "previous_actual"
 
 # Arm.missed_infusion_rule (trials.enums.MissedInfusionRule).
 LAST_GIVEN = "last_given"
@@ -60,47 +59,6 @@ INFUSION_STATUSES = (
     STATUS_MISSED,
     STATUS_HELD,
 )
-
-
-@dataclass(frozen=True)
-class InfusionRule:
-    number: int
-    anchor: str  # DAY_0 | PREVIOUS_ACTUAL
-    offset_days: int
-    window_before_days: int = 0
-    window_after_days: int = 0
-
-
-@dataclass(frozen=True)
-class NominalInfusion:
-    number: int
-    day: int
-    earliest_day: int
-    latest_day: int
-
-
-def nominal_infusion_days(rules: Sequence[InfusionRule]) -> list[NominalInfusion]:
-    """Nominal day and window of each infusion when every infusion is given on its target day.
-
-    P3 (infusion 2 = #1 + 7, #3-#5 = previous + 14) gives days 0, 7, 21, 35, 49.
-    Raises ValueError when the first infusion is anchored on a previous one or numbers repeat.
-    """
-    ordered = sorted(rules, key=lambda rule: rule.number)
-    numbers = [rule.number for rule in ordered]
-    if len(set(numbers)) != len(numbers):
-        raise ValueError("Infusion numbers repeat.")
-    planned: list[NominalInfusion] = []
-    for rule in ordered:
-        if rule.anchor == DAY_0:
-            day = rule.offset_days
-        elif rule.anchor == PREVIOUS_ACTUAL:
-            if not planned:
-                raise ValueError(f"Infusion {rule.number} is anchored on a previous infusion but none comes before it.")
-            day = planned[-1].day + rule.offset_days
-        else:
-            raise ValueError(f"Unknown anchor {rule.anchor!r} for infusion {rule.number}.")
-        planned.append(NominalInfusion(rule.number, day, day - rule.window_before_days, day + rule.window_after_days))
-    return planned
 
 
 @dataclass(frozen=True)
@@ -267,7 +225,8 @@ def _previous_anchor(
         return previous.given_on, f"infusion {previous.number} given {previous.given_on.isoformat()}"
     previous_event = by_number.get(previous.number)
     if previous_event is None or not previous_event.missed:
-        return previous.target, f"planned day of infusion {previous.number} ({previous.target.isoformat()}, not yet given)"
+        return (previous.target,
+                f"planned day of infusion {previous.number} ({previous.target.isoformat()}, not yet given)")
     if missed_rule == PLANNED_DATE:
         return previous.target, f"planned day of infusion {previous.number} ({previous.target.isoformat()}, missed)"
     # last_given: walk back over the missed infusions to the last one that was given. An earlier

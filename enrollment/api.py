@@ -8,6 +8,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from trials import hooks
 from trials.errors import ConflictError, ServiceError
 from trials.limits import LimitedSerializer
 from trials.models import Arm, DoseLevel, Site, Study
@@ -286,7 +287,7 @@ class ParticipantDetailSerializer(ParticipantOutSerializer):
 
     @extend_schema_field(ScheduleSerializer)
     def get_schedule(self, participant) -> dict:
-        return ScheduleSerializer(selectors.participant_schedule(participant, now=timezone.now())).data
+        return ScheduleSerializer(hooks.participant_schedule.one(participant=participant, now=timezone.now())).data
 
 
 # --- views ------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ class EnrollmentConfig(AppConfig):
     verbose_name = _("Screening and enrolment")
 
     def ready(self):
-        from trials.views import register_audited
+        # Models can be imported only once the app registry is ready, that is here.
+        from trials.audit import register_audited  # noqa: PLC0415
 
-        from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
+        from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab  # noqa: PLC0415
 
         register_audited("screening", Screening)
         register_audited("screening-lab", ScreeningLab)

@@ -1,11 +1,13 @@
-"""Eligibility criteria as typed rules (``CLINICAL_RULES.md`` section 5).
+"""Eligibility criteria evaluated on screening facts (``CLINICAL_RULES.md`` section 5).
 
 Pure module: no Django, no ORM, no clock (the screening date is one of the facts).
 
-A study's criterion is stored as a ``rule_type`` code plus JSON ``params``; an administrator
-combines the rule types of ``RULE_TYPES`` without code. ``validate_params`` checks and normalises
-params (called from the model's ``clean()``); ``evaluate_criteria`` turns screening facts into the
-``eligibility`` object of ``API.md`` ("Screening facts").
+A study's criterion is stored as a ``rule_type`` code plus JSON ``params``; the rule types, and
+the validation of their params, are study configuration in ``trials.rule_params``. This module
+evaluates each rule type on the facts (``evaluate_rule``, which validates the params first) and
+turns screening facts into the ``eligibility`` object of ``API.md`` ("Screening facts") with
+``evaluate_criteria``. The facts, a rule's result and the arithmetic they use are defined in
+``enrollment.eligibility_facts`` and imported from here.
 
 Each rule gives one of three outcomes:
 
@@ -21,136 +23,47 @@ criterion as not met. For an exclusion criterion the rule describes the excludin
 
 from __future__ import annotations
 
-import math
-import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 
+from trials.rule_params import OPERATORS, RULE_TYPES, SEXES, is_number, validate_params
 from trials.units import ANALYTES, format_number
 
+from .eligibility_facts import (
+    ADULT_AGE_YEARS,
+    MET,
+    MISSING,
+    NOT_MET,
+    Facts,
+    Lab,
+    PriorTherapy,
+    RuleResult,
+    age_in_years,
+    creatinine_clearance,
+    whole_months,
+)
+
 __all__ = [
-    "CG_FEMALE_FACTOR",
-    "CG_MALE_FACTOR",
-    "DISEASES",
     "MET",
     "MISSING",
     "NOT_MET",
-    "OPERATORS",
-    "RULE_TYPES",
-    "SEXES",
-    "THERAPIES",
-    "THERAPY_OUTCOMES",
     "CriterionOutcome",
     "CriterionSpec",
     "EligibilityResult",
     "Facts",
     "Lab",
     "PriorTherapy",
-    "RuleParamsError",
     "RuleResult",
-    "RuleType",
     "age_in_years",
     "creatinine_clearance",
     "evaluate_criteria",
     "evaluate_rule",
-    "validate_params",
     "whole_months",
 ]
 
-MET = "met"
-NOT_MET = "not_met"
-MISSING = "missing"
 INCLUSION = "inclusion"
 EXCLUSION = "exclusion"
 NOT_APPLICABLE = "not applicable: "
-
-# Codes of API.md ("Codes").
-DISEASES = ("ITP", "AIHA", "PRCA", "EVANS", "SECONDARY_CYTOPENIA")
-THERAPIES = (
-    "glucocorticoid",
-    "cyclosporine",
-    "ivig",
-    "tpo_agent",
-    "rituximab",
-    "splenectomy",
-    "azathioprine",
-    "danazol",
-    "mycophenolate",
-    "other",
-)
-THERAPY_OUTCOMES = ("none", "pr", "cr", "relapse", "ongoing")
-SEXES = ("male", "female")
-OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-# Cockcroft-Gault in umol/L: (140 - age) x weight / (72 x creatinine mg/dL) x 0.85 for women,
-# with 1 mg/dL = 88.4 umol/L. CLINICAL_RULES.md section 5 writes these factors rounded as 1.23 and
-# 1.04; its check values (108 and 51.9 mL/min) are those of the unrounded factors used here
-# (1.04 would give 51.8 for the female check value).
-CG_MALE_FACTOR = 88.4 / 72  # 1.2278
-CG_FEMALE_FACTOR = 0.85 * 88.4 / 72  # 1.0436
-SCHWARTZ_FACTOR = 36.5  # bedside Schwartz with creatinine in umol/L
-ADULT_AGE_YEARS = 18
-
-
-# --------------------------------------------------------------------------------------------
-# Facts and results
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Lab:
-    """One lab value in SI; ``lln``/``uln`` are the reporting lab's limits in SI, or None."""
-
-    value: float
-    lln: float | None = None
-    uln: float | None = None
-    date: date | None = None
-
-
-@dataclass(frozen=True)
-class PriorTherapy:
-    """A prior therapy course (API.md "Codes"); ``outcome`` is none|pr|cr|relapse|ongoing."""
-
-    therapy: str
-    start: date | None = None
-    end: date | None = None
-    outcome: str | None = None
-    dose_text: str = ""
-
-
-@dataclass(frozen=True)
-class Facts:
-    """Screening facts (API.md "Screening facts"); None means not recorded."""
-
-    screening_date: date | None = None
-    birth_date: date | None = None
-    sex: str | None = None
-    weight_kg: float | None = None
-    height_cm: float | None = None
-    disease: str | None = None
-    diagnosis_date: date | None = None
-    ecog: int | None = None
-    labs: Mapping[str, Lab] = field(default_factory=dict)
-    prior_therapies: tuple[PriorTherapy, ...] | None = None
-    conditions: Mapping[str, bool | None] = field(default_factory=dict)
-    answers: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    """A rule's outcome. A "missing" detail always starts with "missing: <what is missing>";
-    ``missing`` lists those items (kept so that combinations can name them)."""
-
-    outcome: str
-    detail: str
-    applicable: bool = True
-    missing: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -175,6 +88,11 @@ class CriterionOutcome:
 class EligibilityResult:
     eligible: bool | None
     criteria: tuple[CriterionOutcome, ...]
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
 
 
 def _met(detail: str) -> RuleResult:
@@ -216,78 +134,6 @@ def _not_applicable(reason: str) -> RuleResult:
 
 def _decided(ok: bool, detail: str) -> RuleResult:
     return RuleResult(MET if ok else NOT_MET, detail)
-
-
-# --------------------------------------------------------------------------------------------
-# Arithmetic (section 5)
-# --------------------------------------------------------------------------------------------
-
-
-def age_in_years(birth: date, on: date) -> int:
-    """Whole years of age on ``on`` (section 5).
-
-    The age increases on the birthday itself; someone born on 29 February becomes a year older on
-    1 March in a non-leap year (the anniversary does not exist, so it has not been reached on
-    28 February). Raises ``ValueError`` when ``on`` is before ``birth``.
-    """
-    if on < birth:
-        raise ValueError(f"date {on.isoformat()} is before birth date {birth.isoformat()}")
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
-def whole_months(start: date, end: date) -> int:
-    """Whole months from ``start`` to ``end``, counted like ages: a month is complete on the same
-    day of a later month (31 January -> 1 March is one month, -> 28 February none)."""
-    if end < start:
-        raise ValueError(f"date {end.isoformat()} is before {start.isoformat()}")
-    months = (end.year - start.year) * 12 + end.month - start.month
-    return months - (end.day < start.day)
-
-
-def creatinine_clearance(
-    *,
-    age_years: int,
-    sex: str | None,
-    weight_kg: float | None,
-    height_cm: float | None,
-    creatinine_umol_l: float,
-) -> tuple[float, str]:
-    """Creatinine clearance in mL/min and the formula with its numbers (section 5).
-
-    From 18 years: Cockcroft-Gault with actual body weight,
-    (140 - age) x weight kg x factor / creatinine umol/L with factor 88.4/72 = 1.2278 (male) or
-    0.85 x 88.4/72 = 1.0436 (female) (written 1.23 / 1.04 in section 5).
-    Under 18: bedside Schwartz, 36.5 x height cm / creatinine umol/L (mL/min/1.73 m2), so a child
-    is never given the adult formula. The result is rounded to 0.1 mL/min and that rounded value
-    is what criteria compare. Raises ``ValueError`` if an input the formula needs is missing or
-    not positive.
-    """
-    if creatinine_umol_l is None or creatinine_umol_l <= 0:
-        raise ValueError("creatinine must be a positive value in umol/L")
-    creat = format_number(creatinine_umol_l)
-    if age_years < ADULT_AGE_YEARS:
-        if height_cm is None or height_cm <= 0:
-            raise ValueError("bedside Schwartz needs the height in cm")
-        result = round(SCHWARTZ_FACTOR * height_cm / creatinine_umol_l, 1)
-        return result, (
-            f"bedside Schwartz (age {age_years} y, under {ADULT_AGE_YEARS}): 36.5 x "
-            f"{format_number(height_cm)} cm / {creat} umol/L = {format_number(result, 1)} "
-            "mL/min/1.73 m2"
-        )
-    if sex not in SEXES:
-        raise ValueError("Cockcroft-Gault needs the sex (male or female)")
-    if weight_kg is None or weight_kg <= 0:
-        raise ValueError("Cockcroft-Gault needs the weight in kg")
-    if sex == "male":
-        factor, factor_text = CG_MALE_FACTOR, "88.4/72"
-    else:
-        factor, factor_text = CG_FEMALE_FACTOR, "0.85 x 88.4/72"
-    result = round((140 - age_years) * weight_kg * factor / creatinine_umol_l, 1)
-    return result, (
-        f"Cockcroft-Gault ({sex}, {age_years} y): (140 - {age_years}) x "
-        f"{format_number(weight_kg)} kg x {factor:.4f} ({factor_text}) / {creat} umol/L = "
-        f"{format_number(result, 1)} mL/min"
-    )
 
 
 def _compare(a: float, op: str, b: float) -> bool:
@@ -343,273 +189,10 @@ def _lab(facts: Facts, code: str) -> Lab | None:
     return lab
 
 
-# --------------------------------------------------------------------------------------------
-# Parameter validation
-# --------------------------------------------------------------------------------------------
-
-
-class RuleParamsError(ValueError):
-    """Invalid rule params; ``errors`` maps a param path (e.g. ``rules.1.params.analyte``) to
-    messages an administrator understands. Problems with the params as a whole use
-    ``__all__``."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__(
-            "; ".join(f"{path}: {' '.join(messages)}" for path, messages in errors.items())
-        )
-
-
-NON_FIELD = "__all__"
-_INVALID = object()
-
-
-class _Errors:
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, path: str, message: str) -> object:
-        self.errors.setdefault(path or NON_FIELD, []).append(message)
-        return _INVALID
-
-
-def _join(prefix: str, key: object) -> str:
-    return f"{prefix}.{key}" if prefix else str(key)
-
-
-Checker = Callable[[object, str, _Errors], object]
-
-
-@dataclass(frozen=True)
-class _Param:
-    name: str
-    check: Checker
-    required: bool = True
-    default: object = None
-
-
-def _is_number(value: object) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and math.isfinite(value)
-    )
-
-
-def _number(*, minimum: float | None = None, positive: bool = False) -> Checker:
-    def check(value, path, errs):
-        if not _is_number(value):
-            return errs.add(path, "Enter a number.")
-        if positive and value <= 0:
-            return errs.add(path, "Must be greater than 0.")
-        if minimum is not None and value < minimum:
-            return errs.add(path, f"Must be at least {_fmt(minimum)}.")
-        return value
-
-    return check
-
-
-def _integer(*, minimum: int | None = None, maximum: int | None = None) -> Checker:
-    def check(value, path, errs):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            return errs.add(path, "Enter a whole number.")
-        if minimum is not None and value < minimum:
-            return errs.add(path, f"Must be at least {minimum}.")
-        if maximum is not None and value > maximum:
-            return errs.add(path, f"Must be at most {maximum}.")
-        return value
-
-    return check
-
-
-def _choice(options: Sequence[str], what: str, *, upper: bool = False) -> Checker:
-    def check(value, path, errs):
-        if isinstance(value, str):
-            value = value.strip().upper() if upper else value.strip().lower()
-            if value in options:
-                return value
-        return errs.add(path, f"Unknown {what} '{value}'; choose one of {', '.join(options)}.")
-
-    return check
-
-
-def _operator(value, path, errs):
-    if isinstance(value, str) and value.strip() in OPERATORS:
-        return value.strip()
-    return errs.add(path, f"Unknown comparison '{value}'; choose one of {', '.join(OPERATORS)}.")
-
-
-def _choices(options: Sequence[str], what: str, plural: str, *, upper: bool = False) -> Checker:
-    item = _choice(options, what, upper=upper)
-
-    def check(value, path, errs):
-        if not isinstance(value, (list, tuple)):
-            return errs.add(path, f"Give a list of {plural}.")
-        if not value:
-            return errs.add(path, f"Give at least one {what}.")
-        chosen = [item(v, _join(path, i), errs) for i, v in enumerate(value)]
-        if any(v is _INVALID for v in chosen):
-            return _INVALID
-        return list(dict.fromkeys(chosen))
-
-    return check
-
-
-def _boolean(value, path, errs):
-    if isinstance(value, bool):
-        return value
-    return errs.add(path, "Choose true or false.")
-
-
-def _name(value, path, errs):
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return errs.add(path, "Enter a name (text).")
-
-
-def _answer_value(value, path, errs):
-    if isinstance(value, bool) or _is_number(value):
-        return value
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return errs.add(path, "Enter the expected answer: true, false, a number or a text.")
-
-
-_analyte = _choice(tuple(ANALYTES), "analyte", upper=True)
-
-
-def _rule(value, path, errs):
-    """A nested rule ``{"rule_type": ..., "params": {...}}``, validated recursively."""
-    if not isinstance(value, Mapping):
-        return errs.add(path, 'Give a rule as {"rule_type": ..., "params": {...}}.')
-    unknown = [k for k in value if k not in ("rule_type", "params")]
-    for key in unknown:
-        errs.add(_join(path, key), f"'{key}' is not part of a rule; use rule_type and params.")
-    code = value.get("rule_type")
-    if code is None:
-        errs.add(_join(path, "rule_type"), "This setting is required.")
-        return _INVALID
-    rule_type = RULE_TYPES.get(code) if isinstance(code, str) else None
-    if rule_type is None:
-        errs.add(_join(path, "rule_type"), _unknown_rule_type(code))
-        return _INVALID
-    params = value.get("params", {})
-    normalised = rule_type._validate(params, _join(path, "params"), errs)
-    if normalised is _INVALID or unknown:
-        return _INVALID
-    return {"rule_type": code, "params": normalised}
-
-
-def _rules(value, path, errs):
-    if not isinstance(value, (list, tuple)):
-        return errs.add(path, "Give a list of rules.")
-    if not value:
-        return errs.add(path, "Give at least one rule.")
-    rules = [_rule(v, _join(path, i), errs) for i, v in enumerate(value)]
-    if any(r is _INVALID for r in rules):
-        return _INVALID
-    return rules
-
-
-def _unknown_rule_type(code: object) -> str:
-    return f"Unknown rule type '{code}'; choose one of {', '.join(RULE_TYPES)}."
-
-
-# Cross-parameter checks, run once each parameter is valid.
-
-
-def _check_min_max(low_key: str, high_key: str, unit: str, *, one_required: bool = False):
-    def check(params, prefix, errs):
-        low, high = params[low_key], params[high_key]
-        if one_required and low is None and high is None:
-            errs.add(_join(prefix, low_key), "Give a minimum, a maximum or both.")
-        elif low is not None and high is not None and low > high:
-            errs.add(
-                _join(prefix, low_key),
-                f"The minimum ({low}{unit}) is greater than the maximum ({high}{unit}).",
-            )
-
-    return check
-
-
-def _check_threshold_in_range(params, prefix, errs):
-    analyte = ANALYTES[params["analyte"]]
-    low, high = analyte.physiological_range
-    if not low <= params["value"] <= high:
-        errs.add(
-            _join(prefix, "value"),
-            f"{analyte.label} threshold {_fmt(params['value'])} {analyte.si_unit} is outside the "
-            f"physiological range {_fmt(low)}-{_fmt(high)} {analyte.si_unit}; thresholds are in "
-            f"{analyte.si_unit}.",
-        )
-
 
 # --------------------------------------------------------------------------------------------
-# Rule types
+# Rule evaluators (params already normalised by trials.rule_params)
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RuleType:
-    """A rule an administrator can use in a criterion: ``code`` (stored), ``label`` and ``help``
-    (shown in the admin), the params it takes, and how it is evaluated."""
-
-    code: str
-    label: str
-    help: str
-    params: tuple[_Param, ...]
-    _evaluate: Callable[[Mapping, Facts], RuleResult]
-    _check_together: Callable[[dict, str, _Errors], None] | None = None
-
-    def validate(self, params) -> dict:
-        """Normalised params, or ``RuleParamsError``."""
-        errs = _Errors()
-        normalised = self._validate(params, "", errs)
-        if errs.errors:
-            raise RuleParamsError(errs.errors)
-        return normalised
-
-    def evaluate(self, params, facts: Facts) -> RuleResult:
-        return self._evaluate(self.validate(params), facts)
-
-    def _validate(self, params, prefix: str, errs: _Errors):
-        if not isinstance(params, Mapping):
-            return errs.add(
-                prefix, "The settings must be a set of named values (a JSON object)."
-            )
-        allowed = [p.name for p in self.params]
-        before = sum(len(m) for m in errs.errors.values())
-        for key in params:
-            if key not in allowed:
-                errs.add(
-                    _join(prefix, key),
-                    f"'{key}' is not a setting of the rule '{self.label}'; "
-                    f"its settings are {', '.join(allowed)}.",
-                )
-        normalised = {}
-        for param in self.params:
-            path = _join(prefix, param.name)
-            value = params.get(param.name)
-            if value is None:
-                if param.required:
-                    errs.add(path, "This setting is required.")
-                    normalised[param.name] = _INVALID
-                else:
-                    default = param.default
-                    if isinstance(default, tuple):
-                        default = list(default)
-                    normalised[param.name] = default
-                continue
-            normalised[param.name] = param.check(value, path, errs)
-        if sum(len(m) for m in errs.errors.values()) > before:
-            return _INVALID
-        if self._check_together is not None:
-            self._check_together(normalised, prefix, errs)
-            if sum(len(m) for m in errs.errors.values()) > before:
-                return _INVALID
-        return normalised
 
 
 def _eval_age_range(p: Mapping, facts: Facts) -> RuleResult:
@@ -835,7 +418,7 @@ def _eval_answer_number(p: Mapping, facts: Facts) -> RuleResult:
             number = float(actual)
         except ValueError:
             number = None
-    if not _is_number(number):
+    if not is_number(number):
         return _missing(f"{_humanise(name)} as a number (recorded '{actual}')")
     return _decided(
         _compare(number, op, value),
@@ -847,7 +430,7 @@ _OUTCOME_WORDS = {MET: "met", NOT_MET: "not met", MISSING: "missing"}
 
 
 def _evaluate_normalised(rule: Mapping, facts: Facts) -> RuleResult:
-    return RULE_TYPES[rule["rule_type"]]._evaluate(rule["params"], facts)
+    return _EVALUATORS[rule["rule_type"]](rule["params"], facts)
 
 
 def _combine(p: Mapping, facts: Facts, *, all_required: bool) -> RuleResult:
@@ -933,225 +516,37 @@ def _eval_when_sex(p: Mapping, facts: Facts) -> RuleResult:
     return _prefixed(", ".join(context), _evaluate_normalised(p["rule"], facts))
 
 
-_OPERATOR_PARAM = _Param("op", _operator)
-
-_RULE_TYPE_LIST = (
-    RuleType(
-        code="age_range",
-        label="Age range",
-        help=(
-            "Age in whole years on the screening date within an inclusive range (either bound "
-            'may be left empty), e.g. {"min_years": 18, "max_years": 80}.'
-        ),
-        params=(
-            _Param("min_years", _integer(minimum=0, maximum=150), required=False),
-            _Param("max_years", _integer(minimum=0, maximum=150), required=False),
-        ),
-        _evaluate=_eval_age_range,
-        _check_together=_check_min_max("min_years", "max_years", " y", one_required=True),
-    ),
-    RuleType(
-        code="lab_threshold",
-        label="Lab value threshold (SI unit)",
-        help=(
-            "Compares a lab result, in the SI unit of the analyte, with a fixed value, "
-            'e.g. {"analyte": "HGB", "op": "<", "value": 100} for haemoglobin below 100 g/L.'
-        ),
-        params=(_Param("analyte", _analyte), _OPERATOR_PARAM, _Param("value", _number())),
-        _evaluate=_eval_lab_threshold,
-        _check_together=_check_threshold_in_range,
-    ),
-    RuleType(
-        code="lab_vs_limit",
-        label="Lab value as a multiple of the normal limit",
-        help=(
-            "Compares a lab result with a multiple of the reporting lab's upper (uln) or lower "
-            '(lln) limit of normal, e.g. {"analyte": "ALT", "op": "<=", "multiple": 3, '
-            '"limit": "uln"} for ALT at most 3 x ULN.'
-        ),
-        params=(
-            _Param("analyte", _analyte),
-            _OPERATOR_PARAM,
-            _Param("multiple", _number(positive=True)),
-            _Param("limit", _choice(("uln", "lln"), "limit")),
-        ),
-        _evaluate=_eval_lab_vs_limit,
-    ),
-    RuleType(
-        code="creatinine_clearance",
-        label="Creatinine clearance (mL/min)",
-        help=(
-            "Computes creatinine clearance (Cockcroft-Gault from 18 years, bedside Schwartz "
-            'under 18) and compares it, e.g. {"op": ">", "value": 75}.'
-        ),
-        params=(_OPERATOR_PARAM, _Param("value", _number(minimum=0))),
-        _evaluate=_eval_creatinine_clearance,
-    ),
-    RuleType(
-        code="ecog_range",
-        label="ECOG performance status range",
-        help='ECOG performance status within an inclusive range, e.g. {"min": 0, "max": 2}.',
-        params=(
-            _Param("min", _integer(minimum=0, maximum=5)),
-            _Param("max", _integer(minimum=0, maximum=5)),
-        ),
-        _evaluate=_eval_ecog_range,
-        _check_together=_check_min_max("min", "max", ""),
-    ),
-    RuleType(
-        code="disease_in",
-        label="Disease is one of",
-        help=(
-            "The participant's disease is one of a list, "
-            'e.g. {"diseases": ["AIHA", "PRCA", "EVANS", "SECONDARY_CYTOPENIA"]}.'
-        ),
-        params=(_Param("diseases", _choices(DISEASES, "disease", "diseases", upper=True)),),
-        _evaluate=_eval_disease_in,
-    ),
-    RuleType(
-        code="disease_duration",
-        label="Time since diagnosis (months)",
-        help=(
-            "Whole months from the diagnosis date to the screening date compared with a number "
-            '(comparison ">=" unless given), e.g. {"min_months": 3, "op": ">"}.'
-        ),
-        params=(
-            _Param("min_months", _integer(minimum=0)),
-            _Param("op", _operator, required=False, default=">="),
-        ),
-        _evaluate=_eval_disease_duration,
-    ),
-    RuleType(
-        code="prior_therapy_failure",
-        label="Failed prior therapy",
-        help=(
-            "A recorded prior therapy of the listed kinds ended with a failing outcome (default "
-            '"none") and, if given, lasted at least min_weeks, e.g. {"therapies": '
-            '["glucocorticoid"], "failing_outcomes": ["none"], "min_weeks": 4}.'
-        ),
-        params=(
-            _Param("therapies", _choices(THERAPIES, "therapy", "therapies")),
-            _Param(
-                "failing_outcomes",
-                _choices(THERAPY_OUTCOMES, "outcome", "outcomes"),
-                required=False,
-                default=("none",),
-            ),
-            _Param("min_weeks", _integer(minimum=0), required=False),
-        ),
-        _evaluate=_eval_prior_therapy_failure,
-    ),
-    RuleType(
-        code="condition",
-        label="Yes/no condition",
-        help=(
-            "A yes/no condition recorded at screening has the given value, "
-            'e.g. {"name": "abnormal_cardiac_function", "value": false}.'
-        ),
-        params=(_Param("name", _name), _Param("value", _boolean)),
-        _evaluate=_eval_condition,
-    ),
-    RuleType(
-        code="answer_equals",
-        label="Screening answer equals",
-        help=(
-            "A screening answer equals the given value (yes/no or text), "
-            'e.g. {"field": "pregnancy_test", "value": "negative"}.'
-        ),
-        params=(_Param("field", _name), _Param("value", _answer_value)),
-        _evaluate=_eval_answer_equals,
-    ),
-    RuleType(
-        code="answer_number",
-        label="Numeric screening answer",
-        help=(
-            "Compares a numeric screening answer with a number, "
-            'e.g. {"field": "thrombocytopenia_months", "op": ">", "value": 3}.'
-        ),
-        params=(_Param("field", _name), _OPERATOR_PARAM, _Param("value", _number())),
-        _evaluate=_eval_answer_number,
-    ),
-    RuleType(
-        code="all_of",
-        label="All of these rules",
-        help=(
-            "Met when every listed rule is met (rules that do not apply are ignored), "
-            'e.g. {"rules": [{"rule_type": "lab_vs_limit", "params": {"analyte": "ALT", '
-            '"op": "<=", "multiple": 3, "limit": "uln"}}, {"rule_type": "lab_vs_limit", '
-            '"params": {"analyte": "AST", "op": "<=", "multiple": 3, "limit": "uln"}}]}.'
-        ),
-        params=(_Param("rules", _rules),),
-        _evaluate=_eval_all_of,
-    ),
-    RuleType(
-        code="any_of",
-        label="Any of these rules",
-        help=(
-            "Met when at least one listed rule is met (rules that do not apply are ignored), "
-            'e.g. {"rules": [{"rule_type": "lab_threshold", "params": {"analyte": "HGB", '
-            '"op": "<", "value": 100}}, {"rule_type": "lab_threshold", "params": '
-            '{"analyte": "PLT", "op": "<", "value": 30}}]}.'
-        ),
-        params=(_Param("rules", _rules),),
-        _evaluate=_eval_any_of,
-    ),
-    RuleType(
-        code="when_disease",
-        label="Only for some diseases",
-        help=(
-            "Applies the inner rule only to participants with one of the listed diseases, e.g. "
-            '{"diseases": ["AIHA"], "rule": {"rule_type": "lab_threshold", "params": '
-            '{"analyte": "HGB", "op": "<", "value": 100}}}.'
-        ),
-        params=(
-            _Param("diseases", _choices(DISEASES, "disease", "diseases", upper=True)),
-            _Param("rule", _rule),
-        ),
-        _evaluate=_eval_when_disease,
-    ),
-    RuleType(
-        code="when_sex",
-        label="Only for one sex",
-        help=(
-            "Applies the inner rule only to one sex, optionally from an age and only when a "
-            'yes/no answer is yes, e.g. {"sex": "female", "min_age_years": 12, '
-            '"only_if_answer": "childbearing_potential", "rule": {"rule_type": '
-            '"answer_equals", "params": {"field": "pregnancy_test", "value": "negative"}}}.'
-        ),
-        params=(
-            _Param("sex", _choice(SEXES, "sex")),
-            _Param("min_age_years", _integer(minimum=0, maximum=150), required=False),
-            _Param("only_if_answer", _name, required=False),
-            _Param("rule", _rule),
-        ),
-        _evaluate=_eval_when_sex,
-    ),
-)
-
-RULE_TYPES: dict[str, RuleType] = {rt.code: rt for rt in _RULE_TYPE_LIST}
-
-
 # --------------------------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------------------------
 
 
-def _rule_type(code: object) -> RuleType:
-    rule_type = RULE_TYPES.get(code) if isinstance(code, str) else None
-    if rule_type is None:
-        raise RuleParamsError({"rule_type": [_unknown_rule_type(code)]})
-    return rule_type
-
-
-def validate_params(rule_type: str, params) -> dict:
-    """Normalised params of a criterion's rule, or ``RuleParamsError`` whose ``errors`` name every
-    bad param by path (nested rules: ``rules.1.params.analyte``, ``rule.params.value``)."""
-    return _rule_type(rule_type).validate(params)
+# How each rule type of ``trials.rule_params.RULE_TYPES`` is evaluated, on params it normalised.
+_EVALUATORS: dict[str, Callable[[Mapping, Facts], RuleResult]] = {
+    "age_range": _eval_age_range,
+    "lab_threshold": _eval_lab_threshold,
+    "lab_vs_limit": _eval_lab_vs_limit,
+    "creatinine_clearance": _eval_creatinine_clearance,
+    "ecog_range": _eval_ecog_range,
+    "disease_in": _eval_disease_in,
+    "disease_duration": _eval_disease_duration,
+    "prior_therapy_failure": _eval_prior_therapy_failure,
+    "condition": _eval_condition,
+    "answer_equals": _eval_answer_equals,
+    "answer_number": _eval_answer_number,
+    "all_of": _eval_all_of,
+    "any_of": _eval_any_of,
+    "when_disease": _eval_when_disease,
+    "when_sex": _eval_when_sex,
+}
+if _EVALUATORS.keys() != RULE_TYPES.keys():
+    raise RuntimeError("every rule type of trials.rule_params needs an evaluator here, and only those")
 
 
 def evaluate_rule(rule_type: str, params, facts: Facts) -> RuleResult:
-    """Evaluate one rule on the facts (params are validated first; section 5)."""
-    return _rule_type(rule_type).evaluate(params, facts)
+    """Evaluate one rule on the facts (params are validated first, ``RuleParamsError`` if they are
+    invalid; section 5)."""
+    return _EVALUATORS[rule_type](validate_params(rule_type, params), facts)
 
 
 def evaluate_criteria(criteria: Sequence[CriterionSpec], facts: Facts) -> EligibilityResult:

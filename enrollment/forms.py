@@ -12,9 +12,11 @@ from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trials.labs import LabInput
 from trials.limits import LimitedForm
 from trials.templatetags.trials_tags import cells
 from trials.units import ANALYTES, Analyte, normalise_unit
+from trials.widgets import date_input, number_input
 
 from . import services
 from .enums import ANSWERS, CONDITIONS, Sex, Therapy, TherapyOutcome, WithdrawalReason
@@ -30,14 +32,6 @@ DEFAULT_THERAPY_ROWS = 4
 
 def _as_choice(value) -> str:
     return YES if value is True else NO if value is False else UNKNOWN
-
-
-def _date_input():
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def _number_input(**attrs):
-    return forms.NumberInput(attrs={"step": "any", **attrs})
 
 
 def _plain_number(value):
@@ -101,14 +95,14 @@ class ScreeningFactsForm(LimitedForm, forms.Form):
     length_model = Screening
 
     screening_date = forms.DateField(label=_("Screening date"), required=False, initial=timezone.localdate,
-                                     widget=_date_input())
+                                     widget=date_input())
     initials = forms.CharField(label=_("Initials"), max_length=10, required=False)
-    birth_date = forms.DateField(label=_("Date of birth"), required=False, widget=_date_input())
+    birth_date = forms.DateField(label=_("Date of birth"), required=False, widget=date_input())
     sex = forms.ChoiceField(label=_("Sex"), choices=BLANK + Sex.choices, required=False)
-    weight_kg = forms.FloatField(label=_("Weight (kg)"), required=False, widget=_number_input())
-    height_cm = forms.FloatField(label=_("Height (cm)"), required=False, widget=_number_input())
+    weight_kg = forms.FloatField(label=_("Weight (kg)"), required=False, widget=number_input())
+    height_cm = forms.FloatField(label=_("Height (cm)"), required=False, widget=number_input())
     disease = forms.ChoiceField(label=_("Disease"), required=False)
-    diagnosis_date = forms.DateField(label=_("Date of diagnosis"), required=False, widget=_date_input())
+    diagnosis_date = forms.DateField(label=_("Date of diagnosis"), required=False, widget=date_input())
     ecog = forms.TypedChoiceField(label=_("ECOG performance status"), required=False, coerce=int, empty_value=None,
                                   choices=BLANK + [(str(n), str(n)) for n in range(6)])
     prior_therapies_recorded = forms.BooleanField(
@@ -145,7 +139,7 @@ class ScreeningFactsForm(LimitedForm, forms.Form):
             return forms.ChoiceField(label=label, choices=YES_NO_UNKNOWN, required=False, initial=UNKNOWN,
                                      widget=forms.RadioSelect)
         if kind == "number":
-            return forms.FloatField(label=label, required=False, widget=_number_input())
+            return forms.FloatField(label=label, required=False, widget=number_input())
         return forms.ChoiceField(label=label, choices=BLANK + kind.choices, required=False)
 
     def condition_fields(self):
@@ -187,11 +181,11 @@ class LabRowForm(LimitedForm, forms.Form):
 
     length_model = ScreeningLab
 
-    value = forms.FloatField(label=_("Value"), required=False, widget=_number_input())
+    value = forms.FloatField(label=_("Value"), required=False, widget=number_input())
     unit = forms.ChoiceField(label=_("Unit"))
-    lln = forms.FloatField(label=_("LLN"), required=False, widget=_number_input())
-    uln = forms.FloatField(label=_("ULN"), required=False, widget=_number_input())
-    date = forms.DateField(label=_("Sample date"), required=False, widget=_date_input())
+    lln = forms.FloatField(label=_("LLN"), required=False, widget=number_input())
+    uln = forms.FloatField(label=_("ULN"), required=False, widget=number_input())
+    date = forms.DateField(label=_("Sample date"), required=False, widget=date_input())
 
     def __init__(self, *args, analyte: Analyte, **kwargs):
         kwargs.setdefault("prefix", f"lab-{analyte.code}")
@@ -210,11 +204,11 @@ class LabRowForm(LimitedForm, forms.Form):
             self.add_error("value", _("Enter the value, or clear the row (an empty value means not done)."))
         return data
 
-    def lab_input(self) -> services.LabInput | None:
+    def lab_input(self) -> LabInput | None:
         data = self.cleaned_data
         if data.get("value") is None:
             return None
-        return services.LabInput(analyte=self.analyte.code, value=data["value"], unit=data["unit"],
+        return LabInput(analyte=self.analyte.code, value=data["value"], unit=data["unit"],
                                  lln=data.get("lln"), uln=data.get("uln"), date=data.get("date"))
 
     @staticmethod
@@ -237,8 +231,8 @@ class PriorTherapyForm(LimitedForm, forms.Form):
     length_model = PriorTherapy
 
     therapy = forms.ChoiceField(label=_("Therapy"), choices=BLANK + Therapy.choices, required=False)
-    start = forms.DateField(label=_("Start"), required=False, widget=_date_input())
-    end = forms.DateField(label=_("End"), required=False, widget=_date_input())
+    start = forms.DateField(label=_("Start"), required=False, widget=date_input())
+    end = forms.DateField(label=_("End"), required=False, widget=date_input())
     dose_text = forms.CharField(label=_("Dose"), max_length=200, required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=BLANK + TherapyOutcome.choices, required=False)
 
@@ -328,8 +322,10 @@ class ScreeningEntry:
                 ok = False
         if (self.screening.prior_therapies_recorded and "prior_therapies_recorded" in self.facts.cleaned_data
                 and not self.facts.cleaned_data["prior_therapies_recorded"]):
-            self.facts.add_error("prior_therapies_recorded",
-                                 _("The history was taken and stays recorded; clear the rows if there was no prior therapy."))
+            self.facts.add_error(
+                "prior_therapies_recorded",
+                _("The history was taken and stays recorded; clear the rows if there was no prior therapy."),
+            )
             ok = False
         return ok
 
@@ -425,9 +421,10 @@ class EnrolForm(LimitedForm, forms.Form):
 
     option = forms.ChoiceField(label=_("Dose level"))
     enrolled_on = forms.DateField(label=_("Enrolment date"), required=False, initial=timezone.localdate,
-                                  widget=_date_input())
+                                  widget=date_input())
     first_infusion_on = forms.DateField(label=_("First infusion planned on"), required=False,
-                                        help_text=_("Day 0 of the plan; empty: the enrolment date."), widget=_date_input())
+                                        help_text=_("Day 0 of the plan; empty: the enrolment date."),
+                                        widget=date_input())
 
     def __init__(self, *args, options, **kwargs):
         """`options`: `selectors.enrolment_options(study)`; a select appears only when there is a choice."""
@@ -481,7 +478,7 @@ class EnrolForm(LimitedForm, forms.Form):
 class WithdrawalForm(LimitedForm, forms.Form):
     length_model, length_fields = Participant, {"detail": "withdrawal_detail"}
 
-    withdrawn_on = forms.DateField(label=_("Withdrawal date"), initial=timezone.localdate, widget=_date_input())
+    withdrawn_on = forms.DateField(label=_("Withdrawal date"), initial=timezone.localdate, widget=date_input())
     reason = forms.ChoiceField(label=_("Reason"), choices=BLANK + WithdrawalReason.choices)
     detail = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text=_("Required when the reason is Other."))

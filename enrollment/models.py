@@ -139,8 +139,10 @@ class PriorTherapy(models.Model):
         verbose_name = _("prior therapy")
         verbose_name_plural = _("prior therapies")
         constraints = [
-            models.CheckConstraint(condition=Q(start__isnull=True) | Q(end__isnull=True) | Q(end__gte=models.F("start")),
-                                   name="therapy_ends_after_it_starts"),
+            models.CheckConstraint(
+                condition=Q(start__isnull=True) | Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="therapy_ends_after_it_starts",
+            ),
         ]
 
     def __str__(self):
@@ -225,8 +227,10 @@ class Participant(models.Model):
                 | (~Q(status="withdrawn") & Q(withdrawn_on__isnull=True, withdrawal_reason="")),
                 name="withdrawal_has_date_and_reason",
             ),
-            models.CheckConstraint(condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("enrolled_on")),
-                                   name="withdrawal_not_before_enrolment"),
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("enrolled_on")),
+                name="withdrawal_not_before_enrolment",
+            ),
             models.CheckConstraint(condition=Q(planned_day0__gte=models.F("enrolled_on")),
                                    name="first_infusion_not_before_enrolment"),
             models.UniqueConstraint(fields=["study", "study_order"], name="study_order_unique"),

@@ -9,6 +9,8 @@ from django.db import connection
 from trials.units import mixed_range_conflict, mixed_range_message
 
 from . import eligibility as rules
+from .selectors import site_reference_range
+from trials.prefetch import cache_rows  # noqa: F401  (enrollment.api calls screening_rows.cache_rows)
 
 
 def site_ranges_context(screening) -> tuple[list, int | None]:
@@ -22,8 +24,6 @@ def lab_range(lab, screening, ranges: list, age: int | None):
     """(lln, uln, range source, conflict) of a lab: a limit the report gave is used; a limit it did
     not give comes from the site's range for the patient's sex and age. `conflict` is
     (`lln`|`uln`, message) when a report's single limit crosses the site's other limit, else None."""
-    from .selectors import site_reference_range
-
     found = site_reference_range(ranges, lab.analyte, screening.sex or None, age)
     site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
     conflict = mixed_range_conflict(lab.report_lln, lab.report_uln, site_lln, site_uln)
@@ -36,15 +36,6 @@ def lab_range(lab, screening, ranges: list, age: int | None):
     from_site = (lab.report_lln is None and site_lln is not None) or (lab.report_uln is None and site_uln is not None)
     source = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
     return lln, uln, source, None
-
-
-def cache_rows(instance, relation: str, rows: list) -> None:
-    """Keep `rows` as the prefetched content of `instance.<relation>` (what was just written or read
-    under a lock), so that reading them again costs no query."""
-    manager = getattr(instance, relation)
-    queryset = manager.model.objects.filter(**{manager.field.name: instance})
-    queryset._result_cache, queryset._prefetch_done = list(rows), True
-    instance._prefetched_objects_cache = {**getattr(instance, "_prefetched_objects_cache", {}), relation: queryset}
 
 
 def in_model_order(therapies: list) -> list:

@@ -69,7 +69,9 @@ def screenings_visible(user, action: Action = Action.VIEW):
     return (
         Screening.objects.visible_to(user, action)
         .select_related("study", "site", "participant", "eligibility_confirmed_by")
-        .prefetch_related("labs", Prefetch("prior_therapies"), Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))
+        .prefetch_related(
+            "labs", Prefetch("prior_therapies"), Prefetch("consents", queryset=Consent.objects.order_by("signed_at"))
+        )
     )
 
 
@@ -82,7 +84,9 @@ def with_first_consent(screenings):
 
 def screening_log(user, *, study=None, outcome: str | None = None):
     """Screenings of the user's sites for the log page, newest first, filterable."""
-    queryset = Screening.objects.visible_to(user).select_related("study", "site", "participant").prefetch_related("consents")
+    queryset = (
+        Screening.objects.visible_to(user).select_related("study", "site", "participant").prefetch_related("consents")
+    )
     if study is not None:
         queryset = queryset.filter(study=study)
     if outcome == "eligible":
@@ -128,7 +132,8 @@ def consort_counts(user, study) -> ConsortCounts:
         elif eligible is False:
             failed += 1
             for c in outcomes:
-                if (c["kind"] == "inclusion" and c["outcome"] == "not_met") or (c["kind"] == "exclusion" and c["outcome"] == "met"):
+                if ((c["kind"] == "inclusion" and c["outcome"] == "not_met")
+                        or (c["kind"] == "exclusion" and c["outcome"] == "met")):
                     failed_by[c["code"]] += 1
         else:
             pending += 1
@@ -141,7 +146,9 @@ def consort_counts(user, study) -> ConsortCounts:
 
 
 def participants_visible(user, action: Action = Action.VIEW):
-    return Participant.objects.visible_to(user, action).select_related("study", "site", "arm", "dose_level", "screening")
+    return Participant.objects.visible_to(user, action).select_related(
+        "study", "site", "arm", "dose_level", "screening"
+    )
 
 
 @dataclass(frozen=True)
@@ -176,102 +183,3 @@ def enrolment_options(study) -> list[EnrolmentOption]:
         for level in levels:
             options.append(EnrolmentOption(arm=arm, level=level, taken=taken.get(level.pk, 0)))
     return options
-
-
-@dataclass(frozen=True)
-class ScheduledInfusion:
-    number: int
-    target_date: object
-    window_start: object
-    window_end: object
-    status: str
-    given_at: object
-    deviation: bool
-    anchor: str
-    # The dose given (CLINICAL_RULES.md section 4): total cells, weight on the day, the computed
-    # dose, and whether it is a dose deviation (more than 10 % off the computed dose).
-    cells_infused: float | None = None
-    weight_kg: float | None = None
-    computed_dose: float | None = None
-    dose_deviation: bool = False
-
-    @property
-    def cells_per_kg(self) -> float | None:
-        if self.cells_infused is None or not self.weight_kg:
-            return None
-        return self.cells_infused / self.weight_kg
-
-
-@dataclass(frozen=True)
-class ScheduledVisit:
-    code: str
-    label: str
-    target_date: object
-    target_at: object
-    window_start: object
-    window_end: object
-    status: str
-    provisional: bool
-    timed: bool
-
-    @property
-    def window_start_date(self):
-        from django.utils import timezone
-
-        return timezone.localtime(self.window_start).date()
-
-    @property
-    def window_end_date(self):
-        from django.utils import timezone
-
-        return timezone.localtime(self.window_end).date()
-
-
-# A planned infusion or visit whose window has opened or passed but which waits for an earlier
-# infusion not given yet (the worklist, `followup.worklist`, leaves these out for the same reason).
-WAITING = "waiting"
-DUE_STATUSES = ("window_open", "overdue")
-
-
-def participant_schedule(participant, *, now) -> dict:
-    """The participant's infusions and visits with their statuses as of `now` (no query when
-    `infusions` and `visits__definition` are prefetched). A withdrawn participant's infusions not
-    given are "held" and visits not done "cancelled"; what was recorded stays."""
-    from django.utils import timezone
-
-    from dosing.windows import infusion_status
-    from followup.schedule import PlannedVisit, visit_status
-
-    today = timezone.localdate(now)
-    held = participant.status == "withdrawn"
-    infusions = []
-    pending = False  # an earlier infusion neither given nor missed: the later ones wait for it
-    for row in sorted(participant.infusions.all(), key=lambda r: r.number):
-        given_on = timezone.localtime(row.started_at).date() if row.state == "given" else None
-        status = infusion_status(window_start=row.window_start, window_end=row.window_end, given_on=given_on,
-                                 missed=row.state == "missed", today=today, held=held)
-        if pending and status in DUE_STATUSES:
-            status = WAITING
-        pending = pending or row.state == "planned"
-        infusions.append(ScheduledInfusion(
-            number=row.number, target_date=row.target_date, window_start=row.window_start, window_end=row.window_end,
-            status=status, given_at=row.started_at if row.state == "given" else None, deviation=row.deviation,
-            anchor=row.anchor, cells_infused=row.cells_infused if row.state == "given" else None,
-            weight_kg=row.weight_kg if row.state == "given" else None, computed_dose=row.computed_dose,
-            dose_deviation=row.dose_deviation,
-        ))
-    visits = []
-    for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):
-        planned = PlannedVisit(code=row.code, label=row.definition.label, target=row.target_at, window_start=row.window_start, window_end=row.window_end,
-                               provisional=row.provisional, timed=row.timed)
-        status = visit_status(planned, done_at=row.done_at, missed=row.state == "missed", now=now).status
-        if held and status in ("upcoming", "window_open", "overdue"):
-            status = "cancelled"  # withdrawal stops future visits
-        elif row.waits_for_infusion and status in DUE_STATUSES:
-            status = WAITING
-        visits.append(ScheduledVisit(
-            code=row.code, label=planned.label, target_date=timezone.localtime(row.target_at).date(),
-            target_at=row.target_at, window_start=row.window_start, window_end=row.window_end, status=status,
-            provisional=row.provisional, timed=row.timed,
-        ))
-    return {"infusions": infusions, "visits": visits}

@@ -6,7 +6,6 @@ The browser forms and the API call these same functions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
@@ -15,189 +14,32 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from dosing.services import infusion_schedule_create, participant_infusion_plan
-from followup.services import visit_schedule_create
-from trials import dates
+from trials import dates, hooks
 from trials.audit import audited_delete, audited_save
 from trials.errors import ConflictError, Errors, ServiceError
+from trials.labs import LabInput  # noqa: F401  (until every caller imports it from trials.labs)
 from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
+from trials.prefetch import cache_rows
 from trials.scoping import Action, require
 from trials.signatures import ELIGIBILITY_MEANING, check_signature
-from trials.units import UnitError, limit_to_si, to_si
 
 from . import eligibility as rules
 from . import screening_rows as rows
-from .enums import ANSWERS, CONDITIONS, ParticipantStatus, PregnancyTest, Sex, Therapy, TherapyOutcome, WithdrawalReason
-from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab, holding_a_place_condition
+from .enums import (
+    ParticipantStatus,
+    WithdrawalReason,
+)
+from .models import (
+    Consent,
+    Participant,
+    PriorTherapy,
+    Screening,
+    ScreeningLab,
+    holding_a_place_condition,
+)
+from .screening_input import SCALAR_FIELDS, ScreeningInput, TherapyInput, validate_screening
 from .selectors import screening_facts
-
-
-@dataclass
-class LabInput:
-    analyte: str
-    value: float
-    unit: str
-    lln: float | None = None
-    uln: float | None = None
-    date: date | None = None
-
-
-@dataclass
-class TherapyInput:
-    therapy: str
-    outcome: str
-    start: date | None = None
-    end: date | None = None
-    dose_text: str = ""
-
-
-SCALAR_FIELDS = ("screening_date", "initials", "birth_date", "sex", "weight_kg", "height_cm", "disease",
-                 "diagnosis_date", "ecog")
-
-
-@dataclass
-class ScreeningInput:
-    """Screening facts as given (API.md 'Screening facts'); `given` lists the keys present."""
-
-    values: dict = field(default_factory=dict)  # scalar fields
-    labs: list[LabInput] | None = None
-    prior_therapies: list[TherapyInput] | None = None
-    conditions: dict | None = None
-    answers: dict | None = None
-
-
-# ---------------------------------------------------------------------------------------------
-# Validation
-# ---------------------------------------------------------------------------------------------
-
-def _validate_scalars(values: dict, study: Study, today: date, errors: Errors) -> None:
-    screening_date, birth, diagnosis = values.get("screening_date"), values.get("birth_date"), values.get("diagnosis_date")
-    if screening_date and screening_date > today:
-        errors.add("screening_date", _("The screening date cannot be in the future."))
-    if birth:
-        if birth > today:
-            errors.add("birth_date", _("The date of birth cannot be in the future."))
-        elif screening_date and birth > screening_date:
-            errors.add("birth_date", _("The date of birth is after the screening date."))
-        elif rules.age_in_years(birth, screening_date or today) > 120:
-            errors.add("birth_date", _("An age over 120 years is not plausible; check the date of birth."))
-    if diagnosis:
-        if diagnosis > today:
-            errors.add("diagnosis_date", _("The diagnosis date cannot be in the future."))
-        elif screening_date and diagnosis > screening_date:
-            errors.add("diagnosis_date", _("The diagnosis date is after the screening date."))
-        if birth and diagnosis < birth:
-            errors.add("diagnosis_date", _("The diagnosis date is before the date of birth."))
-    sex = values.get("sex")
-    if sex not in (None, "") and sex not in Sex.values:
-        errors.add("sex", _("Use male or female."))
-    weight = values.get("weight_kg")
-    if weight is not None and not 0.5 <= weight <= 350:
-        errors.add("weight_kg", _("A weight of %(w)s kg is not plausible (0.5-350 kg).") % {"w": weight})
-    height = values.get("height_cm")
-    if height is not None and not 40 <= height <= 250:
-        errors.add("height_cm", _("A height of %(h)s cm is not plausible (40-250 cm).") % {"h": height})
-    ecog = values.get("ecog")
-    if ecog is not None and ecog not in range(0, 6):
-        errors.add("ecog", _("ECOG is a whole number from 0 to 5."))
-    disease = values.get("disease")
-    if disease not in (None, ""):
-        allowed = {row.disease for row in study.diseases.all()}
-        if disease not in rules.DISEASES:
-            errors.add("disease", _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(rules.DISEASES)})
-        elif disease not in allowed:
-            errors.add("disease", _("%(study)s admits %(codes)s only.") % {"study": study.code, "codes": ", ".join(sorted(allowed))})
-    initials = values.get("initials")
-    if initials and (len(initials) > 10 or not initials.replace(" ", "").replace("-", "").isalpha()):
-        errors.add("initials", _("Initials are up to 10 letters."))
-
-
-def _convert_labs(labs: list[LabInput], errors: Errors) -> list[dict]:
-    """Labs in SI with the value as entered; every problem named by its path."""
-    converted, seen = [], {}
-    for index, lab in enumerate(labs):
-        path = f"labs.{index}"
-        code = str(lab.analyte or "").strip().upper()
-        if code in seen:
-            errors.add(f"{path}.analyte", _("%(code)s is given twice (also labs.%(other)d).") % {"code": code, "other": seen[code]})
-            continue
-        seen[code] = index
-        try:
-            value = to_si(code, lab.value, lab.unit)
-            lln = limit_to_si(code, lab.lln, lab.unit) if lab.lln is not None else None
-            uln = limit_to_si(code, lab.uln, lab.unit) if lab.uln is not None else None
-        except UnitError as exc:
-            errors.add(f"{path}.{exc.field}", exc.message)
-            continue
-        if lln is not None and uln is not None and lln > uln:
-            errors.add(f"{path}.uln", _("The upper limit of normal is below the lower limit."))
-            continue
-        converted.append({"analyte": code, "value": value, "entered_value": float(lab.value),
-                          "entered_unit": lab.unit, "report_lln": lln, "report_uln": uln, "sampled_on": lab.date})
-    return converted
-
-
-def _validate_labs_dates(labs: list[LabInput], values: dict, today: date, errors: Errors) -> None:
-    for index, lab in enumerate(labs):
-        if lab.date and lab.date > today:
-            errors.add(f"labs.{index}.date", _("A sample date cannot be in the future."))
-
-
-def _validate_therapies(therapies: list[TherapyInput], today: date, errors: Errors) -> None:
-    for index, course in enumerate(therapies):
-        path = f"prior_therapies.{index}"
-        if course.therapy not in Therapy.values:
-            errors.add(f"{path}.therapy", _("Unknown therapy; use one of %(codes)s.") % {"codes": ", ".join(Therapy.values)})
-        if course.outcome not in TherapyOutcome.values:
-            errors.add(f"{path}.outcome", _("Use one of %(codes)s.") % {"codes": ", ".join(TherapyOutcome.values)})
-        if course.start and course.start > today:
-            errors.add(f"{path}.start", _("A course cannot start in the future."))
-        if course.start and course.end and course.end < course.start:
-            errors.add(f"{path}.end", _("The course ends before it starts."))
-        elif course.end and course.end > today:
-            errors.add(f"{path}.end", _("A course cannot end in the future."))
-
-
-def _validate_conditions(conditions: dict, errors: Errors) -> None:
-    for name, value in conditions.items():
-        if name not in CONDITIONS:
-            errors.add(f"conditions.{name}", _("Unknown condition; use one of %(names)s.") % {"names": ", ".join(CONDITIONS)})
-        elif value is not None and not isinstance(value, bool):
-            errors.add(f"conditions.{name}", _("Answer yes (true), no (false) or leave empty."))
-
-
-def _validate_answers(answers: dict, errors: Errors) -> None:
-    for name, value in answers.items():
-        spec = ANSWERS.get(name)
-        if spec is None:
-            errors.add(name, _("Unknown screening answer."))
-            continue
-        if value is None:
-            continue
-        kind = spec[1]
-        if kind == "bool" and not isinstance(value, bool):
-            errors.add(name, _("Answer yes (true), no (false) or leave empty."))
-        elif kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
-            errors.add(name, _("Give a number of 0 or more."))
-        elif kind is PregnancyTest and value not in PregnancyTest.values:
-            errors.add(name, _("Use one of %(codes)s.") % {"codes": ", ".join(PregnancyTest.values)})
-
-
-def _validate(data: ScreeningInput, study: Study, today: date, errors: Errors) -> list[dict] | None:
-    _validate_scalars(data.values, study, today, errors)
-    labs = None
-    if data.labs is not None:
-        labs = _convert_labs(data.labs, errors)
-        _validate_labs_dates(data.labs, data.values, today, errors)
-    if data.prior_therapies is not None:
-        _validate_therapies(data.prior_therapies, today, errors)
-    if data.conditions is not None:
-        _validate_conditions(data.conditions, errors)
-    if data.answers is not None:
-        _validate_answers(data.answers, errors)
-    return labs
-
 
 # ---------------------------------------------------------------------------------------------
 # Screening
@@ -256,16 +98,12 @@ def screening_evaluate(screening: Screening, *, now: datetime | None = None, lab
                        therapies: list[PriorTherapy] | None = None) -> rules.EligibilityResult:
     """Evaluate the study's criteria on the screening's facts and keep the outcome on the row
     (`labs`/`therapies`: the rows about to be written with a new screening, else its own)."""
-    criteria = [
-        rules.CriterionSpec(code=c.code, kind=c.kind, text=c.text, rule_type=c.rule_type, params=c.params)
-        for c in screening.study.criteria.all()
-    ]
+    criteria = [rules.CriterionSpec(code=c.code, kind=c.kind, text=c.text, rule_type=c.rule_type, params=c.params)
+                for c in screening.study.criteria.all()]
     result = rules.evaluate_criteria(criteria, screening_facts(screening, labs=labs, therapies=therapies))
     screening.eligible = result.eligible
-    screening.eligibility = [
-        {"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}
-        for c in result.criteria
-    ]
+    screening.eligibility = [{"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}
+                             for c in result.criteria]
     screening.evaluated_at = now or timezone.now()
     return result
 
@@ -320,8 +158,8 @@ def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None,
     for model, written in ((ScreeningLab, lab_rows), (PriorTherapy, courses)):
         if written:
             bulk_create_with_history(written, model, default_user=by, default_change_reason=reason)
-    rows.cache_rows(screening, "labs", lab_rows)
-    rows.cache_rows(screening, "prior_therapies", courses)
+    cache_rows(screening, "labs", lab_rows)
+    cache_rows(screening, "prior_therapies", courses)
 
 
 def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
@@ -330,7 +168,7 @@ def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, toda
     errors = Errors()
     if site.pk not in {row.pk for row in study.sites.all()}:  # the study's sites, when prefetched, cost no query
         errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
-    labs = _validate(data, study, today, errors)
+    labs = validate_screening(data, study, today, errors)
     errors.raise_if_any()
     with transaction.atomic():
         Study.objects.select_for_update().filter(pk=study.pk).first()
@@ -353,14 +191,15 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
     if hasattr(screening, "participant"):
         errors.add("non_field_errors", _("This patient is enrolled; screening facts can no longer change."))
     merged = {**{k: getattr(screening, k) for k in SCALAR_FIELDS}, **data.values}
-    labs = _validate(ScreeningInput(values=merged, labs=data.labs, prior_therapies=data.prior_therapies,
+    labs = validate_screening(ScreeningInput(values=merged, labs=data.labs, prior_therapies=data.prior_therapies,
                                     conditions=data.conditions, answers=data.answers),
                      screening.study, today, errors)
     errors.raise_if_any()
     with transaction.atomic():
         # An enrolment at the same moment locks the screening too: facts never change under it.
         if Screening.objects.select_for_update().filter(pk=screening.pk, participant__isnull=False).exists():
-            raise ConflictError({"non_field_errors": [_("This patient is enrolled; screening facts can no longer change.")]})
+            raise ConflictError({"non_field_errors": [
+                _("This patient is enrolled; screening facts can no longer change.")]})
         before = screening_facts(screening)
         _apply(screening, data, labs, by=by, reason=reason.strip())
         if screening.eligibility_confirmed_at is not None and screening_facts(screening) != before:
@@ -422,7 +261,7 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
                  "eligibility_confirmation_meaning"):
         setattr(screening, name, getattr(locked, name))
     for relation in ("labs", "prior_therapies"):  # the facts confirmed, as read under the lock
-        rows.cache_rows(screening, relation, locked._prefetched_objects_cache[relation])
+        cache_rows(screening, relation, locked._prefetched_objects_cache[relation])
     return screening
 
 
@@ -449,9 +288,10 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
     elif screening.birth_date and dates.before(signed_at, screening.birth_date, tz):
         errors.add("signed_at", _("The signature date is before the date of birth."))
     elif effective and dates.before(signed_at, effective, tz):
-        errors.add("signed_at", _("The signature date is before protocol version %(version)s took effect (%(date)s).") % {
-            "version": screening.study.version, "date": effective.isoformat()})
-    if signed_at and screening.birth_date and "signed_at" not in errors and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18:
+        errors.add("signed_at", _("The signature date is before protocol version %(version)s took effect (%(date)s).")
+                   % {"version": screening.study.version, "date": effective.isoformat()})
+    if (signed_at and screening.birth_date and "signed_at" not in errors
+            and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18):
         if not (guardian_name or "").strip():
             errors.add("guardian_name", _("The patient is a minor: name the legal guardian who signed."))
         if not (guardian_relationship or "").strip():
@@ -459,13 +299,13 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
     elif signed_at and not screening.birth_date:
         errors.add("signed_at", _("Record the date of birth first, to know whether a guardian must sign."))
     errors.raise_if_any()
-    consent = Consent(screening=screening, version=version.strip(), signed_at=signed_at, obtained_by=obtained_by.strip(),
-                      guardian_name=(guardian_name or "").strip(), guardian_relationship=(guardian_relationship or "").strip(),
-                      recorded_by=by)
+    consent = Consent(screening=screening, version=version.strip(), signed_at=signed_at,
+                      obtained_by=obtained_by.strip(), guardian_name=(guardian_name or "").strip(),
+                      guardian_relationship=(guardian_relationship or "").strip(), recorded_by=by)
     audited_save(consent, by=by, reason=_("Consent recorded"))
     prefetched = getattr(screening, "_prefetched_objects_cache", {})
     if "consents" in prefetched:  # the screening's consents read before stay current
-        rows.cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
+        cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
     return consent
 
 
@@ -530,19 +370,16 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
                     "code": level.code, "status": level.get_status_display().lower()}]})
             in_level = counts["in_level"] if level.group_cap else 0
             if level.group_cap is not None and in_level >= level.group_cap:
-                raise ConflictError({"dose_level": [_("Dose level %(code)s is full (%(n)d of %(cap)d places taken).") % {
-                    "code": level.code, "n": in_level, "cap": level.group_cap}]})
+                raise ConflictError({"dose_level": [_("Dose level %(code)s is full (%(n)d of %(cap)d places taken).")
+                                                    % {"code": level.code, "n": in_level, "cap": level.group_cap}]})
         sequence = (counts["last_sequence"] or 0) + 1
         participant = Participant(
             study=study, site=screening.site, screening=screening, sequence=sequence,
             study_number=f"{study.code}-{screening.site.code}-{sequence:03d}", arm=arm, dose_level=level,
-            enrolled_on=enrolled_on, planned_day0=first_infusion_on, study_order=counts["total"] + 1,
-            enrolled_by=by,
+            enrolled_on=enrolled_on, planned_day0=first_infusion_on, study_order=counts["total"] + 1, enrolled_by=by,
         )
         audited_save(participant, by=by, reason=_("Enrolled"))
-        infusions = infusion_schedule_create(participant=participant, by=by, today=today)
-        visit_schedule_create(participant=participant, definitions=study.visit_definitions.all(),
-                              infusion_plan=participant_infusion_plan(participant, infusions, today=today), by=by)
+        hooks.participant_enrolled(participant=participant, study=study, by=by, today=today)
     return participant
 
 
@@ -557,17 +394,20 @@ def _first_consent_signed_at(screening: Screening) -> datetime | None:
 def _arm_and_level(study: Study, arm_code: str | None, dose_level_code: str | None):
     """The arm and dose level chosen (or the only one there is); read under the study lock."""
     errors = Errors()
-    arms = {arm.code: arm for arm in Arm.objects.filter(study=study).prefetch_related("dose_levels", "infusion_definitions")}
+    arms = {arm.code: arm
+            for arm in Arm.objects.filter(study=study).prefetch_related("dose_levels", "infusion_definitions")}
     arm = arms.get(arm_code) if arm_code else (next(iter(arms.values())) if len(arms) == 1 else None)
     if arm is None:
-        errors.add("arm", _("Choose the arm: %(codes)s.") % {"codes": ", ".join(arms)} if arms else _("The study has no arm."))
+        errors.add("arm", _("Choose the arm: %(codes)s.") % {"codes": ", ".join(arms)}
+                   if arms else _("The study has no arm."))
     level = None
     if arm is not None:
         levels = {lv.code: lv for lv in arm.dose_levels.all()}
         if dose_level_code:
             level = levels.get(dose_level_code)
             if level is None:
-                errors.add("dose_level", _("Unknown dose level; this arm has %(codes)s.") % {"codes": ", ".join(levels) or "none"})
+                errors.add("dose_level", _("Unknown dose level; this arm has %(codes)s.") % {
+                    "codes": ", ".join(levels) or "none"})
         elif len(levels) == 1:
             level = next(iter(levels.values()))
         elif levels:
@@ -604,8 +444,8 @@ def participant_withdraw(*, participant: Participant, withdrawn_on: date, reason
         if locked.status == ParticipantStatus.WITHDRAWN:
             raise ConflictError({"non_field_errors": [_("The participant is already withdrawn.")]})
         _withdraw(locked, withdrawn_on=withdrawn_on, reason=reason, detail=detail, by=by)
-    for field in ("status", "withdrawn_on", "withdrawal_reason", "withdrawal_detail"):
-        setattr(participant, field, getattr(locked, field))
+    for name in ("status", "withdrawn_on", "withdrawal_reason", "withdrawal_detail"):
+        setattr(participant, name, getattr(locked, name))
     return participant
 
 

@@ -11,6 +11,4 @@ urlpatterns = [
     path("screenings/<int:pk>/eligibility-confirmation/", views.screening_eligibility_confirm,
          name="screening-eligibility-confirm"),
     path("screenings/<int:pk>/enrol/", views.screening_enrol, name="screening-enrol"),
-    path("participants/<int:pk>/", views.participant_detail, name="participant-detail"),
-    path("participants/<int:pk>/withdraw/", views.participant_withdraw, name="participant-withdraw"),
 ]

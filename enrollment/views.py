@@ -13,8 +13,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from dosing.selectors import participant_deviations
-from followup.selectors import participant_timeline
 from trials.errors import ServiceError
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
@@ -25,7 +23,7 @@ from . import eligibility as rules
 from . import selectors, services
 from .enums import ANSWERS, CONDITIONS, WithdrawalReason
 from .forms import (DEFAULT_THERAPY_ROWS, MAX_THERAPY_ROWS, ConsentForm, EligibilityConfirmationForm, EnrolForm,
-                    ScreeningEntry, WithdrawalForm, add_service_errors)
+                    ScreeningEntry, add_service_errors)
 
 LOG_OUTCOMES = {
     "eligible": gettext_lazy("Eligible, not enrolled"),
@@ -289,67 +287,3 @@ def screening_enrol(request, pk):
             return redirect("participant-detail", pk=participant.pk)
     messages.error(request, _("The patient was not enrolled."))
     return _screening_page(request, _screening(request, pk), enrol_form=form)
-
-
-# ---------------------------------------------------------------------------------------------
-# Participant and withdrawal
-# ---------------------------------------------------------------------------------------------
-
-def _participant(request, pk):
-    return get_object_or_404(
-        selectors.participants_visible(request.user).prefetch_related("screening__consents", "infusions", "adverse_events",
-                                                                      "assessments__labs", "assessments__rescue_therapies",
-                                                                      "assessments__transfusions",
-                                                                      "visits__definition"), pk=pk)
-
-
-def _participant_page(request, participant, *, withdrawal_form=None):
-    can_screen = can(request.user, Action.SCREEN, [participant.site_id])
-    withdrawn = participant.status == "withdrawn"
-    if can_screen and not withdrawn and withdrawal_form is None:
-        withdrawal_form = WithdrawalForm()
-    elif withdrawn and withdrawal_form is not None:
-        _errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
-    schedule = selectors.participant_schedule(participant, now=timezone.now())
-    response, response_unavailable, chart, charted = participant_timeline(participant)
-    return render(request, "enrollment/participant_detail.html", {
-        "participant": participant,
-        "study": participant.study,
-        "consents": list(participant.screening.consents.all()),
-        "withdrawn": withdrawn,
-        "withdrawal_form": withdrawal_form if can_screen and not withdrawn else None,
-        "schedule": schedule,
-        "open_statuses": ("upcoming", "window_open", "overdue"),
-        "deviations": participant_deviations(participant),
-        "response": response, "response_unavailable": response_unavailable, "chart": chart, "charted": charted,
-        "adverse_events": list(participant.adverse_events.all()),
-        "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
-        "can_sign": can(request.user, Action.SIGN, [participant.site_id]),
-        "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")), None),
-    })
-
-
-@login_required
-def participant_detail(request, pk):
-    return _participant_page(request, _participant(request, pk))
-
-
-@login_required
-def participant_withdraw(request, pk):
-    participant = _participant(request, pk)
-    require(request.user, Action.SCREEN, [participant.site_id])
-    if request.method != "POST":
-        return redirect(reverse("participant-detail", args=[pk]) + "#withdraw")
-    form = WithdrawalForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.participant_withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
-                                          reason=data["reason"], detail=data["detail"], by=request.user)
-        except ServiceError as error:
-            add_service_errors(form, error.errors)
-        else:
-            messages.success(request, _("%(number)s withdrawn.") % {"number": participant.study_number})
-            return redirect("participant-detail", pk=pk)
-    messages.error(request, _("The withdrawal was not recorded."))
-    return _participant_page(request, _participant(request, pk), withdrawal_form=form)

@@ -7,11 +7,20 @@ class FollowupConfig(AppConfig):
     verbose_name = _("Follow-up and response")
 
     def ready(self):
-        from trials.audit import register_audited_parts
-        from trials.views import register_audited
+        # Models, and the modules that use them, can be imported only once the app registry is
+        # ready, that is here.
+        from trials import hooks  # noqa: PLC0415
+        from trials.audit import register_audited, register_audited_parts  # noqa: PLC0415
 
-        from .models import AdverseEvent, Assessment
+        from .models import AdverseEvent, Assessment  # noqa: PLC0415
+        from .participant_schedule import participant_schedule  # noqa: PLC0415
+        from .selectors import escalation_events_prefetch  # noqa: PLC0415
+        from .services.infusions import after_infusion_change, schedule_on_enrolment  # noqa: PLC0415
 
         register_audited("adverse-event", AdverseEvent)
         register_audited("assessment", Assessment)
         register_audited_parts(Assessment, "labs", "transfusions", "rescue_therapies")
+        hooks.participant_enrolled.connect(schedule_on_enrolment)
+        hooks.infusion_changed.connect(after_infusion_change)
+        hooks.escalation_events.connect(escalation_events_prefetch)
+        hooks.participant_schedule.connect(participant_schedule)

@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
+from trials.models import StudyDisease
+
 from .steroids import STEROID_DRUGS, prednisone_equivalent
 
 STEROID_MG_PER_DAY_MAX = Decimal("2000")
@@ -86,8 +88,6 @@ def _equivalent(value, errors) -> Decimal | None:
 def bleeding_rule_applies(participant) -> bool:
     """Whether the response criteria of the participant's disease in their study use the WHO
     bleeding grade (ITP, and platelets within several lineages): then every assessment records it."""
-    from trials.models import StudyDisease
-
     family = (StudyDisease.objects.filter(study_id=participant.study_id, disease=participant.screening.disease)
               .values_list("response_criteria__family", flat=True).first())
     return family in BLEEDING_RULE_FAMILIES

@@ -1,15 +1,32 @@
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dosing.forms import DateTimeLocal
-from enrollment.forms import LabRowForm, _date_input, _number_input
+from enrollment.forms import LabRowForm
 from trials.limits import LimitedForm
 from trials.units import ANALYTES
+from trials.widgets import date_input, number_input
 
-from .models import AdverseEvent, Assessment, RescueTherapy, Transfusion, Visit
-from .models import (IMMUNE_PANEL, VIROLOGY_TESTS, ActionTaken, AdverseEventCategory, BleedingGrade, Outcome,
-                     Relationship, RescueTherapyKind, SeriousnessCriterion, SteroidDrug, TransfusionKind,
-                     VirologyResult)
+from .models import (
+    IMMUNE_PANEL,
+    VIROLOGY_TESTS,
+    ActionTaken,
+    AdverseEvent,
+    AdverseEventCategory,
+    Assessment,
+    BleedingGrade,
+    Outcome,
+    Relationship,
+    RescueTherapy,
+    RescueTherapyKind,
+    SeriousnessCriterion,
+    SteroidDrug,
+    Transfusion,
+    TransfusionKind,
+    VirologyResult,
+    Visit,
+)
 
 
 class VisitDoneForm(LimitedForm, forms.Form):
@@ -53,17 +70,17 @@ def analytes_expected(assessments: list[str]) -> list[str]:
 class AssessmentForm(LimitedForm, forms.Form):
     length_model = Assessment
 
-    date = forms.DateField(label=_("Date of the assessment"), widget=_date_input())
+    date = forms.DateField(label=_("Date of the assessment"), widget=date_input())
     bleeding_grade = forms.TypedChoiceField(label=_("WHO bleeding grade"), coerce=int, empty_value=None,
                                             required=False, choices=[("", "—"), *BleedingGrade.choices])
     steroid_mg_per_day = forms.DecimalField(
         label=_("Corticosteroid, prednisone-equivalent mg/day"), required=False,
-        widget=_number_input(min="0", max="2000"),
+        widget=number_input(min="0", max="2000"),
         help_text=_("The daily dose the participant is on today; 0 when none, empty when not known."))
     steroid_drug = forms.ChoiceField(label=_("Corticosteroid"), required=False,
                                      choices=[("", "—"), *SteroidDrug.choices])
     steroid_dose_mg_per_day = forms.DecimalField(
-        label=_("Dose of that corticosteroid, mg/day"), required=False, widget=_number_input(min="0"),
+        label=_("Dose of that corticosteroid, mg/day"), required=False, widget=number_input(min="0"),
         help_text=_("Converted to prednisone equivalent (prednisone 5 = prednisolone 5 = methylprednisolone 4 = "
                     "dexamethasone 0.75 mg); or give the prednisone-equivalent dose instead."))
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -80,7 +97,7 @@ class AssessmentForm(LimitedForm, forms.Form):
             for cell, label in IMMUNE_PANEL.items():
                 self.fields[f"immune_{cell}"] = forms.FloatField(
                     label=_("%(cell)s (%% of lymphocytes)") % {"cell": label}, required=False,
-                    widget=_number_input(min="0", max="100"))
+                    widget=number_input(min="0", max="100"))
 
     def field_for(self, path: str) -> str | None:
         """The field holding a service error's path (`date`, `virology.hbv`, ...), if shown."""
@@ -112,7 +129,8 @@ class AssessmentEditForm(AssessmentForm):
     def initial_from(assessment) -> dict:
         initial = {"date": assessment.date, "visit": assessment.visit.code if assessment.visit_id else "",
                    "bleeding_grade": assessment.bleeding_grade, "notes": assessment.notes,
-                   "steroid_drug": assessment.steroid_drug, "steroid_dose_mg_per_day": assessment.steroid_dose_mg_per_day,
+                   "steroid_drug": assessment.steroid_drug,
+                   "steroid_dose_mg_per_day": assessment.steroid_dose_mg_per_day,
                    # a dose recorded by drug shows as the drug and its dose; its equivalent is computed
                    "steroid_mg_per_day": None if assessment.steroid_drug else assessment.steroid_mg_per_day}
         initial.update({f"virology_{test}": result for test, result in assessment.virology.items()})
@@ -130,7 +148,7 @@ class TransfusionRowForm(LimitedForm, forms.Form):
     length_model = Transfusion
 
     kind = forms.ChoiceField(label=_("Transfusion"), required=False, choices=[("", "—"), *TransfusionKind.choices])
-    date = forms.DateField(label=_("Date"), required=False, widget=_date_input())
+    date = forms.DateField(label=_("Date"), required=False, widget=date_input())
 
     def item(self) -> dict | None:
         data = self.cleaned_data
@@ -146,8 +164,8 @@ class RescueTherapyRowForm(LimitedForm, forms.Form):
 
     therapy = forms.ChoiceField(label=_("Rescue therapy"), required=False,
                                 choices=[("", "—"), *RescueTherapyKind.choices])
-    start = forms.DateField(label=_("Start"), required=False, widget=_date_input())
-    end = forms.DateField(label=_("End"), required=False, widget=_date_input())
+    start = forms.DateField(label=_("Start"), required=False, widget=date_input())
+    end = forms.DateField(label=_("End"), required=False, widget=date_input())
 
     def item(self) -> dict | None:
         data = self.cleaned_data
@@ -277,8 +295,6 @@ class AdverseEventEditForm(AdverseEventForm):
 
     @staticmethod
     def initial_from(event) -> dict:
-        from django.utils import timezone
-
         initial = {name: getattr(event, name) for name in (
             "term", "category", "onset_date", "resolution_date", "grade", "relationship", "action_taken", "outcome",
             "description", "seriousness", "resolved_to_grade1_within_48h", "stopped_infusions",

@@ -50,11 +50,13 @@ class Visit(models.Model):
         verbose_name_plural = _("visits")
         constraints = [
             models.UniqueConstraint(fields=["participant", "code"], name="visit_once_per_participant"),
-            models.CheckConstraint(condition=Q(window_start__lte=models.F("target_at"), window_end__gte=models.F("target_at")),
+            models.CheckConstraint(condition=Q(window_start__lte=models.F("target_at"),
+                                               window_end__gte=models.F("target_at")),
                                    name="visit_window_contains_target"),
             models.CheckConstraint(condition=~Q(state="done") | Q(done_at__isnull=False), name="done_visit_has_date"),
             models.CheckConstraint(condition=~Q(state="missed") | ~Q(missed_reason=""), name="missed_visit_has_reason"),
-            models.CheckConstraint(condition=Q(deviation=False) | ~Q(deviation_reason=""), name="visit_deviation_has_reason"),
+            models.CheckConstraint(condition=Q(deviation=False) | ~Q(deviation_reason=""),
+                                   name="visit_deviation_has_reason"),
         ]
 
     def __str__(self):
@@ -151,7 +153,8 @@ class AdverseEvent(models.Model):
     relationship = models.CharField(_("relationship to treatment"), max_length=10, choices=Relationship.choices,
                                     blank=True)
     infusion = models.ForeignKey("dosing.Infusion", on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="adverse_events", help_text=_("The infusion it was an immediate reaction to."))
+                                 related_name="adverse_events",
+                                 help_text=_("The infusion it was an immediate reaction to."))
     resolved_to_grade1_within_48h = models.BooleanField(
         _("resolved to grade 1 or less within 48 h"), default=False,
         help_text=_("Fever only: a grade 3 fever that resolved within 48 h is not a DLT."))
@@ -208,7 +211,8 @@ class AdverseEvent(models.Model):
             models.CheckConstraint(condition=Q(grade__isnull=True) | Q(grade__gte=1, grade__lte=5),
                                    name="adverse_event_grade_1_to_5"),
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "dismissed"]) | (Q(grade__isnull=False, serious__isnull=False) & ~Q(relationship="")),
+                condition=Q(status__in=["draft", "dismissed"])
+                | (Q(grade__isnull=False, serious__isnull=False) & ~Q(relationship="")),
                 name="confirmed_adverse_event_is_graded_and_attributed"),
             models.CheckConstraint(
                 condition=Q(resolution_date__isnull=True) | Q(resolution_date__gte=models.F("onset_date")),
@@ -216,7 +220,8 @@ class AdverseEvent(models.Model):
             models.CheckConstraint(condition=~Q(term=""), name="adverse_event_has_term"),
             models.CheckConstraint(condition=Q(category__in=AdverseEventCategory.values),
                                    name="adverse_event_category_known"),
-            models.CheckConstraint(condition=Q(relationship__in=Relationship.values) | Q(relationship="", status__in=["draft", "dismissed"]),
+            models.CheckConstraint(condition=Q(relationship__in=Relationship.values)
+                                   | Q(relationship="", status__in=["draft", "dismissed"]),
                                    name="adverse_event_relationship_known"),
         ]
 
@@ -318,7 +323,8 @@ class Assessment(models.Model):
         verbose_name_plural = _("assessments")
         constraints = [
             models.UniqueConstraint(fields=["visit"], name="one_assessment_per_visit"),
-            models.CheckConstraint(condition=Q(bleeding_grade__isnull=True) | Q(bleeding_grade__gte=0, bleeding_grade__lte=4),
+            models.CheckConstraint(condition=Q(bleeding_grade__isnull=True)
+                                   | Q(bleeding_grade__gte=0, bleeding_grade__lte=4),
                                    name="assessment_bleeding_grade_0_to_4"),
             models.CheckConstraint(condition=Q(steroid_mg_per_day__isnull=True) | Q(steroid_mg_per_day__gte=0,
                                                                                     steroid_mg_per_day__lte=2000),

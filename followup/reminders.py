@@ -36,13 +36,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dosing.models import Infusion
+from trials.models import SiteMembership
+from trials.scoping import ROLE_RULES
+
 from . import worklist as work
-from .models import ReminderKind
+from .models import AdverseEvent, Reminder, ReminderKind, Visit
 
 logger = logging.getLogger(__name__)
 
 SAE_WARNING = timedelta(hours=6)
-RECIPIENT_ROLES = ("coordinator", "investigator")
 
 
 @dataclass(frozen=True)
@@ -115,9 +118,7 @@ def reminder_message(reminder: ReminderDue, *, base_url: str = "") -> tuple[str,
 
 def _recipients_by_site(site_ids) -> dict[int, list[str]]:
     """Active coordinators and investigators with an e-mail address, per site (one query)."""
-    from trials.models import SiteMembership
-
-    rows = (SiteMembership.objects.filter(site_id__in=site_ids, role__in=RECIPIENT_ROLES, user__is_active=True)
+    rows = (SiteMembership.objects.filter(site_id__in=site_ids, role__in=ROLE_RULES["reminded"], user__is_active=True)
             .exclude(user__email="").values_list("site_id", "user__email"))
     found: dict[int, set[str]] = defaultdict(set)
     for site_id, email in rows:
@@ -126,8 +127,6 @@ def _recipients_by_site(site_ids) -> dict[int, list[str]]:
 
 
 def _already_sent(due: list[ReminderDue]) -> set[tuple[str, str, int, datetime]]:
-    from .models import Reminder
-
     ids = defaultdict(set)
     for reminder in due:
         ids[reminder.item.kind].add(reminder.item.object_id)
@@ -148,9 +147,7 @@ def _already_sent(due: list[ReminderDue]) -> set[tuple[str, str, int, datetime]]
 def _relocked_item(item: work.WorkItem, *, now: datetime) -> work.WorkItem | None:
     """The item re-read from its record under a row lock, or None when another sweep holds the
     lock, the record is gone or nothing is due any more (recorded meanwhile)."""
-    from dosing.models import Infusion
 
-    from .models import AdverseEvent, Visit
 
     related = ("participant__study", "participant__site")
     if item.kind == work.VISIT:
@@ -167,8 +164,6 @@ def _relocked_item(item: work.WorkItem, *, now: datetime) -> work.WorkItem | Non
 
 
 def _send_one(reminder: ReminderDue, recipients: list[str], *, now: datetime) -> bool:
-    from .models import Reminder
-
     base_url = (getattr(settings, "EMAIL_BASE_URL", "") or "").rstrip("/")
     try:
         with transaction.atomic():

@@ -34,8 +34,9 @@ Shared rules (one engine, ``response_core._summarise``, for every criteria set):
   taken as drawn before it), not more than ``baseline_lookback_days`` days before it (14 when the
   set does not say; section 1, for every set). Assessments on or before the first infusion are
   baseline candidates only.
-* ``assess_from`` / ``assess_until`` (e.g. P1's day 8 to day 734: the M0.5 window's opening to the M24 window's closing) make assessments outside that
-  window not evaluable for the best response.
+* ``assess_from`` / ``assess_until`` (e.g. P1's day 8 to day 734: the M0.5 window's opening to
+  the M24 window's closing) make assessments outside that window not evaluable for the best
+  response.
 """
 
 from __future__ import annotations
@@ -45,17 +46,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from .response_anaemia import aiha_response, multilineage_response, neutropenia_response, prca_response
+from .response_anaemia import (
+    aiha_response,
+    multilineage_response,
+    neutropenia_response,
+    prca_response,
+)
 from .response_core import (
     _RANK,
     CR,
     NE,
     NR,
     PR,
-    R,
     AssessmentResult,
     Baseline,
     MultilineageResult,
+    R,
     ResponseResult,
     TimePoint,
     _baseline_text,
@@ -70,7 +76,14 @@ from .response_core import (
     _window_reason,
     _with_several,
 )
-from .response_inputs import Count, HbAssessment, Lab, Therapy, Transfusion, daily_counts
+from .response_inputs import (
+    Count,
+    HbAssessment,
+    Lab,
+    Therapy,
+    Transfusion,
+    daily_counts,
+)
 
 __all__ = [
     "CR",

@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from .response_core import (
+    _RANK,
     CR,
     DEFAULT_LINEAGE_PAIRING_DAYS,
     NE,
     NR,
     PR,
-    _RANK,
     AssessmentResult,
     Baseline,
     MultilineageResult,
@@ -35,8 +35,15 @@ from .response_core import (
     _window_reason,
     _with_several,
 )
-from .response_inputs import Count, HbAssessment, Lab, Therapy, Transfusion, daily_counts, daily_hb
-
+from .response_inputs import (
+    Count,
+    HbAssessment,
+    Lab,
+    Therapy,
+    Transfusion,
+    daily_counts,
+    daily_hb,
+)
 
 # --------------------------------------------------------------------------- AIHA (section 2)
 
@@ -142,7 +149,8 @@ def _aiha_international(a: HbAssessment, baseline: Baseline | None, t: Mapping[s
     else:
         rise = hb - _d(baseline.value)
         by_rise = rise >= _d(t["pr_hb_rise"])
-        rise_text = f"rise {_fmt(rise)} from baseline {_fmt(baseline.value)} {'>=' if by_rise else '<'} {_fmt(t['pr_hb_rise'])}"
+        rise_text = (f"rise {_fmt(rise)} from baseline {_fmt(baseline.value)} "
+                     f"{'>=' if by_rise else '<'} {_fmt(t['pr_hb_rise'])}")
     partial = True if (by_level or by_rise) else (None if by_rise is None else False)
     reasons = [
         f"Hb {_fmt(hb)} {'>=' if hb_cr else '<'} {_fmt(t['cr_hb'])}",
@@ -238,7 +246,8 @@ def prca_response(
         since = max([first_infusion, *before])
         free = (a.date - since).days
         independent = free >= free_days
-        since_text = f"last red-cell transfusion {before[-1]}" if before and before[-1] >= first_infusion else f"first infusion {first_infusion}"
+        since_text = (f"last red-cell transfusion {before[-1]}" if before and before[-1] >= first_infusion
+                      else f"first infusion {first_infusion}")
         reasons = [f"{free} days transfusion-free since {since_text} ({'>=' if independent else '<'} {free_days})"]
         hb = _d(a.hb)
         hb_ok = hb >= hb_lln
@@ -257,7 +266,8 @@ def prca_response(
         else:
             rise = hb - _d(baseline.value)
             rise_ok = rise >= rise_needed
-            reasons.append(f"rise {_fmt(rise)} from baseline {_fmt(baseline.value)} {'>=' if rise_ok else '<'} {_fmt(rise_needed)}")
+            reasons.append(f"rise {_fmt(rise)} from baseline {_fmt(baseline.value)} "
+                           f"{'>=' if rise_ok else '<'} {_fmt(rise_needed)}")
         if missing:
             reasons.append("missing: " + ", ".join(missing))
         results.append(_with_several(
@@ -307,14 +317,17 @@ def neutropenia_response(
             continue
         v = _d(c.value)
         cr = v >= cr_anc
-        reasons = [f"ANC {_fmt(v)} {'>=' if cr else '<'} {_fmt(cr_anc)}", f"{'>=' if v >= pr_anc else '<'} {_fmt(pr_anc)}"]
+        reasons = [f"ANC {_fmt(v)} {'>=' if cr else '<'} {_fmt(cr_anc)}",
+                   f"{'>=' if v >= pr_anc else '<'} {_fmt(pr_anc)}"]
         if baseline is None:
             doubled_ok = None
             reasons.append("baseline missing")
         else:
             doubled = fold * _d(baseline.value)
             doubled_ok = v >= doubled
-            reasons.append(f"{'>=' if doubled_ok else '<'} {_fmt(fold)} x baseline {_fmt(baseline.value)} ({_fmt(doubled)})")
+            reasons.append(
+                f"{'>=' if doubled_ok else '<'} {_fmt(fold)} x baseline {_fmt(baseline.value)} ({_fmt(doubled)})"
+            )
         results.append(_with_several(_decide(c.value, cr, _all([v >= pr_anc, doubled_ok]), PR, reasons, c.date),
                                      several))
     return _summarise_partial(criteria_set, baseline, results, thresholds=thresholds, first_infusion=first_infusion,

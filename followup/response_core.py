@@ -160,7 +160,8 @@ def _baseline_text(baseline: Baseline | None, first_infusion: date, lookback_day
         n = (several or {}).get(baseline.date)
         combined = f" ({several_text(baseline.date, n)})" if n else ""
         return f"baseline {baseline.analyte} {_fmt(baseline.value)} on {baseline.date}{combined}"
-    return f"baseline missing: no count in the {int(lookback_days)} days on or before the first infusion ({first_infusion})"
+    return (f"baseline missing: no count in the {int(lookback_days)} days on or before the first infusion "
+            f"({first_infusion})")
 
 
 def _with_several(result: AssessmentResult, several: Mapping[date, int], what: str = "counts") -> AssessmentResult:

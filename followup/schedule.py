@@ -108,12 +108,15 @@ class VisitRule:
             raise ValueError(f"Visit {self.code}: unknown anchor {self.anchor!r}; expected one of {ANCHORS}.")
         for field in ("offset_unit", "window_unit"):
             if getattr(self, field) not in TIME_UNITS:
-                raise ValueError(f"Visit {self.code}: unknown {field} {getattr(self, field)!r}; expected one of {TIME_UNITS}.")
+                raise ValueError(
+                    f"Visit {self.code}: unknown {field} {getattr(self, field)!r}; expected one of {TIME_UNITS}."
+                )
         if self.window_before < 0 or self.window_after < 0:
             raise ValueError(f"Visit {self.code}: window_before and window_after cannot be negative.")
         if self.sex_restriction not in SEX_RESTRICTIONS:
             raise ValueError(
-                f"Visit {self.code}: unknown sex restriction {self.sex_restriction!r}; expected one of {SEX_RESTRICTIONS}."
+                f"Visit {self.code}: unknown sex restriction {self.sex_restriction!r}; "
+                f"expected one of {SEX_RESTRICTIONS}."
             )
         if self.first_n_participants is not None and self.first_n_participants < 1:
             raise ValueError(f"Visit {self.code}: first_n_participants must be at least 1.")

@@ -4,13 +4,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from trials.models import ResponseCriteriaSet, StudyDisease
 from trials.response_thresholds import incomplete_message, with_defaults
 
 from . import response as rules
+from .models import AdverseEvent
+from .timeline import build_chart
 
 # Rescue therapy that makes a platelet count not evaluable (CLINICAL_RULES.md section 1).
 ITP_RESCUE = ("ivig", "steroid_start", "steroid_increase", "tpo_agent", "platelet_transfusion")
@@ -207,8 +209,6 @@ CHARTED = {  # family -> (analyte, unit, thresholds as (key, label))
 def participant_timeline(participant):
     """(response result or None, why not, chart) for the participant page; no query beyond the
     study's criteria set when `response_prefetch()` relations are prefetched."""
-    from .timeline import build_chart
-
     study_disease = (StudyDisease.objects.select_related("response_criteria", "study")
                      .filter(study_id=participant.study_id, disease=participant.screening.disease).first())
     result, why_not = None, ""
@@ -235,5 +235,13 @@ def participant_timeline(participant):
     chart = build_chart(values, infusions=[timezone.localtime(i.started_at).date() for i in given],
                         thresholds=[(thresholds_set[key], f"{label} {thresholds_set[key]:g}") for key, label in lines
                                     if isinstance(thresholds_set.get(key), int | float)
-                                    and not isinstance(thresholds_set[key], bool)], unit=unit, events=events, response=confirmed)
+                                    and not isinstance(thresholds_set[key], bool)],
+                        unit=unit, events=events, response=confirmed)
     return result, why_not, chart, analyte
+
+
+def escalation_events_prefetch() -> Prefetch:
+    """The participants' adverse events the 3+3 counts read (`trials.hooks.escalation_events`):
+    confirmed events and drafts in one query, dismissed drafts left out."""
+    return Prefetch("adverse_events",
+                    queryset=AdverseEvent.objects.exclude(status="dismissed").order_by("onset_date", "id"))

@@ -1,8 +1,10 @@
 from celery import shared_task
+from django.utils import timezone
 
 from trials.models import Study
 
-from . import services
+from .outcomes import outcomes_compute
+from .reminders import reminders_send
 
 
 @shared_task(name="followup.compute_outcomes", ignore_result=True)
@@ -10,15 +12,11 @@ def compute_outcomes(study_id: int) -> None:
     study = Study.objects.filter(pk=study_id).first()
     if study is None:  # deleted meanwhile
         return
-    services.outcomes_compute(study=study)
+    outcomes_compute(study=study)
 
 
 @shared_task(name="followup.send_reminders", ignore_result=True)
 def send_reminders() -> int:
     """The reminder sweep (every 15 minutes, config/celery.py): each reminder is claimed by a
     database row before it is sent, so a re-delivery or a second worker sends nothing twice."""
-    from django.utils import timezone
-
-    from .reminders import reminders_send
-
     return reminders_send(now=timezone.now())

@@ -38,11 +38,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dosing.models import Infusion
 from dosing.windows import STATUS_OVERDUE as INFUSION_OVERDUE
 from dosing.windows import STATUS_WINDOW_OPEN as INFUSION_WINDOW_OPEN
 from dosing.windows import infusion_status
-from trials.scoping import Action, site_ids_for, site_roles
+from enrollment.models import Screening
+from trials.scoping import Action, site_ids_for, site_ids_with
 
+from .models import AdverseEvent, Visit
 from .schedule import STATUS_OVERDUE as VISIT_OVERDUE
 from .schedule import STATUS_WINDOW_OPEN as VISIT_WINDOW_OPEN
 from .schedule import PlannedVisit, visit_status
@@ -59,9 +62,6 @@ SIGNING_KINDS = frozenset({ADVERSE_EVENT_DRAFT, ELIGIBILITY_CONFIRMATION})
 DUE = "due"
 OVERDUE = "overdue"
 STATUSES = (DUE, OVERDUE)
-
-# The roles that work from the list; an administrator configures studies and has none.
-WORKLIST_ROLES = frozenset({"coordinator", "investigator", "monitor"})
 
 @dataclass(frozen=True)
 class WorkItem:
@@ -158,7 +158,7 @@ def sort_items(items: Iterable[WorkItem]) -> list[WorkItem]:
 def worklist_site_ids(user) -> list[int]:
     """The sites where the user works from the list (coordinator, investigator, monitor).
     Raises PermissionDenied (403) for a user with no such role."""
-    site_ids = sorted(site for site, role in site_roles(user).items() if role in WORKLIST_ROLES)
+    site_ids = site_ids_with(user, "worklist")
     if not site_ids:
         raise PermissionDenied(_("The worklist is for coordinators, investigators and monitors of a site."))
     return site_ids
@@ -291,9 +291,7 @@ def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | Non
                kinds: Iterable[str] | None = None) -> list[WorkItem]:
     """Every item due or overdue at `now` for the participants of `site_ids` (None: every site),
     sorted. Four queries, however many items."""
-    from dosing.models import Infusion
 
-    from .models import AdverseEvent, Visit
 
     kinds = set(kinds or KINDS)
     tz = timezone.get_current_timezone()
@@ -333,8 +331,6 @@ def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | Non
 
 def _screenings_to_confirm(*, site_ids, site, study):
     """Eligible screenings, not enrolled, of studies that require the signed confirmation (one query)."""
-    from enrollment.models import Screening
-
     q = Q(eligible=True, eligibility_confirmed_at__isnull=True, participant__isnull=True,
           study__eligibility_confirmation_required=True)
     if site_ids is not None:

@@ -22,11 +22,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from enrollment.eligibility import RULE_TYPES
-from enrollment.rule_text import describe_rule
-
 from .audit import audited_delete, audited_save, change_context
 from .enums import Assessment
+from .limits import audit_reason_max_length
 from .models import (
     Arm,
     DoseLevel,
@@ -40,9 +38,11 @@ from .models import (
     StudyDisease,
     VisitDefinition,
 )
-from .limits import audit_reason_max_length
 from .response_thresholds import describe_schemes
+from .rule_params import RULE_TYPES
+from .rule_text import describe_rule
 from .scoping import Action
+from .units import ANALYTES
 
 CREATED_REASON = "Created in administration"
 
@@ -440,7 +440,9 @@ class DoseLevelInline(ScopedInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         if obj is not None and "status" in formset.form.base_fields:
-            formset.form.base_fields["status"].help_text = _("Existing levels open or close by signed escalation decisions.")
+            formset.form.base_fields["status"].help_text = _(
+                "Existing levels open or close by signed escalation decisions."
+            )
         return formset
 
 
@@ -592,7 +594,7 @@ class ReferenceRangeAdmin(AuditedAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "analyte":
-            from .units import ANALYTES
-
-            kwargs["widget"] = forms.Select(choices=[(code, f"{code} - {a.label} ({a.si_unit})") for code, a in ANALYTES.items()])
+            kwargs["widget"] = forms.Select(
+                choices=[(code, f"{code} - {a.label} ({a.si_unit})") for code, a in ANALYTES.items()]
+            )
         return super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -3,7 +3,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import generics, serializers
 
 from . import selectors
-from .models import Arm, DoseLevel, EligibilityCriterion, InfusionDefinition, ResponseCriteriaSet, Study, StudyDisease, VisitDefinition
+from .models import (
+    Arm,
+    DoseLevel,
+    EligibilityCriterion,
+    InfusionDefinition,
+    ResponseCriteriaSet,
+    Study,
+    StudyDisease,
+    VisitDefinition,
+)
 
 
 class ResponseCriteriaSetSerializer(serializers.ModelSerializer):

@@ -38,5 +38,7 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError) or isinstance(getattr(exc, "detail", None), dict):
         response.data = {"errors": _flatten(exc.detail)}
     else:
-        response.data = {"errors": {"detail": [str(response.data.get("detail", exc) if isinstance(response.data, dict) else exc)]}}
+        response.data = {"errors": {"detail": [
+            str(response.data.get("detail", exc) if isinstance(response.data, dict) else exc)
+        ]}}
     return response

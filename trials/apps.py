@@ -7,4 +7,12 @@ class TrialsConfig(AppConfig):
     verbose_name = _("Study configuration")
 
     def ready(self):
-        from . import audit  # noqa: F401  (connects the audit-reason guard)
+        # Models can be imported only once the app registry is ready, that is here.
+        from . import models  # noqa: PLC0415
+        from .audit import register_audited  # noqa: PLC0415  (importing it connects the audit-reason guard)
+
+        for name, model in (("study", models.Study), ("site", models.Site), ("arm", models.Arm),
+                            ("dose-level", models.DoseLevel), ("infusion-definition", models.InfusionDefinition),
+                            ("visit-definition", models.VisitDefinition), ("criterion", models.EligibilityCriterion),
+                            ("study-disease", models.StudyDisease), ("membership", models.SiteMembership)):
+            register_audited(name, model)

@@ -17,6 +17,8 @@ from django.dispatch import receiver
 from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
 
+from .limits import audit_reason_max_length
+
 
 class AuditReasonRequired(Exception):
     """A change after the first save was attempted without a reason."""
@@ -58,8 +60,6 @@ def clip_reason(reason: str | None) -> str | None:
     and is then cut here rather than failing the write. The full text the user gave is kept in its
     own field of the record (the dismissal reason, ...).
     """
-    from .limits import audit_reason_max_length
-
     limit = audit_reason_max_length()
     if reason is None or len(reason) <= limit:
         return reason
@@ -75,7 +75,8 @@ def mark_change(instance: models.Model, *, by, reason: str | None) -> None:
 def _refuse_without_reason(instance: models.Model, reason: str | None) -> None:
     if not (reason or "").strip():
         raise AuditReasonRequired(
-            _("A reason is required to change or delete %(record)s.") % {"record": f"{instance._meta.verbose_name} {instance}"}
+            _("A reason is required to change or delete %(record)s.") % {
+                "record": f"{instance._meta.verbose_name} {instance}"}
         )
 
 
@@ -165,7 +166,8 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
         if older is not None and row.history_type == "~":
             delta = row.diff_against(older, foreign_keys_are_objs=False)
             for change in delta.changes:
-                verbose = str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field) else change.field
+                verbose = (str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field)
+                           else change.field)
                 changes.append(
                     FieldChange(
                         field=prefix + verbose,
@@ -179,7 +181,11 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
                     continue
                 value = getattr(row, field.attname, None)
                 if value not in (None, "", [], {}):
-                    changes.append(FieldChange(field=prefix + str(field.verbose_name), old=None, new=_display(row, field.attname, value) if field.attname == field.name else value))
+                    changes.append(FieldChange(
+                        field=prefix + str(field.verbose_name),
+                        old=None,
+                        new=_display(row, field.attname, value) if field.attname == field.name else value,
+                    ))
         user = row.history_user
         entries.append(
             AuditEntry(
@@ -199,3 +205,17 @@ def _is_field(record, name: str) -> bool:
     except Exception:
         return False
     return True
+
+
+# Records whose audit trail can be opened from a page: URL name -> model. The configuration models
+# are added by `trials.apps`, the clinical ones by their apps' `ready`.
+_AUDITED: dict[str, type[models.Model]] = {}
+
+
+def register_audited(name: str, model: type[models.Model]) -> None:
+    """An app adds a model so that its records get an audit page too."""
+    _AUDITED[name] = model
+
+
+def audited_model(name: str) -> type[models.Model] | None:
+    return _AUDITED.get(name)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 NON_FIELD = "__all__"
 
+# What `Errors.add` returns, so that a checker can record a message and answer "no valid value"
+# in one statement (`return errors.add(path, message)`); compare with `is INVALID`.
+INVALID = object()
+
 
 class ServiceError(Exception):
     """Input that cannot be accepted; `errors` maps each field path to its messages."""
@@ -29,8 +33,10 @@ class ConflictError(ServiceError):
 class Errors(dict):
     """Messages by field path, gathered before anything is written."""
 
-    def add(self, path: str, message) -> None:
+    def add(self, path: str, message) -> object:
+        """Record `message` under `path` (`NON_FIELD` when empty); returns `INVALID`."""
         self.setdefault(path or NON_FIELD, []).append(str(message))
+        return INVALID
 
     def raise_if_any(self, cls: type[ServiceError] = ServiceError) -> None:
         if self:

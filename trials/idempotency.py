@@ -37,6 +37,9 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
 from .models import SubmissionKey
 
@@ -176,10 +179,6 @@ def _api_user(request: HttpRequest):
     Authenticated as DRF will (the configured authenticators), leaving `request.user` as it was so
     the view authenticates exactly as without a key.
     """
-    from rest_framework.exceptions import APIException
-    from rest_framework.request import Request
-    from rest_framework.settings import api_settings
-
     previous = request.user if hasattr(request, "user") else None
     try:
         user = Request(request, parsers=[cls() for cls in api_settings.DEFAULT_PARSER_CLASSES],

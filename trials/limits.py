@@ -30,6 +30,8 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from .models import Study
+
 TEXT_MAX_LENGTH = 5000  # free text stored in a TextField or inside a JSON field
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2099, 12, 31)
 
@@ -46,8 +48,6 @@ def validate_calendar(value: date | datetime | None) -> None:
 
 def audit_reason_max_length() -> int:
     """The length of the audit trail's reason column (django-simple-history: 100)."""
-    from .models import Study
-
     return Study.history.model._meta.get_field("history_change_reason").max_length
 
 
@@ -76,7 +76,8 @@ def reason_length_error(reason: str | None) -> str | None:
     serializer in front (the forms and the API refuse it first, with their own message)."""
     limit = audit_reason_max_length()
     if reason and len(reason.strip()) > limit:
-        return str(_("The reason is at most %(n)d characters (it has %(has)d).") % {"n": limit, "has": len(reason.strip())})
+        return str(_("The reason is at most %(n)d characters (it has %(has)d).") % {
+            "n": limit, "has": len(reason.strip())})
     return None
 
 

@@ -29,6 +29,7 @@ from .enums import (
 from .scoping import ScopedQuerySet
 from .response_period import VisitWindow, window_cut
 from .response_thresholds import threshold_errors
+from .rule_params import RuleParamsError, validate_params
 from .units import ANALYTES
 
 code_validator = RegexValidator(
@@ -270,7 +271,8 @@ class DoseLevel(models.Model):
     group_cap = models.PositiveIntegerField(
         _("participants in the group"), null=True, blank=True, help_text=_("Empty: no cap.")
     )
-    status = models.CharField(_("status"), max_length=10, choices=DoseLevelStatus.choices, default=DoseLevelStatus.PLANNED)
+    status = models.CharField(_("status"), max_length=10, choices=DoseLevelStatus.choices,
+                              default=DoseLevelStatus.PLANNED)
     history = HistoricalRecords()
 
     site_scope = "arm__study__sites"
@@ -293,7 +295,8 @@ class DoseLevel(models.Model):
                 condition=Q(hard_limit_low__gt=0, hard_limit_low__lt=1, hard_limit_high__gt=1),
                 name="hard_limits_bracket_the_dose",
             ),
-            models.CheckConstraint(condition=Q(group_cap__isnull=True) | Q(group_cap__gte=1), name="group_cap_positive"),
+            models.CheckConstraint(condition=Q(group_cap__isnull=True) | Q(group_cap__gte=1),
+                                   name="group_cap_positive"),
         ]
 
     def __str__(self):
@@ -417,7 +420,8 @@ class VisitDefinition(models.Model):
         verbose_name_plural = _("visit schedule")
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="visit_code_unique_in_study"),
-            models.CheckConstraint(condition=Q(window_before__gte=0, window_after__gte=0), name="visit_window_not_inverted"),
+            models.CheckConstraint(condition=Q(window_before__gte=0, window_after__gte=0),
+                                   name="visit_window_not_inverted"),
             models.CheckConstraint(
                 condition=Q(first_n_participants__isnull=True) | Q(first_n_participants__gte=1),
                 name="visit_first_n_positive",
@@ -475,8 +479,6 @@ class EligibilityCriterion(models.Model):
         return f"{self.study.code} / {self.code}"
 
     def clean(self):
-        from enrollment.eligibility import RuleParamsError, validate_params
-
         try:
             self.params = validate_params(self.rule_type, self.params)
         except RuleParamsError as exc:
@@ -525,7 +527,8 @@ class ReferenceRange(models.Model):
         verbose_name_plural = _("reference ranges")
         constraints = [
             models.UniqueConstraint(fields=["site", "analyte", "sex", "min_age_years"], name="reference_range_unique"),
-            models.CheckConstraint(condition=Q(lln__isnull=False) | Q(uln__isnull=False), name="reference_range_has_a_limit"),
+            models.CheckConstraint(condition=Q(lln__isnull=False) | Q(uln__isnull=False),
+                                   name="reference_range_has_a_limit"),
             models.CheckConstraint(condition=Q(lln__isnull=True) | Q(uln__isnull=True) | Q(lln__lte=models.F("uln")),
                                    name="reference_range_ordered"),
             models.CheckConstraint(condition=Q(max_age_years__gte=models.F("min_age_years")),
@@ -537,7 +540,8 @@ class ReferenceRange(models.Model):
 
     def clean(self):
         if self.analyte not in ANALYTES:
-            raise ValidationError({"analyte": _("Unknown analyte; use one of %(codes)s.") % {"codes": ", ".join(ANALYTES)}})
+            raise ValidationError({"analyte": _("Unknown analyte; use one of %(codes)s.") % {
+                "codes": ", ".join(ANALYTES)}})
 
 
 ANALYTE_CHOICES = [(code, f"{a.code} - {a.label}") for code, a in ANALYTES.items()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
 
@@ -34,6 +35,17 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.VERIFY: frozenset({"monitor"}),
 }
 
+# Who does what beyond the actions above, each rule for one feature. Pages ask through the
+# `may` filter (`trials.templatetags.scoping`), code through `site_ids_with` / `may_at`.
+ROLE_RULES: dict[str, frozenset[str]] = {
+    # works from the list of what is due or overdue (followup.worklist)
+    "worklist": frozenset({"coordinator", "investigator", "monitor"}),
+    # corrects a recorded assessment: the site's data entry stays with the coordinator
+    "correct_assessment": frozenset({"coordinator"}),
+    # receives the reminder e-mails of the site (followup.reminders)
+    "reminded": frozenset({"coordinator", "investigator"}),
+}
+
 _CACHE_ATTR = "_site_roles_cache"
 
 
@@ -43,22 +55,32 @@ def site_roles(user) -> dict[int, str]:
         return {}
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
-        from .models import SiteMembership
-
-        cached = dict(SiteMembership.objects.filter(user_id=user.pk).values_list("site_id", "role"))
+        cached = dict(user.memberships.values_list("site_id", "role"))
         setattr(user, _CACHE_ATTR, cached)
     return cached
-
-
-def forget_site_roles(user) -> None:
-    """Drop the cached memberships (after they change)."""
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
 
 
 def site_ids_for(user, action: Action = Action.VIEW) -> list[int]:
     allowed = PERMISSIONS[action]
     return sorted(site for site, role in site_roles(user).items() if role in allowed)
+
+
+def site_ids_with(user, rule: str) -> list[int]:
+    """The sites where the user's role has `rule` (a key of `ROLE_RULES`)."""
+    allowed = ROLE_RULES[rule]
+    return sorted(site for site, role in site_roles(user).items() if role in allowed)
+
+
+def may_at(user, rule: str, site_id: int) -> bool:
+    """True when the user's role at `site_id` has `rule` (a key of `ROLE_RULES`)."""
+    return site_roles(user).get(site_id) in ROLE_RULES[rule]
+
+
+def may(user, what: str) -> bool:
+    """True when the user may do `what` (an `Action` or a `ROLE_RULES` key) at one of their sites."""
+    if what in ROLE_RULES:
+        return bool(site_ids_with(user, what))
+    return bool(site_ids_for(user, Action(what)))
 
 
 def roles_of(user) -> set[str]:
@@ -90,7 +112,5 @@ def require(user, action: Action, site_ids) -> None:
     Call it after the record was found through `visible_to` (which gives 404 for other sites),
     so that a record of another site is never revealed and a wrong role is told so.
     """
-    from django.core.exceptions import PermissionDenied
-
     if not can(user, action, site_ids):
         raise PermissionDenied("Your role at this site does not allow this action.")

@@ -7,10 +7,18 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from dosing.windows import InfusionRule, nominal_infusion_days
-
-from .enums import TimeUnit, VisitAnchor
-from .models import Arm, DoseLevel, EligibilityCriterion, InfusionDefinition, Study, StudyDisease, VisitDefinition
+from .enums import Assessment, TimeUnit, VisitAnchor
+from .infusion_days import InfusionRule, nominal_infusion_days
+from .models import (
+    Arm,
+    DoseLevel,
+    EligibilityCriterion,
+    InfusionDefinition,
+    Study,
+    StudyDisease,
+    VisitDefinition,
+    WorkerHeartbeat,
+)
 from .scoping import Action
 
 _MINUTES = {TimeUnit.MINUTES: 1, TimeUnit.HOURS: 60, TimeUnit.DAYS: 24 * 60}
@@ -64,14 +72,16 @@ def infusion_rows(arm: Arm) -> list[InfusionRow]:
     nominal = {
         row.number: row
         for row in nominal_infusion_days(
-            [InfusionRule(d.number, d.anchor, d.offset_days, d.window_before_days, d.window_after_days) for d in definitions]
+            [InfusionRule(d.number, d.anchor, d.offset_days, d.window_before_days, d.window_after_days)
+             for d in definitions]
         )
     }
     rows = []
     for definition in definitions:
         planned = nominal[definition.number]
         if definition.anchor == "day0":
-            anchor_text = _("day 0") if definition.offset_days == 0 else _("day 0 + %(days)d days") % {"days": definition.offset_days}
+            anchor_text = (_("day 0") if definition.offset_days == 0
+                           else _("day 0 + %(days)d days") % {"days": definition.offset_days})
         else:
             anchor_text = _("infusion %(number)d as given + %(days)d days") % {
                 "number": definition.number - 1, "days": definition.offset_days}
@@ -94,8 +104,6 @@ class VisitRow:
 
 
 def visit_rows(study: Study) -> list[VisitRow]:
-    from .enums import Assessment
-
     labels = dict(Assessment.choices)
     definitions = sorted(
         study.visit_definitions.all(),
@@ -107,9 +115,11 @@ def visit_rows(study: Study) -> list[VisitRow]:
         if v.offset == 0:
             timing = _("at %(anchor)s") % {"anchor": anchor}
         elif v.offset > 0:
-            timing = _("%(offset)s after %(anchor)s") % {"offset": _unit_text(v.offset, v.offset_unit), "anchor": anchor}
+            timing = _("%(offset)s after %(anchor)s") % {
+                "offset": _unit_text(v.offset, v.offset_unit), "anchor": anchor}
         else:
-            timing = _("%(offset)s before %(anchor)s") % {"offset": _unit_text(-v.offset, v.offset_unit), "anchor": anchor}
+            timing = _("%(offset)s before %(anchor)s") % {
+                "offset": _unit_text(-v.offset, v.offset_unit), "anchor": anchor}
         if v.window_before == v.window_after:
             window = "±" + _unit_text(v.window_before, v.window_unit)
         else:
@@ -119,7 +129,8 @@ def visit_rows(study: Study) -> list[VisitRow]:
             who.append(_("first %(n)d participants") % {"n": v.first_n_participants})
         if v.arm_id:
             who.append(_("arm %(arm)s") % {"arm": v.arm.code})
-        rows.append(VisitRow(v, timing, window, [str(labels.get(a, a)) for a in v.assessments], "; ".join(map(str, who)) or _("all")))
+        rows.append(VisitRow(v, timing, window, [str(labels.get(a, a)) for a in v.assessments],
+                             "; ".join(map(str, who)) or _("all")))
     return rows
 
 
@@ -138,8 +149,6 @@ class WorkerStatus:
 
 def worker_status(now, *, stale_after_seconds: int = 300) -> WorkerStatus:
     """Whether the background worker ran its heartbeat recently (it runs every minute)."""
-    from .models import WorkerHeartbeat
-
     beat = WorkerHeartbeat.objects.filter(name="worker").first()
     last_seen = beat.last_seen if beat else None
     stale = last_seen is None or (now - last_seen).total_seconds() > stale_after_seconds

@@ -32,6 +32,7 @@ from .models import (
     Study,
     StudyDisease,
     VisitDefinition,
+    WorkerHeartbeat,
 )
 from .response_period import period_cuts
 
@@ -181,7 +182,9 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
     for row in data.get("diseases", []):
         criteria_code = row["response_criteria"]
         if criteria_code not in criteria_sets:
-            raise StudyDefinitionError(f"{code} disease {row['disease']}: unknown response criteria set {criteria_code!r}.")
+            raise StudyDefinitionError(
+                f"{code} disease {row['disease']}: unknown response criteria set {criteria_code!r}."
+            )
         listed_diseases.add(row["disease"])
         _upsert(StudyDisease, key={"study": study, "disease": row["disease"]},
                 values={"response_criteria": criteria_sets[criteria_code]}, by=by, reason=reason, report=report,
@@ -207,7 +210,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
                 values={
                     "label": level.get("label", ""), "order": level["order"], "dose_basis": level["dose_basis"],
                     "dose_per_kg": level.get("dose_per_kg"), "flat_dose": level.get("flat_dose"),
-                    "hard_limit_low": level.get("hard_limit_low", 0.5), "hard_limit_high": level.get("hard_limit_high", 2.0),
+                    "hard_limit_low": level.get("hard_limit_low", 0.5),
+                    "hard_limit_high": level.get("hard_limit_high", 2.0),
                     "group_cap": level.get("group_cap"),
                 },
                 create_only={"status": level.get("status", "planned")},
@@ -219,10 +223,12 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
             numbers.add(infusion["number"])
             _upsert(
                 InfusionDefinition, key={"arm": arm, "number": infusion["number"]},
-                values={key: infusion[key] for key in ("anchor", "offset_days", "window_before_days", "window_after_days")},
+                values={key: infusion[key]
+                        for key in ("anchor", "offset_days", "window_before_days", "window_after_days")},
                 by=by, reason=reason, report=report, label=f"{code} arm {arm.code} infusion {infusion['number']}",
             )
-        _report_extra(report, f"{code} arm {arm.code} infusion", arm.infusion_definitions.exclude(number__in=numbers), "number")
+        _report_extra(report, f"{code} arm {arm.code} infusion",
+                      arm.infusion_definitions.exclude(number__in=numbers), "number")
     _report_extra(report, f"{code} arm", study.arms.exclude(code__in=listed_arms), "code")
 
     arms = {arm.code: arm for arm in study.arms.all()}
@@ -294,6 +300,4 @@ def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | No
 
 def worker_heartbeat_record(*, name: str, hostname: str, now) -> None:
     """Record that a worker is alive (not clinical data: no audit trail)."""
-    from .models import WorkerHeartbeat
-
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={"hostname": hostname, "last_seen": now})

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 __all__ = [
     "ANALYTES",
     "BODY_TEMPERATURE_RANGE_C",
@@ -58,7 +60,8 @@ _PER_UL = {"/uL": 0.001, "10^3/uL": 1.0}
 ANALYTES: dict[str, Analyte] = {
     a.code: a
     for a in (
-        _analyte("HGB", "Haemoglobin", "g/L", {"g/dL": 10.0}, (20.0, 250.0)),  # below 20 g/L: most likely g/dL entered as g/L
+        # below 20 g/L: most likely g/dL entered as g/L
+        _analyte("HGB", "Haemoglobin", "g/L", {"g/dL": 10.0}, (20.0, 250.0)),
         _analyte("PLT", "Platelets", "10^9/L", _PER_UL, (0.0, 2000.0)),
         _analyte("ANC", "Neutrophils", "10^9/L", _PER_UL, (0.0, 100.0)),
         _analyte("WBC", "White blood cells", "10^9/L", _PER_UL, (0.0, 500.0)),
@@ -234,8 +237,6 @@ def mixed_range_conflict(report_lln: float | None, report_uln: float | None,
 
 def mixed_range_message(code: str, conflict: str, report_lln, report_uln, site_lln, site_uln) -> str:
     """The refusal of a `mixed_range_conflict`, for the report's limit at fault."""
-    from django.utils.translation import gettext as _
-
     if conflict == "uln":
         return _("%(code)s: the upper limit of normal %(uln)s is below the site's lower limit %(lln)s (SI); give the "
                  "report's lower limit too.") % {"code": code, "uln": f"{report_uln:g}", "lln": f"{site_lln:g}"}

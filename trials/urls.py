@@ -4,6 +4,5 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("studies/<str:code>/", views.study_detail, name="study-detail"),
     path("audit/<str:kind>/<int:pk>/", views.audit_trail, name="audit-trail"),
 ]

@@ -9,23 +9,21 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from enrollment.eligibility import (
-    RULE_TYPES,
     CriterionOutcome,
     CriterionSpec,
     EligibilityResult,
     Facts,
     Lab,
     PriorTherapy,
-    RuleParamsError,
     RuleResult,
     age_in_years,
     creatinine_clearance,
     evaluate_criteria,
     evaluate_rule,
-    validate_params,
     whole_months,
 )
 from enrollment.tests.study_criteria import criterion_rows, study_codes, study_criteria
+from trials.rule_params import RULE_TYPES, RuleParamsError, validate_params
 
 SCREENING = date(2026, 3, 2)
 
@@ -1629,7 +1627,7 @@ def test_rule_types_are_exactly_the_contract():
 
 def test_rule_type_evaluate_validates_params():
     with pytest.raises(RuleParamsError):
-        RULE_TYPES["ecog_range"].evaluate({"min": 0}, make_facts(ecog=1))
+        evaluate_rule("ecog_range", {"min": 0}, make_facts(ecog=1))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from django import template
 
+from followup.services import assessment_can_correct
 from trials.units import ANALYTES, format_number
 
 register = template.Library()
@@ -21,8 +22,6 @@ def assessment_rows(participant, user) -> list[AssessmentRow]:
     """The participant's assessments for the participant page, oldest first: date, visit, the labs
     in SI, and whether `user` may correct them. Reads nothing more when the participant's
     `assessments__labs` and `visits` are prefetched (the participant page does)."""
-    from followup.services import assessment_can_correct
-
     codes = {visit.pk: visit.code for visit in participant.visits.all()}
     may_correct = assessment_can_correct(user, participant)
     rows = []

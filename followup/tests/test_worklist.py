@@ -15,8 +15,7 @@ from followup import worklist as work
 from followup.models import AdverseEvent, Visit
 from followup.schedule import PlannedVisit
 from followup.tests.support import enrol, event, items, move_visit, overdue_visit
-from trials.scoping import forget_site_roles
-from trials.tests.support import client_for
+from trials.tests.support import client_for, forget_site_roles
 
 TZ = timezone.get_current_timezone()
 

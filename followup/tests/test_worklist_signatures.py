@@ -8,8 +8,7 @@ from enrollment.tests.support import consent, create_screening, today
 from followup.tests.factories import AdverseEventFactory
 from followup.tests.support import enrol, items
 from trials.models import Study
-from trials.scoping import forget_site_roles
-from trials.tests.support import client_for, confirm_eligibility
+from trials.tests.support import client_for, confirm_eligibility, forget_site_roles
 
 
 def eligible(by, **changes):

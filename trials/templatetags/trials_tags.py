@@ -1,6 +1,6 @@
 from django import template
 
-from enrollment.rule_text import describe_rule
+from trials.rule_text import describe_rule
 
 register = template.Library()
 

@@ -37,6 +37,12 @@ def site_investigator(site_code: str = "PUMCH"):
     return user or user_upsert(username=name, role="investigator", site_code=site_code, password=SIGNER_PASSWORD).user
 
 
+def forget_site_roles(user) -> None:
+    """Drop the user's memberships read once per request (`trials.scoping.site_roles`), so that a
+    query count measured with the same user object includes reading them."""
+    user.__dict__.pop("_site_roles_cache", None)
+
+
 def confirm_eligibility(screening, by=None):
     """The site's investigator confirms the eligible screening with their signature, as the
     enrolment of a study with `eligibility_confirmation_required` needs."""

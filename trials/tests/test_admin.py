@@ -22,13 +22,16 @@ from trials.models import (
     DoseLevel,
     EligibilityCriterion,
     InfusionDefinition,
+    ReferenceRange,
     ResponseCriteriaSet,
     Site,
     Study,
     StudyDisease,
     VisitDefinition,
 )
+from trials.rule_params import RULE_TYPES
 from trials.tests.admin_forms import form_errors, inline_add, inline_errors, inline_formset, inline_row, page_data
+from trials.units import ANALYTES
 
 
 def messages_of(response) -> list[str]:
@@ -344,8 +347,6 @@ def test_lab_threshold_without_analyte_is_refused_naming_the_parameter(admin_cli
 
 
 def test_lab_threshold_with_an_unknown_analyte_is_refused_naming_the_parameter(admin_client, studies):
-    from trials.units import ANALYTES
-
     criterion = AGE | {"code": "anaemia", "kind": "exclusion", "rule_type": "lab_threshold",
                        "params": {"analyte": "HB", "op": "<", "value": 60}}
 
@@ -358,8 +359,6 @@ def test_lab_threshold_with_an_unknown_analyte_is_refused_naming_the_parameter(a
 
 
 def test_criterion_with_an_unknown_rule_type_is_refused_on_the_rule_field(admin_client, studies):
-    from enrollment.eligibility import RULE_TYPES
-
     criterion = AGE | {"code": "anaemia", "rule_type": "haemoglobin_below"}
 
     response = post_study_with(admin_client, studies["MSC-ITP-5"], EligibilityCriterion, **criterion)
@@ -380,8 +379,6 @@ def test_criterion_left_without_rule_is_refused_once_on_the_rule_field(admin_cli
 
 
 def test_criterion_rule_is_chosen_by_name_with_each_rule_explained(admin_client, studies):
-    from enrollment.eligibility import RULE_TYPES
-
     response = admin_client.get(reverse("admin:trials_study_change", args=[studies["MSC-ITP-5"].pk]))
 
     html = response.content.decode()
@@ -619,10 +616,6 @@ def test_visit_arm_dropdown_lists_only_the_arms_of_the_study(admin_client, studi
 
 
 def test_reference_ranges_are_edited_with_a_reason_and_scoped(client, studies, other_site_study, make_user):
-    from trials.models import ReferenceRange
-
-    from trials.models import Site
-
     ReferenceRange.objects.create(site=Site.objects.get(code="XH"), analyte="PLT", lln=100, uln=300)
     client.force_login(make_user("admin"))
     listing = client.get("/admin/trials/referencerange/")
@@ -655,8 +648,6 @@ def test_dose_level_status_is_read_only_once_the_level_exists(admin_client, stud
 
 def test_shared_response_criteria_set_is_read_only_to_an_administrator_of_one_site(client, studies, other_site_study,
                                                                                     make_user):
-    from trials.models import ResponseCriteriaSet
-
     client.force_login(make_user("admin"))
     iwg = ResponseCriteriaSet.objects.get(code="IWG2009-ITP")  # also used by XH-MSC, which this admin cannot see
     page = client.get(reverse("admin:trials_responsecriteriaset_change", args=[iwg.pk]))

@@ -9,7 +9,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("codes", nargs="*", help="Study codes to load (default: every file).")
         parser.add_argument("--update", action="store_true",
-                            help="Set rows that differ from their file to the file's values (default: keep and report).")
+                            help="Set rows that differ from their file to the file's values "
+                                 "(default: keep and report).")
 
     def handle(self, *args, codes, update, **options):
         try:

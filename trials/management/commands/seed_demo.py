@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, force, **options):
         if not settings.DEBUG and not force:
-            raise CommandError("Demo accounts have published passwords: refused with DEBUG off (use --force to insist).")
+            raise CommandError(
+                "Demo accounts have published passwords: refused with DEBUG off (use --force to insist)."
+            )
         demo_accounts_create()
         self.stdout.write("Demo accounts (site PUMCH):")
         for username, role, password in DEMO_ACCOUNTS:

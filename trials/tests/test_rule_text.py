@@ -1,6 +1,6 @@
 import pytest
 
-from enrollment.rule_text import describe_rule
+from trials.rule_text import describe_rule
 
 
 @pytest.mark.parametrize(

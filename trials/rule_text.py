@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from trials.units import ANALYTES
+from .units import ANALYTES
 
 
 def _yes_no(value) -> str:
@@ -47,7 +47,8 @@ def describe_rule(rule_type: str, params: Mapping) -> str:
     if rule_type == "disease_duration":
         return f"disease duration {p.get('op', '>=')} {p.get('min_months')} months"
     if rule_type == "prior_therapy_failure":
-        text = f"{' or '.join(_words(t) for t in p.get('therapies', []))} with outcome {' or '.join(p.get('failing_outcomes', ['none']))}"
+        text = (f"{' or '.join(_words(t) for t in p.get('therapies', []))} with outcome "
+                f"{' or '.join(p.get('failing_outcomes', ['none']))}")
         if p.get("min_weeks"):
             text += f" after at least {p['min_weeks']} weeks"
         return text

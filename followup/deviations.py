@@ -1,0 +1,42 @@
+"""Protocol deviations of a study or a participant: infusions outside their window, missed or off
+their dose (`dosing.selectors.infusion_deviation_rows`, CLINICAL_RULES.md sections 4 and 8) and
+visits done outside their window."""
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dosing.models import Infusion
+from dosing.selectors import Deviation, infusion_deviation_rows, sorted_deviations
+
+from .models import Visit
+
+
+def protocol_deviations(user, *, study) -> list[Deviation]:
+    """Infusions and visits outside their window, infusions missed, and dose deviations (CLINICAL_RULES.md
+    section 4: more than 10 % off the computed dose), at the user's sites (2 queries)."""
+    infusions = (Infusion.objects.visible_to(user).filter(participant__study=study)
+                 .filter(Q(deviation=True) | Q(state="missed") | Q(dose_deviation=True)).select_related("participant"))
+    visits = (Visit.objects.visible_to(user).filter(participant__study=study, deviation=True)
+              .select_related("participant"))
+    return sorted_deviations(infusion_deviation_rows(infusions) + _visit_rows(visits))
+
+
+def participant_deviations(participant) -> list[Deviation]:
+    """The participant's deviations, from its prefetched `infusions` and `visits` (no query)."""
+    infusions = [i for i in participant.infusions.all() if i.deviation or i.dose_deviation or i.state == "missed"]
+    visits = [v for v in participant.visits.all() if v.deviation]
+    return sorted_deviations(infusion_deviation_rows(infusions) + _visit_rows(visits))
+
+
+def _visit_rows(visits) -> list[tuple[str, Deviation]]:
+    rows = []
+    for visit in visits:
+        shown = "%Y-%m-%d %H:%M" if visit.timed else "%Y-%m-%d"
+        window = (f"{timezone.localtime(visit.window_start).strftime(shown)} – "
+                  f"{timezone.localtime(visit.window_end).strftime(shown)}")
+        rows.append((window, Deviation(visit.participant, _("Visit %(code)s") % {"code": visit.code}, "out_of_window",
+                                       window, timezone.localtime(visit.done_at).strftime(shown),
+                                       visit.deviation_reason)))
+    return rows

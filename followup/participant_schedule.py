@@ -1,0 +1,103 @@
+"""A participant's infusions and visits with their statuses as of now (CLINICAL_RULES.md section 8):
+the participant page, the participant API (`trials.hooks.participant_schedule`) and the worklist read
+the same statuses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from dosing.windows import infusion_status
+
+from .schedule import PlannedVisit, visit_status
+
+
+@dataclass(frozen=True)
+class ScheduledInfusion:
+    number: int
+    target_date: object
+    window_start: object
+    window_end: object
+    status: str
+    given_at: object
+    deviation: bool
+    anchor: str
+    # The dose given (CLINICAL_RULES.md section 4): total cells, weight on the day, the computed
+    # dose, and whether it is a dose deviation (more than 10 % off the computed dose).
+    cells_infused: float | None = None
+    weight_kg: float | None = None
+    computed_dose: float | None = None
+    dose_deviation: bool = False
+
+    @property
+    def cells_per_kg(self) -> float | None:
+        if self.cells_infused is None or not self.weight_kg:
+            return None
+        return self.cells_infused / self.weight_kg
+
+
+@dataclass(frozen=True)
+class ScheduledVisit:
+    code: str
+    label: str
+    target_date: object
+    target_at: object
+    window_start: object
+    window_end: object
+    status: str
+    provisional: bool
+    timed: bool
+
+    @property
+    def window_start_date(self):
+        return timezone.localtime(self.window_start).date()
+
+    @property
+    def window_end_date(self):
+        return timezone.localtime(self.window_end).date()
+
+
+# A planned infusion or visit whose window has opened or passed but which waits for an earlier
+# infusion not given yet (the worklist, `followup.worklist`, leaves these out for the same reason).
+WAITING = "waiting"
+DUE_STATUSES = ("window_open", "overdue")
+
+
+def participant_schedule(participant, *, now) -> dict:
+    """The participant's infusions and visits with their statuses as of `now` (no query when
+    `infusions` and `visits__definition` are prefetched). A withdrawn participant's infusions not
+    given are "held" and visits not done "cancelled"; what was recorded stays."""
+    today = timezone.localdate(now)
+    held = participant.status == "withdrawn"
+    infusions = []
+    pending = False  # an earlier infusion neither given nor missed: the later ones wait for it
+    for row in sorted(participant.infusions.all(), key=lambda r: r.number):
+        given_on = timezone.localtime(row.started_at).date() if row.state == "given" else None
+        status = infusion_status(window_start=row.window_start, window_end=row.window_end, given_on=given_on,
+                                 missed=row.state == "missed", today=today, held=held)
+        if pending and status in DUE_STATUSES:
+            status = WAITING
+        pending = pending or row.state == "planned"
+        infusions.append(ScheduledInfusion(
+            number=row.number, target_date=row.target_date, window_start=row.window_start, window_end=row.window_end,
+            status=status, given_at=row.started_at if row.state == "given" else None, deviation=row.deviation,
+            anchor=row.anchor, cells_infused=row.cells_infused if row.state == "given" else None,
+            weight_kg=row.weight_kg if row.state == "given" else None, computed_dose=row.computed_dose,
+            dose_deviation=row.dose_deviation,
+        ))
+    visits = []
+    for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):
+        planned = PlannedVisit(code=row.code, label=row.definition.label, target=row.target_at,
+                               window_start=row.window_start, window_end=row.window_end,
+                               provisional=row.provisional, timed=row.timed)
+        status = visit_status(planned, done_at=row.done_at, missed=row.state == "missed", now=now).status
+        if held and status in ("upcoming", "window_open", "overdue"):
+            status = "cancelled"  # withdrawal stops future visits
+        elif row.waits_for_infusion and status in DUE_STATUSES:
+            status = WAITING
+        visits.append(ScheduledVisit(
+            code=row.code, label=planned.label, target_date=timezone.localtime(row.target_at).date(),
+            target_at=row.target_at, window_start=row.window_start, window_end=row.window_end, status=status,
+            provisional=row.provisional, timed=row.timed,
+        ))
+    return {"infusions": infusions, "visits": visits}

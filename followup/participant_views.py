@@ -1,0 +1,90 @@
+"""The participant page (enrolment, consents, infusions, visits, assessments, adverse events,
+response and deviations) and the withdrawal posted from it.
+
+The page gathers what every app records about the participant, so it lives in the app that
+sees them all. It finds the participant through `visible_to` (another site's is a 404); the
+withdrawal checks the role (`Action.SCREEN`, 403) and calls the same service as the API.
+"""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from enrollment.forms import WithdrawalForm, add_service_errors
+from enrollment.selectors import participants_visible
+from enrollment.services import participant_withdraw as withdraw
+from trials.errors import ServiceError
+from trials.scoping import Action, can, require
+
+from .deviations import participant_deviations
+from .participant_schedule import participant_schedule
+from .selectors import participant_timeline
+
+
+def _errors_as_messages(request, form) -> None:
+    """A refused form that the page no longer shows: its messages go to the top of the page."""
+    for field_errors in form.errors.values():
+        for message in field_errors:
+            messages.error(request, message)
+
+
+def _participant(request, pk):
+    return get_object_or_404(
+        participants_visible(request.user).prefetch_related("screening__consents", "infusions", "adverse_events",
+                                                                      "assessments__labs", "assessments__rescue_therapies",
+                                                                      "assessments__transfusions",
+                                                                      "visits__definition"), pk=pk)
+
+
+def _participant_page(request, participant, *, withdrawal_form=None):
+    can_screen = can(request.user, Action.SCREEN, [participant.site_id])
+    withdrawn = participant.status == "withdrawn"
+    if can_screen and not withdrawn and withdrawal_form is None:
+        withdrawal_form = WithdrawalForm()
+    elif withdrawn and withdrawal_form is not None:
+        _errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
+    schedule = participant_schedule(participant, now=timezone.now())
+    response, response_unavailable, chart, charted = participant_timeline(participant)
+    return render(request, "enrollment/participant_detail.html", {
+        "participant": participant,
+        "study": participant.study,
+        "consents": list(participant.screening.consents.all()),
+        "withdrawn": withdrawn,
+        "withdrawal_form": withdrawal_form if can_screen and not withdrawn else None,
+        "schedule": schedule,
+        "open_statuses": ("upcoming", "window_open", "overdue"),
+        "deviations": participant_deviations(participant),
+        "response": response, "response_unavailable": response_unavailable, "chart": chart, "charted": charted,
+        "adverse_events": list(participant.adverse_events.all()),
+        "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
+        "can_sign": can(request.user, Action.SIGN, [participant.site_id]),
+        "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")), None),
+    })
+
+
+@login_required
+def participant_detail(request, pk):
+    return _participant_page(request, _participant(request, pk))
+
+
+@login_required
+def participant_withdraw(request, pk):
+    participant = _participant(request, pk)
+    require(request.user, Action.SCREEN, [participant.site_id])
+    if request.method != "POST":
+        return redirect(reverse("participant-detail", args=[pk]) + "#withdraw")
+    form = WithdrawalForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
+                     reason=data["reason"], detail=data["detail"], by=request.user)
+        except ServiceError as error:
+            add_service_errors(form, error.errors)
+        else:
+            messages.success(request, _("%(number)s withdrawn.") % {"number": participant.study_number})
+            return redirect("participant-detail", pk=pk)
+    messages.error(request, _("The withdrawal was not recorded."))
+    return _participant_page(request, _participant(request, pk), withdrawal_form=form)

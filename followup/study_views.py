@@ -1,0 +1,31 @@
+"""The study page: its configuration (arms and their infusions, visits, criteria), the protocol
+deviations at the user's sites and the study's outcomes. It gathers what every app holds about the
+study, so it lives in the app that sees them all; the study is found through `visible_to` (404)."""
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from trials import selectors
+
+from .deviations import protocol_deviations
+from .services import outcomes_current
+from .survival_chart import duration_rows
+
+
+@login_required
+def study_detail(request, code):
+    study = selectors.study_for_user(request.user, code)
+    arms = [(arm, selectors.infusion_rows(arm)) for arm in study.arms.all()]
+    outcomes = outcomes_current(study=study, compute_missing=False)
+    return render(
+        request,
+        "trials/study_detail.html",
+        {
+            "study": study,
+            "arms": arms,
+            "visits": selectors.visit_rows(study),
+            "criteria": selectors.criteria_by_kind(study),
+            "deviations": protocol_deviations(request.user, study=study),
+            "outcomes": outcomes,
+            "durations": duration_rows(outcomes.groups if outcomes else []),
+        },
+    )

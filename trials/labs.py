@@ -1,0 +1,47 @@
+"""Laboratory values as entered (value, unit, the report's limits) and their conversion to SI
+(CLINICAL_RULES.md section 7, `trials/units.py`), shared by screening and follow-up assessments."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils.translation import gettext as _
+
+from .errors import Errors
+from .units import UnitError, limit_to_si, to_si
+
+
+@dataclass
+class LabInput:
+    analyte: str
+    value: float
+    unit: str
+    lln: float | None = None
+    uln: float | None = None
+    date: date | None = None
+
+
+def convert_labs(labs: list[LabInput], errors: Errors) -> list[dict]:
+    """Labs in SI with the value as entered; every problem named by its path."""
+    converted, seen = [], {}
+    for index, lab in enumerate(labs):
+        path = f"labs.{index}"
+        code = str(lab.analyte or "").strip().upper()
+        if code in seen:
+            errors.add(f"{path}.analyte", _("%(code)s is given twice (also labs.%(other)d).") % {
+                "code": code, "other": seen[code]})
+            continue
+        seen[code] = index
+        try:
+            value = to_si(code, lab.value, lab.unit)
+            lln = limit_to_si(code, lab.lln, lab.unit) if lab.lln is not None else None
+            uln = limit_to_si(code, lab.uln, lab.unit) if lab.uln is not None else None
+        except UnitError as exc:
+            errors.add(f"{path}.{exc.field}", exc.message)
+            continue
+        if lln is not None and uln is not None and lln > uln:
+            errors.add(f"{path}.uln", _("The upper limit of normal is below the lower limit."))
+            continue
+        converted.append({"analyte": code, "value": value, "entered_value": float(lab.value),
+                          "entered_unit": lab.unit, "report_lln": lln, "report_uln": uln, "sampled_on": lab.date})
+    return converted

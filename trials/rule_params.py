@@ -1,0 +1,506 @@
+"""The typed rules of eligibility criteria and their params (``CLINICAL_RULES.md`` section 5).
+
+Pure module: no Django, no ORM. A study's criterion is stored as a ``rule_type`` code plus JSON
+``params``; an administrator combines the rule types of ``RULE_TYPES`` without code.
+``validate_params`` checks and normalises params (called from ``EligibilityCriterion.clean()``)
+and raises ``RuleParamsError`` naming every bad param by path. This is study configuration, so it
+lives in the kernel; evaluating a rule on a participant's screening facts is
+``enrollment.eligibility``'s, which looks rule types up here.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .errors import INVALID, Errors
+from .units import ANALYTES, format_number
+
+__all__ = [
+    "DISEASES",
+    "OPERATORS",
+    "RULE_TYPES",
+    "SEXES",
+    "THERAPIES",
+    "THERAPY_OUTCOMES",
+    "RuleParamsError",
+    "RuleType",
+    "is_number",
+    "validate_params",
+]
+
+# Codes of API.md ("Codes").
+DISEASES = ("ITP", "AIHA", "PRCA", "EVANS", "SECONDARY_CYTOPENIA")
+THERAPIES = (
+    "glucocorticoid",
+    "cyclosporine",
+    "ivig",
+    "tpo_agent",
+    "rituximab",
+    "splenectomy",
+    "azathioprine",
+    "danazol",
+    "mycophenolate",
+    "other",
+)
+THERAPY_OUTCOMES = ("none", "pr", "cr", "relapse", "ongoing")
+SEXES = ("male", "female")
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter validation
+# --------------------------------------------------------------------------------------------
+
+
+class RuleParamsError(ValueError):
+    """Invalid rule params; ``errors`` maps a param path (e.g. ``rules.1.params.analyte``) to
+    messages an administrator understands. Problems with the params as a whole use
+    ``__all__`` (``trials.errors.NON_FIELD``)."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__(
+            "; ".join(f"{path}: {' '.join(messages)}" for path, messages in errors.items())
+        )
+
+
+def _join(prefix: str, key: object) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+Checker = Callable[[object, str, Errors], object]
+
+
+@dataclass(frozen=True)
+class _Param:
+    name: str
+    check: Checker
+    required: bool = True
+    default: object = None
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float (not a bool)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+    )
+
+
+def _number(*, minimum: float | None = None, positive: bool = False) -> Checker:
+    def check(value, path, errs):
+        if not is_number(value):
+            return errs.add(path, "Enter a number.")
+        if positive and value <= 0:
+            return errs.add(path, "Must be greater than 0.")
+        if minimum is not None and value < minimum:
+            return errs.add(path, f"Must be at least {format_number(minimum)}.")
+        return value
+
+    return check
+
+
+def _integer(*, minimum: int | None = None, maximum: int | None = None) -> Checker:
+    def check(value, path, errs):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return errs.add(path, "Enter a whole number.")
+        if minimum is not None and value < minimum:
+            return errs.add(path, f"Must be at least {minimum}.")
+        if maximum is not None and value > maximum:
+            return errs.add(path, f"Must be at most {maximum}.")
+        return value
+
+    return check
+
+
+def _choice(options: Sequence[str], what: str, *, upper: bool = False) -> Checker:
+    def check(value, path, errs):
+        if isinstance(value, str):
+            value = value.strip().upper() if upper else value.strip().lower()
+            if value in options:
+                return value
+        return errs.add(path, f"Unknown {what} '{value}'; choose one of {', '.join(options)}.")
+
+    return check
+
+
+def _operator(value, path, errs):
+    if isinstance(value, str) and value.strip() in OPERATORS:
+        return value.strip()
+    return errs.add(path, f"Unknown comparison '{value}'; choose one of {', '.join(OPERATORS)}.")
+
+
+def _choices(options: Sequence[str], what: str, plural: str, *, upper: bool = False) -> Checker:
+    item = _choice(options, what, upper=upper)
+
+    def check(value, path, errs):
+        if not isinstance(value, (list, tuple)):
+            return errs.add(path, f"Give a list of {plural}.")
+        if not value:
+            return errs.add(path, f"Give at least one {what}.")
+        chosen = [item(v, _join(path, i), errs) for i, v in enumerate(value)]
+        if any(v is INVALID for v in chosen):
+            return INVALID
+        return list(dict.fromkeys(chosen))
+
+    return check
+
+
+def _boolean(value, path, errs):
+    if isinstance(value, bool):
+        return value
+    return errs.add(path, "Choose true or false.")
+
+
+def _name(value, path, errs):
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return errs.add(path, "Enter a name (text).")
+
+
+def _answer_value(value, path, errs):
+    if isinstance(value, bool) or is_number(value):
+        return value
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return errs.add(path, "Enter the expected answer: true, false, a number or a text.")
+
+
+_analyte = _choice(tuple(ANALYTES), "analyte", upper=True)
+
+
+def _rule(value, path, errs):
+    """A nested rule ``{"rule_type": ..., "params": {...}}``, validated recursively."""
+    if not isinstance(value, Mapping):
+        return errs.add(path, 'Give a rule as {"rule_type": ..., "params": {...}}.')
+    unknown = [k for k in value if k not in ("rule_type", "params")]
+    for key in unknown:
+        errs.add(_join(path, key), f"'{key}' is not part of a rule; use rule_type and params.")
+    code = value.get("rule_type")
+    if code is None:
+        errs.add(_join(path, "rule_type"), "This setting is required.")
+        return INVALID
+    rule_type = RULE_TYPES.get(code) if isinstance(code, str) else None
+    if rule_type is None:
+        errs.add(_join(path, "rule_type"), _unknown_rule_type(code))
+        return INVALID
+    params = value.get("params", {})
+    normalised = rule_type._validate(params, _join(path, "params"), errs)
+    if normalised is INVALID or unknown:
+        return INVALID
+    return {"rule_type": code, "params": normalised}
+
+
+def _rules(value, path, errs):
+    if not isinstance(value, (list, tuple)):
+        return errs.add(path, "Give a list of rules.")
+    if not value:
+        return errs.add(path, "Give at least one rule.")
+    rules = [_rule(v, _join(path, i), errs) for i, v in enumerate(value)]
+    if any(r is INVALID for r in rules):
+        return INVALID
+    return rules
+
+
+def _unknown_rule_type(code: object) -> str:
+    return f"Unknown rule type '{code}'; choose one of {', '.join(RULE_TYPES)}."
+
+
+# Cross-parameter checks, run once each parameter is valid.
+
+
+def _check_min_max(low_key: str, high_key: str, unit: str, *, one_required: bool = False):
+    def check(params, prefix, errs):
+        low, high = params[low_key], params[high_key]
+        if one_required and low is None and high is None:
+            errs.add(_join(prefix, low_key), "Give a minimum, a maximum or both.")
+        elif low is not None and high is not None and low > high:
+            errs.add(
+                _join(prefix, low_key),
+                f"The minimum ({low}{unit}) is greater than the maximum ({high}{unit}).",
+            )
+
+    return check
+
+
+def _check_threshold_in_range(params, prefix, errs):
+    analyte = ANALYTES[params["analyte"]]
+    low, high = analyte.physiological_range
+    if not low <= params["value"] <= high:
+        errs.add(
+            _join(prefix, "value"),
+            f"{analyte.label} threshold {format_number(params['value'])} {analyte.si_unit} is "
+            f"outside the physiological range {format_number(low)}-{format_number(high)} "
+            f"{analyte.si_unit}; thresholds are in {analyte.si_unit}.",
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Rule types
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleType:
+    """A rule an administrator can use in a criterion: ``code`` (stored), ``label`` and ``help``
+    (shown in the admin) and the params it takes. How it is evaluated on screening facts
+    is the enrollment engine's concern (``enrollment.eligibility``)."""
+
+    code: str
+    label: str
+    help: str
+    params: tuple[_Param, ...]
+    _check_together: Callable[[dict, str, Errors], None] | None = None
+
+    def validate(self, params) -> dict:
+        """Normalised params, or ``RuleParamsError``."""
+        errs = Errors()
+        normalised = self._validate(params, "", errs)
+        if errs:
+            raise RuleParamsError(dict(errs))
+        return normalised
+
+    def _validate(self, params, prefix: str, errs: Errors):
+        if not isinstance(params, Mapping):
+            return errs.add(
+                prefix, "The settings must be a set of named values (a JSON object)."
+            )
+        allowed = [p.name for p in self.params]
+        before = sum(len(m) for m in errs.values())
+        for key in params:
+            if key not in allowed:
+                errs.add(
+                    _join(prefix, key),
+                    f"'{key}' is not a setting of the rule '{self.label}'; "
+                    f"its settings are {', '.join(allowed)}.",
+                )
+        normalised = {}
+        for param in self.params:
+            path = _join(prefix, param.name)
+            value = params.get(param.name)
+            if value is None:
+                if param.required:
+                    errs.add(path, "This setting is required.")
+                    normalised[param.name] = INVALID
+                else:
+                    default = param.default
+                    if isinstance(default, tuple):
+                        default = list(default)
+                    normalised[param.name] = default
+                continue
+            normalised[param.name] = param.check(value, path, errs)
+        if sum(len(m) for m in errs.values()) > before:
+            return INVALID
+        if self._check_together is not None:
+            self._check_together(normalised, prefix, errs)
+            if sum(len(m) for m in errs.values()) > before:
+                return INVALID
+        return normalised
+
+
+_OPERATOR_PARAM = _Param("op", _operator)
+
+_RULE_TYPE_LIST = (
+    RuleType(
+        code="age_range",
+        label="Age range",
+        help=(
+            "Age in whole years on the screening date within an inclusive range (either bound "
+            'may be left empty), e.g. {"min_years": 18, "max_years": 80}.'
+        ),
+        params=(
+            _Param("min_years", _integer(minimum=0, maximum=150), required=False),
+            _Param("max_years", _integer(minimum=0, maximum=150), required=False),
+        ),
+        _check_together=_check_min_max("min_years", "max_years", " y", one_required=True),
+    ),
+    RuleType(
+        code="lab_threshold",
+        label="Lab value threshold (SI unit)",
+        help=(
+            "Compares a lab result, in the SI unit of the analyte, with a fixed value, "
+            'e.g. {"analyte": "HGB", "op": "<", "value": 100} for haemoglobin below 100 g/L.'
+        ),
+        params=(_Param("analyte", _analyte), _OPERATOR_PARAM, _Param("value", _number())),
+        _check_together=_check_threshold_in_range,
+    ),
+    RuleType(
+        code="lab_vs_limit",
+        label="Lab value as a multiple of the normal limit",
+        help=(
+            "Compares a lab result with a multiple of the reporting lab's upper (uln) or lower "
+            '(lln) limit of normal, e.g. {"analyte": "ALT", "op": "<=", "multiple": 3, '
+            '"limit": "uln"} for ALT at most 3 x ULN.'
+        ),
+        params=(
+            _Param("analyte", _analyte),
+            _OPERATOR_PARAM,
+            _Param("multiple", _number(positive=True)),
+            _Param("limit", _choice(("uln", "lln"), "limit")),
+        ),
+    ),
+    RuleType(
+        code="creatinine_clearance",
+        label="Creatinine clearance (mL/min)",
+        help=(
+            "Computes creatinine clearance (Cockcroft-Gault from 18 years, bedside Schwartz "
+            'under 18) and compares it, e.g. {"op": ">", "value": 75}.'
+        ),
+        params=(_OPERATOR_PARAM, _Param("value", _number(minimum=0))),
+    ),
+    RuleType(
+        code="ecog_range",
+        label="ECOG performance status range",
+        help='ECOG performance status within an inclusive range, e.g. {"min": 0, "max": 2}.',
+        params=(
+            _Param("min", _integer(minimum=0, maximum=5)),
+            _Param("max", _integer(minimum=0, maximum=5)),
+        ),
+        _check_together=_check_min_max("min", "max", ""),
+    ),
+    RuleType(
+        code="disease_in",
+        label="Disease is one of",
+        help=(
+            "The participant's disease is one of a list, "
+            'e.g. {"diseases": ["AIHA", "PRCA", "EVANS", "SECONDARY_CYTOPENIA"]}.'
+        ),
+        params=(_Param("diseases", _choices(DISEASES, "disease", "diseases", upper=True)),),
+    ),
+    RuleType(
+        code="disease_duration",
+        label="Time since diagnosis (months)",
+        help=(
+            "Whole months from the diagnosis date to the screening date compared with a number "
+            '(comparison ">=" unless given), e.g. {"min_months": 3, "op": ">"}.'
+        ),
+        params=(
+            _Param("min_months", _integer(minimum=0)),
+            _Param("op", _operator, required=False, default=">="),
+        ),
+    ),
+    RuleType(
+        code="prior_therapy_failure",
+        label="Failed prior therapy",
+        help=(
+            "A recorded prior therapy of the listed kinds ended with a failing outcome (default "
+            '"none") and, if given, lasted at least min_weeks, e.g. {"therapies": '
+            '["glucocorticoid"], "failing_outcomes": ["none"], "min_weeks": 4}.'
+        ),
+        params=(
+            _Param("therapies", _choices(THERAPIES, "therapy", "therapies")),
+            _Param(
+                "failing_outcomes",
+                _choices(THERAPY_OUTCOMES, "outcome", "outcomes"),
+                required=False,
+                default=("none",),
+            ),
+            _Param("min_weeks", _integer(minimum=0), required=False),
+        ),
+    ),
+    RuleType(
+        code="condition",
+        label="Yes/no condition",
+        help=(
+            "A yes/no condition recorded at screening has the given value, "
+            'e.g. {"name": "abnormal_cardiac_function", "value": false}.'
+        ),
+        params=(_Param("name", _name), _Param("value", _boolean)),
+    ),
+    RuleType(
+        code="answer_equals",
+        label="Screening answer equals",
+        help=(
+            "A screening answer equals the given value (yes/no or text), "
+            'e.g. {"field": "pregnancy_test", "value": "negative"}.'
+        ),
+        params=(_Param("field", _name), _Param("value", _answer_value)),
+    ),
+    RuleType(
+        code="answer_number",
+        label="Numeric screening answer",
+        help=(
+            "Compares a numeric screening answer with a number, "
+            'e.g. {"field": "thrombocytopenia_months", "op": ">", "value": 3}.'
+        ),
+        params=(_Param("field", _name), _OPERATOR_PARAM, _Param("value", _number())),
+    ),
+    RuleType(
+        code="all_of",
+        label="All of these rules",
+        help=(
+            "Met when every listed rule is met (rules that do not apply are ignored), "
+            'e.g. {"rules": [{"rule_type": "lab_vs_limit", "params": {"analyte": "ALT", '
+            '"op": "<=", "multiple": 3, "limit": "uln"}}, {"rule_type": "lab_vs_limit", '
+            '"params": {"analyte": "AST", "op": "<=", "multiple": 3, "limit": "uln"}}]}.'
+        ),
+        params=(_Param("rules", _rules),),
+    ),
+    RuleType(
+        code="any_of",
+        label="Any of these rules",
+        help=(
+            "Met when at least one listed rule is met (rules that do not apply are ignored), "
+            'e.g. {"rules": [{"rule_type": "lab_threshold", "params": {"analyte": "HGB", '
+            '"op": "<", "value": 100}}, {"rule_type": "lab_threshold", "params": '
+            '{"analyte": "PLT", "op": "<", "value": 30}}]}.'
+        ),
+        params=(_Param("rules", _rules),),
+    ),
+    RuleType(
+        code="when_disease",
+        label="Only for some diseases",
+        help=(
+            "Applies the inner rule only to participants with one of the listed diseases, e.g. "
+            '{"diseases": ["AIHA"], "rule": {"rule_type": "lab_threshold", "params": '
+            '{"analyte": "HGB", "op": "<", "value": 100}}}.'
+        ),
+        params=(
+            _Param("diseases", _choices(DISEASES, "disease", "diseases", upper=True)),
+            _Param("rule", _rule),
+        ),
+    ),
+    RuleType(
+        code="when_sex",
+        label="Only for one sex",
+        help=(
+            "Applies the inner rule only to one sex, optionally from an age and only when a "
+            'yes/no answer is yes, e.g. {"sex": "female", "min_age_years": 12, '
+            '"only_if_answer": "childbearing_potential", "rule": {"rule_type": '
+            '"answer_equals", "params": {"field": "pregnancy_test", "value": "negative"}}}.'
+        ),
+        params=(
+            _Param("sex", _choice(SEXES, "sex")),
+            _Param("min_age_years", _integer(minimum=0, maximum=150), required=False),
+            _Param("only_if_answer", _name, required=False),
+            _Param("rule", _rule),
+        ),
+    ),
+)
+
+RULE_TYPES: dict[str, RuleType] = {rt.code: rt for rt in _RULE_TYPE_LIST}
+
+
+def _rule_type(code: object) -> RuleType:
+    rule_type = RULE_TYPES.get(code) if isinstance(code, str) else None
+    if rule_type is None:
+        raise RuleParamsError({"rule_type": [_unknown_rule_type(code)]})
+    return rule_type
+
+
+def validate_params(rule_type: str, params) -> dict:
+    """Normalised params of a criterion's rule, or ``RuleParamsError`` whose ``errors`` name every
+    bad param by path (nested rules: ``rules.1.params.analyte``, ``rule.params.value``)."""
+    return _rule_type(rule_type).validate(params)
+
