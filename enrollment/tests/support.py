@@ -53,7 +53,8 @@ def eligible_p3_screening(user, *, sex="female"):
               services.LabInput("CREAT", 60, "umol/L")],
         prior_therapies=[services.TherapyInput("splenectomy", "relapse", date(2020, 1, 1), date(2020, 1, 1))],
         conditions={"lactating": False},
-        answers={"diagnosis_meets_guideline": True, "thrombocytopenia_months": 24, "stable_maintenance_therapy_4_weeks": True,
+        answers={"diagnosis_meets_guideline": True, "thrombocytopenia_months": 24,
+                 "stable_maintenance_therapy_4_weeks": True,
                  "childbearing_potential": False, "fertile": False, "understands_and_complies": True},
     )
     screening = ScreeningFactory(study="MSC-ITP-5", data=data, by=user)
@@ -84,7 +85,8 @@ def p3_facts() -> dict:
             {"analyte": "CREAT", "value": 0.7, "unit": "mg/dL"},
         ],
         "prior_therapies": [
-            {"therapy": "glucocorticoid", "start": years_ago(2), "end": years_ago(1, 300), "dose_text": "prednisone 1 mg/kg", "outcome": "none"},
+            {"therapy": "glucocorticoid", "start": years_ago(2), "end": years_ago(1, 300),
+             "dose_text": "prednisone 1 mg/kg", "outcome": "none"},
             {"therapy": "tpo_agent", "start": years_ago(1, 200), "end": years_ago(1, 100), "outcome": "none"},
             {"therapy": "rituximab", "start": years_ago(1, 50), "end": years_ago(1, 20), "outcome": "none"},
         ],

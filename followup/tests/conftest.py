@@ -23,7 +23,8 @@ def woman(studies, coordinator):
     participant = ParticipantFactory(screening=screening, dose_level_code="A", enrolled_on=day0, first_infusion_on=day0,
                                      by=coordinator)
     InfusionFactory(participant=participant, number=1, started_at=datetime.combine(day0, time(9, 0), tzinfo=TZ),
-                    ended_at=None, weight_kg=60, cells_infused=3e7, product={"kind": "msc", "lot": "L1", "viability_pct": 95},
+                    ended_at=None, weight_kg=60, cells_infused=3e7,
+                    product={"kind": "msc", "lot": "L1", "viability_pct": 95},
                     by=coordinator)
     return participant
 

@@ -88,7 +88,8 @@ def p1_participant(user, disease):
     participant = ParticipantFactory(screening=screening, enrolled_on=p1_day0(), first_infusion_on=p1_day0(), by=user)
     InfusionFactory(
         participant=participant, number=1,
-        started_at=timezone.make_aware(timezone.datetime.combine(p1_day0(), timezone.datetime.min.time()).replace(hour=9)),
+        started_at=timezone.make_aware(
+            timezone.datetime.combine(p1_day0(), timezone.datetime.min.time()).replace(hour=9)),
         ended_at=None, weight_kg=60, cells_infused=None,
         product={"kind": "cord_blood", "bank": "Beijing", "unit_id": "CB-1", "tnc": 1.5e9}, by=user)
     return participant

@@ -86,7 +86,8 @@ def test_a_coordinator_sending_a_password_is_403_and_writes_nothing(api, partici
 
 def test_an_investigator_with_the_password_confirms_at_once(participant, investigator):
     before = timezone.now()
-    response = client_for(investigator).post(url(participant), {**event_body(), "password": SIGNER_PASSWORD}, format="json")
+    response = client_for(investigator).post(url(participant), {**event_body(), "password": SIGNER_PASSWORD},
+                                             format="json")
 
     assert response.status_code == 201, response.json()
     body = response.json()

@@ -132,7 +132,8 @@ def test_coordinator_records_a_visit_assessment_in_the_browser(chromium_page, st
     participant = ParticipantFactory(screening=screening, dose_level_code="A", enrolled_on=day0, first_infusion_on=day0,
                                      by=user)
     InfusionFactory(participant=participant, number=1,
-                    started_at=datetime.combine(day0, time(9, 0), tzinfo=timezone.get_current_timezone()), ended_at=None,
+                    started_at=datetime.combine(day0, time(9, 0), tzinfo=timezone.get_current_timezone()),
+                    ended_at=None,
                     weight_kg=60, cells_infused=3e7, product={"kind": "msc", "lot": "L1", "viability_pct": 95}, by=user)
     page = chromium_page
     errors = []

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from followup import services
 from followup.models import OutcomeSnapshot
-from followup.tests.support import CHECK_VECTOR, NON_RESPONDER, RESPONSE_DAY, platelets, responder_counts, treated_participant
+from followup.tests.support import (
+    CHECK_VECTOR, NON_RESPONDER, RESPONSE_DAY, platelets, responder_counts, treated_participant,
+)
 
 
 @pytest.fixture

@@ -208,7 +208,8 @@ def test_a_reminder_is_about_one_record_of_its_kind(due_now, kind, about):
     records = {"visit": visit, "adverse_event": sae}
     with pytest.raises(IntegrityError), transaction.atomic():
         ReminderFactory(kind=kind, participant=participant, site=participant.site, due_at=timezone.now(),
-                        sent_at=timezone.now(), recipients="", subject="s", **({about: records[about]} if about else {}))
+                        sent_at=timezone.now(), recipients="", subject="s",
+                        **({about: records[about]} if about else {}))
 
 
 def test_sweep_discovery_reads_a_fixed_number_of_rows_sets(due_now, django_assert_max_num_queries):

@@ -31,7 +31,8 @@ def serious_event(participant, by, *, aware_hours_ago=3, serious=True, status="c
     the time of the call)."""
     now = now or timezone.now().replace(microsecond=0)
     event = AdverseEventFactory(participant=participant, term="Lung infection", category="non_haematological",
-                                onset_date=day0() + timedelta(days=5), grade=3, serious=serious, relationship="unlikely",
+                                onset_date=day0() + timedelta(days=5), grade=3, serious=serious,
+                                relationship="unlikely",
                                 seriousness=["hospitalisation"] if serious else [],
                                 site_aware_at=now - timedelta(hours=aware_hours_ago), by=by)
     if status == "confirmed":

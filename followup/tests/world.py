@@ -60,10 +60,11 @@ def build_world(user) -> World:
     screening = eligible_p3_screening(user)
     treated = eligible_p3_screening(user)
     treated.consents.update(signed_at=timezone.now() - timedelta(days=75))
-    participant = ParticipantFactory(screening=treated, enrolled_on=day0() - timedelta(days=2), first_infusion_on=day0(),
-                                     by=user)
-    InfusionFactory(participant=participant, number=1, started_at=at(day0()), ended_at=at(day0(), 10, 5), weight_kg=60.0,
-                    cells_infused=6.0e9, product={"kind": "msc", "lot": "MSC-2026-014", "viability_pct": 93.5, "passage": 4},
+    participant = ParticipantFactory(screening=treated, enrolled_on=day0() - timedelta(days=2),
+                                     first_infusion_on=day0(), by=user)
+    InfusionFactory(participant=participant, number=1, started_at=at(day0()), ended_at=at(day0(), 10, 5),
+                    weight_kg=60.0, cells_infused=6.0e9,
+                    product={"kind": "msc", "lot": "MSC-2026-014", "viability_pct": 93.5, "passage": 4},
                     reactions=["fever"], by=user)
     assessment = AssessmentFactory(participant=participant, date=day0(), visit="BL", bleeding_grade=0,
                                    labs=[{"analyte": "PLT", "value": 15, "unit": "10^9/L"}], by=user)
