@@ -4,11 +4,16 @@ import shutil
 from datetime import timedelta
 
 import pytest
+import yaml
+from django.core.cache import cache
 from django.utils import timezone
 
+from config.celery import app
 from dosing.tests.support import day0
 from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p3_screening
+from trials.models import Study
+from trials.services import STUDIES_DIR, LoadReport, studies_load, study_load
 from trials.tests.factories import UserFactory
 from trials.tests.support import SIGNER_PASSWORD, client_for, require_service
 
@@ -24,8 +29,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(autouse=True)
 def tasks_run_in_process():
     """Tasks queued by the code under test run at once, in the test; the worker test opts out."""
-    from config.celery import app
-
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield app
@@ -36,8 +39,6 @@ def tasks_run_in_process():
 def fresh_cache():
     """Each test starts and ends with an empty cache: wrong-password counters (sign-in and
     signatures) live there, keyed by user id, and the ids come back after each rollback."""
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()
@@ -51,8 +52,6 @@ def fast_password_hashing(settings):
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Load the built-in studies once into the test database; each test rolls back on top of it."""
-    from trials.services import studies_load
-
     with django_db_blocker.unblock():
         studies_load()
 
@@ -60,9 +59,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture
 def studies(db):
     """The three built-in studies, loaded from trials/studies/ (by code)."""
-    from trials.models import Study
-    from trials.services import studies_load
-
     if not Study.objects.filter(code__in=["UCB-IRIC", "HUCMSC-ITP-ESC", "MSC-ITP-5"]).count() == 3:
         studies_load()
     return {study.code: study for study in Study.objects.all()}
@@ -100,10 +96,6 @@ def api(coordinator):
 @pytest.fixture
 def other_site_study(studies, make_user):
     """A study run only at another hospital (site XH), copied from MSC-ITP-5's definition."""
-    import yaml
-
-    from trials.services import STUDIES_DIR, LoadReport, study_load
-
     data = yaml.safe_load((STUDIES_DIR / "MSC-ITP-5.yaml").read_text())
     data["code"] = "XH-MSC"
     data["sites"] = [{"code": "XH", "name": "Xiehe Other Hospital"}]
@@ -124,7 +116,7 @@ def participant(studies, coordinator):
 def chromium_page(live_server):
     """A Playwright page in Debian's headless Chromium, with the live server's URL as `page.base`."""
     require_service(os.path.exists(CHROMIUM) or shutil.which("chromium") is not None, "Chromium (/usr/bin/chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only the browser tests need Playwright)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
