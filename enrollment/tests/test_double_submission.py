@@ -2,7 +2,6 @@
 twice, refused tokens, a token still in progress; screening to enrolment through the API with keys."""
 from datetime import timedelta
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,12 +15,6 @@ from trials.tests.support import confirm_eligibility
 ALREADY = "This form was already submitted; the record below was created then."
 NOT_VERIFIED = ("This form could not be verified (it was opened by another user or altered) and was not saved; "
                 "fill it in again.")
-
-
-@pytest.fixture
-def coordinator_client(client, coordinator):
-    client.force_login(coordinator)
-    return client
 
 
 def test_screening_form_posted_twice_records_one_screening(coordinator_client, studies):

@@ -26,12 +26,6 @@ def enrol(user, **changes) -> Participant:
     return services.participant_enrol(screening=screening, by=user)
 
 
-@pytest.fixture
-def coordinator_client(client, coordinator):
-    client.force_login(coordinator)
-    return client
-
-
 # --- access -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", ROLES)
