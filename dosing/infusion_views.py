@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from enrollment.selectors import participants_visible
 from trials.errors import ServiceError
+from trials.forms_errors import add_service_errors
 from trials.scoping import Action, require
 
 from . import services
@@ -42,7 +43,7 @@ def infusion_record(request, pk):
             services.infusion_record(participant=participant, data=services.InfusionInput(**form.service_input()),
                                      by=request.user)
         except ServiceError as error:
-            form.add_service_errors(error.errors)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Infusion %(n)d recorded.") % {"n": row.number})
             return redirect("participant-detail", pk=pk)
@@ -63,9 +64,7 @@ def infusion_missed(request, pk):
             services.infusion_miss(participant=participant, number=form.cleaned_data["number"],
                                    reason=form.cleaned_data["reason"], by=request.user)
         except ServiceError as error:
-            for path, problems in error.errors.items():
-                for problem in problems:
-                    form.add_error(path if path in form.fields else None, problem)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Infusion %(n)d recorded as missed.") % {"n": row.number})
             return redirect("participant-detail", pk=pk)

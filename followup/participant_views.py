@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.forms import WithdrawalForm, add_service_errors
+from enrollment.forms import WithdrawalForm, style
 from enrollment.selectors import participants_visible
 from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
+from trials.forms_errors import add_service_errors
 from trials.scoping import Action, can, require
 
 from .deviations import participant_deviations
@@ -82,7 +83,8 @@ def participant_withdraw(request, pk):
             withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
                      reason=data["reason"], detail=data["detail"], by=request.user)
         except ServiceError as error:
-            add_service_errors(form, error.errors)
+            add_service_errors(form, error)
+            style(form)
         else:
             messages.success(request, _("%(number)s withdrawn.") % {"number": participant.study_number})
             return redirect("participant-detail", pk=pk)
