@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trials import hooks
-from trials.errors import ConflictError, ServiceError
+from trials.errors import ServiceError
 from trials.limits import LimitedSerializer
 from trials.models import Arm, DoseLevel, Site, Study
 from trials.scoping import Action, require, site_ids_for
@@ -18,20 +18,6 @@ from trials.units import ANALYTES
 from . import screening_rows, selectors, services
 from .enums import ANSWERS, Sex, Therapy, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Conflict."
-
-
-def raise_for(error: ServiceError):
-    """A service's refusal as the API's 400 (bad input) or 409 (state conflict), fields named."""
-    if isinstance(error, ConflictError):
-        conflict = Conflict()
-        conflict.detail = error.errors
-        raise conflict
-    raise exceptions.ValidationError(error.errors)
 
 
 # --- input ------------------------------------------------------------------------------------
@@ -326,10 +312,7 @@ class StudyScreenings(APIView):
             site = next(iter(screen_sites.values()))
         else:
             raise exceptions.ValidationError({"site": ["You screen at several sites: give the site code."]})
-        try:
-            screening = services.screening_create(study=study, site=site, data=serializer.to_input(), by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        screening = services.screening_create(study=study, site=site, data=serializer.to_input(), by=request.user)
         # The new screening holds the labs and courses written; it has no consent or participant yet.
         screening_rows.cache_rows(screening, "consents", [])
         Screening.participant.related.set_cached_value(screening, None)
@@ -346,11 +329,8 @@ class ScreeningDetail(APIView):
         screening = _screening_for(request, pk, Action.SCREEN)
         serializer = ScreeningPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.screening_update(screening=screening, data=serializer.to_input(),
-                                      reason=serializer.validated_data["reason"], by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        services.screening_update(screening=screening, data=serializer.to_input(),
+                                  reason=serializer.validated_data["reason"], by=request.user)
         return Response(_screening_out(screening.pk))
 
 
@@ -368,7 +348,7 @@ class ScreeningConsent(APIView):
         except ServiceError as error:
             if "guardian_name" in error.errors:  # the request names the field "guardian"
                 error.errors["guardian"] = error.errors.pop("guardian_name")
-            raise_for(error)
+            raise
         # The screening read above, with the consent just recorded among its consents.
         return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
@@ -386,11 +366,8 @@ class ScreeningEligibilityConfirmation(APIView):
             .prefetch_related(Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))))
         serializer = EligibilityConfirmationInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.screening_eligibility_confirm(screening=screening, password=serializer.validated_data["password"],
-                                                   by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        services.screening_eligibility_confirm(screening=screening, password=serializer.validated_data["password"],
+                                               by=request.user)
         return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
 
@@ -403,13 +380,10 @@ class ScreeningEnrol(APIView):
         serializer = EnrolInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            participant = services.participant_enrol(
-                screening=screening, by=request.user, enrolled_on=data["enrolled_on"],
-                first_infusion_on=data["first_infusion_on"], arm_code=data["arm"] or None,
-                dose_level_code=data["dose_level"] or None)
-        except ServiceError as error:
-            raise_for(error)
+        participant = services.participant_enrol(
+            screening=screening, by=request.user, enrolled_on=data["enrolled_on"],
+            first_infusion_on=data["first_infusion_on"], arm_code=data["arm"] or None,
+            dose_level_code=data["dose_level"] or None)
         return Response(ParticipantOutSerializer(participant).data, status=status.HTTP_201_CREATED)
 
 
@@ -429,9 +403,6 @@ class ParticipantWithdraw(APIView):
         serializer = WithdrawInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            services.participant_withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
-                                          reason=data["reason"], detail=data["detail"], by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        services.participant_withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
+                                      reason=data["reason"], detail=data["detail"], by=request.user)
         return Response(ParticipantOutSerializer(participant).data)

@@ -12,9 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dosing.selectors import AdverseEventDLT, adverse_event_dlt, participant_dlt_window
-from enrollment.api import raise_for
 from enrollment.selectors import participants_visible
-from trials.errors import ServiceError
 from trials.limits import LimitedSerializer
 from trials.scoping import Action, require
 from trials.units import ANALYTES
@@ -177,11 +175,8 @@ class ParticipantAdverseEvents(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         password = data.pop("password")
-        try:
-            event = services.adverse_event_record(
-                participant=participant, data=services.AdverseEventInput(**data), by=request.user, password=password)
-        except ServiceError as error:
-            raise_for(error)
+        event = services.adverse_event_record(
+            participant=participant, data=services.AdverseEventInput(**data), by=request.user, password=password)
         judged = adverse_event_dlt(event, participant_dlt_window(participant.infusions.all()))
         return Response(adverse_event_out(judged), status=status.HTTP_201_CREATED)
 
@@ -226,11 +221,8 @@ class AdverseEventDetail(APIView):
         data = services.AdverseEventInput(**{name: given.get(name, services.KEEP)
                                              for name in services.ADVERSE_EVENT_CORRECTABLE},
                                           term_other=given.get("term_other", False))
-        try:
-            services.adverse_event_update(event=event, data=data, reason=serializer.validated_data["reason"],
-                                          password=serializer.validated_data["password"], by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        services.adverse_event_update(event=event, data=data, reason=serializer.validated_data["reason"],
+                                      password=serializer.validated_data["password"], by=request.user)
         return Response(_judged(event))
 
 
@@ -304,10 +296,7 @@ class AdverseEventConfirm(APIView):
         event = _adverse_event(request, pk)
         serializer = AdverseEventConfirmInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.adverse_event_confirm(event=event, by=request.user, **serializer.validated_data)
-        except ServiceError as error:
-            raise_for(error)
+        services.adverse_event_confirm(event=event, by=request.user, **serializer.validated_data)
         return Response(_judged(event))
 
 
@@ -320,11 +309,8 @@ class AdverseEventDismiss(APIView):
         event = _adverse_event(request, pk)
         serializer = AdverseEventDismissInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.adverse_event_dismiss(event=event, reason=serializer.validated_data["reason"],
-                                           password=serializer.validated_data["password"], by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        services.adverse_event_dismiss(event=event, reason=serializer.validated_data["reason"],
+                                       password=serializer.validated_data["password"], by=request.user)
         return Response(_judged(event))
 
 
@@ -345,11 +331,8 @@ class AdverseEventSaeReport(APIView):
         event = _adverse_event(request, pk, Action.CAPTURE)
         serializer = SaeReportInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.adverse_event_sae_report(event=event, reported_at=serializer.validated_data["reported_at"],
-                                              by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        services.adverse_event_sae_report(event=event, reported_at=serializer.validated_data["reported_at"],
+                                          by=request.user)
         return Response(_judged(event))
 
 
@@ -387,14 +370,11 @@ class ParticipantVisitRecord(APIView):
         serializer = VisitRecordInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            if data["missed"]:
-                services.visit_miss(visit=visit, reason=data["reason"], by=request.user)
-            else:
-                services.visit_record(visit=visit, done_at=data["done_at"], deviation_reason=data["deviation_reason"],
-                                      by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        if data["missed"]:
+            services.visit_miss(visit=visit, reason=data["reason"], by=request.user)
+        else:
+            services.visit_record(visit=visit, done_at=data["done_at"], deviation_reason=data["deviation_reason"],
+                                  by=request.user)
         return Response(VisitOutSerializer(visit).data)
 
 
@@ -539,15 +519,12 @@ class ParticipantAssessments(APIView):
         serializer = AssessmentInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            assessment = services.assessment_record(
-                participant=participant, by=request.user, data=services.AssessmentInput(
-                    **{**data, "labs": [dict(lab) for lab in data["labs"]],
-                       "transfusions": [dict(t) for t in data["transfusions"]],
-                       "rescue_therapies": [dict(r) for r in data["rescue_therapies"]],
-                       "concomitant_medications": [dict(m) for m in data["concomitant_medications"]]}))
-        except ServiceError as error:
-            raise_for(error)
+        assessment = services.assessment_record(
+            participant=participant, by=request.user, data=services.AssessmentInput(
+                **{**data, "labs": [dict(lab) for lab in data["labs"]],
+                   "transfusions": [dict(t) for t in data["transfusions"]],
+                   "rescue_therapies": [dict(r) for r in data["rescue_therapies"]],
+                   "concomitant_medications": [dict(m) for m in data["concomitant_medications"]]}))
         return Response(AssessmentOutSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
 
@@ -636,11 +613,8 @@ class AssessmentDetail(APIView):
         serializer = AssessmentUpdateInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         given = _given(serializer, request, [name for name in serializer.fields if name != "reason"])
-        try:
-            corrected = services.assessment_update(assessment=assessment, data=_assessment_input(given, services.KEEP),
-                                                   reason=serializer.validated_data["reason"], by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        corrected = services.assessment_update(assessment=assessment, data=_assessment_input(given, services.KEEP),
+                                               reason=serializer.validated_data["reason"], by=request.user)
         return Response(AssessmentOutSerializer(corrected).data)
 
 
