@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dosing.selectors import AdverseEventDLT, adverse_event_dlt, participant_dlt_window
+from dosing.selectors import adverse_event_dlt, participant_dlt_window
 from enrollment.selectors import participants_visible
 from trials.limits import LimitedSerializer
 from trials.scoping import Action, require
@@ -69,11 +69,18 @@ class SignatureSerializer(serializers.Serializer):
 
 
 class DltWindowSerializer(serializers.Serializer):
+    # The window is a (start, end) pair of dates. (No docstring: it would be the schema's description.)
     start = serializers.DateField()
     end = serializers.DateField()
 
+    def to_representation(self, window):
+        start, end = window
+        return super().to_representation({"start": start, "end": end})
+
 
 class DltSerializer(serializers.Serializer):
+    # An event's DLT assessment (`dosing.selectors.adverse_event_dlt`) against the participant's DLT
+    # window, which the context gives (`dlt_window`).
     is_dlt = serializers.BooleanField(help_text="A DLT by the definition of CLINICAL_RULES.md section 4.")
     explanation = serializers.CharField()
     in_dlt_window = serializers.BooleanField(help_text="The onset falls inside the participant's DLT window.")
@@ -81,8 +88,13 @@ class DltSerializer(serializers.Serializer):
     window_explanation = serializers.CharField()
     counts = serializers.BooleanField(help_text="Counts as a DLT for the 3+3 proposal (both of the above).")
 
+    def to_representation(self, event):
+        return super().to_representation(adverse_event_dlt(event, self.context["dlt_window"]))
 
-class AdverseEventOutSerializer(serializers.Serializer):
+
+class AdverseEventWithDltSerializer(serializers.Serializer):
+    # An adverse event with its DLT assessment (`dlt`); the context gives the participant's DLT window
+    # (`dlt_window`, `dosing.selectors.participant_dlt_window`): see `adverse_event_out`.
     id = serializers.IntegerField()
     participant = serializers.IntegerField(source="participant_id")
     term = serializers.CharField()
@@ -119,6 +131,7 @@ class AdverseEventOutSerializer(serializers.Serializer):
     dismissed_reason = serializers.CharField()
     reported_by = serializers.CharField(source="reported_by.username")
     reported_at = serializers.DateTimeField()
+    dlt = DltSerializer(source="*")
 
     @extend_schema_field(SignatureSerializer(allow_null=True))
     def get_confirmation(self, event) -> dict | None:
@@ -131,23 +144,10 @@ class AdverseEventOutSerializer(serializers.Serializer):
         return bool(due and event.sae_reported_at and event.sae_reported_at > due)
 
 
-def adverse_event_out(judged: AdverseEventDLT) -> dict:
-    window = judged.dlt_window
-    return {
-        **AdverseEventOutSerializer(judged.adverse_event).data,
-        "dlt": {
-            "is_dlt": judged.is_dlt,
-            "explanation": judged.explanation,
-            "in_dlt_window": judged.in_dlt_window,
-            "dlt_window": {"start": window[0].isoformat(), "end": window[1].isoformat()} if window else None,
-            "window_explanation": judged.window_explanation,
-            "counts": judged.counts,
-        },
-    }
-
-
-class AdverseEventWithDltSerializer(AdverseEventOutSerializer):
-    dlt = DltSerializer()
+def adverse_event_out(event, window, *, many=False):
+    """The event (or, `many`, the events) of one participant as the API returns it, judged against
+    the participant's DLT `window` (`dosing.selectors.participant_dlt_window`)."""
+    return AdverseEventWithDltSerializer(event, many=many, context={"dlt_window": window}).data
 
 
 class ParticipantAdverseEvents(APIView):
@@ -164,7 +164,7 @@ class ParticipantAdverseEvents(APIView):
         window = participant_dlt_window(participant.infusions.all())
         events = (participant.adverse_events.select_related("reported_by", "sae_reported_by", "confirmed_by")
                   .order_by("onset_date", "id"))
-        return Response([adverse_event_out(adverse_event_dlt(event, window)) for event in events])
+        return Response(adverse_event_out(events, window, many=True))
 
     @extend_schema(request=AdverseEventCreateInSerializer, responses={201: AdverseEventWithDltSerializer})
     def post(self, request, pk):
@@ -175,8 +175,8 @@ class ParticipantAdverseEvents(APIView):
         password = data.pop("password")
         event = services.adverse_event_record(
             participant=participant, data=services.AdverseEventInput(**data), by=request.user, password=password)
-        judged = adverse_event_dlt(event, participant_dlt_window(participant.infusions.all()))
-        return Response(adverse_event_out(judged), status=status.HTTP_201_CREATED)
+        return Response(adverse_event_out(event, participant_dlt_window(participant.infusions.all())),
+                        status=status.HTTP_201_CREATED)
 
 
 class AdverseEventUpdateInSerializer(AdverseEventInSerializer):
@@ -203,7 +203,7 @@ class AdverseEventDetail(APIView):
 
     @extend_schema(responses=AdverseEventWithDltSerializer)
     def get(self, request, pk):
-        return Response(_judged(_adverse_event(request, pk, Action.VIEW)))
+        return Response(_event_out(_adverse_event(request, pk, Action.VIEW)))
 
     @extend_schema(request=AdverseEventUpdateInSerializer, responses=AdverseEventWithDltSerializer)
     def patch(self, request, pk):
@@ -216,7 +216,7 @@ class AdverseEventDetail(APIView):
                                           term_other=given.get("term_other", False))
         services.adverse_event_update(event=event, data=data, reason=serializer.validated_data["reason"],
                                       password=serializer.validated_data["password"], by=request.user)
-        return Response(_judged(event))
+        return Response(_event_out(event))
 
 
 class CtcaeTermSerializer(serializers.Serializer):
@@ -271,9 +271,8 @@ def _adverse_event(request, pk, action=Action.SIGN):
     return event
 
 
-def _judged(event):
-    infusions = event.participant.infusions.all()
-    return adverse_event_out(adverse_event_dlt(event, participant_dlt_window(infusions)))
+def _event_out(event):
+    return adverse_event_out(event, participant_dlt_window(event.participant.infusions.all()))
 
 
 class AdverseEventConfirm(APIView):
@@ -286,7 +285,7 @@ class AdverseEventConfirm(APIView):
         serializer = AdverseEventConfirmInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.adverse_event_confirm(event=event, by=request.user, **serializer.validated_data)
-        return Response(_judged(event))
+        return Response(_event_out(event))
 
 
 class AdverseEventDismiss(APIView):
@@ -300,7 +299,7 @@ class AdverseEventDismiss(APIView):
         serializer.is_valid(raise_exception=True)
         services.adverse_event_dismiss(event=event, reason=serializer.validated_data["reason"],
                                        password=serializer.validated_data["password"], by=request.user)
-        return Response(_judged(event))
+        return Response(_event_out(event))
 
 
 class SaeReportInSerializer(LimitedSerializer):
@@ -322,4 +321,4 @@ class AdverseEventSaeReport(APIView):
         serializer.is_valid(raise_exception=True)
         services.adverse_event_sae_report(event=event, reported_at=serializer.validated_data["reported_at"],
                                           by=request.user)
-        return Response(_judged(event))
+        return Response(_event_out(event))
