@@ -23,8 +23,9 @@ from . import services
 from . import worklist as work
 from .ctcae_terms import ctcae_terms
 from .forms import (RESCUE_ROWS, TRANSFUSION_ROWS, AdverseEventConfirmForm, AdverseEventDismissForm,
-                    AdverseEventEditForm, AdverseEventRecordForm, AssessmentEditForm, AssessmentForm, AssessmentLabRowForm,
-                    RescueTherapyRowForm, TransfusionRowForm, VisitDoneForm, VisitMissedForm, analytes_expected)
+                    AdverseEventEditForm, AdverseEventRecordForm, AssessmentEditForm, AssessmentForm,
+                    AssessmentLabRowForm, RescueTherapyRowForm, TransfusionRowForm, VisitDoneForm, VisitMissedForm,
+                    analytes_expected)
 from .models import AdverseEvent, Assessment, SeriousnessCriterion
 
 
@@ -223,8 +224,8 @@ def _ctcae_terms():
 def adverse_event_edit(request, pk):
     """Correct a confirmed adverse event with a reason (coordinators and investigators of the site;
     the relationship to treatment only by an investigator), through `services.adverse_event_update`."""
-    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
-                              .select_related("participant").prefetch_related("participant__screening__consents"), pk=pk)
+    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user).select_related("participant")
+                              .prefetch_related("participant__screening__consents"), pk=pk)
     participant = event.participant
     require(request.user, Action.CAPTURE, [participant.site_id])
     if event.status != "confirmed":

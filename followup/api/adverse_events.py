@@ -32,7 +32,8 @@ class AdverseEventInSerializer(LimitedSerializer):
                                      help_text=" | ".join(AdverseEventCategory.values))
     onset_date = serializers.DateField(required=False, allow_null=True, default=None)
     resolution_date = serializers.DateField(required=False, allow_null=True, default=None)
-    grade = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Confirmed CTCAE grade 1-5.")
+    grade = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                     help_text="Confirmed CTCAE grade 1-5.")
     serious = serializers.BooleanField(required=False, allow_null=True, default=None)
     relationship = serializers.CharField(required=False, allow_blank=True, default="",
                                          help_text=" | ".join(Relationship.values))
@@ -102,8 +103,9 @@ class AdverseEventWithDltSerializer(serializers.Serializer):
     category = serializers.CharField()
     onset_date = serializers.DateField()
     resolution_date = serializers.DateField(allow_null=True)
-    status = serializers.CharField(help_text="draft (recorded by a coordinator or without the investigator's signature, "
-                                             "an infusion reaction, a lab-derived suggestion) | confirmed | dismissed")
+    status = serializers.CharField(help_text="draft (recorded by a coordinator or without the investigator's "
+                                             "signature, an infusion reaction, a lab-derived suggestion) | confirmed | "
+                                             "dismissed")
     confirmation = serializers.SerializerMethodField(
         help_text="The investigator's signature confirming grade, seriousness and relationship (for a dismissed "
                   "event: the signed dismissal, its meaning with the reason): who, when, meaning; null for a draft "
@@ -241,7 +243,8 @@ class CtcaeTerms(APIView):
 class AdverseEventConfirmInSerializer(LimitedSerializer):
     length_model = AdverseEvent
 
-    grade = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Confirmed CTCAE grade 1-5.")
+    grade = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                     help_text="Confirmed CTCAE grade 1-5.")
     serious = serializers.BooleanField(required=False, allow_null=True, default=None)
     relationship = serializers.CharField(required=False, allow_blank=True, default="",
                                          help_text=" | ".join(Relationship.values))

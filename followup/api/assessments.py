@@ -15,8 +15,8 @@ from trials.scoping import Action, require
 from trials.units import ANALYTES
 
 from .. import services
-from ..models import (Assessment, LabResult, RescueTherapy, RescueTherapyKind, Transfusion, TransfusionKind, VirologyResult,
-                      Visit)
+from ..models import (Assessment, LabResult, RescueTherapy, RescueTherapyKind, Transfusion, TransfusionKind,
+                      VirologyResult, Visit)
 from .common import given_fields
 
 
