@@ -255,5 +255,6 @@ class StudyEscalationDecisions(APIView):
                                               by=request.user, expected_meaning=data["meaning"])
         levels = DoseLevel.objects.filter(arm__study=study).order_by("order")
         return Response({**EscalationDecisionOutSerializer(decision).data,
-                         "levels": [{"code": lv.code, "status": lv.status, "group_cap": lv.group_cap} for lv in levels]},
+                         "levels": [{"code": lv.code, "status": lv.status, "group_cap": lv.group_cap}
+                                    for lv in levels]},
                         status=status.HTTP_201_CREATED)

@@ -36,7 +36,8 @@ def infusion_record(request, pk):
     kind = participant.arm.product_kind
     form = InfusionForm(request.POST or None, product_kind=kind,
                         cells_required=services.cells_required(participant.dose_level, kind),
-                        initial={"number": row.number, "started_at": timezone.localtime().replace(second=0, microsecond=0)})
+                        initial={"number": row.number,
+                                 "started_at": timezone.localtime().replace(second=0, microsecond=0)})
     missed_form = MissedInfusionForm(initial={"number": row.number})
     if request.method == "POST" and form.is_valid():
         try:
@@ -69,7 +70,8 @@ def infusion_missed(request, pk):
             messages.success(request, _("Infusion %(n)d recorded as missed.") % {"n": row.number})
             return redirect("participant-detail", pk=pk)
     kind = participant.arm.product_kind
-    infusion_form = InfusionForm(product_kind=kind, cells_required=services.cells_required(participant.dose_level, kind),
+    infusion_form = InfusionForm(product_kind=kind,
+                                 cells_required=services.cells_required(participant.dose_level, kind),
                                  initial={"number": row.number})
     return render(request, "dosing/infusion_form.html",
                   {"participant": participant, "row": row, "form": infusion_form, "missed_form": form,

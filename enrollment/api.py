@@ -94,7 +94,8 @@ class ScreeningFactsSerializer(LimitedSerializer):
         return services.ScreeningInput(
             values=values,
             labs=[services.LabInput(**lab) for lab in data["labs"]] if "labs" in given else None,
-            prior_therapies=[services.TherapyInput(**t) for t in data["prior_therapies"]] if "prior_therapies" in given else None,
+            prior_therapies=([services.TherapyInput(**t) for t in data["prior_therapies"]]
+                             if "prior_therapies" in given else None),
             conditions=dict(data["conditions"]) if "conditions" in given else None,
             answers=answers if answers else None,
         )
@@ -208,7 +209,8 @@ class ScreeningOutSerializer(serializers.ModelSerializer):
         return EligibilityConfirmationOutSerializer(screening).data
 
     def get_eligibility(self, screening) -> dict:
-        return {"eligible": screening.eligible, "evaluated_at": screening.evaluated_at, "criteria": screening.eligibility}
+        return {"eligible": screening.eligible, "evaluated_at": screening.evaluated_at,
+                "criteria": screening.eligibility}
 
     def get_participant(self, screening) -> dict | None:
         participant = getattr(screening, "participant", None)
@@ -295,8 +297,8 @@ class StudyScreenings(APIView):
     @extend_schema(request=ScreeningFactsSerializer, responses={201: ScreeningOutSerializer})
     def post(self, request, code):
         # The study's sites, diseases and criteria are read once here and used by the service.
-        study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites", "diseases", "criteria"),
-                                  code=code)
+        study = get_object_or_404(
+            Study.objects.visible_to(request.user).prefetch_related("sites", "diseases", "criteria"), code=code)
         screener_of = set(site_ids_for(request.user, Action.SCREEN))
         screen_sites = {site.pk: site for site in study.sites.all() if site.pk in screener_of}
         if not screen_sites:
@@ -390,8 +392,8 @@ class ScreeningEnrol(APIView):
 class ParticipantDetail(APIView):
     @extend_schema(responses=ParticipantDetailSerializer)
     def get(self, request, pk):
-        participant = get_object_or_404(selectors.participants_visible(request.user).prefetch_related("infusions", "visits__definition"),
-                                        pk=pk)
+        participant = get_object_or_404(
+            selectors.participants_visible(request.user).prefetch_related("infusions", "visits__definition"), pk=pk)
         return Response(ParticipantDetailSerializer(participant).data)
 
 

@@ -188,7 +188,8 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None, c
     if not can_confirm and confirm_form is not None:
         _errors_as_messages(request, confirm_form)  # confirmed, enrolled or changed meanwhile: the form is gone
     order = list(ANALYTES)
-    labs = sorted(screening.labs.all(), key=lambda lab: order.index(lab.analyte) if lab.analyte in order else len(order))
+    labs = sorted(screening.labs.all(),
+                  key=lambda lab: order.index(lab.analyte) if lab.analyte in order else len(order))
     criteria = [
         {**c, "failing": (c["kind"] == "inclusion" and c["outcome"] == "not_met")
             or (c["kind"] == "exclusion" and c["outcome"] == "met")}

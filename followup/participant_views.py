@@ -34,9 +34,9 @@ def _errors_as_messages(request, form) -> None:
 def _participant(request, pk):
     return get_object_or_404(
         participants_visible(request.user).prefetch_related("screening__consents", "infusions", "adverse_events",
-                                                                      "assessments__labs", "assessments__rescue_therapies",
-                                                                      "assessments__transfusions",
-                                                                      "visits__definition"), pk=pk)
+                                                            "assessments__labs", "assessments__rescue_therapies",
+                                                            "assessments__transfusions", "visits__definition"),
+        pk=pk)
 
 
 def _participant_page(request, participant, *, withdrawal_form=None):
@@ -61,7 +61,8 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "adverse_events": list(participant.adverse_events.all()),
         "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
         "can_sign": can(request.user, Action.SIGN, [participant.site_id]),
-        "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")), None),
+        "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")),
+                              None),
     })
 
 
