@@ -10,15 +10,16 @@ from rest_framework.views import APIView
 
 from trials import hooks
 from trials.errors import ServiceError
+from trials.labs import LabInput
 from trials.limits import LimitedSerializer
 from trials.models import Arm, DoseLevel, Site, Study
+from trials.prefetch import cache_rows
 from trials.scoping import Action, require, site_ids_for
 from trials.units import ANALYTES
 
-from . import screening_rows, selectors, services
+from . import selectors, services
 from .enums import ANSWERS, Sex, Therapy, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
-
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -93,7 +94,7 @@ class ScreeningFactsSerializer(LimitedSerializer):
         answers = {key: data.get(key) for key in ANSWERS if key in given}
         return services.ScreeningInput(
             values=values,
-            labs=[services.LabInput(**lab) for lab in data["labs"]] if "labs" in given else None,
+            labs=[LabInput(**lab) for lab in data["labs"]] if "labs" in given else None,
             prior_therapies=([services.TherapyInput(**t) for t in data["prior_therapies"]]
                              if "prior_therapies" in given else None),
             conditions=dict(data["conditions"]) if "conditions" in given else None,
@@ -316,7 +317,7 @@ class StudyScreenings(APIView):
             raise exceptions.ValidationError({"site": ["You screen at several sites: give the site code."]})
         screening = services.screening_create(study=study, site=site, data=serializer.to_input(), by=request.user)
         # The new screening holds the labs and courses written; it has no consent or participant yet.
-        screening_rows.cache_rows(screening, "consents", [])
+        cache_rows(screening, "consents", [])
         Screening.participant.related.set_cached_value(screening, None)
         return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
