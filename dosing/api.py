@@ -8,9 +8,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from enrollment.api import raise_for
 from enrollment.selectors import participants_visible
-from trials.errors import ServiceError
 from trials.limits import LimitedSerializer
 from trials.models import DoseLevel, Study
 from trials.scoping import Action, require, site_ids_for
@@ -86,16 +84,13 @@ class ParticipantInfusions(APIView):
         serializer = InfusionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        try:
-            if data.pop("missed"):
-                row = services.infusion_miss(participant=participant, number=data["number"], reason=data["reason"],
-                                             by=request.user)
-            else:
-                data.pop("reason")
-                row = services.infusion_record(participant=participant, data=services.InfusionInput(**data),
-                                               by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        if data.pop("missed"):
+            row = services.infusion_miss(participant=participant, number=data["number"], reason=data["reason"],
+                                         by=request.user)
+        else:
+            data.pop("reason")
+            row = services.infusion_record(participant=participant, data=services.InfusionInput(**data),
+                                           by=request.user)
         return Response(InfusionOutSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
@@ -255,13 +250,11 @@ class StudyEscalationDecisions(APIView):
         serializer = EscalationDecisionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            decision = services.escalation_decide(study=study, action=data["action"], level_code=data["level"] or "",
-                                                  rationale=data["rationale"], password=data["password"],
-                                                  by=request.user, expected_meaning=data["meaning"])
-        except ServiceError as error:
-            raise_for(error)
+        decision = services.escalation_decide(study=study, action=data["action"], level_code=data["level"] or "",
+                                              rationale=data["rationale"], password=data["password"],
+                                              by=request.user, expected_meaning=data["meaning"])
         levels = DoseLevel.objects.filter(arm__study=study).order_by("order")
         return Response({**EscalationDecisionOutSerializer(decision).data,
-                         "levels": [{"code": lv.code, "status": lv.status, "group_cap": lv.group_cap} for lv in levels]},
+                         "levels": [{"code": lv.code, "status": lv.status, "group_cap": lv.group_cap}
+                                    for lv in levels]},
                         status=status.HTTP_201_CREATED)

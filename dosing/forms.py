@@ -78,11 +78,9 @@ class InfusionForm(LimitedForm, forms.Form):
             "dose_confirmation": data.get("dose_confirmation", ""),
         }
 
-    def add_service_errors(self, errors: dict) -> None:
-        for path, messages in errors.items():
-            field = f"product_{path.split('.', 1)[1]}" if path.startswith("product.") else path
-            for message in messages:
-                self.add_error(field if field in self.fields else None, message)
+    def field_for(self, path: str) -> str:
+        """The field showing a service error's path: `product.lot` is `product_lot`."""
+        return f"product_{path.split('.', 1)[1]}" if path.startswith("product.") else path
 
 
 class MissedInfusionForm(LimitedForm, forms.Form):
@@ -141,8 +139,6 @@ class EscalationDecisionForm(LimitedForm, forms.Form):
         action, _sep, level = self.cleaned_data["decision"].partition(":")
         return action, level
 
-    def add_service_errors(self, errors: dict) -> None:
-        for path, messages in errors.items():
-            field = "decision" if path in ("action", "level") else path
-            for message in messages:
-                self.add_error(field if field in self.fields else None, message)
+    def field_for(self, path: str) -> str:
+        """The field showing a service error's path: the action and the level are one `decision`."""
+        return "decision" if path in ("action", "level") else path

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from enrollment.selectors import participants_visible
 from trials.errors import ServiceError
+from trials.forms_errors import add_service_errors
 from trials.scoping import Action, require
 
 from . import services
@@ -35,14 +36,15 @@ def infusion_record(request, pk):
     kind = participant.arm.product_kind
     form = InfusionForm(request.POST or None, product_kind=kind,
                         cells_required=services.cells_required(participant.dose_level, kind),
-                        initial={"number": row.number, "started_at": timezone.localtime().replace(second=0, microsecond=0)})
+                        initial={"number": row.number,
+                                 "started_at": timezone.localtime().replace(second=0, microsecond=0)})
     missed_form = MissedInfusionForm(initial={"number": row.number})
     if request.method == "POST" and form.is_valid():
         try:
             services.infusion_record(participant=participant, data=services.InfusionInput(**form.service_input()),
                                      by=request.user)
         except ServiceError as error:
-            form.add_service_errors(error.errors)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Infusion %(n)d recorded.") % {"n": row.number})
             return redirect("participant-detail", pk=pk)
@@ -63,14 +65,13 @@ def infusion_missed(request, pk):
             services.infusion_miss(participant=participant, number=form.cleaned_data["number"],
                                    reason=form.cleaned_data["reason"], by=request.user)
         except ServiceError as error:
-            for path, problems in error.errors.items():
-                for problem in problems:
-                    form.add_error(path if path in form.fields else None, problem)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Infusion %(n)d recorded as missed.") % {"n": row.number})
             return redirect("participant-detail", pk=pk)
     kind = participant.arm.product_kind
-    infusion_form = InfusionForm(product_kind=kind, cells_required=services.cells_required(participant.dose_level, kind),
+    infusion_form = InfusionForm(product_kind=kind,
+                                 cells_required=services.cells_required(participant.dose_level, kind),
                                  initial={"number": row.number})
     return render(request, "dosing/infusion_form.html",
                   {"participant": participant, "row": row, "form": infusion_form, "missed_form": form,

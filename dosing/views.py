@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trials.errors import ConflictError, ServiceError
+from trials.forms_errors import add_service_errors
 from trials.models import Study
 from trials.scoping import Action, can, require, site_ids_for
 
@@ -61,7 +62,7 @@ def escalation(request, code):
                 form.add_error("password", str(refused))
                 status = 403
             except ServiceError as error:
-                form.add_service_errors(error.errors)
+                add_service_errors(form, error)
                 status = 409 if isinstance(error, ConflictError) else 200
             else:
                 messages.success(request, _("Decision signed: %(action)s%(level)s.") % {

@@ -9,30 +9,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trials import hooks
-from trials.errors import ConflictError, ServiceError
+from trials.errors import ServiceError
+from trials.labs import LabInput
 from trials.limits import LimitedSerializer
 from trials.models import Arm, DoseLevel, Site, Study
+from trials.prefetch import cache_rows
 from trials.scoping import Action, require, site_ids_for
 from trials.units import ANALYTES
 
-from . import screening_rows, selectors, services
+from . import selectors, services
 from .enums import ANSWERS, Sex, Therapy, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Conflict."
-
-
-def raise_for(error: ServiceError):
-    """A service's refusal as the API's 400 (bad input) or 409 (state conflict), fields named."""
-    if isinstance(error, ConflictError):
-        conflict = Conflict()
-        conflict.detail = error.errors
-        raise conflict
-    raise exceptions.ValidationError(error.errors)
-
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -107,8 +94,9 @@ class ScreeningFactsSerializer(LimitedSerializer):
         answers = {key: data.get(key) for key in ANSWERS if key in given}
         return services.ScreeningInput(
             values=values,
-            labs=[services.LabInput(**lab) for lab in data["labs"]] if "labs" in given else None,
-            prior_therapies=[services.TherapyInput(**t) for t in data["prior_therapies"]] if "prior_therapies" in given else None,
+            labs=[LabInput(**lab) for lab in data["labs"]] if "labs" in given else None,
+            prior_therapies=([services.TherapyInput(**t) for t in data["prior_therapies"]]
+                             if "prior_therapies" in given else None),
             conditions=dict(data["conditions"]) if "conditions" in given else None,
             answers=answers if answers else None,
         )
@@ -222,7 +210,8 @@ class ScreeningOutSerializer(serializers.ModelSerializer):
         return EligibilityConfirmationOutSerializer(screening).data
 
     def get_eligibility(self, screening) -> dict:
-        return {"eligible": screening.eligible, "evaluated_at": screening.evaluated_at, "criteria": screening.eligibility}
+        return {"eligible": screening.eligible, "evaluated_at": screening.evaluated_at,
+                "criteria": screening.eligibility}
 
     def get_participant(self, screening) -> dict | None:
         participant = getattr(screening, "participant", None)
@@ -309,8 +298,8 @@ class StudyScreenings(APIView):
     @extend_schema(request=ScreeningFactsSerializer, responses={201: ScreeningOutSerializer})
     def post(self, request, code):
         # The study's sites, diseases and criteria are read once here and used by the service.
-        study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites", "diseases", "criteria"),
-                                  code=code)
+        study = get_object_or_404(
+            Study.objects.visible_to(request.user).prefetch_related("sites", "diseases", "criteria"), code=code)
         screener_of = set(site_ids_for(request.user, Action.SCREEN))
         screen_sites = {site.pk: site for site in study.sites.all() if site.pk in screener_of}
         if not screen_sites:
@@ -326,12 +315,9 @@ class StudyScreenings(APIView):
             site = next(iter(screen_sites.values()))
         else:
             raise exceptions.ValidationError({"site": ["You screen at several sites: give the site code."]})
-        try:
-            screening = services.screening_create(study=study, site=site, data=serializer.to_input(), by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        screening = services.screening_create(study=study, site=site, data=serializer.to_input(), by=request.user)
         # The new screening holds the labs and courses written; it has no consent or participant yet.
-        screening_rows.cache_rows(screening, "consents", [])
+        cache_rows(screening, "consents", [])
         Screening.participant.related.set_cached_value(screening, None)
         return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
@@ -346,11 +332,8 @@ class ScreeningDetail(APIView):
         screening = _screening_for(request, pk, Action.SCREEN)
         serializer = ScreeningPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.screening_update(screening=screening, data=serializer.to_input(),
-                                      reason=serializer.validated_data["reason"], by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        services.screening_update(screening=screening, data=serializer.to_input(),
+                                  reason=serializer.validated_data["reason"], by=request.user)
         return Response(_screening_out(screening.pk))
 
 
@@ -368,7 +351,7 @@ class ScreeningConsent(APIView):
         except ServiceError as error:
             if "guardian_name" in error.errors:  # the request names the field "guardian"
                 error.errors["guardian"] = error.errors.pop("guardian_name")
-            raise_for(error)
+            raise
         # The screening read above, with the consent just recorded among its consents.
         return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
@@ -386,11 +369,8 @@ class ScreeningEligibilityConfirmation(APIView):
             .prefetch_related(Prefetch("consents", queryset=Consent.objects.order_by("signed_at")))))
         serializer = EligibilityConfirmationInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.screening_eligibility_confirm(screening=screening, password=serializer.validated_data["password"],
-                                                   by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        services.screening_eligibility_confirm(screening=screening, password=serializer.validated_data["password"],
+                                               by=request.user)
         return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
 
 
@@ -403,21 +383,18 @@ class ScreeningEnrol(APIView):
         serializer = EnrolInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            participant = services.participant_enrol(
-                screening=screening, by=request.user, enrolled_on=data["enrolled_on"],
-                first_infusion_on=data["first_infusion_on"], arm_code=data["arm"] or None,
-                dose_level_code=data["dose_level"] or None)
-        except ServiceError as error:
-            raise_for(error)
+        participant = services.participant_enrol(
+            screening=screening, by=request.user, enrolled_on=data["enrolled_on"],
+            first_infusion_on=data["first_infusion_on"], arm_code=data["arm"] or None,
+            dose_level_code=data["dose_level"] or None)
         return Response(ParticipantOutSerializer(participant).data, status=status.HTTP_201_CREATED)
 
 
 class ParticipantDetail(APIView):
     @extend_schema(responses=ParticipantDetailSerializer)
     def get(self, request, pk):
-        participant = get_object_or_404(selectors.participants_visible(request.user).prefetch_related("infusions", "visits__definition"),
-                                        pk=pk)
+        participant = get_object_or_404(
+            selectors.participants_visible(request.user).prefetch_related("infusions", "visits__definition"), pk=pk)
         return Response(ParticipantDetailSerializer(participant).data)
 
 
@@ -429,9 +406,6 @@ class ParticipantWithdraw(APIView):
         serializer = WithdrawInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            services.participant_withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
-                                          reason=data["reason"], detail=data["detail"], by=request.user)
-        except ServiceError as error:
-            raise_for(error)
+        services.participant_withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
+                                      reason=data["reason"], detail=data["detail"], by=request.user)
         return Response(ParticipantOutSerializer(participant).data)

@@ -12,6 +12,7 @@ from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trials.forms_errors import add_service_errors
 from trials.labs import LabInput
 from trials.limits import LimitedForm
 from trials.templatetags.trials_tags import cells
@@ -73,16 +74,6 @@ def style(form: forms.Form) -> None:
         if name in errors:
             classes.append("is-invalid")
         widget.attrs["class"] = " ".join(classes)
-
-
-def add_service_errors(form: forms.Form, errors: dict[str, list[str]], aliases: dict[str, str] | None = None) -> None:
-    """Put each path's messages on the field of that name (or its alias); others on the form."""
-    for path, messages in errors.items():
-        name = (aliases or {}).get(path, path)
-        target = name if name in form.fields else None
-        for message in messages:
-            form.add_error(target, message)
-    style(form)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,32 +344,20 @@ class ScreeningEntry:
             answers=self.facts.answers(),
         )
 
-    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
-        for path, messages in errors.items():
-            form, field = self._target(path)
-            for message in messages:
-                if form is None:
-                    self.non_field_errors.append(message)
-                else:
-                    form.add_error(field, message)
+    def add_service_errors(self, errors) -> None:
+        """The facts on their fields, `labs.<i>.<field>` and `prior_therapies.<i>.<field>` on the
+        rows sent (`to_input()`), the rest above the form (`non_field_errors`)."""
+        add_service_errors(self.facts, errors, field_for=self._fact_field, rest=self.non_field_errors.append,
+                           rows={"labs": self._lab_paths, "prior_therapies": self._therapy_paths})
         for form in [self.facts, *self.labs, *self.therapies.forms]:
             style(form)
 
-    def _target(self, path: str):
+    @staticmethod
+    def _fact_field(path: str) -> str | None:
         parts = path.split(".")
-        if parts[0] in ("labs", "prior_therapies") and len(parts) == 3 and parts[1].isdigit():
-            rows = self._lab_paths if parts[0] == "labs" else self._therapy_paths
-            index = int(parts[1])
-            if index < len(rows):
-                form = rows[index]
-                return form, parts[2] if parts[2] in form.fields else None
-            return None, None
         if parts[0] == "conditions" and len(parts) == 2:
-            name = ScreeningFactsForm.condition_field(parts[1])
-            return (self.facts, name) if name in self.facts.fields else (None, None)
-        if len(parts) == 1 and path in self.facts.fields:
-            return self.facts, path
-        return None, None
+            return ScreeningFactsForm.condition_field(parts[1])
+        return path if len(parts) == 1 else None
 
     @property
     def error_count(self) -> int:
@@ -470,9 +449,13 @@ class EnrolForm(LimitedForm, forms.Form):
             "dose_level_code": chosen.level.code if chosen and chosen.level else None,
         }
 
+    def field_for(self, path: str) -> str:
+        """The arm and the dose level are chosen together, in `option` (when there is a choice)."""
+        return "option" if path in ("arm", "dose_level") and "option" in self.fields else path
+
     def add_service_errors(self, errors) -> None:
-        aliases = {"arm": "option", "dose_level": "option"} if "option" in self.fields else {}
-        add_service_errors(self, errors, aliases)
+        add_service_errors(self, errors)
+        style(self)
 
 
 class WithdrawalForm(LimitedForm, forms.Form):

@@ -10,7 +10,6 @@ from trials.units import mixed_range_conflict, mixed_range_message
 
 from . import eligibility as rules
 from .selectors import site_reference_range
-from trials.prefetch import cache_rows  # noqa: F401  (enrollment.api calls screening_rows.cache_rows)
 
 
 def site_ranges_context(screening) -> tuple[list, int | None]:

@@ -6,6 +6,7 @@ calls the same services as the API; a refusal's messages go back onto the form's
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trials.errors import ServiceError
+from trials.forms_errors import add_service_errors
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
 from trials.signatures import ELIGIBILITY_MEANING
@@ -23,7 +25,7 @@ from . import eligibility as rules
 from . import selectors, services
 from .enums import ANSWERS, CONDITIONS, WithdrawalReason
 from .forms import (DEFAULT_THERAPY_ROWS, MAX_THERAPY_ROWS, ConsentForm, EligibilityConfirmationForm, EnrolForm,
-                    ScreeningEntry, add_service_errors)
+                    ScreeningEntry, style)
 
 LOG_OUTCOMES = {
     "eligible": gettext_lazy("Eligible, not enrolled"),
@@ -101,7 +103,7 @@ def screening_new(request, code):
         try:
             screening = services.screening_create(study=study, site=site, data=entry.to_input(), by=request.user)
         except ServiceError as error:
-            entry.add_service_errors(error.errors)
+            entry.add_service_errors(error)
         else:
             messages.success(request, _("Screening %(number)s saved: %(verdict)s.") % {
                 "number": screening.number, "verdict": _verdict_text(screening)})
@@ -122,7 +124,7 @@ def screening_edit(request, pk):
             services.screening_update(screening=screening, data=entry.to_input(), reason=entry.reason(),
                                       by=request.user)
         except ServiceError as error:
-            entry.add_service_errors(error.errors)
+            entry.add_service_errors(error)
         else:
             messages.success(request, _("Screening %(number)s changed: %(verdict)s.") % {
                 "number": screening.number, "verdict": _verdict_text(screening)})
@@ -186,7 +188,8 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None, c
     if not can_confirm and confirm_form is not None:
         _errors_as_messages(request, confirm_form)  # confirmed, enrolled or changed meanwhile: the form is gone
     order = list(ANALYTES)
-    labs = sorted(screening.labs.all(), key=lambda lab: order.index(lab.analyte) if lab.analyte in order else len(order))
+    labs = sorted(screening.labs.all(),
+                  key=lambda lab: order.index(lab.analyte) if lab.analyte in order else len(order))
     criteria = [
         {**c, "failing": (c["kind"] == "inclusion" and c["outcome"] == "not_met")
             or (c["kind"] == "exclusion" and c["outcome"] == "met")}
@@ -236,7 +239,8 @@ def screening_consent(request, pk):
                                     obtained_by=data["obtained_by"], guardian_name=data["guardian_name"],
                                     guardian_relationship=data["guardian_relationship"], by=request.user)
         except ServiceError as error:
-            add_service_errors(form, error.errors)
+            add_service_errors(form, error)
+            style(form)
         else:
             messages.success(request, _("Consent recorded (%(version)s).") % {"version": data["version"]})
             return redirect("screening-detail", pk=pk)
@@ -248,8 +252,6 @@ def screening_consent(request, pk):
 def screening_eligibility_confirm(request, pk):
     """An investigator of the site confirms eligibility with their password, through
     `services.screening_eligibility_confirm` (the service of the API)."""
-    from django.core.exceptions import PermissionDenied
-
     screening = _screening(request, pk)
     require(request.user, Action.SIGN, [screening.site_id])
     if request.method != "POST":
@@ -262,7 +264,8 @@ def screening_eligibility_confirm(request, pk):
         except PermissionDenied as refused:  # the password is not the signer's: nothing written
             form.add_error("password", str(refused))
         except ServiceError as error:
-            add_service_errors(form, error.errors)
+            add_service_errors(form, error)
+            style(form)
         else:
             messages.success(request, _("Eligibility confirmed and signed."))
             return redirect("screening-detail", pk=pk)
@@ -281,7 +284,7 @@ def screening_enrol(request, pk):
         try:
             participant = services.participant_enrol(screening=screening, by=request.user, **form.enrolment())
         except ServiceError as error:
-            form.add_service_errors(error.errors)
+            form.add_service_errors(error)
         else:
             messages.success(request, _("Enrolled as %(number)s.") % {"number": participant.study_number})
             return redirect("participant-detail", pk=participant.pk)

@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.forms import WithdrawalForm, add_service_errors
+from enrollment.forms import WithdrawalForm, style
 from enrollment.selectors import participants_visible
 from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
+from trials.forms_errors import add_service_errors
 from trials.scoping import Action, can, require
 
 from .deviations import participant_deviations
@@ -33,9 +34,9 @@ def _errors_as_messages(request, form) -> None:
 def _participant(request, pk):
     return get_object_or_404(
         participants_visible(request.user).prefetch_related("screening__consents", "infusions", "adverse_events",
-                                                                      "assessments__labs", "assessments__rescue_therapies",
-                                                                      "assessments__transfusions",
-                                                                      "visits__definition"), pk=pk)
+                                                            "assessments__labs", "assessments__rescue_therapies",
+                                                            "assessments__transfusions", "visits__definition"),
+        pk=pk)
 
 
 def _participant_page(request, participant, *, withdrawal_form=None):
@@ -60,7 +61,8 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "adverse_events": list(participant.adverse_events.all()),
         "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
         "can_sign": can(request.user, Action.SIGN, [participant.site_id]),
-        "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")), None),
+        "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")),
+                              None),
     })
 
 
@@ -82,7 +84,8 @@ def participant_withdraw(request, pk):
             withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
                      reason=data["reason"], detail=data["detail"], by=request.user)
         except ServiceError as error:
-            add_service_errors(form, error.errors)
+            add_service_errors(form, error)
+            style(form)
         else:
             messages.success(request, _("%(number)s withdrawn.") % {"number": participant.study_number})
             return redirect("participant-detail", pk=pk)

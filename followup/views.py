@@ -12,15 +12,21 @@ from dosing.forms import DateTimeLocal
 from enrollment.forms import style
 from enrollment.selectors import participants_visible
 from trials.errors import ServiceError
+from trials.forms_errors import add_service_errors
 from trials.limits import LimitedForm
-from trials.scoping import Action, can, require
+from trials.models import Site, Study
+from trials.scoping import Action, can, require, site_ids_for
 from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused
 from trials.units import ANALYTES
 
 from . import services
+from . import worklist as work
+from .ctcae_terms import ctcae_terms
 from .forms import (RESCUE_ROWS, TRANSFUSION_ROWS, AdverseEventConfirmForm, AdverseEventDismissForm,
-                    AdverseEventEditForm, AdverseEventRecordForm, AssessmentEditForm, AssessmentForm, AssessmentLabRowForm,
-                    RescueTherapyRowForm, TransfusionRowForm, VisitDoneForm, VisitMissedForm, analytes_expected)
+                    AdverseEventEditForm, AdverseEventRecordForm, AssessmentEditForm, AssessmentForm,
+                    AssessmentLabRowForm, RescueTherapyRowForm, TransfusionRowForm, VisitDoneForm, VisitMissedForm,
+                    analytes_expected)
+from .models import AdverseEvent, Assessment, SeriousnessCriterion
 
 
 @login_required
@@ -41,9 +47,7 @@ def visit_record(request, pk, code):
                     services.visit_record(visit=visit, done_at=form.cleaned_data["done_at"],
                                           deviation_reason=form.cleaned_data["deviation_reason"], by=request.user)
             except ServiceError as error:
-                for path, problems in error.errors.items():
-                    for problem in problems:
-                        form.add_error(path if path in form.fields else None, problem)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("%(code)s recorded.") % {"code": visit.code})
                 return redirect("participant-detail", pk=pk)
@@ -53,24 +57,6 @@ def visit_record(request, pk, code):
             done_form = form
     return render(request, "followup/visit_form.html",
                   {"participant": participant, "visit": visit, "done_form": done_form, "missed_form": missed_form})
-
-
-def _place_errors(errors: dict, form, labs: list, transfusions: list, rescues: list) -> None:
-    """Put each service error on the field holding the value (`labs.2.value` on the third lab entered)."""
-    rows = {"labs": labs, "transfusions": transfusions, "rescue_therapies": rescues}
-    for path, problems in errors.items():
-        parts = path.split(".")
-        target, name = form, form.field_for(path)
-        if parts[0] in rows and len(parts) >= 2 and parts[1].isdigit():
-            entered = rows[parts[0]]
-            index = int(parts[1])
-            if index < len(entered):
-                target = entered[index]
-                name = parts[2] if len(parts) == 3 and parts[2] in target.fields else None
-            else:
-                target, name = form, None
-        for problem in problems:
-            target.add_error(name, problem)
 
 
 @login_required
@@ -110,7 +96,8 @@ def assessment_new(request, pk):
                 virology=virology, immune_panel=panel, notes=form.cleaned_data["notes"],
                 deviation_reason=form.cleaned_data["deviation_reason"]))
         except ServiceError as error:
-            _place_errors(error.errors, form, entered_labs, entered_transfusions, entered_rescues)
+            add_service_errors(form, error, rows={
+                "labs": entered_labs, "transfusions": entered_transfusions, "rescue_therapies": entered_rescues})
         else:
             messages.success(request, _("Assessment recorded.") if not visit else
                              _("%(code)s recorded.") % {"code": visit.code})
@@ -127,8 +114,6 @@ def assessment_edit(request, pk):
     """Correct a recorded assessment with a reason (a coordinator of the site), through
     `services.assessment_update`, the service of the API. The form holds every value recorded, so
     that what is left out is removed; concomitant medications are kept as they are."""
-    from .models import Assessment
-
     assessment = get_object_or_404(
         Assessment.objects.visible_to(request.user).select_related("participant", "visit__definition")
         .prefetch_related("labs", "transfusions", "rescue_therapies"), pk=pk)
@@ -176,7 +161,8 @@ def assessment_edit(request, pk):
                 immune_panel=panel if shows_panel else services.KEEP,
                 notes=form.cleaned_data["notes"], deviation_reason=form.cleaned_data["deviation_reason"]))
         except ServiceError as error:
-            _place_errors(error.errors, form, entered_labs, entered_transfusions, entered_rescues)
+            add_service_errors(form, error, rows={
+                "labs": entered_labs, "transfusions": entered_transfusions, "rescue_therapies": entered_rescues})
         else:
             messages.success(request, _("Assessment of %(day)s corrected.") % {
                 "day": form.cleaned_data["date"].isoformat()})
@@ -189,12 +175,6 @@ def assessment_edit(request, pk):
 
 
 # --- adverse events: recorded by the site, confirmed or dismissed by the investigator ----------
-
-def _service_errors_on(form, errors: dict) -> None:
-    for path, problems in errors.items():
-        for problem in problems:
-            form.add_error(path if path in form.fields else None, problem)
-
 
 @login_required
 def adverse_event_new(request, pk):
@@ -214,7 +194,7 @@ def adverse_event_new(request, pk):
         except PermissionDenied as refused:  # the password is not the signer's: nothing written
             form.add_error("password" if "password" in form.fields else None, str(refused))
         except ServiceError as error:
-            _service_errors_on(form, error.errors)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Adverse event recorded and confirmed with your signature.")
                              if event.status == "confirmed" else
@@ -237,8 +217,6 @@ def _adverse_event_input(data: dict, **more) -> services.AdverseEventInput:
 
 
 def _ctcae_terms():
-    from .ctcae_terms import ctcae_terms
-
     return ctcae_terms().terms
 
 
@@ -246,10 +224,8 @@ def _ctcae_terms():
 def adverse_event_edit(request, pk):
     """Correct a confirmed adverse event with a reason (coordinators and investigators of the site;
     the relationship to treatment only by an investigator), through `services.adverse_event_update`."""
-    from .models import AdverseEvent
-
-    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
-                              .select_related("participant").prefetch_related("participant__screening__consents"), pk=pk)
+    event = get_object_or_404(AdverseEvent.objects.visible_to(request.user).select_related("participant")
+                              .prefetch_related("participant__screening__consents"), pk=pk)
     participant = event.participant
     require(request.user, Action.CAPTURE, [participant.site_id])
     if event.status != "confirmed":
@@ -277,7 +253,7 @@ def adverse_event_edit(request, pk):
         except PermissionDenied as refusal:
             form.add_error(None, str(refusal))
         except ServiceError as error:
-            _service_errors_on(form, error.errors)
+            add_service_errors(form, error)
         else:
             if event.status == "draft":
                 messages.warning(request, _("Adverse event corrected. Grade, seriousness or relationship changed: "
@@ -305,7 +281,7 @@ def _sae_report(request, event, form):
             services.adverse_event_sae_report(event=event, reported_at=form.cleaned_data["reported_at"],
                                               by=request.user)
         except ServiceError as error:
-            _service_errors_on(form, error.errors)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("SAE report recorded."))
             return redirect("adverse-event-detail", pk=event.pk)
@@ -316,9 +292,6 @@ def _sae_report(request, event, form):
 def adverse_event_detail(request, pk):
     """One adverse event; an investigator confirms (grades and attributes) or dismisses a draft;
     a coordinator or investigator records the report of a serious one."""
-
-    from .models import AdverseEvent, SeriousnessCriterion
-
     event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
                               .select_related("participant", "sae_reported_by", "reported_by", "confirmed_by"), pk=pk)
     participant = event.participant
@@ -360,7 +333,7 @@ def adverse_event_detail(request, pk):
             except PermissionDenied as refused:  # the password is not the signer's: nothing written
                 form.add_error("password" if "password" in form.fields else None, str(refused))
             except ServiceError as error:
-                _service_errors_on(form, error.errors)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Adverse event dismissed.") if dismiss else
                                  _("Adverse event confirmed and signed."))
@@ -386,11 +359,6 @@ def worklist_page(request):
     """The items of `followup.worklist` (the API's `GET /api/v1/worklist/`) as a table, with
     filters by site, study and kind. Each item links to the page to act on where the user's role
     allows it, else to the participant page."""
-    from trials.models import Site, Study
-    from trials.scoping import site_ids_for
-
-    from . import worklist as work
-
     site_ids = work.worklist_site_ids(request.user)
     kind_labels = {work.VISIT: _("Visit"), work.INFUSION: _("Infusion"), work.SAE_REPORT: _("SAE report"),
                    work.ADVERSE_EVENT_DRAFT: _("Adverse event draft"),

@@ -1,0 +1,61 @@
+"""A service's refusal on a page's form: each message on the field that holds the value.
+
+The services name every bad value by its path (`date`, `product.lot`, `labs.2.value`; see
+`trials.errors`). A page that calls one catches its `ServiceError` and hands it to
+`add_service_errors`, which puts each path's messages on the form field of that name, a row
+path (`labs.2.value`) on the field of the row form entered in that place, and whatever no field
+shows on the form as a whole (its non-field errors), so that no message is lost.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from django import forms
+
+from .errors import ServiceError
+
+
+def add_service_errors(form: forms.Form, error: ServiceError | Mapping[str, list[str]], *,
+                       field_for: Callable[[str], str | None] | None = None,
+                       rows: Mapping[str, Sequence[forms.Form]] | None = None,
+                       rest: Callable[[str], None] | None = None) -> None:
+    """Put the refusal's messages on `form`.
+
+    - `field_for(path)`: the name of the form field showing `path`, or None. By default the
+      form's own `field_for` method if it has one (a form whose field names differ from the
+      service's paths: `product.lot` shown by `product_lot`), else the field named as the path.
+      A name the form does not have counts as None.
+    - `rows`: the row forms entered, by list name (`{"labs": [...]}`), in the order the service
+      received them: `labs.2.value` goes on the field `value` of the third row (on that row as a
+      whole when it has no such field, or when the path is `labs.2` or deeper); a path past the
+      last row goes where unplaced messages go.
+    - `rest(message)`: where a message no field shows goes; default: the form's non-field errors.
+    """
+    errors = error.errors if isinstance(error, ServiceError) else error
+    field_for = field_for or getattr(form, "field_for", None) or _same_name
+    for path, messages in errors.items():
+        target, name = _place(form, path, field_for, rows or {})
+        for message in messages:
+            if target is not None:
+                target.add_error(name, message)
+            elif rest is not None:
+                rest(message)
+            else:
+                form.add_error(None, message)
+
+
+def _same_name(path: str) -> str:
+    return path
+
+
+def _place(form, path: str, field_for, rows) -> tuple[forms.Form | None, str | None]:
+    """The form (None: not placed) and field (None: the form as a whole) showing `path`."""
+    parts = path.split(".")
+    if parts[0] in rows and len(parts) >= 2 and parts[1].isdigit():
+        entered, index = rows[parts[0]], int(parts[1])
+        if index >= len(entered):
+            return None, None
+        row = entered[index]
+        return row, parts[2] if len(parts) == 3 and parts[2] in row.fields else None
+    name = field_for(path)
+    return (form, name) if name is not None and name in form.fields else (None, None)
