@@ -1,6 +1,9 @@
 """Protocol deviations are listed per study and per participant."""
 from django.urls import reverse
+
 from dosing.tests.support import give
+from followup.deviations import protocol_deviations
+from trials.models import Study
 
 
 def test_deviations_are_listed_on_the_study_and_participant_pages(client, api, participant, coordinator, make_user,
@@ -24,7 +27,4 @@ def test_another_sites_deviations_are_not_listed(client, api, participant, make_
     give(api, participant, 2, 10, deviation_reason="Patient travelled")
     client.force_login(make_user("coordinator", site="XH"))
     assert client.get(reverse("study-detail", args=["MSC-ITP-5"])).status_code == 404
-    from followup.deviations import protocol_deviations
-    from trials.models import Study
-
     assert protocol_deviations(make_user("monitor", site="XH"), study=Study.objects.get(code="MSC-ITP-5")) == []

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
+from dosing.escalation import DLT_CATEGORIES, DLT_RELATEDNESS
 from dosing.models import EscalationDecision
 from dosing.selectors import escalation_state
 from dosing.services import SignatureRefused, escalation_decide
@@ -15,7 +16,7 @@ from dosing.tests.escalation_setup import PASSWORD, adverse_event, dlt_onset, en
 from enrollment import services as enrolment
 from enrollment.models import Participant
 from enrollment.tests.support import eligible_p2_screening
-from followup.models import AdverseEvent
+from followup.models import AdverseEvent, AdverseEventCategory, Relationship
 from trials.errors import ConflictError, ServiceError
 from trials.models import DoseLevel, Study
 from trials.tests.support import Later, made, require_service
@@ -458,7 +459,4 @@ def test_two_investigators_signing_escalate_at_once_only_one_decision_is_recorde
 
 
 def test_adverse_event_vocabularies_are_those_of_the_dlt_definition():
-    from dosing.escalation import DLT_CATEGORIES, DLT_RELATEDNESS
-    from followup.models import AdverseEventCategory, Relationship
-
     assert (tuple(AdverseEventCategory.values), tuple(Relationship.values)) == (DLT_CATEGORIES, DLT_RELATEDNESS)

@@ -10,6 +10,7 @@ from dosing.tests.support import MSC, at, day0, give
 from enrollment import services as enrolment
 from enrollment.models import Participant
 from enrollment.tests.support import today
+from followup.models import AdverseEvent
 from trials.tests.support import Later, made
 
 
@@ -148,8 +149,6 @@ def test_first_infusion_given_later_than_planned_defines_day_0_and_is_no_deviati
 
 
 def test_immediate_reactions_open_adverse_event_drafts(api, participant):
-    from followup.models import AdverseEvent
-
     response = give(api, participant, 1, 0, reactions=["fever", "dmso_reaction"])
     assert response.status_code == 201
     drafts = list(AdverseEvent.objects.filter(participant=participant).values_list("term", "category", "status", "grade"))

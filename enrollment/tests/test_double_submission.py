@@ -1,7 +1,10 @@
 """Double submission (trials/idempotency.py): the screening, consent and enrolment forms posted
 twice, refused tokens, a token still in progress; screening to enrolment through the API with keys."""
+import hashlib
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -82,8 +85,6 @@ def test_altered_token_is_refused_and_saves_nothing(coordinator_client, studies)
 def test_token_posted_while_the_first_post_runs_saves_nothing(coordinator_client, studies, coordinator, settings):
     """The state a second click finds while the first is still being saved (sequential here; the
     claim itself is one INSERT ... ON CONFLICT DO NOTHING, see followup/tests/test_double_submission.py)."""
-    import hashlib
-
     settings.SUBMISSION_WAIT_SECONDS = 0
     token = form_token(coordinator_client, new_url())
     SubmissionKey.objects.create(user=coordinator, kind="form", key=submission_token_nonce(token, coordinator),
@@ -107,9 +108,6 @@ def test_form_without_a_token_is_saved_as_before(coordinator_client, studies):
 
 def _screening_to_enrolment(api, key=None) -> list:
     """Screening, consent and enrolment through the API: the queries of each POST (a key sent with each)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     headers = (lambda step: {"HTTP_IDEMPOTENCY_KEY": f"{key}-{step}"}) if key else (lambda step: {})
     counts = []
     with CaptureQueriesContext(connection) as queries:

@@ -4,6 +4,8 @@ the facts change, and the per-study setting."""
 from datetime import timedelta
 
 import pytest
+import yaml
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,7 +13,9 @@ from enrollment import services
 from enrollment.models import Participant, Screening
 from enrollment.tests.support import consent, create_screening, p3_facts, post_screening
 from trials.models import Study
+from trials.services import STUDIES_DIR, LoadReport, study_load
 from trials.signatures import ELIGIBILITY_MEANING
+from trials.tests.submission import TOKEN, messages_of
 from trials.tests.support import SIGNER_PASSWORD, Later, client_for, confirm_eligibility, made, site_investigator
 
 MEANING = ("I confirm that I have reviewed this screening and that the patient meets every eligibility criterion of "
@@ -137,9 +141,7 @@ def test_a_study_without_the_setting_enrols_without_confirmation(api, screening)
 
 
 def test_the_setting_is_on_by_default_loaded_from_the_study_file_and_shown(api, studies):
-    import yaml
 
-    from trials.services import STUDIES_DIR, LoadReport, study_load
 
     assert all(study.eligibility_confirmation_required for study in studies.values())
     assert api.get("/api/v1/studies/MSC-ITP-5/").json()["eligibility_confirmation_required"] is True
@@ -212,8 +214,6 @@ def test_the_enrol_page_is_refused_before_the_confirmation(client, screening, co
 
 
 def test_the_service_refuses_a_coordinator(screening, coordinator):
-    from django.core.exceptions import PermissionDenied
-
     with pytest.raises(PermissionDenied):
         services.screening_eligibility_confirm(screening=screening, password=SIGNER_PASSWORD, by=coordinator)
 
@@ -234,8 +234,6 @@ def test_the_screening_log_shows_whether_the_eligibility_is_signed(client, scree
 
 
 def test_the_confirmation_form_posted_twice_signs_once_and_shows_the_signature(client, screening, investigator):
-    from trials.tests.submission import TOKEN, messages_of
-
     client.force_login(investigator)
     detail = reverse("screening-detail", args=[screening.pk])
     page = client.get(detail).content.decode()

@@ -7,6 +7,7 @@ from django.db import connection, connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from dosing.models import Infusion
 from enrollment import services
 from enrollment.models import Participant, Screening
 from enrollment.tests.support import REFRACTORY, eligible_p2_screening, today
@@ -169,8 +170,6 @@ def test_two_concurrent_enrolments_into_the_last_place_only_one_succeeds(studies
 
 
 def test_participant_withdrawn_after_an_infusion_keeps_the_place(studies, coordinator):
-    from dosing.models import Infusion
-
     first = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     for _ in range(2):
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)

@@ -12,6 +12,7 @@ from enrollment.enums import CONDITIONS
 from enrollment.forms import EnrolForm
 from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 from enrollment.tests.support import consent, create_screening, form_data, new_url, p3_facts, today, years_ago
+from trials.audit import change_context
 from trials.models import Site
 from trials.tests.support import confirm_eligibility
 from trials.units import ANALYTES
@@ -209,8 +210,6 @@ def test_new_screening_valid_post_creates_the_screening_with_si_values(coordinat
 
 
 def test_new_screening_asks_for_the_site_when_the_user_screens_at_several(client, studies, make_user):
-    from trials.audit import change_context
-
     make_user("coordinator", username="li")
     user = make_user("coordinator", site="XH", username="li")
     xh = Site.objects.get(code="XH")

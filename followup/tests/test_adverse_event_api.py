@@ -1,8 +1,9 @@
 """Adverse events through the API (API.md 'POST /api/v1/participants/{id}/adverse-events/'), with
 the DLT assessment of CLINICAL_RULES.md section 4 in each response."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dosing.tests.escalation_setup import enrol_p2, today, window_over
@@ -201,9 +202,7 @@ def test_serious_adverse_event_validation_names_the_fields(api, participant, cha
 
 
 def test_serious_adverse_event_has_a_24_hour_reporting_deadline(api, participant):
-    from datetime import datetime
 
-    from django.utils import timezone
 
     aware = timezone.now().replace(microsecond=0) - timedelta(hours=3)
     response = api.post(url(participant), {**sae_body(), "site_aware_at": aware.isoformat()}, format="json")

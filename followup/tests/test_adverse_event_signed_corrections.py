@@ -16,6 +16,7 @@ from dosing.tests.escalation_setup import adverse_event, dlt_onset, enrol_p2
 from followup import services
 from followup.models import AdverseEvent
 from followup.tests.support import adverse_event_form_as_posted, items
+from trials.signatures import SignatureRefused
 from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
 
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
@@ -212,8 +213,6 @@ def test_dismissing_with_the_password_stores_the_signature(draft, investigator, 
 
 
 def test_the_service_refuses_a_dismissal_without_the_password(draft, investigator):
-    from trials.signatures import SignatureRefused
-
     with pytest.raises(SignatureRefused):
         services.adverse_event_dismiss(event=draft, reason="Sample haemolysed", by=investigator)
     assert AdverseEvent.objects.get(pk=draft.pk).status == "draft"

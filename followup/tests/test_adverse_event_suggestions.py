@@ -3,10 +3,12 @@ opened by `assessment_record` for the investigator to confirm or dismiss."""
 from datetime import timedelta
 
 import pytest
+from rest_framework.test import APIClient
 
 from dosing.tests.support import day0
 from enrollment.models import ScreeningLab
-from followup.models import AdverseEvent
+from followup import services
+from followup.models import AdverseEvent, LabResult
 from followup.tests.support import assess_labs
 from trials.tests.support import SIGNER_PASSWORD
 
@@ -50,9 +52,6 @@ def test_liver_test_suggests_from_grade_1_against_the_uln(api, participant):
 
 
 def test_a_lab_without_a_reference_range_suggests_nothing(participant, coordinator):
-    from followup import services
-    from followup.models import LabResult
-
     ScreeningLab.objects.filter(screening=participant.screening, analyte="PLT").update(lln=None, uln=None)
     lab = LabResult(analyte="PLT", value=5, entered_value=5, entered_unit="10^9/L")
     assert services.adverse_event_suggest(participant=participant, labs=[lab], onset=day0(), by=coordinator) == []
@@ -69,8 +68,6 @@ def draft(api, anaemic):
 
 @pytest.fixture
 def investigator_api(make_user):
-    from rest_framework.test import APIClient
-
     client = APIClient()
     client.force_authenticate(make_user("investigator"))
     return client
@@ -129,8 +126,6 @@ def test_investigator_dismisses_a_suggestion_with_a_reason(investigator_api, dra
 
 
 def test_another_site_cannot_see_the_draft(draft, make_user, other_site_study):
-    from rest_framework.test import APIClient
-
     other = APIClient()
     other.force_authenticate(make_user("investigator", site="XH"))
     assert other.post(f"/api/v1/adverse-events/{draft.pk}/confirm/", CONFIRM, format="json").status_code == 404

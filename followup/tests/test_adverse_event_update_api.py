@@ -5,6 +5,7 @@ states that cannot be corrected, and the 3+3 counts that follow the correction a
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -12,6 +13,7 @@ from dosing.tests.escalation_setup import adverse_event, dlt_onset, enrol_p2
 from followup import services
 from followup.models import AdverseEvent
 from followup.tests.factories import AdverseEventFactory
+from trials.audit import audited_save
 from trials.tests.support import SIGNER_PASSWORD, Later, client_for, confirm_adverse_event, made
 
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
@@ -136,8 +138,6 @@ def test_a_term_is_corrected_to_a_listed_one_in_its_ctcae_spelling_or_as_other_s
 
 
 def test_an_event_recorded_under_an_unlisted_term_is_corrected_without_retyping_it(api, event, coordinator):
-    from trials.audit import audited_save
-
     event.term = "Transaminitis"
     audited_save(event, by=coordinator, reason="Recorded before the CTCAE list")
 
@@ -239,8 +239,6 @@ def test_the_service_locks_the_row_and_reads_a_bounded_number_of_rows_sets(event
 
 
 def test_the_audit_page_of_the_event_shows_the_correction(client, api, event, coordinator):
-    from django.urls import reverse
-
     api.patch(url(event), {"description": "ALT 6 x ULN", "reason": REASON}, format="json")
     client.force_login(coordinator)
 

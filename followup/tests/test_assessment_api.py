@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from enrollment.models import Participant
 from followup import services
 from followup.models import Assessment, LabResult, RescueTherapy, Transfusion, Visit
 
@@ -226,8 +227,6 @@ def test_assessment_api_with_five_labs_stays_within_twenty_queries(api, woman, d
 
 
 def test_assessment_record_with_five_labs_stays_within_twenty_queries(woman, coordinator, django_assert_max_num_queries):
-    from enrollment.models import Participant
-
     participant = Participant.objects.get(pk=woman.pk)
     labs = [{"analyte": code, "value": 10, "unit": unit} for code, unit in (
         ("PLT", "10^9/L"), ("HGB", "g/dL"), ("ANC", "10^9/L"), ("WBC", "10^9/L"), ("CREAT", "umol/L"))]

@@ -2,16 +2,19 @@
 /api/v1/assessments/{id}/`): labs, transfusions and rescue therapy changed per entry with their
 history, the visit link and date under the window rules of recording (CLINICAL_RULES.md section 8),
 lab-derived adverse-event suggestions, roles and sites."""
+from dataclasses import fields
 from datetime import date, timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from followup import services
-from followup.models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
+from followup.models import AdverseEvent, Assessment, LabResult, OutcomeSnapshot, RescueTherapy, Transfusion, Visit
 from trials.tests.support import client_for, require_service
 
 REASON = "Transcription error: value copied from the wrong report"
@@ -246,8 +249,6 @@ def test_unchanged_labs_suggest_nothing(api, woman):
 
 
 def test_outcomes_are_recomputed_once_the_correction_commits(api, recorded, django_capture_on_commit_callbacks):
-    from followup.models import OutcomeSnapshot
-
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = api.patch(url(recorded), {"bleeding_grade": 0, "reason": REASON}, format="json")
 
@@ -312,8 +313,6 @@ def test_another_sites_assessment_is_not_found_and_anonymous_is_refused(recorded
 
 
 def test_the_service_refuses_a_user_who_is_not_the_sites_coordinator(recorded, make_user):
-    from django.core.exceptions import PermissionDenied
-
     with pytest.raises(PermissionDenied):
         services.assessment_update(assessment=recorded, data=services.AssessmentInput(
             **{**_keep_all(), "bleeding_grade": 2}), reason=REASON, by=make_user("investigator"))
@@ -322,8 +321,6 @@ def test_the_service_refuses_a_user_who_is_not_the_sites_coordinator(recorded, m
 # --- query budget and the row lock --------------------------------------------------------------
 
 def _keep_all() -> dict:
-    from dataclasses import fields
-
     return {f.name: services.KEEP for f in fields(services.AssessmentInput)}
 
 
@@ -342,8 +339,6 @@ def test_an_update_with_five_labs_stays_within_twenty_queries(recorded, coordina
 
 
 def test_the_update_locks_the_assessment_row(recorded, coordinator):
-    from django.test.utils import CaptureQueriesContext
-
     # The row lock is taken on PostgreSQL; SQLite serialises writers itself.
     require_service(connection.features.has_select_for_update, "PostgreSQL (DATABASE_URL=postgres://...)")
     with CaptureQueriesContext(connection) as queries:

@@ -3,6 +3,7 @@ link, the form prefilled with what was recorded, the required reason, roles and 
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -53,8 +54,6 @@ def test_participant_page_shows_no_edit_link_to_investigators_and_monitors(clien
 
 def count_queries(request) -> tuple[int, object]:
     """(queries run, response) of one request."""
-    from django.db import connection
-
     executed = []
 
     def counting(execute, sql, params, many, context):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from followup import services
 from followup.models import Assessment
+from trials.errors import ServiceError
 
 DOSE_MESSAGE = "Give the corticosteroid dose as prednisone-equivalent mg/day, a number from 0 to 2000."
 
@@ -55,8 +56,6 @@ def test_the_api_refuses_an_implausible_dose_naming_the_field(api, woman, given,
 
 @pytest.mark.parametrize("given", [True, "NaN", "ten", float("inf")])
 def test_the_service_refuses_what_is_not_a_finite_number(woman, coordinator, given):
-    from trials.errors import ServiceError
-
     with pytest.raises(ServiceError) as refused:
         services.assessment_record(participant=woman, by=coordinator, data=services.AssessmentInput(
             date=date.fromisoformat(days_ago(3)), bleeding_grade=0, steroid_mg_per_day=given))

@@ -8,11 +8,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment.models import Consent, Screening
+from enrollment import services as enrolment
+from enrollment.enums import ANSWERS
+from enrollment.models import Consent, Screening, ScreeningLab
 from enrollment.tests.support import create_screening, form_data
+from followup import services
 from followup.models import AdverseEvent, Assessment
 from followup.tests.support import assessment_form_as_posted, history_rows
 from followup.tests.world import build_world
+from trials.models import ReferenceRange
 from trials.tests.support import SIGNER_PASSWORD, client_for
 
 LONG = "r" * 101
@@ -144,8 +148,6 @@ def test_consent_page_dated_1900_is_refused_on_the_field(signed_in, world):
 
 @pytest.mark.parametrize("method", ["post", "patch"])
 def test_unknown_screening_answer_is_400_with_the_answers_allowed(world, coordinator, method):
-    from enrollment.enums import ANSWERS
-
     client = client_for(coordinator)
     before = (Screening.objects.count(), history_rows())
     if method == "post":
@@ -165,9 +167,6 @@ def test_unknown_screening_answer_is_400_with_the_answers_allowed(world, coordin
 # --- found by the fuzz test: a report's single limit crossing the site's, dates at the calendar's edge --
 
 def test_screening_lab_whose_only_limit_crosses_the_sites_range_is_400_on_that_limit(world, coordinator):
-    from enrollment.models import ScreeningLab
-    from trials.models import ReferenceRange
-
     site = ReferenceRange.objects.filter(site__code="PUMCH", analyte="PLT").first()
     before = (ScreeningLab.objects.count(), history_rows())
     response = client_for(coordinator).post(reverse("api-study-screenings", args=["MSC-ITP-5"]), {
@@ -212,9 +211,6 @@ def test_page_date_outside_the_calendar_is_refused_on_the_field(signed_in, world
 
 def test_correction_services_refuse_a_reason_longer_than_the_audit_column(world, coordinator):
     """Called without a form or serializer in front (a script), the services refuse it themselves."""
-    from enrollment import services as enrolment
-    from followup import services
-
     message = ["The reason is at most 100 characters (it has 101)."]
     with pytest.raises(enrolment.ServiceError) as screening:
         enrolment.screening_update(screening=world.screening, data=enrolment.ScreeningInput(values={"weight_kg": 61}),

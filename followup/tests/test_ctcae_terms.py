@@ -1,16 +1,18 @@
 """The CTCAE v5.0 term list (`followup/ctcae_terms.yaml`): its content, the terms the product itself
 writes, the API that serves it, and recording an adverse event under a listed or an "other,
 specify" term."""
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from dosing.services import REACTION_EVENTS
+from dosing.services import REACTION_EVENTS, REACTIONS
 from dosing.tests.support import day0, give
 from followup import grading
-from followup.ctcae_terms import CtcaeTerm, ctcae_terms, parse
+from followup.ctcae_terms import DATA_FILE, CtcaeTerm, ctcae_terms, parse
 from followup.models import AdverseEvent
 from followup.tests.support import assess_labs
 
@@ -150,8 +152,6 @@ def test_a_listed_term_is_stored_in_its_ctcae_spelling(api, participant):
 
 
 def test_drafts_opened_by_infusion_reactions_use_listed_terms(api, participant):
-    from dosing.services import REACTIONS
-
     response = give(api, participant, 1, 0, reactions=list(REACTIONS))
 
     assert response.status_code == 201, response.json()
@@ -205,16 +205,12 @@ def test_the_ctcae_bleeding_terms_that_replace_them_are_offered(term, soc):
 
 
 def test_the_file_records_its_source_and_how_it_was_checked():
-    from followup.ctcae_terms import DATA_FILE
-
     header = DATA_FILE.read_text(encoding="utf-8").split("version:")[0]
     assert "Version 5.0" in header and "November 27, 2017" in header and "How it was checked" in header
 
 
 def test_stored_events_under_corrected_terms_are_renamed_or_marked_other_with_history(api, participant):
-    import importlib
 
-    from django.apps import apps
 
     migration = importlib.import_module("followup.migrations.0011_ctcae_term_corrections")
     gum, retina, fever = (record(api, participant, term=term).json()["id"]

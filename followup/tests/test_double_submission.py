@@ -1,11 +1,15 @@
 """Double submission (trials/idempotency.py): an assessment or adverse event form posted twice, and
 an adverse event POSTed twice with one Idempotency-Key, create one record."""
 import hashlib
+import json
 import threading
 
 import pytest
 from django.db import connection, connections
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.test import APIClient
 
@@ -116,8 +120,6 @@ def test_key_sent_again_with_another_body_is_422_and_records_nothing(api, partic
 
 
 def test_key_sent_again_with_the_same_json_differently_spaced_is_replayed(api, participant):
-    import json
-
     api.post(ae_url(participant), json.dumps(event_body()), content_type="application/json", HTTP_IDEMPOTENCY_KEY="k3")
     again = api.post(ae_url(participant), json.dumps(event_body(), indent=2, sort_keys=True),
                      content_type="application/json", HTTP_IDEMPOTENCY_KEY="k3")
@@ -136,9 +138,6 @@ def test_key_of_a_refused_request_may_be_sent_again(api, participant):
 
 def test_key_in_progress_is_409_and_records_nothing(api, participant, coordinator):
     """The state a concurrent second request finds: the first claimed the key and still runs."""
-    from django.test import RequestFactory
-    from django.utils import timezone
-
     probe = RequestFactory().post(ae_url(participant), event_body(), content_type="application/json")
     SubmissionKey.objects.create(user=coordinator, kind="api", key="ae-0004", fingerprint=request_fingerprint(probe),
                                  created_at=timezone.now())
@@ -152,8 +151,6 @@ def test_key_in_progress_is_409_and_records_nothing(api, participant, coordinato
 
 
 def test_fingerprint_covers_method_path_and_body():
-    from django.test import RequestFactory
-
     factory = RequestFactory()
     one = request_fingerprint(factory.post("/api/v1/x/", b'{"a": 1, "b": 2}', content_type="application/json"))
     same = request_fingerprint(factory.post("/api/v1/x/", b'{"b":2,"a":1}', content_type="application/json"))
@@ -166,8 +163,6 @@ def test_fingerprint_covers_method_path_and_body():
 
 
 def test_fingerprint_of_a_signing_body_depends_on_the_secret_key(settings):
-    from django.test import RequestFactory
-
     signing = RequestFactory().post("/api/v1/screenings/1/eligibility-confirmation/", b'{"password": "Long-enough-pass-91"}',
                                     content_type="application/json")
     first = request_fingerprint(signing)
@@ -201,8 +196,6 @@ def test_key_of_a_request_refused_for_its_role_is_released(participant, make_use
 
 
 def test_a_key_adds_at_most_three_queries(api, participant, django_assert_max_num_queries):
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as without_key:
         api.post(ae_url(participant), event_body(), format="json")
     with django_assert_max_num_queries(len(without_key.captured_queries) + 3):
@@ -252,8 +245,6 @@ def test_schema_documents_the_key_on_every_post(api):
 
 def test_form_encoded_post_with_a_key_through_the_session_is_recorded_once(participant, coordinator):
     """The session's CSRF check reads the form body; the key's fingerprint has read it first."""
-    from django.test import Client
-
     client = Client(enforce_csrf_checks=True)
     client.force_login(coordinator)
     client.get(reverse("adverse-event-new", args=[participant.pk]))  # sets the CSRF cookie

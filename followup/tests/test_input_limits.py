@@ -6,13 +6,24 @@ from django import forms
 from django.urls import reverse
 from rest_framework import serializers
 
+# Imported for their form classes, which the length-limit test finds as LimitedForm's subclasses.
+import dosing.forms  # noqa: F401
+import enrollment.forms  # noqa: F401
+import followup.forms  # noqa: F401
+import followup.views  # noqa: F401
 from enrollment.models import Consent, Screening
 from followup.models import AdverseEvent, Assessment, Visit
 from followup.tests.api_endpoints import ENDPOINTS
 from followup.tests.support import history_rows
 from followup.tests.world import build_world
-from trials.limits import (TEXT_MAX_LENGTH, LimitedForm, LimitedSerializer, audit_reason_max_length, text_max_length,
-                           unlimited_text_fields)
+from trials.limits import (
+    TEXT_MAX_LENGTH,
+    LimitedForm,
+    LimitedSerializer,
+    audit_reason_max_length,
+    text_max_length,
+    unlimited_text_fields,
+)
 from trials.models import Site, Study
 from trials.tests.support import client_for
 
@@ -109,11 +120,6 @@ def _project_forms():
 
 
 def test_every_page_form_of_the_project_is_length_limited():
-    import dosing.forms  # noqa: F401
-    import enrollment.forms  # noqa: F401
-    import followup.forms  # noqa: F401
-    import followup.views  # noqa: F401
-
     project_forms = _project_forms()
     assert len(project_forms) >= 15
     assert [form.__name__ for form in project_forms if not issubclass(form, LimitedForm)] == []

@@ -1,9 +1,12 @@
 """Study outcomes: remission rates with exact and Wilson CIs, computed by a task on commit (section 6)."""
 
 import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from dosing.tests.support import give
 from followup.models import OutcomeSnapshot
+from followup.tasks import compute_outcomes
 from followup.tests.support import assess_platelets
 
 
@@ -34,23 +37,17 @@ def test_outcomes_without_treated_participants_have_no_rate(api, participant):
 
 
 def test_outcomes_of_another_sites_study_are_not_found(participant, make_user, other_site_study):
-    from rest_framework.test import APIClient
-
     other = APIClient()
     other.force_authenticate(make_user("investigator", site="XH"))
     assert other.get("/api/v1/studies/MSC-ITP-5/outcomes/").status_code == 404
 
 
 def test_compute_outcomes_task_tolerates_a_deleted_study(db):
-    from followup.tasks import compute_outcomes
-
     compute_outcomes(999999)
     assert OutcomeSnapshot.objects.count() == 0
 
 
 def test_study_page_shows_the_outcome_snapshot(client, api, participant, coordinator, django_capture_on_commit_callbacks):
-    from django.urls import reverse
-
     assess_platelets(api, participant, 0, 15, visit="BL")
     with django_capture_on_commit_callbacks(execute=True):
         give(api, participant, 1, 0)

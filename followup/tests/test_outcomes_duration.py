@@ -7,11 +7,17 @@ from datetime import datetime
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from followup import services
 from followup.models import OutcomeSnapshot
 from followup.tests.support import (
-    CHECK_VECTOR, NON_RESPONDER, RESPONSE_DAY, platelets, responder_counts, treated_participant,
+    CHECK_VECTOR,
+    NON_RESPONDER,
+    RESPONSE_DAY,
+    platelets,
+    responder_counts,
+    treated_participant,
 )
 
 
@@ -161,8 +167,6 @@ def test_study_page_before_any_responder_says_so(client, coordinator, p3):
 
 
 def test_duration_of_another_sites_study_is_not_shown(check_vector_study, make_user, other_site_study, client):
-    from rest_framework.test import APIClient
-
     services.outcomes_compute(study=check_vector_study)
     outsider = make_user("investigator", site="XH")
     other = APIClient()

@@ -8,7 +8,9 @@ time points (CLINICAL_RULES.md section 1), and the outcomes snapshot with its ex
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from enrollment.tests.support import p3_facts, today
 from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
@@ -151,8 +153,6 @@ def test_outcomes_snapshot_counts_one_responder_of_three_treated(api, course):
 
 
 def test_participant_page_shows_time_points_duration_and_the_reasoning(client, api, coordinator, course):
-    from django.urls import reverse
-
     draft = ok(api.post(f"/api/v1/participants/{course['responder']}/adverse-events/",
                         {"term": "Headache", "category": "non_haematological", "onset_date": on(40),
                          "resolution_date": on(41), "grade": 1, "serious": False, "relationship": "possible"},
@@ -178,8 +178,6 @@ def test_participant_page_shows_time_points_duration_and_the_reasoning(client, a
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_coordinator_records_the_m1_count_in_the_browser_and_sees_the_response(chromium_page, studies, make_user):
-    from rest_framework.test import APIClient
-
     user = make_user("coordinator", username="hana", password="Correct-Horse-88")
     api = APIClient()
     api.force_authenticate(user)

@@ -2,13 +2,18 @@
 infusions): which items need one at a fixed `now`, and the sweep that e-mails each exactly once."""
 import smtplib
 import threading
-from datetime import datetime, time, timedelta, timezone as dt_timezone
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
-from followup import reminders, worklist as work
+from config.celery import app
+from enrollment import services as enrolment
+from followup import reminders, services
+from followup import worklist as work
 from followup.models import AdverseEvent, Reminder, Visit
 from followup.tasks import send_reminders
 from followup.tests.factories import ReminderFactory
@@ -131,8 +136,6 @@ def test_sae_first_seen_after_its_deadline_gets_only_the_overdue_reminder(due_no
 
 
 def test_nothing_is_sent_for_what_was_recorded(due_now, site_team, mailoutbox):
-    from followup import services
-
     _, visit, sae = due_now
     services.adverse_event_sae_report(event=sae, reported_at=None, by=site_team["coordinator"])
     services.visit_miss(visit=visit, reason="Patient abroad", by=site_team["coordinator"])
@@ -148,8 +151,6 @@ def test_sae_more_than_six_hours_from_its_deadline_is_not_reminded_yet(studies, 
 
 
 def test_a_site_with_no_addressee_is_reminded_once_someone_has_an_address(due_now, site_team, mailoutbox):
-    from django.contrib.auth import get_user_model
-
     get_user_model().objects.filter(username__in=["li", "wang"]).update(email="")
     assert reminders.reminders_send(now=timezone.now()) == 0
     assert Reminder.objects.count() == 0
@@ -180,8 +181,6 @@ def test_task_runs_the_sweep(due_now, mailoutbox):
 
 
 def test_sweep_runs_every_15_minutes():
-    from config.celery import app
-
     assert app.conf.beat_schedule["send-reminders"] == {"task": "followup.send_reminders", "schedule": 900.0}
 
 
@@ -269,8 +268,6 @@ def test_two_concurrent_sweeps_send_each_reminder_once(studies, make_user, mailo
 
 
 def test_withdrawn_participants_sae_is_still_reminded_but_not_their_visits(due_now, site_team, mailoutbox):
-    from enrollment import services as enrolment
-
     participant, _, sae = due_now
     enrolment.participant_withdraw(participant=participant, withdrawn_on=timezone.localdate(),
                                    reason="adverse_event", by=site_team["coordinator"])

@@ -1,9 +1,13 @@
 """A P3 participant's platelet response through the API (IWG 2009, CLINICAL_RULES.md section 1)."""
 from datetime import timedelta
 
-from dosing.tests.support import day0, give
-from followup.tests.support import assess_platelets
 import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from dosing.tests.support import day0, give
+from followup.api import ResponseBodySerializer
+from followup.tests.support import assess_platelets
 
 
 @pytest.fixture
@@ -47,8 +51,6 @@ def test_bleeding_cancels_a_complete_response(api, treated):
 
 
 def test_another_site_cannot_read_the_response(treated, make_user, other_site_study):
-    from rest_framework.test import APIClient
-
     other = APIClient()
     other.force_authenticate(make_user("investigator", site="XH"))
     assert other.get(f"/api/v1/participants/{treated.pk}/response/").status_code == 404
@@ -56,8 +58,6 @@ def test_another_site_cannot_read_the_response(treated, make_user, other_site_st
 
 def test_participant_page_shows_the_response_timeline_and_adverse_event_drafts(client, api, treated, coordinator,
                                                                                  django_assert_max_num_queries):
-    from django.urls import reverse
-
     for day, count in ((50, 40), (57, 45)):
         assess_platelets(api, treated, day, count)
     client.force_login(coordinator)
@@ -72,8 +72,6 @@ def test_participant_page_shows_the_response_timeline_and_adverse_event_drafts(c
 
 
 def test_response_body_has_exactly_the_documented_fields(api, treated):
-    from followup.api import ResponseBodySerializer
-
     assess_platelets(api, treated, 50, 40)
     body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
     assert set(body) == set(ResponseBodySerializer().fields)

@@ -14,16 +14,33 @@ from followup.response import (
     PR,
     Count,
     Lab,
+    Therapy,
     aiha_response,
     multilineage_response,
     neutropenia_response,
     prca_response,
 )
 from followup.tests.response_cases import (
-    AIHA_CN, AIHA_INTL, DAILY_LOWEST, EVANS_PAIRING, ITP, LOOKBACK, MULTI, NEUTRO, NORMAL_MARKERS, PRCA, RETIC_CASES,
-    STEROID_STABLE, UNCONFIRMED_NR, F, day, hb, itp, plt, without_lookback,
+    AIHA_CN,
+    AIHA_INTL,
+    DAILY_LOWEST,
+    EVANS_PAIRING,
+    ITP,
+    LOOKBACK,
+    MULTI,
+    NEUTRO,
+    NORMAL_MARKERS,
+    PRCA,
+    RETIC_CASES,
+    STEROID_STABLE,
+    UNCONFIRMED_NR,
+    F,
+    day,
+    hb,
+    itp,
+    plt,
+    without_lookback,
 )
-
 
 # --------------------------------------------------------------------------- one value per day (section 1)
 
@@ -230,7 +247,6 @@ def test_multilineage_pairing_window_is_a_threshold_of_the_set():
 
 def test_multilineage_latest_evaluable_value_is_paired():
     # Platelets on day 21 are evaluable (R); on day 22 within 14 days of IVIG (NE): day 22 pairs day 21's.
-    from followup.response import Therapy
 
     platelets = itp([plt(-1, 15), plt(21, 50), plt(22, 120)], rescue=[Therapy("ivig", day(22), day(22))])
     anaemia = aiha_response([hb(-1, 70), hb(22, 125, **NORMAL_MARKERS)], first_infusion=F, thresholds=AIHA_INTL,

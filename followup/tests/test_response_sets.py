@@ -1,7 +1,10 @@
 """Anaemia responses through the API for UCB-IRIC participants (AIHA and PRCA sets, section 2)."""
 from datetime import timedelta
 
+from django.urls import reverse
+
 from followup.tests.support import assess_counts, p1_day0, p1_participant
+from trials.models import ResponseCriteriaSet
 
 
 def assess(api, participant, day, hb, **extra):
@@ -89,8 +92,6 @@ def test_secondary_cytopenia_involves_the_lineages_low_at_baseline(api, coordina
 
 def test_evans_participant_page_shows_each_lineage_within_the_query_budget(client, api, coordinator, studies,
                                                                            django_assert_max_num_queries):
-    from django.urls import reverse
-
     participant = p1_participant(coordinator, "EVANS")
     assess_counts(api, participant, 0, HGB=70, PLT=12)
     assess_counts(api, participant, 20, HGB=105, PLT=40)
@@ -110,8 +111,6 @@ def test_evans_participant_page_shows_each_lineage_within_the_query_budget(clien
 # loader's validation): the page and the API say which set lacks what instead of failing.
 
 def corrupt(code, thresholds):
-    from trials.models import ResponseCriteriaSet
-
     ResponseCriteriaSet.objects.filter(code=code).update(thresholds=thresholds)
 
 
@@ -146,8 +145,6 @@ def test_response_api_answers_409_for_an_incomplete_set_grading_one_lineage(api,
 
 
 def test_participant_page_renders_with_the_message_of_an_incomplete_set(client, api, coordinator, studies):
-    from django.urls import reverse
-
     participant = p1_participant(coordinator, "EVANS")
     assess_counts(api, participant, 0, HGB=70, PLT=12)
     assess_counts(api, participant, 20, HGB=105, PLT=40)
@@ -163,8 +160,6 @@ def test_participant_page_renders_with_the_message_of_an_incomplete_set(client, 
 
 
 def test_participant_page_renders_with_a_non_numeric_threshold(client, api, coordinator, studies):
-    from django.urls import reverse
-
     participant = p1_participant(coordinator, "AIHA")
     assess(api, participant, 0, 70)
     corrupt("AIHA-INTL", {"cr_hb": "high", "pr_hb": 100, "pr_hb_rise": 20, "transfusion_exclusion_days": 7,

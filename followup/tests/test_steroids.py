@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from followup.models import SteroidDrug
 from followup.steroids import STEROID_DRUGS, prednisone_equivalent
 
 EQUIVALENTS = [
@@ -34,6 +35,4 @@ def test_prednisone_equivalent_refuses_unknown_drug_or_bad_dose(drug, mg):
 
 
 def test_the_recorded_drugs_are_the_converted_ones():
-    from followup.models import SteroidDrug
-
     assert tuple(SteroidDrug.values) == STEROID_DRUGS

@@ -1,6 +1,7 @@
 """Marking visits done and timed samples collected, with deviations (CLINICAL_RULES.md section 8)."""
 from datetime import datetime, time, timedelta
 
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -63,8 +64,6 @@ def test_monitor_cannot_record_a_visit(woman, make_user):
 
 
 def test_sample_recorded_from_the_participant_page(client, woman, coordinator):
-    from django.urls import reverse
-
     client.force_login(coordinator)
     page = client.get(reverse("participant-detail", args=[woman.pk])).content.decode()
     assert reverse("visit-record", args=[woman.pk, "PK30M"]) in page
@@ -76,7 +75,5 @@ def test_sample_recorded_from_the_participant_page(client, woman, coordinator):
 
 
 def test_monitor_cannot_open_the_visit_form(client, woman, make_user):
-    from django.urls import reverse
-
     client.force_login(make_user("monitor"))
     assert client.get(reverse("visit-record", args=[woman.pk, "W1"])).status_code == 403

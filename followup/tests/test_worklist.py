@@ -1,12 +1,14 @@
 """The worklist (API.md `GET /api/v1/worklist/`, page `/worklist/`): visits and infusions whose window
 is open or passed, SAE reports to make and adverse event drafts to confirm, at the user's sites."""
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from dosing import services as dosing
 from dosing.models import Infusion
 from enrollment import services as enrolment
 from enrollment.tests.support import today
@@ -15,6 +17,7 @@ from followup import worklist as work
 from followup.models import AdverseEvent, Visit
 from followup.schedule import PlannedVisit
 from followup.tests.support import enrol, event, items, move_visit, overdue_visit
+from trials.models import Study
 from trials.tests.support import client_for, forget_site_roles
 
 TZ = timezone.get_current_timezone()
@@ -114,8 +117,6 @@ def test_visit_done_or_missed_is_not_listed(api, studies, coordinator):
 
 
 def test_infusion_window_open_then_overdue_until_given(api, studies, coordinator):
-    from dosing import services as dosing
-
     today_plan = enrol(coordinator, day0=today(), enrolled_on=today() - timedelta(days=1))
     first = Infusion.objects.get(participant=today_plan, number=1)
     listed = [i for i in items(api) if i["kind"] == "infusion"]
@@ -218,8 +219,6 @@ def test_other_sites_see_nothing_and_admins_and_strangers_are_refused(participan
 
 
 def many_overdue(by, count):
-    from trials.models import Study
-
     Study.objects.filter(code="MSC-ITP-5").update(enrolment_target=100)
     participants = [enrol(by) for _ in range(count)]
     for participant in participants:

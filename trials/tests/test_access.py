@@ -1,6 +1,7 @@
 """Each role sees only its sites, through pages, the API and the admin."""
 import pytest
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from trials.models import Study
@@ -72,8 +73,6 @@ def test_api_requires_authentication(api, studies):
 
 
 def test_api_accepts_a_token(api, studies, make_user):
-    from rest_framework.authtoken.models import Token
-
     token = Token.objects.create(user=make_user("monitor"))
     api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert api.get("/api/v1/studies/").status_code == 200

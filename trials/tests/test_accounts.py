@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from trials.accounts import ADMIN_GROUP
-from trials.models import SiteMembership
+from trials.accounts import ADMIN_GROUP, user_upsert
+from trials.models import Site, SiteMembership
 
 User = get_user_model()
 
@@ -152,9 +152,6 @@ def test_password_change_refuses_a_wrong_old_password(client, make_user):
 
 
 def test_a_role_at_another_site_keeps_administration_rights(studies):
-    from trials.accounts import user_upsert
-    from trials.models import Site
-
     Site.objects.create(code="XH", name="Other hospital")
     user_upsert(username="ma", role="admin", site_code="PUMCH", password="Correct-Horse-88")
     user = user_upsert(username="ma", role="coordinator", site_code="XH").user

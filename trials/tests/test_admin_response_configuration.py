@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from trials.models import ResponseCriteriaSet, VisitDefinition
+from trials.services import LoadReport, StudyDefinitionError, response_criteria_load
 from trials.tests.admin_forms import form_errors, inline_errors, inline_row, page_data
 
 IWG_MISSING = ["r_fold_baseline", "bleeding_grade_counts_from", "confirm_response_days", "confirm_failure_days",
@@ -123,8 +124,6 @@ def test_study_period_and_visit_window_changed_together_are_saved(admin_client, 
      "rule; add cr_hb for the international-consensus rule."),
 ])
 def test_loader_refuses_an_incomplete_criteria_set(studies, family, thresholds, message):
-    from trials.services import LoadReport, StudyDefinitionError, response_criteria_load
-
     row = {"code": "AIHA-X", "name": "AIHA", "version": "1", "family": family, "source": "Test",
            "thresholds": thresholds}
     with pytest.raises(StudyDefinitionError) as caught:

@@ -2,6 +2,7 @@
 import pytest
 from django.urls import reverse
 
+from trials.accounts import user_upsert
 from trials.audit import AuditReasonRequired, audited_delete, audited_save
 from trials.models import DoseLevel, Site, SiteMembership, Study, VisitDefinition
 
@@ -64,8 +65,6 @@ def test_site_links_of_a_study_are_audited(studies, make_user):
 
 
 def test_membership_role_change_is_audited(studies, make_user):
-    from trials.accounts import user_upsert
-
     user = make_user("coordinator", username="lin")
     user_upsert(username="lin", role="investigator", site_code="PUMCH")
     membership = SiteMembership.objects.get(user=user)

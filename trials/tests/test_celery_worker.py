@@ -7,8 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from django.db import connection
 
+from config.celery import app
 from trials.models import WorkerHeartbeat
 from trials.tasks import worker_heartbeat
 from trials.tests.support import require_service
@@ -17,8 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def redis_answers(url: str) -> bool:
-    import redis
-
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
     except redis.RedisError:
@@ -75,6 +75,4 @@ def test_home_warns_an_administrator_when_the_worker_is_silent(client, studies, 
 
 
 def test_beat_schedules_the_heartbeat_every_minute():
-    from config.celery import app
-
     assert app.conf.beat_schedule["worker-heartbeat"] == {"task": "trials.worker_heartbeat", "schedule": 60.0}

@@ -3,8 +3,10 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.celery import app
 from trials.idempotency import (
     TokenRefused,
     claim,
@@ -94,8 +96,6 @@ def test_claim_older_than_24_hours_no_longer_counts(now, coordinator):
 
 
 def test_claim_is_one_row_per_user_kind_and_key_in_the_database(now, coordinator):
-    from django.db import IntegrityError, transaction
-
     SubmissionKey.objects.create(user=coordinator, kind="api", key="k", fingerprint="f", created_at=now)
     with pytest.raises(IntegrityError), transaction.atomic():
         SubmissionKey.objects.create(user=coordinator, kind="api", key="k", fingerprint="g", created_at=now)
@@ -112,7 +112,5 @@ def test_expiry_task_deletes_claims_older_than_24_hours_only(coordinator):
 
 
 def test_expiry_task_is_on_the_beat_schedule():
-    from config.celery import app
-
     assert app.conf.beat_schedule["expire-submission-keys"] == {"task": "trials.submission_keys_expire",
                                                                  "schedule": 3600.0}

@@ -1,10 +1,10 @@
 """The study page and the study API show the configuration a person needs, in bounded queries."""
 import pytest
+import yaml
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from trials.models import Study
-from trials.services import LoadReport, STUDIES_DIR, study_load
+from trials.services import STUDIES_DIR, LoadReport, study_load
 
 
 @pytest.fixture
@@ -91,8 +91,6 @@ def test_pages_send_a_strict_content_security_policy(client, make_user):
 
 
 def _extra_studies(count):
-    import yaml
-
     data = yaml.safe_load((STUDIES_DIR / "MSC-ITP-5.yaml").read_text())
     for index in range(count):
         study_load({**data, "code": f"EXTRA-{index}"}, by=None, reason="test", report=LoadReport())

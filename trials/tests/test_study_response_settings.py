@@ -1,10 +1,11 @@
 """A study's response period and time points: validated where an administrator sets them."""
 import pytest
+import yaml
 from django.core.exceptions import ValidationError
 
 from trials.models import Study, VisitDefinition, time_point_errors
 from trials.response_period import VisitWindow, period_cuts, window_cut
-from trials.services import StudyDefinitionError, study_load
+from trials.services import STUDIES_DIR, LoadReport, StudyDefinitionError, study_load
 
 GOOD = {"early": {"anchor": "first_infusion", "days": 7}, "remission": {"anchor": "last_infusion", "days": 360}}
 
@@ -96,9 +97,7 @@ def test_visit_refused_when_the_study_period_cuts_its_window(studies):
 
 
 def test_loader_refuses_a_period_that_cuts_a_visit_window(studies, tmp_path):
-    import yaml
 
-    from trials.services import STUDIES_DIR, LoadReport
 
     data = yaml.safe_load((STUDIES_DIR / "UCB-IRIC.yaml").read_text(encoding="utf-8"))
     data.update(code="P1-COPY", response_from_day=15)

@@ -13,6 +13,7 @@ from trials.units import (
     fahrenheit_from_celsius,
     format_number,
     limit_to_si,
+    mixed_range_conflict,
     to_si,
 )
 
@@ -420,6 +421,4 @@ def test_haemoglobin_in_g_dl_entered_as_g_l_is_refused():
 ])
 def test_mixed_range_conflict_names_the_reports_limit_that_crosses_the_sites(report_lln, report_uln, site_lln,
                                                                              site_uln, expected):
-    from trials.units import mixed_range_conflict
-
     assert mixed_range_conflict(report_lln, report_uln, site_lln, site_uln) == expected
