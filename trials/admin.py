@@ -12,19 +12,16 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
-from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
-from django.utils.text import capfirst, get_text_list
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_forms import CriterionForm, CriterionInlineForm, PlainFieldsMixin, ReasonForm, StudyForm, UniqueRowsFormSet
 from .audit import audited_delete, audited_save, change_context
-from .enums import Assessment
-from .limits import audit_reason_max_length
 from .models import (
     Arm,
     DoseLevel,
@@ -39,207 +36,11 @@ from .models import (
     VisitDefinition,
 )
 from .response_thresholds import describe_schemes
-from .rule_params import RULE_TYPES
 from .rule_text import describe_rule
 from .scoping import Action
 from .units import ANALYTES
 
 CREATED_REASON = "Created in administration"
-
-
-class ReasonForm(forms.ModelForm):
-    change_reason = forms.CharField(
-        label=_("Reason for this change"),
-        required=False,
-        max_length=audit_reason_max_length(),
-        help_text=_("Required when you change an existing record; kept in the audit trail."),
-        widget=forms.TextInput(attrs={"size": 80}),
-    )
-
-    def clean_change_reason(self):
-        reason = (self.cleaned_data.get("change_reason") or "").strip()
-        if self.instance.pk and not reason:
-            raise forms.ValidationError(_("Say why you are changing this record (for the audit trail)."))
-        return reason
-
-
-# --------------------------------------------------------------------------------------------
-# Fields a person fills in without knowing the codes
-# --------------------------------------------------------------------------------------------
-
-
-def _rule_type_choices():
-    return [("", "---------")] + [(rule.code, f"{rule.label} ({rule.code})") for rule in RULE_TYPES.values()]
-
-
-def _rule_parameters_help() -> str:
-    rules = format_html_join(
-        "", "<dt>{} <code>{}</code></dt><dd>{}</dd>",
-        ((rule.label, rule.code, rule.help) for rule in RULE_TYPES.values()),
-    )
-    return format_html(
-        '{}<details><summary>{}</summary><dl class="rule-types">{}</dl></details>',
-        gettext('The settings of the chosen rule, written as in the examples: names in double quotes, '
-                'e.g. {"min_years": 18, "max_years": 75} for an age range.'),
-        gettext("Rules, their settings and an example of each"),
-        rules,
-    )
-
-
-# Lazy, so that the text is translated in the language of the request.
-rule_parameters_help = lazy(_rule_parameters_help, str)
-
-
-class PlainFieldsMixin:
-    """Assessments are ticked from a list and the rule is chosen by name, with its settings
-    explained next to the parameters field, instead of codes typed as JSON."""
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.model is VisitDefinition and db_field.name == "assessments":
-            return forms.MultipleChoiceField(
-                label=capfirst(db_field.verbose_name), choices=Assessment.choices, required=False,
-                widget=forms.CheckboxSelectMultiple,
-            )
-        if db_field.model is EligibilityCriterion and db_field.name == "rule_type":
-            # A CharField with a list, not a ChoiceField: the rule library's own message explains
-            # a rule type it does not know.
-            kwargs["widget"] = forms.Select(choices=_rule_type_choices())
-        if db_field.model is EligibilityCriterion and db_field.name == "params":
-            kwargs["help_text"] = rule_parameters_help()
-            kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 80})
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
-
-
-class CriterionErrorsMixin:
-    """The model names the setting in front of each message ("analyte: ..."); on the rule field
-    that would only repeat the field, and a rule left empty is reported once."""
-
-    def _update_errors(self, errors):
-        if hasattr(errors, "error_dict") and "rule_type" in errors.error_dict:
-            if self.has_error("rule_type"):
-                del errors.error_dict["rule_type"]
-            else:
-                errors.error_dict["rule_type"] = [
-                    ValidationError(str(message).removeprefix("rule_type: "))
-                    for error in errors.error_dict["rule_type"] for message in error.messages
-                ]
-        super()._update_errors(errors)
-
-
-class CriterionInlineForm(CriterionErrorsMixin, forms.ModelForm):
-    pass
-
-
-class CriterionForm(CriterionErrorsMixin, ReasonForm):
-    pass
-
-
-class StudyForm(ReasonForm):
-    def clean_sites(self):
-        """Keep the sites this administrator cannot see: the list offers only their own."""
-        chosen = list(self.cleaned_data["sites"])
-        if self.instance.pk is None:
-            return chosen
-        offered = self.fields["sites"].queryset
-        return chosen + list(self.instance.sites.exclude(pk__in=offered.values("pk")))
-
-
-def _unique_key(values: dict, fields) -> tuple | None:
-    """The values of `fields` as a comparable key; None when one is missing or empty."""
-    if any(values.get(name) is None for name in fields):
-        return None
-    return tuple(values[name].pk if hasattr(values[name], "_get_pk_val") else values[name] for name in fields)
-
-
-class UniqueRowsFormSet(BaseInlineFormSet):
-    """The rows of one parent against its unique constraints (one infusion number per arm), with
-    messages in words on the field of the offending row.
-
-    Rows are saved one at a time and the database checks each save, so an existing row may take a
-    value that another row gives up in the same save (renumbering 1, 2 as 2, 3) only if that row is
-    saved first: `save_order` gives that order. Rows that swap values cannot be saved one after
-    the other and are refused with a message instead of a server error.
-    """
-
-    def _unique_fields(self) -> list[tuple[str, ...]]:
-        unique_checks, _date_checks = self.model()._get_unique_checks(include_meta_constraints=True)
-        checks = {tuple(name for name in fields if name != self.fk.name) for _model, fields in unique_checks}
-        return sorted(fields for fields in checks if fields and fields != (self.model._meta.pk.name,))
-
-    def validate_unique(self):
-        self._save_after: dict = {}
-        rows = [form for form in self.forms if form.is_valid() and form not in self.deleted_forms]
-        for fields in self._unique_fields():
-            seen = set()
-            for form in rows:
-                key = _unique_key(form.cleaned_data, fields)
-                if key is None:
-                    continue
-                if key in seen:
-                    form.add_error(fields[0], self._message(gettext(
-                        "%(field)s %(value)s is already used by another row of this %(parent)s; "
-                        "it must be unique within the %(parent)s."), fields, key))
-                seen.add(key)
-        self._order_moves([form for form in rows if not form.errors])
-
-    def _order_moves(self, rows) -> None:
-        existing = [form for form in rows if form.instance.pk is not None]
-        takes: dict = {}  # form -> [(form whose current value it takes, fields, value)]
-        for fields in self._unique_fields():
-            held = {_unique_key(form.initial, fields): form for form in existing}
-            for form in existing:
-                new = _unique_key(form.cleaned_data, fields)
-                holder = held.get(new)
-                if new is not None and holder is not None and holder is not form:
-                    takes.setdefault(form, []).append((holder, fields, new))
-        state: dict = {}
-
-        def visit(form):
-            state[form] = "visiting"
-            for holder, fields, value in takes.get(form, []):
-                if state.get(holder) == "visiting":  # the holder waits, through others, for this row
-                    form.add_error(fields[0], self._message(gettext(
-                        "%(field)s %(value)s still belongs to another row of this %(parent)s that changes in "
-                        "the same save: rows cannot swap values in one save. Give this row an unused value, "
-                        "save, then make the change."), fields, value))
-                elif holder not in state:
-                    visit(holder)
-            state[form] = "done"
-
-        for form in existing:
-            if form not in state:
-                visit(form)
-        self._save_after = {form.instance.pk: [holder.instance.pk for holder, _f, _v in pairs]
-                            for form, pairs in takes.items()}
-
-    def save_order(self, instances: list) -> list:
-        """`instances` (from save(commit=False)) ordered so that a row giving up a value is saved
-        before the row taking it; new rows keep their place after the existing ones."""
-        existing = {obj.pk: obj for obj in instances if obj.pk is not None}
-        ordered, placed = [], set()
-
-        def place(pk):
-            if pk in placed or pk not in existing:
-                return
-            placed.add(pk)
-            for holder in getattr(self, "_save_after", {}).get(pk, []):
-                place(holder)
-            ordered.append(existing[pk])
-
-        for obj in instances:
-            if obj.pk is None:
-                ordered.append(obj)
-            else:
-                place(obj.pk)
-        return ordered
-
-    def _message(self, text: str, fields, values) -> str:
-        labels = [str(self.model._meta.get_field(name).verbose_name) for name in fields]
-        return text % {
-            "field": capfirst(get_text_list(labels, gettext("and"))),
-            "value": ", ".join(str(value) for value in values),
-            "parent": self.fk.remote_field.model._meta.verbose_name,
-        }
 
 
 # --------------------------------------------------------------------------------------------
