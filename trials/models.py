@@ -27,7 +27,7 @@ from .enums import (
     VisitAnchor,
 )
 from .scoping import ScopedQuerySet
-from .response_period import VisitWindow, window_cut
+from .response_period import VisitWindow, time_point_errors, window_cut
 from .response_thresholds import threshold_errors
 from .rule_params import RuleParamsError, validate_params
 from .units import ANALYTES
@@ -103,27 +103,6 @@ class ResponseCriteriaSet(models.Model):
         errors = threshold_errors(self.family, self.thresholds) if self.family in ResponseFamily.values else []
         if errors:
             raise ValidationError({"thresholds": errors})
-
-
-TIME_POINT_NAMES = ("early", "initial", "durable", "remission")
-TIME_POINT_ANCHORS = ("first_infusion", "last_infusion")
-
-
-def time_point_errors(points) -> list[str]:
-    """What is wrong with a study's `response_time_points` (empty when it is valid)."""
-    if not isinstance(points, dict):
-        return [str(_("Time points must be a set of named time points."))]
-    errors = []
-    for name, point in points.items():
-        if name not in TIME_POINT_NAMES:
-            errors.append(str(_("%(name)s: not a time point (one of %(names)s).")
-                              % {"name": name, "names": ", ".join(TIME_POINT_NAMES)}))
-        elif not isinstance(point, dict) or point.get("anchor") not in TIME_POINT_ANCHORS:
-            errors.append(str(_("%(name)s: anchor must be one of %(anchors)s.")
-                              % {"name": name, "anchors": ", ".join(TIME_POINT_ANCHORS)}))
-        elif not isinstance(point.get("days"), int) or isinstance(point.get("days"), bool) or point["days"] < 0:
-            errors.append(str(_("%(name)s: days must be a whole number of days, 0 or more.") % {"name": name}))
-    return errors
 
 
 class Study(models.Model):

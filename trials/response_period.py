@@ -98,3 +98,24 @@ def period_cuts(visits, from_day: int | None, until_day: int | None) -> dict[str
         if message:
             cuts[window.code] = message
     return cuts
+
+
+TIME_POINT_NAMES = ("early", "initial", "durable", "remission")
+TIME_POINT_ANCHORS = ("first_infusion", "last_infusion")
+
+
+def time_point_errors(points) -> list[str]:
+    """What is wrong with a study's `response_time_points` (empty when it is valid)."""
+    if not isinstance(points, dict):
+        return [str(_("Time points must be a set of named time points."))]
+    errors = []
+    for name, point in points.items():
+        if name not in TIME_POINT_NAMES:
+            errors.append(str(_("%(name)s: not a time point (one of %(names)s).")
+                              % {"name": name, "names": ", ".join(TIME_POINT_NAMES)}))
+        elif not isinstance(point, dict) or point.get("anchor") not in TIME_POINT_ANCHORS:
+            errors.append(str(_("%(name)s: anchor must be one of %(anchors)s.")
+                              % {"name": name, "anchors": ", ".join(TIME_POINT_ANCHORS)}))
+        elif not isinstance(point.get("days"), int) or isinstance(point.get("days"), bool) or point["days"] < 0:
+            errors.append(str(_("%(name)s: days must be a whole number of days, 0 or more.") % {"name": name}))
+    return errors

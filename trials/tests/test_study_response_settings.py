@@ -3,7 +3,8 @@ import pytest
 import yaml
 from django.core.exceptions import ValidationError
 
-from trials.models import Study, VisitDefinition, time_point_errors
+from trials.models import Study, VisitDefinition
+from trials.response_period import time_point_errors
 from trials.response_period import VisitWindow, period_cuts, window_cut
 from trials.services import STUDIES_DIR, LoadReport, StudyDefinitionError, study_load
 
