@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trials.errors import ServiceError
-from trials.forms_errors import add_service_errors
+from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
 from trials.signatures import ELIGIBILITY_MEANING
@@ -24,8 +24,15 @@ from trials.units import ANALYTES
 from . import eligibility as rules
 from . import selectors, services
 from .enums import ANSWERS, CONDITIONS, WithdrawalReason
-from .forms import (DEFAULT_THERAPY_ROWS, MAX_THERAPY_ROWS, ConsentForm, EligibilityConfirmationForm, EnrolForm,
-                    ScreeningEntry, style)
+from .forms import (
+    DEFAULT_THERAPY_ROWS,
+    MAX_THERAPY_ROWS,
+    ConsentForm,
+    EligibilityConfirmationForm,
+    EnrolForm,
+    ScreeningEntry,
+    style,
+)
 
 LOG_OUTCOMES = {
     "eligible": gettext_lazy("Eligible, not enrolled"),
@@ -156,13 +163,6 @@ def _verdict_text(screening) -> str:
 # Screening page, consent and enrolment
 # ---------------------------------------------------------------------------------------------
 
-def _errors_as_messages(request, form) -> None:
-    """A refused form that the page no longer shows: its messages go to the top of the page."""
-    for field_errors in form.errors.values():
-        for message in field_errors:
-            messages.error(request, message)
-
-
 def _is_minor(screening) -> bool:
     if not screening.birth_date:
         return False
@@ -184,9 +184,9 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None, c
     if show_enrol and enrol_form is None:
         enrol_form = EnrolForm(options=selectors.enrolment_options(screening.study))
     elif not show_enrol and enrol_form is not None:
-        _errors_as_messages(request, enrol_form)  # enrolled or changed meanwhile: the form is gone
+        errors_as_messages(request, enrol_form)  # enrolled or changed meanwhile: the form is gone
     if not can_confirm and confirm_form is not None:
-        _errors_as_messages(request, confirm_form)  # confirmed, enrolled or changed meanwhile: the form is gone
+        errors_as_messages(request, confirm_form)  # confirmed, enrolled or changed meanwhile: the form is gone
     order = list(ANALYTES)
     labs = sorted(screening.labs.all(),
                   key=lambda lab: order.index(lab.analyte) if lab.analyte in order else len(order))

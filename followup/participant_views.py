@@ -16,19 +16,12 @@ from enrollment.forms import WithdrawalForm, style
 from enrollment.selectors import participants_visible
 from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
-from trials.forms_errors import add_service_errors
+from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.scoping import Action, can, require
 
 from .deviations import participant_deviations
 from .participant_schedule import participant_schedule
 from .selectors import participant_timeline
-
-
-def _errors_as_messages(request, form) -> None:
-    """A refused form that the page no longer shows: its messages go to the top of the page."""
-    for field_errors in form.errors.values():
-        for message in field_errors:
-            messages.error(request, message)
 
 
 def _participant(request, pk):
@@ -45,7 +38,7 @@ def _participant_page(request, participant, *, withdrawal_form=None):
     if can_screen and not withdrawn and withdrawal_form is None:
         withdrawal_form = WithdrawalForm()
     elif withdrawn and withdrawal_form is not None:
-        _errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
+        errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
     schedule = participant_schedule(participant, now=timezone.now())
     response, response_unavailable, chart, charted = participant_timeline(participant)
     return render(request, "enrollment/participant_detail.html", {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from django import forms
+from django.contrib import messages
 
 from .errors import ServiceError
 
@@ -33,9 +34,9 @@ def add_service_errors(form: forms.Form, error: ServiceError | Mapping[str, list
     """
     errors = error.errors if isinstance(error, ServiceError) else error
     field_for = field_for or getattr(form, "field_for", None) or _same_name
-    for path, messages in errors.items():
+    for path, texts in errors.items():
         target, name = _place(form, path, field_for, rows or {})
-        for message in messages:
+        for message in texts:
             if target is not None:
                 target.add_error(name, message)
             elif rest is not None:
@@ -59,3 +60,11 @@ def _place(form, path: str, field_for, rows) -> tuple[forms.Form | None, str | N
         return row, parts[2] if len(parts) == 3 and parts[2] in row.fields else None
     name = field_for(path)
     return (form, name) if name is not None and name in form.fields else (None, None)
+
+
+def errors_as_messages(request, form: forms.Form) -> None:
+    """A refused form that the page no longer shows (the record changed meanwhile): its messages go
+    to the top of the page."""
+    for field_errors in form.errors.values():
+        for message in field_errors:
+            messages.error(request, message)
