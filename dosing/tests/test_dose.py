@@ -9,7 +9,8 @@ import pytest
 from dosing.dose import DEVIATION, REFUSED, UNCHECKED, WITHIN, cells_text, check_dose
 
 
-@pytest.mark.parametrize("value, text", [(6.0e9, "6 x10^9"), (1e8, "1 x10^8"), (5e5, "5 x10^5"), (1.25e7, "1.25 x10^7")])
+@pytest.mark.parametrize("value, text",
+                         [(6.0e9, "6 x10^9"), (1e8, "1 x10^8"), (5e5, "5 x10^5"), (1.25e7, "1.25 x10^7")])
 def test_cells_text(value, text):
     assert cells_text(value) == text
 
@@ -18,7 +19,8 @@ def test_dose_is_per_kg_times_weight_on_the_day():
     check = check_dose(weight_kg=60.0, dose_per_kg=1e8, cells_infused=6.0e9)
     assert check.computed_dose == pytest.approx(6.0e9)
     assert check.actual_per_kg == pytest.approx(1e8)
-    assert check.explanation == "1 x10^8 cells/kg x 60 kg = 6 x10^9 cells; given 6 x10^9 cells / 60 kg = 1 x10^8 cells/kg"
+    assert check.explanation == ("1 x10^8 cells/kg x 60 kg = 6 x10^9 cells; "
+                                 "given 6 x10^9 cells / 60 kg = 1 x10^8 cells/kg")
     assert (check.zone, check.problem) == (WITHIN, "")
 
 

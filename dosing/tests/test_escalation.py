@@ -684,7 +684,8 @@ def test_is_dlt_evaluable_section_4(received, planned, had_dlt, evaluable):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"infusions_received": -1, "infusions_planned": 4, "had_dlt": False}, "infusions_received must not be negative"),
+        ({"infusions_received": -1, "infusions_planned": 4, "had_dlt": False},
+         "infusions_received must not be negative"),
         ({"infusions_received": 0, "infusions_planned": 0, "had_dlt": False}, "infusions_planned must be at least 1"),
         ({"infusions_received": 4, "infusions_planned": 4, "had_dlt": "no"}, "had_dlt must be True or False"),
     ],

@@ -49,7 +49,8 @@ def test_escalation_api_reports_counts_participants_and_proposal(studies, coordi
         "infusions_planned": 4, "counted": True, "evaluable": True, "in_dlt_window": False, "assessment": "DLT",
         "dlts": [{"adverse_event": event.pk, "term": "Alanine aminotransferase increased", "grade": 3,
                   "onset_date": (window_over() + timedelta(days=10)).isoformat(),
-                  "explanation": "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4)."}],
+                  "explanation": "DLT: grade 3 non-haematological toxicity, possibly related: "
+                                 "grade >= 3 (section 4)."}],
         "drafts_to_confirm": [],
     }
     assert body["levels"][0]["participants_at_other_sites"] == 0

@@ -79,7 +79,8 @@ def test_decision_allowed_given_the_proposal(name, decision):
     if decision in allowed:
         assert refusal is None
     else:
-        assert refusal is not None and refusal.startswith(f'The 3+3 rule does not allow "{" ".join(filter(None, decision))}"')
+        assert refusal is not None and refusal.startswith(
+            f'The 3+3 rule does not allow "{" ".join(filter(None, decision))}"')
         assert refusal.endswith("a level above what the rule allows is never opened (CLINICAL_RULES.md section 4).")
 
 

@@ -125,7 +125,8 @@ def test_escalation_page_offers_only_allowed_decisions_as_signed_statements(clie
 
     rule = f'"{RULE_ESCALATE}" (3+3, CLINICAL_RULES.md section 4).'
     assert response.context["form"].fields["decision"].choices == [
-        ("escalate:B", f"I approve escalate B under rule {rule}"), ("expand:A", f"I approve expand A under rule {rule}"),
+        ("escalate:B", f"I approve escalate B under rule {rule}"),
+        ("expand:A", f"I approve expand A under rule {rule}"),
         ("stop:", f"I approve stop under rule {rule}")]
     html = response.content.decode()
     assert 'value="escalate:C"' not in html and 'value="escalate:B"' in html and 'value="stop:A"' not in html

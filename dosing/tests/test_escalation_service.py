@@ -213,7 +213,8 @@ def test_escalation_decide_expand_after_one_dlt_raises_the_cap_to_six(study, coo
     assert fourth.dose_level.code == "A"
     state = escalation_state(study, today=today())
     assert counts(state, "A") == ("open", 4, 3, 1, 1)
-    assert state.proposal.reason == "Level A has 4 of 6 places enrolled; enrol 2 more (1 still inside the DLT window or not yet evaluable)."
+    assert state.proposal.reason == ("Level A has 4 of 6 places enrolled; "
+                                     "enrol 2 more (1 still inside the DLT window or not yet evaluable).")
 
 
 def test_escalation_decide_stop_when_the_lowest_dose_is_too_toxic_closes_it(study, coordinator, investigator):
@@ -329,7 +330,8 @@ def test_escalation_decide_escalating_while_the_rule_says_wait_is_refused_whatev
 @pytest.mark.parametrize(
     "action, level, why",
     [
-        ("escalate", "C", "only the level the rule escalates to may be opened, and the rule does not escalate to C now"),
+        ("escalate", "C",
+         "only the level the rule escalates to may be opened, and the rule does not escalate to C now"),
         ("expand", "B", "level B was never opened: only an escalation the rule proposes opens it"),
         ("choose_expansion_dose", "C", "level C was never opened: only an escalation the rule proposes opens it"),
         ("choose_expansion_dose", "A", "choosing the dose to expand is the final step, once the top level is done; "

@@ -18,7 +18,8 @@ def test_infusion_records_the_dose_arithmetic_and_window(api, participant):
     response = give(api, participant, 1, 0)
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (body["state"], body["deviation"], body["computed_dose"], body["dose_level"]) == ("given", False, 6.0e9, "STD")
+    assert (body["state"], body["deviation"], body["computed_dose"], body["dose_level"]) == (
+        "given", False, 6.0e9, "STD")
     assert body["dose_explanation"] == ("1 x10^8 cells/kg x 60 kg = 6 x10^9 cells; "
                                         "given 6 x10^9 cells / 60 kg = 1 x10^8 cells/kg")
     assert (body["window_start"], body["window_end"]) == (day0().isoformat(), day0().isoformat())
@@ -68,7 +69,8 @@ def test_bad_infusion_input_names_each_field_and_writes_nothing(api, participant
 
 def test_infusion_not_in_the_plan_is_refused(api, participant):
     response = give(api, participant, 9, 0)
-    assert response.json()["errors"] == {"number": ["The plan has no infusion 9; infusions are numbered 1, 2, 3, 4, 5."]}
+    assert response.json()["errors"] == {
+        "number": ["The plan has no infusion 9; infusions are numbered 1, 2, 3, 4, 5."]}
 
 
 def test_duplicate_infusion_number_is_refused(api, participant):
@@ -151,10 +153,13 @@ def test_first_infusion_given_later_than_planned_defines_day_0_and_is_no_deviati
 def test_immediate_reactions_open_adverse_event_drafts(api, participant):
     response = give(api, participant, 1, 0, reactions=["fever", "dmso_reaction"])
     assert response.status_code == 201
-    drafts = list(AdverseEvent.objects.filter(participant=participant).values_list("term", "category", "status", "grade"))
-    assert drafts == [("Fever", "fever", "draft", None), ("Infusion related reaction", "infusion_reaction", "draft", None)]
+    drafts = list(AdverseEvent.objects.filter(participant=participant)
+                  .values_list("term", "category", "status", "grade"))
+    assert drafts == [("Fever", "fever", "draft", None),
+                      ("Infusion related reaction", "infusion_reaction", "draft", None)]
     listed = api.get(f"/api/v1/participants/{participant.pk}/adverse-events/").json()
-    assert [(e["status"], e["infusion"], e["dlt"]["is_dlt"]) for e in listed] == [("draft", 1, False), ("draft", 1, False)]
+    assert [(e["status"], e["infusion"], e["dlt"]["is_dlt"]) for e in listed] == [
+        ("draft", 1, False), ("draft", 1, False)]
 
 
 @pytest.mark.parametrize(

@@ -39,4 +39,5 @@ def test_missed_infusion_from_the_page(client, participant, coordinator):
 def test_monitor_cannot_open_the_infusion_form(client, participant, make_user):
     client.force_login(make_user("monitor"))
     assert client.get(reverse("infusion-record", args=[participant.pk])).status_code == 403
-    assert client.post(reverse("infusion-missed", args=[participant.pk]), {"number": 1, "reason": "x"}).status_code == 403
+    assert client.post(reverse("infusion-missed", args=[participant.pk]),
+                       {"number": 1, "reason": "x"}).status_code == 403

@@ -176,7 +176,8 @@ def test_plan_infusions_p3_three_day_window_edges(third_given_on, status, deviat
 def test_plan_infusions_p3_missed_third_infusion_by_rule(missed_rule, expected_4, expected_5, anchor_4):
     events = given_on((1, "2026-03-02"), (2, "2026-03-09")) + [InfusionEvent(3, missed=True)]
     plan = plan_infusions(P3, day0=D0, events=events, today=d("2026-03-28"), missed_rule=missed_rule)
-    assert (plan[2].status, plan[2].deviation, plan[2].given_on, plan[2].target) == ("missed", False, None, d("2026-03-23"))
+    assert (plan[2].status, plan[2].deviation, plan[2].given_on, plan[2].target) == (
+        "missed", False, None, d("2026-03-23"))
     assert (plan[3].target, plan[4].target) == (d(expected_4), d(expected_5))
     assert plan[3].anchor == anchor_4
 
@@ -266,7 +267,8 @@ def test_plan_infusions_accepts_a_mapping_of_events():
 
 
 def test_plan_infusions_single_infusion_p1():
-    plan = plan_infusions([InfusionRule(1, DAY_0, 0)], day0=D0, events=given_on((1, "2026-03-05")), today=d("2026-03-05"))
+    plan = plan_infusions([InfusionRule(1, DAY_0, 0)], day0=D0, events=given_on((1, "2026-03-05")),
+                          today=d("2026-03-05"))
     assert [(p.target, p.status) for p in plan] == [(d("2026-03-05"), "given")]
 
 
@@ -344,7 +346,8 @@ def _expected_anchor(rules, plan, kwargs) -> list[date]:
         previous = plan[index - 1]
         if previous.given_on is not None:
             anchors.append(previous.given_on)
-        elif not events.get(previous.number, InfusionEvent(previous.number)).missed or kwargs["missed_rule"] == PLANNED_DATE:
+        elif (not events.get(previous.number, InfusionEvent(previous.number)).missed
+              or kwargs["missed_rule"] == PLANNED_DATE):
             anchors.append(previous.target)
         else:
             anchor = day0
@@ -413,7 +416,8 @@ def test_plan_infusions_giving_later_never_moves_a_target_earlier(case, data, de
         return
     late = data.draw(st.sampled_from(given_events))
     later_events = [
-        InfusionEvent(e.number, given_on=e.given_on + timedelta(days=delay)) if e is late else e for e in kwargs["events"]
+        InfusionEvent(e.number, given_on=e.given_on + timedelta(days=delay)) if e is late else e
+        for e in kwargs["events"]
     ]
     before = plan_infusions(rules, **kwargs)
     after = plan_infusions(rules, **{**kwargs, "events": later_events})

@@ -53,7 +53,8 @@ def test_screening_patch_needs_a_reason_and_re_evaluates(api, studies):
     refused = api.patch(f"/api/v1/screenings/{screening_id}/", {"labs": [p3_facts()["labs"][-1]]}, format="json")
     assert refused.status_code == 400 and set(refused.json()["errors"]) == {"reason"}
     response = api.patch(f"/api/v1/screenings/{screening_id}/",
-                         {"labs": [{"analyte": "CREAT", "value": 0.7, "unit": "mg/dL"}], "reason": "Creatinine result arrived"},
+                         {"labs": [{"analyte": "CREAT", "value": 0.7, "unit": "mg/dL"}],
+                          "reason": "Creatinine result arrived"},
                          format="json")
     assert response.status_code == 200
     assert response.json()["eligibility"]["eligible"] is True

@@ -32,11 +32,13 @@ def test_full_dose_level_is_a_conflict(studies, coordinator):
 
 
 def test_withdrawn_participant_frees_a_place_but_keeps_the_number(studies, coordinator):
-    first = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
+    first = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A",
+                                       by=coordinator)
     for _ in range(2):
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     services.participant_withdraw(participant=first, withdrawn_on=today(), reason="consent_withdrawn", by=coordinator)
-    fourth = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
+    fourth = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A",
+                                        by=coordinator)
     assert fourth.study_number == "HUCMSC-ITP-ESC-PUMCH-004"
     first.refresh_from_db()
     assert (first.status, first.withdrawal_reason, first.study_number) == ("withdrawn", "consent_withdrawn",
@@ -170,7 +172,8 @@ def test_two_concurrent_enrolments_into_the_last_place_only_one_succeeds(studies
 
 
 def test_participant_withdrawn_after_an_infusion_keeps_the_place(studies, coordinator):
-    first = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
+    first = services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A",
+                                       by=coordinator)
     for _ in range(2):
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
     Infusion.objects.filter(participant=first, number=1).update(state="given", started_at=timezone.now(), weight_kg=70)

@@ -108,8 +108,8 @@ def test_another_sites_records_are_not_found(client, studies, other_site_study, 
 
 def test_pages_require_sign_in(client, studies, coordinator):
     screening = create_screening(coordinator)
-    for url in (reverse("screening-log", args=["MSC-ITP-5"]), new_url(), reverse("screening-detail", args=[screening.pk]),
-                reverse("screening-edit", args=[screening.pk])):
+    for url in (reverse("screening-log", args=["MSC-ITP-5"]), new_url(),
+                reverse("screening-detail", args=[screening.pk]), reverse("screening-edit", args=[screening.pk])):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
 
@@ -150,7 +150,8 @@ def test_new_screening_bad_input_shows_messages_on_the_fields_and_stores_nothing
     assert rows["HGB"].errors == {"value": [
         "Haemoglobin 26 g/dL (260 g/L) is outside the physiological range 20-250 g/L; check the value and unit."]}
     assert rows["CREAT"].errors == {"value": [
-        "Creatinine 40 mg/dL (3536 umol/L) is outside the physiological range 0-3000 umol/L; check the value and unit."]}
+        "Creatinine 40 mg/dL (3536 umol/L) is outside the physiological range 0-3000 umol/L; "
+        "check the value and unit."]}
     assert entry.facts.errors == {"weight_kg": ["A weight of 0.0 kg is not plausible (0.5-350 kg)."]}
     assert entry.therapies.forms[0].errors == {}
     assert entry.therapies.forms[1].errors == {"end": ["The course ends before it starts."]}
@@ -160,7 +161,8 @@ def test_new_screening_bad_input_shows_messages_on_the_fields_and_stores_nothing
     assert "The course ends before it starts." in html
     assert ('<input type="number" name="lab-HGB-value" value="26" step="any" aria-label="HGB Value" '
             'class="form-control is-invalid" aria-invalid="true" aria-describedby="id_lab-HGB-value_error" '
-            'id="id_lab-HGB-value"><div class="invalid-feedback d-block" id="id_lab-HGB-value_error">Haemoglobin 26 g/dL'
+            'id="id_lab-HGB-value"><div class="invalid-feedback d-block" id="id_lab-HGB-value_error">'
+            'Haemoglobin 26 g/dL'
             ) in html
     assert (Screening.objects.count(), ScreeningLab.objects.count(), PriorTherapy.objects.count()) == (0, 0, 0)
 
@@ -190,7 +192,8 @@ def test_new_screening_valid_post_creates_the_screening_with_si_values(coordinat
     response = coordinator_client.post(new_url(), form_data())
     screening = Screening.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("screening-detail", args=[screening.pk])
-    assert (screening.number, screening.site.code, screening.created_by) == ("MSC-ITP-5-PUMCH-S001", "PUMCH", coordinator)
+    assert (screening.number, screening.site.code, screening.created_by) == (
+        "MSC-ITP-5-PUMCH-S001", "PUMCH", coordinator)
     assert (screening.weight_kg, screening.height_cm, screening.ecog, screening.disease) == (58.0, 162.0, 1, "ITP")
     labs = {lab.analyte: lab for lab in screening.labs.all()}
     assert sorted(labs) == ["ALT", "AST", "CREAT", "PLT", "TBIL"]
@@ -321,7 +324,8 @@ def test_consent_for_a_minor_without_guardian_is_refused(coordinator_client, stu
     assert (form.fields["guardian_name"].required, form.fields["guardian_relationship"].required) == (True, True)
     html = page.content.decode()
     assert "Required: the patient is a minor." in html
-    assert '<input type="text" name="consent-guardian_name" maxlength="200" class="form-control textinput" required' in html
+    assert ('<input type="text" name="consent-guardian_name" maxlength="200" '
+            'class="form-control textinput" required') in html
     signed = timezone.localtime() - timedelta(minutes=5)
     response = coordinator_client.post(reverse("screening-consent", args=[screening.pk]), {
         "consent-version": "ICF v2.0", "consent-signed_at": signed.strftime("%Y-%m-%dT%H:%M"),
@@ -338,7 +342,8 @@ def test_consent_for_a_minor_with_guardian_is_recorded(coordinator_client, studi
     signed = timezone.localtime() - timedelta(minutes=5)
     response = coordinator_client.post(reverse("screening-consent", args=[screening.pk]), {
         "consent-version": "ICF v2.0 (paediatric)", "consent-signed_at": signed.strftime("%Y-%m-%dT%H:%M"),
-        "consent-obtained_by": "Dr Han", "consent-guardian_name": "Wang Fang", "consent-guardian_relationship": "mother"})
+        "consent-obtained_by": "Dr Han", "consent-guardian_name": "Wang Fang",
+        "consent-guardian_relationship": "mother"})
     assert response.status_code == 302
     assert Consent.objects.get().guardian_name == "Wang Fang"
 
@@ -475,7 +480,8 @@ def test_screening_log_counts_the_flow_and_filters_by_outcome(coordinator_client
     assert [(str(label), n) for label, n in response.context["withdrawn_by_reason"]] == [("Adverse event", 1)]
     html = response.content.decode()
     assert '<div class="consort-box" data-count="screened"><span>Screened</span><strong>5</strong></div>' in html
-    assert 'data-outcome="screen_failure">Screen failure</span> <span class="small text-danger-emphasis">compliance' in html
+    assert ('data-outcome="screen_failure">Screen failure</span> '
+            '<span class="small text-danger-emphasis">compliance') in html
     assert 'missing: creatinine' in html
     assert "MSC-ITP-5-PUMCH-002" in html
     filtered = {

@@ -62,7 +62,8 @@ def test_participant_api_shows_the_schedule(studies, coordinator):
 
 def test_withdrawal_holds_infusions_and_cancels_visits_but_keeps_them(studies, coordinator):
     participant = services.participant_enrol(screening=eligible_p3_screening(coordinator), by=coordinator)
-    services.participant_withdraw(participant=participant, withdrawn_on=today(), reason="consent_withdrawn", by=coordinator)
+    services.participant_withdraw(participant=participant, withdrawn_on=today(), reason="consent_withdrawn",
+                                  by=coordinator)
     api = APIClient()
     api.force_authenticate(coordinator)
     schedule = api.get(f"/api/v1/participants/{participant.pk}/").json()["schedule"]
@@ -71,7 +72,8 @@ def test_withdrawal_holds_infusions_and_cancels_visits_but_keeps_them(studies, c
     assert participant.infusions.count() == 5 and participant.visits.count() == 8
 
 
-def test_participant_api_query_count_does_not_grow_with_the_schedule(studies, coordinator, django_assert_max_num_queries):
+def test_participant_api_query_count_does_not_grow_with_the_schedule(studies, coordinator,
+                                                                     django_assert_max_num_queries):
     small = services.participant_enrol(screening=eligible_p3_screening(coordinator), by=coordinator)
     large = services.participant_enrol(screening=eligible_p2_screening(coordinator, sex="female"), dose_level_code="A",
                                        by=coordinator)

@@ -63,8 +63,8 @@ def test_adverse_event_api_records_the_event_with_its_dlt_assessment(api, partic
         "explanation": "DLT: grade 3 non-haematological toxicity, possibly related: grade >= 3 (section 4).",
         "in_dlt_window": True,
         "dlt_window": {"start": window_over().isoformat(), "end": window_end().isoformat()},
-        "window_explanation": f"Onset {dlt_onset().isoformat()} is inside the DLT window {window_over().isoformat()} to "
-                              f"{window_end().isoformat()}.",
+        "window_explanation": f"Onset {dlt_onset().isoformat()} is inside the DLT window "
+                              f"{window_over().isoformat()} to {window_end().isoformat()}.",
         "counts": True,
     }
     assert [(row.history_change_reason, row.history_user) for row in event.history.order_by("history_id")] == [

@@ -13,8 +13,9 @@ from trials.tests.support import SIGNER_PASSWORD
 
 
 def form_body():
-    return {"term": "Lung infection", "category": "non_haematological", "onset_date": (day0() + timedelta(days=5)).isoformat(),
-            "grade": "3", "serious": "yes", "seriousness": ["hospitalisation"], "relationship": "unlikely",
+    return {"term": "Lung infection", "category": "non_haematological",
+            "onset_date": (day0() + timedelta(days=5)).isoformat(), "grade": "3", "serious": "yes",
+            "seriousness": ["hospitalisation"], "relationship": "unlikely",
             "action_taken": "dose_delayed", "outcome": "recovering", "description": "Admitted for IV antibiotics"}
 
 

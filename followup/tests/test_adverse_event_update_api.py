@@ -109,7 +109,9 @@ def test_patch_without_a_reason_is_refused_and_changes_nothing(api, event):
      {"resolved_to_grade1_within_48h": ["Only a fever is judged on resolving to grade 1 within 48 h "
                                         "(CLINICAL_RULES.md section 4)."]}),
     ({"term": "Liver damage"},
-     {"term": ["'Liver damage' is not in this product's CTCAE v5.0 term list (the terms common in these studies). Choose a listed term or, for an event the list does not name, tick \"Other, specify\" (term_other in the API)."]}),
+     {"term": ["'Liver damage' is not in this product's CTCAE v5.0 term list (the terms common in these studies). "
+               "Choose a listed term or, for an event the list does not name, tick \"Other, specify\" "
+               "(term_other in the API)."]}),
     ({"category": "cardiac", "onset_date": None},
      {"category": ["Use one of haematological, non_haematological, infusion_reaction, allergic, fever."],
       "onset_date": ["Give the date of onset."]}),

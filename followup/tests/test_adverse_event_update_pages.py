@@ -77,8 +77,9 @@ def test_the_investigator_changes_causality(client, event, investigator):
     response = client.get(edit_url(event))
     assert not response.context["form"].fields["relationship"].disabled
 
-    posted = client.post(edit_url(event), {**adverse_event_form_as_posted(response.context["form"]), "relationship": "unrelated",
-                                           "stopped_infusions": "on", "reason": "Alternative cause found",
+    posted = client.post(edit_url(event), {**adverse_event_form_as_posted(response.context["form"]),
+                                           "relationship": "unrelated", "stopped_infusions": "on",
+                                           "reason": "Alternative cause found",
                                            "password": SIGNER_PASSWORD})
 
     assert posted.status_code == 302, posted.context and posted.context["form"].errors
@@ -95,8 +96,10 @@ def test_the_form_without_a_reason_or_with_an_unlisted_term_names_the_fields(cli
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert errors["reason"] == ["Say why the adverse event is corrected (kept in the audit trail)."]
-    assert errors["term"] == ["'Anaemia' is not in this product's CTCAE v5.0 term list (the terms common in these studies). Choose a listed term or, for an event the list does not name, tick \"Other, specify\" (term_other in the API). Closest listed "
-                              "terms: Anemia."]
+    assert errors["term"] == ["'Anaemia' is not in this product's CTCAE v5.0 term list "
+                              "(the terms common in these studies). Choose a listed term or, "
+                              "for an event the list does not name, tick \"Other, specify\" (term_other in the API). "
+                              "Closest listed terms: Anemia."]
     assert AdverseEvent.objects.get().history.count() == 2  # recorded, signed
 
 
@@ -140,7 +143,8 @@ def test_the_edit_page_explains_why_a_coordinator_cannot_restart_the_sae_clock(c
     form = client.get(edit_url(event)).context["form"]
     later = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
 
-    response = client.post(edit_url(event), {**adverse_event_form_as_posted(form), "site_aware_at": later, "reason": "Learned today"})
+    response = client.post(edit_url(event), {**adverse_event_form_as_posted(form), "site_aware_at": later,
+                                              "reason": "Learned today"})
 
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [

@@ -38,12 +38,14 @@ def test_assessment_api_stores_the_body_of_api_md_and_marks_the_visit_done(api, 
 
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (body["visit"], body["visit_deviation"], body["date"], body["bleeding_grade"]) == ("W1", False, days_ago(3), 0)
+    assert (body["visit"], body["visit_deviation"], body["date"], body["bleeding_grade"]) == (
+        "W1", False, days_ago(3), 0)
     assert body["transfusions"] == [{"kind": "platelet", "date": days_ago(5)}]
     assert body["rescue_therapies"] == [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)}]
     assert body["recorded_by"] == coordinator.username
     visit = Visit.objects.get(participant=woman, code="W1")
-    assert (visit.state, timezone.localtime(visit.done_at).date().isoformat(), visit.deviation) == ("done", days_ago(3), False)
+    assert (visit.state, timezone.localtime(visit.done_at).date().isoformat(), visit.deviation) == (
+        "done", days_ago(3), False)
     assert Assessment.objects.get().history.first().history_change_reason == "Assessment recorded"
 
 
@@ -200,7 +202,8 @@ def test_assessment_api_another_sites_participant_is_not_found(woman, make_user)
     other = APIClient()
     other.force_authenticate(make_user("coordinator", site="XH"))
 
-    assert (other.get(url(woman)).status_code, other.post(url(woman), w1_body(), format="json").status_code) == (404, 404)
+    assert (other.get(url(woman)).status_code,
+            other.post(url(woman), w1_body(), format="json").status_code) == (404, 404)
     assert Assessment.objects.count() == 0
 
 
@@ -226,7 +229,8 @@ def test_assessment_api_with_five_labs_stays_within_twenty_queries(api, woman, d
     assert LabResult.objects.count() == 5
 
 
-def test_assessment_record_with_five_labs_stays_within_twenty_queries(woman, coordinator, django_assert_max_num_queries):
+def test_assessment_record_with_five_labs_stays_within_twenty_queries(woman, coordinator,
+                                                                      django_assert_max_num_queries):
     participant = Participant.objects.get(pk=woman.pk)
     labs = [{"analyte": code, "value": 10, "unit": unit} for code, unit in (
         ("PLT", "10^9/L"), ("HGB", "g/dL"), ("ANC", "10^9/L"), ("WBC", "10^9/L"), ("CREAT", "umol/L"))]

@@ -58,7 +58,8 @@ def test_assessment_form_records_the_visit_in_si_with_the_values_as_entered(clie
     assert (assessment.visit.code, assessment.bleeding_grade) == ("W1", 1)
     assert sorted(LabResult.objects.values_list("analyte", "value", "entered_value", "entered_unit")) == [
         ("HGB", 96.0, 9.6, "g/dL"), ("PLT", 42.0, 42000.0, "/uL")]
-    assert list(Transfusion.objects.values_list("kind", "date")) == [("platelet", timezone.localdate() - timedelta(days=4))]
+    assert list(Transfusion.objects.values_list("kind", "date")) == [
+        ("platelet", timezone.localdate() - timedelta(days=4))]
     assert Visit.objects.get(participant=woman, code="W1").state == "done"
 
 

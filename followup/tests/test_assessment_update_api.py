@@ -68,7 +68,8 @@ def test_patch_changes_adds_and_removes_labs_each_with_the_reason(api, recorded,
     assert labs_of(response.json()) == {"ANC": (1.5, 1500.0, "/uL"), "HGB": (96.0, 9.6, "g/dL"),
                                         "PLT": (24.0, 24.0, "10^9/L")}
     plt = LabResult.objects.get(analyte="PLT")
-    assert [(row.history_type, row.value, row.history_change_reason, row.history_user) for row in plt.history.all()] == [
+    assert [(row.history_type, row.value, row.history_change_reason, row.history_user)
+            for row in plt.history.all()] == [
         ("~", 24.0, REASON, coordinator), ("+", 42.0, "Assessment recorded", coordinator)]
     assert LabResult.objects.get(analyte="HGB").history.count() == 1  # unchanged: no history row
     assert LabResult.objects.get(analyte="ANC").history.get().history_change_reason == REASON
@@ -122,7 +123,8 @@ def test_patch_without_a_reason_is_refused_and_changes_nothing(api, recorded):
 def test_patch_validates_as_recording_does_naming_each_field_and_writes_nothing(api, recorded):
     before = history_counts()
     body = {"reason": REASON, "bleeding_grade": 7, "steroid_mg_per_day": 2500, "date": days_ago(-1),
-            "labs": [{"analyte": "PLT", "value": 4200, "unit": "10^9/L"}, {"analyte": "HGB", "value": 9, "unit": "mg/dL"}],
+            "labs": [{"analyte": "PLT", "value": 4200, "unit": "10^9/L"},
+                     {"analyte": "HGB", "value": 9, "unit": "mg/dL"}],
             "transfusions": [{"kind": "plasma", "date": days_ago(2)}]}
 
     response = api.patch(url(recorded), body, format="json")
@@ -131,7 +133,8 @@ def test_patch_validates_as_recording_does_naming_each_field_and_writes_nothing(
     assert response.json()["errors"] == {
         "date": ["A date cannot be in the future."],
         "bleeding_grade": ["The WHO bleeding grade is a whole number from 0 to 4."],
-        "steroid_mg_per_day": ["Give the corticosteroid dose as prednisone-equivalent mg/day, a number from 0 to 2000."],
+        "steroid_mg_per_day": ["Give the corticosteroid dose as prednisone-equivalent mg/day, "
+                               "a number from 0 to 2000."],
         "labs.0.value": ["Platelets 4200 10^9/L is outside the physiological range 0-2000 10^9/L; check the value "
                          "and unit."],
         "labs.1.unit": ["Haemoglobin: unit 'mg/dL' is not accepted; use one of g/L, g/dL."],
@@ -225,7 +228,8 @@ def test_patch_to_a_visit_already_done_or_unknown_is_refused(api, woman, recorde
 
 def test_a_changed_lab_suggests_an_adverse_event_once(api, recorded):
     # ALT 130 U/L with ULN 40: > 3 x ULN, grade 2 (CLINICAL_RULES.md section 3).
-    labs = [{"analyte": "PLT", "value": 42, "unit": "10^9/L"}, {"analyte": "ALT", "value": 130, "unit": "U/L", "uln": 40}]
+    labs = [{"analyte": "PLT", "value": 42, "unit": "10^9/L"},
+            {"analyte": "ALT", "value": 130, "unit": "U/L", "uln": 40}]
     first = api.patch(url(recorded), {"labs": labs, "reason": REASON}, format="json")
     labs[1]["value"] = 150
     again = api.patch(url(recorded), {"labs": labs, "reason": "Second correction"}, format="json")
@@ -271,7 +275,8 @@ def test_the_assessment_audit_page_shows_the_reason_and_each_change(api, client,
     assert response.status_code == 200
     entries = response.context["entries"]
     assert {entry.reason for entry in entries if entry.action != "created"} == {REASON}
-    changes = {(c.field, str(c.old), str(c.new)) for entry in entries if entry.action == "changed" for c in entry.changes}
+    changes = {(c.field, str(c.old), str(c.new))
+               for entry in entries if entry.action == "changed" for c in entry.changes}
     assert ("corticosteroid (prednisone-equivalent mg/day)", "10.00", "7.50") in changes
     assert ("lab result PLT 24.0: value (SI)", "42.0", "24.0") in changes
     removed = [entry for entry in entries if entry.action == "deleted"]

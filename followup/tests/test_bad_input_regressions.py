@@ -40,7 +40,8 @@ def signed_in(client, coordinator):
 def test_screening_edit_page_refuses_a_reason_over_100_characters(signed_in, studies, coordinator):
     screening = create_screening(coordinator)
     before = history_rows()
-    response = signed_in.post(reverse("screening-edit", args=[screening.pk]), {**form_data(weight_kg=60), "reason": LONG})
+    response = signed_in.post(reverse("screening-edit", args=[screening.pk]),
+                              {**form_data(weight_kg=60), "reason": LONG})
     assert response.status_code == 200
     assert response.context["entry"].facts.errors == {"reason": TOO_LONG}
     assert 'maxlength="100"' in response.content.decode().split('name="reason"')[1].split(">")[0]
@@ -171,7 +172,8 @@ def test_screening_lab_whose_only_limit_crosses_the_sites_range_is_400_on_that_l
     before = (ScreeningLab.objects.count(), history_rows())
     response = client_for(coordinator).post(reverse("api-study-screenings", args=["MSC-ITP-5"]), {
         "sex": "female", "birth_date": "1990-05-01", "screening_date": timezone.localdate().isoformat(),
-        "labs": [{"analyte": "ALT", "value": 20, "unit": "U/L"}, {"analyte": "PLT", "value": 18, "unit": "10^9/L", "uln": 1}]},
+        "labs": [{"analyte": "ALT", "value": 20, "unit": "U/L"},
+                 {"analyte": "PLT", "value": 18, "unit": "10^9/L", "uln": 1}]},
         format="json")
     assert (response.status_code, response.json()) == (400, {"errors": {"labs.1.uln": [
         f"PLT: the upper limit of normal 1 is below the site's lower limit {site.lln:g} (SI); give the report's lower "
@@ -181,7 +183,8 @@ def test_screening_lab_whose_only_limit_crosses_the_sites_range_is_400_on_that_l
 
 def test_assessment_lab_whose_only_limit_crosses_the_sites_range_is_400_on_that_limit(world, coordinator):
     response = client_for(coordinator).post(reverse("api-participant-assessments", args=[world.participant.pk]), {
-        "date": timezone.localdate().isoformat(), "bleeding_grade": 0, "labs": [{"analyte": "PLT", "value": 18, "unit": "10^9/L", "lln": 1e9}]},
+        "date": timezone.localdate().isoformat(), "bleeding_grade": 0,
+        "labs": [{"analyte": "PLT", "value": 18, "unit": "10^9/L", "lln": 1e9}]},
         format="json")
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["labs.0.lln"]
@@ -192,7 +195,8 @@ def test_assessment_lab_whose_only_limit_crosses_the_sites_range_is_400_on_that_
     ("api-screening-enrol", {"first_infusion_on": "9999-12-31"}, "first_infusion_on"),
     ("api-screening-consent", {"version": "v", "obtained_by": "x", "signed_at": "0001-01-01"}, "signed_at"),
     ("api-screening-consent", {"version": "v", "obtained_by": "x", "signed_at": "0001-01-01T10:00:00Z"}, "signed_at"),
-    ("api-screening-consent", {"version": "v", "obtained_by": "x", "signed_at": "1899-12-31T10:00:00+08:00"}, "signed_at"),
+    ("api-screening-consent", {"version": "v", "obtained_by": "x", "signed_at": "1899-12-31T10:00:00+08:00"},
+     "signed_at"),
     ("api-participant-visit-record", {"done_at": "0001-01-01"}, "done_at"),
     ("api-study-screenings", {"birth_date": "1899-12-31"}, "birth_date"),
 ])
@@ -205,8 +209,10 @@ def test_dates_outside_the_calendar_of_a_record_are_400_on_the_field(world, coor
 
 def test_page_date_outside_the_calendar_is_refused_on_the_field(signed_in, world):
     response = signed_in.post(reverse("screening-enrol", args=[world.screening.pk]),
-                              {"enrol-enrolled_on": timezone.localdate().isoformat(), "enrol-first_infusion_on": "2100-01-01"})
-    assert response.context["enrol_form"].errors == {"first_infusion_on": ["Give a date from 1900-01-01 to 2099-12-31."]}
+                              {"enrol-enrolled_on": timezone.localdate().isoformat(),
+                               "enrol-first_infusion_on": "2100-01-01"})
+    assert response.context["enrol_form"].errors == {
+        "first_infusion_on": ["Give a date from 1900-01-01 to 2099-12-31."]}
 
 
 def test_correction_services_refuse_a_reason_longer_than_the_audit_column(world, coordinator):

@@ -70,7 +70,8 @@ def test_terms_sit_in_their_ctcae_system_organ_class(term, soc):
     assert ctcae_terms().find(term).soc == soc
 
 
-@pytest.mark.parametrize("typed, found", [("anemia", "Anemia"), ("  Platelet  count decreased ", "Platelet count decreased"),
+@pytest.mark.parametrize("typed, found", [("anemia", "Anemia"),
+                                          ("  Platelet  count decreased ", "Platelet count decreased"),
                                           ("Anaemia", None), ("Pneumonia", None), ("", None)])
 def test_a_term_is_found_whatever_its_case_and_spacing(typed, found):
     listed = ctcae_terms().find(typed)
@@ -105,7 +106,8 @@ def test_the_api_serves_the_list_to_any_signed_in_user(db, make_user):
     assert response.status_code == 200
     body = response.json()
     assert body["version"] == "CTCAE v5.0" and len(body["terms"]) == len(ctcae_terms().terms)
-    assert {"term": "Infusion related reaction", "soc": "Injury, poisoning and procedural complications"} in body["terms"]
+    assert {"term": "Infusion related reaction",
+            "soc": "Injury, poisoning and procedural complications"} in body["terms"]
 
 
 def test_the_api_list_needs_a_signed_in_user(db):
@@ -129,7 +131,9 @@ def test_an_unlisted_term_is_refused_with_the_way_to_record_it(api, participant)
 
     assert response.status_code == 400
     assert response.json() == {"errors": {"term": [
-        "'Pneumonia' is not in this product's CTCAE v5.0 term list (the terms common in these studies). Choose a listed term or, for an event the list does not name, tick \"Other, specify\" (term_other in the API). Closest listed terms: Pneumonitis."]}}
+        "'Pneumonia' is not in this product's CTCAE v5.0 term list (the terms common in these studies). "
+        "Choose a listed term or, for an event the list does not name, tick \"Other, specify\" "
+        "(term_other in the API). Closest listed terms: Pneumonitis."]}}
     assert AdverseEvent.objects.count() == 0
 
 
@@ -180,7 +184,8 @@ def test_the_record_form_offers_the_list_and_the_other_specify_box(client, parti
     refused = client.post(url, {**event_body(), "term": "Pneumonia", "serious": "no"})
     accepted = client.post(url, {**event_body(), "term": "Pneumonia", "term_other": "on", "serious": "no"})
 
-    assert 'list="ctcae-terms"' in page and '<option value="Lung infection">Infections and infestations</option>' in page
+    assert ('list="ctcae-terms"' in page
+            and '<option value="Lung infection">Infections and infestations</option>' in page)
     assert 'name="term_other"' in page
     assert refused.status_code == 200 and "term_other" in refused.context["form"].errors["term"][0]
     assert accepted.status_code == 302, accepted.context and accepted.context["form"].errors

@@ -111,7 +111,8 @@ CASES_API = [
         "onset_date": (day0() + timedelta(days=3)).isoformat(), "resolution_date": tomorrow().isoformat()},
      "resolution_date", "The resolution date cannot be in the future."),
     ("site aware of an adverse event", "api-participant-adverse-events", lambda: {
-        "site_aware_at": in_an_hour().isoformat()}, "site_aware_at", "The site cannot learn of the event in the future."),
+        "site_aware_at": in_an_hour().isoformat()}, "site_aware_at",
+     "The site cannot learn of the event in the future."),
     ("adverse event resolution on correction", "api-adverse-event", lambda: {
         "resolution_date": tomorrow().isoformat(), "reason": "Resolved"}, "resolution_date",
      "The resolution date cannot be in the future."),
@@ -137,7 +138,8 @@ def test_api_refuses_the_date_on_its_field_and_writes_nothing(world, coordinator
 def test_api_refuses_an_enrolment_before_the_screening_date(world, coordinator):
     backdate_consent(world, screened_on() - timedelta(days=10))
     response = client_for(coordinator).post(reverse("api-screening-enrol", args=[world.screening.pk]),
-                                            {"enrolled_on": (screened_on() - timedelta(days=1)).isoformat()}, format="json")
+                                            {"enrolled_on": (screened_on() - timedelta(days=1)).isoformat()},
+                                            format="json")
     assert (response.status_code, response.json()) == (400, {"errors": {"enrolled_on": [
         f"The enrolment date is before the screening date ({screened_on().isoformat()})."]}})
     assert not hasattr(type(world.screening).objects.get(pk=world.screening.pk), "participant")
@@ -181,8 +183,10 @@ CASES_SCREENING_PAGE = [
 
 
 @pytest.mark.parametrize("changes, where, field, message", CASES_SCREENING_PAGE,
-                         ids=[case[2] if case[1] == "facts" else f"{case[1]}-{case[2]}" for case in CASES_SCREENING_PAGE])
-def test_screening_page_refuses_a_future_date_on_its_field(client, studies, coordinator, changes, where, field, message):
+                         ids=[case[2] if case[1] == "facts" else f"{case[1]}-{case[2]}"
+                              for case in CASES_SCREENING_PAGE])
+def test_screening_page_refuses_a_future_date_on_its_field(client, studies, coordinator, changes, where, field,
+                                                           message):
     client.force_login(coordinator)
     before = history_rows()
     response = client.post(reverse("screening-new", args=["MSC-ITP-5"]), {**screening_form(), **made(changes)})
@@ -194,7 +198,8 @@ def test_screening_page_refuses_a_future_date_on_its_field(client, studies, coor
 CASES_PAGES = [
     # (case, URL name and arguments, form data, context form, field, message)
     ("consent in the future", "screening-consent", "screening",
-     lambda w: {"consent-version": "ICF 1.0", "consent-signed_at": minutes(in_an_hour()), "consent-obtained_by": "Dr Han"},
+     lambda w: {"consent-version": "ICF 1.0", "consent-signed_at": minutes(in_an_hour()),
+                "consent-obtained_by": "Dr Han"},
      "consent_form", "signed_at", "Consent cannot be signed in the future."),
     ("consent before the protocol took effect", "screening-consent", "screening",
      lambda w: {"consent-version": "ICF 1.0", "consent-signed_at": "2023-12-31T10:00", "consent-obtained_by": "Dr Han"},
@@ -212,8 +217,8 @@ CASES_PAGES = [
                 "cells_infused": "6e9"},
      "form", "started_at", "An infusion cannot be dated before consent and enrolment."),
     ("infusion ending in the future", "infusion-record", "participant",
-     lambda w: {"number": "2", "started_at": minutes(an_hour_ago()), "ended_at": minutes(in_an_hour() + timedelta(minutes=1)),
-                "weight_kg": "60", "cells_infused": "6e9"},
+     lambda w: {"number": "2", "started_at": minutes(an_hour_ago()),
+                "ended_at": minutes(in_an_hour() + timedelta(minutes=1)), "weight_kg": "60", "cells_infused": "6e9"},
      "form", "ended_at", "An infusion cannot end in the future."),
     ("assessment date", "assessment-new", "participant", lambda w: assessment_form(date=tomorrow().isoformat()),
      "form", "date", "A date cannot be in the future."),

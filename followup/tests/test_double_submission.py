@@ -163,8 +163,8 @@ def test_fingerprint_covers_method_path_and_body():
 
 
 def test_fingerprint_of_a_signing_body_depends_on_the_secret_key(settings):
-    signing = RequestFactory().post("/api/v1/screenings/1/eligibility-confirmation/", b'{"password": "Long-enough-pass-91"}',
-                                    content_type="application/json")
+    signing = RequestFactory().post("/api/v1/screenings/1/eligibility-confirmation/",
+                                    b'{"password": "Long-enough-pass-91"}', content_type="application/json")
     first = request_fingerprint(signing)
     settings.SECRET_KEY = "another-secret-key-" + "x" * 40
     assert request_fingerprint(signing) != first

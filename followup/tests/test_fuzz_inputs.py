@@ -32,8 +32,10 @@ def base_bodies(world: World) -> dict[str, dict]:
     return {
         "api-study-screenings": dict(p3_facts()),
         "api-screening-detail": {"reason": "Corrected", "weight_kg": 61,
-                                 "labs": [{"analyte": "PLT", "value": 20, "unit": "10^9/L", "date": today().isoformat()}],
-                                 "prior_therapies": [{"therapy": "rituximab", "start": "2024-01-01", "outcome": "none"}]},
+                                 "labs": [{"analyte": "PLT", "value": 20, "unit": "10^9/L",
+                                           "date": today().isoformat()}],
+                                 "prior_therapies": [{"therapy": "rituximab", "start": "2024-01-01",
+                                                      "outcome": "none"}]},
         "api-screening-consent": {"version": "ICF 1.0", "signed_at": now.isoformat(), "obtained_by": "Dr Han"},
         "api-screening-enrol": {"enrolled_on": today().isoformat()},
         "api-screening-eligibility-confirmation": {"password": "wrong"},

@@ -24,7 +24,8 @@ def test_outcomes_of_one_treated_responder(api, participant, django_capture_on_c
     groups = {g["group"]: g for g in body["groups"]}
     assert set(groups) == {"MSC", "all"}  # per arm: the arm has one dose level
     everyone = groups["all"]
-    assert (everyone["treated"], everyone["evaluable"], everyone["responders"], everyone["complete_responders"]) == (1, 1, 1, 1)
+    assert (everyone["treated"], everyone["evaluable"], everyone["responders"],
+            everyone["complete_responders"]) == (1, 1, 1, 1)
     assert everyone["rate"] == 1.0
     assert everyone["ci_exact"] == pytest.approx([0.025, 1.0], abs=1e-3)
     assert everyone["ci_wilson"] == pytest.approx([0.2065, 1.0], abs=1e-3)
@@ -47,7 +48,8 @@ def test_compute_outcomes_task_tolerates_a_deleted_study(db):
     assert OutcomeSnapshot.objects.count() == 0
 
 
-def test_study_page_shows_the_outcome_snapshot(client, api, participant, coordinator, django_capture_on_commit_callbacks):
+def test_study_page_shows_the_outcome_snapshot(client, api, participant, coordinator,
+                                               django_capture_on_commit_callbacks):
     assess_platelets(api, participant, 0, 15, visit="BL")
     with django_capture_on_commit_callbacks(execute=True):
         give(api, participant, 1, 0)

@@ -113,7 +113,8 @@ def test_late_infusion_is_flagged_and_moves_the_follow_up(api, course):
     assert [i["status"] for i in infusions.values()] == ["given", "given", "given", "given_out_of_window", "given"]
     assert (infusions[5]["window_start"], infusions[5]["window_end"]) == (on(50), on(56))  # 39 + 14 +/- 3
     visits = {v["code"]: v for v in body["schedule"]["visits"]}
-    assert {code: visits[code]["target_date"] for code, *_ in FOLLOW_UP} == {code: on(day) for code, day, *_ in FOLLOW_UP}
+    assert {code: visits[code]["target_date"] for code, *_ in FOLLOW_UP} == {
+        code: on(day) for code, day, *_ in FOLLOW_UP}
     assert all(visits[code]["status"] == "done" for code, *_ in FOLLOW_UP)
 
 
@@ -201,7 +202,8 @@ def test_coordinator_records_the_m1_count_in_the_browser_and_sees_the_response(c
 
     assert "M1 recorded." in page.content()
     best = page.locator("[data-testid=best-response]").inner_text()
-    assert "Best confirmed response: R" in best and f"first response on {on(63)}, 63 days after the first infusion" in best
+    assert ("Best confirmed response: R" in best
+            and f"first response on {on(63)}, 63 days after the first infusion" in best)
     rows = page.locator("[data-testid=response-assessments] tbody tr")
     assert rows.count() == 2 and "R" in rows.nth(1).inner_text()
     assert errors == []

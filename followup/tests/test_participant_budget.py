@@ -15,7 +15,8 @@ PAGES = ("page", "participant api", "response api")
 def record(participant, user, day, platelets, *, therapy=False):
     services.assessment_record(participant=participant, by=user, data=services.AssessmentInput(
         date=day0() + timedelta(days=day), visit=None, bleeding_grade=0,
-        labs=[{"analyte": "PLT", "value": platelets, "unit": "10^9/L"}, {"analyte": "HGB", "value": 120, "unit": "g/L"}],
+        labs=[{"analyte": "PLT", "value": platelets, "unit": "10^9/L"},
+              {"analyte": "HGB", "value": 120, "unit": "g/L"}],
         rescue_therapies=[{"therapy": "ivig", "start": day0() + timedelta(days=day - 1)}] if therapy else []))
 
 
@@ -44,8 +45,9 @@ def test_participant_reads_do_not_grow_with_assessments(client, api, participant
         record(participant, coordinator, day, 20 + day, therapy=day % 10 == 0)
     for day in (3, 9, 27):
         api.post(f"/api/v1/participants/{participant.pk}/adverse-events/",
-                 {"term": "Headache", "category": "non_haematological", "onset_date": (day0() + timedelta(days=day)).isoformat(),
-                  "grade": 1, "serious": False, "relationship": "possible"}, format="json")
+                 {"term": "Headache", "category": "non_haematological",
+                  "onset_date": (day0() + timedelta(days=day)).isoformat(), "grade": 1, "serious": False,
+                  "relationship": "possible"}, format="json")
     assert (participant.assessments.count(), participant.adverse_events.count()) == (51, 3)
     with_fifty = counts(client, api, participant)
 

@@ -109,7 +109,8 @@ def test_itp_response_count_within_14_days_of_ivig_not_evaluable(after, evaluabl
 
 
 def test_itp_response_platelet_transfusion_is_rescue():
-    result = itp([BASELINE_15, plt(14, 80)], transfusions=[Transfusion("platelet", day(10)), Transfusion("rbc", day(1))])
+    result = itp([BASELINE_15, plt(14, 80)],
+                 transfusions=[Transfusion("platelet", day(10)), Transfusion("rbc", day(1))])
 
     assert result.assessments[0].category == NE
     assert "platelet transfusion on 2026-03-11" in result.assessments[0].reason
@@ -308,7 +309,8 @@ def test_itp_response_confirmed_response_has_two_qualifying_counts(counts):
 
 @pytest.mark.parametrize("value, markers, category", AIHA_INTL_CATEGORIES)
 def test_aiha_response_international_categories(value, markers, category):
-    result = aiha_response([hb(-2, 70), hb(14, value, **markers)], first_infusion=F, thresholds=AIHA_INTL, criteria_set="AIHA-INTL")
+    result = aiha_response([hb(-2, 70), hb(14, value, **markers)], first_infusion=F, thresholds=AIHA_INTL,
+                           criteria_set="AIHA-INTL")
 
     assert result.assessments[0].category == category
 

@@ -21,7 +21,8 @@ def treated(api, participant):
 def test_response_before_any_infusion_is_not_available(api, participant):
     response = api.get(f"/api/v1/participants/{participant.pk}/response/")
     assert response.status_code == 409
-    assert response.json() == {"errors": {"detail": ["No infusion given yet: response is assessed from the first infusion."]}}
+    assert response.json() == {
+        "errors": {"detail": ["No infusion given yet: response is assessed from the first infusion."]}}
 
 
 def test_confirmed_complete_response_with_its_dates(api, treated):
@@ -37,8 +38,9 @@ def test_confirmed_complete_response_with_its_dates(api, treated):
 
 
 def test_count_within_14_days_of_ivig_is_not_evaluable(api, treated):
-    assess_platelets(api, treated, 56, 150, rescue_therapies=[{"therapy": "ivig", "start": (day0() + timedelta(days=50)).isoformat(),
-                                                      "end": (day0() + timedelta(days=52)).isoformat()}])
+    assess_platelets(api, treated, 56, 150,
+                     rescue_therapies=[{"therapy": "ivig", "start": (day0() + timedelta(days=50)).isoformat(),
+                                        "end": (day0() + timedelta(days=52)).isoformat()}])
     body = api.get(f"/api/v1/participants/{treated.pk}/response/").json()
     assert [(a["category"], a["evaluable"]) for a in body["assessments"]] == [("NE", False)]
     assert "ivig" in body["assessments"][0]["reason"].lower()

@@ -121,7 +121,8 @@ def test_the_api_converts_the_corticosteroid_to_prednisone_equivalent(api, parti
      "Use one of prednisone, prednisolone, methylprednisolone, dexamethasone."),
     ({"steroid_dose_mg_per_day": 20}, "steroid_drug",
      "Name the corticosteroid of this dose (one of prednisone, prednisolone, methylprednisolone, dexamethasone)."),
-    ({"steroid_drug": "prednisone"}, "steroid_dose_mg_per_day", "Give the daily dose of prednisone in mg, a number from 0."),
+    ({"steroid_drug": "prednisone"}, "steroid_dose_mg_per_day",
+     "Give the daily dose of prednisone in mg, a number from 0."),
     ({"steroid_drug": "prednisone", "steroid_dose_mg_per_day": 10, "steroid_mg_per_day": 10}, "steroid_mg_per_day",
      "Give either the corticosteroid and its dose or the prednisone-equivalent dose, not both: the equivalent is "
      "computed from the drug."),

@@ -56,7 +56,8 @@ def _cases():
         c.append((f"itp-confirmation-{gap}", _itp, [[BASELINE_15, plt(14, 50), plt(14 + gap, 55)]]))
     for after, _ in RESCUE_WINDOW:
         c.append((f"itp-rescue-{after}", _itp, [[BASELINE_15, plt(12 + after, 80)],
-                                                [Therapy("ivig", day(10), day(12)), Therapy("tpo_agent", day(-40), day(-30))]]))
+                                                [Therapy("ivig", day(10), day(12)),
+                                                 Therapy("tpo_agent", day(-40), day(-30))]]))
     for baseline_day in (-14, -15, 0, 1):
         counts = [plt(baseline_day, 15), plt(14, 50), plt(21, 50)] if baseline_day <= 0 else [plt(14, 50), plt(21, 50)]
         c.append((f"itp-lookback-{baseline_day}", _itp, [counts]))
@@ -72,7 +73,8 @@ def _cases():
         c.append((f"aiha-cn-{i}", lambda rows: _aiha(rows, thresholds=AIHA_CN), [[hb(-2, 70), row]]))
     for days_after in (7, 8):
         c.append((f"aiha-transfusion-{days_after}", _aiha, [[hb(-2, 70), hb(10 + days_after, 110)],
-                                                            [Transfusion("rbc", day(10)), Transfusion("rbc", day(-20))]]))
+                                                            [Transfusion("rbc", day(10)),
+                                                             Transfusion("rbc", day(-20))]]))
     for i, (free, v, _) in enumerate(PRCA_CASES):
         c.append((f"prca-{i}", _prca, [[hb(-1, 72), hb(5 + free, v, retic=Lab(40, lln=24))],
                                       [Transfusion("rbc", day(-10)), Transfusion("rbc", day(5))]]))
@@ -87,7 +89,8 @@ def _cases():
                                          Count(day(14), 120, 1, 5), plt(21, 120)]]))
     c.append(("same-day-markers", _aiha, [[hb(-1, 70), hb(14, 125, ldh=Lab(200, 100, 250), hb_lln=110),
                                            hb(14, 125, ldh=Lab(200, 120, 240), antiglobulin_negative=True, hb_lln=115),
-                                           hb(14, 125, retic=Lab(1, 0.5, 2.5, "RETIC_PCT"), antiglobulin_negative=False)]]))
+                                           hb(14, 125, retic=Lab(1, 0.5, 2.5, "RETIC_PCT"),
+                                              antiglobulin_negative=False)]]))
     for i, (rows, _) in enumerate(UNCONFIRMED_NR):
         c.append((f"unconfirmed-nr-{i}", _itp, [[plt(-1, 15)] + [plt(d, v) for d, v in rows]]))
     for i, (bd, dose, v, _) in enumerate(STEROID_STABLE):

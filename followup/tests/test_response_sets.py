@@ -114,9 +114,9 @@ def corrupt(code, thresholds):
     ResponseCriteriaSet.objects.filter(code=code).update(thresholds=thresholds)
 
 
-IWG_INCOMPLETE = ("Response criteria set IWG2009-ITP is incomplete: missing r_fold_baseline, bleeding_grade_counts_from, "
-                  "confirm_response_days, confirm_failure_days, rescue_exclusion_days. An administrator completes it "
-                  "under Configuration.")
+IWG_INCOMPLETE = ("Response criteria set IWG2009-ITP is incomplete: missing r_fold_baseline, "
+                  "bleeding_grade_counts_from, confirm_response_days, confirm_failure_days, rescue_exclusion_days. "
+                  "An administrator completes it under Configuration.")
 
 
 def test_response_api_answers_409_naming_the_missing_thresholds_of_an_incomplete_set(api, coordinator, studies):

@@ -64,8 +64,10 @@ P2_VISITS = (
         for offset, unit, before, after in _PK_WINDOWS
     ]
     + [
-        VisitRule("AB-PRE", "Antibodies before", "first_infusion", -30, "minutes", 30, 0, "minutes", first_n_participants=9),
-        VisitRule("AB-48H", "Antibodies after", "last_infusion", 48, "hours", 120, 120, "minutes", first_n_participants=9),
+        VisitRule("AB-PRE", "Antibodies before", "first_infusion", -30, "minutes", 30, 0, "minutes",
+                  first_n_participants=9),
+        VisitRule("AB-48H", "Antibodies after", "last_infusion", 48, "hours", 120, 120, "minutes",
+                  first_n_participants=9),
     ]
 )
 P1_VISITS = [
@@ -403,8 +405,10 @@ def test_plan_visits_later_anchor_never_moves_a_visit_earlier(rules, anchors, tz
         anchors.enrolment + timedelta(days=delta.days) if moved in ("enrolment", "all") else anchors.enrolment,
         _later(anchors.first_infusion, delta) if moved in ("first_infusion", "all") else anchors.first_infusion,
         _later(anchors.last_infusion, delta) if moved in ("last_infusion", "all") else anchors.last_infusion,
-        _later(anchors.first_infusion_planned, delta) if moved in ("first_infusion", "all") else anchors.first_infusion_planned,
-        _later(anchors.last_infusion_planned, delta) if moved in ("last_infusion", "all") else anchors.last_infusion_planned,
+        (_later(anchors.first_infusion_planned, delta) if moved in ("first_infusion", "all")
+         else anchors.first_infusion_planned),
+        (_later(anchors.last_infusion_planned, delta) if moved in ("last_infusion", "all")
+         else anchors.last_infusion_planned),
     )
     before = {v.code: v for v in plan_visits(rules, anchors, tz=tz)}
     after = {v.code: v for v in plan_visits(rules, shifted, tz=tz)}

@@ -19,7 +19,8 @@ def at(participant, hour, minute):
 
 
 def test_samples_are_timed_from_the_first_infusions_actual_start(woman):
-    samples = {v.code: timezone.localtime(v.target_at).strftime("%H:%M") for v in woman.visits.filter(code__startswith="PK")}
+    samples = {v.code: timezone.localtime(v.target_at).strftime("%H:%M")
+               for v in woman.visits.filter(code__startswith="PK")}
     assert (samples["PK-30M"], samples["PK30M"], samples["PK4H"]) == ("08:30", "09:30", "13:00")
     assert not woman.visits.get(code="PK-30M").provisional
 
@@ -44,7 +45,8 @@ def test_sample_outside_its_window_needs_a_reason(api, woman):
 
 
 def test_missed_sample_needs_a_reason_and_is_recorded_once(api, woman):
-    assert record(api, woman, "PK96H", missed=True).json() == {"errors": {"reason": ["Say why the visit or sample was missed."]}}
+    assert record(api, woman, "PK96H", missed=True).json() == {
+        "errors": {"reason": ["Say why the visit or sample was missed."]}}
     assert record(api, woman, "PK96H", missed=True, reason="Patient left").json()["state"] == "missed"
     assert record(api, woman, "PK96H", missed=True, reason="again").status_code == 409
 

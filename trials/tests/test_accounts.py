@@ -17,18 +17,21 @@ User = get_user_model()
 
 
 def test_add_user_creates_a_user_with_role_at_site_and_prints_the_token_last(studies, capsys):
-    call_command("add_user", "wang", "--role", "coordinator", "--site", "PUMCH", "--password", "Correct-Horse-88", "--token")
+    call_command("add_user", "wang", "--role", "coordinator", "--site", "PUMCH", "--password", "Correct-Horse-88",
+                 "--token")
     lines = capsys.readouterr().out.strip().splitlines()
     user = User.objects.get(username="wang")
     assert lines[-1] == Token.objects.get(user=user).key
     assert lines[0] == "Created wang: coordinator at PUMCH."
-    assert list(SiteMembership.objects.filter(user=user).values_list("site__code", "role")) == [("PUMCH", "coordinator")]
+    assert list(SiteMembership.objects.filter(user=user).values_list("site__code", "role")) == [
+        ("PUMCH", "coordinator")]
     assert user.check_password("Correct-Horse-88")
     assert not user.is_staff
 
 
 def test_add_user_again_updates_the_role_and_keeps_the_token(studies, capsys):
-    call_command("add_user", "li", "--role", "coordinator", "--site", "PUMCH", "--password", "Correct-Horse-88", "--token")
+    call_command("add_user", "li", "--role", "coordinator", "--site", "PUMCH", "--password", "Correct-Horse-88",
+                 "--token")
     first_token = capsys.readouterr().out.strip().splitlines()[-1]
     call_command("add_user", "li", "--role", "admin", "--site", "PUMCH", "--token")
     out = capsys.readouterr().out.strip().splitlines()
@@ -51,7 +54,8 @@ def test_add_user_without_password_prints_a_generated_one(studies, capsys):
     "args, message",
     [
         (["--site", "NOWHERE", "--role", "monitor"], "Unknown site 'NOWHERE' (known sites: PUMCH)."),
-        (["--site", "PUMCH", "--role", "monitor", "--password", "short"], "Password refused: This password is too short."),
+        (["--site", "PUMCH", "--role", "monitor", "--password", "short"],
+         "Password refused: This password is too short."),
     ],
 )
 def test_add_user_refuses_bad_input_with_a_clear_message(studies, args, message):
@@ -71,7 +75,8 @@ def test_seed_demo_creates_one_account_per_role(studies, settings, capsys):
     settings.DEBUG = True
     call_command("seed_demo")
     roles = dict(SiteMembership.objects.filter(site__code="PUMCH").values_list("user__username", "role"))
-    assert roles == {"coordinator": "coordinator", "investigator": "investigator", "monitor": "monitor", "admin": "admin"}
+    assert roles == {"coordinator": "coordinator", "investigator": "investigator", "monitor": "monitor",
+                     "admin": "admin"}
     assert "password: Harbour-Lantern-58" in capsys.readouterr().out
 
 

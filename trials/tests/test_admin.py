@@ -653,4 +653,5 @@ def test_shared_response_criteria_set_is_read_only_to_an_administrator_of_one_si
     page = client.get(reverse("admin:trials_responsecriteriaset_change", args=[iwg.pk]))
     assert page.status_code == 200 and page.context["has_change_permission"] is False
     aiha = ResponseCriteriaSet.objects.get(code="AIHA-INTL")  # only PUMCH's UCB-IRIC uses it
-    assert client.get(reverse("admin:trials_responsecriteriaset_change", args=[aiha.pk])).context["has_change_permission"]
+    assert client.get(reverse("admin:trials_responsecriteriaset_change",
+                              args=[aiha.pk])).context["has_change_permission"]

@@ -23,7 +23,8 @@ def test_coordinator_signs_in_and_reads_a_study_page(chromium_page, studies, mak
     assert page.get_by_role("heading", level=1).inner_text() == "MSC-ITP-5"
     rows = page.locator("[data-testid=infusion-schedule] tbody tr")
     assert rows.count() == 5
-    assert rows.nth(2).inner_text().split("\t") == ["3", "infusion 2 as given + 14 days", "±3 d", "day 21", "18 – 24", "history"]
+    assert rows.nth(2).inner_text().split("\t") == [
+        "3", "infusion 2 as given + 14 days", "±3 d", "day 21", "18 – 24", "history"]
     visits = page.locator("[data-testid=visit-schedule] tbody tr td:first-child").all_inner_texts()
     assert visits == ["BL", "D14", "M1", "M2", "M3", "M6", "M9", "M12"]
     assert page.locator("[data-testid=criteria-inclusion] tbody tr").count() == 12

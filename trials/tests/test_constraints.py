@@ -34,17 +34,22 @@ def arm(studies):
         (lambda arm: InfusionDefinition(arm=arm, number=0, anchor="day0", offset_days=0), "infusion_number_positive"),
         (lambda arm: InfusionDefinition(arm=new_arm(arm.study), number=1, anchor="previous_actual", offset_days=7),
          "first_infusion_anchored_on_day0"),
-        (lambda arm: DoseLevel(arm=arm, code="X", order=9, dose_basis="per_kg", dose_per_kg=None), "dose_matches_basis"),
-        (lambda arm: DoseLevel(arm=arm, code="X", order=9, dose_basis="flat", dose_per_kg=1e6, flat_dose=1e8), "dose_matches_basis"),
+        (lambda arm: DoseLevel(arm=arm, code="X", order=9, dose_basis="per_kg", dose_per_kg=None),
+         "dose_matches_basis"),
+        (lambda arm: DoseLevel(arm=arm, code="X", order=9, dose_basis="flat", dose_per_kg=1e6, flat_dose=1e8),
+         "dose_matches_basis"),
         (lambda arm: DoseLevel(arm=arm, code="X", order=9, dose_basis="per_kg", dose_per_kg=1e6,
                                hard_limit_low=0.5, hard_limit_high=0.9), "hard_limits_bracket_the_dose"),
         (lambda arm: DoseLevel(arm=arm, code="X", order=9, dose_basis="per_kg", dose_per_kg=1e6,
                                hard_limit_low=1.0, hard_limit_high=2.0), "hard_limits_bracket_the_dose"),
         (lambda arm: DoseLevel(arm=arm, code="X", order=9, dose_basis="per_kg", dose_per_kg=1e6,
                                hard_limit_low=0, hard_limit_high=2.0), "hard_limits_bracket_the_dose"),
-        (lambda arm: DoseLevel(arm=arm, code="STD", order=9, dose_basis="per_kg", dose_per_kg=1e6), "dose_level_code_unique_in_arm"),
-        (lambda arm: DoseLevel(arm=arm, code="Y", order=1, dose_basis="per_kg", dose_per_kg=1e6), "dose_level_order_unique_in_arm"),
-        (lambda arm: DoseLevel(arm=arm, code="Z", order=8, dose_basis="per_kg", dose_per_kg=1e6, group_cap=0), "group_cap_positive"),
+        (lambda arm: DoseLevel(arm=arm, code="STD", order=9, dose_basis="per_kg", dose_per_kg=1e6),
+         "dose_level_code_unique_in_arm"),
+        (lambda arm: DoseLevel(arm=arm, code="Y", order=1, dose_basis="per_kg", dose_per_kg=1e6),
+         "dose_level_order_unique_in_arm"),
+        (lambda arm: DoseLevel(arm=arm, code="Z", order=8, dose_basis="per_kg", dose_per_kg=1e6, group_cap=0),
+         "group_cap_positive"),
         (lambda arm: VisitDefinition(study=arm.study, code="D14", label="dup", anchor="last_infusion", offset=14),
          "visit_code_unique_in_study"),
         (lambda arm: VisitDefinition(study=arm.study, code="NEW", label="x", anchor="last_infusion", offset=14,
@@ -63,7 +68,8 @@ def test_database_refuses_what_must_never_hold(arm, make, constraint):
     message = str(caught.value)
     # PostgreSQL names the violated constraint (a positive-integer column has its own check);
     # SQLite names the kind of constraint.
-    assert any(text in message for text in (constraint, "_check", "UNIQUE constraint failed", "CHECK constraint failed"))
+    assert any(text in message
+               for text in (constraint, "_check", "UNIQUE constraint failed", "CHECK constraint failed"))
 
 
 def test_study_target_must_be_positive(studies):
@@ -77,8 +83,10 @@ def test_study_target_must_be_positive(studies):
     "field, value, message",
     [
         ("dose_per_kg", None, "A per-kg dose level needs a dose per kg greater than 0."),
-        ("hard_limit_low", 1.0, "The low hard limit must be between 0 and 1 (a fraction of the computed dose, e.g. 0.5)."),
-        ("hard_limit_low", 0.0, "The low hard limit must be between 0 and 1 (a fraction of the computed dose, e.g. 0.5)."),
+        ("hard_limit_low", 1.0,
+         "The low hard limit must be between 0 and 1 (a fraction of the computed dose, e.g. 0.5)."),
+        ("hard_limit_low", 0.0,
+         "The low hard limit must be between 0 and 1 (a fraction of the computed dose, e.g. 0.5)."),
         ("hard_limit_high", 1.0, "The high hard limit must be above 1 (a multiple of the computed dose, e.g. 2)."),
         ("flat_dose", 5e8, "Leave the flat dose empty for a per-kg dose level."),
     ],

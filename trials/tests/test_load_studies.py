@@ -99,7 +99,8 @@ def test_p2_assessment_schedule(studies):
     assert sorted(weekly, key=lambda code: int(code[1:])) == [f"W{w}" for w in range(1, 29)]
     assert all(row == ("first_infusion", 7 * int(code[1:]), "days", 2, 2, "days") for code, row in weekly.items())
     by_code = {v.code: v for v in VisitDefinition.objects.filter(study__code="HUCMSC-ITP-ESC")}
-    virology = {c: (v.offset, v.window_before, v.window_after) for c, v in by_code.items() if "virology" in v.assessments}
+    virology = {c: (v.offset, v.window_before, v.window_after)
+                for c, v in by_code.items() if "virology" in v.assessments}
     assert virology == {"VIR-W4": (28, 3, 3), "VIR-W16": (112, 3, 3)}
     immune = {c for c, v in by_code.items() if "immune_function" in v.assessments}
     assert immune == {"D-1", "W2", "W4", "W8", "W12", "W16", "W28"}

@@ -16,8 +16,8 @@ PRODUCTION = {
 
 def manage(*args, env):
     base = {key: value for key, value in os.environ.items()
-            if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "REQUIRE_SERVICES",
-                            "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+            if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL",
+                            "REQUIRE_SERVICES", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
                           capture_output=True, text=True, timeout=120)
 
