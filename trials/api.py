@@ -1,8 +1,12 @@
 """REST API for study configuration (API.md 'Resources': /studies/)."""
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from . import selectors
+from .definitions import study_definition
 from .models import (
     Arm,
     DoseLevel,
@@ -124,3 +128,13 @@ class StudyDetail(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.study_queryset(self.request.user)
+
+
+class StudyDefinition(APIView):
+    """The study's whole configuration as one document in the shape of `trials/studies/*.yaml`
+    (sites, diseases, arms with dose levels and infusions, visits, criteria, response settings):
+    `load_studies PATH` loads it, under its own code or another."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, code):
+        return Response(study_definition(selectors.study_for_user(request.user, code)))

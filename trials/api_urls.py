@@ -5,4 +5,5 @@ from . import api
 urlpatterns = [
     path("studies/", api.StudyList.as_view(), name="api-study-list"),
     path("studies/<str:code>/", api.StudyDetail.as_view(), name="api-study-detail"),
+    path("studies/<str:code>/definition/", api.StudyDefinition.as_view(), name="api-study-definition"),
 ]

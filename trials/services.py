@@ -140,9 +140,60 @@ def sites_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None
             )
 
 
+# The keys a study definition may use, per row (`trials.definitions.study_definition` writes them
+# all). Any other key is refused with its place: a mistyped key would otherwise be ignored silently.
+DEFINITION_KEYS = {
+    "study": {"code", "title", "registry_id", "version", "effective_date", "design", "intervention",
+              "primary_endpoint", "enrolment_target", "uses_dose_escalation", "eligibility_confirmation_required",
+              "response_from_day", "response_until_day", "response_time_points", "time_point_window_days", "sites",
+              "diseases", "arms", "visits", "criteria"},
+    "site": {"code", "name"},
+    "disease": {"disease", "response_criteria"},
+    "arm": {"code", "name", "description", "product_kind", "missed_infusion_rule", "dose_levels", "infusions"},
+    "dose level": {"code", "label", "order", "dose_basis", "dose_per_kg", "flat_dose", "hard_limit_low",
+                   "hard_limit_high", "group_cap", "status"},
+    "infusion": {"number", "anchor", "offset_days", "window_before_days", "window_after_days"},
+    "visit": {"code", "label", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
+              "window_unit", "assessments", "sex_restriction", "first_n_participants"},
+    "criterion": {"code", "kind", "text", "source", "rule_type", "params"},
+}
+
+
+def _definition_key_errors(data: dict) -> list[str]:
+    """Where the definition uses a key no row of its kind has, or a row that is not a mapping."""
+    code = data.get("code", "?")
+    problems = []
+
+    def check(row, kind: str, label: str) -> None:
+        if not isinstance(row, dict):
+            problems.append(f"{label}: not a mapping of keys to values.")
+            return
+        unknown = sorted(str(key) for key in row if key not in DEFINITION_KEYS[kind])
+        if unknown:
+            problems.append(f"{label}: unknown key(s) {', '.join(unknown)} (a {kind} has "
+                            f"{', '.join(sorted(DEFINITION_KEYS[kind]))}).")
+
+    check(data, "study", f"study {code}")
+    for kind, key in (("site", "sites"), ("disease", "diseases"), ("visit", "visits"), ("criterion", "criteria")):
+        for index, row in enumerate(data.get(key) or []):
+            check(row, kind, f"{code} {kind} {row.get('code', index) if isinstance(row, dict) else index}")
+    for index, arm in enumerate(data.get("arms") or []):
+        arm_label = f"{code} arm {arm.get('code', index) if isinstance(arm, dict) else index}"
+        check(arm, "arm", arm_label)
+        for kind, key in (("dose level", "dose_levels"), ("infusion", "infusions")):
+            for position, row in enumerate((arm.get(key) or []) if isinstance(arm, dict) else []):
+                name = row.get("code", row.get("number", position)) if isinstance(row, dict) else position
+                check(row, kind, f"{arm_label} {kind} {name}")
+    return problems
+
+
 def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
-    """Create or update one study from its parsed definition. A response period that cuts a visit
-    window (`response_period.period_cuts`) is refused before anything is written."""
+    """Create or update one study from its parsed definition. A key no row of its kind has, or a
+    response period that cuts a visit window (`response_period.period_cuts`), is refused before
+    anything is written."""
+    problems = _definition_key_errors(data)
+    if problems:
+        raise StudyDefinitionError(" ".join(problems))
     code = data["code"]
     cuts = period_cuts(data.get("visits", []), data.get("response_from_day"), data.get("response_until_day"))
     if cuts:
@@ -291,6 +342,24 @@ def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | No
             data = _read_yaml(path)
             if only and data.get("code") not in only:
                 continue
+            try:
+                study_load(data, by=by, reason=f"Loaded from study definition {path.name}", report=report)
+            except KeyError as exc:
+                raise StudyDefinitionError(f"{path.name}: required key {exc} is missing.") from None
+    return report
+
+
+def definition_files_load(paths: list[Path], *, by=None, update: bool = False) -> LoadReport:
+    """Load study definition files (YAML, or JSON as `GET /api/v1/studies/{code}/definition/`
+    returns them) in one transaction, as `studies_load` loads the built-in ones: missing rows are
+    created, rows that differ are kept and reported unless `update`; a refused file loads nothing.
+    Their response criteria sets must exist already."""
+    report = LoadReport(update=update)
+    with transaction.atomic():
+        for path in paths:
+            data = _read_yaml(path)
+            if not isinstance(data, dict):
+                raise StudyDefinitionError(f"{path.name}: not a study definition (a mapping with a code, a title...).")
             try:
                 study_load(data, by=by, reason=f"Loaded from study definition {path.name}", report=report)
             except KeyError as exc:

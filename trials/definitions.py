@@ -1,0 +1,75 @@
+"""A study's whole configuration as one document, in the shape of `trials/studies/*.yaml`.
+
+`study_definition` is the inverse of `trials.services.study_load`: loading what it returns under a
+new code creates a study configured exactly alike, and exporting that study gives the same
+document again (`trials/tests/test_definitions.py`). It reads a study fetched with
+`trials.selectors.study_queryset` (its configuration prefetched: no further query) and returns
+JSON-ready values (dates as ISO text).
+"""
+from __future__ import annotations
+
+from .models import Study
+
+
+def study_definition(study: Study) -> dict:
+    return {
+        "code": study.code,
+        "title": study.title,
+        "registry_id": study.registry_id,
+        "version": study.version,
+        "effective_date": study.effective_date.isoformat(),
+        "design": study.design,
+        "intervention": study.intervention,
+        "primary_endpoint": study.primary_endpoint,
+        "enrolment_target": study.enrolment_target,
+        "uses_dose_escalation": study.uses_dose_escalation,
+        "eligibility_confirmation_required": study.eligibility_confirmation_required,
+        "response_from_day": study.response_from_day,
+        "response_until_day": study.response_until_day,
+        "response_time_points": study.response_time_points or {},
+        "time_point_window_days": study.time_point_window_days,
+        "sites": [{"code": site.code, "name": site.name} for site in sorted(study.sites.all(), key=lambda s: s.code)],
+        "diseases": [{"disease": row.disease, "response_criteria": row.response_criteria.code}
+                     for row in sorted(study.diseases.all(), key=lambda d: d.disease)],
+        "arms": [_arm(arm) for arm in sorted(study.arms.all(), key=lambda a: a.code)],
+        "visits": [_visit(visit) for visit in sorted(study.visit_definitions.all(), key=lambda v: (v.order, v.pk))],
+        "criteria": [{"code": row.code, "kind": row.kind, "text": row.text, "source": row.source,
+                      "rule_type": row.rule_type, "params": row.params}
+                     for row in sorted(study.criteria.all(), key=lambda c: (c.order, c.pk))],
+    }
+
+
+def _arm(arm) -> dict:
+    return {
+        "code": arm.code,
+        "name": arm.name,
+        "description": arm.description,
+        "product_kind": arm.product_kind,
+        "missed_infusion_rule": arm.missed_infusion_rule,
+        "dose_levels": [
+            {"code": level.code, "label": level.label, "order": level.order, "dose_basis": level.dose_basis,
+             "dose_per_kg": level.dose_per_kg, "flat_dose": level.flat_dose, "hard_limit_low": level.hard_limit_low,
+             "hard_limit_high": level.hard_limit_high, "group_cap": level.group_cap, "status": level.status}
+            for level in sorted(arm.dose_levels.all(), key=lambda d: (d.order, d.code))],
+        "infusions": [
+            {"number": row.number, "anchor": row.anchor, "offset_days": row.offset_days,
+             "window_before_days": row.window_before_days, "window_after_days": row.window_after_days}
+            for row in sorted(arm.infusion_definitions.all(), key=lambda i: i.number)],
+    }
+
+
+def _visit(visit) -> dict:
+    return {
+        "code": visit.code,
+        "label": visit.label,
+        "arm": visit.arm.code if visit.arm_id else None,
+        "anchor": visit.anchor,
+        "offset": visit.offset,
+        "offset_unit": visit.offset_unit,
+        "window_before": visit.window_before,
+        "window_after": visit.window_after,
+        "window_unit": visit.window_unit,
+        "assessments": list(visit.assessments),
+        "sex_restriction": visit.sex_restriction,
+        "first_n_participants": visit.first_n_participants,
+    }
