@@ -1,4 +1,6 @@
 """REST API for study configuration (API.md 'Resources': /studies/)."""
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -7,6 +9,7 @@ from rest_framework.views import APIView
 
 from . import selectors
 from .definitions import study_definition
+from .limits import LimitedSerializer
 from .models import (
     Arm,
     DoseLevel,
@@ -17,6 +20,8 @@ from .models import (
     StudyDisease,
     VisitDefinition,
 )
+from .scoping import Action, site_ids_for
+from .services import study_create_from_definition
 
 
 class ResponseCriteriaSetSerializer(serializers.ModelSerializer):
@@ -110,14 +115,35 @@ class StudyDetailSerializer(StudyListSerializer):
                                                     "response_time_points", "time_point_window_days"]
 
 
+class StudyCreateSerializer(LimitedSerializer):
+    length_model = Study
+
+    definition = serializers.DictField(help_text="A study definition, as GET /studies/{code}/definition/ gives it.")
+    reason = serializers.CharField(required=False, default="Created from a study definition",
+                                   help_text="Kept in the audit trail.")
+
+
 class StudyList(generics.ListAPIView):
-    """Studies run at the user's sites."""
+    """Studies run at the user's sites. POST: an administrator creates a study from a definition
+    document (`GET /studies/{code}/definition/` of another study with a new code, or a file), sent
+    as `{"definition": {...}, "reason": "..."}`: 201 with the new study's definition; 403 unless an
+    administrator at every site it names; 409 when the code is taken; 400 naming what is wrong."""
 
     serializer_class = StudyListSerializer
     pagination_class = None
 
     def get_queryset(self):
         return Study.objects.visible_to(self.request.user).prefetch_related("sites").order_by("code")
+
+    @extend_schema(request=StudyCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        if not site_ids_for(request.user, Action.CONFIGURE_STUDY):
+            raise PermissionDenied(_("Only an administrator creates a study."))
+        body = StudyCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        study = study_create_from_definition(data=body.validated_data["definition"], by=request.user,
+                                             reason=body.validated_data["reason"])
+        return Response(study_definition(selectors.study_for_user(request.user, study.code)), status=201)
 
 
 class StudyDetail(generics.RetrieveAPIView):

@@ -17,10 +17,11 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 
 from .audit import audited_save
+from .errors import ConflictError, ServiceError
 from .models import (
     Arm,
     DoseLevel,
@@ -35,6 +36,7 @@ from .models import (
     WorkerHeartbeat,
 )
 from .response_period import period_cuts
+from .scoping import Action, site_ids_for
 
 STUDIES_DIR = Path(__file__).resolve().parent / "studies"
 RESPONSE_CRITERIA_FILE = "response_criteria.yaml"
@@ -173,15 +175,24 @@ def _definition_key_errors(data: dict) -> list[str]:
             problems.append(f"{label}: unknown key(s) {', '.join(unknown)} (a {kind} has "
                             f"{', '.join(sorted(DEFINITION_KEYS[kind]))}).")
 
+    def rows(owner: dict, key: str, label: str) -> list:
+        value = owner.get(key) or []
+        if not isinstance(value, list):
+            problems.append(f"{label}: {key} must be a list.")
+            return []
+        return value
+
     check(data, "study", f"study {code}")
+    if problems:
+        return problems
     for kind, key in (("site", "sites"), ("disease", "diseases"), ("visit", "visits"), ("criterion", "criteria")):
-        for index, row in enumerate(data.get(key) or []):
+        for index, row in enumerate(rows(data, key, f"study {code}")):
             check(row, kind, f"{code} {kind} {row.get('code', index) if isinstance(row, dict) else index}")
-    for index, arm in enumerate(data.get("arms") or []):
+    for index, arm in enumerate(rows(data, "arms", f"study {code}")):
         arm_label = f"{code} arm {arm.get('code', index) if isinstance(arm, dict) else index}"
         check(arm, "arm", arm_label)
         for kind, key in (("dose level", "dose_levels"), ("infusion", "infusions")):
-            for position, row in enumerate((arm.get(key) or []) if isinstance(arm, dict) else []):
+            for position, row in enumerate(rows(arm, key, arm_label) if isinstance(arm, dict) else []):
                 name = row.get("code", row.get("number", position)) if isinstance(row, dict) else position
                 check(row, kind, f"{arm_label} {kind} {name}")
     return problems
@@ -207,9 +218,9 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
             "registry_id": data.get("registry_id") or "",
             "version": str(data["version"]),
             "effective_date": _as_date(data["effective_date"], f"{code} effective_date"),
-            "design": data.get("design", ""),
-            "intervention": data.get("intervention", ""),
-            "primary_endpoint": data.get("primary_endpoint", ""),
+            "design": data.get("design") or "",
+            "intervention": data.get("intervention") or "",
+            "primary_endpoint": data.get("primary_endpoint") or "",
             "enrolment_target": data["enrolment_target"],
             "uses_dose_escalation": bool(data.get("uses_dose_escalation", False)),
             "eligibility_confirmation_required": bool(data.get("eligibility_confirmation_required", True)),
@@ -248,7 +259,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
         arm = _upsert(
             Arm, key={"study": study, "code": row["code"]},
             values={
-                "name": row["name"], "description": row.get("description", ""), "product_kind": row["product_kind"],
+                "name": row["name"], "description": row.get("description") or "", "product_kind": row["product_kind"],
                 "missed_infusion_rule": row.get("missed_infusion_rule", "last_given"),
             },
             by=by, reason=reason, report=report, label=f"{code} arm {row['code']}",
@@ -259,7 +270,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
             _upsert(
                 DoseLevel, key={"arm": arm, "code": level["code"]},
                 values={
-                    "label": level.get("label", ""), "order": level["order"], "dose_basis": level["dose_basis"],
+                    "label": level.get("label") or "", "order": level["order"], "dose_basis": level["dose_basis"],
                     "dose_per_kg": level.get("dose_per_kg"), "flat_dose": level.get("flat_dose"),
                     "hard_limit_low": level.get("hard_limit_low", 0.5),
                     "hard_limit_high": level.get("hard_limit_high", 2.0),
@@ -307,7 +318,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
         _upsert(
             EligibilityCriterion, key={"study": study, "code": row["code"]},
             values={
-                "kind": row["kind"], "text": " ".join(str(row["text"]).split()), "source": row.get("source", ""),
+                "kind": row["kind"], "text": " ".join(str(row["text"]).split()), "source": row.get("source") or "",
                 "rule_type": row["rule_type"], "params": row.get("params", {}), "order": order,
             },
             by=by, reason=reason, report=report, label=f"{code} criterion {row['code']}",
@@ -365,6 +376,41 @@ def definition_files_load(paths: list[Path], *, by=None, update: bool = False) -
             except KeyError as exc:
                 raise StudyDefinitionError(f"{path.name}: required key {exc} is missing.") from None
     return report
+
+
+def study_create_from_definition(*, data, by, reason: str) -> Study:
+    """A new study from a definition document (`GET /studies/{code}/definition/` of another study,
+    with another code, or a file): an administrator at every site it names, sites that exist, a
+    code no study has (409), and a definition `study_load` accepts (400 naming the place); all in
+    one transaction, audited with `reason`."""
+    if not isinstance(data, dict):
+        raise ServiceError({"definition": ["Send a study definition: a mapping with a code, a title, ..."]})
+    code = str(data.get("code") or "").strip()
+    if not code:
+        raise ServiceError({"code": ["Give the new study's code."]})
+    problems = _definition_key_errors({**data, "code": code})
+    if problems:
+        raise ServiceError({"definition": problems})
+    site_codes = [row.get("code") for row in data.get("sites") or [] if isinstance(row, dict)]
+    if not site_codes:
+        raise ServiceError({"sites": ["Name at least one site that runs the study."]})
+    sites = {site.code: site for site in Site.objects.filter(code__in=site_codes)}
+    unknown = [str(c) for c in site_codes if c not in sites]
+    if unknown:
+        raise ServiceError({"sites": [f"Unknown site(s) {', '.join(unknown)}: an administrator adds a site first."]})
+    allowed = set(site_ids_for(by, Action.CONFIGURE_STUDY))
+    if any(site.pk not in allowed for site in sites.values()):
+        raise PermissionDenied("Only an administrator of every site the study names creates it.")
+    with transaction.atomic():
+        if Study.objects.select_for_update().filter(code=code).exists():
+            raise ConflictError({"code": [f"A study {code} exists already: give the copy a code of its own."]})
+        try:
+            return study_load({**data, "code": code}, by=by, reason=reason, report=LoadReport())
+        except StudyDefinitionError as exc:
+            raise ServiceError({"definition": [str(exc)]}) from None
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ServiceError({"definition": [f"{code}: the definition is incomplete or mis-shaped ({exc!r})."]}) \
+                from None
 
 
 def worker_heartbeat_record(*, name: str, hostname: str, now) -> None:

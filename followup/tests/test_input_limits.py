@@ -74,10 +74,10 @@ WITH_TEXT = [endpoint for endpoint in ENDPOINTS if overlong(endpoint[2]())[1]]
 
 
 @pytest.mark.parametrize("name, method, serializer", WITH_TEXT, ids=[f"{n}-{m}" for n, m, _s in WITH_TEXT])
-def test_over_long_text_is_400_naming_each_field_and_writes_nothing(studies, coordinator, investigator, name, method,
-                                                                     serializer):
+def test_over_long_text_is_400_naming_each_field_and_writes_nothing(studies, coordinator, investigator, make_user,
+                                                                     name, method, serializer):
     world = build_world(coordinator)
-    user = investigator if name in world.SIGNED else coordinator
+    user = investigator if name in world.SIGNED else make_user("admin") if name in world.CONFIGURED else coordinator
     body, paths = overlong(serializer())
     before = history_rows()
     response = getattr(client_for(user), method)(reverse(name, kwargs=world.url_kwargs()[name]), body, format="json")

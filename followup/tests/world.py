@@ -27,6 +27,8 @@ class World:
     # Endpoints an investigator's signature decides (`Action.SIGN`); a coordinator calls the others.
     SIGNED = ("api-adverse-event-confirm", "api-adverse-event-dismiss", "api-study-escalation-decisions",
               "api-screening-eligibility-confirmation")
+    # Endpoints an administrator calls (`Action.CONFIGURE_STUDY`).
+    CONFIGURED = ("api-study-list",)
 
     def url_kwargs(self) -> dict[str, dict]:
         """The URL arguments of each write endpoint of the API, by URL name."""
@@ -48,6 +50,7 @@ class World:
             "api-adverse-event-sae-report": {"pk": self.event.pk},
             "api-participant-visit-record": {"pk": p, "code": visit},
             "api-participant-assessments": {"pk": p},
+            "api-study-list": {},
         }
 
 

@@ -125,3 +125,77 @@ def test_a_definition_with_a_key_no_row_has_is_refused_with_its_place(studies, c
     with pytest.raises(StudyDefinitionError, match=re.escape(message)):
         study_load(data, by=None, reason="test", report=LoadReport(update=True))
     assert Study.objects.get(code="MSC-ITP-5").history.count() == before
+
+
+def copy_body(api, code="MSC-ITP-5", new_code="MSC-COPY", **changes) -> dict:
+    definition = api.get(f"/api/v1/studies/{code}/definition/").json()
+    return {"definition": {**definition, "code": new_code, **changes}, "reason": "Copied for the amended protocol"}
+
+
+def test_an_administrator_creates_a_study_from_another_studys_definition(studies, make_user):
+    admin = make_user("admin")
+    api = api_for(admin)
+    body = copy_body(api)
+
+    response = api.post("/api/v1/studies/", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json() == body["definition"]
+    created = Study.objects.get(code="MSC-COPY")
+    assert {row.history_change_reason for row in created.history.all()} == {"Copied for the amended protocol"}
+    assert {row.history_user for row in created.history.all()} == {admin}
+    assert api.get("/api/v1/studies/MSC-COPY/definition/").json() == body["definition"]
+
+
+@pytest.mark.parametrize("role", ["coordinator", "investigator", "monitor"])
+def test_only_an_administrator_creates_a_study(studies, make_user, role):
+    body = copy_body(api_for(make_user("admin")))
+
+    response = api_for(make_user(role)).post("/api/v1/studies/", body, format="json")
+
+    assert response.status_code == 403
+    assert not Study.objects.filter(code="MSC-COPY").exists()
+
+
+def test_an_administrator_of_another_site_cannot_create_a_study_at_this_one(studies, other_site_study, make_user):
+    body = copy_body(api_for(make_user("admin")))
+
+    response = api_for(make_user("admin", site="XH")).post("/api/v1/studies/", body, format="json")
+
+    assert response.status_code == 403
+    assert not Study.objects.filter(code="MSC-COPY").exists()
+
+
+@pytest.mark.parametrize(("changes", "status", "field", "message"), [
+    ({"new_code": "MSC-ITP-5"}, 409, "code", "A study MSC-ITP-5 exists already"),
+    ({"sites": [{"code": "NOWHERE", "name": "Nowhere"}]}, 400, "sites", "Unknown site(s) NOWHERE"),
+    ({"titel": "typo"}, 400, "definition", "study MSC-COPY: unknown key(s) titel"),
+    ({"enrolment_target": 0}, 400, "definition", "enrolment_target"),
+    ({"arms": 5}, 400, "definition", "study MSC-COPY: arms must be a list"),
+    ({"diseases": [{"disease": "ITP", "response_criteria": "NOPE"}]}, 400, "definition",
+     "unknown response criteria set 'NOPE'"),
+])
+def test_a_refused_definition_names_the_reason_and_creates_nothing(studies, make_user, changes, status, field,
+                                                                   message):
+    api = api_for(make_user("admin"))
+    new_code = changes.pop("new_code", "MSC-COPY")
+    body = copy_body(api, new_code=new_code, **changes)
+    counts = (Study.objects.count(), Study.history.count())
+
+    response = api.post("/api/v1/studies/", body, format="json")
+
+    assert response.status_code == status
+    assert message in " ".join(response.json()["errors"][field])
+    assert (Study.objects.count(), Study.history.count()) == counts
+
+
+def test_a_definition_without_its_title_is_refused_by_name(studies, make_user):
+    api = api_for(make_user("admin"))
+    body = copy_body(api)
+    del body["definition"]["title"]
+
+    response = api.post("/api/v1/studies/", body, format="json")
+
+    assert response.status_code == 400
+    assert "'title'" in response.json()["errors"]["definition"][0]
+    assert not Study.objects.filter(code="MSC-COPY").exists()
