@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_definitions import StudyDefinitionAdminMixin
 from .admin_forms import CriterionForm, CriterionInlineForm, PlainFieldsMixin, ReasonForm, StudyForm, UniqueRowsFormSet
 from .audit import audited_delete, audited_save, change_context
 from .models import (
@@ -212,8 +213,10 @@ class ArmLinkInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(AuditedAdmin):
+class StudyAdmin(StudyDefinitionAdminMixin, AuditedAdmin):
     form = StudyForm
+    change_form_template = "admin/trials/study/change_form.html"
+    change_list_template = "admin/trials/study/change_list.html"
     list_display = ["code", "title", "version", "effective_date", "enrolment_target", "uses_dose_escalation"]
     search_fields = ["code", "title", "registry_id"]
     filter_horizontal = ["sites"]
