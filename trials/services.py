@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from .audit import audited_save
 from .errors import ConflictError, ServiceError
@@ -384,33 +385,36 @@ def study_create_from_definition(*, data, by, reason: str) -> Study:
     code no study has (409), and a definition `study_load` accepts (400 naming the place); all in
     one transaction, audited with `reason`."""
     if not isinstance(data, dict):
-        raise ServiceError({"definition": ["Send a study definition: a mapping with a code, a title, ..."]})
+        raise ServiceError({"definition": [_("Send a study definition: a mapping with a code, a title, ...")]})
     code = str(data.get("code") or "").strip()
     if not code:
-        raise ServiceError({"code": ["Give the new study's code."]})
+        raise ServiceError({"code": [_("Give the new study's code.")]})
     problems = _definition_key_errors({**data, "code": code})
     if problems:
         raise ServiceError({"definition": problems})
     site_codes = [row.get("code") for row in data.get("sites") or [] if isinstance(row, dict)]
     if not site_codes:
-        raise ServiceError({"sites": ["Name at least one site that runs the study."]})
+        raise ServiceError({"sites": [_("Name at least one site that runs the study.")]})
     sites = {site.code: site for site in Site.objects.filter(code__in=site_codes)}
     unknown = [str(c) for c in site_codes if c not in sites]
     if unknown:
-        raise ServiceError({"sites": [f"Unknown site(s) {', '.join(unknown)}: an administrator adds a site first."]})
+        raise ServiceError({"sites": [_("Unknown site(s) %(codes)s: an administrator adds a site first.") % {
+            "codes": ", ".join(unknown)}]})
     allowed = set(site_ids_for(by, Action.CONFIGURE_STUDY))
     if any(site.pk not in allowed for site in sites.values()):
-        raise PermissionDenied("Only an administrator of every site the study names creates it.")
+        raise PermissionDenied(_("Only an administrator of every site the study names creates it."))
     with transaction.atomic():
         if Study.objects.select_for_update().filter(code=code).exists():
-            raise ConflictError({"code": [f"A study {code} exists already: give the copy a code of its own."]})
+            raise ConflictError({"code": [_("A study %(code)s exists already: give the copy a code of its own.") % {
+                "code": code}]})
         try:
             return study_load({**data, "code": code}, by=by, reason=reason, report=LoadReport())
         except StudyDefinitionError as exc:
             raise ServiceError({"definition": [str(exc)]}) from None
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ServiceError({"definition": [f"{code}: the definition is incomplete or mis-shaped ({exc!r})."]}) \
-                from None
+            problem = _("%(code)s: the definition is incomplete or mis-shaped (%(problem)s).") % {
+                "code": code, "problem": repr(exc)}
+            raise ServiceError({"definition": [problem]}) from None
 
 
 def worker_heartbeat_record(*, name: str, hostname: str, now) -> None:
