@@ -23,6 +23,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .admin_definitions import StudyDefinitionAdminMixin
 from .admin_forms import CriterionForm, CriterionInlineForm, PlainFieldsMixin, ReasonForm, StudyForm, UniqueRowsFormSet
 from .audit import audited_delete, audited_save, change_context
+from .enums import DoseLevelStatus
 from .models import (
     Arm,
     DoseLevel,
@@ -261,6 +262,15 @@ class ArmAdmin(AuditedAdmin):
     search_fields = ["code", "name", "study__code"]
     fields = ["study", "code", "name", "description", "product_kind", "missed_infusion_rule", "change_reason"]
     inlines = [DoseLevelInline, InfusionDefinitionInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is DoseLevel and not form.instance.study.uses_dose_escalation:
+            # Without dose escalation no signed decision ever opens a level: a level added to an
+            # existing arm (whose status is not offered) is open at once, as in the built-in studies.
+            for row in formset.forms:
+                if row.instance.pk is None and "status" not in row.fields:
+                    row.instance.status = DoseLevelStatus.OPEN
+        super().save_formset(request, form, formset, change)
 
     def get_readonly_fields(self, request, obj=None):
         # An arm stays in its study: its visits and participants belong there.

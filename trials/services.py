@@ -277,7 +277,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
                     "hard_limit_high": level.get("hard_limit_high", 2.0),
                     "group_cap": level.get("group_cap"),
                 },
-                create_only={"status": level.get("status", "planned")},
+                # Without dose escalation no decision ever opens a level: it starts open.
+                create_only={"status": level.get("status") or ("planned" if study.uses_dose_escalation else "open")},
                 by=by, reason=reason, report=report, label=f"{code} arm {arm.code} dose level {level['code']}",
             )
         _report_extra(report, f"{code} arm {arm.code} dose level", arm.dose_levels.exclude(code__in=levels), "code")

@@ -655,3 +655,25 @@ def test_shared_response_criteria_set_is_read_only_to_an_administrator_of_one_si
     aiha = ResponseCriteriaSet.objects.get(code="AIHA-INTL")  # only PUMCH's UCB-IRIC uses it
     assert client.get(reverse("admin:trials_responsecriteriaset_change",
                               args=[aiha.pk])).context["has_change_permission"]
+
+
+def test_a_level_added_to_a_study_without_escalation_is_open_at_once(admin_client, msc_arm):
+    level = {k: v for k, v in STD_LEVEL.items() if k != "status"} | {"code": "HIGH", "order": 2, "dose_per_kg": 1.5e8}
+
+    response = post_arm_with(admin_client, msc_arm, DoseLevel, **level)
+
+    assert response.status_code == 302
+    assert msc_arm.dose_levels.get(code="HIGH").status == "open"
+
+
+def test_a_level_added_to_an_escalation_study_waits_for_a_signed_decision(admin_client, studies):
+    arm = studies["HUCMSC-ITP-ESC"].arms.get()
+    first = arm.dose_levels.order_by("order").first()
+    level = {"code": "D", "label": "Level D", "order": 9, "dose_basis": first.dose_basis,
+             "dose_per_kg": first.dose_per_kg or "", "flat_dose": first.flat_dose or "", "hard_limit_low": 0.5,
+             "hard_limit_high": 2.0, "group_cap": ""}
+
+    response = post_arm_with(admin_client, arm, DoseLevel, **level)
+
+    assert response.status_code == 302, inline_errors(response, DoseLevel)
+    assert arm.dose_levels.get(code="D").status == "planned"

@@ -199,3 +199,16 @@ def test_a_definition_without_its_title_is_refused_by_name(studies, make_user):
     assert response.status_code == 400
     assert "'title'" in response.json()["errors"]["definition"][0]
     assert not Study.objects.filter(code="MSC-COPY").exists()
+
+
+@pytest.mark.parametrize(("code", "status"), [("MSC-ITP-5", "open"), ("HUCMSC-ITP-ESC", "planned")])
+def test_a_level_without_a_status_starts_open_unless_escalation_opens_it(studies, code, status):
+    data = yaml.safe_load((STUDIES_DIR / f"{code}.yaml").read_text())
+    data["code"] = "NEW-STUDY"
+    for arm in data["arms"]:
+        for level in arm["dose_levels"]:
+            level.pop("status", None)
+
+    study = study_load(data, by=None, reason="test", report=LoadReport())
+
+    assert {level.status for arm in study.arms.all() for level in arm.dose_levels.all()} == {status}
