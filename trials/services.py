@@ -393,7 +393,7 @@ def study_create_from_definition(*, data, by, reason: str) -> Study:
     problems = _definition_key_errors({**data, "code": code})
     if problems:
         raise ServiceError({"definition": problems})
-    site_codes = [row.get("code") for row in data.get("sites") or [] if isinstance(row, dict)]
+    site_codes = [str(row.get("code")) for row in data.get("sites") or [] if isinstance(row, dict)]
     if not site_codes:
         raise ServiceError({"sites": [_("Name at least one site that runs the study.")]})
     sites = {site.code: site for site in Site.objects.filter(code__in=site_codes)}
@@ -412,7 +412,7 @@ def study_create_from_definition(*, data, by, reason: str) -> Study:
             return study_load({**data, "code": code}, by=by, reason=reason, report=LoadReport())
         except StudyDefinitionError as exc:
             raise ServiceError({"definition": [str(exc)]}) from None
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problem = _("%(code)s: the definition is incomplete or mis-shaped (%(problem)s).") % {
                 "code": code, "problem": repr(exc)}
             raise ServiceError({"definition": [problem]}) from None

@@ -172,6 +172,9 @@ def test_an_administrator_of_another_site_cannot_create_a_study_at_this_one(stud
     ({"titel": "typo"}, 400, "definition", "study MSC-COPY: unknown key(s) titel"),
     ({"enrolment_target": 0}, 400, "definition", "enrolment_target"),
     ({"arms": 5}, 400, "definition", "study MSC-COPY: arms must be a list"),
+    ({"sites": [{"code": ["PUMCH"], "name": "A list"}]}, 400, "sites", "Unknown site(s) ['PUMCH']"),
+    ({"visits": [{"code": "V1", "label": "Visit", "anchor": "first_infusion", "offset": "soon"}]}, 400, "definition",
+     "MSC-COPY"),
     ({"diseases": [{"disease": "ITP", "response_criteria": "NOPE"}]}, 400, "definition",
      "unknown response criteria set 'NOPE'"),
 ])
