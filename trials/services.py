@@ -380,6 +380,20 @@ def definition_files_load(paths: list[Path], *, by=None, update: bool = False) -
     return report
 
 
+def _null_character_paths(value, path: str = "definition") -> list[str]:
+    """Where a text (or a key) of the document holds a null character, which no database column stores."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            found += ([f"{path} key"] if "\x00" in str(key) else []) + _null_character_paths(item, f"{path}.{key}")
+        return found
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value) for found in _null_character_paths(item, f"{path}.{index}")]
+    return []
+
+
 def study_create_from_definition(*, data, by, reason: str) -> Study:
     """A new study from a definition document (`GET /studies/{code}/definition/` of another study,
     with another code, or a file): an administrator at every site it names, sites that exist, a
@@ -387,6 +401,10 @@ def study_create_from_definition(*, data, by, reason: str) -> Study:
     one transaction, audited with `reason`."""
     if not isinstance(data, dict):
         raise ServiceError({"definition": [_("Send a study definition: a mapping with a code, a title, ...")]})
+    nulls = _null_character_paths(data)
+    if nulls:
+        raise ServiceError({"definition": [_("%(paths)s: a text holds a null character.") % {
+            "paths": ", ".join(nulls[:5])}]})
     code = str(data.get("code") or "").strip()
     if not code:
         raise ServiceError({"code": [_("Give the new study's code.")]})

@@ -172,6 +172,7 @@ def test_an_administrator_of_another_site_cannot_create_a_study_at_this_one(stud
     ({"titel": "typo"}, 400, "definition", "study MSC-COPY: unknown key(s) titel"),
     ({"enrolment_target": 0}, 400, "definition", "enrolment_target"),
     ({"arms": 5}, 400, "definition", "study MSC-COPY: arms must be a list"),
+    ({"design": "Single\x00arm"}, 400, "definition", "definition.design: a text holds a null character"),
     ({"sites": [{"code": ["PUMCH"], "name": "A list"}]}, 400, "sites", "Unknown site(s) ['PUMCH']"),
     ({"visits": [{"code": "V1", "label": "Visit", "anchor": "first_infusion", "offset": "soon"}]}, 400, "definition",
      "MSC-COPY"),
