@@ -8,7 +8,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from enrollment.selectors import participants_visible
+from enrollment.selectors import participant_for
 from trials.limits import LimitedSerializer
 from trials.models import DoseLevel, Study
 from trials.scoping import Action, require, site_ids_for
@@ -68,10 +68,7 @@ class InfusionOutSerializer(serializers.ModelSerializer):
 
 class ParticipantInfusions(APIView):
     def _participant(self, request, pk, action):
-        participant = get_object_or_404(participants_visible(request.user), pk=pk)
-        if action != Action.VIEW:
-            require(request.user, action, [participant.site_id])
-        return participant
+        return participant_for(request.user, pk, action)
 
     @extend_schema(responses=InfusionOutSerializer(many=True))
     def get(self, request, pk):

@@ -5,9 +5,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.shortcuts import get_object_or_404
 
 from trials.models import Arm, DoseLevel
-from trials.scoping import Action
+from trials.scoping import Action, require
 
 from . import eligibility as rules
 from .models import Consent, Participant, Screening
@@ -149,6 +150,15 @@ def participants_visible(user, action: Action = Action.VIEW):
     return Participant.objects.visible_to(user, action).select_related(
         "study", "site", "arm", "dose_level", "screening"
     )
+
+
+def participant_for(user, pk, action: Action = Action.VIEW, *prefetch: str) -> Participant:
+    """The participant if the user's sites see it (else 404) and, for an action other than VIEW,
+    the user's role at its site allows that action (else 403)."""
+    participant = get_object_or_404(participants_visible(user).prefetch_related(*prefetch), pk=pk)
+    if action != Action.VIEW:
+        require(user, action, [participant.site_id])
+    return participant
 
 
 @dataclass(frozen=True)

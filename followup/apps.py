@@ -1,15 +1,16 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from trials import hooks
+
 
 class FollowupConfig(AppConfig):
     name = "followup"
     verbose_name = _("Follow-up and response")
 
     def ready(self):
-        # Models, and the modules that use them, can be imported only once the app registry is
-        # ready, that is here.
-        from trials import hooks  # noqa: PLC0415
+        # Models, and the modules that use them (the audit registry reads the models too), can be
+        # imported only once the app registry is ready, that is here.
         from trials.audit import register_audited, register_audited_parts  # noqa: PLC0415
 
         from .models import AdverseEvent, Assessment  # noqa: PLC0415

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dosing.selectors import adverse_event_dlt, participant_dlt_window
-from enrollment.selectors import participants_visible
+from enrollment.selectors import participant_for
 from trials.limits import LimitedSerializer
 from trials.scoping import Action, require
 
@@ -154,11 +154,7 @@ def adverse_event_out(event, window, *, many=False):
 
 class ParticipantAdverseEvents(APIView):
     def _participant(self, request, pk, action):
-        participant = get_object_or_404(
-            participants_visible(request.user).prefetch_related("infusions", "screening__consents"), pk=pk)
-        if action != Action.VIEW:
-            require(request.user, action, [participant.site_id])
-        return participant
+        return participant_for(request.user, pk, action, "infusions", "screening__consents")
 
     @extend_schema(responses=AdverseEventWithDltSerializer(many=True))
     def get(self, request, pk):

@@ -9,9 +9,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from enrollment.selectors import participants_visible
+from enrollment.selectors import participant_for
 from trials.limits import LimitedSerializer
-from trials.scoping import Action, require
+from trials.scoping import Action
 from trials.units import ANALYTES
 
 from .. import services
@@ -141,10 +141,7 @@ class AssessmentOutSerializer(serializers.Serializer):
 
 class ParticipantAssessments(APIView):
     def _participant(self, request, pk, action):
-        participant = get_object_or_404(participants_visible(request.user), pk=pk)
-        if action != Action.VIEW:
-            require(request.user, action, [participant.site_id])
-        return participant
+        return participant_for(request.user, pk, action)
 
     @extend_schema(responses=AssessmentOutSerializer(many=True))
     def get(self, request, pk):
