@@ -12,6 +12,7 @@ from config.celery import app
 from dosing.tests.support import day0
 from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p3_screening
+from trials import catalogues
 from trials.models import Study
 from trials.services import STUDIES_DIR, LoadReport, studies_load, study_load
 from trials.tests.factories import UserFactory
@@ -38,8 +39,11 @@ def tasks_run_in_process():
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Each test starts and ends with an empty cache: wrong-password counters (sign-in and
-    signatures) live there, keyed by user id, and the ids come back after each rollback."""
+    signatures) live there, keyed by user id, and the ids come back after each rollback. The
+    catalogue snapshot, read from committed rows that the rollbacks do not touch, keeps its
+    generation, as a running process does: the query budgets count a process that has read it."""
     cache.clear()
+    catalogues.keep_snapshot_generation()
     yield
     cache.clear()
 
@@ -54,6 +58,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Load the built-in studies once into the test database; each test rolls back on top of it."""
     with django_db_blocker.unblock():
         studies_load()
+        catalogues.current()
 
 
 @pytest.fixture

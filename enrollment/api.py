@@ -8,17 +8,16 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trials import hooks
+from trials import catalogues, hooks
 from trials.errors import ServiceError
 from trials.labs import LabInput
 from trials.limits import LimitedSerializer
 from trials.models import Arm, DoseLevel, Site, Study
 from trials.prefetch import cache_rows
 from trials.scoping import Action, require, site_ids_for
-from trials.units import ANALYTES
 
 from . import selectors, services
-from .enums import ANSWERS, Sex, Therapy, TherapyOutcome, WithdrawalReason
+from .enums import ANSWERS, Sex, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
 # --- input ------------------------------------------------------------------------------------
@@ -37,7 +36,7 @@ class LabInSerializer(LimitedSerializer):
 class TherapyInSerializer(LimitedSerializer):
     length_model = PriorTherapy
 
-    therapy = serializers.ChoiceField(choices=Therapy.choices)
+    therapy = serializers.CharField(help_text="A prior-therapy code of the catalogue (configured by administrators).")
     start = serializers.DateField(required=False, allow_null=True)
     end = serializers.DateField(required=False, allow_null=True)
     dose_text = serializers.CharField(required=False, allow_blank=True, default="")
@@ -158,11 +157,11 @@ class LabOutSerializer(serializers.Serializer):
     entered_unit = serializers.CharField()
     lln = serializers.FloatField(allow_null=True, help_text="Lower limit used (SI): the report's, else the site's")
     uln = serializers.FloatField(allow_null=True, help_text="Upper limit used (SI): the report's, else the site's")
-    range_source = serializers.CharField(help_text="report | site | report+site | empty")
+    range_source = serializers.CharField(help_text="report | site | report+site | catalogue | report+catalogue | empty")
     date = serializers.DateField(source="sampled_on", allow_null=True)
 
     def get_unit(self, lab) -> str:
-        return ANALYTES[lab.analyte].si_unit
+        return catalogues.current().analytes[lab.analyte].si_unit
 
 
 class TherapyOutSerializer(serializers.Serializer):

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from trials.rule_params import OPERATORS, RULE_TYPES, SEXES, is_number, validate_params
-from trials.units import ANALYTES, format_number
+from trials.units import format_number
 
 from .eligibility_facts import (
     ADULT_AGE_YEARS,
@@ -157,9 +157,10 @@ def _humanise(name: str) -> str:
     return name.replace("_", " ")
 
 
-def _lab_name(code: str) -> str:
+def _lab_name(code: str, facts: Facts) -> str:
     """"haemoglobin (HGB)" or "ALT" - for messages naming a lab result."""
-    label = ANALYTES[code].label
+    analyte = facts.analytes.get(code)
+    label = analyte.label if analyte else code
     if label == code:
         return code
     return f"{label[0].lower()}{label[1:]} ({code})"
@@ -214,8 +215,13 @@ def _eval_age_range(p: Mapping, facts: Facts) -> RuleResult:
     )
 
 
-def _lab_text(code: str, lab: Lab) -> str:
-    text = f"{code} {_fmt(lab.value)} {ANALYTES[code].si_unit}"
+def _si_unit(code: str, facts: Facts) -> str:
+    analyte = facts.analytes.get(code)
+    return analyte.si_unit if analyte else ""
+
+
+def _lab_text(code: str, lab: Lab, facts: Facts) -> str:
+    text = f"{code} {_fmt(lab.value)} {_si_unit(code, facts)}"
     if lab.date is not None:
         text += f" ({lab.date.isoformat()})"
     return text
@@ -225,11 +231,11 @@ def _eval_lab_threshold(p: Mapping, facts: Facts) -> RuleResult:
     code, op, value = p["analyte"], p["op"], p["value"]
     lab = _lab(facts, code)
     if lab is None:
-        return _missing(f"{_lab_name(code)} result")
-    unit = ANALYTES[code].si_unit
+        return _missing(f"{_lab_name(code, facts)} result")
+    unit = _si_unit(code, facts)
     return _decided(
         _compare(lab.value, op, value),
-        f"{_lab_text(code, lab)}; criterion {op} {_fmt(value)} {unit}",
+        f"{_lab_text(code, lab, facts)}; criterion {op} {_fmt(value)} {unit}",
     )
 
 
@@ -240,18 +246,18 @@ def _eval_lab_vs_limit(p: Mapping, facts: Facts) -> RuleResult:
     limit = None if lab is None else (lab.uln if limit_name == "uln" else lab.lln)
     missing = []
     if lab is None:
-        missing.append(f"{_lab_name(code)} result")
+        missing.append(f"{_lab_name(code, facts)} result")
     if limit is None:
         which = "upper" if limit_name == "uln" else "lower"
-        missing.append(f"{which} limit of normal ({label}) for {_lab_name(code)}")
+        missing.append(f"{which} limit of normal ({label}) for {_lab_name(code, facts)}")
     if missing:
         return _missing(*missing)
-    unit = ANALYTES[code].si_unit
+    unit = _si_unit(code, facts)
     required = f"criterion {op} {_fmt(multiple)} x {label}"
     if limit > 0:
-        shown = f"{_lab_text(code, lab)} = {_fmt(lab.value / limit)} x {label} {_fmt(limit)} {unit}"
+        shown = f"{_lab_text(code, lab, facts)} = {_fmt(lab.value / limit)} x {label} {_fmt(limit)} {unit}"
     else:
-        shown = f"{_lab_text(code, lab)}; {label} {_fmt(limit)} {unit}"
+        shown = f"{_lab_text(code, lab, facts)}; {label} {_fmt(limit)} {unit}"
     return _decided(_compare(lab.value, op, multiple * limit), f"{shown}; {required}")
 
 
@@ -271,7 +277,7 @@ def _eval_creatinine_clearance(p: Mapping, facts: Facts) -> RuleResult:
         if facts.weight_kg is None:
             missing.append("weight (Cockcroft-Gault formula)")
     if creat is None:
-        missing.append(f"{_lab_name('CREAT')} result")
+        missing.append(f"{_lab_name('CREAT', facts)} result")
     if missing:
         return _missing(*missing)
     try:

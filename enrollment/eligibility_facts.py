@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from trials.catalogue import shipped_catalogue
 from trials.rule_params import SEXES
-from trials.units import format_number
+from trials.units import Analyte, format_number
 
 __all__ = [
     "ADULT_AGE_YEARS",
@@ -86,6 +87,10 @@ class Facts:
     prior_therapies: tuple[PriorTherapy, ...] | None = None
     conditions: Mapping[str, bool | None] = field(default_factory=dict)
     answers: Mapping[str, object] = field(default_factory=dict)
+    # The lab catalogue naming the analytes in the criteria's details (the application passes the
+    # administrators' catalogue; the shipped one serves rules evaluated on their own).
+    analytes: Mapping[str, Analyte] = field(default_factory=lambda: shipped_catalogue().analytes, compare=False,
+                                            repr=False)
 
 
 @dataclass(frozen=True)

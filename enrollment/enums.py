@@ -8,19 +8,6 @@ class Sex(models.TextChoices):
     FEMALE = "female", _("Female")
 
 
-class Therapy(models.TextChoices):
-    GLUCOCORTICOID = "glucocorticoid", _("Glucocorticoid")
-    CYCLOSPORINE = "cyclosporine", _("Cyclosporine")
-    IVIG = "ivig", _("IVIG")
-    TPO_AGENT = "tpo_agent", _("Thrombopoietic agent (TPO-RA, rhTPO)")
-    RITUXIMAB = "rituximab", _("Rituximab")
-    SPLENECTOMY = "splenectomy", _("Splenectomy")
-    AZATHIOPRINE = "azathioprine", _("Azathioprine")
-    DANAZOL = "danazol", _("Danazol")
-    MYCOPHENOLATE = "mycophenolate", _("Mycophenolate mofetil")
-    OTHER = "other", _("Other")
-
-
 class TherapyOutcome(models.TextChoices):
     NONE = "none", _("No response")
     PR = "pr", _("Partial response")

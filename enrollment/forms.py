@@ -12,15 +12,16 @@ from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trials import catalogues
 from trials.forms_errors import add_service_errors
 from trials.labs import LabInput
 from trials.limits import LimitedForm
 from trials.templatetags.trials_tags import cells
-from trials.units import ANALYTES, Analyte, normalise_unit
+from trials.units import Analyte, normalise_unit
 from trials.widgets import date_input, number_input
 
 from . import services
-from .enums import ANSWERS, CONDITIONS, Sex, Therapy, TherapyOutcome, WithdrawalReason
+from .enums import ANSWERS, CONDITIONS, Sex, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
 BLANK = [("", "—")]
@@ -106,7 +107,8 @@ class ScreeningFactsForm(LimitedForm, forms.Form):
         if sites is not None and len(sites) > 1:
             self.fields["site"] = forms.ModelChoiceField(label=_("Site"), queryset=sites, required=True)
             self.order_fields(["site"])
-        self.fields["disease"].choices = BLANK + [(d.disease, f"{d.get_disease_display()} ({d.disease})")
+        catalogue = catalogues.current()
+        self.fields["disease"].choices = BLANK + [(d.disease, f"{catalogue.disease_name(d.disease)} ({d.disease})")
                                                   for d in study.diseases.all()]
         for name, label in CONDITIONS.items():
             self.fields[self.condition_field(name)] = forms.ChoiceField(
@@ -205,7 +207,7 @@ class LabRowForm(LimitedForm, forms.Form):
     @staticmethod
     def initial_from(lab) -> dict:
         """The lab as entered; the limits only when they came from the report (site ranges are not typed)."""
-        analyte = ANALYTES[lab.analyte]
+        analyte = catalogues.current().analytes[lab.analyte]
         wanted = normalise_unit(lab.entered_unit).lower()
         unit = next((u for u in analyte.accepted_units if u.lower() == wanted), analyte.si_unit)
         factor = analyte.units[unit]
@@ -221,7 +223,7 @@ class LabRowForm(LimitedForm, forms.Form):
 class PriorTherapyForm(LimitedForm, forms.Form):
     length_model = PriorTherapy
 
-    therapy = forms.ChoiceField(label=_("Therapy"), choices=BLANK + Therapy.choices, required=False)
+    therapy = forms.ChoiceField(label=_("Therapy"), required=False)
     start = forms.DateField(label=_("Start"), required=False, widget=date_input())
     end = forms.DateField(label=_("End"), required=False, widget=date_input())
     dose_text = forms.CharField(label=_("Dose"), max_length=200, required=False)
@@ -229,6 +231,8 @@ class PriorTherapyForm(LimitedForm, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["therapy"].choices = BLANK + [(code, entry.name)
+                                                  for code, entry in catalogues.current().therapies.items()]
         row = (self.prefix or "").rsplit("-", 1)[-1]
         row = int(row) + 1 if row.isdigit() else row
         for field in self.fields.values():
@@ -279,7 +283,7 @@ class ScreeningEntry:
                                   "outcome": t.outcome} for t in screening.prior_therapies.all()]
         self.facts = ScreeningFactsForm(data, study=study, sites=sites, editing=editing, initial=facts_initial)
         self.labs = [LabRowForm(data, analyte=analyte, initial=labs_initial.get(code))
-                     for code, analyte in ANALYTES.items()]
+                     for code, analyte in catalogues.current().analytes.items()]
         self.therapies = therapy_formset(data=data, initial=therapies_initial, extra=therapy_rows)
         self.non_field_errors: list[str] = []
         self._lab_paths: list[LabRowForm] = []

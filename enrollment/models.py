@@ -11,11 +11,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from trials.enums import Disease
 from trials.models import Arm, DoseLevel, LabValue, Site, Study
 from trials.scoping import ScopedQuerySet
 
-from .enums import ParticipantStatus, Sex, TherapyOutcome, Therapy, WithdrawalReason
+from .enums import ParticipantStatus, Sex, TherapyOutcome, WithdrawalReason
 
 
 
@@ -31,7 +30,7 @@ class Screening(models.Model):
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, blank=True)
     weight_kg = models.FloatField(_("weight (kg)"), null=True, blank=True)
     height_cm = models.FloatField(_("height (cm)"), null=True, blank=True)
-    disease = models.CharField(_("disease"), max_length=30, choices=Disease.choices, blank=True)
+    disease = models.CharField(_("disease"), max_length=30, blank=True, help_text=_("A disease code of the catalogue."))
     diagnosis_date = models.DateField(_("date of diagnosis"), null=True, blank=True)
     ecog = models.PositiveSmallIntegerField(_("ECOG performance status"), null=True, blank=True)
     conditions = models.JSONField(_("conditions"), default=dict, blank=True)
@@ -124,7 +123,7 @@ class ScreeningLab(LabValue):
 
 class PriorTherapy(models.Model):
     screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="prior_therapies")
-    therapy = models.CharField(_("therapy"), max_length=20, choices=Therapy.choices)
+    therapy = models.CharField(_("therapy"), max_length=20, help_text=_("A prior-therapy code of the catalogue."))
     start = models.DateField(_("start"), null=True, blank=True)
     end = models.DateField(_("end"), null=True, blank=True)
     dose_text = models.CharField(_("dose"), max_length=200, blank=True)

@@ -8,10 +8,10 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from trials import catalogues
 from trials.errors import Errors
 from trials.labs import LabInput, convert_labs
 from trials.models import Study
-from trials.rule_params import DISEASES
 
 from . import eligibility as rules
 from .enums import (
@@ -19,7 +19,6 @@ from .enums import (
     CONDITIONS,
     PregnancyTest,
     Sex,
-    Therapy,
     TherapyOutcome,
 )
 
@@ -82,8 +81,9 @@ def _validate_scalars(values: dict, study: Study, today: date, errors: Errors) -
     disease = values.get("disease")
     if disease not in (None, ""):
         allowed = {row.disease for row in study.diseases.all()}
-        if disease not in DISEASES:
-            errors.add("disease", _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(DISEASES)})
+        known = catalogues.current().diseases
+        if disease not in known:
+            errors.add("disease", _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(known)})
         elif disease not in allowed:
             errors.add("disease", _("%(study)s admits %(codes)s only.") % {
                 "study": study.code, "codes": ", ".join(sorted(allowed))})
@@ -99,11 +99,12 @@ def _validate_labs_dates(labs: list[LabInput], values: dict, today: date, errors
 
 
 def _validate_therapies(therapies: list[TherapyInput], today: date, errors: Errors) -> None:
+    known = catalogues.current().therapies
     for index, course in enumerate(therapies):
         path = f"prior_therapies.{index}"
-        if course.therapy not in Therapy.values:
+        if course.therapy not in known:
             errors.add(f"{path}.therapy", _("Unknown therapy; use one of %(codes)s.") % {
-                "codes": ", ".join(Therapy.values)})
+                "codes": ", ".join(known)})
         if course.outcome not in TherapyOutcome.values:
             errors.add(f"{path}.outcome", _("Use one of %(codes)s.") % {"codes": ", ".join(TherapyOutcome.values)})
         if course.start and course.start > today:

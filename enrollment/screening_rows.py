@@ -9,7 +9,7 @@ from django.db import connection
 from trials.units import mixed_range_conflict, mixed_range_message
 
 from . import eligibility as rules
-from .selectors import site_reference_range
+from .selectors import range_source_name, site_reference_range
 
 
 def site_ranges_context(screening) -> tuple[list, int | None]:
@@ -33,7 +33,7 @@ def lab_range(lab, screening, ranges: list, age: int | None):
     uln = lab.report_uln if lab.report_uln is not None else site_uln
     from_report = lab.report_lln is not None or lab.report_uln is not None
     from_site = (lab.report_lln is None and site_lln is not None) or (lab.report_uln is None and site_uln is not None)
-    source = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
+    source = "+".join(name for name, used in (("report", from_report), (range_source_name(found), from_site)) if used)
     return lln, uln, source, None
 
 

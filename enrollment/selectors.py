@@ -7,19 +7,35 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 
+from trials import catalogues
 from trials.models import Arm, DoseLevel
 from trials.scoping import Action, require
+from trials.units import DefaultRange
 
 from . import eligibility as rules
 from .models import Consent, Participant, Screening
 
 
 def site_reference_range(ranges, analyte: str, sex: str | None, age: int | None):
-    """The site's range for the analyte: the patient's age band, sex-specific before "any".
+    """The site's range for the analyte: the patient's age band, sex-specific before "any"; when the
+    site has none, the lab catalogue's default range (a `trials.units.DefaultRange`) chosen alike.
 
     Without a known age only rows that cover every age (0-150) qualify; without a known sex only
     "any" rows do, so that a range is never guessed.
     """
+    found = _range_of(ranges, analyte, sex, age)
+    if found is None:
+        catalogued = catalogues.current().analytes.get(analyte)
+        found = _range_of(catalogued.default_ranges, analyte, sex, age) if catalogued else None
+    return found
+
+
+def range_source_name(found) -> str:
+    """How a lab's `range_source` names where a limit it did not give came from."""
+    return "catalogue" if isinstance(found, DefaultRange) else "site"
+
+
+def _range_of(ranges, analyte: str, sex: str | None, age: int | None):
     candidates = []
     for row in ranges:
         if row.analyte != analyte:
@@ -63,6 +79,7 @@ def screening_facts(screening: Screening, *, labs=None, therapies=None) -> rules
         prior_therapies=therapies,
         conditions=dict(screening.conditions),
         answers=dict(screening.answers),
+        analytes=catalogues.current().analytes,
     )
 
 

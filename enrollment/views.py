@@ -14,12 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from trials import catalogues
 from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
 from trials.signatures import ELIGIBILITY_MEANING
-from trials.units import ANALYTES
 
 from . import eligibility as rules
 from . import selectors, services
@@ -147,7 +147,7 @@ def _form_context(request) -> dict:
     return {
         "more_rows": min(rows + DEFAULT_THERAPY_ROWS, MAX_THERAPY_ROWS),
         "can_add_rows": rows < MAX_THERAPY_ROWS,
-        "analytes": ANALYTES,
+        "analytes": catalogues.current().analytes,
     }
 
 
@@ -187,7 +187,8 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None, c
         errors_as_messages(request, enrol_form)  # enrolled or changed meanwhile: the form is gone
     if not can_confirm and confirm_form is not None:
         errors_as_messages(request, confirm_form)  # confirmed, enrolled or changed meanwhile: the form is gone
-    order = list(ANALYTES)
+    analytes = catalogues.current().analytes
+    order = list(analytes)
     labs = sorted(screening.labs.all(),
                   key=lambda lab: order.index(lab.analyte) if lab.analyte in order else len(order))
     criteria = [
@@ -203,7 +204,7 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None, c
         "criteria_counts": {
             outcome: sum(1 for c in criteria if c["outcome"] == outcome) for outcome in ("met", "not_met", "missing")
         },
-        "labs": [(lab, ANALYTES.get(lab.analyte)) for lab in labs],
+        "labs": [(lab, analytes.get(lab.analyte)) for lab in labs],
         "therapies": list(screening.prior_therapies.all()),
         "conditions": [(label, screening.conditions.get(name)) for name, label in CONDITIONS.items()],
         "answers": [(label, kind, screening.answers.get(name)) for name, (label, kind) in ANSWERS.items()],

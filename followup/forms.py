@@ -4,8 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from dosing.forms import DateTimeLocal
 from enrollment.forms import LabRowForm
+from trials import catalogues
 from trials.limits import LimitedForm
-from trials.units import ANALYTES
 from trials.widgets import date_input, number_input
 
 from .models import (
@@ -64,7 +64,7 @@ def analytes_expected(assessments: list[str]) -> list[str]:
     wanted = set(ALWAYS_OFFERED)
     for name in assessments or []:
         wanted.update(ANALYTES_BY_ASSESSMENT.get(name, ()))
-    return [code for code in ANALYTES if code in wanted]
+    return [code for code in catalogues.current().analytes if code in wanted]
 
 
 class AssessmentForm(LimitedForm, forms.Form):

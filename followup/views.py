@@ -12,12 +12,12 @@ from dosing.forms import DateTimeLocal
 from enrollment.forms import style
 from enrollment.selectors import participants_visible
 from trials.errors import ServiceError
+from trials import catalogues
 from trials.forms_errors import add_service_errors
 from trials.limits import LimitedForm
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
 from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused
-from trials.units import ANALYTES
 
 from . import services
 from . import worklist as work
@@ -75,7 +75,8 @@ def assessment_new(request, pk):
     data = request.POST if request.method == "POST" else None
     form = AssessmentForm(data, initial={"date": timezone.localdate()},
                           virology="virology" in listed, immune_panel="immune_function" in listed)
-    labs = [AssessmentLabRowForm(data, analyte=ANALYTES[c]) for c in analytes_expected(listed)]
+    analytes = catalogues.current().analytes
+    labs = [AssessmentLabRowForm(data, analyte=analytes[c]) for c in analytes_expected(listed)]
     transfusions = [TransfusionRowForm(data, prefix=f"transfusion-{i}") for i in range(TRANSFUSION_ROWS)]
     rescues = [RescueTherapyRowForm(data, prefix=f"rescue-{i}") for i in range(RESCUE_ROWS)]
     if data is not None and all([f.is_valid() for f in (form, *labs, *transfusions, *rescues)]):
@@ -128,8 +129,9 @@ def assessment_edit(request, pk):
     form = AssessmentEditForm(data, initial=AssessmentEditForm.initial_from(assessment), visits=visits,
                               virology="virology" in listed or bool(assessment.virology),
                               immune_panel="immune_function" in listed or bool(assessment.immune_panel))
-    codes = [code for code in ANALYTES if code in set(analytes_expected(listed)) | set(recorded_labs)]
-    labs = [AssessmentLabRowForm(data, analyte=ANALYTES[code], initial=AssessmentLabRowForm.initial_from(
+    analytes = catalogues.current().analytes
+    codes = [code for code in analytes if code in set(analytes_expected(listed)) | set(recorded_labs)]
+    labs = [AssessmentLabRowForm(data, analyte=analytes[code], initial=AssessmentLabRowForm.initial_from(
         recorded_labs[code]) if code in recorded_labs else None) for code in codes]
     recorded_transfusions = list(assessment.transfusions.all())
     recorded_rescues = list(assessment.rescue_therapies.all())

@@ -20,6 +20,7 @@ ADMIN_GROUP = "Study administrators"
 ADMIN_MODELS = (
     "study", "site", "arm", "doselevel", "infusiondefinition", "visitdefinition", "eligibilitycriterion",
     "studydisease", "responsecriteriaset", "referencerange",
+    "disease", "therapy", "analyte", "analyteunit", "analytereferencerange",
 )
 
 DEMO_ACCOUNTS = (

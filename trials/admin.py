@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import catalogues
 from .admin_definitions import StudyDefinitionAdminMixin
 from .admin_forms import CriterionForm, CriterionInlineForm, PlainFieldsMixin, ReasonForm, StudyForm, UniqueRowsFormSet
 from .audit import audited_delete, audited_save, change_context
@@ -40,7 +41,6 @@ from .models import (
 from .response_thresholds import describe_schemes
 from .rule_text import describe_rule
 from .scoping import Action
-from .units import ANALYTES
 
 CREATED_REASON = "Created in administration"
 
@@ -195,7 +195,7 @@ class CriterionInline(PlainFieldsMixin, admin.StackedInline):
 
     @admin.display(description=_("rule in words"))
     def rule_in_words(self, obj):
-        return describe_rule(obj.rule_type, obj.params) if obj.pk else "—"
+        return describe_rule(obj.rule_type, obj.params, catalogues.current().analytes) if obj.pk else "—"
 
 
 class ArmLinkInline(admin.TabularInline):
@@ -408,7 +408,6 @@ class ReferenceRangeAdmin(AuditedAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "analyte":
-            kwargs["widget"] = forms.Select(
-                choices=[(code, f"{code} - {a.label} ({a.si_unit})") for code, a in ANALYTES.items()]
-            )
+            kwargs["widget"] = forms.Select(choices=[
+                (code, f"{code} - {a.label} ({a.si_unit})") for code, a in catalogues.current().analytes.items()])
         return super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -9,10 +9,12 @@ from django.utils.text import capfirst, get_text_list
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from . import catalogues
 from .enums import Assessment
 from .limits import audit_reason_max_length
 from .models import (
     EligibilityCriterion,
+    StudyDisease,
     VisitDefinition,
 )
 from .rule_params import RULE_TYPES
@@ -75,6 +77,10 @@ class PlainFieldsMixin:
             # A CharField with a list, not a ChoiceField: the rule library's own message explains
             # a rule type it does not know.
             kwargs["widget"] = forms.Select(choices=_rule_type_choices())
+        if db_field.model is StudyDisease and db_field.name == "disease":
+            # The catalogue's diseases (Configuration > Diseases adds one).
+            kwargs["widget"] = forms.Select(choices=[("", "---------")] + [
+                (code, f"{entry.name} ({code})") for code, entry in catalogues.current().diseases.items()])
         if db_field.model is EligibilityCriterion and db_field.name == "params":
             kwargs["help_text"] = rule_parameters_help()
             kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 80})

@@ -10,14 +10,6 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
-class Disease(models.TextChoices):
-    ITP = "ITP", _("Immune thrombocytopenia")
-    AIHA = "AIHA", _("Autoimmune haemolytic anaemia")
-    PRCA = "PRCA", _("Acquired pure red cell aplasia")
-    EVANS = "EVANS", _("Evans syndrome")
-    SECONDARY_CYTOPENIA = "SECONDARY_CYTOPENIA", _("Cytopenia secondary to an autoimmune disease")
-
-
 class ResponseFamily(models.TextChoices):
     """Which response engine a criteria set parameterises (CLINICAL_RULES.md sections 1-2)."""
 

@@ -7,6 +7,7 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from . import catalogues
 from .errors import Errors
 from .units import UnitError, limit_to_si, to_si
 
@@ -24,6 +25,7 @@ class LabInput:
 def convert_labs(labs: list[LabInput], errors: Errors) -> list[dict]:
     """Labs in SI with the value as entered; every problem named by its path."""
     converted, seen = [], {}
+    analytes = catalogues.current().analytes
     for index, lab in enumerate(labs):
         path = f"labs.{index}"
         code = str(lab.analyte or "").strip().upper()
@@ -33,9 +35,9 @@ def convert_labs(labs: list[LabInput], errors: Errors) -> list[dict]:
             continue
         seen[code] = index
         try:
-            value = to_si(code, lab.value, lab.unit)
-            lln = limit_to_si(code, lab.lln, lab.unit) if lab.lln is not None else None
-            uln = limit_to_si(code, lab.uln, lab.unit) if lab.uln is not None else None
+            value = to_si(code, lab.value, lab.unit, analytes=analytes)
+            lln = limit_to_si(code, lab.lln, lab.unit, analytes=analytes) if lab.lln is not None else None
+            uln = limit_to_si(code, lab.uln, lab.unit, analytes=analytes) if lab.uln is not None else None
         except UnitError as exc:
             errors.add(f"{path}.{exc.field}", exc.message)
             continue

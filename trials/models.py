@@ -15,7 +15,6 @@ from simple_history.models import HistoricalRecords
 from .enums import (
     Assessment,
     CriterionKind,
-    Disease,
     DoseBasis,
     DoseLevelStatus,
     InfusionAnchor,
@@ -30,7 +29,8 @@ from .scoping import ScopedQuerySet
 from .response_period import VisitWindow, time_point_errors, window_cut
 from .response_thresholds import threshold_errors
 from .rule_params import RuleParamsError, validate_params
-from .units import ANALYTES
+from . import catalogues
+from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
 
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
@@ -179,7 +179,7 @@ class StudyDisease(models.Model):
     """A disease a study admits, and the response criteria set that judges it."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="diseases")
-    disease = models.CharField(_("disease"), max_length=30, choices=Disease.choices)
+    disease = models.CharField(_("disease"), max_length=30, help_text=_("A disease code of the catalogue."))
     response_criteria = models.ForeignKey(
         ResponseCriteriaSet, on_delete=models.PROTECT, related_name="+", verbose_name=_("response criteria set")
     )
@@ -196,6 +196,12 @@ class StudyDisease(models.Model):
 
     def __str__(self):
         return f"{self.study.code}: {self.disease}"
+
+    def clean(self):
+        super().clean()
+        known = catalogues.current().diseases
+        if self.disease and self.disease not in known:
+            raise ValidationError({"disease": _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(known)}})
 
 
 class Arm(models.Model):
@@ -459,7 +465,7 @@ class EligibilityCriterion(models.Model):
 
     def clean(self):
         try:
-            self.params = validate_params(self.rule_type, self.params)
+            self.params = validate_params(self.rule_type, self.params, catalogue=catalogues.current())
         except RuleParamsError as exc:
             messages = [f"{path}: {'; '.join(msgs)}" if path else "; ".join(msgs) for path, msgs in exc.errors.items()]
             field = "rule_type" if "rule_type" in exc.errors else "params"
@@ -518,19 +524,17 @@ class ReferenceRange(models.Model):
         return f"{self.site.code} {self.analyte} {self.lln}-{self.uln}"
 
     def clean(self):
-        if self.analyte not in ANALYTES:
+        known = catalogues.current().analytes
+        if self.analyte not in known:
             raise ValidationError({"analyte": _("Unknown analyte; use one of %(codes)s.") % {
-                "codes": ", ".join(ANALYTES)}})
-
-
-ANALYTE_CHOICES = [(code, f"{a.code} - {a.label}") for code, a in ANALYTES.items()]
+                "codes": ", ".join(known)}})
 
 
 class LabValue(models.Model):
     """A lab value in SI with the value and unit as entered and the reference range used
     (CLINICAL_RULES.md sections 5 and 7): the report's limits where it gave them, else the site's."""
 
-    analyte = models.CharField(_("analyte"), max_length=20, choices=ANALYTE_CHOICES)
+    analyte = models.CharField(_("analyte"), max_length=20, help_text=_("An analyte code of the catalogue."))
     value = models.FloatField(_("value (SI)"))
     entered_value = models.FloatField(_("value as entered"))
     entered_unit = models.CharField(_("unit as entered"), max_length=20)
@@ -540,7 +544,8 @@ class LabValue(models.Model):
     uln = models.FloatField(_("upper limit of normal used (SI)"), null=True, blank=True)
     range_source = models.CharField(_("reference range from"), max_length=20, blank=True,
                                     help_text=_("'report': the reporting lab; 'site': the site's stored range; "
-                                                "'report+site': the limit the report gave, the other from the site."))
+                                                "'report+site': the limit the report gave, the other from the site; "
+                                                "'catalogue': the lab catalogue's default range (the site had none)."))
 
     class Meta:
         abstract = True

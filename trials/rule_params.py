@@ -3,7 +3,9 @@
 Pure module: no Django, no ORM. A study's criterion is stored as a ``rule_type`` code plus JSON
 ``params``; an administrator combines the rule types of ``RULE_TYPES`` without code.
 ``validate_params`` checks and normalises params (called from ``EligibilityCriterion.clean()``)
-and raises ``RuleParamsError`` naming every bad param by path. This is study configuration, so it
+and raises ``RuleParamsError`` naming every bad param by path. Diseases, therapies and analytes
+are codes of the catalogues (``trials.catalogue``): given the ``catalogue``, a code it does not
+hold is refused; without it (evaluating stored params) codes are only normalised. This is study configuration, so it
 lives in the kernel; evaluating a rule on a participant's screening facts is
 ``enrollment.eligibility``'s, which looks rule types up here.
 """
@@ -13,17 +15,17 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
+from .catalogue import Catalogue
 from .errors import INVALID, Errors
-from .units import ANALYTES, format_number
+from .units import format_number
 
 __all__ = [
-    "DISEASES",
     "OPERATORS",
     "RULE_TYPES",
     "SEXES",
-    "THERAPIES",
     "THERAPY_OUTCOMES",
     "RuleParamsError",
     "RuleType",
@@ -31,20 +33,7 @@ __all__ = [
     "validate_params",
 ]
 
-# Codes of API.md ("Codes").
-DISEASES = ("ITP", "AIHA", "PRCA", "EVANS", "SECONDARY_CYTOPENIA")
-THERAPIES = (
-    "glucocorticoid",
-    "cyclosporine",
-    "ivig",
-    "tpo_agent",
-    "rituximab",
-    "splenectomy",
-    "azathioprine",
-    "danazol",
-    "mycophenolate",
-    "other",
-)
+# Codes of API.md ("Codes"); diseases, therapies and analytes are the catalogues'.
 THERAPY_OUTCOMES = ("none", "pr", "cr", "relapse", "ongoing")
 SEXES = ("male", "female")
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -141,8 +130,29 @@ def _operator(value, path, errs):
     return errs.add(path, f"Unknown comparison '{value}'; choose one of {', '.join(OPERATORS)}.")
 
 
-def _choices(options: Sequence[str], what: str, plural: str, *, upper: bool = False) -> Checker:
-    item = _choice(options, what, upper=upper)
+# The catalogue the params are checked against (`validate_params`), None to normalise codes only.
+_CATALOGUE: ContextVar[Catalogue | None] = ContextVar("rule_params_catalogue", default=None)
+
+
+def _code(catalogue_attr: str, what: str, *, upper: bool) -> Checker:
+    """A code of one of the catalogues (``diseases``, ``therapies``, ``analytes``)."""
+
+    def check(value, path, errs):
+        catalogue = _CATALOGUE.get()
+        known = None if catalogue is None else getattr(catalogue, catalogue_attr)
+        if isinstance(value, str) and value.strip():
+            value = value.strip().upper() if upper else value.strip().lower()
+            if known is None or value in known:
+                return value
+        if known is None:
+            return errs.add(path, f"Enter a {what} code.")
+        return errs.add(path, f"Unknown {what} '{value}'; choose one of {', '.join(known)}.")
+
+    return check
+
+
+def _choices(options: Sequence[str] | Checker, what: str, plural: str, *, upper: bool = False) -> Checker:
+    item = options if callable(options) else _choice(options, what, upper=upper)
 
     def check(value, path, errs):
         if not isinstance(value, (list, tuple)):
@@ -177,7 +187,9 @@ def _answer_value(value, path, errs):
     return errs.add(path, "Enter the expected answer: true, false, a number or a text.")
 
 
-_analyte = _choice(tuple(ANALYTES), "analyte", upper=True)
+_analyte = _code("analytes", "analyte", upper=True)
+_DISEASES = _code("diseases", "disease", upper=True)
+_THERAPIES = _code("therapies", "therapy", upper=False)
 
 
 def _rule(value, path, errs):
@@ -235,7 +247,10 @@ def _check_min_max(low_key: str, high_key: str, unit: str, *, one_required: bool
 
 
 def _check_threshold_in_range(params, prefix, errs):
-    analyte = ANALYTES[params["analyte"]]
+    catalogue = _CATALOGUE.get()
+    if catalogue is None:
+        return
+    analyte = catalogue.analytes[params["analyte"]]
     low, high = analyte.physiological_range
     if not low <= params["value"] <= high:
         errs.add(
@@ -263,10 +278,14 @@ class RuleType:
     params: tuple[_Param, ...]
     _check_together: Callable[[dict, str, Errors], None] | None = None
 
-    def validate(self, params) -> dict:
-        """Normalised params, or ``RuleParamsError``."""
+    def validate(self, params, *, catalogue: Catalogue | None = None) -> dict:
+        """Normalised params, or ``RuleParamsError``; codes checked against ``catalogue`` if given."""
         errs = Errors()
-        normalised = self._validate(params, "", errs)
+        token = _CATALOGUE.set(catalogue)
+        try:
+            normalised = self._validate(params, "", errs)
+        finally:
+            _CATALOGUE.reset(token)
         if errs:
             raise RuleParamsError(dict(errs))
         return normalised
@@ -376,7 +395,7 @@ _RULE_TYPE_LIST = (
             "The participant's disease is one of a list, "
             'e.g. {"diseases": ["AIHA", "PRCA", "EVANS", "SECONDARY_CYTOPENIA"]}.'
         ),
-        params=(_Param("diseases", _choices(DISEASES, "disease", "diseases", upper=True)),),
+        params=(_Param("diseases", _choices(_DISEASES, "disease", "diseases")),),
     ),
     RuleType(
         code="disease_duration",
@@ -399,7 +418,7 @@ _RULE_TYPE_LIST = (
             '["glucocorticoid"], "failing_outcomes": ["none"], "min_weeks": 4}.'
         ),
         params=(
-            _Param("therapies", _choices(THERAPIES, "therapy", "therapies")),
+            _Param("therapies", _choices(_THERAPIES, "therapy", "therapies")),
             _Param(
                 "failing_outcomes",
                 _choices(THERAPY_OUTCOMES, "outcome", "outcomes"),
@@ -467,7 +486,7 @@ _RULE_TYPE_LIST = (
             '{"analyte": "HGB", "op": "<", "value": 100}}}.'
         ),
         params=(
-            _Param("diseases", _choices(DISEASES, "disease", "diseases", upper=True)),
+            _Param("diseases", _choices(_DISEASES, "disease", "diseases")),
             _Param("rule", _rule),
         ),
     ),
@@ -499,8 +518,10 @@ def _rule_type(code: object) -> RuleType:
     return rule_type
 
 
-def validate_params(rule_type: str, params) -> dict:
+def validate_params(rule_type: str, params, *, catalogue: Catalogue | None = None) -> dict:
     """Normalised params of a criterion's rule, or ``RuleParamsError`` whose ``errors`` name every
-    bad param by path (nested rules: ``rules.1.params.analyte``, ``rule.params.value``)."""
-    return _rule_type(rule_type).validate(params)
+    bad param by path (nested rules: ``rules.1.params.analyte``, ``rule.params.value``). With the
+    ``catalogue`` (saving a criterion), a disease, therapy or analyte it does not hold is refused;
+    without it (evaluating a saved criterion) codes are normalised only."""
+    return _rule_type(rule_type).validate(params, catalogue=catalogue)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .units import ANALYTES
+from .units import Analyte
 
 
 def _yes_no(value) -> str:
@@ -18,13 +18,14 @@ def _words(name: str) -> str:
     return str(name).replace("_", " ")
 
 
-def _inner(rule: Mapping) -> str:
-    return describe_rule(rule.get("rule_type", "?"), rule.get("params") or {})
-
-
-def describe_rule(rule_type: str, params: Mapping) -> str:
-    """E.g. `lab_vs_limit {ALT, <=, 3, uln}` -> "ALT <= 3 x ULN"."""
+def describe_rule(rule_type: str, params: Mapping, analytes: Mapping[str, Analyte] | None = None) -> str:
+    """E.g. `lab_vs_limit {ALT, <=, 3, uln}` -> "ALT <= 3 x ULN"; `analytes` (the lab catalogue)
+    gives thresholds their SI unit."""
     p = params or {}
+
+    def _inner(rule: Mapping) -> str:
+        return describe_rule(rule.get("rule_type", "?"), rule.get("params") or {}, analytes)
+
     if rule_type == "age_range":
         low, high = p.get("min_years"), p.get("max_years")
         if low is None:
@@ -33,7 +34,7 @@ def describe_rule(rule_type: str, params: Mapping) -> str:
             return f"age at least {low} years on the screening date"
         return f"age {low}-{high} years on the screening date"
     if rule_type == "lab_threshold":
-        analyte = ANALYTES.get(p.get("analyte"))
+        analyte = (analytes or {}).get(p.get("analyte"))
         unit = f" {analyte.si_unit}" if analyte else ""
         return f"{p.get('analyte')} {p.get('op')} {p.get('value')}{unit}"
     if rule_type == "lab_vs_limit":

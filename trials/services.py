@@ -24,7 +24,11 @@ from django.utils.translation import gettext as _
 from .audit import audited_save
 from .errors import ConflictError, ServiceError
 from .models import (
+    Analyte,
+    AnalyteReferenceRange,
+    AnalyteUnit,
     Arm,
+    Disease,
     DoseLevel,
     EligibilityCriterion,
     InfusionDefinition,
@@ -33,6 +37,7 @@ from .models import (
     Site,
     Study,
     StudyDisease,
+    Therapy,
     VisitDefinition,
     WorkerHeartbeat,
 )
@@ -42,6 +47,7 @@ from .scoping import Action, site_ids_for
 STUDIES_DIR = Path(__file__).resolve().parent / "studies"
 RESPONSE_CRITERIA_FILE = "response_criteria.yaml"
 SITES_FILE = "sites.yaml"
+CATALOGUES_FILE = "catalogues.yaml"
 
 
 class StudyDefinitionError(Exception):
@@ -141,6 +147,47 @@ def sites_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None
                 by=by, reason=reason, report=report,
                 label=f"site {site.code} reference range {ref['analyte']} {sex} from {low_age} y",
             )
+
+
+def catalogues_load(data: dict, *, by, reason: str, report: LoadReport) -> None:
+    """The diseases, prior therapies and lab analytes (with accepted units and default ranges) of
+    `catalogues.yaml`, matched on their codes (a unit on analyte and unit, a range on analyte, sex
+    and age band); their order is the file's."""
+    criteria_sets = {c.code: c for c in ResponseCriteriaSet.objects.all()}
+    for order, row in enumerate(data.get("diseases") or [], start=1):
+        criteria = row.get("response_criteria")
+        if criteria is not None and criteria not in criteria_sets:
+            raise StudyDefinitionError(f"disease {row['code']}: unknown response criteria set {criteria!r}.")
+        _upsert(Disease, key={"code": row["code"]},
+                values={"name": row["name"], "lineages": list(row.get("lineages") or []),
+                        "response_criteria": criteria_sets.get(criteria), "order": order},
+                by=by, reason=reason, report=report, label=f"disease {row['code']}")
+    for order, row in enumerate(data.get("therapies") or [], start=1):
+        _upsert(Therapy, key={"code": row["code"]},
+                values={"name": row["name"], "therapy_class": row["class"], "order": order},
+                by=by, reason=reason, report=report, label=f"therapy {row['code']}")
+    for order, row in enumerate(data.get("analytes") or [], start=1):
+        code = row["code"]
+        low, high = row["plausible_range"]
+        analyte = _upsert(Analyte, key={"code": code},
+                          values={"name": row["name"], "si_unit": row["si_unit"], "plausible_low": float(low),
+                                  "plausible_high": float(high), "order": order},
+                          by=by, reason=reason, report=report, label=f"analyte {code}")
+        units = row.get("units") or {}
+        for unit, factor in units.items():
+            _upsert(AnalyteUnit, key={"analyte": analyte, "unit": unit}, values={"factor": float(factor)},
+                    by=by, reason=reason, report=report, label=f"analyte {code} unit {unit}")
+        _report_extra(report, f"analyte {code} unit", analyte.units.exclude(unit__in=list(units)), "unit")
+        for ref in row.get("reference_ranges") or []:
+            sex, low_age = ref.get("sex", "any"), ref.get("min_age_years", 0)
+            _upsert(AnalyteReferenceRange, key={"analyte": analyte, "sex": sex, "min_age_years": low_age},
+                    values={"max_age_years": ref.get("max_age_years", 150), "lln": ref.get("lln"),
+                            "uln": ref.get("uln")},
+                    by=by, reason=reason, report=report,
+                    label=f"analyte {code} default reference range {sex} from {low_age} y")
+    for model, key in ((Disease, "diseases"), (Therapy, "therapies"), (Analyte, "analytes")):
+        listed = [row["code"] for row in data.get(key) or []]
+        _report_extra(report, model._meta.model_name, model.objects.exclude(code__in=listed), "code")
 
 
 # The keys a study definition may use, per row (`trials.definitions.study_definition` writes them
@@ -336,7 +383,8 @@ def _report_extra(report: LoadReport, label: str, queryset, attr: str) -> None:
 
 def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | None = None,
                  update: bool = False) -> LoadReport:
-    """Load the response criteria sets, sites and every study file of `directory` in one transaction.
+    """Load the response criteria sets, the catalogues, sites and every study file of `directory` in one
+    transaction.
 
     Missing rows are created. A row that differs from its file was changed since, by an
     administrator: it is kept and reported, unless `update` asks for the file's values.
@@ -344,11 +392,20 @@ def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | No
     report = LoadReport(update=update)
     criteria_path = directory / RESPONSE_CRITERIA_FILE
     sites_path = directory / SITES_FILE
-    study_paths = sorted(p for p in directory.glob("*.yaml") if p.name not in (RESPONSE_CRITERIA_FILE, SITES_FILE))
+    catalogues_path = directory / CATALOGUES_FILE
+    study_paths = sorted(p for p in directory.glob("*.yaml")
+                         if p.name not in (RESPONSE_CRITERIA_FILE, SITES_FILE, CATALOGUES_FILE))
     with transaction.atomic():
         if criteria_path.exists():
             response_criteria_load(_read_yaml(criteria_path), by=by, reason=f"Loaded from {criteria_path.name}",
                                    report=report)
+        if catalogues_path.exists():
+            try:
+                catalogues_load(_read_yaml(catalogues_path), by=by, reason=f"Loaded from {catalogues_path.name}",
+                                report=report)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise StudyDefinitionError(f"{catalogues_path.name}: a row is incomplete or mis-shaped "
+                                           f"({exc!r}).") from None
         if sites_path.exists():
             sites_load(_read_yaml(sites_path), by=by, reason=f"Loaded from {sites_path.name}", report=report)
         for path in study_paths:

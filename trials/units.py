@@ -3,19 +3,26 @@
 Pure module: no Django, no ORM, no clock. Every lab value is stored in the SI unit of its analyte
 (``API.md`` "Codes") together with the value and unit as entered; a value outside the analyte's
 physiological range is refused with a message a coordinator can act on, never stored.
+
+The analytes are data: the lab catalogue an administrator edits (``trials.catalogue_models``,
+loaded from ``trials/studies/catalogues.yaml``). Every function that needs them takes the
+catalogue, a mapping code -> ``Analyte``, as its ``analytes`` argument (``trials.catalogues.
+current().analytes`` in the application), so that this module holds no state that could go stale
+and its tests need no database.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
 __all__ = [
-    "ANALYTES",
     "BODY_TEMPERATURE_RANGE_C",
     "Analyte",
+    "DefaultRange",
     "UnitError",
     "celsius_from_fahrenheit",
     "fahrenheit_from_celsius",
@@ -27,11 +34,26 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class DefaultRange:
+    """A normal range of the catalogue, in SI, for a sex (``any``, ``male``, ``female``) and an
+    inclusive age band: what applies when the site's laboratory has given none. Its attributes are
+    those of a site's ``ReferenceRange``, so that one resolution serves both."""
+
+    analyte: str
+    sex: str
+    min_age_years: int
+    max_age_years: int
+    lln: float | None
+    uln: float | None
+
+
+@dataclass(frozen=True)
 class Analyte:
     """One analyte: its SI unit, the units accepted at entry and its physiological range.
 
     ``units`` maps each accepted unit to the multiplicative factor that converts it to SI
     (the SI unit itself has factor 1). ``physiological_range`` is inclusive, in SI.
+    ``default_ranges`` are the catalogue's normal ranges by sex and age band.
     """
 
     code: str
@@ -39,43 +61,12 @@ class Analyte:
     si_unit: str
     units: dict[str, float]
     physiological_range: tuple[float, float]
+    default_ranges: tuple[DefaultRange, ...] = ()
 
     @property
     def accepted_units(self) -> tuple[str, ...]:
         return tuple(self.units)
 
-
-def _analyte(code, label, si_unit, extra_units, physiological_range):
-    return Analyte(
-        code=code,
-        label=label,
-        si_unit=si_unit,
-        units={si_unit: 1.0, **extra_units},
-        physiological_range=physiological_range,
-    )
-
-
-# Factors from CLINICAL_RULES.md section 7 and API.md "Codes".
-_PER_UL = {"/uL": 0.001, "10^3/uL": 1.0}
-ANALYTES: dict[str, Analyte] = {
-    a.code: a
-    for a in (
-        # below 20 g/L: most likely g/dL entered as g/L
-        _analyte("HGB", "Haemoglobin", "g/L", {"g/dL": 10.0}, (20.0, 250.0)),
-        _analyte("PLT", "Platelets", "10^9/L", _PER_UL, (0.0, 2000.0)),
-        _analyte("ANC", "Neutrophils", "10^9/L", _PER_UL, (0.0, 100.0)),
-        _analyte("WBC", "White blood cells", "10^9/L", _PER_UL, (0.0, 500.0)),
-        _analyte("LYM", "Lymphocytes", "10^9/L", _PER_UL, (0.0, 500.0)),
-        _analyte("RETIC_PCT", "Reticulocytes (%)", "%", {}, (0.0, 100.0)),
-        _analyte("RETIC_ABS", "Reticulocytes (absolute)", "10^9/L", {"/uL": 0.001}, (0.0, 1000.0)),
-        _analyte("ALT", "ALT", "U/L", {}, (0.0, 10000.0)),
-        _analyte("AST", "AST", "U/L", {}, (0.0, 10000.0)),
-        _analyte("LDH", "LDH", "U/L", {}, (0.0, 20000.0)),
-        _analyte("TBIL", "Total bilirubin", "umol/L", {"mg/dL": 17.1}, (0.0, 1000.0)),
-        _analyte("CREAT", "Creatinine", "umol/L", {"mg/dL": 88.4}, (0.0, 3000.0)),
-        _analyte("HAPTO", "Haptoglobin", "g/L", {"mg/dL": 0.01}, (0.0, 10.0)),
-    )
-}
 
 BODY_TEMPERATURE_RANGE_C: tuple[float, float] = (25.0, 45.0)
 
@@ -114,11 +105,11 @@ def normalise_unit(unit: str) -> str:
     )
 
 
-def _get_analyte(code: str) -> Analyte:
-    analyte = ANALYTES.get(str(code).strip().upper()) if code is not None else None
+def _get_analyte(code: str, analytes: Mapping[str, Analyte]) -> Analyte:
+    analyte = analytes.get(str(code).strip().upper()) if code is not None else None
     if analyte is None:
         raise UnitError(
-            f"Unknown analyte '{code}'; use one of {', '.join(ANALYTES)}.", field="analyte"
+            f"Unknown analyte '{code}'; use one of {', '.join(analytes)}.", field="analyte"
         )
     return analyte
 
@@ -141,8 +132,8 @@ def _check_number(analyte: Analyte, value) -> float:
     return float(value)
 
 
-def _convert(analyte_code: str, value, unit: str) -> tuple[Analyte, float, float]:
-    analyte = _get_analyte(analyte_code)
+def _convert(analyte_code: str, value, unit: str, analytes: Mapping[str, Analyte]) -> tuple[Analyte, float, float]:
+    analyte = _get_analyte(analyte_code, analytes)
     factor = _factor(analyte, unit)
     number = _check_number(analyte, value)
     if number < 0:
@@ -161,14 +152,14 @@ def _as_entered(analyte: Analyte, number: float, unit: str, si: float) -> str:
     return shown
 
 
-def to_si(analyte: str, value: float, unit: str) -> float:
+def to_si(analyte: str, value: float, unit: str, *, analytes: Mapping[str, Analyte]) -> float:
     """Convert ``value`` entered in ``unit`` to the SI unit of ``analyte`` (section 7).
 
     Raises ``UnitError`` for an unknown analyte or unit (the message lists the accepted ones),
     a value that is not a number or is negative, or an SI value outside the analyte's
     physiological range (inclusive bounds). Returns the SI value rounded to 4 decimals.
     """
-    found, number, si = _convert(analyte, value, unit)
+    found, number, si = _convert(analyte, value, unit, analytes)
     low, high = found.physiological_range
     if not low <= si <= high:
         raise UnitError(
@@ -180,10 +171,10 @@ def to_si(analyte: str, value: float, unit: str) -> float:
     return si
 
 
-def limit_to_si(analyte: str, value: float, unit: str) -> float:
+def limit_to_si(analyte: str, value: float, unit: str, *, analytes: Mapping[str, Analyte]) -> float:
     """Convert a reference limit (LLN or ULN) to SI: same conversion as ``to_si``, no range check
     other than refusing a negative limit."""
-    return _convert(analyte, value, unit)[2]
+    return _convert(analyte, value, unit, analytes)[2]
 
 
 def _check_temperature(celsius: float, shown: str) -> None:

@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.selectors import participant_for
+from trials import catalogues
 from trials.limits import LimitedSerializer
 from trials.scoping import Action
-from trials.units import ANALYTES
 
 from .. import services
 from ..models import (Assessment, LabResult, RescueTherapy, RescueTherapyKind, Transfusion, TransfusionKind,
@@ -102,7 +102,7 @@ class LabResultOutSerializer(serializers.Serializer):
     report_uln = serializers.FloatField(allow_null=True)
 
     def get_unit(self, lab) -> str:
-        return ANALYTES[lab.analyte].si_unit
+        return catalogues.current().analytes[lab.analyte].si_unit
 
 
 class TransfusionOutSerializer(serializers.Serializer):

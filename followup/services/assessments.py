@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from enrollment.eligibility import age_in_years
-from enrollment.selectors import site_reference_range
+from enrollment.selectors import range_source_name, site_reference_range
 from trials.audit import audited_save
 from trials.errors import Errors, ServiceError
 from trials.labs import LabInput, convert_labs
@@ -227,7 +227,8 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
         from_site = ((lab["report_lln"] is None and site_lln is not None)
                      or (lab["report_uln"] is None and site_uln is not None))
         lab["lln"], lab["uln"] = lln, uln
-        lab["range_source"] = "+".join(name for name, used in (("report", from_report), ("site", from_site)) if used)
+        lab["range_source"] = "+".join(name for name, used in (("report", from_report),
+                                                               (range_source_name(found), from_site)) if used)
 
 
 @dataclass

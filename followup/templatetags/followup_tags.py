@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from django import template
 
 from followup.services import assessment_can_correct
-from trials.units import ANALYTES, format_number
+from trials import catalogues
+from trials.units import format_number
 
 register = template.Library()
 
@@ -25,9 +26,11 @@ def assessment_rows(participant, user) -> list[AssessmentRow]:
     codes = {visit.pk: visit.code for visit in participant.visits.all()}
     may_correct = assessment_can_correct(user, participant)
     rows = []
+    analytes = catalogues.current().analytes
+    order = {code: index for index, code in enumerate(analytes)}
     for assessment in sorted(participant.assessments.all(), key=lambda a: (a.date, a.pk)):
-        labs = ", ".join(f"{lab.analyte} {format_number(lab.value, 3)} {ANALYTES[lab.analyte].si_unit}"
-                         for lab in sorted(assessment.labs.all(), key=lambda lab: list(ANALYTES).index(lab.analyte)))
+        labs = ", ".join(f"{lab.analyte} {format_number(lab.value, 3)} {analytes[lab.analyte].si_unit}"
+                         for lab in sorted(assessment.labs.all(), key=lambda lab: order.get(lab.analyte, len(order))))
         rows.append(AssessmentRow(assessment=assessment, visit_code=codes.get(assessment.visit_id, ""), labs=labs,
                                   can_correct=may_correct))
     return rows

@@ -1,5 +1,6 @@
 from django import template
 
+from trials import catalogues
 from trials.rule_text import describe_rule
 
 register = template.Library()
@@ -7,7 +8,19 @@ register = template.Library()
 
 @register.filter
 def rule_text(criterion) -> str:
-    return describe_rule(criterion.rule_type, criterion.params)
+    return describe_rule(criterion.rule_type, criterion.params, catalogues.current().analytes)
+
+
+@register.filter
+def disease_name(code) -> str:
+    """The catalogue's name of a disease code (the code itself if the catalogue has none)."""
+    return catalogues.current().disease_name(code)
+
+
+@register.filter
+def therapy_name(code) -> str:
+    """The catalogue's name of a prior-therapy code (the code itself if the catalogue has none)."""
+    return catalogues.current().therapy_name(code)
 
 
 @register.filter
