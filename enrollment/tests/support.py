@@ -11,8 +11,8 @@ from enrollment.api import ScreeningFactsSerializer
 from enrollment.enums import ANSWERS, CONDITIONS
 from enrollment.models import Screening
 from enrollment.tests.factories import ConsentFactory, ScreeningFactory
+from trials import catalogues
 from trials.tests.support import confirm_eligibility
-from trials.units import ANALYTES
 
 
 def today() -> date:
@@ -130,7 +130,7 @@ def form_data(facts=None, *, history=True, therapy_rows=4, first_therapy_row=0, 
     facts = {**(p3_facts() if facts is None else facts), **changes}
     data = {key: _text(facts.get(key)) for key in SCALARS}
     labs = {lab["analyte"]: lab for lab in facts.get("labs", [])}
-    for code, analyte in ANALYTES.items():
+    for code, analyte in catalogues.current().analytes.items():
         lab = labs.get(code, {})
         data[f"lab-{code}-value"] = _text(lab.get("value"))
         data[f"lab-{code}-unit"] = lab.get("unit", analyte.si_unit)

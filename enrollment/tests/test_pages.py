@@ -15,7 +15,7 @@ from enrollment.tests.support import consent, create_screening, form_data, new_u
 from trials.audit import change_context
 from trials.models import Site
 from trials.tests.support import confirm_eligibility
-from trials.units import ANALYTES
+from trials import catalogues
 
 ROLES = ["coordinator", "investigator", "monitor", "admin"]
 # --- arrangement helpers ------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_pages_require_sign_in(client, studies, coordinator):
 def test_new_screening_form_has_a_row_per_analyte_and_four_therapy_rows(coordinator_client, studies):
     response = coordinator_client.get(new_url())
     entry = response.context["entry"]
-    assert [lab.analyte.code for lab in entry.labs] == list(ANALYTES)
+    assert [lab.analyte.code for lab in entry.labs] == list(catalogues.current().analytes)
     hgb = entry.labs[0]
     assert (hgb.fields["unit"].choices, hgb["unit"].value()) == ([("g/L", "g/L"), ("g/dL", "g/dL")], "g/L")
     assert len(entry.therapies.forms) == 4

@@ -31,7 +31,7 @@ from trials.models import (
 )
 from trials.rule_params import RULE_TYPES
 from trials.tests.admin_forms import form_errors, inline_add, inline_errors, inline_formset, inline_row, page_data
-from trials.units import ANALYTES
+from trials import catalogues
 
 
 def messages_of(response) -> list[str]:
@@ -354,7 +354,7 @@ def test_lab_threshold_with_an_unknown_analyte_is_refused_naming_the_parameter(a
 
     assert response.status_code == 200
     assert inline_errors(response, EligibilityCriterion) == [
-        {"params": [f"analyte: Unknown analyte 'HB'; choose one of {', '.join(ANALYTES)}."]}]
+        {"params": [f"analyte: Unknown analyte 'HB'; choose one of {', '.join(catalogues.current().analytes)}."]}]
     assert not studies["MSC-ITP-5"].criteria.filter(code="anaemia").exists()
 
 

@@ -1,5 +1,6 @@
 import pytest
 
+from trials.catalogue import shipped_catalogue
 from trials.rule_text import describe_rule
 
 
@@ -29,4 +30,4 @@ from trials.rule_text import describe_rule
     ],
 )
 def test_describe_rule_in_words(rule_type, params, text):
-    assert describe_rule(rule_type, params) == text
+    assert describe_rule(rule_type, params, shipped_catalogue().analytes) == text
