@@ -101,7 +101,8 @@ class Analyte(models.Model):
 
     def clean(self):
         super().clean()
-        if self.plausible_low is not None and self.plausible_high is not None and self.plausible_high < self.plausible_low:
+        low, high = self.plausible_low, self.plausible_high
+        if low is not None and high is not None and high < low:
             raise ValidationError({"plausible_high": _("The plausible range ends below its start.")})
 
 
@@ -168,5 +169,6 @@ class AnalyteReferenceRange(models.Model):
             raise ValidationError({"lln": _("Give a lower limit, an upper limit or both.")})
         if self.lln is not None and self.uln is not None and self.lln > self.uln:
             raise ValidationError({"uln": _("The upper limit of normal is below the lower limit.")})
-        if self.max_age_years is not None and self.min_age_years is not None and self.max_age_years < self.min_age_years:
+        low, high = self.min_age_years, self.max_age_years
+        if low is not None and high is not None and high < low:
             raise ValidationError({"max_age_years": _("The age band ends before it starts.")})

@@ -201,7 +201,8 @@ class StudyDisease(models.Model):
         super().clean()
         known = catalogues.current().diseases
         if self.disease and self.disease not in known:
-            raise ValidationError({"disease": _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(known)}})
+            raise ValidationError({"disease": _("Unknown disease; use one of %(codes)s.") % {
+                "codes": ", ".join(known)}})
 
 
 class Arm(models.Model):

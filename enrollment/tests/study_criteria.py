@@ -16,7 +16,7 @@ import yaml
 from enrollment.eligibility import CriterionSpec
 
 STUDIES_DIR = Path(__file__).resolve().parents[2] / "trials" / "studies"
-NOT_STUDIES = ("response_criteria.yaml", "sites.yaml")
+NOT_STUDIES = ("response_criteria.yaml", "sites.yaml", "catalogues.yaml")
 
 
 @cache
