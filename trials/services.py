@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
+from . import catalogues
 from .audit import audited_save
 from .errors import ConflictError, ServiceError
 from .models import (
@@ -290,7 +291,9 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
     criteria_sets = {c.code: c for c in ResponseCriteriaSet.objects.all()}
     listed_diseases = set()
     for row in data.get("diseases", []):
-        criteria_code = row["response_criteria"]
+        # Without its own set, a disease uses the one the catalogue names for it.
+        catalogued = catalogues.current().diseases.get(row["disease"])
+        criteria_code = row.get("response_criteria") or (catalogued.response_criteria if catalogued else None)
         if criteria_code not in criteria_sets:
             raise StudyDefinitionError(
                 f"{code} disease {row['disease']}: unknown response criteria set {criteria_code!r}."

@@ -23,6 +23,7 @@ from enrollment.eligibility import (
     whole_months,
 )
 from enrollment.tests.study_criteria import criterion_rows, study_codes, study_criteria
+from trials.catalogue import shipped_catalogue
 from trials.rule_params import RULE_TYPES, RuleParamsError, validate_params
 
 SCREENING = date(2026, 3, 2)
@@ -1550,7 +1551,7 @@ RULE_TYPE_CODES = (
 )
 def test_validate_params_errors(rule_type, params, errors):
     with pytest.raises(RuleParamsError) as excinfo:
-        validate_params(rule_type, params)
+        validate_params(rule_type, params, catalogue=shipped_catalogue())
 
     assert excinfo.value.errors == errors
 
@@ -1596,7 +1597,18 @@ def test_rule_params_error_message_names_paths():
     ],
 )
 def test_validate_params_normalises(rule_type, params, normalised):
+    assert validate_params(rule_type, params, catalogue=shipped_catalogue()) == normalised
     assert validate_params(rule_type, params) == normalised
+
+
+def test_validate_params_without_a_catalogue_only_normalises_the_codes():
+    """Stored params are evaluated without the catalogue: a code is taken as saved."""
+    assert validate_params("disease_in", {"diseases": [" aaa "]}) == {"diseases": ["AAA"]}
+    assert validate_params("lab_threshold", {"analyte": "ferr", "op": "<", "value": 1e9}) == {
+        "analyte": "FERR", "op": "<", "value": 1e9}
+    with pytest.raises(RuleParamsError) as excinfo:
+        validate_params("prior_therapy_failure", {"therapies": [3]})
+    assert excinfo.value.errors == {"therapies.0": ["Enter a therapy code."]}
 
 
 def _first_json_object(text: str) -> dict:
@@ -1646,7 +1658,7 @@ def test_study_file_criterion_is_valid(study, row):
     assert isinstance(row.get("code"), str) and row["code"].strip()
     assert row.get("kind") in ("inclusion", "exclusion")
     assert str(row.get("text", "")).strip()
-    validate_params(row.get("rule_type"), row.get("params", {}))
+    validate_params(row.get("rule_type"), row.get("params", {}), catalogue=shipped_catalogue())
 
 
 @pytest.mark.parametrize(("study", "row"), STUDY_ROWS, ids=STUDY_ROW_IDS)

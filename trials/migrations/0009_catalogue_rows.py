@@ -41,6 +41,9 @@ ANALYTES = [
     ("HAPTO", "Haptoglobin", "g/L", {"mg/dL": 0.01}, 0.0, 10.0),
 ]
 REASON = "Catalogue created from the product's former fixed lists"
+ADMIN_GROUP = "Study administrators"
+CATALOGUE_MODELS = {"disease": "disease", "therapy": "prior therapy", "analyte": "lab analyte",
+                    "analyteunit": "accepted unit", "analytereferencerange": "default reference range"}
 
 
 def create_catalogue_rows(apps, schema_editor):
@@ -75,12 +78,30 @@ def create_catalogue_rows(apps, schema_editor):
             create(AnalyteUnit, analyte=analyte, unit=unit, factor=factor)
 
 
+def grant_administrators(apps, schema_editor):
+    """The existing administrators edit the catalogues too (a new database grants it when the
+    first administrator is added, `trials.accounts.administrators_group`)."""
+    group = apps.get_model("auth", "Group").objects.filter(name=ADMIN_GROUP).first()
+    if group is None:
+        return
+    ContentType, Permission = apps.get_model("contenttypes", "ContentType"), apps.get_model("auth", "Permission")
+    for model, name in CATALOGUE_MODELS.items():
+        content_type, _ = ContentType.objects.get_or_create(app_label="trials", model=model)
+        for action in ("add", "change", "delete", "view"):
+            permission, _ = Permission.objects.get_or_create(
+                content_type=content_type, codename=f"{action}_{model}", defaults={"name": f"Can {action} {name}"})
+            group.permissions.add(permission)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ("trials", "0008_catalogues"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
         migrations.RunPython(create_catalogue_rows, migrations.RunPython.noop),
+        migrations.RunPython(grant_administrators, migrations.RunPython.noop),
     ]

@@ -2,6 +2,7 @@
 trials/studies/catalogues.yaml, edited by administrators in the admin, and used at once by the
 screening API, the rules and the unit conversion; the snapshot every process reads them from."""
 import pytest
+import yaml
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -22,7 +23,7 @@ from trials.models import (
     Therapy,
 )
 from trials.rule_params import RuleParamsError, validate_params
-from trials.services import LoadReport, StudyDefinitionError, catalogues_load, studies_load
+from trials.services import STUDIES_DIR, LoadReport, StudyDefinitionError, catalogues_load, studies_load, study_load
 from trials.tests.admin_forms import form_errors, inline_add, page_data
 
 
@@ -321,3 +322,12 @@ def test_the_loader_refuses_a_disease_with_an_unknown_response_criteria_set(stud
     with pytest.raises(StudyDefinitionError, match="disease AAA: unknown response criteria set 'NOPE'"):
         catalogues_load({"diseases": [{"code": "AAA", "name": "A", "lineages": ["platelets"],
                                        "response_criteria": "NOPE"}]}, by=None, reason="test", report=LoadReport())
+
+
+def test_a_study_disease_without_its_own_set_uses_the_catalogues(studies, admin_user):
+    data = yaml.safe_load((STUDIES_DIR / "MSC-ITP-5.yaml").read_text(encoding="utf-8"))
+    data.update({"code": "MSC-EVANS", "diseases": [{"disease": "EVANS"}], "criteria": []})
+
+    study = study_load(data, by=admin_user, reason="Copy for Evans syndrome", report=LoadReport())
+
+    assert list(study.diseases.values_list("disease", "response_criteria__code")) == [("EVANS", "MULTILINEAGE")]
