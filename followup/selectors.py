@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
+from trials import catalogues
 from trials.models import ResponseCriteriaSet, StudyDisease
 from trials.response_thresholds import incomplete_message, with_defaults
 
@@ -75,10 +76,17 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
 LINEAGE_OF_FAMILY = {"aiha": "HGB", "prca": "HGB", "itp": "PLT", "neutropenia": "ANC"}
 # Several lineages (CLINICAL_RULES.md section 2): the family that grades each lineage.
 LINEAGE_FAMILIES = (("HGB", "aiha"), ("PLT", "itp"), ("ANC", "neutropenia"))
-# Evans syndrome is autoimmune haemolytic anaemia with immune thrombocytopenia: both lineages are
-# involved by definition; neutrophils (and every lineage of a secondary cytopenia) are involved
-# when the baseline value is below the set's `involved_<analyte>_below` threshold.
-ALWAYS_INVOLVED = {"EVANS": ("HGB", "PLT")}
+# The lineages a disease involves by definition are the disease catalogue's (Evans syndrome, autoimmune
+# haemolytic anaemia with immune thrombocytopenia: red cells and platelets); any other lineage (every
+# lineage of a secondary cytopenia) is involved when its baseline value is below the set's
+# `involved_<analyte>_below` threshold. The analyte that stands for each lineage:
+LINEAGE_ANALYTES = {"platelets": "PLT", "red_cells": "HGB", "neutrophils": "ANC"}
+
+
+def involved_by_definition(disease: str) -> tuple[str, ...]:
+    """The analytes of the lineages the disease catalogue says `disease` involves."""
+    entry = catalogues.current().diseases.get(disease)
+    return tuple(LINEAGE_ANALYTES[lineage] for lineage in entry.lineages) if entry else ()
 
 
 def _lab_order(lab):
@@ -168,13 +176,14 @@ def _multilineage(facts: _Facts, criteria, disease: str, sets: dict) -> rules.Re
     """Each involved lineage by its own set, then the overall category (CLINICAL_RULES.md section 2)."""
     t = _thresholds(criteria)
     lineages, said = {}, []
+    always = involved_by_definition(disease)
     for lineage, _family in LINEAGE_FAMILIES:
         lineage_set = sets.get(lineage)
         if lineage_set is None:
             continue
         _check_complete(lineage_set)
         result = _by_family(facts, lineage_set)
-        if lineage in ALWAYS_INVOLVED.get(disease, ()):
+        if lineage in always:
             lineages[lineage] = result
             said.append(f"{lineage} involved ({disease})")
             continue

@@ -56,7 +56,7 @@ class DiseaseAdmin(CatalogueAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "lineages":
             return forms.MultipleChoiceField(
-                label=capfirst(db_field.verbose_name), choices=list(LINEAGE_LABELS.items()),
+                label=capfirst(db_field.verbose_name), choices=list(LINEAGE_LABELS.items()), required=False,
                 widget=forms.CheckboxSelectMultiple, help_text=db_field.help_text)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 

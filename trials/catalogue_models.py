@@ -30,8 +30,11 @@ class Disease(models.Model):
     code = models.CharField(_("code"), max_length=30, unique=True, validators=[upper_code_validator])
     name = models.CharField(_("name"), max_length=200)
     lineages = models.JSONField(
-        _("lineages"), default=list,
-        help_text=_("The blood lineages its response follows, a list of: platelets, red_cells, neutrophils."))
+        _("lineages"), default=list, blank=True,
+        help_text=_("The blood lineages the disease involves by definition, which a several-lineage response "
+                    "grades whatever their baseline (Evans syndrome: red cells and platelets). Leave empty when "
+                    "they differ by patient (a secondary cytopenia): a lineage then counts when its baseline is "
+                    "below the criteria set's threshold."))
     response_criteria = models.ForeignKey(
         "trials.ResponseCriteriaSet", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         verbose_name=_("default response criteria set"),
@@ -50,9 +53,9 @@ class Disease(models.Model):
     def clean(self):
         super().clean()
         lineages = self.lineages
-        if (not isinstance(lineages, list) or not lineages
-                or any(not isinstance(item, str) or item not in LINEAGES for item in lineages)):
-            raise ValidationError({"lineages": _("Give a list of one or more of %(codes)s.") % {
+        if not isinstance(lineages, list) or any(not isinstance(item, str) or item not in LINEAGES
+                                                 for item in lineages):
+            raise ValidationError({"lineages": _("Give a list of %(codes)s (or none).") % {
                 "codes": ", ".join(LINEAGES)}})
         if len(set(lineages)) != len(lineages):
             raise ValidationError({"lineages": _("A lineage is listed twice.")})

@@ -9,8 +9,7 @@ DISEASES = [
     ("AIHA", "Autoimmune haemolytic anaemia", ["red_cells"], "AIHA-INTL"),
     ("PRCA", "Acquired pure red cell aplasia", ["red_cells"], "PRCA-STD"),
     ("EVANS", "Evans syndrome", ["platelets", "red_cells"], "MULTILINEAGE"),
-    ("SECONDARY_CYTOPENIA", "Cytopenia secondary to an autoimmune disease", ["platelets", "red_cells", "neutrophils"],
-     "MULTILINEAGE"),
+    ("SECONDARY_CYTOPENIA", "Cytopenia secondary to an autoimmune disease", [], "MULTILINEAGE"),
 ]
 THERAPIES = [
     ("glucocorticoid", "Glucocorticoid", "corticosteroid"),

@@ -206,13 +206,20 @@ def test_a_study_disease_outside_the_catalogue_is_refused_on_the_disease_field(s
 def test_a_disease_with_an_unknown_lineage_is_refused_on_the_lineages_field(admin_client, studies):
     add = reverse("admin:trials_disease_add")
     data = page_data(admin_client.get(add))
-    data.update({"code": "AAA", "name": "Acquired aplastic anaemia", "order": "6"})
+    data.update({"code": "AAA", "name": "Acquired aplastic anaemia", "lineages": ["bone_marrow"], "order": "6"})
 
     response = admin_client.post(add, data)
 
     assert response.status_code == 200
     assert list(form_errors(response)) == ["lineages"]
     assert not Disease.objects.filter(code="AAA").exists()
+
+
+def test_the_loader_refuses_an_unknown_lineage_naming_the_disease_and_field(studies):
+    with pytest.raises(StudyDefinitionError, match="disease AAA: lineages: Give a list of platelets, red_cells, "
+                                                   "neutrophils"):
+        catalogues_load({"diseases": [{"code": "AAA", "name": "A", "lineages": ["bone_marrow"]}]},
+                        by=None, reason="test", report=LoadReport())
 
 
 # --------------------------------------------------------------------------------------------
