@@ -1,8 +1,7 @@
 """REST API of screening, consent and enrolment (API.md 'Resources' and 'Screening facts')."""
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -17,7 +16,7 @@ from trials.prefetch import cache_rows
 from trials.scoping import Action, require, site_ids_for
 
 from . import selectors, services
-from .enums import ANSWERS, Sex, TherapyOutcome, WithdrawalReason
+from .enums import Sex, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
 # --- input ------------------------------------------------------------------------------------
@@ -43,14 +42,6 @@ class TherapyInSerializer(LimitedSerializer):
     outcome = serializers.ChoiceField(choices=TherapyOutcome.choices)
 
 
-def _answer_field(kind):
-    if kind == "bool":
-        return serializers.BooleanField(required=False, allow_null=True, default=None)
-    if kind == "number":
-        return serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
-    return serializers.ChoiceField(choices=kind.choices, required=False, allow_null=True, default=None)
-
-
 class ScreeningFactsSerializer(LimitedSerializer):
     """Every fact is optional: a missing one makes the criteria that need it 'missing'."""
 
@@ -68,36 +59,36 @@ class ScreeningFactsSerializer(LimitedSerializer):
     ecog = serializers.IntegerField(required=False, allow_null=True)
     labs = LabInSerializer(many=True, required=False)
     prior_therapies = TherapyInSerializer(many=True, required=False)
-    conditions = serializers.DictField(child=serializers.BooleanField(allow_null=True), required=False)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        for name, (_label, kind) in ANSWERS.items():
-            fields[name] = _answer_field(kind)
-        return fields
+    items = serializers.DictField(
+        child=serializers.JSONField(allow_null=True), required=False,
+        help_text="Answers to the study's screening items by item code (GET /studies/{code}/definition/ lists them): "
+                  "true/false, a number in the item's unit, a date YYYY-MM-DD, a choice's code, a list of codes, a "
+                  "text; null clears an answer. An item code given at the top level, or a yes/no item under "
+                  "`conditions`, is read the same way.")
+    conditions = serializers.DictField(child=serializers.BooleanField(allow_null=True), required=False,
+                                       help_text="Yes/no items by code (read as `items`).")
 
     def to_internal_value(self, data):
-        """Refuse keys the screening does not know (a misspelt answer would be lost silently), each
-        named with the answers and facts accepted, as `conditions` refuses an unknown condition."""
-        unknown = [key for key in data if key not in self.fields] if isinstance(data, dict) else []
-        if unknown:
-            message = _("Unknown screening answer or fact; the answers are %(answers)s, the facts %(facts)s.") % {
-                "answers": ", ".join(ANSWERS), "facts": ", ".join(k for k in self.fields if k not in ANSWERS)}
-            raise exceptions.ValidationError({key: [message] for key in unknown})
-        return super().to_internal_value(data)
+        """Keys that are not facts are answers to items given at the top level (as API.md had them):
+        the service checks them against the study's items and names any unknown one."""
+        extra = {key: data[key] for key in data if key not in self.fields} if isinstance(data, dict) else {}
+        validated = super().to_internal_value({k: v for k, v in data.items() if k not in extra}
+                                              if isinstance(data, dict) else data)
+        validated["top_level_items"] = extra
+        return validated
 
     def to_input(self) -> services.ScreeningInput:
         data = self.validated_data
         given = set(self.initial_data) if isinstance(self.initial_data, dict) else set()
         values = {key: data[key] for key in services.SCALAR_FIELDS if key in given}
-        answers = {key: data.get(key) for key in ANSWERS if key in given}
         return services.ScreeningInput(
             values=values,
             labs=[LabInput(**lab) for lab in data["labs"]] if "labs" in given else None,
             prior_therapies=([services.TherapyInput(**t) for t in data["prior_therapies"]]
                              if "prior_therapies" in given else None),
+            items=dict(data["items"]) if "items" in given else None,
             conditions=dict(data["conditions"]) if "conditions" in given else None,
-            answers=answers if answers else None,
+            answers=data["top_level_items"] or None,
         )
 
 
@@ -198,7 +189,7 @@ class ScreeningOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = Screening
         fields = ["id", "number", "study", "site", "screening_date", "initials", "birth_date", "sex", "weight_kg",
-                  "height_cm", "disease", "diagnosis_date", "ecog", "conditions", "answers", "labs",
+                  "height_cm", "disease", "diagnosis_date", "ecog", "items", "labs",
                   "prior_therapies", "outcome", "eligibility", "eligibility_confirmation",
                   "eligibility_confirmation_required", "consents", "participant"]
 
@@ -296,13 +287,18 @@ def _screening_out(screening_id) -> dict:
 class StudyScreenings(APIView):
     @extend_schema(request=ScreeningFactsSerializer, responses={201: ScreeningOutSerializer})
     def post(self, request, code):
-        # The study's sites, diseases and criteria are read once here and used by the service.
-        study = get_object_or_404(
-            Study.objects.visible_to(request.user).prefetch_related("sites", "diseases", "criteria"), code=code)
-        screener_of = set(site_ids_for(request.user, Action.SCREEN))
-        screen_sites = {site.pk: site for site in study.sites.all() if site.pk in screener_of}
-        if not screen_sites:
+        # The study with the sites where the user screens for it, in one query; then its diseases and
+        # criteria, read once here and used by the service.
+        links = list(Study.sites.through.objects.filter(
+            study__code=code, site_id__in=site_ids_for(request.user, Action.SCREEN)).select_related("study", "site"))
+        if not links:
+            get_object_or_404(Study.objects.visible_to(request.user), code=code)  # 404 unless visible
             require(request.user, Action.SCREEN, [])
+        study = links[0].study
+        screen_sites = {link.site.pk: link.site for link in links}
+        prefetch_related_objects([study], "diseases", "criteria")
+        # Of the study's sites, the service reads only whether it runs at the site chosen among these.
+        cache_rows(study, "sites", list(screen_sites.values()))
         serializer = ScreeningFactsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         site_code = serializer.validated_data.get("site")

@@ -26,8 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from trials.rule_params import OPERATORS, RULE_TYPES, SEXES, is_number, validate_params
-from trials.units import format_number
+from trials.rule_params import RULE_TYPES, SEXES, validate_params
 
 from .eligibility_facts import (
     ADULT_AGE_YEARS,
@@ -41,6 +40,20 @@ from .eligibility_facts import (
     age_in_years,
     creatinine_clearance,
     whole_months,
+)
+from .eligibility_items import ITEM_EVALUATORS
+from .eligibility_results import (
+    NOT_APPLICABLE,
+    _body,
+    _compare,
+    _decided,
+    _fmt,
+    _humanise,
+    _met,
+    _missing,
+    _not_applicable,
+    _not_met,
+    _with_missing_lead,
 )
 
 __all__ = [
@@ -63,7 +76,6 @@ __all__ = [
 
 INCLUSION = "inclusion"
 EXCLUSION = "exclusion"
-NOT_APPLICABLE = "not applicable: "
 
 
 @dataclass(frozen=True)
@@ -88,73 +100,6 @@ class CriterionOutcome:
 class EligibilityResult:
     eligible: bool | None
     criteria: tuple[CriterionOutcome, ...]
-
-
-# --------------------------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------------------------
-
-
-def _met(detail: str) -> RuleResult:
-    return RuleResult(MET, detail)
-
-
-def _not_met(detail: str) -> RuleResult:
-    return RuleResult(NOT_MET, detail)
-
-
-def _missing_lead(what: Sequence[str]) -> str:
-    return "missing: " + ", ".join(what)
-
-
-def _missing(*what: str, explanation: str = "") -> RuleResult:
-    detail = _missing_lead(what) + (f" ({explanation})" if explanation else "")
-    return RuleResult(MISSING, detail, missing=tuple(what))
-
-
-def _body(result: RuleResult) -> str:
-    """The detail without the "missing: ...; " lead that a combination adds."""
-    if result.outcome == MISSING and result.missing:
-        return result.detail.removeprefix(_missing_lead(result.missing) + "; ")
-    return result.detail
-
-
-def _with_missing_lead(results: Sequence[RuleResult], body: str) -> RuleResult:
-    items = tuple(
-        dict.fromkeys(
-            item for r in results if r.applicable and r.outcome == MISSING for item in r.missing
-        )
-    )
-    return RuleResult(MISSING, f"{_missing_lead(items)}; {body}", missing=items)
-
-
-def _not_applicable(reason: str) -> RuleResult:
-    return RuleResult(NOT_MET, NOT_APPLICABLE + reason, applicable=False)
-
-
-def _decided(ok: bool, detail: str) -> RuleResult:
-    return RuleResult(MET if ok else NOT_MET, detail)
-
-
-def _compare(a: float, op: str, b: float) -> bool:
-    # Round away binary noise so that e.g. 3 x ULN 0.1 equals 0.3 at the boundary.
-    return OPERATORS[op](round(a, 9), round(b, 9))
-
-
-def _fmt(x: float) -> str:
-    return format_number(x)
-
-
-def _yes_no(value: object) -> str:
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    return str(value)
-
-
-def _humanise(name: str) -> str:
-    return name.replace("_", " ")
 
 
 def _lab_name(code: str, facts: Facts) -> str:
@@ -384,54 +329,6 @@ def _eval_prior_therapy_failure(p: Mapping, facts: Facts) -> RuleResult:
     return _not_met(detail)
 
 
-def _eval_condition(p: Mapping, facts: Facts) -> RuleResult:
-    name, wanted = p["name"], p["value"]
-    actual = facts.conditions.get(name)
-    if actual is None:
-        return _missing(f"{_humanise(name)} (yes/no)")
-    return _decided(
-        actual is wanted, f"{_humanise(name)}: {_yes_no(actual)}; criterion {_yes_no(wanted)}"
-    )
-
-
-def _answers_equal(actual: object, wanted: object) -> bool:
-    if isinstance(wanted, bool) or isinstance(actual, bool):
-        return actual is wanted
-    if isinstance(wanted, str) and isinstance(actual, str):
-        return actual.strip().lower() == wanted.lower()
-    return actual == wanted
-
-
-def _eval_answer_equals(p: Mapping, facts: Facts) -> RuleResult:
-    name, wanted = p["field"], p["value"]
-    actual = facts.answers.get(name)
-    if actual is None or actual == "":
-        return _missing(_humanise(name))
-    return _decided(
-        _answers_equal(actual, wanted),
-        f"{_humanise(name)}: {_yes_no(actual)}; criterion {_yes_no(wanted)}",
-    )
-
-
-def _eval_answer_number(p: Mapping, facts: Facts) -> RuleResult:
-    name, op, value = p["field"], p["op"], p["value"]
-    actual = facts.answers.get(name)
-    if actual is None or actual == "":
-        return _missing(_humanise(name))
-    number = actual
-    if isinstance(actual, str):
-        try:
-            number = float(actual)
-        except ValueError:
-            number = None
-    if not is_number(number):
-        return _missing(f"{_humanise(name)} as a number (recorded '{actual}')")
-    return _decided(
-        _compare(number, op, value),
-        f"{_humanise(name)}: {_fmt(number)}; criterion {op} {_fmt(value)}",
-    )
-
-
 _OUTCOME_WORDS = {MET: "met", NOT_MET: "not met", MISSING: "missing"}
 
 
@@ -511,7 +408,7 @@ def _eval_when_sex(p: Mapping, facts: Facts) -> RuleResult:
             return _not_applicable(f"age {age} y is below {min_age} y")
         context.append(f"{age} y")
     if only_if is not None:
-        answer = facts.answers.get(only_if)
+        answer = facts.item(only_if)
         if answer is None:
             return _missing(_humanise(only_if))
         if answer is False:
@@ -537,9 +434,7 @@ _EVALUATORS: dict[str, Callable[[Mapping, Facts], RuleResult]] = {
     "disease_in": _eval_disease_in,
     "disease_duration": _eval_disease_duration,
     "prior_therapy_failure": _eval_prior_therapy_failure,
-    "condition": _eval_condition,
-    "answer_equals": _eval_answer_equals,
-    "answer_number": _eval_answer_number,
+    **ITEM_EVALUATORS,
     "all_of": _eval_all_of,
     "any_of": _eval_any_of,
     "when_disease": _eval_when_disease,

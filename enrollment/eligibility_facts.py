@@ -85,12 +85,21 @@ class Facts:
     ecog: int | None = None
     labs: Mapping[str, Lab] = field(default_factory=dict)
     prior_therapies: tuple[PriorTherapy, ...] | None = None
+    items: Mapping[str, object] = field(default_factory=dict)  # study-defined items by code
+    # The names yes/no conditions and other answers had before they became items; read as items.
     conditions: Mapping[str, bool | None] = field(default_factory=dict)
     answers: Mapping[str, object] = field(default_factory=dict)
     # The lab catalogue naming the analytes in the criteria's details (the application passes the
     # administrators' catalogue; the shipped one serves rules evaluated on their own).
     analytes: Mapping[str, Analyte] = field(default_factory=lambda: shipped_catalogue().analytes, compare=False,
                                             repr=False)
+
+    def item(self, code: str) -> object:
+        """The value of item ``code`` (None when not recorded)."""
+        for source in (self.items, self.answers, self.conditions):
+            if code in source:
+                return source[code]
+        return None
 
 
 @dataclass(frozen=True)

@@ -14,26 +14,20 @@ from django.utils.translation import gettext_lazy as _
 
 from trials import catalogues
 from trials.forms_errors import add_service_errors
+from trials.item_fields import BLANK, item_field, item_initial, item_value
 from trials.labs import LabInput
 from trials.limits import LimitedForm
+from trials.selectors import form_items
 from trials.templatetags.trials_tags import cells
 from trials.units import Analyte, normalise_unit
 from trials.widgets import date_input, number_input
 
 from . import services
-from .enums import ANSWERS, CONDITIONS, Sex, TherapyOutcome, WithdrawalReason
+from .enums import Sex, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
-BLANK = [("", "—")]
-YES, NO, UNKNOWN = "yes", "no", "unknown"
-YES_NO_UNKNOWN = [(YES, _("Yes")), (NO, _("No")), (UNKNOWN, _("Unknown"))]
-_AS_BOOL = {YES: True, NO: False}
 MAX_THERAPY_ROWS = 40
 DEFAULT_THERAPY_ROWS = 4
-
-
-def _as_choice(value) -> str:
-    return YES if value is True else NO if value is False else UNKNOWN
 
 
 def _plain_number(value):
@@ -82,7 +76,7 @@ def style(form: forms.Form) -> None:
 # ---------------------------------------------------------------------------------------------
 
 class ScreeningFactsForm(LimitedForm, forms.Form):
-    """Patient, disease, yes/no conditions and other answers; every fact may be left empty."""
+    """Patient, disease and the study's screening items (by section); every fact may be left empty."""
 
     length_model = Screening
 
@@ -102,7 +96,7 @@ class ScreeningFactsForm(LimitedForm, forms.Form):
         help_text=_("Tick when the history has been taken: with no rows filled in it then means no prior "
                     "therapy. Unticked, criteria that need the history stay missing."))
 
-    def __init__(self, *args, study, sites=None, editing=False, **kwargs):
+    def __init__(self, *args, study, items, sites=None, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         if sites is not None and len(sites) > 1:
             self.fields["site"] = forms.ModelChoiceField(label=_("Site"), queryset=sites, required=True)
@@ -110,11 +104,9 @@ class ScreeningFactsForm(LimitedForm, forms.Form):
         catalogue = catalogues.current()
         self.fields["disease"].choices = BLANK + [(d.disease, f"{catalogue.disease_name(d.disease)} ({d.disease})")
                                                   for d in study.diseases.all()]
-        for name, label in CONDITIONS.items():
-            self.fields[self.condition_field(name)] = forms.ChoiceField(
-                label=label, choices=YES_NO_UNKNOWN, required=False, initial=UNKNOWN, widget=forms.RadioSelect)
-        for name, (label, kind) in ANSWERS.items():
-            self.fields[name] = self._answer_field(label, kind)
+        self.items = items  # (section, ItemSpec) of the study's screening form
+        for _section, spec in items:
+            self.fields[spec.code] = item_field(spec)
         if editing:
             self.fields["reason"] = ServiceCheckedCharField(
                 label=_("Reason for the change"), required=True,
@@ -122,50 +114,23 @@ class ScreeningFactsForm(LimitedForm, forms.Form):
                 help_text=_("Kept in the audit trail with every changed value."))
         style(self)
 
-    @staticmethod
-    def condition_field(name: str) -> str:
-        return f"condition_{name}"
+    def item_sections(self) -> list[tuple[str, list]]:
+        """The item fields by section, in the form's order."""
+        sections: dict[str, list] = {}
+        for section, spec in self.items:
+            sections.setdefault(section, []).append(self[spec.code])
+        return list(sections.items())
 
-    @staticmethod
-    def _answer_field(label, kind):
-        if kind == "bool":
-            return forms.ChoiceField(label=label, choices=YES_NO_UNKNOWN, required=False, initial=UNKNOWN,
-                                     widget=forms.RadioSelect)
-        if kind == "number":
-            return forms.FloatField(label=label, required=False, widget=number_input())
-        return forms.ChoiceField(label=label, choices=BLANK + kind.choices, required=False)
-
-    def condition_fields(self):
-        return [self[self.condition_field(name)] for name in CONDITIONS]
-
-    def answer_fields(self):
-        return [self[name] for name in ANSWERS]
-
-    def conditions(self) -> dict:
-        return {name: _AS_BOOL.get(self.cleaned_data.get(self.condition_field(name))) for name in CONDITIONS}
-
-    def answers(self) -> dict:
-        values = {}
-        for name, (_label, kind) in ANSWERS.items():
-            value = self.cleaned_data.get(name)
-            if kind == "bool":
-                values[name] = _AS_BOOL.get(value)
-            elif kind == "number":
-                values[name] = _plain_number(value)
-            else:
-                values[name] = value or None
-        return values
+    def item_values(self) -> dict:
+        return {spec.code: item_value(spec, self.cleaned_data.get(spec.code)) for _section, spec in self.items}
 
     @classmethod
-    def initial_from(cls, screening: Screening) -> dict:
+    def initial_from(cls, screening: Screening, items) -> dict:
         initial = {key: getattr(screening, key) for key in services.SCALAR_FIELDS}
         initial["ecog"] = "" if screening.ecog is None else str(screening.ecog)
         initial["prior_therapies_recorded"] = screening.prior_therapies_recorded
-        for name in CONDITIONS:
-            initial[cls.condition_field(name)] = _as_choice(screening.conditions.get(name))
-        for name, (_label, kind) in ANSWERS.items():
-            value = screening.answers.get(name)
-            initial[name] = _as_choice(value) if kind == "bool" else ("" if value is None else value)
+        for _section, spec in items:
+            initial[spec.code] = item_initial(spec, screening.items.get(spec.code))
         return initial
 
 
@@ -275,13 +240,15 @@ class ScreeningEntry:
                  therapy_rows: int = DEFAULT_THERAPY_ROWS):
         self.screening = screening
         editing = screening is not None
+        items = form_items(study)
         facts_initial, labs_initial, therapies_initial = {}, {}, None
         if editing:
-            facts_initial = ScreeningFactsForm.initial_from(screening)
+            facts_initial = ScreeningFactsForm.initial_from(screening, items)
             labs_initial = {lab.analyte: LabRowForm.initial_from(lab) for lab in screening.labs.all()}
             therapies_initial = [{"therapy": t.therapy, "start": t.start, "end": t.end, "dose_text": t.dose_text,
                                   "outcome": t.outcome} for t in screening.prior_therapies.all()]
-        self.facts = ScreeningFactsForm(data, study=study, sites=sites, editing=editing, initial=facts_initial)
+        self.facts = ScreeningFactsForm(data, study=study, items=items, sites=sites, editing=editing,
+                                        initial=facts_initial)
         self.labs = [LabRowForm(data, analyte=analyte, initial=labs_initial.get(code))
                      for code, analyte in catalogues.current().analytes.items()]
         self.therapies = therapy_formset(data=data, initial=therapies_initial, extra=therapy_rows)
@@ -344,8 +311,7 @@ class ScreeningEntry:
             values=values,
             labs=[form.lab_input() for form in self._lab_paths],
             prior_therapies=therapies,
-            conditions=self.facts.conditions(),
-            answers=self.facts.answers(),
+            items=self.facts.item_values(),
         )
 
     def add_service_errors(self, errors) -> None:
@@ -359,8 +325,8 @@ class ScreeningEntry:
     @staticmethod
     def _fact_field(path: str) -> str | None:
         parts = path.split(".")
-        if parts[0] == "conditions" and len(parts) == 2:
-            return ScreeningFactsForm.condition_field(parts[1])
+        if parts[0] == "items" and len(parts) == 2:
+            return parts[1]
         return path if len(parts) == 1 else None
 
     @property

@@ -1,7 +1,7 @@
 """Screening, consent, enrolment and withdrawal (issue: screening and enrolment).
 
 A screening holds the facts a coordinator records (demographics, disease, labs in SI with the
-value as entered, prior therapies, yes/no conditions and answers) and the last eligibility
+value as entered, prior therapies, the answers to the study's screening items) and the last eligibility
 evaluation with each criterion's outcome and arithmetic. A participant is an enrolled screening.
 Every row keeps its history; writes go through `enrollment.services`.
 """
@@ -33,8 +33,8 @@ class Screening(models.Model):
     disease = models.CharField(_("disease"), max_length=30, blank=True, help_text=_("A disease code of the catalogue."))
     diagnosis_date = models.DateField(_("date of diagnosis"), null=True, blank=True)
     ecog = models.PositiveSmallIntegerField(_("ECOG performance status"), null=True, blank=True)
-    conditions = models.JSONField(_("conditions"), default=dict, blank=True)
-    answers = models.JSONField(_("other answers"), default=dict, blank=True)
+    items = models.JSONField(_("items"), default=dict, blank=True,
+                             help_text=_("Answers to the study's screening items, by item code (trials.items)."))
     prior_therapies_recorded = models.BooleanField(
         _("prior therapies recorded"), default=False,
         help_text=_("On when the prior-therapy history has been taken (an empty list then means none)."),

@@ -1,4 +1,4 @@
-"""A screening as entered (facts, labs, prior therapies, conditions, answers) and its validation:
+"""A screening as entered (facts, labs, prior therapies, answers to the study's items) and its validation:
 every bad field named by its path (such as `labs.2.value`) before anything is written
 (`enrollment.services.screening_create` / `screening_update`)."""
 from __future__ import annotations
@@ -9,15 +9,13 @@ from datetime import date
 from django.utils.translation import gettext as _
 
 from trials import catalogues
+from trials import items as item_rules
 from trials.errors import Errors
 from trials.labs import LabInput, convert_labs
 from trials.models import Study
 
 from . import eligibility as rules
 from .enums import (
-    ANSWERS,
-    CONDITIONS,
-    PregnancyTest,
     Sex,
     TherapyOutcome,
 )
@@ -43,8 +41,16 @@ class ScreeningInput:
     values: dict = field(default_factory=dict)  # scalar fields
     labs: list[LabInput] | None = None
     prior_therapies: list[TherapyInput] | None = None
+    items: dict | None = None  # answers to the study's screening items, by code (only those given)
+    # Earlier names of items (API.md: `conditions`, and answers as top-level keys): read as items.
     conditions: dict | None = None
     answers: dict | None = None
+
+    def given_items(self) -> dict | None:
+        """Every item answer given, under whichever name; None when none was given."""
+        if self.items is None and self.conditions is None and self.answers is None:
+            return None
+        return {**(self.conditions or {}), **(self.answers or {}), **(self.items or {})}
 
 
 def _validate_scalars(values: dict, study: Study, today: date, errors: Errors) -> None:
@@ -115,33 +121,27 @@ def _validate_therapies(therapies: list[TherapyInput], today: date, errors: Erro
             errors.add(f"{path}.end", _("A course cannot end in the future."))
 
 
-def _validate_conditions(conditions: dict, errors: Errors) -> None:
-    for name, value in conditions.items():
-        if name not in CONDITIONS:
-            errors.add(f"conditions.{name}", _("Unknown condition; use one of %(names)s.") % {
-                "names": ", ".join(CONDITIONS)})
-        elif value is not None and not isinstance(value, bool):
-            errors.add(f"conditions.{name}", _("Answer yes (true), no (false) or leave empty."))
+def _validate_items(data: ScreeningInput, specs: dict, current: dict, today: date, errors: Errors) -> dict | None:
+    """The item answers given, typed and checked against the study's items (`trials.items`): the
+    merged answers that would be stored, or None when none was given."""
+    if data.given_items() is None:
+        return None
+    cleaned = {}
+    for prefix, given in (("conditions", data.conditions), ("", data.answers), ("items", data.items)):
+        if given is not None:
+            cleaned.update(item_rules.clean_values(specs, given, today=today, errors=errors, prefix=prefix))
+    merged = {code: value for code, value in {**current, **cleaned}.items() if value is not None}
+    values = data.values
+    birth, on = values.get("birth_date"), values.get("screening_date") or today
+    age = rules.age_in_years(birth, on) if birth and birth <= on else None
+    item_rules.check_applicable(specs, merged, sex=values.get("sex") or None, age_years=age, errors=errors)
+    return merged
 
 
-def _validate_answers(answers: dict, errors: Errors) -> None:
-    for name, value in answers.items():
-        spec = ANSWERS.get(name)
-        if spec is None:
-            errors.add(name, _("Unknown screening answer."))
-            continue
-        if value is None:
-            continue
-        kind = spec[1]
-        if kind == "bool" and not isinstance(value, bool):
-            errors.add(name, _("Answer yes (true), no (false) or leave empty."))
-        elif kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
-            errors.add(name, _("Give a number of 0 or more."))
-        elif kind is PregnancyTest and value not in PregnancyTest.values:
-            errors.add(name, _("Use one of %(codes)s.") % {"codes": ", ".join(PregnancyTest.values)})
-
-
-def validate_screening(data: ScreeningInput, study: Study, today: date, errors: Errors) -> list[dict] | None:
+def validate_screening(data: ScreeningInput, study: Study, today: date, errors: Errors, *, specs: dict,
+                       current_items: dict | None = None) -> tuple[list[dict] | None, dict | None]:
+    """The labs converted to SI and the item answers to store (None: not given), every problem
+    gathered in `errors`; `specs` are the study's screening items by code."""
     _validate_scalars(data.values, study, today, errors)
     labs = None
     if data.labs is not None:
@@ -149,8 +149,5 @@ def validate_screening(data: ScreeningInput, study: Study, today: date, errors: 
         _validate_labs_dates(data.labs, data.values, today, errors)
     if data.prior_therapies is not None:
         _validate_therapies(data.prior_therapies, today, errors)
-    if data.conditions is not None:
-        _validate_conditions(data.conditions, errors)
-    if data.answers is not None:
-        _validate_answers(data.answers, errors)
-    return labs
+    items = _validate_items(data, specs, current_items or {}, today, errors)
+    return labs, items

@@ -77,8 +77,7 @@ def screening_facts(screening: Screening, *, labs=None, therapies=None) -> rules
         ecog=screening.ecog,
         labs=labs,
         prior_therapies=therapies,
-        conditions=dict(screening.conditions),
-        answers=dict(screening.answers),
+        items=dict(screening.items),
         analytes=catalogues.current().analytes,
     )
 

@@ -22,6 +22,7 @@ from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
 from trials.prefetch import cache_rows
 from trials.scoping import Action, require
+from trials.selectors import form_items
 from trials.signatures import ELIGIBILITY_MEANING, check_signature
 
 from . import eligibility as rules
@@ -113,19 +114,18 @@ def _forget_prefetched(screening: Screening) -> None:
     getattr(screening, "_prefetched_objects_cache", {}).clear()
 
 
-def _set_facts(screening: Screening, data: ScreeningInput) -> None:
+def _set_facts(screening: Screening, data: ScreeningInput, items: dict | None) -> None:
     for key, value in data.values.items():
         setattr(screening, key, "" if value is None and key in ("sex", "disease", "initials") else value)
-    if data.conditions is not None:
-        screening.conditions = {**screening.conditions, **data.conditions}
-    if data.answers is not None:
-        screening.answers = {**screening.answers, **data.answers}
+    if items is not None:
+        screening.items = items
     if data.prior_therapies is not None:
         screening.prior_therapies_recorded = True
 
 
-def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
-    _set_facts(screening, data)
+def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, items: dict | None, *, by,
+           reason: str) -> None:
+    _set_facts(screening, data, items)
     audited_save(screening, by=by, reason=reason)
     _forget_prefetched(screening)
     if labs is not None:
@@ -139,11 +139,12 @@ def _apply(screening: Screening, data: ScreeningInput, labs: list[dict] | None, 
     audited_save(screening, by=by, reason=reason or _("Eligibility evaluated"))
 
 
-def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None, *, by, reason: str) -> None:
+def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None, items: dict | None, *, by,
+            reason: str) -> None:
     """A new screening with its labs and courses, evaluated before it is written: the screening row,
     its labs and its courses are each inserted once, with their history rows in bulk
     (`bulk_create_with_history`: one history row per record, with who and why)."""
-    _set_facts(screening, data)
+    _set_facts(screening, data, items)
     lab_rows = sorted((ScreeningLab(screening=screening, **row) for row in labs or []), key=lambda lab: lab.analyte)
     if lab_rows:
         order = {str(lab.analyte or "").strip().upper(): index for index, lab in enumerate(data.labs or [])}
@@ -168,14 +169,15 @@ def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, toda
     errors = Errors()
     if site.pk not in {row.pk for row in study.sites.all()}:  # the study's sites, when prefetched, cost no query
         errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
-    labs = validate_screening(data, study, today, errors)
+    specs = {spec.code: spec for _section, spec in form_items(study)}
+    labs, items = validate_screening(data, study, today, errors, specs=specs)
     errors.raise_if_any()
     with transaction.atomic():
         Study.objects.select_for_update().filter(pk=study.pk).first()
         sequence = _next_sequence(Screening, study=study, site=site)
         screening = Screening(study=study, site=site, sequence=sequence,
                               number=f"{study.code}-{site.code}-S{sequence:03d}", created_by=by)
-        _create(screening, data, labs, by=by, reason=_("Screening created"))
+        _create(screening, data, labs, items, by=by, reason=_("Screening created"))
     return screening
 
 
@@ -191,9 +193,11 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
     if hasattr(screening, "participant"):
         errors.add("non_field_errors", _("This patient is enrolled; screening facts can no longer change."))
     merged = {**{k: getattr(screening, k) for k in SCALAR_FIELDS}, **data.values}
-    labs = validate_screening(ScreeningInput(values=merged, labs=data.labs, prior_therapies=data.prior_therapies,
-                                    conditions=data.conditions, answers=data.answers),
-                     screening.study, today, errors)
+    specs = {spec.code: spec for _section, spec in form_items(screening.study)}
+    labs, items = validate_screening(
+        ScreeningInput(values=merged, labs=data.labs, prior_therapies=data.prior_therapies, items=data.items,
+                       conditions=data.conditions, answers=data.answers),
+        screening.study, today, errors, specs=specs, current_items=screening.items)
     errors.raise_if_any()
     with transaction.atomic():
         # An enrolment at the same moment locks the screening too: facts never change under it.
@@ -201,7 +205,7 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
             raise ConflictError({"non_field_errors": [
                 _("This patient is enrolled; screening facts can no longer change.")]})
         before = screening_facts(screening)
-        _apply(screening, data, labs, by=by, reason=reason.strip())
+        _apply(screening, data, labs, items, by=by, reason=reason.strip())
         if screening.eligibility_confirmed_at is not None and screening_facts(screening) != before:
             _withdraw_eligibility_confirmation(screening, by=by, reason=reason.strip())
     return screening

@@ -17,13 +17,15 @@ from django.utils.translation import gettext_lazy
 from trials import catalogues
 from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors, errors_as_messages
+from trials.items import item_sections
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
+from trials.selectors import form_items
 from trials.signatures import ELIGIBILITY_MEANING
 
 from . import eligibility as rules
 from . import selectors, services
-from .enums import ANSWERS, CONDITIONS, WithdrawalReason
+from .enums import WithdrawalReason
 from .forms import (
     DEFAULT_THERAPY_ROWS,
     MAX_THERAPY_ROWS,
@@ -206,8 +208,7 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None, c
         },
         "labs": [(lab, analytes.get(lab.analyte)) for lab in labs],
         "therapies": list(screening.prior_therapies.all()),
-        "conditions": [(label, screening.conditions.get(name)) for name, label in CONDITIONS.items()],
-        "answers": [(label, kind, screening.answers.get(name)) for name, (label, kind) in ANSWERS.items()],
+        "item_sections": item_sections(form_items(screening.study), screening.items),
         "age": rules.age_in_years(screening.birth_date, screening.screening_date)
         if screening.birth_date and screening.screening_date else None,
         "consents": consents,

@@ -309,6 +309,8 @@ class Assessment(models.Model):
     concomitant_medications = models.JSONField(_("concomitant medications"), default=list, blank=True)
     virology = models.JSONField(_("virology"), default=dict, blank=True)
     immune_panel = models.JSONField(_("immune panel (% of lymphocytes)"), default=dict, blank=True)
+    items = models.JSONField(_("items"), default=dict, blank=True,
+                             help_text=_("Answers to the visit form's study-defined items, by item code."))
     notes = models.TextField(_("notes"), blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)

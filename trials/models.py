@@ -25,9 +25,11 @@ from .enums import (
     TimeUnit,
     VisitAnchor,
 )
+from .item_models import Item, ItemPlacement, ItemType  # noqa: F401 (models of this app)
 from .scoping import ScopedQuerySet
 from .response_period import VisitWindow, time_point_errors, window_cut
 from .response_thresholds import threshold_errors
+from .rule_items import rule_item_errors
 from .rule_params import RuleParamsError, validate_params
 from . import catalogues
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
@@ -471,6 +473,10 @@ class EligibilityCriterion(models.Model):
             messages = [f"{path}: {'; '.join(msgs)}" if path else "; ".join(msgs) for path, msgs in exc.errors.items()]
             field = "rule_type" if "rule_type" in exc.errors else "params"
             raise ValidationError({field: messages}) from None
+        items = {item.code: item.spec for item in Item.objects.filter(study_id=self.study_id)}
+        problems = rule_item_errors(self.rule_type, self.params, items)
+        if problems:
+            raise ValidationError({"params": [f"{path}: {'; '.join(msgs)}" for path, msgs in problems.items()]})
 
 
 class WorkerHeartbeat(models.Model):

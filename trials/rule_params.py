@@ -27,6 +27,7 @@ __all__ = [
     "RULE_TYPES",
     "SEXES",
     "THERAPY_OUTCOMES",
+    "TIME_UNITS",
     "RuleParamsError",
     "RuleType",
     "is_number",
@@ -36,6 +37,7 @@ __all__ = [
 # Codes of API.md ("Codes"); diseases, therapies and analytes are the catalogues'.
 THERAPY_OUTCOMES = ("none", "pr", "cr", "relapse", "ongoing")
 SEXES = ("male", "female")
+TIME_UNITS = ("days", "weeks", "months")
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -185,6 +187,14 @@ def _answer_value(value, path, errs):
     if isinstance(value, str) and value.strip():
         return value.strip()
     return errs.add(path, "Enter the expected answer: true, false, a number or a text.")
+
+
+def _codes(value, path, errs):
+    if not isinstance(value, (list, tuple)) or not value:
+        return errs.add(path, "Give a list of one or more codes.")
+    if not all(isinstance(code, str) and code.strip() for code in value):
+        return errs.add(path, "Every code is a text.")
+    return [code.strip() for code in value]
 
 
 _analyte = _code("analytes", "analyte", upper=True)
@@ -430,30 +440,54 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="condition",
-        label="Yes/no condition",
+        label="Yes/no item",
         help=(
-            "A yes/no condition recorded at screening has the given value, "
+            "A yes/no item of the screening has the given value, "
             'e.g. {"name": "abnormal_cardiac_function", "value": false}.'
         ),
         params=(_Param("name", _name), _Param("value", _boolean)),
     ),
     RuleType(
         code="answer_equals",
-        label="Screening answer equals",
+        label="Item equals",
         help=(
-            "A screening answer equals the given value (yes/no or text), "
+            "A screening item's answer equals the given value (yes/no, a choice's code, a number or a text), "
             'e.g. {"field": "pregnancy_test", "value": "negative"}.'
         ),
         params=(_Param("field", _name), _Param("value", _answer_value)),
     ),
     RuleType(
         code="answer_number",
-        label="Numeric screening answer",
+        label="Number item compared",
         help=(
-            "Compares a numeric screening answer with a number, "
+            "Compares a number item of the screening with a number, "
             'e.g. {"field": "thrombocytopenia_months", "op": ">", "value": 3}.'
         ),
         params=(_Param("field", _name), _OPERATOR_PARAM, _Param("value", _number())),
+    ),
+    RuleType(
+        code="answer_in",
+        label="Choice among codes",
+        help=(
+            "A single- or multiple-choice item's answer is one of the listed codes (for a multiple "
+            'choice: at least one of them is chosen), e.g. {"field": "marrow_finding", "values": '
+            '["hypocellular", "normal"]}.'
+        ),
+        params=(_Param("field", _name), _Param("values", _codes)),
+    ),
+    RuleType(
+        code="time_since",
+        label="Time since a date item",
+        help=(
+            "Days, whole weeks or whole months from a date item to the screening date compared with a "
+            'number, e.g. {"field": "splenectomy_date", "unit": "months", "op": ">=", "value": 6}.'
+        ),
+        params=(
+            _Param("field", _name),
+            _Param("unit", _choice(TIME_UNITS, "unit")),
+            _OPERATOR_PARAM,
+            _Param("value", _integer(minimum=0)),
+        ),
     ),
     RuleType(
         code="all_of",

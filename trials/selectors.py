@@ -9,11 +9,13 @@ from django.utils.translation import gettext as _
 
 from .enums import Assessment, TimeUnit, VisitAnchor
 from .infusion_days import InfusionRule, nominal_infusion_days
+from .items import ItemSpec
 from .models import (
     Arm,
     DoseLevel,
     EligibilityCriterion,
     InfusionDefinition,
+    ItemPlacement,
     Study,
     StudyDisease,
     VisitDefinition,
@@ -23,6 +25,14 @@ from .scoping import Action
 
 _MINUTES = {TimeUnit.MINUTES: 1, TimeUnit.HOURS: 60, TimeUnit.DAYS: 24 * 60}
 _ANCHOR_RANK = {VisitAnchor.ENROLMENT: 0, VisitAnchor.FIRST_INFUSION: 1, VisitAnchor.LAST_INFUSION: 2}
+
+
+def form_items(study, visit_definition=None) -> list[tuple[str, ItemSpec]]:
+    """The items of the screening form (no visit definition) or of a visit's form, in order, each
+    with its section: one query."""
+    rows = (ItemPlacement.objects.filter(item__study=study, visit_definition=visit_definition)
+            .select_related("item").order_by("order", "id"))
+    return [(row.section, row.item.spec) for row in rows]
 
 
 def studies_for_home(user):

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from enrollment import services
 from enrollment.api import ScreeningFactsSerializer
-from enrollment.enums import ANSWERS, CONDITIONS
 from enrollment.models import Screening
 from enrollment.tests.factories import ConsentFactory, ScreeningFactory
 from trials import catalogues
+from trials.models import Study
+from trials.selectors import form_items
 from trials.tests.support import confirm_eligibility
 
 
@@ -125,8 +126,9 @@ def _choice(value) -> str:
     return "yes" if value is True else "no" if value is False else "unknown"
 
 
-def form_data(facts=None, *, history=True, therapy_rows=4, first_therapy_row=0, **changes) -> dict:
-    """The screening form as a coordinator submits it, from API-style facts."""
+def form_data(facts=None, *, history=True, therapy_rows=4, first_therapy_row=0, study="MSC-ITP-5", **changes) -> dict:
+    """The screening form of `study` as a coordinator submits it, from API-style facts (an item's
+    answer at the top level, yes/no items also under `conditions`)."""
     facts = {**(p3_facts() if facts is None else facts), **changes}
     data = {key: _text(facts.get(key)) for key in SCALARS}
     labs = {lab["analyte"]: lab for lab in facts.get("labs", [])}
@@ -148,11 +150,10 @@ def form_data(facts=None, *, history=True, therapy_rows=4, first_therapy_row=0, 
             data[f"therapy-{index}-{key}"] = _text(course.get(key))
     if history:
         data["prior_therapies_recorded"] = "on"
-    conditions = facts.get("conditions", {})
-    for name in CONDITIONS:
-        data[f"condition_{name}"] = _choice(conditions.get(name))
-    for name, (_label, kind) in ANSWERS.items():
-        data[name] = _choice(facts.get(name)) if kind == "bool" else _text(facts.get(name))
+    answers = {**facts.get("conditions", {}), **facts.get("items", {})}
+    for _section, spec in form_items(Study.objects.get(code=study)):
+        value = answers.get(spec.code, facts.get(spec.code))
+        data[spec.code] = _choice(value) if spec.type == "yes_no" else _text(value)
     return data
 
 

@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enrollment import selectors, services
-from enrollment.enums import CONDITIONS
 from enrollment.forms import EnrolForm
 from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 from enrollment.tests.support import consent, create_screening, form_data, new_url, p3_facts, today, years_ago
@@ -126,7 +125,9 @@ def test_new_screening_form_has_a_row_per_analyte_and_four_therapy_rows(coordina
     assert entry.facts["screening_date"].value() == today()
     assert entry.facts.fields["disease"].choices == [("", "—"), ("ITP", "Immune thrombocytopenia (ITP)")]
     assert "site" not in entry.facts.fields
-    assert [f.name for f in entry.facts.condition_fields()] == [f"condition_{n}" for n in CONDITIONS]
+    sections = entry.facts.item_sections()  # the study's screening items, as its definition places them
+    assert [section for section, _fields in sections] == ["Conditions", "Other answers"]
+    assert [f.name for f in sections[0][1]][:3] == ["abnormal_cardiac_function", "tumour", "carcinoma_in_situ_only"]
     html = response.content.decode()
     assert 'href="?therapy_rows=8"' in html
     assert html.count("<script") == 1 and ' style="' not in html  # strict CSP: no inline script or style
@@ -204,8 +205,8 @@ def test_new_screening_valid_post_creates_the_screening_with_si_values(coordinat
     assert [(t.therapy, t.outcome) for t in screening.prior_therapies.all()] == [
         ("glucocorticoid", "none"), ("tpo_agent", "none"), ("rituximab", "none")]
     assert screening.prior_therapies_recorded is True
-    assert screening.answers["thrombocytopenia_months"] == 24
-    assert (screening.conditions["lactating"], screening.conditions["tumour"]) == (False, None)
+    assert screening.items["thrombocytopenia_months"] == 24
+    assert (screening.items["lactating"], screening.items.get("tumour")) == (False, None)
     assert screening.eligible is True
     assert [c["outcome"] for c in screening.eligibility] == ["met"] * 12
     page = coordinator_client.get(response["Location"])
@@ -266,7 +267,7 @@ def test_screening_edit_form_is_prefilled_as_entered(coordinator_client, studies
     assert (rows["ALT"]["uln"].value(), rows["AST"]["uln"].value()) == (40, None)  # AST's range is the site's
     assert [f["therapy"].value() for f in entry.therapies.forms] == [
         "glucocorticoid", "tpo_agent", "rituximab", None, None, None, None]
-    assert entry.facts["condition_lactating"].value() == "no"
+    assert entry.facts["lactating"].value() == "no"
     assert entry.facts["childbearing_potential"].value() == "yes"
     assert entry.facts["thrombocytopenia_months"].value() == 24
 

@@ -6,27 +6,47 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followup', '0013_signatures'),
+        ('enrollment', '0004_screening_items'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicallabresult',
+            model_name='historicalpriortherapy',
+            name='therapy',
+            field=models.CharField(help_text='A prior-therapy code of the catalogue.', max_length=20, verbose_name='therapy'),
+        ),
+        migrations.AlterField(
+            model_name='historicalscreening',
+            name='disease',
+            field=models.CharField(blank=True, help_text='A disease code of the catalogue.', max_length=30, verbose_name='disease'),
+        ),
+        migrations.AlterField(
+            model_name='historicalscreeninglab',
             name='analyte',
             field=models.CharField(help_text='An analyte code of the catalogue.', max_length=20, verbose_name='analyte'),
         ),
         migrations.AlterField(
-            model_name='historicallabresult',
+            model_name='historicalscreeninglab',
             name='range_source',
             field=models.CharField(blank=True, help_text="'report': the reporting lab; 'site': the site's stored range; 'report+site': the limit the report gave, the other from the site; 'catalogue': the lab catalogue's default range (the site had none).", max_length=20, verbose_name='reference range from'),
         ),
         migrations.AlterField(
-            model_name='labresult',
+            model_name='priortherapy',
+            name='therapy',
+            field=models.CharField(help_text='A prior-therapy code of the catalogue.', max_length=20, verbose_name='therapy'),
+        ),
+        migrations.AlterField(
+            model_name='screening',
+            name='disease',
+            field=models.CharField(blank=True, help_text='A disease code of the catalogue.', max_length=30, verbose_name='disease'),
+        ),
+        migrations.AlterField(
+            model_name='screeninglab',
             name='analyte',
             field=models.CharField(help_text='An analyte code of the catalogue.', max_length=20, verbose_name='analyte'),
         ),
         migrations.AlterField(
-            model_name='labresult',
+            model_name='screeninglab',
             name='range_source',
             field=models.CharField(blank=True, help_text="'report': the reporting lab; 'site': the site's stored range; 'report+site': the limit the report gave, the other from the site; 'catalogue': the lab catalogue's default range (the site had none).", max_length=20, verbose_name='reference range from'),
         ),

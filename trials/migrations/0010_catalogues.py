@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trials', '0007_signatures'),
+        ('trials', '0009_legacy_items'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('code', models.CharField(max_length=30, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9_]*$', 'Use capital letters, digits and underscores only, starting with a letter or digit.')], verbose_name='code')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('lineages', models.JSONField(default=list, help_text='The blood lineages its response follows, a list of: platelets, red_cells, neutrophils.', verbose_name='lineages')),
+                ('lineages', models.JSONField(blank=True, default=list, help_text="The blood lineages the disease involves by definition, which a several-lineage response grades whatever their baseline (Evans syndrome: red cells and platelets). Leave empty when they differ by patient (a secondary cytopenia): a lineage then counts when its baseline is below the criteria set's threshold.", verbose_name='lineages')),
                 ('order', models.PositiveSmallIntegerField(default=0, verbose_name='order')),
                 ('response_criteria', models.ForeignKey(blank=True, help_text='The set a study admitting the disease uses unless it names another.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='trials.responsecriteriaset', verbose_name='default response criteria set')),
             ],
@@ -149,7 +149,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('code', models.CharField(db_index=True, max_length=30, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9_]*$', 'Use capital letters, digits and underscores only, starting with a letter or digit.')], verbose_name='code')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('lineages', models.JSONField(default=list, help_text='The blood lineages its response follows, a list of: platelets, red_cells, neutrophils.', verbose_name='lineages')),
+                ('lineages', models.JSONField(blank=True, default=list, help_text="The blood lineages the disease involves by definition, which a several-lineage response grades whatever their baseline (Evans syndrome: red cells and platelets). Leave empty when they differ by patient (a secondary cytopenia): a lineage then counts when its baseline is below the criteria set's threshold.", verbose_name='lineages')),
                 ('order', models.PositiveSmallIntegerField(default=0, verbose_name='order')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),

@@ -1,0 +1,63 @@
+"""Form fields of study-defined items, for every form that places them (screening, visits).
+
+A field's name is the item's code; its shape follows the item's type (`trials.items`); the form
+checks only the shape, the service the rest (`trials.items.clean_value`), so the page and the API
+give the same messages.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from . import items as item_rules
+from .widgets import date_input, number_input
+
+BLANK = [("", "—")]
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+YES_NO_UNKNOWN = [(YES, _("Yes")), (NO, _("No")), (UNKNOWN, _("Unknown"))]
+_AS_BOOL = {YES: True, NO: False}
+
+
+def as_choice(value) -> str:
+    return YES if value is True else NO if value is False else UNKNOWN
+
+
+def item_field(spec: item_rules.ItemSpec) -> forms.Field:
+    label = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
+    common = {"label": label, "required": False, "help_text": spec.help_text}
+    if spec.type == item_rules.YES_NO:
+        return forms.ChoiceField(choices=YES_NO_UNKNOWN, initial=UNKNOWN, widget=forms.RadioSelect, **common)
+    if spec.type == item_rules.NUMBER:
+        attrs = {key: value for key, value in (("min", spec.min_value), ("max", spec.max_value)) if value is not None}
+        return forms.FloatField(widget=number_input(**attrs), **common)
+    if spec.type == item_rules.DATE:
+        return forms.DateField(widget=date_input(), **common)
+    if spec.type == item_rules.CHOICE:
+        return forms.ChoiceField(choices=BLANK + list(spec.choices), **common)
+    if spec.type == item_rules.MULTI_CHOICE:
+        return forms.MultipleChoiceField(choices=list(spec.choices), widget=forms.CheckboxSelectMultiple, **common)
+    return forms.CharField(max_length=spec.max_length or item_rules.DEFAULT_TEXT_LENGTH, **common)
+
+
+def item_value(spec: item_rules.ItemSpec, cleaned):
+    """What the form's cleaned value means for the service (None: not recorded)."""
+    if spec.type == item_rules.YES_NO:
+        return _AS_BOOL.get(cleaned)
+    if spec.type == item_rules.NUMBER:
+        return int(cleaned) if isinstance(cleaned, float) and cleaned.is_integer() else cleaned
+    if spec.type == item_rules.DATE:
+        return cleaned.isoformat() if isinstance(cleaned, date) else None
+    if spec.type == item_rules.MULTI_CHOICE:
+        return list(cleaned or []) or None
+    return cleaned or None
+
+
+def item_initial(spec: item_rules.ItemSpec, stored):
+    """The field's initial value for a stored answer."""
+    if spec.type == item_rules.YES_NO:
+        return as_choice(stored)
+    if stored is None:
+        return [] if spec.type == item_rules.MULTI_CHOICE else ""
+    return stored
