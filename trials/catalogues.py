@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from types import MappingProxyType
 
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -54,12 +55,11 @@ def read_catalogue() -> Catalogue:
                              max_age_years=r.max_age_years, lln=r.lln, uln=r.uln)
                 for r in row.reference_ranges.all()),
         )
-    return Catalogue(
-        diseases=_diseases(),
-        therapies={t.code: TherapyEntry(code=t.code, name=t.name, therapy_class=t.therapy_class)
-                   for t in Therapy.objects.all()},
-        analytes=analytes,
-    )
+    therapies = {t.code: TherapyEntry(code=t.code, name=t.name, therapy_class=t.therapy_class)
+                 for t in Therapy.objects.all()}
+    # Read-only views: one snapshot is shared by every request of the process.
+    return Catalogue(diseases=MappingProxyType(_diseases()), therapies=MappingProxyType(therapies),
+                     analytes=MappingProxyType(analytes))
 
 
 def _diseases() -> dict[str, DiseaseEntry]:
