@@ -17,6 +17,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
 
+from . import catalogues
 from .limits import audit_reason_max_length
 
 
@@ -121,7 +122,8 @@ def _display(record, field_name: str, value):
     field = record._meta.get_field(field_name)
     if getattr(field, "choices", None):
         return dict(field.flatchoices).get(value, value)
-    return value
+    label = catalogues.code_label(field_name, value) if isinstance(value, str) else None
+    return value if label is None else label
 
 
 # Records whose audit trail also shows the history of the rows they hold (an assessment's lab

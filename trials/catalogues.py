@@ -29,7 +29,8 @@ from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disea
 from .units import Analyte as AnalyteSpec
 from .units import DefaultRange
 
-__all__ = ["GENERATION_KEY", "catalogue_changed", "current", "keep_snapshot_generation", "read_catalogue"]
+__all__ = ["GENERATION_KEY", "catalogue_changed", "code_label", "current", "keep_snapshot_generation",
+           "read_catalogue"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,21 @@ def current() -> Catalogue:
     catalogue = read_catalogue()
     _snapshot = (token, catalogue)
     return catalogue
+
+
+def code_label(field_name: str, code) -> str | None:
+    """How a record's catalogue code reads in the audit trail, as when the codes were fixed choices:
+    a disease or therapy by its name, an analyte as "code - name"; None for any other field or code."""
+    if field_name not in ("disease", "therapy", "analyte"):
+        return None
+    catalogue = current()
+    if field_name == "disease" and code in catalogue.diseases:
+        return catalogue.diseases[code].name
+    if field_name == "therapy" and code in catalogue.therapies:
+        return catalogue.therapies[code].name
+    if field_name == "analyte" and code in catalogue.analytes:
+        return f"{code} - {catalogue.analytes[code].label}"
+    return None
 
 
 def keep_snapshot_generation() -> None:

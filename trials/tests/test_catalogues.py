@@ -10,6 +10,7 @@ from django.urls import reverse
 from enrollment.models import Screening
 from enrollment.tests.support import p3_facts
 from trials import catalogues
+from trials.accounts import administrators_group
 from trials.audit import audited_save
 from trials.catalogue import shipped_catalogue
 from trials.models import (
@@ -227,6 +228,15 @@ def test_the_loader_refuses_an_unknown_lineage_naming_the_disease_and_field(stud
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("model", "shown"), [("disease", "SECONDARY_CYTOPENIA"), ("therapy", "tpo_agent"),
+                                             ("analyte", "RETIC_ABS")])
+def test_an_administrator_lists_the_catalogue(admin_client, studies, model, shown):
+    response = admin_client.get(reverse(f"admin:trials_{model}_changelist"))
+
+    assert response.status_code == 200
+    assert shown in response.content.decode()
+
+
 @pytest.mark.parametrize("model", ["disease", "therapy", "analyte"])
 def test_catalogue_pages_refuse_a_coordinator(client, make_user, studies, model):
     client.force_login(make_user("coordinator"))
@@ -239,9 +249,11 @@ def test_catalogue_pages_refuse_a_coordinator(client, make_user, studies, model)
 
 @pytest.mark.parametrize("model", ["disease", "therapy", "analyte"])
 def test_catalogue_pages_refuse_staff_without_the_administrator_role(client, make_user, studies, model):
+    """Even with the administrators' permissions, only an administrator's role opens them."""
     monitor = make_user("monitor")
     monitor.is_staff = True
     monitor.save()
+    monitor.groups.add(administrators_group())
     client.force_login(monitor)
 
     assert client.get(reverse(f"admin:trials_{model}_changelist")).status_code == 403
