@@ -227,9 +227,20 @@ class StudyAdmin(StudyDefinitionAdminMixin, AuditedAdmin):
                                   "uses_dose_escalation", "eligibility_confirmation_required"]}),
         (_("Response assessment"), {"fields": ["response_from_day", "response_until_day", "response_time_points",
                                                "time_point_window_days"]}),
+        (_("Data dictionary"), {"fields": ["data_dictionary"]}),
         (_("Audit"), {"fields": ["change_reason"]}),
     ]
+    readonly_fields = ["data_dictionary"]
     inlines = [StudyDiseaseInline, ArmLinkInline, VisitDefinitionInline, CriterionInline]
+
+    @admin.display(description=_("items"))
+    def data_dictionary(self, obj):
+        if not obj or not obj.pk:
+            return _("Save the study first, then add the items its forms ask.")
+        url = reverse("admin:trials_item_changelist")
+        return format_html('{} <a href="{}?study__code={}">{}</a> · <a href="{}?study__code={}">{}</a>',
+                           gettext("%(n)s items.") % {"n": obj.items.count()}, url, obj.code, gettext("Edit the items"),
+                           reverse("admin:trials_item_add"), obj.code, gettext("Add an item"))
 
 
 class DoseLevelInline(ScopedInline):
@@ -412,3 +423,7 @@ class ReferenceRangeAdmin(AuditedAdmin):
                 choices=[(code, f"{code} - {a.label} ({a.si_unit})") for code, a in ANALYTES.items()]
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+# The data dictionary's pages build on the classes above.
+from . import admin_items  # noqa: E402, F401
