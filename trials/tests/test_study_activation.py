@@ -7,6 +7,8 @@ import io
 import pytest
 import yaml
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from enrollment.models import Participant, Screening
@@ -54,6 +56,33 @@ def admin(make_user):
 # --------------------------------------------------------------------------------------------
 # Which studies are drafts
 # --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def back_to_the_latest_schema():
+    """Leave the database at the latest migrations again: later tests need every column."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_study_that_existed_before_the_status_is_active(studies, back_to_the_latest_schema):
+    executor = MigrationExecutor(connection)
+    [status_migration] = [key for key in executor.loader.graph.nodes
+                          if key[0] == "trials" and key[1].endswith("_study_status")]
+    [before] = [node.key for node in executor.loader.graph.node_map[status_migration].parents
+                if node.key[0] == "trials"]
+    executor.migrate([before])
+    old = executor.loader.project_state([before]).apps.get_model("trials", "Study")
+    assert old.objects.count() == 3
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([status_migration])
+    state = executor.loader.project_state([status_migration]).apps
+    assert set(state.get_model("trials", "Study").objects.values_list("status", flat=True)) == {"active"}
+    assert set(state.get_model("trials", "HistoricalStudy").objects.values_list("status", flat=True)) == {"active"}
 
 
 def test_the_shipped_studies_and_a_study_file_loaded_are_active(studies, other_site_study):
