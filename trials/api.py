@@ -176,6 +176,8 @@ class StudyActivate(APIView):
     @extend_schema(request=StudyActivateSerializer, responses={200: StudyDetailSerializer})
     def post(self, request, code):
         study = get_object_or_404(Study.objects.visible_to(request.user), code=code)
+        if not site_ids_for(request.user, Action.CONFIGURE_STUDY):  # the role first, whatever the body
+            raise PermissionDenied(_("Only an administrator of every site of the study activates it."))
         body = StudyActivateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         study_activate(study=study, by=request.user, reason=body.validated_data["reason"])
