@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_activation import StudyActivationAdminMixin
 from .admin_definitions import StudyDefinitionAdminMixin
 from .admin_forms import CriterionForm, CriterionInlineForm, PlainFieldsMixin, ReasonForm, StudyForm, UniqueRowsFormSet
 from .audit import audited_delete, audited_save, change_context
@@ -214,15 +215,18 @@ class ArmLinkInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(StudyDefinitionAdminMixin, AuditedAdmin):
+class StudyAdmin(StudyActivationAdminMixin, StudyDefinitionAdminMixin, AuditedAdmin):
     form = StudyForm
     change_form_template = "admin/trials/study/change_form.html"
     change_list_template = "admin/trials/study/change_list.html"
-    list_display = ["code", "title", "version", "effective_date", "enrolment_target", "uses_dose_escalation"]
+    list_display = ["code", "title", "status", "version", "effective_date", "enrolment_target", "uses_dose_escalation"]
+    list_filter = ["status"]
     search_fields = ["code", "title", "registry_id"]
+    # A draft becomes active through "Activate study" (`study_activate`), never by editing the field.
+    readonly_fields = ["status"]
     filter_horizontal = ["sites"]
     fieldsets = [
-        (None, {"fields": ["code", "title", "registry_id", "version", "effective_date", "sites"]}),
+        (None, {"fields": ["code", "title", "status", "registry_id", "version", "effective_date", "sites"]}),
         (_("Design"), {"fields": ["design", "intervention", "primary_endpoint", "enrolment_target",
                                   "uses_dose_escalation", "eligibility_confirmation_required"]}),
         (_("Response assessment"), {"fields": ["response_from_day", "response_until_day", "response_time_points",

@@ -5,6 +5,11 @@ new code creates a study configured exactly alike, and exporting that study give
 document again (`trials/tests/test_definitions.py`). It reads a study fetched with
 `trials.selectors.study_queryset` (its configuration prefetched: no further query) and returns
 JSON-ready values (dates as ISO text).
+
+The study's status (draft or active) is not part of the document, and a document that names one
+is refused (`trials.services.DEFINITION_KEYS`): the status is the state of one study, not of its
+configuration. A study created from a document (a copy, an upload, `POST /api/v1/studies/`) is
+always a draft that an administrator activates; a study file loaded by `load_studies` runs at once.
 """
 from __future__ import annotations
 

@@ -18,6 +18,13 @@ class Disease(models.TextChoices):
     SECONDARY_CYTOPENIA = "SECONDARY_CYTOPENIA", _("Cytopenia secondary to an autoimmune disease")
 
 
+class StudyStatus(models.TextChoices):
+    """A draft is being configured and records no screening; an administrator activates it."""
+
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+
+
 class ResponseFamily(models.TextChoices):
     """Which response engine a criteria set parameterises (CLINICAL_RULES.md sections 1-2)."""
 

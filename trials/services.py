@@ -22,7 +22,9 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from .audit import audited_save
-from .errors import ConflictError, ServiceError
+from .enums import DoseLevelStatus, StudyStatus
+from .errors import ConflictError, Errors, ServiceError
+from .limits import reason_length_error
 from .models import (
     Arm,
     DoseLevel,
@@ -212,10 +214,11 @@ def _definition_key_errors(data: dict) -> list[str]:
     return problems
 
 
-def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
+def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str = StudyStatus.ACTIVE) -> Study:
     """Create or update one study from its parsed definition. A key no row of its kind has, or a
     response period that cuts a visit window (`response_period.period_cuts`), is refused before
-    anything is written."""
+    anything is written. A study created gets `status` (a study file loads as a running study; a
+    copy or an upload starts as a draft); an existing study keeps its own."""
     problems = _definition_key_errors(data)
     if problems:
         raise StudyDefinitionError(" ".join(problems))
@@ -243,7 +246,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
             "response_time_points": data.get("response_time_points") or {},
             "time_point_window_days": data.get("time_point_window_days", 7),
         },
-        by=by, reason=reason, report=report, label=f"study {code}",
+        create_only={"status": status}, by=by, reason=reason, report=report, label=f"study {code}",
     )
     for row in data.get("sites", []):
         site = _upsert(Site, key={"code": row["code"]}, values={"name": row["name"]}, by=by, reason=reason,
@@ -452,7 +455,9 @@ def study_create_from_definition(*, data, by, reason: str) -> Study:
     """A new study from a definition document (`GET /studies/{code}/definition/` of another study,
     with another code, or a file): an administrator at every site it names, sites that exist, a
     code no study has (409), and a definition `study_load` accepts (400 naming the place); all in
-    one transaction, audited with `reason`."""
+    one transaction, audited with `reason`. The study is a draft, whatever the status of the study
+    it was copied from (a definition carries no status): it records no screening until an
+    administrator activates it (`study_activate`)."""
     if not isinstance(data, dict):
         raise ServiceError({"definition": [_("Send a study definition: a mapping with a code, a title, ...")]})
     nulls = _null_character_paths(data)
@@ -481,13 +486,71 @@ def study_create_from_definition(*, data, by, reason: str) -> Study:
             raise ConflictError({"code": [_("A study %(code)s exists already: give the copy a code of its own.") % {
                 "code": code}]})
         try:
-            return study_load({**data, "code": code}, by=by, reason=reason, report=LoadReport())
+            return study_load({**data, "code": code}, by=by, reason=reason, report=LoadReport(),
+                              status=StudyStatus.DRAFT)
         except StudyDefinitionError as exc:
             raise ServiceError({"definition": [str(exc)]}) from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problem = _("%(code)s: the definition is incomplete or mis-shaped (%(problem)s).") % {
                 "code": code, "problem": repr(exc)}
             raise ServiceError({"definition": [problem]}) from None
+
+
+def study_activation_gaps(study: Study) -> Errors:
+    """What `study` lacks to be run, by the part of its configuration that lacks it (empty when
+    nothing does): a site, a disease with its response criteria, an arm whose infusions are
+    scheduled and whose dose levels are set (an arm of cord blood units without dose escalation
+    may have none: the unit's cell count is its dose), an eligibility criterion, a visit."""
+    gaps = Errors()
+    if not study.sites.exists():
+        gaps.add("sites", _("No site runs the study: add at least one site."))
+    if not study.diseases.exists():
+        gaps.add("diseases", _("No disease is admitted: add at least one disease with its response criteria set."))
+    arms = list(Arm.objects.filter(study=study).prefetch_related("dose_levels", "infusion_definitions"))
+    if not arms:
+        gaps.add("arms", _("The study has no arm: add at least one arm with its dose levels and infusions."))
+    for arm in arms:
+        if not arm.infusion_definitions.all():
+            gaps.add("arms", _("Arm %(arm)s has no infusion: add its infusion schedule.") % {"arm": arm.code})
+        if not arm.dose_levels.all() and (study.uses_dose_escalation or arm.product_kind != "cord_blood"):
+            gaps.add("arms", _("Arm %(arm)s has no dose level: add at least one.") % {"arm": arm.code})
+    if not study.criteria.exists():
+        gaps.add("criteria", _("The study has no eligibility criterion: add at least one."))
+    if not study.visit_definitions.exists():
+        gaps.add("visits", _("The study has no visit: add its visit schedule."))
+    return gaps
+
+
+def study_activate(*, study: Study, by, reason: str) -> Study:
+    """An administrator at every site of the study activates the draft: from then on it records
+    screenings and enrolments. Refused (403) to anyone else; a study already active (409); a study
+    that lacks part of its configuration (`study_activation_gaps`: 409, each gap under the part it
+    concerns). Without dose escalation no decision ever opens a dose level, so the planned levels
+    open with the study; an escalation study's levels stay as they are (signed decisions open them).
+    One transaction, the study row locked (as enrolment and level changes lock it), every change
+    audited with `reason`."""
+    allowed = set(site_ids_for(by, Action.CONFIGURE_STUDY))
+    if not allowed or any(site_id not in allowed for site_id in study.sites.values_list("pk", flat=True)):
+        raise PermissionDenied(_("Only an administrator of every site of the study activates it."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError({"reason": [_("Say why the study is activated (kept in the audit trail).")]})
+    if reason_length_error(reason):
+        raise ServiceError({"reason": [reason_length_error(reason)]})
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.status != StudyStatus.DRAFT:
+            raise ConflictError({"status": [_("Study %(code)s is %(status)s already: only a draft is activated.") % {
+                "code": locked.code, "status": locked.get_status_display().lower()}]})
+        study_activation_gaps(locked).raise_if_any(ConflictError)
+        locked.status = StudyStatus.ACTIVE
+        audited_save(locked, by=by, reason=reason)
+        if not locked.uses_dose_escalation:
+            for level in DoseLevel.objects.filter(arm__study=locked, status=DoseLevelStatus.PLANNED):
+                level.status = DoseLevelStatus.OPEN
+                audited_save(level, by=by, reason=reason)
+    study.status = locked.status
+    return study
 
 
 def worker_heartbeat_record(*, name: str, hostname: str, now) -> None:

@@ -141,7 +141,7 @@ def test_an_administrator_creates_a_study_from_another_studys_definition(studies
     response = api.post("/api/v1/studies/", body, format="json")
 
     assert response.status_code == 201, response.json()
-    assert response.json() == body["definition"]
+    assert response.json() == {**body["definition"], "status": "draft"}  # a new study is a draft
     created = Study.objects.get(code="MSC-COPY")
     assert {row.history_change_reason for row in created.history.all()} == {"Copied for the amended protocol"}
     assert {row.history_user for row in created.history.all()} == {admin}
