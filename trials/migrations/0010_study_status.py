@@ -17,7 +17,7 @@ def status_field(default: str) -> models.CharField:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("trials", "0007_signatures"),
+        ("trials", "0009_legacy_items"),
     ]
 
     operations = [
