@@ -1,7 +1,7 @@
 """The data dictionary in the administration: a study's items and the forms that place them.
 
-An item's page holds its definition (type, unit, plausible range, choices, when it applies) and
-where it stands: the screening form (no visit) or a visit's form, in a section and an order.
+An item's page holds its definition (type, unit, plausible range, choices, when it applies, its
+section and order) and the forms where it stands: the screening form (no visit) or visits' forms.
 Choices are typed one per line as "code = label". Every change asks for a reason (audit trail),
 like every page of study configuration; administrators see the items of their sites' studies.
 """
@@ -10,8 +10,9 @@ from django.contrib import admin
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .admin import AuditedAdmin, ScopedInline, _parent_id
+from .admin_base import AuditedAdmin, ScopedInline, _parent_id
 from .admin_forms import ReasonForm
+from .audit import audited_delete, audited_save
 from .models import Item, ItemPlacement, Study
 
 
@@ -41,6 +42,8 @@ class ChoicesField(forms.CharField):
 
 
 class ItemForm(ReasonForm):
+    on_screening_form = forms.BooleanField(label=_("on the screening form"), required=False,
+                                           help_text=_("Asked at screening (criteria read screening items)."))
     choices = ChoicesField(label=_("choices"), required=False,
                            help_text=_('For a choice item: one per line, "code = label" (e.g. "negative = Negative"). '
                                        "Criteria and the API use the codes."))
@@ -50,6 +53,12 @@ class ItemForm(ReasonForm):
         fields = "__all__"
         widgets = {"applies_if": forms.Textarea(attrs={"rows": 2, "cols": 60}),
                    "help_text": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["on_screening_form"].initial = self.instance.placements.filter(
+                visit_definition__isnull=True).exists()
 
     def _post_clean(self):
         super()._post_clean()
@@ -65,10 +74,12 @@ class ItemForm(ReasonForm):
 
 class ItemPlacementInline(ScopedInline):
     model = ItemPlacement
-    extra = 1  # a row ready to fill; left untouched it places the item nowhere
-    fields = ["visit_definition", "section", "order"]
-    verbose_name = _("place on a form")
-    verbose_name_plural = _("forms where the item stands (no visit: the screening form)")
+    fields = ["visit_definition"]
+    verbose_name = _("visit form")
+    verbose_name_plural = _("visit forms where the item stands")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(visit_definition__isnull=False)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -76,19 +87,20 @@ class ItemPlacementInline(ScopedInline):
             # Only the visits of the item's study (an item being added: choose them after saving it).
             item = Item.objects.filter(pk=_parent_id(request)).first() if _parent_id(request) else None
             field.queryset = (field.queryset.filter(study_id=item.study_id) if item else field.queryset.none())
-            field.empty_label = gettext("Screening form")
+            field.required = True
         return field
 
 
 @admin.register(Item)
 class ItemAdmin(AuditedAdmin):
     form = ItemForm
-    list_display = ["study", "order", "code", "label", "type", "unit", "required", "forms"]
+    list_display = ["study", "order", "code", "label", "type", "unit", "required", "section", "forms"]
     list_display_links = ["code"]
     search_fields = ["code", "label", "study__code"]
     ordering = ["study__code", "order", "code"]
     fieldsets = [
-        (None, {"fields": ["study", "code", "label", "help_text", "type", "required", "order"]}),
+        (None, {"fields": ["study", "code", "label", "help_text", "type", "required", "section", "order",
+                           "on_screening_form"]}),
         (_("Number"), {"fields": ["unit", "min_value", "max_value", "decimals"]}),
         (_("Choices and text"), {"fields": ["choices", "max_length"]}),
         (_("When it applies"), {"fields": ["applies_if"]}),
@@ -98,6 +110,15 @@ class ItemAdmin(AuditedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("study").prefetch_related("placements__visit_definition")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        item, reason = form.instance, self._reason(request, form)
+        on_screening = item.placements.filter(visit_definition__isnull=True).first()
+        if form.cleaned_data.get("on_screening_form") and on_screening is None:
+            audited_save(ItemPlacement(item=item, visit_definition=None), by=request.user, reason=reason)
+        elif not form.cleaned_data.get("on_screening_form") and on_screening is not None:
+            audited_delete(on_screening, by=request.user, reason=reason)
 
     def lookup_allowed(self, lookup, value, request=None):
         # The study page links to its dictionary as ?study__code=<code>.

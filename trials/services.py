@@ -22,6 +22,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from .audit import audited_save
+from .item_definitions import ITEM_KEYS, SCREENING_FORM, item_values
 from .enums import DoseLevelStatus, StudyStatus
 from .errors import ConflictError, Errors, ServiceError
 from .limits import reason_length_error
@@ -153,7 +154,7 @@ DEFINITION_KEYS = {
     "study": {"code", "title", "registry_id", "version", "effective_date", "design", "intervention",
               "primary_endpoint", "enrolment_target", "uses_dose_escalation", "eligibility_confirmation_required",
               "response_from_day", "response_until_day", "response_time_points", "time_point_window_days", "sites",
-              "diseases", "arms", "items", "screening_form", "visits", "criteria"},
+              "diseases", "arms", "items", "visits", "criteria"},
     "site": {"code", "name"},
     "disease": {"disease", "response_criteria"},
     "arm": {"code", "name", "description", "product_kind", "missed_infusion_rule", "dose_levels", "infusions"},
@@ -161,14 +162,10 @@ DEFINITION_KEYS = {
                    "hard_limit_high", "group_cap", "status"},
     "infusion": {"number", "anchor", "offset_days", "window_before_days", "window_after_days"},
     "visit": {"code", "label", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
-              "window_unit", "assessments", "sex_restriction", "first_n_participants", "form"},
+              "window_unit", "assessments", "sex_restriction", "first_n_participants"},
     "criterion": {"code", "kind", "text", "source", "rule_type", "params"},
-    "item": {"code", "label", "help_text", "type", "unit", "min_value", "max_value", "decimals", "max_length",
-             "required", "choices", "applies_if"},
-    "section": {"section", "items"},
+    "item": set(ITEM_KEYS),
 }
-ITEM_DEFAULTS = {"help_text": "", "unit": "", "min_value": None, "max_value": None, "decimals": None,
-                 "max_length": None, "required": False, "choices": [], "applies_if": {}}
 
 
 def _definition_key_errors(data: dict) -> list[str]:
@@ -196,14 +193,9 @@ def _definition_key_errors(data: dict) -> list[str]:
     if problems:
         return problems
     for kind, key in (("site", "sites"), ("disease", "diseases"), ("visit", "visits"), ("criterion", "criteria"),
-                      ("item", "items"), ("section", "screening_form")):
+                      ("item", "items")):
         for index, row in enumerate(rows(data, key, f"study {code}")):
             check(row, kind, f"{code} {kind} {row.get('code', index) if isinstance(row, dict) else index}")
-    for index, visit in enumerate(rows(data, "visits", f"study {code}")):
-        if isinstance(visit, dict):
-            label = f"{code} visit {visit.get('code', index)}"
-            for position, section in enumerate(rows(visit, "form", label)):
-                check(section, "section", f"{label} section {position}")
     for index, arm in enumerate(rows(data, "arms", f"study {code}")):
         arm_label = f"{code} arm {arm.get('code', index) if isinstance(arm, dict) else index}"
         check(arm, "arm", arm_label)
@@ -353,37 +345,33 @@ def _items_load(study: Study, data: dict, *, by, reason: str, report: LoadReport
     codes = set()
     for order, row in enumerate(data.get("items") or [], start=1):
         codes.add(row["code"])
-        _upsert(Item, key={"study": study, "code": row["code"]},
-                values={"label": row["label"], "type": row["type"], "order": order,
-                        **{key: row.get(key, default) for key, default in ITEM_DEFAULTS.items()}},
+        _upsert(Item, key={"study": study, "code": row["code"]}, values={**item_values(row), "order": order},
                 by=by, reason=reason, report=report, label=f"{study.code} item {row['code']}")
     _report_extra(report, f"{study.code} item", study.items.exclude(code__in=codes), "code")
 
 
 def _placements_load(study: Study, data: dict, *, by, reason: str, report: LoadReport) -> None:
-    """Where the items stand: `screening_form`, and each visit's `form`, as sections of item codes."""
+    """Where each item stands (its `forms`: "screening" or visit codes), once the visits exist."""
     items = {item.code: item for item in study.items.all()}
     visits = {visit.code: visit for visit in study.visit_definitions.all()}
-    forms = [(None, "screening form", data.get("screening_form") or [])]
-    forms += [(visits[row["code"]], f"visit {row['code']}", row.get("form") or []) for row in data.get("visits", [])]
-    for visit, form_label, sections in forms:
-        placed = set()
-        order = 0
-        for section in sections:
-            for item_code in section.get("items") or []:
-                label = f"{study.code} {form_label} item {item_code}"
-                if item_code not in items:
-                    raise StudyDefinitionError(f"{label}: the study has no item {item_code!r} (add it under items).")
-                if item_code in placed:
-                    raise StudyDefinitionError(f"{label}: an item stands once on a form.")
-                placed.add(item_code)
-                order += 1
-                _upsert(ItemPlacement, key={"item": items[item_code], "visit_definition": visit},
-                        values={"section": str(section.get("section") or ""), "order": order},
-                        by=by, reason=reason, report=report, label=label)
-        extra = ItemPlacement.objects.filter(item__study=study, visit_definition=visit).exclude(item__code__in=placed)
-        for row in extra.select_related("item"):
-            report.not_in_file.append(f"{study.code} {form_label} item {row.item.code}")
+    for row in data.get("items") or []:
+        label = f"{study.code} item {row['code']}"
+        forms = row.get("forms") or []
+        if not isinstance(forms, list) or len(set(map(str, forms))) != len(forms):
+            raise StudyDefinitionError(f"{label}: forms is a list of distinct forms (screening or visit codes).")
+        unknown = [str(form) for form in forms if form != SCREENING_FORM and form not in visits]
+        if unknown:
+            raise StudyDefinitionError(f"{label}: no visit {', '.join(unknown)} (forms are {SCREENING_FORM} or the "
+                                       f"study's visit codes).")
+        item = items[row["code"]]
+        for form in forms:
+            visit = None if form == SCREENING_FORM else visits[form]
+            _upsert(ItemPlacement, key={"item": item, "visit_definition": visit}, values={}, by=by, reason=reason,
+                    report=report, label=f"{label} on form {form}")
+        for placement in item.placements.exclude(visit_definition__code__in=forms).select_related("visit_definition"):
+            form = placement.visit_definition.code if placement.visit_definition_id else SCREENING_FORM
+            if form not in forms:
+                report.not_in_file.append(f"{label} on form {form}")
 
 
 def _report_extra(report: LoadReport, label: str, queryset, attr: str) -> None:

@@ -42,17 +42,17 @@ def test_time_between_counts_whole_units(start, unit, elapsed):
     ("2026-04-07", {"unit": "weeks", "op": "<", "value": 8},
      RuleResult("met", "splenectomy date 2026-04-07 to screening 2026-06-01: 7 weeks; criterion < 8 weeks")),
 ])
-def test_time_since_a_date_item(recorded, params, expected):
-    assert evaluate_rule("time_since", {"field": "splenectomy_date", **params}, facts(splenectomy_date=recorded)) \
+def test_days_since_a_date_item(recorded, params, expected):
+    assert evaluate_rule("days_since", {"field": "splenectomy_date", **params}, facts(splenectomy_date=recorded)) \
         == expected
 
 
-def test_time_since_is_missing_without_the_date_the_screening_date_or_with_a_date_after_screening():
+def test_days_since_is_missing_without_the_date_the_screening_date_or_with_a_date_after_screening():
     params = {"field": "splenectomy_date", "unit": "days", "op": ">", "value": 1}
-    assert evaluate_rule("time_since", params, facts()).detail == "missing: splenectomy date (a date)"
-    assert evaluate_rule("time_since", params, Facts(items={"splenectomy_date": "2026-01-01"})).detail == (
+    assert evaluate_rule("days_since", params, facts()).detail == "missing: splenectomy date (a date)"
+    assert evaluate_rule("days_since", params, Facts(items={"splenectomy_date": "2026-01-01"})).detail == (
         "missing: screening date")
-    late = evaluate_rule("time_since", params, facts(splenectomy_date="2026-06-02"))
+    late = evaluate_rule("days_since", params, facts(splenectomy_date="2026-06-02"))
     assert (late.outcome, late.detail) == ("missing", "missing: splenectomy date on or before the screening date "
                                                       "(recorded 2026-06-02, screening 2026-06-01)")
 

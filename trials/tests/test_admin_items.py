@@ -11,24 +11,20 @@ from trials.services import LoadReport, StudyDefinitionError, study_load
 from trials.tests.admin_forms import form_errors, inline_add, inline_errors, page_data
 from trials.tests.test_admin import post_study_with
 
-MARROW = {"code": "marrow_finding", "label": "Bone marrow finding", "type": "choice",
-          "choices": "normal = Normal\nhypo = Hypocellular\n\nfibrosis = Fibrosis"}
+MARROW = {"code": "marrow_finding", "label": "Bone marrow finding", "type": "choice", "section": "Marrow",
+          "order": "99", "choices": "normal = Normal\nhypo = Hypocellular\n\nfibrosis = Fibrosis"}
 
 
-def add_item(client, study, placements=(), **values):
+def add_item(client, study, **values):
     url = reverse("admin:trials_item_add") + f"?study__code={study.code}"
     page = client.get(url)
-    data = page_data(page) | values
-    for visit, section, order in placements:
-        inline_add(data, page, ItemPlacement, visit_definition=visit.pk if visit else "", section=section,
-                   order=order)
-    return page, client.post(url, data)
+    return page, client.post(url, page_data(page) | values)
 
 
 def test_an_administrator_adds_a_choice_item_to_the_screening_form(admin_client, admin_user, studies):
     study = studies["MSC-ITP-5"]
 
-    page, response = add_item(admin_client, study, placements=[(None, "Marrow", 99)], **MARROW)
+    page, response = add_item(admin_client, study, on_screening_form="on", **MARROW)
 
     assert page.context["adminform"].form.initial["study"] == study.pk  # from the study page's link
     assert response.status_code == 302, form_errors(response)
@@ -69,13 +65,23 @@ def test_an_item_is_placed_on_a_visit_of_its_own_study_only(admin_client, studie
     assert offered and {visit.study_id for visit in offered} == {study.pk}
 
     data = page_data(page) | {"change_reason": "Asked at month 1"}
-    inline_add(data, page, ItemPlacement, visit_definition=other.visit_definitions.first().pk, section="X", order=1)
+    inline_add(data, page, ItemPlacement, visit_definition=other.visit_definitions.first().pk)
     assert admin_client.post(url, data).status_code == 200  # another study's visit is not offered
 
-    data = page_data(page) | {"change_reason": "Asked at month 1"}
-    inline_add(data, page, ItemPlacement, visit_definition=m1.pk, section="Marrow", order=1)
+    data = page_data(page) | {"change_reason": "Asked at month 1", "on_screening_form": "on"}
+    inline_add(data, page, ItemPlacement, visit_definition=m1.pk)
     assert admin_client.post(url, data).status_code == 302
     assert form_items(study, m1) == [("Marrow", item.spec)]
+    assert form_items(study)[-1] == ("Marrow", item.spec)
+    assert {row.history_change_reason for row in ItemPlacement.history.filter(item_id=item.pk)} == {
+        "Asked at month 1"}
+
+    data = page_data(admin_client.get(url)) | {"change_reason": "Not asked at screening"}
+    data.pop("on_screening_form")
+    assert admin_client.post(url, data).status_code == 302
+    assert item.placements.filter(visit_definition__isnull=True).exists() is False
+    assert ItemPlacement.history.filter(item_id=item.pk, history_type="-").get().history_change_reason == (
+        "Not asked at screening")
 
 
 def test_a_criterion_on_an_item_the_study_lacks_is_refused_with_its_path(admin_client, studies):
@@ -115,7 +121,7 @@ def test_a_definition_whose_rule_reads_an_unknown_item_loads_nothing(studies):
                                                                              "Beijing"}],
                   "items": [{"code": "splenectomy_date", "label": "Date of splenectomy", "type": "date"}],
                   "criteria": [{"code": "spleen", "kind": "inclusion", "text": "Splenectomy over 6 months ago.",
-                                "rule_type": "time_since",
+                                "rule_type": "days_since",
                                 "params": {"field": "splenectomy", "unit": "months", "op": ">=", "value": 6}}]}
 
     with pytest.raises(StudyDefinitionError) as refused:
@@ -124,14 +130,15 @@ def test_a_definition_whose_rule_reads_an_unknown_item_loads_nothing(studies):
     assert "NEW-1 criterion spleen: params: field: The study has no item 'splenectomy'" in str(refused.value)
 
 
-def test_a_definition_placing_an_item_it_does_not_define_is_refused(studies):
+def test_a_definition_placing_an_item_on_a_visit_it_does_not_have_is_refused(studies):
     definition = {"code": "NEW-2", "title": "New", "version": "1", "effective_date": "2026-01-01",
-                  "enrolment_target": 5, "screening_form": [{"section": "A", "items": ["qol"]}]}
+                  "enrolment_target": 5, "items": [{"code": "qol", "label": "QoL", "type": "number",
+                                                    "forms": ["screening", "M7"]}]}
 
     with pytest.raises(StudyDefinitionError) as refused:
         study_load(definition, by=None, reason="test", report=LoadReport())
 
-    assert str(refused.value) == "NEW-2 screening form item qol: the study has no item 'qol' (add it under items)."
+    assert str(refused.value) == "NEW-2 item qol: no visit M7 (forms are screening or the study's visit codes)."
 
 
 def test_the_study_page_links_to_its_data_dictionary(admin_client, studies):

@@ -192,8 +192,8 @@ def rule(rule_type, **params):
     ("answer_equals", {"field": "qol", "value": "high"}, {"value": ["'qol' is a number: compare it with a number."]}),
     ("answer_in", {"field": "symptoms", "values": ["fever", "rash"]},
      {"values": ["rash: not among the codes of 'symptoms' (fatigue, bleeding, fever)."]}),
-    ("time_since", {"field": "splenectomy_date", "unit": "months", "op": ">=", "value": 6}, {}),
-    ("time_since", {"field": "note", "unit": "days", "op": ">", "value": 1},
+    ("days_since", {"field": "splenectomy_date", "unit": "months", "op": ">=", "value": 6}, {}),
+    ("days_since", {"field": "note", "unit": "days", "op": ">", "value": 1},
      {"field": ["'note' is a text item; this rule reads a date item."]}),
     ("when_sex", {"sex": "female", "only_if_answer": "qol", "rule": rule("condition", name="nothing", value=True)},
      {"only_if_answer": ["'qol' is a number item; this rule reads a yes/no item."],
@@ -211,5 +211,5 @@ def test_rules_are_checked_against_the_studys_items(rule_type, params, errors):
 def test_items_read_lists_nested_rules():
     params = {"rules": [rule("when_sex", sex="female", only_if_answer="splenectomy_done",
                              rule=rule("answer_equals", field="pregnancy_test", value="negative")),
-                        rule("time_since", field="splenectomy_date", unit="days", op=">", value=1)]}
+                        rule("days_since", field="splenectomy_date", unit="days", op=">", value=1)]}
     assert items_read("all_of", params) == ["splenectomy_done", "pregnancy_test", "splenectomy_date"]

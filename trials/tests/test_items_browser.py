@@ -25,11 +25,13 @@ def test_an_item_added_in_the_admin_is_asked_and_judged_on_the_screening_page(ch
     page.fill("#id_code", "splenectomy_date")
     page.fill("#id_label", "Date of splenectomy")
     page.select_option("#id_type", "date")
-    page.fill("#id_placements-0-section", "Surgery")
-    page.fill("#id_placements-0-order", "30")
+    page.fill("#id_section", "Surgery")
+    page.fill("#id_order", "30")
+    page.check("#id_on_screening_form")
     page.get_by_role("button", name="Save", exact=True).click()
     assert "was added successfully" in page.locator(".messagelist").inner_text()
-    assert Item.objects.get(study__code="MSC-ITP-5", code="splenectomy_date").placements.get().section == "Surgery"
+    item = Item.objects.get(study__code="MSC-ITP-5", code="splenectomy_date")
+    assert (item.section, item.placements.get().visit_definition) == ("Surgery", None)
 
     # ... and a criterion reading it, on the study's page.
     page.goto(f"{page.base}/admin/trials/study/{studies['MSC-ITP-5'].pk}/change/")
@@ -39,7 +41,7 @@ def test_an_item_added_in_the_admin_is_asked_and_judged_on_the_screening_page(ch
     row.locator("select[name$=-kind]").select_option("inclusion")
     row.locator("input[name$=-order]").fill("40")
     row.locator("textarea[name$=-text]").fill("Splenectomy at least 6 months before screening.")
-    row.locator("select[name$=-rule_type]").select_option("time_since")
+    row.locator("select[name$=-rule_type]").select_option("days_since")
     row.locator("textarea[name$=-params]").fill(
         '{"field": "splenectomy_date", "unit": "months", "op": ">=", "value": 6}')
     page.fill("#id_change_reason", "Amendment 4: splenectomy interval")
