@@ -10,6 +10,7 @@ ITEM_KEYS = ("code", "label", "help", "type", "unit", "min", "max", "decimals", 
 _FIELDS = {"help": ("help_text", ""), "unit": ("unit", ""), "min": ("min_value", None), "max": ("max_value", None),
            "decimals": ("decimals", None), "choices": ("choices", []), "max_length": ("max_length", None),
            "required": ("required", False), "section": ("section", "")}
+DOCUMENT_NAMES = {field: key for key, (field, _default) in _FIELDS.items()}  # model field -> document key
 
 
 def item_values(row: dict) -> dict:

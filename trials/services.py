@@ -22,7 +22,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from .audit import audited_save
-from .item_definitions import ITEM_KEYS, SCREENING_FORM, item_values
+from .item_definitions import DOCUMENT_NAMES, ITEM_KEYS, SCREENING_FORM, item_values
 from .enums import DoseLevelStatus, StudyStatus
 from .errors import ConflictError, Errors, ServiceError
 from .limits import reason_length_error
@@ -50,7 +50,13 @@ SITES_FILE = "sites.yaml"
 
 
 class StudyDefinitionError(Exception):
-    """A study definition file is not valid; the message names the file, the row and the field."""
+    """A study definition file is not valid; the message names the file, the row and the field, and
+    `errors` (when the row's place is known) gives the messages by path in the document, such as
+    `criteria.3.params.field` (API.md "Study definitions")."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.errors = errors or {}
 
 
 @dataclass
@@ -67,7 +73,8 @@ class LoadReport:
 
 
 def _upsert(model: type[models.Model], *, key: dict, values: dict, by, reason: str, report: LoadReport,
-            label: str, create_only: dict | None = None) -> models.Model:
+            label: str, create_only: dict | None = None, path: str | None = None,
+            names: dict[str, str] | None = None) -> models.Model:
     instance = model.objects.filter(**key).first()
     creating = instance is None
     if creating:
@@ -85,10 +92,26 @@ def _upsert(model: type[models.Model], *, key: dict, values: dict, by, reason: s
     try:
         instance.full_clean()
     except ValidationError as exc:
-        raise StudyDefinitionError(f"{label}: {_format_errors(exc)}") from None
+        errors = _error_paths(exc, path, names or {}) if path is not None else None
+        raise StudyDefinitionError(f"{label}: {_format_errors(exc)}", errors) from None
     audited_save(instance, by=by, reason=reason)
     (report.created if creating else report.updated).append(label)
     return instance
+
+
+def _error_paths(exc: ValidationError, path: str, names: dict[str, str]) -> dict[str, list[str]]:
+    """A row's validation messages by their path in the document (`names`: the document's name of
+    a model field where they differ); a rule's messages, written "<param path>: <message>", under
+    `<row>.params.<param path>`."""
+    found: dict[str, list[str]] = {}
+    for name, messages in (exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}).items():
+        for message in messages:
+            key = path if name == "__all__" else f"{path}.{names.get(name, name)}"
+            param, separator, rest = message.partition(": ")
+            if name == "params" and separator and " " not in param:
+                key, message = f"{key}.{param}", rest
+            found.setdefault(key, []).append(message)
+    return found
 
 
 def _format_errors(exc: ValidationError) -> str:
@@ -250,7 +273,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
 
     criteria_sets = {c.code: c for c in ResponseCriteriaSet.objects.all()}
     listed_diseases = set()
-    for row in data.get("diseases", []):
+    for index, row in enumerate(data.get("diseases", [])):
         criteria_code = row["response_criteria"]
         if criteria_code not in criteria_sets:
             raise StudyDefinitionError(
@@ -259,11 +282,11 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         listed_diseases.add(row["disease"])
         _upsert(StudyDisease, key={"study": study, "disease": row["disease"]},
                 values={"response_criteria": criteria_sets[criteria_code]}, by=by, reason=reason, report=report,
-                label=f"{code} disease {row['disease']}")
+                label=f"{code} disease {row['disease']}", path=f"diseases.{index}")
     _report_extra(report, f"{code} disease", study.diseases.exclude(disease__in=listed_diseases), "disease")
 
     listed_arms = set()
-    for row in data.get("arms", []):
+    for arm_index, row in enumerate(data.get("arms", [])):
         listed_arms.add(row["code"])
         arm = _upsert(
             Arm, key={"study": study, "code": row["code"]},
@@ -271,10 +294,10 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
                 "name": row["name"], "description": row.get("description") or "", "product_kind": row["product_kind"],
                 "missed_infusion_rule": row.get("missed_infusion_rule", "last_given"),
             },
-            by=by, reason=reason, report=report, label=f"{code} arm {row['code']}",
+            by=by, reason=reason, report=report, label=f"{code} arm {row['code']}", path=f"arms.{arm_index}",
         )
         levels = set()
-        for level in row.get("dose_levels", []):
+        for level_index, level in enumerate(row.get("dose_levels", [])):
             levels.add(level["code"])
             _upsert(
                 DoseLevel, key={"arm": arm, "code": level["code"]},
@@ -288,16 +311,18 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
                 # Without dose escalation no decision ever opens a level: it starts open.
                 create_only={"status": level.get("status") or ("planned" if study.uses_dose_escalation else "open")},
                 by=by, reason=reason, report=report, label=f"{code} arm {arm.code} dose level {level['code']}",
+                path=f"arms.{arm_index}.dose_levels.{level_index}",
             )
         _report_extra(report, f"{code} arm {arm.code} dose level", arm.dose_levels.exclude(code__in=levels), "code")
         numbers = set()
-        for infusion in row.get("infusions", []):
+        for infusion_index, infusion in enumerate(row.get("infusions", [])):
             numbers.add(infusion["number"])
             _upsert(
                 InfusionDefinition, key={"arm": arm, "number": infusion["number"]},
                 values={key: infusion[key]
                         for key in ("anchor", "offset_days", "window_before_days", "window_after_days")},
                 by=by, reason=reason, report=report, label=f"{code} arm {arm.code} infusion {infusion['number']}",
+                path=f"arms.{arm_index}.infusions.{infusion_index}",
             )
         _report_extra(report, f"{code} arm {arm.code} infusion",
                       arm.infusion_definitions.exclude(number__in=numbers), "number")
@@ -320,7 +345,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
                 "sex_restriction": row.get("sex_restriction", "any"),
                 "first_n_participants": row.get("first_n_participants"), "order": order,
             },
-            by=by, reason=reason, report=report, label=f"{code} visit {row['code']}",
+            by=by, reason=reason, report=report, label=f"{code} visit {row['code']}", path=f"visits.{order - 1}",
         )
     _report_extra(report, f"{code} visit", study.visit_definitions.exclude(code__in=visit_codes), "code")
     _placements_load(study, data, by=by, reason=reason, report=report)
@@ -335,6 +360,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
                 "rule_type": row["rule_type"], "params": row.get("params", {}), "order": order,
             },
             by=by, reason=reason, report=report, label=f"{code} criterion {row['code']}",
+            path=f"criteria.{order - 1}",
         )
     _report_extra(report, f"{code} criterion", study.criteria.exclude(code__in=criterion_codes), "code")
     return study
@@ -346,7 +372,8 @@ def _items_load(study: Study, data: dict, *, by, reason: str, report: LoadReport
     for order, row in enumerate(data.get("items") or [], start=1):
         codes.add(row["code"])
         _upsert(Item, key={"study": study, "code": row["code"]}, values={**item_values(row), "order": order},
-                by=by, reason=reason, report=report, label=f"{study.code} item {row['code']}")
+                by=by, reason=reason, report=report, label=f"{study.code} item {row['code']}",
+                path=f"items.{order - 1}", names=DOCUMENT_NAMES)
     _report_extra(report, f"{study.code} item", study.items.exclude(code__in=codes), "code")
 
 
@@ -354,15 +381,16 @@ def _placements_load(study: Study, data: dict, *, by, reason: str, report: LoadR
     """Where each item stands (its `forms`: "screening" or visit codes), once the visits exist."""
     items = {item.code: item for item in study.items.all()}
     visits = {visit.code: visit for visit in study.visit_definitions.all()}
-    for row in data.get("items") or []:
+    for index, row in enumerate(data.get("items") or []):
         label = f"{study.code} item {row['code']}"
         forms = row.get("forms") or []
+        problem = None
         if not isinstance(forms, list) or len(set(map(str, forms))) != len(forms):
-            raise StudyDefinitionError(f"{label}: forms is a list of distinct forms (screening or visit codes).")
-        unknown = [str(form) for form in forms if form != SCREENING_FORM and form not in visits]
-        if unknown:
-            raise StudyDefinitionError(f"{label}: no visit {', '.join(unknown)} (forms are {SCREENING_FORM} or the "
-                                       f"study's visit codes).")
+            problem = "forms is a list of distinct forms (screening or visit codes)."
+        elif unknown := [str(form) for form in forms if form != SCREENING_FORM and form not in visits]:
+            problem = f"no visit {', '.join(unknown)} (forms are {SCREENING_FORM} or the study's visit codes)."
+        if problem:
+            raise StudyDefinitionError(f"{label}: {problem}", {f"items.{index}.forms": [problem]})
         item = items[row["code"]]
         for form in forms:
             visit = None if form == SCREENING_FORM else visits[form]
@@ -477,7 +505,7 @@ def study_create_from_definition(*, data, by, reason: str) -> Study:
             return study_load({**data, "code": code}, by=by, reason=reason, report=LoadReport(),
                               status=StudyStatus.DRAFT)
         except StudyDefinitionError as exc:
-            raise ServiceError({"definition": [str(exc)]}) from None
+            raise ServiceError(exc.errors or {"definition": [str(exc)]}) from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problem = _("%(code)s: the definition is incomplete or mis-shaped (%(problem)s).") % {
                 "code": code, "problem": repr(exc)}
