@@ -11,7 +11,7 @@ from trials.models import ResponseCriteriaSet, StudyDisease
 from trials.response_thresholds import incomplete_message, with_defaults
 
 from . import response as rules
-from .models import AdverseEvent
+from .models import AdverseEvent, Assessment
 from .timeline import build_chart
 
 # Rescue therapy that makes a platelet count not evaluable (CLINICAL_RULES.md section 1).
@@ -245,3 +245,8 @@ def escalation_events_prefetch() -> Prefetch:
     confirmed events and drafts in one query, dismissed drafts left out."""
     return Prefetch("adverse_events",
                     queryset=AdverseEvent.objects.exclude(status="dismissed").order_by("onset_date", "id"))
+
+
+def assessment_item_answers(*, study, code: str) -> int:
+    """`trials.hooks.item_answers`: the study's assessments holding an answer to item `code`."""
+    return Assessment.objects.filter(participant__study=study, items__has_key=code).count()

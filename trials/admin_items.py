@@ -7,13 +7,15 @@ like every page of study configuration; administrators see the items of their si
 """
 from django import forms
 from django.contrib import admin
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from . import hooks
 from .admin_base import AuditedAdmin, ScopedInline, _parent_id
 from .admin_forms import ReasonForm
 from .audit import audited_delete, audited_save
 from .models import Item, ItemPlacement, Study
+from .rule_items import items_read
 
 
 def _choices_text(choices) -> str:
@@ -91,6 +93,23 @@ class ItemPlacementInline(ScopedInline):
         return field
 
 
+def item_uses(item: Item) -> list[str]:
+    """What holds an item in place: stored answers, criteria that read it, items that depend on it."""
+    uses = []
+    answers = sum(hooks.item_answers(study=item.study, code=item.code))
+    if answers:
+        uses.append(ngettext("%(n)d record holds an answer to it", "%(n)d records hold an answer to it",
+                             answers) % {"n": answers})
+    criteria = [c.code for c in item.study.criteria.all() if item.code in items_read(c.rule_type, c.params)]
+    if criteria:
+        uses.append(gettext("criteria %(codes)s read it") % {"codes": ", ".join(criteria)})
+    dependent = [other.code for other in item.study.items.exclude(pk=item.pk)
+                 if (other.applies_if or {}).get("item") == item.code]
+    if dependent:
+        uses.append(gettext("items %(codes)s apply according to it") % {"codes": ", ".join(dependent)})
+    return uses
+
+
 @admin.register(Item)
 class ItemAdmin(AuditedAdmin):
     form = ItemForm
@@ -125,8 +144,16 @@ class ItemAdmin(AuditedAdmin):
         return lookup == "study__code" or super().lookup_allowed(lookup, value, request)
 
     def get_readonly_fields(self, request, obj=None):
-        # An item stays in its study: answers and criteria refer to it there.
-        return ["study"] if obj else []
+        # An item stays in its study; once answered or read by a criterion or another item's
+        # condition, its code and type stay too (stored answers and rules keep their meaning).
+        if obj is None:
+            return []
+        return ["study", "code", "type"] if item_uses(obj) else ["study"]
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = list(protected) + [f"{obj.code}: {use}" for obj in objs for use in item_uses(obj)]
+        return deleted, counts, perms_needed, protected
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

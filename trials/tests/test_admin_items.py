@@ -5,6 +5,7 @@ admin and in a study definition alike."""
 import pytest
 from django.urls import reverse
 
+from enrollment.tests.support import create_screening
 from trials.models import EligibilityCriterion, Item, ItemPlacement, Study
 from trials.selectors import form_items
 from trials.services import LoadReport, StudyDefinitionError, study_load
@@ -160,3 +161,31 @@ def test_only_administrators_of_the_studys_sites_see_its_items(client, studies, 
     if other_site is not None:
         foreign = other_site.items.first()
         assert client.get(reverse("admin:trials_item_change", args=[foreign.pk])).status_code == 302
+
+
+def test_an_item_answered_or_read_by_a_criterion_keeps_its_code_and_type_and_is_not_deleted(admin_client, studies,
+                                                                                           coordinator):
+    create_screening(coordinator)  # answers lactating (and a criterion of MSC-ITP-5 reads it)
+    item = Item.objects.get(study__code="MSC-ITP-5", code="lactating")
+
+    page = admin_client.get(reverse("admin:trials_item_change", args=[item.pk]))
+    assert {"code", "type"} <= set(page.context["adminform"].readonly_fields)
+    refused = admin_client.post(reverse("admin:trials_item_delete", args=[item.pk]),
+                                {"post": "yes", "change_reason": "Not asked"})
+    assert refused.status_code == 200 and Item.objects.filter(pk=item.pk).exists()
+    protected = " ".join(str(row) for row in refused.context["protected"])
+    assert "lactating: 1 record holds an answer to it" in protected
+    assert "lactating: criteria women_childbearing read it" in protected
+
+
+def test_an_unused_item_is_deleted_with_a_reason(admin_client, studies):
+    add_item(admin_client, studies["MSC-ITP-5"], **MARROW)
+    item = Item.objects.get(code="marrow_finding")
+    assert "code" not in admin_client.get(reverse("admin:trials_item_change", args=[item.pk])).context[
+        "adminform"].readonly_fields
+
+    response = admin_client.post(reverse("admin:trials_item_delete", args=[item.pk]),
+                                 {"post": "yes", "change_reason": "Not in the protocol"})
+
+    assert response.status_code == 302 and not Item.objects.filter(pk=item.pk).exists()
+    assert Item.history.filter(id=item.pk, history_type="-").get().history_change_reason == "Not in the protocol"
