@@ -5,6 +5,8 @@ write, shown on the participant page, corrected with a reason and kept in the au
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -273,3 +275,22 @@ def test_recording_answers_stays_within_the_assessment_budget(api, woman, w1_ite
         response = api.post(url(woman), w1_body(marrow_finding="normal", marrow_date=days_ago(5)), format="json")
 
     assert response.status_code == 201, response.json()
+
+
+def test_the_participant_page_reads_the_visit_forms_once_for_any_number_of_answered_assessments(
+        client, api, woman, coordinator, w1_items):
+    page = reverse("participant-detail", args=[woman.pk])
+    client.force_login(coordinator)
+    api.post(url(woman), w1_body(), format="json")
+    client.get(page)  # the session and caches warm
+    with CaptureQueriesContext(connection) as one:
+        client.get(page)
+    for day in (2, 1):
+        api.post(url(woman), {"date": days_ago(day), "visit": None, "bleeding_grade": 0,
+                              "items": {"marrow_finding": "normal", "treg": 4.5}}, format="json")
+
+    with CaptureQueriesContext(connection) as three:
+        response = client.get(page)
+
+    assert len(three) == len(one)
+    assert response.content.decode().count('data-item="marrow_finding"') == 2
