@@ -7,15 +7,27 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
-from trials.models import ResponseCriteriaSet, StudyDisease
+from trials.models import ItemPlacement, ResponseCriteriaSet, StudyDisease
 from trials.response_thresholds import incomplete_message, with_defaults
 
 from . import response as rules
 from .models import AdverseEvent, Assessment
 from .timeline import build_chart
+from .visit_items import VisitForms
 
 # Rescue therapy that makes a platelet count not evaluable (CLINICAL_RULES.md section 1).
 ITP_RESCUE = ("ivig", "steroid_start", "steroid_increase", "tpo_agent", "platelet_transfusion")
+
+
+def visit_form_items(study_id: int) -> VisitForms:
+    """The study's items on each visit definition's form (`followup.visit_items`), in one query."""
+    rows = (ItemPlacement.objects.filter(item__study_id=study_id, visit_definition__isnull=False)
+            .select_related("item").order_by("visit_definition__order", "visit_definition_id", "item__order",
+                                             "item__code"))
+    by_definition: dict[int, list] = {}
+    for row in rows:
+        by_definition.setdefault(row.visit_definition_id, []).append((row.item.section, row.item.spec))
+    return VisitForms({definition: tuple(placed) for definition, placed in by_definition.items()})
 
 
 class ResponseNotAvailable(Exception):
