@@ -251,6 +251,7 @@ SPECTACULAR_SETTINGS = {
         "WithdrawalReasonEnum": "enrollment.enums.WithdrawalReason",
         "ParticipantStatusEnum": "enrollment.enums.ParticipantStatus",
         "DoseLevelStatusEnum": "trials.enums.DoseLevelStatus",
+        "StudyStatusEnum": "trials.enums.StudyStatus",
         "DurationUnitEnum": "followup.statistics.DURATION_UNITS",
     },
     # The docs page loads Swagger UI from the installed sidecar package, never from a CDN.

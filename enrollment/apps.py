@@ -8,12 +8,15 @@ class EnrollmentConfig(AppConfig):
 
     def ready(self):
         # Models can be imported only once the app registry is ready, that is here.
+        from trials import hooks  # noqa: PLC0415
         from trials.audit import register_audited  # noqa: PLC0415
 
         from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab  # noqa: PLC0415
+        from .selectors import screening_item_answers  # noqa: PLC0415
 
         register_audited("screening", Screening)
         register_audited("screening-lab", ScreeningLab)
         register_audited("prior-therapy", PriorTherapy)
         register_audited("consent", Consent)
         register_audited("participant", Participant)
+        hooks.item_answers.connect(screening_item_answers)

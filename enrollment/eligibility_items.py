@@ -92,7 +92,7 @@ def time_between(start: date, end: date, unit: str) -> int:
     return days // 7 if unit == "weeks" else days
 
 
-def _eval_time_since(p: Mapping, facts: Facts) -> RuleResult:
+def _eval_days_since(p: Mapping, facts: Facts) -> RuleResult:
     name, unit, op, value = p["field"], p["unit"], p["op"], p["value"]
     missing = []
     start = _as_date(facts.item(name)) if facts.item(name) is not None else None
@@ -119,5 +119,5 @@ ITEM_EVALUATORS: dict[str, Callable[[Mapping, Facts], RuleResult]] = {
     "answer_equals": _eval_answer_equals,
     "answer_number": _eval_answer_number,
     "answer_in": _eval_answer_in,
-    "time_since": _eval_time_since,
+    "days_since": _eval_days_since,
 }

@@ -209,3 +209,8 @@ def enrolment_options(study) -> list[EnrolmentOption]:
         for level in levels:
             options.append(EnrolmentOption(arm=arm, level=level, taken=taken.get(level.pk, 0)))
     return options
+
+
+def screening_item_answers(*, study, code: str) -> int:
+    """`trials.hooks.item_answers`: the study's screenings holding an answer to item `code`."""
+    return Screening.objects.filter(study=study, items__has_key=code).count()

@@ -16,6 +16,7 @@ from simple_history.utils import bulk_create_with_history
 
 from trials import dates, hooks
 from trials.audit import audited_delete, audited_save
+from trials.enums import StudyStatus
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.labs import LabInput  # noqa: F401  (until every caller imports it from trials.labs)
 from trials.limits import reason_length_error
@@ -163,8 +164,19 @@ def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None,
     cache_rows(screening, "prior_therapies", courses)
 
 
+def _refuse_unless_active(study: Study) -> None:
+    """A study that is not active (a draft being configured) records no screening and no enrolment
+    (409, its status named); everything else hangs off a screening. Reads the row the caller has."""
+    if study.status != StudyStatus.ACTIVE:
+        raise ConflictError({"study": [_("Study %(study)s is not active (status: %(status)s): it records no screening "
+                                         "or enrolment until an administrator activates it.") % {
+            "study": study.code, "status": study.get_status_display()}]})
+
+
 def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
-    """Record a screening (a draft: any fact may be missing) and evaluate eligibility."""
+    """Record a screening (a draft: any fact may be missing) and evaluate eligibility. Only in an
+    active study (`_refuse_unless_active`)."""
+    _refuse_unless_active(study)
     today = today or timezone.localdate()
     errors = Errors()
     if site.pk not in {row.pk for row in study.sites.all()}:  # the study's sites, when prefetched, cost no query
@@ -347,6 +359,7 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
         screening = (Screening.objects.select_for_update(of=("self", "study"))
                      .select_related("study", "site", "participant").get(pk=screening.pk))
         study = screening.study
+        _refuse_unless_active(study)
         if getattr(screening, "participant", None) is not None:
             raise ConflictError({"non_field_errors": [_("This screening is already enrolled.")]})
         arm, level = _arm_and_level(study, arm_code, dose_level_code)

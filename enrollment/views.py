@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trials import catalogues
+from trials.enums import StudyStatus
 from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.items import item_sections
@@ -84,7 +85,8 @@ def screening_log(request, code):
         "consort": consort,
         "failed_by_criterion": [(code, criteria_text.get(code, ""), n) for code, n in consort.failed_by_criterion],
         "withdrawn_by_reason": [(_reason_label(reason), n) for reason, n in consort.withdrawn_by_reason],
-        "can_screen": can(request.user, Action.SCREEN, [s.pk for s in study.sites.all()]),
+        "can_screen": (study.status == StudyStatus.ACTIVE
+                       and can(request.user, Action.SCREEN, [s.pk for s in study.sites.all()])),
     })
 
 
@@ -104,6 +106,11 @@ def screening_new(request, code):
     study = _study(request, code)
     study_sites = [site.pk for site in study.sites.all()]
     require(request.user, Action.SCREEN, study_sites)
+    if study.status != StudyStatus.ACTIVE:  # the service refuses it too; the log says why
+        messages.error(request, _("Study %(study)s is not active (status: %(status)s): it records no screening "
+                                  "until an administrator activates it.") % {
+            "study": study.code, "status": study.get_status_display()})
+        return redirect("screening-log", code=study.code)
     sites = Site.objects.filter(pk__in=set(site_ids_for(request.user, Action.SCREEN)) & set(study_sites))
     entry = ScreeningEntry(study=study, sites=sites, data=request.POST if request.method == "POST" else None,
                            therapy_rows=_therapy_rows(request))

@@ -15,7 +15,7 @@ class FollowupConfig(AppConfig):
 
         from .models import AdverseEvent, Assessment  # noqa: PLC0415
         from .participant_schedule import participant_schedule  # noqa: PLC0415
-        from .selectors import escalation_events_prefetch  # noqa: PLC0415
+        from .selectors import assessment_item_answers, escalation_events_prefetch  # noqa: PLC0415
         from .services.infusions import after_infusion_change, schedule_on_enrolment  # noqa: PLC0415
 
         register_audited("adverse-event", AdverseEvent)
@@ -25,3 +25,4 @@ class FollowupConfig(AppConfig):
         hooks.infusion_changed.connect(after_infusion_change)
         hooks.escalation_events.connect(escalation_events_prefetch)
         hooks.participant_schedule.connect(participant_schedule)
+        hooks.item_answers.connect(assessment_item_answers)

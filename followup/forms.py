@@ -5,12 +5,11 @@ from django.utils.translation import gettext_lazy as _
 from dosing.forms import DateTimeLocal
 from enrollment.forms import LabRowForm
 from trials import catalogues
+from trials.item_fields import item_field, item_initial, item_value
 from trials.limits import LimitedForm
 from trials.widgets import date_input, number_input
 
 from .models import (
-    IMMUNE_PANEL,
-    VIROLOGY_TESTS,
     ActionTaken,
     AdverseEvent,
     AdverseEventCategory,
@@ -24,7 +23,6 @@ from .models import (
     SteroidDrug,
     Transfusion,
     TransfusionKind,
-    VirologyResult,
     Visit,
 )
 
@@ -87,28 +85,6 @@ class AssessmentForm(LimitedForm, forms.Form):
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, virology: bool = False, immune_panel: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        if virology:
-            for test, label in VIROLOGY_TESTS.items():
-                self.fields[f"virology_{test}"] = forms.ChoiceField(
-                    label=label, required=False, choices=[("", "—"), *VirologyResult.choices])
-        if immune_panel:
-            for cell, label in IMMUNE_PANEL.items():
-                self.fields[f"immune_{cell}"] = forms.FloatField(
-                    label=_("%(cell)s (%% of lymphocytes)") % {"cell": label}, required=False,
-                    widget=number_input(min="0", max="100"))
-
-    def field_for(self, path: str) -> str | None:
-        """The field holding a service error's path (`date`, `virology.hbv`, ...), if shown."""
-        name = path.replace("virology.", "virology_").replace("immune_panel.", "immune_")
-        return name if name in self.fields else None
-
-    def panels(self) -> tuple[dict, dict]:
-        data = self.cleaned_data
-        virology = {test: data[f"virology_{test}"] for test in VIROLOGY_TESTS if data.get(f"virology_{test}")}
-        panel = {cell: data[f"immune_{cell}"] for cell in IMMUNE_PANEL if data.get(f"immune_{cell}") is not None}
-        return virology, panel
 
 
 class AssessmentEditForm(AssessmentForm):
@@ -133,9 +109,40 @@ class AssessmentEditForm(AssessmentForm):
                    "steroid_dose_mg_per_day": assessment.steroid_dose_mg_per_day,
                    # a dose recorded by drug shows as the drug and its dose; its equivalent is computed
                    "steroid_mg_per_day": None if assessment.steroid_drug else assessment.steroid_mg_per_day}
-        initial.update({f"virology_{test}": result for test, result in assessment.virology.items()})
-        initial.update({f"immune_{cell}": value for cell, value in assessment.immune_panel.items()})
         return initial
+
+
+class VisitItemsForm(LimitedForm, forms.Form):
+    """The study's items placed on the visit's form (`followup.visit_items`), by section; a field
+    per item, named by its code (the inputs by `item-<code>`), shaped by its type
+    (`trials.item_fields`). The service checks the values (`items.<code>` errors)."""
+
+    length_model = None  # kept inside `Assessment.items` (JSON); a text item has its own, smaller limit
+    prefix = "item"
+
+    def __init__(self, *args, items, stored=None, **kwargs):
+        if stored is not None:
+            kwargs["initial"] = {spec.code: item_initial(spec, stored.get(spec.code)) for _section, spec in items}
+        super().__init__(*args, **kwargs)
+        self.items = items  # [(section, ItemSpec)]
+        for _section, spec in items:
+            self.fields[spec.code] = item_field(spec)
+
+    def item_sections(self) -> list[tuple[str, list]]:
+        """The item fields by section, in the form's order."""
+        sections: dict[str, list] = {}
+        for section, spec in self.items:
+            sections.setdefault(section, []).append(self[spec.code])
+        return list(sections.items())
+
+    def item_values(self) -> dict:
+        """Every item of the form, by code; None: not answered (a correction clears it)."""
+        return {spec.code: item_value(spec, self.cleaned_data.get(spec.code)) for _section, spec in self.items}
+
+    def field_for(self, path: str) -> str | None:
+        """The field showing a service error's path (`items.<code>`, or a panel's earlier name)."""
+        prefix, _dot, code = path.partition(".")
+        return code if prefix in ("items", "virology", "immune_panel") and code in self.fields else None
 
 
 class AssessmentLabRowForm(LabRowForm):

@@ -271,22 +271,13 @@ class RescueTherapyKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class VirologyResult(models.TextChoices):
-    POSITIVE = "positive", _("Positive")
-    NEGATIVE = "negative", _("Negative")
-    NOT_DONE = "not_done", _("Not done")
-
-
-VIROLOGY_TESTS = {"hbv": _("HBV"), "hcv": _("HCV"), "hiv": _("HIV"), "syphilis": _("Syphilis")}
-IMMUNE_PANEL = {"th17": _("Th17"), "tfh": _("Tfh"), "treg": _("Treg"), "breg": _("Regulatory B"), "nk": _("NK")}
-
-
 class Assessment(models.Model):
     """What was measured and given at one visit, or between visits (`visit` empty: unscheduled).
 
-    Written only by `followup.services.assessment_record`, which validates the JSON parts:
-    `concomitant_medications` [{name, dose, start, end}], `virology` {hbv|hcv|hiv|syphilis:
-    positive|negative|not_done} and `immune_panel` {th17|tfh|treg|breg|nk: % of lymphocytes}.
+    Written only by `followup.services.assessment_record` (and corrected by `assessment_update`),
+    which validate the JSON parts: `concomitant_medications` [{name, dose, start, end}] and `items`,
+    the answers to the study's items placed on the visit's form ({code: value}, typed as
+    `trials.items.clean_value` returns them; virology and the immune panel are such items).
     """
 
     participant = models.ForeignKey("enrollment.Participant", on_delete=models.PROTECT, related_name="assessments")
@@ -307,8 +298,6 @@ class Assessment(models.Model):
     steroid_dose_mg_per_day = models.DecimalField(
         _("corticosteroid dose (mg/day of the drug)"), max_digits=7, decimal_places=3, null=True, blank=True)
     concomitant_medications = models.JSONField(_("concomitant medications"), default=list, blank=True)
-    virology = models.JSONField(_("virology"), default=dict, blank=True)
-    immune_panel = models.JSONField(_("immune panel (% of lymphocytes)"), default=dict, blank=True)
     items = models.JSONField(_("items"), default=dict, blank=True,
                              help_text=_("Answers to the visit form's study-defined items, by item code."))
     notes = models.TextField(_("notes"), blank=True)

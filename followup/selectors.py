@@ -8,15 +8,27 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from trials import catalogues
-from trials.models import ResponseCriteriaSet, StudyDisease
+from trials.models import ItemPlacement, ResponseCriteriaSet, StudyDisease
 from trials.response_thresholds import incomplete_message, with_defaults
 
 from . import response as rules
-from .models import AdverseEvent
+from .models import AdverseEvent, Assessment
 from .timeline import build_chart
+from .visit_items import VisitForms
 
 # Rescue therapy that makes a platelet count not evaluable (CLINICAL_RULES.md section 1).
 ITP_RESCUE = ("ivig", "steroid_start", "steroid_increase", "tpo_agent", "platelet_transfusion")
+
+
+def visit_form_items(study_id: int) -> VisitForms:
+    """The study's items on each visit definition's form (`followup.visit_items`), in one query."""
+    rows = (ItemPlacement.objects.filter(item__study_id=study_id, visit_definition__isnull=False)
+            .select_related("item").order_by("visit_definition__order", "visit_definition_id", "item__order",
+                                             "item__code"))
+    by_definition: dict[int, list] = {}
+    for row in rows:
+        by_definition.setdefault(row.visit_definition_id, []).append((row.item.section, row.item.spec))
+    return VisitForms({definition: tuple(placed) for definition, placed in by_definition.items()})
 
 
 class ResponseNotAvailable(Exception):
@@ -254,3 +266,8 @@ def escalation_events_prefetch() -> Prefetch:
     confirmed events and drafts in one query, dismissed drafts left out."""
     return Prefetch("adverse_events",
                     queryset=AdverseEvent.objects.exclude(status="dismissed").order_by("onset_date", "id"))
+
+
+def assessment_item_answers(*, study, code: str) -> int:
+    """`trials.hooks.item_answers`: the study's assessments holding an answer to item `code`."""
+    return Assessment.objects.filter(participant__study=study, items__has_key=code).count()

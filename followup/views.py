@@ -24,9 +24,10 @@ from . import worklist as work
 from .ctcae_terms import ctcae_terms
 from .forms import (RESCUE_ROWS, TRANSFUSION_ROWS, AdverseEventConfirmForm, AdverseEventDismissForm,
                     AdverseEventEditForm, AdverseEventRecordForm, AssessmentEditForm, AssessmentForm,
-                    AssessmentLabRowForm, RescueTherapyRowForm, TransfusionRowForm, VisitDoneForm, VisitMissedForm,
-                    analytes_expected)
+                    AssessmentLabRowForm, RescueTherapyRowForm, TransfusionRowForm, VisitDoneForm, VisitItemsForm,
+                    VisitMissedForm, analytes_expected)
 from .models import AdverseEvent, Assessment, SeriousnessCriterion
+from .selectors import visit_form_items
 
 
 @login_required
@@ -73,17 +74,17 @@ def assessment_new(request, pk):
             return redirect("visit-record", pk=pk, code=code)
     listed = visit.definition.assessments if visit else []
     data = request.POST if request.method == "POST" else None
-    form = AssessmentForm(data, initial={"date": timezone.localdate()},
-                          virology="virology" in listed, immune_panel="immune_function" in listed)
+    form = AssessmentForm(data, initial={"date": timezone.localdate()})
+    items = VisitItemsForm(data, items=visit_form_items(participant.study_id).placed(
+        visit.definition_id if visit else None))
     analytes = catalogues.current().analytes
     labs = [AssessmentLabRowForm(data, analyte=analytes[c]) for c in analytes_expected(listed)]
     transfusions = [TransfusionRowForm(data, prefix=f"transfusion-{i}") for i in range(TRANSFUSION_ROWS)]
     rescues = [RescueTherapyRowForm(data, prefix=f"rescue-{i}") for i in range(RESCUE_ROWS)]
-    if data is not None and all([f.is_valid() for f in (form, *labs, *transfusions, *rescues)]):
+    if data is not None and all([f.is_valid() for f in (form, items, *labs, *transfusions, *rescues)]):
         entered_labs = [row for row in labs if row.lab_input() is not None]
         entered_transfusions = [row for row in transfusions if row.item() is not None]
         entered_rescues = [row for row in rescues if row.item() is not None]
-        virology, panel = form.panels()
         try:
             services.assessment_record(participant=participant, by=request.user, data=services.AssessmentInput(
                 date=form.cleaned_data["date"], visit=code or None,
@@ -94,27 +95,35 @@ def assessment_new(request, pk):
                 steroid_dose_mg_per_day=form.cleaned_data["steroid_dose_mg_per_day"],
                 transfusions=[row.item() for row in entered_transfusions],
                 rescue_therapies=[row.item() for row in entered_rescues],
-                virology=virology, immune_panel=panel, notes=form.cleaned_data["notes"],
+                items=items.item_values(), notes=form.cleaned_data["notes"],
                 deviation_reason=form.cleaned_data["deviation_reason"]))
         except ServiceError as error:
-            add_service_errors(form, error, rows={
+            _show_errors(error, form, items, rows={
                 "labs": entered_labs, "transfusions": entered_transfusions, "rescue_therapies": entered_rescues})
         else:
             messages.success(request, _("Assessment recorded.") if not visit else
                              _("%(code)s recorded.") % {"code": visit.code})
             return redirect("participant-detail", pk=pk)
-    for row in (*labs, *transfusions, *rescues):
+    for row in (items, *labs, *transfusions, *rescues):
         style(row)
     return render(request, "followup/assessment_form.html", {
-        "participant": participant, "visit": visit, "form": form, "labs": labs,
+        "participant": participant, "visit": visit, "form": form, "items": items, "labs": labs,
         "transfusions": transfusions, "rescues": rescues})
+
+
+def _show_errors(error: ServiceError, form, items: VisitItemsForm, *, rows) -> None:
+    """The service's refusal on the page: answers to items on their fields, the rest on the form."""
+    on_items = {path: texts for path, texts in error.errors.items() if items.field_for(path)}
+    add_service_errors(items, on_items)
+    add_service_errors(form, {path: texts for path, texts in error.errors.items() if path not in on_items}, rows=rows)
 
 
 @login_required
 def assessment_edit(request, pk):
     """Correct a recorded assessment with a reason (a coordinator of the site), through
     `services.assessment_update`, the service of the API. The form holds every value recorded, so
-    that what is left out is removed; concomitant medications are kept as they are."""
+    that what is left out is removed; concomitant medications are kept as they are, and so are the
+    answers to items that the visit's form does not place (an assessment moved from another visit)."""
     assessment = get_object_or_404(
         Assessment.objects.visible_to(request.user).select_related("participant", "visit__definition")
         .prefetch_related("labs", "transfusions", "rescue_therapies"), pk=pk)
@@ -126,9 +135,9 @@ def assessment_edit(request, pk):
     listed = assessment.visit.definition.assessments if assessment.visit_id else []
     recorded_labs = {lab.analyte: lab for lab in assessment.labs.all()}
     data = request.POST if request.method == "POST" else None
-    form = AssessmentEditForm(data, initial=AssessmentEditForm.initial_from(assessment), visits=visits,
-                              virology="virology" in listed or bool(assessment.virology),
-                              immune_panel="immune_function" in listed or bool(assessment.immune_panel))
+    form = AssessmentEditForm(data, initial=AssessmentEditForm.initial_from(assessment), visits=visits)
+    items = VisitItemsForm(data, stored=assessment.items, items=visit_form_items(participant.study_id).placed(
+        assessment.visit.definition_id if assessment.visit_id else None))
     analytes = catalogues.current().analytes
     codes = [code for code in analytes if code in set(analytes_expected(listed)) | set(recorded_labs)]
     labs = [AssessmentLabRowForm(data, analyte=analytes[code], initial=AssessmentLabRowForm.initial_from(
@@ -141,12 +150,10 @@ def assessment_edit(request, pk):
     rescues = [RescueTherapyRowForm(data, prefix=f"rescue-{i}", initial=RescueTherapyRowForm.initial_from(
         recorded_rescues[i]) if i < len(recorded_rescues) else None)
         for i in range(max(RESCUE_ROWS, len(recorded_rescues) + 1))]
-    if data is not None and all([f.is_valid() for f in (form, *labs, *transfusions, *rescues)]):
+    if data is not None and all([f.is_valid() for f in (form, items, *labs, *transfusions, *rescues)]):
         entered_labs = [row for row in labs if row.lab_input() is not None]
         entered_transfusions = [row for row in transfusions if row.item() is not None]
         entered_rescues = [row for row in rescues if row.item() is not None]
-        virology, panel = form.panels()
-        shows_virology, shows_panel = "virology_hbv" in form.fields, "immune_th17" in form.fields
         try:
             services.assessment_update(assessment=assessment, by=request.user, reason=form.cleaned_data["reason"],
                                        data=services.AssessmentInput(
@@ -158,22 +165,21 @@ def assessment_edit(request, pk):
                 steroid_dose_mg_per_day=form.cleaned_data["steroid_dose_mg_per_day"],
                 transfusions=[row.item() for row in entered_transfusions],
                 rescue_therapies=[row.item() for row in entered_rescues],
-                concomitant_medications=services.KEEP,
-                virology=virology if shows_virology else services.KEEP,
-                immune_panel=panel if shows_panel else services.KEEP,
+                concomitant_medications=services.KEEP, items=items.item_values() if items.fields else services.KEEP,
+                virology=services.KEEP, immune_panel=services.KEEP,
                 notes=form.cleaned_data["notes"], deviation_reason=form.cleaned_data["deviation_reason"]))
         except ServiceError as error:
-            add_service_errors(form, error, rows={
+            _show_errors(error, form, items, rows={
                 "labs": entered_labs, "transfusions": entered_transfusions, "rescue_therapies": entered_rescues})
         else:
             messages.success(request, _("Assessment of %(day)s corrected.") % {
                 "day": form.cleaned_data["date"].isoformat()})
             return redirect("participant-detail", pk=participant.pk)
-    for row in (*labs, *transfusions, *rescues):
+    for row in (items, *labs, *transfusions, *rescues):
         style(row)
     return render(request, "followup/assessment_form.html", {
-        "participant": participant, "visit": assessment.visit, "assessment": assessment, "form": form, "labs": labs,
-        "transfusions": transfusions, "rescues": rescues})
+        "participant": participant, "visit": assessment.visit, "assessment": assessment, "form": form,
+        "items": items, "labs": labs, "transfusions": transfusions, "rescues": rescues})
 
 
 # --- adverse events: recorded by the site, confirmed or dismissed by the investigator ----------

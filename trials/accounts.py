@@ -19,7 +19,7 @@ ADMIN_GROUP = "Study administrators"
 # The configuration an administrator edits in the browser.
 ADMIN_MODELS = (
     "study", "site", "arm", "doselevel", "infusiondefinition", "visitdefinition", "eligibilitycriterion",
-    "studydisease", "responsecriteriaset", "referencerange",
+    "studydisease", "responsecriteriaset", "referencerange", "item", "itemplacement",
     "disease", "therapy", "analyte", "analyteunit", "analytereferencerange",
 )
 

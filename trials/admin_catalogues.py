@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.text import capfirst
 
-from .admin import AuditedAdmin, ScopedInline
+from .admin_base import AuditedAdmin, ScopedInline
 from .catalogue_models import LINEAGE_LABELS, Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy
 from .scoping import Action, site_ids_for
 

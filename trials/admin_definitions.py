@@ -1,6 +1,7 @@
 """The study administration's definition tools: download a study as one document, copy it under a
 new code, and create a study from an uploaded document (`trials.definitions`, `trials.services.
-study_create_from_definition`), with the same checks as `POST /api/v1/studies/`."""
+study_create_from_definition`), with the same checks as `POST /api/v1/studies/`. A copy or an
+upload is a draft until activated (`trials.admin_activation`)."""
 from __future__ import annotations
 
 import json
@@ -106,7 +107,8 @@ class StudyDefinitionAdminMixin:
         except ServiceError as error:
             add_service_errors(form, error, field_for=field_for)
             return None
-        messages.success(request, _("Study %(code)s created.") % {"code": study.code})
+        messages.success(request, _("Study %(code)s created as a draft: check its configuration, then activate it "
+                                    "(\"Activate study\") so that it records screenings.") % {"code": study.code})
         return HttpResponseRedirect(reverse("admin:trials_study_change", args=[study.pk]))
 
     def _page(self, request, form, title, study):

@@ -1,5 +1,6 @@
 """REST API for study configuration (API.md 'Resources': /studies/)."""
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -21,7 +22,7 @@ from .models import (
     VisitDefinition,
 )
 from .scoping import Action, site_ids_for
-from .services import study_create_from_definition
+from .services import study_activate, study_create_from_definition
 
 
 class ResponseCriteriaSetSerializer(serializers.ModelSerializer):
@@ -99,7 +100,7 @@ class StudyListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Study
-        fields = ["code", "title", "registry_id", "version", "effective_date", "enrolment_target",
+        fields = ["code", "title", "status", "registry_id", "version", "effective_date", "enrolment_target",
                   "uses_dose_escalation", "eligibility_confirmation_required", "sites"]
 
 
@@ -123,10 +124,18 @@ class StudyCreateSerializer(LimitedSerializer):
                                    help_text="Kept in the audit trail.")
 
 
+class StudyActivateSerializer(LimitedSerializer):
+    length_model = Study
+
+    reason = serializers.CharField(help_text="Why the study is activated; kept in the audit trail.")
+
+
 class StudyList(generics.ListAPIView):
-    """Studies run at the user's sites. POST: an administrator creates a study from a definition
-    document (`GET /studies/{code}/definition/` of another study with a new code, or a file), sent
-    as `{"definition": {...}, "reason": "..."}`: 201 with the new study's definition; 403 unless an
+    """Studies run at the user's sites, each with its `status` (`draft` or `active`). POST: an
+    administrator creates a study from a definition document (`GET /studies/{code}/definition/` of
+    another study with a new code, or a file), sent as `{"definition": {...}, "reason": "..."}`:
+    201 with the new study's definition and `"status": "draft"` (a new study records no screening
+    until `POST /studies/{code}/activate/`; a definition carries no status); 403 unless an
     administrator at every site it names; 409 when the code is taken; 400 naming what is wrong."""
 
     serializer_class = StudyListSerializer
@@ -143,7 +152,8 @@ class StudyList(generics.ListAPIView):
         body.is_valid(raise_exception=True)
         study = study_create_from_definition(data=body.validated_data["definition"], by=request.user,
                                              reason=body.validated_data["reason"])
-        return Response(study_definition(selectors.study_for_user(request.user, study.code)), status=201)
+        created = selectors.study_for_user(request.user, study.code)
+        return Response({**study_definition(created), "status": created.status}, status=201)
 
 
 class StudyDetail(generics.RetrieveAPIView):
@@ -154,6 +164,24 @@ class StudyDetail(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.study_queryset(self.request.user)
+
+
+class StudyActivate(APIView):
+    """An administrator of every site of the study activates the draft with `{"reason": "..."}`:
+    200 with the study (`"status": "active"`; without dose escalation its planned dose levels are
+    open); 403 for any other role or an administrator of only some of its sites; 409 when the
+    study is active already or lacks part of its configuration (each gap named under `sites`,
+    `diseases`, `arms`, `criteria` or `visits`); 400 without a reason."""
+
+    @extend_schema(request=StudyActivateSerializer, responses={200: StudyDetailSerializer})
+    def post(self, request, code):
+        study = get_object_or_404(Study.objects.visible_to(request.user), code=code)
+        if not site_ids_for(request.user, Action.CONFIGURE_STUDY):  # the role first, whatever the body
+            raise PermissionDenied(_("Only an administrator of every site of the study activates it."))
+        body = StudyActivateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        study_activate(study=study, by=request.user, reason=body.validated_data["reason"])
+        return Response(StudyDetailSerializer(selectors.study_for_user(request.user, code)).data)
 
 
 class StudyDefinition(APIView):

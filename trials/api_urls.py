@@ -6,4 +6,5 @@ urlpatterns = [
     path("studies/", api.StudyList.as_view(), name="api-study-list"),
     path("studies/<str:code>/", api.StudyDetail.as_view(), name="api-study-detail"),
     path("studies/<str:code>/definition/", api.StudyDefinition.as_view(), name="api-study-definition"),
+    path("studies/<str:code>/activate/", api.StudyActivate.as_view(), name="api-study-activate"),
 ]

@@ -9,7 +9,6 @@ class TrialsConfig(AppConfig):
     def ready(self):
         # Models can be imported only once the app registry is ready, that is here.
         from . import models  # noqa: PLC0415
-        from . import admin_catalogues  # noqa: PLC0415, F401  (registers the catalogues' admin pages)
         from .audit import register_audited  # noqa: PLC0415  (importing it connects the audit-reason guard)
 
         for name, model in (("study", models.Study), ("site", models.Site), ("arm", models.Arm),

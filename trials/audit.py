@@ -170,6 +170,9 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
             for change in delta.changes:
                 verbose = (str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field)
                            else change.field)
+                if _answers(change.old) and _answers(change.new):
+                    changes.extend(_answer_changes(prefix + verbose, change.old, change.new))
+                    continue
                 changes.append(
                     FieldChange(
                         field=prefix + verbose,
@@ -182,7 +185,9 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
                 if field.primary_key or field.attname == skip:
                     continue
                 value = getattr(row, field.attname, None)
-                if value not in (None, "", [], {}):
+                if isinstance(value, dict) and value:
+                    changes.extend(_answer_changes(prefix + str(field.verbose_name), {}, value))
+                elif value not in (None, "", [], {}):
                     changes.append(FieldChange(
                         field=prefix + str(field.verbose_name),
                         old=None,
@@ -199,6 +204,18 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
             )
         )
     return entries
+
+
+def _answers(value) -> bool:
+    """A JSON object of answers by code (`items`), or none yet: shown key by key."""
+    return value is None or isinstance(value, dict)
+
+
+def _answer_changes(verbose: str, old: dict | None, new: dict | None) -> list[FieldChange]:
+    """One change per code whose answer differs (`items › hbv: negative → positive`)."""
+    old, new = old or {}, new or {}
+    return [FieldChange(field=f"{verbose} › {code}", old=old.get(code), new=new.get(code))
+            for code in sorted({*old, *new}, key=str) if old.get(code) != new.get(code)]
 
 
 def _is_field(record, name: str) -> bool:

@@ -5,16 +5,24 @@ new code creates a study configured exactly alike, and exporting that study give
 document again (`trials/tests/test_definitions.py`). It reads a study fetched with
 `trials.selectors.study_queryset` (its configuration prefetched: no further query) and returns
 JSON-ready values (dates as ISO text).
+
+The study's status (draft or active) is not part of the document, and a document that names one
+is refused (`trials.services.DEFINITION_KEYS`): the status is the state of one study, not of its
+configuration. A study created from a document (a copy, an upload, `POST /api/v1/studies/`) is
+always a draft that an administrator activates; a study file loaded by `load_studies` runs at once.
 """
 from __future__ import annotations
 
+from .item_definitions import SCREENING_FORM, item_document
 from .models import ItemPlacement, Study
-from .services import ITEM_DEFAULTS
 
 
 def study_definition(study: Study) -> dict:
-    placements = list(ItemPlacement.objects.filter(item__study=study).select_related("item")
-                      .order_by("order", "id"))
+    visits = sorted(study.visit_definitions.all(), key=lambda v: (v.order, v.pk))
+    rank = {visit.pk: index for index, visit in enumerate(visits, start=1)}
+    forms: dict[int, list] = {}
+    for row in ItemPlacement.objects.filter(item__study=study).select_related("visit_definition"):
+        forms.setdefault(row.item_id, []).append(row)
     return {
         "code": study.code,
         "title": study.title,
@@ -35,10 +43,11 @@ def study_definition(study: Study) -> dict:
         "diseases": [{"disease": row.disease, "response_criteria": row.response_criteria.code}
                      for row in sorted(study.diseases.all(), key=lambda d: d.disease)],
         "arms": [_arm(arm) for arm in sorted(study.arms.all(), key=lambda a: a.code)],
-        "items": [_item(item) for item in study.items.all()],
-        "screening_form": _form(placements, None),
-        "visits": [{**_visit(visit), "form": _form(placements, visit.pk)}
-                   for visit in sorted(study.visit_definitions.all(), key=lambda v: (v.order, v.pk))],
+        "items": [item_document(item, [row.visit_definition.code if row.visit_definition_id else SCREENING_FORM
+                                       for row in sorted(forms.get(item.pk, []),
+                                                         key=lambda p: rank.get(p.visit_definition_id, 0))])
+                  for item in study.items.all()],
+        "visits": [_visit(visit) for visit in visits],
         "criteria": [{"code": row.code, "kind": row.kind, "text": row.text, "source": row.source,
                       "rule_type": row.rule_type, "params": row.params}
                      for row in sorted(study.criteria.all(), key=lambda c: (c.order, c.pk))],
@@ -80,19 +89,3 @@ def _visit(visit) -> dict:
         "first_n_participants": visit.first_n_participants,
     }
 
-
-def _item(item) -> dict:
-    return {"code": item.code, "label": item.label, "type": item.type,
-            **{key: getattr(item, key) for key in ITEM_DEFAULTS}}
-
-
-def _form(placements, visit_id) -> list[dict]:
-    """The sections of one form (the screening form: no visit), each with its item codes in order."""
-    sections: list[dict] = []
-    for row in placements:
-        if row.visit_definition_id != visit_id:
-            continue
-        if not sections or sections[-1]["section"] != row.section:
-            sections.append({"section": row.section, "items": []})
-        sections[-1]["items"].append(row.item.code)
-    return sections

@@ -10,6 +10,13 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
+class StudyStatus(models.TextChoices):
+    """A draft is being configured and records no screening; an administrator activates it."""
+
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+
+
 class ResponseFamily(models.TextChoices):
     """Which response engine a criteria set parameterises (CLINICAL_RULES.md sections 1-2)."""
 

@@ -56,3 +56,8 @@ participant_schedule = Hook(
     "(participant, now) -> {'infusions': [...], 'visits': [...]}. The participant's infusions and visits "
     "with their statuses as of `now`, for the participant API.",
 )
+item_answers = Hook(
+    "item_answers",
+    "(study, code) -> int. How many of the study's records (screenings, assessments) hold an answer to "
+    "the item `code`; each app that stores answers counts its own.",
+)

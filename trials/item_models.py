@@ -42,7 +42,10 @@ class Item(models.Model):
         _("applies if"), default=dict, blank=True,
         help_text=_('Empty: always. Otherwise any of {"sex": "female", "min_age_years": 12, "max_age_years": 50, '
                     '"item": "<another item>", "equals": <its answer>}.'))
-    order = models.PositiveIntegerField(_("order in the data dictionary"), default=0)
+    section = models.CharField(_("section"), max_length=200, blank=True,
+                               help_text=_("The heading the item stands under on its forms."))
+    order = models.PositiveIntegerField(_("order"), default=0,
+                                        help_text=_("Items stand on their forms in this order."))
     history = HistoricalRecords()
 
     site_scope = "study__sites"
@@ -79,21 +82,20 @@ class Item(models.Model):
 
 
 class ItemPlacement(models.Model):
-    """An item on a form: the screening form (no visit definition) or a visit's form."""
+    """An item on a form: the screening form (no visit definition) or a visit's form, under the
+    item's section, in the items' order."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="placements")
     visit_definition = models.ForeignKey("trials.VisitDefinition", on_delete=models.CASCADE, null=True, blank=True,
                                          related_name="item_placements",
                                          help_text=_("Empty: the screening form."))
-    section = models.CharField(_("section"), max_length=200, blank=True)
-    order = models.PositiveIntegerField(_("order"), default=0)
     history = HistoricalRecords()
 
     site_scope = "item__study__sites"
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
-        ordering = ["visit_definition", "order", "id"]
+        ordering = ["visit_definition", "item__order", "item__code"]
         verbose_name = _("item on a form")
         verbose_name_plural = _("items on forms")
         constraints = [

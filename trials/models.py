@@ -22,6 +22,7 @@ from .enums import (
     ResponseFamily,
     Role,
     SexRestriction,
+    StudyStatus,
     TimeUnit,
     VisitAnchor,
 )
@@ -112,6 +113,8 @@ class Study(models.Model):
     title = models.CharField(_("title"), max_length=300)
     registry_id = models.CharField(_("registry id"), max_length=40, blank=True)
     version = models.CharField(_("protocol version"), max_length=40)
+    status = models.CharField(_("status"), max_length=10, choices=StudyStatus.choices, default=StudyStatus.DRAFT,
+                              help_text=_("A draft records no screening until an administrator activates it."))
     effective_date = models.DateField(_("effective date"))
     design = models.TextField(_("design"), blank=True)
     intervention = models.TextField(_("intervention"), blank=True)

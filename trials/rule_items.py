@@ -19,7 +19,7 @@ ITEM_PARAMS = {
     "answer_equals": ("field", (YES_NO, CHOICE, NUMBER, TEXT)),
     "answer_number": ("field", (NUMBER,)),
     "answer_in": ("field", (CHOICE, MULTI_CHOICE)),
-    "time_since": ("field", (DATE,)),
+    "days_since": ("field", (DATE,)),
 }
 _TYPE_WORDS = {YES_NO: "yes/no", NUMBER: "number", DATE: "date", CHOICE: "single choice",
                MULTI_CHOICE: "multiple choice", TEXT: "text"}

@@ -476,17 +476,18 @@ _RULE_TYPE_LIST = (
         params=(_Param("field", _name), _Param("values", _codes)),
     ),
     RuleType(
-        code="time_since",
+        code="days_since",
         label="Time since a date item",
         help=(
-            "Days, whole weeks or whole months from a date item to the screening date compared with a "
-            'number, e.g. {"field": "splenectomy_date", "unit": "months", "op": ">=", "value": 6}.'
+            "Days (or, with unit, whole weeks or whole months) from a date item to the screening date "
+            'compared with a number, e.g. {"field": "splenectomy_date", "op": ">=", "value": 180} or '
+            '{"field": "splenectomy_date", "unit": "months", "op": ">=", "value": 6}.'
         ),
         params=(
             _Param("field", _name),
-            _Param("unit", _choice(TIME_UNITS, "unit")),
             _OPERATOR_PARAM,
             _Param("value", _integer(minimum=0)),
+            _Param("unit", _choice(TIME_UNITS, "unit"), required=False, default="days"),
         ),
     ),
     RuleType(

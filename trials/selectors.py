@@ -31,8 +31,8 @@ def form_items(study, visit_definition=None) -> list[tuple[str, ItemSpec]]:
     """The items of the screening form (no visit definition) or of a visit's form, in order, each
     with its section: one query."""
     rows = (ItemPlacement.objects.filter(item__study=study, visit_definition=visit_definition)
-            .select_related("item").order_by("order", "id"))
-    return [(row.section, row.item.spec) for row in rows]
+            .select_related("item").order_by("item__order", "item__code"))
+    return [(row.item.section, row.item.spec) for row in rows]
 
 
 def studies_for_home(user):

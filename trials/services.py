@@ -12,24 +12,24 @@ and closing levels is the escalation decisions' business afterwards.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import yaml
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from . import catalogues
 from .audit import audited_save
-from .errors import ConflictError, ServiceError
+from .catalogue_services import catalogues_load
+from .item_definitions import DOCUMENT_NAMES, ITEM_KEYS, SCREENING_FORM, item_values
+from .enums import DoseLevelStatus, StudyStatus
+from .errors import ConflictError, Errors, ServiceError
+from .limits import reason_length_error
+from .loading import LoadReport, StudyDefinitionError, _report_extra, _upsert
 from .models import (
-    Analyte,
-    AnalyteReferenceRange,
-    AnalyteUnit,
     Arm,
-    Disease,
     DoseLevel,
     EligibilityCriterion,
     InfusionDefinition,
@@ -40,7 +40,6 @@ from .models import (
     Site,
     Study,
     StudyDisease,
-    Therapy,
     VisitDefinition,
     WorkerHeartbeat,
 )
@@ -51,55 +50,6 @@ STUDIES_DIR = Path(__file__).resolve().parent / "studies"
 RESPONSE_CRITERIA_FILE = "response_criteria.yaml"
 SITES_FILE = "sites.yaml"
 CATALOGUES_FILE = "catalogues.yaml"
-
-
-class StudyDefinitionError(Exception):
-    """A study definition file is not valid; the message names the file, the row and the field."""
-
-
-@dataclass
-class LoadReport:
-    update: bool = False  # apply the file's values to rows that differ (else keep and report them)
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    differs: list[str] = field(default_factory=list)
-    not_in_file: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.updated)
-
-
-def _upsert(model: type[models.Model], *, key: dict, values: dict, by, reason: str, report: LoadReport,
-            label: str, create_only: dict | None = None) -> models.Model:
-    instance = model.objects.filter(**key).first()
-    creating = instance is None
-    if creating:
-        instance = model(**key, **values, **(create_only or {}))
-    else:
-        changed = [name for name, value in values.items() if getattr(instance, name) != value]
-        if not changed:
-            return instance
-        if not report.update:
-            # Changed since (by an administrator, with its own audit trail): keep it, say so.
-            report.differs.append(f"{label}: {', '.join(changed)}")
-            return instance
-        for name in changed:
-            setattr(instance, name, values[name])
-    try:
-        instance.full_clean()
-    except ValidationError as exc:
-        raise StudyDefinitionError(f"{label}: {_format_errors(exc)}") from None
-    audited_save(instance, by=by, reason=reason)
-    (report.created if creating else report.updated).append(label)
-    return instance
-
-
-def _format_errors(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(f"{name}: {' '.join(str(m) for m in msgs)}" if name != "__all__" else " ".join(msgs)
-                         for name, msgs in exc.message_dict.items())
-    return " ".join(exc.messages)
 
 
 def _read_yaml(path: Path):
@@ -152,54 +102,13 @@ def sites_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None
             )
 
 
-def catalogues_load(data: dict, *, by, reason: str, report: LoadReport) -> None:
-    """The diseases, prior therapies and lab analytes (with accepted units and default ranges) of
-    `catalogues.yaml`, matched on their codes (a unit on analyte and unit, a range on analyte, sex
-    and age band); their order is the file's."""
-    criteria_sets = {c.code: c for c in ResponseCriteriaSet.objects.all()}
-    for order, row in enumerate(data.get("diseases") or [], start=1):
-        criteria = row.get("response_criteria")
-        if criteria is not None and criteria not in criteria_sets:
-            raise StudyDefinitionError(f"disease {row['code']}: unknown response criteria set {criteria!r}.")
-        _upsert(Disease, key={"code": row["code"]},
-                values={"name": row["name"], "lineages": list(row.get("lineages") or []),
-                        "response_criteria": criteria_sets.get(criteria), "order": order},
-                by=by, reason=reason, report=report, label=f"disease {row['code']}")
-    for order, row in enumerate(data.get("therapies") or [], start=1):
-        _upsert(Therapy, key={"code": row["code"]},
-                values={"name": row["name"], "therapy_class": row["class"], "order": order},
-                by=by, reason=reason, report=report, label=f"therapy {row['code']}")
-    for order, row in enumerate(data.get("analytes") or [], start=1):
-        code = row["code"]
-        low, high = row["plausible_range"]
-        analyte = _upsert(Analyte, key={"code": code},
-                          values={"name": row["name"], "si_unit": row["si_unit"], "plausible_low": float(low),
-                                  "plausible_high": float(high), "order": order},
-                          by=by, reason=reason, report=report, label=f"analyte {code}")
-        units = row.get("units") or {}
-        for unit, factor in units.items():
-            _upsert(AnalyteUnit, key={"analyte": analyte, "unit": unit}, values={"factor": float(factor)},
-                    by=by, reason=reason, report=report, label=f"analyte {code} unit {unit}")
-        _report_extra(report, f"analyte {code} unit", analyte.units.exclude(unit__in=list(units)), "unit")
-        for ref in row.get("reference_ranges") or []:
-            sex, low_age = ref.get("sex", "any"), ref.get("min_age_years", 0)
-            _upsert(AnalyteReferenceRange, key={"analyte": analyte, "sex": sex, "min_age_years": low_age},
-                    values={"max_age_years": ref.get("max_age_years", 150), "lln": ref.get("lln"),
-                            "uln": ref.get("uln")},
-                    by=by, reason=reason, report=report,
-                    label=f"analyte {code} default reference range {sex} from {low_age} y")
-    for model, key in ((Disease, "diseases"), (Therapy, "therapies"), (Analyte, "analytes")):
-        listed = [row["code"] for row in data.get(key) or []]
-        _report_extra(report, model._meta.model_name, model.objects.exclude(code__in=listed), "code")
-
-
 # The keys a study definition may use, per row (`trials.definitions.study_definition` writes them
 # all). Any other key is refused with its place: a mistyped key would otherwise be ignored silently.
 DEFINITION_KEYS = {
     "study": {"code", "title", "registry_id", "version", "effective_date", "design", "intervention",
               "primary_endpoint", "enrolment_target", "uses_dose_escalation", "eligibility_confirmation_required",
               "response_from_day", "response_until_day", "response_time_points", "time_point_window_days", "sites",
-              "diseases", "arms", "items", "screening_form", "visits", "criteria"},
+              "diseases", "arms", "items", "visits", "criteria"},
     "site": {"code", "name"},
     "disease": {"disease", "response_criteria"},
     "arm": {"code", "name", "description", "product_kind", "missed_infusion_rule", "dose_levels", "infusions"},
@@ -207,14 +116,10 @@ DEFINITION_KEYS = {
                    "hard_limit_high", "group_cap", "status"},
     "infusion": {"number", "anchor", "offset_days", "window_before_days", "window_after_days"},
     "visit": {"code", "label", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
-              "window_unit", "assessments", "sex_restriction", "first_n_participants", "form"},
+              "window_unit", "assessments", "sex_restriction", "first_n_participants"},
     "criterion": {"code", "kind", "text", "source", "rule_type", "params"},
-    "item": {"code", "label", "help_text", "type", "unit", "min_value", "max_value", "decimals", "max_length",
-             "required", "choices", "applies_if"},
-    "section": {"section", "items"},
+    "item": set(ITEM_KEYS),
 }
-ITEM_DEFAULTS = {"help_text": "", "unit": "", "min_value": None, "max_value": None, "decimals": None,
-                 "max_length": None, "required": False, "choices": [], "applies_if": {}}
 
 
 def _definition_key_errors(data: dict) -> list[str]:
@@ -242,14 +147,9 @@ def _definition_key_errors(data: dict) -> list[str]:
     if problems:
         return problems
     for kind, key in (("site", "sites"), ("disease", "diseases"), ("visit", "visits"), ("criterion", "criteria"),
-                      ("item", "items"), ("section", "screening_form")):
+                      ("item", "items")):
         for index, row in enumerate(rows(data, key, f"study {code}")):
             check(row, kind, f"{code} {kind} {row.get('code', index) if isinstance(row, dict) else index}")
-    for index, visit in enumerate(rows(data, "visits", f"study {code}")):
-        if isinstance(visit, dict):
-            label = f"{code} visit {visit.get('code', index)}"
-            for position, section in enumerate(rows(visit, "form", label)):
-                check(section, "section", f"{label} section {position}")
     for index, arm in enumerate(rows(data, "arms", f"study {code}")):
         arm_label = f"{code} arm {arm.get('code', index) if isinstance(arm, dict) else index}"
         check(arm, "arm", arm_label)
@@ -260,10 +160,11 @@ def _definition_key_errors(data: dict) -> list[str]:
     return problems
 
 
-def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
+def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str = StudyStatus.ACTIVE) -> Study:
     """Create or update one study from its parsed definition. A key no row of its kind has, or a
     response period that cuts a visit window (`response_period.period_cuts`), is refused before
-    anything is written."""
+    anything is written. A study created gets `status` (a study file loads as a running study; a
+    copy or an upload starts as a draft); an existing study keeps its own."""
     problems = _definition_key_errors(data)
     if problems:
         raise StudyDefinitionError(" ".join(problems))
@@ -291,7 +192,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
             "response_time_points": data.get("response_time_points") or {},
             "time_point_window_days": data.get("time_point_window_days", 7),
         },
-        by=by, reason=reason, report=report, label=f"study {code}",
+        create_only={"status": status}, by=by, reason=reason, report=report, label=f"study {code}",
     )
     for row in data.get("sites", []):
         site = _upsert(Site, key={"code": row["code"]}, values={"name": row["name"]}, by=by, reason=reason,
@@ -303,7 +204,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
 
     criteria_sets = {c.code: c for c in ResponseCriteriaSet.objects.all()}
     listed_diseases = set()
-    for row in data.get("diseases", []):
+    for index, row in enumerate(data.get("diseases", [])):
         # Without its own set, a disease uses the one the catalogue names for it.
         catalogued = catalogues.current().diseases.get(row["disease"])
         criteria_code = row.get("response_criteria") or (catalogued.response_criteria if catalogued else None)
@@ -314,11 +215,11 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
         listed_diseases.add(row["disease"])
         _upsert(StudyDisease, key={"study": study, "disease": row["disease"]},
                 values={"response_criteria": criteria_sets[criteria_code]}, by=by, reason=reason, report=report,
-                label=f"{code} disease {row['disease']}")
+                label=f"{code} disease {row['disease']}", path=f"diseases.{index}")
     _report_extra(report, f"{code} disease", study.diseases.exclude(disease__in=listed_diseases), "disease")
 
     listed_arms = set()
-    for row in data.get("arms", []):
+    for arm_index, row in enumerate(data.get("arms", [])):
         listed_arms.add(row["code"])
         arm = _upsert(
             Arm, key={"study": study, "code": row["code"]},
@@ -326,10 +227,10 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
                 "name": row["name"], "description": row.get("description") or "", "product_kind": row["product_kind"],
                 "missed_infusion_rule": row.get("missed_infusion_rule", "last_given"),
             },
-            by=by, reason=reason, report=report, label=f"{code} arm {row['code']}",
+            by=by, reason=reason, report=report, label=f"{code} arm {row['code']}", path=f"arms.{arm_index}",
         )
         levels = set()
-        for level in row.get("dose_levels", []):
+        for level_index, level in enumerate(row.get("dose_levels", [])):
             levels.add(level["code"])
             _upsert(
                 DoseLevel, key={"arm": arm, "code": level["code"]},
@@ -343,16 +244,18 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
                 # Without dose escalation no decision ever opens a level: it starts open.
                 create_only={"status": level.get("status") or ("planned" if study.uses_dose_escalation else "open")},
                 by=by, reason=reason, report=report, label=f"{code} arm {arm.code} dose level {level['code']}",
+                path=f"arms.{arm_index}.dose_levels.{level_index}",
             )
         _report_extra(report, f"{code} arm {arm.code} dose level", arm.dose_levels.exclude(code__in=levels), "code")
         numbers = set()
-        for infusion in row.get("infusions", []):
+        for infusion_index, infusion in enumerate(row.get("infusions", [])):
             numbers.add(infusion["number"])
             _upsert(
                 InfusionDefinition, key={"arm": arm, "number": infusion["number"]},
                 values={key: infusion[key]
                         for key in ("anchor", "offset_days", "window_before_days", "window_after_days")},
                 by=by, reason=reason, report=report, label=f"{code} arm {arm.code} infusion {infusion['number']}",
+                path=f"arms.{arm_index}.infusions.{infusion_index}",
             )
         _report_extra(report, f"{code} arm {arm.code} infusion",
                       arm.infusion_definitions.exclude(number__in=numbers), "number")
@@ -375,7 +278,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
                 "sex_restriction": row.get("sex_restriction", "any"),
                 "first_n_participants": row.get("first_n_participants"), "order": order,
             },
-            by=by, reason=reason, report=report, label=f"{code} visit {row['code']}",
+            by=by, reason=reason, report=report, label=f"{code} visit {row['code']}", path=f"visits.{order - 1}",
         )
     _report_extra(report, f"{code} visit", study.visit_definitions.exclude(code__in=visit_codes), "code")
     _placements_load(study, data, by=by, reason=reason, report=report)
@@ -390,6 +293,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport) -> Study:
                 "rule_type": row["rule_type"], "params": row.get("params", {}), "order": order,
             },
             by=by, reason=reason, report=report, label=f"{code} criterion {row['code']}",
+            path=f"criteria.{order - 1}",
         )
     _report_extra(report, f"{code} criterion", study.criteria.exclude(code__in=criterion_codes), "code")
     return study
@@ -400,42 +304,35 @@ def _items_load(study: Study, data: dict, *, by, reason: str, report: LoadReport
     codes = set()
     for order, row in enumerate(data.get("items") or [], start=1):
         codes.add(row["code"])
-        _upsert(Item, key={"study": study, "code": row["code"]},
-                values={"label": row["label"], "type": row["type"], "order": order,
-                        **{key: row.get(key, default) for key, default in ITEM_DEFAULTS.items()}},
-                by=by, reason=reason, report=report, label=f"{study.code} item {row['code']}")
+        _upsert(Item, key={"study": study, "code": row["code"]}, values={**item_values(row), "order": order},
+                by=by, reason=reason, report=report, label=f"{study.code} item {row['code']}",
+                path=f"items.{order - 1}", names=DOCUMENT_NAMES)
     _report_extra(report, f"{study.code} item", study.items.exclude(code__in=codes), "code")
 
 
 def _placements_load(study: Study, data: dict, *, by, reason: str, report: LoadReport) -> None:
-    """Where the items stand: `screening_form`, and each visit's `form`, as sections of item codes."""
+    """Where each item stands (its `forms`: "screening" or visit codes), once the visits exist."""
     items = {item.code: item for item in study.items.all()}
     visits = {visit.code: visit for visit in study.visit_definitions.all()}
-    forms = [(None, "screening form", data.get("screening_form") or [])]
-    forms += [(visits[row["code"]], f"visit {row['code']}", row.get("form") or []) for row in data.get("visits", [])]
-    for visit, form_label, sections in forms:
-        placed = set()
-        order = 0
-        for section in sections:
-            for item_code in section.get("items") or []:
-                label = f"{study.code} {form_label} item {item_code}"
-                if item_code not in items:
-                    raise StudyDefinitionError(f"{label}: the study has no item {item_code!r} (add it under items).")
-                if item_code in placed:
-                    raise StudyDefinitionError(f"{label}: an item stands once on a form.")
-                placed.add(item_code)
-                order += 1
-                _upsert(ItemPlacement, key={"item": items[item_code], "visit_definition": visit},
-                        values={"section": str(section.get("section") or ""), "order": order},
-                        by=by, reason=reason, report=report, label=label)
-        extra = ItemPlacement.objects.filter(item__study=study, visit_definition=visit).exclude(item__code__in=placed)
-        for row in extra.select_related("item"):
-            report.not_in_file.append(f"{study.code} {form_label} item {row.item.code}")
-
-
-def _report_extra(report: LoadReport, label: str, queryset, attr: str) -> None:
-    for row in queryset:
-        report.not_in_file.append(f"{label} {getattr(row, attr)}")
+    for index, row in enumerate(data.get("items") or []):
+        label = f"{study.code} item {row['code']}"
+        forms = row.get("forms") or []
+        problem = None
+        if not isinstance(forms, list) or len(set(map(str, forms))) != len(forms):
+            problem = "forms is a list of distinct forms (screening or visit codes)."
+        elif unknown := [str(form) for form in forms if form != SCREENING_FORM and form not in visits]:
+            problem = f"no visit {', '.join(unknown)} (forms are {SCREENING_FORM} or the study's visit codes)."
+        if problem:
+            raise StudyDefinitionError(f"{label}: {problem}", {f"items.{index}.forms": [problem]})
+        item = items[row["code"]]
+        for form in forms:
+            visit = None if form == SCREENING_FORM else visits[form]
+            _upsert(ItemPlacement, key={"item": item, "visit_definition": visit}, values={}, by=by, reason=reason,
+                    report=report, label=f"{label} on form {form}")
+        for placement in item.placements.exclude(visit_definition__code__in=forms).select_related("visit_definition"):
+            form = placement.visit_definition.code if placement.visit_definition_id else SCREENING_FORM
+            if form not in forms:
+                report.not_in_file.append(f"{label} on form {form}")
 
 
 def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | None = None,
@@ -512,7 +409,9 @@ def study_create_from_definition(*, data, by, reason: str) -> Study:
     """A new study from a definition document (`GET /studies/{code}/definition/` of another study,
     with another code, or a file): an administrator at every site it names, sites that exist, a
     code no study has (409), and a definition `study_load` accepts (400 naming the place); all in
-    one transaction, audited with `reason`."""
+    one transaction, audited with `reason`. The study is a draft, whatever the status of the study
+    it was copied from (a definition carries no status): it records no screening until an
+    administrator activates it (`study_activate`)."""
     if not isinstance(data, dict):
         raise ServiceError({"definition": [_("Send a study definition: a mapping with a code, a title, ...")]})
     nulls = _null_character_paths(data)
@@ -541,13 +440,71 @@ def study_create_from_definition(*, data, by, reason: str) -> Study:
             raise ConflictError({"code": [_("A study %(code)s exists already: give the copy a code of its own.") % {
                 "code": code}]})
         try:
-            return study_load({**data, "code": code}, by=by, reason=reason, report=LoadReport())
+            return study_load({**data, "code": code}, by=by, reason=reason, report=LoadReport(),
+                              status=StudyStatus.DRAFT)
         except StudyDefinitionError as exc:
-            raise ServiceError({"definition": [str(exc)]}) from None
+            raise ServiceError(exc.errors or {"definition": [str(exc)]}) from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problem = _("%(code)s: the definition is incomplete or mis-shaped (%(problem)s).") % {
                 "code": code, "problem": repr(exc)}
             raise ServiceError({"definition": [problem]}) from None
+
+
+def study_activation_gaps(study: Study) -> Errors:
+    """What `study` lacks to be run, by the part of its configuration that lacks it (empty when
+    nothing does): a site, a disease with its response criteria, an arm whose infusions are
+    scheduled and whose dose levels are set (an arm of cord blood units without dose escalation
+    may have none: the unit's cell count is its dose), an eligibility criterion, a visit."""
+    gaps = Errors()
+    if not study.sites.exists():
+        gaps.add("sites", _("No site runs the study: add at least one site."))
+    if not study.diseases.exists():
+        gaps.add("diseases", _("No disease is admitted: add at least one disease with its response criteria set."))
+    arms = list(Arm.objects.filter(study=study).prefetch_related("dose_levels", "infusion_definitions"))
+    if not arms:
+        gaps.add("arms", _("The study has no arm: add at least one arm with its dose levels and infusions."))
+    for arm in arms:
+        if not arm.infusion_definitions.all():
+            gaps.add("arms", _("Arm %(arm)s has no infusion: add its infusion schedule.") % {"arm": arm.code})
+        if not arm.dose_levels.all() and (study.uses_dose_escalation or arm.product_kind != "cord_blood"):
+            gaps.add("arms", _("Arm %(arm)s has no dose level: add at least one.") % {"arm": arm.code})
+    if not study.criteria.exists():
+        gaps.add("criteria", _("The study has no eligibility criterion: add at least one."))
+    if not study.visit_definitions.exists():
+        gaps.add("visits", _("The study has no visit: add its visit schedule."))
+    return gaps
+
+
+def study_activate(*, study: Study, by, reason: str) -> Study:
+    """An administrator at every site of the study activates the draft: from then on it records
+    screenings and enrolments. Refused (403) to anyone else; a study already active (409); a study
+    that lacks part of its configuration (`study_activation_gaps`: 409, each gap under the part it
+    concerns). Without dose escalation no decision ever opens a dose level, so the planned levels
+    open with the study; an escalation study's levels stay as they are (signed decisions open them).
+    One transaction, the study row locked (as enrolment and level changes lock it), every change
+    audited with `reason`."""
+    allowed = set(site_ids_for(by, Action.CONFIGURE_STUDY))
+    if not allowed or any(site_id not in allowed for site_id in study.sites.values_list("pk", flat=True)):
+        raise PermissionDenied(_("Only an administrator of every site of the study activates it."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError({"reason": [_("Say why the study is activated (kept in the audit trail).")]})
+    if reason_length_error(reason):
+        raise ServiceError({"reason": [reason_length_error(reason)]})
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.status != StudyStatus.DRAFT:
+            raise ConflictError({"status": [_("Study %(code)s is %(status)s already: only a draft is activated.") % {
+                "code": locked.code, "status": locked.get_status_display().lower()}]})
+        study_activation_gaps(locked).raise_if_any(ConflictError)
+        locked.status = StudyStatus.ACTIVE
+        audited_save(locked, by=by, reason=reason)
+        if not locked.uses_dose_escalation:
+            for level in DoseLevel.objects.filter(arm__study=locked, status=DoseLevelStatus.PLANNED):
+                level.status = DoseLevelStatus.OPEN
+                audited_save(level, by=by, reason=reason)
+    study.status = locked.status
+    return study
 
 
 def worker_heartbeat_record(*, name: str, hostname: str, now) -> None:

@@ -42,7 +42,7 @@ def fill_screening(page, facts):
         page.fill(f"#id_therapy-{row}-dose_text", course.get("dose_text", ""))
         page.select_option(f"#id_therapy-{row}-outcome", course["outcome"])
     for name, value in facts["conditions"].items():
-        page.check(f"input[name=condition_{name}][value={yes_no(value)}]")
+        page.check(f"input[name={name}][value={yes_no(value)}]")
     for name in ("childbearing_potential", "agrees_contraception", "stable_maintenance_therapy_4_weeks",
                  "diagnosis_meets_guideline", "understands_and_complies"):
         page.check(f"input[name={name}][value={yes_no(facts[name])}]")

@@ -1348,7 +1348,7 @@ def test_evaluate_criteria_refuses_invalid_params():
 ANALYTE_CODES = "HGB, PLT, ANC, WBC, LYM, RETIC_PCT, RETIC_ABS, ALT, AST, LDH, TBIL, CREAT, HAPTO"
 RULE_TYPE_CODES = (
     "age_range, lab_threshold, lab_vs_limit, creatinine_clearance, ecog_range, disease_in, "
-    "disease_duration, prior_therapy_failure, condition, answer_equals, answer_number, answer_in, time_since, all_of, "
+    "disease_duration, prior_therapy_failure, condition, answer_equals, answer_number, answer_in, days_since, all_of, "
     "any_of, when_disease, when_sex"
 )
 

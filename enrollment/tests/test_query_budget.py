@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from enrollment.models import Participant, PriorTherapy, Screening, ScreeningLab
 from enrollment.tests.support import p3_facts, today, years_ago
+from trials.definitions import study_definition
+from trials.models import Study
+from trials.services import LoadReport, study_load
 from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
 
 COORDINATOR_BUDGET = 40  # screening + consent + enrolment
@@ -99,3 +102,33 @@ def test_the_budget_holds_for_the_second_participant_of_a_study(api, studies):
     assert participant["study_number"] == "MSC-ITP-5-PUMCH-002"
     assert sum(counts.values()) <= COORDINATOR_BUDGET, counts
     assert confirmation <= CONFIRMATION_BUDGET, confirmation
+
+
+def _study_with_items(count: int, code: str):
+    """A copy of MSC-ITP-5 whose screening form asks `count` number items (active, at the same site)."""
+    definition = study_definition(Study.objects.get(code="MSC-ITP-5"))
+    definition.update(code=code, items=[{"code": f"score_{n}", "label": f"Score {n}", "type": "number", "min": 0,
+                                         "max": 100, "section": "Scores", "forms": ["screening"]}
+                                        for n in range(count)])
+    definition["criteria"] = [c for c in definition["criteria"] if c["rule_type"] not in (
+        "condition", "answer_equals", "answer_number", "when_sex")]
+    return study_load(definition, by=None, reason="budget test", report=LoadReport(), status="active")
+
+
+def test_thirty_screening_items_cost_no_more_statements_than_three(api, studies):
+    # The first request of a session reads what later ones find cached: count from the second on.
+    assert api.post("/api/v1/studies/MSC-ITP-5/screenings/", p3_facts(), format="json").status_code == 201
+    counts = {}
+    for count in (3, 30):
+        _study_with_items(count, f"ITEMS-{count}")
+        facts = {**p3_facts(), "items": {f"score_{n}": n for n in range(count)}}
+        for key in ("conditions", "diagnosis_meets_guideline", "thrombocytopenia_months",
+                    "stable_maintenance_therapy_4_weeks", "childbearing_potential", "pregnancy_test",
+                    "agrees_contraception", "understands_and_complies"):
+            facts.pop(key, None)
+        response, counts[count] = _counted(lambda: api.post(f"/api/v1/studies/ITEMS-{count}/screenings/", facts,
+                                                            format="json"))
+        assert response.status_code == 201, response.json()
+        assert response.json()["items"] == {f"score_{n}": n for n in range(count)}
+
+    assert counts[30] == counts[3], counts

@@ -15,8 +15,7 @@ from trials.limits import LimitedSerializer
 from trials.scoping import Action
 
 from .. import services
-from ..models import (Assessment, LabResult, RescueTherapy, RescueTherapyKind, Transfusion, TransfusionKind,
-                      VirologyResult, Visit)
+from ..models import Assessment, LabResult, RescueTherapy, RescueTherapyKind, Transfusion, TransfusionKind, Visit
 from .common import given_fields
 
 
@@ -69,10 +68,20 @@ class AssessmentInSerializer(LimitedSerializer):
     transfusions = TransfusionInSerializer(many=True, required=False, default=list)
     rescue_therapies = RescueTherapyInSerializer(many=True, required=False, default=list)
     concomitant_medications = MedicationInSerializer(many=True, required=False, default=list)
-    virology = serializers.DictField(child=serializers.CharField(), required=False, default=dict,
-                                     help_text="hbv, hcv, hiv, syphilis: " + " | ".join(VirologyResult.values))
-    immune_panel = serializers.DictField(child=serializers.FloatField(), required=False, default=dict,
-                                         help_text="th17, tfh, treg, breg, nk: % of lymphocytes (0-100).")
+    items = serializers.DictField(
+        child=serializers.JSONField(allow_null=True), required=False, default=dict,
+        help_text="Answers to the study's items placed on the visit's form, by item code (GET "
+                  "/studies/{code}/definition/ lists the items and each visit's form; an unscheduled assessment "
+                  "takes any item of the visit forms): true/false, a number in the item's unit, a date YYYY-MM-DD, "
+                  "a choice's code, a list of codes, a text; null clears an answer. An item not on the form, a value "
+                  "of the wrong type, out of range or not among the codes is a 400 on items.<code>; a required "
+                  "item of the visit's form must be answered.")
+    virology = serializers.DictField(child=serializers.CharField(), required=False, default=None,
+                                     help_text="Earlier name of the virology items (hbv, hcv, hiv, syphilis: "
+                                               "positive | negative | not_done): read as `items`.")
+    immune_panel = serializers.DictField(child=serializers.FloatField(), required=False, default=None,
+                                         help_text="Earlier name of the immune-panel items (th17, tfh, treg, breg, "
+                                                   "nk: % of lymphocytes, 0-100): read as `items`.")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     deviation_reason = serializers.CharField(required=False, allow_blank=True, default="",
                                              help_text="Required when the visit is outside its window.")
@@ -132,8 +141,9 @@ class AssessmentOutSerializer(serializers.Serializer):
     transfusions = TransfusionOutSerializer(many=True)
     rescue_therapies = RescueTherapyOutSerializer(many=True)
     concomitant_medications = serializers.JSONField()
-    virology = serializers.JSONField()
-    immune_panel = serializers.JSONField()
+    items = serializers.DictField(child=serializers.JSONField(), help_text=(
+        "Answers to the study's items by item code, typed (trials.items): a choice's code, a number in the item's "
+        "unit, a date as YYYY-MM-DD, true/false, a list of codes, a text. Unanswered items are absent."))
     notes = serializers.CharField()
     recorded_by = serializers.CharField(source="recorded_by.username")
     recorded_at = serializers.DateTimeField()

@@ -103,8 +103,9 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
 
     A coordinator of the participant's site (`assessment_can_correct`). `data` is validated as
     `assessment_record` validates it (`_assessment_validate`); a field given as `KEEP` stays as
-    it is, and a list given (labs, transfusions, rescue therapies, concomitant medications,
-    virology, immune panel) replaces the recorded one: labs are added, changed or removed per
+    it is, and a list given (labs, transfusions, rescue therapies, concomitant medications)
+    replaces the recorded one; the answers to items given replace those of the same codes (None
+    clears one), the others stay: labs are added, changed or removed per
     analyte, transfusions and rescue therapies added or removed per entry, each change with its own
     history row carrying the reason. The visit link and the date may change, with the window and
     deviation rules of recording (section 8): a visit left becomes upcoming again, a new one is
@@ -132,7 +133,8 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
             errors.add("reason", _("Say why the assessment is corrected (kept in the audit trail)."))
         elif reason_length_error(reason):
             errors.add("reason", reason_length_error(reason))
-        valid = _assessment_validate(participant, data, now=now, errors=errors, current_visit_id=locked.visit_id)
+        valid = _assessment_validate(participant, data, now=now, errors=errors, current_visit_id=locked.visit_id,
+                                     current_items=locked.items or {})
         errors.raise_if_any()
 
         current_labs = list(locked.labs.all())
@@ -154,8 +156,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
                    "bleeding_grade": valid.bleeding_grade, "steroid_mg_per_day": valid.steroid_mg_per_day,
                    "steroid_drug": valid.steroid_drug, "steroid_dose_mg_per_day": valid.steroid_dose_mg_per_day,
                    "notes": valid.notes}
-        for name, value in (("concomitant_medications", valid.medications), ("virology", valid.virology),
-                            ("immune_panel", valid.immune_panel)):
+        for name, value in (("concomitant_medications", valid.medications), ("items", valid.items)):
             if value is not None:
                 scalars[name] = value
         new_visit = valid.visit

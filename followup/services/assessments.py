@@ -1,4 +1,5 @@
-"""Assessment capture: a visit's (or an unscheduled) labs, bleeding, transfusions, rescue therapy."""
+"""Assessment capture: a visit's (or an unscheduled) labs, bleeding, transfusions, rescue therapy and
+the answers to the study's items placed on the visit's form."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from simple_history.utils import bulk_create_with_history
 
 from enrollment.eligibility import age_in_years
 from enrollment.selectors import range_source_name, site_reference_range
+from trials import items as item_rules
 from trials.audit import audited_save
 from trials.errors import Errors, ServiceError
 from trials.labs import LabInput, convert_labs
@@ -22,18 +24,17 @@ from trials.units import mixed_range_conflict, mixed_range_message
 
 from ..assessment_checks import require_bleeding_grade, steroid_dose
 from ..models import (
-    IMMUNE_PANEL,
-    VIROLOGY_TESTS,
     Assessment,
     LabResult,
     RescueTherapy,
     RescueTherapyKind,
     Transfusion,
     TransfusionKind,
-    VirologyResult,
     Visit,
 )
 from ..schedule import PlannedVisit, visit_status
+from ..selectors import visit_form_items
+from ..visit_items import VisitForms
 from .adverse_event_drafts import adverse_event_suggest
 from .outcomes import queue_outcomes
 from .visits import _at_midnight, visit_record
@@ -43,7 +44,10 @@ class AssessmentInput:
     """An assessment as entered. `labs` are `trials.labs.LabInput`s or dicts with analyte,
     value, unit and optional lln/uln (the reporting lab's range, in the unit of the value);
     `transfusions` [{kind, date}], `rescue_therapies` [{therapy, start, end}],
-    `concomitant_medications` [{name, dose, start, end}]; dates as `date` or ISO text."""
+    `concomitant_medications` [{name, dose, start, end}]; dates as `date` or ISO text. `items`
+    answers the study's items placed on the visit's form by code (None clears an answer); the
+    virology and immune-panel items may also come under their earlier names `virology` and
+    `immune_panel`."""
 
     date: date | None = None
     visit: str | None = None
@@ -52,8 +56,9 @@ class AssessmentInput:
     transfusions: list = field(default_factory=list)
     rescue_therapies: list = field(default_factory=list)
     concomitant_medications: list = field(default_factory=list)
-    virology: dict = field(default_factory=dict)
-    immune_panel: dict = field(default_factory=dict)
+    items: dict | None = None
+    virology: dict | None = None
+    immune_panel: dict | None = None
     notes: str = ""
     deviation_reason: str = ""
     steroid_mg_per_day: Decimal | float | str | None = None
@@ -172,8 +177,8 @@ def _assessment_items(data: AssessmentInput, today: date, errors) -> tuple[list,
     return transfusions, rescues
 
 
-def _assessment_panels(data: AssessmentInput, today: date, errors) -> tuple[list, dict, dict]:
-    """Concomitant medications, virology and immune panel as stored (JSON, dates as ISO text)."""
+def _assessment_medications(data: AssessmentInput, today: date, errors) -> list:
+    """Concomitant medications as stored (JSON, dates as ISO text)."""
     medications = []
     for index, item in enumerate(data.concomitant_medications or []):
         path = f"concomitant_medications.{index}"
@@ -187,25 +192,44 @@ def _assessment_panels(data: AssessmentInput, today: date, errors) -> tuple[list
             errors.add(f"{path}.end", _("The medication ends before it starts."))
         medications.append({"name": name, "dose": str(item.get("dose") or "").strip(),
                             "start": start.isoformat() if start else None, "end": end.isoformat() if end else None})
-    virology = {}
-    for test, result in (data.virology or {}).items():
-        if test not in VIROLOGY_TESTS:
-            errors.add(f"virology.{test}", _("Unknown test; use one of %(codes)s.") % {
-                "codes": ", ".join(VIROLOGY_TESTS)})
-        elif result not in VirologyResult.values:
-            errors.add(f"virology.{test}", _("Use one of %(codes)s.") % {"codes": ", ".join(VirologyResult.values)})
-        else:
-            virology[test] = result
-    panel = {}
-    for cell, value in (data.immune_panel or {}).items():
-        if cell not in IMMUNE_PANEL:
-            errors.add(f"immune_panel.{cell}", _("Unknown cell type; use one of %(codes)s.") % {
-                "codes": ", ".join(IMMUNE_PANEL)})
-        elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-            errors.add(f"immune_panel.{cell}", _("Give a percentage of lymphocytes from 0 to 100."))
-        else:
-            panel[cell] = float(value)
-    return medications, virology, panel
+    return medications
+
+
+def _assessment_answers(participant, data: AssessmentInput, visit, day: date | None, *, today: date, errors,
+                        current: dict | None = None, new: bool = True) -> dict | None:
+    """The answers to the study's items to store (`trials.items`), or None when a correction gives
+    none. Only items placed on the visit's form are taken (any visit form's for an unscheduled
+    assessment); an answer to an item that does not apply to the participant (sex, age on the
+    assessment date, another answer) is refused. On a new assessment of a visit a required item
+    that applies must be answered; a correction refuses clearing one. Reads the study's visit forms
+    (one query) unless a correction gives no answer."""
+    sources = (("virology", data.virology), ("immune_panel", data.immune_panel), ("items", data.items))
+    if not new and all(given is None for _prefix, given in sources):
+        return None
+    if data.visit not in (None, "") and visit is None:
+        return None  # the visit is refused: which form applies is not known
+    forms: VisitForms = visit_form_items(participant.study_id)
+    specs = forms.specs(visit.definition_id if visit is not None else None)
+    cleaned = {}
+    for prefix, given in sources:
+        # No answer to an item of another form clears it (a page's form when the visit changes): not refused.
+        cleaned.update({code: None for code, value in (given or {}).items() if value is None and code not in specs})
+        given = {code: value for code, value in (given or {}).items() if value is not None or code in specs}
+        if given:
+            cleaned.update(item_rules.clean_values(specs, given, today=today, errors=errors, prefix=prefix))
+    answers = {code: value for code, value in {**(current or {}), **cleaned}.items() if value is not None}
+    screening = participant.screening
+    on = day or today
+    age = age_in_years(screening.birth_date, on) if screening.birth_date and on >= screening.birth_date else None
+    if new:  # a visit's form asks its required items; an unscheduled assessment has no form of its own
+        required = set(specs) if visit is not None else set()
+    else:  # a correction may not clear a required answer it gives
+        required = set(cleaned)
+    refused = {code for _prefix, given in sources for code in (given or {}) if code not in cleaned}
+    for codes, must in ((required - refused, True), (set(specs) - required - refused, False)):
+        item_rules.check_applicable({code: specs[code] for code in specs if code in codes}, answers,
+                                    sex=screening.sex or None, age_years=age, errors=errors, require=must)
+    return answers
 
 
 def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
@@ -247,16 +271,16 @@ class _ValidAssessment:
     transfusions: list[dict] | None
     rescue_therapies: list[dict] | None
     medications: list | None
-    virology: dict | None
-    immune_panel: dict | None
+    items: dict | None
     notes: str
 
 
 def _assessment_validate(participant, data: AssessmentInput, *, now: datetime, errors: _AssessmentErrors,
-                         current_visit_id: int | None = None) -> _ValidAssessment:
+                         current_visit_id: int | None = None, current_items: dict | None = None) -> _ValidAssessment:
     """Every field of an assessment, as recorded (`assessment_record`) or corrected
-    (`assessment_update`), checked with the same rules; each problem is added to `errors` under
-    its path. A list given as None (a correction that does not give it) is not checked and stays None."""
+    (`assessment_update`, with the answers recorded so far as `current_items`), checked with the same
+    rules; each problem is added to `errors` under its path. A list given as None (a correction that
+    does not give it) is not checked and stays None, as do items none of which is given."""
     today = timezone.localtime(now).date()
     day = errors.day("date", data.date, required=True, today=today)
     if day is not None and participant.enrolled_on and day < participant.enrolled_on:
@@ -274,23 +298,25 @@ def _assessment_validate(participant, data: AssessmentInput, *, now: datetime, e
                                             errors)
     labs = None if data.labs is None else _assessment_labs(data.labs, errors)
     transfusions, rescues = _assessment_items(data, today, errors)
-    medications, virology, panel = _assessment_panels(data, today, errors)
+    medications = _assessment_medications(data, today, errors)
+    new = current_items is None
+    answers = _assessment_answers(participant, data, visit, day, today=today, errors=errors, current=current_items,
+                                  new=new)
     return _ValidAssessment(
         day=day, visit=visit, deviation=deviation, deviation_reason=deviation_reason, bleeding_grade=grade,
         steroid_mg_per_day=steroid, steroid_drug=drug, steroid_dose_mg_per_day=drug_dose, labs=labs,
         transfusions=None if data.transfusions is None else transfusions,
         rescue_therapies=None if data.rescue_therapies is None else rescues,
         medications=None if data.concomitant_medications is None else medications,
-        virology=None if data.virology is None else virology,
-        immune_panel=None if data.immune_panel is None else panel,
-        notes=(data.notes or "").strip())
+        items=answers, notes=(data.notes or "").strip())
 
 
 def assessment_record(*, participant, data: AssessmentInput, by, now: datetime | None = None):
     """Record an assessment: labs in SI with the value as entered and the range used (CLINICAL_RULES.md
     section 7), WHO bleeding grade (section 1), the daily corticosteroid dose (prednisone
     equivalent, section 1: corticosteroid dependence), transfusions, rescue therapy, concomitant
-    medications, virology, immune panel; and mark its visit done on that date.
+    medications, the answers to the study's items placed on the visit's form (`trials.items`: typed,
+    within range, among the codes; required ones answered); and mark its visit done on that date.
 
     Coordinators and investigators of the participant's site (`Action.CAPTURE`). Everything is
     validated first and every bad field named (`labs.2.value`, `transfusions.0.date`, ...); a
@@ -311,8 +337,8 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
     assessment = Assessment(participant=participant, visit=visit, date=day, bleeding_grade=valid.bleeding_grade,
                             steroid_mg_per_day=valid.steroid_mg_per_day, steroid_drug=valid.steroid_drug,
                             steroid_dose_mg_per_day=valid.steroid_dose_mg_per_day,
-                            concomitant_medications=valid.medications or [], virology=valid.virology or {},
-                            immune_panel=valid.immune_panel or {}, notes=valid.notes, recorded_by=by)
+                            concomitant_medications=valid.medications or [], items=valid.items or {},
+                            notes=valid.notes, recorded_by=by)
     children = {
         "labs": [LabResult(assessment=assessment, **_lab_fields(lab)) for lab in labs],
         "transfusions": [Transfusion(assessment=assessment, **row) for row in valid.transfusions or []],

@@ -3,7 +3,9 @@ from dataclasses import dataclass
 
 from django import template
 
+from followup.selectors import visit_form_items
 from followup.services import assessment_can_correct
+from followup.visit_items import VisitForms
 from trials import catalogues
 from trials.units import format_number
 
@@ -16,21 +18,27 @@ class AssessmentRow:
     visit_code: str
     labs: str
     can_correct: bool
+    items: list  # the answers to the study's items by section: (section, [(code, label, shown, empty)])
 
 
 @register.simple_tag
 def assessment_rows(participant, user) -> list[AssessmentRow]:
     """The participant's assessments for the participant page, oldest first: date, visit, the labs
-    in SI, and whether `user` may correct them. Reads nothing more when the participant's
-    `assessments__labs` and `visits` are prefetched (the participant page does)."""
-    codes = {visit.pk: visit.code for visit in participant.visits.all()}
+    in SI, the answers to the study's items by section, and whether `user` may correct them. Reads
+    nothing more when the participant's `assessments__labs` and `visits` are prefetched (the
+    participant page does), but the study's visit forms once when an assessment holds answers."""
+    visits = {visit.pk: visit for visit in participant.visits.all()}
     may_correct = assessment_can_correct(user, participant)
+    assessments = sorted(participant.assessments.all(), key=lambda a: (a.date, a.pk))
+    forms = visit_form_items(participant.study_id) if any(a.items for a in assessments) else VisitForms()
     rows = []
     analytes = catalogues.current().analytes
     order = {code: index for index, code in enumerate(analytes)}
-    for assessment in sorted(participant.assessments.all(), key=lambda a: (a.date, a.pk)):
+    for assessment in assessments:
+        visit = visits.get(assessment.visit_id)
         labs = ", ".join(f"{lab.analyte} {format_number(lab.value, 3)} {analytes[lab.analyte].si_unit}"
                          for lab in sorted(assessment.labs.all(), key=lambda lab: order.get(lab.analyte, len(order))))
-        rows.append(AssessmentRow(assessment=assessment, visit_code=codes.get(assessment.visit_id, ""), labs=labs,
-                                  can_correct=may_correct))
+        rows.append(AssessmentRow(
+            assessment=assessment, visit_code=visit.code if visit else "", labs=labs, can_correct=may_correct,
+            items=forms.answered_sections(visit.definition_id if visit else None, assessment.items)))
     return rows

@@ -235,14 +235,17 @@ def adverse_event_form_as_posted(form) -> dict:
 def assessment_form_as_posted(response) -> dict:
     """The edit form as the browser would send it back unchanged."""
     data = {}
-    forms = [response.context["form"], *response.context["labs"], *response.context["transfusions"],
-             *response.context["rescues"]]
+    forms = [response.context["form"], response.context["items"], *response.context["labs"],
+             *response.context["transfusions"], *response.context["rescues"]]
     for form in forms:
         for field in form:
             value = field.value()
             if value is None:
                 continue
-            data[field.html_name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            if isinstance(value, list):  # a multiple choice
+                data[field.html_name] = [str(code) for code in value]
+            else:
+                data[field.html_name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return data
 
 

@@ -107,10 +107,11 @@ def test_assessment_api_bad_input_names_every_field_and_stores_nothing(api, woma
                                        "platelet_transfusion, other."],
         "rescue_therapies.1.end": ["The therapy ends before it starts."],
         "concomitant_medications.0.name": ["Give the medication's name."],
-        "virology.hbv": ["Use one of positive, negative, not_done."],
-        "virology.hdv": ["Unknown test; use one of hbv, hcv, hiv, syphilis."],
-        "immune_panel.treg": ["Give a percentage of lymphocytes from 0 to 100."],
-        "immune_panel.cd4": ["Unknown cell type; use one of th17, tfh, treg, breg, nk."],
+        # W1's form places no item: the virology and immune-panel items are not asked there.
+        "virology.hbv": ["Unknown item; the items of this form are none."],
+        "virology.hdv": ["Unknown item; the items of this form are none."],
+        "immune_panel.treg": ["Unknown item; the items of this form are none."],
+        "immune_panel.cd4": ["Unknown item; the items of this form are none."],
     }
     assert stored_counts() == before == (0, 0, 0, 0)
     assert Visit.objects.get(participant=woman, code="W1").state == "upcoming"
@@ -168,8 +169,8 @@ def test_assessment_api_records_an_unscheduled_assessment_without_touching_the_v
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["visit"], body["visit_deviation"], body["notes"]) == (None, None, "Walk-in, gum bleeding")
-    assert body["virology"] == {"hbv": "negative", "hiv": "not_done"}
-    assert body["immune_panel"] == {"treg": 4.5, "nk": 12.0}
+    # The earlier names of the virology and immune-panel items are read as items.
+    assert body["items"] == {"hbv": "negative", "hiv": "not_done", "treg": 4.5, "nk": 12}
     assert body["concomitant_medications"] == [{"name": "Omeprazole", "dose": "20 mg qd", "start": days_ago(8),
                                                 "end": None}]
     assert not woman.visits.filter(state="done").exists()

@@ -9,14 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enrollment import services as enrolment
-from enrollment.enums import ANSWERS
+
 from enrollment.models import Consent, Screening, ScreeningLab
 from enrollment.tests.support import create_screening, form_data
 from followup import services
 from followup.models import AdverseEvent, Assessment
 from followup.tests.support import assessment_form_as_posted, history_rows
 from followup.tests.world import build_world
-from trials.models import ReferenceRange
+from trials.models import ReferenceRange, Study
+from trials.selectors import form_items
 from trials.tests.support import SIGNER_PASSWORD, client_for
 
 LONG = "r" * 101
@@ -160,8 +161,9 @@ def test_unknown_screening_answer_is_400_with_the_answers_allowed(world, coordin
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert list(errors) == ["understands_and_complie"]
-    assert errors["understands_and_complie"][0].startswith(
-        "Unknown screening answer or fact; the answers are " + ", ".join(ANSWERS) + ", the facts site, screening_date")
+    items = [spec.code for _section, spec in form_items(Study.objects.get(code="MSC-ITP-5"))]
+    assert errors["understands_and_complie"] == ["Unknown item; the items of this form are " + ", ".join(items) + "."]
+    assert "understands_and_complies" in items
     assert (Screening.objects.count(), history_rows()) == before
 
 

@@ -36,6 +36,7 @@ def base_bodies(world: World) -> dict[str, dict]:
         "api-study-screenings": dict(p3_facts()),
         "api-study-list": {"reason": "Copied", "definition": {
             **study_definition(Study.objects.get(code="MSC-ITP-5")), "code": "FUZZ-COPY"}},
+        "api-study-activate": {"reason": "Approved by the ethics committee"},
         "api-screening-detail": {"reason": "Corrected", "weight_kg": 61,
                                  "labs": [{"analyte": "PLT", "value": 20, "unit": "10^9/L",
                                            "date": today().isoformat()}],

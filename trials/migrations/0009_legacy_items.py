@@ -48,17 +48,16 @@ def forwards(apps, schema_editor):
         order = 0
         for section, rows in SECTIONS:
             for code, label, extra in rows:
-                fields = {"label": label, "type": "yes_no", "choices": [], "applies_if": {}, "order": order + 1, **extra}
+                order += 1
+                fields = {"label": label, "type": "yes_no", "choices": [], "applies_if": {}, "section": section,
+                          "order": order, **extra}
                 item, created = Item.objects.get_or_create(study=study, code=code, defaults=fields)
                 if created:
                     _history(HistoricalItem, item, now, study_id=study.pk, code=code, help_text="", required=False,
                              **{"unit": "", **fields})
-                order += 1
-                placement, created = ItemPlacement.objects.get_or_create(
-                    item=item, visit_definition=None, defaults={"section": section, "order": order})
+                placement, created = ItemPlacement.objects.get_or_create(item=item, visit_definition=None)
                 if created:
-                    _history(HistoricalPlacement, placement, now, item_id=item.pk, visit_definition_id=None,
-                             section=section, order=order)
+                    _history(HistoricalPlacement, placement, now, item_id=item.pk, visit_definition_id=None)
 
 
 class Migration(migrations.Migration):

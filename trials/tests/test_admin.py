@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from rest_framework.test import APIClient
 
-from trials.admin import CREATED_REASON
+from trials.admin_base import CREATED_REASON
 from trials.models import (
     Arm,
     DoseLevel,

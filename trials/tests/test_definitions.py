@@ -141,7 +141,7 @@ def test_an_administrator_creates_a_study_from_another_studys_definition(studies
     response = api.post("/api/v1/studies/", body, format="json")
 
     assert response.status_code == 201, response.json()
-    assert response.json() == body["definition"]
+    assert response.json() == {**body["definition"], "status": "draft"}  # a new study is a draft
     created = Study.objects.get(code="MSC-COPY")
     assert {row.history_change_reason for row in created.history.all()} == {"Copied for the amended protocol"}
     assert {row.history_user for row in created.history.all()} == {admin}
@@ -175,8 +175,15 @@ def test_an_administrator_of_another_site_cannot_create_a_study_at_this_one(stud
     ({"arms": 5}, 400, "definition", "study MSC-COPY: arms must be a list"),
     ({"design": "Single\x00arm"}, 400, "definition", "definition.design: a text holds a null character"),
     ({"sites": [{"code": ["PUMCH"], "name": "A list"}]}, 400, "sites", "Unknown site(s) ['PUMCH']"),
-    ({"visits": [{"code": "V1", "label": "Visit", "anchor": "first_infusion", "offset": "soon"}]}, 400, "definition",
-     "MSC-COPY"),
+    ({"visits": [{"code": "V1", "label": "Visit", "anchor": "first_infusion", "offset": "soon"}]}, 400,
+     "visits.0.offset", "must be an integer"),
+    ({"criteria": [{"code": "spleen", "kind": "inclusion", "text": "Splenectomy over 6 months ago.",
+                    "rule_type": "days_since", "params": {"field": "splenectomy_date", "op": ">", "value": 180}}]},
+     400, "criteria.0.params.field", "The study has no item 'splenectomy_date'"),
+    ({"items": [{"code": "qol", "label": "QoL", "type": "number", "min": 10, "max": 1}]}, 400, "items.0.min",
+     "The lowest plausible value is above the highest."),
+    ({"items": [{"code": "qol", "label": "QoL", "type": "number", "forms": ["M99"]}]}, 400, "items.0.forms",
+     "no visit M99"),
     ({"diseases": [{"disease": "ITP", "response_criteria": "NOPE"}]}, 400, "definition",
      "unknown response criteria set 'NOPE'"),
 ])

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followup', '0014_assessment_items'),
+        ('followup', '0015_virology_immune_panel_items'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trials', '0009_legacy_items'),
+        ('trials', '0010_study_status'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -95,7 +95,7 @@ def grant_administrators(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("trials", "0010_catalogues"),
+        ("trials", "0011_catalogues"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
