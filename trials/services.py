@@ -208,6 +208,10 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         # Without its own set, a disease uses the one the catalogue names for it.
         catalogued = catalogues.current().diseases.get(row["disease"])
         criteria_code = row.get("response_criteria") or (catalogued.response_criteria if catalogued else None)
+        if catalogued is None and not row.get("response_criteria"):
+            message = f"Unknown disease; use one of {', '.join(catalogues.current().diseases)}."
+            raise StudyDefinitionError(f"{code} disease {row['disease']}: {message}",
+                                       {f"diseases.{index}.disease": [message]})
         if criteria_code not in criteria_sets:
             raise StudyDefinitionError(
                 f"{code} disease {row['disease']}: unknown response criteria set {criteria_code!r}."

@@ -350,3 +350,15 @@ def test_a_study_disease_without_its_own_set_uses_the_catalogues(studies, admin_
     study = study_load(data, by=admin_user, reason="Copy for Evans syndrome", report=LoadReport())
 
     assert list(study.diseases.values_list("disease", "response_criteria__code")) == [("EVANS", "MULTILINEAGE")]
+
+
+@pytest.mark.parametrize("row", [{"disease": "AAA"}, {"disease": "AAA", "response_criteria": "MULTILINEAGE"}])
+def test_a_study_file_naming_a_disease_outside_the_catalogue_is_refused_with_its_path(studies, admin_user, row):
+    data = yaml.safe_load((STUDIES_DIR / "MSC-ITP-5.yaml").read_text(encoding="utf-8"))
+    data.update({"code": "MSC-AAA", "diseases": [row], "criteria": []})
+
+    with pytest.raises(StudyDefinitionError) as refused:
+        study_load(data, by=admin_user, reason="Copy for aplastic anaemia", report=LoadReport())
+
+    assert list(refused.value.errors) == ["diseases.0.disease"]
+    assert "Unknown disease" in refused.value.errors["diseases.0.disease"][0]
