@@ -190,7 +190,7 @@ class ScreeningOutSerializer(serializers.ModelSerializer):
         model = Screening
         fields = ["id", "number", "study", "site", "screening_date", "initials", "birth_date", "sex", "weight_kg",
                   "height_cm", "disease", "diagnosis_date", "ecog", "items", "labs",
-                  "prior_therapies", "outcome", "eligibility", "eligibility_confirmation",
+                  "prior_therapies", "outcome", "protocol_version", "eligibility", "eligibility_confirmation",
                   "eligibility_confirmation_required", "consents", "participant"]
 
     @extend_schema_field(EligibilityConfirmationOutSerializer(allow_null=True))
@@ -255,7 +255,8 @@ class ParticipantOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = Participant
         fields = ["id", "study_number", "study", "site", "screening", "arm", "dose_level", "enrolled_on",
-                  "planned_day0", "status", "withdrawn_on", "withdrawal_reason", "withdrawal_detail"]
+                  "planned_day0", "protocol_version", "status", "withdrawn_on", "withdrawal_reason",
+                  "withdrawal_detail"]
 
 
 class ParticipantDetailSerializer(ParticipantOutSerializer):
@@ -349,6 +350,23 @@ class ScreeningConsent(APIView):
             raise
         # The screening read above, with the consent just recorded among its consents.
         return Response(ScreeningOutSerializer(screening).data, status=status.HTTP_201_CREATED)
+
+
+class ReasonInSerializer(LimitedSerializer):
+    reason = serializers.CharField(help_text="Why (kept in the audit trail).")
+
+
+class ScreeningReevaluation(APIView):
+    """Evaluate the screening again under the study's current criteria and protocol version, with a
+    reason: 200 with the screening; 409 once the patient is enrolled."""
+
+    @extend_schema(request=ReasonInSerializer, responses=ScreeningOutSerializer)
+    def post(self, request, pk):
+        screening = _screening_for(request, pk, Action.SCREEN)
+        serializer = ReasonInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.screening_reevaluate(screening=screening, reason=serializer.validated_data["reason"], by=request.user)
+        return Response(_screening_out(screening.pk))
 
 
 class ScreeningEligibilityConfirmation(APIView):

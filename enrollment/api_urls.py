@@ -9,6 +9,8 @@ urlpatterns = [
     path("screenings/<int:pk>/eligibility-confirmation/", api.ScreeningEligibilityConfirmation.as_view(),
          name="api-screening-eligibility-confirmation"),
     path("screenings/<int:pk>/enrol/", api.ScreeningEnrol.as_view(), name="api-screening-enrol"),
+    path("screenings/<int:pk>/re-evaluation/", api.ScreeningReevaluation.as_view(),
+         name="api-screening-reevaluation"),
     path("participants/<int:pk>/", api.ParticipantDetail.as_view(), name="api-participant-detail"),
     path("participants/<int:pk>/withdraw/", api.ParticipantWithdraw.as_view(), name="api-participant-withdraw"),
 ]

@@ -443,6 +443,13 @@ class WithdrawalForm(LimitedForm, forms.Form):
 
 
 
+class ReevaluationForm(forms.Form):
+    """Evaluate a screening again under the study's current criteria: the reason (audit trail)."""
+
+    reason = ServiceCheckedCharField(label=_("Reason for evaluating again"), required=True,
+                                     widget=forms.TextInput(attrs={"size": 60}))
+
+
 class EligibilityConfirmationForm(LimitedForm, forms.Form):
     """An investigator's signed eligibility confirmation: the meaning shown, the password re-entered
     (the service checks it, `services.screening_eligibility_confirm`)."""

@@ -43,6 +43,8 @@ class Screening(models.Model):
     eligible = models.BooleanField(_("eligible"), null=True, blank=True)
     eligibility = models.JSONField(_("criteria outcomes"), default=list, blank=True)
     evaluated_at = models.DateTimeField(_("evaluated at"), null=True, blank=True)
+    protocol_version = models.CharField(_("protocol version evaluated under"), max_length=40, blank=True,
+                                        help_text=_("The study's protocol version when the criteria were evaluated."))
     # The investigator's signed eligibility confirmation (`services.screening_eligibility_confirm`);
     # cleared when the facts it confirmed change.
     eligibility_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
@@ -96,6 +98,14 @@ class Screening(models.Model):
     @property
     def missing_criteria(self) -> list[str]:
         return [c["code"] for c in self.eligibility if c["outcome"] == "missing"]
+
+    def evaluated_under_other_criteria(self, criteria) -> bool:
+        """Whether the criteria (rows of the study now) differ from those this evaluation used: a
+        criterion added, removed or reworded, or another protocol version."""
+        used = [(c["code"], c["kind"], c["text"]) for c in self.eligibility]
+        now = [(c.code, c.kind, c.text) for c in criteria]
+        return self.evaluated_at is not None and (
+            sorted(used) != sorted(now) or self.protocol_version != self.study.version)
 
 
 class ScreeningLab(LabValue):
@@ -199,6 +209,7 @@ class Participant(models.Model):
     dose_level = models.ForeignKey(DoseLevel, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="participants")
     enrolled_on = models.DateField(_("enrolment date"))
+    protocol_version = models.CharField(_("protocol version at enrolment"), max_length=40, blank=True)
     planned_day0 = models.DateField(_("planned first infusion"),
                                     help_text=_("Day 0 of the plan until the first infusion is given."))
     study_order = models.PositiveIntegerField(_("order of enrolment in the study"),

@@ -107,6 +107,7 @@ def screening_evaluate(screening: Screening, *, now: datetime | None = None, lab
     screening.eligibility = [{"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}
                              for c in result.criteria]
     screening.evaluated_at = now or timezone.now()
+    screening.protocol_version = screening.study.version
     return result
 
 
@@ -219,6 +220,31 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
         before = screening_facts(screening)
         _apply(screening, data, labs, items, by=by, reason=reason.strip())
         if screening.eligibility_confirmed_at is not None and screening_facts(screening) != before:
+            _withdraw_eligibility_confirmation(screening, by=by, reason=reason.strip())
+    return screening
+
+
+def screening_reevaluate(*, screening: Screening, reason: str, by) -> Screening:
+    """Evaluate a screening again under the study's current protocol version and criteria, on
+    request, with a reason (a screening keeps the criteria it was evaluated under until then). An
+    enrolled patient keeps the evaluation of their enrolment (409). A changed outcome withdraws the
+    investigator's confirmation, as a change of the facts does."""
+    require(by, Action.SCREEN, [screening.site_id])
+    errors = Errors()
+    if not (reason or "").strip():
+        errors.add("reason", _("Say why the screening is evaluated again (kept in the audit trail)."))
+    elif reason_length_error(reason):
+        errors.add("reason", reason_length_error(reason))
+    errors.raise_if_any()
+    with transaction.atomic():
+        if Screening.objects.select_for_update().filter(pk=screening.pk, participant__isnull=False).exists():
+            raise ConflictError({"non_field_errors": [
+                _("This patient is enrolled; the screening keeps the evaluation of the enrolment.")]})
+        before = [(c["code"], c["outcome"]) for c in screening.eligibility]
+        screening_evaluate(screening)
+        audited_save(screening, by=by, reason=reason.strip())
+        if screening.eligibility_confirmed_at is not None and [
+                (c["code"], c["outcome"]) for c in screening.eligibility] != before:
             _withdraw_eligibility_confirmation(screening, by=by, reason=reason.strip())
     return screening
 
@@ -394,6 +420,7 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
             study=study, site=screening.site, screening=screening, sequence=sequence,
             study_number=f"{study.code}-{screening.site.code}-{sequence:03d}", arm=arm, dose_level=level,
             enrolled_on=enrolled_on, planned_day0=first_infusion_on, study_order=counts["total"] + 1, enrolled_by=by,
+            protocol_version=study.version,
         )
         audited_save(participant, by=by, reason=_("Enrolled"))
         hooks.participant_enrolled(participant=participant, study=study, by=by, today=today)

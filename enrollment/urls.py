@@ -11,4 +11,5 @@ urlpatterns = [
     path("screenings/<int:pk>/eligibility-confirmation/", views.screening_eligibility_confirm,
          name="screening-eligibility-confirm"),
     path("screenings/<int:pk>/enrol/", views.screening_enrol, name="screening-enrol"),
+    path("screenings/<int:pk>/re-evaluation/", views.screening_reevaluate, name="screening-reevaluate"),
 ]

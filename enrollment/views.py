@@ -33,6 +33,7 @@ from .forms import (
     ConsentForm,
     EligibilityConfirmationForm,
     EnrolForm,
+    ReevaluationForm,
     ScreeningEntry,
     style,
 )
@@ -178,7 +179,8 @@ def _is_minor(screening) -> bool:
     return rules.age_in_years(screening.birth_date, timezone.localdate()) < 18
 
 
-def _screening_page(request, screening, *, consent_form=None, enrol_form=None, confirm_form=None):
+def _screening_page(request, screening, *, consent_form=None, enrol_form=None, confirm_form=None,
+                    reevaluation_form=None):
 
     participant = getattr(screening, "participant", None)
     consents = list(screening.consents.all())
@@ -225,6 +227,8 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None, c
         "awaiting_confirmation": awaiting_confirmation,
         "confirm_form": (confirm_form or EligibilityConfirmationForm()) if can_confirm else None,
         "eligibility_meaning": ELIGIBILITY_MEANING,
+        "other_criteria_now": screening.evaluated_under_other_criteria(screening.study.criteria.all()),
+        "reevaluation_form": (reevaluation_form or ReevaluationForm()) if can_screen and participant is None else None,
     }
     return render(request, "enrollment/screening_detail.html", context)
 
@@ -280,6 +284,27 @@ def screening_eligibility_confirm(request, pk):
             return redirect("screening-detail", pk=pk)
     messages.error(request, _("Eligibility was not confirmed."))
     return _screening_page(request, _screening(request, pk), confirm_form=form)
+
+
+@login_required
+def screening_reevaluate(request, pk):
+    """Evaluate the screening again under the study's current criteria, with a reason
+    (`services.screening_reevaluate`, the service of the API)."""
+    screening = _screening(request, pk)
+    require(request.user, Action.SCREEN, [screening.site_id])
+    if request.method != "POST":
+        return redirect("screening-detail", pk=pk)
+    form = ReevaluationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.screening_reevaluate(screening=screening, reason=form.cleaned_data["reason"], by=request.user)
+        except ServiceError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Eligibility evaluated again under the current criteria."))
+            return redirect("screening-detail", pk=pk)
+    messages.error(request, _("The screening was not evaluated again."))
+    return _screening_page(request, _screening(request, pk), reevaluation_form=form)
 
 
 @login_required

@@ -45,6 +45,7 @@ def base_bodies(world: World) -> dict[str, dict]:
         "api-screening-consent": {"version": "ICF 1.0", "signed_at": now.isoformat(), "obtained_by": "Dr Han"},
         "api-screening-enrol": {"enrolled_on": today().isoformat()},
         "api-screening-eligibility-confirmation": {"password": "wrong"},
+        "api-screening-reevaluation": {"reason": "Criteria amended"},
         "api-participant-withdraw": {"withdrawn_on": today().isoformat(), "reason": "adverse_event"},
         "api-participant-infusions": {
             "number": 2, "started_at": (now - timedelta(hours=2)).isoformat(), "ended_at": (now - timedelta(hours=1))

@@ -39,6 +39,7 @@ class World:
             "api-screening-consent": {"pk": self.screening.pk},
             "api-screening-enrol": {"pk": self.screening.pk},
             "api-screening-eligibility-confirmation": {"pk": self.screening.pk},
+            "api-screening-reevaluation": {"pk": self.screening.pk},
             "api-participant-withdraw": {"pk": p},
             "api-participant-infusions": {"pk": p},
             "api-study-escalation-decisions": {"code": "HUCMSC-ITP-ESC"},

@@ -15,16 +15,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='historicalstudy',
-            name='status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('active', 'Active')], default='draft', help_text='A draft records no screening until an administrator activates it.', max_length=10, verbose_name='status'),
-        ),
-        migrations.AddField(
-            model_name='study',
-            name='status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('active', 'Active')], default='draft', help_text='A draft records no screening until an administrator activates it.', max_length=10, verbose_name='status'),
-        ),
         migrations.CreateModel(
             name='HistoricalItem',
             fields=[
