@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0004_screening_items'),
+        ('enrollment', '0005_protocol_version'),
     ]
 
     operations = [
