@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 import yaml
 from django.core.cache import cache
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from config.celery import app
@@ -131,3 +133,13 @@ def chromium_page(live_server):
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture
+def back_to_the_latest_schema():
+    """For a test that migrates backwards: leave the database at the latest migrations again, as
+    later tests need every column."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trials import catalogues
 from trials.forms_errors import add_service_errors
-from trials.item_fields import BLANK, item_field, item_initial, item_value
+from trials.item_fields import BLANK, ItemFieldsMixin, item_initial
 from trials.labs import LabInput
 from trials.limits import LimitedForm
 from trials.selectors import form_items
@@ -75,7 +75,7 @@ def style(form: forms.Form) -> None:
 # Screening facts
 # ---------------------------------------------------------------------------------------------
 
-class ScreeningFactsForm(LimitedForm, forms.Form):
+class ScreeningFactsForm(ItemFieldsMixin, LimitedForm, forms.Form):
     """Patient, disease and the study's screening items (by section); every fact may be left empty."""
 
     length_model = Screening
@@ -104,25 +104,13 @@ class ScreeningFactsForm(LimitedForm, forms.Form):
         catalogue = catalogues.current()
         self.fields["disease"].choices = BLANK + [(d.disease, f"{catalogue.disease_name(d.disease)} ({d.disease})")
                                                   for d in study.diseases.all()]
-        self.items = items  # (section, ItemSpec) of the study's screening form
-        for _section, spec in items:
-            self.fields[spec.code] = item_field(spec)
+        self.add_item_fields(items)  # the study's screening form
         if editing:
             self.fields["reason"] = ServiceCheckedCharField(
                 label=_("Reason for the change"), required=True,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 help_text=_("Kept in the audit trail with every changed value."))
         style(self)
-
-    def item_sections(self) -> list[tuple[str, list]]:
-        """The item fields by section, in the form's order."""
-        sections: dict[str, list] = {}
-        for section, spec in self.items:
-            sections.setdefault(section, []).append(self[spec.code])
-        return list(sections.items())
-
-    def item_values(self) -> dict:
-        return {spec.code: item_value(spec, self.cleaned_data.get(spec.code)) for _section, spec in self.items}
 
     @classmethod
     def initial_from(cls, screening: Screening, items) -> dict:

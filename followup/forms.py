@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from dosing.forms import DateTimeLocal
 from enrollment.forms import LabRowForm
 from trials import catalogues
-from trials.item_fields import item_field, item_initial, item_value
+from trials.item_fields import ItemFieldsMixin, item_initial
 from trials.limits import LimitedForm
 from trials.widgets import date_input, number_input
 
@@ -112,7 +112,7 @@ class AssessmentEditForm(AssessmentForm):
         return initial
 
 
-class VisitItemsForm(LimitedForm, forms.Form):
+class VisitItemsForm(ItemFieldsMixin, LimitedForm, forms.Form):
     """The study's items placed on the visit's form (`followup.visit_items`), by section; a field
     per item, named by its code (the inputs by `item-<code>`), shaped by its type
     (`trials.item_fields`). The service checks the values (`items.<code>` errors)."""
@@ -124,20 +124,7 @@ class VisitItemsForm(LimitedForm, forms.Form):
         if stored is not None:
             kwargs["initial"] = {spec.code: item_initial(spec, stored.get(spec.code)) for _section, spec in items}
         super().__init__(*args, **kwargs)
-        self.items = items  # [(section, ItemSpec)]
-        for _section, spec in items:
-            self.fields[spec.code] = item_field(spec)
-
-    def item_sections(self) -> list[tuple[str, list]]:
-        """The item fields by section, in the form's order."""
-        sections: dict[str, list] = {}
-        for section, spec in self.items:
-            sections.setdefault(section, []).append(self[spec.code])
-        return list(sections.items())
-
-    def item_values(self) -> dict:
-        """Every item of the form, by code; None: not answered (a correction clears it)."""
-        return {spec.code: item_value(spec, self.cleaned_data.get(spec.code)) for _section, spec in self.items}
+        self.add_item_fields(items)  # an item left empty in a correction clears its answer
 
     def field_for(self, path: str) -> str | None:
         """The field showing a service error's path (`items.<code>`, or a panel's earlier name)."""

@@ -61,3 +61,24 @@ def item_initial(spec: item_rules.ItemSpec, stored):
     if stored is None:
         return [] if spec.type == item_rules.MULTI_CHOICE else ""
     return stored
+
+
+class ItemFieldsMixin:
+    """A form's study-defined items: a field per item, named by its code, read back by section
+    (for the template) and as the service's values."""
+
+    def add_item_fields(self, items) -> None:
+        self.items = items  # [(section, ItemSpec)] in the form's order
+        for _section, spec in items:
+            self.fields[spec.code] = item_field(spec)
+
+    def item_sections(self) -> list[tuple[str, list]]:
+        """The item fields by section, in the form's order."""
+        sections: dict[str, list] = {}
+        for section, spec in self.items:
+            sections.setdefault(section, []).append(self[spec.code])
+        return list(sections.items())
+
+    def item_values(self) -> dict:
+        """Every item of the form, by code; None: not answered."""
+        return {spec.code: item_value(spec, self.cleaned_data.get(spec.code)) for _section, spec in self.items}

@@ -15,15 +15,6 @@ AFTER = [("followup", "0015_virology_immune_panel_items")]
 PANEL_CODES = ["hbv", "hcv", "hiv", "syphilis", "th17", "tfh", "treg", "breg", "nk"]
 
 
-@pytest.fixture
-def back_to_the_latest_schema():
-    """Leave the database at the latest migrations again: later tests need every column."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_panel_values_and_their_history_become_items(woman, coordinator, back_to_the_latest_schema):
     participant = Participant.objects.get(pk=woman.pk)

@@ -11,15 +11,6 @@ BEFORE = [("followup", "0008_reminder")]
 AFTER = [("followup", "0009_adverseevent_term_other")]
 
 
-@pytest.fixture
-def back_to_the_latest_schema():
-    """Leave the database at the latest migrations again: later tests need every column."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_unlisted_terms_are_marked_other_specify(studies, coordinator, back_to_the_latest_schema):
 

@@ -58,15 +58,6 @@ def admin(make_user):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def back_to_the_latest_schema():
-    """Leave the database at the latest migrations again: later tests need every column."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_every_study_that_existed_before_the_status_is_active(studies, back_to_the_latest_schema):
     executor = MigrationExecutor(connection)
