@@ -431,11 +431,11 @@ class WithdrawalForm(LimitedForm, forms.Form):
 
 
 
-class ReevaluationForm(forms.Form):
+class ReevaluationForm(LimitedForm, forms.Form):
     """Evaluate a screening again under the study's current criteria: the reason (audit trail)."""
 
     reason = ServiceCheckedCharField(label=_("Reason for evaluating again"), required=True,
-                                     widget=forms.TextInput(attrs={"size": 60}))
+                                     widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
 
 
 class EligibilityConfirmationForm(LimitedForm, forms.Form):

@@ -300,6 +300,7 @@ def screening_reevaluate(request, pk):
             services.screening_reevaluate(screening=screening, reason=form.cleaned_data["reason"], by=request.user)
         except ServiceError as error:
             add_service_errors(form, error)
+            style(form)
         else:
             messages.success(request, _("Eligibility evaluated again under the current criteria."))
             return redirect("screening-detail", pk=pk)
