@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from trials import hooks
+
 
 class EnrollmentConfig(AppConfig):
     name = "enrollment"
@@ -8,7 +10,6 @@ class EnrollmentConfig(AppConfig):
 
     def ready(self):
         # Models can be imported only once the app registry is ready, that is here.
-        from trials import hooks  # noqa: PLC0415
         from trials.audit import register_audited  # noqa: PLC0415
 
         from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab  # noqa: PLC0415
