@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import catalogues
 from .admin_activation import StudyActivationAdminMixin
-from .admin_amendments import StudyAmendmentAdminMixin
+from .admin_amendments import AmendmentNoticeMixin, StudyAmendmentAdminMixin
 from . import admin_items  # noqa: F401 (registers the data dictionary's pages)
 from . import admin_catalogues  # noqa: F401 (registers the catalogues' pages)
 from .admin_base import AuditedAdmin, ScopedInline, _parent_id
@@ -89,7 +89,8 @@ class ArmLinkInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, StudyDefinitionAdminMixin, AuditedAdmin):
+class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, AmendmentNoticeMixin, StudyDefinitionAdminMixin,
+                 AuditedAdmin):
     form = StudyForm
     change_form_template = "admin/trials/study/change_form.html"
     change_list_template = "admin/trials/study/change_list.html"

@@ -10,6 +10,7 @@ from django.contrib.admin.utils import unquote
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -66,3 +67,22 @@ class StudyAmendmentAdminMixin:
                              .order_by("-activated_at", "-id")),
             "pending": pending_changes(study),
         })
+
+
+def notice_amendment(request, study) -> None:
+    """After a save that changes a running study's items or criteria, say that the change waits for
+    an amendment, with the link to activate it."""
+    if study is not None and study.active_version_id and pending_changes(study):
+        messages.warning(request, format_html(
+            '{} <a href="{}">{}</a>',
+            _("The changed items or criteria are not in force yet: version %(version)s is, until the amendment is "
+              "activated.") % {"version": study.version},
+            reverse("admin:trials_study_versions", args=[study.pk]), _("Protocol versions")))
+
+
+class AmendmentNoticeMixin:
+    """The study administration says so after a save that prepares an amendment."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        notice_amendment(request, form.instance)

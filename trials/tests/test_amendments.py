@@ -5,7 +5,10 @@ reason (service, admin page, API); the study page and the versions page list wha
 from datetime import date, timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from enrollment.tests.support import create_screening
@@ -15,11 +18,11 @@ from trials.enums import StudyStatus
 from trials.errors import ConflictError, ServiceError
 from trials.loading import LoadReport
 from trials.models import EligibilityCriterion, Item, ItemPlacement, Site, Study, StudyVersion
-from trials.selectors import criteria_in_force, form_items
-from trials.services import study_load
 from trials.definitions import study_definition
-from trials.selectors import study_queryset
+from trials.selectors import criteria_in_force, form_items, study_queryset
+from trials.services import study_load
 from trials.tests.support import client_for, study_administrator
+from trials.tests.test_admin_items import MARROW, add_item
 from trials.versions import Change, item_spec, protocol_changes
 
 CRIT = {"code": "age", "kind": "inclusion", "text": "Age 4-75.", "rule_type": "age_range",
@@ -228,3 +231,33 @@ def test_a_study_file_with_a_new_version_number_amends_a_running_study(study, ad
     study.refresh_from_db()
     assert study.version == "2" and study.active_version.changes == [
         {"part": "criteria", "code": "compliance", "change": "removed", "keys": []}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_running_study_gets_its_rows_as_its_first_version_by_migration(studies, back_to_the_latest_schema):
+    expected = {code: study_definition(study)["criteria"] for code, study in studies.items()}
+    items = {code: study_definition(study)["items"] for code, study in studies.items()}
+    executor = MigrationExecutor(connection)
+    executor.migrate([("trials", "0013_study_versions")])
+    old = executor.loader.project_state([("trials", "0013_study_versions")]).apps
+    old.get_model("trials", "Study").objects.update(active_version=None)
+    old.get_model("trials", "StudyVersion").objects.all().delete()
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("trials", "0014_first_versions")])
+    state = executor.loader.project_state([("trials", "0014_first_versions")]).apps
+    for study in state.get_model("trials", "Study").objects.all():
+        [version] = state.get_model("trials", "StudyVersion").objects.filter(study=study)
+        assert study.active_version_id == version.pk
+        assert (version.version, version.status) == (study.version, "active")
+        assert version.protocol == {"items": items[study.code], "criteria": expected[study.code]}
+    ids = state.get_model("trials", "StudyVersion").objects.values_list("pk", flat=True)
+    history = state.get_model("trials", "HistoricalStudyVersion").objects.filter(id__in=list(ids))
+    assert history.count() == len(ids) == len(studies) and {row.history_type for row in history} == {"+"}
+
+
+def test_the_admin_says_an_edit_waits_for_the_amendment(study, admin_client):
+    _page, response = add_item(admin_client, study, on_screening_form="on", **MARROW)
+    assert response.status_code == 302
+    said = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("not in force yet: version 1 is" in message for message in said)
