@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from followup.models import Assessment
 from followup.tests.support import assessment_form_as_posted, days_ago, filled, form_url
 from trials.models import Item, ItemPlacement
+from trials.tests.support import activate_amendment
 
 REASON = "Score copied from the wrong questionnaire"
 
@@ -52,6 +53,7 @@ def w1_items(woman):
         item.section, item.order = section, order
         item.save()
         ItemPlacement.objects.create(item=item, visit_definition=w1)
+    activate_amendment(study)
     return [item for _section, item in rows]
 
 
