@@ -1,5 +1,5 @@
-"""In headless Chromium: an administrator adds a number item and a choice item to the data dictionary
-and places them on a visit's form; a coordinator answers them on that visit's assessment page (an
+"""In headless Chromium: an administrator adds a number item and a choice item to the data dictionary,
+places them on a visit's form and activates the amendment; a coordinator answers them on that visit's assessment page (an
 answer outside the plausible range is refused on its field first) and reads them on the
 participant page."""
 import pytest
@@ -56,6 +56,16 @@ def test_items_placed_on_a_visit_in_the_admin_are_asked_checked_and_shown(chromi
     w1 = woman.visits.get(code="W1").definition
     assert sorted(Item.objects.filter(study=study, placements__visit_definition=w1).values_list("code", flat=True)) \
         == ["marrow_finding", "spleen_length"]
+    # In a running study they wait for the amendment, which the administrator activates.
+    assert "not in force yet" in page.locator(".messagelist").inner_text()
+    page.goto(f"{page.base}/admin/trials/study/{study.pk}/change/")
+    page.get_by_role("link", name="Protocol versions").click()
+    assert "spleen_length" in page.get_by_test_id("pending-changes").inner_text()
+    page.get_by_label("New protocol version").fill("5")
+    page.get_by_label("Effective date (approval)").fill(days_ago(0))
+    page.get_by_label("Reason (kept in the audit trail)").fill("Amendment 5 approved")
+    page.get_by_role("button", name="Activate the amendment").click()
+    assert "Protocol version 5 of" in page.locator(".messagelist").inner_text()
 
     # The coordinator opens W1 from the participant's visit plan and answers them.
     page.context.clear_cookies()
