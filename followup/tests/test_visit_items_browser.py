@@ -1,7 +1,7 @@
 """In headless Chromium: an administrator adds a number item and a choice item to the data dictionary,
-places them on a visit's form and activates the amendment; a coordinator answers them on that visit's assessment page (an
-answer outside the plausible range is refused on its field first) and reads them on the
-participant page."""
+places them on a visit's form and activates the amendment; a coordinator answers them on that
+visit's assessment page (an answer outside the plausible range is refused on its field first) and
+reads them on the participant page."""
 import pytest
 
 from enrollment.tests.test_browser import sign_in
