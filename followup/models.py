@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from trials.concurrency import VersionedModel
 from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
 
@@ -126,7 +127,7 @@ class Outcome(models.TextChoices):
 SAE_REPORTING_HOURS = 24
 
 
-class AdverseEvent(models.Model):
+class AdverseEvent(VersionedModel):
     """An adverse event as the investigator graded and attributed it (CLINICAL_RULES.md sections 3-4).
 
     The minimum the DLT definition needs; the full capture (CTCAE term lists, grading suggestions
@@ -271,7 +272,7 @@ class RescueTherapyKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Assessment(models.Model):
+class Assessment(VersionedModel):
     """What was measured and given at one visit, or between visits (`visit` empty: unscheduled).
 
     Written only by `followup.services.assessment_record` (and corrected by `assessment_update`),

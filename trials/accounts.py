@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from .audit import audited_save
 from .enums import Role
-from .models import SiteMembership, Site
+from .models import Site, SiteMembership
 
 ADMIN_GROUP = "Study administrators"
 # The configuration an administrator edits in the browser.

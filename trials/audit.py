@@ -20,6 +20,7 @@ from simple_history.signals import pre_create_historical_record
 
 from . import catalogues
 from . import items as item_rules
+from .concurrency import VERSION_FIELD
 from .item_models import Item
 from .limits import audit_reason_max_length
 
@@ -197,6 +198,8 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
         if older is not None and row.history_type == "~":
             delta = row.diff_against(older, foreign_keys_are_objs=False)
             for change in delta.changes:
+                if change.field == VERSION_FIELD:  # the record's edit counter (`trials.concurrency`), not data
+                    continue
                 verbose = (str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field)
                            else change.field)
                 if _answers(change.old) and _answers(change.new):
@@ -212,7 +215,7 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
                 )
         elif row.history_type == "+" or (label and row.history_type == "-"):
             for field in model._meta.concrete_fields:
-                if field.primary_key or field.attname == skip:
+                if field.primary_key or field.attname in (skip, VERSION_FIELD):
                     continue
                 value = getattr(row, field.attname, None)
                 if isinstance(value, dict) and value:

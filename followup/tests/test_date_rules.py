@@ -7,8 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dosing.tests.support import day0
-from enrollment.tests.support import form_data as screening_form, screened_on, today
-from followup.tests.support import filled as assessment_form, history_rows
+from enrollment.tests.support import form_data as screening_form
+from enrollment.tests.support import screened_on, today
+from followup.tests.support import filled as assessment_form
+from followup.tests.support import history_rows
 from followup.tests.world import build_world
 from trials.models import Study
 from trials.tests.support import Later, client_for, made

@@ -14,11 +14,11 @@ from django.urls import reverse
 from enrollment.tests.support import create_screening
 from trials.amendments import amendment_activate, pending_changes
 from trials.audit import change_context
+from trials.definitions import study_definition
 from trials.enums import StudyStatus
 from trials.errors import ConflictError, ServiceError
 from trials.loading import LoadReport
 from trials.models import EligibilityCriterion, Item, ItemPlacement, Site, Study, StudyVersion
-from trials.definitions import study_definition
 from trials.selectors import criteria_in_force, form_items, study_queryset
 from trials.services import study_load
 from trials.tests.support import client_for, study_administrator
