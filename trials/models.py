@@ -34,6 +34,7 @@ from .rule_items import rule_item_errors
 from .rule_params import RuleParamsError, validate_params
 from . import catalogues
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
+from .auth_models import PasswordFailureCount  # noqa: F401 (the app's models)
 
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
