@@ -19,7 +19,7 @@ from . import catalogues
 from .admin_activation import StudyActivationAdminMixin
 from . import admin_items  # noqa: F401 (registers the data dictionary's pages)
 from . import admin_catalogues  # noqa: F401 (registers the catalogues' pages)
-from . import admin_tokens  # noqa: F401 (registers the API tokens' page)
+from . import admin_accounts  # noqa: F401 (registers the API tokens' and sign-in locks' pages)
 from .admin_base import AuditedAdmin, ScopedInline, _parent_id
 from .admin_definitions import StudyDefinitionAdminMixin
 from .admin_forms import CriterionForm, CriterionInlineForm, PlainFieldsMixin, StudyForm, UniqueRowsFormSet

@@ -94,7 +94,7 @@ class Lock:
         return max(1, math.ceil(self.seconds / 60))
 
 
-def _limit(key: str) -> int:
+def limit_of(key: str) -> int:
     return settings.LOGIN_ADDRESS_FAILURE_LIMIT if key.startswith("address:") else settings.LOGIN_FAILURE_LIMIT
 
 
@@ -112,7 +112,7 @@ def state_of(*keys: str) -> State:
     rows = list(PasswordFailureCount.objects.filter(key__in=keys, expires_at__gt=now).values_list(
         "key", "count", "expires_at"))
     locks = [Lock(scope=key.split(":", 1)[0], seconds=math.ceil((expires_at - now).total_seconds()))
-             for key, count, expires_at in rows if count >= _limit(key)]
+             for key, count, expires_at in rows if count >= limit_of(key)]
     return State(lock=max(locks, key=lambda lock: lock.seconds, default=None), counting=bool(rows))
 
 
@@ -167,7 +167,7 @@ def _record(keys) -> None:
     now = timezone.now()
     period = timedelta(seconds=settings.LOGIN_LOCK_SECONDS)
     for key in keys:
-        limit = _limit(key)
+        limit = limit_of(key)
         counting = PasswordFailureCount.objects.filter(key=key, expires_at__gt=now)
         # One UPDATE, atomic in the database: concurrent failures are all counted.
         if counting.update(count=F("count") + 1, expires_at=Case(

@@ -3,6 +3,7 @@ locked account's token is refused; the API schema and docs without signing in pe
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -147,7 +148,11 @@ def test_an_administrator_revokes_a_token_of_their_site(admin_client, coordinato
     listing = admin_client.get(reverse("admin:authtoken_tokenproxy_changelist"))
     assert listing.status_code == 200 and coordinator_token.user.username in listing.content.decode()
     assert coordinator_token.key not in listing.content.decode()
+    confirm = admin_client.get(admin_token_url(coordinator_token, "delete"))
+    assert f"API token of {coordinator_token.user.username}" in confirm.content.decode()
+    assert coordinator_token.key not in confirm.content.decode()
     assert admin_client.post(admin_token_url(coordinator_token, "delete"), {"post": "yes"}).status_code == 302
+    assert coordinator_token.key not in str(LogEntry.objects.values_list("object_repr", flat=True).get())
     assert not Token.objects.filter(pk=coordinator_token.pk).exists()
     assert with_token(coordinator_token.key).get(STUDIES).status_code == 401
 
@@ -190,3 +195,10 @@ def test_a_signed_in_user_reads_the_schema_and_docs_whatever_the_setting(client,
     client.force_login(coordinator_token.user)
     assert client.get(reverse("api-docs")).status_code == 200
     assert client.get(reverse("api-schema")).status_code == 200
+
+
+def test_an_admin_views_a_token_without_its_key(admin_client, coordinator_token):
+    page = admin_client.get(admin_token_url(coordinator_token))
+    assert page.status_code == 200
+    assert coordinator_token.user.username in page.content.decode()
+    assert coordinator_token.key not in page.content.decode()

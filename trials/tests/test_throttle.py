@@ -5,12 +5,12 @@ import socket
 
 import pytest
 from django.core.cache import cache
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from trials import throttle
-from trials.models import PasswordFailureCount
+from trials.models import PasswordFailureCount, Site
 from trials.signatures import SignatureRefused, check_signature
 from trials.tests.support import SIGNER_PASSWORD
 
@@ -226,3 +226,36 @@ def test_sign_in_works_and_is_throttled_without_the_cache(client, make_user, beh
         assert sign_in(client, "user-a", WRONG, forwarded="203.0.113.5").status_code == 200
     assert sign_in(client, "user-a", "Correct-Horse-88", forwarded="203.0.113.5").status_code == 429
     assert signed_in(sign_in(client, "user-b", "Battery-Staple-77", forwarded="203.0.113.5"))
+
+
+# --- an administrator unlocks an account ----------------------------------------------------------
+
+def lock_out(username):
+    for _ in range(5):
+        sign_in(Client(), username, WRONG, forwarded="203.0.113.5")
+
+
+def test_an_administrator_unlocks_an_account_of_their_site(admin_client, make_user, behind_proxy):
+    make_user("coordinator", username="user-a", password="Correct-Horse-88")
+    lock_out("user-a")
+    count = PasswordFailureCount.objects.get(key="account:user-a")
+    listing = admin_client.get(reverse("admin:trials_passwordfailurecount_changelist"))
+    assert listing.status_code == 200 and "account:user-a" in listing.content.decode()
+    assert "address:203.0.113.5" not in listing.content.decode()  # superusers only
+    assert admin_client.post(reverse("admin:trials_passwordfailurecount_delete", args=[count.pk]),
+                             {"post": "yes"}).status_code == 302
+    assert signed_in(sign_in(Client(), "user-a", "Correct-Horse-88", forwarded="203.0.113.5"))
+
+
+def test_an_administrator_of_another_site_cannot_unlock(client, make_user, behind_proxy):
+    make_user("coordinator", username="user-a", password="Correct-Horse-88")
+    lock_out("user-a")
+    count = PasswordFailureCount.objects.get(key="account:user-a")
+    Site.objects.create(code="XH", name="Other hospital")
+    client.force_login(make_user("admin", site="XH"))
+    listing = client.get(reverse("admin:trials_passwordfailurecount_changelist"))
+    assert listing.status_code == 200 and "account:user-a" not in listing.content.decode()
+    client.post(reverse("admin:trials_passwordfailurecount_delete", args=[count.pk]), {"post": "yes"})
+    assert PasswordFailureCount.objects.filter(pk=count.pk).exists()
+    client.force_login(make_user("monitor"))
+    assert client.get(reverse("admin:trials_passwordfailurecount_changelist")).status_code == 302
