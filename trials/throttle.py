@@ -170,17 +170,18 @@ def _record(keys) -> None:
         limit = limit_of(key)
         counting = PasswordFailureCount.objects.filter(key=key, expires_at__gt=now)
         # One UPDATE, atomic in the database: concurrent failures are all counted.
-        if counting.update(count=F("count") + 1, expires_at=Case(
-                When(count__gte=limit - 1, then=Value(now + period)), default=F("expires_at"),
-                output_field=models.DateTimeField())):
+        one_more = {"count": F("count") + 1, "expires_at": Case(
+            When(count__gte=limit - 1, then=Value(now + period)), default=F("expires_at"),
+            output_field=models.DateTimeField())}
+        if counting.update(**one_more):
             continue
-        if PasswordFailureCount.objects.filter(key=key).update(count=1, expires_at=now + period):
+        if PasswordFailureCount.objects.filter(key=key, expires_at__lte=now).update(count=1, expires_at=now + period):
             continue  # an expired count starts again
         try:
             with transaction.atomic():
                 PasswordFailureCount.objects.create(key=key, count=1, expires_at=now + period)
         except IntegrityError:  # created meanwhile by a concurrent failure
-            counting.update(count=F("count") + 1)
+            counting.update(**one_more)
         # The first failure of a key clears counts that ended long ago.
         PasswordFailureCount.objects.filter(expires_at__lt=now - period).delete()
 

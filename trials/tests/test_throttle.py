@@ -2,9 +2,11 @@
 taken from X-Forwarded-For only behind a trusted proxy; the password change page counted too;
 sign-in without the cache."""
 import socket
+import threading
 
 import pytest
 from django.core.cache import cache
+from django.db import connection, connections
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -12,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from trials import throttle
 from trials.models import PasswordFailureCount, Site
 from trials.signatures import SignatureRefused, check_signature
-from trials.tests.support import SIGNER_PASSWORD
+from trials.tests.support import SIGNER_PASSWORD, require_service
 
 PROXY = "10.0.0.1"
 WRONG = "not-the-password"
@@ -259,3 +261,30 @@ def test_an_administrator_of_another_site_cannot_unlock(client, make_user, behin
     assert PasswordFailureCount.objects.filter(pk=count.pk).exists()
     client.force_login(make_user("monitor"))
     assert client.get(reverse("admin:trials_passwordfailurecount_changelist")).status_code == 302
+
+
+# --- concurrent failures --------------------------------------------------------------------------
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_wrong_passwords_are_all_counted(settings):
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
+    settings.LOGIN_FAILURE_LIMIT, settings.LOGIN_ADDRESS_FAILURE_LIMIT = 50, 100
+    contenders = 8
+    barrier = threading.Barrier(contenders)
+
+    def fail():
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(5):
+                throttle.failed("account:raced", "address:203.0.113.9")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=fail) for _ in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    counts = dict(PasswordFailureCount.objects.values_list("key", "count"))
+    assert counts == {"account:raced": 40, "address:203.0.113.9": 40}
