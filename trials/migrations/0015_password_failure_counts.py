@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trials', '0012_catalogue_rows'),
+        ('trials', '0014_first_versions'),
     ]
 
     operations = [
