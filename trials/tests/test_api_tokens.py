@@ -186,6 +186,7 @@ def test_the_schema_and_docs_without_signing_in_follow_the_setting(client, studi
     else:
         assert schema.status_code == 401
         assert docs.status_code == 302 and docs["Location"].startswith(reverse("login"))
+        assert client.get(reverse("api-docs") + "?script=").status_code == 401
 
 
 def test_a_signed_in_user_reads_the_schema_and_docs_whatever_the_setting(client, studies, coordinator_token,
