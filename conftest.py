@@ -40,8 +40,8 @@ def tasks_run_in_process():
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test starts and ends with an empty cache: wrong-password counters (sign-in and
-    signatures) live there, keyed by user id, and the ids come back after each rollback. The
+    """Each test starts and ends with an empty cache: nothing a test leaves there reaches the next
+    (wrong-password counters are rows of the database, rolled back with the test). The
     catalogue snapshot, read from committed rows that the rollbacks do not touch, keeps its
     generation, as a running process does: the query budgets count a process that has read it."""
     cache.clear()

@@ -5,6 +5,7 @@ in-process); production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY and ALL
 Every variable is documented in README.md. A bad value stops the server with a message that
 names the variable.
 """
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -92,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Wrong signature passwords counted after the view, outside its rolled-back transaction.
+    "trials.throttle.PasswordFailuresMiddleware",
     "trials.middleware.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -151,10 +154,45 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)
 SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
-# Failed-login throttling: after this many failures for one username (or one address) within
-# the lock period, further attempts are refused until the period has passed.
+# Wrong-password throttling (trials/throttle.py, counters in the database): after
+# LOGIN_FAILURE_LIMIT wrong passwords for one account (sign-in, signature or password change) the
+# account is locked for LOGIN_LOCK_SECONDS (sign-in, signing, password change and its API token);
+# after LOGIN_ADDRESS_FAILURE_LIMIT failed sign-ins from one client address, sign-in from that
+# address is. The address limit is much higher: many users share one address (a hospital's NAT).
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 100)
 LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 15 * 60)
+for _name in ("LOGIN_FAILURE_LIMIT", "LOGIN_ADDRESS_FAILURE_LIMIT", "LOGIN_LOCK_SECONDS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more.")
+if LOGIN_ADDRESS_FAILURE_LIMIT < LOGIN_FAILURE_LIMIT:
+    raise ImproperlyConfigured("LOGIN_ADDRESS_FAILURE_LIMIT must not be below LOGIN_FAILURE_LIMIT: one person "
+                               "could otherwise lock everyone behind the same address.")
+
+
+def _networks(name: str) -> list[str]:
+    """Addresses or networks (CIDR) in a comma-separated variable, checked at start-up."""
+    values = env_list(name, [])
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network (CIDR).") from None
+    return values
+
+
+# The reverse proxies whose X-Forwarded-For names the client: only a request arriving from one of
+# them is taken as coming from the address it forwards; from anywhere else the header is ignored.
+# None by default: the client is the connection's address (REMOTE_ADDR).
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
+
+# API tokens expire this many days after they were created; a user makes a new one on their
+# API token page (or an administrator with add_user --token).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+if API_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured("API_TOKEN_DAYS must be 1 or more.")
+# The API schema and its docs page without signing in: on in development, off in production.
+API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -228,7 +266,7 @@ REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "trials.api_auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -243,6 +281,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Capture and computed results of cell-therapy trials in immune cytopenias.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Signed-in users only, unless API_SCHEMA_PUBLIC.
+    "SERVE_PERMISSIONS": ["trials.api_auth.SchemaAccess"],
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "trials.idempotency.schema_with_idempotency_key"],

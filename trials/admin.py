@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import (
+    admin_accounts,  # noqa: F401 (registers the API tokens' and sign-in locks' pages)
     admin_catalogues,  # noqa: F401 (registers the catalogues' pages)
     admin_items,  # noqa: F401 (registers the data dictionary's pages)
     catalogues,

@@ -34,6 +34,7 @@ from .response_thresholds import threshold_errors
 from .rule_items import rule_item_errors
 from .rule_params import RuleParamsError, validate_params
 from .scoping import ScopedQuerySet
+from .auth_models import PasswordFailureCount  # noqa: F401 (the app's models)
 from .version_models import StudyVersion, VersionStatus  # noqa: F401 (the app's models)
 
 code_validator = RegexValidator(
