@@ -1,10 +1,15 @@
 """Study outcomes (CLINICAL_RULES.md section 6): the stored snapshot, recomputed by a task after each
-change that can move it (`followup.outcomes.outcomes_compute`)."""
+change that can move it (`followup.outcomes.outcomes_compute`), and by the periodic reconcile when
+that task was never queued or never ran (the broker or the worker was down)."""
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from ..models import OutcomeSnapshot
+from trials.queueing import queue_after_commit
+
+from ..models import OutcomeChange, OutcomeSnapshot
 from ..outcomes import outcomes_compute
 from ..tasks import compute_outcomes
 
@@ -23,6 +28,24 @@ def outcomes_current(*, study, compute_missing: bool = True):
     return snapshot
 
 
+def outcomes_changed(study_id: int) -> None:
+    """Count a change of the study's outcomes in the current transaction (`OutcomeChange`): committed
+    with the change or not at all. Concurrent changes of one study take their turn on the count's
+    row until they commit, so a computation that reads count N sees every change up to N."""
+    now = timezone.now()
+    counted = OutcomeChange.objects.filter(study_id=study_id).update(sequence=F("sequence") + 1, changed_at=now)
+    if counted:
+        return
+    try:
+        with transaction.atomic():
+            OutcomeChange.objects.create(study_id=study_id, sequence=1, changed_at=now)
+    except IntegrityError:  # another transaction counted the study's first change meanwhile
+        OutcomeChange.objects.filter(study_id=study_id).update(sequence=F("sequence") + 1, changed_at=now)
+
+
 def queue_outcomes(study_id: int) -> None:
-    """Recompute the study's outcomes once the current transaction commits."""
-    transaction.on_commit(lambda: compute_outcomes.delay(study_id))
+    """Mark the study's outcomes changed and recompute them once the current transaction commits.
+    The recomputation is queued to the worker; if it cannot be (broker down), the request carries on
+    and the reconcile recomputes the stale snapshot later (`followup.outcomes.outcomes_reconcile`)."""
+    outcomes_changed(study_id)
+    queue_after_commit(compute_outcomes, study_id)
