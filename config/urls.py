@@ -5,11 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from trials.auth_views import ThrottledLoginView
+from trials.health import healthz
 
 admin.site.site_header = _("Cell-therapy trials EDC - configuration")
 admin.site.login = ThrottledLoginView.as_view(template_name="registration/login.html")
 
 urlpatterns = [
+    # For load balancers and monitoring: no sign-in, states only (trials/health.py).
+    path("healthz", healthz, name="healthz"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
