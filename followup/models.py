@@ -437,6 +437,13 @@ class OutcomeSnapshot(models.Model):
     class Meta:
         verbose_name = _("outcome snapshot")
 
+    @property
+    def up_to_date(self) -> bool:
+        """Whether the snapshot includes the study's latest change, as read with it (`latest_change`,
+        annotated by `followup.services.outcomes_current`; a snapshot just computed is)."""
+        latest = getattr(self, "latest_change", None)
+        return latest is None or self.covers_change >= latest
+
     def __str__(self):
         return f"{self.study} outcomes at {self.computed_at}"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 from celery import current_app as app
-from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
@@ -43,7 +42,7 @@ def database_state() -> dict:
 def broker_state() -> dict:
     """Whether the broker accepts a connection now; without a broker (tasks run in-process) it is
     reported as such, and fine."""
-    if settings.CELERY_TASK_ALWAYS_EAGER or app.conf.task_always_eager:
+    if app.conf.task_always_eager:
         return {"ok": True, "mode": "in-process"}
     try:
         with app.connection_for_write(connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
@@ -56,7 +55,7 @@ def broker_state() -> dict:
 
 def worker_state(*, database_ok: bool) -> dict:
     """When the worker's heartbeat last ran (read from the database; unknown without it)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER or app.conf.task_always_eager:
+    if app.conf.task_always_eager:
         return {"ok": True, "mode": "in-process"}
     if not database_ok:
         return {"ok": None, "last_seen_seconds": None}

@@ -4,7 +4,7 @@ that task was never queued or never ran (the broker or the worker was down)."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from trials.queueing import queue_after_commit
@@ -19,8 +19,10 @@ def outcomes_current(*, study, compute_missing: bool = True):
     duration of response was part of it (so no reader sees a partial shape): a write on the way to
     a read, which is why this is a service and not a selector. Without any snapshot it is
     computed now, or with `compute_missing=False` None is returned (the task stores one when the
-    first infusion is committed, so none means nobody treated yet)."""
-    snapshot = OutcomeSnapshot.objects.filter(study=study).first()
+    first infusion is committed, so none means nobody treated yet). Read with the study's latest
+    change, so that `snapshot.up_to_date` tells whether a change is still to be included."""
+    latest = OutcomeChange.objects.filter(study=OuterRef("study")).values("sequence")[:1]
+    snapshot = OutcomeSnapshot.objects.filter(study=study).annotate(latest_change=Subquery(latest)).first()
     if snapshot is None and not compute_missing:
         return None
     if snapshot is None or any("duration_of_response" not in group for group in snapshot.groups):

@@ -53,3 +53,15 @@ def test_first_run_defaults_are_sqlite_and_tasks_in_process():
                     env={"DEBUG": "1"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "True", "True"]
+
+
+def test_time_limits_beyond_the_visibility_timeout_are_refused():
+    result = manage("check", env={**PRODUCTION, "CELERY_TASK_TIME_LIMIT": "1200"})
+    assert result.returncode != 0
+    assert "CELERY_TASK_TIME_LIMIT (1200) < CELERY_VISIBILITY_TIMEOUT (900) is required" in result.stderr
+
+
+def test_a_reminder_claim_must_outlast_the_send():
+    result = manage("check", env={**PRODUCTION, "REMINDER_CLAIM_SECONDS": "60"})
+    assert result.returncode != 0
+    assert "REMINDER_CLAIM_SECONDS=60 must exceed twice EMAIL_TIMEOUT" in result.stderr
