@@ -1,9 +1,14 @@
 """Reminders (CLINICAL_RULES.md section 3: the SAE deadline is tracked and reminded; overdue visits and
 infusions): which items need one at a fixed `now`, and the sweep that e-mails each exactly once."""
+import os
 import smtplib
+import subprocess
+import sys
 import threading
+import time as time_module
 from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,6 +26,7 @@ from followup.tests.support import enrol, event, overdue_visit
 from trials.tests.support import require_service
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=dt_timezone.utc)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def item(kind, status, due_at, object_id=7):
@@ -378,3 +384,53 @@ def test_a_failed_send_after_a_retaken_claim_releases_it_again(due_now, mailoutb
     assert not Reminder.objects.filter(visit=visit).exists()
     monkeypatch.undo()
     assert reminders.reminders_send(now=now) == 2
+
+
+SWEEP_KILLED_DURING_SEND = """
+import os, sys, time
+import django
+django.setup()
+from followup import reminders
+
+def hang(*args, **kwargs):
+    open(sys.argv[1], "w").close()  # claimed and committed; the e-mail is going out
+    time.sleep(600)
+
+reminders.send_mail = hang
+reminders.reminders_send()
+"""
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_process_killed_during_the_send_leaves_a_claim_the_next_sweep_sends_once(
+        studies, make_user, mailoutbox, tmp_path):
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
+    coordinator = make_user("coordinator", username="li")
+    coordinator.email = "li@hospital.cn"
+    coordinator.save()
+    visit = overdue_visit(enrol(coordinator, enrolled_on=timezone.localdate() - timedelta(days=10)))
+    db = connection.settings_dict
+    env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    env.pop("CELERY_BROKER_URL", None)
+    sending = tmp_path / "sending"
+    sweep = subprocess.Popen([sys.executable, "-c", SWEEP_KILLED_DURING_SEND, str(sending)], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time_module.monotonic() + 60
+        while not sending.exists():
+            assert sweep.poll() is None, sweep.stdout.read()
+            assert time_module.monotonic() < deadline, "the sweep did not reach the send"
+            time_module.sleep(0.1)
+    finally:
+        sweep.kill()  # SIGKILL: nothing of the sweep runs after it
+        sweep.wait(timeout=20)
+
+    claim = Reminder.objects.get(visit=visit)
+    assert (claim.state, claim.sent_at) == ("claimed", None)
+    assert reminders.reminders_send(now=timezone.now()) == 0  # the claim holds: not sent twice
+    assert reminders.reminders_send(now=claim.claim_expires_at + timedelta(seconds=1)) == 1
+    assert reminders.reminders_send(now=claim.claim_expires_at + timedelta(minutes=15)) == 0
+    assert len(mailoutbox) == 1
+    assert Reminder.objects.get(visit=visit).state == "sent"
