@@ -23,7 +23,7 @@ from trials.limits import reason_length_error
 from trials.models import Arm, Site, Study
 from trials.prefetch import cache_rows
 from trials.scoping import Action, require
-from trials.selectors import form_items
+from trials.selectors import criteria_in_force, form_items
 from trials.signatures import ELIGIBILITY_MEANING, check_signature
 
 from . import eligibility as rules
@@ -101,7 +101,7 @@ def screening_evaluate(screening: Screening, *, now: datetime | None = None, lab
     """Evaluate the study's criteria on the screening's facts and keep the outcome on the row
     (`labs`/`therapies`: the rows about to be written with a new screening, else its own)."""
     criteria = [rules.CriterionSpec(code=c.code, kind=c.kind, text=c.text, rule_type=c.rule_type, params=c.params)
-                for c in screening.study.criteria.all()]
+                for c in criteria_in_force(screening.study)]
     result = rules.evaluate_criteria(criteria, screening_facts(screening, labs=labs, therapies=therapies))
     screening.eligible = result.eligible
     screening.eligibility = [{"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}

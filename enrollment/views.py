@@ -21,7 +21,7 @@ from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.items import item_sections
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
-from trials.selectors import form_items
+from trials.selectors import criteria_in_force, form_items
 from trials.signatures import ELIGIBILITY_MEANING
 
 from . import eligibility as rules
@@ -227,7 +227,7 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None, c
         "awaiting_confirmation": awaiting_confirmation,
         "confirm_form": (confirm_form or EligibilityConfirmationForm()) if can_confirm else None,
         "eligibility_meaning": ELIGIBILITY_MEANING,
-        "other_criteria_now": screening.evaluated_under_other_criteria(screening.study.criteria.all()),
+        "other_criteria_now": screening.evaluated_under_other_criteria(criteria_in_force(screening.study)),
         "reevaluation_form": (reevaluation_form or ReevaluationForm()) if can_screen and participant is None else None,
     }
     return render(request, "enrollment/screening_detail.html", context)

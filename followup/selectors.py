@@ -8,8 +8,9 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from trials import catalogues
-from trials.models import ItemPlacement, ResponseCriteriaSet, StudyDisease
+from trials.models import ItemPlacement, ResponseCriteriaSet, StudyDisease, StudyVersion, VersionStatus
 from trials.response_thresholds import incomplete_message, with_defaults
+from trials.versions import forms_of
 
 from . import response as rules
 from .models import AdverseEvent, Assessment
@@ -21,7 +22,14 @@ ITP_RESCUE = ("ivig", "steroid_start", "steroid_increase", "tpo_agent", "platele
 
 
 def visit_form_items(study_id: int) -> VisitForms:
-    """The study's items on each visit definition's form (`followup.visit_items`), in one query."""
+    """The study's items on each visit definition's form (`followup.visit_items`), as the protocol
+    version in force has them (`trials.versions`), in one query; a study without a version in force
+    (a draft) reads its placements."""
+    version = StudyVersion.objects.filter(study_id=study_id, status=VersionStatus.ACTIVE).first()
+    if version is not None:
+        forms = forms_of(version.protocol)
+        return VisitForms({definition: tuple(forms[code]) for code, definition in version.visits or []
+                           if code in forms})
     rows = (ItemPlacement.objects.filter(item__study_id=study_id, visit_definition__isnull=False)
             .select_related("item").order_by("visit_definition__order", "visit_definition_id", "item__order",
                                              "item__code"))

@@ -1,10 +1,13 @@
-"""The study page: its configuration (arms and their infusions, visits, criteria), the protocol
+"""The study page: its configuration (arms and their infusions, visits, criteria in force, protocol
+versions and the amendment in preparation), the protocol
 deviations at the user's sites and the study's outcomes. It gathers what every app holds about the
 study, so it lives in the app that sees them all; the study is found through `visible_to` (404)."""
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from trials import selectors
+from trials.amendments import pending_changes
+from trials.models import StudyVersion
 
 from .deviations import protocol_deviations
 from .services import outcomes_current
@@ -24,6 +27,8 @@ def study_detail(request, code):
             "arms": arms,
             "visits": selectors.visit_rows(study),
             "criteria": selectors.criteria_by_kind(study),
+            "versions": StudyVersion.objects.filter(study=study).order_by("-activated_at", "-id"),
+            "pending_changes": pending_changes(study),
             "deviations": protocol_deviations(request.user, study=study),
             "outcomes": outcomes,
             "durations": duration_rows(outcomes.groups if outcomes else []),

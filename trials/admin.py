@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import catalogues
 from .admin_activation import StudyActivationAdminMixin
+from .admin_amendments import AmendmentNoticeMixin, StudyAmendmentAdminMixin
 from . import admin_items  # noqa: F401 (registers the data dictionary's pages)
 from . import admin_catalogues  # noqa: F401 (registers the catalogues' pages)
 from .admin_base import AuditedAdmin, ScopedInline, _parent_id
@@ -88,15 +89,14 @@ class ArmLinkInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(StudyActivationAdminMixin, StudyDefinitionAdminMixin, AuditedAdmin):
+class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, AmendmentNoticeMixin, StudyDefinitionAdminMixin,
+                 AuditedAdmin):
     form = StudyForm
     change_form_template = "admin/trials/study/change_form.html"
     change_list_template = "admin/trials/study/change_list.html"
     list_display = ["code", "title", "status", "version", "effective_date", "enrolment_target", "uses_dose_escalation"]
     list_filter = ["status"]
     search_fields = ["code", "title", "registry_id"]
-    # A draft becomes active through "Activate study" (`study_activate`), never by editing the field.
-    readonly_fields = ["status"]
     filter_horizontal = ["sites"]
     fieldsets = [
         (None, {"fields": ["code", "title", "status", "registry_id", "version", "effective_date", "sites"]}),
@@ -107,8 +107,14 @@ class StudyAdmin(StudyActivationAdminMixin, StudyDefinitionAdminMixin, AuditedAd
         (_("Data dictionary"), {"fields": ["data_dictionary"]}),
         (_("Audit"), {"fields": ["change_reason"]}),
     ]
-    readonly_fields = ["data_dictionary"]
     inlines = [StudyDiseaseInline, ArmLinkInline, VisitDefinitionInline, CriterionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A draft becomes active through "Activate study" (`study_activate`), never by editing the
+        # field; a running study's version number and effective date are those of its version in
+        # force, which changes by "Protocol versions" (`trials.amendments`).
+        running = ["version", "effective_date"] if obj is not None and obj.active_version_id else []
+        return ["status", "data_dictionary", *running]
 
     @admin.display(description=_("items"))
     def data_dictionary(self, obj):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import hooks
+from .admin_amendments import notice_amendment
 from .admin_base import AuditedAdmin, ScopedInline, _parent_id
 from .admin_forms import ReasonForm
 from .audit import audited_delete, audited_save
@@ -138,6 +139,7 @@ class ItemAdmin(AuditedAdmin):
             audited_save(ItemPlacement(item=item, visit_definition=None), by=request.user, reason=reason)
         elif not form.cleaned_data.get("on_screening_form") and on_screening is not None:
             audited_delete(on_screening, by=request.user, reason=reason)
+        notice_amendment(request, item.study)
 
     def lookup_allowed(self, lookup, value, request=None):
         # The study page links to its dictionary as ?study__code=<code>.

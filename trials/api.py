@@ -108,12 +108,17 @@ class StudyDetailSerializer(StudyListSerializer):
     diseases = StudyDiseaseSerializer(many=True)
     arms = ArmSerializer(many=True)
     visits = VisitDefinitionSerializer(many=True, source="visit_definitions")
-    criteria = CriterionSerializer(many=True)
+    criteria = serializers.SerializerMethodField(help_text="The eligibility criteria of the protocol version in force.")
 
     class Meta(StudyListSerializer.Meta):
         fields = StudyListSerializer.Meta.fields + ["design", "intervention", "primary_endpoint", "diseases", "arms",
                                                     "visits", "criteria", "response_from_day", "response_until_day",
                                                     "response_time_points", "time_point_window_days"]
+
+
+    @extend_schema_field(CriterionSerializer(many=True))
+    def get_criteria(self, study):
+        return CriterionSerializer(selectors.criteria_in_force(study), many=True).data
 
 
 class StudyCreateSerializer(LimitedSerializer):

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from . import api
+from . import api, api_versions
 
 urlpatterns = [
     path("studies/", api.StudyList.as_view(), name="api-study-list"),
     path("studies/<str:code>/", api.StudyDetail.as_view(), name="api-study-detail"),
     path("studies/<str:code>/definition/", api.StudyDefinition.as_view(), name="api-study-definition"),
     path("studies/<str:code>/activate/", api.StudyActivate.as_view(), name="api-study-activate"),
+    path("studies/<str:code>/versions/", api_versions.StudyVersions.as_view(), name="api-study-versions"),
+    path("studies/<str:code>/amendments/", api_versions.StudyAmendments.as_view(), name="api-study-amendments"),
 ]

@@ -18,11 +18,7 @@ from .models import ItemPlacement, Study
 
 
 def study_definition(study: Study) -> dict:
-    visits = sorted(study.visit_definitions.all(), key=lambda v: (v.order, v.pk))
-    rank = {visit.pk: index for index, visit in enumerate(visits, start=1)}
-    forms: dict[int, list] = {}
-    for row in ItemPlacement.objects.filter(item__study=study).select_related("visit_definition"):
-        forms.setdefault(row.item_id, []).append(row)
+    visits = schedule_order(study)
     return {
         "code": study.code,
         "title": study.title,
@@ -43,15 +39,41 @@ def study_definition(study: Study) -> dict:
         "diseases": [{"disease": row.disease, "response_criteria": row.response_criteria.code}
                      for row in sorted(study.diseases.all(), key=lambda d: d.disease)],
         "arms": [_arm(arm) for arm in sorted(study.arms.all(), key=lambda a: a.code)],
-        "items": [item_document(item, [row.visit_definition.code if row.visit_definition_id else SCREENING_FORM
-                                       for row in sorted(forms.get(item.pk, []),
-                                                         key=lambda p: rank.get(p.visit_definition_id, 0))])
-                  for item in study.items.all()],
+        "items": protocol_items(study, visits),
         "visits": [_visit(visit) for visit in visits],
-        "criteria": [{"code": row.code, "kind": row.kind, "text": row.text, "source": row.source,
-                      "rule_type": row.rule_type, "params": row.params}
-                     for row in sorted(study.criteria.all(), key=lambda c: (c.order, c.pk))],
+        "criteria": protocol_criteria(study),
     }
+
+
+def schedule_order(study: Study) -> list:
+    return sorted(study.visit_definitions.all(), key=lambda v: (v.order, v.pk))
+
+
+def protocol_items(study: Study, visits: list) -> list[dict]:
+    """The study's items as a definition lists them, each with the forms it stands on (the
+    screening form, then visits in schedule order)."""
+    rank = {visit.pk: index for index, visit in enumerate(visits, start=1)}
+    forms: dict[int, list] = {}
+    for row in ItemPlacement.objects.filter(item__study=study).select_related("visit_definition"):
+        forms.setdefault(row.item_id, []).append(row)
+    return [item_document(item, [row.visit_definition.code if row.visit_definition_id else SCREENING_FORM
+                                 for row in sorted(forms.get(item.pk, []),
+                                                   key=lambda p: rank.get(p.visit_definition_id, 0))])
+            for item in study.items.all()]
+
+
+def protocol_criteria(study: Study) -> list[dict]:
+    return [{"code": row.code, "kind": row.kind, "text": row.text, "source": row.source,
+             "rule_type": row.rule_type, "params": row.params}
+            for row in sorted(study.criteria.all(), key=lambda c: (c.order, c.pk))]
+
+
+def study_protocol(study: Study) -> tuple[dict, list]:
+    """The study's items and criteria as its rows stand now (`trials.versions.protocol_of`: the next
+    version's draft), and its visits as [code, id] pairs in schedule order."""
+    visits = schedule_order(study)
+    return ({"items": protocol_items(study, visits), "criteria": protocol_criteria(study)},
+            [[visit.code, visit.pk] for visit in visits])
 
 
 def _arm(arm) -> dict:

@@ -34,6 +34,7 @@ from .rule_items import rule_item_errors
 from .rule_params import RuleParamsError, validate_params
 from . import catalogues
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
+from .version_models import StudyVersion, VersionStatus  # noqa: F401 (the app's models)
 
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
@@ -149,6 +150,9 @@ class Study(models.Model):
         help_text=_("The count nearest the time point within this many days is used."),
     )
     sites = models.ManyToManyField(Site, related_name="studies", verbose_name=_("sites"))
+    # The protocol version in force (`trials.versions`); none while a draft is configured.
+    active_version = models.ForeignKey("trials.StudyVersion", on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name=_("protocol version in force"))
     history = HistoricalRecords(m2m_fields=[sites])
 
     site_scope = "sites"

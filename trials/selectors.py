@@ -1,7 +1,7 @@
 """Reads of study configuration, scoped to the user, in a fixed number of queries."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from .enums import Assessment, TimeUnit, VisitAnchor
 from .infusion_days import InfusionRule, nominal_infusion_days
+from .item_definitions import SCREENING_FORM
 from .items import ItemSpec
 from .models import (
     Arm,
@@ -29,7 +30,11 @@ _ANCHOR_RANK = {VisitAnchor.ENROLMENT: 0, VisitAnchor.FIRST_INFUSION: 1, VisitAn
 
 def form_items(study, visit_definition=None) -> list[tuple[str, ItemSpec]]:
     """The items of the screening form (no visit definition) or of a visit's form, in order, each
-    with its section: one query."""
+    with its section, as the protocol version in force has them (`trials.versions`: no query when
+    the study was read with its version); a study without a version in force (a draft) reads its
+    item rows (one query)."""
+    if study.active_version_id:
+        return study.active_version.form_items(visit_definition.code if visit_definition else SCREENING_FORM)
     rows = (ItemPlacement.objects.filter(item__study=study, visit_definition=visit_definition)
             .select_related("item").order_by("item__order", "item__code"))
     return [(row.item.section, row.item.spec) for row in rows]
@@ -48,7 +53,7 @@ def studies_for_home(user):
 
 
 def study_queryset(user, action: Action = Action.VIEW):
-    return Study.objects.visible_to(user, action).prefetch_related(
+    return Study.objects.visible_to(user, action).select_related("active_version").prefetch_related(
         "sites",
         Prefetch("diseases", queryset=StudyDisease.objects.select_related("response_criteria")),
         Prefetch(
@@ -144,10 +149,35 @@ def visit_rows(study: Study) -> list[VisitRow]:
     return rows
 
 
-def criteria_by_kind(study: Study) -> dict[str, list[EligibilityCriterion]]:
-    grouped: dict[str, list[EligibilityCriterion]] = {"inclusion": [], "exclusion": []}
-    for criterion in study.criteria.all():
-        grouped[criterion.kind].append(criterion)
+@dataclass(frozen=True)
+class CriterionRow:
+    """A criterion of the protocol in force; `pk` is its row's (for its audit trail), if it has one."""
+
+    code: str
+    kind: str
+    text: str
+    source: str
+    rule_type: str
+    params: dict
+    pk: int | None = None
+
+
+def criteria_in_force(study: Study) -> list[CriterionRow]:
+    """The eligibility criteria screenings are evaluated under: those of the protocol version in force
+    (`trials.versions`), else, while the study has none (a draft), its criterion rows."""
+    if not study.active_version_id:
+        return [CriterionRow(c.code, c.kind, c.text, c.source, c.rule_type, c.params, c.pk)
+                for c in sorted(study.criteria.all(), key=lambda c: (c.order, c.pk))]
+    return [CriterionRow(c["code"], c["kind"], c["text"], c.get("source") or "", c["rule_type"], c.get("params") or {})
+            for c in study.active_version.criteria()]
+
+
+def criteria_by_kind(study: Study) -> dict[str, list[CriterionRow]]:
+    """The criteria in force by kind, each with its row's id where the row still exists."""
+    rows = {row.code: row.pk for row in study.criteria.all()}
+    grouped: dict[str, list[CriterionRow]] = {"inclusion": [], "exclusion": []}
+    for criterion in criteria_in_force(study):
+        grouped[criterion.kind].append(replace(criterion, pk=rows.get(criterion.code)))
     return grouped
 
 

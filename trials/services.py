@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from . import catalogues
+from .amendments import require_study_administrator, version_first, version_sync
 from .audit import audited_save
 from .catalogue_services import catalogues_load
 from .item_definitions import DOCUMENT_NAMES, ITEM_KEYS, SCREENING_FORM, item_values
@@ -179,8 +180,6 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         values={
             "title": data["title"],
             "registry_id": data.get("registry_id") or "",
-            "version": str(data["version"]),
-            "effective_date": _as_date(data["effective_date"], f"{code} effective_date"),
             "design": data.get("design") or "",
             "intervention": data.get("intervention") or "",
             "primary_endpoint": data.get("primary_endpoint") or "",
@@ -192,7 +191,10 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
             "response_time_points": data.get("response_time_points") or {},
             "time_point_window_days": data.get("time_point_window_days", 7),
         },
-        create_only={"status": status}, by=by, reason=reason, report=report, label=f"study {code}",
+        # The version number and effective date are the version in force's (`trials.amendments`).
+        create_only={"status": status, "version": str(data["version"]),
+                     "effective_date": _as_date(data["effective_date"], f"{code} effective_date")},
+        by=by, reason=reason, report=report, label=f"study {code}",
     )
     for row in data.get("sites", []):
         site = _upsert(Site, key={"code": row["code"]}, values={"name": row["name"]}, by=by, reason=reason,
@@ -300,6 +302,10 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
             path=f"criteria.{order - 1}",
         )
     _report_extra(report, f"{code} criterion", study.criteria.exclude(code__in=criterion_codes), "code")
+    if study.status == StudyStatus.ACTIVE:
+        version_sync(study, version=str(data["version"]),
+                     effective_date=_as_date(data["effective_date"], f"{code} effective_date"),
+                     by=by, reason=reason, report=report)
     return study
 
 
@@ -487,9 +493,7 @@ def study_activate(*, study: Study, by, reason: str) -> Study:
     open with the study; an escalation study's levels stay as they are (signed decisions open them).
     One transaction, the study row locked (as enrolment and level changes lock it), every change
     audited with `reason`."""
-    allowed = set(site_ids_for(by, Action.CONFIGURE_STUDY))
-    if not allowed or any(site_id not in allowed for site_id in study.sites.values_list("pk", flat=True)):
-        raise PermissionDenied(_("Only an administrator of every site of the study activates it."))
+    require_study_administrator(study, by, _("Only an administrator of every site of the study activates it."))
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError({"reason": [_("Say why the study is activated (kept in the audit trail).")]})
@@ -503,11 +507,12 @@ def study_activate(*, study: Study, by, reason: str) -> Study:
         study_activation_gaps(locked).raise_if_any(ConflictError)
         locked.status = StudyStatus.ACTIVE
         audited_save(locked, by=by, reason=reason)
+        version_first(study=locked, by=by, reason=reason)
         if not locked.uses_dose_escalation:
             for level in DoseLevel.objects.filter(arm__study=locked, status=DoseLevelStatus.PLANNED):
                 level.status = DoseLevelStatus.OPEN
                 audited_save(level, by=by, reason=reason)
-    study.status = locked.status
+    study.status, study.active_version = locked.status, locked.active_version
     return study
 
 

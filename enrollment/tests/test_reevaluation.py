@@ -1,15 +1,18 @@
 """A screening keeps the protocol version and criteria it was evaluated under; after an amendment its
 page says so and it is evaluated again only on request, with a reason (page and API); the
 participant keeps the version of their enrolment."""
+from datetime import date
+
 import pytest
 from django.urls import reverse
 
 from enrollment.models import Screening
 from enrollment import services
 from enrollment.tests.support import consent, create_screening
+from trials.amendments import amendment_activate
 from trials.audit import change_context
 from trials.models import EligibilityCriterion, Study
-from trials.tests.support import client_for, confirm_eligibility
+from trials.tests.support import client_for, confirm_eligibility, study_administrator
 
 
 def enrol(user):
@@ -20,15 +23,16 @@ def enrol(user):
 
 
 def amend(code="MSC-ITP-5", version="2"):
-    """An amendment: the study's version moves on and a criterion is reworded, one removed."""
+    """An amendment: a criterion is reworded, one removed, and the amendment is activated as a new
+    protocol version by an administrator of the study's sites."""
+    study = Study.objects.get(code=code)
     with change_context(by=None, reason=f"Amendment {version}"):
-        study = Study.objects.get(code=code)
-        study.version = version
-        study.save()
         EligibilityCriterion.objects.get(study=study, code="compliance").delete()
         criterion = EligibilityCriterion.objects.get(study=study, code="tbil")
         criterion.text, criterion.params = "Total bilirubin <= 1 x ULN.", {**criterion.params, "multiple": 1}
         criterion.save()
+    amendment_activate(study=study, version=version, effective_date=date.today(), reason=f"Amendment {version}",
+                       by=study_administrator(study))
 
 
 def test_a_screening_records_the_version_it_was_evaluated_under(studies, coordinator, coordinator_client):
@@ -110,6 +114,9 @@ def test_a_changed_outcome_withdraws_the_investigators_confirmation(studies, coo
     confirm_eligibility(screening)
     EligibilityCriterion.objects.filter(study__code="MSC-ITP-5", code="tbil").update(
         params={"analyte": "TBIL", "op": "<=", "multiple": 0.1, "limit": "uln"})
+    study = Study.objects.get(code="MSC-ITP-5")
+    amendment_activate(study=study, version="2", effective_date=date.today(), reason="Amended",
+                       by=study_administrator(study))
 
     client_for(coordinator).post(f"/api/v1/screenings/{screening.pk}/re-evaluation/", {"reason": "Amended"},
                                  format="json")

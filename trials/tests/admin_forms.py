@@ -2,8 +2,10 @@
 management form, and the rows a test adds, with the formset prefixes read from
 `inline_admin_formsets`; and the errors a refused post shows, on their fields."""
 import json
+from datetime import date
 
 from django import forms
+from django.urls import reverse
 
 
 def _post_value(field: forms.Field, value):
@@ -82,3 +84,12 @@ def inline_errors(response, model) -> list[dict]:
     """The errors of each row of the inline of `model` that has any, {field: [messages]}."""
     return [{name: list(messages) for name, messages in errors.items()}
             for errors in inline_formset(response, model).errors if errors]
+
+
+def activate_amendment(client, study, version: str = "2", reason: str = "Amendment approved") -> None:
+    """Put the study's edited items and criteria in force, as an administrator does on the study's
+    "Protocol versions" page (`trials.admin_amendments`)."""
+    url = reverse("admin:trials_study_versions", args=[study.pk])
+    response = client.post(url, {"version": version, "effective_date": date.today().isoformat(), "reason": reason})
+    assert response.status_code == 302, form_errors(response)
+    study.refresh_from_db()

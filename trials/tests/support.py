@@ -70,3 +70,13 @@ class Later:
 def made(value):
     """The value of a parameter, made now when it is a :class:`Later`."""
     return value.make() if isinstance(value, Later) else value
+
+
+def study_administrator(study):
+    """An administrator of every site of `study` (``admin-<code>``, created on first use), who
+    activates studies and protocol amendments in tests."""
+    name = f"admin-{study.code.lower()}"
+    user = None
+    for site in study.sites.all():
+        user = user_upsert(username=name, role="admin", site_code=site.code, password=SIGNER_PASSWORD).user
+    return user

@@ -9,7 +9,7 @@ from enrollment.tests.support import create_screening
 from trials.models import EligibilityCriterion, Item, ItemPlacement, Study
 from trials.selectors import form_items
 from trials.services import LoadReport, StudyDefinitionError, study_load
-from trials.tests.admin_forms import form_errors, inline_add, inline_errors, page_data
+from trials.tests.admin_forms import activate_amendment, form_errors, inline_add, inline_errors, page_data
 from trials.tests.test_admin import post_study_with
 
 MARROW = {"code": "marrow_finding", "label": "Bone marrow finding", "type": "choice", "section": "Marrow",
@@ -32,6 +32,8 @@ def test_an_administrator_adds_a_choice_item_to_the_screening_form(admin_client,
     item = Item.objects.get(study=study, code="marrow_finding")
     assert item.choices == [{"code": "normal", "label": "Normal"}, {"code": "hypo", "label": "Hypocellular"},
                             {"code": "fibrosis", "label": "Fibrosis"}]
+    assert "marrow_finding" not in [spec.code for _section, spec in form_items(study)]  # not in force yet
+    activate_amendment(admin_client, study)
     assert form_items(study)[-1] == ("Marrow", item.spec)
     created = item.history.get()
     assert (created.history_user, created.history_change_reason) == (admin_user, "Created in administration")
@@ -72,6 +74,7 @@ def test_an_item_is_placed_on_a_visit_of_its_own_study_only(admin_client, studie
     data = page_data(page) | {"change_reason": "Asked at month 1", "on_screening_form": "on"}
     inline_add(data, page, ItemPlacement, visit_definition=m1.pk)
     assert admin_client.post(url, data).status_code == 302
+    activate_amendment(admin_client, study)
     assert form_items(study, m1) == [("Marrow", item.spec)]
     assert form_items(study)[-1] == ("Marrow", item.spec)
     assert {row.history_change_reason for row in ItemPlacement.history.filter(item_id=item.pk)} == {

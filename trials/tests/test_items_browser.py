@@ -49,6 +49,17 @@ def test_an_item_added_in_the_admin_is_asked_and_judged_on_the_screening_page(ch
     assert "was changed successfully" in page.locator(".messagelist").inner_text()
     assert EligibilityCriterion.objects.filter(study__code="MSC-ITP-5", code="spleen_6_months").exists()
 
+    # The item and the criterion are the amendment in preparation until the administrator activates it.
+    page.goto(f"{page.base}/admin/trials/study/{studies['MSC-ITP-5'].pk}/change/")
+    page.get_by_role("link", name="Protocol versions").click()
+    pending = page.get_by_test_id("pending-changes").inner_text()
+    assert "splenectomy_date" in pending and "spleen_6_months" in pending
+    page.get_by_label("New protocol version").fill("4")
+    page.get_by_label("Effective date (approval)").fill(today().isoformat())
+    page.get_by_label("Reason (kept in the audit trail)").fill("Amendment 4 approved by the ethics committee")
+    page.get_by_role("button", name="Activate the amendment").click()
+    assert "Protocol version 4 of MSC-ITP-5 is in force" in page.locator(".messagelist").inner_text()
+
     # The coordinator answers it: 200 days before the screening date is 6 whole months.
     page.context.clear_cookies()
     sign_in(page, "zhao", "Correct-Horse-88")
