@@ -214,15 +214,14 @@ def tasks_queued_to(tasks_run_in_process):
     """tasks_queued_to(url): tasks are sent to the broker at `url` (no worker takes them) until the
     test ends, when they run in-process again."""
     celery_app = tasks_run_in_process
-    previous = celery_app.conf.broker_url
+    # The write and read URLs: they come before CELERY_BROKER_URL from the environment (CI sets it).
+    previous = {key: celery_app.conf.get(key) for key in ("broker_write_url", "broker_read_url")}
 
     def point(url: str):
-        celery_app.conf.broker_url = url
-        celery_app.conf.task_always_eager = False
+        celery_app.conf.update(broker_write_url=url, broker_read_url=url, task_always_eager=False)
         _forget_broker_connections(celery_app)
         return celery_app
 
     yield point
-    celery_app.conf.broker_url = previous
-    celery_app.conf.task_always_eager = True
+    celery_app.conf.update(**previous, task_always_eager=True)
     _forget_broker_connections(celery_app)
