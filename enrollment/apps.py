@@ -10,7 +10,7 @@ class EnrollmentConfig(AppConfig):
 
     def ready(self):
         # Models can be imported only once the app registry is ready, that is here.
-        from trials.audit import register_audited  # noqa: PLC0415
+        from trials.audit import register_audited, register_item_answers  # noqa: PLC0415
 
         from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab  # noqa: PLC0415
         from .selectors import screening_item_answers  # noqa: PLC0415
@@ -20,4 +20,5 @@ class EnrollmentConfig(AppConfig):
         register_audited("prior-therapy", PriorTherapy)
         register_audited("consent", Consent)
         register_audited("participant", Participant)
+        register_item_answers(Screening, "items", study_id=lambda screening: screening.study_id)
         hooks.item_answers.connect(screening_item_answers)

@@ -11,7 +11,7 @@ class FollowupConfig(AppConfig):
     def ready(self):
         # Models, and the modules that use them (the audit registry reads the models too), can be
         # imported only once the app registry is ready, that is here.
-        from trials.audit import register_audited, register_audited_parts  # noqa: PLC0415
+        from trials.audit import register_audited, register_audited_parts, register_item_answers  # noqa: PLC0415
 
         from .models import AdverseEvent, Assessment  # noqa: PLC0415
         from .participant_schedule import participant_schedule  # noqa: PLC0415
@@ -21,6 +21,7 @@ class FollowupConfig(AppConfig):
         register_audited("adverse-event", AdverseEvent)
         register_audited("assessment", Assessment)
         register_audited_parts(Assessment, "labs", "transfusions", "rescue_therapies")
+        register_item_answers(Assessment, "items", study_id=lambda assessment: assessment.participant.study_id)
         hooks.participant_enrolled.connect(schedule_on_enrolment)
         hooks.infusion_changed.connect(after_infusion_change)
         hooks.escalation_events.connect(escalation_events_prefetch)

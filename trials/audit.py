@@ -7,6 +7,7 @@ silently. Services set the reason and the user with `audited_save` / `audited_de
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
 
 from . import catalogues
+from . import items as item_rules
+from .item_models import Item
 from .limits import audit_reason_max_length
 
 
@@ -136,11 +139,34 @@ def register_audited_parts(model: type[models.Model], *relations: str) -> None:
     AUDITED_PARTS[model] = tuple(relations)
 
 
+# Records that hold answers to their study's items by code in a JSON field (a screening's, an
+# assessment's): model -> (the field, the record's study id).
+ITEM_ANSWERS: dict[type[models.Model], tuple[str, Callable[[models.Model], int]]] = {}
+
+
+def register_item_answers(model: type[models.Model], field: str, study_id: Callable[[models.Model], int]) -> None:
+    """Show `model`'s answers in `field` on its audit trail by the item's label (and code), each answer
+    as a reader sees it (a choice by its label); `study_id(record)` is the record's study."""
+    ITEM_ANSWERS[model] = (field, study_id)
+
+
+def _item_specs(instance: models.Model) -> tuple[str, Mapping[str, item_rules.ItemSpec]]:
+    """The field holding the record's item answers and its study's items by code (one query), or
+    ("", {}) for a record without answers."""
+    registered = ITEM_ANSWERS.get(type(instance))
+    if registered is None:
+        return "", {}
+    field, study_id = registered
+    return field, {item.code: item.spec for item in Item.objects.filter(study_id=study_id(instance))}
+
+
 def audit_entries(instance: models.Model) -> list[AuditEntry]:
-    """The record's history, newest first, each change shown field by field (one query, and one per
-    part registered with `register_audited_parts`)."""
+    """The record's history, newest first, each change shown field by field (one query, one for the
+    study's items when the record holds item answers, and one per part registered with
+    `register_audited_parts`)."""
     rows = list(instance.history.select_related("history_user").order_by("-history_date", "-history_id"))
-    entries = _entries(rows, type(instance))
+    answers_field, specs = _item_specs(instance)
+    entries = _entries(rows, type(instance), answers=(answers_field, specs))
     parts = AUDITED_PARTS.get(type(instance), ())
     for relation in parts:
         related = instance._meta.get_field(relation)
@@ -157,10 +183,13 @@ def audit_entries(instance: models.Model) -> list[AuditEntry]:
     return entries
 
 
-def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: str = "") -> list[AuditEntry]:
+def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: str = "",
+             answers: tuple[str, Mapping[str, item_rules.ItemSpec]] = ("", {})) -> list[AuditEntry]:
     """Entries of one record's history rows (newest first); a part's fields are prefixed with `label`
-    (its link to the record, `skip`, left out), and its removal lists what was removed."""
+    (its link to the record, `skip`, left out), and its removal lists what was removed. The field
+    named by `answers` holds item answers, shown with the items (`answers[1]`, by code)."""
     prefix = f"{label}: " if label else ""
+    answers_field, specs = answers
     entries = []
     for index, row in enumerate(rows):
         older = rows[index + 1] if index + 1 < len(rows) else None
@@ -171,7 +200,8 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
                 verbose = (str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field)
                            else change.field)
                 if _answers(change.old) and _answers(change.new):
-                    changes.extend(_answer_changes(prefix + verbose, change.old, change.new))
+                    item_specs = specs if change.field == answers_field else {}
+                    changes.extend(_answer_changes(prefix + verbose, change.old, change.new, item_specs))
                     continue
                 changes.append(
                     FieldChange(
@@ -186,7 +216,8 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
                     continue
                 value = getattr(row, field.attname, None)
                 if isinstance(value, dict) and value:
-                    changes.extend(_answer_changes(prefix + str(field.verbose_name), {}, value))
+                    item_specs = specs if field.attname == answers_field else {}
+                    changes.extend(_answer_changes(prefix + str(field.verbose_name), {}, value, item_specs))
                 elif value not in (None, "", [], {}):
                     changes.append(FieldChange(
                         field=prefix + str(field.verbose_name),
@@ -211,11 +242,34 @@ def _answers(value) -> bool:
     return value is None or isinstance(value, dict)
 
 
-def _answer_changes(verbose: str, old: dict | None, new: dict | None) -> list[FieldChange]:
-    """One change per code whose answer differs (`items › hbv: negative → positive`)."""
-    old, new = old or {}, new or {}
-    return [FieldChange(field=f"{verbose} › {code}", old=old.get(code), new=new.get(code))
-            for code in sorted({*old, *new}, key=str) if old.get(code) != new.get(code)]
+def _answer_changes(verbose: str, old: dict | None, new: dict | None,
+                    specs: Mapping[str, item_rules.ItemSpec] | None = None) -> list[FieldChange]:
+    """One change per code whose answer differs (`items › hbv: negative → positive`); an item of
+    `specs` is named by its label with its code (`items › HBV serology (hbv)`) and its answers are
+    shown as a reader sees them (a choice by its label, a number with its unit)."""
+    old, new, specs = old or {}, new or {}, specs or {}
+    changes = []
+    for code in sorted({*old, *new}, key=str):
+        if old.get(code) == new.get(code):
+            continue
+        spec = specs.get(code)
+        name = f"{spec.label} ({code})" if spec else code
+        changes.append(FieldChange(field=f"{verbose} › {name}", old=_answer_display(spec, old.get(code)),
+                                   new=_answer_display(spec, new.get(code))))
+    return changes
+
+
+def _answer_display(spec: item_rules.ItemSpec | None, value):
+    """An answer as the item shows it; as recorded when there is no such item, no answer, or a value
+    the item's type does not read (recorded before a change of its definition)."""
+    if spec is None or value is None:
+        return value
+    if spec.type == item_rules.MULTI_CHOICE and not isinstance(value, list):
+        return value
+    try:
+        return item_rules.display(spec, value)
+    except (TypeError, ValueError):
+        return value
 
 
 def _is_field(record, name: str) -> bool:

@@ -297,6 +297,20 @@ def test_screening_edit_with_reason_re_evaluates(coordinator_client, studies, co
     assert ScreeningLab.objects.get(screening=screening, analyte="AST").range_source == "site"
 
 
+def test_the_screening_audit_trail_names_each_item_by_its_label(coordinator_client, studies, coordinator):
+    screening = create_screening(coordinator)
+    response = coordinator_client.post(reverse("screening-edit", args=[screening.pk]), {
+        **form_data(thrombocytopenia_months=30, pregnancy_test="not_applicable"), "reason": "Dates checked"})
+    assert response.status_code == 302, response.context and response.context["entry"].facts.errors
+
+    page = coordinator_client.get(reverse("audit-trail", args=["screening", screening.pk])).content.decode()
+
+    assert ("<strong>items › Months of thrombocytopenia (thrombocytopenia_months)</strong>: <del>24 months</del> → "
+            "30 months") in page
+    assert "<strong>items › Pregnancy test (pregnancy_test)</strong>: <del>Negative</del> → Not applicable" in page
+    assert "<strong>items › Breastfeeding (lactating)</strong>: No" in page  # as recorded
+
+
 def test_screening_edit_cannot_remove_a_recorded_lab_value(coordinator_client, studies, coordinator):
     screening = create_screening(coordinator)
     data = {**form_data(), "reason": "typo"}

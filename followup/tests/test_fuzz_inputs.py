@@ -37,6 +37,7 @@ def base_bodies(world: World) -> dict[str, dict]:
         "api-study-list": {"reason": "Copied", "definition": {
             **study_definition(Study.objects.get(code="MSC-ITP-5")), "code": "FUZZ-COPY"}},
         "api-study-activate": {"reason": "Approved by the ethics committee"},
+        "api-study-amendments": {"version": "2", "effective_date": today().isoformat(), "reason": "Amendment 2"},
         "api-screening-detail": {"reason": "Corrected", "weight_kg": 61,
                                  "labs": [{"analyte": "PLT", "value": 20, "unit": "10^9/L",
                                            "date": today().isoformat()}],

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from followup.models import Assessment
 from followup.tests.support import assessment_form_as_posted, days_ago, filled, form_url
 from trials.models import Item, ItemPlacement
+from trials.tests.support import activate_amendment
 
 REASON = "Score copied from the wrong questionnaire"
 
@@ -52,6 +53,7 @@ def w1_items(woman):
         item.section, item.order = section, order
         item.save()
         ItemPlacement.objects.create(item=item, visit_definition=w1)
+    activate_amendment(study)
     return [item for _section, item in rows]
 
 
@@ -243,9 +245,35 @@ def test_the_audit_trail_shows_each_answer_changed(client, api, woman, coordinat
 
     page = client.get(reverse("audit-trail", args=["assessment", assessment.pk])).content.decode()
 
-    assert "<strong>items › marrow_finding</strong>: <del>normal</del> → hypocellular" in page
-    assert "<strong>items › qol_score</strong>: 70" in page  # as recorded
-    assert "items › qol_score</strong>: <del>" not in page  # unchanged by the correction
+    assert "<strong>items › Bone-marrow finding (marrow_finding)</strong>: <del>Normal</del> → Hypocellular" in page
+    assert "<strong>items › Quality of life score (qol_score)</strong>: 70 points" in page  # as recorded
+    assert "(qol_score)</strong>: <del>" not in page  # unchanged by the correction
+
+
+def test_the_audit_trail_reads_the_items_once_for_any_number_of_changes(client, api, woman, coordinator, w1_items,
+                                                                        django_assert_max_num_queries):
+    api.post(url(woman), w1_body(marrow_finding="normal"), format="json")
+    assessment = Assessment.objects.get()
+    page = reverse("audit-trail", args=["assessment", assessment.pk])
+    client.force_login(coordinator)
+    client.get(page)  # the session and caches warm
+    with CaptureQueriesContext(connection) as one:
+        client.get(page)
+    queries_of_one_row = len(one)  # counted now: the requests below start the connection's log anew
+    for finding, score in (("hypocellular", 60), ("normal", 55), ("hypocellular", 50)):
+        response = api.patch(detail_url(assessment), {"items": {"marrow_finding": finding, "qol_score": score},
+                                                      "reason": REASON}, format="json")
+        assert response.status_code == 200, response.json()
+
+    with django_assert_max_num_queries(queries_of_one_row):
+        response = client.get(page)
+
+    entries = response.context["entries"]
+    assert [entry.action for entry in entries] == ["changed"] * 3 + ["created"] * 2  # the assessment, its lab
+    assert [(c.field, c.old, c.new) for c in entries[0].changes] == [
+        ("items › Bone-marrow finding (marrow_finding)", "Normal", "Hypocellular"),
+        ("items › Quality of life score (qol_score)", "55 points", "50 points")]
+    assert response.content.decode().count("items › Bone-marrow finding (marrow_finding)") == 4
 
 
 def test_another_sites_user_cannot_read_or_record_and_other_roles_are_refused(woman, w1_items, make_user, api):

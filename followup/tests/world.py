@@ -28,7 +28,7 @@ class World:
     SIGNED = ("api-adverse-event-confirm", "api-adverse-event-dismiss", "api-study-escalation-decisions",
               "api-screening-eligibility-confirmation")
     # Endpoints an administrator calls (`Action.CONFIGURE_STUDY`).
-    CONFIGURED = ("api-study-list", "api-study-activate")
+    CONFIGURED = ("api-study-list", "api-study-activate", "api-study-amendments")
 
     def url_kwargs(self) -> dict[str, dict]:
         """The URL arguments of each write endpoint of the API, by URL name."""
@@ -53,6 +53,7 @@ class World:
             "api-participant-assessments": {"pk": p},
             "api-study-list": {},
             "api-study-activate": {"code": "MSC-ITP-5"},
+            "api-study-amendments": {"code": "MSC-ITP-5"},
         }
 
 

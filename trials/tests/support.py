@@ -1,6 +1,8 @@
 """Plain helpers shared by the tests of every app (the fixtures are in the root conftest.py):
 skipping on a missing service, API clients, the site investigator who signs, and the signatures
 that enrolment and adverse events wait for."""
+from datetime import date
+
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -9,6 +11,7 @@ from rest_framework.test import APIClient
 from enrollment.services import screening_eligibility_confirm
 from followup.services import adverse_event_confirm
 from trials.accounts import user_upsert
+from trials.amendments import amendment_activate
 
 SIGNER_PASSWORD = "Long-enough-pass-91"  # make_user's default, and the site investigators' below
 
@@ -80,3 +83,10 @@ def study_administrator(study):
     for site in study.sites.all():
         user = user_upsert(username=name, role="admin", site_code=site.code, password=SIGNER_PASSWORD).user
     return user
+
+
+def activate_amendment(study, version: str = "2", reason: str = "Amendment approved"):
+    """Put the study's edited items and criteria in force as a new protocol version, as an
+    administrator of its sites does (`trials.amendments.amendment_activate`)."""
+    return amendment_activate(study=study, version=version, effective_date=date.today(), reason=reason,
+                              by=study_administrator(study))

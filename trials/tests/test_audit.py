@@ -3,7 +3,8 @@ import pytest
 from django.urls import reverse
 
 from trials.accounts import user_upsert
-from trials.audit import AuditReasonRequired, audited_delete, audited_save
+from trials.audit import AuditReasonRequired, _answer_changes, audited_delete, audited_save
+from trials.items import ItemSpec
 from trials.models import DoseLevel, Site, SiteMembership, Study, VisitDefinition
 
 
@@ -91,3 +92,18 @@ def test_audit_page_of_another_sites_record_is_not_found(client, other_site_stud
     client.force_login(make_user("monitor"))
     assert client.get(reverse("audit-trail", args=["study", other_site_study.pk])).status_code == 404
     assert client.get(reverse("audit-trail", args=["no-such-kind", 1])).status_code == 404
+
+
+def test_an_answer_reads_by_its_items_label_and_as_recorded_without_an_item_or_of_another_type():
+    specs = {"qol": ItemSpec(code="qol", label="Quality of life", type="number", unit="points"),
+             "finding": ItemSpec(code="finding", label="Finding", type="multi_choice",
+                                 choices=(("normal", "Normal"), ("hypo", "Hypocellular")))}
+
+    changes = _answer_changes("items", {"qol": 70, "finding": ["normal"], "gone": "x"},
+                              {"qol": "seventy", "finding": ["normal", "hypo"], "gone": "y"}, specs)
+
+    assert [(c.field, c.old, c.new) for c in changes] == [
+        ("items › Finding (finding)", "Normal", "Normal, Hypocellular"),
+        ("items › gone", "x", "y"),  # no such item in the study
+        ("items › Quality of life (qol)", "70 points", "seventy"),  # recorded before its type was a number
+    ]
