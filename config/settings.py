@@ -235,9 +235,29 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Delivery (README, "Background tasks"): a task is acknowledged on receipt unless it declares itself
+# idempotent (`trials.queueing.IDEMPOTENT`: late acknowledgement, given back when its worker dies;
+# every task today). A task still unacknowledged after the visibility timeout (its worker was killed
+# with -9) is delivered again; the timeout must exceed the hard time limit, or a task still running
+# would be delivered a second time.
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 4 * 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 5 * 60)
+visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 15 * 60)
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < visibility_timeout:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT}) < CELERY_TASK_TIME_LIMIT "
+        f"({CELERY_TASK_TIME_LIMIT}) < CELERY_VISIBILITY_TIMEOUT ({visibility_timeout}) is required: a "
+        "task is warned, then stopped, well before the broker would deliver it again.")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": visibility_timeout}
+# Queueing a task while the broker is down gives up after about a second (the request carries on,
+# `trials.queueing`), rather than holding the user's save.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
+                                    "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL is None:
     CELERY_BROKER_URL = "memory://"
@@ -255,6 +275,12 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on: choose one.")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# A reminder is claimed before its e-mail is sent; a claim not marked sent after this long (the sweep
+# was stopped between claim and send) is taken again by the next sweep. Longer than one send can take.
+REMINDER_CLAIM_SECONDS = env_int("REMINDER_CLAIM_SECONDS", 10 * 60)
+if REMINDER_CLAIM_SECONDS <= 2 * EMAIL_TIMEOUT:
+    raise ImproperlyConfigured(f"REMINDER_CLAIM_SECONDS={REMINDER_CLAIM_SECONDS} must exceed twice EMAIL_TIMEOUT "
+                               f"({EMAIL_TIMEOUT}): a claim must outlast the send it guards.")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "edc@localhost")
 # The address links in e-mails start with, e.g. https://edc.hospital.cn (empty: paths only).
 EMAIL_BASE_URL = (env_str("EMAIL_BASE_URL", "") or "").rstrip("/")
@@ -302,6 +328,8 @@ SPECTACULAR_SETTINGS = {
 
 # Production hardening: on unless DEBUG, each can be switched off behind a proxy that does it.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer probes the health check over plain HTTP, inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)

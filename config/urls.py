@@ -6,12 +6,15 @@ from drf_spectacular.views import SpectacularAPIView
 
 from trials.api_token_views import ApiDocsView, ApiTokenView
 from trials.auth_views import ThrottledLoginView, ThrottledPasswordChangeView, admin_password_change, api_token
+from trials.health import healthz
 
 admin.site.site_header = _("Cell-therapy trials EDC - configuration")
 admin.site.login = ThrottledLoginView.as_view(template_name="registration/login.html")
 admin.site.password_change = admin_password_change
 
 urlpatterns = [
+    # For load balancers and monitoring: no sign-in, states only (trials/health.py).
+    path("healthz", healthz, name="healthz"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", ThrottledPasswordChangeView.as_view(), name="password_change"),

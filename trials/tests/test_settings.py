@@ -81,3 +81,15 @@ def test_the_address_limit_may_not_be_below_the_account_limit():
     result = manage("check", env={**PRODUCTION, "LOGIN_FAILURE_LIMIT": "5", "LOGIN_ADDRESS_FAILURE_LIMIT": "3"})
     assert result.returncode != 0
     assert "LOGIN_ADDRESS_FAILURE_LIMIT must not be below LOGIN_FAILURE_LIMIT" in result.stderr
+
+
+def test_time_limits_beyond_the_visibility_timeout_are_refused():
+    result = manage("check", env={**PRODUCTION, "CELERY_TASK_TIME_LIMIT": "1200"})
+    assert result.returncode != 0
+    assert "CELERY_TASK_TIME_LIMIT (1200) < CELERY_VISIBILITY_TIMEOUT (900) is required" in result.stderr
+
+
+def test_a_reminder_claim_must_outlast_the_send():
+    result = manage("check", env={**PRODUCTION, "REMINDER_CLAIM_SECONDS": "60"})
+    assert result.returncode != 0
+    assert "REMINDER_CLAIM_SECONDS=60 must exceed twice EMAIL_TIMEOUT" in result.stderr

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followup', '0016_catalogue_codes'),
+        ('followup', '0017_outcome_changes_reminder_claims'),
     ]
 
     operations = [
