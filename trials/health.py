@@ -2,6 +2,9 @@
 monitoring. No sign-in, and nothing in the answer but those states (no data, no host names, no
 error text, which could carry a connection URL).
 
+The answer follows API.md: `"database": "ok|down"`, `"broker": "ok|down"`, `"worker": "ok|unknown"`,
+with `"status"`, `"tasks"` ("in-process" or "broker") and the seconds since the worker's last
+heartbeat beside them.
 200 while the database answers, even with the broker or the worker down (`"status": "degraded"`):
 saves still work then - a task that cannot be queued is logged and its result reconciled later
 (`trials.queueing`) - so a load balancer keeps routing to the server and monitoring raises the
@@ -77,5 +80,13 @@ def healthz(request):
         status = "ok"
     else:
         status = "degraded"
-    return JsonResponse({"status": status, "database": database, "broker": broker, "worker": worker},
-                        status=503 if status == "down" else 200)
+    # API.md "Versions, idempotency, health": database "ok", broker "ok|down", worker "ok|unknown" (a
+    # worker whose heartbeat is not recent cannot be told apart from a stopped one); then the details.
+    return JsonResponse({
+        "status": status,
+        "database": "ok" if database["ok"] else "down",
+        "broker": "ok" if broker["ok"] else "down",
+        "worker": "ok" if worker["ok"] else "unknown",
+        "tasks": broker["mode"],
+        "worker_last_seen_seconds": worker.get("last_seen_seconds"),
+    }, status=503 if status == "down" else 200)
