@@ -321,6 +321,12 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
 # Consent, enrolment, withdrawal
 # ---------------------------------------------------------------------------------------------
 
+def _first_version(study) -> tuple[str, date]:
+    """The study's first protocol version and its effective date (the study's own without versions)."""
+    first = study.versions.order_by("effective_date", "activated_at").values_list("version", "effective_date").first()
+    return first or (study.version, study.effective_date)
+
+
 def consent_record(*, screening: Screening, version: str, signed_at: datetime, obtained_by: str,
                    guardian_name: str = "", guardian_relationship: str = "", by,
                    now: datetime | None = None) -> Consent:
@@ -339,9 +345,11 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
         errors.add("signed_at", _("Consent cannot be signed in the future."))
     elif screening.birth_date and dates.before(signed_at, screening.birth_date, tz):
         errors.add("signed_at", _("The signature date is before the date of birth."))
-    elif effective and dates.before(signed_at, effective, tz):
+    elif effective and dates.before(signed_at, effective, tz) and (
+            first := _first_version(screening.study)) and dates.before(signed_at, first[1], tz):
+        # Before the version in force is fine under an earlier one; before the first, the study did not run.
         errors.add("signed_at", _("The signature date is before protocol version %(version)s took effect (%(date)s).")
-                   % {"version": screening.study.version, "date": effective.isoformat()})
+                   % {"version": first[0], "date": first[1].isoformat()})
     if (signed_at and screening.birth_date and "signed_at" not in errors
             and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18):
         if not (guardian_name or "").strip():
