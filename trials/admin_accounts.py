@@ -31,8 +31,31 @@ def _token_title(token) -> str:
 TokenProxy.__str__ = _token_title
 
 
+class ReadAndDeleteForSiteAdministrators:
+    """Administrators of some site (a superuser: all) see the rows of their sites' users and delete
+    them (revoke, unlock); nobody adds or edits them here."""
+
+    def _sites(self, request) -> list[int]:
+        return site_ids_for(request.user, Action.CONFIGURE_STUDY)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and (request.user.is_superuser or bool(self._sites(request)))
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(TokenProxy)
-class ApiTokenAdmin(TokenAdmin):
+class ApiTokenAdmin(ReadAndDeleteForSiteAdministrators, TokenAdmin):
     list_display = ("user", "created", "expires", "state")
     list_filter = ()
     fields = ("user", "created", "expires", "state")
@@ -46,36 +69,18 @@ class ApiTokenAdmin(TokenAdmin):
     def state(self, obj):
         return _("expired") if token_expired(obj) else _("valid")
 
-    def _sites(self, request) -> list[int]:
-        return site_ids_for(request.user, Action.CONFIGURE_STUDY)
-
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("user")
         if request.user.is_superuser:
             return queryset
         return queryset.filter(user__memberships__site_id__in=self._sites(request)).distinct()
 
-    def has_module_permission(self, request):
-        return request.user.is_active and (request.user.is_superuser or bool(self._sites(request)))
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def delete_model(self, request, obj):
         token_revoke(obj.user, by=request.user)
 
 
 @admin.register(PasswordFailureCount)
-class PasswordFailureCountAdmin(admin.ModelAdmin):
+class PasswordFailureCountAdmin(ReadAndDeleteForSiteAdministrators, admin.ModelAdmin):
     list_display = ("key", "count", "expires_at", "locked")
     fields = ("key", "count", "expires_at", "locked")
     readonly_fields = fields
@@ -86,9 +91,6 @@ class PasswordFailureCountAdmin(admin.ModelAdmin):
     def locked(self, obj):
         return obj.expires_at > timezone.now() and obj.count >= throttle.limit_of(obj.key)
 
-    def _sites(self, request) -> list[int]:
-        return site_ids_for(request.user, Action.CONFIGURE_STUDY)
-
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
@@ -96,21 +98,6 @@ class PasswordFailureCountAdmin(admin.ModelAdmin):
         names = get_user_model().objects.filter(memberships__site_id__in=self._sites(request)).values_list(
             "username", flat=True)
         return queryset.filter(key__in=[throttle.account_key(name) for name in names])
-
-    def has_module_permission(self, request):
-        return request.user.is_active and (request.user.is_superuser or bool(self._sites(request)))
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def delete_model(self, request, obj):
         logger.info("Wrong-password count %s deleted (unlocked) by %s", obj.key, request.user.get_username())
