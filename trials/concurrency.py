@@ -2,7 +2,8 @@
 it (`"version"` and the `ETag` of the API, a hidden field of the page's form) and sent back with
 the change; the service compares it with the row locked in its transaction and refuses a change
 made from an older read (409, nothing written) instead of overwriting what another user saved
-since. Each accepted save moves the number on by one.
+since. Every save of the row moves the number on (a correction that saves the row twice, such as
+a screening's facts and then their evaluation, moves it by two).
 """
 from __future__ import annotations
 
