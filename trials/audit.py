@@ -1,9 +1,11 @@
 """Audit trail: who changed what, when, from what to what, and why.
 
 Every clinical and configuration model keeps history (django-simple-history). A record may be
-created without a reason, but any later change or deletion must carry one: the guard below
-refuses to write a history row for a change that has none, so no code path can change data
-silently. Services set the reason and the user with `audited_save` / `audited_delete`.
+created without a reason, but any later change or deletion must carry one: the guards below
+refuse a save or deletion that has none before anything is written (`refuse_change_without_reason`,
+connected to every model with history by `connect_guards`), and refuse a history row without one,
+so no code path can change data silently. Services set the reason and the user with
+`audited_save` / `audited_delete`.
 """
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.db import models, transaction
+from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
@@ -54,6 +58,50 @@ def require_reason_for_changes(sender, instance, history_instance, **kwargs):
     if history_instance.history_type in ("~", "-") and not (history_instance.history_change_reason or "").strip():
         _refuse_without_reason(instance, None)
     history_instance.history_change_reason = clip_reason(history_instance.history_change_reason)
+
+
+def _reason_in_force(instance: models.Model) -> str:
+    """The reason the next history row of `instance` will record: its own (`mark_change`), else
+    that of the change in progress (`change_context`)."""
+    own = getattr(instance, "_change_reason", None)
+    current = _current_change.get()
+    return (own or (current[1] if current is not None else "") or "").strip()
+
+
+def _writes_existing_row(instance: models.Model) -> bool:
+    """True when saving `instance` changes a row already in the database (an UPDATE), False when
+    it creates one. A new instance given the primary key of an existing row updates that row."""
+    if not instance._state.adding:
+        return True
+    meta = instance._meta
+    if instance.pk is None or meta.pk.has_default() or meta.pk.has_db_default():
+        return False
+    return type(instance)._base_manager.using(instance._state.db or "default").filter(pk=instance.pk).exists()
+
+
+def refuse_change_without_reason(sender, instance, raw=False, **kwargs):
+    """pre_save of a model with history: a change to an existing row without a reason is refused
+    before the UPDATE runs, so the row and its history never disagree (fixtures loaded raw, which
+    keep no history, are left alone)."""
+    if raw or not _writes_existing_row(instance):
+        return
+    _refuse_without_reason(instance, _reason_in_force(instance))
+
+
+def refuse_deletion_without_reason(sender, instance, **kwargs):
+    """pre_delete of a model with history (a row deleted on its own, by a queryset or by cascade):
+    refused without a reason before the DELETE runs."""
+    _refuse_without_reason(instance, _reason_in_force(instance))
+
+
+def connect_guards() -> None:
+    """Connect the reason guards to every model that keeps history (called once the app registry
+    is ready). Connected per model, so that deletions of other models keep Django's fast path."""
+    for model in apps.get_models():
+        if hasattr(model._meta, "simple_history_manager_attribute"):
+            pre_save.connect(refuse_change_without_reason, sender=model, dispatch_uid=f"audit-save-{model._meta.label}")
+            pre_delete.connect(refuse_deletion_without_reason, sender=model,
+                               dispatch_uid=f"audit-delete-{model._meta.label}")
 
 
 def clip_reason(reason: str | None) -> str | None:

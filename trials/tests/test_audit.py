@@ -3,7 +3,7 @@ import pytest
 from django.urls import reverse
 
 from trials.accounts import user_upsert
-from trials.audit import AuditReasonRequired, _answer_changes, audited_delete, audited_save
+from trials.audit import AuditReasonRequired, _answer_changes, audited_delete, audited_save, change_context
 from trials.items import ItemSpec
 from trials.models import DoseLevel, Site, SiteMembership, Study, VisitDefinition
 
@@ -24,6 +24,47 @@ def test_plain_save_without_reason_is_refused(studies):
     level.status = "open"
     with pytest.raises(AuditReasonRequired):
         level.save()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plain_save_without_reason_is_refused_before_the_row_is_written(studies):
+    # Autocommit: no transaction around the save would roll an UPDATE back.
+    level = DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B")
+    status, rows_before = level.status, level.history.count()
+    level.status = "closed" if status != "closed" else "open"
+    with pytest.raises(AuditReasonRequired):
+        level.save()
+    assert DoseLevel.objects.get(pk=level.pk).status == status
+    assert level.history.count() == rows_before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_instance_with_an_existing_rows_key_needs_a_reason_too(studies):
+    site = Site.objects.get(code="PUMCH")
+    with pytest.raises(AuditReasonRequired):
+        Site(pk=site.pk, code="PUMCH", name="Renamed").save()
+    assert Site.objects.get(pk=site.pk).name == site.name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plain_and_queryset_deletion_without_reason_are_refused_before_the_delete(studies):
+    arm = Study.objects.get(code="MSC-ITP-5").arms.get()
+    with pytest.raises(AuditReasonRequired):
+        arm.delete()
+    with pytest.raises(AuditReasonRequired):
+        DoseLevel.objects.filter(arm=arm).delete()
+    assert DoseLevel.objects.filter(arm=arm).count() == 1
+    assert not DoseLevel.history.filter(history_type="-", arm_id=arm.pk).exists()
+
+
+def test_a_reason_given_by_the_change_in_progress_lets_a_plain_save_through(studies, make_user):
+    admin = make_user("admin")
+    level = DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B")
+    level.status = "closed"
+    with change_context(by=admin, reason="Cohort full"):
+        level.save()
+    latest = level.history.first()
+    assert (latest.status, latest.history_change_reason, latest.history_user) == ("closed", "Cohort full", admin)
 
 
 def test_change_with_reason_records_user_time_reason_and_values(studies, make_user):
