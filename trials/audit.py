@@ -80,11 +80,15 @@ def _writes_existing_row(instance: models.Model) -> bool:
 
 
 def refuse_change_without_reason(sender, instance, raw=False, **kwargs):
-    """pre_save of a model with history: a change to an existing row without a reason is refused
-    before the UPDATE runs, so the row and its history never disagree (fixtures loaded raw, which
-    keep no history, are left alone)."""
+    """pre_save of a model with history: a change to an existing row without a reason, or without
+    its history row (simple-history's `save_without_historical_record`), is refused before the
+    UPDATE runs, so the row and its history never disagree (fixtures loaded raw, which keep no
+    history, are left alone)."""
     if raw or not _writes_existing_row(instance):
         return
+    if hasattr(instance, "skip_history_when_saving"):
+        raise AuditReasonRequired(_("A change to %(record)s keeps its history: it cannot be saved without it.") % {
+            "record": f"{instance._meta.verbose_name} {instance}"})
     _refuse_without_reason(instance, _reason_in_force(instance))
 
 

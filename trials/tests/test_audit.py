@@ -3,7 +3,14 @@ import pytest
 from django.urls import reverse
 
 from trials.accounts import user_upsert
-from trials.audit import AuditReasonRequired, _answer_changes, audited_delete, audited_save, change_context
+from trials.audit import (
+    AuditReasonRequired,
+    _answer_changes,
+    audited_delete,
+    audited_save,
+    change_context,
+    mark_change,
+)
 from trials.items import ItemSpec
 from trials.models import DoseLevel, Site, SiteMembership, Study, VisitDefinition
 
@@ -148,3 +155,14 @@ def test_an_answer_reads_by_its_items_label_and_as_recorded_without_an_item_or_o
         ("items › gone", "x", "y"),  # no such item in the study
         ("items › Quality of life (qol)", "70 points", "seventy"),  # recorded before its type was a number
     ]
+
+
+def test_a_change_cannot_skip_its_history_even_with_a_reason(studies, make_user):
+    level = DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B")
+    rows_before = level.history.count()
+    level.status = "closed"
+    mark_change(level, by=make_user("admin"), reason="Cohort full")
+    with pytest.raises(AuditReasonRequired, match="keeps its history"):
+        level.save_without_historical_record()
+    assert DoseLevel.objects.get(pk=level.pk).status != "closed"
+    assert level.history.count() == rows_before
