@@ -8,6 +8,7 @@ from dosing.models import Infusion
 from dosing.tests.support import day0, give
 from followup import services
 from followup.models import LabResult, Visit
+from trials.audit import audited_save
 
 
 def record_platelets(participant, user, day, platelets):
@@ -98,3 +99,41 @@ def test_the_participant_page_links_each_infusion_visit_and_lab_result_to_its_hi
         assert reverse("audit-trail", args=["visit", visit.pk]) in html
     lab = LabResult.objects.get(assessment__participant=participant)
     assert reverse("audit-trail", args=["lab-result", lab.pk]) in html
+
+
+def test_audit_values_read_as_names_and_labels_not_ids(client, api, participant, make_user):
+    give(api, participant, 1, 0)
+    infusion = Infusion.objects.get(participant=participant, number=1)
+    client.force_login(make_user("monitor"))
+
+    entries = client.get(reverse("audit-trail", args=["infusion", infusion.pk])).context["entries"]
+
+    created = {change.field: change.new for change in entries[-1].changes}
+    assert (created["participant"], created["dose level"], created["state"], created["outside the window"]) == (
+        participant.study_number, "MSC-ITP-5 / STD", "Planned", "no")
+    given = {change.field: (change.old, change.new) for change in entries[0].changes}
+    assert given["recorded by"] == (None, "coordinator1-pumch")
+    assert given["state"] == ("Planned", "Given")
+
+
+def test_an_audit_page_costs_the_same_queries_however_long_its_history(client, api, participant, make_user,
+                                                                      django_assert_max_num_queries):
+    give(api, participant, 1, 0)
+    infusion = Infusion.objects.get(participant=participant, number=1)
+    url = reverse("audit-trail", args=["infusion", infusion.pk])
+    client.force_login(make_user("monitor"))
+    client.get(url)  # the session and caches warm
+    with django_assert_max_num_queries(9):
+        assert client.get(url).status_code == 200
+
+    for number in range(12):
+        infusion.recorded_by = make_user("coordinator")
+        infusion.premedication = f"Paracetamol {number}"
+        audited_save(infusion, by=make_user("investigator"), reason=f"Source data correction {number}")
+
+    with django_assert_max_num_queries(9):
+        page = client.get(url)
+    assert len(page.context["entries"]) == 14
+    recorded_by = [change.new for entry in page.context["entries"] for change in entry.changes
+                   if change.field == "recorded by"]
+    assert all(isinstance(name, str) and name.startswith("coordinator") for name in recorded_by)

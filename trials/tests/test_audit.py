@@ -113,6 +113,22 @@ def test_site_links_of_a_study_are_audited(studies, make_user):
     assert sorted(s.site.code for s in latest.sites.all()) == ["PUMCH", "SECOND"]
 
 
+def test_a_studys_sites_read_by_name_on_its_audit_page(client, studies, make_user):
+    admin = make_user("admin")
+    study = Study.objects.get(code="UCB-IRIC")
+    site = Site.objects.create(code="SECOND", name="Second hospital")
+    study._change_reason, study._history_user = "Second site opens", admin
+    study.sites.add(site)
+    client.force_login(admin)
+
+    latest = client.get(reverse("audit-trail", args=["study", study.pk])).context["entries"][0]
+
+    assert latest.reason == "Second site opens"
+    assert [(c.field, c.old, c.new) for c in latest.changes] == [
+        ("sites", "PUMCH - Peking Union Medical College Hospital, Beijing",
+         "PUMCH - Peking Union Medical College Hospital, Beijing; SECOND - Second hospital")]
+
+
 def test_membership_role_change_is_audited(studies, make_user):
     user = make_user("coordinator", username="lin")
     user_upsert(username="lin", role="investigator", site_code="PUMCH")
