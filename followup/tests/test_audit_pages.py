@@ -8,7 +8,7 @@ from dosing.models import Infusion
 from dosing.tests.support import day0, give
 from followup import services
 from followup.models import LabResult, Visit
-from trials.audit import audited_save
+from trials.audit import _AUDITED, audited_save
 
 
 def record_platelets(participant, user, day, platelets):
@@ -137,3 +137,29 @@ def test_an_audit_page_costs_the_same_queries_however_long_its_history(client, a
     recorded_by = [change.new for entry in page.context["entries"] for change in entry.changes
                    if change.field == "recorded by"]
     assert all(isinstance(name, str) and name.startswith("coordinator") for name in recorded_by)
+
+
+def test_every_kind_of_record_has_an_audit_page_that_names_what_it_links_to(client, api, participant, coordinator,
+                                                                            make_user):
+    give(api, participant, 1, 0)
+    record_platelets(participant, coordinator, 1, 25)
+    onset = (day0() + timedelta(days=2)).isoformat()
+    event = api.post(f"/api/v1/participants/{participant.pk}/adverse-events/",
+                     {"term": "Headache", "category": "non_haematological", "onset_date": onset, "grade": 1,
+                      "serious": False, "relationship": "possible"}, format="json")
+    assert event.status_code == 201
+    client.force_login(make_user("monitor"))
+    opened = []
+    for kind, model in sorted(_AUDITED.items()):
+        record = model.objects.visible_to(make_user("monitor")).first()
+        if record is None:
+            continue
+        page = client.get(reverse("audit-trail", args=[kind, record.pk]))
+        assert page.status_code == 200, kind
+        opened.append(kind)
+        links = {str(field.verbose_name) for field in model._meta.concrete_fields if field.many_to_one}
+        for entry in page.context["entries"]:
+            for change in entry.changes:
+                if change.field in links:
+                    assert not isinstance(change.new, int), (kind, change)
+    assert {"infusion", "visit", "lab-result", "assessment", "adverse-event", "participant", "study"} <= set(opened)
