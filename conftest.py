@@ -1,9 +1,13 @@
 """Shared fixtures: the built-in studies, users per role and site, a P3 participant, Chromium."""
 import os
 import shutil
+import socket
+import subprocess
+import time
 from datetime import timedelta
 
 import pytest
+import redis
 import yaml
 from django.core.cache import cache
 from django.db import connection
@@ -40,8 +44,8 @@ def tasks_run_in_process():
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test starts and ends with an empty cache: wrong-password counters (sign-in and
-    signatures) live there, keyed by user id, and the ids come back after each rollback. The
+    """Each test starts and ends with an empty cache: nothing a test leaves there reaches the next
+    (wrong-password counters are rows of the database, rolled back with the test). The
     catalogue snapshot, read from committed rows that the rollbacks do not touch, keeps its
     generation, as a running process does: the query budgets count a process that has read it."""
     cache.clear()
@@ -143,3 +147,81 @@ def back_to_the_latest_schema():
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port (never the shared one), without persistence:
+    stopped, it loses every message, as a broker that crashed would."""
+
+    def __init__(self, binary: str):
+        self.binary = binary
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self):
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=2)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if self.client().ping():
+                    return
+            except redis.RedisError:
+                pass
+            assert self.process.poll() is None, "redis-server exited at start"
+            assert time.monotonic() < deadline, "redis-server did not answer within 20 s"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=20)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis():
+    """A private Redis, started for the test and killed after it (`PrivateRedis`); skipped where
+    there is no redis-server, failed under REQUIRE_SERVICES=1."""
+    binary = shutil.which("redis-server")
+    require_service(binary is not None, "redis-server (the test starts a private one on a free port)")
+    server = PrivateRedis(binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _forget_broker_connections(celery_app) -> None:
+    # The app keeps its broker connection pools; they are made again for the broker now configured.
+    celery_app._pool = None
+    amqp = celery_app.__dict__.get("amqp")  # made on first use
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+@pytest.fixture
+def tasks_queued_to(tasks_run_in_process):
+    """tasks_queued_to(url): tasks are sent to the broker at `url` (no worker takes them) until the
+    test ends, when they run in-process again."""
+    celery_app = tasks_run_in_process
+    # The write and read URLs: they come before CELERY_BROKER_URL from the environment (CI sets it).
+    previous = {key: celery_app.conf.get(key) for key in ("broker_write_url", "broker_read_url")}
+
+    def point(url: str):
+        celery_app.conf.update(broker_write_url=url, broker_read_url=url, task_always_eager=False)
+        _forget_broker_connections(celery_app)
+        return celery_app
+
+    yield point
+    celery_app.conf.update(**previous, task_always_eager=True)
+    _forget_broker_connections(celery_app)

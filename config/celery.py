@@ -18,6 +18,9 @@ app.conf.beat_schedule = {
     "worker-heartbeat": {"task": "trials.worker_heartbeat", "schedule": 60.0},
     # SAE reports due within 6 hours or overdue, visits and infusions overdue: each e-mailed once.
     "send-reminders": {"task": "followup.send_reminders", "schedule": 15 * 60.0},
+    # Outcome snapshots behind their study's latest change (a recomputation lost while the broker
+    # or the worker was down) are recomputed.
+    "reconcile": {"task": "followup.reconcile", "schedule": 10 * 60.0},
     # Form tokens and Idempotency-Keys are kept 24 hours.
     "expire-submission-keys": {"task": "trials.submission_keys_expire", "schedule": 60 * 60.0},
 }

@@ -5,6 +5,7 @@ in-process); production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY and ALL
 Every variable is documented in README.md. A bad value stops the server with a message that
 names the variable.
 """
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -92,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Wrong signature passwords counted after the view, outside its rolled-back transaction.
+    "trials.throttle.PasswordFailuresMiddleware",
     "trials.middleware.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -151,10 +154,45 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)
 SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
-# Failed-login throttling: after this many failures for one username (or one address) within
-# the lock period, further attempts are refused until the period has passed.
+# Wrong-password throttling (trials/throttle.py, counters in the database): after
+# LOGIN_FAILURE_LIMIT wrong passwords for one account (sign-in, signature or password change) the
+# account is locked for LOGIN_LOCK_SECONDS (sign-in, signing, password change and its API token);
+# after LOGIN_ADDRESS_FAILURE_LIMIT failed sign-ins from one client address, sign-in from that
+# address is. The address limit is much higher: many users share one address (a hospital's NAT).
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 100)
 LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 15 * 60)
+for _name in ("LOGIN_FAILURE_LIMIT", "LOGIN_ADDRESS_FAILURE_LIMIT", "LOGIN_LOCK_SECONDS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more.")
+if LOGIN_ADDRESS_FAILURE_LIMIT < LOGIN_FAILURE_LIMIT:
+    raise ImproperlyConfigured("LOGIN_ADDRESS_FAILURE_LIMIT must not be below LOGIN_FAILURE_LIMIT: one person "
+                               "could otherwise lock everyone behind the same address.")
+
+
+def _networks(name: str) -> list[str]:
+    """Addresses or networks (CIDR) in a comma-separated variable, checked at start-up."""
+    values = env_list(name, [])
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network (CIDR).") from None
+    return values
+
+
+# The reverse proxies whose X-Forwarded-For names the client: only a request arriving from one of
+# them is taken as coming from the address it forwards; from anywhere else the header is ignored.
+# None by default: the client is the connection's address (REMOTE_ADDR).
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
+
+# API tokens expire this many days after they were created; a user makes a new one on their
+# API token page (or an administrator with add_user --token).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+if API_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured("API_TOKEN_DAYS must be 1 or more.")
+# The API schema and its docs page without signing in: on in development, off in production.
+API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -197,9 +235,29 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Delivery (README, "Background tasks"): a task is acknowledged on receipt unless it declares itself
+# idempotent (`trials.queueing.IDEMPOTENT`: late acknowledgement, given back when its worker dies;
+# every task today). A task still unacknowledged after the visibility timeout (its worker was killed
+# with -9) is delivered again; the timeout must exceed the hard time limit, or a task still running
+# would be delivered a second time.
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 4 * 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 5 * 60)
+visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 15 * 60)
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < visibility_timeout:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT}) < CELERY_TASK_TIME_LIMIT "
+        f"({CELERY_TASK_TIME_LIMIT}) < CELERY_VISIBILITY_TIMEOUT ({visibility_timeout}) is required: a "
+        "task is warned, then stopped, well before the broker would deliver it again.")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": visibility_timeout}
+# Queueing a task while the broker is down gives up after about a second (the request carries on,
+# `trials.queueing`), rather than holding the user's save.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
+                                    "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL is None:
     CELERY_BROKER_URL = "memory://"
@@ -217,6 +275,12 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on: choose one.")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# A reminder is claimed before its e-mail is sent; a claim not marked sent after this long (the sweep
+# was stopped between claim and send) is taken again by the next sweep. Longer than one send can take.
+REMINDER_CLAIM_SECONDS = env_int("REMINDER_CLAIM_SECONDS", 10 * 60)
+if REMINDER_CLAIM_SECONDS <= 2 * EMAIL_TIMEOUT:
+    raise ImproperlyConfigured(f"REMINDER_CLAIM_SECONDS={REMINDER_CLAIM_SECONDS} must exceed twice EMAIL_TIMEOUT "
+                               f"({EMAIL_TIMEOUT}): a claim must outlast the send it guards.")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "edc@localhost")
 # The address links in e-mails start with, e.g. https://edc.hospital.cn (empty: paths only).
 EMAIL_BASE_URL = (env_str("EMAIL_BASE_URL", "") or "").rstrip("/")
@@ -228,7 +292,7 @@ REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "trials.api_auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -243,6 +307,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Capture and computed results of cell-therapy trials in immune cytopenias.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Signed-in users only, unless API_SCHEMA_PUBLIC.
+    "SERVE_PERMISSIONS": ["trials.api_auth.SchemaAccess"],
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "trials.idempotency.schema_with_idempotency_key"],
@@ -262,6 +328,8 @@ SPECTACULAR_SETTINGS = {
 
 # Production hardening: on unless DEBUG, each can be switched off behind a proxy that does it.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer probes the health check over plain HTTP, inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)

@@ -2,12 +2,14 @@
 from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trials import catalogues, hooks
+from trials.concurrency import StaleVersion, stale_response, version_from_request, versioned
 from trials.errors import ServiceError
 from trials.labs import LabInput
 from trials.limits import LimitedSerializer
@@ -94,6 +96,9 @@ class ScreeningFactsSerializer(LimitedSerializer):
 
 class ScreeningPatchSerializer(ScreeningFactsSerializer):
     reason = serializers.CharField(help_text="Why the facts change (audit trail).")
+    version = serializers.IntegerField(required=False, help_text=(
+        "The screening's version as read (GET `version` or `ETag`); or send it as `If-Match`. A change made from an "
+        "older version is 409 with the current screening."))
 
 
 class ConsentInSerializer(LimitedSerializer):
@@ -185,13 +190,15 @@ class ScreeningOutSerializer(serializers.ModelSerializer):
         source="study.eligibility_confirmation_required",
         help_text="Enrolment waits for the investigator's signed confirmation.")
     participant = serializers.SerializerMethodField()
+    version = serializers.IntegerField(source="row_version", read_only=True,
+                                       help_text="Send it back with a change (PATCH `version` or `If-Match`).")
 
     class Meta:
         model = Screening
         fields = ["id", "number", "study", "site", "screening_date", "initials", "birth_date", "sex", "weight_kg",
                   "height_cm", "disease", "diagnosis_date", "ecog", "items", "labs",
                   "prior_therapies", "outcome", "protocol_version", "eligibility", "eligibility_confirmation",
-                  "eligibility_confirmation_required", "consents", "participant"]
+                  "eligibility_confirmation_required", "consents", "participant", "version"]
 
     @extend_schema_field(EligibilityConfirmationOutSerializer(allow_null=True))
     def get_eligibility_confirmation(self, screening) -> dict | None:
@@ -321,16 +328,20 @@ class StudyScreenings(APIView):
 class ScreeningDetail(APIView):
     @extend_schema(responses=ScreeningOutSerializer)
     def get(self, request, pk):
-        return Response(ScreeningOutSerializer(_screening_for(request, pk)).data)
+        return versioned(Response(ScreeningOutSerializer(_screening_for(request, pk)).data))
 
-    @extend_schema(request=ScreeningPatchSerializer, responses=ScreeningOutSerializer)
+    @extend_schema(request=ScreeningPatchSerializer, responses={200: ScreeningOutSerializer, 409: OpenApiTypes.OBJECT})
     def patch(self, request, pk):
         screening = _screening_for(request, pk, Action.SCREEN)
         serializer = ScreeningPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.screening_update(screening=screening, data=serializer.to_input(),
-                                  reason=serializer.validated_data["reason"], by=request.user)
-        return Response(_screening_out(screening.pk))
+        try:
+            services.screening_update(screening=screening, data=serializer.to_input(),
+                                      reason=serializer.validated_data["reason"], by=request.user,
+                                      version=version_from_request(request, serializer.validated_data.get("version")))
+        except StaleVersion as stale:
+            return stale_response(stale, _screening_out(screening.pk))
+        return versioned(Response(_screening_out(screening.pk)))
 
 
 class ScreeningConsent(APIView):

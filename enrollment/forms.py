@@ -110,6 +110,8 @@ class ScreeningFactsForm(ItemFieldsMixin, LimitedForm, forms.Form):
                 label=_("Reason for the change"), required=True,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 help_text=_("Kept in the audit trail with every changed value."))
+            # The version the page was read at (`trials.concurrency`): a change saved since is not overwritten.
+            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
         style(self)
 
     @classmethod
@@ -117,6 +119,7 @@ class ScreeningFactsForm(ItemFieldsMixin, LimitedForm, forms.Form):
         initial = {key: getattr(screening, key) for key in services.SCALAR_FIELDS}
         initial["ecog"] = "" if screening.ecog is None else str(screening.ecog)
         initial["prior_therapies_recorded"] = screening.prior_therapies_recorded
+        initial["version"] = screening.row_version
         for _section, spec in items:
             initial[spec.code] = item_initial(spec, screening.items.get(spec.code))
         return initial
@@ -284,6 +287,9 @@ class ScreeningEntry:
 
     def reason(self) -> str:
         return self.facts.cleaned_data.get("reason") or ""
+
+    def version(self) -> int | None:
+        return self.facts.cleaned_data.get("version")
 
     def to_input(self) -> services.ScreeningInput:
         data = self.facts.cleaned_data

@@ -11,14 +11,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from trials.concurrency import VersionedModel
 from trials.models import Arm, DoseLevel, LabValue, Site, Study
 from trials.scoping import ScopedQuerySet
 
 from .enums import ParticipantStatus, Sex, TherapyOutcome, WithdrawalReason
 
 
-
-class Screening(models.Model):
+class Screening(VersionedModel):
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="screenings")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="screenings")
     sequence = models.PositiveIntegerField(_("sequence at the site"))

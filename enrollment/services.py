@@ -16,6 +16,7 @@ from simple_history.utils import bulk_create_with_history
 
 from trials import dates, hooks
 from trials.audit import audited_delete, audited_save
+from trials.concurrency import check_version
 from trials.enums import StudyStatus
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.labs import LabInput  # noqa: F401  (until every caller imports it from trials.labs)
@@ -195,8 +196,11 @@ def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, toda
 
 
 def screening_update(*, screening: Screening, data: ScreeningInput, reason: str, by,
-                     today: date | None = None) -> Screening:
-    """Change screening facts (only those given) with a reason, and re-evaluate eligibility."""
+                     today: date | None = None, version: int | None = None, check: bool = True) -> Screening:
+    """Change screening facts (only those given) with a reason, and re-evaluate eligibility. The
+    change is made from `version` of the screening (`trials.concurrency`: 400 without it, 409 when
+    the screening changed since); only a caller that read the row in its own transaction passes
+    `check=False`."""
     today = today or timezone.localdate()
     errors = Errors()
     if not (reason or "").strip():
@@ -214,9 +218,15 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
     errors.raise_if_any()
     with transaction.atomic():
         # An enrolment at the same moment locks the screening too: facts never change under it.
-        if Screening.objects.select_for_update().filter(pk=screening.pk, participant__isnull=False).exists():
+        current, enrolled = (Screening.objects.select_for_update(of=("self",)).filter(pk=screening.pk)
+                             .values_list("row_version", "participant__id").get())
+        if enrolled is not None:
             raise ConflictError({"non_field_errors": [
                 _("This patient is enrolled; screening facts can no longer change.")]})
+        if check:
+            check_version(current, version, record=screening, label=_("Screening %(number)s") % {
+                "number": screening.number})
+        screening.row_version = current  # each save moves it on from the row as locked
         before = screening_facts(screening)
         _apply(screening, data, labs, items, by=by, reason=reason.strip())
         if screening.eligibility_confirmed_at is not None and screening_facts(screening) != before:
@@ -311,6 +321,12 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
 # Consent, enrolment, withdrawal
 # ---------------------------------------------------------------------------------------------
 
+def _first_version(study) -> tuple[str, date]:
+    """The study's first protocol version and its effective date (the study's own without versions)."""
+    first = study.versions.order_by("effective_date", "activated_at").values_list("version", "effective_date").first()
+    return first or (study.version, study.effective_date)
+
+
 def consent_record(*, screening: Screening, version: str, signed_at: datetime, obtained_by: str,
                    guardian_name: str = "", guardian_relationship: str = "", by,
                    now: datetime | None = None) -> Consent:
@@ -329,9 +345,11 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
         errors.add("signed_at", _("Consent cannot be signed in the future."))
     elif screening.birth_date and dates.before(signed_at, screening.birth_date, tz):
         errors.add("signed_at", _("The signature date is before the date of birth."))
-    elif effective and dates.before(signed_at, effective, tz):
+    elif effective and dates.before(signed_at, effective, tz) and (
+            first := _first_version(screening.study)) and dates.before(signed_at, first[1], tz):
+        # Before the version in force is fine under an earlier one; before the first, the study did not run.
         errors.add("signed_at", _("The signature date is before protocol version %(version)s took effect (%(date)s).")
-                   % {"version": screening.study.version, "date": effective.isoformat()})
+                   % {"version": first[0], "date": first[1].isoformat()})
     if (signed_at and screening.birth_date and "signed_at" not in errors
             and rules.age_in_years(screening.birth_date, timezone.localtime(signed_at).date()) < 18):
         if not (guardian_name or "").strip():

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trials import catalogues
+from trials.concurrency import StaleVersion, conflict_of, posted_at
 from trials.enums import StudyStatus
 from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors, errors_as_messages
@@ -136,10 +137,16 @@ def screening_edit(request, pk):
     require(request.user, Action.SCREEN, [screening.site_id])
     entry = ScreeningEntry(study=screening.study, screening=screening,
                            data=request.POST if request.method == "POST" else None, therapy_rows=_therapy_rows(request))
+    conflict = None
     if entry.is_bound and entry.is_valid():
         try:
             services.screening_update(screening=screening, data=entry.to_input(), reason=entry.reason(),
-                                      by=request.user)
+                                      by=request.user, version=entry.version())
+        except StaleVersion as stale:
+            conflict = conflict_of(stale, entry.version())
+            entry = ScreeningEntry(study=screening.study, screening=screening,
+                                   data=posted_at(request.POST, conflict.version), therapy_rows=_therapy_rows(request))
+            entry.is_valid()
         except ServiceError as error:
             entry.add_service_errors(error)
         else:
@@ -147,7 +154,7 @@ def screening_edit(request, pk):
                 "number": screening.number, "verdict": _verdict_text(screening)})
             return redirect("screening-detail", pk=screening.pk)
     return render(request, "enrollment/screening_form.html", {
-        "study": screening.study, "screening": screening, "entry": entry, "editing": True,
+        "study": screening.study, "screening": screening, "entry": entry, "editing": True, "conflict": conflict,
         **_form_context(request),
     })
 

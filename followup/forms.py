@@ -93,6 +93,8 @@ class AssessmentEditForm(AssessmentForm):
     visit = forms.ChoiceField(label=_("Visit"), required=False)
     reason = forms.CharField(label=_("Reason for the correction (kept in the audit trail)"),
                              widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    # The version the page was read at (`trials.concurrency`): a change saved since is not overwritten.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     field_order = ["date", "visit", "bleeding_grade", "steroid_drug", "steroid_dose_mg_per_day", "steroid_mg_per_day"]
 
@@ -104,6 +106,7 @@ class AssessmentEditForm(AssessmentForm):
     @staticmethod
     def initial_from(assessment) -> dict:
         initial = {"date": assessment.date, "visit": assessment.visit.code if assessment.visit_id else "",
+                   "version": assessment.row_version,
                    "bleeding_grade": assessment.bleeding_grade, "notes": assessment.notes,
                    "steroid_drug": assessment.steroid_drug,
                    "steroid_dose_mg_per_day": assessment.steroid_dose_mg_per_day,
@@ -270,6 +273,7 @@ class AdverseEventEditForm(AdverseEventForm):
         label=_("Platelets >= 50 % below baseline, confirmed twice"), required=False)
     reason = forms.CharField(label=_("Reason for the correction (kept in the audit trail)"),
                              widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)  # as read (`trials.concurrency`)
 
     field_order = [*AdverseEventForm.field_order, "resolved_to_grade1_within_48h", "stopped_infusions",
                    "platelet_drop_confirmed", "reason"]
@@ -296,4 +300,5 @@ class AdverseEventEditForm(AdverseEventForm):
         initial["serious"] = {True: "yes", False: "no"}.get(event.serious, "")
         initial["site_aware_at"] = timezone.localtime(event.site_aware_at).replace(second=0, microsecond=0)
         initial["term_other"] = event.term_other
+        initial["version"] = event.row_version
         return initial

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from trials.concurrency import VersionedModel
 from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
 
@@ -126,7 +127,7 @@ class Outcome(models.TextChoices):
 SAE_REPORTING_HOURS = 24
 
 
-class AdverseEvent(models.Model):
+class AdverseEvent(VersionedModel):
     """An adverse event as the investigator graded and attributed it (CLINICAL_RULES.md sections 3-4).
 
     The minimum the DLT definition needs; the full capture (CTCAE term lists, grading suggestions
@@ -271,7 +272,7 @@ class RescueTherapyKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Assessment(models.Model):
+class Assessment(VersionedModel):
     """What was measured and given at one visit, or between visits (`visit` empty: unscheduled).
 
     Written only by `followup.services.assessment_record` (and corrected by `assessment_update`),
@@ -398,22 +399,51 @@ class RescueTherapy(models.Model):
         return f"{self.therapy} {self.start}"
 
 
+class OutcomeChange(models.Model):
+    """The latest change that can move a study's outcomes: a count raised in the transaction of
+    every such change (an infusion given or missed, an assessment recorded or corrected;
+    `followup.services.queue_outcomes`). The snapshot records the count it covers, so a snapshot
+    behind it is stale, whether or not the task queued for the change ever ran, and the periodic
+    reconcile recomputes it (`followup.services.outcomes_reconcile`)."""
+
+    study = models.OneToOneField("trials.Study", on_delete=models.CASCADE, related_name="outcome_change")
+    sequence = models.PositiveBigIntegerField(_("changes"), default=0)
+    changed_at = models.DateTimeField(_("latest change at"))
+
+    class Meta:
+        verbose_name = _("outcome change")
+
+    def __str__(self):
+        return f"{self.study} change {self.sequence} at {self.changed_at}"
+
+
 class OutcomeSnapshot(models.Model):
     """A study's remission rates as last computed (CLINICAL_RULES.md section 6), served as stored.
 
     Recomputed by the `followup.compute_outcomes` task, queued when an infusion or an assessment
-    is committed; `computed_at` tells the reader how fresh it is.
+    is committed; `computed_at` tells the reader how fresh it is and `covers_change` the latest
+    change (`OutcomeChange.sequence`) it includes.
     """
 
     study = models.OneToOneField("trials.Study", on_delete=models.CASCADE, related_name="outcome_snapshot")
     computed_at = models.DateTimeField(_("computed at"))
     groups = models.JSONField(_("groups"), default=list)
+    covers_change = models.PositiveBigIntegerField(
+        _("latest change covered"), default=0,
+        help_text=_("The study's change count when the computation started; behind it, the snapshot is stale."))
 
     site_scope = "study__sites"
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("outcome snapshot")
+
+    @property
+    def up_to_date(self) -> bool:
+        """Whether the snapshot includes the study's latest change, as read with it (`latest_change`,
+        annotated by `followup.services.outcomes_current`; a snapshot just computed is)."""
+        latest = getattr(self, "latest_change", None)
+        return latest is None or self.covers_change >= latest
 
     def __str__(self):
         return f"{self.study} outcomes at {self.computed_at}"
@@ -430,12 +460,18 @@ class ReminderKind(models.TextChoices):
     INFUSION_OVERDUE = "infusion_overdue", _("Infusion overdue")
 
 
+class ReminderState(models.TextChoices):
+    CLAIMED = "claimed", _("Claimed (being sent)")
+    SENT = "sent", _("Sent")
+
+
 class Reminder(models.Model):
     """A reminder e-mailed to the site's coordinators and investigators, about one visit, infusion
     or adverse event. The unique constraints make each (kind, record, due time) reminder a single
-    row (a record re-planned to a new target is reminded again): the
-    sweep (`followup.reminders.reminders_send`) claims it by inserting the row in the transaction
-    that sends the message, so two sweeps at once never send it twice."""
+    row (a record re-planned to a new target is reminded again): the sweep
+    (`followup.reminders.reminders_send`) claims it by inserting the row, `claimed` until
+    `claim_expires_at`, sends the e-mail and marks it `sent`. Two sweeps at once never send it
+    twice; a claim left by a sweep stopped before the send expires and the next sweep takes it."""
 
     kind = models.CharField(_("kind"), max_length=30, choices=ReminderKind.choices)
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders")
@@ -446,7 +482,12 @@ class Reminder(models.Model):
     participant = models.ForeignKey("enrollment.Participant", on_delete=models.CASCADE, related_name="reminders")
     site = models.ForeignKey("trials.Site", on_delete=models.PROTECT, related_name="+")
     due_at = models.DateTimeField(_("due at"), help_text=_("The target or deadline the reminder was about."))
-    sent_at = models.DateTimeField(_("sent at"))
+    state = models.CharField(_("state"), max_length=10, choices=ReminderState.choices, default=ReminderState.CLAIMED)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claim_expires_at = models.DateTimeField(
+        _("claim expires at"), null=True, blank=True,
+        help_text=_("A claim not marked sent by then is taken again by the next sweep."))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     recipients = models.TextField(_("recipients"), help_text=_("E-mail addresses, one a line."))
     subject = models.CharField(_("subject"), max_length=300)
 
@@ -473,6 +514,9 @@ class Reminder(models.Model):
                            | Q(kind__in=["sae_report_due", "sae_report_overdue"], visit__isnull=True,
                                infusion__isnull=True, adverse_event__isnull=False)),
                 name="reminder_is_about_one_record_of_its_kind"),
+            models.CheckConstraint(condition=Q(state="sent", sent_at__isnull=False)
+                                   | Q(state="claimed", claim_expires_at__isnull=False),
+                                   name="reminder_sent_has_time_claim_has_expiry"),
         ]
 
     def __str__(self):

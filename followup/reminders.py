@@ -14,12 +14,16 @@ target (a late infusion moves what follows; a corrected assessment frees its vis
 again when it is overdue at its new target.
 
 `reminders_due` and `reminder_message` are pure (pass `now` in). `reminders_send` is the sweep the
-periodic task runs: it finds the items set-wise, then for each reminder not yet sent, in one short
-transaction, re-reads the record under a row lock (skipping a record another sweep holds), checks
-it still needs the reminder and claims it by inserting its `Reminder` row (unique per kind, record
-and due time); the e-mail goes out after that commit, so no clinical row stays locked while the
-mail server answers. A second sweep, a re-delivered task or a concurrent worker finds the row, or
-the lock, and sends nothing; a failed e-mail deletes the claim, so the next sweep tries again.
+periodic task runs: it finds the items set-wise, then for each reminder neither sent nor claimed, in
+one short transaction, re-reads the record under a row lock (skipping a record another sweep holds),
+checks it still needs the reminder and claims it: its `Reminder` row (unique per kind, record and
+due time) in state `claimed` until `claim_expires_at` (`REMINDER_CLAIM_SECONDS`). The e-mail goes
+out after that commit, so no clinical row stays locked while the mail server answers, and the row
+is then marked `sent`. A second sweep, a re-delivered task or a concurrent worker finds the claim,
+or the lock, and sends nothing: at most one e-mail per reminder. A failed e-mail deletes the claim,
+so the next sweep tries again; a sweep stopped between its claim and the send (its worker killed)
+leaves a claim that expires, and the first sweep after that takes it again and sends: at least one
+e-mail per reminder.
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ from trials.models import SiteMembership
 from trials.scoping import ROLE_RULES
 
 from . import worklist as work
-from .models import AdverseEvent, Reminder, ReminderKind, Visit
+from .models import AdverseEvent, Reminder, ReminderKind, ReminderState, Visit
 
 logger = logging.getLogger(__name__)
 
@@ -126,12 +130,18 @@ def _recipients_by_site(site_ids) -> dict[int, list[str]]:
     return {site_id: sorted(emails) for site_id, emails in found.items()}
 
 
-def _already_sent(due: list[ReminderDue]) -> set[tuple[str, str, int, datetime]]:
+def _live(now: datetime) -> Q:
+    """Reminder rows that stand in a sweep's way at `now`: sent, or claimed by a sweep not yet expired."""
+    return Q(state=ReminderState.SENT) | Q(state=ReminderState.CLAIMED, claim_expires_at__gt=now)
+
+
+def _already_taken(due: list[ReminderDue], *, now: datetime) -> set[tuple[str, str, int, datetime]]:
+    """The keys of the reminders sent or claimed (claim not expired at `now`), among `due`."""
     ids = defaultdict(set)
     for reminder in due:
         ids[reminder.item.kind].add(reminder.item.object_id)
     rows = Reminder.objects.filter(Q(visit_id__in=ids[work.VISIT]) | Q(infusion_id__in=ids[work.INFUSION])
-                                   | Q(adverse_event_id__in=ids[work.SAE_REPORT]))
+                                   | Q(adverse_event_id__in=ids[work.SAE_REPORT])).filter(_live(now))
     sent = set()
     for kind, visit, infusion, event, due_at in rows.values_list("kind", "visit_id", "infusion_id", "adverse_event_id",
                                                                  "due_at"):
@@ -163,31 +173,59 @@ def _relocked_item(item: work.WorkItem, *, now: datetime) -> work.WorkItem | Non
     return build(row, now=now) if row is not None else None
 
 
+def _claim(reminder: ReminderDue, recipients: list[str], *, now: datetime, base_url: str):
+    """Claim the reminder, in the caller's transaction: (claim row, subject, body), or None when the
+    record is locked by another sweep, needs the reminder no more, or its reminder is sent or
+    claimed by a sweep whose claim has not expired."""
+    item = _relocked_item(reminder.item, now=now)
+    if item is None or reminder_kind(item, now=now) != reminder.kind:
+        return None
+    current = ReminderDue(kind=reminder.kind, item=item)
+    subject, body = reminder_message(current, base_url=base_url)
+    about = {"visit_id": item.object_id if item.kind == work.VISIT else None,
+             "infusion_id": item.object_id if item.kind == work.INFUSION else None,
+             "adverse_event_id": item.object_id if item.kind == work.SAE_REPORT else None}
+    claimed_at = timezone.now()
+    claim = {"state": ReminderState.CLAIMED, "claimed_at": claimed_at, "sent_at": None,
+             "claim_expires_at": claimed_at + timedelta(seconds=settings.REMINDER_CLAIM_SECONDS),
+             "recipients": "\n".join(recipients), "subject": subject[:300]}
+    earlier = (Reminder.objects.select_for_update()
+               .filter(kind=reminder.kind, due_at=item.due_at, **{k: v for k, v in about.items() if v}).first())
+    if earlier is None:
+        row = Reminder.objects.create(kind=reminder.kind, participant_id=item.participant_id, site_id=item.site_id,
+                                      due_at=item.due_at, **about, **claim)
+        return row, subject[:300], body
+    if earlier.state == ReminderState.SENT or earlier.claim_expires_at > now:
+        return None
+    # Claimed by a sweep that stopped before its send was recorded: taken again, sent at least once.
+    logger.warning("Reminder %s about %s %s was claimed at %s and never marked sent; sending it now.",
+                   reminder.kind, item.kind, item.object_id, earlier.claimed_at)
+    for field, value in claim.items():
+        setattr(earlier, field, value)
+    earlier.save(update_fields=list(claim))
+    return earlier, subject[:300], body
+
+
 def _send_one(reminder: ReminderDue, recipients: list[str], *, now: datetime) -> bool:
     base_url = (getattr(settings, "EMAIL_BASE_URL", "") or "").rstrip("/")
     try:
         with transaction.atomic():
-            item = _relocked_item(reminder.item, now=now)
-            if item is None or reminder_kind(item, now=now) != reminder.kind:
-                return False
-            current = ReminderDue(kind=reminder.kind, item=item)
-            subject, body = reminder_message(current, base_url=base_url)
-            subject = subject[:300]
-            claim = Reminder.objects.create(
-                kind=reminder.kind, participant_id=item.participant_id, site_id=item.site_id, due_at=item.due_at,
-                sent_at=now, recipients="\n".join(recipients), subject=subject,
-                visit_id=item.object_id if item.kind == work.VISIT else None,
-                infusion_id=item.object_id if item.kind == work.INFUSION else None,
-                adverse_event_id=item.object_id if item.kind == work.SAE_REPORT else None)
+            claimed = _claim(reminder, recipients, now=now, base_url=base_url)
     except IntegrityError:
         return False  # another sweep claimed it first
+    if claimed is None:
+        return False
+    claim, subject, body = claimed
     try:
         send_mail(subject, body, None, recipients)
     except Exception:  # any failure (mail server down, a bad address): the next sweep tries again
         logger.exception("Reminder %s about %s %s not sent; the next sweep tries again.", reminder.kind,
                          reminder.item.kind, reminder.item.object_id)
-        claim.delete()
+        Reminder.objects.filter(pk=claim.pk, state=ReminderState.CLAIMED, claimed_at=claim.claimed_at).delete()
         return False
+    # Still claimed by this sweep (the claim's time tells): sent. Should this write fail, the claim
+    # expires and the reminder is sent again, rather than never.
+    Reminder.objects.filter(pk=claim.pk, claimed_at=claim.claimed_at).update(state=ReminderState.SENT, sent_at=now)
     return True
 
 
@@ -202,8 +240,8 @@ def reminders_send(*, now: datetime | None = None) -> int:
     due = reminders_due(items, now=now)
     if not due:
         return 0
-    sent = _already_sent(due)
-    todo = [reminder for reminder in due if reminder.key not in sent]
+    taken = _already_taken(due, now=now)
+    todo = [reminder for reminder in due if reminder.key not in taken]
     recipients = _recipients_by_site({reminder.item.site_id for reminder in todo})
     count = 0
     for reminder in todo:

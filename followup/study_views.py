@@ -8,10 +8,16 @@ from django.shortcuts import render
 from trials import selectors
 from trials.amendments import pending_changes
 from trials.models import StudyVersion
+from trials.scoping import Action, site_ids_for
 
 from .deviations import protocol_deviations
 from .services import outcomes_current
 from .survival_chart import duration_rows
+
+
+def _administers(user, study) -> bool:
+    allowed = set(site_ids_for(user, Action.CONFIGURE_STUDY))
+    return bool(allowed) and all(site.pk in allowed for site in study.sites.all())
 
 
 @login_required
@@ -28,7 +34,8 @@ def study_detail(request, code):
             "visits": selectors.visit_rows(study),
             "criteria": selectors.criteria_by_kind(study),
             "versions": StudyVersion.objects.filter(study=study).order_by("-activated_at", "-id"),
-            "pending_changes": pending_changes(study),
+            # The amendment in preparation is the administrators' business (`trials.admin_amendments`).
+            "pending_changes": pending_changes(study) if _administers(request.user, study) else [],
             "deviations": protocol_deviations(request.user, study=study),
             "outcomes": outcomes,
             "durations": duration_rows(outcomes.groups if outcomes else []),

@@ -1,13 +1,18 @@
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 
 from trials.models import Study
+from trials.queueing import IDEMPOTENT
 
-from .outcomes import outcomes_compute
+from .outcomes import outcomes_compute, outcomes_reconcile
 from .reminders import reminders_send
 
+logger = logging.getLogger(__name__)
 
-@shared_task(name="followup.compute_outcomes", ignore_result=True)
+
+@shared_task(name="followup.compute_outcomes", ignore_result=True, **IDEMPOTENT)
 def compute_outcomes(study_id: int) -> None:
     study = Study.objects.filter(pk=study_id).first()
     if study is None:  # deleted meanwhile
@@ -15,8 +20,19 @@ def compute_outcomes(study_id: int) -> None:
     outcomes_compute(study=study)
 
 
-@shared_task(name="followup.send_reminders", ignore_result=True)
+@shared_task(name="followup.send_reminders", ignore_result=True, **IDEMPOTENT)
 def send_reminders() -> int:
     """The reminder sweep (every 15 minutes, config/celery.py): each reminder is claimed by a
-    database row before it is sent, so a re-delivery or a second worker sends nothing twice."""
+    database row before it is sent, so a re-delivery or a second worker sends nothing twice, and a
+    claim left by a sweep stopped before its send expires and is taken by the next sweep."""
     return reminders_send(now=timezone.now())
+
+
+@shared_task(name="followup.reconcile", ignore_result=True, **IDEMPOTENT)
+def reconcile() -> list[str]:
+    """Recompute the derived data that is behind the data it derives from (every 10 minutes,
+    config/celery.py): outcome snapshots whose recomputation was never queued or never ran."""
+    recomputed = outcomes_reconcile()
+    if recomputed:
+        logger.warning("Outcomes were stale and are recomputed: %s.", ", ".join(recomputed))
+    return recomputed

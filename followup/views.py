@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy
 from dosing.forms import DateTimeLocal
 from enrollment.forms import style
 from enrollment.selectors import participants_visible
-from trials.errors import ServiceError
 from trials import catalogues
+from trials.concurrency import StaleVersion, conflict_of, posted_at
+from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors
 from trials.limits import LimitedForm
 from trials.models import Site, Study
@@ -22,10 +23,23 @@ from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused
 from . import services
 from . import worklist as work
 from .ctcae_terms import ctcae_terms
-from .forms import (RESCUE_ROWS, TRANSFUSION_ROWS, AdverseEventConfirmForm, AdverseEventDismissForm,
-                    AdverseEventEditForm, AdverseEventRecordForm, AssessmentEditForm, AssessmentForm,
-                    AssessmentLabRowForm, RescueTherapyRowForm, TransfusionRowForm, VisitDoneForm, VisitItemsForm,
-                    VisitMissedForm, analytes_expected)
+from .forms import (
+    RESCUE_ROWS,
+    TRANSFUSION_ROWS,
+    AdverseEventConfirmForm,
+    AdverseEventDismissForm,
+    AdverseEventEditForm,
+    AdverseEventRecordForm,
+    AssessmentEditForm,
+    AssessmentForm,
+    AssessmentLabRowForm,
+    RescueTherapyRowForm,
+    TransfusionRowForm,
+    VisitDoneForm,
+    VisitItemsForm,
+    VisitMissedForm,
+    analytes_expected,
+)
 from .models import AdverseEvent, Assessment, SeriousnessCriterion
 from .selectors import visit_form_items
 
@@ -150,13 +164,14 @@ def assessment_edit(request, pk):
     rescues = [RescueTherapyRowForm(data, prefix=f"rescue-{i}", initial=RescueTherapyRowForm.initial_from(
         recorded_rescues[i]) if i < len(recorded_rescues) else None)
         for i in range(max(RESCUE_ROWS, len(recorded_rescues) + 1))]
+    conflict = None
     if data is not None and all([f.is_valid() for f in (form, items, *labs, *transfusions, *rescues)]):
         entered_labs = [row for row in labs if row.lab_input() is not None]
         entered_transfusions = [row for row in transfusions if row.item() is not None]
         entered_rescues = [row for row in rescues if row.item() is not None]
         try:
             services.assessment_update(assessment=assessment, by=request.user, reason=form.cleaned_data["reason"],
-                                       data=services.AssessmentInput(
+                                       version=form.cleaned_data["version"], data=services.AssessmentInput(
                 date=form.cleaned_data["date"], visit=form.cleaned_data["visit"] or None,
                 labs=[row.lab_input() for row in entered_labs],
                 bleeding_grade=form.cleaned_data["bleeding_grade"],
@@ -168,6 +183,10 @@ def assessment_edit(request, pk):
                 concomitant_medications=services.KEEP, items=items.item_values() if items.fields else services.KEEP,
                 virology=services.KEEP, immune_panel=services.KEEP,
                 notes=form.cleaned_data["notes"], deviation_reason=form.cleaned_data["deviation_reason"]))
+        except StaleVersion as stale:
+            conflict = conflict_of(stale, form.cleaned_data["version"])
+            form = AssessmentEditForm(posted_at(data, conflict.version), initial=form.initial, visits=visits)
+            form.is_valid()
         except ServiceError as error:
             _show_errors(error, form, items, rows={
                 "labs": entered_labs, "transfusions": entered_transfusions, "rescue_therapies": entered_rescues})
@@ -179,7 +198,7 @@ def assessment_edit(request, pk):
         style(row)
     return render(request, "followup/assessment_form.html", {
         "participant": participant, "visit": assessment.visit, "assessment": assessment, "form": form,
-        "items": items, "labs": labs, "transfusions": transfusions, "rescues": rescues})
+        "items": items, "labs": labs, "transfusions": transfusions, "rescues": rescues, "conflict": conflict})
 
 
 # --- adverse events: recorded by the site, confirmed or dismissed by the investigator ----------
@@ -243,6 +262,7 @@ def adverse_event_edit(request, pk):
     initial = AdverseEventEditForm.initial_from(event)
     may_change_relationship = services.adverse_event_can_change_relationship(request.user, participant)
     form = AdverseEventEditForm(request.POST or None, initial=initial, may_change_relationship=may_change_relationship)
+    conflict = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         aware = data["site_aware_at"]
@@ -251,11 +271,16 @@ def adverse_event_edit(request, pk):
         try:
             services.adverse_event_update(
                 event=event, by=request.user, reason=data["reason"], password=data.get("password") or "",
-                data=_adverse_event_input(
+                version=data["version"], data=_adverse_event_input(
                     data, site_aware_at=services.KEEP if keep_aware else aware,
                     resolved_to_grade1_within_48h=data["resolved_to_grade1_within_48h"],
                     stopped_infusions=data["stopped_infusions"],
                     platelet_drop_confirmed=data["platelet_drop_confirmed"]))
+        except StaleVersion as stale:
+            conflict = conflict_of(stale, data["version"])
+            form = AdverseEventEditForm(posted_at(request.POST, conflict.version), initial=initial,
+                                        may_change_relationship=may_change_relationship)
+            form.is_valid()
         except SignatureRefused as refusal:  # the password is not the signer's: nothing written
             form.add_error("password" if "password" in form.fields else None, str(refusal))
         except PermissionDenied as refusal:
@@ -273,7 +298,7 @@ def adverse_event_edit(request, pk):
     style(form)
     return render(request, "followup/adverse_event_edit_form.html", {
         "participant": participant, "event": event, "form": form, "ctcae_terms": _ctcae_terms(),
-        "may_sign": may_change_relationship, "meaning": ADVERSE_EVENT_MEANING})
+        "may_sign": may_change_relationship, "meaning": ADVERSE_EVENT_MEANING, "conflict": conflict})
 
 
 class SaeReportForm(LimitedForm, forms.Form):

@@ -9,11 +9,11 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
+from .api_tokens import token_valid_or_new
 from .audit import audited_save
 from .enums import Role
-from .models import SiteMembership, Site
+from .models import Site, SiteMembership
 
 ADMIN_GROUP = "Study administrators"
 # The configuration an administrator edits in the browser.
@@ -97,7 +97,7 @@ def user_upsert(*, username: str, role: str, site_code: str, password: str | Non
         user.groups.add(group)
     else:
         user.groups.remove(group)
-    token = Token.objects.get_or_create(user=user)[0].key if with_token else None
+    token = token_valid_or_new(user).key if with_token else None
     return UserResult(user=user, created=created, generated_password=generated, token=token)
 
 

@@ -15,11 +15,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import catalogues
+from . import (
+    admin_accounts,  # noqa: F401 (registers the API tokens' and sign-in locks' pages)
+    admin_catalogues,  # noqa: F401 (registers the catalogues' pages)
+    admin_items,  # noqa: F401 (registers the data dictionary's pages)
+    catalogues,
+)
 from .admin_activation import StudyActivationAdminMixin
 from .admin_amendments import AmendmentNoticeMixin, StudyAmendmentAdminMixin
-from . import admin_items  # noqa: F401 (registers the data dictionary's pages)
-from . import admin_catalogues  # noqa: F401 (registers the catalogues' pages)
 from .admin_base import AuditedAdmin, ScopedInline, _parent_id
 from .admin_definitions import StudyDefinitionAdminMixin
 from .admin_forms import CriterionForm, CriterionInlineForm, PlainFieldsMixin, StudyForm, UniqueRowsFormSet
@@ -40,6 +43,7 @@ from .models import (
 from .response_thresholds import describe_schemes
 from .rule_text import describe_rule
 from .scoping import Action
+
 
 class StudyDiseaseInline(ScopedInline):
     model = StudyDisease

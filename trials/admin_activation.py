@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 from .enums import StudyStatus
 from .errors import ServiceError
 from .forms_errors import add_service_errors
-from .models import Study
 from .limits import LimitedForm
+from .models import Study
 from .services import study_activate, study_activation_gaps
 
 

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
+from django.forms.models import _get_foreign_key
 from django.http import Http404, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -27,6 +28,24 @@ class AuditedAdmin(PlainFieldsMixin, SimpleHistoryAdmin):
     delete_confirmation_template = "admin/delete_with_reason.html"
     # Bulk deletion would bypass the per-record reason.
     actions = None
+
+    def get_fieldsets(self, request, obj=None):
+        # The hidden time the page was read goes with the reason (`ReasonForm.read_at`).
+        fieldsets = super().get_fieldsets(request, obj)
+        return [(name, {**options, "fields": [*options["fields"], "read_at"]})
+                if "change_reason" in options.get("fields", ()) and "read_at" not in options["fields"]
+                else (name, options) for name, options in fieldsets]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            related = []
+            for inline in self.get_inline_instances(request, obj):
+                if hasattr(inline.model, "history"):
+                    link = _get_foreign_key(self.model, inline.model, fk_name=inline.fk_name)
+                    related.append((inline.model, link.attname))
+            form = type(form.__name__, (form,), {"related_histories": tuple(related)})
+        return form
 
     def _reason(self, request, form=None):
         reason = (form.cleaned_data.get("change_reason") if form is not None else "") or ""

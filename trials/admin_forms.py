@@ -4,6 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import lazy
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst, get_text_list
 from django.utils.translation import gettext
@@ -29,11 +31,45 @@ class ReasonForm(forms.ModelForm):
         widget=forms.TextInput(attrs={"size": 80}),
     )
 
+    # When the page was read (`trials.concurrency` for the administration): a save is refused when the
+    # record, or a row edited on the same page (`related_histories`), changed since.
+    read_at = forms.CharField(widget=forms.HiddenInput, required=False)
+    related_histories: tuple = ()  # (model, attname of its link to this record) of the page's inlines
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["read_at"] = timezone.now().isoformat()
+
     def clean_change_reason(self):
         reason = (self.cleaned_data.get("change_reason") or "").strip()
         if self.instance.pk and not reason:
             raise forms.ValidationError(_("Say why you are changing this record (for the audit trail)."))
         return reason
+
+    def clean(self):
+        cleaned = super().clean()
+        read_at = parse_datetime(self.cleaned_data.get("read_at") or "")
+        if self.instance.pk and read_at is not None:
+            latest = changed_since(self.instance, read_at, self.related_histories)
+            if latest is not None:
+                raise ValidationError(
+                    _("%(who)s changed this record at %(when)s, since you opened this page (%(reason)s): nothing was "
+                      "saved. Open it again to see their change, then make yours.") % {
+                        "who": latest.history_user.get_username() if latest.history_user else _("someone"),
+                        "when": timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M:%S"),
+                        "reason": latest.history_change_reason or "-"}, code="stale")
+        return cleaned
+
+
+def changed_since(instance, read_at, related=()):
+    """The newest history row of `instance`, or of a row linked to it (`related`: (model, attname)),
+    written after `read_at`; None when nothing changed since."""
+    rows = [model.history.filter(**{attname: instance.pk}) for model, attname in related]
+    rows.append(type(instance).history.filter(id=instance.pk))
+    found = [row for row in (query.filter(history_date__gt=read_at).select_related("history_user")
+                             .order_by("-history_date").first() for query in rows) if row is not None]
+    return max(found, key=lambda row: row.history_date) if found else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from simple_history.signals import pre_create_historical_record
 
 from . import items as item_rules
 from .audit_labels import RelatedLabels
+from .concurrency import VERSION_FIELD
 from .item_models import Item
 from .limits import audit_reason_max_length
 
@@ -266,6 +267,8 @@ def _entries(rows: list[tuple[Any, list]], model: type[models.Model], labels: Re
         changes: list[FieldChange] = []
         if row.history_type == "~":
             for change in delta:
+                if change.field == VERSION_FIELD:  # the record's edit counter (`trials.concurrency`), not data
+                    continue
                 field = _model_field(model, change.field)
                 known = field is not None
                 verbose = str(field.verbose_name) if known else change.field
@@ -280,7 +283,7 @@ def _entries(rows: list[tuple[Any, list]], model: type[models.Model], labels: Re
                 ))
         elif row.history_type == "+" or (label and row.history_type == "-"):
             for field in model._meta.concrete_fields:
-                if field.primary_key or field.attname == skip:
+                if field.primary_key or field.attname in (skip, VERSION_FIELD):
                     continue
                 value = getattr(row, field.attname, None)
                 if isinstance(value, dict) and value:

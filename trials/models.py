@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from . import catalogues
+from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
 from .enums import (
     Assessment,
     CriterionKind,
@@ -27,13 +29,12 @@ from .enums import (
     VisitAnchor,
 )
 from .item_models import Item, ItemPlacement, ItemType  # noqa: F401 (models of this app)
-from .scoping import ScopedQuerySet
 from .response_period import VisitWindow, time_point_errors, window_cut
 from .response_thresholds import threshold_errors
 from .rule_items import rule_item_errors
 from .rule_params import RuleParamsError, validate_params
-from . import catalogues
-from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
+from .scoping import ScopedQuerySet
+from .auth_models import PasswordFailureCount  # noqa: F401 (the app's models)
 from .version_models import StudyVersion, VersionStatus  # noqa: F401 (the app's models)
 
 code_validator = RegexValidator(

@@ -24,9 +24,9 @@ from . import catalogues
 from .amendments import require_study_administrator, version_first, version_sync
 from .audit import audited_save
 from .catalogue_services import catalogues_load
-from .item_definitions import DOCUMENT_NAMES, ITEM_KEYS, SCREENING_FORM, item_values
 from .enums import DoseLevelStatus, StudyStatus
 from .errors import ConflictError, Errors, ServiceError
+from .item_definitions import DOCUMENT_NAMES, ITEM_KEYS, SCREENING_FORM, item_values
 from .limits import reason_length_error
 from .loading import LoadReport, StudyDefinitionError, _report_extra, _upsert
 from .models import (

@@ -4,17 +4,19 @@ investigator signs eligibility, dose-escalation decisions and adverse-event caus
 One check for every signature in the product (`dosing` escalation decisions, `enrollment`
 eligibility confirmation, `followup` adverse-event confirmation, dismissal and
 correction of a signed judgement): a wrong or missing password
-raises `SignatureRefused` (403) before anything is written. After LOGIN_FAILURE_LIMIT wrong
-passwords signing is locked for LOGIN_LOCK_SECONDS, as sign-in is, so a signature cannot be
-guessed. Each signature stores who signed, when, and the meaning shown to the signer.
+raises `SignatureRefused` (403) before anything is written. A wrong password counts against the
+account as a failed sign-in does (`trials.throttle`): after LOGIN_FAILURE_LIMIT of them, from any of
+sign-in, signing and password change, the account is locked for LOGIN_LOCK_SECONDS - signing too,
+so neither a signature nor the password can be guessed. Each signature stores who signed, when,
+and the meaning shown to the signer.
 """
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from . import throttle
 
 # The meanings the signer reads next to the password field; stored with the signature.
 ELIGIBILITY_MEANING = gettext_lazy(
@@ -30,22 +32,16 @@ class SignatureRefused(PermissionDenied):
     """The password re-entered as a signature is not the signer's own: 403, nothing recorded."""
 
 
-def _signature_key(user) -> str:
-    return f"signature-failures:user:{user.pk}"
-
-
 def check_signature(user, password: str, *, refused: str | None = None) -> None:
     """The signer's own password, re-entered, or `SignatureRefused` (with `refused` as message,
     default "the password is not correct: nothing was signed")."""
-    key = _signature_key(user)
-    if (cache.get(key) or 0) >= settings.LOGIN_FAILURE_LIMIT:
+    key = throttle.account_key(user.get_username())
+    state = throttle.state_of(key)
+    if state.lock is not None:
         raise SignatureRefused(_("Too many wrong passwords: signing is locked for %(minutes)d minutes.") % {
-            "minutes": max(1, settings.LOGIN_LOCK_SECONDS // 60)})
+            "minutes": state.lock.minutes})
     if not password or not user.check_password(password):
-        if not cache.add(key, 1, timeout=settings.LOGIN_LOCK_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=settings.LOGIN_LOCK_SECONDS)
+        throttle.failed(key)
         raise SignatureRefused(refused or _("The password is not correct: nothing was signed."))
-    cache.delete(key)
+    if state.counting:
+        throttle.succeeded(key)

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from dosing.escalation import (
     CHOOSE_EXPANSION_DOSE,
-    EXPANDED_COHORT,
     ESCALATE,
     EXPAND,
+    EXPANDED_COHORT,
     FIRST_COHORT,
     PROPOSAL_ACTIONS,
     STOP,

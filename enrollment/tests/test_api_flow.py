@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from enrollment.models import Screening, ScreeningLab
 from enrollment.tests.support import p3_facts, post_screening, today, years_ago
-from trials.tests.support import SIGNER_PASSWORD, client_for, confirm_eligibility, site_investigator
+from trials.tests.support import SIGNER_PASSWORD, client_for, confirm_eligibility, patch_current, site_investigator
 
 
 def test_screening_post_evaluates_every_criterion_with_its_arithmetic(api, studies):
@@ -50,9 +50,10 @@ def test_bad_screening_input_names_every_field_and_stores_nothing(api, studies):
 
 def test_screening_patch_needs_a_reason_and_re_evaluates(api, studies):
     screening_id = post_screening(api, labs=p3_facts()["labs"][:-1]).json()["id"]
-    refused = api.patch(f"/api/v1/screenings/{screening_id}/", {"labs": [p3_facts()["labs"][-1]]}, format="json")
+    refused = patch_current(api, f"/api/v1/screenings/{screening_id}/",
+                            {"labs": [p3_facts()["labs"][-1]]}, format="json")
     assert refused.status_code == 400 and set(refused.json()["errors"]) == {"reason"}
-    response = api.patch(f"/api/v1/screenings/{screening_id}/",
+    response = patch_current(api, f"/api/v1/screenings/{screening_id}/",
                          {"labs": [{"analyte": "CREAT", "value": 0.7, "unit": "mg/dL"}],
                           "reason": "Creatinine result arrived"},
                          format="json")
@@ -99,7 +100,8 @@ def test_monitor_may_read_but_not_screen(studies, make_user, api):
     monitor.force_authenticate(make_user("monitor"))
     assert monitor.get(f"/api/v1/screenings/{screening_id}/").status_code == 200
     assert monitor.post("/api/v1/studies/MSC-ITP-5/screenings/", p3_facts(), format="json").status_code == 403
-    assert monitor.patch(f"/api/v1/screenings/{screening_id}/", {"reason": "x"}, format="json").status_code == 403
+    assert patch_current(monitor, f"/api/v1/screenings/{screening_id}/",
+                         {"reason": "x"}, format="json").status_code == 403
 
 
 def test_other_site_cannot_see_a_screening(studies, make_user, api, other_site_study):

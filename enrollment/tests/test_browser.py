@@ -1,9 +1,10 @@
 """Screening to enrolment in headless Chromium (Playwright) against the live server."""
 from datetime import timedelta
 
-from django.utils import timezone
-from enrollment.tests.support import p3_facts
 import pytest
+from django.utils import timezone
+
+from enrollment.tests.support import p3_facts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

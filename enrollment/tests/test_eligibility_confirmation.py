@@ -16,7 +16,15 @@ from trials.models import Study
 from trials.services import STUDIES_DIR, LoadReport, study_load
 from trials.signatures import ELIGIBILITY_MEANING
 from trials.tests.submission import TOKEN, messages_of
-from trials.tests.support import SIGNER_PASSWORD, Later, client_for, confirm_eligibility, made, site_investigator
+from trials.tests.support import (
+    SIGNER_PASSWORD,
+    Later,
+    client_for,
+    confirm_eligibility,
+    made,
+    patch_current,
+    site_investigator,
+)
 
 MEANING = ("I confirm that I have reviewed this screening and that the patient meets every eligibility criterion of "
            "the study.")
@@ -114,12 +122,13 @@ def test_a_second_confirmation_is_409_naming_the_first(screening, investigator):
 
 def test_a_change_of_the_facts_withdraws_the_confirmation_with_its_reason(api, screening, investigator):
     confirm_eligibility(screening, by=investigator)
-    initials = api.patch(f"/api/v1/screenings/{screening.pk}/", {"initials": "WX", "reason": "Typo in initials"},
+    initials = patch_current(api, f"/api/v1/screenings/{screening.pk}/",
+                             {"initials": "WX", "reason": "Typo in initials"},
                          format="json")
     assert initials.status_code == 200
     assert initials.json()["eligibility_confirmation"]["confirmed_by"] == investigator.username  # not a fact judged
 
-    changed = api.patch(f"/api/v1/screenings/{screening.pk}/", {"weight_kg": 61.0, "reason": "Weighed again"},
+    changed = patch_current(api, f"/api/v1/screenings/{screening.pk}/", {"weight_kg": 61.0, "reason": "Weighed again"},
                         format="json")
 
     assert changed.status_code == 200

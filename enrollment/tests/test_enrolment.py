@@ -78,7 +78,9 @@ def test_enrolment_before_consent_is_refused(studies, coordinator):
 
 def test_not_eligible_screening_is_refused_with_the_failing_criteria(studies, coordinator):
     screening = eligible_p2_screening(coordinator)
-    services.screening_update(screening=screening, data=services.ScreeningInput(prior_therapies=REFRACTORY[:2]),
+    screening.refresh_from_db()  # as confirmed by the investigator
+    services.screening_update(screening=screening, version=screening.row_version,
+                              data=services.ScreeningInput(prior_therapies=REFRACTORY[:2]),
                               reason="Rituximab course was in fact a response", by=coordinator)
     with pytest.raises(ServiceError) as caught:
         services.participant_enrol(screening=screening, dose_level_code="A", by=coordinator)
@@ -89,7 +91,8 @@ def test_enrolled_screening_facts_cannot_change(studies, coordinator):
     screening = eligible_p2_screening(coordinator)
     services.participant_enrol(screening=screening, dose_level_code="A", by=coordinator)
     with pytest.raises(ServiceError) as caught:
-        services.screening_update(screening=screening, data=services.ScreeningInput(values={"initials": "XY"}),
+        services.screening_update(screening=screening, version=screening.row_version,
+                                  data=services.ScreeningInput(values={"initials": "XY"}),
                                   reason="typo", by=coordinator)
     assert "non_field_errors" in caught.value.errors
 

@@ -11,10 +11,10 @@ from enrollment import selectors, services
 from enrollment.forms import EnrolForm
 from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 from enrollment.tests.support import consent, create_screening, form_data, new_url, p3_facts, today, years_ago
+from trials import catalogues
 from trials.audit import change_context
 from trials.models import Site
 from trials.tests.support import confirm_eligibility
-from trials import catalogues
 
 ROLES = ["coordinator", "investigator", "monitor", "admin"]
 # --- arrangement helpers ------------------------------------------------------------------------
@@ -288,7 +288,8 @@ def test_screening_edit_with_reason_re_evaluates(coordinator_client, studies, co
     screening = create_screening(coordinator, labs=p3_facts()["labs"][:-1])
     assert screening.eligible is None
     response = coordinator_client.post(reverse("screening-edit", args=[screening.pk]),
-                                       {**form_data(), "reason": "Creatinine result arrived"})
+                                       {**form_data(), "reason": "Creatinine result arrived",
+                                        "version": screening.row_version})
     assert response.status_code == 302
     screening.refresh_from_db()
     assert screening.eligible is True
@@ -300,7 +301,8 @@ def test_screening_edit_with_reason_re_evaluates(coordinator_client, studies, co
 def test_the_screening_audit_trail_names_each_item_by_its_label(coordinator_client, studies, coordinator):
     screening = create_screening(coordinator)
     response = coordinator_client.post(reverse("screening-edit", args=[screening.pk]), {
-        **form_data(thrombocytopenia_months=30, pregnancy_test="not_applicable"), "reason": "Dates checked"})
+        **form_data(thrombocytopenia_months=30, pregnancy_test="not_applicable"), "reason": "Dates checked",
+        "version": screening.row_version})
     assert response.status_code == 302, response.context and response.context["entry"].facts.errors
 
     page = coordinator_client.get(reverse("audit-trail", args=["screening", screening.pk])).content.decode()

@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from enrollment.models import Screening
 from enrollment import services
+from enrollment.models import Screening
 from enrollment.tests.support import consent, create_screening
 from trials.amendments import amendment_activate
 from trials.audit import change_context

@@ -1,7 +1,13 @@
 """REST API of the follow-up: adverse events, visits, assessments, response, outcomes and the
 worklist, one module per resource. The views and the serializers others use are named here."""
-from .adverse_events import (AdverseEventConfirm, AdverseEventDetail, AdverseEventDismiss, AdverseEventSaeReport,
-                             CtcaeTerms, ParticipantAdverseEvents)
+from .adverse_events import (
+                             AdverseEventConfirm,
+                             AdverseEventDetail,
+                             AdverseEventDismiss,
+                             AdverseEventSaeReport,
+                             CtcaeTerms,
+                             ParticipantAdverseEvents,
+)
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
 from .response import ParticipantResponse, ResponseBodySerializer

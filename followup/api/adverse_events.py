@@ -6,6 +6,7 @@ onset falls inside the participant's DLT window; only an event that is both coun
 proposal (`GET /api/v1/studies/{code}/escalation/`).
 """
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from dosing.selectors import adverse_event_dlt, participant_dlt_window
 from enrollment.selectors import participant_for
+from trials.concurrency import StaleVersion, stale_response, version_from_request, versioned
 from trials.limits import LimitedSerializer
 from trials.scoping import Action, require
 
@@ -134,6 +136,8 @@ class AdverseEventWithDltSerializer(serializers.Serializer):
     reported_by = serializers.CharField(source="reported_by.username")
     reported_at = serializers.DateTimeField()
     dlt = DltSerializer(source="*")
+    version = serializers.IntegerField(source="row_version", read_only=True,
+                                       help_text="Send it back with a change (PATCH `version` or `If-Match`).")
 
     @extend_schema_field(SignatureSerializer(allow_null=True))
     def get_confirmation(self, event) -> dict | None:
@@ -187,6 +191,9 @@ class AdverseEventUpdateInSerializer(AdverseEventInSerializer):
         help_text="An investigator's own password, re-entered as a signature: required when the correction changes "
                   "grade, serious, seriousness or relationship (403 when wrong or missing; nothing written). A "
                   "coordinator's change of these withdraws the signature: the event goes back to draft.")
+    version = serializers.IntegerField(required=False, help_text=(
+        "The record's version as read (GET `version` or `ETag`); or send it as `If-Match`. A change made from an "
+        "older version is 409 with the current record."))
 
 
 class AdverseEventDetail(APIView):
@@ -201,9 +208,10 @@ class AdverseEventDetail(APIView):
 
     @extend_schema(responses=AdverseEventWithDltSerializer)
     def get(self, request, pk):
-        return Response(_event_out(_adverse_event(request, pk, Action.VIEW)))
+        return versioned(Response(_event_out(_adverse_event(request, pk, Action.VIEW))))
 
-    @extend_schema(request=AdverseEventUpdateInSerializer, responses=AdverseEventWithDltSerializer)
+    @extend_schema(request=AdverseEventUpdateInSerializer,
+                   responses={200: AdverseEventWithDltSerializer, 409: OpenApiTypes.OBJECT})
     def patch(self, request, pk):
         event = _adverse_event(request, pk, Action.CAPTURE)
         serializer = AdverseEventUpdateInSerializer(data=request.data)
@@ -212,9 +220,14 @@ class AdverseEventDetail(APIView):
         data = services.AdverseEventInput(**{name: given.get(name, services.KEEP)
                                              for name in services.ADVERSE_EVENT_CORRECTABLE},
                                           term_other=given.get("term_other", False))
-        services.adverse_event_update(event=event, data=data, reason=serializer.validated_data["reason"],
-                                      password=serializer.validated_data["password"], by=request.user)
-        return Response(_event_out(event))
+        try:
+            services.adverse_event_update(
+                event=event, data=data, reason=serializer.validated_data["reason"],
+                password=serializer.validated_data["password"], by=request.user,
+                version=version_from_request(request, serializer.validated_data.get("version")))
+        except StaleVersion as stale:
+            return stale_response(stale, _event_out(_adverse_event(request, pk, Action.VIEW)))
+        return versioned(Response(_event_out(event)))
 
 
 class CtcaeTermSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ read, and corrected with a reason."""
 import dataclasses
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from enrollment.selectors import participant_for
 from trials import catalogues
+from trials.concurrency import StaleVersion, stale_response, version_from_request, versioned
 from trials.limits import LimitedSerializer
 from trials.scoping import Action
 
@@ -147,6 +149,8 @@ class AssessmentOutSerializer(serializers.Serializer):
     notes = serializers.CharField()
     recorded_by = serializers.CharField(source="recorded_by.username")
     recorded_at = serializers.DateTimeField()
+    version = serializers.IntegerField(source="row_version", read_only=True,
+                                       help_text="Send it back with a change (PATCH `version` or `If-Match`).")
 
 
 class ParticipantAssessments(APIView):
@@ -181,6 +185,9 @@ class AssessmentUpdateInSerializer(AssessmentInSerializer):
 
     reason = serializers.CharField(required=False, allow_blank=True, default="",
                                    help_text="Why the assessment is corrected (kept in the audit trail); required.")
+    version = serializers.IntegerField(required=False, help_text=(
+        "The record's version as read (GET `version` or `ETag`); or send it as `If-Match`. A change made from an "
+        "older version is 409 with the current record."))
 
 
 def _assessment_input(data: dict, default) -> services.AssessmentInput:
@@ -202,16 +209,23 @@ class AssessmentDetail(APIView):
 
     @extend_schema(responses=AssessmentOutSerializer)
     def get(self, request, pk):
-        return Response(AssessmentOutSerializer(self._assessment(request, pk)).data)
+        return versioned(Response(AssessmentOutSerializer(self._assessment(request, pk)).data))
 
-    @extend_schema(request=AssessmentUpdateInSerializer, responses=AssessmentOutSerializer)
+    @extend_schema(request=AssessmentUpdateInSerializer,
+                   responses={200: AssessmentOutSerializer, 409: OpenApiTypes.OBJECT})
     def patch(self, request, pk):
         assessment = self._assessment(request, pk)
         if not services.assessment_can_correct(request.user, assessment.participant):
             raise PermissionDenied("Only a coordinator of the participant's site corrects an assessment.")
         serializer = AssessmentUpdateInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        given = given_fields(serializer, request, [name for name in serializer.fields if name != "reason"])
-        corrected = services.assessment_update(assessment=assessment, data=_assessment_input(given, services.KEEP),
-                                               reason=serializer.validated_data["reason"], by=request.user)
-        return Response(AssessmentOutSerializer(corrected).data)
+        given = given_fields(serializer, request, [name for name in serializer.fields
+                                                  if name not in ("reason", "version")])
+        try:
+            corrected = services.assessment_update(
+                assessment=assessment, data=_assessment_input(given, services.KEEP),
+                reason=serializer.validated_data["reason"], by=request.user,
+                version=version_from_request(request, serializer.validated_data.get("version")))
+        except StaleVersion as stale:
+            return stale_response(stale, AssessmentOutSerializer(self._assessment(request, pk)).data)
+        return versioned(Response(AssessmentOutSerializer(corrected).data))

@@ -68,6 +68,9 @@ class OutcomeGroupSerializer(serializers.Serializer):
 
 class StudyOutcomesSerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField()
+    up_to_date = serializers.BooleanField(
+        help_text="False while a change (an infusion, an assessment) is not included yet: the snapshot is "
+                  "recomputed in the background, within minutes even when the broker was down.")
     groups = OutcomeGroupSerializer(many=True)
 
 

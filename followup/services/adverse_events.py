@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trials.audit import audited_save
+from trials.concurrency import check_version
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.limits import reason_length_error
 from trials.scoping import Action, can, require
@@ -25,6 +26,7 @@ from ..models import (
     SeriousnessCriterion,
 )
 from .keep import KEEP
+
 
 @dataclass
 class AdverseEventInput:
@@ -242,7 +244,7 @@ def adverse_event_signed_changes(event: AdverseEvent, values: dict) -> list[str]
 
 
 def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason: str, by, password: str = "",
-                         today: date | None = None) -> AdverseEvent:
+                         today: date | None = None, version: int | None = None, check: bool = True) -> AdverseEvent:
     """Correct a confirmed adverse event, with the reason kept in the audit trail
     (CLINICAL_RULES.md sections 3-4).
 
@@ -260,7 +262,9 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     judgement (`ADVERSE_EVENT_SIGNED`): a correction that changes one of them by an investigator of
     the site is signed with their password (`trials.signatures.check_signature`: wrong or missing,
     403 and nothing written) and stores a new signature (signer, time, meaning) on the new values,
-    in the same audit row as the change; by a coordinator it withdraws the signature: the event goes
+    in the same audit row as the change (the correction is made from `version` of the event,
+    `trials.concurrency`: 400 without it, 409 when it changed since; only a caller that read the row
+    in its own transaction passes `check=False`); by a coordinator it withdraws the signature: the event goes
     back to draft (an audit row "Signature withdrawn: <fields> changed by <user>: <reason>" before
     the row of the change, which keeps the reason whole) and waits on the investigators' worklist
     to be confirmed again (a draft counts as no DLT). Other fields are corrected without touching the
@@ -276,6 +280,9 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     reason = (reason or "").strip()
     with transaction.atomic():
         locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+        if check:
+            check_version(locked.row_version, version, record=locked,
+                          label=_("Adverse event %(term)s") % {"term": locked.term})
         if locked.status == "dismissed":
             raise ConflictError({"non_field_errors": [_("This adverse event was dismissed; a dismissed event is not "
                                                         "corrected.")]})
@@ -335,7 +342,7 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
                 setattr(locked, name, value)
             audited_save(locked, by=by, reason=reason, update_fields=list(changed))
     for name in (*ADVERSE_EVENT_CORRECTABLE, "term_other", "status", "confirmed_by", "confirmed_at",
-                 "confirmation_meaning"):
+                 "confirmation_meaning", "row_version"):
         setattr(event, name, getattr(locked, name))
     return event
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from trials.audit import audited_delete, audited_save
+from trials.concurrency import check_version
 from trials.limits import reason_length_error
 from trials.prefetch import cache_rows
 from trials.scoping import may_at
@@ -30,6 +31,7 @@ from .assessments import (
 from .keep import KEEP
 from .outcomes import queue_outcomes
 from .visits import _at_midnight, visit_record
+
 
 def assessment_can_correct(user, participant) -> bool:
     """Whether `user` corrects the participant's assessments: a coordinator of the participant's
@@ -98,7 +100,8 @@ def _visit_release(visit: Visit, *, by, reason: str) -> None:
     audited_save(visit, by=by, reason=reason)
 
 
-def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now: datetime | None = None):
+def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now: datetime | None = None,
+                      version: int | None = None, check: bool = True):
     """Correct a recorded assessment, with the reason kept in the audit trail.
 
     A coordinator of the participant's site (`assessment_can_correct`). `data` is validated as
@@ -111,7 +114,9 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
     deviation rules of recording (section 8): a visit left becomes upcoming again, a new one is
     marked done, the same visit is re-dated. New or changed labs suggest adverse events as at
     recording (no second draft of an open term). One transaction, the assessment row locked;
-    outcomes are recomputed after commit. Nothing changed: nothing is written.
+    outcomes are recomputed after commit. Nothing changed: nothing is written. The correction is
+    made from `version` of the assessment (`trials.concurrency`: 400 without it, 409 when it changed
+    since); only a caller that read the row in its own transaction passes `check=False`.
     """
 
 
@@ -125,6 +130,9 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
     with transaction.atomic():
         locked = (Assessment.objects.select_for_update()
                   .prefetch_related("labs", "transfusions", "rescue_therapies").get(pk=assessment.pk))
+        if check:
+            check_version(locked.row_version, version, record=locked,
+                          label=_("The assessment of %(date)s") % {"date": locked.date.isoformat()})
         prefetch_related_objects([participant], "visits")  # read once, here and by `_assessment_visit`
         old_visit = next((v for v in participant.visits.all() if v.pk == locked.visit_id), None)
         data = _assessment_kept(data, locked, old_visit.code if old_visit else None)

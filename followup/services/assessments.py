@@ -39,6 +39,7 @@ from .adverse_event_drafts import adverse_event_suggest
 from .outcomes import queue_outcomes
 from .visits import _at_midnight, visit_record
 
+
 @dataclass
 class AssessmentInput:
     """An assessment as entered. `labs` are `trials.labs.LabInput`s or dicts with analyte,

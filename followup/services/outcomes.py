@@ -1,10 +1,15 @@
 """Study outcomes (CLINICAL_RULES.md section 6): the stored snapshot, recomputed by a task after each
-change that can move it (`followup.outcomes.outcomes_compute`)."""
+change that can move it (`followup.outcomes.outcomes_compute`), and by the periodic reconcile when
+that task was never queued or never ran (the broker or the worker was down)."""
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
 
-from ..models import OutcomeSnapshot
+from trials.queueing import queue_after_commit
+
+from ..models import OutcomeChange, OutcomeSnapshot
 from ..outcomes import outcomes_compute
 from ..tasks import compute_outcomes
 
@@ -14,8 +19,10 @@ def outcomes_current(*, study, compute_missing: bool = True):
     duration of response was part of it (so no reader sees a partial shape): a write on the way to
     a read, which is why this is a service and not a selector. Without any snapshot it is
     computed now, or with `compute_missing=False` None is returned (the task stores one when the
-    first infusion is committed, so none means nobody treated yet)."""
-    snapshot = OutcomeSnapshot.objects.filter(study=study).first()
+    first infusion is committed, so none means nobody treated yet). Read with the study's latest
+    change, so that `snapshot.up_to_date` tells whether a change is still to be included."""
+    latest = OutcomeChange.objects.filter(study=OuterRef("study")).values("sequence")[:1]
+    snapshot = OutcomeSnapshot.objects.filter(study=study).annotate(latest_change=Subquery(latest)).first()
     if snapshot is None and not compute_missing:
         return None
     if snapshot is None or any("duration_of_response" not in group for group in snapshot.groups):
@@ -23,6 +30,24 @@ def outcomes_current(*, study, compute_missing: bool = True):
     return snapshot
 
 
+def outcomes_changed(study_id: int) -> None:
+    """Count a change of the study's outcomes in the current transaction (`OutcomeChange`): committed
+    with the change or not at all. Concurrent changes of one study take their turn on the count's
+    row until they commit, so a computation that reads count N sees every change up to N."""
+    now = timezone.now()
+    counted = OutcomeChange.objects.filter(study_id=study_id).update(sequence=F("sequence") + 1, changed_at=now)
+    if counted:
+        return
+    try:
+        with transaction.atomic():
+            OutcomeChange.objects.create(study_id=study_id, sequence=1, changed_at=now)
+    except IntegrityError:  # another transaction counted the study's first change meanwhile
+        OutcomeChange.objects.filter(study_id=study_id).update(sequence=F("sequence") + 1, changed_at=now)
+
+
 def queue_outcomes(study_id: int) -> None:
-    """Recompute the study's outcomes once the current transaction commits."""
-    transaction.on_commit(lambda: compute_outcomes.delay(study_id))
+    """Mark the study's outcomes changed and recompute them once the current transaction commits.
+    The recomputation is queued to the worker; if it cannot be (broker down), the request carries on
+    and the reconcile recomputes the stale snapshot later (`followup.outcomes.outcomes_reconcile`)."""
+    outcomes_changed(study_id)
+    queue_after_commit(compute_outcomes, study_id)

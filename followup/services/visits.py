@@ -123,13 +123,19 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
                 "end": timezone.localtime(visit.window_end).strftime(shown)}]})
     # No savepoint: nested in `assessment_record`, a refusal here rolls the whole assessment back anyway.
     with transaction.atomic(savepoint=False):
-        locked = Visit.objects.select_for_update().select_related("participant").get(pk=visit.pk)
-        if locked.state != "upcoming":
+        values = {"state": "done", "done_at": done_at, "deviation": deviation,
+                  "deviation_reason": (deviation_reason or "").strip() if deviation else ""}
+        # One conditional UPDATE marks it done only while it is upcoming (a concurrent recording of the
+        # same visit finds it done and is refused), then its history row, with who and why.
+        if not Visit.objects.filter(pk=visit.pk, state="upcoming").update(**values):
+            state = Visit.objects.filter(pk=visit.pk).values_list("state", flat=True).first()
+            label = dict(Visit._meta.get_field("state").choices).get(state, state)
             raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
-                "code": visit.code, "state": locked.get_state_display().lower()}]})
-        visit.state, visit.done_at = "done", done_at
-        visit.deviation, visit.deviation_reason = deviation, (deviation_reason or "").strip() if deviation else ""
-        audited_save(visit, by=by, reason=_("%(code)s done") % {"code": visit.code})
+                "code": visit.code, "state": str(label).lower()}]})
+        for name, value in values.items():
+            setattr(visit, name, value)
+        Visit.history.bulk_history_create([visit], update=True, default_user=by,
+                                          default_change_reason=_("%(code)s done") % {"code": visit.code})
     return visit
 
 

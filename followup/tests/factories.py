@@ -52,7 +52,7 @@ class AssessmentFactory(factory.Factory):
 
 
 class ReminderFactory(DjangoModelFactory):
-    """A reminder row of ``participant`` at its site (one of ``visit``, ``infusion`` or ``adverse_event``)."""
+    """A sent reminder row of ``participant`` at its site (one of ``visit``, ``infusion`` or ``adverse_event``)."""
 
     class Meta:
         model = Reminder
@@ -61,6 +61,7 @@ class ReminderFactory(DjangoModelFactory):
     site = factory.SelfAttribute("participant.site")
     kind = "visit_overdue"
     due_at = factory.LazyFunction(timezone.now)
+    state = "sent"
     sent_at = factory.LazyFunction(timezone.now)
     recipients = ""
     subject = "s"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from followup.response import CR, NE, NR, PR, R, Count, HbAssessment, Lab, itp_response
+from followup.response import CR, NE, NR, PR, Count, HbAssessment, Lab, R, itp_response
 
 CRITERIA = {
     s["code"]: s

@@ -2,8 +2,8 @@
 that test_statistics_reference.py and test_statistics_duration.py share. No database."""
 import warnings
 
-from lifelines import KaplanMeierFitter
 import numpy as np
+from lifelines import KaplanMeierFitter
 
 EXACT_REFERENCE = [
     # (responders, n, lower, upper) - CLINICAL_RULES.md section 6, 4 decimals

@@ -17,7 +17,7 @@ from followup import services
 from followup.models import AdverseEvent
 from followup.tests.support import adverse_event_form_as_posted, items
 from trials.signatures import SignatureRefused
-from trials.tests.support import SIGNER_PASSWORD, client_for, site_investigator
+from trials.tests.support import SIGNER_PASSWORD, client_for, patch_current, site_investigator
 
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 MEANING = "I confirm grade, seriousness and relationship to treatment of this adverse event."
@@ -67,7 +67,7 @@ def test_coordinator_downgrading_a_signed_sae_withdraws_the_signature(signed_sae
     signer = site_investigator()
     assert dlts(coordinator) == 1
 
-    response = client_for(coordinator).patch(url(signed_sae), {"grade": 1, "serious": False, "seriousness": [],
+    response = patch_current(client_for(coordinator), url(signed_sae), {"grade": 1, "serious": False, "seriousness": [],
                                                                "reason": REASON}, format="json")
 
     assert response.status_code == 200, response.json()
@@ -89,7 +89,7 @@ def test_coordinator_downgrading_a_signed_sae_withdraws_the_signature(signed_sae
 
 
 def test_a_withdrawn_event_is_confirmed_again_and_counts_again(signed_sae, coordinator):
-    client_for(coordinator).patch(url(signed_sae), {"grade": 3, "reason": REASON}, format="json")
+    patch_current(client_for(coordinator), url(signed_sae), {"grade": 3, "reason": REASON}, format="json")
     signer = site_investigator()
 
     confirmed = client_for(signer).post(f"/api/v1/adverse-events/{signed_sae.pk}/confirm/", {
@@ -102,10 +102,11 @@ def test_a_withdrawn_event_is_confirmed_again_and_counts_again(signed_sae, coord
 
 
 def test_a_withdrawn_event_is_a_draft_and_not_patched_again(signed_sae, coordinator):
-    client_for(coordinator).patch(url(signed_sae), {"grade": 3, "reason": REASON}, format="json")
+    patch_current(client_for(coordinator), url(signed_sae), {"grade": 3, "reason": REASON}, format="json")
     rows = signed_sae.history.count()
 
-    again = client_for(coordinator).patch(url(signed_sae), {"description": "Fixed", "reason": REASON}, format="json")
+    again = patch_current(client_for(coordinator), url(signed_sae),
+                          {"description": "Fixed", "reason": REASON}, format="json")
 
     assert (again.status_code, again.json()) == (409, {"errors": {"non_field_errors": [
         "This adverse event is a draft: an investigator confirms or dismisses it first."]}})
@@ -116,7 +117,7 @@ def test_coordinator_making_an_event_serious_starts_its_clock_and_the_draft_is_r
     event = adverse_event(participant, onset=dlt_onset(), by=coordinator, grade=3)
     before = timezone.now()
 
-    response = client_for(coordinator).patch(url(event), {"serious": True, "seriousness": ["hospitalisation"],
+    response = patch_current(client_for(coordinator), url(event), {"serious": True, "seriousness": ["hospitalisation"],
                                                           "reason": "Admitted overnight"}, format="json")
 
     assert response.status_code == 200, response.json()
@@ -131,7 +132,7 @@ def test_coordinator_making_an_event_serious_starts_its_clock_and_the_draft_is_r
 def test_other_fields_are_corrected_under_the_signature(signed_sae, coordinator):
     signed_at = AdverseEvent.objects.get(pk=signed_sae.pk).confirmed_at
 
-    response = client_for(coordinator).patch(url(signed_sae), {
+    response = patch_current(client_for(coordinator), url(signed_sae), {
         "description": "ALT 6 x ULN", "outcome": "recovering", "seriousness": ["life_threatening"],
         "resolution_date": (dlt_onset() + timedelta(days=3)).isoformat(), "reason": REASON}, format="json")
 
@@ -148,7 +149,7 @@ def test_investigator_changing_a_signed_grade_without_the_password_writes_nothin
     rows = signed_sae.history.count()
     before = stored(signed_sae)
 
-    response = client_for(site_investigator()).patch(url(signed_sae), {"grade": 3, "reason": REASON,
+    response = patch_current(client_for(site_investigator()), url(signed_sae), {"grade": 3, "reason": REASON,
                                                                        "password": password}, format="json")
 
     assert (response.status_code, response.json()) == (403, {"errors": {"detail": [WRONG_CORRECTION]}})
@@ -159,7 +160,7 @@ def test_investigator_changing_a_signed_grade_with_the_password_signs_the_new_va
                                                                                      coordinator):
     before = timezone.now()
 
-    response = client_for(investigator).patch(url(signed_sae), {"grade": 3, "relationship": "unlikely",
+    response = patch_current(client_for(investigator), url(signed_sae), {"grade": 3, "relationship": "unlikely",
                                                                 "reason": REASON, "password": SIGNER_PASSWORD},
                                               format="json")
 
@@ -176,7 +177,8 @@ def test_investigator_changing_a_signed_grade_with_the_password_signs_the_new_va
 
 
 def test_investigator_correcting_other_fields_needs_no_password(signed_sae, investigator):
-    response = client_for(investigator).patch(url(signed_sae), {"description": "ALT 6 x ULN", "reason": REASON},
+    response = patch_current(client_for(investigator), url(signed_sae),
+                             {"description": "ALT 6 x ULN", "reason": REASON},
                                               format="json")
     assert response.status_code == 200, response.json()
     assert stored(signed_sae)[0] == "confirmed" and stored(signed_sae)[4] == site_investigator()
@@ -308,6 +310,6 @@ def test_another_sites_investigator_gets_404_on_dismiss_and_correction(draft, si
     elsewhere = client_for(make_user("investigator", site="XH"))
     assert elsewhere.post(dismiss_url(draft), {"reason": "x", "password": SIGNER_PASSWORD},
                           format="json").status_code == 404
-    assert elsewhere.patch(url(signed_sae), {"grade": 3, "reason": REASON, "password": SIGNER_PASSWORD},
+    assert patch_current(elsewhere, url(signed_sae), {"grade": 3, "reason": REASON, "password": SIGNER_PASSWORD},
                            format="json").status_code == 404
     assert (stored(draft)[0], stored(signed_sae)[:2]) == ("draft", ("confirmed", 4))

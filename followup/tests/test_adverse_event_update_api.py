@@ -14,7 +14,7 @@ from followup import services
 from followup.models import AdverseEvent
 from followup.tests.factories import AdverseEventFactory
 from trials.audit import audited_save
-from trials.tests.support import SIGNER_PASSWORD, Later, client_for, confirm_adverse_event, made
+from trials.tests.support import SIGNER_PASSWORD, Later, client_for, confirm_adverse_event, made, patch_current
 
 ESCALATION = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 REASON = "Source document re-read at monitoring"
@@ -40,7 +40,7 @@ def level_a(client) -> dict:
 
 
 def test_patch_corrects_the_grade_with_the_reason_and_the_dlt_follows(api, event, coordinator):
-    response = api.patch(url(event), {"grade": 2, "reason": REASON}, format="json")
+    response = patch_current(api, url(event), {"grade": 2, "reason": REASON}, format="json")
 
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -62,22 +62,23 @@ def test_the_escalation_api_reflects_a_corrected_grade_and_dlt_flag(studies, api
     before = client_for(coordinator).get(ESCALATION).json()
     assert (before["levels"][0]["dlts"], before["proposal"]["action"]) == (1, "expand")
 
-    signed = client_for(investigator).patch(url(event), {"grade": 2, "reason": "Grade 2 on the lab report (3.8 x ULN)",
+    signed = patch_current(client_for(investigator), url(event),
+                           {"grade": 2, "reason": "Grade 2 on the lab report (3.8 x ULN)",
                                                          "password": SIGNER_PASSWORD}, format="json")
     assert (signed.status_code, signed.json()["status"]) == (200, "confirmed")
     after_grade = client_for(coordinator).get(ESCALATION).json()
 
     assert (after_grade["levels"][0]["dlts"], after_grade["proposal"]["action"]) == (0, "escalate")
 
-    api.patch(url(event), {"stopped_infusions": True, "reason": "The toxicity stopped the planned infusions"},
+    patch_current(api, url(event), {"stopped_infusions": True, "reason": "The toxicity stopped the planned infusions"},
               format="json")
     assert level_a(client_for(coordinator))["dlts"] == 1
 
 
 def test_patch_changes_only_the_fields_given(api, event):
-    api.patch(url(event), {"description": "ALT 6 x ULN", "reason": REASON}, format="json")
+    patch_current(api, url(event), {"description": "ALT 6 x ULN", "reason": REASON}, format="json")
 
-    response = api.patch(url(event), {"resolution_date": (dlt_onset() + timedelta(days=9)).isoformat(),
+    response = patch_current(api, url(event), {"resolution_date": (dlt_onset() + timedelta(days=9)).isoformat(),
                                        "outcome": "recovered", "reason": "Resolved at the next visit"}, format="json")
 
     assert response.status_code == 200, response.json()
@@ -87,7 +88,7 @@ def test_patch_changes_only_the_fields_given(api, event):
 
 
 def test_patch_without_a_reason_is_refused_and_changes_nothing(api, event):
-    response = api.patch(url(event), {"grade": 2}, format="json")
+    response = patch_current(api, url(event), {"grade": 2}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {"errors": {"reason": ["Say why the adverse event is corrected (kept in the audit "
@@ -117,7 +118,7 @@ def test_patch_without_a_reason_is_refused_and_changes_nothing(api, event):
       "onset_date": ["Give the date of onset."]}),
 ])
 def test_patch_validates_as_recording_does(api, event, changes, errors):
-    response = api.patch(url(event), {**made(changes), "reason": REASON}, format="json")
+    response = patch_current(api, url(event), {**made(changes), "reason": REASON}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {"errors": errors}
@@ -125,9 +126,9 @@ def test_patch_validates_as_recording_does(api, event, changes, errors):
 
 
 def test_a_term_is_corrected_to_a_listed_one_in_its_ctcae_spelling_or_as_other_specify(api, event):
-    listed = api.patch(url(event), {"term": "  aspartate aminotransferase INCREASED ", "reason": REASON},
+    listed = patch_current(api, url(event), {"term": "  aspartate aminotransferase INCREASED ", "reason": REASON},
                        format="json")
-    other = api.patch(url(event), {"term": "Drug-induced liver injury", "term_other": True, "reason": REASON},
+    other = patch_current(api, url(event), {"term": "Drug-induced liver injury", "term_other": True, "reason": REASON},
                       format="json")
 
     assert (listed.json()["term"], listed.json()["term_other"]) == ("Aspartate aminotransferase increased", False)
@@ -135,7 +136,7 @@ def test_a_term_is_corrected_to_a_listed_one_in_its_ctcae_spelling_or_as_other_s
     assert (other.json()["term"], other.json()["term_other"]) == ("Drug-induced liver injury", True)
     stored = AdverseEvent.objects.get()
     assert (stored.term, stored.term_other) == ("Drug-induced liver injury", True)
-    kept = api.patch(url(event), {"grade": 2, "reason": REASON}, format="json")
+    kept = patch_current(api, url(event), {"grade": 2, "reason": REASON}, format="json")
     assert (kept.json()["term"], kept.json()["term_other"]) == ("Drug-induced liver injury", True)
 
 
@@ -143,19 +144,21 @@ def test_an_event_recorded_under_an_unlisted_term_is_corrected_without_retyping_
     event.term = "Transaminitis"
     audited_save(event, by=coordinator, reason="Recorded before the CTCAE list")
 
-    response = api.patch(url(event), {"grade": 2, "reason": REASON}, format="json")
+    response = patch_current(api, url(event), {"grade": 2, "reason": REASON}, format="json")
 
     assert response.status_code == 200, response.json()
     assert (response.json()["term"], response.json()["grade"]) == ("Transaminitis", 2)
 
 
 def test_a_coordinator_cannot_change_causality_an_investigator_can(event, coordinator, investigator):
-    refused = client_for(coordinator).patch(url(event), {"relationship": "unrelated", "reason": REASON}, format="json")
-    same = client_for(coordinator).patch(url(event), {"relationship": "possible", "description": "ALT 6 x ULN",
+    refused = patch_current(client_for(coordinator), url(event),
+                            {"relationship": "unrelated", "reason": REASON}, format="json")
+    same = patch_current(client_for(coordinator), url(event), {"relationship": "possible", "description": "ALT 6 x ULN",
                                                       "reason": REASON}, format="json")
-    unsigned = client_for(investigator).patch(url(event), {"relationship": "unrelated",
+    unsigned = patch_current(client_for(investigator), url(event), {"relationship": "unrelated",
                                                            "reason": "Alternative cause"}, format="json")
-    accepted = client_for(investigator).patch(url(event), {"relationship": "unrelated", "reason": "Alternative cause",
+    accepted = patch_current(client_for(investigator), url(event),
+                             {"relationship": "unrelated", "reason": "Alternative cause",
                                                            "password": SIGNER_PASSWORD}, format="json")
 
     assert refused.status_code == 403
@@ -177,8 +180,8 @@ def test_a_dismissed_event_and_a_draft_are_not_corrected(api, participant, coord
     services.adverse_event_dismiss(event=dismissed, reason="Sample haemolysed", password=SIGNER_PASSWORD,
                                    by=investigator)
 
-    on_draft = api.patch(url(draft), {"grade": 2, "reason": REASON}, format="json")
-    on_dismissed = api.patch(url(dismissed), {"grade": 2, "reason": REASON}, format="json")
+    on_draft = patch_current(api, url(draft), {"grade": 2, "reason": REASON}, format="json")
+    on_dismissed = patch_current(api, url(dismissed), {"grade": 2, "reason": REASON}, format="json")
 
     assert on_draft.status_code == on_dismissed.status_code == 409
     assert on_draft.json() == {"errors": {"non_field_errors": [
@@ -196,7 +199,8 @@ def test_the_site_cannot_learn_of_a_reported_sae_after_its_report(api, participa
     confirm_adverse_event(event)
     services.adverse_event_sae_report(event=event, reported_at=aware + timedelta(hours=2), by=coordinator)
 
-    response = api.patch(url(event), {"site_aware_at": (aware + timedelta(hours=3)).isoformat(), "reason": REASON},
+    response = patch_current(api, url(event),
+                             {"site_aware_at": (aware + timedelta(hours=3)).isoformat(), "reason": REASON},
                          format="json")
 
     assert response.status_code == 400
@@ -206,7 +210,7 @@ def test_the_site_cannot_learn_of_a_reported_sae_after_its_report(api, participa
 
 
 def test_a_patch_that_changes_nothing_writes_nothing(api, event):
-    response = api.patch(url(event), {"grade": 3, "relationship": "possible", "reason": REASON}, format="json")
+    response = patch_current(api, url(event), {"grade": 3, "relationship": "possible", "reason": REASON}, format="json")
     assert response.status_code == 200
     assert event.history.count() == 2  # recorded, signed
 
@@ -223,10 +227,10 @@ def test_a_monitor_cannot_correct_and_another_site_gets_404(event, make_user):
     monitor = client_for(make_user("monitor"))
     elsewhere = client_for(make_user("investigator", site="XH"))
 
-    assert monitor.patch(url(event), {"grade": 2, "reason": REASON}, format="json").status_code == 403
+    assert patch_current(monitor, url(event), {"grade": 2, "reason": REASON}, format="json").status_code == 403
     assert elsewhere.get(url(event)).status_code == 404
-    assert elsewhere.patch(url(event), {"grade": 2, "reason": REASON}, format="json").status_code == 404
-    assert APIClient().patch(url(event), {"grade": 2, "reason": REASON}, format="json").status_code == 401
+    assert patch_current(elsewhere, url(event), {"grade": 2, "reason": REASON}, format="json").status_code == 404
+    assert patch_current(APIClient(), url(event), {"grade": 2, "reason": REASON}, format="json").status_code == 401
     assert AdverseEvent.objects.get().grade == 3
 
 
@@ -236,12 +240,13 @@ def test_the_service_locks_the_row_and_reads_a_bounded_number_of_rows_sets(event
     data = services.AdverseEventInput(**{name: services.KEEP for name in services.ADVERSE_EVENT_CORRECTABLE})
     data.grade = 2
     with django_assert_max_num_queries(10):
-        services.adverse_event_update(event=fresh, data=data, reason=REASON, by=coordinator)
+        services.adverse_event_update(event=fresh, data=data, reason=REASON, by=coordinator,
+                                      version=fresh.row_version)
     assert AdverseEvent.objects.get().grade == 2
 
 
 def test_the_audit_page_of_the_event_shows_the_correction(client, api, event, coordinator):
-    api.patch(url(event), {"description": "ALT 6 x ULN", "reason": REASON}, format="json")
+    patch_current(api, url(event), {"description": "ALT 6 x ULN", "reason": REASON}, format="json")
     client.force_login(coordinator)
 
     entries = client.get(reverse("audit-trail", args=["adverse-event", event.pk])).context["entries"]
@@ -261,7 +266,7 @@ def overdue_sae(participant, coordinator):
 
 def test_a_coordinator_cannot_restart_the_sae_clock_an_investigator_can(overdue_sae, coordinator, investigator):
     later = {"site_aware_at": timezone.now().isoformat(), "reason": "Site learned of it today"}
-    refused = client_for(coordinator).patch(url(overdue_sae), later, format="json")
+    refused = patch_current(client_for(coordinator), url(overdue_sae), later, format="json")
     assert refused.status_code == 403
     assert refused.json() == {"errors": {"detail": [
         "Only an investigator moves later the time the site learned of a serious adverse event: it starts the "
@@ -270,9 +275,9 @@ def test_a_coordinator_cannot_restart_the_sae_clock_an_investigator_can(overdue_
     assert overdue_sae.sae_overdue
 
     earlier = (overdue_sae.site_aware_at - timedelta(hours=1)).isoformat()
-    assert client_for(coordinator).patch(url(overdue_sae), {"site_aware_at": earlier, "reason": REASON},
+    assert patch_current(client_for(coordinator), url(overdue_sae), {"site_aware_at": earlier, "reason": REASON},
                                          format="json").status_code == 200
-    accepted = client_for(investigator).patch(url(overdue_sae), later, format="json")
+    accepted = patch_current(client_for(investigator), url(overdue_sae), later, format="json")
     assert accepted.status_code == 200, accepted.json()
     assert accepted.json()["sae_overdue"] is False
 
@@ -284,7 +289,7 @@ def test_an_event_made_serious_starts_its_reporting_clock_at_the_correction(api,
                                 site_aware_at=aware, by=coordinator)
     confirm_adverse_event(event)
     before = timezone.now()
-    response = api.patch(url(event), {"serious": True, "seriousness": ["hospitalisation"],
+    response = patch_current(api, url(event), {"serious": True, "seriousness": ["hospitalisation"],
                                       "reason": "Admitted to hospital"}, format="json")
     assert response.status_code == 200, response.json()
     event.refresh_from_db()

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from followup import services
 from followup.models import AdverseEvent, Assessment, LabResult, OutcomeSnapshot, RescueTherapy, Transfusion, Visit
-from trials.tests.support import client_for, require_service
+from trials.tests.support import client_for, patch_current, require_service
 
 REASON = "Transcription error: value copied from the wrong report"
 
@@ -62,7 +62,7 @@ def test_patch_changes_adds_and_removes_labs_each_with_the_reason(api, recorded,
                                        {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15},
                                        {"analyte": "ANC", "value": 1500, "unit": "/uL"}]}
 
-    response = api.patch(url(recorded), body, format="json")
+    response = patch_current(api, url(recorded), body, format="json")
 
     assert response.status_code == 200, response.json()
     assert labs_of(response.json()) == {"ANC": (1.5, 1500.0, "/uL"), "HGB": (96.0, 9.6, "g/dL"),
@@ -79,7 +79,7 @@ def test_patch_changes_adds_and_removes_labs_each_with_the_reason(api, recorded,
 
 
 def test_patch_changes_only_the_fields_given(api, recorded):
-    response = api.patch(url(recorded), {"bleeding_grade": 2, "reason": "Gum bleeding missed at entry"},
+    response = patch_current(api, url(recorded), {"bleeding_grade": 2, "reason": "Gum bleeding missed at entry"},
                          format="json")
 
     assert response.status_code == 200, response.json()
@@ -98,7 +98,7 @@ def test_patch_replaces_transfusions_and_rescue_therapy_entry_by_entry(api, reco
             "rescue_therapies": [{"therapy": "ivig", "start": days_ago(6), "end": days_ago(5)},
                                  {"therapy": "tpo_agent", "start": days_ago(4)}]}
 
-    response = api.patch(url(recorded), body, format="json")
+    response = patch_current(api, url(recorded), body, format="json")
 
     assert response.status_code == 200, response.json()
     assert response.json()["transfusions"] == [{"kind": "platelet", "date": days_ago(5)}]
@@ -112,7 +112,7 @@ def test_patch_replaces_transfusions_and_rescue_therapy_entry_by_entry(api, reco
 def test_patch_without_a_reason_is_refused_and_changes_nothing(api, recorded):
     before = history_counts()
 
-    response = api.patch(url(recorded), {"bleeding_grade": 2, "reason": "  "}, format="json")
+    response = patch_current(api, url(recorded), {"bleeding_grade": 2, "reason": "  "}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {"errors": {"reason": ["Say why the assessment is corrected (kept in the audit trail)."]}}
@@ -127,7 +127,7 @@ def test_patch_validates_as_recording_does_naming_each_field_and_writes_nothing(
                      {"analyte": "HGB", "value": 9, "unit": "mg/dL"}],
             "transfusions": [{"kind": "plasma", "date": days_ago(2)}]}
 
-    response = api.patch(url(recorded), body, format="json")
+    response = patch_current(api, url(recorded), body, format="json")
 
     assert response.status_code == 400
     assert response.json()["errors"] == {
@@ -146,7 +146,7 @@ def test_patch_validates_as_recording_does_naming_each_field_and_writes_nothing(
 
 def test_patch_that_changes_nothing_writes_nothing(api, recorded):
     before = history_counts()
-    response = api.patch(url(recorded), {**w1_body(), "reason": REASON}, format="json")
+    response = patch_current(api, url(recorded), {**w1_body(), "reason": REASON}, format="json")
     assert response.status_code == 200, response.json()
     assert history_counts() == before
 
@@ -154,7 +154,8 @@ def test_patch_that_changes_nothing_writes_nothing(api, recorded):
 # --- the visit link and the date, under the window rules of recording ------------------------------
 
 def test_patch_redates_the_visit_inside_its_window(api, recorded):
-    response = api.patch(url(recorded), {"date": days_ago(2), "reason": "Sample drawn a day later"}, format="json")
+    response = patch_current(api, url(recorded),
+                             {"date": days_ago(2), "reason": "Sample drawn a day later"}, format="json")
 
     assert response.status_code == 200, response.json()
     w1 = Visit.objects.get(participant=recorded.participant, code="W1")
@@ -166,8 +167,8 @@ def test_patch_outside_the_window_needs_a_deviation_reason(api, recorded):
     w1 = Visit.objects.get(participant=recorded.participant, code="W1")
     start, end = (timezone.localtime(d).date().isoformat() for d in (w1.window_start, w1.window_end))
 
-    refused = api.patch(url(recorded), {"date": days_ago(0), "reason": REASON}, format="json")
-    accepted = api.patch(url(recorded), {"date": days_ago(0), "reason": REASON,
+    refused = patch_current(api, url(recorded), {"date": days_ago(0), "reason": REASON}, format="json")
+    accepted = patch_current(api, url(recorded), {"date": days_ago(0), "reason": REASON,
                                          "deviation_reason": "Patient came late"}, format="json")
 
     assert refused.json() == {"errors": {"deviation_reason": [
@@ -181,7 +182,8 @@ def test_patch_outside_the_window_needs_a_deviation_reason(api, recorded):
 
 
 def test_patch_to_unscheduled_frees_the_visit_and_back_marks_it_done_again(api, recorded):
-    unscheduled = api.patch(url(recorded), {"visit": None, "reason": "Not the W1 visit: a walk-in"}, format="json")
+    unscheduled = patch_current(api, url(recorded),
+                                {"visit": None, "reason": "Not the W1 visit: a walk-in"}, format="json")
 
     assert unscheduled.status_code == 200, unscheduled.json()
     assert unscheduled.json()["visit"] is None
@@ -189,7 +191,7 @@ def test_patch_to_unscheduled_frees_the_visit_and_back_marks_it_done_again(api, 
     assert (w1.state, w1.done_at, w1.deviation) == ("upcoming", None, False)
     assert w1.history.first().history_change_reason == "Not the W1 visit: a walk-in"
 
-    back = api.patch(url(recorded), {"visit": "W1", "reason": "It was W1 after all"}, format="json")
+    back = patch_current(api, url(recorded), {"visit": "W1", "reason": "It was W1 after all"}, format="json")
 
     assert back.status_code == 200, back.json()
     w1.refresh_from_db()
@@ -200,8 +202,8 @@ def test_patch_to_another_visit_applies_its_window_and_frees_the_first(api, reco
     body = {"visit": "D-1", "date": days_ago(10), "reason": "Entered under the wrong visit"}
     d1 = Visit.objects.get(participant=recorded.participant, code="D-1")
 
-    refused = api.patch(url(recorded), body, format="json")
-    accepted = api.patch(url(recorded), {**body, "deviation_reason": "Baseline visit on the infusion day"},
+    refused = patch_current(api, url(recorded), body, format="json")
+    accepted = patch_current(api, url(recorded), {**body, "deviation_reason": "Baseline visit on the infusion day"},
                          format="json")
 
     assert set(refused.json()["errors"]) == {"deviation_reason"}
@@ -216,8 +218,8 @@ def test_patch_to_a_visit_already_done_or_unknown_is_refused(api, woman, recorde
              {"date": days_ago(10), "visit": "D-1", "deviation_reason": "On the infusion day", "bleeding_grade": 0},
              format="json")
 
-    done = api.patch(url(recorded), {"visit": "D-1", "reason": REASON}, format="json")
-    unknown = api.patch(url(recorded), {"visit": "M6", "reason": REASON}, format="json")
+    done = patch_current(api, url(recorded), {"visit": "D-1", "reason": REASON}, format="json")
+    unknown = patch_current(api, url(recorded), {"visit": "M6", "reason": REASON}, format="json")
 
     assert done.json() == {"errors": {"visit": ["D-1 is already recorded as done."]}}
     assert unknown.json() == {"errors": {"visit": ["M6 is not one of this participant's visits."]}}
@@ -230,9 +232,9 @@ def test_a_changed_lab_suggests_an_adverse_event_once(api, recorded):
     # ALT 130 U/L with ULN 40: > 3 x ULN, grade 2 (CLINICAL_RULES.md section 3).
     labs = [{"analyte": "PLT", "value": 42, "unit": "10^9/L"},
             {"analyte": "ALT", "value": 130, "unit": "U/L", "uln": 40}]
-    first = api.patch(url(recorded), {"labs": labs, "reason": REASON}, format="json")
+    first = patch_current(api, url(recorded), {"labs": labs, "reason": REASON}, format="json")
     labs[1]["value"] = 150
-    again = api.patch(url(recorded), {"labs": labs, "reason": "Second correction"}, format="json")
+    again = patch_current(api, url(recorded), {"labs": labs, "reason": "Second correction"}, format="json")
 
     assert (first.status_code, again.status_code) == (200, 200)
     draft = AdverseEvent.objects.get(term="Alanine aminotransferase increased")
@@ -247,14 +249,14 @@ def test_unchanged_labs_suggest_nothing(api, woman):
     AdverseEvent.objects.update(status="dismissed", dismissed_reason="Seen")  # no open draft left to match
     before = AdverseEvent.objects.count()
 
-    api.patch(url(recorded), {"bleeding_grade": 0, "date": days_ago(2), "reason": REASON}, format="json")
+    patch_current(api, url(recorded), {"bleeding_grade": 0, "date": days_ago(2), "reason": REASON}, format="json")
 
     assert AdverseEvent.objects.count() == before == 1
 
 
 def test_outcomes_are_recomputed_once_the_correction_commits(api, recorded, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = api.patch(url(recorded), {"bleeding_grade": 0, "reason": REASON}, format="json")
+        response = patch_current(api, url(recorded), {"bleeding_grade": 0, "reason": REASON}, format="json")
 
     assert response.status_code == 200
     assert len(callbacks) == 1
@@ -264,7 +266,7 @@ def test_outcomes_are_recomputed_once_the_correction_commits(api, recorded, djan
 # --- the audit page of the record ---------------------------------------------------------------
 
 def test_the_assessment_audit_page_shows_the_reason_and_each_change(api, client, recorded, coordinator):
-    api.patch(url(recorded), {"reason": REASON, "steroid_mg_per_day": 7.5,
+    patch_current(api, url(recorded), {"reason": REASON, "steroid_mg_per_day": 7.5,
                               "labs": [{"analyte": "PLT", "value": 24, "unit": "10^9/L"},
                                        {"analyte": "HGB", "value": 9.6, "unit": "g/dL", "lln": 11.5, "uln": 15}]},
               format="json")
@@ -302,7 +304,8 @@ def test_get_returns_the_assessment_to_every_role_of_the_site(recorded, make_use
 @pytest.mark.parametrize("role", ["investigator", "monitor"])
 def test_investigators_and_monitors_read_but_cannot_correct(recorded, make_user, role):
     before = history_counts()
-    response = client_for(make_user(role)).patch(url(recorded), {"bleeding_grade": 2, "reason": REASON}, format="json")
+    response = patch_current(client_for(make_user(role)), url(recorded),
+                             {"bleeding_grade": 2, "reason": REASON}, format="json")
     assert response.status_code == 403
     assert history_counts() == before
 
@@ -310,16 +313,18 @@ def test_investigators_and_monitors_read_but_cannot_correct(recorded, make_user,
 def test_another_sites_assessment_is_not_found_and_anonymous_is_refused(recorded, make_user):
     elsewhere = client_for(make_user("coordinator", site="XH"))
     assert elsewhere.get(url(recorded)).status_code == 404
-    assert elsewhere.patch(url(recorded), {"bleeding_grade": 2, "reason": REASON}, format="json").status_code == 404
+    assert patch_current(elsewhere, url(recorded),
+                         {"bleeding_grade": 2, "reason": REASON}, format="json").status_code == 404
     anonymous = APIClient()
     assert anonymous.get(url(recorded)).status_code == 401
-    assert anonymous.patch(url(recorded), {"bleeding_grade": 2, "reason": REASON}, format="json").status_code == 401
+    assert patch_current(anonymous, url(recorded),
+                         {"bleeding_grade": 2, "reason": REASON}, format="json").status_code == 401
     assert Assessment.objects.get().bleeding_grade == 1
 
 
 def test_the_service_refuses_a_user_who_is_not_the_sites_coordinator(recorded, make_user):
     with pytest.raises(PermissionDenied):
-        services.assessment_update(assessment=recorded, data=services.AssessmentInput(
+        services.assessment_update(assessment=recorded, version=recorded.row_version, data=services.AssessmentInput(
             **{**_keep_all(), "bleeding_grade": 2}), reason=REASON, by=make_user("investigator"))
 
 
@@ -336,7 +341,8 @@ def test_an_update_with_five_labs_stays_within_twenty_queries(recorded, coordina
         ("ALT", 31, "U/L"))]
 
     with django_assert_max_num_queries(20):
-        services.assessment_update(assessment=assessment, reason=REASON, by=coordinator, data=services.AssessmentInput(
+        services.assessment_update(assessment=assessment, reason=REASON, by=coordinator, check=False,
+                                   data=services.AssessmentInput(
             **{**_keep_all(), "labs": labs, "bleeding_grade": 0, "date": date.fromisoformat(days_ago(2))}))
 
     assert sorted(LabResult.objects.values_list("analyte", "value")) == [
@@ -347,7 +353,7 @@ def test_the_update_locks_the_assessment_row(recorded, coordinator):
     # The row lock is taken on PostgreSQL; SQLite serialises writers itself.
     require_service(connection.features.has_select_for_update, "PostgreSQL (DATABASE_URL=postgres://...)")
     with CaptureQueriesContext(connection) as queries:
-        services.assessment_update(assessment=recorded, reason=REASON, by=coordinator,
+        services.assessment_update(assessment=recorded, reason=REASON, by=coordinator, version=recorded.row_version,
                                    data=services.AssessmentInput(**{**_keep_all(), "bleeding_grade": 0}))
     table = Assessment._meta.db_table
     assert any("FOR UPDATE" in q["sql"] and f'FROM "{table}"' in q["sql"] for q in queries.captured_queries)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from followup import services
 from followup.models import Assessment
 from trials.errors import ServiceError
+from trials.tests.support import patch_current
 
 DOSE_MESSAGE = "Give the corticosteroid dose as prednisone-equivalent mg/day, a number from 0 to 2000."
 
@@ -80,13 +81,14 @@ def test_a_correction_changes_the_dose_with_the_reason(api, woman, coordinator):
     assessment = Assessment.objects.get(pk=post(api, woman, steroid_mg_per_day=20).json()["id"])
     keep = {f.name: services.KEEP for f in fields(services.AssessmentInput)}
 
-    services.assessment_update(assessment=assessment, by=coordinator, reason="Dose tapered, chart re-read",
+    services.assessment_update(assessment=assessment, by=coordinator, version=assessment.row_version,
+                               reason="Dose tapered, chart re-read",
                                data=services.AssessmentInput(**{**keep, "steroid_mg_per_day": 7.5}))
 
     assessment.refresh_from_db()
     assert assessment.steroid_mg_per_day == Decimal("7.50")
     assert assessment.history.first().history_change_reason == "Dose tapered, chart re-read"
-    cleared = api.patch(f"/api/v1/assessments/{assessment.pk}/", {"steroid_mg_per_day": None,
+    cleared = patch_current(api, f"/api/v1/assessments/{assessment.pk}/", {"steroid_mg_per_day": None,
                                                                   "reason": "Dose not known"}, format="json")
     assert cleared.status_code == 200 and cleared.json()["steroid_mg_per_day"] is None
 

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enrollment import services as enrolment
-
 from enrollment.models import Consent, Screening, ScreeningLab
 from enrollment.tests.support import create_screening, form_data
 from followup import services
@@ -18,7 +17,7 @@ from followup.tests.support import assessment_form_as_posted, history_rows
 from followup.tests.world import build_world
 from trials.models import ReferenceRange, Study
 from trials.selectors import form_items
-from trials.tests.support import SIGNER_PASSWORD, client_for
+from trials.tests.support import SIGNER_PASSWORD, client_for, patch_current
 
 LONG = "r" * 101
 TOO_LONG = ["Ensure this value has at most 100 characters (it has 101)."]
@@ -156,7 +155,7 @@ def test_unknown_screening_answer_is_400_with_the_answers_allowed(world, coordin
         response = client.post(reverse("api-study-screenings", args=["MSC-ITP-5"]),
                                {"weight_kg": 60, "understands_and_complie": True}, format="json")
     else:
-        response = client.patch(reverse("api-screening-detail", args=[world.screening.pk]),
+        response = patch_current(client, reverse("api-screening-detail", args=[world.screening.pk]),
                                 {"reason": "Answer added", "understands_and_complie": True}, format="json")
     assert response.status_code == 400
     errors = response.json()["errors"]
@@ -221,14 +220,17 @@ def test_correction_services_refuse_a_reason_longer_than_the_audit_column(world,
     """Called without a form or serializer in front (a script), the services refuse it themselves."""
     message = ["The reason is at most 100 characters (it has 101)."]
     with pytest.raises(enrolment.ServiceError) as screening:
-        enrolment.screening_update(screening=world.screening, data=enrolment.ScreeningInput(values={"weight_kg": 61}),
+        enrolment.screening_update(screening=world.screening, version=world.screening.row_version,
+                                   data=enrolment.ScreeningInput(values={"weight_kg": 61}),
                                    reason=LONG, by=coordinator)
     with pytest.raises(enrolment.ServiceError) as assessment:
-        services.assessment_update(assessment=world.assessment, data=services.AssessmentInput(**{
+        services.assessment_update(assessment=world.assessment, version=world.assessment.row_version,
+                                   data=services.AssessmentInput(**{
             name: services.KEEP for name in services.AssessmentInput.__dataclass_fields__} | {"bleeding_grade": 1}),
                                    reason=LONG, by=coordinator)
     with pytest.raises(enrolment.ServiceError) as event:
-        services.adverse_event_update(event=world.event, data=services.AdverseEventInput(**{
+        services.adverse_event_update(event=world.event, version=world.event.row_version,
+                                      data=services.AdverseEventInput(**{
             name: services.KEEP for name in services.AdverseEventInput.__dataclass_fields__} | {"grade": 3}),
                                       reason=LONG, by=coordinator)
     assert (screening.value.errors, assessment.value.errors, event.value.errors) == (

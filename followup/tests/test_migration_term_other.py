@@ -1,11 +1,12 @@
 """Events recorded before the "other, specify" flag get it from the CTCAE list when migrated."""
 from datetime import date
 
+import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
 from enrollment import services as enrolment
 from enrollment.tests.support import eligible_p3_screening
-import pytest
 
 BEFORE = [("followup", "0008_reminder")]
 AFTER = [("followup", "0009_adverseevent_term_other")]

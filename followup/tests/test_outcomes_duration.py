@@ -80,7 +80,7 @@ def test_group_without_a_responder_has_no_duration_block(api, p3, coordinator):
 def test_outcomes_api_keeps_the_contract_fields_and_adds_the_new_ones(api, check_vector_study):
     body = api.get("/api/v1/studies/MSC-ITP-5/outcomes/").json()
 
-    assert set(body) == {"computed_at", "groups"}
+    assert set(body) == {"computed_at", "up_to_date", "groups"}
     assert set(body["groups"][0]) == {
         "group", "treated", "evaluable", "responders", "complete_responders", "rate", "ci_exact", "ci_wilson",
         "rate_evaluable", "ci_exact_evaluable", "ci_wilson_evaluable", "duration_of_response"}

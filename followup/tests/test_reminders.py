@@ -1,9 +1,14 @@
 """Reminders (CLINICAL_RULES.md section 3: the SAE deadline is tracked and reminded; overdue visits and
 infusions): which items need one at a fixed `now`, and the sweep that e-mails each exactly once."""
+import os
 import smtplib
+import subprocess
+import sys
 import threading
+import time as time_module
 from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,6 +26,7 @@ from followup.tests.support import enrol, event, overdue_visit
 from trials.tests.support import require_service
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=dt_timezone.utc)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def item(kind, status, due_at, object_id=7):
@@ -296,3 +302,135 @@ def test_any_failure_to_send_releases_the_claim(due_now, mailoutbox, monkeypatch
     monkeypatch.setattr(reminders, "send_mail", bad_header)
     assert reminders.reminders_send(now=timezone.now()) == 0
     assert Reminder.objects.count() == 0
+
+
+# --- claims: at most once while sweeps run, at least once after a sweep is stopped ------------------
+
+class WorkerKilled(BaseException):
+    """The sweep's process dies (kill -9, an out-of-memory kill): nothing of the sweep runs after it."""
+
+
+def test_a_sweep_killed_between_claim_and_send_is_resent_once_by_the_first_sweep_after_the_claim_expires(
+        due_now, mailoutbox, monkeypatch, settings):
+    _, visit, sae = due_now
+    now = timezone.now()
+
+    def killed(*args, **kwargs):
+        raise WorkerKilled
+
+    monkeypatch.setattr(reminders, "send_mail", killed)
+    with pytest.raises(WorkerKilled):
+        reminders.reminders_send(now=now)
+    monkeypatch.undo()
+    (claim,) = Reminder.objects.all()
+    assert claim.state == "claimed" and claim.sent_at is None and mailoutbox == []
+    assert claim.claim_expires_at == claim.claimed_at + timedelta(seconds=settings.REMINDER_CLAIM_SECONDS)
+
+    # The next sweep, while the claim holds, sends the other reminder only: never twice.
+    assert reminders.reminders_send(now=now + timedelta(minutes=1)) == 1
+    assert len(mailoutbox) == 1
+    # The first sweep after the claim has expired takes it again and sends it, once.
+    after = claim.claim_expires_at + timedelta(seconds=1)
+    assert reminders.reminders_send(now=after) == 1
+    assert reminders.reminders_send(now=after + timedelta(minutes=15)) == 0
+    assert len(mailoutbox) == 2
+    assert sorted(m.subject.split(" ")[1] for m in mailoutbox) == ["SAE", "Visit"]
+    assert set(Reminder.objects.values_list("state", flat=True)) == {"sent"}
+    assert Reminder.objects.get(pk=claim.pk).sent_at == after
+
+
+def test_an_expired_claim_is_taken_again_and_a_live_one_is_left_alone(due_now, mailoutbox):
+    participant, visit, sae = due_now
+    now = timezone.now()
+    common = {"participant": participant, "site": participant.site, "state": "claimed", "sent_at": None,
+              "claimed_at": now - timedelta(minutes=30)}
+    expired = ReminderFactory(kind="visit_overdue", visit=visit, due_at=visit.target_at,
+                              claim_expires_at=now - timedelta(minutes=20), **common)
+    live = ReminderFactory(kind="sae_report_due", adverse_event=sae, due_at=sae.sae_report_due,
+                           claim_expires_at=now + timedelta(minutes=5), **common)
+
+    assert reminders.reminders_send(now=now) == 1
+
+    assert [m.subject.split(" ")[1] for m in mailoutbox] == ["Visit"]
+    expired.refresh_from_db()
+    live.refresh_from_db()
+    assert (expired.state, expired.sent_at, expired.recipients) == ("sent", now, "li@hospital.cn\nwang@hospital.cn")
+    assert expired.claimed_at > now - timedelta(minutes=1)
+    assert (live.state, live.sent_at) == ("claimed", None)
+    assert Reminder.objects.count() == 2
+
+
+def test_a_claim_has_an_expiry_and_a_sent_reminder_its_time(due_now):
+    participant, visit, _ = due_now
+    common = {"participant": participant, "site": participant.site, "kind": "visit_overdue", "visit": visit}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReminderFactory(state="claimed", claim_expires_at=None, **common)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReminderFactory(state="sent", sent_at=None, **common)
+
+
+def test_a_failed_send_after_a_retaken_claim_releases_it_again(due_now, mailoutbox, monkeypatch):
+    participant, visit, _ = due_now
+    now = timezone.now()
+    ReminderFactory(kind="visit_overdue", visit=visit, participant=participant, site=participant.site,
+                    due_at=visit.target_at, state="claimed", sent_at=None, claimed_at=now - timedelta(hours=1),
+                    claim_expires_at=now - timedelta(minutes=50))
+
+    def smtp_down(*args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(reminders, "send_mail", smtp_down)
+    assert reminders.reminders_send(now=now) == 0
+    assert not Reminder.objects.filter(visit=visit).exists()
+    monkeypatch.undo()
+    assert reminders.reminders_send(now=now) == 2
+
+
+SWEEP_KILLED_DURING_SEND = """
+import os, sys, time
+import django
+django.setup()
+from followup import reminders
+
+def hang(*args, **kwargs):
+    open(sys.argv[1], "w").close()  # claimed and committed; the e-mail is going out
+    time.sleep(600)
+
+reminders.send_mail = hang
+reminders.reminders_send()
+"""
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_process_killed_during_the_send_leaves_a_claim_the_next_sweep_sends_once(
+        studies, make_user, mailoutbox, tmp_path):
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
+    coordinator = make_user("coordinator", username="li")
+    coordinator.email = "li@hospital.cn"
+    coordinator.save()
+    visit = overdue_visit(enrol(coordinator, enrolled_on=timezone.localdate() - timedelta(days=10)))
+    db = connection.settings_dict
+    env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    env.pop("CELERY_BROKER_URL", None)
+    sending = tmp_path / "sending"
+    sweep = subprocess.Popen([sys.executable, "-c", SWEEP_KILLED_DURING_SEND, str(sending)], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time_module.monotonic() + 60
+        while not sending.exists():
+            assert sweep.poll() is None, sweep.stdout.read()
+            assert time_module.monotonic() < deadline, "the sweep did not reach the send"
+            time_module.sleep(0.1)
+    finally:
+        sweep.kill()  # SIGKILL: nothing of the sweep runs after it
+        sweep.wait(timeout=20)
+
+    claim = Reminder.objects.get(visit=visit)
+    assert (claim.state, claim.sent_at) == ("claimed", None)
+    assert reminders.reminders_send(now=timezone.now()) == 0  # the claim holds: not sent twice
+    assert reminders.reminders_send(now=claim.claim_expires_at + timedelta(seconds=1)) == 1
+    assert reminders.reminders_send(now=claim.claim_expires_at + timedelta(minutes=15)) == 0
+    assert len(mailoutbox) == 1
+    assert Reminder.objects.get(visit=visit).state == "sent"

@@ -13,9 +13,9 @@ from followup.response import (
     NE,
     NR,
     PR,
-    R,
     Count,
     Lab,
+    R,
     Therapy,
     Transfusion,
     aiha_response,
@@ -26,11 +26,28 @@ from followup.response import (
     prca_response,
 )
 from followup.tests.response_cases import (
-    AIHA_CN, AIHA_CN_CATEGORIES, AIHA_INTL, AIHA_INTL_CATEGORIES, BASELINE_15, F, ITP, ITP_CATEGORIES, MULTI,
-    NEUTRO, NEUTRO_CASES, NORMAL_MARKERS, PRCA, PRCA_CASES, RESCUE_WINDOW, STEROID_DEPENDENCE, TIME_IN_RESPONSE,
-    day, hb, itp, plt,
+    AIHA_CN,
+    AIHA_CN_CATEGORIES,
+    AIHA_INTL,
+    AIHA_INTL_CATEGORIES,
+    BASELINE_15,
+    ITP,
+    ITP_CATEGORIES,
+    MULTI,
+    NEUTRO,
+    NEUTRO_CASES,
+    NORMAL_MARKERS,
+    PRCA,
+    PRCA_CASES,
+    RESCUE_WINDOW,
+    STEROID_DEPENDENCE,
+    TIME_IN_RESPONSE,
+    F,
+    day,
+    hb,
+    itp,
+    plt,
 )
-
 
 # --------------------------------------------------------------------------- ITP: per assessment
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from dosing.tests.support import day0, give
 from followup.models import Assessment
 from followup.tests.support import assess_counts, assess_platelets, p1_day0, p1_participant
+from trials.tests.support import patch_current
 
 BLEEDING_MESSAGE = ("Give the WHO bleeding grade (0 to 4; 0 when there is no bleeding): the response criteria of "
                     "this participant's disease use it.")
@@ -61,7 +62,8 @@ def test_an_itp_assessment_without_bleeding_grade_is_refused(api, participant):
 def test_a_correction_cannot_remove_the_bleeding_grade(api, participant):
     recorded = assess_platelets(api, participant, 0, 15).json()
 
-    response = api.patch(f"/api/v1/assessments/{recorded['id']}/", {"bleeding_grade": None, "reason": "Re-read"},
+    response = patch_current(api, f"/api/v1/assessments/{recorded['id']}/",
+                             {"bleeding_grade": None, "reason": "Re-read"},
                          format="json")
 
     assert response.status_code == 400
@@ -144,7 +146,7 @@ def test_the_api_refuses_a_bad_corticosteroid_naming_the_field(api, participant,
 def test_a_correction_by_drug_replaces_the_recorded_equivalent(api, participant):
     recorded = assess_platelets(api, participant, 0, 15, steroid_mg_per_day=20).json()
 
-    body = api.patch(f"/api/v1/assessments/{recorded['id']}/",
+    body = patch_current(api, f"/api/v1/assessments/{recorded['id']}/",
                      {"steroid_drug": "methylprednisolone", "steroid_dose_mg_per_day": 16, "reason": "Chart re-read"},
                      format="json").json()
 

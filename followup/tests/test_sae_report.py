@@ -19,7 +19,6 @@ from trials.errors import ConflictError, ServiceError
 from trials.tests.support import client_for, confirm_adverse_event, require_service
 
 
-
 @pytest.fixture
 def now():
     """The time a test takes as now, to the second."""

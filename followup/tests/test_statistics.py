@@ -17,7 +17,6 @@ from followup.statistics import (
 )
 from followup.tests.statistics_cases import CHECK_EVENTS, CHECK_TIMES, EXACT_REFERENCE, WILSON_REFERENCE
 
-
 # --------------------------------------------------------------------------- section 6 reference values
 
 @pytest.mark.parametrize("successes, n, lower, upper", EXACT_REFERENCE)

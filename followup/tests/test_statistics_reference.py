@@ -19,7 +19,12 @@ from statsmodels.stats.proportion import proportion_confint
 
 from followup.statistics import clopper_pearson, kaplan_meier, wilson
 from followup.tests.statistics_cases import (
-    CHECK_EVENTS, CHECK_TIMES, EXACT_REFERENCE, WILSON_REFERENCE, lifelines_at, lifelines_fit,
+    CHECK_EVENTS,
+    CHECK_TIMES,
+    EXACT_REFERENCE,
+    WILSON_REFERENCE,
+    lifelines_at,
+    lifelines_fit,
 )
 
 EXAMPLES = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

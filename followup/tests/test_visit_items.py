@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from followup.models import Assessment
 from followup.tests.support import assessment_form_as_posted, days_ago, filled, form_url
 from trials.models import Item, ItemPlacement
-from trials.tests.support import activate_amendment
+from trials.tests.support import activate_amendment, patch_current
 
 REASON = "Score copied from the wrong questionnaire"
 
@@ -208,10 +208,11 @@ def test_the_api_correction_changes_an_answer_with_its_reason_and_keeps_the_othe
     api.post(url(woman), w1_body(marrow_finding="normal"), format="json")
     assessment = Assessment.objects.get()
 
-    refused = api.patch(detail_url(assessment), {"items": {"marrow_finding": "fibrotic"}, "reason": REASON},
+    refused = patch_current(api, detail_url(assessment), {"items": {"marrow_finding": "fibrotic"}, "reason": REASON},
                         format="json")
-    no_reason = api.patch(detail_url(assessment), {"items": {"marrow_finding": "hypocellular"}}, format="json")
-    response = api.patch(detail_url(assessment), {"items": {"marrow_finding": "hypocellular", "marrow_date": None},
+    no_reason = patch_current(api, detail_url(assessment), {"items": {"marrow_finding": "hypocellular"}}, format="json")
+    response = patch_current(api, detail_url(assessment),
+                             {"items": {"marrow_finding": "hypocellular", "marrow_date": None},
                                                   "reason": REASON}, format="json")
 
     assert refused.json() == {"errors": {"items.marrow_finding": ["Use one of normal, hypocellular."]}}
@@ -228,8 +229,9 @@ def test_a_correction_to_another_visit_clears_the_answers_its_form_does_not_ask(
     assessment = Assessment.objects.get()
     move = {"visit": "W3", "deviation_reason": "Came early", "reason": REASON}
 
-    refused = api.patch(detail_url(assessment), {**move, "items": {"marrow_finding": "hypocellular"}}, format="json")
-    moved = api.patch(detail_url(assessment), {**move, "items": {"qol_score": None, "marrow_finding": None}},
+    refused = patch_current(api, detail_url(assessment),
+                            {**move, "items": {"marrow_finding": "hypocellular"}}, format="json")
+    moved = patch_current(api, detail_url(assessment), {**move, "items": {"qol_score": None, "marrow_finding": None}},
                       format="json")
 
     assert refused.json() == {"errors": {"items.marrow_finding": ["Unknown item; the items of this form are none."]}}
@@ -240,7 +242,8 @@ def test_a_correction_to_another_visit_clears_the_answers_its_form_does_not_ask(
 def test_the_audit_trail_shows_each_answer_changed(client, api, woman, coordinator, w1_items):
     api.post(url(woman), w1_body(marrow_finding="normal"), format="json")
     assessment = Assessment.objects.get()
-    api.patch(detail_url(assessment), {"items": {"marrow_finding": "hypocellular"}, "reason": REASON}, format="json")
+    patch_current(api, detail_url(assessment),
+                  {"items": {"marrow_finding": "hypocellular"}, "reason": REASON}, format="json")
     client.force_login(coordinator)
 
     page = client.get(reverse("audit-trail", args=["assessment", assessment.pk])).content.decode()
@@ -261,7 +264,7 @@ def test_the_audit_trail_reads_the_items_once_for_any_number_of_changes(client, 
         client.get(page)
     queries_of_one_row = len(one)  # counted now: the requests below start the connection's log anew
     for finding, score in (("hypocellular", 60), ("normal", 55), ("hypocellular", 50)):
-        response = api.patch(detail_url(assessment), {"items": {"marrow_finding": finding, "qol_score": score},
+        response = patch_current(api, detail_url(assessment), {"items": {"marrow_finding": finding, "qol_score": score},
                                                       "reason": REASON}, format="json")
         assert response.status_code == 200, response.json()
 
@@ -287,10 +290,10 @@ def test_another_sites_user_cannot_read_or_record_and_other_roles_are_refused(wo
     investigator.force_authenticate(make_user("investigator"))
 
     assert elsewhere.post(url(woman), w1_body(), format="json").status_code == 404
-    assert elsewhere.patch(detail_url(assessment), {"items": {"qol_score": 10}, "reason": REASON},
+    assert patch_current(elsewhere, detail_url(assessment), {"items": {"qol_score": 10}, "reason": REASON},
                            format="json").status_code == 404
     assert monitor.post(url(woman), {**w1_body(), "visit": None}, format="json").status_code == 403
-    assert investigator.patch(detail_url(assessment), {"items": {"qol_score": 10}, "reason": REASON},
+    assert patch_current(investigator, detail_url(assessment), {"items": {"qol_score": 10}, "reason": REASON},
                               format="json").status_code == 403
     assert monitor.get(detail_url(assessment)).json()["items"] == {"qol_score": 70}
     assert Assessment.objects.get().items == {"qol_score": 70}

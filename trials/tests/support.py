@@ -90,3 +90,13 @@ def activate_amendment(study, version: str = "2", reason: str = "Amendment appro
     administrator of its sites does (`trials.amendments.amendment_activate`)."""
     return amendment_activate(study=study, version=version, effective_date=date.today(), reason=reason,
                               by=study_administrator(study))
+
+
+def patch_current(client, url, data=None, **kwargs):
+    """PATCH as a client that read the record first: the version it read goes with the change
+    (API.md "Versions"); a body that names its own version, or a record the client cannot read,
+    is sent as it is."""
+    read = client.get(url)
+    if read.status_code == 200 and isinstance(data, dict) and "version" not in data:
+        data = {**data, "version": read.json().get("version")}
+    return client.patch(url, data, **kwargs)

@@ -4,14 +4,13 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from trials.accounts import ADMIN_GROUP, user_upsert
-from trials.models import Site, SiteMembership
+from trials.models import PasswordFailureCount, Site, SiteMembership
 
 User = get_user_model()
 
@@ -105,7 +104,7 @@ def test_sign_in_below_the_failure_limit_succeeds_and_resets_the_count(client, m
         client.post(reverse("login"), {"username": "zhou", "password": "wrong"})
     response = client.post(reverse("login"), {"username": "zhou", "password": "Correct-Horse-88"})
     assert response.status_code == 302
-    assert cache.get("login-failures:user:zhou") is None
+    assert not PasswordFailureCount.objects.filter(key="account:zhou").exists()
 
 
 def test_session_expires_after_inactivity(client, make_user, settings):

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from rest_framework.test import APIClient
 
+from trials import catalogues
 from trials.admin_base import CREATED_REASON
 from trials.models import (
     Arm,
@@ -31,7 +32,6 @@ from trials.models import (
 )
 from trials.rule_params import RULE_TYPES
 from trials.tests.admin_forms import form_errors, inline_add, inline_errors, inline_formset, inline_row, page_data
-from trials import catalogues
 
 
 def messages_of(response) -> list[str]:

@@ -2,7 +2,7 @@
 criteria are frozen in the version in force; edits to their rows prepare an amendment that takes
 effect only when an administrator activates it with a version number, an effective date and a
 reason (service, admin page, API); the study page and the versions page list what each changed."""
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.messages import get_messages
@@ -10,15 +10,17 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
+from django.utils import timezone
 
+from enrollment.services import consent_record
 from enrollment.tests.support import create_screening
 from trials.amendments import amendment_activate, pending_changes
 from trials.audit import change_context
+from trials.definitions import study_definition
 from trials.enums import StudyStatus
 from trials.errors import ConflictError, ServiceError
 from trials.loading import LoadReport
 from trials.models import EligibilityCriterion, Item, ItemPlacement, Site, Study, StudyVersion
-from trials.definitions import study_definition
 from trials.selectors import criteria_in_force, form_items, study_queryset
 from trials.services import study_load
 from trials.tests.support import client_for, study_administrator
@@ -175,12 +177,15 @@ def test_the_versions_page_lists_the_amendment_and_activates_it(study, admin_cli
 
 
 def test_the_study_page_shows_the_versions_and_the_amendment_in_preparation(study, coordinator, client):
-    client.force_login(coordinator)
     reword_tbil(study)
+    client.force_login(coordinator)
+    page = client.get(reverse("study-detail", args=[study.code])).content.decode()
+    assert 'data-testid="amendment-in-preparation"' not in page  # the administrators' business
+    admin = study_administrator(study)
+    client.force_login(admin)
     page = client.get(reverse("study-detail", args=[study.code])).content.decode()
     assert 'data-testid="amendment-in-preparation"' in page and "tbil" in page
-    amendment_activate(study=study, version="2", effective_date=date.today(), reason="Approved 7",
-                       by=study_administrator(study))
+    amendment_activate(study=study, version="2", effective_date=date.today(), reason="Approved 7", by=admin)
     page = client.get(reverse("study-detail", args=[study.code])).content.decode()
     assert 'data-testid="amendment-in-preparation"' not in page and "Approved 7" in page
     assert 'data-testid="version-changes"' in page
@@ -261,3 +266,21 @@ def test_the_admin_says_an_edit_waits_for_the_amendment(study, admin_client):
     assert response.status_code == 302
     said = [str(message) for message in get_messages(response.wsgi_request)]
     assert any("not in force yet: version 1 is" in message for message in said)
+
+
+def test_a_consent_signed_under_an_earlier_version_is_recorded_after_an_amendment(study, coordinator):
+    first = study.effective_date
+    screening = create_screening(coordinator)
+    reword_tbil(study)
+    amendment_activate(study=study, version="2", effective_date=date.today(), reason="Approved",
+                       by=study_administrator(study))
+    at = timezone.make_aware(datetime.combine(date.today() - timedelta(days=3), time(10)))
+    assert at.date() >= first
+    consent = consent_record(screening=screening, version="ICF 1.0", signed_at=at, obtained_by="Dr Li",
+                             by=coordinator)
+    assert consent.pk is not None
+    before_first = timezone.make_aware(datetime.combine(first - timedelta(days=1), time(10)))
+    with pytest.raises(ServiceError) as refused:
+        consent_record(screening=screening, version="ICF 1.0", signed_at=before_first, obtained_by="Dr Li",
+                       by=coordinator)
+    assert "protocol version 1 took effect" in refused.value.errors["signed_at"][0]

@@ -76,3 +76,19 @@ def test_home_warns_an_administrator_when_the_worker_is_silent(client, studies, 
 
 def test_beat_schedules_the_heartbeat_every_minute():
     assert app.conf.beat_schedule["worker-heartbeat"] == {"task": "trials.worker_heartbeat", "schedule": 60.0}
+
+
+def test_every_task_is_acknowledged_late_and_given_back_when_its_worker_dies():
+    """Every task of the product is idempotent (a second run changes nothing the first did not):
+    a worker killed mid-task leaves it to be delivered again rather than lost."""
+    ours = {name: task for name, task in app.tasks.items() if name.split(".")[0] in {"trials", "followup"}}
+    assert set(ours) == {"trials.worker_heartbeat", "trials.submission_keys_expire", "followup.compute_outcomes",
+                         "followup.send_reminders", "followup.reconcile"}
+    assert {name: (task.acks_late, task.reject_on_worker_lost) for name, task in ours.items()} == {
+        name: (True, True) for name in ours}
+    assert app.conf.task_acks_late is False  # a task that does not say it is idempotent is acknowledged on receipt
+
+
+def test_a_task_is_warned_then_stopped_before_the_broker_would_deliver_it_again():
+    assert (app.conf.task_soft_time_limit, app.conf.task_time_limit) == (240, 300)
+    assert app.conf.broker_transport_options["visibility_timeout"] == 900

@@ -53,3 +53,43 @@ def test_first_run_defaults_are_sqlite_and_tasks_in_process():
                     env={"DEBUG": "1"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "True", "True"]
+
+
+def setting(name: str, env: dict) -> str:
+    result = manage("shell", "--no-imports", "-c", f"from django.conf import settings; print(settings.{name})",
+                    env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_the_api_schema_is_public_in_development_and_not_in_production_unless_said():
+    assert setting("API_SCHEMA_PUBLIC", PRODUCTION) == "False"
+    assert setting("API_SCHEMA_PUBLIC", {"DEBUG": "1"}) == "True"
+    assert setting("API_SCHEMA_PUBLIC", {**PRODUCTION, "API_SCHEMA_PUBLIC": "1"}) == "True"
+
+
+def test_trusted_proxies_are_addresses_or_networks():
+    assert setting("TRUSTED_PROXIES", {**PRODUCTION, "TRUSTED_PROXIES": "10.0.0.1, 172.16.0.0/12"}) == (
+        "['10.0.0.1', '172.16.0.0/12']")
+    assert setting("TRUSTED_PROXIES", PRODUCTION) == "[]"
+    result = manage("check", env={**PRODUCTION, "TRUSTED_PROXIES": "10.0.0.1,proxy.local"})
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES: 'proxy.local' is not an IP address or network (CIDR)." in result.stderr
+
+
+def test_the_address_limit_may_not_be_below_the_account_limit():
+    result = manage("check", env={**PRODUCTION, "LOGIN_FAILURE_LIMIT": "5", "LOGIN_ADDRESS_FAILURE_LIMIT": "3"})
+    assert result.returncode != 0
+    assert "LOGIN_ADDRESS_FAILURE_LIMIT must not be below LOGIN_FAILURE_LIMIT" in result.stderr
+
+
+def test_time_limits_beyond_the_visibility_timeout_are_refused():
+    result = manage("check", env={**PRODUCTION, "CELERY_TASK_TIME_LIMIT": "1200"})
+    assert result.returncode != 0
+    assert "CELERY_TASK_TIME_LIMIT (1200) < CELERY_VISIBILITY_TIMEOUT (900) is required" in result.stderr
+
+
+def test_a_reminder_claim_must_outlast_the_send():
+    result = manage("check", env={**PRODUCTION, "REMINDER_CLAIM_SECONDS": "60"})
+    assert result.returncode != 0
+    assert "REMINDER_CLAIM_SECONDS=60 must exceed twice EMAIL_TIMEOUT" in result.stderr

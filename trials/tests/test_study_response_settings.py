@@ -4,8 +4,7 @@ import yaml
 from django.core.exceptions import ValidationError
 
 from trials.models import Study, VisitDefinition
-from trials.response_period import time_point_errors
-from trials.response_period import VisitWindow, period_cuts, window_cut
+from trials.response_period import VisitWindow, period_cuts, time_point_errors, window_cut
 from trials.services import STUDIES_DIR, LoadReport, StudyDefinitionError, study_load
 
 GOOD = {"early": {"anchor": "first_infusion", "days": 7}, "remission": {"anchor": "last_infusion", "days": 360}}
