@@ -10,6 +10,7 @@ class DosingConfig(AppConfig):
         # Models can be imported only once the app registry is ready, that is here.
         from trials.audit import register_audited  # noqa: PLC0415
 
-        from .models import EscalationDecision  # noqa: PLC0415
+        from .models import EscalationDecision, Infusion  # noqa: PLC0415
 
         register_audited("escalation-decision", EscalationDecision)
+        register_audited("infusion", Infusion)

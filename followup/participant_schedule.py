@@ -28,6 +28,7 @@ class ScheduledInfusion:
     weight_kg: float | None = None
     computed_dose: float | None = None
     dose_deviation: bool = False
+    pk: int | None = None  # the infusion's row (its audit trail)
 
     @property
     def cells_per_kg(self) -> float | None:
@@ -47,6 +48,7 @@ class ScheduledVisit:
     status: str
     provisional: bool
     timed: bool
+    pk: int | None = None  # the visit's row (its audit trail)
 
     @property
     def window_start_date(self):
@@ -83,7 +85,7 @@ def participant_schedule(participant, *, now) -> dict:
             status=status, given_at=row.started_at if row.state == "given" else None, deviation=row.deviation,
             anchor=row.anchor, cells_infused=row.cells_infused if row.state == "given" else None,
             weight_kg=row.weight_kg if row.state == "given" else None, computed_dose=row.computed_dose,
-            dose_deviation=row.dose_deviation,
+            dose_deviation=row.dose_deviation, pk=row.pk,
         ))
     visits = []
     for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):
@@ -98,6 +100,6 @@ def participant_schedule(participant, *, now) -> dict:
         visits.append(ScheduledVisit(
             code=row.code, label=planned.label, target_date=timezone.localtime(row.target_at).date(),
             target_at=row.target_at, window_start=row.window_start, window_end=row.window_end, status=status,
-            provisional=row.provisional, timed=row.timed,
+            provisional=row.provisional, timed=row.timed, pk=row.pk,
         ))
     return {"infusions": infusions, "visits": visits}

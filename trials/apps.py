@@ -9,7 +9,9 @@ class TrialsConfig(AppConfig):
     def ready(self):
         # Models can be imported only once the app registry is ready, that is here.
         from . import models  # noqa: PLC0415
-        from .audit import register_audited  # noqa: PLC0415  (importing it connects the audit-reason guard)
+        from .audit import connect_guards, register_audited  # noqa: PLC0415  (importing it connects the audit-reason guard)
+
+        connect_guards()
 
         for name, model in (("study", models.Study), ("site", models.Site), ("arm", models.Arm),
                             ("dose-level", models.DoseLevel), ("infusion-definition", models.InfusionDefinition),

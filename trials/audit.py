@@ -1,9 +1,11 @@
 """Audit trail: who changed what, when, from what to what, and why.
 
 Every clinical and configuration model keeps history (django-simple-history). A record may be
-created without a reason, but any later change or deletion must carry one: the guard below
-refuses to write a history row for a change that has none, so no code path can change data
-silently. Services set the reason and the user with `audited_save` / `audited_delete`.
+created without a reason, but any later change or deletion must carry one: the guards below
+refuse a save or deletion that has none before anything is written (`refuse_change_without_reason`,
+connected to every model with history by `connect_guards`), and refuse a history row without one,
+so no code path can change data silently. Services set the reason and the user with
+`audited_save` / `audited_delete`.
 """
 from __future__ import annotations
 
@@ -13,13 +15,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
+from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
 
-from . import catalogues
 from . import items as item_rules
+from .audit_labels import RelatedLabels
 from .concurrency import VERSION_FIELD
 from .item_models import Item
 from .limits import audit_reason_max_length
@@ -55,6 +60,54 @@ def require_reason_for_changes(sender, instance, history_instance, **kwargs):
     if history_instance.history_type in ("~", "-") and not (history_instance.history_change_reason or "").strip():
         _refuse_without_reason(instance, None)
     history_instance.history_change_reason = clip_reason(history_instance.history_change_reason)
+
+
+def _reason_in_force(instance: models.Model) -> str:
+    """The reason the next history row of `instance` will record: its own (`mark_change`), else
+    that of the change in progress (`change_context`)."""
+    own = getattr(instance, "_change_reason", None)
+    current = _current_change.get()
+    return (own or (current[1] if current is not None else "") or "").strip()
+
+
+def _writes_existing_row(instance: models.Model) -> bool:
+    """True when saving `instance` changes a row already in the database (an UPDATE), False when
+    it creates one. A new instance given the primary key of an existing row updates that row."""
+    if not instance._state.adding:
+        return True
+    meta = instance._meta
+    if instance.pk is None or meta.pk.has_default() or meta.pk.has_db_default():
+        return False
+    return type(instance)._base_manager.using(instance._state.db or "default").filter(pk=instance.pk).exists()
+
+
+def refuse_change_without_reason(sender, instance, raw=False, **kwargs):
+    """pre_save of a model with history: a change to an existing row without a reason, or without
+    its history row (simple-history's `save_without_historical_record`), is refused before the
+    UPDATE runs, so the row and its history never disagree (fixtures loaded raw, which keep no
+    history, are left alone)."""
+    if raw or not _writes_existing_row(instance):
+        return
+    if hasattr(instance, "skip_history_when_saving"):
+        raise AuditReasonRequired(_("A change to %(record)s keeps its history: it cannot be saved without it.") % {
+            "record": f"{instance._meta.verbose_name} {instance}"})
+    _refuse_without_reason(instance, _reason_in_force(instance))
+
+
+def refuse_deletion_without_reason(sender, instance, **kwargs):
+    """pre_delete of a model with history (a row deleted on its own, by a queryset or by cascade):
+    refused without a reason before the DELETE runs."""
+    _refuse_without_reason(instance, _reason_in_force(instance))
+
+
+def connect_guards() -> None:
+    """Connect the reason guards to every model that keeps history (called once the app registry
+    is ready). Connected per model, so that deletions of other models keep Django's fast path."""
+    for model in apps.get_models():
+        if hasattr(model._meta, "simple_history_manager_attribute"):
+            pre_save.connect(refuse_change_without_reason, sender=model, dispatch_uid=f"audit-save-{model._meta.label}")
+            pre_delete.connect(refuse_deletion_without_reason, sender=model,
+                               dispatch_uid=f"audit-delete-{model._meta.label}")
 
 
 def clip_reason(reason: str | None) -> str | None:
@@ -122,14 +175,6 @@ class AuditEntry:
 _ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}  # codes; the page shows them translated
 
 
-def _display(record, field_name: str, value):
-    field = record._meta.get_field(field_name)
-    if getattr(field, "choices", None):
-        return dict(field.flatchoices).get(value, value)
-    label = catalogues.code_label(field_name, value) if isinstance(value, str) else None
-    return value if label is None else label
-
-
 # Records whose audit trail also shows the history of the rows they hold (an assessment's lab
 # results, ...): model -> names of the reverse relations.
 AUDITED_PARTS: dict[type[models.Model], tuple[str, ...]] = {}
@@ -162,12 +207,13 @@ def _item_specs(instance: models.Model) -> tuple[str, Mapping[str, item_rules.It
 
 
 def audit_entries(instance: models.Model) -> list[AuditEntry]:
-    """The record's history, newest first, each change shown field by field (one query, one for the
-    study's items when the record holds item answers, and one per part registered with
-    `register_audited_parts`)."""
+    """The record's history, newest first, each change shown field by field, a linked record by its
+    name (one query, one for the study's items when the record holds item answers, one per part
+    registered with `register_audited_parts`, and one per kind of record linked to)."""
     rows = list(instance.history.select_related("history_user").order_by("-history_date", "-history_id"))
     answers_field, specs = _item_specs(instance)
-    entries = _entries(rows, type(instance), answers=(answers_field, specs))
+    labels = RelatedLabels()
+    groups = [(_changes_of(rows, type(instance), labels), type(instance), "", "")]
     parts = AUDITED_PARTS.get(type(instance), ())
     for relation in parts:
         related = instance._meta.get_field(relation)
@@ -178,41 +224,63 @@ def audit_entries(instance: models.Model) -> list[AuditEntry]:
             by_part.setdefault(row.id, []).append(row)
         for history in by_part.values():
             label = f"{related.related_model._meta.verbose_name} {history[0].instance}"
-            entries.extend(_entries(history, related.related_model, label=label, skip=related.field.attname))
+            groups.append((_changes_of(history, related.related_model, labels), related.related_model, label,
+                           related.field.attname))
+    labels.resolve()
+    entries = []
+    for index, (changes, model, label, skip) in enumerate(groups):
+        entries.extend(_entries(changes, model, labels, label=label, skip=skip,
+                                answers=(answers_field, specs) if index == 0 else ("", {})))
     if parts:
         entries.sort(key=lambda entry: entry.when, reverse=True)
     return entries
 
 
-def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: str = "",
-             answers: tuple[str, Mapping[str, item_rules.ItemSpec]] = ("", {})) -> list[AuditEntry]:
-    """Entries of one record's history rows (newest first); a part's fields are prefixed with `label`
-    (its link to the record, `skip`, left out), and its removal lists what was removed. The field
-    named by `answers` holds item answers, shown with the items (`answers[1]`, by code)."""
+def _changes_of(rows: list, model: type[models.Model], labels: RelatedLabels) -> list[tuple[Any, list]]:
+    """Each history row (newest first) with its changes from the row before it (empty for a creation
+    or deletion); the records the rows link to are noted in `labels`, to be read together."""
+    labels.collect(model, rows)
+    found = []
+    for index, row in enumerate(rows):
+        older = rows[index + 1] if index + 1 < len(rows) else None
+        changes = []
+        if older is not None and row.history_type == "~":
+            changes = row.diff_against(older, foreign_keys_are_objs=False).changes
+            for change in changes:
+                field = _model_field(model, change.field)
+                if field is not None and field.many_to_many:
+                    labels.collect_m2m(field, (change.old, change.new))
+        found.append((row, changes))
+    return found
+
+
+def _entries(rows: list[tuple[Any, list]], model: type[models.Model], labels: RelatedLabels, *, label: str = "",
+             skip: str = "", answers: tuple[str, Mapping[str, item_rules.ItemSpec]] = ("", {})) -> list[AuditEntry]:
+    """Entries of one record's history rows with their changes (`_changes_of`, newest first); a
+    part's fields are prefixed with `label` (its link to the record, `skip`, left out), and its
+    removal lists what was removed. The field named by `answers` holds item answers, shown with the
+    items (`answers[1]`, by code). Values are shown as a reader knows them (`labels`)."""
     prefix = f"{label}: " if label else ""
     answers_field, specs = answers
     entries = []
-    for index, row in enumerate(rows):
-        older = rows[index + 1] if index + 1 < len(rows) else None
+    for row, delta in rows:
         changes: list[FieldChange] = []
-        if older is not None and row.history_type == "~":
-            delta = row.diff_against(older, foreign_keys_are_objs=False)
-            for change in delta.changes:
+        if row.history_type == "~":
+            for change in delta:
                 if change.field == VERSION_FIELD:  # the record's edit counter (`trials.concurrency`), not data
                     continue
-                verbose = (str(row._meta.get_field(change.field).verbose_name) if _is_field(row, change.field)
-                           else change.field)
+                field = _model_field(model, change.field)
+                known = field is not None
+                verbose = str(field.verbose_name) if known else change.field
                 if _answers(change.old) and _answers(change.new):
                     item_specs = specs if change.field == answers_field else {}
                     changes.extend(_answer_changes(prefix + verbose, change.old, change.new, item_specs))
                     continue
-                changes.append(
-                    FieldChange(
-                        field=prefix + verbose,
-                        old=_display(row, change.field, change.old) if _is_field(row, change.field) else change.old,
-                        new=_display(row, change.field, change.new) if _is_field(row, change.field) else change.new,
-                    )
-                )
+                changes.append(FieldChange(
+                    field=prefix + verbose,
+                    old=labels.display(model, change.field, change.old) if known else change.old,
+                    new=labels.display(model, change.field, change.new) if known else change.new,
+                ))
         elif row.history_type == "+" or (label and row.history_type == "-"):
             for field in model._meta.concrete_fields:
                 if field.primary_key or field.attname in (skip, VERSION_FIELD):
@@ -222,11 +290,8 @@ def _entries(rows: list, model: type[models.Model], *, label: str = "", skip: st
                     item_specs = specs if field.attname == answers_field else {}
                     changes.extend(_answer_changes(prefix + str(field.verbose_name), {}, value, item_specs))
                 elif value not in (None, "", [], {}):
-                    changes.append(FieldChange(
-                        field=prefix + str(field.verbose_name),
-                        old=None,
-                        new=_display(row, field.attname, value) if field.attname == field.name else value,
-                    ))
+                    changes.append(FieldChange(field=prefix + str(field.verbose_name), old=None,
+                                               new=labels.display(model, field.name, value)))
         user = row.history_user
         entries.append(
             AuditEntry(
@@ -275,12 +340,12 @@ def _answer_display(spec: item_rules.ItemSpec | None, value):
         return value
 
 
-def _is_field(record, name: str) -> bool:
+def _model_field(model: type[models.Model], name: str):
+    """The field `name` of `model` (a many-to-many field too, which its history rows lack), or None."""
     try:
-        record._meta.get_field(name)
-    except Exception:
-        return False
-    return True
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
 
 
 # Records whose audit trail can be opened from a page: URL name -> model. The configuration models

@@ -19,6 +19,7 @@ class AssessmentRow:
     labs: str
     can_correct: bool
     items: list  # the answers to the study's items by section: (section, [(code, label, shown, empty)])
+    lab_results: tuple = ()  # (lab result id, the lab in SI) each, in the order of `labs` (their audit trails)
 
 
 @register.simple_tag
@@ -36,9 +37,12 @@ def assessment_rows(participant, user) -> list[AssessmentRow]:
     order = {code: index for index, code in enumerate(analytes)}
     for assessment in assessments:
         visit = visits.get(assessment.visit_id)
-        labs = ", ".join(f"{lab.analyte} {format_number(lab.value, 3)} {analytes[lab.analyte].si_unit}"
-                         for lab in sorted(assessment.labs.all(), key=lambda lab: order.get(lab.analyte, len(order))))
+        lab_results = tuple(
+            (lab.pk, f"{lab.analyte} {format_number(lab.value, 3)} {analytes[lab.analyte].si_unit}")
+            for lab in sorted(assessment.labs.all(), key=lambda lab: order.get(lab.analyte, len(order))))
         rows.append(AssessmentRow(
-            assessment=assessment, visit_code=visit.code if visit else "", labs=labs, can_correct=may_correct,
-            items=forms.answered_sections(visit.definition_id if visit else None, assessment.items)))
+            assessment=assessment, visit_code=visit.code if visit else "",
+            labs=", ".join(text for _pk, text in lab_results), can_correct=may_correct,
+            items=forms.answered_sections(visit.definition_id if visit else None, assessment.items),
+            lab_results=lab_results))
     return rows
