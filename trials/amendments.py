@@ -94,7 +94,7 @@ def amendment_activate(*, study: Study, version: str, effective_date: date | Non
     version, reason = (version or "").strip(), (reason or "").strip()
     today = today or timezone.localdate()
     with transaction.atomic():
-        locked = Study.objects.select_for_update().select_related("active_version").get(pk=study.pk)
+        locked = Study.objects.select_for_update(of=("self",)).select_related("active_version").get(pk=study.pk)
         if locked.status != StudyStatus.ACTIVE or locked.active_version is None:
             raise ConflictError({"status": [_("Study %(code)s is not running: its items and criteria take effect "
                                               "when the study is activated.") % {"code": locked.code}]})
@@ -150,7 +150,7 @@ def version_sync(study: Study, *, version: str, effective_date: date, by, reason
     if errors:
         raise StudyDefinitionError(f"{study.code} version: " + " ".join(m for ms in errors.values() for m in ms),
                                    dict(errors))
-    locked = Study.objects.select_for_update().select_related("active_version").get(pk=study.pk)
+    locked = Study.objects.select_for_update(of=("self",)).select_related("active_version").get(pk=study.pk)
     _amend(locked, version=version, effective_date=effective_date, reason=reason, by=by)
     study.active_version, study.version, study.effective_date = locked.active_version, version, effective_date
     report.updated.append(f"{study.code} protocol version {version} in force")
