@@ -87,35 +87,45 @@ def test_the_edit_page_shows_the_other_change_and_keeps_the_users_values(studies
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_racing_corrections_never_overwrite_silently(studies, make_user):
-    """50 pairs of users save the same screening from the same read at the same moment: one of each
-    pair is saved, the other gets 409, and history has exactly one new row per accepted save."""
+@pytest.mark.parametrize("kind", ["screening", "assessment", "adverse event"])
+def test_racing_corrections_never_overwrite_silently(studies, make_user, woman, kind):
+    """50 pairs of users correct the same record from the same read at the same moment: one of each
+    pair is saved, the other gets 409, and history has the accepted save's rows only."""
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
     coordinator = make_user("coordinator")
-    screening = create_screening(coordinator)
-    url = f"/api/v1/screenings/{screening.pk}/"
-    statuses = []
+    api = client_for(coordinator)
+    if kind == "screening":
+        model, pk = Screening, create_screening(coordinator).pk
+        url, change = f"/api/v1/screenings/{pk}/", lambda n, side: {"weight_kg": 50 + n % 20 + side / 10}
+    elif kind == "assessment":
+        pk = api.post(f"/api/v1/participants/{woman.pk}/assessments/", w1_body(), format="json").json()["id"]
+        model, url, change = Assessment, f"/api/v1/assessments/{pk}/", lambda n, side: {"notes": f"Pair {n} by {side}"}
+    else:
+        model, pk = AdverseEvent, adverse_event(enrol_p2(coordinator), onset=dlt_onset(), by=coordinator).pk
+        url, change = f"/api/v1/adverse-events/{pk}/", lambda n, side: {"description": f"Pair {n} by {side}"}
+    accepted = 0
     for pair in range(50):
-        version = Screening.objects.get(pk=screening.pk).row_version
-        rows = screening.history.count()
+        version = api.get(url).json()["version"]
+        rows = model.history.filter(id=pk).count()
         barrier = threading.Barrier(2)
         results = []
 
-        def save(weight, version=version, barrier=barrier, results=results):
+        def save(side, version=version, barrier=barrier, results=results, pair=pair):
             try:
                 client = client_for(coordinator)
                 barrier.wait(timeout=10)
-                results.append(client.patch(url, {"weight_kg": weight, "reason": f"Pair {pair}",
-                                                  "version": version}, format="json").status_code)
+                body = {**change(pair, side), "reason": f"Pair {pair}", "version": version}
+                results.append(client.patch(url, body, format="json").status_code)
             finally:
                 connections.close_all()
 
-        threads = [threading.Thread(target=save, args=(50 + pair % 20 + side / 10,)) for side in (1, 2)]
+        threads = [threading.Thread(target=save, args=(side,)) for side in (1, 2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=60)
-        assert sorted(results) == [200, 409], (pair, results)
-        statuses.extend(results)
-        assert screening.history.count() - rows == 2  # the one accepted save: the facts, then the evaluation
-    assert statuses.count(200) == 50
+        assert sorted(results) == [200, 409], (kind, pair, results)
+        accepted += 1
+        # One accepted save: one history row (a screening's: its facts, then their evaluation).
+        assert model.history.filter(id=pk).count() - rows == (2 if kind == "screening" else 1)
+    assert accepted == 50
