@@ -73,7 +73,7 @@ class Conflict:
     changes: list
 
 
-_SKIPPED = {"row_version", "evaluated_at", "eligibility", "eligible", "protocol_version"}
+_SKIPPED = {VERSION_FIELD, "evaluated_at", "eligibility", "eligible", "protocol_version"}
 
 
 def conflict_of(stale: StaleVersion, read: int | None) -> Conflict:
