@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A locked account's sessions, and those of an account whose access was taken away, end.
+    "trials.sessions.SessionsEndedMiddleware",
     # Wrong signature passwords counted after the view, outside its rolled-back transaction.
     "trials.throttle.PasswordFailuresMiddleware",
     "trials.middleware.SessionIdleTimeoutMiddleware",
@@ -144,6 +146,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's sign-in; the user read for a session carries when its sessions last ended (trials/sessions.py).
+AUTHENTICATION_BACKENDS = ["trials.sessions.AccountBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .api_tokens import token_valid_or_new
-from .audit import audited_save
+from .audit import audited_save, change_context
 from .enums import Role
 from .models import Site, SiteMembership
 
@@ -79,7 +79,9 @@ def user_upsert(*, username: str, role: str, site_code: str, password: str | Non
         except ValidationError as exc:
             raise UserError("Password refused: " + " ".join(exc.messages)) from None
         user.set_password(password)
-    user.save()
+    # A new password of an existing account is recorded as its "password changed" event.
+    with change_context(by=by, reason="Account created by add_user" if created else "Password set by add_user"):
+        user.save()
     membership = SiteMembership.objects.filter(user=user, site=site).first()
     if membership is None:
         audited_save(SiteMembership(user=user, site=site, role=role), by=by, reason="User added to the site")
@@ -89,15 +91,19 @@ def user_upsert(*, username: str, role: str, site_code: str, password: str | Non
     # Staff access (the admin) follows every membership: an administrator at one site stays one
     # when they get another role elsewhere.
     administers = SiteMembership.objects.filter(user=user, role=Role.ADMIN).exists()
+    follows = "Follows the administrator role" if administers else "Follows the loss of the administrator role"
     if user.is_staff != (administers or user.is_superuser):
         user.is_staff = administers or user.is_superuser
-        user.save(update_fields=["is_staff"])
+        with change_context(by=by, reason=follows):
+            user.save(update_fields=["is_staff"])
     group = administrators_group()
-    if administers:
-        user.groups.add(group)
-    else:
-        user.groups.remove(group)
-    token = token_valid_or_new(user).key if with_token else None
+    member = user.groups.filter(pk=group.pk).exists()
+    with change_context(by=by, reason=follows):
+        if administers and not member:
+            user.groups.add(group)
+        elif member and not administers:
+            user.groups.remove(group)
+    token = token_valid_or_new(user, by=by, reason="Made by add_user").key if with_token else None
     return UserResult(user=user, created=created, generated_password=generated, token=token)
 
 

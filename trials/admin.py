@@ -21,6 +21,7 @@ from . import (
     admin_items,  # noqa: F401 (registers the data dictionary's pages)
     catalogues,
 )
+from .account_audit import account_audit_link
 from .admin_activation import StudyActivationAdminMixin
 from .admin_amendments import AmendmentNoticeMixin, StudyAmendmentAdminMixin
 from .admin_base import AuditedAdmin, ScopedInline, _parent_id
@@ -291,9 +292,13 @@ class ResponseCriteriaSetAdmin(AuditedAdmin):
 
 @admin.register(SiteMembership)
 class SiteMembershipAdmin(AuditedAdmin):
-    list_display = ["user", "site", "role"]
+    list_display = ["user", "site", "role", "account_audit"]
     list_filter = ["role"]
     fields = ["user", "site", "role", "change_reason"]
+
+    @admin.display(description=_("account"))
+    def account_audit(self, obj):
+        return account_audit_link(obj.user)
 
 
 @admin.register(ReferenceRange)

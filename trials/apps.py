@@ -8,10 +8,14 @@ class TrialsConfig(AppConfig):
 
     def ready(self):
         # Models can be imported only once the app registry is ready, that is here.
-        from . import models  # noqa: PLC0415
-        from .audit import connect_guards, register_audited  # noqa: PLC0415  (importing it connects the audit-reason guard)
+        from django.contrib.auth import get_user_model  # noqa: PLC0415
+
+        from . import account_events, models, sessions  # noqa: F401, PLC0415  (account_events and sessions connect their receivers)
+        from .audit import connect_guards, register_audited, register_audited_parts  # noqa: PLC0415  (importing it connects the audit-reason guard)
 
         connect_guards()
+        # An account's audit trail shows its roles' history too.
+        register_audited_parts(get_user_model(), "memberships")
 
         for name, model in (("study", models.Study), ("site", models.Site), ("arm", models.Arm),
                             ("dose-level", models.DoseLevel), ("infusion-definition", models.InfusionDefinition),

@@ -26,6 +26,7 @@ from simple_history.signals import pre_create_historical_record
 from . import items as item_rules
 from .audit_labels import RelatedLabels
 from .concurrency import VERSION_FIELD
+from .history_fields import saves_only_unrecorded
 from .item_models import Item
 from .limits import audit_reason_max_length
 
@@ -81,12 +82,17 @@ def _writes_existing_row(instance: models.Model) -> bool:
     return type(instance)._base_manager.using(instance._state.db or "default").filter(pk=instance.pk).exists()
 
 
-def refuse_change_without_reason(sender, instance, raw=False, **kwargs):
+def change_in_progress() -> tuple[Any, str] | None:
+    """(user, reason) of the change in progress (`change_context`), or None."""
+    return _current_change.get()
+
+
+def refuse_change_without_reason(sender, instance, raw=False, update_fields=None, **kwargs):
     """pre_save of a model with history: a change to an existing row without a reason, or without
     its history row (simple-history's `save_without_historical_record`), is refused before the
     UPDATE runs, so the row and its history never disagree (fixtures loaded raw, which keep no
-    history, are left alone)."""
-    if raw or not _writes_existing_row(instance):
+    history, are left alone; so is a save of fields the history leaves out)."""
+    if raw or not _writes_existing_row(instance) or saves_only_unrecorded(instance, update_fields):
         return
     if hasattr(instance, "skip_history_when_saving"):
         raise AuditReasonRequired(_("A change to %(record)s keeps its history: it cannot be saved without it.") % {

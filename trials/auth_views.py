@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
 from . import throttle
+from .audit import change_context
 from .api_tokens import token_expired, token_expires_at, token_issue, token_revoke
 
 
@@ -79,7 +80,9 @@ class ThrottledPasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         throttle.succeeded(self._key())
-        return super().form_valid(form)
+        # Recorded as the account's "password changed" event, by its user (`trials.account_events`).
+        with change_context(by=self.request.user, reason="Changed by its user"):
+            return super().form_valid(form)
 
 
 def admin_password_change(request, extra_context=None):
@@ -100,7 +103,7 @@ def api_token(request):
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "create":
-            token = token_issue(request.user)
+            token = token_issue(request.user, by=request.user, reason="Made on the API token page")
             return render(request, "registration/api_token.html", {
                 "token": token, "new_key": token.key, "expires_at": token_expires_at(token)})
         if action == "revoke":

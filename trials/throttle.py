@@ -18,6 +18,9 @@ counts together, and sign-in keeps working, and keeps being throttled, when Redi
 signature password is found inside the service's transaction, which its refusal rolls back: during
 a request the count is kept aside and written after the view (`PasswordFailuresMiddleware`), so
 that it is not rolled back with the refused signature.
+
+The failure that locks an account is an event of the account (`AccountEvent`, "locked"): the
+account's sessions begun before it are signed out on their next request (`trials.sessions`).
 """
 from __future__ import annotations
 
@@ -28,10 +31,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from .account_events import event_record
+from .account_models import AccountEvent, AccountEventKind
 from .auth_models import PasswordFailureCount
 
 
@@ -174,16 +180,33 @@ def _record(keys) -> None:
             When(count__gte=limit - 1, then=Value(now + period)), default=F("expires_at"),
             output_field=models.DateTimeField())}
         if counting.update(**one_more):
+            _note_lock(key, period)
             continue
         if PasswordFailureCount.objects.filter(key=key, expires_at__lte=now).update(count=1, expires_at=now + period):
+            _note_lock(key, period)
             continue  # an expired count starts again
         try:
             with transaction.atomic():
                 PasswordFailureCount.objects.create(key=key, count=1, expires_at=now + period)
         except IntegrityError:  # created meanwhile by a concurrent failure
             counting.update(**one_more)
+        _note_lock(key, period)
         # The first failure of a key clears counts that ended long ago.
         PasswordFailureCount.objects.filter(expires_at__lt=now - period).delete()
+
+
+def _note_lock(key: str, period: timedelta) -> None:
+    """When `key` is an account's and is now locked: the lock is an event of the account(s) of that
+    name (once per lock), which ends their sessions."""
+    if not key.startswith("account:"):
+        return
+    row = PasswordFailureCount.objects.filter(key=key).values_list("count", "expires_at").first()
+    if row is None or row[0] < limit_of(key):
+        return
+    name = key.split(":", 1)[1]
+    for user in get_user_model()._default_manager.filter(username__iexact=name):
+        if not AccountEvent.objects.filter(user=user, kind=AccountEventKind.LOCKED, at__gte=row[1] - period).exists():
+            event_record(user, AccountEventKind.LOCKED, by=None, reason="Too many wrong passwords")
 
 
 def succeeded(*keys: str) -> None:

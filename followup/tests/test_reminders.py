@@ -23,6 +23,7 @@ from followup.models import AdverseEvent, Reminder, Visit
 from followup.tasks import send_reminders
 from followup.tests.factories import ReminderFactory
 from followup.tests.support import enrol, event, overdue_visit
+from trials.audit import change_context
 from trials.tests.support import require_service
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=dt_timezone.utc)
@@ -91,7 +92,8 @@ def site_team(make_user):
     for name, user in users.items():
         user.email = "" if name == "no_email" else f"{user.username}@hospital.cn"
         user.is_active = name != "inactive"
-        user.save()
+        with change_context(by=None, reason="Test: the site team's addresses"):
+            user.save()
     return users
 
 

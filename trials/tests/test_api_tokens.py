@@ -152,6 +152,9 @@ def test_an_administrator_revokes_a_token_of_their_site(admin_client, coordinato
     assert f"API token of {coordinator_token.user.username}" in confirm.content.decode()
     assert coordinator_token.key not in confirm.content.decode()
     assert admin_client.post(admin_token_url(coordinator_token, "delete"), {"post": "yes"}).status_code == 302
+    assert Token.objects.filter(pk=coordinator_token.pk).exists()  # refused without a reason
+    assert admin_client.post(admin_token_url(coordinator_token, "delete"),
+                             {"post": "yes", "change_reason": "Left the study team"}).status_code == 302
     assert coordinator_token.key not in str(LogEntry.objects.values_list("object_repr", flat=True).get())
     assert not Token.objects.filter(pk=coordinator_token.pk).exists()
     assert with_token(coordinator_token.key).get(STUDIES).status_code == 401
@@ -162,14 +165,14 @@ def test_an_administrator_of_another_site_neither_sees_nor_revokes_the_token(cli
     client.force_login(make_user("admin", site="XH"))
     listing = client.get(reverse("admin:authtoken_tokenproxy_changelist"))
     assert listing.status_code == 200 and coordinator_token.user.username not in listing.content.decode()
-    client.post(admin_token_url(coordinator_token, "delete"), {"post": "yes"})
+    client.post(admin_token_url(coordinator_token, "delete"), {"post": "yes", "change_reason": "Left the team"})
     assert Token.objects.filter(pk=coordinator_token.pk).exists()
 
 
 def test_other_roles_have_no_token_administration(client, studies, make_user, coordinator_token):
     client.force_login(make_user("monitor"))
     assert client.get(reverse("admin:authtoken_tokenproxy_changelist")).status_code == 302  # admin sign-in
-    client.post(admin_token_url(coordinator_token, "delete"), {"post": "yes"})
+    client.post(admin_token_url(coordinator_token, "delete"), {"post": "yes", "change_reason": "Left the team"})
     assert Token.objects.filter(pk=coordinator_token.pk).exists()
 
 

@@ -11,7 +11,7 @@ from enrollment.models import Screening
 from enrollment.tests.support import p3_facts
 from trials import catalogues
 from trials.accounts import administrators_group
-from trials.audit import audited_save
+from trials.audit import audited_save, change_context
 from trials.catalogue import shipped_catalogue
 from trials.models import (
     Analyte,
@@ -252,8 +252,9 @@ def test_catalogue_pages_refuse_staff_without_the_administrator_role(client, mak
     """Even with the administrators' permissions, only an administrator's role opens them."""
     monitor = make_user("monitor")
     monitor.is_staff = True
-    monitor.save()
-    monitor.groups.add(administrators_group())
+    with change_context(by=None, reason="Test: staff with the administrators' permissions"):
+        monitor.save()
+        monitor.groups.add(administrators_group())
     client.force_login(monitor)
 
     assert client.get(reverse(f"admin:trials_{model}_changelist")).status_code == 403

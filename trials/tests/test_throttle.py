@@ -173,6 +173,10 @@ def test_the_password_change_is_locked_after_wrong_current_passwords(client, mak
     client.force_login(user)
     for _ in range(5):
         assert change_password(client, WRONG).status_code == 200
+    # The lock signs the session out (`trials.sessions`): its next request goes to sign-in.
+    ended = change_password(client, "Correct-Horse-88")
+    assert ended.status_code == 302 and ended["Location"].startswith(reverse("login"))
+    client.force_login(user)  # a session begun after the lock (signing in with the password is refused)
     refused = change_password(client, "Correct-Horse-88")
     assert refused.status_code == 429
     assert "changing the password is locked for 15 minutes" in refused.content.decode()
@@ -196,6 +200,10 @@ def test_the_admin_password_change_is_throttled_alike(admin_client, admin_user, 
     for _ in range(5):
         admin_client.post(url, {"old_password": WRONG, "new_password1": "Battery-Staple-77",
                                 "new_password2": "Battery-Staple-77"})
+    ended = admin_client.post(url, {"old_password": SIGNER_PASSWORD, "new_password1": "Battery-Staple-77",
+                                    "new_password2": "Battery-Staple-77"})
+    assert ended.status_code == 302 and ended["Location"].startswith(reverse("admin:login"))
+    admin_client.force_login(admin_user)  # a session begun after the lock
     refused = admin_client.post(url, {"old_password": SIGNER_PASSWORD, "new_password1": "Battery-Staple-77",
                                       "new_password2": "Battery-Staple-77"})
     assert refused.status_code == 429
@@ -244,8 +252,10 @@ def test_an_administrator_unlocks_an_account_of_their_site(admin_client, make_us
     listing = admin_client.get(reverse("admin:trials_passwordfailurecount_changelist"))
     assert listing.status_code == 200 and "account:user-a" in listing.content.decode()
     assert "address:203.0.113.5" not in listing.content.decode()  # superusers only
-    assert admin_client.post(reverse("admin:trials_passwordfailurecount_delete", args=[count.pk]),
-                             {"post": "yes"}).status_code == 302
+    delete = reverse("admin:trials_passwordfailurecount_delete", args=[count.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302  # no reason: nothing deleted
+    assert PasswordFailureCount.objects.filter(pk=count.pk).exists()
+    assert admin_client.post(delete, {"post": "yes", "change_reason": "Called the ward"}).status_code == 302
     assert signed_in(sign_in(Client(), "user-a", "Correct-Horse-88", forwarded="203.0.113.5"))
 
 
@@ -257,7 +267,8 @@ def test_an_administrator_of_another_site_cannot_unlock(client, make_user, behin
     client.force_login(make_user("admin", site="XH"))
     listing = client.get(reverse("admin:trials_passwordfailurecount_changelist"))
     assert listing.status_code == 200 and "account:user-a" not in listing.content.decode()
-    client.post(reverse("admin:trials_passwordfailurecount_delete", args=[count.pk]), {"post": "yes"})
+    client.post(reverse("admin:trials_passwordfailurecount_delete", args=[count.pk]),
+                {"post": "yes", "change_reason": "Called the ward"})
     assert PasswordFailureCount.objects.filter(pk=count.pk).exists()
     client.force_login(make_user("monitor"))
     assert client.get(reverse("admin:trials_passwordfailurecount_changelist")).status_code == 302
