@@ -46,6 +46,7 @@ class InfusionForm(LimitedForm, forms.Form):
                                           widget=forms.CheckboxSelectMultiple)
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
+    # xgettext:no-python-format (a percentage, not a placeholder)
     dose_confirmation = forms.CharField(label=_("Reason, if the dose is more than 10 % off the computed one"),
                                         required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                         help_text=_("Recorded as a dose deviation."))
