@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
 
 from .account_models import TOKEN_PREFIX_LENGTH, AccountEvent, AccountEventKind
-from .audit import change_in_progress, clip_reason
+from .audit import change_in_progress
 from .models import SiteMembership
 
 User = get_user_model()
@@ -27,8 +27,11 @@ ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
 def event_record(user, kind: str, *, by=None, reason: str = "", token: Token | None = None) -> AccountEvent:
     """Record `kind` for `user`, by `by` (None: the system) with `reason`; a token by the first
     characters of its key only."""
+    limit = AccountEvent._meta.get_field("reason").max_length
+    reason = (reason or "").strip()
     return AccountEvent.objects.create(
-        user=user, kind=kind, by=by if getattr(by, "pk", None) else None, reason=clip_reason(reason) or "",
+        user=user, kind=kind, by=by if getattr(by, "pk", None) else None,
+        reason=reason if len(reason) <= limit else reason[: limit - 1] + "…",
         token_prefix=token.key[:TOKEN_PREFIX_LENGTH] if token is not None else "")
 
 

@@ -6,6 +6,27 @@ import django.utils.timezone
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
+from django.utils import timezone
+
+
+def begin_account_history(apps, schema_editor):
+    """Each account that exists gets the first row of its history (as it is now, with its groups and
+    permissions), so that its later changes show field by field."""
+    User = apps.get_model(*settings.AUTH_USER_MODEL.split("."))
+    History = apps.get_model("trials", "HistoricalUser")
+    Groups = apps.get_model("trials", "HistoricalUser_groups")
+    Permissions = apps.get_model("trials", "HistoricalUser_user_permissions")
+    tracked = [field.attname for field in History._meta.concrete_fields if not field.name.startswith("history_")]
+    now = timezone.now()
+    for user in User.objects.all():
+        row = History.objects.create(history_date=now, history_type="+", history_change_reason="Account history begins",
+                                     **{name: getattr(user, name) for name in tracked})
+        Groups.objects.bulk_create([Groups(history=row, id=link, user_id=user.pk, group_id=group)
+                                    for link, group in user.groups.through.objects.filter(user_id=user.pk)
+                                    .values_list("pk", "group_id")])
+        Permissions.objects.bulk_create([Permissions(history=row, id=link, user_id=user.pk, permission_id=permission)
+                                         for link, permission in user.user_permissions.through.objects.filter(
+                                             user_id=user.pk).values_list("pk", "permission_id")])
 
 
 class Migration(migrations.Migration):
@@ -88,4 +109,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['user', 'kind', 'at'], name='account_event_user_kind_at')],
             },
         ),
+        migrations.RunPython(begin_account_history, migrations.RunPython.noop),
     ]

@@ -5,6 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
@@ -312,3 +314,27 @@ def test_the_user_changes_their_own_password_as_an_event(signed_in):
     assert response.status_code == 302
     assert events_of(user)[-1] == (AccountEventKind.PASSWORD_CHANGED, user.username, "Changed by its user")
     assert client.get(HOME).status_code == 200  # their own session goes on
+
+
+# --- accounts that existed before their history ----------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_every_account_that_existed_before_gets_the_first_row_of_its_history(studies, make_user,
+                                                                             back_to_the_latest_schema):
+    administrator = make_user("admin")
+    executor = MigrationExecutor(connection)
+    [history_migration] = [key for key in executor.loader.graph.nodes
+                           if key[0] == "trials" and key[1].endswith("_account_history_and_events")]
+    [before] = [node.key for node in executor.loader.graph.node_map[history_migration].parents
+                if node.key[0] == "trials"]
+    executor.migrate([before])
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([history_migration])
+    state = executor.loader.project_state([history_migration]).apps
+    rows = state.get_model("trials", "HistoricalUser").objects.filter(id=administrator.pk)
+    [row] = rows
+    assert (row.history_type, row.history_change_reason, row.username, row.is_staff) == (
+        "+", "Account history begins", administrator.username, True)
+    groups = state.get_model("trials", "HistoricalUser_groups").objects.filter(history_id=row.history_id)
+    assert list(groups.values_list("group__name", flat=True)) == [ADMIN_GROUP]
