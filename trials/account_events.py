@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
+from simple_history.models import HistoricalRecords
 
 from .account_models import TOKEN_PREFIX_LENGTH, AccountEvent, AccountEventKind
 from .audit import change_in_progress
@@ -38,9 +39,16 @@ def event_record(user, kind: str, *, by=None, reason: str = "", token: Token | N
 def _who_and_why(instance, default_reason: str) -> tuple:
     """The user and reason of the change of `instance` in progress (its own, else the context's)."""
     current = change_in_progress() or (None, "")
-    by = getattr(instance, "_history_user", None) or current[0]
+    by = getattr(instance, "_history_user", None) or current[0] or _requesting_user()
     reason = (getattr(instance, "_change_reason", None) or current[1] or "").strip()
     return by, reason or default_reason
+
+
+def _requesting_user():
+    """The signed-in user of the request in progress (simple-history's HistoryRequestMiddleware), or None."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user if getattr(user, "is_authenticated", False) else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def token_issue(user, *, by=None, reason: str = "") -> Token:
     if old is not None:
         expired = token_expired(old)
         event_record(user, AccountEventKind.TOKEN_EXPIRED if expired else AccountEventKind.TOKEN_REVOKED, by=by,
-                     reason=reason or ("Replaced once expired" if expired else "Replaced by a new token"), token=old)
+                     reason="Replaced once expired" if expired else "Replaced by a new token", token=old)
         old.delete()
     token = Token.objects.create(user=user)
     event_record(user, AccountEventKind.TOKEN_CREATED, by=by, reason=reason or "API token made", token=token)

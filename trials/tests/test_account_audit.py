@@ -1,6 +1,8 @@
 """The audit trail of user accounts: history of the account (never its password), its events
 (passwords, API tokens, locks), the account's audit page, and sessions that end when the account is
 locked or its access is taken away."""
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -74,6 +76,15 @@ def test_a_password_change_writes_no_history_row_and_is_an_event(studies, coordi
     assert not any(hashed in str(value) for row in User.history.values() for value in row.values())
 
 
+def test_a_password_set_by_other_code_needs_no_reason_and_is_the_systems_event(studies, coordinator):
+    """As Django's `changepassword` command does it."""
+    coordinator.set_password("Battery-Staple-77")
+    coordinator.save()
+    assert events_of(coordinator)[-1] == (AccountEventKind.PASSWORD_CHANGED, None, "Password changed")
+    coordinator.check_password("Battery-Staple-77")  # an upgrade of the hash is no change
+    assert len(events_of(coordinator)) == 1
+
+
 def test_signing_in_works_and_writes_no_history_row(studies, make_user):
     user = make_user("coordinator", password="Correct-Horse-88")
     before = len(history_of(user))
@@ -129,6 +140,19 @@ def test_tokens_made_and_revoked_are_events_without_their_key(studies, coordinat
     ]
     stored = [str(value) for row in AccountEvent.objects.values() for value in row.values()]
     assert not any(key in value for key in (first_key, second.key) for value in stored)
+
+
+def test_an_expired_token_replaced_by_add_user_is_recorded_as_expired(studies, coordinator, capsys):
+    old = token_issue(coordinator, by=coordinator)
+    old_key = old.key
+    Token.objects.filter(pk=old_key).update(created=old.created - timedelta(days=365))
+    call_command("add_user", coordinator.username, "--role", "coordinator", "--site", "PUMCH", "--token")
+    new_key = capsys.readouterr().out.strip().splitlines()[-1]
+
+    rows = list(AccountEvent.objects.filter(user=coordinator).order_by("at", "pk").values_list(
+        "kind", "by", "reason", "token_prefix"))
+    assert rows[-2:] == [(AccountEventKind.TOKEN_EXPIRED, None, "Replaced once expired", old_key[:6]),
+                         (AccountEventKind.TOKEN_CREATED, None, "Made by add_user", new_key[:6])]
 
 
 def test_an_account_event_is_never_changed_or_deleted(studies, coordinator):
