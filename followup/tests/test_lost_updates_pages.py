@@ -112,18 +112,24 @@ def test_a_save_from_an_older_read_shows_the_other_change_and_keeps_the_users_va
     assert model.history.filter(id=record.pk).first().history_change_reason == "Mine is right"
 
 
-def test_a_page_without_its_version_is_refused_and_writes_nothing(studies, coordinator, woman):
-    event = record_of("adverse event", coordinator, woman)
-    url = reverse("adverse-event-edit", args=[event.pk])
+@pytest.mark.parametrize("kind", ["assessment", "adverse event", "screening"])
+def test_a_page_without_its_version_is_refused_above_the_form_and_writes_nothing(studies, coordinator, woman, kind):
+    """A page opened without the version (sent from an older page) is refused, and says why above
+    the form: its hidden field shows no message."""
+    model, field, page, _done, value, _rows = KINDS[kind]
+    record = record_of(kind, coordinator, woman)
+    url = reverse(page, args=[record.pk])
     client = signed_in(coordinator)
     form = opened(client, url)
-    rows = event.history.count()
+    before, rows = stored(model, record.pk, field), model.history.filter(id=record.pk).count()
 
-    response = client.post(url, {**form, "version": "", "description": "No version", "reason": "Old page"})
+    response = client.post(url, {**form, "version": "", field: value(1, 1), "reason": "From an old page"})
 
-    assert response.status_code == 200 and not conflict_box(response.content.decode())
-    assert "version" in response.content.decode()
-    assert (stored(AdverseEvent, event.pk, "description"), event.history.count()) == ("ALT 6 x ULN", rows)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert not conflict_box(html)
+    assert html.count("Send the version of the record you read") == 1  # shown, once
+    assert (stored(model, record.pk, field), model.history.filter(id=record.pk).count()) == (before, rows)
 
 
 @pytest.mark.services
