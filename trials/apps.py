@@ -11,6 +11,8 @@ class TrialsConfig(AppConfig):
         from . import models  # noqa: PLC0415
         from .audit import connect_guards, register_audited  # noqa: PLC0415  (importing it connects the audit-reason guard)
 
+        from . import languages  # noqa: F401, PLC0415  (connects the sign-in language receiver)
+
         connect_guards()
 
         for name, model in (("study", models.Study), ("site", models.Site), ("arm", models.Arm),
