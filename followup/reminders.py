@@ -225,12 +225,13 @@ def _send_one(reminder: ReminderDue, recipients: dict[str, list[str]], *, now: d
     if claimed is None:
         return False
     claim, current = claimed
-    messages = []
-    for language, to in recipients.items():
-        with translation.override(language):
-            subject, body = reminder_message(current(), base_url=base_url)
-        messages.append((subject[:300], body, to))
     try:
+        messages = []
+        for language, to in recipients.items():
+            with translation.override(language):
+                subject, body = reminder_message(current(), base_url=base_url)
+            messages.append((subject[:300], body, to))
+        # A failure after one language's e-mail went out sends them all again: at least once.
         for subject, body, to in messages:
             send_mail(subject, body, None, to)
     except Exception:  # any failure (mail server down, a bad address): the next sweep tries again

@@ -57,3 +57,20 @@ def test_a_chinese_session_does_not_turn_the_english_recipients_mail_chinese(tea
         reminders.reminders_send(now=timezone.now())
     english = [message for message in mailoutbox if "li@hospital.cn" not in message.to]
     assert len(english) == 2 and all(message.subject.isascii() and message.body.isascii() for message in english)
+
+
+def test_a_failed_send_in_one_language_releases_the_claim_for_every_language(team, mailoutbox, monkeypatch):
+    real_send = reminders.send_mail
+
+    def chinese_server_down(subject, body, sender, to):
+        if to == ["li@hospital.cn"]:
+            raise ConnectionRefusedError("mail server down")
+        return real_send(subject, body, sender, to)
+
+    monkeypatch.setattr(reminders, "send_mail", chinese_server_down)
+    assert reminders.reminders_send(now=timezone.now()) == 0
+    assert Reminder.objects.count() == 0
+
+    monkeypatch.setattr(reminders, "send_mail", real_send)
+    assert reminders.reminders_send(now=timezone.now()) == 2
+    assert sum(message.to == ["li@hospital.cn"] for message in mailoutbox) == 2
