@@ -11,8 +11,6 @@ class TrialsConfig(AppConfig):
         from . import models  # noqa: PLC0415
         from .audit import connect_guards, register_audited  # noqa: PLC0415  (importing it connects the audit-reason guard)
 
-        from . import languages  # noqa: F401, PLC0415  (connects the sign-in language receiver)
-
         connect_guards()
 
         for name, model in (("study", models.Study), ("site", models.Site), ("arm", models.Arm),
@@ -20,3 +18,5 @@ class TrialsConfig(AppConfig):
                             ("visit-definition", models.VisitDefinition), ("criterion", models.EligibilityCriterion),
                             ("study-disease", models.StudyDisease), ("membership", models.SiteMembership)):
             register_audited(name, model)
+
+        from . import languages  # noqa: F401, PLC0415  (connects the sign-in language receiver)

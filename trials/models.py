@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import catalogues
+from .account_settings_models import AccountSettings  # noqa: F401 (the app's models)
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
 from .enums import (
     Assessment,
@@ -35,7 +36,6 @@ from .rule_items import rule_item_errors
 from .rule_params import RuleParamsError, validate_params
 from .scoping import ScopedQuerySet
 from .auth_models import PasswordFailureCount  # noqa: F401 (the app's models)
-from .account_settings_models import AccountSettings  # noqa: F401 (the app's models)
 from .version_models import StudyVersion, VersionStatus  # noqa: F401 (the app's models)
 
 code_validator = RegexValidator(
