@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('trials', '0015_password_failure_counts'),
+        ('trials', '0016_account_language'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
