@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .account_models import AccountEvent
+from .auth_models import AccountEvent
 from .audit import FieldChange, audit_entries
 from .scoping import Action, site_ids_for
 

@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
 from simple_history.models import HistoricalRecords
 
-from .account_models import TOKEN_PREFIX_LENGTH, AccountEvent, AccountEventKind
+from .auth_models import TOKEN_PREFIX_LENGTH, AccountEvent, AccountEventKind
 from .audit import change_in_progress
 from .models import SiteMembership
 

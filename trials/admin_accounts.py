@@ -23,11 +23,10 @@ from rest_framework.authtoken.models import TokenProxy
 from . import throttle
 from .account_audit import account_audit_link, account_audit_view
 from .account_events import event_record
-from .account_models import AccountEventKind
 from .admin_base import CREATED_REASON
 from .api_tokens import token_expired, token_expires_at, token_revoke
 from .audit import audited_delete, audited_save, change_context
-from .auth_models import PasswordFailureCount
+from .auth_models import AccountEventKind, PasswordFailureCount
 from .limits import audit_reason_max_length
 from .scoping import Action, site_ids_for
 

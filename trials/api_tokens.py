@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from .account_models import AccountEventKind
+from .auth_models import AccountEventKind
 from .account_events import event_record
 
 logger = logging.getLogger(__name__)

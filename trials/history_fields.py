@@ -1,6 +1,6 @@
 """Fields a model's history leaves out (simple-history's `excluded_fields`: a user's password and
 last sign-in). A save that changes only those is not a change of the record: the audit guards ask
-no reason for it (`trials.audit`) and no history row is written (`trials.account_models`)."""
+no reason for it (`trials.audit`) and no history row is written (`trials.auth_models`)."""
 from __future__ import annotations
 
 from django.db import models

@@ -36,7 +36,6 @@ from .rule_items import rule_item_errors
 from .rule_params import RuleParamsError, validate_params
 from .scoping import ScopedQuerySet
 from .auth_models import PasswordFailureCount  # noqa: F401 (the app's models)
-from .account_models import AccountEvent  # noqa: F401 (the app's models; registers the accounts' history)
 from .version_models import StudyVersion, VersionStatus  # noqa: F401 (the app's models)
 
 code_validator = RegexValidator(

@@ -17,7 +17,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models import Max, OuterRef, Subquery
 from django.dispatch import receiver
 
-from .account_models import ENDS_SESSIONS, AccountEvent
+from .auth_models import ENDS_SESSIONS, AccountEvent
 
 SIGNED_IN_AT = "_signed_in_at"  # session key: when its user signed in (seconds since the epoch)
 

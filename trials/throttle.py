@@ -37,8 +37,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from .account_events import event_record
-from .account_models import AccountEvent, AccountEventKind
-from .auth_models import PasswordFailureCount
+from .auth_models import AccountEvent, AccountEventKind, PasswordFailureCount
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from trials.accounts import ADMIN_GROUP
-from trials.account_models import AccountEvent, AccountEventKind, AppendOnly
+from trials.auth_models import AccountEvent, AccountEventKind, AppendOnly
 from trials.api_tokens import token_issue, token_revoke
 from trials.audit import AuditReasonRequired, audited_save, change_context
 from trials.models import Site, SiteMembership
