@@ -22,7 +22,7 @@ from trials import catalogues
 from trials.models import Study
 from trials.services import STUDIES_DIR, LoadReport, studies_load, study_load
 from trials.tests.factories import UserFactory
-from trials.tests.support import SIGNER_PASSWORD, client_for, require_service
+from trials.tests.support import SIGNER_PASSWORD, client_for, require_service, setup_update
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are synchronous and safe.
@@ -118,7 +118,7 @@ def participant(studies, coordinator):
     """A P3 participant (MSC-ITP-5) enrolled two days before the first infusion's planned day,
     :func:`dosing.tests.support.day0` (70 days ago); no infusion given yet."""
     screening = eligible_p3_screening(coordinator)
-    screening.consents.update(signed_at=timezone.now() - timedelta(days=75))
+    setup_update(screening.consents, signed_at=timezone.now() - timedelta(days=75))
     return ParticipantFactory(screening=screening, enrolled_on=day0() - timedelta(days=2), first_infusion_on=day0(),
                               by=coordinator)
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import catalogues
+from .audit_querysets import AuditedQuerySet
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
 from .enums import (
     Assessment,
@@ -93,6 +94,7 @@ class ResponseCriteriaSet(models.Model):
     )
     description = models.TextField(_("rules in words"), blank=True)
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

@@ -7,10 +7,11 @@ from datetime import datetime, time
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from trials import dates
 from trials.audit import audited_save
+from trials.audit_context import change_context
+from trials.audit_querysets import audited_bulk_create
 from trials.errors import ConflictError, Errors, ServiceError
 
 from ..models import Visit
@@ -65,7 +66,7 @@ def visit_schedule_create(*, participant, definitions, infusion_plan, by) -> lis
               window_start=v.window_start, window_end=v.window_end, provisional=v.provisional, timed=v.timed)
         for v in plan_visits([rule for rule, _ in due], anchors, tz=tz)
     ]
-    return bulk_create_with_history(rows, Visit, default_user=by, default_change_reason="Planned at enrolment")
+    return audited_bulk_create(rows, by=by, reason="Planned at enrolment")
 
 
 def visit_schedule_refresh(*, participant, infusion_plan, infusions, by, reason: str) -> int:
@@ -127,15 +128,13 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
                   "deviation_reason": (deviation_reason or "").strip() if deviation else ""}
         # One conditional UPDATE marks it done only while it is upcoming (a concurrent recording of the
         # same visit finds it done and is refused), then its history row, with who and why.
-        if not Visit.objects.filter(pk=visit.pk, state="upcoming").update(**values):
+        with change_context(by=by, reason=_("%(code)s done") % {"code": visit.code}):
+            done = Visit.objects.filter(state="upcoming").update_record(visit, **values)
+        if not done:
             state = Visit.objects.filter(pk=visit.pk).values_list("state", flat=True).first()
             label = dict(Visit._meta.get_field("state").choices).get(state, state)
             raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
                 "code": visit.code, "state": str(label).lower()}]})
-        for name, value in values.items():
-            setattr(visit, name, value)
-        Visit.history.bulk_history_create([visit], update=True, default_user=by,
-                                          default_change_reason=_("%(code)s done") % {"code": visit.code})
     return visit
 
 

@@ -15,6 +15,7 @@ from followup import grading
 from followup.ctcae_terms import DATA_FILE, CtcaeTerm, ctcae_terms, parse
 from followup.models import AdverseEvent
 from followup.tests.support import assess_labs
+from trials.tests.support import setup_update
 
 MEDDRA_SOCS = {
     "Blood and lymphatic system disorders", "Cardiac disorders", "Congenital, familial and genetic disorders",
@@ -221,8 +222,8 @@ def test_stored_events_under_corrected_terms_are_renamed_or_marked_other_with_hi
     gum, retina, fever = (record(api, participant, term=term).json()["id"]
                           for term in ("Oral hemorrhage", "Vitreous hemorrhage", "Fever"))
     # As recorded before the correction, when both terms were listed.
-    AdverseEvent.objects.filter(pk=gum).update(term="Gum hemorrhage")
-    AdverseEvent.objects.filter(pk=retina).update(term="Retinal hemorrhage")
+    setup_update(AdverseEvent.objects.filter(pk=gum), term="Gum hemorrhage")
+    setup_update(AdverseEvent.objects.filter(pk=retina), term="Retinal hemorrhage")
 
     migration.correct_terms(apps, None)
 
