@@ -25,7 +25,7 @@ from simple_history.signals import pre_create_historical_record
 from . import items as item_rules
 from .audit_context import AuditReasonRequired, change_context, clip, current_change
 from .audit_labels import RelatedLabels
-from .audit_querysets import guard_base_manager
+from .audit_querysets import guard_managers
 from .concurrency import VERSION_FIELD
 from .item_models import Item
 from .limits import audit_reason_max_length
@@ -87,13 +87,13 @@ def connect_guards() -> None:
     """Connect the reason guards to every model that keeps history (called once the app registry
     is ready). Connected per model, so that deletions of other models keep Django's fast path.
     Its querysets' own writes (update, bulk_update, bulk_create) are guarded by
-    `trials.audit_querysets`, Django's internal ones too (`guard_base_manager`)."""
+    `trials.audit_querysets` (`guard_managers`)."""
     for model in apps.get_models():
         if hasattr(model._meta, "simple_history_manager_attribute"):
             pre_save.connect(refuse_change_without_reason, sender=model, dispatch_uid=f"audit-save-{model._meta.label}")
             pre_delete.connect(refuse_deletion_without_reason, sender=model,
                                dispatch_uid=f"audit-delete-{model._meta.label}")
-            guard_base_manager(model)
+            guard_managers(model)
 
 
 def clip_reason(reason: str | None) -> str | None:

@@ -17,13 +17,14 @@ transaction and in a fixed number of statements whatever the number of rows:
 - `bulk_create()` writes a "+" history row per record created, with the user and reason of the
   change in progress if there is one (a creation needs no reason).
 
-Every model with history uses it: `trials.scoping.ScopedQuerySet` is one, the others declare
-`objects = AuditedQuerySet.as_manager()`. Related managers (`screening.consents.update(...)`) are
-built from the model's default manager and so are guarded as well; Django's own writes through a
-model's base manager (a related manager's `add()`, the SET_NULL of a deletion) are, once
-`guard_base_manager` makes the default manager the base one. The system check below refuses a model
-with history whose managers are not guarded. The history manager itself (`Model.history`) is
-django-simple-history's and left as it is.
+Every model of the project with history uses it: `trials.scoping.ScopedQuerySet` is one, the
+others declare `objects = AuditedQuerySet.as_manager()`. Related managers
+(`screening.consents.update(...)`) are built from the model's default manager's class and so are
+guarded as well. At start-up `guard_managers` guards the managers of a model with history that does
+not declare it (one of Django's), and makes every such model's default manager its base manager, so
+that Django's own writes through the base manager (a related manager's `add()`, the SET_NULL of a
+deletion) keep the history too. The system check below reports a manager left unguarded. The
+history manager itself (`Model.history`) is django-simple-history's and left as it is.
 """
 from __future__ import annotations
 
@@ -80,8 +81,8 @@ class AuditedQuerySet(models.QuerySet):
     any other model it is Django's."""
 
     def update(self, **values) -> int:
-        if _writing_history.get() or not keeps_history(self.model):
-            return super().update(**values)
+        if _writing_history.get() or not keeps_history(self.model) or not values or self.query.is_sliced:
+            return super().update(**values)  # nothing to record, or Django's refusal of a sliced query
         by, reason = _change_in_force(self.model)
         with transaction.atomic(using=self.db, savepoint=False):
             # The rows' keys first, locked (PostgreSQL) so that they are the rows the UPDATE changes.
@@ -148,14 +149,42 @@ class AuditedQuerySet(models.QuerySet):
         return created
 
 
-def guard_base_manager(model: type[models.Model]) -> None:
-    """Make `model`'s default manager its base manager too, so that Django's own writes through the
-    base manager (a related manager's `add()`, the SET_NULL of a deletion) keep the history. Set on
-    the model's options at start-up, not in its Meta: the migrations do not record it."""
-    if model._meta.base_manager_name or not issubclass(model._default_manager._queryset_class, AuditedQuerySet):
-        return
-    model._meta.base_manager_name = model._default_manager.name
-    model._meta.__dict__.pop("base_manager", None)  # computed again from the name
+# Guarded subclasses of querysets that are not (`_guarded`), made once each.
+_GUARDED: dict[type[models.QuerySet], type[AuditedQuerySet]] = {}
+
+
+def _guarded(queryset_class: type[models.QuerySet]) -> type[models.QuerySet]:
+    if issubclass(queryset_class, AuditedQuerySet):
+        return queryset_class
+    if queryset_class not in _GUARDED:
+        _GUARDED[queryset_class] = type(f"Audited{queryset_class.__name__}", (AuditedQuerySet, queryset_class),
+                                        {"__module__": __name__})
+    return _GUARDED[queryset_class]
+
+
+def guard_managers(model: type[models.Model]) -> None:
+    """Guard every manager of `model`, a model with history (called at start-up by
+    `trials.audit.connect_guards`).
+
+    The project's models declare guarded querysets, which their related managers inherit. A model
+    that cannot (one of Django's, given history by `simple_history.register`) has its managers given
+    a guarded queryset here, both the managers the model class holds and those it inherits from an
+    abstract model (so that they stay guarded when Django makes its copies again); its related
+    managers, made from its manager's class, are not. The migrations record none of it.
+
+    The default manager is made the base manager too, so that Django's own writes through the base
+    manager (a related manager's `add()`, the SET_NULL of a deletion) keep the history. Set on the
+    model's options, not in its Meta: the migrations do not record it."""
+    for base in model.__mro__:
+        for manager in getattr(getattr(base, "_meta", None), "local_managers", ()):
+            if not issubclass(manager._queryset_class, AuditedQuerySet):
+                manager._queryset_class = _guarded(manager._queryset_class)
+    for manager in model._meta.managers:  # the copies made already
+        if not issubclass(manager._queryset_class, AuditedQuerySet):
+            manager._queryset_class = _guarded(manager._queryset_class)
+    if not model._meta.base_manager_name:
+        model._meta.base_manager_name = model._default_manager.name
+        model._meta.__dict__.pop("base_manager", None)  # computed again from the name
 
 
 def unguarded_managers() -> list[str]:

@@ -3,8 +3,8 @@ bypass its audit trail: without a reason they are refused before anything is wri
 each row changed or created gets its history row, with who and why, in a fixed number of
 statements whatever the number of rows."""
 import pytest
-from django.db import NotSupportedError, connection
-from django.test.utils import CaptureQueriesContext
+from django.db import NotSupportedError, connection, models
+from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from enrollment.models import Consent
 from trials.audit import AuditReasonRequired, audited_delete, audited_save, change_context
@@ -13,6 +13,7 @@ from trials.audit_querysets import (
     audited_bulk_create,
     audited_bulk_update,
     check_guarded_managers,
+    guard_managers,
     keeps_history,
     unguarded_managers,
 )
@@ -213,3 +214,33 @@ def test_a_reason_given_to_an_audited_save_is_not_reused_by_a_later_plain_save(s
     visit = VisitDefinition.objects.filter(study__code="MSC-ITP-5").last()
     audited_delete(visit, by=admin, reason="Removed")
     assert not hasattr(visit, "_change_reason") and not hasattr(visit, "_history_user")
+
+
+class NotesManager(models.Manager):
+    pass
+
+
+@isolate_apps("trials")
+def test_a_model_with_history_not_declaring_a_guarded_queryset_is_guarded_at_start_up():
+    # As one of Django's models given history by `simple_history.register`: its manager comes from an
+    # abstract model and is not an AuditedQuerySet's.
+    class Abstract(models.Model):
+        notes = NotesManager()
+
+        class Meta:
+            abstract = True
+
+    class Note(Abstract):
+        text = models.CharField(max_length=10)
+
+        class Meta:
+            app_label = "trials"
+
+    Note._meta.simple_history_manager_attribute = "history"
+    assert not isinstance(Note.notes.all(), AuditedQuerySet)
+    guard_managers(Note)
+    Note._meta._expire_cache()  # Django makes its copies of the managers again: still guarded
+    assert isinstance(Note.notes.all(), AuditedQuerySet) and isinstance(Note.notes, NotesManager)
+    assert Note._base_manager is Note._default_manager
+    with pytest.raises(AuditReasonRequired, match="notes"):  # before any statement: no database here
+        Note.notes.filter(text="a").update(text="b")
