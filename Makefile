@@ -40,6 +40,7 @@ lock:
 	$(COMPILE) $(UPGRADE) requirements-dev.in -o requirements-dev.txt
 
 migrate: install
+	$(DEV_ENV) $(BIN)/python manage.py compile_translations
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 
 run: migrate
@@ -50,6 +51,7 @@ run: migrate
 
 # DATABASE_URL, CELERY_BROKER_URL and REQUIRE_SERVICES pass through from the environment (.ci/run sets them).
 test: install-dev
+	$(DEV_ENV) $(BIN)/python manage.py compile_translations
 	$(DEV_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.selectors import participant_for
+from trials.concurrency import StaleVersion, stale_response, version_from_request, versioned
 from trials.limits import LimitedSerializer
 from trials.models import DoseLevel, Study
 from trials.scoping import Action, require, site_ids_for
@@ -22,6 +23,9 @@ class InfusionInSerializer(LimitedSerializer):
     length_model = Infusion
 
     number = serializers.IntegerField(min_value=1)
+    version = serializers.IntegerField(
+        required=False, allow_null=True, default=None,
+        help_text="The version of the planned infusion read (or If-Match): a row changed since is refused with 409.")
     missed = serializers.BooleanField(required=False, default=False)
     reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Why it was missed.")
     started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -50,11 +54,12 @@ class InfusionOutSerializer(serializers.ModelSerializer):
     dose_level = serializers.CharField(source="dose_level.code", allow_null=True, default=None)
     cells_per_kg = serializers.SerializerMethodField(help_text="The dose given per kg of the weight on the day.")
     deviations = serializers.SerializerMethodField(help_text="The protocol deviations of this infusion.")
+    version = serializers.IntegerField(source="row_version", read_only=True)
 
     class Meta:
         model = Infusion
-        fields = ["id", "number", "state", "target_date", "window_start", "window_end", "anchor", "started_at",
-                  "ended_at", "weight_kg", "dose_level", "dose_per_kg", "computed_dose", "cells_infused",
+        fields = ["id", "version", "number", "state", "target_date", "window_start", "window_end", "anchor",
+                  "started_at", "ended_at", "weight_kg", "dose_level", "dose_per_kg", "computed_dose", "cells_infused",
                   "cells_per_kg", "dose_explanation", "dose_confirmation", "dose_deviation", "deviation",
                   "deviation_reason", "deviations", "missed_reason", "product", "premedication", "vitals", "reactions"]
 
@@ -81,14 +86,19 @@ class ParticipantInfusions(APIView):
         serializer = InfusionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        if data.pop("missed"):
-            row = services.infusion_miss(participant=participant, number=data["number"], reason=data["reason"],
-                                         by=request.user)
-        else:
-            data.pop("reason")
-            row = services.infusion_record(participant=participant, data=services.InfusionInput(**data),
-                                           by=request.user)
-        return Response(InfusionOutSerializer(row).data, status=status.HTTP_201_CREATED)
+        data["version"] = version_from_request(request, data["version"])
+        try:
+            if data.pop("missed"):
+                row = services.infusion_miss(participant=participant, number=data["number"], reason=data["reason"],
+                                             by=request.user, version=data["version"])
+            else:
+                data.pop("reason")
+                row = services.infusion_record(participant=participant, data=services.InfusionInput(**data),
+                                               by=request.user)
+        except StaleVersion as stale:
+            current = participant.infusions.select_related("dose_level").get(pk=stale.current.pk)
+            return stale_response(stale, InfusionOutSerializer(current).data)
+        return versioned(Response(InfusionOutSerializer(row).data, status=status.HTTP_201_CREATED))
 
 
 # ---------------------------------------------------------------------------------------------

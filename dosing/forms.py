@@ -24,10 +24,16 @@ class DateTimeLocal(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+def _shown_at(path: str) -> str | None:
+    """A refusal of the version read (`trials.concurrency`) is shown above the form: its field is hidden."""
+    return None if path == "version" else path
+
+
 class InfusionForm(LimitedForm, forms.Form):
     length_model = Infusion
 
     number = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     started_at = forms.DateTimeField(label=_("Started at"), widget=DateTimeLocal(), input_formats=["%Y-%m-%dT%H:%M"])
     ended_at = forms.DateTimeField(label=_("Ended at"), widget=DateTimeLocal(), input_formats=["%Y-%m-%dT%H:%M"],
                                    required=False)
@@ -40,6 +46,7 @@ class InfusionForm(LimitedForm, forms.Form):
                                           widget=forms.CheckboxSelectMultiple)
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
+    # xgettext:no-python-format (a percentage, not a placeholder)
     dose_confirmation = forms.CharField(label=_("Reason, if the dose is more than 10 % off the computed one"),
                                         required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                         help_text=_("Recorded as a dose deviation."))
@@ -75,19 +82,22 @@ class InfusionForm(LimitedForm, forms.Form):
             "weight_kg": data["weight_kg"], "cells_infused": data.get("cells_infused"), "product": product,
             "premedication": data.get("premedication", ""), "vitals": {k: v for k, v in vitals.items() if v},
             "reactions": list(data.get("reactions") or []), "deviation_reason": data.get("deviation_reason", ""),
-            "dose_confirmation": data.get("dose_confirmation", ""),
+            "dose_confirmation": data.get("dose_confirmation", ""), "version": data.get("version"),
         }
 
     def field_for(self, path: str) -> str:
         """The field showing a service error's path: `product.lot` is `product_lot`."""
-        return f"product_{path.split('.', 1)[1]}" if path.startswith("product.") else path
+        return f"product_{path.split('.', 1)[1]}" if path.startswith("product.") else _shown_at(path)
 
 
 class MissedInfusionForm(LimitedForm, forms.Form):
     length_model = Infusion
 
     number = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    field_for = staticmethod(_shown_at)
 
 
 class _DecisionField(forms.ChoiceField):

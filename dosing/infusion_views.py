@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.selectors import participants_visible
+from trials.concurrency import StaleVersion, conflict_of, posted_at
 from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors
 from trials.scoping import Action, require
@@ -34,15 +35,20 @@ def infusion_record(request, pk):
         messages.info(request, _("Every planned infusion is recorded."))
         return redirect("participant-detail", pk=pk)
     kind = participant.arm.product_kind
-    form = InfusionForm(request.POST or None, product_kind=kind,
-                        cells_required=services.cells_required(participant.dose_level, kind),
-                        initial={"number": row.number,
-                                 "started_at": timezone.localtime().replace(second=0, microsecond=0)})
-    missed_form = MissedInfusionForm(initial={"number": row.number})
+    options = {"product_kind": kind, "cells_required": services.cells_required(participant.dose_level, kind),
+               "initial": {"number": row.number, "version": row.row_version,
+                           "started_at": timezone.localtime().replace(second=0, microsecond=0)}}
+    form = InfusionForm(request.POST or None, **options)
+    missed_form = MissedInfusionForm(initial={"number": row.number, "version": row.row_version})
+    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
             services.infusion_record(participant=participant, data=services.InfusionInput(**form.service_input()),
                                      by=request.user)
+        except StaleVersion as stale:  # the plan changed since the page was read: show what, keep the values
+            conflict = conflict_of(stale, form.cleaned_data["version"])
+            form = InfusionForm(posted_at(request.POST, conflict.version), **options)
+            form.is_valid()
         except ServiceError as error:
             add_service_errors(form, error)
         else:
@@ -50,7 +56,7 @@ def infusion_record(request, pk):
             return redirect("participant-detail", pk=pk)
     return render(request, "dosing/infusion_form.html",
                   {"participant": participant, "row": row, "form": form, "missed_form": missed_form,
-                   "level": participant.dose_level})
+                   "level": participant.dose_level, "conflict": conflict})
 
 
 @login_required
@@ -60,10 +66,16 @@ def infusion_missed(request, pk):
     if request.method != "POST" or row is None:
         return redirect("participant-detail", pk=pk)
     form = MissedInfusionForm(request.POST)
+    conflict = None
     if form.is_valid():
         try:
             services.infusion_miss(participant=participant, number=form.cleaned_data["number"],
-                                   reason=form.cleaned_data["reason"], by=request.user)
+                                   reason=form.cleaned_data["reason"], by=request.user,
+                                   version=form.cleaned_data["version"])
+        except StaleVersion as stale:
+            conflict = conflict_of(stale, form.cleaned_data["version"])
+            form = MissedInfusionForm(posted_at(request.POST, conflict.version))
+            form.is_valid()
         except ServiceError as error:
             add_service_errors(form, error)
         else:
@@ -72,7 +84,7 @@ def infusion_missed(request, pk):
     kind = participant.arm.product_kind
     infusion_form = InfusionForm(product_kind=kind,
                                  cells_required=services.cells_required(participant.dose_level, kind),
-                                 initial={"number": row.number})
+                                 initial={"number": row.number, "version": row.row_version})
     return render(request, "dosing/infusion_form.html",
                   {"participant": participant, "row": row, "form": infusion_form, "missed_form": form,
-                   "level": participant.dose_level})
+                   "level": participant.dose_level, "conflict": conflict})

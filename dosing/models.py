@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from trials.concurrency import VersionedModel
 from trials.models import DoseLevel, Study
 from trials.scoping import ScopedQuerySet
 
@@ -22,7 +23,7 @@ class InfusionState(models.TextChoices):
     MISSED = "missed", _("Missed")
 
 
-class Infusion(models.Model):
+class Infusion(VersionedModel):
     participant = models.ForeignKey("enrollment.Participant", on_delete=models.PROTECT, related_name="infusions")
     number = models.PositiveSmallIntegerField(_("infusion number"))
 

@@ -13,6 +13,7 @@ from enrollment.models import Participant
 from trials import hooks
 from trials.audit import audited_save
 from trials.audit_querysets import audited_bulk_create
+from trials.concurrency import VERSION_FIELD, check_version
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.models import Study
 from trials.scoping import Action, require
@@ -78,6 +79,9 @@ class InfusionInput:
     reactions: list | None = None
     deviation_reason: str = ""
     dose_confirmation: str = ""
+    # The version of the planned row the user read (API.md "Versions"): when given, a row changed
+    # since (re-planned, recorded) is refused with 409 instead of recorded from an older plan.
+    version: int | None = None
 
 
 REACTIONS = ("fever", "haemoglobinuria", "dmso_reaction", "infusion_reaction", "allergic_reaction")
@@ -234,7 +238,7 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     errors.raise_if_any()
 
     with transaction.atomic():
-        _lock_for_recording(participant, row)
+        _lock_for_recording(participant, row, version=data.version)
         row.target_date, row.window_start, row.window_end, row.anchor = (
             planned.target, planned.window_start, planned.window_end, planned.anchor)
         row.state = InfusionState.GIVEN
@@ -253,7 +257,8 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     return row
 
 
-def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | None = None) -> Infusion:
+def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | None = None,
+                  version: int | None = None) -> Infusion:
     """Record a planned infusion as missed, with the reason; later ones follow the arm's rule."""
     now = now or timezone.now()
     _check_participant_can_receive(participant)
@@ -263,7 +268,7 @@ def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | 
         errors.add("reason", _("Say why the infusion was missed."))
     errors.raise_if_any()
     with transaction.atomic():
-        _lock_for_recording(participant, row)
+        _lock_for_recording(participant, row, version=version)
         row.state, row.missed_reason = InfusionState.MISSED, reason.strip()
         audited_save(row, by=by, reason=f"Infusion {row.number} missed")
         _after_infusion_change(participant, row, by=by, reason=f"Re-planned after infusion {row.number} was missed",
@@ -271,16 +276,21 @@ def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | 
     return row
 
 
-def _lock_for_recording(participant, row) -> None:
+def _lock_for_recording(participant, row, *, version: int | None = None) -> None:
     """Lock the participant and the infusion, and re-check them: a withdrawal or the same infusion
-    recorded by someone else meanwhile wins, and this call is refused."""
+    recorded by someone else meanwhile wins, and this call is refused; so is a call made from a
+    version of the row older than the one locked (`trials.concurrency`), when the caller sent one."""
     current = Participant.objects.select_for_update().get(pk=participant.pk)
-    state = Infusion.objects.select_for_update().filter(pk=row.pk).values_list("state", flat=True).get()
+    state, row_version = (Infusion.objects.select_for_update().filter(pk=row.pk)
+                          .values_list("state", VERSION_FIELD).get())
     if current.status in ("withdrawn", "completed"):
         raise ConflictError({"non_field_errors": [_("The participant was %(status)s meanwhile.") % {
             "status": current.get_status_display().lower()}]})
     if state != InfusionState.PLANNED:
         raise ConflictError({"number": [_("Infusion %(n)d was recorded meanwhile.") % {"n": row.number}]})
+    if version is not None:
+        check_version(row_version, version, record=row, label=_("Infusion %(n)d") % {"n": row.number})
+    row.row_version = row_version  # the next save moves on from the version locked, not the one read
     participant.status = current.status
 
 
