@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
 
 from . import items as item_rules
-from .audit_context import AuditReasonRequired, change_context, clip, current_change
+from .audit_context import AuditReasonRequired, change_context, change_in_progress, clip
 from .audit_labels import RelatedLabels
 from .audit_querysets import guard_managers
 from .concurrency import VERSION_FIELD
@@ -33,7 +33,7 @@ from .limits import audit_reason_max_length
 
 @receiver(pre_create_historical_record)
 def require_reason_for_changes(sender, instance, history_instance, **kwargs):
-    current = current_change()
+    current = change_in_progress()
     if current is not None:
         by, reason = current
         if not (history_instance.history_change_reason or "").strip():
@@ -49,7 +49,7 @@ def _reason_in_force(instance: models.Model) -> str:
     """The reason the next history row of `instance` will record: its own (`mark_change`), else
     that of the change in progress (`change_context`)."""
     own = getattr(instance, "_change_reason", None)
-    current = current_change()
+    current = change_in_progress()
     return (own or (current[1] if current is not None else "") or "").strip()
 
 

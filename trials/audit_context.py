@@ -29,7 +29,7 @@ def change_context(*, by, reason: str | None):
         _current_change.reset(token)
 
 
-def current_change() -> tuple[Any, str] | None:
+def change_in_progress() -> tuple[Any, str] | None:
     """(user, reason) of the change in progress (`change_context`), or None."""
     return _current_change.get()
 

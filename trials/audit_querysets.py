@@ -37,7 +37,7 @@ from django.db import NotSupportedError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .audit_context import AuditReasonRequired, change_context, clip, current_change
+from .audit_context import AuditReasonRequired, change_context, change_in_progress, clip
 
 # Set while `bulk_update` runs Django's own UPDATEs, whose history it writes itself.
 _writing_history: ContextVar[bool] = ContextVar("writing_history", default=False)
@@ -53,7 +53,7 @@ def _history_manager(model: type[models.Model]):
 
 def _change_in_force(model: type[models.Model]) -> tuple[object, str]:
     """(user, reason) of the change in progress, or AuditReasonRequired when there is no reason."""
-    current = current_change()
+    current = change_in_progress()
     if current is None or not (current[1] or "").strip():
         raise AuditReasonRequired(
             _("A reason is required to change %(records)s: several rows cannot be changed at once without "
@@ -139,7 +139,7 @@ class AuditedQuerySet(models.QuerySet):
             raise NotSupportedError(_("%(records)s keep their history: they cannot be created while ignoring or "
                                       "updating the rows they conflict with.") % {
                 "records": self.model._meta.verbose_name_plural})
-        by, reason = current_change() or (None, None)
+        by, reason = change_in_progress() or (None, None)
         with transaction.atomic(using=self.db, savepoint=False):
             created = super().bulk_create(objs, batch_size=batch_size)
             if any(obj.pk is None for obj in created):
