@@ -96,6 +96,8 @@ MIDDLEWARE = [
     # Wrong signature passwords counted after the view, outside its rolled-back transaction.
     "trials.throttle.PasswordFailuresMiddleware",
     "trials.middleware.SessionIdleTimeoutMiddleware",
+    # A signed-in user's chosen language overrides the browser's (trials/languages.py).
+    "trials.languages.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

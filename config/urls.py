@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 from trials.api_token_views import ApiDocsView, ApiTokenView
 from trials.auth_views import ThrottledLoginView, ThrottledPasswordChangeView, admin_password_change, api_token
 from trials.health import healthz
+from trials.language_views import language_switch
 
 admin.site.site_header = _("Cell-therapy trials EDC - configuration")
 admin.site.login = ThrottledLoginView.as_view(template_name="registration/login.html")
@@ -28,7 +29,8 @@ urlpatterns = [
     path("api/v1/", include("enrollment.api_urls")),
     path("api/v1/", include("dosing.api_urls")),
     path("api/v1/", include("followup.api_urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also keeps a signed-in user's choice with their account.
+    path("i18n/setlang/", language_switch, name="set_language"),
     path("", include("enrollment.urls")),
     path("", include("dosing.infusion_urls")),
     path("", include("dosing.urls")),

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,10 +37,11 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from dosing.models import Infusion
+from trials.languages import language_of_recipients
 from trials.models import SiteMembership
 from trials.scoping import ROLE_RULES
 
@@ -120,14 +121,15 @@ def reminder_message(reminder: ReminderDue, *, base_url: str = "") -> tuple[str,
 
 # --- the sweep ---------------------------------------------------------------------------------
 
-def _recipients_by_site(site_ids) -> dict[int, list[str]]:
-    """Active coordinators and investigators with an e-mail address, per site (one query)."""
+def _recipients_by_site(site_ids) -> dict[int, dict[str, list[str]]]:
+    """Active coordinators and investigators with an e-mail address, per site and language (each
+    user's chosen one, else LANGUAGE_CODE): {site id: {language: addresses}} (one query)."""
     rows = (SiteMembership.objects.filter(site_id__in=site_ids, role__in=ROLE_RULES["reminded"], user__is_active=True)
-            .exclude(user__email="").values_list("site_id", "user__email"))
-    found: dict[int, set[str]] = defaultdict(set)
-    for site_id, email in rows:
-        found[site_id].add(email.strip())
-    return {site_id: sorted(emails) for site_id, emails in found.items()}
+            .exclude(user__email="").values_list("site_id", "user__email", "user__account_settings__language"))
+    found: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    for site_id, email, language in rows:
+        found[site_id].append((email.strip(), language))
+    return {site_id: language_of_recipients(addresses) for site_id, addresses in found.items()}
 
 
 def _live(now: datetime) -> Q:
@@ -154,11 +156,10 @@ def _already_taken(due: list[ReminderDue], *, now: datetime) -> set[tuple[str, s
     return sent
 
 
-def _relocked_item(item: work.WorkItem, *, now: datetime) -> work.WorkItem | None:
+def _relocked_item(item: work.WorkItem, *, now: datetime) -> Callable[[], work.WorkItem | None] | None:
     """The item re-read from its record under a row lock, or None when another sweep holds the
-    lock, the record is gone or nothing is due any more (recorded meanwhile)."""
-
-
+    lock or the record is gone: a function building it (None when nothing is due any more, recorded
+    meanwhile), to be called in each recipient's language, the item's label being text."""
     related = ("participant__study", "participant__site")
     if item.kind == work.VISIT:
         rows, build = Visit.objects.select_related(*related, "definition"), work.visit_item
@@ -170,18 +171,24 @@ def _relocked_item(item: work.WorkItem, *, now: datetime) -> work.WorkItem | Non
     else:
         rows, build = AdverseEvent.objects.select_related(*related), work.sae_report_item
     row = rows.select_for_update(skip_locked=True, of=("self",)).filter(pk=item.object_id).first()
-    return build(row, now=now) if row is not None else None
+    return (lambda: build(row, now=now)) if row is not None else None
 
 
 def _claim(reminder: ReminderDue, recipients: list[str], *, now: datetime, base_url: str):
-    """Claim the reminder, in the caller's transaction: (claim row, subject, body), or None when the
-    record is locked by another sweep, needs the reminder no more, or its reminder is sent or
-    claimed by a sweep whose claim has not expired."""
-    item = _relocked_item(reminder.item, now=now)
+    """Claim the reminder, in the caller's transaction: (claim row, a function building the reminder
+    in the active language), or None when the record is locked by another sweep, needs the reminder
+    no more, or its reminder is sent or claimed by a sweep whose claim has not expired. The claim
+    records the subject in the product's default language (LANGUAGE_CODE)."""
+    build = _relocked_item(reminder.item, now=now)
+    item = build() if build is not None else None
     if item is None or reminder_kind(item, now=now) != reminder.kind:
         return None
-    current = ReminderDue(kind=reminder.kind, item=item)
-    subject, body = reminder_message(current, base_url=base_url)
+
+    def current() -> ReminderDue:
+        return ReminderDue(kind=reminder.kind, item=build())
+
+    with translation.override(settings.LANGUAGE_CODE):
+        subject, _body = reminder_message(current(), base_url=base_url)
     about = {"visit_id": item.object_id if item.kind == work.VISIT else None,
              "infusion_id": item.object_id if item.kind == work.INFUSION else None,
              "adverse_event_id": item.object_id if item.kind == work.SAE_REPORT else None}
@@ -194,7 +201,7 @@ def _claim(reminder: ReminderDue, recipients: list[str], *, now: datetime, base_
     if earlier is None:
         row = Reminder.objects.create(kind=reminder.kind, participant_id=item.participant_id, site_id=item.site_id,
                                       due_at=item.due_at, **about, **claim)
-        return row, subject[:300], body
+        return row, current
     if earlier.state == ReminderState.SENT or earlier.claim_expires_at > now:
         return None
     # Claimed by a sweep that stopped before its send was recorded: taken again, sent at least once.
@@ -203,21 +210,30 @@ def _claim(reminder: ReminderDue, recipients: list[str], *, now: datetime, base_
     for field, value in claim.items():
         setattr(earlier, field, value)
     earlier.save(update_fields=list(claim))
-    return earlier, subject[:300], body
+    return earlier, current
 
 
-def _send_one(reminder: ReminderDue, recipients: list[str], *, now: datetime) -> bool:
+def _send_one(reminder: ReminderDue, recipients: dict[str, list[str]], *, now: datetime) -> bool:
+    """Claim and send the reminder: one e-mail per language, to the recipients who read it."""
     base_url = (getattr(settings, "EMAIL_BASE_URL", "") or "").rstrip("/")
     try:
         with transaction.atomic():
-            claimed = _claim(reminder, recipients, now=now, base_url=base_url)
+            claimed = _claim(reminder, sorted(address for to in recipients.values() for address in to), now=now,
+                             base_url=base_url)
     except IntegrityError:
         return False  # another sweep claimed it first
     if claimed is None:
         return False
-    claim, subject, body = claimed
+    claim, current = claimed
     try:
-        send_mail(subject, body, None, recipients)
+        messages = []
+        for language, to in recipients.items():
+            with translation.override(language):
+                subject, body = reminder_message(current(), base_url=base_url)
+            messages.append((subject[:300], body, to))
+        # A failure after one language's e-mail went out sends them all again: at least once.
+        for subject, body, to in messages:
+            send_mail(subject, body, None, to)
     except Exception:  # any failure (mail server down, a bad address): the next sweep tries again
         logger.exception("Reminder %s about %s %s not sent; the next sweep tries again.", reminder.kind,
                          reminder.item.kind, reminder.item.object_id)

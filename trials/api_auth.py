@@ -7,11 +7,20 @@ from rest_framework.authentication import TokenAuthentication
 
 from . import throttle
 from .api_tokens import token_expired
+from .languages import language_apply, user_language
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
     """`Authorization: Token <key>`: refused (401) once the token has expired (API_TOKEN_DAYS) or
-    was revoked, and (429) while its account is locked by wrong passwords (`trials.throttle`)."""
+    was revoked, and (429) while its account is locked by wrong passwords (`trials.throttle`).
+    The answer is in the user's chosen language, if they chose one (a token request has no session).
+    """
+
+    def authenticate(self, request):
+        authenticated = super().authenticate(request)
+        if authenticated is not None:
+            language_apply(request._request, user_language(authenticated[0]))
+        return authenticated
 
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)

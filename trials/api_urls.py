@@ -1,8 +1,9 @@
 from django.urls import path
 
-from . import api, api_versions
+from . import api, api_me, api_versions
 
 urlpatterns = [
+    path("me/", api_me.MeView.as_view(), name="api-me"),
     path("studies/", api.StudyList.as_view(), name="api-study-list"),
     path("studies/<str:code>/", api.StudyDetail.as_view(), name="api-study-detail"),
     path("studies/<str:code>/definition/", api.StudyDefinition.as_view(), name="api-study-definition"),

@@ -18,3 +18,5 @@ class TrialsConfig(AppConfig):
                             ("visit-definition", models.VisitDefinition), ("criterion", models.EligibilityCriterion),
                             ("study-disease", models.StudyDisease), ("membership", models.SiteMembership)):
             register_audited(name, model)
+
+        from . import languages  # noqa: F401, PLC0415  (connects the sign-in language receiver)

@@ -4,7 +4,8 @@ The services name every bad value by its path (`date`, `product.lot`, `labs.2.va
 `trials.errors`). A page that calls one catches its `ServiceError` and hands it to
 `add_service_errors`, which puts each path's messages on the form field of that name, a row
 path (`labs.2.value`) on the field of the row form entered in that place, and whatever no field
-shows on the form as a whole (its non-field errors), so that no message is lost.
+shows (a hidden field shows nothing) on the form as a whole (its non-field errors), so that no
+message is lost.
 """
 from __future__ import annotations
 
@@ -57,9 +58,15 @@ def _place(form, path: str, field_for, rows) -> tuple[forms.Form | None, str | N
         if index >= len(entered):
             return None, None
         row = entered[index]
-        return row, parts[2] if len(parts) == 3 and parts[2] in row.fields else None
+        return row, parts[2] if len(parts) == 3 and _shown(row, parts[2]) else None
     name = field_for(path)
-    return (form, name) if name is not None and name in form.fields else (None, None)
+    return (form, name) if name is not None and _shown(form, name) else (None, None)
+
+
+def _shown(form, name: str) -> bool:
+    """Whether the field `name` of `form` shows its messages: a hidden field (the version a page
+    was read at) shows none, so its messages go on the form as a whole."""
+    return name in form.fields and not form.fields[name].widget.is_hidden
 
 
 def errors_as_messages(request, form: forms.Form) -> None:

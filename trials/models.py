@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import catalogues
+from .account_settings_models import AccountSettings  # noqa: F401 (the app's models)
 from .audit_querysets import AuditedQuerySet
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
 from .enums import (

@@ -34,6 +34,7 @@ def base_bodies(world: World) -> dict[str, dict]:
     now = timezone.localtime()
     return {
         "api-study-screenings": dict(p3_facts()),
+        "api-me": {"language": "zh-hans"},
         "api-study-list": {"reason": "Copied", "definition": {
             **study_definition(Study.objects.get(code="MSC-ITP-5")), "code": "FUZZ-COPY"}},
         "api-study-activate": {"reason": "Approved by the ethics committee"},

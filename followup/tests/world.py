@@ -52,6 +52,7 @@ class World:
             "api-participant-visit-record": {"pk": p, "code": visit},
             "api-participant-assessments": {"pk": p},
             "api-study-list": {},
+            "api-me": {},
             "api-study-activate": {"code": "MSC-ITP-5"},
             "api-study-amendments": {"code": "MSC-ITP-5"},
         }
