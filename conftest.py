@@ -12,7 +12,7 @@ import yaml
 from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from config.celery import app
 from dosing.tests.support import day0
@@ -52,6 +52,15 @@ def fresh_cache():
     catalogues.keep_snapshot_generation()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts and ends in the default language: a request made in another (Accept-Language,
+    the user's language) leaves that language active in the thread after its response."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
