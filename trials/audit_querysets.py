@@ -37,6 +37,7 @@ from django.db import NotSupportedError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .concurrency import VERSION_FIELD
 from .audit_context import AuditReasonRequired, change_context, change_in_progress, clip
 
 # Set while `bulk_update` runs Django's own UPDATEs, whose history it writes itself.
@@ -76,6 +77,12 @@ def _plain_update(queryset: models.QuerySet, values: dict) -> int:
     return models.QuerySet.update(queryset, **values)
 
 
+def _versioned(model: type[models.Model]) -> bool:
+    """A record whose every change moves its version on (`trials.concurrency.VersionedModel`): a
+    queryset write changes it too, so that an edit made from a read before it is refused."""
+    return any(field.attname == VERSION_FIELD for field in model._meta.concrete_fields)
+
+
 class AuditedQuerySet(models.QuerySet):
     """A queryset whose writes keep the history of a model that keeps one (module docstring); on
     any other model it is Django's."""
@@ -84,6 +91,8 @@ class AuditedQuerySet(models.QuerySet):
         if _writing_history.get() or not keeps_history(self.model) or not values or self.query.is_sliced:
             return super().update(**values)  # nothing to record, or Django's refusal of a sliced query
         by, reason = _change_in_force(self.model)
+        if _versioned(self.model) and VERSION_FIELD not in values:
+            values = {**values, VERSION_FIELD: models.F(VERSION_FIELD) + 1}
         with transaction.atomic(using=self.db, savepoint=False):
             # The rows' keys first, locked (PostgreSQL) so that they are the rows the UPDATE changes.
             keys = list(self.select_for_update(of=("self",)).values_list("pk", flat=True))
@@ -103,8 +112,13 @@ class AuditedQuerySet(models.QuerySet):
         if not keeps_history(self.model):
             raise TypeError(f"{self.model._meta.label} keeps no history: use update().")
         by, reason = _change_in_force(self.model)
+        matching = self.filter(pk=record.pk)
+        if _versioned(self.model) and VERSION_FIELD not in values:
+            # Only the row as `record` read it: a row changed since does not match (False).
+            matching = matching.filter(**{VERSION_FIELD: getattr(record, VERSION_FIELD)})
+            values = {**values, VERSION_FIELD: getattr(record, VERSION_FIELD) + 1}
         with transaction.atomic(using=self.db, savepoint=False):
-            if not _plain_update(self.filter(pk=record.pk), values):
+            if not _plain_update(matching, values):
                 return False
             for name, value in values.items():
                 setattr(record, name, value)
@@ -116,6 +130,10 @@ class AuditedQuerySet(models.QuerySet):
             return super().bulk_update(objs, fields, batch_size=batch_size)
         by, reason = _change_in_force(self.model)
         objs = list(objs)
+        if _versioned(self.model) and VERSION_FIELD not in fields:
+            fields = [*fields, VERSION_FIELD]
+            for obj in objs:
+                setattr(obj, VERSION_FIELD, getattr(obj, VERSION_FIELD) + 1)
         with transaction.atomic(using=self.db, savepoint=False):
             token = _writing_history.set(True)
             try:
