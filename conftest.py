@@ -12,7 +12,7 @@ import yaml
 from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from config.celery import app
 from dosing.tests.support import day0
@@ -22,7 +22,7 @@ from trials import catalogues
 from trials.models import Study
 from trials.services import STUDIES_DIR, LoadReport, studies_load, study_load
 from trials.tests.factories import UserFactory
-from trials.tests.support import SIGNER_PASSWORD, client_for, require_service
+from trials.tests.support import SIGNER_PASSWORD, client_for, require_service, setup_update
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are synchronous and safe.
@@ -52,6 +52,15 @@ def fresh_cache():
     catalogues.keep_snapshot_generation()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts and ends in the default language: a request made in another (Accept-Language,
+    the user's language) leaves that language active in the thread after its response."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +127,7 @@ def participant(studies, coordinator):
     """A P3 participant (MSC-ITP-5) enrolled two days before the first infusion's planned day,
     :func:`dosing.tests.support.day0` (70 days ago); no infusion given yet."""
     screening = eligible_p3_screening(coordinator)
-    screening.consents.update(signed_at=timezone.now() - timedelta(days=75))
+    setup_update(screening.consents, signed_at=timezone.now() - timedelta(days=75))
     return ParticipantFactory(screening=screening, enrolled_on=day0() - timedelta(days=2), first_infusion_on=day0(),
                               by=coordinator)
 

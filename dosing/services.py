@@ -8,11 +8,11 @@ from datetime import date, datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from enrollment.models import Participant
 from trials import hooks
 from trials.audit import audited_save
+from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import VERSION_FIELD, check_version
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.models import Study
@@ -59,7 +59,7 @@ def infusion_schedule_create(*, participant, by, today: date) -> list[Infusion]:
                  dose_per_kg=participant.dose_level.dose_per_kg if participant.dose_level else None)
         for p in participant_infusion_plan(participant, [], today=today)
     ]
-    return bulk_create_with_history(rows, Infusion, default_user=by, default_change_reason="Planned at enrolment")
+    return audited_bulk_create(rows, by=by, reason="Planned at enrolment")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,8 +314,7 @@ def _after_infusion_change(participant, changed, *, by, reason: str, today: date
     status = "follow_up" if not pending else ("on_treatment" if any_given else participant.status)
     if status != participant.status:
         participant.status = status
-        participant._change_reason, participant._history_user = reason, by
-        participant.save(update_fields=["status"])
+        audited_save(participant, by=by, reason=reason, update_fields=["status"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from trials import dates, hooks
 from trials.audit import audited_delete, audited_save
+from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import check_version
 from trials.enums import StudyStatus
 from trials.errors import ConflictError, Errors, ServiceError
@@ -146,7 +146,7 @@ def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None,
             reason: str) -> None:
     """A new screening with its labs and courses, evaluated before it is written: the screening row,
     its labs and its courses are each inserted once, with their history rows in bulk
-    (`bulk_create_with_history`: one history row per record, with who and why)."""
+    (`audited_bulk_create`: one history row per record, with who and why)."""
     _set_facts(screening, data, items)
     lab_rows = sorted((ScreeningLab(screening=screening, **row) for row in labs or []), key=lambda lab: lab.analyte)
     if lab_rows:
@@ -161,7 +161,7 @@ def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None,
     audited_save(screening, by=by, reason=reason)
     for model, written in ((ScreeningLab, lab_rows), (PriorTherapy, courses)):
         if written:
-            bulk_create_with_history(written, model, default_user=by, default_change_reason=reason)
+            audited_bulk_create(written, by=by, reason=reason)
     cache_rows(screening, "labs", lab_rows)
     cache_rows(screening, "prior_therapies", courses)
 

@@ -34,12 +34,14 @@ class VisitDoneForm(LimitedForm, forms.Form):
                                   input_formats=["%Y-%m-%dT%H:%M"])
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class VisitMissedForm(LimitedForm, forms.Form):
     length_model = Visit
 
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 # --- assessment capture (the service validates; these only shape the input) -------------------

@@ -25,7 +25,7 @@ class VisitState(models.TextChoices):
     MISSED = "missed", _("Missed")
 
 
-class Visit(models.Model):
+class Visit(VersionedModel):
     participant = models.ForeignKey("enrollment.Participant", on_delete=models.PROTECT, related_name="visits")
     definition = models.ForeignKey(VisitDefinition, on_delete=models.PROTECT, related_name="+")
     code = models.CharField(_("visit"), max_length=20)

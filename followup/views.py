@@ -49,18 +49,28 @@ def visit_record(request, pk, code):
     participant = get_object_or_404(participants_visible(request.user), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
     visit = get_object_or_404(participant.visits.select_related("definition", "participant"), code=code)
-    done_form = VisitDoneForm(initial={"done_at": timezone.localtime().replace(second=0, microsecond=0)})
-    missed_form = VisitMissedForm()
+    done_form = VisitDoneForm(initial={"done_at": timezone.localtime().replace(second=0, microsecond=0),
+                                       "version": visit.row_version})
+    missed_form = VisitMissedForm(initial={"version": visit.row_version})
+    conflict = None
     if request.method == "POST":
         missed = "missed" in request.POST
-        form = VisitMissedForm(request.POST) if missed else VisitDoneForm(request.POST)
+        form_class = VisitMissedForm if missed else VisitDoneForm
+        form = form_class(request.POST)
         if form.is_valid():
+            read = form.cleaned_data["version"]
             try:
                 if missed:
-                    services.visit_miss(visit=visit, reason=form.cleaned_data["reason"], by=request.user)
+                    services.visit_miss(visit=visit, reason=form.cleaned_data["reason"], by=request.user,
+                                        version=read)
                 else:
                     services.visit_record(visit=visit, done_at=form.cleaned_data["done_at"],
-                                          deviation_reason=form.cleaned_data["deviation_reason"], by=request.user)
+                                          deviation_reason=form.cleaned_data["deviation_reason"], by=request.user,
+                                          version=read)
+            except StaleVersion as stale:  # re-dated since the page was read: show what, keep the values
+                conflict = conflict_of(stale, read)
+                form = form_class(posted_at(request.POST, conflict.version))
+                form.is_valid()
             except ServiceError as error:
                 add_service_errors(form, error)
             else:
@@ -71,7 +81,8 @@ def visit_record(request, pk, code):
         else:
             done_form = form
     return render(request, "followup/visit_form.html",
-                  {"participant": participant, "visit": visit, "done_form": done_form, "missed_form": missed_form})
+                  {"participant": participant, "visit": visit, "done_form": done_form, "missed_form": missed_form,
+                   "conflict": conflict})
 
 
 @login_required

@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from simple_history.models import HistoricalRecords
 
 from .auth_models import TOKEN_PREFIX_LENGTH, AccountEvent, AccountEventKind
-from .audit import change_in_progress
+from .audit_context import change_in_progress
 from .models import SiteMembership
 
 User = get_user_model()

@@ -5,13 +5,12 @@ created without a reason, but any later change or deletion must carry one: the g
 refuse a save or deletion that has none before anything is written (`refuse_change_without_reason`,
 connected to every model with history by `connect_guards`), and refuse a history row without one,
 so no code path can change data silently. Services set the reason and the user with
-`audited_save` / `audited_delete`.
+`audited_save` / `audited_delete`, or `change_context` around a queryset's update, bulk_update or
+bulk_create, which are refused without one (`trials.audit_querysets`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,34 +23,18 @@ from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
 
 from . import items as item_rules
+from .audit_context import AuditReasonRequired, change_context, change_in_progress, clip
 from .audit_labels import RelatedLabels
+from .audit_querysets import guard_managers
 from .concurrency import VERSION_FIELD
 from .history_fields import saves_only_unrecorded
 from .item_models import Item
 from .limits import audit_reason_max_length
 
 
-class AuditReasonRequired(Exception):
-    """A change after the first save was attempted without a reason."""
-
-
-# (user, reason) of the change in progress: rows changed as a side effect of it (cascaded
-# deletions, many-to-many links) are recorded with the same user and reason.
-_current_change: ContextVar[tuple[Any, str] | None] = ContextVar("current_change", default=None)
-
-
-@contextmanager
-def change_context(*, by, reason: str | None):
-    token = _current_change.set((by, (reason or "").strip()))
-    try:
-        yield
-    finally:
-        _current_change.reset(token)
-
-
 @receiver(pre_create_historical_record)
 def require_reason_for_changes(sender, instance, history_instance, **kwargs):
-    current = _current_change.get()
+    current = change_in_progress()
     if current is not None:
         by, reason = current
         if not (history_instance.history_change_reason or "").strip():
@@ -67,7 +50,7 @@ def _reason_in_force(instance: models.Model) -> str:
     """The reason the next history row of `instance` will record: its own (`mark_change`), else
     that of the change in progress (`change_context`)."""
     own = getattr(instance, "_change_reason", None)
-    current = _current_change.get()
+    current = change_in_progress()
     return (own or (current[1] if current is not None else "") or "").strip()
 
 
@@ -80,11 +63,6 @@ def _writes_existing_row(instance: models.Model) -> bool:
     if instance.pk is None or meta.pk.has_default() or meta.pk.has_db_default():
         return False
     return type(instance)._base_manager.using(instance._state.db or "default").filter(pk=instance.pk).exists()
-
-
-def change_in_progress() -> tuple[Any, str] | None:
-    """(user, reason) of the change in progress (`change_context`), or None."""
-    return _current_change.get()
 
 
 def refuse_change_without_reason(sender, instance, raw=False, update_fields=None, **kwargs):
@@ -108,12 +86,15 @@ def refuse_deletion_without_reason(sender, instance, **kwargs):
 
 def connect_guards() -> None:
     """Connect the reason guards to every model that keeps history (called once the app registry
-    is ready). Connected per model, so that deletions of other models keep Django's fast path."""
+    is ready). Connected per model, so that deletions of other models keep Django's fast path.
+    Its querysets' own writes (update, bulk_update, bulk_create) are guarded by
+    `trials.audit_querysets` (`guard_managers`)."""
     for model in apps.get_models():
         if hasattr(model._meta, "simple_history_manager_attribute"):
             pre_save.connect(refuse_change_without_reason, sender=model, dispatch_uid=f"audit-save-{model._meta.label}")
             pre_delete.connect(refuse_deletion_without_reason, sender=model,
                                dispatch_uid=f"audit-delete-{model._meta.label}")
+            guard_managers(model)
 
 
 def clip_reason(reason: str | None) -> str | None:
@@ -124,16 +105,20 @@ def clip_reason(reason: str | None) -> str | None:
     and is then cut here rather than failing the write. The full text the user gave is kept in its
     own field of the record (the dismissal reason, ...).
     """
-    limit = audit_reason_max_length()
-    if reason is None or len(reason) <= limit:
-        return reason
-    return reason[: limit - 1] + "…"
+    return clip(reason, audit_reason_max_length())
 
 
 def mark_change(instance: models.Model, *, by, reason: str | None) -> None:
     """Attach the user and reason that the next history row of `instance` records."""
     instance._history_user = by
     instance._change_reason = (reason or "").strip()
+
+
+def forget_change(instance: models.Model) -> None:
+    """Drop the user and reason `mark_change` attached, once the row they were for is written: a
+    later save of the same object must give its own (else it is refused)."""
+    for name in ("_history_user", "_change_reason"):
+        instance.__dict__.pop(name, None)
 
 
 def _refuse_without_reason(instance: models.Model, reason: str | None) -> None:
@@ -149,17 +134,23 @@ def audited_save(instance: models.Model, *, by, reason: str | None = None, **sav
     if instance.pk is not None and not instance._state.adding:
         _refuse_without_reason(instance, reason)
     mark_change(instance, by=by, reason=reason)
-    # No savepoint: a failure aborts the caller's transaction, which is what a service wants.
-    with transaction.atomic(savepoint=False), change_context(by=by, reason=reason):
-        instance.save(**save_kwargs)
+    try:
+        # No savepoint: a failure aborts the caller's transaction, which is what a service wants.
+        with transaction.atomic(savepoint=False), change_context(by=by, reason=reason):
+            instance.save(**save_kwargs)
+    finally:
+        forget_change(instance)
 
 
 def audited_delete(instance: models.Model, *, by, reason: str) -> None:
     """Delete with a reason; rows deleted with it (cascade) record the same reason."""
     _refuse_without_reason(instance, reason)
     mark_change(instance, by=by, reason=reason)
-    with transaction.atomic(savepoint=False), change_context(by=by, reason=reason):
-        instance.delete()
+    try:
+        with transaction.atomic(savepoint=False), change_context(by=by, reason=reason):
+            instance.delete()
+    finally:
+        forget_change(instance)
 
 
 @dataclass(frozen=True)

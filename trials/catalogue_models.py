@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .audit_querysets import AuditedQuerySet
 from .catalogue import LINEAGES
 from .enums import SexRestriction
 
@@ -41,6 +42,7 @@ class Disease(models.Model):
         help_text=_("The set a study admitting the disease uses unless it names another."))
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "code"]
@@ -69,6 +71,7 @@ class Therapy(models.Model):
     therapy_class = models.CharField(_("class"), max_length=100, help_text=_("e.g. immunosuppressant"))
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "code"]
@@ -89,6 +92,7 @@ class Analyte(models.Model):
     plausible_high = models.FloatField(_("plausible to (SI)"))
     order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Place on the lab forms."))
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "code"]
@@ -116,6 +120,7 @@ class AnalyteUnit(models.Model):
     unit = models.CharField(_("unit"), max_length=20)
     factor = models.FloatField(_("factor to SI"), help_text=_("SI value = value in this unit x factor."))
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["analyte", "id"]
@@ -148,6 +153,7 @@ class AnalyteReferenceRange(models.Model):
     lln = models.FloatField(_("lower limit of normal (SI)"), null=True, blank=True)
     uln = models.FloatField(_("upper limit of normal (SI)"), null=True, blank=True)
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["analyte", "sex", "min_age_years"]

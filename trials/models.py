@@ -14,6 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from . import catalogues
 from .account_settings_models import AccountSettings  # noqa: F401 (the app's models)
+from .audit_querysets import AuditedQuerySet
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
 from .enums import (
     Assessment,
@@ -94,6 +95,7 @@ class ResponseCriteriaSet(models.Model):
     )
     description = models.TextField(_("rules in words"), blank=True)
     history = HistoricalRecords()
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
-from django.db import models
+
+from .audit_querysets import AuditedQuerySet
 
 
 class Action(StrEnum):
@@ -93,8 +94,9 @@ def can(user, action: Action, site_ids) -> bool:
     return any(site_id in allowed for site_id in site_ids)
 
 
-class ScopedQuerySet(models.QuerySet):
-    """A queryset whose model declares `site_scope`, the lookup path to its site(s)."""
+class ScopedQuerySet(AuditedQuerySet):
+    """A queryset whose model declares `site_scope`, the lookup path to its site(s); on a model
+    that keeps history, its writes keep it too (`trials.audit_querysets`)."""
 
     def visible_to(self, user, action: Action = Action.VIEW):
         site_ids = site_ids_for(user, action)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from . import catalogues
 from .amendments import require_study_administrator, version_first, version_sync
-from .audit import audited_save
+from .audit import audited_save, change_context
 from .catalogue_services import catalogues_load
 from .enums import DoseLevelStatus, StudyStatus
 from .errors import ConflictError, Errors, ServiceError
@@ -200,8 +200,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         site = _upsert(Site, key={"code": row["code"]}, values={"name": row["name"]}, by=by, reason=reason,
                        report=report, label=f"site {row['code']}")
         if not study.sites.filter(pk=site.pk).exists():
-            study._history_user, study._change_reason = by, reason
-            study.sites.add(site)
+            with change_context(by=by, reason=reason):
+                study.sites.add(site)
             report.updated.append(f"study {code}: site {site.code} added")
 
     criteria_sets = {c.code: c for c in ResponseCriteriaSet.objects.all()}

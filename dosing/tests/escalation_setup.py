@@ -8,7 +8,7 @@ from dosing.tests.factories import InfusionFactory
 from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p2_screening, today
 from followup.tests.factories import AdverseEventFactory
-from trials.tests.support import confirm_adverse_event
+from trials.tests.support import confirm_adverse_event, setup_update
 
 TZ = timezone.get_current_timezone()
 WEEKLY = (0, 7, 14, 21)  # P2: weekly x 4 from day 0
@@ -43,7 +43,7 @@ def enrol_p2(by, *, level="A", day0=None, infusions=4, sex="male"):
     :func:`window_over`), with the first ``infusions`` weekly infusions given on their target days."""
     day0 = window_over() if day0 is None else day0
     screening = eligible_p2_screening(by, sex=sex)
-    screening.consents.update(signed_at=datetime.combine(day0 - timedelta(days=3), time(9), tzinfo=TZ))
+    setup_update(screening.consents, signed_at=datetime.combine(day0 - timedelta(days=3), time(9), tzinfo=TZ))
     participant = ParticipantFactory(screening=screening, dose_level_code=level, by=by,
                                      enrolled_on=day0 - timedelta(days=2), first_infusion_on=day0)
     for number, offset in zip(range(1, infusions + 1), WEEKLY, strict=False):

@@ -6,6 +6,7 @@ from django.urls import reverse
 from dosing.models import Infusion
 from dosing.tests.support import form_data, give
 from trials.models import DoseLevel
+from trials.tests.support import setup_update
 
 ABOVE = ("6 x10^15 cells is 1 x10^6x the computed dose: it exceeds the hard limit of 2x the computed dose "
          "(1.2 x10^10 cells). Refused whatever the reason (CLINICAL_RULES.md section 4): check the number of cells "
@@ -46,7 +47,7 @@ def test_api_within_ten_percent_is_no_deviation_and_keeps_no_reason(api, partici
 
 
 def test_hard_limits_of_the_level_are_used(api, participant):
-    DoseLevel.objects.filter(arm__study__code="MSC-ITP-5").update(hard_limit_high=1.2)
+    setup_update(DoseLevel.objects.filter(arm__study__code="MSC-ITP-5"), hard_limit_high=1.2)
     response = give(api, participant, 1, 0, cells_infused=7.5e9, dose_confirmation="whole bag")
     assert response.status_code == 400
     assert response.json()["errors"]["cells_infused"][0].startswith(

@@ -9,7 +9,7 @@ from dosing.tests.escalation_setup import PASSWORD, adverse_event, enrol_p2, tod
 from enrollment.tests.support import eligible_p2_screening
 from trials.audit import change_context
 from trials.models import DoseLevel, Study
-from trials.tests.support import client_for
+from trials.tests.support import client_for, setup_update
 
 URL = "/api/v1/studies/HUCMSC-ITP-ESC/escalation/"
 DECISIONS = URL + "decisions/"
@@ -222,7 +222,7 @@ def test_escalation_api_unauthenticated_is_401(studies):
 @pytest.mark.parametrize("participants", [1, 9])
 def test_escalation_api_query_count_is_constant(studies, coordinator, django_assert_max_num_queries, participants):
     study = Study.objects.get(code="HUCMSC-ITP-ESC")
-    DoseLevel.objects.filter(arm__study=study).update(status="open")
+    setup_update(DoseLevel.objects.filter(arm__study=study), status="open")
     for index in range(participants):
         participant = enrol_p2(coordinator, level="ABC"[index // 3])
         adverse_event(participant, onset=window_over() + timedelta(days=60), by=coordinator)

@@ -6,6 +6,7 @@ import pytest
 from dosing.models import EscalationDecision
 from dosing.tests.escalation_setup import PASSWORD, adverse_event, enrol_p2, window_over
 from trials.models import DoseLevel, Study
+from trials.tests.support import setup_update
 
 URL = "/studies/HUCMSC-ITP-ESC/escalation/"
 
@@ -99,7 +100,7 @@ def test_study_page_links_to_escalation_only_for_an_escalating_study(client, stu
 def test_escalation_page_query_count_is_constant(client, studies, coordinator, investigator,
                                                  django_assert_max_num_queries, participants):
     study = Study.objects.get(code="HUCMSC-ITP-ESC")
-    DoseLevel.objects.filter(arm__study=study).update(status="open")
+    setup_update(DoseLevel.objects.filter(arm__study=study), status="open")
     for index in range(participants):
         participant = enrol_p2(coordinator, level="ABC"[index // 3])
         adverse_event(participant, onset=window_over() + timedelta(days=10), by=coordinator)

@@ -19,7 +19,7 @@ from enrollment.tests.support import eligible_p2_screening
 from followup.models import AdverseEvent, AdverseEventCategory, Relationship
 from trials.errors import ConflictError, ServiceError
 from trials.models import DoseLevel, Study
-from trials.tests.support import Later, made, require_service
+from trials.tests.support import Later, made, require_service, setup_update
 
 
 def window_end():
@@ -232,8 +232,8 @@ def test_escalation_decide_stop_when_the_lowest_dose_is_too_toxic_closes_it(stud
 
 
 def test_escalation_decide_choose_expansion_dose_opens_it_with_six_places(study, coordinator, investigator):
-    DoseLevel.objects.filter(arm__study=study, code__in="AB").update(status="closed")
-    DoseLevel.objects.filter(arm__study=study, code="C").update(status="open")
+    setup_update(DoseLevel.objects.filter(arm__study=study, code__in="AB"), status="closed")
+    setup_update(DoseLevel.objects.filter(arm__study=study, code="C"), status="open")
     for _ in range(3):
         enrol_p2(coordinator, level="C")
     assert proposal(escalation_state(study, today=today())) == ("choose_expansion_dose", None)

@@ -23,6 +23,7 @@ from trials.tests.support import (
     confirm_eligibility,
     made,
     patch_current,
+    setup_update,
     site_investigator,
 )
 
@@ -145,7 +146,7 @@ def test_a_change_of_the_facts_withdraws_the_confirmation_with_its_reason(api, s
 
 
 def test_a_study_without_the_setting_enrols_without_confirmation(api, screening):
-    Study.objects.filter(code="MSC-ITP-5").update(eligibility_confirmation_required=False)
+    setup_update(Study.objects.filter(code="MSC-ITP-5"), eligibility_confirmation_required=False)
     assert api.post(enrol_url(screening), {}, format="json").status_code == 201
 
 

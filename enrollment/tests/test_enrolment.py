@@ -14,7 +14,7 @@ from enrollment.tests.support import REFRACTORY, eligible_p2_screening, today
 from trials.audit import audited_save
 from trials.errors import ConflictError, ServiceError
 from trials.models import DoseLevel, Study
-from trials.tests.support import Later, made, require_service
+from trials.tests.support import Later, made, require_service, setup_update
 
 
 def test_enrolment_numbers_are_sequential_per_site(studies, coordinator):
@@ -179,7 +179,8 @@ def test_participant_withdrawn_after_an_infusion_keeps_the_place(studies, coordi
                                        by=coordinator)
     for _ in range(2):
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)
-    Infusion.objects.filter(participant=first, number=1).update(state="given", started_at=timezone.now(), weight_kg=70)
+    setup_update(Infusion.objects.filter(participant=first, number=1), state="given", started_at=timezone.now(),
+                 weight_kg=70)
     services.participant_withdraw(participant=first, withdrawn_on=today(), reason="adverse_event", by=coordinator)
     with pytest.raises(ConflictError) as caught:
         services.participant_enrol(screening=eligible_p2_screening(coordinator), dose_level_code="A", by=coordinator)

@@ -12,7 +12,7 @@ from enrollment.tests.support import consent, create_screening
 from trials.amendments import amendment_activate
 from trials.audit import change_context
 from trials.models import EligibilityCriterion, Study
-from trials.tests.support import client_for, confirm_eligibility, study_administrator
+from trials.tests.support import client_for, confirm_eligibility, setup_update, study_administrator
 
 
 def enrol(user):
@@ -112,7 +112,7 @@ def test_only_a_screener_of_the_site_evaluates_again(studies, other_site_study, 
 def test_a_changed_outcome_withdraws_the_investigators_confirmation(studies, coordinator):
     screening = create_screening(coordinator)
     confirm_eligibility(screening)
-    EligibilityCriterion.objects.filter(study__code="MSC-ITP-5", code="tbil").update(
+    setup_update(EligibilityCriterion.objects.filter(study__code="MSC-ITP-5", code="tbil"), 
         params={"analyte": "TBIL", "op": "<=", "multiple": 0.1, "limit": "uln"})
     study = Study.objects.get(code="MSC-ITP-5")
     amendment_activate(study=study, version="2", effective_date=date.today(), reason="Amended",

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.selectors import participants_visible
+from trials.concurrency import StaleVersion, stale_response, version_from_request, versioned
 from trials.limits import LimitedSerializer
 from trials.scoping import Action, require
 
@@ -22,9 +23,14 @@ class VisitRecordInSerializer(LimitedSerializer):
                                              help_text="Required when outside the window.")
     missed = serializers.BooleanField(required=False, default=False)
     reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Why it was missed.")
+    version = serializers.IntegerField(
+        required=False, allow_null=True, default=None,
+        help_text="The version of the visit read (or If-Match): a visit re-dated or recorded since is refused "
+                  "with 409.")
 
 
 class VisitOutSerializer(serializers.Serializer):
+    version = serializers.IntegerField(source="row_version")
     code = serializers.CharField()
     state = serializers.CharField()
     target_at = serializers.DateTimeField()
@@ -47,9 +53,13 @@ class ParticipantVisitRecord(APIView):
         serializer = VisitRecordInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if data["missed"]:
-            services.visit_miss(visit=visit, reason=data["reason"], by=request.user)
-        else:
-            services.visit_record(visit=visit, done_at=data["done_at"], deviation_reason=data["deviation_reason"],
-                                  by=request.user)
-        return Response(VisitOutSerializer(visit).data)
+        version = version_from_request(request, data["version"])
+        try:
+            if data["missed"]:
+                services.visit_miss(visit=visit, reason=data["reason"], by=request.user, version=version)
+            else:
+                services.visit_record(visit=visit, done_at=data["done_at"], deviation_reason=data["deviation_reason"],
+                                      by=request.user, version=version)
+        except StaleVersion as stale:
+            return stale_response(stale, VisitOutSerializer(participant.visits.get(pk=visit.pk)).data)
+        return versioned(Response(VisitOutSerializer(visit).data))

@@ -8,10 +8,10 @@ from django.db import transaction
 from django.db.models import CharField, FloatField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from enrollment.models import ScreeningLab
 from trials.audit import audited_save
+from trials.audit_querysets import audited_bulk_create
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.scoping import Action, require
 from trials.signatures import (
@@ -93,8 +93,7 @@ def adverse_event_suggest(*, participant, labs, onset: date, by, now: datetime |
             status="draft", suggested_grade=found.grade, suggestion=found.explanation, reported_by=by,
             site_aware_at=now or timezone.now()))
     if rows:
-        rows = bulk_create_with_history(rows, AdverseEvent, default_user=by,
-                                        default_change_reason=_("Suggested from a lab value"))
+        rows = audited_bulk_create(rows, by=by, reason=_("Suggested from a lab value"))
     return rows
 
 

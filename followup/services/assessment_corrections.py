@@ -10,9 +10,9 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from trials.audit import audited_delete, audited_save
+from trials.audit_querysets import audited_bulk_create, audited_bulk_update
 from trials.concurrency import check_version
 from trials.limits import reason_length_error
 from trials.prefetch import cache_rows
@@ -181,17 +181,16 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
             setattr(locked, name, value)
         audited_save(locked, by=by, reason=reason)
         if added:
-            bulk_create_with_history(added, type(added[0]), default_user=by, default_change_reason=reason)
+            audited_bulk_create(added, by=by, reason=reason)
         if changed:
-            bulk_update_with_history(changed, type(changed[0]), [key for key in LAB_FIELDS if key != "analyte"],
-                                     default_user=by, default_change_reason=reason)
+            audited_bulk_update(changed, [key for key in LAB_FIELDS if key != "analyte"], by=by, reason=reason)
         for row in (*removed, *old_transfusions, *old_rescues):
             audited_delete(row, by=by, reason=reason)
         transfusions = [Transfusion(assessment=locked, **entry) for entry in new_transfusions]
         rescues = [RescueTherapy(assessment=locked, **entry) for entry in new_rescues]
         for rows in (transfusions, rescues):
             if rows:
-                bulk_create_with_history(rows, type(rows[0]), default_user=by, default_change_reason=reason)
+                audited_bulk_create(rows, by=by, reason=reason)
         if new_visit is not None and (old_visit is None or new_visit.pk != old_visit.pk):
             visit_record(visit=new_visit, done_at=_at_midnight(valid.day, tz), deviation_reason=valid.deviation_reason,
                          by=by, now=now)

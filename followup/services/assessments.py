@@ -9,12 +9,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from enrollment.eligibility import age_in_years
 from enrollment.selectors import range_source_name, site_reference_range
 from trials import items as item_rules
 from trials.audit import audited_save
+from trials.audit_querysets import audited_bulk_create
 from trials.errors import Errors, ServiceError
 from trials.labs import LabInput, convert_labs
 from trials.models import ReferenceRange
@@ -349,7 +349,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
         audited_save(assessment, by=by, reason=reason)
         for rows in children.values():
             if rows:
-                bulk_create_with_history(rows, type(rows[0]), default_user=by, default_change_reason=reason)
+                audited_bulk_create(rows, by=by, reason=reason)
         if visit is not None:
             visit_record(visit=visit, done_at=_at_midnight(day, timezone.get_current_timezone()),
                          deviation_reason=valid.deviation_reason, by=by, now=now)

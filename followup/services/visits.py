@@ -7,10 +7,12 @@ from datetime import datetime, time
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from trials import dates
 from trials.audit import audited_save
+from trials.audit_context import change_context
+from trials.audit_querysets import audited_bulk_create
+from trials.concurrency import VERSION_FIELD, check_version
 from trials.errors import ConflictError, Errors, ServiceError
 
 from ..models import Visit
@@ -65,7 +67,7 @@ def visit_schedule_create(*, participant, definitions, infusion_plan, by) -> lis
               window_start=v.window_start, window_end=v.window_end, provisional=v.provisional, timed=v.timed)
         for v in plan_visits([rule for rule, _ in due], anchors, tz=tz)
     ]
-    return bulk_create_with_history(rows, Visit, default_user=by, default_change_reason="Planned at enrolment")
+    return audited_bulk_create(rows, by=by, reason="Planned at enrolment")
 
 
 def visit_schedule_refresh(*, participant, infusion_plan, infusions, by, reason: str) -> int:
@@ -92,14 +94,16 @@ def visit_schedule_refresh(*, participant, infusion_plan, infusions, by, reason:
 # ---------------------------------------------------------------------------------------------
 
 def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: str = "", by,
-                 now: datetime | None = None) -> Visit:
+                 now: datetime | None = None, version: int | None = None) -> Visit:
     """Mark a visit done (a timed sample collected) at the time it happened.
 
     Outside its window it is still recorded, flagged as a protocol deviation with a required
-    reason (CLINICAL_RULES.md section 8). Nothing is dated before consent and enrolment.
+    reason (CLINICAL_RULES.md section 8). Nothing is dated before consent and enrolment. The
+    visit as read (its `version`, when the caller sends the one its user read) must still be the
+    row's: a visit re-dated or recorded since is refused (409), not recorded over.
     """
-
-
+    if version is not None:
+        visit.row_version = version
     now = now or timezone.now()
     errors = Errors()
     participant = visit.participant
@@ -127,19 +131,19 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
                   "deviation_reason": (deviation_reason or "").strip() if deviation else ""}
         # One conditional UPDATE marks it done only while it is upcoming (a concurrent recording of the
         # same visit finds it done and is refused), then its history row, with who and why.
-        if not Visit.objects.filter(pk=visit.pk, state="upcoming").update(**values):
-            state = Visit.objects.filter(pk=visit.pk).values_list("state", flat=True).first()
-            label = dict(Visit._meta.get_field("state").choices).get(state, state)
-            raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
-                "code": visit.code, "state": str(label).lower()}]})
-        for name, value in values.items():
-            setattr(visit, name, value)
-        Visit.history.bulk_history_create([visit], update=True, default_user=by,
-                                          default_change_reason=_("%(code)s done") % {"code": visit.code})
+        with change_context(by=by, reason=_("%(code)s done") % {"code": visit.code}):
+            done = Visit.objects.filter(state="upcoming").update_record(visit, **values)
+    if not done:  # refused after the block: the caller's transaction stays usable (nothing was written)
+        state, current = Visit.objects.filter(pk=visit.pk).values_list("state", VERSION_FIELD).first()
+        if state == "upcoming":  # still to do, but changed since it was read (re-dated)
+            check_version(current, visit.row_version, record=visit, label=visit.code)
+        label = dict(Visit._meta.get_field("state").choices).get(state, state)
+        raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
+            "code": visit.code, "state": str(label).lower()}]})
     return visit
 
 
-def visit_miss(*, visit: Visit, reason: str, by, now: datetime | None = None) -> Visit:
+def visit_miss(*, visit: Visit, reason: str, by, now: datetime | None = None, version: int | None = None) -> Visit:
     """Record a visit (a timed sample) as missed, with the reason; only once its window has closed
     (`trials.dates.window_closed`): until then it can still be done."""
     now = now or timezone.now()
@@ -155,6 +159,9 @@ def visit_miss(*, visit: Visit, reason: str, by, now: datetime | None = None) ->
         if locked.state != "upcoming":
             raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
                 "code": visit.code, "state": locked.get_state_display().lower()}]})
+        if version is not None:
+            check_version(locked.row_version, version, record=visit, label=visit.code)
+        visit.row_version = locked.row_version  # moves on from the version locked, not the one read
         visit.state, visit.missed_reason = "missed", reason.strip()
         audited_save(visit, by=by, reason=_("%(code)s missed") % {"code": visit.code})
     return visit

@@ -10,6 +10,7 @@ from enrollment.models import ScreeningLab
 from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p2_screening
 from trials.audit import audited_save
+from trials.tests.support import setup_update
 
 TZ = timezone.get_current_timezone()
 
@@ -19,7 +20,7 @@ def woman(studies, coordinator):
     """A P2 participant whose first infusion started at 09:00, ten days ago."""
     day0 = timezone.localdate() - timedelta(days=10)
     screening = eligible_p2_screening(coordinator, sex="female")
-    screening.consents.update(signed_at=timezone.now() - timedelta(days=12))
+    setup_update(screening.consents, signed_at=timezone.now() - timedelta(days=12))
     participant = ParticipantFactory(screening=screening, dose_level_code="A", enrolled_on=day0, first_infusion_on=day0,
                                      by=coordinator)
     InfusionFactory(participant=participant, number=1, started_at=datetime.combine(day0, time(9, 0), tzinfo=TZ),

@@ -15,7 +15,7 @@ from enrollment.tests.factories import ConsentFactory, ParticipantFactory, Scree
 from enrollment.tests.support import eligible_p3_screening, today
 from followup.models import AdverseEvent, Visit
 from followup.tests.factories import AdverseEventFactory, AssessmentFactory
-from trials.tests.support import confirm_adverse_event, confirm_eligibility
+from trials.tests.support import confirm_adverse_event, confirm_eligibility, setup_update
 
 TZ = timezone.get_current_timezone()
 
@@ -122,7 +122,7 @@ def treated_participant(by, counts=(), *, day0=None):
     :func:`outcomes_day0` unless given."""
     day0 = outcomes_day0() if day0 is None else day0
     screening = eligible_p3_screening(by)
-    screening.consents.update(signed_at=timezone.now() - timedelta(days=(today() - day0).days + 5))
+    setup_update(screening.consents, signed_at=timezone.now() - timedelta(days=(today() - day0).days + 5))
     participant = ParticipantFactory(screening=screening, enrolled_on=day0 - timedelta(days=2), first_infusion_on=day0,
                                      by=by)
     AssessmentFactory(participant=participant, date=day0, visit="BL", bleeding_grade=0,
@@ -161,13 +161,13 @@ def enrol(by, *, day0=None, enrolled_on=None):
     day0 = today() + timedelta(days=20) if day0 is None else day0
     enrolled_on = today() if enrolled_on is None else enrolled_on
     screening = eligible_p3_screening(by)
-    screening.consents.update(signed_at=datetime.combine(enrolled_on - timedelta(days=1), time(9), tzinfo=TZ))
+    setup_update(screening.consents, signed_at=datetime.combine(enrolled_on - timedelta(days=1), time(9), tzinfo=TZ))
     return ParticipantFactory(screening=screening, enrolled_on=enrolled_on, first_infusion_on=day0, by=by)
 
 
 def move_visit(participant, code, *, start: date, end: date) -> Visit:
     """Arrange: the visit's window from `start` to the end of `end` (target = start)."""
-    Visit.objects.filter(participant=participant, code=code).update(
+    setup_update(Visit.objects.filter(participant=participant, code=code), 
         target_at=datetime.combine(start, time(0), tzinfo=TZ), window_start=datetime.combine(start, time(0), tzinfo=TZ),
         window_end=datetime.combine(end, time.max, tzinfo=TZ))
     return Visit.objects.get(participant=participant, code=code)
@@ -183,7 +183,8 @@ def event(participant, by, *, serious=True, aware=None, draft=False, term="Lung 
                                    relationship="unlikely", seriousness=["hospitalisation"] if serious else [],
                                    site_aware_at=aware or timezone.now(), by=by)
     if draft:
-        AdverseEvent.objects.filter(pk=recorded.pk).update(status="draft", grade=None, serious=None, relationship="")
+        setup_update(AdverseEvent.objects.filter(pk=recorded.pk), status="draft", grade=None, serious=None,
+                     relationship="")
         recorded.refresh_from_db()
     else:
         confirm_adverse_event(recorded)  # the site's investigator signs the coordinator's draft

@@ -10,7 +10,7 @@ from enrollment.models import ScreeningLab
 from followup import services
 from followup.models import AdverseEvent, LabResult
 from followup.tests.support import assess_labs
-from trials.tests.support import SIGNER_PASSWORD
+from trials.tests.support import SIGNER_PASSWORD, setup_update
 
 
 def test_platelets_no_worse_than_the_baseline_grade_suggest_nothing(api, participant):
@@ -52,7 +52,7 @@ def test_liver_test_suggests_from_grade_1_against_the_uln(api, participant):
 
 
 def test_a_lab_without_a_reference_range_suggests_nothing(participant, coordinator):
-    ScreeningLab.objects.filter(screening=participant.screening, analyte="PLT").update(lln=None, uln=None)
+    setup_update(ScreeningLab.objects.filter(screening=participant.screening, analyte="PLT"), lln=None, uln=None)
     lab = LabResult(analyte="PLT", value=5, entered_value=5, entered_unit="10^9/L")
     assert services.adverse_event_suggest(participant=participant, labs=[lab], onset=day0(), by=coordinator) == []
     assert AdverseEvent.objects.count() == 0

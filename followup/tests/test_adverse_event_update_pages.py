@@ -9,7 +9,7 @@ from django.utils import timezone
 from dosing.tests.escalation_setup import adverse_event, dlt_onset, enrol_p2
 from followup.models import AdverseEvent
 from followup.tests.support import adverse_event_form_as_posted
-from trials.tests.support import SIGNER_PASSWORD
+from trials.tests.support import SIGNER_PASSWORD, setup_update
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_a_monitor_cannot_open_the_form_and_another_site_gets_404(client, event,
 
 
 def test_the_edit_page_explains_why_a_coordinator_cannot_restart_the_sae_clock(client, event, coordinator):
-    AdverseEvent.objects.filter(pk=event.pk).update(serious=True, seriousness=["hospitalisation"],
+    setup_update(AdverseEvent.objects.filter(pk=event.pk), serious=True, seriousness=["hospitalisation"],
                                                     site_aware_at=timezone.now() - timedelta(hours=30))
     client.force_login(coordinator)
     form = client.get(edit_url(event)).context["form"]

@@ -10,6 +10,7 @@ from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p2_screening
 from followup.models import Assessment, LabResult, Transfusion, Visit
 from followup.tests.support import days_ago, filled, form_url
+from trials.tests.support import setup_update
 
 
 def test_participant_page_links_a_day_visit_to_the_assessment_form_and_a_sample_to_the_visit_form(client, woman,
@@ -129,7 +130,7 @@ def test_coordinator_records_a_visit_assessment_in_the_browser(chromium_page, st
     user = make_user("coordinator", username="wen", password="Correct-Horse-88")
     day0 = timezone.localdate() - timedelta(days=10)
     screening = eligible_p2_screening(user, sex="female")
-    screening.consents.update(signed_at=timezone.now() - timedelta(days=12))
+    setup_update(screening.consents, signed_at=timezone.now() - timedelta(days=12))
     participant = ParticipantFactory(screening=screening, dose_level_code="A", enrolled_on=day0, first_infusion_on=day0,
                                      by=user)
     InfusionFactory(participant=participant, number=1,

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from followup import services
 from followup.models import AdverseEvent, Assessment, LabResult, OutcomeSnapshot, RescueTherapy, Transfusion, Visit
-from trials.tests.support import client_for, patch_current, require_service
+from trials.tests.support import client_for, patch_current, require_service, setup_update
 
 REASON = "Transcription error: value copied from the wrong report"
 
@@ -246,7 +246,7 @@ def test_unchanged_labs_suggest_nothing(api, woman):
     body = {**w1_body(), "labs": [{"analyte": "ALT", "value": 130, "unit": "U/L", "uln": 40}]}
     recorded = Assessment.objects.get(pk=api.post(f"/api/v1/participants/{woman.pk}/assessments/", body,
                                                   format="json").json()["id"])
-    AdverseEvent.objects.update(status="dismissed", dismissed_reason="Seen")  # no open draft left to match
+    setup_update(AdverseEvent.objects, status="dismissed", dismissed_reason="Seen")  # no open draft left to match
     before = AdverseEvent.objects.count()
 
     patch_current(api, url(recorded), {"bleeding_grade": 0, "date": days_ago(2), "reason": REASON}, format="json")

@@ -13,7 +13,7 @@ from django.utils import timezone
 from followup import services
 from followup.models import Assessment
 from trials.errors import ServiceError
-from trials.tests.support import patch_current
+from trials.tests.support import patch_current, setup_update
 
 DOSE_MESSAGE = "Give the corticosteroid dose as prednisone-equivalent mg/day, a number from 0 to 2000."
 
@@ -74,7 +74,7 @@ def test_the_service_accepts_the_dose_as_text_or_decimal(woman, coordinator):
 def test_the_database_refuses_a_dose_over_2000(api, woman):
     post(api, woman)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Assessment.objects.update(steroid_mg_per_day=Decimal("2000.01"))
+        setup_update(Assessment.objects, steroid_mg_per_day=Decimal("2000.01"))
 
 
 def test_a_correction_changes_the_dose_with_the_reason(api, woman, coordinator):

@@ -5,7 +5,8 @@ import importlib
 from datetime import timedelta
 
 import pytest
-from django.apps import apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -15,6 +16,7 @@ from followup import grading
 from followup.ctcae_terms import DATA_FILE, CtcaeTerm, ctcae_terms, parse
 from followup.models import AdverseEvent
 from followup.tests.support import assess_labs
+from trials.tests.support import setup_update
 
 MEDDRA_SOCS = {
     "Blood and lymphatic system disorders", "Cardiac disorders", "Congenital, familial and genetic disorders",
@@ -221,10 +223,12 @@ def test_stored_events_under_corrected_terms_are_renamed_or_marked_other_with_hi
     gum, retina, fever = (record(api, participant, term=term).json()["id"]
                           for term in ("Oral hemorrhage", "Vitreous hemorrhage", "Fever"))
     # As recorded before the correction, when both terms were listed.
-    AdverseEvent.objects.filter(pk=gum).update(term="Gum hemorrhage")
-    AdverseEvent.objects.filter(pk=retina).update(term="Retinal hemorrhage")
+    setup_update(AdverseEvent.objects.filter(pk=gum), term="Gum hemorrhage")
+    setup_update(AdverseEvent.objects.filter(pk=retina), term="Retinal hemorrhage")
 
-    migration.correct_terms(apps, None)
+    # Run as migrate runs it: with the models as the migrations describe them (Django's plain
+    # querysets), which write the history rows themselves.
+    migration.correct_terms(MigrationExecutor(connection).loader.project_state().apps, None)
 
     assert {e.pk: (e.term, e.term_other) for e in AdverseEvent.objects.all()} == {
         gum: ("Oral hemorrhage", False), retina: ("Retinal hemorrhage", True), fever: ("Fever", False)}

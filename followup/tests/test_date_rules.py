@@ -13,7 +13,7 @@ from followup.tests.support import filled as assessment_form
 from followup.tests.support import history_rows
 from followup.tests.world import build_world
 from trials.models import Study
-from trials.tests.support import Later, client_for, made, patch_current
+from trials.tests.support import Later, client_for, made, patch_current, setup_update
 
 TZ = timezone.get_current_timezone()
 
@@ -50,7 +50,7 @@ def world(studies, coordinator):
 
 
 def backdate_consent(world, day):
-    world.screening.consents.update(signed_at=datetime.combine(day, time(9), tzinfo=TZ))
+    setup_update(world.screening.consents, signed_at=datetime.combine(day, time(9), tzinfo=TZ))
 
 
 FUTURE_SCREENING = "The screening date cannot be in the future."

@@ -24,7 +24,7 @@ from followup.tasks import send_reminders
 from followup.tests.factories import ReminderFactory
 from followup.tests.support import enrol, event, overdue_visit
 from trials.audit import change_context
-from trials.tests.support import require_service
+from trials.tests.support import require_service, setup_update
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=dt_timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]
@@ -288,7 +288,7 @@ def test_a_visit_re_planned_to_a_new_target_is_reminded_again_when_overdue_there
     now = timezone.now()
     assert reminders.reminders_send(now=now) == 2
     moved = timezone.localdate() - timedelta(days=1)
-    Visit.objects.filter(pk=visit.pk).update(
+    setup_update(Visit.objects.filter(pk=visit.pk), 
         target_at=timezone.make_aware(datetime.combine(moved, time(0))),
         window_start=timezone.make_aware(datetime.combine(moved, time(0))),
         window_end=timezone.make_aware(datetime.combine(moved, time(12))))

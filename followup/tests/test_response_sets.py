@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from followup.tests.support import assess_counts, p1_day0, p1_participant
 from trials.models import ResponseCriteriaSet
+from trials.tests.support import setup_update
 
 
 def assess(api, participant, day, hb, **extra):
@@ -111,7 +112,7 @@ def test_evans_participant_page_shows_each_lineage_within_the_query_budget(clien
 # loader's validation): the page and the API say which set lacks what instead of failing.
 
 def corrupt(code, thresholds):
-    ResponseCriteriaSet.objects.filter(code=code).update(thresholds=thresholds)
+    setup_update(ResponseCriteriaSet.objects.filter(code=code), thresholds=thresholds)
 
 
 IWG_INCOMPLETE = ("Response criteria set IWG2009-ITP is incomplete: missing r_fold_baseline, "

@@ -16,7 +16,7 @@ from followup import services
 from followup.models import AdverseEvent
 from followup.tests.factories import AdverseEventFactory
 from trials.errors import ConflictError, ServiceError
-from trials.tests.support import client_for, confirm_adverse_event, require_service
+from trials.tests.support import client_for, confirm_adverse_event, require_service, setup_update
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def serious_event(participant, by, *, aware_hours_ago=3, serious=True, status="c
     if status == "confirmed":
         confirm_adverse_event(event)  # the site's investigator signs the coordinator's draft
     elif status != "draft":
-        AdverseEvent.objects.filter(pk=event.pk).update(status=status, grade=None, serious=None, relationship="")
+        setup_update(AdverseEvent.objects.filter(pk=event.pk), status=status, grade=None, serious=None, relationship="")
         event.refresh_from_db()
     return event
 
@@ -240,7 +240,7 @@ def test_two_concurrent_reports_record_one(studies, make_user):
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
     coordinator, investigator = make_user("coordinator"), make_user("investigator")
     screening = eligible_p3_screening(coordinator)
-    screening.consents.update(signed_at=timezone.now() - timedelta(days=75))
+    setup_update(screening.consents, signed_at=timezone.now() - timedelta(days=75))
     participant = enrolment.participant_enrol(screening=screening, enrolled_on=day0() - timedelta(days=2),
                                               first_infusion_on=day0(), by=coordinator)
     event = serious_event(participant, coordinator)

@@ -18,7 +18,7 @@ from followup.models import AdverseEvent, Visit
 from followup.schedule import PlannedVisit
 from followup.tests.support import enrol, event, items, move_visit, overdue_visit
 from trials.models import Study
-from trials.tests.support import client_for, forget_site_roles
+from trials.tests.support import client_for, forget_site_roles, setup_update
 
 TZ = timezone.get_current_timezone()
 
@@ -129,7 +129,7 @@ def test_infusion_window_open_then_overdue_until_given(api, studies, coordinator
         "site": "PUMCH", "label": "Infusion 1", "url": f"/participants/{today_plan.pk}/infusions/new/",
         "participant_url": f"/participants/{today_plan.pk}/"}]
 
-    Infusion.objects.filter(pk=first.pk).update(target_date=today() - timedelta(days=1),
+    setup_update(Infusion.objects.filter(pk=first.pk), target_date=today() - timedelta(days=1),
                                                 window_start=today() - timedelta(days=1),
                                                 window_end=today() - timedelta(days=1))
     assert [(i["kind"], i["status"], i["id"]) for i in items(api, "?kind=infusion")] == [
@@ -152,7 +152,7 @@ def test_sae_report_due_then_overdue_until_reported(api, participant, coordinato
         "site": "PUMCH", "label": "SAE report: Lung infection", "url": f"/adverse-events/{sae.pk}/",
         "participant_url": f"/participants/{participant.pk}/"}]
 
-    AdverseEvent.objects.filter(pk=sae.pk).update(site_aware_at=aware - timedelta(hours=23))
+    setup_update(AdverseEvent.objects.filter(pk=sae.pk), site_aware_at=aware - timedelta(hours=23))
     assert [(i["kind"], i["status"]) for i in items(api)] == [("sae_report", "overdue")]
 
     services.adverse_event_sae_report(event=sae, reported_at=None, by=coordinator)
@@ -184,7 +184,8 @@ def test_items_are_sorted_overdue_first_then_by_due_time(api, studies, coordinat
     overdue_visit(first, "BL", days_ago=2)
     overdue_visit(second, "BL", days_ago=9)
     move_visit(second, "D14", start=today() - timedelta(days=1), end=today() + timedelta(days=5))
-    Visit.objects.filter(participant=second, code="D14").update(provisional=False)  # as once the last infusion is given
+    # as once the last infusion is given
+    setup_update(Visit.objects.filter(participant=second, code="D14"), provisional=False)
     sae = event(first, coordinator, aware=timezone.now() - timedelta(hours=1))
     listed = [(i["status"], i["participant"]["id"], i["label"]) for i in items(api)]
     assert listed == [
@@ -219,7 +220,7 @@ def test_other_sites_see_nothing_and_admins_and_strangers_are_refused(participan
 
 
 def many_overdue(by, count):
-    Study.objects.filter(code="MSC-ITP-5").update(enrolment_target=100)
+    setup_update(Study.objects.filter(code="MSC-ITP-5"), enrolment_target=100)
     participants = [enrol(by) for _ in range(count)]
     for participant in participants:
         overdue_visit(participant)
@@ -231,7 +232,7 @@ def many_overdue(by, count):
 def test_api_query_count_does_not_grow_with_items(api, studies, coordinator, count, django_assert_num_queries):
     many_overdue(coordinator, count)
     yesterday = today() - timedelta(days=1)
-    Infusion.objects.filter(number=1).update(window_start=yesterday, target_date=yesterday, window_end=yesterday)
+    setup_update(Infusion.objects.filter(number=1), window_start=yesterday, target_date=yesterday, window_end=yesterday)
     forget_site_roles(coordinator)
     with django_assert_num_queries(4):  # memberships, visits, infusions, adverse events
         body = api.get("/api/v1/worklist/").json()

@@ -8,7 +8,7 @@ from enrollment.tests.support import consent, create_screening, today
 from followup.tests.factories import AdverseEventFactory
 from followup.tests.support import enrol, items
 from trials.models import Study
-from trials.tests.support import client_for, confirm_eligibility, forget_site_roles
+from trials.tests.support import client_for, confirm_eligibility, forget_site_roles, setup_update
 
 
 def eligible(by, **changes):
@@ -43,7 +43,7 @@ def test_an_eligible_screening_waits_for_the_sites_investigator(studies, coordin
 
 def test_a_study_without_the_setting_lists_no_confirmation(studies, coordinator, investigator):
     eligible(coordinator)
-    Study.objects.filter(code="MSC-ITP-5").update(eligibility_confirmation_required=False)
+    setup_update(Study.objects.filter(code="MSC-ITP-5"), eligibility_confirmation_required=False)
     assert items(client_for(investigator)) == []
 
 
@@ -74,7 +74,7 @@ def test_the_page_lists_both_for_an_investigator_with_the_pages_to_sign(client, 
 
 
 def many_to_sign(by, count):
-    Study.objects.filter(code="MSC-ITP-5").update(enrolment_target=100)
+    setup_update(Study.objects.filter(code="MSC-ITP-5"), enrolment_target=100)
     for _ in range(count):
         coordinator_draft(enrol(by), by)
         eligible(by)

@@ -11,7 +11,7 @@ from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p3_screening
 from followup.models import AdverseEvent, Assessment
 from followup.tests.factories import AdverseEventFactory, AssessmentFactory
-from trials.tests.support import confirm_adverse_event
+from trials.tests.support import confirm_adverse_event, setup_update
 
 TZ = timezone.get_current_timezone()
 
@@ -66,7 +66,7 @@ def build_world(user) -> World:
     """Every record made through the services, by `user` (a coordinator or an investigator)."""
     screening = eligible_p3_screening(user)
     treated = eligible_p3_screening(user)
-    treated.consents.update(signed_at=timezone.now() - timedelta(days=75))
+    setup_update(treated.consents, signed_at=timezone.now() - timedelta(days=75))
     participant = ParticipantFactory(screening=treated, enrolled_on=day0() - timedelta(days=2),
                                      first_infusion_on=day0(), by=user)
     InfusionFactory(participant=participant, number=1, started_at=at(day0()), ended_at=at(day0(), 10, 5),

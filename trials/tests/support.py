@@ -12,6 +12,7 @@ from enrollment.services import screening_eligibility_confirm
 from followup.services import adverse_event_confirm
 from trials.accounts import user_upsert
 from trials.amendments import amendment_activate
+from trials.audit import change_context
 
 SIGNER_PASSWORD = "Long-enough-pass-91"  # make_user's default, and the site investigators' below
 
@@ -100,3 +101,11 @@ def patch_current(client, url, data=None, **kwargs):
     if read.status_code == 200 and isinstance(data, dict) and "version" not in data:
         data = {**data, "version": read.json().get("version")}
     return client.patch(url, data, **kwargs)
+
+
+def setup_update(rows, **values) -> int:
+    """`rows.update(**values)` (a queryset or a related manager of records that keep history), to
+    set up a test's data through the audited path: each row changed gets its history row, with the
+    reason "test setup"."""
+    with change_context(by=None, reason="test setup"):
+        return rows.update(**values)

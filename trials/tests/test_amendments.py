@@ -23,7 +23,7 @@ from trials.loading import LoadReport
 from trials.models import EligibilityCriterion, Item, ItemPlacement, Site, Study, StudyVersion
 from trials.selectors import criteria_in_force, form_items, study_queryset
 from trials.services import study_load
-from trials.tests.support import client_for, study_administrator
+from trials.tests.support import client_for, setup_update, study_administrator
 from trials.tests.test_admin_items import MARROW, add_item
 from trials.versions import Change, item_spec, protocol_changes
 
@@ -138,7 +138,7 @@ def test_an_amendment_that_changes_nothing_or_a_draft_is_refused(study, studies)
     with pytest.raises(ConflictError) as nothing:
         amendment_activate(study=study, version="2", effective_date=date.today(), reason="Approved", by=admin)
     assert "non_field_errors" in nothing.value.errors
-    Study.objects.filter(pk=study.pk).update(status=StudyStatus.DRAFT)
+    setup_update(Study.objects.filter(pk=study.pk), status=StudyStatus.DRAFT)
     study.refresh_from_db()
     with pytest.raises(ConflictError):
         amendment_activate(study=study, version="2", effective_date=date.today(), reason="Approved", by=admin)

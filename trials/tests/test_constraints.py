@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from trials.models import Arm, DoseLevel, EligibilityCriterion, InfusionDefinition, Study, VisitDefinition
+from trials.tests.support import setup_update
 
 
 def raw_save(instance):
@@ -74,7 +75,7 @@ def test_database_refuses_what_must_never_hold(arm, make, constraint):
 
 def test_study_target_must_be_positive(studies):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Study.objects.filter(code="UCB-IRIC").update(enrolment_target=0)
+        setup_update(Study.objects.filter(code="UCB-IRIC"), enrolment_target=0)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The audit trail is the record's history: random sequences of audited edits (criteria created,
-changed and deleted in the administration's path; screening facts corrected through their service),
+changed and deleted in the administration's path, or several changed at once by a queryset update
+with a reason; screening facts corrected through their service),
 then replaying each record's history rows gives back the record exactly as stored, with one history
 row per accepted change."""
 from django.db import transaction
@@ -9,11 +10,11 @@ from hypothesis import strategies as st
 from enrollment import services
 from enrollment.models import Screening
 from enrollment.tests.support import create_screening
-from trials.audit import audited_delete, audited_save
+from trials.audit import audited_delete, audited_save, change_context
 from trials.models import EligibilityCriterion, Study
 
 CODES = ("c1", "c2", "c3")
-OPERATIONS = st.lists(st.tuples(st.sampled_from(("save", "delete")), st.sampled_from(CODES),
+OPERATIONS = st.lists(st.tuples(st.sampled_from(("save", "delete", "update")), st.sampled_from(CODES),
                                 st.text(alphabet="abcdefgh xyz", min_size=1, max_size=12),
                                 st.integers(min_value=0, max_value=99)), min_size=1, max_size=12)
 EDITS = st.lists(st.tuples(st.sampled_from(("weight_kg", "initials", "ecog")), st.integers(min_value=0, max_value=4)),
@@ -43,6 +44,15 @@ def test_replaying_criterion_history_gives_back_every_criterion(studies, operati
             touched, accepted = {}, {}
             for number, (operation, code, text, order) in enumerate(operations):
                 row = EligibilityCriterion.objects.filter(study=study, code=code).first()
+                if operation == "update":  # the criteria up to `code`, at once
+                    rows = EligibilityCriterion.objects.filter(study=study, code__in=CODES[:CODES.index(code) + 1])
+                    pks = list(rows.values_list("pk", flat=True))
+                    with change_context(by=None, reason=f"Reordered {number}"):
+                        assert rows.update(order=order, text=text) == len(pks)
+                    for pk in pks:
+                        touched.setdefault(code, set()).add(pk)
+                        accepted[pk] = accepted.get(pk, 0) + 1
+                    continue
                 if operation == "delete":
                     if row is None:
                         continue

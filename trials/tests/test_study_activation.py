@@ -19,7 +19,7 @@ from trials.definitions import study_definition
 from trials.errors import ConflictError
 from trials.models import DoseLevel, Site, Study
 from trials.services import STUDIES_DIR, LoadReport, study_activate, study_create_from_definition, study_load
-from trials.tests.support import client_for
+from trials.tests.support import client_for, setup_update
 
 SHIPPED = ["MSC-ITP-5", "UCB-IRIC", "HUCMSC-ITP-ESC"]
 
@@ -198,7 +198,7 @@ def test_the_screening_page_of_a_draft_refuses_and_says_why(studies, admin, clie
 
 def test_enrolment_is_refused_while_the_study_is_not_active(studies, coordinator):
     screening = eligible_p3_screening(coordinator)
-    Study.objects.filter(code="MSC-ITP-5").update(status="draft")  # as if it had been screened before
+    setup_update(Study.objects.filter(code="MSC-ITP-5"), status="draft")  # as if it had been screened before
 
     with pytest.raises(ConflictError) as refused:
         participant_enrol(screening=screening, by=coordinator)
