@@ -159,11 +159,11 @@ def test_sae_more_than_six_hours_from_its_deadline_is_not_reminded_yet(studies, 
 
 
 def test_a_site_with_no_addressee_is_reminded_once_someone_has_an_address(due_now, site_team, mailoutbox):
-    get_user_model().objects.filter(username__in=["li", "wang"]).update(email="")
+    setup_update(get_user_model().objects.filter(username__in=["li", "wang"]), email="")
     assert reminders.reminders_send(now=timezone.now()) == 0
     assert Reminder.objects.count() == 0
 
-    get_user_model().objects.filter(username="wang").update(email="wang@hospital.cn")
+    setup_update(get_user_model().objects.filter(username="wang"), email="wang@hospital.cn")
     assert reminders.reminders_send(now=timezone.now()) == 2
     assert {tuple(m.to) for m in mailoutbox} == {("wang@hospital.cn",)}
 
