@@ -21,6 +21,7 @@ from simple_history import register
 from simple_history.models import HistoricalRecords
 
 from .history_fields import saves_only_unrecorded
+from .account_settings_models import AccountSettings  # noqa: F401 (a model of this app, loaded with the account models)
 
 
 class PasswordFailureCount(models.Model):

@@ -13,30 +13,17 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import catalogues
-from .account_settings_models import AccountSettings  # noqa: F401 (the app's models)
 from .audit_querysets import AuditedQuerySet
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
-from .enums import (
-    Assessment,
-    CriterionKind,
-    DoseBasis,
-    DoseLevelStatus,
-    InfusionAnchor,
-    MissedInfusionRule,
-    ResponseFamily,
-    Role,
-    SexRestriction,
-    StudyStatus,
-    TimeUnit,
-    VisitAnchor,
-)
+from .enums import (Assessment, CriterionKind, DoseBasis, DoseLevelStatus, InfusionAnchor, MissedInfusionRule,
+                    ResponseFamily, Role, SexRestriction, StudyStatus, TimeUnit, VisitAnchor)
 from .item_models import Item, ItemPlacement, ItemType  # noqa: F401 (models of this app)
 from .response_period import VisitWindow, time_point_errors, window_cut
 from .response_thresholds import threshold_errors
 from .rule_items import rule_item_errors
 from .rule_params import RuleParamsError, validate_params
 from .scoping import ScopedQuerySet
-from .auth_models import PasswordFailureCount  # noqa: F401 (the app's models)
+from .auth_models import AccountSettings, PasswordFailureCount  # noqa: F401 (the app's models)
 from .version_models import StudyVersion, VersionStatus  # noqa: F401 (the app's models)
 
 code_validator = RegexValidator(
