@@ -27,6 +27,7 @@ DEMO_ACCOUNTS = (
     ("coordinator", Role.COORDINATOR.value, "Harbour-Lantern-58"),
     ("investigator", Role.INVESTIGATOR.value, "Maple-Quartz-93"),
     ("monitor", Role.MONITOR.value, "Copper-Meadow-27"),
+    ("datamanager", Role.DATA_MANAGER.value, "Willow-Beacon-46"),
     ("admin", Role.ADMIN.value, "Silver-Orchard-64"),
 )
 

@@ -7,6 +7,7 @@ class Role(models.TextChoices):
     COORDINATOR = "coordinator", _("Coordinator")
     INVESTIGATOR = "investigator", _("Investigator")
     MONITOR = "monitor", _("Monitor")
+    DATA_MANAGER = "data_manager", _("Data manager")
     ADMIN = "admin", _("Administrator")
 
 

@@ -21,10 +21,15 @@ class Action(StrEnum):
     SCREEN = "screen"  # screening, consent, enrolment, withdrawal
     CAPTURE = "capture"  # infusions, visits, labs, adverse events
     SIGN = "sign"  # eligibility review, escalation decisions, AE causality
-    VERIFY = "verify"  # source data verification, queries
+    VERIFY = "verify"  # source data verification of records
+    QUERY = "query"  # open a data query on a field of a record
+    ANSWER_QUERY = "answer_query"  # answer a data query (with a correction through the usual edit)
+    CLOSE_QUERY = "close_query"  # close or re-open a data query
+    LOCK = "lock"  # lock / unlock a participant's casebook or a study's data
+    MANAGE_SDV = "manage_sdv"  # choose a study's source data verification plan
 
 
-ALL_ROLES = frozenset({"coordinator", "investigator", "monitor", "admin"})
+ALL_ROLES = frozenset({"coordinator", "investigator", "monitor", "data_manager", "admin"})
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.VIEW: ALL_ROLES,
@@ -34,13 +39,20 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.CAPTURE: frozenset({"coordinator", "investigator"}),
     Action.SIGN: frozenset({"investigator"}),
     Action.VERIFY: frozenset({"monitor"}),
+    # ICH E6(R3) monitoring: a monitor or an investigator asks, the site's data entry answers,
+    # the asker or the data manager closes; a monitor and a data manager never edit clinical data.
+    Action.QUERY: frozenset({"monitor", "investigator", "data_manager"}),
+    Action.ANSWER_QUERY: frozenset({"coordinator", "investigator"}),
+    Action.CLOSE_QUERY: frozenset({"monitor", "investigator", "data_manager"}),
+    Action.LOCK: frozenset({"data_manager", "admin"}),
+    Action.MANAGE_SDV: frozenset({"data_manager", "admin"}),
 }
 
 # Who does what beyond the actions above, each rule for one feature. Pages ask through the
 # `may` filter (`trials.templatetags.scoping`), code through `site_ids_with` / `may_at`.
 ROLE_RULES: dict[str, frozenset[str]] = {
     # works from the list of what is due or overdue (followup.worklist)
-    "worklist": frozenset({"coordinator", "investigator", "monitor"}),
+    "worklist": frozenset({"coordinator", "investigator", "monitor", "data_manager"}),
     # corrects a recorded assessment: the site's data entry stays with the coordinator
     "correct_assessment": frozenset({"coordinator"}),
     # receives the reminder e-mails of the site (followup.reminders)

@@ -6,7 +6,7 @@ import pytest
 from dosing.models import EscalationDecision
 from dosing.tests.escalation_setup import PASSWORD, adverse_event, enrol_p2, window_over
 from trials.models import DoseLevel, Study
-from trials.tests.support import setup_update
+from trials.tests.support import setup_save, setup_update
 
 URL = "/studies/HUCMSC-ITP-ESC/escalation/"
 
@@ -189,7 +189,7 @@ def test_escalation_page_lists_the_decision_with_its_signature_manifestation(cli
     for _ in range(3):
         enrol_p2(coordinator)
     investigator.first_name, investigator.last_name = "Li", "Wei"
-    investigator.save()
+    setup_save(investigator)
     client.force_login(investigator)
 
     response = client.post(URL, {"decision": "escalate:B", "rationale": "", "password": PASSWORD, "confirm": "on",

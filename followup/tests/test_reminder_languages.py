@@ -8,6 +8,7 @@ from followup import reminders
 from followup.models import Reminder
 from followup.tests.support import enrol, event, overdue_visit
 from trials.languages import language_choose
+from trials.tests.support import setup_save
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +24,7 @@ def team(studies, make_user):
              (("li", "coordinator"), ("wang", "investigator"), ("chen", "investigator"))}
     for user in users.values():
         user.email = f"{user.username}@hospital.cn"
-        user.save()
+        setup_save(user)
     language_choose(users["li"], "zh-hans", by=users["li"], reason="test")
     language_choose(users["chen"], "en", by=users["chen"], reason="test")
     participant = enrol(users["li"], enrolled_on=timezone.localdate() - timedelta(days=10))

@@ -24,7 +24,7 @@ from followup.tasks import send_reminders
 from followup.tests.factories import ReminderFactory
 from followup.tests.support import enrol, event, overdue_visit
 from trials.audit import change_context
-from trials.tests.support import require_service, setup_update
+from trials.tests.support import require_service, setup_save, setup_update
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=dt_timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,7 +233,7 @@ def test_two_concurrent_sweeps_send_each_reminder_once(studies, make_user, mailo
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
     coordinator = make_user("coordinator", username="li")
     coordinator.email = "li@hospital.cn"
-    coordinator.save()
+    setup_save(coordinator)
     participant = enrol(coordinator, enrolled_on=timezone.localdate() - timedelta(days=10))
     overdue_visit(participant)
     now = timezone.now()
@@ -410,7 +410,7 @@ def test_a_sweep_process_killed_during_the_send_leaves_a_claim_the_next_sweep_se
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
     coordinator = make_user("coordinator", username="li")
     coordinator.email = "li@hospital.cn"
-    coordinator.save()
+    setup_save(coordinator)
     visit = overdue_visit(enrol(coordinator, enrolled_on=timezone.localdate() - timedelta(days=10)))
     db = connection.settings_dict
     env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings",

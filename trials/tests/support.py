@@ -103,6 +103,13 @@ def patch_current(client, url, data=None, **kwargs):
     return client.patch(url, data, **kwargs)
 
 
+def setup_save(record) -> None:
+    """`record.save()` for a record that keeps history (an account, say), through the audited path
+    with the reason "test setup"."""
+    with change_context(by=None, reason="test setup"):
+        record.save()
+
+
 def setup_update(rows, **values) -> int:
     """`rows.update(**values)` (a queryset or a related manager of records that keep history), to
     set up a test's data through the audited path: each row changed gets its history row, with the
