@@ -41,7 +41,10 @@ def infusion_record(request, pk):
     form = InfusionForm(request.POST or None, **options)
     missed_form = MissedInfusionForm(initial={"number": row.number, "version": row.row_version})
     conflict = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():  # the service's checks too: every problem at once
+        add_service_errors(form, services.infusion_problems(
+            participant=participant, data=services.InfusionInput(**form.service_input())), beside_form_errors=True)
+    elif request.method == "POST":
         try:
             services.infusion_record(participant=participant, data=services.InfusionInput(**form.service_input()),
                                      by=request.user)

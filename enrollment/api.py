@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trials import catalogues, hooks
+from trials.all_errors import validate_all
 from trials.concurrency import StaleVersion, stale_response, version_from_request, versioned
 from trials.errors import ServiceError
 from trials.labs import LabInput
@@ -308,7 +309,9 @@ class StudyScreenings(APIView):
         # Of the study's sites, the service reads only whether it runs at the site chosen among these.
         cache_rows(study, "sites", list(screen_sites.values()))
         serializer = ScreeningFactsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        # The site is one of the study's (`screen_sites`): the service's checks need not know which.
+        validate_all(serializer, lambda readable: services.screening_problems(study=study, site=None,
+                                                                             data=readable.to_input()))
         site_code = serializer.validated_data.get("site")
         if site_code:
             site = next((site for site in screen_sites.values() if site.code == site_code), None)
@@ -334,7 +337,8 @@ class ScreeningDetail(APIView):
     def patch(self, request, pk):
         screening = _screening_for(request, pk, Action.SCREEN)
         serializer = ScreeningPatchSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        validate_all(serializer, lambda readable: services.screening_change_problems(
+            screening=screening, data=readable.to_input(), reason=readable.validated_data.get("reason", "")))
         try:
             services.screening_update(screening=screening, data=serializer.to_input(),
                                       reason=serializer.validated_data["reason"], by=request.user,

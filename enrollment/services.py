@@ -175,16 +175,30 @@ def _refuse_unless_active(study: Study) -> None:
             "study": study.code, "status": study.get_status_display()}]})
 
 
+def _check_new(study: Study, site: Site | None, data: ScreeningInput, today: date, errors: Errors):
+    """Every check of a new screening's input (`site` None: not known yet, not checked)."""
+    if site is not None and site.pk not in {row.pk for row in study.sites.all()}:  # prefetched: no query
+        errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
+    specs = {spec.code: spec for _section, spec in form_items(study)}
+    return validate_screening(data, study, today, errors, specs=specs)
+
+
+def screening_problems(*, study: Study, site: Site | None, data: ScreeningInput,
+                       today: date | None = None) -> Errors:
+    """What `screening_create` would refuse in `data`, every problem by its path; writes nothing.
+    A page or the API calls it on the part of a refused input it could read, so that the user sees
+    every problem at once (`trials.all_errors`)."""
+    errors = Errors()
+    _check_new(study, site, data, today or timezone.localdate(), errors)
+    return errors
+
+
 def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
     """Record a screening (a draft: any fact may be missing) and evaluate eligibility. Only in an
     active study (`_refuse_unless_active`)."""
     _refuse_unless_active(study)
-    today = today or timezone.localdate()
     errors = Errors()
-    if site.pk not in {row.pk for row in study.sites.all()}:  # the study's sites, when prefetched, cost no query
-        errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
-    specs = {spec.code: spec for _section, spec in form_items(study)}
-    labs, items = validate_screening(data, study, today, errors, specs=specs)
+    labs, items = _check_new(study, site, data, today or timezone.localdate(), errors)
     errors.raise_if_any()
     with transaction.atomic():
         Study.objects.select_for_update().filter(pk=study.pk).first()
@@ -195,14 +209,8 @@ def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, toda
     return screening
 
 
-def screening_update(*, screening: Screening, data: ScreeningInput, reason: str, by,
-                     today: date | None = None, version: int | None = None, check: bool = True) -> Screening:
-    """Change screening facts (only those given) with a reason, and re-evaluate eligibility. The
-    change is made from `version` of the screening (`trials.concurrency`: 400 without it, 409 when
-    the screening changed since); only a caller that read the row in its own transaction passes
-    `check=False`."""
-    today = today or timezone.localdate()
-    errors = Errors()
+def _check_change(screening: Screening, data: ScreeningInput, reason: str, today: date, errors: Errors):
+    """Every check of a change of screening facts."""
     if not (reason or "").strip():
         errors.add("reason", _("Say why the screening facts change (kept in the audit trail)."))
     elif reason_length_error(reason):
@@ -211,10 +219,28 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
         errors.add("non_field_errors", _("This patient is enrolled; screening facts can no longer change."))
     merged = {**{k: getattr(screening, k) for k in SCALAR_FIELDS}, **data.values}
     specs = {spec.code: spec for _section, spec in form_items(screening.study)}
-    labs, items = validate_screening(
+    return validate_screening(
         ScreeningInput(values=merged, labs=data.labs, prior_therapies=data.prior_therapies, items=data.items,
                        conditions=data.conditions, answers=data.answers),
         screening.study, today, errors, specs=specs, current_items=screening.items)
+
+
+def screening_change_problems(*, screening: Screening, data: ScreeningInput, reason: str,
+                              today: date | None = None) -> Errors:
+    """What `screening_update` would refuse in `data` (as `screening_problems`); writes nothing."""
+    errors = Errors()
+    _check_change(screening, data, reason, today or timezone.localdate(), errors)
+    return errors
+
+
+def screening_update(*, screening: Screening, data: ScreeningInput, reason: str, by,
+                     today: date | None = None, version: int | None = None, check: bool = True) -> Screening:
+    """Change screening facts (only those given) with a reason, and re-evaluate eligibility. The
+    change is made from `version` of the screening (`trials.concurrency`: 400 without it, 409 when
+    the screening changed since); only a caller that read the row in its own transaction passes
+    `check=False`."""
+    errors = Errors()
+    labs, items = _check_change(screening, data, reason, today or timezone.localdate(), errors)
     errors.raise_if_any()
     with transaction.atomic():
         # An enrolment at the same moment locks the screening too: facts never change under it.

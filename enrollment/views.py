@@ -116,7 +116,11 @@ def screening_new(request, code):
     sites = Site.objects.filter(pk__in=set(site_ids_for(request.user, Action.SCREEN)) & set(study_sites))
     entry = ScreeningEntry(study=study, sites=sites, data=request.POST if request.method == "POST" else None,
                            therapy_rows=_therapy_rows(request))
-    if entry.is_bound and entry.is_valid():
+    if entry.is_bound and not entry.is_valid():  # the service's checks too, so that every problem shows at once
+        site = entry.site() or (sites.get() if len(sites) == 1 else None)
+        entry.add_service_errors(services.screening_problems(study=study, site=site, data=entry.to_input()),
+                                 beside_form_errors=True)
+    elif entry.is_bound:
         site = entry.site() or sites.get()
         try:
             screening = services.screening_create(study=study, site=site, data=entry.to_input(), by=request.user)
@@ -138,7 +142,10 @@ def screening_edit(request, pk):
     entry = ScreeningEntry(study=screening.study, screening=screening,
                            data=request.POST if request.method == "POST" else None, therapy_rows=_therapy_rows(request))
     conflict = None
-    if entry.is_bound and entry.is_valid():
+    if entry.is_bound and not entry.is_valid():  # the service's checks too, so that every problem shows at once
+        entry.add_service_errors(services.screening_change_problems(
+            screening=screening, data=entry.to_input(), reason=entry.reason()), beside_form_errors=True)
+    elif entry.is_bound:
         try:
             services.screening_update(screening=screening, data=entry.to_input(), reason=entry.reason(),
                                       by=request.user, version=entry.version())

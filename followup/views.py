@@ -106,25 +106,31 @@ def assessment_new(request, pk):
     labs = [AssessmentLabRowForm(data, analyte=analytes[c]) for c in analytes_expected(listed)]
     transfusions = [TransfusionRowForm(data, prefix=f"transfusion-{i}") for i in range(TRANSFUSION_ROWS)]
     rescues = [RescueTherapyRowForm(data, prefix=f"rescue-{i}") for i in range(RESCUE_ROWS)]
-    if data is not None and all([f.is_valid() for f in (form, items, *labs, *transfusions, *rescues)]):
-        entered_labs = [row for row in labs if row.lab_input() is not None]
-        entered_transfusions = [row for row in transfusions if row.item() is not None]
-        entered_rescues = [row for row in rescues if row.item() is not None]
+    if data is not None:
+        shaped = all([f.is_valid() for f in (form, items, *labs, *transfusions, *rescues)])
+        # What the forms could read: a refused row is not sent (it shows its own messages).
+        entered_labs = [row for row in labs if not row.errors and row.lab_input() is not None]
+        entered_transfusions = [row for row in transfusions if not row.errors and row.item() is not None]
+        entered_rescues = [row for row in rescues if not row.errors and row.item() is not None]
+        cleaned = form.cleaned_data
+        entry = services.AssessmentInput(
+            date=cleaned.get("date"), visit=code or None, labs=[row.lab_input() for row in entered_labs],
+            bleeding_grade=cleaned.get("bleeding_grade"), steroid_mg_per_day=cleaned.get("steroid_mg_per_day"),
+            steroid_drug=cleaned.get("steroid_drug") or "",
+            steroid_dose_mg_per_day=cleaned.get("steroid_dose_mg_per_day"),
+            transfusions=[row.item() for row in entered_transfusions],
+            rescue_therapies=[row.item() for row in entered_rescues],
+            items=items.item_values(), notes=cleaned.get("notes") or "",
+            deviation_reason=cleaned.get("deviation_reason") or "")
+        rows = {"labs": entered_labs, "transfusions": entered_transfusions, "rescue_therapies": entered_rescues}
+    if data is not None and not shaped:  # the service's checks too, so that every problem shows at once
+        _show_errors(services.assessment_problems(participant=participant, data=entry), form, items, rows=rows,
+                     beside_form_errors=True)
+    elif data is not None:
         try:
-            services.assessment_record(participant=participant, by=request.user, data=services.AssessmentInput(
-                date=form.cleaned_data["date"], visit=code or None,
-                labs=[row.lab_input() for row in entered_labs],
-                bleeding_grade=form.cleaned_data["bleeding_grade"],
-                steroid_mg_per_day=form.cleaned_data["steroid_mg_per_day"],
-                steroid_drug=form.cleaned_data["steroid_drug"],
-                steroid_dose_mg_per_day=form.cleaned_data["steroid_dose_mg_per_day"],
-                transfusions=[row.item() for row in entered_transfusions],
-                rescue_therapies=[row.item() for row in entered_rescues],
-                items=items.item_values(), notes=form.cleaned_data["notes"],
-                deviation_reason=form.cleaned_data["deviation_reason"]))
+            services.assessment_record(participant=participant, by=request.user, data=entry)
         except ServiceError as error:
-            _show_errors(error, form, items, rows={
-                "labs": entered_labs, "transfusions": entered_transfusions, "rescue_therapies": entered_rescues})
+            _show_errors(error, form, items, rows=rows)
         else:
             messages.success(request, _("Assessment recorded.") if not visit else
                              _("%(code)s recorded.") % {"code": visit.code})
@@ -136,11 +142,14 @@ def assessment_new(request, pk):
         "transfusions": transfusions, "rescues": rescues})
 
 
-def _show_errors(error: ServiceError, form, items: VisitItemsForm, *, rows) -> None:
-    """The service's refusal on the page: answers to items on their fields, the rest on the form."""
-    on_items = {path: texts for path, texts in error.errors.items() if items.field_for(path)}
-    add_service_errors(items, on_items)
-    add_service_errors(form, {path: texts for path, texts in error.errors.items() if path not in on_items}, rows=rows)
+def _show_errors(error, form, items: VisitItemsForm, *, rows, beside_form_errors: bool = False) -> None:
+    """The service's refusal (or its messages) on the page: answers to items on their fields, the
+    rest on the form (`beside_form_errors`: not on a field already showing the form's message)."""
+    errors = error.errors if isinstance(error, ServiceError) else error
+    on_items = {path: texts for path, texts in errors.items() if items.field_for(path)}
+    add_service_errors(items, on_items, beside_form_errors=beside_form_errors)
+    add_service_errors(form, {path: texts for path, texts in errors.items() if path not in on_items}, rows=rows,
+                       beside_form_errors=beside_form_errors)
 
 
 @login_required
