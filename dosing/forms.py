@@ -2,6 +2,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from trials.form_marks import mark_required, service_required
 from trials.limits import LimitedForm
 
 from .escalation_decisions import DECISION_ACTIONS
@@ -63,6 +64,9 @@ class InfusionForm(LimitedForm, forms.Form):
         for moment in ("before", "after"):
             for key, label in VITALS:
                 self.fields[f"{moment}_{key}"] = forms.FloatField(label=f"{label}, {moment}", required=False)
+        # The product's required fields (lot, viability, ...) are the service's to refuse, with the rest.
+        service_required(self, *[f"product_{name}" for name, (_kind, required, _bounds)
+                                 in PRODUCT_FIELDS[product_kind].items() if required])
 
     def service_input(self) -> dict:
         data = self.cleaned_data
@@ -101,6 +105,10 @@ class MissedInfusionForm(LimitedForm, forms.Form):
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
 
     field_for = staticmethod(_shown_at)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mark_required(self)
 
 
 class _DecisionField(forms.ChoiceField):

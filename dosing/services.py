@@ -426,7 +426,7 @@ def _rule_refusal(action: str, level_code: str | None, state) -> str | None:
             and not decisions.can_be_recommended(target, EXPANSION_SIZE):
         # CLINICAL_RULES.md section 4: "the recommended dose ... needs 6 treated with <= 1 DLT"
         return _("Level %(code)s cannot be named as the recommended dose: it needs %(n)d treated with at most 1 DLT "
-                 "(CLINICAL_RULES.md section 4) and has %(evaluable)d DLT-evaluable (%(dlts)d with a DLT, "
+                 "(the study's 3+3 rule) and has %(evaluable)d DLT-evaluable (%(dlts)d with a DLT, "
                  "%(open)d whose assessment is not final). Expand %(code)s to %(n)d first, or stop without a "
                  "recommended dose.") % {"code": target.code, "n": EXPANSION_SIZE, "evaluable": target.evaluable,
                                          "dlts": target.dlts, "open": target.in_dlt_window}

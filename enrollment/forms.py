@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trials import catalogues
+from trials.form_marks import mark_required
 from trials.forms_errors import add_service_errors
 from trials.item_fields import BLANK, ItemFieldsMixin, item_initial
 from trials.labs import LabInput
@@ -112,6 +113,7 @@ class ScreeningFactsForm(ItemFieldsMixin, LimitedForm, forms.Form):
                 help_text=_("Kept in the audit trail with every changed value."))
             # The version the page was read at (`trials.concurrency`): a change saved since is not overwritten.
             self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
+        mark_required(self)
         style(self)
 
     @classmethod

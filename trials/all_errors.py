@@ -54,15 +54,25 @@ def _readable(data: Mapping, errors: Mapping) -> tuple[dict, dict[str, list[int]
     readable, kept = dict(data), {}
     for key, detail in errors.items():
         value = readable.get(key)
-        if isinstance(detail, list) and detail and all(isinstance(row, dict) for row in detail) \
-                and isinstance(value, list) and len(value) == len(detail):
-            kept[key] = [index for index, row in enumerate(detail) if not row]
+        refused_rows = _refused_rows(detail)
+        if refused_rows is not None and isinstance(value, list):
+            kept[key] = [index for index in range(len(value)) if index not in refused_rows]
             readable[key] = [value[index] for index in kept[key]]
         elif isinstance(detail, dict) and isinstance(value, dict):
             readable[key] = {k: v for k, v in value.items() if k not in detail}
         else:
             readable.pop(key, None)
     return readable, kept
+
+
+def _refused_rows(detail) -> set[int] | None:
+    """The places of the refused rows of a list, when `detail` names rows (DRF gives
+    `{index: {...}}` or a list with an empty dict for each accepted row); else None."""
+    if isinstance(detail, dict) and detail and all(isinstance(index, int) for index in detail):
+        return set(detail)
+    if isinstance(detail, list) and detail and all(isinstance(row, dict) for row in detail):
+        return {index for index, row in enumerate(detail) if row}
+    return None
 
 
 def _as_sent(path: str, kept: dict[str, list[int]]) -> str:

@@ -162,14 +162,16 @@ def _assessment_items(data: AssessmentInput, today: date, errors) -> tuple[list,
         path = f"transfusions.{index}"
         item = item if isinstance(item, dict) else {}
         if item.get("kind") not in TransfusionKind.values:
-            errors.add(f"{path}.kind", _("Use one of %(codes)s.") % {"codes": ", ".join(TransfusionKind.values)})
+            errors.add(f"{path}.kind", _("Choose the transfusion: %(choices)s.") % {
+                "choices": ", ".join(str(label) for label in TransfusionKind.labels)})
         day = errors.day(f"{path}.date", item.get("date"), required=True, today=today)
         transfusions.append({"kind": item.get("kind"), "date": day})
     for index, item in enumerate(data.rescue_therapies or []):
         path = f"rescue_therapies.{index}"
         item = item if isinstance(item, dict) else {}
         if item.get("therapy") not in RescueTherapyKind.values:
-            errors.add(f"{path}.therapy", _("Use one of %(codes)s.") % {"codes": ", ".join(RescueTherapyKind.values)})
+            errors.add(f"{path}.therapy", _("Choose the rescue therapy: %(choices)s.") % {
+                "choices": ", ".join(str(label) for label in RescueTherapyKind.labels)})
         start = errors.day(f"{path}.start", item.get("start"), required=True, today=today)
         end = errors.day(f"{path}.end", item.get("end"), required=False, today=today)
         if start and end and end < start:
