@@ -134,8 +134,8 @@ def test_an_unlisted_term_is_refused_with_the_way_to_record_it(api, participant)
     assert response.status_code == 400
     assert response.json() == {"errors": {"term": [
         "'Pneumonia' is not in this product's CTCAE v5.0 term list (the terms common in these studies). "
-        "Choose a listed term or, for an event the list does not name, tick \"Other, specify\" "
-        "(term_other in the API). Closest listed terms: Pneumonitis."]}}
+        "Choose a listed term or, for an event the list does not name, tick \"Other, specify\". "
+        "Closest listed terms: Pneumonitis."]}}
     assert AdverseEvent.objects.count() == 0
 
 
