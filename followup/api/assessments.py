@@ -170,13 +170,13 @@ class ParticipantAssessments(APIView):
         participant = self._participant(request, pk, Action.CAPTURE)
         serializer = AssessmentInSerializer(data=request.data)
         validate_all(serializer, lambda readable: services.assessment_problems(
-            participant=participant, data=_assessment_input(readable.validated_data)))
+            participant=participant, data=_recorded_input(readable.validated_data)))
         assessment = services.assessment_record(participant=participant, by=request.user,
-                                                data=_assessment_input(serializer.validated_data))
+                                                data=_recorded_input(serializer.validated_data))
         return Response(AssessmentOutSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
 
-def _assessment_input(data) -> services.AssessmentInput:
+def _recorded_input(data) -> services.AssessmentInput:
     """The service's input from the validated body (a list left out: None, not checked)."""
     lists = ("labs", "transfusions", "rescue_therapies", "concomitant_medications")
     return services.AssessmentInput(**{**data, **{key: [dict(row) for row in data[key]] for key in lists
