@@ -232,7 +232,10 @@ def adverse_event_new(request, pk):
     may_sign = can(request.user, Action.SIGN, [participant.site_id])
     form = AdverseEventRecordForm(request.POST or None, initial={"onset_date": timezone.localdate()},
                                   may_sign=may_sign)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():  # the service's checks too: every problem at once
+        add_service_errors(form, services.adverse_event_problems(
+            participant=participant, data=_adverse_event_input(form.cleaned_data)), beside_form_errors=True)
+    elif request.method == "POST":
         data = form.cleaned_data
         try:
             event = services.adverse_event_record(
@@ -255,12 +258,14 @@ def adverse_event_new(request, pk):
 
 
 def _adverse_event_input(data: dict, **more) -> services.AdverseEventInput:
-    """The fields the recording and the correction pages share, from a valid form."""
+    """The fields the recording and the correction pages share, from the form (a field it refused
+    is left out, as not given)."""
     return services.AdverseEventInput(
-        term=data["term"], term_other=data["term_other"], category=data["category"], onset_date=data["onset_date"],
-        resolution_date=data["resolution_date"], grade=data["grade"], serious=data["serious"],
-        relationship=data["relationship"], seriousness=list(data["seriousness"]), action_taken=data["action_taken"],
-        outcome=data["outcome"], description=data["description"], **more)
+        term=data.get("term") or "", term_other=bool(data.get("term_other")), category=data.get("category") or "",
+        onset_date=data.get("onset_date"), resolution_date=data.get("resolution_date"), grade=data.get("grade"),
+        serious=data.get("serious"), relationship=data.get("relationship") or "",
+        seriousness=list(data.get("seriousness") or []), action_taken=data.get("action_taken") or "",
+        outcome=data.get("outcome") or "", description=data.get("description") or "", **more)
 
 
 def _ctcae_terms():

@@ -167,6 +167,13 @@ def _validate_adverse_event(participant, data: AdverseEventInput, today: date,
     return errors
 
 
+def adverse_event_problems(*, participant, data: AdverseEventInput, today: date | None = None) -> Errors:
+    """What `adverse_event_record` would refuse in `data`, every problem by its path; writes
+    nothing. The page calls it on what it could read of an event its form refused (a date that is
+    not a date), so that every problem shows at once."""
+    return _validate_adverse_event(participant, data, today or timezone.localdate())
+
+
 def adverse_event_record(*, participant, data: AdverseEventInput, by, password: str = "",
                          today: date | None = None, now: datetime | None = None) -> AdverseEvent:
     """Record an adverse event with its CTCAE grade, seriousness and attribution (sections 3-4).

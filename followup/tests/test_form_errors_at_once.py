@@ -115,3 +115,13 @@ def test_no_page_of_data_entry_names_a_developer_file(client, participant, woman
     html = response.content.decode()
     for name in FILE_NAMES:
         assert name not in html, (page, name, html[max(0, html.find(name) - 200):html.find(name) + 50])
+
+
+def test_adverse_event_page_shows_a_bad_date_beside_the_services_problems(client, participant, coordinator):
+    client.force_login(coordinator)
+    response = client.post(reverse("adverse-event-new", args=[participant.pk]), {
+        **form_body(), "onset_date": "next tuesday", "category": "", "relationship": ""})
+    errors = {name: [str(m) for m in texts] for name, texts in response.context["form"].errors.items()}
+    assert set(errors) == {"onset_date", "category", "relationship"}, errors
+    assert errors["onset_date"] == ["Enter a valid date."]
+    assert AdverseEvent.objects.count() == 0
