@@ -299,7 +299,7 @@ class ScreeningEntry:
         values = {key: data.get(key) for key in services.SCALAR_FIELDS}
         for key in ("initials", "sex", "disease"):
             values[key] = (values[key] or "").strip() or None
-        self._lab_paths = [form for form in self.labs if form.lab_input() is not None]
+        self._lab_paths = [form for form in self.labs if not form.errors and form.lab_input() is not None]
         therapies = None
         if data.get("prior_therapies_recorded"):
             # A row the form refused is not sent (it shows its own messages).
