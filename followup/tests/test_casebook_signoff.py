@@ -221,3 +221,12 @@ def test_page_shows_the_signature_withdrawn(api, client, casebook, investigator)
     assert 'data-testid="casebook-withdrawn"' in html
     assert f"Signature withdrawn: the data changed on {timezone.localtime(changed):%Y-%m-%d %H:%M} after signing" in html
     assert 'data-testid="casebook-sign-form"' in html
+
+
+def test_page_with_the_signature_stays_within_its_budget(client, casebook, investigator, django_assert_max_num_queries):
+    sign(casebook, investigator)
+    client.force_login(investigator)
+    url = reverse("participant-detail", args=[casebook.pk])
+    client.get(url)  # warm the session and caches
+    with django_assert_max_num_queries(15):
+        assert client.get(url).status_code == 200
