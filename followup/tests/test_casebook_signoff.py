@@ -219,7 +219,8 @@ def test_page_shows_the_signature_withdrawn(api, client, casebook, investigator)
     html = page(client, investigator, casebook)
 
     assert 'data-testid="casebook-withdrawn"' in html
-    assert f"Signature withdrawn: the data changed on {timezone.localtime(changed):%Y-%m-%d %H:%M} after signing" in html
+    shown = f"{timezone.localtime(changed):%Y-%m-%d %H:%M}"
+    assert f"Signature withdrawn: the data changed on {shown} after signing." in html
     assert 'data-testid="casebook-sign-form"' in html
 
 
