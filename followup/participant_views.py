@@ -33,9 +33,7 @@ def _participant(request, pk):
     return get_object_or_404(
         participants_visible(request.user).prefetch_related(
             "screening__consents", "infusions", "adverse_events", "assessments__labs", "assessments__rescue_therapies",
-            "assessments__transfusions",
-            # the visits with their definitions in one query: room for the casebook's sign-off
-            Prefetch("visits", queryset=Visit.objects.select_related("definition"))),
+            "assessments__transfusions", Prefetch("visits", Visit.objects.select_related("definition"))),
         pk=pk)
 
 
