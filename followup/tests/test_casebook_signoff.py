@@ -3,6 +3,7 @@ investigator's password, withdrawn by any later change of the casebook's data, s
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -10,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dosing.tests.support import day0, give
-from enrollment.models import Screening
+from enrollment.models import Participant, Screening
 from enrollment.services import consent_record
 from followup import services, signoff
-from followup.models import CasebookSignature, Visit
+from followup.models import Assessment, CasebookSignature, Visit
 from followup.tests.support import assess_labs, enrol
 from trials import hooks
 from trials.signatures import CASEBOOK_MEANING, SignatureRefused
@@ -231,3 +232,15 @@ def test_page_with_the_signature_stays_within_its_budget(client, casebook, inves
     client.get(url)  # warm the session and caches
     with django_assert_max_num_queries(15):
         assert client.get(url).status_code == 200
+
+
+def test_every_record_of_the_casebook_that_keeps_history_is_covered():
+    """A new record kind of a participant (a model keeping history with a link to the participant,
+    its screening or an assessment) must be added to what the signature covers."""
+    owners = {Participant, Screening, Assessment}
+    covered = {model for model, _lookup in (*signoff.SCREENING_RECORDS, *signoff.PARTICIPANT_RECORDS)}
+    casebook = {model for app in ("enrollment", "dosing", "followup") for model in apps.get_app_config(app).get_models()
+                if hasattr(model, "history") and (model in owners or any(
+                    field.is_relation and field.many_to_one and field.related_model in owners
+                    for field in model._meta.get_fields()))}
+    assert casebook - {CasebookSignature} == covered
