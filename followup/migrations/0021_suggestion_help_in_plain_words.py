@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followup', '0019_visit_version'),
+        ('followup', '0020_casebook_signature'),
     ]
 
     operations = [
