@@ -35,7 +35,7 @@ __all__ = [
 # always possible and never a decision.
 DECISION_ACTIONS = (ESCALATE, EXPAND, STOP, CHOOSE_EXPANSION_DOSE)
 _TOWARDS_SAFETY = ("A decision may differ from the proposal only towards safety (wait, expand the current level, "
-                   "stop, de-escalate); a level above what the 3+3 rule allows is never opened.")
+                   "stop, de-escalate); a level above what the rule allows is never opened.")
 
 
 def rule_text(proposal: Proposal) -> str:

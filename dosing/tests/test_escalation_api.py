@@ -157,7 +157,7 @@ def test_escalation_decision_api_escalating_while_the_rule_says_wait_is_409_citi
         'The 3+3 rule does not allow "escalate B": only the level the rule escalates to may be opened, and the rule '
         'does not escalate to B now. The proposal is "wait A" under rule "wait: Level A has 1 of 3 places enrolled; '
         'enrol 2 more.". A decision may differ from the proposal only towards safety (wait, expand the current '
-        "level, stop, de-escalate); a level above what the 3+3 rule allows is never opened."]}}
+        "level, stop, de-escalate); a level above what the rule allows is never opened."]}}
     assert EscalationDecision.objects.count() == 0
     assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B").status == "planned"
 

@@ -81,7 +81,7 @@ def test_decision_allowed_given_the_proposal(name, decision):
     else:
         assert refusal is not None and refusal.startswith(
             f'The 3+3 rule does not allow "{" ".join(filter(None, decision))}"')
-        assert refusal.endswith("a level above what the 3+3 rule allows is never opened.")
+        assert refusal.endswith("a level above what the rule allows is never opened.")
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -101,7 +101,7 @@ def test_escalating_while_the_rule_says_wait_is_refused_citing_the_rule():
         'does not escalate to B now. The proposal is "wait A" under rule "wait: Level A: 0 of 3 participants '
         'DLT-evaluable, 3 still inside the DLT window or not yet evaluable; wait for their DLT assessment (0 with a '
         'DLT so far).". A decision may differ from the proposal only towards safety (wait, expand the current level, '
-        'stop, de-escalate); a level above what the 3+3 rule allows is never opened.')
+        'stop, de-escalate); a level above what the rule allows is never opened.')
 
 
 def test_escalating_past_the_proposed_level_is_refused():

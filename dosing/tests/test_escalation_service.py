@@ -280,7 +280,7 @@ def test_escalation_decide_coordinator_is_refused(study, coordinator):
 
 
 TOWARDS_SAFETY = ("A decision may differ from the proposal only towards safety (wait, expand the current level, stop, "
-                  "de-escalate); a level above what the 3+3 rule allows is never opened.")
+                  "de-escalate); a level above what the rule allows is never opened.")
 WAIT_A = 'The proposal is "wait A" under rule "wait: Level A has 1 of 3 places enrolled; enrol 2 more.". '
 ESCALATE_B = 'The proposal is "escalate B" under rule "0 of 3 with a DLT: escalate". '
 
