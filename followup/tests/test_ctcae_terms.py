@@ -189,7 +189,7 @@ def test_the_record_form_offers_the_list_and_the_other_specify_box(client, parti
     assert ('list="ctcae-terms"' in page
             and '<option value="Lung infection">Infections and infestations</option>' in page)
     assert 'name="term_other"' in page
-    assert refused.status_code == 200 and "term_other" in refused.context["form"].errors["term"][0]
+    assert refused.status_code == 200 and 'tick "Other, specify"' in refused.context["form"].errors["term"][0]
     assert accepted.status_code == 302, accepted.context and accepted.context["form"].errors
     assert AdverseEvent.objects.get().term == "Pneumonia"
     detail = client.get(reverse("adverse-event-detail", args=[AdverseEvent.objects.get().pk])).content.decode()
