@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from django import forms
 from django.contrib import messages
 
-from .errors import ServiceError
+from .errors import RecordLocked, ServiceError
 
 
 def add_service_errors(form: forms.Form, error: ServiceError | Mapping[str, list[str]], *,
@@ -32,7 +32,12 @@ def add_service_errors(form: forms.Form, error: ServiceError | Mapping[str, list
       whole when it has no such field, or when the path is `labs.2` or deeper); a path past the
       last row goes where unplaced messages go.
     - `rest(message)`: where a message no field shows goes; default: the form's non-field errors.
+
+    A `RecordLocked` refusal is raised again: the page answers 403 naming the lock
+    (`trials.middleware.RecordLockedMiddleware`), whatever form was posted.
     """
+    if isinstance(error, RecordLocked):  # not a form's mistake: the page answers 403 naming the lock
+        raise error
     errors = error.errors if isinstance(error, ServiceError) else error
     field_for = field_for or getattr(form, "field_for", None) or _same_name
     for path, texts in errors.items():

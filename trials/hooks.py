@@ -61,3 +61,8 @@ item_answers = Hook(
     "(study, code) -> int. How many of the study's records (screenings, assessments) hold an answer to "
     "the item `code`; each app that stores answers counts its own.",
 )
+casebook_signed = Hook(
+    "casebook_signed",
+    "(participant) -> bool. Whether the participant's casebook is signed by an investigator of the site as "
+    "it stands now; a casebook is locked only once signed (`enrollment.locks.casebook_lock`).",
+)
