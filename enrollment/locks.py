@@ -54,15 +54,19 @@ def _lock_from(participant_values, study_values, *, number: str, study_code: str
     return None
 
 
+def _triple(row) -> tuple:
+    """(locked_at, locked_by's user name, reason) of a participant or study row; the user is read
+    only when the row is locked."""
+    if row.locked_at is None:
+        return None, "", ""
+    return row.locked_at, row.locked_by.get_username() if row.locked_by_id else "", row.lock_reason
+
+
 def lock_of(participant: Participant) -> Lock | None:
     """The lock of `participant` as the caller read it (with `locked_by`, `study` and
     `study__locked_by` selected, no query: `selectors.participants_visible`), or None."""
     study = participant.study
-
-    def triple(row):
-        return row.locked_at, row.locked_by.get_username() if row.locked_by_id else "", row.lock_reason
-
-    return _lock_from(triple(participant), triple(study), number=participant.study_number, study_code=study.code)
+    return _lock_from(_triple(participant), _triple(study), number=participant.study_number, study_code=study.code)
 
 
 def current_lock(participant: Participant) -> Lock | None:
@@ -82,7 +86,17 @@ def refuse_if_locked(participant: Participant) -> None:
 
 def refuse_if_screening_locked(screening: Screening) -> None:
     """As `refuse_if_locked`, for a screening: locked when its study is, or when its patient is
-    enrolled and their casebook is locked (one query)."""
+    enrolled and their casebook is locked. Read with the screening when the caller selected its
+    study and participant in this request (`selectors.screenings_visible`: no query of its own, as
+    `first_consent_signed_at` is), else one query."""
+    cache = screening._state.fields_cache
+    if "study" in cache and "participant" in cache:
+        study, participant = cache["study"], cache["participant"]
+        lock = _lock_from(_triple(participant) if participant else (None, "", ""), _triple(study),
+                          number=participant.study_number if participant else "", study_code=study.code)
+        if lock is not None:
+            raise RecordLocked(lock.message)
+        return
     row = (Screening.objects.filter(pk=screening.pk)
            .values_list("participant__study_number", "study__code", *(f"participant__{v}" for v in _LOCK_VALUES),
                         *(f"study__{v}" for v in _LOCK_VALUES)).get())
