@@ -12,10 +12,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from trials.scoping import Action, require
 from trials.lock_api import LockOutSerializer, LockReasonInSerializer, lock_reason
 
 from . import selectors
-from .locks import casebook_lock, casebook_unlock, lock_of
+from .locks import casebook_lock, casebook_unlock, lock_of, require_casebook_unlock
 
 
 class ParticipantLockOutSerializer(LockOutSerializer):
@@ -43,6 +44,7 @@ class ParticipantLock(APIView):
     @extend_schema(request=LockReasonInSerializer, responses=ParticipantLockOutSerializer)
     def post(self, request, pk):
         participant = _participant(request, pk)
+        require(request.user, Action.LOCK, [participant.site_id])
         casebook_lock(participant=participant, by=request.user, reason=lock_reason(request))
         return Response(ParticipantLockOutSerializer(participant_lock_fields(participant)).data)
 
@@ -53,5 +55,6 @@ class ParticipantUnlock(APIView):
     @extend_schema(request=LockReasonInSerializer, responses=ParticipantLockOutSerializer)
     def post(self, request, pk):
         participant = _participant(request, pk)
+        require_casebook_unlock(request.user, participant)
         casebook_unlock(participant=participant, by=request.user, reason=lock_reason(request))
         return Response(ParticipantLockOutSerializer(participant_lock_fields(participant)).data)

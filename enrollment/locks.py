@@ -129,13 +129,18 @@ def casebook_lock(*, participant: Participant, by, reason: str, now: datetime | 
     return participant
 
 
+def require_casebook_unlock(user, participant: Participant) -> None:
+    """403 unless an administrator of the participant's site."""
+    require(user, Action.LOCK, [participant.site_id])
+    if not may_at(user, "unlock", participant.site_id):
+        raise PermissionDenied(_("Only an administrator unlocks a casebook."))
+
+
 def casebook_unlock(*, participant: Participant, by, reason: str) -> Participant:
     """Unlock the participant's casebook: an administrator of the site (403, a data manager too),
     with a reason (400); a casebook that is not locked is 409. A casebook of a locked study stays
     closed to changes until the study is unlocked."""
-    require(by, Action.LOCK, [participant.site_id])
-    if not may_at(by, "unlock", participant.site_id):
-        raise PermissionDenied(_("Only an administrator unlocks a casebook."))
+    require_casebook_unlock(by, participant)
     reason = lock_reason_checked(reason)
     with transaction.atomic():
         row = Participant.objects.select_for_update(of=("self",)).get(pk=participant.pk)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .limits import LimitedSerializer
-from .locks import study_lock, study_unlock
+from .locks import require_study_lock, require_study_unlock, study_lock, study_unlock
 from .models import Study
 
 
@@ -41,9 +41,11 @@ def _study(request, code) -> Study:
 
 
 def lock_reason(request) -> str:
-    """The reason sent, as text; the service checks it after the user's role (403 before 400)."""
-    reason = request.data.get("reason") if hasattr(request.data, "get") else None
-    return reason if isinstance(reason, str) else ""
+    """The reason sent (400 naming `reason` when missing or too long). Called once the user's role
+    was checked, so that a wrong role is told so (403) whatever the body."""
+    body = LockReasonInSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data["reason"]
 
 
 class StudyLock(APIView):
@@ -52,6 +54,7 @@ class StudyLock(APIView):
     @extend_schema(request=LockReasonInSerializer, responses=LockOutSerializer)
     def post(self, request, code):
         study = _study(request, code)
+        require_study_lock(request.user, study)
         study_lock(study=study, by=request.user, reason=lock_reason(request))
         return Response(LockOutSerializer(study_lock_fields(study)).data)
 
@@ -62,5 +65,6 @@ class StudyUnlock(APIView):
     @extend_schema(request=LockReasonInSerializer, responses=LockOutSerializer)
     def post(self, request, code):
         study = _study(request, code)
+        require_study_unlock(request.user, study)
         study_unlock(study=study, by=request.user, reason=lock_reason(request))
         return Response(LockOutSerializer(study_lock_fields(study)).data)

@@ -8,23 +8,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .errors import ServiceError
-from .locks import study_lock, study_unlock
+from .locks import allowed_at_every_site, study_lock, study_unlock
 from .models import Study
-from .scoping import PERMISSIONS, ROLE_RULES, Action, site_roles
-
-
-def _allowed_at_every_site(user, study, allowed) -> bool:
-    roles = site_roles(user)
-    sites = [site.pk for site in study.sites.all()]
-    return bool(sites) and all(roles.get(site) in allowed for site in sites)
+from .scoping import PERMISSIONS, ROLE_RULES, Action
 
 
 def study_lock_context(user, study) -> dict:
     """What `trials/_study_lock.html` shows (the study read with `locked_by` and its sites: no query)."""
     return {
         "study_locked_by": study.locked_by.get_username() if study.locked_by_id else "",
-        "can_lock_study": study.locked_at is None and _allowed_at_every_site(user, study, PERMISSIONS[Action.LOCK]),
-        "can_unlock_study": study.locked_at is not None and _allowed_at_every_site(user, study, ROLE_RULES["unlock"]),
+        "can_lock_study": study.locked_at is None and allowed_at_every_site(user, study, PERMISSIONS[Action.LOCK]),
+        "can_unlock_study": study.locked_at is not None and allowed_at_every_site(user, study, ROLE_RULES["unlock"]),
     }
 
 

@@ -56,20 +56,31 @@ def refuse_if_study_locked(study: Study) -> None:
         raise RecordLocked(study_lock_message(study.code, who, study.locked_at, study.lock_reason))
 
 
-def _require_at_every_site(user, study: Study, allowed: frozenset[str], refusal: str) -> None:
-    """A study's lock concerns all its sites: the user's role must allow it at each (else 403)."""
+def allowed_at_every_site(user, study: Study, allowed: frozenset[str]) -> bool:
+    """A study's lock concerns all its sites: whether the user's role allows it at each (the
+    study's sites prefetched: no query)."""
     roles = site_roles(user)
     sites = [site.pk for site in study.sites.all()]
-    if not sites or any(roles.get(site) not in allowed for site in sites):
-        raise PermissionDenied(refusal)
+    return bool(sites) and all(roles.get(site) in allowed for site in sites)
+
+
+def require_study_lock(user, study: Study) -> None:
+    """403 unless a data manager or an administrator at every site of the study."""
+    if not allowed_at_every_site(user, study, PERMISSIONS[Action.LOCK]):
+        raise PermissionDenied(_("Only a data manager or an administrator of every site of the study locks its data."))
+
+
+def require_study_unlock(user, study: Study) -> None:
+    """403 unless an administrator at every site of the study."""
+    if not allowed_at_every_site(user, study, ROLE_RULES["unlock"]):
+        raise PermissionDenied(_("Only an administrator unlocks a study's data."))
 
 
 def study_lock(*, study: Study, by, reason: str, now: datetime | None = None) -> Study:
     """Lock the study's data for analysis: every record of the study refuses changes from now on.
     A data manager or an administrator at every site of the study (403); a reason (400); an
     already locked study is 409."""
-    _require_at_every_site(by, study, PERMISSIONS[Action.LOCK],
-                           _("Only a data manager or an administrator of every site of the study locks its data."))
+    require_study_lock(by, study)
     reason = lock_reason_checked(reason)
     now = now or timezone.now()
     with transaction.atomic():
@@ -87,7 +98,7 @@ def study_lock(*, study: Study, by, reason: str, now: datetime | None = None) ->
 def study_unlock(*, study: Study, by, reason: str) -> Study:
     """Unlock the study's data: an administrator of every site of the study (403), with a reason
     (400); a study that is not locked is 409. Casebooks locked on their own stay locked."""
-    _require_at_every_site(by, study, ROLE_RULES["unlock"], _("Only an administrator unlocks a study's data."))
+    require_study_unlock(by, study)
     reason = lock_reason_checked(reason)
     with transaction.atomic():
         row = Study.objects.select_for_update().get(pk=study.pk)
