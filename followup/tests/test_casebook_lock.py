@@ -132,7 +132,8 @@ def test_casebook_unlock_by_an_admin_clears_the_lock_and_keeps_the_history(parti
     row = Participant.objects.get(pk=participant.pk)
     assert (row.locked_at, row.locked_by, row.lock_reason) == (None, None, "")
     reasons = [h.history_change_reason for h in row.history.all()[:2]]
-    assert reasons == ["Casebook unlocked: Query reopened by the sponsor", "Casebook locked: Casebook signed and cleaned"]
+    assert reasons == ["Casebook unlocked: Query reopened by the sponsor",
+                       "Casebook locked: Casebook signed and cleaned"]
 
 
 @pytest.mark.parametrize("role", ["data_manager", "coordinator", "investigator", "monitor"])
