@@ -7,6 +7,7 @@ withdrawal checks the role (`Action.SCREEN`, 403) and calls the same service as 
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +23,7 @@ from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.scoping import Action, can, require
 
 from .deviations import participant_deviations
+from .models import Visit
 from .participant_schedule import participant_schedule
 from .selectors import participant_timeline
 
@@ -30,7 +32,8 @@ def _participant(request, pk):
     return get_object_or_404(
         participants_visible(request.user).prefetch_related("screening__consents", "infusions", "adverse_events",
                                                             "assessments__labs", "assessments__rescue_therapies",
-                                                            "assessments__transfusions", "visits__definition"),
+                                                            "assessments__transfusions",
+                                                            Prefetch("visits", Visit.objects.select_related("definition"))),
         pk=pk)
 
 
