@@ -63,6 +63,6 @@ item_answers = Hook(
 )
 casebook_signed = Hook(
     "casebook_signed",
-    "(participant) -> bool. Whether the participant's casebook is signed by an investigator of the site as "
-    "it stands now; a casebook is locked only once signed (`enrollment.locks.casebook_lock`).",
+    "(participant) -> bool. True when the casebook carries an investigator's signature that no later change has "
+    "invalidated; a casebook is locked only then (`enrollment.locks.casebook_lock`).",
 )

@@ -11,9 +11,11 @@ from .adverse_events import (
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
 from .response import ParticipantResponse, ResponseBodySerializer
+from .signoff import ParticipantSignature
 from .visits import ParticipantVisitRecord
 from .worklist import Worklist
 
 __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "AdverseEventSaeReport", "CtcaeTerms",
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
-           "ParticipantResponse", "ResponseBodySerializer", "ParticipantVisitRecord", "Worklist"]
+           "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
+           "Worklist"]

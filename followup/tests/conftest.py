@@ -1,7 +1,6 @@
 """Fixtures of the follow-up tests: a P2 participant ten days after her first infusion, the P3
 participant of the root conftest with anaemia at baseline, P3 with room for many participants."""
 from datetime import datetime, time, timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -10,22 +9,10 @@ from dosing.tests.factories import InfusionFactory
 from enrollment.models import ScreeningLab
 from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p2_screening
-from trials import hooks
 from trials.audit import audited_save
 from trials.tests.support import setup_update
 
 TZ = timezone.get_current_timezone()
-
-
-@pytest.fixture(autouse=True)
-def casebook_signature(monkeypatch):
-    """Whether a casebook counts as signed by its investigator (`trials.hooks.casebook_signed`),
-    where no app answers it yet: a test receiver answering `casebook_signature.signed` (False,
-    "not signed", unless a test says otherwise). Where an app answers it, its answer stands."""
-    answer = SimpleNamespace(signed=False)
-    if not hooks.casebook_signed._receivers:
-        monkeypatch.setattr(hooks.casebook_signed, "_receivers", [lambda *, participant: answer.signed])
-    return answer
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ from django.urls import reverse
 
 from enrollment.locks import casebook_lock, casebook_unlock
 from enrollment.models import Participant
+from followup import signoff
 from trials import hooks
 from trials.errors import ConflictError, ServiceError
-from trials.tests.support import client_for
+from trials.tests.support import SIGNER_PASSWORD, client_for
 
 from .support import history_rows
 
@@ -88,8 +89,7 @@ def test_casebook_lock_without_a_reason_is_400_on_reason(participant, make_user,
     assert Participant.objects.get(pk=participant.pk).locked_at is None
 
 
-def test_casebook_lock_of_an_unsigned_casebook_is_409_on_signature(participant, make_user, casebook_signature):
-    casebook_signature.signed = False
+def test_casebook_lock_of_an_unsigned_casebook_is_409_on_signature(participant, make_user):
     manager = make_user("data_manager")
     before = history_rows()
 
@@ -182,6 +182,23 @@ def test_casebook_lock_without_any_answer_to_the_signature_hook_is_refused(parti
     with pytest.raises(LookupError):
         casebook_lock(participant=participant, by=make_user("admin"), reason="Signed")
     assert Participant.objects.get(pk=participant.pk).locked_at is None
+
+
+def test_casebook_signed_by_the_investigator_is_locked_and_stays_signed_until_unlocked(participant, make_user,
+                                                                                      investigator):
+    """With the sign-off's own answer (`followup.signoff.casebook_signed`): the lock changes no
+    data, so the signature holds while locked; an unlock opens the casebook, which is signed again
+    before it is locked again."""
+    admin = make_user("admin")
+    signoff.casebook_sign(participant=participant, password=SIGNER_PASSWORD, by=investigator)
+
+    assert _lock(make_user("data_manager"), participant).status_code == 200
+    assert signoff.casebook_signed(participant) is True
+    assert _unlock(admin, participant).status_code == 200
+    assert signoff.casebook_signed(participant) is False
+    assert _lock(admin, participant).status_code == 409
+    signoff.casebook_sign(participant=participant, password=SIGNER_PASSWORD, by=investigator)
+    assert _lock(admin, participant).status_code == 200
 
 
 # --- the participant page ------------------------------------------------------------------------------
