@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from enrollment.selectors import participants_visible
 from trials.concurrency import StaleVersion, conflict_of, posted_at
 from trials.errors import ServiceError
@@ -19,6 +20,7 @@ def _participant(request, pk):
     participant = get_object_or_404(
         participants_visible(request.user).prefetch_related("infusions", "screening__consents"), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)  # a locked casebook: 403 naming the lock
     return participant
 
 

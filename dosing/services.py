@@ -10,12 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from enrollment.locks import refuse_if_locked
 from enrollment.models import Participant
 from trials import hooks
 from trials.audit import audited_save
 from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import VERSION_FIELD, check_version
 from trials.errors import ConflictError, Errors, ServiceError
+from trials.locks import refuse_if_study_locked
 from trials.models import Study
 from trials.scoping import Action, require
 from trials.signatures import SignatureRefused, check_signature  # noqa: F401 (SignatureRefused re-exported)
@@ -279,6 +281,7 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the
     visits anchored on infusions are re-planned.
     """
+    refuse_if_locked(participant)
     now = now or timezone.now()
     _check_participant_can_receive(participant)
     errors = Errors()
@@ -311,6 +314,7 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
 def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | None = None,
                   version: int | None = None) -> Infusion:
     """Record a planned infusion as missed, with the reason; later ones follow the arm's rule."""
+    refuse_if_locked(participant)
     now = now or timezone.now()
     _check_participant_can_receive(participant)
     errors = Errors()
@@ -509,6 +513,7 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
 
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
+        refuse_if_study_locked(study)  # a study locked for analysis takes no decision
         state = escalation_state(study, today=timezone.localdate(now))
         proposal = state.proposal
         target = state.level(level_code) if level_code else None

@@ -19,6 +19,8 @@ from trials.prefetch import cache_rows
 from trials.scoping import Action, require, site_ids_for
 
 from . import selectors, services
+from .lock_api import participant_lock_fields
+from .locks import lock_of
 from .enums import Sex, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
@@ -259,12 +261,34 @@ class ParticipantOutSerializer(serializers.ModelSerializer):
     arm = serializers.CharField(source="arm.code")
     dose_level = serializers.CharField(source="dose_level.code", allow_null=True, default=None)
     screening = serializers.IntegerField(source="screening_id")
+    locked = serializers.SerializerMethodField(help_text="True while the casebook, or its study, is locked.")
+    locked_at = serializers.SerializerMethodField()
+    locked_by = serializers.SerializerMethodField()
+    lock_reason = serializers.SerializerMethodField()
+    lock_scope = serializers.SerializerMethodField(help_text="casebook or study: what holds the lock; null.")
 
     class Meta:
         model = Participant
         fields = ["id", "study_number", "study", "site", "screening", "arm", "dose_level", "enrolled_on",
                   "planned_day0", "protocol_version", "status", "withdrawn_on", "withdrawal_reason",
-                  "withdrawal_detail"]
+                  "withdrawal_detail", "locked", "locked_at", "locked_by", "lock_reason", "lock_scope"]
+
+    def get_locked(self, participant) -> bool:
+        return participant_lock_fields(participant)["locked"]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_locked_at(self, participant):
+        return serializers.DateTimeField().to_representation(lock.locked_at) if (
+            lock := lock_of(participant)) else None
+
+    def get_locked_by(self, participant) -> str | None:
+        return participant_lock_fields(participant)["locked_by"]
+
+    def get_lock_reason(self, participant) -> str:
+        return participant_lock_fields(participant)["lock_reason"]
+
+    def get_lock_scope(self, participant) -> str | None:
+        return participant_lock_fields(participant)["lock_scope"]
 
 
 class ParticipantDetailSerializer(ParticipantOutSerializer):

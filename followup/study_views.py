@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from trials import selectors
 from trials.amendments import pending_changes
+from trials.lock_views import study_lock_context
 from trials.models import StudyVersion
 from trials.scoping import Action, site_ids_for
 
@@ -39,5 +40,6 @@ def study_detail(request, code):
             "deviations": protocol_deviations(request.user, study=study),
             "outcomes": outcomes,
             "durations": duration_rows(outcomes.groups if outcomes else []),
+            **study_lock_context(request.user, study),
         },
     )

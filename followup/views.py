@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from dosing.forms import DateTimeLocal
 from enrollment.forms import style
+from enrollment.locks import lock_of, refuse_if_locked
 from enrollment.selectors import participants_visible
 from trials import catalogues
 from trials.concurrency import StaleVersion, conflict_of, posted_at
@@ -48,6 +49,7 @@ from .selectors import visit_form_items
 def visit_record(request, pk, code):
     participant = get_object_or_404(participants_visible(request.user), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)  # a locked casebook: 403 naming the lock
     visit = get_object_or_404(participant.visits.select_related("definition", "participant"), code=code)
     done_form = VisitDoneForm(initial={"done_at": timezone.localtime().replace(second=0, microsecond=0),
                                        "version": visit.row_version})
@@ -91,6 +93,7 @@ def assessment_new(request, pk):
     `services.assessment_record`, the service of the API."""
     participant = get_object_or_404(participants_visible(request.user), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     code = request.GET.get("visit") or ""
     visit = None
     if code:
@@ -164,6 +167,7 @@ def assessment_edit(request, pk):
     participant = assessment.participant
     if not services.assessment_can_correct(request.user, participant):
         raise PermissionDenied(_("Only a coordinator of the participant's site corrects an assessment."))
+    refuse_if_locked(participant)
     visits = [v for v in participant.visits.select_related("definition").order_by("target_at", "id")
               if not v.timed and (v.state == "upcoming" or v.pk == assessment.visit_id)]
     listed = assessment.visit.definition.assessments if assessment.visit_id else []
@@ -229,6 +233,7 @@ def adverse_event_new(request, pk):
 
     participant = get_object_or_404(participants_visible(request.user).prefetch_related("screening__consents"), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     may_sign = can(request.user, Action.SIGN, [participant.site_id])
     form = AdverseEventRecordForm(request.POST or None, initial={"onset_date": timezone.localdate()},
                                   may_sign=may_sign)
@@ -280,6 +285,7 @@ def adverse_event_edit(request, pk):
                               .prefetch_related("participant__screening__consents"), pk=pk)
     participant = event.participant
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     if event.status != "confirmed":
         messages.error(request, _("Only a confirmed adverse event is corrected; this one is %(status)s.") % {
             "status": event.get_status_display().lower()})
@@ -334,6 +340,7 @@ class SaeReportForm(LimitedForm, forms.Form):
 def _sae_report(request, event, form):
     """The "Record SAE report" form of the detail page, through the service of the API."""
     require(request.user, Action.CAPTURE, [event.participant.site_id])
+    refuse_if_locked(event.participant)
     if form.is_valid():
         try:
             services.adverse_event_sae_report(event=event, reported_at=form.cleaned_data["reported_at"],
@@ -351,13 +358,16 @@ def adverse_event_detail(request, pk):
     """One adverse event; an investigator confirms (grades and attributes) or dismisses a draft;
     a coordinator or investigator records the report of a serious one."""
     event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
-                              .select_related("participant", "sae_reported_by", "reported_by", "confirmed_by"), pk=pk)
+                              .select_related("participant__study__locked_by", "participant__locked_by",
+                                              "sae_reported_by", "reported_by", "confirmed_by"), pk=pk)
     participant = event.participant
     seriousness = [SeriousnessCriterion(code).label if code in SeriousnessCriterion.values else code
                    for code in event.seriousness or []]
-    can_sign = can(request.user, Action.SIGN, [participant.site_id]) and event.status == "draft"
+    lock = lock_of(participant)  # a locked casebook shows no form to change the event
+    can_sign = can(request.user, Action.SIGN, [participant.site_id]) and event.status == "draft" and lock is None
     # A serious draft is reported too: safety reporting does not wait for the signature.
     can_report = (can(request.user, Action.CAPTURE, [participant.site_id]) and event.status != "dismissed"
+                  and lock is None
                   and bool(event.serious) and event.sae_reported_at is None)
     sae_form = SaeReportForm(request.POST if "sae_report" in request.POST else None,
                              initial={"reported_at": timezone.localtime().replace(second=0, microsecond=0)})
@@ -374,6 +384,7 @@ def adverse_event_detail(request, pk):
     dismiss_form = AdverseEventDismissForm(auto_id="id_dismiss_%s")
     if request.method == "POST" and "sae_report" not in request.POST:
         require(request.user, Action.SIGN, [participant.site_id])
+        refuse_if_locked(participant)
         dismiss = "dismiss" in request.POST
         form = (AdverseEventDismissForm(request.POST, auto_id="id_dismiss_%s") if dismiss
                 else AdverseEventConfirmForm(request.POST))
@@ -405,7 +416,9 @@ def adverse_event_detail(request, pk):
     style(sae_form)
     return render(request, "followup/adverse_event_detail.html", {
         "participant": participant, "event": event, "can_sign": can_sign, "seriousness": seriousness,
-        "can_correct": can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed",
+        "can_correct": (can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed"
+                        and lock is None),
+        "lock": lock,
         "confirm_form": confirm_form, "dismiss_form": dismiss_form, "can_report": can_report, "sae_form": sae_form,
         "meaning": ADVERSE_EVENT_MEANING})
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from django import forms
 from django.contrib import messages
 
-from .errors import ServiceError
+from .errors import RecordLocked, ServiceError
 
 
 def add_service_errors(form: forms.Form, error: ServiceError | Mapping[str, list[str]], *,
@@ -35,7 +35,12 @@ def add_service_errors(form: forms.Form, error: ServiceError | Mapping[str, list
     - `beside_form_errors`: the service checked what the form could read of a refused input (every
       problem is shown at once, `trials.all_errors`); a field that already shows the form's own
       message (its value was not readable, so not sent) gets no second one.
+
+    A `RecordLocked` refusal is raised again: the page answers 403 naming the lock
+    (`trials.middleware.RecordLockedMiddleware`), whatever form was posted.
     """
+    if isinstance(error, RecordLocked):  # not a form's mistake: the page answers 403 naming the lock
+        raise error
     errors = error.errors if isinstance(error, ServiceError) else error
     field_for = field_for or getattr(form, "field_for", None) or _same_name
     for path, texts in errors.items():

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from trials.audit import audited_save
 from trials.concurrency import check_version
 from trials.errors import ConflictError, Errors, ServiceError
@@ -195,6 +196,7 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, password: 
     today = today or timezone.localdate()
     now = now or timezone.now()
     require(by, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     errors = _validate_adverse_event(participant, data, today)
     errors.raise_if_any()
     signed = bool(password)
@@ -290,6 +292,7 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     today = today or timezone.localdate()
     participant = event.participant
     require(by, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     reason = (reason or "").strip()
     with transaction.atomic():
         locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
@@ -374,6 +377,7 @@ def adverse_event_sae_report(*, event: AdverseEvent, reported_at: datetime | Non
     now = now or timezone.now()
     reported_at = reported_at or now
     require(by, Action.CAPTURE, [event.participant.site_id])
+    refuse_if_locked(event.participant)
     if timezone.is_naive(reported_at):
         raise ServiceError({"reported_at": [_("Give the time of the report with its time zone.")]})
     with transaction.atomic():

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from enrollment.eligibility import age_in_years
 from enrollment.selectors import range_source_name, site_reference_range
 from trials import items as item_rules
@@ -343,6 +344,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
 
     now = now or timezone.now()
     require(by, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     errors = _AssessmentErrors()
     valid = _assessment_validate(participant, data, now=now, errors=errors)
     errors.raise_if_any()
