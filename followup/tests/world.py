@@ -56,6 +56,7 @@ class World:
             "api-me": {},
             "api-study-activate": {"code": "MSC-ITP-5"},
             "api-study-amendments": {"code": "MSC-ITP-5"},
+            "api-participant-signature": {"pk": p},
             "api-participant-lock": {"pk": p},
             "api-participant-unlock": {"pk": p},
             "api-study-lock": {"code": "MSC-ITP-5"},
