@@ -7,6 +7,7 @@ withdrawal checks the role (`Action.SCREEN`, 403) and calls the same service as 
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,15 +21,20 @@ from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.scoping import Action, can, require
 
 from .deviations import participant_deviations
+from .models import Visit
 from .participant_schedule import participant_schedule
+from .sdv import verification_prefetch
 from .selectors import participant_timeline
 
 
 def _participant(request, pk):
+    # The visits come with their definitions in one query, which leaves room in the page's budget
+    # for the SDV states (`followup/_sdv_states.html`: the screening's labs and the verifications).
     return get_object_or_404(
-        participants_visible(request.user).prefetch_related("screening__consents", "infusions", "adverse_events",
-                                                            "assessments__labs", "assessments__rescue_therapies",
-                                                            "assessments__transfusions", "visits__definition"),
+        participants_visible(request.user).select_related("study__sdv_plan").prefetch_related(
+            "screening__consents", "infusions", "adverse_events", "assessments__labs", "assessments__rescue_therapies",
+            "assessments__transfusions", Prefetch("visits", queryset=Visit.objects.select_related("definition")),
+            "screening__labs", verification_prefetch()),
         pk=pk)
 
 
