@@ -19,4 +19,7 @@ urlpatterns = [
     path("participants/<int:pk>/response/", api.ParticipantResponse.as_view(), name="api-participant-response"),
     path("studies/<str:code>/outcomes/", api.StudyOutcomes.as_view(), name="api-study-outcomes"),
     path("worklist/", api.Worklist.as_view(), name="api-worklist"),
+    path("studies/<str:code>/sdv-plan/", api.StudySdvPlan.as_view(), name="api-study-sdv-plan"),
+    path("participants/<int:pk>/verification/", api.ParticipantVerification.as_view(),
+         name="api-participant-verification"),
 ]
