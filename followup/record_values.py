@@ -66,7 +66,8 @@ def held_values(kind: str, record, parts: RecordParts | None = None) -> dict[str
     for item in definition.items:
         if item.code == "prior_therapies":
             if getattr(record, "prior_therapies_recorded", False):
-                found[item.code] = show(parts.rows.get(item.code)) or _("none")
+                rows = parts.rows.get(item.code)
+                found[item.code] = _("recorded") if rows is None else (show(rows) or _("none"))
             continue
         if item.code in ROW_ITEMS:
             if parts.rows.get(item.code):
