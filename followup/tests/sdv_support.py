@@ -11,9 +11,9 @@ LABS = [{"analyte": "PLT", "value": 20, "unit": "10^9/L"}, {"analyte": "HGB", "v
         {"analyte": "WBC", "value": 5, "unit": "10^9/L"}]
 
 
-def assessment(participant, by, *, day=0):
+def assessment(participant, by, *, day=0, on=None):
     """An unscheduled assessment: date, bleeding grade 1, PLT, HGB and WBC. Key items: date, lab:PLT, lab:HGB."""
-    return AssessmentFactory(participant=participant, by=by, date=day0() + timedelta(days=day), bleeding_grade=1,
+    return AssessmentFactory(participant=participant, by=by, date=on or day0() + timedelta(days=day), bleeding_grade=1,
                              labs=LABS)
 
 
