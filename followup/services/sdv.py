@@ -30,7 +30,7 @@ def sdv_plan_set(*, study, scope: str, reason: str, by, now: datetime | None = N
     reason = (reason or "").strip()
     errors = Errors()
     if scope not in SdvScope.values:
-        errors.add("scope", _("Choose %(choices)s.") % {"choices": _(" or ").join(SdvScope.values)})
+        errors.add("scope", _("Choose \"all\" (every item) or \"key\" (the key items only)."))
     if not reason:
         errors.add("reason", _("Give the reason for the change of the verification plan."))
     elif (too_long := reason_length_error(reason)) is not None:
