@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import Aggregate, CharField, OuterRef, Prefetch, Subquery
 from django.utils.translation import gettext as _
 
-from enrollment.models import Participant
+from enrollment.models import Participant, ScreeningLab
 from trials.scoping import Action, site_ids_for
 
 from .record_refs import KINDS
@@ -39,6 +39,28 @@ def sdv_prefetch() -> tuple:
     """What `participant_records` reads, to prefetch on a queryset of participants (screening selected)."""
     return ("screening__labs", "screening__consents", "infusions", "visits", "assessments__labs",
             "assessments__transfusions", "assessments__rescue_therapies", "adverse_events", verification_prefetch())
+
+
+class _JoinedText(Aggregate):
+    """The values of a text column joined with commas (SQLite's GROUP_CONCAT, PostgreSQL's STRING_AGG)."""
+
+    function = "GROUP_CONCAT"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="STRING_AGG",
+                              template="%(function)s(%(expressions)s, ',')", **extra)
+
+
+ANALYTES_ATTR = "sdv_screening_analytes"
+
+
+def screening_analytes() -> dict:
+    """An annotation of a participants' queryset: the analytes of the screening's labs, comma-joined,
+    so that the participant page knows which screening labs are items without reading the labs."""
+    labs = (ScreeningLab.objects.filter(screening=OuterRef("screening_id")).order_by().values("screening")
+            .annotate(codes=_JoinedText("analyte")).values("codes"))
+    return {ANALYTES_ATTR: Subquery(labs, output_field=CharField())}
 
 
 def plan_scope(study) -> str:
@@ -189,7 +211,8 @@ def single_record(kind: str, record, participant) -> SdvRecord | None:
 
 def participant_records(participant, *, scope: str) -> list[SdvRecord]:
     """The participant's case report forms under the SDV plan `scope`, in casebook order, read from
-    the participant's relations (prefetched: `sdv_prefetch`)."""
+    the participant's relations (prefetched: `sdv_prefetch`, or with `screening_analytes` annotated
+    in place of the screening's labs)."""
     ticks = _ticks(participant)
     screening = participant.screening
     found: list[SdvRecord | None] = []
@@ -198,7 +221,13 @@ def participant_records(participant, *, scope: str) -> list[SdvRecord]:
         found.append(_record(kind, record, record_parts(kind, record), participant=participant, scope=scope,
                              ticks=ticks, label=label))
 
-    add("screening", screening, record_label("screening", screening))
+    if hasattr(participant, ANALYTES_ATTR):  # the analytes only: their values are not shown here
+        analytes = [code for code in (getattr(participant, ANALYTES_ATTR) or "").split(",") if code]
+        found.append(_record("screening", screening, RecordParts(labs=dict.fromkeys(analytes, "")),
+                             participant=participant, scope=scope, ticks=ticks,
+                             label=record_label("screening", screening)))
+    else:
+        add("screening", screening, record_label("screening", screening))
     for consent in sorted(screening.consents.all(), key=lambda c: (c.signed_at, c.pk)):
         add("consent", consent, record_label("consent", consent))
     for infusion in sorted(participant.infusions.all(), key=lambda i: i.number):
