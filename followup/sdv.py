@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Aggregate, CharField, OuterRef, Prefetch, Subquery
+from django.db.models import Aggregate, CharField, Exists, OuterRef, Prefetch, Subquery
 from django.utils.translation import gettext as _
 
 from enrollment.models import Participant, ScreeningLab
 from trials.scoping import Action, site_ids_for
 
+from .models import Assessment, LabResult, RescueTherapy, Transfusion
 from .record_refs import KINDS
 from .record_states import (
     COMPLETE,
@@ -35,12 +36,6 @@ def verification_prefetch() -> Prefetch:
     return Prefetch("item_verifications", queryset=ItemVerification.objects.select_related("verified_by"))
 
 
-def sdv_prefetch() -> tuple:
-    """What `participant_records` reads, to prefetch on a queryset of participants (screening selected)."""
-    return ("screening__labs", "screening__consents", "infusions", "visits", "assessments__labs",
-            "assessments__transfusions", "assessments__rescue_therapies", "adverse_events", verification_prefetch())
-
-
 class _JoinedText(Aggregate):
     """The values of a text column joined with commas (SQLite's GROUP_CONCAT, PostgreSQL's STRING_AGG)."""
 
@@ -52,7 +47,7 @@ class _JoinedText(Aggregate):
                               template="%(function)s(%(expressions)s, ',')", **extra)
 
 
-ANALYTES_ATTR = "sdv_screening_analytes"
+ANALYTES_ATTR = "sdv_lab_analytes"
 
 
 def screening_analytes() -> dict:
@@ -61,6 +56,30 @@ def screening_analytes() -> dict:
     labs = (ScreeningLab.objects.filter(screening=OuterRef("screening_id")).order_by().values("screening")
             .annotate(codes=_JoinedText("analyte")).values("codes"))
     return {ANALYTES_ATTR: Subquery(labs, output_field=CharField())}
+
+
+def assessment_parts() -> dict:
+    """Annotations of an assessments' queryset: which labs it holds (comma-joined analytes) and
+    whether it holds transfusions and rescue therapies, without reading those rows."""
+    labs = (LabResult.objects.filter(assessment=OuterRef("pk")).order_by().values("assessment")
+            .annotate(codes=_JoinedText("analyte")).values("codes"))
+    return {ANALYTES_ATTR: Subquery(labs, output_field=CharField()),
+            "sdv_transfusions": Exists(Transfusion.objects.filter(assessment=OuterRef("pk"))),
+            "sdv_rescue_therapies": Exists(RescueTherapy.objects.filter(assessment=OuterRef("pk")))}
+
+
+def sdv_prefetch(*, values: bool = True) -> tuple:
+    """What `participant_records` reads, to prefetch on a queryset of participants (screening
+    selected). Without `values` (the items held, not their values: progress and worklists), the
+    screening's and the assessments' rows are not read: annotate the participants with
+    `screening_analytes()`."""
+    if values:
+        return ("screening__labs", "screening__consents", "infusions", "visits", "assessments__labs",
+                "assessments__transfusions", "assessments__rescue_therapies", "adverse_events",
+                verification_prefetch())
+    return ("screening__consents", "infusions", "visits",
+            Prefetch("assessments", queryset=Assessment.objects.annotate(**assessment_parts())), "adverse_events",
+            verification_prefetch())
 
 
 def plan_scope(study) -> str:
@@ -159,11 +178,19 @@ def _assessment_parts(assessment) -> RecordParts:
                              for r in assessment.rescue_therapies.all()]})
 
 
+def _annotated_parts(record) -> RecordParts:
+    """The parts of a record annotated with `assessment_parts` (or a participant's screening with
+    `screening_analytes`): which items it holds, not their values."""
+    analytes = [code for code in (getattr(record, ANALYTES_ATTR) or "").split(",") if code]
+    rows = {code: [""] for code in ("transfusions", "rescue_therapies") if getattr(record, f"sdv_{code}", False)}
+    return RecordParts(labs=dict.fromkeys(analytes, ""), rows=rows)
+
+
 def record_parts(kind: str, record, *, prior_therapies: bool = False) -> RecordParts | None:
     """The rows `record` holds (through its relations, prefetched or read here); `prior_therapies`
     reads the screening's prior therapies to show them."""
     if kind == "assessment":
-        return _assessment_parts(record)
+        return _annotated_parts(record) if hasattr(record, ANALYTES_ATTR) else _assessment_parts(record)
     if kind != "screening":
         return None
     rows = {}
@@ -222,10 +249,8 @@ def participant_records(participant, *, scope: str) -> list[SdvRecord]:
                              ticks=ticks, label=label))
 
     if hasattr(participant, ANALYTES_ATTR):  # the analytes only: their values are not shown here
-        analytes = [code for code in (getattr(participant, ANALYTES_ATTR) or "").split(",") if code]
-        found.append(_record("screening", screening, RecordParts(labs=dict.fromkeys(analytes, "")),
-                             participant=participant, scope=scope, ticks=ticks,
-                             label=record_label("screening", screening)))
+        found.append(_record("screening", screening, _annotated_parts(participant), participant=participant,
+                             scope=scope, ticks=ticks, label=record_label("screening", screening)))
     else:
         add("screening", screening, record_label("screening", screening))
     for consent in sorted(screening.consents.all(), key=lambda c: (c.signed_at, c.pk)):
@@ -268,7 +293,8 @@ class SiteProgress:
 
 def _participants(study, site_ids):
     return (Participant.objects.filter(study=study, site_id__in=site_ids).select_related("screening", "site")
-            .prefetch_related(*sdv_prefetch()).order_by("site__code", "sequence"))
+            .annotate(**screening_analytes()).prefetch_related(*sdv_prefetch(values=False))
+            .order_by("site__code", "sequence"))
 
 
 def study_sdv(study, user, action: Action = Action.VIEW) -> tuple[dict[int, Progress], list[SiteProgress], list]:
