@@ -104,6 +104,7 @@ class SdvRecord:
     statuses: dict[str, ItemStatus]  # every item the record holds, required (of the plan) or not
     record: object = None
     participant: object = None  # set by the study-wide readers
+    changed: tuple | None = None  # (when, who) of the change that withdrew the verification (`latest_changes`)
     close_out: CloseOut = field(default_factory=CloseOut)
 
     @property
@@ -268,6 +269,23 @@ def participant_records(participant, *, scope: str) -> list[SdvRecord]:
     return [record for record in found if record is not None]
 
 
+def latest_changes(records) -> dict[tuple[str, int], tuple]:
+    """{(kind, pk): (when, who)} of the latest saved change of each record whose verification was
+    withdrawn: one query per kind of record among them."""
+    wanted: dict[str, list[int]] = {}
+    for record in records:
+        if record.withdrawn:
+            wanted.setdefault(record.kind, []).append(record.pk)
+    found: dict[tuple[str, int], tuple] = {}
+    for kind, pks in wanted.items():
+        history = KINDS[kind].model_class().history.filter(id__in=pks).select_related("history_user")
+        for row in history.order_by("id", "-history_date", "-history_id"):
+            if (kind, row.id) not in found:
+                found[(kind, row.id)] = (row.history_date, row.history_user.get_username() if row.history_user
+                                         else _("someone"))
+    return found
+
+
 @dataclass
 class Progress:
     required: int = 0
@@ -321,7 +339,11 @@ def study_sdv(study, user, action: Action = Action.VIEW) -> tuple[dict[int, Prog
 def sdv_worklist(study, user) -> list[SdvRecord]:
     """The records of the study awaiting verification at the sites where the user verifies:
     complete, with an item of the plan not verified at the record's version (never verified, or
-    verified before a change: withdrawn first), by site, participant and casebook order."""
+    verified before a change: withdrawn first, with when and by whom it changed), by site,
+    participant and casebook order."""
     _progress, _sites, records = study_sdv(study, user, Action.VERIFY)
     awaiting = [record for record in records if record.awaiting]
+    changes = latest_changes(awaiting)
+    for record in awaiting:
+        record.changed = changes.get((record.kind, record.pk))
     return sorted(awaiting, key=lambda r: not r.withdrawn)

@@ -17,7 +17,7 @@ from trials.errors import ServiceError
 from trials.scoping import Action, can, require
 
 from .record_refs import KINDS, RecordRef
-from .sdv import plan_scope, sdv_worklist, single_record
+from .sdv import latest_changes, plan_scope, sdv_worklist, single_record
 from .sdv_forms import SdvPlanForm, VerifyItemsForm
 from .services import items_verify, sdv_plan_set
 
@@ -33,14 +33,6 @@ def _record(request, pk, kind, record_pk):
     if current is None:
         raise Http404
     return participant, record, current
-
-
-def _latest_change(record):
-    """(when, who) of the record's latest saved change."""
-    latest = record.history.select_related("history_user").first()
-    if latest is None:
-        return None
-    return latest.history_date, latest.history_user.get_username() if latest.history_user else _("someone")
 
 
 @login_required
@@ -71,7 +63,7 @@ def record_verify(request, pk, kind, record_pk):
     return render(request, "followup/record_verify.html", {
         "participant": participant, "record": current, "kind": kind,
         "scope": plan_scope(participant.study), "may_verify": may_verify and current.entered == "complete",
-        "changed": _latest_change(record) if current.withdrawn else None,
+        "changed": latest_changes([current]).get((kind, record.pk)),
         "scope_all": plan_scope(participant.study) == "all",
     })
 

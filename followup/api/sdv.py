@@ -14,7 +14,7 @@ from trials.scoping import Action, require
 
 from .. import services
 from ..record_refs import KINDS, RecordRef
-from ..sdv import participant_records, plan_scope, sdv_prefetch, single_record
+from ..sdv import latest_changes, participant_records, plan_scope, sdv_prefetch, single_record
 from ..sdv_models import SdvPlan, SdvScope
 
 
@@ -75,7 +75,10 @@ class RecordVerificationSerializer(serializers.Serializer):
     label = serializers.CharField()
     version = serializers.IntegerField(help_text="Send it back with the items verified.")
     state = serializers.CharField(help_text="in_progress | complete | verified")
-    withdrawn = serializers.BooleanField()
+    withdrawn = serializers.BooleanField(help_text="An item of the plan was verified at an earlier version and "
+                                                   "not since: the record changed after its verification.")
+    changed_at = serializers.DateTimeField(allow_null=True, help_text="When withdrawn: the record's latest change.")
+    changed_by = serializers.CharField(allow_null=True, help_text="When withdrawn: who made that change.")
     items = VerifiedItemSerializer(many=True)
 
 
@@ -93,7 +96,7 @@ class VerifyInSerializer(serializers.Serializer):
                                        help_text="The record's version read (or If-Match): 409 when it changed.")
 
 
-def record_data(record) -> dict:
+def record_data(record, changes: dict | None = None) -> dict:
     items = []
     for item, value, item_status in record.items():
         tick = item_status.current
@@ -101,9 +104,12 @@ def record_data(record) -> dict:
                       "verified": tick is not None, "verified_by": tick.verified_by if tick else None,
                       "verified_at": tick.verified_at if tick else None,
                       "withdrawn": item_status.withdrawn is not None})
+    changed_at, changed_by = (changes if changes is not None else latest_changes([record])).get(
+        (record.kind, record.pk), (None, None))
     return RecordVerificationSerializer({"kind": record.kind, "id": record.pk, "label": record.label,
                                          "version": record.version, "state": record.state,
-                                         "withdrawn": record.withdrawn, "items": items}).data
+                                         "withdrawn": record.withdrawn, "changed_at": changed_at,
+                                         "changed_by": changed_by, "items": items}).data
 
 
 class ParticipantVerification(APIView):
@@ -115,8 +121,9 @@ class ParticipantVerification(APIView):
         participant = get_object_or_404(participants_visible(request.user).select_related("study__sdv_plan")
                                         .prefetch_related(*sdv_prefetch()), pk=pk)
         scope = plan_scope(participant.study)
-        return Response({"plan": scope, "records": [record_data(record) for record in
-                                                    participant_records(participant, scope=scope)]})
+        records = participant_records(participant, scope=scope)
+        changes = latest_changes(records)
+        return Response({"plan": scope, "records": [record_data(record, changes) for record in records]})
 
     @extend_schema(request=VerifyInSerializer, responses={201: RecordVerificationSerializer})
     def post(self, request, pk):

@@ -124,3 +124,21 @@ def test_plan_put_without_reason_is_400_and_another_sites_study_404(studies, oth
     assert response.status_code == 400
     assert "reason" in response.json()["errors"]
     assert manager.get("/api/v1/studies/XH-MSC/sdv-plan/").status_code == 404
+
+
+def test_get_after_a_correction_shows_the_verification_withdrawn_with_who_changed_it(participant, coordinator,
+                                                                                      monitor):
+    recorded = assessment(participant, coordinator)
+    verify(recorded, ["date", "lab:PLT", "lab:HGB"], monitor)
+    response = client_for(coordinator).patch(f"/api/v1/assessments/{recorded.pk}/", {
+        "bleeding_grade": 2, "reason": "Wrong grade transcribed", "version": state_of(recorded).version},
+        format="json")
+    assert response.status_code == 200, response.json()
+
+    data = client_for(monitor).get(_url(participant)).json()
+
+    found = next(r for r in data["records"] if r["kind"] == "assessment")
+    assert (found["state"], found["withdrawn"], found["changed_by"]) == ("complete", True,
+                                                                          coordinator.get_username())
+    assert found["changed_at"] is not None
+    assert all(item["withdrawn"] and not item["verified"] for item in found["items"] if item["required"])

@@ -62,6 +62,9 @@ def test_edit_shows_verification_withdrawn_with_when_and_who(client, participant
     participant_page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
     assert f'data-sdv-record="assessment-{recorded.pk}"' in participant_page
     assert 'data-sdv-state="withdrawn"' in participant_page
+    worklist = client.get(reverse("study-sdv", args=["MSC-ITP-5"])).content.decode()
+    assert worklist.index(f'data-sdv-record="assessment-{recorded.pk}"') < worklist.index('data-sdv-record="screening-')
+    assert f"by {coordinator.get_username()}" in worklist
 
 
 @pytest.mark.parametrize("role", ["coordinator", "investigator", "data_manager"])
