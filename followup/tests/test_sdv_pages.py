@@ -123,3 +123,12 @@ def test_sdv_worklist_page_is_for_monitors(client, participant, coordinator, mon
     assert f'data-sdv-record="assessment-{recorded.pk}"' in page
     client.force_login(coordinator)
     assert client.get(reverse("study-sdv", args=["MSC-ITP-5"])).status_code == 403
+
+
+def test_verify_from_a_stale_page_records_nothing_and_says_so(client, participant, coordinator, monitor):
+    recorded = assessment(participant, coordinator)
+    client.force_login(monitor)
+    response = client.post(_verify_url(participant, recorded), {"items": ["date"], "version": recorded.row_version + 3},
+                           follow=True)
+    assert "changed since you read it" in response.content.decode()
+    assert not ItemVerification.objects.exists()
