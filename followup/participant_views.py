@@ -19,8 +19,11 @@ from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.scoping import Action, can, require
+from trials.signatures import SignatureRefused
 
+from . import signoff
 from .deviations import participant_deviations
+from .forms import CasebookSignForm
 from .models import Visit
 from .participant_schedule import participant_schedule
 from .sdv import screening_analytes, verification_prefetch
@@ -38,7 +41,7 @@ def _participant(request, pk):
         pk=pk)
 
 
-def _participant_page(request, participant, *, withdrawal_form=None):
+def _participant_page(request, participant, *, withdrawal_form=None, signoff_form=None):
     can_screen = can(request.user, Action.SCREEN, [participant.site_id])
     withdrawn = participant.status == "withdrawn"
     if can_screen and not withdrawn and withdrawal_form is None:
@@ -47,6 +50,10 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
     schedule = participant_schedule(participant, now=timezone.now())
     response, response_unavailable, chart, charted = participant_timeline(participant)
+    can_sign = can(request.user, Action.SIGN, [participant.site_id])
+    if can_sign and signoff_form is None:
+        signoff_form = CasebookSignForm()
+        style(signoff_form)
     return render(request, "enrollment/participant_detail.html", {
         "participant": participant,
         "study": participant.study,
@@ -59,7 +66,9 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "response": response, "response_unavailable": response_unavailable, "chart": chart, "charted": charted,
         "adverse_events": list(participant.adverse_events.all()),
         "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
-        "can_sign": can(request.user, Action.SIGN, [participant.site_id]),
+        "can_sign": can_sign,
+        "signoff": signoff.casebook_signature_state(participant), "signoff_form": signoff_form if can_sign else None,
+        "signoff_meaning": signoff.CASEBOOK_MEANING,
         "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")),
                               None),
     })
@@ -90,3 +99,27 @@ def participant_withdraw(request, pk):
             return redirect("participant-detail", pk=pk)
     messages.error(request, _("The withdrawal was not recorded."))
     return _participant_page(request, _participant(request, pk), withdrawal_form=form)
+
+
+@login_required
+def participant_casebook_sign(request, pk):
+    """The investigator signs the casebook with their password (`followup.signoff.casebook_sign`):
+    403 for another role, the page again with the refusal for a wrong password (nothing written)."""
+    participant = _participant(request, pk)
+    require(request.user, Action.SIGN, [participant.site_id])
+    if request.method != "POST":
+        return redirect(reverse("participant-detail", args=[pk]) + "#casebook-signoff")
+    form = CasebookSignForm(request.POST)
+    if form.is_valid():
+        try:
+            signoff.casebook_sign(participant=participant, password=form.cleaned_data["password"], by=request.user)
+        except SignatureRefused as refused:  # not the signer's password: nothing written
+            form.add_error("password", str(refused))
+        except ServiceError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Casebook signed."))
+            return redirect(reverse("participant-detail", args=[pk]) + "#casebook-signoff")
+    style(form)
+    messages.error(request, _("The casebook was not signed."))
+    return _participant_page(request, participant, signoff_form=form)

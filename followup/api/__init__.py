@@ -13,10 +13,11 @@ from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
 from .response import ParticipantResponse, ResponseBodySerializer
 from .sdv import ParticipantVerification, StudySdvPlan
+from .signoff import ParticipantSignature
 from .visits import ParticipantVisitRecord
 from .worklist import Worklist
 
 __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "AdverseEventSaeReport", "CtcaeTerms",
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
-           "ParticipantResponse", "ResponseBodySerializer", "ParticipantVisitRecord", "Worklist",
-           "ParticipantVerification", "StudySdvPlan"]
+           "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
+           "Worklist", "ParticipantVerification", "StudySdvPlan"]

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('enrollment', '0007_record_versions'),
-        ('followup', '0019_visit_version'),
+        ('followup', '0020_casebook_signature'),
         ('trials', '0018_data_manager_role'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
