@@ -21,7 +21,9 @@ they are built (reading their own rows in bulk, as `followup.sdv` reads the tick
 the states they add sit above "verified" in `ORDER` and are decided in `record_state` only, so every
 page, the API and the worklists stay consistent. A locked record is locked whatever else holds; a
 signed one is signed once its data are complete (the signature does not wait for SDV; a change to a
-signed record withdraws both).
+signed record withdraws both). The casebook sign-off (`followup.signoff`) signs a participant's
+casebook as a whole: `CloseOut(signed=casebook_signature_state(participant).valid)` for each of its
+records is the wiring (one query per participant, or read with the participants in bulk).
 """
 from __future__ import annotations
 
