@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from trials import selectors
 from trials.amendments import pending_changes
+from trials.lock_views import study_lock_context
 from trials.models import StudyVersion
 from trials.scoping import Action, can, site_ids_for
 
@@ -50,5 +51,6 @@ def study_detail(request, code):
             "sdv_plan_form": SdvPlanForm(initial={"scope": sdv_scope})
             if can(request.user, Action.MANAGE_SDV, site_ids) else None,
             "may_verify_study": can(request.user, Action.VERIFY, site_ids),
+            **study_lock_context(request.user, study),
         },
     )
