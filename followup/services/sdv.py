@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from trials.audit import audited_save
 from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import check_version
@@ -51,7 +52,8 @@ def sdv_plan_set(*, study, scope: str, reason: str, by, now: datetime | None = N
 def items_verify(*, record_ref: RecordRef, item_codes, by, version: int | None, now: datetime | None = None):
     """Record that `by` verified `item_codes` of the record against source, at `version` of it.
 
-    A monitor of the participant's site (`Action.VERIFY`, 403). The record is locked and must be
+    A monitor of the participant's site (`Action.VERIFY`, 403); refused while the casebook or the
+    study is locked (`enrollment.locks`, 409). The record is locked and must be
     at `version` (400 without it, 409 when changed since: the monitor compared an older read) and
     complete (409 while in progress). Every code must name an item the record holds (400 naming the
     others). An item already verified at this version is left as it is. Returns the record's
@@ -65,6 +67,7 @@ def items_verify(*, record_ref: RecordRef, item_codes, by, version: int | None, 
             raise ServiceError({"record": [_("There is no such %(form)s.") % {"form": definition.label}]})
         participant = record_participant(record_ref.kind, record)
         require(by, Action.VERIFY, [participant.site_id])
+        refuse_if_locked(participant)  # a locked casebook or study is frozen, its verification too
         current = single_record(record_ref.kind, record, participant)
         check_version(current.version, version, record=record, label=current.label)
         codes = list(dict.fromkeys(str(code).strip() for code in item_codes or () if str(code).strip()))

@@ -10,7 +10,8 @@ from followup.record_states import COMPLETE, IN_PROGRESS, VERIFIED
 from followup.sdv import plan_scope
 from followup.sdv_models import ItemVerification, SdvPlan
 from trials.concurrency import StaleVersion
-from trials.errors import ConflictError, ServiceError
+from trials.errors import ConflictError, RecordLocked, ServiceError
+from trials.locks import study_lock
 
 from .sdv_support import assessment, state_of, verify
 
@@ -162,3 +163,11 @@ def test_correcting_a_verified_assessment_withdraws_its_verification(participant
     verify(recorded, KEY_ITEMS, monitor)  # verified again against the corrected record
     assert state_of(recorded).state == VERIFIED
     assert ItemVerification.objects.count() == 6  # the first ticks stay in the trail
+
+
+def test_verification_is_refused_once_the_study_is_locked(studies, participant, coordinator, monitor, make_user):
+    recorded = assessment(participant, coordinator)
+    study_lock(study=studies["MSC-ITP-5"], by=make_user("data_manager"), reason="Database lock for the analysis")
+    with pytest.raises(RecordLocked):
+        verify(recorded, ["date"], monitor)
+    assert not ItemVerification.objects.exists()
