@@ -524,3 +524,6 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.participant_id} at {self.sent_at}"
+
+
+from .sdv_models import ItemVerification, SdvPlan  # noqa: E402, F401 (the app's models)

@@ -28,14 +28,18 @@ from .deviations import participant_deviations
 from .forms import CasebookSignForm
 from .models import Visit
 from .participant_schedule import participant_schedule
+from .sdv import screening_analytes, verification_prefetch
 from .selectors import participant_timeline
 
 
 def _participant(request, pk):
+    # The SDV states (`followup/_sdv_states.html`) cost the verifications' query: the plan comes with
+    # the study, the screening's lab analytes with the participant (`screening_analytes`).
     return get_object_or_404(
-        participants_visible(request.user).prefetch_related(
-            "screening__consents", "infusions", "adverse_events", "assessments__labs", "assessments__rescue_therapies",
-            "assessments__transfusions", Prefetch("visits", Visit.objects.select_related("definition"))),
+        participants_visible(request.user).select_related("study__sdv_plan").annotate(**screening_analytes())
+        .prefetch_related("screening__consents", "infusions", "adverse_events", "assessments__labs",
+                          "assessments__rescue_therapies", "assessments__transfusions",
+                          Prefetch("visits", Visit.objects.select_related("definition")), verification_prefetch()),
         pk=pk)
 
 

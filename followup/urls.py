@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import participant_views, study_views, views
+from . import participant_views, sdv_views, study_views, views
 
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
@@ -15,4 +15,7 @@ urlpatterns = [
     path("assessments/<int:pk>/edit/", views.assessment_edit, name="assessment-edit"),
     path("adverse-events/<int:pk>/edit/", views.adverse_event_edit, name="adverse-event-edit"),
     path("worklist/", views.worklist_page, name="worklist"),
+    path("studies/<str:code>/sdv/", sdv_views.study_sdv, name="study-sdv"),
+    path("studies/<str:code>/sdv-plan/", sdv_views.study_sdv_plan, name="study-sdv-plan"),
+    path("participants/<int:pk>/verify/<str:kind>/<int:record_pk>/", sdv_views.record_verify, name="record-verify"),
 ]

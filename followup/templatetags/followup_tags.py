@@ -3,10 +3,12 @@ from dataclasses import dataclass
 
 from django import template
 
+from followup.sdv import Progress, participant_records, plan_scope
 from followup.selectors import visit_form_items
 from followup.services import assessment_can_correct
 from followup.visit_items import VisitForms
 from trials import catalogues
+from trials.scoping import Action, can
 from trials.units import format_number
 
 register = template.Library()
@@ -46,3 +48,17 @@ def assessment_rows(participant, user) -> list[AssessmentRow]:
             items=forms.answered_sections(visit.definition_id if visit else None, assessment.items),
             lab_results=lab_results))
     return rows
+
+
+@register.simple_tag
+def participant_sdv(participant, user) -> dict:
+    """The participant's records with their SDV state for the participant page (`followup.sdv`):
+    reads the participant's verifications (one query) and the screening's labs unless prefetched,
+    the plan unless selected with the study (the participant page does both)."""
+    scope = plan_scope(participant.study)
+    records = participant_records(participant, scope=scope)
+    progress = Progress()
+    for record in records:
+        progress.add(record)
+    return {"scope": scope, "records": records, "progress": progress,
+            "may_verify": can(user, Action.VERIFY, [participant.site_id])}
