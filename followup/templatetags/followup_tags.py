@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from django import template
 
+from followup.record_states import CloseOut
 from followup.sdv import Progress, participant_records, plan_scope
 from followup.selectors import visit_form_items
 from followup.services import assessment_can_correct
@@ -51,14 +52,19 @@ def assessment_rows(participant, user) -> list[AssessmentRow]:
 
 
 @register.simple_tag
-def participant_sdv(participant, user) -> dict:
+def participant_sdv(participant, user, signed: bool = False) -> dict:
     """The participant's records with their SDV state for the participant page (`followup.sdv`):
     reads the participant's verifications (one query) and the screening's labs unless prefetched,
-    the plan unless selected with the study (the participant page does both)."""
+    the plan unless selected with the study (the participant page does both). `signed`: the
+    casebook's signature holds (`followup.signoff`, read by the page); a lock of the casebook or of
+    its study is read from the participant and its study (`followup.record_states.CloseOut`)."""
     scope = plan_scope(participant.study)
     records = participant_records(participant, scope=scope)
+    close_out = CloseOut(signed=bool(signed),
+                         locked=participant.locked_at is not None or participant.study.locked_at is not None)
     progress = Progress()
     for record in records:
+        record.close_out = close_out
         progress.add(record)
     return {"scope": scope, "records": records, "progress": progress,
             "may_verify": can(user, Action.VERIFY, [participant.site_id])}
