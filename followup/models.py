@@ -521,3 +521,8 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.participant_id} at {self.sent_at}"
+
+
+# Data queries live in their own module (this one stays within its size); imported here so that the
+# app's models are all found in `followup.models`.
+from .query_models import DataQuery, DataQueryMessage  # noqa: E402, F401

@@ -18,7 +18,10 @@ from trials.limits import reason_length_error
 from trials.prefetch import cache_rows
 from trials.scoping import may_at
 
+from ..auto_queries import auto_queries_for
+from ..data_queries import query_answer_by_correction, query_for_correction
 from ..models import Assessment, LabResult, RescueTherapy, Transfusion, Visit
+from ..record_refs import RecordRef
 from .adverse_event_drafts import adverse_event_suggest
 from .assessments import (
     LAB_FIELDS,
@@ -101,7 +104,28 @@ def _visit_release(visit: Visit, *, by, reason: str) -> None:
 
 
 def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now: datetime | None = None,
-                      version: int | None = None, check: bool = True):
+                      version: int | None = None, check: bool = True, query=None):
+    """Correct a recorded assessment (`_assessment_correct`), then run the edit checks that open or
+    close data queries (`followup.auto_queries`). With `query` (a data query's id, or the query),
+    the correction answers that open query on this assessment: its reason is the answer and the
+    history row of the change is linked to it (`followup.data_queries`; 400 `query` when it is not
+    a query of this assessment, 409 when it is no longer open)."""
+    ref = RecordRef("assessment", assessment.pk)
+    with transaction.atomic():
+        answering = None
+        if query is not None:
+            answering = query_for_correction(getattr(query, "pk", query), record_ref=ref, by=by)
+        since = timezone.now()
+        corrected = _assessment_correct(assessment=assessment, data=data, reason=reason, by=by, now=now,
+                                        version=version, check=check)
+        if answering is not None:
+            query_answer_by_correction(answering, answer=(reason or "").strip(), by=by, since=since)
+        auto_queries_for(assessment.participant, by)
+    return corrected
+
+
+def _assessment_correct(*, assessment, data: AssessmentInput, reason: str, by, now: datetime | None = None,
+                        version: int | None = None, check: bool = True):
     """Correct a recorded assessment, with the reason kept in the audit trail.
 
     A coordinator of the participant's site (`assessment_can_correct`). `data` is validated as

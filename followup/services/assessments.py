@@ -23,6 +23,7 @@ from trials.scoping import Action, require
 from trials.units import mixed_range_conflict, mixed_range_message
 
 from ..assessment_checks import require_bleeding_grade, steroid_dose
+from ..auto_queries import auto_queries_for
 from ..models import (
     Assessment,
     LabResult,
@@ -355,6 +356,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
                          deviation_reason=valid.deviation_reason, by=by, now=now)
         adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now)
         queue_outcomes(participant.study_id)
+        auto_queries_for(participant, by)
     # Returned with its rows loaded, as `prefetch_related` would, so that showing it reads nothing more.
     for relation, rows in children.items():
         cache_rows(assessment, relation, rows)

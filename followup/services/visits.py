@@ -15,6 +15,7 @@ from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import VERSION_FIELD, check_version
 from trials.errors import ConflictError, Errors, ServiceError
 
+from ..auto_queries import auto_queries_for
 from ..models import Visit
 from ..schedule import (
     Anchors,
@@ -140,6 +141,8 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
         label = dict(Visit._meta.get_field("state").choices).get(state, state)
         raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
             "code": visit.code, "state": str(label).lower()}]})
+    with transaction.atomic(savepoint=False):
+        auto_queries_for(participant, by)
     return visit
 
 
