@@ -19,4 +19,9 @@ urlpatterns = [
     path("participants/<int:pk>/response/", api.ParticipantResponse.as_view(), name="api-participant-response"),
     path("studies/<str:code>/outcomes/", api.StudyOutcomes.as_view(), name="api-study-outcomes"),
     path("worklist/", api.Worklist.as_view(), name="api-worklist"),
+    path("participants/<int:pk>/queries/", api.ParticipantQueries.as_view(), name="api-participant-queries"),
+    path("queries/<int:pk>/", api.QueryDetail.as_view(), name="api-query"),
+    path("queries/<int:pk>/answer/", api.QueryAnswer.as_view(), name="api-query-answer"),
+    path("queries/<int:pk>/close/", api.QueryClose.as_view(), name="api-query-close"),
+    path("queries/<int:pk>/reopen/", api.QueryReopen.as_view(), name="api-query-reopen"),
 ]

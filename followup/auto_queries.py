@@ -99,18 +99,21 @@ def _assessment_facts(assessment, tz: tzinfo) -> AssessmentFacts:
         window_end=timezone.localtime(visit.window_end, tz).date(), deviation_reason=visit.deviation_reason)
 
 
-def auto_queries_for(participant, by) -> tuple[int, int]:
-    """Open the system queries the edit checks find on the participant's records and close those
-    whose finding is gone; (opened, closed). Call it inside the write's transaction."""
+def auto_queries_for(participant, by, *, kinds=("assessment", "infusion")) -> tuple[int, int]:
+    """Open the system queries the edit checks find on the participant's records of `kinds` and
+    close those whose finding is gone; (opened, closed). Two reads: the records of the kind a
+    write changed, and the system queries on them. Call it inside the write's transaction."""
     tz = timezone.get_current_timezone()
     assessments = [_assessment_facts(a, tz) for a in
-                   Assessment.objects.filter(participant=participant).select_related("visit").order_by()]
+                   Assessment.objects.filter(participant=participant).select_related("visit").order_by()
+                   ] if "assessment" in kinds else []
     infusions = [InfusionFacts(pk=pk, number=number, weight_kg=weight) for pk, number, weight in
                  Infusion.objects.filter(participant=participant, state=InfusionState.GIVEN).order_by()
-                 .values_list("pk", "number", "weight_kg")]
+                 .values_list("pk", "number", "weight_kg")] if "infusion" in kinds else []
     findings = edit_check_findings(assessments, infusions)
     current: dict[Key, list[DataQuery]] = {}
-    for query in DataQuery.objects.filter(participant=participant, source=QuerySource.SYSTEM).order_by("id"):
+    for query in DataQuery.objects.filter(participant=participant, source=QuerySource.SYSTEM,
+                                          record_kind__in=kinds).order_by("id"):
         current.setdefault((query.record_kind, query.record_pk, query.item, query.check_code), []).append(query)
     opened = closed = 0
     for key, question in findings.items():

@@ -10,10 +10,12 @@ from .adverse_events import (
 )
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
+from .queries import ParticipantQueries, QueryAnswer, QueryClose, QueryDetail, QueryReopen
 from .response import ParticipantResponse, ResponseBodySerializer
 from .visits import ParticipantVisitRecord
 from .worklist import Worklist
 
 __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "AdverseEventSaeReport", "CtcaeTerms",
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
-           "ParticipantResponse", "ResponseBodySerializer", "ParticipantVisitRecord", "Worklist"]
+           "ParticipantResponse", "ResponseBodySerializer", "ParticipantVisitRecord", "Worklist", "ParticipantQueries",
+           "QueryAnswer", "QueryClose", "QueryDetail", "QueryReopen"]

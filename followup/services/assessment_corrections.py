@@ -105,27 +105,6 @@ def _visit_release(visit: Visit, *, by, reason: str) -> None:
 
 def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now: datetime | None = None,
                       version: int | None = None, check: bool = True, query=None):
-    """Correct a recorded assessment (`_assessment_correct`), then run the edit checks that open or
-    close data queries (`followup.auto_queries`). With `query` (a data query's id, or the query),
-    the correction answers that open query on this assessment: its reason is the answer and the
-    history row of the change is linked to it (`followup.data_queries`; 400 `query` when it is not
-    a query of this assessment, 409 when it is no longer open)."""
-    ref = RecordRef("assessment", assessment.pk)
-    with transaction.atomic():
-        answering = None
-        if query is not None:
-            answering = query_for_correction(getattr(query, "pk", query), record_ref=ref, by=by)
-        since = timezone.now()
-        corrected = _assessment_correct(assessment=assessment, data=data, reason=reason, by=by, now=now,
-                                        version=version, check=check)
-        if answering is not None:
-            query_answer_by_correction(answering, answer=(reason or "").strip(), by=by, since=since)
-        auto_queries_for(assessment.participant, by)
-    return corrected
-
-
-def _assessment_correct(*, assessment, data: AssessmentInput, reason: str, by, now: datetime | None = None,
-                        version: int | None = None, check: bool = True):
     """Correct a recorded assessment, with the reason kept in the audit trail.
 
     A coordinator of the participant's site (`assessment_can_correct`). `data` is validated as
@@ -152,6 +131,11 @@ def _assessment_correct(*, assessment, data: AssessmentInput, reason: str, by, n
     reason = (reason or "").strip()
     tz = timezone.get_current_timezone()
     with transaction.atomic():
+        answering = None
+        if query is not None:
+            answering = query_for_correction(getattr(query, "pk", query), record_ref=RecordRef(
+                "assessment", assessment.pk), by=by)
+        since = timezone.now()
         locked = (Assessment.objects.select_for_update()
                   .prefetch_related("labs", "transfusions", "rescue_therapies").get(pk=assessment.pk))
         if check:
@@ -197,6 +181,8 @@ def _assessment_correct(*, assessment, data: AssessmentInput, reason: str, by, n
                         or (valid.deviation and new_visit.deviation_reason != valid.deviation_reason)))
         if not (any(getattr(locked, name) != value for name, value in scalars.items()) or added or changed or removed
                 or new_transfusions or old_transfusions or new_rescues or old_rescues or redated):
+            if answering is not None:
+                query_answer_by_correction(answering, answer=reason, by=by, since=since)
             return locked
 
         if old_visit is not None and (new_visit is None or new_visit.pk != old_visit.pk):
@@ -217,13 +203,16 @@ def _assessment_correct(*, assessment, data: AssessmentInput, reason: str, by, n
                 audited_bulk_create(rows, by=by, reason=reason)
         if new_visit is not None and (old_visit is None or new_visit.pk != old_visit.pk):
             visit_record(visit=new_visit, done_at=_at_midnight(valid.day, tz), deviation_reason=valid.deviation_reason,
-                         by=by, now=now)
+                         by=by, now=now, edit_checks=False)
         elif redated:
             new_visit.done_at = _at_midnight(valid.day, tz)
             new_visit.deviation, new_visit.deviation_reason = valid.deviation, valid.deviation_reason
             audited_save(new_visit, by=by, reason=reason)
         adverse_event_suggest(participant=participant, labs=[*added, *changed], onset=valid.day, by=by, now=now)
         queue_outcomes(participant.study_id)
+        if answering is not None:
+            query_answer_by_correction(answering, answer=reason, by=by, since=since)
+        auto_queries_for(participant, by, kinds=("assessment",))
     locked.visit = new_visit
     kept_labs = [lab for lab in current_labs if lab not in removed]
     for relation, rows in {
