@@ -9,16 +9,17 @@ system (`followup.data_queries.query_open_system`) for the site to answer.
   carries no deviation reason (section 8: outside its window a visit is recorded as a protocol
   deviation with a reason).
 
-`edit_check_findings` is pure; `auto_queries_for` reads the participant's assessments, given
-infusions and system queries (three queries), opens a query for each finding without one that is
-not closed (nor closed by a person, who judged the value right), and closes the system queries
-whose finding is gone. The write services call it after each change.
+`edit_check_findings` is pure; `auto_queries_for` checks the records a write changed (one read:
+their system queries), opens a query for each finding without one that is not closed (nor closed
+by a person, who judged the value right), and closes the system queries whose finding is gone.
+The write services call it after each change.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, tzinfo
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -99,26 +100,36 @@ def _assessment_facts(assessment, tz: tzinfo) -> AssessmentFacts:
         window_end=timezone.localtime(visit.window_end, tz).date(), deviation_reason=visit.deviation_reason)
 
 
-def auto_queries_for(participant, by, *, kinds=("assessment", "infusion")) -> tuple[int, int]:
-    """Open the system queries the edit checks find on the participant's records of `kinds` and
-    close those whose finding is gone; (opened, closed). Two reads: the records of the kind a
-    write changed, and the system queries on them. Call it inside the write's transaction."""
+def auto_queries_for(participant, by, *, assessments=None, infusions=None, created: bool = False) -> tuple[int, int]:
+    """Run the edit checks on the participant's records, open a system query for each finding that
+    has none (not closed, nor closed by a person) and close the system queries whose finding is
+    gone; (opened, closed). Call it inside the write's transaction.
+
+    A write passes the rows it holds: `assessments` (each with its `visit` loaded) checks those
+    assessments only, `infusions` (all the participant's, as the infusion hook passes them) the
+    weights; then the only read is the system queries on those records, none for records just
+    `created` (they have no query yet). Without either, the participant's assessments and given
+    infusions are read (three reads)."""
     tz = timezone.get_current_timezone()
-    assessments = [_assessment_facts(a, tz) for a in
-                   Assessment.objects.filter(participant=participant).select_related("visit").order_by()
-                   ] if "assessment" in kinds else []
-    infusions = [InfusionFacts(pk=pk, number=number, weight_kg=weight) for pk, number, weight in
-                 Infusion.objects.filter(participant=participant, state=InfusionState.GIVEN).order_by()
-                 .values_list("pk", "number", "weight_kg")] if "infusion" in kinds else []
-    findings = edit_check_findings(assessments, infusions)
+    if assessments is None and infusions is None:
+        assessments = list(Assessment.objects.filter(participant=participant).select_related("visit").order_by())
+        infusions = list(Infusion.objects.filter(participant=participant, state=InfusionState.GIVEN).order_by())
+    assessments, infusions = assessments or [], infusions or []
+    if not assessments and not infusions:
+        return 0, 0
+    given = [i for i in infusions if i.state == InfusionState.GIVEN]
+    findings = edit_check_findings([_assessment_facts(a, tz) for a in assessments],
+                                   [InfusionFacts(pk=i.pk, number=i.number, weight_kg=i.weight_kg) for i in given])
+    checked = Q(record_kind="assessment", record_pk__in=[a.pk for a in assessments]) | Q(
+        record_kind="infusion", record_pk__in=[i.pk for i in infusions])
     current: dict[Key, list[DataQuery]] = {}
-    for query in DataQuery.objects.filter(participant=participant, source=QuerySource.SYSTEM,
-                                          record_kind__in=kinds).order_by("id"):
+    existing = [] if created else (DataQuery.objects.filter(checked, participant=participant, source=QuerySource.SYSTEM)
+                                   .order_by("id"))
+    for query in existing:
         current.setdefault((query.record_kind, query.record_pk, query.item, query.check_code), []).append(query)
     opened = closed = 0
     for key, question in findings.items():
-        queries = current.get(key, [])
-        if any(q.state != QueryState.CLOSED or q.closed_by_id is not None for q in queries):
+        if any(q.state != QueryState.CLOSED or q.closed_by_id is not None for q in current.get(key, [])):
             continue
         kind, pk, item, check_code = key
         query_open_system(participant=participant, record_ref=RecordRef(kind, pk), item=item, check_code=check_code,

@@ -21,6 +21,7 @@ from trials.scoping import Action, can, require
 
 from .deviations import participant_deviations
 from .participant_schedule import participant_schedule
+from .query_selectors import participant_queries, record_labels
 from .selectors import participant_timeline
 
 
@@ -41,6 +42,10 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
     schedule = participant_schedule(participant, now=timezone.now())
     response, response_unavailable, chart, charted = participant_timeline(participant)
+    data_queries = participant_queries(participant)
+    labels = record_labels(participant)
+    for query in data_queries:
+        query.record_name = labels.get((query.record_kind, query.record_pk), "")
     return render(request, "enrollment/participant_detail.html", {
         "participant": participant,
         "study": participant.study,
@@ -54,6 +59,9 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "adverse_events": list(participant.adverse_events.all()),
         "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
         "can_sign": can(request.user, Action.SIGN, [participant.site_id]),
+        "data_queries": data_queries,
+        "queried_assessments": {q.record_pk for q in data_queries if q.record_kind == "assessment"},
+        "can_query": can(request.user, Action.QUERY, [participant.site_id]),
         "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")),
                               None),
     })

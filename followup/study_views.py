@@ -1,6 +1,6 @@
 """The study page: its configuration (arms and their infusions, visits, criteria in force, protocol
-versions and the amendment in preparation), the protocol
-deviations at the user's sites and the study's outcomes. It gathers what every app holds about the
+versions and the amendment in preparation), the protocol deviations at the user's sites, the data
+queries not closed per site and the study's outcomes. It gathers what every app holds about the
 study, so it lives in the app that sees them all; the study is found through `visible_to` (404)."""
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
@@ -11,6 +11,7 @@ from trials.models import StudyVersion
 from trials.scoping import Action, site_ids_for
 
 from .deviations import protocol_deviations
+from .query_selectors import study_query_counts
 from .services import outcomes_current
 from .survival_chart import duration_rows
 
@@ -39,5 +40,6 @@ def study_detail(request, code):
             "deviations": protocol_deviations(request.user, study=study),
             "outcomes": outcomes,
             "durations": duration_rows(outcomes.groups if outcomes else []),
+            "query_counts": study_query_counts(request.user, study),
         },
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import participant_views, study_views, views
+from . import participant_views, query_views, study_views, views
 
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
@@ -13,4 +13,6 @@ urlpatterns = [
     path("assessments/<int:pk>/edit/", views.assessment_edit, name="assessment-edit"),
     path("adverse-events/<int:pk>/edit/", views.adverse_event_edit, name="adverse-event-edit"),
     path("worklist/", views.worklist_page, name="worklist"),
+    path("participants/<int:pk>/queries/new/", query_views.query_new, name="query-new"),
+    path("queries/<int:pk>/", query_views.query_detail, name="query-detail"),
 ]

@@ -212,7 +212,8 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
         queue_outcomes(participant.study_id)
         if answering is not None:
             query_answer_by_correction(answering, answer=reason, by=by, since=since)
-        auto_queries_for(participant, by, kinds=("assessment",))
+        locked.visit = new_visit
+        auto_queries_for(participant, by, assessments=[locked])
     locked.visit = new_visit
     kept_labs = [lab for lab in current_labs if lab not in removed]
     for relation, rows in {

@@ -356,7 +356,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
                          deviation_reason=valid.deviation_reason, by=by, now=now, edit_checks=False)
         adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now)
         queue_outcomes(participant.study_id)
-        auto_queries_for(participant, by, kinds=("assessment",))
+        auto_queries_for(participant, by, assessments=[assessment], created=True)
     # Returned with its rows loaded, as `prefetch_related` would, so that showing it reads nothing more.
     for relation, rows in children.items():
         cache_rows(assessment, relation, rows)

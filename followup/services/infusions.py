@@ -40,7 +40,7 @@ def after_infusion_change(*, participant, infusion, infusions, infusion_plan, by
     if infusion.state == InfusionState.GIVEN:
         _open_reaction_drafts(participant, infusion, by=by)
         queue_outcomes(participant.study_id)
-    auto_queries_for(participant, by, kinds=("infusion",))
+    auto_queries_for(participant, by, infusions=infusions)
 
 
 def _open_reaction_drafts(participant, row, *, by) -> None:

@@ -144,8 +144,11 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
         raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
             "code": visit.code, "state": str(label).lower()}]})
     if edit_checks:
+        assessments = list(visit.assessments.all())
+        for assessment in assessments:
+            assessment.visit = visit
         with transaction.atomic(savepoint=False):
-            auto_queries_for(participant, by, kinds=("assessment",))
+            auto_queries_for(participant, by, assessments=assessments)
     return visit
 
 

@@ -1,38 +1,12 @@
 """Data queries through the API: opened on a record's item, answered, closed, re-opened; every
 transition refused for a wrong role (403), another site (404), bad input (400 naming the field)
 and a wrong state (409); a correction of an assessment answering a query, linked to its change."""
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from followup.models import Assessment, DataQuery, LabResult
 from trials.tests.support import client_for, patch_current
 
 REASON = "Value copied from the wrong report"
-
-
-def days_ago(n: int) -> str:
-    return (timezone.localdate() - timedelta(days=n)).isoformat()
-
-
-@pytest.fixture
-def assessment(api, woman):
-    body = {"date": days_ago(3), "visit": "W1", "bleeding_grade": 1,
-            "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"}]}
-    response = api.post(f"/api/v1/participants/{woman.pk}/assessments/", body, format="json")
-    assert response.status_code == 201, response.json()
-    return Assessment.objects.get(pk=response.json()["id"])
-
-
-@pytest.fixture
-def monitor(make_user):
-    return make_user("monitor")
-
-
-@pytest.fixture
-def data_manager(make_user):
-    return make_user("data_manager")
 
 
 def open_query(user, assessment, item="lab:PLT", question="PLT 42 or 24 on the source report?"):
