@@ -33,7 +33,7 @@ class QueryCheck(models.TextChoices):
     """The edit checks that open queries by themselves (`followup.auto_queries`)."""
 
     ASSESSMENT_AFTER_VISIT = "assessment_after_visit", _("Assessment dated after its visit")
-    WEIGHT_CHANGE = "weight_change", _("Weight changed by more than 10 % since the previous infusion")
+    WEIGHT_CHANGE = "weight_change", _("Weight changed by more than a tenth since the previous infusion")
     OUTSIDE_WINDOW = "outside_window", _("Outside the visit window without a deviation reason")
 
 
