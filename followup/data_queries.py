@@ -21,14 +21,14 @@ from django.utils.translation import gettext as _
 from enrollment.models import Participant
 from trials.audit import audited_save
 from trials.errors import ConflictError, Errors, ServiceError
-from trials.limits import reason_length_error
+from trials.limits import TEXT_MAX_LENGTH, reason_length_error
 from trials.scoping import PERMISSIONS, Action, require, site_roles
 
 from .models import LabResult
 from .query_models import DataQuery, DataQueryMessage, MessageKind, QuerySource, QueryState
 from .record_refs import KINDS, RecordRef, item_is_known
 
-TEXT_MAX = 4000
+TEXT_MAX = TEXT_MAX_LENGTH
 
 # The audit trail names (`trials.audit.register_audited`) of the records a correction is linked to.
 AUDIT_NAMES = {"screening": "screening", "consent": "consent", "infusion": "infusion", "visit": "visit",
@@ -197,6 +197,8 @@ def query_for_correction(query_id, *, record_ref: RecordRef, by) -> DataQuery:
     try:
         pk = int(query_id)
     except (TypeError, ValueError):
+        pk = None
+    if pk is not None and not 0 < pk < 2 ** 63:
         pk = None
     query = (DataQuery.objects.select_for_update().select_related("participant")
              .filter(pk=pk, record_kind=record_ref.kind, record_pk=record_ref.pk).first() if pk else None)

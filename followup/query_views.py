@@ -15,6 +15,7 @@ from enrollment.forms import style
 from enrollment.selectors import participants_visible
 from trials.errors import ConflictError, ServiceError
 from trials.forms_errors import add_service_errors
+from trials.limits import LimitedForm
 from trials.scoping import Action, require
 
 from . import data_queries as dq
@@ -23,29 +24,34 @@ from .query_models import DataQuery, QueryState
 from .record_refs import KINDS, ItemDef, RecordRef, item_is_known, record_items
 from .services import assessment_can_correct
 
-TEXT = {"max_length": dq.TEXT_MAX}
+class QueryOpenForm(LimitedForm, forms.Form):
+    length_model = DataQuery
 
-
-class QueryOpenForm(forms.Form):
     item = forms.ChoiceField(label=gettext_lazy("Item"))
-    question = forms.CharField(label=gettext_lazy("Question"), widget=forms.Textarea(attrs={"rows": 3}), **TEXT)
+    question = forms.CharField(label=gettext_lazy("Question"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, items=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["item"].choices = [(item.code, item.label) for item in items]
 
 
-class AnswerForm(forms.Form):
-    answer = forms.CharField(label=gettext_lazy("Answer"), widget=forms.Textarea(attrs={"rows": 3}), **TEXT)
+class AnswerForm(LimitedForm, forms.Form):
+    length_model = DataQuery
+
+    answer = forms.CharField(label=gettext_lazy("Answer"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class CloseForm(forms.Form):
+class CloseForm(LimitedForm, forms.Form):
+    length_model, length_fields = DataQuery, {"note": "close_note"}
+
     note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                           **TEXT)
+                           )
 
 
-class ReopenForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("Why re-open it"), widget=forms.Textarea(attrs={"rows": 2}), **TEXT)
+class ReopenForm(LimitedForm, forms.Form):
+    length_model = DataQuery
+
+    reason = forms.CharField(label=gettext_lazy("Why re-open it"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 FORMS = {"answer": AnswerForm, "close": CloseForm, "reopen": ReopenForm}

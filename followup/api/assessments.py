@@ -188,7 +188,8 @@ class AssessmentUpdateInSerializer(AssessmentInSerializer):
     version = serializers.IntegerField(required=False, help_text=(
         "The record's version as read (GET `version` or `ETag`); or send it as `If-Match`. A change made from an "
         "older version is 409 with the current record."))
-    query = serializers.IntegerField(required=False, allow_null=True, default=None, help_text=(
+    query = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                     max_value=2 ** 63 - 1, help_text=(
         "The id of an open data query on this assessment that the correction answers: the reason is its answer "
         "and the change is linked to it."))
 

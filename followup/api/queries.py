@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from enrollment.selectors import participant_for
 from trials.errors import ServiceError
+from trials.limits import LimitedSerializer
 
 from ..data_queries import query_answer, query_close, query_open, query_reopen
 from ..query_models import DataQuery, QueryState
@@ -60,7 +61,9 @@ class DataQueryDetailSerializer(DataQuerySerializer):
     messages = DataQueryMessageSerializer(many=True)
 
 
-class DataQueryOpenSerializer(serializers.Serializer):
+class DataQueryOpenSerializer(LimitedSerializer):
+    length_model, length_fields = DataQuery, {"kind": "record_kind"}
+
     kind = serializers.CharField(required=False, allow_blank=True, default="",
                                  help_text=" | ".join(KINDS) + ' (or give "record" as "<kind>/<id>")')
     record = serializers.CharField(help_text='The record id, or "<kind>/<id>".')
@@ -68,16 +71,25 @@ class DataQueryOpenSerializer(serializers.Serializer):
     question = serializers.CharField(allow_blank=True)
 
 
-class AnswerSerializer(serializers.Serializer):
+class AnswerSerializer(LimitedSerializer):
+    length_model = DataQuery
+
     answer = serializers.CharField(allow_blank=True)
 
 
-class CloseSerializer(serializers.Serializer):
+class CloseSerializer(LimitedSerializer):
+    length_model, length_fields = DataQuery, {"note": "close_note"}
+
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ReopenSerializer(serializers.Serializer):
+class ReopenSerializer(LimitedSerializer):
+    length_model = DataQuery
+
     reason = serializers.CharField(allow_blank=True)
+
+
+MAX_ID = 2 ** 63 - 1  # the largest primary key: a larger number is no record (and no database error)
 
 
 def _queries(user):
@@ -92,10 +104,9 @@ def _record_ref(data) -> RecordRef:
     kind = kind.replace("-", "_")
     if kind not in KINDS:
         raise ServiceError({"kind": [_("There is no such kind of record.")]})
-    try:
-        return RecordRef(kind, int(record))
-    except ValueError:
-        raise ServiceError({"record": [_("There is no such record of this participant.")]}) from None
+    if not record.strip().isdigit() or int(record) > MAX_ID:
+        raise ServiceError({"record": [_("There is no such record of this participant.")]})
+    return RecordRef(kind, int(record))
 
 
 class ParticipantQueries(APIView):
