@@ -221,6 +221,12 @@ class AdverseEventConfirmForm(AdverseEventAssessmentForm):
     password = _signature_field()
 
 
+class CasebookSignForm(forms.Form):
+    """The investigator's sign-off of the casebook: their password, under the meaning shown."""
+
+    password = _signature_field()
+
+
 class AdverseEventDismissForm(LimitedForm, forms.Form):
     length_model, length_fields = AdverseEvent, {"reason": "dismissed_reason"}
 

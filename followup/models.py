@@ -18,6 +18,8 @@ from trials.concurrency import VersionedModel
 from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
 
+from .signoff_models import CasebookSignature  # noqa: F401 (the app's models)
+
 
 class VisitState(models.TextChoices):
     UPCOMING = "upcoming", _("Upcoming")

@@ -7,6 +7,7 @@ withdrawal checks the role (`Action.SCREEN`, 403) and calls the same service as 
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,8 +19,12 @@ from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.scoping import Action, can, require
+from trials.signatures import SignatureRefused
 
+from . import signoff
 from .deviations import participant_deviations
+from .forms import CasebookSignForm
+from .models import Visit
 from .participant_schedule import participant_schedule
 from .query_selectors import participant_queries, record_labels
 from .selectors import participant_timeline
@@ -27,13 +32,13 @@ from .selectors import participant_timeline
 
 def _participant(request, pk):
     return get_object_or_404(
-        participants_visible(request.user).prefetch_related("screening__consents", "infusions", "adverse_events",
-                                                            "assessments__labs", "assessments__rescue_therapies",
-                                                            "assessments__transfusions", "visits__definition"),
+        participants_visible(request.user).prefetch_related(
+            "screening__consents", "infusions", "adverse_events", "assessments__labs", "assessments__rescue_therapies",
+            "assessments__transfusions", Prefetch("visits", Visit.objects.select_related("definition"))),
         pk=pk)
 
 
-def _participant_page(request, participant, *, withdrawal_form=None):
+def _participant_page(request, participant, *, withdrawal_form=None, signoff_form=None):
     can_screen = can(request.user, Action.SCREEN, [participant.site_id])
     withdrawn = participant.status == "withdrawn"
     if can_screen and not withdrawn and withdrawal_form is None:
@@ -42,6 +47,10 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
     schedule = participant_schedule(participant, now=timezone.now())
     response, response_unavailable, chart, charted = participant_timeline(participant)
+    can_sign = can(request.user, Action.SIGN, [participant.site_id])
+    if can_sign and signoff_form is None:
+        signoff_form = CasebookSignForm()
+        style(signoff_form)
     data_queries = participant_queries(participant)
     labels = record_labels(participant)
     for query in data_queries:
@@ -58,7 +67,9 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "response": response, "response_unavailable": response_unavailable, "chart": chart, "charted": charted,
         "adverse_events": list(participant.adverse_events.all()),
         "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
-        "can_sign": can(request.user, Action.SIGN, [participant.site_id]),
+        "can_sign": can_sign,
+        "signoff": signoff.casebook_signature_state(participant), "signoff_form": signoff_form if can_sign else None,
+        "signoff_meaning": signoff.CASEBOOK_MEANING,
         "data_queries": data_queries,
         "queried_assessments": {q.record_pk for q in data_queries if q.record_kind == "assessment"},
         "can_query": can(request.user, Action.QUERY, [participant.site_id]),
@@ -92,3 +103,27 @@ def participant_withdraw(request, pk):
             return redirect("participant-detail", pk=pk)
     messages.error(request, _("The withdrawal was not recorded."))
     return _participant_page(request, _participant(request, pk), withdrawal_form=form)
+
+
+@login_required
+def participant_casebook_sign(request, pk):
+    """The investigator signs the casebook with their password (`followup.signoff.casebook_sign`):
+    403 for another role, the page again with the refusal for a wrong password (nothing written)."""
+    participant = _participant(request, pk)
+    require(request.user, Action.SIGN, [participant.site_id])
+    if request.method != "POST":
+        return redirect(reverse("participant-detail", args=[pk]) + "#casebook-signoff")
+    form = CasebookSignForm(request.POST)
+    if form.is_valid():
+        try:
+            signoff.casebook_sign(participant=participant, password=form.cleaned_data["password"], by=request.user)
+        except SignatureRefused as refused:  # not the signer's password: nothing written
+            form.add_error("password", str(refused))
+        except ServiceError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Casebook signed."))
+            return redirect(reverse("participant-detail", args=[pk]) + "#casebook-signoff")
+    style(form)
+    messages.error(request, _("The casebook was not signed."))
+    return _participant_page(request, participant, signoff_form=form)

@@ -6,6 +6,8 @@ urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
     path("participants/<int:pk>/", participant_views.participant_detail, name="participant-detail"),
     path("participants/<int:pk>/withdraw/", participant_views.participant_withdraw, name="participant-withdraw"),
+    path("participants/<int:pk>/signature/", participant_views.participant_casebook_sign,
+         name="participant-casebook-sign"),
     path("participants/<int:pk>/visits/<str:code>/", views.visit_record, name="visit-record"),
     path("participants/<int:pk>/adverse-events/new/", views.adverse_event_new, name="adverse-event-new"),
     path("adverse-events/<int:pk>/", views.adverse_event_detail, name="adverse-event-detail"),

@@ -423,7 +423,8 @@ def worklist_page(request):
     site_ids = work.worklist_site_ids(request.user)
     kind_labels = {work.VISIT: _("Visit"), work.INFUSION: _("Infusion"), work.SAE_REPORT: _("SAE report"),
                    work.ADVERSE_EVENT_DRAFT: _("Adverse event draft"),
-                   work.ELIGIBILITY_CONFIRMATION: _("Eligibility to confirm")}
+                   work.ELIGIBILITY_CONFIRMATION: _("Eligibility to confirm"),
+                   work.CASEBOOK_SIGNATURE: _("Casebook to sign")}
     chosen = {"site": request.GET.get("site") or "", "study": request.GET.get("study") or "",
               "kind": request.GET.get("kind") if request.GET.get("kind") in work.KINDS else ""}
     now = timezone.now()

@@ -12,10 +12,11 @@ from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
 from .queries import ParticipantQueries, QueryAnswer, QueryClose, QueryDetail, QueryReopen
 from .response import ParticipantResponse, ResponseBodySerializer
+from .signoff import ParticipantSignature
 from .visits import ParticipantVisitRecord
 from .worklist import Worklist
 
 __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "AdverseEventSaeReport", "CtcaeTerms",
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
-           "ParticipantResponse", "ResponseBodySerializer", "ParticipantVisitRecord", "Worklist", "ParticipantQueries",
-           "QueryAnswer", "QueryClose", "QueryDetail", "QueryReopen"]
+           "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
+           "Worklist", "ParticipantQueries", "QueryAnswer", "QueryClose", "QueryDetail", "QueryReopen"]

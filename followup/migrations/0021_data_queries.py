@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('enrollment', '0007_record_versions'),
-        ('followup', '0019_visit_version'),
+        ('followup', '0020_casebook_signature'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
