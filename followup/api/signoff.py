@@ -7,11 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.selectors import participant_for
+from trials.limits import LimitedSerializer
 
 from .. import signoff
 
 
-class CasebookSignatureInSerializer(serializers.Serializer):
+class CasebookSignatureInSerializer(LimitedSerializer):
     password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
                                      write_only=True, help_text="Your own password, re-entered as a signature "
                                                                 "(400 when missing; 403 when wrong, nothing written).")

@@ -29,7 +29,7 @@ class World:
 
     # Endpoints an investigator's signature decides (`Action.SIGN`); a coordinator calls the others.
     SIGNED = ("api-adverse-event-confirm", "api-adverse-event-dismiss", "api-study-escalation-decisions",
-              "api-screening-eligibility-confirmation")
+              "api-screening-eligibility-confirmation", "api-participant-signature")
     # Endpoints an administrator calls (`Action.CONFIGURE_STUDY`).
     CONFIGURED = ("api-study-list", "api-study-activate", "api-study-amendments")
 
@@ -58,6 +58,7 @@ class World:
             "api-me": {},
             "api-study-activate": {"code": "MSC-ITP-5"},
             "api-study-amendments": {"code": "MSC-ITP-5"},
+            "api-participant-signature": {"pk": p},
             "api-participant-queries": {"pk": p},
             "api-query-answer": {"pk": self.query.pk},
             "api-query-close": {"pk": self.query.pk},
