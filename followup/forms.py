@@ -221,7 +221,7 @@ class AdverseEventConfirmForm(AdverseEventAssessmentForm):
     password = _signature_field()
 
 
-class CasebookSignForm(forms.Form):
+class CasebookSignForm(LimitedForm, forms.Form):
     """The investigator's sign-off of the casebook: their password, under the meaning shown."""
 
     password = _signature_field()
