@@ -178,7 +178,8 @@ class AdverseEvent(VersionedModel):
                                         related_name="+", verbose_name=_("SAE reported by"))
     suggested_grade = models.PositiveSmallIntegerField(_("suggested CTCAE grade"), null=True, blank=True)
     suggestion = models.TextField(_("grading suggestion"), blank=True,
-                                  help_text=_("How a lab value suggested this event (CLINICAL_RULES.md section 3)."))
+                                  help_text=_("How a lab value suggested this event (the CTCAE grading of the lab "
+                                              "value)."))
     dismissed_reason = models.TextField(_("reason dismissed"), blank=True)
     # The investigator's signature: confirming grade, seriousness and causality (status confirmed; signed
     # again when a correction changes them), or the dismissal of a draft (status dismissed).

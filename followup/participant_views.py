@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.forms import WithdrawalForm, style
+from enrollment.lock_views import casebook_lock_context
+from enrollment.locks import lock_of, refuse_if_locked
 from enrollment.selectors import participants_visible
 from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
@@ -39,7 +41,8 @@ def _participant(request, pk):
 
 
 def _participant_page(request, participant, *, withdrawal_form=None, signoff_form=None):
-    can_screen = can(request.user, Action.SCREEN, [participant.site_id])
+    lock = lock_of(participant)  # read with the participant and its study: no query
+    can_screen = can(request.user, Action.SCREEN, [participant.site_id]) and lock is None
     withdrawn = participant.status == "withdrawn"
     if can_screen and not withdrawn and withdrawal_form is None:
         withdrawal_form = WithdrawalForm()
@@ -47,7 +50,7 @@ def _participant_page(request, participant, *, withdrawal_form=None, signoff_for
         errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
     schedule = participant_schedule(participant, now=timezone.now())
     response, response_unavailable, chart, charted = participant_timeline(participant)
-    can_sign = can(request.user, Action.SIGN, [participant.site_id])
+    can_sign = can(request.user, Action.SIGN, [participant.site_id]) and lock is None
     if can_sign and signoff_form is None:
         signoff_form = CasebookSignForm()
         style(signoff_form)
@@ -66,13 +69,14 @@ def _participant_page(request, participant, *, withdrawal_form=None, signoff_for
         "deviations": participant_deviations(participant),
         "response": response, "response_unavailable": response_unavailable, "chart": chart, "charted": charted,
         "adverse_events": list(participant.adverse_events.all()),
-        "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
+        "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn and lock is None,
         "can_sign": can_sign,
         "signoff": signoff.casebook_signature_state(participant), "signoff_form": signoff_form if can_sign else None,
         "signoff_meaning": signoff.CASEBOOK_MEANING,
         "data_queries": data_queries,
         "queried_assessments": {q.record_pk for q in data_queries if q.record_kind == "assessment"},
         "can_query": can(request.user, Action.QUERY, [participant.site_id]),
+        **casebook_lock_context(request.user, participant, lock),
         "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")),
                               None),
     })
@@ -87,6 +91,7 @@ def participant_detail(request, pk):
 def participant_withdraw(request, pk):
     participant = _participant(request, pk)
     require(request.user, Action.SCREEN, [participant.site_id])
+    refuse_if_locked(participant)
     if request.method != "POST":
         return redirect(reverse("participant-detail", args=[pk]) + "#withdraw")
     form = WithdrawalForm(request.POST)

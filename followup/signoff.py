@@ -49,7 +49,14 @@ PARTICIPANT_RECORDS = ((Participant, "id"), (Infusion, "participant_id"), (Visit
 
 
 def _latest_history(model: type[models.Model], lookup: str, value) -> Coalesce:
-    rows = model.history.model.objects.filter(**{lookup: value}).order_by("-history_date").values("history_date")
+    rows = model.history.model.objects.filter(**{lookup: value})
+    if model is Participant:
+        # The lock of a signed casebook (`enrollment.locks`) changes no data: while locked nothing
+        # else of the participant's row can change, so its rows with a lock are the lock's own. An
+        # unlock opens the casebook to changes again: it counts, and the casebook is signed again
+        # before it is locked again.
+        rows = rows.filter(locked_at__isnull=True)
+    rows = rows.order_by("-history_date").values("history_date")
     return Coalesce(Subquery(rows[:1]), Value(_NEVER), output_field=models.DateTimeField())
 
 

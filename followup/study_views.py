@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from trials import selectors
 from trials.amendments import pending_changes
+from trials.lock_views import study_lock_context
 from trials.models import StudyVersion
 from trials.scoping import Action, site_ids_for
 
@@ -41,5 +42,6 @@ def study_detail(request, code):
             "outcomes": outcomes,
             "durations": duration_rows(outcomes.groups if outcomes else []),
             "query_counts": study_query_counts(request.user, study),
+            **study_lock_context(request.user, study),
         },
     )

@@ -64,5 +64,5 @@ item_answers = Hook(
 casebook_signed = Hook(
     "casebook_signed",
     "(participant) -> bool. True when the casebook carries an investigator's signature that no later change has "
-    "invalidated.",
+    "invalidated; a casebook is locked only then (`enrollment.locks.casebook_lock`).",
 )

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from trials import dates
 from trials.audit import audited_save
 from trials.audit_context import change_context
@@ -105,6 +106,7 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
     checks open or close their data queries (`followup.auto_queries`), unless the caller runs them
     itself (`edit_checks=False`: an assessment recorded with its visit).
     """
+    refuse_if_locked(visit.participant)
     if version is not None:
         visit.row_version = version
     now = now or timezone.now()
@@ -155,6 +157,7 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
 def visit_miss(*, visit: Visit, reason: str, by, now: datetime | None = None, version: int | None = None) -> Visit:
     """Record a visit (a timed sample) as missed, with the reason; only once its window has closed
     (`trials.dates.window_closed`): until then it can still be done."""
+    refuse_if_locked(visit.participant)
     now = now or timezone.now()
     if not (reason or "").strip():
         raise ServiceError({"reason": [_("Say why the visit or sample was missed.")]})

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('enrollment', '0007_record_versions'),
-        ('followup', '0020_casebook_signature'),
+        ('followup', '0021_suggestion_help_in_plain_words'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
