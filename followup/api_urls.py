@@ -23,4 +23,9 @@ urlpatterns = [
     path("studies/<str:code>/sdv-plan/", api.StudySdvPlan.as_view(), name="api-study-sdv-plan"),
     path("participants/<int:pk>/verification/", api.ParticipantVerification.as_view(),
          name="api-participant-verification"),
+    path("participants/<int:pk>/queries/", api.ParticipantQueries.as_view(), name="api-participant-queries"),
+    path("queries/<int:pk>/", api.QueryDetail.as_view(), name="api-query"),
+    path("queries/<int:pk>/answer/", api.QueryAnswer.as_view(), name="api-query-answer"),
+    path("queries/<int:pk>/close/", api.QueryClose.as_view(), name="api-query-close"),
+    path("queries/<int:pk>/reopen/", api.QueryReopen.as_view(), name="api-query-reopen"),
 ]

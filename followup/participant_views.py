@@ -29,6 +29,7 @@ from .forms import CasebookSignForm
 from .models import Visit
 from .participant_schedule import participant_schedule
 from .sdv import screening_analytes, verification_prefetch
+from .query_selectors import participant_queries, record_labels
 from .selectors import participant_timeline
 
 
@@ -57,6 +58,10 @@ def _participant_page(request, participant, *, withdrawal_form=None, signoff_for
     if can_sign and signoff_form is None:
         signoff_form = CasebookSignForm()
         style(signoff_form)
+    data_queries = participant_queries(participant)
+    labels = record_labels(participant)
+    for query in data_queries:
+        query.record_name = labels.get((query.record_kind, query.record_pk), "")
     return render(request, "enrollment/participant_detail.html", {
         "participant": participant,
         "study": participant.study,
@@ -72,6 +77,9 @@ def _participant_page(request, participant, *, withdrawal_form=None, signoff_for
         "can_sign": can_sign,
         "signoff": signoff.casebook_signature_state(participant), "signoff_form": signoff_form if can_sign else None,
         "signoff_meaning": signoff.CASEBOOK_MEANING,
+        "data_queries": data_queries,
+        "queried_assessments": {q.record_pk for q in data_queries if q.record_kind == "assessment"},
+        "can_query": can(request.user, Action.QUERY, [participant.site_id]),
         **casebook_lock_context(request.user, participant, lock),
         "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")),
                               None),

@@ -1,7 +1,8 @@
 """The study page: its configuration (arms and their infusions, visits, criteria in force, protocol
 versions and the amendment in preparation), the protocol deviations at the user's sites, the
-study's outcomes and its source data verification per site. It gathers what every app holds about
-the study, so it lives in the app that sees them all; the study is found through `visible_to` (404)."""
+study's outcomes, and per site its source data verification, data queries not closed and locked
+casebooks. It gathers what every app holds about the study, so it lives in the app that sees them
+all; the study is found through `visible_to` (404)."""
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
@@ -14,6 +15,7 @@ from trials.scoping import Action, can, site_ids_for
 from .deviations import protocol_deviations
 from .sdv import plan_scope, study_sdv
 from .sdv_forms import SdvPlanForm
+from .query_selectors import study_query_counts
 from .services import outcomes_current
 from .survival_chart import duration_rows
 
@@ -51,6 +53,7 @@ def study_detail(request, code):
             "sdv_plan_form": SdvPlanForm(initial={"scope": sdv_scope})
             if can(request.user, Action.MANAGE_SDV, site_ids) else None,
             "may_verify_study": can(request.user, Action.VERIFY, site_ids),
+            "query_counts": study_query_counts(request.user, study),
             **study_lock_context(request.user, study),
         },
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import participant_views, sdv_views, study_views, views
+from . import participant_views, query_views, sdv_views, study_views, views
 
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
@@ -18,4 +18,6 @@ urlpatterns = [
     path("studies/<str:code>/sdv/", sdv_views.study_sdv, name="study-sdv"),
     path("studies/<str:code>/sdv-plan/", sdv_views.study_sdv_plan, name="study-sdv-plan"),
     path("participants/<int:pk>/verify/<str:kind>/<int:record_pk>/", sdv_views.record_verify, name="record-verify"),
+    path("participants/<int:pk>/queries/new/", query_views.query_new, name="query-new"),
+    path("queries/<int:pk>/", query_views.query_detail, name="query-detail"),
 ]

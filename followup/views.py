@@ -41,7 +41,8 @@ from .forms import (
     VisitMissedForm,
     analytes_expected,
 )
-from .models import AdverseEvent, Assessment, SeriousnessCriterion
+from .models import AdverseEvent, Assessment, DataQuery, SeriousnessCriterion
+from .query_selectors import worklist_queries
 from .selectors import visit_form_items
 
 
@@ -155,6 +156,16 @@ def _show_errors(error, form, items: VisitItemsForm, *, rows, beside_form_errors
                        beside_form_errors=beside_form_errors)
 
 
+def _answering(request, assessment):
+    """The open data query on this assessment that the correction answers (`?query=` or the posted
+    `query`), when the user sees it; else None."""
+    wanted = request.POST.get("query") or request.GET.get("query")
+    if not (wanted or "").isdigit():
+        return None
+    return DataQuery.objects.visible_to(request.user).filter(
+        pk=int(wanted), record_kind="assessment", record_pk=assessment.pk).first()
+
+
 @login_required
 def assessment_edit(request, pk):
     """Correct a recorded assessment with a reason (a coordinator of the site), through
@@ -168,6 +179,7 @@ def assessment_edit(request, pk):
     if not services.assessment_can_correct(request.user, participant):
         raise PermissionDenied(_("Only a coordinator of the participant's site corrects an assessment."))
     refuse_if_locked(participant)
+    answering = _answering(request, assessment)
     visits = [v for v in participant.visits.select_related("definition").order_by("target_at", "id")
               if not v.timed and (v.state == "upcoming" or v.pk == assessment.visit_id)]
     listed = assessment.visit.definition.assessments if assessment.visit_id else []
@@ -195,7 +207,8 @@ def assessment_edit(request, pk):
         entered_rescues = [row for row in rescues if row.item() is not None]
         try:
             services.assessment_update(assessment=assessment, by=request.user, reason=form.cleaned_data["reason"],
-                                       version=form.cleaned_data["version"], data=services.AssessmentInput(
+                                       version=form.cleaned_data["version"], query=answering and answering.pk,
+                                       data=services.AssessmentInput(
                 date=form.cleaned_data["date"], visit=form.cleaned_data["visit"] or None,
                 labs=[row.lab_input() for row in entered_labs],
                 bleeding_grade=form.cleaned_data["bleeding_grade"],
@@ -217,12 +230,16 @@ def assessment_edit(request, pk):
         else:
             messages.success(request, _("Assessment of %(day)s corrected.") % {
                 "day": form.cleaned_data["date"].isoformat()})
+            if answering is not None:
+                messages.success(request, _("The query is answered with this correction."))
+                return redirect("query-detail", pk=answering.pk)
             return redirect("participant-detail", pk=participant.pk)
     for row in (items, *labs, *transfusions, *rescues):
         style(row)
     return render(request, "followup/assessment_form.html", {
         "participant": participant, "visit": assessment.visit, "assessment": assessment, "form": form,
-        "items": items, "labs": labs, "transfusions": transfusions, "rescues": rescues, "conflict": conflict})
+        "items": items, "labs": labs, "transfusions": transfusions, "rescues": rescues, "conflict": conflict,
+        "answering": answering})
 
 
 # --- adverse events: recorded by the site, confirmed or dismissed by the investigator ----------
@@ -441,6 +458,7 @@ def worklist_page(request):
     items = work.worklist(request.user, now=now, site=chosen["site"] or None, study=chosen["study"] or None,
                           kinds=[chosen["kind"]] if chosen["kind"] else None)
     acting_sites = set(site_ids_for(request.user, Action.CAPTURE))
+    to_answer, to_close = worklist_queries(request.user)
     rows = [{"item": item, "kind": kind_labels[item.kind],
              "url": item.url if item.site_id in acting_sites or item.kind in (work.SAE_REPORT, *work.SIGNING_KINDS)
              else item.participant_url} for item in items]
@@ -448,4 +466,6 @@ def worklist_page(request):
         "rows": rows, "counts": work.counts(items), "now": now, "chosen": chosen,
         "sites": Site.objects.filter(pk__in=site_ids).order_by("code"),
         "studies": Study.objects.filter(sites__in=site_ids).distinct().order_by("code"),
-        "kinds": list(kind_labels.items())})
+        "kinds": list(kind_labels.items()), "queries_to_answer": to_answer, "queries_to_close": to_close,
+        "query_lists": [(_("To answer"), to_answer, "queries-to-answer"),
+                        (_("Answered, to close"), to_close, "queries-to-close")]})

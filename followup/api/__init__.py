@@ -11,6 +11,7 @@ from .adverse_events import (
 )
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
+from .queries import ParticipantQueries, QueryAnswer, QueryClose, QueryDetail, QueryReopen
 from .response import ParticipantResponse, ResponseBodySerializer
 from .sdv import ParticipantVerification, StudySdvPlan
 from .signoff import ParticipantSignature
@@ -20,4 +21,5 @@ from .worklist import Worklist
 __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "AdverseEventSaeReport", "CtcaeTerms",
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
            "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
-           "Worklist", "ParticipantVerification", "StudySdvPlan"]
+           "Worklist", "ParticipantVerification", "StudySdvPlan", "ParticipantQueries", "QueryAnswer",
+           "QueryClose", "QueryDetail", "QueryReopen"]

@@ -192,6 +192,10 @@ class AssessmentUpdateInSerializer(AssessmentInSerializer):
     version = serializers.IntegerField(required=False, help_text=(
         "The record's version as read (GET `version` or `ETag`); or send it as `If-Match`. A change made from an "
         "older version is 409 with the current record."))
+    query = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                     max_value=2 ** 63 - 1, help_text=(
+        "The id of an open data query on this assessment that the correction answers: the reason is its answer "
+        "and the change is linked to it."))
 
 
 def _assessment_input(data: dict, default) -> services.AssessmentInput:
@@ -224,12 +228,13 @@ class AssessmentDetail(APIView):
         serializer = AssessmentUpdateInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         given = given_fields(serializer, request, [name for name in serializer.fields
-                                                  if name not in ("reason", "version")])
+                                                  if name not in ("reason", "version", "query")])
         try:
             corrected = services.assessment_update(
                 assessment=assessment, data=_assessment_input(given, services.KEEP),
                 reason=serializer.validated_data["reason"], by=request.user,
-                version=version_from_request(request, serializer.validated_data.get("version")))
+                version=version_from_request(request, serializer.validated_data.get("version")),
+                query=serializer.validated_data.get("query"))
         except StaleVersion as stale:
             return stale_response(stale, AssessmentOutSerializer(self._assessment(request, pk)).data)
         return versioned(Response(AssessmentOutSerializer(corrected).data))

@@ -19,7 +19,10 @@ from trials.limits import reason_length_error
 from trials.prefetch import cache_rows
 from trials.scoping import may_at
 
+from ..auto_queries import auto_queries_for
+from ..data_queries import query_answer_by_correction, query_for_correction
 from ..models import Assessment, LabResult, RescueTherapy, Transfusion, Visit
+from ..record_refs import RecordRef
 from .adverse_event_drafts import adverse_event_suggest
 from .assessments import (
     LAB_FIELDS,
@@ -102,7 +105,7 @@ def _visit_release(visit: Visit, *, by, reason: str) -> None:
 
 
 def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now: datetime | None = None,
-                      version: int | None = None, check: bool = True):
+                      version: int | None = None, check: bool = True, query=None):
     """Correct a recorded assessment, with the reason kept in the audit trail.
 
     A coordinator of the participant's site (`assessment_can_correct`). `data` is validated as
@@ -130,6 +133,11 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
     reason = (reason or "").strip()
     tz = timezone.get_current_timezone()
     with transaction.atomic():
+        answering = None
+        if query is not None:
+            answering = query_for_correction(getattr(query, "pk", query), record_ref=RecordRef(
+                "assessment", assessment.pk), by=by)
+        since = timezone.now()
         locked = (Assessment.objects.select_for_update()
                   .prefetch_related("labs", "transfusions", "rescue_therapies").get(pk=assessment.pk))
         if check:
@@ -175,6 +183,8 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
                         or (valid.deviation and new_visit.deviation_reason != valid.deviation_reason)))
         if not (any(getattr(locked, name) != value for name, value in scalars.items()) or added or changed or removed
                 or new_transfusions or old_transfusions or new_rescues or old_rescues or redated):
+            if answering is not None:
+                query_answer_by_correction(answering, answer=reason, by=by, since=since)
             return locked
 
         if old_visit is not None and (new_visit is None or new_visit.pk != old_visit.pk):
@@ -195,13 +205,17 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
                 audited_bulk_create(rows, by=by, reason=reason)
         if new_visit is not None and (old_visit is None or new_visit.pk != old_visit.pk):
             visit_record(visit=new_visit, done_at=_at_midnight(valid.day, tz), deviation_reason=valid.deviation_reason,
-                         by=by, now=now)
+                         by=by, now=now, edit_checks=False)
         elif redated:
             new_visit.done_at = _at_midnight(valid.day, tz)
             new_visit.deviation, new_visit.deviation_reason = valid.deviation, valid.deviation_reason
             audited_save(new_visit, by=by, reason=reason)
         adverse_event_suggest(participant=participant, labs=[*added, *changed], onset=valid.day, by=by, now=now)
         queue_outcomes(participant.study_id)
+        if answering is not None:
+            query_answer_by_correction(answering, answer=reason, by=by, since=since)
+        locked.visit = new_visit
+        auto_queries_for(participant, by, assessments=[locked])
     locked.visit = new_visit
     kept_labs = [lab for lab in current_labs if lab not in removed]
     for relation, rows in {

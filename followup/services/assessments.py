@@ -24,6 +24,7 @@ from trials.scoping import Action, require
 from trials.units import mixed_range_conflict, mixed_range_message
 
 from ..assessment_checks import require_bleeding_grade, steroid_dose
+from ..auto_queries import auto_queries_for
 from ..models import (
     Assessment,
     LabResult,
@@ -369,9 +370,10 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
                 audited_bulk_create(rows, by=by, reason=reason)
         if visit is not None:
             visit_record(visit=visit, done_at=_at_midnight(day, timezone.get_current_timezone()),
-                         deviation_reason=valid.deviation_reason, by=by, now=now)
+                         deviation_reason=valid.deviation_reason, by=by, now=now, edit_checks=False)
         adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now)
         queue_outcomes(participant.study_id)
+        auto_queries_for(participant, by, assessments=[assessment], created=True)
     # Returned with its rows loaded, as `prefetch_related` would, so that showing it reads nothing more.
     for relation, rows in children.items():
         cache_rows(assessment, relation, rows)

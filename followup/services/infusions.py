@@ -18,6 +18,7 @@ from dosing.services import (
 )
 from trials.audit import audited_save
 
+from ..auto_queries import auto_queries_for
 from ..models import AdverseEvent
 from .outcomes import queue_outcomes
 from .visits import visit_schedule_create, visit_schedule_refresh
@@ -32,12 +33,14 @@ def schedule_on_enrolment(*, participant, study, by, today) -> None:
 
 def after_infusion_change(*, participant, infusion, infusions, infusion_plan, by, reason: str, today) -> None:
     """Re-date the visits from the infusions as given; for a given infusion, open a draft per
-    immediate reaction and queue the study's outcomes."""
+    immediate reaction and queue the study's outcomes; then run the edit checks that open data
+    queries (`followup.auto_queries`: a weight far from the previous infusion's)."""
     visit_schedule_refresh(participant=participant, infusion_plan=infusion_plan, infusions=infusions, by=by,
                            reason=reason)
     if infusion.state == InfusionState.GIVEN:
         _open_reaction_drafts(participant, infusion, by=by)
         queue_outcomes(participant.study_id)
+    auto_queries_for(participant, by, infusions=infusions)
 
 
 def _open_reaction_drafts(participant, row, *, by) -> None:

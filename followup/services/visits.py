@@ -16,6 +16,7 @@ from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import VERSION_FIELD, check_version
 from trials.errors import ConflictError, Errors, ServiceError
 
+from ..auto_queries import auto_queries_for
 from ..models import Visit
 from ..schedule import (
     Anchors,
@@ -95,13 +96,15 @@ def visit_schedule_refresh(*, participant, infusion_plan, infusions, by, reason:
 # ---------------------------------------------------------------------------------------------
 
 def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: str = "", by,
-                 now: datetime | None = None, version: int | None = None) -> Visit:
+                 now: datetime | None = None, version: int | None = None, edit_checks: bool = True) -> Visit:
     """Mark a visit done (a timed sample collected) at the time it happened.
 
     Outside its window it is still recorded, flagged as a protocol deviation with a required
     reason (CLINICAL_RULES.md section 8). Nothing is dated before consent and enrolment. The
     visit as read (its `version`, when the caller sends the one its user read) must still be the
-    row's: a visit re-dated or recorded since is refused (409), not recorded over.
+    row's: a visit re-dated or recorded since is refused (409), not recorded over. Then the edit
+    checks open or close their data queries (`followup.auto_queries`), unless the caller runs them
+    itself (`edit_checks=False`: an assessment recorded with its visit).
     """
     refuse_if_locked(visit.participant)
     if version is not None:
@@ -142,6 +145,12 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
         label = dict(Visit._meta.get_field("state").choices).get(state, state)
         raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {
             "code": visit.code, "state": str(label).lower()}]})
+    if edit_checks:
+        assessments = list(visit.assessments.all())
+        for assessment in assessments:
+            assessment.visit = visit
+        with transaction.atomic(savepoint=False):
+            auto_queries_for(participant, by, assessments=assessments)
     return visit
 
 

@@ -1,5 +1,6 @@
 """Fixtures of the follow-up tests: a P2 participant ten days after her first infusion, the P3
-participant of the root conftest with anaemia at baseline, P3 with room for many participants."""
+participant of the root conftest with anaemia at baseline, P3 with room for many participants; for
+the data queries, an assessment of her visit W1, a monitor and a data manager of her site."""
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from dosing.tests.factories import InfusionFactory
 from enrollment.models import ScreeningLab
+from followup.models import Assessment
 from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p2_screening
 from trials.audit import audited_save
@@ -45,3 +47,25 @@ def p3(studies, coordinator):
     study.enrolment_target = 60
     audited_save(study, by=coordinator, reason="Test: room for 60 participants")
     return study
+
+
+# --- data queries ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def assessment(api, woman):
+    """The `woman` fixture's visit W1, three days ago, with a platelet count of 42 and bleeding grade 1."""
+    body = {"date": (timezone.localdate() - timedelta(days=3)).isoformat(), "visit": "W1", "bleeding_grade": 1,
+            "labs": [{"analyte": "PLT", "value": 42, "unit": "10^9/L"}]}
+    response = api.post(f"/api/v1/participants/{woman.pk}/assessments/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return Assessment.objects.get(pk=response.json()["id"])
+
+
+@pytest.fixture
+def monitor(make_user):
+    return make_user("monitor")
+
+
+@pytest.fixture
+def data_manager(make_user):
+    return make_user("data_manager")

@@ -14,7 +14,7 @@ from dosing.tests.support import day0, give
 from enrollment.models import Participant, Screening
 from enrollment.services import consent_record
 from followup import services, signoff
-from followup.models import Assessment, CasebookSignature, ItemVerification, Visit
+from followup.models import Assessment, CasebookSignature, DataQuery, ItemVerification, Visit
 from followup.tests.support import assess_labs, enrol
 from trials import hooks
 from trials.signatures import CASEBOOK_MEANING, SignatureRefused
@@ -244,5 +244,6 @@ def test_every_record_of_the_casebook_that_keeps_history_is_covered():
                     field.is_relation and field.many_to_one and field.related_model in owners
                     for field in model._meta.get_fields()))}
     # Monitoring rows are not casebook data: a monitor's source data verification after the
-    # investigator's signature leaves it standing.
-    assert casebook - {CasebookSignature, ItemVerification} == covered
+    # investigator's signature leaves it standing, and a data query is a question about the data,
+    # not the data (the correction made with an answer is a change of the record it corrects).
+    assert casebook - {CasebookSignature, ItemVerification, DataQuery} == covered

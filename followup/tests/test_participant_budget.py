@@ -52,6 +52,7 @@ def test_participant_reads_do_not_grow_with_assessments(client, api, participant
     with_fifty = counts(client, api, participant)
 
     assert with_fifty == with_one
-    # 13, one for the casebook's sign-off (`followup.signoff`) and one for the SDV states (the
-    # verifications, `followup/_sdv_states.html`)
+    # 12, one for the casebook's sign-off (`followup.signoff`), one for the SDV states (the
+    # verifications, `followup/_sdv_states.html`) and one for the open data queries
+    # (`followup.query_selectors.participant_queries`)
     assert with_one["page"] <= 15

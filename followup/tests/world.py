@@ -9,7 +9,9 @@ from dosing.tests.support import day0
 from enrollment.models import Participant, Screening
 from enrollment.tests.factories import ParticipantFactory
 from enrollment.tests.support import eligible_p3_screening
-from followup.models import AdverseEvent, Assessment
+from followup.data_queries import query_open_system
+from followup.models import AdverseEvent, Assessment, DataQuery
+from followup.record_refs import RecordRef
 from followup.tests.factories import AdverseEventFactory, AssessmentFactory
 from trials.tests.support import confirm_adverse_event, setup_update
 
@@ -23,10 +25,11 @@ class World:
     assessment: Assessment  # baseline, on DAY0
     event: AdverseEvent  # confirmed
     draft: AdverseEvent  # the fever of infusion 1, a draft
+    query: DataQuery  # an open data query on the assessment's date, opened by an edit check
 
     # Endpoints an investigator's signature decides (`Action.SIGN`); a coordinator calls the others.
     SIGNED = ("api-adverse-event-confirm", "api-adverse-event-dismiss", "api-study-escalation-decisions",
-              "api-screening-eligibility-confirmation")
+              "api-screening-eligibility-confirmation", "api-participant-signature")
     # Endpoints an administrator calls (`Action.CONFIGURE_STUDY`, and the data locks).
     CONFIGURED = ("api-study-list", "api-study-activate", "api-study-amendments", "api-participant-lock",
                   "api-participant-unlock", "api-study-lock", "api-study-unlock")
@@ -57,6 +60,10 @@ class World:
             "api-study-activate": {"code": "MSC-ITP-5"},
             "api-study-amendments": {"code": "MSC-ITP-5"},
             "api-participant-signature": {"pk": p},
+            "api-participant-queries": {"pk": p},
+            "api-query-answer": {"pk": self.query.pk},
+            "api-query-close": {"pk": self.query.pk},
+            "api-query-reopen": {"pk": self.query.pk},
             "api-participant-lock": {"pk": p},
             "api-participant-unlock": {"pk": p},
             "api-study-lock": {"code": "MSC-ITP-5"},
@@ -86,4 +93,7 @@ def build_world(user) -> World:
                                 serious=False, relationship="possible", by=user)
     confirm_adverse_event(event)
     draft = AdverseEvent.objects.get(participant=participant, status="draft")
-    return World(screening=screening, participant=participant, assessment=assessment, event=event, draft=draft)
+    query = query_open_system(participant=participant, record_ref=RecordRef("assessment", assessment.pk), item="date",
+                              check_code="outside_window", question="Outside the window?", by=user)
+    return World(screening=screening, participant=participant, assessment=assessment, event=event, draft=draft,
+                 query=query)
