@@ -37,7 +37,8 @@ def _participant(request, pk):
     # The SDV states (`followup/_sdv_states.html`) cost the verifications' query: the plan comes with
     # the study, the screening's lab analytes with the participant (`screening_analytes`).
     return get_object_or_404(
-        participants_visible(request.user).select_related("study__sdv_plan").annotate(**screening_analytes())
+        participants_visible(request.user).select_related("study__sdv_plan")
+        .annotate(**screening_analytes(), **signoff.signoff_annotations())
         .prefetch_related("screening__consents", "infusions", "adverse_events", "assessments__labs",
                           "assessments__rescue_therapies", "assessments__transfusions",
                           Prefetch("visits", Visit.objects.select_related("definition")), verification_prefetch()),

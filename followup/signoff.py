@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -97,9 +98,40 @@ def _state(signature: CasebookSignature | None) -> CasebookSignoff:
     return CasebookSignoff(signature, False, changed_at)
 
 
-def casebook_signature_state(participant) -> CasebookSignoff:
+_READ_WITH = "signoff_signed_at"  # the annotation that says `signoff_annotations` were read
+_SIGNATURE_VALUES = {"signoff_id": "id", "signoff_signed_by_id": "signed_by_id",
+                     "signoff_signed_by_username": "signed_by__username", "signoff_signed_by_name": "signed_by_name",
+                     _READ_WITH: "signed_at", "signoff_meaning": "meaning"}
+
+
+def signoff_annotations() -> dict:
+    """Annotations of a query of participants that read their casebook's latest signature and the
+    time of the latest change with them (`casebook_signature_state` then costs no query: the
+    participant page)."""
+    latest = CasebookSignature.objects.filter(participant_id=OuterRef("pk")).order_by("-signed_at", "-id")
+    return {**{name: Subquery(latest.values(field)[:1]) for name, field in _SIGNATURE_VALUES.items()},
+            "signoff_latest_change": latest_change()}
+
+
+def _annotated_signature(participant) -> CasebookSignature | None:
+    if getattr(participant, "signoff_id", None) is None:
+        return None
+    signature = CasebookSignature(
+        id=participant.signoff_id, participant_id=participant.pk, signed_by_id=participant.signoff_signed_by_id,
+        signed_by_name=participant.signoff_signed_by_name, signed_at=participant.signoff_signed_at,
+        meaning=participant.signoff_meaning)
+    signature.signed_by = get_user_model()(pk=participant.signoff_signed_by_id,
+                                           username=participant.signoff_signed_by_username)
+    signature.latest_change = participant.signoff_latest_change
+    return signature
+
+
+def casebook_signature_state(participant, *, fresh: bool = False) -> CasebookSignoff:
     """(signature | None, valid, changed_since) of the participant's casebook, in one query: the
-    latest signature, its signer and the time of the casebook's latest change."""
+    latest signature, its signer and the time of the casebook's latest change; in none when the
+    participant was read with `signoff_annotations` (unless `fresh`: a decision reads it anew)."""
+    if hasattr(participant, _READ_WITH) and not fresh:
+        return _state(_annotated_signature(participant))
     signature = (CasebookSignature.objects.filter(participant_id=participant.pk).select_related("signed_by")
                  .annotate(latest_change=latest_change(participant.pk, participant.screening_id))
                  .order_by("-signed_at", "-id").first())
@@ -108,8 +140,8 @@ def casebook_signature_state(participant) -> CasebookSignoff:
 
 def casebook_signed(participant) -> bool:
     """True when the casebook carries an investigator's signature that no later change has
-    withdrawn (the receiver of `trials.hooks.casebook_signed`)."""
-    return casebook_signature_state(participant).valid
+    withdrawn (the receiver of `trials.hooks.casebook_signed`, which a lock asks: read anew)."""
+    return casebook_signature_state(participant, fresh=True).valid
 
 
 def casebook_sign(*, participant, password: str, by, now: datetime | None = None) -> CasebookSignature:
