@@ -101,6 +101,8 @@ MIDDLEWARE = [
     # A signed-in user's chosen language overrides the browser's (trials/languages.py).
     "trials.languages.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A locked casebook or study met by a page: 403 naming the lock (trials/middleware.py).
+    "trials.middleware.RecordLockedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "trials.middleware.ContentSecurityPolicyMiddleware",

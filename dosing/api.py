@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.selectors import participant_for
+from trials.all_errors import validate_all
 from trials.concurrency import StaleVersion, stale_response, version_from_request, versioned
 from trials.limits import LimitedSerializer
 from trials.models import DoseLevel, Study
@@ -84,7 +85,10 @@ class ParticipantInfusions(APIView):
     def post(self, request, pk):
         participant = self._participant(request, pk, Action.CAPTURE)
         serializer = InfusionInSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        validate_all(serializer, lambda readable: None if readable.validated_data.get("missed") else
+                     services.infusion_problems(participant=participant, data=services.InfusionInput(**{
+                         "number": 0, **{key: value for key, value in readable.validated_data.items()
+                                         if key not in ("missed", "reason", "version")}})))
         data = dict(serializer.validated_data)
         data["version"] = version_from_request(request, data["version"])
         try:

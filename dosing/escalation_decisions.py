@@ -35,8 +35,7 @@ __all__ = [
 # always possible and never a decision.
 DECISION_ACTIONS = (ESCALATE, EXPAND, STOP, CHOOSE_EXPANSION_DOSE)
 _TOWARDS_SAFETY = ("A decision may differ from the proposal only towards safety (wait, expand the current level, "
-                   "stop, de-escalate); a level above what the rule allows is never opened (CLINICAL_RULES.md "
-                   "section 4).")
+                   "stop, de-escalate); a level above what the rule allows is never opened.")
 
 
 def rule_text(proposal: Proposal) -> str:
@@ -47,9 +46,9 @@ def rule_text(proposal: Proposal) -> str:
 def signature_meaning(action: str, level: str | None, rule: str) -> str:
     """What an investigator's signature of a decision means (21 CFR 11.50), ``rule`` being the
     :func:`rule_text` of the proposal, e.g. 'I approve escalate B under rule "0 of 3 with a DLT:
-    escalate" (3+3, CLINICAL_RULES.md section 4).'"""
+    escalate" (the 3+3 rule of the study).' (CLINICAL_RULES.md section 4)."""
     decided = f"{action} {level}" if level else action
-    return f'I approve {decided} under rule "{rule}" (3+3, CLINICAL_RULES.md section 4).'
+    return f'I approve {decided} under rule "{rule}" (the 3+3 rule of the study).'
 
 
 def _ceiling(levels: Sequence[LevelState], proposal: Proposal) -> LevelState | None:

@@ -2,17 +2,15 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from trials.form_marks import mark_required, service_required
 from trials.limits import LimitedForm
 
 from .escalation_decisions import DECISION_ACTIONS
 from .models import EscalationDecision, Infusion
 from .products import LABELS, PRODUCT_FIELDS
+from .services import REACTION_NAMES as REACTION_LABELS
 from .services import REACTIONS
 
-REACTION_LABELS = {
-    "fever": _("Fever"), "haemoglobinuria": _("Haemoglobinuria"), "dmso_reaction": _("DMSO reaction"),
-    "infusion_reaction": _("Infusion-related reaction"), "allergic_reaction": _("Allergic reaction"),
-}
 VITALS = (("temperature_c", _("Temperature (°C)")), ("heart_rate", _("Heart rate (/min)")),
           ("systolic", _("Systolic BP (mmHg)")), ("diastolic", _("Diastolic BP (mmHg)")))
 
@@ -66,6 +64,9 @@ class InfusionForm(LimitedForm, forms.Form):
         for moment in ("before", "after"):
             for key, label in VITALS:
                 self.fields[f"{moment}_{key}"] = forms.FloatField(label=f"{label}, {moment}", required=False)
+        # The product's required fields (lot, viability, ...) are the service's to refuse, with the rest.
+        service_required(self, *[f"product_{name}" for name, (_kind, required, _bounds)
+                                 in PRODUCT_FIELDS[product_kind].items() if required])
 
     def service_input(self) -> dict:
         data = self.cleaned_data
@@ -78,16 +79,22 @@ class InfusionForm(LimitedForm, forms.Form):
                            if data.get(f"{moment}_{key}") is not None}
                   for moment in ("before", "after")}
         return {
-            "number": data["number"], "started_at": data["started_at"], "ended_at": data.get("ended_at"),
-            "weight_kg": data["weight_kg"], "cells_infused": data.get("cells_infused"), "product": product,
+            "number": data.get("number", 0), "started_at": data.get("started_at"), "ended_at": data.get("ended_at"),
+            "weight_kg": data.get("weight_kg"), "cells_infused": data.get("cells_infused"), "product": product,
             "premedication": data.get("premedication", ""), "vitals": {k: v for k, v in vitals.items() if v},
             "reactions": list(data.get("reactions") or []), "deviation_reason": data.get("deviation_reason", ""),
             "dose_confirmation": data.get("dose_confirmation", ""), "version": data.get("version"),
         }
 
-    def field_for(self, path: str) -> str:
-        """The field showing a service error's path: `product.lot` is `product_lot`."""
-        return f"product_{path.split('.', 1)[1]}" if path.startswith("product.") else _shown_at(path)
+    def field_for(self, path: str) -> str | None:
+        """The field showing a service error's path: `product.lot` is `product_lot`,
+        `vitals.before.temperature_c` is `before_temperature_c`."""
+        parts = path.split(".")
+        if parts[0] == "product" and len(parts) == 2:
+            return f"product_{parts[1]}"
+        if parts[0] == "vitals" and len(parts) == 3:
+            return f"{parts[1]}_{parts[2]}"
+        return _shown_at(path)
 
 
 class MissedInfusionForm(LimitedForm, forms.Form):
@@ -98,6 +105,10 @@ class MissedInfusionForm(LimitedForm, forms.Form):
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
 
     field_for = staticmethod(_shown_at)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mark_required(self)
 
 
 class _DecisionField(forms.ChoiceField):

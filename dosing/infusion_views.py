@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from enrollment.selectors import participants_visible
 from trials.concurrency import StaleVersion, conflict_of, posted_at
 from trials.errors import ServiceError
@@ -19,6 +20,7 @@ def _participant(request, pk):
     participant = get_object_or_404(
         participants_visible(request.user).prefetch_related("infusions", "screening__consents"), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)  # a locked casebook: 403 naming the lock
     return participant
 
 
@@ -41,7 +43,10 @@ def infusion_record(request, pk):
     form = InfusionForm(request.POST or None, **options)
     missed_form = MissedInfusionForm(initial={"number": row.number, "version": row.row_version})
     conflict = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():  # the service's checks too: every problem at once
+        add_service_errors(form, services.infusion_problems(
+            participant=participant, data=services.InfusionInput(**form.service_input())), beside_form_errors=True)
+    elif request.method == "POST":
         try:
             services.infusion_record(participant=participant, data=services.InfusionInput(**form.service_input()),
                                      by=request.user)

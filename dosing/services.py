@@ -8,13 +8,16 @@ from datetime import date, datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from enrollment.locks import refuse_if_locked
 from enrollment.models import Participant
 from trials import hooks
 from trials.audit import audited_save
 from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import VERSION_FIELD, check_version
 from trials.errors import ConflictError, Errors, ServiceError
+from trials.locks import refuse_if_study_locked
 from trials.models import Study
 from trials.scoping import Action, require
 from trials.signatures import SignatureRefused, check_signature  # noqa: F401 (SignatureRefused re-exported)
@@ -93,6 +96,19 @@ REACTION_EVENTS = {
     "infusion_reaction": ("Infusion related reaction", "infusion_reaction"),
     "allergic_reaction": ("Allergic reaction", "allergic"),
 }
+# What a user reads of each reaction and vital sign (the API names them by their codes).
+REACTION_NAMES = {
+    "fever": gettext_lazy("Fever"), "haemoglobinuria": gettext_lazy("Haemoglobinuria"),
+    "dmso_reaction": gettext_lazy("DMSO reaction"), "infusion_reaction": gettext_lazy("Infusion-related reaction"),
+    "allergic_reaction": gettext_lazy("Allergic reaction"),
+}
+VITAL_NAMES = {
+    "temperature_c": (gettext_lazy("Temperature"), "°C"), "heart_rate": (gettext_lazy("Heart rate"), "/min"),
+    "systolic": (gettext_lazy("Systolic blood pressure"), "mmHg"),
+    "diastolic": (gettext_lazy("Diastolic blood pressure"), "mmHg"),
+    "respiratory_rate": (gettext_lazy("Respiratory rate"), "/min"), "spo2": (gettext_lazy("Oxygen saturation"), "%"),
+}
+MOMENT_NAMES = {"before": gettext_lazy("before the infusion"), "after": gettext_lazy("after the infusion")}
 VITAL_RANGES = {"temperature_c": (25, 45), "heart_rate": (20, 250), "systolic": (50, 260), "diastolic": (20, 160),
                 "respiratory_rate": (4, 60), "spo2": (50, 100)}
 
@@ -108,12 +124,15 @@ def _validate_vitals(vitals: dict | None, errors: Errors) -> dict:
             path = f"vitals.{moment}.{name}"
             if name not in VITAL_RANGES:
                 errors.add(path, _("Unknown measure; use %(names)s.") % {"names": ", ".join(VITAL_RANGES)})
-            elif isinstance(value, bool) or not isinstance(value, int | float):
-                errors.add(path, _("Give a number."))
+                continue
+            measure, unit = VITAL_NAMES[name]
+            named = {"measure": measure, "moment": MOMENT_NAMES[moment]}
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                errors.add(path, _("%(measure)s %(moment)s: give a number.") % named)
             elif not VITAL_RANGES[name][0] <= value <= VITAL_RANGES[name][1]:
                 low, high = VITAL_RANGES[name]
-                errors.add(path, _("%(value)s is outside %(low)s-%(high)s.") % {
-                    "value": f"{value:g}", "low": low, "high": high})
+                errors.add(path, _("%(measure)s %(moment)s: %(value)s is outside %(low)s-%(high)s %(unit)s.") % {
+                    **named, "value": f"{value:g}", "low": low, "high": high, "unit": unit})
             else:
                 cleaned.setdefault(moment, {})[name] = float(value)
     return cleaned
@@ -156,25 +175,23 @@ def _cells_required_message(level) -> str:
     else:
         dose = _("%(cells)s cells/kg x the weight on the day") % {"cells": cells_text(level.dose_per_kg)}
     return _("The number of cells infused is required to check the dose against the computed dose of level "
-             "%(level)s (%(dose)s; CLINICAL_RULES.md section 4): give it.") % {"level": level.code, "dose": dose}
+             "%(level)s (%(dose)s; the study's hard dose limits): give it.") % {"level": level.code, "dose": dose}
 
 
-def infusion_record(*, participant, data: InfusionInput, by, now: datetime | None = None) -> Infusion:
-    """Record an infusion given: dose from the weight on the day, product, window check.
+@dataclass
+class _CheckedInfusion:
+    row: Infusion | None = None
+    product: dict | None = None
+    vitals: dict | None = None
+    dose: object = None
+    cells: float | None = None
+    planned: object = None
 
-    A date outside the window is recorded as it happened and flagged as a protocol deviation,
-    with a required reason (CLINICAL_RULES.md section 8). The dose given against the computed one
-    (section 4, `dosing.dose`): within 10 % it is recorded; beyond 10 % but inside the level's
-    hard limits it needs a reason (`dose_confirmation`) and is recorded as a dose deviation;
-    beyond the hard limits it is refused (400 on the field that gave the number of cells),
-    whatever the reason. At a level with a dose to check against, an infusion without the number
-    of cells (``cells_infused``, or the cord blood unit's TNC) is refused (400 on ``cells_infused``):
-    an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the
-    visits anchored on infusions are re-planned.
-    """
-    now = now or timezone.now()
-    _check_participant_can_receive(participant)
-    errors = Errors()
+
+def _check_infusion(participant, data: InfusionInput, now: datetime, errors: Errors) -> _CheckedInfusion:
+    """Every check of an infusion given, each problem added to `errors` under its path: the dose
+    and the window are checked whenever the values they need are good, so that one refusal names
+    every problem."""
     row = _infusion_row(participant, data.number, errors)
     if data.started_at is None:
         errors.add("started_at", _("Give the start date and time."))
@@ -205,37 +222,74 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
     unknown = [r for r in (data.reactions or []) if r not in REACTIONS]
     if unknown:
         errors.add("reactions", _("Unknown reaction %(r)s; use %(names)s.") % {
-            "r": repr(unknown[0]), "names": ", ".join(REACTIONS)})
-    errors.raise_if_any()
+            "r": repr(unknown[0]), "names": ", ".join(str(REACTION_NAMES[r]) for r in REACTIONS)})
+    checked = _CheckedInfusion(row=row, product=product, vitals=vitals)
+    if not ({"weight_kg", "cells_infused"} & set(errors) or any(path.startswith("product.") for path in errors)):
+        cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
+        dose = check_dose(weight_kg=data.weight_kg, dose_per_kg=level.dose_per_kg if level else None,
+                          cells_infused=cells, flat_dose=level.flat_dose if level else None,
+                          hard_limits=level.hard_limits if level else (HARD_LIMIT_LOW, HARD_LIMIT_HIGH))
+        cells_field = "cells_infused" if data.cells_infused is not None else "product.tnc"
+        if dose.missing_dose:  # a product field that should give the count did not: never record it unchecked
+            errors.add("cells_infused", _cells_required_message(level))
+        if dose.refused:
+            errors.add(cells_field, _("%(problem)s. Refused whatever the reason (the dose is outside the level's "
+                                      "hard limits): check the number of cells and the weight.") % {
+                "problem": dose.problem})
+        if dose.deviation and not data.dose_confirmation.strip():
+            errors.add("dose_confirmation", _("Give the reason for this dose: %(why)s. It is recorded as a dose "
+                                              "deviation.") % {"why": dose.problem})
+        checked.dose, checked.cells = dose, cells
+    if row is not None and data.started_at is not None and "started_at" not in errors:
+        given_on = timezone.localtime(data.started_at).date()
+        # The window of the plan as it stands with this infusion given: the first infusion defines
+        # day 0, so it is never late relative to itself.
+        events = [e for e in infusion_events(participant.infusions.all()) if e.number != row.number]
+        plan = plan_infusions(arm_infusion_rules(participant.arm), day0=participant.planned_day0,
+                              events=events + [InfusionEvent(row.number, given_on=given_on)], today=given_on,
+                              missed_rule=participant.arm.missed_infusion_rule)
+        planned = next(p for p in plan if p.number == row.number)
+        if planned.deviation and not data.deviation_reason.strip():
+            errors.add("deviation_reason", _(
+                "Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give the reason (it is "
+                "recorded as a protocol deviation).") % {
+                "n": row.number, "day": given_on.isoformat(),
+                "start": planned.window_start.isoformat(), "end": planned.window_end.isoformat()})
+        checked.planned = planned
+    return checked
 
-    cells = data.cells_infused if data.cells_infused is not None else product.get("tnc")
-    dose = check_dose(weight_kg=data.weight_kg, dose_per_kg=level.dose_per_kg if level else None, cells_infused=cells,
-                      flat_dose=level.flat_dose if level else None,
-                      hard_limits=level.hard_limits if level else (HARD_LIMIT_LOW, HARD_LIMIT_HIGH))
-    cells_field = "cells_infused" if data.cells_infused is not None else "product.tnc"
-    if dose.missing_dose:  # a product field that should give the count did not: never record it unchecked
-        errors.add("cells_infused", _cells_required_message(level))
-    if dose.refused:
-        errors.add(cells_field, _("%(problem)s. Refused whatever the reason (CLINICAL_RULES.md section 4): check the "
-                                 "number of cells and the weight.") % {"problem": dose.problem})
-    given_on = timezone.localtime(data.started_at).date()
-    # The window of the plan as it stands with this infusion given: the first infusion defines
-    # day 0, so it is never late relative to itself.
-    events = [e for e in infusion_events(participant.infusions.all()) if e.number != row.number]
-    plan = plan_infusions(arm_infusion_rules(participant.arm), day0=participant.planned_day0,
-                          events=events + [InfusionEvent(row.number, given_on=given_on)], today=given_on,
-                          missed_rule=participant.arm.missed_infusion_rule)
-    planned = next(p for p in plan if p.number == row.number)
-    deviation = planned.deviation
-    if dose.deviation and not data.dose_confirmation.strip():
-        errors.add("dose_confirmation", _("Give the reason for this dose: %(why)s. It is recorded as a dose "
-                                         "deviation.") % {"why": dose.problem})
-    if deviation and not data.deviation_reason.strip():
-        errors.add("deviation_reason", _("Infusion %(n)d on %(day)s is outside its window %(start)s to %(end)s: give "
-                                         "the reason (it is recorded as a protocol deviation).") % {
-            "n": row.number, "day": given_on.isoformat(),
-            "start": planned.window_start.isoformat(), "end": planned.window_end.isoformat()})
+
+def infusion_problems(*, participant, data: InfusionInput, now: datetime | None = None) -> Errors:
+    """What `infusion_record` would refuse in `data`, every problem by its path; writes nothing.
+    The page calls it on what it could read of an infusion its form refused, so that every
+    problem shows at once."""
+    errors = Errors()
+    _check_infusion(participant, data, now or timezone.now(), errors)
+    return errors
+
+
+def infusion_record(*, participant, data: InfusionInput, by, now: datetime | None = None) -> Infusion:
+    """Record an infusion given: dose from the weight on the day, product, window check.
+
+    A date outside the window is recorded as it happened and flagged as a protocol deviation,
+    with a required reason (CLINICAL_RULES.md section 8). The dose given against the computed one
+    (section 4, `dosing.dose`): within 10 % it is recorded; beyond 10 % but inside the level's
+    hard limits it needs a reason (`dose_confirmation`) and is recorded as a dose deviation;
+    beyond the hard limits it is refused (400 on the field that gave the number of cells),
+    whatever the reason. At a level with a dose to check against, an infusion without the number
+    of cells (``cells_infused``, or the cord blood unit's TNC) is refused (400 on ``cells_infused``):
+    an unchecked dose would bypass the hard limits (`cells_required`). Later infusions and the
+    visits anchored on infusions are re-planned.
+    """
+    refuse_if_locked(participant)
+    now = now or timezone.now()
+    _check_participant_can_receive(participant)
+    errors = Errors()
+    checked = _check_infusion(participant, data, now, errors)
     errors.raise_if_any()
+    row, product, vitals, dose, cells, planned = (checked.row, checked.product, checked.vitals, checked.dose,
+                                                  checked.cells, checked.planned)
+    deviation, level = planned.deviation, participant.dose_level
 
     with transaction.atomic():
         _lock_for_recording(participant, row, version=data.version)
@@ -260,6 +314,7 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
 def infusion_miss(*, participant, number: int, reason: str, by, now: datetime | None = None,
                   version: int | None = None) -> Infusion:
     """Record a planned infusion as missed, with the reason; later ones follow the arm's rule."""
+    refuse_if_locked(participant)
     now = now or timezone.now()
     _check_participant_can_receive(participant)
     errors = Errors()
@@ -375,7 +430,7 @@ def _rule_refusal(action: str, level_code: str | None, state) -> str | None:
             and not decisions.can_be_recommended(target, EXPANSION_SIZE):
         # CLINICAL_RULES.md section 4: "the recommended dose ... needs 6 treated with <= 1 DLT"
         return _("Level %(code)s cannot be named as the recommended dose: it needs %(n)d treated with at most 1 DLT "
-                 "(CLINICAL_RULES.md section 4) and has %(evaluable)d DLT-evaluable (%(dlts)d with a DLT, "
+                 "(the study's 3+3 rule) and has %(evaluable)d DLT-evaluable (%(dlts)d with a DLT, "
                  "%(open)d whose assessment is not final). Expand %(code)s to %(n)d first, or stop without a "
                  "recommended dose.") % {"code": target.code, "n": EXPANSION_SIZE, "evaluable": target.evaluable,
                                          "dlts": target.dlts, "open": target.in_dlt_window}
@@ -458,6 +513,7 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
 
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
+        refuse_if_study_locked(study)  # a study locked for analysis takes no decision
         state = escalation_state(study, today=timezone.localdate(now))
         proposal = state.proposal
         target = state.level(level_code) if level_code else None

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trials import catalogues, hooks
+from trials.all_errors import validate_all
 from trials.concurrency import StaleVersion, stale_response, version_from_request, versioned
 from trials.errors import ServiceError
 from trials.labs import LabInput
@@ -18,6 +19,8 @@ from trials.prefetch import cache_rows
 from trials.scoping import Action, require, site_ids_for
 
 from . import selectors, services
+from .lock_api import participant_lock_fields
+from .locks import lock_of
 from .enums import Sex, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
@@ -258,12 +261,34 @@ class ParticipantOutSerializer(serializers.ModelSerializer):
     arm = serializers.CharField(source="arm.code")
     dose_level = serializers.CharField(source="dose_level.code", allow_null=True, default=None)
     screening = serializers.IntegerField(source="screening_id")
+    locked = serializers.SerializerMethodField(help_text="True while the casebook, or its study, is locked.")
+    locked_at = serializers.SerializerMethodField()
+    locked_by = serializers.SerializerMethodField()
+    lock_reason = serializers.SerializerMethodField()
+    lock_scope = serializers.SerializerMethodField(help_text="casebook or study: what holds the lock; null.")
 
     class Meta:
         model = Participant
         fields = ["id", "study_number", "study", "site", "screening", "arm", "dose_level", "enrolled_on",
                   "planned_day0", "protocol_version", "status", "withdrawn_on", "withdrawal_reason",
-                  "withdrawal_detail"]
+                  "withdrawal_detail", "locked", "locked_at", "locked_by", "lock_reason", "lock_scope"]
+
+    def get_locked(self, participant) -> bool:
+        return participant_lock_fields(participant)["locked"]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_locked_at(self, participant):
+        return serializers.DateTimeField().to_representation(lock.locked_at) if (
+            lock := lock_of(participant)) else None
+
+    def get_locked_by(self, participant) -> str | None:
+        return participant_lock_fields(participant)["locked_by"]
+
+    def get_lock_reason(self, participant) -> str:
+        return participant_lock_fields(participant)["lock_reason"]
+
+    def get_lock_scope(self, participant) -> str | None:
+        return participant_lock_fields(participant)["lock_scope"]
 
 
 class ParticipantDetailSerializer(ParticipantOutSerializer):
@@ -308,7 +333,9 @@ class StudyScreenings(APIView):
         # Of the study's sites, the service reads only whether it runs at the site chosen among these.
         cache_rows(study, "sites", list(screen_sites.values()))
         serializer = ScreeningFactsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        # The site is one of the study's (`screen_sites`): the service's checks need not know which.
+        validate_all(serializer, lambda readable: services.screening_problems(study=study, site=None,
+                                                                             data=readable.to_input()))
         site_code = serializer.validated_data.get("site")
         if site_code:
             site = next((site for site in screen_sites.values() if site.code == site_code), None)
@@ -334,7 +361,8 @@ class ScreeningDetail(APIView):
     def patch(self, request, pk):
         screening = _screening_for(request, pk, Action.SCREEN)
         serializer = ScreeningPatchSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        validate_all(serializer, lambda readable: services.screening_change_problems(
+            screening=screening, data=readable.to_input(), reason=readable.validated_data.get("reason", "")))
         try:
             services.screening_update(screening=screening, data=serializer.to_input(),
                                       reason=serializer.validated_data["reason"], by=request.user,

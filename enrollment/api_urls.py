@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, lock_api
 
 urlpatterns = [
     path("studies/<str:code>/screenings/", api.StudyScreenings.as_view(), name="api-study-screenings"),
@@ -13,4 +13,6 @@ urlpatterns = [
          name="api-screening-reevaluation"),
     path("participants/<int:pk>/", api.ParticipantDetail.as_view(), name="api-participant-detail"),
     path("participants/<int:pk>/withdraw/", api.ParticipantWithdraw.as_view(), name="api-participant-withdraw"),
+    path("participants/<int:pk>/lock/", lock_api.ParticipantLock.as_view(), name="api-participant-lock"),
+    path("participants/<int:pk>/unlock/", lock_api.ParticipantUnlock.as_view(), name="api-participant-unlock"),
 ]

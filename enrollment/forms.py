@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trials import catalogues
+from trials.form_marks import mark_required
 from trials.forms_errors import add_service_errors
 from trials.item_fields import BLANK, ItemFieldsMixin, item_initial
 from trials.labs import LabInput
@@ -112,6 +113,7 @@ class ScreeningFactsForm(ItemFieldsMixin, LimitedForm, forms.Form):
                 help_text=_("Kept in the audit trail with every changed value."))
             # The version the page was read at (`trials.concurrency`): a change saved since is not overwritten.
             self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
+        mark_required(self)
         style(self)
 
     @classmethod
@@ -157,7 +159,7 @@ class LabRowForm(LimitedForm, forms.Form):
         data = self.cleaned_data
         if data.get("value") is None:
             return None
-        return LabInput(analyte=self.analyte.code, value=data["value"], unit=data["unit"],
+        return LabInput(analyte=self.analyte.code, value=data["value"], unit=data.get("unit") or self.analyte.si_unit,
                                  lln=data.get("lln"), uln=data.get("uln"), date=data.get("date"))
 
     @staticmethod
@@ -209,7 +211,8 @@ class PriorTherapyForm(LimitedForm, forms.Form):
 
     def therapy_input(self) -> services.TherapyInput:
         data = self.cleaned_data
-        return services.TherapyInput(therapy=data["therapy"], outcome=data["outcome"], start=data.get("start"),
+        return services.TherapyInput(therapy=data.get("therapy") or "", outcome=data.get("outcome") or "",
+                                     start=data.get("start"),
                                      end=data.get("end"), dose_text=data.get("dose_text") or "")
 
 
@@ -296,10 +299,11 @@ class ScreeningEntry:
         values = {key: data.get(key) for key in services.SCALAR_FIELDS}
         for key in ("initials", "sex", "disease"):
             values[key] = (values[key] or "").strip() or None
-        self._lab_paths = [form for form in self.labs if form.lab_input() is not None]
+        self._lab_paths = [form for form in self.labs if not form.errors and form.lab_input() is not None]
         therapies = None
         if data.get("prior_therapies_recorded"):
-            self._therapy_paths = [form for form in self.therapies.forms if not form.is_blank()]
+            # A row the form refused is not sent (it shows its own messages).
+            self._therapy_paths = [form for form in self.therapies.forms if not form.errors and not form.is_blank()]
             therapies = [form.therapy_input() for form in self._therapy_paths]
         return services.ScreeningInput(
             values=values,
@@ -308,11 +312,14 @@ class ScreeningEntry:
             items=self.facts.item_values(),
         )
 
-    def add_service_errors(self, errors) -> None:
+    def add_service_errors(self, errors, *, beside_form_errors: bool = False) -> None:
         """The facts on their fields, `labs.<i>.<field>` and `prior_therapies.<i>.<field>` on the
-        rows sent (`to_input()`), the rest above the form (`non_field_errors`)."""
+        rows sent (`to_input()`), the rest above the form (`non_field_errors`). `beside_form_errors`:
+        the service checked what could be read of an entry the form refused (every problem at once);
+        a field already showing the form's message gets no second one."""
         add_service_errors(self.facts, errors, field_for=self._fact_field, rest=self.non_field_errors.append,
-                           rows={"labs": self._lab_paths, "prior_therapies": self._therapy_paths})
+                           rows={"labs": self._lab_paths, "prior_therapies": self._therapy_paths},
+                           beside_form_errors=beside_form_errors)
         for form in [self.facts, *self.labs, *self.therapies.forms]:
             style(form)
 

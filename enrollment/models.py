@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from trials.concurrency import VersionedModel
+from trials.lock_models import LockFields, lock_constraint
 from trials.models import Arm, DoseLevel, LabValue, Site, Study
 from trials.scoping import ScopedQuerySet
 
@@ -199,7 +200,7 @@ def holding_a_place_condition() -> Q:
     return ~Q(status=ParticipantStatus.WITHDRAWN) | models.Exists(given)
 
 
-class Participant(models.Model):
+class Participant(LockFields, models.Model):
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="participants")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
     screening = models.OneToOneField(Screening, on_delete=models.PROTECT, related_name="participant")
@@ -244,6 +245,7 @@ class Participant(models.Model):
             models.CheckConstraint(condition=Q(planned_day0__gte=models.F("enrolled_on")),
                                    name="first_infusion_not_before_enrolment"),
             models.UniqueConstraint(fields=["study", "study_order"], name="study_order_unique"),
+            lock_constraint("participant_lock_complete"),
         ]
 
     def __str__(self):

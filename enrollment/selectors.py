@@ -164,7 +164,7 @@ def consort_counts(user, study) -> ConsortCounts:
 
 def participants_visible(user, action: Action = Action.VIEW):
     return Participant.objects.visible_to(user, action).select_related(
-        "study", "site", "arm", "dose_level", "screening"
+        "study", "site", "arm", "dose_level", "screening", "locked_by", "study__locked_by"
     )
 
 

@@ -21,6 +21,7 @@ from trials.enums import StudyStatus
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.labs import LabInput  # noqa: F401  (until every caller imports it from trials.labs)
 from trials.limits import reason_length_error
+from trials.locks import refuse_if_study_locked
 from trials.models import Arm, Site, Study
 from trials.prefetch import cache_rows
 from trials.scoping import Action, require
@@ -29,6 +30,7 @@ from trials.signatures import ELIGIBILITY_MEANING, check_signature
 
 from . import eligibility as rules
 from . import screening_rows as rows
+from .locks import refuse_if_locked, refuse_if_screening_locked
 from .enums import (
     ParticipantStatus,
     WithdrawalReason,
@@ -175,19 +177,34 @@ def _refuse_unless_active(study: Study) -> None:
             "study": study.code, "status": study.get_status_display()}]})
 
 
+def _check_new(study: Study, site: Site | None, data: ScreeningInput, today: date, errors: Errors):
+    """Every check of a new screening's input (`site` None: not known yet, not checked)."""
+    if site is not None and site.pk not in {row.pk for row in study.sites.all()}:  # prefetched: no query
+        errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
+    specs = {spec.code: spec for _section, spec in form_items(study)}
+    return validate_screening(data, study, today, errors, specs=specs)
+
+
+def screening_problems(*, study: Study, site: Site | None, data: ScreeningInput,
+                       today: date | None = None) -> Errors:
+    """What `screening_create` would refuse in `data`, every problem by its path; writes nothing.
+    A page or the API calls it on the part of a refused input it could read, so that the user sees
+    every problem at once (`trials.all_errors`)."""
+    errors = Errors()
+    _check_new(study, site, data, today or timezone.localdate(), errors)
+    return errors
+
+
 def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, today: date | None = None) -> Screening:
     """Record a screening (a draft: any fact may be missing) and evaluate eligibility. Only in an
     active study (`_refuse_unless_active`)."""
     _refuse_unless_active(study)
-    today = today or timezone.localdate()
+    refuse_if_study_locked(study)
     errors = Errors()
-    if site.pk not in {row.pk for row in study.sites.all()}:  # the study's sites, when prefetched, cost no query
-        errors.add("site", _("%(study)s does not run at site %(site)s.") % {"study": study.code, "site": site.code})
-    specs = {spec.code: spec for _section, spec in form_items(study)}
-    labs, items = validate_screening(data, study, today, errors, specs=specs)
+    labs, items = _check_new(study, site, data, today or timezone.localdate(), errors)
     errors.raise_if_any()
     with transaction.atomic():
-        Study.objects.select_for_update().filter(pk=study.pk).first()
+        refuse_if_study_locked(Study.objects.select_for_update().get(pk=study.pk))  # locked meanwhile
         sequence = _next_sequence(Screening, study=study, site=site)
         screening = Screening(study=study, site=site, sequence=sequence,
                               number=f"{study.code}-{site.code}-S{sequence:03d}", created_by=by)
@@ -195,14 +212,8 @@ def screening_create(*, study: Study, site: Site, data: ScreeningInput, by, toda
     return screening
 
 
-def screening_update(*, screening: Screening, data: ScreeningInput, reason: str, by,
-                     today: date | None = None, version: int | None = None, check: bool = True) -> Screening:
-    """Change screening facts (only those given) with a reason, and re-evaluate eligibility. The
-    change is made from `version` of the screening (`trials.concurrency`: 400 without it, 409 when
-    the screening changed since); only a caller that read the row in its own transaction passes
-    `check=False`."""
-    today = today or timezone.localdate()
-    errors = Errors()
+def _check_change(screening: Screening, data: ScreeningInput, reason: str, today: date, errors: Errors):
+    """Every check of a change of screening facts."""
     if not (reason or "").strip():
         errors.add("reason", _("Say why the screening facts change (kept in the audit trail)."))
     elif reason_length_error(reason):
@@ -211,10 +222,29 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
         errors.add("non_field_errors", _("This patient is enrolled; screening facts can no longer change."))
     merged = {**{k: getattr(screening, k) for k in SCALAR_FIELDS}, **data.values}
     specs = {spec.code: spec for _section, spec in form_items(screening.study)}
-    labs, items = validate_screening(
+    return validate_screening(
         ScreeningInput(values=merged, labs=data.labs, prior_therapies=data.prior_therapies, items=data.items,
                        conditions=data.conditions, answers=data.answers),
         screening.study, today, errors, specs=specs, current_items=screening.items)
+
+
+def screening_change_problems(*, screening: Screening, data: ScreeningInput, reason: str,
+                              today: date | None = None) -> Errors:
+    """What `screening_update` would refuse in `data` (as `screening_problems`); writes nothing."""
+    errors = Errors()
+    _check_change(screening, data, reason, today or timezone.localdate(), errors)
+    return errors
+
+
+def screening_update(*, screening: Screening, data: ScreeningInput, reason: str, by,
+                     today: date | None = None, version: int | None = None, check: bool = True) -> Screening:
+    """Change screening facts (only those given) with a reason, and re-evaluate eligibility. The
+    change is made from `version` of the screening (`trials.concurrency`: 400 without it, 409 when
+    the screening changed since); only a caller that read the row in its own transaction passes
+    `check=False`."""
+    refuse_if_screening_locked(screening)
+    errors = Errors()
+    labs, items = _check_change(screening, data, reason, today or timezone.localdate(), errors)
     errors.raise_if_any()
     with transaction.atomic():
         # An enrolment at the same moment locks the screening too: facts never change under it.
@@ -240,6 +270,7 @@ def screening_reevaluate(*, screening: Screening, reason: str, by) -> Screening:
     enrolled patient keeps the evaluation of their enrolment (409). A changed outcome withdraws the
     investigator's confirmation, as a change of the facts does."""
     require(by, Action.SCREEN, [screening.site_id])
+    refuse_if_screening_locked(screening)
     errors = Errors()
     if not (reason or "").strip():
         errors.add("reason", _("Say why the screening is evaluated again (kept in the audit trail)."))
@@ -288,6 +319,7 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
 
     now = now or timezone.now()
     require(by, Action.SIGN, [screening.site_id])
+    refuse_if_screening_locked(screening)
     with transaction.atomic():
         locked = (Screening.objects.select_for_update(of=("self",)).select_related("study", "site", "participant",
                                                                                     "eligibility_confirmed_by")
@@ -330,7 +362,9 @@ def _first_version(study) -> tuple[str, date]:
 def consent_record(*, screening: Screening, version: str, signed_at: datetime, obtained_by: str,
                    guardian_name: str = "", guardian_relationship: str = "", by,
                    now: datetime | None = None) -> Consent:
-    """Record signed informed consent; a minor's needs the legal guardian who signed."""
+    """Record signed informed consent; a minor's needs the legal guardian who signed. Refused in a
+    locked study or on a locked casebook (`locks.refuse_if_screening_locked`)."""
+    refuse_if_screening_locked(screening)
     now = now or timezone.now()
     tz = timezone.get_current_timezone()
     effective = screening.study.effective_date
@@ -404,6 +438,7 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
                      .select_related("study", "site", "participant").get(pk=screening.pk))
         study = screening.study
         _refuse_unless_active(study)
+        refuse_if_study_locked(study)
         if getattr(screening, "participant", None) is not None:
             raise ConflictError({"non_field_errors": [_("This screening is already enrolled.")]})
         arm, level = _arm_and_level(study, arm_code, dose_level_code)
@@ -480,7 +515,9 @@ def _arm_and_level(study: Study, arm_code: str | None, dose_level_code: str | No
 
 def participant_withdraw(*, participant: Participant, withdrawn_on: date, reason: str, detail: str = "", by,
                          today: date | None = None) -> Participant:
-    """Withdraw: stops future scheduling, keeps every record already captured."""
+    """Withdraw: stops future scheduling, keeps every record already captured. Refused on a locked
+    casebook (`locks.refuse_if_locked`)."""
+    refuse_if_locked(participant)
     today = today or timezone.localdate()
     errors = Errors()
     if participant.status == ParticipantStatus.WITHDRAWN:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import lock_views, views
 
 urlpatterns = [
     path("studies/<str:code>/screenings/", views.screening_log, name="screening-log"),
@@ -12,4 +12,6 @@ urlpatterns = [
          name="screening-eligibility-confirm"),
     path("screenings/<int:pk>/enrol/", views.screening_enrol, name="screening-enrol"),
     path("screenings/<int:pk>/re-evaluation/", views.screening_reevaluate, name="screening-reevaluate"),
+    path("participants/<int:pk>/lock/", lock_views.participant_lock, name="participant-lock"),
+    path("participants/<int:pk>/unlock/", lock_views.participant_unlock, name="participant-unlock"),
 ]

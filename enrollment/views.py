@@ -20,11 +20,13 @@ from trials.enums import StudyStatus
 from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.items import item_sections
+from trials.locks import refuse_if_study_locked
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
 from trials.selectors import criteria_in_force, form_items
 from trials.signatures import ELIGIBILITY_MEANING
 
+from .locks import refuse_if_screening_locked
 from . import eligibility as rules
 from . import selectors, services
 from .enums import WithdrawalReason
@@ -108,6 +110,7 @@ def screening_new(request, code):
     study = _study(request, code)
     study_sites = [site.pk for site in study.sites.all()]
     require(request.user, Action.SCREEN, study_sites)
+    refuse_if_study_locked(study)
     if study.status != StudyStatus.ACTIVE:  # the service refuses it too; the log says why
         messages.error(request, _("Study %(study)s is not active (status: %(status)s): it records no screening "
                                   "until an administrator activates it.") % {
@@ -116,7 +119,11 @@ def screening_new(request, code):
     sites = Site.objects.filter(pk__in=set(site_ids_for(request.user, Action.SCREEN)) & set(study_sites))
     entry = ScreeningEntry(study=study, sites=sites, data=request.POST if request.method == "POST" else None,
                            therapy_rows=_therapy_rows(request))
-    if entry.is_bound and entry.is_valid():
+    if entry.is_bound and not entry.is_valid():  # the service's checks too, so that every problem shows at once
+        site = entry.site() or (sites.get() if len(sites) == 1 else None)
+        entry.add_service_errors(services.screening_problems(study=study, site=site, data=entry.to_input()),
+                                 beside_form_errors=True)
+    elif entry.is_bound:
         site = entry.site() or sites.get()
         try:
             screening = services.screening_create(study=study, site=site, data=entry.to_input(), by=request.user)
@@ -135,10 +142,14 @@ def screening_new(request, code):
 def screening_edit(request, pk):
     screening = _screening(request, pk)
     require(request.user, Action.SCREEN, [screening.site_id])
+    refuse_if_screening_locked(screening)
     entry = ScreeningEntry(study=screening.study, screening=screening,
                            data=request.POST if request.method == "POST" else None, therapy_rows=_therapy_rows(request))
     conflict = None
-    if entry.is_bound and entry.is_valid():
+    if entry.is_bound and not entry.is_valid():  # the service's checks too, so that every problem shows at once
+        entry.add_service_errors(services.screening_change_problems(
+            screening=screening, data=entry.to_input(), reason=entry.reason()), beside_form_errors=True)
+    elif entry.is_bound:
         try:
             services.screening_update(screening=screening, data=entry.to_input(), reason=entry.reason(),
                                       by=request.user, version=entry.version())
@@ -249,6 +260,7 @@ def screening_detail(request, pk):
 def screening_consent(request, pk):
     screening = _screening(request, pk)
     require(request.user, Action.SCREEN, [screening.site_id])
+    refuse_if_screening_locked(screening)
     if request.method != "POST":
         return redirect(reverse("screening-detail", args=[pk]) + "#consent")
     form = ConsentForm(request.POST, minor=_is_minor(screening))
@@ -274,6 +286,7 @@ def screening_eligibility_confirm(request, pk):
     `services.screening_eligibility_confirm` (the service of the API)."""
     screening = _screening(request, pk)
     require(request.user, Action.SIGN, [screening.site_id])
+    refuse_if_screening_locked(screening)
     if request.method != "POST":
         return redirect(reverse("screening-detail", args=[pk]) + "#eligibility-confirmation")
     form = EligibilityConfirmationForm(request.POST)
@@ -299,6 +312,7 @@ def screening_reevaluate(request, pk):
     (`services.screening_reevaluate`, the service of the API)."""
     screening = _screening(request, pk)
     require(request.user, Action.SCREEN, [screening.site_id])
+    refuse_if_screening_locked(screening)
     if request.method != "POST":
         return redirect("screening-detail", pk=pk)
     form = ReevaluationForm(request.POST)
@@ -319,6 +333,7 @@ def screening_reevaluate(request, pk):
 def screening_enrol(request, pk):
     screening = _screening(request, pk)
     require(request.user, Action.SCREEN, [screening.site_id])
+    refuse_if_screening_locked(screening)
     if request.method != "POST":
         return redirect(reverse("screening-detail", args=[pk]) + "#enrol")
     form = EnrolForm(request.POST, options=selectors.enrolment_options(screening.study))

@@ -17,6 +17,10 @@ urlpatterns = [
     path("participants/<int:pk>/assessments/", api.ParticipantAssessments.as_view(),
          name="api-participant-assessments"),
     path("participants/<int:pk>/response/", api.ParticipantResponse.as_view(), name="api-participant-response"),
+    path("participants/<int:pk>/signature/", api.ParticipantSignature.as_view(), name="api-participant-signature"),
     path("studies/<str:code>/outcomes/", api.StudyOutcomes.as_view(), name="api-study-outcomes"),
     path("worklist/", api.Worklist.as_view(), name="api-worklist"),
+    path("studies/<str:code>/sdv-plan/", api.StudySdvPlan.as_view(), name="api-study-sdv-plan"),
+    path("participants/<int:pk>/verification/", api.ParticipantVerification.as_view(),
+         name="api-participant-verification"),
 ]

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dosing.forms import DateTimeLocal
 from enrollment.forms import LabRowForm
+from trials.form_marks import mark_required, service_required
 from trials import catalogues
 from trials.item_fields import ItemFieldsMixin, item_initial
 from trials.limits import LimitedForm
@@ -36,12 +37,20 @@ class VisitDoneForm(LimitedForm, forms.Form):
                                        widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mark_required(self)
+
 
 class VisitMissedForm(LimitedForm, forms.Form):
     length_model = Visit
 
     reason = forms.CharField(label=_("Why was it missed?"), widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mark_required(self)
 
 
 # --- assessment capture (the service validates; these only shape the input) -------------------
@@ -87,6 +96,10 @@ class AssessmentForm(LimitedForm, forms.Form):
     deviation_reason = forms.CharField(label=_("Reason, if outside the window"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mark_required(self)
+
 
 
 class AssessmentEditForm(AssessmentForm):
@@ -102,6 +115,7 @@ class AssessmentEditForm(AssessmentForm):
 
     def __init__(self, *args, visits=(), **kwargs):
         super().__init__(*args, **kwargs)
+        service_required(self, "reason")
         self.fields["visit"].choices = [("", _("Unscheduled")), *[
             (v.code, f"{v.code} – {v.definition.label}") for v in visits]]
 
@@ -209,6 +223,14 @@ class AdverseEventAssessmentForm(LimitedForm, forms.Form):
     action_taken = forms.ChoiceField(label=_("Action taken"), choices=_blank(ActionTaken.choices), required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=_blank(Outcome.choices), required=False)
 
+    # What the service requires of the judgement (the form lets them through empty, so that the
+    # service names every missing one with the rest).
+    required_by_service = ("grade", "serious", "relationship")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        service_required(self, *self.required_by_service)
+
 
 def _signature_field(required: bool = True) -> forms.CharField:
     return forms.CharField(label=_("Your password, as signature"), strip=False, required=required,
@@ -221,12 +243,22 @@ class AdverseEventConfirmForm(AdverseEventAssessmentForm):
     password = _signature_field()
 
 
+class CasebookSignForm(LimitedForm, forms.Form):
+    """The investigator's sign-off of the casebook: their password, under the meaning shown."""
+
+    password = _signature_field()
+
+
 class AdverseEventDismissForm(LimitedForm, forms.Form):
     length_model, length_fields = AdverseEvent, {"reason": "dismissed_reason"}
 
     reason = forms.CharField(label=_("Why is it not an adverse event?"), widget=forms.Textarea(attrs={"rows": 2}),
                              required=False)
     password = _signature_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        service_required(self, "reason")
 
 
 class AdverseEventForm(AdverseEventAssessmentForm):
@@ -247,6 +279,7 @@ class AdverseEventForm(AdverseEventAssessmentForm):
 
     field_order = ["term", "term_other", "category", "onset_date", "resolution_date", "grade", "serious",
                    "seriousness", "relationship", "action_taken", "outcome", "site_aware_at", "description"]
+    required_by_service = ("term", "category", "onset_date", "grade", "serious", "relationship")
 
 
 class AdverseEventRecordForm(AdverseEventForm):
@@ -284,6 +317,7 @@ class AdverseEventEditForm(AdverseEventForm):
 
     def __init__(self, *args, may_change_relationship: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        service_required(self, "reason")
         self.fields["site_aware_at"].help_text = _("Starts the 24-hour SAE reporting clock.")
         if may_change_relationship:
             self.fields["password"].help_text = _(

@@ -18,6 +18,8 @@ from trials.concurrency import VersionedModel
 from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
 
+from .signoff_models import CasebookSignature  # noqa: F401 (the app's models)
+
 
 class VisitState(models.TextChoices):
     UPCOMING = "upcoming", _("Upcoming")
@@ -176,7 +178,8 @@ class AdverseEvent(VersionedModel):
                                         related_name="+", verbose_name=_("SAE reported by"))
     suggested_grade = models.PositiveSmallIntegerField(_("suggested CTCAE grade"), null=True, blank=True)
     suggestion = models.TextField(_("grading suggestion"), blank=True,
-                                  help_text=_("How a lab value suggested this event (CLINICAL_RULES.md section 3)."))
+                                  help_text=_("How a lab value suggested this event (the CTCAE grading of the lab "
+                                              "value)."))
     dismissed_reason = models.TextField(_("reason dismissed"), blank=True)
     # The investigator's signature: confirming grade, seriousness and causality (status confirmed; signed
     # again when a correction changes them), or the dismissal of a draft (status dismissed).
@@ -521,3 +524,6 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.participant_id} at {self.sent_at}"
+
+
+from .sdv_models import ItemVerification, SdvPlan  # noqa: E402, F401 (the app's models)

@@ -7,33 +7,45 @@ withdrawal checks the role (`Action.SCREEN`, 403) and calls the same service as 
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.forms import WithdrawalForm, style
+from enrollment.lock_views import casebook_lock_context
+from enrollment.locks import lock_of, refuse_if_locked
 from enrollment.selectors import participants_visible
 from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
 from trials.forms_errors import add_service_errors, errors_as_messages
 from trials.scoping import Action, can, require
+from trials.signatures import SignatureRefused
 
+from . import signoff
 from .deviations import participant_deviations
+from .forms import CasebookSignForm
+from .models import Visit
 from .participant_schedule import participant_schedule
+from .sdv import screening_analytes, verification_prefetch
 from .selectors import participant_timeline
 
 
 def _participant(request, pk):
+    # The SDV states (`followup/_sdv_states.html`) cost the verifications' query: the plan comes with
+    # the study, the screening's lab analytes with the participant (`screening_analytes`).
     return get_object_or_404(
-        participants_visible(request.user).prefetch_related("screening__consents", "infusions", "adverse_events",
-                                                            "assessments__labs", "assessments__rescue_therapies",
-                                                            "assessments__transfusions", "visits__definition"),
+        participants_visible(request.user).select_related("study__sdv_plan").annotate(**screening_analytes())
+        .prefetch_related("screening__consents", "infusions", "adverse_events", "assessments__labs",
+                          "assessments__rescue_therapies", "assessments__transfusions",
+                          Prefetch("visits", Visit.objects.select_related("definition")), verification_prefetch()),
         pk=pk)
 
 
-def _participant_page(request, participant, *, withdrawal_form=None):
-    can_screen = can(request.user, Action.SCREEN, [participant.site_id])
+def _participant_page(request, participant, *, withdrawal_form=None, signoff_form=None):
+    lock = lock_of(participant)  # read with the participant and its study: no query
+    can_screen = can(request.user, Action.SCREEN, [participant.site_id]) and lock is None
     withdrawn = participant.status == "withdrawn"
     if can_screen and not withdrawn and withdrawal_form is None:
         withdrawal_form = WithdrawalForm()
@@ -41,6 +53,10 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
     schedule = participant_schedule(participant, now=timezone.now())
     response, response_unavailable, chart, charted = participant_timeline(participant)
+    can_sign = can(request.user, Action.SIGN, [participant.site_id]) and lock is None
+    if can_sign and signoff_form is None:
+        signoff_form = CasebookSignForm()
+        style(signoff_form)
     return render(request, "enrollment/participant_detail.html", {
         "participant": participant,
         "study": participant.study,
@@ -52,8 +68,11 @@ def _participant_page(request, participant, *, withdrawal_form=None):
         "deviations": participant_deviations(participant),
         "response": response, "response_unavailable": response_unavailable, "chart": chart, "charted": charted,
         "adverse_events": list(participant.adverse_events.all()),
-        "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn,
-        "can_sign": can(request.user, Action.SIGN, [participant.site_id]),
+        "can_capture": can(request.user, Action.CAPTURE, [participant.site_id]) and not withdrawn and lock is None,
+        "can_sign": can_sign,
+        "signoff": signoff.casebook_signature_state(participant), "signoff_form": signoff_form if can_sign else None,
+        "signoff_meaning": signoff.CASEBOOK_MEANING,
+        **casebook_lock_context(request.user, participant, lock),
         "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")),
                               None),
     })
@@ -68,6 +87,7 @@ def participant_detail(request, pk):
 def participant_withdraw(request, pk):
     participant = _participant(request, pk)
     require(request.user, Action.SCREEN, [participant.site_id])
+    refuse_if_locked(participant)
     if request.method != "POST":
         return redirect(reverse("participant-detail", args=[pk]) + "#withdraw")
     form = WithdrawalForm(request.POST)
@@ -84,3 +104,27 @@ def participant_withdraw(request, pk):
             return redirect("participant-detail", pk=pk)
     messages.error(request, _("The withdrawal was not recorded."))
     return _participant_page(request, _participant(request, pk), withdrawal_form=form)
+
+
+@login_required
+def participant_casebook_sign(request, pk):
+    """The investigator signs the casebook with their password (`followup.signoff.casebook_sign`):
+    403 for another role, the page again with the refusal for a wrong password (nothing written)."""
+    participant = _participant(request, pk)
+    require(request.user, Action.SIGN, [participant.site_id])
+    if request.method != "POST":
+        return redirect(reverse("participant-detail", args=[pk]) + "#casebook-signoff")
+    form = CasebookSignForm(request.POST)
+    if form.is_valid():
+        try:
+            signoff.casebook_sign(participant=participant, password=form.cleaned_data["password"], by=request.user)
+        except SignatureRefused as refused:  # not the signer's password: nothing written
+            form.add_error("password", str(refused))
+        except ServiceError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Casebook signed."))
+            return redirect(reverse("participant-detail", args=[pk]) + "#casebook-signoff")
+    style(form)
+    messages.error(request, _("The casebook was not signed."))
+    return _participant_page(request, participant, signoff_form=form)

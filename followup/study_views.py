@@ -1,16 +1,19 @@
 """The study page: its configuration (arms and their infusions, visits, criteria in force, protocol
-versions and the amendment in preparation), the protocol
-deviations at the user's sites and the study's outcomes. It gathers what every app holds about the
-study, so it lives in the app that sees them all; the study is found through `visible_to` (404)."""
+versions and the amendment in preparation), the protocol deviations at the user's sites, the
+study's outcomes and its source data verification per site. It gathers what every app holds about
+the study, so it lives in the app that sees them all; the study is found through `visible_to` (404)."""
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from trials import selectors
 from trials.amendments import pending_changes
+from trials.lock_views import study_lock_context
 from trials.models import StudyVersion
-from trials.scoping import Action, site_ids_for
+from trials.scoping import Action, can, site_ids_for
 
 from .deviations import protocol_deviations
+from .sdv import plan_scope, study_sdv
+from .sdv_forms import SdvPlanForm
 from .services import outcomes_current
 from .survival_chart import duration_rows
 
@@ -25,6 +28,9 @@ def study_detail(request, code):
     study = selectors.study_for_user(request.user, code)
     arms = [(arm, selectors.infusion_rows(arm)) for arm in study.arms.all()]
     outcomes = outcomes_current(study=study, compute_missing=False)
+    site_ids = [site.pk for site in study.sites.all()]
+    _by_participant, sdv_sites, _records = study_sdv(study, request.user)
+    sdv_scope = plan_scope(study)
     return render(
         request,
         "trials/study_detail.html",
@@ -39,5 +45,12 @@ def study_detail(request, code):
             "deviations": protocol_deviations(request.user, study=study),
             "outcomes": outcomes,
             "durations": duration_rows(outcomes.groups if outcomes else []),
+            # Source data verification (`followup/_sdv_study.html`): progress per site, the plan.
+            "sdv_sites": sdv_sites,
+            "sdv_scope": sdv_scope,
+            "sdv_plan_form": SdvPlanForm(initial={"scope": sdv_scope})
+            if can(request.user, Action.MANAGE_SDV, site_ids) else None,
+            "may_verify_study": can(request.user, Action.VERIFY, site_ids),
+            **study_lock_context(request.user, study),
         },
     )

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import participant_views, study_views, views
+from . import participant_views, sdv_views, study_views, views
 
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
     path("participants/<int:pk>/", participant_views.participant_detail, name="participant-detail"),
     path("participants/<int:pk>/withdraw/", participant_views.participant_withdraw, name="participant-withdraw"),
+    path("participants/<int:pk>/signature/", participant_views.participant_casebook_sign,
+         name="participant-casebook-sign"),
     path("participants/<int:pk>/visits/<str:code>/", views.visit_record, name="visit-record"),
     path("participants/<int:pk>/adverse-events/new/", views.adverse_event_new, name="adverse-event-new"),
     path("adverse-events/<int:pk>/", views.adverse_event_detail, name="adverse-event-detail"),
@@ -13,4 +15,7 @@ urlpatterns = [
     path("assessments/<int:pk>/edit/", views.assessment_edit, name="assessment-edit"),
     path("adverse-events/<int:pk>/edit/", views.adverse_event_edit, name="adverse-event-edit"),
     path("worklist/", views.worklist_page, name="worklist"),
+    path("studies/<str:code>/sdv/", sdv_views.study_sdv, name="study-sdv"),
+    path("studies/<str:code>/sdv-plan/", sdv_views.study_sdv_plan, name="study-sdv-plan"),
+    path("participants/<int:pk>/verify/<str:kind>/<int:record_pk>/", sdv_views.record_verify, name="record-verify"),
 ]

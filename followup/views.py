@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from dosing.forms import DateTimeLocal
 from enrollment.forms import style
+from enrollment.locks import lock_of, refuse_if_locked
 from enrollment.selectors import participants_visible
 from trials import catalogues
 from trials.concurrency import StaleVersion, conflict_of, posted_at
@@ -48,6 +49,7 @@ from .selectors import visit_form_items
 def visit_record(request, pk, code):
     participant = get_object_or_404(participants_visible(request.user), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)  # a locked casebook: 403 naming the lock
     visit = get_object_or_404(participant.visits.select_related("definition", "participant"), code=code)
     done_form = VisitDoneForm(initial={"done_at": timezone.localtime().replace(second=0, microsecond=0),
                                        "version": visit.row_version})
@@ -91,6 +93,7 @@ def assessment_new(request, pk):
     `services.assessment_record`, the service of the API."""
     participant = get_object_or_404(participants_visible(request.user), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     code = request.GET.get("visit") or ""
     visit = None
     if code:
@@ -106,25 +109,31 @@ def assessment_new(request, pk):
     labs = [AssessmentLabRowForm(data, analyte=analytes[c]) for c in analytes_expected(listed)]
     transfusions = [TransfusionRowForm(data, prefix=f"transfusion-{i}") for i in range(TRANSFUSION_ROWS)]
     rescues = [RescueTherapyRowForm(data, prefix=f"rescue-{i}") for i in range(RESCUE_ROWS)]
-    if data is not None and all([f.is_valid() for f in (form, items, *labs, *transfusions, *rescues)]):
-        entered_labs = [row for row in labs if row.lab_input() is not None]
-        entered_transfusions = [row for row in transfusions if row.item() is not None]
-        entered_rescues = [row for row in rescues if row.item() is not None]
+    if data is not None:
+        shaped = all([f.is_valid() for f in (form, items, *labs, *transfusions, *rescues)])
+        # What the forms could read: a refused row is not sent (it shows its own messages).
+        entered_labs = [row for row in labs if not row.errors and row.lab_input() is not None]
+        entered_transfusions = [row for row in transfusions if not row.errors and row.item() is not None]
+        entered_rescues = [row for row in rescues if not row.errors and row.item() is not None]
+        cleaned = form.cleaned_data
+        entry = services.AssessmentInput(
+            date=cleaned.get("date"), visit=code or None, labs=[row.lab_input() for row in entered_labs],
+            bleeding_grade=cleaned.get("bleeding_grade"), steroid_mg_per_day=cleaned.get("steroid_mg_per_day"),
+            steroid_drug=cleaned.get("steroid_drug") or "",
+            steroid_dose_mg_per_day=cleaned.get("steroid_dose_mg_per_day"),
+            transfusions=[row.item() for row in entered_transfusions],
+            rescue_therapies=[row.item() for row in entered_rescues],
+            items=items.item_values(), notes=cleaned.get("notes") or "",
+            deviation_reason=cleaned.get("deviation_reason") or "")
+        rows = {"labs": entered_labs, "transfusions": entered_transfusions, "rescue_therapies": entered_rescues}
+    if data is not None and not shaped:  # the service's checks too, so that every problem shows at once
+        _show_errors(services.assessment_problems(participant=participant, data=entry), form, items, rows=rows,
+                     beside_form_errors=True)
+    elif data is not None:
         try:
-            services.assessment_record(participant=participant, by=request.user, data=services.AssessmentInput(
-                date=form.cleaned_data["date"], visit=code or None,
-                labs=[row.lab_input() for row in entered_labs],
-                bleeding_grade=form.cleaned_data["bleeding_grade"],
-                steroid_mg_per_day=form.cleaned_data["steroid_mg_per_day"],
-                steroid_drug=form.cleaned_data["steroid_drug"],
-                steroid_dose_mg_per_day=form.cleaned_data["steroid_dose_mg_per_day"],
-                transfusions=[row.item() for row in entered_transfusions],
-                rescue_therapies=[row.item() for row in entered_rescues],
-                items=items.item_values(), notes=form.cleaned_data["notes"],
-                deviation_reason=form.cleaned_data["deviation_reason"]))
+            services.assessment_record(participant=participant, by=request.user, data=entry)
         except ServiceError as error:
-            _show_errors(error, form, items, rows={
-                "labs": entered_labs, "transfusions": entered_transfusions, "rescue_therapies": entered_rescues})
+            _show_errors(error, form, items, rows=rows)
         else:
             messages.success(request, _("Assessment recorded.") if not visit else
                              _("%(code)s recorded.") % {"code": visit.code})
@@ -136,11 +145,14 @@ def assessment_new(request, pk):
         "transfusions": transfusions, "rescues": rescues})
 
 
-def _show_errors(error: ServiceError, form, items: VisitItemsForm, *, rows) -> None:
-    """The service's refusal on the page: answers to items on their fields, the rest on the form."""
-    on_items = {path: texts for path, texts in error.errors.items() if items.field_for(path)}
-    add_service_errors(items, on_items)
-    add_service_errors(form, {path: texts for path, texts in error.errors.items() if path not in on_items}, rows=rows)
+def _show_errors(error, form, items: VisitItemsForm, *, rows, beside_form_errors: bool = False) -> None:
+    """The service's refusal (or its messages) on the page: answers to items on their fields, the
+    rest on the form (`beside_form_errors`: not on a field already showing the form's message)."""
+    errors = error.errors if isinstance(error, ServiceError) else error
+    on_items = {path: texts for path, texts in errors.items() if items.field_for(path)}
+    add_service_errors(items, on_items, beside_form_errors=beside_form_errors)
+    add_service_errors(form, {path: texts for path, texts in errors.items() if path not in on_items}, rows=rows,
+                       beside_form_errors=beside_form_errors)
 
 
 @login_required
@@ -155,6 +167,7 @@ def assessment_edit(request, pk):
     participant = assessment.participant
     if not services.assessment_can_correct(request.user, participant):
         raise PermissionDenied(_("Only a coordinator of the participant's site corrects an assessment."))
+    refuse_if_locked(participant)
     visits = [v for v in participant.visits.select_related("definition").order_by("target_at", "id")
               if not v.timed and (v.state == "upcoming" or v.pk == assessment.visit_id)]
     listed = assessment.visit.definition.assessments if assessment.visit_id else []
@@ -220,10 +233,14 @@ def adverse_event_new(request, pk):
 
     participant = get_object_or_404(participants_visible(request.user).prefetch_related("screening__consents"), pk=pk)
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     may_sign = can(request.user, Action.SIGN, [participant.site_id])
     form = AdverseEventRecordForm(request.POST or None, initial={"onset_date": timezone.localdate()},
                                   may_sign=may_sign)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():  # the service's checks too: every problem at once
+        add_service_errors(form, services.adverse_event_problems(
+            participant=participant, data=_adverse_event_input(form.cleaned_data)), beside_form_errors=True)
+    elif request.method == "POST":
         data = form.cleaned_data
         try:
             event = services.adverse_event_record(
@@ -246,12 +263,14 @@ def adverse_event_new(request, pk):
 
 
 def _adverse_event_input(data: dict, **more) -> services.AdverseEventInput:
-    """The fields the recording and the correction pages share, from a valid form."""
+    """The fields the recording and the correction pages share, from the form (a field it refused
+    is left out, as not given)."""
     return services.AdverseEventInput(
-        term=data["term"], term_other=data["term_other"], category=data["category"], onset_date=data["onset_date"],
-        resolution_date=data["resolution_date"], grade=data["grade"], serious=data["serious"],
-        relationship=data["relationship"], seriousness=list(data["seriousness"]), action_taken=data["action_taken"],
-        outcome=data["outcome"], description=data["description"], **more)
+        term=data.get("term") or "", term_other=bool(data.get("term_other")), category=data.get("category") or "",
+        onset_date=data.get("onset_date"), resolution_date=data.get("resolution_date"), grade=data.get("grade"),
+        serious=data.get("serious"), relationship=data.get("relationship") or "",
+        seriousness=list(data.get("seriousness") or []), action_taken=data.get("action_taken") or "",
+        outcome=data.get("outcome") or "", description=data.get("description") or "", **more)
 
 
 def _ctcae_terms():
@@ -266,6 +285,7 @@ def adverse_event_edit(request, pk):
                               .prefetch_related("participant__screening__consents"), pk=pk)
     participant = event.participant
     require(request.user, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     if event.status != "confirmed":
         messages.error(request, _("Only a confirmed adverse event is corrected; this one is %(status)s.") % {
             "status": event.get_status_display().lower()})
@@ -320,6 +340,7 @@ class SaeReportForm(LimitedForm, forms.Form):
 def _sae_report(request, event, form):
     """The "Record SAE report" form of the detail page, through the service of the API."""
     require(request.user, Action.CAPTURE, [event.participant.site_id])
+    refuse_if_locked(event.participant)
     if form.is_valid():
         try:
             services.adverse_event_sae_report(event=event, reported_at=form.cleaned_data["reported_at"],
@@ -337,13 +358,16 @@ def adverse_event_detail(request, pk):
     """One adverse event; an investigator confirms (grades and attributes) or dismisses a draft;
     a coordinator or investigator records the report of a serious one."""
     event = get_object_or_404(AdverseEvent.objects.visible_to(request.user)
-                              .select_related("participant", "sae_reported_by", "reported_by", "confirmed_by"), pk=pk)
+                              .select_related("participant__study__locked_by", "participant__locked_by",
+                                              "sae_reported_by", "reported_by", "confirmed_by"), pk=pk)
     participant = event.participant
     seriousness = [SeriousnessCriterion(code).label if code in SeriousnessCriterion.values else code
                    for code in event.seriousness or []]
-    can_sign = can(request.user, Action.SIGN, [participant.site_id]) and event.status == "draft"
+    lock = lock_of(participant)  # a locked casebook shows no form to change the event
+    can_sign = can(request.user, Action.SIGN, [participant.site_id]) and event.status == "draft" and lock is None
     # A serious draft is reported too: safety reporting does not wait for the signature.
     can_report = (can(request.user, Action.CAPTURE, [participant.site_id]) and event.status != "dismissed"
+                  and lock is None
                   and bool(event.serious) and event.sae_reported_at is None)
     sae_form = SaeReportForm(request.POST if "sae_report" in request.POST else None,
                              initial={"reported_at": timezone.localtime().replace(second=0, microsecond=0)})
@@ -360,6 +384,7 @@ def adverse_event_detail(request, pk):
     dismiss_form = AdverseEventDismissForm(auto_id="id_dismiss_%s")
     if request.method == "POST" and "sae_report" not in request.POST:
         require(request.user, Action.SIGN, [participant.site_id])
+        refuse_if_locked(participant)
         dismiss = "dismiss" in request.POST
         form = (AdverseEventDismissForm(request.POST, auto_id="id_dismiss_%s") if dismiss
                 else AdverseEventConfirmForm(request.POST))
@@ -391,7 +416,9 @@ def adverse_event_detail(request, pk):
     style(sae_form)
     return render(request, "followup/adverse_event_detail.html", {
         "participant": participant, "event": event, "can_sign": can_sign, "seriousness": seriousness,
-        "can_correct": can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed",
+        "can_correct": (can(request.user, Action.CAPTURE, [participant.site_id]) and event.status == "confirmed"
+                        and lock is None),
+        "lock": lock,
         "confirm_form": confirm_form, "dismiss_form": dismiss_form, "can_report": can_report, "sae_form": sae_form,
         "meaning": ADVERSE_EVENT_MEANING})
 
@@ -406,7 +433,8 @@ def worklist_page(request):
     site_ids = work.worklist_site_ids(request.user)
     kind_labels = {work.VISIT: _("Visit"), work.INFUSION: _("Infusion"), work.SAE_REPORT: _("SAE report"),
                    work.ADVERSE_EVENT_DRAFT: _("Adverse event draft"),
-                   work.ELIGIBILITY_CONFIRMATION: _("Eligibility to confirm")}
+                   work.ELIGIBILITY_CONFIRMATION: _("Eligibility to confirm"),
+                   work.CASEBOOK_SIGNATURE: _("Casebook to sign")}
     chosen = {"site": request.GET.get("site") or "", "study": request.GET.get("study") or "",
               "kind": request.GET.get("kind") if request.GET.get("kind") in work.KINDS else ""}
     now = timezone.now()

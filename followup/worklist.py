@@ -17,7 +17,11 @@ Four kinds of work, each with the page to act on:
   for the site's investigators only;
 * ``eligibility_confirmation`` - an eligible screening, not enrolled, of a study whose enrolment
   waits for the investigator's signed eligibility confirmation; listed for the site's
-  investigators only (the item's "participant" is the screening, by its number).
+  investigators only (the item's "participant" is the screening, by its number);
+* ``casebook_signature`` - the casebook of a participant with at least one infusion recorded
+  (given or missed), never signed or whose data changed since the investigator's last signature
+  (`followup.signoff`), due since that change; a withdrawn participant's too (their casebook is
+  signed off as well); listed for the site's investigators only.
 
 Withdrawn participants are left out, except for their SAE reports: the obligation to report a
 serious adverse event does not end with the participant's withdrawal (often the event is why the
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,22 +46,25 @@ from dosing.models import Infusion
 from dosing.windows import STATUS_OVERDUE as INFUSION_OVERDUE
 from dosing.windows import STATUS_WINDOW_OPEN as INFUSION_WINDOW_OPEN
 from dosing.windows import infusion_status
-from enrollment.models import Screening
+from enrollment.models import Participant, Screening
 from trials.scoping import Action, site_ids_for, site_ids_with
 
 from .models import AdverseEvent, Visit
 from .schedule import STATUS_OVERDUE as VISIT_OVERDUE
 from .schedule import STATUS_WINDOW_OPEN as VISIT_WINDOW_OPEN
 from .schedule import PlannedVisit, visit_status
+from .signoff import latest_change
+from .signoff_models import CasebookSignature
 
 VISIT = "visit"
 INFUSION = "infusion"
 SAE_REPORT = "sae_report"
 ADVERSE_EVENT_DRAFT = "adverse_event_draft"
 ELIGIBILITY_CONFIRMATION = "eligibility_confirmation"
-KINDS = (VISIT, INFUSION, SAE_REPORT, ADVERSE_EVENT_DRAFT, ELIGIBILITY_CONFIRMATION)
+CASEBOOK_SIGNATURE = "casebook_signature"
+KINDS = (VISIT, INFUSION, SAE_REPORT, ADVERSE_EVENT_DRAFT, ELIGIBILITY_CONFIRMATION, CASEBOOK_SIGNATURE)
 # The kinds that wait for an investigator's signature: work for the site's investigators only.
-SIGNING_KINDS = frozenset({ADVERSE_EVENT_DRAFT, ELIGIBILITY_CONFIRMATION})
+SIGNING_KINDS = frozenset({ADVERSE_EVENT_DRAFT, ELIGIBILITY_CONFIRMATION, CASEBOOK_SIGNATURE})
 
 DUE = "due"
 OVERDUE = "overdue"
@@ -144,7 +151,7 @@ def day_span(first: date, last: date, tz: tzinfo) -> tuple[datetime, datetime]:
 
 
 _KIND_ORDER = {kind: index for index, kind in enumerate((SAE_REPORT, INFUSION, VISIT, ADVERSE_EVENT_DRAFT,
-                                                          ELIGIBILITY_CONFIRMATION))}
+                                                          ELIGIBILITY_CONFIRMATION, CASEBOOK_SIGNATURE))}
 
 
 def sort_items(items: Iterable[WorkItem]) -> list[WorkItem]:
@@ -276,6 +283,29 @@ def eligibility_confirmation_item(screening) -> WorkItem:
                     url=reverse("screening-detail", args=[screening.pk]) + "#eligibility-confirmation")
 
 
+def casebook_signature_item(participant) -> WorkItem:
+    """A casebook to sign (`participant.study/site`, `latest_change` and `last_signed_at` loaded):
+    due since its latest change."""
+    if participant.last_signed_at is None:
+        label = _("Casebook to sign: not signed yet")
+    else:
+        label = _("Casebook to sign again: the data changed after the last signature")
+    when = participant.latest_change
+    return _item(CASEBOOK_SIGNATURE, DUE, when, when, None, participant, participant, label,
+                 reverse("participant-detail", args=[participant.pk]) + "#casebook-signoff")
+
+
+def _casebooks_to_sign(*, site_ids, site, study):
+    """Participants with an infusion recorded whose casebook is not signed, or changed after the
+    latest signature (one query: the history of their records read in it, `signoff.latest_change`)."""
+    recorded = Infusion.objects.filter(participant=OuterRef("pk")).exclude(state="planned")
+    signed = CasebookSignature.objects.filter(participant=OuterRef("pk")).order_by("-signed_at", "-id")
+    return (Participant.objects.filter(_participant_filter("", site_ids, site, study, withdrawn=True), Exists(recorded))
+            .annotate(latest_change=latest_change(), last_signed_at=Subquery(signed.values("signed_at")[:1]))
+            .filter(Q(last_signed_at__isnull=True) | Q(latest_change__gt=F("last_signed_at")))
+            .select_related("study", "site").order_by())
+
+
 def _next_infusions(infusions) -> list:
     """Per participant only the lowest-numbered planned infusion: the ones after it are given after
     it and are re-planned from when it is (CLINICAL_RULES.md section 8), so they are not yet work."""
@@ -290,7 +320,7 @@ def _next_infusions(infusions) -> list:
 def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | None = None, study: str | None = None,
                kinds: Iterable[str] | None = None) -> list[WorkItem]:
     """Every item due or overdue at `now` for the participants of `site_ids` (None: every site),
-    sorted. Four queries, however many items."""
+    sorted. Five queries, however many items."""
 
 
     kinds = set(kinds or KINDS)
@@ -326,6 +356,9 @@ def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | Non
     if ELIGIBILITY_CONFIRMATION in kinds:
         items += [eligibility_confirmation_item(screening)
                   for screening in _screenings_to_confirm(site_ids=site_ids, site=site, study=study)]
+    if CASEBOOK_SIGNATURE in kinds:
+        items += [casebook_signature_item(participant)
+                  for participant in _casebooks_to_sign(site_ids=site_ids, site=site, study=study)]
     return sort_items(item for item in items if item is not None)
 
 

@@ -97,11 +97,14 @@ class CriterionSerializer(serializers.ModelSerializer):
 
 class StudyListSerializer(serializers.ModelSerializer):
     sites = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    locked = serializers.BooleanField(read_only=True, help_text="True while the study's data are locked for analysis.")
+    locked_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Study
         fields = ["code", "title", "status", "registry_id", "version", "effective_date", "enrolment_target",
-                  "uses_dose_escalation", "eligibility_confirmation_required", "sites"]
+                  "uses_dose_escalation", "eligibility_confirmation_required", "sites", "locked", "locked_at",
+                  "locked_by", "lock_reason"]
 
 
 class StudyDetailSerializer(StudyListSerializer):
@@ -147,7 +150,8 @@ class StudyList(generics.ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        return Study.objects.visible_to(self.request.user).prefetch_related("sites").order_by("code")
+        return (Study.objects.visible_to(self.request.user).select_related("locked_by").prefetch_related("sites")
+                .order_by("code"))
 
     @extend_schema(request=StudyCreateSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):

@@ -7,20 +7,20 @@ from rest_framework.views import set_rollback
 from .errors import ServiceError
 
 
-def _flatten(detail, prefix="") -> dict[str, list[str]]:
+def flatten(detail, prefix="") -> dict[str, list[str]]:
     """Turn DRF's nested error detail into field paths such as `labs.2.value`."""
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
             name = "non_field_errors" if key in ("non_field_errors", "__all__") and not prefix else key
-            out.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
+            out.update(flatten(value, f"{prefix}.{name}" if prefix else str(name)))
     elif isinstance(detail, list):
         if all(not isinstance(item, dict | list) for item in detail):
             out[prefix or "non_field_errors"] = [str(item) for item in detail]
         else:
             for index, item in enumerate(detail):
                 if item:
-                    out.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+                    out.update(flatten(item, f"{prefix}.{index}" if prefix else str(index)))
     else:
         out[prefix or "detail"] = [str(detail)]
     return out
@@ -31,12 +31,12 @@ def exception_handler(exc, context):
     `ConflictError` a 409 (the state forbids it now), the fields named as the service named them."""
     if isinstance(exc, ServiceError):
         set_rollback()
-        return Response({"errors": _flatten(exc.errors)}, status=exc.status)
+        return Response({"errors": flatten(exc.errors)}, status=exc.status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError) or isinstance(getattr(exc, "detail", None), dict):
-        response.data = {"errors": _flatten(exc.detail)}
+        response.data = {"errors": flatten(exc.detail)}
     else:
         response.data = {"errors": {"detail": [
             str(response.data.get("detail", exc) if isinstance(response.data, dict) else exc)

@@ -30,6 +30,16 @@ class ConflictError(ServiceError):
     status = 409
 
 
+class RecordLocked(ConflictError):
+    """A locked record (a participant's casebook, or every record of a locked study) refuses every
+    change: 409 in the API with `errors.lock`, a 403 page naming the lock on the pages
+    (`trials.middleware.RecordLockedMiddleware`)."""
+
+    def __init__(self, message: str):
+        super().__init__({"lock": [message]})
+        self.message = message
+
+
 class Errors(dict):
     """Messages by field path, gathered before anything is written."""
 

@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from django import forms
 from django.contrib import messages
 
-from .errors import ServiceError
+from .errors import RecordLocked, ServiceError
 
 
 def add_service_errors(form: forms.Form, error: ServiceError | Mapping[str, list[str]], *,
                        field_for: Callable[[str], str | None] | None = None,
                        rows: Mapping[str, Sequence[forms.Form]] | None = None,
-                       rest: Callable[[str], None] | None = None) -> None:
+                       rest: Callable[[str], None] | None = None, beside_form_errors: bool = False) -> None:
     """Put the refusal's messages on `form`.
 
     - `field_for(path)`: the name of the form field showing `path`, or None. By default the
@@ -32,11 +32,21 @@ def add_service_errors(form: forms.Form, error: ServiceError | Mapping[str, list
       whole when it has no such field, or when the path is `labs.2` or deeper); a path past the
       last row goes where unplaced messages go.
     - `rest(message)`: where a message no field shows goes; default: the form's non-field errors.
+    - `beside_form_errors`: the service checked what the form could read of a refused input (every
+      problem is shown at once, `trials.all_errors`); a field that already shows the form's own
+      message (its value was not readable, so not sent) gets no second one.
+
+    A `RecordLocked` refusal is raised again: the page answers 403 naming the lock
+    (`trials.middleware.RecordLockedMiddleware`), whatever form was posted.
     """
+    if isinstance(error, RecordLocked):  # not a form's mistake: the page answers 403 naming the lock
+        raise error
     errors = error.errors if isinstance(error, ServiceError) else error
     field_for = field_for or getattr(form, "field_for", None) or _same_name
     for path, texts in errors.items():
         target, name = _place(form, path, field_for, rows or {})
+        if beside_form_errors and target is not None and target.has_error(name):
+            continue
         for message in texts:
             if target is not None:
                 target.add_error(name, message)

@@ -61,3 +61,8 @@ item_answers = Hook(
     "(study, code) -> int. How many of the study's records (screenings, assessments) hold an answer to "
     "the item `code`; each app that stores answers counts its own.",
 )
+casebook_signed = Hook(
+    "casebook_signed",
+    "(participant) -> bool. True when the casebook carries an investigator's signature that no later change has "
+    "invalidated; a casebook is locked only then (`enrollment.locks.casebook_lock`).",
+)

@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import items as item_rules
+from .form_marks import service_required
 from .widgets import date_input, number_input
 
 BLANK = [("", "—")]
@@ -71,6 +72,8 @@ class ItemFieldsMixin:
         self.items = items  # [(section, ItemSpec)] in the form's order
         for _section, spec in items:
             self.fields[spec.code] = item_field(spec)
+        # An item the study requires (when it applies) is marked; the service judges whether it applies.
+        service_required(self, *[spec.code for _section, spec in items if spec.required])
 
     def item_sections(self) -> list[tuple[str, list]]:
         """The item fields by section, in the form's order."""

@@ -1,7 +1,11 @@
-"""Request-wide policies: a strict Content-Security-Policy and the idle session timeout."""
+"""Request-wide policies: a strict Content-Security-Policy, the idle session timeout, and the page
+shown when a locked record refuses a change."""
 import time
 
 from django.conf import settings
+from django.shortcuts import render
+
+from .errors import RecordLocked
 
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -44,3 +48,20 @@ class SessionIdleTimeoutMiddleware:
             if now - session.get(self.KEY, 0) >= settings.SESSION_RENEW_SECONDS:
                 session[self.KEY] = now
         return self.get_response(request)
+
+
+class RecordLockedMiddleware:
+    """A page that meets a locked record (`trials.errors.RecordLocked`, raised by the services and
+    by the edit pages' own check) answers 403 with the lock named: who locked it, when and why.
+    The API answers 409 itself (`trials.api_errors`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, RecordLocked):
+            return render(request, "locked.html", {"message": exception.message}, status=403)
+        return None

@@ -18,6 +18,7 @@ from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disea
 from .enums import (Assessment, CriterionKind, DoseBasis, DoseLevelStatus, InfusionAnchor, MissedInfusionRule,
                     ResponseFamily, Role, SexRestriction, StudyStatus, TimeUnit, VisitAnchor)
 from .item_models import Item, ItemPlacement, ItemType  # noqa: F401 (models of this app)
+from .lock_models import LockFields, lock_constraint
 from .response_period import VisitWindow, time_point_errors, window_cut
 from .response_thresholds import threshold_errors
 from .rule_items import rule_item_errors
@@ -100,7 +101,7 @@ class ResponseCriteriaSet(models.Model):
             raise ValidationError({"thresholds": errors})
 
 
-class Study(models.Model):
+class Study(LockFields, models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     title = models.CharField(_("title"), max_length=300)
     registry_id = models.CharField(_("registry id"), max_length=40, blank=True)
@@ -160,6 +161,7 @@ class Study(models.Model):
                 | Q(response_until_day__gte=models.F("response_from_day")),
                 name="study_response_period_ordered",
             ),
+            lock_constraint("study_lock_complete"),
         ]
 
     def __str__(self):

@@ -57,6 +57,8 @@ ROLE_RULES: dict[str, frozenset[str]] = {
     "correct_assessment": frozenset({"coordinator"}),
     # receives the reminder e-mails of the site (followup.reminders)
     "reminded": frozenset({"coordinator", "investigator"}),
+    # unlocks a casebook or a study's data (`Action.LOCK` locks them): administrators only
+    "unlock": frozenset({"admin"}),
 }
 
 _CACHE_ATTR = "_site_roles_cache"

@@ -53,7 +53,7 @@ def studies_for_home(user):
 
 
 def study_queryset(user, action: Action = Action.VIEW):
-    return Study.objects.visible_to(user, action).select_related("active_version").prefetch_related(
+    return Study.objects.visible_to(user, action).select_related("active_version", "locked_by").prefetch_related(
         "sites",
         Prefetch("diseases", queryset=StudyDisease.objects.select_related("response_criteria")),
         Prefetch(

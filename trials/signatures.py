@@ -3,8 +3,8 @@ investigator signs eligibility, dose-escalation decisions and adverse-event caus
 
 One check for every signature in the product (`dosing` escalation decisions, `enrollment`
 eligibility confirmation, `followup` adverse-event confirmation, dismissal and
-correction of a signed judgement): a wrong or missing password
-raises `SignatureRefused` (403) before anything is written. A wrong password counts against the
+correction of a signed judgement, and the sign-off of a participant's casebook): a wrong or
+missing password raises `SignatureRefused` (403) before anything is written. A wrong password counts against the
 account as a failed sign-in does (`trials.throttle`): after LOGIN_FAILURE_LIMIT of them, from any of
 sign-in, signing and password change, the account is locked for LOGIN_LOCK_SECONDS - signing too,
 so neither a signature nor the password can be guessed. Each signature stores who signed, when,
@@ -26,6 +26,8 @@ ADVERSE_EVENT_MEANING = gettext_lazy(
     "I confirm grade, seriousness and relationship to treatment of this adverse event.")
 # Dismissing a draft adverse event removes a possible DLT or SAE from every count: it is signed too.
 ADVERSE_EVENT_DISMISSAL_MEANING = gettext_lazy("I judge this is not an adverse event: %(reason)s")
+# The investigator's sign-off of a participant's casebook (`followup.signoff`).
+CASEBOOK_MEANING = gettext_lazy("I approve the data of this casebook as complete and accurate.")
 
 
 class SignatureRefused(PermissionDenied):

@@ -9,8 +9,8 @@ from trials.models import DoseLevel
 from trials.tests.support import setup_update
 
 ABOVE = ("6 x10^15 cells is 1 x10^6x the computed dose: it exceeds the hard limit of 2x the computed dose "
-         "(1.2 x10^10 cells). Refused whatever the reason (CLINICAL_RULES.md section 4): check the number of cells "
-         "and the weight.")
+         "(1.2 x10^10 cells). Refused whatever the reason (the dose is outside the level's hard limits): check "
+         "the number of cells and the weight.")
 
 
 def test_api_refuses_a_dose_beyond_the_hard_limit_whatever_the_reason(api, participant):
@@ -28,8 +28,8 @@ def test_api_refuses_a_dose_below_the_low_hard_limit(api, participant):
     assert response.status_code == 400
     assert response.json() == {"errors": {"cells_infused": [
         "2.9 x10^9 cells is 0.483x the computed dose: it is below the hard limit of 0.5x the computed dose "
-        "(3 x10^9 cells). Refused whatever the reason (CLINICAL_RULES.md section 4): check the number of cells and "
-        "the weight."]}}
+        "(3 x10^9 cells). Refused whatever the reason (the dose is outside the level's hard limits): check the "
+        "number of cells and the weight."]}}
 
 
 def test_api_accepts_exactly_twice_the_computed_dose_as_a_dose_deviation(api, participant):

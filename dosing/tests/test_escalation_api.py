@@ -86,7 +86,7 @@ def test_escalation_decision_api_escalate_opens_b_and_is_listed(studies, coordin
                               {"code": "B", "status": "open", "group_cap": 3},
                               {"code": "C", "status": "planned", "group_cap": 3}]
     assert "password" not in body
-    meaning = 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4).'
+    meaning = 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (the 3+3 rule of the study).'
     assert (body["signature_meaning"], body["signed_by_name"]) == (meaning, investigator.username)
     listed = api.get(URL).json()
     assert [(d["id"], d["action"], d["level"], d["signature_meaning"]) for d in listed["decisions"]] == [
@@ -157,8 +157,7 @@ def test_escalation_decision_api_escalating_while_the_rule_says_wait_is_409_citi
         'The 3+3 rule does not allow "escalate B": only the level the rule escalates to may be opened, and the rule '
         'does not escalate to B now. The proposal is "wait A" under rule "wait: Level A has 1 of 3 places enrolled; '
         'enrol 2 more.". A decision may differ from the proposal only towards safety (wait, expand the current '
-        "level, stop, de-escalate); a level above what the rule allows is never opened (CLINICAL_RULES.md "
-        "section 4)."]}}
+        "level, stop, de-escalate); a level above what the rule allows is never opened."]}}
     assert EscalationDecision.objects.count() == 0
     assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="B").status == "planned"
 
@@ -238,7 +237,7 @@ def test_escalation_api_query_count_is_constant(studies, coordinator, django_ass
 def test_escalation_api_offers_only_the_decisions_the_rule_allows(studies, coordinator):
     for _ in range(3):
         enrol_p2(coordinator)
-    rule = '"0 of 3 with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4).'
+    rule = '"0 of 3 with a DLT: escalate" (the 3+3 rule of the study).'
 
     offered = client_for(coordinator).get(URL).json()["offered_decisions"]
 
@@ -260,8 +259,8 @@ def test_escalation_decision_api_stop_naming_a_level_with_3_treated_is_409(studi
 
     assert response.status_code == 409
     assert response.json() == {"errors": {"action": [
-        "Level A cannot be named as the recommended dose: it needs 6 treated with at most 1 DLT (CLINICAL_RULES.md "
-        "section 4) and has 3 DLT-evaluable (0 with a DLT, 0 whose assessment is not final). Expand A to 6 first, "
+        "Level A cannot be named as the recommended dose: it needs 6 treated with at most 1 DLT (the study's 3+3 "
+        "rule) and has 3 DLT-evaluable (0 with a DLT, 0 whose assessment is not final). Expand A to 6 first, "
         "or stop without a recommended dose."]}}
     assert EscalationDecision.objects.count() == 0
     assert DoseLevel.objects.get(arm__study__code="HUCMSC-ITP-ESC", code="A").status == "open"
@@ -293,5 +292,5 @@ def test_escalation_decision_api_meaning_not_matching_the_proposal_is_409(studie
     assert response.status_code == 409
     assert response.json() == {"errors": {"action": [
         'The proposal changed since you read it; the decision now means: "I approve escalate B under rule "0 of 3 '
-        'with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4)." Read the page again and sign if you agree.']}}
+        'with a DLT: escalate" (the 3+3 rule of the study)." Read the page again and sign if you agree.']}}
     assert EscalationDecision.objects.count() == 0

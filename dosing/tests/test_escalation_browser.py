@@ -42,7 +42,7 @@ def test_investigator_signs_escalation_to_b_in_the_browser(chromium_page, studie
     assert [level_a.locator(f"[data-count={name}]").inner_text() for name in
             ("enrolled", "evaluable", "dlts", "in_dlt_window")] == ["3", "3", "0", "0"]
     assert page.get_by_test_id("level-B").get_by_test_id("level-status").inner_text() == "Planned"
-    statement = 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4).'
+    statement = 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (the 3+3 rule of the study).'
     assert page.locator("input[name=decision]:checked").input_value() == "escalate:B"
     assert page.get_by_label(statement).is_checked()
     assert page.locator("input[name=decision][value='escalate:C']").count() == 0

@@ -81,7 +81,7 @@ def test_decision_allowed_given_the_proposal(name, decision):
     else:
         assert refusal is not None and refusal.startswith(
             f'The 3+3 rule does not allow "{" ".join(filter(None, decision))}"')
-        assert refusal.endswith("a level above what the rule allows is never opened (CLINICAL_RULES.md section 4).")
+        assert refusal.endswith("a level above what the rule allows is never opened.")
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -101,7 +101,7 @@ def test_escalating_while_the_rule_says_wait_is_refused_citing_the_rule():
         'does not escalate to B now. The proposal is "wait A" under rule "wait: Level A: 0 of 3 participants '
         'DLT-evaluable, 3 still inside the DLT window or not yet evaluable; wait for their DLT assessment (0 with a '
         'DLT so far).". A decision may differ from the proposal only towards safety (wait, expand the current level, '
-        'stop, de-escalate); a level above what the rule allows is never opened (CLINICAL_RULES.md section 4).')
+        'stop, de-escalate); a level above what the rule allows is never opened.')
 
 
 def test_escalating_past_the_proposed_level_is_refused():
@@ -123,11 +123,11 @@ def test_a_decision_that_is_not_a_signed_action_is_an_error():
 
 @pytest.mark.parametrize("name, action, level, meaning", [
     ("escalate", ESCALATE, "C", 'I approve escalate C under rule "0 of 3 with a DLT: escalate" '
-                                "(3+3, CLINICAL_RULES.md section 4)."),
+                                "(the 3+3 rule of the study)."),
     ("stop_lowest", STOP, None, 'I approve stop under rule ">= 2 of 3 with a DLT: dose exceeded, stop" '
-                                "(3+3, CLINICAL_RULES.md section 4)."),
+                                "(the 3+3 rule of the study)."),
     ("wait", EXPAND, "B", 'I approve expand B under rule "wait: Level B has 1 of 3 places enrolled; enrol 2 more '
-                          '(1 still inside the DLT window or not yet evaluable)." (3+3, CLINICAL_RULES.md section 4).'),
+                          '(1 still inside the DLT window or not yet evaluable)." (the 3+3 rule of the study).'),
 ])
 def test_signature_meaning_states_the_decision_and_the_rule(name, action, level, meaning):
     levels, *_ = SCENARIOS[name]

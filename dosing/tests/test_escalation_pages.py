@@ -30,7 +30,7 @@ def test_escalation_page_shows_counts_participants_and_a_preselected_form(client
     assert window in html
     form = response.context["form"]
     assert form["decision"].initial == "expand:A"
-    rule = '"1 of 3 with a DLT: treat 3 more at the same dose" (3+3, CLINICAL_RULES.md section 4).'
+    rule = '"1 of 3 with a DLT: treat 3 more at the same dose" (the 3+3 rule of the study).'
     # no "stop A": A has 3 treated, a recommended dose needs 6 with <= 1 DLT (section 4)
     assert [label for _value, label in form.fields["decision"].choices] == [
         f"I approve expand A under rule {rule}", f"I approve stop under rule {rule}"]
@@ -124,7 +124,7 @@ def test_escalation_page_offers_only_allowed_decisions_as_signed_statements(clie
 
     response = client.get(URL)
 
-    rule = f'"{RULE_ESCALATE}" (3+3, CLINICAL_RULES.md section 4).'
+    rule = f'"{RULE_ESCALATE}" (the 3+3 rule of the study).'
     assert response.context["form"].fields["decision"].choices == [
         ("escalate:B", f"I approve escalate B under rule {rule}"),
         ("expand:A", f"I approve expand A under rule {rule}"),
@@ -161,8 +161,8 @@ def test_escalation_page_refuses_stop_naming_a_level_with_3_treated(client, stud
 
     assert response.status_code == 409
     assert response.context["form"].errors["decision"] == [
-        "Level A cannot be named as the recommended dose: it needs 6 treated with at most 1 DLT (CLINICAL_RULES.md "
-        "section 4) and has 3 DLT-evaluable (0 with a DLT, 0 whose assessment is not final). Expand A to 6 first, "
+        "Level A cannot be named as the recommended dose: it needs 6 treated with at most 1 DLT (the study's 3+3 "
+        "rule) and has 3 DLT-evaluable (0 with a DLT, 0 whose assessment is not final). Expand A to 6 first, "
         "or stop without a recommended dose."]
     assert EscalationDecision.objects.count() == 0
     assert ("A stop names a recommended dose only for a level with 6 participants treated and at most 1 DLT, all "
@@ -197,8 +197,8 @@ def test_escalation_page_lists_the_decision_with_its_signature_manifestation(cli
 
     decision = EscalationDecision.objects.get()
     assert (decision.signed_by_name, decision.signature_meaning) == (
-        "Li Wei", 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (3+3, CLINICAL_RULES.md section 4).')
+        "Li Wei", 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (the 3+3 rule of the study).')
     html = response.content.decode()
     assert ("Signed by Li Wei, " in html
-            and "I approve escalate B under rule &quot;0 of 3 with a DLT: escalate&quot; (3+3, CLINICAL_RULES.md "
-                "section 4)." in html)
+            and "I approve escalate B under rule &quot;0 of 3 with a DLT: escalate&quot; (the 3+3 rule of the "
+                "study)." in html)

@@ -280,7 +280,7 @@ def test_escalation_decide_coordinator_is_refused(study, coordinator):
 
 
 TOWARDS_SAFETY = ("A decision may differ from the proposal only towards safety (wait, expand the current level, stop, "
-                  "de-escalate); a level above what the rule allows is never opened (CLINICAL_RULES.md section 4).")
+                  "de-escalate); a level above what the rule allows is never opened.")
 WAIT_A = 'The proposal is "wait A" under rule "wait: Level A has 1 of 3 places enrolled; enrol 2 more.". '
 ESCALATE_B = 'The proposal is "escalate B" under rule "0 of 3 with a DLT: escalate". '
 
@@ -308,7 +308,7 @@ def test_escalation_decide_towards_safety_with_a_rationale_is_recorded(study, co
     assert (decision.proposal_action, decision.contradicts_proposal) == ("wait", True)
     assert decision.signature_meaning == (
         'I approve expand A under rule "wait: Level A has 1 of 3 places enrolled; enrol 2 more." '
-        "(3+3, CLINICAL_RULES.md section 4).")
+        "(the 3+3 rule of the study).")
     assert statuses(study) == {"A": ("open", 6), "B": ("planned", 3), "C": ("planned", 3)}
 
 

@@ -10,7 +10,7 @@ from dosing.services import cells_required
 from dosing.tests.support import MSC, at, form_data, give
 
 MESSAGE = ("The number of cells infused is required to check the dose against the computed dose of level STD "
-           "(1 x10^8 cells/kg x the weight on the day; CLINICAL_RULES.md section 4): give it.")
+           "(1 x10^8 cells/kg x the weight on the day; the study's hard dose limits): give it.")
 
 
 def history_count(participant):

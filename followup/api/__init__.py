@@ -1,5 +1,6 @@
-"""REST API of the follow-up: adverse events, visits, assessments, response, outcomes and the
-worklist, one module per resource. The views and the serializers others use are named here."""
+"""REST API of the follow-up: adverse events, visits, assessments, response, outcomes, the
+worklist and source data verification, one module per resource. The views and the serializers
+others use are named here."""
 from .adverse_events import (
                              AdverseEventConfirm,
                              AdverseEventDetail,
@@ -11,9 +12,12 @@ from .adverse_events import (
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
 from .response import ParticipantResponse, ResponseBodySerializer
+from .sdv import ParticipantVerification, StudySdvPlan
+from .signoff import ParticipantSignature
 from .visits import ParticipantVisitRecord
 from .worklist import Worklist
 
 __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "AdverseEventSaeReport", "CtcaeTerms",
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
-           "ParticipantResponse", "ResponseBodySerializer", "ParticipantVisitRecord", "Worklist"]
+           "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
+           "Worklist", "ParticipantVerification", "StudySdvPlan"]

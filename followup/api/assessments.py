@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.selectors import participant_for
+from trials.all_errors import validate_all
 from trials import catalogues
 from trials.concurrency import StaleVersion, stale_response, version_from_request, versioned
 from trials.limits import LimitedSerializer
@@ -168,15 +169,18 @@ class ParticipantAssessments(APIView):
     def post(self, request, pk):
         participant = self._participant(request, pk, Action.CAPTURE)
         serializer = AssessmentInSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        assessment = services.assessment_record(
-            participant=participant, by=request.user, data=services.AssessmentInput(
-                **{**data, "labs": [dict(lab) for lab in data["labs"]],
-                   "transfusions": [dict(t) for t in data["transfusions"]],
-                   "rescue_therapies": [dict(r) for r in data["rescue_therapies"]],
-                   "concomitant_medications": [dict(m) for m in data["concomitant_medications"]]}))
+        validate_all(serializer, lambda readable: services.assessment_problems(
+            participant=participant, data=_recorded_input(readable.validated_data)))
+        assessment = services.assessment_record(participant=participant, by=request.user,
+                                                data=_recorded_input(serializer.validated_data))
         return Response(AssessmentOutSerializer(assessment).data, status=status.HTTP_201_CREATED)
+
+
+def _recorded_input(data) -> services.AssessmentInput:
+    """The service's input from the validated body (a list left out: None, not checked)."""
+    lists = ("labs", "transfusions", "rescue_therapies", "concomitant_medications")
+    return services.AssessmentInput(**{**data, **{key: [dict(row) for row in data[key]] for key in lists
+                                                  if data.get(key) is not None}})
 
 
 class AssessmentUpdateInSerializer(AssessmentInSerializer):

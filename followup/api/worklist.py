@@ -25,13 +25,14 @@ class WorkItemScreeningSerializer(serializers.Serializer):
 
 class WorkItemSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="visit | infusion | sae_report | adverse_event_draft | "
-                                           "eligibility_confirmation")
+                                           "eligibility_confirmation | casebook_signature")
     status = serializers.CharField(help_text="due (window open, deadline not passed) | overdue")
     due_at = serializers.DateTimeField(help_text="Target (visit, infusion), deadline (SAE report) or when a "
                                                  "draft was opened.")
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField(allow_null=True, help_text="Null for a draft (no deadline).")
-    id = serializers.IntegerField(help_text="The visit's, infusion's, adverse event's or screening's id.")
+    id = serializers.IntegerField(help_text="The visit's, infusion's, adverse event's or screening's id; the "
+                                            "participant's for a casebook to sign.")
     participant = WorkItemParticipantSerializer(allow_null=True, help_text="Null for an eligibility confirmation.")
     screening = WorkItemScreeningSerializer(allow_null=True,
                                             help_text="The screening of an eligibility confirmation, else null.")
@@ -70,8 +71,8 @@ class Worklist(APIView):
             OpenApiParameter("site", str, description="Site code."),
             OpenApiParameter("study", str, description="Study code."),
             OpenApiParameter("kind", str, many=True, description="visit | infusion | sae_report | "
-                                                                  "adverse_event_draft | eligibility_confirmation "
-                                                                  "(repeat or comma-separate)."),
+                                                                  "adverse_event_draft | eligibility_confirmation | "
+                                                                  "casebook_signature (repeat or comma-separate)."),
         ],
         responses=WorklistSerializer)
     def get(self, request):

@@ -5,7 +5,8 @@ one transaction:
 - `assessments` and `assessment_corrections`: labs, bleeding, transfusions and rescue therapy;
 - `adverse_events`: recorded, corrected and SAE-reported; `adverse_event_drafts`: suggested from
   labs or opened by an infusion reaction, then confirmed or dismissed by the investigator;
-- `outcomes`: the study's outcomes snapshot (computed in `followup.outcomes`).
+- `outcomes`: the study's outcomes snapshot (computed in `followup.outcomes`);
+- `sdv`: the study's source data verification plan and the items a monitor verified.
 """
 from ..outcomes import outcomes_compute
 from .adverse_event_drafts import (
@@ -18,15 +19,17 @@ from .adverse_events import (
                              ADVERSE_EVENT_SIGNED,
                              AdverseEventInput,
                              adverse_event_can_change_relationship,
+                             adverse_event_problems,
                              adverse_event_record,
                              adverse_event_sae_report,
                              adverse_event_signed_changes,
                              adverse_event_update,
 )
 from .assessment_corrections import assessment_can_correct, assessment_update
-from .assessments import AssessmentInput, assessment_record
+from .assessments import AssessmentInput, assessment_problems, assessment_record
 from .keep import KEEP
 from .outcomes import outcomes_current, queue_outcomes
+from .sdv import items_verify, sdv_plan_set
 from .visits import (
                              participant_anchors,
                              participant_visit_rules,
@@ -39,8 +42,9 @@ from .visits import (
 __all__ = [
     "ADVERSE_EVENT_CORRECTABLE", "ADVERSE_EVENT_SIGNED", "KEEP", "AdverseEventInput", "AssessmentInput",
     "adverse_event_can_change_relationship", "adverse_event_confirm", "adverse_event_dismiss",
-    "adverse_event_record", "adverse_event_sae_report", "adverse_event_signed_changes", "adverse_event_suggest",
-    "adverse_event_update", "assessment_can_correct", "assessment_record", "assessment_update", "outcomes_compute",
-    "outcomes_current", "participant_anchors", "participant_visit_rules", "queue_outcomes", "visit_miss",
+    "adverse_event_problems", "adverse_event_record", "adverse_event_sae_report", "adverse_event_signed_changes",
+    "adverse_event_suggest", "adverse_event_update", "assessment_can_correct", "assessment_problems",
+    "assessment_record", "assessment_update", "items_verify", "outcomes_compute", "outcomes_current",
+    "participant_anchors", "participant_visit_rules", "queue_outcomes", "sdv_plan_set", "visit_miss",
     "visit_record", "visit_schedule_create", "visit_schedule_refresh",
 ]

@@ -9,6 +9,7 @@ from django.db.models import CharField, FloatField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from enrollment.models import ScreeningLab
 from trials.audit import audited_save
 from trials.audit_querysets import audited_bulk_create
@@ -119,6 +120,7 @@ def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, 
     draft any more is a conflict (409)."""
     now = now or timezone.now()
     require(by, Action.SIGN, [event.participant.site_id])
+    refuse_if_locked(event.participant)
     errors = Errors()
 
     add = errors.add
@@ -152,6 +154,7 @@ def adverse_event_dismiss(*, event: AdverseEvent, reason: str, password: str = "
     conflict (409)."""
     now = now or timezone.now()
     require(by, Action.SIGN, [event.participant.site_id])
+    refuse_if_locked(event.participant)
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError({"reason": [_("Say why the suggested adverse event is dismissed.")]})

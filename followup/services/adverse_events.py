@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from trials.audit import audited_save
 from trials.concurrency import check_version
 from trials.errors import ConflictError, Errors, ServiceError
@@ -48,6 +49,12 @@ class AdverseEventInput:
     term_other: bool = False
 
 
+def _labels(choices) -> str:
+    """The choices of a field as a user reads them ("Haematological, Non-haematological, ..."),
+    never their codes."""
+    return ", ".join(str(label) for label in choices.labels)
+
+
 def _ctcae_term(term: str) -> tuple[str, bool]:
     """(the term as stored, whether it is "other, specify"): in its CTCAE spelling when the list
     names it, else as entered."""
@@ -63,8 +70,7 @@ def _validate_term(term: str, term_other: bool, add) -> None:
         return
     closest = terms.closest(term)
     message = _("'%(term)s' is not in this product's %(version)s term list (the terms common in these studies). "
-                "Choose a listed term or, for an event the list does not name, tick \"Other, specify\" (term_other "
-                "in the API).") % {
+                "Choose a listed term or, for an event the list does not name, tick \"Other, specify\".") % {
         "term": term, "version": terms.version}
     if closest:
         message += " " + _("Closest listed terms: %(terms)s.") % {"terms": ", ".join(closest)}
@@ -79,19 +85,19 @@ def _validate_seriousness(grade, serious, seriousness, action_taken, outcome, ad
         seriousness = []
     unknown = [c for c in seriousness if c not in SeriousnessCriterion.values]
     if unknown:
-        add("seriousness", _("Unknown seriousness criteria %(bad)s; use %(codes)s.") % {
-            "bad": ", ".join(map(str, unknown)), "codes": ", ".join(SeriousnessCriterion.values)})
+        add("seriousness", _("Unknown seriousness criteria %(bad)s; choose among: %(choices)s.") % {
+            "bad": ", ".join(map(str, unknown)), "choices": _labels(SeriousnessCriterion)})
     elif serious and not seriousness:
-        add("seriousness", _("A serious adverse event needs at least one seriousness criterion (%(codes)s).") % {
-            "codes": ", ".join(SeriousnessCriterion.values)})
+        add("seriousness", _("A serious adverse event needs at least one seriousness criterion: %(choices)s.") % {
+            "choices": _labels(SeriousnessCriterion)})
     elif serious is False and seriousness:
         add("seriousness", _("Seriousness criteria are given only for a serious event."))
     if action_taken and action_taken not in ActionTaken.values:
-        add("action_taken", _("Use one of %(codes)s.") % {"codes": ", ".join(ActionTaken.values)})
+        add("action_taken", _("Choose the action taken: %(choices)s.") % {"choices": _labels(ActionTaken)})
     if outcome and outcome not in Outcome.values:
-        add("outcome", _("Use one of %(codes)s.") % {"codes": ", ".join(Outcome.values)})
+        add("outcome", _("Choose the outcome: %(choices)s.") % {"choices": _labels(Outcome)})
     elif grade == 5 and outcome != Outcome.FATAL:
-        add("outcome", _("A grade 5 event (death) has the outcome fatal."))
+        add("outcome", _("A grade 5 event (death) has the outcome %(fatal)s.") % {"fatal": Outcome.FATAL.label})
     elif outcome == Outcome.FATAL and isinstance(grade, int) and grade != 5:
         add("outcome", _("A fatal outcome is CTCAE grade 5."))
 
@@ -108,8 +114,8 @@ def _validate_judgement(grade, serious, relationship, add) -> None:
     elif grade == 5 and not serious:
         add("serious", _("A grade 5 event (death) is serious."))
     if relationship not in Relationship.values:
-        add("relationship", _("Give the relationship to treatment: one of %(codes)s.") % {
-            "codes": ", ".join(Relationship.values)})
+        add("relationship", _("Give the relationship to treatment: %(choices)s.") % {
+            "choices": _labels(Relationship)})
 
 
 def _validate_adverse_event(participant, data: AdverseEventInput, today: date,
@@ -132,7 +138,7 @@ def _validate_adverse_event(participant, data: AdverseEventInput, today: date,
     elif term != recorded_term:
         _validate_term(term, data.term_other, add)
     if data.category not in AdverseEventCategory.values:
-        add("category", _("Use one of %(codes)s.") % {"codes": ", ".join(AdverseEventCategory.values)})
+        add("category", _("Choose the category: %(choices)s.") % {"choices": _labels(AdverseEventCategory)})
     _validate_judgement(data.grade, data.serious, data.relationship, add)
     onset = data.onset_date
     if onset is None:
@@ -155,10 +161,18 @@ def _validate_adverse_event(participant, data: AdverseEventInput, today: date,
             add("resolution_date", _("The event resolves before its onset."))
     if data.resolved_to_grade1_within_48h and data.category != AdverseEventCategory.FEVER:
         add("resolved_to_grade1_within_48h",
-            _("Only a fever is judged on resolving to grade 1 within 48 h (CLINICAL_RULES.md section 4)."))
+            _("Only a fever is judged on resolving to grade 1 within 48 h (the study's DLT definition)."))
     if data.platelet_drop_confirmed and data.category != AdverseEventCategory.HAEMATOLOGICAL:
-        add("platelet_drop_confirmed", _("A platelet fall is a haematological event: use that category."))
+        add("platelet_drop_confirmed", _("A platelet fall is a haematological event: choose the category "
+                                         "%(category)s.") % {"category": AdverseEventCategory.HAEMATOLOGICAL.label})
     return errors
+
+
+def adverse_event_problems(*, participant, data: AdverseEventInput, today: date | None = None) -> Errors:
+    """What `adverse_event_record` would refuse in `data`, every problem by its path; writes
+    nothing. The page calls it on what it could read of an event its form refused (a date that is
+    not a date), so that every problem shows at once."""
+    return _validate_adverse_event(participant, data, today or timezone.localdate())
 
 
 def adverse_event_record(*, participant, data: AdverseEventInput, by, password: str = "",
@@ -182,6 +196,7 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, password: 
     today = today or timezone.localdate()
     now = now or timezone.now()
     require(by, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     errors = _validate_adverse_event(participant, data, today)
     errors.raise_if_any()
     signed = bool(password)
@@ -277,6 +292,7 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     today = today or timezone.localdate()
     participant = event.participant
     require(by, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     reason = (reason or "").strip()
     with transaction.atomic():
         locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
@@ -361,6 +377,7 @@ def adverse_event_sae_report(*, event: AdverseEvent, reported_at: datetime | Non
     now = now or timezone.now()
     reported_at = reported_at or now
     require(by, Action.CAPTURE, [event.participant.site_id])
+    refuse_if_locked(event.participant)
     if timezone.is_naive(reported_at):
         raise ServiceError({"reported_at": [_("Give the time of the report with its time zone.")]})
     with transaction.atomic():

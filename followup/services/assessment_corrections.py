@@ -11,6 +11,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from trials.audit import audited_delete, audited_save
 from trials.audit_querysets import audited_bulk_create, audited_bulk_update
 from trials.concurrency import check_version
@@ -125,6 +126,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
     participant = assessment.participant
     if not assessment_can_correct(by, participant):
         raise PermissionDenied(_("Only a coordinator of the participant's site corrects an assessment."))
+    refuse_if_locked(participant)
     reason = (reason or "").strip()
     tz = timezone.get_current_timezone()
     with transaction.atomic():

@@ -10,12 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from enrollment.eligibility import age_in_years
 from enrollment.selectors import range_source_name, site_reference_range
 from trials import items as item_rules
 from trials.audit import audited_save
 from trials.audit_querysets import audited_bulk_create
-from trials.errors import Errors, ServiceError
+from trials.errors import Errors
 from trials.labs import LabInput, convert_labs
 from trials.models import ReferenceRange
 from trials.prefetch import cache_rows
@@ -162,14 +163,16 @@ def _assessment_items(data: AssessmentInput, today: date, errors) -> tuple[list,
         path = f"transfusions.{index}"
         item = item if isinstance(item, dict) else {}
         if item.get("kind") not in TransfusionKind.values:
-            errors.add(f"{path}.kind", _("Use one of %(codes)s.") % {"codes": ", ".join(TransfusionKind.values)})
+            errors.add(f"{path}.kind", _("Choose the transfusion: %(choices)s.") % {
+                "choices": ", ".join(str(label) for label in TransfusionKind.labels)})
         day = errors.day(f"{path}.date", item.get("date"), required=True, today=today)
         transfusions.append({"kind": item.get("kind"), "date": day})
     for index, item in enumerate(data.rescue_therapies or []):
         path = f"rescue_therapies.{index}"
         item = item if isinstance(item, dict) else {}
         if item.get("therapy") not in RescueTherapyKind.values:
-            errors.add(f"{path}.therapy", _("Use one of %(codes)s.") % {"codes": ", ".join(RescueTherapyKind.values)})
+            errors.add(f"{path}.therapy", _("Choose the rescue therapy: %(choices)s.") % {
+                "choices": ", ".join(str(label) for label in RescueTherapyKind.labels)})
         start = errors.day(f"{path}.start", item.get("start"), required=True, today=today)
         end = errors.day(f"{path}.end", item.get("end"), required=False, today=today)
         if start and end and end < start:
@@ -235,7 +238,9 @@ def _assessment_answers(participant, data: AssessmentInput, visit, day: date | N
 
 def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
     """Each lab's range used: the report's limits, a missing one from the site's range for the
-    participant's sex and age on the assessment date (as at screening)."""
+    participant's sex and age on the assessment date (as at screening). A report's limit crossing
+    the site's other limit is refused (every such lab named)."""
+    errors = Errors()
     screening = participant.screening
     age = age_in_years(screening.birth_date, on) if screening.birth_date and on and on >= screening.birth_date else None
     ranges = list(ReferenceRange.objects.filter(site_id=participant.site_id)) if labs else []
@@ -243,9 +248,10 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
         found = site_reference_range(ranges, lab["analyte"], screening.sex or None, age)
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
         conflict = mixed_range_conflict(lab["report_lln"], lab["report_uln"], site_lln, site_uln)
-        if conflict:
-            raise ServiceError({f"labs.{index}.{conflict}": [mixed_range_message(
-                lab["analyte"], conflict, lab["report_lln"], lab["report_uln"], site_lln, site_uln)]})
+        if conflict:  # every lab is checked, and every conflict named at once
+            errors.add(f"labs.{index}.{conflict}", mixed_range_message(
+                lab["analyte"], conflict, lab["report_lln"], lab["report_uln"], site_lln, site_uln))
+            continue
         lln = lab["report_lln"] if lab["report_lln"] is not None else site_lln
         uln = lab["report_uln"] if lab["report_uln"] is not None else site_uln
         from_report = lab["report_lln"] is not None or lab["report_uln"] is not None
@@ -254,6 +260,7 @@ def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
         lab["lln"], lab["uln"] = lln, uln
         lab["range_source"] = "+".join(name for name, used in (("report", from_report),
                                                                (range_source_name(found), from_site)) if used)
+    errors.raise_if_any()
 
 
 @dataclass
@@ -312,6 +319,15 @@ def _assessment_validate(participant, data: AssessmentInput, *, now: datetime, e
         items=answers, notes=(data.notes or "").strip())
 
 
+def assessment_problems(*, participant, data: AssessmentInput, now: datetime | None = None) -> Errors:
+    """What `assessment_record` would refuse in `data`, every problem by its path; writes nothing.
+    The page calls it on what it could read of an assessment its form refused, so that every
+    problem shows at once."""
+    errors = _AssessmentErrors()
+    _assessment_validate(participant, data, now=now or timezone.now(), errors=errors)
+    return errors
+
+
 def assessment_record(*, participant, data: AssessmentInput, by, now: datetime | None = None):
     """Record an assessment: labs in SI with the value as entered and the range used (CLINICAL_RULES.md
     section 7), WHO bleeding grade (section 1), the daily corticosteroid dose (prednisone
@@ -328,6 +344,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
 
     now = now or timezone.now()
     require(by, Action.CAPTURE, [participant.site_id])
+    refuse_if_locked(participant)
     errors = _AssessmentErrors()
     valid = _assessment_validate(participant, data, now=now, errors=errors)
     errors.raise_if_any()

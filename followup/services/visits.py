@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import refuse_if_locked
 from trials import dates
 from trials.audit import audited_save
 from trials.audit_context import change_context
@@ -102,6 +103,7 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
     visit as read (its `version`, when the caller sends the one its user read) must still be the
     row's: a visit re-dated or recorded since is refused (409), not recorded over.
     """
+    refuse_if_locked(visit.participant)
     if version is not None:
         visit.row_version = version
     now = now or timezone.now()
@@ -146,6 +148,7 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
 def visit_miss(*, visit: Visit, reason: str, by, now: datetime | None = None, version: int | None = None) -> Visit:
     """Record a visit (a timed sample) as missed, with the reason; only once its window has closed
     (`trials.dates.window_closed`): until then it can still be done."""
+    refuse_if_locked(visit.participant)
     now = now or timezone.now()
     if not (reason or "").strip():
         raise ServiceError({"reason": [_("Say why the visit or sample was missed.")]})

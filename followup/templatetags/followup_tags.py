@@ -3,10 +3,13 @@ from dataclasses import dataclass
 
 from django import template
 
+from followup.record_states import CloseOut
+from followup.sdv import Progress, participant_records, plan_scope
 from followup.selectors import visit_form_items
 from followup.services import assessment_can_correct
 from followup.visit_items import VisitForms
 from trials import catalogues
+from trials.scoping import Action, can
 from trials.units import format_number
 
 register = template.Library()
@@ -46,3 +49,22 @@ def assessment_rows(participant, user) -> list[AssessmentRow]:
             items=forms.answered_sections(visit.definition_id if visit else None, assessment.items),
             lab_results=lab_results))
     return rows
+
+
+@register.simple_tag
+def participant_sdv(participant, user, signed: bool = False) -> dict:
+    """The participant's records with their SDV state for the participant page (`followup.sdv`):
+    reads the participant's verifications (one query) and the screening's labs unless prefetched,
+    the plan unless selected with the study (the participant page does both). `signed`: the
+    casebook's signature holds (`followup.signoff`, read by the page); a lock of the casebook or of
+    its study is read from the participant and its study (`followup.record_states.CloseOut`)."""
+    scope = plan_scope(participant.study)
+    records = participant_records(participant, scope=scope)
+    close_out = CloseOut(signed=bool(signed),
+                         locked=participant.locked_at is not None or participant.study.locked_at is not None)
+    progress = Progress()
+    for record in records:
+        record.close_out = close_out
+        progress.add(record)
+    return {"scope": scope, "records": records, "progress": progress,
+            "may_verify": can(user, Action.VERIFY, [participant.site_id])}

@@ -100,10 +100,10 @@ def test_adverse_event_api_dlt_follows_attribution_window_and_exceptions(signer,
         ({"term": " ", "grade": 7, "relationship": "maybe"},
          {"term": ["Give the CTCAE term of the event."],
           "grade": ["The CTCAE grade is a whole number from 1 to 5."],
-          "relationship": ["Give the relationship to treatment: one of unrelated, unlikely, possible, probable, "
-                           "definite."]}),
+          "relationship": ["Give the relationship to treatment: Unrelated, Unlikely, Possible, Probable, Definite."]}),
         ({"category": "cardiac", "serious": None},
-         {"category": ["Use one of haematological, non_haematological, infusion_reaction, allergic, fever."],
+         {"category": ["Choose the category: Haematological, Non-haematological, Infusion-related reaction, "
+                       "Allergic reaction, Fever."],
           "serious": ["Say whether the event is serious."]}),
         (Later(lambda: {"onset_date": (today() + timedelta(days=1)).isoformat(),
                         "resolution_date": today().isoformat()}),
@@ -118,11 +118,12 @@ def test_adverse_event_api_dlt_follows_attribution_window_and_exceptions(signer,
          {"resolution_date": ["The event resolves before its onset."]}),
         ({"grade": 5, "serious": False, "resolved_to_grade1_within_48h": True},
          {"serious": ["A grade 5 event (death) is serious."],
-          "outcome": ["A grade 5 event (death) has the outcome fatal."],
+          "outcome": ["A grade 5 event (death) has the outcome Fatal."],
           "resolved_to_grade1_within_48h": ["Only a fever is judged on resolving to grade 1 within 48 h "
-                                            "(CLINICAL_RULES.md section 4)."]}),
+                                            "(the study's DLT definition)."]}),
         ({"platelet_drop_confirmed": True},
-         {"platelet_drop_confirmed": ["A platelet fall is a haematological event: use that category."]}),
+         {"platelet_drop_confirmed": [
+             "A platelet fall is a haematological event: choose the category Haematological."]}),
         ({"onset_date": None, "grade": None},
          {"onset_date": ["Give the date of onset."], "grade": ["Give the CTCAE grade (1-5)."]}),
         ({"onset_date": "10/03/2026", "grade": "three"},
@@ -180,16 +181,20 @@ def sae_body():
     "changes, errors",
     [
         ({"seriousness": []},
-         {"seriousness": ["A serious adverse event needs at least one seriousness criterion (death, life_threatening, "
-                          "hospitalisation, disability, congenital_anomaly, other_important)."]}),
+         {"seriousness": ["A serious adverse event needs at least one seriousness criterion: Results in death, "
+                          "Life-threatening, Requires or prolongs hospitalisation, Persistent or significant "
+                          "disability, Congenital anomaly, Other important medical event."]}),
         ({"seriousness": ["hospitalised"], "action_taken": "paused", "outcome": "better"},
-         {"seriousness": ["Unknown seriousness criteria hospitalised; use death, life_threatening, hospitalisation, "
-                          "disability, congenital_anomaly, other_important."],
-          "action_taken": ["Use one of none, dose_delayed, infusion_interrupted, infusion_stopped, "
-                           "treatment_discontinued."],
-          "outcome": ["Use one of recovered, recovering, not_recovered, recovered_with_sequelae, fatal, unknown."]}),
+         {"seriousness": ["Unknown seriousness criteria hospitalised; choose among: Results in death, "
+                          "Life-threatening, "
+                          "Requires or prolongs hospitalisation, Persistent or significant disability, "
+                          "Congenital anomaly, Other important medical event."],
+          "action_taken": ["Choose the action taken: None, Dose delayed, Infusion interrupted, Infusion stopped, "
+                           "Treatment discontinued."],
+          "outcome": ["Choose the outcome: Recovered, Recovering, Not recovered, Recovered with sequelae, Fatal, "
+                      "Unknown."]}),
         ({"grade": 5, "seriousness": ["death"], "outcome": "recovering"},
-         {"outcome": ["A grade 5 event (death) has the outcome fatal."]}),
+         {"outcome": ["A grade 5 event (death) has the outcome Fatal."]}),
         ({"serious": False},
          {"seriousness": ["Seriousness criteria are given only for a serious event."]}),
     ],

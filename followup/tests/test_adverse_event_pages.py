@@ -63,8 +63,9 @@ def test_the_record_form_names_the_missing_seriousness_criterion(client, partici
     response = client.post(reverse("adverse-event-new", args=[participant.pk]), {**form_body(), "seriousness": []})
     assert response.status_code == 200
     assert response.context["form"].errors["seriousness"] == [
-        "A serious adverse event needs at least one seriousness criterion (death, life_threatening, hospitalisation, "
-        "disability, congenital_anomaly, other_important)."]
+        "A serious adverse event needs at least one seriousness criterion: Results in death, Life-threatening, "
+        "Requires or prolongs hospitalisation, Persistent or significant disability, Congenital anomaly, "
+        "Other important medical event."]
     assert AdverseEvent.objects.count() == 0
 
 

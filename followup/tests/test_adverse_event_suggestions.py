@@ -103,11 +103,11 @@ def test_confirmation_is_validated_field_by_field(investigator_api, draft):
                                      {"grade": 5, "serious": True, "relationship": ""}, format="json")
     assert response.status_code == 400
     assert response.json() == {"errors": {
-        "relationship": ["Give the relationship to treatment: one of unrelated, unlikely, possible, probable, "
-                         "definite."],
-        "seriousness": ["A serious adverse event needs at least one seriousness criterion (death, life_threatening, "
-                        "hospitalisation, disability, congenital_anomaly, other_important)."],
-        "outcome": ["A grade 5 event (death) has the outcome fatal."]}}
+        "relationship": ["Give the relationship to treatment: Unrelated, Unlikely, Possible, Probable, Definite."],
+        "seriousness": ["A serious adverse event needs at least one seriousness criterion: Results in death, "
+                        "Life-threatening, Requires or prolongs hospitalisation, Persistent or significant "
+                        "disability, Congenital anomaly, Other important medical event."],
+        "outcome": ["A grade 5 event (death) has the outcome Fatal."]}}
 
 
 def test_investigator_dismisses_a_suggestion_with_a_reason(investigator_api, draft):

@@ -99,22 +99,23 @@ def test_patch_without_a_reason_is_refused_and_changes_nothing(api, event):
 @pytest.mark.parametrize("changes, errors", [
     ({"grade": 5, "serious": False},
      {"serious": ["A grade 5 event (death) is serious."],
-      "outcome": ["A grade 5 event (death) has the outcome fatal."]}),
+      "outcome": ["A grade 5 event (death) has the outcome Fatal."]}),
     ({"serious": True},
-     {"seriousness": ["A serious adverse event needs at least one seriousness criterion (death, life_threatening, "
-                      "hospitalisation, disability, congenital_anomaly, other_important)."]}),
+     {"seriousness": ["A serious adverse event needs at least one seriousness criterion: Results in death, "
+                      "Life-threatening, Requires or prolongs hospitalisation, Persistent or significant "
+                      "disability, Congenital anomaly, Other important medical event."]}),
     (Later(lambda: {"resolution_date": (dlt_onset() - timedelta(days=1)).isoformat(), "grade": 0}),
      {"resolution_date": ["The event resolves before its onset."],
       "grade": ["The CTCAE grade is a whole number from 1 to 5."]}),
     ({"resolved_to_grade1_within_48h": True},
      {"resolved_to_grade1_within_48h": ["Only a fever is judged on resolving to grade 1 within 48 h "
-                                        "(CLINICAL_RULES.md section 4)."]}),
+                                        "(the study's DLT definition)."]}),
     ({"term": "Liver damage"},
      {"term": ["'Liver damage' is not in this product's CTCAE v5.0 term list (the terms common in these studies). "
-               "Choose a listed term or, for an event the list does not name, tick \"Other, specify\" "
-               "(term_other in the API)."]}),
+               "Choose a listed term or, for an event the list does not name, tick \"Other, specify\"."]}),
     ({"category": "cardiac", "onset_date": None},
-     {"category": ["Use one of haematological, non_haematological, infusion_reaction, allergic, fever."],
+     {"category": ["Choose the category: Haematological, Non-haematological, Infusion-related reaction, "
+                  "Allergic reaction, Fever."],
       "onset_date": ["Give the date of onset."]}),
 ])
 def test_patch_validates_as_recording_does(api, event, changes, errors):

@@ -98,7 +98,7 @@ def test_the_form_without_a_reason_or_with_an_unlisted_term_names_the_fields(cli
     assert errors["reason"] == ["Say why the adverse event is corrected (kept in the audit trail)."]
     assert errors["term"] == ["'Anaemia' is not in this product's CTCAE v5.0 term list "
                               "(the terms common in these studies). Choose a listed term or, "
-                              "for an event the list does not name, tick \"Other, specify\" (term_other in the API). "
+                              "for an event the list does not name, tick \"Other, specify\". "
                               "Closest listed terms: Anemia."]
     assert AdverseEvent.objects.get().history.count() == 2  # recorded, signed
 

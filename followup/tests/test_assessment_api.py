@@ -101,10 +101,11 @@ def test_assessment_api_bad_input_names_every_field_and_stores_nothing(api, woma
         "labs.2.unit": ["Platelets: unit 'mg/dL' is not accepted; use one of 10^9/L, /uL, 10^3/uL."],
         "labs.3.value": ["Neutrophils -1 10^9/L is negative; a measured value cannot be below 0."],
         "labs.4.uln": ["The upper limit of normal is below the lower limit."],
-        "transfusions.0.kind": ["Use one of rbc, platelet."],
+        "transfusions.0.kind": ["Choose the transfusion: Red cells, Platelets."],
         "transfusions.0.date": ["A date cannot be in the future."],
-        "rescue_therapies.1.therapy": ["Use one of ivig, steroid_start, steroid_increase, tpo_agent, gcsf, "
-                                       "platelet_transfusion, other."],
+        "rescue_therapies.1.therapy": ["Choose the rescue therapy: IVIG, Corticosteroid started, "
+                                       "Corticosteroid increased, TPO receptor agonist, G-CSF, Platelet transfusion, "
+                                       "Other."],
         "rescue_therapies.1.end": ["The therapy ends before it starts."],
         "concomitant_medications.0.name": ["Give the medication's name."],
         # W1's form places no item: the virology and immune-panel items are not asked there.

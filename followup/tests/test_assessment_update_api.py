@@ -138,7 +138,7 @@ def test_patch_validates_as_recording_does_naming_each_field_and_writes_nothing(
         "labs.0.value": ["Platelets 4200 10^9/L is outside the physiological range 0-2000 10^9/L; check the value "
                          "and unit."],
         "labs.1.unit": ["Haemoglobin: unit 'mg/dL' is not accepted; use one of g/L, g/dL."],
-        "transfusions.0.kind": ["Use one of rbc, platelet."],
+        "transfusions.0.kind": ["Choose the transfusion: Red cells, Platelets."],
     }
     assert history_counts() == before
     assert sorted(LabResult.objects.values_list("analyte", "value")) == [("ALT", 30.0), ("HGB", 96.0), ("PLT", 42.0)]

@@ -134,8 +134,8 @@ def test_an_unlisted_term_is_refused_with_the_way_to_record_it(api, participant)
     assert response.status_code == 400
     assert response.json() == {"errors": {"term": [
         "'Pneumonia' is not in this product's CTCAE v5.0 term list (the terms common in these studies). "
-        "Choose a listed term or, for an event the list does not name, tick \"Other, specify\" "
-        "(term_other in the API). Closest listed terms: Pneumonitis."]}}
+        "Choose a listed term or, for an event the list does not name, tick \"Other, specify\". "
+        "Closest listed terms: Pneumonitis."]}}
     assert AdverseEvent.objects.count() == 0
 
 
@@ -189,7 +189,7 @@ def test_the_record_form_offers_the_list_and_the_other_specify_box(client, parti
     assert ('list="ctcae-terms"' in page
             and '<option value="Lung infection">Infections and infestations</option>' in page)
     assert 'name="term_other"' in page
-    assert refused.status_code == 200 and "term_other" in refused.context["form"].errors["term"][0]
+    assert refused.status_code == 200 and 'tick "Other, specify"' in refused.context["form"].errors["term"][0]
     assert accepted.status_code == 302, accepted.context and accepted.context["form"].errors
     assert AdverseEvent.objects.get().term == "Pneumonia"
     detail = client.get(reverse("adverse-event-detail", args=[AdverseEvent.objects.get().pk])).content.decode()

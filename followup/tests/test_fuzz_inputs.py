@@ -38,6 +38,11 @@ def base_bodies(world: World) -> dict[str, dict]:
         "api-study-list": {"reason": "Copied", "definition": {
             **study_definition(Study.objects.get(code="MSC-ITP-5")), "code": "FUZZ-COPY"}},
         "api-study-activate": {"reason": "Approved by the ethics committee"},
+        "api-participant-signature": {"password": "wrong password"},
+        "api-participant-lock": {"reason": "Casebook signed and cleaned"},
+        "api-participant-unlock": {"reason": "Query reopened"},
+        "api-study-lock": {"reason": "Database lock for the final analysis"},
+        "api-study-unlock": {"reason": "Late query"},
         "api-study-amendments": {"version": "2", "effective_date": today().isoformat(), "reason": "Amendment 2"},
         "api-screening-detail": {"reason": "Corrected", "weight_kg": 61,
                                  "labs": [{"analyte": "PLT", "value": 20, "unit": "10^9/L",

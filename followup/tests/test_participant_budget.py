@@ -52,4 +52,6 @@ def test_participant_reads_do_not_grow_with_assessments(client, api, participant
     with_fifty = counts(client, api, participant)
 
     assert with_fifty == with_one
+    # 13, one for the casebook's sign-off (`followup.signoff`) and one for the SDV states (the
+    # verifications, `followup/_sdv_states.html`)
     assert with_one["page"] <= 15

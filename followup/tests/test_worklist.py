@@ -207,7 +207,8 @@ def test_filters_by_kind_study_and_site(api, participant, coordinator):
     assert items(api, "?site=XH") == []
     refused = api.get("/api/v1/worklist/?kind=visit,lunch")
     assert (refused.status_code, refused.json()) == (400, {"errors": {"kind": [
-        "Unknown kind lunch; use visit, infusion, sae_report, adverse_event_draft, eligibility_confirmation."]}})
+        "Unknown kind lunch; use visit, infusion, sae_report, adverse_event_draft, eligibility_confirmation, "
+        "casebook_signature."]}})
 
 
 def test_other_sites_see_nothing_and_admins_and_strangers_are_refused(participant, coordinator, make_user):

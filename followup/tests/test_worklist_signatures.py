@@ -86,7 +86,7 @@ def test_an_investigators_api_query_count_does_not_grow_with_rows(studies, coord
     many_to_sign(coordinator, count)
     api = client_for(investigator)
     forget_site_roles(investigator)
-    with django_assert_num_queries(5):  # memberships, visits, infusions, adverse events, screenings
+    with django_assert_num_queries(6):  # memberships, visits, infusions, adverse events, screenings, casebooks
         body = api.get("/api/v1/worklist/").json()
     assert body["counts"] == {"overdue": 0, "due": 2 * count}
 
@@ -96,6 +96,6 @@ def test_an_investigators_page_query_count_does_not_grow_with_rows(client, studi
                                                                    django_assert_max_num_queries):
     many_to_sign(coordinator, count)
     client.force_login(investigator)
-    with django_assert_max_num_queries(12):  # session, user, memberships, 4 item reads, filter choices
+    with django_assert_max_num_queries(13):  # session, user, memberships, 5 item reads, filter choices
         response = client.get(reverse("worklist"))
     assert response.context["counts"]["due"] >= 2 * count

@@ -27,8 +27,9 @@ class World:
     # Endpoints an investigator's signature decides (`Action.SIGN`); a coordinator calls the others.
     SIGNED = ("api-adverse-event-confirm", "api-adverse-event-dismiss", "api-study-escalation-decisions",
               "api-screening-eligibility-confirmation")
-    # Endpoints an administrator calls (`Action.CONFIGURE_STUDY`).
-    CONFIGURED = ("api-study-list", "api-study-activate", "api-study-amendments")
+    # Endpoints an administrator calls (`Action.CONFIGURE_STUDY`, and the data locks).
+    CONFIGURED = ("api-study-list", "api-study-activate", "api-study-amendments", "api-participant-lock",
+                  "api-participant-unlock", "api-study-lock", "api-study-unlock")
 
     def url_kwargs(self) -> dict[str, dict]:
         """The URL arguments of each write endpoint of the API, by URL name."""
@@ -55,6 +56,11 @@ class World:
             "api-me": {},
             "api-study-activate": {"code": "MSC-ITP-5"},
             "api-study-amendments": {"code": "MSC-ITP-5"},
+            "api-participant-signature": {"pk": p},
+            "api-participant-lock": {"pk": p},
+            "api-participant-unlock": {"pk": p},
+            "api-study-lock": {"code": "MSC-ITP-5"},
+            "api-study-unlock": {"code": "MSC-ITP-5"},
         }
 
 

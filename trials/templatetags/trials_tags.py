@@ -1,4 +1,7 @@
+import re
+
 from django import template
+from django.utils.translation import gettext as _
 
 from trials import catalogues
 from trials.rule_text import describe_rule
@@ -9,6 +12,40 @@ register = template.Library()
 @register.filter
 def rule_text(criterion) -> str:
     return describe_rule(criterion.rule_type, criterion.params, catalogues.current().analytes)
+
+
+_PROTOCOL_PART = re.compile(r"^(?:PROTOCOLS\.md\s+P\d+\s+)?(inclusion|exclusion|diseases|title)\s*(\d+)?(.*)$", re.S)
+_RULES_PART = re.compile(r"^CLINICAL_RULES\.md(?:\s+sections?\s+[\d\-, and]+)?\.?(.*)$", re.S)
+
+
+@register.filter
+def plain_source(source) -> str:
+    """Where a criterion or a set of response criteria comes from, in words a user reads: the
+    study files' references ("PROTOCOLS.md P3 inclusion 2", "CLINICAL_RULES.md section 1")
+    become "inclusion criterion 2 of the protocol", "the study's clinical rules"; a publication
+    is shown as written."""
+    source = str(source or "")
+    if ".md" not in source:
+        return source
+    parts = []
+    for part in source.split(";"):
+        part = part.strip()
+        protocol, rules = _PROTOCOL_PART.match(part), _RULES_PART.match(part)
+        if part.startswith("CLINICAL_RULES") and rules:
+            rest = rules.group(1).strip().rstrip(".")
+            parts.append(_("the study's clinical rules") + (f" {rest}" if rest else ""))
+        elif (part.startswith("PROTOCOLS") or parts) and protocol:
+            kind, number, rest = protocol.groups()
+            words = {
+                "inclusion": _("inclusion criterion %(n)s of the protocol"),
+                "exclusion": _("exclusion criterion %(n)s of the protocol"),
+                "diseases": _("the diseases of the protocol"), "title": _("the title of the protocol"),
+            }[kind]
+            parts.append((words % {"n": number or ""}).replace("  ", " ") + rest)
+        elif part:
+            parts.append(part.replace("PROTOCOLS.md", _("the protocol")).replace("CLINICAL_RULES.md",
+                                                                                 _("the study's clinical rules")))
+    return "; ".join(parts)
 
 
 @register.filter

@@ -100,10 +100,14 @@ def test_admin_lists_only_the_studies_of_the_administrators_sites(client, studie
 def test_permission_matrix_by_role(studies, make_user):
     pumch = studies["MSC-ITP-5"].sites.get().pk
     expected = {
-        "coordinator": {Action.VIEW, Action.VIEW_AUDIT, Action.SCREEN, Action.CAPTURE},
-        "investigator": {Action.VIEW, Action.VIEW_AUDIT, Action.SCREEN, Action.CAPTURE, Action.SIGN},
-        "monitor": {Action.VIEW, Action.VIEW_AUDIT, Action.VERIFY},
-        "admin": {Action.VIEW, Action.VIEW_AUDIT, Action.CONFIGURE_STUDY},
+        "coordinator": {Action.VIEW, Action.VIEW_AUDIT, Action.SCREEN, Action.CAPTURE, Action.ANSWER_QUERY},
+        "investigator": {Action.VIEW, Action.VIEW_AUDIT, Action.SCREEN, Action.CAPTURE, Action.SIGN,
+                         Action.QUERY, Action.ANSWER_QUERY, Action.CLOSE_QUERY},
+        # a monitor and a data manager never edit clinical data
+        "monitor": {Action.VIEW, Action.VIEW_AUDIT, Action.VERIFY, Action.QUERY, Action.CLOSE_QUERY},
+        "data_manager": {Action.VIEW, Action.VIEW_AUDIT, Action.QUERY, Action.CLOSE_QUERY, Action.LOCK,
+                         Action.MANAGE_SDV},
+        "admin": {Action.VIEW, Action.VIEW_AUDIT, Action.CONFIGURE_STUDY, Action.LOCK, Action.MANAGE_SDV},
     }
     for role, actions in expected.items():
         user = make_user(role)

@@ -1,0 +1,128 @@
+"""The investigator's sign-off of a participant's casebook (issue 14: investigator sign-off).
+
+An investigator of the participant's site (`Action.SIGN`) approves the casebook's data as complete
+and accurate with their own password, re-entered (`trials.signatures.check_signature`: a wrong
+password is 403 and writes nothing). The signature records the signer, their printed name, the time
+and the meaning they read (`trials.signatures.CASEBOOK_MEANING`); each is a row of its own
+(`followup.signoff_models.CasebookSignature`), never edited, the latest superseding the earlier.
+
+The signature holds only while the data it approved stand: any later change of the casebook -
+screening (with its labs and prior therapies), consent, the participant's own record, infusions,
+visits, assessments (with their labs, transfusions and rescue therapies) and adverse events -
+withdraws it. The time of the latest change is read from the history of those records
+(django-simple-history's `history_date`: every write keeps a history row, `trials.audit`), in the
+same statement that reads the signature (`latest_change`), so no write has to remember to clear
+the signature.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from django.db import models, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dosing.models import Infusion
+from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
+from trials.audit import audited_save
+from trials.errors import ServiceError
+from trials.scoping import Action, require
+from trials.signatures import CASEBOOK_MEANING, check_signature
+
+from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
+from .signoff_models import CasebookSignature
+
+# Below every change time: a record kind with no history row for the participant adds no change.
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The casebook's records, each with the lookup from its history rows to the participant's
+# screening or to the participant. A deleted record keeps its history rows: its deletion counts.
+SCREENING_RECORDS = ((Screening, "id"), (ScreeningLab, "screening_id"), (PriorTherapy, "screening_id"),
+                     (Consent, "screening_id"))
+PARTICIPANT_RECORDS = ((Participant, "id"), (Infusion, "participant_id"), (Visit, "participant_id"),
+                       (Assessment, "participant_id"), (LabResult, "assessment__participant_id"),
+                       (Transfusion, "assessment__participant_id"), (RescueTherapy, "assessment__participant_id"),
+                       (AdverseEvent, "participant_id"))
+
+
+def _latest_history(model: type[models.Model], lookup: str, value) -> Coalesce:
+    rows = model.history.model.objects.filter(**{lookup: value})
+    if model is Participant:
+        # The lock of a signed casebook (`enrollment.locks`) changes no data: while locked nothing
+        # else of the participant's row can change, so its rows with a lock are the lock's own. An
+        # unlock opens the casebook to changes again: it counts, and the casebook is signed again
+        # before it is locked again.
+        rows = rows.filter(locked_at__isnull=True)
+    rows = rows.order_by("-history_date").values("history_date")
+    return Coalesce(Subquery(rows[:1]), Value(_NEVER), output_field=models.DateTimeField())
+
+
+def latest_change(participant=None, screening=None) -> Greatest:
+    """An expression: the time of the latest change of any record of the participant's casebook
+    (`SCREENING_RECORDS`, `PARTICIPANT_RECORDS`), from their history tables. `participant` and
+    `screening` are the participant's and its screening's ids, as values or as references to the
+    outer query (by default, of a query of participants). One scalar subquery per record kind, all
+    in the statement that annotates it."""
+    participant = OuterRef("pk") if participant is None else participant
+    screening = OuterRef("screening_id") if screening is None else screening
+    return Greatest(*(_latest_history(model, lookup, screening) for model, lookup in SCREENING_RECORDS),
+                    *(_latest_history(model, lookup, participant) for model, lookup in PARTICIPANT_RECORDS),
+                    output_field=models.DateTimeField())
+
+
+def signature_holds(signed_at: datetime, changed_at: datetime | None) -> bool:
+    """A signature holds when no change of the data came after it (a change at the very time of
+    signing was seen by the signer)."""
+    return changed_at is None or changed_at <= signed_at
+
+
+class CasebookSignoff(NamedTuple):
+    """The casebook's latest signature (None: never signed), whether it holds, and, when withdrawn,
+    the time of the latest change after it."""
+
+    signature: CasebookSignature | None
+    valid: bool
+    changed_since: datetime | None
+
+
+def _state(signature: CasebookSignature | None) -> CasebookSignoff:
+    if signature is None:
+        return CasebookSignoff(None, False, None)
+    changed_at = signature.latest_change
+    if signature_holds(signature.signed_at, changed_at):
+        return CasebookSignoff(signature, True, None)
+    return CasebookSignoff(signature, False, changed_at)
+
+
+def casebook_signature_state(participant) -> CasebookSignoff:
+    """(signature | None, valid, changed_since) of the participant's casebook, in one query: the
+    latest signature, its signer and the time of the casebook's latest change."""
+    signature = (CasebookSignature.objects.filter(participant_id=participant.pk).select_related("signed_by")
+                 .annotate(latest_change=latest_change(participant.pk, participant.screening_id))
+                 .order_by("-signed_at", "-id").first())
+    return _state(signature)
+
+
+def casebook_signed(participant) -> bool:
+    """True when the casebook carries an investigator's signature that no later change has
+    withdrawn (the receiver of `trials.hooks.casebook_signed`)."""
+    return casebook_signature_state(participant).valid
+
+
+def casebook_sign(*, participant, password: str, by, now: datetime | None = None) -> CasebookSignature:
+    """The investigator of the participant's site signs the casebook (403 for another role; 400
+    when no password is given; 403 when it is not the signer's own, nothing written). A new
+    signature supersedes the earlier ones, which are kept as they were."""
+    require(by, Action.SIGN, [participant.site_id])
+    if not password:
+        raise ServiceError({"password": [_("Re-enter your password to sign the casebook.")]})
+    check_signature(by, password, refused=_("The password is not correct: the casebook was not signed."))
+    signature = CasebookSignature(participant=participant, signed_by=by,
+                                  signed_by_name=(by.get_full_name() or by.get_username())[:300],
+                                  signed_at=now or timezone.now(), meaning=str(CASEBOOK_MEANING))
+    with transaction.atomic():
+        audited_save(signature, by=by, reason=_("Casebook signed by the investigator"))
+    return signature

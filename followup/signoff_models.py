@@ -1,0 +1,46 @@
+"""The investigator's sign-off of a participant's casebook (issue 14: investigator sign-off).
+
+An investigator of the participant's site approves the casebook's data as complete and accurate,
+re-entering their password (`trials.signatures.check_signature`). Each signature is a row of its
+own, written once by `followup.signoff.casebook_sign` and never edited: a new signature supersedes
+the earlier ones, which stay as they were (with their history) so the record shows every sign-off.
+Whether the latest signature still holds is not stored: any change of the casebook's data after it
+withdraws it, read from the history of the records (`followup.signoff.casebook_signature_state`).
+"""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from trials.scoping import ScopedQuerySet
+
+
+class CasebookSignature(models.Model):
+    """One investigator's signature of a participant's casebook; the latest one (by `signed_at`,
+    then id) is the casebook's signature (21 CFR 11.50: printed name, date and time, meaning)."""
+
+    participant = models.ForeignKey("enrollment.Participant", on_delete=models.PROTECT,
+                                    related_name="casebook_signatures")
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("signed by"))
+    signed_by_name = models.CharField(_("signer's printed name"), max_length=300)
+    signed_at = models.DateTimeField(_("signed at"))
+    meaning = models.TextField(_("meaning of the signature"))
+    history = HistoricalRecords()
+
+    site_scope = "participant__site"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["participant", "-signed_at", "-id"]
+        verbose_name = _("casebook signature")
+        verbose_name_plural = _("casebook signatures")
+        indexes = [models.Index(fields=["participant", "-signed_at", "-id"], name="casebook_signature_latest")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(signed_by_name="") & ~Q(meaning=""),
+                                   name="casebook_signature_names_signer_and_meaning"),
+        ]
+
+    def __str__(self):
+        return f"{self.participant} signed by {self.signed_by_name} at {self.signed_at:%Y-%m-%d %H:%M}"

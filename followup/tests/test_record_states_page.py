@@ -1,0 +1,37 @@
+"""The participant page shows each form's state through the whole monitoring chain: complete ->
+signed once the investigator signs the casebook -> locked once the data manager locks it; a change
+after signing takes the signature away and the forms are complete again."""
+import re
+
+from django.urls import reverse
+
+from enrollment.locks import casebook_lock
+from followup import signoff
+from followup.tests.test_participant_budget import record
+from trials.tests.support import SIGNER_PASSWORD
+
+
+def states(client, participant) -> set[str]:
+    page = client.get(reverse("participant-detail", args=[participant.pk])).content.decode()
+    section = page[page.index('data-testid="sdv-states"'):]
+    return set(re.findall(r'data-sdv-state="([a-z_]+)"', section))
+
+
+def test_forms_read_signed_then_locked_and_a_later_change_withdraws_the_signature(
+        client, participant, coordinator, investigator, make_user):
+    record(participant, coordinator, 0, 15)
+    client.force_login(coordinator)
+    assert "complete" in states(client, participant) and not {"signed", "locked"} & states(client, participant)
+
+    signoff.casebook_sign(participant=participant, password=SIGNER_PASSWORD, by=investigator)
+    found = states(client, participant)
+    assert "signed" in found and "complete" not in found and "locked" not in found
+
+    record(participant, coordinator, 1, 18)  # a later assessment: the signature no longer holds
+    found = states(client, participant)
+    assert "complete" in found and "signed" not in found
+
+    signoff.casebook_sign(participant=participant, password=SIGNER_PASSWORD, by=investigator)
+    participant.refresh_from_db()
+    casebook_lock(participant=participant, by=make_user("data_manager"), reason="Casebook clean")
+    assert states(client, participant) == {"locked"}
