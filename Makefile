@@ -50,9 +50,12 @@ run: migrate
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST)
 
 # DATABASE_URL, CELERY_BROKER_URL and REQUIRE_SERVICES pass through from the environment (.ci/run sets them).
+# The tests run in one process per core (pytest-xdist), each with a test database of its own;
+# PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= auto
 test: install-dev
 	$(DEV_ENV) $(BIN)/python manage.py compile_translations
-	$(DEV_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(DEV_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	$(DEV_ENV) $(BIN)/python bench/run.py

@@ -5,13 +5,16 @@ import socket
 import subprocess
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 import yaml
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test import override_settings
 from django.utils import timezone, translation
 
 from config.celery import app
@@ -22,6 +25,7 @@ from trials import catalogues
 from trials.models import Study
 from trials.services import STUDIES_DIR, LoadReport, studies_load, study_load
 from trials.tests.factories import UserFactory
+from trials.tests.loaded_rows import LoadedRows
 from trials.tests.support import SIGNER_PASSWORD, client_for, require_service, setup_update
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
@@ -68,19 +72,52 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def _redis_database(url: str) -> int:
+    return int(urlsplit(url).path.strip("/") or 0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_of_this_worker():
+    """Run in parallel (pytest-xdist: `make test` runs one worker per core), each worker keeps its
+    cache in a Redis database of its own: the tests empty the cache (FLUSHDB), which must not
+    empty another worker's in the middle of its test. Worker gw0 keeps the configured database,
+    gwN the Nth after it, passing over the broker's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    location = django_settings.CACHES["default"].get("LOCATION", "")
+    if not worker.startswith("gw") or not str(location).startswith("redis"):
+        yield
+        return
+    broker = django_settings.CELERY_BROKER_URL
+    taken = {_redis_database(broker)} if broker.startswith("redis") else set()
+    number = _redis_database(location)
+    for _ in range(int(worker.removeprefix("gw"))):
+        number = (number + 1) % 16
+        while number in taken:
+            number = (number + 1) % 16
+    parts = urlsplit(location)
+    own = urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, parts.fragment))
+    with override_settings(CACHES={"default": {**django_settings.CACHES["default"], "LOCATION": own}}):
+        yield
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(cache_of_this_worker, django_db_setup, django_db_blocker):
     """Load the built-in studies once into the test database; each test rolls back on top of it."""
     with django_db_blocker.unblock():
         studies_load()
         catalogues.current()
 
 
+# The rows of the studies loaded into a database that a transactional test emptied, written back
+# for the next such test instead of loading the files again (trials/tests/loaded_rows.py).
+_loaded_after_flush = LoadedRows()
+
+
 @pytest.fixture
 def studies(db):
     """The three built-in studies, loaded from trials/studies/ (by code)."""
     if not Study.objects.filter(code__in=["UCB-IRIC", "HUCMSC-ITP-ESC", "MSC-ITP-5"]).count() == 3:
-        studies_load()
+        _loaded_after_flush.load_or_restore(studies_load)
     return {study.code: study for study in Study.objects.all()}
 
 
