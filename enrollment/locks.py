@@ -76,10 +76,19 @@ def current_lock(participant: Participant) -> Lock | None:
     return _lock_from(row[2:5], row[5:8], number=row[0], study_code=row[1])
 
 
+def _read_with_its_lock(participant: Participant) -> bool:
+    """True when the caller read `participant` in this request with its lock and its study's
+    (`selectors.participants_visible` selects `locked_by`, `study` and `study__locked_by`)."""
+    cache = participant._state.fields_cache
+    return "locked_by" in cache and "study" in cache and "locked_by" in cache["study"]._state.fields_cache
+
+
 def refuse_if_locked(participant: Participant) -> None:
     """`RecordLocked` (409 in the API, 403 page) when the participant's casebook or study is locked.
-    Every write service that changes a participant's clinical data calls it first."""
-    lock = current_lock(participant)
+    Every write service that changes a participant's clinical data calls it first. Read with the
+    participant when the caller selected its lock in this request (no query of its own, as
+    `refuse_if_screening_locked` does), else one query."""
+    lock = lock_of(participant) if _read_with_its_lock(participant) else current_lock(participant)
     if lock is not None:
         raise RecordLocked(lock.message)
 

@@ -212,7 +212,9 @@ class AssessmentDetail(APIView):
 
     def _assessment(self, request, pk):
         return get_object_or_404(
-            Assessment.objects.visible_to(request.user).select_related("participant__screening", "visit", "recorded_by")
+            Assessment.objects.visible_to(request.user)
+            .select_related("participant__screening", "participant__locked_by", "participant__study__locked_by",
+                            "visit", "recorded_by")
             .prefetch_related("labs", "transfusions", "rescue_therapies"), pk=pk)
 
     @extend_schema(responses=AssessmentOutSerializer)

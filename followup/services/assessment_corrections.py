@@ -205,7 +205,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
                 audited_bulk_create(rows, by=by, reason=reason)
         if new_visit is not None and (old_visit is None or new_visit.pk != old_visit.pk):
             visit_record(visit=new_visit, done_at=_at_midnight(valid.day, tz), deviation_reason=valid.deviation_reason,
-                         by=by, now=now, edit_checks=False)
+                         by=by, now=now, edit_checks=False, lock_checked=True)
         elif redated:
             new_visit.done_at = _at_midnight(valid.day, tz)
             new_visit.deviation, new_visit.deviation_reason = valid.deviation, valid.deviation_reason

@@ -370,7 +370,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
                 audited_bulk_create(rows, by=by, reason=reason)
         if visit is not None:
             visit_record(visit=visit, done_at=_at_midnight(day, timezone.get_current_timezone()),
-                         deviation_reason=valid.deviation_reason, by=by, now=now, edit_checks=False)
+                         deviation_reason=valid.deviation_reason, by=by, now=now, edit_checks=False, lock_checked=True)
         adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now)
         queue_outcomes(participant.study_id)
         auto_queries_for(participant, by, assessments=[assessment], created=True)

@@ -96,7 +96,8 @@ def visit_schedule_refresh(*, participant, infusion_plan, infusions, by, reason:
 # ---------------------------------------------------------------------------------------------
 
 def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: str = "", by,
-                 now: datetime | None = None, version: int | None = None, edit_checks: bool = True) -> Visit:
+                 now: datetime | None = None, version: int | None = None, edit_checks: bool = True,
+                 lock_checked: bool = False) -> Visit:
     """Mark a visit done (a timed sample collected) at the time it happened.
 
     Outside its window it is still recorded, flagged as a protocol deviation with a required
@@ -104,9 +105,11 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
     visit as read (its `version`, when the caller sends the one its user read) must still be the
     row's: a visit re-dated or recorded since is refused (409), not recorded over. Then the edit
     checks open or close their data queries (`followup.auto_queries`), unless the caller runs them
-    itself (`edit_checks=False`: an assessment recorded with its visit).
+    itself (`edit_checks=False`: an assessment recorded with its visit). A locked casebook refuses it,
+    unless the caller refused one already (`lock_checked`: the assessment service it is part of).
     """
-    refuse_if_locked(visit.participant)
+    if not lock_checked:
+        refuse_if_locked(visit.participant)
     if version is not None:
         visit.row_version = version
     now = now or timezone.now()

@@ -68,7 +68,6 @@ def base_bodies(world: World) -> dict[str, dict]:
         "api-participant-queries": {"record": f"assessment/{world.assessment.pk}", "item": "lab:PLT",
                                     "question": "42 or 24?"},
         "api-query-answer": {"answer": "It is 42."},
-        "api-participant-signature": {"password": "wrong"},
         "api-query-close": {"note": "Checked."},
         "api-query-reopen": {"reason": "Second page."},
         "api-adverse-event-confirm": {"grade": 1, "serious": False, "relationship": "unlikely"},

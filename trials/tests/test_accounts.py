@@ -75,7 +75,7 @@ def test_seed_demo_creates_one_account_per_role(studies, settings, capsys):
     call_command("seed_demo")
     roles = dict(SiteMembership.objects.filter(site__code="PUMCH").values_list("user__username", "role"))
     assert roles == {"coordinator": "coordinator", "investigator": "investigator", "monitor": "monitor",
-                     "admin": "admin"}
+                     "datamanager": "data_manager", "admin": "admin"}
     assert "password: Harbour-Lantern-58" in capsys.readouterr().out
 
 
