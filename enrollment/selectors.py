@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 
 from trials import catalogues
@@ -214,3 +214,12 @@ def enrolment_options(study) -> list[EnrolmentOption]:
 def screening_item_answers(*, study, code: str) -> int:
     """`trials.hooks.item_answers`: the study's screenings holding an answer to item `code`."""
     return Screening.objects.filter(study=study, items__has_key=code).count()
+
+
+def locked_casebooks_by_site(user, study) -> list[dict]:
+    """Per site of the study the user sees: [{site, enrolled, locked}], the participants and the
+    casebooks locked on their own (a study's data lock locks them all; the study page says so
+    above), in one statement."""
+    return list(Participant.objects.visible_to(user).filter(study=study).values(site_code=F("site__code"))
+                .annotate(enrolled=Count("id"), locked=Count("id", filter=Q(locked_at__isnull=False)))
+                .order_by("site_code"))

@@ -6,6 +6,7 @@ all; the study is found through `visible_to` (404)."""
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from enrollment.selectors import locked_casebooks_by_site
 from trials import selectors
 from trials.amendments import pending_changes
 from trials.lock_views import study_lock_context
@@ -54,6 +55,7 @@ def study_detail(request, code):
             if can(request.user, Action.MANAGE_SDV, site_ids) else None,
             "may_verify_study": can(request.user, Action.VERIFY, site_ids),
             "query_counts": study_query_counts(request.user, study),
+            "locked_casebooks": locked_casebooks_by_site(request.user, study),
             **study_lock_context(request.user, study),
         },
     )

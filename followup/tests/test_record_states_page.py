@@ -35,3 +35,20 @@ def test_forms_read_signed_then_locked_and_a_later_change_withdraws_the_signatur
     participant.refresh_from_db()
     casebook_lock(participant=participant, by=make_user("data_manager"), reason="Casebook clean")
     assert states(client, participant) == {"locked"}
+
+
+def test_the_study_page_counts_locked_casebooks_per_site(client, participant, coordinator, investigator, make_user):
+    record(participant, coordinator, 0, 15)
+    client.force_login(make_user("data_manager"))
+    url = reverse("study-detail", args=[participant.study.code])
+
+    def row():
+        page = client.get(url).content.decode()
+        section = page[page.index('data-testid="study-locks"'):]
+        return re.findall(r'<tr data-site="PUMCH"><td>PUMCH</td><td>(\d+)</td><td>(\d+)</td></tr>', section)
+
+    assert row() == [("1", "0")]
+    signoff.casebook_sign(participant=participant, password=SIGNER_PASSWORD, by=investigator)
+    participant.refresh_from_db()
+    casebook_lock(participant=participant, by=make_user("data_manager"), reason="Casebook clean")
+    assert row() == [("1", "1")]
