@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enrollment.forms import style
+from enrollment.locks import lock_of
 from enrollment.selectors import participants_visible
 from trials.errors import ConflictError, ServiceError
 from trials.forms_errors import add_service_errors
@@ -110,7 +111,8 @@ def _transition(query: DataQuery, action: str, user, data: dict) -> None:
 
 def _query(request, pk) -> DataQuery:
     return get_object_or_404(DataQuery.objects.visible_to(request.user).select_related(
-        "participant", "opened_by", "answered_by", "closed_by").prefetch_related("messages__by"), pk=pk)
+        "participant__locked_by", "participant__study__locked_by", "opened_by", "answered_by", "closed_by",
+    ).prefetch_related("messages__by"), pk=pk)
 
 
 @login_required
@@ -150,7 +152,8 @@ def query_detail(request, pk):
         if form is not None:
             style(form)
     correct_url = None
-    if may_answer and query.record_kind == "assessment" and assessment_can_correct(request.user, query.participant):
+    if (may_answer and query.record_kind == "assessment" and assessment_can_correct(request.user, query.participant)
+            and lock_of(query.participant) is None):  # a locked casebook's edit page refuses (403 naming the lock)
         correct_url = reverse("assessment-edit", args=[query.record_pk]) + f"?query={query.pk}"
     audit_url = None
     if query.correction_history_id:

@@ -10,11 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from enrollment.locks import casebook_lock
+from followup import signoff
 from followup.data_queries import query_answer, query_open
 from followup.models import Assessment, DataQuery
 from followup.record_refs import RecordRef
 from followup.tests.support import assessment_form_as_posted
-from trials.tests.support import setup_update
+from trials.tests.support import SIGNER_PASSWORD, setup_update
 
 
 def new_url(assessment, item="lab:PLT"):
@@ -74,6 +76,21 @@ def test_the_query_page_offers_each_role_its_form(client, monitor, coordinator, 
     assert client.get(url).context["forms"]["reopen"] is not None
     client.post(url, {"action": "reopen", "reason": "Second page of the report."})
     assert DataQuery.objects.get().state == "open"
+
+
+def test_the_query_page_of_a_locked_casebook_offers_no_correction(client, monitor, coordinator, investigator,
+                                                                   data_manager, assessment):
+    participant = assessment.participant
+    signoff.casebook_sign(participant=participant, password=SIGNER_PASSWORD, by=investigator)
+    casebook_lock(participant=participant, by=data_manager, reason="Casebook clean")
+    query = opened(assessment, monitor)[0]  # a query may still be raised: it changes no clinical data
+    client.force_login(coordinator)
+
+    page = client.get(reverse("query-detail", args=[query.pk]))
+
+    assert page.context["correct_url"] is None  # the edit page would refuse it (403 naming the lock)
+    assert b'data-testid="query-correct"' not in page.content
+    assert page.context["forms"]["answer"] is not None
 
 
 def test_the_query_page_refuses_a_wrong_role_and_shows_a_conflict(client, monitor, make_user, assessment):
