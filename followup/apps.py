@@ -13,7 +13,15 @@ class FollowupConfig(AppConfig):
         # imported only once the app registry is ready, that is here.
         from trials.audit import register_audited, register_audited_parts, register_item_answers  # noqa: PLC0415
 
-        from .models import AdverseEvent, Assessment, LabResult, Visit  # noqa: PLC0415
+        from .models import (  # noqa: PLC0415
+            AdverseEvent,
+            Assessment,
+            CasebookSignature,
+            DataQuery,
+            ItemVerification,
+            LabResult,
+            Visit,
+        )
         from .participant_schedule import participant_schedule  # noqa: PLC0415
         from .selectors import assessment_item_answers, escalation_events_prefetch  # noqa: PLC0415
         from .services.infusions import after_infusion_change, schedule_on_enrolment  # noqa: PLC0415
@@ -23,6 +31,9 @@ class FollowupConfig(AppConfig):
         register_audited("assessment", Assessment)
         register_audited("visit", Visit)
         register_audited("lab-result", LabResult)
+        register_audited("data-query", DataQuery)
+        register_audited("casebook-signature", CasebookSignature)
+        register_audited("item-verification", ItemVerification)
         register_audited_parts(Assessment, "labs", "transfusions", "rescue_therapies")
         register_item_answers(Assessment, "items", study_id=lambda assessment: assessment.participant.study_id)
         hooks.participant_enrolled.connect(schedule_on_enrolment)

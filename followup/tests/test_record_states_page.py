@@ -7,6 +7,8 @@ from django.urls import reverse
 
 from enrollment.locks import casebook_lock
 from followup import signoff
+from followup.data_queries import query_answer, query_open
+from followup.record_refs import RecordRef
 from followup.tests.test_participant_budget import record
 from trials.tests.support import SIGNER_PASSWORD
 
@@ -52,3 +54,26 @@ def test_the_study_page_counts_locked_casebooks_per_site(client, participant, co
     participant.refresh_from_db()
     casebook_lock(participant=participant, by=make_user("data_manager"), reason="Casebook clean")
     assert row() == [("1", "1")]
+
+
+def test_queries_and_signatures_have_their_audit_trail_at_their_site_only(
+        client, participant, coordinator, investigator, make_user):
+    record(participant, coordinator, 0, 15)
+    assessment = participant.assessments.get()
+    query = query_open(RecordRef("assessment", assessment.pk), "lab:PLT", "Source says 51?", make_user("monitor"))
+    query_answer(query, "Transcription checked: 15 stands.", coordinator)
+    signature = signoff.casebook_sign(participant=participant, password=SIGNER_PASSWORD, by=investigator)
+
+    client.force_login(make_user("monitor"))
+    page = client.get(reverse("audit-trail", args=["data-query", query.pk])).content.decode()
+    assert "Source says 51?" in page and "Transcription checked: 15 stands." in page
+    assert reverse("audit-trail", args=["data-query", query.pk]) in client.get(
+        reverse("query-detail", args=[query.pk])).content.decode()
+    page = client.get(reverse("audit-trail", args=["casebook-signature", signature.pk])).content.decode()
+    assert signature.meaning in page
+    assert reverse("audit-trail", args=["casebook-signature", signature.pk]) in client.get(
+        reverse("participant-detail", args=[participant.pk])).content.decode()
+
+    client.force_login(make_user("monitor", site="XH"))
+    assert client.get(reverse("audit-trail", args=["data-query", query.pk])).status_code == 404
+    assert client.get(reverse("audit-trail", args=["casebook-signature", signature.pk])).status_code == 404
