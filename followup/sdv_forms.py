@@ -14,7 +14,7 @@ class SdvPlanForm(LimitedForm, forms.Form):
                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class VerifyItemsForm(forms.Form):
+class VerifyItemsForm(LimitedForm, forms.Form):
     """The items ticked on a record's verification page (their codes) and the version it showed."""
 
     items = forms.MultipleChoiceField(label=_("Items verified"), widget=forms.CheckboxSelectMultiple,

@@ -64,8 +64,14 @@ ROLE_RULES: dict[str, frozenset[str]] = {
 _CACHE_ATTR = "_site_roles_cache"
 
 
+def remember_site_roles(user, roles: dict[int, str]) -> None:
+    """Keep the user's {site id: role} read with the user (`trials.sessions.AccountBackend`)."""
+    setattr(user, _CACHE_ATTR, roles)
+
+
 def site_roles(user) -> dict[int, str]:
-    """{site id: role} of the user's memberships, read once per request (one query)."""
+    """{site id: role} of the user's memberships, read once per request (one query; none when read
+    with the user of the session)."""
     if not getattr(user, "is_authenticated", False):
         return {}
     cached = getattr(user, _CACHE_ATTR, None)

@@ -14,10 +14,13 @@ import time
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Aggregate, CharField, Max, OuterRef, Subquery, TextField, Value
+from django.db.models.functions import Cast, Concat
 from django.dispatch import receiver
 
 from .auth_models import ENDS_SESSIONS, AccountEvent
+from .models import SiteMembership
+from .scoping import remember_site_roles
 
 SIGNED_IN_AT = "_signed_in_at"  # session key: when its user signed in (seconds since the epoch)
 
@@ -28,14 +31,45 @@ def _sessions_ended_at():
     return Subquery(newest)
 
 
+class _Joined(Aggregate):
+    """The texts of a group joined with commas (GROUP_CONCAT in SQLite, STRING_AGG in PostgreSQL)."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="STRING_AGG", **extra)
+
+
+def _site_roles_text():
+    """"site id:role,..." of the user's memberships, as a subquery of the user's row."""
+    pair = Concat(Cast("site_id", CharField()), Value(":"), "role", output_field=CharField())
+    return Subquery(SiteMembership.objects.filter(user=OuterRef("pk")).order_by().values("user")
+                    .annotate(text=_Joined(pair)).values("text"))
+
+
+def _site_roles(text: str | None) -> dict[int, str]:
+    found = {}
+    for pair in filter(None, (text or "").split(",")):
+        site, role = pair.split(":", 1)
+        found[int(site)] = role
+    return found
+
+
 class AccountBackend(ModelBackend):
     """Django's user-name and password sign-in; the user read for a session carries when their
-    sessions last ended (`sessions_ended_at`), in the same query."""
+    sessions last ended (`sessions_ended_at`) and their roles at their sites (`trials.scoping`), in
+    the same query."""
 
     def get_user(self, user_id):
         manager = get_user_model()._default_manager
-        user = manager.annotate(sessions_ended_at=_sessions_ended_at()).filter(pk=user_id).first()
-        return user if user is not None and self.user_can_authenticate(user) else None
+        user = (manager.annotate(sessions_ended_at=_sessions_ended_at(), site_roles_text=_site_roles_text())
+                .filter(pk=user_id).first())
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        remember_site_roles(user, _site_roles(user.site_roles_text))
+        return user
 
 
 @receiver(user_logged_in, dispatch_uid="session-signed-in-at")

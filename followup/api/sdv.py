@@ -87,7 +87,7 @@ class ParticipantVerificationSerializer(serializers.Serializer):
     records = RecordVerificationSerializer(many=True)
 
 
-class VerifyInSerializer(serializers.Serializer):
+class VerifyInSerializer(LimitedSerializer):
     kind = serializers.ChoiceField(choices=list(KINDS))
     record = serializers.IntegerField(help_text="The record's id.")
     items = serializers.ListField(child=serializers.CharField(max_length=150), allow_empty=False,

@@ -77,7 +77,7 @@ WITH_TEXT = [endpoint for endpoint in ENDPOINTS if overlong(endpoint[2]())[1]]
 def test_over_long_text_is_400_naming_each_field_and_writes_nothing(studies, coordinator, investigator, make_user,
                                                                      name, method, serializer):
     world = build_world(coordinator)
-    user = investigator if name in world.SIGNED else make_user("admin") if name in world.CONFIGURED else coordinator
+    user = world.caller(name, coordinator=coordinator, investigator=investigator, make_user=make_user)
     body, paths = overlong(serializer())
     before = history_rows()
     response = getattr(client_for(user), method)(reverse(name, kwargs=world.url_kwargs()[name]), body, format="json")

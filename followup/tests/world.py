@@ -32,7 +32,19 @@ class World:
               "api-screening-eligibility-confirmation", "api-participant-signature")
     # Endpoints an administrator calls (`Action.CONFIGURE_STUDY`, and the data locks).
     CONFIGURED = ("api-study-list", "api-study-activate", "api-study-amendments", "api-participant-lock",
-                  "api-participant-unlock", "api-study-lock", "api-study-unlock")
+                  "api-participant-unlock", "api-study-lock", "api-study-unlock", "api-study-sdv-plan")
+
+    # Endpoints a monitor calls (`Action.VERIFY`).
+    VERIFIED = ("api-participant-verification",)
+
+    @classmethod
+    def caller(cls, name: str, *, coordinator, investigator, make_user):
+        """The user who may call the endpoint `name`."""
+        if name in cls.SIGNED:
+            return investigator
+        if name in cls.CONFIGURED:
+            return make_user("admin")
+        return make_user("monitor") if name in cls.VERIFIED else coordinator
 
     def url_kwargs(self) -> dict[str, dict]:
         """The URL arguments of each write endpoint of the API, by URL name."""
@@ -64,6 +76,8 @@ class World:
             "api-query-answer": {"pk": self.query.pk},
             "api-query-close": {"pk": self.query.pk},
             "api-query-reopen": {"pk": self.query.pk},
+            "api-study-sdv-plan": {"code": "MSC-ITP-5"},
+            "api-participant-verification": {"pk": p},
             "api-participant-lock": {"pk": p},
             "api-participant-unlock": {"pk": p},
             "api-study-lock": {"code": "MSC-ITP-5"},
