@@ -1,5 +1,5 @@
 """The participant page (enrolment, consents, infusions, visits, assessments, adverse events,
-response and deviations) and the withdrawal posted from it.
+response and deviations), the withdrawal posted from it, and the participant's audit trail.
 
 The page gathers what every app records about the participant, so it lives in the app that
 sees them all. It finds the participant through `visible_to` (another site's is a 404); the
@@ -27,6 +27,7 @@ from . import signoff
 from .deviations import participant_deviations
 from .forms import CasebookSignForm
 from .models import Visit
+from .participant_audit import participant_audit_trail
 from .participant_schedule import participant_schedule
 from .sdv import screening_analytes, verification_prefetch
 from .query_selectors import participant_queries, record_labels
@@ -90,6 +91,16 @@ def _participant_page(request, participant, *, withdrawal_form=None, signoff_for
 @login_required
 def participant_detail(request, pk):
     return _participant_page(request, _participant(request, pk))
+
+
+@login_required
+def participant_audit(request, pk):
+    """The participant's audit trail (`followup.participant_audit`), oldest first, a page at a time:
+    for every role of the participant's site (`Action.VIEW_AUDIT`), 404 elsewhere."""
+    participant = get_object_or_404(participants_visible(request.user, Action.VIEW_AUDIT), pk=pk)
+    trail = participant_audit_trail(participant, page=request.GET.get("page"))
+    return render(request, "followup/participant_audit.html", {
+        "participant": participant, "study": participant.study, "entries": trail.entries, "page": trail.page})
 
 
 @login_required
