@@ -19,7 +19,7 @@ from enrollment.locks import lock_of, refuse_if_locked
 from enrollment.selectors import participants_visible
 from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
-from trials.forms_errors import add_service_errors, errors_as_messages
+from trials.forms_errors import add_service_errors, add_signature_refusal, errors_as_messages
 from trials.scoping import Action, can, require
 from trials.signatures import SignatureRefused
 
@@ -139,7 +139,7 @@ def participant_casebook_sign(request, pk):
         try:
             signoff.casebook_sign(participant=participant, password=form.cleaned_data["password"], by=request.user)
         except SignatureRefused as refused:  # not the signer's password: nothing written
-            form.add_error("password", str(refused))
+            add_signature_refusal(form, refused)
         except ServiceError as error:
             add_service_errors(form, error)
         else:
