@@ -209,10 +209,12 @@ class ResponseChange:
 def confirmed_response_change(before: ResponseFacts, after: ResponseFacts, response: ResponseRules
                               ) -> ResponseChange | None:
     """The change of the participant's best confirmed response (CLINICAL_RULES.md sections 1-2:
-    confirmation, best confirmed response) that turning the facts `before` into `after` makes;
-    None when it stays the same or cannot be computed on either side."""
+    confirmation, best confirmed response) that turning the facts `before` into `after` makes; None
+    when it stays the same, cannot be computed on either side, or was not a confirmed category
+    before (NE: the first evaluable counts, a baseline entered late, give a response, they do not
+    change one)."""
     was, now = response.best_confirmed(before), response.best_confirmed(after)
-    if was is None or now is None or was == now:
+    if was is None or now is None or was == now or was == rules.NE:
         return None
     return ResponseChange(was, now)
 

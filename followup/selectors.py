@@ -21,6 +21,7 @@ from .response_facts import (
     LabFact,
     NoInvolvedLineage,
     ResponseFacts,
+    ResponseRules,
     response_of_family,
     response_of_lineages,
 )
@@ -182,6 +183,31 @@ def _multilineage(facts: _Facts, criteria, disease: str, sets: dict) -> rules.Re
                                     involved=involved_by_definition(disease), disease=disease)
     except NoInvolvedLineage as reason:
         raise ResponseNotAvailable(str(reason)) from None
+
+
+def response_rules_of(participant) -> tuple[ResponseRules, object] | None:
+    """(What computes the participant's best confirmed response, their study) for the edit check of
+    a count (`followup.auto_queries`): one read (the disease's criteria set and the study), a second
+    for several lineages (the lineages' sets); None when the disease has no set in the study or the
+    set cannot judge (incomplete, or a family not computed)."""
+    study_disease = (StudyDisease.objects.select_related("response_criteria", "study")
+                     .filter(study_id=participant.study_id, disease=participant.screening.disease).first())
+    if study_disease is None:
+        return None
+    criteria = study_disease.response_criteria
+    try:
+        _check_complete(criteria)
+        if criteria.family == "multilineage":
+            disease = participant.screening.disease
+            found = ResponseRules(criteria_set(criteria), lineage_sets=lineage_criteria(_lineage_sets(study_disease)),
+                                  involved=involved_by_definition(disease), disease=disease)
+        elif criteria.family in LINEAGE_OF_FAMILY:
+            found = ResponseRules(criteria_set(criteria))
+        else:
+            return None
+    except CriteriaSetIncomplete:
+        return None
+    return found, study_disease.study
 
 
 CHARTED = {  # family -> (analyte, unit, thresholds as (key, label))
