@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import CharField, DateField, DecimalField, F, FloatField, IntegerField, Value
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Cast, TruncDate
 
 from dosing.models import Infusion, InfusionState
 from enrollment.models import ScreeningLab
@@ -30,11 +30,12 @@ _TYPES = (CharField(), CharField(), CharField(), DateField(), DateField(), Float
 
 
 def _branch(queryset, kind: str, **columns):
-    """`queryset` as rows of the twelve columns, the ones not given NULL."""
+    """`queryset` as rows of the twelve columns, the ones not given NULL of the column's type (PostgreSQL
+    types a bare NULL in a union as text)."""
     values = {"c_kind": Value(kind, output_field=CharField())}
     for name, output in zip(_COLUMNS[1:], _TYPES[1:], strict=True):
         given = columns.get(name)
-        values[name] = Value(None, output_field=output) if given is None else given
+        values[name] = Cast(Value(None), output_field=output) if given is None else given
     return queryset.order_by().annotate(**values).values_list(*_COLUMNS)
 
 
