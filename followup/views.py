@@ -15,7 +15,7 @@ from enrollment.selectors import participants_visible
 from trials import catalogues
 from trials.concurrency import StaleVersion, conflict_of, posted_at
 from trials.errors import ServiceError
-from trials.forms_errors import add_service_errors
+from trials.forms_errors import add_service_errors, add_signature_refusal
 from trials.limits import LimitedForm
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
@@ -264,7 +264,7 @@ def adverse_event_new(request, pk):
                 participant=participant, by=request.user, password=data.get("password") or "",
                 data=_adverse_event_input(data, site_aware_at=data["site_aware_at"]))
         except PermissionDenied as refused:  # the password is not the signer's: nothing written
-            form.add_error("password" if "password" in form.fields else None, str(refused))
+            add_signature_refusal(form, refused)
         except ServiceError as error:
             add_service_errors(form, error)
         else:
@@ -330,7 +330,7 @@ def adverse_event_edit(request, pk):
                                         may_change_relationship=may_change_relationship)
             form.is_valid()
         except SignatureRefused as refusal:  # the password is not the signer's: nothing written
-            form.add_error("password" if "password" in form.fields else None, str(refusal))
+            add_signature_refusal(form, refusal)
         except PermissionDenied as refusal:
             form.add_error(None, str(refusal))
         except ServiceError as error:
@@ -417,7 +417,7 @@ def adverse_event_detail(request, pk):
                         seriousness=list(data["seriousness"]), action_taken=data["action_taken"],
                         outcome=data["outcome"], password=data["password"], by=request.user)
             except PermissionDenied as refused:  # the password is not the signer's: nothing written
-                form.add_error("password" if "password" in form.fields else None, str(refused))
+                add_signature_refusal(form, refused)
             except ServiceError as error:
                 add_service_errors(form, error)
             else:
