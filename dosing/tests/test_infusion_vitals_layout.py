@@ -48,7 +48,8 @@ def test_infusion_page_shows_a_vital_sign_error_on_its_field_in_its_column(clien
 def test_infusion_page_in_chinese_heads_the_vitals_in_chinese(client, participant, coordinator):
     client.force_login(coordinator)
 
-    html = client.get(reverse("infusion-record", args=[participant.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    url = reverse("infusion-record", args=[participant.pk])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
 
     assert "<legend>输注前</legend>" in _fieldset(html, "before")
     assert "<legend>输注后</legend>" in _fieldset(html, "after")

@@ -1,4 +1,5 @@
 """Screening, consent, enrolment and withdrawal pages: access, forms, errors on fields, queries."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -132,7 +133,15 @@ def test_new_screening_form_has_a_row_per_analyte_and_four_therapy_rows(coordina
     assert [f.name for f in sections[0][1]][:3] == ["abnormal_cardiac_function", "tumour", "carcinoma_in_situ_only"]
     html = response.content.decode()
     assert 'href="?therapy_rows=8"' in html
-    assert html.count("<script") == 1 and ' style="' not in html  # strict CSP: no inline script or style
+    # strict CSP: no inline script or style; the scripts are the site's own files
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script defer src="/static/js/formset_rows.js">',
+        '<script src="/static/vendor/bootstrap-5.3.9/bootstrap.bundle.min.js">']
+    assert ' style="' not in html
+    template = re.search(r'<template data-formset-template="therapy">(.*?)</template>', html, re.S).group(1)
+    assert re.findall(r'name="([\w-]+)"', template) == [
+        f"therapy-__prefix__-{name}" for name in ("therapy", "start", "end", "dose_text", "outcome")]
+    assert 'data-formset-add="therapy"' in html and 'data-formset-rows="therapy"' in html
 
 
 def test_more_therapy_rows_link_gives_more_rows(coordinator_client, studies):
