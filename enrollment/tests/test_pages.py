@@ -136,7 +136,8 @@ def test_new_screening_form_has_a_row_per_analyte_and_four_therapy_rows(coordina
     # strict CSP: no inline script or style; the scripts are the site's own files
     assert re.findall(r"<script[^>]*>", html) == [
         '<script defer src="/static/js/formset_rows.js">',
-        '<script src="/static/vendor/bootstrap-5.3.9/bootstrap.bundle.min.js">']
+        '<script src="/static/vendor/bootstrap-5.3.9/bootstrap.bundle.min.js">',
+        '<script src="/static/js/focus.js" defer>']
     assert ' style="' not in html
     template = re.search(r'<template data-formset-template="therapy">(.*?)</template>', html, re.S).group(1)
     assert re.findall(r'name="([\w-]+)"', template) == [
