@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import casebook_views, participant_views, query_views, sdv_views, study_views, views
+from . import casebook_views, export_views, participant_views, query_views, sdv_views, study_views, views
 
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
@@ -22,4 +22,5 @@ urlpatterns = [
     path("participants/<int:pk>/verify/<str:kind>/<int:record_pk>/", sdv_views.record_verify, name="record-verify"),
     path("participants/<int:pk>/queries/new/", query_views.query_new, name="query-new"),
     path("queries/<int:pk>/", query_views.query_detail, name="query-detail"),
+    path("studies/<str:code>/exports/", export_views.study_exports, name="study-exports"),
 ]
