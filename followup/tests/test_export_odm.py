@@ -18,11 +18,12 @@ from enrollment.models import Participant, ScreeningLab
 from enrollment.tests.factories import ConsentFactory, ParticipantFactory, ScreeningFactory
 from dosing.tests.factories import InfusionFactory
 from enrollment.tests.support import REFRACTORY, eligible_p2_screening, screened_on
-from followup import export_odm
+from followup import export_odm, exports
 from followup import export_odm_meta as meta
 from followup.export_odm import odm_value, write_odm
 from followup.models import Assessment
 from followup.services import KEEP, AssessmentInput, assessment_update
+from followup.tests.export_support import SCREENING_ANSWERS, VISIT_ANSWERS, fixture_study
 from followup.tests.factories import AdverseEventFactory, AssessmentFactory
 from odmlib.odm_parser import ODMSchemaValidator
 from trials import hooks
@@ -337,3 +338,33 @@ def test_metadata_of_the_shipped_studies_validates(schema, studies, code):
     for definition in items.values():
         for ref in definition.iterfind("odm:MeasurementUnitRef", NS):
             assert ref.get("MeasurementUnitOID") in units
+
+
+@pytest.fixture
+def export_study(api, woman, coordinator, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return fixture_study(api, woman, coordinator)
+
+
+def test_odm_export_through_the_export_framework(schema, export_study, woman, investigator,
+                                                 django_capture_on_commit_callbacks):
+    """Requested as the API does it: the task writes the document of the investigator's site, which
+    validates and holds every answer to the study-defined items of every type."""
+    with django_capture_on_commit_callbacks(execute=True):
+        requested = exports.export_request(study=export_study, fmt="odm", by=investigator, reuse=False)
+    requested.refresh_from_db()
+    assert requested.state == "done", requested.error
+    document = requested.file.read()
+
+    assert_valid(schema, document)
+    written = item_data(document)
+    assert requested.rows == len(written)
+    key = woman.study_number
+    screening = (key, meta.SE_SCREENING, None, meta.FORM_SCREENING, None, meta.IG_SCREENING_ITEMS, None)
+    visit = (key, "SE.VISIT.W1", None, meta.FORM_VISIT, None, meta.IG_VISIT_ITEMS, None)
+    expected = {(*screening, f"IT.ITEM.{code.upper()}"): answer for code, answer in SCREENING_ANSWERS.items()}
+    expected |= {(*visit, f"IT.ITEM.{code.upper()}"): answer for code, answer in VISIT_ANSWERS.items()}
+    for item, answer in expected.items():
+        text = ",".join(answer) if isinstance(answer, list) else odm_value(answer, "")
+        assert written[item][0] == text, item
+    assert b"XH-SECRET" not in document and b"LOC.XH" not in document
