@@ -429,6 +429,24 @@ class OutcomeChange(models.Model):
         return f"{self.study} change {self.sequence} at {self.changed_at}"
 
 
+class OutcomeParticipantChange(models.Model):
+    """The study's change count (`OutcomeChange.sequence`) at a participant's latest change that can
+    move the outcomes, written in the same transaction: a snapshot covering count N is behind for
+    exactly the participants marked after N, whom the incremental recomputation reads again."""
+
+    participant = models.OneToOneField("enrollment.Participant", on_delete=models.CASCADE, primary_key=True,
+                                       related_name="outcome_change")
+    study = models.ForeignKey("trials.Study", on_delete=models.CASCADE, related_name="+")
+    sequence = models.PositiveBigIntegerField(_("change"))
+
+    class Meta:
+        verbose_name = _("participant outcome change")
+        indexes = [models.Index(fields=["study", "sequence"], name="outcome_participant_change")]
+
+    def __str__(self):
+        return f"{self.participant_id} at change {self.sequence}"
+
+
 class OutcomeSnapshot(models.Model):
     """A study's remission rates as last computed (CLINICAL_RULES.md section 6), served as stored.
 
@@ -443,6 +461,14 @@ class OutcomeSnapshot(models.Model):
     covers_change = models.PositiveBigIntegerField(
         _("latest change covered"), default=0,
         help_text=_("The study's change count when the computation started; behind it, the snapshot is stale."))
+
+    participants = models.JSONField(
+        _("per-participant results"), null=True, blank=True,
+        help_text=_("Each participant's best confirmed response as last computed, merged with the participants "
+                    "changed since (`followup.outcomes.outcomes_refresh`)."))
+    inputs = models.CharField(
+        _("configuration read"), max_length=64, blank=True,
+        help_text=_("A digest of the criteria sets and response period the results were computed by."))
 
     site_scope = "study__sites"
     objects = ScopedQuerySet.as_manager()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from trials.queueing import queue_after_commit
 
-from ..models import OutcomeChange, OutcomeSnapshot
+from ..models import OutcomeChange, OutcomeParticipantChange, OutcomeSnapshot
 from ..outcomes import outcomes_compute
 from ..tasks import compute_outcomes
 
@@ -30,24 +30,32 @@ def outcomes_current(*, study, compute_missing: bool = True):
     return snapshot
 
 
-def outcomes_changed(study_id: int) -> None:
+def outcomes_changed(study_id: int, participant_id: int | None = None) -> None:
     """Count a change of the study's outcomes in the current transaction (`OutcomeChange`): committed
     with the change or not at all. Concurrent changes of one study take their turn on the count's
-    row until they commit, so a computation that reads count N sees every change up to N."""
+    row until they commit, so a computation that reads count N sees every change up to N. The
+    participant whose data changed is marked with the new count (`OutcomeParticipantChange`), so
+    the incremental recomputation reads only the participants changed since its snapshot."""
     now = timezone.now()
     counted = OutcomeChange.objects.filter(study_id=study_id).update(sequence=F("sequence") + 1, changed_at=now)
-    if counted:
+    if not counted:
+        try:
+            with transaction.atomic():
+                OutcomeChange.objects.create(study_id=study_id, sequence=1, changed_at=now)
+        except IntegrityError:  # another transaction counted the study's first change meanwhile
+            OutcomeChange.objects.filter(study_id=study_id).update(sequence=F("sequence") + 1, changed_at=now)
+    if participant_id is None:
         return
-    try:
-        with transaction.atomic():
-            OutcomeChange.objects.create(study_id=study_id, sequence=1, changed_at=now)
-    except IntegrityError:  # another transaction counted the study's first change meanwhile
-        OutcomeChange.objects.filter(study_id=study_id).update(sequence=F("sequence") + 1, changed_at=now)
+    # The count's row is held by this transaction until it commits, so the mark and the count agree.
+    count = Subquery(OutcomeChange.objects.filter(study_id=study_id).values("sequence")[:1])
+    if not OutcomeParticipantChange.objects.filter(participant_id=participant_id).update(sequence=count):
+        OutcomeParticipantChange.objects.create(participant_id=participant_id, study_id=study_id, sequence=count)
 
 
-def queue_outcomes(study_id: int) -> None:
-    """Mark the study's outcomes changed and recompute them once the current transaction commits.
+def queue_outcomes(study_id: int, participant_id: int | None = None) -> None:
+    """Mark the study's outcomes changed (by a change of `participant_id`'s data when given) and
+    recompute them once the current transaction commits.
     The recomputation is queued to the worker; if it cannot be (broker down), the request carries on
     and the reconcile recomputes the stale snapshot later (`followup.outcomes.outcomes_reconcile`)."""
-    outcomes_changed(study_id)
+    outcomes_changed(study_id, participant_id)
     queue_after_commit(compute_outcomes, study_id)
