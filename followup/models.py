@@ -421,30 +421,16 @@ class OutcomeChange(models.Model):
     study = models.OneToOneField("trials.Study", on_delete=models.CASCADE, related_name="outcome_change")
     sequence = models.PositiveBigIntegerField(_("changes"), default=0)
     changed_at = models.DateTimeField(_("latest change at"))
+    # ",<participant id>:<count>" per change since the outcomes last caught up, written by the same
+    # UPDATE as the count: the participants the incremental recomputation reads again.
+    participants_changed = models.TextField(_("participants changed"), blank=True, default="")
+    cleared_at = models.PositiveBigIntegerField(_("cleared at change"), default=0)
 
     class Meta:
         verbose_name = _("outcome change")
 
     def __str__(self):
         return f"{self.study} change {self.sequence} at {self.changed_at}"
-
-
-class OutcomeParticipantChange(models.Model):
-    """The study's change count (`OutcomeChange.sequence`) at a participant's latest change that can
-    move the outcomes, written in the same transaction: a snapshot covering count N is behind for
-    exactly the participants marked after N, whom the incremental recomputation reads again."""
-
-    participant = models.OneToOneField("enrollment.Participant", on_delete=models.CASCADE, primary_key=True,
-                                       related_name="outcome_change")
-    study = models.ForeignKey("trials.Study", on_delete=models.CASCADE, related_name="+")
-    sequence = models.PositiveBigIntegerField(_("change"))
-
-    class Meta:
-        verbose_name = _("participant outcome change")
-        indexes = [models.Index(fields=["study", "sequence"], name="outcome_participant_change")]
-
-    def __str__(self):
-        return f"{self.participant_id} at change {self.sequence}"
 
 
 class OutcomeSnapshot(models.Model):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from trials.models import Study
 
 from . import outcome_reads as reads
-from .models import OutcomeChange, OutcomeParticipantChange, OutcomeSnapshot
+from .models import OutcomeChange, OutcomeSnapshot
 from .outcome_reads import RESPONDERS
 from .statistics import duration_of_response_summary, proportion
 
@@ -23,6 +23,8 @@ from .statistics import duration_of_response_summary, proportion
 # Above this many changed participants the incremental computation reads the whole study instead:
 # one read of every row is then cheaper than lists of ids.
 INCREMENTAL_LIMIT = 2000
+# Beyond this length the marks of changed participants are cleared once a snapshot covers them.
+MARKS_KEPT = 20000
 
 
 def outcomes_compute(*, study, now: datetime | None = None):
@@ -43,7 +45,7 @@ def outcomes_compute(*, study, now: datetime | None = None):
 def outcomes_refresh(*, study, now: datetime | None = None):
     """The study's outcomes snapshot brought up to date: the same result as `outcomes_compute`,
     reading again only the participants changed since the stored snapshot (marked with the change
-    count, `OutcomeParticipantChange`) or whose disease or sex differs from the one their stored
+    count, `OutcomeChange.participants_changed`) or whose disease or sex differs from the one their stored
     result was computed with; in full when there is no snapshot with per-participant results, when
     the criteria sets or the response period changed since (`configuration_digest`), or when many
     participants changed. Run by the `followup.compute_outcomes` task and by the reconcile."""
@@ -52,17 +54,19 @@ def outcomes_refresh(*, study, now: datetime | None = None):
 
 def _compute(*, study, now, incremental: bool):
     now = now or timezone.now()
-    covers = OutcomeChange.objects.filter(study=study).values_list("sequence", flat=True).first() or 0
+    covers, marks, cleared = (OutcomeChange.objects.filter(study=study)
+                              .values_list("sequence", "participants_changed", "cleared_at").first() or (0, "", 0))
     sets = reads.study_sets(study)
     digest = reads.configuration_digest(sets)
     rows = reads.participant_rows(study)
     stored = _stored_results(study, digest) if incremental else None
+    if stored is not None and stored[1] < cleared:
+        stored = None  # the marks after the snapshot were cleared: it cannot be caught up
     if stored is None:
         results = reads.participant_outcomes(study, rows, sets)
     else:
         previous, since = stored
-        changed = set(OutcomeParticipantChange.objects.filter(study=study, sequence__gt=since)
-                      .values_list("participant_id", flat=True))
+        changed = changed_since(marks, since)
         stale = {row.pk for row in rows if row.pk in changed or _differs(previous.get(str(row.pk), False), row)}
         if len(stale) > INCREMENTAL_LIMIT:
             results = reads.participant_outcomes(study, rows, sets)
@@ -74,7 +78,21 @@ def _compute(*, study, now, incremental: bool):
     snapshot, _created = OutcomeSnapshot.objects.update_or_create(study=study, defaults={
         "computed_at": now, "groups": groups, "covers_change": covers, "inputs": digest,
         "participants": {str(pk): None if result is None else result.stored() for pk, result in results.items()}})
+    if len(marks) > MARKS_KEPT:
+        # Forget the marks the snapshot covers, unless a change came meanwhile (then the next one will).
+        OutcomeChange.objects.filter(study=study, sequence=covers).update(participants_changed="", cleared_at=covers)
     return snapshot
+
+
+def changed_since(marks: str, since: int) -> set[int]:
+    """The participants marked in `marks` (",<participant>:<change>" each) after change `since`."""
+    found = set()
+    for mark in marks.split(","):
+        if mark:
+            participant, change = mark.split(":")
+            if int(change) > since:
+                found.add(int(participant))
+    return found
 
 
 def _stored_results(study, digest: str):

@@ -4,12 +4,13 @@ that task was never queued or never ran (the broker or the worker was down)."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import CharField, F, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from trials.queueing import queue_after_commit
 
-from ..models import OutcomeChange, OutcomeParticipantChange, OutcomeSnapshot
+from ..models import OutcomeChange, OutcomeSnapshot
 from ..outcomes import outcomes_compute
 from ..tasks import compute_outcomes
 
@@ -34,22 +35,23 @@ def outcomes_changed(study_id: int, participant_id: int | None = None) -> None:
     """Count a change of the study's outcomes in the current transaction (`OutcomeChange`): committed
     with the change or not at all. Concurrent changes of one study take their turn on the count's
     row until they commit, so a computation that reads count N sees every change up to N. The
-    participant whose data changed is marked with the new count (`OutcomeParticipantChange`), so
-    the incremental recomputation reads only the participants changed since its snapshot."""
+    participant whose data changed is marked with the new count in the same UPDATE
+    (`OutcomeChange.participants_changed`), so the incremental recomputation reads only the
+    participants changed since its snapshot."""
     now = timezone.now()
-    counted = OutcomeChange.objects.filter(study_id=study_id).update(sequence=F("sequence") + 1, changed_at=now)
-    if not counted:
-        try:
-            with transaction.atomic():
-                OutcomeChange.objects.create(study_id=study_id, sequence=1, changed_at=now)
-        except IntegrityError:  # another transaction counted the study's first change meanwhile
-            OutcomeChange.objects.filter(study_id=study_id).update(sequence=F("sequence") + 1, changed_at=now)
-    if participant_id is None:
+    values = {"sequence": F("sequence") + 1, "changed_at": now}
+    if participant_id is not None:  # the mark goes with the count, in the same statement
+        values["participants_changed"] = Concat(F("participants_changed"), Value(f",{int(participant_id)}:"),
+                                                Cast(F("sequence") + 1, CharField()))
+    counted = OutcomeChange.objects.filter(study_id=study_id).update(**values)
+    if counted:
         return
-    # The count's row is held by this transaction until it commits, so the mark and the count agree.
-    count = Subquery(OutcomeChange.objects.filter(study_id=study_id).values("sequence")[:1])
-    if not OutcomeParticipantChange.objects.filter(participant_id=participant_id).update(sequence=count):
-        OutcomeParticipantChange.objects.create(participant_id=participant_id, study_id=study_id, sequence=count)
+    first = "" if participant_id is None else f",{int(participant_id)}:1"
+    try:
+        with transaction.atomic():
+            OutcomeChange.objects.create(study_id=study_id, sequence=1, changed_at=now, participants_changed=first)
+    except IntegrityError:  # another transaction counted the study's first change meanwhile
+        OutcomeChange.objects.filter(study_id=study_id).update(**values)
 
 
 def queue_outcomes(study_id: int, participant_id: int | None = None) -> None:
