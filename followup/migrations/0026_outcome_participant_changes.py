@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followup', '0024_data_query_response_change'),
+        ('followup', '0025_exports'),
     ]
 
     operations = [
