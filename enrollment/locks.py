@@ -9,7 +9,10 @@ unlock with who, when and why.
 A locked casebook, or any casebook of a locked study (`trials.locks`), refuses every change:
 each write service of enrollment, dosing and followup calls `refuse_if_locked` (or, for a
 screening, `refuse_if_screening_locked`) before anything else, which raises
-`trials.errors.RecordLocked` (409 in the API, a 403 page naming the lock).
+`trials.errors.RecordLocked` (409 in the API, a 403 page naming the lock), and checks again
+inside its transaction with `hold_unlocked` (`hold_screening_unlocked`), which holds the
+participant's and the study's rows until it commits: a lock taken meanwhile waits for the write,
+and a write that starts while a lock is being taken sees it (`trials.row_locks`).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from trials import hooks
 from trials.audit import audited_save, clip_reason
 from trials.errors import ConflictError, RecordLocked
 from trials.locks import casebook_lock_message, lock_reason_checked, study_lock_message, when_text
+from trials.models import Study
+from trials.row_locks import held
 from trials.scoping import Action, may_at, require
 
 from .models import Participant, Screening
@@ -114,6 +119,62 @@ def refuse_if_screening_locked(screening: Screening) -> None:
         raise RecordLocked(lock.message)
 
 
+def _held_participant(participant_pk: int, *related: str) -> Participant | None:
+    rows = held(Participant.objects.filter(pk=participant_pk).select_related(
+        "locked_by", "study__locked_by", *related), "self", "study")
+    return rows[0] if rows else None
+
+
+def hold_unlocked(participant: Participant, *related: str) -> None:
+    """The lock check that counts, made inside the write's transaction (`transaction.atomic()`):
+    the participant's lock and its study's read anew, both rows held until the transaction ends
+    (FOR KEY SHARE on PostgreSQL, `trials.row_locks.held`: `casebook_lock` and `study_lock` wait
+    for this write, a write after them sees their lock); `RecordLocked` when either is locked.
+
+    One statement, which also reads the participant's screening and the relations named in
+    `related` (such as "study__active_version"): `participant` is given them where it had not read
+    them, so that the write reads them no more (its statement budget pays for the check with them).
+    """
+    row = _held_participant(participant.pk, "screening", *related)
+    cache = participant._state.fields_cache
+    for name in ("locked_at", "locked_by_id", "lock_reason"):
+        setattr(participant, name, getattr(row, name))
+    cache["locked_by"] = row.locked_by
+    study = cache.get("study")
+    if study is None:
+        participant.study = row.study
+    else:
+        for name in ("locked_at", "locked_by_id", "lock_reason"):
+            setattr(study, name, getattr(row.study, name))
+        study._state.fields_cache["locked_by"] = row.study.locked_by
+        for name in related:
+            if name.startswith("study__") and "__" not in name[7:]:
+                setattr(study, name[7:], getattr(row.study, name[7:]))
+    cache.setdefault("screening", row.screening)
+    lock = lock_of(row)
+    if lock is not None:
+        raise RecordLocked(lock.message)
+
+
+def hold_screening_unlocked(screening: Screening) -> None:
+    """As `hold_unlocked`, for a screening: its participant's row and its study's when the patient
+    is enrolled (one statement), else its study's (a second)."""
+    participant = _held_participant_of_screening(screening.pk)
+    if participant is not None:
+        lock = lock_of(participant)
+    else:
+        study = held(Study.objects.filter(pk=screening.study_id).select_related("locked_by"), "self")[0]
+        lock = _lock_from((None, "", ""), _triple(study), number="", study_code=study.code)
+    if lock is not None:
+        raise RecordLocked(lock.message)
+
+
+def _held_participant_of_screening(screening_pk: int) -> Participant | None:
+    rows = held(Participant.objects.filter(screening_id=screening_pk).select_related("locked_by", "study__locked_by"),
+                "self", "study")
+    return rows[0] if rows else None
+
+
 def casebook_lock(*, participant: Participant, by, reason: str, now: datetime | None = None) -> Participant:
     """Lock the participant's casebook: a data manager or administrator of the site (403), with a
     reason (400), once signed by the investigator (`hooks.casebook_signed`; 409 until then); an
@@ -122,6 +183,7 @@ def casebook_lock(*, participant: Participant, by, reason: str, now: datetime | 
     reason = lock_reason_checked(reason)
     now = now or timezone.now()
     with transaction.atomic():
+        # FOR UPDATE (not NO KEY): it waits for the writes holding the row (`hold_unlocked`).
         row = Participant.objects.select_for_update(of=("self",)).select_related("study", "locked_by").get(
             pk=participant.pk)
         if row.locked_at is not None:

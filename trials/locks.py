@@ -84,6 +84,7 @@ def study_lock(*, study: Study, by, reason: str, now: datetime | None = None) ->
     reason = lock_reason_checked(reason)
     now = now or timezone.now()
     with transaction.atomic():
+        # FOR UPDATE (not NO KEY): it waits for the writes holding the row (`enrollment.locks.hold_unlocked`).
         row = Study.objects.select_for_update(of=("self",)).select_related("locked_by").get(pk=study.pk)
         if row.locked_at is not None:
             raise ConflictError({"lock": [_("Study %(study)s is already locked (by %(who)s on %(when)s).") % {

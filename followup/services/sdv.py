@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.locks import refuse_if_locked
+from enrollment.locks import hold_unlocked
 from trials.audit import audited_save
 from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import check_version
@@ -67,7 +67,7 @@ def items_verify(*, record_ref: RecordRef, item_codes, by, version: int | None, 
             raise ServiceError({"record": [_("There is no such %(form)s.") % {"form": definition.label}]})
         participant = record_participant(record_ref.kind, record)
         require(by, Action.VERIFY, [participant.site_id])
-        refuse_if_locked(participant)  # a locked casebook or study is frozen, its verification too
+        hold_unlocked(participant)  # a locked casebook or study is frozen, its verification too
         current = single_record(record_ref.kind, record, participant)
         check_version(current.version, version, record=record, label=current.label)
         codes = list(dict.fromkeys(str(code).strip() for code in item_codes or () if str(code).strip()))
