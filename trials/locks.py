@@ -19,6 +19,7 @@ from .audit import audited_save, clip_reason
 from .errors import ConflictError, Errors, RecordLocked
 from .limits import reason_length_error
 from .models import Study
+from .row_locks import held
 from .scoping import PERMISSIONS, ROLE_RULES, Action, site_roles
 
 
@@ -54,6 +55,13 @@ def refuse_if_study_locked(study: Study) -> None:
     if study.locked_at is not None:
         who = study.locked_by.get_username() if study.locked_by_id else "-"
         raise RecordLocked(study_lock_message(study.code, who, study.locked_at, study.lock_reason))
+
+
+def hold_study_unlocked(study: Study) -> None:
+    """Inside a write's transaction: the study's lock read anew, its row held until the transaction
+    ends (FOR KEY SHARE, `trials.row_locks`: `study_lock` waits for the write, a write after it sees
+    the lock); `RecordLocked` when locked. One statement."""
+    refuse_if_study_locked(held(Study.objects.filter(pk=study.pk).select_related("locked_by"), "self")[0])
 
 
 def allowed_at_every_site(user, study: Study, allowed: frozenset[str]) -> bool:
