@@ -119,10 +119,31 @@ def refuse_if_screening_locked(screening: Screening) -> None:
         raise RecordLocked(lock.message)
 
 
-def _held_participant(participant_pk: int, *related: str) -> Participant | None:
-    rows = held(Participant.objects.filter(pk=participant_pk).select_related(
+def _forget_stale_joins(row, names) -> None:
+    """A row held after waiting for another transaction (a lock being taken) is read again as that
+    one left it, but the rows joined to it are those read before the wait (PostgreSQL's
+    re-check of a locked row): a joined row its key no longer names is forgotten, read anew when
+    used."""
+    cache = row._state.fields_cache
+    for name in names:
+        if name in cache and getattr(cache[name], "pk", None) != getattr(row, f"{name}_id"):
+            del cache[name]
+
+
+def _held_participant(lookup: dict, *related: str) -> Participant | None:
+    """The participant `lookup` finds with its lock and its study's, both rows held (`held`)."""
+    rows = held(Participant.objects.filter(**lookup).select_related(
         "locked_by", "study__locked_by", *related), "self", "study")
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    row = rows[0]
+    _forget_stale_joins(row, ["locked_by"])
+    _forget_stale_joins(row.study, ["locked_by", *(name[7:] for name in related if name.startswith("study__"))])
+    return row
+
+
+def _copy_lock(source, target) -> None:
+    target.locked_at, target.locked_by, target.lock_reason = source.locked_at, source.locked_by, source.lock_reason
 
 
 def hold_unlocked(participant: Participant, *related: str) -> None:
@@ -134,19 +155,19 @@ def hold_unlocked(participant: Participant, *related: str) -> None:
     One statement, which also reads the participant's screening and the relations named in
     `related` (such as "study__active_version"): `participant` is given them where it had not read
     them, so that the write reads them no more (its statement budget pays for the check with them).
+    A lock it had read is brought up to date; one it had not stays unread (`refuse_if_locked` reads
+    it anew).
     """
-    row = _held_participant(participant.pk, "screening", *related)
+    row = _held_participant({"pk": participant.pk}, "screening", *related)
     cache = participant._state.fields_cache
-    for name in ("locked_at", "locked_by_id", "lock_reason"):
-        setattr(participant, name, getattr(row, name))
-    cache["locked_by"] = row.locked_by
+    if "locked_by" in cache:
+        _copy_lock(row, participant)
     study = cache.get("study")
     if study is None:
         participant.study = row.study
     else:
-        for name in ("locked_at", "locked_by_id", "lock_reason"):
-            setattr(study, name, getattr(row.study, name))
-        study._state.fields_cache["locked_by"] = row.study.locked_by
+        if "locked_by" in study._state.fields_cache:
+            _copy_lock(row.study, study)
         for name in related:
             if name.startswith("study__") and "__" not in name[7:]:
                 setattr(study, name[7:], getattr(row.study, name[7:]))
@@ -159,20 +180,14 @@ def hold_unlocked(participant: Participant, *related: str) -> None:
 def hold_screening_unlocked(screening: Screening) -> None:
     """As `hold_unlocked`, for a screening: its participant's row and its study's when the patient
     is enrolled (one statement), else its study's (a second)."""
-    participant = _held_participant_of_screening(screening.pk)
+    participant = _held_participant({"screening_id": screening.pk})
     if participant is not None:
         lock = lock_of(participant)
-    else:
-        study = held(Study.objects.filter(pk=screening.study_id).select_related("locked_by"), "self")[0]
+    else:  # the user who locked is read only when locked (a user joined to a held row may be stale)
+        study = held(Study.objects.filter(pk=screening.study_id), "self")[0]
         lock = _lock_from((None, "", ""), _triple(study), number="", study_code=study.code)
     if lock is not None:
         raise RecordLocked(lock.message)
-
-
-def _held_participant_of_screening(screening_pk: int) -> Participant | None:
-    rows = held(Participant.objects.filter(screening_id=screening_pk).select_related("locked_by", "study__locked_by"),
-                "self", "study")
-    return rows[0] if rows else None
 
 
 def casebook_lock(*, participant: Participant, by, reason: str, now: datetime | None = None) -> Participant:

@@ -60,8 +60,9 @@ def refuse_if_study_locked(study: Study) -> None:
 def hold_study_unlocked(study: Study) -> None:
     """Inside a write's transaction: the study's lock read anew, its row held until the transaction
     ends (FOR KEY SHARE, `trials.row_locks`: `study_lock` waits for the write, a write after it sees
-    the lock); `RecordLocked` when locked. One statement."""
-    refuse_if_study_locked(held(Study.objects.filter(pk=study.pk).select_related("locked_by"), "self")[0])
+    the lock); `RecordLocked` when locked. One statement (and one for the name of who locked it:
+    a user joined to a held row may be the one read before waiting for the lock)."""
+    refuse_if_study_locked(held(Study.objects.filter(pk=study.pk), "self")[0])
 
 
 def allowed_at_every_site(user, study: Study, allowed: frozenset[str]) -> bool:
