@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 from trials.concurrency import VersionedModel
 from trials.models import DoseLevel, Study
 from trials.scoping import ScopedQuerySet
+from trials.signature_record import Signature
 
 
 class InfusionState(models.TextChoices):
@@ -141,6 +142,11 @@ class EscalationDecision(models.Model):
 
     def __str__(self):
         return f"{self.study} {self.action} {self.level.code if self.level else ''}".strip()
+
+    @property
+    def signature(self) -> Signature:
+        """The investigator's signature of the decision, as pages show it."""
+        return Signature.of(self.signed_by, self.signed_at, self.signature_meaning, name=self.signed_by_name)
 
     @property
     def contradicts_proposal(self) -> bool:

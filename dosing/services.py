@@ -20,7 +20,7 @@ from trials.errors import ConflictError, Errors, ServiceError
 from trials.locks import refuse_if_study_locked
 from trials.models import Study
 from trials.scoping import Action, require
-from trials.signatures import SignatureRefused, check_signature  # noqa: F401 (SignatureRefused re-exported)
+from trials.signatures import SignatureRefused, check_signature, printed_name  # noqa: F401 (SignatureRefused re-exported)
 
 from . import escalation_decisions as decisions
 from .dose import HARD_LIMIT_HIGH, HARD_LIMIT_LOW, cells_text, check_dose
@@ -547,7 +547,7 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
             study=study, action=action, level=target.level if target else None,
             proposal_action=proposal.action, proposal_level=proposal.level or "", proposal_reason=proposal.reason,
             level_counts=state.counts_snapshot(), rationale=rationale, signed_by=by, signed_at=now,
-            signed_by_name=(by.get_full_name() or by.get_username())[:300], signature_meaning=meaning,
+            signed_by_name=printed_name(by), signature_meaning=meaning,
         )
         audited_save(decision, by=by, reason=_("Escalation decision signed"))
         _apply_decision(decision, target, state, by=by)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trials.errors import ConflictError, ServiceError
-from trials.forms_errors import add_service_errors
+from trials.forms_errors import add_service_errors, add_signature_refusal
 from trials.models import Study
 from trials.scoping import Action, can, require, site_ids_for
 
@@ -59,7 +59,7 @@ def escalation(request, code):
                     expected_meaning=(signature_meaning(action, level or None, data["rule_seen"])
                                       if data["rule_seen"] else None))
             except services.SignatureRefused as refused:
-                form.add_error("password", str(refused))
+                add_signature_refusal(form, refused)
                 status = 403
             except ServiceError as error:
                 add_service_errors(form, error)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trials import catalogues
-from trials.form_marks import mark_required
+from trials.form_marks import label_row, mark_required
 from trials.forms_errors import add_service_errors
 from trials.item_fields import BLANK, ItemFieldsMixin, item_initial
 from trials.labs import LabInput
@@ -191,10 +191,7 @@ class PriorTherapyForm(LimitedForm, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["therapy"].choices = BLANK + [(code, entry.name)
                                                   for code, entry in catalogues.current().therapies.items()]
-        row = (self.prefix or "").rsplit("-", 1)[-1]
-        row = int(row) + 1 if row.isdigit() else row
-        for field in self.fields.values():
-            field.widget.attrs["aria-label"] = f"{field.label} ({_('row')} {row})"
+        label_row(self)
         style(self)
 
     def is_blank(self) -> bool:

@@ -15,6 +15,7 @@ from trials.concurrency import VersionedModel
 from trials.lock_models import LockFields, lock_constraint
 from trials.models import Arm, DoseLevel, LabValue, Site, Study
 from trials.scoping import ScopedQuerySet
+from trials.signature_record import Signature
 
 from .enums import ParticipantStatus, Sex, TherapyOutcome, WithdrawalReason
 
@@ -89,6 +90,14 @@ class Screening(VersionedModel):
     @property
     def eligibility_confirmed(self) -> bool:
         return self.eligibility_confirmed_at is not None
+
+    @property
+    def eligibility_signature(self) -> Signature | None:
+        """The investigator's signed eligibility confirmation, as pages show it (None: not confirmed)."""
+        if self.eligibility_confirmed_at is None:
+            return None
+        return Signature.of(self.eligibility_confirmed_by, self.eligibility_confirmed_at,
+                            self.eligibility_confirmation_meaning)
 
     @property
     def failed_criteria(self) -> list[str]:

@@ -18,7 +18,7 @@ from trials import catalogues
 from trials.concurrency import StaleVersion, conflict_of, posted_at
 from trials.enums import StudyStatus
 from trials.errors import ServiceError
-from trials.forms_errors import add_service_errors, errors_as_messages
+from trials.forms_errors import add_service_errors, add_signature_refusal, errors_as_messages
 from trials.items import item_sections
 from trials.locks import refuse_if_study_locked
 from trials.models import Site, Study
@@ -295,7 +295,7 @@ def screening_eligibility_confirm(request, pk):
             services.screening_eligibility_confirm(screening=screening, password=form.cleaned_data["password"],
                                                    by=request.user)
         except PermissionDenied as refused:  # the password is not the signer's: nothing written
-            form.add_error("password", str(refused))
+            add_signature_refusal(form, refused)
         except ServiceError as error:
             add_service_errors(form, error)
             style(form)

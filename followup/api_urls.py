@@ -23,6 +23,7 @@ urlpatterns = [
     path("studies/<str:code>/sdv-plan/", api.StudySdvPlan.as_view(), name="api-study-sdv-plan"),
     path("participants/<int:pk>/verification/", api.ParticipantVerification.as_view(),
          name="api-participant-verification"),
+    path("participants/<int:pk>/audit/", api.ParticipantAudit.as_view(), name="api-participant-audit"),
     path("participants/<int:pk>/queries/", api.ParticipantQueries.as_view(), name="api-participant-queries"),
     path("queries/<int:pk>/", api.QueryDetail.as_view(), name="api-query"),
     path("queries/<int:pk>/answer/", api.QueryAnswer.as_view(), name="api-query-answer"),

@@ -7,7 +7,14 @@ system (`followup.data_queries.query_open_system`) for the site to answer.
   vs computed within 10 %);
 - ``outside_window``: an assessment of a visit dated outside the visit's window while the visit
   carries no deviation reason (section 8: outside its window a visit is recorded as a protocol
-  deviation with a reason).
+  deviation with a reason);
+- ``response_change``: a count the response is judged on (platelets for ITP, haemoglobin for the
+  anaemias, neutrophils; each lineage's for several) entered, corrected or removed so that the
+  participant's best confirmed response (sections 1-2) differs from what it was before: asked on
+  that lab item (`lab:<analyte>`), with the response before kept as the query's basis; a later
+  change of the count that brings the confirmed response back to it closes the query
+  (`followup.response_facts.count_query_action`). The save computes it (`CountCheck`) only when
+  such a count changed, from the rows it read (`followup.services.assessment_reads`).
 
 `edit_check_findings` is pure; `auto_queries_for` checks the records a write changed (one read:
 their system queries), opens a query for each finding without one that is not closed (nor closed
@@ -29,6 +36,7 @@ from .data_queries import query_close_system, query_open_system
 from .models import Assessment
 from .query_models import DataQuery, QueryCheck, QuerySource, QueryState
 from .record_refs import RecordRef
+from .response_facts import CLOSE, OPEN, ResponseChange, count_query_action
 
 WEIGHT_CHANGE_LIMIT = 0.10
 
@@ -100,7 +108,50 @@ def _assessment_facts(assessment, tz: tzinfo) -> AssessmentFacts:
         window_end=timezone.localtime(visit.window_end, tz).date(), deviation_reason=visit.deviation_reason)
 
 
-def auto_queries_for(participant, by, *, assessments=None, infusions=None, created: bool = False) -> tuple[int, int]:
+@dataclass(frozen=True)
+class CountCheck:
+    """A count of assessment `assessment` just entered, corrected or removed: how it changed the best
+    confirmed response (None: not at all) and what that response is now."""
+
+    assessment: int
+    analyte: str
+    change: ResponseChange | None
+    current: str | None
+
+
+def count_question(analyte: str, change: ResponseChange) -> str:
+    values = {"before": change.before, "after": change.after}
+    if analyte == "PLT":
+        return _("This platelet count changes the confirmed response from %(before)s to %(after)s; please verify "
+                 "the value against the source.") % values
+    if analyte == "HGB":
+        return _("This haemoglobin value changes the confirmed response from %(before)s to %(after)s; please "
+                 "verify the value against the source.") % values
+    return _("This %(analyte)s value changes the confirmed response from %(before)s to %(after)s; please verify "
+             "the value against the source.") % {**values, "analyte": analyte}
+
+
+def _count_queries(participant, by, checks, current: dict[Key, list[DataQuery]]) -> tuple[int, int]:
+    opened = closed = 0
+    for check in checks:
+        key = ("assessment", check.assessment, f"lab:{check.analyte}", QueryCheck.RESPONSE_CHANGE)
+        query = next((q for q in current.get(key, []) if q.state != QueryState.CLOSED), None)
+        action = count_query_action(check.change, current=check.current,
+                                    open_basis=query.check_basis if query is not None else None)
+        if action == OPEN:
+            current.setdefault(key, []).append(query_open_system(
+                participant=participant, record_ref=RecordRef("assessment", check.assessment), item=key[2],
+                check_code=key[3], question=count_question(check.analyte, check.change), by=by,
+                basis=check.change.before))
+            opened += 1
+        elif action == CLOSE:
+            query_close_system(query, by=by)
+            closed += 1
+    return opened, closed
+
+
+def auto_queries_for(participant, by, *, assessments=None, infusions=None, created: bool = False,
+                     counts: list[CountCheck] = ()) -> tuple[int, int]:
     """Run the edit checks on the participant's records, open a system query for each finding that
     has none (not closed, nor closed by a person) and close the system queries whose finding is
     gone; (opened, closed). Call it inside the write's transaction.
@@ -109,7 +160,8 @@ def auto_queries_for(participant, by, *, assessments=None, infusions=None, creat
     assessments only, `infusions` (all the participant's, as the infusion hook passes them) the
     weights; then the only read is the system queries on those records, none for records just
     `created` (they have no query yet). Without either, the participant's assessments and given
-    infusions are read (three reads)."""
+    infusions are read (three reads). `counts` are the counts the write changed (`CountCheck`, for
+    the assessments passed): their queries are opened or closed as `count_query_action` says."""
     tz = timezone.get_current_timezone()
     if assessments is None and infusions is None:
         assessments = list(Assessment.objects.filter(participant=participant).select_related("visit").order_by())
@@ -127,7 +179,7 @@ def auto_queries_for(participant, by, *, assessments=None, infusions=None, creat
                                    .order_by("id"))
     for query in existing:
         current.setdefault((query.record_kind, query.record_pk, query.item, query.check_code), []).append(query)
-    opened = closed = 0
+    opened, closed = _count_queries(participant, by, counts, current)
     for key, question in findings.items():
         if any(q.state != QueryState.CLOSED or q.closed_by_id is not None for q in current.get(key, [])):
             continue
@@ -136,7 +188,7 @@ def auto_queries_for(participant, by, *, assessments=None, infusions=None, creat
                           question=question, by=by)
         opened += 1
     for key, queries in current.items():
-        if key in findings:
+        if key in findings or key[3] == QueryCheck.RESPONSE_CHANGE:  # asked only when its count changes
             continue
         for query in queries:
             if query.state != QueryState.CLOSED:

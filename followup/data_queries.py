@@ -245,11 +245,13 @@ def query_answer_by_correction(query: DataQuery, *, answer: str, by, since: date
 # --- the queries an edit check opens and closes ------------------------------------------------
 
 def query_open_system(*, participant, record_ref: RecordRef, item: str, check_code: str, question: str,
-                      by, now: datetime | None = None) -> DataQuery:
-    """A query an edit check opens (no opener); `by` is the user whose change raised it (audit)."""
+                      by, now: datetime | None = None, basis: str = "") -> DataQuery:
+    """A query an edit check opens (no opener); `by` is the user whose change raised it (audit);
+    `basis` what the check compared with, kept with it (`DataQuery.check_basis`)."""
     now = now or timezone.now()
     query = DataQuery(participant=participant, record_kind=record_ref.kind, record_pk=record_ref.pk, item=item,
-                      question=question, source=QuerySource.SYSTEM, check_code=check_code, opened_at=now)
+                      question=question, source=QuerySource.SYSTEM, check_code=check_code, opened_at=now,
+                      check_basis=basis)
     audited_save(query, by=by, reason=_("Query opened by an edit check"))
     _message(query, MessageKind.QUESTION, question, None, now)
     return query

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dosing.forms import DateTimeLocal
 from enrollment.forms import LabRowForm
-from trials.form_marks import mark_required, service_required
+from trials.form_marks import label_row, mark_required, service_required
 from trials import catalogues
 from trials.item_fields import ItemFieldsMixin, item_initial
 from trials.limits import LimitedForm
@@ -163,6 +163,10 @@ class TransfusionRowForm(LimitedForm, forms.Form):
     kind = forms.ChoiceField(label=_("Transfusion"), required=False, choices=[("", "—"), *TransfusionKind.choices])
     date = forms.DateField(label=_("Date"), required=False, widget=date_input())
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        label_row(self)
+
     def item(self) -> dict | None:
         data = self.cleaned_data
         return {"kind": data["kind"], "date": data["date"]} if data.get("kind") or data.get("date") else None
@@ -179,6 +183,10 @@ class RescueTherapyRowForm(LimitedForm, forms.Form):
                                 choices=[("", "—"), *RescueTherapyKind.choices])
     start = forms.DateField(label=_("Start"), required=False, widget=date_input())
     end = forms.DateField(label=_("End"), required=False, widget=date_input())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        label_row(self)
 
     def item(self) -> dict | None:
         data = self.cleaned_data

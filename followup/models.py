@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 from trials.concurrency import VersionedModel
 from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
+from trials.signature_record import Signature
 
 from .signoff_models import CasebookSignature  # noqa: F401 (the app's models)
 
@@ -193,6 +194,14 @@ class AdverseEvent(VersionedModel):
 
     site_scope = "participant__site"
     objects = ScopedQuerySet.as_manager()
+
+    @property
+    def confirmation_signature(self) -> Signature | None:
+        """The investigator's signature of the event's grade, seriousness and causality (or of its
+        dismissal), as pages show it (None: not signed, a draft)."""
+        if self.confirmed_at is None:
+            return None
+        return Signature.of(self.confirmed_by, self.confirmed_at, self.confirmation_meaning)
 
     @property
     def sae_report_due(self):

@@ -1,5 +1,5 @@
 """The participant page (enrolment, consents, infusions, visits, assessments, adverse events,
-response and deviations) and the withdrawal posted from it.
+response and deviations), the withdrawal posted from it, and the participant's audit trail.
 
 The page gathers what every app records about the participant, so it lives in the app that
 sees them all. It finds the participant through `visible_to` (another site's is a 404); the
@@ -19,7 +19,7 @@ from enrollment.locks import lock_of, refuse_if_locked
 from enrollment.selectors import participants_visible
 from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
-from trials.forms_errors import add_service_errors, errors_as_messages
+from trials.forms_errors import add_service_errors, add_signature_refusal, errors_as_messages
 from trials.scoping import Action, can, require
 from trials.signatures import SignatureRefused
 
@@ -27,6 +27,7 @@ from . import signoff
 from .deviations import participant_deviations
 from .forms import CasebookSignForm
 from .models import Visit
+from .participant_audit import participant_audit_trail
 from .participant_schedule import participant_schedule
 from .sdv import screening_analytes, verification_prefetch
 from .query_selectors import participant_queries, record_labels
@@ -93,6 +94,16 @@ def participant_detail(request, pk):
 
 
 @login_required
+def participant_audit(request, pk):
+    """The participant's audit trail (`followup.participant_audit`), oldest first, a page at a time:
+    for every role of the participant's site (`Action.VIEW_AUDIT`), 404 elsewhere."""
+    participant = get_object_or_404(participants_visible(request.user, Action.VIEW_AUDIT), pk=pk)
+    trail = participant_audit_trail(participant, page=request.GET.get("page"))
+    return render(request, "followup/participant_audit.html", {
+        "participant": participant, "study": participant.study, "entries": trail.entries, "page": trail.page})
+
+
+@login_required
 def participant_withdraw(request, pk):
     participant = _participant(request, pk)
     require(request.user, Action.SCREEN, [participant.site_id])
@@ -129,7 +140,7 @@ def participant_casebook_sign(request, pk):
         try:
             signoff.casebook_sign(participant=participant, password=form.cleaned_data["password"], by=request.user)
         except SignatureRefused as refused:  # not the signer's password: nothing written
-            form.add_error("password", str(refused))
+            add_signature_refusal(form, refused)
         except ServiceError as error:
             add_service_errors(form, error)
         else:

@@ -35,6 +35,7 @@ class QueryCheck(models.TextChoices):
     ASSESSMENT_AFTER_VISIT = "assessment_after_visit", _("Assessment dated after its visit")
     WEIGHT_CHANGE = "weight_change", _("Weight changed by more than a tenth since the previous infusion")
     OUTSIDE_WINDOW = "outside_window", _("Outside the visit window without a deviation reason")
+    RESPONSE_CHANGE = "response_change", _("Count that changes the confirmed response")
 
 
 class DataQuery(models.Model):
@@ -46,6 +47,9 @@ class DataQuery(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=QueryState.choices, default=QueryState.OPEN)
     source = models.CharField(_("source"), max_length=10, choices=QuerySource.choices, default=QuerySource.MANUAL)
     check_code = models.CharField(_("edit check"), max_length=40, choices=QueryCheck.choices, blank=True)
+    # What the edit check compared with, when it needs it to know its question answered: the best
+    # confirmed response before the count it asks about (`response_change`).
+    check_basis = models.CharField(_("edit check basis"), max_length=40, blank=True)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="+", verbose_name=_("opened by"))
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)

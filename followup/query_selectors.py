@@ -62,3 +62,17 @@ def study_query_counts(user, study) -> list[dict]:
                           answered=Count("id", filter=Q(state=QueryState.ANSWERED)))
                 .order_by("site"))
 
+
+
+def query_wanted(request) -> str:
+    """The data query a correction page was asked to answer (`?query=` on the link from the query
+    page, then the form's hidden `query`), as given; empty when none."""
+    return (request.POST.get("query") or request.GET.get("query") or "").strip()
+
+
+def query_on_record(user, wanted: str, *, kind: str, pk: int) -> DataQuery | None:
+    """The query `wanted` (`query_wanted`) when it is one on the record `kind`/`pk` that `user`
+    sees, whatever its state (the correction's service refuses one no longer open); else None."""
+    if not wanted.isdigit() or not 0 < int(wanted) < 2 ** 63:
+        return None
+    return DataQuery.objects.visible_to(user).filter(pk=int(wanted), record_kind=kind, record_pk=pk).first()

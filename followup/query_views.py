@@ -19,10 +19,10 @@ from enrollment.selectors import participants_visible
 from trials.errors import ConflictError, RecordLocked, ServiceError
 from trials.forms_errors import add_service_errors
 from trials.limits import LimitedForm
-from trials.scoping import Action, require
+from trials.scoping import Action, can, require
 
 from . import data_queries as dq
-from .models import LabResult
+from .models import AdverseEvent, LabResult
 from .query_models import DataQuery, QueryState
 from .record_refs import KINDS, ItemDef, RecordRef, item_is_known, record_items
 from .services import assessment_can_correct
@@ -103,6 +103,37 @@ def query_new(request, pk):
         "record_label": KINDS[ref.kind].label})
 
 
+# The records recorded once, with no correction page: their queries are answered in words.
+NO_CORRECTION = {
+    "screening": gettext_lazy("Screening facts are fixed at enrolment and have no correction: answer the query "
+                              "with what the source shows."),
+    "consent": gettext_lazy("A consent is recorded once and has no correction: answer the query with what the "
+                            "source shows."),
+    "infusion": gettext_lazy("An infusion is recorded once and has no correction: answer the query with what the "
+                             "source shows."),
+    "visit": gettext_lazy("A visit is recorded once and has no correction (an assessment's correction re-dates its "
+                          "visit): answer the query with what the source shows."),
+}
+
+
+def _correction(user, query: DataQuery) -> tuple[str | None, str | None]:
+    """(the edit page of the queried record carrying the query, for a user who may correct it
+    there; else None, why the record has no correction when it has none). A locked casebook's edit
+    pages refuse (403 naming the lock): no link; a draft or dismissed adverse event is confirmed or
+    dismissed by the investigator, not corrected: no link."""
+    kind, participant = query.record_kind, query.participant
+    if kind in NO_CORRECTION:
+        return None, NO_CORRECTION[kind]
+    if lock_of(participant) is not None:
+        return None, None
+    if kind == "assessment" and assessment_can_correct(user, participant):
+        return reverse("assessment-edit", args=[query.record_pk]) + f"?query={query.pk}", None
+    if (kind == "adverse_event" and can(user, Action.CAPTURE, [participant.site_id])
+            and AdverseEvent.objects.filter(pk=query.record_pk, status="confirmed").exists()):
+        return reverse("adverse-event-edit", args=[query.record_pk]) + f"?query={query.pk}", None
+    return None, None
+
+
 def _transition(query: DataQuery, action: str, user, data: dict) -> None:
     if action == "answer":
         dq.query_answer(query, data["answer"], user)
@@ -157,12 +188,13 @@ def query_detail(request, pk):
     for form in forms_.values():
         if form is not None:
             style(form)
-    correct_url = None
-    if may_answer and query.record_kind == "assessment" and assessment_can_correct(request.user, query.participant):
-        correct_url = reverse("assessment-edit", args=[query.record_pk]) + f"?query={query.pk}"
+    correct_url, no_correction = None, None
+    if may_answer:
+        correct_url, no_correction = _correction(request.user, query)
     audit_url = None
     if query.correction_history_id:
         audit_url = reverse("audit-trail", args=[query.correction_kind, query.correction_pk])
     return render(request, "followup/query_detail.html", {
         "query": query, "participant": query.participant, "thread": list(query.messages.all()),
-        "forms": forms_, "correct_url": correct_url, "audit_url": audit_url, "lock": lock})
+        "forms": forms_, "correct_url": correct_url, "no_correction": no_correction, "audit_url": audit_url,
+        "lock": lock})

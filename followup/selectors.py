@@ -14,12 +14,19 @@ from trials.versions import forms_of
 
 from . import response as rules
 from .models import AdverseEvent, Assessment
+from .response_facts import (
+    LINEAGE_FAMILIES,
+    LINEAGE_OF_FAMILY,
+    CriteriaSet,
+    LabFact,
+    NoInvolvedLineage,
+    ResponseFacts,
+    ResponseRules,
+    response_of_family,
+    response_of_lineages,
+)
 from .timeline import build_chart
 from .visit_items import VisitForms
-
-# Rescue therapy that makes a platelet count not evaluable (CLINICAL_RULES.md section 1).
-ITP_RESCUE = ("ivig", "steroid_start", "steroid_increase", "tpo_agent", "platelet_transfusion")
-
 
 def visit_form_items(study_id: int, *, study=None) -> VisitForms:
     """The study's items on each visit definition's form (`followup.visit_items`), as the protocol
@@ -81,14 +88,14 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
     given = sorted((i for i in participant.infusions.all() if i.state == "given"), key=lambda i: i.number)
     if not given:
         raise ResponseNotAvailable("No infusion given yet: response is assessed from the first infusion.")
-    facts = _Facts(participant, study_disease.study, given)
     criteria = study_disease.response_criteria
+    facts = _Facts(participant, study_disease.study, given, criteria.family)
     _check_complete(criteria)
     if criteria.family == "multilineage":
         return _multilineage(facts, criteria, participant.screening.disease, _lineage_sets(study_disease))
     if criteria.family not in LINEAGE_OF_FAMILY:
         raise ResponseNotAvailable(f"Response by the {criteria.get_family_display()} set is not computed yet.")
-    result = _by_family(facts, criteria)
+    result = response_of_family(facts.facts, criteria_set(criteria))
     if criteria.family == "itp" and facts.study.response_time_points:
         result = replace(result, time_points=rules.itp_time_points(
             result, thresholds=_thresholds(criteria), window_days=facts.study.time_point_window_days,
@@ -96,10 +103,11 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
     return result
 
 
-# The analyte each single-lineage family judges, and the lineage it stands for in several lineages.
-LINEAGE_OF_FAMILY = {"aiha": "HGB", "prca": "HGB", "itp": "PLT", "neutropenia": "ANC"}
-# Several lineages (CLINICAL_RULES.md section 2): the family that grades each lineage.
-LINEAGE_FAMILIES = (("HGB", "aiha"), ("PLT", "itp"), ("ANC", "neutropenia"))
+def criteria_set(criteria) -> CriteriaSet:
+    """A criteria set row as the response rules read it (`followup.response_facts`)."""
+    return CriteriaSet(code=criteria.code, family=criteria.family, thresholds=_thresholds(criteria))
+
+
 # The lineages a disease involves by definition are the disease catalogue's (Evans syndrome, autoimmune
 # haemolytic anaemia with immune thrombocytopenia: red cells and platelets); any other lineage (every
 # lineage of a secondary cytopenia) is involved when its baseline value is below the set's
@@ -113,72 +121,38 @@ def involved_by_definition(disease: str) -> tuple[str, ...]:
     return tuple(LINEAGE_ANALYTES[lineage] for lineage in entry.lineages) if entry else ()
 
 
-def _lab_order(lab):
-    """A fixed order of a day's values of one analyte: the lowest first, then by range (never by entry)."""
-    return (lab.value, lab.lln is None, lab.lln or 0, lab.uln is None, lab.uln or 0)
+def response_facts(participant, study, given, *, sex: str = "") -> ResponseFacts:
+    """The facts the response rules read (`followup.response_facts`) from the participant's given
+    infusions (`given`, in order) and prefetched assessments with their labs, transfusions and
+    rescue therapies; `study` gives the response period, `sex` the participant's (PRCA reads it)."""
+    first = timezone.localtime(given[0].started_at).date()
+    days = lambda n: None if n is None else first + timedelta(days=n)  # noqa: E731
+    assessments = list(participant.assessments.all())
+    return ResponseFacts(
+        first=first, last=timezone.localtime(given[-1].started_at).date(),
+        labs=tuple(LabFact(a.pk, a.date, lab.analyte, lab.value, lab.lln, lab.uln, a.bleeding_grade,
+                           None if a.steroid_mg_per_day is None else float(a.steroid_mg_per_day))
+                   for a in assessments for lab in a.labs.all()),
+        transfusions=tuple((a.pk, rules.Transfusion(t.kind, t.date))
+                           for a in assessments for t in a.transfusions.all()),
+        therapies=tuple((a.pk, rules.Therapy(t.therapy, t.start, t.end))
+                        for a in assessments for t in a.rescue_therapies.all()),
+        sex=sex, assess_from=days(study.response_from_day),
+        assess_until=days(study.response_until_day))
 
 
 class _Facts:
     """What the response rules read of one participant, gathered once from prefetched relations."""
 
-    def __init__(self, participant, study, given):
+    def __init__(self, participant, study, given, family: str):
         self.participant, self.study = participant, study
-        self.first = timezone.localtime(given[0].started_at).date()
-        self.last = timezone.localtime(given[-1].started_at).date()
-        self.assessments = list(participant.assessments.all())
-        self.labs = [(a, lab) for a in self.assessments for lab in a.labs.all()]
-        self.transfusions = [rules.Transfusion(t.kind, t.date) for a in self.assessments for t in a.transfusions.all()]
-        self.therapies = [rules.Therapy(t.therapy, t.start, t.end)
-                          for a in self.assessments for t in a.rescue_therapies.all()]
-        days = lambda n: None if n is None else self.first + timedelta(days=n)  # noqa: E731
-        self.period = {"assess_from": days(study.response_from_day), "assess_until": days(study.response_until_day)}
-
-    def counts(self, analyte: str) -> list[rules.Count]:
-        return [rules.Count(a.date, lab.value, a.bleeding_grade,
-                            None if a.steroid_mg_per_day is None else float(a.steroid_mg_per_day))
-                for a, lab in self.labs if lab.analyte == analyte]
-
-    def hb_rows(self) -> list[rules.HbAssessment]:
-        """One row per haemoglobin value, each with its day's markers, the lowest of each analyte
-        (CLINICAL_RULES.md section 1, one value per day): the engine combines the day's Hb values
-        into the lowest and says so. Reticulocytes: the absolute count with its range when recorded
-        that day, else the percentage with its range (section 2)."""
-        by_date: dict = {}
-        for a, lab in self.labs:
-            by_date.setdefault(a.date, {}).setdefault(lab.analyte, []).append(lab)
-        rows = []
-        for day, found in sorted(by_date.items(), key=lambda item: item[0]):
-            if "HGB" not in found:
-                continue
-            lowest = {code: min(labs, key=_lab_order) for code, labs in found.items()}
-            lab = lambda code: (rules.Lab(lowest[code].value, lowest[code].lln, lowest[code].uln, code)  # noqa: E731
-                                if code in lowest else None)
-            retic = lab("RETIC_ABS") or lab("RETIC_PCT")
-            for hgb in sorted(found["HGB"], key=_lab_order):
-                rows.append(rules.HbAssessment(date=day, hb=hgb.value, ldh=lab("LDH"), tbil=lab("TBIL"), retic=retic,
-                                               retic_pct=lowest["RETIC_PCT"].value if "RETIC_PCT" in lowest else None,
-                                               hb_lln=hgb.lln))
-        return rows
+        self.facts = response_facts(participant, study, given,
+                                    sex=participant.screening.sex if family == "prca" else "")
 
     def time_point_targets(self) -> dict:
-        anchors = {"first_infusion": self.first, "last_infusion": self.last}
+        anchors = {"first_infusion": self.facts.first, "last_infusion": self.facts.last}
         return {name: anchors[point["anchor"]] + timedelta(days=point["days"])
                 for name, point in self.study.response_time_points.items()}
-
-
-def _by_family(facts: _Facts, criteria) -> rules.ResponseResult:
-    family, t, code = criteria.family, _thresholds(criteria), criteria.code
-    common = {"first_infusion": facts.first, "thresholds": t, "criteria_set": code, **facts.period}
-    if family == "itp":
-        return rules.itp_response(facts.counts("PLT"), rescue=[x for x in facts.therapies if x.kind in ITP_RESCUE],
-                                  transfusions=facts.transfusions, **common)
-    if family == "prca":
-        return rules.prca_response(facts.hb_rows(), transfusions=facts.transfusions,
-                                   sex=facts.participant.screening.sex, **common)
-    if family == "aiha":
-        return rules.aiha_response(facts.hb_rows(), transfusions=facts.transfusions, **common)
-    return rules.neutropenia_response(facts.counts("ANC"), gcsf=[x for x in facts.therapies if x.kind == "gcsf"],
-                                      **common)
 
 
 def _lineage_sets(study_disease: StudyDisease) -> dict:
@@ -196,38 +170,48 @@ def _lineage_sets(study_disease: StudyDisease) -> dict:
     return cached
 
 
+def lineage_criteria(sets: dict) -> dict[str, CriteriaSet]:
+    """Lineage -> the criteria set grading it, from `_lineage_sets`, each checked complete."""
+    found = {}
+    for lineage, row in sets.items():
+        if row is not None:
+            _check_complete(row)
+            found[lineage] = criteria_set(row)
+    return found
+
+
 def _multilineage(facts: _Facts, criteria, disease: str, sets: dict) -> rules.ResponseResult:
     """Each involved lineage by its own set, then the overall category (CLINICAL_RULES.md section 2)."""
-    t = _thresholds(criteria)
-    lineages, said = {}, []
-    always = involved_by_definition(disease)
-    for lineage, _family in LINEAGE_FAMILIES:
-        lineage_set = sets.get(lineage)
-        if lineage_set is None:
-            continue
-        _check_complete(lineage_set)
-        result = _by_family(facts, lineage_set)
-        if lineage in always:
-            lineages[lineage] = result
-            said.append(f"{lineage} involved ({disease})")
-            continue
-        limit = t.get(f"involved_{lineage.lower()}_below")
-        if limit is None:
-            continue
-        if result.baseline is None:
-            said.append(f"{lineage} not assessed: no baseline value")
-        elif result.baseline.value < limit:
-            lineages[lineage] = result
-            said.append(f"{lineage} involved: baseline {result.baseline.value:g} < {limit:g}")
+    try:
+        return response_of_lineages(facts.facts, criteria_set(criteria), lineage_sets=lineage_criteria(sets),
+                                    involved=involved_by_definition(disease), disease=disease)
+    except NoInvolvedLineage as reason:
+        raise ResponseNotAvailable(str(reason)) from None
+
+
+def response_rules_of(participant) -> tuple[ResponseRules, object] | None:
+    """(What computes the participant's best confirmed response, their study) for the edit check of
+    a count (`followup.auto_queries`): one read (the disease's criteria set and the study), a second
+    for several lineages (the lineages' sets); None when the disease has no set in the study or the
+    set cannot judge (incomplete, or a family not computed)."""
+    study_disease = (StudyDisease.objects.select_related("response_criteria", "study")
+                     .filter(study_id=participant.study_id, disease=participant.screening.disease).first())
+    if study_disease is None:
+        return None
+    criteria = study_disease.response_criteria
+    try:
+        _check_complete(criteria)
+        if criteria.family == "multilineage":
+            disease = participant.screening.disease
+            found = ResponseRules(criteria_set(criteria), lineage_sets=lineage_criteria(_lineage_sets(study_disease)),
+                                  involved=involved_by_definition(disease), disease=disease)
+        elif criteria.family in LINEAGE_OF_FAMILY:
+            found = ResponseRules(criteria_set(criteria))
         else:
-            said.append(f"{lineage} not involved: baseline {result.baseline.value:g} >= {limit:g}")
-    if not lineages:
-        raise ResponseNotAvailable("No involved lineage: no baseline haemoglobin, platelet or neutrophil value "
-                                   "below the set's thresholds before the first infusion.")
-    combined = rules.multilineage_response(lineages, first_infusion=facts.first, thresholds=t,
-                                           criteria_set=criteria.code)
-    overall = combined.overall
-    return replace(overall, lineages=lineages, explanation=f"{'; '.join(said)}. {overall.explanation}")
+            return None
+    except CriteriaSetIncomplete:
+        return None
+    return found, study_disease.study
 
 
 CHARTED = {  # family -> (analyte, unit, thresholds as (key, label))

@@ -32,7 +32,7 @@ from enrollment.models import Consent, Participant, PriorTherapy, Screening, Scr
 from trials.audit import audited_save
 from trials.errors import ServiceError
 from trials.scoping import Action, require
-from trials.signatures import CASEBOOK_MEANING, check_signature
+from trials.signatures import CASEBOOK_MEANING, check_signature, printed_name
 
 from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
 from .signoff_models import CasebookSignature
@@ -156,7 +156,7 @@ def casebook_sign(*, participant, password: str, by, now: datetime | None = None
         raise ServiceError({"password": [_("Re-enter your password to sign the casebook.")]})
     check_signature(by, password, refused=_("The password is not correct: the casebook was not signed."))
     signature = CasebookSignature(participant=participant, signed_by=by,
-                                  signed_by_name=(by.get_full_name() or by.get_username())[:300],
+                                  signed_by_name=printed_name(by),
                                   signed_at=now or timezone.now(), meaning=str(CASEBOOK_MEANING))
     with transaction.atomic():
         hold_unlocked(participant)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from trials.scoping import ScopedQuerySet
+from trials.signature_record import Signature
 
 
 class CasebookSignature(models.Model):
@@ -41,6 +42,11 @@ class CasebookSignature(models.Model):
             models.CheckConstraint(condition=~Q(signed_by_name="") & ~Q(meaning=""),
                                    name="casebook_signature_names_signer_and_meaning"),
         ]
+
+    @property
+    def signature(self) -> Signature:
+        """The signature as pages show it (the printed name stored when signing)."""
+        return Signature.of(self.signed_by, self.signed_at, self.meaning, name=self.signed_by_name)
 
     def __str__(self):
         return f"{self.participant} signed by {self.signed_by_name} at {self.signed_at:%Y-%m-%d %H:%M}"

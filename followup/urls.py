@@ -5,6 +5,7 @@ from . import participant_views, query_views, sdv_views, study_views, views
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
     path("participants/<int:pk>/", participant_views.participant_detail, name="participant-detail"),
+    path("participants/<int:pk>/audit/", participant_views.participant_audit, name="participant-audit"),
     path("participants/<int:pk>/withdraw/", participant_views.participant_withdraw, name="participant-withdraw"),
     path("participants/<int:pk>/signature/", participant_views.participant_casebook_sign,
          name="participant-casebook-sign"),

@@ -15,7 +15,7 @@ from enrollment.selectors import participants_visible
 from trials import catalogues
 from trials.concurrency import StaleVersion, conflict_of, posted_at
 from trials.errors import ServiceError
-from trials.forms_errors import add_service_errors
+from trials.forms_errors import add_service_errors, add_signature_refusal
 from trials.limits import LimitedForm
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
@@ -41,8 +41,8 @@ from .forms import (
     VisitMissedForm,
     analytes_expected,
 )
-from .models import AdverseEvent, Assessment, DataQuery, SeriousnessCriterion
-from .query_selectors import worklist_queries
+from .models import AdverseEvent, Assessment, SeriousnessCriterion
+from .query_selectors import query_on_record, query_wanted, worklist_queries
 from .selectors import visit_form_items
 
 
@@ -156,16 +156,6 @@ def _show_errors(error, form, items: VisitItemsForm, *, rows, beside_form_errors
                        beside_form_errors=beside_form_errors)
 
 
-def _answering(request, assessment):
-    """The open data query on this assessment that the correction answers (`?query=` or the posted
-    `query`), when the user sees it; else None."""
-    wanted = request.POST.get("query") or request.GET.get("query")
-    if not (wanted or "").isdigit():
-        return None
-    return DataQuery.objects.visible_to(request.user).filter(
-        pk=int(wanted), record_kind="assessment", record_pk=assessment.pk).first()
-
-
 @login_required
 def assessment_edit(request, pk):
     """Correct a recorded assessment with a reason (a coordinator of the site), through
@@ -179,7 +169,8 @@ def assessment_edit(request, pk):
     if not services.assessment_can_correct(request.user, participant):
         raise PermissionDenied(_("Only a coordinator of the participant's site corrects an assessment."))
     refuse_if_locked(participant)
-    answering = _answering(request, assessment)
+    wanted = query_wanted(request)  # the data query this correction answers, if any
+    answering = query_on_record(request.user, wanted, kind="assessment", pk=assessment.pk)
     visits = [v for v in participant.visits.select_related("definition").order_by("target_at", "id")
               if not v.timed and (v.state == "upcoming" or v.pk == assessment.visit_id)]
     listed = assessment.visit.definition.assessments if assessment.visit_id else []
@@ -207,7 +198,7 @@ def assessment_edit(request, pk):
         entered_rescues = [row for row in rescues if row.item() is not None]
         try:
             services.assessment_update(assessment=assessment, by=request.user, reason=form.cleaned_data["reason"],
-                                       version=form.cleaned_data["version"], query=answering and answering.pk,
+                                       version=form.cleaned_data["version"], query=wanted or None,
                                        data=services.AssessmentInput(
                 date=form.cleaned_data["date"], visit=form.cleaned_data["visit"] or None,
                 labs=[row.lab_input() for row in entered_labs],
@@ -239,7 +230,7 @@ def assessment_edit(request, pk):
     return render(request, "followup/assessment_form.html", {
         "participant": participant, "visit": assessment.visit, "assessment": assessment, "form": form,
         "items": items, "labs": labs, "transfusions": transfusions, "rescues": rescues, "conflict": conflict,
-        "answering": answering})
+        "answering": answering, "query_wanted": wanted})
 
 
 # --- adverse events: recorded by the site, confirmed or dismissed by the investigator ----------
@@ -264,7 +255,7 @@ def adverse_event_new(request, pk):
                 participant=participant, by=request.user, password=data.get("password") or "",
                 data=_adverse_event_input(data, site_aware_at=data["site_aware_at"]))
         except PermissionDenied as refused:  # the password is not the signer's: nothing written
-            form.add_error("password" if "password" in form.fields else None, str(refused))
+            add_signature_refusal(form, refused)
         except ServiceError as error:
             add_service_errors(form, error)
         else:
@@ -307,6 +298,8 @@ def adverse_event_edit(request, pk):
         messages.error(request, _("Only a confirmed adverse event is corrected; this one is %(status)s.") % {
             "status": event.get_status_display().lower()})
         return redirect("adverse-event-detail", pk=pk)
+    wanted = query_wanted(request)  # the data query this correction answers, if any
+    answering = query_on_record(request.user, wanted, kind="adverse_event", pk=event.pk)
     initial = AdverseEventEditForm.initial_from(event)
     may_change_relationship = services.adverse_event_can_change_relationship(request.user, participant)
     form = AdverseEventEditForm(request.POST or None, initial=initial, may_change_relationship=may_change_relationship)
@@ -319,7 +312,7 @@ def adverse_event_edit(request, pk):
         try:
             services.adverse_event_update(
                 event=event, by=request.user, reason=data["reason"], password=data.get("password") or "",
-                version=data["version"], data=_adverse_event_input(
+                version=data["version"], query=wanted or None, data=_adverse_event_input(
                     data, site_aware_at=services.KEEP if keep_aware else aware,
                     resolved_to_grade1_within_48h=data["resolved_to_grade1_within_48h"],
                     stopped_infusions=data["stopped_infusions"],
@@ -330,7 +323,7 @@ def adverse_event_edit(request, pk):
                                         may_change_relationship=may_change_relationship)
             form.is_valid()
         except SignatureRefused as refusal:  # the password is not the signer's: nothing written
-            form.add_error("password" if "password" in form.fields else None, str(refusal))
+            add_signature_refusal(form, refusal)
         except PermissionDenied as refusal:
             form.add_error(None, str(refusal))
         except ServiceError as error:
@@ -342,11 +335,15 @@ def adverse_event_edit(request, pk):
                                             "again, for an investigator of the site to confirm."))
             else:
                 messages.success(request, _("Adverse event corrected."))
+            if answering is not None:
+                messages.success(request, _("The query is answered with this correction."))
+                return redirect("query-detail", pk=answering.pk)
             return redirect("adverse-event-detail", pk=pk)
     style(form)
     return render(request, "followup/adverse_event_edit_form.html", {
         "participant": participant, "event": event, "form": form, "ctcae_terms": _ctcae_terms(),
-        "may_sign": may_change_relationship, "meaning": ADVERSE_EVENT_MEANING, "conflict": conflict})
+        "may_sign": may_change_relationship, "meaning": ADVERSE_EVENT_MEANING, "conflict": conflict,
+        "answering": answering, "query_wanted": wanted})
 
 
 class SaeReportForm(LimitedForm, forms.Form):
@@ -417,7 +414,7 @@ def adverse_event_detail(request, pk):
                         seriousness=list(data["seriousness"]), action_taken=data["action_taken"],
                         outcome=data["outcome"], password=data["password"], by=request.user)
             except PermissionDenied as refused:  # the password is not the signer's: nothing written
-                form.add_error("password" if "password" in form.fields else None, str(refused))
+                add_signature_refusal(form, refused)
             except ServiceError as error:
                 add_service_errors(form, error)
             else:

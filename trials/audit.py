@@ -302,6 +302,19 @@ def _entries(rows: list[tuple[Any, list]], model: type[models.Model], labels: Re
     return entries
 
 
+def history_row_entry(model: type[models.Model], row, older, labels: RelatedLabels,
+                      specs: Mapping[str, item_rules.ItemSpec] | None = None) -> Callable[[], AuditEntry]:
+    """One history row of a record of `model` as its audit page shows it, for a page that gathers
+    rows of many records (a participant's audit trail): its changes from `older` (the record's row
+    before it, or None) are computed now and the records they link to noted in `labels`; the
+    returned function gives the entry once `labels` is resolved. `specs` are the study's items by
+    code, for a record that holds item answers (`register_item_answers`)."""
+    changes = _changes_of([row] if older is None else [row, older], model, labels)[0][1]
+    answers_field = ITEM_ANSWERS.get(model, ("", None))[0]
+    answers = (answers_field, specs or {}) if answers_field else ("", {})
+    return lambda: _entries([(row, changes)], model, labels, answers=answers)[0]
+
+
 def _answers(value) -> bool:
     """A JSON object of answers by code (`items`), or none yet: shown key by key."""
     return value is None or isinstance(value, dict)
@@ -357,3 +370,8 @@ def register_audited(name: str, model: type[models.Model]) -> None:
 
 def audited_model(name: str) -> type[models.Model] | None:
     return _AUDITED.get(name)
+
+
+def audited_kind(model: type[models.Model]) -> str | None:
+    """The name under which `model`'s records have their audit page (`register_audited`), or None."""
+    return next((name for name, registered in _AUDITED.items() if registered is model), None)

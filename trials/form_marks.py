@@ -10,6 +10,7 @@ of the input (`trials.all_errors`).
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext as _
 
 
 def service_required(form: forms.Form, *names: str) -> None:
@@ -39,3 +40,13 @@ def _empty_allowed(field: forms.Field):
             return
         validate(value)
     return validate_unless_empty
+
+
+def label_row(form: forms.Form) -> None:
+    """Name every input of one row of a table of rows ("Start (row 2)"): the table's column heading
+    is not the input's label for assistive technology. The row is the number the form's prefix
+    ends with, counted from 1."""
+    row = (form.prefix or "").rsplit("-", 1)[-1]
+    row = int(row) + 1 if row.isdigit() else row
+    for field in form.fields.values():
+        field.widget.attrs["aria-label"] = f"{field.label} ({_('row')} {row})"

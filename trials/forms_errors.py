@@ -56,6 +56,14 @@ def add_service_errors(form: forms.Form, error: ServiceError | Mapping[str, list
                 form.add_error(None, message)
 
 
+def add_signature_refusal(form: forms.Form, refused: Exception) -> None:
+    """A refused signature (`trials.signatures.SignatureRefused`, or another refusal of the signer)
+    on a signing form: its message beside the field it names (the password), or on the form as a
+    whole when the form has no such field."""
+    name = getattr(refused, "field", "password")
+    form.add_error(name if name in form.fields else None, str(refused))
+
+
 def _same_name(path: str) -> str:
     return path
 

@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from dosing.models import EscalationDecision
 from dosing.tests.escalation_setup import PASSWORD, adverse_event, enrol_p2, window_over
@@ -199,6 +200,7 @@ def test_escalation_page_lists_the_decision_with_its_signature_manifestation(cli
     assert (decision.signed_by_name, decision.signature_meaning) == (
         "Li Wei", 'I approve escalate B under rule "0 of 3 with a DLT: escalate" (the 3+3 rule of the study).')
     html = response.content.decode()
-    assert ("Signed by Li Wei, " in html
+    signed_at = timezone.localtime(decision.signed_at)
+    assert (f"Signed by Li Wei ({investigator.username}) on {signed_at:%Y-%m-%d %H:%M %Z %z}." in html
             and "I approve escalate B under rule &quot;0 of 3 with a DLT: escalate&quot; (the 3+3 rule of the "
                 "study)." in html)

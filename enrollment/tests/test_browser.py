@@ -99,7 +99,7 @@ def test_coordinator_screens_consents_and_enrols_an_eligible_p3_patient(chromium
     page.fill("#id_password", "Correct-Horse-88")
     confirm.get_by_role("button", name="Confirm eligibility").click()
     assert page.locator(".alert-success").inner_text() == "Eligibility confirmed and signed."
-    assert page.get_by_test_id("eligibility-signature").inner_text().startswith("Signed by li at ")
+    assert page.get_by_test_id("eligibility-signature").inner_text().startswith("Signed by li (li) on ")
     page.context.clear_cookies()
     sign_in(page, "zhao", "Correct-Horse-88")
     page.goto(screening_url)

@@ -209,7 +209,8 @@ def test_the_page_confirms_with_the_password_and_shows_the_signature_to_everyone
     page = client.get(signed["Location"])
     html = page.content.decode()
     when = timezone.localtime(Screening.objects.get(pk=screening.pk).eligibility_confirmed_at)
-    assert f"Signed by {investigator.username} at {when:%Y-%m-%d %H:%M}:" in html
+    assert (f"Signed by {investigator.username} ({investigator.username}) on {when:%Y-%m-%d %H:%M %Z %z}."
+            in html)
     assert f'data-testid="eligibility-meaning">{MEANING}<' in html
     assert page.context["enrol_form"] is not None
 

@@ -9,6 +9,7 @@ from .adverse_events import (
                              CtcaeTerms,
                              ParticipantAdverseEvents,
 )
+from .audit import ParticipantAudit
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
 from .queries import ParticipantQueries, QueryAnswer, QueryClose, QueryDetail, QueryReopen
@@ -22,4 +23,4 @@ __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
            "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
            "Worklist", "ParticipantVerification", "StudySdvPlan", "ParticipantQueries", "QueryAnswer",
-           "QueryClose", "QueryDetail", "QueryReopen"]
+           "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit"]

@@ -194,6 +194,11 @@ class AdverseEventUpdateInSerializer(AdverseEventInSerializer):
     version = serializers.IntegerField(required=False, help_text=(
         "The record's version as read (GET `version` or `ETag`); or send it as `If-Match`. A change made from an "
         "older version is 409 with the current record."))
+    query = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                     max_value=2 ** 63 - 1, help_text=(
+        "The id of an open data query on this adverse event that the correction answers: the reason is its answer "
+        "and the change is linked to it (400 on `query` for a query of another record, 409 when it is no longer "
+        "open; nothing is written)."))
 
 
 class AdverseEventDetail(APIView):
@@ -224,7 +229,8 @@ class AdverseEventDetail(APIView):
             services.adverse_event_update(
                 event=event, data=data, reason=serializer.validated_data["reason"],
                 password=serializer.validated_data["password"], by=request.user,
-                version=version_from_request(request, serializer.validated_data.get("version")))
+                version=version_from_request(request, serializer.validated_data.get("version")),
+                query=serializer.validated_data.get("query"))
         except StaleVersion as stale:
             return stale_response(stale, _event_out(_adverse_event(request, pk, Action.VIEW)))
         return versioned(Response(_event_out(event)))

@@ -56,7 +56,15 @@ def _baselines_and_open_drafts(participant, analytes, terms) -> tuple[dict, set]
     return baselines, open_terms
 
 
-def adverse_event_suggest(*, participant, labs, onset: date, by, now: datetime | None = None) -> list[AdverseEvent]:
+def suggestion_reads(labs) -> tuple[set[str], set[str]]:
+    """(analytes whose screening baseline, terms whose open drafts) `adverse_event_suggest` reads
+    for these labs (rows or dicts with an analyte)."""
+    analytes = {lab["analyte"] if isinstance(lab, dict) else lab.analyte for lab in labs} & set(GRADED_ANALYTES)
+    return analytes, {grading.CTCAE_V5.terms[analyte].term for analyte in analytes}
+
+
+def adverse_event_suggest(*, participant, labs, onset: date, by, now: datetime | None = None,
+                          read: tuple[dict, set] | None = None) -> list[AdverseEvent]:
     """Draft adverse events for the labs CTCAE grades as a suggestion (`grading.suggest_adverse_event`).
 
     The baseline is the participant's screening value of the analyte. Blood counts suggest only
@@ -64,13 +72,19 @@ def adverse_event_suggest(*, participant, labs, onset: date, by, now: datetime |
     branch of the table applies). The lab's own range is used, the screening lab's where the
     assessment lab has none; a lab that cannot be graded (no range known) suggests nothing. No
     second draft is opened while a draft of the same term is open. Called inside the caller's
-    transaction; the investigator confirms or dismisses each draft.
+    transaction; the investigator confirms or dismisses each draft. `read`: (baselines, open draft
+    terms) when the caller read them already (`suggestion_reads`, `assessment_reads`), for at least
+    these labs.
     """
     graded = [lab for lab in labs if lab.analyte in GRADED_ANALYTES]
     if not graded:
         return []
-    baselines, open_terms = _baselines_and_open_drafts(
-        participant, {lab.analyte for lab in graded}, {grading.CTCAE_V5.terms[lab.analyte].term for lab in graded})
+    if read is not None:
+        baselines, open_terms = read[0], set(read[1])
+    else:
+        baselines, open_terms = _baselines_and_open_drafts(
+            participant, {lab.analyte for lab in graded},
+            {grading.CTCAE_V5.terms[lab.analyte].term for lab in graded})
     suggestions = []
     for lab in graded:
         value, base_lln, base_uln = baselines.get(lab.analyte, (None, None, None))

@@ -18,6 +18,7 @@ from trials.scoping import Action, can, require
 from trials.signatures import ADVERSE_EVENT_MEANING, SignatureRefused, check_signature
 
 from ..ctcae_terms import ctcae_terms
+from ..data_queries import query_answer_by_correction, query_for_correction
 from ..models import (
     ActionTaken,
     AdverseEvent,
@@ -26,6 +27,7 @@ from ..models import (
     Relationship,
     SeriousnessCriterion,
 )
+from ..record_refs import RecordRef
 from .keep import KEEP
 
 
@@ -260,7 +262,8 @@ def adverse_event_signed_changes(event: AdverseEvent, values: dict) -> list[str]
 
 
 def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason: str, by, password: str = "",
-                         today: date | None = None, version: int | None = None, check: bool = True) -> AdverseEvent:
+                         today: date | None = None, version: int | None = None, check: bool = True,
+                         query=None) -> AdverseEvent:
     """Correct a confirmed adverse event, with the reason kept in the audit trail
     (CLINICAL_RULES.md sections 3-4).
 
@@ -287,9 +290,11 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     signature. Whether an event is a DLT is computed when read, so the 3+3 counts
     (`dosing.selectors.escalation_state`) follow a corrected grade, attribution or flag at once. The
     row is locked; nothing changed: nothing is written.
+
+    `query`, the id of an open data query on this event, is answered in the same transaction by
+    the reason, the history row of the change linked (`followup.data_queries`): a query of another
+    record is refused (400 on `query`), one no longer open too (409), and nothing is written.
     """
-
-
     today = today or timezone.localdate()
     participant = event.participant
     require(by, Action.CAPTURE, [participant.site_id])
@@ -297,6 +302,11 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     reason = (reason or "").strip()
     with transaction.atomic():
         hold_unlocked(participant)
+        answering = None
+        if query is not None:
+            answering = query_for_correction(getattr(query, "pk", query), record_ref=RecordRef(
+                "adverse_event", event.pk), by=by)
+        since = timezone.now()
         locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
         if check:
             check_version(locked.row_version, version, record=locked,
@@ -359,6 +369,8 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
             for name, value in changed.items():
                 setattr(locked, name, value)
             audited_save(locked, by=by, reason=reason, update_fields=list(changed))
+        if answering is not None:
+            query_answer_by_correction(answering, answer=reason, by=by, since=since)
     for name in (*ADVERSE_EVENT_CORRECTABLE, "term_other", "status", "confirmed_by", "confirmed_at",
                  "confirmation_meaning", "row_version"):
         setattr(event, name, getattr(locked, name))

@@ -23,7 +23,8 @@ from ..auto_queries import auto_queries_for
 from ..data_queries import query_answer_by_correction, query_for_correction
 from ..models import Assessment, LabResult, RescueTherapy, Transfusion, Visit
 from ..record_refs import RecordRef
-from .adverse_event_drafts import adverse_event_suggest
+from .adverse_event_drafts import adverse_event_suggest, suggestion_reads
+from .assessment_reads import assessment_check_reads
 from .assessments import (
     LAB_FIELDS,
     AssessmentInput,
@@ -32,6 +33,7 @@ from .assessments import (
     _lab_fields,
     _lab_ranges,
 )
+from .count_checks import changed_counts, count_checks, count_rules, own_facts
 from .keep import KEEP
 from .outcomes import queue_outcomes
 from .visits import _at_midnight, visit_record
@@ -157,12 +159,20 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
         errors.raise_if_any()
 
         current_labs = list(locked.labs.all())
+        before = own_facts(locked, current_labs, locked.transfusions.all(), locked.rescue_therapies.all())
         added, changed, removed = [], [], []
+        wanted, found, counted = None, None, set()
         if valid.labs is not None or valid.day != locked.date:
             # A new date may change the site range that applies (the participant's age): re-resolve.
             wanted = valid.labs if valid.labs is not None else [
                 {key: getattr(lab, key) for key in LAB_FIELDS[:6]} for lab in current_labs]
-            _lab_ranges(participant, wanted, valid.day)
+            found, counted = count_rules(participant, changed_counts(
+                {lab.analyte: lab.value for lab in current_labs}, {lab["analyte"]: lab["value"] for lab in wanted}))
+        graded, terms = suggestion_reads(wanted or [])
+        reads = assessment_check_reads(participant, ranges=wanted is not None, baseline_analytes=graded,
+                                       draft_terms=terms, response=bool(counted), excluding=locked.pk)
+        if wanted is not None:
+            _lab_ranges(participant, wanted, valid.day, ranges=reads.ranges)
             added, changed, removed = _lab_changes(locked, current_labs, wanted)
         new_transfusions, old_transfusions, kept_transfusions = _item_changes(
             list(locked.transfusions.all()), valid.transfusions if valid.transfusions is not None
@@ -211,12 +221,17 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
             new_visit.done_at = _at_midnight(valid.day, tz)
             new_visit.deviation, new_visit.deviation_reason = valid.deviation, valid.deviation_reason
             audited_save(new_visit, by=by, reason=reason)
-        adverse_event_suggest(participant=participant, labs=[*added, *changed], onset=valid.day, by=by, now=now)
+        adverse_event_suggest(participant=participant, labs=[*added, *changed], onset=valid.day, by=by, now=now,
+                              read=(reads.baselines, reads.open_terms))
         queue_outcomes(participant.study_id)
         if answering is not None:
             query_answer_by_correction(answering, answer=reason, by=by, since=since)
         locked.visit = new_visit
-        auto_queries_for(participant, by, assessments=[locked])
+        counts = count_checks(found, reads, participant=participant, assessment=locked.pk, before=before,
+                              after=own_facts(locked, [lab for lab in current_labs if lab not in removed] + added,
+                                              [*kept_transfusions, *transfusions], [*kept_rescues, *rescues]),
+                              analytes=counted)
+        auto_queries_for(participant, by, assessments=[locked], counts=counts)
     locked.visit = new_visit
     kept_labs = [lab for lab in current_labs if lab not in removed]
     for relation, rows in {

@@ -37,7 +37,9 @@ from ..models import (
 from ..schedule import PlannedVisit, visit_status
 from ..selectors import visit_form_items
 from ..visit_items import VisitForms
-from .adverse_event_drafts import adverse_event_suggest
+from .adverse_event_drafts import adverse_event_suggest, suggestion_reads
+from .assessment_reads import assessment_check_reads
+from .count_checks import changed_counts, count_checks, count_rules, own_facts
 from .outcomes import queue_outcomes
 from .visits import _at_midnight, visit_record
 
@@ -237,14 +239,16 @@ def _assessment_answers(participant, data: AssessmentInput, visit, day: date | N
     return answers
 
 
-def _lab_ranges(participant, labs: list[dict], on: date | None) -> None:
+def _lab_ranges(participant, labs: list[dict], on: date | None, ranges=None) -> None:
     """Each lab's range used: the report's limits, a missing one from the site's range for the
     participant's sex and age on the assessment date (as at screening). A report's limit crossing
-    the site's other limit is refused (every such lab named)."""
+    the site's other limit is refused (every such lab named). `ranges`: the site's, when read
+    already (`assessment_reads`)."""
     errors = Errors()
     screening = participant.screening
     age = age_in_years(screening.birth_date, on) if screening.birth_date and on and on >= screening.birth_date else None
-    ranges = list(ReferenceRange.objects.filter(site_id=participant.site_id)) if labs else []
+    if ranges is None:
+        ranges = list(ReferenceRange.objects.filter(site_id=participant.site_id)) if labs else []
     for index, lab in enumerate(labs):
         found = site_reference_range(ranges, lab["analyte"], screening.sex or None, age)
         site_lln, site_uln = (found.lln, found.uln) if found else (None, None)
@@ -355,7 +359,11 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
         errors.raise_if_any()
 
         day, visit, labs = valid.day, valid.visit, valid.labs or []
-        _lab_ranges(participant, labs, day)
+        found, counted = count_rules(participant, changed_counts(None, {lab["analyte"]: lab["value"] for lab in labs}))
+        graded, terms = suggestion_reads(labs)
+        reads = assessment_check_reads(participant, ranges=bool(labs), baseline_analytes=graded, draft_terms=terms,
+                                       response=bool(counted))
+        _lab_ranges(participant, labs, day, ranges=reads.ranges)
         reason = _("Assessment recorded")
         assessment = Assessment(participant=participant, visit=visit, date=day, bleeding_grade=valid.bleeding_grade,
                                 steroid_mg_per_day=valid.steroid_mg_per_day, steroid_drug=valid.steroid_drug,
@@ -374,9 +382,13 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
         if visit is not None:
             visit_record(visit=visit, done_at=_at_midnight(day, timezone.get_current_timezone()),
                          deviation_reason=valid.deviation_reason, by=by, now=now, edit_checks=False, lock_checked=True)
-        adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now)
+        adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now,
+                              read=(reads.baselines, reads.open_terms))
         queue_outcomes(participant.study_id)
-        auto_queries_for(participant, by, assessments=[assessment], created=True)
+        counts = count_checks(found, reads, participant=participant, assessment=assessment.pk, before=None,
+                              after=own_facts(assessment, labs, children["transfusions"],
+                                              children["rescue_therapies"]), analytes=counted)
+        auto_queries_for(participant, by, assessments=[assessment], created=True, counts=counts)
     # Returned with its rows loaded, as `prefetch_related` would, so that showing it reads nothing more.
     for relation, rows in children.items():
         cache_rows(assessment, relation, rows)

@@ -223,7 +223,9 @@ def test_the_record_page_lets_an_investigator_sign_at_once(client, participant, 
     event = AdverseEvent.objects.get()
     assert (event.status, event.confirmed_by) == ("confirmed", investigator)
     detail = client.get(reverse("adverse-event-detail", args=[event.pk])).content.decode()
-    assert f"Signed by {investigator.username} at {timezone.localtime(event.confirmed_at):%Y-%m-%d %H:%M}:" in detail
+    when = timezone.localtime(event.confirmed_at)
+    assert (f"Signed by {investigator.username} ({investigator.username}) on {when:%Y-%m-%d %H:%M %Z %z}."
+            in detail)
     assert f'data-testid="ae-confirmation-meaning">{MEANING}<' in detail
 
 

@@ -71,7 +71,7 @@ def test_coordinator_records_causality_and_the_investigator_signs_it_in_the_brow
     event.refresh_from_db()
     assert (event.status, event.confirmed_by, event.confirmation_meaning) == ("confirmed", investigator, MEANING)
     page.goto(f"{page.base}/adverse-events/{event.pk}/")
-    assert page.get_by_test_id("ae-confirmation").inner_text().startswith("Signed by li at ")
+    assert page.get_by_test_id("ae-confirmation").inner_text().startswith("Signed by li (li) on ")
     assert page.get_by_test_id("ae-confirmation-meaning").inner_text() == MEANING
     page.screenshot(path="/tmp/adverse-event-signed.png", full_page=True)
     assert problems == []
@@ -120,5 +120,5 @@ def test_a_correction_of_the_grade_and_a_dismissal_are_signed_in_the_browser(chr
     assert (draft.status, draft.confirmed_by, draft.confirmation_meaning) == (
         "dismissed", investigator, "I judge this is not an adverse event: Tension headache before the infusion")
     page.goto(f"{page.base}/adverse-events/{draft.pk}/")
-    assert page.get_by_test_id("ae-confirmation").inner_text().startswith("Signed by li at ")
+    assert page.get_by_test_id("ae-confirmation").inner_text().startswith("Signed by li (li) on ")
     assert problems == []
