@@ -13,6 +13,7 @@ from dataclasses import fields
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from enrollment.locks import casebook_lock
 from enrollment.models import Participant
@@ -141,3 +142,19 @@ def test_a_lock_taken_while_a_write_is_in_progress_waits_for_it_and_sees_it(asse
     assert isinstance(locking.raised, ConflictError) and list(locking.raised.errors) == ["signature"]
     assert Participant.objects.get(pk=participant.pk).locked_at is None
     assert Assessment.objects.get(pk=assessment.pk).bleeding_grade == 0
+
+
+@pytest.mark.services
+def test_a_write_holds_the_participant_and_study_rows_in_the_weakest_mode(assessment, monitor, coordinator):
+    """FOR KEY SHARE: writes of one casebook or study never wait for one another on these rows;
+    only a lock (FOR UPDATE) waits for them."""
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
+    query = query_open(RecordRef("assessment", assessment.pk), "lab:PLT", "Is 42 the source's value?", monitor)
+
+    with CaptureQueriesContext(connection) as captured:
+        query_answer(DataQuery.objects.select_related("participant").get(pk=query.pk), "Checked", coordinator)
+
+    holding = [q["sql"] for q in captured.captured_queries if " FOR " in q["sql"]]
+    tables = f'"{Participant._meta.db_table}", "{Study._meta.db_table}"'
+    assert holding[0].endswith(f"FOR KEY SHARE OF {tables}")
+    assert holding[1].endswith(f'FOR UPDATE OF "{DataQuery._meta.db_table}"')  # the query row itself
