@@ -179,8 +179,11 @@ def hold_unlocked(participant: Participant, *related: str) -> None:
 
 def hold_screening_unlocked(screening: Screening) -> None:
     """As `hold_unlocked`, for a screening: its participant's row and its study's when the patient
-    is enrolled (one statement), else its study's (a second)."""
-    participant = _held_participant({"screening_id": screening.pk})
+    is enrolled, else its study's; one statement when the caller read the screening with its
+    participant (`selectors.screenings_visible`), else two."""
+    cache = screening._state.fields_cache
+    enrolled = cache["participant"] is not None if "participant" in cache else None
+    participant = _held_participant({"screening_id": screening.pk}) if enrolled is not False else None
     if participant is not None:
         lock = lock_of(participant)
     else:  # the user who locked is read only when locked (a user joined to a held row may be stale)

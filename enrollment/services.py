@@ -324,7 +324,6 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
     require(by, Action.SIGN, [screening.site_id])
     refuse_if_screening_locked(screening)
     with transaction.atomic():
-        hold_screening_unlocked(screening)
         locked = (Screening.objects.select_for_update(of=("self",)).select_related("study", "site", "participant",
                                                                                     "eligibility_confirmed_by")
                   .prefetch_related("labs", "prior_therapies").get(pk=screening.pk))
@@ -400,9 +399,7 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
     consent = Consent(screening=screening, version=version.strip(), signed_at=signed_at,
                       obtained_by=obtained_by.strip(), guardian_name=(guardian_name or "").strip(),
                       guardian_relationship=(guardian_relationship or "").strip(), recorded_by=by)
-    with transaction.atomic():
-        hold_screening_unlocked(screening)
-        audited_save(consent, by=by, reason=_("Consent recorded"))
+    audited_save(consent, by=by, reason=_("Consent recorded"))
     prefetched = getattr(screening, "_prefetched_objects_cache", {})
     if "consents" in prefetched:  # the screening's consents read before stay current
         cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
