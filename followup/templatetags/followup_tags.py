@@ -67,4 +67,4 @@ def participant_sdv(participant, user, signed: bool = False) -> dict:
         record.close_out = close_out
         progress.add(record)
     return {"scope": scope, "records": records, "progress": progress,
-            "may_verify": can(user, Action.VERIFY, [participant.site_id])}
+            "may_verify": can(user, Action.VERIFY, [participant.site_id]) and not close_out.locked}
