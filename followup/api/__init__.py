@@ -12,6 +12,7 @@ from .adverse_events import (
 from .audit import ParticipantAudit
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
+from .participants import ParticipantList
 from .queries import ParticipantQueries, QueryAnswer, QueryClose, QueryDetail, QueryReopen
 from .response import ParticipantResponse, ResponseBodySerializer
 from .sdv import ParticipantVerification, StudySdvPlan
@@ -23,4 +24,4 @@ __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
            "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
            "Worklist", "ParticipantVerification", "StudySdvPlan", "ParticipantQueries", "QueryAnswer",
-           "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit"]
+           "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit", "ParticipantList"]
