@@ -19,7 +19,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from dosing.models import Infusion
 from enrollment.enums import ParticipantStatus
@@ -58,8 +58,8 @@ LABELS = {
     PLANNED: gettext_lazy("planned"), WAITING: gettext_lazy("waiting for an earlier infusion"),
     WINDOW_OPEN: gettext_lazy("window open"), OVERDUE: gettext_lazy("overdue"), DONE: gettext_lazy("done"),
     DONE_OUT_OF_WINDOW: gettext_lazy("done out of window"), MISSED: gettext_lazy("missed"),
-    CANCELLED: gettext_lazy("cancelled"), VERIFIED: gettext_lazy("verified"), SIGNED: gettext_lazy("signed"),
-    LOCKED: gettext_lazy("locked"),
+    CANCELLED: gettext_lazy("cancelled"), VERIFIED: gettext_lazy("verified"),
+    SIGNED: pgettext_lazy("record state", "signed"), LOCKED: gettext_lazy("locked"),
 }
 # Where a participant can still be recorded (the participant page's "record" links).
 _TO_RECORD = ("upcoming", "window_open", "overdue", "planned")

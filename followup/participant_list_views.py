@@ -27,7 +27,8 @@ def _listing(request, code):
 def _context(request, study, filters, page, **more) -> dict:
     return {"study": study, "filters": filters, "page_obj": page, "choices": filter_choices(request.user, study),
             "studies": [] if study else Study.objects.visible_to(request.user).order_by("code"),
-            "filter_query": filters.query(without_study=study is not None), **more}
+            "filter_query": filters.query(without_study=study is not None),
+            "grid_query": filters.query(without_study=True), **more}
 
 
 @login_required

@@ -65,7 +65,7 @@ def test_search_by_part_of_the_study_number(api, three):
 
 def test_search_by_screening_number_and_the_contract_name_search(api, three):
     _first, second, _third = three
-    body = api.get(f"/api/v1/studies/MSC-ITP-5/participants/", {"search": second.screening.number}).json()
+    body = api.get("/api/v1/studies/MSC-ITP-5/participants/", {"search": second.screening.number}).json()
     assert numbers(body) == [second.study_number]
 
 
