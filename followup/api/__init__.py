@@ -12,7 +12,7 @@ from .adverse_events import (
 from .audit import ParticipantAudit
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
-from .participants import ParticipantList
+from .participants import ParticipantList, StudyParticipantList
 from .queries import ParticipantQueries, QueryAnswer, QueryClose, QueryDetail, QueryReopen
 from .response import ParticipantResponse, ResponseBodySerializer
 from .sdv import ParticipantVerification, StudySdvPlan
@@ -24,4 +24,5 @@ __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
            "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
            "Worklist", "ParticipantVerification", "StudySdvPlan", "ParticipantQueries", "QueryAnswer",
-           "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit", "ParticipantList"]
+           "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit", "ParticipantList",
+           "StudyParticipantList"]

@@ -62,9 +62,13 @@ class ParticipantList(APIView):
     """The participants of the user's sites, by study, site and enrolment order, 50 a page; every
     role of a site reads them. A study of another site is 404."""
 
-    @extend_schema(parameters=[OpenApiParameter("study", str, description="Study code."), *FILTER_PARAMETERS],
+    @extend_schema(operation_id="participants_list",
+                   parameters=[OpenApiParameter("study", str, description="Study code."), *FILTER_PARAMETERS],
                    responses=ParticipantPageSerializer)
     def get(self, request, code=None):
+        return self.listed(request, code)
+
+    def listed(self, request, code):
         require_reader(request.user)
         if code is not None:
             get_object_or_404(Study.objects.visible_to(request.user), code=code)
@@ -89,3 +93,12 @@ class ParticipantList(APIView):
                          "page_size": size, "next": link(page.next_page_number()) if page.has_next() else None,
                          "previous": link(page.previous_page_number()) if page.has_previous() else None,
                          "results": results})
+
+
+class StudyParticipantList(ParticipantList):
+    """The participants of one study at the user's sites (as `GET /api/v1/participants/?study=`)."""
+
+    @extend_schema(operation_id="studies_participants_list", parameters=FILTER_PARAMETERS,
+                   responses=ParticipantPageSerializer)
+    def get(self, request, code):
+        return self.listed(request, code)

@@ -228,3 +228,9 @@ def test_api_costs_the_same_for_1_and_50(api, studies, coordinator, count, djang
         body = api.get(API, {"q": "AB", "status": "enrolled"}).json()
     assert body["count"] == count and all(row["overdue"] for row in body["results"])
     assert timezone.localdate().isoformat() > body["results"][0]["enrolled_on"]
+
+
+def test_schema_names_both_lists(api, studies):
+    paths = api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+    assert paths["/api/v1/participants/"]["get"]["operationId"] == "participants_list"
+    assert paths["/api/v1/studies/{code}/participants/"]["get"]["operationId"] == "studies_participants_list"
