@@ -10,6 +10,7 @@ from .adverse_events import (
                              ParticipantAdverseEvents,
 )
 from .audit import ParticipantAudit
+from .exports import ExportDetail, ExportDownload, StudyExport
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
 from .participants import ParticipantList, StudyParticipantList
@@ -24,5 +25,5 @@ __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
            "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
            "Worklist", "ParticipantVerification", "StudySdvPlan", "ParticipantQueries", "QueryAnswer",
-           "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit", "ParticipantList",
-           "StudyParticipantList"]
+           "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit", "StudyExport", "ExportDetail",
+           "ExportDownload", "ParticipantList", "StudyParticipantList"]
