@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import participant_views, query_views, sdv_views, study_views, views
+from . import dashboard_views, participant_views, query_views, sdv_views, study_views, views
 
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
+    path("studies/<str:code>/dashboard/", dashboard_views.study_dashboard, name="study-dashboard"),
     path("participants/<int:pk>/", participant_views.participant_detail, name="participant-detail"),
     path("participants/<int:pk>/audit/", participant_views.participant_audit, name="participant-audit"),
     path("participants/<int:pk>/withdraw/", participant_views.participant_withdraw, name="participant-withdraw"),
