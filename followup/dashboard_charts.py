@@ -66,12 +66,11 @@ def ticks_between(low: float, high: float, most: int = 6) -> list[float]:
     step = nice_step(high - low, most)
     start = math.floor(low / step) * step
     values, value = [], start
-    while value < high + step / 2:
+    while True:
         values.append(round(value, 6))
-        if value >= high:
-            break
+        if value >= high - step * 1e-9:
+            return values
         value += step
-    return values
 
 
 def _label(value: float) -> str:
