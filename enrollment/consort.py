@@ -5,7 +5,7 @@ screening log and the study dashboard, which narrow it by site, disease, arm or 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q
 
@@ -28,7 +28,7 @@ class ConsortCounts:
     on_treatment: int = 0
     follow_up: int = 0
     completed: int = 0
-    not_treated: int = field(default=0)
+    not_treated: int = 0
 
 
 @dataclass(frozen=True)

@@ -193,7 +193,8 @@ def build_swimmer(rows: list[SwimmerInput]) -> SwimmerChart | None:
     ordered = sorted(rows, key=lambda r: (-r.days_on_study, r.label))
     longest = max([r.days_on_study for r in rows] + [m for r in rows for m in r.serious_events] + [7])
     x_values = ticks_between(0, longest)
-    left = LEFT + 40  # room for the participant's number
+    # room for the participant's number (about 6 units a character at the tick font size)
+    left = min(240, max(LEFT + 40, 12 + 6 * max(len(r.label) for r in rows)))
     frame = Frame(WIDTH, TOP + SWIMMER_ROW * len(ordered) + AXIS_SPACE, left, WIDTH - RIGHT, TOP,
                   TOP + SWIMMER_ROW * len(ordered))
     x = _Scale(0, x_values[-1], frame.left, frame.right)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from enrollment import services as enrolment
 from enrollment.models import Participant, Screening
-from enrollment.tests.support import create_screening, today
+from enrollment.tests.support import create_screening, p3_facts, today
 from followup.models import AdverseEvent
 from followup.tests.factories import AdverseEventFactory
 from followup.tests.support import NON_RESPONDER, enrol, event, treated_participant
@@ -43,7 +43,7 @@ def build_world(study, coordinator) -> World:
     g = enrol(coordinator)
     enrolment.participant_withdraw(participant=g, withdrawn_on=today(), reason="adverse_event", by=coordinator)
     failed = create_screening(coordinator, understands_and_complies=False)
-    pending = create_screening(coordinator, labs=[lab for lab in create_labs() if lab["analyte"] != "CREAT"])
+    pending = create_screening(coordinator, labs=[lab for lab in p3_facts()["labs"] if lab["analyte"] != "CREAT"])
     x = treated_participant(coordinator, [(30, 110), (37, 125)])
     xh, _ = Site.objects.get_or_create(code="XH", defaults={"name": "Xiehe Other Hospital"})
     with change_context(by=None, reason="A second site joins"):
@@ -56,7 +56,3 @@ def build_world(study, coordinator) -> World:
     graded(x, coordinator, "Fever", 4)
     return World(a, b, c, d, g, Participant.objects.get(pk=x.pk), failed, pending)
 
-
-def create_labs():
-    from enrollment.tests.support import p3_facts
-    return p3_facts()["labs"]

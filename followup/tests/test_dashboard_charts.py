@@ -102,3 +102,8 @@ def test_survival_chart_shows_the_numbers_at_risk_under_each_tick():
     assert [(t.position, t.label) for t in chart.at_risk] == [(34.0, "7"), (113.0, "7"), (192.0, "5"),
                                                                (271.0, "2"), (350.0, "1")]
     assert (chart.plot_bottom, chart.x_title_y, chart.at_risk_y, chart.height) == (160, 190, 212, 228)
+
+
+def test_swimmer_leaves_room_for_long_participant_numbers():
+    chart = build_swimmer([SwimmerInput("MSC-ITP-5-PUMCH-001", 10, True, (0,))])
+    assert (chart.frame.left, chart.label_x) == (126, 122)
