@@ -15,7 +15,8 @@ from trials.scoping import Action, can, site_ids_for
 
 from .deviations import protocol_deviations
 from .exports import export_sites
-from .sdv import plan_scope, study_sdv
+from .sdv import plan_scope
+from .sdv_progress import study_sdv_sites
 from .sdv_forms import SdvPlanForm
 from .query_selectors import study_query_counts
 from .services import outcomes_current
@@ -33,7 +34,7 @@ def study_detail(request, code):
     arms = [(arm, selectors.infusion_rows(arm)) for arm in study.arms.all()]
     outcomes = outcomes_current(study=study, compute_missing=False)
     site_ids = [site.pk for site in study.sites.all()]
-    _by_participant, sdv_sites, _records = study_sdv(study, request.user)
+    sdv_sites = study_sdv_sites(study, request.user)
     sdv_scope = plan_scope(study)
     return render(
         request,
