@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import timedelta
 
 from django.db.models import Count
@@ -36,9 +37,9 @@ from .selectors import (
 RESPONDERS = ("CR", "R", "PR")
 
 
-@dataclass(frozen=True)
-class ParticipantRow:
-    """A participant as the outcomes group and judge them."""
+class ParticipantRow(NamedTuple):
+    """A participant as the outcomes group and judge them (a named tuple: built for every
+    participant of the study at each computation, so cheap to build)."""
 
     pk: int
     arm_id: int

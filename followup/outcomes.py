@@ -62,22 +62,26 @@ def _compute(*, study, now, incremental: bool):
     stored = _stored_results(study, digest) if incremental else None
     if stored is not None and stored[1] < cleared:
         stored = None  # the marks after the snapshot were cleared: it cannot be caught up
+    # Each participant's result in its stored form (`ParticipantOutcome.stored`, None: not treated):
+    # the unchanged participants' are taken from the snapshot as they are, not rebuilt.
     if stored is None:
-        results = reads.participant_outcomes(study, rows, sets)
+        results = _stored_form(reads.participant_outcomes(study, rows, sets))
     else:
         previous, since = stored
         changed = changed_since(marks, since)
         stale = {row.pk for row in rows if row.pk in changed or _differs(previous.get(str(row.pk), False), row)}
         if len(stale) > INCREMENTAL_LIMIT:
-            results = reads.participant_outcomes(study, rows, sets)
+            results = _stored_form(reads.participant_outcomes(study, rows, sets))
         else:
-            fresh = reads.participant_outcomes(study, rows, sets, stale) if stale else {}
-            results = {row.pk: fresh[row.pk] if row.pk in stale else _restored(previous[str(row.pk)])
+            fresh = _stored_form(reads.participant_outcomes(study, rows, sets, stale) if stale else {})
+            results = {str(row.pk): fresh[str(row.pk)] if row.pk in stale else previous[str(row.pk)]
                        for row in rows}
     groups = _groups(rows, results, reads.arms_with_levels(study))
-    snapshot, _created = OutcomeSnapshot.objects.update_or_create(study=study, defaults={
-        "computed_at": now, "groups": groups, "covers_change": covers, "inputs": digest,
-        "participants": {str(pk): None if result is None else result.stored() for pk, result in results.items()}})
+    # Replaced without reading the stored snapshot back (its per-participant results are large).
+    snapshot = OutcomeSnapshot(pk=OutcomeSnapshot.objects.filter(study=study).values_list("pk", flat=True).first(),
+                               study=study, computed_at=now, groups=groups, covers_change=covers, inputs=digest,
+                               participants=results)
+    snapshot.save(force_update=snapshot.pk is not None)
     if len(marks) > MARKS_KEPT:
         # Forget the marks the snapshot covers, unless a change came meanwhile (then the next one will).
         OutcomeChange.objects.filter(study=study, sequence=covers).update(participants_changed="", cleared_at=covers)
@@ -112,22 +116,23 @@ def _differs(stored, row) -> bool:
     return stored is not None and (stored[2], stored[3]) != (row.disease, row.sex)
 
 
-def _restored(stored):
-    return None if stored is None else reads.ParticipantOutcome.from_stored(stored)
+def _stored_form(results) -> dict[str, list | None]:
+    return {str(pk): None if result is None else result.stored() for pk, result in results.items()}
 
 
 def _groups(rows, results, several) -> list[dict]:
-    """The outcomes table (see `outcomes_compute`) from each participant's result, in list order."""
+    """The outcomes table (see `outcomes_compute`) from each participant's stored result (by
+    participant id as text), in list order."""
     tallies: dict[str, dict[str, int]] = {}
     durations: dict[str, list[tuple[int, bool]]] = {}
     for row in rows:
-        result = results.get(row.pk)
+        result = results.get(str(row.pk))
         if result is None:
             continue  # not treated: outside every denominator
-        best = result.best
+        best, duration = result[0], result[1]
         for key in (row.group(several), "all"):
-            if result.duration is not None:
-                durations.setdefault(key, []).append(result.duration)
+            if duration:
+                durations.setdefault(key, []).append((duration[0], duration[1]))
             tally = tallies.setdefault(key, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
             tally["treated"] += 1
             tally["evaluable"] += best != "NE"

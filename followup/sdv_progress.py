@@ -99,6 +99,8 @@ def study_sdv_sites(study, user, action: Action = Action.VIEW) -> list[SiteProgr
     for row in (Participant.objects.filter(study=study, site_id__in=site_ids).values("site_id")
                 .annotate(n=Count("pk")).order_by()):
         by_site[row["site_id"]].participants = row["n"]
+    if not any(row.participants for row in by_site.values()):
+        return list(by_site.values())
     for kind in KINDS:
         for site_id, sums in _kind_sums(kind, study, site_ids).items():
             by_site[site_id].progress.required += sums.required
