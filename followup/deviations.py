@@ -3,7 +3,9 @@ their dose (`dosing.selectors.infusion_deviation_rows`, CLINICAL_RULES.md sectio
 visits done outside their window."""
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import Collate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,14 +15,26 @@ from dosing.selectors import Deviation, infusion_deviation_rows, sorted_deviatio
 from .models import Visit
 
 
-def protocol_deviations(user, *, study) -> list[Deviation]:
+def protocol_deviations(user, *, study, limit: int | None = None) -> tuple[list[Deviation], int]:
     """Infusions and visits outside their window, infusions missed, and dose deviations (CLINICAL_RULES.md
-    section 4: more than 10 % off the computed dose), at the user's sites (2 queries)."""
+    section 4: more than 10 % off the computed dose), at the user's sites, and how many there are
+    (2 queries). With a `limit`, the first `limit` of them in the same order: each query reads its
+    first `limit` rows in that order (participant, then window), and counts them all."""
     infusions = (Infusion.objects.visible_to(user).filter(participant__study=study)
                  .filter(Q(deviation=True) | Q(state="missed") | Q(dose_deviation=True)).select_related("participant"))
     visits = (Visit.objects.visible_to(user).filter(participant__study=study, deviation=True)
               .select_related("participant"))
-    return sorted_deviations(infusion_deviation_rows(infusions) + _visit_rows(visits))
+    if limit is None:
+        rows = sorted_deviations(infusion_deviation_rows(infusions) + _visit_rows(visits))
+        return rows, len(rows)
+    number = F("participant__study_number")
+    if connection.vendor == "postgresql":  # code point order, as Python sorts the page
+        number = Collate(number, "C")
+    infusions = list(infusions.annotate(total=Window(Count("pk"))).order_by(number, "window_start", "window_end", "pk")
+                     [:limit])
+    visits = list(visits.annotate(total=Window(Count("pk"))).order_by(number, "window_start", "pk")[:limit])
+    total = (infusions[0].total if infusions else 0) + (visits[0].total if visits else 0)
+    return sorted_deviations(infusion_deviation_rows(infusions) + _visit_rows(visits))[:limit], total
 
 
 def participant_deviations(participant) -> list[Deviation]:

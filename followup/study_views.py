@@ -22,6 +22,9 @@ from .query_selectors import study_query_counts
 from .services import outcomes_current
 from .survival_chart import duration_rows
 
+# The study page lists the first protocol deviations (by participant); the participant pages list each one's.
+DEVIATIONS_SHOWN = 100
+
 
 def _administers(user, study) -> bool:
     allowed = set(site_ids_for(user, Action.CONFIGURE_STUDY))
@@ -36,6 +39,7 @@ def study_detail(request, code):
     site_ids = [site.pk for site in study.sites.all()]
     sdv_sites = study_sdv_sites(study, request.user)
     sdv_scope = plan_scope(study)
+    deviations, deviations_total = protocol_deviations(request.user, study=study, limit=DEVIATIONS_SHOWN)
     return render(
         request,
         "trials/study_detail.html",
@@ -47,7 +51,8 @@ def study_detail(request, code):
             "versions": StudyVersion.objects.filter(study=study).order_by("-activated_at", "-id"),
             # The amendment in preparation is the administrators' business (`trials.admin_amendments`).
             "pending_changes": pending_changes(study) if _administers(request.user, study) else [],
-            "deviations": protocol_deviations(request.user, study=study),
+            "deviations": deviations,
+            "deviations_total": deviations_total,
             "outcomes": outcomes,
             "durations": duration_rows(outcomes.groups if outcomes else []),
             # Source data verification (`followup/_sdv_study.html`): progress per site, the plan.
