@@ -1,7 +1,7 @@
 """SDV progress per site of a study counted in the database: the same figures as `followup.sdv`'s
 `study_sdv` (plan items held by complete records, and those verified at the record's version),
-without reading a record: one aggregate query per kind of case report form, whatever the number of
-participants (the study page).
+in grouped aggregates (the plan's fields held per kind of case report form, the labs held, the ticks
+that count), whatever the number of participants (the study page).
 
 Under the key-items plan every item is a field, a lab or the prior-therapy history, each of which
 the database can tell held or not; the all-items plan adds the study-defined answers (a JSON object
@@ -13,9 +13,8 @@ on (`followup.record_states`), so such a tick names an item still held.
 """
 from __future__ import annotations
 
-from django.db.models import (Case, CharField, Count, F, IntegerField, JSONField, OuterRef, Q, Subquery, Sum,
-                              TextField, Value, When)
-from django.db.models.functions import Coalesce
+from django.db.models import (Case, CharField, Count, Exists, F, IntegerField, JSONField, OuterRef, Q, Sum, TextField,
+                              Value, When)
 
 from enrollment.models import Participant, ScreeningLab
 from trials.scoping import Action, site_ids_for
@@ -43,48 +42,54 @@ def _held(model, code: str) -> Q:
     return held
 
 
-def _lab_counts(kind: str):
-    """(labs held that are plan items, those verified at the record's version), per record."""
-    if kind == "screening":  # every screening lab is a key item
-        labs = ScreeningLab.objects.filter(screening=OuterRef("pk"))
-    else:
-        labs = LabResult.objects.filter(assessment=OuterRef("pk"), analyte__in=KEY_ANALYTES)
-    held = Coalesce(Subquery(labs.order_by().values(labs.model._meta.get_field(
-        "screening" if kind == "screening" else "assessment").attname).annotate(
-        n=Count("analyte", distinct=True)).values("n"), output_field=IntegerField()), 0)
-    ticks = ItemVerification.objects.filter(record_kind=kind, record_pk=OuterRef("pk"),
-                                            record_version=OuterRef("row_version"))
-    ticks = ticks.filter(item_code__startswith="lab:") if kind == "screening" else \
-        ticks.filter(item_code__in=[f"lab:{code}" for code in KEY_ANALYTES])
-    return held, ticks
+def _entered(kind: str):
+    """The records of `kind` counted in the progress: complete (`followup.record_states.entered_state`)."""
+    return KINDS[kind].model_class().objects.exclude(NOT_ENTERED.get(kind, Q(pk__in=[])))
 
 
-def _kind_sums(kind: str, study, site_ids) -> dict[int, Progress]:
+def _held_fields(kind: str, study, site_ids) -> dict[int, int]:
+    """Site id -> the plan's fields held by the complete records of `kind` (one query, no subquery)."""
     definition = KINDS[kind]
-    model = definition.model_class()
-    path = definition.participant_path
-    codes = [item.code for item in definition.items if item.key]
-    required = sum((Case(When(_held(model, code), then=Value(1)), default=Value(0), output_field=IntegerField())
-                    for code in codes), Value(0))
-    version = OuterRef("row_version") if any(f.name == "row_version" for f in model._meta.concrete_fields) else 1
-    ticks = ItemVerification.objects.filter(record_kind=kind, record_pk=OuterRef("pk"), record_version=version,
-                                            item_code__in=codes)
-    verified = _tick_count(ticks)
-    if definition.labs:
-        held_labs, lab_ticks = _lab_counts(kind)
-        required = required + held_labs
-        verified = verified + _tick_count(lab_ticks)
-    rows = (model.objects.filter(**{f"{path}__study": study, f"{path}__site_id__in": site_ids})
-            .exclude(NOT_ENTERED.get(kind, Q(pk__in=[])))
-            .annotate(sdv_required=required, sdv_verified=verified)
-            .values(sdv_site=F(f"{path}__site_id"))
-            .annotate(required=Sum("sdv_required"), verified=Sum("sdv_verified")).order_by())
-    return {row["sdv_site"]: Progress(required=row["required"] or 0, verified=row["verified"] or 0) for row in rows}
+    model, path = definition.model_class(), definition.participant_path
+    held = sum((Case(When(_held(model, item.code), then=Value(1)), default=Value(0), output_field=IntegerField())
+                for item in definition.items if item.key), Value(0))
+    rows = (_entered(kind).filter(**{f"{path}__study": study, f"{path}__site_id__in": site_ids})
+            .values(sdv_site=F(f"{path}__site_id")).annotate(held=Sum(held)).order_by())
+    return {row["sdv_site"]: row["held"] or 0 for row in rows}
 
 
-def _tick_count(ticks):
-    return Coalesce(Subquery(ticks.order_by().values("record_pk").annotate(n=Count("*")).values("n"),
-                             output_field=IntegerField()), 0)
+def _held_labs(kind: str, study, site_ids) -> dict[int, int]:
+    """Site id -> the labs of the plan held by the records of `kind` (every screening lab, the key
+    analytes of an assessment; one value per analyte and record: a constraint)."""
+    if kind == "screening":
+        labs, path = ScreeningLab.objects.all(), "screening__participant"
+    else:
+        labs, path = LabResult.objects.filter(analyte__in=KEY_ANALYTES), "assessment__participant"
+    rows = (labs.filter(**{f"{path}__study": study, f"{path}__site_id__in": site_ids})
+            .values(sdv_site=F(f"{path}__site_id")).annotate(held=Count("pk")).order_by())
+    return {row["sdv_site"]: row["held"] for row in rows}
+
+
+def _ticks_counted(study, site_ids) -> dict[int, int]:
+    """Site id -> the ticks at their record's current version that name an item of the plan, of
+    complete records (one query: it reads the ticks, not the records)."""
+    counted = Q()
+    for kind, definition in KINDS.items():
+        model = definition.model_class()
+        codes = Q(item_code__in=[item.code for item in definition.items if item.key])
+        if kind == "screening":
+            codes |= Q(item_code__startswith="lab:")
+        elif definition.labs:
+            codes |= Q(item_code__in=[f"lab:{code}" for code in KEY_ANALYTES])
+        current = _entered(kind).filter(pk=OuterRef("record_pk"))
+        if any(f.name == "row_version" for f in model._meta.concrete_fields):
+            current = current.filter(row_version=OuterRef("record_version"))
+        else:  # written once: version 1 (`followup.record_states.record_version`)
+            codes &= Q(record_version=1)
+        counted |= Q(record_kind=kind) & codes & Exists(current)
+    rows = (ItemVerification.objects.filter(participant__study=study, participant__site_id__in=site_ids)
+            .filter(counted).values("participant__site_id").annotate(n=Count("pk")).order_by())
+    return {row["participant__site_id"]: row["n"] for row in rows}
 
 
 def study_sdv_sites(study, user, action: Action = Action.VIEW) -> list[SiteProgress]:
@@ -101,8 +106,12 @@ def study_sdv_sites(study, user, action: Action = Action.VIEW) -> list[SiteProgr
         by_site[row["site_id"]].participants = row["n"]
     if not any(row.participants for row in by_site.values()):
         return list(by_site.values())
-    for kind in KINDS:
-        for site_id, sums in _kind_sums(kind, study, site_ids).items():
-            by_site[site_id].progress.required += sums.required
-            by_site[site_id].progress.verified += sums.verified
+    for kind, definition in KINDS.items():
+        for site_id, held in _held_fields(kind, study, site_ids).items():
+            by_site[site_id].progress.required += held
+        if definition.labs:
+            for site_id, held in _held_labs(kind, study, site_ids).items():
+                by_site[site_id].progress.required += held
+    for site_id, verified in _ticks_counted(study, site_ids).items():
+        by_site[site_id].progress.verified = verified
     return list(by_site.values())
