@@ -168,8 +168,9 @@ def _correction_problems(assessment, form, items, labs, transfusions, rescues):
     """What the correction service would also refuse in what the page could read of a correction its
     form refused (the fields the form refused are left as recorded)."""
     cleaned, rows = form.cleaned_data, _readable_rows(labs, transfusions, rescues)
-    given = {name: cleaned[name] for name in ("date", "bleeding_grade", "steroid_mg_per_day", "steroid_drug",
-                                              "steroid_dose_mg_per_day", "notes", "deviation_reason") if name in cleaned}
+    names = ("date", "bleeding_grade", "steroid_mg_per_day", "steroid_drug", "steroid_dose_mg_per_day", "notes",
+             "deviation_reason")
+    given = {name: cleaned[name] for name in names if name in cleaned}
     if "visit" in cleaned:
         given["visit"] = cleaned["visit"] or None
     return services.assessment_change_problems(assessment=assessment, reason=cleaned.get("reason") or "",
