@@ -13,6 +13,8 @@ from .services import REACTIONS
 
 VITALS = (("temperature_c", _("Temperature (°C)")), ("heart_rate", _("Heart rate (/min)")),
           ("systolic", _("Systolic BP (mmHg)")), ("diastolic", _("Diastolic BP (mmHg)")))
+# A vital sign's label by moment ("Temperature (°C), before").
+MOMENTS = (("before", _("%(measure)s, before")), ("after", _("%(measure)s, after")))
 
 
 class DateTimeLocal(forms.DateTimeInput):
@@ -61,9 +63,10 @@ class InfusionForm(LimitedForm, forms.Form):
         for name, (kind, required, _bounds) in PRODUCT_FIELDS[product_kind].items():
             field_class = forms.CharField if kind == "text" else forms.FloatField
             self.fields[f"product_{name}"] = field_class(label=LABELS[name].capitalize(), required=False)
-        for moment in ("before", "after"):
+        for moment, moment_label in MOMENTS:
             for key, label in VITALS:
-                self.fields[f"{moment}_{key}"] = forms.FloatField(label=f"{label}, {moment}", required=False)
+                self.fields[f"{moment}_{key}"] = forms.FloatField(
+                    label=moment_label % {"measure": label}, required=False)
         # The product's required fields (lot, viability, ...) are the service's to refuse, with the rest.
         service_required(self, *[f"product_{name}" for name, (_kind, required, _bounds)
                                  in PRODUCT_FIELDS[product_kind].items() if required])

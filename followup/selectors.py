@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from trials import catalogues
 from trials.models import ItemPlacement, ResponseCriteriaSet, StudyDisease, StudyVersion, VersionStatus
@@ -80,17 +81,18 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
         study_disease = (StudyDisease.objects.select_related("response_criteria", "study")
                          .filter(study_id=participant.study_id, disease=participant.screening.disease).first())
     if study_disease is None:
-        raise ResponseNotAvailable("The participant's disease has no response criteria set in this study.")
+        raise ResponseNotAvailable(_("The participant's disease has no response criteria set in this study."))
     given = sorted((i for i in participant.infusions.all() if i.state == "given"), key=lambda i: i.number)
     if not given:
-        raise ResponseNotAvailable("No infusion given yet: response is assessed from the first infusion.")
+        raise ResponseNotAvailable(_("No infusion given yet: response is assessed from the first infusion."))
     criteria = study_disease.response_criteria
     facts = _Facts(participant, study_disease.study, given, criteria.family)
     _check_complete(criteria)
     if criteria.family == "multilineage":
         return _multilineage(facts, criteria, participant.screening.disease, _lineage_sets(study_disease))
     if criteria.family not in LINEAGE_OF_FAMILY:
-        raise ResponseNotAvailable(f"Response by the {criteria.get_family_display()} set is not computed yet.")
+        raise ResponseNotAvailable(_("Response by the %(family)s set is not computed yet.") % {
+            "family": criteria.get_family_display()})
     result = response_of_family(facts.facts, criteria_set(criteria))
     if criteria.family == "itp" and facts.study.response_time_points:
         result = replace(result, time_points=rules.itp_time_points(
