@@ -212,6 +212,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Files the application writes (data exports, under exports/): never served as static files, each
+# download goes through a view that checks the user's role and sites (followup.export_api).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# A finished export is handed out again for the same request (study, format, sites) within this time.
+EXPORT_REUSE_SECONDS = env_int("EXPORT_REUSE_SECONDS", 10 * 60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,4 +1,6 @@
 """Forms of infusion recording (the service validates; these only shape the input)."""
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -11,10 +13,9 @@ from .products import LABELS, PRODUCT_FIELDS
 from .services import REACTION_NAMES as REACTION_LABELS
 from .services import REACTIONS
 
+VITAL_MOMENTS = (("before", _("Before the infusion")), ("after", _("After the infusion")))
 VITALS = (("temperature_c", _("Temperature (°C)")), ("heart_rate", _("Heart rate (/min)")),
           ("systolic", _("Systolic BP (mmHg)")), ("diastolic", _("Diastolic BP (mmHg)")))
-# A vital sign's label by moment ("Temperature (°C), before").
-MOMENTS = (("before", _("%(measure)s, before")), ("after", _("%(measure)s, after")))
 
 
 class DateTimeLocal(forms.DateTimeInput):
@@ -63,13 +64,29 @@ class InfusionForm(LimitedForm, forms.Form):
         for name, (kind, required, _bounds) in PRODUCT_FIELDS[product_kind].items():
             field_class = forms.CharField if kind == "text" else forms.FloatField
             self.fields[f"product_{name}"] = field_class(label=LABELS[name].capitalize(), required=False)
-        for moment, moment_label in MOMENTS:
+        # Each vital sign is labelled by its own name; the fieldset's legend says before or after.
+        for moment, _legend in VITAL_MOMENTS:
             for key, label in VITALS:
-                self.fields[f"{moment}_{key}"] = forms.FloatField(
-                    label=moment_label % {"measure": label}, required=False)
+                self.fields[f"{moment}_{key}"] = forms.FloatField(label=label, required=False)
         # The product's required fields (lot, viability, ...) are the service's to refuse, with the rest.
         service_required(self, *[f"product_{name}" for name, (_kind, required, _bounds)
                                  in PRODUCT_FIELDS[product_kind].items() if required])
+        self.helper = self._layout()
+
+    def _layout(self) -> FormHelper:
+        """Every field in order, then the vital signs before and after the infusion side by side (one
+        column on a narrow screen), each group under its heading (`{% crispy form %}`, no form tag)."""
+        vitals = {f"{moment}_{key}" for moment, _legend in VITAL_MOMENTS for key, _label in VITALS}
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        helper.layout = Layout(
+            *[name for name in self.fields if name not in vitals],
+            Row(*[Column(Fieldset(legend, *[f"{moment}_{key}" for key, _label in VITALS],
+                                  css_class="vitals", css_id=f"vitals-{moment}"), css_class="col-12 col-md-6")
+                  for moment, legend in VITAL_MOMENTS], css_class="vitals-row", data_testid="vitals"),
+        )
+        return helper
 
     def service_input(self) -> dict:
         data = self.cleaned_data

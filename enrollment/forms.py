@@ -429,7 +429,8 @@ class EnrolForm(LimitedForm, forms.Form):
 class WithdrawalForm(LimitedForm, forms.Form):
     length_model, length_fields = Participant, {"detail": "withdrawal_detail"}
 
-    withdrawn_on = forms.DateField(label=_("Withdrawal date"), initial=timezone.localdate, widget=date_input())
+    # No date prefilled: the user states the day the participant withdrew, not the day it is recorded.
+    withdrawn_on = forms.DateField(label=_("Withdrawal date"), widget=date_input())
     reason = forms.ChoiceField(label=_("Reason"), choices=BLANK + WithdrawalReason.choices)
     detail = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text=_("Required when the reason is Other."))

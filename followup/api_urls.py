@@ -29,4 +29,7 @@ urlpatterns = [
     path("queries/<int:pk>/answer/", api.QueryAnswer.as_view(), name="api-query-answer"),
     path("queries/<int:pk>/close/", api.QueryClose.as_view(), name="api-query-close"),
     path("queries/<int:pk>/reopen/", api.QueryReopen.as_view(), name="api-query-reopen"),
+    path("studies/<str:code>/export/", api.StudyExport.as_view(), name="api-study-export"),
+    path("exports/<int:pk>/", api.ExportDetail.as_view(), name="api-export"),
+    path("exports/<int:pk>/download/", api.ExportDownload.as_view(), name="api-export-download"),
 ]

@@ -246,9 +246,18 @@ def _signature_field(required: bool = True) -> forms.CharField:
 
 
 class AdverseEventConfirmForm(AdverseEventAssessmentForm):
-    """The investigator's judgement of a draft, signed with their password (the service checks it)."""
+    """The investigator's judgement of a draft, signed with their password (the service checks it).
+    With `suggested_grade` (a lab-derived draft not graded yet), the grade field says the grade
+    preselected is the suggestion, which the investigator may change."""
 
     password = _signature_field()
+
+    def __init__(self, *args, suggested_grade: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if suggested_grade is not None:
+            self.fields["grade"].help_text = _(
+                "Preselected: the suggested grade %(grade)s. Choose another if your judgement differs.") % {
+                "grade": suggested_grade}
 
 
 class CasebookSignForm(LimitedForm, forms.Form):

@@ -1,5 +1,5 @@
 """The participant page (enrolment, consents, infusions, visits, assessments, adverse events,
-response and deviations), the withdrawal posted from it, and the participant's audit trail.
+response and deviations), the withdrawal page linked from it, and the participant's audit trail.
 
 The page gathers what every app records about the participant, so it lives in the app that
 sees them all. It finds the participant through `visible_to` (another site's is a 404); the
@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from enrollment.forms import WithdrawalForm, style
 from enrollment.lock_views import casebook_lock_context
 from enrollment.locks import lock_of, refuse_if_locked
-from enrollment.selectors import participants_visible
+from enrollment.selectors import participant_for, participants_visible
 from enrollment.services import participant_withdraw as withdraw
 from trials.errors import ServiceError
-from trials.forms_errors import add_service_errors, add_signature_refusal, errors_as_messages
+from trials.forms_errors import add_service_errors, add_signature_refusal
 from trials.scoping import Action, can, require
 from trials.signatures import SignatureRefused
 
@@ -46,14 +46,9 @@ def _participant(request, pk):
         pk=pk)
 
 
-def _participant_page(request, participant, *, withdrawal_form=None, signoff_form=None):
+def _participant_page(request, participant, *, signoff_form=None):
     lock = lock_of(participant)  # read with the participant and its study: no query
-    can_screen = can(request.user, Action.SCREEN, [participant.site_id]) and lock is None
     withdrawn = participant.status == "withdrawn"
-    if can_screen and not withdrawn and withdrawal_form is None:
-        withdrawal_form = WithdrawalForm()
-    elif withdrawn and withdrawal_form is not None:
-        errors_as_messages(request, withdrawal_form)  # withdrawn meanwhile: the form is gone
     schedule = participant_schedule(participant, now=timezone.now())
     response, response_unavailable, chart, charted = participant_timeline(participant)
     can_sign = can(request.user, Action.SIGN, [participant.site_id]) and lock is None
@@ -69,7 +64,7 @@ def _participant_page(request, participant, *, withdrawal_form=None, signoff_for
         "study": participant.study,
         "consents": list(participant.screening.consents.all()),
         "withdrawn": withdrawn,
-        "withdrawal_form": withdrawal_form if can_screen and not withdrawn else None,
+        "can_withdraw": can(request.user, Action.SCREEN, [participant.site_id]) and lock is None and not withdrawn,
         "schedule": schedule,
         "open_statuses": ("upcoming", "window_open", "overdue"),
         "deviations": participant_deviations(participant),
@@ -105,25 +100,31 @@ def participant_audit(request, pk):
 
 @login_required
 def participant_withdraw(request, pk):
-    participant = _participant(request, pk)
-    require(request.user, Action.SCREEN, [participant.site_id])
+    """The withdrawal on a page of its own: GET explains what withdrawal does and asks for the date
+    (never prefilled), the reason and the details; POST withdraws through the same service as the API
+    (`enrollment.services.participant_withdraw`), refusals on their fields. 404 for another site's
+    participant, 403 for a role that does not screen or a locked casebook."""
+    participant = participant_for(request.user, pk, Action.SCREEN)
     refuse_if_locked(participant)
-    if request.method != "POST":
-        return redirect(reverse("participant-detail", args=[pk]) + "#withdraw")
-    form = WithdrawalForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
-                     reason=data["reason"], detail=data["detail"], by=request.user)
-        except ServiceError as error:
-            add_service_errors(form, error)
-            style(form)
-        else:
-            messages.success(request, _("%(number)s withdrawn.") % {"number": participant.study_number})
-            return redirect("participant-detail", pk=pk)
-    messages.error(request, _("The withdrawal was not recorded."))
-    return _participant_page(request, _participant(request, pk), withdrawal_form=form)
+    if participant.status == "withdrawn":
+        messages.info(request, _("The participant is already withdrawn."))
+        return redirect("participant-detail", pk=pk)
+    form = WithdrawalForm(request.POST if request.method == "POST" else None)
+    if form.is_bound:
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                withdraw(participant=participant, withdrawn_on=data["withdrawn_on"],
+                         reason=data["reason"], detail=data["detail"], by=request.user)
+            except ServiceError as error:
+                add_service_errors(form, error)
+                style(form)
+            else:
+                messages.success(request, _("%(number)s withdrawn.") % {"number": participant.study_number})
+                return redirect("participant-detail", pk=pk)
+        messages.error(request, _("The withdrawal was not recorded."))
+    return render(request, "enrollment/participant_withdraw.html", {
+        "participant": participant, "study": participant.study, "form": form})
 
 
 @login_required

@@ -237,17 +237,18 @@ def single_record(kind: str, record, participant) -> SdvRecord | None:
                    scope=plan_scope(participant.study), ticks=ticks, label=record_label(kind, record, visit_code))
 
 
-def participant_records(participant, *, scope: str) -> list[SdvRecord]:
+def participant_records(participant, *, scope: str, prior_therapies: bool = False) -> list[SdvRecord]:
     """The participant's case report forms under the SDV plan `scope`, in casebook order, read from
     the participant's relations (prefetched: `sdv_prefetch`, or with `screening_analytes` annotated
-    in place of the screening's labs)."""
+    in place of the screening's labs); `prior_therapies` shows the screening's prior therapies (from
+    its prefetched `prior_therapies`)."""
     ticks = _ticks(participant)
     screening = participant.screening
     found: list[SdvRecord | None] = []
 
     def add(kind, record, label):
-        found.append(_record(kind, record, record_parts(kind, record), participant=participant, scope=scope,
-                             ticks=ticks, label=label))
+        parts = record_parts(kind, record, prior_therapies=prior_therapies)
+        found.append(_record(kind, record, parts, participant=participant, scope=scope, ticks=ticks, label=label))
 
     if hasattr(participant, ANALYTES_ATTR):  # the analytes only: their values are not shown here
         found.append(_record("screening", screening, _annotated_parts(participant), participant=participant,

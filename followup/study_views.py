@@ -14,6 +14,7 @@ from trials.models import StudyVersion
 from trials.scoping import Action, can, site_ids_for
 
 from .deviations import protocol_deviations
+from .exports import export_sites
 from .sdv import plan_scope, study_sdv
 from .sdv_forms import SdvPlanForm
 from .query_selectors import study_query_counts
@@ -56,6 +57,7 @@ def study_detail(request, code):
             "may_verify_study": can(request.user, Action.VERIFY, site_ids),
             "query_counts": study_query_counts(request.user, study),
             "locked_casebooks": locked_casebooks_by_site(request.user, study),
+            "may_export": bool(export_sites(request.user, study)),
             **study_lock_context(request.user, study),
         },
     )

@@ -1,12 +1,13 @@
 import logging
 
 from celery import shared_task
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from trials.models import Study
 from trials.queueing import IDEMPOTENT
 
-from .outcomes import outcomes_compute, outcomes_reconcile
+from .exports import export_run, exports_requeue
+from .outcomes import outcomes_reconcile, outcomes_refresh
 from .reminders import reminders_send
 
 logger = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ def compute_outcomes(study_id: int) -> None:
     study = Study.objects.filter(pk=study_id).first()
     if study is None:  # deleted meanwhile
         return
-    outcomes_compute(study=study)
+    outcomes_refresh(study=study)
 
 
 @shared_task(name="followup.send_reminders", ignore_result=True, **IDEMPOTENT)
@@ -35,4 +36,15 @@ def reconcile() -> list[str]:
     recomputed = outcomes_reconcile()
     if recomputed:
         logger.warning("Outcomes were stale and are recomputed: %s.", ", ".join(recomputed))
+    requeued = exports_requeue()
+    if requeued:
+        logger.warning("Exports were never started and are queued again: %s.", requeued)
     return recomputed
+
+
+@shared_task(name="followup.run_export", ignore_result=True, **IDEMPOTENT)
+def run_export(export_id: int, language: str | None = None) -> None:
+    """Write a requested data export (`followup.exports.export_run`): run once (a re-delivery
+    finds it no longer queued), its labels in the requester's language."""
+    with translation.override(language):
+        export_run(export_id=export_id)

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import participant_views, query_views, sdv_views, study_views, views
+from . import casebook_views, export_views, participant_views, query_views, sdv_views, study_views, views
 
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
     path("participants/<int:pk>/", participant_views.participant_detail, name="participant-detail"),
     path("participants/<int:pk>/audit/", participant_views.participant_audit, name="participant-audit"),
+    path("participants/<int:pk>/casebook/", casebook_views.participant_casebook, name="participant-casebook"),
     path("participants/<int:pk>/withdraw/", participant_views.participant_withdraw, name="participant-withdraw"),
     path("participants/<int:pk>/signature/", participant_views.participant_casebook_sign,
          name="participant-casebook-sign"),
@@ -21,4 +22,5 @@ urlpatterns = [
     path("participants/<int:pk>/verify/<str:kind>/<int:record_pk>/", sdv_views.record_verify, name="record-verify"),
     path("participants/<int:pk>/queries/new/", query_views.query_new, name="query-new"),
     path("queries/<int:pk>/", query_views.query_detail, name="query-detail"),
+    path("studies/<str:code>/exports/", export_views.study_exports, name="study-exports"),
 ]

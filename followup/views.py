@@ -390,7 +390,8 @@ def adverse_event_detail(request, pk):
         if done is not None:
             return done
     # The draft's values (a coordinator's record, or a suggested grade) are the starting point.
-    confirm_form = AdverseEventConfirmForm(initial={
+    suggested = event.suggested_grade if event.grade is None else None
+    confirm_form = AdverseEventConfirmForm(suggested_grade=suggested, initial={
         "grade": event.grade or event.suggested_grade, "serious": {True: "yes", False: "no"}.get(event.serious, ""),
         "seriousness": event.seriousness, "relationship": event.relationship, "action_taken": event.action_taken,
         "outcome": event.outcome})
@@ -401,7 +402,7 @@ def adverse_event_detail(request, pk):
         refuse_if_locked(participant)
         dismiss = "dismiss" in request.POST
         form = (AdverseEventDismissForm(request.POST, auto_id="id_dismiss_%s") if dismiss
-                else AdverseEventConfirmForm(request.POST))
+                else AdverseEventConfirmForm(request.POST, suggested_grade=suggested))
         if form.is_valid():
             data = form.cleaned_data
             try:

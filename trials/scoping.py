@@ -27,6 +27,7 @@ class Action(StrEnum):
     CLOSE_QUERY = "close_query"  # close or re-open a data query
     LOCK = "lock"  # lock / unlock a participant's casebook or a study's data
     MANAGE_SDV = "manage_sdv"  # choose a study's source data verification plan
+    EXPORT = "export"  # take a study's data out (CSV, Excel, ODM) for the user's sites
 
 
 ALL_ROLES = frozenset({"coordinator", "investigator", "monitor", "data_manager", "admin"})
@@ -46,6 +47,8 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.CLOSE_QUERY: frozenset({"monitor", "investigator", "data_manager"}),
     Action.LOCK: frozenset({"data_manager", "admin"}),
     Action.MANAGE_SDV: frozenset({"data_manager", "admin"}),
+    # those who analyse, monitor or manage the data take it out; data entry does not
+    Action.EXPORT: frozenset({"investigator", "monitor", "data_manager", "admin"}),
 }
 
 # Who does what beyond the actions above, each rule for one feature. Pages ask through the

@@ -1,4 +1,5 @@
 """Screening, consent, enrolment and withdrawal pages: access, forms, errors on fields, queries."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -74,7 +75,9 @@ def test_monitor_sees_no_form_on_the_screening_and_participant_pages(client, stu
     page = client.get(reverse("screening-detail", args=[eligible.pk]))
     assert (page.context["consent_form"], page.context["enrol_form"]) == (None, None)
     assert reverse("screening-edit", args=[eligible.pk]) not in page.content.decode()
-    assert client.get(reverse("participant-detail", args=[participant.pk])).context["withdrawal_form"] is None
+    participant_page = client.get(reverse("participant-detail", args=[participant.pk]))
+    assert participant_page.context["can_withdraw"] is False
+    assert reverse("participant-withdraw", args=[participant.pk]) not in participant_page.content.decode()
     log = client.get(reverse("screening-log", args=["MSC-ITP-5"]))
     assert log.context["can_screen"] is False and new_url() not in log.content.decode()
 
@@ -130,7 +133,16 @@ def test_new_screening_form_has_a_row_per_analyte_and_four_therapy_rows(coordina
     assert [f.name for f in sections[0][1]][:3] == ["abnormal_cardiac_function", "tumour", "carcinoma_in_situ_only"]
     html = response.content.decode()
     assert 'href="?therapy_rows=8"' in html
-    assert html.count("<script") == 1 and ' style="' not in html  # strict CSP: no inline script or style
+    # strict CSP: no inline script or style; the scripts are the site's own files
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script defer src="/static/js/formset_rows.js">',
+        '<script src="/static/vendor/bootstrap-5.3.9/bootstrap.bundle.min.js">',
+        '<script src="/static/js/focus.js" defer>']
+    assert ' style="' not in html
+    template = re.search(r'<template data-formset-template="therapy">(.*?)</template>', html, re.S).group(1)
+    assert re.findall(r'name="([\w-]+)"', template) == [
+        f"therapy-__prefix__-{name}" for name in ("therapy", "start", "end", "dose_text", "outcome")]
+    assert 'data-formset-add="therapy"' in html and 'data-formset-rows="therapy"' in html
 
 
 def test_more_therapy_rows_link_gives_more_rows(coordinator_client, studies):
@@ -437,6 +449,30 @@ def test_enrol_form_puts_a_dose_level_refusal_on_the_level_select(studies):
 
 # --- participant and withdrawal -----------------------------------------------------------------
 
+def test_participant_page_links_to_the_withdrawal_page_without_a_form(coordinator_client, studies, coordinator):
+    participant = enrol(coordinator)
+
+    page = coordinator_client.get(reverse("participant-detail", args=[participant.pk]))
+
+    html = page.content.decode()
+    assert page.context["can_withdraw"] is True
+    assert f'href="{reverse("participant-withdraw", args=[participant.pk])}" data-testid="withdraw-link"' in html
+    assert 'data-testid="withdraw-form"' not in html and "withdraw-withdrawn_on" not in html
+
+
+def test_withdrawal_page_explains_and_asks_for_the_date_unfilled(coordinator_client, studies, coordinator):
+    participant = enrol(coordinator)
+
+    page = coordinator_client.get(reverse("participant-withdraw", args=[participant.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="withdraw-consequences"' in html
+    assert "No further infusion can be recorded" in html
+    assert page.context["form"]["withdrawn_on"].value() is None
+    assert 'name="withdraw-withdrawn_on"' in html and f'value="{today().isoformat()}"' not in html
+
+
 def test_participant_withdrawal_records_date_and_reason(coordinator_client, studies, coordinator):
     participant = enrol(coordinator)
     url = reverse("participant-detail", args=[participant.pk])
@@ -447,8 +483,34 @@ def test_participant_withdrawal_records_date_and_reason(coordinator_client, stud
     assert (participant.status, participant.withdrawn_on, participant.withdrawal_reason) == (
         "withdrawn", today(), "adverse_event")
     page = coordinator_client.get(url)
-    assert page.context["withdrawal_form"] is None
+    assert page.context["can_withdraw"] is False
+    assert 'data-testid="withdraw-link"' not in page.content.decode()
     assert f"Withdrawn on {today().isoformat()}: Adverse event." in page.content.decode()
+
+
+def test_withdrawal_page_of_a_withdrawn_participant_goes_back_to_the_participant(coordinator_client, studies,
+                                                                                coordinator):
+    participant = enrol(coordinator)
+    url = reverse("participant-withdraw", args=[participant.pk])
+    coordinator_client.post(url, {"withdraw-withdrawn_on": today().isoformat(), "withdraw-reason": "adverse_event"})
+
+    response = coordinator_client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("participant-detail", args=[participant.pk])
+
+
+def test_participant_withdrawal_without_a_date_is_refused_on_its_field(coordinator_client, studies, coordinator):
+    participant = enrol(coordinator)
+    response = coordinator_client.post(reverse("participant-withdraw", args=[participant.pk]), {
+        "withdraw-withdrawn_on": "", "withdraw-reason": "adverse_event", "withdraw-detail": ""})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"withdrawn_on": ["This field is required."]}
+    html = response.content.decode()
+    assert 'name="withdraw-withdrawn_on" value="" class="form-control dateinput is-invalid"' in html
+    assert 'id="id_withdraw-withdrawn_on_error"' in html
+    participant.refresh_from_db()
+    assert participant.status == "enrolled"
 
 
 def test_participant_withdrawal_for_other_needs_details(coordinator_client, studies, coordinator):
@@ -456,7 +518,7 @@ def test_participant_withdrawal_for_other_needs_details(coordinator_client, stud
     response = coordinator_client.post(reverse("participant-withdraw", args=[participant.pk]), {
         "withdraw-withdrawn_on": today().isoformat(), "withdraw-reason": "other", "withdraw-detail": " "})
     assert response.status_code == 200
-    assert response.context["withdrawal_form"].errors == {"detail": ["Say what the other reason is."]}
+    assert response.context["form"].errors == {"detail": ["Say what the other reason is."]}
     participant.refresh_from_db()
     assert participant.status == "enrolled"
 

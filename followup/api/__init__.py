@@ -10,6 +10,7 @@ from .adverse_events import (
                              ParticipantAdverseEvents,
 )
 from .audit import ParticipantAudit
+from .exports import ExportDetail, ExportDownload, StudyExport
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
 from .queries import ParticipantQueries, QueryAnswer, QueryClose, QueryDetail, QueryReopen
@@ -23,4 +24,5 @@ __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "
            "ParticipantAdverseEvents", "AssessmentDetail", "ParticipantAssessments", "StudyOutcomes",
            "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
            "Worklist", "ParticipantVerification", "StudySdvPlan", "ParticipantQueries", "QueryAnswer",
-           "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit"]
+           "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit", "StudyExport", "ExportDetail",
+           "ExportDownload"]

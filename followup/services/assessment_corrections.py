@@ -222,7 +222,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
             audited_save(new_visit, by=by, reason=reason)
         adverse_event_suggest(participant=participant, labs=[*added, *changed], onset=valid.day, by=by, now=now,
                               read=(reads.baselines, reads.open_terms))
-        queue_outcomes(participant.study_id)
+        queue_outcomes(participant.study_id, participant.pk)
         if answering is not None:
             query_answer_by_correction(answering, answer=reason, by=by, since=since)
         locked.visit = new_visit

@@ -381,7 +381,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
                          deviation_reason=valid.deviation_reason, by=by, now=now, edit_checks=False, lock_checked=True)
         adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now,
                               read=(reads.baselines, reads.open_terms))
-        queue_outcomes(participant.study_id)
+        queue_outcomes(participant.study_id, participant.pk)
         counts = count_checks(found, reads, participant=participant, assessment=assessment.pk, before=None,
                               after=own_facts(assessment, labs, children["transfusions"],
                                               children["rescue_therapies"]), analytes=counted)

@@ -64,6 +64,7 @@ def test_the_working_pages_pass_axe_and_fit_a_phone(chromium_page, studies, make
     study = participant.screening.study.code
     paths = [f"/studies/{study}/screenings/new/", f"/participants/{participant.pk}/infusions/new/",
              f"/participants/{participant.pk}/assessments/new/", f"/participants/{participant.pk}/",
+             f"/participants/{participant.pk}/withdraw/",
              f"/studies/{study}/"]
     problems = []
     for width in WIDTHS:

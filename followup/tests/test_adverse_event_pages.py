@@ -1,5 +1,6 @@
 """Adverse events in the browser: recording one, the SAE deadline on the participant page, and the
 investigator confirming or dismissing a lab-derived draft."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from django.utils import timezone
 from dosing.tests.support import day0
 from followup.models import AdverseEvent
 from followup.tests.support import assess_labs
+from trials.audit import change_context
 from trials.tests.support import SIGNER_PASSWORD
 
 
@@ -120,3 +122,42 @@ def test_coordinator_sees_the_draft_but_cannot_confirm_it(client, draft, coordin
     assert client.post(url, {"grade": "3", "serious": "no", "relationship": "unrelated"}).status_code == 403
     draft.refresh_from_db()
     assert draft.status == "draft"
+
+
+def test_confirm_form_of_a_lab_derived_draft_preselects_the_suggested_grade(client, draft, investigator):
+    client.force_login(investigator)
+
+    page = client.get(reverse("adverse-event-detail", args=[draft.pk]))
+
+    assert draft.suggested_grade == 3 and draft.grade is None
+    assert page.context["confirm_form"]["grade"].value() == 3
+    html = page.content.decode()
+    grade = re.search(r'<select name="grade"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="(\d)" selected>', grade) == ["3"]
+    assert 'data-testid="suggested-grade"' in html
+    assert "Preselected: the suggested grade 3. Choose another if your judgement differs." in html
+
+
+def test_confirm_form_refused_keeps_the_grade_the_investigator_chose(client, draft, investigator):
+    client.force_login(investigator)
+
+    response = client.post(reverse("adverse-event-detail", args=[draft.pk]),
+                           {"grade": "2", "serious": "no", "relationship": "unrelated", "password": "wrong"})
+
+    assert response.status_code == 200
+    grade = re.search(r'<select name="grade"[^>]*>(.*?)</select>', response.content.decode(), re.S).group(1)
+    assert re.findall(r'<option value="(\d)" selected>', grade) == ["2"]
+    draft.refresh_from_db()
+    assert (draft.status, draft.grade) == ("draft", None)
+
+
+def test_confirm_form_of_a_graded_draft_preselects_its_grade_without_the_suggestion_note(client, draft, investigator):
+    with change_context(by=None, reason="Graded by the coordinator"):
+        AdverseEvent.objects.filter(pk=draft.pk).update(grade=2)
+    client.force_login(investigator)
+
+    page = client.get(reverse("adverse-event-detail", args=[draft.pk]))
+
+    grade = re.search(r'<select name="grade"[^>]*>(.*?)</select>', page.content.decode(), re.S).group(1)
+    assert re.findall(r'<option value="(\d)" selected>', grade) == ["2"]
+    assert "Preselected: the suggested grade" not in page.content.decode()

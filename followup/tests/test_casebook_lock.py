@@ -228,7 +228,7 @@ def test_participant_page_locks_the_casebook_and_shows_who_when_why(client, part
     assert 'data-testid="casebook-lock"' in page
     assert manager.username in page and "Signed and cleaned" in page
     # a locked casebook shows no way to change it
-    for hidden in ("record-infusion", "record-adverse-event", "record-unscheduled-assessment", "withdraw-form",
+    for hidden in ("record-infusion", "record-adverse-event", "record-unscheduled-assessment", "withdraw-link",
                    "assessment-edit", 'data-testid="casebook-unlock-form"'):
         assert hidden not in page, hidden
 

@@ -238,7 +238,7 @@ CASES_PAGES = [
      "done_form", "done_at", "A visit cannot be done in the future."),
     ("withdrawal in the future", "participant-withdraw", "participant",
      lambda w: {"withdraw-withdrawn_on": tomorrow().isoformat(), "withdraw-reason": "adverse_event"},
-     "withdrawal_form", "withdrawn_on", "The withdrawal date cannot be in the future."),
+     "form", "withdrawn_on", "The withdrawal date cannot be in the future."),
 ]
 
 

@@ -102,12 +102,13 @@ def test_permission_matrix_by_role(studies, make_user):
     expected = {
         "coordinator": {Action.VIEW, Action.VIEW_AUDIT, Action.SCREEN, Action.CAPTURE, Action.ANSWER_QUERY},
         "investigator": {Action.VIEW, Action.VIEW_AUDIT, Action.SCREEN, Action.CAPTURE, Action.SIGN,
-                         Action.QUERY, Action.ANSWER_QUERY, Action.CLOSE_QUERY},
+                         Action.QUERY, Action.ANSWER_QUERY, Action.CLOSE_QUERY, Action.EXPORT},
         # a monitor and a data manager never edit clinical data
-        "monitor": {Action.VIEW, Action.VIEW_AUDIT, Action.VERIFY, Action.QUERY, Action.CLOSE_QUERY},
+        "monitor": {Action.VIEW, Action.VIEW_AUDIT, Action.VERIFY, Action.QUERY, Action.CLOSE_QUERY, Action.EXPORT},
         "data_manager": {Action.VIEW, Action.VIEW_AUDIT, Action.QUERY, Action.CLOSE_QUERY, Action.LOCK,
-                         Action.MANAGE_SDV},
-        "admin": {Action.VIEW, Action.VIEW_AUDIT, Action.CONFIGURE_STUDY, Action.LOCK, Action.MANAGE_SDV},
+                         Action.MANAGE_SDV, Action.EXPORT},
+        "admin": {Action.VIEW, Action.VIEW_AUDIT, Action.CONFIGURE_STUDY, Action.LOCK, Action.MANAGE_SDV,
+                  Action.EXPORT},
     }
     for role, actions in expected.items():
         user = make_user(role)

@@ -1,0 +1,56 @@
+"""An investigator starts a CSV export on the study's Exports page, watches its progress bar reach
+done (the static script polls the status JSON, under the strict Content-Security-Policy) and
+downloads the file."""
+import pytest
+
+from followup import exports
+from followup.export_models import Export
+from followup.tasks import run_export
+
+from .export_support import fixture_study, read_zip
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_investigator_exports_csv_and_downloads_it(chromium_page, api, woman, coordinator, make_user, settings,
+                                                   tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path
+    study = fixture_study(api, woman, coordinator)
+    make_user("investigator", username="zhou", password="Correct-Horse-88")
+    # The broker: it keeps the task until the worker (this test) takes it.
+    queued = []
+    monkeypatch.setattr(exports, "queue_export", lambda export, language: queued.append(export.pk))
+    page = chromium_page
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(f"{page.base}/accounts/login/")
+    page.fill("#id_username", "zhou")
+    page.fill("#id_password", "Correct-Horse-88")
+    page.click("button[type=submit]")
+    page.goto(f"{page.base}/studies/{study.code}/")
+    page.click("[data-testid=exports-link]")
+    page.select_option("#id_format", "csv")
+    page.get_by_role("button", name="Start the export").click()
+
+    progress = page.locator("[data-testid=export-progress]")
+    assert progress.get_attribute("value") == "0"
+    assert page.locator("[data-export-state]").inner_text() == "Queued"
+    assert page.locator("[data-testid=export-download]").is_hidden()
+    assert len(queued) == 1
+    run_export(queued[0], "en")  # the worker runs it; the page follows by itself
+
+    page.locator("[data-testid=export-download]").wait_for(state="visible", timeout=10_000)
+    assert page.locator("[data-export-state]").inner_text() == "Done"
+    assert page.eval_on_selector("[data-testid=export-progress]", "e => e.value") == 100
+    assert page.locator("[data-export-refresh]").is_hidden()
+    with page.expect_download() as info:
+        page.click("[data-testid=export-download]")
+    download = info.value
+    assert download.suggested_filename.startswith(f"{study.code}-") and download.suggested_filename.endswith(".zip")
+    files = read_zip(open(download.path(), "rb").read())
+    assert [row["study_number"] for row in files["participants.csv"]] == [woman.study_number]
+    page.reload()
+    row = page.locator(f"[data-testid=export-list] tr[data-export='{Export.objects.get().pk}']")
+    assert "zhou" in row.inner_text() and "CSV" in row.inner_text()
+    assert problems == []
