@@ -90,13 +90,14 @@ TREATMENT_RELATED = ("possible", "probable", "definite")
 DLT_CATEGORIES = ("haematological", "non_haematological", "infusion_reaction", "allergic", "fever")
 
 _CATEGORY_WORDS = {
-    "haematological": "haematological toxicity",
-    "non_haematological": "non-haematological toxicity",
-    "infusion_reaction": "infusion reaction",
-    "allergic": "allergic reaction",
-    "fever": "fever",
+    "haematological": gettext_lazy("haematological toxicity"),
+    "non_haematological": gettext_lazy("non-haematological toxicity"),
+    "infusion_reaction": gettext_lazy("infusion reaction"),
+    "allergic": gettext_lazy("allergic reaction"),
+    "fever": gettext_lazy("fever"),
 }
-_RELATED_WORDS = {"possible": "possibly related", "probable": "probably related", "definite": "definitely related"}
+_RELATED_WORDS = {"possible": gettext_lazy("possibly related"), "probable": gettext_lazy("probably related"),
+                  "definite": gettext_lazy("definitely related")}
 
 DLT_WINDOW_DAYS_AFTER_LAST_INFUSION = 28
 
@@ -261,7 +262,7 @@ def _counts_pending_reason(level: LevelState, target: int) -> str | None:
             "level": level.code, "enrolled": level.enrolled, "target": target, "more": target - level.enrolled}
         if level.in_dlt_window:
             reason += _still_inside(level)
-        return reason + "."
+        return _("%(sentence)s.") % {"sentence": reason}
     if level.in_dlt_window:
         return _(
             "Level %(level)s: %(evaluable)d of %(target)d participants DLT-evaluable, %(inside)d still inside the "
@@ -540,33 +541,30 @@ def is_dlt(
     ):
         if not isinstance(flag, bool):
             raise ValueError(f"{name} must be True or False, got {flag!r}")
-    event = f"grade {grade} {_CATEGORY_WORDS[category]}"
+    event = _("grade %(grade)s %(category)s") % {"grade": grade, "category": _CATEGORY_WORDS[category]}
 
     if related not in TREATMENT_RELATED:
-        attribution = "unrelated" if related == "unrelated" else "unlikely related"
-        return False, (
-            f"Not a DLT: {event} is {attribution} to treatment; a DLT must be possibly, probably or "
-            "definitely related (section 4)."
-        )
-    related_words = _RELATED_WORDS[related]
+        if related == "unrelated":
+            return False, _("Not a DLT: %(event)s is unrelated to treatment; a DLT must be possibly, probably or "
+                            "definitely related (section 4).") % {"event": event}
+        return False, _("Not a DLT: %(event)s is unlikely related to treatment; a DLT must be possibly, probably "
+                        "or definitely related (section 4).") % {"event": event}
+    words = {"event": event, "related": _RELATED_WORDS[related]}
     if grade == 5:
-        return True, f"DLT: {event}, {related_words} - grade 5 is always a DLT (section 4)."
+        return True, _("DLT: %(event)s, %(related)s - grade 5 is always a DLT (section 4).") % words
     if stopped_infusions:
-        return True, f"DLT: {event}, {related_words}, stopped the planned infusions (section 4)."
+        return True, _("DLT: %(event)s, %(related)s, stopped the planned infusions (section 4).") % words
     if platelet_drop_confirmed:
-        return True, (
-            f"DLT: platelets fell >= 50 % below baseline, confirmed twice, {related_words} (section 4)."
-        )
+        return True, _("DLT: platelets fell >= 50 %% below baseline, confirmed twice, %(related)s (section 4).") % words
     if category == "haematological":
-        return False, (
-            f"Not a DLT: {event} counts only as grade 5, a platelet fall >= 50 % below baseline "
-            "confirmed twice, or when it stops the planned infusions (section 4)."
-        )
+        return False, _(
+            "Not a DLT: %(event)s counts only as grade 5, a platelet fall >= 50 %% below baseline confirmed twice, "
+            "or when it stops the planned infusions (section 4).") % words
     if grade < 3:
-        return False, f"Not a DLT: {event}; a DLT needs grade >= 3 (section 4)."
+        return False, _("Not a DLT: %(event)s; a DLT needs grade >= 3 (section 4).") % words
     if category == "fever" and grade == 3 and resolved_to_grade1_within_48h:
-        return False, f"Not a DLT: {event} resolved to <= grade 1 within 48 h (section 4 exception)."
-    return True, f"DLT: {event}, {related_words}: grade >= 3 (section 4)."
+        return False, _("Not a DLT: %(event)s resolved to <= grade 1 within 48 h (section 4 exception).") % words
+    return True, _("DLT: %(event)s, %(related)s: grade >= 3 (section 4).") % words
 
 
 def could_be_dlt(
