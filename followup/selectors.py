@@ -30,11 +30,15 @@ from .response_facts import (
 from .timeline import build_chart
 from .visit_items import VisitForms
 
-def visit_form_items(study_id: int) -> VisitForms:
+def visit_form_items(study_id: int, *, study=None) -> VisitForms:
     """The study's items on each visit definition's form (`followup.visit_items`), as the protocol
-    version in force has them (`trials.versions`), in one query; a study without a version in force
-    (a draft) reads its placements."""
-    version = StudyVersion.objects.filter(study_id=study_id, status=VersionStatus.ACTIVE).first()
+    version in force has them (`trials.versions`), in one query, none when `study` is given read
+    with its `active_version` (the version in force: `trials.amendments` keeps it so); a study
+    without a version in force (a draft) reads its placements."""
+    if study is not None and "active_version" in study._state.fields_cache:
+        version = study.active_version
+    else:
+        version = StudyVersion.objects.filter(study_id=study_id, status=VersionStatus.ACTIVE).first()
     if version is not None:
         forms = forms_of(version.protocol)
         return VisitForms({definition: tuple(forms[code]) for code, definition in version.visits or []
