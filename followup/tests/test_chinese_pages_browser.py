@@ -48,8 +48,8 @@ ALLOWED = frozenset({
     "CR", "NR", "NE", "CTCAE", "ECOG", "SAE", "AE", "DLT", "WHO", "ITP", "IVIG", "TPO", "TPO-RA", "rhTPO",
     "G-CSF", "DMSO", "CONSORT", "Cockcroft-Gault", "Schwartz",
     # the product's own terms: the programming interface, the system, SI units, reference limits,
-    # the time zone's abbreviation
-    "API", "EDC", "SI", "LLN", "ULN", "CST",
+    # confidence intervals, the time zone's abbreviation
+    "API", "EDC", "SI", "LLN", "ULN", "CI", "CST",
 })
 
 
@@ -94,7 +94,8 @@ def test_every_page_of_the_journeys_is_chinese(chromium_page, studies, make_user
     confirm_adverse_event(event)
     study = participant.screening.study.code
     usernames = set(get_user_model().objects.values_list("username", flat=True))
-    common = ["/", f"/studies/{study}/", f"/studies/{study}/screenings/", f"/screenings/{participant.screening.pk}/",
+    common = ["/", f"/studies/{study}/", f"/studies/{study}/dashboard/", f"/studies/{study}/participants/",
+              f"/studies/{study}/screenings/", f"/screenings/{participant.screening.pk}/",
               f"/participants/{participant.pk}/", "/worklist/", "/studies/HUCMSC-ITP-ESC/escalation/",
               f"/queries/{query.pk}/", f"/adverse-events/{event.pk}/"]
     recording = [f"/studies/{study}/screenings/new/", f"/participants/{participant.pk}/infusions/new/",
