@@ -1,6 +1,7 @@
 """Dose escalation: 3+3 decisions, DLT definition, DLT window (CLINICAL_RULES.md section 4).
 
-Pure decision logic (Le Tourneau et al., JNCI 2009): no Django, no ORM, no clock. The escalation
+Pure decision logic (Le Tourneau et al., JNCI 2009): no ORM, no clock (its sentences are worded
+in the active language, through gettext). The escalation
 selector counts participants per dose level into :class:`LevelState` rows and calls
 :func:`propose`; the result is only a **proposal** - an investigator records and signs the
 decision, and the next group opens only then (section 4). P2 (``HUCMSC-ITP-ESC``) has levels A,
@@ -38,6 +39,9 @@ import operator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Sequence
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 __all__ = [
     "CHOOSE_EXPANSION_DOSE",
@@ -86,13 +90,14 @@ TREATMENT_RELATED = ("possible", "probable", "definite")
 DLT_CATEGORIES = ("haematological", "non_haematological", "infusion_reaction", "allergic", "fever")
 
 _CATEGORY_WORDS = {
-    "haematological": "haematological toxicity",
-    "non_haematological": "non-haematological toxicity",
-    "infusion_reaction": "infusion reaction",
-    "allergic": "allergic reaction",
-    "fever": "fever",
+    "haematological": gettext_lazy("haematological toxicity"),
+    "non_haematological": gettext_lazy("non-haematological toxicity"),
+    "infusion_reaction": gettext_lazy("infusion reaction"),
+    "allergic": gettext_lazy("allergic reaction"),
+    "fever": gettext_lazy("fever"),
 }
-_RELATED_WORDS = {"possible": "possibly related", "probable": "probably related", "definite": "definitely related"}
+_RELATED_WORDS = {"possible": gettext_lazy("possibly related"), "probable": gettext_lazy("probably related"),
+                  "definite": gettext_lazy("definitely related")}
 
 DLT_WINDOW_DAYS_AFTER_LAST_INFUSION = 28
 
@@ -129,11 +134,14 @@ class ThreePlusThreeRule:
 
 
 THREE_PLUS_THREE: tuple[ThreePlusThreeRule, ...] = (
-    ThreePlusThreeRule(FIRST_COHORT, 0, 0, VERDICT_ESCALATE, "0 of 3 with a DLT: escalate"),
-    ThreePlusThreeRule(FIRST_COHORT, 1, 1, VERDICT_EXPAND, "1 of 3 with a DLT: treat 3 more at the same dose"),
-    ThreePlusThreeRule(FIRST_COHORT, 2, None, VERDICT_DOSE_EXCEEDED, ">= 2 of 3 with a DLT: dose exceeded, stop"),
-    ThreePlusThreeRule(EXPANDED_COHORT, 0, 1, VERDICT_ESCALATE, "<= 1 of 6 with a DLT: escalate"),
-    ThreePlusThreeRule(EXPANDED_COHORT, 2, None, VERDICT_DOSE_EXCEEDED, ">= 2 of 6 with a DLT: dose exceeded, stop"),
+    ThreePlusThreeRule(FIRST_COHORT, 0, 0, VERDICT_ESCALATE, gettext_lazy("0 of 3 with a DLT: escalate")),
+    ThreePlusThreeRule(FIRST_COHORT, 1, 1, VERDICT_EXPAND,
+                       gettext_lazy("1 of 3 with a DLT: treat 3 more at the same dose")),
+    ThreePlusThreeRule(FIRST_COHORT, 2, None, VERDICT_DOSE_EXCEEDED,
+                       gettext_lazy(">= 2 of 3 with a DLT: dose exceeded, stop")),
+    ThreePlusThreeRule(EXPANDED_COHORT, 0, 1, VERDICT_ESCALATE, gettext_lazy("<= 1 of 6 with a DLT: escalate")),
+    ThreePlusThreeRule(EXPANDED_COHORT, 2, None, VERDICT_DOSE_EXCEEDED,
+                       gettext_lazy(">= 2 of 6 with a DLT: dose exceeded, stop")),
 )
 
 
@@ -228,10 +236,15 @@ class Proposal:
 
 
 def _dlt_count_text(level: LevelState) -> str:
-    text = f"{level.dlts} of {level.evaluable} evaluable participants at level {level.code} had a DLT"
+    text = _("%(dlts)d of %(evaluable)d evaluable participants at level %(level)s had a DLT") % {
+        "dlts": level.dlts, "evaluable": level.evaluable, "level": level.code}
     if level.in_dlt_window:
-        text += f" ({level.in_dlt_window} still inside the DLT window or not yet evaluable)"
+        text += _still_inside(level)
     return text
+
+
+def _still_inside(level: LevelState) -> str:
+    return _(" (%(n)d still inside the DLT window or not yet evaluable)") % {"n": level.in_dlt_window}
 
 
 def _pending_reason(level: LevelState, target: int) -> str | None:
@@ -245,25 +258,23 @@ def _pending_reason(level: LevelState, target: int) -> str | None:
 
 def _counts_pending_reason(level: LevelState, target: int) -> str | None:
     if level.enrolled < target:
-        reason = (
-            f"Level {level.code} has {level.enrolled} of {target} places enrolled; "
-            f"enrol {target - level.enrolled} more"
-        )
+        reason = _("Level %(level)s has %(enrolled)d of %(target)d places enrolled; enrol %(more)d more") % {
+            "level": level.code, "enrolled": level.enrolled, "target": target, "more": target - level.enrolled}
         if level.in_dlt_window:
-            reason += f" ({level.in_dlt_window} still inside the DLT window or not yet evaluable)"
-        return reason + "."
+            reason += _still_inside(level)
+        return _("%(sentence)s.") % {"sentence": reason}
     if level.in_dlt_window:
-        return (
-            f"Level {level.code}: {level.evaluable} of {target} participants DLT-evaluable, "
-            f"{level.in_dlt_window} still inside the DLT window or not yet evaluable; "
-            f"wait for their DLT assessment ({level.dlts} with a DLT so far)."
-        )
+        return _(
+            "Level %(level)s: %(evaluable)d of %(target)d participants DLT-evaluable, %(inside)d still inside the "
+            "DLT window or not yet evaluable; wait for their DLT assessment (%(dlts)d with a DLT so far)."
+        ) % {"level": level.code, "evaluable": level.evaluable, "target": target, "inside": level.in_dlt_window,
+             "dlts": level.dlts}
     if level.evaluable < target:
-        missing = target - level.evaluable
-        return (
-            f"Level {level.code} has {level.enrolled} enrolled but only {level.evaluable} DLT-evaluable "
-            f"of the {target} needed; enrol {missing} more to replace those not evaluable."
-        )
+        return _(
+            "Level %(level)s has %(enrolled)d enrolled but only %(evaluable)d DLT-evaluable of the %(target)d "
+            "needed; enrol %(more)d more to replace those not evaluable."
+        ) % {"level": level.code, "enrolled": level.enrolled, "evaluable": level.evaluable, "target": target,
+             "more": target - level.evaluable}
     return None
 
 
@@ -330,22 +341,20 @@ def _dose_exceeded(
     below, which needs 6 treated with <= 1 DLT"."""
     expanded = exceeded.enrolled > cohort_size
     rule = three_plus_three_rule(EXPANDED_COHORT if expanded else FIRST_COHORT, exceeded.dlts)
-    why = f"{_dlt_count_text(exceeded)}: dose exceeded"
+    why = _("%(count)s: dose exceeded") % {"count": _dlt_count_text(exceeded)}
     if exceeded.in_dlt_window or exceeded.evaluable < (expansion_size if expanded else cohort_size):
-        why += f" ({DOSE_EXCEEDED_DLTS} DLTs decide without waiting for the others)"
+        why += _(" (%(n)d DLTs decide without waiting for the others)") % {"n": DOSE_EXCEEDED_DLTS}
     below = [level for level in levels if level.order < exceeded.order]
     if not below:
         return Proposal(
             STOP,
             None,
-            f"{why} at the lowest level: lowest dose too toxic, no recommended dose (3+3).",
+            _("%(why)s at the lowest level: lowest dose too toxic, no recommended dose (3+3).") % {"why": why},
             rule,
         )
     recommended = below[-1]
-    needs = (
-        f"the recommended dose is the level below, {recommended.code}, "
-        f"which needs {expansion_size} treated with <= 1 DLT"
-    )
+    needs = _("the recommended dose is the level below, %(level)s, which needs %(n)d treated with <= 1 DLT") % {
+        "level": recommended.code, "n": expansion_size}
     assessment = _assess_to_six(recommended, cohort_size, expansion_size)
     if assessment.verdict == VERDICT_EXPAND or (
         # a level below that is closed with only its first cohort has to be re-opened and
@@ -355,16 +364,20 @@ def _dose_exceeded(
         return Proposal(
             EXPAND,
             recommended.code,
-            f"{why}; {needs} and has {recommended.enrolled} treated ({recommended.dlts} with a DLT): "
-            f"treat {expansion_size - recommended.enrolled} more at {recommended.code} (3+3).",
+            _("%(why)s; %(needs)s and has %(treated)d treated (%(dlts)d with a DLT): treat %(more)d more at "
+              "%(level)s (3+3).") % {"why": why, "needs": needs, "treated": recommended.enrolled,
+                                     "dlts": recommended.dlts, "more": expansion_size - recommended.enrolled,
+                                     "level": recommended.code},
             rule,
         )
     if assessment.pending:
-        return Proposal(WAIT, recommended.code, f"{why}; {needs}. {assessment.pending}")
+        return Proposal(WAIT, recommended.code, _("%(why)s; %(needs)s. %(pending)s") % {
+            "why": why, "needs": needs, "pending": assessment.pending})
     return Proposal(
         STOP,
         recommended.code,
-        f"{why}; at the level below, {_dlt_count_text(recommended)}: {recommended.code} is the recommended dose (3+3).",
+        _("%(why)s; at the level below, %(count)s: %(level)s is the recommended dose (3+3).") % {
+            "why": why, "count": _dlt_count_text(recommended), "level": recommended.code},
         rule,
     )
 
@@ -421,7 +434,8 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
     current = _current_level(levels)
     if current is None:
         first = levels[0]
-        return Proposal(WAIT, first.code, f"No dose level is open yet; open level {first.code} to start enrolment.")
+        return Proposal(WAIT, first.code, _("No dose level is open yet; open level %(level)s to start enrolment.") % {
+            "level": first.code})
 
     assessment = _assess(current, cohort_size, expansion_size)
     if assessment.pending:
@@ -430,7 +444,8 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         return Proposal(
             EXPAND,
             current.code,
-            f"{_dlt_count_text(current)}: treat {expansion_size - current.enrolled} more at {current.code} (3+3).",
+            _("%(count)s: treat %(more)d more at %(level)s (3+3).") % {
+                "count": _dlt_count_text(current), "more": expansion_size - current.enrolled, "level": current.code},
             assessment.rule,
         )
 
@@ -439,8 +454,9 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         return Proposal(
             CHOOSE_EXPANSION_DOSE,
             None,
-            f"{_dlt_count_text(current)}, the top level: maximum administered dose reached without exceeding; "
-            f"the investigators choose one dose and expand it to {expansion_size} ({_tally(levels)}).",
+            _("%(count)s, the top level: maximum administered dose reached without exceeding; the investigators "
+              "choose one dose and expand it to %(n)d (%(tally)s).") % {
+                "count": _dlt_count_text(current), "n": expansion_size, "tally": _tally(levels)},
             assessment.rule,
         )
     top_assessment = _assess(top, cohort_size, expansion_size)
@@ -448,16 +464,16 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         return Proposal(
             CHOOSE_EXPANSION_DOSE,
             None,
-            f"All dose levels are done and the top level {top.code} was reached without exceeding "
-            f"({_tally(levels)}); {_dlt_count_text(current)}: the investigators choose one dose and "
-            f"expand it to {expansion_size}.",
+            _("All dose levels are done and the top level %(level)s was reached without exceeding (%(tally)s); "
+              "%(count)s: the investigators choose one dose and expand it to %(n)d.") % {
+                "level": top.code, "tally": _tally(levels), "count": _dlt_count_text(current), "n": expansion_size},
             assessment.rule,
         )
     next_level = levels[levels.index(current) + 1]
     return Proposal(
         ESCALATE,
         next_level.code,
-        f"{_dlt_count_text(current)}: escalate to {next_level.code} (3+3).",
+        _("%(count)s: escalate to %(level)s (3+3).") % {"count": _dlt_count_text(current), "level": next_level.code},
         assessment.rule,
     )
 
@@ -525,33 +541,30 @@ def is_dlt(
     ):
         if not isinstance(flag, bool):
             raise ValueError(f"{name} must be True or False, got {flag!r}")
-    event = f"grade {grade} {_CATEGORY_WORDS[category]}"
+    event = _("grade %(grade)s %(category)s") % {"grade": grade, "category": _CATEGORY_WORDS[category]}
 
     if related not in TREATMENT_RELATED:
-        attribution = "unrelated" if related == "unrelated" else "unlikely related"
-        return False, (
-            f"Not a DLT: {event} is {attribution} to treatment; a DLT must be possibly, probably or "
-            "definitely related (section 4)."
-        )
-    related_words = _RELATED_WORDS[related]
+        if related == "unrelated":
+            return False, _("Not a DLT: %(event)s is unrelated to treatment; a DLT must be possibly, probably or "
+                            "definitely related (section 4).") % {"event": event}
+        return False, _("Not a DLT: %(event)s is unlikely related to treatment; a DLT must be possibly, probably "
+                        "or definitely related (section 4).") % {"event": event}
+    words = {"event": event, "related": _RELATED_WORDS[related]}
     if grade == 5:
-        return True, f"DLT: {event}, {related_words} - grade 5 is always a DLT (section 4)."
+        return True, _("DLT: %(event)s, %(related)s - grade 5 is always a DLT (section 4).") % words
     if stopped_infusions:
-        return True, f"DLT: {event}, {related_words}, stopped the planned infusions (section 4)."
+        return True, _("DLT: %(event)s, %(related)s, stopped the planned infusions (section 4).") % words
     if platelet_drop_confirmed:
-        return True, (
-            f"DLT: platelets fell >= 50 % below baseline, confirmed twice, {related_words} (section 4)."
-        )
+        return True, _("DLT: platelets fell >= 50 %% below baseline, confirmed twice, %(related)s (section 4).") % words
     if category == "haematological":
-        return False, (
-            f"Not a DLT: {event} counts only as grade 5, a platelet fall >= 50 % below baseline "
-            "confirmed twice, or when it stops the planned infusions (section 4)."
-        )
+        return False, _(
+            "Not a DLT: %(event)s counts only as grade 5, a platelet fall >= 50 %% below baseline confirmed twice, "
+            "or when it stops the planned infusions (section 4).") % words
     if grade < 3:
-        return False, f"Not a DLT: {event}; a DLT needs grade >= 3 (section 4)."
+        return False, _("Not a DLT: %(event)s; a DLT needs grade >= 3 (section 4).") % words
     if category == "fever" and grade == 3 and resolved_to_grade1_within_48h:
-        return False, f"Not a DLT: {event} resolved to <= grade 1 within 48 h (section 4 exception)."
-    return True, f"DLT: {event}, {related_words}: grade >= 3 (section 4)."
+        return False, _("Not a DLT: %(event)s resolved to <= grade 1 within 48 h (section 4 exception).") % words
+    return True, _("DLT: %(event)s, %(related)s: grade >= 3 (section 4).") % words
 
 
 def could_be_dlt(
