@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from trials import catalogues
+from trials.content import content
 from trials.models import ItemPlacement, ResponseCriteriaSet, StudyDisease, StudyVersion, VersionStatus
 from trials.response_thresholds import incomplete_message, with_defaults
 from trials.versions import forms_of
@@ -42,7 +43,7 @@ def visit_form_items(study_id: int) -> VisitForms:
                                              "item__code"))
     by_definition: dict[int, list] = {}
     for row in rows:
-        by_definition.setdefault(row.visit_definition_id, []).append((row.item.section, row.item.spec))
+        by_definition.setdefault(row.visit_definition_id, []).append((content(row.item, "section"), row.item.spec))
     return VisitForms({definition: tuple(placed) for definition, placed in by_definition.items()})
 
 
