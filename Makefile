@@ -57,8 +57,11 @@ test: install-dev
 	$(DEV_ENV) $(BIN)/python manage.py compile_translations
 	$(DEV_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+# BENCH_SIZES: participants of the synthetic studies (`make bench BENCH_SIZES="1000 10000"` on PostgreSQL).
+BENCH_SIZES ?= 200
 bench: install
 	$(DEV_ENV) $(BIN)/python bench/run.py
+	$(DEV_ENV) $(BIN)/python bench/scale.py --sizes $(BENCH_SIZES)
 
 clean:
 	rm -rf $(VENV) .venv-runtime $(LOCK_VENV) db.sqlite3 staticfiles

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from enrollment.locks import refuse_if_locked
+from enrollment.locks import hold_unlocked, refuse_if_locked
 from enrollment.models import Participant
 from trials import hooks
 from trials.audit import audited_save
@@ -335,7 +335,8 @@ def _lock_for_recording(participant, row, *, version: int | None = None) -> None
     """Lock the participant and the infusion, and re-check them: a withdrawal or the same infusion
     recorded by someone else meanwhile wins, and this call is refused; so is a call made from a
     version of the row older than the one locked (`trials.concurrency`), when the caller sent one."""
-    current = Participant.objects.select_for_update().get(pk=participant.pk)
+    hold_unlocked(participant)
+    current = Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
     state, row_version = (Infusion.objects.select_for_update().filter(pk=row.pk)
                           .values_list("state", VERSION_FIELD).get())
     if current.status in ("withdrawn", "completed"):

@@ -9,7 +9,10 @@ unlock with who, when and why.
 A locked casebook, or any casebook of a locked study (`trials.locks`), refuses every change:
 each write service of enrollment, dosing and followup calls `refuse_if_locked` (or, for a
 screening, `refuse_if_screening_locked`) before anything else, which raises
-`trials.errors.RecordLocked` (409 in the API, a 403 page naming the lock).
+`trials.errors.RecordLocked` (409 in the API, a 403 page naming the lock), and checks again
+inside its transaction with `hold_unlocked` (`hold_screening_unlocked`), which holds the
+participant's and the study's rows until it commits: a lock taken meanwhile waits for the write,
+and a write that starts while a lock is being taken sees it (`trials.row_locks`).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from trials import hooks
 from trials.audit import audited_save, clip_reason
 from trials.errors import ConflictError, RecordLocked
 from trials.locks import casebook_lock_message, lock_reason_checked, study_lock_message, when_text
+from trials.models import Study
+from trials.row_locks import held
 from trials.scoping import Action, may_at, require
 
 from .models import Participant, Screening
@@ -114,6 +119,80 @@ def refuse_if_screening_locked(screening: Screening) -> None:
         raise RecordLocked(lock.message)
 
 
+def _forget_stale_joins(row, names) -> None:
+    """A row held after waiting for another transaction (a lock being taken) is read again as that
+    one left it, but the rows joined to it are those read before the wait (PostgreSQL's
+    re-check of a locked row): a joined row its key no longer names is forgotten, read anew when
+    used."""
+    cache = row._state.fields_cache
+    for name in names:
+        if name in cache and getattr(cache[name], "pk", None) != getattr(row, f"{name}_id"):
+            del cache[name]
+
+
+def _held_participant(lookup: dict, *related: str) -> Participant | None:
+    """The participant `lookup` finds with its lock and its study's, both rows held (`held`)."""
+    rows = held(Participant.objects.filter(**lookup).select_related(
+        "locked_by", "study__locked_by", *related), "self", "study")
+    if not rows:
+        return None
+    row = rows[0]
+    _forget_stale_joins(row, ["locked_by"])
+    _forget_stale_joins(row.study, ["locked_by", *(name[7:] for name in related if name.startswith("study__"))])
+    return row
+
+
+def _copy_lock(source, target) -> None:
+    target.locked_at, target.locked_by, target.lock_reason = source.locked_at, source.locked_by, source.lock_reason
+
+
+def hold_unlocked(participant: Participant, *related: str) -> None:
+    """The lock check that counts, made inside the write's transaction (`transaction.atomic()`):
+    the participant's lock and its study's read anew, both rows held until the transaction ends
+    (FOR KEY SHARE on PostgreSQL, `trials.row_locks.held`: `casebook_lock` and `study_lock` wait
+    for this write, a write after them sees their lock); `RecordLocked` when either is locked.
+
+    One statement, which also reads the participant's screening and the relations named in
+    `related` (such as "study__active_version"): `participant` is given them where it had not read
+    them, so that the write reads them no more (its statement budget pays for the check with them).
+    A lock it had read is brought up to date; one it had not stays unread (`refuse_if_locked` reads
+    it anew).
+    """
+    row = _held_participant({"pk": participant.pk}, "screening", *related)
+    cache = participant._state.fields_cache
+    if "locked_by" in cache:
+        _copy_lock(row, participant)
+    study = cache.get("study")
+    if study is None:
+        participant.study = row.study
+    else:
+        if "locked_by" in study._state.fields_cache:
+            _copy_lock(row.study, study)
+        for name in related:
+            if name.startswith("study__") and "__" not in name[7:]:
+                setattr(study, name[7:], getattr(row.study, name[7:]))
+    cache.setdefault("screening", row.screening)
+    lock = lock_of(row)
+    if lock is not None:
+        raise RecordLocked(lock.message)
+
+
+def hold_screening_unlocked(screening: Screening) -> None:
+    """As `hold_unlocked`, for a screening: its participant's row and its study's when the patient
+    is enrolled, else its study's; one statement when the caller read the screening with its
+    participant (`selectors.screenings_visible`), else two."""
+    cache = screening._state.fields_cache
+    enrolled = cache["participant"] is not None if "participant" in cache else None
+    participant = _held_participant({"screening_id": screening.pk}) if enrolled is not False else None
+    if participant is not None:
+        lock = lock_of(participant)
+    else:  # the user who locked is read only when locked (a user joined to a held row may be stale)
+        study = held(Study.objects.filter(pk=screening.study_id), "self")[0]
+        lock = _lock_from((None, "", ""), _triple(study), number="", study_code=study.code)
+    if lock is not None:
+        raise RecordLocked(lock.message)
+
+
 def casebook_lock(*, participant: Participant, by, reason: str, now: datetime | None = None) -> Participant:
     """Lock the participant's casebook: a data manager or administrator of the site (403), with a
     reason (400), once signed by the investigator (`hooks.casebook_signed`; 409 until then); an
@@ -122,6 +201,7 @@ def casebook_lock(*, participant: Participant, by, reason: str, now: datetime | 
     reason = lock_reason_checked(reason)
     now = now or timezone.now()
     with transaction.atomic():
+        # FOR UPDATE (not NO KEY): it waits for the writes holding the row (`hold_unlocked`).
         row = Participant.objects.select_for_update(of=("self",)).select_related("study", "locked_by").get(
             pk=participant.pk)
         if row.locked_at is not None:

@@ -1,7 +1,6 @@
 """Reads of screenings and participants, and the facts the eligibility rules evaluate."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
@@ -13,6 +12,7 @@ from trials.scoping import Action, require
 from trials.units import DefaultRange
 
 from . import eligibility as rules
+from .consort import ConsortCounts, ConsortFilter, consort_counts  # noqa: F401 (the screening log reads them here)
 from .models import Consent, Participant, Screening
 
 
@@ -117,49 +117,6 @@ def screening_log(user, *, study=None, outcome: str | None = None):
     elif outcome == "withdrawn":
         queryset = queryset.filter(participant__status="withdrawn")
     return queryset.order_by("-created_at", "-id")
-
-
-@dataclass(frozen=True)
-class ConsortCounts:
-    screened: int
-    eligible_not_enrolled: int
-    pending: int
-    failed: int
-    failed_by_criterion: list[tuple[str, int]]
-    enrolled: int
-    withdrawn: int
-    withdrawn_by_reason: list[tuple[str, int]]
-
-
-def consort_counts(user, study) -> ConsortCounts:
-    """CONSORT-style flow: screened, failed by criterion, pending, enrolled, withdrawn (2 queries)."""
-    rows = list(Screening.objects.visible_to(user).filter(study=study)
-                .values_list("eligible", "eligibility", "participant__status", "participant__withdrawal_reason"))
-    failed_by = Counter()
-    withdrawn_by = Counter()
-    failed = pending = eligible_waiting = enrolled = withdrawn = 0
-    for eligible, outcomes, status, withdrawal in rows:
-        if status:
-            enrolled += 1
-            if status == "withdrawn":
-                withdrawn += 1
-                withdrawn_by[withdrawal] += 1
-        elif eligible is True:
-            eligible_waiting += 1
-        elif eligible is False:
-            failed += 1
-            for c in outcomes:
-                if ((c["kind"] == "inclusion" and c["outcome"] == "not_met")
-                        or (c["kind"] == "exclusion" and c["outcome"] == "met")):
-                    failed_by[c["code"]] += 1
-        else:
-            pending += 1
-    return ConsortCounts(
-        screened=len(rows), eligible_not_enrolled=eligible_waiting, pending=pending, failed=failed,
-        failed_by_criterion=sorted(failed_by.items(), key=lambda kv: (-kv[1], kv[0])),
-        enrolled=enrolled, withdrawn=withdrawn,
-        withdrawn_by_reason=sorted(withdrawn_by.items(), key=lambda kv: (-kv[1], kv[0])),
-    )
 
 
 def participants_visible(user, action: Action = Action.VIEW):

@@ -30,7 +30,7 @@ from trials.signatures import ELIGIBILITY_MEANING, check_signature
 
 from . import eligibility as rules
 from . import screening_rows as rows
-from .locks import refuse_if_locked, refuse_if_screening_locked
+from .locks import hold_screening_unlocked, hold_unlocked, refuse_if_locked, refuse_if_screening_locked
 from .enums import (
     ParticipantStatus,
     WithdrawalReason,
@@ -251,6 +251,7 @@ def screening_update(*, screening: Screening, data: ScreeningInput, reason: str,
     labs, items = _check_change(screening, data, reason, today or timezone.localdate(), errors)
     errors.raise_if_any()
     with transaction.atomic():
+        hold_screening_unlocked(screening)
         # An enrolment at the same moment locks the screening too: facts never change under it.
         current, enrolled = (Screening.objects.select_for_update(of=("self",)).filter(pk=screening.pk)
                              .values_list("row_version", "participant__id").get())
@@ -282,7 +283,9 @@ def screening_reevaluate(*, screening: Screening, reason: str, by) -> Screening:
         errors.add("reason", reason_length_error(reason))
     errors.raise_if_any()
     with transaction.atomic():
-        if Screening.objects.select_for_update().filter(pk=screening.pk, participant__isnull=False).exists():
+        hold_screening_unlocked(screening)
+        if Screening.objects.select_for_update(of=("self",)).filter(pk=screening.pk,
+                                                                    participant__isnull=False).exists():
             raise ConflictError({"non_field_errors": [
                 _("This patient is enrolled; the screening keeps the evaluation of the enrolment.")]})
         before = [(c["code"], c["outcome"]) for c in screening.eligibility]
@@ -543,7 +546,8 @@ def participant_withdraw(*, participant: Participant, withdrawn_on: date, reason
                 "date": timezone.localtime(last_given).date().isoformat()})
     errors.raise_if_any()
     with transaction.atomic():
-        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        hold_unlocked(participant)
+        locked = Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
         if locked.status == ParticipantStatus.WITHDRAWN:
             raise ConflictError({"non_field_errors": [_("The participant is already withdrawn.")]})
         _withdraw(locked, withdrawn_on=withdrawn_on, reason=reason, detail=detail, by=by)

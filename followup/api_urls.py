@@ -3,6 +3,8 @@ from django.urls import path
 from . import api
 
 urlpatterns = [
+    path("participants/", api.ParticipantList.as_view(), name="api-participant-list"),
+    path("studies/<str:code>/participants/", api.StudyParticipantList.as_view(), name="api-study-participants"),
     path("participants/<int:pk>/adverse-events/", api.ParticipantAdverseEvents.as_view(),
          name="api-participant-adverse-events"),
     path("adverse-events/<int:pk>/", api.AdverseEventDetail.as_view(), name="api-adverse-event"),

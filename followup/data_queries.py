@@ -2,8 +2,10 @@
 the asker or a data manager (ICH E6(R3) monitoring; roles in `trials.scoping`).
 
 Each transition is one service, in one transaction, the query row locked: who may do it is
-checked first (403), then the state it starts from (409: answering a query that is not open,
-closing a closed one, re-opening one that is not closed), then the input (400 naming the field).
+checked first (403), then the lock of the casebook and of its study (409, `enrollment.locks`: a
+locked casebook takes no query, answer, closing or re-opening: its queries are closed before it is
+locked), then the state it starts from (409: answering a query that is not open, closing a closed
+one, re-opening one that is not closed), then the input (400 naming the field).
 Each step is written to the query's thread (`DataQueryMessage`) and to its history with a reason.
 Edit checks open and close queries of their own (`source` system, `followup.auto_queries`).
 A correction made with a record's usual edit may answer a query (`query_for_correction`, then
@@ -18,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.locks import hold_unlocked, refuse_if_locked
 from enrollment.models import Participant
 from trials.audit import audited_save
 from trials.errors import ConflictError, Errors, ServiceError
@@ -58,7 +61,10 @@ def _message(query: DataQuery, kind: str, text: str, by, at: datetime) -> None:
 
 
 def _locked(query: DataQuery) -> DataQuery:
-    return DataQuery.objects.select_for_update().select_related("participant").get(pk=query.pk)
+    """The query row locked, once the casebook's lock is checked and held (`hold_unlocked`): inside
+    the transaction."""
+    hold_unlocked(query.participant)
+    return DataQuery.objects.select_for_update(of=("self",)).select_related("participant").get(pk=query.pk)
 
 
 def _state_label(state: str) -> str:
@@ -84,11 +90,13 @@ def query_open(record_ref: RecordRef, item: str, question: str, by, *, participa
         participant = Participant.objects.get(pk=participant_id)
     if participant is not None:
         require(by, Action.QUERY, [participant.site_id])
+        refuse_if_locked(participant)
     if not item_is_known(record_ref.kind, item or ""):
         errors.add("item", _("This record has no such item."))
     text = _text(errors, "question", question, _("Write the question."))
     errors.raise_if_any()
     with transaction.atomic():
+        hold_unlocked(participant)
         query = DataQuery(participant=participant, record_kind=record_ref.kind, record_pk=record_ref.pk, item=item,
                           question=text, source=QuerySource.MANUAL, opened_by=by, opened_at=now)
         audited_save(query, by=by, reason=_("Query opened"))
@@ -200,7 +208,7 @@ def query_for_correction(query_id, *, record_ref: RecordRef, by) -> DataQuery:
         pk = None
     if pk is not None and not 0 < pk < 2 ** 63:
         pk = None
-    query = (DataQuery.objects.select_for_update().select_related("participant")
+    query = (DataQuery.objects.select_for_update(of=("self",)).select_related("participant")
              .filter(pk=pk, record_kind=record_ref.kind, record_pk=record_ref.pk).first() if pk else None)
     if query is None:
         raise ServiceError({"query": [_("This is not a query on this record.")]})

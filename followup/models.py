@@ -421,6 +421,10 @@ class OutcomeChange(models.Model):
     study = models.OneToOneField("trials.Study", on_delete=models.CASCADE, related_name="outcome_change")
     sequence = models.PositiveBigIntegerField(_("changes"), default=0)
     changed_at = models.DateTimeField(_("latest change at"))
+    # ",<participant id>:<count>" per change since the outcomes last caught up, written by the same
+    # UPDATE as the count: the participants the incremental recomputation reads again.
+    participants_changed = models.TextField(_("participants changed"), blank=True, default="")
+    cleared_at = models.PositiveBigIntegerField(_("cleared at change"), default=0)
 
     class Meta:
         verbose_name = _("outcome change")
@@ -443,6 +447,14 @@ class OutcomeSnapshot(models.Model):
     covers_change = models.PositiveBigIntegerField(
         _("latest change covered"), default=0,
         help_text=_("The study's change count when the computation started; behind it, the snapshot is stale."))
+
+    participants = models.JSONField(
+        _("per-participant results"), null=True, blank=True,
+        help_text=_("Each participant's best confirmed response as last computed, merged with the participants "
+                    "changed since (`followup.outcomes.outcomes_refresh`)."))
+    inputs = models.CharField(
+        _("configuration read"), max_length=64, blank=True,
+        help_text=_("A digest of the criteria sets and response period the results were computed by."))
 
     site_scope = "study__sites"
     objects = ScopedQuerySet.as_manager()

@@ -9,26 +9,22 @@ from datetime import datetime
 from django.db.models import F, Q
 from django.utils import timezone
 
-from enrollment.models import Participant
-from trials.models import Study, StudyDisease
+from trials.models import Study
 
+from . import outcome_reads as reads
 from .models import OutcomeChange, OutcomeSnapshot
-from .selectors import ResponseNotAvailable, participant_response, response_prefetch
+from .outcome_reads import RESPONDERS
 from .statistics import duration_of_response_summary, proportion
 
 # ---------------------------------------------------------------------------------------------
 # Study outcomes (CLINICAL_RULES.md section 6)
 # ---------------------------------------------------------------------------------------------
 
-RESPONDERS = ("CR", "R", "PR")
-
-
-def _group_key(participant) -> str:
-    """Results are per dose level where an arm has several, else per arm."""
-    arm = participant.arm
-    if participant.dose_level_id and len(arm.dose_levels.all()) > 1:
-        return participant.dose_level.code
-    return arm.code
+# Above this many changed participants the incremental computation reads the whole study instead:
+# one read of every row is then cheaper than lists of ids.
+INCREMENTAL_LIMIT = 2000
+# Beyond this length the marks of changed participants are cleared once a snapshot covers them.
+MARKS_KEPT = 20000
 
 
 def outcomes_compute(*, study, now: datetime | None = None):
@@ -40,30 +36,98 @@ def outcomes_compute(*, study, now: datetime | None = None):
     section 1, "NR not confirmed") is treated but not evaluable, so the rate over the treated
     counts them as non-responders and the rate over the evaluable leaves them out. Stored as the study's
     snapshot (one row, replaced), with the study's change count read before the data: the snapshot
-    covers at least that change (`OutcomeChange`). A fixed number of queries whatever the number of
-    participants."""
+    covers at least that change (`OutcomeChange`), and with each participant's result, which
+    `outcomes_refresh` merges with the participants changed since. Reads plain values
+    (`followup.outcome_reads`): a fixed number of queries whatever the number of participants."""
+    return _compute(study=study, now=now, incremental=False)
 
+
+def outcomes_refresh(*, study, now: datetime | None = None):
+    """The study's outcomes snapshot brought up to date: the same result as `outcomes_compute`,
+    reading again only the participants changed since the stored snapshot (marked with the change
+    count, `OutcomeChange.participants_changed`) or whose disease or sex differs from the one their stored
+    result was computed with; in full when there is no snapshot with per-participant results, when
+    the criteria sets or the response period changed since (`configuration_digest`), or when many
+    participants changed. Run by the `followup.compute_outcomes` task and by the reconcile."""
+    return _compute(study=study, now=now, incremental=True)
+
+
+def _compute(*, study, now, incremental: bool):
     now = now or timezone.now()
-    covers = OutcomeChange.objects.filter(study=study).values_list("sequence", flat=True).first() or 0
-    sets = {d.disease: d for d in StudyDisease.objects.filter(study=study).select_related("response_criteria")}
-    participants = (Participant.objects.filter(study=study).select_related("screening", "arm", "dose_level")
-                    .prefetch_related("arm__dose_levels", *response_prefetch()))
+    covers, marks, cleared = (OutcomeChange.objects.filter(study=study)
+                              .values_list("sequence", "participants_changed", "cleared_at").first() or (0, "", 0))
+    sets = reads.study_sets(study)
+    digest = reads.configuration_digest(sets)
+    rows = reads.participant_rows(study)
+    stored = _stored_results(study, digest) if incremental else None
+    if stored is not None and stored[1] < cleared:
+        stored = None  # the marks after the snapshot were cleared: it cannot be caught up
+    if stored is None:
+        results = reads.participant_outcomes(study, rows, sets)
+    else:
+        previous, since = stored
+        changed = changed_since(marks, since)
+        stale = {row.pk for row in rows if row.pk in changed or _differs(previous.get(str(row.pk), False), row)}
+        if len(stale) > INCREMENTAL_LIMIT:
+            results = reads.participant_outcomes(study, rows, sets)
+        else:
+            fresh = reads.participant_outcomes(study, rows, sets, stale) if stale else {}
+            results = {row.pk: fresh[row.pk] if row.pk in stale else _restored(previous[str(row.pk)])
+                       for row in rows}
+    groups = _groups(rows, results, reads.arms_with_levels(study))
+    snapshot, _created = OutcomeSnapshot.objects.update_or_create(study=study, defaults={
+        "computed_at": now, "groups": groups, "covers_change": covers, "inputs": digest,
+        "participants": {str(pk): None if result is None else result.stored() for pk, result in results.items()}})
+    if len(marks) > MARKS_KEPT:
+        # Forget the marks the snapshot covers, unless a change came meanwhile (then the next one will).
+        OutcomeChange.objects.filter(study=study, sequence=covers).update(participants_changed="", cleared_at=covers)
+    return snapshot
+
+
+def changed_since(marks: str, since: int) -> set[int]:
+    """The participants marked in `marks` (",<participant>:<change>" each) after change `since`."""
+    found = set()
+    for mark in marks.split(","):
+        if mark:
+            participant, change = mark.split(":")
+            if int(change) > since:
+                found.add(int(participant))
+    return found
+
+
+def _stored_results(study, digest: str):
+    """(participant id -> stored result, change covered) of the study's snapshot, or None when it
+    cannot be merged with (none, none per participant, another configuration)."""
+    found = (OutcomeSnapshot.objects.filter(study=study)
+             .values_list("participants", "covers_change", "inputs").first())
+    if found is None or found[0] is None or found[2] != digest:
+        return None
+    return found[0], found[1]
+
+
+def _differs(stored, row) -> bool:
+    """Whether a participant's stored result (False: none stored) cannot stand for them now."""
+    if stored is False:
+        return True
+    return stored is not None and (stored[2], stored[3]) != (row.disease, row.sex)
+
+
+def _restored(stored):
+    return None if stored is None else reads.ParticipantOutcome.from_stored(stored)
+
+
+def _groups(rows, results, several) -> list[dict]:
+    """The outcomes table (see `outcomes_compute`) from each participant's result, in list order."""
     tallies: dict[str, dict[str, int]] = {}
     durations: dict[str, list[tuple[int, bool]]] = {}
-    for participant in participants:
-        try:
-            result = participant_response(participant, sets.get(participant.screening.disease))
-        except ResponseNotAvailable:
-            if not any(i.state == "given" for i in participant.infusions.all()):
-                continue  # not treated: outside every denominator
-            best, duration = "NE", None
-        else:
-            best = result.best_confirmed_response
-            duration = (None if best not in RESPONDERS or result.duration_of_response_days is None
-                        else (result.duration_of_response_days, bool(result.duration_censored)))
-        for key in (_group_key(participant), "all"):
-            if duration is not None:
-                durations.setdefault(key, []).append(duration)
+    for row in rows:
+        result = results.get(row.pk)
+        if result is None:
+            continue  # not treated: outside every denominator
+        best = result.best
+        for key in (row.group(several), "all"):
+            if result.duration is not None:
+                durations.setdefault(key, []).append(result.duration)
             tally = tallies.setdefault(key, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
             tally["treated"] += 1
             tally["evaluable"] += best != "NE"
@@ -83,9 +147,7 @@ def outcomes_compute(*, study, now: datetime | None = None):
             "ci_wilson_evaluable": list(evaluable_rate.ci_wilson) if evaluable_rate.ci_wilson else None,
             "duration_of_response": duration_of_response_summary(durations.get(key, [])),
         })
-    snapshot, _created = OutcomeSnapshot.objects.update_or_create(
-        study=study, defaults={"computed_at": now, "groups": groups, "covers_change": covers})
-    return snapshot
+    return groups
 
 
 def outcomes_stale():
@@ -102,6 +164,6 @@ def outcomes_reconcile() -> list[str]:
     and by `manage.py reconcile`."""
     recomputed = []
     for study in outcomes_stale():
-        outcomes_compute(study=study)
+        outcomes_refresh(study=study)
         recomputed.append(study.code)
     return recomputed

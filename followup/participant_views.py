@@ -76,7 +76,7 @@ def _participant_page(request, participant, *, signoff_form=None):
         "signoff_meaning": signoff.CASEBOOK_MEANING,
         "data_queries": data_queries,
         "queried_assessments": {q.record_pk for q in data_queries if q.record_kind == "assessment"},
-        "can_query": can(request.user, Action.QUERY, [participant.site_id]),
+        "can_query": can(request.user, Action.QUERY, [participant.site_id]) and lock is None,
         **casebook_lock_context(request.user, participant, lock),
         "next_infusion": next((i for i in schedule["infusions"] if i.status in ("planned", "window_open", "overdue")),
                               None),
@@ -133,6 +133,7 @@ def participant_casebook_sign(request, pk):
     403 for another role, the page again with the refusal for a wrong password (nothing written)."""
     participant = _participant(request, pk)
     require(request.user, Action.SIGN, [participant.site_id])
+    refuse_if_locked(participant)  # a locked casebook: 403 naming the lock
     if request.method != "POST":
         return redirect(reverse("participant-detail", args=[pk]) + "#casebook-signoff")
     form = CasebookSignForm(request.POST)

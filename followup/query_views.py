@@ -1,7 +1,9 @@
 """The data query pages: a query with its thread and the forms its reader may use (answer,
 close, re-open), and the form opening a query on an item of a participant's record. Both find
 the participant or the query through `visible_to` (404 for another site); the services check the
-role (403) and the state (409, shown as a message)."""
+role (403) and the state (409, shown as a message). A locked casebook (or study) takes no query,
+answer, closing or re-opening: the page shows the lock and no form, and a post is 403 naming the
+lock (`trials.middleware.RecordLockedMiddleware`)."""
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enrollment.forms import style
-from enrollment.locks import lock_of
+from enrollment.locks import lock_of, refuse_if_locked
 from enrollment.selectors import participants_visible
-from trials.errors import ConflictError, ServiceError
+from trials.errors import ConflictError, RecordLocked, ServiceError
 from trials.forms_errors import add_service_errors
 from trials.limits import LimitedForm
 from trials.scoping import Action, can, require
@@ -74,6 +76,7 @@ def query_new(request, pk):
     """Open a query on an item of one of the participant's records (`?kind=&record=&item=`)."""
     participant = get_object_or_404(participants_visible(request.user), pk=pk)
     require(request.user, Action.QUERY, [participant.site_id])
+    refuse_if_locked(participant)  # a locked casebook: 403 naming the lock
     source = request.POST if request.method == "POST" else request.GET
     kind = (source.get("kind") or "").replace("-", "_")
     try:
@@ -160,6 +163,8 @@ def query_detail(request, pk):
         if form.is_valid():
             try:
                 _transition(query, action, request.user, form.cleaned_data)
+            except RecordLocked:
+                raise  # 403 naming the lock
             except ConflictError as error:
                 for messages_ in error.errors.values():
                     for message in messages_:
@@ -172,8 +177,9 @@ def query_detail(request, pk):
                                            "reopen": _("Query re-opened.")}[action])
                 return redirect("query-detail", pk=pk)
     state = query.state
-    may_answer = state == QueryState.OPEN and dq.query_can_answer(request.user, query)
-    may_close = dq.query_can_close(request.user, query)
+    lock = lock_of(query.participant)  # read with the query: no query of its own
+    may_answer = lock is None and state == QueryState.OPEN and dq.query_can_answer(request.user, query)
+    may_close = lock is None and dq.query_can_close(request.user, query)
     forms_ = {
         "answer": (bound.get("answer") or AnswerForm()) if may_answer else None,
         "close": (bound.get("close") or CloseForm()) if may_close and state != QueryState.CLOSED else None,
@@ -190,4 +196,5 @@ def query_detail(request, pk):
         audit_url = reverse("audit-trail", args=[query.correction_kind, query.correction_pk])
     return render(request, "followup/query_detail.html", {
         "query": query, "participant": query.participant, "thread": list(query.messages.all()),
-        "forms": forms_, "correct_url": correct_url, "no_correction": no_correction, "audit_url": audit_url})
+        "forms": forms_, "correct_url": correct_url, "no_correction": no_correction, "audit_url": audit_url,
+        "lock": lock})

@@ -348,3 +348,18 @@ def sdv_worklist(study, user) -> list[SdvRecord]:
     for record in awaiting:
         record.changed = changes.get((record.kind, record.pk))
     return sorted(awaiting, key=lambda r: not r.withdrawn)
+
+
+def schedule_record_states(participant, *, scope: str, close_out: CloseOut) -> dict[tuple[str, int], str]:
+    """{(kind, pk): state} (`followup.record_states`) of the participant's infusions and visits, read
+    from its prefetched `infusions`, `visits` and `item_verifications` (the participant x visit
+    grid); `close_out` holds the casebook's signature and lock."""
+    ticks = _ticks(participant)
+    states: dict[tuple[str, int], str] = {}
+    for kind, rows in (("infusion", participant.infusions.all()), ("visit", participant.visits.all())):
+        for row in rows:
+            record = _record(kind, row, None, participant=participant, scope=scope, ticks=ticks, label="")
+            if record is not None:
+                record.close_out = close_out
+                states[(kind, row.pk)] = record.state
+    return states

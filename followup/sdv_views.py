@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from enrollment.locks import lock_of
 from enrollment.selectors import participants_visible
 from trials import selectors
 from trials.concurrency import StaleVersion
-from trials.errors import ServiceError
+from trials.errors import RecordLocked, ServiceError
 from trials.scoping import Action, can, require
 
 from .record_refs import KINDS, RecordRef
@@ -38,10 +39,13 @@ def _record(request, pk, kind, record_pk):
 @login_required
 def record_verify(request, pk, kind, record_pk):
     participant, record, current = _record(request, pk, kind, record_pk)
-    may_verify = can(request.user, Action.VERIFY, [participant.site_id])
+    lock = lock_of(participant)  # read with the participant: no query
+    may_verify = can(request.user, Action.VERIFY, [participant.site_id]) and lock is None
     form = None
     if request.method == "POST":
         require(request.user, Action.VERIFY, [participant.site_id])
+        if lock is not None:
+            raise RecordLocked(lock.message)  # 403 naming the lock
         form = VerifyItemsForm(request.POST, codes=list(current.statuses))
         if form.is_valid():
             try:
@@ -50,6 +54,8 @@ def record_verify(request, pk, kind, record_pk):
             except StaleVersion:
                 messages.error(request, _("The record was changed since you read it: nothing was verified. "
                                           "Compare its current values with the source again."))
+            except RecordLocked:
+                raise  # 403 naming the lock
             except ServiceError as error:
                 for message_list in error.errors.values():
                     for message in message_list:
@@ -64,7 +70,7 @@ def record_verify(request, pk, kind, record_pk):
         "participant": participant, "record": current, "kind": kind,
         "scope": plan_scope(participant.study), "may_verify": may_verify and current.entered == "complete",
         "changed": latest_changes([current]).get((kind, record.pk)),
-        "scope_all": plan_scope(participant.study) == "all",
+        "scope_all": plan_scope(participant.study) == "all", "lock": lock,
     })
 
 
@@ -86,6 +92,8 @@ def study_sdv_plan(request, code):
         try:
             sdv_plan_set(study=study, scope=form.cleaned_data["scope"], reason=form.cleaned_data["reason"],
                          by=request.user)
+        except RecordLocked:
+            raise  # 403 naming the lock
         except ServiceError as error:
             for message_list in error.errors.values():
                 for message in message_list:

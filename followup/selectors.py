@@ -29,11 +29,15 @@ from .response_facts import (
 from .timeline import build_chart
 from .visit_items import VisitForms
 
-def visit_form_items(study_id: int) -> VisitForms:
+def visit_form_items(study_id: int, *, study=None) -> VisitForms:
     """The study's items on each visit definition's form (`followup.visit_items`), as the protocol
-    version in force has them (`trials.versions`), in one query; a study without a version in force
-    (a draft) reads its placements."""
-    version = StudyVersion.objects.filter(study_id=study_id, status=VersionStatus.ACTIVE).first()
+    version in force has them (`trials.versions`), in one query, none when `study` is given read
+    with its `active_version` (the version in force: `trials.amendments` keeps it so); a study
+    without a version in force (a draft) reads its placements."""
+    if study is not None and "active_version" in study._state.fields_cache:
+        version = study.active_version
+    else:
+        version = StudyVersion.objects.filter(study_id=study_id, status=VersionStatus.ACTIVE).first()
     if version is not None:
         forms = forms_of(version.protocol)
         return VisitForms({definition: tuple(forms[code]) for code, definition in version.visits or []
@@ -84,19 +88,34 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
         raise ResponseNotAvailable("The participant's disease has no response criteria set in this study.")
     given = sorted((i for i in participant.infusions.all() if i.state == "given"), key=lambda i: i.number)
     if not given:
-        raise ResponseNotAvailable("No infusion given yet: response is assessed from the first infusion.")
+        raise ResponseNotAvailable(NOT_TREATED)
+    family = study_disease.response_criteria.family
+    facts = response_facts(participant, study_disease.study, given,
+                           sex=participant.screening.sex if family == "prca" else "")
+    return response_by_set(facts, study_disease, participant.screening.disease)
+
+
+NOT_TREATED = "No infusion given yet: response is assessed from the first infusion."
+
+
+def response_by_set(facts: ResponseFacts, study_disease: StudyDisease, disease: str) -> rules.ResponseResult:
+    """The response of a participant with `disease` whose facts are `facts`, by the criteria set of
+    `study_disease` (with its study), with the study's time points for ITP; read from rows by
+    `participant_response` and from plain values by the outcomes computation (`followup.outcome_reads`)."""
     criteria = study_disease.response_criteria
-    facts = _Facts(participant, study_disease.study, given, criteria.family)
     _check_complete(criteria)
     if criteria.family == "multilineage":
-        return _multilineage(facts, criteria, participant.screening.disease, _lineage_sets(study_disease))
+        return _multilineage(facts, criteria, disease, _lineage_sets(study_disease))
     if criteria.family not in LINEAGE_OF_FAMILY:
         raise ResponseNotAvailable(f"Response by the {criteria.get_family_display()} set is not computed yet.")
-    result = response_of_family(facts.facts, criteria_set(criteria))
-    if criteria.family == "itp" and facts.study.response_time_points:
+    result = response_of_family(facts, criteria_set(criteria))
+    study = study_disease.study
+    if criteria.family == "itp" and study.response_time_points:
+        anchors = {"first_infusion": facts.first, "last_infusion": facts.last}
+        targets = {name: anchors[point["anchor"]] + timedelta(days=point["days"])
+                   for name, point in study.response_time_points.items()}
         result = replace(result, time_points=rules.itp_time_points(
-            result, thresholds=_thresholds(criteria), window_days=facts.study.time_point_window_days,
-            targets=facts.time_point_targets()))
+            result, thresholds=_thresholds(criteria), window_days=study.time_point_window_days, targets=targets))
     return result
 
 
@@ -138,20 +157,6 @@ def response_facts(participant, study, given, *, sex: str = "") -> ResponseFacts
         assess_until=days(study.response_until_day))
 
 
-class _Facts:
-    """What the response rules read of one participant, gathered once from prefetched relations."""
-
-    def __init__(self, participant, study, given, family: str):
-        self.participant, self.study = participant, study
-        self.facts = response_facts(participant, study, given,
-                                    sex=participant.screening.sex if family == "prca" else "")
-
-    def time_point_targets(self) -> dict:
-        anchors = {"first_infusion": self.facts.first, "last_infusion": self.facts.last}
-        return {name: anchors[point["anchor"]] + timedelta(days=point["days"])
-                for name, point in self.study.response_time_points.items()}
-
-
 def _lineage_sets(study_disease: StudyDisease) -> dict:
     """Lineage -> criteria set grading it: the study's own set of that family when it has one (P1's
     AIHA set), else the first shipped set of the family; read once per `study_disease` instance."""
@@ -177,10 +182,10 @@ def lineage_criteria(sets: dict) -> dict[str, CriteriaSet]:
     return found
 
 
-def _multilineage(facts: _Facts, criteria, disease: str, sets: dict) -> rules.ResponseResult:
+def _multilineage(facts: ResponseFacts, criteria, disease: str, sets: dict) -> rules.ResponseResult:
     """Each involved lineage by its own set, then the overall category (CLINICAL_RULES.md section 2)."""
     try:
-        return response_of_lineages(facts.facts, criteria_set(criteria), lineage_sets=lineage_criteria(sets),
+        return response_of_lineages(facts, criteria_set(criteria), lineage_sets=lineage_criteria(sets),
                                     involved=involved_by_definition(disease), disease=disease)
     except NoInvolvedLineage as reason:
         raise ResponseNotAvailable(str(reason)) from None

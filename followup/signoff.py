@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dosing.models import Infusion
+from enrollment.locks import hold_unlocked, refuse_if_locked
 from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 from trials.audit import audited_save
 from trials.errors import ServiceError
@@ -145,10 +146,12 @@ def casebook_signed(participant) -> bool:
 
 
 def casebook_sign(*, participant, password: str, by, now: datetime | None = None) -> CasebookSignature:
-    """The investigator of the participant's site signs the casebook (403 for another role; 400
-    when no password is given; 403 when it is not the signer's own, nothing written). A new
-    signature supersedes the earlier ones, which are kept as they were."""
+    """The investigator of the participant's site signs the casebook (403 for another role; 409
+    while the casebook or its study is locked, before the password is checked; 400 when no password
+    is given; 403 when it is not the signer's own, nothing written). A new signature supersedes the
+    earlier ones, which are kept as they were."""
     require(by, Action.SIGN, [participant.site_id])
+    refuse_if_locked(participant)
     if not password:
         raise ServiceError({"password": [_("Re-enter your password to sign the casebook.")]})
     check_signature(by, password, refused=_("The password is not correct: the casebook was not signed."))
@@ -156,5 +159,6 @@ def casebook_sign(*, participant, password: str, by, now: datetime | None = None
                                   signed_by_name=printed_name(by),
                                   signed_at=now or timezone.now(), meaning=str(CASEBOOK_MEANING))
     with transaction.atomic():
+        hold_unlocked(participant)
         audited_save(signature, by=by, reason=_("Casebook signed by the investigator"))
     return signature

@@ -53,7 +53,7 @@ def study_detail(request, code):
             "sdv_sites": sdv_sites,
             "sdv_scope": sdv_scope,
             "sdv_plan_form": SdvPlanForm(initial={"scope": sdv_scope})
-            if can(request.user, Action.MANAGE_SDV, site_ids) else None,
+            if can(request.user, Action.MANAGE_SDV, site_ids) and study.locked_at is None else None,
             "may_verify_study": can(request.user, Action.VERIFY, site_ids),
             "query_counts": study_query_counts(request.user, study),
             "locked_casebooks": locked_casebooks_by_site(request.user, study),

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 360, 190
-LEFT, RIGHT, TOP, BOTTOM = 34, 10, 10, 30
+WIDTH, HEIGHT = 360, 228
+LEFT, RIGHT, TOP, BOTTOM = 34, 10, 10, 68  # below the plot: tick labels, the axis title, numbers at risk
+X_TITLE_BELOW, AT_RISK_BELOW = 30, 52  # from the plot's bottom
 TICK_STEPS = (1, 3, 6, 12, 24, 36, 60)  # months between x-axis labels; the first giving <= 6 intervals
 
 
@@ -43,6 +44,31 @@ class SurvivalChart:
     plot_right: int
     plot_top: int
     plot_bottom: int
+    at_risk: tuple[Tick, ...] = ()  # responders still followed and in response at each x tick
+
+    @property
+    def x_title_y(self) -> int:
+        return self.plot_bottom + X_TITLE_BELOW
+
+    @property
+    def at_risk_y(self) -> int:
+        return self.plot_bottom + AT_RISK_BELOW
+
+    @property
+    def middle_x(self) -> float:
+        return (self.plot_left + self.plot_right) / 2
+
+    @property
+    def middle_y(self) -> float:
+        return (self.plot_top + self.plot_bottom) / 2
+
+
+def at_risk_at(block: dict, time: float) -> int:
+    """Responders at risk at `time`: neither lost nor censored before it (a loss or a censoring at
+    `time` itself is still at risk then, as in the Kaplan-Meier steps)."""
+    lost = sum(step["events"] for step in block.get("steps") or [] if step["time"] < time)
+    censored = sum(1 for t in block.get("censored_times") or [] if t < time)
+    return int(block.get("responders") or 0) - lost - censored
 
 
 def _survival_at(steps: list[dict], time: float) -> float:
@@ -102,6 +128,7 @@ def build_survival_chart(block: dict | None) -> SurvivalChart | None:
         x_ticks=tuple(ticks), y_ticks=tuple(Tick(y(v), f"{v:g}") for v in (0.0, 0.5, 1.0)),
         unit=block.get("unit", ""),
         plot_left=LEFT, plot_right=WIDTH - RIGHT, plot_top=TOP, plot_bottom=HEIGHT - BOTTOM,
+        at_risk=tuple(Tick(tick.position, str(at_risk_at(block, float(tick.label)))) for tick in ticks),
     )
 
 

@@ -7,7 +7,7 @@ from trials.models import Study
 from trials.queueing import IDEMPOTENT
 
 from .exports import export_run, exports_requeue
-from .outcomes import outcomes_compute, outcomes_reconcile
+from .outcomes import outcomes_reconcile, outcomes_refresh
 from .reminders import reminders_send
 
 logger = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ def compute_outcomes(study_id: int) -> None:
     study = Study.objects.filter(pk=study_id).first()
     if study is None:  # deleted meanwhile
         return
-    outcomes_compute(study=study)
+    outcomes_refresh(study=study)
 
 
 @shared_task(name="followup.send_reminders", ignore_result=True, **IDEMPOTENT)

@@ -1,9 +1,14 @@
 from django.urls import path
 
-from . import casebook_views, export_views, participant_views, query_views, sdv_views, study_views, views
+from . import (casebook_views, dashboard_views, export_views, participant_list_views, participant_views, query_views,
+               sdv_views, study_views, views)
 
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
+    path("studies/<str:code>/dashboard/", dashboard_views.study_dashboard, name="study-dashboard"),
+    path("participants/", participant_list_views.participant_list, name="participant-list"),
+    path("studies/<str:code>/participants/", participant_list_views.participant_list, name="study-participants"),
+    path("studies/<str:code>/grid/", participant_list_views.participant_grid, name="study-grid"),
     path("participants/<int:pk>/", participant_views.participant_detail, name="participant-detail"),
     path("participants/<int:pk>/audit/", participant_views.participant_audit, name="participant-audit"),
     path("participants/<int:pk>/casebook/", casebook_views.participant_casebook, name="participant-casebook"),

@@ -3,6 +3,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -440,6 +441,8 @@ def adverse_event_detail(request, pk):
 
 # --- the worklist: what is due or overdue at the user's sites ------------------------------------
 
+WORKLIST_PAGE_SIZE = 100
+
 @login_required
 def worklist_page(request):
     """The items of `followup.worklist` (the API's `GET /api/v1/worklist/`) as a table, with
@@ -457,11 +460,13 @@ def worklist_page(request):
                           kinds=[chosen["kind"]] if chosen["kind"] else None)
     acting_sites = set(site_ids_for(request.user, Action.CAPTURE))
     to_answer, to_close = worklist_queries(request.user)
+    # One page of the sorted items (overdue first); the counts are of every item.
+    page = Paginator(items, WORKLIST_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"item": item, "kind": kind_labels[item.kind],
              "url": item.url if item.site_id in acting_sites or item.kind in (work.SAE_REPORT, *work.SIGNING_KINDS)
-             else item.participant_url} for item in items]
+             else item.participant_url} for item in page]
     return render(request, "followup/worklist.html", {
-        "rows": rows, "counts": work.counts(items), "now": now, "chosen": chosen,
+        "rows": rows, "page_obj": page, "counts": work.counts(items), "now": now, "chosen": chosen,
         "sites": Site.objects.filter(pk__in=site_ids).order_by("code"),
         "studies": Study.objects.filter(sites__in=site_ids).distinct().order_by("code"),
         "kinds": list(kind_labels.items()), "queries_to_answer": to_answer, "queries_to_close": to_close,

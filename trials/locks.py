@@ -19,6 +19,7 @@ from .audit import audited_save, clip_reason
 from .errors import ConflictError, Errors, RecordLocked
 from .limits import reason_length_error
 from .models import Study
+from .row_locks import held
 from .scoping import PERMISSIONS, ROLE_RULES, Action, site_roles
 
 
@@ -56,6 +57,14 @@ def refuse_if_study_locked(study: Study) -> None:
         raise RecordLocked(study_lock_message(study.code, who, study.locked_at, study.lock_reason))
 
 
+def hold_study_unlocked(study: Study) -> None:
+    """Inside a write's transaction: the study's lock read anew, its row held until the transaction
+    ends (FOR KEY SHARE, `trials.row_locks`: `study_lock` waits for the write, a write after it sees
+    the lock); `RecordLocked` when locked. One statement (and one for the name of who locked it:
+    a user joined to a held row may be the one read before waiting for the lock)."""
+    refuse_if_study_locked(held(Study.objects.filter(pk=study.pk), "self")[0])
+
+
 def allowed_at_every_site(user, study: Study, allowed: frozenset[str]) -> bool:
     """A study's lock concerns all its sites: whether the user's role allows it at each (the
     study's sites prefetched: no query)."""
@@ -84,6 +93,7 @@ def study_lock(*, study: Study, by, reason: str, now: datetime | None = None) ->
     reason = lock_reason_checked(reason)
     now = now or timezone.now()
     with transaction.atomic():
+        # FOR UPDATE (not NO KEY): it waits for the writes holding the row (`enrollment.locks.hold_unlocked`).
         row = Study.objects.select_for_update(of=("self",)).select_related("locked_by").get(pk=study.pk)
         if row.locked_at is not None:
             raise ConflictError({"lock": [_("Study %(study)s is already locked (by %(who)s on %(when)s).") % {

@@ -119,12 +119,14 @@ class VisitRow:
     who: str
 
 
+def visit_definition_order(definition) -> tuple:
+    """Where a visit definition stands in the study's schedule: by anchor, then offset, then order."""
+    return (_ANCHOR_RANK[definition.anchor], definition.offset * _MINUTES[definition.offset_unit], definition.order)
+
+
 def visit_rows(study: Study) -> list[VisitRow]:
     labels = dict(Assessment.choices)
-    definitions = sorted(
-        study.visit_definitions.all(),
-        key=lambda v: (_ANCHOR_RANK[v.anchor], v.offset * _MINUTES[v.offset_unit], v.order),
-    )
+    definitions = sorted(study.visit_definitions.all(), key=visit_definition_order)
     rows = []
     for v in definitions:
         anchor = v.get_anchor_display().lower()

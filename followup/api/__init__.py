@@ -13,6 +13,7 @@ from .audit import ParticipantAudit
 from .exports import ExportDetail, ExportDownload, StudyExport
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
+from .participants import ParticipantList, StudyParticipantList
 from .queries import ParticipantQueries, QueryAnswer, QueryClose, QueryDetail, QueryReopen
 from .response import ParticipantResponse, ResponseBodySerializer
 from .sdv import ParticipantVerification, StudySdvPlan
@@ -25,4 +26,4 @@ __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "
            "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
            "Worklist", "ParticipantVerification", "StudySdvPlan", "ParticipantQueries", "QueryAnswer",
            "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit", "StudyExport", "ExportDetail",
-           "ExportDownload"]
+           "ExportDownload", "ParticipantList", "StudyParticipantList"]

@@ -8,7 +8,7 @@ one transaction:
 - `outcomes`: the study's outcomes snapshot (computed in `followup.outcomes`);
 - `sdv`: the study's source data verification plan and the items a monitor verified.
 """
-from ..outcomes import outcomes_compute
+from ..outcomes import outcomes_compute, outcomes_refresh
 from .adverse_event_drafts import (
                              adverse_event_confirm,
                              adverse_event_dismiss,
@@ -45,6 +45,6 @@ __all__ = [
     "adverse_event_problems", "adverse_event_record", "adverse_event_sae_report", "adverse_event_signed_changes",
     "adverse_event_suggest", "adverse_event_update", "assessment_can_correct", "assessment_problems",
     "assessment_record", "assessment_update", "items_verify", "outcomes_compute", "outcomes_current",
-    "participant_anchors", "participant_visit_rules", "queue_outcomes", "sdv_plan_set", "visit_miss",
-    "visit_record", "visit_schedule_create", "visit_schedule_refresh",
+    "outcomes_refresh", "participant_anchors", "participant_visit_rules", "queue_outcomes", "sdv_plan_set",
+    "visit_miss", "visit_record", "visit_schedule_create", "visit_schedule_refresh",
 ]

@@ -9,7 +9,7 @@ from django.db.models import CharField, FloatField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.locks import refuse_if_locked
+from enrollment.locks import hold_unlocked, refuse_if_locked
 from enrollment.models import ScreeningLab
 from trials.audit import audited_save
 from trials.audit_querysets import audited_bulk_create
@@ -143,6 +143,7 @@ def adverse_event_confirm(*, event: AdverseEvent, grade, serious, relationship, 
     _validate_seriousness(grade, serious, list(seriousness or []), action_taken or "", outcome or "", add)
     errors.raise_if_any()
     with transaction.atomic():
+        hold_unlocked(event.participant)
         _locked_draft(event)
         check_signature(by, password, refused=_("The password is not correct: the adverse event was not confirmed."))
         event.status, event.grade, event.serious, event.relationship = "confirmed", grade, serious, relationship
@@ -173,6 +174,7 @@ def adverse_event_dismiss(*, event: AdverseEvent, reason: str, password: str = "
     if not reason:
         raise ServiceError({"reason": [_("Say why the suggested adverse event is dismissed.")]})
     with transaction.atomic():
+        hold_unlocked(event.participant)
         _locked_draft(event)
         check_signature(by, password, refused=_("The password is not correct: the adverse event was not dismissed."))
         event.status, event.dismissed_reason = "dismissed", reason

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.locks import refuse_if_locked
+from enrollment.locks import hold_unlocked, refuse_if_locked
 from trials.audit import audited_save
 from trials.concurrency import check_version
 from trials.errors import ConflictError, Errors, ServiceError
@@ -222,6 +222,7 @@ def adverse_event_record(*, participant, data: AdverseEventInput, by, password: 
         event.confirmed_by, event.confirmed_at, event.confirmation_meaning = by, now, str(ADVERSE_EVENT_MEANING)
     event.site_aware_at = data.site_aware_at if data.site_aware_at is not None else now
     with transaction.atomic():
+        hold_unlocked(participant)
         audited_save(event, by=by, reason=_("Adverse event recorded and confirmed, signed by the investigator")
                      if signed else _("Adverse event recorded as a draft for the investigator to confirm"))
     return event
@@ -300,6 +301,7 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
     refuse_if_locked(participant)
     reason = (reason or "").strip()
     with transaction.atomic():
+        hold_unlocked(participant)
         answering = None
         if query is not None:
             answering = query_for_correction(getattr(query, "pk", query), record_ref=RecordRef(
@@ -393,6 +395,7 @@ def adverse_event_sae_report(*, event: AdverseEvent, reported_at: datetime | Non
     if timezone.is_naive(reported_at):
         raise ServiceError({"reported_at": [_("Give the time of the report with its time zone.")]})
     with transaction.atomic():
+        hold_unlocked(event.participant)
         locked = (AdverseEvent.objects.select_for_update(of=("self",)).select_related("sae_reported_by")
                   .get(pk=event.pk))
         if locked.sae_reported_at is not None:

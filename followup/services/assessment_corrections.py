@@ -11,7 +11,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.locks import refuse_if_locked
+from enrollment.locks import hold_unlocked, refuse_if_locked
 from trials.audit import audited_delete, audited_save
 from trials.audit_querysets import audited_bulk_create, audited_bulk_update
 from trials.concurrency import check_version
@@ -135,6 +135,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
     reason = (reason or "").strip()
     tz = timezone.get_current_timezone()
     with transaction.atomic():
+        hold_unlocked(participant, "study__active_version")
         answering = None
         if query is not None:
             answering = query_for_correction(getattr(query, "pk", query), record_ref=RecordRef(
@@ -222,7 +223,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
             audited_save(new_visit, by=by, reason=reason)
         adverse_event_suggest(participant=participant, labs=[*added, *changed], onset=valid.day, by=by, now=now,
                               read=(reads.baselines, reads.open_terms))
-        queue_outcomes(participant.study_id)
+        queue_outcomes(participant.study_id, participant.pk)
         if answering is not None:
             query_answer_by_correction(answering, answer=reason, by=by, since=since)
         locked.visit = new_visit

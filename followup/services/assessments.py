@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.locks import refuse_if_locked
+from enrollment.locks import hold_unlocked, refuse_if_locked
 from enrollment.eligibility import age_in_years
 from enrollment.selectors import range_source_name, site_reference_range
 from trials import items as item_rules
@@ -215,7 +215,7 @@ def _assessment_answers(participant, data: AssessmentInput, visit, day: date | N
         return None
     if data.visit not in (None, "") and visit is None:
         return None  # the visit is refused: which form applies is not known
-    forms: VisitForms = visit_form_items(participant.study_id)
+    forms: VisitForms = visit_form_items(participant.study_id, study=participant._state.fields_cache.get("study"))
     specs = forms.specs(visit.definition_id if visit is not None else None)
     cleaned = {}
     for prefix, given in sources:
@@ -350,28 +350,31 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
     now = now or timezone.now()
     require(by, Action.CAPTURE, [participant.site_id])
     refuse_if_locked(participant)
-    errors = _AssessmentErrors()
-    valid = _assessment_validate(participant, data, now=now, errors=errors)
-    errors.raise_if_any()
-
-    day, visit, labs = valid.day, valid.visit, valid.labs or []
-    found, counted = count_rules(participant, changed_counts(None, {lab["analyte"]: lab["value"] for lab in labs}))
-    graded, terms = suggestion_reads(labs)
-    reads = assessment_check_reads(participant, ranges=bool(labs), baseline_analytes=graded, draft_terms=terms,
-                                   response=bool(counted))
-    _lab_ranges(participant, labs, day, ranges=reads.ranges)
-    reason = _("Assessment recorded")
-    assessment = Assessment(participant=participant, visit=visit, date=day, bleeding_grade=valid.bleeding_grade,
-                            steroid_mg_per_day=valid.steroid_mg_per_day, steroid_drug=valid.steroid_drug,
-                            steroid_dose_mg_per_day=valid.steroid_dose_mg_per_day,
-                            concomitant_medications=valid.medications or [], items=valid.items or {},
-                            notes=valid.notes, recorded_by=by)
-    children = {
-        "labs": [LabResult(assessment=assessment, **_lab_fields(lab)) for lab in labs],
-        "transfusions": [Transfusion(assessment=assessment, **row) for row in valid.transfusions or []],
-        "rescue_therapies": [RescueTherapy(assessment=assessment, **row) for row in valid.rescue_therapies or []],
-    }
     with transaction.atomic():
+        # The lock checked again, holding it; the same statement reads the protocol version in force
+        # and the screening, which the validation and the lab ranges read next.
+        hold_unlocked(participant, "study__active_version")
+        errors = _AssessmentErrors()
+        valid = _assessment_validate(participant, data, now=now, errors=errors)
+        errors.raise_if_any()
+
+        day, visit, labs = valid.day, valid.visit, valid.labs or []
+        found, counted = count_rules(participant, changed_counts(None, {lab["analyte"]: lab["value"] for lab in labs}))
+        graded, terms = suggestion_reads(labs)
+        reads = assessment_check_reads(participant, ranges=bool(labs), baseline_analytes=graded, draft_terms=terms,
+                                       response=bool(counted))
+        _lab_ranges(participant, labs, day, ranges=reads.ranges)
+        reason = _("Assessment recorded")
+        assessment = Assessment(participant=participant, visit=visit, date=day, bleeding_grade=valid.bleeding_grade,
+                                steroid_mg_per_day=valid.steroid_mg_per_day, steroid_drug=valid.steroid_drug,
+                                steroid_dose_mg_per_day=valid.steroid_dose_mg_per_day,
+                                concomitant_medications=valid.medications or [], items=valid.items or {},
+                                notes=valid.notes, recorded_by=by)
+        children = {
+            "labs": [LabResult(assessment=assessment, **_lab_fields(lab)) for lab in labs],
+            "transfusions": [Transfusion(assessment=assessment, **row) for row in valid.transfusions or []],
+            "rescue_therapies": [RescueTherapy(assessment=assessment, **row) for row in valid.rescue_therapies or []],
+        }
         audited_save(assessment, by=by, reason=reason)
         for rows in children.values():
             if rows:
@@ -381,7 +384,7 @@ def assessment_record(*, participant, data: AssessmentInput, by, now: datetime |
                          deviation_reason=valid.deviation_reason, by=by, now=now, edit_checks=False, lock_checked=True)
         adverse_event_suggest(participant=participant, labs=children["labs"], onset=day, by=by, now=now,
                               read=(reads.baselines, reads.open_terms))
-        queue_outcomes(participant.study_id)
+        queue_outcomes(participant.study_id, participant.pk)
         counts = count_checks(found, reads, participant=participant, assessment=assessment.pk, before=None,
                               after=own_facts(assessment, labs, children["transfusions"],
                                               children["rescue_therapies"]), analytes=counted)

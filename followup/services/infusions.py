@@ -39,7 +39,7 @@ def after_infusion_change(*, participant, infusion, infusions, infusion_plan, by
                            reason=reason)
     if infusion.state == InfusionState.GIVEN:
         _open_reaction_drafts(participant, infusion, by=by)
-        queue_outcomes(participant.study_id)
+        queue_outcomes(participant.study_id, participant.pk)
     auto_queries_for(participant, by, infusions=infusions)
 
 

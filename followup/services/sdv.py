@@ -7,12 +7,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.locks import refuse_if_locked
+from enrollment.locks import hold_unlocked
 from trials.audit import audited_save
 from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import check_version
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.limits import reason_length_error
+from trials.locks import hold_study_unlocked, refuse_if_study_locked
 from trials.scoping import Action, require
 
 from ..record_refs import RecordRef
@@ -26,8 +27,10 @@ def sdv_plan_set(*, study, scope: str, reason: str, by, now: datetime | None = N
 
     A data manager or an administrator at a site of the study (`Action.MANAGE_SDV`, 403), with a
     reason kept in the audit trail. The plan applies at once to every record: the progress and the
-    worklists are computed from it. The same plan chosen again writes nothing."""
+    worklists are computed from it. The same plan chosen again writes nothing. A study locked for
+    analysis keeps its plan (409, `trials.locks`)."""
     require(by, Action.MANAGE_SDV, [site.pk for site in study.sites.all()])
+    refuse_if_study_locked(study)
     reason = (reason or "").strip()
     errors = Errors()
     if scope not in SdvScope.values:
@@ -39,6 +42,7 @@ def sdv_plan_set(*, study, scope: str, reason: str, by, now: datetime | None = N
     errors.raise_if_any()
     now = now or timezone.now()
     with transaction.atomic():
+        hold_study_unlocked(study)
         plan = SdvPlan.objects.select_for_update().filter(study=study).first()
         if plan is not None and plan.scope == scope:
             return plan
@@ -67,7 +71,7 @@ def items_verify(*, record_ref: RecordRef, item_codes, by, version: int | None, 
             raise ServiceError({"record": [_("There is no such %(form)s.") % {"form": definition.label}]})
         participant = record_participant(record_ref.kind, record)
         require(by, Action.VERIFY, [participant.site_id])
-        refuse_if_locked(participant)  # a locked casebook or study is frozen, its verification too
+        hold_unlocked(participant)  # a locked casebook or study is frozen, its verification too
         current = single_record(record_ref.kind, record, participant)
         check_version(current.version, version, record=record, label=current.label)
         codes = list(dict.fromkeys(str(code).strip() for code in item_codes or () if str(code).strip()))

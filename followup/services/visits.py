@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.locks import refuse_if_locked
+from enrollment.locks import hold_unlocked, refuse_if_locked
 from trials import dates
 from trials.audit import audited_save
 from trials.audit_context import change_context
@@ -135,6 +135,8 @@ def visit_record(*, visit: Visit, done_at: datetime | None, deviation_reason: st
                 "end": timezone.localtime(visit.window_end).strftime(shown)}]})
     # No savepoint: nested in `assessment_record`, a refusal here rolls the whole assessment back anyway.
     with transaction.atomic(savepoint=False):
+        if not lock_checked:
+            hold_unlocked(participant)
         values = {"state": "done", "done_at": done_at, "deviation": deviation,
                   "deviation_reason": (deviation_reason or "").strip() if deviation else ""}
         # One conditional UPDATE marks it done only while it is upcoming (a concurrent recording of the
@@ -170,6 +172,7 @@ def visit_miss(*, visit: Visit, reason: str, by, now: datetime | None = None, ve
                                          "window has closed.") % {
             "code": visit.code, "end": timezone.localtime(visit.window_end).strftime(shown)}]})
     with transaction.atomic():
+        hold_unlocked(visit.participant)
         locked = Visit.objects.select_for_update().get(pk=visit.pk)
         if locked.state != "upcoming":
             raise ConflictError({"non_field_errors": [_("%(code)s is already recorded as %(state)s.") % {

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from django import template
 
+from followup import dashboard_tables
 from followup.record_states import CloseOut
 from followup.sdv import Progress, participant_records, plan_scope
 from followup.selectors import visit_form_items
@@ -67,4 +68,9 @@ def participant_sdv(participant, user, signed: bool = False) -> dict:
         record.close_out = close_out
         progress.add(record)
     return {"scope": scope, "records": records, "progress": progress,
-            "may_verify": can(user, Action.VERIFY, [participant.site_id])}
+            "may_verify": can(user, Action.VERIFY, [participant.site_id]) and not close_out.locked}
+
+
+register.filter("percent_ci", dashboard_tables.percent_ci)  # "40.0 % (12.2-73.8 %)" from a rate and its CI
+register.filter("percent_range", dashboard_tables.percent_range)  # "12.2-73.8 %"
+register.filter("percent", dashboard_tables.percent)  # 0.514 -> "51.4 %"

@@ -78,19 +78,21 @@ def test_the_query_page_offers_each_role_its_form(client, monitor, coordinator, 
     assert DataQuery.objects.get().state == "open"
 
 
-def test_the_query_page_of_a_locked_casebook_offers_no_correction(client, monitor, coordinator, investigator,
-                                                                   data_manager, assessment):
+def test_the_query_page_of_a_locked_casebook_offers_no_correction_and_no_answer(client, monitor, coordinator,
+                                                                                  investigator, data_manager,
+                                                                                  assessment):
     participant = assessment.participant
+    query = opened(assessment, monitor)[0]  # raised before the lock
     signoff.casebook_sign(participant=participant, password=SIGNER_PASSWORD, by=investigator)
     casebook_lock(participant=participant, by=data_manager, reason="Casebook clean")
-    query = opened(assessment, monitor)[0]  # a query may still be raised: it changes no clinical data
     client.force_login(coordinator)
 
     page = client.get(reverse("query-detail", args=[query.pk]))
 
     assert page.context["correct_url"] is None  # the edit page would refuse it (403 naming the lock)
     assert b'data-testid="query-correct"' not in page.content
-    assert page.context["forms"]["answer"] is not None
+    assert page.context["forms"]["answer"] is None  # the answer would be refused too
+    assert b'data-testid="casebook-lock"' in page.content and b"Casebook clean" in page.content
 
 
 def test_the_query_page_refuses_a_wrong_role_and_shows_a_conflict(client, monitor, make_user, assessment):

@@ -55,7 +55,7 @@ def test_study_page_shows_the_outcome_snapshot(client, api, participant, coordin
         give(api, participant, 1, 0)
     client.force_login(coordinator)
     html = client.get(reverse("study-detail", args=["MSC-ITP-5"])).content.decode()
-    assert 'data-testid="outcomes"' in html and "0.0000 – 0.9750" in html  # 0 of 1 responders yet
+    assert 'data-testid="outcomes"' in html and "0.0 % (0.0-97.5 %)" in html  # 0 of 1 responders yet
 
 
 @pytest.mark.parametrize("counts, evaluable, rate_evaluable", [

@@ -26,7 +26,7 @@ def test_monitor_sees_the_duration_of_response_curve(chromium_page, p3, coordina
     page.get_by_role("link", name="MSC-ITP-5").click()
 
     row = page.locator("[data-testid=duration-of-response] tbody tr").last
-    assert row.locator("td").all_inner_texts() == ["all", "7", "4", "3", "10.0 (3.0 – NR)", "0.514 (0.118 – 0.813)"]
+    assert row.locator("td").all_inner_texts() == ["all", "7", "4", "3", "10.0 (3.0 – NR)", "51.4 % (11.8-81.3 %)"]
     curve = page.locator("[data-testid=duration-curve-all] svg")
     curve.scroll_into_view_if_needed()
     box = curve.bounding_box()

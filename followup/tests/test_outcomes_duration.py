@@ -140,8 +140,8 @@ def test_study_page_shows_the_duration_of_response(client, coordinator, check_ve
     table = html.split('data-testid="duration-of-response"', 1)[1].split("</table>", 1)[0]
     rows = [[" ".join(cell.split()) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
             for row in table.split("<tr>")[2:]]
-    assert rows == [["MSC", "7", "4", "3", "10.0 (3.0 – NR)", "0.514 (0.118 – 0.813)"],
-                    ["all", "7", "4", "3", "10.0 (3.0 – NR)", "0.514 (0.118 – 0.813)"]]
+    assert rows == [["MSC", "7", "4", "3", "10.0 (3.0 – NR)", "51.4 % (11.8-81.3 %)"],
+                    ["all", "7", "4", "3", "10.0 (3.0 – NR)", "51.4 % (11.8-81.3 %)"]]
     assert 'data-testid="duration-curve-all"' in html and '<path class="curve" d="M' in html
 
 

@@ -1,0 +1,105 @@
+"""Scale benchmark (issue targets, README "Performance"): for each N, a synthetic study
+(`manage.py make_synthetic_study`) built in a transaction rolled back at the end, then each figure
+beside a floor measured in the same run.
+
+    DATABASE_URL=postgres://... DEBUG=1 .venv/bin/python bench/scale.py --sizes 1000 10000 [--repeat 20]
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.signals import request_finished  # noqa: E402
+from django.db import close_old_connections, connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from enrollment.models import Participant  # noqa: E402
+from followup.models import LabResult  # noqa: E402
+from followup.outcomes import outcomes_compute, outcomes_refresh  # noqa: E402
+from followup.services import queue_outcomes  # noqa: E402
+from followup.synthetic import build_synthetic_study  # noqa: E402
+from trials.accounts import user_upsert  # noqa: E402
+from trials.audit_context import change_context  # noqa: E402
+from trials.services import studies_load  # noqa: E402
+
+
+def timed(action):
+    queries = []
+    with connection.execute_wrapper(lambda execute, sql, *a: queries.append(sql) or execute(sql, *a)):
+        start = time.perf_counter()
+        result = action()
+        elapsed = (time.perf_counter() - start) * 1000
+    return result, elapsed, len(queries)
+
+
+def p95(client, url, repeat):
+    client.get(url)
+    _, _, queries = timed(lambda: client.get(url))
+    times = []
+    for _ in range(repeat):
+        response, elapsed, _ = timed(lambda: client.get(url))
+        assert response.status_code == 200, (url, response.status_code)
+        times.append(elapsed)
+    return statistics.quantiles(times, n=20)[-1], queries
+
+
+def one_size(size, args, user, client):
+    with transaction.atomic():
+        study, build_ms, _ = timed(lambda: build_synthetic_study(
+            participants=size, seed=args.seed, by=user, code=f"BENCH-{size}", today=timezone.localdate()))
+        print(f"\nN = {size}: synthetic study built in {build_ms / 1000:.1f} s")
+        floor = min(timed(lambda: list(LabResult.objects.filter(assessment__participant__study=study)
+                                       .values_list("assessment__participant_id", "assessment__date", "analyte",
+                                                    "value")))[1] for _ in range(3))
+        full = min(timed(lambda: outcomes_compute(study=study))[1:] for _ in range(3))
+        print(f"  floor, one SELECT of the lab values:  {floor:8.0f} ms")
+        print(f"  outcomes, full computation:           {full[0]:8.0f} ms  {full[1]} queries  "
+              f"ratio {full[0] / floor:.1f}x (target <= 10x)")
+        participant = Participant.objects.filter(study=study, status="completed").first()
+        lab = LabResult.objects.filter(assessment__participant=participant, analyte="PLT").first()
+
+        def one_count():
+            with change_context(by=user, reason="Benchmark correction"):
+                LabResult.objects.filter(pk=lab.pk).update(value=lab.value + 1)
+            queue_outcomes(study.pk, participant.pk)
+        one_count()
+        _, incremental, queries = timed(lambda: outcomes_refresh(study=study))
+        print(f"  outcomes after one new count:         {incremental:8.0f} ms  {queries} queries (target < 100 ms)")
+        for url in (f"/participants/{participant.pk}/", f"/studies/{study.code}/", "/worklist/"):
+            worst, queries = p95(client, url, args.repeat)
+            print(f"  {url:<36} p95 {worst:6.0f} ms  {queries} queries")
+        transaction.set_rollback(True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    setup_test_environment()
+    request_finished.disconnect(close_old_connections)
+    settings.ALLOWED_HOSTS = ["testserver"]
+    studies_load()
+    user = user_upsert(username="bench", role="investigator", site_code="PUMCH", password="Bench-runner-2026").user
+    client = Client()
+    client.force_login(user)
+    print(f"database: {connection.vendor}")
+    for size in args.sizes:
+        one_size(size, args, user, client)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The CONSORT flow of a study (screened, failed by criterion, consented, enrolled, treated, in
+follow-up, completed, withdrawn by reason): one aggregate query over the screenings of the user's
+sites, whatever their number, plus one over the failed screenings' criteria outcomes. Shared by the
+screening log and the study dashboard, which narrow it by site, disease, arm or dose level."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from .enums import ParticipantStatus, WithdrawalReason
+from .models import Consent, Participant, Screening
+
+
+@dataclass(frozen=True)
+class ConsortCounts:
+    screened: int
+    eligible_not_enrolled: int
+    pending: int
+    failed: int
+    failed_by_criterion: list[tuple[str, int]]
+    enrolled: int
+    withdrawn: int
+    withdrawn_by_reason: list[tuple[str, int]]
+    consented: int = 0
+    treated: int = 0
+    on_treatment: int = 0
+    follow_up: int = 0
+    completed: int = 0
+    not_treated: int = 0
+
+
+@dataclass(frozen=True)
+class ConsortFilter:
+    """What the flow is narrowed to: sites (already limited to the user's), a disease, an arm or a
+    dose level (ids). With an arm or level only screenings enrolled there count: a screening belongs
+    to no arm before enrolment."""
+
+    site_ids: tuple[int, ...] | None = None
+    disease: str = ""
+    arm_id: int | None = None
+    dose_level_id: int | None = None
+
+    def screenings(self, queryset):
+        if self.site_ids is not None:
+            queryset = queryset.filter(site_id__in=self.site_ids)
+        if self.disease:
+            queryset = queryset.filter(disease=self.disease)
+        if self.arm_id is not None:
+            queryset = queryset.filter(participant__arm_id=self.arm_id)
+        if self.dose_level_id is not None:
+            queryset = queryset.filter(participant__dose_level_id=self.dose_level_id)
+        return queryset
+
+
+def _failed(criterion: dict) -> bool:
+    return ((criterion.get("kind") == "inclusion" and criterion.get("outcome") == "not_met")
+            or (criterion.get("kind") == "exclusion" and criterion.get("outcome") == "met"))
+
+
+def _by_count(counter: Counter) -> list[tuple[str, int]]:
+    return sorted(((k, n) for k, n in counter.items() if n), key=lambda kv: (-kv[1], kv[0]))
+
+
+def consort_counts(user, study, narrowed: ConsortFilter | None = None) -> ConsortCounts:
+    """The study's flow at the user's sites (2 queries: the aggregate, then the failed screenings'
+    criteria outcomes). A screening failing several criteria counts under each."""
+    screenings = (narrowed or ConsortFilter()).screenings(Screening.objects.visible_to(user).filter(study=study))
+    infusions = Participant.infusions.rel.related_model  # dosing's model, without importing dosing
+    given = infusions.objects.filter(participant__screening=OuterRef("pk"), state="given")
+    consent = Consent.objects.filter(screening=OuterRef("pk"))
+    no_participant = Q(participant__isnull=True)
+    status = "participant__status"
+    reasons = {f"withdrawn_{reason}": Count("pk", filter=Q(**{status: ParticipantStatus.WITHDRAWN,
+                                                               "participant__withdrawal_reason": reason}))
+               for reason in WithdrawalReason.values}
+    totals = screenings.aggregate(
+        screened=Count("pk"),
+        failed=Count("pk", filter=no_participant & Q(eligible=False)),
+        pending=Count("pk", filter=no_participant & Q(eligible__isnull=True)),
+        eligible_not_enrolled=Count("pk", filter=no_participant & Q(eligible=True)),
+        consented=Count("pk", filter=Q(Exists(consent))),
+        enrolled=Count("participant"),
+        treated=Count("pk", filter=Q(Exists(given))),
+        on_treatment=Count("pk", filter=Q(**{status: ParticipantStatus.ON_TREATMENT})),
+        follow_up=Count("pk", filter=Q(**{status: ParticipantStatus.FOLLOW_UP})),
+        completed=Count("pk", filter=Q(**{status: ParticipantStatus.COMPLETED})),
+        withdrawn=Count("pk", filter=Q(**{status: ParticipantStatus.WITHDRAWN})),
+        **reasons,
+    )
+    failed_by = Counter()
+    for outcomes in screenings.filter(no_participant, eligible=False).values_list("eligibility", flat=True):
+        failed_by.update(c["code"] for c in outcomes or () if _failed(c))
+    withdrawn_by = Counter({reason: totals[f"withdrawn_{reason}"] for reason in WithdrawalReason.values})
+    return ConsortCounts(
+        screened=totals["screened"], eligible_not_enrolled=totals["eligible_not_enrolled"],
+        pending=totals["pending"], failed=totals["failed"], failed_by_criterion=_by_count(failed_by),
+        enrolled=totals["enrolled"], withdrawn=totals["withdrawn"], withdrawn_by_reason=_by_count(withdrawn_by),
+        consented=totals["consented"], treated=totals["treated"], on_treatment=totals["on_treatment"],
+        follow_up=totals["follow_up"], completed=totals["completed"],
+        not_treated=totals["enrolled"] - totals["treated"],
+    )

@@ -1,0 +1,176 @@
+"""The study dashboard's tables (pure arithmetic over plain rows, no database): rates as
+percentages with their exact 95 % CI, the outcomes per arm or dose level with the same keys as the
+outcomes snapshot (`followup.outcomes`), the adverse events by term and worst grade, the serious
+adverse events and the dose-limiting toxicities per group."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .statistics import duration_of_response_summary, proportion
+
+RESPONDERS = ("CR", "R", "PR")
+GRADES = (1, 2, 3, 4, 5)
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """0.4 -> "40.0 %"; None -> "—"."""
+    return "—" if value is None else f"{100 * value:.{digits}f} %"
+
+
+def percent_range(ci) -> str:
+    """(0.1216, 0.7376) -> "12.2-73.8 %"; None -> "—"."""
+    if not ci:
+        return "—"
+    return f"{100 * ci[0]:.1f}-{100 * ci[1]:.1f} %"
+
+
+def percent_ci(rate: float | None, ci) -> str:
+    """A rate with its confidence interval: (0.4, (0.1216, 0.7376)) -> "40.0 % (12.2-73.8 %)"."""
+    if rate is None:
+        return "—"
+    return f"{percent(rate)} ({percent_range(ci)})" if ci else percent(rate)
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One treated participant as the outcomes count them: their group (arm or dose level), best
+    confirmed response ("NE" when none can be computed) and, for a confirmed responder, the duration
+    of response (days, censored) or None."""
+
+    group: str
+    best: str
+    duration: tuple[int, bool] | None = None
+
+
+def outcome_groups(rows: list[OutcomeRow]) -> list[dict]:
+    """Treated, evaluable, responders and complete responders per group and for "all", each rate
+    over the treated and over the evaluable with its exact and Wilson CIs, and the duration of
+    response: the keys of an outcomes snapshot's groups, plus `rate_text` and
+    `rate_evaluable_text` ("40.0 % (12.2-73.8 %)")."""
+    tallies: dict[str, dict[str, int]] = {}
+    durations: dict[str, list[tuple[int, bool]]] = {}
+    for row in rows:
+        for key in (row.group, "all"):
+            tally = tallies.setdefault(key, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
+            tally["treated"] += 1
+            tally["evaluable"] += row.best != "NE"
+            tally["responders"] += row.best in RESPONDERS
+            tally["complete_responders"] += row.best == "CR"
+            if row.duration is not None and row.best in RESPONDERS:
+                durations.setdefault(key, []).append(row.duration)
+    groups = []
+    for key in sorted(k for k in tallies if k != "all") + (["all"] if tallies else []):
+        tally = tallies[key]
+        rate = proportion(tally["responders"], tally["treated"])
+        evaluable = proportion(tally["responders"], tally["evaluable"])
+        pair = lambda ci: list(ci) if ci else None  # noqa: E731
+        groups.append({
+            "group": key, **tally,
+            "rate": rate.rate, "ci_exact": pair(rate.ci_exact), "ci_wilson": pair(rate.ci_wilson),
+            "rate_evaluable": evaluable.rate, "ci_exact_evaluable": pair(evaluable.ci_exact),
+            "ci_wilson_evaluable": pair(evaluable.ci_wilson),
+            "duration_of_response": duration_of_response_summary(durations.get(key, [])),
+            "rate_text": percent_ci(rate.rate, rate.ci_exact),
+            "rate_evaluable_text": percent_ci(evaluable.rate, evaluable.ci_exact),
+        })
+    return groups
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """A confirmed adverse event: whose, its term, confirmed CTCAE grade (None if not graded) and
+    whether it is serious."""
+
+    participant: int
+    term: str
+    grade: int | None
+    serious: bool
+
+
+@dataclass(frozen=True)
+class TermRow:
+    term: str
+    participants: int  # with the term at any grade
+    by_grade: tuple[int, ...]  # participants whose worst grade of the term is 1, 2, 3, 4, 5
+    ungraded: int  # participants with the term never graded
+    grade3_or_worse: int
+
+
+def _term_row(term: str, worst: dict[int, int | None]) -> TermRow:
+    by_grade = tuple(sum(1 for g in worst.values() if g == grade) for grade in GRADES)
+    return TermRow(term, len(worst), by_grade, sum(1 for g in worst.values() if g is None),
+                   sum(1 for g in worst.values() if g is not None and g >= 3))
+
+
+def _worse(current: int | None, grade: int | None) -> int | None:
+    if current is None:
+        return grade
+    return current if grade is None else max(current, grade)
+
+
+def adverse_events_by_term(events: list[EventRow]) -> tuple[list[TermRow], TermRow | None]:
+    """Per term, the participants counted once at their worst grade of that term (most frequent term
+    first, then by name), and the row of any term (each participant once, at their worst grade)."""
+    per_term: dict[str, dict[int, int | None]] = {}
+    overall: dict[int, int | None] = {}
+    for event in events:
+        worst = per_term.setdefault(event.term, {})
+        worst[event.participant] = _worse(worst.get(event.participant), event.grade)
+        overall[event.participant] = _worse(overall.get(event.participant), event.grade)
+    rows = sorted((_term_row(term, worst) for term, worst in per_term.items()),
+                  key=lambda row: (-row.participants, row.term))
+    return rows, (_term_row("", overall) if overall else None)
+
+
+@dataclass(frozen=True)
+class SeriousSummary:
+    events: int
+    participants: int
+    by_term: tuple[tuple[str, int], ...]  # (term, events), most frequent first
+
+
+def serious_events(events: list[EventRow]) -> SeriousSummary:
+    serious = [e for e in events if e.serious]
+    terms: dict[str, int] = {}
+    for event in serious:
+        terms[event.term] = terms.get(event.term, 0) + 1
+    return SeriousSummary(len(serious), len({e.participant for e in serious}),
+                          tuple(sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))))
+
+
+@dataclass(frozen=True)
+class DltInput:
+    """A participant as the 3+3 counts see them (`dosing.selectors.participant_escalation`)."""
+
+    group: str
+    counted: bool
+    evaluable: bool
+    had_dlt: bool
+    final: bool  # the DLT assessment is final (not inside the window)
+
+
+@dataclass(frozen=True)
+class DltRow:
+    group: str
+    participants: int
+    evaluable: int
+    with_dlt: int
+    not_final: int
+    rate_text: str  # participants with a DLT over the DLT-evaluable, as a percentage with its CI
+
+
+def dlt_rows(rows: list[DltInput]) -> list[DltRow]:
+    """Per group (in name order): participants counted, DLT-evaluable, with a DLT, not final yet."""
+    found: dict[str, list[DltInput]] = {}
+    for row in rows:
+        if row.counted:
+            found.setdefault(row.group, []).append(row)
+    result = []
+    for group in sorted(found):
+        members = found[group]
+        evaluable = sum(r.evaluable for r in members)
+        dlts = sum(r.had_dlt for r in members)
+        share = proportion(dlts, evaluable)
+        result.append(DltRow(group, len(members), evaluable, dlts, sum(not r.final for r in members),
+                             percent_ci(share.rate, share.ci_exact)))
+    return result

@@ -1,0 +1,68 @@
+"""The study dashboard page: the CONSORT flow, the outcomes with rates as percentages, the charts
+and the safety tables of the participants at the user's sites, narrowed by a small GET form (site,
+disease, arm or dose level). Every role that reads the study reads it (`Action.VIEW` of
+`trials.scoping`); the study is found through `visible_to` (404), and a site outside the user's is
+not offered and not accepted."""
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.enums import WithdrawalReason
+from trials.models import Study
+from trials.scoping import Action, site_ids_for
+from trials.templatetags.trials_tags import disease_name
+
+from .dashboard import DashboardFilter, dashboard
+from .survival_chart import duration_rows
+
+
+class DashboardFilterForm(forms.Form):
+    site = forms.TypedChoiceField(label=_("Site"), required=False, coerce=int, empty_value=None)
+    disease = forms.ChoiceField(label=_("Disease"), required=False)
+    group = forms.ChoiceField(label=_("Arm or dose level"), required=False)
+
+    def __init__(self, data, *, study, sites, diseases, arms):
+        super().__init__(data)
+        self.fields["site"].choices = [("", _("All my sites"))] + [(s.pk, f"{s.name} ({s.code})") for s in sites]
+        self.fields["disease"].choices = [("", _("All diseases"))] + [(d, f"{disease_name(d)} ({d})")
+                                                                       for d in diseases]
+        groups = [("", _("All arms and levels"))]
+        for arm in arms:
+            groups.append((f"arm-{arm.pk}", _("Arm %(code)s") % {"code": arm.code}))
+            levels = list(arm.dose_levels.all())
+            if len(levels) > 1:
+                groups += [(f"level-{level.pk}", _("Dose level %(code)s") % {"code": level.code}) for level in levels]
+        self.fields["group"].choices = groups
+
+    def narrowed(self, site_ids: list[int]) -> DashboardFilter:
+        """The filter of the valid fields; an invalid one (a site not offered) narrows nothing."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        site = data.get("site")
+        group = data.get("group") or ""
+        kind, _sep, pk = group.partition("-")
+        return DashboardFilter(
+            site_ids=(site,) if site in site_ids else tuple(site_ids), disease=data.get("disease") or "",
+            arm_id=int(pk) if kind == "arm" else None, dose_level_id=int(pk) if kind == "level" else None)
+
+
+@login_required
+def study_dashboard(request, code):
+    study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites", "diseases",
+                                                                                        "arms__dose_levels"),
+                              code=code)
+    mine = set(site_ids_for(request.user, Action.VIEW))
+    sites = [site for site in study.sites.all() if site.pk in mine]
+    form = DashboardFilterForm(request.GET or None, study=study, sites=sites,
+                               diseases=[d.disease for d in study.diseases.all()], arms=list(study.arms.all()))
+    narrowed = form.narrowed([site.pk for site in sites])
+    data = dashboard(request.user, study, narrowed)
+    criteria_text = dict(study.criteria.values_list("code", "text"))
+    labels = dict(WithdrawalReason.choices)
+    return render(request, "followup/study_dashboard.html", {
+        "study": study, "form": form, "data": data, "filtered": bool(request.GET),
+        "failed_rows": [(c, criteria_text.get(c, ""), n) for c, n in data.consort.failed_by_criterion],
+        "withdrawn_rows": [(r, labels.get(r, r), n) for r, n in data.consort.withdrawn_by_reason],
+        "durations": duration_rows(data.outcomes),
+    })

@@ -1,0 +1,518 @@
+"""CDISC ODM 1.3.2 export of a study: metadata, admin data and clinical data with audit records.
+
+`write_odm(study, sites=..., out=..., locked=...)` streams the document into a binary file (UTF-8)
+with `XMLGenerator`: the study's metadata (`followup.export_odm_meta`), the users and sites
+(AdminData), then one SubjectData per participant of the given sites, read in chunks of
+participants with `.values()` (no model instances, memory bounded by the chunk). Each ItemGroupData
+carries the audit record of its row's latest change and each ItemData that of the change that
+last set its value (who, where, when, the reason, the history row), read from django-simple-history.
+Values are written in ODM's formats: dates and datetimes ISO 8601, numbers as text, yes/no as
+true/false; an empty value is not written.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from xml.sax.saxutils import XMLGenerator
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone, translation
+
+from dosing.models import Infusion
+from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
+from trials.models import SiteMembership
+
+from . import export_odm_meta as meta_mod
+from .export_odm_meta import (ADVERSE_EVENT, ASSESSMENT, CONSENT, ENROLMENT, FORM_AE, FORM_CONSENT, FORM_ENROLMENT,
+                              FORM_INFUSION, FORM_SCREENING, FORM_VISIT, IG_SCREENING_ITEMS, IG_VISIT_ITEMS, INFUSION,
+                              LAB, ODM_NS, PRIOR_THERAPY, RESCUE, SCREENING, SCREENING_LAB, SE_AE, SE_SCREENING,
+                              SE_UNSCHEDULED, TRANSFUSION, VISIT, Group, Metadata, build_metadata)
+from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
+
+CHUNK = 200  # participants read at once
+SYSTEM_USER = "USR.SYSTEM"
+SOURCE_SYSTEM = "Cell-therapy trials EDC"
+
+# Each exported model, with the path from its rows to the participant (for the audit users).
+_AUDITED = (
+    (Participant, "pk"), (Screening, "participant"), (ScreeningLab, "screening__participant"),
+    (PriorTherapy, "screening__participant"), (Consent, "screening__participant"), (Infusion, "participant"),
+    (Visit, "participant"), (Assessment, "participant"), (LabResult, "assessment__participant"),
+    (Transfusion, "assessment__participant"), (RescueTherapy, "assessment__participant"),
+    (AdverseEvent, "participant"),
+)
+
+
+def odm_value(value, datatype: str) -> str | None:
+    """A stored value as ODM text; None for an empty value (nothing is written)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if datatype == "boolean" or isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return str(int(value)) if datatype == "integer" and value.is_integer() else repr(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+class _Xml:
+    """Start/end/leaf elements on an XMLGenerator, attributes with None left out."""
+
+    def __init__(self, out):
+        self.gen = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
+
+    def start(self, name, **attrs):
+        self.gen.startElement(name, {k: str(v) for k, v in attrs.items() if v is not None})
+
+    def end(self, name):
+        self.gen.endElement(name)
+
+    def leaf(self, name, text=None, **attrs):
+        self.start(name, **attrs)
+        if text is not None:
+            self.gen.characters(str(text))
+        self.end(name)
+
+    def translated(self, name, text):
+        self.start(name)
+        self.leaf("TranslatedText", text, **{"xml:lang": "en"})
+        self.end(name)
+
+
+def write_odm(study, *, sites, out, locked: bool) -> int:
+    """Write the ODM 1.3.2 document of `study`, restricted to the participants of `sites`, into the
+    binary file `out`; return the number of ItemData written."""
+    with translation.override("en"):
+        return _write(study, list(sites), out, locked)
+
+
+def _write(study, sites, out, locked: bool) -> int:
+    meta = build_metadata(study)
+    now = timezone.now().replace(microsecond=0)
+    xml = _Xml(out)
+    xml.gen.startDocument()
+    description = f"Data of {study.code}, sites {', '.join(s.code for s in sites) or '-'}"
+    if locked:
+        description += "; the data were locked when exported"
+    xml.start("ODM", xmlns=ODM_NS, ODMVersion="1.3.2", FileType="Snapshot", Granularity="All",
+              FileOID=f"ODM.{study.code}.{now.strftime('%Y%m%dT%H%M%S')}", CreationDateTime=now.isoformat(),
+              Originator=SOURCE_SYSTEM, SourceSystem=SOURCE_SYSTEM, Description=description)
+    _write_study(xml, study, meta)
+    participants = Participant.objects.filter(study=study, site__in=[s.pk for s in sites])
+    _write_admin(xml, study, meta, sites, participants)
+    xml.start("ClinicalData", StudyOID=meta.study_oid, MetaDataVersionOID=meta.version_oid)
+    count = _ClinicalWriter(xml, meta, {s.pk: s.code for s in sites}).write(participants)
+    if locked:
+        lock = f"locked by {study.locked_by.username} at {study.locked_at.isoformat()}: {study.lock_reason}" \
+            if study.locked_at else "locked"
+        xml.start("Annotations")
+        xml.start("Annotation", SeqNum=1)
+        xml.leaf("Comment", f"Data lock: the data of this export were {lock}.", SponsorOrSite="Sponsor")
+        xml.end("Annotation")
+        xml.end("Annotations")
+    xml.end("ClinicalData")
+    xml.end("ODM")
+    xml.gen.endDocument()
+    return count
+
+
+# --- metadata --------------------------------------------------------------------------------------
+
+def _write_study(xml: _Xml, study, meta: Metadata) -> None:
+    xml.start("Study", OID=meta.study_oid)
+    xml.start("GlobalVariables")
+    xml.leaf("StudyName", study.code)
+    xml.leaf("StudyDescription", study.title)
+    xml.leaf("ProtocolName", study.registry_id or study.code)
+    xml.end("GlobalVariables")
+    xml.start("BasicDefinitions")
+    for symbol, oid in meta.units.items():
+        xml.start("MeasurementUnit", OID=oid, Name=symbol)
+        xml.translated("Symbol", symbol)
+        xml.end("MeasurementUnit")
+    xml.end("BasicDefinitions")
+    xml.start("MetaDataVersion", OID=meta.version_oid, Name=meta.version_name)
+    xml.start("Protocol")
+    for order, event in enumerate(meta.events, 1):
+        xml.leaf("StudyEventRef", StudyEventOID=event.oid, OrderNumber=order, Mandatory=_yes(event.mandatory))
+    xml.end("Protocol")
+    for event in meta.events:
+        xml.start("StudyEventDef", OID=event.oid, Name=event.name, Repeating=_yes(event.repeating), Type=event.type)
+        for order, form in enumerate(event.forms, 1):
+            xml.leaf("FormRef", FormOID=form, OrderNumber=order, Mandatory="No")
+        xml.end("StudyEventDef")
+    for oid, (name, repeating, groups) in meta.forms.items():
+        xml.start("FormDef", OID=oid, Name=name, Repeating=_yes(repeating))
+        for order, group in enumerate(groups, 1):
+            xml.leaf("ItemGroupRef", ItemGroupOID=group, OrderNumber=order, Mandatory="No")
+        xml.end("FormDef")
+    for group in meta.groups.values():
+        xml.start("ItemGroupDef", OID=group.oid, Name=group.name, Repeating=_yes(group.repeating))
+        for order, f in enumerate(group.fields, 1):
+            key = 1 if group.repeating and order == 1 else None
+            xml.leaf("ItemRef", ItemOID=f.oid, OrderNumber=order, KeySequence=key, Mandatory="No")
+        xml.end("ItemGroupDef")
+    for f, symbols in meta.items():
+        spec = meta.item_specs.get(f.key) if f.oid.startswith("IT.ITEM.") else None
+        length = None
+        if f.datatype in ("text", "string") and spec is not None and spec.max_length:
+            length = spec.max_length
+        xml.start("ItemDef", OID=f.oid, Name=f.name, DataType=f.datatype, Length=length,
+                  SignificantDigits=spec.decimals if spec is not None and f.datatype == "float" else None)
+        xml.translated("Question", spec.label if spec is not None else f.name)
+        for symbol in symbols:
+            xml.leaf("MeasurementUnitRef", MeasurementUnitOID=meta.units[symbol])
+        if spec is not None and f.datatype in ("float", "integer"):
+            _range_checks(xml, spec)
+        if f.codelist:
+            xml.leaf("CodeListRef", CodeListOID=f.codelist)
+        xml.end("ItemDef")
+    for oid, (name, datatype, entries) in meta.codelists.items():
+        xml.start("CodeList", OID=oid, Name=name, DataType=datatype)
+        for order, (code, decode) in enumerate(entries, 1):
+            xml.start("CodeListItem", CodedValue=code, OrderNumber=order)
+            xml.translated("Decode", decode)
+            xml.end("CodeListItem")
+        xml.end("CodeList")
+    xml.end("MetaDataVersion")
+    xml.end("Study")
+
+
+def _range_checks(xml: _Xml, spec) -> None:
+    for comparator, limit in (("GE", spec.min_value), ("LE", spec.max_value)):
+        if limit is not None:
+            xml.start("RangeCheck", Comparator=comparator, SoftHard="Soft")
+            xml.leaf("CheckValue", odm_value(float(limit), "float"))
+            xml.end("RangeCheck")
+
+
+def _yes(flag: bool) -> str:
+    return "Yes" if flag else "No"
+
+
+# --- admin data ------------------------------------------------------------------------------------
+
+def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants) -> None:
+    user_ids = set()
+    for model, path in _AUDITED:
+        current = model.objects.filter(**{f"{path}__in": participants.values("pk")}).values("pk")
+        user_ids.update(model.history.filter(id__in=current, history_user__isnull=False)
+                        .values_list("history_user_id", flat=True).distinct())
+    user_ids.update(Screening.objects.filter(participant__in=participants, eligibility_confirmed_by__isnull=False)
+                    .values_list("eligibility_confirmed_by_id", flat=True).distinct())
+    user_ids.update(AdverseEvent.objects.filter(participant__in=participants, confirmed_by__isnull=False)
+                    .values_list("confirmed_by_id", flat=True).distinct())
+    memberships = defaultdict(list)
+    for user_id, site_id in SiteMembership.objects.filter(
+            user_id__in=user_ids, site__in=[s.pk for s in sites]).values_list("user_id", "site_id"):
+        memberships[user_id].append(site_id)
+    codes = {s.pk: s.code for s in sites}
+    xml.start("AdminData", StudyOID=meta.study_oid)
+    xml.start("User", OID=SYSTEM_USER, UserType="Other")
+    xml.leaf("LoginName", "system")
+    xml.leaf("DisplayName", SOURCE_SYSTEM)
+    xml.end("User")
+    users = get_user_model().objects.filter(pk__in=user_ids).order_by("pk").values(
+        "pk", "username", "first_name", "last_name")
+    for user in users.iterator():
+        xml.start("User", OID=user_oid(user["pk"]))
+        xml.leaf("LoginName", user["username"])
+        full = f"{user['first_name']} {user['last_name']}".strip()
+        xml.leaf("DisplayName", full or user["username"])
+        if full:
+            xml.leaf("FullName", full)
+        for site_id in memberships.get(user["pk"], ()):
+            xml.leaf("LocationRef", LocationOID=location_oid(codes[site_id]))
+        xml.end("User")
+    effective = (study.active_version.effective_date if study.active_version_id else study.effective_date)
+    for site in sites:
+        xml.start("Location", OID=location_oid(site.code), Name=site.name, LocationType="Site")
+        xml.leaf("MetaDataVersionRef", StudyOID=meta.study_oid, MetaDataVersionOID=meta.version_oid,
+                 EffectiveDate=effective.isoformat())
+        xml.end("Location")
+    for oid, meaning in meta_mod.SIGNATURES.items():
+        xml.start("SignatureDef", OID=oid, Methodology="Electronic")
+        xml.leaf("Meaning", meaning)
+        xml.leaf("LegalReason", "Electronic signature: the signer re-entered their own password (21 CFR 11.200)")
+        xml.end("SignatureDef")
+    xml.end("AdminData")
+
+
+def user_oid(pk) -> str:
+    return f"USR.{pk}" if pk is not None else SYSTEM_USER
+
+
+def location_oid(code: str) -> str:
+    return f"LOC.{code}"
+
+
+# --- clinical data ---------------------------------------------------------------------------------
+
+class _Audit:
+    """The history rows of one model's records: per record, the latest change, and per item the
+    change that last set its value."""
+
+    def __init__(self, model, ids, group: Group):
+        self.label = model.history.model._meta.label_lower
+        self.rows = defaultdict(list)
+        keys = {f.key for f in group.fields if not f.oid.startswith("IT.ITEM.")}
+        if _has_items(group):
+            keys.add("items")
+        names = {f.name for f in model.history.model._meta.concrete_fields}
+        wanted = [k for k in keys if k in names] + [k + "_id" for k in keys if k + "_id" in names]
+        for row in (model.history.filter(id__in=ids)
+                    .order_by("id", "history_date", "history_id")
+                    .values("id", "history_id", "history_date", "history_user_id", "history_change_reason",
+                            "history_type", *wanted).iterator()):
+            self.rows[row["id"]].append(row)
+
+    def latest(self, pk):
+        rows = self.rows.get(pk)
+        return rows[-1] if rows else None
+
+    def last_set(self, pk, f):
+        rows = self.rows.get(pk) or []
+        found, previous = None, object()
+        for row in rows:
+            value = _raw(row, f)
+            if found is None or value != previous:
+                found = row
+            previous = value
+        return found
+
+
+def _has_items(group: Group) -> bool:
+    return any(f.oid.startswith("IT.ITEM.") for f in group.fields)
+
+
+def _raw(row: dict, f):
+    """What a history row holds for an item (a foreign key by its id)."""
+    if f.oid.startswith("IT.ITEM."):
+        return (row.get("items") or {}).get(f.key)
+    return row.get(f.key, row.get(f.key + "_id"))
+
+
+class _ClinicalWriter:
+    def __init__(self, xml: _Xml, meta: Metadata, site_codes: dict):
+        self.xml, self.meta, self.site_codes = xml, meta, site_codes
+        self.count = 0
+        self.location = ""
+
+    def write(self, participants) -> int:
+        ids = list(participants.order_by("site__code", "sequence").values_list("pk", flat=True))
+        for start in range(0, len(ids), CHUNK):
+            self._chunk(ids[start:start + CHUNK])
+        return self.count
+
+    def _chunk(self, ids) -> None:
+        people = list(Participant.objects.filter(pk__in=ids).order_by("site__code", "sequence").values(
+            "pk", "study_number", "site_id", "screening_id", "arm__code", "dose_level__code", "enrolled_on",
+            "planned_day0", "protocol_version", "study_order", "status", "withdrawn_on", "withdrawal_reason",
+            "withdrawal_detail", "locked_at", "lock_reason", "locked_by__username"))
+        for row in people:
+            row["arm"], row["dose_level"] = row["arm__code"], row["dose_level__code"]
+        screening_ids = [p["screening_id"] for p in people]
+        screenings = _by(Screening.objects.filter(pk__in=screening_ids).values(), "id")
+        labs = _grouped(ScreeningLab.objects.filter(screening_id__in=screening_ids).order_by("analyte").values(),
+                        "screening_id")
+        therapies = _grouped(PriorTherapy.objects.filter(screening_id__in=screening_ids).order_by("start", "id")
+                             .values(), "screening_id")
+        consents = _grouped(Consent.objects.filter(screening_id__in=screening_ids).order_by("signed_at", "id")
+                            .values(), "screening_id")
+        infusions = _grouped(Infusion.objects.filter(participant_id__in=ids).order_by("number")
+                             .values(*_fields(Infusion), "dose_level__code"), "participant_id")
+        for rows in infusions.values():
+            for row in rows:
+                row["dose_level"] = row["dose_level__code"]
+        visits = _grouped(Visit.objects.filter(participant_id__in=ids).order_by("target_at", "id").values(),
+                          "participant_id")
+        assessments = list(Assessment.objects.filter(participant_id__in=ids).order_by("date", "id").values())
+        assessment_ids = [a["id"] for a in assessments]
+        results = _grouped(LabResult.objects.filter(assessment_id__in=assessment_ids).order_by("analyte").values(),
+                           "assessment_id")
+        transfusions = _grouped(Transfusion.objects.filter(assessment_id__in=assessment_ids)
+                                .order_by("date", "id").values(), "assessment_id")
+        rescues = _grouped(RescueTherapy.objects.filter(assessment_id__in=assessment_ids)
+                           .order_by("start", "id").values(), "assessment_id")
+        events = _grouped(AdverseEvent.objects.filter(participant_id__in=ids).order_by("onset_date", "id")
+                          .values(*_fields(AdverseEvent), "infusion__number"), "participant_id")
+        for rows in events.values():
+            for row in rows:
+                row["infusion"] = row["infusion__number"]
+        self.audits = {
+            ENROLMENT.oid: _Audit(Participant, ids, ENROLMENT),
+            SCREENING.oid: _Audit(Screening, screening_ids, SCREENING),
+            IG_SCREENING_ITEMS: _Audit(Screening, screening_ids, self.meta.groups[IG_SCREENING_ITEMS]),
+            SCREENING_LAB.oid: _Audit(ScreeningLab, _ids(labs), SCREENING_LAB),
+            PRIOR_THERAPY.oid: _Audit(PriorTherapy, _ids(therapies), PRIOR_THERAPY),
+            CONSENT.oid: _Audit(Consent, _ids(consents), CONSENT),
+            INFUSION.oid: _Audit(Infusion, _ids(infusions), INFUSION),
+            VISIT.oid: _Audit(Visit, _ids(visits), VISIT),
+            ASSESSMENT.oid: _Audit(Assessment, assessment_ids, ASSESSMENT),
+            IG_VISIT_ITEMS: _Audit(Assessment, assessment_ids, self.meta.groups[IG_VISIT_ITEMS]),
+            LAB.oid: _Audit(LabResult, _ids(results), LAB),
+            TRANSFUSION.oid: _Audit(Transfusion, _ids(transfusions), TRANSFUSION),
+            RESCUE.oid: _Audit(RescueTherapy, _ids(rescues), RESCUE),
+            ADVERSE_EVENT.oid: _Audit(AdverseEvent, _ids(events), ADVERSE_EVENT),
+        }
+        by_visit = {a["visit_id"]: a for a in assessments if a["visit_id"]}
+        unscheduled = defaultdict(list)
+        for a in assessments:
+            if not a["visit_id"]:
+                unscheduled[a["participant_id"]].append(a)
+        children = (results, transfusions, rescues)
+        for person in people:
+            self._subject(person, screenings.get(person["screening_id"]), labs, therapies, consents,
+                          infusions.get(person["pk"], ()), visits.get(person["pk"], ()), by_visit,
+                          unscheduled.get(person["pk"], ()), children, events.get(person["pk"], ()))
+
+    def _subject(self, person, screening, labs, therapies, consents, infusions, visits, by_visit, unscheduled,
+                 children, events) -> None:
+        xml = self.xml
+        code = self.site_codes[person["site_id"]]
+        self.location = location_oid(code)
+        xml.start("SubjectData", SubjectKey=person["study_number"])
+        xml.leaf("SiteRef", LocationOID=self.location)
+        if person["locked_at"]:
+            xml.start("Annotation", SeqNum=1)
+            xml.leaf("Comment", f"Casebook locked by {person['locked_by__username']} at "
+                                f"{person['locked_at'].isoformat()}: {person['lock_reason']}", SponsorOrSite="Site")
+            xml.end("Annotation")
+        xml.start("StudyEventData", StudyEventOID=SE_SCREENING)
+        if screening is not None:
+            xml.start("FormData", FormOID=FORM_SCREENING)
+            self._group(SCREENING, screening)
+            for lab in labs.get(screening["id"], ()):
+                lab["si_unit"] = self.meta.si_units.get(lab["analyte"])
+                self._group(SCREENING_LAB, lab, repeat=lab["analyte"])
+            for n, therapy in enumerate(therapies.get(screening["id"], ()), 1):
+                self._group(PRIOR_THERAPY, therapy, repeat=n)
+            self._group(self.meta.groups[IG_SCREENING_ITEMS], screening, audit_pk=screening["id"])
+            xml.end("FormData")
+            for n, consent in enumerate(consents.get(screening["id"], ()), 1):
+                xml.start("FormData", FormOID=FORM_CONSENT, FormRepeatKey=n)
+                self._group(CONSENT, consent)
+                xml.end("FormData")
+        xml.start("FormData", FormOID=FORM_ENROLMENT)
+        self._group(ENROLMENT, person, audit_pk=person["pk"])
+        xml.end("FormData")
+        xml.end("StudyEventData")
+        for infusion in infusions:
+            xml.start("StudyEventData", StudyEventOID=meta_mod.infusion_event_oid(infusion["number"]))
+            xml.start("FormData", FormOID=FORM_INFUSION)
+            self._group(INFUSION, infusion)
+            xml.end("FormData")
+            xml.end("StudyEventData")
+        for visit in visits:
+            xml.start("StudyEventData", StudyEventOID=meta_mod.visit_event_oid(visit["code"]))
+            xml.start("FormData", FormOID=FORM_VISIT)
+            self._group(VISIT, visit)
+            assessment = by_visit.get(visit["id"])
+            if assessment is not None:
+                self._assessment(assessment, children)
+            xml.end("FormData")
+            xml.end("StudyEventData")
+        for assessment in unscheduled:
+            xml.start("StudyEventData", StudyEventOID=SE_UNSCHEDULED, StudyEventRepeatKey=assessment["id"])
+            xml.start("FormData", FormOID=FORM_VISIT)
+            self._assessment(assessment, children)
+            xml.end("FormData")
+            xml.end("StudyEventData")
+        if events:
+            xml.start("StudyEventData", StudyEventOID=SE_AE)
+            for event in events:
+                xml.start("FormData", FormOID=FORM_AE, FormRepeatKey=event["id"])
+                self._group(ADVERSE_EVENT, event)
+                xml.end("FormData")
+            xml.end("StudyEventData")
+        xml.end("SubjectData")
+
+    def _assessment(self, assessment, children) -> None:
+        results, transfusions, rescues = children
+        self._group(ASSESSMENT, assessment)
+        for lab in results.get(assessment["id"], ()):
+            lab["si_unit"] = self.meta.si_units.get(lab["analyte"])
+            self._group(LAB, lab, repeat=lab["analyte"])
+        for n, row in enumerate(transfusions.get(assessment["id"], ()), 1):
+            self._group(TRANSFUSION, row, repeat=n)
+        for n, row in enumerate(rescues.get(assessment["id"], ()), 1):
+            self._group(RESCUE, row, repeat=n)
+        self._group(self.meta.groups[IG_VISIT_ITEMS], assessment, audit_pk=assessment["id"])
+
+    def _group(self, group: Group, row: dict, *, repeat=None, audit_pk=None) -> None:
+        values = [(f, odm_value(f.value(row), f.datatype)) for f in group.fields]
+        values = [(f, v) for f, v in values if v is not None]
+        if not values:
+            return
+        pk = audit_pk if audit_pk is not None else row.get("id")
+        audit = self.audits.get(group.oid)
+        self.xml.start("ItemGroupData", ItemGroupOID=group.oid, ItemGroupRepeatKey=repeat)
+        if audit is not None:
+            self._audit_record(audit.latest(pk), audit.label)
+        if group.signature and row.get(group.signature[2]):
+            self._signature(*group.signature, row)
+        for f, value in values:
+            self.xml.start("ItemData", ItemOID=f.oid, Value=value)
+            if audit is not None:
+                self._audit_record(audit.last_set(pk, f), audit.label)
+            symbol = f.unit or (row.get(f.unit_key) if f.unit_key else None)
+            if symbol and symbol in self.meta.units:
+                self.xml.leaf("MeasurementUnitRef", MeasurementUnitOID=self.meta.units[symbol])
+            self.xml.end("ItemData")
+            self.count += 1
+        self.xml.end("ItemGroupData")
+
+    def _signature(self, definition: str, by: str, at: str, row: dict) -> None:
+        xml = self.xml
+        xml.start("Signature")
+        xml.leaf("UserRef", UserOID=user_oid(row[by]))
+        xml.leaf("LocationRef", LocationOID=self.location)
+        xml.leaf("SignatureRef", SignatureOID=definition)
+        xml.leaf("DateTimeStamp", odm_value(row[at], "datetime"))
+        xml.end("Signature")
+
+    def _audit_record(self, history, label: str) -> None:
+        if history is None:
+            return
+        xml = self.xml
+        xml.start("AuditRecord")
+        xml.leaf("UserRef", UserOID=user_oid(history["history_user_id"]))
+        xml.leaf("LocationRef", LocationOID=self.location)
+        xml.leaf("DateTimeStamp", odm_value(history["history_date"], "datetime"))
+        if history["history_change_reason"]:
+            xml.leaf("ReasonForChange", history["history_change_reason"])
+        xml.leaf("SourceID", f"{label}:{history['history_id']}:{history['history_type']}")
+        xml.end("AuditRecord")
+
+
+def _fields(model) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+def _by(rows, key) -> dict:
+    return {row[key]: row for row in rows}
+
+
+def _grouped(rows, key) -> dict:
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row[key]].append(row)
+    return grouped
+
+
+def _ids(grouped: dict) -> list:
+    return [row["id"] for rows in grouped.values() for row in rows]

@@ -1,0 +1,189 @@
+"""What the outcomes computation reads (CLINICAL_RULES.md section 6), as plain values: one
+`values_list()` per table, a fixed number of statements whatever the number of participants, grouped
+by participant in Python. No model instance per row: at 10,000 participants building them was most
+of the computation's time.
+
+Each participant's response is computed from these values by the same rules as the response pages
+(`followup.selectors.response_by_set`), and reduced to what the outcomes aggregate
+(`ParticipantOutcome`), which the snapshot stores so that a later computation reads again only the
+participants changed since (`followup.outcomes.outcomes_refresh`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Count
+from django.utils import timezone
+
+from dosing.models import Infusion
+from enrollment.models import Participant
+from trials.models import Arm, StudyDisease
+
+from . import response as rules
+from .models import Assessment, LabResult, RescueTherapy, Transfusion
+from .response_facts import LabFact, ResponseFacts
+from .selectors import (
+    ResponseNotAvailable,
+    _lineage_sets,
+    involved_by_definition,
+    response_by_set,
+)
+
+RESPONDERS = ("CR", "R", "PR")
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """A participant as the outcomes group and judge them."""
+
+    pk: int
+    arm_id: int
+    arm_code: str
+    dose_level_id: int | None
+    dose_level_code: str | None
+    disease: str
+    sex: str
+
+    def group(self, several: set[int]) -> str:
+        """Results are per dose level where an arm has several (`arms_with_levels`), else per arm."""
+        return self.dose_level_code if self.dose_level_id and self.arm_id in several else self.arm_code
+
+
+@dataclass(frozen=True)
+class ParticipantOutcome:
+    """What the outcomes count of one treated participant: the best confirmed response (NE when none
+    can be computed) and, for a responder, the duration of response (days, censored). `disease` and
+    `sex` are those it was computed with: a stored result with others is computed again."""
+
+    best: str
+    duration: tuple[int, bool] | None
+    disease: str
+    sex: str
+
+    def stored(self) -> list:
+        return [self.best, list(self.duration) if self.duration else None, self.disease, self.sex]
+
+    @classmethod
+    def from_stored(cls, value) -> ParticipantOutcome:
+        best, duration, disease, sex = value
+        return cls(best, tuple(duration) if duration else None, disease, sex)
+
+
+def study_sets(study) -> dict[str, StudyDisease]:
+    """Disease -> the study's criteria set row for it, with the study (one query)."""
+    rows = StudyDisease.objects.filter(study=study).select_related("response_criteria", "study")
+    return {row.disease: row for row in rows}
+
+
+def arms_with_levels(study) -> set[int]:
+    """The study's arms with several dose levels, whose participants are counted per dose level (one query)."""
+    return set(Arm.objects.filter(study=study).annotate(levels=Count("dose_levels")).filter(levels__gt=1)
+               .values_list("id", flat=True))
+
+
+def configuration_digest(sets: dict[str, StudyDisease]) -> str:
+    """A digest of everything besides the participant's own data that their response depends on:
+    the study's response period and time points, each disease's criteria set (and the lineages'
+    sets and involved lineages for several lineages). A snapshot computed with another digest is
+    computed again in full."""
+    parts = []
+    for disease, row in sorted(sets.items()):
+        criteria, study = row.response_criteria, row.study
+        part = [disease, criteria.code, criteria.family, criteria.thresholds, study.response_from_day,
+                study.response_until_day, study.response_time_points, study.time_point_window_days]
+        if criteria.family == "multilineage":
+            part.append({lineage: None if s is None else [s.code, s.family, s.thresholds]
+                         for lineage, s in _lineage_sets(row).items()})
+            part.append(involved_by_definition(disease))
+        parts.append(part)
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def participant_rows(study) -> list[ParticipantRow]:
+    """The study's participants, in their list order (one query)."""
+    return [ParticipantRow(*values) for values in Participant.objects.filter(study=study).order_by(
+        "site", "sequence", "id").values_list("id", "arm_id", "arm__code", "dose_level_id", "dose_level__code",
+                                              "screening__disease", "screening__sex")]
+
+
+def _of(queryset, field: str, ids: Collection[int] | None):
+    return queryset if ids is None else queryset.filter(**{f"{field}__in": list(ids)})
+
+
+def participant_outcomes(study, rows: list[ParticipantRow], sets: dict[str, StudyDisease],
+                         ids: Collection[int] | None = None) -> dict[int, ParticipantOutcome | None]:
+    """Each participant's outcome (None: not treated, outside every denominator) for the participants
+    `ids` of `rows` (all when None): five queries, whatever their number."""
+    given: dict[int, list] = {}
+    for participant_id, started_at in _of(
+            Infusion.objects.filter(participant__study=study, state="given"), "participant_id", ids
+    ).order_by("participant_id", "number").values_list("participant_id", "started_at"):
+        given.setdefault(participant_id, []).append(started_at)
+    assessments = _of(Assessment.objects.filter(participant__study=study), "participant_id", ids)
+    by_assessment: dict[int, tuple] = {}
+    of_participant: dict[int, list[int]] = {}
+    for pk, participant_id, on, grade, steroid in assessments.order_by("participant_id", "date", "id").values_list(
+            "id", "participant_id", "date", "bleeding_grade", "steroid_mg_per_day"):
+        by_assessment[pk] = (on, grade, None if steroid is None else float(steroid))
+        of_participant.setdefault(participant_id, []).append(pk)
+    labs: dict[int, list] = {}
+    for assessment_id, analyte, value, lln, uln in _of(
+            LabResult.objects.filter(assessment__participant__study=study), "assessment__participant_id", ids
+    ).order_by("assessment_id", "analyte", "id").values_list("assessment_id", "analyte", "value", "lln", "uln"):
+        on, grade, steroid = by_assessment[assessment_id]
+        labs.setdefault(assessment_id, []).append(LabFact(assessment_id, on, analyte, value, lln, uln, grade, steroid))
+    transfusions: dict[int, list] = {}
+    for assessment_id, kind, on in _of(
+            Transfusion.objects.filter(assessment__participant__study=study), "assessment__participant_id", ids
+    ).order_by("assessment_id", "date", "id").values_list("assessment_id", "kind", "date"):
+        transfusions.setdefault(assessment_id, []).append((assessment_id, rules.Transfusion(kind, on)))
+    therapies: dict[int, list] = {}
+    for assessment_id, therapy, start, end in _of(
+            RescueTherapy.objects.filter(assessment__participant__study=study), "assessment__participant_id", ids
+    ).order_by("assessment_id", "start", "id").values_list("assessment_id", "therapy", "start", "end"):
+        therapies.setdefault(assessment_id, []).append((assessment_id, rules.Therapy(therapy, start, end)))
+    wanted = None if ids is None else set(ids)
+    found: dict[int, ParticipantOutcome | None] = {}
+    for row in rows:
+        if wanted is not None and row.pk not in wanted:
+            continue
+        started = given.get(row.pk)
+        if not started:
+            found[row.pk] = None  # not treated
+            continue
+        own = of_participant.get(row.pk, [])
+        facts_of = lambda family, own=own, started=started: _facts(  # noqa: E731
+            study, started, own, labs, transfusions, therapies, sex=row.sex if family == "prca" else "")
+        found[row.pk] = _outcome(row, sets.get(row.disease), facts_of)
+    return found
+
+
+def _facts(study, started, own, labs, transfusions, therapies, *, sex) -> ResponseFacts:
+    first = timezone.localtime(started[0]).date()
+    days = lambda n: None if n is None else first + timedelta(days=n)  # noqa: E731
+    return ResponseFacts(
+        first=first, last=timezone.localtime(started[-1]).date(),
+        labs=tuple(lab for pk in own for lab in labs.get(pk, ())),
+        transfusions=tuple(t for pk in own for t in transfusions.get(pk, ())),
+        therapies=tuple(t for pk in own for t in therapies.get(pk, ())),
+        sex=sex, assess_from=days(study.response_from_day), assess_until=days(study.response_until_day))
+
+
+def _outcome(row: ParticipantRow, study_disease: StudyDisease | None, facts_of) -> ParticipantOutcome:
+    """A treated participant's outcome, as `followup.outcomes.outcomes_compute` always counted it:
+    NE when no response can be computed (no criteria set for the disease, a set that cannot judge)."""
+    if study_disease is None:
+        return ParticipantOutcome("NE", None, row.disease, row.sex)
+    try:
+        result = response_by_set(facts_of(study_disease.response_criteria.family), study_disease, row.disease)
+    except ResponseNotAvailable:
+        return ParticipantOutcome("NE", None, row.disease, row.sex)
+    best = result.best_confirmed_response
+    duration = (None if best not in RESPONDERS or result.duration_of_response_days is None
+                else (result.duration_of_response_days, bool(result.duration_censored)))
+    return ParticipantOutcome(best, duration, row.disease, row.sex)

@@ -1,0 +1,180 @@
+"""The participant x visit grid of a study: one row per participant (the participants list's page,
+`followup.participant_list`), one cell per infusion and per scheduled visit with its state.
+
+The schedule states are the participant page's (`followup.participant_schedule`, over
+`dosing.windows.infusion_status` and `followup.schedule.visit_status`: no window arithmetic here):
+planned, waiting for an earlier infusion, window open, overdue, done (an infusion given), done out
+of window, missed, cancelled (a withdrawn participant's infusion held or visit not done). The
+monitoring state of a recorded cell (`followup.record_states`: verified against source, signed
+with the casebook, locked) is shown beside it. Each cell links to its form where the user records
+it (the visit's form, the next infusion's), else to the participant page. One page of participants
+reads its infusions, visits, verifications, signatures and locks in a fixed number of statements.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
+from dosing.models import Infusion
+from enrollment.enums import ParticipantStatus
+from enrollment.locks import lock_of
+from trials.models import InfusionDefinition, VisitDefinition
+from trials.scoping import Action, site_ids_for
+from trials.selectors import visit_definition_order
+
+from .models import Visit
+from .participant_schedule import participant_schedule
+from .record_states import LOCKED, SIGNED, VERIFIED, CloseOut
+from .sdv import plan_scope, schedule_record_states, verification_prefetch
+from .signoff import casebook_signature_state, signoff_annotations
+
+PLANNED = "planned"
+WAITING = "waiting"
+WINDOW_OPEN = "window_open"
+OVERDUE = "overdue"
+DONE = "done"
+DONE_OUT_OF_WINDOW = "done_out_of_window"
+MISSED = "missed"
+CANCELLED = "cancelled"
+SCHEDULE_STATES = (PLANNED, WAITING, WINDOW_OPEN, OVERDUE, DONE, DONE_OUT_OF_WINDOW, MISSED, CANCELLED)
+MONITORING_STATES = (VERIFIED, SIGNED, LOCKED)
+
+# The statuses of `participant_schedule` (infusions and visits) as the grid's states.
+_FROM_SCHEDULE = {
+    "upcoming": PLANNED, "planned": PLANNED, "waiting": WAITING, "window_open": WINDOW_OPEN, "overdue": OVERDUE,
+    "done": DONE, "given": DONE, "done_out_of_window": DONE_OUT_OF_WINDOW, "given_out_of_window": DONE_OUT_OF_WINDOW,
+    "missed": MISSED, "held": CANCELLED, "cancelled": CANCELLED,
+}
+# The text in each cell beside its colour: the state never rests on the colour alone.
+SYMBOLS = {PLANNED: "○", WAITING: "…", WINDOW_OPEN: "◐", OVERDUE: "!", DONE: "✓", DONE_OUT_OF_WINDOW: "✓±",
+           MISSED: "✗", CANCELLED: "–", VERIFIED: "☑", SIGNED: "✍", LOCKED: "🔒"}
+LABELS = {
+    PLANNED: gettext_lazy("planned"), WAITING: gettext_lazy("waiting for an earlier infusion"),
+    WINDOW_OPEN: gettext_lazy("window open"), OVERDUE: gettext_lazy("overdue"), DONE: gettext_lazy("done"),
+    DONE_OUT_OF_WINDOW: gettext_lazy("done out of window"), MISSED: gettext_lazy("missed"),
+    CANCELLED: gettext_lazy("cancelled"), VERIFIED: gettext_lazy("verified"),
+    SIGNED: pgettext_lazy("record state", "signed"), LOCKED: gettext_lazy("locked"),
+}
+# Where a participant can still be recorded (the participant page's "record" links).
+_TO_RECORD = ("upcoming", "window_open", "overdue", "planned")
+
+
+def grid_state(status: str) -> str:
+    """The grid's state of a `participant_schedule` status."""
+    return _FROM_SCHEDULE[status]
+
+
+def monitoring_state(record_state: str | None) -> str | None:
+    """The monitoring state shown beside a cell: verified, signed or locked; None otherwise."""
+    return record_state if record_state in MONITORING_STATES else None
+
+
+def legend() -> list[tuple[str, str, str]]:
+    """(state, symbol, label) of every state, schedule first."""
+    return [(state, SYMBOLS[state], str(LABELS[state])) for state in (*SCHEDULE_STATES, *MONITORING_STATES)]
+
+
+@dataclass(frozen=True)
+class Column:
+    kind: str  # "infusion" or "visit"
+    key: object  # the infusion's number or the visit's code
+    heading: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str
+    key: object
+    state: str
+    monitoring: str | None
+    url: str
+    when: object  # the date given or done, else the target date
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOLS[self.state] + (SYMBOLS[self.monitoring] if self.monitoring else "")
+
+    @property
+    def label(self) -> str:
+        name = (_("Infusion %(number)s") % {"number": self.key} if self.kind == "infusion"
+                else _("Visit %(code)s") % {"code": self.key})
+        states = str(LABELS[self.state]) + (f", {LABELS[self.monitoring]}" if self.monitoring else "")
+        return f"{name}: {states} ({self.when:%Y-%m-%d})" if self.when else f"{name}: {states}"
+
+
+@dataclass(frozen=True)
+class GridRow:
+    participant: object
+    cells: list  # a Cell or None (not planned for this participant) per column
+
+
+def grid_columns(study) -> list[Column]:
+    """An infusion column per infusion number of the study's arms, then a visit column per visit
+    definition in schedule order (two statements)."""
+    numbers = sorted(set(InfusionDefinition.objects.filter(arm__study=study).values_list("number", flat=True)))
+    columns = [Column("infusion", number, _("I%(number)s") % {"number": number},
+                      _("Infusion %(number)s") % {"number": number}) for number in numbers]
+    seen = set()
+    for definition in sorted(VisitDefinition.objects.filter(study=study), key=visit_definition_order):
+        if definition.code not in seen:
+            seen.add(definition.code)
+            columns.append(Column("visit", definition.code, definition.code, definition.label))
+    return columns
+
+
+def grid_prefetch(rows):
+    """What the grid reads of each participant of a page, in a fixed number of statements."""
+    return (rows.prefetch_related(Prefetch("infusions", queryset=Infusion.objects.order_by("number")),
+                                  Prefetch("visits", queryset=Visit.objects.select_related("definition")),
+                                  verification_prefetch())
+            .annotate(**signoff_annotations()))
+
+
+def _visit_url(participant, visit, record: bool) -> str:
+    if not record or visit.status not in _TO_RECORD:
+        return reverse("participant-detail", args=[participant.pk])
+    if visit.timed:
+        return reverse("visit-record", args=[participant.pk, visit.code])
+    return reverse("assessment-new", args=[participant.pk]) + f"?visit={visit.code}"
+
+
+def _row(participant, columns, *, now: datetime, scope: str, capture: set[int]) -> GridRow:
+    schedule = participant_schedule(participant, now=now)
+    lock = lock_of(participant)
+    close_out = CloseOut(signed=casebook_signature_state(participant).valid, locked=lock is not None)
+    states = schedule_record_states(participant, scope=scope, close_out=close_out)
+    record = (participant.site_id in capture and participant.status != ParticipantStatus.WITHDRAWN
+              and lock is None)
+    detail = reverse("participant-detail", args=[participant.pk])
+    cells: dict[tuple[str, object], Cell] = {}
+    next_infusion = next((i.number for i in schedule["infusions"] if i.status in _TO_RECORD + ("waiting",)), None)
+    for infusion in schedule["infusions"]:
+        url = (reverse("infusion-record", args=[participant.pk])
+               if record and infusion.number == next_infusion else detail)
+        when = timezone.localtime(infusion.given_at).date() if infusion.given_at else infusion.target_date
+        cells[("infusion", infusion.number)] = Cell(
+            "infusion", infusion.number, grid_state(infusion.status),
+            monitoring_state(states.get(("infusion", infusion.pk))), url, when)
+    visits_done = {row.pk: row.done_at for row in participant.visits.all()}
+    for visit in schedule["visits"]:
+        done_at = visits_done.get(visit.pk)
+        when = timezone.localtime(done_at).date() if done_at else visit.target_date
+        cells[("visit", visit.code)] = Cell(
+            "visit", visit.code, grid_state(visit.status), monitoring_state(states.get(("visit", visit.pk))),
+            _visit_url(participant, visit, record), when)
+    return GridRow(participant, [cells.get((column.kind, column.key)) for column in columns])
+
+
+def grid_rows(user, participants, columns, *, study, now: datetime | None = None) -> list[GridRow]:
+    """The grid's rows for `participants` (read through `grid_prefetch`), in their order."""
+    now = now or timezone.now()
+    scope = plan_scope(study)
+    capture = set(site_ids_for(user, Action.CAPTURE))
+    return [_row(participant, columns, now=now, scope=scope, capture=capture) for participant in participants]

@@ -1,0 +1,157 @@
+"""The participants of one study, or of every study of the user's sites: searched, filtered and
+paginated (the participants page, the participant x visit grid and `GET /api/v1/participants/`).
+
+Every role that reads participants (`Action.VIEW`) sees those of their own sites only
+(`trials.scoping`); another site's participant never appears. Search matches the study number,
+the initials and the screening number, ignoring case. Filters: status, arm or dose level
+(``ARM`` or ``ARM:LEVEL``), disease, site and "overdue" - a participant, not withdrawn, with a
+visit or an infusion whose window has passed without it being done, given or missed (the
+participant page's "overdue", `followup.participant_schedule`, read here in the one statement that
+lists the participants: a visit waiting for an infusion not given yet is not overdue). One page
+costs the same statements for 1 and for 50 participants: the count and the page's rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dosing.models import Infusion
+from enrollment.enums import ParticipantStatus
+from enrollment.selectors import participants_visible
+from trials.models import Arm, Site, Study, StudyDisease
+from trials.scoping import Action, site_ids_for
+
+from .models import Visit
+
+PAGE_SIZE = 50
+LEVEL_SEPARATOR = ":"
+
+
+@dataclass(frozen=True)
+class ParticipantFilters:
+    """What the user asked for; empty strings (False) ask for nothing."""
+
+    study: str = ""
+    q: str = ""
+    status: str = ""
+    site: str = ""
+    disease: str = ""
+    level: str = ""  # an arm code, or "ARM:LEVEL" for one dose level of the arm
+    overdue: bool = False
+
+    @classmethod
+    def from_params(cls, params, *, study: str = "") -> ParticipantFilters:
+        """From a query string (`search` is taken for `q`, as API.md names it)."""
+        def text(name):
+            return (params.get(name) or "").strip()[:100]
+        return cls(study=study or text("study"), q=text("q") or text("search"), status=text("status"),
+                   site=text("site"), disease=text("disease"), level=text("level"),
+                   overdue=text("overdue").lower() in ("1", "true", "yes", "on"))
+
+    def unknown_status(self) -> bool:
+        return bool(self.status) and self.status not in ParticipantStatus.values
+
+    def query(self, *, without_study: bool = False) -> str:
+        """The filters as a query string (to keep them on the next page), without the page."""
+        pairs = [(f.name, getattr(self, f.name)) for f in fields(self)
+                 if getattr(self, f.name) and not (without_study and f.name == "study")]
+        return urlencode([(name, "1" if value is True else value) for name, value in pairs])
+
+
+def require_reader(user) -> list[int]:
+    """The sites whose participants the user reads; PermissionDenied (403) with none."""
+    site_ids = site_ids_for(user, Action.VIEW)
+    if not site_ids:
+        raise PermissionDenied(_("Your role at your sites does not allow reading participants."))
+    return site_ids
+
+
+def overdue_condition(now: datetime) -> Case:
+    """True for a participant, not withdrawn, with a visit or an infusion overdue at `now`."""
+    today = timezone.localdate(now)
+    visits = (Visit.objects.filter(participant=OuterRef("pk"), state="upcoming", window_end__lt=now)
+              .exclude(provisional=True, definition__offset__gt=0))  # `Visit.waits_for_infusion`
+    infusions = Infusion.objects.filter(participant=OuterRef("pk"), state="planned", window_end__lt=today)
+    return Case(When(~Q(status=ParticipantStatus.WITHDRAWN) & (Q(Exists(visits)) | Q(Exists(infusions))),
+                     then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def _level_q(level: str) -> Q:
+    arm, _sep, dose_level = level.partition(LEVEL_SEPARATOR)
+    q = Q(arm__code=arm)
+    return q & Q(dose_level__code=dose_level) if dose_level else q
+
+
+def participants_listed(user, filters: ParticipantFilters, *, now: datetime | None = None):
+    """The participants of the user's sites that `filters` keep, annotated with `overdue`, by
+    study, site and enrolment sequence (a queryset: nothing is read yet)."""
+    rows = participants_visible(user).annotate(overdue=overdue_condition(now or timezone.now()))
+    if filters.study:
+        rows = rows.filter(study__code=filters.study)
+    if filters.q:
+        rows = rows.filter(Q(study_number__icontains=filters.q) | Q(screening__initials__icontains=filters.q)
+                           | Q(screening__number__icontains=filters.q))
+    if filters.status:
+        rows = rows.filter(status=filters.status)
+    if filters.site:
+        rows = rows.filter(site__code=filters.site)
+    if filters.disease:
+        rows = rows.filter(screening__disease=filters.disease)
+    if filters.level:
+        rows = rows.filter(_level_q(filters.level))
+    if filters.overdue:
+        rows = rows.filter(overdue=True)
+    return rows.order_by("study__code", "site__code", "sequence", "pk")
+
+
+def page_of(rows, number, *, per_page: int | None = None) -> Page:
+    """The page `number` (1 for a missing or bad one, the last beyond the end) of `PAGE_SIZE`
+    rows: two statements (the count, the rows)."""
+    return Paginator(rows, per_page or PAGE_SIZE).get_page(number)
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+def filter_choices(user, study: Study | None) -> dict[str, list[Choice]]:
+    """The values each filter offers: the user's sites (of the study), the statuses, the arms and
+    dose levels and the diseases of the study (of the user's studies). Four statements."""
+    site_ids = site_ids_for(user, Action.VIEW)
+    sites = Site.objects.filter(pk__in=site_ids)
+    studies = Study.objects.filter(pk=study.pk) if study else Study.objects.visible_to(user)
+    if study is not None:
+        sites = sites.filter(studies=study)
+    arms = Arm.objects.filter(study__in=studies).select_related("study").prefetch_related("dose_levels")
+    several = study is None
+    levels = []
+    for arm in arms.order_by("study__code", "code"):
+        prefix = f"{arm.study.code} " if several else ""
+        levels.append(Choice(arm.code, f"{prefix}{arm.code}"))
+        for level in sorted(arm.dose_levels.all(), key=lambda lv: lv.order):
+            levels.append(Choice(f"{arm.code}{LEVEL_SEPARATOR}{level.code}",
+                                 f"{prefix}{arm.code} · {level.label or level.code}"))
+    diseases = sorted(set(StudyDisease.objects.filter(study__in=studies).values_list("disease", flat=True)))
+    return {"sites": [Choice(s.code, s.code) for s in sites.order_by("code")],
+            "statuses": [Choice(value, label) for value, label in ParticipantStatus.choices],
+            "levels": levels, "diseases": [Choice(code, code) for code in diseases]}
+
+
+def participant_row(participant) -> dict:
+    """A participant as the list shows it and the API gives it."""
+    level = participant.dose_level
+    return {"id": participant.pk, "study_number": participant.study_number,
+            "initials": participant.screening.initials, "screening_number": participant.screening.number,
+            "study": participant.study.code, "site": participant.site.code, "arm": participant.arm.code,
+            "dose_level": level.code if level else None, "disease": participant.screening.disease,
+            "status": participant.status, "enrolled_on": participant.enrolled_on.isoformat(),
+            "overdue": participant.overdue}

@@ -1,0 +1,134 @@
+"""The study dashboard (/studies/<code>/dashboard/): every figure of a small fixture study
+(followup/tests/dashboard_world.py) against hand-computed values, the filters, the roles and sites,
+and a statement count that does not grow with the participants."""
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from followup.tests.dashboard_world import build_world
+from followup.tests.support import treated_participant
+from trials.models import Site
+
+URL = reverse("study-dashboard", args=["MSC-ITP-5"])
+
+
+def counts(html: str) -> dict[str, int]:
+    return {key: int(n) for key, n in re.findall(
+        r'<div class="consort-box[^"]*" data-count="(\w+)"><span>[^<]*</span><strong>(\d+)</strong>', html)}
+
+
+def rows(html: str, testid: str) -> list[list[str]]:
+    table = html.split(f'data-testid="{testid}"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+def test_every_figure_of_the_fixture_study(client, p3, coordinator, investigator, make_user):
+    world = build_world(p3, coordinator)
+    client.force_login(investigator)  # PUMCH only: X (at XH) is never counted
+    response = client.get(URL)
+    html = response.content.decode()
+
+    assert counts(html) == {"screened": 7, "failed": 1, "pending": 1, "eligible_not_enrolled": 0, "consented": 5,
+                            "enrolled": 5, "not_treated": 2, "treated": 3, "on_treatment": 3, "follow_up": 0,
+                            "completed": 0, "withdrawn": 1}
+    assert '<li data-criterion="compliance"><span class="consort-n">1</span>' in html
+    assert '<li data-reason="adverse_event"><span class="consort-n">1</span> Adverse event</li>' in html
+    # A CR, B NR, C NE (one NR count): 1/3 treated, 1/2 evaluable; exact 1/3 = 0.0084-0.9057, 1/2 = 0.0126-0.9874
+    assert rows(html, "outcomes") == [
+        ["MSC", "3", "2", "1", "1", "33.3 % (0.8-90.6 %)", "6.1-79.2 %", "50.0 % (1.3-98.7 %)"],
+        ["all", "3", "2", "1", "1", "33.3 % (0.8-90.6 %)", "6.1-79.2 %", "50.0 % (1.3-98.7 %)"]]
+    # A's response from day 30, censored at day 37: 7 days = 0.2 months, 1 responder at risk at 0
+    assert rows(html, "duration-of-response")[-1][:4] == ["all", "1", "0", "1"]
+    assert 'data-at-risk="1"' in html
+    # baseline 15; best after day 0: A 125 (+733.3 %), B 25 (+66.7 %), C 20 (+33.3 %)
+    data = response.context["data"]
+    (platelets,) = data.analytes
+    assert [(label[-3:], baseline, best, change) for label, baseline, best, change in platelets.changes] == [
+        ("001", 15.0, 125.0, 733.3), ("002", 15.0, 25.0, 66.7), ("003", 15.0, 20.0, 33.3)]
+    assert platelets.thresholds == [(30.0, "R 30"), (100.0, "CR 100")]
+    assert [s.points for s in platelets.series] == [((0, 15.0), (30, 110.0), (37, 125.0)),
+                                                    ((0, 15.0), (30, 22.0), (60, 25.0), (90, 19.0)),
+                                                    ((0, 15.0), (30, 20.0))]
+    assert html.count('class="series"') == 3 and html.count('class="threshold"') == 2
+    assert html.count('<rect class="bar rising"') == 3
+    # swimmer: 420 days each (first infusion 420 days ago), A's response on day 30, A's SAE today
+    assert [(r.label[-3:], r.days_on_study, r.infusions, r.response, r.loss, r.serious_events)
+            for r in data.swimmer_rows] == [("001", 420, (0,), 30, None, (420,)), ("002", 420, (0,), None, None, ()),
+                                           ("003", 420, (0,), None, None, ())]
+    assert html.count('class="response-mark"') == 1 and html.count('class="sae-mark"') == 1
+    assert html.count("<svg") == 5 and html.count("<details") == 5  # spaghetti, waterfall, swimmer, 2 KM
+    # safety: B's fever counts once at grade 2; A's lung infection grade 3 and serious; X's fever not counted
+    assert rows(html, "adverse-events-by-grade") == [["Fever", "1", "0", "1", "0", "0", "0", "0", "0"],
+                                                     ["Lung infection", "1", "0", "0", "1", "0", "0", "0", "1"]]
+    assert "1 serious adverse events in 1 participants." in html
+    # DLTs: A, B, C (1 of 5 infusions: not evaluable, assessment open) and D; G withdrew untreated
+    assert rows(html, "dlts") == [["MSC", "4", "0", "0", "4", "—"]]
+
+    # An investigator of both sites sees X; choosing XH shows X alone
+    make_user("investigator", username="zhou")
+    both = make_user("investigator", site="XH", username="zhou")
+    client.force_login(both)
+    everyone = client.get(URL).content.decode()
+    assert (counts(everyone)["treated"], rows(everyone, "outcomes")[-1][5]) == (4, "50.0 % (6.8-93.2 %)")
+    assert rows(everyone, "adverse-events-by-grade")[0] == ["Fever", "2", "0", "1", "0", "1", "0", "0", "1"]
+    xh = client.get(URL, {"site": Site.objects.get(code="XH").pk}).content.decode()
+    assert counts(xh)["screened"] == 1 and counts(xh)["treated"] == 1
+    assert rows(xh, "outcomes")[-1][:6] == ["all", "1", "1", "1", "1", "100.0 % (2.5-100.0 %)"]
+    assert world.x.study_number in xh and world.a.study_number not in xh
+
+    # The PUMCH investigator cannot choose XH: the filter is refused and shows their sites only
+    client.force_login(investigator)
+    refused = client.get(URL, {"site": Site.objects.get(code="XH").pk})
+    assert refused.context["form"].errors["site"] and counts(refused.content.decode())["treated"] == 3
+
+
+def test_filters_by_disease_and_arm(client, p3, coordinator, investigator):
+    treated_participant(coordinator, [(30, 110), (37, 125)])
+    client.force_login(investigator)
+    arm = p3.arms.get()
+    assert counts(client.get(URL, {"group": f"arm-{arm.pk}"}).content.decode())["treated"] == 1
+    none = client.get(URL, {"disease": "ITP", "group": f"arm-{arm.pk}"}).content.decode()
+    assert counts(none)["enrolled"] == 1
+    ignored = client.get(URL, {"disease": "AIHA", "group": "level-999"})
+    assert set(ignored.context["form"].errors) == {"disease", "group"}
+    assert counts(ignored.content.decode())["treated"] == 1
+
+
+@pytest.mark.parametrize("role", ["investigator", "monitor", "data_manager", "admin", "coordinator"])
+def test_every_role_of_the_site_reads_it(client, p3, make_user, role):
+    client.force_login(make_user(role))
+    response = client.get(URL)
+    assert response.status_code == 200 and 'data-testid="dashboard-consort"' in response.content.decode()
+
+
+def test_study_of_other_sites_is_not_found_and_anonymous_sign_in(client, p3, make_user):
+    assert client.get(URL).status_code == 302
+    client.force_login(make_user("investigator", site="XH"))
+    assert client.get(URL).status_code == 404
+
+
+def test_study_page_links_to_the_dashboard(client, p3, investigator):
+    client.force_login(investigator)
+    html = client.get(reverse("study-detail", args=["MSC-ITP-5"])).content.decode()
+    assert f'href="{URL}" data-testid="dashboard-link"' in html
+
+
+def test_statements_do_not_grow_with_the_participants(client, p3, coordinator, investigator):
+    def treated(n):
+        for i in range(n):
+            treated_participant(coordinator, [(30, 110), (37, 125)] if i % 2 else [(30, 20), (31, 18)])
+
+    client.force_login(investigator)
+    treated(5)
+    client.get(URL)  # warm the session and content types
+    with CaptureQueriesContext(connection) as five:
+        assert client.get(URL).context["data"].consort.treated == 5
+    treated(45)
+    with CaptureQueriesContext(connection) as fifty:
+        assert client.get(URL).context["data"].consort.treated == 50
+    assert len(fifty.captured_queries) == len(five.captured_queries) <= 20
