@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from trials import catalogues
+from trials.content import content
 from trials.models import ItemPlacement, ResponseCriteriaSet, StudyDisease, StudyVersion, VersionStatus
 from trials.response_thresholds import incomplete_message, with_defaults
 from trials.versions import forms_of
@@ -48,7 +49,7 @@ def visit_form_items(study_id: int, *, study=None) -> VisitForms:
                                              "item__code"))
     by_definition: dict[int, list] = {}
     for row in rows:
-        by_definition.setdefault(row.visit_definition_id, []).append((row.item.section, row.item.spec))
+        by_definition.setdefault(row.visit_definition_id, []).append((content(row.item, "section"), row.item.spec))
     return VisitForms({definition: tuple(placed) for definition, placed in by_definition.items()})
 
 
