@@ -52,7 +52,7 @@ def key_shape(value):
 def table_row(html: str, first_cell: str) -> str:
     """The <tr> of a page table whose first cell starts with `first_cell`, links to the record's
     own pages (which differ by id) reduced to their kind."""
-    match = re.search(r"<tr><td>" + re.escape(first_cell) + r"\b.*?</tr>", html, re.S)
+    match = re.search(r"<tr><td[^>]*>(?:<[^>]+>)*" + re.escape(first_cell) + r"\b.*?</tr>", html, re.S)
     assert match, f"no row starting with {first_cell!r}"
     return re.sub(r'(href="[^"]*?)/\d+/', r"\1/<id>/", match.group())
 
