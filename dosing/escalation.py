@@ -1,6 +1,7 @@
-"""Dose escalation: 3+3 decisions, DLT definition, DLT window (CLINICAL_RULES.md section 4).
+"""Dose escalation: 3+3 decisions (CLINICAL_RULES.md section 4), with the DLT definition and window of `dosing.dlt`.
 
-Pure decision logic (Le Tourneau et al., JNCI 2009): no Django, no ORM, no clock. The escalation
+Pure decision logic (Le Tourneau et al., JNCI 2009): no ORM, no clock (its sentences are worded
+in the active language, through gettext). The escalation
 selector counts participants per dose level into :class:`LevelState` rows and calls
 :func:`propose`; the result is only a **proposal** - an investigator records and signs the
 decision, and the next group opens only then (section 4). P2 (``HUCMSC-ITP-ESC``) has levels A,
@@ -34,10 +35,21 @@ Counting contract for :class:`LevelState` (the selector must follow it):
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from typing import Sequence
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .dlt import (
+    DLT_CATEGORIES,
+    DLT_RELATEDNESS,
+    _check_whole,
+    could_be_dlt,
+    dlt_window,
+    is_dlt,
+    is_dlt_evaluable,
+)
 
 __all__ = [
     "CHOOSE_EXPANSION_DOSE",
@@ -81,21 +93,6 @@ OPEN = "open"
 CLOSED = "closed"
 LEVEL_STATUSES = (PLANNED, OPEN, CLOSED)
 
-DLT_RELATEDNESS = ("unrelated", "unlikely", "possible", "probable", "definite")
-TREATMENT_RELATED = ("possible", "probable", "definite")
-DLT_CATEGORIES = ("haematological", "non_haematological", "infusion_reaction", "allergic", "fever")
-
-_CATEGORY_WORDS = {
-    "haematological": "haematological toxicity",
-    "non_haematological": "non-haematological toxicity",
-    "infusion_reaction": "infusion reaction",
-    "allergic": "allergic reaction",
-    "fever": "fever",
-}
-_RELATED_WORDS = {"possible": "possibly related", "probable": "probably related", "definite": "definitely related"}
-
-DLT_WINDOW_DAYS_AFTER_LAST_INFUSION = 28
-
 # Section 4: ">= 2 of 3 or >= 2 of 6: dose exceeded". Two DLTs exceed the dose whatever the
 # outcome of the participants still being assessed, so this needs no waiting.
 DOSE_EXCEEDED_DLTS = 2
@@ -129,11 +126,14 @@ class ThreePlusThreeRule:
 
 
 THREE_PLUS_THREE: tuple[ThreePlusThreeRule, ...] = (
-    ThreePlusThreeRule(FIRST_COHORT, 0, 0, VERDICT_ESCALATE, "0 of 3 with a DLT: escalate"),
-    ThreePlusThreeRule(FIRST_COHORT, 1, 1, VERDICT_EXPAND, "1 of 3 with a DLT: treat 3 more at the same dose"),
-    ThreePlusThreeRule(FIRST_COHORT, 2, None, VERDICT_DOSE_EXCEEDED, ">= 2 of 3 with a DLT: dose exceeded, stop"),
-    ThreePlusThreeRule(EXPANDED_COHORT, 0, 1, VERDICT_ESCALATE, "<= 1 of 6 with a DLT: escalate"),
-    ThreePlusThreeRule(EXPANDED_COHORT, 2, None, VERDICT_DOSE_EXCEEDED, ">= 2 of 6 with a DLT: dose exceeded, stop"),
+    ThreePlusThreeRule(FIRST_COHORT, 0, 0, VERDICT_ESCALATE, gettext_lazy("0 of 3 with a DLT: escalate")),
+    ThreePlusThreeRule(FIRST_COHORT, 1, 1, VERDICT_EXPAND,
+                       gettext_lazy("1 of 3 with a DLT: treat 3 more at the same dose")),
+    ThreePlusThreeRule(FIRST_COHORT, 2, None, VERDICT_DOSE_EXCEEDED,
+                       gettext_lazy(">= 2 of 3 with a DLT: dose exceeded, stop")),
+    ThreePlusThreeRule(EXPANDED_COHORT, 0, 1, VERDICT_ESCALATE, gettext_lazy("<= 1 of 6 with a DLT: escalate")),
+    ThreePlusThreeRule(EXPANDED_COHORT, 2, None, VERDICT_DOSE_EXCEEDED,
+                       gettext_lazy(">= 2 of 6 with a DLT: dose exceeded, stop")),
 )
 
 
@@ -146,15 +146,6 @@ def three_plus_three_rule(cohort: str, dlts: int) -> ThreePlusThreeRule:
 
 
 # --------------------------------------------------------------------------- inputs and output
-
-
-def _check_whole(value, name: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number, got the boolean {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -228,10 +219,15 @@ class Proposal:
 
 
 def _dlt_count_text(level: LevelState) -> str:
-    text = f"{level.dlts} of {level.evaluable} evaluable participants at level {level.code} had a DLT"
+    text = _("%(dlts)d of %(evaluable)d evaluable participants at level %(level)s had a DLT") % {
+        "dlts": level.dlts, "evaluable": level.evaluable, "level": level.code}
     if level.in_dlt_window:
-        text += f" ({level.in_dlt_window} still inside the DLT window or not yet evaluable)"
+        text += _still_inside(level)
     return text
+
+
+def _still_inside(level: LevelState) -> str:
+    return _(" (%(n)d still inside the DLT window or not yet evaluable)") % {"n": level.in_dlt_window}
 
 
 def _pending_reason(level: LevelState, target: int) -> str | None:
@@ -245,25 +241,23 @@ def _pending_reason(level: LevelState, target: int) -> str | None:
 
 def _counts_pending_reason(level: LevelState, target: int) -> str | None:
     if level.enrolled < target:
-        reason = (
-            f"Level {level.code} has {level.enrolled} of {target} places enrolled; "
-            f"enrol {target - level.enrolled} more"
-        )
+        reason = _("Level %(level)s has %(enrolled)d of %(target)d places enrolled; enrol %(more)d more") % {
+            "level": level.code, "enrolled": level.enrolled, "target": target, "more": target - level.enrolled}
         if level.in_dlt_window:
-            reason += f" ({level.in_dlt_window} still inside the DLT window or not yet evaluable)"
-        return reason + "."
+            reason += _still_inside(level)
+        return _("%(sentence)s.") % {"sentence": reason}
     if level.in_dlt_window:
-        return (
-            f"Level {level.code}: {level.evaluable} of {target} participants DLT-evaluable, "
-            f"{level.in_dlt_window} still inside the DLT window or not yet evaluable; "
-            f"wait for their DLT assessment ({level.dlts} with a DLT so far)."
-        )
+        return _(
+            "Level %(level)s: %(evaluable)d of %(target)d participants DLT-evaluable, %(inside)d still inside the "
+            "DLT window or not yet evaluable; wait for their DLT assessment (%(dlts)d with a DLT so far)."
+        ) % {"level": level.code, "evaluable": level.evaluable, "target": target, "inside": level.in_dlt_window,
+             "dlts": level.dlts}
     if level.evaluable < target:
-        missing = target - level.evaluable
-        return (
-            f"Level {level.code} has {level.enrolled} enrolled but only {level.evaluable} DLT-evaluable "
-            f"of the {target} needed; enrol {missing} more to replace those not evaluable."
-        )
+        return _(
+            "Level %(level)s has %(enrolled)d enrolled but only %(evaluable)d DLT-evaluable of the %(target)d "
+            "needed; enrol %(more)d more to replace those not evaluable."
+        ) % {"level": level.code, "enrolled": level.enrolled, "evaluable": level.evaluable, "target": target,
+             "more": target - level.evaluable}
     return None
 
 
@@ -330,22 +324,20 @@ def _dose_exceeded(
     below, which needs 6 treated with <= 1 DLT"."""
     expanded = exceeded.enrolled > cohort_size
     rule = three_plus_three_rule(EXPANDED_COHORT if expanded else FIRST_COHORT, exceeded.dlts)
-    why = f"{_dlt_count_text(exceeded)}: dose exceeded"
+    why = _("%(count)s: dose exceeded") % {"count": _dlt_count_text(exceeded)}
     if exceeded.in_dlt_window or exceeded.evaluable < (expansion_size if expanded else cohort_size):
-        why += f" ({DOSE_EXCEEDED_DLTS} DLTs decide without waiting for the others)"
+        why += _(" (%(n)d DLTs decide without waiting for the others)") % {"n": DOSE_EXCEEDED_DLTS}
     below = [level for level in levels if level.order < exceeded.order]
     if not below:
         return Proposal(
             STOP,
             None,
-            f"{why} at the lowest level: lowest dose too toxic, no recommended dose (3+3).",
+            _("%(why)s at the lowest level: lowest dose too toxic, no recommended dose (3+3).") % {"why": why},
             rule,
         )
     recommended = below[-1]
-    needs = (
-        f"the recommended dose is the level below, {recommended.code}, "
-        f"which needs {expansion_size} treated with <= 1 DLT"
-    )
+    needs = _("the recommended dose is the level below, %(level)s, which needs %(n)d treated with <= 1 DLT") % {
+        "level": recommended.code, "n": expansion_size}
     assessment = _assess_to_six(recommended, cohort_size, expansion_size)
     if assessment.verdict == VERDICT_EXPAND or (
         # a level below that is closed with only its first cohort has to be re-opened and
@@ -355,16 +347,20 @@ def _dose_exceeded(
         return Proposal(
             EXPAND,
             recommended.code,
-            f"{why}; {needs} and has {recommended.enrolled} treated ({recommended.dlts} with a DLT): "
-            f"treat {expansion_size - recommended.enrolled} more at {recommended.code} (3+3).",
+            _("%(why)s; %(needs)s and has %(treated)d treated (%(dlts)d with a DLT): treat %(more)d more at "
+              "%(level)s (3+3).") % {"why": why, "needs": needs, "treated": recommended.enrolled,
+                                     "dlts": recommended.dlts, "more": expansion_size - recommended.enrolled,
+                                     "level": recommended.code},
             rule,
         )
     if assessment.pending:
-        return Proposal(WAIT, recommended.code, f"{why}; {needs}. {assessment.pending}")
+        return Proposal(WAIT, recommended.code, _("%(why)s; %(needs)s. %(pending)s") % {
+            "why": why, "needs": needs, "pending": assessment.pending})
     return Proposal(
         STOP,
         recommended.code,
-        f"{why}; at the level below, {_dlt_count_text(recommended)}: {recommended.code} is the recommended dose (3+3).",
+        _("%(why)s; at the level below, %(count)s: %(level)s is the recommended dose (3+3).") % {
+            "why": why, "count": _dlt_count_text(recommended), "level": recommended.code},
         rule,
     )
 
@@ -421,7 +417,8 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
     current = _current_level(levels)
     if current is None:
         first = levels[0]
-        return Proposal(WAIT, first.code, f"No dose level is open yet; open level {first.code} to start enrolment.")
+        return Proposal(WAIT, first.code, _("No dose level is open yet; open level %(level)s to start enrolment.") % {
+            "level": first.code})
 
     assessment = _assess(current, cohort_size, expansion_size)
     if assessment.pending:
@@ -430,7 +427,8 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         return Proposal(
             EXPAND,
             current.code,
-            f"{_dlt_count_text(current)}: treat {expansion_size - current.enrolled} more at {current.code} (3+3).",
+            _("%(count)s: treat %(more)d more at %(level)s (3+3).") % {
+                "count": _dlt_count_text(current), "more": expansion_size - current.enrolled, "level": current.code},
             assessment.rule,
         )
 
@@ -439,8 +437,9 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         return Proposal(
             CHOOSE_EXPANSION_DOSE,
             None,
-            f"{_dlt_count_text(current)}, the top level: maximum administered dose reached without exceeding; "
-            f"the investigators choose one dose and expand it to {expansion_size} ({_tally(levels)}).",
+            _("%(count)s, the top level: maximum administered dose reached without exceeding; the investigators "
+              "choose one dose and expand it to %(n)d (%(tally)s).") % {
+                "count": _dlt_count_text(current), "n": expansion_size, "tally": _tally(levels)},
             assessment.rule,
         )
     top_assessment = _assess(top, cohort_size, expansion_size)
@@ -448,150 +447,15 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         return Proposal(
             CHOOSE_EXPANSION_DOSE,
             None,
-            f"All dose levels are done and the top level {top.code} was reached without exceeding "
-            f"({_tally(levels)}); {_dlt_count_text(current)}: the investigators choose one dose and "
-            f"expand it to {expansion_size}.",
+            _("All dose levels are done and the top level %(level)s was reached without exceeding (%(tally)s); "
+              "%(count)s: the investigators choose one dose and expand it to %(n)d.") % {
+                "level": top.code, "tally": _tally(levels), "count": _dlt_count_text(current), "n": expansion_size},
             assessment.rule,
         )
     next_level = levels[levels.index(current) + 1]
     return Proposal(
         ESCALATE,
         next_level.code,
-        f"{_dlt_count_text(current)}: escalate to {next_level.code} (3+3).",
+        _("%(count)s: escalate to %(level)s (3+3).") % {"count": _dlt_count_text(current), "level": next_level.code},
         assessment.rule,
     )
-
-
-# --------------------------------------------------------------------------- DLT window and definition
-
-
-def dlt_window(
-    first_infusion: date,
-    last_planned_infusion: date,
-    days_after: int = DLT_WINDOW_DAYS_AFTER_LAST_INFUSION,
-) -> tuple[date, date]:
-    """The DLT window, both ends inclusive: first infusion to ``days_after`` (28) days after the
-    last *planned* infusion (CLINICAL_RULES.md section 4). Calendar arithmetic, so month ends and
-    29 February fall where the calendar puts them. Dates only: a ``datetime`` raises
-    ``TypeError`` (take ``.date()`` in the site's time zone first)."""
-    for name, value in (("first_infusion", first_infusion), ("last_planned_infusion", last_planned_infusion)):
-        if isinstance(value, datetime) or not isinstance(value, date):
-            raise TypeError(f"{name} must be a date, got {value!r}")
-    days_after = _check_whole(days_after, "days_after")
-    if days_after < 0:
-        raise ValueError(f"days_after must not be negative, got {days_after}")
-    if last_planned_infusion < first_infusion:
-        raise ValueError(
-            f"last planned infusion {last_planned_infusion.isoformat()} is before the first infusion "
-            f"{first_infusion.isoformat()}"
-        )
-    return first_infusion, last_planned_infusion + timedelta(days=days_after)
-
-
-def is_dlt(
-    *,
-    grade: int,
-    category: str,
-    related: str,
-    resolved_to_grade1_within_48h: bool = False,
-    stopped_infusions: bool = False,
-    platelet_drop_confirmed: bool = False,
-) -> tuple[bool, str]:
-    """Whether an adverse event is a dose-limiting toxicity (CLINICAL_RULES.md section 4).
-
-    DLT = a treatment-related (possibly, probably or definitely) event of: grade >= 3
-    non-haematological toxicity (except grade 3 fever resolved to <= grade 1 within 48 h); grade
-    >= 3 infusion or allergic reaction; platelets falling >= 50 % below baseline confirmed twice
-    (``platelet_drop_confirmed``); grade 5; a toxicity that stops the planned infusions
-    (``stopped_infusions``). Fever counts as non-haematological. Haematological toxicity of any
-    grade below 5 is not a DLT by itself (the participants start cytopenic) unless it is the
-    confirmed platelet drop or stops the infusions. The 48 h exception applies to grade 3 fever
-    only. ``grade`` is the confirmed CTCAE grade (1-5).
-
-    Returns ``(is_dlt, explanation)``; raises ``ValueError`` for an unknown grade, category or
-    attribution, or a flag that is not a bool.
-    """
-    grade = _check_whole(grade, "grade")
-    if not 1 <= grade <= 5:
-        raise ValueError(f"grade must be a CTCAE grade 1-5, got {grade}")
-    if category not in DLT_CATEGORIES:
-        raise ValueError(f"category must be one of {DLT_CATEGORIES}, got {category!r}")
-    if related not in DLT_RELATEDNESS:
-        raise ValueError(f"related must be one of {DLT_RELATEDNESS}, got {related!r}")
-    for name, flag in (
-        ("resolved_to_grade1_within_48h", resolved_to_grade1_within_48h),
-        ("stopped_infusions", stopped_infusions),
-        ("platelet_drop_confirmed", platelet_drop_confirmed),
-    ):
-        if not isinstance(flag, bool):
-            raise ValueError(f"{name} must be True or False, got {flag!r}")
-    event = f"grade {grade} {_CATEGORY_WORDS[category]}"
-
-    if related not in TREATMENT_RELATED:
-        attribution = "unrelated" if related == "unrelated" else "unlikely related"
-        return False, (
-            f"Not a DLT: {event} is {attribution} to treatment; a DLT must be possibly, probably or "
-            "definitely related (section 4)."
-        )
-    related_words = _RELATED_WORDS[related]
-    if grade == 5:
-        return True, f"DLT: {event}, {related_words} - grade 5 is always a DLT (section 4)."
-    if stopped_infusions:
-        return True, f"DLT: {event}, {related_words}, stopped the planned infusions (section 4)."
-    if platelet_drop_confirmed:
-        return True, (
-            f"DLT: platelets fell >= 50 % below baseline, confirmed twice, {related_words} (section 4)."
-        )
-    if category == "haematological":
-        return False, (
-            f"Not a DLT: {event} counts only as grade 5, a platelet fall >= 50 % below baseline "
-            "confirmed twice, or when it stops the planned infusions (section 4)."
-        )
-    if grade < 3:
-        return False, f"Not a DLT: {event}; a DLT needs grade >= 3 (section 4)."
-    if category == "fever" and grade == 3 and resolved_to_grade1_within_48h:
-        return False, f"Not a DLT: {event} resolved to <= grade 1 within 48 h (section 4 exception)."
-    return True, f"DLT: {event}, {related_words}: grade >= 3 (section 4)."
-
-
-def could_be_dlt(
-    *,
-    grade: int | None,
-    category: str,
-    related: str | None,
-    resolved_to_grade1_within_48h: bool = False,
-    stopped_infusions: bool = False,
-    platelet_drop_confirmed: bool = False,
-) -> bool:
-    """Whether an adverse event **draft** could be a DLT once an investigator confirms it
-    (CLINICAL_RULES.md section 4): :func:`is_dlt` on the draft's values, every criterion but the
-    confirmation. What the draft does not say yet is taken at its worst: no grade is grade 5, no
-    attribution is "definite". A draft that could be a DLT keeps its participant's DLT assessment
-    open (module docstring). Raises ``ValueError`` as :func:`is_dlt` does for a value it refuses.
-    """
-    dlt, _explanation = is_dlt(
-        grade=5 if grade is None else grade,
-        category=category,
-        related=related or "definite",
-        resolved_to_grade1_within_48h=resolved_to_grade1_within_48h,
-        stopped_infusions=stopped_infusions,
-        platelet_drop_confirmed=platelet_drop_confirmed,
-    )
-    return dlt
-
-
-def is_dlt_evaluable(*, infusions_received: int, infusions_planned: int, had_dlt: bool) -> bool:
-    """DLT-evaluable = received all planned infusions, or had a DLT (CLINICAL_RULES.md section 4).
-
-    More infusions received than planned still counts as all received. Raises ``ValueError`` for
-    negative counts or fewer than one planned infusion.
-    """
-    infusions_received = _check_whole(infusions_received, "infusions_received")
-    infusions_planned = _check_whole(infusions_planned, "infusions_planned")
-    if infusions_received < 0:
-        raise ValueError(f"infusions_received must not be negative, got {infusions_received}")
-    if infusions_planned < 1:
-        raise ValueError(f"infusions_planned must be at least 1, got {infusions_planned}")
-    if not isinstance(had_dlt, bool):
-        raise ValueError(f"had_dlt must be True or False, got {had_dlt!r}")
-    return had_dlt or infusions_received >= infusions_planned

@@ -1,6 +1,7 @@
 """Which signed 3+3 decisions the rule allows given its proposal (CLINICAL_RULES.md section 4).
 
-Pure: no Django, no ORM, no clock. A decision may differ from the proposal only towards safety
+Pure: no ORM, no clock (the statements are worded in the active language, through gettext).
+A decision may differ from the proposal only towards safety
 (wait, expand the current level, stop, de-escalate); a level above what the rule allows is never
 opened. :func:`decision_refusal` says why a decision is refused, :func:`allowed_decisions` lists
 the allowed ones, :func:`signature_meaning` is the statement a signature approves (21 CFR 11.50).
@@ -9,6 +10,9 @@ the allowed ones, :func:`signature_meaning` is the statement a signature approve
 from __future__ import annotations
 
 from typing import Sequence
+
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from .escalation import (
     CHOOSE_EXPANSION_DOSE,
@@ -38,17 +42,32 @@ _TOWARDS_SAFETY = ("A decision may differ from the proposal only towards safety 
                    "stop, de-escalate); a level above what the rule allows is never opened.")
 
 
+# The actions as a signed statement names them.
+ACTION_WORDS = {
+    WAIT: pgettext_lazy("escalation action", "wait"), ESCALATE: pgettext_lazy("escalation action", "escalate"),
+    EXPAND: pgettext_lazy("escalation action", "expand"), STOP: pgettext_lazy("escalation action", "stop"),
+    CHOOSE_EXPANSION_DOSE: pgettext_lazy("escalation action", "choose_expansion_dose"),
+}
+
+
+def _action_word(action: str) -> str:
+    return str(ACTION_WORDS.get(action, action))
+
+
 def rule_text(proposal: Proposal) -> str:
     """The rule behind a proposal: its 3+3 row, or while waiting the reason for waiting."""
-    return proposal.rule.rule if proposal.rule else f"{proposal.action}: {proposal.reason}"
+    if proposal.rule:
+        return str(proposal.rule.rule)
+    return _("%(action)s: %(reason)s") % {"action": _action_word(proposal.action), "reason": proposal.reason}
 
 
 def signature_meaning(action: str, level: str | None, rule: str) -> str:
     """What an investigator's signature of a decision means (21 CFR 11.50), ``rule`` being the
     :func:`rule_text` of the proposal, e.g. 'I approve escalate B under rule "0 of 3 with a DLT:
     escalate" (the 3+3 rule of the study).' (CLINICAL_RULES.md section 4)."""
-    decided = f"{action} {level}" if level else action
-    return f'I approve {decided} under rule "{rule}" (the 3+3 rule of the study).'
+    decided = f"{_action_word(action)} {level}" if level else _action_word(action)
+    return _('I approve %(decision)s under rule "%(rule)s" (the 3+3 rule of the study).') % {
+        "decision": decided, "rule": rule}
 
 
 def _ceiling(levels: Sequence[LevelState], proposal: Proposal) -> LevelState | None:

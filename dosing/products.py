@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from trials.limits import TEXT_MAX_LENGTH
 
@@ -27,9 +28,10 @@ PRODUCT_FIELDS = {
 CELLS_FIELD = {"cord_blood": "tnc"}
 
 LABELS = {
-    "lot": "lot number", "viability_pct": "viability (%)", "passage": "passage", "bank": "cord blood bank",
-    "unit_id": "unit id", "tnc": "total nucleated cells", "cd34": "CD34+ cells", "volume_ml": "volume (mL)",
-    "abo_rh": "ABO/Rh", "hla_match": "HLA match",
+    "lot": gettext_lazy("lot number"), "viability_pct": gettext_lazy("viability (%)"),
+    "passage": gettext_lazy("passage"), "bank": gettext_lazy("cord blood bank"), "unit_id": gettext_lazy("unit id"),
+    "tnc": gettext_lazy("total nucleated cells"), "cd34": gettext_lazy("CD34+ cells"),
+    "volume_ml": gettext_lazy("volume (mL)"), "abo_rh": gettext_lazy("ABO/Rh"), "hla_match": gettext_lazy("HLA match"),
 }
 
 
@@ -51,7 +53,7 @@ def validate_product(product: dict | None, expected_kind: str) -> tuple[dict, di
         value = product.get(name)
         if value in (None, ""):
             if required:
-                errors[f"product.{name}"] = [f"Give the {LABELS[name]}."]
+                errors[f"product.{name}"] = [_("Give the %(label)s.") % {"label": LABELS[name]}]
             continue
         if field_kind == "text":
             if isinstance(value, bool | dict | list) or len(str(value)) > TEXT_MAX_LENGTH:
@@ -67,12 +69,14 @@ def validate_product(product: dict | None, expected_kind: str) -> tuple[dict, di
         if (isinstance(value, bool) or not isinstance(value, int | float)
                 or (field_kind == "integer" and not float(value).is_integer())):
             errors[f"product.{name}"] = [
-                f"The {LABELS[name]} must be a {'whole ' if field_kind == 'integer' else ''}number."
+                (_("The %(label)s must be a whole number.") if field_kind == "integer"
+                 else _("The %(label)s must be a number.")) % {"label": LABELS[name]}
             ]
             continue
         low, high = bounds
         if not low <= value <= high:
-            errors[f"product.{name}"] = [f"The {LABELS[name]} {value:g} is outside {low:g}-{high:g}."]
+            errors[f"product.{name}"] = [_("The %(label)s %(value)s is outside %(low)s-%(high)s.") % {
+                "label": LABELS[name], "value": f"{value:g}", "low": f"{low:g}", "high": f"{high:g}"}]
             continue
         cleaned[name] = int(value) if field_kind == "integer" else float(value)
     return cleaned, errors

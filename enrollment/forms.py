@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trials import catalogues
+from trials.content import content
 from trials.form_marks import label_row, mark_required
 from trials.forms_errors import add_service_errors
 from trials.item_fields import BLANK, ItemFieldsMixin, item_initial
@@ -397,7 +398,7 @@ class EnrolForm(LimitedForm, forms.Form):
     @staticmethod
     def _label(option, several_arms: bool) -> str:
         if option.level is None:
-            return f"{option.arm.code} - {option.arm.name}"
+            return f"{option.arm.code} - {content(option.arm, 'name')}"
         level = option.level
         dose = f"{cells(level.dose)} {level.dose_unit}" if level.dose else ""
         if level.group_cap:
@@ -405,7 +406,7 @@ class EnrolForm(LimitedForm, forms.Form):
         else:
             places = _("%(taken)d enrolled, no cap") % {"taken": option.taken}
         name = f"{option.arm.code} / {level.code}" if several_arms else level.code
-        return " · ".join((f"{name} – {level.label or dose}", str(level.get_status_display()), places))
+        return " · ".join((f"{name} – {content(level, 'label') or dose}", str(level.get_status_display()), places))
 
     def enrolment(self) -> dict:
         """Keyword arguments of `services.participant_enrol` from the cleaned form."""

@@ -103,11 +103,15 @@ def screening_evaluate(screening: Screening, *, now: datetime | None = None, lab
                        therapies: list[PriorTherapy] | None = None) -> rules.EligibilityResult:
     """Evaluate the study's criteria on the screening's facts and keep the outcome on the row
     (`labs`/`therapies`: the rows about to be written with a new screening, else its own)."""
+    in_force = criteria_in_force(screening.study)
     criteria = [rules.CriterionSpec(code=c.code, kind=c.kind, text=c.text, rule_type=c.rule_type, params=c.params)
-                for c in criteria_in_force(screening.study)]
+                for c in in_force]
     result = rules.evaluate_criteria(criteria, screening_facts(screening, labs=labs, therapies=therapies))
     screening.eligible = result.eligible
-    screening.eligibility = [{"code": c.code, "kind": c.kind, "text": c.text, "outcome": c.outcome, "detail": c.detail}
+    # Each criterion keeps its Chinese text beside the English (`trials.content`), as evaluated.
+    chinese = {c.code: c.text_zh for c in in_force}
+    screening.eligibility = [{"code": c.code, "kind": c.kind, "text": c.text, "text_zh": chinese.get(c.code, ""),
+                              "outcome": c.outcome, "detail": c.detail}
                              for c in result.criteria]
     screening.evaluated_at = now or timezone.now()
     screening.protocol_version = screening.study.version

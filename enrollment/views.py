@@ -23,6 +23,7 @@ from trials.items import item_sections
 from trials.locks import refuse_if_study_locked
 from trials.models import Site, Study
 from trials.scoping import Action, can, require, site_ids_for
+from trials.content import pick
 from trials.selectors import criteria_in_force, form_items
 from trials.signatures import ELIGIBILITY_MEANING
 
@@ -80,7 +81,8 @@ def screening_log(request, code):
     page = Paginator(selectors.screening_log(request.user, study=study, outcome=outcome or None),
                      LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     consort = selectors.consort_counts(request.user, study)
-    criteria_text = dict(study.criteria.values_list("code", "text"))
+    criteria_text = {code: pick(text, text_zh) for code, text, text_zh in study.criteria.values_list("code", "text",
+                                                                                                      "text_zh")}
     return render(request, "enrollment/screening_log.html", {
         "study": study,
         "page": page,

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
@@ -134,10 +135,12 @@ def export_request(*, study: Study, fmt: str, by, language: str | None = None, r
     return export
 
 
-def queue_export(export: Export, language: str | None) -> None:
-    from .tasks import run_export  # noqa: PLC0415 (tasks import this module)
+# `followup.tasks.run_export`, found by its name in Celery's registry: the tasks module imports this one.
+RUN_EXPORT = "followup.run_export"
 
-    queue_after_commit(run_export, export.pk, language or translation.get_language())
+
+def queue_export(export: Export, language: str | None) -> None:
+    queue_after_commit(current_app.tasks[RUN_EXPORT], export.pk, language or translation.get_language())
 
 
 def data_locked(study: Study, site_ids: list[int]) -> bool:

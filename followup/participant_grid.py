@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from dosing.models import Infusion
 from enrollment.enums import ParticipantStatus
 from enrollment.locks import lock_of
+from trials.content import content
 from trials.models import InfusionDefinition, VisitDefinition
 from trials.scoping import Action, site_ids_for
 from trials.selectors import visit_definition_order
@@ -125,7 +126,7 @@ def grid_columns(study) -> list[Column]:
     for definition in sorted(VisitDefinition.objects.filter(study=study), key=visit_definition_order):
         if definition.code not in seen:
             seen.add(definition.code)
-            columns.append(Column("visit", definition.code, definition.code, definition.label))
+            columns.append(Column("visit", definition.code, definition.code, content(definition, "label")))
     return columns
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from dosing.windows import infusion_status
+from trials.content import content
 
 from .schedule import PlannedVisit, visit_status
 
@@ -89,7 +90,7 @@ def participant_schedule(participant, *, now) -> dict:
         ))
     visits = []
     for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):
-        planned = PlannedVisit(code=row.code, label=row.definition.label, target=row.target_at,
+        planned = PlannedVisit(code=row.code, label=content(row.definition, "label"), target=row.target_at,
                                window_start=row.window_start, window_end=row.window_end,
                                provisional=row.provisional, timed=row.timed)
         status = visit_status(planned, done_at=row.done_at, missed=row.state == "missed", now=now).status

@@ -6,8 +6,11 @@ from datetime import timedelta
 
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from trials import catalogues
+from trials.content import content
 from trials.models import ItemPlacement, ResponseCriteriaSet, StudyDisease, StudyVersion, VersionStatus
 from trials.response_thresholds import incomplete_message, with_defaults
 from trials.versions import forms_of
@@ -46,7 +49,7 @@ def visit_form_items(study_id: int, *, study=None) -> VisitForms:
                                              "item__code"))
     by_definition: dict[int, list] = {}
     for row in rows:
-        by_definition.setdefault(row.visit_definition_id, []).append((row.item.section, row.item.spec))
+        by_definition.setdefault(row.visit_definition_id, []).append((content(row.item, "section"), row.item.spec))
     return VisitForms({definition: tuple(placed) for definition, placed in by_definition.items()})
 
 
@@ -84,17 +87,17 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
         study_disease = (StudyDisease.objects.select_related("response_criteria", "study")
                          .filter(study_id=participant.study_id, disease=participant.screening.disease).first())
     if study_disease is None:
-        raise ResponseNotAvailable("The participant's disease has no response criteria set in this study.")
+        raise ResponseNotAvailable(_("The participant's disease has no response criteria set in this study."))
     given = sorted((i for i in participant.infusions.all() if i.state == "given"), key=lambda i: i.number)
     if not given:
-        raise ResponseNotAvailable(NOT_TREATED)
+        raise ResponseNotAvailable(_(NOT_TREATED))
     family = study_disease.response_criteria.family
     facts = response_facts(participant, study_disease.study, given,
                            sex=participant.screening.sex if family == "prca" else "")
     return response_by_set(facts, study_disease, participant.screening.disease)
 
 
-NOT_TREATED = "No infusion given yet: response is assessed from the first infusion."
+NOT_TREATED = gettext_noop("No infusion given yet: response is assessed from the first infusion.")
 
 
 def response_by_set(facts: ResponseFacts, study_disease: StudyDisease, disease: str) -> rules.ResponseResult:
@@ -106,7 +109,8 @@ def response_by_set(facts: ResponseFacts, study_disease: StudyDisease, disease: 
     if criteria.family == "multilineage":
         return _multilineage(facts, criteria, disease, _lineage_sets(study_disease))
     if criteria.family not in LINEAGE_OF_FAMILY:
-        raise ResponseNotAvailable(f"Response by the {criteria.get_family_display()} set is not computed yet.")
+        raise ResponseNotAvailable(_("Response by the %(family)s set is not computed yet.") % {
+            "family": criteria.get_family_display()})
     result = response_of_family(facts, criteria_set(criteria))
     study = study_disease.study
     if criteria.family == "itp" and study.response_time_points:

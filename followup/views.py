@@ -157,6 +157,33 @@ def _show_errors(error, form, items: VisitItemsForm, *, rows, beside_form_errors
                        beside_form_errors=beside_form_errors)
 
 
+def _readable_rows(labs, transfusions, rescues) -> dict:
+    """The rows of a refused assessment form that could be read (a refused row shows its own messages)."""
+    return {"labs": [row for row in labs if not row.errors and row.lab_input() is not None],
+            "transfusions": [row for row in transfusions if not row.errors and row.item() is not None],
+            "rescue_therapies": [row for row in rescues if not row.errors and row.item() is not None]}
+
+
+def _correction_problems(assessment, form, items, labs, transfusions, rescues):
+    """What the correction service would also refuse in what the page could read of a correction its
+    form refused (the fields the form refused are left as recorded)."""
+    cleaned, rows = form.cleaned_data, _readable_rows(labs, transfusions, rescues)
+    names = ("date", "bleeding_grade", "steroid_mg_per_day", "steroid_drug", "steroid_dose_mg_per_day", "notes",
+             "deviation_reason")
+    given = {name: cleaned[name] for name in names if name in cleaned}
+    if "visit" in cleaned:
+        given["visit"] = cleaned["visit"] or None
+    return services.assessment_change_problems(assessment=assessment, reason=cleaned.get("reason") or "",
+                                               data=services.AssessmentInput(**{
+        **dict.fromkeys(("date", "visit", "bleeding_grade", "steroid_mg_per_day", "steroid_drug",
+                         "steroid_dose_mg_per_day", "notes", "deviation_reason", "concomitant_medications",
+                         "virology", "immune_panel"), services.KEEP), **given,
+        "labs": [row.lab_input() for row in rows["labs"]],
+        "transfusions": [row.item() for row in rows["transfusions"]],
+        "rescue_therapies": [row.item() for row in rows["rescue_therapies"]],
+        "items": items.item_values() if items.fields and not items.errors else services.KEEP}))
+
+
 @login_required
 def assessment_edit(request, pk):
     """Correct a recorded assessment with a reason (a coordinator of the site), through
@@ -193,7 +220,11 @@ def assessment_edit(request, pk):
         recorded_rescues[i]) if i < len(recorded_rescues) else None)
         for i in range(max(RESCUE_ROWS, len(recorded_rescues) + 1))]
     conflict = None
-    if data is not None and all([f.is_valid() for f in (form, items, *labs, *transfusions, *rescues)]):
+    shaped = data is not None and all([f.is_valid() for f in (form, items, *labs, *transfusions, *rescues)])
+    if data is not None and not shaped:  # the service's checks too, so that every problem shows at once
+        _show_errors(_correction_problems(assessment, form, items, labs, transfusions, rescues), form, items,
+                     rows=_readable_rows(labs, transfusions, rescues), beside_form_errors=True)
+    elif data is not None:
         entered_labs = [row for row in labs if row.lab_input() is not None]
         entered_transfusions = [row for row in transfusions if row.item() is not None]
         entered_rescues = [row for row in rescues if row.item() is not None]

@@ -47,6 +47,7 @@ from dosing.windows import STATUS_OVERDUE as INFUSION_OVERDUE
 from dosing.windows import STATUS_WINDOW_OPEN as INFUSION_WINDOW_OPEN
 from dosing.windows import infusion_status
 from enrollment.models import Participant, Screening
+from trials.content import content
 from trials.scoping import Action, site_ids_for, site_ids_with
 
 from .models import AdverseEvent, Visit
@@ -212,7 +213,7 @@ def visit_item(visit, *, now: datetime) -> WorkItem | None:
         return None
     if visit.waits_for_infusion:  # the infusion is the work to do
         return None
-    planned = PlannedVisit(code=visit.code, label=visit.definition.label, target=visit.target_at,
+    planned = PlannedVisit(code=visit.code, label=content(visit.definition, "label"), target=visit.target_at,
                            window_start=visit.window_start, window_end=visit.window_end,
                            provisional=visit.provisional, timed=visit.timed)
     status = visit_work_status(planned, now=now)
@@ -222,7 +223,7 @@ def visit_item(visit, *, now: datetime) -> WorkItem | None:
         url = reverse("visit-record", args=[participant.pk, visit.code])
     else:
         url = reverse("assessment-new", args=[participant.pk]) + f"?visit={visit.code}"
-    label = _("Visit %(code)s: %(label)s") % {"code": visit.code, "label": visit.definition.label}
+    label = _("Visit %(code)s: %(label)s") % {"code": visit.code, "label": content(visit.definition, "label")}
     return _item(VISIT, status, visit.target_at, visit.window_start, visit.window_end, visit, participant, label, url,
                  timed=visit.timed)
 

@@ -52,7 +52,7 @@ class StudyDiseaseInline(ScopedInline):
 
 class VisitDefinitionInline(ScopedInline):
     model = VisitDefinition
-    fields = ["code", "label", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
+    fields = ["code", "label", "label_zh", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
               "window_unit", "assessments", "sex_restriction", "first_n_participants", "order"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -70,7 +70,7 @@ class CriterionInline(PlainFieldsMixin, admin.StackedInline):
     formset = UniqueRowsFormSet
     extra = 0
     show_change_link = True
-    fields = ["code", "kind", "order", "text", "source", "rule_type", "params", "rule_in_words"]
+    fields = ["code", "kind", "order", "text", "text_zh", "source", "rule_type", "params", "rule_in_words"]
     readonly_fields = ["rule_in_words"]
 
     @admin.display(description=_("rule in words"))
@@ -104,7 +104,8 @@ class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, AmendmentN
     search_fields = ["code", "title", "registry_id"]
     filter_horizontal = ["sites"]
     fieldsets = [
-        (None, {"fields": ["code", "title", "status", "registry_id", "version", "effective_date", "sites"]}),
+        (None, {"fields": ["code", "title", "title_zh", "status", "registry_id", "version", "effective_date",
+                           "sites"]}),
         (_("Design"), {"fields": ["design", "intervention", "primary_endpoint", "enrolment_target",
                                   "uses_dose_escalation", "eligibility_confirmation_required"]}),
         (_("Response assessment"), {"fields": ["response_from_day", "response_until_day", "response_time_points",
@@ -133,7 +134,7 @@ class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, AmendmentN
 
 class DoseLevelInline(ScopedInline):
     model = DoseLevel
-    fields = ["code", "label", "order", "dose_basis", "dose_per_kg", "flat_dose", "hard_limit_low",
+    fields = ["code", "label", "label_zh", "order", "dose_basis", "dose_per_kg", "flat_dose", "hard_limit_low",
               "hard_limit_high", "group_cap", "status"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -159,7 +160,8 @@ class ArmAdmin(AuditedAdmin):
     list_display = ["study", "code", "name", "product_kind"]
     # No list filter by study: Django's filter would list every study, other sites' included.
     search_fields = ["code", "name", "study__code"]
-    fields = ["study", "code", "name", "description", "product_kind", "missed_infusion_rule", "change_reason"]
+    fields = ["study", "code", "name", "name_zh", "description", "product_kind", "missed_infusion_rule",
+              "change_reason"]
     inlines = [DoseLevelInline, InfusionDefinitionInline]
 
     def save_formset(self, request, form, formset, change):
@@ -237,7 +239,7 @@ class InfusionDefinitionAdmin(RowAdmin):
 @admin.register(Site)
 class SiteAdmin(AuditedAdmin):
     list_display = ["code", "name"]
-    fields = ["code", "name", "change_reason"]
+    fields = ["code", "name", "name_zh", "change_reason"]
 
 
 def _thresholds_help() -> str:

@@ -20,11 +20,14 @@ from .rule_items import items_read
 
 
 def _choices_text(choices) -> str:
-    return "\n".join(f"{row.get('code')} = {row.get('label')}" for row in choices or [] if isinstance(row, dict))
+    return "\n".join(f"{row.get('code')} = {row.get('label')}"
+                     + (f" | {row['label_zh']}" if row.get("label_zh") else "")
+                     for row in choices or [] if isinstance(row, dict))
 
 
 class ChoicesField(forms.CharField):
-    """Choices typed one per line, "code = label", kept as [{"code": ..., "label": ...}]."""
+    """Choices typed one per line, "code = label" or "code = label | Chinese label", kept as
+    [{"code": ..., "label": ..., "label_zh": ...}] (`trials.content`)."""
 
     widget = forms.Textarea(attrs={"rows": 4, "cols": 60})
 
@@ -40,7 +43,12 @@ class ChoicesField(forms.CharField):
             if not separator or not code.strip() or not label.strip():
                 raise forms.ValidationError(
                     gettext('Line %(n)s: write each choice as "code = label".') % {"n": number}, code="choice_line")
-            rows.append({"code": code.strip(), "label": label.strip()})
+            label, _bar, label_zh = label.partition("|")
+            if not label.strip():
+                raise forms.ValidationError(
+                    gettext('Line %(n)s: write each choice as "code = label".') % {"n": number}, code="choice_line")
+            rows.append({"code": code.strip(), "label": label.strip(),
+                         **({"label_zh": label_zh.strip()} if label_zh.strip() else {})})
         return rows
 
 
@@ -48,14 +56,16 @@ class ItemForm(ReasonForm):
     on_screening_form = forms.BooleanField(label=_("on the screening form"), required=False,
                                            help_text=_("Asked at screening (criteria read screening items)."))
     choices = ChoicesField(label=_("choices"), required=False,
-                           help_text=_('For a choice item: one per line, "code = label" (e.g. "negative = Negative"). '
-                                       "Criteria and the API use the codes."))
+                           help_text=_('For a choice item: one per line, "code = label | Chinese label" (e.g. '
+                                       '"negative = Negative | 阴性"; the Chinese label may be left out). Criteria and '
+                                       "the API use the codes."))
 
     class Meta:
         model = Item
         fields = "__all__"
         widgets = {"applies_if": forms.Textarea(attrs={"rows": 2, "cols": 60}),
-                   "help_text": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+                   "help_text": forms.Textarea(attrs={"rows": 2, "cols": 60}),
+                   "help_text_zh": forms.Textarea(attrs={"rows": 2, "cols": 60})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,7 +129,8 @@ class ItemAdmin(AuditedAdmin):
     search_fields = ["code", "label", "study__code"]
     ordering = ["study__code", "order", "code"]
     fieldsets = [
-        (None, {"fields": ["study", "code", "label", "help_text", "type", "required", "section", "order",
+        (None, {"fields": ["study", "code", "label", "label_zh", "help_text", "help_text_zh", "type", "required",
+                           "section", "section_zh", "order",
                            "on_screening_form"]}),
         (_("Number"), {"fields": ["unit", "min_value", "max_value", "decimals"]}),
         (_("Choices and text"), {"fields": ["choices", "max_length"]}),

@@ -44,7 +44,7 @@ class DoseLevelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DoseLevel
-        fields = ["code", "label", "order", "dose_basis", "dose_per_kg", "flat_dose", "dose_unit",
+        fields = ["code", "label", "label_zh", "order", "dose_basis", "dose_per_kg", "flat_dose", "dose_unit",
                   "hard_limit_low", "hard_limit_high", "group_cap", "status"]
 
 
@@ -73,7 +73,8 @@ class ArmSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Arm
-        fields = ["code", "name", "description", "product_kind", "missed_infusion_rule", "dose_levels", "infusions"]
+        fields = ["code", "name", "name_zh", "description", "product_kind", "missed_infusion_rule", "dose_levels",
+                  "infusions"]
 
     @extend_schema_field(InfusionRowSerializer(many=True))
     def get_infusions(self, arm):
@@ -85,14 +86,14 @@ class VisitDefinitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = VisitDefinition
-        fields = ["code", "label", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
-                  "window_unit", "assessments", "sex_restriction", "first_n_participants"]
+        fields = ["code", "label", "label_zh", "arm", "anchor", "offset", "offset_unit", "window_before",
+                  "window_after", "window_unit", "assessments", "sex_restriction", "first_n_participants"]
 
 
 class CriterionSerializer(serializers.ModelSerializer):
     class Meta:
         model = EligibilityCriterion
-        fields = ["code", "kind", "text", "source", "rule_type", "params"]
+        fields = ["code", "kind", "text", "text_zh", "source", "rule_type", "params"]
 
 
 class StudyListSerializer(serializers.ModelSerializer):
@@ -102,7 +103,7 @@ class StudyListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Study
-        fields = ["code", "title", "status", "registry_id", "version", "effective_date", "enrolment_target",
+        fields = ["code", "title", "title_zh", "status", "registry_id", "version", "effective_date", "enrolment_target",
                   "uses_dose_escalation", "eligibility_confirmation_required", "sites", "locked", "locked_at",
                   "locked_by", "lock_reason"]
 

@@ -25,6 +25,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.signals import post_delete, post_save
 
 from .catalogue import Catalogue, DiseaseEntry, TherapyEntry
+from .catalogue_names import shown_name
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy
 from .units import Analyte as AnalyteSpec
 from .units import DefaultRange
@@ -48,7 +49,7 @@ def read_catalogue() -> Catalogue:
     analytes = {}
     for row in Analyte.objects.prefetch_related("units", "reference_ranges"):
         analytes[row.code] = AnalyteSpec(
-            code=row.code, label=row.name, si_unit=row.si_unit,
+            code=row.code, label=shown_name(row.name), si_unit=row.si_unit,
             units={row.si_unit: 1.0, **{u.unit: u.factor for u in row.units.all()}},
             physiological_range=(row.plausible_low, row.plausible_high),
             default_ranges=tuple(
@@ -56,7 +57,7 @@ def read_catalogue() -> Catalogue:
                              max_age_years=r.max_age_years, lln=r.lln, uln=r.uln)
                 for r in row.reference_ranges.all()),
         )
-    therapies = {t.code: TherapyEntry(code=t.code, name=t.name, therapy_class=t.therapy_class)
+    therapies = {t.code: TherapyEntry(code=t.code, name=shown_name(t.name), therapy_class=t.therapy_class)
                  for t in Therapy.objects.all()}
     # Read-only views: one snapshot is shared by every request of the process.
     return Catalogue(diseases=MappingProxyType(_diseases()), therapies=MappingProxyType(therapies),
@@ -64,7 +65,8 @@ def read_catalogue() -> Catalogue:
 
 
 def _diseases() -> dict[str, DiseaseEntry]:
-    return {code: DiseaseEntry(code=code, name=name, lineages=tuple(lineages or ()), response_criteria=criteria)
+    return {code: DiseaseEntry(code=code, name=shown_name(name), lineages=tuple(lineages or ()),
+                               response_criteria=criteria)
             for code, name, lineages, criteria in Disease.objects.values_list(
                 "code", "name", "lineages", "response_criteria__code")}
 

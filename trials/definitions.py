@@ -22,6 +22,7 @@ def study_definition(study: Study) -> dict:
     return {
         "code": study.code,
         "title": study.title,
+        "title_zh": study.title_zh,
         "registry_id": study.registry_id,
         "version": study.version,
         "effective_date": study.effective_date.isoformat(),
@@ -35,7 +36,8 @@ def study_definition(study: Study) -> dict:
         "response_until_day": study.response_until_day,
         "response_time_points": study.response_time_points or {},
         "time_point_window_days": study.time_point_window_days,
-        "sites": [{"code": site.code, "name": site.name} for site in sorted(study.sites.all(), key=lambda s: s.code)],
+        "sites": [{"code": site.code, "name": site.name, "name_zh": site.name_zh}
+                  for site in sorted(study.sites.all(), key=lambda s: s.code)],
         "diseases": [{"disease": row.disease, "response_criteria": row.response_criteria.code}
                      for row in sorted(study.diseases.all(), key=lambda d: d.disease)],
         "arms": [_arm(arm) for arm in sorted(study.arms.all(), key=lambda a: a.code)],
@@ -63,7 +65,7 @@ def protocol_items(study: Study, visits: list) -> list[dict]:
 
 
 def protocol_criteria(study: Study) -> list[dict]:
-    return [{"code": row.code, "kind": row.kind, "text": row.text, "source": row.source,
+    return [{"code": row.code, "kind": row.kind, "text": row.text, "text_zh": row.text_zh, "source": row.source,
              "rule_type": row.rule_type, "params": row.params}
             for row in sorted(study.criteria.all(), key=lambda c: (c.order, c.pk))]
 
@@ -80,11 +82,13 @@ def _arm(arm) -> dict:
     return {
         "code": arm.code,
         "name": arm.name,
+        "name_zh": arm.name_zh,
         "description": arm.description,
         "product_kind": arm.product_kind,
         "missed_infusion_rule": arm.missed_infusion_rule,
         "dose_levels": [
-            {"code": level.code, "label": level.label, "order": level.order, "dose_basis": level.dose_basis,
+            {"code": level.code, "label": level.label, "label_zh": level.label_zh, "order": level.order,
+             "dose_basis": level.dose_basis,
              "dose_per_kg": level.dose_per_kg, "flat_dose": level.flat_dose, "hard_limit_low": level.hard_limit_low,
              "hard_limit_high": level.hard_limit_high, "group_cap": level.group_cap, "status": level.status}
             for level in sorted(arm.dose_levels.all(), key=lambda d: (d.order, d.code))],
@@ -99,6 +103,7 @@ def _visit(visit) -> dict:
     return {
         "code": visit.code,
         "label": visit.label,
+        "label_zh": visit.label_zh,
         "arm": visit.arm.code if visit.arm_id else None,
         "anchor": visit.anchor,
         "offset": visit.offset,

@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import items as item_rules
+from .content import CHINESE, ENGLISH, ContentText
 from .form_marks import service_required
 from .widgets import date_input, number_input
 
@@ -26,8 +27,9 @@ def as_choice(value) -> str:
 
 
 def item_field(spec: item_rules.ItemSpec) -> forms.Field:
-    label = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
-    common = {"label": label, "required": False, "help_text": spec.help_text}
+    shown = spec.shown_label  # knows its language, for the page to mark it (`trials.content`)
+    label = ContentText(f"{shown} ({spec.unit})", shown.lang) if spec.unit else shown
+    common = {"label": label, "required": False, "help_text": spec.shown_help_text}
     if spec.type == item_rules.YES_NO:
         return forms.ChoiceField(choices=YES_NO_UNKNOWN, initial=UNKNOWN, widget=forms.RadioSelect, **common)
     if spec.type == item_rules.NUMBER:
@@ -36,9 +38,13 @@ def item_field(spec: item_rules.ItemSpec) -> forms.Field:
     if spec.type == item_rules.DATE:
         return forms.DateField(widget=date_input(), **common)
     if spec.type == item_rules.CHOICE:
-        return forms.ChoiceField(choices=BLANK + list(spec.choices), **common)
+        field = forms.ChoiceField(choices=BLANK + spec.shown_choices, **common)
+        # The language of the code list as a whole: Chinese only when every label is (`trials.content`).
+        field.choices_lang = ContentText("", CHINESE if spec.shown_choices and all(
+            label.lang == CHINESE for _code, label in spec.shown_choices) else ENGLISH)
+        return field
     if spec.type == item_rules.MULTI_CHOICE:
-        return forms.MultipleChoiceField(choices=list(spec.choices), widget=forms.CheckboxSelectMultiple, **common)
+        return forms.MultipleChoiceField(choices=spec.shown_choices, widget=forms.CheckboxSelectMultiple, **common)
     return forms.CharField(max_length=spec.max_length or item_rules.DEFAULT_TEXT_LENGTH, **common)
 
 

@@ -28,7 +28,10 @@ class Item(models.Model):
     code = models.CharField(_("code"), max_length=60, validators=[RegexValidator(
         r"^[a-z][a-z0-9_]*$", _("Use lower-case letters, digits and underscores, starting with a letter."))])
     label = models.CharField(_("label"), max_length=300)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=300, blank=True,
+                                help_text=_("Shown to Chinese readers; empty: the English label."))
     help_text = models.TextField(_("help text"), blank=True)
+    help_text_zh = models.TextField(_("help text (Chinese)"), blank=True)
     type = models.CharField(_("type"), max_length=20, choices=ItemType.choices)
     unit = models.CharField(_("unit"), max_length=20, blank=True)
     min_value = models.FloatField(_("lowest plausible value"), null=True, blank=True)
@@ -37,13 +40,15 @@ class Item(models.Model):
     max_length = models.PositiveIntegerField(_("maximum length (text)"), null=True, blank=True)
     required = models.BooleanField(_("required"), default=False)
     choices = models.JSONField(_("choices"), default=list, blank=True,
-                               help_text=_('A list of {"code": ..., "label": ...}, in the order shown.'))
+                               help_text=_('A list of {"code": ..., "label": ..., "label_zh": ...} (the Chinese label '
+                                           'optional), in the order shown.'))
     applies_if = models.JSONField(
         _("applies if"), default=dict, blank=True,
         help_text=_('Empty: always. Otherwise any of {"sex": "female", "min_age_years": 12, "max_age_years": 50, '
                     '"item": "<another item>", "equals": <its answer>}.'))
     section = models.CharField(_("section"), max_length=200, blank=True,
                                help_text=_("The heading the item stands under on its forms."))
+    section_zh = models.CharField(_("section (Chinese)"), max_length=200, blank=True)
     order = models.PositiveIntegerField(_("order"), default=0,
                                         help_text=_("Items stand on their forms in this order."))
     history = HistoricalRecords()
@@ -66,14 +71,16 @@ class Item(models.Model):
             code=self.code, label=self.label, type=self.type, help_text=self.help_text, unit=self.unit,
             min_value=self.min_value, max_value=self.max_value, decimals=self.decimals, max_length=self.max_length,
             required=self.required, applies_if=self.applies_if or {},
-            choices=tuple((str(c.get("code")), str(c.get("label"))) for c in self.choices or []
-                          if isinstance(c, dict)),
+            choices=item_rules.choice_pairs(self.choices), label_zh=self.label_zh, help_text_zh=self.help_text_zh,
+            choices_zh=item_rules.choice_pairs(self.choices, "label_zh"),
         )
 
     def clean(self):
         if not isinstance(self.choices, list) or not all(
-                isinstance(c, dict) and set(c) == {"code", "label"} for c in self.choices):
-            raise ValidationError({"choices": _('Give the choices as a list of {"code": ..., "label": ...}.')})
+                isinstance(c, dict) and {"code", "label"} <= set(c) <= {"code", "label", "label_zh"}
+                and isinstance(c.get("label_zh", ""), str) for c in self.choices):
+            raise ValidationError({"choices": _('Give the choices as a list of {"code": ..., "label": ...}, each with '
+                                                'its Chinese "label_zh" if it has one.')})
         codes = set(Item.objects.filter(study_id=self.study_id).values_list("code", flat=True)
                     if self.study_id else [])
         errors = item_rules.definition_errors(self.spec, codes | {self.code})

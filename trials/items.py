@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
+from .content import content, pick
 from .errors import Errors
 
 YES_NO = "yes_no"
@@ -55,13 +56,40 @@ class ItemSpec:
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
     applies_if: Mapping = field(default_factory=dict)
+    # The Chinese texts (`trials.content`): empty where the study gives none.
+    label_zh: str = ""
+    help_text_zh: str = ""
+    choices_zh: tuple[tuple[str, str], ...] = ()
 
     @property
     def choice_codes(self) -> tuple[str, ...]:
         return tuple(code for code, _label in self.choices)
 
+    @property
+    def shown_label(self) -> str:
+        """The label in the reader's language (`trials.content`)."""
+        return content(self, "label")
+
+    @property
+    def shown_help_text(self) -> str:
+        return content(self, "help_text")
+
+    @property
+    def shown_choices(self) -> list[tuple[str, str]]:
+        """The code list with each label in the reader's language."""
+        chinese = dict(self.choices_zh)
+        return [(code, pick(label, chinese.get(code))) for code, label in self.choices]
+
     def choice_label(self, code) -> str:
-        return dict(self.choices).get(code, str(code))
+        """A choice's label in the reader's language; an unknown code as it is."""
+        return dict(self.shown_choices).get(code, str(code))
+
+
+def choice_pairs(choices, key: str = "label") -> tuple[tuple[str, str], ...]:
+    """(code, label) pairs of a code list as stored (`[{"code", "label", "label_zh"}]`); with `key`
+    "label_zh", the Chinese labels given."""
+    return tuple((str(c.get("code")), str(c.get(key))) for c in choices or []
+                 if isinstance(c, dict) and (key == "label" or c.get(key)))
 
 
 def _is_number(value) -> bool:
@@ -286,7 +314,7 @@ def check_applicable(specs: Mapping[str, ItemSpec], values: Mapping, *, sex: str
             errors.add(f"{prefix}.{code}", _("This item does not apply to this participant (%(why)s); leave it "
                                              "empty.") % {"why": applies_if_text(spec)})
         elif require and spec.required and applicable is not False and value is None:
-            errors.add(f"{prefix}.{code}", _("%(label)s is required.") % {"label": spec.label})
+            errors.add(f"{prefix}.{code}", _("%(label)s is required.") % {"label": spec.shown_label})
 
 
 def applies_if_text(spec: ItemSpec) -> str:
@@ -323,5 +351,5 @@ def item_sections(placed: Iterable[tuple[str, ItemSpec]], values: Mapping) -> li
     sections: dict[str, list] = {}
     for section, spec in placed:
         value = values.get(spec.code)
-        sections.setdefault(section, []).append((spec.code, spec.label, display(spec, value), value is None))
+        sections.setdefault(section, []).append((spec.code, spec.shown_label, display(spec, value), value is None))
     return list(sections.items())

@@ -36,6 +36,7 @@ code_validator = RegexValidator(
 class Site(models.Model):
     code = models.CharField(_("code"), max_length=20, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     history = HistoricalRecords()
 
     site_scope = "pk"
@@ -104,6 +105,8 @@ class ResponseCriteriaSet(models.Model):
 class Study(LockFields, models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     title = models.CharField(_("title"), max_length=300)
+    title_zh = models.CharField(_("title (Chinese)"), max_length=300, blank=True,
+                                help_text=_("Shown to Chinese readers; empty: the English title."))
     registry_id = models.CharField(_("registry id"), max_length=40, blank=True)
     version = models.CharField(_("protocol version"), max_length=40)
     status = models.CharField(_("status"), max_length=10, choices=StudyStatus.choices, default=StudyStatus.DRAFT,
@@ -211,6 +214,7 @@ class Arm(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="arms")
     code = models.CharField(_("code"), max_length=20, validators=[code_validator])
     name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
     product_kind = models.CharField(
         _("cell product"),
@@ -244,6 +248,7 @@ class DoseLevel(models.Model):
     arm = models.ForeignKey(Arm, on_delete=models.CASCADE, related_name="dose_levels")
     code = models.CharField(_("code"), max_length=20, validators=[code_validator])
     label = models.CharField(_("label"), max_length=200, blank=True)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), help_text=_("Escalation goes from low to high order."))
     dose_basis = models.CharField(_("dose basis"), max_length=10, choices=DoseBasis.choices, default=DoseBasis.PER_KG)
     dose_per_kg = models.FloatField(_("dose per kg (cells/kg)"), null=True, blank=True)
@@ -383,6 +388,8 @@ class VisitDefinition(models.Model):
     )
     code = models.CharField(_("code"), max_length=20, validators=[code_validator])
     label = models.CharField(_("label"), max_length=200)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=200, blank=True,
+                                help_text=_("Shown to Chinese readers; empty: the English label."))
     anchor = models.CharField(_("anchored on"), max_length=20, choices=VisitAnchor.choices)
     offset = models.IntegerField(_("offset from the anchor"), help_text=_("Negative: before the anchor."))
     offset_unit = models.CharField(_("offset unit"), max_length=10, choices=TimeUnit.choices, default=TimeUnit.DAYS)
@@ -448,6 +455,8 @@ class EligibilityCriterion(models.Model):
     code = models.CharField(_("code"), max_length=40, validators=[code_validator])
     kind = models.CharField(_("kind"), max_length=10, choices=CriterionKind.choices)
     text = models.TextField(_("text"), help_text=_("The criterion as the protocol words it."))
+    text_zh = models.TextField(_("text (Chinese)"), blank=True,
+                               help_text=_("The criterion as the Chinese protocol words it; empty: the English text."))
     source = models.CharField(_("protocol reference"), max_length=200, blank=True)
     rule_type = models.CharField(_("rule"), max_length=40)
     params = models.JSONField(_("rule parameters"), default=dict)

@@ -1,16 +1,22 @@
-"""A criterion's rule in words, for the study page and the admin (pure)."""
+"""A criterion's rule in words, for the study page and the admin (pure; worded in the active
+language through gettext). The study's own codes in it (item and condition names, therapy and
+outcome codes) pass through ``code``: by default written as words ("abnormal_cardiac_function" ->
+"abnormal cardiac function"); a page marks them as the study's text."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .units import Analyte
 
 
 def _yes_no(value) -> str:
     if value is True:
-        return "yes"
+        return pgettext("rule value", "yes")
     if value is False:
-        return "no"
+        return pgettext("rule value", "no")
     return str(value)
 
 
@@ -18,21 +24,26 @@ def _words(name: str) -> str:
     return str(name).replace("_", " ")
 
 
-def describe_rule(rule_type: str, params: Mapping, analytes: Mapping[str, Analyte] | None = None) -> str:
+def _or(values, code: Callable[[str], str] = str) -> str:
+    return _(" or ").join(code(value) for value in values)
+
+
+def describe_rule(rule_type: str, params: Mapping, analytes: Mapping[str, Analyte] | None = None, *,
+                  code: Callable[[str], str] = _words) -> str:
     """E.g. `lab_vs_limit {ALT, <=, 3, uln}` -> "ALT <= 3 x ULN"; `analytes` (the lab catalogue)
     gives thresholds their SI unit."""
     p = params or {}
 
     def _inner(rule: Mapping) -> str:
-        return describe_rule(rule.get("rule_type", "?"), rule.get("params") or {}, analytes)
+        return describe_rule(rule.get("rule_type", "?"), rule.get("params") or {}, analytes, code=code)
 
     if rule_type == "age_range":
         low, high = p.get("min_years"), p.get("max_years")
         if low is None:
-            return f"age at most {high} years on the screening date"
+            return _("age at most %(high)s years on the screening date") % {"high": high}
         if high is None:
-            return f"age at least {low} years on the screening date"
-        return f"age {low}-{high} years on the screening date"
+            return _("age at least %(low)s years on the screening date") % {"low": low}
+        return _("age %(low)s-%(high)s years on the screening date") % {"low": low, "high": high}
     if rule_type == "lab_threshold":
         analyte = (analytes or {}).get(p.get("analyte"))
         unit = f" {analyte.si_unit}" if analyte else ""
@@ -40,35 +51,40 @@ def describe_rule(rule_type: str, params: Mapping, analytes: Mapping[str, Analyt
     if rule_type == "lab_vs_limit":
         return f"{p.get('analyte')} {p.get('op')} {p.get('multiple')} x {str(p.get('limit', '')).upper()}"
     if rule_type == "creatinine_clearance":
-        return f"creatinine clearance {p.get('op')} {p.get('value')} mL/min (Cockcroft-Gault; Schwartz under 18)"
+        return _("creatinine clearance %(op)s %(value)s mL/min (Cockcroft-Gault; Schwartz under 18)") % {
+            "op": p.get("op"), "value": p.get("value")}
     if rule_type == "ecog_range":
         return f"ECOG {p.get('min')}-{p.get('max')}"
     if rule_type == "disease_in":
-        return "disease is " + " or ".join(p.get("diseases", []))
+        return _("disease is %(diseases)s") % {"diseases": _or(p.get("diseases", []))}
     if rule_type == "disease_duration":
-        return f"disease duration {p.get('op', '>=')} {p.get('min_months')} months"
+        return _("disease duration %(op)s %(months)s months") % {"op": p.get("op", ">="), "months": p.get("min_months")}
     if rule_type == "prior_therapy_failure":
-        text = (f"{' or '.join(_words(t) for t in p.get('therapies', []))} with outcome "
-                f"{' or '.join(p.get('failing_outcomes', ['none']))}")
+        text = _("%(therapies)s with outcome %(outcomes)s") % {
+            "therapies": _or(p.get("therapies", []), code), "outcomes": _or(p.get("failing_outcomes", ["none"]), code)}
         if p.get("min_weeks"):
-            text += f" after at least {p['min_weeks']} weeks"
+            text += _(" after at least %(weeks)s weeks") % {"weeks": p["min_weeks"]}
         return text
     if rule_type == "condition":
-        return f"{_words(p.get('name'))}: {_yes_no(p.get('value'))}"
+        return f"{code(p.get('name'))}: {_yes_no(p.get('value'))}"
     if rule_type == "answer_equals":
-        return f"{_words(p.get('field'))}: {_yes_no(p.get('value'))}"
+        value = p.get("value")
+        shown = _yes_no(value) if isinstance(value, bool) else (str(value) if code is _words else code(value))
+        return f"{code(p.get('field'))}: {shown}"
     if rule_type == "answer_number":
-        return f"{_words(p.get('field'))} {p.get('op')} {p.get('value')}"
+        return f"{code(p.get('field'))} {p.get('op')} {p.get('value')}"
     if rule_type in ("all_of", "any_of"):
-        joiner = " and " if rule_type == "all_of" else " or "
+        joiner = _(" and ") if rule_type == "all_of" else _(" or ")
         return "(" + joiner.join(_inner(rule) for rule in p.get("rules", [])) + ")"
     if rule_type == "when_disease":
-        return f"if disease is {' or '.join(p.get('diseases', []))}: {_inner(p.get('rule') or {})}"
+        return _("if disease is %(diseases)s: %(rule)s") % {
+            "diseases": _or(p.get("diseases", [])), "rule": _inner(p.get("rule") or {})}
     if rule_type == "when_sex":
-        who = f"if {p.get('sex')}"
+        sex = {"female": _("if female"), "male": _("if male")}.get(p.get("sex"), f"if {p.get('sex')}")
+        who = sex
         if p.get("min_age_years"):
-            who += f" aged {p['min_age_years']} or more"
+            who += _(" aged %(years)s or more") % {"years": p["min_age_years"]}
         if p.get("only_if_answer"):
-            who += f" with {_words(p['only_if_answer'])}"
+            who += _(" with %(answer)s") % {"answer": code(p["only_if_answer"])}
         return f"{who}: {_inner(p.get('rule') or {})}"
     return f"{rule_type} {dict(p)}"

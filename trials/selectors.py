@@ -7,6 +7,7 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
+from .content import content
 from .enums import Assessment, TimeUnit, VisitAnchor
 from .infusion_days import InfusionRule, nominal_infusion_days
 from .item_definitions import SCREENING_FORM
@@ -37,7 +38,7 @@ def form_items(study, visit_definition=None) -> list[tuple[str, ItemSpec]]:
         return study.active_version.form_items(visit_definition.code if visit_definition else SCREENING_FORM)
     rows = (ItemPlacement.objects.filter(item__study=study, visit_definition=visit_definition)
             .select_related("item").order_by("item__order", "item__code"))
-    return [(row.item.section, row.item.spec) for row in rows]
+    return [(content(row.item, "section"), row.item.spec) for row in rows]
 
 
 def studies_for_home(user):
@@ -162,15 +163,17 @@ class CriterionRow:
     rule_type: str
     params: dict
     pk: int | None = None
+    text_zh: str = ""
 
 
 def criteria_in_force(study: Study) -> list[CriterionRow]:
     """The eligibility criteria screenings are evaluated under: those of the protocol version in force
     (`trials.versions`), else, while the study has none (a draft), its criterion rows."""
     if not study.active_version_id:
-        return [CriterionRow(c.code, c.kind, c.text, c.source, c.rule_type, c.params, c.pk)
+        return [CriterionRow(c.code, c.kind, c.text, c.source, c.rule_type, c.params, c.pk, c.text_zh)
                 for c in sorted(study.criteria.all(), key=lambda c: (c.order, c.pk))]
-    return [CriterionRow(c["code"], c["kind"], c["text"], c.get("source") or "", c["rule_type"], c.get("params") or {})
+    return [CriterionRow(c["code"], c["kind"], c["text"], c.get("source") or "", c["rule_type"], c.get("params") or {},
+                         text_zh=c.get("text_zh") or "")
             for c in study.active_version.criteria()]
 
 

@@ -86,10 +86,16 @@ def response_criteria_load(data: list[dict], *, by, reason: str, report: LoadRep
         )
 
 
+def _site_values(row: dict) -> dict:
+    """A site's values from a sites file or a study definition; a Chinese name only where given (a
+    study definition naming its site in English alone leaves the sites file's Chinese name)."""
+    return {"name": row["name"], **({"name_zh": row["name_zh"]} if row.get("name_zh") else {})}
+
+
 def sites_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None:
     """Sites and their laboratories' reference ranges (matched on site, analyte, sex, age band)."""
     for row in data:
-        site = _upsert(Site, key={"code": row["code"]}, values={"name": row["name"]}, by=by, reason=reason,
+        site = _upsert(Site, key={"code": row["code"]}, values=_site_values(row), by=by, reason=reason,
                        report=report, label=f"site {row['code']}")
         for ref in row.get("reference_ranges", []):
             sex, low_age = ref.get("sex", "any"), ref.get("min_age_years", 0)
@@ -106,19 +112,20 @@ def sites_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None
 # The keys a study definition may use, per row (`trials.definitions.study_definition` writes them
 # all). Any other key is refused with its place: a mistyped key would otherwise be ignored silently.
 DEFINITION_KEYS = {
-    "study": {"code", "title", "registry_id", "version", "effective_date", "design", "intervention",
+    "study": {"code", "title", "title_zh", "registry_id", "version", "effective_date", "design", "intervention",
               "primary_endpoint", "enrolment_target", "uses_dose_escalation", "eligibility_confirmation_required",
               "response_from_day", "response_until_day", "response_time_points", "time_point_window_days", "sites",
               "diseases", "arms", "items", "visits", "criteria"},
-    "site": {"code", "name"},
+    "site": {"code", "name", "name_zh"},
     "disease": {"disease", "response_criteria"},
-    "arm": {"code", "name", "description", "product_kind", "missed_infusion_rule", "dose_levels", "infusions"},
-    "dose level": {"code", "label", "order", "dose_basis", "dose_per_kg", "flat_dose", "hard_limit_low",
+    "arm": {"code", "name", "name_zh", "description", "product_kind", "missed_infusion_rule", "dose_levels",
+            "infusions"},
+    "dose level": {"code", "label", "label_zh", "order", "dose_basis", "dose_per_kg", "flat_dose", "hard_limit_low",
                    "hard_limit_high", "group_cap", "status"},
     "infusion": {"number", "anchor", "offset_days", "window_before_days", "window_after_days"},
-    "visit": {"code", "label", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
+    "visit": {"code", "label", "label_zh", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
               "window_unit", "assessments", "sex_restriction", "first_n_participants"},
-    "criterion": {"code", "kind", "text", "source", "rule_type", "params"},
+    "criterion": {"code", "kind", "text", "text_zh", "source", "rule_type", "params"},
     "item": set(ITEM_KEYS),
 }
 
@@ -179,6 +186,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         key={"code": code},
         values={
             "title": data["title"],
+            "title_zh": data.get("title_zh") or "",
             "registry_id": data.get("registry_id") or "",
             "design": data.get("design") or "",
             "intervention": data.get("intervention") or "",
@@ -197,7 +205,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         by=by, reason=reason, report=report, label=f"study {code}",
     )
     for row in data.get("sites", []):
-        site = _upsert(Site, key={"code": row["code"]}, values={"name": row["name"]}, by=by, reason=reason,
+        site = _upsert(Site, key={"code": row["code"]}, values=_site_values(row), by=by, reason=reason,
                        report=report, label=f"site {row['code']}")
         if not study.sites.filter(pk=site.pk).exists():
             with change_context(by=by, reason=reason):
@@ -230,7 +238,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         arm = _upsert(
             Arm, key={"study": study, "code": row["code"]},
             values={
-                "name": row["name"], "description": row.get("description") or "", "product_kind": row["product_kind"],
+                "name": row["name"], "name_zh": row.get("name_zh") or "", "description": row.get("description") or "",
+                "product_kind": row["product_kind"],
                 "missed_infusion_rule": row.get("missed_infusion_rule", "last_given"),
             },
             by=by, reason=reason, report=report, label=f"{code} arm {row['code']}", path=f"arms.{arm_index}",
@@ -241,7 +250,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
             _upsert(
                 DoseLevel, key={"arm": arm, "code": level["code"]},
                 values={
-                    "label": level.get("label") or "", "order": level["order"], "dose_basis": level["dose_basis"],
+                    "label": level.get("label") or "", "label_zh": level.get("label_zh") or "", "order": level["order"],
+                    "dose_basis": level["dose_basis"],
                     "dose_per_kg": level.get("dose_per_kg"), "flat_dose": level.get("flat_dose"),
                     "hard_limit_low": level.get("hard_limit_low", 0.5),
                     "hard_limit_high": level.get("hard_limit_high", 2.0),
@@ -277,7 +287,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
             VisitDefinition, key={"study": study, "code": row["code"]},
             values={
                 "arm": arms[row["arm"]] if row.get("arm") else None,
-                "label": row["label"], "anchor": row["anchor"], "offset": row["offset"],
+                "label": row["label"], "label_zh": row.get("label_zh") or "", "anchor": row["anchor"],
+                "offset": row["offset"],
                 "offset_unit": row.get("offset_unit", "days"),
                 "window_before": row.get("window_before", 0), "window_after": row.get("window_after", 0),
                 "window_unit": row.get("window_unit", "days"), "assessments": list(row.get("assessments", [])),
@@ -295,7 +306,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         _upsert(
             EligibilityCriterion, key={"study": study, "code": row["code"]},
             values={
-                "kind": row["kind"], "text": " ".join(str(row["text"]).split()), "source": row.get("source") or "",
+                "kind": row["kind"], "text": " ".join(str(row["text"]).split()),
+                "text_zh": " ".join(str(row.get("text_zh") or "").split()), "source": row.get("source") or "",
                 "rule_type": row["rule_type"], "params": row.get("params", {}), "order": order,
             },
             by=by, reason=reason, report=report, label=f"{code} criterion {row['code']}",

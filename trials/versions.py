@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .item_definitions import SCREENING_FORM
-from .items import ItemSpec
+from .content import ZH_SUFFIX, content
+from .items import ItemSpec, choice_pairs
 
 PARTS = ("items", "criteria")
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -56,13 +57,26 @@ def protocol_changes(before: dict, after: dict) -> list[Change]:
                 changes.append(Change(part, code, ADDED))
                 continue
             previous = old[code][1]
-            keys = tuple(key for key in sorted(set(previous) | set(row)) if previous.get(key) != row.get(key))
+            keys = tuple(key for key in sorted(set(previous) | set(row)) if _value(previous, key) != _value(row, key))
             if not keys and old_order.index(code) != new_order.index(code):
                 keys = ("position",)
             if keys:
                 changes.append(Change(part, code, CHANGED, keys))
         changes += [Change(part, code, REMOVED) for code in old if code not in new]
     return changes
+
+
+def _value(row: dict, key: str):
+    """A row's value for comparison: a Chinese text (`*_zh`) left out is an empty one (versions
+    frozen before study content had Chinese texts have none), and a code list compares its
+    choices with their Chinese labels the same way."""
+    value = row.get(key)
+    if key.endswith(ZH_SUFFIX):
+        return value or ""
+    if key == "choices" and isinstance(value, list):
+        return [{**choice, "label_zh": choice.get("label_zh") or ""} if isinstance(choice, dict) else choice
+                for choice in value]
+    return value
 
 
 def item_spec(document: dict) -> ItemSpec:
@@ -72,15 +86,15 @@ def item_spec(document: dict) -> ItemSpec:
         unit=document.get("unit") or "", min_value=document.get("min"), max_value=document.get("max"),
         decimals=document.get("decimals"), max_length=document.get("max_length"),
         required=bool(document.get("required")), applies_if=document.get("applies_if") or {},
-        choices=tuple((str(c.get("code")), str(c.get("label"))) for c in document.get("choices") or []
-                      if isinstance(c, dict)),
+        choices=choice_pairs(document.get("choices")), label_zh=document.get("label_zh") or "",
+        help_text_zh=document.get("help_zh") or "", choices_zh=choice_pairs(document.get("choices"), "label_zh"),
     )
 
 
 def form_items(protocol: dict, form: str = SCREENING_FORM) -> list[tuple[str, ItemSpec]]:
     """The items of one form ("screening" or a visit code) of a protocol, in the protocol's order,
     each with its section."""
-    return [(row.get("section") or "", item_spec(row)) for row in protocol.get("items") or []
+    return [(content(row, "section"), item_spec(row)) for row in protocol.get("items") or []
             if form in (row.get("forms") or [])]
 
 
@@ -92,5 +106,5 @@ def forms_of(protocol: dict) -> dict[str, list[tuple[str, ItemSpec]]]:
         for form in row.get("forms") or []:
             if form != SCREENING_FORM:
                 spec = spec or item_spec(row)
-                forms.setdefault(form, []).append((row.get("section") or "", spec))
+                forms.setdefault(form, []).append((content(row, "section"), spec))
     return forms

@@ -1646,7 +1646,7 @@ def test_rule_type_evaluate_validates_params():
 # The three studies, with the criteria of their study files (trials/studies/<CODE>.yaml)
 # ------------------------------------------------------------------------------------------------
 
-CRITERION_KEYS = {"code", "kind", "text", "source", "rule_type", "params"}
+CRITERION_KEYS = {"code", "kind", "text", "text_zh", "source", "rule_type", "params"}
 STUDY_ROWS = [(study, row) for study in study_codes() for row in criterion_rows(study)]
 STUDY_ROW_IDS = [f"{study}-{row.get('code')}" for study, row in STUDY_ROWS]
 

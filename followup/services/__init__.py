@@ -25,7 +25,7 @@ from .adverse_events import (
                              adverse_event_signed_changes,
                              adverse_event_update,
 )
-from .assessment_corrections import assessment_can_correct, assessment_update
+from .assessment_corrections import assessment_can_correct, assessment_change_problems, assessment_update
 from .assessments import AssessmentInput, assessment_problems, assessment_record
 from .keep import KEEP
 from .outcomes import outcomes_current, queue_outcomes
@@ -43,7 +43,8 @@ __all__ = [
     "ADVERSE_EVENT_CORRECTABLE", "ADVERSE_EVENT_SIGNED", "KEEP", "AdverseEventInput", "AssessmentInput",
     "adverse_event_can_change_relationship", "adverse_event_confirm", "adverse_event_dismiss",
     "adverse_event_problems", "adverse_event_record", "adverse_event_sae_report", "adverse_event_signed_changes",
-    "adverse_event_suggest", "adverse_event_update", "assessment_can_correct", "assessment_problems",
+    "adverse_event_suggest", "adverse_event_update", "assessment_can_correct", "assessment_change_problems",
+    "assessment_problems",
     "assessment_record", "assessment_update", "items_verify", "outcomes_compute", "outcomes_current",
     "outcomes_refresh", "participant_anchors", "participant_visit_rules", "queue_outcomes", "sdv_plan_set",
     "visit_miss", "visit_record", "visit_schedule_create", "visit_schedule_refresh",

@@ -15,6 +15,7 @@ from enrollment.locks import hold_unlocked, refuse_if_locked
 from trials.audit import audited_delete, audited_save
 from trials.audit_querysets import audited_bulk_create, audited_bulk_update
 from trials.concurrency import check_version
+from trials.errors import Errors
 from trials.limits import reason_length_error
 from trials.prefetch import cache_rows
 from trials.scoping import may_at
@@ -80,6 +81,26 @@ def _item_changes(current: list, wanted: list[dict]) -> tuple[list[dict], list, 
             remaining.remove(match)
             kept.append(match)
     return added, remaining, kept
+
+
+def _reason_problems(reason: str, errors) -> None:
+    if not reason:
+        errors.add("reason", _("Say why the assessment is corrected (kept in the audit trail)."))
+    elif reason_length_error(reason):
+        errors.add("reason", reason_length_error(reason))
+
+
+def assessment_change_problems(*, assessment, data: AssessmentInput, reason: str,
+                               now: datetime | None = None) -> Errors:
+    """What `assessment_update` would refuse in `data` and `reason` (the version and the lock aside),
+    every problem by its path; writes nothing. The correction page calls it on what it could read of
+    a correction its form refused, so that every problem shows at once."""
+    errors = _AssessmentErrors()
+    _reason_problems((reason or "").strip(), errors)
+    kept = _assessment_kept(data, assessment, assessment.visit.code if assessment.visit_id else None)
+    _assessment_validate(assessment.participant, kept, now=now or timezone.now(), errors=errors,
+                         current_visit_id=assessment.visit_id, current_items=assessment.items or {})
+    return errors
 
 
 def _assessment_kept(data: AssessmentInput, assessment, visit_code: str | None) -> AssessmentInput:
@@ -150,10 +171,7 @@ def assessment_update(*, assessment, data: AssessmentInput, reason: str, by, now
         old_visit = next((v for v in participant.visits.all() if v.pk == locked.visit_id), None)
         data = _assessment_kept(data, locked, old_visit.code if old_visit else None)
         errors = _AssessmentErrors()
-        if not reason:
-            errors.add("reason", _("Say why the assessment is corrected (kept in the audit trail)."))
-        elif reason_length_error(reason):
-            errors.add("reason", reason_length_error(reason))
+        _reason_problems(reason, errors)
         valid = _assessment_validate(participant, data, now=now, errors=errors, current_visit_id=locked.visit_id,
                                      current_items=locked.items or {})
         errors.raise_if_any()

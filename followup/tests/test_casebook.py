@@ -18,11 +18,6 @@ READERS = ["coordinator", "investigator", "monitor", "data_manager", "admin"]
 
 
 @pytest.fixture
-def monitor(make_user):
-    return make_user("monitor", username="mei")
-
-
-@pytest.fixture
 def admin(make_user):
     return make_user("admin", username="chen")
 
@@ -57,7 +52,7 @@ def test_the_casebook_prints_every_form_with_its_values_and_verifications(client
     plt = first.labs.get(analyte="PLT")
     form = html.split(f'data-record="assessment-{first.pk}"')[1].split("</section>")[0]
     assert f"{plt.entered_value:g} {plt.entered_unit}" in form
-    assert "verified by mei on" in form.split('data-item="lab:PLT"')[1].split("</tr>")[0]
+    assert f"verified by {monitor.get_username()} on" in form.split('data-item="lab:PLT"')[1].split("</tr>")[0]
     assert "Headache" in html
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from followup.models import AdverseEvent, Assessment
-from followup.tests.support import days_ago, filled, form_body, form_url
+from followup.tests.support import assessment_form_as_posted, days_ago, filled, form_body, form_url
 
 FILE_NAMES = ("CLINICAL_RULES", "PROTOCOLS.md", ".md")
 
@@ -125,3 +125,21 @@ def test_adverse_event_page_shows_a_bad_date_beside_the_services_problems(client
     assert set(errors) == {"onset_date", "category", "relationship"}, errors
     assert errors["onset_date"] == ["Enter a valid date."]
     assert AdverseEvent.objects.count() == 0
+
+
+def test_correction_page_shows_the_forms_and_the_services_errors_at_once(client, assessment, coordinator):
+    """A correction the form refuses (a value that is not a number) is checked by the service too:
+    the future date and the missing reason show in the same response, each on its field."""
+    client.force_login(coordinator)
+    url = reverse("assessment-edit", args=[assessment.pk])
+    body = {**assessment_form_as_posted(client.get(url)), "date": days_ago(-5), "lab-HGB-value": "abc", "reason": ""}
+    response = client.post(url, body)
+    assert response.status_code == 200
+    errors = {name: [str(m) for m in texts] for name, texts in response.context["form"].errors.items()}
+    assert errors["date"] == ["A date cannot be in the future."]
+    assert errors["reason"]
+    labs = {lab.analyte.code: [str(m) for m in lab.errors.get("value", [])] for lab in response.context["labs"]
+            if lab.errors}
+    assert labs == {"HGB": ["Enter a number."]}
+    stored = Assessment.objects.get(pk=assessment.pk)
+    assert (stored.date, stored.row_version) == (assessment.date, assessment.row_version)

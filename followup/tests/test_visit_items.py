@@ -113,9 +113,11 @@ def test_the_participant_page_shows_the_answers_by_section(client, api, woman, c
 
     page = client.get(reverse("participant-detail", args=[woman.pk])).content.decode()
 
-    assert '<span class="text-muted">Quality of life:</span> <span data-item="qol_score">Quality of life score ' \
-           '<strong>70 points</strong></span>' in page
-    assert '<span data-item="marrow_finding">Bone-marrow finding <strong>Normal</strong></span>' in page
+    # The study's texts (section, label) are marked with their language (`trials.content`).
+    assert ('<span class="text-muted" lang="en" data-study-content>Quality of life:</span> <span data-item="qol_score">'
+            '<span lang="en" data-study-content>Quality of life score</span> <strong>70 points</strong></span>' in page)
+    assert ('<span data-item="marrow_finding"><span lang="en" data-study-content>Bone-marrow finding</span> '
+            '<strong>Normal</strong></span>' in page)
     assert 'data-item="marrow_date"' not in page  # not answered
 
 

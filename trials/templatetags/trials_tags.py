@@ -1,6 +1,8 @@
 import re
 
 from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from trials import catalogues
@@ -9,9 +11,21 @@ from trials.rule_text import describe_rule
 register = template.Library()
 
 
-@register.filter
-def rule_text(criterion) -> str:
-    return describe_rule(criterion.rule_type, criterion.params, catalogues.current().analytes)
+# Marks around the study's own codes in a rule's words, replaced by an element in the study's language.
+_CODE_START, _CODE_END = "\x01", "\x02"
+
+
+def _marked_code(code) -> str:
+    return f"{_CODE_START}{str(code).replace('_', ' ')}{_CODE_END}"
+
+
+@register.simple_tag(takes_context=True)
+def rule_text(context, criterion) -> str:
+    """A criterion's rule in the reader's words, the study's codes in it marked in the study's language."""
+    text = describe_rule(criterion.rule_type, criterion.params, catalogues.current().analytes, code=_marked_code)
+    language = conditional_escape(context.get("content_language") or "en")
+    return mark_safe(conditional_escape(text).replace(_CODE_START, f'<span lang="{language}">')  # noqa: S308
+                     .replace(_CODE_END, "</span>"))
 
 
 _PROTOCOL_PART = re.compile(r"^(?:PROTOCOLS\.md\s+P\d+\s+)?(inclusion|exclusion|diseases|title)\s*(\d+)?(.*)$", re.S)
@@ -68,3 +82,17 @@ def cells(value) -> str:
     mantissa, exponent = f"{float(value):e}".split("e")
     mantissa = mantissa.rstrip("0").rstrip(".")
     return f"{mantissa} x10^{int(exponent)}"
+
+
+_LOADED_FROM = re.compile(r"Loaded from study definition (?P<file>[\w.-]+?)(?:\.ya?ml)?")
+
+
+@register.filter
+def stored_reason(reason) -> str:
+    """A change's reason as stored: the reason the study loader writes ("Loaded from study
+    definition MSC-ITP-5.yaml") in the reader's language, a reason a person wrote as written."""
+    reason = str(reason or "")
+    match = _LOADED_FROM.fullmatch(reason)
+    if match:
+        return _("Loaded from the study definition %(study)s") % {"study": match["file"]}
+    return reason

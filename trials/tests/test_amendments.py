@@ -240,8 +240,11 @@ def test_a_study_file_with_a_new_version_number_amends_a_running_study(study, ad
 
 @pytest.mark.django_db(transaction=True)
 def test_each_running_study_gets_its_rows_as_its_first_version_by_migration(studies, back_to_the_latest_schema):
-    expected = {code: study_definition(study)["criteria"] for code, study in studies.items()}
-    items = {code: study_definition(study)["items"] for code, study in studies.items()}
+    # The Chinese texts' columns come later (0020): the first versions have the English alone.
+    expected = {code: [{k: v for k, v in row.items() if k != "text_zh"} for row in study_definition(study)["criteria"]]
+                for code, study in studies.items()}
+    items = {code: [{k: "" if k.endswith("_zh") else v for k, v in row.items()}
+                    for row in study_definition(study)["items"]] for code, study in studies.items()}
     executor = MigrationExecutor(connection)
     executor.migrate([("trials", "0013_study_versions")])
     old = executor.loader.project_state([("trials", "0013_study_versions")]).apps

@@ -61,7 +61,8 @@ def test_api_study_detail_follows_the_contract(api, studies):
         "source": "Rodeghiero F et al. Blood 2009;113:2386-93 (International Working Group).",
         "thresholds": body["diseases"][0]["response_criteria"]["thresholds"]}}]
     d14 = next(v for v in body["visits"] if v["code"] == "D14")
-    assert d14 == {"code": "D14", "label": "Day 14 after the last infusion", "arm": None, "anchor": "last_infusion",
+    assert d14 == {"code": "D14", "label": "Day 14 after the last infusion", "label_zh": "末次输注后第14天",
+                   "arm": None, "anchor": "last_infusion",
                    "offset": 14, "offset_unit": "days", "window_before": 3, "window_after": 3, "window_unit": "days",
                    "assessments": ["blood_count", "bleeding", "liver", "renal", "transfusions", "adverse_events"],
                    "sex_restriction": "any", "first_n_participants": None}
