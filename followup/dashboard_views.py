@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.enums import WithdrawalReason
+from trials.limits import LimitedForm
 from trials.models import Study
 from trials.scoping import Action, site_ids_for
 from trials.templatetags.trials_tags import disease_name
@@ -17,7 +18,7 @@ from .dashboard import DashboardFilter, dashboard
 from .survival_chart import duration_rows
 
 
-class DashboardFilterForm(forms.Form):
+class DashboardFilterForm(LimitedForm, forms.Form):
     site = forms.TypedChoiceField(label=_("Site"), required=False, coerce=int, empty_value=None)
     disease = forms.ChoiceField(label=_("Disease"), required=False)
     group = forms.ChoiceField(label=_("Arm or dose level"), required=False)
