@@ -3,11 +3,12 @@
 decisions count the DLTs they find."""
 from __future__ import annotations
 
-import operator
 from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from trials.numbers import whole_number
 
 DLT_RELATEDNESS = ("unrelated", "unlikely", "possible", "probable", "definite")
 TREATMENT_RELATED = ("possible", "probable", "definite")
@@ -27,15 +28,6 @@ DLT_WINDOW_DAYS_AFTER_LAST_INFUSION = 28
 
 
 
-def _check_whole(value, name: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number, got the boolean {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
-
-
 # --------------------------------------------------------------------------- DLT window and definition
 
 
@@ -51,7 +43,7 @@ def dlt_window(
     for name, value in (("first_infusion", first_infusion), ("last_planned_infusion", last_planned_infusion)):
         if isinstance(value, datetime) or not isinstance(value, date):
             raise TypeError(f"{name} must be a date, got {value!r}")
-    days_after = _check_whole(days_after, "days_after")
+    days_after = whole_number(days_after, "days_after")
     if days_after < 0:
         raise ValueError(f"days_after must not be negative, got {days_after}")
     if last_planned_infusion < first_infusion:
@@ -85,7 +77,7 @@ def is_dlt(
     Returns ``(is_dlt, explanation)``; raises ``ValueError`` for an unknown grade, category or
     attribution, or a flag that is not a bool.
     """
-    grade = _check_whole(grade, "grade")
+    grade = whole_number(grade, "grade")
     if not 1 <= grade <= 5:
         raise ValueError(f"grade must be a CTCAE grade 1-5, got {grade}")
     if category not in DLT_CATEGORIES:
@@ -157,8 +149,8 @@ def is_dlt_evaluable(*, infusions_received: int, infusions_planned: int, had_dlt
     More infusions received than planned still counts as all received. Raises ``ValueError`` for
     negative counts or fewer than one planned infusion.
     """
-    infusions_received = _check_whole(infusions_received, "infusions_received")
-    infusions_planned = _check_whole(infusions_planned, "infusions_planned")
+    infusions_received = whole_number(infusions_received, "infusions_received")
+    infusions_planned = whole_number(infusions_planned, "infusions_planned")
     if infusions_received < 0:
         raise ValueError(f"infusions_received must not be negative, got {infusions_received}")
     if infusions_planned < 1:

@@ -41,10 +41,11 @@ from typing import Sequence
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from trials.numbers import whole_number
+
 from .dlt import (
     DLT_CATEGORIES,
     DLT_RELATEDNESS,
-    _check_whole,
     could_be_dlt,
     dlt_window,
     is_dlt,
@@ -168,11 +169,11 @@ class LevelState:
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code:
             raise ValueError(f"level code must be a non-empty string, got {self.code!r}")
-        _check_whole(self.order, f"level {self.code}: order")
+        whole_number(self.order, f"level {self.code}: order")
         if self.status not in LEVEL_STATUSES:
             raise ValueError(f"level {self.code}: status must be one of {LEVEL_STATUSES}, got {self.status!r}")
         for name in ("enrolled", "evaluable", "dlts", "in_dlt_window"):
-            if _check_whole(getattr(self, name), f"level {self.code}: {name}") < 0:
+            if whole_number(getattr(self, name), f"level {self.code}: {name}") < 0:
                 raise ValueError(f"level {self.code}: {name} must not be negative, got {getattr(self, name)}")
         if self.evaluable > self.enrolled:
             raise ValueError(f"level {self.code}: {self.evaluable} evaluable but only {self.enrolled} enrolled")
@@ -396,8 +397,8 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
     escalation service shows the signed decision next to it. Raises ``ValueError`` for no levels,
     duplicate codes or orders, or bad cohort sizes.
     """
-    cohort_size = _check_whole(cohort_size, "cohort_size")
-    expansion_size = _check_whole(expansion_size, "expansion_size")
+    cohort_size = whole_number(cohort_size, "cohort_size")
+    expansion_size = whole_number(expansion_size, "expansion_size")
     if cohort_size < 1 or expansion_size <= cohort_size:
         raise ValueError(
             f"need 1 <= cohort_size < expansion_size, got cohort_size={cohort_size}, expansion_size={expansion_size}"

@@ -31,6 +31,8 @@ from typing import Sequence
 
 from scipy.stats import beta, norm
 
+from trials.numbers import whole_number
+
 __all__ = [
     "DAYS_PER_MONTH",
     "DURATION_LANDMARKS",
@@ -62,19 +64,9 @@ def _check_confidence(confidence: float) -> float:
     return float(confidence)
 
 
-def _check_count(value, name: str) -> int:
-    """Accept ints (also numpy integers), refuse bools, floats and anything else."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number, got the boolean {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
-
-
 def _check_binomial(successes, n) -> tuple[int, int]:
-    successes = _check_count(successes, "successes")
-    n = _check_count(n, "n")
+    successes = whole_number(successes, "successes")
+    n = whole_number(n, "n")
     if n < 0:
         raise ValueError(f"n must not be negative, got {n}")
     if n == 0:
@@ -154,8 +146,8 @@ def proportion(successes: int, n: int, confidence: float = DEFAULT_CONFIDENCE) -
     :class:`Proportion` with ``rate``, ``ci_exact`` and ``ci_wilson`` all ``None`` (and requires
     ``successes == 0``). Any other invalid input raises ``ValueError``.
     """
-    successes = _check_count(successes, "successes")
-    n = _check_count(n, "n")
+    successes = whole_number(successes, "successes")
+    n = whole_number(n, "n")
     confidence = _check_confidence(confidence)
     if n == 0:
         if successes != 0:
