@@ -19,7 +19,7 @@ from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
 from trials.signature_record import Signature
 
-from .signoff_models import CasebookSignature  # noqa: F401 (the app's models)
+from .signoff_models import CasebookChange, CasebookSignature  # noqa: F401 (the app's models)
 
 
 class VisitState(models.TextChoices):
