@@ -5,8 +5,8 @@ of the computation's time.
 
 Each participant's response is computed from these values by the same rules as the response pages
 (`followup.selectors.response_by_set`), and reduced to what the outcomes aggregate
-(`ParticipantOutcome`), which the snapshot stores so that a later computation reads again only the
-participants changed since (`followup.outcomes.outcomes_refresh`).
+(`ParticipantOutcome`), stored per participant (`followup.outcome_models.OutcomeResult`) so that a
+later computation reads again only the participants changed since (`followup.outcomes.outcomes_refresh`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import timedelta
 
-from django.db.models import Count
 from django.utils import timezone
 
 from dosing.models import Infusion
@@ -49,10 +48,6 @@ class ParticipantRow(NamedTuple):
     disease: str
     sex: str
 
-    def group(self, several: set[int]) -> str:
-        """Results are per dose level where an arm has several (`arms_with_levels`), else per arm."""
-        return self.dose_level_code if self.dose_level_id and self.arm_id in several else self.arm_code
-
 
 @dataclass(frozen=True)
 class ParticipantOutcome:
@@ -65,14 +60,6 @@ class ParticipantOutcome:
     disease: str
     sex: str
 
-    def stored(self) -> list:
-        return [self.best, list(self.duration) if self.duration else None, self.disease, self.sex]
-
-    @classmethod
-    def from_stored(cls, value) -> ParticipantOutcome:
-        best, duration, disease, sex = value
-        return cls(best, tuple(duration) if duration else None, disease, sex)
-
 
 def study_sets(study) -> dict[str, StudyDisease]:
     """Disease -> the study's criteria set row for it, with the study (one query)."""
@@ -80,18 +67,27 @@ def study_sets(study) -> dict[str, StudyDisease]:
     return {row.disease: row for row in rows}
 
 
-def arms_with_levels(study) -> set[int]:
-    """The study's arms with several dose levels, whose participants are counted per dose level (one query)."""
-    return set(Arm.objects.filter(study=study).annotate(levels=Count("dose_levels")).filter(levels__gt=1)
-               .values_list("id", flat=True))
+def group_layout(study) -> list[tuple]:
+    """The study's arms with their dose levels, (arm id, arm code, level id, level code) sorted (one
+    query): which group each participant is counted in (`arms_with_levels`), part of the digest."""
+    return sorted(Arm.objects.filter(study=study).values_list("id", "code", "dose_levels__id", "dose_levels__code"),
+                  key=lambda row: (row[0], row[2] or 0))
 
 
-def configuration_digest(sets: dict[str, StudyDisease]) -> str:
+def arms_with_levels(layout: list[tuple]) -> set[int]:
+    """The arms with several dose levels, whose participants are counted per dose level."""
+    levels: dict[int, int] = {}
+    for arm_id, _code, level_id, _level in layout:
+        levels[arm_id] = levels.get(arm_id, 0) + (level_id is not None)
+    return {arm_id for arm_id, count in levels.items() if count > 1}
+
+
+def configuration_digest(sets: dict[str, StudyDisease], layout: list[tuple] = ()) -> str:
     """A digest of everything besides the participant's own data that their response depends on:
     the study's response period and time points, each disease's criteria set (and the lineages'
-    sets and involved lineages for several lineages). A snapshot computed with another digest is
-    computed again in full."""
-    parts = []
+    sets and involved lineages for several lineages), and the arms and dose levels the results are
+    counted by (`group_layout`). A snapshot computed with another digest is computed again in full."""
+    parts = [list(map(list, layout))]
     for disease, row in sorted(sets.items()):
         criteria, study = row.response_criteria, row.study
         part = [disease, criteria.code, criteria.family, criteria.thresholds, study.response_from_day,
@@ -105,9 +101,9 @@ def configuration_digest(sets: dict[str, StudyDisease]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def participant_rows(study) -> list[ParticipantRow]:
-    """The study's participants, in their list order (one query)."""
-    return [ParticipantRow(*values) for values in Participant.objects.filter(study=study).order_by(
+def participant_rows(study, ids: Collection[int] | None = None) -> list[ParticipantRow]:
+    """The study's participants (those of `ids` when given), in their list order (one query)."""
+    return [ParticipantRow(*values) for values in _of(Participant.objects.filter(study=study), "id", ids).order_by(
         "site", "sequence", "id").values_list("id", "arm_id", "arm__code", "dose_level_id", "dose_level__code",
                                               "screening__disease", "screening__sex")]
 

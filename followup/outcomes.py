@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F, Q
+from django.db.models import BooleanField, Case, Count, F, Q, Value, When
 from django.utils import timezone
 
+from enrollment.models import Participant
 from trials.models import Study
 
 from . import outcome_reads as reads
-from .models import OutcomeChange, OutcomeSnapshot
+from .models import OutcomeChange, OutcomeResult, OutcomeSnapshot
 from .outcome_reads import RESPONDERS
 from .statistics import duration_of_response_summary, proportion
 
@@ -36,20 +37,26 @@ def outcomes_compute(*, study, now: datetime | None = None):
     section 1, "NR not confirmed") is treated but not evaluable, so the rate over the treated
     counts them as non-responders and the rate over the evaluable leaves them out. Stored as the study's
     snapshot (one row, replaced), with the study's change count read before the data: the snapshot
-    covers at least that change (`OutcomeChange`), and with each participant's result, which
-    `outcomes_refresh` merges with the participants changed since. Reads plain values
-    (`followup.outcome_reads`): a fixed number of queries whatever the number of participants."""
+    covers at least that change (`OutcomeChange`); each participant's result is stored as a row
+    (`OutcomeResult`), which `outcomes_refresh` rewrites for the participants changed since. Reads
+    plain values (`followup.outcome_reads`): a fixed number of queries whatever the number of
+    participants."""
     return _compute(study=study, now=now, incremental=False)
 
 
 def outcomes_refresh(*, study, now: datetime | None = None):
     """The study's outcomes snapshot brought up to date: the same result as `outcomes_compute`,
-    reading again only the participants changed since the stored snapshot (marked with the change
-    count, `OutcomeChange.participants_changed`) or whose disease or sex differs from the one their stored
-    result was computed with; in full when there is no snapshot with per-participant results, when
+    computing again only the participants changed since the stored snapshot (marked with the change
+    count, `OutcomeChange.participants_changed`) or whose disease, sex, arm or dose level differs
+    from the one their stored result was computed with (found by one query in the database,
+    `_moved`), and rewriting only the results that moved; in full when there is no snapshot, when
     the criteria sets or the response period changed since (`configuration_digest`), or when many
     participants changed. Run by the `followup.compute_outcomes` task and by the reconcile."""
     return _compute(study=study, now=now, incremental=True)
+
+
+_RESULT_FIELDS = ("arm", "dose_level", "disease", "sex", "treated", "best", "duration_days", "censored")
+_RESULT_VALUES = ("arm_id", "dose_level_id", "disease", "sex", "treated", "best", "duration_days", "censored")
 
 
 def _compute(*, study, now, incremental: bool):
@@ -57,31 +64,36 @@ def _compute(*, study, now, incremental: bool):
     covers, marks, cleared = (OutcomeChange.objects.filter(study=study)
                               .values_list("sequence", "participants_changed", "cleared_at").first() or (0, "", 0))
     sets = reads.study_sets(study)
-    digest = reads.configuration_digest(sets)
-    rows = reads.participant_rows(study)
-    stored = _stored_results(study, digest) if incremental else None
-    if stored is not None and stored[1] < cleared:
-        stored = None  # the marks after the snapshot were cleared: it cannot be caught up
-    # Each participant's result in its stored form (`ParticipantOutcome.stored`, None: not treated):
-    # the unchanged participants' are taken from the snapshot as they are, not rebuilt.
-    if stored is None:
-        results = _stored_form(reads.participant_outcomes(study, rows, sets))
-    else:
-        previous, since = stored
-        changed = changed_since(marks, since)
-        stale = {row.pk for row in rows if row.pk in changed or _differs(previous.get(str(row.pk), False), row)}
+    layout = reads.group_layout(study)
+    digest = reads.configuration_digest(sets, layout)
+    stored = OutcomeSnapshot.objects.filter(study=study).values_list("pk", "covers_change", "inputs").first()
+    stale = None
+    if incremental and stored is not None and stored[2] == digest and stored[1] >= cleared:
+        # else: another configuration, or the marks after the snapshot were cleared: in full
+        stale = changed_since(marks, stored[1]) | _moved(study)
         if len(stale) > INCREMENTAL_LIMIT:
-            results = _stored_form(reads.participant_outcomes(study, rows, sets))
-        else:
-            fresh = _stored_form(reads.participant_outcomes(study, rows, sets, stale) if stale else {})
-            results = {str(row.pk): fresh[str(row.pk)] if row.pk in stale else previous[str(row.pk)]
-                       for row in rows}
-    groups = _groups(rows, results, reads.arms_with_levels(study))
-    # Replaced without reading the stored snapshot back (its per-participant results are large).
-    snapshot = OutcomeSnapshot(pk=OutcomeSnapshot.objects.filter(study=study).values_list("pk", flat=True).first(),
-                               study=study, computed_at=now, groups=groups, covers_change=covers, inputs=digest,
-                               participants=results)
-    snapshot.save(force_update=snapshot.pk is not None)
+            stale = None
+    if stale is None:
+        rows = reads.participant_rows(study)
+        _store_all(study, rows, reads.participant_outcomes(study, rows, sets))
+        moved = None
+    elif stale:
+        rows = reads.participant_rows(study, stale)
+        moved = _store_changed(study, rows, reads.participant_outcomes(study, rows, sets, stale))
+    else:
+        moved = []
+    if moved == []:
+        # No result moved: the outcomes table stands as stored; only what it covers is brought up.
+        OutcomeSnapshot.objects.filter(pk=stored[0]).update(computed_at=now, covers_change=covers)
+        snapshot = OutcomeSnapshot.objects.get(pk=stored[0])
+    else:
+        # The durations of response (Kaplan-Meier) are computed again only when one of them moved.
+        kept = (None if moved is None or any(duration for duration in moved)
+                else OutcomeSnapshot.objects.filter(pk=stored[0]).values_list("groups", flat=True).get())
+        snapshot = OutcomeSnapshot(pk=stored[0] if stored else None, study=study, computed_at=now,
+                                   groups=_groups(study, reads.arms_with_levels(layout), kept),
+                                   covers_change=covers, inputs=digest)
+        snapshot.save(force_update=snapshot.pk is not None)
     if len(marks) > MARKS_KEPT:
         # Forget the marks the snapshot covers, unless a change came meanwhile (then the next one will).
         OutcomeChange.objects.filter(study=study, sequence=covers).update(participants_changed="", cleared_at=covers)
@@ -99,45 +111,83 @@ def changed_since(marks: str, since: int) -> set[int]:
     return found
 
 
-def _stored_results(study, digest: str):
-    """(participant id -> stored result, change covered) of the study's snapshot, or None when it
-    cannot be merged with (none, none per participant, another configuration)."""
-    found = (OutcomeSnapshot.objects.filter(study=study)
-             .values_list("participants", "covers_change", "inputs").first())
-    if found is None or found[0] is None or found[2] != digest:
-        return None
-    return found[0], found[1]
+def _moved(study) -> set[int]:
+    """The study's participants without a stored result, or whose disease, sex, arm or dose level is
+    not the one their result was computed with (one query; compared in the database, so that a
+    change that left no mark is caught without reading every participant)."""
+    same_level = (Q(outcome_result__dose_level__isnull=True, dose_level__isnull=True)
+                  | Q(outcome_result__dose_level=F("dose_level")))
+    same = (Q(outcome_result__disease=F("screening__disease")) & Q(outcome_result__sex=F("screening__sex"))
+            & Q(outcome_result__arm=F("arm")) & same_level)
+    return set(Participant.objects.filter(study=study).alias(
+        same=Case(When(same, then=Value(True)), default=Value(False), output_field=BooleanField()))
+        .filter(same=False).values_list("pk", flat=True))
 
 
-def _differs(stored, row) -> bool:
-    """Whether a participant's stored result (False: none stored) cannot stand for them now."""
-    if stored is False:
-        return True
-    return stored is not None and (stored[2], stored[3]) != (row.disease, row.sex)
+def _result(study, row, outcome) -> OutcomeResult:
+    duration = outcome.duration if outcome is not None else None
+    return OutcomeResult(participant_id=row.pk, study_id=study.pk, arm_id=row.arm_id, dose_level_id=row.dose_level_id,
+                         disease=row.disease, sex=row.sex, treated=outcome is not None,
+                         best=outcome.best if outcome is not None else "",
+                         duration_days=duration[0] if duration else None, censored=duration[1] if duration else None)
 
 
-def _stored_form(results) -> dict[str, list | None]:
-    return {str(pk): None if result is None else result.stored() for pk, result in results.items()}
+def _store_all(study, rows, outcomes) -> None:
+    OutcomeResult.objects.filter(study=study).delete()
+    OutcomeResult.objects.bulk_create([_result(study, row, outcomes[row.pk]) for row in rows], batch_size=2000)
 
 
-def _groups(rows, results, several) -> list[dict]:
-    """The outcomes table (see `outcomes_compute`) from each participant's stored result (by
-    participant id as text), in list order."""
+def _store_changed(study, rows, outcomes) -> list[bool]:
+    """The results of `rows` written where they differ from the stored ones (new ones added): for
+    each result that moved, whether a duration of response was part of the move."""
+    fresh = {row.pk: _result(study, row, outcomes[row.pk]) for row in rows}
+    stored = {values[0]: values[1:] for values in OutcomeResult.objects.filter(participant_id__in=list(fresh))
+              .values_list("participant_id", *_RESULT_VALUES)}
+    duration = _RESULT_VALUES.index("duration_days")
+    moved, durations = [], []
+    for pk, result in fresh.items():
+        values = tuple(getattr(result, name) for name in _RESULT_VALUES)
+        if stored.get(pk) != values:
+            moved.append(result)
+            durations.append(values[duration] is not None or (pk in stored and stored[pk][duration] is not None))
+    changed = [result for result in moved if result.pk in stored]
+    if changed:
+        OutcomeResult.objects.bulk_update(changed, _RESULT_FIELDS)
+    added = [result for result in moved if result.pk not in stored]
+    if added:
+        OutcomeResult.objects.bulk_create(added)
+    return durations
+
+
+def _groups(study, several: set[int], kept: list[dict] | None = None) -> list[dict]:
+    """The outcomes table (see `outcomes_compute`) from the stored results, counted per arm and dose
+    level in the database (one query) with the responders' durations (one query), in list order.
+    With `kept` (the stored table, when no duration of response moved since), each group's duration
+    of response is taken from it instead (the same durations give the same summary)."""
+    treated = OutcomeResult.objects.filter(study=study, treated=True).order_by()
+
+    def group_of(arm_id, level_id, arm_code, level_code):
+        return level_code if level_id and arm_id in several else arm_code
+
     tallies: dict[str, dict[str, int]] = {}
+    counted = treated.values("arm_id", "dose_level_id", "arm__code", "dose_level__code").annotate(
+        n_treated=Count("pk"), n_evaluable=Count("pk", filter=~Q(best="NE")),
+        n_responders=Count("pk", filter=Q(best__in=RESPONDERS)), n_complete=Count("pk", filter=Q(best="CR")))
+    for row in counted:
+        for name in (group_of(row["arm_id"], row["dose_level_id"], row["arm__code"], row["dose_level__code"]), "all"):
+            tally = tallies.setdefault(name, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
+            tally["treated"] += row["n_treated"]
+            tally["evaluable"] += row["n_evaluable"]
+            tally["responders"] += row["n_responders"]
+            tally["complete_responders"] += row["n_complete"]
     durations: dict[str, list[tuple[int, bool]]] = {}
-    for row in rows:
-        result = results.get(str(row.pk))
-        if result is None:
-            continue  # not treated: outside every denominator
-        best, duration = result[0], result[1]
-        for key in (row.group(several), "all"):
-            if duration:
-                durations.setdefault(key, []).append((duration[0], duration[1]))
-            tally = tallies.setdefault(key, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
-            tally["treated"] += 1
-            tally["evaluable"] += best != "NE"
-            tally["responders"] += best in RESPONDERS
-            tally["complete_responders"] += best == "CR"
+    summaries = None if kept is None else {group["group"]: group["duration_of_response"] for group in kept}
+    responders = () if summaries is not None else treated.filter(duration_days__isnull=False).order_by(
+        "participant_id").values_list("arm_id", "dose_level_id", "arm__code", "dose_level__code", "duration_days",
+                                      "censored")
+    for arm_id, level_id, arm_code, level_code, days, censored in responders:
+        for name in (group_of(arm_id, level_id, arm_code, level_code), "all"):
+            durations.setdefault(name, []).append((days, bool(censored)))
     groups = []
     for key in sorted(k for k in tallies if k != "all") + (["all"] if "all" in tallies else []):
         tally = tallies[key]
@@ -150,7 +200,8 @@ def _groups(rows, results, several) -> list[dict]:
             "rate_evaluable": evaluable_rate.rate,
             "ci_exact_evaluable": list(evaluable_rate.ci_exact) if evaluable_rate.ci_exact else None,
             "ci_wilson_evaluable": list(evaluable_rate.ci_wilson) if evaluable_rate.ci_wilson else None,
-            "duration_of_response": duration_of_response_summary(durations.get(key, [])),
+            "duration_of_response": (summaries[key] if summaries is not None and key in summaries
+                                     else duration_of_response_summary(durations.get(key, []))),
         })
     return groups
 
