@@ -10,7 +10,7 @@ queries whatever the number of participants; the per-participant arithmetic is i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -47,7 +47,7 @@ class InfusionSummary:
     planned: int
     received: int
     waiting: bool  # an infusion is still in the planned state
-    first_started: datetime | None  # the earliest start of an infusion given
+    first_infusion: date | None  # the local date of the earliest start of an infusion given
     last_target: date | None
 
     @classmethod
@@ -56,11 +56,8 @@ class InfusionSummary:
         given = [row.started_at for row in rows if row.state == InfusionState.GIVEN and row.started_at]
         return cls(planned=len(rows), received=sum(1 for row in rows if row.state == InfusionState.GIVEN),
                    waiting=any(row.state == InfusionState.PLANNED for row in rows),
-                   first_started=min(given) if given else None, last_target=rows[-1].target_date if rows else None)
-
-    @property
-    def first_infusion(self) -> date | None:
-        return timezone.localtime(self.first_started).date() if self.first_started else None
+                   first_infusion=timezone.localtime(min(given)).date() if given else None,
+                   last_target=rows[-1].target_date if rows else None)
 
     def dlt_window(self) -> tuple[date, date] | None:
         """First infusion given to 28 days after the last planned infusion's target date

@@ -24,7 +24,7 @@ from . import dashboard_charts as charts
 from . import dashboard_tables as tables
 from . import outcome_reads as reads
 from .models import AdverseEvent
-from .outcome_reads import ChartFacts, ParticipantRow
+from .outcome_reads import ParticipantRow
 from .outcomes import current_results
 from .selectors import CHARTED
 
@@ -135,7 +135,9 @@ def _shown(user, study, narrowed: DashboardFilter) -> list[Shown]:
               .values_list("id", "arm_id", "arm__code", "dose_level_id", "dose_level__code", "screening__disease",
                            "screening__sex", "study_number", "status", "withdrawn_on", "planned", "received",
                            "waiting", "first_started", "last_target"))
-    return [Shown(ParticipantRow(*v[:7]), v[7], v[8], v[9], InfusionSummary(v[10], v[11], bool(v[12]), v[13], v[14]))
+    zone = timezone.get_current_timezone()  # once: `localtime` per row is most of the loop's time
+    return [Shown(ParticipantRow(*v[:7]), v[7], v[8], v[9],
+                  InfusionSummary(v[10], v[11], bool(v[12]), v[13].astimezone(zone).date() if v[13] else None, v[14]))
             for v in values]
 
 
@@ -158,16 +160,15 @@ def _thresholds(study_disease) -> tuple[str, str, list[tuple[float, str]]]:
     return analyte, unit, found
 
 
-def _swimmer_row(shown: Shown, facts: ChartFacts, events: list[EventValues], today: date) -> charts.SwimmerInput:
-    first = facts.first
+def _swimmer_row(shown: Shown, facts: list, events: list[EventValues], today: date) -> charts.SwimmerInput:
+    """`facts`: the participant's `ChartFacts` in their stored form, read as stored (no object built)."""
+    first, infusions, last_assessment, response, loss = facts[:5]
+    first = date.fromisoformat(first)
     end = shown.withdrawn_on if shown.status == "withdrawn" and shown.withdrawn_on else today
-    days = (end - first).days
-    if shown.status == "completed":
-        days = max(facts.last_assessment or 0, 0)
+    days = max(last_assessment or 0, 0) if shown.status == "completed" else (end - first).days
     return charts.SwimmerInput(
-        shown.study_number, max(0, days), shown.status not in ("withdrawn", "completed"), facts.infusions,
-        facts.response, facts.loss,
-        tuple((e.onset_date - first).days for e in events if e.status == "confirmed" and e.serious))
+        shown.study_number, max(0, days), shown.status not in ("withdrawn", "completed"), tuple(infusions),
+        response, loss, tuple((e.onset_date - first).days for e in events if e.status == "confirmed" and e.serious))
 
 
 def _analyte_chart(analyte: str, entry: dict) -> AnalyteChart:
@@ -196,6 +197,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
     events_of = _events(user, study, narrowed)
     outcome_rows, swimmer_rows, events, dlt_inputs = [], [], [], []
     per_analyte: dict[str, dict] = {}
+    charted: dict[str, tuple] = {}  # disease -> its charted analyte, unit and thresholds
     for shown in participants:
         row = shown.row
         group = row.group(several)
@@ -208,21 +210,25 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         stored = results.get(str(row.pk))
         if stored is None:
             continue  # not treated: outside the outcomes and the charts
-        outcome = reads.ParticipantOutcome.from_stored(stored)
-        outcome_rows.append(tables.OutcomeRow(group, outcome.best, outcome.duration))
-        facts = outcome.chart
+        best, duration, _disease, _sex, facts = stored  # `ParticipantOutcome.stored`, read as stored
+        outcome_rows.append(tables.OutcomeRow(group, best, tuple(duration) if duration else None))
         swimmer_rows.append(_swimmer_row(shown, facts, own_events, today))
         study_disease = sets.get(row.disease)
         if study_disease is None:
             continue
-        analyte, unit, thresholds = _thresholds(study_disease)
+        if row.disease not in charted:
+            charted[row.disease] = _thresholds(study_disease)
+        analyte, unit, thresholds = charted[row.disease]
         entry = per_analyte.setdefault(analyte, {"unit": unit, "thresholds": [], "series": [], "changes": []})
-        entry["thresholds"] += [t for t in thresholds if t not in entry["thresholds"]]
-        daily = facts.daily if facts.analyte == analyte else ()
+        if len(entry["series"]) == 0 or thresholds != entry.get("last"):
+            entry["thresholds"] += [t for t in thresholds if t not in entry["thresholds"]]
+            entry["last"] = thresholds
+        baseline, flat = (facts[6], facts[7]) if facts[5] == analyte else (None, [])
+        daily = tuple(zip(flat[::2], flat[1::2]))
         entry["series"].append(charts.Series(shown.study_number, daily))
         after = [v for d, v in daily if d > 0]
-        entry["changes"].append((shown.study_number, facts.baseline, max(after) if after else None,
-                                 charts.best_change(facts.baseline, after)))
+        entry["changes"].append((shown.study_number, baseline, max(after) if after else None,
+                                 charts.best_change(baseline, after)))
     safety, any_event = tables.adverse_events_by_term(events)
     ordered = sorted(swimmer_rows, key=lambda r: (-r.days_on_study, r.label))
     pages = max(1, -(-len(ordered) // charts.SWIMMER_PAGE))

@@ -15,7 +15,7 @@ from trials.scoping import Action, site_ids_for
 from trials.templatetags.trials_tags import disease_name
 
 from .dashboard import DashboardFilter, dashboard
-from .dashboard_charts import SWIMMER_PAGE
+from . import dashboard_charts
 from .survival_chart import duration_rows
 
 
@@ -62,7 +62,8 @@ def _lanes_pages(request, data) -> dict:
     page = data.swimmer_page
     return {"previous": link(page - 1) if page > 1 else "",
             "next": link(page + 1) if page < data.swimmer_pages else "",
-            "first": (page - 1) * SWIMMER_PAGE + 1, "last": (page - 1) * SWIMMER_PAGE + len(data.swimmer_rows)}
+            "first": (page - 1) * dashboard_charts.SWIMMER_PAGE + 1,
+            "last": (page - 1) * dashboard_charts.SWIMMER_PAGE + len(data.swimmer_rows)}
 
 
 @login_required
