@@ -198,13 +198,19 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
     outcome_rows, swimmer_rows, events, dlt_inputs = [], [], [], []
     per_analyte: dict[str, dict] = {}
     charted: dict[str, tuple] = {}  # disease -> its charted analyte, unit and thresholds
+    counted_as: dict[tuple, tuple] = {}  # (status, infusions) -> the 3+3 counts of a participant without events
     for shown in participants:
         row = shown.row
         group = row.group(several)
         own_events = events_of.get(row.pk, [])
-        escalation = escalation_of(shown, shown.infusions, own_events, today=today)
-        dlt_inputs.append(tables.DltInput(group, escalation.counted, escalation.evaluable, escalation.had_dlt,
-                                          not escalation.in_dlt_window))
+        # Participants without adverse events and with the same status and infusions count alike
+        key = None if own_events else (shown.status, shown.infusions)
+        if key is None or key not in counted_as:
+            escalation = escalation_of(shown, shown.infusions, own_events, today=today)
+            counts = (escalation.counted, escalation.evaluable, escalation.had_dlt, not escalation.in_dlt_window)
+            if key is not None:
+                counted_as[key] = counts
+        dlt_inputs.append(tables.DltInput(group, *counted_as.get(key) if key is not None else counts))
         events += [tables.EventRow(row.pk, e.term, e.grade, bool(e.serious)) for e in own_events
                    if e.status == "confirmed"]
         stored = results.get(str(row.pk))
