@@ -214,3 +214,11 @@ def english(msg: Mapping | str | None) -> str:
     if not _is_message(msg):
         return str(msg)
     return _render(msg, lambda source: source)
+
+
+def criterion_shown(row: Mapping) -> dict:
+    """A stored criterion outcome (``Screening.eligibility``) as pages and the API show it: its
+    ``detail`` worded in the active language from its ``explanation`` message, which stays stored."""
+    shown = {key: value for key, value in row.items() if key != "explanation"}
+    shown["detail"] = render(row["explanation"]) if "explanation" in row else str(row.get("detail", ""))
+    return shown
