@@ -21,6 +21,7 @@ from trials.scoping import Action, require, site_ids_for
 from . import selectors, services
 from .lock_api import participant_lock_fields
 from .locks import lock_of
+from .eligibility_text import criterion_shown
 from .enums import Sex, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
@@ -211,7 +212,7 @@ class ScreeningOutSerializer(serializers.ModelSerializer):
 
     def get_eligibility(self, screening) -> dict:
         return {"eligible": screening.eligible, "evaluated_at": screening.evaluated_at,
-                "criteria": screening.eligibility}
+                "criteria": [criterion_shown(c) for c in screening.eligibility]}
 
     def get_participant(self, screening) -> dict | None:
         participant = getattr(screening, "participant", None)

@@ -110,10 +110,11 @@ def screening_evaluate(screening: Screening, *, now: datetime | None = None, lab
                 for c in in_force]
     result = rules.evaluate_criteria(criteria, screening_facts(screening, labs=labs, therapies=therapies))
     screening.eligible = result.eligible
-    # Each criterion keeps its Chinese text beside the English (`trials.content`), as evaluated.
+    # Each criterion keeps its Chinese text beside the English (`trials.content`), as evaluated, and
+    # its values and arithmetic as a message worded in the reader's language when shown.
     chinese = {c.code: c.text_zh for c in in_force}
     screening.eligibility = [{"code": c.code, "kind": c.kind, "text": c.text, "text_zh": chinese.get(c.code, ""),
-                              "outcome": c.outcome, "detail": c.detail}
+                              "outcome": c.outcome, "explanation": c.message}
                              for c in result.criteria]
     screening.evaluated_at = now or timezone.now()
     screening.protocol_version = screening.study.version
