@@ -324,7 +324,8 @@ class StudyScreenings(APIView):
         # The study with the sites where the user screens for it, in one query; then its diseases and
         # criteria, read once here and used by the service.
         links = list(Study.sites.through.objects.filter(
-            study__code=code, site_id__in=site_ids_for(request.user, Action.SCREEN)).select_related("study", "site"))
+            study__code=code, site_id__in=site_ids_for(request.user, Action.SCREEN)).select_related(
+            "study__active_version", "site"))
         if not links:
             get_object_or_404(Study.objects.visible_to(request.user), code=code)  # 404 unless visible
             require(request.user, Action.SCREEN, [])
@@ -431,14 +432,13 @@ class ScreeningEligibilityConfirmation(APIView):
 class ScreeningEnrol(APIView):
     @extend_schema(request=EnrolInSerializer, responses={201: ParticipantOutSerializer})
     def post(self, request, pk):
-        # Enrolment reads the facts again under its lock: only when consent was first signed is needed here.
-        screening = _screening_for(request, pk, Action.SCREEN, queryset=selectors.with_first_consent(
-            Screening.objects.visible_to(request.user).select_related("study", "site")))
         serializer = EnrolInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # The service finds the screening among those the user sees, by the read that locks it (404 elsewhere).
         participant = services.participant_enrol(
-            screening=screening, by=request.user, enrolled_on=data["enrolled_on"],
+            screening=pk, among=Screening.objects.visible_to(request.user), by=request.user,
+            enrolled_on=data["enrolled_on"],
             first_infusion_on=data["first_infusion_on"], arm_code=data["arm"] or None,
             dose_level_code=data["dose_level"] or None)
         return Response(ParticipantOutSerializer(participant).data, status=status.HTTP_201_CREATED)
