@@ -2,6 +2,7 @@
 from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
@@ -342,7 +343,8 @@ class StudyScreenings(APIView):
         if site_code:
             site = next((site for site in screen_sites.values() if site.code == site_code), None)
             if site is None:
-                raise exceptions.PermissionDenied(f"You do not screen for {study.code} at site {site_code}.")
+                raise exceptions.PermissionDenied(_("You do not screen for %(study)s at site %(site)s.") % {
+                    "study": study.code, "site": site_code})
         elif len(screen_sites) == 1:
             site = next(iter(screen_sites.values()))
         else:
