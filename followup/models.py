@@ -19,6 +19,7 @@ from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
 from trials.signature_record import Signature
 
+from .ctcae_terms import shown_term
 from .signoff_models import CasebookChange, CasebookSignature  # noqa: F401 (the app's models)
 
 
@@ -194,6 +195,12 @@ class AdverseEvent(VersionedModel):
 
     site_scope = "participant__site"
     objects = ScopedQuerySet.as_manager()
+
+    @property
+    def shown_term(self) -> str:
+        """The term in the reader's language: its Chinese CTCAE name to a Chinese reader (the stored
+        term stays the English CTCAE term; an "other, specify" term shows as recorded)."""
+        return shown_term(self.term)
 
     @property
     def confirmation_signature(self) -> Signature | None:
@@ -451,6 +458,8 @@ class OutcomeSnapshot(models.Model):
     inputs = models.CharField(
         _("configuration read"), max_length=64, blank=True,
         help_text=_("A digest of the criteria sets and response period the results were computed by."))
+    grouping = models.CharField(_("groups counted"), max_length=64, blank=True,
+                                help_text=_("A digest of the arms and dose levels the results were counted by."))
     # Each participant's result is a row of its own (`followup.outcome_models.OutcomeResult`).
 
     site_scope = "study__sites"

@@ -55,18 +55,20 @@ def outcomes_refresh(*, study, now: datetime | None = None):
     return _compute(study=study, now=now, incremental=True)
 
 
-_RESULT_FIELDS = ("arm", "dose_level", "disease", "sex", "treated", "best", "duration_days", "censored")
-_RESULT_VALUES = ("arm_id", "dose_level_id", "disease", "sex", "treated", "best", "duration_days", "censored")
+_RESULT_FIELDS = ("arm", "dose_level", "disease", "sex", "treated", "best", "duration_days", "censored", "chart")
+_RESULT_VALUES = ("arm_id", "dose_level_id", "disease", "sex", "treated", "best", "duration_days", "censored",
+                  "chart")
 
 
 def _compute(*, study, now, incremental: bool):
     now = now or timezone.now()
-    covers, marks, cleared = (OutcomeChange.objects.filter(study=study)
-                              .values_list("sequence", "participants_changed", "cleared_at").first() or (0, "", 0))
+    covers, marks, cleared = _change(study)
     sets = reads.study_sets(study)
+    digest = reads.configuration_digest(sets)
     layout = reads.group_layout(study)
-    digest = reads.configuration_digest(sets, layout)
-    stored = OutcomeSnapshot.objects.filter(study=study).values_list("pk", "covers_change", "inputs").first()
+    grouping = reads.grouping_digest(layout)
+    stored = (OutcomeSnapshot.objects.filter(study=study).values_list("pk", "covers_change", "inputs", "grouping")
+              .first())
     stale = None
     if incremental and stored is not None and stored[2] == digest and stored[1] >= cleared:
         # else: another configuration, or the marks after the snapshot were cleared: in full
@@ -82,22 +84,53 @@ def _compute(*, study, now, incremental: bool):
         moved = _store_changed(study, rows, reads.participant_outcomes(study, rows, sets, stale))
     else:
         moved = []
-    if moved == []:
+    regroup = stored is None or stored[3] != grouping  # the arms or dose levels changed: counted again
+    if moved == [] and not regroup:
         # No result moved: the outcomes table stands as stored; only what it covers is brought up.
         OutcomeSnapshot.objects.filter(pk=stored[0]).update(computed_at=now, covers_change=covers)
         snapshot = OutcomeSnapshot.objects.get(pk=stored[0])
     else:
         # The durations of response (Kaplan-Meier) are computed again only when one of them moved.
-        kept = (None if moved is None or any(duration for duration in moved)
+        kept = (None if moved is None or regroup or any(duration for duration in moved)
                 else OutcomeSnapshot.objects.filter(pk=stored[0]).values_list("groups", flat=True).get())
         snapshot = OutcomeSnapshot(pk=stored[0] if stored else None, study=study, computed_at=now,
                                    groups=_groups(study, reads.arms_with_levels(layout), kept),
-                                   covers_change=covers, inputs=digest)
+                                   covers_change=covers, inputs=digest, grouping=grouping)
         snapshot.save(force_update=snapshot.pk is not None)
     if len(marks) > MARKS_KEPT:
         # Forget the marks the snapshot covers, unless a change came meanwhile (then the next one will).
         OutcomeChange.objects.filter(study=study, sequence=covers).update(participants_changed="", cleared_at=covers)
     return snapshot
+
+
+def _change(study) -> tuple[int, str, int]:
+    """The study's change count, its marks of changed participants and the count they were cleared at."""
+    return (OutcomeChange.objects.filter(study=study).values_list("sequence", "participants_changed", "cleared_at")
+            .first() or (0, "", 0))
+
+
+def current_results(study, rows, sets) -> dict[str, list | None]:
+    """Each participant of `rows` (`outcome_reads.ParticipantRow`, any of the study's) with their
+    result in its stored form (`ParticipantOutcome.stored`, None: not treated) as of now, without
+    storing anything: the stored results (`OutcomeResult`), those of the participants changed since
+    the snapshot (marked, or with another disease or sex than their result was computed with)
+    computed again. Three queries with an up-to-date snapshot, five more when some participants
+    changed since or when there is no snapshot to merge with."""
+    digest = reads.configuration_digest(sets)
+    snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
+        "covers_change", "inputs", "study__outcome_change__participants_changed",
+        "study__outcome_change__cleared_at").first()
+    ids = [row.pk for row in rows]
+    stored: dict[int, OutcomeResult] = {}
+    stale = set(ids)
+    if snapshot is not None and snapshot[1] == digest and snapshot[0] >= (snapshot[3] or 0):
+        stored = {result.pk: result for result in OutcomeResult.objects.filter(study=study, participant_id__in=ids)}
+        changed = changed_since(snapshot[2] or "", snapshot[0])
+        stale = {row.pk for row in rows if row.pk in changed or row.pk not in stored
+                 or (stored[row.pk].disease, stored[row.pk].sex) != (row.disease, row.sex)}
+    fresh = reads.participant_outcomes(study, rows, sets, stale if len(stale) < len(ids) else None) if stale else {}
+    return {str(pk): (None if fresh[pk] is None else fresh[pk].stored()) if pk in stale else stored[pk].stored()
+            for pk in ids}
 
 
 def changed_since(marks: str, since: int) -> set[int]:
@@ -129,7 +162,8 @@ def _result(study, row, outcome) -> OutcomeResult:
     return OutcomeResult(participant_id=row.pk, study_id=study.pk, arm_id=row.arm_id, dose_level_id=row.dose_level_id,
                          disease=row.disease, sex=row.sex, treated=outcome is not None,
                          best=outcome.best if outcome is not None else "",
-                         duration_days=duration[0] if duration else None, censored=duration[1] if duration else None)
+                         duration_days=duration[0] if duration else None, censored=duration[1] if duration else None,
+                         chart=outcome.chart.stored() if outcome is not None and outcome.chart else None)
 
 
 def _store_all(study, rows, outcomes) -> None:
