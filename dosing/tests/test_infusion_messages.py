@@ -4,6 +4,7 @@ before (`dosing.messages_legacy`, data migration 0007, forward and back), and sh
 language on the pages, in the API and on the audit trail; in English in the ODM export."""
 import io
 import re
+from xml.etree import ElementTree
 from datetime import date, timedelta
 
 import pytest
@@ -308,6 +309,12 @@ def test_the_odm_export_words_the_messages_in_english(api, participant, studies)
     day = day0().isoformat()
     assert f'ItemOID="IT.INF.ANCHOR" Value="day 0 ({day}, infusion 1 given) + 0 days"' in xml
     assert "anchor_plus" not in xml
+    # The audit record of an item worded from a message is that of the change that last set the message.
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    second = ElementTree.fromstring(out.getvalue()).findall(
+        ".//odm:StudyEventData[@StudyEventOID='SE.INFUSION.2']//odm:ItemData[@ItemOID='IT.INF.ANCHOR']", ns)
+    assert [item.find("odm:AuditRecord/odm:ReasonForChange", ns).text for item in second] == [
+        "Re-planned after infusion 1"]
 
 
 def test_the_participant_page_stays_within_its_statements(client, api, participant, coordinator,
