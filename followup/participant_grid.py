@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 from django.db.models import Prefetch
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -93,6 +95,16 @@ class Column:
     title: str
 
 
+@lru_cache(maxsize=4096)
+def _named_state(kind: str, key, state: str, monitoring: str | None, language: str | None) -> str:
+    """"Visit BL: done, verified" in `language` (the active one: part of the key), once per page
+    and column rather than per cell."""
+    name = (_("Infusion %(number)s") % {"number": key} if kind == "infusion"
+            else _("Visit %(code)s") % {"code": key})
+    states = str(LABELS[state]) + (f", {LABELS[monitoring]}" if monitoring else "")
+    return f"{name}: {states}"
+
+
 @dataclass(frozen=True)
 class Cell:
     kind: str
@@ -108,10 +120,8 @@ class Cell:
 
     @property
     def label(self) -> str:
-        name = (_("Infusion %(number)s") % {"number": self.key} if self.kind == "infusion"
-                else _("Visit %(code)s") % {"code": self.key})
-        states = str(LABELS[self.state]) + (f", {LABELS[self.monitoring]}" if self.monitoring else "")
-        return f"{name}: {states} ({self.when:%Y-%m-%d})" if self.when else f"{name}: {states}"
+        named = _named_state(self.kind, self.key, self.state, self.monitoring, get_language())
+        return f"{named} ({self.when:%Y-%m-%d})" if self.when else named
 
     def html(self) -> str:
         """The cell's link (escaped here: the grid has hundreds of cells a page, too many for template
