@@ -19,6 +19,7 @@ from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
 from trials.signature_record import Signature
 
+from .ctcae_terms import shown_term
 from .signoff_models import CasebookSignature  # noqa: F401 (the app's models)
 
 
@@ -196,6 +197,12 @@ class AdverseEvent(VersionedModel):
 
     site_scope = "participant__site"
     objects = ScopedQuerySet.as_manager()
+
+    @property
+    def shown_term(self) -> str:
+        """The term in the reader's language: its Chinese CTCAE name to a Chinese reader (the stored
+        term stays the English CTCAE term; an "other, specify" term shows as recorded)."""
+        return shown_term(self.term)
 
     @property
     def confirmation_signature(self) -> Signature | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 from .audit_querysets import AuditedQuerySet
 
@@ -149,4 +150,4 @@ def require(user, action: Action, site_ids) -> None:
     so that a record of another site is never revealed and a wrong role is told so.
     """
     if not can(user, action, site_ids):
-        raise PermissionDenied("Your role at this site does not allow this action.")
+        raise PermissionDenied(_("Your role at this site does not allow this action."))
