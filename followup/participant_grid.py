@@ -141,8 +141,8 @@ class GridRow:
 
     def cells_html(self) -> str:
         """A table cell per column, safe HTML."""
-        empty = ('<td class="text-center p-0"><span class="text-muted small" '
-                 f'title="{escape(_("not planned"))}">·</span></td>')
+        not_planned = escape(_("not planned"))
+        empty = f'<td class="text-center p-0"><span class="text-muted small" title="{not_planned}">·</span></td>'
         return mark_safe("".join(f'<td class="text-center p-0">{cell.html()}</td>' if cell else empty
                                  for cell in self.cells))
 

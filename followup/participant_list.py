@@ -141,9 +141,9 @@ class KeyedPaginator(Paginator):
             try:
                 number = int(number)
             except (TypeError, ValueError):
-                raise PageNotAnInteger(_("That page number is not an integer")) from None
+                raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
             if number < 1:
-                raise EmptyPage(_("That page number is less than 1"))
+                raise EmptyPage(self.error_messages["min_page"])
             bottom = (number - 1) * self.per_page
             rows = list(self.object_list.annotate(listed=Window(Count("pk"))).values_list("pk", "listed")
                         [bottom:bottom + self.per_page])
