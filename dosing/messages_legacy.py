@@ -6,7 +6,7 @@ arithmetic (``dose_explanation``) as English text, as `dosing.windows.plan_infus
 a text back into the message the rules now give; a text they cannot read exactly - one that would
 not be worded again letter for letter (a row moved by hand) - becomes a ``text`` message holding it
 unchanged, so nothing is lost; an empty text is no message (``{}``). Used by the data migration
-``dosing/migrations/0007_infusion_messages``.
+``dosing/migrations/0008_infusion_messages``.
 """
 from __future__ import annotations
 

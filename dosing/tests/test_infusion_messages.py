@@ -1,6 +1,6 @@
 """An infusion's dose arithmetic, a dose's problem and the date its window is planned from, kept as
 messages (`dosing.messages`): worded in English and Chinese, read back from the English stored
-before (`dosing.messages_legacy`, data migration 0007, forward and back), and shown in the reader's
+before (`dosing.messages_legacy`, data migration 0008, forward and back), and shown in the reader's
 language on the pages, in the API and on the audit trail; in English in the ODM export."""
 import io
 import re
@@ -182,8 +182,8 @@ def test_a_text_that_cannot_be_read_is_kept_word_for_word(stored):
 
 # --- the data migration, forward and back, on rows and their history ------------------------------
 
-BEFORE = [("dosing", "0006_infusion_message_fields")]
-CONVERTED = [("dosing", "0007_infusion_messages")]
+BEFORE = [("dosing", "0007_infusion_message_fields")]
+CONVERTED = [("dosing", "0008_infusion_messages")]
 RECORDED = [  # (anchor, dose arithmetic) as infusions stored them
     ("day 0 (2026-03-02, infusion 1 given) + 0 days",
      "1 x10^8 cells/kg x 60 kg = 6 x10^9 cells; given 6 x10^9 cells / 60 kg = 1 x10^8 cells/kg"),

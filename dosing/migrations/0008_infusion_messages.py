@@ -59,6 +59,6 @@ def messages_to_texts(apps, schema_editor):
 
 class Migration(migrations.Migration):
 
-    dependencies = [("dosing", "0006_infusion_message_fields")]
+    dependencies = [("dosing", "0007_infusion_message_fields")]
 
     operations = [migrations.RunPython(texts_to_messages, messages_to_texts)]

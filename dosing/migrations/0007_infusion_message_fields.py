@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dosing', '0005_infusion_version'),
+        ('dosing', '0006_infusion_deviations_index'),
     ]
 
     operations = [
