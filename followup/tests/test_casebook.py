@@ -50,8 +50,8 @@ def test_the_casebook_prints_every_form_with_its_values_and_verifications(client
     assert f"{screening.weight_kg:g}" in weight
     therapies = screening.prior_therapies.all()
     # each therapy by its catalogue name, with its outcome
-    assert therapies and all(catalogues.current().therapy_name(therapy.therapy) in screening_values["prior_therapies"]
-                             for therapy in therapies)
+    names = [str(catalogues.current().therapy_name(therapy.therapy)) for therapy in therapies]
+    assert names and all(name in screening_values["prior_therapies"] for name in names)
     plt = first.labs.get(analyte="PLT")
     form = html.split(f'data-record="assessment-{first.pk}"')[1].split("</section>")[0]
     assert f"{plt.entered_value:g} {plt.entered_unit}" in form
