@@ -66,6 +66,9 @@ class Infusion(VersionedModel):
         ordering = ["participant", "number"]
         verbose_name = _("infusion")
         verbose_name_plural = _("infusions")
+        # The study page's protocol deviations read these few rows, not every infusion.
+        indexes = [models.Index(fields=["participant"], name="infusion_deviations",
+                                condition=Q(deviation=True) | Q(state="missed") | Q(dose_deviation=True))]
         constraints = [
             models.UniqueConstraint(fields=["participant", "number"], name="infusion_given_once"),
             models.CheckConstraint(condition=Q(window_start__lte=models.F("target_date"),
