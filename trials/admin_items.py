@@ -126,8 +126,8 @@ def item_uses(item: Item) -> list[str]:
 @admin.register(Item)
 class ItemAdmin(AuditedAdmin):
     form = ItemForm
-    list_display = ["study_code", "order", "shown_code", "shown_label", "type", "unit", "required", "shown_section",
-                    "forms"]
+    list_display = ["study_code", "order", "shown_code", "shown_label", "type", "shown_unit", "required",
+                    "shown_section", "forms"]
     list_display_links = ["shown_code"]
     search_fields = ["code", "label", "study__code"]
     ordering = ["study__code", "order", "code"]
@@ -185,6 +185,10 @@ class ItemAdmin(AuditedAdmin):
     @admin.display(description=_("code"), ordering="code")
     def shown_code(self, obj):  # the study's own name of the item
         return format_html("<code data-study-content>{}</code>", obj.code)
+
+    @admin.display(description=_("unit"), ordering="unit")
+    def shown_unit(self, obj):  # as the study writes it (it has no Chinese twin)
+        return format_html('<span lang="en" data-study-content>{}</span>', obj.unit) if obj.unit else ""
 
     @admin.display(description=_("label"), ordering="label")
     def shown_label(self, obj):
