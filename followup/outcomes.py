@@ -98,7 +98,8 @@ def current_results(study, rows, sets) -> dict[str, list | None]:
         decoded = _decoded.get(study.pk)
         if decoded is None or decoded[0] != version:
             participants = OutcomeSnapshot.objects.filter(pk=found[3]).values_list("participants", flat=True).first()
-            decoded = (version, participants)
+            decoded = (version, None if participants is None else
+                       {pk: _frozen(result) for pk, result in participants.items()})
             if participants is not None:
                 _decoded.pop(study.pk, None)
                 _decoded[study.pk] = decoded
@@ -113,6 +114,12 @@ def current_results(study, rows, sets) -> dict[str, list | None]:
 # replaced in place with a new computation time, so a changed snapshot is always read again.
 _decoded: dict[int, tuple[tuple, dict]] = {}
 DECODED_KEPT = 4
+
+
+def _frozen(value):
+    """A stored result with its lists as tuples: kept for later reads, tuples of numbers and text
+    are left out of the garbage collector's passes, which a study's lists would otherwise slow."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
 
 
 def _results(study, rows, sets, digest, marks, cleared, *, incremental: bool) -> dict[str, list | None]:
