@@ -53,6 +53,8 @@ class Visit(VersionedModel):
         ordering = ["participant", "target_at", "id"]
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
+        # The study page's protocol deviations read these few rows, not every visit.
+        indexes = [models.Index(fields=["participant"], name="visit_deviations", condition=Q(deviation=True))]
         constraints = [
             models.UniqueConstraint(fields=["participant", "code"], name="visit_once_per_participant"),
             models.CheckConstraint(condition=Q(window_start__lte=models.F("target_at"),

@@ -377,6 +377,10 @@ def _screenings_to_confirm(*, site_ids, site, study):
     return Screening.objects.filter(q).select_related("study", "site").order_by()
 
 
+# The worklist page and `GET /api/v1/worklist/` show this many items a page.
+PAGE_SIZE = 100
+
+
 def counts(items: Iterable[WorkItem]) -> dict[str, int]:
     """{"overdue": n, "due": m}."""
     items = list(items)

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from followup import dashboard_charts
 from followup.outcomes import outcomes_compute
 from followup.tests.dashboard_world import build_world
 from followup.tests.support import treated_participant
@@ -147,7 +148,6 @@ def test_large_cohorts_get_bounded_charts(client, p3, coordinator, investigator,
     """Above the limit of individual lines (lowered here to 2 so that the fixture's 3 treated are
     "many"), the spaghetti is the median and interquartile band per day, the waterfall a histogram,
     and the swimmer plot shows a page of lanes with the total and a link to the next page."""
-    from followup import dashboard_charts
     monkeypatch.setattr(dashboard_charts, "INDIVIDUAL_LIMIT", 2)
     monkeypatch.setattr(dashboard_charts, "SWIMMER_PAGE", 2)
     build_world(p3, coordinator)
