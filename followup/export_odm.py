@@ -95,6 +95,10 @@ class _Xml:
             self.gen.characters(str(text))
         self.end(name)
 
+    def raw(self, text: str) -> None:
+        """Well-formed XML text written as it is (after the pending start tag is closed)."""
+        self.gen.ignorableWhitespace(text)
+
     def translated(self, name, text):
         self.start(name)
         self.leaf("TranslatedText", text, **{"xml:lang": "en"})

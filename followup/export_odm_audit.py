@@ -11,6 +11,7 @@ current data.
 from __future__ import annotations
 
 from collections import defaultdict
+from xml.sax.saxutils import escape, quoteattr
 
 from .export_odm_meta import Group
 
@@ -81,13 +82,19 @@ def item_history(audit: Audit | None, pk, f, current: str | None) -> tuple[list,
 
 
 def write_audit_record(xml, history, label: str, location: str) -> None:
+    """The AuditRecord of a history row; built once per row (every item it set carries the same),
+    then written as it is."""
     if history is None:
         return
-    xml.start("AuditRecord")
-    xml.leaf("UserRef", UserOID=user_oid(history["history_user_id"]))
-    xml.leaf("LocationRef", LocationOID=location)
-    xml.leaf("DateTimeStamp", history["history_date"].isoformat())
-    if history["history_change_reason"]:
-        xml.leaf("ReasonForChange", history["history_change_reason"])
-    xml.leaf("SourceID", f"{label}:{history['history_id']}:{history['history_type']}")
-    xml.end("AuditRecord")
+    text = history.get("_audit_xml")
+    if text is None:
+        reason = history["history_change_reason"]
+        source = f"{label}:{history['history_id']}:{history['history_type']}"
+        text = history["_audit_xml"] = (
+            f"<AuditRecord><UserRef UserOID={quoteattr(user_oid(history['history_user_id']))}/>"
+            f"<LocationRef LocationOID={quoteattr(location)}/>"
+            f"<DateTimeStamp>{history['history_date'].isoformat()}</DateTimeStamp>"
+            + (f"<ReasonForChange>{escape(reason)}</ReasonForChange>" if reason else "")
+            + f"<SourceID>{escape(source)}</SourceID>"
+            "</AuditRecord>")
+    xml.raw(text)
