@@ -5,7 +5,9 @@ by the format's writer into a temporary file, as the export task does: the lab r
 and visit lab values) per second of the whole export, the rows written, the file's size, and the
 peak memory in two ways: the peak of the Python allocations (tracemalloc, a second run, since
 tracing slows the run down) and the peak growth of the process's resident memory over the run
-(sampled every 20 ms from /proc/self/statm; the growth of ru_maxrss where there is no /proc).
+(sampled every 20 ms from /proc/self/statm; the growth of ru_maxrss where there is no /proc). The
+rate is over the wall time of the whole export (every table, not the labs alone); the CPU time of
+this process is printed beside it (on a shared machine the wall time varies with the load).
 
     DEBUG=1 .venv/bin/python bench/exports.py --sizes 200            # a synthetic study, rolled back
     DATABASE_URL=postgres://... DEBUG=1 .venv/bin/python bench/exports.py --study SYN10K
@@ -102,23 +104,23 @@ def measure(study, formats) -> None:
     sites = list(study.sites.order_by("code"))
     labs = lab_rows(study, sites)
     print(f"  {study.code}: {labs} lab rows, sites {', '.join(s.code for s in sites)}")
-    print(f"  {'format':<6} {'seconds':>8} {'lab rows/s':>11} {'rows':>9} {'file MB':>8} "
+    print(f"  {'format':<6} {'seconds':>8} {'CPU s':>6} {'lab rows/s':>11} {'rows':>9} {'file MB':>8} "
           f"{'tracemalloc peak MB':>20} {'RSS growth MB':>14}")
     for fmt in formats:
         if WRITERS[fmt].load() is None:
             print(f"  {fmt:<6} not available")
             continue
         with RssPeak() as rss:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             rows, size = write(fmt, study, sites)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         tracemalloc.start()
         write(fmt, study, sites)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rate = labs / seconds if seconds else 0
         verdict = "ok" if rate > TARGET_ROWS_PER_S and max(peak, rss.growth) < TARGET_PEAK_MB * MB else "MISSES"
-        print(f"  {fmt:<6} {seconds:>8.1f} {rate:>11,.0f} {rows:>9} {size / MB:>8.1f} {peak / MB:>20.1f} "
+        print(f"  {fmt:<6} {seconds:>8.1f} {cpu:>6.1f} {rate:>11,.0f} {rows:>9} {size / MB:>8.1f} {peak / MB:>20.1f} "
               f"{rss.growth / MB:>14.1f}  {verdict}")
 
 
