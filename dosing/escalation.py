@@ -176,26 +176,24 @@ class LevelState:
             if whole_number(getattr(self, name), f"level {self.code}: {name}") < 0:
                 raise ValueError(f"level {self.code}: {name} must not be negative, got {getattr(self, name)}")
         if self.evaluable > self.enrolled:
-            raise ValueError(f"level {self.code}: {self.evaluable} evaluable but only {self.enrolled} enrolled")
+            raise ValueError(_("level %(level)s: %(evaluable)d evaluable but only %(enrolled)d enrolled") % {
+                "level": self.code, "evaluable": self.evaluable, "enrolled": self.enrolled})
         if self.dlts > self.evaluable:
-            raise ValueError(
-                f"level {self.code}: {self.dlts} with a DLT but only {self.evaluable} evaluable "
-                "(a participant with a DLT is DLT-evaluable)"
-            )
+            raise ValueError(_("level %(level)s: %(dlts)d with a DLT but only %(evaluable)d evaluable (a participant "
+                               "with a DLT is DLT-evaluable)") % {
+                "level": self.code, "dlts": self.dlts, "evaluable": self.evaluable})
         if self.in_dlt_window > self.enrolled:
-            raise ValueError(
-                f"level {self.code}: {self.in_dlt_window} inside the DLT window but only {self.enrolled} enrolled"
-            )
+            raise ValueError(_("level %(level)s: %(open)d inside the DLT window but only %(enrolled)d enrolled") % {
+                "level": self.code, "open": self.in_dlt_window, "enrolled": self.enrolled})
         if self.status == PLANNED and self.enrolled:
-            raise ValueError(f"level {self.code} is planned (never opened) but has {self.enrolled} enrolled")
+            raise ValueError(_("level %(level)s is planned (never opened) but has %(n)d enrolled") % {
+                "level": self.code, "n": self.enrolled})
         if not isinstance(self.drafts_to_confirm, tuple) or not all(
                 isinstance(text, str) and text for text in self.drafts_to_confirm):
             raise ValueError(f"level {self.code}: drafts_to_confirm must be a tuple of sentences")
         if self.drafts_to_confirm and not self.in_dlt_window:
-            raise ValueError(
-                f"level {self.code}: an adverse event draft to confirm leaves its participant's DLT assessment "
-                "open, but nobody is counted as not final"
-            )
+            raise ValueError(_("level %(level)s: an adverse event draft to confirm leaves its participant's DLT "
+                               "assessment open, but nobody is counted as not final") % {"level": self.code})
 
 
 @dataclass(frozen=True)
@@ -405,11 +403,11 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         )
     levels = sorted(levels, key=lambda level: level.order)
     if not levels:
-        raise ValueError("propose needs at least one dose level")
+        raise ValueError(_("propose needs at least one dose level"))
     if len({level.code for level in levels}) != len(levels):
-        raise ValueError("dose level codes must be unique")
+        raise ValueError(_("dose level codes must be unique"))
     if len({level.order for level in levels}) != len(levels):
-        raise ValueError("dose level orders must be unique")
+        raise ValueError(_("dose level orders must be unique"))
 
     exceeded = next((level for level in levels if level.dlts >= DOSE_EXCEEDED_DLTS), None)
     if exceeded is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .escalation import (
     CHOOSE_EXPANSION_DOSE,
@@ -38,8 +38,8 @@ __all__ = [
 # What an investigator signs (API.md "Dose escalation"). Waiting is signing nothing, so it is
 # always possible and never a decision.
 DECISION_ACTIONS = (ESCALATE, EXPAND, STOP, CHOOSE_EXPANSION_DOSE)
-_TOWARDS_SAFETY = ("A decision may differ from the proposal only towards safety (wait, expand the current level, "
-                   "stop, de-escalate); a level above what the rule allows is never opened.")
+_TOWARDS_SAFETY = gettext_lazy("A decision may differ from the proposal only towards safety (wait, expand the "
+                               "current level, stop, de-escalate); a level above what the rule allows is never opened.")
 
 
 # The actions as a signed statement names them.
@@ -117,33 +117,46 @@ def decision_refusal(levels: Sequence[LevelState], proposal: Proposal, action: s
     nothing_opened = all(row.status == PLANNED for row in levels)
     why = None
     if target is None and action != STOP:
-        why = f"{action} needs a dose level"
+        why = _("%(action)s needs a dose level") % {"action": _action_word(action)}
     elif target is not None and exceeded is not None and target.order >= exceeded.order:
-        why = f"level {exceeded.code} exceeded the dose ({exceeded.dlts} DLTs): {level} may not be used"
+        why = _("level %(exceeded)s exceeded the dose (%(dlts)d DLTs): %(level)s may not be used") % {
+            "exceeded": exceeded.code, "dlts": exceeded.dlts, "level": level}
     elif action == ESCALATE:
         proposed = proposal.action == ESCALATE or (proposal.action == WAIT and nothing_opened)
         if not (proposed and level == proposal.level):
-            why = (f"only the level the rule escalates to may be opened, and the rule does not escalate to "
-                   f"{level} now")
+            why = _("only the level the rule escalates to may be opened, and the rule does not escalate to "
+                    "%(level)s now") % {"level": level}
     elif target is not None:
         if target.status == PLANNED:
-            why = f"level {level} was never opened: only an escalation the rule proposes opens it"
+            why = _("level %(level)s was never opened: only an escalation the rule proposes opens it") % {
+                "level": level}
         elif ceiling is None or target.order > ceiling.order:
-            highest = f"level {ceiling.code} is the highest" if ceiling else "no level is"
-            why = f"level {level} is above what the rule allows now ({highest})"
+            if ceiling:
+                why = _("level %(level)s is above what the rule allows now (level %(highest)s is the highest)") % {
+                    "level": level, "highest": ceiling.code}
+            else:
+                why = _("level %(level)s is above what the rule allows now (no level is)") % {"level": level}
         elif action == CHOOSE_EXPANSION_DOSE and proposal.action != CHOOSE_EXPANSION_DOSE:
-            why = ("choosing the dose to expand is the final step, once the top level is done; expand the "
-                   "current level or a lower one instead")
+            why = _("choosing the dose to expand is the final step, once the top level is done; expand the "
+                    "current level or a lower one instead")
         elif action == STOP and check_recommended and not can_be_recommended(target, expansion_size):
-            why = (f"the recommended dose needs {expansion_size} treated with <= 1 DLT, and level {level} has "
-                   f"{target.evaluable} DLT-evaluable ({target.dlts} with a DLT, {target.in_dlt_window} not final); "
-                   f"expand {level} to {expansion_size} first, or stop without a recommended dose")
+            why = _("the recommended dose needs %(n)d treated with <= 1 DLT, and level %(level)s has %(evaluable)d "
+                    "DLT-evaluable (%(dlts)d with a DLT, %(open)d not final); expand %(level)s to %(n)d first, or "
+                    "stop without a recommended dose") % {
+                "n": expansion_size, "level": level, "evaluable": target.evaluable, "dlts": target.dlts,
+                "open": target.in_dlt_window}
     if why is None:
         return None
-    proposed = f"{proposal.action} {proposal.level}" if proposal.level else proposal.action
-    decided = f"{action} {level}" if level else action
-    return (f'The 3+3 rule does not allow "{decided}": {why}. The proposal is "{proposed}" under rule '
-            f'"{rule_text(proposal)}". {_TOWARDS_SAFETY}')
+    return _('The 3+3 rule does not allow "%(decided)s": %(why)s. The proposal is "%(proposed)s" under rule '
+             '"%(rule)s". %(towards_safety)s') % {
+        "decided": _decision_words(action, level), "why": why,
+        "proposed": _decision_words(proposal.action, proposal.level), "rule": rule_text(proposal),
+        "towards_safety": _TOWARDS_SAFETY}
+
+
+def _decision_words(action: str, level: str | None) -> str:
+    """A decision as a refusal quotes it: the action's word, then its level if any ("escalate B")."""
+    return f"{_action_word(action)} {level}" if level else _action_word(action)
 
 
 def allowed_decisions(levels: Sequence[LevelState], proposal: Proposal, *,

@@ -37,17 +37,42 @@ AdverseEvent = object
 # --------------------------------------------------------------------------- one participant
 
 
+@dataclass(frozen=True)
+class InfusionSummary:
+    """What the DLT window and the 3+3 counts read of a participant's infusions: how many are planned
+    in all, given and still planned, the start of the first given one and the target date of the
+    last one by number (the last *planned* infusion of section 4). Built from the rows
+    (`of_rows`) or from a grouped aggregate of them (`followup.dashboard`)."""
+
+    planned: int
+    received: int
+    waiting: bool  # an infusion is still in the planned state
+    first_infusion: date | None  # the local date of the earliest start of an infusion given
+    last_target: date | None
+
+    @classmethod
+    def of_rows(cls, infusions) -> InfusionSummary:
+        rows = sorted(infusions, key=lambda row: row.number)
+        given = [row.started_at for row in rows if row.state == InfusionState.GIVEN and row.started_at]
+        return cls(planned=len(rows), received=sum(1 for row in rows if row.state == InfusionState.GIVEN),
+                   waiting=any(row.state == InfusionState.PLANNED for row in rows),
+                   first_infusion=timezone.localtime(min(given)).date() if given else None,
+                   last_target=rows[-1].target_date if rows else None)
+
+    def dlt_window(self) -> tuple[date, date] | None:
+        """First infusion given to 28 days after the last planned infusion's target date
+        (`dosing.escalation.dlt_window`); ``None`` while no infusion has been given."""
+        first = self.first_infusion
+        if first is None:
+            return None
+        # An infusion given after the last one's target (a late deviation) cannot end the window early.
+        return escalation.dlt_window(first, max(first, self.last_target))
+
+
 def participant_dlt_window(infusions) -> tuple[date, date] | None:
     """First infusion given to 28 days after the last *planned* infusion's target date (section 4,
     `dosing.escalation.dlt_window`); ``None`` while no infusion has been given."""
-    rows = list(infusions)
-    given = [row.started_at for row in rows if row.state == InfusionState.GIVEN and row.started_at]
-    if not given:
-        return None
-    first = timezone.localtime(min(given)).date()
-    last_planned = max(rows, key=lambda row: row.number).target_date
-    # An infusion given after the last one's target (a late deviation) cannot end the window early.
-    return escalation.dlt_window(first, max(first, last_planned))
+    return InfusionSummary.of_rows(infusions).dlt_window()
 
 
 @dataclass(frozen=True)
@@ -181,25 +206,27 @@ def participant_escalation(participant: Participant, infusions, events, *, today
     whose adverse event draft inside the window could be a DLT is not final until an investigator
     confirms or dismisses it, whether or not the window is over.
     """
-    rows = sorted(infusions, key=lambda row: row.number)
-    planned = len(rows)
-    received = sum(1 for row in rows if row.state == InfusionState.GIVEN)
-    window = participant_dlt_window(rows)
+    return escalation_of(participant, InfusionSummary.of_rows(infusions), events, today=today)
+
+
+def escalation_of(participant, infusions: InfusionSummary, events, *, today: date) -> ParticipantEscalation:
+    """`participant_escalation` from the summary of the participant's infusions (`InfusionSummary`);
+    of the participant it reads the status only."""
+    planned, received = infusions.planned, infusions.received
+    window = infusions.dlt_window()
     judged = tuple(adverse_event_dlt(event, window) for event in events)
     had_dlt = any(event.counts for event in judged)
     withdrawn = participant.status == "withdrawn"
     counted = not (withdrawn and received == 0)
     evaluable = had_dlt or (planned >= 1 and escalation.is_dlt_evaluable(
         infusions_received=received, infusions_planned=planned, had_dlt=had_dlt))
-    can_still_receive = (not withdrawn and participant.status != "completed"
-                         and any(row.state == InfusionState.PLANNED for row in rows))
+    can_still_receive = not withdrawn and participant.status != "completed" and infusions.waiting
     window_open = window is not None and today <= window[1]
     awaiting = any(event.awaits_confirmation for event in judged)
     in_window = counted and not had_dlt and (window_open or awaiting or (not evaluable and can_still_receive))
-    given = [row.started_at for row in rows if row.state == InfusionState.GIVEN and row.started_at]
     return ParticipantEscalation(
         participant=participant, infusions_received=received, infusions_planned=planned,
-        first_infusion=timezone.localtime(min(given)).date() if given else None, dlt_window=window,
+        first_infusion=infusions.first_infusion, dlt_window=window,
         adverse_events=judged, counted=counted, evaluable=counted and evaluable, in_dlt_window=in_window,
     )
 

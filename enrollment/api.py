@@ -2,6 +2,7 @@
 from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
@@ -21,6 +22,7 @@ from trials.scoping import Action, require, site_ids_for
 from . import selectors, services
 from .lock_api import participant_lock_fields
 from .locks import lock_of
+from .eligibility_text import criterion_shown
 from .enums import Sex, TherapyOutcome, WithdrawalReason
 from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 
@@ -211,7 +213,7 @@ class ScreeningOutSerializer(serializers.ModelSerializer):
 
     def get_eligibility(self, screening) -> dict:
         return {"eligible": screening.eligible, "evaluated_at": screening.evaluated_at,
-                "criteria": screening.eligibility}
+                "criteria": [criterion_shown(c) for c in screening.eligibility]}
 
     def get_participant(self, screening) -> dict | None:
         participant = getattr(screening, "participant", None)
@@ -227,7 +229,7 @@ class ScheduledInfusionSerializer(serializers.Serializer):
                                              "given yet) | given | given_out_of_window | missed | held")
     given_at = serializers.DateTimeField(allow_null=True)
     deviation = serializers.BooleanField(help_text="Given outside its window.")
-    anchor = serializers.CharField()
+    anchor = serializers.CharField(help_text="Which date the target counts from, in the caller's language.")
     cells_infused = serializers.FloatField(allow_null=True, help_text="The dose given, in cells.")
     cells_per_kg = serializers.FloatField(allow_null=True, help_text="The dose given per kg of the weight on the day.")
     weight_kg = serializers.FloatField(allow_null=True, help_text="The weight on the day of the infusion.")
@@ -323,7 +325,8 @@ class StudyScreenings(APIView):
         # The study with the sites where the user screens for it, in one query; then its diseases and
         # criteria, read once here and used by the service.
         links = list(Study.sites.through.objects.filter(
-            study__code=code, site_id__in=site_ids_for(request.user, Action.SCREEN)).select_related("study", "site"))
+            study__code=code, site_id__in=site_ids_for(request.user, Action.SCREEN)).select_related(
+            "study__active_version", "site"))
         if not links:
             get_object_or_404(Study.objects.visible_to(request.user), code=code)  # 404 unless visible
             require(request.user, Action.SCREEN, [])
@@ -340,7 +343,8 @@ class StudyScreenings(APIView):
         if site_code:
             site = next((site for site in screen_sites.values() if site.code == site_code), None)
             if site is None:
-                raise exceptions.PermissionDenied(f"You do not screen for {study.code} at site {site_code}.")
+                raise exceptions.PermissionDenied(_("You do not screen for %(study)s at site %(site)s.") % {
+                    "study": study.code, "site": site_code})
         elif len(screen_sites) == 1:
             site = next(iter(screen_sites.values()))
         else:
@@ -429,14 +433,13 @@ class ScreeningEligibilityConfirmation(APIView):
 class ScreeningEnrol(APIView):
     @extend_schema(request=EnrolInSerializer, responses={201: ParticipantOutSerializer})
     def post(self, request, pk):
-        # Enrolment reads the facts again under its lock: only when consent was first signed is needed here.
-        screening = _screening_for(request, pk, Action.SCREEN, queryset=selectors.with_first_consent(
-            Screening.objects.visible_to(request.user).select_related("study", "site")))
         serializer = EnrolInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # The service finds the screening among those the user sees, by the read that locks it (404 elsewhere).
         participant = services.participant_enrol(
-            screening=screening, by=request.user, enrolled_on=data["enrolled_on"],
+            screening=pk, among=Screening.objects.visible_to(request.user), by=request.user,
+            enrolled_on=data["enrolled_on"],
             first_infusion_on=data["first_infusion_on"], arm_code=data["arm"] or None,
             dose_level_code=data["dose_level"] or None)
         return Response(ParticipantOutSerializer(participant).data, status=status.HTTP_201_CREATED)

@@ -12,6 +12,7 @@ class EnrollmentConfig(AppConfig):
         # Models can be imported only once the app registry is ready, that is here.
         from trials.audit import register_audited, register_item_answers  # noqa: PLC0415
 
+        from . import eligibility_text  # noqa: F401, PLC0415 (registers the criteria's message codes)
         from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab  # noqa: PLC0415
         from .selectors import screening_item_answers  # noqa: PLC0415
 

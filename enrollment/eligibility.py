@@ -24,7 +24,7 @@ criterion as not met. For an exclusion criterion the rule describes the excludin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from trials.rule_params import RULE_TYPES, SEXES, validate_params
 
@@ -38,23 +38,24 @@ from .eligibility_facts import (
     PriorTherapy,
     RuleResult,
     age_in_years,
+    clearance_message,
     creatinine_clearance,
     whole_months,
 )
 from .eligibility_items import ITEM_EVALUATORS
 from .eligibility_results import (
-    NOT_APPLICABLE,
     _body,
     _compare,
     _decided,
-    _fmt,
     _humanise,
     _met,
     _missing,
     _not_applicable,
     _not_met,
+    _reason,
     _with_missing_lead,
 )
+from .eligibility_text import Message, english, listed, message, word
 
 __all__ = [
     "MET",
@@ -94,6 +95,7 @@ class CriterionOutcome:
     text: str
     outcome: str
     detail: str
+    message: Message | None = field(default=None, compare=False)  # the detail as a message (``eligibility_text``)
 
 
 @dataclass(frozen=True)
@@ -102,30 +104,28 @@ class EligibilityResult:
     criteria: tuple[CriterionOutcome, ...]
 
 
-def _lab_name(code: str, facts: Facts) -> str:
+def _lab_name(code: str, facts: Facts) -> str | Message:
     """"haemoglobin (HGB)" or "ALT" - for messages naming a lab result."""
     analyte = facts.analytes.get(code)
     label = analyte.label if analyte else code
     if label == code:
         return code
-    return f"{label[0].lower()}{label[1:]} ({code})"
+    return message("lab_name", label=f"{label[0].lower()}{label[1:]}", analyte=code)
 
 
 def _age_or_missing(facts: Facts) -> int | RuleResult:
     missing = []
     if facts.birth_date is None:
-        missing.append("birth date")
+        missing.append(message("birth_date"))
     if facts.screening_date is None:
-        missing.append("screening date")
+        missing.append(message("screening_date"))
     if missing:
         return _missing(*missing)
     try:
         return age_in_years(facts.birth_date, facts.screening_date)
     except ValueError:
-        return _missing(
-            f"a valid birth date (birth date {facts.birth_date.isoformat()} is after the "
-            f"screening date {facts.screening_date.isoformat()})"
-        )
+        return _missing(message("birth_after_screening", birth=facts.birth_date.isoformat(),
+                                screening=facts.screening_date.isoformat()))
 
 
 def _lab(facts: Facts, code: str) -> Lab | None:
@@ -147,17 +147,14 @@ def _eval_age_range(p: Mapping, facts: Facts) -> RuleResult:
         return age
     low, high = p["min_years"], p["max_years"]
     if low is not None and high is not None:
-        required = f"{low}-{high} y"
+        required = message("years_between", low=low, high=high)
     elif low is not None:
-        required = f">= {low} y"
+        required = message("years_at_least", low=low)
     else:
-        required = f"<= {high} y"
+        required = message("years_at_most", high=high)
     ok = (low is None or age >= low) and (high is None or age <= high)
-    return _decided(
-        ok,
-        f"age {age} y on {facts.screening_date.isoformat()} (born "
-        f"{facts.birth_date.isoformat()}); criterion {required}",
-    )
+    return _decided(ok, message("age", age=age, screening=facts.screening_date.isoformat(),
+                                birth=facts.birth_date.isoformat(), required=required))
 
 
 def _si_unit(code: str, facts: Facts) -> str:
@@ -165,22 +162,22 @@ def _si_unit(code: str, facts: Facts) -> str:
     return analyte.si_unit if analyte else ""
 
 
-def _lab_text(code: str, lab: Lab, facts: Facts) -> str:
-    text = f"{code} {_fmt(lab.value)} {_si_unit(code, facts)}"
+def _lab_text(code: str, lab: Lab, facts: Facts) -> Message:
     if lab.date is not None:
-        text += f" ({lab.date.isoformat()})"
-    return text
+        return message("lab_value_dated", analyte=code, value=lab.value, unit=_si_unit(code, facts),
+                       date=lab.date.isoformat())
+    return message("lab_value", analyte=code, value=lab.value, unit=_si_unit(code, facts))
 
 
 def _eval_lab_threshold(p: Mapping, facts: Facts) -> RuleResult:
     code, op, value = p["analyte"], p["op"], p["value"]
     lab = _lab(facts, code)
     if lab is None:
-        return _missing(f"{_lab_name(code, facts)} result")
+        return _missing(message("lab_result", lab=_lab_name(code, facts)))
     unit = _si_unit(code, facts)
     return _decided(
         _compare(lab.value, op, value),
-        f"{_lab_text(code, lab, facts)}; criterion {op} {_fmt(value)} {unit}",
+        message("lab_threshold", lab=_lab_text(code, lab, facts), op=op, limit=value, unit=unit),
     )
 
 
@@ -191,19 +188,19 @@ def _eval_lab_vs_limit(p: Mapping, facts: Facts) -> RuleResult:
     limit = None if lab is None else (lab.uln if limit_name == "uln" else lab.lln)
     missing = []
     if lab is None:
-        missing.append(f"{_lab_name(code, facts)} result")
+        missing.append(message("lab_result", lab=_lab_name(code, facts)))
     if limit is None:
-        which = "upper" if limit_name == "uln" else "lower"
-        missing.append(f"{which} limit of normal ({label}) for {_lab_name(code, facts)}")
+        which = "upper_limit_for" if limit_name == "uln" else "lower_limit_for"
+        missing.append(message(which, lab=_lab_name(code, facts)))
     if missing:
         return _missing(*missing)
     unit = _si_unit(code, facts)
-    required = f"criterion {op} {_fmt(multiple)} x {label}"
+    shown = dict(lab=_lab_text(code, lab, facts), limit_name=label, limit=limit, unit=unit, op=op, multiple=multiple)
     if limit > 0:
-        shown = f"{_lab_text(code, lab, facts)} = {_fmt(lab.value / limit)} x {label} {_fmt(limit)} {unit}"
+        msg = message("lab_vs_limit", ratio=lab.value / limit, **shown)
     else:
-        shown = f"{_lab_text(code, lab, facts)}; {label} {_fmt(limit)} {unit}"
-    return _decided(_compare(lab.value, op, multiple * limit), f"{shown}; {required}")
+        msg = message("lab_vs_zero_limit", **shown)
+    return _decided(_compare(lab.value, op, multiple * limit), msg)
 
 
 def _eval_creatinine_clearance(p: Mapping, facts: Facts) -> RuleResult:
@@ -215,18 +212,18 @@ def _eval_creatinine_clearance(p: Mapping, facts: Facts) -> RuleResult:
         missing.extend(age.missing)
     elif age < ADULT_AGE_YEARS:
         if facts.height_cm is None:
-            missing.append(f"height (bedside Schwartz formula, age {age} y)")
+            missing.append(message("height_for_schwartz", age=age))
     else:
         if facts.sex not in SEXES:
-            missing.append("sex (male or female, Cockcroft-Gault formula)")
+            missing.append(message("sex_for_cockcroft_gault"))
         if facts.weight_kg is None:
-            missing.append("weight (Cockcroft-Gault formula)")
+            missing.append(message("weight_for_cockcroft_gault"))
     if creat is None:
-        missing.append(f"{_lab_name('CREAT', facts)} result")
+        missing.append(message("lab_result", lab=_lab_name("CREAT", facts)))
     if missing:
         return _missing(*missing)
     try:
-        clearance, explanation = creatinine_clearance(
+        clearance, formula = clearance_message(
             age_years=age,
             sex=facts.sex,
             weight_kg=facts.weight_kg,
@@ -234,94 +231,91 @@ def _eval_creatinine_clearance(p: Mapping, facts: Facts) -> RuleResult:
             creatinine_umol_l=creat.value,
         )
     except ValueError as exc:
-        return _missing(f"usable inputs for creatinine clearance ({exc})")
+        return _missing(message("clearance_inputs", problem=str(exc)))
     return _decided(
         _compare(clearance, op, threshold),
-        f"{explanation}; criterion {op} {_fmt(threshold)} mL/min",
+        message("clearance", formula=formula, op=op, limit=threshold),
     )
 
 
 def _eval_ecog_range(p: Mapping, facts: Facts) -> RuleResult:
     if facts.ecog is None:
-        return _missing("ECOG performance status")
+        return _missing(message("ecog"))
     low, high = p["min"], p["max"]
-    return _decided(low <= facts.ecog <= high, f"ECOG {facts.ecog}; criterion {low}-{high}")
+    return _decided(low <= facts.ecog <= high, message("ecog_range", ecog=facts.ecog, low=low, high=high))
 
 
 def _eval_disease_in(p: Mapping, facts: Facts) -> RuleResult:
     if facts.disease is None:
-        return _missing("disease")
+        return _missing(message("disease"))
     diseases = p["diseases"]
     return _decided(
         facts.disease in diseases,
-        f"disease {facts.disease}; criterion one of {', '.join(diseases)}",
+        message("disease_in", disease=facts.disease, diseases=listed("list_comma", diseases)),
     )
 
 
 def _eval_disease_duration(p: Mapping, facts: Facts) -> RuleResult:
     missing = []
     if facts.diagnosis_date is None:
-        missing.append("diagnosis date")
+        missing.append(message("diagnosis_date"))
     if facts.screening_date is None:
-        missing.append("screening date")
+        missing.append(message("screening_date"))
     if missing:
         return _missing(*missing)
     try:
         months = whole_months(facts.diagnosis_date, facts.screening_date)
     except ValueError:
-        return _missing(
-            f"a valid diagnosis date (diagnosis date {facts.diagnosis_date.isoformat()} is after "
-            f"the screening date {facts.screening_date.isoformat()})"
-        )
+        return _missing(message("diagnosis_after_screening", diagnosis=facts.diagnosis_date.isoformat(),
+                                screening=facts.screening_date.isoformat()))
     op, minimum = p["op"], p["min_months"]
     return _decided(
         _compare(months, op, minimum),
-        f"diagnosed {facts.diagnosis_date.isoformat()}, {months} whole months before screening "
-        f"on {facts.screening_date.isoformat()}; criterion {op} {minimum} months",
+        message("disease_duration", diagnosis=facts.diagnosis_date.isoformat(), months=months,
+                screening=facts.screening_date.isoformat(), op=op, minimum=minimum),
     )
 
 
 def _eval_prior_therapy_failure(p: Mapping, facts: Facts) -> RuleResult:
     therapies, failing, min_weeks = p["therapies"], p["failing_outcomes"], p["min_weeks"]
+    named = listed("list_or", therapies)
     required = (
-        f"criterion {' or '.join(therapies)} with outcome {' or '.join(failing)}"
-        + (f" for >= {min_weeks} weeks" if min_weeks is not None else "")
+        message("therapy_required", therapies=named, outcomes=listed("list_or", failing)) if min_weeks is None
+        else message("therapy_required_weeks", therapies=named, outcomes=listed("list_or", failing), weeks=min_weeks)
     )
     if facts.prior_therapies is None:
-        return _missing("prior therapies (not recorded)")
+        return _missing(message("prior_therapies_not_recorded"))
     candidates = [c for c in facts.prior_therapies if c.therapy in therapies]
     if not candidates:
-        return _not_met(f"no {' or '.join(therapies)} recorded; {required}")
+        return _not_met(message("no_therapy_recorded", therapies=named, required=required))
     qualifying, undecided, described = [], [], []
     for course in candidates:
         end = course.end if course.end is not None else facts.screening_date
-        period = (
-            f"{course.start.isoformat() if course.start else '?'} to "
-            f"{course.end.isoformat() if course.end else 'ongoing'}"
-        )
-        text = f"{course.therapy} {period}, outcome {course.outcome or 'not recorded'}"
+        start = course.start.isoformat() if course.start else "?"
+        period = (message("period", start=start, end=course.end.isoformat()) if course.end
+                  else message("period_ongoing", start=start))
+        said = {"therapy": course.therapy, "period": period, "outcome": course.outcome}
         if course.outcome is None:
-            undecided.append(f"outcome of {course.therapy} course {period}")
+            undecided.append(message("course_outcome_missing", therapy=course.therapy, period=period))
+            text = message("course_no_outcome", therapy=course.therapy, period=period)
         elif course.outcome not in failing:
-            text += " (not a failure)"
+            text = message("course_not_failure", **said)
         elif min_weeks is None:
             qualifying.append(course)
-            text += " (qualifies)"
+            text = message("course_qualifies", **said)
         elif course.start is None or end is None:
-            what = "start date" if course.start is None else "screening date"
-            undecided.append(f"{what} of {course.therapy} course {period} (for its duration)")
+            what = "course_start_missing" if course.start is None else "course_screening_date_missing"
+            undecided.append(message(what, therapy=course.therapy, period=period))
+            text = message("course", **said)
         else:
             days = (end - course.start).days
-            text = (
-                f"{course.therapy} {period} ({_fmt(days / 7)} weeks), outcome {course.outcome}"
-            )
             if days >= 7 * min_weeks:
                 qualifying.append(course)
-                text += " (qualifies)"
+                text = message("course_weeks_qualifies", weeks=days / 7, **said)
             else:
-                text += f" (shorter than {min_weeks} weeks)"
+                text = message("course_weeks_short", weeks=days / 7, minimum=min_weeks, **said)
         described.append(text)
-    detail = f"{'; '.join(described)}; {required}"
+    detail = message("courses", courses=listed("list_semicolon", described), required=required)
     if qualifying:
         return _met(detail)
     if undecided:
@@ -329,7 +323,7 @@ def _eval_prior_therapy_failure(p: Mapping, facts: Facts) -> RuleResult:
     return _not_met(detail)
 
 
-_OUTCOME_WORDS = {MET: "met", NOT_MET: "not met", MISSING: "missing"}
+_OUTCOME_WORDS = {MET: word("met"), NOT_MET: word("not met"), MISSING: word("missing")}
 
 
 def _evaluate_normalised(rule: Mapping, facts: Facts) -> RuleResult:
@@ -338,12 +332,10 @@ def _evaluate_normalised(rule: Mapping, facts: Facts) -> RuleResult:
 
 def _combine(p: Mapping, facts: Facts, *, all_required: bool) -> RuleResult:
     results = [_evaluate_normalised(rule, facts) for rule in p["rules"]]
-    joiner = " and " if all_required else " or "
+    joiner = "list_and" if all_required else "list_or"
     applicable = [r for r in results if r.applicable]
     if not applicable:
-        return _not_applicable(
-            joiner.join(f"({r.detail.removeprefix(NOT_APPLICABLE)})" for r in results)
-        )
+        return _not_applicable(listed(joiner, (message("bracketed", detail=_reason(r)) for r in results)))
     outcomes = {r.outcome for r in applicable}
     decisive, default = (NOT_MET, MET) if all_required else (MET, NOT_MET)
     if decisive in outcomes:
@@ -353,13 +345,14 @@ def _combine(p: Mapping, facts: Facts, *, all_required: bool) -> RuleResult:
     else:
         outcome = default
     parts = [
-        f"({_body(r)} -> {_OUTCOME_WORDS[r.outcome]})" if r.applicable else f"({r.detail})"
+        message("part", detail=_body(r), outcome=_OUTCOME_WORDS[r.outcome]) if r.applicable
+        else message("bracketed", detail=r.message)
         for r in results
     ]
-    detail = f"{'all' if all_required else 'any'} of: {joiner.join(parts)}"
+    detail = message("all_of" if all_required else "any_of", parts=listed(joiner, parts))
     if outcome == MISSING:
         return _with_missing_lead(applicable, detail)
-    return RuleResult(outcome, detail)
+    return _decided(outcome == MET, detail)
 
 
 def _eval_all_of(p: Mapping, facts: Facts) -> RuleResult:
@@ -370,53 +363,53 @@ def _eval_any_of(p: Mapping, facts: Facts) -> RuleResult:
     return _combine(p, facts, all_required=False)
 
 
-def _prefixed(prefix: str, result: RuleResult) -> RuleResult:
+def _prefixed(prefix: str | Message, result: RuleResult) -> RuleResult:
     """The inner rule's result with its context ("disease EVANS: ..."). A plain missing input
     keeps its own detail; a missing combination keeps its "missing: ..." lead first."""
     if not result.applicable:
         return result
     if result.outcome == MISSING:
         body = _body(result)
-        if body == result.detail:
+        if body is result.message:
             return result
-        return _with_missing_lead([result], f"{prefix}: {body}")
-    return RuleResult(result.outcome, f"{prefix}: {result.detail}")
+        return _with_missing_lead([result], message("in_context", context=prefix, detail=body))
+    return _decided(result.outcome == MET, message("in_context", context=prefix, detail=result.message))
 
 
 def _eval_when_disease(p: Mapping, facts: Facts) -> RuleResult:
     if facts.disease is None:
-        return _missing("disease")
+        return _missing(message("disease"))
     if facts.disease not in p["diseases"]:
         return _not_applicable(
-            f"disease {facts.disease} is not one of {', '.join(p['diseases'])}"
+            message("disease_not_in", disease=facts.disease, diseases=listed("list_comma", p["diseases"]))
         )
-    return _prefixed(f"disease {facts.disease}", _evaluate_normalised(p["rule"], facts))
+    return _prefixed(message("disease_context", disease=facts.disease), _evaluate_normalised(p["rule"], facts))
 
 
 def _eval_when_sex(p: Mapping, facts: Facts) -> RuleResult:
     sex, min_age, only_if = p["sex"], p["min_age_years"], p["only_if_answer"]
     if facts.sex not in SEXES:
-        return _missing("sex (male or female)")
+        return _missing(message("sex_male_or_female"))
     if facts.sex != sex:
-        return _not_applicable(f"rule for {sex} participants; sex is {facts.sex}")
-    context = [sex]
+        return _not_applicable(message("rule_for_sex", sex=word(sex), actual=word(facts.sex)))
+    context = [word(sex)]
     if min_age is not None:
         age = _age_or_missing(facts)
         if isinstance(age, RuleResult):
             return age
         if age < min_age:
-            return _not_applicable(f"age {age} y is below {min_age} y")
-        context.append(f"{age} y")
+            return _not_applicable(message("age_below", age=age, minimum=min_age))
+        context.append(message("years", age=age))
     if only_if is not None:
         answer = facts.item(only_if)
         if answer is None:
             return _missing(_humanise(only_if))
         if answer is False:
-            return _not_applicable(f"{_humanise(only_if)}: no")
+            return _not_applicable(message("answered", name=_humanise(only_if), answer=word("no")))
         if answer is not True:
-            return _missing(f"{_humanise(only_if)} as yes or no (recorded '{answer}')")
+            return _missing(message("item_not_yes_no", name=_humanise(only_if), answer=str(answer)))
         context.append(_humanise(only_if))
-    return _prefixed(", ".join(context), _evaluate_normalised(p["rule"], facts))
+    return _prefixed(listed("list_comma", context), _evaluate_normalised(p["rule"], facts))
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,12 +457,12 @@ def evaluate_criteria(criteria: Sequence[CriterionSpec], facts: Facts) -> Eligib
         if spec.kind not in (INCLUSION, EXCLUSION):
             raise ValueError(f"criterion {spec.code}: kind must be inclusion or exclusion")
         result = evaluate_rule(spec.rule_type, spec.params, facts)
-        outcome, detail = result.outcome, result.detail
+        outcome, msg = result.outcome, result.message
         if not result.applicable:
             outcome = MET if spec.kind == INCLUSION else NOT_MET
-            if not detail.startswith(NOT_APPLICABLE):
-                detail = NOT_APPLICABLE + detail
-        outcomes.append(CriterionOutcome(spec.code, spec.kind, spec.text, outcome, detail))
+            if msg["code"] != "not_applicable":
+                msg = message("not_applicable", reason=msg)
+        outcomes.append(CriterionOutcome(spec.code, spec.kind, spec.text, outcome, english(msg), msg))
     if any(o.outcome == MISSING for o in outcomes):
         eligible = None
     else:

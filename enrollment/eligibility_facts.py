@@ -15,6 +15,8 @@ from trials.catalogue import shipped_catalogue
 from trials.rule_params import SEXES
 from trials.units import Analyte, format_number
 
+from .eligibility_text import Message, english, message, word
+
 __all__ = [
     "ADULT_AGE_YEARS",
     "CG_FEMALE_FACTOR",
@@ -27,6 +29,7 @@ __all__ = [
     "PriorTherapy",
     "RuleResult",
     "age_in_years",
+    "clearance_message",
     "creatinine_clearance",
     "whole_months",
 ]
@@ -104,13 +107,15 @@ class Facts:
 
 @dataclass(frozen=True)
 class RuleResult:
-    """A rule's outcome. A "missing" detail always starts with "missing: <what is missing>";
-    ``missing`` lists those items (kept so that combinations can name them)."""
+    """A rule's outcome. ``message`` holds its values and arithmetic (``enrollment.eligibility_text``)
+    and ``detail`` their English words. A "missing" detail always starts with "missing: <what is
+    missing>"; ``missing`` lists those items as messages (kept so that combinations can name them)."""
 
     outcome: str
     detail: str
     applicable: bool = True
-    missing: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    missing: tuple = field(default=(), compare=False, repr=False)
+    message: Message | None = field(default=None, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,6 +152,21 @@ def creatinine_clearance(
     height_cm: float | None,
     creatinine_umol_l: float,
 ) -> tuple[float, str]:
+    """Creatinine clearance in mL/min and the formula with its numbers in English (section 5;
+    ``clearance_message`` gives the same as a message)."""
+    result, formula = clearance_message(age_years=age_years, sex=sex, weight_kg=weight_kg, height_cm=height_cm,
+                                        creatinine_umol_l=creatinine_umol_l)
+    return result, english(formula)
+
+
+def clearance_message(
+    *,
+    age_years: int,
+    sex: str | None,
+    weight_kg: float | None,
+    height_cm: float | None,
+    creatinine_umol_l: float,
+) -> tuple[float, Message]:
     """Creatinine clearance in mL/min and the formula with its numbers (section 5).
 
     From 18 years: Cockcroft-Gault with actual body weight,
@@ -159,16 +179,12 @@ def creatinine_clearance(
     """
     if creatinine_umol_l is None or creatinine_umol_l <= 0:
         raise ValueError("creatinine must be a positive value in umol/L")
-    creat = format_number(creatinine_umol_l)
     if age_years < ADULT_AGE_YEARS:
         if height_cm is None or height_cm <= 0:
             raise ValueError("bedside Schwartz needs the height in cm")
         result = round(SCHWARTZ_FACTOR * height_cm / creatinine_umol_l, 1)
-        return result, (
-            f"bedside Schwartz (age {age_years} y, under {ADULT_AGE_YEARS}): 36.5 x "
-            f"{format_number(height_cm)} cm / {creat} umol/L = {format_number(result, 1)} "
-            "mL/min/1.73 m2"
-        )
+        return result, message("schwartz", age=age_years, adult_age=ADULT_AGE_YEARS, height=height_cm,
+                               creatinine=creatinine_umol_l, clearance=format_number(result, 1))
     if sex not in SEXES:
         raise ValueError("Cockcroft-Gault needs the sex (male or female)")
     if weight_kg is None or weight_kg <= 0:
@@ -178,8 +194,6 @@ def creatinine_clearance(
     else:
         factor, factor_text = CG_FEMALE_FACTOR, "0.85 x 88.4/72"
     result = round((140 - age_years) * weight_kg * factor / creatinine_umol_l, 1)
-    return result, (
-        f"Cockcroft-Gault ({sex}, {age_years} y): (140 - {age_years}) x "
-        f"{format_number(weight_kg)} kg x {factor:.4f} ({factor_text}) / {creat} umol/L = "
-        f"{format_number(result, 1)} mL/min"
-    )
+    return result, message("cockcroft_gault", sex=word(sex), age=age_years, weight=weight_kg,
+                           factor=f"{factor:.4f}", factor_text=factor_text, creatinine=creatinine_umol_l,
+                           clearance=format_number(result, 1))

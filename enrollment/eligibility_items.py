@@ -11,16 +11,17 @@ from datetime import date
 from trials.rule_params import is_number
 
 from .eligibility_facts import Facts, RuleResult, whole_months
-from .eligibility_results import _compare, _decided, _fmt, _humanise, _missing, _yes_no
+from .eligibility_results import _compare, _decided, _humanise, _missing, _yes_no
+from .eligibility_text import listed, message, word
 
 
 def _eval_condition(p: Mapping, facts: Facts) -> RuleResult:
     name, wanted = p["name"], p["value"]
     actual = facts.item(name)
     if actual is None:
-        return _missing(f"{_humanise(name)} (yes/no)")
+        return _missing(message("item_yes_no", name=_humanise(name)))
     return _decided(
-        actual is wanted, f"{_humanise(name)}: {_yes_no(actual)}; criterion {_yes_no(wanted)}"
+        actual is wanted, message("answer", name=_humanise(name), answer=_yes_no(actual), wanted=_yes_no(wanted))
     )
 
 
@@ -39,7 +40,7 @@ def _eval_answer_equals(p: Mapping, facts: Facts) -> RuleResult:
         return _missing(_humanise(name))
     return _decided(
         _answers_equal(actual, wanted),
-        f"{_humanise(name)}: {_yes_no(actual)}; criterion {_yes_no(wanted)}",
+        message("answer", name=_humanise(name), answer=_yes_no(actual), wanted=_yes_no(wanted)),
     )
 
 
@@ -55,10 +56,10 @@ def _eval_answer_number(p: Mapping, facts: Facts) -> RuleResult:
         except ValueError:
             number = None
     if not is_number(number):
-        return _missing(f"{_humanise(name)} as a number (recorded '{actual}')")
+        return _missing(message("item_not_number", name=_humanise(name), answer=str(actual)))
     return _decided(
         _compare(number, op, value),
-        f"{_humanise(name)}: {_fmt(number)}; criterion {op} {_fmt(value)}",
+        message("answer_number", name=_humanise(name), answer=number, op=op, value=value),
     )
 
 
@@ -71,7 +72,8 @@ def _eval_answer_in(p: Mapping, facts: Facts) -> RuleResult:
     chosen = [a for a in answers if a in wanted]
     return _decided(
         bool(chosen),
-        f"{_humanise(name)}: {', '.join(str(a) for a in answers)}; criterion one of {', '.join(wanted)}",
+        message("answer_in", name=_humanise(name), answers=listed("list_comma", [str(a) for a in answers]),
+                wanted=listed("list_comma", wanted)),
     )
 
 
@@ -97,19 +99,19 @@ def _eval_days_since(p: Mapping, facts: Facts) -> RuleResult:
     missing = []
     start = _as_date(facts.item(name)) if facts.item(name) is not None else None
     if start is None:
-        missing.append(f"{_humanise(name)} (a date)")
+        missing.append(message("item_date", name=_humanise(name)))
     if facts.screening_date is None:
-        missing.append("screening date")
+        missing.append(message("screening_date"))
     if missing:
         return _missing(*missing)
     if start > facts.screening_date:
-        return _missing(f"{_humanise(name)} on or before the screening date (recorded {start.isoformat()}, "
-                        f"screening {facts.screening_date.isoformat()})")
+        return _missing(message("item_date_after_screening", name=_humanise(name), date=start.isoformat(),
+                                screening=facts.screening_date.isoformat()))
     elapsed = time_between(start, facts.screening_date, unit)
     return _decided(
         _compare(elapsed, op, value),
-        f"{_humanise(name)} {start.isoformat()} to screening {facts.screening_date.isoformat()}: "
-        f"{elapsed} {unit}; criterion {op} {_fmt(value)} {unit}",
+        message("time_since", name=_humanise(name), start=start.isoformat(),
+                screening=facts.screening_date.isoformat(), elapsed=elapsed, unit=word(unit), op=op, value=value),
     )
 
 

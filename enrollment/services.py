@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import Count, Max, Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,7 @@ from trials.limits import reason_length_error
 from trials.locks import refuse_if_study_locked
 from trials.models import Arm, Site, Study
 from trials.prefetch import cache_rows
+from trials.row_locks import updating_held
 from trials.scoping import Action, require
 from trials.selectors import criteria_in_force, form_items
 from trials.signatures import ELIGIBILITY_MEANING, check_signature
@@ -44,7 +46,7 @@ from .models import (
     holding_a_place_condition,
 )
 from .screening_input import SCALAR_FIELDS, ScreeningInput, TherapyInput, validate_screening
-from .selectors import screening_facts
+from .selectors import screening_facts, with_first_consent
 
 # ---------------------------------------------------------------------------------------------
 # Screening
@@ -108,10 +110,11 @@ def screening_evaluate(screening: Screening, *, now: datetime | None = None, lab
                 for c in in_force]
     result = rules.evaluate_criteria(criteria, screening_facts(screening, labs=labs, therapies=therapies))
     screening.eligible = result.eligible
-    # Each criterion keeps its Chinese text beside the English (`trials.content`), as evaluated.
+    # Each criterion keeps its Chinese text beside the English (`trials.content`), as evaluated, and
+    # its values and arithmetic as a message worded in the reader's language when shown.
     chinese = {c.code: c.text_zh for c in in_force}
     screening.eligibility = [{"code": c.code, "kind": c.kind, "text": c.text, "text_zh": chinese.get(c.code, ""),
-                              "outcome": c.outcome, "detail": c.detail}
+                              "outcome": c.outcome, "explanation": c.message}
                              for c in result.criteria]
     screening.evaluated_at = now or timezone.now()
     screening.protocol_version = screening.study.version
@@ -320,17 +323,20 @@ def screening_eligibility_confirm(*, screening: Screening, password: str, by, no
     (criteria not met or still missing), already enrolled or already confirmed is a
     `ConflictError` (409). Stores who signed, when, and the meaning they read
     (`trials.signatures.ELIGIBILITY_MEANING`). A later change of the facts withdraws it
-    (`screening_update`). Enrolment in a study with `eligibility_confirmation_required` waits
-    for it (`participant_enrol`).
+    (`screening_update`). Refused in a locked study, checked again inside the transaction with the
+    study's row held (`trials.row_locks.updating_held`). Enrolment in a study with
+    `eligibility_confirmation_required` waits for it (`participant_enrol`).
     """
 
     now = now or timezone.now()
     require(by, Action.SIGN, [screening.site_id])
     refuse_if_screening_locked(screening)
     with transaction.atomic():
-        locked = (Screening.objects.select_for_update(of=("self",)).select_related("study", "site", "participant",
-                                                                                    "eligibility_confirmed_by")
-                  .prefetch_related("labs", "prior_therapies").get(pk=screening.pk))
+        # The screening row locked for its change, the study's held (its data lock checked anew).
+        locked = updating_held(Screening.objects.filter(pk=screening.pk).select_related(
+            "study", "site", "participant", "eligibility_confirmed_by").prefetch_related("labs", "prior_therapies"),
+            update=("self",), share=("study",))[0]
+        refuse_if_study_locked(locked.study)
         if getattr(locked, "participant", None) is not None:
             raise ConflictError({"non_field_errors": [_("This screening is already enrolled.")]})
         if locked.eligibility_confirmed_at is not None:
@@ -370,7 +376,8 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
                    guardian_name: str = "", guardian_relationship: str = "", by,
                    now: datetime | None = None) -> Consent:
     """Record signed informed consent; a minor's needs the legal guardian who signed. Refused in a
-    locked study or on a locked casebook (`locks.refuse_if_screening_locked`)."""
+    locked study or on a locked casebook (`locks.refuse_if_screening_locked` first, then
+    `locks.hold_screening_unlocked` inside the transaction that writes it)."""
     refuse_if_screening_locked(screening)
     now = now or timezone.now()
     tz = timezone.get_current_timezone()
@@ -403,47 +410,57 @@ def consent_record(*, screening: Screening, version: str, signed_at: datetime, o
     consent = Consent(screening=screening, version=version.strip(), signed_at=signed_at,
                       obtained_by=obtained_by.strip(), guardian_name=(guardian_name or "").strip(),
                       guardian_relationship=(guardian_relationship or "").strip(), recorded_by=by)
-    audited_save(consent, by=by, reason=_("Consent recorded"))
+    with transaction.atomic():
+        hold_screening_unlocked(screening)
+        audited_save(consent, by=by, reason=_("Consent recorded"))
     prefetched = getattr(screening, "_prefetched_objects_cache", {})
     if "consents" in prefetched:  # the screening's consents read before stay current
         cache_rows(screening, "consents", sorted([*prefetched["consents"], consent], key=lambda c: c.signed_at))
     return consent
 
 
-def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = None, arm_code: str | None = None,
+def participant_enrol(*, screening: Screening | int, by, enrolled_on: date | None = None, arm_code: str | None = None,
                       dose_level_code: str | None = None, first_infusion_on: date | None = None,
-                      today: date | None = None) -> Participant:
+                      today: date | None = None, among=None) -> Participant:
     """Enrol an eligible, consented screening: study number, arm and, where the study has levels, a dose level.
 
     Safe when two coordinators enrol at once: everything that decides the enrolment (eligibility,
-    the enrolment target, the dose level's status and cap, the next study number) is read while
-    the study row is locked, so the second enrolment sees the first one's participant. Changes of
-    a dose level's status lock the study row too.
+    the consent, the enrolment target, the dose level's status and cap, the next study number) is
+    read while the study row and the screening row are locked, so the second enrolment sees the
+    first one's participant. Changes of a dose level's status lock the study row too.
+
+    `screening` is the screening or its id; `among`, when given, the screenings the caller may see
+    (`Screening.objects.visible_to(user)`): the screening is looked up there by the same locked read
+    (`Http404` when it is not among them), so that the API reads it once. A coordinator of the
+    screening's site only (`Action.SCREEN`, 403).
     """
     today = today or timezone.localdate()
     enrolled_on = enrolled_on or today
-    study = screening.study
-    errors = Errors()
-    if enrolled_on > today:
-        errors.add("enrolled_on", _("The enrolment date cannot be in the future."))
-    elif screening.screening_date and enrolled_on < screening.screening_date:
-        errors.add("enrolled_on", _("The enrolment date is before the screening date (%(date)s).") % {
-            "date": screening.screening_date.isoformat()})
     first_infusion_on = first_infusion_on or enrolled_on
-    if first_infusion_on < enrolled_on:
-        errors.add("first_infusion_on", _("The first infusion cannot be planned before enrolment."))
-    first_consent = _first_consent_signed_at(screening)
-    if first_consent is None:
-        errors.add("consent", _("Record the patient's informed consent before enrolment."))
-    elif timezone.localtime(first_consent).date() > enrolled_on:
-        errors.add("enrolled_on", _("The enrolment date is before the consent was signed."))
-    errors.raise_if_any()
-
     with transaction.atomic():
         # One statement locks the study row and the screening row (nothing locks them the other way round).
-        screening = (Screening.objects.select_for_update(of=("self", "study"))
-                     .select_related("study", "site", "participant").get(pk=screening.pk))
-        study = screening.study
+        found = with_first_consent((Screening.objects if among is None else among)
+                                   .select_for_update(of=("self", "study"))
+                                   .select_related("study__active_version", "site", "participant")
+                                   .filter(pk=getattr(screening, "pk", screening))).first()
+        if found is None:
+            raise Http404(_("No such screening."))
+        screening, study = found, found.study
+        require(by, Action.SCREEN, [screening.site_id])
+        errors = Errors()
+        if enrolled_on > today:
+            errors.add("enrolled_on", _("The enrolment date cannot be in the future."))
+        elif screening.screening_date and enrolled_on < screening.screening_date:
+            errors.add("enrolled_on", _("The enrolment date is before the screening date (%(date)s).") % {
+                "date": screening.screening_date.isoformat()})
+        if first_infusion_on < enrolled_on:
+            errors.add("first_infusion_on", _("The first infusion cannot be planned before enrolment."))
+        first_consent = screening.first_consent_signed_at
+        if first_consent is None:
+            errors.add("consent", _("Record the patient's informed consent before enrolment."))
+        elif timezone.localtime(first_consent).date() > enrolled_on:
+            errors.add("enrolled_on", _("The enrolment date is before the consent was signed."))
+        errors.raise_if_any()
         _refuse_unless_active(study)
         refuse_if_study_locked(study)
         if getattr(screening, "participant", None) is not None:
@@ -485,14 +502,6 @@ def participant_enrol(*, screening: Screening, by, enrolled_on: date | None = No
         audited_save(participant, by=by, reason=_("Enrolled"))
         hooks.participant_enrolled(participant=participant, study=study, by=by, today=today)
     return participant
-
-
-def _first_consent_signed_at(screening: Screening) -> datetime | None:
-    """When the first consent was signed: read with the screening by `selectors.with_first_consent`
-    (no query of its own), else from its consents."""
-    if hasattr(screening, "first_consent_signed_at"):
-        return screening.first_consent_signed_at
-    return min((c.signed_at for c in screening.consents.all()), default=None)
 
 
 def _arm_and_level(study: Study, arm_code: str | None, dose_level_code: str | None):

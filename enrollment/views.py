@@ -30,6 +30,7 @@ from trials.signatures import ELIGIBILITY_MEANING
 from .locks import refuse_if_screening_locked
 from . import eligibility as rules
 from . import selectors, services
+from .eligibility_text import criterion_shown
 from .enums import WithdrawalReason
 from .forms import (
     DEFAULT_THERAPY_ROWS,
@@ -223,7 +224,7 @@ def _screening_page(request, screening, *, consent_form=None, enrol_form=None, c
     labs = sorted(screening.labs.all(),
                   key=lambda lab: order.index(lab.analyte) if lab.analyte in order else len(order))
     criteria = [
-        {**c, "failing": (c["kind"] == "inclusion" and c["outcome"] == "not_met")
+        {**criterion_shown(c), "failing": (c["kind"] == "inclusion" and c["outcome"] == "not_met")
             or (c["kind"] == "exclusion" and c["outcome"] == "met")}
         for c in screening.eligibility
     ]

@@ -61,7 +61,7 @@ def _signatures(participant) -> list[tuple[str, Signature]]:
     for event in sorted(participant.adverse_events.all(), key=lambda e: (e.onset_date, e.pk)):
         if (signature := event.confirmation_signature) is not None:
             found.append((_("Adverse event %(term)s, %(onset)s: grade, seriousness and causality") % {
-                "term": event.term, "onset": event.onset_date.isoformat()}, signature))
+                "term": event.shown_term, "onset": event.onset_date.isoformat()}, signature))
     return found
 
 

@@ -1,25 +1,32 @@
 """What the study dashboard shows, read for the user's sites and narrowed by site, disease, arm or
-dose level: the CONSORT flow (`enrollment.consort`), the outcomes recomputed for the participants
-shown, the charts' rows and the safety tables. A fixed number of queries whatever the number of
-participants: the flow's two, the study's criteria sets, the participants with their infusions,
-assessments (labs, rescue therapies, transfusions) and adverse events."""
+dose level: the CONSORT flow (`enrollment.consort`), the outcomes of the participants shown, the
+charts' rows and the safety tables. Each participant's response and what the charts draw of them
+come from the stored outcomes snapshot (`followup.outcomes.current_results`: the participants changed
+since it are computed again, nothing is stored); the rest is read as plain values, the infusions as
+one grouped aggregate. A fixed number of queries whatever the number of participants, and charts
+of a bounded size: above `charts.INDIVIDUAL_LIMIT` participants the spaghetti becomes the median and
+interquartile band per day, the waterfall a histogram, and the swimmer plot shows one page of lanes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
-from django.db.models import Prefetch
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from dosing.selectors import participant_escalation
+from dosing.models import Infusion
+from dosing.selectors import InfusionSummary, escalation_of
 from enrollment.consort import ConsortCounts, ConsortFilter, consort_counts
 from enrollment.models import Participant
-from trials.models import StudyDisease
 
 from . import dashboard_charts as charts
 from . import dashboard_tables as tables
+from . import outcome_reads as reads
 from .models import AdverseEvent
-from .selectors import CHARTED, ResponseNotAvailable, participant_response, response_prefetch
+from .outcome_reads import ParticipantRow
+from .outcomes import current_results
+from .selectors import CHARTED
 
 RESPONDERS = tables.RESPONDERS
 
@@ -56,9 +63,21 @@ class AnalyteChart:
     unit: str
     series: list[charts.Series]
     thresholds: list[tuple[float, str]]
-    spaghetti: charts.SpaghettiChart | None
+    spaghetti: charts.SpaghettiChart | None  # one line per participant, for a small cohort
     changes: list[tuple[str, float | None, float | None, float | None]]  # label, baseline, best, change %
-    waterfall: charts.WaterfallChart | None
+    waterfall: charts.WaterfallChart | None  # one bar per participant, for a small cohort
+    spreads: list[charts.DaySpread]  # per day, for a large cohort
+    band: charts.BandChart | None = None
+    histogram: charts.HistogramChart | None = None
+
+    @property
+    def charted(self) -> int:
+        """The participants with at least one value."""
+        return sum(1 for s in self.series if s.points)
+
+    @property
+    def with_change(self) -> int:
+        return sum(1 for *_rest, change in self.changes if change is not None)
 
 
 @dataclass(frozen=True)
@@ -67,39 +86,69 @@ class Dashboard:
     participants: int
     outcomes: list[dict]
     analytes: list[AnalyteChart]
-    swimmer_rows: list[charts.SwimmerInput]
+    swimmer_rows: list[charts.SwimmerInput]  # the page of lanes shown (all for a small cohort)
     swimmer: charts.SwimmerChart | None
+    swimmer_total: int  # treated participants, each a lane
+    swimmer_page: int
+    swimmer_pages: int
     adverse_events: list[tables.TermRow]
     any_adverse_event: tables.TermRow | None
     serious: tables.SeriousSummary
     dlts: list[tables.DltRow]
 
 
-def group_key(participant) -> str:
-    """Per dose level where an arm has several, else per arm (as the study outcomes group)."""
-    if participant.dose_level_id and len(participant.arm.dose_levels.all()) > 1:
-        return participant.dose_level.code
-    return participant.arm.code
+class EventValues(NamedTuple):
+    """An adverse event, not dismissed, as the safety tables and the 3+3 counts read it
+    (`dosing.selectors.adverse_event_dlt`)."""
+
+    participant_id: int
+    term: str
+    grade: int | None
+    serious: bool
+    status: str
+    onset_date: date
+    category: str
+    relationship: str
+    resolved_to_grade1_within_48h: bool | None
+    stopped_infusions: bool | None
+    platelet_drop_confirmed: bool | None
 
 
-def _participants(user, study, narrowed: DashboardFilter):
-    events = Prefetch("adverse_events", queryset=AdverseEvent.objects.exclude(status="dismissed")
-                      .order_by("onset_date", "id"))
-    return list(narrowed.participants(Participant.objects.visible_to(user).filter(study=study))
-                .select_related("screening", "arm", "dose_level")
-                .prefetch_related("arm__dose_levels", *response_prefetch(), events)
-                .order_by("study_number"))
+class Shown(NamedTuple):
+    """A participant shown, with the summary of their infusions (one grouped query for all)."""
+
+    row: ParticipantRow
+    study_number: str
+    status: str
+    withdrawn_on: date | None
+    infusions: InfusionSummary
 
 
-def _daily_lowest(participant, analyte: str) -> dict[date, float]:
-    """One value per day, the lowest (CLINICAL_RULES.md section 1)."""
-    daily: dict[date, float] = {}
-    for assessment in participant.assessments.all():
-        for lab in assessment.labs.all():
-            if lab.analyte == analyte:
-                value = float(lab.value)
-                daily[assessment.date] = min(value, daily.get(assessment.date, value))
-    return daily
+def _shown(user, study, narrowed: DashboardFilter) -> list[Shown]:
+    last = Infusion.objects.filter(participant=OuterRef("pk")).order_by("-number").values("target_date")[:1]
+    given = Q(infusions__state="given")
+    values = (narrowed.participants(Participant.objects.visible_to(user).filter(study=study))
+              .annotate(planned=Count("infusions"), received=Count("infusions", filter=given),
+                        waiting=Count("infusions", filter=Q(infusions__state="planned")),
+                        first_started=Min("infusions__started_at", filter=given), last_target=Subquery(last))
+              .order_by("study_number")
+              .values_list("id", "arm_id", "arm__code", "dose_level_id", "dose_level__code", "screening__disease",
+                           "screening__sex", "study_number", "status", "withdrawn_on", "planned", "received",
+                           "waiting", "first_started", "last_target"))
+    zone = timezone.get_current_timezone()  # once: `localtime` per row is most of the loop's time
+    return [Shown(ParticipantRow(*v[:7]), v[7], v[8], v[9],
+                  InfusionSummary(v[10], v[11], bool(v[12]), v[13].astimezone(zone).date() if v[13] else None, v[14]))
+            for v in values]
+
+
+def _events(user, study, narrowed: DashboardFilter) -> dict[int, list[EventValues]]:
+    shown = narrowed.participants(Participant.objects.visible_to(user).filter(study=study)).values("pk")
+    found: dict[int, list[EventValues]] = {}
+    for values in (AdverseEvent.objects.filter(participant__in=shown).exclude(status="dismissed")
+                   .order_by("onset_date", "id").values_list(*EventValues._fields)):
+        event = EventValues(*values)
+        found.setdefault(event.participant_id, []).append(event)
+    return found
 
 
 def _thresholds(study_disease) -> tuple[str, str, list[tuple[float, str]]]:
@@ -111,67 +160,92 @@ def _thresholds(study_disease) -> tuple[str, str, list[tuple[float, str]]]:
     return analyte, unit, found
 
 
-def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = None) -> Dashboard:
+def _swimmer_row(shown: Shown, facts: list, events: list[EventValues], today: date) -> charts.SwimmerInput:
+    """`facts`: the participant's `ChartFacts` in their stored form, read as stored (no object built)."""
+    first, infusions, last_assessment, response, loss = facts[:5]
+    first = date.fromisoformat(first)
+    end = shown.withdrawn_on if shown.status == "withdrawn" and shown.withdrawn_on else today
+    days = max(last_assessment or 0, 0) if shown.status == "completed" else (end - first).days
+    return charts.SwimmerInput(
+        shown.study_number, max(0, days), shown.status not in ("withdrawn", "completed"), tuple(infusions),
+        response, loss, tuple((e.onset_date - first).days for e in events if e.status == "confirmed" and e.serious))
+
+
+def _analyte_chart(analyte: str, entry: dict) -> AnalyteChart:
+    series, changes, thresholds = entry["series"], entry["changes"], entry["thresholds"]
+    charted = [s for s in series if s.points]
+    moved = [(label, change) for label, _b, _best, change in changes if change is not None]
+    if len(charted) <= charts.INDIVIDUAL_LIMIT:
+        return AnalyteChart(analyte, entry["unit"], series, thresholds, charts.build_spaghetti(series, thresholds),
+                            changes, charts.build_waterfall(moved) if len(moved) <= charts.INDIVIDUAL_LIMIT else None,
+                            [], histogram=None if len(moved) <= charts.INDIVIDUAL_LIMIT
+                            else charts.build_histogram([c for _l, c in moved]))
+    spreads = charts.day_spreads(charted)
+    return AnalyteChart(analyte, entry["unit"], series, thresholds, None, changes, None, spreads,
+                        band=charts.build_band(spreads, thresholds),
+                        histogram=charts.build_histogram([c for _l, c in moved]))
+
+
+def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = None,
+              swimmer_page: int = 1) -> Dashboard:
     today = today or timezone.localdate()
-    sets = {d.disease: d for d in StudyDisease.objects.filter(study=study).select_related("response_criteria", "study")}
-    participants = _participants(user, study, narrowed)
+    sets = reads.study_sets(study)
+    # per dose level where an arm has several (`ParticipantRow.group`); the page prefetches them
+    several = {arm.pk for arm in study.arms.all() if len(arm.dose_levels.all()) > 1}
+    participants = _shown(user, study, narrowed)
+    results = current_results(study, [p.row for p in participants], sets)
+    events_of = _events(user, study, narrowed)
     outcome_rows, swimmer_rows, events, dlt_inputs = [], [], [], []
     per_analyte: dict[str, dict] = {}
-    for participant in participants:
-        group = group_key(participant)
-        infusions = list(participant.infusions.all())
-        escalation = participant_escalation(participant, infusions, list(participant.adverse_events.all()),
-                                            today=today)
-        dlt_inputs.append(tables.DltInput(group, escalation.counted, escalation.evaluable, escalation.had_dlt,
-                                          not escalation.in_dlt_window))
-        confirmed = [e for e in participant.adverse_events.all() if e.status == "confirmed"]
-        events += [tables.EventRow(participant.pk, e.term, e.grade, bool(e.serious)) for e in confirmed]
-        given = sorted((i for i in infusions if i.state == "given" and i.started_at), key=lambda i: i.number)
-        if not given:
+    charted: dict[str, tuple] = {}  # disease -> its charted analyte, unit and thresholds
+    counted_as: dict[tuple, tuple] = {}  # (status, infusions) -> the 3+3 counts of a participant without events
+    for shown in participants:
+        row = shown.row
+        group = row.group(several)
+        own_events = events_of.get(row.pk, [])
+        # Participants without adverse events and with the same status and infusions count alike
+        key = None if own_events else (shown.status, shown.infusions)
+        if key is None or key not in counted_as:
+            escalation = escalation_of(shown, shown.infusions, own_events, today=today)
+            counts = (escalation.counted, escalation.evaluable, escalation.had_dlt, not escalation.in_dlt_window)
+            if key is not None:
+                counted_as[key] = counts
+        dlt_inputs.append(tables.DltInput(group, *counted_as.get(key) if key is not None else counts))
+        events += [tables.EventRow(row.pk, e.term, e.grade, bool(e.serious)) for e in own_events
+                   if e.status == "confirmed"]
+        stored = results.get(str(row.pk))
+        if stored is None:
             continue  # not treated: outside the outcomes and the charts
-        first = timezone.localtime(given[0].started_at).date()
-        study_disease = sets.get(participant.screening.disease)
-        try:
-            result = participant_response(participant, study_disease)
-        except ResponseNotAvailable:
-            result = None
-        best = result.best_confirmed_response if result else "NE"
-        duration = (None if result is None or best not in RESPONDERS or result.duration_of_response_days is None
-                    else (result.duration_of_response_days, bool(result.duration_censored)))
-        outcome_rows.append(tables.OutcomeRow(group, best, duration))
-        day = lambda d: None if d is None else (d - first).days  # noqa: E731
-        end = participant.withdrawn_on if participant.status == "withdrawn" else today
-        if participant.status == "completed":
-            end = max([a.date for a in participant.assessments.all()] + [first])
-        swimmer_rows.append(charts.SwimmerInput(
-            participant.study_number, max(0, day(end)), participant.status not in ("withdrawn", "completed"),
-            tuple(day(timezone.localtime(i.started_at).date()) for i in given),
-            day(result.response_date) if result else None, day(result.loss_of_response_date) if result else None,
-            tuple(day(e.onset_date) for e in confirmed if e.serious)))
+        best, duration, _disease, _sex, facts = stored  # `ParticipantOutcome.stored`, read as stored
+        outcome_rows.append(tables.OutcomeRow(group, best, tuple(duration) if duration else None))
+        swimmer_rows.append(_swimmer_row(shown, facts, own_events, today))
+        study_disease = sets.get(row.disease)
         if study_disease is None:
             continue
-        analyte, unit, thresholds = _thresholds(study_disease)
+        if row.disease not in charted:
+            charted[row.disease] = _thresholds(study_disease)
+        analyte, unit, thresholds = charted[row.disease]
         entry = per_analyte.setdefault(analyte, {"unit": unit, "thresholds": [], "series": [], "changes": []})
-        entry["thresholds"] += [t for t in thresholds if t not in entry["thresholds"]]
-        daily = _daily_lowest(participant, analyte)
-        entry["series"].append(charts.Series(participant.study_number,
-                                             tuple((day(d), v) for d, v in sorted(daily.items()))))
-        baseline = (result.baseline.value if result and result.baseline and result.baseline.analyte == analyte
-                    else None)
-        after = [v for d, v in daily.items() if d > first]
-        entry["changes"].append((participant.study_number, baseline, max(after) if after else None,
+        if len(entry["series"]) == 0 or thresholds != entry.get("last"):
+            entry["thresholds"] += [t for t in thresholds if t not in entry["thresholds"]]
+            entry["last"] = thresholds
+        baseline, flat = (facts[6], facts[7]) if facts[5] == analyte else (None, [])
+        daily = tuple(zip(flat[::2], flat[1::2]))
+        entry["series"].append(charts.Series(shown.study_number, daily))
+        after = [v for d, v in daily if d > 0]
+        entry["changes"].append((shown.study_number, baseline, max(after) if after else None,
                                  charts.best_change(baseline, after)))
     safety, any_event = tables.adverse_events_by_term(events)
+    ordered = sorted(swimmer_rows, key=lambda r: (-r.days_on_study, r.label))
+    pages = max(1, -(-len(ordered) // charts.SWIMMER_PAGE))
+    page = min(max(1, swimmer_page), pages)
+    lanes = ordered[(page - 1) * charts.SWIMMER_PAGE:page * charts.SWIMMER_PAGE]
     return Dashboard(
         consort=consort_counts(user, study, narrowed.consort()), participants=len(participants),
         outcomes=tables.outcome_groups(outcome_rows),
-        analytes=[AnalyteChart(analyte, e["unit"], e["series"], e["thresholds"],
-                               charts.build_spaghetti(e["series"], e["thresholds"]), e["changes"],
-                               charts.build_waterfall([(label, c) for label, _b, _best, c in e["changes"]
-                                                       if c is not None]))
-                  for analyte, e in sorted(per_analyte.items())],
-        swimmer_rows=sorted(swimmer_rows, key=lambda r: (-r.days_on_study, r.label)),
-        swimmer=charts.build_swimmer(swimmer_rows),
+        analytes=[_analyte_chart(analyte, e) for analyte, e in sorted(per_analyte.items())],
+        swimmer_rows=lanes, swimmer=charts.build_swimmer(lanes), swimmer_total=len(ordered), swimmer_page=page,
+        swimmer_pages=pages,
         adverse_events=safety, any_adverse_event=any_event, serious=tables.serious_events(events),
         dlts=tables.dlt_rows(dlt_inputs),
     )

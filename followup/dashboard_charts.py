@@ -251,3 +251,117 @@ def build_waterfall(rows: list[tuple[str, float]]) -> WaterfallChart | None:
                      min(y(change), zero), width, round(abs(zero - y(change)), 1), change >= 0)
                  for i, (label, change) in enumerate(ordered))
     return WaterfallChart(frame, bars, zero, tuple(Tick(y(v), _label(v)) for v in y_values))
+
+
+# --------------------------------------------------------------------------- many participants
+
+# Above this many participants in the filtered cohort the spaghetti and the waterfall summarise
+# (the median and interquartile band per day, a histogram of the changes) and the swimmer plot
+# shows one page of lanes at a time: each chart stays the same size whatever the cohort.
+INDIVIDUAL_LIMIT = 50
+SWIMMER_PAGE = 50
+HISTOGRAM_BINS = 20
+
+
+def quantile(ordered: list[float], share: float) -> float:
+    """The `share` quantile of sorted values, interpolated between the two nearest ranks
+    (the "inclusive" method: the median of 1, 2, 3, 4 is 2.5, its quartiles 1.75 and 3.25)."""
+    position = (len(ordered) - 1) * share
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 2)
+
+
+@dataclass(frozen=True)
+class DaySpread:
+    """The values of one day since the first infusion: how many participants, quartiles, median."""
+
+    day: int
+    participants: int
+    low: float  # first quartile
+    median: float
+    high: float  # third quartile
+
+
+@dataclass(frozen=True)
+class BandChart:
+    frame: Frame
+    median: str  # SVG polyline points
+    band: str  # SVG polygon points: the third quartile forward, the first quartile back
+    thresholds: tuple[Threshold, ...]
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+
+
+def day_spreads(series: list[Series]) -> list[DaySpread]:
+    """Per day since the first infusion (in day order), the quartiles of the participants' values."""
+    days: dict[int, list[float]] = {}
+    for one in series:
+        for day, value in one.points:
+            days.setdefault(day, []).append(value)
+    spreads = []
+    for day in sorted(days):
+        values = sorted(days[day])
+        spreads.append(DaySpread(day, len(values), quantile(values, 0.25), quantile(values, 0.5),
+                                 quantile(values, 0.75)))
+    return spreads
+
+
+def build_band(spreads: list[DaySpread], thresholds: list[tuple[float, str]]) -> BandChart | None:
+    """The median per day as a line over the band between the first and third quartiles."""
+    if not spreads:
+        return None
+    values = [s.high for s in spreads] + [t for t, _l in thresholds]
+    x_values = ticks_between(min(0, spreads[0].day), max(spreads[-1].day, 7))
+    y_values = ticks_between(0, max(values) or 1)
+    frame = Frame(WIDTH, TOP + SPAGHETTI_PLOT + AXIS_SPACE, LEFT, WIDTH - RIGHT, TOP, TOP + SPAGHETTI_PLOT)
+    x = _Scale(x_values[0], x_values[-1], frame.left, frame.right)
+    y = _Scale(y_values[0], y_values[-1], frame.bottom, frame.top)
+    band = [f"{x(s.day)},{y(s.high)}" for s in spreads] + [f"{x(s.day)},{y(s.low)}" for s in reversed(spreads)]
+    return BandChart(frame, " ".join(f"{x(s.day)},{y(s.median)}" for s in spreads), " ".join(band),
+                     tuple(Threshold(y(t), label) for t, label in thresholds),
+                     tuple(Tick(x(v), _label(v)) for v in x_values), tuple(Tick(y(v), _label(v)) for v in y_values))
+
+
+@dataclass(frozen=True)
+class Bin:
+    low: float  # percent, included
+    high: float  # percent, excluded (included for the last bin)
+    participants: int
+    x: float
+    y: float
+    width: float
+    height: float
+    rising: bool
+
+
+@dataclass(frozen=True)
+class HistogramChart:
+    frame: Frame
+    bins: tuple[Bin, ...]
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+
+
+def build_histogram(changes: list[float]) -> HistogramChart | None:
+    """How many participants had each best change from baseline, in bins of a round width."""
+    if not changes:
+        return None
+    low, high = min(changes), max(changes)
+    step = nice_step(high - low, HISTOGRAM_BINS) if high > low else 1
+    start = math.floor(low / step) * step
+    count = max(1, math.floor((high - start) / step) + 1)
+    tally = [0] * count
+    for change in changes:
+        tally[min(count - 1, math.floor((change - start) / step))] += 1
+    edges = [round(start + step * i, 6) for i in range(count + 1)]
+    y_values = ticks_between(0, max(tally))
+    frame = Frame(WIDTH, TOP + WATERFALL_PLOT + AXIS_SPACE, LEFT, WIDTH - RIGHT, TOP, TOP + WATERFALL_PLOT)
+    x = _Scale(edges[0], edges[-1], frame.left, frame.right)
+    y = _Scale(0, y_values[-1], frame.bottom, frame.top)
+    bins = tuple(Bin(edges[i], edges[i + 1], n, x(edges[i]), y(n),
+                     round(max(1.0, x(edges[i + 1]) - x(edges[i]) - 1), 1), round(frame.bottom - y(n), 1),
+                     edges[i] >= 0)
+                 for i, n in enumerate(tally))
+    x_ticks = tuple(Tick(x(v), _label(v)) for v in ticks_between(edges[0], edges[-1]) if edges[0] <= v <= edges[-1])
+    return HistogramChart(frame, bins, x_ticks, tuple(Tick(y(v), _label(v)) for v in y_values))

@@ -15,6 +15,7 @@ from trials.scoping import Action, site_ids_for
 from trials.templatetags.trials_tags import disease_name
 
 from .dashboard import DashboardFilter, dashboard
+from . import dashboard_charts
 from .survival_chart import duration_rows
 
 
@@ -48,6 +49,23 @@ class DashboardFilterForm(LimitedForm, forms.Form):
             arm_id=int(pk) if kind == "arm" else None, dose_level_id=int(pk) if kind == "level" else None)
 
 
+# The swimmer plot's page of lanes (`followup.dashboard`), kept beside the filter in the query string.
+LANES_PAGE = "lanes"
+
+
+def _lanes_pages(request, data) -> dict:
+    """The links to the swimmer plot's previous and next page of lanes, with the filter kept."""
+    def link(page: int) -> str:
+        query = request.GET.copy()
+        query[LANES_PAGE] = str(page)
+        return "?" + query.urlencode() + "#swimmer"
+    page = data.swimmer_page
+    return {"previous": link(page - 1) if page > 1 else "",
+            "next": link(page + 1) if page < data.swimmer_pages else "",
+            "first": (page - 1) * dashboard_charts.SWIMMER_PAGE + 1,
+            "last": (page - 1) * dashboard_charts.SWIMMER_PAGE + len(data.swimmer_rows)}
+
+
 @login_required
 def study_dashboard(request, code):
     study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites", "diseases",
@@ -58,11 +76,13 @@ def study_dashboard(request, code):
     form = DashboardFilterForm(request.GET or None, study=study, sites=sites,
                                diseases=[d.disease for d in study.diseases.all()], arms=list(study.arms.all()))
     narrowed = form.narrowed([site.pk for site in sites])
-    data = dashboard(request.user, study, narrowed)
+    page = request.GET.get(LANES_PAGE, "")
+    data = dashboard(request.user, study, narrowed, swimmer_page=int(page) if page.isdigit() and len(page) < 6 else 1)
     criteria_text = dict(study.criteria.values_list("code", "text"))
     labels = dict(WithdrawalReason.choices)
     return render(request, "followup/study_dashboard.html", {
-        "study": study, "form": form, "data": data, "filtered": bool(request.GET),
+        "study": study, "form": form, "data": data, "filtered": any(request.GET.get(name) for name in form.fields),
+        "lanes_pages": _lanes_pages(request, data),
         "failed_rows": [(c, criteria_text.get(c, ""), n) for c, n in data.consort.failed_by_criterion],
         "withdrawn_rows": [(r, labels.get(r, r), n) for r, n in data.consort.withdrawn_by_reason],
         "durations": duration_rows(data.outcomes),

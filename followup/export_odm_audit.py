@@ -37,7 +37,7 @@ class Audit:
         self.label = model.history.model._meta.label_lower
         self.group, self.codes, self.adapt, self.text = group, codes or {}, adapt, text
         self.rows = defaultdict(list)
-        keys = {f.key for f in group.fields if not is_item(f)}
+        keys = {f.column for f in group.fields if not is_item(f)}
         if any(is_item(f) for f in group.fields):
             keys.add("items")
         names = {f.name for f in model.history.model._meta.concrete_fields}

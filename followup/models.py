@@ -19,6 +19,7 @@ from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
 from trials.signature_record import Signature
 
+from .ctcae_terms import shown_term
 from .signoff_models import CasebookSignature  # noqa: F401 (the app's models)
 
 
@@ -52,6 +53,8 @@ class Visit(VersionedModel):
         ordering = ["participant", "target_at", "id"]
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
+        # The study page's protocol deviations read these few rows, not every visit.
+        indexes = [models.Index(fields=["participant"], name="visit_deviations", condition=Q(deviation=True))]
         constraints = [
             models.UniqueConstraint(fields=["participant", "code"], name="visit_once_per_participant"),
             models.CheckConstraint(condition=Q(window_start__lte=models.F("target_at"),
@@ -194,6 +197,12 @@ class AdverseEvent(VersionedModel):
 
     site_scope = "participant__site"
     objects = ScopedQuerySet.as_manager()
+
+    @property
+    def shown_term(self) -> str:
+        """The term in the reader's language: its Chinese CTCAE name to a Chinese reader (the stored
+        term stays the English CTCAE term; an "other, specify" term shows as recorded)."""
+        return shown_term(self.term)
 
     @property
     def confirmation_signature(self) -> Signature | None:

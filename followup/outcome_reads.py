@@ -15,7 +15,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import NamedTuple
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db.models import Count
 from django.utils import timezone
@@ -28,6 +28,7 @@ from . import response as rules
 from .models import Assessment, LabResult, RescueTherapy, Transfusion
 from .response_facts import LabFact, ResponseFacts
 from .selectors import (
+    CHARTED,
     ResponseNotAvailable,
     _lineage_sets,
     involved_by_definition,
@@ -35,6 +36,9 @@ from .selectors import (
 )
 
 RESPONDERS = ("CR", "R", "PR")
+# The shape of a stored result (`ParticipantOutcome.stored`), part of the configuration digest: a
+# snapshot stored in another shape is computed again in full.
+STORED_FORM = "best-duration-disease-sex-chart"
 
 
 class ParticipantRow(NamedTuple):
@@ -58,20 +62,51 @@ class ParticipantRow(NamedTuple):
 class ParticipantOutcome:
     """What the outcomes count of one treated participant: the best confirmed response (NE when none
     can be computed) and, for a responder, the duration of response (days, censored). `disease` and
-    `sex` are those it was computed with: a stored result with others is computed again."""
+    `sex` are those it was computed with: a stored result with others is computed again. `chart`:
+    what the study dashboard draws of them (`ChartFacts.stored`)."""
 
     best: str
     duration: tuple[int, bool] | None
     disease: str
     sex: str
+    chart: ChartFacts | None = None
 
     def stored(self) -> list:
-        return [self.best, list(self.duration) if self.duration else None, self.disease, self.sex]
+        return [self.best, list(self.duration) if self.duration else None, self.disease, self.sex,
+                self.chart.stored() if self.chart else None]
 
     @classmethod
     def from_stored(cls, value) -> ParticipantOutcome:
-        best, duration, disease, sex = value
-        return cls(best, tuple(duration) if duration else None, disease, sex)
+        best, duration, disease, sex, chart = value
+        return cls(best, tuple(duration) if duration else None, disease, sex,
+                   ChartFacts.from_stored(chart) if chart else None)
+
+
+@dataclass(frozen=True)
+class ChartFacts:
+    """A treated participant as the study dashboard charts them (`followup.dashboard`), in days
+    since their first infusion: the given infusions, the latest assessment, the first confirmed
+    response and its confirmed loss, the charted analyte of their criteria set (`CHARTED`; None
+    without a set) with its baseline and its lowest value of each day (CLINICAL_RULES.md section 1)."""
+
+    first: date
+    infusions: tuple[int, ...]
+    last_assessment: int | None
+    response: int | None
+    loss: int | None
+    analyte: str | None
+    baseline: float | None
+    daily: tuple[tuple[int, float], ...]
+
+    def stored(self) -> list:
+        return [self.first.isoformat(), list(self.infusions), self.last_assessment, self.response, self.loss,
+                self.analyte, self.baseline, [value for point in self.daily for value in point]]
+
+    @classmethod
+    def from_stored(cls, value) -> ChartFacts:
+        first, infusions, last, response, loss, analyte, baseline, flat = value
+        return cls(date.fromisoformat(first), tuple(infusions), last, response, loss, analyte, baseline,
+                   tuple(zip(flat[::2], flat[1::2], strict=True)))
 
 
 def study_sets(study) -> dict[str, StudyDisease]:
@@ -91,7 +126,7 @@ def configuration_digest(sets: dict[str, StudyDisease]) -> str:
     the study's response period and time points, each disease's criteria set (and the lineages'
     sets and involved lineages for several lineages). A snapshot computed with another digest is
     computed again in full."""
-    parts = []
+    parts: list = [STORED_FORM]
     for disease, row in sorted(sets.items()):
         criteria, study = row.response_criteria, row.study
         part = [disease, criteria.code, criteria.family, criteria.thresholds, study.response_from_day,
@@ -160,8 +195,30 @@ def participant_outcomes(study, rows: list[ParticipantRow], sets: dict[str, Stud
         own = of_participant.get(row.pk, [])
         facts_of = lambda family, own=own, started=started: _facts(  # noqa: E731
             study, started, own, labs, transfusions, therapies, sex=row.sex if family == "prca" else "")
-        found[row.pk] = _outcome(row, sets.get(row.disease), facts_of)
+        outcome, result = _outcome(row, sets.get(row.disease), facts_of)
+        chart = _chart(sets.get(row.disease), result, started, [by_assessment[pk][0] for pk in own],
+                       [lab for pk in own for lab in labs.get(pk, ())])
+        found[row.pk] = ParticipantOutcome(outcome.best, outcome.duration, outcome.disease, outcome.sex, chart)
     return found
+
+
+def _chart(study_disease: StudyDisease | None, result, started, dates: list[date], labs: list[LabFact]) -> ChartFacts:
+    """What the dashboard charts of a treated participant (`ChartFacts`), from the values read for
+    their outcome and their response `result` (None when none could be computed)."""
+    first = timezone.localtime(started[0]).date()
+    day = lambda d: None if d is None else (d - first).days  # noqa: E731
+    analyte = CHARTED.get(study_disease.response_criteria.family, CHARTED["itp"])[0] if study_disease else None
+    daily: dict[date, float] = {}
+    for lab in labs:
+        if lab.analyte == analyte:
+            value = float(lab.value)
+            daily[lab.date] = min(value, daily.get(lab.date, value))
+    baseline = result.baseline if result is not None else None
+    return ChartFacts(
+        first, tuple(day(timezone.localtime(at).date()) for at in started if at), day(max(dates, default=None)),
+        day(result.response_date) if result else None, day(result.loss_of_response_date) if result else None,
+        analyte, float(baseline.value) if baseline is not None and baseline.analyte == analyte else None,
+        tuple((day(d), v) for d, v in sorted(daily.items())))
 
 
 def _facts(study, started, own, labs, transfusions, therapies, *, sex) -> ResponseFacts:
@@ -175,16 +232,17 @@ def _facts(study, started, own, labs, transfusions, therapies, *, sex) -> Respon
         sex=sex, assess_from=days(study.response_from_day), assess_until=days(study.response_until_day))
 
 
-def _outcome(row: ParticipantRow, study_disease: StudyDisease | None, facts_of) -> ParticipantOutcome:
+def _outcome(row: ParticipantRow, study_disease: StudyDisease | None, facts_of):
     """A treated participant's outcome, as `followup.outcomes.outcomes_compute` always counted it:
-    NE when no response can be computed (no criteria set for the disease, a set that cannot judge)."""
+    NE when no response can be computed (no criteria set for the disease, a set that cannot judge),
+    with the response it was taken from (None then)."""
     if study_disease is None:
-        return ParticipantOutcome("NE", None, row.disease, row.sex)
+        return ParticipantOutcome("NE", None, row.disease, row.sex), None
     try:
         result = response_by_set(facts_of(study_disease.response_criteria.family), study_disease, row.disease)
     except ResponseNotAvailable:
-        return ParticipantOutcome("NE", None, row.disease, row.sex)
+        return ParticipantOutcome("NE", None, row.disease, row.sex), None
     best = result.best_confirmed_response
     duration = (None if best not in RESPONDERS or result.duration_of_response_days is None
                 else (result.duration_of_response_days, bool(result.duration_censored)))
-    return ParticipantOutcome(best, duration, row.disease, row.sex)
+    return ParticipantOutcome(best, duration, row.disease, row.sex), result

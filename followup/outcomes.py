@@ -54,28 +54,11 @@ def outcomes_refresh(*, study, now: datetime | None = None):
 
 def _compute(*, study, now, incremental: bool):
     now = now or timezone.now()
-    covers, marks, cleared = (OutcomeChange.objects.filter(study=study)
-                              .values_list("sequence", "participants_changed", "cleared_at").first() or (0, "", 0))
+    covers, marks, cleared = _change(study)
     sets = reads.study_sets(study)
     digest = reads.configuration_digest(sets)
     rows = reads.participant_rows(study)
-    stored = _stored_results(study, digest) if incremental else None
-    if stored is not None and stored[1] < cleared:
-        stored = None  # the marks after the snapshot were cleared: it cannot be caught up
-    # Each participant's result in its stored form (`ParticipantOutcome.stored`, None: not treated):
-    # the unchanged participants' are taken from the snapshot as they are, not rebuilt.
-    if stored is None:
-        results = _stored_form(reads.participant_outcomes(study, rows, sets))
-    else:
-        previous, since = stored
-        changed = changed_since(marks, since)
-        stale = {row.pk for row in rows if row.pk in changed or _differs(previous.get(str(row.pk), False), row)}
-        if len(stale) > INCREMENTAL_LIMIT:
-            results = _stored_form(reads.participant_outcomes(study, rows, sets))
-        else:
-            fresh = _stored_form(reads.participant_outcomes(study, rows, sets, stale) if stale else {})
-            results = {str(row.pk): fresh[str(row.pk)] if row.pk in stale else previous[str(row.pk)]
-                       for row in rows}
+    results = _results(study, rows, sets, digest, marks, cleared, incremental=incremental)
     groups = _groups(rows, results, reads.arms_with_levels(study))
     # Replaced without reading the stored snapshot back (its per-participant results are large).
     snapshot = OutcomeSnapshot(pk=OutcomeSnapshot.objects.filter(study=study).values_list("pk", flat=True).first(),
@@ -86,6 +69,39 @@ def _compute(*, study, now, incremental: bool):
         # Forget the marks the snapshot covers, unless a change came meanwhile (then the next one will).
         OutcomeChange.objects.filter(study=study, sequence=covers).update(participants_changed="", cleared_at=covers)
     return snapshot
+
+
+def _change(study) -> tuple[int, str, int]:
+    """The study's change count, its marks of changed participants and the count they were cleared at."""
+    return (OutcomeChange.objects.filter(study=study).values_list("sequence", "participants_changed", "cleared_at")
+            .first() or (0, "", 0))
+
+
+def current_results(study, rows, sets) -> dict[str, list | None]:
+    """Each participant of `rows` (`outcome_reads.ParticipantRow`, any of the study's) with their
+    result in its stored form (`ParticipantOutcome.stored`, None: not treated) as of now, without
+    storing anything: the snapshot's stored results, those of the participants changed since
+    computed again (`outcomes_refresh`). Two queries with an up-to-date snapshot, five more when
+    some participants changed since or when there is no snapshot to merge with."""
+    covers, marks, cleared = _change(study)
+    return _results(study, rows, sets, reads.configuration_digest(sets), marks, cleared, incremental=True)
+
+
+def _results(study, rows, sets, digest, marks, cleared, *, incremental: bool) -> dict[str, list | None]:
+    stored = _stored_results(study, digest) if incremental else None
+    if stored is not None and stored[1] < cleared:
+        stored = None  # the marks after the snapshot were cleared: it cannot be caught up
+    # Each participant's result in its stored form (`ParticipantOutcome.stored`, None: not treated):
+    # the unchanged participants' are taken from the snapshot as they are, not rebuilt.
+    if stored is None:
+        return _stored_form(reads.participant_outcomes(study, rows, sets))
+    previous, since = stored
+    changed = changed_since(marks, since)
+    stale = {row.pk for row in rows if row.pk in changed or _differs(previous.get(str(row.pk), False), row)}
+    if len(stale) > INCREMENTAL_LIMIT:
+        return _stored_form(reads.participant_outcomes(study, rows, sets))
+    fresh = _stored_form(reads.participant_outcomes(study, rows, sets, stale) if stale else {})
+    return {str(row.pk): fresh[str(row.pk)] if row.pk in stale else previous[str(row.pk)] for row in rows}
 
 
 def changed_since(marks: str, since: int) -> set[int]:

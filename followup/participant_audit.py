@@ -4,8 +4,10 @@ monitoring, in one list in time order (README "Audit trail"; issue 14).
 It gathers the history rows (django-simple-history) of the participant, their screening with its
 labs, prior therapies and consents, their infusions, visits, assessments with their labs,
 transfusions and rescue therapies, adverse events, and of the monitoring: data queries with each
-message of their threads, casebook signatures, item verifications, and the casebook's locks and
-unlocks (rows of the participant's own history, `enrollment.locks`). Each entry says who, when,
+message of their threads, casebook signatures, item verifications, the casebook's locks and
+unlocks (rows of the participant's own history, `enrollment.locks`) and the study's data locks and
+unlocks for analysis since the casebook began (rows of the study's history, `trials.locks`), which
+lock every record of the casebook as well. Each entry says who, when,
 what (the record, the action and each field from its old to its new value, as the record's own
 audit page shows it: `trials.audit`) and why, and names the record's own audit page while the
 record exists.
@@ -31,6 +33,7 @@ from enrollment.models import Consent, Participant, PriorTherapy, Screening, Scr
 from trials.audit import FieldChange, audited_kind, history_row_entry
 from trials.audit_labels import RelatedLabels
 from trials.item_models import Item
+from trials.models import Study
 
 from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
 from .query_models import DataQuery, DataQueryMessage, MessageKind
@@ -47,7 +50,9 @@ class TrailEntry:
 
     when: datetime
     who: str
-    action: str  # created | changed | deleted | locked | unlocked | question | answer | close | reopen
+    # created | changed | deleted | locked | unlocked | study_locked | study_unlocked | question | answer |
+    # close | reopen
+    action: str
     action_label: str
     record_type: str  # the kind of record, as its model names it ("visit", "data query")
     record: str  # the record, as the participant page names it ("Visit W1")
@@ -106,7 +111,8 @@ _ACTION_LABELS = {"+": "created", "~": "changed", "-": "deleted"}
 
 def _action_label(action: str) -> str:
     labels = {"created": _("created"), "changed": _("changed"), "deleted": _("deleted"),
-              "locked": _("casebook locked"), "unlocked": _("casebook unlocked")}
+              "locked": _("casebook locked"), "unlocked": _("casebook unlocked"),
+              "study_locked": _("study data locked"), "study_unlocked": _("study data unlocked")}
     if action in labels:
         return labels[action]
     return str(MessageKind(action).label)
@@ -223,6 +229,33 @@ def _messages(participant) -> list[_Row]:
             for message in DataQueryMessage.objects.filter(query__participant_id=participant.pk).select_related("by")]
 
 
+def _study_locks(participant, since) -> list[_Row]:
+    """The study's data locks and unlocks from `since` on (one statement: the study's history rows
+    read as values, the lock's fields only; a row that leaves the lock as it was is no step)."""
+    order = len(_SOURCES) + 1
+    rows = (Study.history.filter(id=participant.study_id).order_by("history_date", "history_id")
+            .values("history_id", "history_date", "history_change_reason", "history_user__username", "code",
+                    "locked_at", "lock_reason", "locked_by__username"))
+    found, previous = [], None
+    for row in rows:
+        if previous is not None and (row["locked_at"] is None) != (previous["locked_at"] is None) and (
+                since is None or row["history_date"] >= since):
+            found.append(_Row(row["history_date"], order, row["history_id"], Study, row, older=previous))
+        previous = row
+    return found
+
+
+def _study_lock_entry(row: _Row) -> TrailEntry:
+    values, older = row.row, row.older
+    action = "study_locked" if values["locked_at"] is not None else "study_unlocked"
+    changes = tuple(FieldChange(str(Study._meta.get_field(name).verbose_name), older[key] or "", values[key] or "")
+                    for name, key in (("locked_by", "locked_by__username"), ("lock_reason", "lock_reason")))
+    return TrailEntry(when=row.when, who=values["history_user__username"] or _("system"), action=action,
+                      action_label=_action_label(action), record_type=str(Study._meta.verbose_name),
+                      record=_("Study %(code)s") % {"code": values["code"]}, audit_kind="", audit_pk=None,
+                      reason=values["history_change_reason"] or "", changes=changes)
+
+
 def _lock_action(row, older) -> str:
     """`locked` / `unlocked` for a participant's history row that locks / unlocks the casebook."""
     if older is None or row.history_type != "~" or (row.locked_at is None) == (older.locked_at is None):
@@ -234,9 +267,10 @@ def participant_audit_trail(participant, *, page=None, page_size: int | None = N
     """The page `page` (1 when absent or not a number, the last beyond it) of the participant's
     audit trail, oldest first, `page_size` entries a page (`PAGE_SIZE` by default)."""
     rows = _history_rows(participant) + _messages(participant)
+    rows += _study_locks(participant, since=min((row.when for row in rows), default=None))
     latest = {}
     for row in rows:
-        if row.model is not DataQueryMessage:
+        if row.model not in (DataQueryMessage, Study):
             latest[(row.model, row.row.id)] = row.row  # rows of a record come oldest first
     names = _Names(latest)
     rows.sort(key=lambda row: (row.when, row.order, row.key))
@@ -244,13 +278,15 @@ def participant_audit_trail(participant, *, page=None, page_size: int | None = N
     specs = {item.code: item.spec for item in Item.objects.filter(study_id=participant.study_id)}
     labels = RelatedLabels()
     pending = [(row, history_row_entry(row.model, row.row, row.older, labels, specs))
-               for row in shown.object_list if row.model is not DataQueryMessage]
+               for row in shown.object_list if row.model not in (DataQueryMessage, Study)]
     labels.resolve()
     built = {id(row): entry() for row, entry in pending}
     entries = []
     for row in shown.object_list:
         if row.model is DataQueryMessage:
             entries.append(_message_entry(row.row, names))
+        elif row.model is Study:
+            entries.append(_study_lock_entry(row))
         else:
             entries.append(_history_entry(row, built[id(row)], names))
     return AuditTrailPage(entries=entries, page=shown)

@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from urllib.parse import quote
 
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -89,6 +95,16 @@ class Column:
     title: str
 
 
+@lru_cache(maxsize=4096)
+def _named_state(kind: str, key, state: str, monitoring: str | None, language: str | None) -> str:
+    """"Visit BL: done, verified" in `language` (the active one: part of the key), once per page
+    and column rather than per cell."""
+    name = (_("Infusion %(number)s") % {"number": key} if kind == "infusion"
+            else _("Visit %(code)s") % {"code": key})
+    states = str(LABELS[state]) + (f", {LABELS[monitoring]}" if monitoring else "")
+    return f"{name}: {states}"
+
+
 @dataclass(frozen=True)
 class Cell:
     kind: str
@@ -104,16 +120,49 @@ class Cell:
 
     @property
     def label(self) -> str:
-        name = (_("Infusion %(number)s") % {"number": self.key} if self.kind == "infusion"
-                else _("Visit %(code)s") % {"code": self.key})
-        states = str(LABELS[self.state]) + (f", {LABELS[self.monitoring]}" if self.monitoring else "")
-        return f"{name}: {states} ({self.when:%Y-%m-%d})" if self.when else f"{name}: {states}"
+        named = _named_state(self.kind, self.key, self.state, self.monitoring, get_language())
+        return f"{named} ({self.when:%Y-%m-%d})" if self.when else named
+
+    def html(self) -> str:
+        """The cell's link (escaped here: the grid has hundreds of cells a page, too many for template
+        variables)."""
+        label = escape(self.label)
+        monitoring = self.monitoring or ""
+        return (f'<a class="grid-cell state-{self.state}{f" mon-{monitoring}" if monitoring else ""}" '
+                f'href="{escape(self.url)}" title="{label}" aria-label="{label}" data-testid="grid-cell" '
+                f'data-kind="{self.kind}" data-key="{escape(self.key)}" data-state="{self.state}" '
+                f'data-monitoring="{monitoring}">{self.symbol}</a>')
 
 
 @dataclass(frozen=True)
 class GridRow:
     participant: object
     cells: list  # a Cell or None (not planned for this participant) per column
+
+    def cells_html(self) -> str:
+        """A table cell per column, safe HTML."""
+        not_planned = escape(_("not planned"))
+        empty = f'<td class="text-center p-0"><span class="text-muted small" title="{not_planned}">·</span></td>'
+        return mark_safe("".join(f'<td class="text-center p-0">{cell.html()}</td>' if cell else empty
+                                 for cell in self.cells))
+
+
+class _Links:
+    """The grid's links: each reversed once a page with a placeholder key, then filled in per cell
+    (hundreds of cells a page)."""
+
+    PK = 987654321
+    CODE = "GRIDVISITCODE"
+
+    def __init__(self):
+        self.detail = reverse("participant-detail", args=[self.PK])
+        self.infusion = reverse("infusion-record", args=[self.PK])
+        self.visit = reverse("visit-record", args=[self.PK, self.CODE])
+        self.assessment = reverse("assessment-new", args=[self.PK])
+
+    def __call__(self, pattern: str, pk: int, code: str = "") -> str:
+        url = pattern.replace(str(self.PK), str(pk))
+        return url.replace(self.CODE, quote(code, safe=RFC3986_SUBDELIMS + "/~:@")) if code else url
 
 
 def grid_columns(study) -> list[Column]:
@@ -138,27 +187,26 @@ def grid_prefetch(rows):
             .annotate(**signoff_annotations()))
 
 
-def _visit_url(participant, visit, record: bool) -> str:
+def _visit_url(participant, visit, record: bool, links: _Links) -> str:
     if not record or visit.status not in _TO_RECORD:
-        return reverse("participant-detail", args=[participant.pk])
+        return links(links.detail, participant.pk)
     if visit.timed:
-        return reverse("visit-record", args=[participant.pk, visit.code])
-    return reverse("assessment-new", args=[participant.pk]) + f"?visit={visit.code}"
+        return links(links.visit, participant.pk, visit.code)
+    return links(links.assessment, participant.pk) + f"?visit={visit.code}"
 
 
-def _row(participant, columns, *, now: datetime, scope: str, capture: set[int]) -> GridRow:
+def _row(participant, columns, *, now: datetime, scope: str, capture: set[int], links: _Links) -> GridRow:
     schedule = participant_schedule(participant, now=now)
     lock = lock_of(participant)
     close_out = CloseOut(signed=casebook_signature_state(participant).valid, locked=lock is not None)
     states = schedule_record_states(participant, scope=scope, close_out=close_out)
     record = (participant.site_id in capture and participant.status != ParticipantStatus.WITHDRAWN
               and lock is None)
-    detail = reverse("participant-detail", args=[participant.pk])
+    detail = links(links.detail, participant.pk)
     cells: dict[tuple[str, object], Cell] = {}
     next_infusion = next((i.number for i in schedule["infusions"] if i.status in _TO_RECORD + ("waiting",)), None)
     for infusion in schedule["infusions"]:
-        url = (reverse("infusion-record", args=[participant.pk])
-               if record and infusion.number == next_infusion else detail)
+        url = links(links.infusion, participant.pk) if record and infusion.number == next_infusion else detail
         when = timezone.localtime(infusion.given_at).date() if infusion.given_at else infusion.target_date
         cells[("infusion", infusion.number)] = Cell(
             "infusion", infusion.number, grid_state(infusion.status),
@@ -169,7 +217,7 @@ def _row(participant, columns, *, now: datetime, scope: str, capture: set[int]) 
         when = timezone.localtime(done_at).date() if done_at else visit.target_date
         cells[("visit", visit.code)] = Cell(
             "visit", visit.code, grid_state(visit.status), monitoring_state(states.get(("visit", visit.pk))),
-            _visit_url(participant, visit, record), when)
+            _visit_url(participant, visit, record, links), when)
     return GridRow(participant, [cells.get((column.kind, column.key)) for column in columns])
 
 
@@ -178,4 +226,6 @@ def grid_rows(user, participants, columns, *, study, now: datetime | None = None
     now = now or timezone.now()
     scope = plan_scope(study)
     capture = set(site_ids_for(user, Action.CAPTURE))
-    return [_row(participant, columns, now=now, scope=scope, capture=capture) for participant in participants]
+    links = _Links()
+    return [_row(participant, columns, now=now, scope=scope, capture=capture, links=links)
+            for participant in participants]

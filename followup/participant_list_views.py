@@ -9,7 +9,8 @@ from django.utils import timezone
 from trials.models import Study
 
 from .participant_grid import grid_columns, grid_prefetch, grid_rows, legend
-from .participant_list import ParticipantFilters, filter_choices, page_of, participants_listed, require_reader
+from .participant_list import (ParticipantFilters, filter_choices, page_of, participants_listed, participants_shown,
+                               require_reader)
 
 
 def _study(user, code):
@@ -35,7 +36,7 @@ def _context(request, study, filters, page, **more) -> dict:
 def participant_list(request, code=None):
     """The participants of a study (or of every study of the user's sites), 50 a page."""
     study, filters, _now, rows = _listing(request, code)
-    page = page_of(rows, request.GET.get("page"))
+    page = page_of(rows, request.GET.get("page"), shown=participants_shown(request.user, now=_now))
     return render(request, "followup/participant_list.html", _context(request, study, filters, page))
 
 
@@ -43,7 +44,7 @@ def participant_list(request, code=None):
 def participant_grid(request, code):
     """A study's participants x their infusions and visits, 50 participants a page."""
     study, filters, now, rows = _listing(request, code)
-    page = page_of(grid_prefetch(rows), request.GET.get("page"))
+    page = page_of(rows, request.GET.get("page"), shown=grid_prefetch(participants_shown(request.user, now=now)))
     columns = grid_columns(study)
     return render(request, "followup/participant_grid.html", _context(
         request, study, filters, page, columns=columns, legend=legend(),

@@ -32,7 +32,7 @@ def record_labels(participant) -> dict[tuple[str, int], str]:
     for pk, code in visits.items():
         labels[("visit", pk)] = _("Visit %(code)s") % {"code": code}
     for event in participant.adverse_events.all():
-        labels[("adverse_event", event.pk)] = _("Adverse event %(term)s") % {"term": event.term}
+        labels[("adverse_event", event.pk)] = _("Adverse event %(term)s") % {"term": event.shown_term}
     return labels
 
 

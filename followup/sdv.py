@@ -358,8 +358,15 @@ def schedule_record_states(participant, *, scope: str, close_out: CloseOut) -> d
     states: dict[tuple[str, int], str] = {}
     for kind, rows in (("infusion", participant.infusions.all()), ("visit", participant.visits.all())):
         for row in rows:
+            entered = entered_state(kind, row)
+            if entered is None:
+                continue
+            if close_out.locked or close_out.signed or (kind, row.pk) not in ticks:
+                # The items held decide nothing here: a lock or a signature outranks verification,
+                # and a record with no tick is not verified.
+                states[(kind, row.pk)] = record_state(entered=entered, verified=False, close_out=close_out)
+                continue
             record = _record(kind, row, None, participant=participant, scope=scope, ticks=ticks, label="")
-            if record is not None:
-                record.close_out = close_out
-                states[(kind, row.pk)] = record.state
+            record.close_out = close_out
+            states[(kind, row.pk)] = record.state
     return states

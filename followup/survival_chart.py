@@ -123,8 +123,9 @@ def build_survival_chart(block: dict | None) -> SurvivalChart | None:
     return SurvivalChart(
         width=WIDTH, height=HEIGHT, curve=" ".join(curve),
         ci_low=_limit_path(steps, 0, x, y, end), ci_high=_limit_path(steps, 1, x, y, end),
+        # one tick per distinct time: responders censored at the same time share it
         censored=tuple(Censor(x(t), y(_survival_at(steps, t)) - 4, y(_survival_at(steps, t)) + 4)
-                       for t in block.get("censored_times") or []),
+                       for t in sorted(set(block.get("censored_times") or []))),
         x_ticks=tuple(ticks), y_ticks=tuple(Tick(y(v), f"{v:g}") for v in (0.0, 0.5, 1.0)),
         unit=block.get("unit", ""),
         plot_left=LEFT, plot_right=WIDTH - RIGHT, plot_top=TOP, plot_bottom=HEIGHT - BOTTOM,

@@ -472,7 +472,7 @@ def adverse_event_detail(request, pk):
 
 # --- the worklist: what is due or overdue at the user's sites ------------------------------------
 
-WORKLIST_PAGE_SIZE = 100
+WORKLIST_PAGE_SIZE = work.PAGE_SIZE
 
 @login_required
 def worklist_page(request):

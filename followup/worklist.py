@@ -251,7 +251,7 @@ def sae_report_item(event, *, now: datetime) -> WorkItem | None:
     if event.status == "dismissed" or not event.serious or event.sae_reported_at is not None:
         return None
     due = event.sae_report_due  # 24 h after the site learned of it
-    label = _("SAE report: %(term)s") % {"term": event.term}
+    label = _("SAE report: %(term)s") % {"term": event.shown_term}
     return _item(SAE_REPORT, sae_report_work_status(due=due, now=now), due, event.site_aware_at, due, event,
                  event.participant, label, reverse("adverse-event-detail", args=[event.pk]))
 
@@ -262,7 +262,8 @@ def adverse_event_draft_item(event) -> WorkItem | None:
     participant = event.participant
     if event.status != "draft" or participant.status == "withdrawn":
         return None
-    label = _("Adverse event to confirm and sign (grade, seriousness, relationship): %(term)s") % {"term": event.term}
+    label = _("Adverse event to confirm and sign (grade, seriousness, relationship): %(term)s") % {
+        "term": event.shown_term}
     return _item(ADVERSE_EVENT_DRAFT, DUE, event.reported_at, event.reported_at, None, event, participant,
                  label, reverse("adverse-event-detail", args=[event.pk]))
 
@@ -374,6 +375,10 @@ def _screenings_to_confirm(*, site_ids, site, study):
     if study:
         q &= Q(study__code=study)
     return Screening.objects.filter(q).select_related("study", "site").order_by()
+
+
+# The worklist page and `GET /api/v1/worklist/` show this many items a page.
+PAGE_SIZE = 100
 
 
 def counts(items: Iterable[WorkItem]) -> dict[str, int]:

@@ -106,7 +106,8 @@ class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, AmendmentN
     fieldsets = [
         (None, {"fields": ["code", "title", "title_zh", "status", "registry_id", "version", "effective_date",
                            "sites"]}),
-        (_("Design"), {"fields": ["design", "intervention", "primary_endpoint", "enrolment_target",
+        (_("Design"), {"fields": ["design", "design_zh", "intervention", "intervention_zh", "primary_endpoint",
+                                  "primary_endpoint_zh", "enrolment_target",
                                   "uses_dose_escalation", "eligibility_confirmation_required"]}),
         (_("Response assessment"), {"fields": ["response_from_day", "response_until_day", "response_time_points",
                                                "time_point_window_days"]}),
@@ -160,8 +161,8 @@ class ArmAdmin(AuditedAdmin):
     list_display = ["study", "code", "name", "product_kind"]
     # No list filter by study: Django's filter would list every study, other sites' included.
     search_fields = ["code", "name", "study__code"]
-    fields = ["study", "code", "name", "name_zh", "description", "product_kind", "missed_infusion_rule",
-              "change_reason"]
+    fields = ["study", "code", "name", "name_zh", "description", "description_zh", "product_kind",
+              "missed_infusion_rule", "change_reason"]
     inlines = [DoseLevelInline, InfusionDefinitionInline]
 
     def save_formset(self, request, form, formset, change):
@@ -264,7 +265,8 @@ thresholds_help = lazy(_thresholds_help, str)
 @admin.register(ResponseCriteriaSet)
 class ResponseCriteriaSetAdmin(AuditedAdmin):
     list_display = ["code", "name", "version", "family"]
-    fields = ["code", "name", "version", "family", "source", "description", "thresholds", "change_reason"]
+    fields = ["code", "name", "name_zh", "version", "family", "source", "description", "description_zh", "thresholds",
+              "change_reason"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "thresholds":

@@ -28,7 +28,7 @@ from .services import study_activate, study_create_from_definition
 class ResponseCriteriaSetSerializer(serializers.ModelSerializer):
     class Meta:
         model = ResponseCriteriaSet
-        fields = ["code", "name", "version", "family", "source", "thresholds"]
+        fields = ["code", "name", "name_zh", "version", "family", "source", "thresholds"]
 
 
 class StudyDiseaseSerializer(serializers.ModelSerializer):
@@ -73,8 +73,8 @@ class ArmSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Arm
-        fields = ["code", "name", "name_zh", "description", "product_kind", "missed_infusion_rule", "dose_levels",
-                  "infusions"]
+        fields = ["code", "name", "name_zh", "description", "description_zh", "product_kind", "missed_infusion_rule",
+                  "dose_levels", "infusions"]
 
     @extend_schema_field(InfusionRowSerializer(many=True))
     def get_infusions(self, arm):
@@ -115,7 +115,8 @@ class StudyDetailSerializer(StudyListSerializer):
     criteria = serializers.SerializerMethodField(help_text="The eligibility criteria of the protocol version in force.")
 
     class Meta(StudyListSerializer.Meta):
-        fields = StudyListSerializer.Meta.fields + ["design", "intervention", "primary_endpoint", "diseases", "arms",
+        fields = StudyListSerializer.Meta.fields + ["design", "design_zh", "intervention", "intervention_zh",
+                                                    "primary_endpoint", "primary_endpoint_zh", "diseases", "arms",
                                                     "visits", "criteria", "response_from_day", "response_until_day",
                                                     "response_time_points", "time_point_window_days"]
 

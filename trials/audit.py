@@ -30,6 +30,7 @@ from .concurrency import VERSION_FIELD
 from .history_fields import saves_only_unrecorded
 from .item_models import Item
 from .limits import audit_reason_max_length
+from .messages import MessageField
 
 
 @receiver(pre_create_historical_record)
@@ -269,7 +270,7 @@ def _entries(rows: list[tuple[Any, list]], model: type[models.Model], labels: Re
                 field = _model_field(model, change.field)
                 known = field is not None
                 verbose = str(field.verbose_name) if known else change.field
-                if _answers(change.old) and _answers(change.new):
+                if _answers(change.old) and _answers(change.new) and not isinstance(field, MessageField):
                     item_specs = specs if change.field == answers_field else {}
                     changes.extend(_answer_changes(prefix + verbose, change.old, change.new, item_specs))
                     continue
@@ -283,7 +284,7 @@ def _entries(rows: list[tuple[Any, list]], model: type[models.Model], labels: Re
                 if field.primary_key or field.attname in (skip, VERSION_FIELD):
                     continue
                 value = getattr(row, field.attname, None)
-                if isinstance(value, dict) and value:
+                if isinstance(value, dict) and value and not isinstance(field, MessageField):
                     item_specs = specs if field.attname == answers_field else {}
                     changes.extend(_answer_changes(prefix + str(field.verbose_name), {}, value, item_specs))
                 elif value not in (None, "", [], {}):

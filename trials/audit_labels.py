@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from . import catalogues
+from .messages import MessageField, render
 
 
 def _field(model: type[models.Model], name: str):
@@ -102,6 +103,8 @@ class RelatedLabels:
             return None if value is None else self.label(field.related_model, value)
         if value is None:
             return None
+        if isinstance(field, MessageField):  # an explanation kept as a message: worded for the reader
+            return render(value) or None
         if getattr(field, "choices", None):
             return dict(field.flatchoices).get(value, value)
         if isinstance(value, bool):

@@ -76,6 +76,7 @@ class ResponseCriteriaSet(models.Model):
 
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     version = models.CharField(_("version"), max_length=40)
     family = models.CharField(_("response engine"), max_length=20, choices=ResponseFamily.choices)
     source = models.TextField(_("source"), help_text=_("The publication or guideline the set follows."))
@@ -83,6 +84,7 @@ class ResponseCriteriaSet(models.Model):
         _("thresholds"), default=dict, blank=True, help_text=_("The numbers of the rules, editable.")
     )
     description = models.TextField(_("rules in words"), blank=True)
+    description_zh = models.TextField(_("rules in words (Chinese)"), blank=True)
     history = HistoricalRecords()
     objects = AuditedQuerySet.as_manager()
 
@@ -113,8 +115,11 @@ class Study(LockFields, models.Model):
                               help_text=_("A draft records no screening until an administrator activates it."))
     effective_date = models.DateField(_("effective date"))
     design = models.TextField(_("design"), blank=True)
+    design_zh = models.TextField(_("design (Chinese)"), blank=True)
     intervention = models.TextField(_("intervention"), blank=True)
+    intervention_zh = models.TextField(_("intervention (Chinese)"), blank=True)
     primary_endpoint = models.TextField(_("primary endpoint"), blank=True)
+    primary_endpoint_zh = models.TextField(_("primary endpoint (Chinese)"), blank=True)
     enrolment_target = models.PositiveIntegerField(_("enrolment target"), validators=[MinValueValidator(1)])
     uses_dose_escalation = models.BooleanField(
         _("dose escalation"), default=False, help_text=_("Dose levels open one after another by 3+3 decisions.")
@@ -216,6 +221,7 @@ class Arm(models.Model):
     name = models.CharField(_("name"), max_length=200)
     name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
     product_kind = models.CharField(
         _("cell product"),
         max_length=20,

@@ -10,7 +10,8 @@ itself (a withdrawal) is not blocked by another write's share lock.
 
 Django has no share lock: the query is built with `select_for_update(of=...)` and its clause
 rewritten to FOR KEY SHARE through `connection.execute_wrapper` (Django's "database
-instrumentation"), for this one statement. SQLite has no row locks: it serialises writers itself,
+instrumentation"), for this one statement. `updating_held` keeps FOR UPDATE on the rows a write
+changes and holds the others FOR KEY SHARE, in one statement. SQLite has no row locks: it serialises writers itself,
 and the query is read as it is.
 """
 from __future__ import annotations
@@ -25,6 +26,31 @@ _KEY_SHARE = " FOR KEY SHARE"
 def _as_key_share(execute, sql, params, many, context):
     head, found, tail = sql.rpartition(_FOR_UPDATE)
     return execute(f"{head}{_KEY_SHARE}{tail}" if found else sql, params, many, context)
+
+
+def _split_locks(count: int):
+    """A wrapper that turns the clause `FOR UPDATE OF a, b, c` into `FOR UPDATE OF <the first
+    count> FOR KEY SHARE OF <the others>` (Django names the tables in the order of `of`)."""
+    def wrapper(execute, sql, params, many, context):
+        head, found, tail = sql.rpartition(_FOR_UPDATE + " OF ")
+        if not found:
+            return execute(sql, params, many, context)
+        tables = tail.split(", ")
+        clause = f"{_FOR_UPDATE} OF {', '.join(tables[:count])}{_KEY_SHARE} OF {', '.join(tables[count:])}"
+        return execute(head + clause, params, many, context)
+    return wrapper
+
+
+def updating_held(queryset: QuerySet, update: tuple[str, ...], share: tuple[str, ...]) -> list:
+    """The rows of `queryset`: those of `update` locked FOR UPDATE (the rows the write changes),
+    those of `share` held FOR KEY SHARE (rows whose lock the write checks), until the transaction
+    ends; one statement. Inside `transaction.atomic()`; as `select_for_update` on SQLite."""
+    queryset = queryset.select_for_update(of=(*update, *share))
+    connection = connections[queryset.db]
+    if not connection.features.has_select_for_update_of:
+        return list(queryset)
+    with connection.execute_wrapper(_split_locks(len(update))):
+        return list(queryset)
 
 
 def held(queryset: QuerySet, *of: str) -> list:

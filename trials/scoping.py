@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 from .audit_querysets import AuditedQuerySet
 
@@ -117,6 +118,17 @@ def can(user, action: Action, site_ids) -> bool:
     return any(site_id in allowed for site_id in site_ids)
 
 
+def _single_valued(model, lookup: str) -> bool:
+    """True when every step of `lookup` is a foreign key (or one-to-one) to one row: filtering
+    through it joins without repeating rows."""
+    for name in lookup.split("__"):
+        field = model._meta.get_field(name)
+        if not field.is_relation or field.many_to_many or field.one_to_many:
+            return False
+        model = field.related_model
+    return True
+
+
 class ScopedQuerySet(AuditedQuerySet):
     """A queryset whose model declares `site_scope`, the lookup path to its site(s); on a model
     that keeps history, its writes keep it too (`trials.audit_querysets`)."""
@@ -124,7 +136,7 @@ class ScopedQuerySet(AuditedQuerySet):
     def visible_to(self, user, action: Action = Action.VIEW):
         site_ids = site_ids_for(user, action)
         lookup = self.model.site_scope
-        if lookup in ("pk", "site", "site_id"):
+        if lookup in ("pk", "site", "site_id") or _single_valued(self.model, lookup):
             return self.filter(**{f"{lookup}__in": site_ids})
         # Paths through a many-to-many relation would repeat rows: filter on a subquery instead.
         inner = self.model._default_manager.filter(**{f"{lookup}__in": site_ids}).values("pk")
@@ -138,4 +150,4 @@ def require(user, action: Action, site_ids) -> None:
     so that a record of another site is never revealed and a wrong role is told so.
     """
     if not can(user, action, site_ids):
-        raise PermissionDenied("Your role at this site does not allow this action.")
+        raise PermissionDenied(_("Your role at this site does not allow this action."))

@@ -1,6 +1,7 @@
 """Lab analytes, accepted units and conversion to SI (``CLINICAL_RULES.md`` section 7).
 
-Pure module: no Django, no ORM, no clock. Every lab value is stored in the SI unit of its analyte
+Pure module: no ORM, no clock (messages are worded in the active language, through gettext).
+Every lab value is stored in the SI unit of its analyte
 (``API.md`` "Codes") together with the value and unit as entered; a value outside the analyte's
 physiological range is refused with a message a coordinator can act on, never stored.
 
@@ -18,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+
+from .catalogue_names import shown_name
 
 __all__ = [
     "BODY_TEMPERATURE_RANGE_C",
@@ -108,10 +111,14 @@ def normalise_unit(unit: str) -> str:
 def _get_analyte(code: str, analytes: Mapping[str, Analyte]) -> Analyte:
     analyte = analytes.get(str(code).strip().upper()) if code is not None else None
     if analyte is None:
-        raise UnitError(
-            f"Unknown analyte '{code}'; use one of {', '.join(analytes)}.", field="analyte"
-        )
+        raise UnitError(_("Unknown analyte '%(code)s'; use one of %(codes)s.") % {
+            "code": code, "codes": ", ".join(analytes)}, field="analyte")
     return analyte
+
+
+def _label(analyte: Analyte) -> str:
+    """The analyte's name in the reader's language (a shipped catalogue name is translated)."""
+    return str(shown_name(analyte.label))
 
 
 def _factor(analyte: Analyte, unit: str) -> float:
@@ -119,16 +126,14 @@ def _factor(analyte: Analyte, unit: str) -> float:
     for accepted, factor in analyte.units.items():
         if accepted.lower() == wanted:
             return factor
-    raise UnitError(
-        f"{analyte.label}: unit '{unit}' is not accepted; "
-        f"use one of {', '.join(analyte.units)}.",
-        field="unit",
-    )
+    raise UnitError(_("%(analyte)s: unit '%(unit)s' is not accepted; use one of %(units)s.") % {
+        "analyte": _label(analyte), "unit": unit, "units": ", ".join(analyte.units)}, field="unit")
 
 
 def _check_number(analyte: Analyte, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise UnitError(f"{analyte.label}: '{value}' is not a number.", field="value")
+        raise UnitError(_("%(analyte)s: '%(value)s' is not a number.") % {"analyte": _label(analyte), "value": value},
+                        field="value")
     return float(value)
 
 
@@ -137,11 +142,8 @@ def _convert(analyte_code: str, value, unit: str, analytes: Mapping[str, Analyte
     factor = _factor(analyte, unit)
     number = _check_number(analyte, value)
     if number < 0:
-        raise UnitError(
-            f"{analyte.label} {format_number(number, 4)} {unit} is negative; "
-            "a measured value cannot be below 0.",
-            field="value",
-        )
+        raise UnitError(_("%(analyte)s %(value)s %(unit)s is negative; a measured value cannot be below 0.") % {
+            "analyte": _label(analyte), "value": format_number(number, 4), "unit": unit}, field="value")
     return analyte, number, round(number * factor, 4)
 
 
@@ -162,12 +164,10 @@ def to_si(analyte: str, value: float, unit: str, *, analytes: Mapping[str, Analy
     found, number, si = _convert(analyte, value, unit, analytes)
     low, high = found.physiological_range
     if not low <= si <= high:
-        raise UnitError(
-            f"{found.label} {_as_entered(found, number, unit, si)} is outside the physiological "
-            f"range {format_number(low)}-{format_number(high)} {found.si_unit}; "
-            "check the value and unit.",
-            field="value",
-        )
+        raise UnitError(_("%(analyte)s %(entered)s is outside the physiological range %(low)s-%(high)s %(unit)s; "
+                          "check the value and unit.") % {
+            "analyte": _label(found), "entered": _as_entered(found, number, unit, si), "low": format_number(low),
+            "high": format_number(high), "unit": found.si_unit}, field="value")
     return si
 
 
@@ -180,16 +180,14 @@ def limit_to_si(analyte: str, value: float, unit: str, *, analytes: Mapping[str,
 def _check_temperature(celsius: float, shown: str) -> None:
     low, high = BODY_TEMPERATURE_RANGE_C
     if not low <= celsius <= high:
-        raise UnitError(
-            f"Body temperature {shown} is outside the plausible range "
-            f"{format_number(low)}-{format_number(high)} deg C; check the value and unit.",
-            field="value",
-        )
+        raise UnitError(_("Body temperature %(entered)s is outside the plausible range %(low)s-%(high)s deg C; "
+                          "check the value and unit.") % {
+            "entered": shown, "low": format_number(low), "high": format_number(high)}, field="value")
 
 
 def _temperature_number(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise UnitError(f"Body temperature: '{value}' is not a number.", field="value")
+        raise UnitError(_("Body temperature: '%(value)s' is not a number.") % {"value": value}, field="value")
     return float(value)
 
 

@@ -5,7 +5,7 @@ import re
 from django.utils import translation
 
 from dosing.escalation import LevelState, is_dlt, propose
-from dosing.escalation_decisions import rule_text, signature_meaning
+from dosing.escalation_decisions import decision_refusal, rule_text, signature_meaning
 
 
 def level(code, status, enrolled=0, evaluable=0, dlts=0, in_dlt_window=0):
@@ -56,3 +56,37 @@ def test_a_dlt_judgement_reads_in_chinese():
         dlt, explanation = is_dlt(grade=3, category="fever", related="possible", resolved_to_grade1_within_48h=False,
                                   stopped_infusions=False, platelet_drop_confirmed=False)
     assert (dlt, explanation) == (True, "DLT：3 级发热，可能相关：≥ 3 级（第 4 节）。")
+
+
+def test_a_refused_decision_reads_in_chinese_with_its_levels_and_rule():
+    levels = [level("A", "open", 3, 3, 0), level("B", "planned"), level("C", "planned")]
+    with translation.override("zh-hans"):
+        refusal = decision_refusal(levels, propose(levels), "escalate", "C")
+    assert refusal == (
+        "3+3 规则不允许“升级 C”：只能开放规则建议递增到的剂量水平，而规则目前并未建议递增至 C。"
+        "按规则“3 例中 0 例发生 DLT：剂量升级”，建议为“升级 B”。"
+        "决定只能朝更安全的方向偏离建议（等待、扩展当前剂量水平、停止、降低剂量）；高于规则允许的剂量水平绝不开放。")
+
+
+def test_every_refusal_reads_in_chinese():
+    cases = [
+        ([level("A", "open", 3, 3, 0), level("B", "planned"), level("C", "planned")], "escalate", "C"),
+        ([level("A", "open", 3, 3, 2), level("B", "planned"), level("C", "planned")], "expand", "B"),
+        ([level("A", "open", 3, 3, 0), level("B", "planned"), level("C", "planned")], "expand", "B"),
+        ([level("A", "open", 3, 3, 0), level("B", "planned"), level("C", "planned")], "choose_expansion_dose", "A"),
+        ([level("A", "open", 3, 3, 0), level("B", "planned"), level("C", "planned")], "stop", "A"),
+        ([level("A", "open", 3, 3, 0), level("B", "planned"), level("C", "planned")], "expand", None),
+    ]
+    with translation.override("zh-hans"):
+        refusals = [decision_refusal(levels, propose(levels), action, code) for levels, action, code in cases]
+    assert all(refusals)
+    assert [english_words(text) for text in refusals] == [[]] * len(cases)
+
+
+def test_an_inconsistent_level_is_refused_in_chinese():
+    with translation.override("zh-hans"):
+        try:
+            level("B", "planned", enrolled=2)
+        except ValueError as error:
+            message = str(error)
+    assert message == "剂量水平 B 为计划状态（从未开放），却已入组 2 例"

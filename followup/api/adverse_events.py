@@ -239,6 +239,9 @@ class AdverseEventDetail(APIView):
 class CtcaeTermSerializer(serializers.Serializer):
     term = serializers.CharField(help_text="The CTCAE v5.0 term, as it is spelt there.")
     soc = serializers.CharField(help_text="Its MedDRA system organ class.")
+    term_zh = serializers.CharField(help_text="Its Chinese name, as shown to Chinese readers (the term recorded "
+                                              "and returned stays `term`).")
+    soc_zh = serializers.CharField(help_text="The Chinese name of its system organ class.")
 
 
 class CtcaeTermListSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ read, and corrected with a reason."""
 import dataclasses
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -226,7 +227,7 @@ class AssessmentDetail(APIView):
     def patch(self, request, pk):
         assessment = self._assessment(request, pk)
         if not services.assessment_can_correct(request.user, assessment.participant):
-            raise PermissionDenied("Only a coordinator of the participant's site corrects an assessment.")
+            raise PermissionDenied(_("Only a coordinator of the participant's site corrects an assessment."))
         serializer = AssessmentUpdateInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         given = given_fields(serializer, request, [name for name in serializer.fields

@@ -1,7 +1,7 @@
 """REST API of the participants list: `GET /api/v1/participants/` across the user's studies and
 `GET /api/v1/studies/{code}/participants/` (API.md "Exports and lists"), searched, filtered and
 paginated as the participants page is (`followup.participant_list`)."""
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,8 @@ from enrollment.enums import ParticipantStatus
 from trials.models import Study
 
 from .. import participant_list
-from ..participant_list import PAGE_SIZE, ParticipantFilters, participant_row, participants_listed, require_reader
+from ..participant_list import (PAGE_SIZE, KeyedPaginator, ParticipantFilters, participant_row, participants_listed,
+                                participants_shown, require_reader)
 
 
 class ParticipantRowSerializer(serializers.Serializer):
@@ -77,7 +78,9 @@ class ParticipantList(APIView):
             raise ValidationError({"status": [_("Unknown status %(bad)s; use %(statuses)s.") % {
                 "bad": filters.status, "statuses": ", ".join(ParticipantStatus.values)}]})
         size = participant_list.PAGE_SIZE
-        paginator = Paginator(participants_listed(request.user, filters, now=timezone.now()), size)
+        now = timezone.now()
+        paginator = KeyedPaginator(participants_listed(request.user, filters, now=now), size,
+                                   shown=participants_shown(request.user, now=now))
         try:
             page = paginator.page(request.query_params.get("page") or 1)
         except (PageNotAnInteger, EmptyPage):

@@ -1,5 +1,6 @@
 """REST API of the worklist (API.md 'GET /api/v1/worklist/'): what is due or overdue at the
-user's sites (`followup.worklist`)."""
+user's sites (`followup.worklist`), a page of 100 items at a time as the worklist page shows them."""
+from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -8,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import worklist as work
 from ..worklist import KINDS, counts, worklist
 
 
@@ -44,8 +46,13 @@ class WorkItemSerializer(serializers.Serializer):
 
 class WorklistSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField()
-    counts = serializers.DictField(child=serializers.IntegerField(), help_text="{'overdue': n, 'due': m}")
-    items = WorkItemSerializer(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField(),
+                                   help_text="{'overdue': n, 'due': m} of every item, not of the page only.")
+    count = serializers.IntegerField(help_text="Items in the whole worklist.")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    items = WorkItemSerializer(many=True, help_text="The page's items.")
 
 
 def worklist_filters(params) -> dict:
@@ -63,8 +70,8 @@ class Worklist(APIView):
     """What is due or overdue for the user's sites: visits and infusions whose window is open or
     passed, SAE reports to make (overdue 24 h after the site learned of the event), and for
     investigators adverse event drafts and eligible screenings to confirm with their signature;
-    overdue first, then by due time. Coordinators, investigators and
-    monitors."""
+    overdue first, then by due time, `page_size` items a page (`?page=`, 1 by default or for a page
+    that is no number; beyond the last, the last). Coordinators, investigators and monitors."""
 
     @extend_schema(
         parameters=[
@@ -73,9 +80,14 @@ class Worklist(APIView):
             OpenApiParameter("kind", str, many=True, description="visit | infusion | sae_report | "
                                                                   "adverse_event_draft | eligibility_confirmation | "
                                                                   "casebook_signature (repeat or comma-separate)."),
+            OpenApiParameter("page", int, description="The page, from 1."),
         ],
         responses=WorklistSerializer)
     def get(self, request):
         now = timezone.now()
         items = worklist(request.user, now=now, **worklist_filters(request.query_params))
-        return Response({"as_of": now.isoformat(), "counts": counts(items), "items": [item.as_api() for item in items]})
+        paginator = Paginator(items, work.PAGE_SIZE)
+        page = paginator.get_page(request.query_params.get("page"))
+        return Response({"as_of": now.isoformat(), "counts": counts(items), "count": paginator.count,
+                         "page": page.number, "pages": paginator.num_pages, "page_size": paginator.per_page,
+                         "items": [item.as_api() for item in page]})

@@ -310,7 +310,7 @@ def adverse_event_update(*, event: AdverseEvent, data: AdverseEventInput, reason
         locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
         if check:
             check_version(locked.row_version, version, record=locked,
-                          label=_("Adverse event %(term)s") % {"term": locked.term})
+                          label=_("Adverse event %(term)s") % {"term": locked.shown_term})
         if locked.status == "dismissed":
             raise ConflictError({"non_field_errors": [_("This adverse event was dismissed; a dismissed event is not "
                                                         "corrected.")]})

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from django import template
 
 from followup import dashboard_tables
+from followup.ctcae_terms import ctcae_terms, shown_term
 from followup.record_states import CloseOut
 from followup.sdv import Progress, participant_records, plan_scope
 from followup.selectors import visit_form_items
@@ -74,3 +75,10 @@ def participant_sdv(participant, user, signed: bool = False) -> dict:
 register.filter("percent_ci", dashboard_tables.percent_ci)  # "40.0 % (12.2-73.8 %)" from a rate and its CI
 register.filter("percent_range", dashboard_tables.percent_range)  # "12.2-73.8 %"
 register.filter("percent", dashboard_tables.percent)  # 0.514 -> "51.4 %"
+register.filter("ctcae_term", shown_term)  # "Anemia" -> "贫血" to a Chinese reader; an unlisted term as recorded
+
+
+@register.filter
+def ctcae_soc(listed) -> str:
+    """A listed CTCAE term's system organ class in the reader's language."""
+    return ctcae_terms().shown_soc(listed)

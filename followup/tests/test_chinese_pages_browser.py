@@ -28,6 +28,7 @@ from followup.record_refs import RecordRef
 from followup.tests.factories import AdverseEventFactory
 from followup.tests.support import enrol
 from trials.languages import language_choose
+from followup.signoff import casebook_sign
 from trials.tests.support import confirm_adverse_event, setup_update
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -116,4 +117,48 @@ def test_every_page_of_the_journeys_is_chinese(chromium_page, studies, make_user
     for key, words in found.items():
         print(key, words)
     assert set(statuses.values()) == {200}, statuses
+    assert found == {}
+
+
+def test_the_data_managers_and_the_administrators_pages_are_chinese(chromium_page, studies, make_user):
+    coordinator = make_user("coordinator", username="mei", password=PASSWORD)
+    investigator = make_user("investigator", username="li", password=PASSWORD)
+    monitor = make_user("monitor", username="wang", password=PASSWORD)
+    data_manager = make_user("data_manager", username="chen", password=PASSWORD)
+    admin = make_user("admin", username="zhou", password=PASSWORD)
+    for user in (data_manager, admin):
+        language_choose(user, "zh-hans", by=user, reason="test setup")
+    participant = enrol(coordinator, day0=today() - timedelta(days=5), enrolled_on=today() - timedelta(days=20))
+    setup_update(participant.screening.consents, obtained_by="韩医生")
+    services.assessment_record(participant=participant, by=coordinator, data=services.AssessmentInput(
+        date=today() - timedelta(days=6), visit="BL", bleeding_grade=0,
+        labs=[{"analyte": "PLT", "value": 42, "unit": "10^9/L"}]))
+    assessment = Assessment.objects.get(participant=participant)
+    query = query_open(RecordRef("assessment", assessment.pk), "lab:PLT", "血小板计数是 42 还是 24？", monitor)
+    casebook_sign(participant=participant, password=PASSWORD, by=investigator)
+    study = participant.screening.study
+    code = study.code
+    usernames = set(get_user_model().objects.values_list("username", flat=True))
+    managing = ["/", f"/studies/{code}/", f"/studies/{code}/participants/", f"/studies/{code}/grid/",
+                f"/participants/{participant.pk}/", f"/participants/{participant.pk}/audit/",
+                f"/participants/{participant.pk}/casebook/", f"/queries/{query.pk}/", "/worklist/",
+                f"/studies/{code}/exports/",
+                f"/audit/assessment/{assessment.pk}/"]
+    administering = [*managing, "/admin/", "/admin/auth/user/", f"/admin/auth/user/{coordinator.pk}/change/",
+                     "/admin/trials/study/", f"/admin/trials/study/{study.pk}/change/",
+                     f"/admin/trials/study/{study.pk}/versions/", "/admin/trials/item/", "/admin/trials/analyte/"]
+    page = chromium_page
+    found, statuses = {}, {}
+    for username, paths in {"chen": managing, "zhou": administering}.items():
+        sign_in(page, username)
+        for path in paths:
+            response = page.goto(f"{page.base}{path}")
+            statuses[f"{username} {path}"] = response.status
+            assert page.locator("html").get_attribute("lang") == "zh-hans", path
+            words = shown_words(page) - ALLOWED - usernames
+            if words:
+                found[f"{username} {path}"] = sorted(words)
+    for key, words in found.items():
+        print(key, words)
+    assert {k: v for k, v in statuses.items() if v != 200} == {}
     assert found == {}

@@ -108,8 +108,8 @@ def test_the_api_serves_the_list_to_any_signed_in_user(db, make_user):
     assert response.status_code == 200
     body = response.json()
     assert body["version"] == "CTCAE v5.0" and len(body["terms"]) == len(ctcae_terms().terms)
-    assert {"term": "Infusion related reaction",
-            "soc": "Injury, poisoning and procedural complications"} in body["terms"]
+    assert {"term": "Infusion related reaction", "soc": "Injury, poisoning and procedural complications",
+            "term_zh": "输液相关反应", "soc_zh": "各类损伤、中毒及操作并发症"} in body["terms"]
 
 
 def test_the_api_list_needs_a_signed_in_user(db):

@@ -2,8 +2,9 @@
 the Kaplan-Meier curve (followup/survival_chart.py), table-driven. No database."""
 import pytest
 
-from followup.dashboard_charts import (Series, SwimmerInput, best_change, build_spaghetti, build_swimmer,
-                                       build_waterfall, nice_step, ticks_between)
+from followup.dashboard_charts import (Series, SwimmerInput, best_change, build_band, build_histogram, build_spaghetti,
+                                       build_swimmer, build_waterfall, day_spreads, nice_step, quantile,
+                                       ticks_between)
 from followup.statistics import duration_of_response_summary
 from followup.survival_chart import at_risk_at, build_survival_chart
 from followup.tests.statistics_cases import CHECK_DAYS
@@ -107,3 +108,31 @@ def test_survival_chart_shows_the_numbers_at_risk_under_each_tick():
 def test_swimmer_leaves_room_for_long_participant_numbers():
     chart = build_swimmer([SwimmerInput("MSC-ITP-5-PUMCH-001", 10, True, (0,))])
     assert (chart.frame.left, chart.label_x) == (126, 122)
+
+
+@pytest.mark.parametrize("values, share, expected", [
+    ([1, 2, 3, 4], 0.5, 2.5), ([1, 2, 3, 4], 0.25, 1.75), ([1, 2, 3, 4], 0.75, 3.25), ([7], 0.25, 7), ([1, 9], 0.5, 5),
+])
+def test_quantile_interpolates_between_ranks(values, share, expected):
+    assert quantile(values, share) == expected
+
+
+def test_band_of_many_participants_has_one_point_per_day_whatever_their_number():
+    series = [Series(f"P{i}", ((0, 10 + i % 4), (28, 40 + i % 4))) for i in range(10000)]
+    spreads = day_spreads(series)
+    assert [(s.day, s.participants, s.low, s.median, s.high) for s in spreads] == [
+        (0, 10000, 10.75, 11.5, 12.25), (28, 10000, 40.75, 41.5, 42.25)]
+    chart = build_band(spreads, [(30.0, "R 30")])
+    assert len(chart.median.split()) == 2 and len(chart.band.split()) == 4
+    assert build_band([], []) is None
+
+
+def test_histogram_counts_every_change_in_a_bounded_number_of_bins():
+    changes = [(i % 1000) - 100.0 for i in range(10000)]  # -100 .. 899
+    chart = build_histogram(changes)
+    assert len(chart.bins) <= 21 and sum(b.participants for b in chart.bins) == 10000
+    assert chart.bins[0].low == -100 and chart.bins[-1].high >= 899
+    assert [b.rising for b in chart.bins[:3]] == [False, False, True]  # bins of 50: -100, -50, 0
+    assert build_histogram([]) is None
+    single = build_histogram([12.5, 12.5])
+    assert [(b.low, b.high, b.participants) for b in single.bins] == [(12, 13, 2)]

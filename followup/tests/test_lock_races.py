@@ -10,13 +10,18 @@ participant's and the study's rows until it commits (`enrollment.locks.hold_unlo
 import threading
 import time
 from dataclasses import fields
+from datetime import date
 
 import pytest
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from enrollment import services as enrolment_services
 from enrollment.locks import casebook_lock
-from enrollment.models import Participant
+from enrollment.models import Participant, Screening
+from enrollment.tests.factories import ConsentFactory, ScreeningFactory
+from enrollment.tests.support import REFRACTORY, screened_on
 from followup import services, signoff
 from followup.data_queries import query_answer, query_open
 from followup.models import Assessment, DataQuery
@@ -142,6 +147,55 @@ def test_a_lock_taken_while_a_write_is_in_progress_waits_for_it_and_sees_it(asse
     assert isinstance(locking.raised, ConflictError) and list(locking.raised.errors) == ["signature"]
     assert Participant.objects.get(pk=participant.pk).locked_at is None
     assert Assessment.objects.get(pk=assessment.pk).bleeding_grade == 0
+
+
+def _not_enrolled(coordinator):
+    """An eligible HUCMSC-ITP-ESC screening, not consented or confirmed yet, read as the screening
+    page reads it (with its study and its participant: the lock checked before the transaction
+    from that read)."""
+    data = enrolment_services.ScreeningInput(
+        values={"screening_date": screened_on(), "birth_date": date(1980, 1, 1), "sex": "male", "disease": "ITP",
+                "initials": "AB"}, prior_therapies=list(REFRACTORY))
+    screening = ScreeningFactory(study="HUCMSC-ITP-ESC", data=data, by=coordinator)
+    assert screening.eligible is True, screening.eligibility
+    return Screening.objects.select_related("study__locked_by", "participant").get(pk=screening.pk)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("step", ["consent", "eligibility confirmation"])
+def test_a_screening_step_started_while_the_study_is_locked_waits_and_is_refused(studies, coordinator, investigator,
+                                                                                  data_manager, step):
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
+    screening = _not_enrolled(coordinator)  # read before the lock: the check before the transaction passes
+    if step == "consent":
+        def call():
+            return enrolment_services.consent_record(
+                screening=screening, version="ICF v2.0", signed_at=timezone.now(), obtained_by="Dr Han",
+                by=coordinator)
+    else:
+        ConsentFactory(screening=screening, by=coordinator)
+
+        def call():
+            return enrolment_services.screening_eligibility_confirm(
+                screening=screening, password=SIGNER_PASSWORD, by=investigator)
+    locking = Held(lambda: study_lock(study=Study.objects.get(pk=screening.study_id), by=data_manager,
+                                      reason="Final analysis")).start()
+    assert locking.called.wait(timeout=20) and locking.raised is None  # locked, not committed yet
+    stepping = Held(call).start()
+
+    wait_until_one_waits_for_a_row_lock()
+    assert stepping.finished_at is None  # it waits for the lock's transaction
+    locked_at = locking.release()
+    locking.join()
+    stepping.release()
+    stepping.join()
+
+    assert isinstance(stepping.raised, RecordLocked), stepping.raised
+    assert stepping.finished_at > locked_at
+    stored = Screening.objects.get(pk=screening.pk)
+    assert (stored.consents.count(), stored.eligibility_confirmed_at) == (
+        0 if step == "consent" else 1, None)  # nothing written after the lock
 
 
 @pytest.mark.services

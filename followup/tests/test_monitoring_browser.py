@@ -165,6 +165,11 @@ def test_a_casebook_is_verified_queried_corrected_signed_and_locked_in_the_brows
     page.goto(participant_url)
     page.get_by_role("link", name="Audit trail").click()
     entries = page.get_by_test_id("audit-entries").inner_text()
-    assert "Casebook locked: Ready for the interim analysis" in entries and "chen" in entries, entries
+    # The participant's trail holds every step of the journey, in the order they were taken.
+    steps = ["Verified against source", QUESTION, REASON, "Matches the source now.",
+             "Casebook signed by the investigator", "Casebook locked: Ready for the interim analysis"]
+    places = [entries.find(step) for step in steps]
+    assert -1 not in places and places == sorted(places), (places, entries)
+    assert all(name in entries for name in ("zhao", "mei", "li", "chen")), entries
     page.screenshot(path="/tmp/monitoring-audit.png", full_page=True)
     assert problems == []

@@ -20,7 +20,8 @@ from followup.record_refs import RecordRef
 from followup.signoff import casebook_sign
 from followup.tests.factories import AdverseEventFactory
 from followup.tests.sdv_support import assessment, verify
-from trials.audit import audited_delete
+from trials.audit import audited_delete, audited_save
+from trials.locks import study_lock, study_unlock
 from trials.tests.support import SIGNER_PASSWORD, client_for
 
 READERS = ["coordinator", "investigator", "monitor", "data_manager", "admin"]
@@ -108,6 +109,33 @@ def test_each_monitoring_step_says_who_when_what_and_why(client, trail, monitor,
     query_rows = [(e.who, e.action, e.reason) for e in entries if e.record_type == "data query"]
     assert query_rows == [("mei", "created", "Query opened"), (coordinator.username, "changed", "Query answered"),
                           ("mei", "changed", "Query closed")]
+
+
+def test_the_studys_data_lock_and_unlock_are_steps_of_every_casebook_of_the_study(client, trail, monitor, admin):
+    participant, _, _ = trail
+    study = participant.study
+    study.title = "Renamed for the test"
+    audited_save(study, by=admin, reason="Title corrected")  # a change of the study that is no lock
+    study_lock(study=study, by=admin, reason="Interim analysis")
+    study_unlock(study=study, by=admin, reason="Query resolution after the interim")
+    client.force_login(monitor)
+
+    entries = _page(client, participant).context["entries"]
+    body = client_for(monitor).get(reverse("api-participant-audit", args=[participant.pk])).json()
+
+    steps = [(e.who, e.action, e.action_label, e.record, e.reason) for e in entries if e.record_type == "study"]
+    assert steps == [
+        ("chen", "study_locked", "study data locked", f"Study {study.code}", "Study data locked: Interim analysis"),
+        ("chen", "study_unlocked", "study data unlocked", f"Study {study.code}",
+         "Study data unlocked: Query resolution after the interim")]
+    locked = next(e for e in entries if e.action == "study_locked")
+    assert {c.field: (c.old, c.new) for c in locked.changes} == {
+        "locked by": ("", "chen"), "reason for the lock": ("", "Interim analysis")}
+    assert [e.action for e in entries[-2:]] == ["study_locked", "study_unlocked"]
+    assert [r["action"] for r in body["results"][-2:]] == ["study_locked", "study_unlocked"]
+    assert body["results"][-1]["audit"] is None
+    zh = client.get(reverse("participant-audit", args=[participant.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "研究数据已锁定" in zh.content.decode() and "研究数据已解锁" in zh.content.decode()
 
 
 def test_the_trail_is_in_time_order(client, trail, monitor):
@@ -235,8 +263,9 @@ def test_pages_split_the_trail_in_order(trail):
     assert [(e.when, e.record, e.action) for e in pages] == [(e.when, e.record, e.action) for e in whole]
 
 
-# One statement per model history (15) and for the query messages, one for the study's items, one
-# per kind of record the entries link to (8), the participant, the session and its user: 29 today.
+# One statement per model history (15), for the query messages and for the study's data locks, one
+# for the study's items, one per kind of record the entries link to (8), the participant, the
+# session and its user: 30 today.
 BUDGET = 30
 
 

@@ -8,6 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from followup import dashboard_charts
+from followup.outcomes import outcomes_compute
 from followup.tests.dashboard_world import build_world
 from followup.tests.support import treated_participant
 from trials.models import Site
@@ -118,17 +120,55 @@ def test_study_page_links_to_the_dashboard(client, p3, investigator):
     assert f'href="{URL}" data-testid="dashboard-link"' in html
 
 
-def test_statements_do_not_grow_with_the_participants(client, p3, coordinator, investigator):
+@pytest.mark.parametrize("snapshot", [False, True], ids=["computed-live", "from-the-snapshot"])
+def test_statements_do_not_grow_with_the_participants(client, p3, coordinator, investigator, snapshot):
+    """The same statements for 1 participant as for 50: without an outcomes snapshot every response is
+    computed from five reads of plain values; with an up-to-date one it is read as stored."""
     def treated(n):
         for i in range(n):
             treated_participant(coordinator, [(30, 110), (37, 125)] if i % 2 else [(30, 20), (31, 18)])
 
+    def statements(n):
+        if snapshot:
+            outcomes_compute(study=p3)
+        with CaptureQueriesContext(connection) as captured:
+            data = client.get(URL).context["data"]
+        assert data.consort.treated == n and data.swimmer_total == n
+        return len(captured.captured_queries)
+
     client.force_login(investigator)
-    treated(5)
+    treated(1)
     client.get(URL)  # warm the session and content types
-    with CaptureQueriesContext(connection) as five:
-        assert client.get(URL).context["data"].consort.treated == 5
-    treated(45)
-    with CaptureQueriesContext(connection) as fifty:
-        assert client.get(URL).context["data"].consort.treated == 50
-    assert len(fifty.captured_queries) == len(five.captured_queries) <= 20
+    one = statements(1)
+    treated(49)
+    assert statements(50) == one <= (15 if snapshot else 20)
+
+
+def test_large_cohorts_get_bounded_charts(client, p3, coordinator, investigator, monkeypatch):
+    """Above the limit of individual lines (lowered here to 2 so that the fixture's 3 treated are
+    "many"), the spaghetti is the median and interquartile band per day, the waterfall a histogram,
+    and the swimmer plot shows a page of lanes with the total and a link to the next page."""
+    monkeypatch.setattr(dashboard_charts, "INDIVIDUAL_LIMIT", 2)
+    monkeypatch.setattr(dashboard_charts, "SWIMMER_PAGE", 2)
+    build_world(p3, coordinator)
+    client.force_login(investigator)
+    response = client.get(URL, {"disease": "ITP"})
+    html = response.content.decode()
+    (platelets,) = response.context["data"].analytes
+    assert platelets.spaghetti is None and platelets.waterfall is None
+    # days 0 (15, 15, 15), 30 (110, 22, 20), 37 (125), 60 (25), 90 (19)
+    assert [(s.day, s.participants, s.low, s.median, s.high) for s in platelets.spreads] == [
+        (0, 3, 15.0, 15.0, 15.0), (30, 3, 21.0, 22.0, 66.0), (37, 1, 125.0, 125.0, 125.0),
+        (60, 1, 25.0, 25.0, 25.0), (90, 1, 19.0, 19.0, 19.0)]
+    assert 'class="series"' not in html and html.count('class="median"') == 1 and html.count('class="spread"') == 1
+    # changes 733.3, 66.7, 33.3 in bins of 50 from 0: two in the first two bins, one in the last
+    bins = platelets.histogram.bins
+    assert (bins[0].low, bins[-1].high, sum(b.participants for b in bins)) == (0, 750, 3)
+    assert [b.participants for b in bins if b.participants] == [1, 1, 1]
+    assert html.count('class="bar rising"') == len(bins) and 'data-testid="histogram-note"' in html
+    assert "Participants 1 to 2 of 3 treated, longest on study first." in html
+    assert "lanes=2" in html and "disease=ITP" in html
+    assert html.count('class="lane') == 2 and html.count("<svg") == 5 and html.count("<details") == 5
+    second = client.get(URL, {"disease": "ITP", "lanes": "2"}).content.decode()
+    assert "Participants 3 to 3 of 3 treated, longest on study first." in second and second.count('class="lane') == 1
+    assert client.get(URL, {"lanes": "99999"}).context["data"].swimmer_page == 2  # beyond the last: the last

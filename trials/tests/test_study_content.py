@@ -83,6 +83,10 @@ def test_every_shipped_text_has_its_chinese_version(studies, code):
     assert [a.code for a in study.arms.all() if not a.name_zh] == []
     assert [d.code for a in study.arms.all() for d in a.dose_levels.all() if not d.label_zh] == []
     assert all(site.name_zh for site in study.sites.all())
+    assert study.design_zh and study.intervention_zh and study.primary_endpoint_zh
+    assert [a.code for a in study.arms.all() if not a.description_zh] == []
+    assert [d.disease for d in study.diseases.all()
+            if not d.response_criteria.name_zh or not d.response_criteria.description_zh] == []
     # The version in force holds them too: the forms and the criteria are drawn from it.
     protocol = study.active_version.protocol
     assert all(row["text_zh"] for row in protocol["criteria"])
@@ -191,3 +195,22 @@ def test_a_chinese_page_shows_an_untranslated_text_in_english_marked_so(client, 
 
     assert f'<td lang="en" data-study-content>{study.title}</td>' in home
     assert '<td lang="zh-Hans" data-study-content>脐带血治疗难治性免疫相关血细胞减少症' in home
+
+
+def test_the_study_page_shows_its_design_endpoint_arm_and_response_criteria_in_the_readers_language(
+        client, coordinator, studies):
+    client.force_login(coordinator)
+    url = reverse("study-detail", args=["UCB-IRIC"])
+
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert ('<p class="mb-2" lang="zh-Hans" data-study-content data-testid="study-design">单臂、开放标签、单中心、'
+            '前瞻性研究。</p>') in chinese
+    assert 'lang="zh-Hans" data-study-content>临床缓解率（CR + PR）/ 治疗例数' in chinese
+    assert 'lang="zh-Hans" data-study-content>第0天输注1份非亲缘脐带血' in chinese
+    assert '<strong lang="zh-Hans" data-study-content>AIHA疗效标准，国际共识</strong>' in chinese
+    assert "Single-arm, open-label, single-site, prospective." not in chinese
+    assert ('<p class="mb-2" lang="en" data-study-content data-testid="study-design">Single-arm, open-label, '
+            'single-site, prospective.</p>') in english
+    assert "单臂" not in english

@@ -57,7 +57,8 @@ def test_api_study_detail_follows_the_contract(api, studies):
         (4, "previous_actual", 14, 3, 35), (5, "previous_actual", 14, 3, 49)]
     assert arm["dose_levels"][0]["dose_per_kg"] == 1e8
     assert body["diseases"] == [{"disease": "ITP", "response_criteria": {
-        "code": "IWG2009-ITP", "name": "ITP response, IWG 2009", "version": "2009", "family": "itp",
+        "code": "IWG2009-ITP", "name": "ITP response, IWG 2009", "name_zh": "ITP疗效标准，IWG 2009", "version": "2009",
+        "family": "itp",
         "source": "Rodeghiero F et al. Blood 2009;113:2386-93 (International Working Group).",
         "thresholds": body["diseases"][0]["response_criteria"]["thresholds"]}}]
     d14 = next(v for v in body["visits"] if v["code"] == "D14")

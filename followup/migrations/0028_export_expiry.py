@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followup', '0026_outcome_participant_changes'),
+        ('followup', '0027_visit_deviations_index'),
         ('trials', '0020_study_content_zh'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
