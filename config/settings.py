@@ -222,6 +222,8 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # A finished export is handed out again for the same request (study, format, sites) within this time.
 EXPORT_REUSE_SECONDS = env_int("EXPORT_REUSE_SECONDS", 10 * 60)
+# An export's file is deleted this many days after it finished (the export and its audit are kept).
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 30)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
