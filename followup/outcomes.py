@@ -1,7 +1,8 @@
 """Study outcomes (CLINICAL_RULES.md section 6): responders per arm or dose level with their
 confidence intervals and the duration of response, stored as the study's snapshot. Run by the
 `followup.compute_outcomes` task, which `followup.services.queue_outcomes` queues on commit, and by
-the periodic reconcile for every snapshot behind its study's latest change (`outcomes_reconcile`)."""
+the periodic reconcile for every snapshot behind its study's latest change or computed with another
+configuration (`outcomes_reconcile`)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -248,12 +249,29 @@ def outcomes_stale():
             .order_by("code"))
 
 
+def outcomes_outdated():
+    """The studies whose outcomes snapshot was computed with another configuration than the current
+    one (`outcome_reads.configuration_digest`: the criteria sets, the response period, the stored
+    form `outcome_reads.STORED_FORM`): until it is computed again every read computes their
+    responses live. One query, then one per study with a snapshot."""
+    found = []
+    for study in (Study.objects.filter(outcome_snapshot__isnull=False)
+                  .annotate(stored_inputs=F("outcome_snapshot__inputs")).order_by("code")):
+        if study.stored_inputs != reads.configuration_digest(reads.study_sets(study)):
+            found.append(study)
+    return found
+
+
 def outcomes_reconcile() -> list[str]:
-    """Recompute every stale outcomes snapshot (`outcomes_stale`): those whose task was never queued
-    or never ran. The codes of the studies recomputed. Run by the periodic `followup.reconcile` task
-    and by `manage.py reconcile`."""
+    """Recompute every stale outcomes snapshot (`outcomes_stale`: those whose task was never queued
+    or never ran) and every snapshot of another configuration (`outcomes_outdated`). The codes of
+    the studies recomputed. Run by the periodic `followup.reconcile` task and by `manage.py reconcile`."""
     recomputed = []
     for study in outcomes_stale():
         outcomes_refresh(study=study)
         recomputed.append(study.code)
+    for study in outcomes_outdated():
+        if study.code not in recomputed:
+            outcomes_refresh(study=study)
+            recomputed.append(study.code)
     return recomputed

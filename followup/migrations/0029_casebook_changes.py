@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('dosing', '0005_infusion_version'),
         ('enrollment', '0008_participant_casebook_lock'),
-        ('followup', '0027_visit_deviations_index'),
+        ('followup', '0028_export_expiry'),
     ]
 
     operations = [

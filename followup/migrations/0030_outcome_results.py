@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('enrollment', '0009_eligibility_messages'),
-        ('followup', '0028_casebook_changes'),
+        ('followup', '0029_casebook_changes'),
         ('trials', '0021_study_design_and_criteria_zh'),
     ]
 
