@@ -1,8 +1,9 @@
 """Response per assessment and best confirmed response (CLINICAL_RULES.md sections 1 and 2).
 
-Pure: no Django, no ORM, no clock. Values in the SI units of section 7 (platelets and neutrophils
-x10^9/L, haemoglobin g/L, bilirubin umol/L). Every threshold comes from the criteria set's
-``thresholds`` mapping (``trials/studies/response_criteria.yaml``); none is a constant here.
+Pure: no ORM, no clock; the reasons are messages (`followup.response_messages`). Values in the SI
+units of section 7 (platelets and neutrophils x10^9/L, haemoglobin g/L, bilirubin umol/L). Every
+threshold comes from the criteria set's ``thresholds`` mapping (``trials/studies/response_criteria.yaml``);
+none is a constant here.
 
 The shared engine is :mod:`followup.response_core`, the inputs and the one-value-per-day
 combination :mod:`followup.response_inputs`, the section 2 sets :mod:`followup.response_anaemia`;

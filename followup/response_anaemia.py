@@ -1,7 +1,7 @@
 """Anaemia, neutropenia and several lineages (CLINICAL_RULES.md section 2): AIHA (both shipped
 sets), PRCA, neutropenia and Evans syndrome / secondary cytopenia.
 
-Pure: no Django, no ORM, no clock. Shared rules (confirmation, one value per day, baseline,
+Pure: no ORM, no clock; reasons are messages. Shared rules (confirmation, one value per day, baseline,
 explanations) are those of :mod:`followup.response`, which re-exports these functions.
 """
 

@@ -3,8 +3,8 @@ and 2): confirmation, best confirmed response, loss, duration, baseline and the 
 
 Pure: no ORM, no clock; the reasons and explanations are messages (`followup.response_messages`),
 worded by `trials.messages` in English (``reason``, ``explanation``) or the reader's language
-(``reason_shown``, ``explanation_shown``, ``as_api(render)``). The rules are described in :mod:`followup.response`, which
-re-exports the public names.
+(``reason_shown``, ``explanation_shown``, ``as_api(render)``). The rules are described in
+:mod:`followup.response`, which re-exports the public names.
 """
 
 from __future__ import annotations

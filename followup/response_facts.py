@@ -1,7 +1,7 @@
 """What the response rules read of one participant, as plain values, and the response by the
 criteria family of their disease (CLINICAL_RULES.md sections 1 and 2).
 
-Pure: no Django, no ORM, no clock. `followup.selectors` builds `ResponseFacts` from the
+Pure: no ORM, no clock. `followup.selectors` builds `ResponseFacts` from the
 participant's rows and computes the response pages' result with `response_of_family` /
 `response_of_lineages`; the edit check of a count that changes the confirmed response
 (`followup.auto_queries`) builds them from the rows a save read and compares the best confirmed
