@@ -15,3 +15,6 @@ class DosingConfig(AppConfig):
 
         register_audited("escalation-decision", EscalationDecision)
         register_audited("infusion", Infusion)
+        from trials.audit_labels import AsWritten, register_value_display  # noqa: PLC0415
+
+        register_value_display(EscalationDecision, "signature_meaning", AsWritten)

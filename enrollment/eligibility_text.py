@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.utils.translation import gettext_noop
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_noop
 
+from trials.content import pick
 from trials.messages import Message, english, listed, message, register, render, text, word
 
 __all__ = ["TEMPLATES", "WORDS", "Message", "criterion_shown", "english", "listed", "message", "render", "text",
@@ -136,3 +139,17 @@ def criterion_shown(row: Mapping) -> dict:
     shown = {key: value for key, value in row.items() if key != "explanation"}
     shown["detail"] = render(row["explanation"]) if "explanation" in row else str(row.get("detail", ""))
     return shown
+
+
+def criteria_summary(rows) -> str:
+    """Stored criterion outcomes (``Screening.eligibility``) as the audit trail shows them: each
+    criterion's text (the study's, in the reader's language where it gives one), its outcome and
+    its detail (:func:`criterion_shown`), one after the other. Anything else is shown as stored."""
+    if not isinstance(rows, list) or not all(isinstance(row, Mapping) for row in rows):
+        return str(rows)
+    outcomes = {"met": gettext("met"), "not_met": gettext("not met"), "missing": gettext("missing")}
+    return format_html_join(gettext("; "), '<span {}>{}</span>: {} <span class="criterion-detail">({})</span>', (
+        (mark_safe(f'lang="{criterion_text.lang}" data-study-content'),  # noqa: S308 (our own attributes)
+         criterion_text, outcomes.get(str(row.get("outcome")), str(row.get("outcome"))),
+         criterion_shown(row)["detail"])
+        for row in rows for criterion_text in [pick(str(row.get("text", row.get("code", ""))), row.get("text_zh"))]))
