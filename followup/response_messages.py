@@ -146,6 +146,8 @@ WORDS: dict[str, str] = {
     "reticulocytes %": gettext_noop("reticulocytes %"),
     "reticulocytes with LLN": gettext_noop("reticulocytes with LLN"),
     "baseline Hb": gettext_noop("baseline Hb"),
+    "male": gettext_noop("male"),
+    "female": gettext_noop("female"),
 }
 
 register(TEMPLATES, words=WORDS)

@@ -301,6 +301,8 @@ CASES = [
     (word('reticulocytes %'), 'reticulocytes %', '网织红细胞 %'),
     (word('reticulocytes with LLN'), 'reticulocytes with LLN', '网织红细胞（含 LLN）'),
     (word('baseline Hb'), 'baseline Hb', '基线 Hb'),
+    (word('male'), 'male', '男'),
+    (word('female'), 'female', '女'),
 ]
 
 
