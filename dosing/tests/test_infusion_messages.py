@@ -304,17 +304,18 @@ def test_the_odm_export_words_the_messages_in_english(api, participant, studies)
         write_odm(participant.study, sites=participant.study.sites.all(), out=out, locked=False)
 
     xml = out.getvalue().decode()
-    assert ('ItemOID="IT.INF.DOSE_EXPLANATION" Value="1 x10^8 cells/kg x 60 kg = 6 x10^9 cells; given 6 x10^9 cells '
-            '/ 60 kg = 1 x10^8 cells/kg"') in xml
+    assert ('ItemOID="IT.INF.DOSE_EXPLANATION" TransactionType="Insert" Value="1 x10^8 cells/kg x 60 kg = 6 x10^9 '
+            'cells; given 6 x10^9 cells / 60 kg = 1 x10^8 cells/kg"') in xml
     day = day0().isoformat()
-    assert f'ItemOID="IT.INF.ANCHOR" Value="day 0 ({day}, infusion 1 given) + 0 days"' in xml
+    assert f'ItemOID="IT.INF.ANCHOR" TransactionType="Update" Value="day 0 ({day}, infusion 1 given) + 0 days"' in xml
     assert "anchor_plus" not in xml
-    # The audit record of an item worded from a message is that of the change that last set the message.
+    # Each value an item worded from a message held, with the audit record of the change that set it.
     ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
     second = ElementTree.fromstring(out.getvalue()).findall(
         ".//odm:StudyEventData[@StudyEventOID='SE.INFUSION.2']//odm:ItemData[@ItemOID='IT.INF.ANCHOR']", ns)
-    assert [item.find("odm:AuditRecord/odm:ReasonForChange", ns).text for item in second] == [
-        "Re-planned after infusion 1"]
+    assert [item.get("TransactionType") for item in second] == ["Insert", "Update"]
+    assert second[-1].get("Value") == f"infusion 1 given {day} + 7 days"
+    assert second[-1].find("odm:AuditRecord/odm:ReasonForChange", ns).text == "Re-planned after infusion 1"
 
 
 def test_the_participant_page_stays_within_its_statements(client, api, participant, coordinator,
