@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 from trials import hooks
@@ -13,6 +14,7 @@ class FollowupConfig(AppConfig):
         # imported only once the app registry is ready, that is here.
         from trials.audit import register_audited, register_audited_parts, register_item_answers  # noqa: PLC0415
 
+        from .casebook_changes import after_migrate  # noqa: PLC0415
         from .models import (  # noqa: PLC0415
             AdverseEvent,
             Assessment,
@@ -46,3 +48,5 @@ class FollowupConfig(AppConfig):
         hooks.participant_schedule.connect(participant_schedule)
         hooks.item_answers.connect(assessment_item_answers)
         hooks.casebook_signed.connect(casebook_signed)
+        # A table rebuilt by a migration (SQLite) loses its triggers: put back after every migrate.
+        post_migrate.connect(after_migrate, sender=self, dispatch_uid="followup-casebook-change-triggers")
