@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -25,9 +26,18 @@ from .account_audit import account_audit_link
 from .admin_activation import StudyActivationAdminMixin
 from .admin_amendments import AmendmentNoticeMixin, StudyAmendmentAdminMixin
 from .admin_base import AuditedAdmin, ScopedInline, _parent_id, study_text
-from .content import content
+from .content import ContentText, content, language_of
 from .admin_definitions import StudyDefinitionAdminMixin
-from .admin_forms import CriterionForm, CriterionInlineForm, PlainFieldsMixin, StudyForm, UniqueRowsFormSet
+from .admin_forms import (
+    CriterionForm,
+    CriterionInlineForm,
+    LanguageSelect,
+    PlainFieldsMixin,
+    StudyForm,
+    UniqueRowsFormSet,
+    code,
+    html_message,
+)
 from .enums import DoseLevelStatus
 from .models import (
     Arm,
@@ -43,16 +53,41 @@ from .models import (
     VisitDefinition,
 )
 from .response_thresholds import describe_schemes
-from .rule_text import describe_rule
+from .rule_text import describe_rule_html
 from .scoping import Action
 
 
-class StudyDiseaseInline(ScopedInline):
+# Django's inline templates with each row's name (the study's codes) marked as the study's text.
+STUDY_ROWS_TABULAR = "admin/trials/edit_inline/tabular.html"
+STUDY_ROWS_STACKED = "admin/trials/edit_inline/stacked.html"
+
+
+def _criteria_set_label(criteria_set) -> ContentText:
+    name = content(criteria_set, "name")
+    return ContentText(f"{name} ({criteria_set.version})", language_of(name))
+
+
+class CriteriaSetChoiceMixin:
+    """A disease's response criteria set chosen by its name in the reader's language (the English
+    name, marked so, where the set has no Chinese one)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "response_criteria":
+            kwargs.setdefault("widget", LanguageSelect)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "response_criteria":
+            field.label_from_instance = _criteria_set_label
+        return field
+
+
+class StudyDiseaseInline(CriteriaSetChoiceMixin, ScopedInline):
     model = StudyDisease
+    template = STUDY_ROWS_TABULAR
 
 
 class VisitDefinitionInline(ScopedInline):
     model = VisitDefinition
+    template = STUDY_ROWS_TABULAR
     fields = ["code", "label", "label_zh", "arm", "anchor", "offset", "offset_unit", "window_before", "window_after",
               "window_unit", "assessments", "sex_restriction", "first_n_participants", "order"]
 
@@ -62,6 +97,7 @@ class VisitDefinitionInline(ScopedInline):
             # Only this study's arms (none yet on a new study: add its arms first).
             study_id = _parent_id(request)
             field.queryset = field.queryset.filter(study_id=study_id) if study_id else field.queryset.none()
+            field.label = capfirst(_("arm"))
         return field
 
 
@@ -69,6 +105,7 @@ class CriterionInline(PlainFieldsMixin, admin.StackedInline):
     model = EligibilityCriterion
     form = CriterionInlineForm
     formset = UniqueRowsFormSet
+    template = STUDY_ROWS_STACKED
     extra = 0
     show_change_link = True
     fields = ["code", "kind", "order", "text", "text_zh", "source", "rule_type", "params", "rule_in_words"]
@@ -76,11 +113,12 @@ class CriterionInline(PlainFieldsMixin, admin.StackedInline):
 
     @admin.display(description=_("rule in words"))
     def rule_in_words(self, obj):
-        return describe_rule(obj.rule_type, obj.params, catalogues.current().analytes) if obj.pk else "—"
+        return describe_rule_html(obj.rule_type, obj.params, catalogues.current().analytes) if obj.pk else "—"
 
 
 class ArmLinkInline(admin.TabularInline):
     model = Arm
+    template = STUDY_ROWS_TABULAR
     formset = UniqueRowsFormSet
     extra = 0
     fields = ["code", "name", "product_kind", "edit_link"]
@@ -125,6 +163,18 @@ class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, AmendmentN
         running = ["version", "effective_date"] if obj is not None and obj.active_version_id else []
         return ["status", "data_dictionary", *running]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "response_time_points":
+            # The model's help with its names and example shown as code, as typed.
+            kwargs["help_text"] = html_message(
+                gettext("Named time-point endpoints: %(example)s; names %(names)s; anchors %(anchors)s."),
+                example=code('{"early": {"anchor": "first_infusion", "days": 7}, ...}'),
+                names=format_html_join(", ", "{}", ((code(name),) for name in ("early", "initial", "durable",
+                                                                                 "remission"))),
+                anchors=format_html_join(gettext(" or "), "{}", ((code(name),) for name in ("first_infusion",
+                                                                                             "last_infusion"))))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     @admin.display(description=_("title"), ordering="title")
     def shown_title(self, obj):
         return study_text(content(obj, "title"))
@@ -141,6 +191,7 @@ class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, AmendmentN
 
 class DoseLevelInline(ScopedInline):
     model = DoseLevel
+    template = STUDY_ROWS_TABULAR
     fields = ["code", "label", "label_zh", "order", "dose_basis", "dose_per_kg", "flat_dose", "hard_limit_low",
               "hard_limit_high", "group_cap", "status"]
 
@@ -160,6 +211,7 @@ class DoseLevelInline(ScopedInline):
 
 class InfusionDefinitionInline(ScopedInline):
     model = InfusionDefinition
+    template = STUDY_ROWS_TABULAR
 
 
 @admin.register(Arm)
@@ -202,7 +254,7 @@ class RowAdmin(AuditedAdmin):
 
 
 @admin.register(StudyDisease)
-class StudyDiseaseAdmin(RowAdmin):
+class StudyDiseaseAdmin(CriteriaSetChoiceMixin, RowAdmin):
     fields = ["study", "disease", "response_criteria", "change_reason"]
 
 

@@ -1,17 +1,23 @@
 """The administration's forms: the audit reason every change asks for, fields a person fills in
 without knowing the codes, and inline rows that must not repeat."""
+import re
+
 from django import forms
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import lazy
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst, get_text_list
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import catalogues
+from .catalogue_names import shown_name
+from .content import CHINESE, ENGLISH, ContentText
 from .enums import Assessment
 from .limits import audit_reason_max_length
 from .models import (
@@ -77,22 +83,73 @@ def changed_since(instance, read_at, related=()):
 # --------------------------------------------------------------------------------------------
 
 
+def code(text) -> str:
+    """Code as typed (setting names, JSON examples, keys): kept as written, in English, whatever the
+    page's language."""
+    return format_html('<code lang="en">{}</code>', text)
+
+
+def html_message(message: str, **values) -> str:
+    """A translated `message` with its `%(name)s` placeholders filled with `values` (HTML kept,
+    text escaped); unlike `format_html`, the message may hold braces (JSON examples)."""
+    return mark_safe(conditional_escape(message) % {  # noqa: S308
+        name: conditional_escape(value) for name, value in values.items()})
+
+
+_EXAMPLE = re.compile(r"\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}")
+
+
+def with_examples_as_code(text) -> str:
+    """`text` with each JSON example in it (`{...}`, nested up to three deep) shown as code."""
+    parts, end = [], 0
+    for match in _EXAMPLE.finditer(str(text)):
+        parts.append(format_html("{}{}", str(text)[end:match.start()], code(match.group())))
+        end = match.end()
+    return format_html("{}{}", format_html_join("", "{}", ((part,) for part in parts)), str(text)[end:])
+
+
+class LanguageSelect(forms.Select):
+    """A select whose options' labels say the language they are written in (`ContentText`, e.g. a
+    study's or a catalogue's name without its Chinese twin): the option is marked so."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if isinstance(label, ContentText):
+            option["attrs"]["lang"] = label.lang
+        return option
+
+
+def catalogue_label(name) -> ContentText:
+    """A catalogue row's name in the reader's language (`trials.catalogue_names`; the catalogues give
+    it lazily), knowing whether it is still the English one (a Chinese name is never all ASCII)."""
+    shown = str(shown_name(str(name)))
+    return ContentText(shown, ENGLISH if shown.isascii() else CHINESE)
+
+
 def _rule_type_choices():
-    return [("", "---------")] + [(rule.code, f"{rule.label} ({rule.code})") for rule in RULE_TYPES.values()]
+    # The rules by name; their codes, used in nested rules, are in the parameters' help.
+    return [("", "---------")] + [(rule.code, str(rule.label)) for rule in RULE_TYPES.values()]
 
 
 def _rule_parameters_help() -> str:
     rules = format_html_join(
-        "", "<dt>{} <code>{}</code></dt><dd>{}</dd>",
-        ((rule.label, rule.code, rule.help) for rule in RULE_TYPES.values()),
+        "", "<dt>{} {}</dt><dd>{}</dd>",
+        ((rule.label, code(rule.code), with_examples_as_code(rule.help)) for rule in RULE_TYPES.values()),
     )
     return format_html(
         '{}<details><summary>{}</summary><dl class="rule-types">{}</dl></details>',
-        gettext('The settings of the chosen rule, written as in the examples: names in double quotes, '
-                'e.g. {"min_years": 18, "max_years": 75} for an age range.'),
+        html_message(gettext("The settings of the chosen rule, written as in the examples: names in double quotes, "
+                             "e.g. %(example)s for an age range."), example=code('{"min_years": 18, "max_years": 75}')),
         gettext("Rules, their settings and an example of each"),
         rules,
     )
+
+
+def several_hint() -> str:
+    """How to choose several rows of a list, the keys named as on the keyboard."""
+    return html_message(gettext("Hold down %(control)s, or %(command)s on a Mac, to select more than one."),
+                        control=format_html('<kbd lang="en">{}</kbd>', "Control"),
+                        command=format_html('<kbd lang="en">{}</kbd>', "Command"))
 
 
 # Lazy, so that the text is translated in the language of the request.
@@ -114,13 +171,23 @@ class PlainFieldsMixin:
             # a rule type it does not know.
             kwargs["widget"] = forms.Select(choices=_rule_type_choices())
         if db_field.model is StudyDisease and db_field.name == "disease":
-            # The catalogue's diseases (Configuration > Diseases adds one).
-            kwargs["widget"] = forms.Select(choices=[("", "---------")] + [
-                (code, f"{entry.name} ({code})") for code, entry in catalogues.current().diseases.items()])
+            # The catalogue's diseases by name (Configuration > Diseases adds one, and lists their codes).
+            kwargs["widget"] = LanguageSelect(choices=[("", "---------")] + [
+                (key, catalogue_label(entry.name)) for key, entry in catalogues.current().diseases.items()])
         if db_field.model is EligibilityCriterion and db_field.name == "params":
             kwargs["help_text"] = rule_parameters_help()
             kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 80})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        widget = getattr(field, "widget", None)
+        if (isinstance(widget, forms.SelectMultiple) and widget.allow_multiple_selected
+                and not isinstance(widget, (forms.CheckboxSelectMultiple, AutocompleteSelectMultiple))):
+            # Django's own hint names the keys in the reader's words; ours marks them as the keyboard's.
+            field.help_text = format_html("{} {}", db_field.help_text, several_hint()) if db_field.help_text \
+                else several_hint()
+        return field
 
 
 class CriterionErrorsMixin:

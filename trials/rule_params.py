@@ -1,6 +1,7 @@
 """The typed rules of eligibility criteria and their params (``CLINICAL_RULES.md`` section 5).
 
-Pure module: no Django, no ORM. A study's criterion is stored as a ``rule_type`` code plus JSON
+No ORM; its names, explanations and messages are marked for translation (worded in the active
+language). A study's criterion is stored as a ``rule_type`` code plus JSON
 ``params``; an administrator combines the rule types of ``RULE_TYPES`` without code.
 ``validate_params`` checks and normalises params (called from ``EligibilityCriterion.clean()``)
 and raises ``RuleParamsError`` naming every bad param by path. Diseases, therapies and analytes
@@ -18,7 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from .catalogue import Catalogue
+from .catalogue_names import shown_name
 from .errors import INVALID, Errors
 from .units import format_number
 
@@ -90,11 +95,11 @@ def is_number(value: object) -> bool:
 def _number(*, minimum: float | None = None, positive: bool = False) -> Checker:
     def check(value, path, errs):
         if not is_number(value):
-            return errs.add(path, "Enter a number.")
+            return errs.add(path, _("Enter a number."))
         if positive and value <= 0:
-            return errs.add(path, "Must be greater than 0.")
+            return errs.add(path, _("Must be greater than 0."))
         if minimum is not None and value < minimum:
-            return errs.add(path, f"Must be at least {format_number(minimum)}.")
+            return errs.add(path, _("Must be at least %(minimum)s.") % {"minimum": format_number(minimum)})
         return value
 
     return check
@@ -105,23 +110,28 @@ def _integer(*, minimum: int | None = None, maximum: int | None = None) -> Check
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            return errs.add(path, "Enter a whole number.")
+            return errs.add(path, _("Enter a whole number."))
         if minimum is not None and value < minimum:
-            return errs.add(path, f"Must be at least {minimum}.")
+            return errs.add(path, _("Must be at least %(minimum)s.") % {"minimum": minimum})
         if maximum is not None and value > maximum:
-            return errs.add(path, f"Must be at most {maximum}.")
+            return errs.add(path, _("Must be at most %(maximum)s.") % {"maximum": maximum})
         return value
 
     return check
 
 
-def _choice(options: Sequence[str], what: str, *, upper: bool = False) -> Checker:
+def _unknown(what, value, options) -> str:
+    return _("Unknown %(what)s '%(value)s'; choose one of %(options)s.") % {
+        "what": what, "value": value, "options": ", ".join(options)}
+
+
+def _choice(options: Sequence[str], what, *, upper: bool = False) -> Checker:
     def check(value, path, errs):
         if isinstance(value, str):
             value = value.strip().upper() if upper else value.strip().lower()
             if value in options:
                 return value
-        return errs.add(path, f"Unknown {what} '{value}'; choose one of {', '.join(options)}.")
+        return errs.add(path, _unknown(what, value, options))
 
     return check
 
@@ -129,14 +139,14 @@ def _choice(options: Sequence[str], what: str, *, upper: bool = False) -> Checke
 def _operator(value, path, errs):
     if isinstance(value, str) and value.strip() in OPERATORS:
         return value.strip()
-    return errs.add(path, f"Unknown comparison '{value}'; choose one of {', '.join(OPERATORS)}.")
+    return errs.add(path, _unknown(_("comparison"), value, OPERATORS))
 
 
 # The catalogue the params are checked against (`validate_params`), None to normalise codes only.
 _CATALOGUE: ContextVar[Catalogue | None] = ContextVar("rule_params_catalogue", default=None)
 
 
-def _code(catalogue_attr: str, what: str, *, upper: bool) -> Checker:
+def _code(catalogue_attr: str, what, *, upper: bool) -> Checker:
     """A code of one of the catalogues (``diseases``, ``therapies``, ``analytes``)."""
 
     def check(value, path, errs):
@@ -147,20 +157,20 @@ def _code(catalogue_attr: str, what: str, *, upper: bool) -> Checker:
             if known is None or value in known:
                 return value
         if known is None:
-            return errs.add(path, f"Enter a {what} code.")
-        return errs.add(path, f"Unknown {what} '{value}'; choose one of {', '.join(known)}.")
+            return errs.add(path, _("Enter a %(what)s code.") % {"what": what})
+        return errs.add(path, _unknown(what, value, known))
 
     return check
 
 
-def _choices(options: Sequence[str] | Checker, what: str, plural: str, *, upper: bool = False) -> Checker:
+def _choices(options: Sequence[str] | Checker, what, plural, *, upper: bool = False) -> Checker:
     item = options if callable(options) else _choice(options, what, upper=upper)
 
     def check(value, path, errs):
         if not isinstance(value, (list, tuple)):
-            return errs.add(path, f"Give a list of {plural}.")
+            return errs.add(path, _("Give a list of %(what)s.") % {"what": plural})
         if not value:
-            return errs.add(path, f"Give at least one {what}.")
+            return errs.add(path, _("Give at least one %(what)s.") % {"what": what})
         chosen = [item(v, _join(path, i), errs) for i, v in enumerate(value)]
         if any(v is INVALID for v in chosen):
             return INVALID
@@ -172,13 +182,13 @@ def _choices(options: Sequence[str] | Checker, what: str, plural: str, *, upper:
 def _boolean(value, path, errs):
     if isinstance(value, bool):
         return value
-    return errs.add(path, "Choose true or false.")
+    return errs.add(path, _("Choose true or false."))
 
 
 def _name(value, path, errs):
     if isinstance(value, str) and value.strip():
         return value.strip()
-    return errs.add(path, "Enter a name (text).")
+    return errs.add(path, _("Enter a name (text)."))
 
 
 def _answer_value(value, path, errs):
@@ -186,32 +196,32 @@ def _answer_value(value, path, errs):
         return value
     if isinstance(value, str) and value.strip():
         return value.strip()
-    return errs.add(path, "Enter the expected answer: true, false, a number or a text.")
+    return errs.add(path, _("Enter the expected answer: true, false, a number or a text."))
 
 
 def _codes(value, path, errs):
     if not isinstance(value, (list, tuple)) or not value:
-        return errs.add(path, "Give a list of one or more codes.")
+        return errs.add(path, _("Give a list of one or more codes."))
     if not all(isinstance(code, str) and code.strip() for code in value):
-        return errs.add(path, "Every code is a text.")
+        return errs.add(path, _("Every code is a text."))
     return [code.strip() for code in value]
 
 
-_analyte = _code("analytes", "analyte", upper=True)
-_DISEASES = _code("diseases", "disease", upper=True)
-_THERAPIES = _code("therapies", "therapy", upper=False)
+_analyte = _code("analytes", gettext_lazy("analyte"), upper=True)
+_DISEASES = _code("diseases", gettext_lazy("disease"), upper=True)
+_THERAPIES = _code("therapies", gettext_lazy("therapy"), upper=False)
 
 
 def _rule(value, path, errs):
     """A nested rule ``{"rule_type": ..., "params": {...}}``, validated recursively."""
     if not isinstance(value, Mapping):
-        return errs.add(path, 'Give a rule as {"rule_type": ..., "params": {...}}.')
+        return errs.add(path, _('Give a rule as {"rule_type": ..., "params": {...}}.'))
     unknown = [k for k in value if k not in ("rule_type", "params")]
     for key in unknown:
-        errs.add(_join(path, key), f"'{key}' is not part of a rule; use rule_type and params.")
+        errs.add(_join(path, key), _("'%(key)s' is not part of a rule; use rule_type and params.") % {"key": key})
     code = value.get("rule_type")
     if code is None:
-        errs.add(_join(path, "rule_type"), "This setting is required.")
+        errs.add(_join(path, "rule_type"), _("This setting is required."))
         return INVALID
     rule_type = RULE_TYPES.get(code) if isinstance(code, str) else None
     if rule_type is None:
@@ -226,9 +236,9 @@ def _rule(value, path, errs):
 
 def _rules(value, path, errs):
     if not isinstance(value, (list, tuple)):
-        return errs.add(path, "Give a list of rules.")
+        return errs.add(path, _("Give a list of rules."))
     if not value:
-        return errs.add(path, "Give at least one rule.")
+        return errs.add(path, _("Give at least one rule."))
     rules = [_rule(v, _join(path, i), errs) for i, v in enumerate(value)]
     if any(r is INVALID for r in rules):
         return INVALID
@@ -236,7 +246,7 @@ def _rules(value, path, errs):
 
 
 def _unknown_rule_type(code: object) -> str:
-    return f"Unknown rule type '{code}'; choose one of {', '.join(RULE_TYPES)}."
+    return _unknown(_("rule type"), code, RULE_TYPES)
 
 
 # Cross-parameter checks, run once each parameter is valid.
@@ -246,11 +256,12 @@ def _check_min_max(low_key: str, high_key: str, unit: str, *, one_required: bool
     def check(params, prefix, errs):
         low, high = params[low_key], params[high_key]
         if one_required and low is None and high is None:
-            errs.add(_join(prefix, low_key), "Give a minimum, a maximum or both.")
+            errs.add(_join(prefix, low_key), _("Give a minimum, a maximum or both."))
         elif low is not None and high is not None and low > high:
             errs.add(
                 _join(prefix, low_key),
-                f"The minimum ({low}{unit}) is greater than the maximum ({high}{unit}).",
+                _("The minimum (%(low)s) is greater than the maximum (%(high)s).") % {
+                    "low": f"{low}{unit}", "high": f"{high}{unit}"},
             )
 
     return check
@@ -265,9 +276,10 @@ def _check_threshold_in_range(params, prefix, errs):
     if not low <= params["value"] <= high:
         errs.add(
             _join(prefix, "value"),
-            f"{analyte.label} threshold {format_number(params['value'])} {analyte.si_unit} is "
-            f"outside the physiological range {format_number(low)}-{format_number(high)} "
-            f"{analyte.si_unit}; thresholds are in {analyte.si_unit}.",
+            _("%(analyte)s threshold %(value)s %(unit)s is outside the physiological range %(low)s-%(high)s "
+              "%(unit)s; thresholds are in %(unit)s.") % {
+                "analyte": shown_name(analyte.label), "value": format_number(params["value"]),
+                "unit": analyte.si_unit, "low": format_number(low), "high": format_number(high)},
         )
 
 
@@ -283,7 +295,7 @@ class RuleType:
     is the enrollment engine's concern (``enrollment.eligibility``)."""
 
     code: str
-    label: str
+    label: str  # lazily translated, as `help`
     help: str
     params: tuple[_Param, ...]
     _check_together: Callable[[dict, str, Errors], None] | None = None
@@ -303,7 +315,7 @@ class RuleType:
     def _validate(self, params, prefix: str, errs: Errors):
         if not isinstance(params, Mapping):
             return errs.add(
-                prefix, "The settings must be a set of named values (a JSON object)."
+                prefix, _("The settings must be a set of named values (a JSON object).")
             )
         allowed = [p.name for p in self.params]
         before = sum(len(m) for m in errs.values())
@@ -311,8 +323,8 @@ class RuleType:
             if key not in allowed:
                 errs.add(
                     _join(prefix, key),
-                    f"'{key}' is not a setting of the rule '{self.label}'; "
-                    f"its settings are {', '.join(allowed)}.",
+                    _("'%(key)s' is not a setting of the rule '%(rule)s'; its settings are %(settings)s.") % {
+                        "key": key, "rule": self.label, "settings": ", ".join(allowed)},
                 )
         normalised = {}
         for param in self.params:
@@ -320,7 +332,7 @@ class RuleType:
             value = params.get(param.name)
             if value is None:
                 if param.required:
-                    errs.add(path, "This setting is required.")
+                    errs.add(path, _("This setting is required."))
                     normalised[param.name] = INVALID
                 else:
                     default = param.default
@@ -343,8 +355,8 @@ _OPERATOR_PARAM = _Param("op", _operator)
 _RULE_TYPE_LIST = (
     RuleType(
         code="age_range",
-        label="Age range",
-        help=(
+        label=gettext_lazy("Age range"),
+        help=gettext_lazy(
             "Age in whole years on the screening date within an inclusive range (either bound "
             'may be left empty), e.g. {"min_years": 18, "max_years": 80}.'
         ),
@@ -356,8 +368,8 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="lab_threshold",
-        label="Lab value threshold (SI unit)",
-        help=(
+        label=gettext_lazy("Lab value threshold (SI unit)"),
+        help=gettext_lazy(
             "Compares a lab result, in the SI unit of the analyte, with a fixed value, "
             'e.g. {"analyte": "HGB", "op": "<", "value": 100} for haemoglobin below 100 g/L.'
         ),
@@ -366,8 +378,8 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="lab_vs_limit",
-        label="Lab value as a multiple of the normal limit",
-        help=(
+        label=gettext_lazy("Lab value as a multiple of the normal limit"),
+        help=gettext_lazy(
             "Compares a lab result with a multiple of the reporting lab's upper (uln) or lower "
             '(lln) limit of normal, e.g. {"analyte": "ALT", "op": "<=", "multiple": 3, '
             '"limit": "uln"} for ALT at most 3 x ULN.'
@@ -376,13 +388,13 @@ _RULE_TYPE_LIST = (
             _Param("analyte", _analyte),
             _OPERATOR_PARAM,
             _Param("multiple", _number(positive=True)),
-            _Param("limit", _choice(("uln", "lln"), "limit")),
+            _Param("limit", _choice(("uln", "lln"), gettext_lazy("limit"))),
         ),
     ),
     RuleType(
         code="creatinine_clearance",
-        label="Creatinine clearance (mL/min)",
-        help=(
+        label=gettext_lazy("Creatinine clearance (mL/min)"),
+        help=gettext_lazy(
             "Computes creatinine clearance (Cockcroft-Gault from 18 years, bedside Schwartz "
             'under 18) and compares it, e.g. {"op": ">", "value": 75}.'
         ),
@@ -390,8 +402,8 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="ecog_range",
-        label="ECOG performance status range",
-        help='ECOG performance status within an inclusive range, e.g. {"min": 0, "max": 2}.',
+        label=gettext_lazy("ECOG performance status range"),
+        help=gettext_lazy('ECOG performance status within an inclusive range, e.g. {"min": 0, "max": 2}.'),
         params=(
             _Param("min", _integer(minimum=0, maximum=5)),
             _Param("max", _integer(minimum=0, maximum=5)),
@@ -400,17 +412,17 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="disease_in",
-        label="Disease is one of",
-        help=(
+        label=gettext_lazy("Disease is one of"),
+        help=gettext_lazy(
             "The participant's disease is one of a list, "
             'e.g. {"diseases": ["AIHA", "PRCA", "EVANS", "SECONDARY_CYTOPENIA"]}.'
         ),
-        params=(_Param("diseases", _choices(_DISEASES, "disease", "diseases")),),
+        params=(_Param("diseases", _choices(_DISEASES, gettext_lazy("disease"), gettext_lazy("diseases"))),),
     ),
     RuleType(
         code="disease_duration",
-        label="Time since diagnosis (months)",
-        help=(
+        label=gettext_lazy("Time since diagnosis (months)"),
+        help=gettext_lazy(
             "Whole months from the diagnosis date to the screening date compared with a number "
             '(comparison ">=" unless given), e.g. {"min_months": 3, "op": ">"}.'
         ),
@@ -421,17 +433,17 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="prior_therapy_failure",
-        label="Failed prior therapy",
-        help=(
+        label=gettext_lazy("Failed prior therapy"),
+        help=gettext_lazy(
             "A recorded prior therapy of the listed kinds ended with a failing outcome (default "
             '"none") and, if given, lasted at least min_weeks, e.g. {"therapies": '
             '["glucocorticoid"], "failing_outcomes": ["none"], "min_weeks": 4}.'
         ),
         params=(
-            _Param("therapies", _choices(_THERAPIES, "therapy", "therapies")),
+            _Param("therapies", _choices(_THERAPIES, gettext_lazy("therapy"), gettext_lazy("therapies"))),
             _Param(
                 "failing_outcomes",
-                _choices(THERAPY_OUTCOMES, "outcome", "outcomes"),
+                _choices(THERAPY_OUTCOMES, gettext_lazy("outcome"), gettext_lazy("outcomes")),
                 required=False,
                 default=("none",),
             ),
@@ -440,8 +452,8 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="condition",
-        label="Yes/no item",
-        help=(
+        label=gettext_lazy("Yes/no item"),
+        help=gettext_lazy(
             "A yes/no item of the screening has the given value, "
             'e.g. {"name": "abnormal_cardiac_function", "value": false}.'
         ),
@@ -449,8 +461,8 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="answer_equals",
-        label="Item equals",
-        help=(
+        label=gettext_lazy("Item equals"),
+        help=gettext_lazy(
             "A screening item's answer equals the given value (yes/no, a choice's code, a number or a text), "
             'e.g. {"field": "pregnancy_test", "value": "negative"}.'
         ),
@@ -458,8 +470,8 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="answer_number",
-        label="Number item compared",
-        help=(
+        label=gettext_lazy("Number item compared"),
+        help=gettext_lazy(
             "Compares a number item of the screening with a number, "
             'e.g. {"field": "thrombocytopenia_months", "op": ">", "value": 3}.'
         ),
@@ -467,8 +479,8 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="answer_in",
-        label="Choice among codes",
-        help=(
+        label=gettext_lazy("Choice among codes"),
+        help=gettext_lazy(
             "A single- or multiple-choice item's answer is one of the listed codes (for a multiple "
             'choice: at least one of them is chosen), e.g. {"field": "marrow_finding", "values": '
             '["hypocellular", "normal"]}.'
@@ -477,8 +489,8 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="days_since",
-        label="Time since a date item",
-        help=(
+        label=gettext_lazy("Time since a date item"),
+        help=gettext_lazy(
             "Days (or, with unit, whole weeks or whole months) from a date item to the screening date "
             'compared with a number, e.g. {"field": "splenectomy_date", "op": ">=", "value": 180} or '
             '{"field": "splenectomy_date", "unit": "months", "op": ">=", "value": 6}.'
@@ -487,13 +499,13 @@ _RULE_TYPE_LIST = (
             _Param("field", _name),
             _OPERATOR_PARAM,
             _Param("value", _integer(minimum=0)),
-            _Param("unit", _choice(TIME_UNITS, "unit"), required=False, default="days"),
+            _Param("unit", _choice(TIME_UNITS, gettext_lazy("unit")), required=False, default="days"),
         ),
     ),
     RuleType(
         code="all_of",
-        label="All of these rules",
-        help=(
+        label=gettext_lazy("All of these rules"),
+        help=gettext_lazy(
             "Met when every listed rule is met (rules that do not apply are ignored), "
             'e.g. {"rules": [{"rule_type": "lab_vs_limit", "params": {"analyte": "ALT", '
             '"op": "<=", "multiple": 3, "limit": "uln"}}, {"rule_type": "lab_vs_limit", '
@@ -503,8 +515,8 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="any_of",
-        label="Any of these rules",
-        help=(
+        label=gettext_lazy("Any of these rules"),
+        help=gettext_lazy(
             "Met when at least one listed rule is met (rules that do not apply are ignored), "
             'e.g. {"rules": [{"rule_type": "lab_threshold", "params": {"analyte": "HGB", '
             '"op": "<", "value": 100}}, {"rule_type": "lab_threshold", "params": '
@@ -514,28 +526,28 @@ _RULE_TYPE_LIST = (
     ),
     RuleType(
         code="when_disease",
-        label="Only for some diseases",
-        help=(
+        label=gettext_lazy("Only for some diseases"),
+        help=gettext_lazy(
             "Applies the inner rule only to participants with one of the listed diseases, e.g. "
             '{"diseases": ["AIHA"], "rule": {"rule_type": "lab_threshold", "params": '
             '{"analyte": "HGB", "op": "<", "value": 100}}}.'
         ),
         params=(
-            _Param("diseases", _choices(_DISEASES, "disease", "diseases")),
+            _Param("diseases", _choices(_DISEASES, gettext_lazy("disease"), gettext_lazy("diseases"))),
             _Param("rule", _rule),
         ),
     ),
     RuleType(
         code="when_sex",
-        label="Only for one sex",
-        help=(
+        label=gettext_lazy("Only for one sex"),
+        help=gettext_lazy(
             "Applies the inner rule only to one sex, optionally from an age and only when a "
             'yes/no answer is yes, e.g. {"sex": "female", "min_age_years": 12, '
             '"only_if_answer": "childbearing_potential", "rule": {"rule_type": '
             '"answer_equals", "params": {"field": "pregnancy_test", "value": "negative"}}}.'
         ),
         params=(
-            _Param("sex", _choice(SEXES, "sex")),
+            _Param("sex", _choice(SEXES, gettext_lazy("sex"))),
             _Param("min_age_years", _integer(minimum=0, maximum=150), required=False),
             _Param("only_if_answer", _name, required=False),
             _Param("rule", _rule),

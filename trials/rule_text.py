@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -88,3 +90,20 @@ def describe_rule(rule_type: str, params: Mapping, analytes: Mapping[str, Analyt
             who += _(" with %(answer)s") % {"answer": code(p["only_if_answer"])}
         return f"{who}: {_inner(p.get('rule') or {})}"
     return f"{rule_type} {dict(p)}"
+
+
+# Marks around the study's own codes in a rule's words, replaced by an element in the study's language.
+_CODE_START, _CODE_END = "\x01", "\x02"
+
+
+def _marked_code(code) -> str:
+    return f"{_CODE_START}{_words(code)}{_CODE_END}"
+
+
+def describe_rule_html(rule_type: str, params: Mapping, analytes: Mapping[str, Analyte] | None = None, *,
+                       language: str = "en") -> SafeString:
+    """`describe_rule` as HTML for a page: the study's codes in it (item and condition names, therapy
+    and outcome codes) in an element marked with the study's `language`."""
+    text = describe_rule(rule_type, params, analytes, code=_marked_code)
+    return mark_safe(conditional_escape(text).replace(_CODE_START, f'<span lang="{conditional_escape(language)}">')  # noqa: S308
+                     .replace(_CODE_END, "</span>"))

@@ -144,5 +144,6 @@ def write_mo(entries: list[Entry], path: Path) -> int:
 
 
 def catalogues(base: Path) -> list[Path]:
-    """Every `django.po` under the locale folder `base`."""
-    return sorted(base.glob("*/LC_MESSAGES/django.po"))
+    """Every catalogue under the locale folder `base`: the interface's (`django.po`) and its scripts'
+    (`djangojs.po`, the administration's JavaScript texts Django's own catalogue lacks)."""
+    return sorted(path for domain in ("django", "djangojs") for path in base.glob(f"*/LC_MESSAGES/{domain}.po"))

@@ -48,7 +48,8 @@ ALLOWED = frozenset({
     "kg", "mL", "mg", "dL", "uL", "umol", "mmHg", "min", "cm", "cells",
     # response categories and the clinical abbreviations Chinese clinicians use as they are
     "CR", "NR", "NE", "CTCAE", "ECOG", "SAE", "AE", "DLT", "WHO", "ITP", "IVIG", "TPO", "TPO-RA", "rhTPO",
-    "G-CSF", "DMSO", "CONSORT", "Cockcroft-Gault", "Schwartz",
+    "G-CSF", "DMSO", "CONSORT", "Cockcroft-Gault", "Schwartz", "HBV", "HCV", "HIV", "NK", "Th", "Tfh", "Treg",
+    "hUC-MSC", "IWG", "AIHA", "PRCA", "Evans",
     # the product's own terms: the programming interface, the system, SI units, reference limits,
     # confidence intervals, the time zone's abbreviation
     "API", "EDC", "SI", "LLN", "ULN", "CI", "CST",

@@ -8,26 +8,16 @@ from django.utils.translation import gettext as _
 from trials import catalogues
 from trials.audit_labels import value_attributes
 from trials.audit_reasons import reason_shown
-from trials.rule_text import describe_rule
+from trials.rule_text import describe_rule_html
 
 register = template.Library()
-
-
-# Marks around the study's own codes in a rule's words, replaced by an element in the study's language.
-_CODE_START, _CODE_END = "\x01", "\x02"
-
-
-def _marked_code(code) -> str:
-    return f"{_CODE_START}{str(code).replace('_', ' ')}{_CODE_END}"
 
 
 @register.simple_tag(takes_context=True)
 def rule_text(context, criterion) -> str:
     """A criterion's rule in the reader's words, the study's codes in it marked in the study's language."""
-    text = describe_rule(criterion.rule_type, criterion.params, catalogues.current().analytes, code=_marked_code)
-    language = conditional_escape(context.get("content_language") or "en")
-    return mark_safe(conditional_escape(text).replace(_CODE_START, f'<span lang="{language}">')  # noqa: S308
-                     .replace(_CODE_END, "</span>"))
+    return describe_rule_html(criterion.rule_type, criterion.params, catalogues.current().analytes,
+                              language=context.get("content_language") or "en")
 
 
 _PROTOCOL_PART = re.compile(r"^(?:PROTOCOLS\.md\s+P\d+\s+)?(inclusion|exclusion|diseases|title)\s*(\d+)?(.*)$", re.S)

@@ -389,10 +389,30 @@ def test_criterion_rule_is_chosen_by_name_with_each_rule_explained(admin_client,
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert '<option value="age_range" selected>Age range (age_range)</option>' in html
+    assert '<option value="age_range" selected>Age range</option>' in html
     assert "<summary>Rules, their settings and an example of each</summary>" in html
     for rule in RULE_TYPES.values():
-        assert str(format_html("<dt>{} <code>{}</code></dt><dd>{}</dd>", rule.label, rule.code, rule.help)) in html
+        # each rule's code and examples as typed, marked as code whatever the page's language
+        assert str(format_html('<dt>{} <code lang="en">{}</code></dt>', rule.label, rule.code)) in html
+        example = re.search(r"\{.*\}", str(rule.help)).group().split("}")[0]
+        assert str(format_html('<code lang="en">{}', example)) in html
+
+
+def test_the_study_page_shows_the_studys_texts_and_codes_marked_and_the_rules_in_chinese(admin_client, studies):
+    """For a Chinese reader: the rules and diseases by their Chinese names, each criterion's and row's codes
+    marked as the study's, the response criteria sets by their Chinese names, the keys of the sites' list
+    as the keyboard names them."""
+    study = studies["UCB-IRIC"]
+    response = admin_client.get(reverse("admin:trials_study_change", args=[study.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<option value="age_range">年龄范围</option>' in html
+    assert '<option value="AIHA" selected lang="zh-Hans">自身免疫性溶血性贫血</option>' in html
+    assert 'lang="zh-Hans">PRCA疗效标准 (1)</option>' in html
+    assert f"<span data-study-content>{study.criteria.get(code='age')}</span>" in html
+    assert '按住 <kbd lang="en">Control</kbd> 键（苹果电脑上为 <kbd lang="en">Command</kbd> 键）可选择多项。' in html
+    assert '<span lang="en">abnormal cardiac function</span>' in html
 
 
 # --------------------------------------------------------------------------------------------
