@@ -25,6 +25,7 @@ class FollowupConfig(AppConfig):
         from .participant_schedule import participant_schedule  # noqa: PLC0415
         from .selectors import assessment_item_answers, escalation_events_prefetch  # noqa: PLC0415
         from .services.infusions import after_infusion_change, schedule_on_enrolment  # noqa: PLC0415
+        from .sdv_counts import mark_written  # noqa: PLC0415
         from .signoff import casebook_signed  # noqa: PLC0415
 
         register_audited("adverse-event", AdverseEvent)
@@ -42,3 +43,4 @@ class FollowupConfig(AppConfig):
         hooks.participant_schedule.connect(participant_schedule)
         hooks.item_answers.connect(assessment_item_answers)
         hooks.casebook_signed.connect(casebook_signed)
+        hooks.records_written.connect(mark_written)
