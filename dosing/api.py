@@ -56,6 +56,11 @@ class InfusionOutSerializer(serializers.ModelSerializer):
     cells_per_kg = serializers.SerializerMethodField(help_text="The dose given per kg of the weight on the day.")
     deviations = serializers.SerializerMethodField(help_text="The protocol deviations of this infusion.")
     version = serializers.IntegerField(source="row_version", read_only=True)
+    anchor = serializers.CharField(source="anchor_text", read_only=True,
+                                   help_text="Which date the target counts from, in the caller's language.")
+    dose_explanation = serializers.CharField(
+        source="dose_text", read_only=True,
+        help_text="The dose arithmetic (computed dose, dose given per kg), in the caller's language.")
 
     class Meta:
         model = Infusion

@@ -25,7 +25,14 @@ to the other side of it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from trials.messages import Message, english, message
+
+from .messages import cells_text, dose_explanation
+
+__all__ = ["DEVIATION", "HARD_LIMIT_HIGH", "HARD_LIMIT_LOW", "REFUSED", "TOLERANCE", "UNCHECKED", "WITHIN", "ZONES",
+           "DoseCheck", "cells_text", "check_dose", "check_hard_limits"]
 
 TOLERANCE = 0.10  # "within 10 %" of the computed dose: recorded as it is
 HARD_LIMIT_LOW = 0.5  # default hard limits, as factors of the computed dose
@@ -35,21 +42,6 @@ WITHIN, DEVIATION, REFUSED, UNCHECKED = "within", "deviation", "refused", "unche
 ZONES = (WITHIN, DEVIATION, REFUSED, UNCHECKED)
 
 _CLOSE = 1e-9
-
-
-def cells_text(value: float) -> str:
-    """6.0e9 -> "6 x10^9", the way doses are written in protocols."""
-    mantissa, exponent = f"{float(value):.3e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa} x10^{int(exponent)}"
-
-
-def _number(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def _times(ratio: float) -> str:
-    return _number(ratio) if ratio < 1000 else cells_text(ratio)
 
 
 def _at_most(value: float, limit: float) -> bool:
@@ -67,10 +59,19 @@ class DoseCheck:
     computed_dose: float | None  # cells, dose per kg x weight (or the flat dose)
     cells_infused: float | None
     actual_per_kg: float | None
-    explanation: str
+    explanation_message: Message  # the arithmetic (`dosing.messages`); {} when there is none
     zone: str  # one of ZONES; "unchecked" when there is no computed dose or no dose given
     ratio: float | None = None  # dose given / computed dose
-    problem: str = ""  # why the dose is a deviation or refused, in words
+    problem_message: Message = field(default_factory=dict)  # why the dose is a deviation or refused
+
+    @property
+    def explanation(self) -> str:
+        return english(self.explanation_message)
+
+    @property
+    def problem(self) -> str:
+        """Why the dose is a deviation or refused, in English ("" when it is neither)."""
+        return english(self.problem_message)
 
     @property
     def missing_dose(self) -> bool:
@@ -100,33 +101,31 @@ def check_dose(*, weight_kg: float, dose_per_kg: float | None, cells_infused: fl
     parts = []
     if flat_dose:
         computed = flat_dose
-        parts.append(f"flat dose {cells_text(flat_dose)} cells")
+        parts.append(message("dose_flat", dose=flat_dose))
     else:
         computed = dose_per_kg * weight_kg if dose_per_kg else None
         if computed is not None:
-            parts.append(f"{cells_text(dose_per_kg)} cells/kg x {_number(weight_kg)} kg = {cells_text(computed)} cells")
+            parts.append(message("dose_computed", dose_per_kg=dose_per_kg, weight=weight_kg, computed=computed))
     actual_per_kg = cells_infused / weight_kg if cells_infused is not None else None
     if cells_infused is not None:
-        parts.append(
-            f"given {cells_text(cells_infused)} cells / {_number(weight_kg)} kg = {cells_text(actual_per_kg)} cells/kg"
-        )
-    explanation = "; ".join(parts)
+        parts.append(message("dose_given", cells=cells_infused, weight=weight_kg, per_kg=actual_per_kg))
+    explanation = dose_explanation(*parts)
     if computed is None or cells_infused is None:
         return DoseCheck(computed, cells_infused, actual_per_kg, explanation, UNCHECKED)
 
     ratio = cells_infused / computed
     off = ratio - 1
-    given = f"{cells_text(cells_infused)} cells"
     if _at_most(abs(off), tolerance):
         return DoseCheck(computed, cells_infused, actual_per_kg, explanation, WITHIN, ratio)
     if ratio > high and not _at_most(ratio, high):
-        problem = (f"{given} is {_times(ratio)}x the computed dose: it exceeds the hard limit of "
-                   f"{_number(high)}x the computed dose ({cells_text(high * computed)} cells)")
+        problem = message("dose_above_hard_limit", given=cells_infused, ratio=ratio, limit=high,
+                          limit_cells=high * computed)
         return DoseCheck(computed, cells_infused, actual_per_kg, explanation, REFUSED, ratio, problem)
     if ratio < low and not math.isclose(ratio, low, rel_tol=_CLOSE):
-        problem = (f"{given} is {_times(ratio)}x the computed dose: it is below the hard limit of "
-                   f"{_number(low)}x the computed dose ({cells_text(low * computed)} cells)")
+        problem = message("dose_below_hard_limit", given=cells_infused, ratio=ratio, limit=low,
+                          limit_cells=low * computed)
         return DoseCheck(computed, cells_infused, actual_per_kg, explanation, REFUSED, ratio, problem)
-    problem = (f"{given} is {abs(off) * 100:.0f} % {'above' if off > 0 else 'below'} the computed dose "
-               f"{cells_text(computed)} cells (more than {tolerance * 100:.0f} %)")
+    # Whole percents, as the protocol states the tolerance.
+    problem = message("dose_above_computed" if off > 0 else "dose_below_computed", given=cells_infused,
+                      percent=int(f"{abs(off) * 100:.0f}"), computed=computed, tolerance=int(f"{tolerance * 100:.0f}"))
     return DoseCheck(computed, cells_infused, actual_per_kg, explanation, DEVIATION, ratio, problem)

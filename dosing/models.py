@@ -4,7 +4,9 @@ and the signed dose-escalation decisions (issue: 3+3 dose escalation).
 One row per planned infusion, created at enrolment from the arm's infusion definitions. The plan
 (target and window) is re-computed by `dosing.services` from what actually happened, using the
 pure arithmetic of `dosing/windows.py`; the row keeps the plan in force and the explanation of its
-anchor. Time-dependent statuses (window open, overdue) are derived at read time from `state`.
+anchor, and an infusion given its dose arithmetic, both as messages (`dosing.messages`) worded for
+each reader (`Infusion.anchor_text`, `Infusion.dose_text`). Time-dependent statuses (window open,
+overdue) are derived at read time from `state`.
 """
 from django.conf import settings
 from django.db import models
@@ -13,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from trials.concurrency import VersionedModel
+from trials.messages import MessageField, render
 from trials.models import DoseLevel, Study
 from trials.scoping import ScopedQuerySet
 from trials.signature_record import Signature
@@ -32,7 +35,8 @@ class Infusion(VersionedModel):
     target_date = models.DateField(_("target date"))
     window_start = models.DateField(_("window opens"))
     window_end = models.DateField(_("window closes"))
-    anchor = models.CharField(_("planned from"), max_length=200, blank=True)
+    # Which date the target counts from, as a message (`dosing.messages`), worded for each reader.
+    anchor_message = MessageField(_("planned from"))
 
     # What happened.
     state = models.CharField(_("state"), max_length=10, choices=InfusionState.choices, default=InfusionState.PLANNED)
@@ -43,7 +47,8 @@ class Infusion(VersionedModel):
     dose_per_kg = models.FloatField(_("dose per kg (cells/kg)"), null=True, blank=True)
     computed_dose = models.FloatField(_("computed dose (cells)"), null=True, blank=True)
     cells_infused = models.FloatField(_("cells infused"), null=True, blank=True)
-    dose_explanation = models.TextField(_("dose arithmetic"), blank=True)
+    # The dose arithmetic of an infusion given, as a message (`dosing.dose.check_dose`).
+    dose_message = MessageField(_("dose arithmetic"))
     dose_confirmation = models.TextField(_("reason for the dose deviation"), blank=True)
     # CLINICAL_RULES.md section 4: more than 10 % off the computed dose, inside the level's hard
     # limits (`dosing.dose`). Beyond the hard limits nothing is recorded.
@@ -89,6 +94,16 @@ class Infusion(VersionedModel):
 
     def __str__(self):
         return f"{self.participant} #{self.number}"
+
+    @property
+    def anchor_text(self) -> str:
+        """Which date the target counts from, in the active language."""
+        return render(self.anchor_message)
+
+    @property
+    def dose_text(self) -> str:
+        """The dose arithmetic, in the active language ("" before the infusion is given)."""
+        return render(self.dose_message)
 
 
 class EscalationAction(models.TextChoices):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -145,6 +146,34 @@ def adverse_event_dlt(event: AdverseEvent, window: tuple[date, date] | None) -> 
                            dlt_window=window)
 
 
+@lru_cache(maxsize=4096)
+def dlt_judgement(status: str, grade, category: str, relationship, resolved_to_grade1_within_48h,
+                  stopped_infusions, platelet_drop_confirmed) -> tuple[bool, bool]:
+    """(a DLT by definition, a draft that could be one) of an adverse event's recorded values, as
+    `adverse_event_dlt` judges them, remembered per combination of values: the thousands of events
+    of a large study share a few hundred. Raises as `escalation.is_dlt` does for a confirmed event
+    it cannot judge."""
+    event = _EventValues(status, grade, category, relationship, resolved_to_grade1_within_48h, stopped_infusions,
+                         platelet_drop_confirmed)
+    if status != "confirmed":
+        return False, status == "draft" and _draft_could_be_dlt(event)
+    return escalation.is_dlt(
+        grade=grade, category=category, related=relationship,
+        resolved_to_grade1_within_48h=resolved_to_grade1_within_48h, stopped_infusions=stopped_infusions,
+        platelet_drop_confirmed=platelet_drop_confirmed)[0], False
+
+
+@dataclass(frozen=True)
+class _EventValues:
+    status: str
+    grade: int | None
+    category: str
+    relationship: str | None
+    resolved_to_grade1_within_48h: bool | None
+    stopped_infusions: bool | None
+    platelet_drop_confirmed: bool | None
+
+
 @dataclass(frozen=True)
 class ParticipantEscalation:
     """One participant of a dose level, as the 3+3 counts see them (``dosing.escalation`` docstring)."""
@@ -216,19 +245,44 @@ def escalation_of(participant, infusions: InfusionSummary, events, *, today: dat
     window = infusions.dlt_window()
     judged = tuple(adverse_event_dlt(event, window) for event in events)
     had_dlt = any(event.counts for event in judged)
-    withdrawn = participant.status == "withdrawn"
-    counted = not (withdrawn and received == 0)
-    evaluable = had_dlt or (planned >= 1 and escalation.is_dlt_evaluable(
-        infusions_received=received, infusions_planned=planned, had_dlt=had_dlt))
-    can_still_receive = not withdrawn and participant.status != "completed" and infusions.waiting
-    window_open = window is not None and today <= window[1]
     awaiting = any(event.awaits_confirmation for event in judged)
-    in_window = counted and not had_dlt and (window_open or awaiting or (not evaluable and can_still_receive))
+    counted, evaluable, in_window = _assessment(participant.status, infusions, window, had_dlt, awaiting, today)
     return ParticipantEscalation(
         participant=participant, infusions_received=received, infusions_planned=planned,
         first_infusion=infusions.first_infusion, dlt_window=window,
-        adverse_events=judged, counted=counted, evaluable=counted and evaluable, in_dlt_window=in_window,
+        adverse_events=judged, counted=counted, evaluable=evaluable, in_dlt_window=in_window,
     )
+
+
+def escalation_counts(status: str, infusions: InfusionSummary, events, *, today: date) -> tuple[bool, bool, bool, bool]:
+    """What the 3+3 counts take of `escalation_of` (counted, evaluable, had a DLT, assessment final),
+    for a participant's status, infusions and adverse events read as plain values (each with the
+    attributes of an adverse event that `adverse_event_dlt` reads), judged by `dlt_judgement`:
+    nothing is built per event."""
+    window = infusions.dlt_window()
+    had_dlt = awaiting = False
+    for event in events:
+        dlt, possible = dlt_judgement(event.status, event.grade, event.category, event.relationship,
+                                      event.resolved_to_grade1_within_48h, event.stopped_infusions,
+                                      event.platelet_drop_confirmed)
+        if (dlt or possible) and window is not None and window[0] <= event.onset_date <= window[1]:
+            had_dlt, awaiting = had_dlt or dlt, awaiting or possible
+    counted, evaluable, in_window = _assessment(status, infusions, window, had_dlt, awaiting, today)
+    return counted, evaluable, had_dlt, not in_window
+
+
+def _assessment(status: str, infusions: InfusionSummary, window, had_dlt: bool, awaiting: bool,
+                today: date) -> tuple[bool, bool, bool]:
+    """(counted, evaluable, in the DLT window) of `participant_escalation`."""
+    planned, received = infusions.planned, infusions.received
+    withdrawn = status == "withdrawn"
+    counted = not (withdrawn and received == 0)
+    evaluable = had_dlt or (planned >= 1 and escalation.is_dlt_evaluable(
+        infusions_received=received, infusions_planned=planned, had_dlt=had_dlt))
+    can_still_receive = not withdrawn and status != "completed" and infusions.waiting
+    window_open = window is not None and today <= window[1]
+    in_window = counted and not had_dlt and (window_open or awaiting or (not evaluable and can_still_receive))
+    return counted, counted and evaluable, in_window
 
 
 # --------------------------------------------------------------------------- the study

@@ -18,6 +18,7 @@ from trials.audit_querysets import audited_bulk_create
 from trials.concurrency import VERSION_FIELD, check_version
 from trials.errors import ConflictError, Errors, ServiceError
 from trials.locks import refuse_if_study_locked
+from trials.messages import render
 from trials.models import Study
 from trials.scoping import Action, require
 from trials.signatures import SignatureRefused, check_signature, printed_name  # noqa: F401 (SignatureRefused re-exported)
@@ -58,7 +59,7 @@ def infusion_schedule_create(*, participant, by, today: date) -> list[Infusion]:
     """One planned infusion row per definition of the participant's arm, dated from day 0."""
     rows = [
         Infusion(participant=participant, number=p.number, target_date=p.target, window_start=p.window_start,
-                 window_end=p.window_end, anchor=p.anchor, dose_level=participant.dose_level,
+                 window_end=p.window_end, anchor_message=p.anchor_message, dose_level=participant.dose_level,
                  dose_per_kg=participant.dose_level.dose_per_kg if participant.dose_level else None)
         for p in participant_infusion_plan(participant, [], today=today)
     ]
@@ -235,10 +236,10 @@ def _check_infusion(participant, data: InfusionInput, now: datetime, errors: Err
         if dose.refused:
             errors.add(cells_field, _("%(problem)s. Refused whatever the reason (the dose is outside the level's "
                                       "hard limits): check the number of cells and the weight.") % {
-                "problem": dose.problem})
+                "problem": render(dose.problem_message)})
         if dose.deviation and not data.dose_confirmation.strip():
             errors.add("dose_confirmation", _("Give the reason for this dose: %(why)s. It is recorded as a dose "
-                                              "deviation.") % {"why": dose.problem})
+                                              "deviation.") % {"why": render(dose.problem_message)})
         checked.dose, checked.cells = dose, cells
     if row is not None and data.started_at is not None and "started_at" not in errors:
         given_on = timezone.localtime(data.started_at).date()
@@ -293,13 +294,13 @@ def infusion_record(*, participant, data: InfusionInput, by, now: datetime | Non
 
     with transaction.atomic():
         _lock_for_recording(participant, row, version=data.version)
-        row.target_date, row.window_start, row.window_end, row.anchor = (
-            planned.target, planned.window_start, planned.window_end, planned.anchor)
+        row.target_date, row.window_start, row.window_end, row.anchor_message = (
+            planned.target, planned.window_start, planned.window_end, planned.anchor_message)
         row.state = InfusionState.GIVEN
         row.started_at, row.ended_at, row.weight_kg = data.started_at, data.ended_at, data.weight_kg
         row.dose_level = level
         row.dose_per_kg = level.dose_per_kg if level else None
-        row.computed_dose, row.cells_infused, row.dose_explanation = dose.computed_dose, cells, dose.explanation
+        row.computed_dose, row.cells_infused, row.dose_message = dose.computed_dose, cells, dose.explanation_message
         row.dose_deviation = dose.deviation
         row.dose_confirmation = data.dose_confirmation.strip() if dose.deviation else ""
         row.deviation, row.deviation_reason = deviation, data.deviation_reason.strip() if deviation else ""
@@ -359,9 +360,9 @@ def _after_infusion_change(participant, changed, *, by, reason: str, today: date
     for planned, row in zip(plan, sorted(infusions, key=lambda r: r.number), strict=True):
         if row.state != InfusionState.PLANNED:
             continue
-        new = (planned.target, planned.window_start, planned.window_end, planned.anchor)
-        if (row.target_date, row.window_start, row.window_end, row.anchor) != new:
-            row.target_date, row.window_start, row.window_end, row.anchor = new
+        new = (planned.target, planned.window_start, planned.window_end, planned.anchor_message)
+        if (row.target_date, row.window_start, row.window_end, row.anchor_message) != new:
+            row.target_date, row.window_start, row.window_end, row.anchor_message = new
             audited_save(row, by=by, reason=reason)
     hooks.infusion_changed(participant=participant, infusion=changed, infusions=infusions, infusion_plan=plan, by=by,
                            reason=reason, today=today)

@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from trials.infusion_days import DAY_0, PREVIOUS_ACTUAL, InfusionRule, NominalInfusion, nominal_infusion_days
+from trials.messages import Message, english, message
+
+from .messages import missed as missed_message
+from .messages import plus_days
 
 __all__ = [
     "DAY_0",
@@ -78,7 +82,8 @@ class PlannedInfusion:
     ``window_open``, ``overdue`` (window over, not given), ``given``, ``given_out_of_window``,
     ``missed`` or ``held``. ``deviation`` is True exactly when the infusion was given outside
     ``[window_start, window_end]`` (a missed infusion has its own status, not this flag).
-    ``anchor`` says in words which date the target was computed from.
+    ``anchor_message`` says which date the target was computed from (a message of
+    `dosing.messages`; ``anchor`` is its English).
     """
 
     number: int
@@ -88,7 +93,11 @@ class PlannedInfusion:
     status: str
     given_on: date | None
     deviation: bool
-    anchor: str
+    anchor_message: Message
+
+    @property
+    def anchor(self) -> str:
+        return english(self.anchor_message)
 
 
 def _events_by_number(
@@ -112,10 +121,6 @@ def _events_by_number(
         if event.missed and event.given_on is not None:
             raise ValueError(f"Infusion {event.number} cannot be both given and missed.")
     return by_number
-
-
-def _days(n: int) -> str:
-    return f"{n} day" if abs(n) == 1 else f"{n} days"
 
 
 def plan_infusions(
@@ -162,17 +167,17 @@ def plan_infusions(
     first_event = by_number.get(first_rule.number) if first_rule else None
     if first_event is not None and first_event.given_on is not None:
         effective_day0 = first_event.given_on - timedelta(days=first_rule.offset_days)
-        day0_text = f"day 0 ({effective_day0.isoformat()}, infusion {first_rule.number} given)"
+        day0_said = message("anchor_day0_given", date=effective_day0.isoformat(), n=first_rule.number)
     else:
         effective_day0 = day0
-        day0_text = f"day 0 ({effective_day0.isoformat()})"
+        day0_said = message("anchor_day0", date=effective_day0.isoformat())
 
     planned: list[PlannedInfusion] = []
     for rule in ordered:
         if rule.anchor == DAY_0:
-            anchor_date, anchor_text = effective_day0, day0_text
+            anchor_date, anchor_said = effective_day0, day0_said
         else:
-            anchor_date, anchor_text = _previous_anchor(planned, by_number, missed_rule, effective_day0, day0_text)
+            anchor_date, anchor_said = _previous_anchor(planned, by_number, missed_rule, effective_day0, day0_said)
         target = anchor_date + timedelta(days=rule.offset_days)
         window_start = target - timedelta(days=rule.window_before_days)
         window_end = target + timedelta(days=rule.window_after_days)
@@ -190,7 +195,7 @@ def plan_infusions(
                 status=status,
                 given_on=given_on,
                 deviation=deviation,
-                anchor=f"{anchor_text} + {_days(rule.offset_days)}",
+                anchor_message=plus_days(anchor_said, rule.offset_days),
             )
         )
     return planned
@@ -217,37 +222,27 @@ def _previous_anchor(
     by_number: Mapping[int, InfusionEvent],
     missed_rule: str,
     day0: date,
-    day0_text: str,
-) -> tuple[date, str]:
+    day0_said: Message,
+) -> tuple[date, Message]:
     """Date (and its explanation) a ``previous_actual`` infusion counts its offset from."""
     previous = planned[-1]
     if previous.given_on is not None:
-        return previous.given_on, f"infusion {previous.number} given {previous.given_on.isoformat()}"
+        return previous.given_on, message("anchor_given", n=previous.number, date=previous.given_on.isoformat())
     previous_event = by_number.get(previous.number)
     if previous_event is None or not previous_event.missed:
-        return (previous.target,
-                f"planned day of infusion {previous.number} ({previous.target.isoformat()}, not yet given)")
+        return previous.target, message("anchor_planned", n=previous.number, date=previous.target.isoformat())
     if missed_rule == PLANNED_DATE:
-        return previous.target, f"planned day of infusion {previous.number} ({previous.target.isoformat()}, missed)"
+        return previous.target, message("anchor_planned_missed", n=previous.number, date=previous.target.isoformat())
     # last_given: walk back over the missed infusions to the last one that was given. An earlier
     # infusion still pending (data recorded out of order) anchors provisionally on its target.
     missed = []
     for earlier in reversed(planned):
         if earlier.given_on is not None:
-            return earlier.given_on, (
-                f"infusion {earlier.number} given {earlier.given_on.isoformat()} ({_missed_text(missed)})"
-            )
+            return earlier.given_on, message("anchor_given_after_missed", n=earlier.number,
+                                             date=earlier.given_on.isoformat(), missed=missed_message(missed))
         earlier_event = by_number.get(earlier.number)
         if earlier_event is None or not earlier_event.missed:
-            return earlier.target, (
-                f"planned day of infusion {earlier.number} ({earlier.target.isoformat()}, not yet given; "
-                f"{_missed_text(missed)})"
-            )
+            return earlier.target, message("anchor_planned_after_missed", n=earlier.number,
+                                           date=earlier.target.isoformat(), missed=missed_message(missed))
         missed.insert(0, earlier.number)
-    return day0, f"{day0_text} (none given; {_missed_text(missed)})"
-
-
-def _missed_text(numbers: list[int]) -> str:
-    if len(numbers) == 1:
-        return f"infusion {numbers[0]} missed"
-    return "infusions " + ", ".join(str(n) for n in numbers) + " missed"
+    return day0, message("anchor_none_given", day0=day0_said, missed=missed_message(missed))

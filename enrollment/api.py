@@ -229,7 +229,7 @@ class ScheduledInfusionSerializer(serializers.Serializer):
                                              "given yet) | given | given_out_of_window | missed | held")
     given_at = serializers.DateTimeField(allow_null=True)
     deviation = serializers.BooleanField(help_text="Given outside its window.")
-    anchor = serializers.CharField()
+    anchor = serializers.CharField(help_text="Which date the target counts from, in the caller's language.")
     cells_infused = serializers.FloatField(allow_null=True, help_text="The dose given, in cells.")
     cells_per_kg = serializers.FloatField(allow_null=True, help_text="The dose given per kg of the weight on the day.")
     weight_kg = serializers.FloatField(allow_null=True, help_text="The weight on the day of the infusion.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 
 from .enums import ParticipantStatus, WithdrawalReason
 from .models import Consent, Participant, Screening
@@ -68,8 +68,10 @@ def consort_counts(user, study, narrowed: ConsortFilter | None = None) -> Consor
     criteria outcomes). A screening failing several criteria counts under each."""
     screenings = (narrowed or ConsortFilter()).screenings(Screening.objects.visible_to(user).filter(study=study))
     infusions = Participant.infusions.rel.related_model  # dosing's model, without importing dosing
-    given = infusions.objects.filter(participant__screening=OuterRef("pk"), state="given")
-    consent = Consent.objects.filter(screening=OuterRef("pk"))
+    # Whether a screening has a consent, or its participant an infusion given: one read of each
+    # (uncorrelated, `IN (SELECT ...)`, which the database hashes) rather than a lookup per screening.
+    given = infusions.objects.filter(participant__study=study, state="given").values("participant_id")
+    consent = Consent.objects.filter(screening__study=study).values("screening_id")
     no_participant = Q(participant__isnull=True)
     status = "participant__status"
     reasons = {f"withdrawn_{reason}": Count("pk", filter=Q(**{status: ParticipantStatus.WITHDRAWN,
@@ -80,9 +82,9 @@ def consort_counts(user, study, narrowed: ConsortFilter | None = None) -> Consor
         failed=Count("pk", filter=no_participant & Q(eligible=False)),
         pending=Count("pk", filter=no_participant & Q(eligible__isnull=True)),
         eligible_not_enrolled=Count("pk", filter=no_participant & Q(eligible=True)),
-        consented=Count("pk", filter=Q(Exists(consent))),
+        consented=Count("pk", filter=Q(pk__in=consent)),
         enrolled=Count("participant"),
-        treated=Count("pk", filter=Q(Exists(given))),
+        treated=Count("pk", filter=Q(participant__in=given)),
         on_treatment=Count("pk", filter=Q(**{status: ParticipantStatus.ON_TREATMENT})),
         follow_up=Count("pk", filter=Q(**{status: ParticipantStatus.FOLLOW_UP})),
         completed=Count("pk", filter=Q(**{status: ParticipantStatus.COMPLETED})),

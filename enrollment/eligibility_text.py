@@ -1,24 +1,23 @@
 """The words of an eligibility criterion's result, from its message (``CLINICAL_RULES.md`` section 5).
 
 A criterion's result keeps its values and arithmetic as a *message*: ``{"code": ..., "params":
-{...}}`` (``API.md`` "Screening facts", the ``detail`` of each criterion). A parameter is a number,
-a text (a date, a code, an item's name), or another message; a ``list_*`` message joins its
-``items``. :func:`render` words a message in the active language (the Chinese catalogue), and
-:func:`english` in the English the rules were first written in.
-
-A message code this module does not know (a newer catalogue read by an older page) is shown as its
-code and parameters rather than lost; the ``text`` message holds a stored text that could not be
-read as a message and is shown as stored.
+{...}}`` (``API.md`` "Screening facts", the ``detail`` of each criterion), worded by the renderer
+the apps share (``trials.messages``: :func:`render` in the active language, :func:`english` in the
+English the rules were first written in). This module registers the criteria's codes and words.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 
-from trials.units import format_number
+from trials.content import pick
+from trials.messages import Message, english, listed, message, register, render, text, word
 
-Message = dict
+__all__ = ["TEMPLATES", "WORDS", "Message", "criterion_shown", "english", "listed", "message", "render", "text",
+           "word"]
 
 # Each code's sentence, English as the msgid; named placeholders are the message's params.
 TEMPLATES: dict[str, str] = {
@@ -131,89 +130,7 @@ WORDS: dict[str, str] = {
     "months": gettext_noop("months"),
 }
 
-# How each ``list_*`` message joins its items.
-SEPARATORS: dict[str, str] = {
-    "list_comma": gettext_noop(", "),
-    "list_semicolon": gettext_noop("; "),
-    "list_or": gettext_noop(" or "),
-    "list_and": gettext_noop(" and "),
-}
-
-
-def message(code: str, **params) -> Message:
-    """A message: ``{"code": code, "params": params}`` (no ``params`` key when there are none)."""
-    return {"code": code, "params": params} if params else {"code": code}
-
-
-def word(value: str) -> Message:
-    return message("word", word=value)
-
-
-def listed(code: str, items) -> Message:
-    """The items joined as ``code`` (one of ``SEPARATORS``) joins them."""
-    if code not in SEPARATORS:
-        raise ValueError(f"unknown list separator {code}")
-    return message(code, items=list(items))
-
-
-def text(value: str) -> Message:
-    """A stored text kept as it was written."""
-    return message("text", text=str(value))
-
-
-def _is_message(value) -> bool:
-    return isinstance(value, Mapping) and isinstance(value.get("code"), str)
-
-
-def _value(value, translate: Callable[[str], str]) -> str:
-    if _is_message(value):
-        return _render(value, translate)
-    if isinstance(value, bool):
-        return _render(word("yes" if value else "no"), translate)
-    if isinstance(value, int | float):
-        return format_number(value)
-    if isinstance(value, list):
-        return _render(listed("list_comma", value), translate)
-    return "" if value is None else str(value)
-
-
-def _render(msg: Mapping, translate: Callable[[str], str]) -> str:
-    code, params = msg["code"], msg.get("params") or {}
-    if code == "text":
-        return str(params.get("text", ""))
-    if code == "word":
-        said = str(params.get("word", ""))
-        return translate(WORDS[said]) if said in WORDS else said
-    if code in SEPARATORS:
-        return translate(SEPARATORS[code]).join(_value(item, translate) for item in params.get("items", ()))
-    template = TEMPLATES.get(code)
-    values = {name: _value(value, translate) for name, value in params.items()}
-    if template is None:
-        return code + (f" ({', '.join(f'{k}={v}' for k, v in values.items())})" if values else "")
-    for wording in (translate(template), template):  # a faulty translation falls back to English
-        try:
-            return wording % values
-        except (KeyError, ValueError, TypeError):
-            continue
-    return code
-
-
-def render(msg: Mapping | str | None) -> str:
-    """The message in the active language (a plain string, as stored before messages, as it is)."""
-    if msg is None:
-        return ""
-    if not _is_message(msg):
-        return str(msg)
-    return _render(msg, gettext)
-
-
-def english(msg: Mapping | str | None) -> str:
-    """The message in English, whatever the active language (the wording the rules are tested in)."""
-    if msg is None:
-        return ""
-    if not _is_message(msg):
-        return str(msg)
-    return _render(msg, lambda source: source)
+register(TEMPLATES, words=WORDS)
 
 
 def criterion_shown(row: Mapping) -> dict:
@@ -222,3 +139,17 @@ def criterion_shown(row: Mapping) -> dict:
     shown = {key: value for key, value in row.items() if key != "explanation"}
     shown["detail"] = render(row["explanation"]) if "explanation" in row else str(row.get("detail", ""))
     return shown
+
+
+def criteria_summary(rows) -> str:
+    """Stored criterion outcomes (``Screening.eligibility``) as the audit trail shows them: each
+    criterion's text (the study's, in the reader's language where it gives one), its outcome and
+    its detail (:func:`criterion_shown`), one after the other. Anything else is shown as stored."""
+    if not isinstance(rows, list) or not all(isinstance(row, Mapping) for row in rows):
+        return str(rows)
+    outcomes = {"met": gettext("met"), "not_met": gettext("not met"), "missing": gettext("missing")}
+    return format_html_join(gettext("; "), '<span {}>{}</span>: {} <span class="criterion-detail">({})</span>', (
+        (mark_safe(f'lang="{criterion_text.lang}" data-study-content'),  # noqa: S308 (our own attributes)
+         criterion_text, outcomes.get(str(row.get("outcome")), str(row.get("outcome"))),
+         criterion_shown(row)["detail"])
+        for row in rows for criterion_text in [pick(str(row.get("text", row.get("code", ""))), row.get("text_zh"))]))

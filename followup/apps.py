@@ -37,6 +37,10 @@ class FollowupConfig(AppConfig):
         register_audited("item-verification", ItemVerification)
         register_audited_parts(Assessment, "labs", "transfusions", "rescue_therapies")
         register_item_answers(Assessment, "items", study_id=lambda assessment: assessment.participant.study_id)
+        from trials.audit_labels import AsWritten, register_value_display  # noqa: PLC0415
+
+        register_value_display(AdverseEvent, "confirmation_meaning", AsWritten)
+        register_value_display(CasebookSignature, "meaning", AsWritten)
         hooks.participant_enrolled.connect(schedule_on_enrolment)
         hooks.infusion_changed.connect(after_infusion_change)
         hooks.escalation_events.connect(escalation_events_prefetch)

@@ -12,23 +12,24 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models import CharField, Count, Max, Min, Q, Value
+from django.db.models.functions import Cast, Concat, LPad, TruncDate
 from django.utils import timezone
 
 from dosing.models import Infusion
-from dosing.selectors import InfusionSummary, escalation_of
+from dosing.selectors import InfusionSummary, escalation_counts
 from enrollment.consort import ConsortCounts, ConsortFilter, consort_counts
 from enrollment.models import Participant
 
 from . import dashboard_charts as charts
 from . import dashboard_tables as tables
-from . import outcome_reads as reads
 from .models import AdverseEvent
 from .outcome_reads import ParticipantRow
 from .outcomes import current_results
 from .selectors import CHARTED
 
 RESPONDERS = tables.RESPONDERS
+NO_INFUSIONS = InfusionSummary(0, 0, False, None, None)
 
 
 @dataclass(frozen=True)
@@ -125,20 +126,26 @@ class Shown(NamedTuple):
 
 
 def _shown(user, study, narrowed: DashboardFilter) -> list[Shown]:
-    last = Infusion.objects.filter(participant=OuterRef("pk")).order_by("-number").values("target_date")[:1]
-    given = Q(infusions__state="given")
-    values = (narrowed.participants(Participant.objects.visible_to(user).filter(study=study))
-              .annotate(planned=Count("infusions"), received=Count("infusions", filter=given),
-                        waiting=Count("infusions", filter=Q(infusions__state="planned")),
-                        first_started=Min("infusions__started_at", filter=given), last_target=Subquery(last))
-              .order_by("study_number")
-              .values_list("id", "arm_id", "arm__code", "dose_level_id", "dose_level__code", "screening__disease",
-                           "screening__sex", "study_number", "status", "withdrawn_on", "planned", "received",
-                           "waiting", "first_started", "last_target"))
-    zone = timezone.get_current_timezone()  # once: `localtime` per row is most of the loop's time
-    return [Shown(ParticipantRow(*v[:7]), v[7], v[8], v[9],
-                  InfusionSummary(v[10], v[11], bool(v[12]), v[13].astimezone(zone).date() if v[13] else None, v[14]))
-            for v in values]
+    """The participants shown (one plain read) with the summary of their infusions: one aggregate
+    grouped by participant, the first infusion's local date computed by the database and the last
+    infusion's target date taken as the greatest "number, date" text (no subquery per participant)."""
+    shown = narrowed.participants(Participant.objects.visible_to(user).filter(study=study))
+    given = Q(state="given")
+    last = Concat(LPad(Cast("number", CharField()), 10, Value("0")), Cast("target_date", CharField()),
+                  output_field=CharField())
+    summaries = {
+        pk: InfusionSummary(planned, received, bool(waiting), first, date.fromisoformat(last[10:]) if last else None)
+        for pk, planned, received, waiting, first, last in (
+            Infusion.objects.filter(participant__in=shown.values("pk")).order_by().values("participant_id")
+            .annotate(planned=Count("pk"), received=Count("pk", filter=given),
+                      waiting=Count("pk", filter=Q(state="planned")),
+                      first=Min(TruncDate("started_at", tzinfo=timezone.get_current_timezone()), filter=given),
+                      last=Max(last))
+            .values_list("participant_id", "planned", "received", "waiting", "first", "last"))}
+    values = shown.order_by("study_number").values_list(
+        "id", "arm_id", "arm__code", "dose_level_id", "dose_level__code", "screening__disease", "screening__sex",
+        "study_number", "status", "withdrawn_on")
+    return [Shown(ParticipantRow(*v[:7]), v[7], v[8], v[9], summaries.get(v[0], NO_INFUSIONS)) for v in values]
 
 
 def _events(user, study, narrowed: DashboardFilter) -> dict[int, list[EventValues]]:
@@ -189,7 +196,8 @@ def _analyte_chart(analyte: str, entry: dict) -> AnalyteChart:
 def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = None,
               swimmer_page: int = 1) -> Dashboard:
     today = today or timezone.localdate()
-    sets = reads.study_sets(study)
+    # disease -> the study's criteria set row (`outcome_reads.study_sets`): the page prefetches them
+    sets = {row.disease: row for row in study.diseases.all()}
     # per dose level where an arm has several (`ParticipantRow.group`); the page prefetches them
     several = {arm.pk for arm in study.arms.all() if len(arm.dose_levels.all()) > 1}
     participants = _shown(user, study, narrowed)
@@ -206,8 +214,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         # Participants without adverse events and with the same status and infusions count alike
         key = None if own_events else (shown.status, shown.infusions)
         if key is None or key not in counted_as:
-            escalation = escalation_of(shown, shown.infusions, own_events, today=today)
-            counts = (escalation.counted, escalation.evaluable, escalation.had_dlt, not escalation.in_dlt_window)
+            counts = escalation_counts(shown.status, shown.infusions, own_events, today=today)
             if key is not None:
                 counted_as[key] = counts
         dlt_inputs.append(tables.DltInput(group, *counted_as.get(key) if key is not None else counts))

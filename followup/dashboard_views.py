@@ -5,12 +5,13 @@ disease, arm or dose level). Every role that reads the study reads it (`Action.V
 not offered and not accepted."""
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.enums import WithdrawalReason
 from trials.limits import LimitedForm
-from trials.models import Study
+from trials.models import Study, StudyDisease
 from trials.scoping import Action, site_ids_for
 from trials.templatetags.trials_tags import disease_name
 
@@ -68,7 +69,8 @@ def _lanes_pages(request, data) -> dict:
 
 @login_required
 def study_dashboard(request, code):
-    study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites", "diseases",
+    diseases = Prefetch("diseases", queryset=StudyDisease.objects.select_related("response_criteria"))
+    study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites", diseases,
                                                                                         "arms__dose_levels"),
                               code=code)
     mine = set(site_ids_for(request.user, Action.VIEW))

@@ -269,7 +269,7 @@ class _Audit:
     def __init__(self, model, ids, group: Group):
         self.label = model.history.model._meta.label_lower
         self.rows = defaultdict(list)
-        keys = {f.key for f in group.fields if not f.oid.startswith("IT.ITEM.")}
+        keys = {f.column for f in group.fields if not f.oid.startswith("IT.ITEM.")}
         if _has_items(group):
             keys.add("items")
         names = {f.name for f in model.history.model._meta.concrete_fields}
@@ -303,7 +303,7 @@ def _raw(row: dict, f):
     """What a history row holds for an item (a foreign key by its id)."""
     if f.oid.startswith("IT.ITEM."):
         return (row.get("items") or {}).get(f.key)
-    return row.get(f.key, row.get(f.key + "_id"))
+    return row.get(f.column, row.get(f.column + "_id"))
 
 
 class _ClinicalWriter:

@@ -20,6 +20,7 @@ from enrollment.enums import ParticipantStatus, Sex, TherapyOutcome, WithdrawalR
 from trials import catalogues
 from trials import items as item_rules
 from trials.item_definitions import SCREENING_FORM
+from trials.messages import english
 from trials.models import DoseLevel, InfusionDefinition, ItemPlacement, VisitDefinition
 from trials.versions import item_spec
 
@@ -41,7 +42,9 @@ class Field:
     """One item of a group: read from a row (`key`, or `get(row)`), written as `datatype`.
 
     `unit` is the unit symbol of every value; `unit_key` the row key holding a value's own unit
-    (lab values: the SI unit of the analyte, or the unit as entered)."""
+    (lab values: the SI unit of the analyte, or the unit as entered). `stored` names the column the
+    value is worded from when it is not `key` (a message, written in English: `trials.messages`);
+    the audit records follow that column."""
 
     key: str
     oid: str
@@ -51,6 +54,11 @@ class Field:
     unit: str | None = None
     unit_key: str | None = None
     get: Callable[[dict], Any] | None = None
+    stored: str | None = None
+
+    @property
+    def column(self) -> str:
+        return self.stored or self.key
 
     def value(self, row: dict):
         return self.get(row) if self.get else row.get(self.key)
@@ -73,6 +81,11 @@ def _f(key, name, datatype="text", codelist=None, unit=None, *, prefix, **extra)
 def _group(oid, name, repeating, prefix, *specs, signature=None) -> Group:
     return Group(oid, name, repeating, tuple(_f(*spec[:5], prefix=prefix, **(spec[5] if len(spec) > 5 else {}))
                                              for spec in specs), signature)
+
+
+def _english_of(column: str) -> dict:
+    """An item worded in English from the message stored in `column` (ODM's TranslatedText is English)."""
+    return {"stored": column, "get": lambda row: english(row.get(column))}
 
 
 ENROLMENT = _group("IG.ENROLMENT", "Enrolment", False, "ENR",
@@ -120,14 +133,16 @@ CONSENT = _group("IG.CONSENT", "Consent", False, "IC",
                  ("guardian_relationship", "Guardian's relationship"))
 INFUSION = _group("IG.INFUSION", "Infusion", False, "INF",
                   ("number", "Infusion number", "integer"), ("state", "State", "text", "CL.INFUSION_STATE"),
-                  ("target_date", "Target date", "date"), ("anchor", "Planned from"),
+                  ("target_date", "Target date", "date"),
+                  ("anchor", "Planned from", "text", None, None, _english_of("anchor_message")),
                   ("window_start", "Window opens", "date"),
                   ("window_end", "Window closes", "date"), ("started_at", "Started at", "datetime"),
                   ("ended_at", "Ended at", "datetime"), ("weight_kg", "Weight on the day", "float", None, "kg"),
                   ("dose_level", "Dose level", "text", "CL.DOSE_LEVEL", None, {"get": lambda r: r.get("dose_level")}),
                   ("dose_per_kg", "Dose per kg", "float", None, "cells/kg"),
                   ("computed_dose", "Computed dose", "float", None, "cells"),
-                  ("cells_infused", "Cells infused", "float", None, "cells"), ("dose_explanation", "Dose arithmetic"),
+                  ("cells_infused", "Cells infused", "float", None, "cells"), 
+                  ("dose_explanation", "Dose arithmetic", "text", None, None, _english_of("dose_message")),
                   ("dose_deviation", "Dose deviation", "boolean"),
                   ("dose_confirmation", "Reason for the dose deviation"),
                   ("deviation", "Outside the window", "boolean"), ("deviation_reason", "Deviation reason"),

@@ -1,7 +1,8 @@
 """Study outcomes (CLINICAL_RULES.md section 6): responders per arm or dose level with their
 confidence intervals and the duration of response, stored as the study's snapshot. Run by the
 `followup.compute_outcomes` task, which `followup.services.queue_outcomes` queues on commit, and by
-the periodic reconcile for every snapshot behind its study's latest change (`outcomes_reconcile`)."""
+the periodic reconcile for every snapshot behind its study's latest change or computed with another
+configuration (`outcomes_reconcile`)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -81,14 +82,53 @@ def current_results(study, rows, sets) -> dict[str, list | None]:
     """Each participant of `rows` (`outcome_reads.ParticipantRow`, any of the study's) with their
     result in its stored form (`ParticipantOutcome.stored`, None: not treated) as of now, without
     storing anything: the snapshot's stored results, those of the participants changed since
-    computed again (`outcomes_refresh`). Two queries with an up-to-date snapshot, five more when
-    some participants changed since or when there is no snapshot to merge with."""
-    covers, marks, cleared = _change(study)
-    return _results(study, rows, sets, reads.configuration_digest(sets), marks, cleared, incremental=True)
+    computed again (`outcomes_refresh`). One query with an up-to-date snapshot whose results this
+    process has already read (`_decoded`), two when it has not, five more when some participants
+    changed since or when there is no snapshot to merge with. The results returned are shared with
+    the next readers: not to be changed."""
+    found = (Study.objects.filter(pk=study.pk)
+             .values_list("outcome_change__sequence", "outcome_change__participants_changed",
+                          "outcome_change__cleared_at", "outcome_snapshot__pk", "outcome_snapshot__computed_at",
+                          "outcome_snapshot__covers_change", "outcome_snapshot__inputs").first())
+    marks, cleared = (found[1] or "", found[2] or 0) if found else ("", 0)
+    digest = reads.configuration_digest(sets)
+    stored = None
+    if found and found[3] is not None and found[6] == digest:
+        version = tuple(found[3:7])
+        decoded = _decoded.get(study.pk)
+        if decoded is None or decoded[0] != version:
+            participants = OutcomeSnapshot.objects.filter(pk=found[3]).values_list("participants", flat=True).first()
+            decoded = (version, None if participants is None else
+                       {pk: _frozen(result) for pk, result in participants.items()})
+            if participants is not None:
+                _decoded.pop(study.pk, None)
+                _decoded[study.pk] = decoded
+                while len(_decoded) > DECODED_KEPT:
+                    _decoded.pop(next(iter(_decoded)))
+        stored = None if decoded[1] is None else (decoded[1], found[5])
+    return _merged(study, rows, sets, stored, marks, cleared)
+
+
+# The stored results of the latest snapshots read by this process, by study: (the snapshot's id,
+# computation time, change covered and configuration digest), then its results. A snapshot is
+# replaced in place with a new computation time, so a changed snapshot is always read again.
+_decoded: dict[int, tuple[tuple, dict]] = {}
+DECODED_KEPT = 4
+
+
+def _frozen(value):
+    """A stored result with its lists as tuples: kept for later reads, tuples of numbers and text
+    are left out of the garbage collector's passes, which a study's lists would otherwise slow."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
 
 
 def _results(study, rows, sets, digest, marks, cleared, *, incremental: bool) -> dict[str, list | None]:
-    stored = _stored_results(study, digest) if incremental else None
+    return _merged(study, rows, sets, _stored_results(study, digest) if incremental else None, marks, cleared)
+
+
+def _merged(study, rows, sets, stored, marks, cleared) -> dict[str, list | None]:
+    """`stored`: (participant id -> stored result, change covered) of a snapshot with the current
+    configuration, or None."""
     if stored is not None and stored[1] < cleared:
         stored = None  # the marks after the snapshot were cleared: it cannot be caught up
     # Each participant's result in its stored form (`ParticipantOutcome.stored`, None: not treated):
@@ -179,12 +219,29 @@ def outcomes_stale():
             .order_by("code"))
 
 
+def outcomes_outdated():
+    """The studies whose outcomes snapshot was computed with another configuration than the current
+    one (`outcome_reads.configuration_digest`: the criteria sets, the response period, the stored
+    form `outcome_reads.STORED_FORM`): until it is computed again every read computes their
+    responses live. One query, then one per study with a snapshot."""
+    found = []
+    for study in (Study.objects.filter(outcome_snapshot__isnull=False)
+                  .annotate(stored_inputs=F("outcome_snapshot__inputs")).order_by("code")):
+        if study.stored_inputs != reads.configuration_digest(reads.study_sets(study)):
+            found.append(study)
+    return found
+
+
 def outcomes_reconcile() -> list[str]:
-    """Recompute every stale outcomes snapshot (`outcomes_stale`): those whose task was never queued
-    or never ran. The codes of the studies recomputed. Run by the periodic `followup.reconcile` task
-    and by `manage.py reconcile`."""
+    """Recompute every stale outcomes snapshot (`outcomes_stale`: those whose task was never queued
+    or never ran) and every snapshot of another configuration (`outcomes_outdated`). The codes of
+    the studies recomputed. Run by the periodic `followup.reconcile` task and by `manage.py reconcile`."""
     recomputed = []
     for study in outcomes_stale():
         outcomes_refresh(study=study)
         recomputed.append(study.code)
+    for study in outcomes_outdated():
+        if study.code not in recomputed:
+            outcomes_refresh(study=study)
+            recomputed.append(study.code)
     return recomputed

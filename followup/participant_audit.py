@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from dosing.models import Infusion
 from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
+from trials import catalogues
 from trials.audit import FieldChange, audited_kind, history_row_entry
 from trials.audit_labels import RelatedLabels
 from trials.item_models import Item
@@ -160,7 +161,7 @@ class _Names:
         if model is ScreeningLab:
             return _("Screening lab %(analyte)s") % {"analyte": row.analyte}
         if model is PriorTherapy:
-            return _("Prior therapy %(therapy)s") % {"therapy": row.therapy}
+            return _("Prior therapy %(therapy)s") % {"therapy": catalogues.current().therapy_name(row.therapy)}
         if model is Consent:
             return _("Consent %(version)s") % {"version": row.version}
         if model is Infusion:

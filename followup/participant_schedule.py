@@ -3,12 +3,13 @@ the participant page, the participant API (`trials.hooks.participant_schedule`) 
 the same statuses."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.utils import timezone
 
 from dosing.windows import infusion_status
 from trials.content import content
+from trials.messages import render
 
 from .schedule import PlannedVisit, visit_status
 
@@ -22,7 +23,7 @@ class ScheduledInfusion:
     status: str
     given_at: object
     deviation: bool
-    anchor: str
+    anchor_message: dict  # which date the target counts from (`dosing.messages`)
     # The dose given (CLINICAL_RULES.md section 4): total cells, weight on the day, the computed
     # dose, and whether it is a dose deviation (more than 10 % off the computed dose).
     cells_infused: float | None = None
@@ -30,6 +31,17 @@ class ScheduledInfusion:
     computed_dose: float | None = None
     dose_deviation: bool = False
     pk: int | None = None  # the infusion's row (its audit trail)
+    dose_message: dict = field(default_factory=dict)  # the dose arithmetic (`dosing.dose.check_dose`)
+
+    @property
+    def anchor(self) -> str:
+        """Which date the target counts from, in the active language."""
+        return render(self.anchor_message)
+
+    @property
+    def dose_arithmetic(self) -> str:
+        """The dose arithmetic of an infusion given, in the active language ("" otherwise)."""
+        return render(self.dose_message)
 
     @property
     def cells_per_kg(self) -> float | None:
@@ -84,9 +96,9 @@ def participant_schedule(participant, *, now) -> dict:
         infusions.append(ScheduledInfusion(
             number=row.number, target_date=row.target_date, window_start=row.window_start, window_end=row.window_end,
             status=status, given_at=row.started_at if row.state == "given" else None, deviation=row.deviation,
-            anchor=row.anchor, cells_infused=row.cells_infused if row.state == "given" else None,
+            anchor_message=row.anchor_message, cells_infused=row.cells_infused if row.state == "given" else None,
             weight_kg=row.weight_kg if row.state == "given" else None, computed_dose=row.computed_dose,
-            dose_deviation=row.dose_deviation, pk=row.pk,
+            dose_deviation=row.dose_deviation, pk=row.pk, dose_message=row.dose_message if row.state == "given" else {},
         ))
     visits = []
     for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):

@@ -13,6 +13,7 @@ from django.db.models import Aggregate, CharField, Exists, OuterRef, Prefetch, S
 from django.utils.translation import gettext as _
 
 from enrollment.models import Participant, ScreeningLab
+from trials import catalogues
 from trials.scoping import Action, site_ids_for
 
 from .models import Assessment, LabResult, RescueTherapy, Transfusion
@@ -196,7 +197,8 @@ def record_parts(kind: str, record, *, prior_therapies: bool = False) -> RecordP
         return None
     rows = {}
     if prior_therapies:
-        rows["prior_therapies"] = [f"{therapy.therapy} ({therapy.get_outcome_display()})"
+        therapies = catalogues.current()
+        rows["prior_therapies"] = [f"{therapies.therapy_name(therapy.therapy)} ({therapy.get_outcome_display()})"
                                    for therapy in record.prior_therapies.all()]
     return RecordParts(labs={lab.analyte: _lab_text(lab) for lab in record.labs.all()}, rows=rows)
 

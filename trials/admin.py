@@ -24,7 +24,8 @@ from . import (
 from .account_audit import account_audit_link
 from .admin_activation import StudyActivationAdminMixin
 from .admin_amendments import AmendmentNoticeMixin, StudyAmendmentAdminMixin
-from .admin_base import AuditedAdmin, ScopedInline, _parent_id
+from .admin_base import AuditedAdmin, ScopedInline, _parent_id, study_text
+from .content import content
 from .admin_definitions import StudyDefinitionAdminMixin
 from .admin_forms import CriterionForm, CriterionInlineForm, PlainFieldsMixin, StudyForm, UniqueRowsFormSet
 from .enums import DoseLevelStatus
@@ -99,7 +100,8 @@ class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, AmendmentN
     form = StudyForm
     change_form_template = "admin/trials/study/change_form.html"
     change_list_template = "admin/trials/study/change_list.html"
-    list_display = ["code", "title", "status", "version", "effective_date", "enrolment_target", "uses_dose_escalation"]
+    list_display = ["code", "shown_title", "status", "version", "effective_date", "enrolment_target",
+                    "uses_dose_escalation"]
     list_filter = ["status"]
     search_fields = ["code", "title", "registry_id"]
     filter_horizontal = ["sites"]
@@ -122,6 +124,10 @@ class StudyAdmin(StudyActivationAdminMixin, StudyAmendmentAdminMixin, AmendmentN
         # force, which changes by "Protocol versions" (`trials.amendments`).
         running = ["version", "effective_date"] if obj is not None and obj.active_version_id else []
         return ["status", "data_dictionary", *running]
+
+    @admin.display(description=_("title"), ordering="title")
+    def shown_title(self, obj):
+        return study_text(content(obj, "title"))
 
     @admin.display(description=_("items"))
     def data_dictionary(self, obj):

@@ -6,11 +6,14 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.forms.models import _get_foreign_key
 from django.http import Http404, HttpResponseRedirect
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_forms import PlainFieldsMixin, ReasonForm, UniqueRowsFormSet
 from .audit import audited_delete, audited_save, change_context
+from .catalogue_names import shown_name
+from .content import language_of, reads_chinese
 from .scoping import Action
 
 CREATED_REASON = "Created in administration"
@@ -153,3 +156,18 @@ def _parent_id(request):
     match = request.resolver_match
     object_id = match.kwargs.get("object_id") if match else None
     return unquote(object_id) if object_id else None
+
+
+def study_text(text) -> str:
+    """A study's text in an admin list (`trials.content.ContentText`: its Chinese twin for a
+    Chinese reader where the study gives one), marked with the language it is written in."""
+    return format_html('<span lang="{}" data-study-content>{}</span>', language_of(text), text)
+
+
+def catalogue_name(name: str) -> str:
+    """A catalogue row's name in an admin list: translated where the catalogue of translations
+    holds it (`trials.catalogue_names`), else as stored, marked as written in English."""
+    shown = str(shown_name(name))
+    if shown == name and reads_chinese():
+        return format_html('<span lang="en" data-study-content>{}</span>', name)
+    return shown

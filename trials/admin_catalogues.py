@@ -9,8 +9,9 @@ rows are not deleted: a record naming them would lose its meaning.
 from django import forms
 from django.contrib import admin
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
-from .admin_base import AuditedAdmin, ScopedInline
+from .admin_base import AuditedAdmin, ScopedInline, catalogue_name
 from .catalogue_models import LINEAGE_LABELS, Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy
 from .scoping import Action, site_ids_for
 
@@ -82,9 +83,13 @@ class AnalyteReferenceRangeInline(ScopedInline):
 
 @admin.register(Analyte)
 class AnalyteAdmin(CatalogueAdmin):
-    list_display = ["code", "name", "si_unit", "plausible_low", "plausible_high", "order"]
+    list_display = ["code", "shown_name", "si_unit", "plausible_low", "plausible_high", "order"]
     search_fields = ["code", "name"]
     fields = ["code", "name", "si_unit", "plausible_low", "plausible_high", "order", "change_reason"]
     # Values are stored in the SI unit: it stays what it was when values were first recorded.
     fixed_after_creation = ("code", "si_unit")
     inlines = [AnalyteUnitInline, AnalyteReferenceRangeInline]
+
+    @admin.display(description=_("name"), ordering="name")
+    def shown_name(self, obj):
+        return catalogue_name(obj.name)

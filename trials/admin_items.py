@@ -7,12 +7,14 @@ like every page of study configuration; administrators see the items of their si
 """
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import hooks
 from .admin_amendments import notice_amendment
-from .admin_base import AuditedAdmin, ScopedInline, _parent_id
+from .admin_base import AuditedAdmin, ScopedInline, _parent_id, study_text
+from .content import content
 from .admin_forms import ReasonForm
 from .audit import audited_delete, audited_save
 from .models import Item, ItemPlacement, Study
@@ -124,8 +126,9 @@ def item_uses(item: Item) -> list[str]:
 @admin.register(Item)
 class ItemAdmin(AuditedAdmin):
     form = ItemForm
-    list_display = ["study", "order", "code", "label", "type", "unit", "required", "section", "forms"]
-    list_display_links = ["code"]
+    list_display = ["study_code", "order", "shown_code", "shown_label", "type", "shown_unit", "required",
+                    "shown_section", "forms"]
+    list_display_links = ["shown_code"]
     search_fields = ["code", "label", "study__code"]
     ordering = ["study__code", "order", "code"]
     fieldsets = [
@@ -174,6 +177,26 @@ class ItemAdmin(AuditedAdmin):
         if study is not None:
             initial["study"] = study.pk
         return initial
+
+    @admin.display(description=_("study"), ordering="study__code")
+    def study_code(self, obj):
+        return obj.study.code
+
+    @admin.display(description=_("code"), ordering="code")
+    def shown_code(self, obj):  # the study's own name of the item
+        return format_html("<code data-study-content>{}</code>", obj.code)
+
+    @admin.display(description=_("unit"), ordering="unit")
+    def shown_unit(self, obj):  # as the study writes it (it has no Chinese twin)
+        return format_html('<span lang="en" data-study-content>{}</span>', obj.unit) if obj.unit else ""
+
+    @admin.display(description=_("label"), ordering="label")
+    def shown_label(self, obj):
+        return study_text(content(obj, "label"))
+
+    @admin.display(description=_("section"), ordering="section")
+    def shown_section(self, obj):
+        return study_text(content(obj, "section")) if obj.section else ""
 
     @admin.display(description=_("forms"))
     def forms(self, obj):

@@ -14,6 +14,10 @@ class TrialsConfig(AppConfig):
         from .audit import connect_guards, register_audited, register_audited_parts  # noqa: PLC0415  (importing it connects the audit-reason guard)
 
         connect_guards()
+        from .audit_labels import register_value_display  # noqa: PLC0415
+        from .labs import range_source_shown  # noqa: PLC0415
+
+        register_value_display(models.LabValue, "range_source", range_source_shown)
         # An account's audit trail shows its roles' history too.
         register_audited_parts(get_user_model(), "memberships")
 

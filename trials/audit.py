@@ -25,12 +25,14 @@ from simple_history.signals import post_create_historical_record, pre_create_his
 from . import hooks
 from . import items as item_rules
 from .audit_context import AuditReasonRequired, change_context, change_in_progress, clip
-from .audit_labels import RelatedLabels
+from .audit_labels import Entered, RelatedLabels, field_label
 from .audit_querysets import guard_managers
 from .concurrency import VERSION_FIELD
+from .content import CHINESE, ENGLISH, ContentText, language_of
 from .history_fields import saves_only_unrecorded
 from .item_models import Item
 from .limits import audit_reason_max_length
+from .messages import MessageField
 
 
 @receiver(pre_create_historical_record)
@@ -165,6 +167,10 @@ class FieldChange:
     field: str
     old: Any
     new: Any
+    # An item's answer: `field` is "<prefix> › <item> (<code>)", the item's label as the study words it.
+    prefix: str = ""
+    item: str = ""
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -275,8 +281,8 @@ def _entries(rows: list[tuple[Any, list]], model: type[models.Model], labels: Re
                     continue
                 field = _model_field(model, change.field)
                 known = field is not None
-                verbose = str(field.verbose_name) if known else change.field
-                if _answers(change.old) and _answers(change.new):
+                verbose = field_label(field) if known else change.field
+                if _answers(change.old) and _answers(change.new) and not isinstance(field, MessageField):
                     item_specs = specs if change.field == answers_field else {}
                     changes.extend(_answer_changes(prefix + verbose, change.old, change.new, item_specs))
                     continue
@@ -290,11 +296,11 @@ def _entries(rows: list[tuple[Any, list]], model: type[models.Model], labels: Re
                 if field.primary_key or field.attname in (skip, VERSION_FIELD):
                     continue
                 value = getattr(row, field.attname, None)
-                if isinstance(value, dict) and value:
+                if isinstance(value, dict) and value and not isinstance(field, MessageField):
                     item_specs = specs if field.attname == answers_field else {}
-                    changes.extend(_answer_changes(prefix + str(field.verbose_name), {}, value, item_specs))
+                    changes.extend(_answer_changes(prefix + field_label(field), {}, value, item_specs))
                 elif value not in (None, "", [], {}):
-                    changes.append(FieldChange(field=prefix + str(field.verbose_name), old=None,
+                    changes.append(FieldChange(field=prefix + field_label(field), old=None,
                                                new=labels.display(model, field.name, value)))
         user = row.history_user
         entries.append(
@@ -338,23 +344,34 @@ def _answer_changes(verbose: str, old: dict | None, new: dict | None,
         if old.get(code) == new.get(code):
             continue
         spec = specs.get(code)
-        name = f"{spec.label} ({code})" if spec else code
+        label = spec.shown_label if spec else ""
+        name = f"{label} ({code})" if spec else code
         changes.append(FieldChange(field=f"{verbose} › {name}", old=_answer_display(spec, old.get(code)),
-                                   new=_answer_display(spec, new.get(code))))
+                                   new=_answer_display(spec, new.get(code)), prefix=verbose, item=label,
+                                   code=str(code)))
     return changes
 
 
 def _answer_display(spec: item_rules.ItemSpec | None, value):
     """An answer as the item shows it; as recorded when there is no such item, no answer, or a value
     the item's type does not read (recorded before a change of its definition)."""
-    if spec is None or value is None:
+    if value is None:
         return value
-    if spec.type == item_rules.MULTI_CHOICE and not isinstance(value, list):
-        return value
+    if spec is None or (spec.type == item_rules.MULTI_CHOICE and not isinstance(value, list)):
+        return Entered(value) if isinstance(value, str) else value
     try:
-        return item_rules.display(spec, value)
+        shown = item_rules.display(spec, value)
     except (TypeError, ValueError):
-        return value
+        return Entered(value) if isinstance(value, str) else value
+    if spec.type in (item_rules.YES_NO, item_rules.DATE):
+        return shown
+    if spec.type == item_rules.NUMBER:  # its unit is the study's
+        return ContentText(shown, ENGLISH) if spec.unit else shown
+    if spec.type in (item_rules.CHOICE, item_rules.MULTI_CHOICE):
+        languages = {language_of(label) for code, label in spec.shown_choices
+                     if code in (value if isinstance(value, list) else [value])}
+        return ContentText(shown, CHINESE if languages == {CHINESE} else ENGLISH)
+    return Entered(shown)  # a text typed as the answer
 
 
 def _model_field(model: type[models.Model], name: str):

@@ -47,3 +47,13 @@ def convert_labs(labs: list[LabInput], errors: Errors) -> list[dict]:
         converted.append({"analyte": code, "value": value, "entered_value": float(lab.value),
                           "entered_unit": lab.unit, "report_lln": lln, "report_uln": uln, "sampled_on": lab.date})
     return converted
+
+
+def range_source_shown(source: str) -> str:
+    """Where a lab value's reference range came from (`LabValue.range_source`: "report", "site",
+    "catalogue", or two of them joined by "+") in the reader's language; an unknown code as stored."""
+    names = {"report": _("the report"), "site": _("the site's range"), "catalogue": _("the lab catalogue")}
+    parts = str(source or "").split("+")
+    if not all(part in names for part in parts):
+        return source
+    return _(" and ").join(names[part] for part in parts)

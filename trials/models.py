@@ -14,6 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from . import catalogues
 from .audit_querysets import AuditedQuerySet
+from .content import content
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy  # noqa: F401 (the app's models)
 from .enums import (Assessment, CriterionKind, DoseBasis, DoseLevelStatus, InfusionAnchor, MissedInfusionRule,
                     ResponseFamily, Role, SexRestriction, StudyStatus, TimeUnit, VisitAnchor)
@@ -48,7 +49,8 @@ class Site(models.Model):
         verbose_name_plural = _("sites")
 
     def __str__(self):
-        return f"{self.code} - {self.name}"
+        # its Chinese name for a Chinese reader when it has one (`trials.content`)
+        return f"{self.code} - {content(self, 'name')}"
 
 
 class SiteMembership(models.Model):
@@ -68,7 +70,8 @@ class SiteMembership(models.Model):
         verbose_name_plural = _("site memberships")
 
     def __str__(self):
-        return f"{self.user} - {self.get_role_display()} at {self.site.code}"
+        return _("%(user)s - %(role)s at %(site)s") % {"user": self.user, "role": self.get_role_display(),
+                                                      "site": self.site.code}
 
 
 class ResponseCriteriaSet(models.Model):

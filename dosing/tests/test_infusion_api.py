@@ -40,7 +40,7 @@ def test_late_infusion_needs_a_deviation_reason_and_re_anchors_the_next(api, par
     assert accepted.status_code == 201 and accepted.json()["deviation"] is True
     third = Infusion.objects.get(participant=participant, number=3)
     assert third.target_date == day0() + timedelta(days=23)
-    assert third.anchor == f"infusion 2 given {(day0() + timedelta(days=9)).isoformat()} + 14 days"
+    assert third.anchor_text == f"infusion 2 given {(day0() + timedelta(days=9)).isoformat()} + 14 days"
     assert third.history.first().history_change_reason == "Re-planned after infusion 2"
 
 

@@ -63,7 +63,7 @@ def test_the_page_shows_who_changed_the_plan_and_keeps_the_values_entered(client
     assert 'name="version"' in page.content.decode()
 
     row = Infusion.objects.get(participant=participant, number=1)
-    row.anchor = "first infusion, moved by the pharmacy"
+    row.anchor_message = {"code": "text", "params": {"text": "first infusion, moved by the pharmacy"}}
     audited_save(row, by=make_user("coordinator", username="colleague"), reason="Pharmacy slot moved")
 
     stale = client.post(reverse("infusion-record", args=[participant.pk]),
@@ -87,7 +87,7 @@ def test_a_missed_infusion_from_a_stale_page_is_refused_then_recorded_from_the_c
     client.force_login(coordinator)
     read = client.get(reverse("infusion-record", args=[participant.pk])).context["missed_form"].initial["version"]
     row = Infusion.objects.get(participant=participant, number=1)
-    row.anchor = "moved"
+    row.anchor_message = {"code": "text", "params": {"text": "moved"}}
     audited_save(row, by=coordinator, reason="Slot moved")
     stale = client.post(reverse("infusion-missed", args=[participant.pk]),
                         {"number": 1, "version": read, "reason": "Line infection"})

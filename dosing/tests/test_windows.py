@@ -114,8 +114,10 @@ def test_plan_infusions_p3_late_second_infusion_reanchors_the_rest():
     assert plan[1] == PlannedInfusion(
         number=2, target=d("2026-03-09"), window_start=d("2026-03-08"), window_end=d("2026-03-10"),
         status="given", given_on=d("2026-03-10"), deviation=False,
-        anchor="infusion 1 given 2026-03-02 + 7 days",
+        anchor_message={"code": "anchor_plus_days", "params": {
+            "anchor": {"code": "anchor_given", "params": {"n": 1, "date": "2026-03-02"}}, "days": 7}},
     )
+    assert plan[1].anchor == "infusion 1 given 2026-03-02 + 7 days"
     assert targets(plan)[2:] == [
         (3, "2026-03-24", "2026-03-21", "2026-03-27"),
         (4, "2026-04-07", "2026-04-04", "2026-04-10"),

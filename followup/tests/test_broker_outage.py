@@ -14,7 +14,7 @@ from django.db import transaction
 
 from config.celery import app
 from dosing.tests.support import day0, give
-from followup import outcomes
+from followup import outcome_reads, outcomes
 from followup.models import Assessment, OutcomeChange, OutcomeSnapshot
 from followup.tasks import compute_outcomes, reconcile
 from followup.tests.support import assess_platelets, filled, form_url
@@ -151,6 +151,29 @@ def test_a_computation_that_read_an_older_count_leaves_the_snapshot_stale(api, p
     assert [s.code for s in outcomes.outcomes_stale()] == ["MSC-ITP-5"]
     assert reconcile.delay().get() == ["MSC-ITP-5"]
     assert covered(participant.study) == (5, 5)
+
+
+def test_reconcile_recomputes_a_snapshot_stored_in_an_older_form(api, participant, monkeypatch):
+    """A snapshot stored in another form (`outcome_reads.STORED_FORM`, part of the configuration
+    digest) is computed again by the periodic reconcile, not computed live at every read until the
+    study's next change; an up-to-date snapshot is left as it is."""
+    assess_platelets(api, participant, 0, 15, visit="BL")
+    give(api, participant, 1, 0)
+    with monkeypatch.context() as older:
+        older.setattr(outcome_reads, "STORED_FORM", "best-duration")
+        outcomes.outcomes_compute(study=participant.study)
+    stored = OutcomeSnapshot.objects.get(study=participant.study)
+    current = outcome_reads.configuration_digest(outcome_reads.study_sets(participant.study))
+    assert stored.inputs != current and list(outcomes.outcomes_stale()) == []
+    assert [s.code for s in outcomes.outcomes_outdated()] == ["MSC-ITP-5"]
+
+    assert reconcile.delay().get() == ["MSC-ITP-5"]
+    again = OutcomeSnapshot.objects.get(study=participant.study)
+    assert again.inputs == current and again.computed_at > stored.computed_at
+    assert again.groups == stored.groups and list(again.participants) == list(stored.participants)
+    assert outcomes.outcomes_outdated() == []
+    assert reconcile.delay().get() == []
+    assert OutcomeSnapshot.objects.get(study=participant.study).computed_at == again.computed_at
 
 
 def test_the_reconcile_runs_every_ten_minutes():

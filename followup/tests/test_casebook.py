@@ -12,6 +12,7 @@ from followup.models import Assessment
 from followup.signoff import casebook_sign
 from followup.tests.sdv_support import assessment
 from followup.tests.test_participant_audit import monitored
+from trials import catalogues
 from trials.tests.support import SIGNER_PASSWORD
 
 READERS = ["coordinator", "investigator", "monitor", "data_manager", "admin"]
@@ -48,7 +49,9 @@ def test_the_casebook_prints_every_form_with_its_values_and_verifications(client
     weight = form.split('data-item="weight_kg"')[1].split("</tr>")[0]
     assert f"{screening.weight_kg:g}" in weight
     therapies = screening.prior_therapies.all()
-    assert therapies and all(therapy.therapy in screening_values["prior_therapies"] for therapy in therapies)
+    # each therapy by its catalogue name, with its outcome
+    names = [str(catalogues.current().therapy_name(therapy.therapy)) for therapy in therapies]
+    assert names and all(name in screening_values["prior_therapies"] for name in names)
     plt = first.labs.get(analyte="PLT")
     form = html.split(f'data-record="assessment-{first.pk}"')[1].split("</section>")[0]
     assert f"{plt.entered_value:g} {plt.entered_unit}" in form

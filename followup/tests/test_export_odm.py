@@ -309,7 +309,7 @@ def test_every_stored_field_is_an_item_of_its_group():
               "Visit": meta.VISIT, "Assessment": meta.ASSESSMENT, "LabResult": meta.LAB,
               "Transfusion": meta.TRANSFUSION, "RescueTherapy": meta.RESCUE, "AdverseEvent": meta.ADVERSE_EVENT}
     for model, _path in _AUDITED:
-        declared = {f.key for f in groups[model.__name__].fields}
+        declared = {f.column for f in groups[model.__name__].fields}  # the column an item is read from
         stored = {f.name for f in model._meta.concrete_fields} - NOT_ITEMS
         assert stored <= declared, (model.__name__, stored - declared)
 

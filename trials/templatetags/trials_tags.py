@@ -1,11 +1,13 @@
 import re
 
 from django import template
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from trials import catalogues
+from trials.audit_labels import value_attributes
+from trials.audit_reasons import reason_shown
 from trials.rule_text import describe_rule
 
 register = template.Library()
@@ -96,3 +98,30 @@ def stored_reason(reason) -> str:
     if match:
         return _("Loaded from the study definition %(study)s") % {"study": match["file"]}
     return reason
+
+
+@register.simple_tag
+def audit_value(value) -> str:
+    """`{% audit_value change.new %}`: a value of the audit trail, marked as a page marks it
+    (`trials.audit_labels.value_attributes`: what a person typed, a study's text); "—" for none."""
+    if value is None:
+        return "—"
+    attributes = value_attributes(value)
+    if not attributes:
+        return conditional_escape(value)
+    return format_html("<span {}>{}</span>", mark_safe(attributes), value)  # noqa: S308 (our own attributes)
+
+
+@register.simple_tag
+def audit_reason(reason) -> str:
+    """`{% audit_reason entry.reason %}`: a change's reason, the product's own in the reader's
+    language (`trials.audit_reasons`), what a person typed as written and marked so; "—" for none."""
+    loaded = stored_reason(reason)
+    if loaded != str(reason or ""):
+        return conditional_escape(loaded)
+    shown = reason_shown(reason)
+    if not shown.text:
+        return "—"
+    if shown.entered:
+        return format_html("<span data-entered>{}</span>", shown.text)
+    return conditional_escape(shown.text)
