@@ -21,6 +21,8 @@ app.conf.beat_schedule = {
     # Outcome snapshots behind their study's latest change (a recomputation lost while the broker
     # or the worker was down) are recomputed.
     "reconcile": {"task": "followup.reconcile", "schedule": 10 * 60.0},
+    # Export files older than EXPORT_RETENTION_DAYS are deleted (the exports stay, marked expired).
+    "expire-exports": {"task": "followup.expire_exports", "schedule": 60 * 60.0},
     # Form tokens and Idempotency-Keys are kept 24 hours.
     "expire-submission-keys": {"task": "trials.submission_keys_expire", "schedule": 60 * 60.0},
 }

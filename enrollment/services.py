@@ -156,9 +156,6 @@ def _create(screening: Screening, data: ScreeningInput, labs: list[dict] | None,
     """A new screening with its labs and courses, evaluated before it is written: the screening row,
     its labs and its courses are each inserted once, with their history rows in bulk
     (`audited_bulk_create`: one history row per record, with who and why)."""
-    # A new screening has no participant: known as such to what its rows' writes announce
-    # (`trials.hooks.records_written`), without a query.
-    Screening.participant.related.set_cached_value(screening, None)
     _set_facts(screening, data, items)
     lab_rows = sorted((ScreeningLab(screening=screening, **row) for row in labs or []), key=lambda lab: lab.analyte)
     if lab_rows:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 from trials import hooks
@@ -13,6 +14,7 @@ class FollowupConfig(AppConfig):
         # imported only once the app registry is ready, that is here.
         from trials.audit import register_audited, register_audited_parts, register_item_answers  # noqa: PLC0415
 
+        from .casebook_changes import after_migrate  # noqa: PLC0415
         from .models import (  # noqa: PLC0415
             AdverseEvent,
             Assessment,
@@ -25,7 +27,7 @@ class FollowupConfig(AppConfig):
         from .participant_schedule import participant_schedule  # noqa: PLC0415
         from .selectors import assessment_item_answers, escalation_events_prefetch  # noqa: PLC0415
         from .services.infusions import after_infusion_change, schedule_on_enrolment  # noqa: PLC0415
-        from .sdv_counts import mark_written  # noqa: PLC0415
+        from .sdv_counts import after_migrate as sdv_after_migrate  # noqa: PLC0415
         from .signoff import casebook_signed  # noqa: PLC0415
 
         register_audited("adverse-event", AdverseEvent)
@@ -47,4 +49,6 @@ class FollowupConfig(AppConfig):
         hooks.participant_schedule.connect(participant_schedule)
         hooks.item_answers.connect(assessment_item_answers)
         hooks.casebook_signed.connect(casebook_signed)
-        hooks.records_written.connect(mark_written)
+        # A table rebuilt by a migration (SQLite) loses its triggers: put back after every migrate.
+        post_migrate.connect(after_migrate, sender=self, dispatch_uid="followup-casebook-change-triggers")
+        post_migrate.connect(sdv_after_migrate, sender=self, dispatch_uid="followup-sdv-count-triggers")

@@ -107,13 +107,39 @@ def item_text(value) -> str | None:
     return str(value)
 
 
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def converter(kind: str, tz) -> Callable | None:
+    """How a column's stored values of the dictionary type `kind` become cells (what `cell` does,
+    chosen once per column rather than per value); None: as they are."""
+    if kind == "datetime":
+        return lambda value: value.astimezone(tz).isoformat() if value is not None else None
+    if kind == "date":
+        return _iso
+    if kind == "boolean":
+        return lambda value: (1 if value else 0) if value is not None else None
+    if kind == "number":
+        return lambda value: float(value) if isinstance(value, Decimal) else value
+    if kind in ("text", "integer"):
+        return None
+    return cell
+
+
 def _plain(domain: Domain, study, site_ids: list[int]) -> Iterator[list]:
     paths = [c.path for c in domain.columns]
+    tz = timezone.get_current_timezone()
+    converters = [(index, converter(describe(domain.model, c).type, tz)) for index, c in enumerate(domain.columns)]
+    converters = [(index, convert) for index, convert in converters if convert is not None]
     queryset = (domain.model._default_manager.filter(**{domain.scope: site_ids})
                 .filter(**{domain.scope.replace("site_id__in", "study"): study})
                 .order_by(*domain.order).values_list(*paths))
     for values in queryset.iterator(chunk_size=CHUNK):
-        yield [cell(v) for v in values]
+        row = list(values)
+        for index, convert in converters:
+            row[index] = convert(row[index])
+        yield row
 
 
 def domain_rows(domain: Domain, study, site_ids: list[int]) -> Iterator[list]:
@@ -146,17 +172,18 @@ def _lab_rows(study, site_ids, columns) -> Iterator[list]:
                  .order_by("screening__site_id", "screening__sequence", "analyte")
                  .values_list("screening__participant__study_number", "screening__number", "sampled_on",
                               *lab_values))
+    # The lab values are numbers and text, written as they are; only the date is converted.
     for study_number, number, sampled_on, analyte, *rest in screening.iterator(chunk_size=CHUNK):
-        yield [cell(v) for v in (study_number, number, "screening", None, sampled_on, analyte, rest[0], rest[1],
-                                 rest[2], si_units.get(analyte, ""), *rest[3:])]
+        yield [study_number, number, "screening", None, _iso(sampled_on), analyte, rest[0], rest[1], rest[2],
+               si_units.get(analyte, ""), *rest[3:]]
     visits = (LabResult.objects.filter(assessment__participant__site_id__in=site_ids,
                                        assessment__participant__study=study)
               .order_by("assessment__participant_id", "assessment__date", "assessment_id", "analyte")
               .values_list("assessment__participant__study_number", "assessment__participant__screening__number",
                            "assessment__visit__code", "assessment_id", "assessment__date", *lab_values))
     for study_number, number, visit, assessment, day, analyte, *rest in visits.iterator(chunk_size=CHUNK):
-        yield [cell(v) for v in (study_number, number, _form(visit), assessment, day, analyte, rest[0], rest[1],
-                                 rest[2], si_units.get(analyte, ""), *rest[3:])]
+        yield [study_number, number, visit or "unscheduled", assessment, _iso(day), analyte, rest[0], rest[1],
+               rest[2], si_units.get(analyte, ""), *rest[3:]]
 
 
 def study_items(study) -> dict[str, Item]:

@@ -2,8 +2,9 @@
 whether the data were locked at the time (issue 15, "Exports"; `followup.exports` runs it).
 
 Imported by `followup.models`. Its history (django-simple-history) is the audit trail of the
-exports: the request, the start, the end (done or failed), each with who and when. The progress
-is not kept in the history (it changes every few thousand rows).
+exports: the request, the start, the end (done or failed), each with who and when, and the
+deletion of its file after `EXPORT_RETENTION_DAYS` (expired: the row and its history are kept).
+The progress is not kept in the history (it changes every few thousand rows).
 """
 from django.conf import settings
 from django.db import models
@@ -25,6 +26,7 @@ class ExportState(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
 
 
 def export_path(export, filename: str) -> str:
@@ -48,6 +50,8 @@ class Export(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    expired_at = models.DateTimeField(_("file deleted at"), null=True, blank=True,
+                                      help_text=_("When the file was deleted at the end of its retention period."))
     data_locked = models.BooleanField(
         _("data locked"), null=True, blank=True,
         help_text=_("Whether the study, or every exported casebook, was locked when the export ran."))
@@ -65,6 +69,8 @@ class Export(models.Model):
             models.CheckConstraint(condition=~Q(state="done") | (Q(finished_at__isnull=False) & ~Q(file="")),
                                    name="done_export_has_file_and_time"),
             models.CheckConstraint(condition=~Q(state="failed") | ~Q(error=""), name="failed_export_says_why"),
+            models.CheckConstraint(condition=~Q(state="expired") | (Q(expired_at__isnull=False) & Q(file="")),
+                                   name="expired_export_has_no_file"),
         ]
 
     def __str__(self):
@@ -72,7 +78,7 @@ class Export(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.state in (ExportState.DONE, ExportState.FAILED)
+        return self.state in (ExportState.DONE, ExportState.FAILED, ExportState.EXPIRED)
 
     @property
     def filename(self) -> str:

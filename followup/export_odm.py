@@ -2,10 +2,13 @@
 
 `write_odm(study, sites=..., out=..., locked=...)` streams the document into a binary file (UTF-8)
 with `XMLGenerator`: the study's metadata (`followup.export_odm_meta`), the users and sites
-(AdminData), then one SubjectData per participant of the given sites, read in chunks of
-participants with `.values()` (no model instances, memory bounded by the chunk). Each ItemGroupData
-carries the audit record of its row's latest change and each ItemData that of the change that
-last set its value (who, where, when, the reason, the history row), read from django-simple-history.
+(AdminData), then one SubjectData per participant of the given sites, and one per screening of
+these sites never enrolled (a screen failure, or a screening in progress: keyed by its screening
+number, its status in an annotation, only its screening event), read in chunks with `.values()`
+(no model instances, memory bounded by the chunk). The audit trail (`followup.export_odm_audit`):
+each ItemGroupData carries the audit record of its row's latest change, and each item every value
+it has held, in order, each with the audit record of its change (who, where, when, the reason, the
+history row): a Transactional ODM file whose last ItemData of each item is the current value.
 Values are written in ODM's formats: dates and datetimes ISO 8601, numbers as text, yes/no as
 true/false; an empty value is not written.
 """
@@ -23,17 +26,19 @@ from django.utils import timezone, translation
 
 from dosing.models import Infusion
 from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
-from trials.models import SiteMembership
+from trials.models import Arm, DoseLevel, SiteMembership
 
 from . import export_odm_meta as meta_mod
+from .export_odm_audit import SYSTEM_USER, Audit, item_history, user_oid, write_audit_record
 from .export_odm_meta import (ADVERSE_EVENT, ASSESSMENT, CONSENT, ENROLMENT, FORM_AE, FORM_CONSENT, FORM_ENROLMENT,
                               FORM_INFUSION, FORM_SCREENING, FORM_VISIT, IG_SCREENING_ITEMS, IG_VISIT_ITEMS, INFUSION,
                               LAB, ODM_NS, PRIOR_THERAPY, RESCUE, SCREENING, SCREENING_LAB, SE_AE, SE_SCREENING,
                               SE_UNSCHEDULED, TRANSFUSION, VISIT, Group, Metadata, build_metadata)
 from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
 
-CHUNK = 200  # participants read at once
-SYSTEM_USER = "USR.SYSTEM"
+CHUNK = 200  # participants (or screenings not enrolled) read at once
+# The status of a screening never enrolled, by its `eligible` (None: not evaluated yet).
+NOT_ENROLLED = {False: "Screen failure (not eligible); not enrolled", True: "Eligible; not enrolled"}
 SOURCE_SYSTEM = "Cell-therapy trials EDC"
 
 # Each exported model, with the path from its rows to the participant (for the audit users).
@@ -44,6 +49,9 @@ _AUDITED = (
     (Transfusion, "assessment__participant"), (RescueTherapy, "assessment__participant"),
     (AdverseEvent, "participant"),
 )
+# The records of a screening never enrolled, with the path from each to the screening.
+_SCREENING_RECORDS = ((Screening, "pk"), (ScreeningLab, "screening"), (PriorTherapy, "screening"),
+                      (Consent, "screening"))
 
 
 def odm_value(value, datatype: str) -> str | None:
@@ -87,6 +95,10 @@ class _Xml:
             self.gen.characters(str(text))
         self.end(name)
 
+    def raw(self, text: str) -> None:
+        """Well-formed XML text written as it is (after the pending start tag is closed)."""
+        self.gen.ignorableWhitespace(text)
+
     def translated(self, name, text):
         self.start(name)
         self.leaf("TranslatedText", text, **{"xml:lang": "en"})
@@ -108,14 +120,15 @@ def _write(study, sites, out, locked: bool) -> int:
     description = f"Data of {study.code}, sites {', '.join(s.code for s in sites) or '-'}"
     if locked:
         description += "; the data were locked when exported"
-    xml.start("ODM", xmlns=ODM_NS, ODMVersion="1.3.2", FileType="Snapshot", Granularity="All",
+    xml.start("ODM", xmlns=ODM_NS, ODMVersion="1.3.2", FileType="Transactional", Granularity="All",
               FileOID=f"ODM.{study.code}.{now.strftime('%Y%m%dT%H%M%S')}", CreationDateTime=now.isoformat(),
               Originator=SOURCE_SYSTEM, SourceSystem=SOURCE_SYSTEM, Description=description)
     _write_study(xml, study, meta)
     participants = Participant.objects.filter(study=study, site__in=[s.pk for s in sites])
-    _write_admin(xml, study, meta, sites, participants)
+    not_enrolled = Screening.objects.filter(study=study, site__in=[s.pk for s in sites], participant__isnull=True)
+    _write_admin(xml, study, meta, sites, participants, not_enrolled)
     xml.start("ClinicalData", StudyOID=meta.study_oid, MetaDataVersionOID=meta.version_oid)
-    count = _ClinicalWriter(xml, meta, {s.pk: s.code for s in sites}).write(participants)
+    count = _ClinicalWriter(xml, meta, {s.pk: s.code for s in sites}, study).write(participants, not_enrolled)
     if locked:
         lock = f"locked by {study.locked_by.username} at {study.locked_at.isoformat()}: {study.lock_reason}" \
             if study.locked_at else "locked"
@@ -206,12 +219,18 @@ def _yes(flag: bool) -> str:
 
 # --- admin data ------------------------------------------------------------------------------------
 
-def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants) -> None:
+def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants, not_enrolled) -> None:
     user_ids = set()
     for model, path in _AUDITED:
         current = model.objects.filter(**{f"{path}__in": participants.values("pk")}).values("pk")
         user_ids.update(model.history.filter(id__in=current, history_user__isnull=False)
                         .values_list("history_user_id", flat=True).distinct())
+    for model, path in _SCREENING_RECORDS:
+        current = model.objects.filter(**{f"{path}__in": not_enrolled.values("pk")}).values("pk")
+        user_ids.update(model.history.filter(id__in=current, history_user__isnull=False)
+                        .values_list("history_user_id", flat=True).distinct())
+    user_ids.update(not_enrolled.filter(eligibility_confirmed_by__isnull=False)
+                    .values_list("eligibility_confirmed_by_id", flat=True).distinct())
     user_ids.update(Screening.objects.filter(participant__in=participants, eligibility_confirmed_by__isnull=False)
                     .values_list("eligibility_confirmed_by_id", flat=True).distinct())
     user_ids.update(AdverseEvent.objects.filter(participant__in=participants, confirmed_by__isnull=False)
@@ -252,71 +271,70 @@ def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants) -> None:
     xml.end("AdminData")
 
 
-def user_oid(pk) -> str:
-    return f"USR.{pk}" if pk is not None else SYSTEM_USER
-
-
 def location_oid(code: str) -> str:
     return f"LOC.{code}"
 
 
 # --- clinical data ---------------------------------------------------------------------------------
 
-class _Audit:
-    """The history rows of one model's records: per record, the latest change, and per item the
-    change that last set its value."""
-
-    def __init__(self, model, ids, group: Group):
-        self.label = model.history.model._meta.label_lower
-        self.rows = defaultdict(list)
-        keys = {f.column for f in group.fields if not f.oid.startswith("IT.ITEM.")}
-        if _has_items(group):
-            keys.add("items")
-        names = {f.name for f in model.history.model._meta.concrete_fields}
-        wanted = [k for k in keys if k in names] + [k + "_id" for k in keys if k + "_id" in names]
-        for row in (model.history.filter(id__in=ids)
-                    .order_by("id", "history_date", "history_id")
-                    .values("id", "history_id", "history_date", "history_user_id", "history_change_reason",
-                            "history_type", *wanted).iterator()):
-            self.rows[row["id"]].append(row)
-
-    def latest(self, pk):
-        rows = self.rows.get(pk)
-        return rows[-1] if rows else None
-
-    def last_set(self, pk, f):
-        rows = self.rows.get(pk) or []
-        found, previous = None, object()
-        for row in rows:
-            value = _raw(row, f)
-            if found is None or value != previous:
-                found = row
-            previous = value
-        return found
-
-
-def _has_items(group: Group) -> bool:
-    return any(f.oid.startswith("IT.ITEM.") for f in group.fields)
-
-
-def _raw(row: dict, f):
-    """What a history row holds for an item (a foreign key by its id)."""
-    if f.oid.startswith("IT.ITEM."):
-        return (row.get("items") or {}).get(f.key)
-    return row.get(f.column, row.get(f.column + "_id"))
-
-
 class _ClinicalWriter:
-    def __init__(self, xml: _Xml, meta: Metadata, site_codes: dict):
+    def __init__(self, xml: _Xml, meta: Metadata, site_codes: dict, study):
         self.xml, self.meta, self.site_codes = xml, meta, site_codes
         self.count = 0
         self.location = ""
+        # What a history row holds by its id and the current row by its code (`export_odm_audit`).
+        self.codes = {"arm": dict(Arm.objects.filter(study=study).values_list("id", "code")),
+                      "dose_level": dict(DoseLevel.objects.filter(arm__study=study).values_list("id", "code"))}
 
-    def write(self, participants) -> int:
+    def write(self, participants, not_enrolled) -> int:
         ids = list(participants.order_by("site__code", "sequence").values_list("pk", flat=True))
         for start in range(0, len(ids), CHUNK):
             self._chunk(ids[start:start + CHUNK])
+        ids = list(not_enrolled.order_by("site__code", "sequence").values_list("pk", flat=True))
+        for start in range(0, len(ids), CHUNK):
+            self._screenings_chunk(ids[start:start + CHUNK])
         return self.count
+
+    def _lab_unit(self, row) -> None:
+        row["si_unit"] = self.meta.si_units.get(row.get("analyte"))
+
+    def _screening_data(self, screening_ids) -> tuple:
+        screenings = _by(Screening.objects.filter(pk__in=screening_ids).values(), "id")
+        labs = _grouped(ScreeningLab.objects.filter(screening_id__in=screening_ids).order_by("analyte").values(),
+                        "screening_id")
+        therapies = _grouped(PriorTherapy.objects.filter(screening_id__in=screening_ids).order_by("start", "id")
+                             .values(), "screening_id")
+        consents = _grouped(Consent.objects.filter(screening_id__in=screening_ids).order_by("signed_at", "id")
+                            .values(), "screening_id")
+        self.audits = {
+            SCREENING.oid: self._audit(Screening, screening_ids, SCREENING),
+            IG_SCREENING_ITEMS: self._audit(Screening, screening_ids, self.meta.groups[IG_SCREENING_ITEMS]),
+            SCREENING_LAB.oid: self._audit(ScreeningLab, _ids(labs), SCREENING_LAB, adapt=self._lab_unit),
+            PRIOR_THERAPY.oid: self._audit(PriorTherapy, _ids(therapies), PRIOR_THERAPY),
+            CONSENT.oid: self._audit(Consent, _ids(consents), CONSENT),
+        }
+        return screenings, labs, therapies, consents
+
+    def _audit(self, model, ids, group, *, codes=None, adapt=None) -> Audit:
+        return Audit(model, ids, group, codes=codes, adapt=adapt, text=odm_value)
+
+    def _screenings_chunk(self, ids) -> None:
+        """The screenings never enrolled (screen failures, screenings in progress): a SubjectData
+        keyed by the screening number, its status said in an annotation, and the screening event."""
+        screenings, labs, therapies, consents = self._screening_data(ids)
+        for pk in ids:
+            screening = screenings[pk]
+            self.location = location_oid(self.site_codes[screening["site_id"]])
+            self.xml.start("SubjectData", SubjectKey=screening["number"])
+            self.xml.leaf("SiteRef", LocationOID=self.location)
+            status = NOT_ENROLLED.get(screening["eligible"], "Screening not completed; not enrolled")
+            self.xml.start("Annotation", SeqNum=1)
+            self.xml.leaf("Comment", f"Status: {status}.", SponsorOrSite="Site")
+            self.xml.end("Annotation")
+            self.xml.start("StudyEventData", StudyEventOID=SE_SCREENING)
+            self._screening_forms(screening, labs, therapies, consents)
+            self.xml.end("StudyEventData")
+            self.xml.end("SubjectData")
 
     def _chunk(self, ids) -> None:
         people = list(Participant.objects.filter(pk__in=ids).order_by("site__code", "sequence").values(
@@ -326,13 +344,7 @@ class _ClinicalWriter:
         for row in people:
             row["arm"], row["dose_level"] = row["arm__code"], row["dose_level__code"]
         screening_ids = [p["screening_id"] for p in people]
-        screenings = _by(Screening.objects.filter(pk__in=screening_ids).values(), "id")
-        labs = _grouped(ScreeningLab.objects.filter(screening_id__in=screening_ids).order_by("analyte").values(),
-                        "screening_id")
-        therapies = _grouped(PriorTherapy.objects.filter(screening_id__in=screening_ids).order_by("start", "id")
-                             .values(), "screening_id")
-        consents = _grouped(Consent.objects.filter(screening_id__in=screening_ids).order_by("signed_at", "id")
-                            .values(), "screening_id")
+        screenings, labs, therapies, consents = self._screening_data(screening_ids)
         infusions = _grouped(Infusion.objects.filter(participant_id__in=ids).order_by("number")
                              .values(*_fields(Infusion), "dose_level__code"), "participant_id")
         for rows in infusions.values():
@@ -353,21 +365,17 @@ class _ClinicalWriter:
         for rows in events.values():
             for row in rows:
                 row["infusion"] = row["infusion__number"]
-        self.audits = {
-            ENROLMENT.oid: _Audit(Participant, ids, ENROLMENT),
-            SCREENING.oid: _Audit(Screening, screening_ids, SCREENING),
-            IG_SCREENING_ITEMS: _Audit(Screening, screening_ids, self.meta.groups[IG_SCREENING_ITEMS]),
-            SCREENING_LAB.oid: _Audit(ScreeningLab, _ids(labs), SCREENING_LAB),
-            PRIOR_THERAPY.oid: _Audit(PriorTherapy, _ids(therapies), PRIOR_THERAPY),
-            CONSENT.oid: _Audit(Consent, _ids(consents), CONSENT),
-            INFUSION.oid: _Audit(Infusion, _ids(infusions), INFUSION),
-            VISIT.oid: _Audit(Visit, _ids(visits), VISIT),
-            ASSESSMENT.oid: _Audit(Assessment, assessment_ids, ASSESSMENT),
-            IG_VISIT_ITEMS: _Audit(Assessment, assessment_ids, self.meta.groups[IG_VISIT_ITEMS]),
-            LAB.oid: _Audit(LabResult, _ids(results), LAB),
-            TRANSFUSION.oid: _Audit(Transfusion, _ids(transfusions), TRANSFUSION),
-            RESCUE.oid: _Audit(RescueTherapy, _ids(rescues), RESCUE),
-            ADVERSE_EVENT.oid: _Audit(AdverseEvent, _ids(events), ADVERSE_EVENT),
+        numbers = {"infusion": {row["id"]: row["number"] for rows in infusions.values() for row in rows}}
+        self.audits |= {
+            ENROLMENT.oid: self._audit(Participant, ids, ENROLMENT, codes=self.codes),
+            INFUSION.oid: self._audit(Infusion, _ids(infusions), INFUSION, codes=self.codes),
+            VISIT.oid: self._audit(Visit, _ids(visits), VISIT),
+            ASSESSMENT.oid: self._audit(Assessment, assessment_ids, ASSESSMENT),
+            IG_VISIT_ITEMS: self._audit(Assessment, assessment_ids, self.meta.groups[IG_VISIT_ITEMS]),
+            LAB.oid: self._audit(LabResult, _ids(results), LAB, adapt=self._lab_unit),
+            TRANSFUSION.oid: self._audit(Transfusion, _ids(transfusions), TRANSFUSION),
+            RESCUE.oid: self._audit(RescueTherapy, _ids(rescues), RESCUE),
+            ADVERSE_EVENT.oid: self._audit(AdverseEvent, _ids(events), ADVERSE_EVENT, codes=numbers),
         }
         by_visit = {a["visit_id"]: a for a in assessments if a["visit_id"]}
         unscheduled = defaultdict(list)
@@ -379,6 +387,22 @@ class _ClinicalWriter:
             self._subject(person, screenings.get(person["screening_id"]), labs, therapies, consents,
                           infusions.get(person["pk"], ()), visits.get(person["pk"], ()), by_visit,
                           unscheduled.get(person["pk"], ()), children, events.get(person["pk"], ()))
+
+    def _screening_forms(self, screening, labs, therapies, consents) -> None:
+        xml = self.xml
+        xml.start("FormData", FormOID=FORM_SCREENING)
+        self._group(SCREENING, screening)
+        for lab in labs.get(screening["id"], ()):
+            self._lab_unit(lab)
+            self._group(SCREENING_LAB, lab, repeat=lab["analyte"])
+        for n, therapy in enumerate(therapies.get(screening["id"], ()), 1):
+            self._group(PRIOR_THERAPY, therapy, repeat=n)
+        self._group(self.meta.groups[IG_SCREENING_ITEMS], screening, audit_pk=screening["id"])
+        xml.end("FormData")
+        for n, consent in enumerate(consents.get(screening["id"], ()), 1):
+            xml.start("FormData", FormOID=FORM_CONSENT, FormRepeatKey=n)
+            self._group(CONSENT, consent)
+            xml.end("FormData")
 
     def _subject(self, person, screening, labs, therapies, consents, infusions, visits, by_visit, unscheduled,
                  children, events) -> None:
@@ -394,19 +418,7 @@ class _ClinicalWriter:
             xml.end("Annotation")
         xml.start("StudyEventData", StudyEventOID=SE_SCREENING)
         if screening is not None:
-            xml.start("FormData", FormOID=FORM_SCREENING)
-            self._group(SCREENING, screening)
-            for lab in labs.get(screening["id"], ()):
-                lab["si_unit"] = self.meta.si_units.get(lab["analyte"])
-                self._group(SCREENING_LAB, lab, repeat=lab["analyte"])
-            for n, therapy in enumerate(therapies.get(screening["id"], ()), 1):
-                self._group(PRIOR_THERAPY, therapy, repeat=n)
-            self._group(self.meta.groups[IG_SCREENING_ITEMS], screening, audit_pk=screening["id"])
-            xml.end("FormData")
-            for n, consent in enumerate(consents.get(screening["id"], ()), 1):
-                xml.start("FormData", FormOID=FORM_CONSENT, FormRepeatKey=n)
-                self._group(CONSENT, consent)
-                xml.end("FormData")
+            self._screening_forms(screening, labs, therapies, consents)
         xml.start("FormData", FormOID=FORM_ENROLMENT)
         self._group(ENROLMENT, person, audit_pk=person["pk"])
         xml.end("FormData")
@@ -445,7 +457,7 @@ class _ClinicalWriter:
         results, transfusions, rescues = children
         self._group(ASSESSMENT, assessment)
         for lab in results.get(assessment["id"], ()):
-            lab["si_unit"] = self.meta.si_units.get(lab["analyte"])
+            self._lab_unit(lab)
             self._group(LAB, lab, repeat=lab["analyte"])
         for n, row in enumerate(transfusions.get(assessment["id"], ()), 1):
             self._group(TRANSFUSION, row, repeat=n)
@@ -454,27 +466,43 @@ class _ClinicalWriter:
         self._group(self.meta.groups[IG_VISIT_ITEMS], assessment, audit_pk=assessment["id"])
 
     def _group(self, group: Group, row: dict, *, repeat=None, audit_pk=None) -> None:
-        values = [(f, odm_value(f.value(row), f.datatype)) for f in group.fields]
-        values = [(f, v) for f, v in values if v is not None]
-        if not values:
-            return
+        """The row's ItemGroupData: each item's earlier values, then its current value
+        (`export_odm_audit`); nothing when it holds no value and never held one."""
         pk = audit_pk if audit_pk is not None else row.get("id")
         audit = self.audits.get(group.oid)
+        items = []
+        for f in group.fields:
+            value = odm_value(f.value(row), f.datatype)
+            earlier, last = item_history(audit, pk, f, value)
+            if value is not None or earlier:
+                items.append((f, value, earlier, last))
+        if not items:
+            return
         self.xml.start("ItemGroupData", ItemGroupOID=group.oid, ItemGroupRepeatKey=repeat)
         if audit is not None:
-            self._audit_record(audit.latest(pk), audit.label)
+            write_audit_record(self.xml, audit.latest(pk), audit.label, self.location)
         if group.signature and row.get(group.signature[2]):
             self._signature(*group.signature, row)
-        for f, value in values:
-            self.xml.start("ItemData", ItemOID=f.oid, Value=value)
-            if audit is not None:
-                self._audit_record(audit.last_set(pk, f), audit.label)
-            symbol = f.unit or (row.get(f.unit_key) if f.unit_key else None)
-            if symbol and symbol in self.meta.units:
-                self.xml.leaf("MeasurementUnitRef", MeasurementUnitOID=self.meta.units[symbol])
-            self.xml.end("ItemData")
-            self.count += 1
+        for f, value, earlier, last in items:
+            for n, (history, old) in enumerate(earlier):
+                self._item(f, old, history, history, "Insert" if n == 0 else "Update", audit)
+            self._item(f, value, row, last, "Update" if earlier else "Insert", audit)
+            if value is not None:
+                self.count += 1
         self.xml.end("ItemGroupData")
+
+    def _item(self, f, value, row, history, transaction: str, audit) -> None:
+        xml = self.xml
+        if value is None:
+            xml.start("ItemData", ItemOID=f.oid, TransactionType=transaction, IsNull="Yes")
+        else:
+            xml.start("ItemData", ItemOID=f.oid, TransactionType=transaction, Value=value)
+        if audit is not None:
+            write_audit_record(xml, history, audit.label, self.location)
+        symbol = f.unit or (row.get(f.unit_key) if f.unit_key else None)
+        if value is not None and symbol and symbol in self.meta.units:
+            xml.leaf("MeasurementUnitRef", MeasurementUnitOID=self.meta.units[symbol])
+        xml.end("ItemData")
 
     def _signature(self, definition: str, by: str, at: str, row: dict) -> None:
         xml = self.xml
@@ -484,19 +512,6 @@ class _ClinicalWriter:
         xml.leaf("SignatureRef", SignatureOID=definition)
         xml.leaf("DateTimeStamp", odm_value(row[at], "datetime"))
         xml.end("Signature")
-
-    def _audit_record(self, history, label: str) -> None:
-        if history is None:
-            return
-        xml = self.xml
-        xml.start("AuditRecord")
-        xml.leaf("UserRef", UserOID=user_oid(history["history_user_id"]))
-        xml.leaf("LocationRef", LocationOID=self.location)
-        xml.leaf("DateTimeStamp", odm_value(history["history_date"], "datetime"))
-        if history["history_change_reason"]:
-            xml.leaf("ReasonForChange", history["history_change_reason"])
-        xml.leaf("SourceID", f"{label}:{history['history_id']}:{history['history_type']}")
-        xml.end("AuditRecord")
 
 
 def _fields(model) -> list[str]:

@@ -1,7 +1,9 @@
 """The study's "Exports" page (`followup.exports`): start an export, watch its progress (a
 `<progress>` element that `static/js/export-progress.js` refreshes from the status JSON; without
 script, a refresh link), download it, and the list of past exports with who, when, the format and
-whether the data were locked. For the roles that export, at the study's sites (403 otherwise)."""
+whether the data were locked; an expired export (its file deleted after EXPORT_RETENTION_DAYS)
+says so in place of its download. For the roles that export, at the study's sites (403 otherwise)."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -34,7 +36,10 @@ def study_exports(request, code):
     current = None
     if request.GET.get("export", "").isdigit():
         current = next((e for e in past if e.pk == int(request.GET["export"])), None)
+    if current is not None and current.state == "expired":
+        messages.info(request, exports.expired_message(current))
     available = [(value, label) for value, label in ExportFormat.choices if exports.WRITERS[value].load()]
     return render(request, "followup/study_exports.html", {
         "study": study, "sites": sites, "exports": past, "current": current, "formats": available,
+        "retention_days": settings.EXPORT_RETENTION_DAYS,
     })

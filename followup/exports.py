@@ -7,7 +7,9 @@ of the study's sites where their role allows it, never another site's. The reque
 (`followup.tasks.run_export`; without a broker it runs in-process once the request commits, and a
 failure to queue never fails the request: `exports_requeue`, called by the periodic reconcile,
 queues it again). The run records whether the data were locked (the study, or every exported
-casebook), writes the file through the format's writer and stores it under MEDIA_ROOT.
+casebook), writes the file through the format's writer and stores it under MEDIA_ROOT. The file is
+kept `EXPORT_RETENTION_DAYS` days: `exports_expire` (a periodic task) then deletes it and marks the
+export expired; its download answers 410 (`ExportExpired`).
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from enrollment.models import Participant
 from trials.audit import audited_save
-from trials.errors import Errors
+from trials.errors import Errors, ServiceError
 from trials.models import Site, Study
 from trials.queueing import queue_after_commit
 from trials.scoping import Action, site_ids_for
@@ -203,6 +205,44 @@ def export_run(*, export_id: int) -> Export | None:
         export.file = ""
         audited_save(export, by=export.requested_by, reason=_("Export failed"))
     return export
+
+
+class ExportExpired(ServiceError):
+    """The export's file was deleted at the end of its retention period (410 in the API)."""
+
+    status = 410
+
+    def __init__(self, export: Export):
+        super().__init__({"state": [expired_message(export)]})
+
+
+def expired_message(export: Export) -> str:
+    return _("The file of this export was deleted %(days)s days after it was made; start a new export.") % {
+        "days": settings.EXPORT_RETENTION_DAYS}
+
+
+def exports_expire(*, now=None) -> list[int]:
+    """Delete the files of the exports finished more than `EXPORT_RETENTION_DAYS` days ago and mark
+    them expired (the export and its history stay). Idempotent: an expired export is not selected
+    again, and a file already gone is no error (the export is then only marked)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    expired = []
+    for pk in list(Export.objects.filter(state=ExportState.DONE, finished_at__lt=cutoff)
+                   .order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            export = (Export.objects.select_for_update().select_related("requested_by")
+                      .filter(pk=pk, state=ExportState.DONE).first())
+            if export is None:  # expired meanwhile by another run
+                continue
+            if export.file:
+                export.file.delete(save=False)  # before the mark: a failure leaves it to the next run
+            export.state, export.expired_at, export.file = ExportState.EXPIRED, now, ""
+            audited_save(export, by=export.requested_by, reason=_(
+                "Export file deleted after the retention period (%(days)s days)") % {
+                "days": settings.EXPORT_RETENTION_DAYS})
+        expired.append(pk)
+    return expired
 
 
 def exports_requeue(*, now=None) -> list[int]:

@@ -20,7 +20,7 @@ from trials.scoping import ScopedQuerySet
 from trials.signature_record import Signature
 
 from .ctcae_terms import shown_term
-from .signoff_models import CasebookSignature  # noqa: F401 (the app's models)
+from .signoff_models import CasebookChange, CasebookSignature  # noqa: F401 (the app's models)
 
 
 class VisitState(models.TextChoices):
@@ -457,13 +457,12 @@ class OutcomeSnapshot(models.Model):
         _("latest change covered"), default=0,
         help_text=_("The study's change count when the computation started; behind it, the snapshot is stale."))
 
-    participants = models.JSONField(
-        _("per-participant results"), null=True, blank=True,
-        help_text=_("Each participant's best confirmed response as last computed, merged with the participants "
-                    "changed since (`followup.outcomes.outcomes_refresh`)."))
     inputs = models.CharField(
         _("configuration read"), max_length=64, blank=True,
         help_text=_("A digest of the criteria sets and response period the results were computed by."))
+    grouping = models.CharField(_("groups counted"), max_length=64, blank=True,
+                                help_text=_("A digest of the arms and dose levels the results were counted by."))
+    # Each participant's result is a row of its own (`followup.outcome_models.OutcomeResult`).
 
     site_scope = "study__sites"
     objects = ScopedQuerySet.as_manager()
@@ -561,3 +560,4 @@ from .sdv_models import ItemVerification, SdvCount, SdvPlan  # noqa: E402, F401 
 # app's models are all found in `followup.models`.
 from .query_models import DataQuery, DataQueryMessage  # noqa: E402, F401
 from .export_models import Export  # noqa: E402, F401
+from .outcome_models import OutcomeResult  # noqa: E402, F401

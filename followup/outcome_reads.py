@@ -5,8 +5,8 @@ of the computation's time.
 
 Each participant's response is computed from these values by the same rules as the response pages
 (`followup.selectors.response_by_set`), and reduced to what the outcomes aggregate
-(`ParticipantOutcome`), which the snapshot stores so that a later computation reads again only the
-participants changed since (`followup.outcomes.outcomes_refresh`).
+(`ParticipantOutcome`), stored per participant (`followup.outcome_models.OutcomeResult`) so that a
+later computation reads again only the participants changed since (`followup.outcomes.outcomes_refresh`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import date, timedelta
 
-from django.db.models import Count
 from django.utils import timezone
 
 from dosing.models import Infusion
@@ -36,9 +35,10 @@ from .selectors import (
 )
 
 RESPONDERS = ("CR", "R", "PR")
-# The shape of a stored result (`ParticipantOutcome.stored`), part of the configuration digest: a
-# snapshot stored in another shape is computed again in full.
-STORED_FORM = "best-duration-disease-sex-chart"
+# The shape of the stored results (`followup.outcome_models.OutcomeResult`, its `chart` the
+# `ChartFacts.stored` form), part of the configuration digest: results stored in another shape are
+# computed again in full.
+STORED_FORM = "result-rows-chart"
 
 
 class ParticipantRow(NamedTuple):
@@ -115,10 +115,25 @@ def study_sets(study) -> dict[str, StudyDisease]:
     return {row.disease: row for row in rows}
 
 
-def arms_with_levels(study) -> set[int]:
-    """The study's arms with several dose levels, whose participants are counted per dose level (one query)."""
-    return set(Arm.objects.filter(study=study).annotate(levels=Count("dose_levels")).filter(levels__gt=1)
-               .values_list("id", flat=True))
+def group_layout(study) -> list[tuple]:
+    """The study's arms with their dose levels, (arm id, arm code, level id, level code) sorted (one
+    query): which group each participant is counted in (`arms_with_levels`, `grouping_digest`)."""
+    return sorted(Arm.objects.filter(study=study).values_list("id", "code", "dose_levels__id", "dose_levels__code"),
+                  key=lambda row: (row[0], row[2] or 0))
+
+
+def grouping_digest(layout: list[tuple]) -> str:
+    """A digest of the groups the results are counted in (`group_layout`): the outcomes table of a
+    snapshot counted by other groups is counted again."""
+    return hashlib.sha256(json.dumps(layout, default=str).encode()).hexdigest()
+
+
+def arms_with_levels(layout: list[tuple]) -> set[int]:
+    """The arms with several dose levels, whose participants are counted per dose level."""
+    levels: dict[int, int] = {}
+    for arm_id, _code, level_id, _level in layout:
+        levels[arm_id] = levels.get(arm_id, 0) + (level_id is not None)
+    return {arm_id for arm_id, count in levels.items() if count > 1}
 
 
 def configuration_digest(sets: dict[str, StudyDisease]) -> str:
@@ -140,9 +155,9 @@ def configuration_digest(sets: dict[str, StudyDisease]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def participant_rows(study) -> list[ParticipantRow]:
-    """The study's participants, in their list order (one query)."""
-    return [ParticipantRow(*values) for values in Participant.objects.filter(study=study).order_by(
+def participant_rows(study, ids: Collection[int] | None = None) -> list[ParticipantRow]:
+    """The study's participants (those of `ids` when given), in their list order (one query)."""
+    return [ParticipantRow(*values) for values in _of(Participant.objects.filter(study=study), "id", ids).order_by(
         "site", "sequence", "id").values_list("id", "arm_id", "arm__code", "dose_level_id", "dose_level__code",
                                               "screening__disease", "screening__sex")]
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F, Q
+from django.db.models import BooleanField, Case, Count, F, Q, Value, When
 from django.utils import timezone
 
+from enrollment.models import Participant
 from trials.models import Study
 
 from . import outcome_reads as reads
-from .models import OutcomeChange, OutcomeSnapshot
+from .models import OutcomeChange, OutcomeResult, OutcomeSnapshot
 from .outcome_reads import RESPONDERS
 from .statistics import duration_of_response_summary, proportion
 
@@ -37,20 +38,27 @@ def outcomes_compute(*, study, now: datetime | None = None):
     section 1, "NR not confirmed") is treated but not evaluable, so the rate over the treated
     counts them as non-responders and the rate over the evaluable leaves them out. Stored as the study's
     snapshot (one row, replaced), with the study's change count read before the data: the snapshot
-    covers at least that change (`OutcomeChange`), and with each participant's result, which
-    `outcomes_refresh` merges with the participants changed since. Reads plain values
-    (`followup.outcome_reads`): a fixed number of queries whatever the number of participants."""
+    covers at least that change (`OutcomeChange`); each participant's result is stored as a row
+    (`OutcomeResult`), which `outcomes_refresh` rewrites for the participants changed since. Reads
+    plain values (`followup.outcome_reads`): a fixed number of queries whatever the number of
+    participants."""
     return _compute(study=study, now=now, incremental=False)
 
 
 def outcomes_refresh(*, study, now: datetime | None = None):
     """The study's outcomes snapshot brought up to date: the same result as `outcomes_compute`,
-    reading again only the participants changed since the stored snapshot (marked with the change
-    count, `OutcomeChange.participants_changed`) or whose disease or sex differs from the one their stored
-    result was computed with; in full when there is no snapshot with per-participant results, when
+    computing again only the participants changed since the stored snapshot (marked with the change
+    count, `OutcomeChange.participants_changed`) or whose disease, sex, arm or dose level differs
+    from the one their stored result was computed with (found by one query in the database,
+    `_moved`), and rewriting only the results that moved; in full when there is no snapshot, when
     the criteria sets or the response period changed since (`configuration_digest`), or when many
     participants changed. Run by the `followup.compute_outcomes` task and by the reconcile."""
     return _compute(study=study, now=now, incremental=True)
+
+
+_RESULT_FIELDS = ("arm", "dose_level", "disease", "sex", "treated", "best", "duration_days", "censored", "chart")
+_RESULT_VALUES = ("arm_id", "dose_level_id", "disease", "sex", "treated", "best", "duration_days", "censored",
+                  "chart")
 
 
 def _compute(*, study, now, incremental: bool):
@@ -58,14 +66,38 @@ def _compute(*, study, now, incremental: bool):
     covers, marks, cleared = _change(study)
     sets = reads.study_sets(study)
     digest = reads.configuration_digest(sets)
-    rows = reads.participant_rows(study)
-    results = _results(study, rows, sets, digest, marks, cleared, incremental=incremental)
-    groups = _groups(rows, results, reads.arms_with_levels(study))
-    # Replaced without reading the stored snapshot back (its per-participant results are large).
-    snapshot = OutcomeSnapshot(pk=OutcomeSnapshot.objects.filter(study=study).values_list("pk", flat=True).first(),
-                               study=study, computed_at=now, groups=groups, covers_change=covers, inputs=digest,
-                               participants=results)
-    snapshot.save(force_update=snapshot.pk is not None)
+    layout = reads.group_layout(study)
+    grouping = reads.grouping_digest(layout)
+    stored = (OutcomeSnapshot.objects.filter(study=study).values_list("pk", "covers_change", "inputs", "grouping")
+              .first())
+    stale = None
+    if incremental and stored is not None and stored[2] == digest and stored[1] >= cleared:
+        # else: another configuration, or the marks after the snapshot were cleared: in full
+        stale = changed_since(marks, stored[1]) | _moved(study)
+        if len(stale) > INCREMENTAL_LIMIT:
+            stale = None
+    if stale is None:
+        rows = reads.participant_rows(study)
+        _store_all(study, rows, reads.participant_outcomes(study, rows, sets))
+        moved = None
+    elif stale:
+        rows = reads.participant_rows(study, stale)
+        moved = _store_changed(study, rows, reads.participant_outcomes(study, rows, sets, stale))
+    else:
+        moved = []
+    regroup = stored is None or stored[3] != grouping  # the arms or dose levels changed: counted again
+    if moved == [] and not regroup:
+        # No result moved: the outcomes table stands as stored; only what it covers is brought up.
+        OutcomeSnapshot.objects.filter(pk=stored[0]).update(computed_at=now, covers_change=covers)
+        snapshot = OutcomeSnapshot.objects.get(pk=stored[0])
+    else:
+        # The durations of response (Kaplan-Meier) are computed again only when one of them moved.
+        kept = (None if moved is None or regroup or any(duration for duration in moved)
+                else OutcomeSnapshot.objects.filter(pk=stored[0]).values_list("groups", flat=True).get())
+        snapshot = OutcomeSnapshot(pk=stored[0] if stored else None, study=study, computed_at=now,
+                                   groups=_groups(study, reads.arms_with_levels(layout), kept),
+                                   covers_change=covers, inputs=digest, grouping=grouping)
+        snapshot.save(force_update=snapshot.pk is not None)
     if len(marks) > MARKS_KEPT:
         # Forget the marks the snapshot covers, unless a change came meanwhile (then the next one will).
         OutcomeChange.objects.filter(study=study, sequence=covers).update(participants_changed="", cleared_at=covers)
@@ -81,67 +113,25 @@ def _change(study) -> tuple[int, str, int]:
 def current_results(study, rows, sets) -> dict[str, list | None]:
     """Each participant of `rows` (`outcome_reads.ParticipantRow`, any of the study's) with their
     result in its stored form (`ParticipantOutcome.stored`, None: not treated) as of now, without
-    storing anything: the snapshot's stored results, those of the participants changed since
-    computed again (`outcomes_refresh`). One query with an up-to-date snapshot whose results this
-    process has already read (`_decoded`), two when it has not, five more when some participants
-    changed since or when there is no snapshot to merge with. The results returned are shared with
-    the next readers: not to be changed."""
-    found = (Study.objects.filter(pk=study.pk)
-             .values_list("outcome_change__sequence", "outcome_change__participants_changed",
-                          "outcome_change__cleared_at", "outcome_snapshot__pk", "outcome_snapshot__computed_at",
-                          "outcome_snapshot__covers_change", "outcome_snapshot__inputs").first())
-    marks, cleared = (found[1] or "", found[2] or 0) if found else ("", 0)
+    storing anything: the stored results (`OutcomeResult`), those of the participants changed since
+    the snapshot (marked, or with another disease or sex than their result was computed with)
+    computed again. Three queries with an up-to-date snapshot, five more when some participants
+    changed since or when there is no snapshot to merge with."""
     digest = reads.configuration_digest(sets)
-    stored = None
-    if found and found[3] is not None and found[6] == digest:
-        version = tuple(found[3:7])
-        decoded = _decoded.get(study.pk)
-        if decoded is None or decoded[0] != version:
-            participants = OutcomeSnapshot.objects.filter(pk=found[3]).values_list("participants", flat=True).first()
-            decoded = (version, None if participants is None else
-                       {pk: _frozen(result) for pk, result in participants.items()})
-            if participants is not None:
-                _decoded.pop(study.pk, None)
-                _decoded[study.pk] = decoded
-                while len(_decoded) > DECODED_KEPT:
-                    _decoded.pop(next(iter(_decoded)))
-        stored = None if decoded[1] is None else (decoded[1], found[5])
-    return _merged(study, rows, sets, stored, marks, cleared)
-
-
-# The stored results of the latest snapshots read by this process, by study: (the snapshot's id,
-# computation time, change covered and configuration digest), then its results. A snapshot is
-# replaced in place with a new computation time, so a changed snapshot is always read again.
-_decoded: dict[int, tuple[tuple, dict]] = {}
-DECODED_KEPT = 4
-
-
-def _frozen(value):
-    """A stored result with its lists as tuples: kept for later reads, tuples of numbers and text
-    are left out of the garbage collector's passes, which a study's lists would otherwise slow."""
-    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
-
-
-def _results(study, rows, sets, digest, marks, cleared, *, incremental: bool) -> dict[str, list | None]:
-    return _merged(study, rows, sets, _stored_results(study, digest) if incremental else None, marks, cleared)
-
-
-def _merged(study, rows, sets, stored, marks, cleared) -> dict[str, list | None]:
-    """`stored`: (participant id -> stored result, change covered) of a snapshot with the current
-    configuration, or None."""
-    if stored is not None and stored[1] < cleared:
-        stored = None  # the marks after the snapshot were cleared: it cannot be caught up
-    # Each participant's result in its stored form (`ParticipantOutcome.stored`, None: not treated):
-    # the unchanged participants' are taken from the snapshot as they are, not rebuilt.
-    if stored is None:
-        return _stored_form(reads.participant_outcomes(study, rows, sets))
-    previous, since = stored
-    changed = changed_since(marks, since)
-    stale = {row.pk for row in rows if row.pk in changed or _differs(previous.get(str(row.pk), False), row)}
-    if len(stale) > INCREMENTAL_LIMIT:
-        return _stored_form(reads.participant_outcomes(study, rows, sets))
-    fresh = _stored_form(reads.participant_outcomes(study, rows, sets, stale) if stale else {})
-    return {str(row.pk): fresh[str(row.pk)] if row.pk in stale else previous[str(row.pk)] for row in rows}
+    snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
+        "covers_change", "inputs", "study__outcome_change__participants_changed",
+        "study__outcome_change__cleared_at").first()
+    ids = [row.pk for row in rows]
+    stored: dict[int, OutcomeResult] = {}
+    stale = set(ids)
+    if snapshot is not None and snapshot[1] == digest and snapshot[0] >= (snapshot[3] or 0):
+        stored = {result.pk: result for result in OutcomeResult.objects.filter(study=study, participant_id__in=ids)}
+        changed = changed_since(snapshot[2] or "", snapshot[0])
+        stale = {row.pk for row in rows if row.pk in changed or row.pk not in stored
+                 or (stored[row.pk].disease, stored[row.pk].sex) != (row.disease, row.sex)}
+    fresh = reads.participant_outcomes(study, rows, sets, stale if len(stale) < len(ids) else None) if stale else {}
+    return {str(pk): (None if fresh[pk] is None else fresh[pk].stored()) if pk in stale else stored[pk].stored()
+            for pk in ids}
 
 
 def changed_since(marks: str, since: int) -> set[int]:
@@ -155,45 +145,84 @@ def changed_since(marks: str, since: int) -> set[int]:
     return found
 
 
-def _stored_results(study, digest: str):
-    """(participant id -> stored result, change covered) of the study's snapshot, or None when it
-    cannot be merged with (none, none per participant, another configuration)."""
-    found = (OutcomeSnapshot.objects.filter(study=study)
-             .values_list("participants", "covers_change", "inputs").first())
-    if found is None or found[0] is None or found[2] != digest:
-        return None
-    return found[0], found[1]
+def _moved(study) -> set[int]:
+    """The study's participants without a stored result, or whose disease, sex, arm or dose level is
+    not the one their result was computed with (one query; compared in the database, so that a
+    change that left no mark is caught without reading every participant)."""
+    same_level = (Q(outcome_result__dose_level__isnull=True, dose_level__isnull=True)
+                  | Q(outcome_result__dose_level=F("dose_level")))
+    same = (Q(outcome_result__disease=F("screening__disease")) & Q(outcome_result__sex=F("screening__sex"))
+            & Q(outcome_result__arm=F("arm")) & same_level)
+    return set(Participant.objects.filter(study=study).alias(
+        same=Case(When(same, then=Value(True)), default=Value(False), output_field=BooleanField()))
+        .filter(same=False).values_list("pk", flat=True))
 
 
-def _differs(stored, row) -> bool:
-    """Whether a participant's stored result (False: none stored) cannot stand for them now."""
-    if stored is False:
-        return True
-    return stored is not None and (stored[2], stored[3]) != (row.disease, row.sex)
+def _result(study, row, outcome) -> OutcomeResult:
+    duration = outcome.duration if outcome is not None else None
+    return OutcomeResult(participant_id=row.pk, study_id=study.pk, arm_id=row.arm_id, dose_level_id=row.dose_level_id,
+                         disease=row.disease, sex=row.sex, treated=outcome is not None,
+                         best=outcome.best if outcome is not None else "",
+                         duration_days=duration[0] if duration else None, censored=duration[1] if duration else None,
+                         chart=outcome.chart.stored() if outcome is not None and outcome.chart else None)
 
 
-def _stored_form(results) -> dict[str, list | None]:
-    return {str(pk): None if result is None else result.stored() for pk, result in results.items()}
+def _store_all(study, rows, outcomes) -> None:
+    OutcomeResult.objects.filter(study=study).delete()
+    OutcomeResult.objects.bulk_create([_result(study, row, outcomes[row.pk]) for row in rows], batch_size=2000)
 
 
-def _groups(rows, results, several) -> list[dict]:
-    """The outcomes table (see `outcomes_compute`) from each participant's stored result (by
-    participant id as text), in list order."""
+def _store_changed(study, rows, outcomes) -> list[bool]:
+    """The results of `rows` written where they differ from the stored ones (new ones added): for
+    each result that moved, whether a duration of response was part of the move."""
+    fresh = {row.pk: _result(study, row, outcomes[row.pk]) for row in rows}
+    stored = {values[0]: values[1:] for values in OutcomeResult.objects.filter(participant_id__in=list(fresh))
+              .values_list("participant_id", *_RESULT_VALUES)}
+    duration = _RESULT_VALUES.index("duration_days")
+    moved, durations = [], []
+    for pk, result in fresh.items():
+        values = tuple(getattr(result, name) for name in _RESULT_VALUES)
+        if stored.get(pk) != values:
+            moved.append(result)
+            durations.append(values[duration] is not None or (pk in stored and stored[pk][duration] is not None))
+    changed = [result for result in moved if result.pk in stored]
+    if changed:
+        OutcomeResult.objects.bulk_update(changed, _RESULT_FIELDS)
+    added = [result for result in moved if result.pk not in stored]
+    if added:
+        OutcomeResult.objects.bulk_create(added)
+    return durations
+
+
+def _groups(study, several: set[int], kept: list[dict] | None = None) -> list[dict]:
+    """The outcomes table (see `outcomes_compute`) from the stored results, counted per arm and dose
+    level in the database (one query) with the responders' durations (one query), in list order.
+    With `kept` (the stored table, when no duration of response moved since), each group's duration
+    of response is taken from it instead (the same durations give the same summary)."""
+    treated = OutcomeResult.objects.filter(study=study, treated=True).order_by()
+
+    def group_of(arm_id, level_id, arm_code, level_code):
+        return level_code if level_id and arm_id in several else arm_code
+
     tallies: dict[str, dict[str, int]] = {}
+    counted = treated.values("arm_id", "dose_level_id", "arm__code", "dose_level__code").annotate(
+        n_treated=Count("pk"), n_evaluable=Count("pk", filter=~Q(best="NE")),
+        n_responders=Count("pk", filter=Q(best__in=RESPONDERS)), n_complete=Count("pk", filter=Q(best="CR")))
+    for row in counted:
+        for name in (group_of(row["arm_id"], row["dose_level_id"], row["arm__code"], row["dose_level__code"]), "all"):
+            tally = tallies.setdefault(name, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
+            tally["treated"] += row["n_treated"]
+            tally["evaluable"] += row["n_evaluable"]
+            tally["responders"] += row["n_responders"]
+            tally["complete_responders"] += row["n_complete"]
     durations: dict[str, list[tuple[int, bool]]] = {}
-    for row in rows:
-        result = results.get(str(row.pk))
-        if result is None:
-            continue  # not treated: outside every denominator
-        best, duration = result[0], result[1]
-        for key in (row.group(several), "all"):
-            if duration:
-                durations.setdefault(key, []).append((duration[0], duration[1]))
-            tally = tallies.setdefault(key, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
-            tally["treated"] += 1
-            tally["evaluable"] += best != "NE"
-            tally["responders"] += best in RESPONDERS
-            tally["complete_responders"] += best == "CR"
+    summaries = None if kept is None else {group["group"]: group["duration_of_response"] for group in kept}
+    responders = () if summaries is not None else treated.filter(duration_days__isnull=False).order_by(
+        "participant_id").values_list("arm_id", "dose_level_id", "arm__code", "dose_level__code", "duration_days",
+                                      "censored")
+    for arm_id, level_id, arm_code, level_code, days, censored in responders:
+        for name in (group_of(arm_id, level_id, arm_code, level_code), "all"):
+            durations.setdefault(name, []).append((days, bool(censored)))
     groups = []
     for key in sorted(k for k in tallies if k != "all") + (["all"] if "all" in tallies else []):
         tally = tallies[key]
@@ -206,7 +235,8 @@ def _groups(rows, results, several) -> list[dict]:
             "rate_evaluable": evaluable_rate.rate,
             "ci_exact_evaluable": list(evaluable_rate.ci_exact) if evaluable_rate.ci_exact else None,
             "ci_wilson_evaluable": list(evaluable_rate.ci_wilson) if evaluable_rate.ci_wilson else None,
-            "duration_of_response": duration_of_response_summary(durations.get(key, [])),
+            "duration_of_response": (summaries[key] if summaries is not None and key in summaries
+                                     else duration_of_response_summary(durations.get(key, []))),
         })
     return groups
 

@@ -1,8 +1,9 @@
 """Response per assessment and best confirmed response (CLINICAL_RULES.md sections 1 and 2).
 
-Pure: no Django, no ORM, no clock. Values in the SI units of section 7 (platelets and neutrophils
-x10^9/L, haemoglobin g/L, bilirubin umol/L). Every threshold comes from the criteria set's
-``thresholds`` mapping (``trials/studies/response_criteria.yaml``); none is a constant here.
+Pure: no ORM, no clock; the reasons are messages (`followup.response_messages`). Values in the SI
+units of section 7 (platelets and neutrophils x10^9/L, haemoglobin g/L, bilirubin umol/L). Every
+threshold comes from the criteria set's ``thresholds`` mapping (``trials/studies/response_criteria.yaml``);
+none is a constant here.
 
 The shared engine is :mod:`followup.response_core`, the inputs and the one-value-per-day
 combination :mod:`followup.response_inputs`, the section 2 sets :mod:`followup.response_anaemia`;
@@ -46,6 +47,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from trials.messages import listed, message
+
 from .response_anaemia import (
     aiha_response,
     multilineage_response,
@@ -65,17 +68,20 @@ from .response_core import (
     ResponseResult,
     TimePoint,
     _baseline_text,
+    _compared,
     _d,
     _days,
     _find_baseline,
     _fmt,
     _lookback,
+    _op,
     _recent,
     _summarise,
     _therapy_text,
     _window_reason,
     _with_several,
 )
+from .response_messages import joined
 from .response_inputs import (
     Count,
     HbAssessment,
@@ -171,18 +177,22 @@ def itp_response(
     for c in (c for c in daily if c.date > first_infusion):
         outside = _window_reason(c.date, assess_from, assess_until)
         if outside:
-            result = AssessmentResult(c.date, NE, False, f"platelets {_fmt(c.value)}: {outside}", c.value)
+            result = AssessmentResult(c.date, NE, False, message("platelets_because", value=_fmt(c.value), why=outside),
+                                      c.value)
         elif baseline is None:
             result = AssessmentResult(
-                c.date, NE, False, f"platelets {_fmt(c.value)}: {_baseline_text(None, first_infusion, lookback)}",
-                c.value)
+                c.date, NE, False, message("platelets_because", value=_fmt(c.value),
+                                           why=_baseline_text(None, first_infusion, lookback)), c.value)
         else:
             result = rule.assess(c)
         results.append(_with_several(result, several))
-    preamble = f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}"
-    if steroid_limit is not None and baseline is not None:
-        preamble += (", no corticosteroid dose recorded at baseline" if baseline_dose is None else
-                     f", stable corticosteroid dose at baseline {_fmt(baseline_dose)} mg/day prednisone equivalent")
+    said = {"baseline": _baseline_text(baseline, first_infusion, lookback, several), "first": str(first_infusion)}
+    if steroid_limit is None or baseline is None:
+        preamble = message("preamble", **said)
+    elif baseline_dose is None:
+        preamble = message("preamble_no_steroid", **said)
+    else:
+        preamble = message("preamble_steroid", **said, dose=_fmt(baseline_dose))
     return _summarise(
         criteria_set, baseline, results,
         first_infusion=first_infusion,
@@ -210,57 +220,59 @@ class _ItpRule:
 
     def assess(self, c: Count) -> AssessmentResult:
         therapy = _recent(self.therapies, c.date, self.exclusion)
-        plt_text = f"platelets {_fmt(c.value)}"
+        plt_text = message("platelets", value=_fmt(c.value))
         if therapy is not None:
             return AssessmentResult(
                 c.date, NE, False,
-                f"{plt_text} within {self.exclusion} days after rescue therapy ({_therapy_text(therapy)})", c.value)
+                message("after_rescue", platelets=plt_text, days=self.exclusion, therapy=_therapy_text(therapy)),
+                c.value)
         value = _d(c.value)
-        steroid_note = ""
+        steroid_note = None
         if self.steroid_limit is not None and c.steroid_mg_per_day is not None \
                 and _d(c.steroid_mg_per_day) > _d(self.steroid_limit):
             dose, limit = _fmt(c.steroid_mg_per_day), _fmt(self.steroid_limit)
             stable = self.baseline_dose
             if stable is None or _d(c.steroid_mg_per_day) > _d(stable):
-                above = ("no dose recorded at baseline" if stable is None
-                         else f"> stable dose at baseline {_fmt(stable)} mg/day")
+                above = (message("no_baseline_dose") if stable is None
+                         else message("above_stable_dose", dose=_fmt(stable)))
                 return AssessmentResult(
                     c.date, NR, True,
-                    f"NR: corticosteroid dependence ({plt_text} on prednisone-equivalent {dose} mg/day > {limit}, "
-                    f"{above})", c.value)
-            steroid_note = (f"; on a stable maintenance corticosteroid dose, prednisone-equivalent {dose} mg/day "
-                            f"(> {limit}, not above the baseline dose {_fmt(stable)} mg/day): not dependence")
+                    message("steroid_dependence", platelets=plt_text, dose=dose, limit=limit, above=above), c.value)
+            steroid_note = message("stable_steroid", dose=dose, limit=limit, stable=_fmt(stable))
         if c.bleeding_grade is None:
-            bleeding, bleeding_text = None, "bleeding grade not recorded"
+            bleeding, bleeding_text = None, message("bleeding_not_recorded")
         else:
             bleeding = c.bleeding_grade >= self.bleeding_from
-            bleeding_text = f"WHO bleeding grade {c.bleeding_grade} {'>=' if bleeding else '<'} {self.bleeding_from}"
+            bleeding_text = message("bleeding_grade", grade=c.bleeding_grade, op=_op(bleeding),
+                                    limit=self.bleeding_from)
         doubled = self.fold * _d(self.baseline.value)
-        base_text = f"{_fmt(self.fold)} x baseline {_fmt(self.baseline.value)} ({_fmt(doubled)})"
+        base_text = message("times_baseline", fold=_fmt(self.fold), baseline=_fmt(self.baseline.value),
+                            product=_fmt(doubled))
         cr_level = value >= self.cr_plt
         r_level = value >= self.r_plt and value >= doubled
         if bleeding is True or not (cr_level or r_level):
             why = []
             if value < self.r_plt:
-                why.append(f"{plt_text} < {_fmt(self.r_plt)}")
+                why.append(_compared(plt_text, False, self.r_plt))
             if value < doubled:
-                why.append(f"{plt_text} < {base_text}")
+                why.append(_compared(plt_text, False, base_text))
             if bleeding is True:
-                why.append(f"bleeding ({bleeding_text})")
+                why.append(message("bleeding", grade=bleeding_text))
             elif bleeding is None:
                 why.append(bleeding_text)
-            return AssessmentResult(c.date, NR, True, "NR: " + ", ".join(why) + steroid_note, c.value)
+            said = message("category_because", category=NR, reasons=listed("list_comma", why))
+            return AssessmentResult(c.date, NR, True, joined([said, steroid_note]), c.value)
         if cr_level:
-            level = f"{plt_text} >= {_fmt(self.cr_plt)}"
+            level = _compared(plt_text, True, self.cr_plt)
             category = CR
         else:
-            level = f"{plt_text} >= {_fmt(self.r_plt)} and >= {base_text}"
+            level = message("compared_both", value=plt_text, first=_fmt(self.r_plt), second=base_text)
             category = R
         if bleeding is None:
             return AssessmentResult(
-                c.date, NE, False,
-                f"not evaluable for CR/R: {level}, bleeding grade not recorded{steroid_note}", c.value)
-        return AssessmentResult(c.date, category, True, f"{category}: {level}, {bleeding_text}{steroid_note}", c.value)
+                c.date, NE, False, joined([message("not_evaluable_cr_r", level=level), steroid_note]), c.value)
+        said = message("category_because", category=category, reasons=listed("list_comma", [level, bleeding_text]))
+        return AssessmentResult(c.date, category, True, joined([said, steroid_note]), c.value)
 
 
 def itp_time_points(
@@ -293,24 +305,27 @@ def itp_time_points(
             if a.evaluable and abs((a.date - target).days) <= window_days
         ]
         if not near:
-            out.append(TimePoint(name, target, None, None, f"no evaluable count within {window_days} days of {target}"))
+            out.append(TimePoint(name, target, None, None,
+                                 message("no_count_near", days=window_days, date=str(target))))
             continue
         a = min(near, key=lambda a: (abs((a.date - target).days), a.date))
         responding = _RANK[a.category] >= 1
         if name == "remission":
             met = _d(a.value) >= _d(thresholds["cr_platelets"])
-            reason = f"platelets {_fmt(a.value)} on {a.date} {'>=' if met else '<'} {_fmt(thresholds['cr_platelets'])}"
+            reason = _compared(message("platelets_on", value=_fmt(a.value), date=str(a.date)), met,
+                               thresholds["cr_platelets"])
         elif name == "durable":
             confirmed = result.response_date is not None and result.response_date <= a.date
             lost = result.loss_of_response_date is not None and result.loss_of_response_date <= a.date
             met = responding and confirmed and not lost
-            reason = (
-                f"{a.category} on {a.date}; confirmed response "
-                f"{'from ' + str(result.response_date) if confirmed else 'not by then'}"
-                + (f"; lost on {result.loss_of_response_date}" if lost else "")
-            )
+            reason = joined([
+                message("category_on", category=a.category, date=str(a.date)),
+                message("confirmed_from", date=str(result.response_date)) if confirmed
+                else message("confirmed_not_yet"),
+                message("lost_on", date=str(result.loss_of_response_date)) if lost else None,
+            ])
         else:
             met = responding
-            reason = f"{a.category} on {a.date} ({a.reason})"
+            reason = message("category_on_because", category=a.category, date=str(a.date), reason=a.reason_message)
         out.append(TimePoint(name, target, a.date, met, reason))
     return tuple(out)

@@ -1,7 +1,7 @@
 """Anaemia, neutropenia and several lineages (CLINICAL_RULES.md section 2): AIHA (both shipped
 sets), PRCA, neutropenia and Evans syndrome / secondary cytopenia.
 
-Pure: no Django, no ORM, no clock. Shared rules (confirmation, one value per day, baseline,
+Pure: no ORM, no clock; reasons are messages. Shared rules (confirmation, one value per day, baseline,
 explanations) are those of :mod:`followup.response`, which re-exports these functions.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+
+from trials.messages import Message, listed, message, word
 
 from .response_core import (
     _RANK,
@@ -23,12 +25,14 @@ from .response_core import (
     ResponseResult,
     _all,
     _baseline_text,
+    _compared,
     _d,
     _days,
     _decide,
     _find_baseline,
     _fmt,
     _lookback,
+    _op,
     _recent,
     _summarise,
     _therapy_text,
@@ -58,14 +62,15 @@ def _summarise_partial(criteria_set, baseline, results, *, thresholds, first_inf
         confirm_response_days=_days(thresholds, "confirm_response_days"),
         confirm_failure_days=thresholds.get("confirm_failure_days"),
         response_label=PR,
-        preamble=f"{_baseline_text(baseline, first_infusion, lookback, several)}, first infusion {first_infusion}",
+        preamble=message("preamble", baseline=_baseline_text(baseline, first_infusion, lookback, several),
+                         first=str(first_infusion)),
         several=several, several_what=several_what,
     )
 
 
-def _is_normal(lab: Lab | None, name: str, missing: list[str], *, need_lln: bool = False) -> bool | None:
+def _is_normal(lab: Lab | None, name: str, missing: list[Message], *, need_lln: bool = False) -> bool | None:
     if lab is None or lab.uln is None or (need_lln and lab.lln is None):
-        missing.append(name)
+        missing.append(word(name))
         return None
     ok = _d(lab.value) <= _d(lab.uln)
     if need_lln:
@@ -107,8 +112,8 @@ def aiha_response(
         outside = _window_reason(a.date, assess_from, assess_until)
         recent = _recent(rbc, a.date, exclusion)
         if outside or recent:
-            why = outside or f"within {exclusion} days after a red-cell transfusion ({_therapy_text(recent)})"
-            result = AssessmentResult(a.date, NE, False, f"Hb {_fmt(a.hb)}: {why}", a.hb)
+            why = outside or message("after_rbc", days=exclusion, therapy=_therapy_text(recent))
+            result = AssessmentResult(a.date, NE, False, message("hb_because", value=_fmt(a.hb), why=why), a.hb)
         elif international:
             result = _aiha_international(a, baseline, thresholds)
         else:
@@ -118,23 +123,24 @@ def aiha_response(
                               lookback=lookback, several=several, several_what="values")
 
 
-def _retic_text(lab: Lab | None) -> str | None:
+def _retic_text(lab: Lab | None) -> Message | None:
     """Which reticulocyte result was used (CLINICAL_RULES.md section 2: the absolute count with its
     range when recorded, else the percentage with its range)."""
     if lab is None:
         return None
-    rng = f"{'' if lab.lln is None else _fmt(lab.lln)}-{'' if lab.uln is None else _fmt(lab.uln)}"
-    return f"reticulocytes {_fmt(lab.value)}{_retic_kind(lab)}, range {rng}"
+    return message("with_range", value=_retic_kind(lab), low="" if lab.lln is None else _fmt(lab.lln),
+                   high="" if lab.uln is None else _fmt(lab.uln))
 
 
-def _retic_kind(lab: Lab) -> str:
-    kind = {"RETIC_ABS": "absolute count", "RETIC_PCT": "percentage, no absolute count"}.get(lab.label)
-    return f" ({kind})" if kind else ""
+def _retic_kind(lab: Lab) -> Message:
+    """"reticulocytes 1.2", with "(absolute count)" or "(percentage, no absolute count)" when known."""
+    code = {"RETIC_ABS": "reticulocytes_absolute", "RETIC_PCT": "reticulocytes_percentage"}.get(lab.label)
+    return message(code or "reticulocytes", value=_fmt(lab.value))
 
 
 def _aiha_international(a: HbAssessment, baseline: Baseline | None, t: Mapping[str, float]) -> AssessmentResult:
     hb = _d(a.hb)
-    missing: list[str] = []
+    missing: list[Message] = []
     markers = [
         _is_normal(a.ldh, "LDH", missing),
         _is_normal(a.tbil, "total bilirubin", missing),
@@ -145,60 +151,63 @@ def _aiha_international(a: HbAssessment, baseline: Baseline | None, t: Mapping[s
     by_level = hb >= _d(t["pr_hb"])
     if baseline is None:
         by_rise = None
-        rise_text = "rise not assessable (baseline missing)"
+        rise_text = message("rise_not_assessable")
     else:
         rise = hb - _d(baseline.value)
         by_rise = rise >= _d(t["pr_hb_rise"])
-        rise_text = (f"rise {_fmt(rise)} from baseline {_fmt(baseline.value)} "
-                     f"{'>=' if by_rise else '<'} {_fmt(t['pr_hb_rise'])}")
+        rise_text = _compared(message("rise", rise=_fmt(rise), baseline=_fmt(baseline.value)), by_rise,
+                              t["pr_hb_rise"])
     partial = True if (by_level or by_rise) else (None if by_rise is None else False)
     reasons = [
-        f"Hb {_fmt(hb)} {'>=' if hb_cr else '<'} {_fmt(t['cr_hb'])}",
-        f"Hb {'>=' if by_level else '<'} {_fmt(t['pr_hb'])}",
+        _compared(message("hb", value=_fmt(hb)), hb_cr, t["cr_hb"]),
+        _compared(word("Hb"), by_level, t["pr_hb"]),
         rise_text,
     ]
     retic = _retic_text(a.retic)
     if retic:
         reasons.append(retic)
-    abnormal = [n for n, ok in zip(("LDH", "total bilirubin", "reticulocytes"), markers) if ok is False]
+    abnormal = [word(n) for n, ok in zip(("LDH", "total bilirubin", "reticulocytes"), markers) if ok is False]
     if abnormal:
-        reasons.append("above ULN: " + ", ".join(abnormal))
+        reasons.append(message("above_uln", names=listed("list_comma", abnormal)))
     if missing:
-        reasons.append("missing for CR: " + ", ".join(missing))
+        reasons.append(message("missing_for_cr", names=listed("list_comma", missing)))
     return _decide(a.hb, cr, partial, PR, reasons, a.date)
 
 
 def _aiha_cn2017(a: HbAssessment, t: Mapping[str, float]) -> AssessmentResult:
     hb = _d(a.hb)
-    missing: list[str] = []
+    missing: list[Message] = []
     if a.hb_lln is None:
-        missing.append("Hb LLN")
+        missing.append(word("Hb LLN"))
         hb_normal = None
     else:
         hb_normal = hb >= _d(a.hb_lln)
     retic_normal = _is_normal(a.retic, "reticulocytes", missing, need_lln=True)
     tbil_normal = _is_normal(a.tbil, "total bilirubin", missing)
     if a.antiglobulin_negative is None:
-        missing.append("antiglobulin test")
+        missing.append(word("antiglobulin test"))
     cr = _all([hb_normal, retic_normal, tbil_normal, a.antiglobulin_negative])
     pr_hb = hb > _d(t["pr_hb"])
     pr_retic = None if a.retic_pct is None else _d(a.retic_pct) < _d(t["pr_retic_pct"])
     pr_tbil = None if a.tbil is None else _d(a.tbil.value) < _d(t["pr_tbil"])
     if a.retic_pct is None:
-        missing.append("reticulocytes %")
+        missing.append(word("reticulocytes %"))
     partial = _all([pr_hb, pr_retic, pr_tbil])
-    reasons = [f"Hb {_fmt(hb)} {'>' if pr_hb else '<='} {_fmt(t['pr_hb'])}"]
+    reasons = [_compared(message("hb", value=_fmt(hb)), pr_hb, t["pr_hb"], ">", "<=")]
     if pr_retic is not None:
-        reasons.append(f"reticulocytes {_fmt(a.retic_pct)} % {'<' if pr_retic else '>='} {_fmt(t['pr_retic_pct'])} %")
+        reasons.append(message("retic_pct_compared", value=_fmt(a.retic_pct), op=_op(pr_retic, "<", ">="),
+                               limit=_fmt(t["pr_retic_pct"])))
     if pr_tbil is not None:
-        reasons.append(f"total bilirubin {_fmt(a.tbil.value)} {'<' if pr_tbil else '>='} {_fmt(t['pr_tbil'])} umol/L")
+        reasons.append(message("tbil_compared", value=_fmt(a.tbil.value), op=_op(pr_tbil, "<", ">="),
+                               limit=_fmt(t["pr_tbil"])))
     if a.antiglobulin_negative is not None:
-        reasons.append(f"antiglobulin tests {'negative' if a.antiglobulin_negative else 'positive'}")
+        reasons.append(message("antiglobulin_negative" if a.antiglobulin_negative else "antiglobulin_positive"))
     retic = _retic_text(a.retic)
     if retic:
         reasons.append(retic)
     if missing:
-        reasons.append("missing: " + ", ".join(dict.fromkeys(missing)))
+        unique = list({m["params"]["word"]: m for m in missing}.values())
+        reasons.append(message("missing_values", names=listed("list_comma", unique)))
     return _decide(a.hb, cr, partial, PR, reasons, a.date)
 
 
@@ -239,37 +248,37 @@ def prca_response(
     for a in (a for a in daily if a.date > first_infusion):
         outside = _window_reason(a.date, assess_from, assess_until)
         if outside:
-            results.append(_with_several(AssessmentResult(a.date, NE, False, f"Hb {_fmt(a.hb)}: {outside}", a.hb),
-                                         several, "values"))
+            results.append(_with_several(
+                AssessmentResult(a.date, NE, False, message("hb_because", value=_fmt(a.hb), why=outside), a.hb),
+                several, "values"))
             continue
         before = [d for d in rbc_dates if d <= a.date]
         since = max([first_infusion, *before])
         free = (a.date - since).days
         independent = free >= free_days
-        since_text = (f"last red-cell transfusion {before[-1]}" if before and before[-1] >= first_infusion
-                      else f"first infusion {first_infusion}")
-        reasons = [f"{free} days transfusion-free since {since_text} ({'>=' if independent else '<'} {free_days})"]
+        since_text = (message("since_transfusion", date=str(before[-1])) if before and before[-1] >= first_infusion
+                      else message("since_first_infusion", date=str(first_infusion)))
+        reasons = [message("transfusion_free", days=free, since=since_text, op=_op(independent), needed=free_days)]
         hb = _d(a.hb)
         hb_ok = hb >= hb_lln
-        reasons.append(f"Hb {_fmt(hb)} {'>=' if hb_ok else '<'} {_fmt(hb_lln)} ({sex} LLN)")
-        missing: list[str] = []
+        reasons.append(message("hb_vs_sex_lln", value=_fmt(hb), op=_op(hb_ok), lln=_fmt(hb_lln), sex=word(sex)))
+        missing: list[Message] = []
         if a.retic is None or a.retic.lln is None:
             retic_ok = None
-            missing.append("reticulocytes with LLN")
+            missing.append(word("reticulocytes with LLN"))
         else:
             retic_ok = _d(a.retic.value) >= _d(a.retic.lln)
-            reasons.append(f"reticulocytes {_fmt(a.retic.value)}{_retic_kind(a.retic)} {'>=' if retic_ok else '<'} "
-                           f"LLN {_fmt(a.retic.lln)}")
+            reasons.append(_compared(_retic_kind(a.retic), retic_ok, message("lln_value", value=_fmt(a.retic.lln))))
         if baseline is None:
             rise_ok = None
-            missing.append("baseline Hb")
+            missing.append(word("baseline Hb"))
         else:
             rise = hb - _d(baseline.value)
             rise_ok = rise >= rise_needed
-            reasons.append(f"rise {_fmt(rise)} from baseline {_fmt(baseline.value)} "
-                           f"{'>=' if rise_ok else '<'} {_fmt(rise_needed)}")
+            reasons.append(_compared(message("rise", rise=_fmt(rise), baseline=_fmt(baseline.value)), rise_ok,
+                                     rise_needed))
         if missing:
-            reasons.append("missing: " + ", ".join(missing))
+            reasons.append(message("missing_values", names=listed("list_comma", missing)))
         results.append(_with_several(
             _decide(a.hb, _all([independent, hb_ok, retic_ok]), _all([independent, rise_ok]), PR, reasons, a.date),
             several, "values"))
@@ -311,23 +320,23 @@ def neutropenia_response(
         outside = _window_reason(c.date, assess_from, assess_until)
         recent = _recent(gcsf, c.date, exclusion)
         if outside or recent:
-            why = outside or f"within {exclusion} days after G-CSF ({_therapy_text(recent)})"
-            results.append(_with_several(AssessmentResult(c.date, NE, False, f"ANC {_fmt(c.value)}: {why}", c.value),
-                                         several))
+            why = outside or message("after_gcsf", days=exclusion, therapy=_therapy_text(recent))
+            results.append(_with_several(
+                AssessmentResult(c.date, NE, False, message("anc_because", value=_fmt(c.value), why=why), c.value),
+                several))
             continue
         v = _d(c.value)
         cr = v >= cr_anc
-        reasons = [f"ANC {_fmt(v)} {'>=' if cr else '<'} {_fmt(cr_anc)}",
-                   f"{'>=' if v >= pr_anc else '<'} {_fmt(pr_anc)}"]
+        reasons = [_compared(message("anc", value=_fmt(v)), cr, cr_anc),
+                   message("op_limit", op=_op(v >= pr_anc), limit=_fmt(pr_anc))]
         if baseline is None:
             doubled_ok = None
-            reasons.append("baseline missing")
+            reasons.append(message("baseline_missing_short"))
         else:
             doubled = fold * _d(baseline.value)
             doubled_ok = v >= doubled
-            reasons.append(
-                f"{'>=' if doubled_ok else '<'} {_fmt(fold)} x baseline {_fmt(baseline.value)} ({_fmt(doubled)})"
-            )
+            reasons.append(message("op_limit", op=_op(doubled_ok), limit=message(
+                "times_baseline", fold=_fmt(fold), baseline=_fmt(baseline.value), product=_fmt(doubled))))
         results.append(_with_several(_decide(c.value, cr, _all([v >= pr_anc, doubled_ok]), PR, reasons, c.date),
                                      several))
     return _summarise_partial(criteria_set, baseline, results, thresholds=thresholds, first_infusion=first_infusion,
@@ -368,8 +377,8 @@ def multilineage_response(
         confirm_response_days=_days(thresholds, "confirm_response_days"),
         confirm_failure_days=thresholds.get("confirm_failure_days"),
         response_label=PR,
-        preamble="per lineage: " + ", ".join(f"{n} {r.best_confirmed_response}" for n, r in lineages.items())
-        + f"; lineages paired within {window} days",
+        preamble=message("lineages_preamble", days=window, lineages=listed("list_comma", [
+            message("lineage_category", lineage=n, category=r.best_confirmed_response) for n, r in lineages.items()])),
     )
     return MultilineageResult(
         criteria_set, dict(lineages), combined, {n: r.best_confirmed_response for n, r in lineages.items()}
@@ -385,11 +394,13 @@ def _paired(on: date, lineages: Mapping[str, ResponseResult], window: int) -> As
         if evaluable or near:
             seen[name] = max(evaluable or near, key=lambda a: a.date)
     missing = [n for n in lineages if n not in seen]
-    parts = ", ".join(f"{n} {a.category}" for n, a in seen.items())
+    parts = listed("list_comma", [message("lineage_category", lineage=n, category=a.category) for n, a in seen.items()])
     if any(a.date != on for a in seen.values()):
-        parts += f" (paired within {window} days: " + ", ".join(f"{n} on {a.date}" for n, a in seen.items()) + ")"
+        parts = message("paired_dates", parts=parts, days=window, dates=listed("list_comma", [
+            message("lineage_on", lineage=n, date=str(a.date)) for n, a in seen.items()]))
     if missing:
-        return AssessmentResult(on, NE, False, f"{parts}; not assessed within {window} days: {', '.join(missing)}")
+        return AssessmentResult(on, NE, False, message("paired_missing", parts=parts, days=window,
+                                                       missing=listed("list_comma", missing)))
     categories = [a.category for a in seen.values()]
     if NR in categories:
         category = NR

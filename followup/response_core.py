@@ -1,8 +1,10 @@
 """Results and the engine shared by every response criteria set (CLINICAL_RULES.md sections 1
 and 2): confirmation, best confirmed response, loss, duration, baseline and the explanations.
 
-Pure: no Django, no ORM, no clock. The rules are described in :mod:`followup.response`, which
-re-exports the public names.
+Pure: no ORM, no clock; the reasons and explanations are messages (`followup.response_messages`),
+worded by `trials.messages` in English (``reason``, ``explanation``) or the reader's language
+(``reason_shown``, ``explanation_shown``, ``as_api(render)``). The rules are described in
+:mod:`followup.response`, which re-exports the public names.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .response_inputs import Therapy, several_text
+from trials.messages import Message, english, listed, message, render, word
+
+from .response_inputs import Therapy
+from .response_messages import combined_day, joined
 
 CR = "CR"
 R = "R"
@@ -38,8 +43,18 @@ class AssessmentResult:
     date: date
     category: str
     evaluable: bool
-    reason: str
+    reason_message: Message
     value: float | None = None
+
+    @property
+    def reason(self) -> str:
+        """Which values, dates and rule gave the category, in English."""
+        return english(self.reason_message)
+
+    @property
+    def reason_shown(self) -> str:
+        """The reason in the reader's (active) language."""
+        return render(self.reason_message)
 
 
 @dataclass(frozen=True)
@@ -53,7 +68,7 @@ class ResponseResult:
     response_date: date | None
     time_to_response_days: int | None
     loss_of_response_date: date | None
-    explanation: str
+    explanation_message: Message
     complete_response_date: date | None = None
     loss_of_complete_response_date: date | None = None
     duration_of_response_days: int | None = None
@@ -62,10 +77,21 @@ class ResponseResult:
     time_points: tuple[TimePoint, ...] = ()
     lineages: Mapping[str, ResponseResult] = field(default_factory=dict)
 
-    def as_api(self) -> dict[str, Any]:
-        """The API.md JSON body (dates as ISO strings), then the detail behind it."""
+    @property
+    def explanation(self) -> str:
+        """How the best confirmed response was reached, in English."""
+        return english(self.explanation_message)
+
+    @property
+    def explanation_shown(self) -> str:
+        """The explanation in the reader's (active) language."""
+        return render(self.explanation_message)
+
+    def as_api(self, say: Callable[[Message], str] = english) -> dict[str, Any]:
+        """The API.md JSON body (dates as ISO strings), then the detail behind it; the reasons and
+        the explanation worded by ``say`` (``trials.messages.render``: in the active language)."""
         iso = lambda d: d.isoformat() if d else None  # noqa: E731
-        return {**self._api_contract(iso),
+        return {**self._api_contract(iso, say),
                 "complete_response_date": iso(self.complete_response_date),
                 "loss_of_complete_response_date": iso(self.loss_of_complete_response_date),
                 "duration_of_response_days": self.duration_of_response_days,
@@ -73,20 +99,20 @@ class ResponseResult:
                 "time_in_response_share": self.time_in_response_share,
                 "time_points": [
                     {"name": p.name, "target_date": iso(p.target_date), "assessment_date": iso(p.assessment_date),
-                     "met": p.met, "reason": p.reason}
+                     "met": p.met, "reason": say(p.reason_message)}
                     for p in self.time_points
                 ],
-                "lineages": {name: lineage.as_api() for name, lineage in self.lineages.items()},
-                "explanation": self.explanation}
+                "lineages": {name: lineage.as_api(say) for name, lineage in self.lineages.items()},
+                "explanation": say(self.explanation_message)}
 
-    def _api_contract(self, iso) -> dict[str, Any]:
+    def _api_contract(self, iso, say) -> dict[str, Any]:
         return {
             "criteria_set": self.criteria_set,
             "baseline": None
             if self.baseline is None
             else {"analyte": self.baseline.analyte, "value": self.baseline.value, "date": iso(self.baseline.date)},
             "assessments": [
-                {"date": iso(a.date), "category": a.category, "evaluable": a.evaluable, "reason": a.reason,
+                {"date": iso(a.date), "category": a.category, "evaluable": a.evaluable, "reason": say(a.reason_message),
                  "value": a.value}
                 for a in self.assessments
             ],
@@ -105,7 +131,17 @@ class TimePoint:
     target_date: date
     assessment_date: date | None
     met: bool | None
-    reason: str
+    reason_message: Message
+
+    @property
+    def reason(self) -> str:
+        """Why the time point was met or not, in English."""
+        return english(self.reason_message)
+
+    @property
+    def reason_shown(self) -> str:
+        """The reason in the reader's (active) language."""
+        return render(self.reason_message)
 
 
 @dataclass(frozen=True)
@@ -155,13 +191,14 @@ def _find_baseline(items, *, analyte: str, date_of, value_of, first_infusion: da
     return Baseline(analyte, value_of(last), date_of(last))
 
 
-def _baseline_text(baseline: Baseline | None, first_infusion: date, lookback_days, several=None) -> str:
+def _baseline_text(baseline: Baseline | None, first_infusion: date, lookback_days, several_on=None) -> Message:
     if baseline is not None:
-        n = (several or {}).get(baseline.date)
-        combined = f" ({several_text(baseline.date, n)})" if n else ""
-        return f"baseline {baseline.analyte} {_fmt(baseline.value)} on {baseline.date}{combined}"
-    return (f"baseline missing: no count in the {int(lookback_days)} days on or before the first infusion "
-            f"({first_infusion})")
+        said = {"analyte": baseline.analyte, "value": _fmt(baseline.value), "date": str(baseline.date)}
+        n = (several_on or {}).get(baseline.date)
+        if n:
+            return message("baseline_several", **said, several=combined_day(baseline.date, n))
+        return message("baseline", **said)
+    return message("baseline_missing", days=int(lookback_days), first=str(first_infusion))
 
 
 def _with_several(result: AssessmentResult, several: Mapping[date, int], what: str = "counts") -> AssessmentResult:
@@ -170,7 +207,7 @@ def _with_several(result: AssessmentResult, several: Mapping[date, int], what: s
     if not n:
         return result
     return AssessmentResult(result.date, result.category, result.evaluable,
-                            f"{result.reason}; {several_text(result.date, n, what)}", result.value)
+                            joined([result.reason_message, combined_day(result.date, n, what)]), result.value)
 
 
 def _recent(therapies: Sequence[Therapy], on: date, days: int) -> Therapy | None:
@@ -180,17 +217,17 @@ def _recent(therapies: Sequence[Therapy], on: date, days: int) -> Therapy | None
     return max(hits, key=lambda t: (t.start, t.end or date.max, t.kind)) if hits else None
 
 
-def _therapy_text(t: Therapy) -> str:
+def _therapy_text(t: Therapy) -> Message:
     if t.end is None:
-        return f"{t.kind} from {t.start} (ongoing)"
+        return message("therapy_ongoing", therapy=word(t.kind), start=str(t.start))
     if t.end == t.start:
-        return f"{t.kind} on {t.start}"
-    return f"{t.kind} {t.start} to {t.end}"
+        return message("therapy_on", therapy=word(t.kind), start=str(t.start))
+    return message("therapy_period", therapy=word(t.kind), start=str(t.start), end=str(t.end))
 
 
-def _window_reason(on: date, assess_from: date | None, assess_until: date | None) -> str | None:
+def _window_reason(on: date, assess_from: date | None, assess_until: date | None) -> Message | None:
     if (assess_from is not None and on < assess_from) or (assess_until is not None and on > assess_until):
-        return f"outside the evaluation window ({assess_from or '...'} to {assess_until or '...'})"
+        return message("outside_window", start=str(assess_from or "..."), end=str(assess_until or "..."))
     return None
 
 
@@ -230,15 +267,15 @@ def _summarise(
     confirm_response_days: int,
     confirm_failure_days: int | None,
     response_label: str,
-    preamble: str,
+    preamble: Message,
     several: Mapping[date, int] | None = None,
     several_what: str = "counts",
 ) -> ResponseResult:
     """Confirmation, best confirmed response, loss and duration (module docstring)."""
     assessments = tuple(sorted(assessments, key=lambda a: a.date))
     ev = [a for a in assessments if a.evaluable]
-    said = [preamble, f"{len(ev)} of {len(assessments)} assessments evaluable"]
-    said += [several_text(on, n, several_what) for on, n in sorted((several or {}).items())]
+    said = [preamble, message("evaluable_of", evaluable=len(ev), total=len(assessments))]
+    said += [combined_day(on, n, several_what) for on, n in sorted((several or {}).items())]
 
     response = _first_confirmed_run(ev, 0, lambda a: _RANK[a.category] >= 1, confirm_response_days)
     complete = _first_confirmed_run(ev, 0, lambda a: _RANK[a.category] >= 2, confirm_response_days)
@@ -247,31 +284,27 @@ def _summarise(
     if response is not None:
         i, j = response
         response_date = ev[i].date
-        said.append(
-            f"response ({ev[i].category}) on {ev[i].date} confirmed by {ev[j].date} "
-            f"(>= {confirm_response_days} days apart)"
-        )
+        said.append(message("response_confirmed", category=ev[i].category, date=str(ev[i].date), by=str(ev[j].date),
+                            days=confirm_response_days))
     if complete is not None:
         i, j = complete
         complete_date = ev[i].date
-        said.append(f"CR on {ev[i].date} confirmed by {ev[j].date} (>= {confirm_response_days} days apart)")
+        said.append(message("cr_confirmed", date=str(ev[i].date), by=str(ev[j].date), days=confirm_response_days))
 
     if confirm_failure_days is not None:
         if response is not None:
             loss = _first_confirmed_run(ev, response[1] + 1, lambda a: _RANK[a.category] < 1, confirm_failure_days)
             if loss is not None:
                 loss_date = ev[loss[0]].date
-                said.append(
-                    f"loss of response on {loss_date} ({ev[loss[0]].category}) confirmed by "
-                    f"{ev[loss[1]].date} (>= {confirm_failure_days} day(s) apart)"
-                )
+                said.append(message("loss_confirmed", date=str(loss_date), category=ev[loss[0]].category,
+                                    by=str(ev[loss[1]].date), days=confirm_failure_days))
         if complete is not None:
             loss_cr = _first_confirmed_run(ev, complete[1] + 1, lambda a: _RANK[a.category] < 2, confirm_failure_days)
             if loss_cr is not None:
                 loss_cr_date = ev[loss_cr[0]].date
-                said.append(f"loss of CR on {loss_cr_date} confirmed by {ev[loss_cr[1]].date}")
+                said.append(message("loss_cr_confirmed", date=str(loss_cr_date), by=str(ev[loss_cr[1]].date)))
     else:
-        said.append("this criteria set defines no loss-of-response rule")
+        said.append(message("no_loss_rule"))
 
     if complete is not None:
         best = CR
@@ -280,27 +313,25 @@ def _summarise(
     elif ev and _nr_unconfirmed(ev, 1 if confirm_failure_days is None else int(confirm_failure_days)):
         best = NE
         nr_days = 1 if confirm_failure_days is None else int(confirm_failure_days)
-        said.append(f"NR not confirmed (NR needs two assessments >= {nr_days} day(s) apart)")
+        said.append(message("nr_not_confirmed", days=nr_days))
     elif ev:
         best = NR
-        said.append(f"no response confirmed by two assessments >= {confirm_response_days} days apart")
+        said.append(message("no_response_confirmed", days=confirm_response_days))
     else:
         best = NE
-        said.append("no evaluable assessment")
+        said.append(message("no_evaluable"))
 
     duration = censored = None
     if response_date is not None:
         end = loss_date if loss_date is not None else ev[-1].date
         duration = (end - response_date).days
         censored = loss_date is None
-        said.append(
-            f"duration of response {duration} days"
-            + (f" (censored at the last evaluable assessment, {end})" if censored else "")
-        )
+        said.append(message("duration_censored", days=duration, date=str(end)) if censored
+                    else message("duration", days=duration))
 
     share = _time_in_response(ev)
     if share is not None:
-        said.append(f"{share[0]} of {share[1]} observed days in response (each evaluable category held until the next)")
+        said.append(message("time_in_response", days=share[0], observed=share[1]))
 
     return ResponseResult(
         criteria_set=criteria_set,
@@ -310,7 +341,8 @@ def _summarise(
         response_date=response_date,
         time_to_response_days=None if response_date is None else (response_date - first_infusion).days,
         loss_of_response_date=loss_date,
-        explanation=f"{criteria_set}: best confirmed response {best}; " + "; ".join(said) + ".",
+        explanation_message=message("explanation", criteria_set=criteria_set, best=best,
+                                    parts=listed("list_semicolon", said)),
         complete_response_date=complete_date,
         loss_of_complete_response_date=loss_cr_date,
         duration_of_response_days=duration,
@@ -335,13 +367,24 @@ def _time_in_response(evaluable: Sequence[AssessmentResult]) -> tuple[int, int] 
     return responding, (evaluable[-1].date - evaluable[0].date).days
 
 
-def _decide(value, cr: bool | None, partial: bool | None, label: str, reasons: list[str], on: date):
+def _decide(value, cr: bool | None, partial: bool | None, label: str, reasons: list[Message], on: date):
     """CR / partial / NR from three-valued criteria; NE when a missing value could change it."""
-    text = "; ".join(reasons)
+    text = listed("list_semicolon", reasons)
     if cr is True:
-        return AssessmentResult(on, CR, True, f"CR: {text}", value)
+        return AssessmentResult(on, CR, True, message("category_because", category=CR, reasons=text), value)
     if partial is True:
-        return AssessmentResult(on, label, True, f"{label}: {text}", value)
+        return AssessmentResult(on, label, True, message("category_because", category=label, reasons=text), value)
     if cr is None or partial is None:
-        return AssessmentResult(on, NE, False, f"not evaluable: {text}", value)
-    return AssessmentResult(on, NR, True, f"NR: {text}", value)
+        return AssessmentResult(on, NE, False, message("not_evaluable_because", reasons=text), value)
+    return AssessmentResult(on, NR, True, message("category_because", category=NR, reasons=text), value)
+
+
+def _op(holds: bool, yes: str = ">=", no: str = "<") -> str:
+    """The comparison a reason shows: ``yes`` when it holds, else ``no``."""
+    return yes if holds else no
+
+
+def _compared(value: Message | str, holds: bool, limit, yes: str = ">=", no: str = "<") -> Message:
+    """"<value> >= <limit>" (or ``no``): ``limit`` a number (formatted) or a message."""
+    return message("compared", value=value, op=_op(holds, yes, no),
+                   limit=limit if isinstance(limit, dict) else _fmt(limit))

@@ -1,7 +1,7 @@
 """What the response rules read of one participant, as plain values, and the response by the
 criteria family of their disease (CLINICAL_RULES.md sections 1 and 2).
 
-Pure: no Django, no ORM, no clock. `followup.selectors` builds `ResponseFacts` from the
+Pure: no ORM, no clock. `followup.selectors` builds `ResponseFacts` from the
 participant's rows and computes the response pages' result with `response_of_family` /
 `response_of_lineages`; the edit check of a count that changes the confirmed response
 (`followup.auto_queries`) builds them from the rows a save read and compares the best confirmed
@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+
+from trials.messages import listed, message
 
 from . import response as rules
 
@@ -144,25 +146,28 @@ def response_of_lineages(facts: ResponseFacts, criteria: CriteriaSet, *, lineage
         result = response_of_family(facts, lineage_set)
         if lineage in involved:
             lineages[lineage] = result
-            said.append(f"{lineage} involved ({disease})")
+            said.append(message("lineage_involved", lineage=lineage, disease=disease))
             continue
         limit = t.get(f"involved_{lineage.lower()}_below")
         if limit is None:
             continue
         if result.baseline is None:
-            said.append(f"{lineage} not assessed: no baseline value")
+            said.append(message("lineage_no_baseline", lineage=lineage))
         elif result.baseline.value < limit:
             lineages[lineage] = result
-            said.append(f"{lineage} involved: baseline {result.baseline.value:g} < {limit:g}")
+            said.append(message("lineage_below", lineage=lineage, value=f"{result.baseline.value:g}",
+                                limit=f"{limit:g}"))
         else:
-            said.append(f"{lineage} not involved: baseline {result.baseline.value:g} >= {limit:g}")
+            said.append(message("lineage_not_below", lineage=lineage, value=f"{result.baseline.value:g}",
+                                limit=f"{limit:g}"))
     if not lineages:
         raise NoInvolvedLineage("No involved lineage: no baseline haemoglobin, platelet or neutrophil value "
                                 "below the set's thresholds before the first infusion.")
     combined = rules.multilineage_response(lineages, first_infusion=facts.first, thresholds=t,
                                            criteria_set=criteria.code)
     overall = combined.overall
-    return replace(overall, lineages=lineages, explanation=f"{'; '.join(said)}. {overall.explanation}")
+    return replace(overall, lineages=lineages, explanation_message=message(
+        "lineages_then", lineages=listed("list_semicolon", said), overall=overall.explanation_message))
 
 
 # --- the edit check: a count that changes the confirmed response --------------------------------

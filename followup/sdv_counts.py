@@ -1,30 +1,32 @@
-"""Each participant's SDV progress under the key-items plan, kept up to date for the study page
-(`SdvCount`), so that the page sums a row per participant instead of counting every record.
+"""Each participant's SDV progress under the key-items plan, kept for the study page (`SdvCount`),
+so that the page sums a row per participant instead of counting every record.
 
-- Marked: any write of a record the progress counts (a case report form, its labs, a tick) is
-  announced with its history rows (`trials.hooks.records_written`, in the writer's transaction);
-  the participants it belongs to get their row marked `stale` by one upsert, committed with the
-  write or not at all. Writes that cannot move the progress are not marked: a record created in
-  progress (a planned infusion, an upcoming visit, a draft adverse event) and the records of a
-  screening not enrolled (a participant is counted from their records until first counted).
-- Counted again: `sdv_counts_refresh`, by the periodic reconcile (a participant without a row or
-  with a stale one; the page counts those from their records meanwhile). The
-  rows to count are locked first, so a write that marks one of them meanwhile waits and marks it
-  again after: a row is never left fresh with figures older than the records.
+- Stale, without a statement on any write: a participant's kept figures are behind their records
+  when they have no row, when their casebook changed after the change the figures were counted
+  at (`CasebookChange`, kept by triggers on the history tables of the casebook's records, which
+  are the records the progress counts: `followup.casebook_changes`), or when a tick was written
+  since (a trigger on the history table of the ticks clears the row's `counted_at`, installed
+  here in the same way). The plan does not move them: they are the key-items figures whatever
+  the study's plan, and the page counts a study on the all-items plan from its records.
+- Counted again: `sdv_counts_refresh`, by the periodic reconcile. The rows to count are locked,
+  then their participants' casebook change rows (a trigger writing one holds it until its write
+  commits), so a write in progress is waited for and counted, or marks the row stale after; the
+  row keeps the change time read under that lock.
 - Read (`kept_by_site`, `followup.sdv_progress.study_sdv_sites`): the kept figures of the fresh
-  rows and, in the same statement, the participants without a row or with a stale one, whose
-  figures are counted from their records then. The page never shows figures behind the data.
+  rows and, in the same statement, the participants whose figures are stale, counted from their
+  records then. The page never shows figures behind the data.
 """
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import Aggregate, CharField, Count, Q, Sum
+from django.apps import apps
+from django.db import connections, transaction
+from django.db.models import Aggregate, CharField, Count, F, Q, Sum
 from django.db.models.functions import Cast
 
-from enrollment.models import Consent, Participant, Screening, ScreeningLab
+from enrollment.models import Participant
 
-from .models import Assessment, LabResult
-from .record_states import COMPLETE, entered_state
+from .casebook_changes import NEVER
+from .signoff_models import CasebookChange
 from .sdv_models import SdvCount
 
 # Beyond this many participants waiting to be counted again, the page counts the whole study from
@@ -32,10 +34,7 @@ from .sdv_models import SdvCount
 NAMED_LIMIT = 2000
 # Rows counted again per transaction by the refresh (each batch's rows locked while it counts).
 BATCH = 2000
-
-# The records the progress counts, by model label: the kind of form (`followup.record_refs`).
-_DIRECT = {"dosing.Infusion": "infusion", "followup.Visit": "visit", "followup.Assessment": "assessment",
-           "followup.AdverseEvent": "adverse_event", "followup.ItemVerification": None}
+TRIGGER = "sdv_count_ticked"
 
 
 class _Ids(Aggregate):
@@ -50,71 +49,26 @@ class _Ids(Aggregate):
         return super(_Ids, clone).as_sql(compiler, connection, **extra)
 
 
-def _screening_participant(screening) -> tuple[bool, int | None]:
-    """(known, participant id) of a screening from what was read with it, without a query."""
-    if screening is None or not Screening.participant.is_cached(screening):
-        return False, None
-    participant = Screening.participant.related.get_cached_value(screening)
-    return True, participant.pk if participant is not None else None
+def stale_participants() -> Q:
+    """The participants whose progress is to be counted from their records: no row or a cleared
+    one (`counted_at` is null on both), or a casebook changed since it was counted."""
+    return Q(sdv_count__counted_at__isnull=True) | Q(casebook_change__changed_at__gt=F("sdv_count__counted_at"))
 
 
-def _participants_marked(model, rows, history_type: str) -> tuple[set[int], set[int], set[int]]:
-    """(participant ids, screening ids, assessment ids) whose progress the write may have moved;
-    the screenings and assessments are those whose participant is not known without a query."""
-    participants: set[int] = set()
-    screenings: set[int] = set()
-    assessments: set[int] = set()
-    label = model._meta.label
-    if label in _DIRECT:
-        kind = _DIRECT[label]
-        for row in rows:
-            if history_type == "+" and kind is not None and entered_state(kind, row) != COMPLETE:
-                continue  # created in progress (or a dismissed draft): nothing to verify yet
-            participants.add(row.participant_id)
-    elif model is LabResult:
-        for row in rows:
-            if LabResult.assessment.is_cached(row):
-                participants.add(row.assessment.participant_id)
-            else:
-                assessments.add(row.assessment_id)
-    elif model in (Screening, ScreeningLab, Consent):
-        for row in rows:
-            if model is Screening and history_type == "+":
-                continue  # a new screening is not enrolled
-            screening = row if model is Screening else (row.screening if model.screening.is_cached(row) else None)
-            known, participant = _screening_participant(screening)
-            if not known:
-                screenings.add(row.pk if model is Screening else row.screening_id)
-            elif participant is not None:
-                participants.add(participant)
-    return participants, screenings, assessments
+def fresh_participants() -> Q:
+    """The participants whose kept figures are those of their records."""
+    return Q(sdv_count__counted_at__isnull=False) & (
+        Q(casebook_change__isnull=True) | Q(casebook_change__changed_at__lte=F("sdv_count__counted_at")))
 
 
-def mark_written(*, model, rows, history_type: str) -> None:
-    """Receiver of `trials.hooks.records_written`: mark the progress of the participants whose
-    records were written stale, in the writer's transaction (one statement; one more when a
-    screening's or an assessment's participant was not read with it), and count it again once the
-    transaction commits (the periodic reconcile)."""
-    participants, screenings, assessments = _participants_marked(model, rows, history_type)
-    if screenings:
-        participants.update(Participant.objects.filter(screening_id__in=screenings).values_list("pk", flat=True))
-    if assessments:
-        participants.update(Assessment.objects.filter(pk__in=assessments).values_list("participant_id", flat=True))
-    if not participants:
-        return
-    SdvCount.objects.bulk_create([SdvCount(participant_id=pk, stale=True) for pk in sorted(participants)],
-                                 update_conflicts=True, unique_fields=["participant"], update_fields=["stale"])
-
-
-def stale_participants():
-    """The participants whose progress is to be counted from their records (no row, or stale)."""
-    return Q(sdv_count__isnull=True) | Q(sdv_count__stale=True)
+def _stale_rows() -> Q:
+    return Q(counted_at__isnull=True) | Q(participant__casebook_change__changed_at__gt=F("counted_at"))
 
 
 def kept_by_site(study, site_ids) -> list[dict]:
     """Per site of `site_ids`: participants, the kept figures of the fresh rows (required,
     verified), how many are stale, and their ids comma-joined (one query)."""
-    fresh = Q(sdv_count__stale=False)
+    fresh = fresh_participants()
     return list(Participant.objects.filter(study=study, site_id__in=site_ids).values("site_id").annotate(
         participants=Count("pk"), required=Sum("sdv_count__required", filter=fresh),
         verified=Sum("sdv_count__verified", filter=fresh), stale=Count("pk", filter=stale_participants()),
@@ -122,10 +76,10 @@ def kept_by_site(study, site_ids) -> list[dict]:
 
 
 def sdv_counts_refresh(participant_ids=None, *, study=None) -> int:
-    """Count again the progress of the participants without a row or with a stale one, among
+    """Count again the progress of the stale participants (no row, or stale), among
     `participant_ids` or of `study` (every study's without either); how many were counted. The
-    rows are created first (stale) and committed, then locked while their participants are counted
-    (see the module's docstring)."""
+    missing rows are created first (to be counted), then each batch is locked with its casebook
+    change rows while its participants are counted (see the module's docstring)."""
     from .sdv_progress import key_plan_figures  # noqa: PLC0415 - it reads the kept rows through this module
 
     participants = Participant.objects.all()
@@ -139,25 +93,77 @@ def sdv_counts_refresh(participant_ids=None, *, study=None) -> int:
     counted = 0
     while True:
         with transaction.atomic():
-            rows = list(SdvCount.objects.select_for_update().filter(participant__in=participants, stale=True)
-                        .order_by("pk")[:BATCH])
+            rows = list(SdvCount.objects.select_for_update(of=("self",)).filter(participant__in=participants)
+                        .filter(_stale_rows()).order_by("pk")[:BATCH])
             if not rows:
                 return counted
-            where = dict(Participant.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", "study_id"))
+            ids = [row.pk for row in rows]
+            changed = dict(CasebookChange.objects.select_for_update().filter(participant_id__in=ids).order_by("pk")
+                           .values_list("participant_id", "changed_at"))
+            where = dict(Participant.objects.filter(pk__in=ids).values_list("pk", "study_id"))
             figures: dict[int, list[int]] = {}
             for study_id in set(where.values()):
-                ids = [pk for pk, of in where.items() if of == study_id]
-                sites = Participant.objects.filter(pk__in=ids).values("site_id").distinct()
+                of_study = [pk for pk, of in where.items() if of == study_id]
+                sites = Participant.objects.filter(pk__in=of_study).values("site_id").distinct()
                 figures.update(key_plan_figures(study_id, sites, by="participant",
-                                                only=Participant.objects.filter(pk__in=ids)))
+                                                only=Participant.objects.filter(pk__in=of_study)))
             for row in rows:
                 row.required, row.verified = figures.get(row.pk, (0, 0))
-            for row in rows:
-                row.stale = False
-            SdvCount.objects.bulk_update(rows, ["required", "verified", "stale"], batch_size=500)
+                row.counted_at = changed.get(row.pk, NEVER)
+            SdvCount.objects.bulk_update(rows, ["required", "verified", "counted_at"], batch_size=500)
             counted += len(rows)
 
 
 def sdv_counts_reconcile() -> int:
     """Count again every participant without a row or with a stale one (the periodic reconcile)."""
     return sdv_counts_refresh()
+
+
+# --- the trigger of the ticks -------------------------------------------------------------------------
+
+def _statements(vendor: str, get_model) -> list[str]:
+    """A tick's history row written clears its participant's `counted_at` in the same statement."""
+    history = get_model("followup", "HistoricalItemVerification")._meta.db_table
+    counts = get_model("followup", "SdvCount")._meta.db_table
+    clear = f"UPDATE {counts} SET counted_at = NULL WHERE participant_id = NEW.participant_id"
+    if vendor == "postgresql":
+        return [f"CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"{clear}; RETURN NULL; END $$",
+                f"DROP TRIGGER IF EXISTS {TRIGGER} ON {history}",
+                f"CREATE TRIGGER {TRIGGER} AFTER INSERT ON {history} FOR EACH ROW EXECUTE FUNCTION {TRIGGER}()"]
+    if vendor == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {TRIGGER}",
+                f"CREATE TRIGGER {TRIGGER} AFTER INSERT ON {history} FOR EACH ROW BEGIN {clear}; END"]
+    raise NotImplementedError(f"The SDV count trigger is written for PostgreSQL and SQLite, not {vendor}.")
+
+
+def install(connection, get_model=None) -> None:
+    with connection.cursor() as cursor:
+        for statement in _statements(connection.vendor, get_model or apps.get_model):
+            cursor.execute(statement)
+
+
+def uninstall(connection, get_model=None) -> None:
+    history = (get_model or apps.get_model)("followup", "HistoricalItemVerification")._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {history}")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {TRIGGER}()")
+        else:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER}")
+
+
+def installed(connection) -> bool:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT 1 FROM pg_trigger WHERE tgname = %s", [TRIGGER])
+        else:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = %s", [TRIGGER])
+        return cursor.fetchone() is not None
+
+
+def after_migrate(sender, using, **kwargs) -> None:
+    """post_migrate: the trigger installed again (idempotent; a table rebuilt on SQLite loses it)."""
+    connection = connections[using]
+    if SdvCount._meta.db_table in connection.introspection.table_names():
+        install(connection)

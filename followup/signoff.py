@@ -9,20 +9,21 @@ and the meaning they read (`trials.signatures.CASEBOOK_MEANING`); each is a row 
 The signature holds only while the data it approved stand: any later change of the casebook -
 screening (with its labs and prior therapies), consent, the participant's own record, infusions,
 visits, assessments (with their labs, transfusions and rescue therapies) and adverse events -
-withdraws it. The time of the latest change is read from the history of those records
-(django-simple-history's `history_date`: every write keeps a history row, `trials.audit`), in the
-same statement that reads the signature (`latest_change`), so no write has to remember to clear
-the signature.
+withdraws it. The time of the latest change is that of the latest history row of those records
+(django-simple-history's `history_date`: every write keeps a history row, `trials.audit`), stored
+per participant by database triggers on their history tables in the statement that writes the row
+(`followup.casebook_changes`), and read in the same statement that reads the signature
+(`latest_change`), so no write has to remember to clear the signature.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.db.models import OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,45 +35,27 @@ from trials.errors import ServiceError
 from trials.scoping import Action, require
 from trials.signatures import CASEBOOK_MEANING, check_signature, printed_name
 
+from . import casebook_changes as changes
 from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
-from .signoff_models import CasebookSignature
+from .signoff_models import CasebookChange, CasebookSignature
 
-# Below every change time: a record kind with no history row for the participant adds no change.
-_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
-
-# The casebook's records, each with the lookup from its history rows to the participant's
-# screening or to the participant. A deleted record keeps its history rows: its deletion counts.
-SCREENING_RECORDS = ((Screening, "id"), (ScreeningLab, "screening_id"), (PriorTherapy, "screening_id"),
-                     (Consent, "screening_id"))
-PARTICIPANT_RECORDS = ((Participant, "id"), (Infusion, "participant_id"), (Visit, "participant_id"),
-                       (Assessment, "participant_id"), (LabResult, "assessment__participant_id"),
-                       (Transfusion, "assessment__participant_id"), (RescueTherapy, "assessment__participant_id"),
-                       (AdverseEvent, "participant_id"))
+# The casebook's records (`followup.casebook_changes`), as (model, link of their history rows to the
+# participant's screening or to the participant).
+_MODELS = {model.__name__: model for model in (Screening, ScreeningLab, PriorTherapy, Consent, Participant, Infusion,
+                                                Visit, Assessment, LabResult, Transfusion, RescueTherapy, AdverseEvent)}
+SCREENING_RECORDS = tuple((_MODELS[name], lookup) for _app, name, lookup in changes.SCREENING_RECORDS)
+PARTICIPANT_RECORDS = tuple((_MODELS[name], lookup) for _app, name, lookup in changes.PARTICIPANT_RECORDS)
 
 
-def _latest_history(model: type[models.Model], lookup: str, value) -> Coalesce:
-    rows = model.history.model.objects.filter(**{lookup: value})
-    if model is Participant:
-        # The lock of a signed casebook (`enrollment.locks`) changes no data: while locked nothing
-        # else of the participant's row can change, so its rows with a lock are the lock's own. An
-        # unlock opens the casebook to changes again: it counts, and the casebook is signed again
-        # before it is locked again.
-        rows = rows.filter(locked_at__isnull=True)
-    rows = rows.order_by("-history_date").values("history_date")
-    return Coalesce(Subquery(rows[:1]), Value(_NEVER), output_field=models.DateTimeField())
-
-
-def latest_change(participant=None, screening=None) -> Greatest:
+def latest_change(participant=None) -> Coalesce:
     """An expression: the time of the latest change of any record of the participant's casebook
-    (`SCREENING_RECORDS`, `PARTICIPANT_RECORDS`), from their history tables. `participant` and
-    `screening` are the participant's and its screening's ids, as values or as references to the
-    outer query (by default, of a query of participants). One scalar subquery per record kind, all
-    in the statement that annotates it."""
+    (`SCREENING_RECORDS`, `PARTICIPANT_RECORDS`), as stored with each change of them
+    (`CasebookChange`, kept from their history by `followup.casebook_changes`). `participant` is the
+    participant's id, as a value or as a reference to the outer query (by default, of a query of
+    participants). One indexed lookup in the statement that annotates it."""
     participant = OuterRef("pk") if participant is None else participant
-    screening = OuterRef("screening_id") if screening is None else screening
-    return Greatest(*(_latest_history(model, lookup, screening) for model, lookup in SCREENING_RECORDS),
-                    *(_latest_history(model, lookup, participant) for model, lookup in PARTICIPANT_RECORDS),
-                    output_field=models.DateTimeField())
+    stored = CasebookChange.objects.filter(participant_id=participant).values("changed_at")[:1]
+    return Coalesce(Subquery(stored), Value(changes.NEVER), output_field=models.DateTimeField())
 
 
 def signature_holds(signed_at: datetime, changed_at: datetime | None) -> bool:
@@ -134,7 +117,7 @@ def casebook_signature_state(participant, *, fresh: bool = False) -> CasebookSig
     if hasattr(participant, _READ_WITH) and not fresh:
         return _state(_annotated_signature(participant))
     signature = (CasebookSignature.objects.filter(participant_id=participant.pk).select_related("signed_by")
-                 .annotate(latest_change=latest_change(participant.pk, participant.screening_id))
+                 .annotate(latest_change=latest_change(participant.pk))
                  .order_by("-signed_at", "-id").first())
     return _state(signature)
 

@@ -5,7 +5,8 @@ re-entering their password (`trials.signatures.check_signature`). Each signature
 own, written once by `followup.signoff.casebook_sign` and never edited: a new signature supersedes
 the earlier ones, which stay as they were (with their history) so the record shows every sign-off.
 Whether the latest signature still holds is not stored: any change of the casebook's data after it
-withdraws it, read from the history of the records (`followup.signoff.casebook_signature_state`).
+withdraws it, read from the time of the casebook's latest change (`CasebookChange`, kept from the
+history of the records; `followup.signoff.casebook_signature_state`).
 """
 from django.conf import settings
 from django.db import models
@@ -50,3 +51,20 @@ class CasebookSignature(models.Model):
 
     def __str__(self):
         return f"{self.participant} signed by {self.signed_by_name} at {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+class CasebookChange(models.Model):
+    """The time of the latest change of a participant's casebook: the latest `history_date` of the
+    history rows of its records, kept by database triggers on their history tables in the
+    statement that writes each one (`followup.casebook_changes`), never written by the application.
+    A casebook signed before it is signed; one changed after it is to be signed again."""
+
+    participant = models.OneToOneField("enrollment.Participant", on_delete=models.CASCADE, primary_key=True,
+                                       related_name="casebook_change")
+    changed_at = models.DateTimeField(_("latest change of the casebook at"))
+
+    class Meta:
+        verbose_name = _("casebook change")
+
+    def __str__(self):
+        return f"{self.participant_id} changed at {self.changed_at}"

@@ -6,7 +6,7 @@ from django.utils import timezone, translation
 from trials.models import Study
 from trials.queueing import IDEMPOTENT
 
-from .exports import export_run, exports_requeue
+from .exports import export_run, exports_expire, exports_requeue
 from .outcomes import outcomes_reconcile, outcomes_refresh
 from .reminders import reminders_send
 from .sdv_counts import sdv_counts_reconcile
@@ -51,3 +51,10 @@ def run_export(export_id: int, language: str | None = None) -> None:
     finds it no longer queued), its labels in the requester's language."""
     with translation.override(language):
         export_run(export_id=export_id)
+
+
+@shared_task(name="followup.expire_exports", ignore_result=True, **IDEMPOTENT)
+def expire_exports() -> list[int]:
+    """Delete the export files past `EXPORT_RETENTION_DAYS` (every hour, config/celery.py); the
+    exports stay, marked expired. Run twice, the second run finds nothing to do."""
+    return exports_expire(now=timezone.now())

@@ -34,10 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, datetime, time, tzinfo
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,7 +56,7 @@ from .models import AdverseEvent, Visit
 from .schedule import STATUS_OVERDUE as VISIT_OVERDUE
 from .schedule import STATUS_WINDOW_OPEN as VISIT_WINDOW_OPEN
 from .schedule import PlannedVisit, visit_status
-from .signoff import latest_change
+from .casebook_changes import NEVER
 from .signoff_models import CasebookSignature
 
 VISIT = "visit"
@@ -285,27 +287,57 @@ def eligibility_confirmation_item(screening) -> WorkItem:
                     url=reverse("screening-detail", args=[screening.pk]) + "#eligibility-confirmation")
 
 
-def casebook_signature_item(participant) -> WorkItem:
-    """A casebook to sign (`participant.study/site`, `latest_change` and `last_signed_at` loaded):
-    due since its latest change."""
-    if participant.last_signed_at is None:
-        label = _("Casebook to sign: not signed yet")
-    else:
-        label = _("Casebook to sign again: the data changed after the last signature")
-    when = participant.latest_change
-    return _item(CASEBOOK_SIGNATURE, DUE, when, when, None, participant, participant, label,
-                 reverse("participant-detail", args=[participant.pk]) + "#casebook-signoff")
+class CasebookRow(NamedTuple):
+    """A casebook to sign as read (`_casebooks_to_sign`): plain values, no model instance."""
+
+    pk: int
+    study_number: str
+    study_code: str
+    site_code: str
+    site_id: int
+    latest_change: datetime
+    last_signed_at: datetime | None
 
 
-def _casebooks_to_sign(*, site_ids, site, study):
+def casebook_signature_items(rows: Iterable[CasebookRow]) -> list[WorkItem]:
+    """The casebooks to sign (`_casebooks_to_sign`), each due since its latest change. The labels
+    and the page's address are made once for all of them (there can be one per participant)."""
+    unsigned = _("Casebook to sign: not signed yet")
+    changed = _("Casebook to sign again: the data changed after the last signature")
+    page = _participant_url_template()
+    items = []
+    for row in rows:
+        items.append(WorkItem(
+            kind=CASEBOOK_SIGNATURE, status=DUE, due_at=row.latest_change, window_start=row.latest_change,
+            window_end=None, object_id=row.pk, participant_id=row.pk, study_number=row.study_number,
+            study=row.study_code, site=row.site_code, site_id=row.site_id,
+            label=unsigned if row.last_signed_at is None else changed,
+            url=page.format(row.pk) + "#casebook-signoff"))
+    return items
+
+
+_URL_MARK = 987654321
+
+
+def _participant_url_template() -> str:
+    """The participant page's address with ``{}`` for the participant id (one `reverse`)."""
+    url = reverse("participant-detail", args=[_URL_MARK]).replace("{", "{{").replace("}", "}}")
+    return url.replace(str(_URL_MARK), "{}")
+
+
+def _casebooks_to_sign(*, site_ids, site, study) -> list[CasebookRow]:
     """Participants with an infusion recorded whose casebook is not signed, or changed after the
-    latest signature (one query: the history of their records read in it, `signoff.latest_change`)."""
+    latest signature (one query: the stored time of each casebook's latest change, joined,
+    `followup.casebook_changes`)."""
     recorded = Infusion.objects.filter(participant=OuterRef("pk")).exclude(state="planned")
     signed = CasebookSignature.objects.filter(participant=OuterRef("pk")).order_by("-signed_at", "-id")
-    return (Participant.objects.filter(_participant_filter("", site_ids, site, study, withdrawn=True), Exists(recorded))
-            .annotate(latest_change=latest_change(), last_signed_at=Subquery(signed.values("signed_at")[:1]))
+    rows = (Participant.objects.filter(_participant_filter("", site_ids, site, study, withdrawn=True), Exists(recorded))
+            .annotate(latest_change=Coalesce("casebook_change__changed_at", Value(NEVER)),
+                      last_signed_at=Subquery(signed.values("signed_at")[:1]))
             .filter(Q(last_signed_at__isnull=True) | Q(latest_change__gt=F("last_signed_at")))
-            .select_related("study", "site").order_by())
+            .order_by().values_list("pk", "study_number", "study__code", "site__code", "site_id", "latest_change",
+                                    "last_signed_at"))
+    return [CasebookRow(*row) for row in rows]
 
 
 def _next_infusions(infusions) -> list:
@@ -359,8 +391,7 @@ def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | Non
         items += [eligibility_confirmation_item(screening)
                   for screening in _screenings_to_confirm(site_ids=site_ids, site=site, study=study)]
     if CASEBOOK_SIGNATURE in kinds:
-        items += [casebook_signature_item(participant)
-                  for participant in _casebooks_to_sign(site_ids=site_ids, site=site, study=study)]
+        items += casebook_signature_items(_casebooks_to_sign(site_ids=site_ids, site=site, study=study))
     return sort_items(item for item in items if item is not None)
 
 

@@ -20,9 +20,8 @@ from django.db import models, transaction
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
-from simple_history.signals import post_create_historical_record, pre_create_historical_record
+from simple_history.signals import pre_create_historical_record
 
-from . import hooks
 from . import items as item_rules
 from .audit_context import AuditReasonRequired, change_context, change_in_progress, clip
 from .audit_labels import Entered, RelatedLabels, field_label
@@ -47,12 +46,6 @@ def require_reason_for_changes(sender, instance, history_instance, **kwargs):
     if history_instance.history_type in ("~", "-") and not (history_instance.history_change_reason or "").strip():
         _refuse_without_reason(instance, None)
     history_instance.history_change_reason = clip_reason(history_instance.history_change_reason)
-
-
-@receiver(post_create_historical_record)
-def announce_written(sender, instance, history_instance, **kwargs):
-    """A record saved or deleted on its own: its history row is written (`hooks.records_written`)."""
-    hooks.records_written(model=type(instance), rows=[instance], history_type=history_instance.history_type)
 
 
 def _reason_in_force(instance: models.Model) -> str:

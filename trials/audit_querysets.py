@@ -37,7 +37,6 @@ from django.db import NotSupportedError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import hooks
 from .concurrency import VERSION_FIELD
 from .audit_context import AuditReasonRequired, change_context, change_in_progress, clip
 
@@ -72,7 +71,6 @@ def _write_history(model: type[models.Model], rows: list[models.Model], *, histo
     limit = history.model._meta.get_field("history_change_reason").max_length
     history.bulk_history_create(rows, update=history_type == "~", default_user=by if getattr(by, "pk", None) else None,
                                 default_change_reason=clip(reason or None, limit), default_date=timezone.now())
-    hooks.records_written(model=model, rows=rows, history_type=history_type)
 
 
 def _plain_update(queryset: models.QuerySet, values: dict) -> int:

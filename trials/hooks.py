@@ -66,9 +66,3 @@ casebook_signed = Hook(
     "(participant) -> bool. True when the casebook carries an investigator's signature that no later change has "
     "invalidated; a casebook is locked only then (`enrollment.locks.casebook_lock`).",
 )
-records_written = Hook(
-    "records_written",
-    "(model, rows, history_type) -> None. Rows of a model that keeps history were created ('+'), changed ('~') "
-    "or deleted ('-'), as their history rows were written (`trials.audit`, `trials.audit_querysets`), in the "
-    "writer's transaction: the figures kept from them are marked for recounting (`followup.sdv_counts`).",
-)

@@ -3,7 +3,8 @@
 `GET /studies/{code}/export/?format=csv|xlsx|odm` starts an export of the study's data at the
 user's sites (202 with the status URL), or, when the user's export of the same study, format and
 sites is done and recent, returns its file (`fresh=1` always starts a new one); `GET
-/exports/{id}/` its state and progress; `GET /exports/{id}/download/` the file. An investigator,
+/exports/{id}/` its state and progress; `GET /exports/{id}/download/` the file (410 once the file
+was deleted at the end of its retention period, `EXPORT_RETENTION_DAYS`). An investigator,
 a monitor, a data manager or an administrator of the study's sites (403 for another role); a
 study or an export of other sites is 404.
 """
@@ -49,6 +50,7 @@ class ExportStatusSerializer(serializers.Serializer):
     requested_by = serializers.CharField(source="requested_by.username")
     requested_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    expired_at = serializers.DateTimeField(allow_null=True, help_text="When the file was deleted (expired).")
     error = serializers.CharField()
     status_url = serializers.CharField()
     download_url = serializers.CharField(allow_null=True, help_text="Once done.")
@@ -105,13 +107,16 @@ class ExportDetail(APIView):
 
 
 class ExportDownload(APIView):
-    """The export's file (a zip of CSV files, an Excel workbook or an ODM XML document); 409 until done."""
+    """The export's file (a zip of CSV files, an Excel workbook or an ODM XML document); 409 until
+    done, 410 once expired (its file deleted after `EXPORT_RETENTION_DAYS`)."""
 
     content_negotiation_class = JsonOnly
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, pk):
         export = visible_export(request, pk)
+        if export.state == ExportState.EXPIRED:
+            raise exports.ExportExpired(export)
         if export.state != ExportState.DONE:
             raise ConflictError({"state": [_("The export is not finished (%(state)s).") % {
                 "state": ExportState(export.state).label}]})

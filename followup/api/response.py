@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.selectors import participants_visible
+from trials.messages import render
 
 from ..selectors import CriteriaSetIncomplete, ResponseNotAvailable, participant_response, response_prefetch
 
@@ -16,7 +17,8 @@ class ResponseAssessmentSerializer(serializers.Serializer):
     date = serializers.DateField()
     category = serializers.CharField(help_text="CR, R (ITP) or PR, NR, NE (not evaluable).")
     evaluable = serializers.BooleanField()
-    reason = serializers.CharField(help_text="Which values, dates and rule gave the category.")
+    reason = serializers.CharField(
+        help_text="Which values, dates and rule gave the category, in the caller's language.")
     value = serializers.FloatField(allow_null=True, help_text="The count or haemoglobin judged, in SI units.")
 
 
@@ -73,4 +75,4 @@ class ParticipantResponse(APIView):
             conflict = APIException(str(reason))
             conflict.status_code = status.HTTP_409_CONFLICT
             raise conflict from None
-        return Response(result.as_api())
+        return Response(result.as_api(render))

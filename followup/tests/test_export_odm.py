@@ -54,21 +54,31 @@ def assert_valid(schema, document: bytes) -> None:
     assert schema.validate_tree(io.BytesIO(document)) is True
 
 
-def item_data(document: bytes) -> dict:
-    """{(subject, event, event repeat, form, form repeat, group, group repeat, item): (value, element)}"""
+def item_data(document: bytes, *, history: bool = False) -> dict:
+    """{(subject, event, event repeat, form, form repeat, group, group repeat, item): (value, element)}
+    of the current values (the last ItemData of each item, unless it clears the value); with
+    `history`, every ItemData of each item, in order."""
     found = {}
     root = ET.fromstring(document)
     for subject in root.iterfind(".//odm:SubjectData", NS):
         for event in subject.iterfind("odm:StudyEventData", NS):
             for form in event.iterfind("odm:FormData", NS):
+                groups = set()
                 for group in form.iterfind("odm:ItemGroupData", NS):
+                    where = (group.get("ItemGroupOID"), group.get("ItemGroupRepeatKey"))
+                    assert where not in groups, where
+                    groups.add(where)
                     for item in group.iterfind("odm:ItemData", NS):
                         key = (subject.get("SubjectKey"), event.get("StudyEventOID"), event.get("StudyEventRepeatKey"),
                                form.get("FormOID"), form.get("FormRepeatKey"), group.get("ItemGroupOID"),
                                group.get("ItemGroupRepeatKey"), item.get("ItemOID"))
-                        assert key not in found, key
-                        found[key] = (item.get("Value"), item)
-    return found
+                        found.setdefault(key, []).append(item)
+    for key, items in found.items():
+        assert [i.get("TransactionType") for i in items] == ["Insert"] + ["Update"] * (len(items) - 1), key
+    if history:
+        return found
+    return {key: (items[-1].get("Value"), items[-1]) for key, items in found.items()
+            if items[-1].get("IsNull") != "Yes"}
 
 
 @pytest.fixture
@@ -368,3 +378,82 @@ def test_odm_export_through_the_export_framework(schema, export_study, woman, in
         text = ",".join(answer) if isinstance(answer, list) else odm_value(answer, "")
         assert written[item][0] == text, item
     assert b"XH-SECRET" not in document and b"LOC.XH" not in document
+
+
+def test_each_items_earlier_values_are_exported_with_their_audit_records(schema, recorded, coordinator):
+    """A corrected value keeps its first value: an ItemData "Insert" with the audit record of its
+    recording, then an "Update" with the correction's (who, when, the reason); the document is a
+    Transactional file and still validates."""
+    document, count = export(recorded.study, recorded.study.sites.all())
+    assert_valid(schema, document)
+    assert ET.fromstring(document).get("FileType") == "Transactional"
+    every = item_data(document, history=True)
+    visit = (recorded.study_number, "SE.VISIT.D-1", None, meta.FORM_VISIT, None)
+
+    for key, values in (((*visit, meta.IG_VISIT_ITEMS, None, "IT.ITEM.TH17"), ["1.5", "2.5"]),
+                        ((*visit, meta.LAB.oid, "PLT", "IT.LB.VALUE"), ["21.0", "23.0"])):
+        first, second = every[key]
+        assert [first.get("Value"), second.get("Value")] == values
+        assert [first.get("TransactionType"), second.get("TransactionType")] == ["Insert", "Update"]
+        recorded_at, corrected = (i.find("odm:AuditRecord", NS) for i in (first, second))
+        assert recorded_at.find("odm:SourceID", NS).text.endswith(":+")
+        assert corrected.find("odm:SourceID", NS).text.endswith(":~")
+        assert corrected.find("odm:ReasonForChange", NS).text == "Transcription error"
+        assert corrected.find("odm:UserRef", NS).get("UserOID") == f"USR.{coordinator.pk}"
+        assert recorded_at.find("odm:DateTimeStamp", NS).text <= corrected.find("odm:DateTimeStamp", NS).text
+        assert first.find("odm:MeasurementUnitRef", NS) is not None or key[-1] == "IT.ITEM.TH17"
+    # A value never changed is written once; the count is of the current values.
+    assert len(every[(*visit, meta.IG_VISIT_ITEMS, None, "IT.ITEM.TREG")]) == 1
+    assert count == len(item_data(document))
+
+
+def test_a_cleared_value_is_an_update_to_null(schema, recorded):
+    assessment = Assessment.objects.get(participant=recorded)
+    keep = {f.name: KEEP for f in fields(AssessmentInput)}
+    assessment.refresh_from_db()
+    assessment_update(assessment=assessment, version=assessment.row_version, reason="Entered in error",
+                      by=recorded.enrolled_by, data=AssessmentInput(**{**keep, "items": {"th17": None}}))
+
+    document, _ = export(recorded.study, recorded.study.sites.all())
+
+    assert_valid(schema, document)
+    key = (recorded.study_number, "SE.VISIT.D-1", None, meta.FORM_VISIT, None, meta.IG_VISIT_ITEMS, None,
+           "IT.ITEM.TH17")
+    values = [(i.get("Value"), i.get("IsNull")) for i in item_data(document, history=True)[key]]
+    assert values == [("1.5", None), ("2.5", None), (None, "Yes")]
+    cleared = item_data(document, history=True)[key][-1].find("odm:AuditRecord", NS)
+    assert cleared.find("odm:ReasonForChange", NS).text == "Entered in error"
+    assert key not in item_data(document)
+
+
+def test_screenings_never_enrolled_are_subjects_with_their_status(schema, recorded, coordinator):
+    """A screen failure and a screening in progress are exported (keyed by the screening number, their
+    status said), with their screening data and its audit; another site's are not."""
+    data = enrolment.ScreeningInput(
+        values={"screening_date": screened_on(), "birth_date": date(1990, 5, 1), "sex": "male", "disease": "ITP",
+                "initials": "SF"},
+        prior_therapies=list(REFRACTORY))
+    failure = ScreeningFactory(study=CODE, site="PUMCH", data=data, by=coordinator)
+    setup_update(type(failure).objects.filter(pk=failure.pk), eligible=False)
+    pending = ScreeningFactory(study=CODE, site="PUMCH", data=data, by=coordinator)
+    setup_update(type(pending).objects.filter(pk=pending.pk), eligible=None)
+
+    document, _ = export(recorded.study, Site.objects.filter(code="PUMCH"))
+
+    assert_valid(schema, document)
+    root = ET.fromstring(document)
+    subjects = {s.get("SubjectKey"): s for s in root.iterfind(".//odm:SubjectData", NS)}
+    assert set(subjects) == {recorded.study_number, failure.number, pending.number}
+    failed = subjects[failure.number]
+    assert failed.find("odm:Annotation/odm:Comment", NS).text == "Status: Screen failure (not eligible); not enrolled."
+    assert subjects[pending.number].find("odm:Annotation/odm:Comment", NS).text == (
+        "Status: Screening not completed; not enrolled.")
+    assert [e.get("StudyEventOID") for e in failed.iterfind("odm:StudyEventData", NS)] == [meta.SE_SCREENING]
+    written = item_data(document)
+    screening = (failure.number, meta.SE_SCREENING, None, meta.FORM_SCREENING, None, meta.SCREENING.oid, None)
+    assert written[(*screening, "IT.SCR.INITIALS")][0] == "SF"
+    assert written[(*screening, "IT.SCR.ELIGIBLE")][0] == "false"
+    assert written[(*screening, "IT.SCR.SEX")][1].find("odm:AuditRecord/odm:UserRef", NS).get(
+        "UserOID") == f"USR.{coordinator.pk}"
+    assert failed.find("odm:SiteRef", NS).get("LocationOID") == "LOC.PUMCH"
+    assert root.find(f".//odm:AdminData/odm:User[@OID='USR.{coordinator.pk}']", NS) is not None

@@ -11,7 +11,7 @@ from enrollment.models import Participant
 from followup import services
 from followup.models import Assessment
 from followup.sdv import participant_records, plan_scope, study_sdv
-from followup.sdv_counts import sdv_counts_refresh
+from followup.sdv_counts import fresh_participants, sdv_counts_refresh, stale_participants
 from followup.sdv_models import SdvCount
 from followup.sdv_progress import key_plan_figures, study_sdv_sites
 from trials.tests.support import setup_update
@@ -35,7 +35,8 @@ def _recount_matches(study, monitor):
     assert _figures(study_sdv_sites(study, monitor)) == _figures(study_sdv(study, monitor)[1])
     site_ids = list(study.sites.values_list("pk", flat=True))
     recount = key_plan_figures(study.pk, site_ids, by="participant")
-    for row in SdvCount.objects.filter(participant__study=study, stale=False):
+    fresh = Participant.objects.filter(fresh_participants(), study=study).values_list("pk", flat=True)
+    for row in SdvCount.objects.filter(participant__in=list(fresh)):
         assert [row.required, row.verified] == recount.get(row.pk, [0, 0]), row
 
 
@@ -89,7 +90,7 @@ def test_kept_progress_equals_a_full_recount_after_random_writes(seed, p3, parti
         _recount_matches(study, monitor)
     services.sdv_plan_set(study=study, scope="key", reason="Key items", by=data_manager)
     sdv_counts_refresh(study=study)
-    assert not SdvCount.objects.filter(participant__study=study, stale=True).exists()
+    assert not Participant.objects.filter(stale_participants(), study=study).exists()
     _recount_matches(study, monitor)
 
 
@@ -128,9 +129,43 @@ def test_the_page_reads_the_kept_figures_in_four_queries_whatever_the_participan
     assert _figures([site]) == _figures(study_sdv(p3, monitor)[1])
 
 
-def test_writes_in_progress_and_of_screenings_not_enrolled_mark_nothing(p3, participant, coordinator):
+def test_another_participants_enrolment_leaves_the_kept_figures_fresh(p3, participant, coordinator):
     sdv_counts_refresh(study=p3)
     other = enrol(coordinator)
 
-    assert SdvCount.objects.filter(participant=participant, stale=False).exists()
+    assert Participant.objects.filter(fresh_participants(), pk=participant.pk).exists()
     assert not SdvCount.objects.filter(participant=other).exists()  # counted from its records until refreshed
+    assert Participant.objects.filter(stale_participants(), pk=other.pk).exists()
+
+
+def test_a_tick_and_a_change_make_the_kept_figures_stale_without_a_statement_of_their_own(
+        p3, participant, coordinator, monitor):
+    recorded = assessment(participant, coordinator)
+    sdv_counts_refresh(study=p3)
+    assert Participant.objects.filter(fresh_participants(), pk=participant.pk).exists()
+
+    verify(recorded, ["date"], monitor)  # the trigger of the ticks' history clears the row
+    assert SdvCount.objects.get(pk=participant.pk).counted_at is None
+    assert sdv_counts_refresh(study=p3) == 1
+    assert Participant.objects.filter(fresh_participants(), pk=participant.pk).exists()
+
+    current = Assessment.objects.get(pk=recorded.pk)
+    services.assessment_update(assessment=current, version=current.row_version,
+                               data=services.AssessmentInput(**{**_keep_all(), "bleeding_grade": 2}),
+                               reason="Corrected against source", by=coordinator)
+    assert Participant.objects.filter(stale_participants(), pk=participant.pk).exists()
+    assert sdv_counts_refresh(study=p3) == 1
+    assert sdv_counts_refresh(study=p3) == 0
+
+
+@pytest.mark.django_db
+def test_the_trigger_of_the_ticks_is_installed_and_put_back_after_migrate():
+    from django.db import connection  # noqa: PLC0415
+
+    from followup import sdv_counts  # noqa: PLC0415
+
+    assert sdv_counts.installed(connection)
+    sdv_counts.uninstall(connection)
+    assert not sdv_counts.installed(connection)
+    sdv_counts.after_migrate(sender=None, using="default")
+    assert sdv_counts.installed(connection)

@@ -4,9 +4,11 @@ from datetime import date
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from enrollment.models import Consent, Participant, Screening
-from followup.models import Assessment, LabResult, OutcomeChange
+from followup.models import Assessment, LabResult, OutcomeChange, OutcomeResult
 from followup.outcomes import changed_since, outcomes_compute, outcomes_refresh
 from followup.services import queue_outcomes
 from trials.audit_context import change_context
@@ -78,7 +80,85 @@ def test_incremental_outcomes_equal_the_full_computation_after_a_change():
     queue_outcomes(study.pk, participant.pk)
     assert f",{participant.pk}:" in OutcomeChange.objects.get(study=study).participants_changed
     incremental = outcomes_refresh(study=study)
+    merged = results(study)
     full = outcomes_compute(study=study)
     assert incremental.groups == full.groups
-    assert incremental.participants == full.participants
-    assert incremental.participants[str(participant.pk)] is not None
+    assert merged == results(study)
+    assert merged[participant.pk][4] is True  # treated
+
+
+def results(study):
+    return {row[0]: row[1:] for row in OutcomeResult.objects.filter(study=study).values_list(
+        "participant_id", "arm_id", "dose_level_id", "disease", "sex", "treated", "best", "duration_days", "censored")}
+
+
+def _correct_a_count(participant, rng):
+    lab = LabResult.objects.filter(assessment__participant=participant, analyte="PLT").order_by("?").first()
+    if lab is None:
+        return False
+    with change_context(by=None, reason="Test correction"):
+        LabResult.objects.filter(pk=lab.pk).update(value=rng.choice([2.0, 45.0, 250.0]))
+    queue_outcomes(participant.study_id, participant.pk)
+    return True
+
+
+def _change_sex_unmarked(participant, rng):
+    with change_context(by=None, reason="Test correction"):
+        sex = "F" if participant.screening.sex == "M" else "M"
+        Screening.objects.filter(pk=participant.screening_id).update(sex=sex)
+    return True
+
+
+def _change_disease_unmarked(participant, rng):
+    with change_context(by=None, reason="Test correction"):
+        Screening.objects.filter(pk=participant.screening_id).update(disease=rng.choice(["ITP", "AA", "PRCA", "XX"]))
+    return True
+
+
+def _change_arm_or_level_unmarked(participant, rng):
+    other = Participant.objects.filter(study=participant.study).exclude(
+        arm_id=participant.arm_id, dose_level_id=participant.dose_level_id).first()
+    if other is None:
+        return False
+    with change_context(by=None, reason="Test correction"):
+        Participant.objects.filter(pk=participant.pk).update(arm_id=other.arm_id, dose_level_id=other.dose_level_id)
+    return True
+
+
+CHANGES = (_correct_a_count, _change_sex_unmarked, _change_disease_unmarked, _change_arm_or_level_unmarked)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_outcomes_equal_the_full_computation_after_any_sequence_of_changes(seed):
+    """Changes of counts (marked) and of disease, sex, arm or dose level (left unmarked), a few at a
+    time between refreshes: the refreshed snapshot and results are the full computation's."""
+    rng = random.Random(seed)
+    call_command("make_synthetic_study", participants=20, seed=seed, today=TODAY)
+    study = Participant.objects.filter(study__code=f"SYN-20-{seed}").first().study
+    outcomes_compute(study=study)
+    participants = list(Participant.objects.filter(study=study).select_related("screening"))
+    for _round in range(4):
+        for participant in rng.sample(participants, 3):
+            rng.choice(CHANGES)(participant, rng)
+            participant.refresh_from_db()
+            participant.screening.refresh_from_db()
+        refreshed = outcomes_refresh(study=study)
+        merged = results(study)
+        full = outcomes_compute(study=study)
+        assert refreshed.groups == full.groups
+        assert merged == results(study)
+
+
+@pytest.mark.django_db
+def test_refresh_with_nothing_changed_writes_no_result():
+    call_command("make_synthetic_study", participants=10, seed=5, today=TODAY)
+    study = Participant.objects.filter(study__code="SYN-10-5").first().study
+    outcomes_compute(study=study)
+    participant = Participant.objects.filter(study=study, assessments__labs__analyte="PLT").first()
+    queue_outcomes(study.pk, participant.pk)  # marked, with nothing of theirs changed
+    with CaptureQueriesContext(connection) as queries:
+        outcomes_refresh(study=study)
+    writes = [q["sql"] for q in queries if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))
+              and "outcomeresult" in q["sql"]]
+    assert writes == []

@@ -14,7 +14,7 @@
       bar.value = data.progress;
       bar.textContent = data.progress + " %";
       state.textContent = data.state_label || data.state;
-      if (data.state === "done") {
+      if (data.state === "done" && download) {
         download.href = data.download_url;
         download.classList.remove("d-none");
       }
@@ -22,7 +22,7 @@
         error.textContent = data.error;
         error.classList.remove("d-none");
       }
-      if (data.state === "done" || data.state === "failed") {
+      if (data.state === "done" || data.state === "failed" || data.state === "expired") {
         refresh.classList.add("d-none");
         return true;
       }

@@ -93,3 +93,11 @@ def test_a_reminder_claim_must_outlast_the_send():
     result = manage("check", env={**PRODUCTION, "REMINDER_CLAIM_SECONDS": "60"})
     assert result.returncode != 0
     assert "REMINDER_CLAIM_SECONDS=60 must exceed twice EMAIL_TIMEOUT" in result.stderr
+
+
+def test_postgresql_connections_turn_the_jit_off_unless_asked():
+    postgres = {**PRODUCTION, "DATABASE_URL": "postgres://edc@db.example:5432/edc"}
+
+    assert setting("DATABASES['default'].get('OPTIONS', {}).get('options')", postgres) == "-c jit=off"
+    assert setting("DATABASES['default'].get('OPTIONS', {}).get('options')", {**postgres, "DB_JIT": "1"}) == "None"
+    assert setting("DATABASES['default'].get('OPTIONS', {}).get('options')", PRODUCTION) == "None"

@@ -1,0 +1,100 @@
+"""The audit trail of the ODM export (`followup.export_odm`), read from django-simple-history.
+
+Each ItemGroupData carries the audit record of its row's latest change. Each item carries its
+whole history: one ItemData per value it has held, in order, the first with TransactionType
+"Insert", each later one "Update" (a value cleared: IsNull="Yes"), each with the AuditRecord of
+the change that set it (who, where, when, the reason, the history row); the last is the current
+value. The document is therefore a Transactional ODM file: a reader that applies the ItemData in
+order ends with the current data, and one that keeps the last ItemData of each item reads the
+current data.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from xml.sax.saxutils import escape, quoteattr
+
+from .export_odm_meta import Group
+
+SYSTEM_USER = "USR.SYSTEM"
+
+
+def user_oid(pk) -> str:
+    return f"USR.{pk}" if pk is not None else SYSTEM_USER
+
+
+def is_item(f) -> bool:
+    return f.oid.startswith("IT.ITEM.")
+
+
+class Audit:
+    """The history rows of one model's records, read in one statement for a chunk of records: per
+    record, the latest change; per item, each change of its value.
+
+    `codes` turns a foreign key of a history row into what the current row holds ({key: {id: code}},
+    e.g. the dose level's code), `adapt` adds what the writer derives (the SI unit of a lab value)."""
+
+    def __init__(self, model, ids, group: Group, *, codes=None, adapt=None, text=None):
+        self.label = model.history.model._meta.label_lower
+        self.group, self.codes, self.adapt, self.text = group, codes or {}, adapt, text
+        self.rows = defaultdict(list)
+        keys = {f.column for f in group.fields if not is_item(f)}
+        if any(is_item(f) for f in group.fields):
+            keys.add("items")
+        names = {f.name for f in model.history.model._meta.concrete_fields}
+        wanted = [k for k in keys if k in names] + [k + "_id" for k in keys if k + "_id" in names]
+        for row in (model.history.filter(id__in=ids)
+                    .order_by("id", "history_date", "history_id")
+                    .values("id", "history_id", "history_date", "history_user_id", "history_change_reason",
+                            "history_type", *wanted).iterator()):
+            for key, lookup in self.codes.items():
+                if key + "_id" in row:
+                    row[key] = lookup.get(row[key + "_id"], row[key + "_id"])
+            if self.adapt is not None:
+                self.adapt(row)
+            self.rows[row["id"]].append(row)
+
+    def latest(self, pk):
+        rows = self.rows.get(pk)
+        return rows[-1] if rows else None
+
+    def changes(self, pk, f) -> list[tuple[dict, str | None]]:
+        """(history row, ODM text) of each change of the item's value, oldest first; a value never
+        set before a change is left out (nothing was there to change)."""
+        found, previous = [], None
+        for row in self.rows.get(pk) or ():
+            value = self.text(f.value(row), f.datatype)
+            if value != previous or not found:
+                if found or value is not None:
+                    found.append((row, value))
+            previous = value
+        return found
+
+
+def item_history(audit: Audit | None, pk, f, current: str | None) -> tuple[list, dict | None]:
+    """The earlier values of an item to write before the current one, and the history row of the
+    change that set the current value (None when the history does not hold it)."""
+    if audit is None:
+        return [], None
+    changes = audit.changes(pk, f)
+    if changes and changes[-1][1] == current:
+        return changes[:-1], changes[-1][0]
+    return changes, None  # changed outside the history: the current value has no audit record
+
+
+def write_audit_record(xml, history, label: str, location: str) -> None:
+    """The AuditRecord of a history row; built once per row (every item it set carries the same),
+    then written as it is."""
+    if history is None:
+        return
+    text = history.get("_audit_xml")
+    if text is None:
+        reason = history["history_change_reason"]
+        source = f"{label}:{history['history_id']}:{history['history_type']}"
+        text = history["_audit_xml"] = (
+            f"<AuditRecord><UserRef UserOID={quoteattr(user_oid(history['history_user_id']))}/>"
+            f"<LocationRef LocationOID={quoteattr(location)}/>"
+            f"<DateTimeStamp>{history['history_date'].isoformat()}</DateTimeStamp>"
+            + (f"<ReasonForChange>{escape(reason)}</ReasonForChange>" if reason else "")
+            + f"<SourceID>{escape(source)}</SourceID>"
+            "</AuditRecord>")
+    xml.raw(text)
