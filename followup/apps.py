@@ -27,6 +27,7 @@ class FollowupConfig(AppConfig):
         from .participant_schedule import participant_schedule  # noqa: PLC0415
         from .selectors import assessment_item_answers, escalation_events_prefetch  # noqa: PLC0415
         from .services.infusions import after_infusion_change, schedule_on_enrolment  # noqa: PLC0415
+        from .sdv_counts import after_migrate as sdv_after_migrate  # noqa: PLC0415
         from .signoff import casebook_signed  # noqa: PLC0415
 
         register_audited("adverse-event", AdverseEvent)
@@ -50,3 +51,4 @@ class FollowupConfig(AppConfig):
         hooks.casebook_signed.connect(casebook_signed)
         # A table rebuilt by a migration (SQLite) loses its triggers: put back after every migrate.
         post_migrate.connect(after_migrate, sender=self, dispatch_uid="followup-casebook-change-triggers")
+        post_migrate.connect(sdv_after_migrate, sender=self, dispatch_uid="followup-sdv-count-triggers")

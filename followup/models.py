@@ -555,7 +555,7 @@ class Reminder(models.Model):
         return f"{self.kind} {self.participant_id} at {self.sent_at}"
 
 
-from .sdv_models import ItemVerification, SdvPlan  # noqa: E402, F401 (the app's models)
+from .sdv_models import ItemVerification, SdvCount, SdvPlan  # noqa: E402, F401 (the app's models)
 # Data queries live in their own module (this one stays within its size); imported here so that the
 # app's models are all found in `followup.models`.
 from .query_models import DataQuery, DataQueryMessage  # noqa: E402, F401

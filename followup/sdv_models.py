@@ -82,3 +82,24 @@ class ItemVerification(models.Model):
 
     def __str__(self):
         return f"{self.record_kind} {self.record_pk} {self.item_code} v{self.record_version}"
+
+
+class SdvCount(models.Model):
+    """A participant's SDV progress under the key-items plan as last counted (`followup.sdv_counts`):
+    the plan items their complete records hold and those verified at the record's version, with
+    the time of the latest change of their casebook that the count saw (`counted_at`). The figures
+    are behind the data, and counted from the records when read, when there is no row, when the
+    casebook changed since (`CasebookChange` later than `counted_at`) or when a tick was written
+    since (a database trigger clears `counted_at`): no write runs a statement to keep them."""
+
+    participant = models.OneToOneField("enrollment.Participant", on_delete=models.CASCADE, primary_key=True,
+                                       related_name="sdv_count", verbose_name=_("participant"))
+    required = models.PositiveIntegerField(_("plan items to verify"), default=0)
+    verified = models.PositiveIntegerField(_("plan items verified"), default=0)
+    counted_at = models.DateTimeField(_("casebook counted as changed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SDV count")
+
+    def __str__(self):
+        return f"{self.participant_id}: {self.verified}/{self.required} as of {self.counted_at}"

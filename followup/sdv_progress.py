@@ -22,6 +22,7 @@ from trials.scoping import Action, site_ids_for
 from .models import LabResult
 from .record_refs import KINDS, KEY_ANALYTES
 from .sdv import Progress, SiteProgress, plan_scope, study_sdv
+from .sdv_counts import NAMED_LIMIT, kept_by_site
 from .sdv_models import ItemVerification
 
 # Records outside the progress: in progress (nothing to verify yet) or not an adverse event at all.
@@ -47,32 +48,46 @@ def _entered(kind: str):
     return KINDS[kind].model_class().objects.exclude(NOT_ENTERED.get(kind, Q(pk__in=[])))
 
 
-def _held_fields(kind: str, study, site_ids) -> dict[int, int]:
-    """Site id -> the plan's fields held by the complete records of `kind` (one query, no subquery)."""
+def _of(path: str, study, site_ids, only) -> dict:
+    """The filter of rows reached from the participant by `path`: the study's participants at
+    `site_ids`, and among `only` (a queryset of participants) when given."""
+    found = {f"{path}__study": study, f"{path}__site_id__in": site_ids}
+    if only is not None:
+        found[f"{path}__in"] = only
+    return found
+
+
+def _key(path: str, by: str) -> F:
+    """What the figures are grouped by: the participant's site ("site") or the participant."""
+    return F(f"{path}__site_id") if by == "site" else F(path if path == "participant" else f"{path}__id")
+
+
+def _held_fields(kind: str, study, site_ids, *, by: str = "site", only=None) -> dict[int, int]:
+    """Site (or participant) id -> the plan's fields held by the complete records of `kind` (one query)."""
     definition = KINDS[kind]
     model, path = definition.model_class(), definition.participant_path
     held = sum((Case(When(_held(model, item.code), then=Value(1)), default=Value(0), output_field=IntegerField())
                 for item in definition.items if item.key), Value(0))
-    rows = (_entered(kind).filter(**{f"{path}__study": study, f"{path}__site_id__in": site_ids})
-            .values(sdv_site=F(f"{path}__site_id")).annotate(held=Sum(held)).order_by())
-    return {row["sdv_site"]: row["held"] or 0 for row in rows}
+    rows = (_entered(kind).filter(**_of(path, study, site_ids, only))
+            .values(sdv_key=_key(path, by)).annotate(held=Sum(held)).order_by())
+    return {row["sdv_key"]: row["held"] or 0 for row in rows}
 
 
-def _held_labs(kind: str, study, site_ids) -> dict[int, int]:
-    """Site id -> the labs of the plan held by the records of `kind` (every screening lab, the key
-    analytes of an assessment; one value per analyte and record: a constraint)."""
+def _held_labs(kind: str, study, site_ids, *, by: str = "site", only=None) -> dict[int, int]:
+    """Site (or participant) id -> the labs of the plan held by the records of `kind` (every
+    screening lab, the key analytes of an assessment; one value per analyte and record: a constraint)."""
     if kind == "screening":
         labs, path = ScreeningLab.objects.all(), "screening__participant"
     else:
         labs, path = LabResult.objects.filter(analyte__in=KEY_ANALYTES), "assessment__participant"
-    rows = (labs.filter(**{f"{path}__study": study, f"{path}__site_id__in": site_ids})
-            .values(sdv_site=F(f"{path}__site_id")).annotate(held=Count("pk")).order_by())
-    return {row["sdv_site"]: row["held"] for row in rows}
+    rows = (labs.filter(**_of(path, study, site_ids, only))
+            .values(sdv_key=_key(path, by)).annotate(held=Count("pk")).order_by())
+    return {row["sdv_key"]: row["held"] for row in rows}
 
 
-def _ticks_counted(study, site_ids) -> dict[int, int]:
-    """Site id -> the ticks at their record's current version that name an item of the plan, of
-    complete records (one query: it reads the ticks, not the records)."""
+def _ticks_counted(study, site_ids, *, by: str = "site", only=None) -> dict[int, int]:
+    """Site (or participant) id -> the ticks at their record's current version that name an item of
+    the plan, of complete records (one query: it reads the ticks, not the records)."""
     counted = Q()
     for kind, definition in KINDS.items():
         model = definition.model_class()
@@ -87,31 +102,54 @@ def _ticks_counted(study, site_ids) -> dict[int, int]:
         else:  # written once: version 1 (`followup.record_states.record_version`)
             codes &= Q(record_version=1)
         counted |= Q(record_kind=kind) & codes & Exists(current)
-    rows = (ItemVerification.objects.filter(participant__study=study, participant__site_id__in=site_ids)
-            .filter(counted).values("participant__site_id").annotate(n=Count("pk")).order_by())
-    return {row["participant__site_id"]: row["n"] for row in rows}
+    rows = (ItemVerification.objects.filter(**_of("participant", study, site_ids, only))
+            .filter(counted).values(sdv_key=_key("participant", by)).annotate(n=Count("pk")).order_by())
+    return {row["sdv_key"]: row["n"] for row in rows}
+
+
+def key_plan_figures(study, site_ids, *, by: str = "site", only=None) -> dict[int, list[int]]:
+    """Site (or participant, `by`) id -> [plan items to verify, verified] under the key-items plan,
+    of the study's participants at `site_ids` (among `only`, a queryset of participants, when
+    given), counted from the records: nine queries whatever their number."""
+    found: dict[int, list[int]] = {}
+    for kind, definition in KINDS.items():
+        for key, held in _held_fields(kind, study, site_ids, by=by, only=only).items():
+            found.setdefault(key, [0, 0])[0] += held
+        if definition.labs:
+            for key, held in _held_labs(kind, study, site_ids, by=by, only=only).items():
+                found.setdefault(key, [0, 0])[0] += held
+    for key, verified in _ticks_counted(study, site_ids, by=by, only=only).items():
+        found.setdefault(key, [0, 0])[1] = verified
+    return found
 
 
 def study_sdv_sites(study, user, action: Action = Action.VIEW) -> list[SiteProgress]:
     """The SDV progress of each of the study's sites where the user's role allows `action` (in site
-    code order), as `study_sdv` counts it: a constant number of queries."""
+    code order), as `study_sdv` counts it: each participant's figures as kept (`followup.sdv_counts`),
+    those of the participants whose records changed since they were last counted counted here from
+    their records. A constant number of queries: nine more while some participants wait to be
+    counted again."""
     if plan_scope(study) != "key":
         return study_sdv(study, user, action)[1]
     allowed = set(site_ids_for(user, action))
     sites = [site for site in study.sites.all() if site.pk in allowed]
     by_site = {site.pk: SiteProgress(site=site, participants=0, progress=Progress()) for site in sites}
     site_ids = list(by_site)
-    for row in (Participant.objects.filter(study=study, site_id__in=site_ids).values("site_id")
-                .annotate(n=Count("pk")).order_by()):
-        by_site[row["site_id"]].participants = row["n"]
-    if not any(row.participants for row in by_site.values()):
+    stale: list[int] = []
+    for row in kept_by_site(study, site_ids):
+        progress = by_site[row["site_id"]]
+        progress.participants = row["participants"]
+        progress.progress.required, progress.progress.verified = row["required"] or 0, row["verified"] or 0
+        stale.extend(int(pk) for pk in (row["stale_ids"] or "").split(",") if pk)
+    if not stale:
         return list(by_site.values())
-    for kind, definition in KINDS.items():
-        for site_id, held in _held_fields(kind, study, site_ids).items():
-            by_site[site_id].progress.required += held
-        if definition.labs:
-            for site_id, held in _held_labs(kind, study, site_ids).items():
-                by_site[site_id].progress.required += held
-    for site_id, verified in _ticks_counted(study, site_ids).items():
-        by_site[site_id].progress.verified = verified
+    if len(stale) > NAMED_LIMIT:  # most wait: every participant counted from the records
+        only = None
+        for row in by_site.values():
+            row.progress.required = row.progress.verified = 0
+    else:
+        only = Participant.objects.filter(pk__in=stale)
+    for site_id, (required, verified) in key_plan_figures(study, site_ids, only=only).items():
+        by_site[site_id].progress.required += required
+        by_site[site_id].progress.verified += verified
     return list(by_site.values())

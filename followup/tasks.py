@@ -9,6 +9,7 @@ from trials.queueing import IDEMPOTENT
 from .exports import export_run, exports_expire, exports_requeue
 from .outcomes import outcomes_reconcile, outcomes_refresh
 from .reminders import reminders_send
+from .sdv_counts import sdv_counts_reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,10 @@ def send_reminders() -> int:
 @shared_task(name="followup.reconcile", ignore_result=True, **IDEMPOTENT)
 def reconcile() -> list[str]:
     """Recompute the derived data that is behind the data it derives from (every 10 minutes,
-    config/celery.py): outcome snapshots whose recomputation was never queued or never ran."""
+    config/celery.py): outcome snapshots whose recomputation was never queued or never ran, and the
+    SDV progress of participants not counted since their records were written."""
     recomputed = outcomes_reconcile()
+    sdv_counts_reconcile()
     if recomputed:
         logger.warning("Outcomes were stale and are recomputed: %s.", ", ".join(recomputed))
     requeued = exports_requeue()

@@ -1,0 +1,169 @@
+"""Each participant's SDV progress under the key-items plan, kept for the study page (`SdvCount`),
+so that the page sums a row per participant instead of counting every record.
+
+- Stale, without a statement on any write: a participant's kept figures are behind their records
+  when they have no row, when their casebook changed after the change the figures were counted
+  at (`CasebookChange`, kept by triggers on the history tables of the casebook's records, which
+  are the records the progress counts: `followup.casebook_changes`), or when a tick was written
+  since (a trigger on the history table of the ticks clears the row's `counted_at`, installed
+  here in the same way). The plan does not move them: they are the key-items figures whatever
+  the study's plan, and the page counts a study on the all-items plan from its records.
+- Counted again: `sdv_counts_refresh`, by the periodic reconcile. The rows to count are locked,
+  then their participants' casebook change rows (a trigger writing one holds it until its write
+  commits), so a write in progress is waited for and counted, or marks the row stale after; the
+  row keeps the change time read under that lock.
+- Read (`kept_by_site`, `followup.sdv_progress.study_sdv_sites`): the kept figures of the fresh
+  rows and, in the same statement, the participants whose figures are stale, counted from their
+  records then. The page never shows figures behind the data.
+"""
+from __future__ import annotations
+
+from django.apps import apps
+from django.db import connections, transaction
+from django.db.models import Aggregate, CharField, Count, F, Q, Sum
+from django.db.models.functions import Cast
+
+from enrollment.models import Participant
+
+from .casebook_changes import NEVER
+from .signoff_models import CasebookChange
+from .sdv_models import SdvCount
+
+# Beyond this many participants waiting to be counted again, the page counts the whole study from
+# its records (as many queries) rather than naming them.
+NAMED_LIMIT = 2000
+# Rows counted again per transaction by the refresh (each batch's rows locked while it counts).
+BATCH = 2000
+TRIGGER = "sdv_count_ticked"
+
+
+class _Ids(Aggregate):
+    """Ids comma-joined (SQLite's GROUP_CONCAT, PostgreSQL's STRING_AGG), with a filter."""
+
+    function = "GROUP_CONCAT"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        clone = self.copy()
+        clone.function, clone.template = "STRING_AGG", "%(function)s(%(expressions)s, ',')"
+        return super(_Ids, clone).as_sql(compiler, connection, **extra)
+
+
+def stale_participants() -> Q:
+    """The participants whose progress is to be counted from their records: no row or a cleared
+    one (`counted_at` is null on both), or a casebook changed since it was counted."""
+    return Q(sdv_count__counted_at__isnull=True) | Q(casebook_change__changed_at__gt=F("sdv_count__counted_at"))
+
+
+def fresh_participants() -> Q:
+    """The participants whose kept figures are those of their records."""
+    return Q(sdv_count__counted_at__isnull=False) & (
+        Q(casebook_change__isnull=True) | Q(casebook_change__changed_at__lte=F("sdv_count__counted_at")))
+
+
+def _stale_rows() -> Q:
+    return Q(counted_at__isnull=True) | Q(participant__casebook_change__changed_at__gt=F("counted_at"))
+
+
+def kept_by_site(study, site_ids) -> list[dict]:
+    """Per site of `site_ids`: participants, the kept figures of the fresh rows (required,
+    verified), how many are stale, and their ids comma-joined (one query)."""
+    fresh = fresh_participants()
+    return list(Participant.objects.filter(study=study, site_id__in=site_ids).values("site_id").annotate(
+        participants=Count("pk"), required=Sum("sdv_count__required", filter=fresh),
+        verified=Sum("sdv_count__verified", filter=fresh), stale=Count("pk", filter=stale_participants()),
+        stale_ids=_Ids(Cast("pk", CharField()), filter=stale_participants())).order_by())
+
+
+def sdv_counts_refresh(participant_ids=None, *, study=None) -> int:
+    """Count again the progress of the stale participants (no row, or stale), among
+    `participant_ids` or of `study` (every study's without either); how many were counted. The
+    missing rows are created first (to be counted), then each batch is locked with its casebook
+    change rows while its participants are counted (see the module's docstring)."""
+    from .sdv_progress import key_plan_figures  # noqa: PLC0415 - it reads the kept rows through this module
+
+    participants = Participant.objects.all()
+    if participant_ids is not None:
+        participants = participants.filter(pk__in=list(participant_ids))
+    if study is not None:
+        participants = participants.filter(study=study)
+    missing = list(participants.filter(sdv_count__isnull=True).values_list("pk", flat=True))
+    SdvCount.objects.bulk_create([SdvCount(participant_id=pk) for pk in missing], ignore_conflicts=True,
+                                 batch_size=BATCH)
+    counted = 0
+    while True:
+        with transaction.atomic():
+            rows = list(SdvCount.objects.select_for_update(of=("self",)).filter(participant__in=participants)
+                        .filter(_stale_rows()).order_by("pk")[:BATCH])
+            if not rows:
+                return counted
+            ids = [row.pk for row in rows]
+            changed = dict(CasebookChange.objects.select_for_update().filter(participant_id__in=ids).order_by("pk")
+                           .values_list("participant_id", "changed_at"))
+            where = dict(Participant.objects.filter(pk__in=ids).values_list("pk", "study_id"))
+            figures: dict[int, list[int]] = {}
+            for study_id in set(where.values()):
+                of_study = [pk for pk, of in where.items() if of == study_id]
+                sites = Participant.objects.filter(pk__in=of_study).values("site_id").distinct()
+                figures.update(key_plan_figures(study_id, sites, by="participant",
+                                                only=Participant.objects.filter(pk__in=of_study)))
+            for row in rows:
+                row.required, row.verified = figures.get(row.pk, (0, 0))
+                row.counted_at = changed.get(row.pk, NEVER)
+            SdvCount.objects.bulk_update(rows, ["required", "verified", "counted_at"], batch_size=500)
+            counted += len(rows)
+
+
+def sdv_counts_reconcile() -> int:
+    """Count again every participant without a row or with a stale one (the periodic reconcile)."""
+    return sdv_counts_refresh()
+
+
+# --- the trigger of the ticks -------------------------------------------------------------------------
+
+def _statements(vendor: str, get_model) -> list[str]:
+    """A tick's history row written clears its participant's `counted_at` in the same statement."""
+    history = get_model("followup", "HistoricalItemVerification")._meta.db_table
+    counts = get_model("followup", "SdvCount")._meta.db_table
+    clear = f"UPDATE {counts} SET counted_at = NULL WHERE participant_id = NEW.participant_id"
+    if vendor == "postgresql":
+        return [f"CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"{clear}; RETURN NULL; END $$",
+                f"DROP TRIGGER IF EXISTS {TRIGGER} ON {history}",
+                f"CREATE TRIGGER {TRIGGER} AFTER INSERT ON {history} FOR EACH ROW EXECUTE FUNCTION {TRIGGER}()"]
+    if vendor == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {TRIGGER}",
+                f"CREATE TRIGGER {TRIGGER} AFTER INSERT ON {history} FOR EACH ROW BEGIN {clear}; END"]
+    raise NotImplementedError(f"The SDV count trigger is written for PostgreSQL and SQLite, not {vendor}.")
+
+
+def install(connection, get_model=None) -> None:
+    with connection.cursor() as cursor:
+        for statement in _statements(connection.vendor, get_model or apps.get_model):
+            cursor.execute(statement)
+
+
+def uninstall(connection, get_model=None) -> None:
+    history = (get_model or apps.get_model)("followup", "HistoricalItemVerification")._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {history}")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {TRIGGER}()")
+        else:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER}")
+
+
+def installed(connection) -> bool:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT 1 FROM pg_trigger WHERE tgname = %s", [TRIGGER])
+        else:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = %s", [TRIGGER])
+        return cursor.fetchone() is not None
+
+
+def after_migrate(sender, using, **kwargs) -> None:
+    """post_migrate: the trigger installed again (idempotent; a table rebuilt on SQLite loses it)."""
+    connection = connections[using]
+    if SdvCount._meta.db_table in connection.introspection.table_names():
+        install(connection)
