@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from followup.models import Assessment
 from followup.tests.support import assessment_form_as_posted, days_ago, filled, form_url
 from trials.models import Item, ItemPlacement
-from trials.tests.support import activate_amendment, patch_current
+from trials.tests.support import activate_amendment, audit_changes_shown, patch_current
 
 REASON = "Score copied from the wrong questionnaire"
 
@@ -248,7 +248,7 @@ def test_the_audit_trail_shows_each_answer_changed(client, api, woman, coordinat
                   {"items": {"marrow_finding": "hypocellular"}, "reason": REASON}, format="json")
     client.force_login(coordinator)
 
-    page = client.get(reverse("audit-trail", args=["assessment", assessment.pk])).content.decode()
+    page = audit_changes_shown(client.get(reverse("audit-trail", args=["assessment", assessment.pk])).content.decode())
 
     assert "<strong>items › Bone-marrow finding (marrow_finding)</strong>: <del>Normal</del> → Hypocellular" in page
     assert "<strong>items › Quality of life score (qol_score)</strong>: 70 points" in page  # as recorded
@@ -278,7 +278,7 @@ def test_the_audit_trail_reads_the_items_once_for_any_number_of_changes(client, 
     assert [(c.field, c.old, c.new) for c in entries[0].changes] == [
         ("items › Bone-marrow finding (marrow_finding)", "Normal", "Hypocellular"),
         ("items › Quality of life score (qol_score)", "55 points", "50 points")]
-    assert response.content.decode().count("items › Bone-marrow finding (marrow_finding)") == 4
+    assert audit_changes_shown(response.content.decode()).count("items › Bone-marrow finding (marrow_finding)") == 4
 
 
 def test_another_sites_user_cannot_read_or_record_and_other_roles_are_refused(woman, w1_items, make_user, api):

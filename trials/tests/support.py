@@ -1,6 +1,7 @@
 """Plain helpers shared by the tests of every app (the fixtures are in the root conftest.py):
 skipping on a missing service, API clients, the site investigator who signs, and the signatures
 that enrolment and adverse events wait for."""
+import re
 from datetime import date
 
 import pytest
@@ -116,3 +117,10 @@ def setup_update(rows, **values) -> int:
     reason "test setup"."""
     with change_context(by=None, reason="test setup"):
         return rows.update(**values)
+
+
+def audit_changes_shown(html: str) -> str:
+    """An audit page's changes as the reader reads them: the page without its markup but the field's
+    name (<strong>) and the old value (<del>), so that a study's text marked as such (its item
+    labels and codes, `lang` / `data-study-content`) reads as plain words."""
+    return re.sub(r"<(?!/?(?:strong|del)\b)[^>]*>", "", html)
