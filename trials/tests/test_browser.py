@@ -33,7 +33,7 @@ def test_coordinator_signs_in_and_reads_a_study_page(chromium_page, studies, mak
     page.get_by_role("link", name="Audit trail").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Audit trail: study MSC-ITP-5"
     first = page.locator("[data-testid=audit-entries] tbody tr").last.inner_text()
-    assert "created" in first and "Loaded from study definition MSC-ITP-5.yaml" in first
+    assert "created" in first and "Loaded from the study definition MSC-ITP-5" in first  # worded for the reader
     assert errors == []
 
 
