@@ -81,12 +81,27 @@ def sign_in(page, username):
     page.wait_for_url(f"{page.base}/")
 
 
-def test_every_page_of_the_journeys_is_chinese(chromium_page, studies, make_user):
-    coordinator = make_user("coordinator", username="mei", password=PASSWORD)
-    investigator = make_user("investigator", username="li", password=PASSWORD)
-    monitor = make_user("monitor", username="wang", password=PASSWORD)
-    for user in (coordinator, investigator, monitor):
-        language_choose(user, "zh-hans", by=user, reason="test setup")
+def walk(page, journeys: dict[str, list[str]]) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Each user's pages opened in turn: the status of each, and the English words each shows
+    (user names, in any case, are the people's own)."""
+    usernames = {name.lower() for name in get_user_model().objects.values_list("username", flat=True)}
+    found, statuses = {}, {}
+    for username, paths in journeys.items():
+        sign_in(page, username)
+        for path in paths:
+            response = page.goto(f"{page.base}{path}")
+            statuses[f"{username} {path}"] = response.status
+            assert page.locator("html").get_attribute("lang") == "zh-hans", path
+            words = {word for word in shown_words(page) - ALLOWED if word.lower() not in usernames}
+            if words:
+                found[f"{username} {path}"] = sorted(words)
+    for key, words in found.items():
+        print(key, words)
+    return statuses, found
+
+
+def casebook_of(coordinator, monitor):
+    """An enrolled participant with a baseline assessment and a data query on its platelets."""
     participant = enrol(coordinator, day0=today() - timedelta(days=5), enrolled_on=today() - timedelta(days=20))
     setup_update(participant.screening.consents, obtained_by="韩医生")
     services.assessment_record(participant=participant, by=coordinator, data=services.AssessmentInput(
@@ -94,11 +109,20 @@ def test_every_page_of_the_journeys_is_chinese(chromium_page, studies, make_user
         labs=[{"analyte": "PLT", "value": 42, "unit": "10^9/L"}]))
     assessment = Assessment.objects.get(participant=participant)
     query = query_open(RecordRef("assessment", assessment.pk), "lab:PLT", "血小板计数是 42 还是 24？", monitor)
+    return participant, assessment, query
+
+
+def test_every_page_of_the_journeys_is_chinese(chromium_page, studies, make_user):
+    coordinator = make_user("coordinator", username="mei", password=PASSWORD)
+    investigator = make_user("investigator", username="li", password=PASSWORD)
+    monitor = make_user("monitor", username="wang", password=PASSWORD)
+    for user in (coordinator, investigator, monitor):
+        language_choose(user, "zh-hans", by=user, reason="test setup")
+    participant, assessment, query = casebook_of(coordinator, monitor)
     event = AdverseEventFactory(participant=participant, by=coordinator, term="输注后寒战", term_other=True,
                                 onset_date=today(), grade=2, serious=False, relationship="possible")
     confirm_adverse_event(event)
     study = participant.screening.study.code
-    usernames = set(get_user_model().objects.values_list("username", flat=True))
     common = ["/", f"/studies/{study}/", f"/studies/{study}/dashboard/", f"/studies/{study}/participants/",
               f"/studies/{study}/screenings/", f"/screenings/{participant.screening.pk}/",
               f"/participants/{participant.pk}/", "/worklist/", "/studies/HUCMSC-ITP-ESC/escalation/",
@@ -107,19 +131,7 @@ def test_every_page_of_the_journeys_is_chinese(chromium_page, studies, make_user
                  f"/participants/{participant.pk}/assessments/new/",
                  f"/participants/{participant.pk}/adverse-events/new/"]
     journeys = {"mei": common + recording, "li": common + recording, "wang": common + [f"/studies/{study}/sdv/"]}
-    page = chromium_page
-    found, statuses = {}, {}
-    for username, paths in journeys.items():
-        sign_in(page, username)
-        for path in paths:
-            response = page.goto(f"{page.base}{path}")
-            statuses[f"{username} {path}"] = response.status
-            assert page.locator("html").get_attribute("lang") == "zh-hans"
-            words = shown_words(page) - ALLOWED - usernames
-            if words:
-                found[f"{username} {path}"] = sorted(words)
-    for key, words in found.items():
-        print(key, words)
+    statuses, found = walk(chromium_page, journeys)
     assert set(statuses.values()) == {200}, statuses
     assert found == {}
 
@@ -132,18 +144,10 @@ def test_the_data_managers_and_the_administrators_pages_are_chinese(chromium_pag
     admin = make_user("admin", username="zhou", password=PASSWORD)
     for user in (data_manager, admin):
         language_choose(user, "zh-hans", by=user, reason="test setup")
-    participant = enrol(coordinator, day0=today() - timedelta(days=5), enrolled_on=today() - timedelta(days=20))
-    setup_update(participant.screening.consents, obtained_by="韩医生")
-    services.assessment_record(participant=participant, by=coordinator, data=services.AssessmentInput(
-        date=today() - timedelta(days=6), visit="BL", bleeding_grade=0,
-        labs=[{"analyte": "PLT", "value": 42, "unit": "10^9/L"}]))
-    assessment = Assessment.objects.get(participant=participant)
-    query = query_open(RecordRef("assessment", assessment.pk), "lab:PLT", "血小板计数是 42 还是 24？", monitor)
+    participant, assessment, query = casebook_of(coordinator, monitor)
     casebook_sign(participant=participant, password=PASSWORD, by=investigator)
     study = participant.screening.study
     code = study.code
-    # the admin's header shows the user name in capitals
-    usernames = {name.lower() for name in get_user_model().objects.values_list("username", flat=True)}
     managing = ["/", f"/studies/{code}/", f"/studies/{code}/participants/", f"/studies/{code}/grid/",
                 f"/participants/{participant.pk}/", f"/participants/{participant.pk}/audit/",
                 f"/participants/{participant.pk}/casebook/", f"/queries/{query.pk}/", "/worklist/",
@@ -157,18 +161,6 @@ def test_the_data_managers_and_the_administrators_pages_are_chinese(chromium_pag
                      "/admin/trials/passwordfailurecount/",
                      "/admin/trials/study/", f"/admin/trials/study/{study.pk}/change/",
                      f"/admin/trials/study/{study.pk}/versions/", "/admin/trials/item/", "/admin/trials/analyte/"]
-    page = chromium_page
-    found, statuses = {}, {}
-    for username, paths in {"chen": managing, "zhou": administering}.items():
-        sign_in(page, username)
-        for path in paths:
-            response = page.goto(f"{page.base}{path}")
-            statuses[f"{username} {path}"] = response.status
-            assert page.locator("html").get_attribute("lang") == "zh-hans", path
-            words = {word for word in shown_words(page) - ALLOWED if word.lower() not in usernames}
-            if words:
-                found[f"{username} {path}"] = sorted(words)
-    for key, words in found.items():
-        print(key, words)
+    statuses, found = walk(chromium_page, {"chen": managing, "zhou": administering})
     assert {k: v for k, v in statuses.items() if v != 200} == {}
     assert found == {}
