@@ -1,6 +1,6 @@
 """CTCAE v5.0 grading of lab values and fever (CLINICAL_RULES.md section 3).
 
-Pure: no Django, no ORM, no clock. The grading table is data (:data:`CTCAE_V5`, a
+Pure: no ORM, no clock. The grading table is data (:data:`CTCAE_V5`, a
 :class:`GradingTable`); a later CTCAE version is another table passed as ``table=``.
 
 Each term is a list of :class:`Band` s. A band says "grade G when the value is below / above
@@ -24,6 +24,10 @@ Section 3 specifics:
 * blood counts (these patients start cytopenic) give an automatic adverse-event suggestion only
   when the grade is worse than the baseline grade; liver, renal and fever give one from grade 1.
   A suggestion is what the investigator confirms; the confirmed grade is what counts.
+
+A grading and a suggestion explain themselves as a message (``message``; codes in
+`followup.grading_messages`), worded in the reader's language where shown; ``explanation`` is its
+English.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Mapping
+
+from trials.messages import Message, english, listed, message, word
+
+from . import grading_messages  # noqa: F401 (registers the codes of the messages below)
 
 __all__ = [
     "ABOVE",
@@ -80,14 +88,18 @@ class Band:
     inclusive: bool = False
 
     def describe(self, unit: str) -> str:
+        return english(self.message(unit)).rstrip()
+
+    def message(self, unit: str) -> Message:
         sign = {(BELOW, False): "<", (BELOW, True): "<=", (ABOVE, False): ">", (ABOVE, True): ">="}[
             (self.direction, self.inclusive)
         ]
         if self.reference == ABSOLUTE:
-            return f"{sign} {_fmt(self.threshold)} {unit}".rstrip()
+            return message("ctcae_band_absolute", sign=sign, threshold=_num(self.threshold), unit=unit)
+        reference = word(_REFERENCE_WORDS.get(self.reference, self.reference))
         if self.threshold == 1:
-            return f"{sign} {self.reference}"
-        return f"{sign} {_fmt(self.threshold)} x {self.reference}"
+            return message("ctcae_band_reference", sign=sign, reference=reference)
+        return message("ctcae_band_multiple", sign=sign, threshold=_num(self.threshold), reference=reference)
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,7 @@ class TermRule:
     duration_band: Band | None = None
     duration_hours: float | None = None
     suggest: str = ANY_GRADE
-    note: str = ""
+    note: str = ""  # a message code (`followup.grading_messages`)
 
 
 @dataclass(frozen=True)
@@ -121,10 +133,14 @@ class Grade:
 
     grade: int
     term: str
-    explanation: str
+    message: Message
     analyte: str = ""
     value: float | None = None
     version: str = ""
+
+    @property
+    def explanation(self) -> str:
+        return english(self.message)
 
 
 @dataclass(frozen=True)
@@ -135,15 +151,19 @@ class Suggestion:
     term: str
     grade: int
     baseline_grade: int | None
-    explanation: str
+    message: Message
     version: str
+
+    @property
+    def explanation(self) -> str:
+        return english(self.message)
 
 
 def _uln_bands(*multiples: float) -> tuple[Band, ...]:
     return tuple(Band(g, m, ULN, ABOVE) for g, m in enumerate(multiples, start=1))
 
 
-_TRANSAMINASE_NOTE = "abnormal baseline (> ULN): multiples of baseline instead of ULN"
+_TRANSAMINASE_NOTE = "ctcae_note_transaminase"
 
 CTCAE_V5 = GradingTable(
     version="CTCAE v5.0",
@@ -153,7 +173,7 @@ CTCAE_V5 = GradingTable(
                 "HGB", "Anemia", "g/L",
                 bands=(Band(1, 1, LLN), Band(2, 100), Band(3, 80)),
                 suggest=WORSE_THAN_BASELINE,
-                note="grade 3 'transfusion indicated' and grade 4 'life-threatening' are clinical",
+                note="ctcae_note_anemia",
             ),
             "PLT": TermRule(
                 "PLT", "Platelet count decreased", "x10^9/L",
@@ -202,7 +222,7 @@ CTCAE_V5 = GradingTable(
                 "CREAT", "Creatinine increased", "umol/L",
                 bands=_uln_bands(1, 1.5, 3, 6),
                 baseline_bands=(Band(2, 1.5, BASELINE, ABOVE), Band(3, 3, BASELINE, ABOVE)),
-                note="the worse of the ULN and the baseline grade",
+                note="ctcae_note_creatinine",
             ),
             "TEMP": TermRule(
                 "TEMP", "Fever", "deg C",
@@ -228,6 +248,17 @@ def _fmt(x: float | Decimal) -> str:
     return text
 
 
+def _num(x: float | Decimal | None) -> int | float | None:
+    """A number as a message keeps it (written again by the format ``ctcae``, as `_fmt` writes it)."""
+    if x is None:
+        return None
+    value = _d(x)
+    return int(value) if value == value.to_integral_value() and abs(value) < 10**15 else float(value)
+
+
+_REFERENCE_WORDS = {BASELINE: "ctcae_baseline"}
+
+
 def _reference_value(band: Band, *, lln, uln, baseline) -> float | None:
     return {ABSOLUTE: 1, LLN: lln, ULN: uln, BASELINE: baseline}[band.reference]
 
@@ -240,19 +271,19 @@ def _meets(band: Band, value: float, reference: float) -> bool:
     return v >= bound if band.inclusive else v > bound
 
 
-def _grade_bands(bands, value, unit, *, lln, uln, baseline) -> tuple[int, list[str]]:
-    """Highest grade met, and one sentence per band saying met or not met."""
+def _grade_bands(bands, value, unit, *, lln, uln, baseline) -> tuple[int, list[Message]]:
+    """Highest grade met, and one message per band saying met or not met."""
     grade = 0
-    said: list[str] = []
+    said: list[Message] = []
     for band in bands:
         reference = _reference_value(band, lln=lln, uln=uln, baseline=baseline)
         if reference is None:
             raise ValueError(f"{band.reference} is needed to grade against '{band.describe(unit)}'")
         met = _meets(band, value, reference)
-        shown = band.describe(unit)
+        shown = band.message(unit)
         if band.reference != ABSOLUTE:
-            shown += f" ({_fmt(_d(band.threshold) * _d(reference))} {unit})".replace(" )", ")")
-        said.append(f"G{band.grade} {shown}: {'yes' if met else 'no'}")
+            shown = message("ctcae_band_bound", band=shown, bound=_num(_d(band.threshold) * _d(reference)), unit=unit)
+        said.append(message("ctcae_band_yes" if met else "ctcae_band_no", grade=band.grade, band=shown))
         if met:
             grade = max(grade, band.grade)
     return grade, said
@@ -280,43 +311,42 @@ def grade_lab(
         raise ValueError(f"{table.version} has no grading rule for analyte {analyte!r}") from None
 
     bands = rule.bands
-    basis = ""
+    basis: Message | None = None
     if rule.abnormal_baseline_bands and baseline is not None:
         if uln is None:
             raise ValueError(f"ULN is needed to tell whether the {analyte} baseline is abnormal")
         if _d(baseline) > _d(uln):
             bands = rule.abnormal_baseline_bands
-            basis = f"; baseline {_fmt(baseline)} > ULN {_fmt(uln)}, so multiples of baseline"
+            basis = message("ctcae_basis_baseline", baseline=_num(baseline), uln=_num(uln))
         else:
-            basis = f"; baseline {_fmt(baseline)} <= ULN {_fmt(uln)}, so multiples of ULN"
+            basis = message("ctcae_basis_uln", baseline=_num(baseline), uln=_num(uln))
     grade, said = _grade_bands(bands, value, rule.unit, lln=lln, uln=uln, baseline=baseline)
     if rule.baseline_bands and baseline is not None:
         by_baseline, said_baseline = _grade_bands(
             rule.baseline_bands, value, rule.unit, lln=lln, uln=uln, baseline=baseline
         )
-        said += [f"{s} (baseline {_fmt(baseline)})" for s in said_baseline]
+        said += [message("ctcae_by_baseline", band=s, baseline=_num(baseline)) for s in said_baseline]
         grade = max(grade, by_baseline)
 
     if rule.duration_band is not None and _meets(rule.duration_band, value, 1):
         limit = rule.duration_hours
         if duration_hours is None:
-            said.append(
-                f"G{rule.duration_band.grade} needs {rule.duration_band.describe(rule.unit)} for "
-                f"> {_fmt(limit)} h: duration not given, graded without it"
-            )
-        elif _d(duration_hours) > _d(limit):
-            grade = max(grade, rule.duration_band.grade)
-            said.append(f"G{rule.duration_band.grade} lasting {_fmt(duration_hours)} h > {_fmt(limit)} h: yes")
+            said.append(message("ctcae_duration_not_given", grade=rule.duration_band.grade,
+                                band=rule.duration_band.message(rule.unit), limit=_num(limit)))
         else:
-            said.append(f"G{rule.duration_band.grade} lasting {_fmt(duration_hours)} h > {_fmt(limit)} h: no")
+            met = _d(duration_hours) > _d(limit)
+            if met:
+                grade = max(grade, rule.duration_band.grade)
+            said.append(message("ctcae_duration_yes" if met else "ctcae_duration_no", grade=rule.duration_band.grade,
+                                hours=_num(duration_hours), limit=_num(limit)))
 
-    explanation = (
-        f"{analyte} {_fmt(value)} {rule.unit} -> {rule.term} grade {grade} ({table.version}{basis}): "
-        + "; ".join(said)
-    )
+    head = {"analyte": analyte, "value": _num(value), "unit": rule.unit, "term": rule.term, "grade": grade,
+            "version": table.version}
+    explained = (message("ctcae_grade", **head, bands=listed("list_semicolon", said)) if basis is None else
+                 message("ctcae_grade_basis", **head, basis=basis, bands=listed("list_semicolon", said)))
     if rule.note:
-        explanation += f". Note: {rule.note}"
-    return Grade(grade, rule.term, explanation, analyte, value, table.version)
+        explained = message("ctcae_with_note", grading=explained, note=message(rule.note))
+    return Grade(grade, rule.term, explained, analyte, value, table.version)
 
 
 def suggest_adverse_event(
@@ -344,25 +374,18 @@ def suggest_adverse_event(
         if baseline_value is None:
             if now.grade == 0:
                 return None
-            return Suggestion(
-                analyte, now.term, now.grade, None,
-                f"{now.explanation}. Baseline value missing: suggested because grade >= 1.",
-                table.version,
-            )
+            return Suggestion(analyte, now.term, now.grade, None,
+                              message("ctcae_suggested_no_baseline", grading=now.message), table.version)
         before = grade_lab(analyte, baseline_value, lln=lln, uln=uln, table=table)
         if now.grade <= before.grade:
             return None
-        return Suggestion(
-            analyte, now.term, now.grade, before.grade,
-            f"{now.explanation}. Worse than baseline grade {before.grade} "
-            f"({analyte} {_fmt(baseline_value)} {rule.unit}).",
-            table.version,
-        )
+        worse = message("ctcae_suggested_worse", grading=now.message, baseline_grade=before.grade, analyte=analyte,
+                        baseline=_num(baseline_value), unit=rule.unit)
+        return Suggestion(analyte, now.term, now.grade, before.grade, worse, table.version)
     now = grade_lab(
         analyte, value, lln=lln, uln=uln, baseline=baseline_value, duration_hours=duration_hours, table=table
     )
     if now.grade == 0:
         return None
-    return Suggestion(
-        analyte, now.term, now.grade, None, f"{now.explanation}. Suggested from grade 1.", table.version
-    )
+    return Suggestion(analyte, now.term, now.grade, None, message("ctcae_suggested_from_grade_1", grading=now.message),
+                      table.version)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from trials.concurrency import VersionedModel
+from trials.messages import MessageField, render
 from trials.models import LabValue, VisitDefinition
 from trials.scoping import ScopedQuerySet
 from trials.signature_record import Signature
@@ -181,9 +182,9 @@ class AdverseEvent(VersionedModel):
     sae_reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                         related_name="+", verbose_name=_("SAE reported by"))
     suggested_grade = models.PositiveSmallIntegerField(_("suggested CTCAE grade"), null=True, blank=True)
-    suggestion = models.TextField(_("grading suggestion"), blank=True,
-                                  help_text=_("How a lab value suggested this event (the CTCAE grading of the lab "
-                                              "value)."))
+    suggestion_message = MessageField(_("grading suggestion"),
+                                      help_text=_("How a lab value suggested this event (the CTCAE grading of the "
+                                                  "lab value)."))
     dismissed_reason = models.TextField(_("reason dismissed"), blank=True)
     # The investigator's signature: confirming grade, seriousness and causality (status confirmed; signed
     # again when a correction changes them), or the dismissal of a draft (status dismissed).
@@ -203,6 +204,11 @@ class AdverseEvent(VersionedModel):
         """The term in the reader's language: its Chinese CTCAE name to a Chinese reader (the stored
         term stays the English CTCAE term; an "other, specify" term shows as recorded)."""
         return shown_term(self.term)
+
+    @property
+    def suggestion(self) -> str:
+        """How a lab value suggested this event, in the reader's language (`followup.grading_messages`)."""
+        return render(self.suggestion_message)
 
     @property
     def confirmation_signature(self) -> Signature | None:

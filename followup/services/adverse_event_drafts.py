@@ -105,7 +105,7 @@ def adverse_event_suggest(*, participant, labs, onset: date, by, now: datetime |
         open_terms.add(found.term)
         rows.append(AdverseEvent(
             participant=participant, term=found.term, category=GRADED_ANALYTES[analyte], onset_date=onset,
-            status="draft", suggested_grade=found.grade, suggestion=found.explanation, reported_by=by,
+            status="draft", suggested_grade=found.grade, suggestion_message=found.message, reported_by=by,
             site_aware_at=now or timezone.now()))
     if rows:
         rows = audited_bulk_create(rows, by=by, reason=_("Suggested from a lab value"))
