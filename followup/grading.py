@@ -340,7 +340,7 @@ def grade_lab(
             said.append(message("ctcae_duration_yes" if met else "ctcae_duration_no", grade=rule.duration_band.grade,
                                 hours=_num(duration_hours), limit=_num(limit)))
 
-    head = {"analyte": analyte, "value": _num(value), "unit": rule.unit, "term": rule.term, "grade": grade,
+    head = {"analyte": analyte, "value": _num(value), "unit": rule.unit, "term": word(rule.term), "grade": grade,
             "version": table.version}
     explained = (message("ctcae_grade", **head, bands=listed("list_semicolon", said)) if basis is None else
                  message("ctcae_grade_basis", **head, basis=basis, bands=listed("list_semicolon", said)))

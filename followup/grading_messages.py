@@ -12,7 +12,8 @@ reader's language (CLINICAL_RULES.md section 3, `followup.grading`).
   (``ctcae_suggested_*``).
 
 Numbers are written as the grading writes them (format ``ctcae``: exact decimals, no trailing zeros);
-analyte codes, units, CTCAE terms and the table's version are kept as written.
+the CTCAE terms are words (their Chinese CTCAE names); analyte codes, units and the table's version are
+kept as written.
 """
 from __future__ import annotations
 
@@ -65,7 +66,13 @@ TEMPLATES: dict[str, Template] = {
     "ctcae_suggested_from_grade_1": _t(gettext_noop("%(grading)s. Suggested from grade 1.")),
 }
 
-# The reference a band multiplies (`grading.LLN`, `ULN`, `BASELINE`).
-WORDS = {"LLN": gettext_noop("LLN"), "ULN": gettext_noop("ULN"), "ctcae_baseline": gettext_noop("baseline")}
+# The reference a band multiplies (`grading.LLN`, `ULN`, `BASELINE`), and the CTCAE terms the grading
+# table names (a term no word names is shown as written).
+WORDS = {"LLN": gettext_noop("LLN"), "ULN": gettext_noop("ULN"), "ctcae_baseline": gettext_noop("baseline"),
+         **{term: term for term in (
+             gettext_noop("Anemia"), gettext_noop("Platelet count decreased"),
+             gettext_noop("Neutrophil count decreased"),
+             gettext_noop("Alanine aminotransferase increased"), gettext_noop("Aspartate aminotransferase increased"),
+             gettext_noop("Blood bilirubin increased"), gettext_noop("Creatinine increased"), gettext_noop("Fever"))}}
 
 register(TEMPLATES, words=WORDS, formats={CTCAE_FORMAT: ctcae_number})
