@@ -217,3 +217,12 @@ def test_the_api_words_the_suggestion_for_the_reader_and_odm_in_english(api, dra
     url = f"/api/v1/adverse-events/{draft.pk}/"
     assert api.get(url).json()["suggestion"] == RECORDED[0]
     assert api.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").json()["suggestion"] == ZH_DRAFT
+
+
+def test_the_odm_export_words_the_suggestion_in_english_whatever_the_language(draft):
+    from followup.export_odm_meta import ADVERSE_EVENT  # noqa: PLC0415
+
+    item = next(f for f in ADVERSE_EVENT.fields if f.key == "suggestion")
+    assert item.stored == "suggestion_message"
+    with translation.override("zh-hans"):
+        assert item.get({"suggestion_message": draft.suggestion_message}) == RECORDED[0]
