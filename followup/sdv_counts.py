@@ -8,7 +8,7 @@ so that the page sums a row per participant instead of counting every record.
   since (a trigger on the history table of the ticks clears the row's `counted_at`, installed
   here in the same way). The plan does not move them: they are the key-items figures whatever
   the study's plan, and the page counts a study on the all-items plan from its records.
-- Counted again: `sdv_counts_refresh`, by the periodic reconcile. The rows to count are locked,
+- Counted again: `followup.sdv_recount.sdv_counts_refresh`, by the periodic reconcile. The rows to count are locked,
   then their participants' casebook change rows (a trigger writing one holds it until its write
   commits), so a write in progress is waited for and counted, or marks the row stale after; the
   row keeps the change time read under that lock.
@@ -19,14 +19,12 @@ so that the page sums a row per participant instead of counting every record.
 from __future__ import annotations
 
 from django.apps import apps
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import Aggregate, CharField, Count, F, Q, Sum
 from django.db.models.functions import Cast
 
 from enrollment.models import Participant
 
-from .casebook_changes import NEVER
-from .signoff_models import CasebookChange
 from .sdv_models import SdvCount
 
 # Beyond this many participants waiting to be counted again, the page counts the whole study from
@@ -61,7 +59,7 @@ def fresh_participants() -> Q:
         Q(casebook_change__isnull=True) | Q(casebook_change__changed_at__lte=F("sdv_count__counted_at")))
 
 
-def _stale_rows() -> Q:
+def stale_rows() -> Q:
     return Q(counted_at__isnull=True) | Q(participant__casebook_change__changed_at__gt=F("counted_at"))
 
 
@@ -75,48 +73,6 @@ def kept_by_site(study, site_ids) -> list[dict]:
         stale_ids=_Ids(Cast("pk", CharField()), filter=stale_participants())).order_by())
 
 
-def sdv_counts_refresh(participant_ids=None, *, study=None) -> int:
-    """Count again the progress of the stale participants (no row, or stale), among
-    `participant_ids` or of `study` (every study's without either); how many were counted. The
-    missing rows are created first (to be counted), then each batch is locked with its casebook
-    change rows while its participants are counted (see the module's docstring)."""
-    from .sdv_progress import key_plan_figures  # noqa: PLC0415 - it reads the kept rows through this module
-
-    participants = Participant.objects.all()
-    if participant_ids is not None:
-        participants = participants.filter(pk__in=list(participant_ids))
-    if study is not None:
-        participants = participants.filter(study=study)
-    missing = list(participants.filter(sdv_count__isnull=True).values_list("pk", flat=True))
-    SdvCount.objects.bulk_create([SdvCount(participant_id=pk) for pk in missing], ignore_conflicts=True,
-                                 batch_size=BATCH)
-    counted = 0
-    while True:
-        with transaction.atomic():
-            rows = list(SdvCount.objects.select_for_update(of=("self",)).filter(participant__in=participants)
-                        .filter(_stale_rows()).order_by("pk")[:BATCH])
-            if not rows:
-                return counted
-            ids = [row.pk for row in rows]
-            changed = dict(CasebookChange.objects.select_for_update().filter(participant_id__in=ids).order_by("pk")
-                           .values_list("participant_id", "changed_at"))
-            where = dict(Participant.objects.filter(pk__in=ids).values_list("pk", "study_id"))
-            figures: dict[int, list[int]] = {}
-            for study_id in set(where.values()):
-                of_study = [pk for pk, of in where.items() if of == study_id]
-                sites = Participant.objects.filter(pk__in=of_study).values("site_id").distinct()
-                figures.update(key_plan_figures(study_id, sites, by="participant",
-                                                only=Participant.objects.filter(pk__in=of_study)))
-            for row in rows:
-                row.required, row.verified = figures.get(row.pk, (0, 0))
-                row.counted_at = changed.get(row.pk, NEVER)
-            SdvCount.objects.bulk_update(rows, ["required", "verified", "counted_at"], batch_size=500)
-            counted += len(rows)
-
-
-def sdv_counts_reconcile() -> int:
-    """Count again every participant without a row or with a stale one (the periodic reconcile)."""
-    return sdv_counts_refresh()
 
 
 # --- the trigger of the ticks -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from trials.queueing import IDEMPOTENT
 from .exports import export_run, exports_expire, exports_requeue
 from .outcomes import outcomes_reconcile, outcomes_refresh
 from .reminders import reminders_send
-from .sdv_counts import sdv_counts_reconcile
+from .sdv_recount import sdv_counts_reconcile
 
 logger = logging.getLogger(__name__)
 

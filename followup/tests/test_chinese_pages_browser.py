@@ -53,6 +53,8 @@ ALLOWED = frozenset({
     # the product's own terms: the programming interface, the system, SI units, reference limits,
     # confidence intervals, the time zone's abbreviation
     "API", "EDC", "SI", "LLN", "ULN", "CI", "CST",
+    # the task runner a deployment starts, by its name (the home page tells an administrator to start it)
+    "Celery",
     # the names of file formats and standards
     "CDISC", "CSV", "ODM", "XML", "Excel", "zip", "PDF",
 })

@@ -11,7 +11,8 @@ from enrollment.models import Participant
 from followup import services
 from followup.models import Assessment
 from followup.sdv import participant_records, plan_scope, study_sdv
-from followup.sdv_counts import fresh_participants, sdv_counts_refresh, stale_participants
+from followup.sdv_counts import fresh_participants, stale_participants
+from followup.sdv_recount import sdv_counts_refresh
 from followup.sdv_models import SdvCount
 from followup.sdv_progress import key_plan_figures, study_sdv_sites
 from trials.tests.support import setup_update
