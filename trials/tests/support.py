@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from enrollment.services import screening_eligibility_confirm
@@ -14,6 +15,7 @@ from followup.services import adverse_event_confirm
 from trials.accounts import user_upsert
 from trials.amendments import amendment_activate
 from trials.audit import change_context
+from trials.messages import english, render
 
 SIGNER_PASSWORD = "Long-enough-pass-91"  # make_user's default, and the site investigators' below
 
@@ -124,3 +126,14 @@ def audit_changes_shown(html: str) -> str:
     name (<strong>) and the old value (<del>), so that a study's text marked as such (its item
     labels and codes, `lang` / `data-study-content`) reads as plain words."""
     return re.sub(r"<(?!/?(?:strong|del)\b)[^>]*>", "", html)
+
+
+def assert_worded(msg, in_english: str, in_chinese: str) -> None:
+    """A message (`trials.messages`) reads `in_chinese` for a Chinese reader, `in_english` for an
+    English one, and its English (`english`) is the same whatever the reader's language."""
+    assert english(msg) == in_english
+    with translation.override("zh-hans"):
+        assert render(msg) == in_chinese
+        assert english(msg) == in_english
+    with translation.override("en"):
+        assert render(msg) == in_english
