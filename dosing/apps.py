@@ -9,12 +9,11 @@ class DosingConfig(AppConfig):
     def ready(self):
         # Models can be imported only once the app registry is ready, that is here.
         from trials.audit import register_audited  # noqa: PLC0415
+        from trials.audit_labels import AsWritten, register_value_display  # noqa: PLC0415
 
         from . import messages  # noqa: F401, PLC0415 (registers the doses' and windows' message codes)
         from .models import EscalationDecision, Infusion  # noqa: PLC0415
 
         register_audited("escalation-decision", EscalationDecision)
         register_audited("infusion", Infusion)
-        from trials.audit_labels import AsWritten, register_value_display  # noqa: PLC0415
-
         register_value_display(EscalationDecision, "signature_meaning", AsWritten)

@@ -11,8 +11,9 @@ class EnrollmentConfig(AppConfig):
     def ready(self):
         # Models can be imported only once the app registry is ready, that is here.
         from trials.audit import register_audited, register_item_answers  # noqa: PLC0415
+        from trials.audit_labels import AsWritten, register_value_display  # noqa: PLC0415
 
-        from . import eligibility_text  # noqa: F401, PLC0415 (registers the criteria's message codes)
+        from .eligibility_text import criteria_summary  # noqa: PLC0415 (also registers the criteria's message codes)
         from .models import Consent, Participant, PriorTherapy, Screening, ScreeningLab  # noqa: PLC0415
         from .selectors import screening_item_answers  # noqa: PLC0415
 
@@ -22,10 +23,6 @@ class EnrollmentConfig(AppConfig):
         register_audited("consent", Consent)
         register_audited("participant", Participant)
         register_item_answers(Screening, "items", study_id=lambda screening: screening.study_id)
-        from trials.audit_labels import AsWritten, register_value_display  # noqa: PLC0415
-
-        from .eligibility_text import criteria_summary  # noqa: PLC0415
-
         register_value_display(Screening, "eligibility", criteria_summary)
         register_value_display(Screening, "eligibility_confirmation_meaning", AsWritten)
         hooks.item_answers.connect(screening_item_answers)

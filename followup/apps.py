@@ -13,6 +13,7 @@ class FollowupConfig(AppConfig):
         # Models, and the modules that use them (the audit registry reads the models too), can be
         # imported only once the app registry is ready, that is here.
         from trials.audit import register_audited, register_audited_parts, register_item_answers  # noqa: PLC0415
+        from trials.audit_labels import AsWritten, register_value_display  # noqa: PLC0415
 
         from .casebook_changes import after_migrate  # noqa: PLC0415
         from .models import (  # noqa: PLC0415
@@ -39,8 +40,6 @@ class FollowupConfig(AppConfig):
         register_audited("item-verification", ItemVerification)
         register_audited_parts(Assessment, "labs", "transfusions", "rescue_therapies")
         register_item_answers(Assessment, "items", study_id=lambda assessment: assessment.participant.study_id)
-        from trials.audit_labels import AsWritten, register_value_display  # noqa: PLC0415
-
         register_value_display(AdverseEvent, "confirmation_meaning", AsWritten)
         register_value_display(CasebookSignature, "meaning", AsWritten)
         hooks.participant_enrolled.connect(schedule_on_enrolment)
