@@ -38,6 +38,7 @@ from .worklist import (ADVERSE_EVENT_DRAFT, CASEBOOK_SIGNATURE, DUE, ELIGIBILITY
                        OVERDUE, SAE_REPORT, SIGNING_KINDS, VISIT, WorkItem, sort_key)
 
 _URL_MARK = 987654321
+_PAGES_AT_MOST = 10**9
 _PARTICIPANT = ("participant_id", "participant__study_number", "participant__study__code",
                 "participant__site__code", "participant__site_id")
 
@@ -357,7 +358,8 @@ def worklist_page(user, *, now: datetime, page, page_size: int, site: str | None
     except (TypeError, ValueError):
         number = 1
     # Beyond the end each kind has fewer rows than the limit: all read, the last page is among them.
-    limit = number * page_size if number >= 1 else None
+    # Below the first page, or a number no LIMIT holds, every row is read (the last page again).
+    limit = number * page_size if 1 <= number <= _PAGES_AT_MOST else None
     read = read_worklist(site_ids=site_ids, now=now, site=site, study=study, kinds=kinds,
                          signing_site_ids=site_ids_for(user, Action.SIGN), limit=limit)
     return Paginator(_Read(read), page_size).get_page(page), read.counts
