@@ -112,6 +112,10 @@ def audit_reason(reason) -> str:
     shown = reason_shown(reason)
     if not shown.text:
         return "—"
+    if shown.parts:
+        return mark_safe("".join(  # noqa: S308 (each part escaped)
+            format_html("<span data-entered>{}</span>", text) if entered else conditional_escape(text)
+            for text, entered in shown.parts))
     if shown.entered:
         return format_html("<span data-entered>{}</span>", shown.text)
     return conditional_escape(shown.text)
