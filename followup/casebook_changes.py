@@ -13,6 +13,11 @@ remember it: the statements a service runs, and so its query budget, are unchang
 are installed by the migration that created the table and again after every `migrate` (a table
 rebuilt by a later migration on SQLite loses its triggers); `rebuild` recomputes every row from the
 history (run by that migration for the data already there).
+
+The row also holds what the worklist's casebooks to sign read beside the time, so that they are read
+from it alone: whether the participant has an infusion recorded (`recorded`: set by the trigger of
+the row's first history row, and again by each infusion's history row) and the time of the latest
+signature (`signed_at`: kept by a trigger on the signatures, after every insert, update or deletion).
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ PARTICIPANT_RECORDS = (("enrollment", "Participant", "id"), ("dosing", "Infusion
                        ("followup", "AdverseEvent", "participant_id"))
 ALL_RECORDS = (*SCREENING_RECORDS, *PARTICIPANT_RECORDS)
 TRIGGER_PREFIX = "casebook_change_"
+SIGNED_TRIGGER = "casebook_signed_at"
 
 
 def _history_rows(model: type[models.Model]):
@@ -94,18 +100,75 @@ def _tracked(get_model):
         yield f"{TRIGGER_PREFIX}{history}", history, when, _participants_of(get_model, app, name, lookup)
 
 
-def _statements(vendor: str, get_model) -> list[str]:
+def _signs(get_model) -> bool:
+    """Whether the stored row has the latest signature's time (not before the migration adding it)."""
+    return any(field.name == "signed_at" for field in get_model("followup", "CasebookChange")._meta.get_fields())
+
+
+def _latest_signature(get_model, participant: str) -> str:
+    """SQL: the time of the latest signature of the participant `participant` (an SQL value)."""
+    signatures = get_model("followup", "CasebookSignature")._meta.db_table
+    return f"(SELECT MAX(s.signed_at) FROM {signatures} s WHERE s.participant_id = {participant})"
+
+
+def _recorded(get_model, participant: str) -> str:
+    """SQL: whether the participant `participant` (an SQL value) has an infusion recorded (not planned)."""
+    infusions = get_model("dosing", "Infusion")._meta.db_table
+    return f"EXISTS (SELECT 1 FROM {infusions} i WHERE i.participant_id = {participant} AND i.state <> 'planned')"
+
+
+def _signature_statements(vendor: str, get_model) -> list[str]:
+    """The trigger that keeps each row's `signed_at`: after every insert, update or deletion of a
+    signature, the latest signature's time of its participant (the row made if there is none)."""
+    changes = get_model("followup", "CasebookChange")._meta.db_table
+    signatures = get_model("followup", "CasebookSignature")._meta.db_table
+    never = f"'{NEVER:%Y-%m-%d %H:%M:%S}{'+00' if vendor == 'postgresql' else ''}'"
+
+    def kept(row: str) -> str:
+        made = (f"INSERT {'' if vendor == 'postgresql' else 'OR IGNORE '}INTO {changes} "
+                f"(participant_id, changed_at, recorded) VALUES ({row}.participant_id, {never}, "
+                f"{_recorded(get_model, f'{row}.participant_id')})"
+                f"{' ON CONFLICT DO NOTHING' if vendor == 'postgresql' else ''}")
+        return (f"{made}; UPDATE {changes} SET signed_at = {_latest_signature(get_model, f'{row}.participant_id')} "
+                f"WHERE participant_id = {row}.participant_id;")
+
+    if vendor == "postgresql":
+        return [f"CREATE OR REPLACE FUNCTION {SIGNED_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF TG_OP <> 'DELETE' THEN {kept('NEW')} END IF; "
+                f"IF TG_OP <> 'INSERT' THEN {kept('OLD')} END IF; RETURN NULL; END $$",
+                f"DROP TRIGGER IF EXISTS {SIGNED_TRIGGER} ON {signatures}",
+                f"CREATE TRIGGER {SIGNED_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON {signatures} "
+                f"FOR EACH ROW EXECUTE FUNCTION {SIGNED_TRIGGER}()"]
+    if vendor == "sqlite":
+        statements = []
+        for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("NEW", "OLD")), ("DELETE", ("OLD",))):
+            trigger = f"{SIGNED_TRIGGER}_{event.lower()}"
+            statements += [f"DROP TRIGGER IF EXISTS {trigger}",
+                           f"CREATE TRIGGER {trigger} AFTER {event} ON {signatures} FOR EACH ROW BEGIN "
+                           f"{' '.join(kept(row) for row in rows)} END"]
+        return statements
+    raise NotImplementedError(f"The casebook change triggers are written for PostgreSQL and SQLite, not {vendor}.")
+
+
+def _statements(vendor: str, get_model, signs: bool | None = None) -> list[str]:
     participants = get_model("enrollment", "Participant")._meta.db_table
     changes = get_model("followup", "CasebookChange")._meta.db_table
+    signs = _signs(get_model) if signs is None else signs
+    columns = "participant_id, changed_at, signed_at, recorded" if signs else "participant_id, changed_at"
+    signed = f", {_latest_signature(get_model, 'p.id')}, {_recorded(get_model, 'p.id')}" if signs else ""
+    # An infusion's write (its history row) may record or unrecord the participant's infusions.
+    infusions = get_model("dosing", "HistoricalInfusion")._meta.db_table
     statements = []
     for trigger, history, when, condition in _tracked(get_model):
-        chosen = f"SELECT p.id, NEW.history_date FROM {participants} p WHERE {condition}"
+        chosen = f"SELECT p.id, NEW.history_date{signed} FROM {participants} p WHERE {condition}"
+        infused = signs and history == infusions
         if vendor == "postgresql":
             statements += [
                 f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"INSERT INTO {changes} (participant_id, changed_at) {chosen} "
+                f"INSERT INTO {changes} ({columns}) {chosen} "
                 f"ON CONFLICT (participant_id) DO UPDATE SET changed_at = "
-                f"GREATEST({changes}.changed_at, EXCLUDED.changed_at); RETURN NULL; END $$",
+                f"GREATEST({changes}.changed_at, EXCLUDED.changed_at)"
+                f"{', recorded = EXCLUDED.recorded' if infused else ''}; RETURN NULL; END $$",
                 f"DROP TRIGGER IF EXISTS {trigger} ON {history}",
                 f"CREATE TRIGGER {trigger} AFTER INSERT ON {history} FOR EACH ROW "
                 f"{f'WHEN ({when}) ' if when else ''}EXECUTE FUNCTION {trigger}()"]
@@ -114,23 +177,27 @@ def _statements(vendor: str, get_model) -> list[str]:
                 f"DROP TRIGGER IF EXISTS {trigger}",
                 f"CREATE TRIGGER {trigger} AFTER INSERT ON {history} FOR EACH ROW "
                 f"{f'WHEN {when} ' if when else ''}BEGIN "
-                f"INSERT OR IGNORE INTO {changes} (participant_id, changed_at) {chosen}; "
+                f"INSERT OR IGNORE INTO {changes} ({columns}) {chosen}; "
                 f"UPDATE {changes} SET changed_at = NEW.history_date WHERE changed_at < NEW.history_date "
-                f"AND participant_id IN (SELECT p.id FROM {participants} p WHERE {condition}); END"]
+                f"AND participant_id IN (SELECT p.id FROM {participants} p WHERE {condition}); "
+                + (f"UPDATE {changes} SET recorded = {_recorded(get_model, 'NEW.participant_id')} "
+                   f"WHERE participant_id = NEW.participant_id; " if infused else "") + "END"]
         else:
             raise NotImplementedError(f"The casebook change triggers are written for PostgreSQL and SQLite, "
                                       f"not {vendor}.")
-    return statements
+    return statements + (_signature_statements(vendor, get_model) if signs else [])
 
 
-def install(connection, get_model=None) -> None:
-    """Create (or replace) the trigger of each history table of the casebook's records."""
+def install(connection, get_model=None, *, signs: bool | None = None) -> None:
+    """Create (or replace) the trigger of each history table of the casebook's records, and of the
+    signatures when the row stores the latest signature (`signs`; by default, when it has it)."""
     with connection.cursor() as cursor:
-        for statement in _statements(connection.vendor, get_model or apps.get_model):
+        for statement in _statements(connection.vendor, get_model or apps.get_model, signs):
             cursor.execute(statement)
 
 
 def uninstall(connection, get_model=None) -> None:
+    """Drop the triggers of the history tables and of the signatures."""
     with connection.cursor() as cursor:
         for trigger, history, _when, _condition in _tracked(get_model or apps.get_model):
             if connection.vendor == "postgresql":
@@ -138,6 +205,13 @@ def uninstall(connection, get_model=None) -> None:
                 cursor.execute(f"DROP FUNCTION IF EXISTS {trigger}()")
             else:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        signatures = (get_model or apps.get_model)("followup", "CasebookSignature")._meta.db_table
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TRIGGER IF EXISTS {SIGNED_TRIGGER} ON {signatures}")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {SIGNED_TRIGGER}()")
+        else:
+            for event in ("insert", "update", "delete"):
+                cursor.execute(f"DROP TRIGGER IF EXISTS {SIGNED_TRIGGER}_{event}")
 
 
 def installed(connection) -> set[str]:
@@ -177,7 +251,15 @@ def rebuild(get_model=None) -> int:
             if participant in known and (participant not in latest or at > latest[participant]):
                 latest[participant] = at
     changes = get_model("followup", "CasebookChange")
+    signed, recorded, signs = {}, set(), _signs(get_model)
+    if signs:
+        signatures = get_model("followup", "CasebookSignature").objects.order_by().values("participant_id")
+        signed = dict(signatures.annotate(at=Max("signed_at")).values_list("participant_id", "at"))
+        recorded = set(get_model("dosing", "Infusion").objects.exclude(state="planned")
+                       .values_list("participant_id", flat=True).distinct())
     changes.objects.all().delete()
-    changes.objects.bulk_create([changes(participant_id=pk, changed_at=at) for pk, at in latest.items()],
-                                batch_size=2000)
-    return len(latest)
+    changes.objects.bulk_create([changes(participant_id=pk, changed_at=latest.get(pk, NEVER),
+                                         **({"signed_at": signed.get(pk), "recorded": pk in recorded}
+                                            if signs else {}))
+                                 for pk in latest.keys() | signed.keys()], batch_size=2000)
+    return len(latest.keys() | signed.keys())

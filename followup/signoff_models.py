@@ -57,11 +57,19 @@ class CasebookChange(models.Model):
     """The time of the latest change of a participant's casebook: the latest `history_date` of the
     history rows of its records, kept by database triggers on their history tables in the
     statement that writes each one (`followup.casebook_changes`), never written by the application.
-    A casebook signed before it is signed; one changed after it is to be signed again."""
+    A casebook signed before it is signed; one changed after it is to be signed again. A
+    participant's row is there once its casebook has a history row or a signature."""
 
     participant = models.OneToOneField("enrollment.Participant", on_delete=models.CASCADE, primary_key=True,
                                        related_name="casebook_change")
     changed_at = models.DateTimeField(_("latest change of the casebook at"))
+    # The latest signature's time (`CasebookSignature`), kept by a trigger on the signatures, so
+    # that the casebooks to sign are read from this row alone: with an infusion recorded, and never
+    # signed or changed after the latest signature.
+    signed_at = models.DateTimeField(_("latest signature of the casebook at"), null=True, blank=True)
+    # Whether the participant has an infusion recorded (given or missed, not planned), kept by the
+    # trigger on the infusions' history: only such a casebook waits for a signature.
+    recorded = models.BooleanField(_("infusion recorded"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("casebook change")

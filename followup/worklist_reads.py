@@ -18,7 +18,7 @@ from itertools import islice
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When, Window
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When, Window
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +33,6 @@ from . import worklist as work
 from .casebook_changes import NEVER
 from .ctcae_terms import shown_term
 from .models import SAE_REPORTING_HOURS, AdverseEvent, Visit
-from .signoff_models import CasebookSignature
 from .worklist import (ADVERSE_EVENT_DRAFT, CASEBOOK_SIGNATURE, DUE, ELIGIBILITY_CONFIRMATION, INFUSION, KINDS,
                        OVERDUE, SAE_REPORT, SIGNING_KINDS, VISIT, WorkItem, sort_key)
 
@@ -242,12 +241,11 @@ def _screening_item(row, pages) -> WorkItem:
 
 def _casebooks(scope: dict, limit: int | None) -> Read:
     """Participants with an infusion recorded whose casebook is not signed, or changed after the
-    latest signature (the stored time of each casebook's latest change, `followup.casebook_changes`)."""
-    recorded = Infusion.objects.filter(participant=OuterRef("pk")).exclude(state="planned")
-    signed = CasebookSignature.objects.filter(participant=OuterRef("pk")).order_by("-signed_at", "-id")
-    rows = (Participant.objects.filter(_participants("", withdrawn=True, **scope), Exists(recorded))
+    latest signature: read from one stored row per participant (`followup.casebook_changes`: whether
+    an infusion is recorded, the times of the latest change and of the latest signature)."""
+    rows = (Participant.objects.filter(_participants("", withdrawn=True, **scope), casebook_change__recorded=True)
             .annotate(latest_change=Coalesce("casebook_change__changed_at", Value(NEVER)),
-                      last_signed_at=Subquery(signed.values("signed_at")[:1]))
+                      last_signed_at=F("casebook_change__signed_at"))
             .filter(Q(last_signed_at__isnull=True) | Q(latest_change__gt=F("last_signed_at"))))
     rows = _counted(rows).order_by("latest_change", "study_number", "pk").values_list(
         "n_total", "pk", "study_number", "study__code", "site__code", "site_id", "latest_change", "last_signed_at")
