@@ -152,7 +152,7 @@ def test_readers_never_share_an_entry(client, p3, coordinator, investigator, mak
 
 
 def test_a_cached_read_runs_a_fixed_number_of_statements(client, p3, coordinator, investigator):
-    build_world(p3, coordinator)
+    treated_participant(coordinator, [(30, 20)])
     client.force_login(investigator)
     client.get(URL)
     with CaptureQueriesContext(connection) as few:
