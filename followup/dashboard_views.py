@@ -87,8 +87,9 @@ def study_dashboard(request, code):
     context = {"study": study, "form": form, "filtered": any(request.GET.get(name) for name in form.fields)}
     body = dashboard_cache.read(entry)
     if body is None:
-        data = dashboard(request.user, study, narrowed,
-                         swimmer_page=int(page) if page.isdigit() and len(page) < 6 else 1)
+        with dashboard_cache.collector_paused():
+            data = dashboard(request.user, study, narrowed,
+                             swimmer_page=int(page) if page.isdigit() and len(page) < 6 else 1)
         criteria_text = dict(study.criteria.values_list("code", "text"))
         labels = dict(WithdrawalReason.choices)
         context["data"] = data
