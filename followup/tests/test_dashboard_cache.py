@@ -53,7 +53,7 @@ def records_the_world_lacks(study, by):
                                                                    start=assessment.date)
         apps.get_model("dosing", "EscalationDecision").objects.create(
             study=study, action="escalate", level=apps.get_model("trials", "DoseLevel").objects.filter(
-                arm__study=study).first(), proposal_action="escalate", proposal_reason="0/3 DLT",
+                arm__study=study).first(), proposal_action="escalate", proposal_message={},
             signed_by=by, signed_at=timezone.now())
 
 
