@@ -15,6 +15,7 @@ inside a quoted value is kept as it is). The result is byte-for-byte the Python 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django.db import connection
 from django.utils import timezone
@@ -98,22 +99,63 @@ def _json_plain(model, column: str) -> bool:
         return not cursor.fetchone()[0]
 
 
-def _select(queryset, expressions: list[str]) -> str:
-    """The SELECT of `expressions` (with {0}, {1}... for the queryset's columns) over the
-    queryset's rows, in its order (PostgreSQL keeps a sorted subquery's order)."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        inner = cursor.cursor.mogrify(sql, params).decode()
-    count = len(queryset.query.values_select) + len(queryset.query.annotation_select)
-    refs = [f"t.c{i}" for i in range(count)]
-    columns = ", ".join(_COLUMN.sub(lambda m: refs[int(m.group(1))], e) for e in expressions)
-    return f"SELECT {columns} FROM ({inner}) AS t({', '.join(f'c{i}' for i in range(count))})"
+@dataclass
+class Select:
+    """The rows of a queryset, each column a (dictionary type, SQL expression with {0}, {1}... for
+    the queryset's columns) formatted as the Python writer writes it."""
+
+    queryset: object
+    cells: list[tuple[str, str]]
+
+    def _inner(self) -> tuple[str, list[str]]:
+        sql, params = self.queryset.query.sql_with_params()
+        with connection.cursor() as cursor:
+            inner = cursor.cursor.mogrify(sql, params).decode()
+        count = len(self.queryset.query.values_select) + len(self.queryset.query.annotation_select)
+        return inner, [f"c{i}" for i in range(count)]
+
+    def _columns(self, refs) -> list[str]:
+        return [_COLUMN.sub(lambda m: refs[int(m.group(1))], sql) for _, sql in self.cells]
+
+    def csv(self) -> str:
+        """The SELECT of the CSV rows, in the queryset's order (PostgreSQL keeps a sorted subquery's order)."""
+        inner, names = self._inner()
+        return f"SELECT {', '.join(self._columns([f't.{n}' for n in names]))} FROM ({inner}) AS t({', '.join(names)})"
+
+    def xml(self, letters: list[str], first_row: int) -> str:
+        """The SELECT of one text per row: the worksheet's <row> as `export_xlsx` writes it, the
+        rows numbered from `first_row`."""
+        inner, names = self._inner()
+        cells = " || ".join(f"COALESCE({_xml_cell(kind, letter, sql)}, '')" for (kind, _), letter, sql
+                            in zip(self.cells, letters, self._columns([f"u.{n}" for n in names]), strict=True))
+        return (f"SELECT '<row r=\"' || u.n || '\">' || {cells} || '</row>' FROM (SELECT t.*, "
+                f"row_number() OVER () + {int(first_row) - 1} AS n FROM ({inner}) AS t({', '.join(names)})) AS u")
 
 
-def plain_select(domain, queryset) -> str | None:
-    """The SELECT writing the domain's rows as the Python writer does; None when SQL cannot."""
+NUMERIC = {"integer", "number", "boolean"}
+# The control characters a worksheet cell cannot hold (other than tab and line breaks), left out.
+_CONTROL = "E'" + "".join(f"\\x{c:02x}" for c in range(1, 32) if c not in (9, 10, 13)) + "'"
+
+
+def _xml_cell(kind: str, letter: str, sql: str) -> str:
+    """A cell as `export_xlsx._cell` writes it: a number as a number, any other value as an inline
+    text (escaped, without control characters, at most 32,767 characters); NULL: no cell."""
+    start = f"'<c r=\"{letter}' || u.n || '\""
+    text = (f"{start} t=\"inlineStr\"><is><t xml:space=\"preserve\">' || replace(replace(replace(left(translate("
+            f"{{v}}, {_CONTROL}, ''), 32767), '&', '&amp;'), '<', '&lt;'), '>', '&gt;') || '</t></is></c>'")
+    if kind not in NUMERIC:
+        return text.replace("{v}", sql)
+    number = f"{start}><v>' || {{v}} || '</v></c>'"
+    if kind == "number":  # not a finite number: a text, as Python writes it
+        return (f"CASE WHEN ({sql}) IN ('nan', 'inf', '-inf') THEN {text.replace('{v}', sql)} "
+                f"ELSE {number.replace('{v}', sql)} END")
+    return number.replace("{v}", sql)
+
+
+def plain_select(domain, queryset) -> Select | None:
+    """The rows of the domain as the Python writer writes them; None when SQL cannot."""
     formatters = _formatters()
-    expressions = []
+    cells = []
     for column in domain.columns:
         kind = describe(domain.model, column).type
         format_ = formatters.get(kind)
@@ -123,67 +165,89 @@ def plain_select(domain, queryset) -> str | None:
             fld = domain.model._meta.get_field(column.path) if "__" not in column.path else None
             if fld is None or not _json_plain(domain.model, fld.column):
                 return None
-        expressions.append(format_("{%d}" % len(expressions)))
-    return _select(queryset, expressions)
+        cells.append((kind, format_("{%d}" % len(cells))))
+    return Select(queryset, cells)
 
 
-def lab_selects(study, site_ids) -> list[str]:
-    """The two SELECTs of the labs file (screening labs, then visit labs), its columns as
+def lab_selects(study, site_ids) -> list[Select]:
+    """The rows of the labs file (screening labs, then visit labs), its columns as
     `export_domains._lab_rows` writes them."""
     f = _formatters()
     number, text = f["number"], f["text"]
     units = _lab_units()
     si = ("CASE {0} " + " ".join(f"WHEN {_literal(code)} THEN {_literal(unit)}" for code, unit in units.items() if unit)
           + " END") if any(units.values()) else "NULL"
+
+    def values(at: int) -> list[tuple[str, str]]:
+        # entered_value, entered_unit, value, the SI unit of the analyte (one place before), report_lln,
+        # report_uln, lln, uln, range_source
+        n = [f"{{{at + i}}}" for i in range(8)]
+        return [("number", number(n[0])), ("text", text(n[1])), ("number", number(n[2])),
+                ("text", si.format(f"{{{at - 1}}}")), ("number", number(n[3])), ("number", number(n[4])),
+                ("number", number(n[5])), ("number", number(n[6])), ("text", text(n[7]))]
+
     screening, visits = _lab_querysets(study, site_ids)
-    # screening: study_number, number, sampled_on, analyte, entered_value, entered_unit, value, report_lln,
-    # report_uln, lln, uln, range_source
-    values = [number("{4}"), text("{5}"), number("{6}"), si.format("{3}"), number("{7}"), number("{8}"),
-              number("{9}"), number("{10}"), text("{11}")]
-    first = _select(screening, [text("{0}"), text("{1}"), "'screening'", "NULL", f["date"]("{2}"), text("{3}"),
-                                *values])
-    # visits: study_number, number, visit, assessment, date, analyte, then as above one place further
-    values = [number("{6}"), text("{7}"), number("{8}"), si.format("{5}"), number("{9}"), number("{10}"),
-              number("{11}"), number("{12}"), text("{13}")]
-    second = _select(visits, [text("{0}"), text("{1}"), "COALESCE(NULLIF({2}, ''), 'unscheduled')",
-                              _integer("{3}"), f["date"]("{4}"), text("{5}"), *values])
+    # screening: study_number, number, sampled_on, analyte, then the values
+    first = Select(screening, [("text", text("{0}")), ("text", text("{1}")), ("text", "'screening'"),
+                               ("integer", "NULL"), ("date", f["date"]("{2}")), ("text", text("{3}")), *values(4)])
+    # visits: study_number, number, visit, assessment, date, analyte, then the values
+    second = Select(visits, [("text", text("{0}")), ("text", text("{1}")),
+                             ("text", "COALESCE(NULLIF({2}, ''), 'unscheduled')"), ("integer", _integer("{3}")),
+                             ("date", f["date"]("{4}")), ("text", text("{5}")), *values(6)])
     return [first, second]
 
 
 class _Rows:
-    """The file object PostgreSQL's rows are copied into (one `write` per row): each row ended with
-    CRLF, gathered and written to the zip member by the megabyte."""
+    """The file object PostgreSQL's rows are copied into (one `write` per row): each row's line end
+    replaced by `end`, gathered and written to the zip member by the megabyte (without `strip`)."""
 
-    def __init__(self, raw, counter):
-        self.raw, self.counter, self.buffer, self.rows, self.reported = raw, counter, bytearray(), 0, 0
+    def __init__(self, raw, counter, end: bytes, strip: bytes | None):
+        self.raw, self.counter, self.end, self.strip = raw, counter, end, strip
+        self.buffer, self.rows, self.reported = bytearray(), 0, 0
 
     def write(self, row: bytes) -> None:
         buffer = self.buffer
         buffer += row[:-1]
-        buffer += b"\r\n"
+        buffer += self.end
         self.rows += 1
         if len(buffer) > FLUSH:
             self.flush()
 
     def flush(self) -> None:
-        self.raw.write(self.buffer)
+        self.raw.write(self.buffer.replace(self.strip, b"") if self.strip else self.buffer)
         self.buffer.clear()
-        self.counter.advance(self.rows - self.reported)
+        if self.counter is not None:
+            self.counter.advance(self.rows - self.reported)
         self.reported = self.rows
 
 
-def copy_rows(selects: list[str], raw, counter) -> int:
-    """Copy the rows of `selects`, one after the other, into the zip member `raw`; the rows written."""
-    rows = _Rows(raw, counter)
+def _copy(statements, rows: _Rows, options: str) -> int:
     zone = getattr(timezone.get_current_timezone(), "key", None) or timezone.get_current_timezone_name()
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('TimeZone')")
         session = cursor.fetchone()[0]
         cursor.execute("SELECT set_config('TimeZone', %s, false)", [zone])
         try:
-            for select in selects:
-                cursor.cursor.copy_expert(f"COPY ({select}) TO STDOUT WITH (FORMAT csv)", rows)
+            for statement in statements:
+                cursor.cursor.copy_expert(f"COPY ({statement(rows.rows)}) TO STDOUT WITH ({options})", rows)
         finally:
             cursor.execute("SELECT set_config('TimeZone', %s, false)", [session])
     rows.flush()
     return rows.rows
+
+
+def copy_rows(selects: list[Select], raw, counter) -> int:
+    """Copy the CSV rows of `selects`, one after the other, into the zip member `raw` (each row
+    ended with CRLF); the rows written."""
+    return _copy([lambda _, select=select: select.csv() for select in selects], _Rows(raw, counter, b"\r\n", None),
+                 "FORMAT csv")
+
+
+def copy_sheet_rows(selects: list[Select], raw, counter, letters: list[str], first_row: int) -> int:
+    """Copy the worksheet rows of `selects` into the zip member `raw`, numbered from `first_row`; the
+    rows written. Each row is one field of a CSV whose quote (\\x01) and delimiter (\\x02) are
+    characters no cell holds: a row is quoted only when a text holds a line break, and the quotes
+    are taken out."""
+    statements = [lambda done, select=select: select.xml(letters, first_row + done) for select in selects]
+    return _copy(statements, _Rows(raw, counter, b"", b"\x01"),
+                 "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'")

@@ -64,7 +64,7 @@ def write_csv(study, *, sites, out, locked: bool, progress: Callable[[int], None
                 header = io.StringIO()
                 csv.writer(header).writerow([c.name for c in domain.columns])
                 raw.write(header.getvalue().encode("utf-8-sig"))
-                selects = _selects(domain, study, site_ids) if copy else None
+                selects = copy_selects(domain, study, site_ids) if copy else None
                 if selects is not None:
                     rows += export_copy.copy_rows(selects, raw, counter)
                     continue
@@ -86,7 +86,8 @@ def write_csv(study, *, sites, out, locked: bool, progress: Callable[[int], None
     return rows
 
 
-def _selects(domain, study, site_ids) -> list[str] | None:
+def copy_selects(domain, study, site_ids) -> list | None:
+    """The `export_copy.Select`s of the domain's rows; None when Python writes them."""
     if domain.name == "labs":
         return export_copy.lab_selects(study, site_ids)
     if domain.rows is not None:

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from dosing.models import Infusion
 from enrollment.models import Screening, ScreeningLab
-from followup import export_csv
+from followup import export_csv, export_xlsx
 from followup.export_csv import write_csv
+from followup.export_xlsx import write_xlsx
 from followup.models import AdverseEvent, Assessment, LabResult
 from trials.tests.support import require_service, setup_update
 
@@ -53,7 +54,7 @@ def members(data: bytes) -> dict[str, bytes]:
 def both(study, monkeypatch) -> tuple[dict, dict, list[str]]:
     """(the files written by Python, the files with COPY, the domains copied) and the rows of each run."""
     sites = list(study.sites.filter(code="PUMCH"))
-    copied, selects = [], export_csv._selects
+    copied, selects = [], export_csv.copy_selects
 
     def spy(domain, *args):
         found = selects(domain, *args)
@@ -61,7 +62,7 @@ def both(study, monkeypatch) -> tuple[dict, dict, list[str]]:
             copied.append(f"{domain.name}.csv")
         return found
 
-    monkeypatch.setattr(export_csv, "_selects", spy)
+    monkeypatch.setattr(export_csv, "copy_selects", spy)
     python, copy = io.BytesIO(), io.BytesIO()
     python_rows = write_csv(study, sites=sites, out=python, locked=False, copy=False)
     copy_rows_written = write_csv(study, sites=sites, out=copy, locked=False, copy=True)
@@ -121,3 +122,26 @@ def test_times_around_midnight_and_the_offset(study, monkeypatch):
     python, copy, _ = both(study, monkeypatch)
     assert copy == python
     assert b"2027-01-01T04:00:00+08:00" in copy["participants.csv"]
+
+
+def test_copied_worksheets_are_byte_for_byte_the_python_writers(study, monkeypatch):
+    setup_update(Assessment.objects.filter(participant__study=study), notes="bell\x07 & <tag> 末\nnext")
+    sites = list(study.sites.filter(code="PUMCH"))
+    copied, selects = [], export_csv.copy_selects
+
+    def spy(domain, *args):
+        found = selects(domain, *args)
+        if found is not None:
+            copied.append(domain.name)
+        return found
+
+    monkeypatch.setattr(export_xlsx, "copy_selects", spy)
+    python, copy = io.BytesIO(), io.BytesIO()
+    assert write_xlsx(study, sites=sites, out=python, locked=False, copy=False) == write_xlsx(
+        study, sites=sites, out=copy, locked=False, copy=True) > 0
+    assert "labs" in copied and "assessments" in copied and "items" not in copied
+    python, copy = members(python.getvalue()), members(copy.getvalue())
+    assert sorted(python) == sorted(copy)
+    for name in python:
+        assert copy[name] == python[name], name
+    assert b"bell &amp; &lt;tag&gt; \xe6\x9c\xab\nnext" in b"".join(copy.values())
