@@ -124,32 +124,38 @@ class Select:
 
     def xml(self, letters: list[str], first_row: int) -> str:
         """The SELECT of one text per row: the worksheet's <row> as `export_xlsx` writes it, the
-        rows numbered from `first_row`."""
+        rows numbered from `first_row` (each value formatted once, in a subquery, then wrapped)."""
         inner, names = self._inner()
-        cells = " || ".join(f"COALESCE({_xml_cell(kind, letter, sql)}, '')" for (kind, _), letter, sql
-                            in zip(self.cells, letters, self._columns([f"u.{n}" for n in names]), strict=True))
-        return (f"SELECT '<row r=\"' || u.n || '\">' || {cells} || '</row>' FROM (SELECT t.*, "
-                f"row_number() OVER () + {int(first_row) - 1} AS n FROM ({inner}) AS t({', '.join(names)})) AS u")
+        values = ", ".join(f"{sql} AS f{i}" for i, sql in enumerate(self._columns([f"t.{n}" for n in names])))
+        cells = ", ".join(_xml_cell(kind, letter, f"u.f{i}")
+                          for i, ((kind, _), letter) in enumerate(zip(self.cells, letters, strict=True)))
+        return (f"SELECT concat('<row r=\"', u.n, '\">', {cells}, '</row>') FROM (SELECT "
+                f"(row_number() OVER () + {int(first_row) - 1})::text AS n, {values} "
+                f"FROM ({inner}) AS t({', '.join(names)})) AS u")
 
 
 NUMERIC = {"integer", "number", "boolean"}
+# Written as they are in a worksheet: no markup, no control character, never long.
+PLAIN = NUMERIC | {"date", "datetime"}
 # The control characters a worksheet cell cannot hold (other than tab and line breaks), left out.
 _CONTROL = "E'" + "".join(f"\\x{c:02x}" for c in range(1, 32) if c not in (9, 10, 13)) + "'"
+_SPECIAL = "E'[&<>" + "".join(f"\\x{c:02x}" for c in range(1, 32) if c not in (9, 10, 13)) + "]'"
 
 
-def _xml_cell(kind: str, letter: str, sql: str) -> str:
+def _xml_cell(kind: str, letter: str, value: str) -> str:
     """A cell as `export_xlsx._cell` writes it: a number as a number, any other value as an inline
     text (escaped, without control characters, at most 32,767 characters); NULL: no cell."""
-    start = f"'<c r=\"{letter}' || u.n || '\""
-    text = (f"{start} t=\"inlineStr\"><is><t xml:space=\"preserve\">' || replace(replace(replace(left(translate("
-            f"{{v}}, {_CONTROL}, ''), 32767), '&', '&amp;'), '<', '&lt;'), '>', '&gt;') || '</t></is></c>'")
+    start = f"'<c r=\"{letter}', u.n, '\""
+    text = value if kind in PLAIN else (
+        f"CASE WHEN {value} ~ {_SPECIAL} OR length({value}) > 32767 THEN replace(replace(replace(left(translate("
+        f"{value}, {_CONTROL}, ''), 32767), '&', '&amp;'), '<', '&lt;'), '>', '&gt;') ELSE {value} END")
+    inline = f"concat({start} t=\"inlineStr\"><is><t xml:space=\"preserve\">', {text}, '</t></is></c>')"
     if kind not in NUMERIC:
-        return text.replace("{v}", sql)
-    number = f"{start}><v>' || {{v}} || '</v></c>'"
+        return f"CASE WHEN {value} IS NOT NULL THEN {inline} END"
+    number = f"concat({start}><v>', {value}, '</v></c>')"
     if kind == "number":  # not a finite number: a text, as Python writes it
-        return (f"CASE WHEN ({sql}) IN ('nan', 'inf', '-inf') THEN {text.replace('{v}', sql)} "
-                f"ELSE {number.replace('{v}', sql)} END")
-    return number.replace("{v}", sql)
+        return f"CASE WHEN {value} IN ('nan', 'inf', '-inf') THEN {inline} WHEN {value} IS NOT NULL THEN {number} END"
+    return f"CASE WHEN {value} IS NOT NULL THEN {number} END"
 
 
 def plain_select(domain, queryset) -> Select | None:
