@@ -29,7 +29,8 @@ from enrollment.models import Consent, Participant, PriorTherapy, Screening, Scr
 from trials.models import Arm, DoseLevel, SiteMembership
 
 from . import export_odm_meta as meta_mod
-from .export_odm_audit import SYSTEM_USER, Audit, item_history, user_oid, write_audit_record
+from .export_odm_audit import (SYSTEM_USER, Audit, Removals, item_history, removal_users, user_oid,
+                               write_audit_record)
 from .export_odm_meta import (ADVERSE_EVENT, ASSESSMENT, CONSENT, ENROLMENT, FORM_AE, FORM_CONSENT, FORM_ENROLMENT,
                               FORM_INFUSION, FORM_SCREENING, FORM_VISIT, IG_SCREENING_ITEMS, IG_VISIT_ITEMS, INFUSION,
                               LAB, ODM_NS, PRIOR_THERAPY, RESCUE, SCREENING, SCREENING_LAB, SE_AE, SE_SCREENING,
@@ -273,6 +274,7 @@ def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants, not_enro
         current = model.objects.filter(**{f"{path}__in": not_enrolled.values("pk")}).values("pk")
         user_ids.update(model.history.filter(id__in=current, history_user__isnull=False)
                         .values_list("history_user_id", flat=True).distinct())
+    user_ids.update(removal_users(participants, not_enrolled))
     user_ids.update(not_enrolled.filter(eligibility_confirmed_by__isnull=False)
                     .values_list("eligibility_confirmed_by_id", flat=True).distinct())
     user_ids.update(Screening.objects.filter(participant__in=participants, eligibility_confirmed_by__isnull=False)
@@ -326,6 +328,7 @@ class _ClinicalWriter:
         self.xml, self.meta, self.site_codes = xml, meta, site_codes
         self.count = 0
         self.location = ""
+        self.removed = Removals()
         # What a history row holds by its id and the current row by its code (`export_odm_audit`).
         self.codes = {"arm": dict(Arm.objects.filter(study=study).values_list("id", "code")),
                       "dose_level": dict(DoseLevel.objects.filter(arm__study=study).values_list("id", "code"))}
@@ -350,6 +353,7 @@ class _ClinicalWriter:
                              .values(), "screening_id")
         consents = _grouped(Consent.objects.filter(screening_id__in=screening_ids).order_by("signed_at", "id")
                             .values(), "screening_id")
+        self.removed.read((SCREENING_LAB.oid, PRIOR_THERAPY.oid), screening_ids)
         self.audits = {
             SCREENING.oid: self._audit(Screening, screening_ids, SCREENING),
             IG_SCREENING_ITEMS: self._audit(Screening, screening_ids, self.meta.groups[IG_SCREENING_ITEMS]),
@@ -410,6 +414,7 @@ class _ClinicalWriter:
             for row in rows:
                 row["infusion"] = row["infusion__number"]
         numbers = {"infusion": {row["id"]: row["number"] for rows in infusions.values() for row in rows}}
+        self.removed.read((LAB.oid, TRANSFUSION.oid, RESCUE.oid), assessment_ids)
         self.audits |= {
             ENROLMENT.oid: self._audit(Participant, ids, ENROLMENT, codes=self.codes),
             INFUSION.oid: self._audit(Infusion, _ids(infusions), INFUSION, codes=self.codes),
@@ -436,6 +441,7 @@ class _ClinicalWriter:
         xml = self.xml
         xml.start("FormData", FormOID=FORM_SCREENING)
         self._group(SCREENING, screening)
+        self.removed.write(xml, (SCREENING_LAB.oid, PRIOR_THERAPY.oid), screening["id"], self.location)
         for lab in labs.get(screening["id"], ()):
             self._lab_unit(lab)
             self._group(SCREENING_LAB, lab, repeat=lab["analyte"])
@@ -500,6 +506,7 @@ class _ClinicalWriter:
     def _assessment(self, assessment, children) -> None:
         results, transfusions, rescues = children
         self._group(ASSESSMENT, assessment)
+        self.removed.write(self.xml, (LAB.oid, TRANSFUSION.oid, RESCUE.oid), assessment["id"], self.location)
         for lab in results.get(assessment["id"], ()):
             self._lab_unit(lab)
             self._group(LAB, lab, repeat=lab["analyte"])
