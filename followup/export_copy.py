@@ -1,15 +1,18 @@
-"""The CSV files of an export streamed by PostgreSQL itself (`COPY (SELECT ...) TO STDOUT WITH
-(FORMAT csv)`), for the domains where SQL writes exactly the text the Python writer
-(`followup.export_csv`) writes; the others, and every domain on SQLite, go through Python.
+"""The CSV files and worksheets of an export streamed by PostgreSQL itself (`COPY (SELECT ...) TO
+STDOUT WITH (FORMAT csv)`), for the domains where SQL writes exactly the text the Python writers
+(`followup.export_csv`, `followup.export_xlsx`) write; the others, and every domain on SQLite, go
+through Python.
 
 Each column is formatted in the SELECT as the Python writer formats its value
 (`followup.export_domains.converter`): text as it is (an empty text is an empty field, as NULL
 is), integers in decimal, booleans 1/0, dates ISO 8601, times ISO 8601 in the current time zone
 with their offset (microseconds only when there are some), numbers as Python's `repr` of the float
-(`1.0`, `0.25`, `1e-05`), a JSON list of texts as `json.dumps` writes it (a domain whose JSON
+(`1.0`, `0.25`, `1e-05`; a non-integral value between 1e15 and 1e16 would differ), a JSON list
+of texts or object of plain values as `json.dumps(sort_keys=True)` writes it (a domain whose JSON
 column holds anything else is written by Python). PostgreSQL ends each row with LF; the rows are
 received one at a time and each is ended with CRLF, as Python's csv module ends them (a line break
-inside a quoted value is kept as it is). The result is byte-for-byte the Python writer's
+inside a quoted value is kept as it is). A worksheet's rows are each one text, the <row> element
+as `export_xlsx` writes it. The result is byte-for-byte the Python writers'
 (`followup/tests/test_export_copy.py`).
 """
 from __future__ import annotations

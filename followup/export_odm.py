@@ -1,14 +1,15 @@
 """CDISC ODM 1.3.2 export of a study: metadata, admin data and clinical data with audit records.
 
-`write_odm(study, sites=..., out=..., locked=...)` streams the document into a binary file (UTF-8)
-with `XMLGenerator`: the study's metadata (`followup.export_odm_meta`), the users and sites
+`write_odm(study, sites=..., out=..., locked=...)` streams the document into a binary file (UTF-8),
+written as text pieces encoded in blocks (`_Xml`): the study's metadata (`followup.export_odm_meta`), the users and sites
 (AdminData), then one SubjectData per participant of the given sites, and one per screening of
 these sites never enrolled (a screen failure, or a screening in progress: keyed by its screening
 number, its status in an annotation, only its screening event), read in chunks with `.values()`
 (no model instances, memory bounded by the chunk). The audit trail (`followup.export_odm_audit`):
 each ItemGroupData carries the audit record of its row's latest change, and each item every value
 it has held, in order, each with the audit record of its change (who, where, when, the reason, the
-history row): a Transactional ODM file whose last ItemData of each item is the current value.
+history row): a Transactional ODM file whose last ItemData of each item is the current value. A row
+deleted outright from a form is a removal (`export_odm_audit.Removals`).
 Values are written in ODM's formats: dates and datetimes ISO 8601, numbers as text, yes/no as
 true/false; an empty value is not written.
 """

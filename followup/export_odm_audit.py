@@ -6,7 +6,8 @@ whole history: one ItemData per value it has held, in order, the first with Tran
 the change that set it (who, where, when, the reason, the history row); the last is the current
 value. The document is therefore a Transactional ODM file: a reader that applies the ItemData in
 order ends with the current data, and one that keeps the last ItemData of each item reads the
-current data.
+current data. A row deleted outright from a form that stays (`REMOVABLE`) is an ItemGroupData with
+TransactionType "Remove" and the audit record of its deletion, before the form's current groups.
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ The workbook is written directly as the zip of XML parts that the format is, eac
 streamed into its part as they are read (text as inline strings, numbers as numbers, empty cells
 left out): memory stays constant and the rows go out about as fast as the CSV writer's (a
 spreadsheet library building cell objects was several times slower). Any reader of .xlsx files
-(Excel, LibreOffice, openpyxl) opens it.
+(Excel, LibreOffice, openpyxl) opens it. On PostgreSQL the database writes the rows' XML
+(`followup.export_copy`), byte-for-byte the same.
 """
 from __future__ import annotations
 
