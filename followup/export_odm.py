@@ -1,7 +1,8 @@
 """CDISC ODM 1.3.2 export of a study: metadata, admin data and clinical data with audit records.
 
 `write_odm(study, sites=..., out=..., locked=...)` streams the document into a binary file (UTF-8),
-written as text pieces encoded in blocks (`_Xml`): the study's metadata (`followup.export_odm_meta`), the users and sites
+written as text pieces encoded in blocks (`_Xml`): the study's metadata (`followup.export_odm_meta`),
+the users and sites
 (AdminData), then one SubjectData per participant of the given sites, and one per screening of
 these sites never enrolled (a screen failure, or a screening in progress: keyed by its screening
 number, its status in an annotation, only its screening event), read in chunks with `.values()`
