@@ -2,9 +2,8 @@
 
 `write_odm(study, sites=..., out=..., locked=...)` streams the document into a binary file (UTF-8),
 written as text pieces encoded in blocks (`_Xml`): the study's metadata (`followup.export_odm_meta`),
-the users and sites
-(AdminData), then one SubjectData per participant of the given sites, and one per screening of
-these sites never enrolled (a screen failure, or a screening in progress: keyed by its screening
+the users and sites (AdminData), then one SubjectData per participant of the given sites, and one
+per screening of these sites never enrolled (a screen failure, or a screening in progress: keyed by its screening
 number, its status in an annotation, only its screening event), read in chunks with `.values()`
 (no model instances, memory bounded by the chunk). The audit trail (`followup.export_odm_audit`):
 each ItemGroupData carries the audit record of its row's latest change, and each item every value
