@@ -28,6 +28,7 @@ PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relation
 HEADER = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # A control character (other than tab and new lines) has no place in a worksheet cell.
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")  # a text `_cell` changes
 MAX_TEXT = 32767  # the longest text a cell holds
 STYLES = (f'<styleSheet xmlns="{MAIN}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
           '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
@@ -78,15 +79,36 @@ class Workbook:
         count, letters = 0, []
         with self.archive.open(f"xl/worksheets/sheet{len(self.titles)}.xml", "w", force_zip64=True) as raw:
             raw.write(f'{HEADER}<worksheet xmlns="{MAIN}"><sheetData>'.encode())
+            parts = []
             for number, row in enumerate(rows, 1):
                 while len(letters) < len(row):
                     letters.append(column_letters(len(letters)))
-                cells = "".join(_cell(f"{letters[i]}{number}", v) for i, v in enumerate(row))
-                raw.write(f'<row r="{number}">{cells}</row>'.encode())
+                parts.append(f'<row r="{number}">')
+                # What `_cell` writes, the common cases inline (a text needing no change, an int, a float).
+                for letter, value in zip(letters, row):
+                    kind = type(value)
+                    if kind is str:
+                        if not value:
+                            continue
+                        if _SPECIAL.search(value) or len(value) > MAX_TEXT:
+                            value = escape(ILLEGAL.sub("", value)[:MAX_TEXT])
+                        parts.append(f'<c r="{letter}{number}" t="inlineStr"><is><t xml:space="preserve">{value}'
+                                     '</t></is></c>')
+                    elif value is None:
+                        continue
+                    elif kind is int or (kind is float and math.isfinite(value)):
+                        parts.append(f'<c r="{letter}{number}"><v>{value!r}</v></c>')
+                    else:
+                        parts.append(_cell(f"{letter}{number}", value))
+                parts.append("</row>")
                 if number > 1:
                     count += 1
                     if tick is not None:
                         tick()
+                if len(parts) > 20000:
+                    raw.write("".join(parts).encode())
+                    parts.clear()
+            raw.write("".join(parts).encode())
             raw.write(b"</sheetData></worksheet>")
         return count
 
