@@ -1,7 +1,7 @@
 """Dose escalation: 3+3 decisions (CLINICAL_RULES.md section 4), with the DLT definition and window of `dosing.dlt`.
 
-Pure decision logic (Le Tourneau et al., JNCI 2009): no ORM, no clock (its sentences are worded
-in the active language, through gettext). The escalation
+Pure decision logic (Le Tourneau et al., JNCI 2009): no ORM, no clock (a proposal's reason is a
+message, `dosing.escalation_messages`, worded in the reader's language). The escalation
 selector counts participants per dose level into :class:`LevelState` rows and calls
 :func:`propose`; the result is only a **proposal** - an investigator records and signs the
 decision, and the next group opens only then (section 4). P2 (``HUCMSC-ITP-ESC``) has levels A,
@@ -29,8 +29,8 @@ Counting contract for :class:`LevelState` (the selector must follow it):
   (:func:`could_be_dlt`) is not final either: they count in ``in_dlt_window`` until an
   investigator confirms or dismisses the draft;
 * ``drafts_to_confirm`` - one sentence per such draft, naming the participant and the onset
-  date, put in the proposal's reason while the rule waits on them (the selector writes them, in
-  the user's language).
+  date, put in the proposal's reason while the rule waits on them (the selector gives them as
+  ``escalation_draft`` messages).
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ from typing import Sequence
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from trials.messages import Message, is_message, message, render, text
 from trials.numbers import whole_number
 
+from . import escalation_messages  # noqa: F401 (registers the reasons' message codes)
 from .dlt import (
     DLT_CATEGORIES,
     DLT_RELATEDNESS,
@@ -164,7 +166,7 @@ class LevelState:
     evaluable: int
     dlts: int
     in_dlt_window: int
-    drafts_to_confirm: tuple[str, ...] = ()
+    drafts_to_confirm: tuple[Message | str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code:
@@ -189,7 +191,7 @@ class LevelState:
             raise ValueError(_("level %(level)s is planned (never opened) but has %(n)d enrolled") % {
                 "level": self.code, "n": self.enrolled})
         if not isinstance(self.drafts_to_confirm, tuple) or not all(
-                isinstance(text, str) and text for text in self.drafts_to_confirm):
+                is_message(draft) or (isinstance(draft, str) and draft) for draft in self.drafts_to_confirm):
             raise ValueError(f"level {self.code}: drafts_to_confirm must be a tuple of sentences")
         if self.drafts_to_confirm and not self.in_dlt_window:
             raise ValueError(_("level %(level)s: an adverse event draft to confirm leaves its participant's DLT "
@@ -210,53 +212,56 @@ class Proposal:
 
     action: str
     level: str | None
-    reason: str
+    message: Message  # the reason, as a message (`dosing.escalation_messages`); a text is kept as written
     rule: ThreePlusThreeRule | None = None
+
+    __hash__ = None  # the message is a mapping
+
+    def __post_init__(self) -> None:
+        if not is_message(self.message):
+            object.__setattr__(self, "message", text(str(self.message)))
+
+    @property
+    def reason(self) -> str:
+        """The reason in the active language."""
+        return render(self.message)
 
 
 # --------------------------------------------------------------------------- propose
 
 
-def _dlt_count_text(level: LevelState) -> str:
-    text = _("%(dlts)d of %(evaluable)d evaluable participants at level %(level)s had a DLT") % {
-        "dlts": level.dlts, "evaluable": level.evaluable, "level": level.code}
-    if level.in_dlt_window:
-        text += _still_inside(level)
-    return text
+def _dlt_count_text(level: LevelState) -> Message:
+    count = message("escalation_dlt_count", dlts=level.dlts, evaluable=level.evaluable, level=level.code)
+    return _still_inside(count, level) if level.in_dlt_window else count
 
 
-def _still_inside(level: LevelState) -> str:
-    return _(" (%(n)d still inside the DLT window or not yet evaluable)") % {"n": level.in_dlt_window}
+def _still_inside(text: Message, level: LevelState) -> Message:
+    return message("escalation_still_open", text=text, n=level.in_dlt_window)
 
 
-def _pending_reason(level: LevelState, target: int) -> str | None:
+def _pending_reason(level: LevelState, target: int) -> Message | None:
     """Why ``level`` cannot be judged on ``target`` evaluable participants yet, or ``None``; the
     adverse event drafts to confirm come first."""
     reason = _counts_pending_reason(level, target)
-    if reason and level.drafts_to_confirm:
-        return " ".join(level.drafts_to_confirm + (reason,))
+    if reason:
+        for draft in reversed(level.drafts_to_confirm):
+            reason = message("escalation_draft_first", draft=draft, then=reason)
     return reason
 
 
-def _counts_pending_reason(level: LevelState, target: int) -> str | None:
+def _counts_pending_reason(level: LevelState, target: int) -> Message | None:
     if level.enrolled < target:
-        reason = _("Level %(level)s has %(enrolled)d of %(target)d places enrolled; enrol %(more)d more") % {
-            "level": level.code, "enrolled": level.enrolled, "target": target, "more": target - level.enrolled}
+        reason = message("escalation_enrol_more", level=level.code, enrolled=level.enrolled, target=target,
+                         more=target - level.enrolled)
         if level.in_dlt_window:
-            reason += _still_inside(level)
-        return _("%(sentence)s.") % {"sentence": reason}
+            reason = _still_inside(reason, level)
+        return message("escalation_sentence", sentence=reason)
     if level.in_dlt_window:
-        return _(
-            "Level %(level)s: %(evaluable)d of %(target)d participants DLT-evaluable, %(inside)d still inside the "
-            "DLT window or not yet evaluable; wait for their DLT assessment (%(dlts)d with a DLT so far)."
-        ) % {"level": level.code, "evaluable": level.evaluable, "target": target, "inside": level.in_dlt_window,
-             "dlts": level.dlts}
+        return message("escalation_wait_window", level=level.code, evaluable=level.evaluable, target=target,
+                       inside=level.in_dlt_window, dlts=level.dlts)
     if level.evaluable < target:
-        return _(
-            "Level %(level)s has %(enrolled)d enrolled but only %(evaluable)d DLT-evaluable of the %(target)d "
-            "needed; enrol %(more)d more to replace those not evaluable."
-        ) % {"level": level.code, "enrolled": level.enrolled, "evaluable": level.evaluable, "target": target,
-             "more": target - level.evaluable}
+        return message("escalation_replace", level=level.code, enrolled=level.enrolled, evaluable=level.evaluable,
+                       target=target, more=target - level.evaluable)
     return None
 
 
@@ -265,7 +270,7 @@ class _Assessment:
     """One level judged: still ``pending`` (a wait reason), or a ``verdict`` with the table row
     that gave it (``rule`` is None when the verdict comes from the level above being exceeded)."""
 
-    pending: str | None = None
+    pending: Message | None = None
     verdict: str | None = None
     rule: ThreePlusThreeRule | None = None
 
@@ -323,20 +328,14 @@ def _dose_exceeded(
     below, which needs 6 treated with <= 1 DLT"."""
     expanded = exceeded.enrolled > cohort_size
     rule = three_plus_three_rule(EXPANDED_COHORT if expanded else FIRST_COHORT, exceeded.dlts)
-    why = _("%(count)s: dose exceeded") % {"count": _dlt_count_text(exceeded)}
+    why = message("escalation_exceeded", count=_dlt_count_text(exceeded))
     if exceeded.in_dlt_window or exceeded.evaluable < (expansion_size if expanded else cohort_size):
-        why += _(" (%(n)d DLTs decide without waiting for the others)") % {"n": DOSE_EXCEEDED_DLTS}
+        why = message("escalation_exceeded_at_once", why=why, n=DOSE_EXCEEDED_DLTS)
     below = [level for level in levels if level.order < exceeded.order]
     if not below:
-        return Proposal(
-            STOP,
-            None,
-            _("%(why)s at the lowest level: lowest dose too toxic, no recommended dose (3+3).") % {"why": why},
-            rule,
-        )
+        return Proposal(STOP, None, message("escalation_lowest_too_toxic", why=why), rule)
     recommended = below[-1]
-    needs = _("the recommended dose is the level below, %(level)s, which needs %(n)d treated with <= 1 DLT") % {
-        "level": recommended.code, "n": expansion_size}
+    needs = message("escalation_needs_below", level=recommended.code, n=expansion_size)
     assessment = _assess_to_six(recommended, cohort_size, expansion_size)
     if assessment.verdict == VERDICT_EXPAND or (
         # a level below that is closed with only its first cohort has to be re-opened and
@@ -346,20 +345,17 @@ def _dose_exceeded(
         return Proposal(
             EXPAND,
             recommended.code,
-            _("%(why)s; %(needs)s and has %(treated)d treated (%(dlts)d with a DLT): treat %(more)d more at "
-              "%(level)s (3+3).") % {"why": why, "needs": needs, "treated": recommended.enrolled,
-                                     "dlts": recommended.dlts, "more": expansion_size - recommended.enrolled,
-                                     "level": recommended.code},
+            message("escalation_expand_below", why=why, needs=needs, treated=recommended.enrolled,
+                    dlts=recommended.dlts, more=expansion_size - recommended.enrolled, level=recommended.code),
             rule,
         )
     if assessment.pending:
-        return Proposal(WAIT, recommended.code, _("%(why)s; %(needs)s. %(pending)s") % {
-            "why": why, "needs": needs, "pending": assessment.pending})
+        return Proposal(WAIT, recommended.code,
+                        message("escalation_wait_below", why=why, needs=needs, pending=assessment.pending))
     return Proposal(
         STOP,
         recommended.code,
-        _("%(why)s; at the level below, %(count)s: %(level)s is the recommended dose (3+3).") % {
-            "why": why, "count": _dlt_count_text(recommended), "level": recommended.code},
+        message("escalation_stop_below", why=why, count=_dlt_count_text(recommended), level=recommended.code),
         rule,
     )
 
@@ -416,8 +412,7 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
     current = _current_level(levels)
     if current is None:
         first = levels[0]
-        return Proposal(WAIT, first.code, _("No dose level is open yet; open level %(level)s to start enrolment.") % {
-            "level": first.code})
+        return Proposal(WAIT, first.code, message("escalation_none_open", level=first.code))
 
     assessment = _assess(current, cohort_size, expansion_size)
     if assessment.pending:
@@ -426,8 +421,8 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         return Proposal(
             EXPAND,
             current.code,
-            _("%(count)s: treat %(more)d more at %(level)s (3+3).") % {
-                "count": _dlt_count_text(current), "more": expansion_size - current.enrolled, "level": current.code},
+            message("escalation_expand", count=_dlt_count_text(current), more=expansion_size - current.enrolled,
+                    level=current.code),
             assessment.rule,
         )
 
@@ -436,9 +431,7 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         return Proposal(
             CHOOSE_EXPANSION_DOSE,
             None,
-            _("%(count)s, the top level: maximum administered dose reached without exceeding; the investigators "
-              "choose one dose and expand it to %(n)d (%(tally)s).") % {
-                "count": _dlt_count_text(current), "n": expansion_size, "tally": _tally(levels)},
+            message("escalation_choose_top", count=_dlt_count_text(current), n=expansion_size, tally=_tally(levels)),
             assessment.rule,
         )
     top_assessment = _assess(top, cohort_size, expansion_size)
@@ -446,15 +439,14 @@ def propose(levels: Sequence[LevelState], *, cohort_size: int = 3, expansion_siz
         return Proposal(
             CHOOSE_EXPANSION_DOSE,
             None,
-            _("All dose levels are done and the top level %(level)s was reached without exceeding (%(tally)s); "
-              "%(count)s: the investigators choose one dose and expand it to %(n)d.") % {
-                "level": top.code, "tally": _tally(levels), "count": _dlt_count_text(current), "n": expansion_size},
+            message("escalation_choose_done", level=top.code, tally=_tally(levels), count=_dlt_count_text(current),
+                    n=expansion_size),
             assessment.rule,
         )
     next_level = levels[levels.index(current) + 1]
     return Proposal(
         ESCALATE,
         next_level.code,
-        _("%(count)s: escalate to %(level)s (3+3).") % {"count": _dlt_count_text(current), "level": next_level.code},
+        message("escalation_escalate", count=_dlt_count_text(current), level=next_level.code),
         assessment.rule,
     )

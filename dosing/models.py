@@ -131,7 +131,8 @@ class EscalationDecision(models.Model):
                               verbose_name=_("dose level"))
     proposal_action = models.CharField(_("proposed action"), max_length=30)
     proposal_level = models.CharField(_("proposed level"), max_length=20, blank=True)
-    proposal_reason = models.TextField(_("reason of the proposal"))
+    # the reason of the proposal, worded in the reader's language (`dosing.escalation_messages`)
+    proposal_message = MessageField(_("reason of the proposal"))
     level_counts = models.JSONField(_("counts per level at signing"), default=list, blank=True)
     rationale = models.TextField(_("rationale"), blank=True)
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
@@ -165,6 +166,11 @@ class EscalationDecision(models.Model):
     def signature(self) -> Signature:
         """The investigator's signature of the decision, as pages show it."""
         return Signature.of(self.signed_by, self.signed_at, self.signature_meaning, name=self.signed_by_name)
+
+    @property
+    def proposal_reason(self) -> str:
+        """The reason of the proposal in the active language."""
+        return render(self.proposal_message)
 
     @property
     def contradicts_proposal(self) -> bool:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from enrollment.models import Participant
 from trials import hooks
+from trials.messages import Message, message, render
 from trials.models import DoseLevel, Study
 
 from . import escalation
@@ -99,11 +100,15 @@ class AdverseEventDLT:
         return self.adverse_event.status == "draft" and self.could_be_dlt and self.in_dlt_window
 
     @property
+    def confirmation_message(self) -> Message:
+        """The sentence the proposal gives while it waits on this draft, as a message."""
+        return message("escalation_draft", participant=self.adverse_event.participant.study_number,
+                       onset=self.adverse_event.onset_date.isoformat())
+
+    @property
     def confirmation_needed(self) -> str:
-        """The sentence the proposal gives while it waits on this draft."""
-        return _("The adverse event draft of %(participant)s on %(onset)s must be confirmed or dismissed before "
-                 "the rule can decide.") % {"participant": self.adverse_event.participant.study_number,
-                                            "onset": self.adverse_event.onset_date.isoformat()}
+        """The sentence the proposal gives while it waits on this draft, in the active language."""
+        return render(self.confirmation_message)
 
     @property
     def window_explanation(self) -> str:
@@ -321,7 +326,7 @@ class LevelEscalation:
 
     @property
     def drafts_to_confirm(self) -> tuple[str, ...]:
-        return tuple(event.confirmation_needed for p in self.counted for event in p.drafts_to_confirm)
+        return tuple(event.confirmation_message for p in self.counted for event in p.drafts_to_confirm)
 
     def state(self) -> escalation.LevelState:
         return escalation.LevelState(
@@ -377,8 +382,7 @@ def _propose(levels: list[LevelEscalation]) -> escalation.Proposal:
         return escalation.propose([row.state() for row in levels], cohort_size=COHORT_SIZE,
                                   expansion_size=EXPANSION_SIZE)
     except ValueError as error:
-        return escalation.Proposal(escalation.WAIT, None,
-                                   _("No proposal: the dose levels are inconsistent (%(error)s).") % {"error": error})
+        return escalation.Proposal(escalation.WAIT, None, message("escalation_inconsistent", error=str(error)))
 
 
 def escalation_state(study: Study, *, today: date) -> EscalationState:

@@ -545,8 +545,8 @@ def escalation_decide(*, study, action: str, level_code: str | None, rationale: 
                 _('The proposal is "%(proposal)s": %(reason)s A decision that differs from it needs a rationale.')
                 % {"proposal": proposed, "reason": proposal.reason}]})
         decision = EscalationDecision(
-            study=study, action=action, level=target.level if target else None,
-            proposal_action=proposal.action, proposal_level=proposal.level or "", proposal_reason=proposal.reason,
+            study=study, action=action, level=target.level if target else None, proposal_action=proposal.action,
+            proposal_level=proposal.level or "", proposal_message=proposal.message,
             level_counts=state.counts_snapshot(), rationale=rationale, signed_by=by, signed_at=now,
             signed_by_name=printed_name(by), signature_meaning=meaning,
         )

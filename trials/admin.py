@@ -113,7 +113,10 @@ class CriterionInline(PlainFieldsMixin, admin.StackedInline):
 
     @admin.display(description=_("rule in words"))
     def rule_in_words(self, obj):
-        return describe_rule_html(obj.rule_type, obj.params, catalogues.current().analytes) if obj.pk else "—"
+        if not obj.pk:
+            return "—"
+        catalogue = catalogues.current()
+        return describe_rule_html(obj.rule_type, obj.params, catalogue.analytes, diseases=catalogue.diseases)
 
 
 class ArmLinkInline(admin.TabularInline):

@@ -148,7 +148,8 @@ def version_sync(study: Study, *, version: str, effective_date: date, by, reason
         return
     errors = _amendment_errors(study, version, effective_date, reason, timezone.localdate())
     if errors:
-        raise StudyDefinitionError(f"{study.code} version: " + " ".join(m for ms in errors.values() for m in ms),
+        raise StudyDefinitionError(_("%(study)s version: ") % {"study": study.code}
+                                   + " ".join(m for ms in errors.values() for m in ms),
                                    dict(errors))
     locked = Study.objects.select_for_update(of=("self",)).select_related("active_version").get(pk=study.pk)
     _amend(locked, version=version, effective_date=effective_date, reason=reason, by=by)

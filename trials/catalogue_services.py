@@ -3,6 +3,8 @@ rules: rows matched on their codes, missing ones created, changed ones kept and 
 updated with `update`), none deleted."""
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from .catalogue_models import Analyte, AnalyteReferenceRange, AnalyteUnit, Disease, Therapy
 from .loading import LoadReport, StudyDefinitionError, _report_extra, _upsert
 from .models import ResponseCriteriaSet
@@ -16,7 +18,8 @@ def catalogues_load(data: dict, *, by, reason: str, report: LoadReport) -> None:
     for order, row in enumerate(data.get("diseases") or [], start=1):
         criteria = row.get("response_criteria")
         if criteria is not None and criteria not in criteria_sets:
-            raise StudyDefinitionError(f"disease {row['code']}: unknown response criteria set {criteria!r}.")
+            raise StudyDefinitionError(_("disease %(code)s: unknown response criteria set %(set)r.") % {
+                "code": row["code"], "set": criteria})
         _upsert(Disease, key={"code": row["code"]},
                 values={"name": row["name"], "lineages": list(row.get("lineages") or []),
                         "response_criteria": criteria_sets.get(criteria), "order": order},

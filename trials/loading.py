@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from .audit import audited_save
 
@@ -54,7 +55,8 @@ def _upsert(model: type[models.Model], *, key: dict, values: dict, by, reason: s
         instance.full_clean()
     except ValidationError as exc:
         errors = _error_paths(exc, path, names or {}) if path is not None else None
-        raise StudyDefinitionError(f"{label}: {_format_errors(exc)}", errors) from None
+        raise StudyDefinitionError(_("%(label)s: %(problem)s") % {"label": label, "problem": _format_errors(exc)},
+                                   errors) from None
     audited_save(instance, by=by, reason=reason)
     (report.created if creating else report.updated).append(label)
     return instance

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import get_language, override, pgettext
 
 from .units import Analyte
 
@@ -31,13 +31,14 @@ def _or(values, code: Callable[[str], str] = str) -> str:
 
 
 def describe_rule(rule_type: str, params: Mapping, analytes: Mapping[str, Analyte] | None = None, *,
-                  code: Callable[[str], str] = _words) -> str:
+                  code: Callable[[str], str] = _words, disease: Callable[[str], str] = str) -> str:
     """E.g. `lab_vs_limit {ALT, <=, 3, uln}` -> "ALT <= 3 x ULN"; `analytes` (the lab catalogue)
-    gives thresholds their SI unit."""
+    gives thresholds their SI unit; ``disease`` words a disease's code (as the code by default)."""
     p = params or {}
 
     def _inner(rule: Mapping) -> str:
-        return describe_rule(rule.get("rule_type", "?"), rule.get("params") or {}, analytes, code=code)
+        return describe_rule(rule.get("rule_type", "?"), rule.get("params") or {}, analytes, code=code,
+                             disease=disease)
 
     if rule_type == "age_range":
         low, high = p.get("min_years"), p.get("max_years")
@@ -58,7 +59,7 @@ def describe_rule(rule_type: str, params: Mapping, analytes: Mapping[str, Analyt
     if rule_type == "ecog_range":
         return f"ECOG {p.get('min')}-{p.get('max')}"
     if rule_type == "disease_in":
-        return _("disease is %(diseases)s") % {"diseases": _or(p.get("diseases", []))}
+        return _("disease is %(diseases)s") % {"diseases": _or(p.get("diseases", []), disease)}
     if rule_type == "disease_duration":
         return _("disease duration %(op)s %(months)s months") % {"op": p.get("op", ">="), "months": p.get("min_months")}
     if rule_type == "prior_therapy_failure":
@@ -80,7 +81,7 @@ def describe_rule(rule_type: str, params: Mapping, analytes: Mapping[str, Analyt
         return "(" + joiner.join(_inner(rule) for rule in p.get("rules", [])) + ")"
     if rule_type == "when_disease":
         return _("if disease is %(diseases)s: %(rule)s") % {
-            "diseases": _or(p.get("diseases", [])), "rule": _inner(p.get("rule") or {})}
+            "diseases": _or(p.get("diseases", []), disease), "rule": _inner(p.get("rule") or {})}
     if rule_type == "when_sex":
         sex = {"female": _("if female"), "male": _("if male")}.get(p.get("sex"), f"if {p.get('sex')}")
         who = sex
@@ -100,10 +101,30 @@ def _marked_code(code) -> str:
     return f"{_CODE_START}{_words(code)}{_CODE_END}"
 
 
+def _disease_words(diseases: Mapping | None) -> Callable[[str], str]:
+    """A disease's code as a page words it: the catalogue's name in the reader's language (as
+    written, and marked so, where the catalogue of translations lacks it), then its code, marked."""
+    def words(code) -> str:
+        get_language_before = get_language()
+        entry = (diseases or {}).get(code)
+        marked = f"{_CODE_START}{code}{_CODE_END}"
+        if entry is None:
+            return marked
+        name = str(entry.name)
+        with override("en"):
+            untranslated = name == str(entry.name) and not (get_language_before or "en").startswith("en")
+        if untranslated:
+            name = f"{_CODE_START}{name}{_CODE_END}"
+        return _("%(name)s (%(code)s)") % {"name": name, "code": marked}
+
+    return words
+
+
 def describe_rule_html(rule_type: str, params: Mapping, analytes: Mapping[str, Analyte] | None = None, *,
-                       language: str = "en") -> SafeString:
+                       language: str = "en", diseases: Mapping | None = None) -> SafeString:
     """`describe_rule` as HTML for a page: the study's codes in it (item and condition names, therapy
-    and outcome codes) in an element marked with the study's `language`."""
-    text = describe_rule(rule_type, params, analytes, code=_marked_code)
+    and outcome codes) in an element marked with the study's `language`; a disease by its name in the
+    reader's language with its code (`diseases`: the catalogue's)."""
+    text = describe_rule(rule_type, params, analytes, code=_marked_code, disease=_disease_words(diseases))
     return mark_safe(conditional_escape(text).replace(_CODE_START, f'<span lang="{conditional_escape(language)}">')  # noqa: S308
                      .replace(_CODE_END, "</span>"))

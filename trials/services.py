@@ -19,6 +19,7 @@ import yaml
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import catalogues
 from .amendments import require_study_administrator, version_first, version_sync
@@ -57,7 +58,8 @@ def _read_yaml(path: Path):
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise StudyDefinitionError(f"{path.name}: not valid YAML: {exc}") from None
+        raise StudyDefinitionError(
+            _("%(file)s: not valid YAML: %(error)s") % {"file": path.name, "error": exc}) from None
 
 
 def _as_date(value, label: str) -> date:
@@ -66,7 +68,8 @@ def _as_date(value, label: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise StudyDefinitionError(f"{label}: {value!r} is not a date (YYYY-MM-DD).") from None
+        raise StudyDefinitionError(_("%(label)s: %(value)r is not a date (YYYY-MM-DD).") % {
+            "label": label, "value": value}) from None
 
 
 def response_criteria_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None:
@@ -84,7 +87,7 @@ def response_criteria_load(data: list[dict], *, by, reason: str, report: LoadRep
                 "description_zh": row.get("description_zh") or "",
                 "thresholds": row.get("thresholds", {}),
             },
-            by=by, reason=reason, report=report, label=f"response criteria {row['code']}",
+            by=by, reason=reason, report=report, label=_named("response criteria", row["code"]),
         )
 
 
@@ -98,7 +101,7 @@ def sites_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None
     """Sites and their laboratories' reference ranges (matched on site, analyte, sex, age band)."""
     for row in data:
         site = _upsert(Site, key={"code": row["code"]}, values=_site_values(row), by=by, reason=reason,
-                       report=report, label=f"site {row['code']}")
+                       report=report, label=_named("site", row["code"]))
         for ref in row.get("reference_ranges", []):
             sex, low_age = ref.get("sex", "any"), ref.get("min_age_years", 0)
             _upsert(
@@ -107,7 +110,8 @@ def sites_load(data: list[dict], *, by, reason: str, report: LoadReport) -> None
                 values={"max_age_years": ref.get("max_age_years", 150), "lln": ref.get("lln"), "uln": ref.get("uln"),
                         "source": ref.get("source", f"Loaded from {SITES_FILE}")},
                 by=by, reason=reason, report=report,
-                label=f"site {site.code} reference range {ref['analyte']} {sex} from {low_age} y",
+                label=_("site %(site)s reference range %(analyte)s %(sex)s from %(age)s y") % {
+                    "site": site.code, "analyte": ref["analyte"], "sex": sex, "age": low_age},
             )
 
 
@@ -133,6 +137,31 @@ DEFINITION_KEYS = {
 }
 
 
+# The kinds of row of a definition, as its errors name them.
+_KINDS = {"study": gettext_lazy("study"), "site": gettext_lazy("site"), "disease": gettext_lazy("disease"),
+          "visit": gettext_lazy("visit"), "criterion": gettext_lazy("criterion"), "item": gettext_lazy("item"),
+          "arm": gettext_lazy("arm"), "dose level": gettext_lazy("dose level"), "infusion": gettext_lazy("infusion"),
+          "response criteria": gettext_lazy("response criteria")}
+
+
+def _kind(kind: str) -> str:
+    return str(_KINDS.get(kind, kind))
+
+
+def _study_label(code) -> str:
+    return _("study %(code)s") % {"code": code}
+
+
+def _named(kind: str, name) -> str:
+    """A row of the files that no study owns: "site PUMCH"."""
+    return _("%(kind)s %(name)s") % {"kind": _kind(kind), "name": name}
+
+
+def _row_label(owner, kind: str, name) -> str:
+    """A row of the definition as its errors name it: "MSC-ITP-5 visit W1"."""
+    return _("%(owner)s %(kind)s %(name)s") % {"owner": owner, "kind": _kind(kind), "name": name}
+
+
 def _definition_key_errors(data: dict) -> list[str]:
     """Where the definition uses a key no row of its kind has, or a row that is not a mapping."""
     code = data.get("code", "?")
@@ -140,34 +169,35 @@ def _definition_key_errors(data: dict) -> list[str]:
 
     def check(row, kind: str, label: str) -> None:
         if not isinstance(row, dict):
-            problems.append(f"{label}: not a mapping of keys to values.")
+            problems.append(_("%(label)s: not a mapping of keys to values.") % {"label": label})
             return
         unknown = sorted(str(key) for key in row if key not in DEFINITION_KEYS[kind])
         if unknown:
-            problems.append(f"{label}: unknown key(s) {', '.join(unknown)} (a {kind} has "
-                            f"{', '.join(sorted(DEFINITION_KEYS[kind]))}).")
+            problems.append(_("%(label)s: unknown key(s) %(keys)s (a %(kind)s has %(known)s).") % {
+                "label": label, "keys": ", ".join(unknown), "kind": _kind(kind),
+                "known": ", ".join(sorted(DEFINITION_KEYS[kind]))})
 
     def rows(owner: dict, key: str, label: str) -> list:
         value = owner.get(key) or []
         if not isinstance(value, list):
-            problems.append(f"{label}: {key} must be a list.")
+            problems.append(_("%(label)s: %(key)s must be a list.") % {"label": label, "key": key})
             return []
         return value
 
-    check(data, "study", f"study {code}")
+    check(data, "study", _study_label(code))
     if problems:
         return problems
     for kind, key in (("site", "sites"), ("disease", "diseases"), ("visit", "visits"), ("criterion", "criteria"),
                       ("item", "items")):
-        for index, row in enumerate(rows(data, key, f"study {code}")):
-            check(row, kind, f"{code} {kind} {row.get('code', index) if isinstance(row, dict) else index}")
-    for index, arm in enumerate(rows(data, "arms", f"study {code}")):
-        arm_label = f"{code} arm {arm.get('code', index) if isinstance(arm, dict) else index}"
+        for index, row in enumerate(rows(data, key, _study_label(code))):
+            check(row, kind, _row_label(code, kind, row.get("code", index) if isinstance(row, dict) else index))
+    for index, arm in enumerate(rows(data, "arms", _study_label(code))):
+        arm_label = _row_label(code, "arm", arm.get("code", index) if isinstance(arm, dict) else index)
         check(arm, "arm", arm_label)
         for kind, key in (("dose level", "dose_levels"), ("infusion", "infusions")):
             for position, row in enumerate(rows(arm, key, arm_label) if isinstance(arm, dict) else []):
                 name = row.get("code", row.get("number", position)) if isinstance(row, dict) else position
-                check(row, kind, f"{arm_label} {kind} {name}")
+                check(row, kind, _row_label(arm_label, kind, name))
     return problems
 
 
@@ -182,8 +212,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
     code = data["code"]
     cuts = period_cuts(data.get("visits", []), data.get("response_from_day"), data.get("response_until_day"))
     if cuts:
-        raise StudyDefinitionError(" ".join(f"{code} response period, visit {visit}: {message}"
-                                            for visit, message in cuts.items()))
+        raise StudyDefinitionError(" ".join(_("%(study)s response period, visit %(visit)s: %(problem)s") % {
+            "study": code, "visit": visit, "problem": message} for visit, message in cuts.items()))
     study = _upsert(
         Study,
         key={"code": code},
@@ -208,11 +238,11 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         # The version number and effective date are the version in force's (`trials.amendments`).
         create_only={"status": status, "version": str(data["version"]),
                      "effective_date": _as_date(data["effective_date"], f"{code} effective_date")},
-        by=by, reason=reason, report=report, label=f"study {code}",
+        by=by, reason=reason, report=report, label=_study_label(code),
     )
     for row in data.get("sites", []):
         site = _upsert(Site, key={"code": row["code"]}, values=_site_values(row), by=by, reason=reason,
-                       report=report, label=f"site {row['code']}")
+                       report=report, label=_named("site", row["code"]))
         if not study.sites.filter(pk=site.pk).exists():
             with change_context(by=by, reason=reason):
                 study.sites.add(site)
@@ -225,17 +255,17 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
         catalogued = catalogues.current().diseases.get(row["disease"])
         criteria_code = row.get("response_criteria") or (catalogued.response_criteria if catalogued else None)
         if catalogued is None and not row.get("response_criteria"):
-            message = f"Unknown disease; use one of {', '.join(catalogues.current().diseases)}."
-            raise StudyDefinitionError(f"{code} disease {row['disease']}: {message}",
-                                       {f"diseases.{index}.disease": [message]})
+            message = _("Unknown disease; use one of %(codes)s.") % {"codes": ", ".join(catalogues.current().diseases)}
+            raise StudyDefinitionError(_("%(label)s: %(problem)s") % {
+                "label": _row_label(code, "disease", row["disease"]), "problem": message},
+                {f"diseases.{index}.disease": [message]})
         if criteria_code not in criteria_sets:
-            raise StudyDefinitionError(
-                f"{code} disease {row['disease']}: unknown response criteria set {criteria_code!r}."
-            )
+            raise StudyDefinitionError(_("%(label)s: unknown response criteria set %(set)r.") % {
+                "label": _row_label(code, "disease", row["disease"]), "set": criteria_code})
         listed_diseases.add(row["disease"])
         _upsert(StudyDisease, key={"study": study, "disease": row["disease"]},
                 values={"response_criteria": criteria_sets[criteria_code]}, by=by, reason=reason, report=report,
-                label=f"{code} disease {row['disease']}", path=f"diseases.{index}")
+                label=_row_label(code, "disease", row["disease"]), path=f"diseases.{index}")
     _report_extra(report, f"{code} disease", study.diseases.exclude(disease__in=listed_diseases), "disease")
 
     listed_arms = set()
@@ -249,7 +279,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
                 "product_kind": row["product_kind"],
                 "missed_infusion_rule": row.get("missed_infusion_rule", "last_given"),
             },
-            by=by, reason=reason, report=report, label=f"{code} arm {row['code']}", path=f"arms.{arm_index}",
+            by=by, reason=reason, report=report, label=_row_label(code, "arm", row["code"]), path=f"arms.{arm_index}",
         )
         levels = set()
         for level_index, level in enumerate(row.get("dose_levels", [])):
@@ -266,7 +296,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
                 },
                 # Without dose escalation no decision ever opens a level: it starts open.
                 create_only={"status": level.get("status") or ("planned" if study.uses_dose_escalation else "open")},
-                by=by, reason=reason, report=report, label=f"{code} arm {arm.code} dose level {level['code']}",
+                by=by, reason=reason, report=report,
+                label=_row_label(_row_label(code, "arm", arm.code), "dose level", level["code"]),
                 path=f"arms.{arm_index}.dose_levels.{level_index}",
             )
         _report_extra(report, f"{code} arm {arm.code} dose level", arm.dose_levels.exclude(code__in=levels), "code")
@@ -277,7 +308,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
                 InfusionDefinition, key={"arm": arm, "number": infusion["number"]},
                 values={key: infusion[key]
                         for key in ("anchor", "offset_days", "window_before_days", "window_after_days")},
-                by=by, reason=reason, report=report, label=f"{code} arm {arm.code} infusion {infusion['number']}",
+                by=by, reason=reason, report=report,
+                label=_row_label(_row_label(code, "arm", arm.code), "infusion", infusion["number"]),
                 path=f"arms.{arm_index}.infusions.{infusion_index}",
             )
         _report_extra(report, f"{code} arm {arm.code} infusion",
@@ -302,7 +334,8 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
                 "sex_restriction": row.get("sex_restriction", "any"),
                 "first_n_participants": row.get("first_n_participants"), "order": order,
             },
-            by=by, reason=reason, report=report, label=f"{code} visit {row['code']}", path=f"visits.{order - 1}",
+            by=by, reason=reason, report=report, label=_row_label(code, "visit", row["code"]),
+            path=f"visits.{order - 1}",
         )
     _report_extra(report, f"{code} visit", study.visit_definitions.exclude(code__in=visit_codes), "code")
     _placements_load(study, data, by=by, reason=reason, report=report)
@@ -317,7 +350,7 @@ def study_load(data: dict, *, by, reason: str, report: LoadReport, status: str =
                 "text_zh": " ".join(str(row.get("text_zh") or "").split()), "source": row.get("source") or "",
                 "rule_type": row["rule_type"], "params": row.get("params", {}), "order": order,
             },
-            by=by, reason=reason, report=report, label=f"{code} criterion {row['code']}",
+            by=by, reason=reason, report=report, label=_row_label(code, "criterion", row["code"]),
             path=f"criteria.{order - 1}",
         )
     _report_extra(report, f"{code} criterion", study.criteria.exclude(code__in=criterion_codes), "code")
@@ -334,7 +367,7 @@ def _items_load(study: Study, data: dict, *, by, reason: str, report: LoadReport
     for order, row in enumerate(data.get("items") or [], start=1):
         codes.add(row["code"])
         _upsert(Item, key={"study": study, "code": row["code"]}, values={**item_values(row), "order": order},
-                by=by, reason=reason, report=report, label=f"{study.code} item {row['code']}",
+                by=by, reason=reason, report=report, label=_row_label(study.code, "item", row["code"]),
                 path=f"items.{order - 1}", names=DOCUMENT_NAMES)
     _report_extra(report, f"{study.code} item", study.items.exclude(code__in=codes), "code")
 
@@ -344,20 +377,22 @@ def _placements_load(study: Study, data: dict, *, by, reason: str, report: LoadR
     items = {item.code: item for item in study.items.all()}
     visits = {visit.code: visit for visit in study.visit_definitions.all()}
     for index, row in enumerate(data.get("items") or []):
-        label = f"{study.code} item {row['code']}"
+        label = _row_label(study.code, "item", row["code"])
         forms = row.get("forms") or []
         problem = None
         if not isinstance(forms, list) or len(set(map(str, forms))) != len(forms):
-            problem = "forms is a list of distinct forms (screening or visit codes)."
+            problem = _("forms is a list of distinct forms (screening or visit codes).")
         elif unknown := [str(form) for form in forms if form != SCREENING_FORM and form not in visits]:
-            problem = f"no visit {', '.join(unknown)} (forms are {SCREENING_FORM} or the study's visit codes)."
+            problem = _("no visit %(codes)s (forms are %(screening)s or the study's visit codes).") % {
+                "codes": ", ".join(unknown), "screening": SCREENING_FORM}
         if problem:
-            raise StudyDefinitionError(f"{label}: {problem}", {f"items.{index}.forms": [problem]})
+            raise StudyDefinitionError(_("%(label)s: %(problem)s") % {"label": label, "problem": problem},
+                                       {f"items.{index}.forms": [problem]})
         item = items[row["code"]]
         for form in forms:
             visit = None if form == SCREENING_FORM else visits[form]
             _upsert(ItemPlacement, key={"item": item, "visit_definition": visit}, values={}, by=by, reason=reason,
-                    report=report, label=f"{label} on form {form}")
+                    report=report, label=_("%(item)s on form %(form)s") % {"item": label, "form": form})
         for placement in item.placements.exclude(visit_definition__code__in=forms).select_related("visit_definition"):
             form = placement.visit_definition.code if placement.visit_definition_id else SCREENING_FORM
             if form not in forms:
@@ -387,8 +422,8 @@ def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | No
                 catalogues_load(_read_yaml(catalogues_path), by=by, reason=f"Loaded from {catalogues_path.name}",
                                 report=report)
             except (KeyError, TypeError, ValueError) as exc:
-                raise StudyDefinitionError(f"{catalogues_path.name}: a row is incomplete or mis-shaped "
-                                           f"({exc!r}).") from None
+                raise StudyDefinitionError(_("%(file)s: a row is incomplete or mis-shaped (%(error)r).") % {
+                    "file": catalogues_path.name, "error": exc}) from None
         if sites_path.exists():
             sites_load(_read_yaml(sites_path), by=by, reason=f"Loaded from {sites_path.name}", report=report)
         for path in study_paths:
@@ -398,7 +433,8 @@ def studies_load(*, directory: Path = STUDIES_DIR, by=None, only: list[str] | No
             try:
                 study_load(data, by=by, reason=f"Loaded from study definition {path.name}", report=report)
             except KeyError as exc:
-                raise StudyDefinitionError(f"{path.name}: required key {exc} is missing.") from None
+                raise StudyDefinitionError(_("%(file)s: required key %(key)s is missing.") % {
+                    "file": path.name, "key": exc}) from None
     return report
 
 
@@ -412,11 +448,13 @@ def definition_files_load(paths: list[Path], *, by=None, update: bool = False) -
         for path in paths:
             data = _read_yaml(path)
             if not isinstance(data, dict):
-                raise StudyDefinitionError(f"{path.name}: not a study definition (a mapping with a code, a title...).")
+                raise StudyDefinitionError(
+                    _("%(file)s: not a study definition (a mapping with a code, a title...).") % {"file": path.name})
             try:
                 study_load(data, by=by, reason=f"Loaded from study definition {path.name}", report=report)
             except KeyError as exc:
-                raise StudyDefinitionError(f"{path.name}: required key {exc} is missing.") from None
+                raise StudyDefinitionError(_("%(file)s: required key %(key)s is missing.") % {
+                    "file": path.name, "key": exc}) from None
     return report
 
 

@@ -18,6 +18,7 @@ from enrollment.models import Participant
 from enrollment.tests.support import eligible_p2_screening
 from followup.models import AdverseEvent, AdverseEventCategory, Relationship
 from trials.errors import ConflictError, ServiceError
+from trials.messages import message
 from trials.models import DoseLevel, Study
 from trials.tests.support import Later, made, require_service, setup_update
 
@@ -398,14 +399,15 @@ def test_decision_against_the_proposal_without_rationale_violates_a_constraint(s
     level = DoseLevel.objects.get(arm__study=study, code="B")
     with pytest.raises(IntegrityError), transaction.atomic():
         EscalationDecision.objects.create(study=study, action="escalate", level=level, proposal_action="wait",
-                                          proposal_reason="Level A has 0 of 3 places enrolled.", rationale="",
+                                          proposal_message=message("escalation_none_open", level="A"), rationale="",
                                           signed_by=investigator, signed_at=timezone.now())
 
 
 def test_decision_other_than_stop_without_a_level_violates_a_constraint(study, investigator):
     with pytest.raises(IntegrityError), transaction.atomic():
         EscalationDecision.objects.create(study=study, action="expand", level=None, proposal_action="expand",
-                                          proposal_reason="1 of 3", signed_by=investigator, signed_at=timezone.now())
+                                          proposal_message=message("escalation_none_open", level="A"),
+                                          signed_by=investigator, signed_at=timezone.now())
 
 
 @pytest.mark.parametrize("changes", [{"grade": 0}, {"grade": 6},

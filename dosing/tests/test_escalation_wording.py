@@ -22,7 +22,11 @@ def test_a_wait_reads_in_chinese_with_its_numbers():
     with translation.override("zh-hans"):
         proposal = propose(levels)
         meaning = signature_meaning("stop", None, rule_text(proposal))
-    assert proposal.reason == "剂量水平 A 的 3 个名额已入组 1 例；请再入组 2 例（1 例仍在 DLT 时间窗内或尚不可评估）。"
+        assert proposal.reason == (
+            "剂量水平 A 的 3 个名额已入组 1 例；请再入组 2 例（1 例仍在 DLT 时间窗内或尚不可评估）。")
+    with translation.override("en"):  # the reason is a message: worded again as the reader reads it
+        assert proposal.reason == ("Level A has 1 of 3 places enrolled; enrol 2 more (1 still inside the DLT window "
+                                   "or not yet evaluable).")
     assert meaning.startswith("我批准按规则“等待：剂量水平 A 的 3 个名额已入组 1 例")
     assert meaning.endswith("作出决定：停止。")
 

@@ -10,6 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.selectors import participant_for
+from trials.audit_reasons import ShownReason, reason_shown
+from trials.templatetags.trials_tags import stored_reason
 from trials.scoping import Action
 
 from ..participant_audit import TrailEntry, participant_audit_trail
@@ -22,6 +24,14 @@ def _value(value):
     if isinstance(value, date | datetime):
         return value.isoformat()
     return str(value)
+
+
+def shown_reason(stored) -> ShownReason:
+    """A change's reason as the audit trail page shows it (`trials_tags.audit_reason`)."""
+    loaded = stored_reason(stored)
+    if loaded != str(stored or ""):
+        return ShownReason(loaded, entered=False)
+    return reason_shown(stored)
 
 
 class AuditChangeSerializer(serializers.Serializer):
@@ -42,8 +52,21 @@ class AuditEntrySerializer(serializers.Serializer):
     audit = serializers.SerializerMethodField(
         help_text='The record\'s own audit trail {"kind", "id"} (the page /audit/<kind>/<id>/); null once the '
                   "record is deleted.")
-    reason = serializers.CharField(help_text="Why (a data query's message: its text).")
+    reason = serializers.SerializerMethodField(
+        help_text="Why, in the reader's language: the product's own reasons worded in it, what a person typed as "
+                  "written (a data query's message: its text).")
+    reason_entered = serializers.SerializerMethodField(
+        help_text="The part of the reason a person typed, as written (null when none).")
     changes = serializers.SerializerMethodField(help_text="Each field from its old to its new value.")
+
+    def get_reason(self, entry: TrailEntry) -> str:
+        return shown_reason(entry.reason).text
+
+    def get_reason_entered(self, entry: TrailEntry) -> str | None:
+        shown = shown_reason(entry.reason)
+        typed = [text for text, entered in shown.parts if entered] if shown.parts else (
+            [shown.text] if shown.entered else [])
+        return " ".join(typed) or None
 
     def get_audit(self, entry: TrailEntry) -> dict | None:
         return {"kind": entry.audit_kind, "id": entry.audit_pk} if entry.audit_kind else None

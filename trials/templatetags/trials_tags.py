@@ -16,8 +16,9 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def rule_text(context, criterion) -> str:
     """A criterion's rule in the reader's words, the study's codes in it marked in the study's language."""
-    return describe_rule_html(criterion.rule_type, criterion.params, catalogues.current().analytes,
-                              language=context.get("content_language") or "en")
+    catalogue = catalogues.current()
+    return describe_rule_html(criterion.rule_type, criterion.params, catalogue.analytes,
+                              language=context.get("content_language") or "en", diseases=catalogue.diseases)
 
 
 _PROTOCOL_PART = re.compile(r"^(?:PROTOCOLS\.md\s+P\d+\s+)?(inclusion|exclusion|diseases|title)\s*(\d+)?(.*)$", re.S)
@@ -112,6 +113,10 @@ def audit_reason(reason) -> str:
     shown = reason_shown(reason)
     if not shown.text:
         return "—"
+    if shown.parts:
+        return mark_safe("".join(  # noqa: S308 (each part escaped)
+            format_html("<span data-entered>{}</span>", text) if entered else conditional_escape(text)
+            for text, entered in shown.parts))
     if shown.entered:
         return format_html("<span data-entered>{}</span>", shown.text)
     return conditional_escape(shown.text)

@@ -58,3 +58,46 @@ def test_the_reference_range_source_reads_in_chinese():
     assert both == chinese("the report") + chinese(" and ") + chinese("the site's range")
     with translation.override("zh-hans"):
         assert range_source_shown("elsewhere") == "elsewhere"
+
+
+def test_a_composed_reason_words_its_fixed_part_in_the_readers_language_and_keeps_the_typed_words():
+    written = chinese("Adverse event dismissed: %(reason)s") % {"reason": "录入错误"}
+    with translation.override("en"):
+        shown = reason_shown(written)
+        page = audit_reason(written)
+    assert shown.text == "Adverse event dismissed: 录入错误" and not shown.entered
+    assert shown.parts == (("Adverse event dismissed: ", False), ("录入错误", True))
+    assert page == "Adverse event dismissed: <span data-entered>录入错误</span>"
+    with translation.override("zh-hans"):
+        page = audit_reason("Adverse event dismissed: Duplicate <entry>")
+    assert page == chinese("Adverse event dismissed: %(reason)s") % {
+        "reason": "<span data-entered>Duplicate &lt;entry&gt;</span>"}
+
+
+def test_a_signature_withdrawn_keeps_its_fields_user_and_typed_reason():
+    stored = "Signature withdrawn: grade, relationship changed by wang: Grade re-read from the chart"
+    with translation.override("zh-hans"):
+        shown = reason_shown(stored)
+    assert shown.text == chinese("Signature withdrawn: %(fields)s changed by %(user)s: %(reason)s") % {
+        "fields": "grade, relationship", "user": "wang", "reason": "Grade re-read from the chart"}
+    assert [text for text, entered in shown.parts if entered] == ["Grade re-read from the chart"]
+
+
+def test_a_withdrawal_reason_is_a_label_worded_in_the_readers_language():
+    with translation.override("en"):
+        shown = reason_shown(chinese("Withdrawn: %(reason)s") % {"reason": chinese("Adverse event")})
+    assert shown.text == "Withdrawn: Adverse event" and not any(entered for _text, entered in shown.parts)
+    with translation.override("zh-hans"):
+        shown = reason_shown("Withdrawn: Lost to follow-up")
+    assert shown.text == chinese("Withdrawn: %(reason)s") % {"reason": chinese("Lost to follow-up")}
+
+
+def test_coded_composed_reasons_read_in_chinese():
+    with translation.override("zh-hans"):
+        decision = reason_shown("Escalation decision 4: stop")
+        graded = reason_shown("Adverse event confirmed and signed at grade 3 (suggested 2)")
+    assert decision.text == chinese("Escalation decision %(id)d: %(action)s %(level)s").replace(
+        "%(id)d", "4").replace("%(action)s", "stop").replace("%(level)s", "").rstrip()
+    assert graded.text == chinese("Adverse event confirmed and signed at grade %(grade)s (suggested %(suggested)s)") % {
+        "grade": "3", "suggested": "2"}
+    assert not decision.entered and not any(entered for _text, entered in graded.parts)
