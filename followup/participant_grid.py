@@ -123,15 +123,25 @@ class Cell:
         named = _named_state(self.kind, self.key, self.state, self.monitoring, get_language())
         return f"{named} ({self.when:%Y-%m-%d})" if self.when else named
 
-    def html(self) -> str:
+    def html(self, language: str | None = None) -> str:
         """The cell's link (escaped here: the grid has hundreds of cells a page, too many for template
-        variables)."""
-        label = escape(self.label)
-        monitoring = self.monitoring or ""
-        return (f'<a class="grid-cell state-{self.state}{f" mon-{monitoring}" if monitoring else ""}" '
-                f'href="{escape(self.url)}" title="{label}" aria-label="{label}" data-testid="grid-cell" '
-                f'data-kind="{self.kind}" data-key="{escape(self.key)}" data-state="{self.state}" '
-                f'data-monitoring="{monitoring}">{self.symbol}</a>')
+        variables); what every cell of a column and state shares is made once (`_cell_parts`),
+        `language` the active one (read once a row)."""
+        start, named, end = _cell_parts(self.kind, self.key, self.state, self.monitoring,
+                                        get_language() if language is None else language)
+        label = f"{named} ({self.when.isoformat()})" if self.when else named
+        return f'{start}href="{escape(self.url)}" title="{label}" aria-label="{label}"{end}'
+
+
+@lru_cache(maxsize=4096)
+def _cell_parts(kind: str, key, state: str, monitoring: str | None, language: str | None) -> tuple[str, str, str]:
+    """A cell's link around its address and label: (start, the escaped state's name, end)."""
+    mark = monitoring or ""
+    symbol = SYMBOLS[state] + (SYMBOLS[monitoring] if monitoring else "")
+    return (f'<a class="grid-cell state-{state}{f" mon-{mark}" if mark else ""}" ',
+            escape(_named_state(kind, key, state, monitoring, language)),
+            f' data-testid="grid-cell" data-kind="{kind}" data-key="{escape(key)}" data-state="{state}" '
+            f'data-monitoring="{mark}">{symbol}</a>')
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,8 @@ class GridRow:
         """A table cell per column, safe HTML."""
         not_planned = escape(_("not planned"))
         empty = f'<td class="text-center p-0"><span class="text-muted small" title="{not_planned}">·</span></td>'
-        return mark_safe("".join(f'<td class="text-center p-0">{cell.html()}</td>' if cell else empty
+        language = get_language()
+        return mark_safe("".join(f'<td class="text-center p-0">{cell.html(language)}</td>' if cell else empty
                                  for cell in self.cells))
 
 
@@ -180,10 +191,13 @@ def grid_columns(study) -> list[Column]:
 
 
 def grid_prefetch(rows):
-    """What the grid reads of each participant of a page, in a fixed number of statements."""
-    return (rows.prefetch_related(Prefetch("infusions", queryset=Infusion.objects.order_by("number")),
-                                  Prefetch("visits", queryset=Visit.objects.select_related("definition")),
-                                  verification_prefetch())
+    """What the grid reads of each participant of a page, in a fixed number of statements: lists
+    (`grid_infusions`, `grid_visits`, `grid_verifications`), which cost no query set per participant."""
+    verifications = verification_prefetch()
+    return (rows.prefetch_related(
+        Prefetch("infusions", queryset=Infusion.objects.order_by("number"), to_attr="grid_infusions"),
+        Prefetch("visits", queryset=Visit.objects.select_related("definition"), to_attr="grid_visits"),
+        Prefetch(verifications.prefetch_through, queryset=verifications.queryset, to_attr="grid_verifications"))
             .annotate(**signoff_annotations()))
 
 
@@ -196,10 +210,12 @@ def _visit_url(participant, visit, record: bool, links: _Links) -> str:
 
 
 def _row(participant, columns, *, now: datetime, scope: str, capture: set[int], links: _Links) -> GridRow:
-    schedule = participant_schedule(participant, now=now)
+    infusions, visits = participant.grid_infusions, participant.grid_visits
+    schedule = participant_schedule(participant, now=now, infusion_rows=infusions, visit_rows=visits)
     lock = lock_of(participant)
     close_out = CloseOut(signed=casebook_signature_state(participant).valid, locked=lock is not None)
-    states = schedule_record_states(participant, scope=scope, close_out=close_out)
+    states = schedule_record_states(participant, scope=scope, close_out=close_out, infusions=infusions,
+                                    visits=visits, verifications=participant.grid_verifications)
     record = (participant.site_id in capture and participant.status != ParticipantStatus.WITHDRAWN
               and lock is None)
     detail = links(links.detail, participant.pk)
@@ -211,7 +227,7 @@ def _row(participant, columns, *, now: datetime, scope: str, capture: set[int], 
         cells[("infusion", infusion.number)] = Cell(
             "infusion", infusion.number, grid_state(infusion.status),
             monitoring_state(states.get(("infusion", infusion.pk))), url, when)
-    visits_done = {row.pk: row.done_at for row in participant.visits.all()}
+    visits_done = {row.pk: row.done_at for row in visits}
     for visit in schedule["visits"]:
         done_at = visits_done.get(visit.pk)
         when = timezone.localtime(done_at).date() if done_at else visit.target_date

@@ -78,15 +78,16 @@ WAITING = "waiting"
 DUE_STATUSES = ("window_open", "overdue")
 
 
-def participant_schedule(participant, *, now) -> dict:
+def participant_schedule(participant, *, now, infusion_rows=None, visit_rows=None) -> dict:
     """The participant's infusions and visits with their statuses as of `now` (no query when
-    `infusions` and `visits__definition` are prefetched). A withdrawn participant's infusions not
-    given are "held" and visits not done "cancelled"; what was recorded stays."""
+    `infusions` and `visits__definition` are prefetched, or given as lists: `infusion_rows`,
+    `visit_rows` with their definitions). A withdrawn participant's infusions not given are "held" and visits not
+    done "cancelled"; what was recorded stays."""
     today = timezone.localdate(now)
     held = participant.status == "withdrawn"
     infusions = []
     pending = False  # an earlier infusion neither given nor missed: the later ones wait for it
-    for row in sorted(participant.infusions.all(), key=lambda r: r.number):
+    for row in sorted(participant.infusions.all() if infusion_rows is None else infusion_rows, key=lambda r: r.number):
         given_on = timezone.localtime(row.started_at).date() if row.state == "given" else None
         status = infusion_status(window_start=row.window_start, window_end=row.window_end, given_on=given_on,
                                  missed=row.state == "missed", today=today, held=held)
@@ -101,7 +102,8 @@ def participant_schedule(participant, *, now) -> dict:
             dose_deviation=row.dose_deviation, pk=row.pk, dose_message=row.dose_message if row.state == "given" else {},
         ))
     visits = []
-    for row in sorted(participant.visits.all(), key=lambda r: (r.target_at, r.pk)):
+    rows = participant.visits.all() if visit_rows is None else visit_rows
+    for row in sorted(rows, key=lambda r: (r.target_at, r.pk)):
         planned = PlannedVisit(code=row.code, label=content(row.definition, "label"), target=row.target_at,
                                window_start=row.window_start, window_end=row.window_end,
                                provisional=row.provisional, timed=row.timed)

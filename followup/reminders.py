@@ -46,6 +46,7 @@ from trials.models import SiteMembership
 from trials.scoping import ROLE_RULES
 
 from . import worklist as work
+from .worklist_reads import work_items
 from .models import AdverseEvent, Reminder, ReminderKind, ReminderState, Visit
 
 logger = logging.getLogger(__name__)
@@ -252,7 +253,7 @@ def reminders_send(*, now: datetime | None = None) -> int:
     claimed: it goes out once someone can receive it.
     """
     now = now or timezone.now()
-    items = work.work_items(site_ids=None, now=now, kinds=(work.VISIT, work.INFUSION, work.SAE_REPORT))
+    items = work_items(site_ids=None, now=now, kinds=(work.VISIT, work.INFUSION, work.SAE_REPORT))
     due = reminders_due(items, now=now)
     if not due:
         return 0

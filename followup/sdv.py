@@ -145,9 +145,9 @@ class SdvRecord:
         return self.counted and self.state == COMPLETE
 
 
-def _ticks(participant) -> dict[tuple[str, int], list[Tick]]:
+def _ticks(participant, verifications=None) -> dict[tuple[str, int], list[Tick]]:
     found: dict[tuple[str, int], list[Tick]] = {}
-    for row in participant.item_verifications.all():
+    for row in participant.item_verifications.all() if verifications is None else verifications:
         found.setdefault((row.record_kind, row.record_pk), []).append(Tick(
             item_code=row.item_code, version=row.record_version, verified_by=row.verified_by.get_username(),
             verified_at=row.verified_at))
@@ -352,13 +352,14 @@ def sdv_worklist(study, user) -> list[SdvRecord]:
     return sorted(awaiting, key=lambda r: not r.withdrawn)
 
 
-def schedule_record_states(participant, *, scope: str, close_out: CloseOut) -> dict[tuple[str, int], str]:
-    """{(kind, pk): state} (`followup.record_states`) of the participant's infusions and visits, read
-    from its prefetched `infusions`, `visits` and `item_verifications` (the participant x visit
-    grid); `close_out` holds the casebook's signature and lock."""
-    ticks = _ticks(participant)
+def schedule_record_states(participant, *, scope: str, close_out: CloseOut, infusions, visits,
+                           verifications) -> dict[tuple[str, int], str]:
+    """{(kind, pk): state} (`followup.record_states`) of the participant's `infusions` and `visits`,
+    given with its `verifications` (the participant x visit grid reads them for a page at once);
+    `close_out` holds the casebook's signature and lock."""
+    ticks = _ticks(participant, verifications)
     states: dict[tuple[str, int], str] = {}
-    for kind, rows in (("infusion", participant.infusions.all()), ("visit", participant.visits.all())):
+    for kind, rows in (("infusion", infusions), ("visit", visits)):
         for row in rows:
             entered = entered_state(kind, row)
             if entered is None:

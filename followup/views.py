@@ -3,7 +3,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +44,7 @@ from .forms import (
 from .models import AdverseEvent, Assessment, SeriousnessCriterion
 from .query_selectors import query_on_record, query_wanted, worklist_queries
 from .selectors import visit_form_items
+from .worklist_reads import worklist_page as read_worklist_page
 
 
 @login_required
@@ -487,17 +487,17 @@ def worklist_page(request):
     chosen = {"site": request.GET.get("site") or "", "study": request.GET.get("study") or "",
               "kind": request.GET.get("kind") if request.GET.get("kind") in work.KINDS else ""}
     now = timezone.now()
-    items = work.worklist(request.user, now=now, site=chosen["site"] or None, study=chosen["study"] or None,
-                          kinds=[chosen["kind"]] if chosen["kind"] else None)
+    # One page of the sorted items (overdue first), read in the database; the counts are of every item.
+    page, counts = read_worklist_page(request.user, now=now, page=request.GET.get("page"),
+                                      page_size=WORKLIST_PAGE_SIZE, site=chosen["site"] or None,
+                                      study=chosen["study"] or None, kinds=[chosen["kind"]] if chosen["kind"] else None)
     acting_sites = set(site_ids_for(request.user, Action.CAPTURE))
     to_answer, to_close = worklist_queries(request.user)
-    # One page of the sorted items (overdue first); the counts are of every item.
-    page = Paginator(items, WORKLIST_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"item": item, "kind": kind_labels[item.kind],
              "url": item.url if item.site_id in acting_sites or item.kind in (work.SAE_REPORT, *work.SIGNING_KINDS)
              else item.participant_url} for item in page]
     return render(request, "followup/worklist.html", {
-        "rows": rows, "page_obj": page, "counts": work.counts(items), "now": now, "chosen": chosen,
+        "rows": rows, "page_obj": page, "counts": counts, "now": now, "chosen": chosen,
         "sites": Site.objects.filter(pk__in=site_ids).order_by("code"),
         "studies": Study.objects.filter(sites__in=site_ids).distinct().order_by("code"),
         "kinds": list(kind_labels.items()), "queries_to_answer": to_answer, "queries_to_close": to_close,

@@ -27,37 +27,30 @@ Withdrawn participants are left out, except for their SAE reports: the obligatio
 serious adverse event does not end with the participant's withdrawal (often the event is why the
 participant left). Items are sorted overdue first, then by due time. The
 classification (`visit_work_status`, `infusion_work_status`, `sae_report_work_status`,
-`sort_items`) is pure; `work_items` reads the rows with a fixed number of queries, whatever the
-number of items.
+`sort_items`) is pure; `followup.worklist_reads` reads the items in the database, a page at a time,
+with a fixed number of queries whatever the number of items; `visit_item`, `infusion_item` and
+`sae_report_item` build one item from its record (the reminders read one again under a lock).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import date, datetime, time, tzinfo
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dosing.models import Infusion
 from dosing.windows import STATUS_OVERDUE as INFUSION_OVERDUE
 from dosing.windows import STATUS_WINDOW_OPEN as INFUSION_WINDOW_OPEN
 from dosing.windows import infusion_status
-from enrollment.models import Participant, Screening
 from trials.content import content
-from trials.scoping import Action, site_ids_for, site_ids_with
+from trials.scoping import site_ids_with
 
-from .models import AdverseEvent, Visit
 from .schedule import STATUS_OVERDUE as VISIT_OVERDUE
 from .schedule import STATUS_WINDOW_OPEN as VISIT_WINDOW_OPEN
 from .schedule import PlannedVisit, visit_status
-from .casebook_changes import NEVER
-from .signoff_models import CasebookSignature
 
 VISIT = "visit"
 INFUSION = "infusion"
@@ -153,17 +146,22 @@ def day_span(first: date, last: date, tz: tzinfo) -> tuple[datetime, datetime]:
     return datetime.combine(first, time(0), tzinfo=tz), datetime.combine(last, time.max, tzinfo=tz)
 
 
-_KIND_ORDER = {kind: index for index, kind in enumerate((SAE_REPORT, INFUSION, VISIT, ADVERSE_EVENT_DRAFT,
+KIND_ORDER = {kind: index for index, kind in enumerate((SAE_REPORT, INFUSION, VISIT, ADVERSE_EVENT_DRAFT,
                                                           ELIGIBILITY_CONFIRMATION, CASEBOOK_SIGNATURE))}
 
 
-def sort_items(items: Iterable[WorkItem]) -> list[WorkItem]:
+def sort_key(kind: str, status: str, due_at: datetime, study_number: str, object_id: int) -> tuple:
     """Overdue first, then by due time (then kind, participant and id, so the order is stable)."""
-    return sorted(items, key=lambda item: (item.status != OVERDUE, item.due_at, _KIND_ORDER[item.kind],
-                                           item.study_number, item.object_id))
+    return (status != OVERDUE, due_at, KIND_ORDER[kind], study_number, object_id)
 
 
-# --- reading the rows ---------------------------------------------------------------------------
+def sort_items(items: Iterable[WorkItem]) -> list[WorkItem]:
+    """The items in the worklist's order (`sort_key`)."""
+    return sorted(items, key=lambda item: sort_key(item.kind, item.status, item.due_at, item.study_number,
+                                                   item.object_id))
+
+
+# --- who reads it, one item from its record ---------------------------------------------------------------------------
 
 def worklist_site_ids(user) -> list[int]:
     """The sites where the user works from the list (coordinator, investigator, monitor).
@@ -172,32 +170,6 @@ def worklist_site_ids(user) -> list[int]:
     if not site_ids:
         raise PermissionDenied(_("The worklist is for coordinators, investigators and monitors of a site."))
     return site_ids
-
-
-def worklist(user, *, now: datetime | None = None, site: str | None = None, study: str | None = None,
-             kinds: Iterable[str] | None = None) -> list[WorkItem]:
-    """What is due or overdue for the participants of the user's sites, sorted (module docstring).
-    `site` / `study` are codes; `kinds` a subset of :data:`KINDS`."""
-    site_ids = worklist_site_ids(user)
-    # A draft or an eligible screening waits for an investigator's signature: work for them only
-    # (not even read for a user who signs nowhere).
-    signing = set(site_ids_for(user, Action.SIGN))
-    kinds = set(kinds or KINDS) - (set() if signing else SIGNING_KINDS)
-    if not kinds:
-        return []
-    items = work_items(site_ids=site_ids, now=now or timezone.now(), site=site, study=study, kinds=kinds)
-    return [item for item in items if item.kind not in SIGNING_KINDS or item.site_id in signing]
-
-
-def _participant_filter(prefix: str, site_ids, site, study, *, withdrawn: bool = False) -> Q:
-    q = Q() if withdrawn else ~Q(**{f"{prefix}status": "withdrawn"})
-    if site_ids is not None:
-        q &= Q(**{f"{prefix}site_id__in": list(site_ids)})
-    if site:
-        q &= Q(**{f"{prefix}site__code": site})
-    if study:
-        q &= Q(**{f"{prefix}study__code": study})
-    return q
 
 
 def _item(kind, status, due_at, window_start, window_end, row, participant, label, url, timed=True) -> WorkItem:
@@ -258,161 +230,5 @@ def sae_report_item(event, *, now: datetime) -> WorkItem | None:
                  event.participant, label, reverse("adverse-event-detail", args=[event.pk]))
 
 
-def adverse_event_draft_item(event) -> WorkItem | None:
-    """A draft to confirm (grade, seriousness, causality, signed), unless the participant is
-    withdrawn, or None."""
-    participant = event.participant
-    if event.status != "draft" or participant.status == "withdrawn":
-        return None
-    label = _("Adverse event to confirm and sign (grade, seriousness, relationship): %(term)s") % {
-        "term": event.shown_term}
-    return _item(ADVERSE_EVENT_DRAFT, DUE, event.reported_at, event.reported_at, None, event, participant,
-                 label, reverse("adverse-event-detail", args=[event.pk]))
-
-
-def adverse_event_item(event, *, now: datetime) -> WorkItem | None:
-    """The first work item of an adverse event: its SAE report to make, else its draft to confirm,
-    else None (a serious draft gives both; `adverse_event_items`)."""
-    return sae_report_item(event, now=now) or adverse_event_draft_item(event)
-
-
-def eligibility_confirmation_item(screening) -> WorkItem:
-    """An eligible screening waiting for the investigator's signed confirmation
-    (`screening.study/site` loaded); due since it was evaluated eligible."""
-    label = _("Eligibility to confirm and sign: %(number)s") % {"number": screening.number}
-    when = screening.evaluated_at or screening.created_at
-    return WorkItem(kind=ELIGIBILITY_CONFIRMATION, status=DUE, due_at=when, window_start=when, window_end=None,
-                    object_id=screening.pk, participant_id=None, study_number=screening.number,
-                    study=screening.study.code, site=screening.site.code, site_id=screening.site_id, label=label,
-                    url=reverse("screening-detail", args=[screening.pk]) + "#eligibility-confirmation")
-
-
-class CasebookRow(NamedTuple):
-    """A casebook to sign as read (`_casebooks_to_sign`): plain values, no model instance."""
-
-    pk: int
-    study_number: str
-    study_code: str
-    site_code: str
-    site_id: int
-    latest_change: datetime
-    last_signed_at: datetime | None
-
-
-def casebook_signature_items(rows: Iterable[CasebookRow]) -> list[WorkItem]:
-    """The casebooks to sign (`_casebooks_to_sign`), each due since its latest change. The labels
-    and the page's address are made once for all of them (there can be one per participant)."""
-    unsigned = _("Casebook to sign: not signed yet")
-    changed = _("Casebook to sign again: the data changed after the last signature")
-    page = _participant_url_template()
-    items = []
-    for row in rows:
-        items.append(WorkItem(
-            kind=CASEBOOK_SIGNATURE, status=DUE, due_at=row.latest_change, window_start=row.latest_change,
-            window_end=None, object_id=row.pk, participant_id=row.pk, study_number=row.study_number,
-            study=row.study_code, site=row.site_code, site_id=row.site_id,
-            label=unsigned if row.last_signed_at is None else changed,
-            url=page.format(row.pk) + "#casebook-signoff"))
-    return items
-
-
-_URL_MARK = 987654321
-
-
-def _participant_url_template() -> str:
-    """The participant page's address with ``{}`` for the participant id (one `reverse`)."""
-    url = reverse("participant-detail", args=[_URL_MARK]).replace("{", "{{").replace("}", "}}")
-    return url.replace(str(_URL_MARK), "{}")
-
-
-def _casebooks_to_sign(*, site_ids, site, study) -> list[CasebookRow]:
-    """Participants with an infusion recorded whose casebook is not signed, or changed after the
-    latest signature (one query: the stored time of each casebook's latest change, joined,
-    `followup.casebook_changes`)."""
-    recorded = Infusion.objects.filter(participant=OuterRef("pk")).exclude(state="planned")
-    signed = CasebookSignature.objects.filter(participant=OuterRef("pk")).order_by("-signed_at", "-id")
-    rows = (Participant.objects.filter(_participant_filter("", site_ids, site, study, withdrawn=True), Exists(recorded))
-            .annotate(latest_change=Coalesce("casebook_change__changed_at", Value(NEVER)),
-                      last_signed_at=Subquery(signed.values("signed_at")[:1]))
-            .filter(Q(last_signed_at__isnull=True) | Q(latest_change__gt=F("last_signed_at")))
-            .order_by().values_list("pk", "study_number", "study__code", "site__code", "site_id", "latest_change",
-                                    "last_signed_at"))
-    return [CasebookRow(*row) for row in rows]
-
-
-def _next_infusions(infusions) -> list:
-    """Per participant only the lowest-numbered planned infusion: the ones after it are given after
-    it and are re-planned from when it is (CLINICAL_RULES.md section 8), so they are not yet work."""
-    first: dict[int, object] = {}
-    for infusion in infusions:
-        held = first.get(infusion.participant_id)
-        if held is None or infusion.number < held.number:
-            first[infusion.participant_id] = infusion
-    return list(first.values())
-
-
-def work_items(*, site_ids: Iterable[int] | None, now: datetime, site: str | None = None, study: str | None = None,
-               kinds: Iterable[str] | None = None) -> list[WorkItem]:
-    """Every item due or overdue at `now` for the participants of `site_ids` (None: every site),
-    sorted. Five queries, however many items."""
-
-
-    kinds = set(kinds or KINDS)
-    tz = timezone.get_current_timezone()
-    today = timezone.localdate(now, tz)
-    site_ids = list(site_ids) if site_ids is not None else None
-    participant = "participant__"
-    related = ("participant__study", "participant__site")
-    items: list[WorkItem | None] = []
-    if VISIT in kinds:
-        visits = (Visit.objects.filter(_participant_filter(participant, site_ids, site, study),
-                                       state="upcoming", window_start__lte=now)
-                  .select_related(*related, "definition"))
-        items += [visit_item(visit, now=now) for visit in visits]
-    if INFUSION in kinds:
-        infusions = (Infusion.objects.filter(_participant_filter(participant, site_ids, site, study),
-                                             state="planned", window_start__lte=today)
-                     .select_related(*related))
-        items += [infusion_item(infusion, now=now, tz=tz) for infusion in _next_infusions(infusions)]
-    wanted = Q()
-    if SAE_REPORT in kinds:
-        wanted |= Q(serious=True, sae_reported_at__isnull=True) & ~Q(status="dismissed")
-    if ADVERSE_EVENT_DRAFT in kinds:
-        wanted |= Q(status="draft") & ~Q(participant__status="withdrawn")
-    if wanted:
-        events = (AdverseEvent.objects.filter(_participant_filter(participant, site_ids, site, study, withdrawn=True))
-                  .filter(wanted).select_related(*related))
-        for event in events:
-            if SAE_REPORT in kinds:
-                items.append(sae_report_item(event, now=now))
-            if ADVERSE_EVENT_DRAFT in kinds:
-                items.append(adverse_event_draft_item(event))
-    if ELIGIBILITY_CONFIRMATION in kinds:
-        items += [eligibility_confirmation_item(screening)
-                  for screening in _screenings_to_confirm(site_ids=site_ids, site=site, study=study)]
-    if CASEBOOK_SIGNATURE in kinds:
-        items += casebook_signature_items(_casebooks_to_sign(site_ids=site_ids, site=site, study=study))
-    return sort_items(item for item in items if item is not None)
-
-
-def _screenings_to_confirm(*, site_ids, site, study):
-    """Eligible screenings, not enrolled, of studies that require the signed confirmation (one query)."""
-    q = Q(eligible=True, eligibility_confirmed_at__isnull=True, participant__isnull=True,
-          study__eligibility_confirmation_required=True)
-    if site_ids is not None:
-        q &= Q(site_id__in=site_ids)
-    if site:
-        q &= Q(site__code=site)
-    if study:
-        q &= Q(study__code=study)
-    return Screening.objects.filter(q).select_related("study", "site").order_by()
-
-
 # The worklist page and `GET /api/v1/worklist/` show this many items a page.
 PAGE_SIZE = 100
-
-
-def counts(items: Iterable[WorkItem]) -> dict[str, int]:
-    """{"overdue": n, "due": m}."""
-    items = list(items)
-    return {OVERDUE: sum(item.overdue for item in items), DUE: sum(not item.overdue for item in items)}

@@ -1,6 +1,5 @@
 """REST API of the worklist (API.md 'GET /api/v1/worklist/'): what is due or overdue at the
 user's sites (`followup.worklist`), a page of 100 items at a time as the worklist page shows them."""
-from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -10,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import worklist as work
-from ..worklist import KINDS, counts, worklist
+from ..worklist import KINDS
+from ..worklist_reads import worklist_page
 
 
 class WorkItemParticipantSerializer(serializers.Serializer):
@@ -85,9 +85,9 @@ class Worklist(APIView):
         responses=WorklistSerializer)
     def get(self, request):
         now = timezone.now()
-        items = worklist(request.user, now=now, **worklist_filters(request.query_params))
-        paginator = Paginator(items, work.PAGE_SIZE)
-        page = paginator.get_page(request.query_params.get("page"))
-        return Response({"as_of": now.isoformat(), "counts": counts(items), "count": paginator.count,
+        page, counts = worklist_page(request.user, now=now, page=request.query_params.get("page"),
+                                     page_size=work.PAGE_SIZE, **worklist_filters(request.query_params))
+        paginator = page.paginator
+        return Response({"as_of": now.isoformat(), "counts": counts, "count": paginator.count,
                          "page": page.number, "pages": paginator.num_pages, "page_size": paginator.per_page,
                          "items": [item.as_api() for item in page]})
