@@ -176,14 +176,20 @@ class _Links:
         return url.replace(self.CODE, quote(code, safe=RFC3986_SUBDELIMS + "/~:@")) if code else url
 
 
-def grid_columns(study) -> list[Column]:
+def grid_definitions(study) -> dict[int, VisitDefinition]:
+    """The study's visit definitions by id (one statement): the grid's columns and its visits' own."""
+    return {definition.pk: definition for definition in VisitDefinition.objects.filter(study=study)}
+
+
+def grid_columns(study, definitions: dict[int, VisitDefinition] | None = None) -> list[Column]:
     """An infusion column per infusion number of the study's arms, then a visit column per visit
-    definition in schedule order (two statements)."""
+    definition in schedule order (two statements; one when the `definitions` are given)."""
     numbers = sorted(set(InfusionDefinition.objects.filter(arm__study=study).values_list("number", flat=True)))
     columns = [Column("infusion", number, _("I%(number)s") % {"number": number},
                       _("Infusion %(number)s") % {"number": number}) for number in numbers]
     seen = set()
-    for definition in sorted(VisitDefinition.objects.filter(study=study), key=visit_definition_order):
+    definitions = grid_definitions(study) if definitions is None else definitions
+    for definition in sorted(definitions.values(), key=visit_definition_order):
         if definition.code not in seen:
             seen.add(definition.code)
             columns.append(Column("visit", definition.code, definition.code, content(definition, "label")))
@@ -192,11 +198,13 @@ def grid_columns(study) -> list[Column]:
 
 def grid_prefetch(rows):
     """What the grid reads of each participant of a page, in a fixed number of statements: lists
-    (`grid_infusions`, `grid_visits`, `grid_verifications`), which cost no query set per participant."""
+    (`grid_infusions`, `grid_visits`, `grid_verifications`), which cost no query set per participant.
+    The visits without their definitions: `grid_rows` gives them the study's (`grid_definitions`),
+    read once rather than once per visit."""
     verifications = verification_prefetch()
     return (rows.prefetch_related(
         Prefetch("infusions", queryset=Infusion.objects.order_by("number"), to_attr="grid_infusions"),
-        Prefetch("visits", queryset=Visit.objects.select_related("definition"), to_attr="grid_visits"),
+        Prefetch("visits", queryset=Visit.objects.all(), to_attr="grid_visits"),
         Prefetch(verifications.prefetch_through, queryset=verifications.queryset, to_attr="grid_verifications"))
             .annotate(**signoff_annotations()))
 
@@ -237,11 +245,26 @@ def _row(participant, columns, *, now: datetime, scope: str, capture: set[int], 
     return GridRow(participant, [cells.get((column.kind, column.key)) for column in columns])
 
 
-def grid_rows(user, participants, columns, *, study, now: datetime | None = None) -> list[GridRow]:
-    """The grid's rows for `participants` (read through `grid_prefetch`), in their order."""
+def _with_definitions(participants, definitions: dict[int, VisitDefinition]) -> None:
+    """Each visit of `participants` given its definition from `definitions` (those of another study,
+    which a page of the study's participants never holds, read in one statement)."""
+    visits = [visit for participant in participants for visit in participant.grid_visits]
+    missing = {visit.definition_id for visit in visits} - definitions.keys()
+    if missing:
+        definitions = {**definitions, **VisitDefinition.objects.in_bulk(missing)}
+    for visit in visits:
+        visit.definition = definitions[visit.definition_id]
+
+
+def grid_rows(user, participants, columns, *, study, now: datetime | None = None,
+              definitions: dict[int, VisitDefinition] | None = None) -> list[GridRow]:
+    """The grid's rows for `participants` (read through `grid_prefetch`), in their order, their
+    visits given their definitions (`grid_definitions`: read here when not given)."""
     now = now or timezone.now()
     scope = plan_scope(study)
     capture = set(site_ids_for(user, Action.CAPTURE))
     links = _Links()
+    participants = list(participants)
+    _with_definitions(participants, grid_definitions(study) if definitions is None else definitions)
     return [_row(participant, columns, now=now, scope=scope, capture=capture, links=links)
             for participant in participants]

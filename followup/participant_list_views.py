@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from trials.models import Study
 
-from .participant_grid import grid_columns, grid_prefetch, grid_rows, legend
+from .participant_grid import grid_columns, grid_definitions, grid_prefetch, grid_rows, legend
 from .participant_list import (ParticipantFilters, filter_choices, page_of, participants_listed, participants_shown,
                                require_reader)
 
@@ -45,7 +45,8 @@ def participant_grid(request, code):
     """A study's participants x their infusions and visits, 50 participants a page."""
     study, filters, now, rows = _listing(request, code)
     page = page_of(rows, request.GET.get("page"), shown=grid_prefetch(participants_shown(request.user, now=now)))
-    columns = grid_columns(study)
+    definitions = grid_definitions(study)
+    columns = grid_columns(study, definitions)
     return render(request, "followup/participant_grid.html", _context(
         request, study, filters, page, columns=columns, legend=legend(),
-        rows=grid_rows(request.user, page.object_list, columns, study=study, now=now)))
+        rows=grid_rows(request.user, page.object_list, columns, study=study, now=now, definitions=definitions)))

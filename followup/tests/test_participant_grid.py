@@ -3,6 +3,8 @@ its link, the legend, the same filters as the list, and the statements a page co
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -177,3 +179,29 @@ def test_grid_costs_the_same_for_1_and_50(client, studies, coordinator, count, d
     page = response.content.decode()
     assert page.count('data-kind="infusion" data-key="1" data-state="missed"') == count
     assert page.count('data-kind="visit" data-key="BL" data-state="overdue"') == count
+
+
+def test_the_rows_give_each_visit_its_definition_read_once_for_the_page(coordinator, states):
+    """The visits are read without their definitions: the study's (the columns') are given to them,
+    and those missing from what is given are read in one statement, never one per visit."""
+    study = states[0].study
+    shown_rows = grid.grid_prefetch(Participant.objects.filter(study=study).order_by("pk"))
+    participants = list(shown_rows)
+    definitions = grid.grid_definitions(study)
+    columns = grid.grid_columns(study, definitions)
+    grid.grid_rows(coordinator, list(shown_rows.all()), columns, study=study, definitions=definitions)  # caches
+    with CaptureQueriesContext(connection) as with_definitions:
+        given = grid.grid_rows(coordinator, participants, columns, study=study, definitions=definitions)
+    assert sum(len(participant.grid_visits) for participant in participants) > 10
+    assert all(visit.definition is definitions[visit.definition_id]
+               for participant in participants for visit in participant.grid_visits)
+    participants = list(shown_rows.all())
+    with CaptureQueriesContext(connection) as without:
+        read = grid.grid_rows(coordinator, participants, columns, study=study, definitions={})
+    def definitions_read(context):
+        return sum('FROM "trials_visitdefinition"' in query["sql"] for query in context.captured_queries)
+
+    assert (definitions_read(with_definitions), definitions_read(without)) == (0, 1)
+    assert len(without.captured_queries) == len(with_definitions.captured_queries) + 1
+    assert [[cell and cell.html() for cell in row.cells] for row in read] == \
+        [[cell and cell.html() for cell in row.cells] for row in given]
