@@ -37,7 +37,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(
                 _("kept: %(row)s (changed since; --update sets the file's values)") % {"row": label}))
         for label in report.not_in_file:
-            self.stdout.write(self.style.WARNING(_("kept: %(row)s (in the database, not in the file)") % {"row": label}))
+            self.stdout.write(self.style.WARNING(
+                _("kept: %(row)s (in the database, not in the file)") % {"row": label}))
         self.stdout.write(self.style.SUCCESS(
             _("Studies are up to date.") if not report.changed else
             _("%(created)d created, %(updated)d updated.") % {"created": len(report.created),
