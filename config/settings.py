@@ -271,6 +271,15 @@ if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < visibility_tim
         f"CELERY_TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT}) < CELERY_TASK_TIME_LIMIT "
         f"({CELERY_TASK_TIME_LIMIT}) < CELERY_VISIBILITY_TIMEOUT ({visibility_timeout}) is required: a "
         "task is warned, then stopped, well before the broker would deliver it again.")
+# A data export (`followup.run_export`) has its own limits: an ODM export of 10,000 participants
+# takes minutes. A second delivery of a running export (past the visibility timeout) finds it
+# running and does nothing; an export stopped by its limit is marked failed with the reason.
+EXPORT_TASK_TIME_LIMIT = env_int("EXPORT_TASK_TIME_LIMIT", 30 * 60)
+EXPORT_TASK_SOFT_TIME_LIMIT = env_int("EXPORT_TASK_SOFT_TIME_LIMIT", EXPORT_TASK_TIME_LIMIT - 60)
+if not 0 < EXPORT_TASK_SOFT_TIME_LIMIT < EXPORT_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"EXPORT_TASK_SOFT_TIME_LIMIT ({EXPORT_TASK_SOFT_TIME_LIMIT}) < EXPORT_TASK_TIME_LIMIT "
+        f"({EXPORT_TASK_TIME_LIMIT}) is required: an export is asked to stop before it is killed.")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": visibility_timeout}
 # Queueing a task while the broker is down gives up after about a second (the request carries on,
 # `trials.queueing`), rather than holding the user's save.

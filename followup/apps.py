@@ -16,6 +16,7 @@ class FollowupConfig(AppConfig):
         from trials.audit_labels import AsWritten, register_value_display  # noqa: PLC0415
 
         from .casebook_changes import after_migrate  # noqa: PLC0415
+        from .dashboard_version import after_migrate as dashboard_after_migrate  # noqa: PLC0415
         from .models import (  # noqa: PLC0415
             AdverseEvent,
             Assessment,
@@ -51,3 +52,4 @@ class FollowupConfig(AppConfig):
         # A table rebuilt by a migration (SQLite) loses its triggers: put back after every migrate.
         post_migrate.connect(after_migrate, sender=self, dispatch_uid="followup-casebook-change-triggers")
         post_migrate.connect(sdv_after_migrate, sender=self, dispatch_uid="followup-sdv-count-triggers")
+        post_migrate.connect(dashboard_after_migrate, sender=self, dispatch_uid="followup-dashboard-version-triggers")

@@ -167,14 +167,20 @@ def _thresholds(study_disease) -> tuple[str, str, list[tuple[float, str]]]:
     return analyte, unit, found
 
 
-def _swimmer_row(shown: Shown, facts: list, events: list[EventValues], today: date) -> charts.SwimmerInput:
-    """`facts`: the participant's `ChartFacts` in their stored form, read as stored (no object built)."""
-    first, infusions, last_assessment, response, loss = facts[:5]
-    first = date.fromisoformat(first)
+def _days_on_study(shown: Shown, facts: list, today: date) -> int:
+    """The length of the participant's lane; `facts`: their `ChartFacts` in the stored form."""
+    if shown.status == "completed":
+        return max(facts[2] or 0, 0)
     end = shown.withdrawn_on if shown.status == "withdrawn" and shown.withdrawn_on else today
-    days = max(last_assessment or 0, 0) if shown.status == "completed" else (end - first).days
+    return max(0, (end - date.fromisoformat(facts[0])).days)
+
+
+def _swimmer_row(shown: Shown, days: int, facts: list, events: list[EventValues]) -> charts.SwimmerInput:
+    """A lane of the page shown (built for the page only; every lane's length is needed to order them)."""
+    first, infusions, _last_assessment, response, loss = facts[:5]
+    first = date.fromisoformat(first)
     return charts.SwimmerInput(
-        shown.study_number, max(0, days), shown.status not in ("withdrawn", "completed"), tuple(infusions),
+        shown.study_number, days, shown.status not in ("withdrawn", "completed"), tuple(infusions),
         response, loss, tuple((e.onset_date - first).days for e in events if e.status == "confirmed" and e.serious))
 
 
@@ -225,7 +231,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
             continue  # not treated: outside the outcomes and the charts
         best, duration, _disease, _sex, facts = stored  # `ParticipantOutcome.stored`, read as stored
         outcome_rows.append(tables.OutcomeRow(group, best, tuple(duration) if duration else None))
-        swimmer_rows.append(_swimmer_row(shown, facts, own_events, today))
+        swimmer_rows.append((_days_on_study(shown, facts, today), shown, facts, own_events))
         study_disease = sets.get(row.disease)
         if study_disease is None:
             continue
@@ -243,10 +249,11 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         entry["changes"].append((shown.study_number, baseline, max(after) if after else None,
                                  charts.best_change(baseline, after)))
     safety, any_event = tables.adverse_events_by_term(events)
-    ordered = sorted(swimmer_rows, key=lambda r: (-r.days_on_study, r.label))
+    ordered = sorted(swimmer_rows, key=lambda r: (-r[0], r[1].study_number))
     pages = max(1, -(-len(ordered) // charts.SWIMMER_PAGE))
     page = min(max(1, swimmer_page), pages)
-    lanes = ordered[(page - 1) * charts.SWIMMER_PAGE:page * charts.SWIMMER_PAGE]
+    lanes = [_swimmer_row(shown, days, facts, own_events) for days, shown, facts, own_events
+             in ordered[(page - 1) * charts.SWIMMER_PAGE:page * charts.SWIMMER_PAGE]]
     return Dashboard(
         consort=consort_counts(user, study, narrowed.consort()), participants=len(participants),
         outcomes=tables.outcome_groups(outcome_rows),

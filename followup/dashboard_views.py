@@ -7,6 +7,8 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.enums import WithdrawalReason
@@ -16,7 +18,7 @@ from trials.scoping import Action, site_ids_for
 from trials.templatetags.trials_tags import disease_name
 
 from .dashboard import DashboardFilter, dashboard
-from . import dashboard_charts
+from . import dashboard_cache, dashboard_charts
 from .survival_chart import duration_rows
 
 
@@ -79,13 +81,24 @@ def study_dashboard(request, code):
                                diseases=[d.disease for d in study.diseases.all()], arms=list(study.arms.all()))
     narrowed = form.narrowed([site.pk for site in sites])
     page = request.GET.get(LANES_PAGE, "")
-    data = dashboard(request.user, study, narrowed, swimmer_page=int(page) if page.isdigit() and len(page) < 6 else 1)
-    criteria_text = dict(study.criteria.values_list("code", "text"))
-    labels = dict(WithdrawalReason.choices)
-    return render(request, "followup/study_dashboard.html", {
-        "study": study, "form": form, "data": data, "filtered": any(request.GET.get(name) for name in form.fields),
-        "lanes_pages": _lanes_pages(request, data),
-        "failed_rows": [(c, criteria_text.get(c, ""), n) for c, n in data.consort.failed_by_criterion],
-        "withdrawn_rows": [(r, labels.get(r, r), n) for r, n in data.consort.withdrawn_by_reason],
-        "durations": duration_rows(data.outcomes),
-    })
+    # The data version first: what is read after it is at least as recent (`followup.dashboard_cache`).
+    entry = dashboard_cache.key(study, version=dashboard_cache.version_of(study), visible_site_ids=mine,
+                                narrowed=narrowed, query=request.GET.urlencode())
+    context = {"study": study, "form": form, "filtered": any(request.GET.get(name) for name in form.fields)}
+    body = dashboard_cache.read(entry)
+    if body is None:
+        with dashboard_cache.collector_paused():
+            data = dashboard(request.user, study, narrowed,
+                             swimmer_page=int(page) if page.isdigit() and len(page) < 6 else 1)
+        criteria_text = dict(study.criteria.values_list("code", "text"))
+        labels = dict(WithdrawalReason.choices)
+        context["data"] = data
+        body = render_to_string("followup/_dashboard_body.html", {
+            "data": data, "lanes_pages": _lanes_pages(request, data),
+            "failed_rows": [(c, criteria_text.get(c, ""), n) for c, n in data.consort.failed_by_criterion],
+            "withdrawn_rows": [(r, labels.get(r, r), n) for r, n in data.consort.withdrawn_by_reason],
+            "durations": duration_rows(data.outcomes),
+        })
+        dashboard_cache.keep(entry, body)
+    context["body"] = mark_safe(body)  # noqa: S308 (the HTML rendered by the template above, escaped there)
+    return render(request, "followup/study_dashboard.html", context)

@@ -127,15 +127,18 @@ def converter(kind: str, tz) -> Callable | None:
     return cell
 
 
+def domain_queryset(domain: Domain, study, site_ids: list[int]) -> models.QuerySet:
+    """The rows of a domain read column by column (`domain.rows` is None), in the file's order."""
+    return (domain.model._default_manager.filter(**{domain.scope: site_ids})
+            .filter(**{domain.scope.replace("site_id__in", "study"): study})
+            .order_by(*domain.order).values_list(*[c.path for c in domain.columns]))
+
+
 def _plain(domain: Domain, study, site_ids: list[int]) -> Iterator[list]:
-    paths = [c.path for c in domain.columns]
     tz = timezone.get_current_timezone()
     converters = [(index, converter(describe(domain.model, c).type, tz)) for index, c in enumerate(domain.columns)]
     converters = [(index, convert) for index, convert in converters if convert is not None]
-    queryset = (domain.model._default_manager.filter(**{domain.scope: site_ids})
-                .filter(**{domain.scope.replace("site_id__in", "study"): study})
-                .order_by(*domain.order).values_list(*paths))
-    for values in queryset.iterator(chunk_size=CHUNK):
+    for values in domain_queryset(domain, study, site_ids).iterator(chunk_size=CHUNK):
         row = list(values)
         for index, convert in converters:
             row[index] = convert(row[index])
@@ -164,23 +167,36 @@ def _form(visit_code) -> str:
     return visit_code or "unscheduled"
 
 
-def _lab_rows(study, site_ids, columns) -> Iterator[list]:
-    si_units = {code: a.si_unit for code, a in catalogues.current().analytes.items()}
-    lab_values = ("analyte", "entered_value", "entered_unit", "value", "report_lln", "report_uln", "lln", "uln",
-                  "range_source")
+def _lab_units() -> dict[str, str]:
+    """The SI unit of each analyte of the catalogue."""
+    return {code: a.si_unit for code, a in catalogues.current().analytes.items()}
+
+
+LAB_VALUES = ("analyte", "entered_value", "entered_unit", "value", "report_lln", "report_uln", "lln", "uln",
+              "range_source")
+
+
+def _lab_querysets(study, site_ids) -> tuple[models.QuerySet, models.QuerySet]:
+    """The screening lab values, then the visits' (the CSV writer's COPY reads the same rows)."""
     screening = (ScreeningLab.objects.filter(screening__site_id__in=site_ids, screening__study=study)
                  .order_by("screening__site_id", "screening__sequence", "analyte")
                  .values_list("screening__participant__study_number", "screening__number", "sampled_on",
-                              *lab_values))
-    # The lab values are numbers and text, written as they are; only the date is converted.
-    for study_number, number, sampled_on, analyte, *rest in screening.iterator(chunk_size=CHUNK):
-        yield [study_number, number, "screening", None, _iso(sampled_on), analyte, rest[0], rest[1], rest[2],
-               si_units.get(analyte, ""), *rest[3:]]
+                              *LAB_VALUES))
     visits = (LabResult.objects.filter(assessment__participant__site_id__in=site_ids,
                                        assessment__participant__study=study)
               .order_by("assessment__participant_id", "assessment__date", "assessment_id", "analyte")
               .values_list("assessment__participant__study_number", "assessment__participant__screening__number",
-                           "assessment__visit__code", "assessment_id", "assessment__date", *lab_values))
+                           "assessment__visit__code", "assessment_id", "assessment__date", *LAB_VALUES))
+    return screening, visits
+
+
+def _lab_rows(study, site_ids, columns) -> Iterator[list]:
+    si_units = _lab_units()
+    screening, visits = _lab_querysets(study, site_ids)
+    # The lab values are numbers and text, written as they are; only the date is converted.
+    for study_number, number, sampled_on, analyte, *rest in screening.iterator(chunk_size=CHUNK):
+        yield [study_number, number, "screening", None, _iso(sampled_on), analyte, rest[0], rest[1], rest[2],
+               si_units.get(analyte, ""), *rest[3:]]
     for study_number, number, visit, assessment, day, analyte, *rest in visits.iterator(chunk_size=CHUNK):
         yield [study_number, number, visit or "unscheduled", assessment, _iso(day), analyte, rest[0], rest[1],
                rest[2], si_units.get(analyte, ""), *rest[3:]]

@@ -1,14 +1,15 @@
 """CDISC ODM 1.3.2 export of a study: metadata, admin data and clinical data with audit records.
 
-`write_odm(study, sites=..., out=..., locked=...)` streams the document into a binary file (UTF-8)
-with `XMLGenerator`: the study's metadata (`followup.export_odm_meta`), the users and sites
-(AdminData), then one SubjectData per participant of the given sites, and one per screening of
-these sites never enrolled (a screen failure, or a screening in progress: keyed by its screening
+`write_odm(study, sites=..., out=..., locked=...)` streams the document into a binary file (UTF-8),
+written as text pieces encoded in blocks (`_Xml`): the study's metadata (`followup.export_odm_meta`),
+the users and sites (AdminData), then one SubjectData per participant of the given sites, and one
+per screening of these sites never enrolled (a screen failure, or a screening in progress: keyed by its screening
 number, its status in an annotation, only its screening event), read in chunks with `.values()`
 (no model instances, memory bounded by the chunk). The audit trail (`followup.export_odm_audit`):
 each ItemGroupData carries the audit record of its row's latest change, and each item every value
 it has held, in order, each with the audit record of its change (who, where, when, the reason, the
-history row): a Transactional ODM file whose last ItemData of each item is the current value.
+history row): a Transactional ODM file whose last ItemData of each item is the current value. A row
+deleted outright from a form is a removal (`export_odm_audit.Removals`).
 Values are written in ODM's formats: dates and datetimes ISO 8601, numbers as text, yes/no as
 true/false; an empty value is not written.
 """
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
-from xml.sax.saxutils import XMLGenerator
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
@@ -29,7 +30,8 @@ from enrollment.models import Consent, Participant, PriorTherapy, Screening, Scr
 from trials.models import Arm, DoseLevel, SiteMembership
 
 from . import export_odm_meta as meta_mod
-from .export_odm_audit import SYSTEM_USER, Audit, item_history, user_oid, write_audit_record
+from .export_odm_audit import (SYSTEM_USER, Audit, Removals, item_history, removal_users, user_oid,
+                               write_audit_record)
 from .export_odm_meta import (ADVERSE_EVENT, ASSESSMENT, CONSENT, ENROLMENT, FORM_AE, FORM_CONSENT, FORM_ENROLMENT,
                               FORM_INFUSION, FORM_SCREENING, FORM_VISIT, IG_SCREENING_ITEMS, IG_VISIT_ITEMS, INFUSION,
                               LAB, ODM_NS, PRIOR_THERAPY, RESCUE, SCREENING, SCREENING_LAB, SE_AE, SE_SCREENING,
@@ -77,32 +79,76 @@ def odm_value(value, datatype: str) -> str | None:
     return str(value)
 
 
+_ATTRIBUTE = re.compile(r'[&<>"\n\r\t]')
+_TEXT = re.compile(r"[&<>]")
+_ATTRIBUTE_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
+                       "\t": "&#9;"}
+_TEXT_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+FLUSH_PARTS = 20000  # pieces of text gathered before they are encoded and written
+
+
+def attribute(value) -> str:
+    """A value in double quotes, escaped for an attribute."""
+    value = str(value)
+    if _ATTRIBUTE.search(value):
+        value = _ATTRIBUTE.sub(lambda m: _ATTRIBUTE_ENTITIES[m.group()], value)
+    return f'"{value}"'
+
+
+def text_escaped(value) -> str:
+    value = str(value)
+    return _TEXT.sub(lambda m: _TEXT_ENTITIES[m.group()], value) if _TEXT.search(value) else value
+
+
 class _Xml:
-    """Start/end/leaf elements on an XMLGenerator, attributes with None left out."""
+    """Start/end/leaf elements written as text (what `XMLGenerator` writes, in far fewer calls),
+    attributes with None left out; an element without content is closed as an empty element.
+    The pieces are gathered and written to the binary file `out` in UTF-8 by the thousands."""
 
     def __init__(self, out):
-        self.gen = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
+        self.out, self.parts, self.pending = out, [], False
+
+    def document(self) -> None:
+        self.parts.append('<?xml version="1.0" encoding="utf-8"?>\n')
 
     def start(self, name, **attrs):
-        self.gen.startElement(name, {k: str(v) for k, v in attrs.items() if v is not None})
+        if self.pending:
+            self.parts.append(">")
+        self.parts.append(f"<{name}" + "".join(f" {k}={attribute(v)}" for k, v in attrs.items() if v is not None))
+        self.pending = True
 
     def end(self, name):
-        self.gen.endElement(name)
+        if self.pending:
+            self.parts.append("/>")
+            self.pending = False
+        else:
+            self.parts.append(f"</{name}>")
+        if len(self.parts) > FLUSH_PARTS:
+            self.flush()
 
     def leaf(self, name, text=None, **attrs):
         self.start(name, **attrs)
         if text is not None:
-            self.gen.characters(str(text))
-        self.end(name)
+            self.pending = False
+            self.parts.append(f">{text_escaped(text)}</{name}>")
+        else:
+            self.end(name)
 
     def raw(self, text: str) -> None:
         """Well-formed XML text written as it is (after the pending start tag is closed)."""
-        self.gen.ignorableWhitespace(text)
+        if self.pending:
+            self.parts.append(">")
+            self.pending = False
+        self.parts.append(text)
 
     def translated(self, name, text):
         self.start(name)
         self.leaf("TranslatedText", text, **{"xml:lang": "en"})
         self.end(name)
+
+    def flush(self) -> None:
+        self.out.write("".join(self.parts).encode("utf-8", "xmlcharrefreplace"))
+        self.parts.clear()
 
 
 def write_odm(study, *, sites, out, locked: bool) -> int:
@@ -116,7 +162,7 @@ def _write(study, sites, out, locked: bool) -> int:
     meta = build_metadata(study)
     now = timezone.now().replace(microsecond=0)
     xml = _Xml(out)
-    xml.gen.startDocument()
+    xml.document()
     description = f"Data of {study.code}, sites {', '.join(s.code for s in sites) or '-'}"
     if locked:
         description += "; the data were locked when exported"
@@ -139,7 +185,7 @@ def _write(study, sites, out, locked: bool) -> int:
         xml.end("Annotations")
     xml.end("ClinicalData")
     xml.end("ODM")
-    xml.gen.endDocument()
+    xml.flush()
     return count
 
 
@@ -229,6 +275,7 @@ def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants, not_enro
         current = model.objects.filter(**{f"{path}__in": not_enrolled.values("pk")}).values("pk")
         user_ids.update(model.history.filter(id__in=current, history_user__isnull=False)
                         .values_list("history_user_id", flat=True).distinct())
+    user_ids.update(removal_users(participants, not_enrolled))
     user_ids.update(not_enrolled.filter(eligibility_confirmed_by__isnull=False)
                     .values_list("eligibility_confirmed_by_id", flat=True).distinct())
     user_ids.update(Screening.objects.filter(participant__in=participants, eligibility_confirmed_by__isnull=False)
@@ -282,6 +329,7 @@ class _ClinicalWriter:
         self.xml, self.meta, self.site_codes = xml, meta, site_codes
         self.count = 0
         self.location = ""
+        self.removed = Removals()
         # What a history row holds by its id and the current row by its code (`export_odm_audit`).
         self.codes = {"arm": dict(Arm.objects.filter(study=study).values_list("id", "code")),
                       "dose_level": dict(DoseLevel.objects.filter(arm__study=study).values_list("id", "code"))}
@@ -306,6 +354,7 @@ class _ClinicalWriter:
                              .values(), "screening_id")
         consents = _grouped(Consent.objects.filter(screening_id__in=screening_ids).order_by("signed_at", "id")
                             .values(), "screening_id")
+        self.removed.read((SCREENING_LAB.oid, PRIOR_THERAPY.oid), screening_ids)
         self.audits = {
             SCREENING.oid: self._audit(Screening, screening_ids, SCREENING),
             IG_SCREENING_ITEMS: self._audit(Screening, screening_ids, self.meta.groups[IG_SCREENING_ITEMS]),
@@ -366,6 +415,7 @@ class _ClinicalWriter:
             for row in rows:
                 row["infusion"] = row["infusion__number"]
         numbers = {"infusion": {row["id"]: row["number"] for rows in infusions.values() for row in rows}}
+        self.removed.read((LAB.oid, TRANSFUSION.oid, RESCUE.oid), assessment_ids)
         self.audits |= {
             ENROLMENT.oid: self._audit(Participant, ids, ENROLMENT, codes=self.codes),
             INFUSION.oid: self._audit(Infusion, _ids(infusions), INFUSION, codes=self.codes),
@@ -392,6 +442,7 @@ class _ClinicalWriter:
         xml = self.xml
         xml.start("FormData", FormOID=FORM_SCREENING)
         self._group(SCREENING, screening)
+        self.removed.write(xml, (SCREENING_LAB.oid, PRIOR_THERAPY.oid), screening["id"], self.location)
         for lab in labs.get(screening["id"], ()):
             self._lab_unit(lab)
             self._group(SCREENING_LAB, lab, repeat=lab["analyte"])
@@ -456,6 +507,7 @@ class _ClinicalWriter:
     def _assessment(self, assessment, children) -> None:
         results, transfusions, rescues = children
         self._group(ASSESSMENT, assessment)
+        self.removed.write(self.xml, (LAB.oid, TRANSFUSION.oid, RESCUE.oid), assessment["id"], self.location)
         for lab in results.get(assessment["id"], ()):
             self._lab_unit(lab)
             self._group(LAB, lab, repeat=lab["analyte"])
@@ -494,14 +546,15 @@ class _ClinicalWriter:
     def _item(self, f, value, row, history, transaction: str, audit) -> None:
         xml = self.xml
         if value is None:
-            xml.start("ItemData", ItemOID=f.oid, TransactionType=transaction, IsNull="Yes")
+            xml.raw(f'<ItemData ItemOID={attribute(f.oid)} TransactionType="{transaction}" IsNull="Yes"')
         else:
-            xml.start("ItemData", ItemOID=f.oid, TransactionType=transaction, Value=value)
+            xml.raw(f'<ItemData ItemOID={attribute(f.oid)} TransactionType="{transaction}" Value={attribute(value)}')
+        xml.pending = True
         if audit is not None:
             write_audit_record(xml, history, audit.label, self.location)
         symbol = f.unit or (row.get(f.unit_key) if f.unit_key else None)
         if value is not None and symbol and symbol in self.meta.units:
-            xml.leaf("MeasurementUnitRef", MeasurementUnitOID=self.meta.units[symbol])
+            xml.raw(f"<MeasurementUnitRef MeasurementUnitOID={attribute(self.meta.units[symbol])}/>")
         xml.end("ItemData")
 
     def _signature(self, definition: str, by: str, at: str, row: dict) -> None:

@@ -6,14 +6,20 @@ whole history: one ItemData per value it has held, in order, the first with Tran
 the change that set it (who, where, when, the reason, the history row); the last is the current
 value. The document is therefore a Transactional ODM file: a reader that applies the ItemData in
 order ends with the current data, and one that keeps the last ItemData of each item reads the
-current data.
+current data. A row deleted outright from a form that stays (`REMOVABLE`) is an ItemGroupData with
+TransactionType "Remove" and the audit record of its deletion, before the form's current groups.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from xml.sax.saxutils import escape, quoteattr
 
-from .export_odm_meta import Group
+from django.db.models import Q
+
+from enrollment.models import PriorTherapy, ScreeningLab
+
+from .export_odm_meta import LAB, PRIOR_THERAPY, RESCUE, SCREENING_LAB, TRANSFUSION, Group
+from .models import LabResult, RescueTherapy, Transfusion
 
 SYSTEM_USER = "USR.SYSTEM"
 
@@ -98,3 +104,59 @@ def write_audit_record(xml, history, label: str, location: str) -> None:
             + f"<SourceID>{escape(source)}</SourceID>"
             "</AuditRecord>")
     xml.raw(text)
+
+
+# The records deleted outright from a form that stays (a lab value dropped, the transfusions or
+# prior therapies entered again), by their group: the model, its parent record, the group's repeat
+# key (None: its place among the deleted rows, in the order of the current rows) and that order.
+# Each is written, before the form's current groups, as an ItemGroupData with TransactionType
+# "Remove" and the audit record of its deletion.
+REMOVABLE = {
+    SCREENING_LAB.oid: (ScreeningLab, "screening_id", "analyte", ("analyte",)),
+    PRIOR_THERAPY.oid: (PriorTherapy, "screening_id", None, ("start", "id")),
+    LAB.oid: (LabResult, "assessment_id", "analyte", ("analyte",)),
+    TRANSFUSION.oid: (Transfusion, "assessment_id", None, ("date", "id")),
+    RESCUE.oid: (RescueTherapy, "assessment_id", None, ("start", "id")),
+}
+
+
+def removal_users(participants, not_enrolled) -> set[int]:
+    """The users who deleted records of these participants and screenings (`REMOVABLE`)."""
+    found = set()
+    for model, parent, *_ in REMOVABLE.values():
+        parent = parent.removesuffix("_id")
+        scope = Q(**{f"{parent}__participant__in": participants.values("pk")})
+        if parent == "screening":
+            scope |= Q(screening__in=not_enrolled.values("pk"))
+        found.update(model.history.filter(scope, history_type="-", history_user__isnull=False)
+                     .values_list("history_user_id", flat=True).distinct())
+    return found
+
+
+class Removals:
+    """The rows deleted outright (history type "-", no current row) of the `REMOVABLE` groups,
+    read for a chunk of parent records, written as removals (TransactionType "Remove")."""
+
+    def __init__(self):
+        self.removed = {}
+
+    def read(self, oids, parent_ids) -> None:
+        for oid in oids:
+            model, parent, key, order = REMOVABLE[oid]
+            current = model.objects.filter(**{f"{parent}__in": parent_ids}).values("id")
+            rows = defaultdict(list)
+            for row in (model.history.filter(**{f"{parent}__in": parent_ids}, history_type="-")
+                        .exclude(id__in=current).order_by(parent, *order, "history_date", "history_id")
+                        .values(parent, *([key] if key else []), "history_id", "history_date", "history_user_id",
+                                "history_change_reason", "history_type")):
+                rows[row[parent]].append(row)
+            self.removed[oid] = (rows, key, model.history.model._meta.label_lower)
+
+    def write(self, xml, oids, parent_id, location: str) -> None:
+        for oid in oids:
+            rows, key, label = self.removed[oid]
+            for n, row in enumerate(rows.get(parent_id, ()), 1):
+                xml.start("ItemGroupData", ItemGroupOID=oid, ItemGroupRepeatKey=row[key] if key else n,
+                          TransactionType="Remove")
+                write_audit_record(xml, row, label, location)
+                xml.end("ItemGroupData")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
@@ -202,6 +203,10 @@ def export_run(*, export_id: int) -> Export | None:
         logger.exception("Export %s failed.", export.pk)
         export.state, export.finished_at = ExportState.FAILED, timezone.now()
         export.error = str(error) or error.__class__.__name__
+        if isinstance(error, SoftTimeLimitExceeded):
+            export.error = _("Stopped after %(minutes)s minutes, the time limit of an export (EXPORT_TASK_TIME_LIMIT); "
+                             "export fewer sites, or ask the administrator to raise the limit.") % {
+                "minutes": settings.EXPORT_TASK_SOFT_TIME_LIMIT // 60}
         export.file = ""
         audited_save(export, by=export.requested_by, reason=_("Export failed"))
     return export
@@ -247,9 +252,10 @@ def exports_expire(*, now=None) -> list[int]:
 
 def exports_requeue(*, now=None) -> list[int]:
     """Queue again the exports queued long ago and never started (their task was lost); an export
-    running past the task time limit (its worker died) is marked failed, to be requested again."""
+    running past the export time limit (`EXPORT_TASK_TIME_LIMIT`: its worker died) is marked
+    failed, to be requested again."""
     now = now or timezone.now()
-    stuck = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) - REQUEUE_AFTER
+    stuck = now - timedelta(seconds=settings.EXPORT_TASK_TIME_LIMIT) - REQUEUE_AFTER
     for export in Export.objects.filter(state=ExportState.RUNNING, started_at__lt=stuck).select_related(
             "requested_by"):
         export.state, export.finished_at = ExportState.FAILED, now

@@ -122,15 +122,19 @@ def current_results(study, rows, sets) -> dict[str, list | None]:
         "covers_change", "inputs", "study__outcome_change__participants_changed",
         "study__outcome_change__cleared_at").first()
     ids = [row.pk for row in rows]
-    stored: dict[int, OutcomeResult] = {}
+    stored: dict[int, tuple] = {}  # participant -> (disease, sex, the stored form), read as plain values
     stale = set(ids)
     if snapshot is not None and snapshot[1] == digest and snapshot[0] >= (snapshot[3] or 0):
-        stored = {result.pk: result for result in OutcomeResult.objects.filter(study=study, participant_id__in=ids)}
+        stored = {pk: (disease, sex, [best, [days, censored] if days is not None else None, disease, sex, chart]
+                                     if treated else None)
+                  for pk, treated, best, days, censored, disease, sex, chart in
+                  OutcomeResult.objects.filter(study=study, participant_id__in=ids).values_list(
+                      "participant_id", "treated", "best", "duration_days", "censored", "disease", "sex", "chart")}
         changed = changed_since(snapshot[2] or "", snapshot[0])
         stale = {row.pk for row in rows if row.pk in changed or row.pk not in stored
-                 or (stored[row.pk].disease, stored[row.pk].sex) != (row.disease, row.sex)}
+                 or stored[row.pk][:2] != (row.disease, row.sex)}
     fresh = reads.participant_outcomes(study, rows, sets, stale if len(stale) < len(ids) else None) if stale else {}
-    return {str(pk): (None if fresh[pk] is None else fresh[pk].stored()) if pk in stale else stored[pk].stored()
+    return {str(pk): (None if fresh[pk] is None else fresh[pk].stored()) if pk in stale else stored[pk][2]
             for pk in ids}
 
 

@@ -68,3 +68,20 @@ class CasebookChange(models.Model):
 
     def __str__(self):
         return f"{self.participant_id} changed at {self.changed_at}"
+
+
+class DashboardVersion(models.Model):
+    """A study's dashboard data version: raised, with a new random token, by database triggers in
+    every write that can change the study dashboard (`followup.dashboard_version`), never written by
+    the application. The built dashboard is cached under it (`followup.dashboard_cache`). The study
+    is a plain number (no constraint), so that the triggers of a study's deletion still run."""
+
+    study_id = models.BigIntegerField(_("study"), primary_key=True)
+    version = models.BigIntegerField(_("data version"), default=0)
+    token = models.BigIntegerField(_("token"), default=0)
+
+    class Meta:
+        verbose_name = _("dashboard data version")
+
+    def __str__(self):
+        return f"study {self.study_id} at {self.version}"

@@ -1,6 +1,7 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone, translation
 
 from trials.models import Study
@@ -45,10 +46,12 @@ def reconcile() -> list[str]:
     return recomputed
 
 
-@shared_task(name="followup.run_export", ignore_result=True, **IDEMPOTENT)
+@shared_task(name="followup.run_export", ignore_result=True, soft_time_limit=settings.EXPORT_TASK_SOFT_TIME_LIMIT,
+             time_limit=settings.EXPORT_TASK_TIME_LIMIT, **IDEMPOTENT)
 def run_export(export_id: int, language: str | None = None) -> None:
     """Write a requested data export (`followup.exports.export_run`): run once (a re-delivery
-    finds it no longer queued), its labels in the requester's language."""
+    finds it no longer queued), its labels in the requester's language, within the export's own
+    time limits (`EXPORT_TASK_SOFT_TIME_LIMIT`, `EXPORT_TASK_TIME_LIMIT`)."""
     with translation.override(language):
         export_run(export_id=export_id)
 

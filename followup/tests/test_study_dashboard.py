@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from followup import dashboard_charts
+from followup import dashboard_cache, dashboard_charts
 from followup.outcomes import outcomes_compute
 from followup.tests.dashboard_world import build_world
 from followup.tests.support import treated_participant
@@ -121,9 +121,11 @@ def test_study_page_links_to_the_dashboard(client, p3, investigator):
 
 
 @pytest.mark.parametrize("snapshot", [False, True], ids=["computed-live", "from-the-snapshot"])
-def test_statements_do_not_grow_with_the_participants(client, p3, coordinator, investigator, snapshot):
+def test_statements_do_not_grow_with_the_participants(client, p3, coordinator, investigator, snapshot,
+                                                      monkeypatch):
     """The same statements for 1 participant as for 50: without an outcomes snapshot every response is
-    computed from five reads of plain values; with an up-to-date one it is read as stored."""
+    computed from five reads of plain values; with an up-to-date one it is read as stored. Read again
+    without a write between, the page is the cached one: fewer statements, the same for 1 and 50."""
     def treated(n):
         for i in range(n):
             treated_participant(coordinator, [(30, 110), (37, 125)] if i % 2 else [(30, 20), (31, 18)])
@@ -131,17 +133,21 @@ def test_statements_do_not_grow_with_the_participants(client, p3, coordinator, i
     def statements(n):
         if snapshot:
             outcomes_compute(study=p3)
-        with CaptureQueriesContext(connection) as captured:
+        with monkeypatch.context() as patched, CaptureQueriesContext(connection) as captured:
+            patched.setattr(dashboard_cache, "read", lambda entry: None)  # built, as on its first read
             data = client.get(URL).context["data"]
         assert data.consort.treated == n and data.swimmer_total == n
-        return len(captured.captured_queries)
+        with CaptureQueriesContext(connection) as again:
+            assert "data" not in client.get(URL).context  # read from the cache
+        return len(captured.captured_queries), len(again.captured_queries)
 
     client.force_login(investigator)
     treated(1)
     client.get(URL)  # warm the session and content types
-    one = statements(1)
+    one, cached = statements(1)
     treated(49)
-    assert statements(50) == one <= (15 if snapshot else 20)
+    assert statements(50) == (one, cached)
+    assert one <= (16 if snapshot else 21) and cached <= 8
 
 
 def test_large_cohorts_get_bounded_charts(client, p3, coordinator, investigator, monkeypatch):

@@ -66,3 +66,24 @@ def test_the_english_wording_is_unchanged(studies, tmp_path):
     with translation.override("en"), pytest.raises(StudyDefinitionError, match="^bad.yaml: required key 'title' is "
                                                                                "missing.$"):
         studies_load(directory=tmp_path)
+
+
+def test_load_studies_reports_in_chinese(studies, tmp_path):
+    path = tmp_path / "new.yaml"
+    path.write_text(yaml.safe_dump(definition()))
+    out, again = tmp_path / "out.txt", tmp_path / "again.txt"
+    with translation.override("zh-hans"):
+        call_command("load_studies", str(path), stdout=open(out, "w"))
+        call_command("load_studies", str(path), stdout=open(again, "w"))
+    first = out.read_text()
+    assert "已创建：" in first and "created" not in first
+    assert first.rstrip().splitlines()[-1].startswith("已创建 ")
+    assert again.read_text().strip() == "研究已是最新。"
+
+
+def test_both_names_and_codes_are_refused_in_chinese(studies, tmp_path):
+    path = tmp_path / "new.yaml"
+    path.write_text(yaml.safe_dump(definition()))
+    with translation.override("zh-hans"), pytest.raises(CommandError) as refused:
+        call_command("load_studies", "MSC-ITP-5", str(path))
+    assert str(refused.value) == "请只指定内置研究代码或研究定义文件之一，不要同时指定。"

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from trials.services import StudyDefinitionError, definition_files_load, studies_load
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         paths = [Path(code) for code in codes if Path(code).is_file()]
         codes = [code for code in codes if not Path(code).is_file()]
         if paths and codes:
-            raise CommandError("Name either built-in study codes or definition files, not both.")
+            raise CommandError(_("Name either built-in study codes or definition files, not both."))
         try:
             if paths:
                 report = definition_files_load(paths, update=update)
@@ -29,12 +30,16 @@ class Command(BaseCommand):
         except StudyDefinitionError as exc:
             raise CommandError(str(exc)) from None
         for label in report.created:
-            self.stdout.write(f"created  {label}")
+            self.stdout.write(_("created: %(row)s") % {"row": label})
         for label in report.updated:
-            self.stdout.write(f"updated  {label}")
+            self.stdout.write(_("updated: %(row)s") % {"row": label})
         for label in report.differs:
-            self.stdout.write(self.style.WARNING(f"kept     {label} (changed since; --update sets the file's values)"))
+            self.stdout.write(self.style.WARNING(
+                _("kept: %(row)s (changed since; --update sets the file's values)") % {"row": label}))
         for label in report.not_in_file:
-            self.stdout.write(self.style.WARNING(f"kept     {label} (in the database, not in the file)"))
-        self.stdout.write(self.style.SUCCESS("Studies are up to date." if not report.changed else
-                                             f"{len(report.created)} created, {len(report.updated)} updated."))
+            self.stdout.write(self.style.WARNING(
+                _("kept: %(row)s (in the database, not in the file)") % {"row": label}))
+        self.stdout.write(self.style.SUCCESS(
+            _("Studies are up to date.") if not report.changed else
+            _("%(created)d created, %(updated)d updated.") % {"created": len(report.created),
+                                                              "updated": len(report.updated)}))

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('enrollment', '0009_eligibility_messages'),
-        ('followup', '0034_adverseevent_suggestion_text_removed'),
+        ('followup', '0035_dashboard_version'),
         ('trials', '0021_study_design_and_criteria_zh'),
     ]
 

@@ -1,0 +1,172 @@
+"""Each study's dashboard data version (`followup.signoff_models.DashboardVersion`): a number raised,
+with a new random token, by database triggers in the statement of every write that can change what
+the study dashboard shows, so that the built dashboard can be cached under it
+(`followup.dashboard_cache`) and never served once the data moved.
+
+The writes followed (`TRACKED`): every record of the casebooks and of the screenings (the history
+tables of the records `followup.casebook_changes` follows, the participant's lock included), the
+escalation decisions, the study's configuration (the study and its lock, arms, dose levels and their
+infusions, diseases and their response criteria, eligibility criteria, visit schedule), and the
+stored outcomes (`OutcomeResult`, `OutcomeSnapshot`, written by the outcomes task). The history rows
+are written by every path (services, querysets' updates and bulk writes, cascades, the admin), so no
+write path can miss the version and no service runs one more statement.
+
+Why a number in one row per study rather than the latest change time of the study's records: a
+transaction that changed a record earlier but commits later than another would leave the latest time
+unchanged, and a dashboard read between the two commits would be kept under a version that no longer
+moves. The row is updated in the writing transaction, so its lock orders the commits of a study's
+writes, and a dashboard read after the version was read sees at least that version's data. The token
+is new at every raise: a transaction rolled back after raising the number (and after a dashboard was
+cached under it) leaves a key that the next raise does not give again.
+
+On PostgreSQL the triggers run once per statement over its rows (transition tables): a bulk write of
+thousands of rows raises the version once. On SQLite once per row (SQLite writes one transaction at a
+time). Installed by the migration that created the table and again after every `migrate`.
+"""
+from __future__ import annotations
+
+from django.apps import apps
+from django.db import connections
+
+TRIGGER_PREFIX = "dashboard_version_"
+
+# (app, model, how the row's study is found, history table or the model's own table).
+# "study_id"/"id": a column of the row; otherwise (table, alias, column of the row joined to its id) steps.
+_SCREENING = (("enrollment", "Screening", "s", "screening_id"),)
+_PARTICIPANT = (("enrollment", "Participant", "p", "participant_id"),)
+_ASSESSMENT = (("followup", "Assessment", "a", "assessment_id"), ("enrollment", "Participant", "p", "participant_id"))
+_ARM = (("trials", "Arm", "r", "arm_id"),)
+HISTORY = "history"
+OWN = "own"
+TRACKED = (
+    # the screenings and casebooks
+    ("enrollment", "Screening", "study_id", HISTORY),
+    ("enrollment", "ScreeningLab", _SCREENING, HISTORY),
+    ("enrollment", "PriorTherapy", _SCREENING, HISTORY),
+    ("enrollment", "Consent", _SCREENING, HISTORY),
+    ("enrollment", "Participant", "study_id", HISTORY),  # enrolment, withdrawal, status, lock
+    ("dosing", "Infusion", _PARTICIPANT, HISTORY),
+    ("followup", "Visit", _PARTICIPANT, HISTORY),
+    ("followup", "Assessment", _PARTICIPANT, HISTORY),
+    ("followup", "LabResult", _ASSESSMENT, HISTORY),
+    ("followup", "Transfusion", _ASSESSMENT, HISTORY),
+    ("followup", "RescueTherapy", _ASSESSMENT, HISTORY),
+    ("followup", "AdverseEvent", _PARTICIPANT, HISTORY),
+    ("dosing", "EscalationDecision", "study_id", HISTORY),
+    # the configuration
+    ("trials", "Study", "id", HISTORY),
+    ("trials", "Arm", "study_id", HISTORY),
+    ("trials", "DoseLevel", _ARM, HISTORY),
+    ("trials", "InfusionDefinition", _ARM, HISTORY),
+    ("trials", "StudyDisease", "study_id", HISTORY),
+    ("trials", "EligibilityCriterion", "study_id", HISTORY),
+    ("trials", "VisitDefinition", "study_id", HISTORY),
+    ("trials", "ResponseCriteriaSet", "criteria", HISTORY),  # shared: every study using the set
+    # the stored outcomes
+    ("followup", "OutcomeResult", "study_id", OWN),
+    ("followup", "OutcomeSnapshot", "study_id", OWN),
+)
+
+
+def _studies_sql(get_model, how, row: str, pg: bool) -> str:
+    """SQL selecting the study id (as `sid`) of the written row `row` (`n` of the transition table on
+    PostgreSQL, `NEW` on SQLite)."""
+    source = " FROM changed n" if pg else ""
+    if isinstance(how, str) and how != "criteria":
+        return f"SELECT {row}.{how} AS sid{source}"
+    if how == "criteria":
+        steps, column = (("trials", "StudyDisease", "d", None),), "d.study_id"
+    else:
+        steps, column = how, f"{how[-1][2]}.study_id"
+    joins, previous = [], row
+    for app, name, alias, link in steps:
+        table = get_model(app, name)._meta.db_table
+        condition = (f"{alias}.response_criteria_id = {row}.id" if link is None
+                     else f"{alias}.id = {previous}.{link}")
+        joins.append((table, alias, condition))
+        previous = alias
+    if pg:
+        return f"SELECT {column} AS sid FROM changed n " + " ".join(f"JOIN {t} {a} ON {c}" for t, a, c in joins)
+    return (f"SELECT {column} AS sid FROM " + ", ".join(f"{t} {a}" for t, a, _c in joins)
+            + " WHERE " + " AND ".join(c for _t, _a, c in joins))
+
+
+def _tracked(get_model):
+    """(trigger name, table, the SQL of the written rows' studies for PostgreSQL and for SQLite, whether
+    updates and deletions of the table count too)."""
+    for app, name, how, kind in TRACKED:
+        model = get_model(app, f"Historical{name}" if kind == HISTORY else name)
+        table = model._meta.db_table
+        yield (f"{TRIGGER_PREFIX}{table}", table, _studies_sql(get_model, how, "n", True),
+               _studies_sql(get_model, how, "NEW", False), _studies_sql(get_model, how, "OLD", False), kind == OWN)
+
+
+def _statements(vendor: str, get_model) -> list[str]:
+    versions = get_model("followup", "DashboardVersion")._meta.db_table
+    statements = []
+    for trigger, table, pg_rows, new_rows, old_rows, every_write in _tracked(get_model):
+        if vendor == "postgresql":
+            statements.append(
+                f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"INSERT INTO {versions} (study_id, version, token) "
+                f"SELECT q.sid, 1, floor(random() * 9e15)::bigint "
+                f"FROM (SELECT DISTINCT r.sid FROM ({pg_rows}) r WHERE r.sid IS NOT NULL) q "
+                f"ON CONFLICT (study_id) DO UPDATE SET version = {versions}.version + 1, token = EXCLUDED.token; "
+                f"RETURN NULL; END $$")
+            events = (("insert", "INSERT", "NEW"), ("update", "UPDATE", "NEW"), ("delete", "DELETE", "OLD"))
+            for suffix, event, transition in events if every_write else events[:1]:
+                statements += [
+                    f"DROP TRIGGER IF EXISTS {trigger}_{suffix} ON {table}",
+                    f"CREATE TRIGGER {trigger}_{suffix} AFTER {event} ON {table} "
+                    f"REFERENCING {transition} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION {trigger}()"]
+        elif vendor == "sqlite":
+            events = (("insert", "INSERT", new_rows), ("update", "UPDATE", new_rows), ("delete", "DELETE", old_rows))
+            for suffix, event, rows in events if every_write else events[:1]:
+                statements += [
+                    f"DROP TRIGGER IF EXISTS {trigger}_{suffix}",
+                    f"CREATE TRIGGER {trigger}_{suffix} AFTER {event} ON {table} FOR EACH ROW BEGIN "
+                    f"INSERT OR IGNORE INTO {versions} (study_id, version, token) "
+                    f"SELECT q.sid, 0, 0 FROM ({rows}) q WHERE q.sid IS NOT NULL; "
+                    f"UPDATE {versions} SET version = version + 1, token = random() "
+                    f"WHERE study_id IN (SELECT q.sid FROM ({rows}) q); END"]
+        else:
+            raise NotImplementedError(f"The dashboard version triggers are written for PostgreSQL and SQLite, "
+                                      f"not {vendor}.")
+    return statements
+
+
+def install(connection, get_model=None) -> None:
+    """Create (or replace) the triggers; every study gets its row (a new token)."""
+    get_model = get_model or apps.get_model
+    with connection.cursor() as cursor:
+        for statement in _statements(connection.vendor, get_model):
+            cursor.execute(statement)
+
+
+def uninstall(connection, get_model=None) -> None:
+    with connection.cursor() as cursor:
+        for trigger, table, *_rest, every_write in _tracked(get_model or apps.get_model):
+            for suffix in ("insert", "update", "delete") if every_write else ("insert",):
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}_{suffix} ON {table}")
+                else:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}_{suffix}")
+            if connection.vendor == "postgresql":
+                cursor.execute(f"DROP FUNCTION IF EXISTS {trigger}()")
+
+
+def after_migrate(sender, using, **kwargs) -> None:
+    """post_migrate: the triggers installed again (idempotent), once the table exists (a table rebuilt
+    by a migration on SQLite loses its triggers)."""
+    connection = connections[using]
+    if apps.get_model("followup", "DashboardVersion")._meta.db_table in connection.introspection.table_names():
+        install(connection)
+
+
+def current(study_id: int) -> str:
+    """The study's data version as a short text (one statement): "<number>.<token>", "0" when nothing
+    was written since the table was created."""
+    from .signoff_models import DashboardVersion  # noqa: PLC0415
+
+    found = DashboardVersion.objects.filter(study_id=study_id).values_list("version", "token").first()
+    return f"{found[0]}.{found[1]}" if found else "0"
