@@ -73,7 +73,11 @@ class Infusion(VersionedModel):
         verbose_name_plural = _("infusions")
         # The study page's protocol deviations read these few rows, not every infusion.
         indexes = [models.Index(fields=["participant"], name="infusion_deviations",
-                                condition=Q(deviation=True) | Q(state="missed") | Q(dose_deviation=True))]
+                                condition=Q(deviation=True) | Q(state="missed") | Q(dose_deviation=True)),
+                   # The participants list's "overdue" filter reads the planned infusions whose window has
+                   # passed, not every infusion (`followup.participant_list.overdue_condition`).
+                   models.Index(fields=["window_end", "participant"], name="infusion_planned_window",
+                                condition=Q(state="planned"))]
         constraints = [
             models.UniqueConstraint(fields=["participant", "number"], name="infusion_given_once"),
             models.CheckConstraint(condition=Q(window_start__lte=models.F("target_date"),

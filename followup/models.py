@@ -55,7 +55,11 @@ class Visit(VersionedModel):
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
         # The study page's protocol deviations read these few rows, not every visit.
-        indexes = [models.Index(fields=["participant"], name="visit_deviations", condition=Q(deviation=True))]
+        indexes = [models.Index(fields=["participant"], name="visit_deviations", condition=Q(deviation=True)),
+                   # The participants list's "overdue" filter reads the upcoming visits whose window has
+                   # passed, not every visit (`followup.participant_list.overdue_condition`).
+                   models.Index(fields=["window_end", "participant"], name="visit_upcoming_window",
+                                condition=Q(state="upcoming"))]
         constraints = [
             models.UniqueConstraint(fields=["participant", "code"], name="visit_once_per_participant"),
             models.CheckConstraint(condition=Q(window_start__lte=models.F("target_at"),
