@@ -74,8 +74,12 @@ class Infusion(VersionedModel):
         # The study page's protocol deviations read these few rows, not every infusion.
         indexes = [models.Index(fields=["participant"], name="infusion_deviations",
                                 condition=Q(deviation=True) | Q(state="missed") | Q(dose_deviation=True)),
+                   # The participants list's "overdue" filter reads the planned infusions whose window has
+                   # passed, not every infusion (`followup.participant_list.overdue_condition`).
+                   models.Index(fields=["window_end", "participant"], name="infusion_planned_window",
+                                condition=Q(state="planned")),
                    # The worklist's infusions due: the planned ones whose window opened.
-                   models.Index(fields=["window_start"], name="infusion_planned_window",
+                   models.Index(fields=["window_start"], name="infusion_planned_start",
                                 condition=Q(state="planned"))]
         constraints = [
             models.UniqueConstraint(fields=["participant", "number"], name="infusion_given_once"),

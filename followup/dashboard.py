@@ -167,12 +167,13 @@ def _thresholds(study_disease) -> tuple[str, str, list[tuple[float, str]]]:
     return analyte, unit, found
 
 
-def _days_on_study(shown: Shown, facts: list, today: date) -> int:
-    """The length of the participant's lane; `facts`: their `ChartFacts` in the stored form."""
+def _days_on_study(shown: Shown, facts: list, today: date, first: date) -> int:
+    """The length of the participant's lane; `facts`: their `ChartFacts` in the stored form, `first`:
+    its first infusion's date (`facts[0]`) read."""
     if shown.status == "completed":
         return max(facts[2] or 0, 0)
     end = shown.withdrawn_on if shown.status == "withdrawn" and shown.withdrawn_on else today
-    return max(0, (end - date.fromisoformat(facts[0])).days)
+    return max(0, (end - first).days)
 
 
 def _swimmer_row(shown: Shown, days: int, facts: list, events: list[EventValues]) -> charts.SwimmerInput:
@@ -207,31 +208,49 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
     # per dose level where an arm has several (`ParticipantRow.group`); the page prefetches them
     several = {arm.pk for arm in study.arms.all() if len(arm.dose_levels.all()) > 1}
     participants = _shown(user, study, narrowed)
-    results = current_results(study, [p.row for p in participants], sets)
+    shown_pks = narrowed.participants(Participant.objects.visible_to(user).filter(study=study)).values("pk")
+    results = current_results(study, [p.row for p in participants], sets, among=shown_pks)
     events_of = _events(user, study, narrowed)
     outcome_rows, swimmer_rows, events, dlt_inputs = [], [], [], []
     per_analyte: dict[str, dict] = {}
     charted: dict[str, tuple] = {}  # disease -> its charted analyte, unit and thresholds
     counted_as: dict[tuple, tuple] = {}  # (status, infusions) -> the 3+3 counts of a participant without events
+    # One pass over the participants; what many of them share is built once and reused: their
+    # group, their 3+3 input (a participant's group and counts) and the date of a first infusion.
+    group_of: dict[tuple, str] = {}  # (arm, dose level) -> the group counted in
+    dlt_input_of: dict[tuple, tables.DltInput] = {}
+    first_of: dict[str, date] = {}
+    no_events: list[EventValues] = []
     for shown in participants:
         row = shown.row
-        group = row.group(several)
-        own_events = events_of.get(row.pk, [])
+        group = group_of.get((row.arm_id, row.dose_level_id))
+        if group is None:
+            group = group_of[(row.arm_id, row.dose_level_id)] = row.group(several)
+        own_events = events_of.get(row.pk, no_events)
         # Participants without adverse events and with the same status and infusions count alike
         key = None if own_events else (shown.status, shown.infusions)
-        if key is None or key not in counted_as:
+        counts = counted_as.get(key) if key is not None else None
+        if counts is None:
             counts = escalation_counts(shown.status, shown.infusions, own_events, today=today)
             if key is not None:
                 counted_as[key] = counts
-        dlt_inputs.append(tables.DltInput(group, *counted_as.get(key) if key is not None else counts))
-        events += [tables.EventRow(row.pk, e.term, e.grade, bool(e.serious)) for e in own_events
-                   if e.status == "confirmed"]
+        dlt_key = (group, *counts)
+        dlt_input = dlt_input_of.get(dlt_key)
+        if dlt_input is None:
+            dlt_input = dlt_input_of[dlt_key] = tables.DltInput(*dlt_key)
+        dlt_inputs.append(dlt_input)
+        if own_events:
+            events += [tables.EventRow(row.pk, e.term, e.grade, bool(e.serious)) for e in own_events
+                       if e.status == "confirmed"]
         stored = results.get(str(row.pk))
         if stored is None:
             continue  # not treated: outside the outcomes and the charts
         best, duration, _disease, _sex, facts = stored  # `ParticipantOutcome.stored`, read as stored
         outcome_rows.append(tables.OutcomeRow(group, best, tuple(duration) if duration else None))
-        swimmer_rows.append((_days_on_study(shown, facts, today), shown, facts, own_events))
+        first = first_of.get(facts[0])
+        if first is None:
+            first = first_of[facts[0]] = date.fromisoformat(facts[0])
+        swimmer_rows.append((_days_on_study(shown, facts, today, first), shown, facts, own_events))
         study_disease = sets.get(row.disease)
         if study_disease is None:
             continue

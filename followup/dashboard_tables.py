@@ -4,6 +4,7 @@ outcomes snapshot (`followup.outcomes`), the adverse events by term and worst gr
 adverse events and the dose-limiting toxicities per group."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from .statistics import duration_of_response_summary, proportion
@@ -49,15 +50,18 @@ def outcome_groups(rows: list[OutcomeRow]) -> list[dict]:
     `rate_evaluable_text` ("40.0 % (12.2-73.8 %)")."""
     tallies: dict[str, dict[str, int]] = {}
     durations: dict[str, list[tuple[int, bool]]] = {}
-    for row in rows:
-        for key in (row.group, "all"):
+    # Counted once per group and best response (a handful of pairs), not once per participant
+    for (group, best), count in Counter((row.group, row.best) for row in rows).items():
+        for key in (group, "all"):
             tally = tallies.setdefault(key, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
-            tally["treated"] += 1
-            tally["evaluable"] += row.best != "NE"
-            tally["responders"] += row.best in RESPONDERS
-            tally["complete_responders"] += row.best == "CR"
-            if row.duration is not None and row.best in RESPONDERS:
-                durations.setdefault(key, []).append(row.duration)
+            tally["treated"] += count
+            tally["evaluable"] += count * (best != "NE")
+            tally["responders"] += count * (best in RESPONDERS)
+            tally["complete_responders"] += count * (best == "CR")
+    for row in rows:  # the responders' durations, in the order of the rows
+        if row.duration is not None and row.best in RESPONDERS:
+            durations.setdefault(row.group, []).append(row.duration)
+            durations.setdefault("all", []).append(row.duration)
     groups = []
     for key in sorted(k for k in tallies if k != "all") + (["all"] if tallies else []):
         tally = tallies[key]

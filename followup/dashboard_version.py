@@ -1,7 +1,7 @@
 """Each study's dashboard data version (`followup.signoff_models.DashboardVersion`): a number raised,
-with a new random token, by database triggers in the statement of every write that can change what
-the study dashboard shows, so that the built dashboard can be cached under it
-(`followup.dashboard_cache`) and never served once the data moved.
+with a new random token, by database triggers in every transaction that wrote what the study
+dashboard shows (on PostgreSQL at its commit, on SQLite in the writing statement), so that the built
+dashboard can be cached under it (`followup.dashboard_cache`) and never served once the data moved.
 
 The writes followed (`TRACKED`): every record of the casebooks and of the screenings (the history
 tables of the records `followup.casebook_changes` follows, the participant's lock included), the
@@ -14,14 +14,23 @@ write path can miss the version and no service runs one more statement.
 Why a number in one row per study rather than the latest change time of the study's records: a
 transaction that changed a record earlier but commits later than another would leave the latest time
 unchanged, and a dashboard read between the two commits would be kept under a version that no longer
-moves. The row is updated in the writing transaction, so its lock orders the commits of a study's
-writes, and a dashboard read after the version was read sees at least that version's data. The token
-is new at every raise: a transaction rolled back after raising the number (and after a dashboard was
-cached under it) leaves a key that the next raise does not give again.
+moves. The row is updated in the writing transaction, atomic with its data, so its lock orders the
+commits of a study's writes, and a dashboard read after the version was read sees at least that
+version's data (a read whose snapshot lacks a write never sees the version that includes it). The
+token is new at every raise: a transaction rolled back after raising the number (and after a
+dashboard was cached under it) leaves a key that the next raise does not give again.
 
-On PostgreSQL the triggers run once per statement over its rows (transition tables): a bulk write of
-thousands of rows raises the version once. On SQLite once per row (SQLite writes one transaction at a
-time). Installed by the migration that created the table and again after every `migrate`.
+On PostgreSQL the version row is taken only at the commit, not from the first write: the triggers
+run once per statement over its rows (transition tables; a bulk write of thousands of rows is one
+run) and only record the studies written in the transaction's row of a pending table (`PENDING`,
+keyed by the transaction id, which no other transaction writes); the row's insert queues a deferred
+constraint trigger that runs once at the commit, raises those studies' versions (their rows locked
+in study order: two commits of several studies never wait for each other) and deletes the row. A
+long transaction (the outcomes computation) therefore never makes a study's other writes wait, and
+two transactions cannot deadlock on a version row; a rolled-back one leaves neither a raise nor a
+pending row. On SQLite (one writing transaction at a time) the triggers raise the version once per
+row in the writing statement. Installed by the migration that created the table (and 0036, the
+pending table) and again after every `migrate`.
 """
 from __future__ import annotations
 
@@ -29,6 +38,9 @@ from django.apps import apps
 from django.db import connections
 
 TRIGGER_PREFIX = "dashboard_version_"
+# PostgreSQL: the studies a transaction wrote, until its commit raises their versions (one row a transaction).
+PENDING = "followup_dashboardversion_pending"
+COMMIT_TRIGGER = f"{TRIGGER_PREFIX}commit"
 
 # (app, model, how the row's study is found, history table or the model's own table).
 # "study_id"/"id": a column of the row; otherwise (table, alias, column of the row joined to its id) steps.
@@ -101,17 +113,42 @@ def _tracked(get_model):
                _studies_sql(get_model, how, "NEW", False), _studies_sql(get_model, how, "OLD", False), kind == OWN)
 
 
+def _commit_statements(versions: str) -> list[str]:
+    """PostgreSQL: the pending table, and the deferred trigger that, at the commit of a transaction
+    that wrote a tracked record, raises its studies' versions (their rows locked in study order, so
+    that two commits of several studies cannot wait for each other) and deletes its pending row. The
+    trigger is queued by the pending row's insert (once a transaction: later statements update it)
+    and reads the row again by its transaction, as it stands at the commit."""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {PENDING} (xact bigint PRIMARY KEY, studies bigint[] NOT NULL)",
+        f"CREATE OR REPLACE FUNCTION {COMMIT_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"DECLARE touched bigint[]; BEGIN "
+        f"DELETE FROM {PENDING} WHERE xact = NEW.xact RETURNING studies INTO touched; "
+        f"IF touched IS NULL THEN RETURN NULL; END IF; "
+        f"PERFORM 1 FROM {versions} WHERE study_id = ANY(touched) ORDER BY study_id FOR UPDATE; "
+        f"INSERT INTO {versions} (study_id, version, token) "
+        f"SELECT s, 1, floor(random() * 9e15)::bigint FROM unnest(touched) s ORDER BY s "
+        f"ON CONFLICT (study_id) DO UPDATE SET version = {versions}.version + 1, token = EXCLUDED.token; "
+        f"RETURN NULL; END $$",
+        f"DROP TRIGGER IF EXISTS {COMMIT_TRIGGER} ON {PENDING}",
+        f"CREATE CONSTRAINT TRIGGER {COMMIT_TRIGGER} AFTER INSERT ON {PENDING} DEFERRABLE INITIALLY DEFERRED "
+        f"FOR EACH ROW EXECUTE FUNCTION {COMMIT_TRIGGER}()",
+    ]
+
+
 def _statements(vendor: str, get_model) -> list[str]:
     versions = get_model("followup", "DashboardVersion")._meta.db_table
-    statements = []
+    statements = _commit_statements(versions) if vendor == "postgresql" else []
     for trigger, table, pg_rows, new_rows, old_rows, every_write in _tracked(get_model):
         if vendor == "postgresql":
             statements.append(
                 f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"INSERT INTO {versions} (study_id, version, token) "
-                f"SELECT q.sid, 1, floor(random() * 9e15)::bigint "
-                f"FROM (SELECT DISTINCT r.sid FROM ({pg_rows}) r WHERE r.sid IS NOT NULL) q "
-                f"ON CONFLICT (study_id) DO UPDATE SET version = {versions}.version + 1, token = EXCLUDED.token; "
+                f"INSERT INTO {PENDING} (xact, studies) "
+                f"SELECT pg_current_xact_id()::text::bigint, array_agg(DISTINCT r.sid ORDER BY r.sid) "
+                f"FROM ({pg_rows}) r WHERE r.sid IS NOT NULL HAVING count(*) > 0 "
+                f"ON CONFLICT (xact) DO UPDATE SET studies = ARRAY(SELECT DISTINCT s FROM unnest("
+                f"{PENDING}.studies || EXCLUDED.studies) s ORDER BY s) "
+                f"WHERE NOT {PENDING}.studies @> EXCLUDED.studies; "
                 f"RETURN NULL; END $$")
             events = (("insert", "INSERT", "NEW"), ("update", "UPDATE", "NEW"), ("delete", "DELETE", "OLD"))
             for suffix, event, transition in events if every_write else events[:1]:
@@ -153,6 +190,9 @@ def uninstall(connection, get_model=None) -> None:
                     cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}_{suffix}")
             if connection.vendor == "postgresql":
                 cursor.execute(f"DROP FUNCTION IF EXISTS {trigger}()")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TABLE IF EXISTS {PENDING}")  # and its trigger
+            cursor.execute(f"DROP FUNCTION IF EXISTS {COMMIT_TRIGGER}()")
 
 
 def after_migrate(sender, using, **kwargs) -> None:

@@ -58,7 +58,17 @@ _SCREENING_RECORDS = ((Screening, "pk"), (ScreeningLab, "screening"), (PriorTher
 
 def odm_value(value, datatype: str) -> str | None:
     """A stored value as ODM text; None for an empty value (nothing is written)."""
-    if value is None or value == "" or value == [] or value == {}:
+    kind = type(value)  # the common cases first: a text, an integer, a date
+    if kind is str:
+        return (value if datatype != "boolean" else "true") if value else None
+    if value is None:
+        return None
+    if datatype != "boolean":
+        if kind is int:
+            return str(value)
+        if kind is date:
+            return value.isoformat()
+    if value == "" or value == [] or value == {}:
         return None
     if datatype == "boolean" or isinstance(value, bool):
         return "true" if value else "false"
@@ -84,6 +94,7 @@ _TEXT = re.compile(r"[&<>]")
 _ATTRIBUTE_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
                        "\t": "&#9;"}
 _TEXT_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_OIDS: dict[str, str] = {}  # an item's OID as an attribute value, escaped once
 FLUSH_PARTS = 20000  # pieces of text gathered before they are encoded and written
 
 
@@ -545,10 +556,11 @@ class _ClinicalWriter:
 
     def _item(self, f, value, row, history, transaction: str, audit) -> None:
         xml = self.xml
+        oid = _OIDS.get(f.oid) or _OIDS.setdefault(f.oid, attribute(f.oid))
         if value is None:
-            xml.raw(f'<ItemData ItemOID={attribute(f.oid)} TransactionType="{transaction}" IsNull="Yes"')
+            xml.raw(f'<ItemData ItemOID={oid} TransactionType="{transaction}" IsNull="Yes"')
         else:
-            xml.raw(f'<ItemData ItemOID={attribute(f.oid)} TransactionType="{transaction}" Value={attribute(value)}')
+            xml.raw(f'<ItemData ItemOID={oid} TransactionType="{transaction}" Value={attribute(value)}')
         xml.pending = True
         if audit is not None:
             write_audit_record(xml, history, audit.label, self.location)

@@ -56,8 +56,12 @@ class Visit(VersionedModel):
         verbose_name_plural = _("visits")
         # The study page's protocol deviations read these few rows, not every visit.
         indexes = [models.Index(fields=["participant"], name="visit_deviations", condition=Q(deviation=True)),
+                   # The participants list's "overdue" filter reads the upcoming visits whose window has
+                   # passed, not every visit (`followup.participant_list.overdue_condition`).
+                   models.Index(fields=["window_end", "participant"], name="visit_upcoming_window",
+                                condition=Q(state="upcoming")),
                    # The worklist's visits due: the upcoming ones whose window opened, not every visit.
-                   models.Index(fields=["window_start"], name="visit_upcoming_window",
+                   models.Index(fields=["window_start"], name="visit_upcoming_start",
                                 condition=Q(state="upcoming"))]
         constraints = [
             models.UniqueConstraint(fields=["participant", "code"], name="visit_once_per_participant"),

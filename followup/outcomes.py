@@ -110,13 +110,15 @@ def _change(study) -> tuple[int, str, int]:
             .first() or (0, "", 0))
 
 
-def current_results(study, rows, sets) -> dict[str, list | None]:
+def current_results(study, rows, sets, among=None) -> dict[str, list | None]:
     """Each participant of `rows` (`outcome_reads.ParticipantRow`, any of the study's) with their
     result in its stored form (`ParticipantOutcome.stored`, None: not treated) as of now, without
     storing anything: the stored results (`OutcomeResult`), those of the participants changed since
     the snapshot (marked, or with another disease or sex than their result was computed with)
     computed again. Three queries with an up-to-date snapshot, five more when some participants
-    changed since or when there is no snapshot to merge with."""
+    changed since or when there is no snapshot to merge with. `among`: a query of the pks of exactly
+    the participants of `rows`, read as a subquery rather than as a list of ten thousand ids (a third
+    of the time of the stored results' read at 10,000 participants)."""
     digest = reads.configuration_digest(sets)
     snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
         "covers_change", "inputs", "study__outcome_change__participants_changed",
@@ -128,7 +130,8 @@ def current_results(study, rows, sets) -> dict[str, list | None]:
         stored = {pk: (disease, sex, [best, [days, censored] if days is not None else None, disease, sex, chart]
                                      if treated else None)
                   for pk, treated, best, days, censored, disease, sex, chart in
-                  OutcomeResult.objects.filter(study=study, participant_id__in=ids).values_list(
+                  OutcomeResult.objects.filter(study=study, participant_id__in=ids if among is None else among)
+                  .values_list(
                       "participant_id", "treated", "best", "duration_days", "censored", "disease", "sex", "chart")}
         changed = changed_since(snapshot[2] or "", snapshot[0])
         stale = {row.pk for row in rows if row.pk in changed or row.pk not in stored

@@ -36,7 +36,7 @@ def _context(request, study, filters, page, **more) -> dict:
 def participant_list(request, code=None):
     """The participants of a study (or of every study of the user's sites), 50 a page."""
     study, filters, _now, rows = _listing(request, code)
-    page = page_of(rows, request.GET.get("page"), shown=participants_shown(request.user, now=_now))
+    page = page_of(rows, request.GET.get("page"), shown=participants_shown(request.user, now=_now, locks=False))
     return render(request, "followup/participant_list.html", _context(request, study, filters, page))
 
 

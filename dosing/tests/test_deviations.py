@@ -37,7 +37,7 @@ def test_another_sites_deviations_are_not_listed(client, api, participant, make_
 
 
 def test_the_study_page_lists_the_first_deviations_in_the_same_order_and_counts_them_all(
-        client, studies, make_user, django_assert_max_num_queries):
+        client, studies, make_user, django_assert_max_num_queries, django_assert_num_queries):
     call_command("make_synthetic_study", participants=40, seed=3, today=date(2026, 6, 1))
     study = Study.objects.get(code="SYN-40-3")
     monitor = None
@@ -47,7 +47,14 @@ def test_the_study_page_lists_the_first_deviations_in_the_same_order_and_counts_
     assert total == len(every) > 6
 
     for limit in (1, 5, len(every) - 1, len(every) + 3):
-        assert protocol_deviations(monitor, study=study, limit=limit) == (every[:limit], total)
+        # Two statements; the rows read only what a deviation shows, and nothing more is read to show them.
+        with django_assert_num_queries(2):
+            first, counted = protocol_deviations(monitor, study=study, limit=limit)
+            shown = [(d.participant.pk, d.participant.study_number, d.what, d.kind, d.planned, d.happened, d.reason)
+                     for d in first]
+        assert (first, counted) == (every[:limit], total)
+        assert shown == [(d.participant.pk, d.participant.study_number, d.what, d.kind, d.planned, d.happened,
+                          d.reason) for d in every[:limit]]
 
     client.force_login(monitor)
     with mock.patch("followup.study_views.DEVIATIONS_SHOWN", 5):

@@ -80,7 +80,7 @@ class ParticipantList(APIView):
         size = participant_list.PAGE_SIZE
         now = timezone.now()
         paginator = KeyedPaginator(participants_listed(request.user, filters, now=now), size,
-                                   shown=participants_shown(request.user, now=now))
+                                   shown=participants_shown(request.user, now=now, locks=False))
         try:
             page = paginator.page(request.query_params.get("page") or 1)
         except (PageNotAnInteger, EmptyPage):

@@ -2,7 +2,11 @@
 (`followup.dashboard_version`): every kind of write that can change the dashboard moves the version
 (database triggers), so the page read after it is built again and shows the write; readers with
 other sites, language, filter or page of lanes never share an entry; a cached read runs a fixed
-number of statements."""
+number of statements.
+
+The tests of a write moving the version commit it (transactional tests): on PostgreSQL the version is
+raised at the commit."""
+import pytest
 from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -57,6 +61,7 @@ def records_the_world_lacks(study, by):
             signed_by=by, signed_at=timezone.now())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_every_tracked_record_moves_the_version(p3, coordinator):
     """Each kind of record of `TRACKED` (casebooks, screenings, decisions, configuration, stored
     outcomes), saved once, raises the study's version and gives a new token."""
@@ -78,6 +83,7 @@ def test_every_tracked_record_moves_the_version(p3, coordinator):
     assert missing == []
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_page_after_a_write_shows_it(client, p3, coordinator, investigator, make_user):
     """Read twice (the second from the cache), then after each write the page is built again and
     shows it: a screening, a withdrawal, an adverse event, a lock, the study's configuration and the

@@ -47,6 +47,20 @@ def test_outcome_groups_count_and_rate_per_group_and_for_all():
                                 "ci_wilson_evaluable", "duration_of_response"}
 
 
+def test_outcome_groups_count_many_alike_in_interleaved_groups():
+    """Participants with the same group and best response counted together, each responder's
+    duration kept: A 3 CR (censored), 2 NE, 1 NR; B 4 NR, 1 PR (an event)."""
+    rows = ([OutcomeRow("B", "NR")] * 2 + [OutcomeRow("A", "CR", (60, True))] * 3 + [OutcomeRow("A", "NE")] * 2
+            + [OutcomeRow("B", "PR", (30, False)), OutcomeRow("A", "NR"), OutcomeRow("B", "NR"), OutcomeRow("B", "NR")])
+    groups = {g["group"]: g for g in outcome_groups(rows)}
+
+    assert {key: (g["treated"], g["evaluable"], g["responders"], g["complete_responders"])
+            for key, g in groups.items()} == {"A": (6, 4, 3, 3), "B": (5, 5, 1, 0), "all": (11, 9, 4, 3)}
+    assert {key: (g["duration_of_response"]["responders"], g["duration_of_response"]["events"])
+            for key, g in groups.items()} == {"A": (3, 0), "B": (1, 1), "all": (4, 1)}
+    assert groups["all"]["rate_text"] == "36.4 % (10.9-69.2 %)"
+
+
 def test_outcome_groups_of_nobody():
     assert outcome_groups([]) == []
 

@@ -145,3 +145,24 @@ def test_copied_worksheets_are_byte_for_byte_the_python_writers(study, monkeypat
     for name in python:
         assert copy[name] == python[name], name
     assert b"bell &amp; &lt;tag&gt; \xe6\x9c\xab\nnext" in b"".join(copy.values())
+
+
+def test_worksheet_numbers_not_finite_or_empty_and_the_session_kept(study):
+    # A number that is not finite is a text cell, an empty one no cell at all, whoever writes the rows;
+    # the copy's time zone and sort memory are the session's again afterwards.
+    setup_update(LabResult.objects.filter(assessment__participant__study=study, analyte="PLT"),
+                 lln=float("nan"), uln=None, report_uln=float("inf"))
+    sites = list(study.sites.filter(code="PUMCH"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone'), current_setting('work_mem')")
+        session = cursor.fetchone()
+        python, copy = io.BytesIO(), io.BytesIO()
+        write_xlsx(study, sites=sites, out=python, locked=False, copy=False)
+        write_xlsx(study, sites=sites, out=copy, locked=False, copy=True)
+        cursor.execute("SELECT current_setting('TimeZone'), current_setting('work_mem')")
+        assert cursor.fetchone() == session
+    python, copy = members(python.getvalue()), members(copy.getvalue())
+    assert copy == python
+    sheets = b"".join(copy.values())
+    assert b'<is><t xml:space="preserve">nan</t></is>' in sheets
+    assert b'<is><t xml:space="preserve">inf</t></is>' in sheets

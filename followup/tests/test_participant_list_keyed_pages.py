@@ -3,10 +3,13 @@ filtered list's keys, in the list's order and counted in the same statement, the
 page after page every participant once, in order, with the filters kept."""
 import pytest
 
+from enrollment.locks import lock_of
 from enrollment.models import Participant
 from followup import participant_list
-from followup.participant_list import ParticipantFilters, page_of, participants_listed, participants_shown
+from followup.participant_list import (ParticipantFilters, page_of, participant_row, participants_listed,
+                                       participants_shown)
 from followup.tests.support import enrol, overdue_visit
+from trials.content import content
 from trials.models import Study
 from trials.tests.support import setup_update
 
@@ -53,9 +56,39 @@ def test_a_page_is_two_statements_and_beyond_the_end_the_last(coordinator, five,
     assert page_of(rows, "x", shown=participants_shown(coordinator), per_page=2).number == 1
 
 
-def test_an_empty_list_has_one_empty_page(coordinator, studies):
-    page = page_of(participants_listed(coordinator, ParticipantFilters(study="MSC-ITP-5")), 1)
-    assert (page.paginator.count, page.number, list(page)) == (0, 1, [])
+def test_an_empty_list_has_one_empty_page(coordinator, studies, django_assert_num_queries):
+    rows = participants_listed(coordinator, ParticipantFilters(study="MSC-ITP-5"))
+    with django_assert_num_queries(1):  # no key on the first page: nothing to count again, no row to read
+        page = page_of(rows, 1, shown=participants_shown(coordinator))
+        assert (page.paginator.count, page.number, list(page)) == (0, 1, [])
+    assert (page_of(rows, 3).number, page_of(rows, "x").number) == (1, 1)
+
+
+def test_a_filter_that_keeps_no_one_counts_nothing_and_beyond_the_end_shows_the_last_page(
+        coordinator, five, django_assert_num_queries):
+    rows = participants_listed(coordinator, ParticipantFilters(study="MSC-ITP-5", q="no such number"))
+    with django_assert_num_queries(1):
+        assert page_of(rows, 1).paginator.count == 0
+    kept = participants_listed(coordinator, ParticipantFilters(study="MSC-ITP-5"))
+    with django_assert_num_queries(4):  # beyond the end: no key, the count, then the last page's keys and rows
+        last = page_of(kept, 9, shown=participants_shown(coordinator), per_page=2)
+        assert (last.paginator.count, last.number, len(last)) == (5, 3, 1)
+
+
+def test_the_lists_rows_read_what_a_row_shows_and_the_grids_the_locks(coordinator, five, django_assert_num_queries):
+    rows = participants_listed(coordinator, ParticipantFilters(study="MSC-ITP-5"))
+    with django_assert_num_queries(2):  # the keys, the rows: nothing more to show each row
+        page = page_of(rows, 1, shown=participants_shown(coordinator, locks=False))
+        listed = [(participant_row(p), p.get_status_display(), p.dose_level and content(p.dose_level, "label"))
+                  for p in page]
+    whole = {p.pk: p for p in participants_shown(coordinator)}
+    assert listed == [(participant_row(whole[p.pk]), whole[p.pk].get_status_display(),
+                       whole[p.pk].dose_level and content(whole[p.pk].dose_level, "label")) for p in page]
+    assert [row["study_number"] for row, _status, _label in listed] == [p.study_number for p in
+                                                                         sorted(five, key=lambda p: p.sequence)]
+    with django_assert_num_queries(2):  # the grid's rows carry the casebook's and the study's locks
+        grid = page_of(rows, 1, shown=participants_shown(coordinator))
+        assert [lock_of(p) for p in grid] == [None] * 5
 
 
 def test_another_sites_participant_is_never_shown_by_key(coordinator, five, make_user):

@@ -9,7 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from followup import dashboard_cache, dashboard_charts
-from followup.outcomes import outcomes_compute
+from enrollment.models import Participant
+from followup.models import OutcomeResult
+from followup.outcome_reads import participant_rows, study_sets
+from followup.outcomes import current_results, outcomes_compute
 from followup.tests.dashboard_world import build_world
 from followup.tests.support import treated_participant
 from trials.models import Site
@@ -178,3 +181,21 @@ def test_large_cohorts_get_bounded_charts(client, p3, coordinator, investigator,
     second = client.get(URL, {"disease": "ITP", "lanes": "2"}).content.decode()
     assert "Participants 3 to 3 of 3 treated, longest on study first." in second and second.count('class="lane') == 1
     assert client.get(URL, {"lanes": "99999"}).context["data"].swimmer_page == 2  # beyond the last: the last
+
+
+def test_current_results_read_among_a_query_of_the_participants(p3, coordinator):
+    """The dashboard reads the stored results of the participants shown through a subquery of them
+    (`among`) rather than a list of their ids: the same results either way, the participant without a
+    stored result computed again, a participant of another site never read."""
+    world = build_world(p3, coordinator)
+    outcomes_compute(study=p3)
+    OutcomeResult.objects.filter(participant=world.b).delete()  # as if changed after the snapshot
+    shown = Participant.objects.filter(study=p3, site__code="PUMCH")
+    rows = participant_rows(p3, set(shown.values_list("pk", flat=True)))
+    sets = study_sets(p3)
+
+    by_ids = current_results(p3, rows, sets)
+    assert current_results(p3, rows, sets, among=shown.values("pk")) == by_ids
+    assert set(by_ids) == {str(row.pk) for row in rows} and str(world.x.pk) not in by_ids
+    assert by_ids[str(world.a.pk)][0] == "CR" and by_ids[str(world.b.pk)][0] == "NR"
+    assert by_ids[str(world.d.pk)] is None  # enrolled, never treated

@@ -1,0 +1,153 @@
+"""The dashboard data version on PostgreSQL, raised at the commit (`followup.dashboard_version`),
+with real transactions in threads of their own: a transaction that wrote a study's records and has
+not committed makes no other write of the study wait; every commit moves the version and a rollback
+leaves it; a dashboard read between a write and its commit is never kept under the version that
+includes the write."""
+import pytest
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.urls import reverse
+
+from enrollment.tests.support import create_screening
+from followup import dashboard_version
+from followup.outcomes import outcomes_compute
+from followup.tests.dashboard_world import graded
+from followup.tests.support import enrol, treated_participant
+from followup.tests.test_lock_races import Held
+from followup.tests.test_study_dashboard import counts
+from trials.tests.support import change_context, require_service
+
+URL = reverse("study-dashboard", args=["MSC-ITP-5"])
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def on_postgresql():
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://...)")
+
+
+def number(study) -> int:
+    return int(dashboard_version.current(study.pk).split(".")[0])
+
+
+def pending_rows() -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT xact, studies FROM {dashboard_version.PENDING}")
+        return cursor.fetchall()
+
+
+def written_without_waiting(call):
+    """`call()` in a transaction of its own that waits for no lock longer than 300 ms (else it fails)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '300ms'")
+        return call()
+
+
+@pytest.mark.parametrize("long_write", ["an adverse event", "the outcomes computation"])
+def test_an_uncommitted_write_makes_no_other_write_of_the_study_wait(p3, coordinator, long_write):
+    """Another casebook's adverse event (and, for the outcomes, a screening) saved and committed while
+    the first transaction is open: it waits for no lock."""
+    one, other = enrol(coordinator), enrol(coordinator)
+    if long_write == "an adverse event":
+        held = Held(lambda: graded(one, coordinator, "Fever", 2))
+    else:
+        treated_participant(coordinator, [(30, 110), (37, 125)])
+        held = Held(lambda: outcomes_compute(study=p3))
+    before = number(p3)
+    held.start()
+    assert held.called.wait(timeout=30) and held.raised is None  # written, not committed
+
+    writes = [lambda: graded(other, coordinator, "Headache", 1)]  # another coordinator's save
+    if long_write == "the outcomes computation":
+        writes.append(lambda: create_screening(coordinator))
+    for write in writes:
+        written_without_waiting(write)
+    assert number(p3) == before + len(writes)  # their commits moved the version; the held one has not yet
+    assert held.finished_at is None
+
+    held.release()
+    held.join()
+    assert held.raised is None
+    assert number(p3) == before + len(writes) + 1
+    assert pending_rows() == []
+
+
+def test_each_commit_moves_the_version_and_a_rollback_leaves_it(p3, coordinator):
+    committed = dashboard_version.current(p3.pk)
+    with transaction.atomic():
+        create_screening(coordinator)
+        create_screening(coordinator)
+        assert dashboard_version.current(p3.pk) == committed  # raised at the commit only
+        assert pending_rows() == [(pending_rows()[0][0], [p3.pk])]  # this transaction's, the study once
+    after_commit = dashboard_version.current(p3.pk)
+    assert number(p3) == int(committed.split(".")[0]) + 1 and after_commit.split(".")[1] != committed.split(".")[1]
+    assert pending_rows() == []
+
+    class RolledBack(Exception):
+        pass
+
+    with pytest.raises(RolledBack), transaction.atomic():
+        create_screening(coordinator)
+        raise RolledBack
+    assert dashboard_version.current(p3.pk) == after_commit
+    assert pending_rows() == []
+
+    create_screening(coordinator)  # autocommit: one transaction
+    assert number(p3) == int(after_commit.split(".")[0]) + 1
+
+
+def test_commits_of_several_studies_each_move_them_once(studies, p3, coordinator):
+    """Two transactions that wrote two studies in opposite orders (configuration records) commit
+    together: both commit (the version rows are locked in study order at the commit) and each moved
+    both versions."""
+    other = studies["HUCMSC-ITP-ESC"]
+    before = (number(p3), number(other))
+
+    def saves(*records):
+        def save():
+            with change_context(by=coordinator, reason="Dashboard version test"):
+                for record in records:
+                    record.save()
+        return save
+
+    first = Held(saves(p3.arms.first(), other.arms.first())).start()
+    second = Held(saves(other.visit_definitions.first(), p3.visit_definitions.first())).start()
+    assert first.called.wait(timeout=30) and second.called.wait(timeout=30)
+    assert (first.raised, second.raised) == (None, None)
+    first.release(), second.release()
+    first.join(), second.join()
+    assert (first.raised, second.raised) == (None, None)
+    assert (number(p3), number(other)) == (before[0] + 2, before[1] + 2)
+    assert pending_rows() == []
+
+
+def _raised_not_committed(coordinator):
+    """A screening written and the version raised (the deferred trigger run now, as at the commit),
+    its transaction not committed yet."""
+    create_screening(coordinator)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.parametrize("stage", ["written", "version raised, not committed"])
+def test_a_dashboard_read_before_the_commit_is_not_kept_under_its_version(client, p3, coordinator, investigator,
+                                                                          stage):
+    client.force_login(investigator)
+    screened = counts(client.get(URL).content.decode())["screened"]
+    cache.clear()
+    held = Held((lambda: create_screening(coordinator)) if stage == "written"
+                else (lambda: _raised_not_committed(coordinator))).start()
+    assert held.called.wait(timeout=30) and held.raised is None
+    before = dashboard_version.current(p3.pk)
+
+    between = client.get(URL)  # built without the write, kept under the version before it
+    assert "data" in between.context and counts(between.content.decode())["screened"] == screened
+    assert "data" not in client.get(URL).context
+
+    held.release()
+    held.join()
+    assert held.raised is None and dashboard_version.current(p3.pk) != before
+    after = client.get(URL)
+    assert "data" in after.context and counts(after.content.decode())["screened"] == screened + 1
