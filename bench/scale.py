@@ -9,7 +9,9 @@ table sets the pages' statement counts side by side: a page's count must not gro
     DATABASE_URL=postgres://... DEBUG=1 .venv/bin/python bench/scale.py --sizes 5 1000 10000 [--repeat 20]
 
 On PostgreSQL the tables are analysed after the build (as autovacuum does on a live database), so the
-planner knows their sizes.
+planner knows their sizes; the SDV figures are kept per casebook after the build, as the periodic
+reconcile keeps them. The dashboard is timed twice: repeated reads (from its cache) and the first
+read after a new count saved with its history row (its data version moved, so it is built again).
 """
 import argparse
 import os
@@ -35,6 +37,7 @@ from django.utils import timezone  # noqa: E402
 from enrollment.models import Participant  # noqa: E402
 from followup.models import LabResult  # noqa: E402
 from followup.outcomes import outcomes_compute, outcomes_refresh  # noqa: E402
+from followup.sdv_recount import sdv_counts_refresh  # noqa: E402
 from followup.services import queue_outcomes  # noqa: E402
 from followup.synthetic import SITES, build_synthetic_study  # noqa: E402
 from trials.accounts import user_upsert  # noqa: E402
@@ -75,6 +78,12 @@ def cold(client, url, write, repeat):
     times = []
     for _ in range(repeat):
         write()
+        if connection.vendor == "postgresql":
+            # PostgreSQL raises the data version when the write commits (a deferred trigger); the
+            # bench runs in one transaction, so the deferred triggers are fired here as a commit would.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         response, elapsed, _ = timed(lambda: client.get(url))
         assert response.status_code == 200, (url, response.status_code)
         times.append(elapsed)
@@ -91,6 +100,8 @@ def one_size(size, args, user, client) -> dict[str, int]:
         print(f"\nN = {size}: synthetic study built in {build_ms / 1000:.1f} s")
         for code, _name in SITES:  # the bench investigator sees every participant of the study
             user_upsert(username="bench", role="investigator", site_code=code)
+        # The SDV figures kept per casebook, as the periodic reconcile keeps them on a live database.
+        sdv_counts_refresh(study=study)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
@@ -111,14 +122,23 @@ def one_size(size, args, user, client) -> dict[str, int]:
             queue_outcomes(study.pk, participant.pk)
         one_count()
         _, incremental, queries = timed(lambda: outcomes_refresh(study=study))
+
+        def one_recorded_count():
+            """A new count saved with its history row, as the services save it (the dashboard's data
+            version follows the history tables)."""
+            lab.refresh_from_db()
+            lab.value += 1
+            with change_context(by=user, reason="Benchmark correction"):
+                lab.save()
+            queue_outcomes(study.pk, participant.pk)
         print(f"  outcomes after one new count:         {incremental:8.0f} ms  {queries} queries (target < 100 ms)")
         for name, url in PAGES:
             worst, queries = p95(client, url.format(participant=participant.pk, code=study.code), args.repeat)
             counts[name] = queries
             print(f"  {name:<36} p95 {worst:6.0f} ms  {queries} queries (target < 150 ms)")
             if name == "dashboard":  # the figures above are of repeated reads, from the cache
-                median, worst = cold(client, url.format(participant=participant.pk, code=study.code), one_count,
-                                     min(args.repeat, 10))
+                median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
+                                     one_recorded_count, min(args.repeat, 10))
                 print(f"  {'dashboard, first read after a write':<36} p95 {worst:6.0f} ms  median {median:.0f} ms")
         transaction.set_rollback(True)
     return counts
