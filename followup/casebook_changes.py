@@ -124,18 +124,25 @@ def _signature_statements(vendor: str, get_model) -> list[str]:
     signatures = get_model("followup", "CasebookSignature")._meta.db_table
     never = f"'{NEVER:%Y-%m-%d %H:%M:%S}{'+00' if vendor == 'postgresql' else ''}'"
 
+    def updated(row: str) -> str:
+        return (f"UPDATE {changes} SET signed_at = {_latest_signature(get_model, f'{row}.participant_id')} "
+                f"WHERE participant_id = {row}.participant_id;")
+
     def kept(row: str) -> str:
         made = (f"INSERT {'' if vendor == 'postgresql' else 'OR IGNORE '}INTO {changes} "
                 f"(participant_id, changed_at, recorded) VALUES ({row}.participant_id, {never}, "
                 f"{_recorded(get_model, f'{row}.participant_id')})"
                 f"{' ON CONFLICT DO NOTHING' if vendor == 'postgresql' else ''}")
-        return (f"{made}; UPDATE {changes} SET signed_at = {_latest_signature(get_model, f'{row}.participant_id')} "
-                f"WHERE participant_id = {row}.participant_id;")
+        return f"{made}; {updated(row)}"
+
+    # A deletion only updates the row: a signature's insert made it, and a deletion must not make a
+    # row again while the tables are emptied (the participant may be gone already).
 
     if vendor == "postgresql":
         return [f"CREATE OR REPLACE FUNCTION {SIGNED_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                 f"IF TG_OP <> 'DELETE' THEN {kept('NEW')} END IF; "
-                f"IF TG_OP <> 'INSERT' THEN {kept('OLD')} END IF; RETURN NULL; END $$",
+                f"IF TG_OP = 'UPDATE' THEN {kept('OLD')} END IF; "
+                f"IF TG_OP = 'DELETE' THEN {updated('OLD')} END IF; RETURN NULL; END $$",
                 f"DROP TRIGGER IF EXISTS {SIGNED_TRIGGER} ON {signatures}",
                 f"CREATE TRIGGER {SIGNED_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON {signatures} "
                 f"FOR EACH ROW EXECUTE FUNCTION {SIGNED_TRIGGER}()"]
@@ -145,7 +152,7 @@ def _signature_statements(vendor: str, get_model) -> list[str]:
             trigger = f"{SIGNED_TRIGGER}_{event.lower()}"
             statements += [f"DROP TRIGGER IF EXISTS {trigger}",
                            f"CREATE TRIGGER {trigger} AFTER {event} ON {signatures} FOR EACH ROW BEGIN "
-                           f"{' '.join(kept(row) for row in rows)} END"]
+                           f"{' '.join(updated(row) if event == 'DELETE' else kept(row) for row in rows)} END"]
         return statements
     raise NotImplementedError(f"The casebook change triggers are written for PostgreSQL and SQLite, not {vendor}.")
 

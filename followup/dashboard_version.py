@@ -162,9 +162,12 @@ def _statements(vendor: str, get_model) -> list[str]:
                 statements += [
                     f"DROP TRIGGER IF EXISTS {trigger}_{suffix}",
                     f"CREATE TRIGGER {trigger}_{suffix} AFTER {event} ON {table} FOR EACH ROW BEGIN "
-                    f"INSERT OR IGNORE INTO {versions} (study_id, version, token) "
-                    f"SELECT q.sid, 0, 0 FROM ({rows}) q WHERE q.sid IS NOT NULL; "
-                    f"UPDATE {versions} SET version = version + 1, token = random() "
+                    # a deletion only raises an existing row (an insert made it): emptying the
+                    # tables must not make a row for a study that is gone or going
+                    + ("" if event == "DELETE" else
+                       f"INSERT OR IGNORE INTO {versions} (study_id, version, token) "
+                       f"SELECT q.sid, 0, 0 FROM ({rows}) q WHERE q.sid IS NOT NULL; ")
+                    + f"UPDATE {versions} SET version = version + 1, token = random() "
                     f"WHERE study_id IN (SELECT q.sid FROM ({rows}) q); END"]
         else:
             raise NotImplementedError(f"The dashboard version triggers are written for PostgreSQL and SQLite, "
