@@ -28,9 +28,11 @@ from .models import Assessment, LabResult, RescueTherapy, Transfusion
 from .response_facts import LabFact, ResponseFacts
 from .selectors import (
     CHARTED,
+    PreparedSet,
     ResponseNotAvailable,
     _lineage_sets,
     involved_by_definition,
+    prepared_set,
     response_by_set,
 )
 
@@ -199,6 +201,7 @@ def participant_outcomes(study, rows: list[ParticipantRow], sets: dict[str, Stud
     ).order_by("assessment_id", "start", "id").values_list("assessment_id", "therapy", "start", "end"):
         therapies.setdefault(assessment_id, []).append((assessment_id, rules.Therapy(therapy, start, end)))
     wanted = None if ids is None else set(ids)
+    prepared = {disease: prepared_set(row.response_criteria) for disease, row in sets.items()}
     found: dict[int, ParticipantOutcome | None] = {}
     for row in rows:
         if wanted is not None and row.pk not in wanted:
@@ -207,20 +210,24 @@ def participant_outcomes(study, rows: list[ParticipantRow], sets: dict[str, Stud
         if not started:
             found[row.pk] = None  # not treated
             continue
+        # The local day of each given infusion (None: no start recorded), read once for the rules and the chart.
+        days = [None if at is None else timezone.localtime(at).date() for at in started]
         own = of_participant.get(row.pk, [])
-        facts_of = lambda family, own=own, started=started: _facts(  # noqa: E731
-            study, started, own, labs, transfusions, therapies, sex=row.sex if family == "prca" else "")
-        outcome, result = _outcome(row, sets.get(row.disease), facts_of)
-        chart = _chart(sets.get(row.disease), result, started, [by_assessment[pk][0] for pk in own],
-                       [lab for pk in own for lab in labs.get(pk, ())])
+        own_labs = tuple(lab for pk in own for lab in labs.get(pk, ()))
+        facts_of = lambda family, own=own, days=days, own_labs=own_labs: _facts(  # noqa: E731
+            study, days, own, own_labs, transfusions, therapies, sex=row.sex if family == "prca" else "")
+        outcome, result = _outcome(row, sets.get(row.disease), facts_of, prepared.get(row.disease))
+        chart = _chart(sets.get(row.disease), result, days, [by_assessment[pk][0] for pk in own], own_labs)
         found[row.pk] = ParticipantOutcome(outcome.best, outcome.duration, outcome.disease, outcome.sex, chart)
     return found
 
 
-def _chart(study_disease: StudyDisease | None, result, started, dates: list[date], labs: list[LabFact]) -> ChartFacts:
+def _chart(study_disease: StudyDisease | None, result, started: list[date | None], dates: list[date],
+           labs: tuple[LabFact, ...]) -> ChartFacts:
     """What the dashboard charts of a treated participant (`ChartFacts`), from the values read for
-    their outcome and their response `result` (None when none could be computed)."""
-    first = timezone.localtime(started[0]).date()
+    their outcome and their response `result` (None when none could be computed); `started`: the
+    local day of each given infusion."""
+    first = started[0]
     day = lambda d: None if d is None else (d - first).days  # noqa: E731
     analyte = CHARTED.get(study_disease.response_criteria.family, CHARTED["itp"])[0] if study_disease else None
     daily: dict[date, float] = {}
@@ -230,31 +237,34 @@ def _chart(study_disease: StudyDisease | None, result, started, dates: list[date
             daily[lab.date] = min(value, daily.get(lab.date, value))
     baseline = result.baseline if result is not None else None
     return ChartFacts(
-        first, tuple(day(timezone.localtime(at).date()) for at in started if at), day(max(dates, default=None)),
+        first, tuple(day(on) for on in started if on), day(max(dates, default=None)),
         day(result.response_date) if result else None, day(result.loss_of_response_date) if result else None,
         analyte, float(baseline.value) if baseline is not None and baseline.analyte == analyte else None,
         tuple((day(d), v) for d, v in sorted(daily.items())))
 
 
-def _facts(study, started, own, labs, transfusions, therapies, *, sex) -> ResponseFacts:
-    first = timezone.localtime(started[0]).date()
+def _facts(study, started: list[date | None], own, labs: tuple[LabFact, ...], transfusions, therapies, *,
+           sex) -> ResponseFacts:
+    first = started[0]
     days = lambda n: None if n is None else first + timedelta(days=n)  # noqa: E731
     return ResponseFacts(
-        first=first, last=timezone.localtime(started[-1]).date(),
-        labs=tuple(lab for pk in own for lab in labs.get(pk, ())),
+        first=first, last=started[-1],
+        labs=labs,
         transfusions=tuple(t for pk in own for t in transfusions.get(pk, ())),
         therapies=tuple(t for pk in own for t in therapies.get(pk, ())),
         sex=sex, assess_from=days(study.response_from_day), assess_until=days(study.response_until_day))
 
 
-def _outcome(row: ParticipantRow, study_disease: StudyDisease | None, facts_of):
+def _outcome(row: ParticipantRow, study_disease: StudyDisease | None, facts_of, prepared: PreparedSet | None = None):
     """A treated participant's outcome, as `followup.outcomes.outcomes_compute` always counted it:
     NE when no response can be computed (no criteria set for the disease, a set that cannot judge),
     with the response it was taken from (None then)."""
     if study_disease is None:
         return ParticipantOutcome("NE", None, row.disease, row.sex), None
     try:
-        result = response_by_set(facts_of(study_disease.response_criteria.family), study_disease, row.disease)
+        # The time points are not counted in the outcomes: not computed.
+        result = response_by_set(facts_of(study_disease.response_criteria.family), study_disease, row.disease,
+                                 time_points=False, prepared=prepared)
     except ResponseNotAvailable:
         return ParticipantOutcome("NE", None, row.disease, row.sex), None
     best = result.best_confirmed_response

@@ -68,12 +68,11 @@ def _compute(*, study, now, incremental: bool):
     digest = reads.configuration_digest(sets)
     layout = reads.group_layout(study)
     grouping = reads.grouping_digest(layout)
-    stored = (OutcomeSnapshot.objects.filter(study=study).values_list("pk", "covers_change", "inputs", "grouping")
-              .first())
+    stored = OutcomeSnapshot.objects.filter(study=study).first()
     stale = None
-    if incremental and stored is not None and stored[2] == digest and stored[1] >= cleared:
+    if incremental and stored is not None and stored.inputs == digest and stored.covers_change >= cleared:
         # else: another configuration, or the marks after the snapshot were cleared: in full
-        stale = changed_since(marks, stored[1]) | _moved(study)
+        stale = changed_since(marks, stored.covers_change) | _moved(study)
         if len(stale) > INCREMENTAL_LIMIT:
             stale = None
     if stale is None:
@@ -85,17 +84,20 @@ def _compute(*, study, now, incremental: bool):
         moved = _store_changed(study, rows, reads.participant_outcomes(study, rows, sets, stale))
     else:
         moved = []
-    regroup = stored is None or stored[3] != grouping  # the arms or dose levels changed: counted again
-    if moved == [] and not regroup:
-        # No result moved: the outcomes table stands as stored; only what it covers is brought up.
-        OutcomeSnapshot.objects.filter(pk=stored[0]).update(computed_at=now, covers_change=covers)
-        snapshot = OutcomeSnapshot.objects.get(pk=stored[0])
+    several = reads.arms_with_levels(layout)
+    if moved is None or stored is None or stored.grouping != grouping:
+        # Computed in full, or the arms or dose levels changed: every group counted again.
+        groups = _groups(study, several)
     else:
-        # The durations of response (Kaplan-Meier) are computed again only when one of them moved.
-        kept = (None if moved is None or regroup or any(duration for duration in moved)
-                else OutcomeSnapshot.objects.filter(pk=stored[0]).values_list("groups", flat=True).get())
-        snapshot = OutcomeSnapshot(pk=stored[0] if stored else None, study=study, computed_at=now,
-                                   groups=_groups(study, reads.arms_with_levels(layout), kept),
+        groups = _groups_moved(study, stored.groups, moved, layout, several)
+    if groups is None:
+        # No counted value moved (a chart's values may have): the outcomes table stands as stored;
+        # only what it covers is brought up.
+        OutcomeSnapshot.objects.filter(pk=stored.pk).update(computed_at=now, covers_change=covers)
+        stored.computed_at, stored.covers_change = now, covers
+        snapshot = stored
+    else:
+        snapshot = OutcomeSnapshot(pk=stored.pk if stored else None, study=study, computed_at=now, groups=groups,
                                    covers_change=covers, inputs=digest, grouping=grouping)
         snapshot.save(force_update=snapshot.pk is not None)
     if len(marks) > MARKS_KEPT:
@@ -162,7 +164,7 @@ def _moved(study) -> set[int]:
             & Q(outcome_result__arm=F("arm")) & same_level)
     return set(Participant.objects.filter(study=study).alias(
         same=Case(When(same, then=Value(True)), default=Value(False), output_field=BooleanField()))
-        .filter(same=False).values_list("pk", flat=True))
+        .filter(same=False).order_by().values_list("pk", flat=True))
 
 
 def _result(study, row, outcome) -> OutcomeResult:
@@ -179,51 +181,119 @@ def _store_all(study, rows, outcomes) -> None:
     OutcomeResult.objects.bulk_create([_result(study, row, outcomes[row.pk]) for row in rows], batch_size=2000)
 
 
-def _store_changed(study, rows, outcomes) -> list[bool]:
+# What a result counts in the outcomes table (`_groups`): its group, whether treated, the best
+# response, the duration of response.
+_COUNTED = ("arm_id", "dose_level_id", "treated", "best", "duration_days", "censored")
+
+
+def _store_changed(study, rows, outcomes) -> list[tuple[tuple | None, tuple]]:
     """The results of `rows` written where they differ from the stored ones (new ones added): for
-    each result that moved, whether a duration of response was part of the move."""
+    each result that moved, what it counted before (`_COUNTED`; None when new) and what it counts now."""
     fresh = {row.pk: _result(study, row, outcomes[row.pk]) for row in rows}
     stored = {values[0]: values[1:] for values in OutcomeResult.objects.filter(participant_id__in=list(fresh))
               .values_list("participant_id", *_RESULT_VALUES)}
-    duration = _RESULT_VALUES.index("duration_days")
-    moved, durations = [], []
+    counted = [_RESULT_VALUES.index(name) for name in _COUNTED]
+    moved, counts = [], []
     for pk, result in fresh.items():
         values = tuple(getattr(result, name) for name in _RESULT_VALUES)
-        if stored.get(pk) != values:
+        before = stored.get(pk)
+        if before != values:
             moved.append(result)
-            durations.append(values[duration] is not None or (pk in stored and stored[pk][duration] is not None))
+            counts.append((None if before is None else tuple(before[i] for i in counted),
+                           tuple(values[i] for i in counted)))
     changed = [result for result in moved if result.pk in stored]
     if changed:
         OutcomeResult.objects.bulk_update(changed, _RESULT_FIELDS)
     added = [result for result in moved if result.pk not in stored]
     if added:
         OutcomeResult.objects.bulk_create(added)
-    return durations
+    return counts
 
 
-def _groups(study, several: set[int], kept: list[dict] | None = None) -> list[dict]:
+_TALLIES = ("treated", "evaluable", "responders", "complete_responders")
+
+
+def _tally_of(best: str) -> tuple[int, int, int, int]:
+    """What one treated result adds to its group's tallies (`_TALLIES`)."""
+    return 1, int(best != "NE"), int(best in RESPONDERS), int(best == "CR")
+
+
+def _groups_moved(study, stored: list[dict], moved: list[tuple[tuple | None, tuple]], layout: list[tuple],
+                  several: set[int]) -> list[dict] | None:
+    """The outcomes table after the results `moved` (`_store_changed`) changed, from the stored table
+    `stored` (counted by the same groups): each group's tallies moved by what the moved results
+    counted before and count now, without counting every result again; the durations of response
+    read again only when one of them moved. None when nothing counted moved (only a chart did).
+    Counted again in full (`_groups`) when a group appears or empties."""
+    arm_codes = {arm_id: code for arm_id, code, _level, _level_code in layout}
+    level_codes = {level: code for _arm, _code, level, code in layout if level is not None}
+
+    def group_of(arm_id, level_id):
+        if arm_id not in arm_codes or (level_id is not None and level_id not in level_codes):
+            return None
+        return level_codes[level_id] if level_id and arm_id in several else arm_codes[arm_id]
+
+    deltas: dict[str, list[int]] = {}
+    durations_moved = False
+    for before, after in moved:
+        sides = []
+        for sign, counted in ((-1, before), (1, after)):
+            if counted is None or not counted[2]:  # none before, or not treated: counted nowhere
+                sides.append(None)
+                continue
+            arm_id, level_id, _treated, best, days, censored = counted
+            name = group_of(arm_id, level_id)
+            if name is None:
+                return _groups(study, several)
+            for key in (name, "all"):
+                delta = deltas.setdefault(key, [0, 0, 0, 0])
+                for index, value in enumerate(_tally_of(best)):
+                    delta[index] += sign * value
+            sides.append(None if days is None else (name, days, bool(censored)))
+        durations_moved = durations_moved or sides[0] != sides[1]
+    deltas = {key: delta for key, delta in deltas.items() if any(delta)}
+    if not deltas and not durations_moved:
+        return None
+    if any(set(_TALLIES) - set(group) or "duration_of_response" not in group for group in stored):
+        return _groups(study, several)
+    tallies = {group["group"]: {name: group[name] for name in _TALLIES} for group in stored}
+    for key, delta in deltas.items():
+        if key not in tallies:
+            return _groups(study, several)  # a group appears
+        for name, value in zip(_TALLIES, delta, strict=True):
+            tallies[key][name] += value
+        if tallies[key]["treated"] <= 0 or min(tallies[key].values()) < 0:
+            return _groups(study, several)  # a group empties
+    summaries = None if durations_moved else {group["group"]: group["duration_of_response"] for group in stored}
+    return _groups(study, several, tallies=tallies, summaries=summaries)
+
+
+def _groups(study, several: set[int], *, tallies: dict[str, dict[str, int]] | None = None,
+            summaries: dict[str, dict | None] | None = None) -> list[dict]:
     """The outcomes table (see `outcomes_compute`) from the stored results, counted per arm and dose
     level in the database (one query) with the responders' durations (one query), in list order.
-    With `kept` (the stored table, when no duration of response moved since), each group's duration
-    of response is taken from it instead (the same durations give the same summary)."""
+    With `tallies` (each group's counts, `_TALLIES`) they are not counted again; with `summaries`
+    (each group's duration of response, when none moved since) the durations are not read again
+    (the same durations give the same summary)."""
     treated = OutcomeResult.objects.filter(study=study, treated=True).order_by()
 
     def group_of(arm_id, level_id, arm_code, level_code):
         return level_code if level_id and arm_id in several else arm_code
 
-    tallies: dict[str, dict[str, int]] = {}
-    counted = treated.values("arm_id", "dose_level_id", "arm__code", "dose_level__code").annotate(
-        n_treated=Count("pk"), n_evaluable=Count("pk", filter=~Q(best="NE")),
-        n_responders=Count("pk", filter=Q(best__in=RESPONDERS)), n_complete=Count("pk", filter=Q(best="CR")))
-    for row in counted:
-        for name in (group_of(row["arm_id"], row["dose_level_id"], row["arm__code"], row["dose_level__code"]), "all"):
-            tally = tallies.setdefault(name, {"treated": 0, "evaluable": 0, "responders": 0, "complete_responders": 0})
-            tally["treated"] += row["n_treated"]
-            tally["evaluable"] += row["n_evaluable"]
-            tally["responders"] += row["n_responders"]
-            tally["complete_responders"] += row["n_complete"]
+    if tallies is None:
+        tallies = {}
+        counted = treated.values("arm_id", "dose_level_id", "arm__code", "dose_level__code").annotate(
+            n_treated=Count("pk"), n_evaluable=Count("pk", filter=~Q(best="NE")),
+            n_responders=Count("pk", filter=Q(best__in=RESPONDERS)), n_complete=Count("pk", filter=Q(best="CR")))
+        for row in counted:
+            for name in (group_of(row["arm_id"], row["dose_level_id"], row["arm__code"], row["dose_level__code"]),
+                         "all"):
+                tally = tallies.setdefault(name, dict.fromkeys(_TALLIES, 0))
+                tally["treated"] += row["n_treated"]
+                tally["evaluable"] += row["n_evaluable"]
+                tally["responders"] += row["n_responders"]
+                tally["complete_responders"] += row["n_complete"]
     durations: dict[str, list[tuple[int, bool]]] = {}
-    summaries = None if kept is None else {group["group"]: group["duration_of_response"] for group in kept}
     responders = () if summaries is not None else treated.filter(duration_days__isnull=False).order_by(
         "participant_id").values_list("arm_id", "dose_level_id", "arm__code", "dose_level__code", "duration_days",
                                       "censored")

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from trials.messages import listed, message
+from trials.messages import Message, listed, message
 
 from .response_anaemia import (
     aiha_response,
@@ -172,7 +172,8 @@ def itp_response(
         first_infusion=first_infusion, lookback_days=lookback,
     )
     baseline_dose = _baseline_steroid_dose(daily, first_infusion, lookback)
-    rule = _ItpRule(cr_plt, r_plt, fold, bleeding_from, exclusion, steroid_limit, baseline, baseline_dose, therapies)
+    rule = _ItpRule(cr_plt, r_plt, fold, bleeding_from, exclusion, steroid_limit, baseline, baseline_dose, therapies,
+                    *_doubled(fold, baseline))
     results = []
     for c in (c for c in daily if c.date > first_infusion):
         outside = _window_reason(c.date, assess_from, assess_until)
@@ -217,6 +218,9 @@ class _ItpRule:
     baseline: Baseline
     baseline_dose: float | None
     therapies: Sequence[Therapy]
+    # The same for every count (`_doubled`): r_fold_baseline x baseline and how the reason says it.
+    doubled: Decimal | None = None
+    base_text: Message | None = None
 
     def assess(self, c: Count) -> AssessmentResult:
         therapy = _recent(self.therapies, c.date, self.exclusion)
@@ -245,9 +249,7 @@ class _ItpRule:
             bleeding = c.bleeding_grade >= self.bleeding_from
             bleeding_text = message("bleeding_grade", grade=c.bleeding_grade, op=_op(bleeding),
                                     limit=self.bleeding_from)
-        doubled = self.fold * _d(self.baseline.value)
-        base_text = message("times_baseline", fold=_fmt(self.fold), baseline=_fmt(self.baseline.value),
-                            product=_fmt(doubled))
+        doubled, base_text = self.doubled, self.base_text
         cr_level = value >= self.cr_plt
         r_level = value >= self.r_plt and value >= doubled
         if bleeding is True or not (cr_level or r_level):
@@ -273,6 +275,14 @@ class _ItpRule:
                 c.date, NE, False, joined([message("not_evaluable_cr_r", level=level), steroid_note]), c.value)
         said = message("category_because", category=category, reasons=listed("list_comma", [level, bleeding_text]))
         return AssessmentResult(c.date, category, True, joined([said, steroid_note]), c.value)
+
+
+def _doubled(fold: Decimal, baseline: Baseline | None) -> tuple[Decimal | None, Message | None]:
+    """r_fold_baseline x the baseline, and the reason's words for it (None without a baseline)."""
+    if baseline is None:
+        return None, None
+    doubled = fold * _d(baseline.value)
+    return doubled, message("times_baseline", fold=_fmt(fold), baseline=_fmt(baseline.value), product=_fmt(doubled))
 
 
 def itp_time_points(

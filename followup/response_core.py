@@ -158,7 +158,8 @@ class MultilineageResult:
 
 
 def _d(x: float) -> Decimal:
-    return Decimal(str(x))
+    # A Decimal is its own decimal form (Decimal(str(d)) is d, exponent and all): not rebuilt.
+    return x if type(x) is Decimal else Decimal(str(x))
 
 
 def _fmt(x: float | Decimal) -> str:

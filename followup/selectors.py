@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
@@ -100,26 +101,46 @@ def participant_response(participant, study_disease: StudyDisease | None = None)
 NOT_TREATED = gettext_noop("No infusion given yet: response is assessed from the first infusion.")
 
 
-def response_by_set(facts: ResponseFacts, study_disease: StudyDisease, disease: str) -> rules.ResponseResult:
+def response_by_set(facts: ResponseFacts, study_disease: StudyDisease, disease: str, *, time_points: bool = True,
+                    prepared: PreparedSet | None = None) -> rules.ResponseResult:
     """The response of a participant with `disease` whose facts are `facts`, by the criteria set of
-    `study_disease` (with its study), with the study's time points for ITP; read from rows by
-    `participant_response` and from plain values by the outcomes computation (`followup.outcome_reads`)."""
+    `study_disease` (with its study), with the study's time points for ITP (`time_points`); read from
+    rows by `participant_response` and from plain values by the outcomes computation
+    (`followup.outcome_reads`, which judges many participants by one set: `prepared`, the set as
+    `prepared_set` read it once)."""
     criteria = study_disease.response_criteria
-    _check_complete(criteria)
+    if prepared is None:
+        _check_complete(criteria)
+    elif prepared.problem:
+        raise CriteriaSetIncomplete(prepared.problem)
     if criteria.family == "multilineage":
         return _multilineage(facts, criteria, disease, _lineage_sets(study_disease))
     if criteria.family not in LINEAGE_OF_FAMILY:
         raise ResponseNotAvailable(_("Response by the %(family)s set is not computed yet.") % {
             "family": criteria.get_family_display()})
-    result = response_of_family(facts, criteria_set(criteria))
+    result = response_of_family(facts, criteria_set(criteria) if prepared is None else prepared.criteria)
     study = study_disease.study
-    if criteria.family == "itp" and study.response_time_points:
+    if time_points and criteria.family == "itp" and study.response_time_points:
         anchors = {"first_infusion": facts.first, "last_infusion": facts.last}
         targets = {name: anchors[point["anchor"]] + timedelta(days=point["days"])
                    for name, point in study.response_time_points.items()}
         result = replace(result, time_points=rules.itp_time_points(
             result, thresholds=_thresholds(criteria), window_days=study.time_point_window_days, targets=targets))
     return result
+
+
+class PreparedSet(NamedTuple):
+    """A criteria set row checked and read once for many participants (`response_by_set`): why it
+    cannot judge (None: it can) and, for a single-lineage family, the set as the rules read it."""
+
+    problem: str | None
+    criteria: CriteriaSet | None
+
+
+def prepared_set(criteria) -> PreparedSet:
+    problem = incomplete_message(criteria.code, criteria.family, criteria.thresholds)
+    return PreparedSet(problem, criteria_set(criteria) if not problem and criteria.family in LINEAGE_OF_FAMILY
+                       else None)
 
 
 def criteria_set(criteria) -> CriteriaSet:
