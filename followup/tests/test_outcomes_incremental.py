@@ -73,7 +73,7 @@ def test_outcomes_do_not_depend_on_the_order_the_counts_were_entered():
         # A second assessment on the day of a few counts, its count lower or higher than the first.
         for index, lab in enumerate(labs[::5]):
             assessment = Assessment.objects.get(pk=lab.assessment_id)
-            assessment.pk = None
+            assessment.pk, assessment.visit = None, None  # an unscheduled assessment that day
             assessment.save()
             LabResult.objects.create(assessment=assessment, analyte="PLT", value=lab.value + (-3 if index % 2 else 7),
                                      lln=lab.lln, uln=lab.uln, unit=lab.unit)
