@@ -94,8 +94,12 @@ KIND_OF = {
     "VisitDefinition": "configuration", "ResponseCriteriaSet": "configuration",
     "OutcomeResult": "outcomes", "OutcomeSnapshot": "outcomes",
 }
-# PostgreSQL's pending rows hold "study * KIND_BASE + kind" (the kind's index in `KINDS`).
+# PostgreSQL's pending rows hold -(study * KIND_BASE + kind + 1) (the kind's index in `KINDS`): negative,
+# so that a study id recorded by the triggers before the kinds (a transaction open while they were
+# installed) is still read, as every kind of that study.
 KIND_BASE = 16
+_WRITTEN = (f"(SELECT CASE WHEN s < 0 THEN (-s - 1) / {KIND_BASE} ELSE s END AS study, "
+            f"CASE WHEN s < 0 THEN (-s - 1) % {KIND_BASE} ELSE -1 END AS kind FROM unnest(touched) s)")
 
 
 def _studies_sql(get_model, how, row: str, pg: bool) -> str:
@@ -143,13 +147,13 @@ def _commit_statements(versions: str) -> list[str]:
         f"DECLARE touched bigint[]; BEGIN "
         f"DELETE FROM {PENDING} WHERE xact = NEW.xact RETURNING studies INTO touched; "
         f"IF touched IS NULL THEN RETURN NULL; END IF; "
-        f"PERFORM 1 FROM {versions} WHERE study_id IN (SELECT DISTINCT s / {KIND_BASE} FROM unnest(touched) s) "
+        f"PERFORM 1 FROM {versions} WHERE study_id IN (SELECT w.study FROM {_WRITTEN} w) "
         f"ORDER BY study_id FOR UPDATE; "
         f"INSERT INTO {versions} (study_id, version, token, {', '.join(KINDS)}) "
-        f"SELECT s / {KIND_BASE}, 1, floor(random() * 9e15)::bigint, "
-        + ", ".join(f"CASE WHEN bool_or(s % {KIND_BASE} = {index}) THEN floor(random() * 9e15)::bigint + 1 ELSE 0 END"
+        f"SELECT w.study, 1, floor(random() * 9e15)::bigint, "
+        + ", ".join(f"CASE WHEN bool_or(w.kind IN ({index}, -1)) THEN floor(random() * 9e15)::bigint + 1 ELSE 0 END"
                     for index, _kind in enumerate(KINDS))
-        + f" FROM unnest(touched) s GROUP BY s / {KIND_BASE} ORDER BY s / {KIND_BASE} "
+        + f" FROM {_WRITTEN} w GROUP BY w.study ORDER BY w.study "
         f"ON CONFLICT (study_id) DO UPDATE SET version = {versions}.version + 1, token = EXCLUDED.token, "
         + ", ".join(f"{kind} = CASE WHEN EXCLUDED.{kind} <> 0 THEN EXCLUDED.{kind} ELSE {versions}.{kind} END"
                     for kind in KINDS) + "; "
@@ -165,7 +169,7 @@ def _statements(vendor: str, get_model) -> list[str]:
     statements = _commit_statements(versions) if vendor == "postgresql" else []
     for trigger, table, kind, pg_rows, new_rows, old_rows, every_write in _tracked(get_model):
         if vendor == "postgresql":
-            coded = f"r.sid * {KIND_BASE} + {KINDS.index(kind)}"  # the study and the kind written
+            coded = f"-(r.sid * {KIND_BASE} + {KINDS.index(kind) + 1})"  # the study and the kind written
             statements.append(
                 f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                 f"INSERT INTO {PENDING} (xact, studies) "
