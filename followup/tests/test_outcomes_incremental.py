@@ -75,8 +75,9 @@ def test_outcomes_do_not_depend_on_the_order_the_counts_were_entered():
             assessment = Assessment.objects.get(pk=lab.assessment_id)
             assessment.pk, assessment.visit = None, None  # an unscheduled assessment that day
             assessment.save()
-            LabResult.objects.create(assessment=assessment, analyte="PLT", value=lab.value + (-3 if index % 2 else 7),
-                                     lln=lab.lln, uln=lab.uln, unit=lab.unit)
+            value = max(0, lab.value + (-3 if index % 2 else 7))
+            LabResult.objects.create(assessment=assessment, analyte="PLT", value=value, entered_value=value,
+                                     entered_unit=lab.entered_unit, lln=lab.lln, uln=lab.uln)
         first = outcomes_compute(study=study)
         first_results = _results(study)
         every = list(LabResult.objects.filter(assessment__participant__study=study).order_by("pk"))
