@@ -81,21 +81,30 @@ class AnalyteChart:
         return sum(1 for *_rest, change in self.changes if change is not None)
 
 
+# The dashboard's parts, each built and cached on its own (`followup.dashboard_cache`): the CONSORT
+# flow; the outcomes, their charts and the swimmer plot; the safety tables and the 3+3 counts.
+FLOW, OUTCOMES, SAFETY = "flow", "outcomes", "safety"
+PARTS = (FLOW, OUTCOMES, SAFETY)
+
+
 @dataclass(frozen=True)
 class Dashboard:
-    consort: ConsortCounts
-    participants: int
-    outcomes: list[dict]
-    analytes: list[AnalyteChart]
-    swimmer_rows: list[charts.SwimmerInput]  # the page of lanes shown (all for a small cohort)
+    """The parts built (`built`); a part not built leaves its fields None."""
+
+    consort: ConsortCounts | None
+    participants: int | None
+    outcomes: list[dict] | None
+    analytes: list[AnalyteChart] | None
+    swimmer_rows: list[charts.SwimmerInput] | None  # the page of lanes shown (all for a small cohort)
     swimmer: charts.SwimmerChart | None
-    swimmer_total: int  # treated participants, each a lane
-    swimmer_page: int
-    swimmer_pages: int
-    adverse_events: list[tables.TermRow]
+    swimmer_total: int | None  # treated participants, each a lane
+    swimmer_page: int | None
+    swimmer_pages: int | None
+    adverse_events: list[tables.TermRow] | None
     any_adverse_event: tables.TermRow | None
-    serious: tables.SeriousSummary
-    dlts: list[tables.DltRow]
+    serious: tables.SeriousSummary | None
+    dlts: list[tables.DltRow] | None
+    built: tuple[str, ...] = PARTS
 
 
 class EventValues(NamedTuple):
@@ -125,11 +134,17 @@ class Shown(NamedTuple):
     infusions: InfusionSummary
 
 
-def _shown(user, study, narrowed: DashboardFilter) -> list[Shown]:
+def _shown(user, study, narrowed: DashboardFilter, *, infusions: bool = True) -> list[Shown]:
     """The participants shown (one plain read) with the summary of their infusions: one aggregate
     grouped by participant, the first infusion's local date computed by the database and the last
-    infusion's target date taken as the greatest "number, date" text (no subquery per participant)."""
+    infusion's target date taken as the greatest "number, date" text (no subquery per participant).
+    Without `infusions` (only the 3+3 counts read them) every summary is `NO_INFUSIONS`, unread."""
     shown = narrowed.participants(Participant.objects.visible_to(user).filter(study=study))
+    values = shown.order_by("study_number").values_list(
+        "id", "arm_id", "arm__code", "dose_level_id", "dose_level__code", "screening__disease", "screening__sex",
+        "study_number", "status", "withdrawn_on")
+    if not infusions:
+        return [Shown(ParticipantRow(*v[:7]), v[7], v[8], v[9], NO_INFUSIONS) for v in values]
     given = Q(state="given")
     last = Concat(LPad(Cast("number", CharField()), 10, Value("0")), Cast("target_date", CharField()),
                   output_field=CharField())
@@ -142,17 +157,18 @@ def _shown(user, study, narrowed: DashboardFilter) -> list[Shown]:
                       first=Min(TruncDate("started_at", tzinfo=timezone.get_current_timezone()), filter=given),
                       last=Max(last))
             .values_list("participant_id", "planned", "received", "waiting", "first", "last"))}
-    values = shown.order_by("study_number").values_list(
-        "id", "arm_id", "arm__code", "dose_level_id", "dose_level__code", "screening__disease", "screening__sex",
-        "study_number", "status", "withdrawn_on")
     return [Shown(ParticipantRow(*v[:7]), v[7], v[8], v[9], summaries.get(v[0], NO_INFUSIONS)) for v in values]
 
 
-def _events(user, study, narrowed: DashboardFilter) -> dict[int, list[EventValues]]:
+def _events(user, study, narrowed: DashboardFilter, *, serious_only: bool = False) -> dict[int, list[EventValues]]:
+    """The events not dismissed of the participants shown; `serious_only`: the confirmed serious ones
+    alone (all the swimmer lanes mark, when the safety tables are not built)."""
     shown = narrowed.participants(Participant.objects.visible_to(user).filter(study=study)).values("pk")
+    events = AdverseEvent.objects.filter(participant__in=shown).exclude(status="dismissed")
+    if serious_only:
+        events = events.filter(status="confirmed", serious=True)
     found: dict[int, list[EventValues]] = {}
-    for values in (AdverseEvent.objects.filter(participant__in=shown).exclude(status="dismissed")
-                   .order_by("onset_date", "id").values_list(*EventValues._fields)):
+    for values in (events.order_by("onset_date", "id").values_list(*EventValues._fields)):
         event = EventValues(*values)
         found.setdefault(event.participant_id, []).append(event)
     return found
@@ -201,16 +217,21 @@ def _analyte_chart(analyte: str, entry: dict) -> AnalyteChart:
 
 
 def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = None,
-              swimmer_page: int = 1) -> Dashboard:
+              swimmer_page: int = 1, parts: tuple[str, ...] = PARTS) -> Dashboard:
+    """The `parts` of the dashboard (`PARTS`); the others' fields None, unread."""
     today = today or timezone.localdate()
+    with_outcomes, with_safety = OUTCOMES in parts, SAFETY in parts
+    participants, results, events_of = [], {}, {}
+    if with_outcomes or with_safety:
+        participants = _shown(user, study, narrowed, infusions=with_safety)
+        events_of = _events(user, study, narrowed, serious_only=not with_safety)
     # disease -> the study's criteria set row (`outcome_reads.study_sets`): the page prefetches them
     sets = {row.disease: row for row in study.diseases.all()}
     # per dose level where an arm has several (`ParticipantRow.group`); the page prefetches them
     several = {arm.pk for arm in study.arms.all() if len(arm.dose_levels.all()) > 1}
-    participants = _shown(user, study, narrowed)
-    shown_pks = narrowed.participants(Participant.objects.visible_to(user).filter(study=study)).values("pk")
-    results = current_results(study, [p.row for p in participants], sets, among=shown_pks)
-    events_of = _events(user, study, narrowed)
+    if with_outcomes:
+        shown_pks = narrowed.participants(Participant.objects.visible_to(user).filter(study=study)).values("pk")
+        results = current_results(study, [p.row for p in participants], sets, among=shown_pks)
     outcome_rows, swimmer_rows, events, dlt_inputs = [], [], [], []
     per_analyte: dict[str, dict] = {}
     charted: dict[str, tuple] = {}  # disease -> its charted analyte, unit and thresholds
@@ -218,7 +239,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
     # One pass over the participants; what many of them share is built once and reused: their
     # group, their 3+3 input (a participant's group and counts) and the date of a first infusion.
     group_of: dict[tuple, str] = {}  # (arm, dose level) -> the group counted in
-    dlt_input_of: dict[tuple, tables.DltInput] = {}
+    dlt_input_of: dict[tables.DltInput, tables.DltInput] = {}
     first_of: dict[str, date] = {}
     no_events: list[EventValues] = []
     for shown in participants:
@@ -227,21 +248,10 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         if group is None:
             group = group_of[(row.arm_id, row.dose_level_id)] = row.group(several)
         own_events = events_of.get(row.pk, no_events)
-        # Participants without adverse events and with the same status and infusions count alike
-        key = None if own_events else (shown.status, shown.infusions)
-        counts = counted_as.get(key) if key is not None else None
-        if counts is None:
-            counts = escalation_counts(shown.status, shown.infusions, own_events, today=today)
-            if key is not None:
-                counted_as[key] = counts
-        dlt_key = (group, *counts)
-        dlt_input = dlt_input_of.get(dlt_key)
-        if dlt_input is None:
-            dlt_input = dlt_input_of[dlt_key] = tables.DltInput(*dlt_key)
-        dlt_inputs.append(dlt_input)
-        if own_events:
-            events += [tables.EventRow(row.pk, e.term, e.grade, bool(e.serious)) for e in own_events
-                       if e.status == "confirmed"]
+        if with_safety:
+            _count_safety(shown, group, own_events, today, counted_as, dlt_input_of, dlt_inputs, events)
+        if not with_outcomes:
+            continue
         stored = results.get(str(row.pk))
         if stored is None:
             continue  # not treated: outside the outcomes and the charts
@@ -267,18 +277,45 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         after = [v for d, v in daily if d > 0]
         entry["changes"].append((shown.study_number, baseline, max(after) if after else None,
                                  charts.best_change(baseline, after)))
-    safety, any_event = tables.adverse_events_by_term(events)
-    ordered = sorted(swimmer_rows, key=lambda r: (-r[0], r[1].study_number))
-    pages = max(1, -(-len(ordered) // charts.SWIMMER_PAGE))
-    page = min(max(1, swimmer_page), pages)
-    lanes = [_swimmer_row(shown, days, facts, own_events) for days, shown, facts, own_events
-             in ordered[(page - 1) * charts.SWIMMER_PAGE:page * charts.SWIMMER_PAGE]]
-    return Dashboard(
-        consort=consort_counts(user, study, narrowed.consort()), participants=len(participants),
-        outcomes=tables.outcome_groups(outcome_rows),
-        analytes=[_analyte_chart(analyte, e) for analyte, e in sorted(per_analyte.items())],
-        swimmer_rows=lanes, swimmer=charts.build_swimmer(lanes), swimmer_total=len(ordered), swimmer_page=page,
-        swimmer_pages=pages,
-        adverse_events=safety, any_adverse_event=any_event, serious=tables.serious_events(events),
-        dlts=tables.dlt_rows(dlt_inputs),
-    )
+    found = dict.fromkeys(Dashboard.__dataclass_fields__)
+    found["built"] = tuple(part for part in PARTS if part in parts)
+    if FLOW in parts:
+        found["consort"] = consort_counts(user, study, narrowed.consort())
+    if with_outcomes or with_safety:
+        found["participants"] = len(participants)
+    if with_outcomes:
+        ordered = sorted(swimmer_rows, key=lambda r: (-r[0], r[1].study_number))
+        pages = max(1, -(-len(ordered) // charts.SWIMMER_PAGE))
+        page = min(max(1, swimmer_page), pages)
+        lanes = [_swimmer_row(shown, days, facts, own_events) for days, shown, facts, own_events
+                 in ordered[(page - 1) * charts.SWIMMER_PAGE:page * charts.SWIMMER_PAGE]]
+        found.update(outcomes=tables.outcome_groups(outcome_rows),
+                     analytes=[_analyte_chart(analyte, e) for analyte, e in sorted(per_analyte.items())],
+                     swimmer_rows=lanes, swimmer=charts.build_swimmer(lanes), swimmer_total=len(ordered),
+                     swimmer_page=page, swimmer_pages=pages)
+    if with_safety:
+        safety, any_event = tables.adverse_events_by_term(events)
+        found.update(adverse_events=safety, any_adverse_event=any_event, serious=tables.serious_events(events),
+                     dlts=tables.dlt_rows(dlt_inputs))
+    return Dashboard(**found)
+
+
+def _count_safety(shown: Shown, group: str, own_events: list[EventValues], today: date, counted_as: dict,
+                  dlt_input_of: dict, dlt_inputs: list, events: list) -> None:
+    """The participant's 3+3 input and confirmed events added to `dlt_inputs` and `events`.
+    Participants without adverse events and with the same status and infusions count alike
+    (`counted_as`), and every participant of the same group and counts shares one input."""
+    key = None if own_events else (shown.status, shown.infusions)
+    counts = counted_as.get(key) if key is not None else None
+    if counts is None:
+        counts = escalation_counts(shown.status, shown.infusions, own_events, today=today)
+        if key is not None:
+            counted_as[key] = counts
+    dlt_key = (group, *counts)
+    dlt_input = dlt_input_of.get(dlt_key)
+    if dlt_input is None:
+        dlt_input = dlt_input_of[dlt_key] = tables.DltInput(*dlt_key)
+    dlt_inputs.append(dlt_input)
+    if own_events:
+        events += [tables.EventRow(shown.row.pk, e.term, e.grade, bool(e.serious)) for e in own_events
+                   if e.status == "confirmed"]

@@ -80,6 +80,28 @@ TRACKED = (
 )
 
 
+# The kinds of data (`KINDS`, each a column of the version row holding a token drawn again at every
+# raise): the dashboard's parts are cached under the kinds they read (`followup.dashboard_cache`).
+KINDS = ("screenings", "participants", "infusions", "casebooks", "adverse_events", "escalation",
+         "configuration", "outcomes")
+KIND_OF = {
+    "Screening": "screenings", "ScreeningLab": "screenings", "PriorTherapy": "screenings", "Consent": "screenings",
+    "Participant": "participants", "Infusion": "infusions",
+    "Visit": "casebooks", "Assessment": "casebooks", "LabResult": "casebooks", "Transfusion": "casebooks",
+    "RescueTherapy": "casebooks", "AdverseEvent": "adverse_events", "EscalationDecision": "escalation",
+    "Study": "configuration", "Arm": "configuration", "DoseLevel": "configuration",
+    "InfusionDefinition": "configuration", "StudyDisease": "configuration", "EligibilityCriterion": "configuration",
+    "VisitDefinition": "configuration", "ResponseCriteriaSet": "configuration",
+    "OutcomeResult": "outcomes", "OutcomeSnapshot": "outcomes",
+}
+# PostgreSQL's pending rows hold -(study * KIND_BASE + kind + 1) (the kind's index in `KINDS`): negative,
+# so that a study id recorded by the triggers before the kinds (a transaction open while they were
+# installed) is still read, as every kind of that study.
+KIND_BASE = 16
+_WRITTEN = (f"(SELECT CASE WHEN s < 0 THEN (-s - 1) / {KIND_BASE} ELSE s END AS study, "
+            f"CASE WHEN s < 0 THEN (-s - 1) % {KIND_BASE} ELSE -1 END AS kind FROM unnest(touched) s)")
+
+
 def _studies_sql(get_model, how, row: str, pg: bool) -> str:
     """SQL selecting the study id (as `sid`) of the written row `row` (`n` of the transition table on
     PostgreSQL, `NEW` on SQLite)."""
@@ -104,12 +126,12 @@ def _studies_sql(get_model, how, row: str, pg: bool) -> str:
 
 
 def _tracked(get_model):
-    """(trigger name, table, the SQL of the written rows' studies for PostgreSQL and for SQLite, whether
-    updates and deletions of the table count too)."""
+    """(trigger name, table, the kind of data, the SQL of the written rows' studies for PostgreSQL and for
+    SQLite, whether updates and deletions of the table count too)."""
     for app, name, how, kind in TRACKED:
         model = get_model(app, f"Historical{name}" if kind == HISTORY else name)
         table = model._meta.db_table
-        yield (f"{TRIGGER_PREFIX}{table}", table, _studies_sql(get_model, how, "n", True),
+        yield (f"{TRIGGER_PREFIX}{table}", table, KIND_OF[name], _studies_sql(get_model, how, "n", True),
                _studies_sql(get_model, how, "NEW", False), _studies_sql(get_model, how, "OLD", False), kind == OWN)
 
 
@@ -125,11 +147,17 @@ def _commit_statements(versions: str) -> list[str]:
         f"DECLARE touched bigint[]; BEGIN "
         f"DELETE FROM {PENDING} WHERE xact = NEW.xact RETURNING studies INTO touched; "
         f"IF touched IS NULL THEN RETURN NULL; END IF; "
-        f"PERFORM 1 FROM {versions} WHERE study_id = ANY(touched) ORDER BY study_id FOR UPDATE; "
-        f"INSERT INTO {versions} (study_id, version, token) "
-        f"SELECT s, 1, floor(random() * 9e15)::bigint FROM unnest(touched) s ORDER BY s "
-        f"ON CONFLICT (study_id) DO UPDATE SET version = {versions}.version + 1, token = EXCLUDED.token; "
-        f"RETURN NULL; END $$",
+        f"PERFORM 1 FROM {versions} WHERE study_id IN (SELECT w.study FROM {_WRITTEN} w) "
+        f"ORDER BY study_id FOR UPDATE; "
+        f"INSERT INTO {versions} (study_id, version, token, {', '.join(KINDS)}) "
+        f"SELECT w.study, 1, floor(random() * 9e15)::bigint, "
+        + ", ".join(f"CASE WHEN bool_or(w.kind IN ({index}, -1)) THEN floor(random() * 9e15)::bigint + 1 ELSE 0 END"
+                    for index, _kind in enumerate(KINDS))
+        + f" FROM {_WRITTEN} w GROUP BY w.study ORDER BY w.study "
+        f"ON CONFLICT (study_id) DO UPDATE SET version = {versions}.version + 1, token = EXCLUDED.token, "
+        + ", ".join(f"{kind} = CASE WHEN EXCLUDED.{kind} <> 0 THEN EXCLUDED.{kind} ELSE {versions}.{kind} END"
+                    for kind in KINDS) + "; "
+        "RETURN NULL; END $$",
         f"DROP TRIGGER IF EXISTS {COMMIT_TRIGGER} ON {PENDING}",
         f"CREATE CONSTRAINT TRIGGER {COMMIT_TRIGGER} AFTER INSERT ON {PENDING} DEFERRABLE INITIALLY DEFERRED "
         f"FOR EACH ROW EXECUTE FUNCTION {COMMIT_TRIGGER}()",
@@ -139,12 +167,14 @@ def _commit_statements(versions: str) -> list[str]:
 def _statements(vendor: str, get_model) -> list[str]:
     versions = get_model("followup", "DashboardVersion")._meta.db_table
     statements = _commit_statements(versions) if vendor == "postgresql" else []
-    for trigger, table, pg_rows, new_rows, old_rows, every_write in _tracked(get_model):
+    for trigger, table, kind, pg_rows, new_rows, old_rows, every_write in _tracked(get_model):
         if vendor == "postgresql":
+            coded = f"-(r.sid * {KIND_BASE} + {KINDS.index(kind) + 1})"  # the study and the kind written
             statements.append(
                 f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                 f"INSERT INTO {PENDING} (xact, studies) "
-                f"SELECT pg_current_xact_id()::text::bigint, array_agg(DISTINCT r.sid ORDER BY r.sid) "
+                f"SELECT pg_current_xact_id()::text::bigint, "
+                f"array_agg(DISTINCT {coded} ORDER BY {coded}) "
                 f"FROM ({pg_rows}) r WHERE r.sid IS NOT NULL HAVING count(*) > 0 "
                 f"ON CONFLICT (xact) DO UPDATE SET studies = ARRAY(SELECT DISTINCT s FROM unnest("
                 f"{PENDING}.studies || EXCLUDED.studies) s ORDER BY s) "
@@ -165,9 +195,11 @@ def _statements(vendor: str, get_model) -> list[str]:
                     # a deletion only raises an existing row (an insert made it): emptying the
                     # tables must not make a row for a study that is gone or going
                     + ("" if event == "DELETE" else
-                       f"INSERT OR IGNORE INTO {versions} (study_id, version, token) "
-                       f"SELECT q.sid, 0, 0 FROM ({rows}) q WHERE q.sid IS NOT NULL; ")
-                    + f"UPDATE {versions} SET version = version + 1, token = random() "
+                       f"INSERT OR IGNORE INTO {versions} (study_id, version, token, {', '.join(KINDS)}) "
+                       f"SELECT q.sid, 0, 0{', 0' * len(KINDS)} FROM ({rows}) q WHERE q.sid IS NOT NULL; ")
+                    # a kind's token never 0 (the value of a kind not written since its row was made)
+                    + f"UPDATE {versions} SET version = version + 1, token = random(), "
+                    f"{kind} = abs(random() % 9000000000000000) + 1 "
                     f"WHERE study_id IN (SELECT q.sid FROM ({rows}) q); END"]
         else:
             raise NotImplementedError(f"The dashboard version triggers are written for PostgreSQL and SQLite, "
@@ -185,7 +217,7 @@ def install(connection, get_model=None) -> None:
 
 def uninstall(connection, get_model=None) -> None:
     with connection.cursor() as cursor:
-        for trigger, table, *_rest, every_write in _tracked(get_model or apps.get_model):
+        for trigger, table, _kind, *_rest, every_write in _tracked(get_model or apps.get_model):
             for suffix in ("insert", "update", "delete") if every_write else ("insert",):
                 if connection.vendor == "postgresql":
                     cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}_{suffix} ON {table}")
@@ -213,3 +245,14 @@ def current(study_id: int) -> str:
 
     found = DashboardVersion.objects.filter(study_id=study_id).values_list("version", "token").first()
     return f"{found[0]}.{found[1]}" if found else "0"
+
+
+def of_kinds(study_id: int) -> dict[str, str]:
+    """The study's token of each kind of data (`KINDS`; "0": not written since its row was made, or no
+    row yet) and, under "all", its data version as `current` gives it: one statement."""
+    from .signoff_models import DashboardVersion  # noqa: PLC0415
+
+    found = DashboardVersion.objects.filter(study_id=study_id).values_list("version", "token", *KINDS).first()
+    if found is None:
+        return {"all": "0", **{kind: "0" for kind in KINDS}}
+    return {"all": f"{found[0]}.{found[1]}", **{kind: str(value) for kind, value in zip(KINDS, found[2:])}}

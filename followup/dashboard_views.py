@@ -17,7 +17,7 @@ from trials.models import Study, StudyDisease
 from trials.scoping import Action, site_ids_for
 from trials.templatetags.trials_tags import disease_name
 
-from .dashboard import DashboardFilter, dashboard
+from .dashboard import PARTS, DashboardFilter, dashboard
 from . import dashboard_cache, dashboard_charts
 from .survival_chart import duration_rows
 
@@ -69,6 +69,18 @@ def _lanes_pages(request, data) -> dict:
             "last": (page - 1) * dashboard_charts.SWIMMER_PAGE + len(data.swimmer_rows)}
 
 
+def _part_context(request, study, part: str, data) -> dict:
+    if part == "flow":
+        criteria_text = dict(study.criteria.values_list("code", "text"))
+        labels = dict(WithdrawalReason.choices)
+        return {"data": data,
+                "failed_rows": [(c, criteria_text.get(c, ""), n) for c, n in data.consort.failed_by_criterion],
+                "withdrawn_rows": [(r, labels.get(r, r), n) for r, n in data.consort.withdrawn_by_reason]}
+    if part == "outcomes":
+        return {"data": data, "lanes_pages": _lanes_pages(request, data), "durations": duration_rows(data.outcomes)}
+    return {"data": data}
+
+
 @login_required
 def study_dashboard(request, code):
     diseases = Prefetch("diseases", queryset=StudyDisease.objects.select_related("response_criteria"))
@@ -81,24 +93,23 @@ def study_dashboard(request, code):
                                diseases=[d.disease for d in study.diseases.all()], arms=list(study.arms.all()))
     narrowed = form.narrowed([site.pk for site in sites])
     page = request.GET.get(LANES_PAGE, "")
-    # The data version first: what is read after it is at least as recent (`followup.dashboard_cache`).
-    entry = dashboard_cache.key(study, version=dashboard_cache.version_of(study), visible_site_ids=mine,
-                                narrowed=narrowed, query=request.GET.urlencode())
+    # The data's tokens first: what is read after them is at least as recent (`followup.dashboard_cache`).
+    tokens = dashboard_cache.tokens_of(study)
+    entries = {part: dashboard_cache.key(study, part=part, tokens=tokens, visible_site_ids=mine, narrowed=narrowed,
+                                         query=request.GET.urlencode()) for part in PARTS}
     context = {"study": study, "form": form, "filtered": any(request.GET.get(name) for name in form.fields)}
-    body = dashboard_cache.read(entry)
-    if body is None:
+    found = dashboard_cache.read(list(entries.values()))
+    html = {part: found[entry] for part, entry in entries.items() if entry in found}
+    missing = tuple(part for part in PARTS if part not in html)
+    if missing:  # built again: the parts whose data moved (all on a first read)
         with dashboard_cache.collector_paused():
-            data = dashboard(request.user, study, narrowed,
+            data = dashboard(request.user, study, narrowed, parts=missing,
                              swimmer_page=int(page) if page.isdigit() and len(page) < 6 else 1)
-        criteria_text = dict(study.criteria.values_list("code", "text"))
-        labels = dict(WithdrawalReason.choices)
         context["data"] = data
-        body = render_to_string("followup/_dashboard_body.html", {
-            "data": data, "lanes_pages": _lanes_pages(request, data),
-            "failed_rows": [(c, criteria_text.get(c, ""), n) for c, n in data.consort.failed_by_criterion],
-            "withdrawn_rows": [(r, labels.get(r, r), n) for r, n in data.consort.withdrawn_by_reason],
-            "durations": duration_rows(data.outcomes),
-        })
-        dashboard_cache.keep(entry, body)
+        for part in missing:
+            html[part] = render_to_string(f"followup/_dashboard_part_{part}.html", _part_context(request, study,
+                                                                                                 part, data))
+        dashboard_cache.keep({entries[part]: html[part] for part in missing})
+    body = "".join(html[part] for part in PARTS)
     context["body"] = mark_safe(body)  # noqa: S308 (the HTML rendered by the template above, escaped there)
     return render(request, "followup/study_dashboard.html", context)

@@ -17,7 +17,9 @@ as `export_xlsx` writes it. The result is byte-for-byte the Python writers'
 """
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from dataclasses import dataclass
 
 from django.db import connection
@@ -26,6 +28,7 @@ from django.utils import timezone
 from .export_domains import _lab_querysets, _lab_units, describe
 
 FLUSH = 1 << 20  # bytes gathered before they go to the zip member
+BLOCKS_AHEAD = 4  # blocks received and not yet deflated (the memory a copy holds: about 5 MB)
 # The memory of each of the database's sorts during a copy: the lab values of 10,000 participants
 # (100,000 rows) are sorted in memory rather than on disk (4 MB by default).
 WORK_MEM = "32MB"
@@ -130,14 +133,27 @@ class Select:
 
     def xml(self, letters: list[str], first_row: int) -> str:
         """The SELECT of one text per row: the worksheet's <row> as `export_xlsx` writes it, the
-        rows numbered from `first_row` (each value formatted once, in a subquery, then wrapped)."""
+        rows numbered from `first_row` (each value formatted once, in a subquery, then wrapped).
+        The texts are searched for what a cell must escape or shorten once per row, all together:
+        the rare row that holds any has each of its texts escaped, the others are written as they are."""
         inner, names = self._inner()
-        values = ", ".join(f"{sql} AS f{i}" for i, sql in enumerate(self._columns([f"t.{n}" for n in names])))
-        cells = ", ".join(_xml_cell(kind, letter, f"u.f{i}")
-                          for i, ((kind, _), letter) in enumerate(zip(self.cells, letters, strict=True)))
-        return (f"SELECT concat('<row r=\"', u.n, '\">', {cells}, '</row>') FROM (SELECT "
-                f"(row_number() OVER () + {int(first_row) - 1})::text AS n, {values} "
-                f"FROM ({inner}) AS t({', '.join(names)})) AS u")
+        columns = self._columns([f"t.{n}" for n in names])
+        values = ", ".join(f"{sql} AS f{i}" for i, sql in enumerate(columns))
+        texts = [f"u.f{i}" for i, (kind, _) in enumerate(self.cells) if kind not in PLAIN]
+
+        def row(escaped: bool) -> str:
+            cells = ", ".join(_xml_cell(kind, letter, f"u.f{i}", escaped)
+                              for i, ((kind, _), letter) in enumerate(zip(self.cells, letters, strict=True)))
+            return f"concat('<row r=\"', u.n, '\">', {cells}, '</row>')"
+
+        select = row(True) if not texts else (
+            f"CASE WHEN u.s ~ {_SPECIAL} OR length(u.s) > 32767 THEN {row(True)} ELSE {row(False)} END")
+        every_text = f", concat({', '.join(t.replace('u.', 't2.') for t in texts)}) AS s" if texts else ""
+        numbered = (f"SELECT (row_number() OVER () + {int(first_row) - 1})::text AS n, {values} "
+                    f"FROM ({inner}) AS t({', '.join(names)})")
+        if not texts:
+            return f"SELECT {select} FROM ({numbered}) AS u"
+        return (f"SELECT {select} FROM (SELECT t2.*{every_text} FROM ({numbered}) AS t2) AS u")
 
 
 NUMERIC = {"integer", "number", "boolean"}
@@ -148,12 +164,13 @@ _CONTROL = "E'" + "".join(f"\\x{c:02x}" for c in range(1, 32) if c not in (9, 10
 _SPECIAL = "E'[&<>" + "".join(f"\\x{c:02x}" for c in range(1, 32) if c not in (9, 10, 13)) + "]'"
 
 
-def _xml_cell(kind: str, letter: str, value: str) -> str:
+def _xml_cell(kind: str, letter: str, value: str, escaped: bool = True) -> str:
     """A cell as `export_xlsx._cell` writes it: a number as a number, any other value as an inline
-    text (escaped, without control characters, at most 32,767 characters); NULL: no cell (the
-    cell's `||` is NULL, which the row's `concat` leaves out)."""
+    text (escaped, without control characters, at most 32,767 characters; not `escaped`: a text
+    known to need none of it); NULL: no cell (the cell's `||` is NULL, which the row's `concat`
+    leaves out)."""
     start = f"'<c r=\"{letter}' || u.n || '\""
-    text = value if kind in PLAIN else (
+    text = value if kind in PLAIN or not escaped else (
         f"CASE WHEN {value} ~ {_SPECIAL} OR length({value}) > 32767 THEN replace(replace(replace(left(translate("
         f"{value}, {_CONTROL}, ''), 32767), '&', '&amp;'), '<', '&lt;'), '>', '&gt;') ELSE {value} END")
     inline = f"({start} t=\"inlineStr\"><is><t xml:space=\"preserve\">' || {text} || '</t></is></c>')"
@@ -236,18 +253,54 @@ class _Rows:
         self.reported = self.rows
 
 
+class _Deflating:
+    """The zip member `raw` written in a thread: zlib deflates a block (and the file takes it)
+    without holding the GIL, so the database's next rows are received meanwhile. Blocks are
+    written in the order given; an error of the thread is raised by `close`."""
+
+    def __init__(self, raw):
+        self.raw, self.error = raw, None
+        self.blocks: queue.Queue = queue.Queue(BLOCKS_AHEAD)
+        self.thread = threading.Thread(target=self._run, name="export-deflate", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (block := self.blocks.get()) is not None:
+            if self.error is None:
+                try:
+                    self.raw.write(block)
+                except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+                    self.error = error
+
+    def write(self, block) -> None:
+        if self.error is not None:
+            raise self.error
+        self.blocks.put(bytes(block))
+
+    def close(self) -> None:
+        self.blocks.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _copy(statements, rows: _Rows, options: str) -> int:
     zone = getattr(timezone.get_current_timezone(), "key", None) or timezone.get_current_timezone_name()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('TimeZone'), current_setting('work_mem')")
-        session = cursor.fetchone()
-        cursor.execute("SELECT set_config('TimeZone', %s, false), set_config('work_mem', %s, false)", [zone, WORK_MEM])
-        try:
-            for statement in statements:
-                cursor.cursor.copy_expert(f"COPY ({statement(rows.rows)}) TO STDOUT WITH ({options})", rows)
-        finally:
-            cursor.execute("SELECT set_config('TimeZone', %s, false), set_config('work_mem', %s, false)", session)
-    rows.flush()
+    raw = rows.raw = _Deflating(rows.raw)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('TimeZone'), current_setting('work_mem')")
+            session = cursor.fetchone()
+            cursor.execute("SELECT set_config('TimeZone', %s, false), set_config('work_mem', %s, false)",
+                           [zone, WORK_MEM])
+            try:
+                for statement in statements:
+                    cursor.cursor.copy_expert(f"COPY ({statement(rows.rows)}) TO STDOUT WITH ({options})", rows)
+            finally:
+                cursor.execute("SELECT set_config('TimeZone', %s, false), set_config('work_mem', %s, false)", session)
+        rows.flush()
+    finally:
+        raw.close()
     return rows.rows
 
 

@@ -30,7 +30,7 @@ from enrollment.models import Consent, Participant, PriorTherapy, Screening, Scr
 from trials.models import Arm, DoseLevel, SiteMembership
 
 from . import export_odm_meta as meta_mod
-from .export_odm_audit import (SYSTEM_USER, Audit, Removals, item_history, removal_users, user_oid,
+from .export_odm_audit import (SYSTEM_USER, Audit, Removals, audit_record, removal_users, user_oid,
                                write_audit_record)
 from .export_odm_meta import (ADVERSE_EVENT, ASSESSMENT, CONSENT, ENROLMENT, FORM_AE, FORM_CONSENT, FORM_ENROLMENT,
                               FORM_INFUSION, FORM_SCREENING, FORM_VISIT, IG_SCREENING_ITEMS, IG_VISIT_ITEMS, INFUSION,
@@ -68,6 +68,10 @@ def odm_value(value, datatype: str) -> str | None:
             return str(value)
         if kind is date:
             return value.isoformat()
+        if kind is float:
+            if not math.isfinite(value):
+                return None
+            return str(int(value)) if datatype == "integer" and value.is_integer() else repr(value)
     if value == "" or value == [] or value == {}:
         return None
     if datatype == "boolean" or isinstance(value, bool):
@@ -94,8 +98,18 @@ _TEXT = re.compile(r"[&<>]")
 _ATTRIBUTE_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
                        "\t": "&#9;"}
 _TEXT_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_OIDS: dict[str, str] = {}  # an item's OID as an attribute value, escaped once
-FLUSH_PARTS = 20000  # pieces of text gathered before they are encoded and written
+FLUSH_PARTS = 5000  # pieces of text gathered before they are encoded and written (an item group is one)
+
+
+_UNSET = object()
+_SAME_TEXT = frozenset((str, int, bool, float, date))  # equal values of these types are the same ODM text
+
+
+def _same_text(value, other) -> bool:
+    """Whether `odm_value` words `value` as it words `other` because they are equal (a float zero is
+    not taken for another: -0.0 == 0.0)."""
+    kind = type(value)
+    return kind is type(other) and kind in _SAME_TEXT and value == other and (kind is not float or bool(value))
 
 
 def attribute(value) -> str:
@@ -281,18 +295,18 @@ def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants, not_enro
     for model, path in _AUDITED:
         current = model.objects.filter(**{f"{path}__in": participants.values("pk")}).values("pk")
         user_ids.update(model.history.filter(id__in=current, history_user__isnull=False)
-                        .values_list("history_user_id", flat=True).distinct())
+                        .order_by().values_list("history_user_id", flat=True).distinct())
     for model, path in _SCREENING_RECORDS:
         current = model.objects.filter(**{f"{path}__in": not_enrolled.values("pk")}).values("pk")
         user_ids.update(model.history.filter(id__in=current, history_user__isnull=False)
-                        .values_list("history_user_id", flat=True).distinct())
+                        .order_by().values_list("history_user_id", flat=True).distinct())
     user_ids.update(removal_users(participants, not_enrolled))
     user_ids.update(not_enrolled.filter(eligibility_confirmed_by__isnull=False)
-                    .values_list("eligibility_confirmed_by_id", flat=True).distinct())
+                    .order_by().values_list("eligibility_confirmed_by_id", flat=True).distinct())
     user_ids.update(Screening.objects.filter(participant__in=participants, eligibility_confirmed_by__isnull=False)
-                    .values_list("eligibility_confirmed_by_id", flat=True).distinct())
+                    .order_by().values_list("eligibility_confirmed_by_id", flat=True).distinct())
     user_ids.update(AdverseEvent.objects.filter(participant__in=participants, confirmed_by__isnull=False)
-                    .values_list("confirmed_by_id", flat=True).distinct())
+                    .order_by().values_list("confirmed_by_id", flat=True).distinct())
     memberships = defaultdict(list)
     for user_id, site_id in SiteMembership.objects.filter(
             user_id__in=user_ids, site__in=[s.pk for s in sites]).values_list("user_id", "site_id"):
@@ -341,6 +355,9 @@ class _ClinicalWriter:
         self.count = 0
         self.location = ""
         self.removed = Removals()
+        self._field_specs: dict[str, list[tuple]] = {}
+        self._unit_refs = {symbol: f"<MeasurementUnitRef MeasurementUnitOID={attribute(oid)}/>"
+                           for symbol, oid in meta.units.items()}
         # What a history row holds by its id and the current row by its code (`export_odm_audit`).
         self.codes = {"arm": dict(Arm.objects.filter(study=study).values_list("id", "code")),
                       "dose_level": dict(DoseLevel.objects.filter(arm__study=study).values_list("id", "code"))}
@@ -530,44 +547,76 @@ class _ClinicalWriter:
 
     def _group(self, group: Group, row: dict, *, repeat=None, audit_pk=None) -> None:
         """The row's ItemGroupData: each item's earlier values, then its current value
-        (`export_odm_audit`); nothing when it holds no value and never held one."""
+        (`export_odm_audit`); nothing when it holds no value and never held one. What
+        `item_history` and `_item` do, inline (this loop writes every ItemData of the document)."""
         pk = audit_pk if audit_pk is not None else row.get("id")
         audit = self.audits.get(group.oid)
+        history = audit.rows.get(pk) if audit is not None else None
         items = []
-        for f in group.fields:
-            value = odm_value(f.value(row), f.datatype)
-            earlier, last = item_history(audit, pk, f, value)
+        for spec in self._fields(group):
+            f, get, key, datatype, _start = spec
+            raw = get(row) if get else row.get(key)
+            earlier, last = (), None
+            if history:
+                # `Audit.changes`: each change of the item's value, oldest first (a value equal to the
+                # one before, of a type whose equal values have the same text, is not converted again).
+                found, previous, previous_raw = [], None, _UNSET
+                for old_row in history:
+                    old_raw = get(old_row) if get else old_row.get(key)
+                    if not (old_raw is previous_raw or _same_text(old_raw, previous_raw)):
+                        previous = odm_value(old_raw, datatype)
+                        if (previous != found[-1][1]) if found else (previous is not None):
+                            found.append((old_row, previous))
+                    previous_raw = old_raw
+                value = previous if raw is previous_raw or _same_text(raw, previous_raw) else odm_value(raw, datatype)
+                if found and found[-1][1] == value:
+                    last = found.pop()[0]
+                earlier = found
+            else:
+                value = odm_value(raw, datatype)
             if value is not None or earlier:
-                items.append((f, value, earlier, last))
+                items.append((spec, value, earlier, last))
         if not items:
             return
-        self.xml.start("ItemGroupData", ItemGroupOID=group.oid, ItemGroupRepeatKey=repeat)
+        xml = self.xml
+        xml.start("ItemGroupData", ItemGroupOID=group.oid, ItemGroupRepeatKey=repeat)
         if audit is not None:
-            write_audit_record(self.xml, audit.latest(pk), audit.label, self.location)
+            write_audit_record(xml, audit.latest(pk), audit.label, self.location)
         if group.signature and row.get(group.signature[2]):
             self._signature(*group.signature, row)
-        for f, value, earlier, last in items:
-            for n, (history, old) in enumerate(earlier):
-                self._item(f, old, history, history, "Insert" if n == 0 else "Update", audit)
-            self._item(f, value, row, last, "Update" if earlier else "Insert", audit)
+        parts, label = [], audit.label if audit is not None else None
+        for spec, value, earlier, last in items:
+            for n, (old_row, old) in enumerate(earlier):
+                parts.append(self._item(spec, old, old_row, old_row, "Insert" if n == 0 else "Update", label))
+            parts.append(self._item(spec, value, row, last, "Update" if earlier else "Insert", label))
             if value is not None:
                 self.count += 1
-        self.xml.end("ItemGroupData")
+        xml.raw("".join(parts))
+        xml.end("ItemGroupData")
 
-    def _item(self, f, value, row, history, transaction: str, audit) -> None:
-        xml = self.xml
-        oid = _OIDS.get(f.oid) or _OIDS.setdefault(f.oid, attribute(f.oid))
+    def _fields(self, group: Group) -> list[tuple]:
+        """(field, its getter, its key, its data type, the ItemData's start) of each item of the group."""
+        found = self._field_specs.get(group.oid)
+        if found is None:
+            found = self._field_specs[group.oid] = [
+                (f, f.get, f.key, f.datatype, f"<ItemData ItemOID={attribute(f.oid)} TransactionType=\"")
+                for f in group.fields]
+        return found
+
+    def _item(self, spec, value, row, history, transaction: str, label) -> str:
+        """An ItemData as `_Xml` writes it: the value, the audit record of the change that set it
+        (`label`: the history's, None without history), its unit."""
+        f, start = spec[0], spec[4]
         if value is None:
-            xml.raw(f'<ItemData ItemOID={oid} TransactionType="{transaction}" IsNull="Yes"')
+            head = f'{start}{transaction}" IsNull="Yes"'
         else:
-            xml.raw(f'<ItemData ItemOID={oid} TransactionType="{transaction}" Value={attribute(value)}')
-        xml.pending = True
-        if audit is not None:
-            write_audit_record(xml, history, audit.label, self.location)
-        symbol = f.unit or (row.get(f.unit_key) if f.unit_key else None)
-        if value is not None and symbol and symbol in self.meta.units:
-            xml.raw(f"<MeasurementUnitRef MeasurementUnitOID={attribute(self.meta.units[symbol])}/>")
-        xml.end("ItemData")
+            head = f'{start}{transaction}" Value=' + (attribute(value) if _ATTRIBUTE.search(value) else f'"{value}"')
+        body = audit_record(history, label, self.location) if label is not None and history is not None else ""
+        if value is not None:
+            symbol = f.unit or (row.get(f.unit_key) if f.unit_key else None)
+            if symbol:
+                body += self._unit_refs.get(symbol, "")
+        return f"{head}>{body}</ItemData>" if body else f"{head}/>"
 
     def _signature(self, definition: str, by: str, at: str, row: dict) -> None:
         xml = self.xml

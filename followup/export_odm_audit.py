@@ -88,10 +88,13 @@ def item_history(audit: Audit | None, pk, f, current: str | None) -> tuple[list,
 
 
 def write_audit_record(xml, history, label: str, location: str) -> None:
-    """The AuditRecord of a history row; built once per row (every item it set carries the same),
-    then written as it is."""
-    if history is None:
-        return
+    """The AuditRecord of a history row, written (nothing when there is none)."""
+    if history is not None:
+        xml.raw(audit_record(history, label, location))
+
+
+def audit_record(history: dict, label: str, location: str) -> str:
+    """The AuditRecord of a history row; built once per row (every item it set carries the same)."""
     text = history.get("_audit_xml")
     if text is None:
         reason = history["history_change_reason"]
@@ -103,7 +106,7 @@ def write_audit_record(xml, history, label: str, location: str) -> None:
             + (f"<ReasonForChange>{escape(reason)}</ReasonForChange>" if reason else "")
             + f"<SourceID>{escape(source)}</SourceID>"
             "</AuditRecord>")
-    xml.raw(text)
+    return text
 
 
 # The records deleted outright from a form that stays (a lab value dropped, the transfusions or
@@ -133,7 +136,7 @@ def removal_users(participants, not_enrolled) -> set[int]:
         if parent == "screening":
             scope |= Q(screening__in=not_enrolled.values("pk"))
         found.update(model.history.filter(scope, history_type="-", history_user__isnull=False)
-                     .values_list("history_user_id", flat=True).distinct())
+                     .order_by().values_list("history_user_id", flat=True).distinct())
     return found
 
 

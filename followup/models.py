@@ -89,7 +89,13 @@ class Visit(VersionedModel):
         """Planned after an infusion not given yet (provisional, positive offset; `definition`
         loaded): it cannot be done before that infusion and its dates move when it is given. The
         participant page shows it as waiting and the worklist leaves it out."""
-        return self.provisional and self.definition.offset > 0
+        return waits_for_infusion(self.provisional, self.definition.offset)
+
+
+def waits_for_infusion(provisional: bool, offset: int) -> bool:
+    """`Visit.waits_for_infusion` of a visit read as plain values: its `provisional` and its
+    definition's `offset`."""
+    return provisional and offset > 0
 
 
 class AdverseEventCategory(models.TextChoices):

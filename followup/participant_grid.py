@@ -17,29 +17,32 @@ from datetime import datetime
 from functools import lru_cache
 from urllib.parse import quote
 
-from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.http import RFC3986_SUBDELIMS
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from dosing.models import Infusion
 from enrollment.enums import ParticipantStatus
-from enrollment.locks import lock_of
+from enrollment.selectors import participants_visible
 from trials.content import content
 from trials.models import InfusionDefinition, VisitDefinition
 from trials.scoping import Action, site_ids_for
 from trials.selectors import visit_definition_order
 
-from .models import Visit
-from .participant_schedule import participant_schedule
-from .record_states import LOCKED, SIGNED, VERIFIED, CloseOut
-from .sdv import plan_scope, schedule_record_states, verification_prefetch
-from .signoff import casebook_signature_state, signoff_annotations
+from .models import Visit, waits_for_infusion
+from .participant_list import ORDER
+from .participant_schedule import scheduled_infusion_status, scheduled_visit_status
+from .record_states import LOCKED, SIGNED, VERIFIED, CloseOut, Tick
+from .record_values import field_item_codes
+from .schedule import PlannedVisit
+from .sdv import plan_scope, schedule_record_states
+from .sdv_models import ItemVerification
+from .signoff import CASEBOOK_CHANGED_AT, CASEBOOK_SIGNED_AT, signature_valid, signed_annotations
 
 PLANNED = "planned"
 WAITING = "waiting"
@@ -146,7 +149,7 @@ def _cell_parts(kind: str, key, state: str, monitoring: str | None, language: st
 
 @dataclass(frozen=True)
 class GridRow:
-    participant: object
+    participant: object  # a row of plain values (`grid_shown`): pk, study_number, screening__initials, ...
     cells: list  # a Cell or None (not planned for this participant) per column
 
     def cells_html(self) -> str:
@@ -156,6 +159,20 @@ class GridRow:
         language = get_language()
         return mark_safe("".join(f'<td class="text-center p-0">{cell.html(language)}</td>' if cell else empty
                                  for cell in self.cells))
+
+    def html(self, detail: str) -> str:
+        """The row's `<tr>` (escaped here, as the cells: no template variables per row), `detail` the
+        participant page's address, escaped."""
+        participant = self.participant
+        return (f'\n  <tr data-participant="{participant.pk}">\n    <th scope="row" class="text-nowrap">'
+                f'<a href="{detail}">{escape(participant.study_number)}</a> <span class="small text-muted">'
+                f'{escape(participant.screening__initials)}</span></th>\n    {self.cells_html()}\n  </tr>\n  ')
+
+
+def rows_html(rows: list[GridRow]) -> SafeString:
+    """The table's rows, safe HTML (`followup/participant_grid.html` puts them in its `<tbody>`)."""
+    links = _Links()
+    return mark_safe("".join(row.html(escape(links(links.detail, row.participant.pk))) for row in rows))
 
 
 class _Links:
@@ -196,75 +213,131 @@ def grid_columns(study, definitions: dict[int, VisitDefinition] | None = None) -
     return columns
 
 
-def grid_prefetch(rows):
-    """What the grid reads of each participant of a page, in a fixed number of statements: lists
-    (`grid_infusions`, `grid_visits`, `grid_verifications`), which cost no query set per participant.
-    The visits without their definitions: `grid_rows` gives them the study's (`grid_definitions`),
-    read once rather than once per visit."""
-    verifications = verification_prefetch()
-    return (rows.prefetch_related(
-        Prefetch("infusions", queryset=Infusion.objects.order_by("number"), to_attr="grid_infusions"),
-        Prefetch("visits", queryset=Visit.objects.all(), to_attr="grid_visits"),
-        Prefetch(verifications.prefetch_through, queryset=verifications.queryset, to_attr="grid_verifications"))
-            .annotate(**signoff_annotations()))
+# What the grid reads of each participant of a page, as plain values (no model instances).
+GRID_PARTICIPANT = ("pk", "study_number", "screening__initials", "site_id", "status", "locked_at",
+                    "study__locked_at", CASEBOOK_SIGNED_AT, CASEBOOK_CHANGED_AT)
+_INFUSION = tuple(dict.fromkeys(("participant_id", "pk", "number", "target_date", "window_start", "window_end",
+                                 "state", "started_at", "row_version", *field_item_codes("infusion"))))
+_VISIT = tuple(dict.fromkeys(("participant_id", "pk", "code", "definition_id", "target_at", "window_start",
+                              "window_end", "provisional", "timed", "state", "done_at", "row_version",
+                              *field_item_codes("visit"))))
+_TICK = ("participant_id", "record_kind", "record_pk", "item_code", "record_version", "verified_at")
 
 
-def _visit_url(participant, visit, record: bool, links: _Links) -> str:
-    if not record or visit.status not in _TO_RECORD:
+def grid_shown(user):
+    """The participants of the user's sites as the grid's rows read them (`KeyedPaginator`'s `shown`):
+    plain values (`GRID_PARTICIPANT`: the casebook's and the study's locks, the time of the casebook's
+    latest signature and of its latest change), in the list's order."""
+    return (participants_visible(user).annotate(**signed_annotations()).order_by(*ORDER)
+            .values_list(*GRID_PARTICIPANT, named=True))
+
+
+@dataclass
+class _Records:
+    """A page's infusions, visits and verification ticks by participant id, as plain values."""
+
+    infusions: dict
+    visits: dict
+    ticks: dict
+
+
+def _records(ids: list[int]) -> _Records:
+    """Three statements (none for an empty page), unordered: the rows are put in order per participant."""
+    found = _Records({}, {}, {})
+    if not ids:
+        return found
+    for row in Infusion.objects.filter(participant_id__in=ids).order_by().values_list(*_INFUSION, named=True):
+        found.infusions.setdefault(row.participant_id, []).append(row)
+    for row in Visit.objects.filter(participant_id__in=ids).order_by().values_list(*_VISIT, named=True):
+        found.visits.setdefault(row.participant_id, []).append(row)
+    ticks = (ItemVerification.objects.filter(participant_id__in=ids, record_kind__in=("infusion", "visit"))
+             .order_by().values_list(*_TICK))
+    for participant_id, kind, pk, code, version, verified_at in ticks:
+        found.ticks.setdefault(participant_id, {}).setdefault((kind, pk), []).append(
+            Tick(item_code=code, version=version, verified_by="", verified_at=verified_at))
+    return found
+
+
+def _visit_url(participant, visit, status: str, record: bool, links: _Links) -> str:
+    if not record or status not in _TO_RECORD:
         return links(links.detail, participant.pk)
     if visit.timed:
         return links(links.visit, participant.pk, visit.code)
     return links(links.assessment, participant.pk) + f"?visit={visit.code}"
 
 
-def _row(participant, columns, *, now: datetime, scope: str, capture: set[int], links: _Links) -> GridRow:
-    infusions, visits = participant.grid_infusions, participant.grid_visits
-    schedule = participant_schedule(participant, now=now, infusion_rows=infusions, visit_rows=visits)
-    lock = lock_of(participant)
-    close_out = CloseOut(signed=casebook_signature_state(participant).valid, locked=lock is not None)
-    states = schedule_record_states(participant, scope=scope, close_out=close_out, infusions=infusions,
-                                    visits=visits, verifications=participant.grid_verifications)
-    record = (participant.site_id in capture and participant.status != ParticipantStatus.WITHDRAWN
-              and lock is None)
-    detail = links(links.detail, participant.pk)
+@dataclass(frozen=True)
+class _Page:
+    """What every row of a page shares."""
+
+    now: datetime
+    today: object
+    zone: object
+    scope: str
+    capture: set
+    links: _Links
+    offsets: dict  # the visit definitions' offsets by id
+
+
+def _row(participant, records: _Records, columns, page: _Page) -> GridRow:
+    """The participant's cells: the schedule's statuses (`participant_schedule`'s, from plain values)
+    and the record states (`sdv.schedule_record_states`) of its infusions and visits."""
+    pk, zone, links = participant.pk, page.zone, page.links
+    held = participant.status == ParticipantStatus.WITHDRAWN
+    locked = participant.locked_at is not None or participant.study__locked_at is not None
+    close_out = CloseOut(signed=signature_valid(participant.casebook_signed_at, participant.casebook_changed_at),
+                         locked=locked)
+    infusions = sorted(records.infusions.get(pk, ()), key=lambda r: r.number)
+    visits = sorted(records.visits.get(pk, ()), key=lambda r: (r.target_at, r.pk))
+    states = schedule_record_states(scope=page.scope, close_out=close_out, ticks=records.ticks.get(pk, {}), records=[
+        *(("infusion", row.pk, row.state, row.row_version, row._asdict()) for row in infusions),
+        *(("visit", row.pk, row.state, row.row_version, row._asdict()) for row in visits)])
+    record = participant.site_id in page.capture and not held and not locked
+    detail = links(links.detail, pk)
     cells: dict[tuple[str, object], Cell] = {}
-    next_infusion = next((i.number for i in schedule["infusions"] if i.status in _TO_RECORD + ("waiting",)), None)
-    for infusion in schedule["infusions"]:
-        url = links(links.infusion, participant.pk) if record and infusion.number == next_infusion else detail
-        when = timezone.localtime(infusion.given_at).date() if infusion.given_at else infusion.target_date
-        cells[("infusion", infusion.number)] = Cell(
-            "infusion", infusion.number, grid_state(infusion.status),
-            monitoring_state(states.get(("infusion", infusion.pk))), url, when)
-    visits_done = {row.pk: row.done_at for row in visits}
-    for visit in schedule["visits"]:
-        done_at = visits_done.get(visit.pk)
-        when = timezone.localtime(done_at).date() if done_at else visit.target_date
-        cells[("visit", visit.code)] = Cell(
-            "visit", visit.code, grid_state(visit.status), monitoring_state(states.get(("visit", visit.pk))),
-            _visit_url(participant, visit, record, links), when)
+    pending = False  # an earlier infusion neither given nor missed
+    scheduled = []
+    for row in infusions:
+        scheduled.append((row, scheduled_infusion_status(row, today=page.today, held=held, pending=pending, zone=zone)))
+        pending = pending or row.state == "planned"
+    next_infusion = next((row.number for row, status in scheduled if status in _TO_RECORD + ("waiting",)), None)
+    for row, status in scheduled:
+        url = links(links.infusion, pk) if record and row.number == next_infusion else detail
+        when = timezone.localtime(row.started_at, zone).date() if row.state == "given" else row.target_date
+        cells[("infusion", row.number)] = Cell("infusion", row.number, grid_state(status),
+                                               monitoring_state(states.get(("infusion", row.pk))), url, when)
+    for row in visits:
+        planned = PlannedVisit(code=row.code, label="", target=row.target_at, window_start=row.window_start,
+                               window_end=row.window_end, provisional=row.provisional, timed=row.timed)
+        status = scheduled_visit_status(row, planned, now=page.now, held=held,
+                                        waits=waits_for_infusion(row.provisional, page.offsets[row.definition_id]))
+        when = timezone.localtime(row.done_at if row.done_at else row.target_at, zone).date()
+        cells[("visit", row.code)] = Cell(
+            "visit", row.code, grid_state(status), monitoring_state(states.get(("visit", row.pk))),
+            _visit_url(participant, row, status, record, links), when)
     return GridRow(participant, [cells.get((column.kind, column.key)) for column in columns])
 
 
-def _with_definitions(participants, definitions: dict[int, VisitDefinition]) -> None:
-    """Each visit of `participants` given its definition from `definitions` (those of another study,
-    which a page of the study's participants never holds, read in one statement)."""
-    visits = [visit for participant in participants for visit in participant.grid_visits]
-    missing = {visit.definition_id for visit in visits} - definitions.keys()
+def _offsets(records: _Records, definitions: dict[int, VisitDefinition]) -> dict[int, int]:
+    """The offset of each visit definition of `records`: from `definitions`, those of another study
+    (which a page of the study's participants never holds) read in one statement."""
+    offsets = {pk: definition.offset for pk, definition in definitions.items()}
+    missing = {row.definition_id for rows in records.visits.values() for row in rows} - offsets.keys()
     if missing:
-        definitions = {**definitions, **VisitDefinition.objects.in_bulk(missing)}
-    for visit in visits:
-        visit.definition = definitions[visit.definition_id]
+        offsets.update(VisitDefinition.objects.filter(pk__in=missing).values_list("pk", "offset"))
+    return offsets
 
 
 def grid_rows(user, participants, columns, *, study, now: datetime | None = None,
               definitions: dict[int, VisitDefinition] | None = None) -> list[GridRow]:
-    """The grid's rows for `participants` (read through `grid_prefetch`), in their order, their
-    visits given their definitions (`grid_definitions`: read here when not given)."""
+    """The grid's rows for `participants` (rows of `grid_shown`), in their order: their infusions,
+    visits and verifications read in three statements, the visit definitions (`grid_definitions`)
+    read here when not given."""
     now = now or timezone.now()
-    scope = plan_scope(study)
-    capture = set(site_ids_for(user, Action.CAPTURE))
-    links = _Links()
+    zone = timezone.get_current_timezone()
     participants = list(participants)
-    _with_definitions(participants, grid_definitions(study) if definitions is None else definitions)
-    return [_row(participant, columns, now=now, scope=scope, capture=capture, links=links)
-            for participant in participants]
+    records = _records([participant.pk for participant in participants])
+    page = _Page(now=now, today=timezone.localdate(now, zone), zone=zone, scope=plan_scope(study),
+                 capture=set(site_ids_for(user, Action.CAPTURE)), links=_Links(),
+                 offsets=_offsets(records, grid_definitions(study) if definitions is None else definitions))
+    return [_row(participant, records, columns, page) for participant in participants]

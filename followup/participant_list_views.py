@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from trials.models import Study
 
-from .participant_grid import grid_columns, grid_definitions, grid_prefetch, grid_rows, legend
+from .participant_grid import grid_columns, grid_definitions, grid_rows, grid_shown, legend, rows_html
 from .participant_list import (ParticipantFilters, filter_choices, page_of, participants_listed, participants_shown,
                                require_reader)
 
@@ -44,9 +44,9 @@ def participant_list(request, code=None):
 def participant_grid(request, code):
     """A study's participants x their infusions and visits, 50 participants a page."""
     study, filters, now, rows = _listing(request, code)
-    page = page_of(rows, request.GET.get("page"), shown=grid_prefetch(participants_shown(request.user, now=now)))
+    page = page_of(rows, request.GET.get("page"), shown=grid_shown(request.user))
     definitions = grid_definitions(study)
     columns = grid_columns(study, definitions)
+    grid = grid_rows(request.user, page.object_list, columns, study=study, now=now, definitions=definitions)
     return render(request, "followup/participant_grid.html", _context(
-        request, study, filters, page, columns=columns, legend=legend(),
-        rows=grid_rows(request.user, page.object_list, columns, study=study, now=now, definitions=definitions)))
+        request, study, filters, page, columns=columns, legend=legend(), rows=grid, rows_html=rows_html(grid)))

@@ -78,6 +78,24 @@ WAITING = "waiting"
 DUE_STATUSES = ("window_open", "overdue")
 
 
+def scheduled_infusion_status(row, *, today, held: bool, pending: bool, zone=None) -> str:
+    """The status of one infusion `row` (its `state`, `started_at` and window dates: a model or a row
+    of plain values) as of `today`; `pending`: an earlier infusion is neither given nor missed."""
+    given_on = timezone.localtime(row.started_at, zone).date() if row.state == "given" else None
+    status = infusion_status(window_start=row.window_start, window_end=row.window_end, given_on=given_on,
+                             missed=row.state == "missed", today=today, held=held)
+    return WAITING if pending and status in DUE_STATUSES else status
+
+
+def scheduled_visit_status(row, planned: PlannedVisit, *, now, held: bool, waits: bool) -> str:
+    """The status of one visit `row` (its `state` and `done_at`: a model or a row of plain values),
+    dated by `planned`, as of `now`; `waits`: `Visit.waits_for_infusion`."""
+    status = visit_status(planned, done_at=row.done_at, missed=row.state == "missed", now=now).status
+    if held and status in ("upcoming", "window_open", "overdue"):
+        return "cancelled"  # withdrawal stops future visits
+    return WAITING if waits and status in DUE_STATUSES else status
+
+
 def participant_schedule(participant, *, now, infusion_rows=None, visit_rows=None) -> dict:
     """The participant's infusions and visits with their statuses as of `now` (no query when
     `infusions` and `visits__definition` are prefetched, or given as lists: `infusion_rows`,
@@ -88,11 +106,7 @@ def participant_schedule(participant, *, now, infusion_rows=None, visit_rows=Non
     infusions = []
     pending = False  # an earlier infusion neither given nor missed: the later ones wait for it
     for row in sorted(participant.infusions.all() if infusion_rows is None else infusion_rows, key=lambda r: r.number):
-        given_on = timezone.localtime(row.started_at).date() if row.state == "given" else None
-        status = infusion_status(window_start=row.window_start, window_end=row.window_end, given_on=given_on,
-                                 missed=row.state == "missed", today=today, held=held)
-        if pending and status in DUE_STATUSES:
-            status = WAITING
+        status = scheduled_infusion_status(row, today=today, held=held, pending=pending)
         pending = pending or row.state == "planned"
         infusions.append(ScheduledInfusion(
             number=row.number, target_date=row.target_date, window_start=row.window_start, window_end=row.window_end,
@@ -107,11 +121,7 @@ def participant_schedule(participant, *, now, infusion_rows=None, visit_rows=Non
         planned = PlannedVisit(code=row.code, label=content(row.definition, "label"), target=row.target_at,
                                window_start=row.window_start, window_end=row.window_end,
                                provisional=row.provisional, timed=row.timed)
-        status = visit_status(planned, done_at=row.done_at, missed=row.state == "missed", now=now).status
-        if held and status in ("upcoming", "window_open", "overdue"):
-            status = "cancelled"  # withdrawal stops future visits
-        elif row.waits_for_infusion and status in DUE_STATUSES:
-            status = WAITING
+        status = scheduled_visit_status(row, planned, now=now, held=held, waits=row.waits_for_infusion)
         visits.append(ScheduledVisit(
             code=row.code, label=planned.label, target_date=timezone.localtime(row.target_at).date(),
             target_at=row.target_at, window_start=row.window_start, window_end=row.window_end, status=status,

@@ -96,3 +96,17 @@ def plan_codes(kind: str, held: dict[str, str], scope: str) -> list[str]:
     """The items of the plan (`scope` "key" or "all") a record holding `held` asks to verify."""
     return [item.code for item in record_item_defs(kind, held)
             if item.code in held and (item.key or scope == "all")]
+
+
+def held_field_codes(kind: str, values) -> list[str]:
+    """The codes of the own fields of a record of `kind` that it holds, from its plain column values
+    (`values`: a mapping of field name to value as read, `QuerySet.values`): `held_values`' rule - a
+    field is held when it is not empty - without the record's model instance or its display methods
+    (a display is empty only when its value is). The fields only: not the labs, answers or rows."""
+    return [item.code for item in KINDS[kind].items
+            if item.code not in ROW_ITEMS and not _empty(values.get(item.code))]
+
+
+def field_item_codes(kind: str) -> tuple[str, ...]:
+    """The fields `held_field_codes` reads of a record of `kind`."""
+    return tuple(item.code for item in KINDS[kind].items if item.code not in ROW_ITEMS)

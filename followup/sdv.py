@@ -29,7 +29,7 @@ from .record_states import (
     record_version,
     sdv_complete,
 )
-from .record_values import RecordParts, held_values, plan_codes, record_item_defs
+from .record_values import RecordParts, held_field_codes, held_values, plan_codes, record_item_defs
 from .sdv_models import DEFAULT_SDV_SCOPE, ItemVerification, SdvPlan
 
 
@@ -352,24 +352,31 @@ def sdv_worklist(study, user) -> list[SdvRecord]:
     return sorted(awaiting, key=lambda r: not r.withdrawn)
 
 
-def schedule_record_states(participant, *, scope: str, close_out: CloseOut, infusions, visits,
-                           verifications) -> dict[tuple[str, int], str]:
-    """{(kind, pk): state} (`followup.record_states`) of the participant's `infusions` and `visits`,
-    given with its `verifications` (the participant x visit grid reads them for a page at once);
-    `close_out` holds the casebook's signature and lock."""
-    ticks = _ticks(participant, verifications)
+def schedule_record_states(*, scope: str, close_out: CloseOut, records, ticks) -> dict[tuple[str, int], str]:
+    """{(kind, pk): state} (`followup.record_states`) of a participant's infusions and visits read as
+    plain values (the participant x visit grid reads them for a page at once): `records` of (kind, pk,
+    state, row_version, {field: value} of the kind's item fields, `record_values.field_item_codes`),
+    `ticks` {(kind, pk): [item code and version verified]}; `close_out` holds the casebook's signature and
+    lock. The states `participant_records` gives the same records, without their model instances."""
     states: dict[tuple[str, int], str] = {}
-    for kind, rows in (("infusion", infusions), ("visit", visits)):
-        for row in rows:
-            entered = entered_state(kind, row)
-            if entered is None:
-                continue
-            if close_out.locked or close_out.signed or (kind, row.pk) not in ticks:
-                # The items held decide nothing here: a lock or a signature outranks verification,
-                # and a record with no tick is not verified.
-                states[(kind, row.pk)] = record_state(entered=entered, verified=False, close_out=close_out)
-                continue
-            record = _record(kind, row, None, participant=participant, scope=scope, ticks=ticks, label="")
-            record.close_out = close_out
-            states[(kind, row.pk)] = record.state
+    for kind, pk, state, version, values in records:
+        entered = entered_state(kind, _Entered(state))
+        if entered is None:
+            continue
+        if close_out.locked or close_out.signed or (kind, pk) not in ticks:
+            # The items held decide nothing here: a lock or a signature outranks verification,
+            # and a record with no tick is not verified.
+            states[(kind, pk)] = record_state(entered=entered, verified=False, close_out=close_out)
+            continue
+        codes = held_field_codes(kind, values)
+        held = dict.fromkeys(codes, "")
+        statuses = item_statuses(codes, set(plan_codes(kind, held, scope)), ticks[(kind, pk)], version)
+        states[(kind, pk)] = record_state(entered=entered, verified=sdv_complete(statuses), close_out=close_out)
     return states
+
+
+@dataclass(frozen=True)
+class _Entered:
+    """What `entered_state` reads of an infusion or a visit."""
+
+    state: str

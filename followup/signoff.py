@@ -97,6 +97,22 @@ def signoff_annotations() -> dict:
             "signoff_latest_change": latest_change()}
 
 
+CASEBOOK_SIGNED_AT, CASEBOOK_CHANGED_AT = "casebook_signed_at", "casebook_changed_at"
+
+
+def signed_annotations() -> dict:
+    """Annotations of a query of participants read as plain values (the participant x visit grid):
+    the time of the casebook's latest signature (None: never signed) and of its latest change, all
+    `signature_valid` needs."""
+    latest = CasebookSignature.objects.filter(participant_id=OuterRef("pk")).order_by("-signed_at", "-id")
+    return {CASEBOOK_SIGNED_AT: Subquery(latest.values("signed_at")[:1]), CASEBOOK_CHANGED_AT: latest_change()}
+
+
+def signature_valid(signed_at: datetime | None, changed_at: datetime | None) -> bool:
+    """`casebook_signature_state(participant).valid` from the values of `signed_annotations`."""
+    return signed_at is not None and signature_holds(signed_at, changed_at)
+
+
 def _annotated_signature(participant) -> CasebookSignature | None:
     if getattr(participant, "signoff_id", None) is None:
         return None

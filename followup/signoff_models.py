@@ -93,6 +93,16 @@ class DashboardVersion(models.Model):
     study_id = models.BigIntegerField(_("study"), primary_key=True)
     version = models.BigIntegerField(_("data version"), default=0)
     token = models.BigIntegerField(_("token"), default=0)
+    # Each kind of data's token (`followup.dashboard_version.KINDS`), drawn again when a write of the kind
+    # commits: the dashboard's parts are cached under the kinds they read.
+    screenings = models.BigIntegerField(_("screenings token"), default=0, db_default=0)
+    participants = models.BigIntegerField(_("participants token"), default=0, db_default=0)
+    infusions = models.BigIntegerField(_("infusions token"), default=0, db_default=0)
+    casebooks = models.BigIntegerField(_("casebooks token"), default=0, db_default=0)
+    adverse_events = models.BigIntegerField(_("adverse events token"), default=0, db_default=0)
+    escalation = models.BigIntegerField(_("escalation token"), default=0, db_default=0)
+    configuration = models.BigIntegerField(_("configuration token"), default=0, db_default=0)
+    outcomes = models.BigIntegerField(_("outcomes token"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("dashboard data version")

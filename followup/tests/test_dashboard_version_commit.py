@@ -80,7 +80,9 @@ def test_each_commit_moves_the_version_and_a_rollback_leaves_it(p3, coordinator)
         create_screening(coordinator)
         create_screening(coordinator)
         assert dashboard_version.current(p3.pk) == committed  # raised at the commit only
-        assert pending_rows() == [(pending_rows()[0][0], [p3.pk])]  # this transaction's, the study once
+        # this transaction's, the study and the kind written once
+        screenings = -(p3.pk * dashboard_version.KIND_BASE + dashboard_version.KINDS.index("screenings") + 1)
+        assert pending_rows() == [(pending_rows()[0][0], [screenings])]
     after_commit = dashboard_version.current(p3.pk)
     assert number(p3) == int(committed.split(".")[0]) + 1 and after_commit.split(".")[1] != committed.split(".")[1]
     assert pending_rows() == []
@@ -151,3 +153,33 @@ def test_a_dashboard_read_before_the_commit_is_not_kept_under_its_version(client
     assert held.raised is None and dashboard_version.current(p3.pk) != before
     after = client.get(URL)
     assert "data" in after.context and counts(after.content.decode())["screened"] == screened + 1
+
+
+def test_a_commit_draws_again_the_tokens_of_the_kinds_it_wrote_alone(p3, coordinator):
+    """A screening and an adverse event committed together: their kinds' tokens move, no other; a
+    rollback moves none; a study recorded as before the kinds (a transaction open while the triggers
+    were installed) moves every kind of it."""
+    participant = enrol(coordinator)
+    before = dashboard_version.of_kinds(p3.pk)
+    with transaction.atomic():
+        create_screening(coordinator)
+        graded(participant, coordinator, "Fever", 2)
+    after = dashboard_version.of_kinds(p3.pk)
+    assert {kind for kind in dashboard_version.KINDS if after[kind] != before[kind]} == {"screenings",
+                                                                                        "adverse_events"}
+
+    class RolledBack(Exception):
+        pass
+
+    with pytest.raises(RolledBack), transaction.atomic():
+        graded(participant, coordinator, "Headache", 1)
+        raise RolledBack
+    assert dashboard_version.of_kinds(p3.pk) == after
+    assert pending_rows() == []
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {dashboard_version.PENDING} (xact, studies) "
+                       "SELECT pg_current_xact_id()::text::bigint, ARRAY[%s]::bigint[]", [p3.pk])
+    moved = dashboard_version.of_kinds(p3.pk)
+    assert all(moved[kind] != after[kind] for kind in ("all", *dashboard_version.KINDS))
+    assert pending_rows() == []

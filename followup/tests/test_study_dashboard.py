@@ -137,7 +137,7 @@ def test_statements_do_not_grow_with_the_participants(client, p3, coordinator, i
         if snapshot:
             outcomes_compute(study=p3)
         with monkeypatch.context() as patched, CaptureQueriesContext(connection) as captured:
-            patched.setattr(dashboard_cache, "read", lambda entry: None)  # built, as on its first read
+            patched.setattr(dashboard_cache, "read", lambda entries: {})  # built, as on its first read
             data = client.get(URL).context["data"]
         assert data.consort.treated == n and data.swimmer_total == n
         with CaptureQueriesContext(connection) as again:
