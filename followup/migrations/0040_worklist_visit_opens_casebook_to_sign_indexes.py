@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('enrollment', '0009_eligibility_messages'),
-        ('followup', '0038_casebook_to_sign_due_indexes'),
+        ('followup', '0039_dashboard_version_kinds'),
         ('trials', '0021_study_design_and_criteria_zh'),
     ]
 
