@@ -18,6 +18,7 @@ from followup.signoff_models import CasebookChange
 from followup.tests.support import enrol, move_visit, overdue_visit
 from followup.tests.test_worklist_reads import infused
 from followup.worklist import CASEBOOK_SIGNATURE, DUE, INFUSION, OVERDUE, VISIT
+from trials.audit_context import change_context
 from trials.models import Site, Study
 from trials.tests.support import SIGNER_PASSWORD, setup_update
 
@@ -93,8 +94,12 @@ def work(studies, coordinator, investigator):
 
 
 def _read(kind, limit, **scope):
+    """The ids of the items read (a visit's, an infusion's, a casebook's participant's) as the
+    worklist builds them, and the counts."""
     read = worklist_reads.read_worklist(now=timezone.now(), kinds=[kind], limit=limit, **scope)
-    return [entry.row[2] if kind in (VISIT, INFUSION) else entry.row[0] for entry in read.entries], read.counts
+    items = read.items()
+    assert {item.kind for item in items} <= {kind}
+    return [item.object_id for item in items], read.counts
 
 
 @pytest.mark.parametrize("kind", [VISIT, INFUSION, CASEBOOK_SIGNATURE])
@@ -124,15 +129,27 @@ def test_the_fixture_meets_the_edges(work):
 
 @pytest.mark.parametrize("kind", [VISIT, INFUSION, CASEBOOK_SIGNATURE])
 def test_each_kind_is_read_for_the_sites_asked_only(work, kind):
-    site = Site.objects.get(pk=work["late"].site_id)
-    other = Site.objects.exclude(pk=site.pk).order_by("pk").first()
+    site = Site.objects.get(pk=work["open_now"].site_id)
+    # A second site, which P3 now runs too, with the participant of the overdue visit and infusion
+    # and the one whose casebook changed after its signature: each kind has items at both sites.
+    other = Site.objects.create(code="XH", name="Xiehe Other Hospital")
+    with change_context(by=None, reason="Second site opens"):
+        Study.objects.get(code="MSC-ITP-5").sites.add(other)
+    for moved in (work["late"], work["changed"]):
+        setup_update(Screening.objects.filter(pk=moved.screening_id), site=other)
+        setup_update(Participant.objects.filter(pk=moved.pk), site=other)
     now = timezone.now()
-    for site_ids in ([site.pk], [other.pk], []):
+    read = {}
+    for site_ids in ([site.pk], [other.pk], [site.pk, other.pk], []):
         expected, overdue = EXPECTED[kind](now, site_ids) if kind == VISIT else EXPECTED[kind](site_ids)
         listed, counts = _read(kind, 100, site_ids=site_ids)
         assert listed == expected and counts == {OVERDUE: overdue, DUE: len(expected) - overdue}
-    assert _read(kind, 100, site_ids=[other.pk]) == ([], {OVERDUE: 0, DUE: 0})
-    assert _read(kind, 100, site_ids=None, site=site.code)[0] == _read(kind, 100, site_ids=[site.pk])[0]
+        read[tuple(site_ids)] = listed
+    assert read[(site.pk,)] and read[(other.pk,)] and not set(read[(site.pk,)]) & set(read[(other.pk,)])
+    assert sorted(read[(site.pk, other.pk)]) == sorted(read[(site.pk,)] + read[(other.pk,)])
+    assert read[()] == []
+    assert _read(kind, 100, site_ids=None, site=site.code)[0] == read[(site.pk,)]
+    assert _read(kind, 100, site_ids=None, site=other.code)[0] == read[(other.pk,)]
     assert _read(kind, 100, site_ids=None, study="UCB-IRIC") == ([], {OVERDUE: 0, DUE: 0})
 
 
