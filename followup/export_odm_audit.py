@@ -110,7 +110,11 @@ def write_audit_record(xml, history, label: str, location: str) -> None:
 # prior therapies entered again), by their group: the model, its parent record, the group's repeat
 # key (None: its place among the deleted rows, in the order of the current rows) and that order.
 # Each is written, before the form's current groups, as an ItemGroupData with TransactionType
-# "Remove" and the audit record of its deletion.
+# "Remove" and the audit record of its deletion. These are the only clinical rows the product
+# deletes (prior therapies entered again before enrolment, an assessment's corrections; no service
+# deletes a screening lab): participants, screenings, consents, infusions, visits, assessments and
+# adverse events are never deleted (an adverse event is dismissed, kept with its reason), so there
+# is no removed SubjectData, StudyEventData or FormData to write (test_export_odm_deletions).
 REMOVABLE = {
     SCREENING_LAB.oid: (ScreeningLab, "screening_id", "analyte", ("analyte",)),
     PRIOR_THERAPY.oid: (PriorTherapy, "screening_id", None, ("start", "id")),
