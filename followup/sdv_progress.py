@@ -169,7 +169,7 @@ def _named_statement(alias: str, vendor: str, study_id: int, site_ids: tuple[int
 
 def named_figures(study, site_ids, participant_ids) -> dict[int, list[int]]:
     """`key_plan_figures(study, site_ids, only=<those participants>)` by site, in one statement."""
-    if not participant_ids:
+    if not participant_ids or not site_ids:  # no statement: nothing to count (an empty `IN` is not SQL)
         return {}
     sql, params = _named_statement(connection.alias, connection.vendor, study.pk, tuple(site_ids))
     ids = list(participant_ids) if connection.vendor == "postgresql" else json.dumps(list(participant_ids))
