@@ -13,10 +13,15 @@ on (`followup.record_states`), so such a tick names an item still held.
 """
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
+from django.db import connection
 from django.db.models import (Case, CharField, Count, Exists, F, IntegerField, JSONField, OuterRef, Q, Sum, TextField,
                               Value, When)
+from django.db.models.expressions import RawSQL
 
-from enrollment.models import Participant, ScreeningLab
+from enrollment.models import ScreeningLab
 from trials.scoping import Action, site_ids_for
 
 from .models import LabResult
@@ -62,32 +67,32 @@ def _key(path: str, by: str) -> F:
     return F(f"{path}__site_id") if by == "site" else F(path if path == "participant" else f"{path}__id")
 
 
-def _held_fields(kind: str, study, site_ids, *, by: str = "site", only=None) -> dict[int, int]:
-    """Site (or participant) id -> the plan's fields held by the complete records of `kind` (one query)."""
+def _held_fields(kind: str, study, site_ids, *, by: str = "site", only=None):
+    """Site (or participant) id `sdv_key` -> the plan's fields held by the complete records of
+    `kind`, `held` (one query)."""
     definition = KINDS[kind]
     model, path = definition.model_class(), definition.participant_path
     held = sum((Case(When(_held(model, item.code), then=Value(1)), default=Value(0), output_field=IntegerField())
                 for item in definition.items if item.key), Value(0))
-    rows = (_entered(kind).filter(**_of(path, study, site_ids, only))
+    return (_entered(kind).filter(**_of(path, study, site_ids, only))
             .values(sdv_key=_key(path, by)).annotate(held=Sum(held)).order_by())
-    return {row["sdv_key"]: row["held"] or 0 for row in rows}
 
 
-def _held_labs(kind: str, study, site_ids, *, by: str = "site", only=None) -> dict[int, int]:
-    """Site (or participant) id -> the labs of the plan held by the records of `kind` (every
-    screening lab, the key analytes of an assessment; one value per analyte and record: a constraint)."""
+def _held_labs(kind: str, study, site_ids, *, by: str = "site", only=None):
+    """Site (or participant) id `sdv_key` -> the labs of the plan held by the records of `kind`,
+    `held` (every screening lab, the key analytes of an assessment; one value per analyte and
+    record: a constraint)."""
     if kind == "screening":
         labs, path = ScreeningLab.objects.all(), "screening__participant"
     else:
         labs, path = LabResult.objects.filter(analyte__in=KEY_ANALYTES), "assessment__participant"
-    rows = (labs.filter(**_of(path, study, site_ids, only))
+    return (labs.filter(**_of(path, study, site_ids, only))
             .values(sdv_key=_key(path, by)).annotate(held=Count("pk")).order_by())
-    return {row["sdv_key"]: row["held"] for row in rows}
 
 
-def _ticks_counted(study, site_ids, *, by: str = "site", only=None) -> dict[int, int]:
-    """Site (or participant) id -> the ticks at their record's current version that name an item of
-    the plan, of complete records (one query: it reads the ticks, not the records)."""
+def _ticks_counted(study, site_ids, *, by: str = "site", only=None):
+    """Site (or participant) id `sdv_key` -> the ticks at their record's current version that name
+    an item of the plan, of complete records, `held` (one query: it reads the ticks, not the records)."""
     counted = Q()
     for kind, definition in KINDS.items():
         model = definition.model_class()
@@ -102,33 +107,88 @@ def _ticks_counted(study, site_ids, *, by: str = "site", only=None) -> dict[int,
         else:  # written once: version 1 (`followup.record_states.record_version`)
             codes &= Q(record_version=1)
         counted |= Q(record_kind=kind) & codes & Exists(current)
-    rows = (ItemVerification.objects.filter(**_of("participant", study, site_ids, only))
-            .filter(counted).values(sdv_key=_key("participant", by)).annotate(n=Count("pk")).order_by())
-    return {row["sdv_key"]: row["n"] for row in rows}
+    return (ItemVerification.objects.filter(**_of("participant", study, site_ids, only))
+            .filter(counted).values(sdv_key=_key("participant", by)).annotate(held=Count("pk")).order_by())
+
+
+def _figure_queries(study, site_ids, *, by: str, only) -> list:
+    """The queries of `key_plan_figures`: each kind's fields held (and labs held), then the ticks
+    counted last; each reads rows (`sdv_key`, `held`)."""
+    queries = []
+    for kind, definition in KINDS.items():
+        queries.append(_held_fields(kind, study, site_ids, by=by, only=only))
+        if definition.labs:
+            queries.append(_held_labs(kind, study, site_ids, by=by, only=only))
+    return [*queries, _ticks_counted(study, site_ids, by=by, only=only)]
+
+
+def _figures_of(rows_per_query) -> dict[int, list[int]]:
+    """[required, verified] per key from each query's (sdv_key, held) rows, the ticks' last."""
+    found: dict[int, list[int]] = {}
+    *held_rows, ticks = rows_per_query
+    for rows in held_rows:
+        for key, held in rows:
+            found.setdefault(key, [0, 0])[0] += held or 0
+    for key, verified in ticks:
+        found.setdefault(key, [0, 0])[1] = verified
+    return found
 
 
 def key_plan_figures(study, site_ids, *, by: str = "site", only=None) -> dict[int, list[int]]:
     """Site (or participant, `by`) id -> [plan items to verify, verified] under the key-items plan,
     of the study's participants at `site_ids` (among `only`, a queryset of participants, when
     given), counted from the records: nine queries whatever their number."""
-    found: dict[int, list[int]] = {}
-    for kind, definition in KINDS.items():
-        for key, held in _held_fields(kind, study, site_ids, by=by, only=only).items():
-            found.setdefault(key, [0, 0])[0] += held
-        if definition.labs:
-            for key, held in _held_labs(kind, study, site_ids, by=by, only=only).items():
-                found.setdefault(key, [0, 0])[0] += held
-    for key, verified in _ticks_counted(study, site_ids, by=by, only=only).items():
-        found.setdefault(key, [0, 0])[1] = verified
-    return found
+    return _figures_of([query.values_list("sdv_key", "held") for query in
+                        _figure_queries(study, site_ids, by=by, only=only)])
+
+
+class _StaleIds:
+    """Where the participant ids go among the parameters of a statement built once (`_named_statement`)."""
+
+
+def _ids_subquery() -> RawSQL:
+    """The ids given as one parameter (a list, a JSON array on SQLite), so that the statement's text
+    does not depend on how many there are."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT UNNEST(%s::bigint[])", (_StaleIds,))
+    return RawSQL("SELECT value FROM json_each(%s)", (_StaleIds,))
+
+
+@lru_cache(maxsize=256)
+def _named_statement(alias: str, vendor: str, study_id: int, site_ids: tuple[int, ...]) -> tuple[str, tuple]:
+    """The queries of `key_plan_figures` by site among given participants as one statement (a UNION
+    ALL, each row tagged with its query's place), built by the ORM once per study and sites in the
+    process: building the nine queries' expressions cost more than running them for a few participants."""
+    parts, params = [], []
+    for place, query in enumerate(_figure_queries(study_id, list(site_ids), by="site", only=_ids_subquery())):
+        sql, query_params = query.query.sql_with_params()
+        parts.append(f"SELECT {place} AS place, figures.sdv_key, figures.held FROM ({sql}) figures")
+        params.extend(query_params)
+    return " UNION ALL ".join(parts), tuple(params)
+
+
+def named_figures(study, site_ids, participant_ids) -> dict[int, list[int]]:
+    """`key_plan_figures(study, site_ids, only=<those participants>)` by site, in one statement."""
+    if not participant_ids or not site_ids:  # no statement: nothing to count (an empty `IN` is not SQL)
+        return {}
+    sql, params = _named_statement(connection.alias, connection.vendor, study.pk, tuple(site_ids))
+    ids = list(participant_ids) if connection.vendor == "postgresql" else json.dumps(list(participant_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids if param is _StaleIds else param for param in params])
+        rows = cursor.fetchall()
+    per_query = [[] for _ in range(sum(2 if definition.labs else 1 for definition in KINDS.values()) + 1)]
+    for place, key, held in rows:
+        per_query[place].append((key, held))
+    return _figures_of(per_query)
+
 
 
 def study_sdv_sites(study, user, action: Action = Action.VIEW) -> list[SiteProgress]:
     """The SDV progress of each of the study's sites where the user's role allows `action` (in site
     code order), as `study_sdv` counts it: each participant's figures as kept (`followup.sdv_counts`),
     those of the participants whose records changed since they were last counted counted here from
-    their records. A constant number of queries: nine more while some participants wait to be
-    counted again."""
+    their records. A constant number of queries: one more while a few participants wait to be
+    counted again (`named_figures`), nine while most do."""
     if plan_scope(study) != "key":
         return study_sdv(study, user, action)[1]
     allowed = set(site_ids_for(user, action))
@@ -144,12 +204,12 @@ def study_sdv_sites(study, user, action: Action = Action.VIEW) -> list[SiteProgr
     if not stale:
         return list(by_site.values())
     if len(stale) > NAMED_LIMIT:  # most wait: every participant counted from the records
-        only = None
         for row in by_site.values():
             row.progress.required = row.progress.verified = 0
+        figures = key_plan_figures(study, site_ids)
     else:
-        only = Participant.objects.filter(pk__in=stale)
-    for site_id, (required, verified) in key_plan_figures(study, site_ids, only=only).items():
+        figures = named_figures(study, site_ids, stale)
+    for site_id, (required, verified) in figures.items():
         by_site[site_id].progress.required += required
         by_site[site_id].progress.verified += verified
     return list(by_site.values())

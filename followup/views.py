@@ -474,6 +474,17 @@ def adverse_event_detail(request, pk):
 
 WORKLIST_PAGE_SIZE = work.PAGE_SIZE
 
+def _worklist_dates(item) -> dict[str, str]:
+    """An item's due time and window as the worklist shows them, in the current time zone: with
+    the time for a timed visit or an SAE report or a draft, as days otherwise (formatted here, not
+    by the template's `date` filter, four times slower for the page's 400 dates)."""
+    shown = "%Y-%m-%d %H:%M" if item.timed else "%Y-%m-%d"
+    start = timezone.localtime(item.window_start).strftime(shown)
+    end = timezone.localtime(item.window_end).strftime(shown) if item.window_end else ""
+    return {"due": timezone.localtime(item.due_at).strftime(shown),
+            "window": f"{start} – {end}" if end or not item.timed else start}
+
+
 @login_required
 def worklist_page(request):
     """The items of `followup.worklist` (the API's `GET /api/v1/worklist/`) as a table, with
@@ -493,7 +504,7 @@ def worklist_page(request):
                                       study=chosen["study"] or None, kinds=[chosen["kind"]] if chosen["kind"] else None)
     acting_sites = set(site_ids_for(request.user, Action.CAPTURE))
     to_answer, to_close = worklist_queries(request.user)
-    rows = [{"item": item, "kind": kind_labels[item.kind],
+    rows = [{"item": item, "kind": kind_labels[item.kind], **_worklist_dates(item),
              "url": item.url if item.site_id in acting_sites or item.kind in (work.SAE_REPORT, *work.SIGNING_KINDS)
              else item.participant_url} for item in page]
     return render(request, "followup/worklist.html", {

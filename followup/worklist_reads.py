@@ -24,15 +24,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dosing.models import Infusion
+from dosing.models import PLANNED_WINDOW_START, Infusion
 from enrollment.models import Participant, Screening
 from trials.content import pick
 from trials.scoping import Action, site_ids_for
 
 from . import worklist as work
-from .casebook_changes import NEVER
 from .ctcae_terms import shown_term
-from .models import SAE_REPORTING_HOURS, AdverseEvent, Visit
+from .models import SAE_REPORTING_HOURS, UPCOMING_WINDOW_START, AdverseEvent, Visit
 from .worklist import (ADVERSE_EVENT_DRAFT, CASEBOOK_SIGNATURE, DUE, ELIGIBILITY_CONFIRMATION, INFUSION, KINDS,
                        OVERDUE, SAE_REPORT, SIGNING_KINDS, VISIT, WorkItem, sort_key)
 
@@ -95,7 +94,10 @@ def _visits(scope: dict, now: datetime, limit: int | None) -> Read:
     """Planned visits whose window opened, neither done nor missed, not waiting for an infusion
     not given yet (`followup.models.Visit.waits_for_infusion`)."""
     late = Q(window_end__lt=now)
-    rows = (Visit.objects.filter(_participants("participant__", **scope), state="upcoming", window_start__lte=now)
+    # `UPCOMING_WINDOW_START` (NULL unless upcoming) is the expression of an index: read through it,
+    # estimated from its own statistics.
+    rows = (Visit.objects.alias(opens=UPCOMING_WINDOW_START)
+            .filter(_participants("participant__", **scope), opens__lte=now)
             .exclude(provisional=True, definition__offset__gt=0))
     rows = _counted(rows, overdue=late).annotate(rank=Case(When(late, then=Value(0)), default=Value(1)))
     rows = rows.order_by("rank", "target_at", "participant__study_number", "pk").values_list(
@@ -129,8 +131,10 @@ def _infusions(scope: dict, now: datetime, limit: int | None, tz: tzinfo) -> Rea
     late = Q(window_end__lt=today)
     earlier = Infusion.objects.filter(participant=OuterRef("participant"), state="planned", window_start__lte=today,
                                       number__lt=OuterRef("number"))
-    rows = Infusion.objects.filter(_participants("participant__", **scope), ~Exists(earlier), state="planned",
-                                   window_start__lte=today)
+    # `PLANNED_WINDOW_START` (NULL unless planned) is the expression of an index: read through it,
+    # estimated from its own statistics (with the whole table's, a parallel scan of every infusion).
+    rows = Infusion.objects.alias(opens=PLANNED_WINDOW_START).filter(
+        _participants("participant__", **scope), ~Exists(earlier), opens__lte=today)
     rows = _counted(rows, overdue=late).annotate(rank=Case(When(late, then=Value(0)), default=Value(1)))
     rows = rows.order_by("rank", "target_date", "participant__study_number", "pk").values_list(
         "n_total", "n_overdue", "pk", *_PARTICIPANT, "number", "target_date", "window_start", "window_end")
@@ -243,12 +247,14 @@ def _casebooks(scope: dict, limit: int | None) -> Read:
     """Participants with an infusion recorded whose casebook is not signed, or changed after the
     latest signature: read from one stored row per participant (`followup.casebook_changes`: whether
     an infusion is recorded, the times of the latest change and of the latest signature)."""
-    rows = (Participant.objects.filter(_participants("", withdrawn=True, **scope), casebook_change__recorded=True)
-            .annotate(latest_change=Coalesce("casebook_change__changed_at", Value(NEVER)),
-                      last_signed_at=F("casebook_change__signed_at"))
-            .filter(Q(last_signed_at__isnull=True) | Q(latest_change__gt=F("last_signed_at"))))
-    rows = _counted(rows).order_by("latest_change", "study_number", "pk").values_list(
-        "n_total", "pk", "study_number", "study__code", "site__code", "site_id", "latest_change", "last_signed_at")
+    # The filter is the predicate of the index `casebook_to_sign`, which holds what is read of the
+    # row: the casebooks to sign are read from it alone, not from every participant's row.
+    to_sign = Q(casebook_change__recorded=True) & (Q(casebook_change__signed_at__isnull=True)
+                                                   | Q(casebook_change__changed_at__gt=F("casebook_change__signed_at")))
+    rows = Participant.objects.filter(_participants("", withdrawn=True, **scope), to_sign)
+    rows = _counted(rows).order_by("casebook_change__changed_at", "study_number", "pk").values_list(
+        "n_total", "pk", "study_number", "study__code", "site__code", "site_id", "casebook_change__changed_at",
+        "casebook_change__signed_at")
     entries, counts = [], {OVERDUE: 0, DUE: 0}
     for row in _limited(rows, limit):
         counts = {OVERDUE: 0, DUE: row[0]}

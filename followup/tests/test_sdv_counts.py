@@ -14,7 +14,7 @@ from followup.sdv import participant_records, plan_scope, study_sdv
 from followup.sdv_counts import fresh_participants, stale_participants
 from followup.sdv_recount import sdv_counts_refresh
 from followup.sdv_models import SdvCount
-from followup.sdv_progress import key_plan_figures, study_sdv_sites
+from followup.sdv_progress import key_plan_figures, named_figures, study_sdv_sites
 from trials.tests.support import setup_update
 
 from .sdv_support import assessment, verify
@@ -157,6 +157,35 @@ def test_a_tick_and_a_change_make_the_kept_figures_stale_without_a_statement_of_
     assert Participant.objects.filter(stale_participants(), pk=participant.pk).exists()
     assert sdv_counts_refresh(study=p3) == 1
     assert sdv_counts_refresh(study=p3) == 0
+
+
+def test_the_few_stale_casebooks_are_counted_in_one_statement_as_the_nine_queries_count_them(
+        p3, participant, coordinator, monitor, django_assert_num_queries):
+    recorded = assessment(participant, coordinator)
+    verify(recorded, ["date"], monitor)
+    others = [enrol(coordinator) for _n in range(2)]
+    others_ids = [other.pk for other in others]
+    sdv_counts_refresh(study=p3)
+    site_ids = list(p3.sites.values_list("pk", flat=True))
+    for ids in ([participant.pk], [participant.pk, others[0].pk], [others[1].pk], [participant.pk, *others_ids]):
+        expected = key_plan_figures(p3, site_ids, only=Participant.objects.filter(pk__in=ids))
+        assert named_figures(p3, site_ids, ids) == expected
+        assert expected and all(required > 0 for required, _verified in expected.values())
+    assert named_figures(p3, site_ids, [participant.pk])[participant.site_id][1] == 1  # the tick
+    assert named_figures(p3, site_ids, []) == {}
+    assert named_figures(p3, [], [participant.pk]) == {}  # no site seen: nothing counted
+    # another study's participant counts nowhere
+    assert named_figures(p3, site_ids, [10 ** 9]) == {}
+
+    current = Assessment.objects.get(pk=recorded.pk)
+    services.assessment_update(assessment=current, version=current.row_version,
+                               data=services.AssessmentInput(**{**_keep_all(), "bleeding_grade": 2}),
+                               reason="Corrected against source", by=coordinator)
+    user = type(monitor).objects.get(pk=monitor.pk)
+    # the user's sites, the study's sites, the plan, the kept figures, the stale casebook's figures
+    with django_assert_num_queries(5):
+        [site] = study_sdv_sites(p3, user)
+    assert _figures([site]) == _figures(study_sdv(p3, monitor)[1])
 
 
 @pytest.mark.django_db
