@@ -230,15 +230,21 @@ def test_audit_records_carry_who_when_and_the_reason(recorded, coordinator):
     assert root.find(".//odm:SubjectData/odm:SiteRef", NS).get("LocationOID") == "LOC.PUMCH"
 
 
-def test_another_sites_participant_is_left_out(schema, recorded, make_user, monkeypatch):
-    xh_coordinator = make_user("coordinator", site="XH")
-    study = recorded.study
+def xh_opened(study):
+    """The study opened at XH; a screening's data for an XH patient with refractory prior therapies."""
     with change_context(by=None, reason="Second site opens"):
         study.sites.add(Site.objects.get(code="XH"))
     data = enrolment.ScreeningInput(
         values={"screening_date": screened_on(), "birth_date": date(1985, 3, 1), "sex": "male", "disease": "ITP",
                 "initials": "XY"},
         prior_therapies=list(REFRACTORY))
+    return data
+
+
+def test_another_sites_participant_is_left_out(schema, recorded, make_user, monkeypatch):
+    xh_coordinator = make_user("coordinator", site="XH")
+    study = recorded.study
+    data = xh_opened(study)
     screening = ScreeningFactory(study=CODE, site="XH", data=data, by=xh_coordinator)
     ConsentFactory(screening=screening, by=xh_coordinator, signed_at=timezone.now() - timedelta(days=12))
     confirm_eligibility(screening)

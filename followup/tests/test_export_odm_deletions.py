@@ -31,11 +31,11 @@ from followup.export_odm_audit import REMOVABLE
 from followup.models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
 from followup.services import KEEP, AssessmentInput, assessment_update
 from followup.tests.factories import AssessmentFactory
-from trials.audit_context import change_context
 from trials.models import Site
 from trials.tests.support import confirm_eligibility
 
-from .test_export_odm import CODE, NS, assert_valid, export, recorded, schema  # noqa: F401 - fixtures
+from .test_export_odm import (CODE, NS, assert_valid, export, recorded, schema,  # noqa: F401 - fixtures
+                              xh_opened)
 
 # The records that are a whole subject, event or form of the export, never deleted by the product.
 WHOLE_RECORDS = (Participant, Screening, Consent, Infusion, Visit, Assessment, AdverseEvent)
@@ -87,12 +87,7 @@ def test_the_product_deletes_only_rows_of_a_form_that_stays():
 def _xh_records(study, xh_coordinator):
     """At XH: a screening never enrolled whose prior therapies were entered again, and a participant
     whose assessment's transfusion, rescue therapy and HGB value were deleted on its correction."""
-    with change_context(by=None, reason="Second site opens"):
-        study.sites.add(Site.objects.get(code="XH"))
-    data = enrolment.ScreeningInput(
-        values={"screening_date": screened_on(), "birth_date": date(1985, 3, 1), "sex": "male", "disease": "ITP",
-                "initials": "XY"},
-        prior_therapies=list(REFRACTORY))
+    data = xh_opened(study)
     pending = ScreeningFactory(study=CODE, site="XH", data=data, by=xh_coordinator)
     enrolment.screening_update(screening=pending, data=enrolment.ScreeningInput(prior_therapies=list(REFRACTORY[1:])),
                                reason="XH: the first course was another patient's", by=xh_coordinator,
