@@ -20,7 +20,8 @@ from dosing.tests.factories import InfusionFactory
 from enrollment.tests.support import REFRACTORY, eligible_p2_screening, screened_on
 from followup import export_odm, exports
 from followup import export_odm_meta as meta
-from followup.export_odm import odm_value, write_odm
+from followup.export_odm import write_odm
+from followup.export_odm_xml import odm_value
 from followup.models import Assessment
 from followup.services import KEEP, AssessmentInput, assessment_update
 from followup.tests.export_support import SCREENING_ANSWERS, VISIT_ANSWERS, fixture_study

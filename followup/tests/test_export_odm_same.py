@@ -14,7 +14,7 @@ from enrollment.tests.factories import ScreeningFactory
 from enrollment.tests.support import REFRACTORY, screened_on
 from enrollment import services as enrolment
 from followup import export_odm
-from followup.export_odm import attribute, odm_value
+from followup.export_odm_xml import attribute, odm_value
 from followup.export_odm_audit import item_history, write_audit_record
 from followup.models import Assessment
 from followup.services import KEEP, AssessmentInput, assessment_update

@@ -105,6 +105,6 @@ def test_progress_per_site_costs_the_same_queries_for_few_and_many_participants(
         with CaptureQueriesContext(connection) as queries:
             study_sdv_sites(study, user)
         counts.append(len(queries))
-    # the user's sites, the study's, the plan, the participants per site, the fields of six kinds of
-    # forms, the labs of two, the ticks
-    assert counts[0] == counts[1] == 13
+    # the plan, the user's sites, the study's, the participants per site, and one statement for every
+    # figure (the fields of six kinds of forms, the labs of two, the ticks)
+    assert counts[0] == counts[1] == 5
