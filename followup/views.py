@@ -474,6 +474,7 @@ def adverse_event_detail(request, pk):
 
 WORKLIST_PAGE_SIZE = work.PAGE_SIZE
 
+
 def _worklist_dates(item) -> dict[str, str]:
     """An item's due time and window as the worklist shows them, in the current time zone: with
     the time for a timed visit or an SAE report or a draft, as days otherwise (formatted here, not
