@@ -7,6 +7,7 @@ dashboard's first read after a write (its cache built again: `followup.dashboard
 table sets the pages' statement counts side by side: a page's count must not grow with N.
 
     DATABASE_URL=postgres://... DEBUG=1 .venv/bin/python bench/scale.py --sizes 5 1000 10000 [--repeat 20]
+    ... bench/scale.py --study SYN10K [--only grid worklist]   (a study of the database, nothing built)
 
 On PostgreSQL the tables are analysed after the build (as autovacuum does on a live database), so the
 planner knows their sizes; the SDV figures are kept per casebook after the build, as the periodic
@@ -43,6 +44,7 @@ from followup.services import queue_outcomes  # noqa: E402
 from followup.synthetic import SITES, build_synthetic_study  # noqa: E402
 from trials.accounts import user_upsert  # noqa: E402
 from trials.audit_context import change_context  # noqa: E402
+from trials.models import Study  # noqa: E402
 from trials.services import studies_load  # noqa: E402
 
 
@@ -95,61 +97,81 @@ def cold(client, url, write, repeat):
 
 def one_size(size, args, user, client) -> dict[str, int]:
     """Print the figures at `size` participants; the statement count of each page."""
-    counts = {}
     with transaction.atomic():
         study, build_ms, _ = timed(lambda: build_synthetic_study(
             participants=size, seed=args.seed, by=user, code=f"BENCH-{size}", today=timezone.localdate()))
         print(f"\nN = {size}: synthetic study built in {build_ms / 1000:.1f} s")
-        for code, _name in SITES:  # the bench investigator sees every participant of the study
-            user_upsert(username="bench", role="investigator", site_code=code)
-        # The SDV figures kept per casebook, as the periodic reconcile keeps them on a live database.
-        sdv_counts_refresh(study=study)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-        # What the build left in the process is moved out of the cycle collector's reach, as a web
-        # worker's loading is (config/wsgi.py): a full collection during a timed read would otherwise
-        # scan the build's objects, which no web worker holds.
-        gc.collect()
-        gc.freeze()
-        floor = min(timed(lambda: list(LabResult.objects.filter(assessment__participant__study=study)
-                                       .values_list("assessment__participant_id", "assessment__date", "analyte",
-                                                    "value")))[1] for _ in range(3))
-        full = min(timed(lambda: outcomes_compute(study=study))[1:] for _ in range(3))
-        print(f"  floor, one SELECT of the lab values:  {floor:8.0f} ms")
-        print(f"  outcomes, full computation:           {full[0]:8.0f} ms  {full[1]} queries  "
-              f"ratio {full[0] / floor:.1f}x (target <= 10x)")
-        with_labs = Participant.objects.filter(study=study, assessments__labs__analyte="PLT").order_by("pk")
-        participant = with_labs.filter(status="completed").first() or with_labs.first()
-        lab = LabResult.objects.filter(assessment__participant=participant, analyte="PLT").first()
-
-        def one_count():
-            with change_context(by=user, reason="Benchmark correction"):
-                LabResult.objects.filter(pk=lab.pk).update(value=lab.value + 1)
-            queue_outcomes(study.pk, participant.pk)
-        one_count()
-        _, incremental, queries = timed(lambda: outcomes_refresh(study=study))
-
-        def one_recorded_count():
-            """A new count saved with its history row, as the services save it (the dashboard's data
-            version follows the history tables)."""
-            lab.refresh_from_db()
-            lab.value += 1
-            with change_context(by=user, reason="Benchmark correction"):
-                lab.save()
-            queue_outcomes(study.pk, participant.pk)
-        print(f"  outcomes after one new count:         {incremental:8.0f} ms  {queries} queries (target < 100 ms)")
-        for name, url in PAGES:
-            worst, median, queries = p95(client, url.format(participant=participant.pk, code=study.code),
-                                         args.repeat)
-            counts[name] = queries
-            print(f"  {name:<36} p95 {worst:6.0f} ms  median {median:4.0f} ms  {queries} queries (target p95 < 150 ms)")
-            if name == "dashboard":  # the figures above are of repeated reads, from the cache
-                median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
-                                     one_recorded_count, min(args.repeat, 10))
-                print(f"  {'dashboard, first read after a write':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")
+        counts = figures(study, args, user, client)
         transaction.set_rollback(True)
     gc.unfreeze()
+    return counts
+
+
+def one_study(code, args, user, client) -> dict[str, int]:
+    """Print the figures of the study `code` already in the database (`--study`), every change made
+    to measure them rolled back; the statement count of each page."""
+    with transaction.atomic():
+        study = Study.objects.get(code=code)
+        print(f"\n{code}: {Participant.objects.filter(study=study).count()} participants")
+        counts = figures(study, args, user, client)
+        transaction.set_rollback(True)
+    gc.unfreeze()
+    return counts
+
+
+def figures(study, args, user, client) -> dict[str, int]:
+    """Print the figures of `study` (in the caller's transaction); the statement count of each page."""
+    counts = {}
+    for code, _name in SITES:  # the bench investigator sees every participant of the study
+        user_upsert(username="bench", role="investigator", site_code=code)
+    # The SDV figures kept per casebook, as the periodic reconcile keeps them on a live database.
+    sdv_counts_refresh(study=study)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    # What the build left in the process is moved out of the cycle collector's reach, as a web
+    # worker's loading is (config/wsgi.py): a full collection during a timed read would otherwise
+    # scan the build's objects, which no web worker holds.
+    gc.collect()
+    gc.freeze()
+    floor = min(timed(lambda: list(LabResult.objects.filter(assessment__participant__study=study)
+                                   .values_list("assessment__participant_id", "assessment__date", "analyte",
+                                                "value")))[1] for _ in range(3))
+    full = min(timed(lambda: outcomes_compute(study=study))[1:] for _ in range(3))
+    print(f"  floor, one SELECT of the lab values:  {floor:8.0f} ms")
+    print(f"  outcomes, full computation:           {full[0]:8.0f} ms  {full[1]} queries  "
+          f"ratio {full[0] / floor:.1f}x (target <= 10x)")
+    with_labs = Participant.objects.filter(study=study, assessments__labs__analyte="PLT").order_by("pk")
+    participant = with_labs.filter(status="completed").first() or with_labs.first()
+    lab = LabResult.objects.filter(assessment__participant=participant, analyte="PLT").first()
+
+    def one_count():
+        with change_context(by=user, reason="Benchmark correction"):
+            LabResult.objects.filter(pk=lab.pk).update(value=lab.value + 1)
+        queue_outcomes(study.pk, participant.pk)
+    one_count()
+    _, incremental, queries = timed(lambda: outcomes_refresh(study=study))
+
+    def one_recorded_count():
+        """A new count saved with its history row, as the services save it (the dashboard's data
+        version follows the history tables)."""
+        lab.refresh_from_db()
+        lab.value += 1
+        with change_context(by=user, reason="Benchmark correction"):
+            lab.save()
+        queue_outcomes(study.pk, participant.pk)
+    print(f"  outcomes after one new count:         {incremental:8.0f} ms  {queries} queries (target < 100 ms)")
+    for name, url in PAGES:
+        if args.only and name not in args.only:
+            continue
+        worst, median, queries = p95(client, url.format(participant=participant.pk, code=study.code),
+                                     args.repeat)
+        counts[name] = queries
+        print(f"  {name:<36} p95 {worst:6.0f} ms  median {median:4.0f} ms  {queries} queries (target p95 < 150 ms)")
+        if name == "dashboard":  # the figures above are of repeated reads, from the cache
+            median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
+                                 one_recorded_count, min(args.repeat, 10))
+            print(f"  {'dashboard, first read after a write':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")
     return counts
 
 
@@ -158,6 +180,10 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[200])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--study", help="measure this study of the database (built by make_synthetic_study) instead "
+                                        "of building one per size")
+    parser.add_argument("--only", nargs="+", choices=[name for name, _url in PAGES],
+                        help="time these pages alone")
     args = parser.parse_args()
     setup_test_environment()
     request_finished.disconnect(close_old_connections)
@@ -167,10 +193,16 @@ def main():
     client = Client()
     client.force_login(user)
     print(f"database: {connection.vendor}")
-    counts = {size: one_size(size, args, user, client) for size in args.sizes}
+    if args.study:
+        counts = {args.study: one_study(args.study, args, user, client)}
+        args.sizes = [args.study]
+    else:
+        counts = {size: one_size(size, args, user, client) for size in args.sizes}
     print("\nstatements per page and N (the same for every N):")
     print(f"  {'':<20}" + "".join(f"{size:>8}" for size in args.sizes))
     for name, _url in PAGES:
+        if args.only and name not in args.only:
+            continue
         row = [counts[size][name] for size in args.sizes]
         print(f"  {name:<20}" + "".join(f"{n:>8}" for n in row) + ("" if len(set(row)) == 1 else "  grows"))
 
