@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from dosing.models import Infusion
 from enrollment.models import Screening, ScreeningLab
-from followup import export_csv, export_xlsx
+from followup import export_copy, export_csv, export_xlsx
 from followup.export_csv import write_csv
 from followup.export_xlsx import write_xlsx
 from followup.models import AdverseEvent, Assessment, LabResult
@@ -154,15 +154,30 @@ def test_worksheet_numbers_not_finite_or_empty_and_the_session_kept(study):
                  lln=float("nan"), uln=None, report_uln=float("inf"))
     sites = list(study.sites.filter(code="PUMCH"))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('TimeZone'), current_setting('work_mem')")
+        cursor.execute("SELECT current_setting('TimeZone'), current_setting('work_mem'), current_setting('jit')")
         session = cursor.fetchone()
         python, copy = io.BytesIO(), io.BytesIO()
         write_xlsx(study, sites=sites, out=python, locked=False, copy=False)
         write_xlsx(study, sites=sites, out=copy, locked=False, copy=True)
-        cursor.execute("SELECT current_setting('TimeZone'), current_setting('work_mem')")
+        cursor.execute("SELECT current_setting('TimeZone'), current_setting('work_mem'), current_setting('jit')")
         assert cursor.fetchone() == session
     python, copy = members(python.getvalue()), members(copy.getvalue())
     assert copy == python
     sheets = b"".join(copy.values())
     assert b'<is><t xml:space="preserve">nan</t></is>' in sheets
     assert b'<is><t xml:space="preserve">inf</t></is>' in sheets
+
+
+def test_the_copy_runs_without_jit_compilation_and_gives_back_the_session(study):
+    # The rows' long expressions are not compiled (it cost more than running them); the session's
+    # own setting is back afterwards.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('jit', 'on', false)")
+    rows = export_copy.Select(type(study).objects.filter(pk=study.pk).values_list("code"),
+                              [("text", "{0}"), ("text", "current_setting('jit')")])
+    out = io.BytesIO()
+    assert export_copy.copy_rows([rows], out, None) == 1
+    assert out.getvalue() == f"{study.code},off\r\n".encode()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit')")
+        assert cursor.fetchone() == ("on",)
