@@ -5,7 +5,10 @@ come from the stored outcomes snapshot (`followup.outcomes.current_results`: the
 since it are computed again, nothing is stored); the rest is read as plain values, the infusions as
 one grouped aggregate. A fixed number of queries whatever the number of participants, and charts
 of a bounded size: above `charts.INDIVIDUAL_LIMIT` participants the spaghetti becomes the median and
-interquartile band per day, the waterfall a histogram, and the swimmer plot shows one page of lanes."""
+interquartile band per day, the waterfall a histogram, and the swimmer plot shows one page of lanes.
+For such a cohort no series or row of changes is built per participant: the stored values are
+gathered per day and each participant's best change read from them directly (`_analyte_chart`), the
+same figures in a fraction of the time at 10,000 participants."""
 from __future__ import annotations
 
 from bisect import bisect_right
