@@ -5,9 +5,14 @@ come from the stored outcomes snapshot (`followup.outcomes.current_results`: the
 since it are computed again, nothing is stored); the rest is read as plain values, the infusions as
 one grouped aggregate. A fixed number of queries whatever the number of participants, and charts
 of a bounded size: above `charts.INDIVIDUAL_LIMIT` participants the spaghetti becomes the median and
-interquartile band per day, the waterfall a histogram, and the swimmer plot shows one page of lanes."""
+interquartile band per day, the waterfall a histogram, and the swimmer plot shows one page of lanes.
+For such a cohort no series or row of changes is built per participant: the stored values are
+gathered per day and each participant's best change read from them directly (`_analyte_chart`), the
+same figures in a fraction of the time at 10,000 participants."""
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -70,14 +75,20 @@ class AnalyteChart:
     spreads: list[charts.DaySpread]  # per day, for a large cohort
     band: charts.BandChart | None = None
     histogram: charts.HistogramChart | None = None
+    # A large cohort's counts, its `series` and `changes` left empty (only their summaries are shown)
+    counted: tuple[int, int] | None = None  # participants charted, participants with a change
 
     @property
     def charted(self) -> int:
         """The participants with at least one value."""
+        if self.counted is not None:
+            return self.counted[0]
         return sum(1 for s in self.series if s.points)
 
     @property
     def with_change(self) -> int:
+        if self.counted is not None:
+            return self.counted[1]
         return sum(1 for *_rest, change in self.changes if change is not None)
 
 
@@ -201,19 +212,48 @@ def _swimmer_row(shown: Shown, days: int, facts: list, events: list[EventValues]
         response, loss, tuple((e.onset_date - first).days for e in events if e.status == "confirmed" and e.serious))
 
 
+def _changes(charted: list[tuple[str, float | None, list]]) -> list[tuple]:
+    """Label, baseline, best value after the first infusion and best change of each participant
+    (`charted`: label, baseline and the day, value pairs flattened)."""
+    changes = []
+    for label, baseline, flat in charted:
+        after = [v for d, v in zip(flat[::2], flat[1::2]) if d > 0]
+        changes.append((label, baseline, max(after) if after else None, charts.best_change(baseline, after)))
+    return changes
+
+
 def _analyte_chart(analyte: str, entry: dict) -> AnalyteChart:
-    series, changes, thresholds = entry["series"], entry["changes"], entry["thresholds"]
-    charted = [s for s in series if s.points]
-    moved = [(label, change) for label, _b, _best, change in changes if change is not None]
-    if len(charted) <= charts.INDIVIDUAL_LIMIT:
+    """A small cohort's lines and bars (every participant's values), a large one's band and histogram:
+    for those the values are read straight from the stored pairs, per day and per participant's best
+    change, without a series or a row built for each participant (the same figures)."""
+    rows, thresholds = entry["rows"], entry["thresholds"]
+    with_points = sum(1 for _label, _baseline, flat in rows if flat)
+    if with_points <= charts.INDIVIDUAL_LIMIT:
+        series = [charts.Series(label, tuple(zip(flat[::2], flat[1::2]))) for label, _b, flat in rows]
+        changes = _changes(rows)
+        moved = [(label, change) for label, _b, _best, change in changes if change is not None]
         return AnalyteChart(analyte, entry["unit"], series, thresholds, charts.build_spaghetti(series, thresholds),
                             changes, charts.build_waterfall(moved) if len(moved) <= charts.INDIVIDUAL_LIMIT else None,
                             [], histogram=None if len(moved) <= charts.INDIVIDUAL_LIMIT
                             else charts.build_histogram([c for _l, c in moved]))
-    spreads = charts.day_spreads(charted)
-    return AnalyteChart(analyte, entry["unit"], series, thresholds, None, changes, None, spreads,
-                        band=charts.build_band(spreads, thresholds),
-                        histogram=charts.build_histogram([c for _l, c in moved]))
+    days: defaultdict[int, list[float]] = defaultdict(list)
+    moved = []
+    for _label, baseline, flat in rows:
+        if not flat:
+            continue
+        day_of, value_of = flat[::2], flat[1::2]
+        for day, value in zip(day_of, value_of):
+            days[day].append(value)
+        # the days are in day order (`ChartFacts.daily`): those after the first infusion's day end the list
+        after = bisect_right(day_of, 0)
+        if after < len(day_of):
+            change = charts.best_change(baseline, [max(value_of[after:])])
+            if change is not None:
+                moved.append(change)
+    spreads = charts.spreads_of_days(days)
+    return AnalyteChart(analyte, entry["unit"], [], thresholds, None, [], None, spreads,
+                        band=charts.build_band(spreads, thresholds), histogram=charts.build_histogram(moved),
+                        counted=(with_points, len(moved)))
 
 
 def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = None,
@@ -260,23 +300,25 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         first = first_of.get(facts[0])
         if first is None:
             first = first_of[facts[0]] = date.fromisoformat(facts[0])
-        swimmer_rows.append((_days_on_study(shown, facts, today, first), shown, facts, own_events))
+        # ordered by the tuple itself, longest first (the study numbers differ: never compared further)
+        swimmer_rows.append((-_days_on_study(shown, facts, today, first), shown.study_number, shown, facts,
+                             own_events))
         study_disease = sets.get(row.disease)
         if study_disease is None:
             continue
         if row.disease not in charted:
             charted[row.disease] = _thresholds(study_disease)
         analyte, unit, thresholds = charted[row.disease]
-        entry = per_analyte.setdefault(analyte, {"unit": unit, "thresholds": [], "series": [], "changes": []})
-        if len(entry["series"]) == 0 or thresholds != entry.get("last"):
+        entry = per_analyte.get(analyte)
+        if entry is None:
+            entry = per_analyte[analyte] = {"unit": unit, "thresholds": [], "rows": []}
+        if not entry["rows"] or thresholds is not entry.get("last"):
             entry["thresholds"] += [t for t in thresholds if t not in entry["thresholds"]]
             entry["last"] = thresholds
-        baseline, flat = (facts[6], facts[7]) if facts[5] == analyte else (None, [])
-        daily = tuple(zip(flat[::2], flat[1::2]))
-        entry["series"].append(charts.Series(shown.study_number, daily))
-        after = [v for d, v in daily if d > 0]
-        entry["changes"].append((shown.study_number, baseline, max(after) if after else None,
-                                 charts.best_change(baseline, after)))
+        # label, baseline, the (day, value) pairs flattened: series and changes are built from them
+        # for a small cohort only (`_analyte_chart`)
+        entry["rows"].append((shown.study_number, facts[6], facts[7]) if facts[5] == analyte
+                             else (shown.study_number, None, ()))
     found = dict.fromkeys(Dashboard.__dataclass_fields__)
     found["built"] = tuple(part for part in PARTS if part in parts)
     if FLOW in parts:
@@ -284,10 +326,10 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
     if with_outcomes or with_safety:
         found["participants"] = len(participants)
     if with_outcomes:
-        ordered = sorted(swimmer_rows, key=lambda r: (-r[0], r[1].study_number))
+        ordered = sorted(swimmer_rows)
         pages = max(1, -(-len(ordered) // charts.SWIMMER_PAGE))
         page = min(max(1, swimmer_page), pages)
-        lanes = [_swimmer_row(shown, days, facts, own_events) for days, shown, facts, own_events
+        lanes = [_swimmer_row(shown, -days, facts, own_events) for days, _number, shown, facts, own_events
                  in ordered[(page - 1) * charts.SWIMMER_PAGE:page * charts.SWIMMER_PAGE]]
         found.update(outcomes=tables.outcome_groups(outcome_rows),
                      analytes=[_analyte_chart(analyte, e) for analyte, e in sorted(per_analyte.items())],

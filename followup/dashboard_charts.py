@@ -299,9 +299,15 @@ def day_spreads(series: list[Series]) -> list[DaySpread]:
     for one in series:
         for day, value in one.points:
             days.setdefault(day, []).append(value)
+    return spreads_of_days(days)
+
+
+def spreads_of_days(days: dict[int, list[float]]) -> list[DaySpread]:
+    """`day_spreads` of the values already gathered per day (in any order; sorted in place)."""
     spreads = []
     for day in sorted(days):
-        values = sorted(days[day])
+        values = days[day]
+        values.sort()
         spreads.append(DaySpread(day, len(values), quantile(values, 0.25), quantile(values, 0.5),
                                  quantile(values, 0.75)))
     return spreads

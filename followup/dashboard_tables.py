@@ -63,6 +63,18 @@ def outcome_groups(rows: list[OutcomeRow]) -> list[dict]:
             durations.setdefault(row.group, []).append(row.duration)
             durations.setdefault("all", []).append(row.duration)
     groups = []
+    # The duration of response summarised once per distinct list of durations: with a single group its
+    # list is the one of "all" (same rows, same order), and the same list gives the same summary.
+    summaries: list[tuple[list, dict | None]] = []
+
+    def summary(of: list) -> dict | None:
+        for seen, found in summaries:
+            if seen == of:
+                return found
+        found = duration_of_response_summary(of)
+        summaries.append((of, found))
+        return found
+
     for key in sorted(k for k in tallies if k != "all") + (["all"] if tallies else []):
         tally = tallies[key]
         rate = proportion(tally["responders"], tally["treated"])
@@ -73,7 +85,7 @@ def outcome_groups(rows: list[OutcomeRow]) -> list[dict]:
             "rate": rate.rate, "ci_exact": pair(rate.ci_exact), "ci_wilson": pair(rate.ci_wilson),
             "rate_evaluable": evaluable.rate, "ci_exact_evaluable": pair(evaluable.ci_exact),
             "ci_wilson_evaluable": pair(evaluable.ci_wilson),
-            "duration_of_response": duration_of_response_summary(durations.get(key, [])),
+            "duration_of_response": summary(durations.get(key, [])),
             "rate_text": percent_ci(rate.rate, rate.ci_exact),
             "rate_evaluable_text": percent_ci(evaluable.rate, evaluable.ci_exact),
         })

@@ -5,9 +5,11 @@ the periodic reconcile for every snapshot behind its study's latest change or co
 configuration (`outcomes_reconcile`)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from django.db.models import BooleanField, Case, Count, F, Q, Value, When
+from django.db.models import BooleanField, Case, Count, F, Q, TextField, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from enrollment.models import Participant
@@ -129,12 +131,17 @@ def current_results(study, rows, sets, among=None) -> dict[str, list | None]:
     stored: dict[int, tuple] = {}  # participant -> (disease, sex, the stored form), read as plain values
     stale = set(ids)
     if snapshot is not None and snapshot[1] == digest and snapshot[0] >= (snapshot[3] or 0):
+        values = list(OutcomeResult.objects.filter(study=study, participant_id__in=ids if among is None else among)
+                      .annotate(chart_text=Cast("chart", TextField())).values_list(
+                          "participant_id", "treated", "best", "duration_days", "censored", "disease", "sex",
+                          "chart_text"))
+        # The charts' values read as text and decoded together, in one pass (at 10,000 participants a
+        # decoding per row was a tenth of the dashboard's build)
+        charts = json.loads("[" + ",".join("null" if v[7] is None else v[7] for v in values) + "]")
         stored = {pk: (disease, sex, [best, [days, censored] if days is not None else None, disease, sex, chart]
                                      if treated else None)
-                  for pk, treated, best, days, censored, disease, sex, chart in
-                  OutcomeResult.objects.filter(study=study, participant_id__in=ids if among is None else among)
-                  .values_list(
-                      "participant_id", "treated", "best", "duration_days", "censored", "disease", "sex", "chart")}
+                  for (pk, treated, best, days, censored, disease, sex, _text), chart
+                  in zip(values, charts, strict=True)}
         changed = changed_since(snapshot[2] or "", snapshot[0])
         stale = {row.pk for row in rows if row.pk in changed or row.pk not in stored
                  or stored[row.pk][:2] != (row.disease, row.sex)}
