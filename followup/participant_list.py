@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, Value, When, Window
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -229,6 +230,24 @@ def filter_choices(user, study: Study | None, sites: list[Site] | None = None) -
     return {"sites": [Choice(s.code, s.code) for s in sites if s.in_study],
             "statuses": [Choice(value, label) for value, label in ParticipantStatus.choices],
             "levels": levels, "diseases": [Choice(code, code) for code in diseases]}
+
+
+_KEY = 987654321  # a participant's key in the address reversed once a page
+
+
+def with_links(participants) -> list:
+    """The page's participants (read here), each with the address of its page (`detail_url`) and of
+    its study's list (`study_url`): reversed once a page and once a study rather than twice a row."""
+    rows = list(participants)
+    detail = reverse("participant-detail", args=[_KEY])
+    studies: dict[str, str] = {}
+    for row in rows:
+        row.detail_url = detail.replace(str(_KEY), str(row.pk))
+        code = row.study.code
+        if code not in studies:
+            studies[code] = reverse("study-participants", args=[code])
+        row.study_url = studies[code]
+    return rows
 
 
 def participant_row(participant) -> dict:

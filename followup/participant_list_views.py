@@ -10,7 +10,7 @@ from trials.models import Study
 
 from .participant_grid import grid_columns, grid_definitions, grid_rows, grid_shown, legend, rows_html
 from .participant_list import (ParticipantFilters, filter_choices, page_of, participants_listed, participants_shown,
-                               require_reader, user_sites)
+                               require_reader, user_sites, with_links)
 
 
 def _study(user, code):
@@ -39,6 +39,7 @@ def participant_list(request, code=None):
     """The participants of a study (or of every study of the user's sites), 50 a page."""
     study, filters, now, sites, rows = _listing(request, code)
     page = page_of(rows, request.GET.get("page"), shown=participants_shown(request.user, now=now, locks=False))
+    page.object_list = with_links(page.object_list)
     return render(request, "followup/participant_list.html", _context(request, study, filters, page, sites))
 
 
