@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Value, When, Window
+from django.db.models import BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, Value, When, Window
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -112,10 +113,31 @@ def participants_shown(user, *, now: datetime | None = None, locks: bool = True)
     return rows.annotate(overdue=overdue_condition(now or timezone.now())).order_by(*ORDER)
 
 
-def participants_listed(user, filters: ParticipantFilters, *, now: datetime | None = None):
+def user_sites(user, study: Study | None = None) -> list[Site]:
+    """The user's sites (those whose participants they read) by code, each with `in_study` (True
+    without a study: a site of `study` otherwise). One statement: the sites filter's choices
+    (`filter_choices`) and the list's order (`participants_listed`)."""
+    sites = Site.objects.filter(pk__in=site_ids_for(user, Action.VIEW)).only("code")
+    in_study = (Exists(Study.sites.through.objects.filter(site_id=OuterRef("pk"), study_id=study.pk))
+                if study is not None else Value(True))
+    return list(sites.annotate(in_study=in_study).order_by("code"))
+
+
+def _site_rank(sites: list[Site]) -> Case:
+    """The rank of a participant's site among `sites` (by code): the list's order by site without
+    joining the sites to every participant listed."""
+    return Case(*(When(site_id=site.pk, then=Value(rank)) for rank, site in enumerate(sites)),
+                default=Value(len(sites)), output_field=IntegerField())
+
+
+def participants_listed(user, filters: ParticipantFilters, *, now: datetime | None = None,
+                        sites: list[Site] | None = None):
     """The participants of the user's sites that `filters` keep, annotated with `overdue`, by
-    study, site and enrolment sequence (a queryset: nothing is read yet)."""
+    study, site and enrolment sequence (a queryset: nothing is read yet). With the user's `sites`
+    (`user_sites`: every site of theirs, by code), the sites are ordered by their rank in it."""
     rows = participants_shown(user, now=now)
+    if sites:
+        rows = rows.order_by("study__code", _site_rank(sites).asc(), "sequence", "pk")
     if filters.study:
         rows = rows.filter(study__code=filters.study)
     if filters.q:
@@ -189,14 +211,12 @@ class Choice:
     label: str
 
 
-def filter_choices(user, study: Study | None) -> dict[str, list[Choice]]:
+def filter_choices(user, study: Study | None, sites: list[Site] | None = None) -> dict[str, list[Choice]]:
     """The values each filter offers: the user's sites (of the study), the statuses, the arms and
-    dose levels and the diseases of the study (of the user's studies). Four statements."""
-    site_ids = site_ids_for(user, Action.VIEW)
-    sites = Site.objects.filter(pk__in=site_ids)
+    dose levels and the diseases of the study (of the user's studies). Four statements; three with
+    the user's `sites` (`user_sites` of the same study) read already."""
+    sites = user_sites(user, study) if sites is None else sites
     studies = Study.objects.filter(pk=study.pk) if study else Study.objects.visible_to(user)
-    if study is not None:
-        sites = sites.filter(studies=study)
     arms = Arm.objects.filter(study__in=studies).select_related("study").prefetch_related("dose_levels")
     several = study is None
     levels = []
@@ -207,9 +227,27 @@ def filter_choices(user, study: Study | None) -> dict[str, list[Choice]]:
             levels.append(Choice(f"{arm.code}{LEVEL_SEPARATOR}{level.code}",
                                  f"{prefix}{arm.code} · {level.label or level.code}"))
     diseases = sorted(set(StudyDisease.objects.filter(study__in=studies).values_list("disease", flat=True)))
-    return {"sites": [Choice(s.code, s.code) for s in sites.order_by("code")],
+    return {"sites": [Choice(s.code, s.code) for s in sites if s.in_study],
             "statuses": [Choice(value, label) for value, label in ParticipantStatus.choices],
             "levels": levels, "diseases": [Choice(code, code) for code in diseases]}
+
+
+_KEY = 987654321  # a participant's key in the address reversed once a page
+
+
+def with_links(participants) -> list:
+    """The page's participants (read here), each with the address of its page (`detail_url`) and of
+    its study's list (`study_url`): reversed once a page and once a study rather than twice a row."""
+    rows = list(participants)
+    detail = reverse("participant-detail", args=[_KEY])
+    studies: dict[str, str] = {}
+    for row in rows:
+        row.detail_url = detail.replace(str(_KEY), str(row.pk))
+        code = row.study.code
+        if code not in studies:
+            studies[code] = reverse("study-participants", args=[code])
+        row.study_url = studies[code]
+    return rows
 
 
 def participant_row(participant) -> dict:

@@ -10,7 +10,7 @@ from trials.models import Study
 
 from .participant_grid import grid_columns, grid_definitions, grid_rows, grid_shown, legend, rows_html
 from .participant_list import (ParticipantFilters, filter_choices, page_of, participants_listed, participants_shown,
-                               require_reader)
+                               require_reader, user_sites, with_links)
 
 
 def _study(user, code):
@@ -22,11 +22,13 @@ def _listing(request, code):
     study = _study(request.user, code)
     filters = ParticipantFilters.from_params(request.GET, study=code or "")
     now = timezone.now()
-    return study, filters, now, participants_listed(request.user, filters, now=now)
+    sites = user_sites(request.user, study)
+    return study, filters, now, sites, participants_listed(request.user, filters, now=now, sites=sites)
 
 
-def _context(request, study, filters, page, **more) -> dict:
-    return {"study": study, "filters": filters, "page_obj": page, "choices": filter_choices(request.user, study),
+def _context(request, study, filters, page, sites, **more) -> dict:
+    return {"study": study, "filters": filters, "page_obj": page,
+            "choices": filter_choices(request.user, study, sites),
             "studies": [] if study else Study.objects.visible_to(request.user).order_by("code"),
             "filter_query": filters.query(without_study=study is not None),
             "grid_query": filters.query(without_study=True), **more}
@@ -35,18 +37,19 @@ def _context(request, study, filters, page, **more) -> dict:
 @login_required
 def participant_list(request, code=None):
     """The participants of a study (or of every study of the user's sites), 50 a page."""
-    study, filters, _now, rows = _listing(request, code)
-    page = page_of(rows, request.GET.get("page"), shown=participants_shown(request.user, now=_now, locks=False))
-    return render(request, "followup/participant_list.html", _context(request, study, filters, page))
+    study, filters, now, sites, rows = _listing(request, code)
+    page = page_of(rows, request.GET.get("page"), shown=participants_shown(request.user, now=now, locks=False))
+    page.object_list = with_links(page.object_list)
+    return render(request, "followup/participant_list.html", _context(request, study, filters, page, sites))
 
 
 @login_required
 def participant_grid(request, code):
     """A study's participants x their infusions and visits, 50 participants a page."""
-    study, filters, now, rows = _listing(request, code)
+    study, filters, now, sites, rows = _listing(request, code)
     page = page_of(rows, request.GET.get("page"), shown=grid_shown(request.user))
     definitions = grid_definitions(study)
     columns = grid_columns(study, definitions)
     grid = grid_rows(request.user, page.object_list, columns, study=study, now=now, definitions=definitions)
     return render(request, "followup/participant_grid.html", _context(
-        request, study, filters, page, columns=columns, legend=legend(), rows=grid, rows_html=rows_html(grid)))
+        request, study, filters, page, sites, columns=columns, legend=legend(), rows=grid, rows_html=rows_html(grid)))
