@@ -310,6 +310,8 @@ class SiteProgress:
     site: object
     participants: int
     progress: Progress
+    # The site's casebooks locked on their own, when counted with the progress (`kept_by_site`), else None.
+    locked: int | None = None
 
 
 def _participants(study, site_ids):

@@ -196,9 +196,11 @@ def study_sdv_sites(study, user, action: Action = Action.VIEW) -> list[SiteProgr
     by_site = {site.pk: SiteProgress(site=site, participants=0, progress=Progress()) for site in sites}
     site_ids = list(by_site)
     stale: list[int] = []
+    for row in by_site.values():  # counted below, zero at a site without participants
+        row.locked = 0
     for row in kept_by_site(study, site_ids):
         progress = by_site[row["site_id"]]
-        progress.participants = row["participants"]
+        progress.participants, progress.locked = row["participants"], row["locked"]
         progress.progress.required, progress.progress.verified = row["required"] or 0, row["verified"] or 0
         stale.extend(int(pk) for pk in (row["stale_ids"] or "").split(",") if pk)
     if not stale:

@@ -31,6 +31,16 @@ def _administers(user, study) -> bool:
     return bool(allowed) and all(site.pk in allowed for site in study.sites.all())
 
 
+def _locked_casebooks(user, study, sdv_sites) -> list[dict]:
+    """Per site the user sees, its participants and the casebooks locked on their own
+    (`locked_casebooks_by_site`): from the SDV progress when it counted them in its own pass over
+    the participants (under the key-items plan), else in a statement of their own."""
+    if sdv_sites and all(row.locked is not None for row in sdv_sites):
+        return [{"site_code": row.site.code, "enrolled": row.participants, "locked": row.locked}
+                for row in sorted(sdv_sites, key=lambda row: row.site.code) if row.participants]
+    return locked_casebooks_by_site(user, study)
+
+
 @login_required
 def study_detail(request, code):
     study = selectors.study_for_user(request.user, code)
@@ -62,7 +72,7 @@ def study_detail(request, code):
             if can(request.user, Action.MANAGE_SDV, site_ids) and study.locked_at is None else None,
             "may_verify_study": can(request.user, Action.VERIFY, site_ids),
             "query_counts": study_query_counts(request.user, study),
-            "locked_casebooks": locked_casebooks_by_site(request.user, study),
+            "locked_casebooks": _locked_casebooks(request.user, study, sdv_sites),
             "may_export": bool(export_sites(request.user, study)),
             **study_lock_context(request.user, study),
         },

@@ -45,6 +45,7 @@ from .models import AdverseEvent, Assessment, SeriousnessCriterion
 from .query_selectors import query_on_record, query_wanted, worklist_queries
 from .selectors import visit_form_items
 from .worklist_reads import worklist_page as read_worklist_page
+from .worklist_rows import RowWriter
 
 
 @login_required
@@ -508,6 +509,10 @@ def worklist_page(request):
     rows = [{"item": item, "kind": kind_labels[item.kind], **_worklist_dates(item),
              "url": item.url if item.site_id in acting_sites or item.kind in (work.SAE_REPORT, *work.SIGNING_KINDS)
              else item.participant_url} for item in page]
+    writer = RowWriter()
+    for row in rows:  # each row's HTML written once, shown as it is by the template
+        row["html"] = writer.html(row["item"], due=row["due"], window=row["window"], kind_label=row["kind"],
+                                  url=row["url"])
     return render(request, "followup/worklist.html", {
         "rows": rows, "page_obj": page, "counts": counts, "now": now, "chosen": chosen,
         "sites": Site.objects.filter(pk__in=site_ids).order_by("code"),
