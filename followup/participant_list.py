@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, Value, When, Window
+from django.db.models import (BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When,
+                              Window)
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -136,10 +137,14 @@ def participants_listed(user, filters: ParticipantFilters, *, now: datetime | No
     study, site and enrolment sequence (a queryset: nothing is read yet). With the user's `sites`
     (`user_sites`: every site of theirs, by code), the sites are ordered by their rank in it."""
     rows = participants_shown(user, now=now)
-    if sites:
-        rows = rows.order_by("study__code", _site_rank(sites).asc(), "sequence", "pk")
+    site_order = _site_rank(sites).asc() if sites else "site__code"
     if filters.study:
-        rows = rows.filter(study__code=filters.study)
+        # One study: its key found once (a scalar subquery) and the study's code left out of the
+        # order (the same for every row), so neither the sites nor the studies are joined to the keys
+        rows = rows.filter(study_id=Subquery(Study.objects.filter(code=filters.study).values("pk")[:1]))
+        rows = rows.order_by(site_order, "sequence", "pk")
+    elif sites:
+        rows = rows.order_by("study__code", site_order, "sequence", "pk")
     if filters.q:
         rows = rows.filter(Q(study_number__icontains=filters.q) | Q(screening__initials__icontains=filters.q)
                            | Q(screening__number__icontains=filters.q))

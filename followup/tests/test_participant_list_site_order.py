@@ -73,3 +73,17 @@ def test_site_choices_of_a_study_leave_out_sites_outside_it(client, coordinator,
     choices = client.get(reverse("study-grid", args=["MSC-ITP-5"])).context["choices"]["sites"]
     assert [choice.value for choice in choices] == ["AAH", "PUMCH"]
     assert [site.code for site in user_sites(coordinator)] == ["AAH", "PUMCH", "ZZH"]
+
+
+def test_one_study_keys_join_neither_studies_nor_sites(client, coordinator, two_sites):
+    """A study's list reads its participants' keys by the study's key (found once), ordered by the
+    sites' rank: no study or site row joined to every participant; an unknown study lists nobody."""
+    filters = ParticipantFilters(study="MSC-ITP-5")
+    keys = participants_listed(coordinator, filters, sites=user_sites(coordinator)).values_list("pk", flat=True)
+    sql = str(keys.query)
+    assert 'JOIN "trials_study"' not in sql and 'JOIN "trials_site"' not in sql
+    assert list(keys) == by_site_and_sequence(two_sites)
+    assert not participants_listed(coordinator, ParticipantFilters(study="NO-SUCH")).exists()
+    client.force_login(coordinator)
+    page = client.get(reverse("participant-list"), {"study": "MSC-ITP-5"}).context["page_obj"]
+    assert [row.pk for row in page.object_list] == by_site_and_sequence(two_sites)
