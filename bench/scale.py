@@ -97,23 +97,28 @@ def cold(client, url, write, repeat):
 
 def one_size(size, args, user, client) -> dict[str, int]:
     """Print the figures at `size` participants; the statement count of each page."""
-    with transaction.atomic():
+    def built():
         study, build_ms, _ = timed(lambda: build_synthetic_study(
             participants=size, seed=args.seed, by=user, code=f"BENCH-{size}", today=timezone.localdate()))
         print(f"\nN = {size}: synthetic study built in {build_ms / 1000:.1f} s")
-        counts = figures(study, args, user, client)
-        transaction.set_rollback(True)
-    gc.unfreeze()
-    return counts
+        return study
+    return rolled_back(built, args, user, client)
 
 
 def one_study(code, args, user, client) -> dict[str, int]:
     """Print the figures of the study `code` already in the database (`--study`), every change made
     to measure them rolled back; the statement count of each page."""
-    with transaction.atomic():
+    def found():
         study = Study.objects.get(code=code)
         print(f"\n{code}: {Participant.objects.filter(study=study).count()} participants")
-        counts = figures(study, args, user, client)
+        return study
+    return rolled_back(found, args, user, client)
+
+
+def rolled_back(study_of, args, user, client) -> dict[str, int]:
+    """The figures of the study `study_of` gives, in a transaction rolled back at the end."""
+    with transaction.atomic():
+        counts = figures(study_of(), args, user, client)
         transaction.set_rollback(True)
     gc.unfreeze()
     return counts

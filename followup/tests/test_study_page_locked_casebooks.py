@@ -3,6 +3,7 @@ participants under the key-items plan (no statement of their own), and in their 
 under the all-items plan: the same rows either way (`enrollment.selectors.locked_casebooks_by_site`)."""
 import re
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,28 +24,19 @@ def _locked_one(participant, coordinator, investigator, make_user):
     casebook_lock(participant=participant, by=make_user("data_manager"), reason="Casebook clean")
 
 
-def test_key_plan_counts_the_locked_casebooks_with_the_sdv_progress(
-        participant, coordinator, investigator, make_user, django_assert_num_queries):
+@pytest.mark.parametrize("scope, statements", [("key", 0), ("all", 1)])
+def test_locked_casebooks_counted_with_the_sdv_progress_under_the_key_plan_only(
+        participant, coordinator, investigator, make_user, django_assert_num_queries, scope, statements):
+    """Key-items plan: counted in the SDV progress's pass (no statement); all items: their own."""
     _locked_one(participant, coordinator, investigator, make_user)
     user = make_user("data_manager")
     study = participant.study
+    if scope == "all":
+        SdvPlan.objects.create(study=study, scope="all", reason="Full SDV", changed_at=timezone.now())
+        study.refresh_from_db()
     sites = study_sdv_sites(study, user)
-    assert all(row.locked is not None for row in sites)
-    with django_assert_num_queries(0):
-        shown = _locked_casebooks(user, study, sites)
-    assert shown == locked_casebooks_by_site(user, study) == [{"site_code": "PUMCH", "enrolled": 1, "locked": 1}]
-
-
-def test_all_items_plan_counts_the_locked_casebooks_in_their_own_statement(
-        participant, coordinator, investigator, make_user, django_assert_num_queries):
-    _locked_one(participant, coordinator, investigator, make_user)
-    user = make_user("data_manager")
-    study = participant.study
-    SdvPlan.objects.create(study=study, scope="all", reason="Full SDV", changed_at=timezone.now())
-    study.refresh_from_db()
-    sites = study_sdv_sites(study, user)
-    assert all(row.locked is None for row in sites)
-    with django_assert_num_queries(1):
+    assert all((row.locked is None) == (scope == "all") for row in sites)
+    with django_assert_num_queries(statements):
         shown = _locked_casebooks(user, study, sites)
     assert shown == locked_casebooks_by_site(user, study) == [{"site_code": "PUMCH", "enrolled": 1, "locked": 1}]
 
