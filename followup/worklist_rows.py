@@ -23,8 +23,9 @@ class RowWriter:
     """Writes the rows of one page: the badges and the participant pages' address made once."""
 
     def __init__(self):
-        self.badges = {True: f'<span class="badge text-bg-danger">{escape(_("overdue"))}</span>',
-                       False: f'<span class="badge text-bg-primary">{escape(_("due"))}</span>'}
+        overdue, due = escape(_("overdue")), escape(_("due"))  # outside the f-strings: gathered by makemessages
+        self.badges = {True: f'<span class="badge text-bg-danger">{overdue}</span>',
+                       False: f'<span class="badge text-bg-primary">{due}</span>'}
         self.participant_page = url_template("participant-detail")
 
     def html(self, item: WorkItem, *, due: str, window: str, kind_label: str, url: str) -> SafeString:
