@@ -1,6 +1,7 @@
 """Arrangement helpers of the follow-up tests (the fixtures are in conftest.py): assessments posted
 through the API, P1 and P3 participants treated through the services, the worklist's participants
 and adverse events, the page forms as a browser posts them back. Dates are computed when called."""
+import re
 from datetime import date, datetime, time, timedelta
 
 from django.apps import apps
@@ -252,3 +253,10 @@ def assessment_form_as_posted(response) -> dict:
 
 def history_rows() -> int:
     return sum(model.objects.count() for model in apps.get_models() if model.__name__.startswith("Historical"))
+
+
+def study_locked_rows(client, url) -> list[tuple[str, str, str]]:
+    """The study page's locked casebooks per site: (site, enrolled, locked) of each row shown."""
+    page = client.get(url).content.decode()
+    section = page[page.index('data-testid="study-locks"'):]
+    return re.findall(r'<tr data-site="([A-Z]+)"><td>[A-Z]+</td><td>(\d+)</td><td>(\d+)</td></tr>', section)

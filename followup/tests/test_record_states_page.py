@@ -9,6 +9,7 @@ from enrollment.locks import casebook_lock
 from followup import signoff
 from followup.data_queries import query_answer, query_open
 from followup.record_refs import RecordRef
+from followup.tests.support import study_locked_rows
 from followup.tests.test_participant_budget import record
 from trials.tests.support import SIGNER_PASSWORD
 
@@ -44,16 +45,11 @@ def test_the_study_page_counts_locked_casebooks_per_site(client, participant, co
     client.force_login(make_user("data_manager"))
     url = reverse("study-detail", args=[participant.study.code])
 
-    def row():
-        page = client.get(url).content.decode()
-        section = page[page.index('data-testid="study-locks"'):]
-        return re.findall(r'<tr data-site="PUMCH"><td>PUMCH</td><td>(\d+)</td><td>(\d+)</td></tr>', section)
-
-    assert row() == [("1", "0")]
+    assert study_locked_rows(client, url) == [("PUMCH", "1", "0")]
     signoff.casebook_sign(participant=participant, password=SIGNER_PASSWORD, by=investigator)
     participant.refresh_from_db()
     casebook_lock(participant=participant, by=make_user("data_manager"), reason="Casebook clean")
-    assert row() == [("1", "1")]
+    assert study_locked_rows(client, url) == [("PUMCH", "1", "1")]
 
 
 def test_queries_and_signatures_have_their_audit_trail_at_their_site_only(

@@ -1,7 +1,6 @@
 """The study page's locked casebooks per site are counted in the SDV progress's pass over the
 participants under the key-items plan (no statement of their own), and in their own statement
 under the all-items plan: the same rows either way (`enrollment.selectors.locked_casebooks_by_site`)."""
-import re
 
 import pytest
 from django.urls import reverse
@@ -13,6 +12,7 @@ from followup import signoff
 from followup.sdv_models import SdvPlan
 from followup.sdv_progress import study_sdv_sites
 from followup.study_views import _locked_casebooks
+from followup.tests.support import study_locked_rows
 from followup.tests.test_participant_budget import record
 from trials.tests.support import SIGNER_PASSWORD
 
@@ -47,11 +47,6 @@ def test_the_study_page_shows_the_same_locked_casebooks_under_either_plan(
     client.force_login(make_user("data_manager"))
     url = reverse("study-detail", args=[participant.study.code])
 
-    def rows():
-        page = client.get(url).content.decode()
-        section = page[page.index('data-testid="study-locks"'):]
-        return re.findall(r'<tr data-site="([A-Z]+)"><td>[A-Z]+</td><td>(\d+)</td><td>(\d+)</td></tr>', section)
-
-    key = rows()
+    key = study_locked_rows(client, url)
     SdvPlan.objects.create(study=participant.study, scope="all", reason="Full SDV", changed_at=timezone.now())
-    assert key == rows() == [("PUMCH", "1", "1")]
+    assert key == study_locked_rows(client, url) == [("PUMCH", "1", "1")]
