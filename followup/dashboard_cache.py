@@ -16,10 +16,8 @@ An entry under older tokens is never read again; it expires after `TIMEOUT`.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
-from contextlib import contextmanager
 
 from django.core.cache import cache
 from django.utils import timezone, translation
@@ -70,18 +68,3 @@ def keep(entries: dict[str, str]) -> None:
         cache.set_many(entries, TIMEOUT)
     except Exception:
         logger.warning("The dashboard cache could not be written.", exc_info=True)
-
-
-@contextmanager
-def collector_paused():
-    """Python's cycle collector paused while the dashboard is built: the build allocates some
-    hundred thousand small tuples (none in a cycle, freed by their reference counts), and the
-    collections they set off, each scanning every object of the process, were a third of its time
-    at 10,000 participants."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()

@@ -102,9 +102,8 @@ def study_dashboard(request, code):
     html = {part: found[entry] for part, entry in entries.items() if entry in found}
     missing = tuple(part for part in PARTS if part not in html)
     if missing:  # built again: the parts whose data moved (all on a first read)
-        with dashboard_cache.collector_paused():
-            data = dashboard(request.user, study, narrowed, parts=missing,
-                             swimmer_page=int(page) if page.isdigit() and len(page) < 6 else 1)
+        data = dashboard(request.user, study, narrowed, parts=missing,
+                         swimmer_page=int(page) if page.isdigit() and len(page) < 6 else 1)
         context["data"] = data
         for part in missing:
             html[part] = render_to_string(f"followup/_dashboard_part_{part}.html", _part_context(request, study,

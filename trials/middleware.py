@@ -1,5 +1,7 @@
-"""Request-wide policies: a strict Content-Security-Policy, the idle session timeout, and the page
-shown when a locked record refuses a change."""
+"""Request-wide policies: the cycle collector paused while a request is answered, a strict
+Content-Security-Policy, the idle session timeout, and the page shown when a locked record refuses a
+change."""
+import gc
 import time
 
 from django.conf import settings
@@ -14,6 +16,30 @@ POLICY = (
 # Django's admin and the API docs set a few inline styles; their scripts stay same-origin only.
 RELAXED_STYLE_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 RELAXED_PREFIXES = ("/admin/", "/api/v1/docs/")
+
+
+class CollectorPausedMiddleware:
+    """Python's cycle collector paused while a request is answered and running again once the
+    response is made. A page reading thousands of rows allocates hundreds of thousands of objects,
+    nearly none in a cycle and all freed by their reference counts when the request ends; with the
+    collector running, those allocations set off collections that scan the request's live objects
+    again and again (a tenth to a third of a large page's time, and most of the difference between
+    its median and its slowest reads). What a request leaves in a cycle is collected after it, as
+    the collector runs again at the next allocations. A web worker answers one request at a time
+    (gunicorn's sync workers); under a threaded server a request that finds the collector already
+    paused leaves it as it is, so the one that paused it turns it on again."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not gc.isenabled():
+            return self.get_response(request)
+        gc.disable()
+        try:
+            return self.get_response(request)
+        finally:
+            gc.enable()
 
 
 class ContentSecurityPolicyMiddleware:
