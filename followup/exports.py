@@ -7,7 +7,11 @@ of the study's sites where their role allows it, never another site's. The reque
 (`followup.tasks.run_export`; without a broker it runs in-process once the request commits, and a
 failure to queue never fails the request: `exports_requeue`, called by the periodic reconcile,
 queues it again). The run records whether the data were locked (the study, or every exported
-casebook), writes the file through the format's writer and stores it under MEDIA_ROOT. The file is
+casebook), writes the file through the format's writer and stores it under MEDIA_ROOT. On
+PostgreSQL the writer reads every file and sheet in one read-only REPEATABLE READ transaction: the
+export is the data as they were at one instant, however long it runs and whatever is entered
+meanwhile (a lab value never without its assessment, a count never from half a change); its
+progress is written through a connection of its own, so that the page polling it sees it move. The file is
 kept `EXPORT_RETENTION_DAYS` days: `exports_expire` (a periodic task) then deletes it and marks the
 export expired; its download answers 410 (`ExportExpired`).
 """
@@ -16,7 +20,8 @@ from __future__ import annotations
 import importlib
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,7 +30,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -161,6 +166,32 @@ def _set_progress(export_id: int, percent: int) -> None:
     models.QuerySet.update(Export.objects.filter(pk=export_id), progress=percent)
 
 
+@contextmanager
+def one_snapshot(export_id: int) -> Iterator[Callable[[int], None]]:
+    """The export's reads in one snapshot of the database (module docstring); the function that
+    writes its progress. On PostgreSQL, outside a transaction: a read-only REPEATABLE READ
+    transaction, the progress written by a connection of its own (autocommit: each value seen at
+    once by the page polling it). Elsewhere (SQLite, or already in a transaction) the reads are the
+    caller's and the progress is written as it comes."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield lambda percent: _set_progress(export_id, percent)
+        return
+    apart = connections.create_connection(DEFAULT_DB_ALIAS)
+    table = connection.ops.quote_name(Export._meta.db_table)
+
+    def progress(percent: int) -> None:
+        with apart.cursor() as cursor:  # not audited, as `_set_progress`
+            cursor.execute(f"UPDATE {table} SET progress = %s WHERE id = %s", [percent, export_id])
+
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield progress
+    finally:
+        apart.close()
+
+
 def _claim(export_id: int) -> Export | None:
     """The export, marked running, if it is queued (a re-delivered task runs nothing twice)."""
     with transaction.atomic():
@@ -189,8 +220,9 @@ def export_run(*, export_id: int) -> Export | None:
         if write is None:
             raise LookupError(_("The %(format)s export is not available on this server.") % {"format": export.format})
         with tempfile.TemporaryFile() as out:
-            kwargs = {"progress": lambda percent: _set_progress(export.pk, percent)} if writer.reports_progress else {}
-            rows = write(export.study, sites=sites, out=out, locked=bool(export.data_locked), **kwargs)
+            with one_snapshot(export.pk) as progress:
+                kwargs = {"progress": progress} if writer.reports_progress else {}
+                rows = write(export.study, sites=sites, out=out, locked=bool(export.data_locked), **kwargs)
             out.seek(0)
             stamp = timezone.localtime(export.started_at).strftime("%Y%m%d-%H%M%S")
             name = f"{export.study.code}-{stamp}-{export.pk}.{writer.extension}"
