@@ -36,7 +36,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from enrollment.models import ScreeningLab  # noqa: E402
-from followup.exports import WRITERS  # noqa: E402
+from followup.exports import WRITERS, one_snapshot  # noqa: E402
 from followup.models import LabResult  # noqa: E402
 from followup.synthetic import build_synthetic_study  # noqa: E402
 from trials.accounts import user_upsert  # noqa: E402
@@ -88,7 +88,9 @@ def write(fmt: str, study, sites) -> tuple[int, int]:
     writer = WRITERS[fmt]
     function = writer.load()
     kwargs = {"progress": lambda percent: None} if writer.reports_progress else {}
-    with tempfile.TemporaryFile() as out:
+    # In one snapshot, as the task reads (its copies then run ahead, `export_copy.copies_ahead`); a
+    # study built by the bench is read in the bench's transaction, the copies one after the other.
+    with tempfile.TemporaryFile() as out, one_snapshot(0):
         rows = function(study, sites=sites, out=out, locked=False, **kwargs)
         return rows, out.tell()
 

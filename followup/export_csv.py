@@ -57,16 +57,21 @@ def write_csv(study, *, sites, out, locked: bool, progress: Callable[[int], None
     domain through Python)."""
     site_ids, domains, counter = prepared(study, sites, progress)
     copy = export_copy.available() if copy is None else copy
+    selects = {domain.name: copy_selects(domain, study, site_ids) for domain in domains} if copy else {}
+    jobs = {name: export_copy.csv_job(found) for name, found in selects.items() if found is not None}
     rows = 0
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESSION) as archive:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESSION) as archive, \
+            export_copy.copies_ahead(jobs) as ahead:
         for domain in domains:
             with archive.open(f"{domain.name}.csv", "w") as raw:
                 header = io.StringIO()
                 csv.writer(header).writerow([c.name for c in domain.columns])
                 raw.write(header.getvalue().encode("utf-8-sig"))
-                selects = copy_selects(domain, study, site_ids) if copy else None
-                if selects is not None:
-                    rows += export_copy.copy_rows(selects, raw, counter)
+                if ahead is not None and domain.name in ahead:
+                    rows += export_copy.copied(ahead[domain.name], raw, counter)
+                    continue
+                if selects.get(domain.name) is not None:
+                    rows += export_copy.copy_rows(selects[domain.name], raw, counter)
                     continue
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                 writer = csv.writer(text)

@@ -14,6 +14,7 @@ import math
 import re
 import zipfile
 from collections.abc import Callable, Iterable
+from functools import partial
 from xml.sax.saxutils import escape, quoteattr
 
 from django.utils.translation import gettext as _
@@ -112,15 +113,15 @@ class Workbook:
             raw.write(b"</sheetData></worksheet>")
         return count
 
-    def copied_sheet(self, title: str, header: list[str], selects: list, counter) -> int:
-        """Write a sheet of `header` and the rows PostgreSQL writes (`export_copy.copy_sheet_rows`),
+    def copied_sheet(self, title: str, header: list[str], rows: Callable[[object], int]) -> int:
+        """Write a sheet of `header` and the rows PostgreSQL writes (`rows` writes them into the
+        sheet's member: `export_copy.copy_sheet_rows`, or `export_copy.copied` when copied ahead),
         byte-for-byte what `sheet` writes of the same rows; the rows written."""
         self.titles.append(sheet_title(title))
-        letters = [column_letters(i) for i in range(len(header))]
         with self.archive.open(f"xl/worksheets/sheet{len(self.titles)}.xml", "w", force_zip64=True) as raw:
-            cells = "".join(_cell(f"{letters[i]}1", v) for i, v in enumerate(header))
+            cells = "".join(_cell(f"{column_letters(i)}1", v) for i, v in enumerate(header))
             raw.write(f'{HEADER}<worksheet xmlns="{MAIN}"><sheetData><row r="1">{cells}</row>'.encode())
-            count = export_copy.copy_sheet_rows(selects, raw, counter, letters, 2)
+            count = rows(raw)
             raw.write(b"</sheetData></worksheet>")
         return count
 
@@ -162,15 +163,25 @@ def write_xlsx(study, *, sites, out, locked: bool, progress: Callable[[int], Non
     `copy=False`: every sheet through Python)."""
     site_ids, domains, counter = prepared(study, sites, progress)
     copy = export_copy.available() if copy is None else copy
+    selects = {domain.name: copy_selects(domain, study, site_ids) for domain in domains} if copy else {}
+    letters = {domain.name: [column_letters(i) for i in range(len(domain.columns))] for domain in domains}
+    jobs = {name: export_copy.sheet_job(found, letters[name], 2)
+            for name, found in selects.items() if found is not None}
     workbook = Workbook(out)
     rows = 0
-    for domain in domains:
-        header = [c.name for c in domain.columns]
-        selects = copy_selects(domain, study, site_ids) if copy else None
-        if selects is not None:
-            rows += workbook.copied_sheet(domain.name, header, selects, counter)
-            continue
-        rows += workbook.sheet(domain.name, _chain([header], domain_rows(domain, study, site_ids)), counter.tick)
+    with export_copy.copies_ahead(jobs) as ahead:
+        for domain in domains:
+            header = [c.name for c in domain.columns]
+            if ahead is not None and domain.name in ahead:
+                rows += workbook.copied_sheet(domain.name, header, partial(export_copy.copied, ahead[domain.name],
+                                                                           counter=counter))
+            elif selects.get(domain.name) is not None:
+                rows += workbook.copied_sheet(domain.name, header, partial(
+                    export_copy.copy_sheet_rows, selects[domain.name], counter=counter, letters=letters[domain.name],
+                    first_row=2))
+            else:
+                rows += workbook.sheet(domain.name, _chain([header], domain_rows(domain, study, site_ids)),
+                                       counter.tick)
     workbook.sheet(_("Data dictionary"), _chain([DICTIONARY_COLUMNS], dictionary_rows(study, domains, "")))
     workbook.close()
     return rows

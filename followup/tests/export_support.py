@@ -5,6 +5,7 @@ import json
 import zipfile
 from datetime import date, datetime, timedelta
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from enrollment.models import Screening, ScreeningLab
@@ -92,3 +93,14 @@ def item_value(text: str, kind: str):
     if kind == "multi_choice":
         return text.split(";")
     return text
+
+
+def committed_elsewhere(statements: list[tuple[str, list]]) -> None:
+    """Statements run and committed by another connection, as another user's request would."""
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+    finally:
+        other.close()

@@ -13,7 +13,7 @@ from followup.export_models import Export, ExportState
 from followup.exports import ExportWriter, export_run
 from followup.models import LabResult
 
-from .export_support import fixture_study, read_zip
+from .export_support import committed_elsewhere, fixture_study, read_zip
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(connection.vendor != "postgresql",
@@ -30,17 +30,6 @@ def _requested(study, by, fmt: str) -> Export:
     site = study.sites.get(code="PUMCH")
     return Export.objects.create(study=study, requested_by=by, requested_at=timezone.now(), format=fmt,
                                  site_ids=[site.pk], site_codes=site.code)
-
-
-def _committed_elsewhere(statements: list[tuple[str, list]]) -> None:
-    """Statements run and committed by another connection, as another user's request would."""
-    other = connections.create_connection(DEFAULT_DB_ALIAS)
-    try:
-        with other.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
-    finally:
-        other.close()
 
 
 def _progress_seen_elsewhere(export_id: int) -> int:
@@ -64,7 +53,7 @@ def test_a_change_committed_while_an_export_runs_is_not_in_it(study, woman, inve
     def writing_while_data_change(study_, *, sites, out, locked, progress):
         # The export's first read takes its snapshot; then another user's change commits.
         assert Screening.objects.get(pk=woman.screening_id).initials != "QQ"
-        _committed_elsewhere([
+        committed_elsewhere([
             (f"UPDATE {Screening._meta.db_table} SET initials = 'QQ' WHERE id = %s", [woman.screening_id]),
             (f"UPDATE {LabResult._meta.db_table} SET value = 999, entered_value = 999 WHERE id = %s", [lab.pk])])
         progress(37)
