@@ -25,15 +25,15 @@ class CollectorPausedMiddleware:
     collector running, those allocations set off collections that scan the request's live objects
     again and again (a tenth to a third of a large page's time, and most of the difference between
     its median and its slowest reads). What a request leaves in a cycle is collected after it, as
-    the collector runs again at the next allocations. A web worker answers one request at a time
-    (gunicorn's sync workers); under a threaded server a request that finds the collector already
-    paused leaves it as it is, so the one that paused it turns it on again."""
+    the collector runs again at the next allocations. Only where a process answers one request at a
+    time (gunicorn's sync workers, `wsgi.multithread` false): under a threaded server requests
+    overlap, and pausing the collector for each would leave it paused most of the time."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if not gc.isenabled():
+        if request.META.get("wsgi.multithread") or not gc.isenabled():
             return self.get_response(request)
         gc.disable()
         try:

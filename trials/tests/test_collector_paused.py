@@ -19,8 +19,8 @@ def collector_on():
         gc.disable()
 
 
-def _answered(view):
-    return CollectorPausedMiddleware(view)(RequestFactory().get("/"))
+def _answered(view, **environ):
+    return CollectorPausedMiddleware(view)(RequestFactory().get("/", **environ))
 
 
 def test_paused_while_the_view_runs_and_running_after(collector_on):
@@ -55,9 +55,21 @@ def test_a_request_finding_it_paused_leaves_it_paused(collector_on):
     try:
         _answered(view)
         assert seen == [False]
-        assert not gc.isenabled()  # the request that paused it turns it on again, not this one
+        assert not gc.isenabled()  # whoever paused it turns it on again, not this request
     finally:
         gc.enable()
+
+
+def test_a_threaded_server_keeps_it_running(collector_on):
+    seen = []
+
+    def view(request):
+        seen.append(gc.isenabled())
+        return HttpResponse("ok")
+
+    _answered(view, **{"wsgi.multithread": True})
+    assert seen == [True]
+    assert gc.isenabled()
 
 
 @pytest.mark.django_db
