@@ -6,11 +6,12 @@ import threading
 import zipfile
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from followup import export_copy
 from followup.export_csv import write_csv
 from followup.export_xlsx import write_xlsx
+from followup.exports import one_snapshot
 from followup.models import LabResult
 
 from .export_support import committed_elsewhere, fixture_study
@@ -25,25 +26,13 @@ def study(api, woman, coordinator):
     return fixture_study(api, woman, coordinator)
 
 
-@pytest.fixture
-def in_snapshot():
-    """A read-only REPEATABLE READ transaction, as `followup.exports.one_snapshot` opens."""
-    def opened():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        return atomic
-    return opened
-
-
 def _members(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
 @pytest.mark.parametrize("write", [write_csv, write_xlsx])
-def test_copied_ahead_the_files_are_those_copied_one_after_the_other(study, in_snapshot, monkeypatch, write):
+def test_copied_ahead_the_files_are_those_copied_one_after_the_other(study, monkeypatch, write):
     sites = list(study.sites.filter(code="PUMCH"))
     one_by_one = io.BytesIO()
     write(study, sites=sites, out=one_by_one, locked=False, copy=True)
@@ -56,16 +45,13 @@ def test_copied_ahead_the_files_are_those_copied_one_after_the_other(study, in_s
 
     monkeypatch.setattr(export_copy, "copies_ahead", watched)
     ahead = io.BytesIO()
-    atomic = in_snapshot()
-    try:
+    with one_snapshot(0):  # the export's snapshot, as the task reads
         write(study, sites=sites, out=ahead, locked=False, copy=True)
-    finally:
-        atomic.__exit__(None, None, None)
     assert "labs" in started[0] and "participants" in started[0]
     assert _members(ahead.getvalue()) == _members(one_by_one.getvalue())
 
 
-def test_the_copies_read_the_snapshot_on_threads_of_their_own(study, woman, in_snapshot):
+def test_the_copies_read_the_snapshot_on_threads_of_their_own(study, woman):
     lab = LabResult.objects.get(assessment__participant=woman, analyte="PLT")
     seen = []
 
@@ -77,16 +63,13 @@ def test_the_copies_read_the_snapshot_on_threads_of_their_own(study, woman, in_s
         raw.write(f"{value:g}".encode())
         return 1
 
-    atomic = in_snapshot()
-    try:
+    with one_snapshot(0):
         assert LabResult.objects.get(pk=lab.pk).value == lab.value  # the snapshot is taken
         committed_elsewhere([(f"UPDATE {LabResult._meta.db_table} SET value = 999 WHERE id = %s", [lab.pk])])
         with export_copy.copies_ahead({"a": job, "b": job}) as ahead:
             files = {key: future.result() for key, future in ahead.items()}
             assert {key: (out.read(), rows) for key, (out, rows) in files.items()} == {
                 "a": (f"{lab.value:g}".encode(), 1), "b": (f"{lab.value:g}".encode(), 1)}
-    finally:
-        atomic.__exit__(None, None, None)
     assert all(out.closed for out, _rows in files.values())
     assert len(seen) == 2 and all(name.startswith("export-copy") for name in seen)
     assert LabResult.objects.get(pk=lab.pk).value == 999
@@ -97,13 +80,10 @@ def test_outside_a_snapshot_nothing_runs_ahead(study):
         assert ahead is None
 
 
-def test_a_copy_that_fails_fails_the_writer(study, in_snapshot):
+def test_a_copy_that_fails_fails_the_writer(study):
     def broken(raw):
         raise ValueError("the database went away")
 
-    atomic = in_snapshot()
-    try:
-        with export_copy.copies_ahead({"a": broken}) as ahead, pytest.raises(ValueError, match="went away"):
-            export_copy.copied(ahead["a"], io.BytesIO(), None)
-    finally:
-        atomic.__exit__(None, None, None)
+    with one_snapshot(0), export_copy.copies_ahead({"a": broken}) as ahead, \
+            pytest.raises(ValueError, match="went away"):
+        export_copy.copied(ahead["a"], io.BytesIO(), None)
