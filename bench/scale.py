@@ -59,7 +59,9 @@ def timed(action):
 
 PAGES = (("participant page", "/participants/{participant}/"), ("study page", "/studies/{code}/"),
          ("participants list", "/participants/?study={code}"), ("grid", "/studies/{code}/grid/"),
-         ("worklist", "/worklist/"), ("dashboard", "/studies/{code}/dashboard/"))
+         ("worklist", "/worklist/"), ("deviations", "/studies/{code}/deviations/"),
+         ("deviations, last page", "/studies/{code}/deviations/?page=100000"),
+         ("dashboard", "/studies/{code}/dashboard/"))
 # A page slower than this on its first request is timed fewer times (its p95 is then the worst).
 SLOW_MS = 2000
 
@@ -204,12 +206,12 @@ def main():
     else:
         counts = {size: one_size(size, args, user, client) for size in args.sizes}
     print("\nstatements per page and N (the same for every N):")
-    print(f"  {'':<20}" + "".join(f"{size:>8}" for size in args.sizes))
+    print(f"  {'':<22}" + "".join(f"{size:>8}" for size in args.sizes))
     for name, _url in PAGES:
         if args.only and name not in args.only:
             continue
         row = [counts[size][name] for size in args.sizes]
-        print(f"  {name:<20}" + "".join(f"{n:>8}" for n in row) + ("" if len(set(row)) == 1 else "  grows"))
+        print(f"  {name:<22}" + "".join(f"{n:>8}" for n in row) + ("" if len(set(row)) == 1 else "  grows"))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from trials.lock_views import study_lock_context
 from trials.models import StudyVersion
 from trials.scoping import Action, can, site_ids_for
 
-from .deviations import protocol_deviations
+from .deviations import deviations_page
 from .exports import export_sites
 from .sdv import plan_scope
 from .sdv_progress import study_sdv_sites
@@ -22,8 +22,9 @@ from .query_selectors import study_query_counts
 from .services import outcomes_current
 from .survival_chart import duration_rows
 
-# The study page lists the first protocol deviations (by participant); the participant pages list each one's.
-DEVIATIONS_SHOWN = 100
+# The study page lists the first protocol deviations (by participant) and counts them per kind; the
+# deviations page (`followup.deviation_views`) lists them all, and each participant's page its own.
+DEVIATIONS_SHOWN = 10
 
 
 def _administers(user, study) -> bool:
@@ -49,7 +50,7 @@ def study_detail(request, code):
     site_ids = [site.pk for site in study.sites.all()]
     sdv_sites = study_sdv_sites(study, request.user)
     sdv_scope = plan_scope(study)
-    deviations, deviations_total = protocol_deviations(request.user, study=study, limit=DEVIATIONS_SHOWN)
+    deviations = deviations_page(request.user, study=study, per_page=DEVIATIONS_SHOWN)
     return render(
         request,
         "trials/study_detail.html",
@@ -61,8 +62,9 @@ def study_detail(request, code):
             "versions": StudyVersion.objects.filter(study=study).order_by("-activated_at", "-id"),
             # The amendment in preparation is the administrators' business (`trials.admin_amendments`).
             "pending_changes": pending_changes(study) if _administers(request.user, study) else [],
-            "deviations": deviations,
-            "deviations_total": deviations_total,
+            "deviations": deviations.rows,
+            "deviations_total": deviations.total,
+            "deviations_by_kind": deviations.by_kind,
             "outcomes": outcomes,
             "durations": duration_rows(outcomes.groups if outcomes else []),
             # Source data verification (`followup/_sdv_study.html`): progress per site, the plan.

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import (casebook_views, dashboard_views, export_views, participant_list_views, participant_views, query_views,
-               sdv_views, study_views, views)
+from . import (casebook_views, dashboard_views, deviation_views, export_views, participant_list_views,
+               participant_views, query_views, sdv_views, study_views, views)
 
 urlpatterns = [
     path("studies/<str:code>/", study_views.study_detail, name="study-detail"),
+    path("studies/<str:code>/deviations/", deviation_views.study_deviations, name="study-deviations"),
     path("studies/<str:code>/dashboard/", dashboard_views.study_dashboard, name="study-dashboard"),
     path("participants/", participant_list_views.participant_list, name="participant-list"),
     path("studies/<str:code>/participants/", participant_list_views.participant_list, name="study-participants"),

@@ -66,7 +66,7 @@ def test_the_working_pages_pass_axe_and_fit_a_phone(chromium_page, studies, make
              f"/participants/{participant.pk}/assessments/new/", f"/participants/{participant.pk}/",
              f"/participants/{participant.pk}/withdraw/",
              f"/studies/{study}/", f"/studies/{study}/dashboard/", "/participants/", f"/studies/{study}/grid/",
-             f"/participants/{participant.pk}/casebook/", f"/studies/{study}/exports/"]
+             f"/participants/{participant.pk}/casebook/", f"/studies/{study}/exports/", f"/studies/{study}/deviations/"]
     problems = []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})

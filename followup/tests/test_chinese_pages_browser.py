@@ -128,7 +128,7 @@ def test_every_page_of_the_journeys_is_chinese(chromium_page, studies, make_user
     common = ["/", f"/studies/{study}/", f"/studies/{study}/dashboard/", f"/studies/{study}/participants/",
               f"/studies/{study}/screenings/", f"/screenings/{participant.screening.pk}/",
               f"/participants/{participant.pk}/", "/worklist/", "/studies/HUCMSC-ITP-ESC/escalation/",
-              f"/queries/{query.pk}/", f"/adverse-events/{event.pk}/"]
+              f"/queries/{query.pk}/", f"/adverse-events/{event.pk}/", f"/studies/{study}/deviations/"]
     recording = [f"/studies/{study}/screenings/new/", f"/participants/{participant.pk}/infusions/new/",
                  f"/participants/{participant.pk}/assessments/new/",
                  f"/participants/{participant.pk}/adverse-events/new/"]
