@@ -20,6 +20,7 @@ urlpatterns = [
          name="api-participant-assessments"),
     path("participants/<int:pk>/response/", api.ParticipantResponse.as_view(), name="api-participant-response"),
     path("participants/<int:pk>/signature/", api.ParticipantSignature.as_view(), name="api-participant-signature"),
+    path("studies/<str:code>/deviations/", api.StudyDeviations.as_view(), name="api-study-deviations"),
     path("studies/<str:code>/outcomes/", api.StudyOutcomes.as_view(), name="api-study-outcomes"),
     path("worklist/", api.Worklist.as_view(), name="api-worklist"),
     path("studies/<str:code>/sdv-plan/", api.StudySdvPlan.as_view(), name="api-study-sdv-plan"),

@@ -18,11 +18,11 @@ from .models import Visit
 
 # What a deviation row reads of its record and participant (`infusion_deviation_rows`, `_visit_rows`):
 # the page's first rows are sorted and counted among all the study's deviations, narrow rows cost less.
-INFUSION_FIELDS = ("participant__study_number", "number", "window_start", "window_end", "state", "missed_reason",
-                   "deviation", "started_at", "deviation_reason", "dose_deviation", "computed_dose",
-                   "cells_infused", "weight_kg", "dose_confirmation")
-VISIT_FIELDS = ("participant__study_number", "code", "window_start", "window_end", "timed", "done_at",
-                "deviation_reason")
+INFUSION_FIELDS = ("participant__study_number", "participant__site_id", "number", "window_start", "window_end",
+                   "state", "missed_reason", "deviation", "started_at", "deviation_reason", "dose_deviation",
+                   "computed_dose", "cells_infused", "weight_kg", "dose_confirmation")
+VISIT_FIELDS = ("participant__study_number", "participant__site_id", "code", "window_start", "window_end", "timed",
+                "done_at", "deviation_reason")
 
 
 # The kinds of deviation, as `Deviation.kind` names them, in the order the pages show them.

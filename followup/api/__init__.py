@@ -10,6 +10,7 @@ from .adverse_events import (
                              ParticipantAdverseEvents,
 )
 from .audit import ParticipantAudit
+from .deviations import StudyDeviations
 from .exports import ExportDetail, ExportDownload, StudyExport
 from .assessments import AssessmentDetail, ParticipantAssessments
 from .outcomes import StudyOutcomes
@@ -26,4 +27,4 @@ __all__ = ["AdverseEventConfirm", "AdverseEventDetail", "AdverseEventDismiss", "
            "ParticipantResponse", "ResponseBodySerializer", "ParticipantSignature", "ParticipantVisitRecord",
            "Worklist", "ParticipantVerification", "StudySdvPlan", "ParticipantQueries", "QueryAnswer",
            "QueryClose", "QueryDetail", "QueryReopen", "ParticipantAudit", "StudyExport", "ExportDetail",
-           "ExportDownload", "ParticipantList", "StudyParticipantList"]
+           "ExportDownload", "ParticipantList", "StudyParticipantList", "StudyDeviations"]

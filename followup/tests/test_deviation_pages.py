@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from dosing.models import Infusion
 from followup.deviations import KINDS, deviations_page, protocol_deviations
@@ -15,7 +16,7 @@ from followup.models import Visit
 from followup.synthetic import SITES
 from trials.accounts import user_upsert
 from trials.models import Study
-from trials.tests.support import setup_update
+from trials.tests.support import client_for, setup_update
 
 
 @pytest.fixture
@@ -184,3 +185,54 @@ def test_the_page_is_in_chinese(client, varied):
     body = client.get(reverse("study-deviations", args=[study.code]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert f"{study.code} 的方案偏离" in body and "全部偏离类型" in body and "剂量偏离计算剂量超过 10 %" in body
     assert "Protocol deviations of" not in body and "Any deviation" not in body
+
+
+API = "/api/v1/studies/{code}/deviations/"
+
+
+def test_the_api_lists_the_deviations_as_the_page_does(varied):
+    study, monitor = varied
+    every = protocol_deviations(monitor, study=study)[0]
+    api = client_for(monitor)
+    first = api.get(API.format(code=study.code)).json()
+    assert (first["count"], first["page"], first["page_size"], first["previous"]) == (len(every), 1, 50, None)
+    assert first["by_kind"] == {kind: sum(d.kind == kind for d in every) for kind in KINDS}
+    assert first["pages"] == -(-len(every) // 50) and first["next"].endswith("?page=2")
+    listed = first["results"] + api.get(first["next"]).json()["results"]
+    assert [(r["participant"], r["what"], r["kind"], r["planned"], r["happened"], r["reason"]) for r in listed] == [
+        (d.participant.pk, d.what, d.kind, d.planned, d.happened, d.reason) for d in every[:100]]
+    row, wanted = listed[0], every[0]
+    assert (row["study_number"], row["site"], row["url"]) == (
+        wanted.participant.study_number, wanted.participant.site.code,
+        reverse("participant-detail", args=[wanted.participant.pk]))
+    site = wanted.participant.site
+    doses = api.get(API.format(code=study.code), {"kind": "dose", "site": site.code}).json()
+    assert [(r["participant"], r["what"]) for r in doses["results"]] == [
+        (d.participant.pk, d.what) for d in every if d.kind == "dose" and d.participant.site_id == site.pk]
+    assert {r["site"] for r in doses["results"]} == {site.code}
+
+
+def test_the_api_names_each_bad_filter(varied):
+    study, monitor = varied
+    api = client_for(monitor)
+    response = api.get(API.format(code=study.code), {"kind": "late", "site": "XH", "page": "0"})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"kind", "site", "page"}
+    beyond = api.get(API.format(code=study.code), {"page": 99})
+    assert beyond.status_code == 400 and "there are" in beyond.json()["errors"]["page"][0]
+
+
+def test_the_api_refuses_strangers_and_hides_other_sites_studies(varied, django_user_model, other_site_study):
+    study, monitor = varied
+    assert APIClient().get(API.format(code=study.code)).status_code == 401
+    nobody = django_user_model.objects.create_user("nobody", password="Correct-Horse-88")
+    assert client_for(nobody).get(API.format(code=study.code)).status_code == 403
+    assert client_for(monitor).get(API.format(code="XH-MSC")).status_code == 404
+
+
+def test_the_api_reads_as_many_statements_for_any_page(varied, django_assert_max_num_queries):
+    study, monitor = varied
+    api = client_for(monitor)
+    for page in (1, 2):
+        with django_assert_max_num_queries(10):
+            assert len(api.get(API.format(code=study.code), {"page": page}).json()["results"]) >= 1
