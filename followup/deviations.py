@@ -103,8 +103,7 @@ def deviations_page(user, *, study, number: int = 1, per_page: int = 50, kind: s
     total, by_kind = _totals(infusion_keys[0][7:] if infusion_keys else None,
                              visit_keys[0][5] if visit_keys else 0, kind)
     pages = max(1, -(-total // per_page))
-    if number > pages:
-        return deviations_page(user, study=study, number=pages, per_page=per_page, kind=kind, site_id=site_id)
+    number = min(number, pages)  # beyond the last: the keys read are every row's, the last page among them
     placed = []  # (order key, record, kind) of every row up to the page's end, in the order of `sorted_deviations`
     for pk, participant, start, finish, state, deviation, dose, *_counts in infusion_keys:
         kinds = ["missed"] if state == "missed" else [name for name, on in (("out_of_window", deviation),
