@@ -57,7 +57,7 @@ class StudyDeviations(APIView):
             errors["kind"] = [_("Unknown kind %(bad)s; use %(kinds)s.") % {"bad": kind, "kinds": ", ".join(KINDS)}]
         if site and site not in sites:
             errors["site"] = [_("No site %(code)s among your sites of this study.") % {"code": site}]
-        if not number.isdigit() or int(number) < 1:
+        if not (number.isdecimal() and len(number) < 10) or int(number) < 1:
             errors["page"] = [_("A page is a whole number from 1.")]
         if errors:
             raise ValidationError(errors)

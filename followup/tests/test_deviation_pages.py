@@ -218,6 +218,8 @@ def test_the_api_names_each_bad_filter(varied):
     response = api.get(API.format(code=study.code), {"kind": "late", "site": "XH", "page": "0"})
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"kind", "site", "page"}
+    for page in ("²", "1" * 5000, "-1", "2.5"):
+        assert set(api.get(API.format(code=study.code), {"page": page}).json()["errors"]) == {"page"}
     beyond = api.get(API.format(code=study.code), {"page": 99})
     assert beyond.status_code == 400 and "there are" in beyond.json()["errors"]["page"][0]
 
