@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
+from trials.limits import LimitedForm
 from trials.models import Study
 
 from .deviations import KINDS, deviations_page
@@ -14,7 +15,7 @@ from .participant_list import require_reader, user_sites
 PER_PAGE = 50
 
 
-class DeviationFilters(forms.Form):
+class DeviationFilters(LimitedForm, forms.Form):
     # The kinds' names are the template's, as the deviations' table gives them (`dosing/_deviations.html`).
     kind = forms.ChoiceField(label=_("Deviation"), required=False,
                              choices=[("", ""), *((kind, kind) for kind in KINDS)])
