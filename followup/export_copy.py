@@ -27,7 +27,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -365,6 +365,27 @@ def copies_ahead(jobs: dict[str, Callable]) -> Iterator[dict[str, Future] | None
         for future in futures.values():
             if future.done() and not future.cancelled() and future.exception() is None:
                 future.result()[0].close()
+
+
+def largest_first(jobs: dict[str, Callable], selects: dict[str, list[Select]]) -> dict[str, Callable]:
+    """`jobs` (of `copies_ahead`, keyed as `selects`), the largest first: the planner's count of rows
+    of each select's table times its columns. Copied in that order by two connections, the longest
+    copy does not start last and end alone (one statement)."""
+    tables = {name: [(found.queryset.model._meta.db_table, len(found.cells)) for found in selects[name]]
+              for name in jobs}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)",
+                       [sorted({table for found in tables.values() for table, _cells in found})])
+        rows = {name: max(count, 0) for name, count in cursor.fetchall()}
+    weight = {name: sum(rows.get(table, 0) * cells for table, cells in found) for name, found in tables.items()}
+    return dict(sorted(jobs.items(), key=lambda job: -weight[job[0]]))
+
+
+def as_copied(futures: dict[str, Future]) -> Iterator[tuple[str, Future]]:
+    """The jobs of `copies_ahead` (key, future) as their copies end."""
+    keys = {future: key for key, future in futures.items()}
+    for future in as_completed(keys):
+        yield keys[future], future
 
 
 def copied(future: Future, raw, counter) -> int:

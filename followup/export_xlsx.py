@@ -68,17 +68,22 @@ def _cell(ref: str, value) -> str:
 
 
 class Workbook:
-    """Sheets written one after the other into the zip `out`; `close` adds the workbook's parts."""
+    """Sheets written into the zip `out`, each at its place in the workbook (1 for the first), in any
+    order (the sheets copied ahead are written as their copies end); `close` adds the workbook's parts."""
 
     def __init__(self, out):
         self.archive = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESSION)
-        self.titles: list[str] = []
+        self.titles: dict[int, str] = {}
 
-    def sheet(self, title: str, rows: Iterable[list], tick: Callable[[], None] | None = None) -> int:
+    def _placed(self, title: str, place: int) -> str:
+        """The member of the sheet `title` at `place`."""
+        self.titles[place] = sheet_title(title)
+        return f"xl/worksheets/sheet{place}.xml"
+
+    def sheet(self, title: str, rows: Iterable[list], tick: Callable[[], None] | None = None, *, place: int) -> int:
         """Write a sheet of `rows` (the first, its header, not counted); the rows written."""
-        self.titles.append(sheet_title(title))
         count, letters = 0, []
-        with self.archive.open(f"xl/worksheets/sheet{len(self.titles)}.xml", "w", force_zip64=True) as raw:
+        with self.archive.open(self._placed(title, place), "w", force_zip64=True) as raw:
             raw.write(f'{HEADER}<worksheet xmlns="{MAIN}"><sheetData>'.encode())
             parts = []
             for number, row in enumerate(rows, 1):
@@ -113,12 +118,11 @@ class Workbook:
             raw.write(b"</sheetData></worksheet>")
         return count
 
-    def copied_sheet(self, title: str, header: list[str], rows: Callable[[object], int]) -> int:
+    def copied_sheet(self, title: str, header: list[str], rows: Callable[[object], int], *, place: int) -> int:
         """Write a sheet of `header` and the rows PostgreSQL writes (`rows` writes them into the
         sheet's member: `export_copy.copy_sheet_rows`, or `export_copy.copied` when copied ahead),
         byte-for-byte what `sheet` writes of the same rows; the rows written."""
-        self.titles.append(sheet_title(title))
-        with self.archive.open(f"xl/worksheets/sheet{len(self.titles)}.xml", "w", force_zip64=True) as raw:
+        with self.archive.open(self._placed(title, place), "w", force_zip64=True) as raw:
             cells = "".join(_cell(f"{column_letters(i)}1", v) for i, v in enumerate(header))
             raw.write(f'{HEADER}<worksheet xmlns="{MAIN}"><sheetData><row r="1">{cells}</row>'.encode())
             count = rows(raw)
@@ -127,6 +131,8 @@ class Workbook:
 
     def close(self) -> None:
         sheets = range(1, len(self.titles) + 1)
+        if sorted(self.titles) != list(sheets):
+            raise RuntimeError(f"The workbook's sheets are at places {sorted(self.titles)}: one is left empty.")
         self.archive.writestr("[Content_Types].xml", HEADER + (
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -144,7 +150,7 @@ class Workbook:
         self.archive.writestr("xl/workbook.xml", HEADER + (
             f'<workbook xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}"><sheets>'
             + "".join(f'<sheet name={quoteattr(title)} sheetId="{n}" r:id="rId{n}"/>'
-                      for n, title in zip(sheets, self.titles))
+                      for n, title in sorted(self.titles.items()))
             + "</sheets></workbook>"))
         self.archive.writestr("xl/_rels/workbook.xml.rels", HEADER + (
             f'<Relationships xmlns="{PACKAGE_RELATIONSHIPS}">'
@@ -167,22 +173,30 @@ def write_xlsx(study, *, sites, out, locked: bool, progress: Callable[[int], Non
     letters = {domain.name: [column_letters(i) for i in range(len(domain.columns))] for domain in domains}
     jobs = {name: export_copy.sheet_job(found, letters[name], 2)
             for name, found in selects.items() if found is not None}
+    if jobs and export_copy.available():
+        jobs = export_copy.largest_first(jobs, selects)
     workbook = Workbook(out)
     rows = 0
     with export_copy.copies_ahead(jobs) as ahead:
-        for domain in domains:
+        # The sheets copied ahead are written as their copies end, at their places; the others meanwhile.
+        for place, domain in enumerate(domains, 1):
             header = [c.name for c in domain.columns]
             if ahead is not None and domain.name in ahead:
-                rows += workbook.copied_sheet(domain.name, header, partial(export_copy.copied, ahead[domain.name],
-                                                                           counter=counter))
-            elif selects.get(domain.name) is not None:
+                continue
+            if selects.get(domain.name) is not None:
                 rows += workbook.copied_sheet(domain.name, header, partial(
                     export_copy.copy_sheet_rows, selects[domain.name], counter=counter, letters=letters[domain.name],
-                    first_row=2))
+                    first_row=2), place=place)
             else:
                 rows += workbook.sheet(domain.name, _chain([header], domain_rows(domain, study, site_ids)),
-                                       counter.tick)
-    workbook.sheet(_("Data dictionary"), _chain([DICTIONARY_COLUMNS], dictionary_rows(study, domains, "")))
+                                       counter.tick, place=place)
+        places = {domain.name: (place, domain) for place, domain in enumerate(domains, 1)}
+        for name, future in export_copy.as_copied(ahead or {}):
+            place, domain = places[name]
+            rows += workbook.copied_sheet(name, [c.name for c in domain.columns],
+                                          partial(export_copy.copied, future, counter=counter), place=place)
+    workbook.sheet(_("Data dictionary"), _chain([DICTIONARY_COLUMNS], dictionary_rows(study, domains, "")),
+                   place=len(domains) + 1)
     workbook.close()
     return rows
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from followup import export_copy
-from followup.export_csv import write_csv
+from followup.export_csv import copy_selects, prepared, write_csv
 from followup.export_xlsx import write_xlsx
 from followup.exports import one_snapshot
 from followup.models import LabResult
@@ -87,3 +87,39 @@ def test_a_copy_that_fails_fails_the_writer(study):
     with one_snapshot(0), export_copy.copies_ahead({"a": broken}) as ahead, \
             pytest.raises(ValueError, match="went away"):
         export_copy.copied(ahead["a"], io.BytesIO(), None)
+
+
+def test_sheets_keep_their_places_whatever_order_their_copies_end(study, monkeypatch):
+    sites = list(study.sites.filter(code="PUMCH"))
+    one_by_one = io.BytesIO()
+    write_xlsx(study, sites=sites, out=one_by_one, locked=False, copy=True)
+    ended = []
+    real = export_copy.as_copied
+
+    def backwards(futures):  # the last domain's copy taken first, and so on
+        found = sorted(real(futures), key=lambda pair: list(futures).index(pair[0]))
+        ended.extend(name for name, _future in reversed(found))
+        return reversed(found)
+
+    monkeypatch.setattr(export_copy, "as_copied", backwards)
+    ahead = io.BytesIO()
+    with one_snapshot(0):
+        write_xlsx(study, sites=sites, out=ahead, locked=False, copy=True)
+    assert len(ended) > 3
+    members = _members(ahead.getvalue())
+    assert members == _members(one_by_one.getvalue())
+    with zipfile.ZipFile(io.BytesIO(ahead.getvalue())) as archive:
+        written = [name for name in archive.namelist() if name.startswith("xl/worksheets/")]
+    assert written != sorted(written, key=lambda name: int(name[len("xl/worksheets/sheet"):-4]))  # not in order
+    assert b'<sheet name="participants" sheetId="1" r:id="rId1"/>' in members["xl/workbook.xml"]
+
+
+def test_the_largest_copies_start_first(study):
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    site_ids, domains, _counter = prepared(study, list(study.sites.all()), None)
+    selects = {domain.name: copy_selects(domain, study, site_ids) for domain in domains}
+    jobs = {name: (lambda raw: 0) for name, found in selects.items() if found is not None}
+    ordered = list(export_copy.largest_first(jobs, selects))
+    assert sorted(ordered) == sorted(jobs)
+    assert ordered.index("labs") < ordered.index("consents")
