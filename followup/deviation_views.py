@@ -3,6 +3,7 @@
 A study of another site is 404, a user whose roles read no participants 403."""
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
@@ -37,5 +38,7 @@ def study_deviations(request, code):
     chosen = filters.cleaned_data
     page = deviations_page(request.user, study=study, number=chosen.get("page") or 1, per_page=PER_PAGE,
                            kind=chosen.get("kind") or "", site_id=chosen.get("site"))
+    # The page as Django's paginator gives one, for the shared links (`includes/pagination.html`).
+    page_obj = Page(page.rows, page.number, Paginator(range(page.total), PER_PAGE))
     return render(request, "followup/study_deviations.html", {
-        "study": study, "filters": filters, "page": page})
+        "study": study, "filters": filters, "page": page, "page_obj": page_obj})
