@@ -1,18 +1,18 @@
 """What the study dashboard shows, read for the user's sites and narrowed by site, disease, arm or
 dose level: the CONSORT flow (`enrollment.consort`), the outcomes of the participants shown, the
 charts' rows and the safety tables. Each participant's response and what the charts draw of them
-come from the stored outcomes snapshot (`followup.outcomes.current_results`: the participants changed
+come from the stored outcomes snapshot (`followup.outcomes.current_with_fresh`: the participants changed
 since it are computed again, nothing is stored); the rest is read as plain values, the infusions as
 one grouped aggregate. A fixed number of queries whatever the number of participants, and charts
 of a bounded size: above `charts.INDIVIDUAL_LIMIT` participants the spaghetti becomes the median and
 interquartile band per day, the waterfall a histogram, and the swimmer plot shows one page of lanes.
-For such a cohort no series or row of changes is built per participant: the stored values are
-gathered per day and each participant's best change read from them directly (`_analyte_chart`), the
-same figures in a fraction of the time at 10,000 participants."""
+For such a cohort no series or row of changes is built per participant: each participant's values
+are summed per day and their best change read from them directly (`followup.dashboard_tally`), the
+same figures in a fraction of the time at 10,000 participants. Those sums are kept between reads
+(`followup.dashboard_base`): after a new count, the outcomes part of a large cohort is moved by the
+participants changed since rather than counted again from every participant."""
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -26,12 +26,13 @@ from dosing.selectors import InfusionSummary, escalation_counts
 from enrollment.consort import ConsortCounts, ConsortFilter, consort_counts
 from enrollment.models import Participant
 
+from . import dashboard_base
 from . import dashboard_charts as charts
 from . import dashboard_tables as tables
-from .models import AdverseEvent
+from .dashboard_tally import OutcomeTally, analytes_of, charted_of, contribution
+from .models import AdverseEvent, OutcomeResult
 from .outcome_reads import ParticipantRow
-from .outcomes import current_results
-from .selectors import CHARTED
+from .outcomes import current_with_fresh
 
 RESPONDERS = tables.RESPONDERS
 NO_INFUSIONS = InfusionSummary(0, 0, False, None, None)
@@ -145,12 +146,18 @@ class Shown(NamedTuple):
     infusions: InfusionSummary
 
 
-def _shown(user, study, narrowed: DashboardFilter, *, infusions: bool = True) -> list[Shown]:
-    """The participants shown (one plain read) with the summary of their infusions: one aggregate
-    grouped by participant, the first infusion's local date computed by the database and the last
-    infusion's target date taken as the greatest "number, date" text (no subquery per participant).
-    Without `infusions` (only the 3+3 counts read them) every summary is `NO_INFUSIONS`, unread."""
+def _participants(user, study, narrowed: DashboardFilter, among=None):
     shown = narrowed.participants(Participant.objects.visible_to(user).filter(study=study))
+    return shown if among is None else shown.filter(pk__in=among)
+
+
+def _shown(user, study, narrowed: DashboardFilter, *, infusions: bool = True, among=None) -> list[Shown]:
+    """The participants shown (one plain read; `among`: those of these pks alone) with the summary of
+    their infusions: one aggregate grouped by participant, the first infusion's local date computed by
+    the database and the last infusion's target date taken as the greatest "number, date" text (no
+    subquery per participant). Without `infusions` (only the 3+3 counts read them) every summary is
+    `NO_INFUSIONS`, unread."""
+    shown = _participants(user, study, narrowed, among)
     values = shown.order_by("study_number").values_list(
         "id", "arm_id", "arm__code", "dose_level_id", "dose_level__code", "screening__disease", "screening__sex",
         "study_number", "status", "withdrawn_on")
@@ -171,10 +178,12 @@ def _shown(user, study, narrowed: DashboardFilter, *, infusions: bool = True) ->
     return [Shown(ParticipantRow(*v[:7]), v[7], v[8], v[9], summaries.get(v[0], NO_INFUSIONS)) for v in values]
 
 
-def _events(user, study, narrowed: DashboardFilter, *, serious_only: bool = False) -> dict[int, list[EventValues]]:
-    """The events not dismissed of the participants shown; `serious_only`: the confirmed serious ones
-    alone (all the swimmer lanes mark, when the safety tables are not built)."""
-    shown = narrowed.participants(Participant.objects.visible_to(user).filter(study=study)).values("pk")
+def _events(user, study, narrowed: DashboardFilter, *, serious_only: bool = False,
+            among=None) -> dict[int, list[EventValues]]:
+    """The events not dismissed of the participants shown (`among`: of these pks alone);
+    `serious_only`: the confirmed serious ones alone (all the swimmer lanes mark, when the safety
+    tables are not built)."""
+    shown = _participants(user, study, narrowed, among).values("pk")
     events = AdverseEvent.objects.filter(participant__in=shown).exclude(status="dismissed")
     if serious_only:
         events = events.filter(status="confirmed", serious=True)
@@ -183,24 +192,6 @@ def _events(user, study, narrowed: DashboardFilter, *, serious_only: bool = Fals
         event = EventValues(*values)
         found.setdefault(event.participant_id, []).append(event)
     return found
-
-
-def _thresholds(study_disease) -> tuple[str, str, list[tuple[float, str]]]:
-    criteria = study_disease.response_criteria
-    analyte, unit, lines = CHARTED.get(criteria.family, CHARTED["itp"])
-    values = criteria.thresholds if isinstance(criteria.thresholds, dict) else {}
-    found = [(float(values[key]), f"{label} {values[key]:g}") for key, label in lines
-             if isinstance(values.get(key), int | float) and not isinstance(values.get(key), bool)]
-    return analyte, unit, found
-
-
-def _days_on_study(shown: Shown, facts: list, today: date, first: date) -> int:
-    """The length of the participant's lane; `facts`: their `ChartFacts` in the stored form, `first`:
-    its first infusion's date (`facts[0]`) read."""
-    if shown.status == "completed":
-        return max(facts[2] or 0, 0)
-    end = shown.withdrawn_on if shown.status == "withdrawn" and shown.withdrawn_on else today
-    return max(0, (end - first).days)
 
 
 def _swimmer_row(shown: Shown, days: int, facts: list, events: list[EventValues]) -> charts.SwimmerInput:
@@ -222,59 +213,109 @@ def _changes(charted: list[tuple[str, float | None, list]]) -> list[tuple]:
     return changes
 
 
-def _analyte_chart(analyte: str, entry: dict) -> AnalyteChart:
-    """A small cohort's lines and bars (every participant's values), a large one's band and histogram:
-    for those the values are read straight from the stored pairs, per day and per participant's best
-    change, without a series or a row built for each participant (the same figures)."""
-    rows, thresholds = entry["rows"], entry["thresholds"]
-    with_points = sum(1 for _label, _baseline, flat in rows if flat)
-    if with_points <= charts.INDIVIDUAL_LIMIT:
+def _analyte_chart(analyte: str, tally: OutcomeTally, sets, rows: list | None) -> AnalyteChart:
+    """A small cohort's lines and bars (every participant's values, `rows`: label, baseline and the
+    day, value pairs flattened, in the participants' order), a large one's band and histogram, read
+    from the tally's sums (the same figures). Its unit and thresholds: those of the diseases counted
+    in it, in the order of their codes."""
+    unit, thresholds = "", []
+    for disease in sorted(tally.analytes[analyte].diseases):
+        _analyte, disease_unit, lines = charted_of(sets[disease])
+        unit = unit or disease_unit
+        thresholds += [line for line in lines if line not in thresholds]
+    if tally.analytes[analyte].with_points <= charts.INDIVIDUAL_LIMIT:
         series = [charts.Series(label, tuple(zip(flat[::2], flat[1::2]))) for label, _b, flat in rows]
         changes = _changes(rows)
         moved = [(label, change) for label, _b, _best, change in changes if change is not None]
-        return AnalyteChart(analyte, entry["unit"], series, thresholds, charts.build_spaghetti(series, thresholds),
+        return AnalyteChart(analyte, unit, series, thresholds, charts.build_spaghetti(series, thresholds),
                             changes, charts.build_waterfall(moved) if len(moved) <= charts.INDIVIDUAL_LIMIT else None,
                             [], histogram=None if len(moved) <= charts.INDIVIDUAL_LIMIT
                             else charts.build_histogram([c for _l, c in moved]))
-    days: defaultdict[int, list[float]] = defaultdict(list)
-    moved = []
-    for _label, baseline, flat in rows:
-        if not flat:
-            continue
-        day_of, value_of = flat[::2], flat[1::2]
-        for day, value in zip(day_of, value_of):
-            days[day].append(value)
-        # the days are in day order (`ChartFacts.daily`): those after the first infusion's day end the list
-        after = bisect_right(day_of, 0)
-        if after < len(day_of):
-            change = charts.best_change(baseline, [max(value_of[after:])])
-            if change is not None:
-                moved.append(change)
-    spreads = charts.spreads_of_days(days)
-    return AnalyteChart(analyte, entry["unit"], [], thresholds, None, [], None, spreads,
+    spreads, moved, counted = tally.analyte_figures(analyte)
+    return AnalyteChart(analyte, unit, [], thresholds, None, [], None, spreads,
                         band=charts.build_band(spreads, thresholds), histogram=charts.build_histogram(moved),
-                        counted=(with_points, len(moved)))
+                        counted=counted)
+
+
+def _outcome_fields(tally: OutcomeTally, sets, rows_of: dict[str, list] | None, swimmer_page: int,
+                    lanes_of) -> dict:
+    """The outcomes part's fields from the tally; `lanes_of(keys)`: the swimmer lanes of the page's
+    lane keys (`Contribution.lane`), in their order."""
+    pages = max(1, -(-len(tally.lanes) // charts.SWIMMER_PAGE))
+    page = min(max(1, swimmer_page), pages)
+    lanes = lanes_of(tally.lanes[(page - 1) * charts.SWIMMER_PAGE:page * charts.SWIMMER_PAGE])
+    return {"outcomes": tables.outcome_groups(tally.outcome_rows()),
+            "analytes": [_analyte_chart(analyte, tally, sets, rows_of.get(analyte) if rows_of is not None else None)
+                         for analyte in sorted(tally.analytes)],
+            "swimmer_rows": lanes, "swimmer": charts.build_swimmer(lanes), "swimmer_total": len(tally.lanes),
+            "swimmer_page": page, "swimmer_pages": pages}
+
+
+def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, several, today: date,
+                    swimmer_page: int) -> dict | None:
+    """The outcomes part's fields from the kept sums moved by the participants changed since
+    (`followup.dashboard_base`), the page's lanes read with their serious events; None when there are
+    no sums to move."""
+    group_of: dict[tuple, str] = {}
+
+    def grouped(row: ParticipantRow) -> str:
+        key = (row.arm_id, row.dose_level_id)
+        if key not in group_of:
+            group_of[key] = row.group(several)
+        return group_of[key]
+
+    found = dashboard_base.moved(entry, study, sets, lambda pks: _shown(user, study, narrowed, infusions=False,
+                                                                        among=pks),
+                                 grouped, date.fromisoformat, today)
+    if found is None:
+        return None
+
+    def lanes_of(keys: list[tuple]) -> list[charts.SwimmerInput]:
+        pks = [pk for _days, _number, pk in keys]
+        shown = {one.row.pk: one for one in _shown(user, study, narrowed, infusions=False, among=pks)}
+        # the stored values of the lanes' participants not computed again (theirs are the results counted)
+        kept = [pk for pk in pks if str(pk) not in found.results]
+        stored = dict(OutcomeResult.objects.filter(participant_id__in=kept).values_list("participant_id", "chart"))
+        events = _events(user, study, narrowed, serious_only=True, among=pks)
+        return [_swimmer_row(shown[pk], -days, found.results[str(pk)][4] if str(pk) in found.results else stored[pk],
+                             events.get(pk, [])) for days, _number, pk in keys]
+    return {"participants": found.participants,
+            **_outcome_fields(found.tally, sets, None, swimmer_page, lanes_of)}
 
 
 def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = None,
-              swimmer_page: int = 1, parts: tuple[str, ...] = PARTS) -> Dashboard:
-    """The `parts` of the dashboard (`PARTS`); the others' fields None, unread."""
+              swimmer_page: int = 1, parts: tuple[str, ...] = PARTS, tokens: dict[str, str] | None = None) -> Dashboard:
+    """The `parts` of the dashboard (`PARTS`); the others' fields None, unread. With the data's
+    `tokens` (`followup.dashboard_cache.tokens_of`), a large cohort's outcomes are moved from their
+    kept sums when the safety tables are not built (`followup.dashboard_base`), and kept when built."""
     today = today or timezone.localdate()
     with_outcomes, with_safety = OUTCOMES in parts, SAFETY in parts
-    participants, results, events_of = [], {}, {}
-    if with_outcomes or with_safety:
-        participants = _shown(user, study, narrowed, infusions=with_safety)
-        events_of = _events(user, study, narrowed, serious_only=not with_safety)
     # disease -> the study's criteria set row (`outcome_reads.study_sets`): the page prefetches them
     sets = {row.disease: row for row in study.diseases.all()}
     # per dose level where an arm has several (`ParticipantRow.group`); the page prefetches them
     several = {arm.pk for arm in study.arms.all() if len(arm.dose_levels.all()) > 1}
+    found = dict.fromkeys(Dashboard.__dataclass_fields__)
+    found["built"] = tuple(part for part in PARTS if part in parts)
+    if FLOW in parts:
+        found["consort"] = consort_counts(user, study, narrowed.consort())
+    entry = dashboard_base.key(user, study, narrowed, tokens, today) if tokens is not None and with_outcomes else None
+    if entry is not None and not with_safety:
+        moved = _moved_outcomes(user, study, narrowed, entry, sets, several, today, swimmer_page)
+        if moved is not None:
+            return Dashboard(**{**found, **moved})
+    participants, current, events_of = [], None, {}
+    if with_outcomes or with_safety:
+        participants = _shown(user, study, narrowed, infusions=with_safety)
+        events_of = _events(user, study, narrowed, serious_only=not with_safety)
     if with_outcomes:
         shown_pks = narrowed.participants(Participant.objects.visible_to(user).filter(study=study)).values("pk")
-        results = current_results(study, [p.row for p in participants], sets, among=shown_pks)
-    outcome_rows, swimmer_rows, events, dlt_inputs = [], [], [], []
-    per_analyte: dict[str, dict] = {}
-    charted: dict[str, tuple] = {}  # disease -> its charted analyte, unit and thresholds
+        current = current_with_fresh(study, [p.row for p in participants], sets, among=shown_pks)
+    results = current.results if current is not None else {}
+    analyte_of = analytes_of(sets)
+    tally = OutcomeTally()
+    rows_of: dict[str, list] = {}  # analyte -> label, baseline, flat pairs: a small cohort's lines
+    lanes: dict[int, tuple] = {}  # participant -> what their lane is drawn from
+    events, dlt_inputs = [], []
     counted_as: dict[tuple, tuple] = {}  # (status, infusions) -> the 3+3 counts of a participant without events
     # One pass over the participants; what many of them share is built once and reused: their
     # group, their 3+3 input (a participant's group and counts) and the date of a first infusion.
@@ -295,46 +336,26 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         stored = results.get(str(row.pk))
         if stored is None:
             continue  # not treated: outside the outcomes and the charts
-        best, duration, _disease, _sex, facts = stored  # `ParticipantOutcome.stored`, read as stored
-        outcome_rows.append(tables.OutcomeRow(group, best, tuple(duration) if duration else None))
+        facts = stored[4]  # `ParticipantOutcome.stored`, read as stored
         first = first_of.get(facts[0])
         if first is None:
             first = first_of[facts[0]] = date.fromisoformat(facts[0])
-        # ordered by the tuple itself, longest first (the study numbers differ: never compared further)
-        swimmer_rows.append((-_days_on_study(shown, facts, today, first), shown.study_number, shown, facts,
-                             own_events))
-        study_disease = sets.get(row.disease)
-        if study_disease is None:
-            continue
-        if row.disease not in charted:
-            charted[row.disease] = _thresholds(study_disease)
-        analyte, unit, thresholds = charted[row.disease]
-        entry = per_analyte.get(analyte)
-        if entry is None:
-            entry = per_analyte[analyte] = {"unit": unit, "thresholds": [], "rows": []}
-        if not entry["rows"] or thresholds is not entry.get("last"):
-            entry["thresholds"] += [t for t in thresholds if t not in entry["thresholds"]]
-            entry["last"] = thresholds
-        # label, baseline, the (day, value) pairs flattened: series and changes are built from them
-        # for a small cohort only (`_analyte_chart`)
-        entry["rows"].append((shown.study_number, facts[6], facts[7]) if facts[5] == analyte
-                             else (shown.study_number, None, ()))
-    found = dict.fromkeys(Dashboard.__dataclass_fields__)
-    found["built"] = tuple(part for part in PARTS if part in parts)
-    if FLOW in parts:
-        found["consort"] = consort_counts(user, study, narrowed.consort())
+        given = contribution(row.pk, shown.study_number, shown.status, shown.withdrawn_on, group, row.disease,
+                             stored, today, first, analyte_of)
+        tally.add(row.pk, given)
+        lanes[row.pk] = (shown, facts, own_events)
+        if given.analyte is not None:
+            rows_of.setdefault(given.analyte, []).append(
+                (shown.study_number, facts[6] if facts[5] == given.analyte else None, given.flat))
     if with_outcomes or with_safety:
         found["participants"] = len(participants)
     if with_outcomes:
-        ordered = sorted(swimmer_rows)
-        pages = max(1, -(-len(ordered) // charts.SWIMMER_PAGE))
-        page = min(max(1, swimmer_page), pages)
-        lanes = [_swimmer_row(shown, -days, facts, own_events) for days, _number, shown, facts, own_events
-                 in ordered[(page - 1) * charts.SWIMMER_PAGE:page * charts.SWIMMER_PAGE]]
-        found.update(outcomes=tables.outcome_groups(outcome_rows),
-                     analytes=[_analyte_chart(analyte, e) for analyte, e in sorted(per_analyte.items())],
-                     swimmer_rows=lanes, swimmer=charts.build_swimmer(lanes), swimmer_total=len(ordered),
-                     swimmer_page=page, swimmer_pages=pages)
+        tally.sort()
+        found.update(_outcome_fields(tally, sets, rows_of, swimmer_page, lambda keys: [
+            _swimmer_row(lanes[pk][0], -days, lanes[pk][1], lanes[pk][2]) for days, _number, pk in keys]))
+        if entry is not None and current.covers is not None and tally.analytes and tally.large():
+            dashboard_base.keep(entry, dashboard_base.Base(tally, current.covers, frozenset(current.fresh),
+                                                           len(participants)))
     if with_safety:
         safety, any_event = tables.adverse_events_by_term(events)
         found.update(adverse_events=safety, any_adverse_event=any_event, serious=tables.serious_events(events),

@@ -102,7 +102,7 @@ def study_dashboard(request, code):
     html = {part: found[entry] for part, entry in entries.items() if entry in found}
     missing = tuple(part for part in PARTS if part not in html)
     if missing:  # built again: the parts whose data moved (all on a first read)
-        data = dashboard(request.user, study, narrowed, parts=missing,
+        data = dashboard(request.user, study, narrowed, parts=missing, tokens=tokens,
                          swimmer_page=int(page) if page.isdigit() and len(page) < 6 else 1)
         context["data"] = data
         for part in missing:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import BooleanField, Case, Count, F, Q, TextField, Value, When
 from django.db.models.functions import Cast
@@ -115,6 +116,21 @@ def _change(study) -> tuple[int, str, int]:
 
 
 def current_results(study, rows, sets, among=None) -> dict[str, list | None]:
+    """`current_with_fresh`'s results alone."""
+    return current_with_fresh(study, rows, sets, among)[0]
+
+
+class Current(NamedTuple):
+    """`current_with_fresh`: the results; the participants computed again (not read as stored); the
+    change count the stored results cover with the marks read with it (None without a snapshot that
+    the stored results can be read from)."""
+
+    results: dict[str, list | None]
+    fresh: set[int]
+    covers: int | None
+
+
+def current_with_fresh(study, rows, sets, among=None) -> Current:
     """Each participant of `rows` (`outcome_reads.ParticipantRow`, any of the study's) with their
     result in its stored form (`ParticipantOutcome.stored`, None: not treated) as of now, without
     storing anything: the stored results (`OutcomeResult`), those of the participants changed since
@@ -130,7 +146,9 @@ def current_results(study, rows, sets, among=None) -> dict[str, list | None]:
     ids = [row.pk for row in rows]
     stored: dict[int, tuple] = {}  # participant -> (disease, sex, the stored form), read as plain values
     stale = set(ids)
+    covers = None
     if snapshot is not None and snapshot[1] == digest and snapshot[0] >= (snapshot[3] or 0):
+        covers = snapshot[0]
         values = list(OutcomeResult.objects.filter(study=study, participant_id__in=ids if among is None else among)
                       .annotate(chart_text=Cast("chart", TextField())).values_list(
                           "participant_id", "treated", "best", "duration_days", "censored", "disease", "sex",
@@ -145,9 +163,12 @@ def current_results(study, rows, sets, among=None) -> dict[str, list | None]:
         changed = changed_since(snapshot[2] or "", snapshot[0])
         stale = {row.pk for row in rows if row.pk in changed or row.pk not in stored
                  or stored[row.pk][:2] != (row.disease, row.sex)}
-    fresh = reads.participant_outcomes(study, rows, sets, stale if len(stale) < len(ids) else None) if stale else {}
-    return {str(pk): (None if fresh[pk] is None else fresh[pk].stored()) if pk in stale else stored[pk][2]
-            for pk in ids}
+    # Every participant of `among` computed again: read by the study rather than by a list of ids
+    whole = among is not None and len(stale) == len(ids)
+    fresh = reads.participant_outcomes(study, rows, sets, None if whole else stale) if stale else {}
+    results = {str(pk): (None if fresh[pk] is None else fresh[pk].stored()) if pk in stale else stored[pk][2]
+               for pk in ids}
+    return Current(results, stale, covers)
 
 
 def changed_since(marks: str, since: int) -> set[int]:

@@ -1,0 +1,129 @@
+"""A large cohort's outcomes part kept as its sums (`followup.dashboard_tally.OutcomeTally`) between
+reads, so that the first read after a new count moves the sums by the participants changed since
+rather than reading and counting every participant again.
+
+The sums are kept in Django's cache (Redis when configured, else the process's memory) under a key of
+everything that decides which participants are shown and how they count, except the results
+themselves: the study, the kinds of data that give the participants, their groups, diseases and
+sexes, status and infusions, and the criteria (`KINDS`: a write of those kinds reads every participant
+again), the sites shown and the filter, today's date and the time zone in force with its name (the
+days on study). With the sums is kept the change count their stored results cover
+(`OutcomeSnapshot.covers_change`, from the same read as the results) and the participants whose
+results were computed again rather than read as stored.
+
+A read (`moved`) finds the sums, reads the snapshot's row with its marks of changed participants, and
+computes again (`followup.outcomes.current_with_fresh`) only the participants marked since the count
+the sums cover and those computed again when they were kept: every other participant's result is the
+one counted (the outcomes task rewrites only marked participants' results, the others' where their
+group, disease or sex moved, which are writes of the kinds in the key). It gives up (None: the whole
+part is built again, and the sums kept anew) when the marks were cleared after that count, when the
+criteria are not those of the snapshot, or when an analyte is no longer large (its chart then draws
+each participant). The adverse events are not in the sums: the lanes of the page shown are read with
+their serious events at every read. The sums moved by many participants are kept again, under the
+count just read, so that the next reads move them by fewer."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from trials.scoping import Action, site_ids_for
+
+from . import outcome_reads as reads
+from .dashboard_tally import OutcomeTally, analytes_of, contribution
+from .models import OutcomeSnapshot
+from .outcomes import changed_since, current_with_fresh
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT = 24 * 3600
+# The kinds of data (`dashboard_version.KINDS`) whose writes make the sums be built again.
+KINDS = ("screenings", "participants", "infusions", "configuration")
+# Sums moved by at least this many participants are kept again (`moved`).
+KEEP_AGAIN = 16
+# The shape of what is kept: raised when it changes, so that older entries are not read.
+FORMAT = 1
+
+
+@dataclass
+class Base:
+    """What is kept: the sums, the change count their results cover, the participants computed again
+    for them, and how many participants were shown."""
+
+    tally: OutcomeTally
+    covers: int
+    fresh: frozenset[int]
+    participants: int
+
+
+def key(user, study, narrowed, tokens: dict[str, str], today: date) -> str:
+    sites = tuple(sorted(set(narrowed.site_ids) & set(site_ids_for(user, Action.VIEW))))
+    parts = (FORMAT, study.pk, tuple(tokens[kind] for kind in KINDS), sites, narrowed, today.isoformat(),
+             timezone.get_current_timezone_name())
+    return f"dashboard-sums:{study.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+
+
+def read(entry: str) -> Base | None:
+    try:
+        return cache.get(entry)
+    except Exception:  # an unreachable cache server, or an entry that cannot be read: built again
+        logger.warning("The dashboard's sums could not be read.", exc_info=True)
+        return None
+
+
+def keep(entry: str, base: Base) -> None:
+    try:
+        cache.set(entry, base, TIMEOUT)
+    except Exception:
+        logger.warning("The dashboard's sums could not be kept.", exc_info=True)
+
+
+@dataclass
+class Moved:
+    """The sums as of now, how many participants are shown, and the results of the participants read
+    again (by participant pk as text, `ParticipantOutcome.stored`; None: not treated)."""
+
+    tally: OutcomeTally
+    participants: int
+    results: dict[str, list | None]
+
+
+def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date) -> Moved | None:
+    """The kept sums moved by the participants changed since (module docstring); None when there are
+    none to move or they cannot be. `shown_of(pks)`: the participants shown among `pks`, as the
+    dashboard reads them; `group_of(row)`: a participant's group; `first_of(text)`: a first infusion's
+    date read."""
+    base = read(entry)
+    if base is None:
+        return None
+    snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
+        "covers_change", "inputs", "study__outcome_change__participants_changed",
+        "study__outcome_change__cleared_at").first()
+    if (snapshot is None or snapshot[1] != reads.configuration_digest(sets)
+            or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers):
+        return None
+    marked = changed_since(snapshot[2] or "", base.covers) | base.fresh
+    tally, results = base.tally, {}
+    if marked:
+        shown = shown_of(marked)
+        current = current_with_fresh(study, [s.row for s in shown], sets)
+        results = current.results
+        analyte_of = analytes_of(sets)
+        for one in shown:
+            tally.remove(one.row.pk)
+            stored = results[str(one.row.pk)]
+            if stored is not None:
+                tally.add(one.row.pk, contribution(
+                    one.row.pk, one.study_number, one.status, one.withdrawn_on, group_of(one.row), one.row.disease,
+                    stored, today, first_of(stored[4][0]), analyte_of))
+        if len(marked) >= KEEP_AGAIN:
+            # kept under the count of the marks just read: a participant marked after it is in the
+            # next read's marks, whatever the results' read saw
+            keep(entry, Base(tally, snapshot[0], frozenset(current.fresh), base.participants))
+    if not tally.large():
+        return None
+    return Moved(tally, base.participants, results)

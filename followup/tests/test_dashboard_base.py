@@ -1,0 +1,272 @@
+"""A large cohort's outcomes part moved from its kept sums (`followup.dashboard_base`): after new
+counts, corrections that change responses, the outcomes task's runs and many changes at once, the
+moved part is the part built from every participant, figure for figure and rendered; what cannot be
+moved (marks cleared, another configuration, an analyte no longer large) is built again; the sums of
+other readers, filters, days or data are never read; the tally's sums do not depend on the order the
+participants were added in, and never take out what they were not given."""
+import dataclasses
+import random
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from followup import dashboard_base, outcomes
+from followup import dashboard_charts as charts
+from followup.dashboard import OUTCOMES, PARTS, DashboardFilter, _analyte_chart, dashboard
+from followup.dashboard_cache import tokens_of
+from followup.dashboard_tally import Contribution, OutcomeTally
+from followup.models import LabResult
+from followup.outcomes import outcomes_compute, outcomes_refresh
+from followup.services import queue_outcomes
+from followup.synthetic import SITES
+from followup.tests.test_dashboard_large_cohort import _rendered
+from trials.accounts import user_upsert
+from trials.audit_context import change_context
+from trials.models import Study
+from trials.scoping import Action, site_ids_for
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 3, 1)
+
+
+@pytest.fixture
+def cohort():
+    call_command("make_synthetic_study", participants=90, seed=7, today=TODAY)
+    study = Study.objects.prefetch_related("sites", "diseases__response_criteria", "arms__dose_levels").get(
+        code="SYN-90-7")
+    for code, _name in SITES:
+        user_upsert(username="reader", role="investigator", site_code=code)
+    user = get_user_model().objects.get(username="reader")
+    outcomes_compute(study=study)
+    return study, user
+
+
+def _everyone(user):
+    return DashboardFilter(site_ids=tuple(sorted(site_ids_for(user, Action.VIEW))))
+
+
+class Reads:
+    """Counts the reads that moved kept sums (`dashboard_base.moved` returning them)."""
+
+    def __init__(self, monkeypatch):
+        self.moved = 0
+        real = dashboard_base.moved
+
+        def counted(*args, **kwargs):
+            found = real(*args, **kwargs)
+            self.moved += found is not None
+            return found
+        monkeypatch.setattr(dashboard_base, "moved", counted)
+
+
+def _part(user, study, narrowed, *, tokens=None, page=1):
+    return dashboard(user, study, narrowed, today=TODAY, parts=(OUTCOMES,), swimmer_page=page, tokens=tokens)
+
+
+def _same(user, study, narrowed, tokens, page=1):
+    """The part moved from the kept sums equals the part built from every participant."""
+    moved = _part(user, study, narrowed, tokens=tokens, page=page)
+    built = _part(user, study, narrowed, page=page)
+    assert moved == built
+    assert _rendered(user, study, moved) == _rendered(user, study, built)
+    return moved
+
+
+def _count(user, participant_id, *, by):
+    """A platelet count of the participant changed by `by`, marked as the services mark it."""
+    lab = LabResult.objects.filter(assessment__participant_id=participant_id, analyte="PLT").order_by("pk").last()
+    with change_context(by=user, reason="Corrected"):
+        lab.value = max(1, lab.value + by)
+        lab.save()
+    queue_outcomes(lab.assessment.participant.study_id, participant_id)
+
+
+def _charted(study):
+    return list(LabResult.objects.filter(assessment__participant__study=study, analyte="PLT")
+                .order_by().values_list("assessment__participant_id", flat=True).distinct())
+
+
+def test_new_counts_and_the_outcomes_task_move_the_kept_sums(cohort, monkeypatch):
+    study, user = cohort
+    reads = Reads(monkeypatch)
+    narrowed, tokens = _everyone(user), tokens_of(study)
+    first = _part(user, study, narrowed, tokens=tokens)
+    assert first.analytes[0].charted > charts.INDIVIDUAL_LIMIT and reads.moved == 0
+    assert cache.get(dashboard_base.key(user, study, narrowed, tokens, TODAY)) is not None
+    participants = _charted(study)
+    # a large rise (a response may start) and a fall, read before the outcomes task has run
+    _count(user, participants[0], by=400)
+    _count(user, participants[1], by=-200)
+    moved = _same(user, study, narrowed, tokens)
+    assert moved != first and reads.moved == 1
+    # the outcomes task stores the new results: they are the ones counted
+    outcomes_refresh(study=study)
+    _same(user, study, narrowed, tokens)
+    _count(user, participants[0], by=-390)
+    _same(user, study, narrowed, tokens, page=2)
+    assert reads.moved == 3
+
+
+def test_many_changes_in_any_order_give_the_figures_of_every_participant(cohort, monkeypatch):
+    study, user = cohort
+    monkeypatch.setattr(dashboard_base, "KEEP_AGAIN", 3)  # kept again under newer counts along the way
+    reads = Reads(monkeypatch)
+    narrowed, tokens = _everyone(user), tokens_of(study)
+    _part(user, study, narrowed, tokens=tokens)
+    participants = _charted(study)
+    chance = random.Random(11)
+    for step in range(8):
+        for participant_id in chance.sample(participants, 3):
+            _count(user, participant_id, by=chance.choice([-150, -20, 35, 300]))
+        if step % 3 == 2:
+            outcomes_refresh(study=study)
+        _same(user, study, narrowed, tokens, page=1 + step % 2)
+    assert reads.moved == 8
+
+
+def test_what_cannot_be_moved_is_built_again(cohort, monkeypatch):
+    study, user = cohort
+    reads = Reads(monkeypatch)
+    narrowed, tokens = _everyone(user), tokens_of(study)
+    _part(user, study, narrowed, tokens=tokens)
+    participants = _charted(study)
+    # the marks the sums were counted under cleared by the outcomes task: every participant read again
+    monkeypatch.setattr(outcomes, "MARKS_KEPT", 0)
+    _count(user, participants[0], by=100)
+    outcomes_refresh(study=study)
+    _same(user, study, narrowed, tokens)
+    assert reads.moved == 0
+    # kept again by that build: the next change is moved
+    _count(user, participants[1], by=100)
+    _same(user, study, narrowed, tokens)
+    assert reads.moved == 1
+    # an analyte no longer above the charts' limit draws each participant: built again
+    monkeypatch.setattr(charts, "INDIVIDUAL_LIMIT", 10_000)
+    _count(user, participants[2], by=100)
+    small = _same(user, study, narrowed, tokens)
+    assert small.analytes[0].spaghetti is not None and reads.moved == 1
+
+
+def test_the_sums_of_other_sites_filters_days_and_data_are_not_read(cohort, monkeypatch):
+    study, user = cohort
+    narrowed, tokens = _everyone(user), tokens_of(study)
+    entry = dashboard_base.key(user, study, narrowed, tokens, TODAY)
+    one_site = DashboardFilter(site_ids=narrowed.site_ids[:1])
+    others = [dashboard_base.key(user, study, one_site, tokens, TODAY),
+              dashboard_base.key(user, study, dataclasses.replace(narrowed, disease="ITP"), tokens, TODAY),
+              dashboard_base.key(user, study, narrowed, tokens, date(2026, 3, 2))]
+    for kind in dashboard_base.KINDS:
+        others.append(dashboard_base.key(user, study, narrowed, {**tokens, kind: "moved"}, TODAY))
+    assert len({entry, *others}) == len(others) + 1
+    # the results, casebooks and adverse events are read again at every read, not part of the key
+    for kind in ("outcomes", "casebooks", "adverse_events"):
+        assert dashboard_base.key(user, study, narrowed, {**tokens, kind: "moved"}, TODAY) == entry
+    # a reader without a site is never given the sums of one who has it
+    stranger = user_upsert(username="one-site", role="investigator", site_code=SITES[0][0]).user
+    assert dashboard_base.key(stranger, study, narrowed, tokens, TODAY) != entry
+
+
+def test_a_moved_read_runs_a_fixed_number_of_statements(cohort):
+    study, user = cohort
+    narrowed, tokens = _everyone(user), tokens_of(study)
+    _part(user, study, narrowed, tokens=tokens)
+    counted = []
+    for participants in (_charted(study)[:1], _charted(study)[1:9]):
+        for participant_id in participants:
+            _count(user, participant_id, by=50)
+        with CaptureQueriesContext(connection) as queries:
+            _part(user, study, narrowed, tokens=tokens)
+        counted.append(len(queries))
+    assert counted[0] == counted[1] <= 14
+
+
+def _committed():
+    """On PostgreSQL the data versions are raised at the commit: the writes so far fired as it would."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def test_the_whole_page_reads_the_moved_part(client, cohort, monkeypatch):
+    study, user = cohort
+    reads = Reads(monkeypatch)
+    client.force_login(user)
+    url = f"/studies/{study.code}/dashboard/"
+    _committed()
+    assert client.get(url).status_code == 200
+    _count(user, _charted(study)[0], by=250)
+    _committed()
+    response = client.get(url)
+    assert response.status_code == 200 and reads.moved == 1
+    built = dashboard(user, study, _everyone(user), parts=PARTS)
+    assert response.context["data"].outcomes == built.outcomes
+    assert response.context["data"].analytes == built.analytes
+
+
+def _given(pk, *, days, flat, change, group="A", best="CR"):
+    return Contribution((group, best, (days, True) if best == "CR" else None), (-days, f"P-{pk:03d}", pk),
+                        "ITP", "PLT", tuple(flat), change)
+
+
+def test_the_tally_does_not_depend_on_the_order_participants_were_added_in():
+    given = {pk: _given(pk, days=pk % 7 * 10, flat=[0, 20.0 + pk % 5, 7, 30.0 + pk % 3], change=float(pk % 4),
+                        best=("CR", "NR", "PR")[pk % 3])
+             for pk in range(1, 40)}
+    tallies = []
+    for seed in (1, 2):
+        order = list(given)
+        random.Random(seed).shuffle(order)
+        tally = OutcomeTally()
+        for pk in order:
+            tally.add(pk, given[pk])
+        tally.sort()
+        tallies.append(tally)
+    assert tallies[0].outcome_rows() == tallies[1].outcome_rows()
+    assert tallies[0].lanes == tallies[1].lanes
+    assert tallies[0].analyte_figures("PLT") == tallies[1].analyte_figures("PLT")
+    # taken out and put in again after the sort: the same sums
+    moved = tallies[0]
+    moved.remove(5)
+    moved.add(5, given[5])
+    assert moved.analyte_figures("PLT") == tallies[1].analyte_figures("PLT") and moved.lanes == tallies[1].lanes
+
+
+def test_the_tally_refuses_what_it_was_not_given():
+    tally = OutcomeTally()
+    tally.add(1, _given(1, days=10, flat=[0, 20.0], change=None))
+    with pytest.raises(ValueError, match="already in the tally"):
+        tally.add(1, _given(1, days=10, flat=[0, 20.0], change=None))
+    with pytest.raises(ValueError, match="sorted before"):
+        tally.remove(1)
+    tally.sort()
+    tally.remove(2)  # no contribution: not treated
+    tally.of[1] = _given(1, days=10, flat=[0, 25.0], change=None)  # not the values it was given
+    with pytest.raises(ValueError, match="not in the tally"):
+        tally.remove(1)
+
+
+def test_an_analytes_thresholds_follow_its_diseases_codes_not_who_came_first(monkeypatch):
+    monkeypatch.setattr(charts, "INDIVIDUAL_LIMIT", 1)
+    sets = {"AIHA": SimpleNamespace(response_criteria=SimpleNamespace(family="aiha",
+                                                                      thresholds={"pr_hb": 100, "cr_hb": 120})),
+            "CAD": SimpleNamespace(response_criteria=SimpleNamespace(family="aiha",
+                                                                     thresholds={"pr_hb": 90, "cr_hb": 120}))}
+    charted = []
+    for diseases in (("CAD", "AIHA", "AIHA"), ("AIHA", "CAD", "AIHA")):
+        tally = OutcomeTally()
+        for pk, disease in enumerate(diseases, start=1):
+            tally.add(pk, _given(pk, days=30, flat=[0, 60.0 + pk, 14, 90.0 + pk], change=10.0 * pk)._replace(
+                analyte="HGB", disease=disease))
+        tally.sort()
+        charted.append(_analyte_chart("HGB", tally, sets, None))
+    assert charted[0] == charted[1]
+    assert charted[0].thresholds == [(100.0, "PR 100"), (120.0, "CR 120"), (90.0, "PR 90")]
+    assert charted[0].unit == "g/L" and charted[0].counted == (3, 3)
