@@ -3,7 +3,8 @@
 beside a floor measured in the same run: the outcomes computation, full and after one new count, and
 the p95, median and statement count of each study page (participant page, study page, participants list,
 grid, worklist, dashboard) for a bench investigator at every site of the synthetic study, and the
-dashboard's first read after a write (its cache built again: `followup.dashboard_cache`). A last
+dashboard's first read after a write (its cache built again: `followup.dashboard_cache`), before and
+after the outcomes task stored the write's result. A last
 table sets the pages' statement counts side by side: a page's count must not grow with N.
 
     DATABASE_URL=postgres://... DEBUG=1 .venv/bin/python bench/scale.py --sizes 5 1000 10000 [--repeat 20]
@@ -179,6 +180,14 @@ def figures(study, args, user, client) -> dict[str, int]:
             median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
                                  one_recorded_count, min(args.repeat, 10))
             print(f"  {'dashboard, first read after a write':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")
+
+            def count_and_task():
+                """A new count, then the outcomes task's run that stores its result (as after a commit)."""
+                one_recorded_count()
+                outcomes_refresh(study=study)
+            median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
+                                 count_and_task, min(args.repeat, 10))
+            print(f"  {'  ... after the outcomes task ran':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")
     return counts
 
 
