@@ -354,8 +354,8 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         found.update(_outcome_fields(tally, sets, rows_of, swimmer_page, lambda keys: [
             _swimmer_row(lanes[pk][0], -days, lanes[pk][1], lanes[pk][2]) for days, _number, pk in keys]))
         if entry is not None and current.covers is not None and tally.analytes and tally.large():
-            dashboard_base.keep(entry, dashboard_base.Base(tally, current.covers, frozenset(current.fresh),
-                                                           len(participants)))
+            dashboard_base.keep(entry, dashboard_base.Base(tally, current.covers, current.full_computations,
+                                                           frozenset(current.fresh), len(participants)))
     if with_safety:
         safety, any_event = tables.adverse_events_by_term(events)
         found.update(adverse_events=safety, any_adverse_event=any_event, serious=tables.serious_events(events),

@@ -16,11 +16,12 @@ computes again (`followup.outcomes.current_with_fresh`) only the participants ma
 the sums cover and those computed again when they were kept: every other participant's result is the
 one counted (the outcomes task rewrites only marked participants' results, the others' where their
 group, disease or sex moved, which are writes of the kinds in the key). It gives up (None: the whole
-part is built again, and the sums kept anew) when the marks were cleared after that count, when the
-criteria are not those of the snapshot, or when an analyte is no longer large (its chart then draws
-each participant). The adverse events are not in the sums: the lanes of the page shown are read with
-their serious events at every read. The sums moved by many participants are kept again, under the
-count just read, so that the next reads move them by fewer."""
+part is built again, and the sums kept anew) when the marks were cleared after that count, when every
+result was computed and stored again since (`OutcomeSnapshot.full_computations`: a change that left
+no mark would show there), when the criteria are not those of the snapshot, or when an analyte is no
+longer large (its chart then draws each participant). The adverse events are not in the sums: the
+lanes of the page shown are read with their serious events at every read. The sums moved by many
+participants are kept again, under the count just read, so that the next reads move them by fewer."""
 from __future__ import annotations
 
 import hashlib
@@ -51,11 +52,12 @@ FORMAT = 1
 
 @dataclass
 class Base:
-    """What is kept: the sums, the change count their results cover, the participants computed again
-    for them, and how many participants were shown."""
+    """What is kept: the sums, the change count their results cover and the snapshot's computations in
+    full, the participants computed again for them, and how many participants were shown."""
 
     tally: OutcomeTally
     covers: int
+    full_computations: int
     fresh: frozenset[int]
     participants: int
 
@@ -102,9 +104,9 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date) ->
         return None
     snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
         "covers_change", "inputs", "study__outcome_change__participants_changed",
-        "study__outcome_change__cleared_at").first()
+        "study__outcome_change__cleared_at", "full_computations").first()
     if (snapshot is None or snapshot[1] != reads.configuration_digest(sets)
-            or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers):
+            or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers or snapshot[4] != base.full_computations):
         return None
     marked = changed_since(snapshot[2] or "", base.covers) | base.fresh
     tally, results = base.tally, {}
@@ -123,7 +125,7 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date) ->
         if len(marked) >= KEEP_AGAIN:
             # kept under the count of the marks just read: a participant marked after it is in the
             # next read's marks, whatever the results' read saw
-            keep(entry, Base(tally, snapshot[0], frozenset(current.fresh), base.participants))
+            keep(entry, Base(tally, snapshot[0], base.full_computations, frozenset(current.fresh), base.participants))
     if not tally.large():
         return None
     return Moved(tally, base.participants, results)

@@ -488,6 +488,9 @@ class OutcomeSnapshot(models.Model):
         help_text=_("A digest of the criteria sets and response period the results were computed by."))
     grouping = models.CharField(_("groups counted"), max_length=64, blank=True,
                                 help_text=_("A digest of the arms and dose levels the results were counted by."))
+    full_computations = models.PositiveIntegerField(
+        _("computations in full"), default=0,
+        help_text=_("How many times every participant's result was computed and stored again."))
     # Each participant's result is a row of its own (`followup.outcome_models.OutcomeResult`).
 
     site_scope = "study__sites"

@@ -1,7 +1,7 @@
 """A large cohort's outcomes part moved from its kept sums (`followup.dashboard_base`): after new
 counts, corrections that change responses, the outcomes task's runs and many changes at once, the
 moved part is the part built from every participant, figure for figure and rendered; what cannot be
-moved (marks cleared, another configuration, an analyte no longer large) is built again; the sums of
+moved (marks cleared, every result computed again, an analyte no longer large) is built again; the sums of
 other readers, filters, days or data are never read; the tally's sums do not depend on the order the
 participants were added in, and never take out what they were not given."""
 import dataclasses
@@ -143,15 +143,27 @@ def test_what_cannot_be_moved_is_built_again(cohort, monkeypatch):
     outcomes_refresh(study=study)
     _same(user, study, narrowed, tokens)
     assert reads.moved == 0
+    monkeypatch.undo()
+    reads = Reads(monkeypatch)
     # kept again by that build: the next change is moved
     _count(user, participants[1], by=100)
     _same(user, study, narrowed, tokens)
     assert reads.moved == 1
+    # a count changed without a mark, then every result computed again: not moved, the new value shown
+    lab = LabResult.objects.filter(assessment__participant_id=participants[3], analyte="PLT").order_by("pk").last()
+    with change_context(by=user, reason="Corrected"):
+        LabResult.objects.filter(pk=lab.pk).update(value=lab.value + 500)
+    outcomes_compute(study=study)
+    shown = _same(user, study, narrowed, tokens)
+    assert reads.moved == 1 and shown.outcomes
+    _count(user, participants[4], by=100)
+    _same(user, study, narrowed, tokens)
+    assert reads.moved == 2
     # an analyte no longer above the charts' limit draws each participant: built again
     monkeypatch.setattr(charts, "INDIVIDUAL_LIMIT", 10_000)
     _count(user, participants[2], by=100)
     small = _same(user, study, narrowed, tokens)
-    assert small.analytes[0].spaghetti is not None and reads.moved == 1
+    assert small.analytes[0].spaghetti is not None and reads.moved == 2
 
 
 def test_the_sums_of_other_sites_filters_days_and_data_are_not_read(cohort, monkeypatch):
