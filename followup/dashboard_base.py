@@ -2,11 +2,12 @@
 reads, so that the first read after a new count moves the sums by the participants changed since
 rather than reading and counting every participant again.
 
-The sums are kept in Django's cache (Redis when configured, else the process's memory) under a key of
-everything that decides which participants are shown and how they count, except the results
-themselves: the study, the kinds of data that give the participants, their groups, diseases and
-sexes, status and infusions, and the criteria (`KINDS`: a write of those kinds reads every participant
-again), the sites shown and the filter, today's date and the time zone in force with its name (the
+The sums are kept in Django's cache (Redis when configured, else the process's memory) under a key
+of everything that decides which participants are shown and how they count, except the results
+themselves: the study, the kinds of data that give the participants, their groups, diseases, sexes
+and status, and the criteria (`KINDS`: a write of those kinds reads every participant again; an
+infusion given marks its participant, as a new count does, and the first and last move their
+status), the sites shown and the filter, today's date and the time zone in force with its name (the
 days on study). With the sums is kept the change count their stored results cover
 (`OutcomeSnapshot.covers_change`, from the same read as the results) and the participants whose
 results were computed again rather than read as stored.
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT = 24 * 3600
 # The kinds of data (`dashboard_version.KINDS`) whose writes make the sums be built again.
-KINDS = ("screenings", "participants", "infusions", "configuration")
+KINDS = ("screenings", "participants", "configuration")
 # Sums moved by at least this many participants are kept again (`moved`).
 KEEP_AGAIN = 16
 # The shape of what is kept: raised when it changes, so that older entries are not read.

@@ -6,7 +6,7 @@ other readers, filters, days or data are never read; the tally's sums do not dep
 participants were added in, and never take out what they were not given."""
 import dataclasses
 import random
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +15,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+
+from dosing.models import Infusion
 
 from followup import dashboard_base, outcomes
 from followup import dashboard_charts as charts
@@ -111,7 +113,14 @@ def test_new_counts_and_the_outcomes_task_move_the_kept_sums(cohort, monkeypatch
     _same(user, study, narrowed, tokens)
     _count(user, participants[0], by=-390)
     _same(user, study, narrowed, tokens, page=2)
-    assert reads.moved == 3
+    # an infusion given a day earlier (the services mark its participant, as for a count): the days
+    # since the first infusion of every value move
+    infusion = Infusion.objects.filter(participant_id=participants[2], state="given").order_by("number").first()
+    with change_context(by=user, reason="Corrected"):
+        Infusion.objects.filter(pk=infusion.pk).update(started_at=infusion.started_at - timedelta(days=1))
+    queue_outcomes(study.pk, participants[2])
+    _same(user, study, narrowed, tokens)
+    assert reads.moved == 4
 
 
 def test_many_changes_in_any_order_give_the_figures_of_every_participant(cohort, monkeypatch):
@@ -177,8 +186,8 @@ def test_the_sums_of_other_sites_filters_days_and_data_are_not_read(cohort, monk
     for kind in dashboard_base.KINDS:
         others.append(dashboard_base.key(user, study, narrowed, {**tokens, kind: "moved"}, TODAY))
     assert len({entry, *others}) == len(others) + 1
-    # the results, casebooks and adverse events are read again at every read, not part of the key
-    for kind in ("outcomes", "casebooks", "adverse_events"):
+    # the results, casebooks, infusions and adverse events are read again at every read, not part of the key
+    for kind in ("outcomes", "casebooks", "infusions", "adverse_events"):
         assert dashboard_base.key(user, study, narrowed, {**tokens, kind: "moved"}, TODAY) == entry
     # a reader without a site is never given the sums of one who has it
     stranger = user_upsert(username="one-site", role="investigator", site_code=SITES[0][0]).user
