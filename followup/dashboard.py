@@ -264,8 +264,8 @@ def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, se
             group_of[key] = row.group(several)
         return group_of[key]
 
-    found = dashboard_base.moved(entry, study, sets, lambda pks: _shown(user, study, narrowed, infusions=False,
-                                                                        among=pks),
+    found = dashboard_base.moved(entry, study, sets, _participants(user, study, narrowed),
+                                 lambda pks: _shown(user, study, narrowed, infusions=False, among=pks),
                                  grouped, date.fromisoformat, today)
     if found is None:
         return None
@@ -354,7 +354,10 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         found.update(_outcome_fields(tally, sets, rows_of, swimmer_page, lambda keys: [
             _swimmer_row(lanes[pk][0], -days, lanes[pk][1], lanes[pk][2]) for days, _number, pk in keys]))
         if entry is not None and current.covers is not None and tally.analytes and tally.large():
-            dashboard_base.keep(entry, dashboard_base.Base(tally, current.covers, current.full_computations,
+            kept_for = dashboard_base.fingerprint_of(
+                (s.row.pk, s.row.arm_id, s.row.dose_level_id, s.row.disease, s.row.sex, s.status, s.withdrawn_on,
+                 s.study_number) for s in participants)
+            dashboard_base.keep(entry, dashboard_base.Base(tally, kept_for, current.covers, current.full_computations,
                                                            frozenset(current.fresh), len(participants)))
     if with_safety:
         safety, any_event = tables.adverse_events_by_term(events)

@@ -3,14 +3,15 @@ reads, so that the first read after a new count moves the sums by the participan
 rather than reading and counting every participant again.
 
 The sums are kept in Django's cache (Redis when configured, else the process's memory) under a key
-of everything that decides which participants are shown and how they count, except the results
-themselves: the study, the kinds of data that give the participants, their groups, diseases, sexes
-and status, and the criteria (`KINDS`: a write of those kinds reads every participant again; an
-infusion given marks its participant, as a new count does, and the first and last move their
-status), the sites shown and the filter, today's date and the time zone in force with its name (the
-days on study). With the sums is kept the change count their stored results cover
-(`OutcomeSnapshot.covers_change`, from the same read as the results) and the participants whose
-results were computed again rather than read as stored.
+of the study, its configuration's data token (arms, dose levels, criteria: `KINDS`), the sites shown
+and the filter, today's date and the time zone in force with its name (the days on study). With the
+sums are kept the fingerprint of the participants shown (`fingerprint_of`: each one's group, disease,
+sex, status, withdrawal date and number, as they were read for the sums), the change count their
+stored results cover (`OutcomeSnapshot.covers_change`, from the same read as the results) and the
+participants whose results were computed again rather than read as stored. A write that moves none of
+that - a new screening, a consent, an infusion given, an adverse event, a new count - leaves the sums
+to be moved; an enrolment, a withdrawal, a participant's new status or disease changes the
+fingerprint, and the sums are built again.
 
 A read (`moved`) finds the sums, reads the snapshot's row with its marks of changed participants, and
 computes again (`followup.outcomes.current_with_fresh`) only the participants marked since the count
@@ -30,7 +31,11 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib.postgres.aggregates import StringAgg
 from django.core.cache import cache
+from django.db import connection
+from django.db.models import CharField, Value
+from django.db.models.functions import MD5, Cast, Coalesce, Concat
 from django.utils import timezone
 
 from trials.scoping import Action, site_ids_for
@@ -44,7 +49,10 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT = 24 * 3600
 # The kinds of data (`dashboard_version.KINDS`) whose writes make the sums be built again.
-KINDS = ("screenings", "participants", "configuration")
+KINDS = ("configuration",)
+# What the fingerprint of the participants shown reads of each.
+FINGERPRINTED = ("pk", "arm_id", "dose_level_id", "screening__disease", "screening__sex", "status", "withdrawn_on",
+                 "study_number")
 # Sums moved by at least this many participants are kept again (`moved`).
 KEEP_AGAIN = 16
 # The shape of what is kept: raised when it changes, so that older entries are not read.
@@ -53,10 +61,12 @@ FORMAT = 1
 
 @dataclass
 class Base:
-    """What is kept: the sums, the change count their results cover and the snapshot's computations in
-    full, the participants computed again for them, and how many participants were shown."""
+    """What is kept: the sums, the participants' fingerprint, the change count their results cover and
+    the snapshot's computations in full, the participants computed again for them, and how many
+    participants were shown."""
 
     tally: OutcomeTally
+    fingerprint: str
     covers: int
     full_computations: int
     fresh: frozenset[int]
@@ -68,6 +78,33 @@ def key(user, study, narrowed, tokens: dict[str, str], today: date) -> str:
     parts = (FORMAT, study.pk, tuple(tokens[kind] for kind in KINDS), sites, narrowed, today.isoformat(),
              timezone.get_current_timezone_name())
     return f"dashboard-sums:{study.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+
+
+def _text(value) -> str:
+    """A value as the database writes it as text (a date in ISO 8601, nothing for NULL)."""
+    return "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
+
+
+def fingerprint_of(rows) -> str:
+    """The fingerprint of participants' `FINGERPRINTED` values (`rows`, in any order), as `fingerprint`
+    computes it."""
+    return hashlib.md5(";".join(",".join(_text(v) for v in row) for row in sorted(rows)).encode(),
+                       usedforsecurity=False).hexdigest()
+
+
+def fingerprint(shown) -> str:
+    """The fingerprint of the participants of the query `shown`: on PostgreSQL one aggregate computed
+    by the database, the same text as `fingerprint_of` digests; elsewhere their values read and
+    digested."""
+    if connection.vendor != "postgresql":
+        return fingerprint_of(shown.order_by().values_list(*FINGERPRINTED))
+    parts = []
+    for name in FINGERPRINTED:
+        parts += [Value(",")] if parts else []
+        parts.append(Coalesce(Cast(name, CharField()), Value("")))
+    text = Concat(*parts, output_field=CharField())
+    found = shown.order_by().aggregate(digest=MD5(StringAgg(text, ";", order_by="pk")))["digest"]
+    return found or fingerprint_of([])
 
 
 def read(entry: str) -> Base | None:
@@ -95,13 +132,13 @@ class Moved:
     results: dict[str, list | None]
 
 
-def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date) -> Moved | None:
+def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: date) -> Moved | None:
     """The kept sums moved by the participants changed since (module docstring); None when there are
-    none to move or they cannot be. `shown_of(pks)`: the participants shown among `pks`, as the
-    dashboard reads them; `group_of(row)`: a participant's group; `first_of(text)`: a first infusion's
-    date read."""
+    none to move or they cannot be. `shown`: the query of the participants shown; `shown_of(pks)`: the
+    participants shown among `pks`, as the dashboard reads them; `group_of(row)`: a participant's
+    group; `first_of(text)`: a first infusion's date read."""
     base = read(entry)
-    if base is None:
+    if base is None or fingerprint(shown) != base.fingerprint:
         return None
     snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
         "covers_change", "inputs", "study__outcome_change__participants_changed",
@@ -126,7 +163,8 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date) ->
         if len(marked) >= KEEP_AGAIN:
             # kept under the count of the marks just read: a participant marked after it is in the
             # next read's marks, whatever the results' read saw
-            keep(entry, Base(tally, snapshot[0], base.full_computations, frozenset(current.fresh), base.participants))
+            keep(entry, Base(tally, base.fingerprint, snapshot[0], base.full_computations, frozenset(current.fresh),
+                             base.participants))
     if not tally.large():
         return None
     return Moved(tally, base.participants, results)

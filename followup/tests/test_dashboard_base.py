@@ -17,6 +17,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dosing.models import Infusion
+from enrollment.enums import WithdrawalReason
+from enrollment.models import Participant, Screening
+from enrollment.tests.support import create_screening
 
 from followup import dashboard_base, outcomes
 from followup import dashboard_charts as charts
@@ -168,11 +171,29 @@ def test_what_cannot_be_moved_is_built_again(cohort, monkeypatch):
     _count(user, participants[4], by=100)
     _same(user, study, narrowed, tokens)
     assert reads.moved == 2
+    # a participant withdrawn, another's disease changed: their fingerprint moved, built again
+    withdrawn = Participant.objects.get(pk=participants[5])
+    with change_context(by=user, reason="Withdrawn"):
+        Participant.objects.filter(pk=withdrawn.pk).update(status="withdrawn", withdrawn_on=TODAY,
+                                                           withdrawal_reason=WithdrawalReason.LOST_TO_FOLLOW_UP)
+    _same(user, study, narrowed, tokens)
+    assert reads.moved == 2
+    with change_context(by=user, reason="Corrected"):
+        Screening.objects.filter(participant__pk=participants[6]).update(disease="EVANS")
+    _same(user, study, narrowed, tokens)
+    _same(user, study, dataclasses.replace(narrowed, disease="ITP"), tokens)
+    assert reads.moved == 2
+    # a new screening, never enrolled, moves nothing the sums read
+    coordinator = user_upsert(username="screener", role="coordinator", site_code=SITES[0][0]).user
+    create_screening(coordinator, code=study.code)
+    _count(user, participants[7], by=100)
+    _same(user, study, narrowed, tokens)
+    assert reads.moved == 3
     # an analyte no longer above the charts' limit draws each participant: built again
     monkeypatch.setattr(charts, "INDIVIDUAL_LIMIT", 10_000)
     _count(user, participants[2], by=100)
     small = _same(user, study, narrowed, tokens)
-    assert small.analytes[0].spaghetti is not None and reads.moved == 2
+    assert small.analytes[0].spaghetti is not None and reads.moved == 3
 
 
 def test_the_sums_of_other_sites_filters_days_and_data_are_not_read(cohort, monkeypatch):
@@ -186,8 +207,8 @@ def test_the_sums_of_other_sites_filters_days_and_data_are_not_read(cohort, monk
     for kind in dashboard_base.KINDS:
         others.append(dashboard_base.key(user, study, narrowed, {**tokens, kind: "moved"}, TODAY))
     assert len({entry, *others}) == len(others) + 1
-    # the results, casebooks, infusions and adverse events are read again at every read, not part of the key
-    for kind in ("outcomes", "casebooks", "infusions", "adverse_events"):
+    # what else moves is read again at every read (the participants' fingerprint, the marks), not part of the key
+    for kind in ("outcomes", "casebooks", "infusions", "adverse_events", "screenings", "participants"):
         assert dashboard_base.key(user, study, narrowed, {**tokens, kind: "moved"}, TODAY) == entry
     # a reader without a site is never given the sums of one who has it
     stranger = user_upsert(username="one-site", role="investigator", site_code=SITES[0][0]).user
@@ -291,3 +312,22 @@ def test_an_analytes_thresholds_follow_its_diseases_codes_not_who_came_first(mon
     assert charted[0] == charted[1]
     assert charted[0].thresholds == [(100.0, "PR 100"), (120.0, "CR 120"), (90.0, "PR 90")]
     assert charted[0].unit == "g/L" and charted[0].counted == (3, 3)
+
+
+def test_the_fingerprint_read_is_the_one_of_the_participants_kept(cohort):
+    """The database's digest (PostgreSQL) is the digest of the values the sums were counted from: else
+    no sums would ever be moved. A withdrawal date and a participant without a dose level are in it."""
+    study, user = cohort
+    shown = Participant.objects.filter(study=study)
+    withdrawn = shown.order_by("pk").last()
+    with change_context(by=user, reason="Withdrawn"):
+        shown.filter(pk=withdrawn.pk).update(status="withdrawn", withdrawn_on=TODAY, dose_level=None,
+                                             withdrawal_reason=WithdrawalReason.LOST_TO_FOLLOW_UP)
+    values = list(shown.values_list(*dashboard_base.FINGERPRINTED))
+    assert any(row[2] is None for row in values) and any(row[6] == TODAY for row in values)
+    assert dashboard_base.fingerprint(shown) == dashboard_base.fingerprint_of(values)
+    with change_context(by=user, reason="Corrected"):
+        Screening.objects.filter(participant=withdrawn).update(sex="male" if withdrawn.screening.sex != "male"
+                                                               else "female")
+    assert dashboard_base.fingerprint(shown) != dashboard_base.fingerprint_of(values)
+    assert dashboard_base.fingerprint(shown.none()) == dashboard_base.fingerprint_of([])
