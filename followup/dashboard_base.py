@@ -153,16 +153,20 @@ def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: d
         current = current_with_fresh(study, [s.row for s in shown], sets)
         results = current.results
         analyte_of = analytes_of(sets)
-        for one in shown:
-            tally.remove(one.row.pk)
-            stored = results[str(one.row.pk)]
-            if stored is not None:
-                tally.add(one.row.pk, contribution(
-                    one.row.pk, one.study_number, one.status, one.withdrawn_on, group_of(one.row), one.row.disease,
-                    stored, today, first_of(stored[4][0]), analyte_of))
-        if len(marked) >= KEEP_AGAIN:
-            # kept under the count of the marks just read: a participant marked after it is in the
-            # next read's marks, whatever the results' read saw
+        try:
+            for one in shown:
+                tally.remove(one.row.pk)
+                stored = results[str(one.row.pk)]
+                if stored is not None:
+                    tally.add(one.row.pk, contribution(
+                        one.row.pk, one.study_number, one.status, one.withdrawn_on, group_of(one.row),
+                        one.row.disease, stored, today, first_of(stored[4][0]), analyte_of))
+        except (ValueError, KeyError):  # sums that do not hold what they were given: built again
+            logger.warning("The dashboard's sums could not be moved.", exc_info=True)
+            return None
+        if len(marked) >= KEEP_AGAIN and snapshot[0] > base.covers:
+            # kept under the count of the marks just read (a participant marked after it is in the
+            # next read's marks, whatever the results' read saw), when that count moved on
             keep(entry, Base(tally, base.fingerprint, snapshot[0], base.full_computations, frozenset(current.fresh),
                              base.participants))
     if not tally.large():

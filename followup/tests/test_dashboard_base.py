@@ -331,3 +331,19 @@ def test_the_fingerprint_read_is_the_one_of_the_participants_kept(cohort):
                                                                else "female")
     assert dashboard_base.fingerprint(shown) != dashboard_base.fingerprint_of(values)
     assert dashboard_base.fingerprint(shown.none()) == dashboard_base.fingerprint_of([])
+
+
+def test_sums_that_do_not_hold_what_they_were_given_are_built_again(cohort, monkeypatch):
+    study, user = cohort
+    reads = Reads(monkeypatch)
+    narrowed, tokens = _everyone(user), tokens_of(study)
+    _part(user, study, narrowed, tokens=tokens)
+    entry = dashboard_base.key(user, study, narrowed, tokens, TODAY)
+    kept = cache.get(entry)
+    participant = _charted(study)[0]
+    given = kept.tally.of[participant]
+    kept.tally.of[participant] = given._replace(flat=given.flat[:-1] + (given.flat[-1] + 0.5,))
+    cache.set(entry, kept)
+    _count(user, participant, by=100)
+    _same(user, study, narrowed, tokens)
+    assert reads.moved == 0
