@@ -13,6 +13,7 @@ same figures in a fraction of the time at 10,000 participants. Those sums are ke
 participants changed since rather than counted again from every participant."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -33,6 +34,8 @@ from .dashboard_tally import OutcomeTally, analytes_of, charted_of, contribution
 from .models import AdverseEvent, OutcomeResult
 from .outcome_reads import ParticipantRow
 from .outcomes import current_with_fresh
+
+logger = logging.getLogger(__name__)
 
 RESPONDERS = tables.RESPONDERS
 NO_INFUSIONS = InfusionSummary(0, 0, False, None, None)
@@ -264,12 +267,6 @@ def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, se
             group_of[key] = row.group(several)
         return group_of[key]
 
-    found = dashboard_base.moved(entry, study, sets, _participants(user, study, narrowed),
-                                 lambda pks: _shown(user, study, narrowed, infusions=False, among=pks),
-                                 grouped, date.fromisoformat, today)
-    if found is None:
-        return None
-
     def lanes_of(keys: list[tuple]) -> list[charts.SwimmerInput]:
         pks = [pk for _days, _number, pk in keys]
         shown = {one.row.pk: one for one in _shown(user, study, narrowed, infusions=False, among=pks)}
@@ -277,17 +274,31 @@ def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, se
         kept = [pk for pk in pks if str(pk) not in found.results]
         stored = dict(OutcomeResult.objects.filter(participant_id__in=kept).values_list("participant_id", "chart"))
         events = _events(user, study, narrowed, serious_only=True, among=pks)
+        # a participant no longer shown, or a result being stored again meanwhile: KeyError, built again
         return [_swimmer_row(shown[pk], -days, found.results[str(pk)][4] if str(pk) in found.results else stored[pk],
                              events.get(pk, [])) for days, _number, pk in keys]
-    return {"participants": found.participants,
-            **_outcome_fields(found.tally, sets, None, swimmer_page, lanes_of)}
+
+    try:
+        found = dashboard_base.moved(entry, study, sets, _participants(user, study, narrowed),
+                                     lambda pks: _shown(user, study, narrowed, infusions=False, among=pks),
+                                     grouped, date.fromisoformat, today)
+        if found is None:
+            return None
+        return {"participants": found.participants,
+                **_outcome_fields(found.tally, sets, None, swimmer_page, lanes_of)}
+    except (ValueError, KeyError, TypeError, IndexError):
+        # sums that cannot be read as kept: never a failed page, and never read again
+        logger.warning("The dashboard's kept sums could not be moved; built again.", exc_info=True)
+        dashboard_base.forget(entry)
+        return None
 
 
 def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = None,
               swimmer_page: int = 1, parts: tuple[str, ...] = PARTS, tokens: dict[str, str] | None = None) -> Dashboard:
     """The `parts` of the dashboard (`PARTS`); the others' fields None, unread. With the data's
-    `tokens` (`followup.dashboard_cache.tokens_of`), a large cohort's outcomes are moved from their
-    kept sums when the safety tables are not built (`followup.dashboard_base`), and kept when built."""
+    `tokens` (`followup.dashboard_cache.tokens_of`, read before the study's configuration was), a
+    large cohort's outcomes are moved from their kept sums (`followup.dashboard_base`), and kept when
+    built from every participant."""
     today = today or timezone.localdate()
     with_outcomes, with_safety = OUTCOMES in parts, SAFETY in parts
     # disease -> the study's criteria set row (`outcome_reads.study_sets`): the page prefetches them
@@ -299,10 +310,11 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
     if FLOW in parts:
         found["consort"] = consort_counts(user, study, narrowed.consort())
     entry = dashboard_base.key(user, study, narrowed, tokens, today) if tokens is not None and with_outcomes else None
-    if entry is not None and not with_safety:
+    if entry is not None:
         moved = _moved_outcomes(user, study, narrowed, entry, sets, several, today, swimmer_page)
         if moved is not None:
-            return Dashboard(**{**found, **moved})
+            found.update(moved)
+            with_outcomes, entry = False, None  # the safety tables, when asked for, are built below
     participants, current, events_of = [], None, {}
     if with_outcomes or with_safety:
         participants = _shown(user, study, narrowed, infusions=with_safety)
@@ -348,7 +360,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
             rows_of.setdefault(given.analyte, []).append(
                 (shown.study_number, facts[6] if facts[5] == given.analyte else None, given.flat))
     if with_outcomes or with_safety:
-        found["participants"] = len(participants)
+        found["participants"] = len(participants)  # the same count when the outcomes were moved
     if with_outcomes:
         tally.sort()
         found.update(_outcome_fields(tally, sets, rows_of, swimmer_page, lambda keys: [
@@ -357,7 +369,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
             kept_for = dashboard_base.fingerprint_of(
                 (s.row.pk, s.row.arm_id, s.row.dose_level_id, s.row.disease, s.row.sex, s.status, s.withdrawn_on,
                  s.study_number) for s in participants)
-            dashboard_base.keep(entry, dashboard_base.Base(tally, kept_for, current.covers, current.full_computations,
+            dashboard_base.keep(entry, dashboard_base.Base(tally, kept_for, current.covers, current.unmarked_rewrites,
                                                            frozenset(current.fresh), len(participants)))
     if with_safety:
         safety, any_event = tables.adverse_events_by_term(events)

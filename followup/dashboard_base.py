@@ -16,12 +16,15 @@ fingerprint, and the sums are built again.
 A read (`moved`) finds the sums, reads the snapshot's row with its marks of changed participants, and
 computes again (`followup.outcomes.current_with_fresh`) only the participants marked since the count
 the sums cover and those computed again when they were kept: every other participant's result is the
-one counted (the outcomes task rewrites only marked participants' results, the others' where their
-group, disease or sex moved, which are writes of the kinds in the key). It gives up (None: the whole
-part is built again, and the sums kept anew) when the marks were cleared after that count, when every
-result was computed and stored again since (`OutcomeSnapshot.full_computations`: a change that left
-no mark would show there), when the criteria are not those of the snapshot, or when an analyte is no
-longer large (its chart then draws each participant). The adverse events are not in the sums: the
+one counted (the outcomes task rewrites only marked participants' results, and those whose group,
+disease or sex moved, which moves the fingerprint). It gives up (None: the whole part is built again,
+and the sums kept anew) when the marks were cleared after that count, when results were stored again
+for participants not marked since (`OutcomeSnapshot.unmarked_rewrites`: a change that left no mark
+would show there), when the criteria are not those of the snapshot, when a participant counted is no
+longer shown, or when an analyte is no longer large (its chart then draws each participant). Sums
+that cannot be moved as kept (`followup.dashboard._moved_outcomes`) are forgotten and built again.
+The sums hold participant-level values (their counts per day): the cache server, as the database,
+is reached only by the application. The adverse events are not in the sums: the
 lanes of the page shown are read with their serious events at every read. The sums moved by many
 participants are kept again, under the count just read, so that the next reads move them by fewer."""
 from __future__ import annotations
@@ -34,7 +37,7 @@ from datetime import date
 from django.contrib.postgres.aggregates import StringAgg
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, Value
+from django.db.models import CharField, F, Func, Value
 from django.db.models.functions import MD5, Cast, Coalesce, Concat
 from django.utils import timezone
 
@@ -47,7 +50,7 @@ from .outcomes import changed_since, current_with_fresh
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT = 24 * 3600
+TIMEOUT = 12 * 3600  # the key holds today's date: a day's sums are of no use the next
 # The kinds of data (`dashboard_version.KINDS`) whose writes make the sums be built again.
 KINDS = ("configuration",)
 # What the fingerprint of the participants shown reads of each.
@@ -62,13 +65,13 @@ FORMAT = 1
 @dataclass
 class Base:
     """What is kept: the sums, the participants' fingerprint, the change count their results cover and
-    the snapshot's computations in full, the participants computed again for them, and how many
+    the snapshot's count of unmarked rewrites, the participants computed again for them, and how many
     participants were shown."""
 
     tally: OutcomeTally
     fingerprint: str
     covers: int
-    full_computations: int
+    unmarked_rewrites: int
     fresh: frozenset[int]
     participants: int
 
@@ -80,15 +83,19 @@ def key(user, study, narrowed, tokens: dict[str, str], today: date) -> str:
     return f"dashboard-sums:{study.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
 
 
+# Between two values of a participant, and between two participants: characters no value holds.
+UNIT, RECORD = "\x1f", "\x1e"
+
+
 def _text(value) -> str:
-    """A value as the database writes it as text (a date in ISO 8601, nothing for NULL)."""
+    """A value as `fingerprint` has the database write it (a date as YYYY-MM-DD, nothing for NULL)."""
     return "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
 
 
 def fingerprint_of(rows) -> str:
     """The fingerprint of participants' `FINGERPRINTED` values (`rows`, in any order), as `fingerprint`
     computes it."""
-    return hashlib.md5(";".join(",".join(_text(v) for v in row) for row in sorted(rows)).encode(),
+    return hashlib.md5(RECORD.join(UNIT.join(_text(v) for v in row) for row in sorted(rows)).encode(),
                        usedforsecurity=False).hexdigest()
 
 
@@ -100,10 +107,12 @@ def fingerprint(shown) -> str:
         return fingerprint_of(shown.order_by().values_list(*FINGERPRINTED))
     parts = []
     for name in FINGERPRINTED:
-        parts += [Value(",")] if parts else []
-        parts.append(Coalesce(Cast(name, CharField()), Value("")))
+        parts += [Value(UNIT)] if parts else []
+        value = (Func(F(name), Value("YYYY-MM-DD"), function="to_char", output_field=CharField())
+                 if name == "withdrawn_on" else Cast(name, CharField()))
+        parts.append(Coalesce(value, Value("")))
     text = Concat(*parts, output_field=CharField())
-    found = shown.order_by().aggregate(digest=MD5(StringAgg(text, ";", order_by="pk")))["digest"]
+    found = shown.order_by().aggregate(digest=MD5(StringAgg(text, RECORD, order_by="pk")))["digest"]
     return found or fingerprint_of([])
 
 
@@ -113,6 +122,13 @@ def read(entry: str) -> Base | None:
     except Exception:  # an unreachable cache server, or an entry that cannot be read: built again
         logger.warning("The dashboard's sums could not be read.", exc_info=True)
         return None
+
+
+def forget(entry: str) -> None:
+    try:
+        cache.delete(entry)
+    except Exception:
+        logger.warning("The dashboard's sums could not be forgotten.", exc_info=True)
 
 
 def keep(entry: str, base: Base) -> None:
@@ -142,9 +158,9 @@ def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: d
         return None
     snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
         "covers_change", "inputs", "study__outcome_change__participants_changed",
-        "study__outcome_change__cleared_at", "full_computations").first()
+        "study__outcome_change__cleared_at", "unmarked_rewrites").first()
     if (snapshot is None or snapshot[1] != reads.configuration_digest(sets)
-            or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers or snapshot[4] != base.full_computations):
+            or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers or snapshot[4] != base.unmarked_rewrites):
         return None
     marked = changed_since(snapshot[2] or "", base.covers) | base.fresh
     tally, results = base.tally, {}
@@ -153,21 +169,19 @@ def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: d
         current = current_with_fresh(study, [s.row for s in shown], sets)
         results = current.results
         analyte_of = analytes_of(sets)
-        try:
-            for one in shown:
-                tally.remove(one.row.pk)
-                stored = results[str(one.row.pk)]
-                if stored is not None:
-                    tally.add(one.row.pk, contribution(
-                        one.row.pk, one.study_number, one.status, one.withdrawn_on, group_of(one.row),
-                        one.row.disease, stored, today, first_of(stored[4][0]), analyte_of))
-        except (ValueError, KeyError):  # sums that do not hold what they were given: built again
-            logger.warning("The dashboard's sums could not be moved.", exc_info=True)
-            return None
+        if any(pk in tally.of for pk in marked - {one.row.pk for one in shown}):
+            return None  # counted, and no longer shown: the participants moved since the fingerprint's read
+        for one in shown:
+            tally.remove(one.row.pk)
+            stored = results[str(one.row.pk)]
+            if stored is not None:
+                tally.add(one.row.pk, contribution(
+                    one.row.pk, one.study_number, one.status, one.withdrawn_on, group_of(one.row),
+                    one.row.disease, stored, today, first_of(stored[4][0]), analyte_of))
         if len(marked) >= KEEP_AGAIN and snapshot[0] > base.covers:
             # kept under the count of the marks just read (a participant marked after it is in the
             # next read's marks, whatever the results' read saw), when that count moved on
-            keep(entry, Base(tally, base.fingerprint, snapshot[0], base.full_computations, frozenset(current.fresh),
+            keep(entry, Base(tally, base.fingerprint, snapshot[0], base.unmarked_rewrites, frozenset(current.fresh),
                              base.participants))
     if not tally.large():
         return None

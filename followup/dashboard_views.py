@@ -5,7 +5,7 @@ disease, arm or dose level). Every role that reads the study reads it (`Action.V
 not offered and not accepted."""
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -83,18 +83,18 @@ def _part_context(request, study, part: str, data) -> dict:
 
 @login_required
 def study_dashboard(request, code):
+    study = get_object_or_404(Study.objects.visible_to(request.user), code=code)
+    # The data's tokens before anything of the study: what is read after them (its configuration
+    # included) is at least as recent (`followup.dashboard_cache`).
+    tokens = dashboard_cache.tokens_of(study)
     diseases = Prefetch("diseases", queryset=StudyDisease.objects.select_related("response_criteria"))
-    study = get_object_or_404(Study.objects.visible_to(request.user).prefetch_related("sites", diseases,
-                                                                                        "arms__dose_levels"),
-                              code=code)
+    prefetch_related_objects([study], "sites", diseases, "arms__dose_levels")
     mine = set(site_ids_for(request.user, Action.VIEW))
     sites = [site for site in study.sites.all() if site.pk in mine]
     form = DashboardFilterForm(request.GET or None, study=study, sites=sites,
                                diseases=[d.disease for d in study.diseases.all()], arms=list(study.arms.all()))
     narrowed = form.narrowed([site.pk for site in sites])
     page = request.GET.get(LANES_PAGE, "")
-    # The data's tokens first: what is read after them is at least as recent (`followup.dashboard_cache`).
-    tokens = dashboard_cache.tokens_of(study)
     entries = {part: dashboard_cache.key(study, part=part, tokens=tokens, visible_site_ids=mine, narrowed=narrowed,
                                          query=request.GET.urlencode()) for part in PARTS}
     context = {"study": study, "form": form, "filtered": any(request.GET.get(name) for name in form.fields)}

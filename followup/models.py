@@ -488,9 +488,10 @@ class OutcomeSnapshot(models.Model):
         help_text=_("A digest of the criteria sets and response period the results were computed by."))
     grouping = models.CharField(_("groups counted"), max_length=64, blank=True,
                                 help_text=_("A digest of the arms and dose levels the results were counted by."))
-    full_computations = models.PositiveIntegerField(
-        _("computations in full"), default=0,
-        help_text=_("How many times every participant's result was computed and stored again."))
+    unmarked_rewrites = models.PositiveIntegerField(
+        _("unmarked rewrites"), default=0,
+        help_text=_("How many times results were stored again for participants not marked as changed (all of "
+                    "them, or those whose group, disease or sex moved)."))
     # Each participant's result is a row of its own (`followup.outcome_models.OutcomeResult`).
 
     site_scope = "study__sites"

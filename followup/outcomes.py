@@ -72,12 +72,14 @@ def _compute(*, study, now, incremental: bool):
     layout = reads.group_layout(study)
     grouping = reads.grouping_digest(layout)
     stored = OutcomeSnapshot.objects.filter(study=study).first()
-    stale = None
+    stale, unmarked = None, True
     if incremental and stored is not None and stored.inputs == digest and stored.covers_change >= cleared:
         # else: another configuration, or the marks after the snapshot were cleared: in full
-        stale = changed_since(marks, stored.covers_change) | _moved(study)
+        marked = changed_since(marks, stored.covers_change)
+        moved_group = _moved(study)
+        stale, unmarked = marked | moved_group, bool(moved_group - marked)
         if len(stale) > INCREMENTAL_LIMIT:
-            stale = None
+            stale, unmarked = None, True
     if stale is None:
         rows = reads.participant_rows(study)
         _store_all(study, rows, reads.participant_outcomes(study, rows, sets))
@@ -100,9 +102,10 @@ def _compute(*, study, now, incremental: bool):
         stored.computed_at, stored.covers_change = now, covers
         snapshot = stored
     else:
-        full = (stored.full_computations if stored else 0) + (moved is None)
+        # Results stored again for participants not marked (all, or those whose group, disease or sex moved)
+        rewrites = (stored.unmarked_rewrites if stored else 0) + unmarked
         snapshot = OutcomeSnapshot(pk=stored.pk if stored else None, study=study, computed_at=now, groups=groups,
-                                   covers_change=covers, inputs=digest, grouping=grouping, full_computations=full)
+                                   covers_change=covers, inputs=digest, grouping=grouping, unmarked_rewrites=rewrites)
         snapshot.save(force_update=snapshot.pk is not None)
     if len(marks) > MARKS_KEPT:
         # Forget the marks the snapshot covers, unless a change came meanwhile (then the next one will).
@@ -123,13 +126,14 @@ def current_results(study, rows, sets, among=None) -> dict[str, list | None]:
 
 class Current(NamedTuple):
     """`current_with_fresh`: the results; the participants computed again (not read as stored); the
-    change count the stored results cover with the marks read with it, and how many times they were
-    all computed again (None without a snapshot that the stored results can be read from)."""
+    change count the stored results cover with the marks read with it, and how many times results were
+    stored again for participants not marked (None without a snapshot that the stored results can be
+    read from)."""
 
     results: dict[str, list | None]
     fresh: set[int]
     covers: int | None
-    full_computations: int | None = None  # the snapshot's (`OutcomeSnapshot.full_computations`)
+    unmarked_rewrites: int | None = None  # the snapshot's (`OutcomeSnapshot.unmarked_rewrites`)
 
 
 def current_with_fresh(study, rows, sets, among=None) -> Current:
@@ -144,13 +148,13 @@ def current_with_fresh(study, rows, sets, among=None) -> Current:
     digest = reads.configuration_digest(sets)
     snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
         "covers_change", "inputs", "study__outcome_change__participants_changed",
-        "study__outcome_change__cleared_at", "full_computations").first()
+        "study__outcome_change__cleared_at", "unmarked_rewrites").first()
     ids = [row.pk for row in rows]
     stored: dict[int, tuple] = {}  # participant -> (disease, sex, the stored form), read as plain values
     stale = set(ids)
-    covers = full_computations = None
+    covers = unmarked_rewrites = None
     if snapshot is not None and snapshot[1] == digest and snapshot[0] >= (snapshot[3] or 0):
-        covers, full_computations = snapshot[0], snapshot[4]
+        covers, unmarked_rewrites = snapshot[0], snapshot[4]
         values = list(OutcomeResult.objects.filter(study=study, participant_id__in=ids if among is None else among)
                       .annotate(chart_text=Cast("chart", TextField())).values_list(
                           "participant_id", "treated", "best", "duration_days", "censored", "disease", "sex",
@@ -170,7 +174,7 @@ def current_with_fresh(study, rows, sets, among=None) -> Current:
     fresh = reads.participant_outcomes(study, rows, sets, None if whole else stale) if stale else {}
     results = {str(pk): (None if fresh[pk] is None else fresh[pk].stored()) if pk in stale else stored[pk][2]
                for pk in ids}
-    return Current(results, stale, covers, full_computations)
+    return Current(results, stale, covers, unmarked_rewrites)
 
 
 def changed_since(marks: str, since: int) -> set[int]:

@@ -30,6 +30,7 @@ from followup.models import LabResult
 from followup.outcomes import outcomes_compute, outcomes_refresh
 from followup.services import queue_outcomes
 from followup.synthetic import SITES
+from followup.tests.dashboard_world import graded
 from followup.tests.test_dashboard_large_cohort import _rendered
 from trials.accounts import user_upsert
 from trials.audit_context import change_context
@@ -189,11 +190,25 @@ def test_what_cannot_be_moved_is_built_again(cohort, monkeypatch):
     _count(user, participants[7], by=100)
     _same(user, study, narrowed, tokens)
     assert reads.moved == 3
+    # a count changed without a mark, then the participant's disease changed and changed back, each
+    # time followed by the outcomes task: their result stored again without a mark, built again
+    moved_before = reads.moved
+    _same(user, study, narrowed, tokens)  # the sums kept as of now
+    changed = Participant.objects.get(pk=participants[8])
+    lab = LabResult.objects.filter(assessment__participant=changed, analyte="PLT").order_by("pk").last()
+    with change_context(by=user, reason="Corrected"):
+        LabResult.objects.filter(pk=lab.pk).update(value=lab.value + 700)
+    for disease in ("EVANS", changed.screening.disease):
+        with change_context(by=user, reason="Corrected"):
+            Screening.objects.filter(pk=changed.screening_id).update(disease=disease)
+        outcomes_refresh(study=study)
+    _same(user, study, narrowed, tokens)
+    assert reads.moved == moved_before + 1  # the first read moved, the second did not
     # an analyte no longer above the charts' limit draws each participant: built again
     monkeypatch.setattr(charts, "INDIVIDUAL_LIMIT", 10_000)
     _count(user, participants[2], by=100)
     small = _same(user, study, narrowed, tokens)
-    assert small.analytes[0].spaghetti is not None and reads.moved == 3
+    assert small.analytes[0].spaghetti is not None and reads.moved == 4
 
 
 def test_the_sums_of_other_sites_filters_days_and_data_are_not_read(cohort, monkeypatch):
@@ -215,8 +230,9 @@ def test_the_sums_of_other_sites_filters_days_and_data_are_not_read(cohort, monk
     assert dashboard_base.key(stranger, study, narrowed, tokens, TODAY) != entry
 
 
-def test_a_moved_read_runs_a_fixed_number_of_statements(cohort):
+def test_a_moved_read_runs_a_fixed_number_of_statements(cohort, monkeypatch):
     study, user = cohort
+    reads = Reads(monkeypatch)
     narrowed, tokens = _everyone(user), tokens_of(study)
     _part(user, study, narrowed, tokens=tokens)
     counted = []
@@ -226,7 +242,7 @@ def test_a_moved_read_runs_a_fixed_number_of_statements(cohort):
         with CaptureQueriesContext(connection) as queries:
             _part(user, study, narrowed, tokens=tokens)
         counted.append(len(queries))
-    assert counted[0] == counted[1] <= 14
+    assert reads.moved == 2 and counted[0] == counted[1] <= 14
 
 
 def _committed():
@@ -248,9 +264,39 @@ def test_the_whole_page_reads_the_moved_part(client, cohort, monkeypatch):
     _committed()
     response = client.get(url)
     assert response.status_code == 200 and reads.moved == 1
+    assert response.context["data"].built == ("outcomes",)
+    _same_as_built(response.context["data"], dashboard(user, study, _everyone(user), parts=PARTS))
+    # a serious adverse event: the outcomes moved (its lane marked), the safety tables built again
+    graded(Participant.objects.get(pk=_lane_pk(study, response)), user, "Fever", 3, serious=True)
+    _committed()
+    response = client.get(url)
+    assert reads.moved == 2 and response.context["data"].built == ("outcomes", "safety")
     built = dashboard(user, study, _everyone(user), parts=PARTS)
-    assert response.context["data"].outcomes == built.outcomes
-    assert response.context["data"].analytes == built.analytes
+    _same_as_built(response.context["data"], built)
+    assert response.context["data"].serious == built.serious and built.serious
+    assert response.context["data"].swimmer_rows[0].serious_events
+    # a participant's infusions recorded as missed (no longer treated), then given again: out, then in
+    treated = Participant.objects.get(pk=_charted(study)[-1])
+    given = list(treated.infusions.filter(state="given").values_list("pk", flat=True))
+    lanes = []
+    for state, reason in (("missed", "Recorded in error"), ("given", "")):
+        with change_context(by=user, reason="Corrected"):
+            Infusion.objects.filter(pk__in=given).update(state=state, missed_reason=reason)
+        queue_outcomes(study.pk, treated.pk)
+        _committed()
+        response = client.get(url)
+        _same_as_built(response.context["data"], dashboard(user, study, _everyone(user), parts=PARTS))
+        lanes.append(response.context["data"].swimmer_total)
+    assert reads.moved == 4 and lanes[0] == lanes[1] - 1
+
+def _lane_pk(study, response) -> int:
+    """The participant of the first lane shown."""
+    return Participant.objects.get(study=study, study_number=response.context["data"].swimmer_rows[0].label).pk
+
+
+def _same_as_built(shown, built) -> None:
+    for name in ("outcomes", "analytes", "swimmer_rows", "swimmer", "swimmer_total", "swimmer_pages", "participants"):
+        assert getattr(shown, name) == getattr(built, name), name
 
 
 def _given(pk, *, days, flat, change, group="A", best="CR"):
