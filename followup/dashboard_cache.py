@@ -9,10 +9,12 @@ that read its kind of data (`DEPENDS`), so a new lab count rebuilds the outcomes
 A part's key holds everything its HTML depends on, so an entry is never served for other data or
 another reader: the study, the part, the tokens of the kinds of data it reads (`DEPENDS`; each drawn
 again by the triggers of `followup.dashboard_version` when a write of the kind commits, all read
-before any of the data, in one statement), the sites the user sees and the filter narrowed from them,
-the whole query string (the filter's fields and the page of lanes, which the lanes' links repeat), the
-language, and today's date in the time zone in force with its name (the days on study, the 3+3 counts).
-An entry under older tokens is never read again; it expires after `TIMEOUT`.
+before any of the data, the study's configuration included, in one statement), the sites the user sees
+and the filter narrowed from them, the whole query string (the filter's fields and the page of lanes,
+which the lanes' links repeat), the language, and today's date in the time zone in force with its name
+(the days on study, the 3+3 counts). An entry under older tokens is never read again; it expires after
+`TIMEOUT`. A large cohort's outcomes part is built from sums kept apart, under fewer tokens
+(`followup.dashboard_base`).
 """
 from __future__ import annotations
 
