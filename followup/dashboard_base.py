@@ -45,8 +45,7 @@ from trials.scoping import Action, site_ids_for
 
 from . import outcome_reads as reads
 from .dashboard_tally import OutcomeTally, analytes_of, contribution
-from .models import OutcomeSnapshot
-from .outcomes import changed_since, current_with_fresh
+from .outcomes import changed_since, current_with_fresh, snapshot_row
 
 logger = logging.getLogger(__name__)
 
@@ -156,9 +155,7 @@ def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: d
     base = read(entry)
     if base is None or fingerprint(shown) != base.fingerprint:
         return None
-    snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
-        "covers_change", "inputs", "study__outcome_change__participants_changed",
-        "study__outcome_change__cleared_at", "unmarked_rewrites").first()
+    snapshot = snapshot_row(study)
     if (snapshot is None or snapshot[1] != reads.configuration_digest(sets)
             or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers or snapshot[4] != base.unmarked_rewrites):
         return None

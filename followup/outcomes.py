@@ -146,9 +146,7 @@ def current_with_fresh(study, rows, sets, among=None) -> Current:
     the participants of `rows`, read as a subquery rather than as a list of ten thousand ids (a third
     of the time of the stored results' read at 10,000 participants)."""
     digest = reads.configuration_digest(sets)
-    snapshot = OutcomeSnapshot.objects.filter(study=study).values_list(
-        "covers_change", "inputs", "study__outcome_change__participants_changed",
-        "study__outcome_change__cleared_at", "unmarked_rewrites").first()
+    snapshot = snapshot_row(study)
     ids = [row.pk for row in rows]
     stored: dict[int, tuple] = {}  # participant -> (disease, sex, the stored form), read as plain values
     stale = set(ids)
@@ -175,6 +173,15 @@ def current_with_fresh(study, rows, sets, among=None) -> Current:
     results = {str(pk): (None if fresh[pk] is None else fresh[pk].stored()) if pk in stale else stored[pk][2]
                for pk in ids}
     return Current(results, stale, covers, unmarked_rewrites)
+
+
+def snapshot_row(study) -> tuple | None:
+    """The study's snapshot as the readers of stored results check it, with its marks (one query):
+    (covers_change, inputs, the marks of changed participants, the count they were cleared at,
+    unmarked_rewrites); None without a snapshot."""
+    return OutcomeSnapshot.objects.filter(study=study).values_list(
+        "covers_change", "inputs", "study__outcome_change__participants_changed",
+        "study__outcome_change__cleared_at", "unmarked_rewrites").first()
 
 
 def changed_since(marks: str, since: int) -> set[int]:
