@@ -3,8 +3,9 @@
 beside a floor measured in the same run: the outcomes computation, full and after one new count, and
 the p95, median and statement count of each study page (participant page, study page, participants list,
 grid, worklist, dashboard) for a bench investigator at every site of the synthetic study, and the
-dashboard's first read after a write (its cache built again: `followup.dashboard_cache`), before and
-after the outcomes task stored the write's result. A last
+dashboard's first read after a write (its cache built again: `followup.dashboard_cache`): a new count,
+before and after the outcomes task stored its result, and an adverse event (the safety tables built
+again). A last
 table sets the pages' statement counts side by side: a page's count must not grow with N.
 
     DATABASE_URL=postgres://... DEBUG=1 .venv/bin/python bench/scale.py --sizes 5 1000 10000 [--repeat 20]
@@ -38,7 +39,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from enrollment.models import Participant  # noqa: E402
-from followup.models import LabResult  # noqa: E402
+from followup.models import AdverseEvent, LabResult  # noqa: E402
 from followup.outcomes import outcomes_compute, outcomes_refresh  # noqa: E402
 from followup.sdv_recount import sdv_counts_refresh  # noqa: E402
 from followup.services import queue_outcomes  # noqa: E402
@@ -188,6 +189,18 @@ def figures(study, args, user, client) -> dict[str, int]:
             median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
                                  count_and_task, min(args.repeat, 10))
             print(f"  {'  ... after the outcomes task ran':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")
+            event = AdverseEvent.objects.filter(participant__study=study).order_by("pk").first()
+            if event is not None:
+                edits = iter(range(1_000_000))
+
+                def one_event_edit():
+                    """An adverse event's description corrected: the safety tables are built again."""
+                    with change_context(by=user, reason="Benchmark correction"):
+                        AdverseEvent.objects.filter(pk=event.pk).update(
+                            description=f"{event.description} ({next(edits)})")
+                median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
+                                     one_event_edit, min(args.repeat, 10))
+                print(f"  {'  ... after an adverse event':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")
     return counts
 
 
