@@ -48,6 +48,7 @@ DELETIONS = {
     "followup/casebook_changes.py": ["changes.objects.all().delete("],  # a derived table emptied
     "followup/outcomes.py": ["OutcomeResult.objects.filter(study=study).delete("],  # derived, recomputed
     "followup/reminders.py": ["Reminder.objects.filter(pk=claim.pk"],  # a reminder sent
+    "followup/dashboard_base.py": ["cache.delete(entry"],  # the dashboard's kept sums, in the cache
 }
 _DELETE = re.compile(r"delete\(")  # a deletion: `.delete(`, `audited_delete(`, `_raw_delete(`, ...
 
