@@ -13,20 +13,21 @@ that - a new screening, a consent, an infusion given, an adverse event, a new co
 to be moved; an enrolment, a withdrawal, a participant's new status or disease changes the
 fingerprint, and the sums are built again.
 
-A read (`moved`) finds the sums, reads the snapshot's row with its marks of changed participants, and
-computes again (`followup.outcomes.current_with_fresh`) only the participants marked since the count
-the sums cover and those computed again when they were kept: every other participant's result is the
-one counted (the outcomes task rewrites only marked participants' results, and those whose group,
-disease or sex moved, which moves the fingerprint). It gives up (None: the whole part is built again,
-and the sums kept anew) when the marks were cleared after that count, when results were stored again
-for participants not marked since (`OutcomeSnapshot.unmarked_rewrites`: a change that left no mark
-would show there), when the criteria are not those of the snapshot, when a participant counted is no
-longer shown, or when an analyte is no longer large (its chart then draws each participant). Sums
-that cannot be moved as kept (`followup.dashboard._moved_outcomes`) are forgotten and built again.
-The sums hold participant-level values (their counts per day): the cache server, as the database,
-is reached only by the application. The adverse events are not in the sums: the
-lanes of the page shown are read with their serious events at every read. The sums moved by many
-participants are kept again, under the count just read, so that the next reads move them by fewer."""
+A read (`moved`) finds the sums, reads the snapshot's row with its marks of changed participants,
+and computes again (`followup.outcomes.current_with_fresh`) only the participants marked since the
+count the sums cover and those computed again when they were kept: every other participant's result
+is the one counted (the outcomes task rewrites only marked participants' results, and those whose
+group, disease or sex moved, which moves the fingerprint). It gives up (None: the whole part is
+built again, and the sums kept anew) when the marks were cleared after that count, when results were
+stored again for participants not marked since (`OutcomeSnapshot.unmarked_rewrites`: a change that
+left no mark would show there), when the criteria are not those of the snapshot, when a participant
+counted is no longer shown, or when an analyte is no longer large (its chart then draws each
+participant). Sums that cannot be moved as kept (`followup.dashboard._moved_outcomes`) are forgotten
+and built again. The sums hold participant-level values (their counts per day): the cache server, as
+the database, is reached only by the application. The adverse events are not in the sums: the lanes
+of the page shown are read with their serious events at every read. The sums moved by many
+participants are kept again, under the count just read, when that count moved on, so that the next
+reads move them by fewer."""
 from __future__ import annotations
 
 import hashlib
