@@ -366,7 +366,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         found.update(_outcome_fields(tally, sets, rows_of, swimmer_page, lambda keys: [
             _swimmer_row(lanes[pk][0], -days, lanes[pk][1], lanes[pk][2]) for days, _number, pk in keys]))
         if entry is not None and current.covers is not None and tally.analytes and tally.large():
-            kept_for = dashboard_base.fingerprint_of(
+            kept_for = dashboard_base.fingerprint_of(  # the values of `dashboard_base.FINGERPRINTED`, in order
                 (s.row.pk, s.row.arm_id, s.row.dose_level_id, s.row.disease, s.row.sex, s.status, s.withdrawn_on,
                  s.study_number) for s in participants)
             dashboard_base.keep(entry, dashboard_base.Base(tally, kept_for, current.covers, current.unmarked_rewrites,
