@@ -254,11 +254,33 @@ def _outcome_fields(tally: OutcomeTally, sets, rows_of: dict[str, list] | None, 
             "swimmer_page": page, "swimmer_pages": pages}
 
 
+def _safety_of(user, study, narrowed: DashboardFilter, pks, grouped, today: date) -> dict[int, tuple]:
+    """The safety contributions of the participants shown among `pks` (three statements)."""
+    events_of = _events(user, study, narrowed, among=pks)
+    counted_as, dlt_input_of = {}, {}
+    return {shown.row.pk: _safety_contribution(shown, grouped(shown.row), events_of.get(shown.row.pk, []), today,
+                                               counted_as, dlt_input_of)
+            for shown in _shown(user, study, narrowed, among=pks)}
+
+
+def _safety_fields(contributions) -> dict:
+    """The safety part's fields from every participant's contribution (in any order: the tables count)."""
+    inputs, events = [], []
+    for dlt_input, own in contributions:
+        inputs.append(dlt_input)
+        if own:
+            events += own
+    safety, any_event = tables.adverse_events_by_term(events)
+    return {"adverse_events": safety, "any_adverse_event": any_event, "serious": tables.serious_events(events),
+            "dlts": tables.dlt_rows(inputs)}
+
+
 def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, several, today: date,
-                    swimmer_page: int) -> dict | None:
+                    swimmer_page: int, version: int | None) -> dict | None:
     """The outcomes part's fields from the kept sums moved by the participants changed since
-    (`followup.dashboard_base`), the page's lanes read with their serious events; None when there are
-    no sums to move."""
+    (`followup.dashboard_base`), the page's lanes read with their serious events; with a `version`,
+    the safety part's fields too when its contributions were kept (moved by the participants marked
+    since). None when there are no sums to move."""
     group_of: dict[tuple, str] = {}
 
     def grouped(row: ParticipantRow) -> str:
@@ -279,13 +301,15 @@ def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, se
                              events.get(pk, [])) for days, _number, pk in keys]
 
     try:
-        found = dashboard_base.moved(entry, study, sets, _participants(user, study, narrowed),
-                                     lambda pks: _shown(user, study, narrowed, infusions=False, among=pks),
-                                     grouped, date.fromisoformat, today)
+        found = dashboard_base.moved(
+            entry, study, sets, _participants(user, study, narrowed),
+            lambda pks: _shown(user, study, narrowed, infusions=False, among=pks), grouped, date.fromisoformat, today,
+            version=version, safety_of=None if version is None else (
+                lambda pks: _safety_of(user, study, narrowed, pks, grouped, today)))
         if found is None:
             return None
-        return {"participants": found.participants,
-                **_outcome_fields(found.tally, sets, None, swimmer_page, lanes_of)}
+        return {"participants": found.participants, **_outcome_fields(found.tally, sets, None, swimmer_page, lanes_of),
+                **(_safety_fields(found.safety.values()) if found.safety is not None else {})}
     except (ValueError, KeyError, TypeError, IndexError):
         # sums that cannot be read as kept: never a failed page, and never read again
         logger.warning("The dashboard's kept sums could not be moved; built again.", exc_info=True)
@@ -311,14 +335,18 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         found["consort"] = consort_counts(user, study, narrowed.consort())
     entry = dashboard_base.key(user, study, narrowed, tokens, today) if tokens is not None and with_outcomes else None
     if entry is not None:
-        moved = _moved_outcomes(user, study, narrowed, entry, sets, several, today, swimmer_page)
+        moved = _moved_outcomes(user, study, narrowed, entry, sets, several, today, swimmer_page,
+                                dashboard_base.version_of(tokens) if with_safety else None)
         if moved is not None:
             found.update(moved)
-            with_outcomes, entry = False, None  # the safety tables, when asked for, are built below
+            with_outcomes, entry = False, None
+            with_safety = with_safety and moved.get("dlts") is None  # not kept: built below
+    # Sums that may be kept (`entry`) keep the safety contributions too, whether or not the part was asked for.
+    counting_safety = with_safety or entry is not None
     participants, current, events_of = [], None, {}
     if with_outcomes or with_safety:
-        participants = _shown(user, study, narrowed, infusions=with_safety)
-        events_of = _events(user, study, narrowed, serious_only=not with_safety)
+        participants = _shown(user, study, narrowed, infusions=counting_safety)
+        events_of = _events(user, study, narrowed, serious_only=not counting_safety)
     if with_outcomes:
         shown_pks = narrowed.participants(Participant.objects.visible_to(user).filter(study=study)).values("pk")
         current = current_with_fresh(study, [p.row for p in participants], sets, among=shown_pks)
@@ -327,7 +355,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
     tally = OutcomeTally()
     rows_of: dict[str, list] = {}  # analyte -> label, baseline, flat pairs: a small cohort's lines
     lanes: dict[int, tuple] = {}  # participant -> what their lane is drawn from
-    events, dlt_inputs = [], []
+    safety_of: dict[int, tuple] = {}  # participant -> their safety contribution (`_safety_contribution`)
     counted_as: dict[tuple, tuple] = {}  # (status, infusions) -> the 3+3 counts of a participant without events
     # One pass over the participants; what many of them share is built once and reused: their
     # group, their 3+3 input (a participant's group and counts) and the date of a first infusion.
@@ -341,8 +369,8 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         if group is None:
             group = group_of[(row.arm_id, row.dose_level_id)] = row.group(several)
         own_events = events_of.get(row.pk, no_events)
-        if with_safety:
-            _count_safety(shown, group, own_events, today, counted_as, dlt_input_of, dlt_inputs, events)
+        if counting_safety:
+            safety_of[row.pk] = _safety_contribution(shown, group, own_events, today, counted_as, dlt_input_of)
         if not with_outcomes:
             continue
         stored = results.get(str(row.pk))
@@ -369,20 +397,19 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
             kept_for = dashboard_base.fingerprint_of(  # the values of `dashboard_base.FINGERPRINTED`, in order
                 (s.row.pk, s.row.arm_id, s.row.dose_level_id, s.row.disease, s.row.sex, s.status, s.withdrawn_on,
                  s.study_number) for s in participants)
-            dashboard_base.keep(entry, dashboard_base.Base(tally, kept_for, current.covers, current.unmarked_rewrites,
-                                                           frozenset(current.fresh), len(participants)))
+            dashboard_base.keep(entry, dashboard_base.Base(
+                tally, kept_for, current.covers, current.unmarked_rewrites, frozenset(current.fresh),
+                len(participants), safety_of, dashboard_base.version_of(tokens)))
     if with_safety:
-        safety, any_event = tables.adverse_events_by_term(events)
-        found.update(adverse_events=safety, any_adverse_event=any_event, serious=tables.serious_events(events),
-                     dlts=tables.dlt_rows(dlt_inputs))
+        found.update(_safety_fields(safety_of.values()))
     return Dashboard(**found)
 
 
-def _count_safety(shown: Shown, group: str, own_events: list[EventValues], today: date, counted_as: dict,
-                  dlt_input_of: dict, dlt_inputs: list, events: list) -> None:
-    """The participant's 3+3 input and confirmed events added to `dlt_inputs` and `events`.
-    Participants without adverse events and with the same status and infusions count alike
-    (`counted_as`), and every participant of the same group and counts shares one input."""
+def _safety_contribution(shown: Shown, group: str, own_events: list[EventValues], today: date, counted_as: dict,
+                         dlt_input_of: dict) -> tuple[tables.DltInput, tuple[tables.EventRow, ...]]:
+    """The participant's 3+3 input and their confirmed events' rows. Participants without adverse
+    events and with the same status and infusions count alike (`counted_as`), and every participant
+    of the same group and counts shares one input."""
     key = None if own_events else (shown.status, shown.infusions)
     counts = counted_as.get(key) if key is not None else None
     if counts is None:
@@ -393,7 +420,5 @@ def _count_safety(shown: Shown, group: str, own_events: list[EventValues], today
     dlt_input = dlt_input_of.get(dlt_key)
     if dlt_input is None:
         dlt_input = dlt_input_of[dlt_key] = tables.DltInput(*dlt_key)
-    dlt_inputs.append(dlt_input)
-    if own_events:
-        events += [tables.EventRow(shown.row.pk, e.term, e.grade, bool(e.serious)) for e in own_events
-                   if e.status == "confirmed"]
+    return dlt_input, tuple(tables.EventRow(shown.row.pk, e.term, e.grade, bool(e.serious)) for e in own_events
+                            if e.status == "confirmed")

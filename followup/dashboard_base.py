@@ -24,10 +24,17 @@ left no mark would show there), when the criteria are not those of the snapshot,
 counted is no longer shown, or when an analyte is no longer large (its chart then draws each
 participant). Sums that cannot be moved as kept (`followup.dashboard._moved_outcomes`) are forgotten
 and built again. The sums hold participant-level values (their counts per day): the cache server, as
-the database, is reached only by the application. The adverse events are not in the sums: the lanes
-of the page shown are read with their serious events at every read. The sums moved by many
-participants are kept again, under the count just read, when that count moved on, so that the next
-reads move them by fewer."""
+the database, is reached only by the application. The lanes of the page shown are read with their
+serious events at every read. The sums moved by many participants are kept again, under the count
+just read, when that count moved on, so that the next reads move them by fewer.
+
+The safety part (adverse events by term and worst grade, serious events, the 3+3 counts per group) is
+kept beside them: each participant's 3+3 input and confirmed events, with the data version read
+before them. What a participant's contribution reads besides what the fingerprint holds - their
+infusions and adverse events - marks them, by database triggers, with the version its commit raised
+(`followup.signoff_models.DashboardMark`), whatever the write path; a read counts again the
+participants marked after the kept version (and those this transaction marked), and keeps the
+contributions again under the version it read once many were."""
 from __future__ import annotations
 
 import hashlib
@@ -38,7 +45,7 @@ from datetime import date
 from django.contrib.postgres.aggregates import StringAgg
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, F, Func, Value
+from django.db.models import CharField, F, Func, Q, Value
 from django.db.models.functions import MD5, Cast, Coalesce, Concat
 from django.utils import timezone
 
@@ -47,6 +54,7 @@ from trials.scoping import Action, site_ids_for
 from . import outcome_reads as reads
 from .dashboard_tally import OutcomeTally, analytes_of, contribution
 from .outcomes import changed_since, current_with_fresh, snapshot_row
+from .signoff_models import DashboardMark
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +67,16 @@ FINGERPRINTED = ("pk", "arm_id", "dose_level_id", "screening__disease", "screeni
 # Sums moved by at least this many participants are kept again (`moved`).
 KEEP_AGAIN = 16
 # The shape of what is kept: raised when it changes, so that older entries are not read.
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
 class Base:
     """What is kept: the sums, the participants' fingerprint, the change count their results cover and
     the snapshot's count of unmarked rewrites, the participants computed again for them, and how many
-    participants were shown."""
+    participants were shown; the safety part's contributions (`safety`: per participant shown, what
+    `followup.dashboard._safety_contribution` gives) and the data version read before them
+    (`version`, `followup.dashboard_version.of_kinds`)."""
 
     tally: OutcomeTally
     fingerprint: str
@@ -74,6 +84,20 @@ class Base:
     unmarked_rewrites: int
     fresh: frozenset[int]
     participants: int
+    safety: dict[int, tuple] | None = None
+    version: int | None = None
+
+
+def version_of(tokens: dict[str, str]) -> int:
+    """The data version's number in the tokens read (`dashboard_version.of_kinds`: "<number>.<token>")."""
+    return int(tokens["all"].split(".")[0])
+
+
+def marked_since(study, version: int) -> set[int]:
+    """The participants whose infusions or adverse events were written by a commit after `version`, or
+    by this transaction before its commit (`followup.signoff_models.DashboardMark`): one statement."""
+    return set(DashboardMark.objects.filter(Q(version__gt=version) | Q(version__isnull=True), study_id=study.pk)
+               .order_by().values_list("participant_id", flat=True).distinct())
 
 
 def key(user, study, narrowed, tokens: dict[str, str], today: date) -> str:
@@ -141,21 +165,36 @@ def keep(entry: str, base: Base) -> None:
 @dataclass
 class Moved:
     """The sums as of now, how many participants are shown, and the results of the participants read
-    again (by participant pk as text, `ParticipantOutcome.stored`; None: not treated)."""
+    again (by participant pk as text, `ParticipantOutcome.stored`; None: not treated); the safety
+    part's contributions as of now (None: not asked for, or not kept)."""
 
     tally: OutcomeTally
     participants: int
     results: dict[str, list | None]
+    safety: dict[int, tuple] | None = None
 
 
-def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: date) -> Moved | None:
+def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: date, *, version: int | None = None,
+          safety_of=None) -> Moved | None:
     """The kept sums moved by the participants changed since (module docstring); None when there are
     none to move or they cannot be. `shown`: the query of the participants shown; `shown_of(pks)`: the
     participants shown among `pks`, as the dashboard reads them; `group_of(row)`: a participant's
-    group; `first_of(text)`: a first infusion's date read."""
+    group; `first_of(text)`: a first infusion's date read. With `safety_of(pks)` (the safety
+    contributions of the participants shown among `pks`) and `version` (the data version read before
+    any data), the safety contributions are moved too, by the participants marked since theirs."""
     base = read(entry)
     if base is None or fingerprint(shown) != base.fingerprint:
         return None
+    safety, version_kept, safety_moved = None, base.version, 0
+    if safety_of is not None and base.safety is not None and base.version is not None and version is not None:
+        safety = base.safety
+        changed = marked_since(study, base.version)
+        if changed:
+            found = safety_of(changed)
+            if any(pk in safety and pk not in found for pk in changed):
+                return None  # counted, and no longer shown: the participants moved since the fingerprint's read
+            safety.update(found)
+            safety_moved, version_kept = len(found), version
     snapshot = snapshot_row(study)
     if (snapshot is None or snapshot[1] != reads.configuration_digest(sets)
             or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers or snapshot[4] != base.unmarked_rewrites):
@@ -176,11 +215,13 @@ def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: d
                 tally.add(one.row.pk, contribution(
                     one.row.pk, one.study_number, one.status, one.withdrawn_on, group_of(one.row),
                     one.row.disease, stored, today, first_of(stored[4][0]), analyte_of))
-        if len(marked) >= KEEP_AGAIN and snapshot[0] > base.covers:
-            # kept under the count of the marks just read (a participant marked after it is in the
-            # next read's marks, whatever the results' read saw), when that count moved on
-            keep(entry, Base(tally, base.fingerprint, snapshot[0], base.unmarked_rewrites, frozenset(current.fresh),
-                             base.participants))
+    if (len(marked) >= KEEP_AGAIN and snapshot[0] > base.covers) or safety_moved >= KEEP_AGAIN:
+        # kept under the count of the marks just read (a participant marked after it is in the next
+        # read's marks, whatever the results' read saw) when that count moved on, and under the data
+        # version read before the safety contributions moved (a later mark is the next read's)
+        keep(entry, Base(tally, base.fingerprint, snapshot[0], base.unmarked_rewrites,
+                         frozenset(current.fresh) if marked else base.fresh, base.participants,
+                         base.safety, version_kept))
     if not tally.large():
         return None
-    return Moved(tally, base.participants, results)
+    return Moved(tally, base.participants, results, safety)

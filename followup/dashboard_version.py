@@ -31,6 +31,12 @@ two transactions cannot deadlock on a version row; a rolled-back one leaves neit
 pending row. On SQLite (one writing transaction at a time) the triggers raise the version once per
 row in the writing statement. Installed by the migration that created the table (and 0036, the
 pending table) and again after every `migrate`.
+
+The triggers of the infusions' and adverse events' history also mark the participant written
+(`MARKED`, `followup.signoff_models.DashboardMark`) with the version the commit raised (on SQLite the
+version the statement raised), so that the dashboard's kept safety sums (`followup.dashboard_base`)
+count again only the participants marked after the version they were read at; the commit removes the
+study's marks older than `RETENTION`.
 """
 from __future__ import annotations
 
@@ -94,6 +100,10 @@ KIND_OF = {
     "VisitDefinition": "configuration", "ResponseCriteriaSet": "configuration",
     "OutcomeResult": "outcomes", "OutcomeSnapshot": "outcomes",
 }
+# The records whose writes mark their participant (`followup.signoff_models.DashboardMark`): what the
+# safety sums of a participant are counted from, besides what the sums' fingerprint reads.
+MARKED = ("Infusion", "AdverseEvent")
+RETENTION = "2 days"  # marks older than this are removed (the sums that read them are kept 12 h)
 # PostgreSQL's pending rows hold -(study * KIND_BASE + kind + 1) (the kind's index in `KINDS`): negative,
 # so that a study id recorded by the triggers before the kinds (a transaction open while they were
 # installed) is still read, as every kind of that study.
@@ -127,20 +137,50 @@ def _studies_sql(get_model, how, row: str, pg: bool) -> str:
 
 def _tracked(get_model):
     """(trigger name, table, the kind of data, the SQL of the written rows' studies for PostgreSQL and for
-    SQLite, whether updates and deletions of the table count too)."""
+    SQLite, whether the rows mark their participant (`MARKED`), whether updates and deletions of the
+    table count too)."""
     for app, name, how, kind in TRACKED:
         model = get_model(app, f"Historical{name}" if kind == HISTORY else name)
         table = model._meta.db_table
         yield (f"{TRIGGER_PREFIX}{table}", table, KIND_OF[name], _studies_sql(get_model, how, "n", True),
-               _studies_sql(get_model, how, "NEW", False), _studies_sql(get_model, how, "OLD", False), kind == OWN)
+               _studies_sql(get_model, how, "NEW", False), _studies_sql(get_model, how, "OLD", False),
+               name in MARKED, kind == OWN)
 
 
-def _commit_statements(versions: str) -> list[str]:
+def _marks_table(get_model) -> str | None:
+    try:
+        return get_model("followup", "DashboardMark")._meta.db_table
+    except LookupError:  # installed by a migration before the marks' (0042 installs them again)
+        return None
+
+
+def _marks_sql(get_model, pg: bool) -> str:
+    """The written row's participant marked (`MARKED`): on PostgreSQL without a version, given at the
+    commit by `_commit_statements`; on SQLite with the version the statement just raised."""
+    marks = _marks_table(get_model)
+    if marks is None:
+        return ""
+    participants = get_model("enrollment", "Participant")._meta.db_table
+    if pg:
+        return (f"INSERT INTO {marks} (study_id, participant_id, version, xact, at) "
+                f"SELECT DISTINCT p.study_id, n.participant_id, NULL::bigint, pg_current_xact_id()::text::bigint, "
+                f"NULL::timestamptz FROM changed n JOIN {participants} p ON p.id = n.participant_id; ")
+    versions = get_model("followup", "DashboardVersion")._meta.db_table
+    return (f"INSERT INTO {marks} (study_id, participant_id, version, xact, at) "
+            f"SELECT v.study_id, NEW.participant_id, v.version, 0, CURRENT_TIMESTAMP FROM {versions} v "
+            f"JOIN {participants} p ON p.study_id = v.study_id WHERE p.id = NEW.participant_id; "
+            f"DELETE FROM {marks} WHERE study_id IN (SELECT p.study_id FROM {participants} p "
+            f"WHERE p.id = NEW.participant_id) AND at < datetime('now', '-{RETENTION}'); ")
+
+
+def _commit_statements(versions: str, marks: str | None) -> list[str]:
     """PostgreSQL: the pending table, and the deferred trigger that, at the commit of a transaction
     that wrote a tracked record, raises its studies' versions (their rows locked in study order, so
-    that two commits of several studies cannot wait for each other) and deletes its pending row. The
-    trigger is queued by the pending row's insert (once a transaction: later statements update it)
-    and reads the row again by its transaction, as it stands at the commit."""
+    that two commits of several studies cannot wait for each other), gives the transaction's marks
+    the version raised (so a reader that saw a version sees every mark up to it: the row's lock
+    orders the commits) and deletes its pending row and the studies' marks older than `RETENTION`.
+    The trigger is queued by the pending row's insert (once a transaction: later statements update
+    it) and reads the row again by its transaction, as it stands at the commit."""
     return [
         f"CREATE TABLE IF NOT EXISTS {PENDING} (xact bigint PRIMARY KEY, studies bigint[] NOT NULL)",
         f"CREATE OR REPLACE FUNCTION {COMMIT_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -157,7 +197,11 @@ def _commit_statements(versions: str) -> list[str]:
         f"ON CONFLICT (study_id) DO UPDATE SET version = {versions}.version + 1, token = EXCLUDED.token, "
         + ", ".join(f"{kind} = CASE WHEN EXCLUDED.{kind} <> 0 THEN EXCLUDED.{kind} ELSE {versions}.{kind} END"
                     for kind in KINDS) + "; "
-        "RETURN NULL; END $$",
+        + (f"UPDATE {marks} m SET version = v.version, at = now() FROM {versions} v "
+           f"WHERE m.xact = NEW.xact AND m.version IS NULL AND v.study_id = m.study_id; "
+           f"DELETE FROM {marks} WHERE study_id IN (SELECT w.study FROM {_WRITTEN} w) "
+           f"AND at < now() - interval '{RETENTION}'; " if marks is not None else "")
+        + "RETURN NULL; END $$",
         f"DROP TRIGGER IF EXISTS {COMMIT_TRIGGER} ON {PENDING}",
         f"CREATE CONSTRAINT TRIGGER {COMMIT_TRIGGER} AFTER INSERT ON {PENDING} DEFERRABLE INITIALLY DEFERRED "
         f"FOR EACH ROW EXECUTE FUNCTION {COMMIT_TRIGGER}()",
@@ -166,8 +210,8 @@ def _commit_statements(versions: str) -> list[str]:
 
 def _statements(vendor: str, get_model) -> list[str]:
     versions = get_model("followup", "DashboardVersion")._meta.db_table
-    statements = _commit_statements(versions) if vendor == "postgresql" else []
-    for trigger, table, kind, pg_rows, new_rows, old_rows, every_write in _tracked(get_model):
+    statements = _commit_statements(versions, _marks_table(get_model)) if vendor == "postgresql" else []
+    for trigger, table, kind, pg_rows, new_rows, old_rows, marked, every_write in _tracked(get_model):
         if vendor == "postgresql":
             coded = f"-(r.sid * {KIND_BASE} + {KINDS.index(kind) + 1})"  # the study and the kind written
             statements.append(
@@ -179,7 +223,8 @@ def _statements(vendor: str, get_model) -> list[str]:
                 f"ON CONFLICT (xact) DO UPDATE SET studies = ARRAY(SELECT DISTINCT s FROM unnest("
                 f"{PENDING}.studies || EXCLUDED.studies) s ORDER BY s) "
                 f"WHERE NOT {PENDING}.studies @> EXCLUDED.studies; "
-                f"RETURN NULL; END $$")
+                + (_marks_sql(get_model, True) if marked else "")
+                + "RETURN NULL; END $$")
             events = (("insert", "INSERT", "NEW"), ("update", "UPDATE", "NEW"), ("delete", "DELETE", "OLD"))
             for suffix, event, transition in events if every_write else events[:1]:
                 statements += [
@@ -200,7 +245,8 @@ def _statements(vendor: str, get_model) -> list[str]:
                     # a kind's token never 0 (the value of a kind not written since its row was made)
                     + f"UPDATE {versions} SET version = version + 1, token = random(), "
                     f"{kind} = abs(random() % 9000000000000000) + 1 "
-                    f"WHERE study_id IN (SELECT q.sid FROM ({rows}) q); END"]
+                    f"WHERE study_id IN (SELECT q.sid FROM ({rows}) q); "
+                    + (_marks_sql(get_model, False) if marked and event == "INSERT" else "") + "END"]
         else:
             raise NotImplementedError(f"The dashboard version triggers are written for PostgreSQL and SQLite, "
                                       f"not {vendor}.")

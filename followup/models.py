@@ -21,7 +21,7 @@ from trials.scoping import ScopedQuerySet
 from trials.signature_record import Signature
 
 from .ctcae_terms import shown_term
-from .signoff_models import CasebookChange, CasebookSignature, DashboardVersion  # noqa: F401 (the app's models)
+from .signoff_models import CasebookChange, CasebookSignature, DashboardMark, DashboardVersion  # noqa: F401 (the app's models)
 
 
 class VisitState(models.TextChoices):

@@ -109,3 +109,26 @@ class DashboardVersion(models.Model):
 
     def __str__(self):
         return f"study {self.study_id} at {self.version}"
+
+
+class DashboardMark(models.Model):
+    """A participant whose infusions or adverse events a transaction wrote, with the study's dashboard
+    data version its commit raised (`DashboardVersion.version`; None until the commit): written by the
+    triggers of `followup.dashboard_version`, never by the application, and removed two days after
+    (`dashboard_version.RETENTION`). The kept safety sums (`followup.dashboard_base`) read the
+    participants marked after the version they were read at, and count those again alone."""
+
+    study_id = models.BigIntegerField(_("study"))
+    participant_id = models.BigIntegerField(_("participant"))
+    version = models.BigIntegerField(_("data version"), null=True)
+    xact = models.BigIntegerField(_("transaction"), default=0)
+    at = models.DateTimeField(_("committed at"), null=True)
+
+    class Meta:
+        verbose_name = _("dashboard mark")
+        indexes = [models.Index(fields=["study_id", "version"], name="dashboard_mark_version"),
+                   models.Index(fields=["xact"], name="dashboard_mark_xact"),
+                   models.Index(fields=["study_id", "at"], name="dashboard_mark_at")]
+
+    def __str__(self):
+        return f"participant {self.participant_id} of study {self.study_id} at {self.version}"
