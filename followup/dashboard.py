@@ -276,11 +276,11 @@ def _safety_fields(contributions) -> dict:
 
 
 def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, several, today: date,
-                    swimmer_page: int, version: int | None) -> dict | None:
+                    swimmer_page: int, version: int, with_safety: bool) -> dict | None:
     """The outcomes part's fields from the kept sums moved by the participants changed since
-    (`followup.dashboard_base`), the page's lanes read with their serious events; with a `version`,
-    the safety part's fields too when its contributions were kept (moved by the participants marked
-    since). None when there are no sums to move."""
+    (`followup.dashboard_base`; `version`: the data version read before any data), the page's lanes
+    read with their serious events; `with_safety`: the safety part's fields too, when its contributions
+    were kept. None when there are no sums to move."""
     group_of: dict[tuple, str] = {}
 
     def grouped(row: ParticipantRow) -> str:
@@ -302,10 +302,9 @@ def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, se
 
     try:
         found = dashboard_base.moved(
-            entry, study, sets, _participants(user, study, narrowed),
-            lambda pks: _shown(user, study, narrowed, infusions=False, among=pks), grouped, date.fromisoformat, today,
-            version=version, safety_of=None if version is None else (
-                lambda pks: _safety_of(user, study, narrowed, pks, grouped, today)))
+            entry, study, sets, lambda pks: _shown(user, study, narrowed, infusions=False, among=pks), grouped,
+            date.fromisoformat, today, version, safety_of=(lambda pks: _safety_of(user, study, narrowed, pks, grouped,
+                                                                                   today)) if with_safety else None)
         if found is None:
             return None
         return {"participants": found.participants, **_outcome_fields(found.tally, sets, None, swimmer_page, lanes_of),
@@ -336,7 +335,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
     entry = dashboard_base.key(user, study, narrowed, tokens, today) if tokens is not None and with_outcomes else None
     if entry is not None:
         moved = _moved_outcomes(user, study, narrowed, entry, sets, several, today, swimmer_page,
-                                dashboard_base.version_of(tokens) if with_safety else None)
+                                dashboard_base.version_of(tokens), with_safety)
         if moved is not None:
             found.update(moved)
             with_outcomes, entry = False, None
@@ -394,12 +393,10 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         found.update(_outcome_fields(tally, sets, rows_of, swimmer_page, lambda keys: [
             _swimmer_row(lanes[pk][0], -days, lanes[pk][1], lanes[pk][2]) for days, _number, pk in keys]))
         if entry is not None and current.covers is not None and tally.analytes and tally.large():
-            kept_for = dashboard_base.fingerprint_of(  # the values of `dashboard_base.FINGERPRINTED`, in order
-                (s.row.pk, s.row.arm_id, s.row.dose_level_id, s.row.disease, s.row.sex, s.status, s.withdrawn_on,
-                 s.study_number) for s in participants)
             dashboard_base.keep(entry, dashboard_base.Base(
-                tally, kept_for, current.covers, current.unmarked_rewrites, frozenset(current.fresh),
-                len(participants), safety_of, dashboard_base.version_of(tokens)))
+                tally, {s.row.pk: dashboard_base.shown_values(s) for s in participants}, current.covers,
+                current.unmarked_rewrites, frozenset(current.fresh), len(participants), safety_of,
+                dashboard_base.version_of(tokens)))
     if with_safety:
         found.update(_safety_fields(safety_of.values()))
     return Dashboard(**found)

@@ -5,36 +5,35 @@ rather than reading and counting every participant again.
 The sums are kept in Django's cache (Redis when configured, else the process's memory) under a key
 of the study, its configuration's data token (arms, dose levels, criteria: `KINDS`), the sites shown
 and the filter, today's date and the time zone in force with its name (the days on study). With the
-sums are kept the fingerprint of the participants shown (`fingerprint_of`: each one's group, disease,
-sex, status, withdrawal date and number, as they were read for the sums), the change count their
-stored results cover (`OutcomeSnapshot.covers_change`, from the same read as the results) and the
-participants whose results were computed again rather than read as stored. A write that moves none of
-that - a new screening, a consent, an infusion given, an adverse event, a new count - leaves the sums
-to be moved; an enrolment, a withdrawal, a participant's new status or disease changes the
-fingerprint, and the sums are built again.
+sums are kept what they read of each participant shown (`shown_values`: their group, disease, sex,
+status, withdrawal date and number), the data version read before any of it
+(`followup.dashboard_version.of_kinds`), the change count their stored results cover
+(`OutcomeSnapshot.covers_change`, from the same read as the results) and the participants whose
+results were computed again rather than read as stored.
 
-A read (`moved`) finds the sums, reads the snapshot's row with its marks of changed participants,
-and computes again (`followup.outcomes.current_with_fresh`) only the participants marked since the
-count the sums cover and those computed again when they were kept: every other participant's result
-is the one counted (the outcomes task rewrites only marked participants' results, and those whose
-group, disease or sex moved, which moves the fingerprint). It gives up (None: the whole part is
-built again, and the sums kept anew) when the marks were cleared after that count, when results were
-stored again for participants not marked since (`OutcomeSnapshot.unmarked_rewrites`: a change that
-left no mark would show there), when the criteria are not those of the snapshot, when a participant
-counted is no longer shown, or when an analyte is no longer large (its chart then draws each
-participant). Sums that cannot be moved as kept (`followup.dashboard._moved_outcomes`) are forgotten
-and built again. The sums hold participant-level values (their counts per day): the cache server, as
-the database, is reached only by the application. The lanes of the page shown are read with their
-serious events at every read. The sums moved by many participants are kept again, under the count
-just read, when that count moved on, so that the next reads move them by fewer.
+Every write of a participant, of their screening, infusions or adverse events marks the participant,
+by database triggers, with the data version its commit raised (`followup.signoff_models.DashboardMark`),
+whatever the write path. A read (`moved`) finds the sums and reads the participants marked after the
+version they were kept at (and those this transaction marked): when one of them is shown and was not,
+or was and is not, or their values moved (an enrolment, a withdrawal, a new status, disease, group or
+number), the sums are built again. Otherwise it reads the snapshot's row with its marks of changed
+results, and computes again (`followup.outcomes.current_with_fresh`) only the participants marked
+since the count the sums cover and those computed again when they were kept: every other
+participant's result is the one counted (the outcomes task rewrites only marked participants' results,
+and those whose group, disease or sex moved, which marks them). It gives up (None: the whole part is
+built again, and the sums kept anew) when the marks of changed results were cleared after that count,
+when results were stored again for participants not marked since (`OutcomeSnapshot.unmarked_rewrites`:
+a change that left no mark would show there), when the criteria are not those of the snapshot, when a
+participant counted is no longer shown, or when an analyte is no longer large (its chart then draws
+each participant). Sums that cannot be moved as kept (`followup.dashboard._moved_outcomes`) are
+forgotten and built again. The sums hold participant-level values (their counts per day): the cache
+server, as the database, is reached only by the application. The lanes of the page shown are read with
+their serious events at every read.
 
 The safety part (adverse events by term and worst grade, serious events, the 3+3 counts per group) is
-kept beside them: each participant's 3+3 input and confirmed events, with the data version read
-before them. What a participant's contribution reads besides what the fingerprint holds - their
-infusions and adverse events - marks them, by database triggers, with the version its commit raised
-(`followup.signoff_models.DashboardMark`), whatever the write path; a read counts again the
-participants marked after the kept version (and those this transaction marked), and keeps the
-contributions again under the version it read once many were."""
+kept beside them: each participant's 3+3 input and confirmed events. A read that builds it moves it by
+the participants marked since the kept version. The sums moved by many participants are kept again,
+under the count and the version just read, so that the next reads move them by fewer."""
 from __future__ import annotations
 
 import hashlib
@@ -42,11 +41,8 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from django.contrib.postgres.aggregates import StringAgg
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import CharField, F, Func, Q, Value
-from django.db.models.functions import MD5, Cast, Coalesce, Concat
+from django.db.models import Q
 from django.utils import timezone
 
 from trials.scoping import Action, site_ids_for
@@ -61,31 +57,28 @@ logger = logging.getLogger(__name__)
 TIMEOUT = 12 * 3600  # the key holds today's date: a day's sums are of no use the next
 # The kinds of data (`dashboard_version.KINDS`) whose writes make the sums be built again.
 KINDS = ("configuration",)
-# What the fingerprint of the participants shown reads of each.
-FINGERPRINTED = ("pk", "arm_id", "dose_level_id", "screening__disease", "screening__sex", "status", "withdrawn_on",
-                 "study_number")
 # Sums moved by at least this many participants are kept again (`moved`).
 KEEP_AGAIN = 16
 # The shape of what is kept: raised when it changes, so that older entries are not read.
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass
 class Base:
-    """What is kept: the sums, the participants' fingerprint, the change count their results cover and
-    the snapshot's count of unmarked rewrites, the participants computed again for them, and how many
-    participants were shown; the safety part's contributions (`safety`: per participant shown, what
-    `followup.dashboard._safety_contribution` gives) and the data version read before them
-    (`version`, `followup.dashboard_version.of_kinds`)."""
+    """What is kept: the sums, what they read of each participant shown (`shown_values`), the change
+    count their results cover and the snapshot's count of unmarked rewrites, the participants computed
+    again for them, and how many participants were shown; the safety part's contributions (`safety`:
+    per participant shown, what `followup.dashboard._safety_contribution` gives); the data version
+    read before any of it (`version`, `followup.dashboard_version.of_kinds`)."""
 
     tally: OutcomeTally
-    fingerprint: str
+    shown: dict[int, tuple]
     covers: int
     unmarked_rewrites: int
     fresh: frozenset[int]
     participants: int
-    safety: dict[int, tuple] | None = None
-    version: int | None = None
+    safety: dict[int, tuple] | None
+    version: int
 
 
 def version_of(tokens: dict[str, str]) -> int:
@@ -107,37 +100,12 @@ def key(user, study, narrowed, tokens: dict[str, str], today: date) -> str:
     return f"dashboard-sums:{study.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
 
 
-# Between two values of a participant, and between two participants: characters no value holds.
-UNIT, RECORD = "\x1f", "\x1e"
-
-
-def _text(value) -> str:
-    """A value as `fingerprint` has the database write it (a date as YYYY-MM-DD, nothing for NULL)."""
-    return "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
-
-
-def fingerprint_of(rows) -> str:
-    """The fingerprint of participants' `FINGERPRINTED` values (`rows`, in any order), as `fingerprint`
-    computes it."""
-    return hashlib.md5(RECORD.join(UNIT.join(_text(v) for v in row) for row in sorted(rows)).encode(),
-                       usedforsecurity=False).hexdigest()
-
-
-def fingerprint(shown) -> str:
-    """The fingerprint of the participants of the query `shown`: on PostgreSQL one aggregate computed
-    by the database, the same text as `fingerprint_of` digests; elsewhere their values read and
-    digested."""
-    if connection.vendor != "postgresql":
-        return fingerprint_of(shown.order_by().values_list(*FINGERPRINTED))
-    parts = []
-    for name in FINGERPRINTED:
-        parts += [Value(UNIT)] if parts else []
-        value = (Func(F(name), Value("YYYY-MM-DD"), function="to_char", output_field=CharField())
-                 if name == "withdrawn_on" else Cast(name, CharField()))
-        parts.append(Coalesce(value, Value("")))
-    text = Concat(*parts, output_field=CharField())
-    found = shown.order_by().aggregate(digest=MD5(StringAgg(text, RECORD, order_by="pk")))["digest"]
-    return found or fingerprint_of([])
+def shown_values(shown) -> tuple:
+    """What the sums read of a participant shown (`followup.dashboard.Shown`) besides their results,
+    infusions and adverse events: their group, disease, sex, status, withdrawal date and number."""
+    row = shown.row
+    return (row.arm_id, row.dose_level_id, row.disease, row.sex, shown.status, shown.withdrawn_on,
+            shown.study_number)
 
 
 def read(entry: str) -> Base | None:
@@ -174,27 +142,27 @@ class Moved:
     safety: dict[int, tuple] | None = None
 
 
-def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: date, *, version: int | None = None,
+def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, version: int, *,
           safety_of=None) -> Moved | None:
     """The kept sums moved by the participants changed since (module docstring); None when there are
-    none to move or they cannot be. `shown`: the query of the participants shown; `shown_of(pks)`: the
-    participants shown among `pks`, as the dashboard reads them; `group_of(row)`: a participant's
-    group; `first_of(text)`: a first infusion's date read. With `safety_of(pks)` (the safety
-    contributions of the participants shown among `pks`) and `version` (the data version read before
-    any data), the safety contributions are moved too, by the participants marked since theirs."""
+    none to move or they cannot be. `shown_of(pks)`: the participants shown among `pks`, as the
+    dashboard reads them; `group_of(row)`: a participant's group; `first_of(text)`: a first infusion's
+    date read; `version`: the data version read before any data. With `safety_of(pks)` (the safety
+    contributions of the participants shown among `pks`) the safety contributions are moved too."""
     base = read(entry)
-    if base is None or fingerprint(shown) != base.fingerprint:
+    if base is None:
         return None
-    safety, version_kept, safety_moved = None, base.version, 0
-    if safety_of is not None and base.safety is not None and base.version is not None and version is not None:
+    changed = marked_since(study, base.version)
+    if changed:
+        now = {one.row.pk: shown_values(one) for one in shown_of(changed)}
+        if any(now.get(pk) != base.shown.get(pk) for pk in changed):
+            return None  # enrolled, withdrawn, moved to another group, disease, site, status or number
+    safety, version_kept = None, base.version
+    if safety_of is not None and base.safety is not None:
         safety = base.safety
-        changed = marked_since(study, base.version)
         if changed:
-            found = safety_of(changed)
-            if any(pk in safety and pk not in found for pk in changed):
-                return None  # counted, and no longer shown: the participants moved since the fingerprint's read
-            safety.update(found)
-            safety_moved, version_kept = len(found), version
+            safety.update(safety_of(changed))  # every participant shown among them (the same as kept)
+            version_kept = version
     snapshot = snapshot_row(study)
     if (snapshot is None or snapshot[1] != reads.configuration_digest(sets)
             or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers or snapshot[4] != base.unmarked_rewrites):
@@ -215,11 +183,13 @@ def moved(entry: str, study, sets, shown, shown_of, group_of, first_of, today: d
                 tally.add(one.row.pk, contribution(
                     one.row.pk, one.study_number, one.status, one.withdrawn_on, group_of(one.row),
                     one.row.disease, stored, today, first_of(stored[4][0]), analyte_of))
-    if (len(marked) >= KEEP_AGAIN and snapshot[0] > base.covers) or safety_moved >= KEEP_AGAIN:
+    if (len(marked) >= KEEP_AGAIN and snapshot[0] > base.covers) or (
+            version_kept != base.version and len(changed) >= KEEP_AGAIN):
         # kept under the count of the marks just read (a participant marked after it is in the next
         # read's marks, whatever the results' read saw) when that count moved on, and under the data
-        # version read before the safety contributions moved (a later mark is the next read's)
-        keep(entry, Base(tally, base.fingerprint, snapshot[0], base.unmarked_rewrites,
+        # version read before any data when the safety contributions were moved by its marks (a later
+        # mark is the next read's)
+        keep(entry, Base(tally, base.shown, snapshot[0], base.unmarked_rewrites,
                          frozenset(current.fresh) if marked else base.fresh, base.participants,
                          base.safety, version_kept))
     if not tally.large():

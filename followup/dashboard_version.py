@@ -32,11 +32,11 @@ pending row. On SQLite (one writing transaction at a time) the triggers raise th
 row in the writing statement. Installed by the migration that created the table (and 0036, the
 pending table) and again after every `migrate`.
 
-The triggers of the infusions' and adverse events' history also mark the participant written
-(`MARKED`, `followup.signoff_models.DashboardMark`) with the version the commit raised (on SQLite the
-version the statement raised), so that the dashboard's kept safety sums (`followup.dashboard_base`)
-count again only the participants marked after the version they were read at; the commit removes the
-study's marks older than `RETENTION`.
+The triggers of the participants', screenings', infusions' and adverse events' history also mark the
+participant written (`MARKED`, `followup.signoff_models.DashboardMark`) with the version the commit
+raised (on SQLite the version the statement raised), so that the dashboard's kept sums
+(`followup.dashboard_base`) read again only the participants marked after the version they were read
+at; the commit removes the study's marks older than `RETENTION`.
 """
 from __future__ import annotations
 
@@ -101,8 +101,11 @@ KIND_OF = {
     "OutcomeResult": "outcomes", "OutcomeSnapshot": "outcomes",
 }
 # The records whose writes mark their participant (`followup.signoff_models.DashboardMark`): what the
-# safety sums of a participant are counted from, besides what the sums' fingerprint reads.
-MARKED = ("Infusion", "AdverseEvent")
+# dashboard's kept sums read of a participant besides their results (their group, disease, sex,
+# status, number, infusions and adverse events), each with how its history row names the participant:
+# a column of the row, or the participant of the screening (a screening never enrolled marks nobody).
+MARKED = {"Participant": "id", "Screening": "screening", "Infusion": "participant_id",
+          "AdverseEvent": "participant_id"}
 RETENTION = "2 days"  # marks older than this are removed (the sums that read them are kept 12 h)
 # PostgreSQL's pending rows hold -(study * KIND_BASE + kind + 1) (the kind's index in `KINDS`): negative,
 # so that a study id recorded by the triggers before the kinds (a transaction open while they were
@@ -137,14 +140,14 @@ def _studies_sql(get_model, how, row: str, pg: bool) -> str:
 
 def _tracked(get_model):
     """(trigger name, table, the kind of data, the SQL of the written rows' studies for PostgreSQL and for
-    SQLite, whether the rows mark their participant (`MARKED`), whether updates and deletions of the
-    table count too)."""
+    SQLite, the name of the model whose rows mark their participant (`MARKED`; None: they mark none),
+    whether updates and deletions of the table count too)."""
     for app, name, how, kind in TRACKED:
         model = get_model(app, f"Historical{name}" if kind == HISTORY else name)
         table = model._meta.db_table
         yield (f"{TRIGGER_PREFIX}{table}", table, KIND_OF[name], _studies_sql(get_model, how, "n", True),
                _studies_sql(get_model, how, "NEW", False), _studies_sql(get_model, how, "OLD", False),
-               name in MARKED, kind == OWN)
+               name if name in MARKED and kind == HISTORY else None, kind == OWN)
 
 
 def _marks_table(get_model) -> str | None:
@@ -154,23 +157,26 @@ def _marks_table(get_model) -> str | None:
         return None
 
 
-def _marks_sql(get_model, pg: bool) -> str:
-    """The written row's participant marked (`MARKED`): on PostgreSQL without a version, given at the
+def _marks_sql(get_model, name: str, pg: bool) -> str:
+    """The written rows' participants marked (`MARKED`): on PostgreSQL without a version, given at the
     commit by `_commit_statements`; on SQLite with the version the statement just raised."""
     marks = _marks_table(get_model)
     if marks is None:
         return ""
     participants = get_model("enrollment", "Participant")._meta.db_table
+    row = "n" if pg else "NEW"
+    how = MARKED[name]
+    joined = f"p.screening_id = {row}.id" if how == "screening" else f"p.id = {row}.{how}"
     if pg:
         return (f"INSERT INTO {marks} (study_id, participant_id, version, xact, at) "
-                f"SELECT DISTINCT p.study_id, n.participant_id, NULL::bigint, pg_current_xact_id()::text::bigint, "
-                f"NULL::timestamptz FROM changed n JOIN {participants} p ON p.id = n.participant_id; ")
+                f"SELECT DISTINCT p.study_id, p.id, NULL::bigint, pg_current_xact_id()::text::bigint, "
+                f"NULL::timestamptz FROM changed n JOIN {participants} p ON {joined}; ")
     versions = get_model("followup", "DashboardVersion")._meta.db_table
     return (f"INSERT INTO {marks} (study_id, participant_id, version, xact, at) "
-            f"SELECT v.study_id, NEW.participant_id, v.version, 0, CURRENT_TIMESTAMP FROM {versions} v "
-            f"JOIN {participants} p ON p.study_id = v.study_id WHERE p.id = NEW.participant_id; "
-            f"DELETE FROM {marks} WHERE study_id IN (SELECT p.study_id FROM {participants} p "
-            f"WHERE p.id = NEW.participant_id) AND at < datetime('now', '-{RETENTION}'); ")
+            f"SELECT v.study_id, p.id, v.version, 0, CURRENT_TIMESTAMP FROM {participants} p "
+            f"JOIN {versions} v ON v.study_id = p.study_id WHERE {joined}; "
+            f"DELETE FROM {marks} WHERE study_id IN (SELECT p.study_id FROM {participants} p WHERE {joined}) "
+            f"AND at < datetime('now', '-{RETENTION}'); ")
 
 
 def _commit_statements(versions: str, marks: str | None) -> list[str]:
@@ -223,7 +229,7 @@ def _statements(vendor: str, get_model) -> list[str]:
                 f"ON CONFLICT (xact) DO UPDATE SET studies = ARRAY(SELECT DISTINCT s FROM unnest("
                 f"{PENDING}.studies || EXCLUDED.studies) s ORDER BY s) "
                 f"WHERE NOT {PENDING}.studies @> EXCLUDED.studies; "
-                + (_marks_sql(get_model, True) if marked else "")
+                + (_marks_sql(get_model, marked, True) if marked else "")
                 + "RETURN NULL; END $$")
             events = (("insert", "INSERT", "NEW"), ("update", "UPDATE", "NEW"), ("delete", "DELETE", "OLD"))
             for suffix, event, transition in events if every_write else events[:1]:
@@ -246,7 +252,7 @@ def _statements(vendor: str, get_model) -> list[str]:
                     + f"UPDATE {versions} SET version = version + 1, token = random(), "
                     f"{kind} = abs(random() % 9000000000000000) + 1 "
                     f"WHERE study_id IN (SELECT q.sid FROM ({rows}) q); "
-                    + (_marks_sql(get_model, False) if marked and event == "INSERT" else "") + "END"]
+                    + (_marks_sql(get_model, marked, False) if marked and event == "INSERT" else "") + "END"]
         else:
             raise NotImplementedError(f"The dashboard version triggers are written for PostgreSQL and SQLite, "
                                       f"not {vendor}.")

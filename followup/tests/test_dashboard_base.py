@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from dosing.models import Infusion
 from enrollment.enums import WithdrawalReason
@@ -360,23 +361,45 @@ def test_an_analytes_thresholds_follow_its_diseases_codes_not_who_came_first(mon
     assert charted[0].unit == "g/L" and charted[0].counted == (3, 3)
 
 
-def test_the_fingerprint_read_is_the_one_of_the_participants_kept(cohort):
-    """The database's digest (PostgreSQL) is the digest of the values the sums were counted from: else
-    no sums would ever be moved. A withdrawal date and a participant without a dose level are in it."""
+def test_writes_of_participants_and_screenings_mark_them_and_moved_values_build_again(cohort, monkeypatch):
+    """Every write of a participant or of their screening marks them (database triggers, whatever the
+    write path); a read moves the sums when the marked participants' values are the ones kept (a
+    casebook locked), and builds them again when they moved (a new sex, a participant moved to a site
+    the filter does not show)."""
     study, user = cohort
-    shown = Participant.objects.filter(study=study)
-    withdrawn = shown.order_by("pk").last()
-    with change_context(by=user, reason="Withdrawn"):
-        shown.filter(pk=withdrawn.pk).update(status="withdrawn", withdrawn_on=TODAY, dose_level=None,
-                                             withdrawal_reason=WithdrawalReason.LOST_TO_FOLLOW_UP)
-    values = list(shown.values_list(*dashboard_base.FINGERPRINTED))
-    assert any(row[2] is None for row in values) and any(row[6] == TODAY for row in values)
-    assert dashboard_base.fingerprint(shown) == dashboard_base.fingerprint_of(values)
+    monkeypatch.setattr(charts, "INDIVIDUAL_LIMIT", 5)  # one site's participants a large cohort
+    reads = Reads(monkeypatch)
+    one_site = DashboardFilter(site_ids=_everyone(user).site_ids[:1])
+    _committed()
+    tokens = tokens_of(study)
+    _part(user, study, one_site, tokens=tokens)
+    shown = Participant.objects.filter(study=study, site_id=one_site.site_ids[0]).order_by("pk")
+    version = dashboard_base.version_of(tokens)
+    locked, changed, moved_away = shown[0], shown[1], shown[2]
+    with change_context(by=user, reason="Casebook locked"):
+        Participant.objects.filter(pk=locked.pk).update(locked_at=timezone.now(), locked_by=user,
+                                                               lock_reason="Complete")
+    _committed()
+    assert dashboard_base.marked_since(study, version) == {locked.pk}
+    _same(user, study, one_site, tokens)
+    assert reads.moved == 1
     with change_context(by=user, reason="Corrected"):
-        Screening.objects.filter(participant=withdrawn).update(sex="male" if withdrawn.screening.sex != "male"
-                                                               else "female")
-    assert dashboard_base.fingerprint(shown) != dashboard_base.fingerprint_of(values)
-    assert dashboard_base.fingerprint(shown.none()) == dashboard_base.fingerprint_of([])
+        Screening.objects.filter(participant=changed).update(sex="male" if changed.screening.sex != "male"
+                                                             else "female")
+    _committed()
+    assert changed.pk in dashboard_base.marked_since(study, version)
+    _same(user, study, one_site, tokens)
+    assert reads.moved == 1
+    other_site = next(pk for pk in _everyone(user).site_ids if pk != one_site.site_ids[0])
+    with change_context(by=user, reason="Transferred"):
+        Participant.objects.filter(pk=moved_away.pk).update(site_id=other_site, sequence=10_000)
+    _committed()
+    _same(user, study, one_site, tokens)
+    assert reads.moved == 1
+    _count(user, shown[3].pk, by=100)
+    _committed()
+    _same(user, study, one_site, tokens)  # kept anew by the last build: moved again
+    assert reads.moved == 2
 
 
 def test_sums_that_do_not_hold_what_they_were_given_are_built_again(cohort, monkeypatch):
