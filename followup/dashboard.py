@@ -255,7 +255,8 @@ def _outcome_fields(tally: OutcomeTally, sets, rows_of: dict[str, list] | None, 
 
 
 def _safety_of(user, study, narrowed: DashboardFilter, pks, grouped, today: date) -> dict[int, tuple]:
-    """The safety contributions of the participants shown among `pks` (three statements)."""
+    """The safety contributions of the participants shown among `pks` (None: of every participant
+    shown; three statements)."""
     events_of = _events(user, study, narrowed, among=pks)
     counted_as, dlt_input_of = {}, {}
     return {shown.row.pk: _safety_contribution(shown, grouped(shown.row), events_of.get(shown.row.pk, []), today,
@@ -340,12 +341,10 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
             found.update(moved)
             with_outcomes, entry = False, None
             with_safety = with_safety and moved.get("dlts") is None  # not kept: built below
-    # Sums that may be kept (`entry`) keep the safety contributions too, whether or not the part was asked for.
-    counting_safety = with_safety or entry is not None
     participants, current, events_of = [], None, {}
     if with_outcomes or with_safety:
-        participants = _shown(user, study, narrowed, infusions=counting_safety)
-        events_of = _events(user, study, narrowed, serious_only=not counting_safety)
+        participants = _shown(user, study, narrowed, infusions=with_safety)
+        events_of = _events(user, study, narrowed, serious_only=not with_safety)
     if with_outcomes:
         shown_pks = narrowed.participants(Participant.objects.visible_to(user).filter(study=study)).values("pk")
         current = current_with_fresh(study, [p.row for p in participants], sets, among=shown_pks)
@@ -368,7 +367,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         if group is None:
             group = group_of[(row.arm_id, row.dose_level_id)] = row.group(several)
         own_events = events_of.get(row.pk, no_events)
-        if counting_safety:
+        if with_safety:
             safety_of[row.pk] = _safety_contribution(shown, group, own_events, today, counted_as, dlt_input_of)
         if not with_outcomes:
             continue
@@ -393,6 +392,9 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         found.update(_outcome_fields(tally, sets, rows_of, swimmer_page, lambda keys: [
             _swimmer_row(lanes[pk][0], -days, lanes[pk][1], lanes[pk][2]) for days, _number, pk in keys]))
         if entry is not None and current.covers is not None and tally.analytes and tally.large():
+            if not with_safety:  # the safety contributions are kept with the sums, asked for or not
+                # (read after the rest: a participant written since is marked after the version kept)
+                safety_of = _safety_of(user, study, narrowed, None, lambda row: row.group(several), today)
             dashboard_base.keep(entry, dashboard_base.Base(
                 tally, {s.row.pk: dashboard_base.shown_values(s) for s in participants}, current.covers,
                 current.unmarked_rewrites, frozenset(current.fresh), len(participants), safety_of,

@@ -59,6 +59,8 @@ TIMEOUT = 12 * 3600  # the key holds today's date: a day's sums are of no use th
 KINDS = ("configuration",)
 # Sums moved by at least this many participants are kept again (`moved`).
 KEEP_AGAIN = 16
+# More participants marked than this (or than a quarter of those shown) are not moved: built again.
+MOVED_AT_MOST = 1000
 # The shape of what is kept: raised when it changes, so that older entries are not read.
 FORMAT = 3
 
@@ -87,8 +89,9 @@ def version_of(tokens: dict[str, str]) -> int:
 
 
 def marked_since(study, version: int) -> set[int]:
-    """The participants whose infusions or adverse events were written by a commit after `version`, or
-    by this transaction before its commit (`followup.signoff_models.DashboardMark`): one statement."""
+    """The participants whose record, screening, infusions or adverse events were written by a commit
+    after `version`, or by this transaction before its commit (`followup.signoff_models.DashboardMark`):
+    one statement."""
     return set(DashboardMark.objects.filter(Q(version__gt=version) | Q(version__isnull=True), study_id=study.pk)
                .order_by().values_list("participant_id", flat=True).distinct())
 
@@ -150,23 +153,25 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
     date read; `version`: the data version read before any data. With `safety_of(pks)` (the safety
     contributions of the participants shown among `pks`) the safety contributions are moved too."""
     base = read(entry)
-    if base is None:
+    if base is None or version < base.version:  # versions gone back (a database restored): built again
         return None
     changed = marked_since(study, base.version)
+    if len(changed) > min(MOVED_AT_MOST, max(KEEP_AGAIN, base.participants // 4)):
+        return None  # many written at once (an import): built again rather than moved
     if changed:
         now = {one.row.pk: shown_values(one) for one in shown_of(changed)}
         if any(now.get(pk) != base.shown.get(pk) for pk in changed):
             return None  # enrolled, withdrawn, moved to another group, disease, site, status or number
+    snapshot = snapshot_row(study)
+    if (snapshot is None or snapshot[1] != reads.configuration_digest(sets)
+            or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers or snapshot[4] != base.unmarked_rewrites):
+        return None
     safety, version_kept = None, base.version
     if safety_of is not None and base.safety is not None:
         safety = base.safety
         if changed:
             safety.update(safety_of(changed))  # every participant shown among them (the same as kept)
             version_kept = version
-    snapshot = snapshot_row(study)
-    if (snapshot is None or snapshot[1] != reads.configuration_digest(sets)
-            or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers or snapshot[4] != base.unmarked_rewrites):
-        return None
     marked = changed_since(snapshot[2] or "", base.covers) | base.fresh
     tally, results = base.tally, {}
     if marked:
@@ -175,7 +180,7 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
         results = current.results
         analyte_of = analytes_of(sets)
         if any(pk in tally.of for pk in marked - {one.row.pk for one in shown}):
-            return None  # counted, and no longer shown: the participants moved since the fingerprint's read
+            return None  # counted, and no longer shown: the participants moved since the marks were read
         for one in shown:
             tally.remove(one.row.pk)
             stored = results[str(one.row.pk)]

@@ -13,7 +13,7 @@ before any of the data, the study's configuration included, in one statement), t
 and the filter narrowed from them, the whole query string (the filter's fields and the page of lanes,
 which the lanes' links repeat), the language, and today's date in the time zone in force with its name
 (the days on study, the 3+3 counts). An entry under older tokens is never read again; it expires after
-`TIMEOUT`. A large cohort's outcomes part is built from sums kept apart, under fewer tokens
+`TIMEOUT`. A large cohort's outcomes and safety parts are built from sums kept apart, under fewer tokens
 (`followup.dashboard_base`).
 """
 from __future__ import annotations

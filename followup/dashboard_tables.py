@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .statistics import duration_of_response_summary, proportion
 
@@ -92,10 +93,9 @@ def outcome_groups(rows: list[OutcomeRow]) -> list[dict]:
     return groups
 
 
-@dataclass(frozen=True)
-class EventRow:
+class EventRow(NamedTuple):
     """A confirmed adverse event: whose, its term, confirmed CTCAE grade (None if not graded) and
-    whether it is serious."""
+    whether it is serious (a named tuple: the dashboard's kept sums hold one per event)."""
 
     participant: int
     term: str
@@ -154,9 +154,9 @@ def serious_events(events: list[EventRow]) -> SeriousSummary:
                           tuple(sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 
-@dataclass(frozen=True)
-class DltInput:
-    """A participant as the 3+3 counts see them (`dosing.selectors.participant_escalation`)."""
+class DltInput(NamedTuple):
+    """A participant as the 3+3 counts see them (`dosing.selectors.participant_escalation`; a named
+    tuple: the dashboard's kept sums hold one per participant)."""
 
     group: str
     counted: bool

@@ -30,7 +30,7 @@ long transaction (the outcomes computation) therefore never makes a study's othe
 two transactions cannot deadlock on a version row; a rolled-back one leaves neither a raise nor a
 pending row. On SQLite (one writing transaction at a time) the triggers raise the version once per
 row in the writing statement. Installed by the migration that created the table (and 0036, the
-pending table) and again after every `migrate`.
+pending table, 0039, the kinds, and 0042, the marks) and again after every `migrate`.
 
 The triggers of the participants', screenings', infusions' and adverse events' history also mark the
 participant written (`MARKED`, `followup.signoff_models.DashboardMark`) with the version the commit
@@ -104,9 +104,12 @@ KIND_OF = {
 # dashboard's kept sums read of a participant besides their results (their group, disease, sex,
 # status, number, infusions and adverse events), each with how its history row names the participant:
 # a column of the row, or the participant of the screening (a screening never enrolled marks nobody).
-MARKED = {"Participant": "id", "Screening": "screening", "Infusion": "participant_id",
+# A participant's own history row names them and their study (so that a deletion marks them too). A
+# record moved to another participant would mark the new one only: no service moves one.
+MARKED = {"Participant": "own", "Screening": "screening", "Infusion": "participant_id",
           "AdverseEvent": "participant_id"}
-RETENTION = "2 days"  # marks older than this are removed (the sums that read them are kept 12 h)
+# Marks older than this are removed (the sums that read them are kept under today's date: a day at most).
+RETENTION = "2 days"
 # PostgreSQL's pending rows hold -(study * KIND_BASE + kind + 1) (the kind's index in `KINDS`): negative,
 # so that a study id recorded by the triggers before the kinds (a transaction open while they were
 # installed) is still read, as every kind of that study.
@@ -150,32 +153,37 @@ def _tracked(get_model):
                name if name in MARKED and kind == HISTORY else None, kind == OWN)
 
 
-def _marks_table(get_model) -> str | None:
+def _marks_table(connection, get_model) -> str | None:
+    """The marks' table, None where it is not (yet, or no longer) in the database: installed by a
+    migration before 0042, or after 0042 was reversed."""
     try:
-        return get_model("followup", "DashboardMark")._meta.db_table
-    except LookupError:  # installed by a migration before the marks' (0042 installs them again)
+        table = get_model("followup", "DashboardMark")._meta.db_table
+    except LookupError:
         return None
+    return table if table in connection.introspection.table_names() else None
 
 
-def _marks_sql(get_model, name: str, pg: bool) -> str:
+def _marks_sql(get_model, marks: str, name: str, pg: bool) -> str:
     """The written rows' participants marked (`MARKED`): on PostgreSQL without a version, given at the
     commit by `_commit_statements`; on SQLite with the version the statement just raised."""
-    marks = _marks_table(get_model)
-    if marks is None:
-        return ""
     participants = get_model("enrollment", "Participant")._meta.db_table
     row = "n" if pg else "NEW"
     how = MARKED[name]
-    joined = f"p.screening_id = {row}.id" if how == "screening" else f"p.id = {row}.{how}"
+    if how == "own":  # (study, participant) of the history row itself
+        found = f"SELECT {row}.study_id AS sid, {row}.id AS pid" + (" FROM changed n" if pg else "")
+    else:
+        joined = f"p.screening_id = {row}.id" if how == "screening" else f"p.id = {row}.{how}"
+        found = f"SELECT p.study_id AS sid, p.id AS pid FROM {'changed n JOIN ' if pg else ''}{participants} p " \
+                + (f"ON {joined}" if pg else f"WHERE {joined}")
     if pg:
         return (f"INSERT INTO {marks} (study_id, participant_id, version, xact, at) "
-                f"SELECT DISTINCT p.study_id, p.id, NULL::bigint, pg_current_xact_id()::text::bigint, "
-                f"NULL::timestamptz FROM changed n JOIN {participants} p ON {joined}; ")
+                f"SELECT DISTINCT f.sid, f.pid, NULL::bigint, pg_current_xact_id()::text::bigint, "
+                f"NULL::timestamptz FROM ({found}) f; ")
     versions = get_model("followup", "DashboardVersion")._meta.db_table
     return (f"INSERT INTO {marks} (study_id, participant_id, version, xact, at) "
-            f"SELECT v.study_id, p.id, v.version, 0, CURRENT_TIMESTAMP FROM {participants} p "
-            f"JOIN {versions} v ON v.study_id = p.study_id WHERE {joined}; "
-            f"DELETE FROM {marks} WHERE study_id IN (SELECT p.study_id FROM {participants} p WHERE {joined}) "
+            f"SELECT v.study_id, f.pid, v.version, 0, CURRENT_TIMESTAMP FROM ({found}) f "
+            f"JOIN {versions} v ON v.study_id = f.sid; "
+            f"DELETE FROM {marks} WHERE study_id IN (SELECT f.sid FROM ({found}) f) "
             f"AND at < datetime('now', '-{RETENTION}'); ")
 
 
@@ -214,9 +222,9 @@ def _commit_statements(versions: str, marks: str | None) -> list[str]:
     ]
 
 
-def _statements(vendor: str, get_model) -> list[str]:
+def _statements(vendor: str, get_model, marks: str | None) -> list[str]:
     versions = get_model("followup", "DashboardVersion")._meta.db_table
-    statements = _commit_statements(versions, _marks_table(get_model)) if vendor == "postgresql" else []
+    statements = _commit_statements(versions, marks) if vendor == "postgresql" else []
     for trigger, table, kind, pg_rows, new_rows, old_rows, marked, every_write in _tracked(get_model):
         if vendor == "postgresql":
             coded = f"-(r.sid * {KIND_BASE} + {KINDS.index(kind) + 1})"  # the study and the kind written
@@ -229,7 +237,7 @@ def _statements(vendor: str, get_model) -> list[str]:
                 f"ON CONFLICT (xact) DO UPDATE SET studies = ARRAY(SELECT DISTINCT s FROM unnest("
                 f"{PENDING}.studies || EXCLUDED.studies) s ORDER BY s) "
                 f"WHERE NOT {PENDING}.studies @> EXCLUDED.studies; "
-                + (_marks_sql(get_model, marked, True) if marked else "")
+                + (_marks_sql(get_model, marks, marked, True) if marked and marks else "")
                 + "RETURN NULL; END $$")
             events = (("insert", "INSERT", "NEW"), ("update", "UPDATE", "NEW"), ("delete", "DELETE", "OLD"))
             for suffix, event, transition in events if every_write else events[:1]:
@@ -252,7 +260,8 @@ def _statements(vendor: str, get_model) -> list[str]:
                     + f"UPDATE {versions} SET version = version + 1, token = random(), "
                     f"{kind} = abs(random() % 9000000000000000) + 1 "
                     f"WHERE study_id IN (SELECT q.sid FROM ({rows}) q); "
-                    + (_marks_sql(get_model, marked, False) if marked and event == "INSERT" else "") + "END"]
+                    + (_marks_sql(get_model, marks, marked, False) if marked and marks and event == "INSERT"
+                       else "") + "END"]
         else:
             raise NotImplementedError(f"The dashboard version triggers are written for PostgreSQL and SQLite, "
                                       f"not {vendor}.")
@@ -263,7 +272,7 @@ def install(connection, get_model=None) -> None:
     """Create (or replace) the triggers; every study gets its row (a new token)."""
     get_model = get_model or apps.get_model
     with connection.cursor() as cursor:
-        for statement in _statements(connection.vendor, get_model):
+        for statement in _statements(connection.vendor, get_model, _marks_table(connection, get_model)):
             cursor.execute(statement)
 
 

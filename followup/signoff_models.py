@@ -112,17 +112,18 @@ class DashboardVersion(models.Model):
 
 
 class DashboardMark(models.Model):
-    """A participant whose infusions or adverse events a transaction wrote, with the study's dashboard
-    data version its commit raised (`DashboardVersion.version`; None until the commit): written by the
-    triggers of `followup.dashboard_version`, never by the application, and removed two days after
-    (`dashboard_version.RETENTION`). The kept safety sums (`followup.dashboard_base`) read the
-    participants marked after the version they were read at, and count those again alone."""
+    """A participant whose record, screening, infusions or adverse events a transaction wrote, with the
+    study's dashboard data version its commit raised (`DashboardVersion.version`; None until the
+    commit): written by the triggers of `followup.dashboard_version` (`MARKED`), never by the
+    application, and removed two days after (`dashboard_version.RETENTION`; `at`: the writing
+    transaction's time). The kept dashboard sums (`followup.dashboard_base`) read the participants
+    marked after the version they were read at, and count those again alone."""
 
     study_id = models.BigIntegerField(_("study"))
     participant_id = models.BigIntegerField(_("participant"))
     version = models.BigIntegerField(_("data version"), null=True)
     xact = models.BigIntegerField(_("transaction"), default=0)
-    at = models.DateTimeField(_("committed at"), null=True)
+    at = models.DateTimeField(_("marked at"), null=True)
 
     class Meta:
         verbose_name = _("dashboard mark")

@@ -6,9 +6,18 @@ from followup import dashboard_version
 
 
 def track_marks(apps, schema_editor):
-    """The triggers installed again: those of the infusions' and adverse events' history mark their
-    participants (`dashboard_version.MARKED`)."""
+    """The triggers installed again: those of the participants', screenings', infusions' and adverse
+    events' history mark their participants (`dashboard_version.MARKED`)."""
     dashboard_version.install(schema_editor.connection, apps.get_model)
+
+
+def untrack_marks(apps, schema_editor):
+    """The triggers installed again without the marks, before their table is dropped."""
+    def without_marks(app_label, model_name):
+        if (app_label, model_name.lower()) == ("followup", "dashboardmark"):
+            raise LookupError(model_name)
+        return apps.get_model(app_label, model_name)
+    dashboard_version.install(schema_editor.connection, without_marks)
 
 
 class Migration(migrations.Migration):
@@ -26,12 +35,12 @@ class Migration(migrations.Migration):
                 ('participant_id', models.BigIntegerField(verbose_name='participant')),
                 ('version', models.BigIntegerField(null=True, verbose_name='data version')),
                 ('xact', models.BigIntegerField(default=0, verbose_name='transaction')),
-                ('at', models.DateTimeField(null=True, verbose_name='committed at')),
+                ('at', models.DateTimeField(null=True, verbose_name='marked at')),
             ],
             options={
                 'verbose_name': 'dashboard mark',
                 'indexes': [models.Index(fields=['study_id', 'version'], name='dashboard_mark_version'), models.Index(fields=['xact'], name='dashboard_mark_xact'), models.Index(fields=['study_id', 'at'], name='dashboard_mark_at')],
             },
         ),
-        migrations.RunPython(track_marks, migrations.RunPython.noop),
+        migrations.RunPython(track_marks, untrack_marks),
     ]

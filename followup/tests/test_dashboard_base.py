@@ -52,6 +52,7 @@ def cohort():
         user_upsert(username="reader", role="investigator", site_code=code)
     user = get_user_model().objects.get(username="reader")
     outcomes_compute(study=study)
+    _committed()  # on PostgreSQL the marks of the build given their version, as at its commit
     return study, user
 
 
@@ -173,7 +174,7 @@ def test_what_cannot_be_moved_is_built_again(cohort, monkeypatch):
     _count(user, participants[4], by=100)
     _same(user, study, narrowed, tokens)
     assert reads.moved == 2
-    # a participant withdrawn, another's disease changed: their fingerprint moved, built again
+    # a participant withdrawn, another's disease changed: marked, their values moved, built again
     withdrawn = Participant.objects.get(pk=participants[5])
     with change_context(by=user, reason="Withdrawn"):
         Participant.objects.filter(pk=withdrawn.pk).update(status="withdrawn", withdrawn_on=TODAY,
@@ -223,7 +224,7 @@ def test_the_sums_of_other_sites_filters_days_and_data_are_not_read(cohort, monk
     for kind in dashboard_base.KINDS:
         others.append(dashboard_base.key(user, study, narrowed, {**tokens, kind: "moved"}, TODAY))
     assert len({entry, *others}) == len(others) + 1
-    # what else moves is read again at every read (the participants' fingerprint, the marks), not part of the key
+    # what else moves is read again at every read (the marks of participants and results), not part of the key
     for kind in ("outcomes", "casebooks", "infusions", "adverse_events", "screenings", "participants"):
         assert dashboard_base.key(user, study, narrowed, {**tokens, kind: "moved"}, TODAY) == entry
     # a reader without a site is never given the sums of one who has it

@@ -9,6 +9,8 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -24,7 +26,8 @@ from followup.dashboard_cache import tokens_of
 from followup.dashboard_views import _part_context
 from followup.models import AdverseEvent, DashboardMark, DashboardVersion
 from followup.tests.dashboard_world import graded
-from followup.tests.test_dashboard_base import TODAY, _committed, _everyone
+from followup.outcomes import outcomes_refresh
+from followup.tests.test_dashboard_base import TODAY, _committed, _count, _everyone
 from followup.tests.test_dashboard_base import cohort as cohort_fixture
 from trials.audit_context import change_context
 
@@ -50,6 +53,10 @@ class Moves:
             return real_safety_of(user, study, narrowed, pks, *args)
         monkeypatch.setattr(dashboard_base, "moved", moved)
         monkeypatch.setattr(dashboard_module, "_safety_of", safety_of)
+
+
+def cache_entry(user, study) -> dashboard_base.Base:
+    return cache.get(dashboard_base.key(user, study, _everyone(user), tokens_of(study), TODAY))
 
 
 def _rendered(user, study, data) -> str:
@@ -102,10 +109,34 @@ def test_adverse_events_and_infusions_move_the_kept_safety_counts(cohort, monkey
         _same(user, study)
     # the participants marked since the sums were kept are read again (kept again after `KEEP_AGAIN`)
     assert moves.moved == 6 and moves.read[-1] == {treated[0], treated[1]}
-    # an infusion of a participant not shown (another study's marks are not read; a reader of one
-    # site does not count the others'): nothing of theirs is counted
-    assert all(pks <= set(treated) | set(Participant.objects.filter(study=study).values_list("pk", flat=True))
-               for pks in moves.read)
+    # another study's participant written: not read, nothing moves
+    call_command("make_synthetic_study", participants=5, seed=3, today=TODAY)
+    stranger = Participant.objects.filter(study__code="SYN-5-3", infusions__state="given").first()
+    graded(stranger, user, "Fever", 2)
+    _same(user, study)
+    assert moves.moved == 7 and stranger.pk not in moves.read[-1]
+
+
+def test_a_read_of_the_outcomes_alone_keeps_the_safety_marks_for_the_next(cohort, monkeypatch):
+    """Sums moved and kept again by a read of the outcomes part alone (the safety part's HTML cached)
+    keep the version of the safety contributions: the next read with the safety part still counts the
+    participants written before."""
+    study, user = cohort
+    monkeypatch.setattr(dashboard_base, "KEEP_AGAIN", 1)
+    moves = Moves(monkeypatch)
+    _committed()
+    _same(user, study)
+    kept = cache_entry(user, study)
+    treated = _treated(study)
+    graded(Participant.objects.get(pk=treated[0]), user, "Fever", 4, serious=True)
+    _count(user, treated[1], by=100)
+    outcomes_refresh(study=study)
+    _committed()
+    dashboard(user, study, _everyone(user), today=TODAY, parts=(OUTCOMES,), tokens=tokens_of(study))
+    again = cache_entry(user, study)  # kept again under the new count, the safety part not moved
+    assert moves.moved == 0 and again.covers > kept.covers and again.version == kept.version
+    _same(user, study)
+    assert moves.moved == 1 and moves.read == [{treated[0]}]
 
 
 def test_random_writes_in_any_order_give_the_counts_of_every_participant(cohort, monkeypatch):

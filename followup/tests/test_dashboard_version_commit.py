@@ -9,7 +9,8 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from enrollment.tests.support import create_screening
-from followup import dashboard_version
+from followup import dashboard_base, dashboard_version
+from followup.models import DashboardMark
 from followup.outcomes import outcomes_compute
 from followup.tests.dashboard_world import graded
 from followup.tests.support import enrol, treated_participant
@@ -98,6 +99,34 @@ def test_each_commit_moves_the_version_and_a_rollback_leaves_it(p3, coordinator)
 
     create_screening(coordinator)  # autocommit: one transaction
     assert number(p3) == int(after_commit.split(".")[0]) + 1
+
+
+def test_marks_get_the_version_their_commit_raised_and_a_rollback_leaves_none(p3, coordinator):
+    """A participant written (an adverse event, their withdrawal) is marked with the version its commit
+    raised; before the commit another connection sees no mark; a rollback leaves none."""
+    one = enrol(coordinator)
+    marks = DashboardMark.objects.filter(participant_id=one.pk)
+    assert set(marks.values_list("version", flat=True)) == {number(p3)}  # the enrolment's commit
+    held = Held(lambda: graded(one, coordinator, "Fever", 2)).start()
+    enrolled = marks.count()
+    assert held.called.wait(timeout=30) and held.raised is None
+    assert marks.count() == enrolled and one.pk not in dashboard_base.marked_since(p3, number(p3))
+    held.release()
+    held.join()
+    assert held.raised is None
+    assert set(marks.values_list("version", flat=True)) == {number(p3) - 1, number(p3)}
+    assert marks.count() > enrolled and dashboard_base.marked_since(p3, number(p3) - 1) == {one.pk}
+    assert not DashboardMark.objects.filter(version__isnull=True).exists() and pending_rows() == []
+
+    class RolledBack(Exception):
+        pass
+
+    with pytest.raises(RolledBack), transaction.atomic():
+        graded(one, coordinator, "Fever", 3)
+        assert marks.filter(version__isnull=True).exists()
+        raise RolledBack
+    assert set(marks.values_list("version", flat=True)) == {number(p3) - 1, number(p3)}
+    assert not DashboardMark.objects.filter(version__isnull=True).exists()
 
 
 def test_commits_of_several_studies_each_move_them_once(studies, p3, coordinator):
