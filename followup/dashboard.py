@@ -247,7 +247,7 @@ def _outcome_fields(tally: OutcomeTally, sets, rows_of: dict[str, list] | None, 
     pages = max(1, -(-len(tally.lanes) // charts.SWIMMER_PAGE))
     page = min(max(1, swimmer_page), pages)
     lanes = lanes_of(tally.lanes[(page - 1) * charts.SWIMMER_PAGE:page * charts.SWIMMER_PAGE])
-    return {"outcomes": tables.outcome_groups(tally.outcome_rows()),
+    return {"outcomes": tally.outcome_groups(),
             "analytes": [_analyte_chart(analyte, tally, sets, rows_of.get(analyte) if rows_of is not None else None)
                          for analyte in sorted(tally.analytes)],
             "swimmer_rows": lanes, "swimmer": charts.build_swimmer(lanes), "swimmer_total": len(tally.lanes),

@@ -18,7 +18,7 @@ from datetime import date
 from typing import NamedTuple
 
 from . import dashboard_charts as charts
-from .dashboard_tables import OutcomeRow
+from .dashboard_tables import OutcomeRow, outcome_groups
 from .selectors import CHARTED
 
 
@@ -118,7 +118,7 @@ class OutcomeTally:
     can be taken out again. `add` during a build appends (the lists are sorted once by `sort`); after
     `sort`, `add` and `remove` keep every list sorted."""
 
-    __slots__ = ("of", "outcomes", "lanes", "analytes", "sorted")
+    __slots__ = ("of", "outcomes", "lanes", "analytes", "sorted", "groups_of")
 
     def __init__(self):
         self.of: dict[int, Contribution] = {}
@@ -126,12 +126,14 @@ class OutcomeTally:
         self.lanes: list[tuple] = []
         self.analytes: dict[str, AnalyteSums] = {}
         self.sorted = False
+        # the outcomes table last read (`outcome_groups`) and the counts it was read from
+        self.groups_of: tuple[dict, list[dict]] | None = None
 
     def __getstate__(self):
-        return (self.of, self.outcomes, self.lanes, self.analytes, self.sorted)
+        return (self.of, self.outcomes, self.lanes, self.analytes, self.sorted, self.groups_of)
 
     def __setstate__(self, state):
-        self.of, self.outcomes, self.lanes, self.analytes, self.sorted = state
+        self.of, self.outcomes, self.lanes, self.analytes, self.sorted, self.groups_of = state
 
     def add(self, pk: int, given: Contribution) -> None:
         if pk in self.of:
@@ -200,6 +202,17 @@ class OutcomeTally:
                          key=lambda item: (item[0][0], item[0][1], item[0][2] is not None, item[0][2] or ()))
         return [OutcomeRow(group, best, duration) for (group, best, duration), count in ordered
                 for _n in range(count)]
+
+    def outcome_groups(self) -> list[dict]:
+        """`dashboard_tables.outcome_groups` of the outcomes rows, read again only when the counts moved
+        since it was last read (a write that moved no participant's group, best response or duration
+        - an adverse event, most new counts - reuses it: its durations' Kaplan-Meier summaries are
+        the costliest part of a moved read)."""
+        if self.groups_of is not None and self.groups_of[0] == self.outcomes:
+            return self.groups_of[1]
+        groups = outcome_groups(self.outcome_rows())
+        self.groups_of = (dict(self.outcomes), groups)
+        return groups
 
     def large(self) -> bool:
         """Whether every charted analyte has more participants with a value than the charts draw

@@ -26,6 +26,7 @@ from followup import dashboard_base, outcomes
 from followup import dashboard_charts as charts
 from followup.dashboard import OUTCOMES, PARTS, DashboardFilter, _analyte_chart, dashboard
 from followup.dashboard_cache import tokens_of
+from followup.dashboard_tables import outcome_groups
 from followup.dashboard_tally import Contribution, OutcomeTally
 from followup.models import LabResult
 from followup.outcomes import outcomes_compute, outcomes_refresh
@@ -327,6 +328,27 @@ def test_the_tally_does_not_depend_on_the_order_participants_were_added_in():
     moved.remove(5)
     moved.add(5, given[5])
     assert moved.analyte_figures("PLT") == tallies[1].analyte_figures("PLT") and moved.lanes == tallies[1].lanes
+
+
+def test_the_tallys_outcomes_table_is_read_again_only_when_its_counts_moved():
+    tally = OutcomeTally()
+    for pk in range(1, 30):
+        tally.add(pk, _given(pk, days=pk * 3, flat=[0, 20.0], change=None, best=("CR", "NR", "PR")[pk % 3]))
+    tally.sort()
+    first = tally.outcome_groups()
+    assert first == outcome_groups(tally.outcome_rows())
+    # a participant taken out and put in again with the same outcome (their events, their values moved)
+    tally.remove(3)
+    tally.add(3, _given(3, days=9, flat=[0, 99.0], change=None, best="CR"))
+    assert tally.outcome_groups() is first
+    # a duration of response moved, then a best response: read again
+    for best, days in (("CR", 12), ("NR", 12)):
+        tally.remove(3)
+        tally.add(3, _given(3, days=days, flat=[0, 20.0], change=None, best=best))
+        again = tally.outcome_groups()
+        assert again is not first and again == outcome_groups(tally.outcome_rows())
+        first = again
+    assert [g["responders"] for g in first if g["group"] == "all"] == [18]
 
 
 def test_the_tally_refuses_what_it_was_not_given():
