@@ -7,11 +7,14 @@ per screening of these sites never enrolled (a screen failure, or a screening in
 number, its status in an annotation, only its screening event), read in chunks with `.values()`
 (no model instances, memory bounded by the chunk). The audit trail (`followup.export_odm_audit`):
 each ItemGroupData carries the audit record of its row's latest change, and each item every value
-it has held, in order, each with the audit record of its change (who, where, when, the reason, the
-history row): a Transactional ODM file whose last ItemData of each item is the current value. A row
-deleted outright from a form is a removal (`export_odm_audit.Removals`).
-Values are written in ODM's formats: dates and datetimes ISO 8601, numbers as text, yes/no as
-true/false; an empty value is not written.
+it has held, in order: one ItemDataAny per change, pointing (`AuditRecordID`) to the audit record
+of the change (who, where, when, the reason, the history row), kept once in ClinicalData's
+AuditRecords: a Transactional ODM file whose last ItemDataAny of each item is the current value. A
+row deleted outright from a form is a removal (`export_odm_audit.Removals`).
+Values are written in ODM's formats, as the element's text: dates and datetimes ISO 8601, numbers
+as text, yes/no as true/false; a unit as `MeasurementUnitOID`; an empty value is not written.
+ItemDataAny (ODM 1.3.2's untyped item with the attributes of the typed ones) is the one form that
+both points to a shared audit record and says that a value was emptied (`IsNull`).
 """
 from __future__ import annotations
 
@@ -25,13 +28,13 @@ from enrollment.models import Consent, Participant, PriorTherapy, Screening, Scr
 from trials.models import Arm, DoseLevel, SiteMembership
 
 from . import export_odm_meta as meta_mod
-from .export_odm_audit import (SYSTEM_USER, Audit, Removals, audit_record, removal_users, user_oid,
+from .export_odm_audit import (SYSTEM_USER, Audit, Removals, SharedRecords, removal_users, user_oid,
                                write_audit_record)
 from .export_odm_meta import (ADVERSE_EVENT, ASSESSMENT, CONSENT, ENROLMENT, FORM_AE, FORM_CONSENT, FORM_ENROLMENT,
                               FORM_INFUSION, FORM_SCREENING, FORM_VISIT, IG_SCREENING_ITEMS, IG_VISIT_ITEMS, INFUSION,
                               LAB, ODM_NS, PRIOR_THERAPY, RESCUE, SCREENING, SCREENING_LAB, SE_AE, SE_SCREENING,
                               SE_UNSCHEDULED, TRANSFUSION, VISIT, Group, Metadata, build_metadata)
-from .export_odm_xml import _ATTRIBUTE, _UNSET, _same_text, _Xml, attribute, odm_value
+from .export_odm_xml import _CONTENT, _UNSET, _same_text, _Xml, attribute, content_escaped, odm_value
 from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
 
 CHUNK = 200  # participants (or screenings not enrolled) read at once
@@ -75,7 +78,9 @@ def _write(study, sites, out, locked: bool) -> int:
     not_enrolled = Screening.objects.filter(study=study, site__in=[s.pk for s in sites], participant__isnull=True)
     _write_admin(xml, study, meta, sites, participants, not_enrolled)
     xml.start("ClinicalData", StudyOID=meta.study_oid, MetaDataVersionOID=meta.version_oid)
-    count = _ClinicalWriter(xml, meta, {s.pk: s.code for s in sites}, study).write(participants, not_enrolled)
+    writer = _ClinicalWriter(xml, meta, {s.pk: s.code for s in sites}, study)
+    count = writer.write(participants, not_enrolled)
+    writer.shared.copy_into(xml)
     if locked:
         lock = f"locked by {study.locked_by.username} at {study.locked_at.isoformat()}: {study.lock_reason}" \
             if study.locked_at else "locked"
@@ -232,8 +237,8 @@ class _ClinicalWriter:
         self.location = ""
         self.removed = Removals()
         self._field_specs: dict[str, list[tuple]] = {}
-        self._unit_refs = {symbol: f"<MeasurementUnitRef MeasurementUnitOID={attribute(oid)}/>"
-                           for symbol, oid in meta.units.items()}
+        self._unit_attributes = {symbol: f" MeasurementUnitOID={attribute(oid)}" for symbol, oid in meta.units.items()}
+        self.shared = SharedRecords()
         # What a history row holds by its id and the current row by its code (`export_odm_audit`).
         self.codes = {"arm": dict(Arm.objects.filter(study=study).values_list("id", "code")),
                       "dose_level": dict(DoseLevel.objects.filter(arm__study=study).values_list("id", "code"))}
@@ -251,6 +256,7 @@ class _ClinicalWriter:
         row["si_unit"] = self.meta.si_units.get(row.get("analyte"))
 
     def _screening_data(self, screening_ids) -> tuple:
+        self.shared.next_chunk()
         screenings = _by(Screening.objects.filter(pk__in=screening_ids).values(), "id")
         labs = _grouped(ScreeningLab.objects.filter(screening_id__in=screening_ids).order_by("analyte").values(),
                         "screening_id")
@@ -422,77 +428,82 @@ class _ClinicalWriter:
         self._group(self.meta.groups[IG_VISIT_ITEMS], assessment, audit_pk=assessment["id"])
 
     def _group(self, group: Group, row: dict, *, repeat=None, audit_pk=None) -> None:
-        """The row's ItemGroupData: each item's earlier values, then its current value
-        (`export_odm_audit`); nothing when it holds no value and never held one. What
-        `item_history` and `_item` do, inline (this loop writes every ItemData of the document)."""
+        """The row's ItemGroupData: the ItemDataAny of each change of an item's value, in the order
+        of the changes (`export_odm_audit`; inline: this loop writes every ItemData of the
+        document); nothing when it holds no value and never held one."""
         pk = audit_pk if audit_pk is not None else row.get("id")
         audit = self.audits.get(group.oid)
         history = audit.rows.get(pk) if audit is not None else None
-        items = []
-        for spec in self._fields(group):
-            f, get, key, datatype, _start = spec
-            raw = get(row) if get else row.get(key)
-            earlier, last = (), None
-            if history:
-                # `Audit.changes`: each change of the item's value, oldest first (a value equal to the
-                # one before, of a type whose equal values have the same text, is not converted again).
-                found, previous, previous_raw = [], None, _UNSET
-                for old_row in history:
+        count = 0
+        if history:
+            # The elements: each history row, oldest first, then the current row. An item's value is
+            # written at each element whose text differs from the element's before (the first: when
+            # it is not empty); a value equal to the one before, of a type whose equal values have
+            # the same text, is not converted again.
+            prefix = audit.prefix
+            ids = [prefix + str(old_row["history_id"]) for old_row in history]
+            current = len(history)
+            elements = [[] for _ in range(current + 1)]
+            for f, get, key, datatype, start in self._fields(group):
+                previous, previous_raw, written = None, _UNSET, False
+                for n, old_row in enumerate(history):
                     old_raw = get(old_row) if get else old_row.get(key)
                     if not (old_raw is previous_raw or _same_text(old_raw, previous_raw)):
-                        previous = odm_value(old_raw, datatype)
-                        if (previous != found[-1][1]) if found else (previous is not None):
-                            found.append((old_row, previous))
-                    previous_raw = old_raw
-                value = previous if raw is previous_raw or _same_text(raw, previous_raw) else odm_value(raw, datatype)
-                if found and found[-1][1] == value:
-                    last = found.pop()[0]
-                earlier = found
-            else:
-                value = odm_value(raw, datatype)
-            if value is not None or earlier:
-                items.append((spec, value, earlier, last))
-        if not items:
+                        text = odm_value(old_raw, datatype)
+                        if text != previous:
+                            elements[n].append(self._item(f, start, text, old_row, written, ids[n]))
+                            previous, written = text, True
+                        previous_raw = old_raw
+                raw = get(row) if get else row.get(key)
+                value = previous if raw is previous_raw or _same_text(raw, previous_raw) \
+                    else odm_value(raw, datatype)
+                if value != previous:
+                    elements[current].append(self._item(f, start, value, row, written, None))
+                if value is not None:
+                    count += 1
+            parts = [part for element in elements for part in element]
+        else:
+            parts = []
+            for f, get, key, datatype, start in self._fields(group):
+                value = odm_value(get(row) if get else row.get(key), datatype)
+                if value is not None:
+                    parts.append(self._item(f, start, value, row, False, None))
+                    count += 1
+        if not parts:
             return
+        self.count += count
         xml = self.xml
         xml.start("ItemGroupData", ItemGroupOID=group.oid, ItemGroupRepeatKey=repeat)
-        if audit is not None:
-            write_audit_record(xml, audit.latest(pk), audit.label, self.location)
+        if history:
+            self.shared.add(audit, pk, history, self.location)
+            write_audit_record(xml, history[-1], audit.label, self.location)
         if group.signature and row.get(group.signature[2]):
             self._signature(*group.signature, row)
-        parts, label = [], audit.label if audit is not None else None
-        for spec, value, earlier, last in items:
-            for n, (old_row, old) in enumerate(earlier):
-                parts.append(self._item(spec, old, old_row, old_row, "Insert" if n == 0 else "Update", label))
-            parts.append(self._item(spec, value, row, last, "Update" if earlier else "Insert", label))
-            if value is not None:
-                self.count += 1
         xml.raw("".join(parts))
         xml.end("ItemGroupData")
 
     def _fields(self, group: Group) -> list[tuple]:
-        """(field, its getter, its key, its data type, the ItemData's start) of each item of the group."""
+        """(field, its getter, its key, its data type, the ItemDataAny's start) of each item of the group."""
         found = self._field_specs.get(group.oid)
         if found is None:
             found = self._field_specs[group.oid] = [
-                (f, f.get, f.key, f.datatype, f"<ItemData ItemOID={attribute(f.oid)} TransactionType=\"")
+                (f, f.get, f.key, f.datatype, f"<ItemDataAny ItemOID={attribute(f.oid)} TransactionType=\"")
                 for f in group.fields]
         return found
 
-    def _item(self, spec, value, row, history, transaction: str, label) -> str:
-        """An ItemData as `_Xml` writes it: the value, the audit record of the change that set it
-        (`label`: the history's, None without history), its unit."""
-        f, start = spec[0], spec[4]
+    def _item(self, f, start: str, value, row, update: bool, record_id) -> str:
+        """An ItemDataAny: the value (an emptied one: IsNull), Insert for the item's first value and
+        Update after, the ID of the AuditRecord of the change that set it (none when the history
+        does not hold it), its unit (the unit of the row that set it)."""
+        head = start + ('Update"' if update else 'Insert"')
+        if record_id is not None:
+            head += f' AuditRecordID="{record_id}"'
         if value is None:
-            head = f'{start}{transaction}" IsNull="Yes"'
-        else:
-            head = f'{start}{transaction}" Value=' + (attribute(value) if _ATTRIBUTE.search(value) else f'"{value}"')
-        body = audit_record(history, label, self.location) if label is not None and history is not None else ""
-        if value is not None:
-            symbol = f.unit or (row.get(f.unit_key) if f.unit_key else None)
-            if symbol:
-                body += self._unit_refs.get(symbol, "")
-        return f"{head}>{body}</ItemData>" if body else f"{head}/>"
+            return f'{head} IsNull="Yes"/>'
+        symbol = f.unit or (row.get(f.unit_key) if f.unit_key else None)
+        if symbol:
+            head += self._unit_attributes.get(symbol, "")
+        return f"{head}>{content_escaped(value) if _CONTENT.search(value) else value}</ItemDataAny>"
 
     def _signature(self, definition: str, by: str, at: str, row: dict) -> None:
         xml = self.xml

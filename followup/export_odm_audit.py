@@ -1,16 +1,21 @@
 """The audit trail of the ODM export (`followup.export_odm`), read from django-simple-history.
 
 Each ItemGroupData carries the audit record of its row's latest change. Each item carries its
-whole history: one ItemData per value it has held, in order, the first with TransactionType
-"Insert", each later one "Update" (a value cleared: IsNull="Yes"), each with the AuditRecord of
-the change that set it (who, where, when, the reason, the history row); the last is the current
-value. The document is therefore a Transactional ODM file: a reader that applies the ItemData in
-order ends with the current data, and one that keeps the last ItemData of each item reads the
-current data. A row deleted outright from a form that stays (`REMOVABLE`) is an ItemGroupData with
+whole history: one ItemDataAny per value it has held, in order, the first with TransactionType
+"Insert", each later one "Update" (a value cleared: IsNull="Yes"), each pointing (`AuditRecordID`)
+to the AuditRecord of the change that set it (who, where, when, the reason, the history row), kept
+once in ClinicalData's AuditRecords (`SharedRecords`); the last is the current value, without a
+record when it was changed outside the history. The document is therefore a Transactional ODM
+file: a reader that applies the ItemDataAny in order ends with the current data, and one that
+keeps the last of each item reads the current data. The ItemDataAny of a row are in the order of
+its changes (each history row's, then the current value's when it was changed outside the history).
+A row deleted outright from a form that stays (`REMOVABLE`) is an ItemGroupData with
 TransactionType "Remove" and the audit record of its deletion, before the form's current groups.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections import defaultdict
 from xml.sax.saxutils import escape, quoteattr
 
@@ -41,6 +46,7 @@ class Audit:
 
     def __init__(self, model, ids, group: Group, *, codes=None, adapt=None, text=None):
         self.label = model.history.model._meta.label_lower
+        self.prefix = record_prefix(model)
         self.group, self.codes, self.adapt, self.text = group, codes or {}, adapt, text
         self.rows = defaultdict(list)
         keys = {f.column for f in group.fields if not is_item(f)}
@@ -87,26 +93,74 @@ def item_history(audit: Audit | None, pk, f, current: str | None) -> tuple[list,
     return changes, None  # changed outside the history: the current value has no audit record
 
 
+def record_prefix(model) -> str:
+    """The start of the ID of a shared AuditRecord of `model`'s history rows (the history id follows)."""
+    return f"AR.{model._meta.model_name}."
+
+
 def write_audit_record(xml, history, label: str, location: str) -> None:
-    """The AuditRecord of a history row, written (nothing when there is none)."""
+    """The AuditRecord of a history row, written inside its element (nothing when there is none)."""
     if history is not None:
-        xml.raw(audit_record(history, label, location))
+        xml.raw(f"<AuditRecord>{audit_content(history, label, location)}</AuditRecord>")
 
 
-def audit_record(history: dict, label: str, location: str) -> str:
-    """The AuditRecord of a history row; built once per row (every item it set carries the same)."""
+def audit_content(history: dict, label: str, location: str) -> str:
+    """What the AuditRecord of a history row holds; built once per row (the shared record and the
+    one inside its ItemGroupData are the same)."""
     text = history.get("_audit_xml")
     if text is None:
         reason = history["history_change_reason"]
         source = f"{label}:{history['history_id']}:{history['history_type']}"
         text = history["_audit_xml"] = (
-            f"<AuditRecord><UserRef UserOID={quoteattr(user_oid(history['history_user_id']))}/>"
+            f"<UserRef UserOID={quoteattr(user_oid(history['history_user_id']))}/>"
             f"<LocationRef LocationOID={quoteattr(location)}/>"
             f"<DateTimeStamp>{history['history_date'].isoformat()}</DateTimeStamp>"
             + (f"<ReasonForChange>{escape(reason)}</ReasonForChange>" if reason else "")
-            + f"<SourceID>{escape(source)}</SourceID>"
-            "</AuditRecord>")
+            + f"<SourceID>{escape(source)}</SourceID>")
     return text
+
+
+class SharedRecords:
+    """The AuditRecords the ItemData point to (`AuditRecordID`): ODM 1.3.2 keeps them in
+    ClinicalData's AuditRecords, after every SubjectData, so they are gathered in a temporary file
+    as the subjects are written (each record once: a row's history is written with its first
+    group) and copied at the end. Memory stays bounded by the chunk."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile()
+        self.parts: list[str] = []
+        self.written: set = set()
+
+    def add(self, audit: "Audit", pk, history: list, location: str) -> None:
+        key = (audit.label, pk)
+        if key in self.written:
+            return
+        self.written.add(key)
+        prefix, label = audit.prefix, audit.label
+        for row in history:
+            self.parts.append(f'<AuditRecord ID="{prefix}{row["history_id"]}">'
+                              f"{audit_content(row, label, location)}</AuditRecord>")
+        if len(self.parts) > 5000:
+            self.flush()
+
+    def flush(self) -> None:
+        self.file.write("".join(self.parts).encode("utf-8", "xmlcharrefreplace"))
+        self.parts.clear()
+
+    def next_chunk(self) -> None:
+        """A new chunk of subjects: the rows written so far are never met again."""
+        self.written.clear()
+
+    def copy_into(self, xml) -> None:
+        """The AuditRecords element, written into `xml` (nothing when no record was gathered)."""
+        self.flush()
+        if self.file.tell():
+            xml.raw("<AuditRecords>")
+            xml.flush()
+            self.file.seek(0)
+            shutil.copyfileobj(self.file, xml.out, 1 << 20)
+            xml.raw("</AuditRecords>")
+        self.file.close()
 
 
 # The records deleted outright from a form that stays (a lab value dropped, the transfusions or

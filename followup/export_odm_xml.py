@@ -75,6 +75,16 @@ def attribute(value) -> str:
     return f'"{value}"'
 
 
+_CONTENT = re.compile(r"[&<>\r]")
+_CONTENT_ENTITIES = {**_TEXT_ENTITIES, "\r": "&#13;"}
+
+
+def content_escaped(value: str) -> str:
+    """An item's value escaped as an element's text: a carriage return kept as a reference (an XML
+    reader would turn it into a line feed), other white space as it is."""
+    return _CONTENT.sub(lambda m: _CONTENT_ENTITIES[m.group()], value)
+
+
 def text_escaped(value) -> str:
     value = str(value)
     return _TEXT.sub(lambda m: _TEXT_ENTITIES[m.group()], value) if _TEXT.search(value) else value

@@ -1,9 +1,10 @@
-"""The ItemGroupData and ItemData loop of the ODM writer (`export_odm._ClinicalWriter._group`, each
-item's history and ItemData built inline) writes the very document the straightforward writer
-wrote before it (kept here as the reference: an item's history through `export_odm_audit`, each
-element through `_Xml`), on a study with every kind of history: values corrected with a reason,
-a value cleared, a value changed outside the history, rows deleted (removals), study-defined
-items, texts that need escaping, units, signatures, and screenings never enrolled."""
+"""The ItemGroupData and ItemDataAny loop of the ODM writer (`export_odm._ClinicalWriter._group`,
+each item's history worked out inline and its changes written in their order) writes the very
+document the straightforward writer does (kept here as the reference: an item's history through
+`export_odm_audit.item_history`, its ItemDataAny placed at the change that set it), on a study with
+every kind of history: values corrected with a reason, a value cleared, a value changed outside the
+history, rows deleted (removals), study-defined items, texts that need escaping, units, signatures,
+and screenings never enrolled."""
 import re
 from dataclasses import fields
 
@@ -27,41 +28,43 @@ from .test_export_odm import CODE, assert_valid, export, recorded, schema  # noq
 def reference_group(self, group, row, *, repeat=None, audit_pk=None) -> None:
     pk = audit_pk if audit_pk is not None else row.get("id")
     audit = self.audits.get(group.oid)
-    items = []
-    for f in group.fields:
+    history = (audit.rows.get(pk) or []) if audit is not None else []
+    place = {row_["history_id"]: n for n, row_ in enumerate(history)}
+    written = []  # (the change's place: its history row's, or after them; the item's place; the ItemDataAny)
+    for order, f in enumerate(group.fields):
         value = odm_value(f.value(row), f.datatype)
         earlier, last = item_history(audit, pk, f, value)
-        if value is not None or earlier:
-            items.append((f, value, earlier, last))
-    if not items:
+        changes = list(earlier) + ([(last, value)] if value is not None or earlier else [])
+        for n, (change, text) in enumerate(changes):
+            at = place[change["history_id"]] if change is not None else len(history)
+            record_id = f"{audit.prefix}{change['history_id']}" if change is not None else None
+            written.append((at, order, reference_item(self, f, text, change if change is not None else row,
+                                                      record_id, "Insert" if n == 0 else "Update")))
+        if value is not None:
+            self.count += 1
+    if not written:
         return
     self.xml.start("ItemGroupData", ItemGroupOID=group.oid, ItemGroupRepeatKey=repeat)
-    if audit is not None:
+    if history:
+        self.shared.add(audit, pk, history, self.location)
         write_audit_record(self.xml, audit.latest(pk), audit.label, self.location)
     if group.signature and row.get(group.signature[2]):
         self._signature(*group.signature, row)
-    for f, value, earlier, last in items:
-        for n, (history, old) in enumerate(earlier):
-            reference_item(self, f, old, history, history, "Insert" if n == 0 else "Update", audit)
-        reference_item(self, f, value, row, last, "Update" if earlier else "Insert", audit)
-        if value is not None:
-            self.count += 1
+    self.xml.raw("".join(text for *_, text in sorted(written, key=lambda w: w[:2])))
     self.xml.end("ItemGroupData")
 
 
-def reference_item(self, f, value, row, history, transaction, audit) -> None:
-    xml = self.xml
+def reference_item(self, f, value, row, record_id, transaction) -> str:
+    text = f'<ItemDataAny ItemOID={attribute(f.oid)} TransactionType="{transaction}"'
+    if record_id is not None:
+        text += f" AuditRecordID={attribute(record_id)}"
     if value is None:
-        xml.raw(f'<ItemData ItemOID={attribute(f.oid)} TransactionType="{transaction}" IsNull="Yes"')
-    else:
-        xml.raw(f'<ItemData ItemOID={attribute(f.oid)} TransactionType="{transaction}" Value={attribute(value)}')
-    xml.pending = True
-    if audit is not None:
-        write_audit_record(xml, history, audit.label, self.location)
+        return text + ' IsNull="Yes"/>'
     symbol = f.unit or (row.get(f.unit_key) if f.unit_key else None)
-    if value is not None and symbol and symbol in self.meta.units:
-        xml.raw(f"<MeasurementUnitRef MeasurementUnitOID={attribute(self.meta.units[symbol])}/>")
-    xml.end("ItemData")
+    if symbol and symbol in self.meta.units:
+        text += f" MeasurementUnitOID={attribute(self.meta.units[symbol])}"
+    escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return f"{text}>{escaped}</ItemDataAny>"
 
 
 def _timeless(document: bytes) -> bytes:
@@ -95,7 +98,8 @@ def test_the_document_is_the_reference_writers(schema, recorded, coordinator, mo
     assert count == before_count > 0
     assert _timeless(document) == _timeless(before)
     # The fixture holds what the loop must get right.
-    for piece in (b'TransactionType="Update" IsNull="Yes"', b'TransactionType="Remove"', b"<MeasurementUnitRef",
-                  b'Value="a &amp; b &lt; c &gt; &quot;d&quot;&#10;line&#9;tab \xe6\x9c\xab"', b'Value="A&amp;B"',
+    for piece in (b'TransactionType="Update" AuditRecordID="AR.assessment.', b'IsNull="Yes"/>',
+                  b'TransactionType="Remove"', b' MeasurementUnitOID="MU.',
+                  b'>a &amp; b &lt; c &gt; "d"\nline\ttab \xe6\x9c\xab</ItemDataAny>', b'>A&amp;B</ItemDataAny>',
                   b"&lt;another&gt;", b"IT.ITEM.TREG", b"<Signature>", failure.number.encode()):
         assert piece in document, piece
