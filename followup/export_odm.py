@@ -6,11 +6,11 @@ the users and sites (AdminData), then one SubjectData per participant of the giv
 per screening of these sites never enrolled (a screen failure, or a screening in progress: keyed by its screening
 number, its status in an annotation, only its screening event), read in chunks with `.values()`
 (no model instances, memory bounded by the chunk). The audit trail (`followup.export_odm_audit`):
-each ItemGroupData carries the audit record of its row's latest change, and each item every value
-it has held, in order: one ItemDataAny per change, pointing (`AuditRecordID`) to the audit record
-of the change (who, where, when, the reason, the history row), kept once in ClinicalData's
-AuditRecords: a Transactional ODM file whose last ItemDataAny of each item is the current value. A
-row deleted outright from a form is a removal (`export_odm_audit.Removals`).
+each item carries every value it has held: one ItemDataAny per change, in the order of the
+changes, pointing (`AuditRecordID`) to the audit record of the change (who, where, when, the
+reason, the history row); ClinicalData's AuditRecords hold one for each history row of every
+exported record: a Transactional ODM file whose last ItemDataAny of each item is the current value.
+A row deleted outright from a form is a removal (`export_odm_audit.Removals`).
 Values are written in ODM's formats, as the element's text: dates and datetimes ISO 8601, numbers
 as text, yes/no as true/false; a unit as `MeasurementUnitOID`; an empty value is not written.
 ItemDataAny (ODM 1.3.2's untyped item with the attributes of the typed ones) is the one form that
@@ -28,8 +28,7 @@ from enrollment.models import Consent, Participant, PriorTherapy, Screening, Scr
 from trials.models import Arm, DoseLevel, SiteMembership
 
 from . import export_odm_meta as meta_mod
-from .export_odm_audit import (SYSTEM_USER, Audit, Removals, SharedRecords, removal_users, user_oid,
-                               write_audit_record)
+from .export_odm_audit import SYSTEM_USER, Audit, Removals, removal_users, user_oid, write_audit_records
 from .export_odm_meta import (ADVERSE_EVENT, ASSESSMENT, CONSENT, ENROLMENT, FORM_AE, FORM_CONSENT, FORM_ENROLMENT,
                               FORM_INFUSION, FORM_SCREENING, FORM_VISIT, IG_SCREENING_ITEMS, IG_VISIT_ITEMS, INFUSION,
                               LAB, ODM_NS, PRIOR_THERAPY, RESCUE, SCREENING, SCREENING_LAB, SE_AE, SE_SCREENING,
@@ -55,6 +54,17 @@ _SCREENING_RECORDS = ((Screening, "pk"), (ScreeningLab, "screening"), (PriorTher
                       (Consent, "screening"))
 
 
+def _audited(participants, not_enrolled):
+    """(model, its exported records, the path from its history rows to their subject's site code)
+    of each audited model, for the AuditRecords (`export_odm_audit.write_audit_records`)."""
+    for model, path in _AUDITED:
+        yield (model, model.objects.filter(**{f"{path}__in": participants.values("pk")}),
+               "site__code" if path == "pk" else f"{path}__site__code")
+    for model, path in _SCREENING_RECORDS:
+        yield (model, model.objects.filter(**{f"{path}__in": not_enrolled.values("pk")}),
+               "site__code" if path == "pk" else f"{path}__site__code")
+
+
 def write_odm(study, *, sites, out, locked: bool) -> int:
     """Write the ODM 1.3.2 document of `study`, restricted to the participants of `sites`, into the
     binary file `out`; return the number of ItemData written."""
@@ -78,9 +88,8 @@ def _write(study, sites, out, locked: bool) -> int:
     not_enrolled = Screening.objects.filter(study=study, site__in=[s.pk for s in sites], participant__isnull=True)
     _write_admin(xml, study, meta, sites, participants, not_enrolled)
     xml.start("ClinicalData", StudyOID=meta.study_oid, MetaDataVersionOID=meta.version_oid)
-    writer = _ClinicalWriter(xml, meta, {s.pk: s.code for s in sites}, study)
-    count = writer.write(participants, not_enrolled)
-    writer.shared.copy_into(xml)
+    count = _ClinicalWriter(xml, meta, {s.pk: s.code for s in sites}, study).write(participants, not_enrolled)
+    write_audit_records(xml, _audited(participants, not_enrolled))
     if locked:
         lock = f"locked by {study.locked_by.username} at {study.locked_at.isoformat()}: {study.lock_reason}" \
             if study.locked_at else "locked"
@@ -173,13 +182,8 @@ def _yes(flag: bool) -> str:
 
 def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants, not_enrolled) -> None:
     user_ids = set()
-    for model, path in _AUDITED:
-        current = model.objects.filter(**{f"{path}__in": participants.values("pk")}).values("pk")
-        user_ids.update(model.history.filter(id__in=current, history_user__isnull=False)
-                        .order_by().values_list("history_user_id", flat=True).distinct())
-    for model, path in _SCREENING_RECORDS:
-        current = model.objects.filter(**{f"{path}__in": not_enrolled.values("pk")}).values("pk")
-        user_ids.update(model.history.filter(id__in=current, history_user__isnull=False)
+    for model, current, _site in _audited(participants, not_enrolled):
+        user_ids.update(model.history.filter(id__in=current.values("pk"), history_user__isnull=False)
                         .order_by().values_list("history_user_id", flat=True).distinct())
     user_ids.update(removal_users(participants, not_enrolled))
     user_ids.update(not_enrolled.filter(eligibility_confirmed_by__isnull=False)
@@ -238,7 +242,7 @@ class _ClinicalWriter:
         self.removed = Removals()
         self._field_specs: dict[str, list[tuple]] = {}
         self._unit_attributes = {symbol: f" MeasurementUnitOID={attribute(oid)}" for symbol, oid in meta.units.items()}
-        self.shared = SharedRecords()
+
         # What a history row holds by its id and the current row by its code (`export_odm_audit`).
         self.codes = {"arm": dict(Arm.objects.filter(study=study).values_list("id", "code")),
                       "dose_level": dict(DoseLevel.objects.filter(arm__study=study).values_list("id", "code"))}
@@ -256,7 +260,6 @@ class _ClinicalWriter:
         row["si_unit"] = self.meta.si_units.get(row.get("analyte"))
 
     def _screening_data(self, screening_ids) -> tuple:
-        self.shared.next_chunk()
         screenings = _by(Screening.objects.filter(pk__in=screening_ids).values(), "id")
         labs = _grouped(ScreeningLab.objects.filter(screening_id__in=screening_ids).order_by("analyte").values(),
                         "screening_id")
@@ -474,9 +477,6 @@ class _ClinicalWriter:
         self.count += count
         xml = self.xml
         xml.start("ItemGroupData", ItemGroupOID=group.oid, ItemGroupRepeatKey=repeat)
-        if history:
-            self.shared.add(audit, pk, history, self.location)
-            write_audit_record(xml, history[-1], audit.label, self.location)
         if group.signature and row.get(group.signature[2]):
             self._signature(*group.signature, row)
         xml.raw("".join(parts))

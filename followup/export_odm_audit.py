@@ -1,10 +1,10 @@
 """The audit trail of the ODM export (`followup.export_odm`), read from django-simple-history.
 
-Each ItemGroupData carries the audit record of its row's latest change. Each item carries its
-whole history: one ItemDataAny per value it has held, in order, the first with TransactionType
+Each item carries its whole history: one ItemDataAny per value it has held, in order, the first with TransactionType
 "Insert", each later one "Update" (a value cleared: IsNull="Yes"), each pointing (`AuditRecordID`)
 to the AuditRecord of the change that set it (who, where, when, the reason, the history row), kept
-once in ClinicalData's AuditRecords (`SharedRecords`); the last is the current value, without a
+once in ClinicalData's AuditRecords (`write_audit_records`: one for each history row of every
+exported record, the row's changes that set no value included); the last is the current value, without a
 record when it was changed outside the history. The document is therefore a Transactional ODM
 file: a reader that applies the ItemDataAny in order ends with the current data, and one that
 keeps the last of each item reads the current data. The ItemDataAny of a row are in the order of
@@ -14,12 +14,13 @@ TransactionType "Remove" and the audit record of its deletion, before the form's
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections import defaultdict
+from datetime import datetime, timezone as dt_timezone
 from xml.sax.saxutils import escape, quoteattr
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import F, Q
+from django.utils import timezone
 
 from enrollment.models import PriorTherapy, ScreeningLab
 
@@ -39,7 +40,7 @@ def is_item(f) -> bool:
 
 class Audit:
     """The history rows of one model's records, read in one statement for a chunk of records: per
-    record, the latest change; per item, each change of its value.
+    item, each change of its value.
 
     `codes` turns a foreign key of a history row into what the current row holds ({key: {id: code}},
     e.g. the dose level's code), `adapt` adds what the writer derives (the SI unit of a lab value)."""
@@ -64,10 +65,6 @@ class Audit:
             if self.adapt is not None:
                 self.adapt(row)
             self.rows[row["id"]].append(row)
-
-    def latest(self, pk):
-        rows = self.rows.get(pk)
-        return rows[-1] if rows else None
 
     def changes(self, pk, f) -> list[tuple[dict, str | None]]:
         """(history row, ODM text) of each change of the item's value, oldest first; a value never
@@ -98,69 +95,49 @@ def record_prefix(model) -> str:
     return f"AR.{model._meta.model_name}."
 
 
-def write_audit_record(xml, history, label: str, location: str) -> None:
-    """The AuditRecord of a history row, written inside its element (nothing when there is none)."""
-    if history is not None:
-        xml.raw(f"<AuditRecord>{audit_content(history, label, location)}</AuditRecord>")
+def write_audit_record(xml, history: dict, label: str, location: str) -> None:
+    """The AuditRecord of a history row, written inside its element (a removal's)."""
+    content = record_content(history["history_id"], history["history_date"], history["history_user_id"],
+                             history["history_change_reason"], history["history_type"], label, location)
+    xml.raw(f"<AuditRecord>{content}</AuditRecord>")
 
 
-def audit_content(history: dict, label: str, location: str) -> str:
-    """What the AuditRecord of a history row holds; built once per row (the shared record and the
-    one inside its ItemGroupData are the same)."""
-    text = history.get("_audit_xml")
-    if text is None:
-        reason = history["history_change_reason"]
-        source = f"{label}:{history['history_id']}:{history['history_type']}"
-        text = history["_audit_xml"] = (
-            f"<UserRef UserOID={quoteattr(user_oid(history['history_user_id']))}/>"
-            f"<LocationRef LocationOID={quoteattr(location)}/>"
-            f"<DateTimeStamp>{history['history_date'].isoformat()}</DateTimeStamp>"
+def record_content(history_id, at, user, reason, kind, label: str, location: str) -> str:
+    """What the AuditRecord of a history row holds: who, where, when, the reason, the history row."""
+    return (f"<UserRef UserOID={quoteattr(user_oid(user))}/><LocationRef LocationOID={quoteattr(location)}/>"
+            f"<DateTimeStamp>{_aware(at).isoformat()}</DateTimeStamp>"
             + (f"<ReasonForChange>{escape(reason)}</ReasonForChange>" if reason else "")
-            + f"<SourceID>{escape(source)}</SourceID>")
-    return text
+            + f"<SourceID>{escape(f'{label}:{history_id}:{kind}')}</SourceID>")
 
 
-class SharedRecords:
-    """The AuditRecords the ItemData point to (`AuditRecordID`): ODM 1.3.2 keeps them in
-    ClinicalData's AuditRecords, after every SubjectData, so they are gathered in a temporary file
-    as the subjects are written (each record once: a row's history is written with its first
-    group) and copied at the end. Memory stays bounded by the chunk."""
+def write_audit_records(xml, scopes) -> None:
+    """ClinicalData's AuditRecords: one AuditRecord (ID `record_prefix` and the history id) for each
+    history row of every exported record, which its ItemDataAny point to. `scopes`: (model, its
+    exported records, the path from such a record to the site of its subject). Read in one
+    statement per scope, in blocks (a server-side cursor on PostgreSQL)."""
+    xml.start("AuditRecords")
+    for model, current, site in scopes:
+        prefix, label = record_prefix(model), model.history.model._meta.label_lower
+        subjects, params = current.values(record=F("pk"), site_code=F(site)).query.sql_with_params()
+        history = connection.ops.quote_name(model.history.model._meta.db_table)
+        sql = (f"SELECT h.history_id, h.history_date, h.history_user_id, h.history_change_reason, h.history_type, "
+               f"s.site_code FROM {history} h JOIN ({subjects}) s ON s.record = h.id ORDER BY h.history_id")
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(5000):
+                xml.raw("".join(
+                    f'<AuditRecord ID="{prefix}{history_id}">'
+                    f"{record_content(history_id, at, user, reason, kind, label, 'LOC.' + code)}</AuditRecord>"
+                    for history_id, at, user, reason, kind, code in rows))
+                xml.flush()
+    xml.end("AuditRecords")
 
-    def __init__(self):
-        self.file = tempfile.TemporaryFile()
-        self.parts: list[str] = []
-        self.written: set = set()
 
-    def add(self, audit: "Audit", pk, history: list, location: str) -> None:
-        key = (audit.label, pk)
-        if key in self.written:
-            return
-        self.written.add(key)
-        prefix, label = audit.prefix, audit.label
-        for row in history:
-            self.parts.append(f'<AuditRecord ID="{prefix}{row["history_id"]}">'
-                              f"{audit_content(row, label, location)}</AuditRecord>")
-        if len(self.parts) > 5000:
-            self.flush()
-
-    def flush(self) -> None:
-        self.file.write("".join(self.parts).encode("utf-8", "xmlcharrefreplace"))
-        self.parts.clear()
-
-    def next_chunk(self) -> None:
-        """A new chunk of subjects: the rows written so far are never met again."""
-        self.written.clear()
-
-    def copy_into(self, xml) -> None:
-        """The AuditRecords element, written into `xml` (nothing when no record was gathered)."""
-        self.flush()
-        if self.file.tell():
-            xml.raw("<AuditRecords>")
-            xml.flush()
-            self.file.seek(0)
-            shutil.copyfileobj(self.file, xml.out, 1 << 20)
-            xml.raw("</AuditRecords>")
-        self.file.close()
+def _aware(at):
+    """A date-time read by a raw statement as Django reads it (SQLite gives it without its zone)."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return timezone.make_aware(at, dt_timezone.utc) if timezone.is_naive(at) else at
 
 
 # The records deleted outright from a form that stays (a lab value dropped, the transfusions or

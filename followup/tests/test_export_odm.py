@@ -23,7 +23,7 @@ from followup import export_odm, exports
 from followup import export_odm_meta as meta
 from followup.export_odm import write_odm
 from followup.export_odm_xml import odm_value
-from followup.models import Assessment
+from followup.models import Assessment, LabResult
 from followup.services import KEEP, AssessmentInput, assessment_update
 from followup.tests.export_support import SCREENING_ANSWERS, VISIT_ANSWERS, fixture_study
 from followup.tests.factories import AdverseEventFactory, AssessmentFactory
@@ -247,6 +247,28 @@ def test_audit_records_carry_who_when_and_the_reason(recorded, coordinator):
     assert user.find("odm:LoginName", NS).text == coordinator.username
     assert root.find(".//odm:AdminData/odm:Location[@OID='LOC.PUMCH']", NS) is not None
     assert root.find(".//odm:SubjectData/odm:SiteRef", NS).get("LocationOID") == "LOC.PUMCH"
+
+
+def test_every_change_of_the_exported_records_is_one_audit_record_the_values_point_to(schema, recorded):
+    """ClinicalData's AuditRecords hold one record for each history row of the exported records
+    (IDs unique, the schema checks that each AuditRecordID names one), and a value points to a
+    change of its own row."""
+    study = recorded.study
+    document, _ = export(study, study.sites.all())
+    assert_valid(schema, document)
+    participants = Participant.objects.filter(study=study)
+    expected = set()
+    for model, path in export_odm._AUDITED:
+        current = model.objects.filter(**{f"{path}__in": participants.values("pk")}).values("pk")
+        expected |= {f"AR.{model._meta.model_name}.{pk}"
+                     for pk in model.history.filter(id__in=current).values_list("history_id", flat=True)}
+    assert set(_records(document)) == expected
+    lab = LabResult.objects.get(assessment__participant=recorded, analyte="PLT")
+    changes = {f"AR.labresult.{pk}" for pk in lab.history.values_list("history_id", flat=True)}
+    visit = (recorded.study_number, "SE.VISIT.D-1", None, meta.FORM_VISIT, None, meta.LAB.oid, "PLT")
+    pointed = {item.get("AuditRecordID") for key, items in item_data(document, history=True).items()
+               if key[:-1] == visit for item in items}
+    assert pointed and pointed <= changes
 
 
 def xh_opened(study):

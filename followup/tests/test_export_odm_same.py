@@ -16,7 +16,7 @@ from enrollment.tests.support import REFRACTORY, screened_on
 from enrollment import services as enrolment
 from followup import export_odm
 from followup.export_odm_xml import attribute, odm_value
-from followup.export_odm_audit import item_history, write_audit_record
+from followup.export_odm_audit import item_history
 from followup.models import Assessment
 from followup.services import KEEP, AssessmentInput, assessment_update
 from trials.models import Site
@@ -45,9 +45,6 @@ def reference_group(self, group, row, *, repeat=None, audit_pk=None) -> None:
     if not written:
         return
     self.xml.start("ItemGroupData", ItemGroupOID=group.oid, ItemGroupRepeatKey=repeat)
-    if history:
-        self.shared.add(audit, pk, history, self.location)
-        write_audit_record(self.xml, audit.latest(pk), audit.label, self.location)
     if group.signature and row.get(group.signature[2]):
         self._signature(*group.signature, row)
     self.xml.raw("".join(text for *_, text in sorted(written, key=lambda w: w[:2])))
