@@ -15,10 +15,11 @@ Every write of a participant, of their screening, infusions or adverse events ma
 by database triggers, with the data version its commit raised (`followup.signoff_models.DashboardMark`),
 whatever the write path. A read (`moved`) finds the sums and reads the participants marked after the
 version they were kept at (and those this transaction marked): when one of them is shown and was not,
-or was and is not, or their values moved (an enrolment, a withdrawal, a new status, disease, group or
-number), the sums are built again. Otherwise it reads the snapshot's row with its marks of changed
-results, and computes again (`followup.outcomes.current_with_fresh`) only the participants marked
-since the count the sums cover and those computed again when they were kept: every other
+or was and is not, or their values moved (an enrolment, a withdrawal, a new status, disease, sex,
+group, site or number), they are shown as they are now and their contributions counted again (the
+sums then kept again). It reads the snapshot's row with its marks of changed results, and computes
+again (`followup.outcomes.current_with_fresh`) those participants, the participants marked since the
+count the sums cover and those computed again when they were kept: every other
 participant's result is the one counted (the outcomes task rewrites only marked participants' results,
 and those whose group, disease or sex moved, which marks them). It gives up (None: the whole part is
 built again, and the sums kept anew) when the marks of changed results were cleared after that count,
@@ -158,10 +159,17 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
     changed = marked_since(study, base.version)
     if len(changed) > min(MOVED_AT_MOST, max(KEEP_AGAIN, base.participants // 4)):
         return None  # many written at once (an import): built again rather than moved
+    now, reshown = {}, set()
     if changed:
         now = {one.row.pk: shown_values(one) for one in shown_of(changed)}
-        if any(now.get(pk) != base.shown.get(pk) for pk in changed):
-            return None  # enrolled, withdrawn, moved to another group, disease, site, status or number
+        # enrolled, withdrawn, moved to another group, disease, sex, site, status or number: shown
+        # as they are now, their contributions counted again below
+        reshown = {pk for pk in changed if now.get(pk) != base.shown.get(pk)}
+        for pk in reshown:
+            if pk in now:
+                base.shown[pk] = now[pk]
+            else:
+                del base.shown[pk]
     snapshot = snapshot_row(study)
     if (snapshot is None or snapshot[1] != reads.configuration_digest(sets)
             or (snapshot[3] or 0) > base.covers or snapshot[0] < base.covers or snapshot[4] != base.unmarked_rewrites):
@@ -170,17 +178,22 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
     if safety_of is not None and base.safety is not None:
         safety = base.safety
         if changed:
-            safety.update(safety_of(changed))  # every participant shown among them (the same as kept)
+            safety.update(safety_of(changed))  # every participant shown among them
+            for pk in changed - now.keys():
+                safety.pop(pk, None)  # no longer shown
             version_kept = version
-    marked = changed_since(snapshot[2] or "", base.covers) | base.fresh
+    marked = changed_since(snapshot[2] or "", base.covers) | base.fresh | reshown
     tally, results = base.tally, {}
     if marked:
         shown = shown_of(marked)
         current = current_with_fresh(study, [s.row for s in shown], sets)
         results = current.results
         analyte_of = analytes_of(sets)
-        if any(pk in tally.of for pk in marked - {one.row.pk for one in shown}):
+        gone = marked - {one.row.pk for one in shown}
+        if any(pk in tally.of for pk in gone - (reshown - now.keys())):
             return None  # counted, and no longer shown: the participants moved since the marks were read
+        for pk in gone:
+            tally.remove(pk)  # no longer shown since the sums were kept
         for one in shown:
             tally.remove(one.row.pk)
             stored = results[str(one.row.pk)]
@@ -189,14 +202,14 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
                     one.row.pk, one.study_number, one.status, one.withdrawn_on, group_of(one.row),
                     one.row.disease, stored, today, first_of(stored[4][0]), analyte_of))
     if (len(marked) >= KEEP_AGAIN and snapshot[0] > base.covers) or (
-            version_kept != base.version and len(changed) >= KEEP_AGAIN):
+            version_kept != base.version and len(changed) >= KEEP_AGAIN) or reshown:
         # kept under the count of the marks just read (a participant marked after it is in the next
         # read's marks, whatever the results' read saw) when that count moved on, and under the data
         # version read before any data when the safety contributions were moved by its marks (a later
-        # mark is the next read's)
+        # mark is the next read's); kept with the participants shown as they are now when some moved
         keep(entry, Base(tally, base.shown, snapshot[0], base.unmarked_rewrites,
-                         frozenset(current.fresh) if marked else base.fresh, base.participants,
+                         frozenset(current.fresh) if marked else base.fresh, len(base.shown),
                          base.safety, version_kept))
     if not tally.large():
         return None
-    return Moved(tally, base.participants, results, safety)
+    return Moved(tally, len(base.shown), results, safety)

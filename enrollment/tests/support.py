@@ -45,7 +45,7 @@ def eligible_p2_screening(user, *, consented=True, birth=date(1980, 1, 1), sex="
     return screening
 
 
-def eligible_p3_screening(user, *, sex="female"):
+def eligible_p3_screening(user, *, sex="female", study="MSC-ITP-5", site=None):
     data = services.ScreeningInput(
         values={"screening_date": screened_on(), "birth_date": date(1990, 5, 1), "sex": sex, "disease": "ITP",
                 "weight_kg": 60.0, "height_cm": 165},
@@ -58,7 +58,7 @@ def eligible_p3_screening(user, *, sex="female"):
                  "stable_maintenance_therapy_4_weeks": True,
                  "childbearing_potential": False, "fertile": False, "understands_and_complies": True},
     )
-    screening = ScreeningFactory(study="MSC-ITP-5", data=data, by=user)
+    screening = ScreeningFactory(study=study, data=data, by=user, **({"site": site} if site else {}))
     assert screening.eligible is True, [c for c in screening.eligibility if c["outcome"] != "met"]
     ConsentFactory(screening=screening, by=user)
     confirm_eligibility(screening)  # enrolment waits for the investigator's signature

@@ -20,7 +20,8 @@ from django.utils import timezone
 from dosing.models import Infusion
 from enrollment.enums import WithdrawalReason
 from enrollment.models import Participant, Screening
-from enrollment.tests.support import create_screening
+from enrollment.services import participant_enrol
+from enrollment.tests.support import create_screening, eligible_p3_screening
 
 from followup import dashboard_base, outcomes
 from followup import dashboard_charts as charts
@@ -36,8 +37,9 @@ from followup.tests.dashboard_world import graded
 from followup.tests.test_dashboard_large_cohort import _rendered
 from trials.accounts import user_upsert
 from trials.audit_context import change_context
-from trials.models import Study
+from trials.models import Site, Study
 from trials.scoping import Action, site_ids_for
+from trials.tests.support import setup_update
 
 pytestmark = pytest.mark.django_db
 
@@ -174,18 +176,6 @@ def test_what_cannot_be_moved_is_built_again(cohort, monkeypatch):
     assert reads.moved == 1 and shown.outcomes
     _count(user, participants[4], by=100)
     _same(user, study, narrowed, tokens)
-    assert reads.moved == 2
-    # a participant withdrawn, another's disease changed: marked, their values moved, built again
-    withdrawn = Participant.objects.get(pk=participants[5])
-    with change_context(by=user, reason="Withdrawn"):
-        Participant.objects.filter(pk=withdrawn.pk).update(status="withdrawn", withdrawn_on=TODAY,
-                                                           withdrawal_reason=WithdrawalReason.LOST_TO_FOLLOW_UP)
-    _same(user, study, narrowed, tokens)
-    assert reads.moved == 2
-    with change_context(by=user, reason="Corrected"):
-        Screening.objects.filter(participant__pk=participants[6]).update(disease="EVANS")
-    _same(user, study, narrowed, tokens)
-    _same(user, study, dataclasses.replace(narrowed, disease="ITP"), tokens)
     assert reads.moved == 2
     # a new screening, never enrolled, moves nothing the sums read
     coordinator = user_upsert(username="screener", role="coordinator", site_code=SITES[0][0]).user
@@ -384,11 +374,11 @@ def test_an_analytes_thresholds_follow_its_diseases_codes_not_who_came_first(mon
     assert charted[0].unit == "g/L" and charted[0].counted == (3, 3)
 
 
-def test_writes_of_participants_and_screenings_mark_them_and_moved_values_build_again(cohort, monkeypatch):
+def test_writes_of_participants_and_screenings_mark_them_and_move_the_sums(cohort, monkeypatch):
     """Every write of a participant or of their screening marks them (database triggers, whatever the
-    write path); a read moves the sums when the marked participants' values are the ones kept (a
-    casebook locked), and builds them again when they moved (a new sex, a participant moved to a site
-    the filter does not show)."""
+    write path); a read moves the sums by the marked participants, whether their values are the ones
+    kept (a casebook locked) or moved (a new sex, a participant moved to a site the filter does not
+    show)."""
     study, user = cohort
     monkeypatch.setattr(charts, "INDIVIDUAL_LIMIT", 5)  # one site's participants a large cohort
     reads = Reads(monkeypatch)
@@ -412,17 +402,77 @@ def test_writes_of_participants_and_screenings_mark_them_and_moved_values_build_
     _committed()
     assert changed.pk in dashboard_base.marked_since(study, version)
     _same(user, study, one_site, tokens)
-    assert reads.moved == 1
+    assert reads.moved == 2
     other_site = next(pk for pk in _everyone(user).site_ids if pk != one_site.site_ids[0])
     with change_context(by=user, reason="Transferred"):
         Participant.objects.filter(pk=moved_away.pk).update(site_id=other_site, sequence=10_000)
     _committed()
     _same(user, study, one_site, tokens)
-    assert reads.moved == 1
+    assert reads.moved == 3
     _count(user, shown[3].pk, by=100)
     _committed()
-    _same(user, study, one_site, tokens)  # kept anew by the last build: moved again
-    assert reads.moved == 2
+    _same(user, study, one_site, tokens)
+    assert reads.moved == 4
+
+
+def test_enrolments_withdrawals_and_moved_participants_move_the_sums_and_the_safety_tables(client, cohort,
+                                                                                          monkeypatch):
+    """A participant enrolled, withdrawn, with another disease, moved into or out of the sites shown:
+    the first read moves the kept sums and the safety tables (shown as they are now, their
+    contributions counted again), figure for figure the page built from every participant, and
+    keeps them again; the participants' count follows."""
+    study, user = cohort
+    monkeypatch.setattr(charts, "INDIVIDUAL_LIMIT", 5)  # one site's participants a large cohort
+    reads = Reads(monkeypatch)
+    one_site = DashboardFilter(site_ids=_everyone(user).site_ids[:1])
+    site_id = one_site.site_ids[0]
+    site = Site.objects.get(pk=site_id)
+    coordinator = user_upsert(username="enroller", role="coordinator", site_code=site.code).user
+    setup_update(Study.objects.filter(pk=study.pk), enrolment_target=200)  # room for one more
+    screening = _eligible(study, site, coordinator)
+    tokens = tokens_of(study)
+    dashboard(user, study, one_site, today=TODAY, tokens=tokens)  # every part: the safety tables kept too
+    entry = dashboard_base.key(user, study, one_site, tokens, TODAY)
+    shown = list(Participant.objects.filter(study=study, site_id=site_id).order_by("pk"))
+    elsewhere = Participant.objects.filter(study=study).exclude(site_id=site_id).order_by("pk")
+    treated = set(_charted(study))
+    withdrawn = next(p for p in shown if p.pk in treated)
+    other_disease = next(p for p in shown if p.pk in treated and p.pk != withdrawn.pk)
+    leaving = next(p for p in reversed(shown) if p.pk in treated)
+    arriving = next(p for p in elsewhere if p.pk in treated)
+
+    def moved_and_same(count_before):
+        _committed()
+        moved = dashboard(user, study, one_site, today=TODAY, tokens=tokens)
+        built = dashboard(user, study, one_site, today=TODAY)
+        _same_as_built(moved, built)
+        for name in ("adverse_events", "serious", "dlts"):
+            assert getattr(moved, name) == getattr(built, name), name
+        assert reads.moved == count_before + 1
+        assert cache.get(entry).participants == built.participants  # kept again with the participants now
+        return moved
+
+    with change_context(by=user, reason="Withdrawn"):
+        Participant.objects.filter(pk=withdrawn.pk).update(status="withdrawn", withdrawn_on=TODAY,
+                                                           withdrawal_reason=WithdrawalReason.LOST_TO_FOLLOW_UP)
+    first = moved_and_same(0)
+    with change_context(by=user, reason="Corrected"):
+        Screening.objects.filter(participant=other_disease).update(disease="EVANS")
+    moved_and_same(1)
+    with change_context(by=user, reason="Transferred"):
+        Participant.objects.filter(pk=leaving.pk).update(site_id=elsewhere[0].site_id, sequence=10_000)
+    assert moved_and_same(2).participants == first.participants - 1
+    with change_context(by=user, reason="Transferred"):
+        Participant.objects.filter(pk=arriving.pk).update(site_id=site_id, sequence=10_001)
+    graded(arriving, user, "Fever", 3, serious=True)  # with a serious event: in the safety tables
+    assert moved_and_same(3).participants == first.participants
+    enrolled = participant_enrol(screening=screening.pk, by=coordinator)  # today (after the consent)
+    assert moved_and_same(4).participants == first.participants + 1 and enrolled.site_id == site_id
+
+
+def _eligible(study, site, coordinator):
+    """An eligible, consented and confirmed screening of the synthetic study (its protocol is P3's)."""
+    return eligible_p3_screening(coordinator, study=study.code, site=site.code)
 
 
 def test_sums_that_do_not_hold_what_they_were_given_are_built_again(cohort, monkeypatch):
