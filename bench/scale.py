@@ -4,8 +4,8 @@ beside a floor measured in the same run: the outcomes computation, full and afte
 the p95, median and statement count of each study page (participant page, study page, participants list,
 grid, worklist, dashboard) for a bench investigator at every site of the synthetic study, and the
 dashboard's first read after a write (its cache built again: `followup.dashboard_cache`): a new count,
-before and after the outcomes task stored its result, and an adverse event (the safety tables built
-again). A last
+before and after the outcomes task stored its result, an adverse event (the safety tables moved),
+a withdrawal (the participants shown moved). A last
 table sets the pages' statement counts side by side: a page's count must not grow with N.
 
     DATABASE_URL=postgres://... DEBUG=1 .venv/bin/python bench/scale.py --sizes 5 1000 10000 [--repeat 20]
@@ -38,6 +38,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from enrollment.enums import WithdrawalReason  # noqa: E402
 from enrollment.models import Participant  # noqa: E402
 from followup.models import AdverseEvent, LabResult  # noqa: E402
 from followup.outcomes import outcomes_compute, outcomes_refresh  # noqa: E402
@@ -201,6 +202,21 @@ def figures(study, args, user, client) -> dict[str, int]:
                 median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
                                      one_event_edit, min(args.repeat, 10))
                 print(f"  {'  ... after an adverse event':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")
+            states = iter(range(1_000_000))
+            status = participant.status
+
+            def one_withdrawal():
+                """The participant withdrawn, or back to their status (a withdrawal recorded in error):
+                the participants shown moved (their status), the sums moved by them."""
+                withdrawn = next(states) % 2 == 0
+                with change_context(by=user, reason="Benchmark correction"):
+                    Participant.objects.filter(pk=participant.pk).update(
+                        status="withdrawn" if withdrawn else status,
+                        withdrawn_on=timezone.localdate() if withdrawn else None,
+                        withdrawal_reason=WithdrawalReason.LOST_TO_FOLLOW_UP if withdrawn else "")
+            median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
+                                 one_withdrawal, min(args.repeat, 10))
+            print(f"  {'  ... after a withdrawal (new)':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")
     return counts
 
 

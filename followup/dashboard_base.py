@@ -16,10 +16,10 @@ by database triggers, with the data version its commit raised (`followup.signoff
 whatever the write path. A read (`moved`) finds the sums and reads the participants marked after the
 version they were kept at (and those this transaction marked): when one of them is shown and was not,
 or was and is not, or their values moved (an enrolment, a withdrawal, a new status, disease, sex,
-group, site or number), they are shown as they are now and their contributions counted again (the
-sums then kept again). It reads the snapshot's row with its marks of changed results, and computes
-again (`followup.outcomes.current_with_fresh`) those participants, the participants marked since the
-count the sums cover and those computed again when they were kept: every other
+group, site or number), they are shown as they are now and their contributions counted again. It
+reads the snapshot's row with its marks of changed results, and computes again
+(`followup.outcomes.current_with_fresh`) those participants, the participants marked since the count
+the sums cover and those computed again when they were kept: every other
 participant's result is the one counted (the outcomes task rewrites only marked participants' results,
 and those whose group, disease or sex moved, which marks them). It gives up (None: the whole part is
 built again, and the sums kept anew) when the marks of changed results were cleared after that count,
@@ -202,11 +202,12 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
                     one.row.pk, one.study_number, one.status, one.withdrawn_on, group_of(one.row),
                     one.row.disease, stored, today, first_of(stored[4][0]), analyte_of))
     if (len(marked) >= KEEP_AGAIN and snapshot[0] > base.covers) or (
-            version_kept != base.version and len(changed) >= KEEP_AGAIN) or reshown:
+            version_kept != base.version and len(changed) >= KEEP_AGAIN) or len(reshown) >= KEEP_AGAIN:
         # kept under the count of the marks just read (a participant marked after it is in the next
         # read's marks, whatever the results' read saw) when that count moved on, and under the data
         # version read before any data when the safety contributions were moved by its marks (a later
-        # mark is the next read's); kept with the participants shown as they are now when some moved
+        # mark is the next read's); kept with the participants shown as they are now when many moved
+        # (fewer are moved again by the next reads: keeping the sums costs more than moving them)
         keep(entry, Base(tally, base.shown, snapshot[0], base.unmarked_rewrites,
                          frozenset(current.fresh) if marked else base.fresh, len(base.shown),
                          base.safety, version_kept))

@@ -418,9 +418,10 @@ def test_writes_of_participants_and_screenings_mark_them_and_move_the_sums(cohor
 def test_enrolments_withdrawals_and_moved_participants_move_the_sums_and_the_safety_tables(client, cohort,
                                                                                           monkeypatch):
     """A participant enrolled, withdrawn, with another disease, moved into or out of the sites shown:
-    the first read moves the kept sums and the safety tables (shown as they are now, their
-    contributions counted again), figure for figure the page built from every participant, and
-    keeps them again; the participants' count follows."""
+    each read moves the kept sums and the safety tables by every participant marked since they were
+    kept (shown as they are now, their contributions counted again), figure for figure the page
+    built from every participant; the participants' count follows. Moved by many, they are kept
+    again with the participants as they are now."""
     study, user = cohort
     monkeypatch.setattr(charts, "INDIVIDUAL_LIMIT", 5)  # one site's participants a large cohort
     reads = Reads(monkeypatch)
@@ -449,7 +450,6 @@ def test_enrolments_withdrawals_and_moved_participants_move_the_sums_and_the_saf
         for name in ("adverse_events", "serious", "dlts"):
             assert getattr(moved, name) == getattr(built, name), name
         assert reads.moved == count_before + 1
-        assert cache.get(entry).participants == built.participants  # kept again with the participants now
         return moved
 
     with change_context(by=user, reason="Withdrawn"):
@@ -468,6 +468,12 @@ def test_enrolments_withdrawals_and_moved_participants_move_the_sums_and_the_saf
     assert moved_and_same(3).participants == first.participants
     enrolled = participant_enrol(screening=screening.pk, by=coordinator)  # today (after the consent)
     assert moved_and_same(4).participants == first.participants + 1 and enrolled.site_id == site_id
+    assert cache.get(entry).participants == first.participants  # moved by each, not kept again
+    monkeypatch.setattr(dashboard_base, "KEEP_AGAIN", 5)
+    moved_and_same(5)
+    assert cache.get(entry).participants == first.participants + 1  # kept again as they are now
+    _count(user, shown[0].pk, by=100)
+    moved_and_same(6)
 
 
 def _eligible(study, site, coordinator):
