@@ -28,7 +28,8 @@ from enrollment.models import Consent, Participant, PriorTherapy, Screening, Scr
 from trials.models import Arm, DoseLevel, SiteMembership
 
 from . import export_odm_meta as meta_mod
-from .export_odm_audit import SYSTEM_USER, Audit, Removals, removal_users, user_oid, write_audit_records
+from .export_odm_audit import (SYSTEM_USER, Audit, Removals, location_oid, removal_users, user_oid,
+                               write_audit_records)
 from .export_odm_meta import (ADVERSE_EVENT, ASSESSMENT, CONSENT, ENROLMENT, FORM_AE, FORM_CONSENT, FORM_ENROLMENT,
                               FORM_INFUSION, FORM_SCREENING, FORM_VISIT, IG_SCREENING_ITEMS, IG_VISIT_ITEMS, INFUSION,
                               LAB, ODM_NS, PRIOR_THERAPY, RESCUE, SCREENING, SCREENING_LAB, SE_AE, SE_SCREENING,
@@ -228,10 +229,6 @@ def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants, not_enro
     xml.end("AdminData")
 
 
-def location_oid(code: str) -> str:
-    return f"LOC.{code}"
-
-
 # --- clinical data ---------------------------------------------------------------------------------
 
 class _ClinicalWriter:
@@ -242,7 +239,6 @@ class _ClinicalWriter:
         self.removed = Removals()
         self._field_specs: dict[str, list[tuple]] = {}
         self._unit_attributes = {symbol: f" MeasurementUnitOID={attribute(oid)}" for symbol, oid in meta.units.items()}
-
         # What a history row holds by its id and the current row by its code (`export_odm_audit`).
         self.codes = {"arm": dict(Arm.objects.filter(study=study).values_list("id", "code")),
                       "dose_level": dict(DoseLevel.objects.filter(arm__study=study).values_list("id", "code"))}

@@ -1,16 +1,17 @@
 """The audit trail of the ODM export (`followup.export_odm`), read from django-simple-history.
 
-Each item carries its whole history: one ItemDataAny per value it has held, in order, the first with TransactionType
-"Insert", each later one "Update" (a value cleared: IsNull="Yes"), each pointing (`AuditRecordID`)
-to the AuditRecord of the change that set it (who, where, when, the reason, the history row), kept
-once in ClinicalData's AuditRecords (`write_audit_records`: one for each history row of every
-exported record, the row's changes that set no value included); the last is the current value, without a
-record when it was changed outside the history. The document is therefore a Transactional ODM
-file: a reader that applies the ItemDataAny in order ends with the current data, and one that
-keeps the last of each item reads the current data. The ItemDataAny of a row are in the order of
-its changes (each history row's, then the current value's when it was changed outside the history).
-A row deleted outright from a form that stays (`REMOVABLE`) is an ItemGroupData with
-TransactionType "Remove" and the audit record of its deletion, before the form's current groups.
+Each item carries its whole history: one ItemDataAny per value it has held, in order, the first
+with TransactionType "Insert", each later one "Update" (a value cleared: IsNull="Yes"), each
+pointing (`AuditRecordID`) to the AuditRecord of the change that set it (who, where, when, the
+reason, the history row); the last is the current value, without a record when it was changed
+outside the history. The records are kept once in ClinicalData's AuditRecords
+(`write_audit_records`: one for each history row of every exported record, the changes that set no
+exported value included). The ItemDataAny of a row are in the order of its changes (each history
+row's, then the current value's when it was changed outside the history). The document is
+therefore a Transactional ODM file: a reader that applies the ItemDataAny in order ends with the
+current data, and one that keeps the last of each item reads the current data. A row deleted
+outright from a form that stays (`REMOVABLE`) is an ItemGroupData with TransactionType "Remove" and
+the audit record of its deletion, before the form's current groups.
 """
 from __future__ import annotations
 
@@ -90,6 +91,10 @@ def item_history(audit: Audit | None, pk, f, current: str | None) -> tuple[list,
     return changes, None  # changed outside the history: the current value has no audit record
 
 
+def location_oid(code: str) -> str:
+    return f"LOC.{code}"
+
+
 def record_prefix(model) -> str:
     """The start of the ID of a shared AuditRecord of `model`'s history rows (the history id follows)."""
     return f"AR.{model._meta.model_name}."
@@ -127,7 +132,7 @@ def write_audit_records(xml, scopes) -> None:
             while rows := cursor.fetchmany(5000):
                 xml.raw("".join(
                     f'<AuditRecord ID="{prefix}{history_id}">'
-                    f"{record_content(history_id, at, user, reason, kind, label, 'LOC.' + code)}</AuditRecord>"
+                    f"{record_content(history_id, at, user, reason, kind, label, location_oid(code))}</AuditRecord>"
                     for history_id, at, user, reason, kind, code in rows))
                 xml.flush()
     xml.end("AuditRecords")
