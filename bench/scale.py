@@ -195,7 +195,7 @@ def figures(study, args, user, client) -> dict[str, int]:
                 edits = iter(range(1_000_000))
 
                 def one_event_edit():
-                    """An adverse event's description corrected: the safety tables are built again."""
+                    """An adverse event's description corrected: the safety tables move."""
                     with change_context(by=user, reason="Benchmark correction"):
                         AdverseEvent.objects.filter(pk=event.pk).update(
                             description=f"{event.description} ({next(edits)})")
@@ -203,17 +203,17 @@ def figures(study, args, user, client) -> dict[str, int]:
                                      one_event_edit, min(args.repeat, 10))
                 print(f"  {'  ... after an adverse event':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")
             states = iter(range(1_000_000))
-            status = participant.status
+            before = Participant.objects.filter(pk=participant.pk).values(
+                "status", "withdrawn_on", "withdrawal_reason").get()
 
             def one_withdrawal():
-                """The participant withdrawn, or back to their status (a withdrawal recorded in error):
+                """The participant withdrawn, or back as they were (a withdrawal recorded in error):
                 the participants shown moved (their status), the sums moved by them."""
                 withdrawn = next(states) % 2 == 0
                 with change_context(by=user, reason="Benchmark correction"):
-                    Participant.objects.filter(pk=participant.pk).update(
-                        status="withdrawn" if withdrawn else status,
-                        withdrawn_on=timezone.localdate() if withdrawn else None,
-                        withdrawal_reason=WithdrawalReason.LOST_TO_FOLLOW_UP if withdrawn else "")
+                    Participant.objects.filter(pk=participant.pk).update(**(
+                        {"status": "withdrawn", "withdrawn_on": timezone.localdate(),
+                         "withdrawal_reason": WithdrawalReason.LOST_TO_FOLLOW_UP} if withdrawn else before))
             median, worst = cold(client, url.format(participant=participant.pk, code=study.code),
                                  one_withdrawal, min(args.repeat, 10))
             print(f"  {'  ... after a withdrawal (new)':<36} p95 {worst:6.0f} ms  median {median:4.0f} ms")

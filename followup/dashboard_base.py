@@ -25,11 +25,11 @@ and those whose group, disease or sex moved, which marks them). It gives up (Non
 built again, and the sums kept anew) when the marks of changed results were cleared after that count,
 when results were stored again for participants not marked since (`OutcomeSnapshot.unmarked_rewrites`:
 a change that left no mark would show there), when the criteria are not those of the snapshot, when a
-participant counted is no longer shown, or when an analyte is no longer large (its chart then draws
-each participant). Sums that cannot be moved as kept (`followup.dashboard._moved_outcomes`) are
-forgotten and built again. The sums hold participant-level values (their counts per day): the cache
-server, as the database, is reached only by the application. The lanes of the page shown are read with
-their serious events at every read.
+participant counted stopped being shown between its two reads of the participants, or when an
+analyte is no longer large (its chart then draws each participant). Sums that cannot be moved as
+kept (`followup.dashboard._moved_outcomes`) are forgotten and built again. The sums hold
+participant-level values (their counts per day): the cache server, as the database, is reached only
+by the application. The lanes of the page shown are read with their serious events at every read.
 
 The safety part (adverse events by term and worst grade, serious events, the 3+3 counts per group) is
 kept beside them: each participant's 3+3 input and confirmed events. A read that builds it moves it by
@@ -194,7 +194,9 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
             return None  # counted, and no longer shown: the participants moved since the marks were read
         for pk in gone:
             tally.remove(pk)  # no longer shown since the sums were kept
+            base.shown.pop(pk, None)
         for one in shown:
+            base.shown[one.row.pk] = shown_values(one)  # as counted (shown since the first read too)
             tally.remove(one.row.pk)
             stored = results[str(one.row.pk)]
             if stored is not None:

@@ -56,8 +56,8 @@ _SCREENING_RECORDS = ((Screening, "pk"), (ScreeningLab, "screening"), (PriorTher
 
 
 def _audited(participants, not_enrolled):
-    """(model, its exported records, the path from its history rows to their subject's site code)
-    of each audited model, for the AuditRecords (`export_odm_audit.write_audit_records`)."""
+    """(model, its exported records, the path from such a record to its subject's site code) of each
+    audited model, for the AuditRecords (`export_odm_audit.write_audit_records`)."""
     for model, path in _AUDITED:
         yield (model, model.objects.filter(**{f"{path}__in": participants.values("pk")}),
                "site__code" if path == "pk" else f"{path}__site__code")
@@ -68,7 +68,8 @@ def _audited(participants, not_enrolled):
 
 def write_odm(study, *, sites, out, locked: bool) -> int:
     """Write the ODM 1.3.2 document of `study`, restricted to the participants of `sites`, into the
-    binary file `out`; return the number of ItemData written."""
+    binary file `out`; return the number of current values written (an item's earlier values and
+    emptied ones are not counted)."""
     with translation.override("en"):
         return _write(study, list(sites), out, locked)
 

@@ -19,6 +19,7 @@ from collections import defaultdict
 from datetime import datetime, timezone as dt_timezone
 from xml.sax.saxutils import escape, quoteattr
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
@@ -47,7 +48,6 @@ class Audit:
     e.g. the dose level's code), `adapt` adds what the writer derives (the SI unit of a lab value)."""
 
     def __init__(self, model, ids, group: Group, *, codes=None, adapt=None, text=None):
-        self.label = model.history.model._meta.label_lower
         self.prefix = record_prefix(model)
         self.group, self.codes, self.adapt, self.text = group, codes or {}, adapt, text
         self.rows = defaultdict(list)
@@ -58,8 +58,7 @@ class Audit:
         wanted = [k for k in keys if k in names] + [k + "_id" for k in keys if k + "_id" in names]
         for row in (model.history.filter(id__in=ids)
                     .order_by("id", "history_date", "history_id")
-                    .values("id", "history_id", "history_date", "history_user_id", "history_change_reason",
-                            "history_type", *wanted).iterator()):
+                    .values("id", "history_id", *wanted).iterator()):
             for key, lookup in self.codes.items():
                 if key + "_id" in row:
                     row[key] = lookup.get(row[key + "_id"], row[key + "_id"])
@@ -119,14 +118,19 @@ def write_audit_records(xml, scopes) -> None:
     """ClinicalData's AuditRecords: one AuditRecord (ID `record_prefix` and the history id) for each
     history row of every exported record, which its ItemDataAny point to. `scopes`: (model, its
     exported records, the path from such a record to the site of its subject). Read in one
-    statement per scope, in blocks (a server-side cursor on PostgreSQL)."""
+    statement per scope, in blocks (a server-side cursor on PostgreSQL). The records pointed to
+    are those of the export's snapshot (`followup.exports.one_snapshot`)."""
     xml.start("AuditRecords")
     for model, current, site in scopes:
         prefix, label = record_prefix(model), model.history.model._meta.label_lower
-        subjects, params = current.values(record=F("pk"), site_code=F(site)).query.sql_with_params()
+        try:
+            subjects, params = current.order_by().values(record=F("pk"), site_code=F(site)).query.sql_with_params()
+        except EmptyResultSet:  # no site: no record
+            continue
         history = connection.ops.quote_name(model.history.model._meta.db_table)
         sql = (f"SELECT h.history_id, h.history_date, h.history_user_id, h.history_change_reason, h.history_type, "
-               f"s.site_code FROM {history} h JOIN ({subjects}) s ON s.record = h.id ORDER BY h.history_id")
+               f"s.site_code FROM {history} h JOIN ({subjects}) s ON s.record = h.id "
+               f"ORDER BY h.history_id")  # the same document from the same data
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while rows := cursor.fetchmany(5000):

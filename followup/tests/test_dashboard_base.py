@@ -23,6 +23,7 @@ from enrollment.models import Participant, Screening
 from enrollment.services import participant_enrol
 from enrollment.tests.support import create_screening, eligible_p3_screening
 
+from followup import dashboard as dashboard_module
 from followup import dashboard_base, outcomes
 from followup import dashboard_charts as charts
 from followup.dashboard import OUTCOMES, PARTS, DashboardFilter, _analyte_chart, dashboard
@@ -474,6 +475,32 @@ def test_enrolments_withdrawals_and_moved_participants_move_the_sums_and_the_saf
     assert cache.get(entry).participants == first.participants + 1  # kept again as they are now
     _count(user, shown[0].pk, by=100)
     moved_and_same(6)
+
+
+def test_a_participant_counted_who_stops_being_shown_between_the_two_reads_builds_again(cohort, monkeypatch):
+    """The participants marked are read twice (their shown values, then with their results): one
+    counted in the sums who is gone by the second read (moved away meanwhile) cannot be moved."""
+    study, user = cohort
+    reads = Reads(monkeypatch)
+    narrowed, tokens = _everyone(user), tokens_of(study)
+    _part(user, study, narrowed, tokens=tokens)
+    leaving = _charted(study)[0]
+    with change_context(by=user, reason="Withdrawn"):
+        Participant.objects.filter(pk=leaving).update(status="withdrawn", withdrawn_on=TODAY,
+                                                      withdrawal_reason=WithdrawalReason.LOST_TO_FOLLOW_UP)
+    _committed()
+    real, calls = dashboard_module._shown, []
+
+    def second_read_without_them(*args, among=None, **kwargs):
+        found = real(*args, among=among, **kwargs)
+        if among is not None:
+            calls.append(set(among))
+            if len(calls) == 2:  # the read with the results: moved away since the first
+                found = [one for one in found if one.row.pk != leaving]
+        return found
+    monkeypatch.setattr(dashboard_module, "_shown", second_read_without_them)
+    _part(user, study, narrowed, tokens=tokens)
+    assert len(calls) == 2 and leaving in calls[0] and reads.moved == 0
 
 
 def _eligible(study, site, coordinator):

@@ -1,7 +1,8 @@
 """The CDISC ODM 1.3.2 export (`followup.export_odm`): it validates against the official schema (the
 XSDs shipped in odmlib, read by odmlib's validator), every stored value of the fixture participant
-is an ItemData (study-defined items included), another site's participants are left out, and the
-audit records carry who changed what, when and why."""
+is an ItemDataAny (study-defined items included), another site's participants are left out, and the
+audit records (ClinicalData's AuditRecords, which the values point to) carry who changed what, when
+and why."""
 import functools
 import io
 import xml.etree.ElementTree as ET
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from enrollment import services as enrolment
 from enrollment.locks import casebook_lock
-from enrollment.models import Participant, ScreeningLab
+from enrollment.models import Participant, Screening, ScreeningLab
 from enrollment.tests.factories import ConsentFactory, ParticipantFactory, ScreeningFactory
 from dosing.tests.factories import InfusionFactory
 from enrollment.tests.support import REFRACTORY, eligible_p2_screening, screened_on
@@ -58,8 +59,8 @@ def assert_valid(schema, document: bytes) -> None:
 
 def item_data(document: bytes, *, history: bool = False) -> dict:
     """{(subject, event, event repeat, form, form repeat, group, group repeat, item): (value, element)}
-    of the current values (the last ItemData of each item, unless it clears the value); with
-    `history`, every ItemData of each item, in order."""
+    of the current values (the last ItemDataAny of each item, unless it clears the value); with
+    `history`, every ItemDataAny of each item, in order."""
     found = {}
     root = ET.fromstring(document)
     for subject in root.iterfind(".//odm:SubjectData", NS):
@@ -254,14 +255,25 @@ def test_every_change_of_the_exported_records_is_one_audit_record_the_values_poi
     (IDs unique, the schema checks that each AuditRecordID names one), and a value points to a
     change of its own row."""
     study = recorded.study
+    data = enrolment.ScreeningInput(
+        values={"screening_date": screened_on(), "birth_date": date(1990, 5, 1), "sex": "male", "disease": "ITP",
+                "initials": "SF"},
+        prior_therapies=list(REFRACTORY))
+    ScreeningFactory(study=CODE, site="PUMCH", data=data, by=recorded.enrolled_by)  # never enrolled
     document, _ = export(study, study.sites.all())
     assert_valid(schema, document)
-    participants = Participant.objects.filter(study=study)
-    expected = set()
-    for model, path in export_odm._AUDITED:
-        current = model.objects.filter(**{f"{path}__in": participants.values("pk")}).values("pk")
-        expected |= {f"AR.{model._meta.model_name}.{pk}"
-                     for pk in model.history.filter(id__in=current).values_list("history_id", flat=True)}
+    scopes = [(model, path, Participant.objects.filter(study=study)) for model, path in export_odm._AUDITED] + [
+        (model, path, Screening.objects.filter(study=study, participant__isnull=True))
+        for model, path in export_odm._SCREENING_RECORDS]
+    expected, never_enrolled = set(), set()
+    for model, path, of in scopes:
+        current = model.objects.filter(**{f"{path}__in": of.values("pk")}).values("pk")
+        records = {f"AR.{model._meta.model_name}.{pk}"
+                   for pk in model.history.filter(id__in=current).values_list("history_id", flat=True)}
+        expected |= records
+        if of.model is Screening:
+            never_enrolled |= records
+    assert never_enrolled  # the screening never enrolled's changes are there too
     assert set(_records(document)) == expected
     lab = LabResult.objects.get(assessment__participant=recorded, analyte="PLT")
     changes = {f"AR.labresult.{pk}" for pk in lab.history.values_list("history_id", flat=True)}

@@ -22,7 +22,7 @@ from followup.services import KEEP, AssessmentInput, assessment_update
 from trials.models import Site
 from trials.tests.support import setup_update
 
-from .test_export_odm import CODE, assert_valid, export, recorded, schema  # noqa: F401 - fixtures
+from .test_export_odm import CODE, assert_valid, export, item_data, recorded, schema  # noqa: F401 - fixtures
 
 
 def reference_group(self, group, row, *, repeat=None, audit_pk=None) -> None:
@@ -77,7 +77,8 @@ def test_the_document_is_the_reference_writers(schema, recorded, coordinator, mo
                                                               "labs": [{"analyte": "PLT", "value": 23,
                                                                         "unit": "10^9/L"}]}))
     # Texts that need escaping, one set through the history and one outside it (no audit record).
-    setup_update(Assessment.objects.filter(pk=assessment.pk), notes='a & b < c > "d"\nline\ttab 末')
+    notes = 'a & b < c > "d"\nline\ttab 末\r\nend'
+    setup_update(Assessment.objects.filter(pk=assessment.pk), notes=notes)
     models.QuerySet.update(Screening.objects.filter(pk=recorded.screening_id), initials="A&B")
     data = enrolment.ScreeningInput(
         values={"screening_date": screened_on(), "birth_date": screened_on().replace(year=1990), "sex": "male",
@@ -97,6 +98,13 @@ def test_the_document_is_the_reference_writers(schema, recorded, coordinator, mo
     # The fixture holds what the loop must get right.
     for piece in (b'TransactionType="Update" AuditRecordID="AR.assessment.', b'IsNull="Yes"/>',
                   b'TransactionType="Remove"', b' MeasurementUnitOID="MU.',
-                  b'>a &amp; b &lt; c &gt; "d"\nline\ttab \xe6\x9c\xab</ItemDataAny>', b'>A&amp;B</ItemDataAny>',
+                  b'>a &amp; b &lt; c &gt; "d"\nline\ttab \xe6\x9c\xab&#13;\nend</ItemDataAny>',
+                  b'>A&amp;B</ItemDataAny>',
                   b"&lt;another&gt;", b"IT.ITEM.TREG", b"<Signature>", failure.number.encode()):
         assert piece in document, piece
+    # read back, each value is the one stored (the carriage return kept by its reference)
+    visit = (recorded.study_number, "SE.VISIT.D-1", None, "F.VISIT", None, "IG.ASSESSMENT", None)
+    written = item_data(document)
+    assert written[(*visit, "IT.ASM.NOTES")][0] == notes
+    assert written[(recorded.study_number, "SE.SCREENING", None, "F.SCREENING", None, "IG.SCREENING", None,
+                    "IT.SCR.INITIALS")][0] == "A&B"
