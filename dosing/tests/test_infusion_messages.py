@@ -292,6 +292,7 @@ def test_the_audit_trail_words_the_messages_for_the_reader(client, api, particip
 
 
 def test_the_odm_export_words_the_messages_in_english(api, participant, studies):
+    # followup imports dosing, never the reverse at import time: the export is read where it is used
     from followup.export_odm import write_odm  # noqa: PLC0415
 
     give(api, participant, 1, 0)

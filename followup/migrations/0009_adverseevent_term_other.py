@@ -5,6 +5,7 @@ from django.db import migrations, models
 
 def mark_unlisted_terms(apps, schema_editor):
     """Events recorded before the flag: "other, specify" when the CTCAE list does not name the term."""
+    # read when the migration runs, not when the migration graph is loaded
     from followup.ctcae_terms import ctcae_terms
 
     AdverseEvent = apps.get_model("followup", "AdverseEvent")

@@ -11,6 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import translation
 
+from followup.export_odm_meta import ADVERSE_EVENT
 from followup.grading import suggest_adverse_event
 from followup.grading_legacy import suggestion_message_of
 from followup.grading_messages import TEMPLATES, WORDS
@@ -220,7 +221,6 @@ def test_the_api_words_the_suggestion_for_the_reader_and_odm_in_english(api, dra
 
 
 def test_the_odm_export_words_the_suggestion_in_english_whatever_the_language(draft):
-    from followup.export_odm_meta import ADVERSE_EVENT  # noqa: PLC0415
 
     item = next(f for f in ADVERSE_EVENT.fields if f.key == "suggestion")
     assert item.stored == "suggestion_message"

@@ -6,9 +6,10 @@ import random
 from dataclasses import fields
 
 import pytest
+from django.db import connection
 
 from enrollment.models import Participant
-from followup import services
+from followup import sdv_counts, services
 from followup.models import Assessment
 from followup.sdv import participant_records, plan_scope, study_sdv
 from followup.sdv_counts import fresh_participants, stale_participants
@@ -190,10 +191,6 @@ def test_the_few_stale_casebooks_are_counted_in_one_statement_as_the_nine_querie
 
 @pytest.mark.django_db
 def test_the_trigger_of_the_ticks_is_installed_and_put_back_after_migrate():
-    from django.db import connection  # noqa: PLC0415
-
-    from followup import sdv_counts  # noqa: PLC0415
-
     assert sdv_counts.installed(connection)
     sdv_counts.uninstall(connection)
     assert not sdv_counts.installed(connection)
