@@ -39,24 +39,29 @@ def test_investigator_filters_and_pages_the_deviations(chromium_page, studies):
     page.goto(f"{page.base}/studies/{study.code}/")
     counted = page.locator("[data-testid=deviation-kinds]").inner_text()
     assert f"{len(every)} protocol deviations at your sites" in counted
-    page.click("[data-testid=deviations-link]")
+    with page.expect_navigation():
+        page.click("[data-testid=deviations-link]")
 
     table = page.locator("[data-testid=deviations] tbody tr")
     assert table.count() == 50
     assert page.locator("[data-testid=page-current]").inner_text() == f"Page 1 of {-(-len(every) // 50)}"
-    page.click("[data-testid=page-next]")
+    with page.expect_navigation():
+        page.click("[data-testid=page-next]")
     assert table.first.locator("td").first.inner_text() == every[50].participant.study_number
 
     page.select_option("#id_kind", "dose")
-    page.get_by_role("button", name="Filter").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
     assert table.count() == min(len(doses), 50)
     assert {row.get_attribute("data-kind") for row in table.all()} == {"dose"}
     assert page.locator("#id_kind").input_value() == "dose"
     site = doses[0].participant.site
     page.select_option("#id_site", str(site.pk))
-    page.get_by_role("button", name="Filter").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
     assert [row.locator("td").first.inner_text() for row in table.all()] == [
         d.participant.study_number for d in doses if d.participant.site_id == site.pk][:50]
-    page.click("[data-testid=deviations] tbody tr >> nth=0 >> a")
+    with page.expect_navigation():
+        page.click("[data-testid=deviations] tbody tr >> nth=0 >> a")
     assert page.url.endswith(f"/participants/{doses[0].participant.pk}/")
     assert problems == []
