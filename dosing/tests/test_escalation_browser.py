@@ -28,7 +28,8 @@ def test_investigator_signs_escalation_to_b_in_the_browser(chromium_page, studie
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.get_by_role("link", name="HUCMSC-ITP-ESC").click()
-    page.get_by_test_id("escalation-link").click()
+    with page.expect_navigation():
+        page.get_by_test_id("escalation-link").click()
 
     assert page.get_by_role("heading", level=1).inner_text() == "Dose escalation: HUCMSC-ITP-ESC"
     proposal = page.get_by_test_id("proposal")

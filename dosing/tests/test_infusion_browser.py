@@ -28,7 +28,8 @@ def test_coordinator_records_infusion_1_in_the_browser(chromium_page, studies, m
     page.fill("#id_cells_infused", "6e9")
     page.fill("#id_product_lot", "MSC-2026-014")
     page.fill("#id_product_viability_pct", "93.5")
-    page.get_by_role("button", name="Record infusion").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record infusion").click()
 
     assert "Infusion 1 recorded." in page.content()
     first_row = page.locator("[data-testid=infusion-plan] tbody tr").first.inner_text()

@@ -61,10 +61,12 @@ def test_coordinator_screens_consents_and_enrols_an_eligible_p3_patient(chromium
 
     sign_in(page, "zhao", "Correct-Horse-88")
     page.get_by_role("link", name="MSC-ITP-5").click()
-    page.get_by_role("link", name="Screening log").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Screening log").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Screening log: MSC-ITP-5"
     assert page.locator("[data-count=screened] strong").inner_text() == "0"
-    page.get_by_role("link", name="New screening").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="New screening").click()
 
     assert page.locator("[data-testid=lab-entry] tbody tr").count() == 13
     assert page.locator("[data-testid=therapy-entry] tbody tr").count() == 4
@@ -84,7 +86,8 @@ def test_coordinator_screens_consents_and_enrols_an_eligible_p3_patient(chromium
     page.fill("#id_consent-version", "ICF v2.0")
     page.fill("#id_consent-signed_at", signed.strftime("%Y-%m-%dT%H:%M"))
     page.fill("#id_consent-obtained_by", "Dr Han")
-    page.get_by_role("button", name="Record consent").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record consent").click()
     assert page.locator(".alert-success").inner_text() == "Consent recorded (ICF v2.0)."
     assert "ICF v2.0" in page.locator("[data-testid=consents]").inner_text()
     # Enrolment waits for the investigator's signed eligibility confirmation.
@@ -104,7 +107,8 @@ def test_coordinator_screens_consents_and_enrols_an_eligible_p3_patient(chromium
     sign_in(page, "zhao", "Correct-Horse-88")
     page.goto(screening_url)
 
-    page.locator("[data-testid=enrol-form]").get_by_role("button", name="Enrol").click()
+    with page.expect_navigation():
+        page.locator("[data-testid=enrol-form]").get_by_role("button", name="Enrol").click()
 
     assert page.get_by_role("heading", level=1).inner_text() == "MSC-ITP-5-PUMCH-001"
     assert page.locator("[data-testid=status]").inner_text() == "Enrolled"

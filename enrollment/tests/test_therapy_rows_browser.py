@@ -45,7 +45,8 @@ def test_more_rows_adds_a_prior_therapy_row_in_place_and_both_rows_are_saved(chr
     page.select_option("#id_therapy-4-therapy", "tpo_agent")
     page.fill("#id_therapy-4-start", years_ago(1, 200))
     page.select_option("#id_therapy-4-outcome", "pr")
-    page.get_by_role("button", name="Save and evaluate eligibility").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save and evaluate eligibility").click()
 
     assert page.locator(".alert-success").count() == 1
     screening = Screening.objects.get()

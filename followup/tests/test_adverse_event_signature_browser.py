@@ -35,7 +35,8 @@ def test_coordinator_records_causality_and_the_investigator_signs_it_in_the_brow
 
     sign_in(page, "wang")
     page.goto(f"{page.base}/participants/{participant.pk}/")
-    page.get_by_test_id("record-adverse-event").click()
+    with page.expect_navigation():
+        page.get_by_test_id("record-adverse-event").click()
     assert page.locator("#id_password").count() == 0  # a coordinator does not sign
     page.fill("#id_term", "Alanine aminotransferase increased")
     page.select_option("#id_category", "non_haematological")
@@ -59,7 +60,8 @@ def test_coordinator_records_causality_and_the_investigator_signs_it_in_the_brow
     assert page.locator("#id_relationship").input_value() == "definite"  # the coordinator's judgement, to confirm
     assert MEANING in page.get_by_test_id("ae-meaning").inner_text()
     page.fill("#id_password", "not-my-password")
-    page.get_by_role("button", name="Confirm adverse event").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm adverse event").click()
     assert "The password is not correct: the adverse event was not confirmed." in page.inner_text("body")
     event.refresh_from_db()
     assert event.status == "draft"
@@ -93,7 +95,8 @@ def test_a_correction_of_the_grade_and_a_dismissal_are_signed_in_the_browser(chr
     page.goto(f"{page.base}/adverse-events/{signed.pk}/edit/")
     page.select_option("#id_grade", "2")
     page.fill("#id_reason", "Grade 2 on the source")
-    page.get_by_role("button", name="Save the correction").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save the correction").click()
     assert ("The password is not correct: grade, seriousness and relationship of a signed adverse event change only "
             "with your signature.") in page.inner_text("body")
     signed.refresh_from_db()
@@ -108,7 +111,8 @@ def test_a_correction_of_the_grade_and_a_dismissal_are_signed_in_the_browser(chr
     page.goto(f"{page.base}/adverse-events/{draft.pk}/")
     page.fill("#id_dismiss_reason", "Tension headache before the infusion")
     page.fill("#id_dismiss_password", "not-my-password")
-    page.get_by_role("button", name="Dismiss and sign").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Dismiss and sign").click()
     assert "The password is not correct: the adverse event was not dismissed." in page.inner_text("body")
     draft.refresh_from_db()
     assert draft.status == "draft"

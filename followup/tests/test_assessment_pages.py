@@ -151,11 +151,13 @@ def test_coordinator_records_a_visit_assessment_in_the_browser(chromium_page, st
     page.fill("#id_lab-HGB-value", "30")
     page.select_option("#id_lab-HGB-unit", "g/dL")
     page.select_option("#id_bleeding_grade", "0")
-    page.get_by_role("button", name="Record the assessment").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the assessment").click()
 
     assert "outside the physiological range" in page.locator("tr[data-analyte=HGB]").inner_text()
     page.fill("#id_lab-HGB-value", "9.6")
-    page.get_by_role("button", name="Record the assessment").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the assessment").click()
 
     assert "W1 recorded." in page.content()
     assert page.locator('[data-testid=visit-plan] a[href$="?visit=W1"]').count() == 0

@@ -170,11 +170,13 @@ def test_coordinator_corrects_an_assessment_in_the_browser(chromium_page, api, w
     page.goto(f"{page.base}/participants/{woman.pk}/")
     page.locator("[data-testid=assessments] [data-testid=assessment-edit]").click()
     page.fill("#id_lab-PLT-value", "24000")
-    page.get_by_role("button", name="Save the correction").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save the correction").click()
 
     assert "Say why the assessment is corrected" in page.content()
     page.fill("#id_reason", "Value copied from the wrong report")
-    page.get_by_role("button", name="Save the correction").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save the correction").click()
 
     assert "corrected." in page.content()
     assert "PLT 24 10^9/L" in page.locator("[data-testid=assessments]").inner_text()

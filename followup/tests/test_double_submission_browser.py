@@ -35,7 +35,8 @@ def test_adverse_event_form_sent_again_records_one_event(chromium_page, studies,
     sent = form.evaluate("f => ({action: f.action, body: new URLSearchParams(new FormData(f)).toString()})")
     assert "submission_token=" in sent["body"]
 
-    page.get_by_role("button", name="Record adverse event").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record adverse event").click()
     assert "Adverse event recorded as a draft" in page.content()
     again = page.request.post(sent["action"], data=sent["body"],
                               headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": page.url})

@@ -52,7 +52,8 @@ def test_a_casebook_is_verified_queried_corrected_signed_and_locked_in_the_brows
     page.goto(participant_url)
     assert page.get_by_test_id("assessment-edit").count() == 0  # a monitor never edits clinical data
     sdv_row = page.locator(f"[data-testid=sdv-states] tr[data-sdv-record=assessment-{assessment.pk}]")
-    sdv_row.get_by_role("link", name="verify").click()
+    with page.expect_navigation():
+        sdv_row.get_by_role("link", name="verify").click()
     assert page.url.endswith(f"/participants/{participant.pk}/verify/assessment/{assessment.pk}/")
     page.locator("[data-testid=verify-items] tr[data-item='lab:PLT'] input[type=checkbox]").check()
     page.get_by_test_id("verify-submit").click()
@@ -81,16 +82,19 @@ def test_a_casebook_is_verified_queried_corrected_signed_and_locked_in_the_brows
         "assessment-queried").count() == 1
     assert QUESTION[:60] in page.locator(f"[data-testid=data-queries] tr[data-query='{query.pk}']").inner_text()
     page.click("[data-testid=nav-worklist]")
-    page.locator(f"[data-testid=worklist-queries] tr[data-query='{query.pk}']").get_by_role(
-        "link", name=QUESTION[:40]).click()
+    with page.expect_navigation():
+        page.locator(f"[data-testid=worklist-queries] tr[data-query='{query.pk}']").get_by_role(
+            "link", name=QUESTION[:40]).click()
     assert page.url.endswith(f"/queries/{query.pk}/")
-    page.get_by_test_id("query-correct").click()
+    with page.expect_navigation():
+        page.get_by_test_id("query-correct").click()
     assert page.url.endswith(f"/assessments/{assessment.pk}/edit/?query={query.pk}")
     assert QUESTION[:60] in page.get_by_test_id("answering-query").inner_text()
     assert page.input_value("#id_lab-PLT-value") == "42"
     page.fill("#id_lab-PLT-value", "24")
     page.fill("#id_reason", REASON)
-    page.get_by_role("button", name="Save the correction").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save the correction").click()
     assert "The query is answered with this correction." in page.locator(".alert-success").all_inner_texts()
     assert page.get_by_test_id("query-state").inner_text() == "Answered"
     assert "Corrected on" in page.get_by_test_id("query-correction").inner_text()
@@ -101,8 +105,9 @@ def test_a_casebook_is_verified_queried_corrected_signed_and_locked_in_the_brows
     # The monitor closes the query.
     sign_in(page, "zhao")
     page.click("[data-testid=nav-worklist]")
-    page.locator(f"[data-testid=worklist-queries] tr[data-query='{query.pk}']").get_by_role(
-        "link", name=QUESTION[:40]).click()
+    with page.expect_navigation():
+        page.locator(f"[data-testid=worklist-queries] tr[data-query='{query.pk}']").get_by_role(
+            "link", name=QUESTION[:40]).click()
     assert page.url.endswith(f"/queries/{query.pk}/")
     thread = page.get_by_test_id("query-thread").inner_text()
     assert QUESTION in thread and REASON in thread, thread
@@ -119,7 +124,8 @@ def test_a_casebook_is_verified_queried_corrected_signed_and_locked_in_the_brows
     assert page.get_by_test_id("casebook-not-signed").count() == 1
     meaning = page.get_by_test_id("casebook-meaning").inner_text()
     page.get_by_test_id("casebook-sign-form").locator("input[type=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign the casebook").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign the casebook").click()
     assert "Casebook signed." in page.locator(".alert-success").all_inner_texts()
     signed = page.get_by_test_id("casebook-signed").inner_text()
     assert signed.startswith("Signed by li (li) on ")
@@ -131,7 +137,8 @@ def test_a_casebook_is_verified_queried_corrected_signed_and_locked_in_the_brows
     sign_in(page, "chen")
     page.goto(participant_url)
     page.get_by_test_id("casebook-lock-form").locator("input[name=reason]").fill("Ready for the interim analysis")
-    page.get_by_role("button", name="Lock casebook").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Lock casebook").click()
     assert f"The casebook of {participant.study_number} is locked." in page.locator(".alert-success").all_inner_texts()
     banner = page.get_by_test_id("casebook-lock").inner_text()
     assert "This casebook was locked by chen on " in banner and "Ready for the interim analysis" in banner
@@ -154,7 +161,8 @@ def test_a_casebook_is_verified_queried_corrected_signed_and_locked_in_the_brows
     # The audit trails: the correction with its reason, and the lock.
     page.goto(participant_url)
     row = page.locator(f"[data-testid=assessments] tr[data-assessment='{assessment.pk}']")
-    row.get_by_role("link", name="audit", exact=True).click()
+    with page.expect_navigation():
+        row.get_by_role("link", name="audit", exact=True).click()
     assert page.url.endswith(f"/audit/assessment/{assessment.pk}/")
     entries = page.get_by_test_id("audit-entries").inner_text()
     assert REASON in entries and "mei" in entries, entries

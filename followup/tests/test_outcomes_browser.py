@@ -23,7 +23,8 @@ def test_monitor_sees_the_duration_of_response_curve(chromium_page, p3, coordina
     page.fill("#id_username", "qian")
     page.fill("#id_password", "Correct-Horse-88")
     page.click("button[type=submit]")
-    page.get_by_role("link", name="MSC-ITP-5").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="MSC-ITP-5").click()
 
     row = page.locator("[data-testid=duration-of-response] tbody tr").last
     assert row.locator("td").all_inner_texts() == ["all", "7", "4", "3", "10.0 (3.0 – NR)", "51.4 % (11.8-81.3 %)"]

@@ -198,7 +198,8 @@ def test_coordinator_records_the_m1_count_in_the_browser_and_sees_the_response(c
     page.fill("#id_date", on(79))
     page.fill("#id_lab-PLT-value", "60")
     page.select_option("#id_bleeding_grade", "0")
-    page.get_by_role("button", name="Record the assessment").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the assessment").click()
 
     assert "M1 recorded." in page.content()
     best = page.locator("[data-testid=best-response]").inner_text()

@@ -28,20 +28,24 @@ def test_coordinator_finds_a_participant_by_initials_and_opens_a_grid_cell(chrom
     page.fill("#id_password", "Correct-Horse-88")
     page.click("button[type=submit]")
 
-    page.click("[data-testid=nav-participants]")
+    with page.expect_navigation():
+        page.click("[data-testid=nav-participants]")
     assert page.locator("[data-testid=participant-link]").count() == 2
     page.select_option("#participants-study", "MSC-ITP-5")
     page.fill("#participants-q", "wxm")
-    page.click("[data-testid=participants-filter]")
+    with page.expect_navigation():
+        page.click("[data-testid=participants-filter]")
     links = page.locator("[data-testid=participant-link]")
     assert links.count() == 1 and links.inner_text() == wanted.study_number
 
-    page.click("[data-testid=grid-link]")
+    with page.expect_navigation():
+        page.click("[data-testid=grid-link]")
     rows = page.locator("[data-testid=participant-grid] tbody tr")
     assert rows.count() == 1 and wanted.study_number in rows.inner_text()
     cell = rows.locator('[data-testid=grid-cell][data-kind=visit][data-key=BL]')
     assert cell.get_attribute("data-state") == "overdue" and cell.inner_text() == "!"
     assert cell.get_attribute("aria-label").startswith("Visit BL: overdue")
-    cell.click()
+    with page.expect_navigation():
+        cell.click()
     assert page.url.endswith(f"/participants/{wanted.pk}/assessments/new/?visit=BL")
     assert errors == []

@@ -259,7 +259,8 @@ def test_the_browser_shows_the_missing_bleeding_grade_on_its_field(chromium_page
     page.goto(f"{page.base}/participants/{participant.pk}/assessments/new/")
     page.fill("#id_date", on(0))
     page.fill("#id_lab-PLT-value", "15")
-    page.get_by_role("button", name="Record the assessment").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the assessment").click()
 
     field = page.locator("#div_id_bleeding_grade")
     assert "is-invalid" in page.locator("#id_bleeding_grade").get_attribute("class")

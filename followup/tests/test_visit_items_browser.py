@@ -19,7 +19,8 @@ def add_item(page, study, fields: dict, *, choose: dict = (), visit: str):
     """On the study's admin page, "Add an item"; fill its definition, save it, then place it on the
     form of `visit` with a reason."""
     page.goto(f"{page.base}/admin/trials/study/{study.pk}/change/")
-    page.get_by_role("link", name="Add an item").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Add an item").click()
     for selector, value in fields.items():
         page.fill(selector, value)
     for selector, value in dict(choose).items():
@@ -31,7 +32,8 @@ def add_item(page, study, fields: dict, *, choose: dict = (), visit: str):
     page.locator(".dynamic-placements select[name$=-visit_definition]").last.select_option(
         label=f"{study.code} / {visit}")
     page.fill("#id_change_reason", f"Amendment 5: asked at {visit}")
-    page.get_by_role("button", name="Save", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
     assert "was changed successfully" in page.locator(".messagelist").inner_text()
 
 
@@ -72,14 +74,16 @@ def test_items_placed_on_a_visit_in_the_admin_are_asked_checked_and_shown(chromi
     sign_in(page, "zhao", SIGNER_PASSWORD)
     page.goto(f"{page.base}/participants/{woman.pk}/")
     w1_row = page.locator("[data-testid=visit-plan] tr").filter(has=page.get_by_role("cell", name="W1", exact=True))
-    w1_row.get_by_role("link", name="record").click()
+    with page.expect_navigation():
+        w1_row.get_by_role("link", name="record").click()
     assert page.get_by_role("heading", level=1).inner_text() == "W1 – Week 1"
     page.get_by_label("Date of the assessment").fill(days_ago(3))
     page.get_by_label("WHO bleeding grade").select_option("0")
     page.locator("[data-testid=lab-entry] tr[data-analyte=PLT] input[name$=-value]").fill("42")
     page.get_by_label("Spleen length (cm)").fill("42")
     page.get_by_label("Bone-marrow finding").select_option(label="Hypocellular")
-    page.get_by_role("button", name="Record the assessment").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the assessment").click()
 
     refused = page.locator("[data-testid=visit-items] tr[data-item=spleen_length]")
     assert "table-danger" in refused.get_attribute("class")
@@ -87,7 +91,8 @@ def test_items_placed_on_a_visit_in_the_admin_are_asked_checked_and_shown(chromi
     assert OUT_OF_RANGE not in page.locator("[data-testid=visit-items] tr[data-item=marrow_finding]").inner_text()
     assert Assessment.objects.filter(participant=woman).count() == 0
     page.get_by_label("Spleen length (cm)").fill("12.5")
-    page.get_by_role("button", name="Record the assessment").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the assessment").click()
 
     assert page.url == f"{page.base}/participants/{woman.pk}/"
     answers = page.locator("[data-testid=assessment-items]").first

@@ -25,23 +25,27 @@ def test_coordinator_follows_an_overdue_visit_from_the_worklist_to_record_it(chr
     page.fill("#id_password", "Correct-Horse-88")
     page.click("button[type=submit]")
 
-    page.click("[data-testid=nav-worklist]")
+    with page.expect_navigation():
+        page.click("[data-testid=nav-worklist]")
     row = page.locator('[data-testid=worklist] tr[data-kind=visit][data-status=overdue]')
     assert row.count() == 1
     assert "Visit BL: Baseline" in row.inner_text() and participant.study_number in row.inner_text()
     assert "overdue" in row.locator(".badge").inner_text()
     assert page.locator('[data-testid=worklist] tr[data-kind=infusion][data-status=overdue]').count() == 1
 
-    row.locator("[data-testid=worklist-act]").click()
+    with page.expect_navigation():
+        row.locator("[data-testid=worklist-act]").click()
     assert page.url.endswith(f"/participants/{participant.pk}/assessments/new/?visit=BL")
     page.fill("#id_date", (today - timedelta(days=6)).isoformat())
     page.fill("#id_lab-PLT-value", "42")
     page.select_option("#id_bleeding_grade", "0")
-    page.get_by_role("button", name="Record the assessment").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record the assessment").click()
 
     assert "BL recorded." in page.content()
     assert Visit.objects.get(participant=participant, code="BL").state == "done"
-    page.click("[data-testid=nav-worklist]")
+    with page.expect_navigation():
+        page.click("[data-testid=nav-worklist]")
     assert page.locator("[data-testid=worklist] tr[data-kind=visit]").count() == 0
     assert page.locator("[data-testid=worklist] tr[data-kind=infusion]").count() == 1
     assert errors == []

@@ -8,7 +8,8 @@ def sign_in(page, username, password):
     page.goto(f"{page.base}/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
 
 
 def test_coordinator_signs_in_and_reads_a_study_page(chromium_page, studies, make_user):
@@ -18,7 +19,8 @@ def test_coordinator_signs_in_and_reads_a_study_page(chromium_page, studies, mak
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
 
     sign_in(page, "liu", "Correct-Horse-88")
-    page.get_by_role("link", name="MSC-ITP-5").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="MSC-ITP-5").click()
 
     assert page.get_by_role("heading", level=1).inner_text() == "MSC-ITP-5"
     rows = page.locator("[data-testid=infusion-schedule] tbody tr")
@@ -30,7 +32,8 @@ def test_coordinator_signs_in_and_reads_a_study_page(chromium_page, studies, mak
     assert page.locator("[data-testid=criteria-inclusion] tbody tr").count() == 12
     assert "ITP response, IWG 2009" in page.locator("[data-testid=response-criteria]").inner_text()
 
-    page.get_by_role("link", name="Audit trail").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Audit trail").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Audit trail: study MSC-ITP-5"
     first = page.locator("[data-testid=audit-entries] tbody tr").last.inner_text()
     assert "created" in first and "Loaded from the study definition MSC-ITP-5" in first  # worded for the reader

@@ -21,7 +21,8 @@ def test_an_item_added_in_the_admin_is_asked_and_judged_on_the_screening_page(ch
     # The administrator: the item, on the screening form...
     sign_in(page, "qian", "Correct-Horse-88")
     page.goto(f"{page.base}/admin/trials/study/{studies['MSC-ITP-5'].pk}/change/")
-    page.get_by_role("link", name="Add an item").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Add an item").click()
     page.fill("#id_code", "splenectomy_date")
     page.fill("#id_label", "Date of splenectomy")
     page.select_option("#id_type", "date")

@@ -15,7 +15,8 @@ def test_the_switch_turns_the_pages_chinese_and_keeps_the_choice(chromium_page, 
     page.fill("#id_username", "liu")
     page.fill("#id_password", "Correct-Horse-88")
     page.click("button[type=submit]")
-    page.get_by_role("link", name="MSC-ITP-5").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="MSC-ITP-5").click()
     study_page = page.url
 
     switch = page.get_by_role("group", name="Language of the pages")
