@@ -310,7 +310,7 @@ def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, se
             return None
         return {"participants": found.participants, **_outcome_fields(found.tally, sets, None, swimmer_page, lanes_of),
                 **(_safety_fields(found.safety.values()) if found.safety is not None else {})}
-    except (ValueError, KeyError, TypeError, IndexError):
+    except (ValueError, KeyError, TypeError, IndexError, EOFError):
         # sums that cannot be read as kept: never a failed page, and never read again
         logger.warning("The dashboard's kept sums could not be moved; built again.", exc_info=True)
         dashboard_base.forget(entry)

@@ -63,7 +63,7 @@ KEEP_AGAIN = 16
 # More participants marked than this (or than a quarter of those shown) are not moved: built again.
 MOVED_AT_MOST = 1000
 # The shape of what is kept: raised when it changes, so that older entries are not read.
-FORMAT = 4
+FORMAT = 5
 
 
 @dataclass

@@ -12,6 +12,7 @@ order the participants were added in, and the thresholds of an analyte's chart f
 codes of the diseases counted in it, not which participant came first."""
 from __future__ import annotations
 
+import marshal
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from datetime import date
@@ -85,6 +86,17 @@ def contribution(pk: int, number: str, status: str, withdrawn_on: date | None, g
                         best_change_of(facts[6], flat) if flat else None)
 
 
+def packed(given: Contribution) -> bytes:
+    """A contribution as the tally keeps it: its plain values in `marshal`'s form (numbers, texts,
+    tuples and None), which a tally read back from the cache loads as one bytes object per participant
+    rather than a tree of objects (the kept sums of 10,000 participants: 1 ms rather than 30)."""
+    return marshal.dumps(tuple(given))
+
+
+def unpacked(kept: bytes) -> Contribution:
+    return Contribution._make(marshal.loads(kept))
+
+
 class AnalyteSums:
     """One charted analyte's sums: participants per disease (the analyte's diseases and thresholds),
     participants with a value, the values of each day and the best changes, each list sorted."""
@@ -114,14 +126,14 @@ def _take(ordered: list, value) -> None:
 
 
 class OutcomeTally:
-    """The sums of the treated participants' contributions, each kept by participant (`of`) so that it
-    can be taken out again. `add` during a build appends (the lists are sorted once by `sort`); after
+    """The sums of the treated participants' contributions, each kept by participant (`of`, `packed`)
+    so that it can be taken out again. `add` during a build appends (the lists are sorted once by `sort`); after
     `sort`, `add` and `remove` keep every list sorted."""
 
     __slots__ = ("of", "outcomes", "lanes", "analytes", "sorted", "groups_of")
 
     def __init__(self):
-        self.of: dict[int, Contribution] = {}
+        self.of: dict[int, bytes] = {}  # participant -> their contribution, `packed`
         self.outcomes: Counter = Counter()
         self.lanes: list[tuple] = []
         self.analytes: dict[str, AnalyteSums] = {}
@@ -138,7 +150,7 @@ class OutcomeTally:
     def add(self, pk: int, given: Contribution) -> None:
         if pk in self.of:
             raise ValueError(f"participant {pk} is already in the tally")
-        self.of[pk] = given
+        self.of[pk] = packed(given)
         self.outcomes[given.outcome] += 1
         place = insort if self.sorted else list.append
         place(self.lanes, given.lane)
@@ -161,11 +173,12 @@ class OutcomeTally:
 
     def remove(self, pk: int) -> None:
         """The participant's contribution taken out (nothing when they have none: not treated)."""
-        given = self.of.pop(pk, None)
-        if given is None:
+        kept = self.of.pop(pk, None)
+        if kept is None:
             return
         if not self.sorted:
             raise ValueError("a tally is sorted before a contribution is taken out")
+        given = unpacked(kept)
         self.outcomes[given.outcome] -= 1
         if not self.outcomes[given.outcome]:
             del self.outcomes[given.outcome]

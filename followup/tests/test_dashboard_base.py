@@ -29,7 +29,7 @@ from followup import dashboard_charts as charts
 from followup.dashboard import OUTCOMES, PARTS, DashboardFilter, _analyte_chart, dashboard
 from followup.dashboard_cache import tokens_of
 from followup.dashboard_tables import outcome_groups
-from followup.dashboard_tally import Contribution, OutcomeTally
+from followup.dashboard_tally import Contribution, OutcomeTally, packed, unpacked
 from followup.models import LabResult
 from followup.outcomes import outcomes_compute, outcomes_refresh
 from followup.services import queue_outcomes
@@ -342,6 +342,15 @@ def test_the_tallys_outcomes_table_is_read_again_only_when_its_counts_moved():
     assert [g["responders"] for g in first if g["group"] == "all"] == [18]
 
 
+def test_a_contribution_is_kept_as_it_was_given():
+    given = Contribution(("MSC", "CR", (120, True)), (-78, "SYN-00001", 1), "ITP", "PLT", (0, 24.2, 63, 74), 208.3)
+    again = unpacked(packed(given))
+    assert again == given and type(again) is Contribution
+    assert again.outcome[2][1] is True and type(again.flat[2]) is int
+    untreated = Contribution(("MSC", "NE", None), (0, "SYN-00002", 2), None, None, (), None)
+    assert unpacked(packed(untreated)) == untreated
+
+
 def test_the_tally_refuses_what_it_was_not_given():
     tally = OutcomeTally()
     tally.add(1, _given(1, days=10, flat=[0, 20.0], change=None))
@@ -351,7 +360,7 @@ def test_the_tally_refuses_what_it_was_not_given():
         tally.remove(1)
     tally.sort()
     tally.remove(2)  # no contribution: not treated
-    tally.of[1] = _given(1, days=10, flat=[0, 25.0], change=None)  # not the values it was given
+    tally.of[1] = packed(_given(1, days=10, flat=[0, 25.0], change=None))  # not the values it was given
     with pytest.raises(ValueError, match="not in the tally"):
         tally.remove(1)
 
@@ -516,8 +525,8 @@ def test_sums_that_do_not_hold_what_they_were_given_are_built_again(cohort, monk
     entry = dashboard_base.key(user, study, narrowed, tokens, TODAY)
     kept = cache.get(entry)
     participant = _charted(study)[0]
-    given = kept.tally.of[participant]
-    kept.tally.of[participant] = given._replace(flat=given.flat[:-1] + (given.flat[-1] + 0.5,))
+    given = unpacked(kept.tally.of[participant])
+    kept.tally.of[participant] = packed(given._replace(flat=given.flat[:-1] + (given.flat[-1] + 0.5,)))
     cache.set(entry, kept)
     _count(user, participant, by=100)
     _same(user, study, narrowed, tokens)
