@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 
 from .enums import ParticipantStatus, WithdrawalReason
 from .models import Consent, Participant, Screening
@@ -64,42 +64,47 @@ def _by_count(counter: Counter) -> list[tuple[str, int]]:
 
 
 def consort_counts(user, study, narrowed: ConsortFilter | None = None) -> ConsortCounts:
-    """The study's flow at the user's sites (2 queries: the aggregate, then the failed screenings'
-    criteria outcomes). A screening failing several criteria counts under each."""
+    """The study's flow at the user's sites (2 queries: the screenings counted by their kind, then the
+    failed screenings' criteria outcomes). A screening failing several criteria counts under each."""
     screenings = (narrowed or ConsortFilter()).screenings(Screening.objects.visible_to(user).filter(study=study))
     infusions = Participant.infusions.rel.related_model  # dosing's model, without importing dosing
     # Whether a screening has a consent, or its participant an infusion given: one read of each
     # (uncorrelated, `IN (SELECT ...)`, which the database hashes) rather than a lookup per screening.
-    given = infusions.objects.filter(participant__study=study, state="given").values("participant_id")
-    consent = Consent.objects.filter(screening__study=study).values("screening_id")
-    no_participant = Q(participant__isnull=True)
-    status = "participant__status"
-    reasons = {f"withdrawn_{reason}": Count("pk", filter=Q(**{status: ParticipantStatus.WITHDRAWN,
-                                                               "participant__withdrawal_reason": reason}))
-               for reason in WithdrawalReason.values}
-    totals = screenings.aggregate(
-        screened=Count("pk"),
-        failed=Count("pk", filter=no_participant & Q(eligible=False)),
-        pending=Count("pk", filter=no_participant & Q(eligible__isnull=True)),
-        eligible_not_enrolled=Count("pk", filter=no_participant & Q(eligible=True)),
-        consented=Count("pk", filter=Q(pk__in=consent)),
-        enrolled=Count("participant"),
-        treated=Count("pk", filter=Q(participant__in=given)),
-        on_treatment=Count("pk", filter=Q(**{status: ParticipantStatus.ON_TREATMENT})),
-        follow_up=Count("pk", filter=Q(**{status: ParticipantStatus.FOLLOW_UP})),
-        completed=Count("pk", filter=Q(**{status: ParticipantStatus.COMPLETED})),
-        withdrawn=Count("pk", filter=Q(**{status: ParticipantStatus.WITHDRAWN})),
-        **reasons,
-    )
+    # Read whole, not joined to the study's screenings or participants: the ids are the screenings'
+    # and participants' own, so another study's match none, and the given infusions are read from
+    # their partial index alone (`dosing` migration 0016; joined to the study's participants, the
+    # read took three times as long at 10,000 participants).
+    given = infusions.objects.filter(state="given").values("participant_id")
+    consent = Consent.objects.values("screening_id")
+    # The screenings counted by what tells them apart (a few dozen kinds at most), summed below: one
+    # count per kind rather than every count's condition read for every screening (at 10,000
+    # screenings the aggregate of one filtered count each took 40 ms, this 25 ms).
+    kinds = (screenings.order_by()
+             .annotate(consented=ExpressionWrapper(Q(pk__in=consent), output_field=BooleanField()),
+                       treated=ExpressionWrapper(Q(participant__in=given), output_field=BooleanField()))
+             .values_list("eligible", "participant__status", "participant__withdrawal_reason", "consented",
+                          "treated")
+             .annotate(n=Count("pk")))
+    totals, by_status, withdrawn_by = Counter(), Counter(), Counter()
+    for eligible, status, reason, consented, treated, n in kinds:
+        totals["screened"] += n
+        totals["consented"] += n if consented else 0
+        if status is None:  # not enrolled (a participant always has a status)
+            totals[{False: "failed", None: "pending", True: "eligible_not_enrolled"}[eligible]] += n
+            continue
+        totals["enrolled"] += n
+        totals["treated"] += n if treated else 0
+        by_status[status] += n
+        if status == ParticipantStatus.WITHDRAWN and reason in WithdrawalReason.values:
+            withdrawn_by[reason] += n
     failed_by = Counter()
-    for outcomes in screenings.filter(no_participant, eligible=False).values_list("eligibility", flat=True):
+    for outcomes in screenings.filter(participant__isnull=True, eligible=False).values_list("eligibility", flat=True):
         failed_by.update(c["code"] for c in outcomes or () if _failed(c))
-    withdrawn_by = Counter({reason: totals[f"withdrawn_{reason}"] for reason in WithdrawalReason.values})
     return ConsortCounts(
         screened=totals["screened"], eligible_not_enrolled=totals["eligible_not_enrolled"],
         pending=totals["pending"], failed=totals["failed"], failed_by_criterion=_by_count(failed_by),
-        enrolled=totals["enrolled"], withdrawn=totals["withdrawn"], withdrawn_by_reason=_by_count(withdrawn_by),
-        consented=totals["consented"], treated=totals["treated"], on_treatment=totals["on_treatment"],
-        follow_up=totals["follow_up"], completed=totals["completed"],
-        not_treated=totals["enrolled"] - totals["treated"],
+        enrolled=totals["enrolled"], withdrawn=by_status[ParticipantStatus.WITHDRAWN],
+        withdrawn_by_reason=_by_count(withdrawn_by), consented=totals["consented"], treated=totals["treated"],
+        on_treatment=by_status[ParticipantStatus.ON_TREATMENT], follow_up=by_status[ParticipantStatus.FOLLOW_UP],
+        completed=by_status[ParticipantStatus.COMPLETED], not_treated=totals["enrolled"] - totals["treated"],
     )
