@@ -30,7 +30,7 @@ from enrollment.models import Participant
 from . import dashboard_base
 from . import dashboard_charts as charts
 from . import dashboard_tables as tables
-from .dashboard_tally import OutcomeTally, analytes_of, charted_of, contribution
+from .dashboard_tally import OutcomeTally, SafetyTally, analytes_of, charted_of, contribution
 from .models import AdverseEvent, OutcomeResult
 from .outcome_reads import ParticipantRow
 from .outcomes import current_with_fresh
@@ -264,18 +264,6 @@ def _safety_of(user, study, narrowed: DashboardFilter, pks, grouped, today: date
             for shown in _shown(user, study, narrowed, among=pks)}
 
 
-def _safety_fields(contributions) -> dict:
-    """The safety part's fields from every participant's contribution (in any order: the tables count)."""
-    inputs, events = [], []
-    for dlt_input, own in contributions:
-        inputs.append(dlt_input)
-        if own:
-            events += own
-    safety, any_event = tables.adverse_events_by_term(events)
-    return {"adverse_events": safety, "any_adverse_event": any_event, "serious": tables.serious_events(events),
-            "dlts": tables.dlt_rows(inputs)}
-
-
 def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, several, today: date,
                     swimmer_page: int, version: int, with_safety: bool) -> dict | None:
     """The outcomes part's fields from the kept sums moved by the participants changed since
@@ -309,7 +297,7 @@ def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, se
         if found is None:
             return None
         return {"participants": found.participants, **_outcome_fields(found.tally, sets, None, swimmer_page, lanes_of),
-                **(_safety_fields(found.safety.values()) if found.safety is not None else {})}
+                **(found.safety.fields() if found.safety is not None else {})}
     except (ValueError, KeyError, TypeError, IndexError, EOFError):
         # sums that cannot be read as kept: never a failed page, and never read again
         logger.warning("The dashboard's kept sums could not be moved; built again.", exc_info=True)
@@ -361,6 +349,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
     dlt_input_of: dict[tables.DltInput, tables.DltInput] = {}
     first_of: dict[str, date] = {}
     no_events: list[EventValues] = []
+    safety: SafetyTally | None = None  # the safety part's sums, when built to be kept
     for shown in participants:
         row = shown.row
         group = group_of.get((row.arm_id, row.dose_level_id))
@@ -395,12 +384,13 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
             if not with_safety:  # the safety contributions are kept with the sums, asked for or not
                 # (read after the rest: a participant written since is marked after the version kept)
                 safety_of = _safety_of(user, study, narrowed, None, lambda row: row.group(several), today)
+            safety = SafetyTally.of_contributions(safety_of)
             dashboard_base.keep(entry, dashboard_base.Base(
                 tally, {s.row.pk: dashboard_base.shown_values(s) for s in participants}, current.covers,
-                current.unmarked_rewrites, frozenset(current.fresh), len(participants), safety_of,
+                current.unmarked_rewrites, frozenset(current.fresh), len(participants), safety,
                 dashboard_base.version_of(tokens)))
     if with_safety:
-        found.update(_safety_fields(safety_of.values()))
+        found.update((safety if safety is not None else SafetyTally.of_contributions(safety_of)).fields())
     return Dashboard(**found)
 
 

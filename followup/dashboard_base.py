@@ -32,8 +32,9 @@ participant-level values (their counts per day): the cache server, as the databa
 by the application. The lanes of the page shown are read with their serious events at every read.
 
 The safety part (adverse events by term and worst grade, serious events, the 3+3 counts per group) is
-kept beside them: each participant's 3+3 input and confirmed events. A read that builds it moves it by
-the participants marked since the kept version. The sums moved by many participants are kept again,
+kept beside them as its own sums (`followup.dashboard_tally.SafetyTally`: each participant's 3+3 input
+and confirmed events counted). A read that builds it moves them by the participants marked since the
+kept version. The sums moved by many participants are kept again,
 under the count and the version just read, so that the next reads move them by fewer."""
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ from django.utils import timezone
 from trials.scoping import Action, site_ids_for
 
 from . import outcome_reads as reads
-from .dashboard_tally import OutcomeTally, analytes_of, contribution
+from .dashboard_tally import OutcomeTally, SafetyTally, analytes_of, contribution
 from .outcomes import changed_since, current_with_fresh, snapshot_row
 from .signoff_models import DashboardMark
 
@@ -70,8 +71,8 @@ FORMAT = 5
 class Base:
     """What is kept: the sums, what they read of each participant shown (`shown_values`), the change
     count their results cover and the snapshot's count of unmarked rewrites, the participants computed
-    again for them, and how many participants were shown; the safety part's contributions (`safety`:
-    per participant shown, what `followup.dashboard._safety_contribution` gives); the data version
+    again for them, and how many participants were shown; the safety part's sums (`safety`: of what
+    `followup.dashboard._safety_contribution` gives of each participant shown); the data version
     read before any of it (`version`, `followup.dashboard_version.of_kinds`)."""
 
     tally: OutcomeTally
@@ -80,7 +81,7 @@ class Base:
     unmarked_rewrites: int
     fresh: frozenset[int]
     participants: int
-    safety: dict[int, tuple] | None
+    safety: SafetyTally | None
     version: int
 
 
@@ -138,12 +139,12 @@ def keep(entry: str, base: Base) -> None:
 class Moved:
     """The sums as of now, how many participants are shown, and the results of the participants read
     again (by participant pk as text, `ParticipantOutcome.stored`; None: not treated); the safety
-    part's contributions as of now (None: not asked for, or not kept)."""
+    part's sums as of now (None: not asked for, or not kept)."""
 
     tally: OutcomeTally
     participants: int
     results: dict[str, list | None]
-    safety: dict[int, tuple] | None = None
+    safety: SafetyTally | None = None
 
 
 def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, version: int, *,
@@ -178,9 +179,10 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
     if safety_of is not None and base.safety is not None:
         safety = base.safety
         if changed:
-            safety.update(safety_of(changed))  # every participant shown among them
+            for pk, given in safety_of(changed).items():  # every participant shown among them
+                safety.put(pk, given)
             for pk in changed - now.keys():
-                safety.pop(pk, None)  # no longer shown
+                safety.take(pk)  # no longer shown
             version_kept = version
     marked = changed_since(snapshot[2] or "", base.covers) | base.fresh | reshown
     tally, results = base.tally, {}

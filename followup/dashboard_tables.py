@@ -95,7 +95,7 @@ def outcome_groups(rows: list[OutcomeRow]) -> list[dict]:
 
 class EventRow(NamedTuple):
     """A confirmed adverse event: whose, its term, confirmed CTCAE grade (None if not graded) and
-    whether it is serious (a named tuple: the dashboard's kept sums hold one per event)."""
+    whether it is serious (a named tuple: the dashboard's kept sums hold them packed)."""
 
     participant: int
     term: str
@@ -112,16 +112,24 @@ class TermRow:
     grade3_or_worse: int
 
 
-def _term_row(term: str, worst: dict[int, int | None]) -> TermRow:
-    by_grade = tuple(sum(1 for g in worst.values() if g == grade) for grade in GRADES)
-    return TermRow(term, len(worst), by_grade, sum(1 for g in worst.values() if g is None),
-                   sum(1 for g in worst.values() if g is not None and g >= 3))
+def _term_row(term: str, worst: Counter) -> TermRow:
+    """`worst`: participants per worst grade of the term (None: never graded)."""
+    return TermRow(term, sum(worst.values()), tuple(worst[grade] for grade in GRADES), worst[None],
+                   sum(n for grade, n in worst.items() if grade is not None and grade >= 3))
 
 
-def _worse(current: int | None, grade: int | None) -> int | None:
+def worse(current: int | None, grade: int | None) -> int | None:
     if current is None:
         return grade
     return current if grade is None else max(current, grade)
+
+
+def term_rows(per_term: dict[str, Counter], overall: Counter) -> tuple[list[TermRow], TermRow | None]:
+    """The rows of `adverse_events_by_term` from the participants counted per term and worst grade
+    (`per_term`) and per worst grade of any term (`overall`), each count above zero."""
+    rows = sorted((_term_row(term, worst) for term, worst in per_term.items()),
+                  key=lambda row: (-row.participants, row.term))
+    return rows, (_term_row("", overall) if overall else None)
 
 
 def adverse_events_by_term(events: list[EventRow]) -> tuple[list[TermRow], TermRow | None]:
@@ -131,11 +139,9 @@ def adverse_events_by_term(events: list[EventRow]) -> tuple[list[TermRow], TermR
     overall: dict[int, int | None] = {}
     for event in events:
         worst = per_term.setdefault(event.term, {})
-        worst[event.participant] = _worse(worst.get(event.participant), event.grade)
-        overall[event.participant] = _worse(overall.get(event.participant), event.grade)
-    rows = sorted((_term_row(term, worst) for term, worst in per_term.items()),
-                  key=lambda row: (-row.participants, row.term))
-    return rows, (_term_row("", overall) if overall else None)
+        worst[event.participant] = worse(worst.get(event.participant), event.grade)
+        overall[event.participant] = worse(overall.get(event.participant), event.grade)
+    return term_rows({term: Counter(worst.values()) for term, worst in per_term.items()}, Counter(overall.values()))
 
 
 @dataclass(frozen=True)
@@ -145,18 +151,19 @@ class SeriousSummary:
     by_term: tuple[tuple[str, int], ...]  # (term, events), most frequent first
 
 
+def serious_summary(events: int, participants: int, by_term: Counter) -> SeriousSummary:
+    """`by_term`: the serious events per term."""
+    return SeriousSummary(events, participants, tuple(sorted(by_term.items(), key=lambda kv: (-kv[1], kv[0]))))
+
+
 def serious_events(events: list[EventRow]) -> SeriousSummary:
     serious = [e for e in events if e.serious]
-    terms: dict[str, int] = {}
-    for event in serious:
-        terms[event.term] = terms.get(event.term, 0) + 1
-    return SeriousSummary(len(serious), len({e.participant for e in serious}),
-                          tuple(sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))))
+    return serious_summary(len(serious), len({e.participant for e in serious}), Counter(e.term for e in serious))
 
 
 class DltInput(NamedTuple):
     """A participant as the 3+3 counts see them (`dosing.selectors.participant_escalation`; a named
-    tuple: the dashboard's kept sums hold one per participant)."""
+    tuple: the dashboard's kept sums count them)."""
 
     group: str
     counted: bool

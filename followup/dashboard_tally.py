@@ -19,6 +19,7 @@ from datetime import date
 from typing import NamedTuple
 
 from . import dashboard_charts as charts
+from . import dashboard_tables as tables
 from .dashboard_tables import OutcomeRow, outcome_groups
 from .selectors import CHARTED
 
@@ -238,3 +239,84 @@ class OutcomeTally:
         sums = self.analytes[analyte]
         # (the values of each day are kept sorted: sorting them again is one pass)
         return charts.spreads_of_days(sums.days), sums.changes, (sums.with_points, len(sums.changes))
+
+
+def _moved(counter: Counter, key, by: int) -> None:
+    counter[key] += by
+    if not counter[key]:
+        del counter[key]
+
+
+class SafetyTally:
+    """The safety part's sums (`followup.dashboard._safety_contribution` of each participant shown:
+    their 3+3 input and their confirmed events' rows): the 3+3 inputs counted, the participants per
+    term and worst grade and per worst grade of any term, the serious events per term, the serious
+    events and the participants with one. Each participant's contribution is kept packed (`of`), so
+    that it can be taken out again; the tables are read from the sums (`fields`), the same tables as
+    from every participant's events (`dashboard_tables.adverse_events_by_term`, `serious_events`,
+    `dlt_rows`), since each participant counts once per term at their worst grade."""
+
+    __slots__ = ("of", "inputs", "terms", "overall", "serious_terms", "serious")
+
+    def __init__(self):
+        self.of: dict[int, bytes] = {}
+        self.inputs: Counter = Counter()
+        self.terms: dict[str, Counter] = {}
+        self.overall: Counter = Counter()
+        self.serious_terms: Counter = Counter()
+        self.serious = (0, 0)  # serious events, participants with one
+
+    def __getstate__(self):
+        return (self.of, self.inputs, self.terms, self.overall, self.serious_terms, self.serious)
+
+    def __setstate__(self, state):
+        self.of, self.inputs, self.terms, self.overall, self.serious_terms, self.serious = state
+
+    @classmethod
+    def of_contributions(cls, contributions: dict[int, tuple]) -> SafetyTally:
+        tally = cls()
+        for pk, given in contributions.items():
+            tally.put(pk, given)
+        return tally
+
+    def _move(self, dlt_input: tables.DltInput, events: tuple, by: int) -> None:
+        _moved(self.inputs, dlt_input, by)
+        worst: dict[str, int | None] = {}
+        overall = None
+        for event in events:
+            worst[event.term] = tables.worse(worst.get(event.term), event.grade)
+            overall = tables.worse(overall, event.grade)
+        for term, grade in worst.items():
+            counter = self.terms.setdefault(term, Counter())
+            _moved(counter, grade, by)
+            if not counter:
+                del self.terms[term]
+        if events:
+            _moved(self.overall, overall, by)
+        serious = [event.term for event in events if event.serious]
+        for term in serious:
+            _moved(self.serious_terms, term, by)
+        self.serious = (self.serious[0] + by * len(serious), self.serious[1] + by * bool(serious))
+
+    def put(self, pk: int, given: tuple) -> None:
+        """The participant's contribution (their 3+3 input, their confirmed events' rows) counted in
+        place of the one counted before."""
+        self.take(pk)
+        dlt_input, events = given
+        self.of[pk] = marshal.dumps((tuple(dlt_input), tuple(map(tuple, events))))
+        self._move(dlt_input, events, 1)
+
+    def take(self, pk: int) -> None:
+        """The participant's contribution taken out (nothing when none is counted)."""
+        kept = self.of.pop(pk, None)
+        if kept is not None:
+            dlt_input, events = marshal.loads(kept)
+            self._move(tables.DltInput._make(dlt_input), tuple(map(tables.EventRow._make, events)), -1)
+
+    def fields(self) -> dict:
+        """The safety part's fields: the adverse events by term and worst grade, the serious events,
+        the 3+3 counts per group."""
+        rows, any_event = tables.term_rows(self.terms, self.overall)
+        return {"adverse_events": rows, "any_adverse_event": any_event,
+                "serious": tables.serious_summary(*self.serious, self.serious_terms),
+                "dlts": tables.dlt_rows(list(self.inputs.elements()))}
