@@ -386,8 +386,8 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
                 safety_of = _safety_of(user, study, narrowed, None, lambda row: row.group(several), today)
             safety = SafetyTally.of_contributions(safety_of)
             dashboard_base.keep(entry, dashboard_base.Base(
-                tally, {s.row.pk: dashboard_base.shown_values(s) for s in participants}, current.covers,
-                current.unmarked_rewrites, frozenset(current.fresh), len(participants), safety,
+                tally, {s.row.pk: dashboard_base.packed_shown(dashboard_base.shown_values(s)) for s in participants},
+                current.covers, current.unmarked_rewrites, frozenset(current.fresh), len(participants), safety,
                 dashboard_base.version_of(tokens)))
     if with_safety:
         found.update((safety if safety is not None else SafetyTally.of_contributions(safety_of)).fields())

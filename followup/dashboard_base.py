@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import marshal
 from dataclasses import dataclass
 from datetime import date
 
@@ -76,7 +77,7 @@ class Base:
     read before any of it (`version`, `followup.dashboard_version.of_kinds`)."""
 
     tally: OutcomeTally
-    shown: dict[int, tuple]
+    shown: dict[int, bytes]  # participant -> their `shown_values`, `packed_shown`
     covers: int
     unmarked_rewrites: int
     fresh: frozenset[int]
@@ -111,6 +112,21 @@ def shown_values(shown) -> tuple:
     row = shown.row
     return (row.arm_id, row.dose_level_id, row.disease, row.sex, shown.status, shown.withdrawn_on,
             shown.study_number)
+
+
+def packed_shown(values: tuple) -> bytes:
+    """`shown_values` as kept: in `marshal`'s form, the withdrawal date as its ordinal (the values of
+    10,000 participants read back in under 1 ms rather than 3.5). Compared unpacked: the same values
+    need not pack to the same bytes."""
+    *before, withdrawn_on, number = values
+    return marshal.dumps((*before, withdrawn_on.toordinal() if withdrawn_on is not None else None, number))
+
+
+def unpacked_shown(kept: bytes | None) -> tuple | None:
+    if kept is None:
+        return None
+    *before, withdrawn_on, number = marshal.loads(kept)
+    return (*before, date.fromordinal(withdrawn_on) if withdrawn_on is not None else None, number)
 
 
 def read(entry: str) -> Base | None:
@@ -165,10 +181,10 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
         now = {one.row.pk: shown_values(one) for one in shown_of(changed)}
         # enrolled, withdrawn, moved to another group, disease, sex, site, status or number: shown
         # as they are now, their contributions counted again below
-        reshown = {pk for pk in changed if now.get(pk) != base.shown.get(pk)}
+        reshown = {pk for pk in changed if now.get(pk) != unpacked_shown(base.shown.get(pk))}
         for pk in reshown:
             if pk in now:
-                base.shown[pk] = now[pk]
+                base.shown[pk] = packed_shown(now[pk])
             else:
                 del base.shown[pk]
     snapshot = snapshot_row(study)
@@ -198,7 +214,7 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
             tally.remove(pk)  # no longer shown since the sums were kept
             base.shown.pop(pk, None)
         for one in shown:
-            base.shown[one.row.pk] = shown_values(one)  # as counted (shown since the first read too)
+            base.shown[one.row.pk] = packed_shown(shown_values(one))  # as counted (shown since the first read too)
             tally.remove(one.row.pk)
             stored = results[str(one.row.pk)]
             if stored is not None:

@@ -184,16 +184,22 @@ class DltRow:
 
 def dlt_rows(rows: list[DltInput]) -> list[DltRow]:
     """Per group (in name order): participants counted, DLT-evaluable, with a DLT, not final yet."""
-    found: dict[str, list[DltInput]] = {}
-    for row in rows:
-        if row.counted:
-            found.setdefault(row.group, []).append(row)
+    return dlt_rows_counted(Counter(rows))
+
+
+def dlt_rows_counted(counted: Counter) -> list[DltRow]:
+    """`dlt_rows` of the inputs counted (input -> participants): the same participants share an input."""
+    found: dict[str, list[int]] = {}
+    for row, n in counted.items():
+        if row.counted and n:
+            sums = found.setdefault(row.group, [0, 0, 0, 0])  # participants, evaluable, with a DLT, not final
+            sums[0] += n
+            sums[1] += n * row.evaluable
+            sums[2] += n * row.had_dlt
+            sums[3] += n * (not row.final)
     result = []
     for group in sorted(found):
-        members = found[group]
-        evaluable = sum(r.evaluable for r in members)
-        dlts = sum(r.had_dlt for r in members)
+        participants, evaluable, dlts, not_final = found[group]
         share = proportion(dlts, evaluable)
-        result.append(DltRow(group, len(members), evaluable, dlts, sum(not r.final for r in members),
-                             percent_ci(share.rate, share.ci_exact)))
+        result.append(DltRow(group, participants, evaluable, dlts, not_final, percent_ci(share.rate, share.ci_exact)))
     return result

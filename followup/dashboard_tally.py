@@ -319,4 +319,4 @@ class SafetyTally:
         rows, any_event = tables.term_rows(self.terms, self.overall)
         return {"adverse_events": rows, "any_adverse_event": any_event,
                 "serious": tables.serious_summary(*self.serious, self.serious_terms),
-                "dlts": tables.dlt_rows(list(self.inputs.elements()))}
+                "dlts": tables.dlt_rows_counted(self.inputs)}

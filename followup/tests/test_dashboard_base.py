@@ -351,6 +351,13 @@ def test_a_contribution_is_kept_as_it_was_given():
     assert unpacked(packed(untreated)) == untreated
 
 
+def test_what_is_kept_of_a_participant_shown_is_read_back_as_it_was():
+    for values in [(4, 5, "ITP", "female", "withdrawn", date(2026, 3, 1), "SYN10K-PUMCH-00001"),
+                   (4, None, "AIHA", "", "follow_up", None, "P-2")]:
+        assert dashboard_base.unpacked_shown(dashboard_base.packed_shown(values)) == values
+    assert dashboard_base.unpacked_shown(None) is None
+
+
 def test_the_tally_refuses_what_it_was_not_given():
     tally = OutcomeTally()
     tally.add(1, _given(1, days=10, flat=[0, 20.0], change=None))
