@@ -268,8 +268,8 @@ def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, se
                     swimmer_page: int, version: int, with_safety: bool) -> dict | None:
     """The outcomes part's fields from the kept sums moved by the participants changed since
     (`followup.dashboard_base`; `version`: the data version read before any data), the page's lanes
-    read with their serious events; `with_safety`: the safety part's fields too, when its contributions
-    were kept. None when there are no sums to move."""
+    read with their serious events; `with_safety`: the safety part's fields too, when its sums were
+    kept. None when there are no sums to move."""
     group_of: dict[tuple, str] = {}
 
     def grouped(row: ParticipantRow) -> str:
@@ -298,7 +298,7 @@ def _moved_outcomes(user, study, narrowed: DashboardFilter, entry: str, sets, se
             return None
         return {"participants": found.participants, **_outcome_fields(found.tally, sets, None, swimmer_page, lanes_of),
                 **(found.safety.fields() if found.safety is not None else {})}
-    except (ValueError, KeyError, TypeError, IndexError, EOFError):
+    except (ValueError, KeyError, TypeError, IndexError, EOFError, OverflowError):
         # sums that cannot be read as kept: never a failed page, and never read again
         logger.warning("The dashboard's kept sums could not be moved; built again.", exc_info=True)
         dashboard_base.forget(entry)
@@ -381,7 +381,7 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
         found.update(_outcome_fields(tally, sets, rows_of, swimmer_page, lambda keys: [
             _swimmer_row(lanes[pk][0], -days, lanes[pk][1], lanes[pk][2]) for days, _number, pk in keys]))
         if entry is not None and current.covers is not None and tally.analytes and tally.large():
-            if not with_safety:  # the safety contributions are kept with the sums, asked for or not
+            if not with_safety:  # the safety part's sums are kept with the outcomes', asked for or not
                 # (read after the rest: a participant written since is marked after the version kept)
                 safety_of = _safety_of(user, study, narrowed, None, lambda row: row.group(several), today)
             safety = SafetyTally.of_contributions(safety_of)
@@ -390,7 +390,8 @@ def dashboard(user, study, narrowed: DashboardFilter, *, today: date | None = No
                 current.covers, current.unmarked_rewrites, frozenset(current.fresh), len(participants), safety,
                 dashboard_base.version_of(tokens)))
     if with_safety:
-        found.update((safety if safety is not None else SafetyTally.of_contributions(safety_of)).fields())
+        found.update((safety if safety is not None else SafetyTally.of_contributions(safety_of, movable=False))
+                     .fields())
     return Dashboard(**found)
 
 

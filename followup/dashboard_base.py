@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import marshal
+import sys
 from dataclasses import dataclass
 from datetime import date
 
@@ -101,8 +102,9 @@ def marked_since(study, version: int) -> set[int]:
 
 def key(user, study, narrowed, tokens: dict[str, str], today: date) -> str:
     sites = tuple(sorted(set(narrowed.site_ids) & set(site_ids_for(user, Action.VIEW))))
-    parts = (FORMAT, study.pk, tuple(tokens[kind] for kind in KINDS), sites, narrowed, today.isoformat(),
-             timezone.get_current_timezone_name())
+    # (with Python's version: the packed values are in `marshal`'s form, which a version may change)
+    parts = (FORMAT, sys.version_info[:2], study.pk, tuple(tokens[kind] for kind in KINDS), sites, narrowed,
+             today.isoformat(), timezone.get_current_timezone_name())
     return f"dashboard-sums:{study.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
 
 
@@ -169,7 +171,7 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
     none to move or they cannot be. `shown_of(pks)`: the participants shown among `pks`, as the
     dashboard reads them; `group_of(row)`: a participant's group; `first_of(text)`: a first infusion's
     date read; `version`: the data version read before any data. With `safety_of(pks)` (the safety
-    contributions of the participants shown among `pks`) the safety contributions are moved too."""
+    contributions of the participants shown among `pks`) the safety part's sums are moved too."""
     base = read(entry)
     if base is None or version < base.version:  # versions gone back (a database restored): built again
         return None
@@ -225,7 +227,7 @@ def moved(entry: str, study, sets, shown_of, group_of, first_of, today: date, ve
             version_kept != base.version and len(changed) >= KEEP_AGAIN) or len(reshown) >= KEEP_AGAIN:
         # kept under the count of the marks just read (a participant marked after it is in the next
         # read's marks, whatever the results' read saw) when that count moved on, and under the data
-        # version read before any data when the safety contributions were moved by its marks (a later
+        # version read before any data when the safety part's sums were moved by its marks (a later
         # mark is the next read's); kept with the participants shown as they are now when many moved
         # (fewer are moved again by the next reads: keeping the sums costs more than moving them)
         keep(entry, Base(tally, base.shown, snapshot[0], base.unmarked_rewrites,

@@ -9,7 +9,13 @@ figures a new tally of every participant gives.
 
 The figures depend on nothing but the sums: the outcomes rows are given in one order whatever the
 order the participants were added in, and the thresholds of an analyte's chart follow the order of the
-codes of the diseases counted in it, not which participant came first."""
+codes of the diseases counted in it, not which participant came first.
+
+The safety part is counted the same way (`SafetyTally`): the 3+3 inputs counted, the participants per
+term and worst grade and per worst grade of any term, the serious events per term; each participant
+counts once per term at their worst grade, so their contribution can be taken out and put in again.
+A tally kept between reads holds each participant's contribution packed (`marshal`'s form of plain
+values: read back as one bytes object per participant rather than a tree of objects)."""
 from __future__ import annotations
 
 import marshal
@@ -241,6 +247,11 @@ class OutcomeTally:
         return charts.spreads_of_days(sums.days), sums.changes, (sums.with_points, len(sums.changes))
 
 
+def _packed_safety(given: tuple) -> bytes:
+    dlt_input, events = given
+    return marshal.dumps((tuple(dlt_input), tuple(map(tuple, events))))
+
+
 def _moved(counter: Counter, key, by: int) -> None:
     counter[key] += by
     if not counter[key]:
@@ -273,14 +284,25 @@ class SafetyTally:
         self.of, self.inputs, self.terms, self.overall, self.serious_terms, self.serious = state
 
     @classmethod
-    def of_contributions(cls, contributions: dict[int, tuple]) -> SafetyTally:
+    def of_contributions(cls, contributions: dict[int, tuple], *, movable: bool = True) -> SafetyTally:
+        """The sums of every participant's contribution; `movable`: each kept packed too, so that it can
+        be taken out (a tally only read needs none: the inputs are counted in one pass, and only the
+        participants with events are gone through)."""
         tally = cls()
-        for pk, given in contributions.items():
-            tally.put(pk, given)
+        tally.inputs = Counter(dlt_input for dlt_input, _events in contributions.values())
+        for _input, events in contributions.values():
+            if events:
+                tally._move_events(events, 1)
+        if movable:
+            tally.of = {pk: _packed_safety(given) for pk, given in contributions.items()}
         return tally
 
     def _move(self, dlt_input: tables.DltInput, events: tuple, by: int) -> None:
         _moved(self.inputs, dlt_input, by)
+        if events:
+            self._move_events(events, by)
+
+    def _move_events(self, events: tuple, by: int) -> None:
         worst: dict[str, int | None] = {}
         overall = None
         for event in events:
@@ -291,8 +313,7 @@ class SafetyTally:
             _moved(counter, grade, by)
             if not counter:
                 del self.terms[term]
-        if events:
-            _moved(self.overall, overall, by)
+        _moved(self.overall, overall, by)
         serious = [event.term for event in events if event.serious]
         for term in serious:
             _moved(self.serious_terms, term, by)
@@ -302,9 +323,8 @@ class SafetyTally:
         """The participant's contribution (their 3+3 input, their confirmed events' rows) counted in
         place of the one counted before."""
         self.take(pk)
-        dlt_input, events = given
-        self.of[pk] = marshal.dumps((tuple(dlt_input), tuple(map(tuple, events))))
-        self._move(dlt_input, events, 1)
+        self.of[pk] = _packed_safety(given)
+        self._move(*given, 1)
 
     def take(self, pk: int) -> None:
         """The participant's contribution taken out (nothing when none is counted)."""

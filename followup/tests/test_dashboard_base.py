@@ -5,6 +5,7 @@ moved (marks cleared, every result computed again, an analyte no longer large) i
 other readers, filters, days or data are never read; the tally's sums do not depend on the order the
 participants were added in, and never take out what they were not given."""
 import dataclasses
+import marshal
 import random
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -522,6 +523,29 @@ def test_a_participant_counted_who_stops_being_shown_between_the_two_reads_build
 def _eligible(study, site, coordinator):
     """An eligible, consented and confirmed screening of the synthetic study (its protocol is P3's)."""
     return eligible_p3_screening(coordinator, study=study.code, site=site.code)
+
+
+@pytest.mark.parametrize("damage", ["a contribution cut short", "a withdrawal date out of range"])
+def test_sums_that_cannot_be_read_back_are_built_again(cohort, monkeypatch, damage):
+    study, user = cohort
+    reads = Reads(monkeypatch)
+    narrowed, tokens = _everyone(user), tokens_of(study)
+    _part(user, study, narrowed, tokens=tokens)
+    entry = dashboard_base.key(user, study, narrowed, tokens, TODAY)
+    kept = cache.get(entry)
+    participant = _charted(study)[0]
+    if damage == "a contribution cut short":
+        kept.tally.of[participant] = kept.tally.of[participant][:-3]
+    else:
+        values = list(marshal.loads(kept.shown[participant]))
+        values[5] = 10**30
+        kept.shown[participant] = marshal.dumps(tuple(values))
+    cache.set(entry, kept)
+    _count(user, participant, by=100)
+    graded(Participant.objects.get(pk=participant), user, "Fever", 2)  # marked: their kept values read back
+    _committed()
+    _same(user, study, narrowed, tokens)
+    assert reads.moved == 0
 
 
 def test_sums_that_do_not_hold_what_they_were_given_are_built_again(cohort, monkeypatch):

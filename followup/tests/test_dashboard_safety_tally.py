@@ -56,6 +56,9 @@ def test_the_sums_give_the_tables_of_every_participants_events(steps):
     for pk in list(counted):
         again.take(pk)
     assert again.fields() == _reference({}) and not again.of and not again.inputs and not again.terms
+    assert not again.overall and not again.serious_terms and again.serious == (0, 0)
+    read_only = SafetyTally.of_contributions(counted, movable=False)
+    assert read_only.fields() == _reference(counted) and not read_only.of
 
 
 def test_a_participant_counts_once_per_term_at_their_worst_grade():
