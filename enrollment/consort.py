@@ -78,7 +78,8 @@ def consort_counts(user, study, narrowed: ConsortFilter | None = None) -> Consor
     consent = Consent.objects.values("screening_id")
     # The screenings counted by what tells them apart (a few dozen kinds at most), summed below: one
     # count per kind rather than every count's condition read for every screening (at 10,000
-    # screenings the aggregate of one filtered count each took 40 ms, this 25 ms).
+    # participants the aggregate of one filtered count each, its reads joined to the study, took
+    # 49 ms; this 34 ms).
     kinds = (screenings.order_by()
              .annotate(consented=ExpressionWrapper(Q(pk__in=consent), output_field=BooleanField()),
                        treated=ExpressionWrapper(Q(participant__in=given), output_field=BooleanField()))

@@ -34,8 +34,8 @@ by the application. The lanes of the page shown are read with their serious even
 The safety part (adverse events by term and worst grade, serious events, the 3+3 counts per group) is
 kept beside them as its own sums (`followup.dashboard_tally.SafetyTally`: each participant's 3+3 input
 and confirmed events counted). A read that builds it moves them by the participants marked since the
-kept version. The sums moved by many participants are kept again,
-under the count and the version just read, so that the next reads move them by fewer."""
+kept version. The sums moved by many participants are kept again, under the count and the version
+just read, so that the next reads move them by fewer."""
 from __future__ import annotations
 
 import hashlib
