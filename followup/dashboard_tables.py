@@ -132,16 +132,30 @@ def term_rows(per_term: dict[str, Counter], overall: Counter) -> tuple[list[Term
     return rows, (_term_row("", overall) if overall else None)
 
 
+def worst_of(events) -> tuple[dict[str, int | None], int | None]:
+    """One participant's events: their worst grade of each term, and of any term (None: never graded)."""
+    worst: dict[str, int | None] = {}
+    overall = None
+    for event in events:
+        worst[event.term] = worse(worst.get(event.term), event.grade)
+        overall = worse(overall, event.grade)
+    return worst, overall
+
+
 def adverse_events_by_term(events: list[EventRow]) -> tuple[list[TermRow], TermRow | None]:
     """Per term, the participants counted once at their worst grade of that term (most frequent term
     first, then by name), and the row of any term (each participant once, at their worst grade)."""
-    per_term: dict[str, dict[int, int | None]] = {}
-    overall: dict[int, int | None] = {}
+    own: dict[int, list[EventRow]] = {}
     for event in events:
-        worst = per_term.setdefault(event.term, {})
-        worst[event.participant] = worse(worst.get(event.participant), event.grade)
-        overall[event.participant] = worse(overall.get(event.participant), event.grade)
-    return term_rows({term: Counter(worst.values()) for term, worst in per_term.items()}, Counter(overall.values()))
+        own.setdefault(event.participant, []).append(event)
+    per_term: dict[str, Counter] = {}
+    overall: Counter = Counter()
+    for theirs in own.values():
+        worst, any_term = worst_of(theirs)
+        for term, grade in worst.items():
+            per_term.setdefault(term, Counter())[grade] += 1
+        overall[any_term] += 1
+    return term_rows(per_term, overall)
 
 
 @dataclass(frozen=True)

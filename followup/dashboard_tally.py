@@ -123,6 +123,13 @@ class AnalyteSums:
         self.diseases, self.with_points, self.days, self.changes = state
 
 
+def _moved(counter: Counter, key, by: int) -> None:
+    """The count of `key` moved by `by`, removed when it reaches zero."""
+    counter[key] += by
+    if not counter[key]:
+        del counter[key]
+
+
 def _take(ordered: list, value) -> None:
     """`value` taken out of the sorted list `ordered` (it must be there: a tally never takes out what
     it was not given)."""
@@ -186,16 +193,12 @@ class OutcomeTally:
         if not self.sorted:
             raise ValueError("a tally is sorted before a contribution is taken out")
         given = unpacked(kept)
-        self.outcomes[given.outcome] -= 1
-        if not self.outcomes[given.outcome]:
-            del self.outcomes[given.outcome]
+        _moved(self.outcomes, given.outcome, -1)
         _take(self.lanes, given.lane)
         if given.analyte is None:
             return
         sums = self.analytes[given.analyte]
-        sums.diseases[given.disease] -= 1
-        if not sums.diseases[given.disease]:
-            del sums.diseases[given.disease]
+        _moved(sums.diseases, given.disease, -1)
         if given.flat:
             sums.with_points -= 1
             for day, value in zip(given.flat[::2], given.flat[1::2]):
@@ -252,12 +255,6 @@ def _packed_safety(given: tuple) -> bytes:
     return marshal.dumps((tuple(dlt_input), tuple(map(tuple, events))))
 
 
-def _moved(counter: Counter, key, by: int) -> None:
-    counter[key] += by
-    if not counter[key]:
-        del counter[key]
-
-
 class SafetyTally:
     """The safety part's sums (`followup.dashboard._safety_contribution` of each participant shown:
     their 3+3 input and their confirmed events' rows): the 3+3 inputs counted, the participants per
@@ -303,11 +300,7 @@ class SafetyTally:
             self._move_events(events, by)
 
     def _move_events(self, events: tuple, by: int) -> None:
-        worst: dict[str, int | None] = {}
-        overall = None
-        for event in events:
-            worst[event.term] = tables.worse(worst.get(event.term), event.grade)
-            overall = tables.worse(overall, event.grade)
+        worst, overall = tables.worst_of(events)
         for term, grade in worst.items():
             counter = self.terms.setdefault(term, Counter())
             _moved(counter, grade, by)
