@@ -83,3 +83,25 @@ class Export(models.Model):
     @property
     def filename(self) -> str:
         return self.file.name.rsplit("/", 1)[-1] if self.file else ""
+
+
+class KeptOdmSubject(models.Model):
+    """One subject of a study's ODM export as last written (`followup.export_odm_kept`): its
+    SubjectData and its AuditRecords as text, the users they name and the number of current values,
+    with the fingerprint of the rows they were written from (their versions and their history's)
+    and the setting (the study's metadata and the product's code). An export writes a subject kept
+    under the same fingerprint and setting as it is, and writes the others again; nobody edits
+    these rows (derived data, not audited: the exported rows and their history are)."""
+
+    study = models.ForeignKey("trials.Study", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=1)  # P: a participant, S: a screening never enrolled
+    subject = models.BigIntegerField()  # the participant's or the screening's id
+    setting = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64)
+    current_values = models.PositiveIntegerField()
+    users = models.JSONField(default=list)
+    body = models.TextField()
+    records = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "kind", "subject"], name="one_kept_odm_subject")]

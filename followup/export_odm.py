@@ -19,6 +19,7 @@ both points to a shared audit record and says that a value was emptied (`IsNull`
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
@@ -28,53 +29,30 @@ from enrollment.models import Consent, Participant, PriorTherapy, Screening, Scr
 from trials.models import Arm, DoseLevel, SiteMembership
 
 from . import export_odm_meta as meta_mod
-from .export_odm_audit import (SYSTEM_USER, Audit, Removals, location_oid, removal_users, user_oid,
-                               write_audit_records)
+from .export_odm_audit import SYSTEM_USER, Audit, Removals, location_oid, subject_records, user_oid
+from .export_odm_kept import PARTICIPANT, SCREENING_ONLY, Subjects, Written, setting_of
 from .export_odm_meta import (ADVERSE_EVENT, ASSESSMENT, CONSENT, ENROLMENT, FORM_AE, FORM_CONSENT, FORM_ENROLMENT,
                               FORM_INFUSION, FORM_SCREENING, FORM_VISIT, IG_SCREENING_ITEMS, IG_VISIT_ITEMS, INFUSION,
                               LAB, ODM_NS, PRIOR_THERAPY, RESCUE, SCREENING, SCREENING_LAB, SE_AE, SE_SCREENING,
                               SE_UNSCHEDULED, TRANSFUSION, VISIT, Group, Metadata, build_metadata)
-from .export_odm_xml import _CONTENT, _UNSET, _same_text, _Xml, attribute, content_escaped, odm_value
+from .export_odm_xml import _CONTENT, _UNSET, _same_text, _Text, _Xml, attribute, content_escaped, odm_value
 from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
 
-CHUNK = 200  # participants (or screenings not enrolled) read at once
 # The status of a screening never enrolled, by its `eligible` (None: not evaluated yet).
 NOT_ENROLLED = {False: "Screen failure (not eligible); not enrolled", True: "Eligible; not enrolled"}
 SOURCE_SYSTEM = "Cell-therapy trials EDC"
 
-# Each exported model, with the path from its rows to the participant (for the audit users).
-_AUDITED = (
-    (Participant, "pk"), (Screening, "participant"), (ScreeningLab, "screening__participant"),
-    (PriorTherapy, "screening__participant"), (Consent, "screening__participant"), (Infusion, "participant"),
-    (Visit, "participant"), (Assessment, "participant"), (LabResult, "assessment__participant"),
-    (Transfusion, "assessment__participant"), (RescueTherapy, "assessment__participant"),
-    (AdverseEvent, "participant"),
-)
-# The records of a screening never enrolled, with the path from each to the screening.
-_SCREENING_RECORDS = ((Screening, "pk"), (ScreeningLab, "screening"), (PriorTherapy, "screening"),
-                      (Consent, "screening"))
-
-
-def _audited(participants, not_enrolled):
-    """(model, its exported records, the path from such a record to its subject's site code) of each
-    audited model, for the AuditRecords (`export_odm_audit.write_audit_records`)."""
-    for model, path in _AUDITED:
-        yield (model, model.objects.filter(**{f"{path}__in": participants.values("pk")}),
-               "site__code" if path == "pk" else f"{path}__site__code")
-    for model, path in _SCREENING_RECORDS:
-        yield (model, model.objects.filter(**{f"{path}__in": not_enrolled.values("pk")}),
-               "site__code" if path == "pk" else f"{path}__site__code")
-
-
-def write_odm(study, *, sites, out, locked: bool) -> int:
+def write_odm(study, *, sites, out, locked: bool, keep: bool = True) -> int:
     """Write the ODM 1.3.2 document of `study`, restricted to the participants of `sites`, into the
     binary file `out`; return the number of current values written (an item's earlier values and
-    emptied ones are not counted)."""
+    emptied ones are not counted). `keep`: the subjects written as kept (`followup.export_odm_kept`)
+    are copied out, and those written are kept (PostgreSQL); without it, every subject is written
+    and none kept."""
     with translation.override("en"):
-        return _write(study, list(sites), out, locked)
+        return _write(study, list(sites), out, locked, keep)
 
 
-def _write(study, sites, out, locked: bool) -> int:
+def _write(study, sites, out, locked: bool, keep: bool) -> int:
     meta = build_metadata(study)
     now = timezone.now().replace(microsecond=0)
     xml = _Xml(out)
@@ -86,12 +64,26 @@ def _write(study, sites, out, locked: bool) -> int:
               FileOID=f"ODM.{study.code}.{now.strftime('%Y%m%dT%H%M%S')}", CreationDateTime=now.isoformat(),
               Originator=SOURCE_SYSTEM, SourceSystem=SOURCE_SYSTEM, Description=description)
     _write_study(xml, study, meta)
-    participants = Participant.objects.filter(study=study, site__in=[s.pk for s in sites])
-    not_enrolled = Screening.objects.filter(study=study, site__in=[s.pk for s in sites], participant__isnull=True)
-    _write_admin(xml, study, meta, sites, participants, not_enrolled)
-    xml.start("ClinicalData", StudyOID=meta.study_oid, MetaDataVersionOID=meta.version_oid)
-    count = _ClinicalWriter(xml, meta, {s.pk: s.code for s in sites}, study).write(participants, not_enrolled)
-    write_audit_records(xml, _audited(participants, not_enrolled))
+    site_ids = [s.pk for s in sites]
+    order = [(PARTICIPANT, pk) for pk in Participant.objects.filter(study=study, site__in=site_ids)
+             .order_by("site__code", "sequence").values_list("pk", flat=True)]
+    order += [(SCREENING_ONLY, pk) for pk in Screening.objects.filter(
+        study=study, site__in=site_ids, participant__isnull=True).order_by("site__code", "sequence")
+        .values_list("pk", flat=True)]
+    writer = _ClinicalWriter(meta, dict(study.sites.values_list("pk", "code")), study)
+    with Subjects(study, setting_of(meta, writer.codes, writer.site_codes), order, keep=keep) as subjects:
+        subjects.write(writer.render)
+        _write_admin(xml, study, meta, sites, subjects.users)
+        xml.start("ClinicalData", StudyOID=meta.study_oid, MetaDataVersionOID=meta.version_oid)
+        xml.raw("")
+        xml.flush()
+        subjects.copy(out, "body")
+        xml.start("AuditRecords")
+        xml.raw("")
+        xml.flush()
+        subjects.copy(out, "records")
+        xml.end("AuditRecords")
+        count = subjects.values
     if locked:
         lock = f"locked by {study.locked_by.username} at {study.locked_at.isoformat()}: {study.lock_reason}" \
             if study.locked_at else "locked"
@@ -182,18 +174,9 @@ def _yes(flag: bool) -> str:
 
 # --- admin data ------------------------------------------------------------------------------------
 
-def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants, not_enrolled) -> None:
-    user_ids = set()
-    for model, current, _site in _audited(participants, not_enrolled):
-        user_ids.update(model.history.filter(id__in=current.values("pk"), history_user__isnull=False)
-                        .order_by().values_list("history_user_id", flat=True).distinct())
-    user_ids.update(removal_users(participants, not_enrolled))
-    user_ids.update(not_enrolled.filter(eligibility_confirmed_by__isnull=False)
-                    .order_by().values_list("eligibility_confirmed_by_id", flat=True).distinct())
-    user_ids.update(Screening.objects.filter(participant__in=participants, eligibility_confirmed_by__isnull=False)
-                    .order_by().values_list("eligibility_confirmed_by_id", flat=True).distinct())
-    user_ids.update(AdverseEvent.objects.filter(participant__in=participants, confirmed_by__isnull=False)
-                    .order_by().values_list("confirmed_by_id", flat=True).distinct())
+def _write_admin(xml: _Xml, study, meta: Metadata, sites, user_ids: set[int]) -> None:
+    """The users the clinical data name (who changed, deleted or signed a record), the sites, the
+    signatures' meanings."""
     memberships = defaultdict(list)
     for user_id, site_id in SiteMembership.objects.filter(
             user_id__in=user_ids, site__in=[s.pk for s in sites]).values_list("user_id", "site_id"):
@@ -233,10 +216,14 @@ def _write_admin(xml: _Xml, study, meta: Metadata, sites, participants, not_enro
 # --- clinical data ---------------------------------------------------------------------------------
 
 class _ClinicalWriter:
-    def __init__(self, xml: _Xml, meta: Metadata, site_codes: dict, study):
-        self.xml, self.meta, self.site_codes = xml, meta, site_codes
+    """Writes subjects (`render`): each one's SubjectData and AuditRecords as text."""
+
+    def __init__(self, meta: Metadata, site_codes: dict, study):
+        self.meta, self.site_codes = meta, site_codes
+        self.xml = _Text()
         self.count = 0
         self.location = ""
+        self.users: set[int] = set()
         self.removed = Removals()
         self._field_specs: dict[str, list[tuple]] = {}
         self._unit_attributes = {symbol: f" MeasurementUnitOID={attribute(oid)}" for symbol, oid in meta.units.items()}
@@ -244,14 +231,16 @@ class _ClinicalWriter:
         self.codes = {"arm": dict(Arm.objects.filter(study=study).values_list("id", "code")),
                       "dose_level": dict(DoseLevel.objects.filter(arm__study=study).values_list("id", "code"))}
 
-    def write(self, participants, not_enrolled) -> int:
-        ids = list(participants.order_by("site__code", "sequence").values_list("pk", flat=True))
-        for start in range(0, len(ids), CHUNK):
-            self._chunk(ids[start:start + CHUNK])
-        ids = list(not_enrolled.order_by("site__code", "sequence").values_list("pk", flat=True))
-        for start in range(0, len(ids), CHUNK):
-            self._screenings_chunk(ids[start:start + CHUNK])
-        return self.count
+    def render(self, kind: str, ids: list[int]) -> Iterator[Written]:
+        """The subjects `ids` (participants, or screenings never enrolled) as written, in order."""
+        return self._chunk(ids) if kind == PARTICIPANT else self._screenings_chunk(ids)
+
+    def _written(self, kind: str, pk: int, records: list[tuple[Audit, list]], before: int) -> Written:
+        """The subject just written into `self.xml`, with its AuditRecords and the users named."""
+        text, users = subject_records(records, self.location)
+        written = Written(kind, pk, self.xml.take(), text, self.users | users, self.count - before)
+        self.users = set()
+        return written
 
     def _lab_unit(self, row) -> None:
         row["si_unit"] = self.meta.si_units.get(row.get("analyte"))
@@ -277,12 +266,13 @@ class _ClinicalWriter:
     def _audit(self, model, ids, group, *, codes=None, adapt=None) -> Audit:
         return Audit(model, ids, group, codes=codes, adapt=adapt, text=odm_value)
 
-    def _screenings_chunk(self, ids) -> None:
+    def _screenings_chunk(self, ids) -> Iterator[Written]:
         """The screenings never enrolled (screen failures, screenings in progress): a SubjectData
         keyed by the screening number, its status said in an annotation, and the screening event."""
         screenings, labs, therapies, consents = self._screening_data(ids)
         for pk in ids:
             screening = screenings[pk]
+            before = self.count
             self.location = location_oid(self.site_codes[screening["site_id"]])
             self.xml.start("SubjectData", SubjectKey=screening["number"])
             self.xml.leaf("SiteRef", LocationOID=self.location)
@@ -294,8 +284,18 @@ class _ClinicalWriter:
             self._screening_forms(screening, labs, therapies, consents)
             self.xml.end("StudyEventData")
             self.xml.end("SubjectData")
+            yield self._written(SCREENING_ONLY, pk, self._screening_records(screening, labs, therapies, consents),
+                                before)
 
-    def _chunk(self, ids) -> None:
+    def _screening_records(self, screening, labs, therapies, consents) -> list[tuple[Audit, list]]:
+        """(audit, ids) of the screening's records, in the order of their AuditRecords."""
+        pk = screening["id"]
+        return [(self.audits[SCREENING.oid], [pk]),
+                (self.audits[SCREENING_LAB.oid], [row["id"] for row in labs.get(pk, ())]),
+                (self.audits[PRIOR_THERAPY.oid], [row["id"] for row in therapies.get(pk, ())]),
+                (self.audits[CONSENT.oid], [row["id"] for row in consents.get(pk, ())])]
+
+    def _chunk(self, ids) -> Iterator[Written]:
         people = list(Participant.objects.filter(pk__in=ids).order_by("site__code", "sequence").values(
             "pk", "study_number", "site_id", "screening_id", "arm__code", "dose_level__code", "enrolled_on",
             "planned_day0", "protocol_version", "study_order", "status", "withdrawn_on", "withdrawal_reason",
@@ -343,16 +343,31 @@ class _ClinicalWriter:
             if not a["visit_id"]:
                 unscheduled[a["participant_id"]].append(a)
         children = (results, transfusions, rescues)
+        by_person = _grouped(assessments, "participant_id")
         for person in people:
-            self._subject(person, screenings.get(person["screening_id"]), labs, therapies, consents,
-                          infusions.get(person["pk"], ()), visits.get(person["pk"], ()), by_visit,
-                          unscheduled.get(person["pk"], ()), children, events.get(person["pk"], ()))
+            before, pk = self.count, person["pk"]
+            screening = screenings.get(person["screening_id"])
+            self._subject(person, screening, labs, therapies, consents, infusions.get(pk, ()), visits.get(pk, ()),
+                          by_visit, unscheduled.get(pk, ()), children, events.get(pk, ()))
+            own = [a["id"] for a in by_person.get(pk, ())]
+            records = [(self.audits[ENROLMENT.oid], [pk]),
+                       *(self._screening_records(screening, labs, therapies, consents) if screening else ()),
+                       (self.audits[INFUSION.oid], [row["id"] for row in infusions.get(pk, ())]),
+                       (self.audits[VISIT.oid], [row["id"] for row in visits.get(pk, ())]),
+                       (self.audits[ASSESSMENT.oid], own),
+                       *((self.audits[group.oid], [row["id"] for a in own for row in rows.get(a, ())])
+                         for group, rows in ((LAB, results), (TRANSFUSION, transfusions), (RESCUE, rescues))),
+                       (self.audits[ADVERSE_EVENT.oid], [row["id"] for row in events.get(pk, ())])]
+            self.users.update(row["confirmed_by_id"] for row in events.get(pk, ()) if row["confirmed_by_id"])
+            yield self._written(PARTICIPANT, pk, records, before)
 
     def _screening_forms(self, screening, labs, therapies, consents) -> None:
         xml = self.xml
+        if screening["eligibility_confirmed_by_id"]:
+            self.users.add(screening["eligibility_confirmed_by_id"])
         xml.start("FormData", FormOID=FORM_SCREENING)
         self._group(SCREENING, screening)
-        self.removed.write(xml, (SCREENING_LAB.oid, PRIOR_THERAPY.oid), screening["id"], self.location)
+        self.users |= self.removed.write(xml, (SCREENING_LAB.oid, PRIOR_THERAPY.oid), screening["id"], self.location)
         for lab in labs.get(screening["id"], ()):
             self._lab_unit(lab)
             self._group(SCREENING_LAB, lab, repeat=lab["analyte"])
@@ -417,7 +432,8 @@ class _ClinicalWriter:
     def _assessment(self, assessment, children) -> None:
         results, transfusions, rescues = children
         self._group(ASSESSMENT, assessment)
-        self.removed.write(self.xml, (LAB.oid, TRANSFUSION.oid, RESCUE.oid), assessment["id"], self.location)
+        self.users |= self.removed.write(self.xml, (LAB.oid, TRANSFUSION.oid, RESCUE.oid), assessment["id"],
+                                         self.location)
         for lab in results.get(assessment["id"], ()):
             self._lab_unit(lab)
             self._group(LAB, lab, repeat=lab["analyte"])

@@ -19,9 +19,6 @@ from collections import defaultdict
 from datetime import datetime, timezone as dt_timezone
 from xml.sax.saxutils import escape, quoteattr
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
-from django.db.models import F, Q
 from django.utils import timezone
 
 from enrollment.models import PriorTherapy, ScreeningLab
@@ -48,7 +45,7 @@ class Audit:
     e.g. the dose level's code), `adapt` adds what the writer derives (the SI unit of a lab value)."""
 
     def __init__(self, model, ids, group: Group, *, codes=None, adapt=None, text=None):
-        self.prefix = record_prefix(model)
+        self.prefix, self.label = record_prefix(model), model.history.model._meta.label_lower
         self.group, self.codes, self.adapt, self.text = group, codes or {}, adapt, text
         self.rows = defaultdict(list)
         keys = {f.column for f in group.fields if not is_item(f)}
@@ -58,7 +55,7 @@ class Audit:
         wanted = [k for k in keys if k in names] + [k + "_id" for k in keys if k + "_id" in names]
         for row in (model.history.filter(id__in=ids)
                     .order_by("id", "history_date", "history_id")
-                    .values("id", "history_id", *wanted).iterator()):
+                    .values("id", "history_id", *wanted, *_RECORD).iterator()):
             for key, lookup in self.codes.items():
                 if key + "_id" in row:
                     row[key] = lookup.get(row[key + "_id"], row[key + "_id"])
@@ -90,6 +87,9 @@ def item_history(audit: Audit | None, pk, f, current: str | None) -> tuple[list,
     return changes, None  # changed outside the history: the current value has no audit record
 
 
+_RECORD = ("history_date", "history_user_id", "history_change_reason", "history_type")  # what an AuditRecord says
+
+
 def location_oid(code: str) -> str:
     return f"LOC.{code}"
 
@@ -114,32 +114,29 @@ def record_content(history_id, at, user, reason, kind, label: str, location: str
             + f"<SourceID>{escape(f'{label}:{history_id}:{kind}')}</SourceID>")
 
 
-def write_audit_records(xml, scopes) -> None:
-    """ClinicalData's AuditRecords: one AuditRecord (ID `record_prefix` and the history id) for each
-    history row of every exported record, which its ItemDataAny point to. `scopes`: (model, its
-    exported records, the path from such a record to the site of its subject). Read in one
-    statement per scope, in blocks (a server-side cursor on PostgreSQL). The records pointed to
-    are those of the export's snapshot (`followup.exports.one_snapshot`)."""
-    xml.start("AuditRecords")
-    for model, current, site in scopes:
-        prefix, label = record_prefix(model), model.history.model._meta.label_lower
-        try:
-            subjects, params = current.order_by().values(record=F("pk"), site_code=F(site)).query.sql_with_params()
-        except EmptyResultSet:  # no site: no record
-            continue
-        history = connection.ops.quote_name(model.history.model._meta.db_table)
-        sql = (f"SELECT h.history_id, h.history_date, h.history_user_id, h.history_change_reason, h.history_type, "
-               f"s.site_code FROM {history} h JOIN ({subjects}) s ON s.record = h.id "
-               f"ORDER BY h.history_id")  # the same document from the same data
-        with connection.chunked_cursor() as cursor:
-            cursor.execute(sql, params)
-            while rows := cursor.fetchmany(5000):
-                xml.raw("".join(
-                    f'<AuditRecord ID="{prefix}{history_id}">'
-                    f"{record_content(history_id, at, user, reason, kind, label, location_oid(code))}</AuditRecord>"
-                    for history_id, at, user, reason, kind, code in rows))
-                xml.flush()
-    xml.end("AuditRecords")
+def subject_records(records, location: str) -> tuple[str, set[int]]:
+    """A subject's AuditRecords in ClinicalData's AuditRecords (ID `record_prefix` and the history
+    id): one for each history row of its records, which their ItemDataAny point to; and the users
+    they name. `records`: (the model's `Audit`, the subject's records of that model), in order;
+    each model's rows in the order of their history ids."""
+    parts, users = [], set()
+    for audit, ids in records:
+        rows = [row for pk in ids for row in audit.rows.get(pk, ())]
+        if len(ids) > 1:
+            rows.sort(key=_history_id)
+        prefix, label = audit.prefix, audit.label
+        for row in rows:
+            history_id, user = row["history_id"], row["history_user_id"]
+            if user is not None:
+                users.add(user)
+            content = record_content(history_id, row["history_date"], user, row["history_change_reason"],
+                                     row["history_type"], label, location)
+            parts.append(f'<AuditRecord ID="{prefix}{history_id}">{content}</AuditRecord>')
+    return "".join(parts), users
+
+
+def _history_id(row) -> int:
+    return row["history_id"]
 
 
 def _aware(at):
@@ -167,19 +164,6 @@ REMOVABLE = {
 }
 
 
-def removal_users(participants, not_enrolled) -> set[int]:
-    """The users who deleted records of these participants and screenings (`REMOVABLE`)."""
-    found = set()
-    for model, parent, *_ in REMOVABLE.values():
-        parent = parent.removesuffix("_id")
-        scope = Q(**{f"{parent}__participant__in": participants.values("pk")})
-        if parent == "screening":
-            scope |= Q(screening__in=not_enrolled.values("pk"))
-        found.update(model.history.filter(scope, history_type="-", history_user__isnull=False)
-                     .order_by().values_list("history_user_id", flat=True).distinct())
-    return found
-
-
 class Removals:
     """The rows deleted outright (history type "-", no current row) of the `REMOVABLE` groups,
     read for a chunk of parent records, written as removals (TransactionType "Remove")."""
@@ -199,11 +183,16 @@ class Removals:
                 rows[row[parent]].append(row)
             self.removed[oid] = (rows, key, model.history.model._meta.label_lower)
 
-    def write(self, xml, oids, parent_id, location: str) -> None:
+    def write(self, xml, oids, parent_id, location: str) -> set[int]:
+        """Write the removals of the parent's rows; return the users who deleted them."""
+        users = set()
         for oid in oids:
             rows, key, label = self.removed[oid]
             for n, row in enumerate(rows.get(parent_id, ()), 1):
+                if row["history_user_id"] is not None:
+                    users.add(row["history_user_id"])
                 xml.start("ItemGroupData", ItemGroupOID=oid, ItemGroupRepeatKey=row[key] if key else n,
                           TransactionType="Remove")
                 write_audit_record(xml, row, label, location)
                 xml.end("ItemGroupData")
+        return users

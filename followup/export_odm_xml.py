@@ -139,3 +139,18 @@ class _Xml:
     def flush(self) -> None:
         self.out.write("".join(self.parts).encode("utf-8", "xmlcharrefreplace"))
         self.parts.clear()
+
+
+class _Text(_Xml):
+    """An `_Xml` that keeps its text until taken (`take`) instead of writing it to a file."""
+
+    def __init__(self):
+        super().__init__(None)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        self.parts.clear()
+        return text

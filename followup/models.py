@@ -589,5 +589,5 @@ from .sdv_models import ItemVerification, SdvCount, SdvPlan  # noqa: E402, F401 
 # Data queries live in their own module (this one stays within its size); imported here so that the
 # app's models are all found in `followup.models`.
 from .query_models import DataQuery, DataQueryMessage  # noqa: E402, F401
-from .export_models import Export  # noqa: E402, F401
+from .export_models import Export, KeptOdmSubject  # noqa: E402, F401
 from .outcome_models import OutcomeResult  # noqa: E402, F401

@@ -16,15 +16,16 @@ from django.utils import timezone
 
 from enrollment import services as enrolment
 from enrollment.locks import casebook_lock
-from enrollment.models import Participant, Screening, ScreeningLab
+from dosing.models import Infusion
+from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
 from enrollment.tests.factories import ConsentFactory, ParticipantFactory, ScreeningFactory
 from dosing.tests.factories import InfusionFactory
 from enrollment.tests.support import REFRACTORY, eligible_p2_screening, screened_on
-from followup import export_odm, exports
+from followup import export_odm_kept, exports
 from followup import export_odm_meta as meta
 from followup.export_odm import write_odm
 from followup.export_odm_xml import odm_value
-from followup.models import Assessment, LabResult
+from followup.models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfusion, Visit
 from followup.services import KEEP, AssessmentInput, assessment_update
 from followup.tests.export_support import SCREENING_ANSWERS, VISIT_ANSWERS, fixture_study
 from followup.tests.factories import AdverseEventFactory, AssessmentFactory
@@ -36,6 +37,14 @@ from trials.models import Site, Study
 from trials.tests.support import confirm_adverse_event, confirm_eligibility, setup_update, site_investigator
 
 NS = {"odm": meta.ODM_NS}
+# Each exported model, with the path from its rows to the participant or the screening never enrolled.
+AUDITED = ((Participant, "pk"), (Screening, "participant"), (ScreeningLab, "screening__participant"),
+           (PriorTherapy, "screening__participant"), (Consent, "screening__participant"), (Infusion, "participant"),
+           (Visit, "participant"), (Assessment, "participant"), (LabResult, "assessment__participant"),
+           (Transfusion, "assessment__participant"), (RescueTherapy, "assessment__participant"),
+           (AdverseEvent, "participant"))
+SCREENING_RECORDS = ((Screening, "pk"), (ScreeningLab, "screening"), (PriorTherapy, "screening"),
+                     (Consent, "screening"))
 CODE = "HUCMSC-ITP-ESC"
 TZ = timezone.get_current_timezone()
 
@@ -46,9 +55,9 @@ def schema():
     return ODMSchemaValidator(standard="odm", version="1.3.2")
 
 
-def export(study, sites, *, locked=False) -> tuple[bytes, int]:
+def export(study, sites, *, locked=False, keep=True) -> tuple[bytes, int]:
     out = io.BytesIO()
-    count = write_odm(study, sites=sites, out=out, locked=locked)
+    count = write_odm(study, sites=sites, out=out, locked=locked, keep=keep)
     return out.getvalue(), count
 
 
@@ -262,9 +271,9 @@ def test_every_change_of_the_exported_records_is_one_audit_record_the_values_poi
     ScreeningFactory(study=CODE, site="PUMCH", data=data, by=recorded.enrolled_by)  # never enrolled
     document, _ = export(study, study.sites.all())
     assert_valid(schema, document)
-    scopes = [(model, path, Participant.objects.filter(study=study)) for model, path in export_odm._AUDITED] + [
+    scopes = [(model, path, Participant.objects.filter(study=study)) for model, path in AUDITED] + [
         (model, path, Screening.objects.filter(study=study, participant__isnull=True))
-        for model, path in export_odm._SCREENING_RECORDS]
+        for model, path in SCREENING_RECORDS]
     expected, never_enrolled = set(), set()
     for model, path, of in scopes:
         current = model.objects.filter(**{f"{path}__in": of.values("pk")}).values("pk")
@@ -306,9 +315,9 @@ def test_another_sites_participant_is_left_out(schema, recorded, make_user, monk
                                by=xh_coordinator)
 
     with CaptureQueriesContext(connection) as one:
-        pumch, _ = export(study, Site.objects.filter(code="PUMCH"))
+        pumch, _ = export(study, Site.objects.filter(code="PUMCH"), keep=False)
     with CaptureQueriesContext(connection) as two:
-        both, _ = export(study, study.sites.all())
+        both, _ = export(study, study.sites.all(), keep=False)
 
     # The participants are read a chunk at a time: as many statements for two as for one.
     assert len(two) == len(one)
@@ -320,8 +329,8 @@ def test_another_sites_participant_is_left_out(schema, recorded, make_user, monk
     assert {s.get("SubjectKey") for s in ET.fromstring(both).iterfind(".//odm:SubjectData", NS)} == {
         recorded.study_number, other.study_number}
     # Read one participant at a time, the document holds the same data.
-    monkeypatch.setattr(export_odm, "CHUNK", 1)
-    one_by_one, _ = export(study, study.sites.all())
+    monkeypatch.setattr(export_odm_kept, "CHUNK", 1)
+    one_by_one, _ = export(study, study.sites.all(), keep=False)
     assert {k: v for k, (v, _) in item_data(one_by_one).items()} == {k: v for k, (v, _) in item_data(both).items()}
 
 
@@ -377,7 +386,7 @@ def test_every_stored_field_is_an_item_of_its_group():
               "PriorTherapy": meta.PRIOR_THERAPY, "Consent": meta.CONSENT, "Infusion": meta.INFUSION,
               "Visit": meta.VISIT, "Assessment": meta.ASSESSMENT, "LabResult": meta.LAB,
               "Transfusion": meta.TRANSFUSION, "RescueTherapy": meta.RESCUE, "AdverseEvent": meta.ADVERSE_EVENT}
-    for model, _path in export_odm._AUDITED:
+    for model, _path in AUDITED:
         declared = {f.column for f in groups[model.__name__].fields}  # the column an item is read from
         stored = {f.name for f in model._meta.concrete_fields} - NOT_ITEMS
         assert stored <= declared, (model.__name__, stored - declared)

@@ -88,9 +88,9 @@ def test_the_document_is_the_reference_writers(schema, recorded, coordinator, mo
     setup_update(Screening.objects.filter(pk=failure.pk), eligible=False)
     sites = Site.objects.filter(code="PUMCH")
 
-    document, count = export(recorded.study, sites)
+    document, count = export(recorded.study, sites, keep=False)
     monkeypatch.setattr(export_odm._ClinicalWriter, "_group", reference_group)
-    before, before_count = export(recorded.study, sites)
+    before, before_count = export(recorded.study, sites, keep=False)
 
     assert_valid(schema, document)
     assert count == before_count > 0

@@ -1,0 +1,348 @@
+"""The subjects of the ODM export kept as written (`followup.export_odm`; issue 15, "Exports").
+
+The clinical data of an ODM export are its subjects' SubjectData and AuditRecords, each written
+from that subject's rows and their history alone. On PostgreSQL every subject written is kept
+(`KeptOdmSubject`) with the fingerprint of what it was written from, and the next export writes it
+as it is when its fingerprint and the setting are the same: only the subjects whose data changed
+are written again, and the kept ones are copied out by one statement per part.
+
+- The fingerprint (`fingerprints`, one statement for the export's subjects) is worked out from
+  the version of every row the subject is written from: its participant row (with the name of the
+  user who locked its casebook), its screening, screening labs, prior therapies and consents, its
+  infusions, visits, assessments, lab values, transfusions, rescue therapies and adverse events,
+  and every history row of these (those of deleted rows included). PostgreSQL gives a row a new
+  version (`xmin`, the transaction that wrote it) at each insert and update, whoever makes it and
+  however (through the services, a bulk statement, by hand): each row's version and id are hashed
+  and the hashes combined, with their number. Any written row changes the fingerprint (but with a
+  chance of 2^-64).
+- The setting (`setting_of`) is what the text of a subject depends on besides its rows: the
+  study's groups and items, units, analytes' SI units, arm, dose level and site codes, and the
+  product's code (its apps' sources): a change of any is a new setting, and every subject is
+  written again.
+- An export reads every fingerprint and the kept subjects in its snapshot of the database
+  (`followup.exports.one_snapshot`), writes the subjects not kept into temporary files (bounded
+  memory) and keeps them (in the snapshot's read-only transaction: through a connection of its
+  own, committed at once; elsewhere in the caller's transaction), then writes the document: the
+  subjects in order, the kept ones copied out of the database (COPY, binary) between those just
+  written.
+
+Elsewhere (SQLite) nothing is kept: every subject is written each time, the same text.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+
+from dosing.models import Infusion
+from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
+
+from .models import AdverseEvent, Assessment, KeptOdmSubject, LabResult, RescueTherapy, Transfusion, Visit
+
+logger = logging.getLogger(__name__)
+
+PARTICIPANT, SCREENING_ONLY = "P", "S"  # a participant; a screening never enrolled
+FORMAT = 1  # raised when the kept text must be written again whatever the sources say
+CHUNK = 200  # subjects written at once (`export_odm.CHUNK`)
+_APPS = ("trials", "enrollment", "dosing", "followup")
+
+
+@dataclass
+class Written:
+    """A subject as written: its SubjectData, its AuditRecords, the users they name, the number of
+    current values."""
+
+    kind: str
+    subject: int
+    body: str
+    records: str
+    users: set[int] = field(default_factory=set)
+    values: int = 0
+
+
+@cache
+def _sources() -> str:
+    """A digest of the product's code (its apps' Python sources, tests and migrations left out)."""
+    digest = hashlib.sha256()
+    root = Path(settings.BASE_DIR)
+    for app in _APPS:
+        for path in sorted((root / app).rglob("*.py")):
+            if "tests" in path.parts or "migrations" in path.parts:
+                continue
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def setting_of(meta, codes: dict, site_codes: dict) -> str:
+    """What a subject's text depends on besides its rows, as a digest (module docstring)."""
+    groups = [(g.oid, g.signature, [(f.oid, f.key, f.datatype, f.unit, f.unit_key, f.stored, f.codelist)
+                                    for f in g.fields]) for g in meta.groups.values()]
+    specs = sorted((code, spec.type) for code, spec in meta.item_specs.items())
+    setting = (FORMAT, sys.version_info[:2], _sources(), groups, sorted(meta.units.items()),
+               sorted(meta.si_units.items()), specs, {k: sorted(v.items()) for k, v in sorted(codes.items())},
+               sorted(site_codes.items()))
+    return hashlib.sha256(repr(setting).encode()).hexdigest()
+
+
+# --- fingerprints ----------------------------------------------------------------------------------
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _terms(parts: Iterable[tuple], scopes: dict) -> str:
+    """One SELECT per (model, scope name, join condition): each row of the model (and of its history)
+    joined to its subject, with its hash."""
+    selects = []
+    for n, (model, scope, condition) in enumerate(parts):
+        subject = scopes[scope]
+        for table, key, seed in ((_table(model), "id", 2 * n), (_table(model.history.model), "history_id", 2 * n + 1)):
+            selects.append(f"SELECT {subject} AS subject, "
+                           f"hashint8extended(x.xmin::text::bigint, x.{key} * 64 + {seed}) AS h "
+                           f"FROM {table} x JOIN {scope} ON {condition}")
+    return " UNION ALL ".join(selects)
+
+
+_SCREENING_PARTS = ((ScreeningLab, "{s}", "{s}.{sid} = x.screening_id"),
+                    (PriorTherapy, "{s}", "{s}.{sid} = x.screening_id"), (Consent, "{s}", "{s}.{sid} = x.screening_id"))
+
+
+def _screening_parts(scope: str, column: str) -> list[tuple]:
+    return [(Screening, scope, f"{scope}.{column} = x.id")] + [
+        (model, s.format(s=scope), c.format(s=scope, sid=column)) for model, s, c in _SCREENING_PARTS]
+
+
+def _participants_sql() -> str:
+    parts = [(Participant, "p", "p.id = x.id"), *_screening_parts("p", "screening_id"),
+             (Infusion, "p", "p.id = x.participant_id"), (Visit, "p", "p.id = x.participant_id"),
+             (Assessment, "p", "p.id = x.participant_id"), (AdverseEvent, "p", "p.id = x.participant_id"),
+             (LabResult, "a", "a.id = x.assessment_id"), (Transfusion, "a", "a.id = x.assessment_id"),
+             (RescueTherapy, "a", "a.id = x.assessment_id")]
+    user = connection.ops.quote_name(Participant._meta.get_field("locked_by").related_model._meta.db_table)
+    # Who locked a casebook is written by name: the name is part of the participant's fingerprint.
+    lockers = (f"SELECT p.id AS subject, hashtextextended(u.username, 63) AS h FROM p JOIN {user} u "
+               f"ON u.id = p.locked_by_id")
+    return (f"WITH p AS (SELECT id, screening_id, locked_by_id FROM {_table(Participant)} WHERE id = ANY(%s)), "
+            f"a AS (SELECT x.id, x.participant_id AS subject FROM {_table(Assessment)} x JOIN p "
+            f"ON p.id = x.participant_id) "
+            f"SELECT subject, count(*), bit_xor(h) FROM ({_terms(parts, {'p': 'p.id', 'a': 'a.subject'})} "
+            f"UNION ALL {lockers}) parts GROUP BY subject")
+
+
+def _screenings_sql() -> str:
+    parts = _screening_parts("s", "id")
+    return (f"WITH s AS (SELECT id FROM {_table(Screening)} WHERE id = ANY(%s)) "
+            f"SELECT subject, count(*), bit_xor(h) FROM ({_terms(parts, {'s': 's.id'})}) parts GROUP BY subject")
+
+
+def fingerprints(order: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """{(kind, id): fingerprint} of the subjects (PostgreSQL)."""
+    found = {}
+    with connection.cursor() as cursor:
+        for kind, sql in ((PARTICIPANT, _participants_sql()), (SCREENING_ONLY, _screenings_sql())):
+            ids = [subject for k, subject in order if k == kind]
+            if ids:
+                cursor.execute(sql, [ids])
+                found.update({(kind, subject): f"{count}:{digest & 0xFFFFFFFFFFFFFFFF:016x}"
+                              for subject, count, digest in cursor.fetchall()})
+    return found
+
+
+# --- an export's subjects ----------------------------------------------------------------------------
+
+class Subjects:
+    """The subjects of one export, in order: those kept under the same fingerprint and setting, and
+    the others written (`write`) into temporary files and kept. Then `copy(out, part)` writes every
+    subject's part ("body" or "records") in order; `users` and `values` are those of all."""
+
+    def __init__(self, study, setting: str, order: list[tuple[str, int]], *, keep: bool):
+        self.study, self.setting, self.order = study, setting, order
+        self.keeping = keep and connection.vendor == "postgresql"
+        self.users: set[int] = set()
+        self.values = 0
+        self.kept: set[tuple[str, int]] = set()
+        self.prints: dict[tuple[str, int], str] = {}
+        self._files = {"body": tempfile.TemporaryFile(), "records": tempfile.TemporaryFile()}
+        self._spans: dict[tuple[str, int], dict[str, tuple[int, int]]] = {}
+        self._read_only = False
+        if self.keeping:
+            self._read_kept()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for file in self._files.values():
+            file.close()
+
+    def _read_kept(self) -> None:
+        self.prints = fingerprints(self.order)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('transaction_read_only')")
+            self._read_only = cursor.fetchone()[0] == "on"
+            # Outside the snapshot, the kept rows read are locked until the end of the caller's
+            # transaction: another export does not replace them before they are copied out.
+            lock = " FOR SHARE" if connection.in_atomic_block and not self._read_only else ""
+            cursor.execute(f"SELECT kind, subject, fingerprint, current_values, users FROM {_table(KeptOdmSubject)} "
+                           f"WHERE study_id = %s AND setting = %s{lock}", [self.study.pk, self.setting])
+            for kind, subject, fingerprint, values, users in cursor.fetchall():
+                key = (kind, subject)
+                if self.prints.get(key) == fingerprint:
+                    self.kept.add(key)
+                    self.values += values
+                    self.users.update(json.loads(users) if isinstance(users, str) else users)
+
+    @property
+    def stale(self) -> list[tuple[str, int]]:
+        return [key for key in self.order if key not in self.kept]
+
+    def write(self, render: Callable[[str, list[int]], Iterator[Written]]) -> None:
+        """Write the subjects not kept (`render(kind, ids)`, by chunks) and keep them."""
+        for kind in (PARTICIPANT, SCREENING_ONLY):
+            ids = [subject for k, subject in self.stale if k == kind]
+            for start in range(0, len(ids), CHUNK):
+                written = list(render(kind, ids[start:start + CHUNK]))
+                for one in written:
+                    spans = self._spans[(one.kind, one.subject)] = {}
+                    for part in ("body", "records"):
+                        file = self._files[part]
+                        data = getattr(one, part).encode("utf-8", "xmlcharrefreplace")
+                        spans[part] = (file.tell(), len(data))
+                        file.write(data)
+                    self.users.update(one.users)
+                    self.values += one.values
+                if self.keeping:
+                    self._keep(written)
+
+    def _keep(self, written: list[Written]) -> None:
+        rows = [(self.study.pk, one.kind, one.subject, self.setting, self.prints.get((one.kind, one.subject), ""),
+                 one.values, json.dumps(sorted(one.users)), _text(one.body), _text(one.records))
+                for one in written if (one.kind, one.subject) in self.prints]
+        if not rows:
+            return
+        table = _table(KeptOdmSubject)
+        sql = (f"INSERT INTO {table} (study_id, kind, subject, setting, fingerprint, current_values, users, body, "
+               f"records) "
+               f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s, %s)'] * len(rows))} "
+               f"ON CONFLICT (study_id, kind, subject) DO UPDATE SET setting = EXCLUDED.setting, "
+               f"fingerprint = EXCLUDED.fingerprint, current_values = EXCLUDED.current_values, users = EXCLUDED.users, "
+               f"body = EXCLUDED.body, records = EXCLUDED.records")
+        params = [value for row in rows for value in row]
+        if self._read_only:  # the export's snapshot: kept through a connection of its own
+            apart = connections.create_connection(DEFAULT_DB_ALIAS)
+            try:
+                with apart.cursor() as cursor:
+                    cursor.execute(sql, params)
+            except DatabaseError:  # kept another time; this export is written all the same
+                logger.exception("ODM export of %s: the subjects written could not be kept", self.study.code)
+            finally:
+                apart.close()
+        else:
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+            except DatabaseError:
+                logger.exception("ODM export of %s: the subjects written could not be kept", self.study.code)
+
+    def copy(self, out, part: str) -> None:
+        """Every subject's `part`, in order, into the binary file `out`."""
+        file = self._files[part]
+        file.flush()
+        merge = _Merge(out, file, self.order, self._spans, part)
+        kept = [key for key in self.order if key in self.kept]
+        if kept:
+            column = {"body": "body", "records": "records"}[part]
+            sql = (f"COPY (SELECT k.{column} FROM unnest(%s::varchar[], %s::bigint[]) WITH ORDINALITY "
+                   f"AS o(kind, subject, n) JOIN {_table(KeptOdmSubject)} k ON k.study_id = %s "
+                   f"AND k.kind = o.kind AND k.subject = o.subject ORDER BY o.n) TO STDOUT (FORMAT binary)")
+            with connection.cursor() as cursor:
+                sql = cursor.mogrify(sql, [[k for k, _ in kept], [s for _, s in kept], self.study.pk]).decode()
+                cursor.copy_expert(sql, merge)
+        merge.finish()
+        if merge.copied != len(kept):
+            raise DatabaseError(f"{merge.copied} kept ODM subjects were copied out instead of {len(kept)}.")
+
+
+def _text(value: str) -> str:
+    """The text as kept: what the document holds (a character UTF-8 cannot encode as a reference)."""
+    return value.encode("utf-8", "xmlcharrefreplace").decode("utf-8")
+
+
+_HEADER = b"PGCOPY\n\xff\r\n\x00"
+_HEADER_LENGTH = len(_HEADER) + 8  # the signature, the flags, the header extension's length
+
+
+class _Merge:
+    """The file object a binary COPY of kept parts writes into: each kept subject's part written to
+    `out` after the parts of the subjects written this time that come before it."""
+
+    def __init__(self, out, spool, order, spans, part: str):
+        self.out, self.spool, self.order, self.spans, self.part = out, spool, order, spans, part
+        self.at = 0  # the next subject of `order`
+        self.buffer = bytearray()
+        self.header = False
+        self.ended = False
+        self.copied = 0
+
+    def _written_before_kept(self) -> None:
+        while self.at < len(self.order) and self.order[self.at] in self.spans:
+            self._from_spool(self.order[self.at])
+            self.at += 1
+
+    def _from_spool(self, key) -> None:
+        if key not in self.spans:
+            return
+        start, length = self.spans[key][self.part]
+        if length:
+            self.spool.seek(start)
+            self.out.write(self.spool.read(length))
+
+    def write(self, data) -> int:
+        buffer = self.buffer
+        buffer += data
+        view, at = memoryview(buffer), 0
+        try:
+            if not self.header:
+                if len(buffer) < _HEADER_LENGTH:
+                    return len(data)
+                if bytes(view[:len(_HEADER)]) != _HEADER:
+                    raise DatabaseError("The kept ODM subjects were not copied out in PostgreSQL's binary format.")
+                extension = struct.unpack_from("!i", buffer, len(_HEADER) + 4)[0]
+                at = _HEADER_LENGTH + extension
+                self.header = True
+            while len(buffer) - at >= 2:
+                fields = struct.unpack_from("!h", buffer, at)[0]
+                if fields == -1:
+                    at += 2
+                    self.ended = True
+                    break
+                if len(buffer) - at < 6:
+                    break
+                length = struct.unpack_from("!i", buffer, at + 2)[0]
+                if len(buffer) - at - 6 < length:
+                    break
+                self._written_before_kept()
+                self.out.write(view[at + 6:at + 6 + length])
+                self.at += 1
+                self.copied += 1
+                at += 6 + length
+        finally:
+            view.release()
+        del buffer[:at]
+        return len(data)
+
+    def finish(self) -> None:
+        while self.at < len(self.order):
+            self._from_spool(self.order[self.at])
+            self.at += 1

@@ -1,0 +1,182 @@
+"""The subjects of the ODM export kept as written (`followup.export_odm_kept`): a kept subject is
+copied out only while nothing it was written from changed (its rows and their history, changed
+through the history or outside it, the name of who locked its casebook, the setting), the document
+is the one every subject written again gives, and only the changed subjects are written again.
+On SQLite nothing is kept and every export writes every subject."""
+import io
+import re
+from datetime import date
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, models
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from enrollment import services as enrolment
+from enrollment.models import Participant, Screening
+from enrollment.tests.factories import ScreeningFactory
+from enrollment.tests.support import REFRACTORY, screened_on
+from followup import export_odm, export_odm_kept
+from followup.export_odm import write_odm
+from followup.exports import one_snapshot
+from followup.models import KeptOdmSubject, LabResult, Visit
+from followup.synthetic import build_synthetic_study
+from trials.audit_context import change_context
+from trials.tests.support import setup_update
+
+POSTGRES = connection.vendor == "postgresql"
+
+
+def timeless(document: bytes) -> bytes:
+    return re.sub(rb'(FileOID|CreationDateTime)="[^"]*"', rb'\1=""', document, count=2)
+
+
+def export(study, *, keep=True) -> tuple[bytes, int]:
+    out = io.BytesIO()
+    count = write_odm(study, sites=list(study.sites.all()), out=out, locked=False, keep=keep)
+    return out.getvalue(), count
+
+
+@pytest.fixture
+def written(monkeypatch) -> list:
+    """The subjects each export writes (rather than copies), as (kind, id)."""
+    found = []
+    render = export_odm._ClinicalWriter.render
+
+    def spy(self, kind, ids):
+        found.extend((kind, pk) for pk in ids)
+        return render(self, kind, ids)
+
+    monkeypatch.setattr(export_odm._ClinicalWriter, "render", spy)
+    return found
+
+
+@pytest.fixture
+def study(make_user):
+    """Six participants and two screenings never enrolled."""
+    found = build_synthetic_study(participants=6, seed=5, by=make_user("admin"), code="KEPT-6",
+                                  today=timezone.localdate())
+    coordinator = make_user("coordinator")
+    for initials in ("SF", "TG"):
+        data = enrolment.ScreeningInput(
+            values={"screening_date": screened_on(), "birth_date": date(1990, 5, 1), "sex": "male",
+                    "disease": "ITP", "initials": initials},
+            prior_therapies=list(REFRACTORY))
+        ScreeningFactory(study=found.code, site="PUMCH", data=data, by=coordinator)
+    return found
+
+
+def subjects(study) -> list[tuple[str, int]]:
+    people = [("P", pk) for pk in Participant.objects.filter(study=study).order_by("site__code", "sequence")
+              .values_list("pk", flat=True)]
+    return people + [("S", pk) for pk in Screening.objects.filter(study=study, participant__isnull=True)
+                     .order_by("site__code", "sequence").values_list("pk", flat=True)]
+
+
+def assert_as_written_again(study, document: bytes, count: int) -> None:
+    again, again_count = export(study, keep=False)
+    assert timeless(document) == timeless(again)
+    assert count == again_count > 0
+
+
+def test_kept_subjects_are_copied_and_the_document_is_the_one_written_again(study, written):
+    everyone = subjects(study)
+    assert len(everyone) > 6  # participants and screenings never enrolled
+    first, count = export(study)
+    assert sorted(written) == sorted(everyone)
+    written.clear()
+    second, second_count = export(study)
+    if not POSTGRES:  # nothing kept: every subject written each time
+        assert not KeptOdmSubject.objects.exists() and sorted(written) == sorted(everyone)
+    else:
+        assert KeptOdmSubject.objects.filter(study=study).count() == len(everyone)
+        assert written == []
+    assert timeless(second) == timeless(first) and second_count == count
+    assert_as_written_again(study, second, second_count)
+
+
+def test_only_the_subjects_whose_data_changed_are_written_again(study, written, make_user):
+    export(study)
+    people = [pk for kind, pk in subjects(study) if kind == "P"]
+    middle, other, locked = people[2], people[4], people[1]
+    never_enrolled = next(pk for kind, pk in subjects(study) if kind == "S")
+    lab = LabResult.objects.filter(assessment__participant=middle).order_by("id").first()
+    setup_update(LabResult.objects.filter(pk=lab.pk), value=lab.value + 7)  # through the history
+    models.QuerySet.update(Visit.objects.filter(participant=other), missed_reason="Outside the history")
+    models.QuerySet.update(Screening.objects.filter(pk=never_enrolled), initials="ZZ")
+    admin = make_user("admin")
+    models.QuerySet.update(Participant.objects.filter(pk=locked), locked_at=timezone.now(), locked_by=admin,
+                           lock_reason="Signed")
+    written.clear()
+
+    document, count = export(study)
+
+    changed = [("P", middle), ("P", other), ("P", locked), ("S", never_enrolled)]
+    assert sorted(written) == sorted(changed if POSTGRES else subjects(study))
+    assert b"Outside the history" in document and f"{lab.value + 7!r}".encode() in document
+    assert_as_written_again(study, document, count)
+
+    # The name of who locked a casebook is written: renaming them writes that casebook again.
+    written.clear()
+    setup_update(get_user_model().objects.filter(pk=admin.pk), username="renamed-admin")
+    document, count = export(study)
+    assert written == ([("P", locked)] if POSTGRES else subjects(study))
+    assert b"locked by renamed-admin" in document
+    assert_as_written_again(study, document, count)
+
+
+def test_a_deleted_row_writes_its_subject_again(study, written):
+    export(study)
+    lab = LabResult.objects.filter(assessment__participant__study=study).order_by("-id").first()
+    participant = lab.assessment.participant_id
+    with change_context(by=None, reason="Entered twice"):
+        lab.delete()
+    written.clear()
+    document, count = export(study)
+    if POSTGRES:
+        assert written == [("P", participant)]
+    assert b'TransactionType="Remove"' in document
+    assert_as_written_again(study, document, count)
+
+
+def test_a_new_setting_writes_every_subject_again(study, written, monkeypatch):
+    export(study)
+    written.clear()
+    monkeypatch.setattr(export_odm_kept, "FORMAT", export_odm_kept.FORMAT + 1)
+    document, count = export(study)
+    assert sorted(written) == sorted(subjects(study))
+    assert_as_written_again(study, document, count)
+    # The arm codes are part of the setting too.
+    written.clear()
+    setup_update(study.arms, code=Concat(models.F("code"), models.Value("X")))
+    document, count = export(study)
+    assert sorted(written) == sorted(subjects(study))
+    assert_as_written_again(study, document, count)
+
+
+def test_without_keeping_nothing_is_kept_or_copied(study, written):
+    export(study)
+    written.clear()
+    document, count = export(study, keep=False)
+    assert sorted(written) == sorted(subjects(study))
+    assert KeptOdmSubject.objects.filter(study=study).count() == (len(subjects(study)) if POSTGRES else 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_in_their_snapshots_keep_subjects_through_a_connection_of_their_own(make_user, written):
+    """The export task's read-only snapshot (`one_snapshot`): the subjects written are kept by
+    another connection, and the next export, in its own snapshot, copies them."""
+    study = build_synthetic_study(participants=3, seed=9, by=make_user("admin"), code="KEPT-3",
+                                  today=timezone.localdate())
+    documents = []
+    for _ in range(2):
+        out = io.BytesIO()
+        with one_snapshot(0):
+            count = write_odm(study, sites=list(study.sites.all()), out=out, locked=False)
+        documents.append(out.getvalue())
+    if POSTGRES:
+        assert KeptOdmSubject.objects.filter(study=study).count() == len(subjects(study))
+        assert sorted(written) == sorted(subjects(study))  # the first export only
+    assert timeless(documents[0]) == timeless(documents[1])
+    assert_as_written_again(study, documents[1], count)
