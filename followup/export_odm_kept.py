@@ -10,11 +10,13 @@ are written again, and the kept ones are copied out by one statement per part.
   the version of every row the subject is written from: its participant row (with the name of the
   user who locked its casebook), its screening, screening labs, prior therapies and consents, its
   infusions, visits, assessments, lab values, transfusions, rescue therapies and adverse events,
-  and every history row of these (those of deleted rows included). PostgreSQL gives a row a new
-  version (`xmin`, the transaction that wrote it) at each insert and update, whoever makes it and
-  however (through the services, a bulk statement, by hand): each row's version and id are hashed
-  and the hashes combined, with their number. Any written row changes the fingerprint (but with a
-  chance of 2^-64).
+  and every history row of these (those of deleted rows included). PostgreSQL writes a new version
+  of a row at each insert and update, whoever makes it and however (through the services, a bulk
+  statement, by hand): a version is the transaction that wrote it (`xmin`) and its place (`ctid`,
+  new at each update, also within one transaction). Each row's version and id are hashed and the
+  hashes combined, with their number: any row written changes the fingerprint (but with a chance of
+  2^-64). A row moved without being written (VACUUM FULL, a restored dump) changes it too: its
+  subject is written again.
 - The setting (`setting_of`) is what the text of a subject depends on besides its rows: the
   study's groups and items, units, analytes' SI units, arm, dose level and site codes, and the
   product's code (its apps' sources): a change of any is a new setting, and every subject is
@@ -109,7 +111,7 @@ def _terms(parts: Iterable[tuple], scopes: dict) -> str:
         subject = scopes[scope]
         for table, key, seed in ((_table(model), "id", 2 * n), (_table(model.history.model), "history_id", 2 * n + 1)):
             selects.append(f"SELECT {subject} AS subject, "
-                           f"hashint8extended(x.xmin::text::bigint, x.{key} * 64 + {seed}) AS h "
+                           f"hashtextextended(x.xmin::text || ':' || x.ctid::text, x.{key} * 64 + {seed}) AS h "
                            f"FROM {table} x JOIN {scope} ON {condition}")
     return " UNION ALL ".join(selects)
 
@@ -176,6 +178,7 @@ class Subjects:
         self._files = {"body": tempfile.TemporaryFile(), "records": tempfile.TemporaryFile()}
         self._spans: dict[tuple[str, int], dict[str, tuple[int, int]]] = {}
         self._read_only = False
+        self._apart = None  # the connection keeping the subjects written, in a read-only snapshot
         if self.keeping:
             self._read_kept()
 
@@ -185,6 +188,8 @@ class Subjects:
     def __exit__(self, *exc):
         for file in self._files.values():
             file.close()
+        if self._apart is not None:
+            self._apart.close()
 
     def _read_kept(self) -> None:
         self.prints = fingerprints(self.order)
@@ -240,14 +245,13 @@ class Subjects:
                f"body = EXCLUDED.body, records = EXCLUDED.records")
         params = [value for row in rows for value in row]
         if self._read_only:  # the export's snapshot: kept through a connection of its own
-            apart = connections.create_connection(DEFAULT_DB_ALIAS)
+            if self._apart is None:
+                self._apart = connections.create_connection(DEFAULT_DB_ALIAS)
             try:
-                with apart.cursor() as cursor:
+                with self._apart.cursor() as cursor:
                     cursor.execute(sql, params)
             except DatabaseError:  # kept another time; this export is written all the same
                 logger.exception("ODM export of %s: the subjects written could not be kept", self.study.code)
-            finally:
-                apart.close()
         else:
             try:
                 with transaction.atomic(), connection.cursor() as cursor:

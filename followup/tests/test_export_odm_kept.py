@@ -180,3 +180,17 @@ def test_exports_in_their_snapshots_keep_subjects_through_a_connection_of_their_
         assert sorted(written) == sorted(subjects(study))  # the first export only
     assert timeless(documents[0]) == timeless(documents[1])
     assert_as_written_again(study, documents[1], count)
+
+
+def test_a_row_written_twice_in_one_transaction_writes_its_subject_again(study, written):
+    """Both versions of the row have the same transaction (`xmin`): their places tell them apart."""
+    other = next(pk for kind, pk in subjects(study) if kind == "P")
+    models.QuerySet.update(Visit.objects.filter(participant=other), missed_reason="First reason")
+    export(study)
+    written.clear()
+    models.QuerySet.update(Visit.objects.filter(participant=other), missed_reason="Second reason")
+    document, count = export(study)
+    if POSTGRES:
+        assert written == [("P", other)]
+    assert b"Second reason" in document and b"First reason" not in document
+    assert_as_written_again(study, document, count)
