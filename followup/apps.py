@@ -17,6 +17,7 @@ class FollowupConfig(AppConfig):
 
         from .casebook_changes import after_migrate  # noqa: PLC0415
         from .dashboard_version import after_migrate as dashboard_after_migrate  # noqa: PLC0415
+        from .export_odm_kept import sources  # noqa: PLC0415
         from .models import (  # noqa: PLC0415
             AdverseEvent,
             Assessment,
@@ -53,3 +54,4 @@ class FollowupConfig(AppConfig):
         post_migrate.connect(after_migrate, sender=self, dispatch_uid="followup-casebook-change-triggers")
         post_migrate.connect(sdv_after_migrate, sender=self, dispatch_uid="followup-sdv-count-triggers")
         post_migrate.connect(dashboard_after_migrate, sender=self, dispatch_uid="followup-dashboard-version-triggers")
+        sources()  # the code this process runs, read when it starts (the ODM export's kept subjects)

@@ -70,7 +70,8 @@ def _write(study, sites, out, locked: bool, keep: bool) -> int:
     order += [(SCREENING_ONLY, pk) for pk in Screening.objects.filter(
         study=study, site__in=site_ids, participant__isnull=True).order_by("site__code", "sequence")
         .values_list("pk", flat=True)]
-    writer = _ClinicalWriter(meta, dict(study.sites.values_list("pk", "code")), study)
+    writer = _ClinicalWriter(meta, {**dict(study.sites.values_list("pk", "code")), **{s.pk: s.code for s in sites}},
+                             study)
     with Subjects(study, setting_of(meta, writer.codes, writer.site_codes), order, keep=keep) as subjects:
         subjects.write(writer.render)
         _write_admin(xml, study, meta, sites, subjects.users)

@@ -121,9 +121,7 @@ def subject_records(records, location: str) -> tuple[str, set[int]]:
     each model's rows in the order of their history ids."""
     parts, users = [], set()
     for audit, ids in records:
-        rows = [row for pk in ids for row in audit.rows.get(pk, ())]
-        if len(ids) > 1:
-            rows.sort(key=_history_id)
+        rows = sorted((row for pk in ids for row in audit.rows.get(pk, ())), key=_history_id)
         prefix, label = audit.prefix, audit.label
         for row in rows:
             history_id, user = row["history_id"], row["history_user_id"]

@@ -33,6 +33,7 @@ Elsewhere (SQLite) nothing is kept: every subject is written each time, the same
 from __future__ import annotations
 
 import hashlib
+from importlib import metadata
 import json
 import logging
 import struct
@@ -73,9 +74,16 @@ class Written:
 
 
 @cache
-def _sources() -> str:
-    """A digest of the product's code (its apps' Python sources, tests and migrations left out)."""
+def sources() -> str:
+    """A digest of the product's code (its apps' Python sources, tests and migrations left out) and
+    of the versions of the packages the text goes through; read once per process, when it starts
+    (`followup.apps`): a process that runs code older than the files keeps the digest of its code."""
     digest = hashlib.sha256()
+    for package in ("django", "django-simple-history", "psycopg2-binary"):
+        try:
+            digest.update(f"{package} {metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(package.encode())
     root = Path(settings.BASE_DIR)
     for app in _APPS:
         for path in sorted((root / app).rglob("*.py")):
@@ -91,7 +99,7 @@ def setting_of(meta, codes: dict, site_codes: dict) -> str:
     groups = [(g.oid, g.signature, [(f.oid, f.key, f.datatype, f.unit, f.unit_key, f.stored, f.codelist)
                                     for f in g.fields]) for g in meta.groups.values()]
     specs = sorted((code, spec.type) for code, spec in meta.item_specs.items())
-    setting = (FORMAT, sys.version_info[:2], _sources(), groups, sorted(meta.units.items()),
+    setting = (FORMAT, sys.version_info[:2], sources(), groups, sorted(meta.units.items()),
                sorted(meta.si_units.items()), specs, {k: sorted(v.items()) for k, v in sorted(codes.items())},
                sorted(site_codes.items()))
     return hashlib.sha256(repr(setting).encode()).hexdigest()
@@ -175,12 +183,12 @@ class Subjects:
         self.values = 0
         self.kept: set[tuple[str, int]] = set()
         self.prints: dict[tuple[str, int], str] = {}
-        self._files = {"body": tempfile.TemporaryFile(), "records": tempfile.TemporaryFile()}
         self._spans: dict[tuple[str, int], dict[str, tuple[int, int]]] = {}
         self._read_only = False
         self._apart = None  # the connection keeping the subjects written, in a read-only snapshot
         if self.keeping:
             self._read_kept()
+        self._files = {"body": tempfile.TemporaryFile(), "records": tempfile.TemporaryFile()}
 
     def __enter__(self):
         return self
@@ -263,19 +271,22 @@ class Subjects:
         """Every subject's `part`, in order, into the binary file `out`."""
         file = self._files[part]
         file.flush()
-        merge = _Merge(out, file, self.order, self._spans, part)
-        kept = [key for key in self.order if key in self.kept]
+        kept = [n for n, key in enumerate(self.order) if key in self.kept]
+        merge = _Merge(out, file, self.order, self._spans, part, kept)
         if kept:
             column = {"body": "body", "records": "records"}[part]
-            sql = (f"COPY (SELECT k.{column} FROM unnest(%s::varchar[], %s::bigint[]) WITH ORDINALITY "
-                   f"AS o(kind, subject, n) JOIN {_table(KeptOdmSubject)} k ON k.study_id = %s "
-                   f"AND k.kind = o.kind AND k.subject = o.subject ORDER BY o.n) TO STDOUT (FORMAT binary)")
+            # Each kept row as it was read (its fingerprint and setting): one replaced meanwhile by
+            # another export is not copied, and the export fails rather than mix two versions.
+            sql = (f"COPY (SELECT k.{column} FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[]) "
+                   f"WITH ORDINALITY AS o(kind, subject, fingerprint, n) JOIN {_table(KeptOdmSubject)} k "
+                   f"ON k.study_id = %s AND k.kind = o.kind AND k.subject = o.subject "
+                   f"AND k.fingerprint = o.fingerprint AND k.setting = %s ORDER BY o.n) TO STDOUT (FORMAT binary)")
+            keys = [self.order[n] for n in kept]
+            params = [[k for k, _ in keys], [s for _, s in keys], [self.prints[key] for key in keys], self.study.pk,
+                      self.setting]
             with connection.cursor() as cursor:
-                sql = cursor.mogrify(sql, [[k for k, _ in kept], [s for _, s in kept], self.study.pk]).decode()
-                cursor.copy_expert(sql, merge)
+                cursor.copy_expert(cursor.mogrify(sql, params).decode(), merge)
         merge.finish()
-        if merge.copied != len(kept):
-            raise DatabaseError(f"{merge.copied} kept ODM subjects were copied out instead of {len(kept)}.")
 
 
 def _text(value: str) -> str:
@@ -289,18 +300,20 @@ _HEADER_LENGTH = len(_HEADER) + 8  # the signature, the flags, the header extens
 
 class _Merge:
     """The file object a binary COPY of kept parts writes into: each kept subject's part written to
-    `out` after the parts of the subjects written this time that come before it."""
+    `out` after the parts of the subjects written this time that come before it. `kept`: the
+    places in `order` of the kept subjects, in the order the COPY gives them."""
 
-    def __init__(self, out, spool, order, spans, part: str):
+    def __init__(self, out, spool, order, spans, part: str, kept: list[int]):
         self.out, self.spool, self.order, self.spans, self.part = out, spool, order, spans, part
+        self.kept = kept
         self.at = 0  # the next subject of `order`
         self.buffer = bytearray()
         self.header = False
         self.ended = False
         self.copied = 0
 
-    def _written_before_kept(self) -> None:
-        while self.at < len(self.order) and self.order[self.at] in self.spans:
+    def _written_before(self, place: int) -> None:
+        while self.at < place:
             self._from_spool(self.order[self.at])
             self.at += 1
 
@@ -323,6 +336,8 @@ class _Merge:
                 if bytes(view[:len(_HEADER)]) != _HEADER:
                     raise DatabaseError("The kept ODM subjects were not copied out in PostgreSQL's binary format.")
                 extension = struct.unpack_from("!i", buffer, len(_HEADER) + 4)[0]
+                if len(buffer) < _HEADER_LENGTH + extension:
+                    return len(data)
                 at = _HEADER_LENGTH + extension
                 self.header = True
             while len(buffer) - at >= 2:
@@ -334,11 +349,14 @@ class _Merge:
                 if len(buffer) - at < 6:
                     break
                 length = struct.unpack_from("!i", buffer, at + 2)[0]
+                if fields != 1 or length < 0 or self.copied >= len(self.kept):
+                    raise DatabaseError("The kept ODM subjects were not copied out as asked.")
                 if len(buffer) - at - 6 < length:
                     break
-                self._written_before_kept()
+                place = self.kept[self.copied]
+                self._written_before(place)
                 self.out.write(view[at + 6:at + 6 + length])
-                self.at += 1
+                self.at = place + 1
                 self.copied += 1
                 at += 6 + length
         finally:
@@ -347,6 +365,6 @@ class _Merge:
         return len(data)
 
     def finish(self) -> None:
-        while self.at < len(self.order):
-            self._from_spool(self.order[self.at])
-            self.at += 1
+        if self.kept and not self.ended or self.copied != len(self.kept):
+            raise DatabaseError(f"{self.copied} kept ODM subjects were copied out instead of {len(self.kept)}.")
+        self._written_before(len(self.order))
