@@ -252,6 +252,10 @@ class Subjects:
                f"fingerprint = EXCLUDED.fingerprint, current_values = EXCLUDED.current_values, users = EXCLUDED.users, "
                f"body = EXCLUDED.body, records = EXCLUDED.records")
         params = [value for row in rows for value in row]
+        # A screening since enrolled is exported as its participant: its own subject is dropped.
+        sql += (f"; DELETE FROM {table} k USING {_table(Participant)} p WHERE k.study_id = %s "
+                f"AND k.kind = '{SCREENING_ONLY}' AND p.screening_id = k.subject")
+        params.append(self.study.pk)
         if self._read_only:  # the export's snapshot: kept through a connection of its own
             if self._apart is None:
                 self._apart = connections.create_connection(DEFAULT_DB_ALIAS)

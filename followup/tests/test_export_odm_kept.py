@@ -194,3 +194,22 @@ def test_a_row_written_twice_in_one_transaction_writes_its_subject_again(study, 
         assert written == [("P", other)]
     assert b"Second reason" in document and b"First reason" not in document
     assert_as_written_again(study, document, count)
+
+
+def test_a_screening_since_enrolled_is_no_longer_kept_as_its_own_subject(study):
+    """A screening kept as a subject of its own (never enrolled), then enrolled: its participant is
+    exported, and its old subject is dropped when the next subjects are kept."""
+    export(study)
+    participant = Participant.objects.filter(study=study).order_by("id").first()
+    kept = KeptOdmSubject.objects.filter(study=study).first()
+    if POSTGRES:  # as kept before the enrolment
+        KeptOdmSubject.objects.create(study=study, kind="S", subject=participant.screening_id, setting=kept.setting,
+                                      fingerprint="0:0", current_values=1, users=[], body="<SubjectData/>",
+                                      records="")
+    models.QuerySet.update(Participant.objects.filter(pk=participant.pk), withdrawal_detail="Changed")
+    document, count = export(study)
+    kept = set(KeptOdmSubject.objects.filter(study=study).values_list("kind", "subject"))
+    assert ("S", participant.screening_id) not in kept
+    if POSTGRES:
+        assert kept == set(subjects(study))
+    assert_as_written_again(study, document, count)
