@@ -90,11 +90,10 @@ def write(fmt: str, study, sites) -> tuple[int, int]:
     """Run the format's writer as the export task does; (rows written, file size)."""
     writer = WRITERS[fmt]
     function = writer.load()
-    kwargs = {"progress": lambda percent: None} if writer.reports_progress else {}
     # In one snapshot, as the task reads (its copies then run ahead, `export_copy.copies_ahead`); a
     # study built by the bench is read in the bench's transaction, the copies one after the other.
     with tempfile.TemporaryFile() as out, one_snapshot(0):
-        rows = function(study, sites=sites, out=out, locked=False, **kwargs)
+        rows = function(study, sites=sites, out=out, locked=False, progress=lambda percent: None)
         return rows, out.tell()
 
 

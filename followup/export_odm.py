@@ -19,7 +19,7 @@ both points to a shared audit record and says that a value was emptied (`IsNull`
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
@@ -42,17 +42,18 @@ from .models import AdverseEvent, Assessment, LabResult, RescueTherapy, Transfus
 NOT_ENROLLED = {False: "Screen failure (not eligible); not enrolled", True: "Eligible; not enrolled"}
 SOURCE_SYSTEM = "Cell-therapy trials EDC"
 
-def write_odm(study, *, sites, out, locked: bool, keep: bool = True) -> int:
+def write_odm(study, *, sites, out, locked: bool, keep: bool = True,
+              progress: Callable[[int], None] | None = None) -> int:
     """Write the ODM 1.3.2 document of `study`, restricted to the participants of `sites`, into the
     binary file `out`; return the number of current values written (an item's earlier values and
     emptied ones are not counted). `keep`: the subjects written as kept (`followup.export_odm_kept`)
     are copied out, and those written are kept (PostgreSQL); without it, every subject is written
-    and none kept."""
+    and none kept. `progress` is told the share of the subjects written (0-95)."""
     with translation.override("en"):
-        return _write(study, list(sites), out, locked, keep)
+        return _write(study, list(sites), out, locked, keep, progress)
 
 
-def _write(study, sites, out, locked: bool, keep: bool) -> int:
+def _write(study, sites, out, locked: bool, keep: bool, progress) -> int:
     meta = build_metadata(study)
     now = timezone.now().replace(microsecond=0)
     xml = _Xml(out)
@@ -73,7 +74,7 @@ def _write(study, sites, out, locked: bool, keep: bool) -> int:
     writer = _ClinicalWriter(meta, {**dict(study.sites.values_list("pk", "code")), **{s.pk: s.code for s in sites}},
                              study)
     with Subjects(study, setting_of(meta, writer.codes, writer.site_codes), order, keep=keep) as subjects:
-        subjects.write(writer.render)
+        subjects.write(writer.render, progress)
         _write_admin(xml, study, meta, sites, subjects.users)
         xml.start("ClinicalData", StudyOID=meta.study_oid, MetaDataVersionOID=meta.version_oid)
         xml.raw("")

@@ -220,8 +220,11 @@ class Subjects:
     def stale(self) -> list[tuple[str, int]]:
         return [key for key in self.order if key not in self.kept]
 
-    def write(self, render: Callable[[str, list[int]], Iterator[Written]]) -> None:
-        """Write the subjects not kept (`render(kind, ids)`, by chunks) and keep them."""
+    def write(self, render: Callable[[str, list[int]], Iterator[Written]],
+              progress: Callable[[int], None] | None = None) -> None:
+        """Write the subjects not kept (`render(kind, ids)`, by chunks) and keep them; `progress`
+        is told the share of them written after each chunk (0-95: copying the kept ones is the rest)."""
+        total, done = len(self.stale), 0
         for kind in (PARTICIPANT, SCREENING_ONLY):
             ids = [subject for k, subject in self.stale if k == kind]
             for start in range(0, len(ids), CHUNK):
@@ -237,6 +240,9 @@ class Subjects:
                     self.values += one.values
                 if self.keeping:
                     self._keep(written)
+                done += len(written)
+                if progress is not None:
+                    progress(done * 95 // total)
 
     def _keep(self, written: list[Written]) -> None:
         rows = [(self.study.pk, one.kind, one.subject, self.setting, self.prints.get((one.kind, one.subject), ""),

@@ -55,7 +55,6 @@ class ExportWriter:
     function: str
     extension: str
     content_type: str
-    reports_progress: bool = True
 
     def load(self) -> Callable | None:
         try:
@@ -68,8 +67,7 @@ WRITERS: dict[str, ExportWriter] = {
     ExportFormat.CSV: ExportWriter("followup.export_csv", "write_csv", "zip", "application/zip"),
     ExportFormat.XLSX: ExportWriter("followup.export_xlsx", "write_xlsx", "xlsx",
                                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    ExportFormat.ODM: ExportWriter("followup.export_odm", "write_odm", "xml", "application/xml",
-                                   reports_progress=False),
+    ExportFormat.ODM: ExportWriter("followup.export_odm", "write_odm", "xml", "application/xml"),
 }
 
 
@@ -221,8 +219,7 @@ def export_run(*, export_id: int) -> Export | None:
             raise LookupError(_("The %(format)s export is not available on this server.") % {"format": export.format})
         with tempfile.TemporaryFile() as out:
             with one_snapshot(export.pk) as progress:
-                kwargs = {"progress": progress} if writer.reports_progress else {}
-                rows = write(export.study, sites=sites, out=out, locked=bool(export.data_locked), **kwargs)
+                rows = write(export.study, sites=sites, out=out, locked=bool(export.data_locked), progress=progress)
             out.seek(0)
             stamp = timezone.localtime(export.started_at).strftime("%Y%m%d-%H%M%S")
             name = f"{export.study.code}-{stamp}-{export.pk}.{writer.extension}"

@@ -213,3 +213,15 @@ def test_a_screening_since_enrolled_is_no_longer_kept_as_its_own_subject(study):
     if POSTGRES:
         assert kept == set(subjects(study))
     assert_as_written_again(study, document, count)
+
+
+def test_the_export_reports_the_share_of_the_subjects_written(study, monkeypatch):
+    monkeypatch.setattr(export_odm_kept, "CHUNK", 3)
+    reported = []
+    write_odm(study, sites=list(study.sites.all()), out=io.BytesIO(), locked=False, progress=reported.append)
+    # Eight subjects, three at a time: each chunk written is reported, up to 95 (the copy is the rest).
+    assert reported == [3 * 95 // 8, 6 * 95 // 8, 95]
+    reported.clear()
+    models.QuerySet.update(Participant.objects.filter(study=study), withdrawal_detail="All changed")
+    write_odm(study, sites=list(study.sites.all()), out=io.BytesIO(), locked=False, progress=reported.append)
+    assert reported == ([3 * 95 // 6, 95] if POSTGRES else [3 * 95 // 8, 6 * 95 // 8, 95])
