@@ -46,6 +46,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.utils.translation import gettext_lazy as _
 
 from dosing.models import Infusion
 from enrollment.models import Consent, Participant, PriorTherapy, Screening, ScreeningLab
@@ -305,6 +306,10 @@ def _text(value: str) -> str:
 
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00"
+# Said to the user whose export failed (in their language: the document is written in English).
+CHANGED = _("The subjects kept for the ODM export changed while it ran; start the export again.")
+UNREADABLE = _("The database sent the subjects kept for the ODM export in a form this server does not read; "
+                   "ask the administrator.")
 _HEADER_LENGTH = len(_HEADER) + 8  # the signature, the flags, the header extension's length
 
 
@@ -344,7 +349,7 @@ class _Merge:
                 if len(buffer) < _HEADER_LENGTH:
                     return len(data)
                 if bytes(view[:len(_HEADER)]) != _HEADER:
-                    raise DatabaseError("The kept ODM subjects were not copied out in PostgreSQL's binary format.")
+                    raise DatabaseError(UNREADABLE)
                 extension = struct.unpack_from("!i", buffer, len(_HEADER) + 4)[0]
                 if len(buffer) < _HEADER_LENGTH + extension:
                     return len(data)
@@ -360,7 +365,7 @@ class _Merge:
                     break
                 length = struct.unpack_from("!i", buffer, at + 2)[0]
                 if fields != 1 or length < 0 or self.copied >= len(self.kept):
-                    raise DatabaseError("The kept ODM subjects were not copied out as asked.")
+                    raise DatabaseError(UNREADABLE)
                 if len(buffer) - at - 6 < length:
                     break
                 place = self.kept[self.copied]
@@ -376,5 +381,5 @@ class _Merge:
 
     def finish(self) -> None:
         if self.kept and not self.ended or self.copied != len(self.kept):
-            raise DatabaseError(f"{self.copied} kept ODM subjects were copied out instead of {len(self.kept)}.")
+            raise DatabaseError(CHANGED)
         self._written_before(len(self.order))

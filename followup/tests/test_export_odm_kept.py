@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, models
+from django.db import DatabaseError, connection, models
 from django.db.models.functions import Concat
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from enrollment import services as enrolment
 from enrollment.models import Participant, Screening
@@ -225,3 +225,24 @@ def test_the_export_reports_the_share_of_the_subjects_written(study, monkeypatch
     models.QuerySet.update(Participant.objects.filter(study=study), withdrawal_detail="All changed")
     write_odm(study, sites=list(study.sites.all()), out=io.BytesIO(), locked=False, progress=reported.append)
     assert reported == ([3 * 95 // 6, 95] if POSTGRES else [3 * 95 // 8, 6 * 95 // 8, 95])
+
+
+def test_a_kept_subject_replaced_while_the_export_runs_fails_the_export(study, monkeypatch):
+    """Only the kept rows as read are copied: one replaced meanwhile fails the export, said in the
+    user's language, rather than mixing two versions in one document."""
+    export(study)
+    copy = export_odm_kept.Subjects.copy
+
+    def replaced_then_copied(self, out, part):
+        if part == "records":
+            KeptOdmSubject.objects.filter(study=study, kind="P").update(fingerprint="replaced by another export")
+        return copy(self, out, part)
+
+    monkeypatch.setattr(export_odm_kept.Subjects, "copy", replaced_then_copied)
+    if not POSTGRES:  # nothing kept, nothing copied
+        assert export(study)[1] > 0
+        return
+    with pytest.raises(DatabaseError) as failure:
+        export(study)
+    with translation.override("zh-hans"):
+        assert str(failure.value) == "ODM 导出所保存的受试者数据在导出过程中发生了变化；请重新开始导出。"
