@@ -267,13 +267,16 @@ class Subjects:
             if self._apart is None:
                 self._apart = connections.create_connection(DEFAULT_DB_ALIAS)
             try:
-                with self._apart.cursor() as cursor:
+                self._apart.ensure_connection()
+                # A cursor of the driver's: the statement (the subjects' text) is not logged (DEBUG).
+                with self._apart.wrap_database_errors, self._apart.connection.cursor() as cursor:
                     cursor.execute(sql, params)
             except DatabaseError:  # kept another time; this export is written all the same
                 logger.exception("ODM export of %s: the subjects written could not be kept", self.study.code)
         else:
             try:
-                with transaction.atomic(), connection.cursor() as cursor:
+                with (transaction.atomic(), connection.wrap_database_errors,
+                      connection.connection.cursor() as cursor):  # the driver's, as above
                     cursor.execute(sql, params)
             except DatabaseError:
                 logger.exception("ODM export of %s: the subjects written could not be kept", self.study.code)

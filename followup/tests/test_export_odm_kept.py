@@ -246,3 +246,16 @@ def test_a_kept_subject_replaced_while_the_export_runs_fails_the_export(study, m
         export(study)
     with translation.override("zh-hans"):
         assert str(failure.value) == "ODM 导出所保存的受试者数据在导出过程中发生了变化；请重新开始导出。"
+
+
+def test_subjects_that_cannot_be_kept_are_written_all_the_same(study, monkeypatch, caplog):
+    """Keeping is a saving, not part of the export: a failure to keep is logged, and the export
+    (and the caller's transaction) goes on."""
+    fingerprints = export_odm_kept.fingerprints
+    monkeypatch.setattr(export_odm_kept, "fingerprints", lambda order: {
+        key: value * 9 for key, value in fingerprints(order).items()})  # too long to be kept
+    document, count = export(study)
+    assert not KeptOdmSubject.objects.filter(study=study).exists()
+    if POSTGRES:
+        assert "could not be kept" in caplog.text
+    assert_as_written_again(study, document, count)
