@@ -36,9 +36,11 @@ import hashlib
 from importlib import metadata
 import json
 import logging
+import queue
 import struct
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -57,7 +59,8 @@ logger = logging.getLogger(__name__)
 
 PARTICIPANT, SCREENING_ONLY = "P", "S"  # a participant; a screening never enrolled
 FORMAT = 1  # raised when the kept text must be written again whatever the sources say
-CHUNK = 200  # subjects written at once (`export_odm.CHUNK`)
+CHUNK = 200  # subjects written at once
+KEEP_BATCH = 50  # subjects kept by one statement (its text is held twice meanwhile: the memory's bound)
 _APPS = ("trials", "enrollment", "dosing", "followup")
 
 
@@ -186,7 +189,7 @@ class Subjects:
         self.prints: dict[tuple[str, int], str] = {}
         self._spans: dict[tuple[str, int], dict[str, tuple[int, int]]] = {}
         self._read_only = False
-        self._apart = None  # the connection keeping the subjects written, in a read-only snapshot
+        self._keeper: _Keeper | None = None  # keeps the subjects written, in a read-only snapshot
         if self.keeping:
             self._read_kept()
         self._files = {"body": tempfile.TemporaryFile(), "records": tempfile.TemporaryFile()}
@@ -195,10 +198,10 @@ class Subjects:
         return self
 
     def __exit__(self, *exc):
+        if self._keeper is not None:
+            self._keeper.close()
         for file in self._files.values():
             file.close()
-        if self._apart is not None:
-            self._apart.close()
 
     def _read_kept(self) -> None:
         self.prints = fingerprints(self.order)
@@ -240,7 +243,8 @@ class Subjects:
                     self.users.update(one.users)
                     self.values += one.values
                 if self.keeping:
-                    self._keep(written)
+                    for at in range(0, len(written), KEEP_BATCH):
+                        self._keep(written[at:at + KEEP_BATCH])
                 done += len(written)
                 if progress is not None:
                     progress(done * 95 // total)
@@ -264,22 +268,16 @@ class Subjects:
                 f"AND k.kind = '{SCREENING_ONLY}' AND p.screening_id = k.subject")
         params.append(self.study.pk)
         if self._read_only:  # the export's snapshot: kept through a connection of its own
-            if self._apart is None:
-                self._apart = connections.create_connection(DEFAULT_DB_ALIAS)
-            try:
-                self._apart.ensure_connection()
-                # A cursor of the driver's: the statement (the subjects' text) is not logged (DEBUG).
-                with self._apart.wrap_database_errors, self._apart.connection.cursor() as cursor:
-                    cursor.execute(sql, params)
-            except DatabaseError:  # kept another time; this export is written all the same
-                logger.exception("ODM export of %s: the subjects written could not be kept", self.study.code)
-        else:
-            try:
-                with (transaction.atomic(), connection.wrap_database_errors,
-                      connection.connection.cursor() as cursor):  # the driver's, as above
-                    cursor.execute(sql, params)
-            except DatabaseError:
-                logger.exception("ODM export of %s: the subjects written could not be kept", self.study.code)
+            if self._keeper is None:
+                self._keeper = _Keeper(self.study.code)
+            self._keeper.put(sql, params)
+            return
+        try:
+            # A cursor of the driver's: the statement (the subjects' text) is not logged (DEBUG).
+            with transaction.atomic(), connection.wrap_database_errors, connection.connection.cursor() as cursor:
+                cursor.execute(sql, params)
+        except DatabaseError:  # kept another time; this export is written all the same
+            logger.exception("ODM export of %s: the subjects written could not be kept", self.study.code)
 
     def copy(self, out, part: str) -> None:
         """Every subject's `part`, in order, into the binary file `out`."""
@@ -303,9 +301,46 @@ class Subjects:
         merge.finish()
 
 
+class _Keeper:
+    """Keeps the subjects written during an export's read-only snapshot: through a connection of its
+    own (autocommit), in a thread of its own, so that the database stores a chunk while the export
+    writes the next (one chunk waits at most). A failure is logged; the export goes on."""
+
+    def __init__(self, code: str):
+        self.code = code
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._run, name=f"odm-keep-{code}", daemon=True)
+        self.thread.start()
+
+    def put(self, sql: str, params: list) -> None:
+        self.queue.put((sql, params))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        apart = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            while (statement := self.queue.get()) is not None:
+                try:
+                    apart.ensure_connection()
+                    # A cursor of the driver's: the statement (the subjects' text) is not logged (DEBUG).
+                    with apart.wrap_database_errors, apart.connection.cursor() as cursor:
+                        cursor.execute(*statement)
+                except Exception:  # noqa: BLE001 - kept another time; the queue is drained all the same
+                    logger.exception("ODM export of %s: the subjects written could not be kept", self.code)
+        finally:
+            apart.close()
+
+
 def _text(value: str) -> str:
     """The text as kept: what the document holds (a character UTF-8 cannot encode as a reference)."""
-    return value.encode("utf-8", "xmlcharrefreplace").decode("utf-8")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "xmlcharrefreplace").decode("utf-8")
+    return value
 
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00"
