@@ -62,7 +62,7 @@ BENCH_SIZES ?= 200
 bench: install
 	$(DEV_ENV) $(BIN)/python bench/run.py
 	$(DEV_ENV) $(BIN)/python bench/scale.py --sizes $(BENCH_SIZES)
-	$(DEV_ENV) $(BIN)/python bench/exports.py --sizes $(BENCH_SIZES)
+	$(DEV_ENV) $(BIN)/python bench/exports.py --sizes $(BENCH_SIZES) --odm-changes 10 100
 
 clean:
 	rm -rf $(VENV) .venv-runtime $(LOCK_VENV) db.sqlite3 staticfiles

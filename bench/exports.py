@@ -10,7 +10,9 @@ rate is over the wall time of the whole export (every table, not the labs alone)
 this process is printed beside it (on a shared machine the wall time varies with the load). The
 ODM export runs twice: `odm-all` writes every subject (none kept: the study's first ODM export, or
 the first after the product's code or the study's metadata changed), `odm-kept` is the next one,
-which copies the subjects kept by the first (`followup.export_odm_kept`).
+which copies the subjects kept by the first (`followup.export_odm_kept`); `--odm-changes 10 100`
+then changes that many participants' data and exports again (`odm-10`, `odm-100`: those written
+again, the others copied).
 
     DEBUG=1 .venv/bin/python bench/exports.py --sizes 200            # a synthetic study, rolled back
     DATABASE_URL=postgres://... DEBUG=1 .venv/bin/python bench/exports.py --study SYN10K
@@ -38,11 +40,14 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from enrollment.models import ScreeningLab  # noqa: E402
+from django.db.models import F, QuerySet  # noqa: E402
+
+from enrollment.models import Participant, ScreeningLab  # noqa: E402
 from followup.exports import WRITERS, one_snapshot  # noqa: E402
 from followup.models import KeptOdmSubject, LabResult  # noqa: E402
 from followup.synthetic import build_synthetic_study  # noqa: E402
 from trials.accounts import user_upsert  # noqa: E402
+from trials.audit_context import change_context  # noqa: E402
 from trials.models import Study  # noqa: E402
 from trials.services import studies_load  # noqa: E402
 
@@ -104,7 +109,7 @@ def lab_rows(study, sites) -> int:
                                        assessment__participant__site_id__in=site_ids).count())
 
 
-def measure(study, formats) -> None:
+def measure(study, formats, changes=()) -> None:
     sites = list(study.sites.order_by("code"))
     labs = lab_rows(study, sites)
     print(f"  {study.code}: {labs} lab rows, sites {', '.join(s.code for s in sites)}")
@@ -133,6 +138,23 @@ def measure(study, formats) -> None:
             verdict = "ok" if rate > TARGET_ROWS_PER_S and max(peak, rss.growth) < TARGET_PEAK_MB * MB else "MISSES"
             print(f"  {label:<8} {seconds:>8.1f} {cpu:>6.1f} {rate:>11,.0f} {rows:>9} {size / MB:>8.1f} "
                   f"{peak / MB:>20.1f} {rss.growth / MB:>14.1f}  {verdict}")
+        for n in changes if fmt == "odm" else ():
+            change(study, n)
+            start, cpu = time.perf_counter(), time.process_time()
+            rows, size = write(fmt, study, sites)
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            print(f"  {f'odm-{n}':<8} {seconds:>8.1f} {cpu:>6.1f} {labs / seconds:>11,.0f} {rows:>9} {size / MB:>8.1f}"
+                  f"  (after {n} participants' data changed)")
+
+
+def change(study, n: int) -> None:
+    """`n` participants' data changed: a seventh of their lab values corrected through the history,
+    their participant rows outside it (the next ODM export writes them again)."""
+    ids = list(Participant.objects.filter(study=study).order_by("?").values_list("pk", flat=True)[:n])
+    labs = list(LabResult.objects.filter(assessment__participant__in=ids).values_list("pk", flat=True))
+    with transaction.atomic(), change_context(by=None, reason="Bench: values corrected"):
+        LabResult.objects.filter(pk__in=labs[::7]).update(value=F("value") + 1)
+        QuerySet.update(Participant.objects.filter(pk__in=ids), withdrawal_detail=f"Bench: {n} changed")
 
 
 def forget_kept(study) -> None:
@@ -146,11 +168,13 @@ def main():
     parser.add_argument("--study", help="export this study of the database instead of building one")
     parser.add_argument("--formats", nargs="+", default=list(WRITERS))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--odm-changes", type=int, nargs="*", default=[],
+                        help="after the ODM exports, change that many participants' data and export again")
     args = parser.parse_args()
     print(f"database: {connection.vendor}; target > {TARGET_ROWS_PER_S:,} lab rows/s, "
           f"< {TARGET_PEAK_MB} MB peak memory")
     if args.study:
-        measure(Study.objects.get(code=args.study), args.formats)
+        measure(Study.objects.get(code=args.study), args.formats, args.odm_changes)
     if not args.study and not args.sizes:
         args.sizes = [200]
     if args.sizes:
@@ -165,7 +189,7 @@ def main():
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
             print(f"\nN = {size}")
-            measure(study, args.formats)
+            measure(study, args.formats, args.odm_changes)
             transaction.set_rollback(True)
 
 
