@@ -23,6 +23,9 @@ app.conf.beat_schedule = {
     "reconcile": {"task": "followup.reconcile", "schedule": 10 * 60.0},
     # Export files older than EXPORT_RETENTION_DAYS are deleted (the exports stay, marked expired).
     "expire-exports": {"task": "followup.expire_exports", "schedule": 60 * 60.0},
+    # The ODM export's subjects kept as they are now, so that an export copies them (after a
+    # deployment too: the first run writes them all).
+    "keep-odm-subjects": {"task": "followup.keep_odm_subjects", "schedule": 15 * 60.0},
     # Form tokens and Idempotency-Keys are kept 24 hours.
     "expire-submission-keys": {"task": "trials.submission_keys_expire", "schedule": 60 * 60.0},
 }

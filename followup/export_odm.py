@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone, translation
 
 from dosing.models import Infusion
@@ -65,15 +66,8 @@ def _write(study, sites, out, locked: bool, keep: bool, progress) -> int:
               FileOID=f"ODM.{study.code}.{now.strftime('%Y%m%dT%H%M%S')}", CreationDateTime=now.isoformat(),
               Originator=SOURCE_SYSTEM, SourceSystem=SOURCE_SYSTEM, Description=description)
     _write_study(xml, study, meta)
-    site_ids = [s.pk for s in sites]
-    order = [(PARTICIPANT, pk) for pk in Participant.objects.filter(study=study, site__in=site_ids)
-             .order_by("site__code", "sequence").values_list("pk", flat=True)]
-    order += [(SCREENING_ONLY, pk) for pk in Screening.objects.filter(
-        study=study, site__in=site_ids, participant__isnull=True).order_by("site__code", "sequence")
-        .values_list("pk", flat=True)]
-    writer = _ClinicalWriter(meta, {**dict(study.sites.values_list("pk", "code")), **{s.pk: s.code for s in sites}},
-                             study)
-    with Subjects(study, setting_of(meta, writer.codes, writer.site_codes), order, keep=keep) as subjects:
+    order, writer, setting = _subjects(study, meta, sites)
+    with Subjects(study, setting, order, keep=keep) as subjects:
         subjects.write(writer.render, progress)
         _write_admin(xml, study, meta, sites, subjects.users)
         xml.start("ClinicalData", StudyOID=meta.study_oid, MetaDataVersionOID=meta.version_oid)
@@ -98,6 +92,35 @@ def _write(study, sites, out, locked: bool, keep: bool, progress) -> int:
     xml.end("ODM")
     xml.flush()
     return count
+
+
+def _subjects(study, meta: Metadata, sites) -> tuple[list[tuple[str, int]], _ClinicalWriter, str]:
+    """The subjects of the sites in the document's order (the participants, then the screenings
+    never enrolled, each by site and number), their writer, and the setting they are kept under."""
+    site_ids = [s.pk for s in sites]
+    order = [(PARTICIPANT, pk) for pk in Participant.objects.filter(study=study, site__in=site_ids)
+             .order_by("site__code", "sequence").values_list("pk", flat=True)]
+    order += [(SCREENING_ONLY, pk) for pk in Screening.objects.filter(
+        study=study, site__in=site_ids, participant__isnull=True).order_by("site__code", "sequence")
+        .values_list("pk", flat=True)]
+    writer = _ClinicalWriter(meta, {**dict(study.sites.values_list("pk", "code")), **{s.pk: s.code for s in sites}},
+                             study)
+    return order, writer, setting_of(meta, writer.codes, writer.site_codes)
+
+
+def keep_subjects(study) -> int:
+    """Write and keep the study's subjects (at every site) not kept as they are now, as its next ODM
+    export would, without writing a document; return how many were written. The periodic task
+    `followup.keep_odm_subjects` runs it, so that an export finds its subjects kept even after a
+    deployment (PostgreSQL; elsewhere nothing is kept and nothing is written)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with translation.override("en"):
+        meta = build_metadata(study)
+        order, writer, setting = _subjects(study, meta, list(study.sites.all()))
+        with Subjects(study, setting, order, keep=True, spool=False) as subjects:
+            subjects.write(writer.render)
+            return len(subjects.stale)
 
 
 # --- metadata --------------------------------------------------------------------------------------

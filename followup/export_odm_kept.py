@@ -180,8 +180,9 @@ class Subjects:
     the others written (`write`) into temporary files and kept. Then `copy(out, part)` writes every
     subject's part ("body" or "records") in order; `users` and `values` are those of all."""
 
-    def __init__(self, study, setting: str, order: list[tuple[str, int]], *, keep: bool):
-        self.study, self.setting, self.order = study, setting, order
+    def __init__(self, study, setting: str, order: list[tuple[str, int]], *, keep: bool, spool: bool = True):
+        """`spool`: the subjects written are kept for `copy` (without it, only kept in the database)."""
+        self.study, self.setting, self.order, self.spool = study, setting, order, spool
         self.keeping = keep and connection.vendor == "postgresql"
         self.users: set[int] = set()
         self.values = 0
@@ -233,7 +234,7 @@ class Subjects:
             ids = [subject for k, subject in self.stale if k == kind]
             for start in range(0, len(ids), CHUNK):
                 written = list(render(kind, ids[start:start + CHUNK]))
-                for one in written:
+                for one in written if self.spool else ():
                     spans = self._spans[(one.kind, one.subject)] = {}
                     for part in ("body", "records"):
                         file = self._files[part]

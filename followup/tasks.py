@@ -7,7 +7,8 @@ from django.utils import timezone, translation
 from trials.models import Study
 from trials.queueing import IDEMPOTENT
 
-from .exports import export_run, exports_expire, exports_requeue
+from .export_odm import keep_subjects
+from .exports import export_run, exports_expire, exports_requeue, one_snapshot
 from .outcomes import outcomes_reconcile, outcomes_refresh
 from .reminders import reminders_send
 from .sdv_recount import sdv_counts_reconcile
@@ -61,3 +62,20 @@ def expire_exports() -> list[int]:
     """Delete the export files past `EXPORT_RETENTION_DAYS` (every hour, config/celery.py); the
     exports stay, marked expired. Run twice, the second run finds nothing to do."""
     return exports_expire(now=timezone.now())
+
+
+@shared_task(name="followup.keep_odm_subjects", ignore_result=True, **IDEMPOTENT)
+def keep_odm_subjects() -> dict[str, int]:
+    """Keep every study's ODM subjects as they are now (every 15 minutes, config/celery.py;
+    `followup.export_odm.keep_subjects`, each study in a snapshot of its own): the subjects whose
+    data changed, and all of them after a deployment, are written here rather than by the next
+    export. {study code: subjects written}; run twice, the second run writes nothing. A run
+    stopped by the task's time limit has kept the subjects written until then (50 at a time,
+    committed): the next run goes on from there."""
+    written = {}
+    for study in Study.objects.order_by("code"):
+        with one_snapshot(0):
+            count = keep_subjects(study)
+        if count:
+            written[study.code] = count
+    return written

@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection, models
 from django.db.models.functions import Concat
 from django.utils import timezone, translation
 
+from config.celery import app
 from enrollment import services as enrolment
 from enrollment.models import Participant, Screening
 from enrollment.tests.factories import ScreeningFactory
@@ -22,6 +23,7 @@ from followup.export_odm import write_odm
 from followup.exports import one_snapshot
 from followup.models import KeptOdmSubject, LabResult, Visit
 from followup.synthetic import build_synthetic_study
+from followup.tasks import keep_odm_subjects
 from trials.audit_context import change_context
 from trials.tests.support import setup_update
 
@@ -258,4 +260,23 @@ def test_subjects_that_cannot_be_kept_are_written_all_the_same(study, monkeypatc
     assert not KeptOdmSubject.objects.filter(study=study).exists()
     if POSTGRES:
         assert "could not be kept" in caplog.text
+    assert_as_written_again(study, document, count)
+
+
+def test_the_periodic_task_keeps_the_subjects_ready_for_the_next_export(study, written):
+    assert app.conf.beat_schedule["keep-odm-subjects"] == {"task": "followup.keep_odm_subjects", "schedule": 900.0}
+    everyone = subjects(study)
+    first = keep_odm_subjects()
+    if not POSTGRES:  # nothing kept: nothing written ahead
+        assert first == {} and written == [] and not KeptOdmSubject.objects.exists()
+        return
+    assert first[study.code] == len(everyone) and sorted(written) == sorted(everyone)
+    assert keep_odm_subjects().get(study.code) is None  # nothing changed: nothing written
+    participant = everyone[3][1]
+    models.QuerySet.update(Participant.objects.filter(pk=participant), withdrawal_detail="Changed since")
+    written.clear()
+    assert keep_odm_subjects()[study.code] == 1 and written == [("P", participant)]
+    written.clear()
+    document, count = export(study)
+    assert written == [] and b"Changed since" in document
     assert_as_written_again(study, document, count)

@@ -84,7 +84,7 @@ def test_every_task_is_acknowledged_late_and_given_back_when_its_worker_dies():
     ours = {name: task for name, task in app.tasks.items() if name.split(".")[0] in {"trials", "followup"}}
     assert set(ours) == {"trials.worker_heartbeat", "trials.submission_keys_expire", "followup.compute_outcomes",
                          "followup.send_reminders", "followup.reconcile", "followup.run_export",
-                         "followup.expire_exports"}
+                         "followup.expire_exports", "followup.keep_odm_subjects"}
     assert {name: (task.acks_late, task.reject_on_worker_lost) for name, task in ours.items()} == {
         name: (True, True) for name in ours}
     assert app.conf.task_acks_late is False  # a task that does not say it is idempotent is acknowledged on receipt
