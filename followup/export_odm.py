@@ -5,11 +5,13 @@ written as text pieces encoded in blocks (`_Xml`): the study's metadata (`follow
 the users and sites (AdminData), then one SubjectData per participant of the given sites, and one
 per screening of these sites never enrolled (a screen failure, or a screening in progress: keyed by its screening
 number, its status in an annotation, only its screening event), read in chunks with `.values()`
-(no model instances, memory bounded by the chunk). The audit trail (`followup.export_odm_audit`):
+(no model instances, memory bounded by the chunk). Each subject (its SubjectData and its
+AuditRecords) is written from its own rows alone, and kept on PostgreSQL: the next export copies it
+unless its data changed (`followup.export_odm_kept`). The audit trail (`followup.export_odm_audit`):
 each item carries every value it has held: one ItemDataAny per change, in the order of the
 changes, pointing (`AuditRecordID`) to the audit record of the change (who, where, when, the
 reason, the history row); ClinicalData's AuditRecords hold one for each history row of every
-exported record: a Transactional ODM file whose last ItemDataAny of each item is the current value.
+exported record, subject by subject: a Transactional ODM file whose last ItemDataAny of each item is the current value.
 A row deleted outright from a form is a removal (`export_odm_audit.Removals`).
 Values are written in ODM's formats, as the element's text: dates and datetimes ISO 8601, numbers
 as text, yes/no as true/false; a unit as `MeasurementUnitOID`; an empty value is not written.

@@ -5,8 +5,8 @@ with TransactionType "Insert", each later one "Update" (a value cleared: IsNull=
 pointing (`AuditRecordID`) to the AuditRecord of the change that set it (who, where, when, the
 reason, the history row); the last is the current value, without a record when it was changed
 outside the history. The records are kept once in ClinicalData's AuditRecords
-(`write_audit_records`: one for each history row of every exported record, the changes that set no
-exported value included). The ItemDataAny of a row are in the order of its changes (each history
+(`subject_records`, subject by subject: one for each history row of every exported record, the
+changes that set no exported value included). The ItemDataAny of a row are in the order of its changes (each history
 row's, then the current value's when it was changed outside the history). The document is
 therefore a Transactional ODM file: a reader that applies the ItemDataAny in order ends with the
 current data, and one that keeps the last of each item reads the current data. A row deleted

@@ -23,10 +23,12 @@ are written again, and the kept ones are copied out by one statement per part.
   written again.
 - An export reads every fingerprint and the kept subjects in its snapshot of the database
   (`followup.exports.one_snapshot`), writes the subjects not kept into temporary files (bounded
-  memory) and keeps them (in the snapshot's read-only transaction: through a connection of its
-  own, committed at once; elsewhere in the caller's transaction), then writes the document: the
-  subjects in order, the kept ones copied out of the database (COPY, binary) between those just
-  written.
+  memory) and keeps them (in the snapshot's read-only transaction: by a thread with a connection of
+  its own, 50 a statement committed at once, while the next are written; elsewhere in the caller's
+  transaction), then writes the document: the subjects in order, the kept ones copied out of the
+  database (COPY, binary) between those just written. A failure to keep is logged; the export goes on.
+- The periodic task `followup.keep_odm_subjects` (`export_odm.keep_subjects`) keeps every study's
+  subjects as they are now, so that exports find them kept, after a deployment too.
 
 Elsewhere (SQLite) nothing is kept: every subject is written each time, the same text.
 """
