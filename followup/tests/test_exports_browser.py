@@ -2,6 +2,7 @@
 done (the static script polls the status JSON, under the strict Content-Security-Policy) and
 downloads the file; the same for the ODM export, whose subjects are then kept for the next one."""
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 
 import pytest
 from django.db import connection
@@ -16,12 +17,20 @@ from .export_support import fixture_study, read_zip
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_investigator_exports_csv_and_downloads_it(chromium_page, api, woman, coordinator, make_user, settings,
-                                                   tmp_path, monkeypatch):
+@dataclass
+class Signed:
+    page: object
+    study: object
+    queued: list  # the exports queued: the broker keeps each until the worker (the test) takes it
+    problems: list  # the page's console errors
+
+
+@pytest.fixture
+def signed_in(chromium_page, api, woman, coordinator, make_user, settings, tmp_path, monkeypatch) -> Signed:
+    """An investigator of the woman's study signed in, the exports queued for the test to run."""
     settings.MEDIA_ROOT = tmp_path
     study = fixture_study(api, woman, coordinator)
     make_user("investigator", username="zhou", password="Correct-Horse-88")
-    # The broker: it keeps the task until the worker (this test) takes it.
     queued = []
     monkeypatch.setattr(exports, "queue_export", lambda export, language: queued.append(export.pk))
     page = chromium_page
@@ -31,7 +40,13 @@ def test_investigator_exports_csv_and_downloads_it(chromium_page, api, woman, co
     page.goto(f"{page.base}/accounts/login/")
     page.fill("#id_username", "zhou")
     page.fill("#id_password", "Correct-Horse-88")
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    return Signed(page, study, queued, problems)
+
+
+def test_investigator_exports_csv_and_downloads_it(signed_in, woman):
+    page, study, queued = signed_in.page, signed_in.study, signed_in.queued
     page.goto(f"{page.base}/studies/{study.code}/")
     page.click("[data-testid=exports-link]")
     page.select_option("#id_format", "csv")
@@ -57,25 +72,11 @@ def test_investigator_exports_csv_and_downloads_it(chromium_page, api, woman, co
     page.reload()
     row = page.locator(f"[data-testid=export-list] tr[data-export='{Export.objects.get().pk}']")
     assert "zhou" in row.inner_text() and "CSV" in row.inner_text()
-    assert problems == []
+    assert signed_in.problems == []
 
 
-def test_investigator_exports_odm_and_downloads_it(chromium_page, api, woman, coordinator, make_user, settings,
-                                                   tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path
-    study = fixture_study(api, woman, coordinator)
-    make_user("investigator", username="zhou", password="Correct-Horse-88")
-    queued = []
-    monkeypatch.setattr(exports, "queue_export", lambda export, language: queued.append(export.pk))
-    page = chromium_page
-    problems = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(f"{page.base}/accounts/login/")
-    page.fill("#id_username", "zhou")
-    page.fill("#id_password", "Correct-Horse-88")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+def test_investigator_exports_odm_and_downloads_it(signed_in, woman):
+    page, study, queued = signed_in.page, signed_in.study, signed_in.queued
     page.goto(f"{page.base}/studies/{study.code}/exports/")
     page.select_option("#id_format", "odm")
     with page.expect_navigation():
@@ -94,4 +95,4 @@ def test_investigator_exports_odm_and_downloads_it(chromium_page, api, woman, co
     assert woman.study_number in {s.get("SubjectKey") for s in root.iterfind(".//odm:SubjectData", ns)}
     # Its subjects are kept (PostgreSQL) for the next export, by a connection of the export's own.
     assert KeptOdmSubject.objects.filter(study=study).exists() == (connection.vendor == "postgresql")
-    assert problems == []
+    assert signed_in.problems == []
